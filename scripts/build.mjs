@@ -1,0 +1,41 @@
+// Bundles the CLI, the benchmarks and the test files with esbuild. TensorFlow.js stays external:
+// tfjs-node is a native addon and the wasm backend loads its .wasm files from its own package folder.
+import { build } from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function listTs(dir) {
+  const out = [];
+  let entries = [];
+  try { entries = readdirSync(join(root, dir)); } catch { return out; }
+  for (const name of entries) {
+    const rel = join(dir, name);
+    if (statSync(join(root, rel)).isDirectory()) out.push(...listTs(rel));
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  external: ['@tensorflow/*', 'vscode'],
+  logLevel: 'warning',
+};
+
+const entries = [
+  { in: 'src/cli/main.ts', out: 'dist/cli' },
+  ...listTs('bench').map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
+  ...listTs('test').filter((f) => f.endsWith('.test.ts') || f.includes('/helpers/'))
+    .map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
+];
+
+await Promise.all(entries.map((e) => build({ ...common, entryPoints: [e.in], outfile: e.out + '.js' })));
+console.error(`build: ${entries.length} bundles -> ${relative(process.cwd(), join(root, 'dist')) || 'dist'}/`);

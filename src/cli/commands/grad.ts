@@ -1,0 +1,51 @@
+// `sbn grad`: many draws of one estimator on a model, parameters and data; one JSON object on stdout.
+import { initBackend } from '../../engine/backend';
+import { gradientDraws } from '../../engine/gradients';
+import { ExactTooLargeError } from '../../engine/estimators/exact';
+import { disposeNetwork } from '../../engine/network';
+import { CliError } from '../errors';
+import { loadData, loadModel, loadParams, parseBaseline, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
+import { log } from '../log';
+
+export interface GradOptions {
+  params: string;
+  data: string;
+  estimator: string;
+  draws: string;
+  seed: string;
+  tau: string;
+  baseline: string;
+  backend?: string;
+}
+
+export async function gradCommand(modelFile: string, o: GradOptions): Promise<void> {
+  const estimator = parseEstimatorName(o.estimator);
+  const draws = parsePositiveInt(o.draws, '--draws');
+  const seed = parseSeed(o.seed);
+  const tau = parsePositiveNumber(o.tau, '--tau');
+  const baseline = parseBaseline(o.baseline);
+  const spec = loadModel(modelFile);
+  const data = loadData(o.data, spec);
+  const backend = await initBackend(o.backend);
+  log(`backend ${backend.detail}`);
+  const net = loadParams(o.params, spec);
+  try {
+    const started = Date.now();
+    const summary = gradientDraws(net, data, estimator, { draws, seed, estimatorOptions: { tau, baseline } });
+    log(`${estimator}: ${draws} draws in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+    const layers = summary.layers.map((l) => ({ name: l.name, mean: Array.from(l.mean), std: Array.from(l.std) }));
+    for (const l of layers) {
+      if (![...l.mean, ...l.std].every(Number.isFinite)) {
+        throw new CliError(`${estimator} produced a non-finite gradient in layer ${l.name} (check the parameters' magnitude)`, 1);
+      }
+    }
+    if (!Number.isFinite(summary.loss)) throw new CliError(`${estimator} produced a non-finite loss`, 1);
+    process.stdout.write(JSON.stringify({ estimator, draws, backend: backend.name, loss: summary.loss, layers }) + '\n');
+  } catch (e) {
+    if (e instanceof ExactTooLargeError) throw new CliError(`${modelFile}: layers: ${e.message}`);
+    if (e instanceof RangeError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    disposeNetwork(net);
+  }
+}

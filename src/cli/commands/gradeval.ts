@@ -1,0 +1,131 @@
+// `sbn gradeval`: the paper's Experiment 1 (spec §3.3) on any model small enough for exact enumeration.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initBackend } from '../../engine/backend';
+import { ExactTooLargeError } from '../../engine/estimators/exact';
+import { gradientAccuracy, PAPER_M, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
+import { disposeNetwork } from '../../engine/network';
+import { CliError } from '../errors';
+import { loadData, loadModel, loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';
+import { log } from '../log';
+import { loadReferenceCurves, type ReferenceCurves } from '../reference';
+import { writeFileAtomic } from '../../engine/files';
+
+export const PAPER_ESTIMATORS = 'reinforce,concrete:0.1,concrete:1,tanh,dste,psa,arm';
+
+export interface GradevalOptions {
+  params: string;
+  data: string;
+  estimators: string;
+  draws: string;
+  m?: string;
+  seed: string;
+  out?: string;
+  reference?: string;
+  backend?: string;
+}
+
+export async function gradevalCommand(modelFile: string, o: GradevalOptions): Promise<void> {
+  const entries = parseEstimatorList(o.estimators);
+  const draws = parsePositiveInt(o.draws, '--draws');
+  const seed = parseSeed(o.seed);
+  const M = o.m === undefined ? PAPER_M.filter((m) => Math.floor(draws / m) >= 2 || m === 1)
+    : o.m.split(',').map((s) => parsePositiveInt(s.trim(), '--m'));
+  const tooBig = M.find((m) => m > draws);
+  if (tooBig !== undefined) throw new CliError(`--m: M = ${tooBig} is larger than --draws ${draws}`);
+  const reference = o.reference ? loadReferenceCurves(o.reference) : undefined;
+  const spec = loadModel(modelFile);
+  const data = loadData(o.data, spec);
+  const backend = await initBackend(o.backend);
+  log(`backend ${backend.detail}`);
+  const net = loadParams(o.params, spec);
+  let result: GradientAccuracyResult;
+  try {
+    let lastLabel = '';
+    result = gradientAccuracy(net, data, entries, {
+      draws, seed, M,
+      onProgress: (label, done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rsbn: ${label}: ${done}/${total} draws`);
+        else if (label !== lastLabel) log(`${label}: ${total} draws`);
+        lastLabel = label;
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+  } catch (e) {
+    if (e instanceof ExactTooLargeError) throw new CliError(`${modelFile}: layers: ${e.message}`);
+    if (e instanceof RangeError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    disposeNetwork(net);
+  }
+  const json = { ...result, backend: backend.name, reference: reference ? attachReference(result, reference) : undefined };
+  const out = o.out ?? path.join('sbn-gradeval', `${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeFileAtomic(out, JSON.stringify(json, null, 1) + '\n');
+  process.stdout.write(formatTable(result, backend.name, reference));
+  for (const e of result.estimators) log(`${e.label}: ${e.seconds.toFixed(1)} s`);
+  log(`results written to ${out}`);
+}
+
+interface ReferenceComparison {
+  checkpoint: string;
+  /** Per estimator label and layer: the authors' values at our M and the largest absolute deviation. */
+  estimators: Record<string, { layer: string; cos: (number | null)[]; rmse: (number | null)[]; maxCosDeviation: number; maxRmseRelDeviation: number }[]>;
+}
+
+function atM(ref: ReferenceCurves, values: number[] | undefined, M: number): number | null {
+  const i = ref.M.indexOf(M);
+  return values && i >= 0 ? values[i] : null;
+}
+
+function attachReference(result: GradientAccuracyResult, ref: ReferenceCurves): ReferenceComparison {
+  const estimators: ReferenceComparison['estimators'] = {};
+  for (const e of result.estimators) {
+    if (!ref.get('cos', 0, e.label)) continue;
+    estimators[e.label] = e.layers.map((l, k) => {
+      const cos = result.M.map((M) => atM(ref, ref.get('cos', k, e.label), M));
+      const rmse = result.M.map((M) => atM(ref, ref.get('rmse', k, e.label), M));
+      let maxCos = 0;
+      let maxRmse = 0;
+      result.M.forEach((_, i) => {
+        if (cos[i] !== null) maxCos = Math.max(maxCos, Math.abs(l.cos[i] - cos[i]!));
+        if (rmse[i] !== null) maxRmse = Math.max(maxRmse, Math.abs(l.rmse[i] / rmse[i]! - 1));
+      });
+      return { layer: l.layer, cos, rmse, maxCosDeviation: maxCos, maxRmseRelDeviation: maxRmse };
+    });
+  }
+  return { checkpoint: ref.checkpoint, estimators };
+}
+
+function fmt(v: number, digits = 3): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(digits);
+}
+
+export function formatTable(result: GradientAccuracyResult, backend: string, reference?: ReferenceCurves): string {
+  const shown = [1, 10, 100, 1000].filter((m) => result.M.includes(m));
+  const idx = shown.map((m) => result.M.indexOf(m));
+  const cell = (v: number, ref: number | null) => (ref === null ? fmt(v) : `${fmt(v)} (${fmt(ref)})`);
+  const width = reference ? 15 : 7;
+  const labelWidth = Math.max(10, ...result.estimators.map((e) => e.label.length)) + 1;
+  const lines: string[] = [];
+  lines.push(`Gradient accuracy (paper Experiment 1): model ${result.model}, ${result.draws} draws, seed ${result.seed}, backend ${backend}`);
+  lines.push(`exact expected loss ${result.exactLoss.toFixed(6)}; cosine similarity (higher is better) and relative RMSE (lower is better) vs the exact gradient, for averages of M draws`);
+  if (reference) lines.push(`in parentheses: the authors' published curves at ${reference.checkpoint}`);
+  const layers = result.estimators[0]?.layers.map((l) => l.layer) ?? [];
+  layers.forEach((layer, k) => {
+    lines.push('');
+    const head = shown.map((m) => `M=${m}`.padStart(width)).join(' ');
+    lines.push(`${`layer ${layer}`.padEnd(labelWidth)} ${'cosine'.padEnd(shown.length * (width + 1) - 1)} | relative RMSE`);
+    lines.push(`${'estimator'.padEnd(labelWidth)} ${head} | ${head}`);
+    for (const e of result.estimators) {
+      const l = e.layers[k];
+      const cos = idx.map((i, j) => cell(l.cos[i], reference ? atM(reference, reference.get('cos', k, e.label), shown[j]) : null).padStart(width)).join(' ');
+      const rmse = idx.map((i, j) => cell(l.rmse[i], reference ? atM(reference, reference.get('rmse', k, e.label), shown[j]) : null).padStart(width)).join(' ');
+      lines.push(`${e.label.padEnd(labelWidth)} ${cos} | ${rmse}`);
+    }
+  });
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,155 @@
+// Reading the CLI's input files (model, params, data) into engine types, with one-line errors that name
+// the file and the field.
+import * as fs from 'node:fs';
+import { loadModelFile, formatSpecError, type ModelSpec } from '../engine/spec';
+import { layerShapes, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
+import type { Dataset } from '../engine/gradients';
+import { isEstimatorName, type EstimatorName, type EstimatorOptions, type ReinforceBaseline } from '../engine/estimators';
+import type { EstimatorEntry } from '../engine/gradientAccuracy';
+import { CliError, fieldError } from './errors';
+
+export function loadModel(file: string): ModelSpec {
+  const result = loadModelFile(file);
+  if (result.ok) return result.model;
+  const [first, ...rest] = result.errors;
+  const line = formatSpecError({ ...first, file: first.file ?? file });
+  throw new CliError(rest.length ? `${line} (and ${rest.length} more error${rest.length > 1 ? 's' : ''})` : line);
+}
+
+/** `path` or `path#key`: the key selects an entry of a `checkpoints` object (the authors' checkpoint file). */
+function splitFragment(arg: string): { file: string; key?: string } {
+  const hash = arg.lastIndexOf('#');
+  return hash > 0 ? { file: arg.slice(0, hash), key: arg.slice(hash + 1) } : { file: arg };
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fieldError(file, '', code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'expected a file, got a directory' : `cannot read (${code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw fieldError(file, '', `invalid JSON (${(e as Error).message})`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function loadParams(arg: string, spec: ModelSpec): Network {
+  const { file, key } = splitFragment(arg);
+  let doc = readJsonFile(file);
+  let prefix = '';
+  if (key !== undefined) {
+    const checkpoints = isObject(doc) ? doc.checkpoints : undefined;
+    if (!isObject(checkpoints) || !isObject(checkpoints[key])) {
+      const known = isObject(checkpoints) ? Object.keys(checkpoints).join(', ') : 'none';
+      throw fieldError(file, `checkpoints.${key}`, `no such checkpoint (available: ${known})`);
+    }
+    doc = checkpoints[key];
+    prefix = `checkpoints.${key}.`;
+  }
+  if (!isObject(doc) || !Array.isArray(doc.layers)) {
+    throw fieldError(file, `${prefix}layers`, 'expected an array of {"weight": [[...]], "bias": [...]} (hidden layers in order, then the output layer)');
+  }
+  const shapes = layerShapes(spec);
+  doc.layers.forEach((l, k) => {
+    if (!isObject(l)) throw fieldError(file, `${prefix}layers[${k}]`, `expected an object with "weight" and "bias", got ${JSON.stringify(l)?.slice(0, 40)}`);
+  });
+  try {
+    return networkFromValues(spec, doc.layers as LayerValues[]);
+  } catch (e) {
+    if (e instanceof ShapeError) throw fieldError(file, prefix + e.field, `${e.message} (model ${spec.name}: ${shapes.map((s) => `${s.in}→${s.out}`).join(', ')})`);
+    throw e;
+  }
+}
+
+export function loadData(file: string, spec: ModelSpec): Dataset {
+  const doc = readJsonFile(file);
+  if (!isObject(doc)) throw fieldError(file, '', 'expected an object {"X": [[...], ...], "Y": [...]}');
+  const d = spec.input.shape.reduce((a, b) => a * b, 1);
+  const { X, Y } = doc;
+  if (!Array.isArray(X) || X.length === 0) throw fieldError(file, 'X', 'expected a non-empty array of feature rows');
+  X.forEach((row, n) => {
+    if (!Array.isArray(row) || row.length !== d) {
+      throw fieldError(file, `X[${n}]`, `expected ${d} numbers (model input shape [${spec.input.shape.join(', ')}]), got ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 30)}`);
+    }
+    row.forEach((v, i) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw fieldError(file, `X[${n}][${i}]`, `expected a finite number, got ${JSON.stringify(v)}`);
+    });
+  });
+  if (!Array.isArray(Y) || Y.length !== X.length) {
+    throw fieldError(file, 'Y', `expected an array of ${X.length} labels (one per row of X), got ${Array.isArray(Y) ? Y.length : typeof Y}`);
+  }
+  const K = spec.output.units;
+  Y.forEach((y, n) => {
+    const ok = spec.output.loss === 'logistic' ? y === 1 || y === -1 : Number.isInteger(y) && y >= 0 && y < K;
+    if (!ok) {
+      throw fieldError(file, `Y[${n}]`, spec.output.loss === 'logistic'
+        ? `expected a label −1 or +1 (logistic loss), got ${JSON.stringify(y)}`
+        : `expected a class index 0..${K - 1} (nll loss over ${K} classes), got ${JSON.stringify(y)}`);
+    }
+  });
+  return { X: X as number[][], Y: Y as number[] };
+}
+
+export function parseEstimatorName(name: string, flag = '--estimator'): EstimatorName {
+  if (!isEstimatorName(name)) {
+    throw new CliError(`${flag}: unknown estimator "${name}" (expected one of: exact, psa, dste, hard-st, reinforce, arm, concrete, tanh, adf, local-reparam)`);
+  }
+  return name;
+}
+
+const BASELINES: ReinforceBaseline[] = ['none', 'mean', 'loo'];
+
+export function parseBaseline(value: string, flag = '--baseline'): ReinforceBaseline {
+  if (!(BASELINES as string[]).includes(value)) throw new CliError(`${flag}: expected one of ${BASELINES.join(', ')}, got "${value}"`);
+  return value as ReinforceBaseline;
+}
+
+export function parsePositiveNumber(value: string, flag: string): number {
+  const v = Number(value);
+  if (!Number.isFinite(v) || v <= 0) throw new CliError(`${flag}: expected a positive number, got "${value}"`);
+  return v;
+}
+
+export function parsePositiveInt(value: string, flag: string): number {
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < 1) throw new CliError(`${flag}: expected a positive integer, got "${value}"`);
+  return v;
+}
+
+export function parseSeed(value: string): number {
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new CliError(`--seed: expected an integer 0..4294967295, got "${value}"`);
+  return v;
+}
+
+/**
+ * `--estimators` list: names, optionally with one option after a colon — a temperature for concrete
+ * (`concrete:0.1`), a baseline for reinforce (`reinforce:loo`).
+ */
+export function parseEstimatorList(list: string, defaults: EstimatorOptions = {}): EstimatorEntry[] {
+  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new CliError('--estimators: expected a comma-separated list of estimators');
+  return items.map((item) => {
+    const [rawName, option, extra] = item.split(':');
+    const name = parseEstimatorName(rawName, '--estimators');
+    if (extra !== undefined) throw new CliError(`--estimators: "${item}" has more than one option`);
+    const options: EstimatorOptions = { ...defaults };
+    if (option !== undefined) {
+      if (name === 'concrete') options.tau = parsePositiveNumber(option, `--estimators (${item})`);
+      else if (name === 'reinforce') options.baseline = parseBaseline(option, `--estimators (${item})`);
+      else throw new CliError(`--estimators: "${name}" takes no option (got "${item}")`);
+    }
+    if (name === 'exact') throw new CliError('--estimators: exact is the reference of the comparison, not one of the estimators');
+    const label = name === 'concrete' ? `concrete(tau=${options.tau ?? 1})`
+      : name === 'reinforce' && (options.baseline ?? 'none') !== 'none' ? `reinforce(${options.baseline})` : name;
+    return { label, name, options };
+  });
+}

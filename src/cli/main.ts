@@ -1,0 +1,67 @@
+// `sbn`: the headless face of SBN Studio. Every command reports which backend runs; results go to stdout,
+// logs to stderr; bad input exits with code 2 and one line naming the file and the field.
+import { Command, CommanderError, Option } from 'commander';
+import { CliError } from './errors';
+import { gradCommand } from './commands/grad';
+import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
+
+const program = new Command();
+const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
+
+program
+  .name('sbn')
+  .description('Train and diagnose stochastic binary networks (PSA, DSTE and the baseline gradient estimators).')
+  .version(process.env.SBN_VERSION ?? '0.1.0')
+  .showHelpAfterError(false)
+  .exitOverride()
+  .configureOutput({ writeErr: () => undefined });
+
+program
+  .command('grad')
+  .description('Draw gradient estimates of one estimator; print their mean and standard deviation per parameter as JSON')
+  .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
+  .requiredOption('--params <params.json>', 'parameters {"layers": [{"weight": [[...]], "bias": [...]}, ...]}; file.json#key picks checkpoints[key]')
+  .requiredOption('--data <data.json>', 'data {"X": [[...], ...], "Y": [...]}')
+  .requiredOption('--estimator <name>', 'exact, psa, dste, hard-st, reinforce, arm, concrete, tanh, adf or local-reparam')
+  .option('--draws <N>', 'number of independent draws', '1')
+  .option('--seed <S>', 'random seed', '1')
+  .option('--tau <T>', 'concrete temperature τ in σ((a − z)/τ)', '1')
+  .option('--baseline <B>', 'reinforce control variate: none, mean (running mean) or loo (leave-one-out over draws)', 'none')
+  .addOption(backendOption())
+  .action(gradCommand);
+
+program
+  .command('gradeval')
+  .description("Gradient accuracy vs the exact gradient (the paper's Experiment 1): cosine and relative RMSE per layer for averages of M draws")
+  .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
+  .requiredOption('--params <params.json>', 'parameters; file.json#key picks checkpoints[key]')
+  .requiredOption('--data <data.json>', 'data {"X": [[...], ...], "Y": [...]}')
+  .option('--estimators <list>', 'comma-separated; concrete:<tau>, reinforce:<baseline>', PAPER_ESTIMATORS)
+  .option('--draws <N>', 'single-draw estimates per estimator', '20000')
+  .option('--m <list>', 'values of M (default: the 36 values of the paper up to draws/2)')
+  .option('--seed <S>', 'random seed', '1')
+  .option('--out <file.json>', 'where to write the full results (default: sbn-gradeval/<model>-<time>.json)')
+  .option('--reference <curves.json#checkpoint>', "compare with the authors' curves, e.g. gradacc_curves.json#chk-100")
+  .addOption(backendOption())
+  .action(gradevalCommand);
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
+      process.stderr.write(`sbn: ${e.message.replace(/^error: /, '')}\n`);
+      process.exit(2);
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`sbn: ${e.message}\n`);
+      process.exit(e.exitCode);
+    }
+    const err = e as Error;
+    process.stderr.write(`sbn: internal error: ${err?.message ?? String(e)}${process.env.SBN_DEBUG ? `\n${err?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,28 @@
+// The estimator registry: names as the CLI and model files spell them.
+import { psa } from './psa';
+import { dste, hardSt } from './straightThrough';
+import { arm, reinforce } from './scoreFunction';
+import { concrete, tanh } from './relaxations';
+import { adf, localReparam } from './moments';
+import { ESTIMATOR_NAMES, type Estimator, type EstimatorName, type EstimatorOptions } from './types';
+
+export * from './types';
+
+/** Sampling estimators as objects; `exact` is not one of them (it is computed by enumeration). */
+export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: EstimatorOptions = {}): Estimator {
+  switch (name) {
+    case 'psa': return psa;
+    case 'dste': return dste;
+    case 'hard-st': return hardSt;
+    case 'reinforce': return reinforce(options);
+    case 'arm': return arm;
+    case 'concrete': return concrete(options.tau ?? 1);
+    case 'tanh': return tanh;
+    case 'adf': return adf;
+    case 'local-reparam': return localReparam;
+  }
+}
+
+export function isEstimatorName(name: string): name is EstimatorName {
+  return (ESTIMATOR_NAMES as readonly string[]).includes(name);
+}

@@ -1,0 +1,61 @@
+// One interface for every gradient estimator (architecture note): an estimator takes the network, a batch
+// and a random stream, and returns the gradient of the batch-mean expected loss for every parameter
+// together with its own estimate of that loss.
+import type * as tf from '@tensorflow/tfjs';
+import type { Network } from '../network';
+import type { Rng } from '../rng';
+
+export const ESTIMATOR_NAMES = [
+  'exact', 'psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam',
+] as const;
+export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
+
+export type ReinforceBaseline = 'none' | 'mean' | 'loo';
+
+export interface EstimatorOptions {
+  /** Concrete temperature τ in σ((a − z)/τ) (pm1: 2σ((a − z)/τ) − 1). Default 1. */
+  tau?: number;
+  /** REINFORCE control variate. Default `none` (as in the paper). */
+  baseline?: ReinforceBaseline;
+  /** Decay of the running-mean baseline. Default 0.9. */
+  baselineDecay?: number;
+}
+
+/**
+ * A batch of `groups` independent draws over the same `x.shape[0] / groups` data rows, draw-major
+ * (row = g·N + n). Each draw gets its own noise for every row; its gradient is the mean over its N rows.
+ * Training uses groups = 1; gradient-accuracy experiments stack many draws into one batch.
+ */
+export interface Batch {
+  x: tf.Tensor2D;
+  /** ±1 labels (logistic loss) or class indices (nll), float32. */
+  y: tf.Tensor1D;
+  groups: number;
+}
+
+// Type aliases rather than interfaces: tf.tidy only returns containers with an implicit index signature.
+export type LayerGradient = {
+  /** [G, out, in] */
+  weight: tf.Tensor3D;
+  /** [G, out] */
+  bias: tf.Tensor2D;
+};
+
+export type GradientEstimate = {
+  /** The estimator's own value of the batch-mean loss, per draw: [G]. */
+  loss: tf.Tensor1D;
+  /** Hidden layers in order, then the output layer. */
+  layers: LayerGradient[];
+};
+
+export interface Estimator {
+  readonly name: EstimatorName;
+  /** Deterministic estimators ignore the noise: every draw gives the same gradient. */
+  readonly deterministic: boolean;
+  estimate(net: Network, batch: Batch, rng: Rng): GradientEstimate;
+}
+
+export function disposeEstimate(e: GradientEstimate): void {
+  e.loss.dispose();
+  for (const l of e.layers) { l.weight.dispose(); l.bias.dispose(); }
+}
