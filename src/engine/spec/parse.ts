@@ -1,0 +1,101 @@
+// Model file text → ModelSpec or every problem found in it. Never throws.
+//   1. read the text as JSON (*.json) or YAML (*.yaml, *.yml; other names: sniffed) with a source map;
+//   2. validate against the JSON Schema; 3. semantic checks; 4. build the ModelSpec with defaults.
+// Syntax errors stop after step 1; all other problems are collected and sorted by position.
+import { readFileSync } from 'node:fs';
+import { toModelSpec } from './model';
+import { readJson } from './readJson';
+import { readYaml } from './readYaml';
+import { checkSemantics } from './semantic';
+import { formatPath, LineIndex, type Problem } from './sourceMap';
+import type { ParseResult, SpecError } from './types';
+import { validateSchema } from './validate';
+
+const EMPTY = 'the file is empty; expected a model object with "name", "input", "layers" and "output"';
+
+export type ModelFileFormat = 'json' | 'yaml';
+
+/** `.json` → JSON, `.yaml`/`.yml` → YAML; any other name: JSON if the text starts with `{` or `[`. */
+export function modelFileFormat(fileName: string, text = ''): ModelFileFormat {
+  const name = fileName.toLowerCase();
+  if (name.endsWith('.json')) return 'json';
+  if (name.endsWith('.yaml') || name.endsWith('.yml')) return 'yaml';
+  return /^\s*[{[]/.test(text) ? 'json' : 'yaml';
+}
+
+export function parseModelText(text: string, fileName: string): ParseResult {
+  const file = typeof fileName === 'string' ? fileName : '';
+  try {
+    return parse(String(text).replace(/^\uFEFF/, ''), file);
+  } catch (e) {
+    const message = e instanceof RangeError
+      ? `the file is nested too deeply to read (${errorText(e)})`
+      : `internal error while reading the model: ${errorText(e)}`;
+    return { ok: false, errors: [withFile({ path: '', message }, file)] };
+  }
+}
+
+/** Reads and parses a model file; an unreadable file gives one error with path ''. */
+export function loadModelFile(path: string): ParseResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return { ok: false, errors: [withFile({ path: '', message: `cannot read the file: ${errorText(e)}` }, path)] };
+  }
+  return parseModelText(text, path);
+}
+
+function parse(text: string, file: string): ParseResult {
+  const lines = new LineIndex(text);
+  const fail = (problems: Problem[]): ParseResult => ({ ok: false, errors: sorted(problems).map((p) => toSpecError(p, file, lines)) });
+  if (text.trim() === '') return fail([{ path: [], span: { start: 0, end: 0 }, message: EMPTY }]);
+
+  const read = modelFileFormat(file, text) === 'json' ? readJson(text) : readYaml(text);
+  if (read.syntaxErrors.length > 0) return fail([...onePerLine(read.syntaxErrors, lines), ...read.problems]);
+  if (read.value === undefined) return fail([{ path: [], span: { start: 0, end: 0 }, message: EMPTY }]);
+
+  const problems = [...read.problems, ...validateSchema(read.value, read.map), ...checkSemantics(read.value, read.map)];
+  return problems.length > 0 ? fail(problems) : { ok: true, model: toModelSpec(read.value) };
+}
+
+/** A syntax error usually drags follow-up errors along on its line; keep the first. */
+function onePerLine(problems: Problem[], lines: LineIndex): Problem[] {
+  const seen = new Set<number>();
+  return problems.filter((p) => {
+    const line = lines.position(p.span?.start ?? 0).line;
+    if (seen.has(line)) return false;
+    seen.add(line);
+    return true;
+  });
+}
+
+function sorted(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems
+    .filter((p) => {
+      const id = `${formatPath(p.path)}\n${p.message}`;
+      return seen.has(id) ? false : (seen.add(id), true);
+    })
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.span?.start ?? 0) - (b.p.span?.start ?? 0) || a.i - b.i)
+    .map(({ p }) => p);
+}
+
+function toSpecError(p: Problem, file: string, lines: LineIndex): SpecError {
+  const e: SpecError = { path: formatPath(p.path), message: p.message };
+  if (p.span) {
+    const start = lines.position(p.span.start);
+    const end = lines.position(Math.max(p.span.end, p.span.start));
+    Object.assign(e, { line: start.line, column: start.column, endLine: end.line, endColumn: end.column });
+  }
+  return withFile(e, file);
+}
+
+function withFile(e: SpecError, file: string): SpecError {
+  return file ? { file, ...e } : e;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
