@@ -1,7 +1,7 @@
 // `sbn grad`: many draws of one estimator on a model, parameters and data; one JSON object on stdout.
-import { initBackend } from '../../engine/backend';
+import { startBackend } from '../backend';
 import { gradientDraws } from '../../engine/gradients';
-import { ExactTooLargeError } from '../../engine/estimators/exact';
+import { exactCost, ExactTooLargeError } from '../../engine/estimators/exact';
 import { disposeNetwork } from '../../engine/network';
 import { CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseBaseline, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
@@ -26,8 +26,9 @@ export async function gradCommand(modelFile: string, o: GradOptions): Promise<vo
   const baseline = parseBaseline(o.baseline);
   const spec = loadModel(modelFile);
   const data = loadData(o.data, spec);
-  const backend = await initBackend(o.backend);
-  log(`backend ${backend.detail}`);
+  const refusal = estimator === 'exact' ? exactCost(spec, data.X.length).refusal : undefined;
+  if (refusal) throw new CliError(`${modelFile}: layers: ${refusal}`);
+  const backend = await startBackend(o.backend);
   const net = loadParams(o.params, spec);
   try {
     const started = Date.now();

@@ -1,8 +1,8 @@
 // `sbn gradeval`: the paper's Experiment 1 (spec §3.3) on any model small enough for exact enumeration.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend } from '../../engine/backend';
-import { ExactTooLargeError } from '../../engine/estimators/exact';
+import { startBackend } from '../backend';
+import { exactCost, ExactTooLargeError } from '../../engine/estimators/exact';
 import { gradientAccuracy, PAPER_M, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
 import { disposeNetwork } from '../../engine/network';
 import { CliError } from '../errors';
@@ -36,8 +36,9 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
   const reference = o.reference ? loadReferenceCurves(o.reference) : undefined;
   const spec = loadModel(modelFile);
   const data = loadData(o.data, spec);
-  const backend = await initBackend(o.backend);
-  log(`backend ${backend.detail}`);
+  const refusal = exactCost(spec, data.X.length).refusal;
+  if (refusal) throw new CliError(`${modelFile}: layers: ${refusal} (gradeval needs the exact gradient as its reference)`);
+  const backend = await startBackend(o.backend);
   const net = loadParams(o.params, spec);
   let result: GradientAccuracyResult;
   try {

@@ -1,0 +1,132 @@
+// The `sbn grad` / `sbn gradeval` contract, run as a user runs it: a child process per call.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gradevalData, repoRoot, sharedDir } from './helpers/fixtures';
+
+const root = repoRoot();
+const model = path.join(root, 'examples', 'toy2d-gradeval.sbn.json');
+const checkpoints = path.join(sharedDir(), 'psa-gradeval', 'gradeval_checkpoints.json');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-cli-'));
+
+function sbn(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sbn.js'), ...args], { encoding: 'utf8', env: process.env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function write(name: string, content: string): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+const base = ['--params', `${checkpoints}#chk-100`, '--data', checkpoints];
+
+test('grad prints one JSON object with the contract fields', () => {
+  const r = sbn('grad', model, ...base, '--estimator', 'psa', '--draws', '40', '--seed', '3');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out).sort(), ['backend', 'draws', 'estimator', 'layers', 'loss']);
+  assert.equal(out.estimator, 'psa');
+  assert.equal(out.draws, 40);
+  assert.match(out.backend, /^(tensorflow|wasm|cpu)$/);
+  assert.deepEqual(out.layers.map((l: { name: string }) => l.name), ['dense1', 'dense2', 'dense3', 'output']);
+  assert.deepEqual(out.layers.map((l: { mean: number[] }) => l.mean.length), [15, 30, 30, 6]);
+  assert.ok(out.layers.every((l: { std: number[] }) => l.std.length === l.std.length && l.std.some((s) => s > 0)));
+  assert.match(r.stderr, /backend (tensorflow|wasm|cpu)/);
+  assert.ok(Math.abs(out.loss - 0.6839) < 0.02);
+});
+
+test('grad --estimator exact gives the exact gradient with zero spread', () => {
+  const r = sbn('grad', model, ...base, '--estimator', 'exact', '--draws', '3');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const ref = gradevalData().checkpoints['chk-100'];
+  assert.ok(Math.abs(out.loss - ref.exact_expected_loss) < 1e-9);
+  out.layers.forEach((l: { mean: number[]; std: number[] }, k: number) => {
+    l.mean.forEach((v, i) => assert.ok(Math.abs(v - ref.exact_grad[k][i]) < 1e-7));
+    assert.ok(l.std.every((s) => s === 0));
+  });
+});
+
+test('grad reads YAML model files and the same draws repeat with the same seed', () => {
+  const yaml = write('m.sbn.yaml', 'name: y\ninput: {shape: [2]}\nstates: "01"\nlayers:\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\noutput: {units: 1, loss: logistic}\n');
+  const a = sbn('grad', yaml, ...base, '--estimator', 'concrete', '--tau', '0.5', '--draws', '5', '--seed', '9');
+  const b = sbn('grad', model, ...base, '--estimator', 'concrete', '--tau', '0.5', '--draws', '5', '--seed', '9');
+  assert.equal(a.code, 0, a.stderr);
+  assert.deepEqual(JSON.parse(a.stdout).layers, JSON.parse(b.stdout).layers);
+});
+
+function expectBadInput(args: string[], ...patterns: RegExp[]) {
+  const r = sbn(...args);
+  assert.equal(r.code, 2, `exit code ${r.code}; stderr: ${r.stderr}`);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trim().split('\n').filter((l) => !/^sbn: backend /.test(l));
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'stack trace printed');
+  for (const p of patterns) assert.match(lines[0], p);
+}
+
+test('bad input: unreadable model file', () => {
+  expectBadInput(['grad', path.join(tmp, 'missing.sbn.json'), ...base, '--estimator', 'psa'], /missing\.sbn\.json/, /not found|cannot read|no such/i);
+});
+
+test('bad input: schema error in the model file names the field and line', () => {
+  const bad = write('bad.sbn.json', '{\n  "name": "x",\n  "input": {"shape": [2]},\n  "layers": [{"type": "dense", "units": 0}],\n  "output": {"units": 1, "loss": "logistic"}\n}\n');
+  expectBadInput(['grad', bad, ...base, '--estimator', 'psa'], /bad\.sbn\.json:4:\d+/, /layers\[0\]\.units/);
+});
+
+test('bad input: parameters that do not fit the model', () => {
+  const ref = gradevalData().checkpoints['chk-100'];
+  const layers = JSON.parse(JSON.stringify(ref.layers));
+  layers[1].weight[2].pop();
+  const params = write('params.json', JSON.stringify({ layers }));
+  expectBadInput(['grad', model, '--params', params, '--data', checkpoints, '--estimator', 'psa'], /params\.json/, /layers\[1\]\.weight\[2\]/, /expected 5/);
+  const three = write('params3.json', JSON.stringify({ layers: layers.slice(0, 3) }));
+  expectBadInput(['grad', model, '--params', three, '--data', checkpoints, '--estimator', 'psa'], /params3\.json: layers: expected 4 layers/);
+});
+
+test('bad input: unknown checkpoint key, missing params file, invalid JSON', () => {
+  expectBadInput(['grad', model, '--params', `${checkpoints}#chk-9`, '--data', checkpoints, '--estimator', 'psa'], /checkpoints\.chk-9/, /available: chk-1, chk-100/);
+  expectBadInput(['grad', model, '--params', path.join(tmp, 'nope.json'), '--data', checkpoints, '--estimator', 'psa'], /nope\.json: file not found/);
+  const broken = write('broken.json', '{"layers": [');
+  expectBadInput(['grad', model, '--params', broken, '--data', checkpoints, '--estimator', 'psa'], /broken\.json: invalid JSON/);
+});
+
+test('bad input: data that does not fit the model', () => {
+  const wide = write('wide.json', JSON.stringify({ X: [[1, 2, 3]], Y: [1] }));
+  expectBadInput(['grad', model, ...base.slice(0, 2), '--data', wide, '--estimator', 'psa'], /wide\.json: X\[0\]: expected 2 numbers/);
+  const label = write('label.json', JSON.stringify({ X: [[1, 2], [3, 4]], Y: [1, 0] }));
+  expectBadInput(['grad', model, ...base.slice(0, 2), '--data', label, '--estimator', 'psa'], /label\.json: Y\[1\]: expected a label −1 or \+1/);
+  const short = write('short.json', JSON.stringify({ X: [[1, 2], [3, 4]], Y: [1] }));
+  expectBadInput(['grad', model, ...base.slice(0, 2), '--data', short, '--estimator', 'psa'], /short\.json: Y: expected an array of 2 labels/);
+});
+
+test('bad input: unknown estimator, bad numbers, unknown option', () => {
+  expectBadInput(['grad', model, ...base, '--estimator', 'magic'], /--estimator: unknown estimator "magic"/);
+  expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--draws', '0'], /--draws: expected a positive integer/);
+  expectBadInput(['grad', model, ...base, '--estimator', 'concrete', '--tau', '-1'], /--tau: expected a positive number/);
+  expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--frobnicate'], /unknown option/);
+  expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--backend', 'quantum'], /quantum/);
+});
+
+test('bad input: exact enumeration too large names the file, the field and the limit', () => {
+  const big = write('big.sbn.json', JSON.stringify({ name: 'big', input: { shape: [2] }, layers: [{ type: 'dense', units: 30 }], output: { units: 1, loss: 'logistic' } }));
+  expectBadInput(['grad', big, ...base, '--estimator', 'exact'], /big\.sbn\.json: layers: exact enumeration/, /limits are/);
+  expectBadInput(['gradeval', big, ...base], /big\.sbn\.json: layers: exact enumeration/);
+});
+
+test('gradeval prints the table and writes the JSON', () => {
+  const out = path.join(tmp, 'ge.json');
+  const r = sbn('gradeval', model, ...base, '--estimators', 'psa,dste,concrete:0.5,reinforce:loo', '--draws', '60', '--m', '1,10', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /layer dense1/);
+  assert.match(r.stdout, /concrete\(tau=0\.5\)/);
+  const json = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.deepEqual(json.M, [1, 10]);
+  assert.deepEqual(json.estimators.map((e: { label: string }) => e.label), ['psa', 'dste', 'concrete(tau=0.5)', 'reinforce(loo)']);
+  assert.equal(json.estimators[0].layers[0].trials[1], 6);
+});
