@@ -1,0 +1,136 @@
+// `npm run bench:grad`: gradient draws per second of every estimator on the paper's 5-5-5 net (200 points,
+// draws stacked as in `sbn gradeval`) and on a dense SBN 784-512-512-10 with batch 64, on every backend
+// that loads here, with the PSA / DSTE step ratio measured in the same run. Each backend runs in its own
+// process (the tfjs backend is global per process). Timings: best of several repetitions after warm-up.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { availableBackends, initBackend } from '../src/engine/backend';
+import { initNetwork, networkFromValues, type LayerValues, type Network } from '../src/engine/network';
+import { Rng } from '../src/engine/rng';
+import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName } from '../src/engine/estimators';
+import { exactGradient } from '../src/engine/estimators/exact';
+import type { ModelSpec } from '../src/engine/spec/types';
+import { writeFileAtomic } from '../src/engine/files';
+
+interface Row { backend: string; net: string; estimator: string; drawsPerSecond: number; msPerDraw: number }
+
+const GRADEVAL: ModelSpec = {
+  name: 'gradeval-5-5-5', input: { shape: [2] }, states: '01', noise: 'logistic',
+  layers: [{ type: 'dense', units: 5 }, { type: 'dense', units: 5 }, { type: 'dense', units: 5 }],
+  output: { units: 1, loss: 'logistic' },
+};
+const MLP: ModelSpec = {
+  name: 'mlp-784-512-512-10', input: { shape: [784] }, states: 'pm1', noise: 'logistic',
+  layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
+  output: { units: 10, loss: 'nll' },
+};
+
+function bestOf(reps: number, fn: () => void): number {
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t = process.hrtime.bigint();
+    fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  return best;
+}
+
+function sharedCheckpoint(): { layers: LayerValues[]; X: number[][]; Y: number[] } | undefined {
+  const file = path.resolve(__dirname, '..', '..', '..', 'shared', 'psa-gradeval', 'gradeval_checkpoints.json');
+  if (!fs.existsSync(file)) return undefined;
+  const d = JSON.parse(fs.readFileSync(file, 'utf8'));
+  return { layers: d.checkpoints['chk-100'].layers, X: d.X, Y: d.Y };
+}
+
+async function child(backend: string): Promise<Row[]> {
+  const info = await initBackend(backend);
+  const rows: Row[] = [];
+  const rng = new Rng(1);
+  // 5-5-5: the authors' checkpoint when available, else a random net on random 2-D points
+  const shared = sharedCheckpoint();
+  const small = shared ? networkFromValues(GRADEVAL, shared.layers) : initNetwork(GRADEVAL, rng);
+  const smallData = shared ?? { X: Array.from({ length: 200 }, () => [rng.uniform() * 3 - 1.5, rng.uniform() * 2 - 1]), Y: Array.from({ length: 200 }, (_, i) => (i < 100 ? 1 : -1)) };
+  const G = 1000; // draws stacked into one batch, as `sbn gradeval` does
+  const xs = tf.tile(tf.tensor2d(smallData.X), [G, 1]) as tf.Tensor2D;
+  const ys = tf.tile(tf.tensor1d(smallData.Y, 'float32'), [G]) as tf.Tensor1D;
+  for (const name of ESTIMATOR_NAMES) {
+    const values = small.layers.map((l) => ({ weight: l.weight.arraySync(), bias: l.bias.arraySync() }));
+    const est = name === 'exact' ? undefined : createEstimator(name);
+    const draws = est ? G : 1;
+    const run = () => {
+      if (!est) { exactGradient(GRADEVAL, values, smallData.X, smallData.Y); return; }
+      const e = est.estimate(small, { x: xs, y: ys, groups: G }, rng);
+      e.layers.forEach((l) => l.weight.dataSync());
+      disposeEstimate(e);
+    };
+    run();
+    const seconds = bestOf(5, run);
+    rows.push({ backend: info.name, net: '5-5-5 (200 points)', estimator: name, drawsPerSecond: draws / seconds, msPerDraw: 1000 * seconds / draws });
+  }
+  // 784-512-512-10, batch 64: one draw = one gradient step's estimate
+  const mlp: Network = initNetwork(MLP, rng);
+  const x = tf.tensor2d(rng.uniforms(64 * 784), [64, 784]);
+  const y = tf.tensor1d(Array.from({ length: 64 }, () => rng.int(10)), 'float32');
+  for (const name of ESTIMATOR_NAMES) {
+    if (name === 'exact') continue;
+    const est = createEstimator(name, { baseline: 'none' });
+    const step = () => {
+      const e = est.estimate(mlp, { x, y, groups: 1 }, rng);
+      e.layers.forEach((l) => l.weight.dataSync());
+      disposeEstimate(e);
+    };
+    for (let i = 0; i < 2; i++) step();
+    const perRep = 5;
+    const seconds = bestOf(5, () => { for (let i = 0; i < perRep; i++) step(); }) / perRep;
+    rows.push({ backend: info.name, net: '784-512-512-10 (batch 64)', estimator: name, drawsPerSecond: 1 / seconds, msPerDraw: 1000 * seconds });
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const lines: string[] = [];
+  for (const net of [...new Set(rows.map((r) => r.net))]) {
+    const backends = [...new Set(rows.map((r) => r.backend))];
+    lines.push('', `${net}: draws per second (ms per draw)`);
+    lines.push(['estimator'.padEnd(14), ...backends.map((b) => b.padStart(22))].join(''));
+    for (const est of [...new Set(rows.filter((r) => r.net === net).map((r) => r.estimator))]) {
+      lines.push([est.padEnd(14), ...backends.map((b) => {
+        const r = rows.find((x) => x.net === net && x.backend === b && x.estimator === est);
+        return (r ? `${r.drawsPerSecond.toFixed(1)} (${r.msPerDraw.toFixed(2)})` : '—').padStart(22);
+      })].join(''));
+    }
+    for (const b of backends) {
+      const ms = (e: EstimatorName) => rows.find((r) => r.net === net && r.backend === b && r.estimator === e)?.msPerDraw;
+      const psa = ms('psa');
+      const dste = ms('dste');
+      if (psa && dste) lines.push(`  ${b}: PSA step / DSTE step = ${(psa / dste).toFixed(2)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--child');
+  if (i >= 0) {
+    process.stdout.write(JSON.stringify(await child(process.argv[i + 1])) + '\n');
+    return;
+  }
+  const only = process.env.SBN_BENCH_BACKENDS?.split(',');
+  const backends = availableBackends().filter((b) => b !== 'cpu' && (!only || only.includes(b)));
+  const rows: Row[] = [];
+  for (const b of backends) {
+    process.stderr.write(`bench:grad: ${b} …\n`);
+    const r = spawnSync(process.execPath, [__filename, '--child', b], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) { process.stderr.write(`bench:grad: ${b} failed (exit ${r.status})\n`); continue; }
+    rows.push(...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Row[]));
+  }
+  console.log(table(rows));
+  const out = path.resolve(__dirname, '..', '..', 'bench', 'results', 'grad.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), rows }, null, 1) + '\n');
+  process.stderr.write(`bench:grad: results in ${path.relative(process.cwd(), out)}\n`);
+}
+
+void main();
