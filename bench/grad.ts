@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { availableBackends, initBackend } from '../src/engine/backend';
-import { initNetwork, networkFromValues, type LayerValues, type Network } from '../src/engine/network';
+import { initNetwork, networkFromValues, networkValues, type LayerValues, type Network } from '../src/engine/network';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName } from '../src/engine/estimators';
 import { exactGradient } from '../src/engine/estimators/exact';
@@ -56,7 +56,7 @@ async function child(backend: string): Promise<Row[]> {
   const xs = tf.tile(tf.tensor2d(smallData.X), [G, 1]) as tf.Tensor2D;
   const ys = tf.tile(tf.tensor1d(smallData.Y, 'float32'), [G]) as tf.Tensor1D;
   for (const name of ESTIMATOR_NAMES) {
-    const values = small.layers.map((l) => ({ weight: l.weight.arraySync(), bias: l.bias.arraySync() }));
+    const values = networkValues(small);
     const est = name === 'exact' ? undefined : createEstimator(name);
     const draws = est ? G : 1;
     const run = () => {

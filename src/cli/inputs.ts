@@ -2,7 +2,8 @@
 // the file and the field.
 import * as fs from 'node:fs';
 import { loadModelFile, formatSpecError, type ModelSpec } from '../engine/spec';
-import { layerShapes, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
+import { modelGeometry, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
+import { externalWeightShape } from '../engine/layers';
 import type { Dataset } from '../engine/gradients';
 import { isEstimatorName, type EstimatorName, type EstimatorOptions, type ReinforceBaseline } from '../engine/estimators';
 import type { EstimatorEntry } from '../engine/gradientAccuracy';
@@ -57,14 +58,14 @@ export function loadParams(arg: string, spec: ModelSpec): Network {
   if (!isObject(doc) || !Array.isArray(doc.layers)) {
     throw fieldError(file, `${prefix}layers`, 'expected an array of {"weight": [[...]], "bias": [...]} (hidden layers in order, then the output layer)');
   }
-  const shapes = layerShapes(spec);
+  const shapes = modelGeometry(spec).geometry.map((g) => externalWeightShape(g).join('×'));
   doc.layers.forEach((l, k) => {
     if (!isObject(l)) throw fieldError(file, `${prefix}layers[${k}]`, `expected an object with "weight" and "bias", got ${JSON.stringify(l)?.slice(0, 40)}`);
   });
   try {
     return networkFromValues(spec, doc.layers as LayerValues[]);
   } catch (e) {
-    if (e instanceof ShapeError) throw fieldError(file, prefix + e.field, `${e.message} (model ${spec.name}: ${shapes.map((s) => `${s.in}→${s.out}`).join(', ')})`);
+    if (e instanceof ShapeError) throw fieldError(file, prefix + e.field, `${e.message} (model ${spec.name} weights: ${shapes.join(', ')})`);
     throw e;
   }
 }

@@ -3,7 +3,7 @@
 // group mean is one trial; per layer we report the mean cosine similarity (with its 15–85% band) and the
 // relative RMSE sqrt(mean ||ĝ_M − g||² / ||g||²).
 import type { Network } from './network';
-import { networkValues } from './network';
+import { networkValues, parameterSizes } from './network';
 import { exactGradient } from './estimators/exact';
 import { gradientDraws, type Dataset } from './gradients';
 import type { EstimatorName, EstimatorOptions } from './estimators';
@@ -122,7 +122,7 @@ export function layerAccuracy(layer: string, draws: Float64Array, P: number, g: 
 
 export function gradientAccuracy(net: Network, data: Dataset, entries: EstimatorEntry[], options: GradientAccuracyOptions): GradientAccuracyResult {
   const exact = exactGradient(net.spec, networkValues(net), data.X, data.Y);
-  const sizes = net.shapes.map((s) => s.out * s.in + s.out);
+  const sizes = parameterSizes(net);
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total * options.draws > MAX_STORED_VALUES) {
     throw new RangeError(`gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`);

@@ -4,7 +4,8 @@
 // so results depend on the seed and not on the backend.
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from './network';
-import { networkValues } from './network';
+import { networkValues, parameterSizes } from './network';
+import { outShapeOf, prod, toExternalWeight } from './layers';
 import { Rng } from './rng';
 import { exactGradient } from './estimators/exact';
 import { createEstimator, disposeEstimate, type EstimatorName, type EstimatorOptions } from './estimators';
@@ -68,12 +69,25 @@ export function drawBatches(draws: number, perBatch: number): number[] {
 }
 
 function defaultMaxRows(net: Network): number {
-  const widest = Math.max(...net.shapes.map((s) => s.out), net.shapes[net.shapes.length - 1].in * net.spec.output.units);
+  const last = net.geometry[net.geometry.length - 1];
+  const widest = Math.max(...net.geometry.map((g) => prod(outShapeOf(g))), prod(last.inShape) * net.spec.output.units);
   return Math.max(1, Math.floor((1 << 21) / widest));
 }
 
+/**
+ * Rows of flattened inputs (images channel-major, as data files and loaders give them) as the tensor the
+ * first layer takes: [N, n] for dense models, NHWC [N, H, W, C] for conv models.
+ */
+export function inputTensor(net: Network, rows: ArrayLike<number>[] | Float32Array, count?: number): tf.Tensor {
+  const shape = net.spec.input.shape;
+  const n = count ?? (rows as ArrayLike<number>[]).length;
+  const flat = rows instanceof Float32Array ? rows : Float32Array.from((rows as ArrayLike<number>[]).flatMap((r) => Array.from(r)));
+  if (shape.length !== 3) return tf.tensor2d(flat, [n, prod(shape)]);
+  return tf.tidy(() => tf.transpose(tf.tensor4d(flat, [n, shape[0], shape[1], shape[2]]), [0, 2, 3, 1]));
+}
+
 export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, options: GradientDrawOptions): GradientSummary {
-  const sizes = net.shapes.map((s) => s.out * s.in + s.out);
+  const sizes = parameterSizes(net);
   const moments = sizes.map((n) => new RunningMoments(n));
   let lossSum = 0;
   const finish = (): GradientSummary => ({
@@ -96,7 +110,7 @@ export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, 
   const estimator = createEstimator(name, options.estimatorOptions);
   const rng = new Rng(options.seed);
   const N = data.X.length;
-  const x = tf.tensor2d(data.X, [N, net.shapes[0].in], 'float32');
+  const x = inputTensor(net, data.X);
   const y = tf.tensor1d(data.Y, 'float32');
   try {
     const perBatch = estimator.deterministic ? 1 : Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows(net)) / N));
@@ -104,19 +118,20 @@ export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, 
     let draw = 0;
     for (const G of batches) {
       const est = tf.tidy(() => estimator.estimate(net, {
-        x: G === 1 ? x : tf.tile(x, [G, 1]) as tf.Tensor2D,
+        x: G === 1 ? x : tf.tile(x, [G, ...x.shape.slice(1).map(() => 1)]),
         y: G === 1 ? y : tf.tile(y, [G]) as tf.Tensor1D,
         groups: G,
       }, rng));
       const losses = est.loss.dataSync();
-      const perLayer = est.layers.map((l) => ({ w: l.weight.dataSync(), b: l.bias.dataSync() }));
+      const perLayer = est.layers.map((l, k) => tf.tidy(() => ({ w: toExternalWeight(net.geometry[k], l.weight).dataSync(), b: l.bias.dataSync() })));
       disposeEstimate(est);
       for (let g = 0; g < G; g++) {
-        const flat = perLayer.map(({ w, b }, k) => {
-          const { in: nIn, out } = net.shapes[k];
-          const v = new Float64Array(out * nIn + out);
-          v.set(w.subarray(g * out * nIn, (g + 1) * out * nIn), 0);
-          v.set(b.subarray(g * out, (g + 1) * out), out * nIn);
+        const flat = perLayer.map(({ w, b }) => {
+          const nW = w.length / G;
+          const nB = b.length / G;
+          const v = new Float64Array(nW + nB);
+          v.set(w.subarray(g * nW, (g + 1) * nW), 0);
+          v.set(b.subarray(g * nB, (g + 1) * nB), nW);
           return v;
         });
         const copies = estimator.deterministic ? options.draws : 1;

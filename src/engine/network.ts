@@ -1,19 +1,19 @@
-// A dense SBN's parameters and the model facts every estimator needs (coding, noise, loss).
+// An SBN's parameters and the model facts every estimator needs (coding, noise, loss, layer geometry).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from './spec/types';
 import { codingOf, type Coding } from './coding';
 import { noiseOf, type Noise } from './noise';
 import type { Rng } from './rng';
+import {
+  convOutputSize, externalWeightShape, internalWeightShape, outShapeOf, prod, toExternalWeight, toInternalWeight,
+  type AffineGeometry, type LayerParams,
+} from './layers';
 
-/** One affine layer; `weight` is [out, in] (the layout of params files and of the authors' checkpoints). */
-export interface LayerParams {
-  weight: tf.Tensor2D;
-  bias: tf.Tensor1D;
-}
+export type { LayerParams } from './layers';
 
-/** Plain numbers of one layer, as read from and written to JSON. */
+/** Plain numbers of one layer as read from and written to JSON: weight [out][in] or [out][in][K][K]. */
 export interface LayerValues {
-  weight: number[][];
+  weight: unknown[];
   bias: number[];
 }
 
@@ -21,12 +21,12 @@ export interface Network {
   spec: ModelSpec;
   coding: Coding;
   noise: Noise;
-  /** Hidden (binary) layers in order, then the deterministic output layer. */
+  /** Affine layers: hidden dense/conv layers in order, then the output layer (flatten layers have none). */
+  geometry: AffineGeometry[];
+  /** Parameters in the ops' layout, same order. */
   layers: LayerParams[];
-  /** Display names in the same order; the last is `output`. */
+  /** Display names, same order; the last is `output`. */
   layerNames: string[];
-  /** Fan-in and fan-out of every layer in the same order. */
-  shapes: { in: number; out: number }[];
 }
 
 export class ShapeError extends Error {
@@ -35,79 +35,128 @@ export class ShapeError extends Error {
   }
 }
 
-export function layerShapes(spec: ModelSpec): { in: number; out: number }[] {
-  const shapes: { in: number; out: number }[] = [];
-  let fanIn = spec.input.shape.reduce((a, b) => a * b, 1);
-  for (const layer of spec.layers) {
-    shapes.push({ in: fanIn, out: layer.units });
-    fanIn = layer.units;
+/** The affine layers of a model with their shapes (flatten layers fold into the next dense layer). */
+export function modelGeometry(spec: ModelSpec): { geometry: AffineGeometry[]; names: string[] } {
+  const geometry: AffineGeometry[] = [];
+  const names: string[] = [];
+  let shape = [...spec.input.shape];
+  spec.layers.forEach((layer, k) => {
+    const name = layer.name ?? `${layer.type}${k + 1}`;
+    if (layer.type === 'flatten') {
+      shape = [prod(shape)];
+      return;
+    }
+    if (layer.type === 'dense') {
+      geometry.push({ kind: 'dense', inShape: shape, units: layer.units });
+      shape = [layer.units];
+    } else {
+      const [C, H, W] = shape;
+      const stride = layer.stride ?? 1;
+      const padding = layer.padding ?? 0;
+      const outShape = [layer.filters, convOutputSize(H, layer.kernel, stride, padding), convOutputSize(W, layer.kernel, stride, padding)];
+      if (shape.length !== 3 || outShape[1] < 1 || outShape[2] < 1) {
+        throw new ShapeError(`layers[${k}]`, `conv layer ${name} needs a [C, H, W] input at least as large as its kernel, got [${shape.join(', ')}]`);
+      }
+      geometry.push({ kind: 'conv', inShape: [C, H, W], filters: layer.filters, kernel: layer.kernel, stride, padding, outShape });
+      shape = outShape;
+    }
+    names.push(name);
+  });
+  geometry.push({ kind: 'dense', inShape: shape, units: spec.output.units });
+  names.push('output');
+  return { geometry, names };
+}
+
+/** Number of weights plus biases of each affine layer. */
+export function parameterSizes(net: Network): number[] {
+  return net.geometry.map((g) => prod(internalWeightShape(g)) + outShapeOf(g)[0]);
+}
+
+function checkNested(value: unknown, shape: number[], field: string): void {
+  if (shape.length === 0) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new ShapeError(field, `expected a finite number, got ${JSON.stringify(value)?.slice(0, 30)}`);
+    return;
   }
-  shapes.push({ in: fanIn, out: spec.output.units });
-  return shapes;
+  if (!Array.isArray(value) || value.length !== shape[0]) {
+    throw new ShapeError(field, `expected ${shape[0]} ${shape.length > 1 ? 'arrays' : 'numbers'}, got ${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 30)}`);
+  }
+  value.forEach((v, i) => checkNested(v, shape.slice(1), `${field}[${i}]`));
 }
 
-export function layerNamesOf(spec: ModelSpec): string[] {
-  return [...spec.layers.map((l, k) => l.name ?? `${l.type}${k + 1}`), 'output'];
-}
-
-/** Build a network from parameter values, checking every shape against the model. */
+/** Build a network from parameter values (external layout), checking every shape against the model. */
 export function networkFromValues(spec: ModelSpec, values: LayerValues[]): Network {
-  const shapes = layerShapes(spec);
-  const names = layerNamesOf(spec);
-  if (values.length !== shapes.length) {
-    throw new ShapeError('layers', `expected ${shapes.length} layers (${shapes.length - 1} hidden + output) to match the model, got ${values.length}`);
+  const { geometry, names } = modelGeometry(spec);
+  if (values.length !== geometry.length) {
+    throw new ShapeError('layers', `expected ${geometry.length} layers (${geometry.length - 1} hidden + output) to match the model, got ${values.length}`);
   }
   const layers = values.map((v, k) => {
-    const { in: fanIn, out } = shapes[k];
-    const w = v.weight;
-    if (!Array.isArray(w) || w.length !== out) {
-      throw new ShapeError(`layers[${k}].weight`, `expected ${out} rows ([out][in] = [${out}][${fanIn}]) for layer ${names[k]}, got ${Array.isArray(w) ? w.length : typeof w}`);
+    const g = geometry[k];
+    const shape = externalWeightShape(g);
+    const out = outShapeOf(g)[0];
+    if (!Array.isArray(v.weight) || v.weight.length !== shape[0]) {
+      throw new ShapeError(`layers[${k}].weight`, `expected ${shape[0]} rows ([${shape.join('][')}]) for layer ${names[k]}, got ${Array.isArray(v.weight) ? v.weight.length : typeof v.weight}`);
     }
-    w.forEach((row, j) => {
-      if (!Array.isArray(row) || row.length !== fanIn) {
-        throw new ShapeError(`layers[${k}].weight[${j}]`, `expected ${fanIn} numbers (fan-in of ${names[k]}), got ${Array.isArray(row) ? row.length : typeof row}`);
-      }
-      row.forEach((x, i) => {
-        if (typeof x !== 'number' || !Number.isFinite(x)) throw new ShapeError(`layers[${k}].weight[${j}][${i}]`, `expected a finite number, got ${JSON.stringify(x)}`);
-      });
-    });
-    if (!Array.isArray(v.bias) || v.bias.length !== out) {
-      throw new ShapeError(`layers[${k}].bias`, `expected ${out} numbers for layer ${names[k]}, got ${Array.isArray(v.bias) ? v.bias.length : typeof v.bias}`);
-    }
-    v.bias.forEach((x, j) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new ShapeError(`layers[${k}].bias[${j}]`, `expected a finite number, got ${JSON.stringify(x)}`);
-    });
-    return { weight: tf.tensor2d(w, [out, fanIn], 'float32'), bias: tf.tensor1d(v.bias, 'float32') };
+    checkNested(v.weight, shape, `layers[${k}].weight`);
+    checkNested(v.bias, [out], `layers[${k}].bias`);
+    const external = tf.tensor(v.weight as number[], shape, 'float32');
+    const weight = toInternalWeight(g, external);
+    if (weight !== external) external.dispose();
+    return { weight, bias: tf.tensor1d(v.bias, 'float32') };
   });
-  return { spec, coding: codingOf(spec.states), noise: noiseOf(spec.noise), layers, layerNames: names, shapes };
+  return { spec, coding: codingOf(spec.states), noise: noiseOf(spec.noise), geometry, layers, layerNames: names };
 }
 
 /**
- * Default initialisation: weights and biases U(±1/√fan_in), the PyTorch default the paper starts from
- * (spec §4.4 step 1). Data-dependent normalisation is applied on top by the trainer.
+ * Default initialisation: weights and biases U(±1/√fan_in) (fan_in = C_in·K² for conv), the PyTorch
+ * default the paper starts from (spec §4.4 step 1). Data-dependent normalisation is applied on top.
  */
 export function initNetwork(spec: ModelSpec, rng: Rng): Network {
-  const values: LayerValues[] = layerShapes(spec).map(({ in: fanIn, out }) => {
+  const { geometry, names } = modelGeometry(spec);
+  const layers = geometry.map((g) => {
+    const shape = internalWeightShape(g);
+    const fanIn = g.kind === 'dense' ? prod(g.inShape) : g.inShape[0] * g.kernel * g.kernel;
     const bound = 1 / Math.sqrt(fanIn);
-    const u = () => (2 * rng.uniform() - 1) * bound;
-    return {
-      weight: Array.from({ length: out }, () => Array.from({ length: fanIn }, u)),
-      bias: Array.from({ length: out }, u),
+    const draw = (n: number) => {
+      const a = rng.uniforms(n);
+      for (let i = 0; i < n; i++) a[i] = (2 * a[i] - 1) * bound;
+      return a;
     };
+    return { weight: tf.tensor(draw(prod(shape)), shape, 'float32'), bias: tf.tensor1d(draw(outShapeOf(g)[0]), 'float32') };
   });
-  return networkFromValues(spec, values);
+  return { spec, coding: codingOf(spec.states), noise: noiseOf(spec.noise), geometry, layers, layerNames: names };
 }
 
+/** One layer's weight in the external layout as a flat row-major array, with its shape, and its bias. */
+export function externalLayer(net: Network, k: number): { shape: number[]; weight: Float32Array; bias: Float32Array } {
+  const ext = toExternalWeight(net.geometry[k], net.layers[k].weight);
+  const weight = ext.dataSync() as Float32Array;
+  if (ext !== net.layers[k].weight) ext.dispose();
+  return { shape: externalWeightShape(net.geometry[k]), weight, bias: net.layers[k].bias.dataSync() as Float32Array };
+}
+
+function nest(flat: ArrayLike<number>, shape: number[], offset = 0): unknown[] {
+  if (shape.length === 1) return Array.from({ length: shape[0] }, (_, i) => flat[offset + i]);
+  const stride = shape.slice(1).reduce((a, b) => a * b, 1);
+  return Array.from({ length: shape[0] }, (_, i) => nest(flat, shape.slice(1), offset + i * stride));
+}
+
+/** Parameter values in the external layout (params files). */
 export function networkValues(net: Network): LayerValues[] {
-  return net.layers.map((l) => ({ weight: l.weight.arraySync(), bias: l.bias.arraySync() }));
+  return net.layers.map((_, k) => {
+    const l = externalLayer(net, k);
+    return { weight: nest(l.weight, l.shape), bias: Array.from(l.bias) };
+  });
 }
 
-/** Flat parameter vector of one layer: W row-major (out, in), then the bias (the CLI and paper layout). */
-export function flatLayer(weight: Float32Array | Float64Array | number[], bias: Float32Array | Float64Array | number[]): Float64Array {
-  const out = new Float64Array(weight.length + bias.length);
-  out.set(weight as ArrayLike<number>, 0);
-  out.set(bias as ArrayLike<number>, weight.length);
-  return out;
+/** Flat vectors per layer: weight in the external layout, row-major, then the bias (CLI and paper layout). */
+export function flatParameters(net: Network): Float64Array[] {
+  return net.layers.map((_, k) => {
+    const l = externalLayer(net, k);
+    const out = new Float64Array(l.weight.length + l.bias.length);
+    out.set(l.weight, 0);
+    out.set(l.bias, l.weight.length);
+    return out;
+  });
 }
 
 export function disposeNetwork(net: Network): void {

@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
-import { networkFromValues, disposeNetwork } from '../../src/engine/network';
+import { networkFromValues, networkValues, disposeNetwork } from '../../src/engine/network';
 import { exactGradient } from '../../src/engine/estimators/exact';
 import { psaEstimate } from '../../src/engine/estimators/psa';
 import { dste } from '../../src/engine/estimators/straightThrough';
@@ -33,7 +33,7 @@ function drawsAgainstExact(spec: ModelSpec, name: EstimatorName, draws: number, 
   const net = networkFromValues(spec, values);
   try {
     const summary = gradientDraws(net, { X, Y }, name, { draws, seed: seed + 1, estimatorOptions: options });
-    const exact = exactGradient(spec, net.layers.map((l) => ({ weight: l.weight.arraySync(), bias: l.bias.arraySync() })), X, Y);
+    const exact = exactGradient(spec, networkValues(net), X, Y);
     return { summary, exact, z: maxZ(summary, exact.layers) };
   } finally {
     disposeNetwork(net);

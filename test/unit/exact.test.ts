@@ -33,7 +33,7 @@ for (const states of ['pm1', '01'] as const) {
         values.forEach((layer, k) => {
           const fd: number[] = [];
           const params: [number[], number][] = [];
-          layer.weight.forEach((row) => row.forEach((_, i) => params.push([row, i])));
+          (layer.weight as number[][]).forEach((row) => row.forEach((_, i) => params.push([row, i])));
           layer.bias.forEach((_, j) => params.push([layer.bias, j]));
           for (const [arr, i] of params) {
             const keep = arr[i];

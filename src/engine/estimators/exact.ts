@@ -12,7 +12,9 @@ import { lossAndGrad64 } from '../loss';
 import { noiseOf } from '../noise';
 import { codingOf } from '../coding';
 import type { LayerValues } from '../network';
-import { layerShapes } from '../network';
+import { modelGeometry } from '../network';
+import { denseEquivalent, unitsOf, type DenseLayer64 } from '../denseEquivalent';
+import { prod } from '../layers';
 
 /** Largest number of arithmetic operations the enumeration may take (a few seconds in JavaScript). */
 export const EXACT_MAX_OPERATIONS = 4e9;
@@ -29,7 +31,8 @@ export class ExactTooLargeError extends Error {}
 
 /** Operation count of the enumeration, and the reason it is refused (undefined when it fits). */
 export function exactCost(spec: ModelSpec, rows: number): { operations: number; refusal?: string } {
-  const shapes = layerShapes(spec);
+  const { geometry } = modelGeometry(spec);
+  const shapes = geometry.map((g) => ({ in: prod(g.inShape), out: unitsOf(g) }));
   const L = shapes.length - 1;
   let ops = 0;
   let biggest = 0;
@@ -66,12 +69,30 @@ function unitValues(S: number, n: number, on: number, off: number): Float64Array
   return v;
 }
 
+/**
+ * Exact loss and gradient of a model given its parameter values (external layout). Conv layers are
+ * enumerated in their dense form (every unit of every position), and their gradients summed back.
+ * X rows are flattened inputs (images channel-major).
+ */
 export function exactGradient(spec: ModelSpec, values: LayerValues[], X: ArrayLike<number>[], Y: ArrayLike<number>): ExactResult {
   const cost = exactCost(spec, X.length);
   if (cost.refusal) throw new ExactTooLargeError(cost.refusal);
+  const { geometry } = modelGeometry(spec);
+  const forms = geometry.map((g, k) => denseEquivalent(g, (values[k].weight as unknown[]).flat(3) as number[], values[k].bias));
+  const dense = denseExact(spec, forms.map((f) => f.layer), X, Y);
+  return {
+    loss: dense.loss,
+    layers: dense.layers.map((v, k) => {
+      const nW = forms[k].layer.in * forms[k].layer.out;
+      return forms[k].backMap(v.subarray(0, nW), v.subarray(nW));
+    }),
+  };
+}
+
+function denseExact(spec: ModelSpec, dense: DenseLayer64[], X: ArrayLike<number>[], Y: ArrayLike<number>): ExactResult {
   const noise = noiseOf(spec.noise);
   const coding = codingOf(spec.states);
-  const shapes = layerShapes(spec);
+  const shapes = dense.map((d) => ({ in: d.in, out: d.out }));
   const L = shapes.length - 1;
   const N = X.length;
   const S = shapes.slice(0, L).map((s) => 2 ** s.out);
@@ -83,8 +104,8 @@ export function exactGradient(spec: ModelSpec, values: LayerValues[], X: ArrayLi
   const scores: Float64Array[] = [];
   for (let k = 0; k < L; k++) {
     const { in: nIn, out: nOut } = shapes[k];
-    const W = values[k].weight;
-    const b = values[k].bias;
+    const W = dense[k].weight;
+    const b = dense[k].bias;
     const sources = k === 0 ? N : S[k - 1];
     const P = new Float64Array(sources * S[k]);
     const sc = new Float64Array(sources * S[k] * nOut);
@@ -95,7 +116,7 @@ export function exactGradient(spec: ModelSpec, values: LayerValues[], X: ArrayLi
     for (let src = 0; src < sources; src++) {
       for (let j = 0; j < nOut; j++) {
         let a = b[j];
-        for (let i = 0; i < nIn; i++) a += W[j][i] * (k === 0 ? X[src][i] : states[k - 1][src * nIn + i]);
+        for (let i = 0; i < nIn; i++) a += W[j * nIn + i] * (k === 0 ? X[src][i] : states[k - 1][src * nIn + i]);
         const F = noise.cdf64(a);
         const Fm = noise.cdf64(-a); // 1 − F(a) for the symmetric noises we support, without cancellation
         const f = noise.pdf64(a);
@@ -123,8 +144,8 @@ export function exactGradient(spec: ModelSpec, values: LayerValues[], X: ArrayLi
   const K = shapes[L].out;
   const nL = shapes[L].in;
   const SL = S[L - 1];
-  const Wo = values[L].weight;
-  const bo = values[L].bias;
+  const Wo = dense[L].weight;
+  const bo = dense[L].bias;
   const lossTable = new Float64Array(N * SL);
   const dLogits = new Float64Array(N * SL * K);
   const eta = new Float64Array(K);
@@ -133,7 +154,7 @@ export function exactGradient(spec: ModelSpec, values: LayerValues[], X: ArrayLi
   for (let s = 0; s < SL; s++) {
     for (let c = 0; c < K; c++) {
       let e = bo[c];
-      for (let i = 0; i < nL; i++) e += Wo[c][i] * states[L - 1][s * nL + i];
+      for (let i = 0; i < nL; i++) e += Wo[c * nL + i] * states[L - 1][s * nL + i];
       logitsOf[s * K + c] = e;
     }
   }

@@ -5,28 +5,22 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
-import { affine, backpropHidden, finishEstimate, layerGradient, outputLoss, transposedWeights } from './common';
+import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
 
-/** Forward through relaxed layers given `activate(a, k) → {x, dx/da}`, then backprop. */
-function relaxedEstimate(
-  net: Network, batch: Batch,
-  activate: (a: tf.Tensor2D, k: number) => { x: tf.Tensor2D; deriv: tf.Tensor2D },
-): GradientEstimate {
+/** Forward through relaxed layers given `activate(a) → {x, dx/da}`, then backprop. */
+function relaxedEstimate(net: Network, batch: Batch, activate: (a: tf.Tensor) => { x: tf.Tensor; deriv: tf.Tensor }): GradientEstimate {
   return tf.tidy(() => {
-    const L = net.layers.length - 1;
-    const wT = transposedWeights(net);
-    const xs: tf.Tensor2D[] = [batch.x];
-    const deriv: tf.Tensor2D[] = [];
-    for (let k = 0; k < L; k++) {
-      const r = activate(affine(xs[k], net.layers[k], wT[k]), k);
+    const layers = prepareNetwork(net);
+    const xs: tf.Tensor[] = [batch.x];
+    const deriv: tf.Tensor[] = [];
+    for (const layer of layers.hidden) {
+      const r = activate(layer.forward(xs[xs.length - 1]));
       xs.push(r.x);
       deriv.push(r.deriv);
     }
-    const out = outputLoss(net, xs[L], batch, wT[L]);
-    const gradX = tf.matMul(out.dLogits, net.layers[L].weight) as tf.Tensor2D;
-    const grads = [...backpropHidden(net, gradX, xs, deriv, batch.groups), layerGradient(out.dLogits, xs[L], batch.groups)];
-    return finishEstimate(out.loss, grads, batch.groups);
+    const out = outputLoss(net, layers, xs[xs.length - 1], batch);
+    return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
   });
 }
 
@@ -34,21 +28,17 @@ export function concreteEstimate(net: Network, batch: Batch, rng: Rng, tau: numb
   if (!(tau > 0)) throw new RangeError(`concrete: tau must be > 0, got ${tau}`);
   return relaxedEstimate(net, batch, (a) => {
     const u = rng.uniforms(a.size);
-    const z = new Float32Array(u.length);
-    for (let i = 0; i < u.length; i++) z[i] = net.noise.inverseCdf64(u[i]);
-    const s = tf.sigmoid(tf.div(tf.sub(a, tf.tensor(z, a.shape)), tau));
+    for (let i = 0; i < u.length; i++) u[i] = net.noise.inverseCdf64(u[i]); // noise z = F⁻¹(u)
+    const s = tf.sigmoid(tf.div(tf.sub(a, tf.tensor(u, a.shape)), tau));
     const scale = net.coding.meanScale; // x̃ = scale·s + off
-    return {
-      x: tf.add(tf.mul(s, scale), net.coding.off) as tf.Tensor2D,
-      deriv: tf.mul(tf.mul(s, tf.sub(1, s)), scale / tau) as tf.Tensor2D,
-    };
+    return { x: tf.add(tf.mul(s, scale), net.coding.off), deriv: tf.mul(tf.mul(s, tf.sub(1, s)), scale / tau) };
   });
 }
 
 export function tanhEstimate(net: Network, batch: Batch): GradientEstimate {
   return relaxedEstimate(net, batch, (a) => ({
-    x: net.coding.meanOf(net.noise.cdf(a)) as tf.Tensor2D,
-    deriv: tf.mul(net.noise.pdf(a), net.coding.meanScale) as tf.Tensor2D,
+    x: net.coding.meanOf(net.noise.cdf(a)),
+    deriv: tf.mul(net.noise.pdf(a), net.coding.meanScale),
   }));
 }
 

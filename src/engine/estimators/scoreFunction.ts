@@ -8,18 +8,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
 import {
-  affine, finishEstimate, layerGradient, outputLoss, sampledStateProbability, sampleDownstreamLoss, sampleStates,
-  transposedWeights, uniformTensor,
+  finishEstimate, outputLoss, prepareNetwork, rowsLike, sampledStateProbability, sampleDownstreamLoss, sampleStates,
+  uniformTensor,
 } from './common';
 import type { Batch, Estimator, EstimatorOptions, GradientEstimate, LayerGradient, ReinforceBaseline } from './types';
 
 /** ∂ log p(x | a) / ∂a for the sampled state x: x̂ F'(a) / π (logistic: x̃ − σ(a), computed without a ratio). */
-function score(net: Network, a: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor2D {
+function score(net: Network, a: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const p = net.noise.cdf(a);
-    if (net.noise.kind === 'logistic') return tf.sub(tf.cast(tf.equal(x, net.coding.on), 'float32'), p) as tf.Tensor2D;
+    if (net.noise.kind === 'logistic') return tf.sub(tf.cast(tf.equal(x, net.coding.on), 'float32'), p);
     const pi = tf.maximum(sampledStateProbability(net, p, x), 1e-30);
-    return tf.div(tf.mul(net.coding.signOf(x), net.noise.pdf(a)), pi) as tf.Tensor2D;
+    return tf.div(tf.mul(net.coding.signOf(x), net.noise.pdf(a)), pi);
   });
 }
 
@@ -35,21 +35,21 @@ export class Reinforce implements Estimator {
       throw new RangeError('reinforce: the leave-one-out baseline needs at least 2 draws per data point');
     }
     const result = tf.tidy(() => {
-      const L = net.layers.length - 1;
+      const layers = prepareNetwork(net);
       const G = batch.groups;
-      const wT = transposedWeights(net);
-      const xs: tf.Tensor2D[] = [batch.x];
-      const scores: tf.Tensor2D[] = [];
-      for (let k = 0; k < L; k++) {
-        const a = affine(xs[k], net.layers[k], wT[k]);
+      const xs: tf.Tensor[] = [batch.x];
+      const scores: tf.Tensor[] = [];
+      for (const layer of layers.hidden) {
+        const a = layer.forward(xs[xs.length - 1]);
         const x = sampleStates(net, net.noise.cdf(a), uniformTensor(rng, a.shape));
         scores.push(score(net, a, x));
         xs.push(x);
       }
-      const out = outputLoss(net, xs[L], batch, wT[L]);
-      const centred = tf.reshape(tf.sub(out.loss, this.baselineFor(out.loss, G)), [-1, 1]);
-      const grads: LayerGradient[] = scores.map((s, k) => layerGradient(tf.mul(centred, s) as tf.Tensor2D, xs[k], G));
-      grads.push(layerGradient(out.dLogits, xs[L], G));
+      const L = layers.hidden.length;
+      const out = outputLoss(net, layers, xs[L], batch);
+      const centred = tf.sub(out.loss, this.baselineFor(out.loss, G));
+      const grads: LayerGradient[] = scores.map((s, k) => layers.hidden[k].paramGradient(tf.mul(rowsLike(centred, s), s), xs[k], G));
+      grads.push(layers.output.paramGradient(out.dLogits, xs[L], G));
       return { estimate: finishEstimate(out.loss, grads, G), meanLoss: tf.mean(out.loss) };
     });
     if (this.baseline === 'mean') {
@@ -75,29 +75,28 @@ export class Reinforce implements Estimator {
 
 export function armEstimate(net: Network, batch: Batch, rng: Rng): GradientEstimate {
   return tf.tidy(() => {
-    const L = net.layers.length - 1;
+    const layers = prepareNetwork(net);
     const G = batch.groups;
-    const wT = transposedWeights(net);
     const grads: LayerGradient[] = [];
     let h = batch.x;
-    for (let k = 0; k < L; k++) {
-      const a = affine(h, net.layers[k], wT[k]);
+    layers.hidden.forEach((layer, k) => {
+      const a = layer.forward(h);
       const p = net.noise.cdf(a);
       const u = uniformTensor(rng, a.shape);
-      const x1 = net.coding.fromBits(tf.cast(tf.greater(u, tf.sub(1, p)), 'float32')) as tf.Tensor2D;
-      const x2 = net.coding.fromBits(tf.cast(tf.less(u, p), 'float32')) as tf.Tensor2D;
-      const f1 = sampleDownstreamLoss(net, x1, k + 1, batch, rng, wT);
-      const f2 = sampleDownstreamLoss(net, x2, k + 1, batch, rng, wT);
+      const x1 = net.coding.fromBits(tf.cast(tf.greater(u, tf.sub(1, p)), 'float32'));
+      const x2 = net.coding.fromBits(tf.cast(tf.less(u, p), 'float32'));
+      const f1 = sampleDownstreamLoss(net, layers, x1, k + 1, batch, rng);
+      const f2 = sampleDownstreamLoss(net, layers, x2, k + 1, batch, rng);
       // ARM is a gradient in the logit of p; dlogit(p)/da = F'(a)/(p(1−p)), which is 1 for logistic noise.
-      let e = tf.mul(tf.reshape(tf.sub(f1, f2), [-1, 1]), tf.sub(u, 0.5));
+      let e = tf.mul(rowsLike(tf.sub(f1, f2), a), tf.sub(u, 0.5));
       if (net.noise.kind !== 'logistic') {
         e = tf.mul(e, tf.div(net.noise.pdf(a), tf.maximum(tf.mul(p, tf.sub(1, p)), 1e-30)));
       }
-      grads.push(layerGradient(e as tf.Tensor2D, h, G));
+      grads.push(layer.paramGradient(e, h, G));
       h = x1; // b¹ is itself a valid sample of the layer: the main path continues with it
-    }
-    const out = outputLoss(net, h, batch, wT[L]);
-    grads.push(layerGradient(out.dLogits, h, G));
+    });
+    const out = outputLoss(net, layers, h, batch);
+    grads.push(layers.output.paramGradient(out.dLogits, h, G));
     return finishEstimate(out.loss, grads, G);
   });
 }

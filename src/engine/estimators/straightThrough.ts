@@ -7,36 +7,30 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
-import {
-  affine, backpropHidden, finishEstimate, layerGradient, outputLoss, sampleStates, transposedWeights, uniformTensor,
-} from './common';
+import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates, uniformTensor } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
 
-type Surrogate = (net: Network, a: tf.Tensor2D) => tf.Tensor2D;
+type Surrogate = (net: Network, a: tf.Tensor) => tf.Tensor;
 
 export function straightThroughEstimate(net: Network, batch: Batch, rng: Rng, surrogate: Surrogate): GradientEstimate {
   return tf.tidy(() => {
-    const L = net.layers.length - 1;
-    const wT = transposedWeights(net);
-    const xs: tf.Tensor2D[] = [batch.x];
-    const deriv: tf.Tensor2D[] = [];
-    for (let k = 0; k < L; k++) {
-      const a = affine(xs[k], net.layers[k], wT[k]);
+    const layers = prepareNetwork(net);
+    const xs: tf.Tensor[] = [batch.x];
+    const deriv: tf.Tensor[] = [];
+    for (const layer of layers.hidden) {
+      const a = layer.forward(xs[xs.length - 1]);
       deriv.push(surrogate(net, a));
       xs.push(sampleStates(net, net.noise.cdf(a), uniformTensor(rng, a.shape)));
     }
-    const out = outputLoss(net, xs[L], batch, wT[L]);
-    const gradX = tf.matMul(out.dLogits, net.layers[L].weight) as tf.Tensor2D;
-    const grads = [...backpropHidden(net, gradX, xs, deriv, batch.groups), layerGradient(out.dLogits, xs[L], batch.groups)];
-    return finishEstimate(out.loss, grads, batch.groups);
+    const out = outputLoss(net, layers, xs[xs.length - 1], batch);
+    return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
   });
 }
 
-const expectedStateDerivative: Surrogate = (net, a) =>
-  tf.tidy(() => tf.mul(net.noise.pdf(a), net.coding.meanScale) as tf.Tensor2D);
+const expectedStateDerivative: Surrogate = (net, a) => tf.mul(net.noise.pdf(a), net.coding.meanScale);
 
 const hardTanhDerivative: Surrogate = (net, a) =>
-  tf.tidy(() => tf.mul(tf.cast(tf.lessEqual(tf.abs(a), 1), 'float32'), net.coding.meanScale / 2) as tf.Tensor2D);
+  tf.mul(tf.cast(tf.lessEqual(tf.abs(a), 1), 'float32'), net.coding.meanScale / 2);
 
 export const dste: Estimator = {
   name: 'dste',

@@ -27,7 +27,8 @@ export interface EstimatorOptions {
  * Training uses groups = 1; gradient-accuracy experiments stack many draws into one batch.
  */
 export interface Batch {
-  x: tf.Tensor2D;
+  /** Inputs: [B, n] for dense models, NHWC [B, H, W, C] for conv models. */
+  x: tf.Tensor;
   /** ±1 labels (logistic loss) or class indices (nll), float32. */
   y: tf.Tensor1D;
   groups: number;
@@ -35,10 +36,10 @@ export interface Batch {
 
 // Type aliases rather than interfaces: tf.tidy only returns containers with an implicit index signature.
 export type LayerGradient = {
-  /** [G, out, in] */
-  weight: tf.Tensor3D;
+  /** [G, ...internal weight shape] ([G, out, in] dense, [G, K, K, in, out] conv) */
+  weight: tf.Tensor;
   /** [G, out] */
-  bias: tf.Tensor2D;
+  bias: tf.Tensor;
 };
 
 export type GradientEstimate = {

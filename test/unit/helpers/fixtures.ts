@@ -65,7 +65,7 @@ export function denseModel(inputs: number, hidden: number[], outputs: number, st
 export function randomProblem(spec: ModelSpec, rows: number, seed: number, scale = 1): { values: LayerValues[]; X: number[][]; Y: number[] } {
   const rng = new Rng(seed);
   const u = () => (2 * rng.uniform() - 1) * scale;
-  const sizes = [spec.input.shape[0], ...spec.layers.map((l) => l.units), spec.output.units];
+  const sizes = [spec.input.shape[0], ...spec.layers.map((l) => (l.type === 'dense' ? l.units : 0)), spec.output.units];
   const values: LayerValues[] = [];
   for (let k = 1; k < sizes.length; k++) {
     values.push({

@@ -1,0 +1,318 @@
+// The affine maps of an SBN — dense and convolutional — as operators that every estimator uses the same
+// way: forward, the transposed map (backprop to the input), per-draw parameter gradients, the squared-weight
+// maps of moment propagation, and PSA's backward operator (spec §2.3.3–§2.3.4).
+//
+// Tensor layouts: dense states [B, n]; conv states NHWC [B, H, W, C] (tfjs' native layout). Parameters are
+// kept in the layout the ops want (dense [out, in], conv filter [K, K, in, out]) and converted to the
+// external layout ([out, in] and [out, in, K, K], PyTorch's) only at the edges (params files, checkpoints,
+// flat gradient vectors). A dense layer after a conv layer flattens channel-major (C, H, W), spec §4.2.
+import * as tf from '@tensorflow/tfjs';
+import type { Noise } from './noise';
+import type { LayerGradient } from './estimators/types';
+
+export interface LayerParams {
+  weight: tf.Tensor;
+  bias: tf.Tensor1D;
+}
+
+export interface DenseGeometry {
+  kind: 'dense';
+  /** Per-example input shape: [n] or [C, H, W] (flattened channel-major). */
+  inShape: number[];
+  units: number;
+}
+
+export interface ConvGeometry {
+  kind: 'conv';
+  /** [C, H, W] */
+  inShape: number[];
+  filters: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  /** [filters, H', W'] */
+  outShape: number[];
+}
+
+export type AffineGeometry = DenseGeometry | ConvGeometry;
+
+export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+export function outShapeOf(g: AffineGeometry): number[] {
+  return g.kind === 'dense' ? [g.units] : g.outShape;
+}
+
+/** Internal parameter shape. */
+export function internalWeightShape(g: AffineGeometry): number[] {
+  return g.kind === 'dense' ? [g.units, prod(g.inShape)] : [g.kernel, g.kernel, g.inShape[0], g.filters];
+}
+
+/** External (file) parameter shape: [out, in] or [out, in, K, K]. */
+export function externalWeightShape(g: AffineGeometry): number[] {
+  return g.kind === 'dense' ? [g.units, prod(g.inShape)] : [g.filters, g.inShape[0], g.kernel, g.kernel];
+}
+
+export function prod(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Internal → external layout of a weight tensor, with any number of leading dimensions (e.g. draws). */
+export function toExternalWeight(g: AffineGeometry, w: tf.Tensor): tf.Tensor {
+  if (g.kind === 'dense') return w;
+  const lead = w.rank - 4;
+  const perm = [...Array(lead).keys(), lead + 3, lead + 2, lead, lead + 1];
+  return tf.transpose(w, perm);
+}
+
+/** External → internal layout. */
+export function toInternalWeight(g: AffineGeometry, w: tf.Tensor): tf.Tensor {
+  if (g.kind === 'dense') return w;
+  return tf.transpose(w, [2, 3, 1, 0]);
+}
+
+/** Per-draw mean over rows: [G·N, ...rest] → [G, ...rest]. */
+export function groupMean(t: tf.Tensor, groups: number): tf.Tensor {
+  return tf.tidy(() => {
+    const n = t.shape[0] / groups;
+    return tf.mean(tf.reshape(t, [groups, n, ...t.shape.slice(1)]), 1);
+  });
+}
+
+/**
+ * An affine layer with its parameters bound for one estimate (transposes computed once). All methods
+ * allocate; callers run inside tf.tidy.
+ */
+export interface PreparedLayer {
+  readonly geometry: AffineGeometry;
+  /** a = A(x). */
+  forward(x: tf.Tensor): tf.Tensor;
+  /** Aᵀ e: the gradient of Σ e·A(x) with respect to x, in x's shape. */
+  backwardInput(e: tf.Tensor): tf.Tensor;
+  /** Per-draw mean gradient of Σ e·A(x) with respect to the parameters: weight [G, ...internal], bias [G, out]. */
+  paramGradient(e: tf.Tensor, x: tf.Tensor, groups: number): LayerGradient;
+  /** (W∘W) v, no bias: the variance of A(x) for independent inputs of variance v. */
+  forwardSquared(v: tf.Tensor): tf.Tensor;
+  /** (W∘W)ᵀ e. */
+  backwardInputSquared(e: tf.Tensor): tf.Tensor;
+  /**
+   * PSA's replacement of Aᵀ: λ_i = Σ_j [F(a_j + W_ji δ_i) − F(a_j)] g_j over every connection i → j, where
+   * δ is how each input changes when it flips (x's shape) and a, g have the output's shape.
+   */
+  psaBackward(a: tf.Tensor, shift: tf.Tensor, g: tf.Tensor, noise: Noise): tf.Tensor;
+  /** The input as rows [B, n] (dense layers flatten), and back. */
+  flatInput(x: tf.Tensor): tf.Tensor2D;
+  unflatInput(v: tf.Tensor): tf.Tensor;
+}
+
+/** Bound on the elements of the [rows, n_in, n_out] block PSA materialises at once. */
+const MAX_BLOCK_ELEMENTS = 1 << 24;
+
+/**
+ * λ_i = Σ_j [F(a_j + W_ji δ_i) − F(a_j)] g_j for rows of a dense connection, given wT = Wᵀ [n_in, n_out].
+ * The difference is taken per element before the reduction: the float32 error stays the size of one F
+ * value instead of a whole row sum (spec §5 item 3). Rows go in blocks so memory stays bounded.
+ */
+export function psaDenseProduct(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Tensor2D, g: tf.Tensor2D, noise: Noise): tf.Tensor2D {
+  const [rows, nOut] = a.shape;
+  const nIn = wT.shape[0];
+  const block = Math.max(1, Math.floor(MAX_BLOCK_ELEMENTS / (nIn * nOut)));
+  const parts: tf.Tensor2D[] = [];
+  for (let start = 0; start < rows; start += block) {
+    const size = Math.min(block, rows - start);
+    parts.push(tf.tidy(() => {
+      const aB = size === rows ? a : tf.slice(a, [start, 0], [size, nOut]);
+      const dB = size === rows ? shift : tf.slice(shift, [start, 0], [size, nIn]);
+      const gB = size === rows ? g : tf.slice(g, [start, 0], [size, nOut]);
+      // shifted[b, i, j] = a[b, j] + W_ji δ[b, i]
+      const shifted = tf.add(tf.reshape(aB, [size, 1, nOut]), tf.mul(tf.reshape(dB, [size, nIn, 1]), wT));
+      const diff = tf.sub(noise.cdf(shifted), tf.reshape(noise.cdf(aB), [size, 1, nOut]));
+      return tf.reshape(tf.matMul(diff, tf.reshape(gB, [size, nOut, 1])), [size, nIn]) as tf.Tensor2D;
+    }));
+  }
+  if (parts.length === 1) return parts[0];
+  const out = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return out;
+}
+
+export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
+  const w = p.weight as tf.Tensor2D;
+  const wT = tf.transpose(w) as tf.Tensor2D;
+  const nIn = prod(g.inShape);
+  const spatial = g.inShape.length === 3;
+  const flat = (x: tf.Tensor): tf.Tensor2D => (spatial
+    ? tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) as tf.Tensor2D
+    : x as tf.Tensor2D);
+  const unflat = (v: tf.Tensor): tf.Tensor => {
+    if (!spatial) return v;
+    const [C, H, W] = g.inShape;
+    return tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]);
+  };
+  let w2T: tf.Tensor2D | undefined;
+  return {
+    geometry: g,
+    // Explicit transposes: tfjs-wasm's transposed matMul is 10–60× slower (engine notes).
+    forward: (x) => tf.add(tf.matMul(flat(x), wT), p.bias),
+    backwardInput: (e) => unflat(tf.matMul(e as tf.Tensor2D, w)),
+    paramGradient: (e, x, groups) => {
+      const xf = flat(x);
+      const n = e.shape[0] / groups;
+      const e3 = tf.reshape(e, [groups, n, g.units]);
+      const x3 = tf.reshape(xf, [groups, n, nIn]);
+      return {
+        weight: tf.div(tf.matMul(tf.transpose(e3, [0, 2, 1]), x3), n) as tf.Tensor3D,
+        bias: groupMean(e, groups) as tf.Tensor2D,
+      };
+    },
+    forwardSquared: (v) => tf.matMul(flat(v), (w2T ??= tf.square(wT) as tf.Tensor2D)),
+    backwardInputSquared: (e) => unflat(tf.matMul(e as tf.Tensor2D, tf.square(w))),
+    psaBackward: (a, shift, gr, noise) => unflat(psaDenseProduct(a as tf.Tensor2D, wT, flat(shift), gr as tf.Tensor2D, noise)),
+    flatInput: flat,
+    unflatInput: unflat,
+  };
+}
+
+// ---- convolution ----------------------------------------------------------------------------------
+
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Σ over rows and output positions of x-patches ⊗ dy: the conv weight gradient [K, K, C_in, C_out].
+ * Uses the backend's Conv2DBackpropFilter where it exists; tfjs-wasm lacks it, so there the same sum is
+ * a forward convolution of the input (batch as channels) with dy as the filter, dilated by the stride
+ * (engine notes), cropped to K×K.
+ */
+export function convWeightGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+  const filterShape: [number, number, number, number] = [g.kernel, g.kernel, g.inShape[0], g.filters];
+  if (hasKernel('Conv2DBackpropFilter')) {
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+      strides: [g.stride, g.stride], pad: g.padding, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+  return tf.tidy(() => {
+    const p = g.padding;
+    const xp = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+    const xt = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [C_in, Hp, Wp, B]
+    const f = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, C_out]
+    const full = tf.conv2d(xt, f, 1, 'valid', 'NHWC', g.stride); // [C_in, Hp − (Ho−1)s, …, C_out]
+    const cropped = tf.slice(full, [0, 0, 0, 0], [g.inShape[0], g.kernel, g.kernel, g.filters]);
+    return tf.transpose(cropped, [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/** im2col filter: identity from (tap, channel) to patch index (kh·K + kw)·C + c, matching [K, K, C, out] rows. */
+function patchFilter(kernel: number, channels: number): tf.Tensor4D {
+  const size = kernel * kernel * channels;
+  const data = new Float32Array(size * size);
+  for (let i = 0; i < size; i++) data[i * size + i] = 1;
+  return tf.tensor4d(data, [kernel, kernel, channels, size]);
+}
+
+/**
+ * Ratio convolution, reference form (spec §2.3.4, validated the way the authors validate theirs):
+ * unfold the shifts into patches, apply the dense PSA product per output position, fold back.
+ * Padded inputs carry δ = 0 and so contribute nothing, as in exact math.
+ */
+export function ratioConvReference(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = shift.shape;
+    const [, Ho, Wo, F] = a.shape;
+    const ident = patchFilter(g.kernel, C);
+    const patches = tf.conv2d(shift, ident, g.stride, g.padding); // [B, Ho, Wo, K²C]
+    const rows = B * Ho * Wo;
+    const P = g.kernel * g.kernel * C;
+    const lambda = psaDenseProduct(
+      tf.reshape(a, [rows, F]) as tf.Tensor2D, tf.reshape(weight, [P, F]) as tf.Tensor2D,
+      tf.reshape(patches, [rows, P]) as tf.Tensor2D, tf.reshape(gr, [rows, F]) as tf.Tensor2D, noise);
+    return tf.conv2dTranspose(tf.reshape(lambda, [B, Ho, Wo, P]) as tf.Tensor4D, ident, [B, H, W, C], g.stride, g.padding);
+  });
+}
+
+/**
+ * Ratio convolution, tap by tap: for each kernel tap the inputs it sees are a strided slice of the padded
+ * shift map, the dense PSA product runs over (C_in × C_out) per output position, and the result is placed
+ * back on the padded input grid. Same arithmetic as the reference without the K²·C-wide patch tensors and
+ * the identity convolutions.
+ */
+export function ratioConvTaps(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = shift.shape;
+    const [, Ho, Wo, F] = a.shape;
+    const { kernel: K, stride: s, padding: p } = g;
+    const Hp = H + 2 * p;
+    const Wp = W + 2 * p;
+    const padded = p > 0 ? tf.pad(shift, [[0, 0], [p, p], [p, p], [0, 0]]) : shift;
+    const rows = B * Ho * Wo;
+    const a2 = tf.reshape(a, [rows, F]) as tf.Tensor2D;
+    const g2 = tf.reshape(gr, [rows, F]) as tf.Tensor2D;
+    let acc: tf.Tensor4D = tf.zeros([B, Hp, Wp, C]);
+    for (let kh = 0; kh < K; kh++) {
+      for (let kw = 0; kw < K; kw++) {
+        const next = tf.tidy(() => {
+          const seen = tf.stridedSlice(padded, [0, kh, kw, 0], [B, kh + (Ho - 1) * s + 1, kw + (Wo - 1) * s + 1, C], [1, s, s, 1]);
+          const wTap = tf.reshape(tf.slice(weight, [kh, kw, 0, 0], [1, 1, C, F]), [C, F]) as tf.Tensor2D;
+          const lambda = tf.reshape(psaDenseProduct(a2, wTap, tf.reshape(seen, [rows, C]) as tf.Tensor2D, g2, noise), [B, Ho, Wo, C]);
+          // place output position (i, j) at padded input (kh + s·i, kw + s·j)
+          const dilated = s === 1 ? lambda : tf.reshape(
+            tf.pad(tf.reshape(lambda, [B, Ho, 1, Wo, 1, C]), [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]]),
+            [B, Ho * s, Wo * s, C]);
+          const dh = dilated.shape[1] as number;
+          const dw = dilated.shape[2] as number;
+          const placed = tf.slice(tf.pad(dilated, [[0, 0], [kh, Math.max(0, Hp - kh - dh)], [kw, Math.max(0, Wp - kw - dw)], [0, 0]]), [0, 0, 0, 0], [B, Hp, Wp, C]);
+          return tf.add(acc, placed) as tf.Tensor4D;
+        });
+        acc.dispose();
+        acc = next;
+      }
+    }
+    return (p > 0 ? tf.slice(acc, [0, p, p, 0], [B, H, W, C]) : acc) as tf.Tensor4D;
+  });
+}
+
+export type RatioConvImplementation = 'reference' | 'taps';
+let ratioConvImplementation: RatioConvImplementation = 'taps';
+
+/** Which ratio-convolution implementation conv PSA uses (tests compare them; benchmarks time them). */
+export function setRatioConvImplementation(impl: RatioConvImplementation): void {
+  ratioConvImplementation = impl;
+}
+
+export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
+  const w = p.weight as tf.Tensor4D;
+  const [C, H, W] = g.inShape;
+  const inputShape = (x: tf.Tensor): [number, number, number, number] => [x.shape[0], H, W, C];
+  let w2: tf.Tensor4D | undefined;
+  const squared = () => (w2 ??= tf.square(w) as tf.Tensor4D);
+  return {
+    geometry: g,
+    forward: (x) => tf.add(tf.conv2d(x as tf.Tensor4D, w, g.stride, g.padding), p.bias),
+    backwardInput: (e) => tf.conv2dTranspose(e as tf.Tensor4D, w, inputShape(e), g.stride, g.padding),
+    paramGradient: (e, x, groups) => {
+      const n = e.shape[0] / groups;
+      const weights: tf.Tensor4D[] = [];
+      for (let k = 0; k < groups; k++) {
+        const eK = groups === 1 ? e : tf.slice(e, [k * n, 0, 0, 0], [n, -1, -1, -1]);
+        const xK = groups === 1 ? x : tf.slice(x, [k * n, 0, 0, 0], [n, -1, -1, -1]);
+        weights.push(convWeightGradient(xK as tf.Tensor4D, eK as tf.Tensor4D, g));
+      }
+      return {
+        weight: tf.div(tf.stack(weights), n) as unknown as tf.Tensor3D,
+        bias: groupMean(tf.sum(e, [1, 2]), groups) as tf.Tensor2D,
+      };
+    },
+    forwardSquared: (v) => tf.conv2d(v as tf.Tensor4D, squared(), g.stride, g.padding),
+    backwardInputSquared: (e) => tf.conv2dTranspose(e as tf.Tensor4D, squared(), inputShape(e), g.stride, g.padding),
+    psaBackward: (a, shift, gr, noise) => (ratioConvImplementation === 'reference' ? ratioConvReference : ratioConvTaps)(
+      a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
+    flatInput: (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], C * H * W]) as tf.Tensor2D,
+    unflatInput: (v) => tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]),
+  };
+}
+
+export function prepareLayer(g: AffineGeometry, p: LayerParams): PreparedLayer {
+  return g.kind === 'dense' ? prepareDense(g, p) : prepareConv(g, p);
+}
