@@ -42,10 +42,8 @@ export function modelGeometry(spec: ModelSpec): { geometry: AffineGeometry[]; na
   let shape = [...spec.input.shape];
   spec.layers.forEach((layer, k) => {
     const name = layer.name ?? `${layer.type}${k + 1}`;
-    if (layer.type === 'flatten') {
-      shape = [prod(shape)];
-      return;
-    }
+    // States stay [C, H, W] through a flatten layer: the next dense layer flattens them (channel-major).
+    if (layer.type === 'flatten') return;
     if (layer.type === 'dense') {
       geometry.push({ kind: 'dense', inShape: shape, units: layer.units });
       shape = [layer.units];

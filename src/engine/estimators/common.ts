@@ -20,12 +20,24 @@ export function prepareNetwork(net: Network): PreparedNetwork {
   return { hidden: all.slice(0, -1), output: all[all.length - 1] };
 }
 
+/**
+ * Noise for a tensor of units, drawn in channel-major unit order: for NHWC conv states the values are
+ * generated as [B, C, H, W] and transposed. A conv layer and its dense equivalent (units flattened
+ * channel-major) therefore see identical noise — which lets the tests compare them exactly.
+ */
+export function noiseTensor(shape: number[], fill: (n: number) => Float32Array): tf.Tensor {
+  const values = fill(shape.reduce((a, b) => a * b, 1));
+  if (shape.length !== 4) return tf.tensor(values, shape, 'float32');
+  const [B, H, W, C] = shape;
+  return tf.tidy(() => tf.transpose(tf.tensor4d(values, [B, C, H, W]), [0, 2, 3, 1]));
+}
+
 export function uniformTensor(rng: Rng, shape: number[]): tf.Tensor {
-  return tf.tensor(rng.uniforms(shape.reduce((a, b) => a * b, 1)), shape, 'float32');
+  return noiseTensor(shape, (n) => rng.uniforms(n));
 }
 
 export function normalTensor(rng: Rng, shape: number[]): tf.Tensor {
-  return tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape, 'float32');
+  return noiseTensor(shape, (n) => rng.normals(n));
 }
 
 /** Sample binary states x = on if u < F(a) else off (spec §2.0; `u < p`, never sign(p − u), §5 item 4). */

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
-import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork } from './common';
+import { backpropThroughOutput, finishEstimate, noiseTensor, outputLoss, prepareNetwork } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
 
 /** Forward through relaxed layers given `activate(a) → {x, dx/da}`, then backprop. */
@@ -27,9 +27,12 @@ function relaxedEstimate(net: Network, batch: Batch, activate: (a: tf.Tensor) =>
 export function concreteEstimate(net: Network, batch: Batch, rng: Rng, tau: number): GradientEstimate {
   if (!(tau > 0)) throw new RangeError(`concrete: tau must be > 0, got ${tau}`);
   return relaxedEstimate(net, batch, (a) => {
-    const u = rng.uniforms(a.size);
-    for (let i = 0; i < u.length; i++) u[i] = net.noise.inverseCdf64(u[i]); // noise z = F⁻¹(u)
-    const s = tf.sigmoid(tf.div(tf.sub(a, tf.tensor(u, a.shape)), tau));
+    const z = noiseTensor(a.shape, (n) => {
+      const u = rng.uniforms(n);
+      for (let i = 0; i < n; i++) u[i] = net.noise.inverseCdf64(u[i]); // noise z = F⁻¹(u)
+      return u;
+    });
+    const s = tf.sigmoid(tf.div(tf.sub(a, z), tau));
     const scale = net.coding.meanScale; // x̃ = scale·s + off
     return { x: tf.add(tf.mul(s, scale), net.coding.off), deriv: tf.mul(tf.mul(s, tf.sub(1, s)), scale / tau) };
   });
