@@ -1,0 +1,163 @@
+// status.json (what the run is doing) and the `lock` file (who may write it). docs/run-format.md ("status.json", "lock").
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../files';
+
+export const STATUS_FILE = 'status.json';
+export const LOCK_FILE = 'lock';
+
+export type RunStatus = 'running' | 'stopped' | 'finished' | 'crashed' | 'diverged';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'stopped', 'finished', 'crashed', 'diverged'];
+
+/** status.json as written. */
+export interface StatusRecord {
+  status: RunStatus;
+  detail?: string;
+  /** The process that wrote it, and its machine. */
+  pid: number;
+  hostname: string;
+  /** ISO 8601. */
+  updated: string;
+}
+
+/** status.json as a reader should see it. */
+export interface StatusInfo extends StatusRecord {
+  /** What status.json says; differs from `status` when a `running` run's process is gone (then `status` is `crashed`). */
+  recorded: RunStatus;
+}
+
+/** True when a process with this id exists on this machine (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+export function writeStatus(dir: string, status: RunStatus, detail?: string): StatusRecord {
+  if (!RUN_STATUSES.includes(status)) throw new Error(`unknown run status "${status}" (one of ${RUN_STATUSES.join(', ')})`);
+  const rec: StatusRecord = { status, ...(detail !== undefined ? { detail } : {}), pid: process.pid, hostname: os.hostname(), updated: new Date().toISOString() };
+  writeFileAtomic(path.join(dir, STATUS_FILE), JSON.stringify(rec, null, 2) + '\n');
+  return rec;
+}
+
+/**
+ * Read status.json. A `running` run whose process no longer exists (same machine only: another machine's pids
+ * cannot be checked) is reported as `crashed`.
+ */
+export function readStatus(dir: string): StatusInfo {
+  const file = path.join(dir, STATUS_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `run ${dir} has no ${STATUS_FILE}` : `${file}: ${(e as Error).message}`);
+  }
+  const r = raw as Partial<StatusRecord>;
+  if (typeof r !== 'object' || r === null || !RUN_STATUSES.includes(r.status as RunStatus)) {
+    throw new Error(`${file}: no valid "status" (one of ${RUN_STATUSES.join(', ')})`);
+  }
+  const info: StatusInfo = {
+    status: r.status as RunStatus,
+    ...(typeof r.detail === 'string' ? { detail: r.detail } : {}),
+    pid: typeof r.pid === 'number' ? r.pid : 0,
+    hostname: typeof r.hostname === 'string' ? r.hostname : '',
+    updated: typeof r.updated === 'string' ? r.updated : '',
+    recorded: r.status as RunStatus,
+  };
+  if (info.status === 'running' && info.hostname === os.hostname() && !processAlive(info.pid)) {
+    info.status = 'crashed';
+    info.detail = `process ${info.pid} ended without recording a final status` + (r.detail ? ` (last: ${r.detail})` : '');
+  }
+  return info;
+}
+
+interface LockRecord {
+  pid: number;
+  hostname: string;
+  time: string;
+}
+
+function readLock(file: string): LockRecord | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as LockRecord;
+    return typeof r === 'object' && r !== null && typeof r.pid === 'number' ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function holderLive(h: LockRecord): boolean {
+  if (typeof h.hostname === 'string' && h.hostname !== os.hostname()) return true; // cannot check another machine
+  return processAlive(h.pid);
+}
+
+/** Create `file` holding `text`, failing with EEXIST if it exists. The content appears together with the name. */
+function createExclusive(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text);
+  try {
+    fs.linkSync(tmp, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || !['EPERM', 'ENOTSUP', 'ENOSYS', 'EXDEV', 'EOPNOTSUPP'].includes(code ?? '')) throw e;
+    fs.writeFileSync(file, text, { flag: 'wx' }); // file systems without hard links
+  } finally {
+    try { fs.unlinkSync(tmp); } catch { /* ignore */ }
+  }
+}
+
+/**
+ * Take the run's write lock for this process. A lock left by a process that no longer exists (on this machine) is
+ * taken over; a live holder is an error.
+ */
+export function acquireLock(dir: string): void {
+  const file = path.join(dir, LOCK_FILE);
+  const mine: LockRecord = { pid: process.pid, hostname: os.hostname(), time: new Date().toISOString() };
+  const text = JSON.stringify(mine) + '\n';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      createExclusive(file, text);
+      // Two processes taking over the same stale lock at once: the later one removes the earlier one's lock.
+      // Reading back catches the loser (when it reads after the winner's write).
+      const back = readLock(file);
+      if (back && back.pid === mine.pid && back.time === mine.time) return;
+      continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = readLock(file);
+    if (holder && holderLive(holder)) {
+      const where = holder.hostname && holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : '';
+      throw new Error(`run ${dir} is being written by process ${holder.pid}${where} (delete ${file} if that process is not an sbn writer)`);
+    }
+    if (!holder) {
+      // Unreadable lock: a writer between creating and filling it (not with hard links), or a crash. Wait briefly.
+      let age = Infinity;
+      try { age = Date.now() - fs.statSync(file).mtimeMs; } catch { /* gone */ }
+      if (age < 2000) throw new Error(`run ${dir} is being opened by another process (lock file ${file} was just created)`);
+    }
+    try { fs.unlinkSync(file); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+  }
+  throw new Error(`run ${dir}: could not take the lock (${file}); another process keeps taking it`);
+}
+
+/** Remove the lock if this process holds it. */
+export function releaseLock(dir: string): void {
+  const file = path.join(dir, LOCK_FILE);
+  const h = readLock(file);
+  if (h && h.pid === process.pid && h.hostname === os.hostname()) {
+    try { fs.unlinkSync(file); } catch { /* ignore */ }
+  }
+}
+
+/** Who holds the lock, if anyone alive does (null: free or stale). */
+export function lockHolder(dir: string): { pid: number; hostname: string } | null {
+  const h = readLock(path.join(dir, LOCK_FILE));
+  return h && holderLive(h) ? { pid: h.pid, hostname: h.hostname } : null;
+}

@@ -1,0 +1,377 @@
+// A run folder: what the trainer writes and the CLI and the VS Code extension read. docs/run-format.md.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ATOMIC_TEMP_PATTERN, fsyncDir, writeFileAtomic } from '../files';
+import {
+  CHECKPOINT_FILE, Checkpoint, EPOCH_CHECKPOINT_DIR, epochCheckpointName, listCheckpoints, readCheckpoint, serializeCheckpoint,
+} from './checkpoint';
+import { lastMetricsRecord, METRICS_FILE, MetricsRecord, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
+import { acquireLock, LOCK_FILE, readStatus, releaseLock, RunStatus, StatusInfo, writeStatus } from './status';
+
+export const RUN_FILE = 'run.json';
+export const RUN_FORMAT = 'sbn-run';
+export const RUN_VERSION = 1;
+export const CONFIG_FILE = 'config.json';
+export const ENVIRONMENT_FILE = 'environment.json';
+export const SUMMARY_FILE = 'summary.json';
+
+/** run.json: written last by RunStore.create, so its presence marks a complete run folder. */
+export interface RunManifest {
+  format: typeof RUN_FORMAT;
+  version: typeof RUN_VERSION;
+  /** The name given to `create` (sanitized), without the date prefix or collision suffix. */
+  name: string;
+  /** ISO 8601 creation time. */
+  created: string;
+  /** The copied model file inside the folder, e.g. `model.sbn.yaml`. */
+  model: string;
+  /** The model file name as given to `create` (where it came from). */
+  source: string;
+}
+
+export interface RunInit {
+  /** Name (or path) of the model file; its extension (`.sbn.yaml`, `.sbn.json`, `.yaml`, …) is kept. */
+  modelFileName: string;
+  /** The model file's text exactly as read. */
+  modelText: string;
+  /** The resolved configuration (every default filled in). */
+  config: unknown;
+  /** Backend, versions, machine… */
+  environment: unknown;
+  /** Creation time (for tests); default now. */
+  created?: Date;
+}
+
+/** One run folder as a listing shows it. When `reason` is set the folder could not be read as a run. */
+export interface RunInfo {
+  dir: string;
+  /** From run.json, else the folder name. */
+  name: string;
+  created?: string;
+  status?: RunStatus;
+  statusDetail?: string;
+  estimator?: string;
+  /** The model file inside the folder. */
+  model?: string;
+  /** The last valid metrics record. */
+  last?: MetricsRecord;
+  /** summary.json, when the run has written one. */
+  summary?: Record<string, unknown>;
+  reason?: string;
+}
+
+/** A name safe in a folder name on every OS: letters, digits, `.`, `_`, `-`; at most 64 characters. */
+export function sanitizeRunName(name: string): string {
+  const s = String(name).normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/-{2,}/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '').slice(0, 64).replace(/[-.]+$/g, '');
+  return s || 'run';
+}
+
+/** `model` + the model file's extension: `.sbn.yaml` stays `.sbn.yaml`, `x.yaml` gives `.yaml`. */
+export function modelCopyName(modelFileName: string): string {
+  const base = path.basename(modelFileName);
+  const m = /(\.sbn)?\.[A-Za-z0-9]{1,10}$/.exec(base);
+  return 'model' + (m ? m[0].toLowerCase() : '.txt');
+}
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+function json(v: unknown): string {
+  const text = JSON.stringify(v, null, 2);
+  return (text === undefined ? 'null' : text) + '\n';
+}
+
+function readJsonObject(file: string): Record<string, unknown> {
+  const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+/** Read and check run.json; throws a one-line error when `dir` is not a run folder. */
+export function readManifest(dir: string): RunManifest {
+  const file = path.join(dir, RUN_FILE);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new Error(`run folder ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new Error(`${dir} is not a folder`);
+  let m: Record<string, unknown>;
+  try {
+    m = readJsonObject(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${dir} is not an sbn run folder (no ${RUN_FILE})`);
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (m.format !== RUN_FORMAT) throw new Error(`${file}: not an sbn run (format ${JSON.stringify(m.format)})`);
+  if (m.version !== RUN_VERSION) throw new Error(`${file}: run format version ${JSON.stringify(m.version)} is not supported (this build reads ${RUN_VERSION})`);
+  for (const k of ['name', 'created', 'model'] as const) {
+    if (typeof m[k] !== 'string') throw new Error(`${file}: "${k}" must be a string`);
+  }
+  return { format: RUN_FORMAT, version: RUN_VERSION, name: m.name as string, created: m.created as string, model: m.model as string, source: typeof m.source === 'string' ? m.source : '' };
+}
+
+/** summary.json of a run, or null when it has none yet. */
+export function readSummary(dir: string): Record<string, unknown> | null {
+  try {
+    return readJsonObject(path.join(dir, SUMMARY_FILE));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`);
+  }
+}
+
+/** config.json of a run (the resolved configuration). */
+export function readConfig(dir: string): unknown {
+  return JSON.parse(fs.readFileSync(path.join(dir, CONFIG_FILE), 'utf8'));
+}
+
+/** environment.json of a run. */
+export function readEnvironment(dir: string): unknown {
+  return JSON.parse(fs.readFileSync(path.join(dir, ENVIRONMENT_FILE), 'utf8'));
+}
+
+function estimatorOf(config: unknown): string | undefined {
+  if (typeof config !== 'object' || config === null) return undefined;
+  const c = config as Record<string, unknown>;
+  const train = c.train as Record<string, unknown> | undefined;
+  const e = (typeof train === 'object' && train !== null ? train.estimator : undefined) ?? c.estimator;
+  return typeof e === 'string' ? e : undefined;
+}
+
+/** A run folder as a listing shows it; never throws (problems go into `reason`). */
+export function runInfo(dir: string): RunInfo {
+  const info: RunInfo = { dir, name: path.basename(dir) };
+  try {
+    const m = readManifest(dir);
+    Object.assign(info, { name: m.name, created: m.created, model: m.model });
+  } catch (e) {
+    info.reason = (e as Error).message;
+    return info;
+  }
+  const problems: string[] = [];
+  const attempt = (what: string, f: () => void) => {
+    try { f(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); }
+  };
+  attempt('status', () => {
+    const s = readStatus(dir);
+    info.status = s.status;
+    if (s.detail !== undefined) info.statusDetail = s.detail;
+  });
+  attempt('config', () => { const e = estimatorOf(readConfig(dir)); if (e) info.estimator = e; });
+  attempt('metrics', () => { const l = lastMetricsRecord(dir); if (l) info.last = l; });
+  attempt('summary', () => { const s = readSummary(dir); if (s) info.summary = s; });
+  if (problems.length) info.reason = problems.join('; ');
+  return info;
+}
+
+/**
+ * Every run folder directly under `root`, newest first (by creation time; folders without one by modification time).
+ * Folders that are not readable runs are included with `reason` set; hidden entries and files are skipped. Never throws.
+ */
+export function listRuns(root: string): RunInfo[] {
+  let names: fs.Dirent[];
+  try {
+    names = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const rows: Array<{ info: RunInfo; t: number }> = [];
+  for (const d of names) {
+    if (d.name.startsWith('.') || !d.isDirectory()) continue;
+    const dir = path.join(root, d.name);
+    const info = runInfo(dir);
+    let t = info.created ? Date.parse(info.created) : NaN;
+    if (!Number.isFinite(t)) {
+      try { t = fs.statSync(dir).mtimeMs; } catch { t = 0; }
+    }
+    rows.push({ info, t });
+  }
+  rows.sort((a, b) => b.t - a.t || (a.info.dir < b.info.dir ? 1 : a.info.dir > b.info.dir ? -1 : 0));
+  return rows.map((r) => r.info);
+}
+
+/** Remove temporary files of interrupted atomic writes (the caller holds the lock). */
+function removeStaleTemps(dir: string): void {
+  for (const d of [dir, path.join(dir, EPOCH_CHECKPOINT_DIR)]) {
+    let names: string[] = [];
+    try { names = fs.readdirSync(d); } catch { continue; }
+    for (const n of names) {
+      if (ATOMIC_TEMP_PATTERN.test(n) && !n.startsWith(`.${LOCK_FILE}.`)) {
+        try { fs.unlinkSync(path.join(d, n)); } catch { /* ignore */ }
+      }
+    }
+  }
+}
+
+/**
+ * The writer's handle on one run folder. Holds the run's lock from `create`/`open` until `close`; a process that
+ * dies without closing leaves a stale lock, which the next `open` takes over.
+ */
+export class RunStore {
+  readonly dir: string;
+  readonly manifest: RunManifest;
+  private metricsFd: number | null = null;
+  private closed = false;
+  /** `elapsed` of the last record already in metrics.jsonl: the time earlier processes spent on this run. */
+  private readonly elapsedBase: number;
+  private readonly openedAt = performance.now();
+
+  private constructor(dir: string, manifest: RunManifest, elapsedBase: number) {
+    this.dir = dir;
+    this.manifest = manifest;
+    this.elapsedBase = elapsedBase;
+    try {
+      this.metricsFd = fs.openSync(path.join(dir, METRICS_FILE), 'a');
+    } catch (e) {
+      releaseLock(dir);
+      throw e;
+    }
+  }
+
+  /**
+   * Make a new run folder `<root>/<YYYYMMDD-HHMMSS>-<name>/` (local time; `-2`, `-3`, … on collision), holding the
+   * model file as given, config.json, environment.json and status.json (`running`). run.json is written last.
+   */
+  static create(root: string, name: string, init: RunInit): RunStore {
+    const created = init.created ?? new Date();
+    const clean = sanitizeRunName(name);
+    fs.mkdirSync(root, { recursive: true });
+    const base = `${stamp(created)}-${clean}`;
+    let dir = '';
+    for (let n = 1; ; n++) {
+      dir = path.join(root, n === 1 ? base : `${base}-${n}`);
+      try {
+        fs.mkdirSync(dir);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 10000) throw e;
+      }
+    }
+    fsyncDir(root);
+    acquireLock(dir);
+    try {
+      const model = modelCopyName(init.modelFileName);
+      writeFileAtomic(path.join(dir, model), init.modelText);
+      writeFileAtomic(path.join(dir, CONFIG_FILE), json(init.config));
+      writeFileAtomic(path.join(dir, ENVIRONMENT_FILE), json(init.environment));
+      writeStatus(dir, 'running');
+      const manifest: RunManifest = {
+        format: RUN_FORMAT, version: RUN_VERSION, name: clean, created: created.toISOString(), model, source: init.modelFileName,
+      };
+      writeFileAtomic(path.join(dir, RUN_FILE), json(manifest));
+      return new RunStore(dir, manifest, 0);
+    } catch (e) {
+      releaseLock(dir);
+      throw e;
+    }
+  }
+
+  /**
+   * Open an existing run for writing (to resume it): takes the lock (a live writer is an error), cuts an interrupted
+   * last line off metrics.jsonl and removes temporary files of interrupted writes. Does not change status.json.
+   */
+  static open(dir: string): RunStore {
+    const manifest = readManifest(dir);
+    acquireLock(dir);
+    try {
+      removeStaleTemps(dir);
+      const last = repairMetricsTail(dir);
+      const base = last && typeof last.elapsed === 'number' && Number.isFinite(last.elapsed) ? last.elapsed : 0;
+      return new RunStore(dir, manifest, base);
+    } catch (e) {
+      releaseLock(dir);
+      throw e;
+    }
+  }
+
+  static list(root: string): RunInfo[] { return listRuns(root); }
+  static info(dir: string): RunInfo { return runInfo(dir); }
+  static status(dir: string): StatusInfo { return readStatus(dir); }
+  static readMetrics = readMetrics;
+  static tailMetrics = tailMetrics;
+  static readCheckpoint = readCheckpoint;
+  static listCheckpoints = listCheckpoints;
+  static readSummary = readSummary;
+
+  get name(): string { return this.manifest.name; }
+
+  private live(): void {
+    if (this.closed) throw new Error(`run ${this.dir} is closed`);
+  }
+
+  /** Seconds of training wall time so far, including earlier processes that wrote this run. */
+  elapsed(): number {
+    return this.elapsedBase + (performance.now() - this.openedAt) / 1000;
+  }
+
+  /**
+   * Append one record to metrics.jsonl and flush it to disk. `kind` (string) and `step` (number) are required;
+   * `time` (ISO now) and `elapsed` (see `elapsed()`) are filled in when absent. Non-finite numbers are written as
+   * null (JSON has no NaN). Returns the record as written.
+   */
+  appendMetrics(record: Record<string, unknown>): MetricsRecord {
+    this.live();
+    if (typeof record.kind !== 'string' || record.kind === '') throw new TypeError('a metrics record needs a "kind" string');
+    if (typeof record.step !== 'number' || !Number.isFinite(record.step)) throw new TypeError('a metrics record needs a finite "step" number');
+    const full: Record<string, unknown> = { kind: record.kind, step: record.step, time: undefined, elapsed: undefined, ...record };
+    if (full.time === undefined) full.time = new Date().toISOString();
+    if (full.elapsed === undefined) full.elapsed = Math.round(this.elapsed() * 1000) / 1000;
+    const buf = Buffer.from(JSON.stringify(full) + '\n', 'utf8');
+    const fd = this.metricsFd as number;
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    fs.fdatasyncSync(fd);
+    return full as MetricsRecord;
+  }
+
+  /**
+   * Write checkpoint.json atomically (temporary file, flush, rename); with `keep: 'epoch'` also
+   * checkpoints/epoch-NNNN.json for `cp.epoch` (which must then be a whole number). Validates the checkpoint.
+   */
+  writeCheckpoint(cp: Checkpoint, opts: { keep?: 'latest' | 'epoch' } = {}): void {
+    this.live();
+    const text = serializeCheckpoint(cp);
+    if (opts.keep === 'epoch') {
+      if (!Number.isSafeInteger(cp.epoch)) throw new Error(`an epoch checkpoint needs a whole epoch, got ${cp.epoch}`);
+      const d = path.join(this.dir, EPOCH_CHECKPOINT_DIR);
+      if (!fs.existsSync(d)) {
+        fs.mkdirSync(d, { recursive: true });
+        fsyncDir(this.dir);
+      }
+      writeFileAtomic(path.join(d, epochCheckpointName(cp.epoch)), text);
+    }
+    writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), text);
+  }
+
+  readCheckpoint(which: 'latest' | number = 'latest'): Checkpoint {
+    return readCheckpoint(this.dir, which);
+  }
+
+  /** Write status.json atomically (with this process's pid and host, and the time). */
+  setStatus(status: RunStatus, detail?: string): void {
+    this.live();
+    writeStatus(this.dir, status, detail);
+  }
+
+  /** Write summary.json atomically (replacing an earlier one). */
+  writeSummary(summary: Record<string, unknown>): void {
+    this.live();
+    writeFileAtomic(path.join(this.dir, SUMMARY_FILE), json(summary));
+  }
+
+  /** Close metrics.jsonl and release the lock. Idempotent. Does not change status.json. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.metricsFd !== null) {
+      try { fs.closeSync(this.metricsFd); } catch { /* ignore */ }
+      this.metricsFd = null;
+    }
+    releaseLock(this.dir);
+  }
+}
