@@ -1,0 +1,130 @@
+// `npm test`: build (esbuild), type-check (tsc --noEmit), then run the unit tests (dist/test/unit/**/*.test.js)
+// with node:test once per backend: wasm always, tensorflow when tfjs-node loads here.
+//   npm test -- spec estimators      only test files whose path contains "spec" or "estimators"
+//   SBN_TEST_BACKENDS=wasm npm test  restrict the backends (comma-separated: wasm, tensorflow, cpu)
+// The last line printed is "N passed, N failed[, N skipped]" (totals over backends). Exit 1 on any failure, on a
+// type error, or when no test ran.
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const filters = process.argv.slice(2).filter((a) => a !== '--');
+
+function step(title) {
+  process.stderr.write(`\n== ${title}\n`);
+}
+function die(msg) {
+  process.stderr.write(`run-tests: ${msg}\n`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+function runSync(args, what) {
+  const t = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) die(`${what} failed (exit ${r.status ?? r.signal})`);
+  process.stderr.write(`${what}: ok (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
+}
+
+step('build');
+runSync([join(root, 'scripts', 'build.mjs')], 'build');
+
+step('type check');
+runSync([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'],
+  'tsc --noEmit');
+
+function listTests(dir) {
+  let names = [];
+  try { names = readdirSync(dir); } catch { return []; }
+  return names.flatMap((n) => {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return listTests(p);
+    return n.endsWith('.test.js') ? [p] : [];
+  });
+}
+const files = listTests(join(root, 'dist', 'test', 'unit'))
+  .map((f) => relative(root, f))
+  // dist/ is not cleaned between builds: skip bundles whose test/**/*.test.ts source is gone.
+  .filter((f) => existsSync(join(root, f.slice('dist/'.length).replace(/\.js$/, '.ts'))))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) die(`no test files under dist/test/unit${filters.length ? ` matching ${filters.join(' or ')}` : ''}`);
+
+function tensorflowLoads() {
+  const code = "const tf=require('@tensorflow/tfjs-node');process.stdout.write(String(tf.backend().binding.TF_Version))";
+  const r = spawnSync(process.execPath, ['-e', code], {
+    cwd: root, encoding: 'utf8', timeout: 120_000,
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+  });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+let backends;
+if (process.env.SBN_TEST_BACKENDS) {
+  backends = process.env.SBN_TEST_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean);
+} else {
+  backends = ['wasm'];
+  const v = tensorflowLoads();
+  if (v) backends.push('tensorflow');
+  else process.stderr.write('run-tests: tfjs-node does not load here; testing the wasm backend only\n');
+}
+
+function parseTap(text) {
+  const count = (key) => {
+    const m = text.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
+    return m ? Number(m[1]) : 0;
+  };
+  return {
+    tests: count('tests'), pass: count('pass'), fail: count('fail'), skipped: count('skipped') + count('todo'),
+    cancelled: count('cancelled'),
+  };
+}
+
+function runBackend(backend, tapFile) {
+  return new Promise((resolve) => {
+    const args = ['--enable-source-maps', '--test',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+      ...files];
+    const child = spawn(process.execPath, args, {
+      cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, SBN_BACKEND: backend, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+    });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'sbn-test-'));
+const results = [];
+try {
+  for (const backend of backends) {
+    step(`unit tests, SBN_BACKEND=${backend} (${files.length} file${files.length === 1 ? '' : 's'})`);
+    const tapFile = join(tmp, `${backend}.tap`);
+    const t = Date.now();
+    const code = await runBackend(backend, tapFile);
+    let tap = '';
+    try { tap = readFileSync(tapFile, 'utf8'); } catch { /* crashed before writing */ }
+    const r = parseTap(tap);
+    r.fail += r.cancelled;
+    if (code !== 0 && r.fail === 0) r.fail = 1; // the runner itself failed (crash, signal)
+    results.push({ backend, ...r, code, secs: (Date.now() - t) / 1000 });
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+step('summary');
+const total = { pass: 0, fail: 0, skipped: 0 };
+for (const r of results) {
+  const skipped = r.skipped ? `, ${r.skipped} skipped` : '';
+  const crashed = r.code !== 0 && r.fail === 1 && r.pass + r.skipped === r.tests ? ` (node --test exit ${r.code})` : '';
+  console.log(`${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed} in ${r.secs.toFixed(1)} s`);
+  total.pass += r.pass;
+  total.fail += r.fail;
+  total.skipped += r.skipped;
+}
+const ran = total.pass + total.fail;
+console.log(`${total.pass} passed, ${total.fail} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+process.exitCode = total.fail > 0 || ran === 0 ? 1 : 0;

@@ -1,0 +1,200 @@
+// Chooses and initialises the TensorFlow.js backend: tensorflow (tfjs-node, native libtensorflow) > wasm > cpu.
+// Pure TypeScript: no vscode import. Use `import * as tf from '@tensorflow/tfjs'` elsewhere; tfjs-node re-exports the
+// same union package (one tfjs-core instance, checked by test/unit/backend.test.ts), so the chosen backend is global.
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** e.g. "tensorflow (libtensorflow 2.21.0)", "wasm (SIMD, 1 thread)", "cpu (JavaScript)" */
+  detail: string;
+}
+
+const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+const ALIASES: Record<string, BackendName | 'auto'> = {
+  '': 'auto', auto: 'auto',
+  tensorflow: 'tensorflow', node: 'tensorflow', 'tfjs-node': 'tensorflow', native: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu', js: 'cpu',
+};
+
+let current: BackendInfo | null = null;
+let prodModeSet = false;
+/** Why a backend failed to load in this process (it is then no longer listed as available). */
+const loadFailures = new Map<BackendName, string>();
+let tfjsNode: { version?: Record<string, string> } | null = null;
+
+function packageDir(name: string): string | null {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+/** Cheap check (files on disk only) that tfjs-node has a built binding and that its libtensorflow is there. */
+function tfjsNodeLooksBuilt(): boolean {
+  const dir = packageDir('@tensorflow/tfjs-node');
+  if (!dir) return false;
+  try {
+    const lib = join(dir, 'lib');
+    const hasBinding = readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+    if (!hasBinding) return false;
+    // The binding finds libtensorflow through deps/lib (symlinks into the sbn-studio cache): follow them.
+    const deps = join(dir, 'deps', 'lib');
+    for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so']) {
+      if (existsSync(join(deps, f))) return existsSync(realpathSync(join(deps, f)));
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+function wasmDistDir(): string | null {
+  const dir = packageDir('@tensorflow/tfjs-backend-wasm');
+  if (!dir) return null;
+  const dist = join(dir, 'dist');
+  return existsSync(join(dist, 'tfjs-backend-wasm-simd.wasm')) || existsSync(join(dist, 'tfjs-backend-wasm.wasm'))
+    ? dist : null;
+}
+
+function hasWebAssembly(): boolean {
+  return typeof (globalThis as { WebAssembly?: unknown }).WebAssembly === 'object';
+}
+
+/** Backends that can load here, best first, without initialising any of them. */
+export function availableBackends(): BackendName[] {
+  const out: BackendName[] = [];
+  if (!loadFailures.has('tensorflow') && (tfjsNode !== null || tfjsNodeLooksBuilt())) out.push('tensorflow');
+  if (!loadFailures.has('wasm') && hasWebAssembly() && wasmDistDir() !== null) out.push('wasm');
+  out.push('cpu');
+  return out;
+}
+
+/** The backend initBackend settled on, or null before the first call. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}
+
+function parsePreference(raw: string | undefined, source: string): BackendName | 'auto' {
+  const key = (raw ?? '').trim().toLowerCase();
+  const name = ALIASES[key];
+  if (name === undefined) {
+    throw new Error(`unknown backend "${raw}"${source} (expected one of ${ORDER.join(', ')}, auto); `
+      + `available here: ${availableBackends().join(', ')}`);
+  }
+  return name;
+}
+
+/** tf.setBackend reports failures with console.warn and returns false: capture them as the reason instead. */
+async function setBackendQuietly(name: BackendName): Promise<void> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (e) {
+    warnings.push(e instanceof Error ? e.message : String(e));
+  } finally {
+    console.warn = warn;
+  }
+  if (!ok || tf.getBackend() !== name) {
+    const why = warnings.map((w) => w.split('\n')[0]).filter((w) => !/^Initialization of backend/.test(w))[0];
+    throw new Error(why || `tf.setBackend('${name}') failed`);
+  }
+}
+
+function loadTfjsNode(): void {
+  if (tfjsNode) return;
+  if (!tfjsNodeLooksBuilt()) {
+    throw new Error('@tensorflow/tfjs-node is not installed or its native binding is not built '
+      + '(npm install runs scripts/build-tfjs-node.mjs)');
+  }
+  // libtensorflow logs at load time; keep warnings and errors only unless the user chose a level.
+  if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+  // oneDNN's own kernels are slower here (1024² matMul 168 → 198 GFLOP/s without them) and print a banner.
+  if (process.env.TF_ENABLE_ONEDNN_OPTS === undefined) process.env.TF_ENABLE_ONEDNN_OPTS = '0';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tfjsNode = require('@tensorflow/tfjs-node');
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new Error(`@tensorflow/tfjs-node does not load: ${msg}`);
+  }
+}
+
+async function init(name: BackendName): Promise<BackendInfo> {
+  switch (name) {
+    case 'tensorflow': {
+      loadTfjsNode();
+      if (!tf.findBackendFactory('tensorflow')) {
+        throw new Error('tfjs-node loaded but registered no "tensorflow" backend with @tensorflow/tfjs '
+          + '(two copies of @tensorflow/tfjs-core? check `npm ls @tensorflow/tfjs-core`)');
+      }
+      await setBackendQuietly('tensorflow');
+      const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
+      return { name, detail: `tensorflow (libtensorflow ${binding?.TF_Version ?? 'unknown version'})` };
+    }
+    case 'wasm': {
+      const dist = wasmDistDir();
+      if (!dist) throw new Error('@tensorflow/tfjs-backend-wasm has no .wasm files');
+      if (!hasWebAssembly()) throw new Error('this Node.js has no WebAssembly');
+      setWasmPaths(dist + '/');
+      await setBackendQuietly('wasm');
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      const threads = getThreadsCount();
+      return { name, detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})` };
+    }
+    case 'cpu':
+      await setBackendQuietly('cpu');
+      return { name, detail: 'cpu (JavaScript)' };
+  }
+}
+
+/**
+ * Initialises a backend and makes it tfjs's current one. `preference` (a --backend flag) wins over env SBN_BACKEND;
+ * without either, the best backend that loads is used (tensorflow > wasm > cpu). An explicit preference that
+ * cannot load throws an Error with a one-line message. Calling again returns the same info, unless a different
+ * backend is asked for explicitly.
+ */
+export async function initBackend(preference?: string): Promise<BackendInfo> {
+  const explicit = preference !== undefined && preference !== '';
+  const source = explicit ? '' : ' (from SBN_BACKEND)';
+  const wanted = parsePreference(explicit ? preference : process.env.SBN_BACKEND, source);
+  if (current && (wanted === 'auto' || wanted === current.name)) return current;
+  if (!prodModeSet) {
+    tf.enableProdMode();
+    prodModeSet = true;
+  }
+
+  if (wanted !== 'auto') {
+    try {
+      current = await init(wanted);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      loadFailures.set(wanted, why);
+      throw new Error(`backend "${wanted}"${source} cannot load: ${why}; available here: `
+        + `${availableBackends().join(', ')}`);
+    }
+    return current;
+  }
+
+  const reasons: string[] = [];
+  for (const name of availableBackends()) {
+    try {
+      current = await init(name);
+      return current;
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      loadFailures.set(name, why);
+      reasons.push(`${name}: ${why}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised (${reasons.join('; ')})`);
+}
