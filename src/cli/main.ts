@@ -4,6 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError } from './errors';
 import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
+import { trainCommand } from './commands/train';
+import { evalCommand } from './commands/eval';
 
 const program = new Command();
 const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
@@ -44,6 +46,33 @@ program
   .option('--reference <curves.json#checkpoint>', "compare with the authors' curves, e.g. gradacc_curves.json#chk-100")
   .addOption(backendOption())
   .action(gradevalCommand);
+
+program
+  .command('train')
+  .description('Train a model file (its data and train sections); progress bar, Ctrl-C stops cleanly with a checkpoint')
+  .argument('[model-file]', 'model file (*.sbn.json or *.sbn.yaml) with data and train sections')
+  .option('--epochs <N>', 'override train.epochs (with --resume: train until this many epochs)')
+  .option('--estimator <name>', 'override train.estimator')
+  .option('--lr <lr>', 'override train.lr: a number or "search"')
+  .option('--batch-size <N>', 'override train.batchSize')
+  .option('--samples <N>', 'override train.samples (noise samples per example per step)')
+  .option('--seed <S>', 'override train.seed')
+  .option('--out <dir>', 'folder that holds the run folders', 'runs')
+  .option('--resume <run>', 'continue a stopped or crashed run folder where its last checkpoint left it')
+  .option('--no-progress', 'log lines instead of a progress bar')
+  .addOption(backendOption())
+  .action(trainCommand);
+
+program
+  .command('eval')
+  .description('Accuracy of a trained run as an SBN, as a function of the number of samples averaged (spec §4.7)')
+  .argument('<run>', 'run folder')
+  .option('--samples <N>', 'largest number of samples', '32')
+  .option('--split <name>', 'test, validation or train', 'test')
+  .option('--checkpoint <which>', '"latest" or an epoch number', 'latest')
+  .option('--seed <S>', 'random seed', '1')
+  .addOption(backendOption())
+  .action(evalCommand);
 
 async function main(): Promise<void> {
   try {

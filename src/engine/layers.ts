@@ -176,6 +176,24 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
 
 // ---- convolution ----------------------------------------------------------------------------------
 
+// tfjs-node accepts only 'valid' and 'same' padding, so explicit zero padding is applied with tf.pad and the
+// convolutions themselves are 'valid' on every backend.
+function padSpatial(x: tf.Tensor4D, p: number): tf.Tensor4D {
+  return p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+}
+
+/** conv2d with zero padding p and stride s. */
+export function convForward(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: number): tf.Tensor4D {
+  return tf.conv2d(padSpatial(x, padding), w, stride, 'valid');
+}
+
+/** The transpose of convForward: gradient with respect to its input, of shape [B, H, W, C]. */
+export function convTranspose(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: [number, number, number, number], stride: number, padding: number): tf.Tensor4D {
+  const [B, H, W, C] = inputShape;
+  const full = tf.conv2dTranspose(dy, w, [B, H + 2 * padding, W + 2 * padding, C], stride, 'valid');
+  return padding > 0 ? tf.slice(full, [0, padding, padding, 0], [B, H, W, C]) : full;
+}
+
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
@@ -189,14 +207,12 @@ function hasKernel(name: string): boolean {
 export function convWeightGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const filterShape: [number, number, number, number] = [g.kernel, g.kernel, g.inShape[0], g.filters];
   if (hasKernel('Conv2DBackpropFilter')) {
-    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-      strides: [g.stride, g.stride], pad: g.padding, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return tf.tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: padSpatial(x, g.padding), dy }, {
+      strides: [g.stride, g.stride], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor4D);
   }
   return tf.tidy(() => {
-    const p = g.padding;
-    const xp = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
-    const xt = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [C_in, Hp, Wp, B]
+    const xt = tf.transpose(padSpatial(x, g.padding), [3, 1, 2, 0]) as tf.Tensor4D; // [C_in, Hp, Wp, B]
     const f = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, C_out]
     const full = tf.conv2d(xt, f, 1, 'valid', 'NHWC', g.stride); // [C_in, Hp − (Ho−1)s, …, C_out]
     const cropped = tf.slice(full, [0, 0, 0, 0], [g.inShape[0], g.kernel, g.kernel, g.filters]);
@@ -222,13 +238,13 @@ export function ratioConvReference(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Te
     const [B, H, W, C] = shift.shape;
     const [, Ho, Wo, F] = a.shape;
     const ident = patchFilter(g.kernel, C);
-    const patches = tf.conv2d(shift, ident, g.stride, g.padding); // [B, Ho, Wo, K²C]
+    const patches = convForward(shift, ident, g.stride, g.padding); // [B, Ho, Wo, K²C]
     const rows = B * Ho * Wo;
     const P = g.kernel * g.kernel * C;
     const lambda = psaDenseProduct(
       tf.reshape(a, [rows, F]) as tf.Tensor2D, tf.reshape(weight, [P, F]) as tf.Tensor2D,
       tf.reshape(patches, [rows, P]) as tf.Tensor2D, tf.reshape(gr, [rows, F]) as tf.Tensor2D, noise);
-    return tf.conv2dTranspose(tf.reshape(lambda, [B, Ho, Wo, P]) as tf.Tensor4D, ident, [B, H, W, C], g.stride, g.padding);
+    return convTranspose(tf.reshape(lambda, [B, Ho, Wo, P]) as tf.Tensor4D, ident, [B, H, W, C], g.stride, g.padding);
   });
 }
 
@@ -245,7 +261,7 @@ export function ratioConvTaps(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4
     const { kernel: K, stride: s, padding: p } = g;
     const Hp = H + 2 * p;
     const Wp = W + 2 * p;
-    const padded = p > 0 ? tf.pad(shift, [[0, 0], [p, p], [p, p], [0, 0]]) : shift;
+    const padded = padSpatial(shift, p);
     const rows = B * Ho * Wo;
     const a2 = tf.reshape(a, [rows, F]) as tf.Tensor2D;
     const g2 = tf.reshape(gr, [rows, F]) as tf.Tensor2D;
@@ -289,8 +305,8 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
   const squared = () => (w2 ??= tf.square(w) as tf.Tensor4D);
   return {
     geometry: g,
-    forward: (x) => tf.add(tf.conv2d(x as tf.Tensor4D, w, g.stride, g.padding), p.bias),
-    backwardInput: (e) => tf.conv2dTranspose(e as tf.Tensor4D, w, inputShape(e), g.stride, g.padding),
+    forward: (x) => tf.add(convForward(x as tf.Tensor4D, w, g.stride, g.padding), p.bias),
+    backwardInput: (e) => convTranspose(e as tf.Tensor4D, w, inputShape(e), g.stride, g.padding),
     paramGradient: (e, x, groups) => {
       const n = e.shape[0] / groups;
       const weights: tf.Tensor4D[] = [];
@@ -304,8 +320,8 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
         bias: groupMean(tf.sum(e, [1, 2]), groups) as tf.Tensor2D,
       };
     },
-    forwardSquared: (v) => tf.conv2d(v as tf.Tensor4D, squared(), g.stride, g.padding),
-    backwardInputSquared: (e) => tf.conv2dTranspose(e as tf.Tensor4D, squared(), inputShape(e), g.stride, g.padding),
+    forwardSquared: (v) => convForward(v as tf.Tensor4D, squared(), g.stride, g.padding),
+    backwardInputSquared: (e) => convTranspose(e as tf.Tensor4D, squared(), inputShape(e), g.stride, g.padding),
     psaBackward: (a, shift, gr, noise) => (ratioConvImplementation === 'reference' ? ratioConvReference : ratioConvTaps)(
       a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
     flatInput: (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], C * H * W]) as tf.Tensor2D,

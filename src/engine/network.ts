@@ -157,6 +157,37 @@ export function flatParameters(net: Network): Float64Array[] {
   });
 }
 
+/** Parameters as named tensors in the external layout (`<layer>.weight`, `<layer>.bias`): checkpoints. */
+export function networkTensorMap(net: Network): Record<string, { shape: number[]; data: Float32Array }> {
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  net.layers.forEach((_, k) => {
+    const l = externalLayer(net, k);
+    out[`${net.layerNames[k]}.weight`] = { shape: l.shape, data: Float32Array.from(l.weight) };
+    out[`${net.layerNames[k]}.bias`] = { shape: [l.bias.length], data: Float32Array.from(l.bias) };
+  });
+  return out;
+}
+
+/** Replace a network's parameters with named tensors (external layout), checking names and shapes. */
+export function loadTensorMap(net: Network, map: Record<string, { shape: number[]; data: Float32Array }>): void {
+  net.layers.forEach((layer, k) => {
+    const name = net.layerNames[k];
+    const w = map[`${name}.weight`];
+    const b = map[`${name}.bias`];
+    const shape = externalWeightShape(net.geometry[k]);
+    if (!w || !b || w.shape.join() !== shape.join() || b.shape.join() !== String(outShapeOf(net.geometry[k])[0])) {
+      throw new ShapeError(`params.${name}`, `expected ${name}.weight [${shape.join(', ')}] and ${name}.bias [${outShapeOf(net.geometry[k])[0]}] in the checkpoint`);
+    }
+    const external = tf.tensor(w.data, w.shape, 'float32');
+    const weight = toInternalWeight(net.geometry[k], external);
+    if (weight !== external) external.dispose();
+    layer.weight.dispose();
+    layer.bias.dispose();
+    layer.weight = weight;
+    layer.bias = tf.tensor1d(b.data, 'float32');
+  });
+}
+
 export function disposeNetwork(net: Network): void {
   for (const l of net.layers) { l.weight.dispose(); l.bias.dispose(); }
 }

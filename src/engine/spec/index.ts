@@ -1,8 +1,13 @@
 // Model files (*.sbn.json, *.sbn.yaml): parsing, validation and the typed ModelSpec. Pure TypeScript, no vscode.
 export type {
-  DenseLayerSpec, LayerSpec, ModelSpec, NoiseKind, OutputLoss, OutputSpec, ParseResult, SpecError, StateCoding,
+  ConvLayerSpec, DataSpec, DatasetName, DenseLayerSpec, FlattenLayerSpec, LayerSpec, LrSchedule, LrSearchSpec, LrSpec,
+  ModelSpec, NoiseKind, OptimizerSpec, OutputLoss, OutputSpec, ParseResult, SpecError, StateCoding, TrainSpec,
 } from './types';
 export { loadModelFile, modelFileFormat, parseModelText, type ModelFileFormat } from './parse';
 export { formatSpecError } from './format';
-export { binaryUnitCount, DEFAULT_NOISE, DEFAULT_STATES, hiddenLayerNames, parameterCount } from './model';
+export {
+  binaryUnitCount, CONV_DEFAULTS, DATA_DEFAULTS, DEFAULT_NOISE, DEFAULT_STATES, DEFAULT_TAU, hiddenLayerNames,
+  LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, parameterCount, TRAIN_DEFAULTS,
+} from './model';
+export { convOutputSize, defaultLayerName, layerGeometry, type LayerGeometry } from './geometry';
 export { modelSchema } from './validate';

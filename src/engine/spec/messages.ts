@@ -32,6 +32,8 @@ const ARTICLE: Record<string, string> = {
 export function describeSchema(schema: Schema | undefined, resolve: (s: Schema) => Schema = (s) => s): string {
   if (!schema) return 'a value';
   const s = resolve(schema);
+  // A schema's own words (unions and arrays that no keyword describes well), as VS Code shows them.
+  if (typeof s.errorMessage === 'string') return s.errorMessage;
   if (Array.isArray(s.enum)) return s.enum.length === 1 ? JSON.stringify(s.enum[0]) : `one of ${listValues(s.enum)}`;
   if ('const' in s) return JSON.stringify(s.const);
   const types = Array.isArray(s.type) ? (s.type as string[]) : typeof s.type === 'string' ? [s.type] : [];
@@ -44,7 +46,7 @@ export function describeSchema(schema: Schema | undefined, resolve: (s: Schema) 
       typeof s.maximum === 'number' ? `≤ ${s.maximum}` : '',
       typeof s.exclusiveMaximum === 'number' ? `< ${s.exclusiveMaximum}` : '',
     ].filter(Boolean);
-    return [ARTICLE[t], ...bounds].join(' ');
+    return bounds.length > 0 ? `${ARTICLE[t]} ${bounds.join(' and ')}` : ARTICLE[t];
   }
   if (t === 'string') {
     if (typeof s.patternErrorMessage === 'string') return s.patternErrorMessage;

@@ -1,16 +1,29 @@
 // Rules JSON Schema cannot say (or cannot say clearly). They run on the raw value even when schema errors
 // exist elsewhere, so they check the shape of whatever they read.
-import { defaultLayerName } from './model';
+import { defaultLayerName, inferGeometry } from './geometry';
+import { LR_SEARCH_DEFAULTS } from './model';
 import { type Problem, type Segment, type SourceMap } from './sourceMap';
+import type { LayerSpec, TrainSpec } from './types';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+function isCount(v: unknown, min: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min;
+}
+
+/** The estimators the schema accepts (a record, so that a change of TrainSpec shows up here). */
+const ESTIMATORS: Record<TrainSpec['estimator'], true> = {
+  psa: true, dste: true, 'hard-st': true, reinforce: true, arm: true, concrete: true, tanh: true, adf: true, 'local-reparam': true,
+};
+
+type At = (path: Segment[], message: string, spanPath?: Segment[]) => void;
+
 export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
   if (!isObject(value)) return [];
   const problems: Problem[] = [];
-  const at = (path: Segment[], message: string) => problems.push({ path, span: map.locate(path), message });
+  const at: At = (path, message, spanPath = path) => problems.push({ path, span: map.locate(spanPath), message });
 
   const output = value.output;
   if (isObject(output) && Number.isInteger(output.units)) {
@@ -34,5 +47,87 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
       else firstUse.set(name, i);
     });
   }
+
+  const shape = inputShape(value);
+  if (shape && Array.isArray(value.layers)) checkShapes(shape, value.layers, at);
+  if (isObject(value.data)) checkData(value.data, shape, at);
+  if (isObject(value.train)) checkTrain(value.train, at);
   return problems;
+}
+
+/** input.shape when it is valid: 1 or 3 whole numbers ≥ 1. */
+function inputShape(value: Record<string, unknown>): number[] | undefined {
+  const shape = isObject(value.input) ? value.input.shape : undefined;
+  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((n) => isCount(n, 1))) return undefined;
+  return shape as number[];
+}
+
+/** A hidden layer as the schema accepts it, else undefined. */
+function wellFormedLayer(l: unknown): LayerSpec | undefined {
+  if (!isObject(l)) return undefined;
+  const name = typeof l.name === 'string' ? l.name : undefined;
+  if (l.type === 'dense' && isCount(l.units, 1)) return { type: 'dense', units: l.units, name };
+  if (l.type === 'flatten') return { type: 'flatten', name };
+  if (l.type === 'conv' && isCount(l.filters, 1) && (l.kernel === 1 || l.kernel === 3 || l.kernel === 5) &&
+    (l.stride === undefined || isCount(l.stride, 1)) && (l.padding === undefined || isCount(l.padding, 0))) {
+    return { type: 'conv', filters: l.filters, kernel: l.kernel, stride: l.stride as number | undefined, padding: l.padding as number | undefined, name };
+  }
+  return undefined;
+}
+
+/** Shape inference through the layers, up to the first layer the schema rejects (it reports that one). */
+function checkShapes(shape: number[], rawLayers: unknown[], at: At): void {
+  const layers: LayerSpec[] = [];
+  for (const raw of rawLayers) {
+    const layer = wellFormedLayer(raw);
+    if (!layer) break;
+    layers.push(layer);
+  }
+  const { issue } = inferGeometry(shape, layers);
+  if (issue) at(['layers', issue.index, issue.field], issue.message);
+}
+
+function checkData(data: Record<string, unknown>, shape: number[] | undefined, at: At): void {
+  if ((data.dataset === 'cifar10' || data.dataset === 'file') && data.path === undefined) {
+    const what = data.dataset === 'cifar10' ? 'the folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin'
+      : 'a .json or .csv file of features and labels, or a folder of IDX files';
+    at(['data', 'path'], `missing required key "path" for dataset "${data.dataset}" (${what}, relative to the model file)`, ['data', 'dataset']);
+  }
+  const v = data.validation;
+  if (typeof v === 'number' && v > 1 && !Number.isInteger(v)) {
+    at(['data', 'validation'], `expected a count (a whole number ≥ 1) or a fraction below 1, got ${v}`);
+  }
+  if (data.augment === 'flipcrop' && shape?.length === 1) {
+    at(['data', 'augment'], `augment "flipcrop" flips and crops images: it needs input.shape [channels, height, width], got [${shape[0]}]`);
+  }
+}
+
+function checkTrain(train: Record<string, unknown>, at: At): void {
+  const estimator = typeof train.estimator === 'string' && Object.hasOwn(ESTIMATORS, train.estimator) ? train.estimator : undefined;
+  if (estimator !== undefined && estimator !== 'concrete' && train.tau !== undefined) {
+    at(['train', 'tau'], `tau applies to concrete only (the estimator is "${estimator}"); remove it`);
+  }
+  const baselineMisplaced = estimator !== undefined && estimator !== 'reinforce' && train.baseline !== undefined;
+  if (baselineMisplaced) at(['train', 'baseline'], `baseline applies to reinforce only (the estimator is "${estimator}"); remove it`);
+  if (train.baseline === 'loo' && !baselineMisplaced) {
+    if (train.samples === undefined) {
+      at(['train', 'baseline'], 'baseline "loo" (leave-one-out) needs samples ≥ 2, but samples is 1 by default; set "samples" to 2 or more');
+    } else if (isCount(train.samples, 1) && train.samples < 2) {
+      at(['train', 'samples'], `baseline "loo" (leave-one-out) needs samples ≥ 2, got ${train.samples}`);
+    }
+  }
+
+  const lr = train.lr;
+  if (isObject(lr) && isObject(lr.search)) {
+    const s = lr.search;
+    const min = s.min === undefined ? LR_SEARCH_DEFAULTS.min : s.min;
+    const max = s.max === undefined ? LR_SEARCH_DEFAULTS.max : s.max;
+    if (typeof min === 'number' && typeof max === 'number' && min >= max) {
+      const shown = (key: 'min' | 'max', n: number) => `${key} ${n}${s[key] === undefined ? ' (the default)' : ''}`;
+      const key = s.max !== undefined && s.min === undefined ? 'max' : 'min';
+      at(['train', 'lr', 'search', key], `expected min < max (bounds of log10(lr)), got ${shown('min', min)} and ${shown('max', max)}`);
+    }
+  } else if (isObject(lr) && lr.schedule === 'cosine' && typeof lr.min === 'number' && typeof lr.base === 'number' && lr.min > lr.base) {
+    at(['train', 'lr', 'min'], `the cosine schedule decays from base to min: expected min ≤ base (${lr.base}), got ${lr.min}`);
+  }
 }

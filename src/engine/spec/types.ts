@@ -15,21 +15,125 @@ export interface DenseLayerSpec {
   name?: string;
 }
 
-/** Hidden (stochastic binary) layers. Later issues add `conv` and `flatten` to this union. */
-export type LayerSpec = DenseLayerSpec;
+/**
+ * A binary convolution (spec §1.4): odd kernel, zero padding, bias; noise i.i.d. per output unit.
+ * Inputs and outputs are [channels, height, width] (channel-major, as in PyTorch).
+ */
+export interface ConvLayerSpec {
+  type: 'conv';
+  filters: number;
+  /** Odd kernel size: 1, 3 or 5. */
+  kernel: number;
+  /** Default 1. */
+  stride?: number;
+  /** Zero padding on every side; default 0. */
+  padding?: number;
+  name?: string;
+}
+
+/** Flattens a [C, H, W] feature map channel-major into a vector (no parameters, no noise). */
+export interface FlattenLayerSpec {
+  type: 'flatten';
+  name?: string;
+}
+
+/** Hidden layers. `dense` flattens a [C, H, W] input implicitly; `conv` needs a [C, H, W] input. */
+export type LayerSpec = DenseLayerSpec | ConvLayerSpec | FlattenLayerSpec;
 
 export interface OutputSpec {
   units: number;
   loss: OutputLoss;
 }
 
+/** Built-in data sets, or `file`: a .json/.csv file of features and labels, or a folder of IDX files. */
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'toy-2d' | 'cifar10' | 'file';
+
+export interface DataSpec {
+  dataset: DatasetName;
+  /** Required for `cifar10` (folder of data_batch_*.bin) and `file`; relative to the model file. */
+  path?: string;
+  /** Training examples held out for validation: a count (≥ 1) or a fraction in (0, 1). Default 0 (none). */
+  validation?: number;
+  /** Seed of the train/validation permutation (spec §4.1 uses 1). Default 1. */
+  splitSeed?: number;
+  /** `flipcrop`: random horizontal flip then random crop from the image padded by 4 (spec §4.1). Default none. */
+  augment?: 'none' | 'flipcrop';
+  /** Input scaling: `unit` [0, 1] (default), `pm1` [−1, 1], `standardize` (per feature, training statistics). */
+  scale?: 'unit' | 'pm1' | 'standardize';
+  /** Use only the first N training examples (after the split); for quick runs. */
+  limit?: number;
+}
+
+export interface OptimizerSpec {
+  type: 'sgd' | 'adam';
+  /** SGD momentum; default 0.9. */
+  momentum?: number;
+  /** SGD Nesterov momentum; default true (spec §4.5). */
+  nesterov?: boolean;
+  /** Adam; defaults 0.9, 0.999, 1e-8. */
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** L2 weight decay; default 0. */
+  weightDecay?: number;
+}
+
+/** A learning-rate schedule over epochs (fractional epochs: the schedule is evaluated every step). */
+export type LrSchedule =
+  | { schedule: 'constant'; base: number }
+  | { schedule: 'step'; base: number; stepEpochs: number; gamma: number }
+  | { schedule: 'cosine'; base: number; min?: number };
+
+/**
+ * Bounded search over log10(lr) with short trial runs (spec §4.5: Brent's bounded minimisation over [−6, 0],
+ * at most 10 trials of 5 epochs, divergence = +∞). The chosen lr is then kept constant.
+ */
+export interface LrSearchSpec {
+  search: { min?: number; max?: number; trials?: number; trialEpochs?: number };
+}
+
+/** A number is a constant lr; `"search"` is an lr search with the paper's defaults. */
+export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec;
+
+export interface TrainSpec {
+  /** Any estimator but `exact`. */
+  estimator: 'psa' | 'dste' | 'hard-st' | 'reinforce' | 'arm' | 'concrete' | 'tanh' | 'adf' | 'local-reparam';
+  /** Concrete temperature; default 1. */
+  tau?: number;
+  /** REINFORCE control variate; default none. */
+  baseline?: 'none' | 'mean' | 'loo';
+  /** Noise samples per example per step (spec §4.3 uses 1); `loo` needs ≥ 2. Default 1. */
+  samples?: number;
+  optimizer?: OptimizerSpec;
+  lr: LrSpec;
+  /** Default 64. */
+  batchSize?: number;
+  /** Default 10. */
+  epochs?: number;
+  /** Seed of initialisation, data order and noise. Default 1. */
+  seed?: number;
+  /** Clamp every gradient entry to [−clip, clip]; default 1000 (spec §4.5). */
+  clip?: number;
+  /** `data-dependent` (default): per-channel normalisation of a tanh network on one batch (spec §4.4). */
+  init?: 'default' | 'data-dependent';
+  /** Evaluation metrics every N steps (and at every epoch end); default 0 = epoch ends only. */
+  evalInterval?: number;
+  /** SBN samples per example for the evaluation metrics (spec §4.6 uses 10). Default 10. */
+  evalSamples?: number;
+  /** Training-loss log interval in steps; default 10. */
+  logInterval?: number;
+}
+
 export interface ModelSpec {
   name: string;
+  /** [features] for dense inputs, [channels, height, width] for images. */
   input: { shape: number[] };
   states: StateCoding;
   noise: NoiseKind;
   layers: LayerSpec[];
   output: OutputSpec;
+  data?: DataSpec;
+  train?: TrainSpec;
 }
 
 /** One problem found in a model file. `path` uses the file's own keys, e.g. `layers[2].units`. */

@@ -18,6 +18,12 @@ const EDITOR_KEYWORDS = [
 /** Wrapper keywords whose errors only repeat what the errors of their branches say. */
 const WRAPPERS = new Set(['discriminator', 'oneOf', 'anyOf', 'if']);
 
+/** Top-level sections and their keys, for "unknown key "epochs"; it belongs in the "train" section". */
+const SECTION_KEYS: [string, string[]][] = ['train', 'data'].map((section) => {
+  const definition = (modelSchema.definitions as Record<string, Schema>)[section];
+  return [section, Object.keys((definition.properties as Schema | undefined) ?? {})];
+});
+
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
@@ -35,9 +41,11 @@ export function validateSchema(data: unknown, map: SourceMap): Problem[] {
   return prune(validate.errors ?? []).map((e) => toProblem(e, data, map));
 }
 
-/** Drops ajv's echoes: wrapper errors, a type error beside an enum error, repeats, and a missing key that an
- *  unknown key next to it is a misspelling of (`unit` → "did you mean units?" says it all). */
-function prune(errors: ErrorObject[]): ErrorObject[] {
+/** Drops ajv's echoes: errors of union branches the value was not meant for, wrapper errors, a type error beside
+ *  an enum error, repeats, and a missing key that an unknown key next to it is a misspelling of (`unit` → "did
+ *  you mean units?" says it all). */
+function prune(all: ErrorObject[]): ErrorObject[] {
+  const errors = selectBranches(all);
   const seen = new Set<string>();
   return errors.filter((e) => {
     const { instancePath: at, keyword } = e;
@@ -50,6 +58,80 @@ function prune(errors: ErrorObject[]): ErrorObject[] {
     if (seen.has(id)) return false;
     seen.add(id);
     return true;
+  });
+}
+
+/**
+ * A oneOf/anyOf that no branch accepts makes ajv report the errors of every branch: for `lr: -1`, "must be > 0"
+ * and also "must be \"search\"" and "must be an object". Keep the errors of the one branch the value was meant
+ * for: the only branch whose type fits the value; among object branches, the one with the most of its required
+ * keys present. When no single branch stands out, the union's own error stays as one summary message.
+ */
+function selectBranches(errors: ErrorObject[]): ErrorObject[] {
+  let out = errors;
+  const unions = errors
+    .filter((e) => (e.keyword === 'oneOf' || e.keyword === 'anyOf') && Array.isArray(e.schema))
+    .sort((a, b) => a.instancePath.length - b.instancePath.length);
+  for (const union of unions) {
+    // Gone with an outer branch, or a oneOf that several branches accept: its own error says what is wrong.
+    if (!out.includes(union) || union.params.passingSchemas) continue;
+    const branches = union.schema as Schema[];
+    const reach = branches.map(reachable);
+    const branchOf = (e: ErrorObject): number => {
+      if (e === union || !(e.instancePath + '/').startsWith(union.instancePath + '/')) return -1;
+      return reach.findIndex((r) => r.has(e.parentSchema as object));
+    };
+    const chosen = chooseBranches(branches.map(resolve), union.data);
+    let keep = chosen.length === 1 ? chosen[0] : -1;
+    if (keep >= 0 && !out.some((e) => branchOf(e) === keep)) keep = -1;
+    out = out.filter((e) => {
+      if (e === union) return keep < 0;
+      const branch = branchOf(e);
+      return branch < 0 || branch === keep;
+    });
+  }
+  return out;
+}
+
+/** Every schema object reachable from `schema`, through $refs: errors name the schema object they come from. */
+const reachCache = new WeakMap<object, Set<object>>();
+function reachable(schema: Schema): Set<object> {
+  const cached = reachCache.get(schema);
+  if (cached) return cached;
+  const found = new Set<object>();
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object' || found.has(node)) return;
+    found.add(node);
+    if (!Array.isArray(node) && typeof (node as Schema).$ref === 'string') visit(resolve(node as Schema));
+    Object.values(node).forEach(visit);
+  };
+  visit(schema);
+  reachCache.set(schema, found);
+  return found;
+}
+
+function chooseBranches(branches: Schema[], data: unknown): number[] {
+  let candidates = branches.map((_, i) => i).filter((i) => typeFits(branches[i], data));
+  if (candidates.length > 1 && data !== null && typeof data === 'object' && !Array.isArray(data)) {
+    const present = (i: number) => (Array.isArray(branches[i].required) ? (branches[i].required as string[]) : [])
+      .filter((k) => Object.hasOwn(data, k)).length;
+    const best = Math.max(...candidates.map(present));
+    if (best > 0) candidates = candidates.filter((i) => present(i) === best);
+  }
+  return candidates;
+}
+
+function typeFits(schema: Schema, data: unknown): boolean {
+  const types = Array.isArray(schema.type) ? (schema.type as string[]) : typeof schema.type === 'string' ? [schema.type] : undefined;
+  if (!types) return true;
+  return types.some((t) => {
+    switch (t) {
+      case 'null': return data === null;
+      case 'array': return Array.isArray(data);
+      case 'object': return data !== null && typeof data === 'object' && !Array.isArray(data);
+      case 'integer': return Number.isInteger(data);
+      default: return typeof data === t;
+    }
   });
 }
 
@@ -90,7 +172,9 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
       const key = String(e.params.additionalProperty);
       const allowed = Object.keys((parent.properties as Schema | undefined) ?? {});
       const suggestion = misspelling(e);
-      const hint = suggestion ? `did you mean "${suggestion}"?` : `allowed keys are ${listValues(allowed, 'and')}`;
+      const section = path.length === 0 ? SECTION_KEYS.find(([, keys]) => keys.includes(key))?.[0] : undefined;
+      const hint = suggestion ? `did you mean "${suggestion}"?`
+        : section ? `"${key}" belongs in the "${section}" section` : `allowed keys are ${listValues(allowed, 'and')}`;
       return { path: [...path, key], span: map.locate([...path, key], 'key'), message: `unknown key "${key}"; ${hint}` };
     }
     case 'enum': {
@@ -108,6 +192,7 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
     }
     case 'minItems':
     case 'maxItems':
+    case 'not':
       return {
         path,
         span: map.locate(path),
@@ -122,6 +207,8 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
     case 'minLength':
     case 'maxLength':
     case 'pattern':
+    case 'oneOf':
+    case 'anyOf':
       return { path, span: map.locate(path), message: `expected ${expected}, got ${got}` };
     default:
       return { path, span: map.locate(path), message: `${e.message ?? 'invalid value'} (got ${got})` };

@@ -1,0 +1,137 @@
+// `sbn train`: a training run with a progress bar, Ctrl-C to stop cleanly, and a summary at the end.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import { RunStore, readConfig } from '../../engine/runs';
+import { train, type StepEvent, type TrainResult } from '../../engine/train/trainer';
+import type { TrainSpec } from '../../engine/spec';
+import { startBackend } from '../backend';
+import { CliError } from '../errors';
+import { loadModel, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
+import { log } from '../log';
+import { loadRunData, runConfig, type RunConfig } from '../runSetup';
+import { summarise, formatSummary } from '../summary';
+
+export interface TrainCliOptions {
+  epochs?: string;
+  estimator?: string;
+  lr?: string;
+  batchSize?: string;
+  seed?: string;
+  samples?: string;
+  out: string;
+  resume?: string;
+  backend?: string;
+  progress: boolean;
+}
+
+function overridesOf(o: TrainCliOptions): Partial<TrainSpec> {
+  const estimator = o.estimator === undefined ? undefined : parseEstimatorName(o.estimator);
+  if (estimator === 'exact') throw new CliError('--estimator: exact enumeration is a reference, not a training estimator');
+  return {
+    estimator: estimator as TrainSpec['estimator'] | undefined,
+    epochs: o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs'),
+    lr: o.lr === undefined ? undefined : o.lr === 'search' ? 'search' : parsePositiveNumber(o.lr, '--lr'),
+    batchSize: o.batchSize === undefined ? undefined : parsePositiveInt(o.batchSize, '--batch-size'),
+    seed: o.seed === undefined ? undefined : parseSeed(o.seed),
+    samples: o.samples === undefined ? undefined : parsePositiveInt(o.samples, '--samples'),
+  };
+}
+
+function versions(): Record<string, string> {
+  const read = (name: string) => {
+    try { return (require(`${name}/package.json`) as { version: string }).version; } catch { return 'unknown'; }
+  };
+  return { node: process.version, tfjs: read('@tensorflow/tfjs'), sbn: process.env.SBN_VERSION ?? '0.1.0' };
+}
+
+export async function trainCommand(modelFile: string | undefined, o: TrainCliOptions): Promise<void> {
+  let store: RunStore;
+  let config: RunConfig;
+  let resumeFrom;
+  if (o.resume) {
+    try {
+      store = RunStore.open(o.resume);
+    } catch (e) {
+      throw new CliError(`--resume: ${(e as Error).message}`);
+    }
+    config = readConfig(store.dir) as RunConfig;
+    if (o.epochs) config.train.epochs = parsePositiveInt(o.epochs, '--epochs');
+    try { resumeFrom = store.readCheckpoint('latest'); } catch { resumeFrom = undefined; }
+    log(`resuming ${store.dir} ${resumeFrom ? `from step ${resumeFrom.step}` : 'from the start (no checkpoint yet)'}`);
+  } else {
+    if (!modelFile) throw new CliError('train: give a model file, or --resume <run folder>');
+    const model = loadModel(modelFile);
+    config = runConfig(model, modelFile, overridesOf(o));
+    store = undefined as unknown as RunStore;
+  }
+  const data = loadRunData(config, o.resume ? path.join(o.resume, 'config.json') : modelFile!);
+  const backend = await startBackend(o.backend);
+  if (!o.resume) {
+    store = RunStore.create(o.out, `${config.model.name}-${config.train.estimator}`, {
+      modelFileName: path.basename(modelFile!), modelText: fs.readFileSync(modelFile!, 'utf8'), config,
+      environment: { backend: backend.name, backendDetail: backend.detail, versions: versions(), platform: `${process.platform}-${process.arch}`, argv: process.argv.slice(2) },
+    });
+    log(`run ${store.dir}`);
+  } else {
+    store.setStatus('running', 'resumed');
+  }
+  log(`${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`);
+
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) { log('second Ctrl-C: exiting without a checkpoint'); process.exit(130); }
+    stopRequested = true;
+    process.stderr.write('\n');
+    log('stopping after this step (Ctrl-C again to exit at once)…');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const interactive = o.progress && process.stderr.isTTY;
+  const bar = interactive ? new SingleBar({
+    format: 'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
+    hideCursor: true, clearOnComplete: false, etaBuffer: 50, stream: process.stderr,
+  }, Presets.shades_classic) : undefined;
+  let lastAcc = '—';
+  let started = false;
+  const started0 = Date.now();
+  const onStep = (e: StepEvent) => {
+    const payload = { ep: `${Math.min(Math.ceil(e.epoch), config.train.epochs)}/${config.train.epochs}`, loss: e.loss.toFixed(4), acc: lastAcc, rate: e.samplesPerSecond.toFixed(0) };
+    if (bar) {
+      if (!started) { bar.start(e.totalSteps, e.step, payload); started = true; } else bar.update(e.step, payload);
+    } else if (e.step % (config.train.logInterval * 10) === 0) {
+      log(`step ${e.step}/${e.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} ${e.samplesPerSecond.toFixed(0)} samples/s`);
+    }
+  };
+  let result: TrainResult;
+  try {
+    result = train({
+      spec: config.model, train: config.train, data, store,
+      shouldStop: () => stopRequested,
+      events: {
+        step: onStep,
+        eval: (e) => {
+          if (e.split === 'validation' || (e.split === 'train' && !data.validation)) lastAcc = `${(100 * e.acc_e).toFixed(2)}%`;
+          if (!bar) log(`eval ${e.split} epoch ${e.epoch.toFixed(2)}: u_loss ${e.u_loss.toFixed(4)} acc1 ${(100 * e.acc1).toFixed(2)}% acc_e ${(100 * e.acc_e).toFixed(2)}%`);
+        },
+        lrTrial: (e) => log(`lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`),
+        message: (m) => log(m),
+      },
+    }, resumeFrom);
+  } catch (e) {
+    bar?.stop();
+    store.setStatus('crashed', (e as Error).message);
+    store.close();
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  bar?.stop();
+  const summary = summarise(store.dir, result, backend.name, (Date.now() - started0) / 1000);
+  store.writeSummary(summary as unknown as Record<string, unknown>);
+  store.close();
+  process.stdout.write(formatSummary(summary));
+  if (result.status === 'diverged') throw new CliError(result.message ?? 'training diverged', 1);
+}

@@ -1,0 +1,108 @@
+// Learning-rate search (spec §4.5): bounded scalar minimisation of the trial objective over x = log10(lr),
+// as the authors did with scipy's minimize_scalar(method='bounded') — Brent's method (golden section with
+// parabolic steps), ported from scipy's fminbound — with at most `trials` evaluations. Each trial trains
+// the same initial network for a few epochs; divergence counts as +∞ (here 1e10, which keeps the
+// parabolic fits finite). Trials are recorded in the run, so an interrupted search resumes without
+// repeating them (the method is deterministic, so it asks for the same points again).
+import type { RunStore } from '../runs';
+import { readMetrics } from '../runs';
+
+export interface LrSearchOptions { min?: number; max?: number; trials?: number; trialEpochs?: number }
+
+const DIVERGED = 1e10;
+
+/** Brent's bounded minimisation (scipy.optimize.fminbound) with at most `maxEvaluations` calls. */
+export function brentBounded(f: (x: number) => number, lo: number, hi: number, maxEvaluations: number, xatol = 1e-5): { x: number; fx: number } {
+  const sqrtEps = Math.sqrt(2.2e-16);
+  const golden = 0.5 * (3 - Math.sqrt(5));
+  let a = lo;
+  let b = hi;
+  let fulc = a + golden * (b - a);
+  let nfc = fulc;
+  let xf = fulc;
+  let rat = 0;
+  let e = 0;
+  let fx = f(xf);
+  let num = 1;
+  let ffulc = fx;
+  let fnfc = fx;
+  let xm = 0.5 * (a + b);
+  let tol1 = sqrtEps * Math.abs(xf) + xatol / 3;
+  let tol2 = 2 * tol1;
+  while (Math.abs(xf - xm) > tol2 - 0.5 * (b - a) && num < maxEvaluations) {
+    let useGolden = true;
+    if (Math.abs(e) > tol1) {
+      useGolden = false;
+      let r = (xf - nfc) * (fx - ffulc);
+      let q = (xf - fulc) * (fx - fnfc);
+      let p = (xf - fulc) * q - (xf - nfc) * r;
+      q = 2 * (q - r);
+      if (q > 0) p = -p;
+      q = Math.abs(q);
+      r = e;
+      e = rat;
+      if (Math.abs(p) < Math.abs(0.5 * q * r) && p > q * (a - xf) && p < q * (b - xf)) {
+        rat = p / q;
+        const x = xf + rat;
+        if (x - a < tol2 || b - x < tol2) rat = tol1 * (Math.sign(xm - xf) + (xm - xf === 0 ? 1 : 0));
+      } else {
+        useGolden = true;
+      }
+    }
+    if (useGolden) {
+      e = xf >= xm ? a - xf : b - xf;
+      rat = golden * e;
+    }
+    const si = Math.sign(rat) + (rat === 0 ? 1 : 0);
+    const x = xf + si * Math.max(Math.abs(rat), tol1);
+    const fu = f(x);
+    num++;
+    if (fu <= fx) {
+      if (x >= xf) a = xf; else b = xf;
+      fulc = nfc; ffulc = fnfc;
+      nfc = xf; fnfc = fx;
+      xf = x; fx = fu;
+    } else {
+      if (x < xf) a = x; else b = x;
+      if (fu <= fnfc || nfc === xf) {
+        fulc = nfc; ffulc = fnfc;
+        nfc = x; fnfc = fu;
+      } else if (fu <= ffulc || fulc === xf || fulc === nfc) {
+        fulc = x; ffulc = fu;
+      }
+    }
+    xm = 0.5 * (a + b);
+    tol1 = sqrtEps * Math.abs(xf) + xatol / 3;
+    tol2 = 2 * tol1;
+  }
+  return { x: xf, fx };
+}
+
+export function searchLearningRate(
+  options: LrSearchOptions,
+  store: RunStore | undefined,
+  trial: (lr: number) => { objective: number; diverged: boolean },
+  onTrial?: (e: { trial: number; lr: number; objective: number; diverged: boolean }) => void,
+): number {
+  const lo = options.min ?? -6;
+  const hi = options.max ?? 0;
+  const done = new Map<number, number>();
+  if (store) {
+    for (const r of readMetrics(store.dir, { tolerant: true }).records) {
+      if (r.kind === 'lr-trial' && typeof r.log10lr === 'number' && typeof r.objective === 'number') done.set(r.log10lr, r.objective);
+    }
+  }
+  let count = 0;
+  const best = brentBounded((x) => {
+    count++;
+    const known = done.get(x);
+    if (known !== undefined) return known;
+    const lr = 10 ** x;
+    const r = trial(lr);
+    const objective = r.diverged || !Number.isFinite(r.objective) || r.objective > DIVERGED ? DIVERGED : r.objective;
+    store?.appendMetrics({ kind: 'lr-trial', step: 0, trial: count, lr, log10lr: x, objective, diverged: r.diverged });
+    onTrial?.({ trial: count, lr, objective, diverged: r.diverged });
+    return objective;
+  }, lo, hi, options.trials ?? 10);
+  return 10 ** best.x;
+}

@@ -1,0 +1,337 @@
+// The training loop (spec §4.5–§4.6): one estimator, an optimiser and a learning-rate rule, the data in
+// seeded batches, metrics appended to the run as it goes, checkpoints at every epoch end, every few
+// minutes and on stop, and an exact resume: every random stream, the data order, the optimiser and the
+// running averages are part of the checkpoint, so a resumed run continues bit for bit.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec, TrainSpec, LrSpec, LrSchedule } from '../spec/types';
+import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
+import { Rng, type RngState } from '../rng';
+import { createEstimator, disposeEstimate, type Estimator } from '../estimators';
+import { inputTensor } from '../gradients';
+import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
+import type { Checkpoint, RunStore } from '../runs';
+import { createOptimizer, type Optimizer } from './optimizer';
+import { learningRate } from './schedule';
+import { dataDependentInit } from './init';
+import { evaluateSplit, type SbnMetrics } from './evaluate';
+import { searchLearningRate } from './lrSearch';
+
+/** TrainSpec with every default filled in (what config.json records). */
+export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
+
+export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
+  return {
+    estimator: t.estimator,
+    tau: t.tau,
+    baseline: t.baseline,
+    samples: t.samples ?? 1,
+    optimizer: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, ...t.optimizer },
+    lr: t.lr,
+    batchSize: t.batchSize ?? 64,
+    epochs: t.epochs ?? 10,
+    seed: t.seed ?? 1,
+    clip: t.clip ?? 1000,
+    init: t.init ?? 'data-dependent',
+    evalInterval: t.evalInterval ?? 0,
+    evalSamples: t.evalSamples ?? 10,
+    logInterval: t.logInterval ?? 10,
+  };
+}
+
+export interface StepEvent { step: number; epoch: number; loss: number; lr: number; samplesPerSecond: number; stepsPerEpoch: number; totalSteps: number }
+export interface EvalEvent extends SbnMetrics { split: 'train' | 'validation' | 'test'; step: number; epoch: number }
+export interface LrTrialEvent { trial: number; lr: number; objective: number; diverged: boolean }
+
+export interface TrainerEvents {
+  step?(e: StepEvent): void;
+  eval?(e: EvalEvent): void;
+  epoch?(e: { step: number; epoch: number; loss: number; seconds: number }): void;
+  lrTrial?(e: LrTrialEvent): void;
+  checkpoint?(e: { step: number; epoch: number }): void;
+  message?(text: string): void;
+}
+
+export interface TrainOptions {
+  spec: ModelSpec;
+  train: ResolvedTrainSpec;
+  data: LoadedData;
+  store?: RunStore;
+  events?: TrainerEvents;
+  /** Polled after every step: true stops cleanly with a checkpoint. */
+  shouldStop?: () => boolean;
+  /** A latest checkpoint is also written at a log point when this long has passed since the last one. */
+  checkpointSeconds?: number;
+  /** Training examples used for the train-split evaluation (a fixed prefix, unaugmented). */
+  evalTrainExamples?: number;
+}
+
+export interface TrainResult {
+  status: 'finished' | 'stopped' | 'diverged';
+  step: number;
+  epoch: number;
+  lr: number;
+  message?: string;
+  final?: Record<string, SbnMetrics>;
+}
+
+export class DivergenceError extends Error {
+  constructor(readonly step: number, readonly layer: string, message: string) {
+    super(message);
+  }
+}
+
+interface Accumulators { logSum: number; logCount: number; epochSum: number; epochCount: number }
+
+interface LoopState {
+  net: Network;
+  optimizer: Optimizer;
+  estimator: Estimator;
+  iterator: BatchIterator;
+  noise: Rng;
+  evalRng: Rng;
+  step: number;
+  epochsDone: number;
+  acc: Accumulators;
+  lr: LrSchedule;
+}
+
+/** The initial network for a seed: same for every method and lr trial (spec §4.4). */
+export function initialNetwork(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData): Network {
+  const root = new Rng(train.seed);
+  const net = initNetwork(spec, root.split('init'));
+  if (train.init === 'data-dependent') {
+    const it = new BatchIterator(data.train, {
+      batchSize: Math.min(train.batchSize, data.train.n), rng: root.split('init-batch'), shuffle: true,
+      augment: spec.data?.augment ?? 'none', inputShape: data.inputShape,
+    });
+    const b = it.next()!;
+    const x = inputTensor(net, b.x, b.n);
+    dataDependentInit(net, x);
+    x.dispose();
+  }
+  return net;
+}
+
+function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr: LrSchedule): LoopState {
+  const root = new Rng(train.seed);
+  return {
+    net: initialNetwork(spec, train, data),
+    optimizer: createOptimizer(train.optimizer),
+    estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline }),
+    iterator: new BatchIterator(data.train, {
+      batchSize: train.batchSize, rng: root.split('data'), shuffle: true,
+      augment: spec.data?.augment ?? 'none', inputShape: data.inputShape,
+    }),
+    noise: root.split('noise'),
+    evalRng: root.split('eval'),
+    step: 0,
+    epochsDone: 0,
+    acc: { logSum: 0, logCount: 0, epochSum: 0, epochCount: 0 },
+    lr,
+  };
+}
+
+function disposeLoop(s: LoopState): void {
+  disposeNetwork(s.net);
+  s.optimizer.dispose();
+}
+
+/**
+ * One optimisation step: estimate, average over the noise samples, clamp, check for NaN/Inf (naming the
+ * layer), update. Returns the estimator's loss value.
+ */
+function trainStep(s: LoopState, train: ResolvedTrainSpec, batch: { x: Float32Array; y: Float32Array; n: number }, lr: number): number {
+  const G = train.samples;
+  const grads = tf.tidy(() => {
+    const x1 = inputTensor(s.net, batch.x, batch.n);
+    const y1 = tf.tensor1d(batch.y, 'float32');
+    const x = G === 1 ? x1 : tf.tile(x1, [G, ...x1.shape.slice(1).map(() => 1)]);
+    const y = G === 1 ? y1 : tf.tile(y1, [G]) as tf.Tensor1D;
+    const est = s.estimator.estimate(s.net, { x, y, groups: G }, s.noise);
+    const layers = est.layers.map((l) => ({
+      weight: tf.clipByValue(tf.mean(l.weight, 0), -train.clip, train.clip),
+      bias: tf.clipByValue(tf.mean(l.bias, 0), -train.clip, train.clip),
+    }));
+    const finite = tf.stack([tf.all(tf.isFinite(est.loss)), ...layers.map((l) => tf.logicalAnd(tf.all(tf.isFinite(l.weight)), tf.all(tf.isFinite(l.bias))))]);
+    return { loss: tf.mean(est.loss), finite: tf.cast(finite, 'float32'), layers };
+  });
+  const loss = grads.loss.dataSync()[0];
+  const finite = grads.finite.dataSync();
+  const bad = Array.from(finite).findIndex((f) => f === 0);
+  if (bad >= 0) {
+    tf.dispose(grads);
+    const step = s.step + 1;
+    throw new DivergenceError(step, bad === 0 ? 'loss' : s.net.layerNames[bad - 1],
+      bad === 0 ? `non-finite training loss at step ${step}` : `non-finite gradient at step ${step} in layer ${s.net.layerNames[bad - 1]}`);
+  }
+  s.optimizer.step(s.net, grads.layers, lr);
+  tf.dispose(grads);
+  return loss;
+}
+
+function scheduleOf(lr: LrSpec): LrSchedule | undefined {
+  if (typeof lr === 'number') return { schedule: 'constant', base: lr };
+  if (lr === 'search' || 'search' in lr) return undefined;
+  return lr;
+}
+
+/** Train for `epochs` epochs without a run folder and return the mean training loss of the last epoch. */
+export function trialObjective(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr: number, epochs: number): { objective: number; diverged: boolean } {
+  const s = newLoop(spec, train, data, { schedule: 'constant', base: lr });
+  try {
+    while (s.epochsDone < epochs) {
+      const b = s.iterator.next();
+      if (!b) continue;
+      const loss = trainStep(s, train, b, lr);
+      if (!Number.isFinite(loss) || loss > 1e10) return { objective: Infinity, diverged: true };
+      s.acc.epochSum += loss * b.n;
+      s.acc.epochCount += b.n;
+      if (b.epochDone) {
+        s.epochsDone++;
+        if (s.epochsDone < epochs) s.acc.epochSum = s.acc.epochCount = 0;
+      }
+    }
+    return { objective: s.acc.epochSum / s.acc.epochCount, diverged: false };
+  } catch (e) {
+    if (e instanceof DivergenceError) return { objective: Infinity, diverged: true };
+    throw e;
+  } finally {
+    disposeLoop(s);
+  }
+}
+
+function checkpointOf(s: LoopState, epoch: number): Checkpoint {
+  return {
+    format: 'sbn-checkpoint',
+    version: 1,
+    step: s.step,
+    epoch,
+    params: networkTensorMap(s.net),
+    optimizer: s.optimizer.state(),
+    rng: { noise: s.noise.getState(), eval: s.evalRng.getState() },
+    data: s.iterator.state() as unknown as Record<string, unknown>,
+    extra: { accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr },
+  };
+}
+
+function restoreLoop(s: LoopState, cp: Checkpoint): void {
+  loadTensorMap(s.net, cp.params);
+  if (cp.optimizer) s.optimizer.restore(cp.optimizer);
+  const rng = cp.rng as { noise: RngState; eval: RngState };
+  s.noise = new Rng(rng.noise);
+  s.evalRng = new Rng(rng.eval);
+  s.iterator.restore(cp.data as unknown as BatchIteratorState);
+  const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule };
+  s.acc = { ...extra.accumulators };
+  s.epochsDone = extra.epochsDone;
+  s.step = cp.step;
+  s.lr = extra.lr;
+}
+
+/** Train (or, with `resume`, continue) a run. */
+export function train(o: TrainOptions, resume?: Checkpoint): TrainResult {
+  const { spec, train: t, data, store, events } = o;
+  const n = data.train.n;
+  const stepsPerEpoch = Math.ceil(n / t.batchSize);
+  const totalSteps = stepsPerEpoch * t.epochs;
+  let lr = scheduleOf(t.lr);
+  if (resume) {
+    lr = (resume.extra as { lr: LrSchedule }).lr;
+  } else if (!lr) {
+    const search = t.lr === 'search' ? {} : (t.lr as { search: { min?: number; max?: number; trials?: number; trialEpochs?: number } }).search;
+    const chosen = searchLearningRate(search, store, (value) => {
+      const r = trialObjective(spec, t, data, value, search.trialEpochs ?? 5);
+      return r;
+    }, events?.lrTrial);
+    lr = { schedule: 'constant', base: chosen };
+    store?.appendMetrics({ kind: 'lr-chosen', step: 0, lr: chosen });
+    events?.message?.(`learning rate ${chosen.toPrecision(3)} chosen by search`);
+  }
+  const s = newLoop(spec, t, data, lr);
+  if (resume) {
+    restoreLoop(s, resume);
+    store?.appendMetrics({ kind: 'resume', step: s.step, epoch: s.epochsDone });
+  }
+  const evalTrain = Math.min(o.evalTrainExamples ?? 5000, n);
+  const evaluate = (split: 'train' | 'validation' | 'test', epoch: number): SbnMetrics | undefined => {
+    const target = split === 'train' ? data.train : split === 'validation' ? data.validation : data.test;
+    if (!target) return undefined;
+    const m = evaluateSplit(s.net, target, t.evalSamples, s.evalRng, split === 'train' ? evalTrain : target.n);
+    store?.appendMetrics({ kind: 'eval', split, step: s.step, epoch, ...m });
+    events?.eval?.({ split, step: s.step, epoch, ...m });
+    return m;
+  };
+  const checkpoint = (epoch: number, keep: 'latest' | 'epoch') => {
+    if (!store) return;
+    store.writeCheckpoint(checkpointOf(s, epoch), { keep });
+    events?.checkpoint?.({ step: s.step, epoch });
+  };
+  let lastCheckpoint = Date.now();
+  let windowStart = Date.now();
+  let windowSamples = 0;
+  const epochStart = { time: Date.now() };
+  try {
+    while (s.epochsDone < t.epochs) {
+      const b = s.iterator.next();
+      if (!b) continue;
+      const epochNow = s.epochsDone + Math.min(1, (s.acc.epochCount + b.n) / n);
+      const rate = learningRate(s.lr, s.epochsDone + s.acc.epochCount / n, t.epochs);
+      const loss = trainStep(s, t, b, rate);
+      s.step++;
+      s.acc.logSum += loss * b.n; s.acc.logCount += b.n;
+      s.acc.epochSum += loss * b.n; s.acc.epochCount += b.n;
+      windowSamples += b.n;
+      if (s.step % t.logInterval === 0 || b.epochDone) {
+        const seconds = (Date.now() - windowStart) / 1000;
+        const record = { step: s.step, epoch: epochNow, loss: s.acc.logSum / s.acc.logCount, lr: rate, samplesPerSecond: windowSamples / Math.max(seconds, 1e-9) };
+        store?.appendMetrics({ kind: 'step', ...record });
+        events?.step?.({ ...record, stepsPerEpoch, totalSteps });
+        s.acc.logSum = 0; s.acc.logCount = 0;
+        windowStart = Date.now(); windowSamples = 0;
+        if (!b.epochDone && store && (Date.now() - lastCheckpoint) / 1000 >= (o.checkpointSeconds ?? 120)) {
+          checkpoint(epochNow, 'latest');
+          lastCheckpoint = Date.now();
+        }
+      }
+      if (t.evalInterval > 0 && s.step % t.evalInterval === 0 && !b.epochDone) {
+        evaluate('train', epochNow);
+        evaluate('validation', epochNow);
+      }
+      if (b.epochDone) {
+        s.epochsDone++;
+        const epochLoss = s.acc.epochSum / s.acc.epochCount;
+        s.acc.epochSum = 0; s.acc.epochCount = 0;
+        evaluate('train', s.epochsDone);
+        evaluate('validation', s.epochsDone);
+        const seconds = (Date.now() - epochStart.time) / 1000;
+        store?.appendMetrics({ kind: 'epoch', step: s.step, epoch: s.epochsDone, loss: epochLoss, seconds });
+        events?.epoch?.({ step: s.step, epoch: s.epochsDone, loss: epochLoss, seconds });
+        epochStart.time = Date.now();
+        checkpoint(s.epochsDone, 'epoch');
+        lastCheckpoint = Date.now();
+      }
+      if (o.shouldStop?.() && s.epochsDone < t.epochs) {
+        checkpoint(s.epochsDone + s.acc.epochCount / n, 'latest');
+        store?.setStatus('stopped', `stopped at step ${s.step}`);
+        return { status: 'stopped', step: s.step, epoch: s.epochsDone + s.acc.epochCount / n, lr: rate };
+      }
+    }
+    const final: Record<string, SbnMetrics> = {};
+    for (const split of ['train', 'validation', 'test'] as const) {
+      const m = split === 'test' ? evaluate('test', s.epochsDone) : undefined;
+      if (m) final[split] = m;
+    }
+    store?.setStatus('finished');
+    return { status: 'finished', step: s.step, epoch: s.epochsDone, lr: learningRate(s.lr, s.epochsDone, t.epochs), final };
+  } catch (e) {
+    if (e instanceof DivergenceError) {
+      const message = `${e.message}; training stopped, the last good checkpoint is kept`;
+      store?.appendMetrics({ kind: 'diverged', step: e.step, layer: e.layer, message });
+      store?.setStatus('diverged', message);
+      return { status: 'diverged', step: s.step, epoch: s.epochsDone + s.acc.epochCount / n, lr: 0, message };
+    }
+    throw e;
+  } finally {
+    disposeLoop(s);
+  }
+}
