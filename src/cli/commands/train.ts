@@ -109,6 +109,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     result = train({
       spec: config.model, train: config.train, data, store,
       shouldStop: () => stopRequested,
+      // how often a mid-epoch checkpoint is written at a log point (epoch ends and stops always write one)
+      checkpointSeconds: process.env.SBN_CHECKPOINT_SECONDS ? Number(process.env.SBN_CHECKPOINT_SECONDS) : 120,
       events: {
         step: onStep,
         eval: (e) => {
