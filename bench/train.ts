@@ -1,0 +1,130 @@
+// `npm run bench:train`: samples per second of one training step (estimate + optimiser update) for the MNIST
+// MLP (784-512-512-10) and the Fashion conv example, per estimator and backend; the ratios PSA/DSTE and
+// DSTE/tanh (deterministic network) measured in the same run; and the conv forward GFLOP/s next to the matMul
+// GFLOP/s of the same backend. Each backend runs in its own process; best of several repetitions.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { availableBackends, initBackend } from '../src/engine/backend';
+import { initNetwork, disposeNetwork } from '../src/engine/network';
+import { Rng } from '../src/engine/rng';
+import { createEstimator, disposeEstimate, type EstimatorName } from '../src/engine/estimators';
+import { createOptimizer } from '../src/engine/train/optimizer';
+import { loadModelFile, type ModelSpec } from '../src/engine/spec';
+import { convForward } from '../src/engine/layers';
+import { writeFileAtomic } from '../src/engine/files';
+
+const ESTIMATORS: Exclude<EstimatorName, 'exact'>[] = ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam'];
+const root = path.resolve(__dirname, '..', '..');
+
+interface Row { backend: string; model: string; estimator: string; msPerStep: number; samplesPerSecond: number }
+interface Throughput { backend: string; what: string; gflops: number }
+
+function bestOf(reps: number, fn: () => void): number {
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t = process.hrtime.bigint();
+    fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  return best;
+}
+
+function model(file: string): ModelSpec {
+  const r = loadModelFile(path.join(root, 'examples', file));
+  if (!r.ok) throw new Error(`${file}: ${r.errors[0].message}`);
+  return r.model;
+}
+
+async function child(backend: string): Promise<{ rows: Row[]; throughput: Throughput[] }> {
+  const info = await initBackend(backend);
+  const rows: Row[] = [];
+  const rng = new Rng(1);
+  const batch = 64;
+  for (const [label, file] of [['mnist-mlp 784-512-512-10', 'mnist-mlp-psa.sbn.yaml'], ['fashion-conv', 'fashion-conv-psa.sbn.yaml']] as const) {
+    const spec = model(file);
+    const net = initNetwork(spec, rng);
+    const shape = spec.input.shape;
+    const x = shape.length === 3
+      ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
+      : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
+    const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'float32');
+    for (const name of ESTIMATORS) {
+      const est = createEstimator(name);
+      const opt = createOptimizer({ type: 'sgd', momentum: 0.9, nesterov: true });
+      const step = () => {
+        const e = est.estimate(net, { x, y, groups: 1 }, rng);
+        const grads = e.layers.map((l) => ({ weight: tf.squeeze(l.weight, [0]), bias: tf.squeeze(l.bias, [0]) }));
+        opt.step(net, grads, 1e-4);
+        net.layers[0].bias.dataSync();
+        tf.dispose(grads);
+        disposeEstimate(e);
+      };
+      step(); step();
+      const reps = label.startsWith('fashion') ? 3 : 5;
+      const per = 3;
+      const seconds = bestOf(reps, () => { for (let i = 0; i < per; i++) step(); }) / per;
+      rows.push({ backend: info.name, model: label, estimator: name, msPerStep: 1000 * seconds, samplesPerSecond: batch / seconds });
+      opt.dispose();
+    }
+    tf.dispose([x, y]);
+    disposeNetwork(net);
+  }
+  // throughput: conv forward of the paper's CIFAR_S1 layer 2 shape, and a 1024² matMul
+  const throughput: Throughput[] = [];
+  const a = tf.randomUniform([1024, 1024]);
+  const b = tf.randomUniform([1024, 1024]);
+  const mm = bestOf(5, () => { tf.tidy(() => tf.matMul(a, b).dataSync()); });
+  throughput.push({ backend: info.name, what: 'matMul 1024²', gflops: 2 * 1024 ** 3 / mm / 1e9 });
+  const xc = tf.randomUniform([64, 30, 30, 96]) as tf.Tensor4D;
+  const wc = tf.randomUniform([3, 3, 96, 96]) as tf.Tensor4D;
+  const conv = bestOf(3, () => { tf.tidy(() => convForward(xc, wc, 1, 0).dataSync()); });
+  throughput.push({ backend: info.name, what: 'conv fwd [64,30,30,96]⊛[3,3,96,96]', gflops: 2 * 64 * 28 * 28 * 96 * 96 * 9 / conv / 1e9 });
+  tf.dispose([a, b, xc, wc]);
+  return { rows, throughput };
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--child');
+  if (i >= 0) {
+    process.stdout.write(JSON.stringify(await child(process.argv[i + 1])) + '\n');
+    return;
+  }
+  const only = process.env.SBN_BENCH_BACKENDS?.split(',');
+  const backends = availableBackends().filter((b) => b !== 'cpu' && (!only || only.includes(b)));
+  const rows: Row[] = [];
+  const throughput: Throughput[] = [];
+  for (const b of backends) {
+    process.stderr.write(`bench:train: ${b} …\n`);
+    const r = spawnSync(process.execPath, [__filename, '--child', b], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    if (r.status !== 0) { process.stderr.write(`bench:train: ${b} failed (exit ${r.status})\n`); continue; }
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    rows.push(...out.rows);
+    throughput.push(...out.throughput);
+  }
+  const lines: string[] = [];
+  for (const m of [...new Set(rows.map((r) => r.model))]) {
+    lines.push('', `${m}, batch 64: samples/s per training step (ms per step)`);
+    const bs = [...new Set(rows.map((r) => r.backend))];
+    lines.push(['estimator'.padEnd(14), ...bs.map((b) => b.padStart(22))].join(''));
+    for (const e of ESTIMATORS) {
+      lines.push([e.padEnd(14), ...bs.map((b) => {
+        const r = rows.find((x) => x.model === m && x.backend === b && x.estimator === e);
+        return (r ? `${r.samplesPerSecond.toFixed(0)} (${r.msPerStep.toFixed(1)})` : '—').padStart(22);
+      })].join(''));
+    }
+    for (const b of bs) {
+      const ms = (e: string) => rows.find((x) => x.model === m && x.backend === b && x.estimator === e)!.msPerStep;
+      lines.push(`  ${b}: PSA / DSTE = ${(ms('psa') / ms('dste')).toFixed(2)}, DSTE / tanh network = ${(ms('dste') / ms('tanh')).toFixed(2)}`);
+    }
+  }
+  lines.push('', 'throughput (GFLOP/s)');
+  for (const t of throughput) lines.push(`  ${t.backend.padEnd(11)} ${t.what.padEnd(38)} ${t.gflops.toFixed(1)}`);
+  console.log(lines.join('\n'));
+  const out = path.join(root, 'bench', 'results', 'train.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), rows, throughput }, null, 1) + '\n');
+}
+
+void main();
