@@ -191,6 +191,6 @@ test('sbn train / eval: bad input gives one line naming the file and the field',
   }));
   expectCliError(['train', badPath], /badpath\.sbn\.json/, /data\.path/, /nowhere\.csv/);
   expectCliError(['train', noTrain, '--estimator', 'exact'], /--estimator: exact/);
-  expectCliError(['train', '--resume', tmp], /--resume/);
+  expectCliError(['train', '--resume', tmp], /cannot resume/, /not an sbn run folder/);
   expectCliError(['eval', tmp], /not a run folder/);
 });

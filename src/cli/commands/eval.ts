@@ -9,7 +9,7 @@ import { startBackend } from '../backend';
 import { CliError } from '../errors';
 import { parsePositiveInt, parseSeed } from '../inputs';
 import { log } from '../log';
-import { loadRunData, type RunConfig } from '../runSetup';
+import { ConfigError, loadRunData, type RunConfig } from '../../engine/train/session';
 
 export interface EvalOptions { samples: string; split: string; checkpoint: string; seed: string; backend?: string }
 
@@ -31,7 +31,13 @@ export async function evalCommand(runDir: string, o: EvalOptions): Promise<void>
   } catch (e) {
     throw new CliError(`${runDir}: no checkpoint to evaluate (${(e as Error).message})`);
   }
-  const data = loadRunData(config, path.join(runDir, 'config.json'));
+  let data;
+  try {
+    data = loadRunData(config, path.join(runDir, 'config.json'));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
   const split = o.split === 'test' ? data.test : o.split === 'validation' ? data.validation : data.train;
   if (!split) throw new CliError(`--split: the run's data set has no ${o.split} split`);
   const backend = await startBackend(o.backend);

@@ -1,16 +1,14 @@
 // `sbn train`: a training run with a progress bar, Ctrl-C to stop cleanly, and a summary at the end.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { RunStore, readConfig } from '../../engine/runs';
-import { train, type StepEvent, type TrainResult } from '../../engine/train/trainer';
 import type { TrainSpec } from '../../engine/spec';
+import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
+import type { StepEvent } from '../../engine/train/trainer';
 import { startBackend } from '../backend';
 import { CliError } from '../errors';
 import { loadModel, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
 import { log } from '../log';
-import { loadRunData, runConfig, type RunConfig } from '../runSetup';
-import { summarise, formatSummary } from '../summary';
+import { formatSummary } from '../format';
 
 export interface TrainCliOptions {
   epochs?: string;
@@ -38,7 +36,7 @@ function overridesOf(o: TrainCliOptions): Partial<TrainSpec> {
   };
 }
 
-function versions(): Record<string, string> {
+export function versions(): Record<string, string> {
   const read = (name: string) => {
     try { return (require(`${name}/package.json`) as { version: string }).version; } catch { return 'unknown'; }
   };
@@ -46,56 +44,48 @@ function versions(): Record<string, string> {
 }
 
 export async function trainCommand(modelFile: string | undefined, o: TrainCliOptions): Promise<void> {
-  let store: RunStore;
-  let config: RunConfig;
-  let resumeFrom;
-  if (o.resume) {
-    try {
-      store = RunStore.open(o.resume);
-    } catch (e) {
-      throw new CliError(`--resume: ${(e as Error).message}`);
+  let session: Session;
+  let backendName: string;
+  try {
+    if (o.resume) {
+      const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs');
+      const backend = await startBackend(o.backend);
+      backendName = backend.name;
+      session = resumeSession(o.resume, epochs);
+      log(`resuming ${session.store.dir} ${session.resumeFrom ? `from step ${session.resumeFrom.step}` : 'from the start (no checkpoint yet)'}`);
+    } else {
+      if (!modelFile) throw new CliError('train: give a model file, or --resume <run folder>');
+      const model = loadModel(modelFile);
+      const overrides = overridesOf(o);
+      const backend = await startBackend(o.backend);
+      backendName = backend.name;
+      session = startSession(modelFile, fs.readFileSync(modelFile, 'utf8'), model, overrides, o.out,
+        { backend: backend.name, backendDetail: backend.detail, versions: versions() });
+      log(`run ${session.store.dir}`);
     }
-    config = readConfig(store.dir) as RunConfig;
-    if (o.epochs) config.train.epochs = parsePositiveInt(o.epochs, '--epochs');
-    try { resumeFrom = store.readCheckpoint('latest'); } catch { resumeFrom = undefined; }
-    log(`resuming ${store.dir} ${resumeFrom ? `from step ${resumeFrom.step}` : 'from the start (no checkpoint yet)'}`);
-  } else {
-    if (!modelFile) throw new CliError('train: give a model file, or --resume <run folder>');
-    const model = loadModel(modelFile);
-    config = runConfig(model, modelFile, overridesOf(o));
-    store = undefined as unknown as RunStore;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
   }
-  const data = loadRunData(config, o.resume ? path.join(o.resume, 'config.json') : modelFile!);
-  const backend = await startBackend(o.backend);
-  if (!o.resume) {
-    store = RunStore.create(o.out, `${config.model.name}-${config.train.estimator}`, {
-      modelFileName: path.basename(modelFile!), modelText: fs.readFileSync(modelFile!, 'utf8'), config,
-      environment: { backend: backend.name, backendDetail: backend.detail, versions: versions(), platform: `${process.platform}-${process.arch}`, argv: process.argv.slice(2) },
-    });
-    log(`run ${store.dir}`);
-  } else {
-    store.setStatus('running', 'resumed');
-  }
+  const { config, data } = session;
   log(`${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`);
 
   let stopRequested = false;
-  const onSigint = () => {
+  const onSignal = () => {
     if (stopRequested) { log('second Ctrl-C: exiting without a checkpoint'); process.exit(130); }
     stopRequested = true;
     process.stderr.write('\n');
     log('stopping after this step (Ctrl-C again to exit at once)…');
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-  const interactive = o.progress && process.stderr.isTTY;
-  const bar = interactive ? new SingleBar({
+  const bar = o.progress && process.stderr.isTTY ? new SingleBar({
     format: 'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
     hideCursor: true, clearOnComplete: false, etaBuffer: 50, stream: process.stderr,
   }, Presets.shades_classic) : undefined;
   let lastAcc = '—';
   let started = false;
-  const started0 = Date.now();
   const onStep = (e: StepEvent) => {
     const payload = { ep: `${Math.min(Math.ceil(e.epoch), config.train.epochs)}/${config.train.epochs}`, loss: e.loss.toFixed(4), acc: lastAcc, rate: e.samplesPerSecond.toFixed(0) };
     if (bar) {
@@ -104,10 +94,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       log(`step ${e.step}/${e.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} ${e.samplesPerSecond.toFixed(0)} samples/s`);
     }
   };
-  let result: TrainResult;
   try {
-    result = train({
-      spec: config.model, train: config.train, data, store,
+    const { result, summary } = runSession(session, backendName, {
       shouldStop: () => stopRequested,
       // how often a mid-epoch checkpoint is written at a log point (epoch ends and stops always write one)
       checkpointSeconds: process.env.SBN_CHECKPOINT_SECONDS ? Number(process.env.SBN_CHECKPOINT_SECONDS) : 120,
@@ -120,20 +108,13 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
         lrTrial: (e) => log(`lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`),
         message: (m) => log(m),
       },
-    }, resumeFrom);
-  } catch (e) {
+    });
     bar?.stop();
-    store.setStatus('crashed', (e as Error).message);
-    store.close();
-    throw e;
+    process.stdout.write(formatSummary(summary));
+    if (result.status === 'diverged') throw new CliError(result.message ?? 'training diverged', 1);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  bar?.stop();
-  const summary = summarise(store.dir, result, backend.name, (Date.now() - started0) / 1000);
-  store.writeSummary(summary as unknown as Record<string, unknown>);
-  store.close();
-  process.stdout.write(formatSummary(summary));
-  if (result.status === 'diverged') throw new CliError(result.message ?? 'training diverged', 1);
 }

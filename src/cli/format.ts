@@ -1,0 +1,19 @@
+// Terminal presentation of a run's summary (the data comes from the engine's session).
+import type { RunSummary } from '../engine/train/session';
+
+export function formatSummary(s: RunSummary): string {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const lines = [
+    '',
+    `${s.status === 'finished' ? 'Finished' : s.status === 'stopped' ? 'Stopped' : 'Diverged'}: ${s.model} trained with ${s.estimator} on ${s.backend}, ${s.steps} steps, ${s.epochs.toFixed(2)} epochs, lr ${s.lr.toPrecision(3)}` +
+      (s.secondsPerEpoch ? `, ${s.secondsPerEpoch.toFixed(1)} s/epoch` : ''),
+    'split        u_loss    acc1     acc_e    entropy (evaluated as an SBN)',
+  ];
+  for (const split of ['train', 'validation', 'test']) {
+    const m = s.last[split];
+    if (m) lines.push(`${split.padEnd(10)} ${m.u_loss.toFixed(4).padStart(8)} ${pct(m.acc1).padStart(8)} ${pct(m.acc_e).padStart(8)} ${m.entropy.toFixed(3).padStart(8)}`);
+  }
+  if (s.message) lines.push(s.message);
+  lines.push(`run folder: ${s.run}`, '');
+  return lines.join('\n');
+}

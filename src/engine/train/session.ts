@@ -1,0 +1,145 @@
+// A training session as the CLI and the extension's worker both run it: resolve the configuration (written
+// to config.json and read back on resume), load the data it names, create or reopen the run folder, train,
+// and summarise. Errors the user can fix are ConfigErrors naming the file and the field.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ModelSpec, TrainSpec } from '../spec';
+import { DataError, loadDataset, type LoadedData } from '../data';
+import { RunStore, readConfig, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
+import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
+
+export class ConfigError extends Error {}
+
+export interface RunConfig {
+  format: 'sbn-run-config';
+  version: 1;
+  model: ModelSpec;
+  train: ResolvedTrainSpec;
+  /** Absolute path of the model file the run started from, and the folder its data paths are relative to. */
+  modelFile: string;
+  baseDir: string;
+}
+
+export function buildRunConfig(model: ModelSpec, modelFile: string, overrides: Partial<TrainSpec> = {}): RunConfig {
+  if (!model.train) throw new ConfigError(`${modelFile}: train: the model file has no train section (estimator, lr, epochs, …) — see examples/`);
+  if (!model.data) throw new ConfigError(`${modelFile}: data: the model file has no data section (dataset, …) — see examples/`);
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const t = resolveTrainSpec({ ...model.train, ...given });
+  if (t.baseline === 'loo' && t.samples < 2) throw new ConfigError(`${modelFile}: train.samples: the loo baseline needs at least 2 samples per example`);
+  return {
+    format: 'sbn-run-config', version: 1, model: { ...model, train: t }, train: t,
+    modelFile: path.resolve(modelFile), baseDir: path.dirname(path.resolve(modelFile)),
+  };
+}
+
+/** Load the data a configuration names; `source` is the file named in error messages. */
+export function loadRunData(config: RunConfig, source: string): LoadedData {
+  const model = config.model;
+  try {
+    return loadDataset(model.data!, { baseDir: config.baseDir, inputShape: model.input.shape, loss: model.output.loss, classes: model.output.units });
+  } catch (e) {
+    if (e instanceof DataError) throw new ConfigError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+export interface Session {
+  store: RunStore;
+  config: RunConfig;
+  data: LoadedData;
+  resumeFrom?: Checkpoint;
+}
+
+export interface Environment { backend: string; backendDetail: string; versions: Record<string, string> }
+
+/** A new run folder under `runsRoot` for a model file (its text is copied as it is now). */
+export function startSession(modelFile: string, modelText: string, model: ModelSpec, overrides: Partial<TrainSpec>, runsRoot: string, env: Environment): Session {
+  const config = buildRunConfig(model, modelFile, overrides);
+  const data = loadRunData(config, modelFile);
+  const store = RunStore.create(runsRoot, `${config.model.name}-${config.train.estimator}`, {
+    modelFileName: path.basename(modelFile), modelText, config,
+    environment: { ...env, platform: `${process.platform}-${process.arch}` },
+  });
+  return { store, config, data };
+}
+
+/** Reopen a run folder to continue it from its latest checkpoint (or from the start when it has none). */
+export function resumeSession(runDir: string, epochs?: number): Session {
+  let store: RunStore;
+  try {
+    store = RunStore.open(runDir);
+  } catch (e) {
+    throw new ConfigError(`${runDir}: cannot resume (${(e as Error).message})`);
+  }
+  const config = readConfig(store.dir) as RunConfig;
+  if (epochs) config.train.epochs = epochs;
+  let resumeFrom: Checkpoint | undefined;
+  try { resumeFrom = store.readCheckpoint('latest'); } catch { resumeFrom = undefined; }
+  try {
+    const data = loadRunData(config, path.join(runDir, 'config.json'));
+    store.setStatus('running', 'resumed');
+    return { store, config, data, resumeFrom };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
+export interface RunSummary {
+  run: string;
+  status: TrainResult['status'];
+  model: string;
+  estimator: string;
+  backend: string;
+  steps: number;
+  epochs: number;
+  lr: number;
+  secondsPerEpoch: number | null;
+  wallSeconds: number;
+  /** Last evaluation of each split. */
+  last: Record<string, { u_loss: number; acc1: number; acc_e: number; entropy: number; epoch: number }>;
+  message?: string;
+}
+
+export function summarise(dir: string, result: TrainResult, backend: string, wallSeconds: number): RunSummary {
+  const config = readConfig(dir) as RunConfig;
+  const records = effectiveMetrics(readMetrics(dir, { tolerant: true }).records);
+  const last: RunSummary['last'] = {};
+  const epochSeconds: number[] = [];
+  let chosenLr: number | undefined;
+  for (const r of records) {
+    if (r.kind === 'eval' && typeof r.split === 'string') {
+      last[r.split] = { u_loss: r.u_loss as number, acc1: r.acc1 as number, acc_e: r.acc_e as number, entropy: r.entropy as number, epoch: r.epoch as number };
+    }
+    if (r.kind === 'epoch' && typeof r.seconds === 'number') epochSeconds.push(r.seconds);
+    if (r.kind === 'lr-chosen' && typeof r.lr === 'number') chosenLr = r.lr;
+  }
+  return {
+    run: dir, status: result.status, model: config.model.name, estimator: config.train.estimator, backend,
+    steps: result.step, epochs: result.epoch, lr: chosenLr ?? result.lr,
+    secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null,
+    wallSeconds, last, message: result.message,
+  };
+}
+
+/** Train a session to its end (or a stop), write the summary and release the run. */
+export function runSession(session: Session, backend: string, options: { events?: TrainerEvents; shouldStop?: () => boolean; checkpointSeconds?: number }): { result: TrainResult; summary: RunSummary } {
+  const started = Date.now();
+  const { store, config, data } = session;
+  let result: TrainResult;
+  try {
+    result = train({ spec: config.model, train: config.train, data, store, events: options.events, shouldStop: options.shouldStop, checkpointSeconds: options.checkpointSeconds }, session.resumeFrom);
+  } catch (e) {
+    store.setStatus('crashed', (e as Error).message);
+    store.close();
+    throw e;
+  }
+  const summary = summarise(store.dir, result, backend, (Date.now() - started) / 1000);
+  store.writeSummary(summary as unknown as Record<string, unknown>);
+  store.close();
+  return { result, summary };
+}
+
+export function readModelText(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
