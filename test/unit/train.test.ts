@@ -42,7 +42,7 @@ function dataOf(spec: ModelSpec) {
 }
 
 for (const estimator of ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam'] as const) {
-  test(`a short training run with ${estimator} lowers the SBN loss on toy-2d`, () => {
+  test(`a short training run with ${estimator} lowers the SBN loss on toy-2d`, async () => {
     const spec = toyModel({}, { estimator, epochs: 6, lr: 0.02 });
     const t = resolveTrainSpec(spec.train!);
     const data = dataOf(spec);
@@ -50,7 +50,7 @@ for (const estimator of ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete
     const before = evaluateSplit(net, data.train, 30, new Rng(5)).u_loss;
     disposeNetwork(net);
     const losses: number[] = [];
-    const r = train({ spec, train: { ...t, evalSamples: 30 }, data, events: { eval: (e) => { if (e.split === 'train') losses.push(e.u_loss); } } });
+    const r = await train({ spec, train: { ...t, evalSamples: 30 }, data, events: { eval: (e) => { if (e.split === 'train') losses.push(e.u_loss); } } });
     assert.equal(r.status, 'finished');
     const after = losses[losses.length - 1];
     // 30 samples × 160 points: the evaluation's standard error is ≈ 0.004, so 0.015 is a real decrease
@@ -69,24 +69,24 @@ function newStore(name: string, spec: ModelSpec) {
   return RunStore.create(path.join(tmp, 'runs'), name, { modelFileName: 'toy.sbn.json', modelText: '{}', config: { model: spec }, environment: {} });
 }
 
-test('stop and resume give exactly the metrics of an uninterrupted run', () => {
+test('stop and resume give exactly the metrics of an uninterrupted run', async () => {
   const spec = toyModel({}, { estimator: 'psa', epochs: 3 });
   const t = resolveTrainSpec(spec.train!);
   const data = dataOf(spec);
   const a = newStore('straight', spec);
-  assert.equal(train({ spec, train: t, data, store: a }).status, 'finished');
+  assert.equal((await train({ spec, train: t, data, store: a })).status, 'finished');
   a.close();
 
   const b = newStore('interrupted', spec);
   let steps = 0;
-  const stopped = train({ spec, train: t, data, store: b, events: { step: () => { steps++; } }, shouldStop: () => steps >= 5 });
+  const stopped = await train({ spec, train: t, data, store: b, events: { step: () => { steps++; } }, shouldStop: () => steps >= 5 });
   assert.equal(stopped.status, 'stopped');
   assert.ok(stopped.step > 0 && stopped.step < 24, `stopped at ${stopped.step}`);
   const cp = b.readCheckpoint('latest');
   assert.equal(cp.step, stopped.step);
   b.close();
   const reopened = RunStore.open(b.dir);
-  assert.equal(train({ spec, train: t, data, store: reopened }, reopened.readCheckpoint('latest')).status, 'finished');
+  assert.equal((await train({ spec, train: t, data, store: reopened }, reopened.readCheckpoint('latest'))).status, 'finished');
   reopened.close();
 
   const ma = comparable(readMetrics(a.dir).records);
@@ -137,31 +137,31 @@ test('a run killed with SIGKILL mid-epoch reopens and resumes to the same result
   assert.deepEqual(comparable(readMetrics(dir).records), comparable(readMetrics(straightDir).records));
 });
 
-test('NaN/Inf stops the run with a message naming the step and the layer, keeping the last good checkpoint', () => {
+test('NaN/Inf stops the run with a message naming the step and the layer, keeping the last good checkpoint', async () => {
   const spec = toyModel({}, { estimator: 'dste', lr: 1e38, optimizer: { type: 'sgd', momentum: 0 }, epochs: 2, clip: 1e38 });
   const t = resolveTrainSpec(spec.train!);
   const store = newStore('diverge', spec);
-  const r = train({ spec, train: t, data: dataOf(spec), store });
+  const r = await train({ spec, train: t, data: dataOf(spec), store });
   store.close();
   assert.equal(r.status, 'diverged');
   assert.match(r.message ?? '', /non-finite (gradient|training loss) at step \d+( in layer \w+)?/);
   assert.equal(RunStore.status(store.dir).status, 'diverged');
 });
 
-test('Brent bounded minimisation finds a minimum within 10 evaluations, like scipy', () => {
+test('Brent bounded minimisation finds a minimum within 10 evaluations, like scipy', async () => {
   let calls = 0;
-  const r = brentBounded((x) => { calls++; return (x + 2.5) ** 2 + 1; }, -6, 0, 10);
+  const r = await brentBounded((x) => { calls++; return (x + 2.5) ** 2 + 1; }, -6, 0, 10);
   assert.ok(calls <= 10);
   assert.ok(Math.abs(r.x + 2.5) < 0.05, `x = ${r.x}`);
-  const flat = brentBounded((x) => (x > -1 ? 1e10 : Math.abs(x + 4)), -6, 0, 10);
+  const flat = await brentBounded((x) => (x > -1 ? 1e10 : Math.abs(x + 4)), -6, 0, 10);
   assert.ok(flat.x < -1);
 });
 
-test('lr search runs its trials, records them and trains with the chosen rate', () => {
+test('lr search runs its trials, records them and trains with the chosen rate', async () => {
   const spec = toyModel({}, { estimator: 'dste', lr: { search: { min: -4, max: -0.5, trials: 4, trialEpochs: 1 } }, epochs: 1 });
   const store = newStore('search', spec);
   const trials: number[] = [];
-  const r = train({ spec, train: resolveTrainSpec(spec.train!), data: dataOf(spec), store, events: { lrTrial: (e) => trials.push(e.lr) } });
+  const r = await train({ spec, train: resolveTrainSpec(spec.train!), data: dataOf(spec), store, events: { lrTrial: (e) => trials.push(e.lr) } });
   store.close();
   assert.equal(r.status, 'finished');
   assert.equal(trials.length, 4);
@@ -193,4 +193,31 @@ test('sbn train / eval: bad input gives one line naming the file and the field',
   expectCliError(['train', noTrain, '--estimator', 'exact'], /--estimator: exact/);
   expectCliError(['train', '--resume', tmp], /cannot resume/, /not an sbn run folder/);
   expectCliError(['eval', tmp], /not a run folder/);
+});
+
+test('Ctrl-C (SIGINT) stops `sbn train` cleanly after the current step, with a checkpoint', async () => {
+  const model = path.join(tmp, 'sigint.sbn.json');
+  fs.writeFileSync(model, JSON.stringify({
+    name: 'sigint', input: { shape: [2] }, layers: [{ type: 'dense', units: 8 }], output: { units: 1, loss: 'logistic' },
+    data: { dataset: 'toy-2d' }, train: { estimator: 'psa', lr: 0.01, batchSize: 2, epochs: 500, logInterval: 5 },
+  }));
+  const out = path.join(tmp, 'sigint');
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'sbn.js'), 'train', model, '--out', out, '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > deadline) { child.kill('SIGKILL'); assert.fail('no progress within 60 s'); }
+    const runs = fs.existsSync(out) ? fs.readdirSync(out) : [];
+    if (runs.length && fs.existsSync(path.join(out, runs[0], 'metrics.jsonl')) && fs.readFileSync(path.join(out, runs[0], 'metrics.jsonl'), 'utf8').includes('"kind":"step"')) break;
+  }
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(code, 0);
+  const dir = path.join(out, fs.readdirSync(out)[0]);
+  assert.equal(RunStore.status(dir).status, 'stopped');
+  const cp = RunStore.readCheckpoint(dir, 'latest');
+  assert.ok(cp.step > 0);
+  assert.match(stdout, /Stopped: sigint trained with psa/);
 });

@@ -95,7 +95,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     }
   };
   try {
-    const { result, summary } = runSession(session, backendName, {
+    const { result, summary } = await runSession(session, backendName, {
       shouldStop: () => stopRequested,
       // how often a mid-epoch checkpoint is written at a log point (epoch ends and stops always write one)
       checkpointSeconds: process.env.SBN_CHECKPOINT_SECONDS ? Number(process.env.SBN_CHECKPOINT_SECONDS) : 120,

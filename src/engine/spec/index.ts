@@ -1,7 +1,7 @@
 // Model files (*.sbn.json, *.sbn.yaml): parsing, validation and the typed ModelSpec. Pure TypeScript, no vscode.
 export type {
   ConvLayerSpec, DataSpec, DatasetName, DenseLayerSpec, FlattenLayerSpec, LayerSpec, LrSchedule, LrSearchSpec, LrSpec,
-  ModelSpec, NoiseKind, OptimizerSpec, OutputLoss, OutputSpec, ParseResult, SpecError, StateCoding, TrainSpec,
+  ModelSpec, NoiseKind, OptimizerSpec, OutputLoss, OutputSpec, ParseResult, SpecError, SpecErrorKind, StateCoding, TrainSpec,
 } from './types';
 export { loadModelFile, modelFileFormat, parseModelText, type ModelFileFormat } from './parse';
 export { formatSpecError } from './format';

@@ -1,19 +1,27 @@
 // Model file text → ModelSpec or every problem found in it. Never throws.
 //   1. read the text as JSON (*.json) or YAML (*.yaml, *.yml; other names: sniffed) with a source map;
 //   2. validate against the JSON Schema; 3. semantic checks; 4. build the ModelSpec with defaults.
-// Syntax errors stop after step 1; all other problems are collected and sorted by position.
+// Syntax errors stop after step 1; all other problems are collected and sorted by position. Each SpecError says
+// which stage found it (`kind`: syntax, schema or semantic).
 import { readFileSync } from 'node:fs';
 import { toModelSpec } from './model';
 import { readJson } from './readJson';
 import { readYaml } from './readYaml';
 import { checkSemantics } from './semantic';
 import { formatPath, LineIndex, type Problem } from './sourceMap';
-import type { ParseResult, SpecError } from './types';
+import type { ParseResult, SpecError, SpecErrorKind } from './types';
 import { validateSchema } from './validate';
 
 const EMPTY = 'the file is empty; expected a model object with "name", "input", "layers" and "output"';
 
 export type ModelFileFormat = 'json' | 'yaml';
+
+/** A problem and the stage that found it. */
+type Found = Problem & { kind: SpecErrorKind };
+
+function tagged(problems: readonly Problem[], kind: SpecErrorKind): Found[] {
+  return problems.map((p) => ({ ...p, kind }));
+}
 
 /** `.json` → JSON, `.yaml`/`.yml` → YAML; any other name: JSON if the text starts with `{` or `[`. */
 export function modelFileFormat(fileName: string, text = ''): ModelFileFormat {
@@ -48,14 +56,20 @@ export function loadModelFile(path: string): ParseResult {
 
 function parse(text: string, file: string): ParseResult {
   const lines = new LineIndex(text);
-  const fail = (problems: Problem[]): ParseResult => ({ ok: false, errors: sorted(problems).map((p) => toSpecError(p, file, lines)) });
-  if (text.trim() === '') return fail([{ path: [], span: { start: 0, end: 0 }, message: EMPTY }]);
+  const fail = (problems: Found[]): ParseResult => ({ ok: false, errors: sorted(problems).map((p) => toSpecError(p, file, lines)) });
+  const empty: Found = { path: [], span: { start: 0, end: 0 }, message: EMPTY, kind: 'syntax' };
+  if (text.trim() === '') return fail([empty]);
 
   const read = modelFileFormat(file, text) === 'json' ? readJson(text) : readYaml(text);
-  if (read.syntaxErrors.length > 0) return fail([...onePerLine(read.syntaxErrors, lines), ...read.problems]);
-  if (read.value === undefined) return fail([{ path: [], span: { start: 0, end: 0 }, message: EMPTY }]);
+  // Duplicate keys (the readers' non-fatal problems) count as syntax: JSON editors report them as such.
+  if (read.syntaxErrors.length > 0) return fail(tagged([...onePerLine(read.syntaxErrors, lines), ...read.problems], 'syntax'));
+  if (read.value === undefined) return fail([empty]);
 
-  const problems = [...read.problems, ...validateSchema(read.value, read.map), ...checkSemantics(read.value, read.map)];
+  const problems = [
+    ...tagged(read.problems, 'syntax'),
+    ...tagged(validateSchema(read.value, read.map), 'schema'),
+    ...tagged(checkSemantics(read.value, read.map), 'semantic'),
+  ];
   return problems.length > 0 ? fail(problems) : { ok: true, model: toModelSpec(read.value) };
 }
 
@@ -70,7 +84,7 @@ function onePerLine(problems: Problem[], lines: LineIndex): Problem[] {
   });
 }
 
-function sorted(problems: Problem[]): Problem[] {
+function sorted<P extends Problem>(problems: P[]): P[] {
   const seen = new Set<string>();
   return problems
     .filter((p) => {
@@ -82,13 +96,14 @@ function sorted(problems: Problem[]): Problem[] {
     .map(({ p }) => p);
 }
 
-function toSpecError(p: Problem, file: string, lines: LineIndex): SpecError {
+function toSpecError(p: Found, file: string, lines: LineIndex): SpecError {
   const e: SpecError = { path: formatPath(p.path), message: p.message };
   if (p.span) {
     const start = lines.position(p.span.start);
     const end = lines.position(Math.max(p.span.end, p.span.start));
     Object.assign(e, { line: start.line, column: start.column, endLine: end.line, endColumn: end.column });
   }
+  e.kind = p.kind;
   return withFile(e, file);
 }
 

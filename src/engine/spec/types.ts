@@ -148,7 +148,16 @@ export interface SpecError {
   endColumn?: number;
   /** What was expected, in words a user understands: "expected an integer ≥ 1, got 0". */
   message: string;
+  /**
+   * Which stage found it: `syntax` (the text is not valid JSON/YAML; also duplicate keys), `schema` (the JSON
+   * Schema rejects the value) or `semantic` (rules beyond the schema). Absent for an unreadable file or an internal
+   * error. Editors use it to leave out what another validator (VS Code's JSON language service) already reports.
+   */
+  kind?: SpecErrorKind;
 }
+
+/** The stage of parseModelText that found a SpecError. */
+export type SpecErrorKind = 'syntax' | 'schema' | 'semantic';
 
 export type ParseResult =
   | { ok: true; model: ModelSpec }

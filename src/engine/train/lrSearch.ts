@@ -12,7 +12,7 @@ export interface LrSearchOptions { min?: number; max?: number; trials?: number; 
 const DIVERGED = 1e10;
 
 /** Brent's bounded minimisation (scipy.optimize.fminbound) with at most `maxEvaluations` calls. */
-export function brentBounded(f: (x: number) => number, lo: number, hi: number, maxEvaluations: number, xatol = 1e-5): { x: number; fx: number } {
+export async function brentBounded(f: (x: number) => number | Promise<number>, lo: number, hi: number, maxEvaluations: number, xatol = 1e-5): Promise<{ x: number; fx: number }> {
   const sqrtEps = Math.sqrt(2.2e-16);
   const golden = 0.5 * (3 - Math.sqrt(5));
   let a = lo;
@@ -22,7 +22,7 @@ export function brentBounded(f: (x: number) => number, lo: number, hi: number, m
   let xf = fulc;
   let rat = 0;
   let e = 0;
-  let fx = f(xf);
+  let fx = await f(xf);
   let num = 1;
   let ffulc = fx;
   let fnfc = fx;
@@ -55,7 +55,7 @@ export function brentBounded(f: (x: number) => number, lo: number, hi: number, m
     }
     const si = Math.sign(rat) + (rat === 0 ? 1 : 0);
     const x = xf + si * Math.max(Math.abs(rat), tol1);
-    const fu = f(x);
+    const fu = await f(x);
     num++;
     if (fu <= fx) {
       if (x >= xf) a = xf; else b = xf;
@@ -78,12 +78,12 @@ export function brentBounded(f: (x: number) => number, lo: number, hi: number, m
   return { x: xf, fx };
 }
 
-export function searchLearningRate(
+export async function searchLearningRate(
   options: LrSearchOptions,
   store: RunStore | undefined,
-  trial: (lr: number) => { objective: number; diverged: boolean },
+  trial: (lr: number) => Promise<{ objective: number; diverged: boolean }>,
   onTrial?: (e: { trial: number; lr: number; objective: number; diverged: boolean }) => void,
-): number {
+): Promise<number> {
   const lo = options.min ?? -6;
   const hi = options.max ?? 0;
   const done = new Map<number, number>();
@@ -93,12 +93,12 @@ export function searchLearningRate(
     }
   }
   let count = 0;
-  const best = brentBounded((x) => {
+  const best = await brentBounded(async (x) => {
     count++;
     const known = done.get(x);
     if (known !== undefined) return known;
     const lr = 10 ** x;
-    const r = trial(lr);
+    const r = await trial(lr);
     const objective = r.diverged || !Number.isFinite(r.objective) || r.objective > DIVERGED ? DIVERGED : r.objective;
     store?.appendMetrics({ kind: 'lr-trial', step: 0, trial: count, lr, log10lr: x, objective, diverged: r.diverged });
     onTrial?.({ trial: count, lr, objective, diverged: r.diverged });

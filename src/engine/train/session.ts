@@ -123,12 +123,12 @@ export function summarise(dir: string, result: TrainResult, backend: string, wal
 }
 
 /** Train a session to its end (or a stop), write the summary and release the run. */
-export function runSession(session: Session, backend: string, options: { events?: TrainerEvents; shouldStop?: () => boolean; checkpointSeconds?: number }): { result: TrainResult; summary: RunSummary } {
+export async function runSession(session: Session, backend: string, options: { events?: TrainerEvents; shouldStop?: () => boolean; checkpointSeconds?: number }): Promise<{ result: TrainResult; summary: RunSummary }> {
   const started = Date.now();
   const { store, config, data } = session;
   let result: TrainResult;
   try {
-    result = train({ spec: config.model, train: config.train, data, store, events: options.events, shouldStop: options.shouldStop, checkpointSeconds: options.checkpointSeconds }, session.resumeFrom);
+    result = await train({ spec: config.model, train: config.train, data, store, events: options.events, shouldStop: options.shouldStop, checkpointSeconds: options.checkpointSeconds }, session.resumeFrom);
   } catch (e) {
     store.setStatus('crashed', (e as Error).message);
     store.close();

@@ -74,6 +74,13 @@ export interface TrainResult {
   final?: Record<string, SbnMetrics>;
 }
 
+/** Let IPC messages and signals (Stop, Ctrl-C) be handled between steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+class StopRequested extends Error {}
+
 export class DivergenceError extends Error {
   constructor(readonly step: number, readonly layer: string, message: string) {
     super(message);
@@ -176,13 +183,15 @@ function scheduleOf(lr: LrSpec): LrSchedule | undefined {
 }
 
 /** Train for `epochs` epochs without a run folder and return the mean training loss of the last epoch. */
-export function trialObjective(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr: number, epochs: number): { objective: number; diverged: boolean } {
+export async function trialObjective(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr: number, epochs: number, shouldStop?: () => boolean): Promise<{ objective: number; diverged: boolean }> {
   const s = newLoop(spec, train, data, { schedule: 'constant', base: lr });
   try {
     while (s.epochsDone < epochs) {
       const b = s.iterator.next();
       if (!b) continue;
       const loss = trainStep(s, train, b, lr);
+      await yieldToEventLoop();
+      if (shouldStop?.()) throw new StopRequested();
       if (!Number.isFinite(loss) || loss > 1e10) return { objective: Infinity, diverged: true };
       s.acc.epochSum += loss * b.n;
       s.acc.epochCount += b.n;
@@ -229,7 +238,7 @@ function restoreLoop(s: LoopState, cp: Checkpoint): void {
 }
 
 /** Train (or, with `resume`, continue) a run. */
-export function train(o: TrainOptions, resume?: Checkpoint): TrainResult {
+export async function train(o: TrainOptions, resume?: Checkpoint): Promise<TrainResult> {
   const { spec, train: t, data, store, events } = o;
   const n = data.train.n;
   const stepsPerEpoch = Math.ceil(n / t.batchSize);
@@ -239,10 +248,15 @@ export function train(o: TrainOptions, resume?: Checkpoint): TrainResult {
     lr = (resume.extra as { lr: LrSchedule }).lr;
   } else if (!lr) {
     const search = t.lr === 'search' ? {} : (t.lr as { search: { min?: number; max?: number; trials?: number; trialEpochs?: number } }).search;
-    const chosen = searchLearningRate(search, store, (value) => {
-      const r = trialObjective(spec, t, data, value, search.trialEpochs ?? 5);
-      return r;
-    }, events?.lrTrial);
+    let chosen: number;
+    try {
+      chosen = await searchLearningRate(search, store, (value) => trialObjective(spec, t, data, value, search.trialEpochs ?? 5, o.shouldStop), events?.lrTrial);
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+      // the finished trials are in metrics.jsonl; a resumed run repeats only the interrupted one
+      store?.setStatus('stopped', 'stopped during the learning-rate search');
+      return { status: 'stopped', step: 0, epoch: 0, lr: 0 };
+    }
     lr = { schedule: 'constant', base: chosen };
     store?.appendMetrics({ kind: 'lr-chosen', step: 0, lr: chosen });
     events?.message?.(`learning rate ${chosen.toPrecision(3)} chosen by search`);
@@ -277,6 +291,7 @@ export function train(o: TrainOptions, resume?: Checkpoint): TrainResult {
       const epochNow = s.epochsDone + Math.min(1, (s.acc.epochCount + b.n) / n);
       const rate = learningRate(s.lr, s.epochsDone + s.acc.epochCount / n, t.epochs);
       const loss = trainStep(s, t, b, rate);
+      await yieldToEventLoop();
       s.step++;
       s.acc.logSum += loss * b.n; s.acc.logCount += b.n;
       s.acc.epochSum += loss * b.n; s.acc.epochCount += b.n;
