@@ -1,0 +1,49 @@
+// SBN Studio: activation wires the pieces — the log, the worker manager, the Runs view, the status bar,
+// commands, tasks and the model-file language features. Everything heavy runs in worker processes.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { createLog } from './log';
+import { RunManager } from './runManager';
+import { RunsTreeProvider } from './runsTree';
+import { TrainingStatusBar } from './statusBar';
+import { registerCommands } from './commands';
+import { registerTasks } from './tasks';
+import { allRunsRoots } from './modelFiles';
+import { registerLanguageFeatures } from './language/register';
+
+export interface SbnStudioApi {
+  runs: RunManager;
+  tree: RunsTreeProvider;
+}
+
+export function activate(context: vscode.ExtensionContext): SbnStudioApi {
+  const log = createLog();
+  log.info(`SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'})`);
+  const runs = new RunManager(path.join(context.extensionPath, 'dist', 'worker.js'), log,
+    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000));
+  const tree = new RunsTreeProvider(allRunsRoots);
+  const status = new TrainingStatusBar();
+  context.subscriptions.push(log, runs, tree, status,
+    vscode.window.createTreeView('sbn.runs', { treeDataProvider: tree, showCollapseAll: false }),
+    runs.onDidChange(({ job, event }) => {
+      status.update(runs.active);
+      if (job.runDir && (job.kind === 'train' || job.kind === 'resume')) {
+        const active = runs.active.some((j) => j.id === job.id);
+        tree.setLive(job.runDir, active ? { step: job.lastStep?.step, total: job.lastStep?.totalSteps } : undefined);
+      }
+      if (!event || event.type === 'started' || event.type === 'done' || event.type === 'epoch') tree.refreshSoon();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('sbn.runsFolder')) { tree.watch(); tree.refresh(); }
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => { tree.watch(); tree.refresh(); }),
+    registerTasks(runs),
+  );
+  registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });
+  registerLanguageFeatures(context, { log: (m) => log.debug(m) });
+  return { runs, tree };
+}
+
+export function deactivate(): void {
+  // disposables (workers included) are released through context.subscriptions
+}

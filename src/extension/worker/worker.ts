@@ -1,0 +1,149 @@
+// The training worker: a separate Node process (forked by the extension host with ELECTRON_RUN_AS_NODE),
+// so that training never runs on the extension-host thread. It runs one job — train, resume, compare or
+// evaluate — streaming typed events to the host, and exits. `stop` asks a training job to finish the
+// current step, write a checkpoint and end; the host kills the process if that takes too long.
+import * as path from 'node:path';
+import { initBackend } from '../../engine/backend';
+import { parseModelText, formatSpecError } from '../../engine/spec';
+import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
+import { initialNetwork, resolveTrainSpec } from '../../engine/train/trainer';
+import { evaluateRun, shownSampleCounts } from '../../engine/train/evaluateRun';
+import { compareEstimators, diagnosticsMarkdown } from '../../engine/diagnostics';
+import { initNetwork, disposeNetwork } from '../../engine/network';
+import { Rng } from '../../engine/rng';
+import { DataError, loadDataset } from '../../engine/data';
+import { isEstimatorName, type EstimatorName } from '../../engine/estimators';
+import type { WorkerEvent, WorkerRequest } from '../../protocol';
+
+function send(event: WorkerEvent): void {
+  if (process.connected) process.send?.(event);
+}
+
+let stopRequested = false;
+
+class UserError extends Error {}
+
+function parseModel(modelFile: string, modelText: string) {
+  const parsed = parseModelText(modelText, modelFile);
+  if (!parsed.ok) {
+    const [first, ...rest] = parsed.errors;
+    throw new UserError(formatSpecError({ ...first, file: modelFile }) + (rest.length ? ` (and ${rest.length} more)` : ''));
+  }
+  return parsed.model;
+}
+
+async function backendFor(preference: string) {
+  try {
+    return await initBackend(preference === 'auto' ? undefined : preference);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+async function train(session: Session, backend: string, job: 'train' | 'resume'): Promise<void> {
+  send({ type: 'started', job, backend, runDir: session.store.dir, estimator: session.config.train.estimator,
+    description: `${session.config.model.name}: ${session.config.train.estimator} on ${session.data.name}, ${session.config.train.epochs} epochs` });
+  const { result } = await runSession(session, backend, {
+    shouldStop: () => stopRequested,
+    events: {
+      step: (e) => send({ type: 'step', ...e }),
+      eval: (e) => send({ type: 'eval', split: e.split, step: e.step, epoch: e.epoch, u_loss: e.u_loss, acc1: e.acc1, acc_e: e.acc_e, entropy: e.entropy }),
+      epoch: (e) => send({ type: 'epoch', ...e }),
+      lrTrial: (e) => send({ type: 'message', text: `lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}` }),
+      message: (text) => send({ type: 'message', text }),
+    },
+  });
+  send({ type: 'done', status: result.status, runDir: session.store.dir, message: result.message });
+}
+
+async function handle(req: WorkerRequest): Promise<void> {
+  switch (req.type) {
+    case 'train': {
+      const model = parseModel(req.modelFile, req.modelText);
+      const backend = await backendFor(req.backend);
+      const overrides = { ...req.overrides, estimator: req.overrides.estimator as never };
+      const session = startSession(req.modelFile, req.modelText, model, overrides, req.runsRoot,
+        { backend: backend.name, backendDetail: backend.detail, versions: { node: process.version } });
+      return train(session, backend.name, 'train');
+    }
+    case 'resume': {
+      const backend = await backendFor(req.backend);
+      return train(resumeSession(req.runDir), backend.name, 'resume');
+    }
+    case 'evaluate': {
+      const backend = await backendFor(req.backend);
+      send({ type: 'started', job: 'evaluate', backend: backend.name, runDir: req.runDir, description: `evaluating ${path.basename(req.runDir)}` });
+      const r = evaluateRun(req.runDir, req.samples, req.split);
+      const report = [
+        `# Evaluation of ${path.basename(req.runDir)}`, '',
+        `${r.model} trained with ${r.estimator}; checkpoint at step ${r.step} (epoch ${r.epoch}); ${r.split} split, ${r.examples} examples; backend ${backend.name}.`, '',
+        '| samples | accuracy |', '|---:|---:|',
+        ...shownSampleCounts(r.samples).map((s) => `| ${s} | ${(100 * r.accuracy[s - 1]).toFixed(2)}% |`), '',
+        `u_loss ${r.metrics.u_loss.toFixed(4)} · acc1 ${(100 * r.metrics.acc1).toFixed(2)}% · acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · entropy ${r.metrics.entropy.toFixed(3)} bits`, '',
+        `Saved to \`${r.file}\`.`,
+      ].join('\n');
+      send({ type: 'done', status: 'finished', runDir: req.runDir, report });
+      return;
+    }
+    case 'compare': {
+      const model = parseModel(req.modelFile, req.modelText);
+      const backend = await backendFor(req.backend);
+      send({ type: 'started', job: 'compare', backend: backend.name, description: `comparing estimators on ${model.name}` });
+      const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+      let net;
+      let data: { X: number[][]; Y: number[] };
+      let dataNote: string;
+      if (model.data && model.train) {
+        let loaded;
+        try {
+          loaded = loadDataset(model.data, { baseDir: path.dirname(req.modelFile), inputShape: model.input.shape, loss: model.output.loss, classes: model.output.units });
+        } catch (e) {
+          if (e instanceof DataError) throw new UserError(`${req.modelFile}: ${e.message}`);
+          throw e;
+        }
+        const t = resolveTrainSpec(model.train);
+        net = initialNetwork(model, t, loaded);
+        const rows = Math.min(t.batchSize, loaded.train.n);
+        const features = loaded.train.x.length / loaded.train.n;
+        data = {
+          X: Array.from({ length: rows }, (_, i) => Array.from(loaded.train.x.subarray(i * features, (i + 1) * features))),
+          Y: Array.from(loaded.train.y.subarray(0, rows)),
+        };
+        dataNote = `the network at its initialisation (${t.init}), on the first ${rows} training examples of ${loaded.name}`;
+      } else {
+        const rng = new Rng(1);
+        net = initNetwork(model, rng);
+        const features = model.input.shape.reduce((a, b) => a * b, 1);
+        data = {
+          X: Array.from({ length: 32 }, () => Array.from({ length: features }, () => rng.uniform())),
+          Y: Array.from({ length: 32 }, () => (model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units))),
+        };
+        dataNote = 'the network at its default initialisation, on 32 random inputs (the model file has no data/train section)';
+      }
+      const result = compareEstimators(net, data, names, req.draws);
+      disposeNetwork(net);
+      send({ type: 'done', status: 'finished', report: diagnosticsMarkdown(`Estimator comparison: ${model.name}`, result) + `\nComputed for ${dataNote}; backend ${backend.name}.\n` });
+      return;
+    }
+    case 'stop':
+      stopRequested = true;
+  }
+}
+
+process.on('message', (message: WorkerRequest) => {
+  if (message.type === 'stop') {
+    stopRequested = true;
+    return;
+  }
+  handle(message).then(
+    () => process.exit(0),
+    (e: Error) => {
+      const user = e instanceof UserError || e instanceof ConfigError;
+      send({ type: 'error', message: e.message, userError: user });
+      // give the IPC channel a moment to deliver the error before exiting
+      setTimeout(() => process.exit(user ? 2 : 1), 50);
+    },
+  );
+});
+// The host went away (window closed, reload): finish the current step, checkpoint and end.
+process.on('disconnect', () => { stopRequested = true; });

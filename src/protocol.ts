@@ -1,0 +1,35 @@
+// The typed messages between the extension host and its training worker process (and, later, the webview
+// panels). Both sides import this module and nothing else of each other.
+
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface TrainOverrides {
+  estimator?: string;
+  epochs?: number;
+  lr?: number | 'search';
+  seed?: number;
+}
+
+/** Host → worker. A worker runs one job, then exits; `stop` asks it to checkpoint and finish early. */
+export type WorkerRequest =
+  | { type: 'train'; modelFile: string; modelText: string; overrides: TrainOverrides; runsRoot: string; backend: BackendPreference }
+  | { type: 'resume'; runDir: string; backend: BackendPreference }
+  | { type: 'compare'; modelFile: string; modelText: string; estimators: string[]; draws: number; backend: BackendPreference }
+  | { type: 'evaluate'; runDir: string; samples: number; split: 'test' | 'validation' | 'train'; backend: BackendPreference }
+  | { type: 'stop' };
+
+export interface EvalMetrics { u_loss: number; acc1: number; acc_e: number; entropy: number }
+
+/** Worker → host. */
+export type WorkerEvent =
+  | { type: 'started'; job: 'train' | 'resume' | 'compare' | 'evaluate'; backend: string; runDir?: string; estimator?: string; description: string }
+  | { type: 'step'; step: number; epoch: number; loss: number; lr: number; samplesPerSecond: number; totalSteps: number; stepsPerEpoch: number }
+  | ({ type: 'eval'; split: 'train' | 'validation' | 'test'; step: number; epoch: number } & EvalMetrics)
+  | { type: 'epoch'; step: number; epoch: number; loss: number; seconds: number }
+  | { type: 'message'; text: string }
+  | { type: 'done'; status: 'finished' | 'stopped' | 'diverged'; runDir?: string; message?: string; report?: string }
+  | { type: 'error'; message: string; userError: boolean };
+
+export function isWorkerEvent(m: unknown): m is WorkerEvent {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
