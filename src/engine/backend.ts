@@ -55,12 +55,15 @@ function tfjsNodeLooksBuilt(): boolean {
   }
 }
 
+/**
+ * Where the .wasm binaries are: $SBN_WASM_DIR, a `wasm/` folder beside this bundle (the packaged extension
+ * carries them there), or the installed @tensorflow/tfjs-backend-wasm package.
+ */
 function wasmDistDir(): string | null {
-  const dir = packageDir('@tensorflow/tfjs-backend-wasm');
-  if (!dir) return null;
-  const dist = join(dir, 'dist');
-  return existsSync(join(dist, 'tfjs-backend-wasm-simd.wasm')) || existsSync(join(dist, 'tfjs-backend-wasm.wasm'))
-    ? dist : null;
+  const hasBinaries = (d: string) => existsSync(join(d, 'tfjs-backend-wasm-simd.wasm')) || existsSync(join(d, 'tfjs-backend-wasm.wasm'));
+  const pkg = packageDir('@tensorflow/tfjs-backend-wasm');
+  const candidates = [process.env.SBN_WASM_DIR, join(__dirname, 'wasm'), pkg ? join(pkg, 'dist') : undefined];
+  return candidates.find((d): d is string => !!d && hasBinaries(d)) ?? null;
 }
 
 function hasWebAssembly(): boolean {
