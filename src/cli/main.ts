@@ -75,6 +75,10 @@ program
   .action(evalCommand);
 
 async function main(): Promise<void> {
+  if (process.argv.length <= 2) {
+    process.stdout.write(program.helpInformation());
+    return;
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

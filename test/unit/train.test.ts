@@ -69,15 +69,15 @@ function newStore(name: string, spec: ModelSpec) {
   return RunStore.create(path.join(tmp, 'runs'), name, { modelFileName: 'toy.sbn.json', modelText: '{}', config: { model: spec }, environment: {} });
 }
 
-test('stop and resume give exactly the metrics of an uninterrupted run', async () => {
-  const spec = toyModel({}, { estimator: 'psa', epochs: 3 });
+for (const [estimator, extra] of [['psa', {}], ['reinforce', { baseline: 'mean' }]] as const) test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${'baseline' in extra ? ' with its running-mean baseline' : ''})`, async () => {
+  const spec = toyModel({}, { estimator, epochs: 3, ...extra });
   const t = resolveTrainSpec(spec.train!);
   const data = dataOf(spec);
-  const a = newStore('straight', spec);
+  const a = newStore(`straight-${estimator}`, spec);
   assert.equal((await train({ spec, train: t, data, store: a })).status, 'finished');
   a.close();
 
-  const b = newStore('interrupted', spec);
+  const b = newStore(`interrupted-${estimator}`, spec);
   let steps = 0;
   const stopped = await train({ spec, train: t, data, store: b, events: { step: () => { steps++; } }, shouldStop: () => steps >= 5 });
   assert.equal(stopped.status, 'stopped');

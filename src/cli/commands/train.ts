@@ -43,11 +43,21 @@ export function versions(): Record<string, string> {
   return { node: process.version, tfjs: read('@tensorflow/tfjs'), sbn: process.env.SBN_VERSION ?? '0.1.0' };
 }
 
+function checkpointSeconds(): number {
+  const raw = process.env.SBN_CHECKPOINT_SECONDS;
+  if (raw === undefined || raw === '') return 120;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new CliError(`SBN_CHECKPOINT_SECONDS: expected a number of seconds ≥ 0, got "${raw}"`);
+  return v;
+}
+
 export async function trainCommand(modelFile: string | undefined, o: TrainCliOptions): Promise<void> {
   let session: Session;
   let backendName: string;
   try {
     if (o.resume) {
+      const ignored = [modelFile && 'a model file', o.estimator && '--estimator', o.lr && '--lr', o.batchSize && '--batch-size', o.seed && '--seed', o.samples && '--samples'].filter(Boolean);
+      if (ignored.length) throw new CliError(`--resume: a resumed run keeps its configuration; only --epochs and --backend may be given (got ${ignored.join(', ')})`);
       const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs');
       const backend = await startBackend(o.backend);
       backendName = backend.name;
@@ -98,7 +108,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     const { result, summary } = await runSession(session, backendName, {
       shouldStop: () => stopRequested,
       // how often a mid-epoch checkpoint is written at a log point (epoch ends and stops always write one)
-      checkpointSeconds: process.env.SBN_CHECKPOINT_SECONDS ? Number(process.env.SBN_CHECKPOINT_SECONDS) : 120,
+      checkpointSeconds: checkpointSeconds(),
       events: {
         step: onStep,
         eval: (e) => {

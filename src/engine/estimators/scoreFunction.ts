@@ -60,6 +60,14 @@ export class Reinforce implements Estimator {
     return result.estimate;
   }
 
+  state(): Record<string, number> {
+    return this.runningMean === undefined ? {} : { runningMean: this.runningMean };
+  }
+
+  restore(state: Record<string, number>): void {
+    this.runningMean = state.runningMean;
+  }
+
   private baselineFor(loss: tf.Tensor1D, groups: number): tf.Tensor | number {
     switch (this.baseline) {
       case 'none': return 0;

@@ -54,6 +54,9 @@ export interface Estimator {
   /** Deterministic estimators ignore the noise: every draw gives the same gradient. */
   readonly deterministic: boolean;
   estimate(net: Network, batch: Batch, rng: Rng): GradientEstimate;
+  /** State carried between calls (REINFORCE's running-mean baseline), saved in checkpoints for exact resumes. */
+  state?(): Record<string, number>;
+  restore?(state: Record<string, number>): void;
 }
 
 export function disposeEstimate(e: GradientEstimate): void {

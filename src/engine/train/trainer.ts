@@ -219,7 +219,7 @@ function checkpointOf(s: LoopState, epoch: number): Checkpoint {
     optimizer: s.optimizer.state(),
     rng: { noise: s.noise.getState(), eval: s.evalRng.getState() },
     data: s.iterator.state() as unknown as Record<string, unknown>,
-    extra: { accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr },
+    extra: { accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr, estimator: s.estimator.state?.() ?? {} },
   };
 }
 
@@ -230,7 +230,8 @@ function restoreLoop(s: LoopState, cp: Checkpoint): void {
   s.noise = new Rng(rng.noise);
   s.evalRng = new Rng(rng.eval);
   s.iterator.restore(cp.data as unknown as BatchIteratorState);
-  const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule };
+  const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule; estimator?: Record<string, number> };
+  if (extra.estimator) s.estimator.restore?.(extra.estimator);
   s.acc = { ...extra.accumulators };
   s.epochsDone = extra.epochsDone;
   s.step = cp.step;
@@ -340,10 +341,11 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     return { status: 'finished', step: s.step, epoch: s.epochsDone, lr: learningRate(s.lr, s.epochsDone, t.epochs), final };
   } catch (e) {
     if (e instanceof DivergenceError) {
-      const message = `${e.message}; training stopped, the last good checkpoint is kept`;
+      const kept = store ? (() => { try { return store.readCheckpoint('latest').step; } catch { return undefined; } })() : undefined;
+      const message = `${e.message}; training stopped` + (kept !== undefined ? `, the last good checkpoint (step ${kept}) is kept` : ', before any checkpoint was written');
       store?.appendMetrics({ kind: 'diverged', step: e.step, layer: e.layer, message });
       store?.setStatus('diverged', message);
-      return { status: 'diverged', step: s.step, epoch: s.epochsDone + s.acc.epochCount / n, lr: 0, message };
+      return { status: 'diverged', step: s.step, epoch: s.epochsDone + s.acc.epochCount / n, lr: learningRate(s.lr, s.epochsDone + s.acc.epochCount / n, t.epochs), message };
     }
     throw e;
   } finally {

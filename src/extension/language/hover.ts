@@ -1,0 +1,47 @@
+// Hover text of a model file, from its analysis (no vscode): a layer's kind, input → output shape, parameters and
+// binary units; the same for `output`; the model's totals on the top-level `name`.
+import { count, type LayerInfo, type ModelAnalysis, type ModelTotals, type Position, type Range } from './analysis';
+
+function inside(range: Range, p: Position): boolean {
+  const after = p.line > range.start.line || (p.line === range.start.line && p.character >= range.start.character);
+  const before = p.line < range.end.line || (p.line === range.end.line && p.character <= range.end.character);
+  return after && before;
+}
+
+const shape = (s: readonly number[]): string => `\`[${s.join(', ')}]\``;
+const plural = (n: number, word: string): string => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
+
+/** Markdown for one layer. */
+export function layerHover(layer: LayerInfo): string {
+  const g = layer.geometry;
+  const title = g.type === 'output' ? '**output**' : `**${g.name}** (layers[${g.index}])`;
+  return [
+    `${title} · ${layer.description}`,
+    `${shape(g.inShape)} → ${shape(g.outShape)}`,
+    `${plural(g.params, 'parameter')} · ${plural(g.binaryUnits, 'binary unit')}`,
+  ].join('\n\n');
+}
+
+/** Markdown for the whole model. */
+export function totalsHover(t: ModelTotals): string {
+  return [
+    `**${t.name || 'model'}** · ${plural(t.hiddenLayers, 'hidden layer')}`,
+    `${shape(t.inShape)} → ${shape(t.outShape)}`,
+    `${plural(t.params, 'parameter')} · ${plural(t.binaryUnits, 'binary unit')}`,
+  ].join('\n\n');
+}
+
+/** The range the hover applies to and its markdown, or undefined where there is nothing to show. */
+export function hoverInfoAt(analysis: ModelAnalysis, line: number, character: number): { range: Range; markdown: string } | undefined {
+  const p = { line, character };
+  if (analysis.nameRange && analysis.totals && inside(analysis.nameRange, p)) {
+    return { range: analysis.nameRange, markdown: totalsHover(analysis.totals) };
+  }
+  const layer = analysis.layers?.find((l) => inside(l.range, p));
+  return layer && { range: layer.range, markdown: layerHover(layer) };
+}
+
+/** Markdown for the hover at a 0-based position, or undefined. */
+export function hoverAt(analysis: ModelAnalysis, line: number, character: number): string | undefined {
+  return hoverInfoAt(analysis, line, character)?.markdown;
+}

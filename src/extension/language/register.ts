@@ -1,0 +1,204 @@
+// The model-file language features in VS Code: diagnostics (collection "sbn", debounced by sbn.validation.delay),
+// hovers, code lenses (Train, Compare estimators, totals) and quick fixes, for *.sbn.json / *.sbn.yaml / *.sbn.yml.
+// Everything here only adapts the vscode-free cores (analysis.ts, hover.ts, codeLens.ts). In Restricted Mode all of
+// it works; data paths outside the workspace folders are then not probed, and the Train/Compare lenses are hidden.
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import * as vscode from 'vscode';
+import { findIdxFiles } from '../../engine/data/idxFolder';
+import { fashionMnistDir, mnistDir } from '../../engine/data/mnist';
+import { analyzeModel, type AnalysisEnv, type ModelAnalysis, type Problem, type Range } from './analysis';
+import { codeLenses } from './codeLens';
+import { hoverInfoAt } from './hover';
+
+/** The documents these features apply to. */
+export const MODEL_FILE_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.sbn.{json,yaml,yml}' }];
+const MODEL_FILE_NAME = /\.sbn\.(json|ya?ml)$/;
+const DEFAULT_DELAY_MS = 300;
+
+export interface LanguageFeatureOptions {
+  log(message: string): void;
+}
+
+export function isModelDocument(doc: vscode.TextDocument): boolean {
+  return MODEL_FILE_NAME.test(doc.fileName) || MODEL_FILE_NAME.test(doc.uri.path);
+}
+
+function toRange(r: Range): vscode.Range {
+  return new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+}
+
+const SEVERITY: Record<Problem['severity'], vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  information: vscode.DiagnosticSeverity.Information,
+};
+
+function toDiagnostic(p: Problem): vscode.Diagnostic {
+  const d = new vscode.Diagnostic(toRange(p.range), p.message, SEVERITY[p.severity]);
+  d.source = 'sbn';
+  d.code = p.code;
+  return d;
+}
+
+/** `child` is `folder` or lies inside it. */
+function isInside(folder: string, child: string): boolean {
+  const rel = nodePath.relative(folder, child);
+  return rel === '' || (!rel.startsWith('..') && !nodePath.isAbsolute(rel));
+}
+
+/** The machine as the analysis sees it: existence checks only; Restricted Mode keeps them inside the workspace. */
+function machineEnv(): AnalysisEnv {
+  let fashion: { at: number; available: boolean } | undefined;
+  let mnist: boolean | undefined;
+  return {
+    fileExists: (p) => {
+      try {
+        return fs.existsSync(p);
+      } catch {
+        return false;
+      }
+    },
+    fashionMnistAvailable: () => {
+      const now = Date.now();
+      if (!fashion || now - fashion.at > 5000) fashion = { at: now, available: findIdxFiles(fashionMnistDir()) !== null };
+      return fashion.available;
+    },
+    mnistAvailable: () => {
+      if (mnist === undefined) {
+        try {
+          mnist = fs.existsSync(mnistDir().dir);
+        } catch {
+          mnist = false;
+        }
+      }
+      return mnist;
+    },
+    mayProbe: (p) => vscode.workspace.isTrusted ||
+      (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInside(f.uri.fsPath, p)),
+  };
+}
+
+/**
+ * Registers diagnostics, hover, code lenses and quick fixes for model files. Everything registered is added to
+ * context.subscriptions; the returned disposable undoes it as well.
+ */
+export function registerLanguageFeatures(context: vscode.ExtensionContext, options: LanguageFeatureOptions): vscode.Disposable {
+  const env = machineEnv();
+  const diagnostics = vscode.languages.createDiagnosticCollection('sbn');
+  const cache = new Map<string, { version: number; analysis: ModelAnalysis }>();
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const lensesChanged = new vscode.EventEmitter<void>();
+
+  const analysisOf = (doc: vscode.TextDocument): ModelAnalysis => {
+    const key = doc.uri.toString();
+    const cached = cache.get(key);
+    if (cached && cached.version === doc.version) return cached.analysis;
+    const analysis = analyzeModel(doc.getText(), doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.fileName, env);
+    for (const p of analysis.problems) if (p.code === 'internal') options.log(`${doc.uri.fsPath}: ${p.message}`);
+    cache.set(key, { version: doc.version, analysis });
+    return analysis;
+  };
+
+  const cancel = (doc: vscode.TextDocument): void => {
+    const key = doc.uri.toString();
+    const timer = pending.get(key);
+    if (timer !== undefined) clearTimeout(timer);
+    pending.delete(key);
+  };
+
+  const validate = (doc: vscode.TextDocument): void => {
+    if (doc.isClosed || !isModelDocument(doc)) return;
+    diagnostics.set(doc.uri, analysisOf(doc).problems.map(toDiagnostic));
+    lensesChanged.fire();
+  };
+
+  const schedule = (doc: vscode.TextDocument, immediately = false): void => {
+    if (!isModelDocument(doc)) return;
+    cancel(doc);
+    const configured = vscode.workspace.getConfiguration('sbn', doc.uri).get<number>('validation.delay', DEFAULT_DELAY_MS);
+    const delay = immediately ? 0 : Math.max(0, Number.isFinite(configured) ? configured : DEFAULT_DELAY_MS);
+    if (delay === 0) {
+      validate(doc);
+      return;
+    }
+    const key = doc.uri.toString();
+    pending.set(key, setTimeout(() => {
+      pending.delete(key);
+      validate(doc);
+    }, delay));
+  };
+
+  const revalidateAll = (): void => {
+    cache.clear();
+    for (const doc of vscode.workspace.textDocuments) schedule(doc, true);
+    lensesChanged.fire();
+  };
+
+  const disposables: vscode.Disposable[] = [
+    diagnostics,
+    lensesChanged,
+    vscode.workspace.onDidOpenTextDocument((doc) => schedule(doc, true)),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.contentChanges.length > 0) schedule(e.document);
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => {
+      cancel(doc);
+      cache.delete(doc.uri.toString());
+      diagnostics.delete(doc.uri);
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(revalidateAll),
+    vscode.workspace.onDidChangeWorkspaceFolders(revalidateAll),
+
+    vscode.languages.registerHoverProvider(MODEL_FILE_SELECTOR, {
+      provideHover(doc, position) {
+        const info = hoverInfoAt(analysisOf(doc), position.line, position.character);
+        return info && new vscode.Hover(new vscode.MarkdownString(info.markdown), toRange(info.range));
+      },
+    }),
+
+    vscode.languages.registerCodeLensProvider(MODEL_FILE_SELECTOR, {
+      onDidChangeCodeLenses: lensesChanged.event,
+      provideCodeLenses(doc) {
+        return codeLenses(analysisOf(doc), { commands: vscode.workspace.isTrusted }).map((l) => new vscode.CodeLens(toRange(l.range), {
+          title: l.title,
+          command: l.command ?? '',
+          arguments: l.command ? [doc.uri] : undefined,
+          tooltip: l.tooltip,
+        }));
+      },
+    }),
+
+    vscode.languages.registerCodeActionsProvider(MODEL_FILE_SELECTOR, {
+      provideCodeActions(doc, range, ctx) {
+        if (ctx.only && !vscode.CodeActionKind.QuickFix.intersects(ctx.only)) return [];
+        const analysis = analysisOf(doc);
+        const actions: vscode.CodeAction[] = [];
+        // JSON syntax and schema problems are reported by VS Code's JSON language service; their fixes are ours.
+        for (const p of [...analysis.problems, ...analysis.deferred]) {
+          if (!p.fix) continue;
+          const at = toRange(p.range);
+          if (!at.intersection(range)) continue;
+          const action = new vscode.CodeAction(p.fix.title, vscode.CodeActionKind.QuickFix);
+          action.edit = new vscode.WorkspaceEdit();
+          for (const e of p.fix.edits) action.edit.replace(doc.uri, toRange(e.range), e.newText);
+          action.diagnostics = ctx.diagnostics.filter((d) => d.range.isEqual(at) && (d.source !== 'sbn' || d.message === p.message));
+          action.isPreferred = true;
+          actions.push(action);
+        }
+        return actions;
+      },
+    }, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+  ];
+
+  const all = new vscode.Disposable(() => {
+    for (const timer of pending.values()) clearTimeout(timer);
+    pending.clear();
+    cache.clear();
+    for (const d of disposables) d.dispose();
+  });
+  context.subscriptions.push(all);
+
+  for (const doc of vscode.workspace.textDocuments) schedule(doc, true);
+  return all;
+}
