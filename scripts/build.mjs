@@ -32,10 +32,30 @@ const common = {
 
 const entries = [
   { in: 'src/cli/main.ts', out: 'dist/cli' },
+  // the VS Code extension host entry and its training worker process
+  { in: 'src/extension/extension.ts', out: 'dist/extension' },
+  { in: 'src/extension/worker/worker.ts', out: 'dist/worker' },
   ...listTs('bench').map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
-  ...listTs('test').filter((f) => f.endsWith('.test.ts') || f.includes('/helpers/'))
+  ...listTs('test').filter((f) => !f.startsWith(join('test', 'integration') + '/'))
+    .filter((f) => f.endsWith('.test.ts') || f.includes('/helpers/'))
     .map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
 ];
 
-await Promise.all(entries.map((e) => build({ ...common, entryPoints: [e.in], outfile: e.out + '.js' })));
+// Extension-host integration tests (run by scripts/test-vscode.mjs inside code-server): the mocha entry point
+// test/integration/index.ts and every test/integration/**/*.vscode-test.ts (not *.test.ts: `node --test` must not
+// pick them up). `vscode` comes from the extension host; mocha is required from node_modules at run time so that
+// the runner and the test files share one instance.
+const integration = {
+  ...common,
+  external: ['vscode', 'mocha', '@tensorflow/*'],
+};
+const integrationEntries = listTs(join('test', 'integration'))
+  .filter((f) => f === join('test', 'integration', 'index.ts') || f.endsWith('.vscode-test.ts'))
+  .map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) }));
+
+await Promise.all([
+  ...entries.map((e) => build({ ...common, entryPoints: [e.in], outfile: e.out + '.js' })),
+  ...integrationEntries.map((e) => build({ ...integration, entryPoints: [e.in], outfile: e.out + '.js' })),
+]);
+entries.push(...integrationEntries);
 console.error(`build: ${entries.length} bundles -> ${relative(process.cwd(), join(root, 'dist')) || 'dist'}/`);

@@ -1,5 +1,6 @@
 // `npm test`: build (esbuild), type-check (tsc --noEmit), then run the unit tests (dist/test/unit/**/*.test.js)
-// with node:test once per backend: wasm always, tensorflow when tfjs-node loads here.
+// with node:test once per backend: wasm always, tensorflow when tfjs-node loads here; then the extension-host
+// integration tests in real VS Code (scripts/test-vscode.mjs; SBN_SKIP_VSCODE_TESTS=1 skips them).
 //   npm test -- spec estimators      only test files whose path contains "spec" or "estimators"
 //   SBN_TEST_BACKENDS=wasm npm test  restrict the backends (comma-separated: wasm, tensorflow, cpu)
 // The last line printed is "N passed, N failed[, N skipped]" (totals over backends). Exit 1 on any failure, on a
@@ -115,12 +116,44 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+// Extension-host integration tests inside real VS Code (code-server + chromium, installed on first use into
+// .vscode-test/): scripts/test-vscode.mjs; its last stdout line is "N passed, N failed[, N skipped]".
+function runVscode() {
+  return new Promise((resolve) => {
+    let out = '';
+    const child = spawn(process.execPath, [join(root, 'scripts', 'test-vscode.mjs')], {
+      cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.on('data', (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.on('error', (e) => { out += `\n${e.message}\n`; });
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
+  });
+}
+if (process.env.SBN_SKIP_VSCODE_TESTS === '1') {
+  step('VS Code integration tests: skipped (SBN_SKIP_VSCODE_TESTS=1)');
+} else {
+  step('VS Code integration tests (scripts/test-vscode.mjs)');
+  const t = Date.now();
+  const { code, out } = await runVscode();
+  const lines = [...out.matchAll(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)];
+  const m = lines.at(-1);
+  const r = { pass: m ? Number(m[1]) : 0, fail: m ? Number(m[2]) : 0, skipped: m ? Number(m[3] ?? 0) : 0 };
+  r.tests = r.pass + r.fail + r.skipped;
+  if (code !== 0 && r.fail === 0) r.fail = 1;
+  const note = code === 2 ? ' (missing system prerequisites, see above)' : '';
+  results.push({ backend: 'vscode', runner: 'test-vscode', note, ...r, code, secs: (Date.now() - t) / 1000 });
+}
+
 step('summary');
 const total = { pass: 0, fail: 0, skipped: 0 };
 for (const r of results) {
   const skipped = r.skipped ? `, ${r.skipped} skipped` : '';
-  const crashed = r.code !== 0 && r.fail === 1 && r.pass + r.skipped === r.tests ? ` (node --test exit ${r.code})` : '';
-  console.log(`${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed} in ${r.secs.toFixed(1)} s`);
+  const crashed = r.code !== 0 && r.fail === 1 && r.pass + r.skipped === r.tests
+    ? ` (${r.runner ?? 'node --test'} exit ${r.code})` : '';
+  console.log(`${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed}${r.note ?? ''} in ${r.secs.toFixed(1)} s`);
   total.pass += r.pass;
   total.fail += r.fail;
   total.skipped += r.skipped;

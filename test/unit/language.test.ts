@@ -61,6 +61,7 @@ function applyEdits(text: string, edits: TextEdit[]): string {
 }
 
 const summary = (p: Problem) => [p.code, p.severity, p.path, p.range];
+const notExact = (p: Problem) => p.code !== 'exact-too-large';
 const withFix = (a: ModelAnalysis) => [...a.problems, ...a.deferred].filter((p) => p.fix);
 
 // ---------------------------------------------------------------- problems and ranges
@@ -269,6 +270,14 @@ test('quick fixes of several problems applied together give a valid file', () =>
   }
 });
 
+test('YAML block values: the fix replaces the value, not the line break after it', () => {
+  const text = GOOD_YAML.replace('noise: logistic', 'noise: |\n  logistc');
+  const a = analyzeModel(text, '/w/m.sbn.yaml', EVERYTHING);
+  const [p] = withFix(a);
+  assert.equal(p.fix!.title, 'Change to "logistic"');
+  assert.ok(parseModelText(applyEdits(text, p.fix!.edits), 'm.sbn.yaml').ok);
+});
+
 test('no rename when the suggested key is already there; helpers', () => {
   const text = GOOD_YAML.replace('units: 5', 'units: 5\n    unit: 5');
   const a = analyzeModel(text, '/w/m.sbn.yaml', EVERYTHING);
@@ -323,16 +332,16 @@ test('cifar10 and file: data.path resolved relative to the model file, probed fo
   const file = '/w/models/c.sbn.yaml';
   const missing = machine([]);
   const a = analyzeModel(CIFAR_YAML, file, missing.env);
-  assert.deepEqual(a.problems.map(summary), [['path-missing', 'warning', 'data.path', rangeOf(CIFAR_YAML, '../data/cifar')]]);
-  assert.equal(a.problems[0].message, 'data.path "../data/cifar" resolves to /w/data/cifar, which does not exist');
+  assert.deepEqual(a.problems.filter(notExact).map(summary), [['path-missing', 'warning', 'data.path', rangeOf(CIFAR_YAML, '../data/cifar')]]);
+  assert.equal(a.problems.filter(notExact)[0].message, 'data.path "../data/cifar" resolves to /w/data/cifar, which does not exist');
   assert.deepEqual(missing.probes, ['/w/data/cifar']);
 
   const empty = analyzeModel(CIFAR_YAML, file, machine(['/w/data/cifar']).env);
-  assert.deepEqual(empty.problems.map((p) => p.code), ['path-missing']);
-  assert.match(empty.problems[0].message, /which has no data_batch_1\.bin/);
-  assert.deepEqual(analyzeModel(CIFAR_YAML, file, machine(['/w/data/cifar', '/w/data/cifar/data_batch_1.bin']).env).problems, []);
+  assert.deepEqual(empty.problems.filter(notExact).map((p) => p.code), ['path-missing']);
+  assert.match(empty.problems.filter(notExact)[0].message, /which has no data_batch_1\.bin/);
+  assert.deepEqual(analyzeModel(CIFAR_YAML, file, machine(['/w/data/cifar', '/w/data/cifar/data_batch_1.bin']).env).problems.filter(notExact), []);
   const nested = machine(['/w/data/cifar', '/w/data/cifar/cifar-10-batches-bin/data_batch_1.bin']);
-  assert.deepEqual(analyzeModel(CIFAR_YAML, file, nested.env).problems, []);
+  assert.deepEqual(analyzeModel(CIFAR_YAML, file, nested.env).problems.filter(notExact), []);
 
   const csv = MNIST_JSON.replace('"input": { "shape": [784] }', '"input": { "shape": [2] }')
     .replace('{ "dataset": "mnist" }', '{ "dataset": "file", "path": "/data/points.csv" }');
@@ -344,18 +353,21 @@ test('cifar10 and file: data.path resolved relative to the model file, probed fo
 test('Restricted Mode: paths outside the workspace are not probed, and say so', () => {
   const m = machine([], true, (p) => p.startsWith('/w/'));
   const a = analyzeModel(CIFAR_YAML.replace('../data/cifar', '/elsewhere/cifar'), '/w/c.sbn.yaml', m.env);
-  assert.deepEqual(a.problems.map((p) => [p.code, p.severity, p.path]), [['path-unchecked', 'information', 'data.path']]);
-  assert.match(a.problems[0].message, /resolves to \/elsewhere\/cifar, outside the workspace: not checked in Restricted Mode/);
+  assert.deepEqual(a.problems.filter(notExact).map((p) => [p.code, p.severity, p.path]), [['path-unchecked', 'information', 'data.path']]);
+  assert.match(a.problems.filter(notExact)[0].message, /resolves to \/elsewhere\/cifar, outside the workspace: not checked in Restricted Mode/);
   assert.deepEqual(m.probes, []);
   const inside = analyzeModel(CIFAR_YAML, '/w/models/c.sbn.yaml', m.env);
-  assert.deepEqual(inside.problems.map((p) => p.code), ['path-missing']);
+  assert.deepEqual(inside.problems.filter(notExact).map((p) => p.code), ['path-missing']);
   assert.deepEqual(m.probes, ['/w/data/cifar']);
 });
 
 test('exact enumeration: an information note at the layers key when the model is too large', () => {
-  const a = analyzeModel(MNIST_YAML, '/w/m.sbn.yaml', EVERYTHING);
-  assert.deepEqual(a.problems.map(summary), [['exact-too-large', 'information', 'layers', rangeOf(MNIST_YAML, 'layers')]]);
-  assert.match(a.problems[0].message, /^exact enumeration is not possible for this model \(16 binary units in layer "dense1"; /);
+  const wide = MNIST_YAML.replace('units: 16', 'units: 64');
+  const a = analyzeModel(wide, '/w/m.sbn.yaml', EVERYTHING);
+  assert.deepEqual(a.problems.map(summary), [['exact-too-large', 'information', 'layers', rangeOf(wide, 'layers')]]);
+  assert.match(a.problems[0].message, /^exact enumeration is not possible for this model \(64 binary units in layer "dense1": 2\^64 states\): /);
+  // 16 units: 2^16 states for one data point is within reach.
+  assert.deepEqual(analyzeModel(MNIST_YAML, '/w/m.sbn.yaml', EVERYTHING).problems, []);
   const toy = readFileSync(join(ROOT, 'examples', 'toy2d-gradeval.sbn.json'), 'utf8');
   assert.deepEqual(analyzeModel(toy, join(ROOT, 'examples', 'toy2d-gradeval.sbn.json'), EVERYTHING).problems, []);
   const conv = analyzeModel(GOOD_YAML, '/w/m.sbn.yaml', EVERYTHING);
@@ -508,6 +520,17 @@ function exercise(text: string, file: string): void {
     for (const character of [0, 3, (lines[line] ?? '').length]) assert.doesNotThrow(() => hoverAt(a!, line, character));
   }
   assert.ok(codeLenses(a!).length >= 2);
+  // Every fix applies (valid, non-overlapping edits) and removes its problem.
+  for (const p of [...a!.problems, ...a!.deferred]) {
+    if (!p.fix) continue;
+    const fixed = applyEdits(text, p.fix.edits);
+    let after: ModelAnalysis | undefined;
+    assert.doesNotThrow(() => {
+      after = analyzeModel(fixed, file, PROPERTY_ENV);
+    });
+    const same = [...after!.problems, ...after!.deferred].filter((q) => q.path === p.path && q.message === p.message);
+    assert.deepEqual(same, [], `${p.fix.title} left "${p.message}" in\n${fixed}`);
+  }
 }
 
 test('property: analyzeModel never throws on random text, and every range lies inside the document', () => {
