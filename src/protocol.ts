@@ -15,7 +15,7 @@ export type WorkerRequest =
   | { type: 'train'; modelFile: string; modelText: string; overrides: TrainOverrides; runsRoot: string; backend: BackendPreference }
   | { type: 'resume'; runDir: string; backend: BackendPreference }
   | { type: 'compare'; modelFile: string; modelText: string; estimators: string[]; draws: number; backend: BackendPreference }
-  | { type: 'evaluate'; runDir: string; samples: number; split: 'test' | 'validation' | 'train'; backend: BackendPreference }
+  | { type: 'evaluate'; runDir: string; samples: number; split: 'test' | 'validation' | 'train' | 'auto'; backend: BackendPreference }
   | { type: 'stop' };
 
 export interface EvalMetrics { u_loss: number; acc1: number; acc_e: number; entropy: number }

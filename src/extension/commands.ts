@@ -161,7 +161,7 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const run = await pickRun(arg, (r) => r.status === 'finished' || r.status === 'stopped' || r.status === 'crashed', 'Run to evaluate');
     if (!run) return undefined;
     const samples = vscode.workspace.getConfiguration('sbn').get<number>('evalSamples', 32);
-    const job = ctx.runs.start({ type: 'evaluate', runDir: run.dir, samples, split: 'test', backend: backend() }, `evaluate ${run.name}`);
+    const job = ctx.runs.start({ type: 'evaluate', runDir: run.dir, samples, split: 'auto', backend: backend() }, `evaluate ${run.name}`);
     followWithProgress(job, ctx, `Evaluating ${run.name}`);
     void reportEnd(job, ctx, `Evaluation of ${run.name}`);
     return job;

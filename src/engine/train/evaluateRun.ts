@@ -23,7 +23,8 @@ export interface RunEvaluation {
   file: string;
 }
 
-export function evaluateRun(runDir: string, samples: number, split: RunEvaluation['split'], seed = 1, checkpoint: 'latest' | number = 'latest'): RunEvaluation {
+/** `auto` evaluates the test split, or the validation split when the data set has no test split, or the training split. */
+export function evaluateRun(runDir: string, samples: number, requested: RunEvaluation['split'] | 'auto', seed = 1, checkpoint: 'latest' | number = 'latest'): RunEvaluation {
   let config: RunConfig;
   let cp: Checkpoint;
   try {
@@ -38,6 +39,7 @@ export function evaluateRun(runDir: string, samples: number, split: RunEvaluatio
     throw new ConfigError(`${runDir}: no checkpoint to evaluate (${(e as Error).message})`);
   }
   const data = loadRunData(config, path.join(runDir, 'config.json'));
+  const split: RunEvaluation['split'] = requested !== 'auto' ? requested : data.test ? 'test' : data.validation ? 'validation' : 'train';
   const target = split === 'test' ? data.test : split === 'validation' ? data.validation : data.train;
   if (!target) throw new ConfigError(`${runDir}: the run's data set has no ${split} split`);
   const net = initNetwork(config.model, new Rng(0));

@@ -237,8 +237,12 @@ function byPosition(a: Problem, b: Problem): number {
 /** Member span: from the key (when it has one) to the end of the value. */
 function locate(ctx: Context, path: Segment[], part: 'member' | 'value' | 'key' = 'member'): Range | undefined {
   if (!ctx.map || !has(ctx.value, path)) return undefined;
-  const value = ctx.map.locate(path, 'value');
-  if (!value) return undefined;
+  const found = ctx.map.locate(path, 'value');
+  if (!found) return undefined;
+  // YAML block collections end after their last line break: stop at the last character written.
+  let end = found.end;
+  while (end > found.start && /[ \t\r\n]/.test(ctx.text[end - 1])) end--;
+  const value = { start: found.start, end };
   if (part === 'value') return ctx.lines.range(value);
   const key = ctx.map.locate(path, 'key') ?? value;
   if (part === 'key') return ctx.lines.range(key);
@@ -337,9 +341,17 @@ function datasetClasses(value: unknown): { classes: number; name: string } | und
   return { classes: BUILT_IN[dataset].classes, name: dataset };
 }
 
-function fixFor(e: SpecError, range: Range, ctx: Context): Fix | undefined {
+function fixFor(e: SpecError, at: Range, ctx: Context): Fix | undefined {
   if (e.line === undefined) return undefined;
-  const written = textAt(ctx, range);
+  // Edits replace what is written, not the line break a YAML block value (`|`, `>`, or a multi-line plain
+  // scalar) ends with; a single-line value keeps every character of it.
+  const start = ctx.lines.offset(at.start);
+  let end = ctx.lines.offset(at.end);
+  let trimmed = end;
+  while (trimmed > start && /[ \t\r\n]/.test(ctx.text[trimmed - 1])) trimmed--;
+  if (/[\r\n]/.test(ctx.text.slice(start, trimmed))) end = trimmed;
+  const range = ctx.lines.range({ start, end });
+  const written = ctx.text.slice(start, end);
   const path = parsePath(e.path);
   let m: RegExpMatchArray | null;
 
@@ -506,7 +518,7 @@ function checkExact(ctx: Context, model: ModelSpec, layers: LayerInfo[]): Proble
     }
   }
   const why = widest
-    ? `${count(widest.geometry.binaryUnits)} binary units in layer "${widest.geometry.name}"; enumeration handles about 12 per layer`
+    ? `${count(widest.geometry.binaryUnits)} binary units in layer "${widest.geometry.name}": 2^${widest.geometry.binaryUnits} states`
     : 'too many binary units';
   const range = locate(ctx, ['layers'], 'key') ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
   return [{

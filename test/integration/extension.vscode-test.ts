@@ -1,0 +1,172 @@
+// The extension at work inside real VS Code: commands, a short training run started by command and observed
+// through the run folder and the Runs view, stop and resume, a worker crash, estimator comparison, evaluation,
+// templates and run-folder commands, and the model-file language features (diagnostics, hover, CodeLens).
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { suite, suiteSetup, test } from 'mocha';
+import type { SbnStudioApi } from '../../src/extension/extension';
+import type { Job } from '../../src/extension/runManager';
+import { RunStore, readMetrics } from '../../src/engine/runs';
+
+let api: SbnStudioApi;
+let folder: string;
+
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function writeModel(name: string, content: unknown): vscode.Uri {
+  const file = path.join(folder, name);
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  return vscode.Uri.file(file);
+}
+
+const LONG_TOY = {
+  name: 'toy-long', input: { shape: [2] }, layers: [{ type: 'dense', units: 8 }], output: { units: 1, loss: 'logistic' },
+  data: { dataset: 'toy-2d', validation: 20 },
+  train: { estimator: 'psa', optimizer: { type: 'adam' }, lr: 0.01, batchSize: 2, epochs: 30, evalSamples: 2, logInterval: 5 },
+};
+
+suite('SBN Studio in VS Code', () => {
+  suiteSetup(async () => {
+    const ext = vscode.extensions.getExtension<SbnStudioApi>('sbn-studio.sbn-studio');
+    assert.ok(ext);
+    api = await ext.activate();
+    folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+  });
+
+  test('Train Model trains the toy-2d example; the run appears in the run folder and the Runs view', async () => {
+    const uri = vscode.Uri.file(path.join(folder, 'toy2d.sbn.json'));
+    const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+    assert.ok(job, 'the command returns its job');
+    const end = await job.finished;
+    assert.strictEqual(end.type, 'done', JSON.stringify(end));
+    assert.strictEqual(end.type === 'done' && end.status, 'finished');
+    const runDir = job.runDir!;
+    assert.ok(runDir.startsWith(path.join(folder, 'runs')), runDir);
+    assert.strictEqual(RunStore.status(runDir).status, 'finished');
+    const records = readMetrics(runDir).records;
+    assert.ok(records.some((r) => r.kind === 'eval' && r.split === 'validation'));
+    const items = await until('the run in the Runs view', () => api.tree.getChildren().find((i) => i.info.dir === runDir));
+    assert.strictEqual(items.contextValue, 'sbnRun.finished');
+    assert.match(String(items.description), /finished · psa · acc_e \d+\.\d+%/);
+  });
+
+  test('Stop Training stops a run with a checkpoint; Resume Run finishes it', async () => {
+    const uri = writeModel('toy-long.sbn.json', LONG_TOY);
+    const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+    await until('some training steps', () => (job.lastStep?.step ?? 0) >= 20);
+    assert.strictEqual(api.runs.activeTraining().length, 1);
+    await vscode.commands.executeCommand('sbn.stopTraining');
+    const end = await job.finished;
+    assert.strictEqual(end.type === 'done' && end.status, 'stopped', JSON.stringify(end));
+    const runDir = job.runDir!;
+    assert.strictEqual(RunStore.status(runDir).status, 'stopped');
+    const stoppedAt = RunStore.readCheckpoint(runDir, 'latest').step;
+    assert.ok(stoppedAt >= 20);
+    await until('the stopped run in the view', () => api.tree.getChildren().find((i) => i.info.dir === runDir && i.contextValue === 'sbnRun.stopped'));
+
+    const resumed = await vscode.commands.executeCommand<Job>('sbn.resumeRun', runDir);
+    const end2 = await resumed.finished;
+    assert.strictEqual(end2.type === 'done' && end2.status, 'finished', JSON.stringify(end2));
+    assert.strictEqual(RunStore.status(runDir).status, 'finished');
+    assert.ok(readMetrics(runDir).records.some((r) => r.kind === 'resume' && r.step === stoppedAt));
+  });
+
+  test('a worker that dies is reported with its reason and leaves a resumable run', async () => {
+    const uri = writeModel('toy-crash.sbn.json', { ...LONG_TOY, name: 'toy-crash' });
+    const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+    await until('some training steps', () => (job.lastStep?.step ?? 0) >= 10);
+    process.kill(api.runs.pidOf(job)!, 'SIGKILL');
+    const end = await job.finished;
+    assert.strictEqual(end.type, 'error');
+    assert.match(end.type === 'error' ? end.message : '', /killed by SIGKILL.*can be resumed/);
+    assert.strictEqual(RunStore.status(job.runDir!).status, 'crashed');
+    await until('the crashed run in the view', () => api.tree.getChildren().find((i) => i.info.dir === job.runDir && i.contextValue === 'sbnRun.crashed'));
+    assert.strictEqual(api.runs.activeTraining().length, 0);
+  });
+
+  test('Compare Estimators and Evaluate Run open their reports', async () => {
+    const compare = await vscode.commands.executeCommand<Job>('sbn.compareEstimators', vscode.Uri.file(path.join(folder, 'toy2d-gradeval.sbn.json')));
+    const end = await compare.finished;
+    assert.strictEqual(end.type, 'done', JSON.stringify(end));
+    assert.match(end.type === 'done' ? end.report ?? '' : '', /Reference: the \*\*exact\*\* gradient/);
+    const doc = await until('the comparison report', () => vscode.workspace.textDocuments.find((d) => d.languageId === 'markdown' && d.getText().includes('Estimator comparison')));
+    assert.match(doc.getText(), /\| psa \|/);
+
+    let finished = api.tree.getChildren().find((i) => i.contextValue === 'sbnRun.finished');
+    if (!finished) {
+      await (await vscode.commands.executeCommand<Job>('sbn.trainModel', vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')))).finished;
+      finished = await until('a finished run', () => api.tree.getChildren().find((i) => i.contextValue === 'sbnRun.finished'));
+    }
+    const evaluate = await vscode.commands.executeCommand<Job>('sbn.evaluateRun', finished.info.dir);
+    const end2 = await evaluate.finished;
+    assert.strictEqual(end2.type, 'done', JSON.stringify(end2));
+    // toy-2d has no test split: the validation split is evaluated
+    assert.ok(fs.existsSync(path.join(finished.info.dir, 'eval-validation.json')));
+    assert.match(end2.type === 'done' ? end2.report ?? '' : '', /\| 1 \| \d+\.\d+% \|/);
+  });
+
+  test('New Model File, Open Run Folder, Reveal, Refresh, Show Log and Delete Run', async () => {
+    const created = await vscode.commands.executeCommand<vscode.Uri>('sbn.newModelFile', 'toy-2d');
+    assert.ok(created && fs.existsSync(created.fsPath));
+    assert.doesNotMatch(fs.readFileSync(created.fsPath, 'utf8'), /\$schema/);
+    const run = api.tree.getChildren()[0];
+    await vscode.commands.executeCommand('sbn.openRunFolder', run.info.dir);
+    await until('summary or config opened', () => vscode.window.activeTextEditor && /(summary|config)\.json$/.test(vscode.window.activeTextEditor.document.fileName));
+    await vscode.commands.executeCommand('sbn.refreshRuns');
+    await vscode.commands.executeCommand('sbn.showLog');
+    try { await vscode.commands.executeCommand('sbn.revealRun', run.info.dir); } catch { /* no OS file manager in a headless server */ }
+    const victim = api.tree.getChildren().find((i) => i.contextValue === 'sbnRun.crashed')!;
+    assert.strictEqual(await vscode.commands.executeCommand('sbn.deleteRun', victim.info.dir, { confirmed: true }), true);
+    assert.ok(!fs.existsSync(victim.info.dir));
+  });
+
+  test('sbn tasks: provided for model files and runnable as a task', async () => {
+    const tasks = await vscode.tasks.fetchTasks({ type: 'sbn' });
+    assert.ok(tasks.some((t) => (t.definition as unknown as { model: string }).model === 'toy2d.sbn.json'), tasks.map((t) => t.name).join(', '));
+    const task = tasks.find((t) => (t.definition as unknown as { model: string }).model === 'toy2d.sbn.json')!;
+    const ended = new Promise<number | undefined>((resolve) => {
+      const sub = vscode.tasks.onDidEndTaskProcess((e) => { if (e.execution.task.name === task.name) { sub.dispose(); resolve(e.exitCode); } });
+    });
+    await vscode.tasks.executeTask(task);
+    assert.strictEqual(await ended, 0);
+  });
+
+  test('YAML model files get diagnostics at the right range as you type; JSON files get the semantic ones', async () => {
+    const yamlUri = writeModel('broken.sbn.yaml', 'name: broken\ninput: { shape: [2] }\nlayers:\n  - { type: dense, units: 0 }\noutput: { units: 1, loss: logistic }\n');
+    await vscode.window.showTextDocument(yamlUri);
+    const diags = await until('YAML diagnostics', () => { const d = vscode.languages.getDiagnostics(yamlUri); return d.length ? d : undefined; });
+    const d = diags.find((x) => /expected an integer ≥ 1, got 0/.test(x.message))!;
+    assert.ok(d, diags.map((x) => x.message).join(' | '));
+    assert.strictEqual(d.range.start.line, 3);
+    const jsonUri = writeModel('semantic.sbn.json', { name: 'sem', input: { shape: [2] }, layers: [{ type: 'dense', units: 3 }], output: { units: 2, loss: 'logistic' } });
+    await vscode.window.showTextDocument(jsonUri);
+    const jd = await until('JSON semantic diagnostics', () => vscode.languages.getDiagnostics(jsonUri).find((x) => x.source === 'sbn' && /units/.test(x.message)));
+    const text = fs.readFileSync(jsonUri.fsPath, 'utf8').split('\n');
+    assert.match(text[jd.range.start.line], /"units": 2|"loss": "logistic"|"output"/);
+  });
+
+  test('hover shows a layer\'s shapes and counts; the CodeLens offers Train and Compare', async () => {
+    const uri = vscode.Uri.file(path.join(folder, 'fashion-conv-psa.sbn.yaml'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const line = doc.getText().split('\n').findIndex((l) => l.includes('filters: 32'));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, doc.lineAt(line).text.indexOf('conv') + 1));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
+    assert.match(text, /\[16, 14, 14\]` → `\[32, 7, 7\]/);
+    assert.match(text, /4[ ,.]?640/); // 32·(16·9 + 1) parameters
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+    const titles = lenses.map((l) => l.command?.title ?? '');
+    assert.ok(titles.some((t) => t.includes('Train')), titles.join(' | '));
+    assert.ok(titles.some((t) => /Compare/.test(t)), titles.join(' | '));
+    assert.ok(titles.some((t) => /params/.test(t)), titles.join(' | '));
+  });
+});
