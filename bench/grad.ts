@@ -2,17 +2,16 @@
 // draws stacked as in `sbn gradeval`) and on a dense SBN 784-512-512-10 with batch 64, on every backend
 // that loads here, with the PSA / DSTE step ratio measured in the same run. Each backend runs in its own
 // process (the tfjs backend is global per process). Timings: best of several repetitions after warm-up.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { availableBackends, initBackend } from '../src/engine/backend';
+import { initBackend } from '../src/engine/backend';
 import { initNetwork, networkFromValues, networkValues, type LayerValues, type Network } from '../src/engine/network';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName } from '../src/engine/estimators';
 import { exactGradient } from '../src/engine/estimators/exact';
 import type { ModelSpec } from '../src/engine/spec/types';
-import { writeFileAtomic } from '../src/engine/files';
+import { bestOf, perBackend, repoRoot, writeResults } from './common';
 
 interface Row { backend: string; net: string; estimator: string; drawsPerSecond: number; msPerDraw: number }
 
@@ -27,18 +26,8 @@ const MLP: ModelSpec = {
   output: { units: 10, loss: 'nll' },
 };
 
-function bestOf(reps: number, fn: () => void): number {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = process.hrtime.bigint();
-    fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  return best;
-}
-
 function sharedCheckpoint(): { layers: LayerValues[]; X: number[][]; Y: number[] } | undefined {
-  const file = path.resolve(__dirname, '..', '..', '..', 'shared', 'psa-gradeval', 'gradeval_checkpoints.json');
+  const file = path.resolve(repoRoot, '..', 'shared', 'psa-gradeval', 'gradeval_checkpoints.json');
   if (!fs.existsSync(file)) return undefined;
   const d = JSON.parse(fs.readFileSync(file, 'utf8'));
   return { layers: d.checkpoints['chk-100'].layers, X: d.X, Y: d.Y };
@@ -112,25 +101,11 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--child');
-  if (i >= 0) {
-    process.stdout.write(JSON.stringify(await child(process.argv[i + 1])) + '\n');
-    return;
-  }
-  const only = process.env.SBN_BENCH_BACKENDS?.split(',');
-  const backends = availableBackends().filter((b) => b !== 'cpu' && (!only || only.includes(b)));
-  const rows: Row[] = [];
-  for (const b of backends) {
-    process.stderr.write(`bench:grad: ${b} …\n`);
-    const r = spawnSync(process.execPath, [__filename, '--child', b], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) { process.stderr.write(`bench:grad: ${b} failed (exit ${r.status})\n`); continue; }
-    rows.push(...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Row[]));
-  }
+  const results = await perBackend('bench:grad', child);
+  if (!results) return;
+  const rows = results.flat();
   console.log(table(rows));
-  const out = path.resolve(__dirname, '..', '..', 'bench', 'results', 'grad.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), rows }, null, 1) + '\n');
-  process.stderr.write(`bench:grad: results in ${path.relative(process.cwd(), out)}\n`);
+  process.stderr.write(`bench:grad: results in ${path.relative(process.cwd(), writeResults('grad.json', { rows }))}\n`);
 }
 
 void main();

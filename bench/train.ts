@@ -2,37 +2,24 @@
 // MLP (784-512-512-10) and the Fashion conv example, per estimator and backend; the ratios PSA/DSTE and
 // DSTE/tanh (deterministic network) measured in the same run; and the conv forward GFLOP/s next to the matMul
 // GFLOP/s of the same backend. Each backend runs in its own process; best of several repetitions.
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { availableBackends, initBackend } from '../src/engine/backend';
+import { initBackend } from '../src/engine/backend';
 import { initNetwork, disposeNetwork } from '../src/engine/network';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, type EstimatorName } from '../src/engine/estimators';
 import { createOptimizer } from '../src/engine/train/optimizer';
 import { loadModelFile, type ModelSpec } from '../src/engine/spec';
 import { convForward } from '../src/engine/layers';
-import { writeFileAtomic } from '../src/engine/files';
+import { bestOf, perBackend, repoRoot, writeResults } from './common';
 
 const ESTIMATORS: Exclude<EstimatorName, 'exact'>[] = ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam'];
-const root = path.resolve(__dirname, '..', '..');
 
 interface Row { backend: string; model: string; estimator: string; msPerStep: number; samplesPerSecond: number }
 interface Throughput { backend: string; what: string; gflops: number }
 
-function bestOf(reps: number, fn: () => void): number {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = process.hrtime.bigint();
-    fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  return best;
-}
-
 function model(file: string): ModelSpec {
-  const r = loadModelFile(path.join(root, 'examples', file));
+  const r = loadModelFile(path.join(repoRoot, 'examples', file));
   if (!r.ok) throw new Error(`${file}: ${r.errors[0].message}`);
   return r.model;
 }
@@ -86,23 +73,10 @@ async function child(backend: string): Promise<{ rows: Row[]; throughput: Throug
 }
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--child');
-  if (i >= 0) {
-    process.stdout.write(JSON.stringify(await child(process.argv[i + 1])) + '\n');
-    return;
-  }
-  const only = process.env.SBN_BENCH_BACKENDS?.split(',');
-  const backends = availableBackends().filter((b) => b !== 'cpu' && (!only || only.includes(b)));
-  const rows: Row[] = [];
-  const throughput: Throughput[] = [];
-  for (const b of backends) {
-    process.stderr.write(`bench:train: ${b} …\n`);
-    const r = spawnSync(process.execPath, [__filename, '--child', b], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
-    if (r.status !== 0) { process.stderr.write(`bench:train: ${b} failed (exit ${r.status})\n`); continue; }
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    rows.push(...out.rows);
-    throughput.push(...out.throughput);
-  }
+  const results = await perBackend('bench:train', child);
+  if (!results) return;
+  const rows = results.flatMap((r) => r.rows);
+  const throughput = results.flatMap((r) => r.throughput);
   const lines: string[] = [];
   for (const m of [...new Set(rows.map((r) => r.model))]) {
     lines.push('', `${m}, batch 64: samples/s per training step (ms per step)`);
@@ -122,9 +96,7 @@ async function main(): Promise<void> {
   lines.push('', 'throughput (GFLOP/s)');
   for (const t of throughput) lines.push(`  ${t.backend.padEnd(11)} ${t.what.padEnd(38)} ${t.gflops.toFixed(1)}`);
   console.log(lines.join('\n'));
-  const out = path.join(root, 'bench', 'results', 'train.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), rows, throughput }, null, 1) + '\n');
+  process.stderr.write(`bench:train: results in ${path.relative(process.cwd(), writeResults('train.json', { rows, throughput }))}\n`);
 }
 
 void main();

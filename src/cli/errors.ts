@@ -9,3 +9,13 @@ export class CliError extends Error {
 export function fieldError(file: string, field: string, message: string): CliError {
   return new CliError([file, field, message].filter((s) => s !== '').join(': '));
 }
+
+/**
+ * Engine errors the user can act on, as one-line CLI errors: an enumeration that is too large (named at the
+ * model's `layers`) and a bad numeric setting (RangeError). Anything else is rethrown as it is.
+ */
+export function asCliError(e: unknown, modelFile: string): never {
+  if (e instanceof Error && e.name === 'ExactTooLargeError') throw new CliError(`${modelFile}: layers: ${e.message}`);
+  if (e instanceof RangeError) throw new CliError(e.message);
+  throw e;
+}

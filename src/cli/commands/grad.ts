@@ -1,9 +1,9 @@
 // `sbn grad`: many draws of one estimator on a model, parameters and data; one JSON object on stdout.
 import { startBackend } from '../backend';
 import { gradientDraws } from '../../engine/gradients';
-import { exactCost, ExactTooLargeError } from '../../engine/estimators/exact';
+import { exactCost } from '../../engine/estimators/exact';
 import { disposeNetwork } from '../../engine/network';
-import { CliError } from '../errors';
+import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseBaseline, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
 import { log } from '../log';
 
@@ -43,9 +43,7 @@ export async function gradCommand(modelFile: string, o: GradOptions): Promise<vo
     if (!Number.isFinite(summary.loss)) throw new CliError(`${estimator} produced a non-finite loss`, 1);
     process.stdout.write(JSON.stringify({ estimator, draws, backend: backend.name, loss: summary.loss, layers }) + '\n');
   } catch (e) {
-    if (e instanceof ExactTooLargeError) throw new CliError(`${modelFile}: layers: ${e.message}`);
-    if (e instanceof RangeError) throw new CliError(e.message);
-    throw e;
+    asCliError(e, modelFile);
   } finally {
     disposeNetwork(net);
   }

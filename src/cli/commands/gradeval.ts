@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startBackend } from '../backend';
-import { exactCost, ExactTooLargeError } from '../../engine/estimators/exact';
+import { exactCost } from '../../engine/estimators/exact';
 import { gradientAccuracy, PAPER_M, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
 import { disposeNetwork } from '../../engine/network';
-import { CliError } from '../errors';
+import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';
 import { log } from '../log';
 import { loadReferenceCurves, type ReferenceCurves } from '../reference';
@@ -53,9 +53,7 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
   } catch (e) {
-    if (e instanceof ExactTooLargeError) throw new CliError(`${modelFile}: layers: ${e.message}`);
-    if (e instanceof RangeError) throw new CliError(e.message);
-    throw e;
+    asCliError(e, modelFile);
   } finally {
     disposeNetwork(net);
   }

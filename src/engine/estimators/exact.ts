@@ -27,7 +27,9 @@ export interface ExactResult {
   layers: Float64Array[];
 }
 
-export class ExactTooLargeError extends Error {}
+export class ExactTooLargeError extends Error {
+  override readonly name = 'ExactTooLargeError';
+}
 
 /** Operation count of the enumeration, and the reason it is refused (undefined when it fits). */
 export function exactCost(spec: ModelSpec, rows: number): { operations: number; refusal?: string } {
