@@ -12,7 +12,8 @@ import type { EstimatorName } from './estimators';
 export interface EstimatorDiagnostics {
   estimator: string;
   seconds: number;
-  layers: (LayerAccuracy & { variance: number; snr: number })[];
+  /** Per layer: accuracy vs M, trace of the covariance of one draw, SNR = ‖mean‖²/variance, relative bias ‖mean − ref‖/‖ref‖. */
+  layers: (LayerAccuracy & { variance: number; snr: number; bias: number })[];
 }
 
 export interface DiagnosticsResult {
@@ -31,7 +32,8 @@ function norm2(v: ArrayLike<number>): number {
   return s;
 }
 
-export function compareEstimators(net: Network, data: Dataset, estimators: EstimatorName[], draws: number, seed = 1, referenceDraws = 2000): DiagnosticsResult {
+export function compareEstimators(net: Network, data: Dataset, estimators: EstimatorName[], draws: number, seed = 1, referenceDraws = 2000): DiagnosticsResult & { referenceSeconds: number } {
+  const started = Date.now();
   const sizes = parameterSizes(net);
   let reference: Float64Array[];
   let kind: DiagnosticsResult['reference'];
@@ -46,6 +48,7 @@ export function compareEstimators(net: Network, data: Dataset, estimators: Estim
     kind = 'unbiased-mean';
     referenceError = ref.layers.map((l) => Math.sqrt(norm2(l.std) / referenceDraws / Math.max(norm2(l.mean), 1e-300)));
   }
+  const referenceSeconds = (Date.now() - started) / 1000;
   const M = [1, 10, 100].filter((m) => m <= draws);
   const results = estimators.map((name, index) => {
     const started = Date.now();
@@ -59,11 +62,16 @@ export function compareEstimators(net: Network, data: Dataset, estimators: Estim
       seconds: (Date.now() - started) / 1000,
       layers: sizes.map((P, k) => {
         const variance = norm2(summary.layers[k].std);
-        return { ...layerAccuracy(net.layerNames[k], store[k], P, reference[k], M), variance, snr: norm2(summary.layers[k].mean) / Math.max(variance, 1e-300) };
+        const mean = summary.layers[k].mean;
+        const diff = mean.map((v, i) => v - reference[k][i]);
+        return {
+          ...layerAccuracy(net.layerNames[k], store[k], P, reference[k], M), variance,
+          snr: norm2(mean) / Math.max(variance, 1e-300), bias: Math.sqrt(norm2(diff) / Math.max(norm2(reference[k]), 1e-300)),
+        };
       }),
     };
   });
-  return { reference: kind, referenceError, layerNames: net.layerNames, draws, M, estimators: results };
+  return { reference: kind, referenceError, referenceSeconds, layerNames: net.layerNames, draws, M, estimators: results };
 }
 
 /** A Markdown report of a diagnostics result. */

@@ -196,7 +196,7 @@ test('unknown key: named, positioned at the key, with the closest allowed key', 
   const misspelt = edit(YAML_TEXT, 'name: gradeval-5-5-5', 'nam: gradeval-5-5-5');
   expectOne(misspelt, 'm.sbn.yaml', 'nam', { line: 1, column: 1 }, 'unknown key "nam"; did you mean "name"?');
   expectOne(far, 'm.sbn.yaml', 'comment', at(far, 'comment'),
-    'unknown key "comment"; allowed keys are "$schema", "name", "input", "states", "noise", "layers", "output", "data" and "train"');
+    'unknown key "comment"; allowed keys are "$schema", "name", "input", "states", "noise", "layers", "output", "data", "train" and "diagnostics"');
   // A key of the train or data section at the top level: say where it belongs.
   const misplaced = edit(YAML_TEXT, 'noise: logistic', 'noise: logistic\noptimizer: adam');
   expectOne(misplaced, 'm.sbn.yaml', 'optimizer', at(misplaced, 'optimizer'), 'unknown key "optimizer"; "optimizer" belongs in the "train" section');

@@ -51,6 +51,7 @@ export function toModelSpec(value: unknown): ModelSpec {
   };
   if (v.data !== undefined) model.data = copyData(v.data);
   if (v.train !== undefined) model.train = copyTrain(v.train);
+  if (v.diagnostics !== undefined) model.diagnostics = { ...v.diagnostics, ...(v.diagnostics.estimators ? { estimators: [...v.diagnostics.estimators] } : {}) };
   return model;
 }
 

@@ -124,6 +124,21 @@ export interface TrainSpec {
   logInterval?: number;
 }
 
+/** Gradient diagnostics and layer statistics while training (issue: live diagnostics). */
+export interface DiagnosticsSpec {
+  /** Steps between gradient-diagnostic passes; 0 = off (default). */
+  interval?: number;
+  estimators?: TrainSpec['estimator'][];
+  /** Default 50. */
+  draws?: number;
+  /** Default 10 s. */
+  budgetSeconds?: number;
+  /** Default 64. */
+  batch?: number;
+  /** Steps between layer statistics; default train.logInterval; 0 = off. */
+  statsInterval?: number;
+}
+
 export interface ModelSpec {
   name: string;
   /** [features] for dense inputs, [channels, height, width] for images. */
@@ -134,6 +149,7 @@ export interface ModelSpec {
   output: OutputSpec;
   data?: DataSpec;
   train?: TrainSpec;
+  diagnostics?: DiagnosticsSpec;
 }
 
 /** One problem found in a model file. `path` uses the file's own keys, e.g. `layers[2].units`. */

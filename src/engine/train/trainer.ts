@@ -15,6 +15,7 @@ import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
 import { evaluateSplit, type SbnMetrics } from './evaluate';
 import { searchLearningRate } from './lrSearch';
+import { diagnosticsBatch, gradientDiagnostics, layerStatistics, resolveDiagnostics, type DiagnosticsRecord, type LayerStats } from './monitor';
 
 /** TrainSpec with every default filled in (what config.json records). */
 export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
@@ -48,6 +49,8 @@ export interface TrainerEvents {
   epoch?(e: { step: number; epoch: number; loss: number; seconds: number }): void;
   lrTrial?(e: LrTrialEvent): void;
   checkpoint?(e: { step: number; epoch: number }): void;
+  diagnostics?(e: DiagnosticsRecord & { step: number; epoch: number }): void;
+  layerStats?(e: { step: number; epoch: number; layers: LayerStats[] }): void;
   message?(text: string): void;
 }
 
@@ -96,6 +99,9 @@ interface LoopState {
   iterator: BatchIterator;
   noise: Rng;
   evalRng: Rng;
+  /** Streams of the monitors: drawing from them never changes training. */
+  diagnosticsRng: Rng;
+  statsRng: Rng;
   step: number;
   epochsDone: number;
   acc: Accumulators;
@@ -131,6 +137,8 @@ function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr
     }),
     noise: root.split('noise'),
     evalRng: root.split('eval'),
+    diagnosticsRng: root.split('diagnostics'),
+    statsRng: root.split('stats'),
     step: 0,
     epochsDone: 0,
     acc: { logSum: 0, logCount: 0, epochSum: 0, epochCount: 0 },
@@ -147,7 +155,7 @@ function disposeLoop(s: LoopState): void {
  * One optimisation step: estimate, average over the noise samples, clamp, check for NaN/Inf (naming the
  * layer), update. Returns the estimator's loss value.
  */
-function trainStep(s: LoopState, train: ResolvedTrainSpec, batch: { x: Float32Array; y: Float32Array; n: number }, lr: number): number {
+function trainStep(s: LoopState, train: ResolvedTrainSpec, batch: { x: Float32Array; y: Float32Array; n: number }, lr: number, norms?: number[]): number {
   const G = train.samples;
   const grads = tf.tidy(() => {
     const x1 = inputTensor(s.net, batch.x, batch.n);
@@ -160,8 +168,10 @@ function trainStep(s: LoopState, train: ResolvedTrainSpec, batch: { x: Float32Ar
       bias: tf.clipByValue(tf.mean(l.bias, 0), -train.clip, train.clip),
     }));
     const finite = tf.stack([tf.all(tf.isFinite(est.loss)), ...layers.map((l) => tf.logicalAnd(tf.all(tf.isFinite(l.weight)), tf.all(tf.isFinite(l.bias))))]);
-    return { loss: tf.mean(est.loss), finite: tf.cast(finite, 'float32'), layers };
+    const gradNorms = norms ? tf.stack(layers.map((l) => tf.norm(l.weight))) : undefined;
+    return { loss: tf.mean(est.loss), finite: tf.cast(finite, 'float32'), layers, gradNorms };
   });
+  if (norms && grads.gradNorms) norms.push(...Array.from(grads.gradNorms.dataSync()));
   const loss = grads.loss.dataSync()[0];
   const finite = grads.finite.dataSync();
   const bad = Array.from(finite).findIndex((f) => f === 0);
@@ -217,7 +227,7 @@ function checkpointOf(s: LoopState, epoch: number): Checkpoint {
     epoch,
     params: networkTensorMap(s.net),
     optimizer: s.optimizer.state(),
-    rng: { noise: s.noise.getState(), eval: s.evalRng.getState() },
+    rng: { noise: s.noise.getState(), eval: s.evalRng.getState(), diagnostics: s.diagnosticsRng.getState(), stats: s.statsRng.getState() },
     data: s.iterator.state() as unknown as Record<string, unknown>,
     extra: { accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr, estimator: s.estimator.state?.() ?? {} },
   };
@@ -226,9 +236,11 @@ function checkpointOf(s: LoopState, epoch: number): Checkpoint {
 function restoreLoop(s: LoopState, cp: Checkpoint): void {
   loadTensorMap(s.net, cp.params);
   if (cp.optimizer) s.optimizer.restore(cp.optimizer);
-  const rng = cp.rng as { noise: RngState; eval: RngState };
+  const rng = cp.rng as { noise: RngState; eval: RngState; diagnostics?: RngState; stats?: RngState };
   s.noise = new Rng(rng.noise);
   s.evalRng = new Rng(rng.eval);
+  if (rng.diagnostics) s.diagnosticsRng = new Rng(rng.diagnostics);
+  if (rng.stats) s.statsRng = new Rng(rng.stats);
   s.iterator.restore(cp.data as unknown as BatchIteratorState);
   const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule; estimator?: Record<string, number> };
   if (extra.estimator) s.estimator.restore?.(extra.estimator);
@@ -281,6 +293,8 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     store.writeCheckpoint(checkpointOf(s, epoch), { keep });
     events?.checkpoint?.({ step: s.step, epoch });
   };
+  const monitor = resolveDiagnostics(spec, t);
+  const diagData = monitor.interval > 0 ? diagnosticsBatch(data.train.x, data.train.y, n, monitor.batch) : undefined;
   let lastCheckpoint = Date.now();
   let windowStart = Date.now();
   let windowSamples = 0;
@@ -291,9 +305,24 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
       if (!b) continue;
       const epochNow = s.epochsDone + Math.min(1, (s.acc.epochCount + b.n) / n);
       const rate = learningRate(s.lr, s.epochsDone + s.acc.epochCount / n, t.epochs);
-      const loss = trainStep(s, t, b, rate);
+      const wantStats = monitor.statsInterval > 0 && (s.step + 1) % monitor.statsInterval === 0;
+      const gradNorms: number[] | undefined = wantStats ? [] : undefined;
+      const loss = trainStep(s, t, b, rate, gradNorms);
       await yieldToEventLoop();
       s.step++;
+      if (wantStats) {
+        const x = inputTensor(s.net, b.x, b.n);
+        const layers = layerStatistics(s.net, x, s.statsRng, gradNorms);
+        x.dispose();
+        store?.appendMetrics({ kind: 'layerStats', step: s.step, epoch: epochNow, layers });
+        events?.layerStats?.({ step: s.step, epoch: epochNow, layers });
+      }
+      if (diagData && s.step % monitor.interval === 0) {
+        const r = gradientDiagnostics(s.net, diagData, monitor, s.diagnosticsRng);
+        store?.appendMetrics({ kind: 'diagnostics', step: s.step, epoch: epochNow, ...r });
+        events?.diagnostics?.({ step: s.step, epoch: epochNow, ...r });
+        await yieldToEventLoop();
+      }
       s.acc.logSum += loss * b.n; s.acc.logCount += b.n;
       s.acc.epochSum += loss * b.n; s.acc.epochCount += b.n;
       windowSamples += b.n;

@@ -1,0 +1,147 @@
+// What a run records besides its loss: gradient diagnostics (how good each estimator's gradient is, layer by
+// layer, against a reference — the paper's Figure-1 quantities, live) and layer statistics (firing rates,
+// entropies, pre-activation and weight distributions). Both draw from their own random streams, so a run
+// trains identically with them on or off, and both cost a bounded amount of time.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '../spec/types';
+import type { Network } from '../network';
+import type { Rng } from '../rng';
+import { prepareNetwork, sampleStates, uniformTensor } from '../estimators/common';
+import { compareEstimators } from '../diagnostics';
+import { gradientDraws, type Dataset } from '../gradients';
+import type { EstimatorName } from '../estimators';
+import type { ResolvedTrainSpec } from './trainer';
+
+export interface ResolvedDiagnostics {
+  interval: number;
+  estimators: EstimatorName[];
+  draws: number;
+  budgetSeconds: number;
+  batch: number;
+  statsInterval: number;
+}
+
+export function resolveDiagnostics(spec: ModelSpec, t: ResolvedTrainSpec): ResolvedDiagnostics {
+  const d = spec.diagnostics ?? {};
+  const estimators = d.estimators ?? [...new Set([t.estimator, 'psa', 'dste', 'reinforce', 'arm'] as const)];
+  return {
+    interval: d.interval ?? 0, estimators: [...estimators], draws: d.draws ?? 50, budgetSeconds: d.budgetSeconds ?? 10,
+    batch: d.batch ?? 64, statsInterval: d.statsInterval ?? t.logInterval,
+  };
+}
+
+export interface DiagnosticsRecord {
+  reference: 'exact' | 'unbiased-mean';
+  referenceError: number[];
+  draws: number;
+  M: number[];
+  seconds: number;
+  layers: string[];
+  estimators: { estimator: string; seconds: number; layers: { name: string; cos: number[]; cosQ15: number[]; cosQ85: number[]; rmse: number[]; variance: number; snr: number; bias: number }[] }[];
+}
+
+/**
+ * One diagnostic pass within `budgetSeconds`: the draws per estimator are cut so that the pass fits, from the
+ * measured cost of a first small batch of draws.
+ */
+export function gradientDiagnostics(net: Network, data: Dataset, d: ResolvedDiagnostics, rng: Rng): DiagnosticsRecord {
+  const started = Date.now();
+  const seed = rng.nextUint32();
+  // cost of 2 draws of each estimator → draws that fit half the budget (the reference takes the other half)
+  const probe = Date.now();
+  for (const e of d.estimators) gradientDraws(net, data, e, { draws: 2, seed });
+  const perDraw = Math.max((Date.now() - probe) / 1000 / 2, 1e-6);
+  const draws = Math.max(2, Math.min(d.draws, Math.floor(d.budgetSeconds / 2 / perDraw)));
+  const reinforceCost = perDraw / d.estimators.length;
+  const referenceDraws = Math.max(50, Math.min(2000, Math.floor(d.budgetSeconds / 2 / Math.max(reinforceCost, 1e-6))));
+  const r = compareEstimators(net, data, d.estimators, draws, seed, referenceDraws);
+  return {
+    reference: r.reference, referenceError: r.referenceError, draws, M: r.M, seconds: (Date.now() - started) / 1000, layers: r.layerNames,
+    estimators: r.estimators.map((e) => ({
+      estimator: e.estimator, seconds: e.seconds,
+      layers: e.layers.map((l) => ({ name: l.layer, cos: l.cos, cosQ15: l.cosQ15, cosQ85: l.cosQ85, rmse: l.rmse, variance: l.variance, snr: l.snr, bias: l.bias })),
+    })),
+  };
+}
+
+export interface Histogram { min: number; max: number; counts: number[] }
+
+export interface LayerStats {
+  name: string;
+  /** Hidden layers only: fraction of units on, mean entropy (bits), pre-activation mean/std, fraction |a| > 4. */
+  firingRate?: number;
+  entropy?: number;
+  preMean?: number;
+  preStd?: number;
+  saturated?: number;
+  preHist?: Histogram;
+  weightNorm: number;
+  gradNorm?: number;
+  weightHist: Histogram;
+}
+
+const BINS = 32;
+
+function norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+function maxAbs(v: ArrayLike<number>): number {
+  let m = 1e-6;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]));
+  return m;
+}
+
+export function histogram(values: ArrayLike<number>, min: number, max: number, bins = BINS): Histogram {
+  const counts = new Array<number>(bins).fill(0);
+  const width = (max - min) / bins;
+  for (let i = 0; i < values.length; i++) {
+    const b = Math.min(bins - 1, Math.max(0, Math.floor((values[i] - min) / width)));
+    counts[b]++;
+  }
+  return { min, max, counts };
+}
+
+/** Statistics of every layer on a batch (one SBN sample from `rng`), with the step's gradient norms when given. */
+export function layerStatistics(net: Network, x: tf.Tensor, rng: Rng, gradNorms?: number[]): LayerStats[] {
+  const out: LayerStats[] = [];
+  tf.tidy(() => {
+    const layers = prepareNetwork(net);
+    let h = x;
+    layers.hidden.forEach((layer, k) => {
+      const a = layer.forward(h);
+      const p = net.noise.cdf(a);
+      const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
+      const hBits = tf.div(tf.neg(tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q))))), Math.LN2);
+      h = sampleStates(net, p, uniformTensor(rng, a.shape));
+      const [firing, entropy, mean, sq, sat] = tf.stack([
+        tf.mean(tf.cast(tf.equal(h, net.coding.on), 'float32')), tf.mean(hBits), tf.mean(a), tf.mean(tf.square(a)),
+        tf.mean(tf.cast(tf.greater(tf.abs(a), 4), 'float32')),
+      ]).dataSync();
+      const w = net.layers[k].weight.dataSync();
+      const wMax = maxAbs(w);
+      out.push({
+        name: net.layerNames[k], firingRate: firing, entropy, preMean: mean, preStd: Math.sqrt(Math.max(0, sq - mean * mean)), saturated: sat,
+        preHist: histogram(a.dataSync(), -8, 8), weightNorm: norm(w), gradNorm: gradNorms?.[k],
+        weightHist: histogram(w, -wMax, wMax),
+      });
+    });
+    const L = net.layers.length - 1;
+    const w = net.layers[L].weight.dataSync();
+    out.push({ name: net.layerNames[L], weightNorm: norm(w), gradNorm: gradNorms?.[L], weightHist: histogram(w, -maxAbs(w), maxAbs(w)) });
+  });
+  return out;
+}
+
+/** The fixed minibatch diagnostics compare on: the first `batch` training examples, unaugmented. */
+export function diagnosticsBatch(x: Float32Array, y: Float32Array, n: number, batch: number): Dataset {
+  const rows = Math.min(batch, n);
+  const features = x.length / n;
+  return {
+    X: Array.from({ length: rows }, (_, i) => Array.from(x.subarray(i * features, (i + 1) * features))),
+    Y: Array.from(y.subarray(0, rows)),
+  };
+}
+
