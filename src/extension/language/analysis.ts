@@ -361,16 +361,18 @@ function fixFor(e: SpecError, at: Range, ctx: Context): Fix | undefined {
     if (written === '' || (isObject(parent) && Object.hasOwn(parent, suggestion))) return undefined;
     return { title: `Rename to "${suggestion}"`, edits: [replace(range, scalar(ctx, suggestion, written))] };
   }
-  if (e.kind === 'schema' && (m = e.message.match(/write it in quotes: "([^"]+)"\)$/))) {
+  // A YAML tag before the value (`!!int 01`) would still apply to the replacement.
+  const tagged = /![^\s]*[ \t]+$/.test(ctx.text.slice(ctx.lines.offset({ line: range.start.line, character: 0 }), start));
+  if (e.kind === 'schema' && !tagged && (m = e.message.match(/write it in quotes: "([^"]+)"\)$/))) {
     return { title: `Write "${m[1]}" in quotes`, edits: [replace(range, JSON.stringify(m[1]))] };
   }
   if (e.kind === 'schema' && /^expected /.test(e.message) && (m = e.message.match(/; did you mean "([^"]+)"\?$/))) {
     if (written === '') return undefined;
     return { title: `Change to "${m[1]}"`, edits: [replace(range, scalar(ctx, m[1], written))] };
   }
-  if (e.kind === 'schema' && /^layers\[\d+\]\.kernel$/.test(e.path) && /^expected one of 1, 3 or 5\b/.test(e.message) &&
-    /^-?\d+$/.test(written.trim())) {
-    const k = nearestKernel(Number(written.trim()));
+  if (e.kind === 'schema' && /^layers\[\d+\]\.kernel$/.test(e.path) && (m = e.message.match(/^expected one of 1, 3 or 5, got (-?\d+)$/)) &&
+    !tagged && written !== '') {
+    const k = nearestKernel(Number(m[1]));
     return { title: `Change the kernel to ${k}`, edits: [replace(range, String(k))] };
   }
   if (e.kind === 'semantic' && e.path === 'output.units' && /^expected 1 unit for loss "logistic"/.test(e.message)) {
@@ -499,7 +501,6 @@ let exactCostFn: ExactCost | undefined;
 
 /** exactCost, loaded on first use: its module brings TensorFlow.js along, which editing a file should not wait for. */
 function exactCost(spec: ModelSpec, rows: number): { operations: number; refusal?: string } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   exactCostFn ??= (require('../../engine/estimators/exact') as typeof import('../../engine/estimators/exact')).exactCost;
   return exactCostFn(spec, rows);
 }

@@ -20,8 +20,10 @@ export interface LanguageFeatureOptions {
   log(message: string): void;
 }
 
+/** A model file on disk (or unsaved): not a git or diff view of one, whose problems would show twice. */
 export function isModelDocument(doc: vscode.TextDocument): boolean {
-  return MODEL_FILE_NAME.test(doc.fileName) || MODEL_FILE_NAME.test(doc.uri.path);
+  return (doc.uri.scheme === 'file' || doc.uri.scheme === 'untitled') &&
+    (MODEL_FILE_NAME.test(doc.fileName) || MODEL_FILE_NAME.test(doc.uri.path));
 }
 
 function toRange(r: Range): vscode.Range {
@@ -160,6 +162,7 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, optio
     vscode.languages.registerCodeLensProvider(MODEL_FILE_SELECTOR, {
       onDidChangeCodeLenses: lensesChanged.event,
       provideCodeLenses(doc) {
+        if (!isModelDocument(doc)) return [];
         return codeLenses(analysisOf(doc), { commands: vscode.workspace.isTrusted }).map((l) => new vscode.CodeLens(toRange(l.range), {
           title: l.title,
           command: l.command ?? '',
