@@ -150,7 +150,7 @@ suite('SBN Studio in VS Code', () => {
     assert.strictEqual(d.range.start.line, 3);
     const jsonUri = writeModel('semantic.sbn.json', { name: 'sem', input: { shape: [2] }, layers: [{ type: 'dense', units: 3 }], output: { units: 2, loss: 'logistic' } });
     await vscode.window.showTextDocument(jsonUri);
-    const jd = await until('JSON semantic diagnostics', () => vscode.languages.getDiagnostics(jsonUri).find((x) => x.source === 'sbn' && /units/.test(x.message)));
+    const jd = await until('JSON semantic diagnostics', () => vscode.languages.getDiagnostics(jsonUri).find((x) => x.source === 'sbn' && /expected 1 unit for loss "logistic"/.test(x.message)));
     const text = fs.readFileSync(jsonUri.fsPath, 'utf8').split('\n');
     assert.match(text[jd.range.start.line], /"units": 2|"loss": "logistic"|"output"/);
   });
