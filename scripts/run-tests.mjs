@@ -1,6 +1,7 @@
 // `npm test`: build (esbuild), type-check (tsc --noEmit), then run the unit tests (dist/test/unit/**/*.test.js)
 // with node:test once per backend: wasm always, tensorflow when tfjs-node loads here; then the extension-host
-// integration tests in real VS Code (scripts/test-vscode.mjs; SBN_SKIP_VSCODE_TESTS=1 skips them).
+// integration tests in real VS Code (scripts/test-vscode.mjs) and the packaged VSIX installed there
+// (scripts/test-vsix.mjs); SBN_SKIP_VSCODE_TESTS=1 skips both.
 //   npm test -- spec estimators      only test files whose path contains "spec" or "estimators"
 //   SBN_TEST_BACKENDS=wasm npm test  restrict the backends (comma-separated: wasm, tensorflow, cpu)
 // The last line printed is "N passed, N failed[, N skipped]" (totals over backends). Exit 1 on any failure, on a
@@ -117,11 +118,12 @@ try {
 }
 
 // Extension-host integration tests inside real VS Code (code-server + chromium, installed on first use into
-// .vscode-test/): scripts/test-vscode.mjs; its last stdout line is "N passed, N failed[, N skipped]".
-function runVscode() {
+// .vscode-test/): scripts/test-vscode.mjs, then the packaged VSIX installed into code-server (scripts/test-vsix.mjs);
+// the last stdout line of each is "N passed, N failed[, N skipped]".
+function runVscode(script) {
   return new Promise((resolve) => {
     let out = '';
-    const child = spawn(process.execPath, [join(root, 'scripts', 'test-vscode.mjs')], {
+    const child = spawn(process.execPath, [join(root, 'scripts', script)], {
       cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.stdout.on('data', (d) => {
@@ -132,19 +134,25 @@ function runVscode() {
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
   });
 }
-if (process.env.SBN_SKIP_VSCODE_TESTS === '1') {
-  step('VS Code integration tests: skipped (SBN_SKIP_VSCODE_TESTS=1)');
-} else {
-  step('VS Code integration tests (scripts/test-vscode.mjs)');
+async function vscodeStage(script, name, title) {
+  step(title);
   const t = Date.now();
-  const { code, out } = await runVscode();
+  const { code, out } = await runVscode(script);
   const lines = [...out.matchAll(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)];
   const m = lines.at(-1);
   const r = { pass: m ? Number(m[1]) : 0, fail: m ? Number(m[2]) : 0, skipped: m ? Number(m[3] ?? 0) : 0 };
   r.tests = r.pass + r.fail + r.skipped;
   if (code !== 0 && r.fail === 0) r.fail = 1;
   const note = code === 2 ? ' (missing system prerequisites, see above)' : '';
-  results.push({ backend: 'vscode', runner: 'test-vscode', note, ...r, code, secs: (Date.now() - t) / 1000 });
+  results.push({ backend: name, runner: script.replace(/\.mjs$/, ''), note, ...r, code, secs: (Date.now() - t) / 1000 });
+  return code;
+}
+if (process.env.SBN_SKIP_VSCODE_TESTS === '1') {
+  step('VS Code integration tests: skipped (SBN_SKIP_VSCODE_TESTS=1)');
+} else {
+  const code = await vscodeStage('test-vscode.mjs', 'vscode', 'VS Code integration tests (scripts/test-vscode.mjs)');
+  if (code === 2) step('packaged VSIX tests: skipped (missing system prerequisites, see above)');
+  else await vscodeStage('test-vsix.mjs', 'vsix', 'packaged VSIX installed in VS Code (scripts/test-vsix.mjs)');
 }
 
 step('summary');

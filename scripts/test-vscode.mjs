@@ -15,48 +15,35 @@
 //   SBN_VSCODE_TRUST=1          do not pass --disable-workspace-trust (the folder then opens in Restricted Mode)
 //   SBN_VSCODE_VERBOSE=1        also forward code-server's own output and the page's console to stderr
 //   SBN_VSCODE_KEEP=1           keep the temporary folder (user data, workspace copy, server log)
-//   SBN_VSCODE_EXTENSION=<dir>  extension folder under test (default: this repository)
+//   SBN_VSCODE_EXTENSION=<dir>  extension folder under test (default: this repository; scripts/test-vsix.mjs
+//                               passes the installed VSIX)
 //   CHROMIUM_PATH=<file>        browser (default /usr/bin/chromium)
 //
-// code-server is installed on first use into .vscode-test/code-server/ (git-ignored, ~46 s, ~300 MB), never as a
+// code-server is installed on first use (scripts/code-server.mjs, shared with scripts/test-vsix.mjs and
+// scripts/open-vscode.mjs) into .vscode-test/code-server/ (git-ignored, ~46 s, ~300 MB), never as a
 // dependency of the project. Exit status: the suite's (0 all passed, 1 otherwise), 2 when a system prerequisite is
 // missing (the Debian packages to install are printed) or an argument is wrong. The last line on stdout is
 // "N passed, N failed".
 //
 // Tests reach the browser through a small HTTP endpoint whose URL is in SBN_VSCODE_HARNESS (see `ui` in
 // test/integration/index.ts): POST / with {op: 'screenshot'|'press'|'click'|'fill'|'type'|'waitFor'|'text'|'count'}.
-import { spawn, spawnSync } from 'node:child_process';
 import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream,
-  copyFileSync, statSync,
+  cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 } from 'node:fs';
-import { createServer, get as httpGet } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  CHROMIUM_ARGS, CODE_SERVER_VERSION, checkPrerequisites, chromiumPath, freePort, install, isInstalled, killTree,
+  prepareState, reportPrerequisites, root, secs, serverEnv, startServer,
+} from './code-server.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
-const CODE_SERVER_VERSION = '4.100.3';
-// @vscode/ripgrep as pinned by code-server 4.100.3's lib/vscode: its postinstall looks for this tarball in
-// $TMPDIR/vscode-ripgrep-cache-<its version>/ before downloading from GitHub.
-const RIPGREP_CACHE = 'vscode-ripgrep-cache-1.15.11';
-const RIPGREP_TARBALL = {
-  x64: 'ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz',
-  arm64: 'ripgrep-v13.0.0-10-aarch64-unknown-linux-musl.tar.gz',
-}[process.arch];
-const testDir = join(root, '.vscode-test');
-const installDir = join(testDir, 'code-server');
-const entry = join(installDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-const marker = join(installDir, '.installed');
 const testsIndex = join(root, 'dist', 'test', 'integration', 'index.js');
 const startedAt = Date.now();
 
 function log(msg) {
   process.stderr.write(`test-vscode: ${msg}\n`);
-}
-function secs(t0) {
-  return `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 }
 
 // ---------------------------------------------------------------------------------------------------- arguments
@@ -99,228 +86,6 @@ function usage(err) {
   }
   process.stdout.write(`${text}\n`);
   process.exit(0);
-}
-
-// -------------------------------------------------------------------------------------------- prerequisites
-function onPath(cmd) {
-  return (process.env.PATH || '').split(':').some((d) => {
-    try { return d && statSync(join(d, cmd)).isFile(); } catch { return false; }
-  });
-}
-function chromiumPath() {
-  return process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-}
-
-function checkPrerequisites(needInstall) {
-  const problems = [];
-  const packages = new Set();
-  const need = (ok, what, pkg) => {
-    if (ok) return;
-    problems.push(what);
-    if (pkg) packages.add(pkg);
-  };
-  const major = Number(process.versions.node.split('.')[0]);
-  need(major === 20, `Node 20 (code-server ${CODE_SERVER_VERSION} is built for Node 20; this is ${process.version})`,
-    null);
-  need(existsSync(chromiumPath()), `a Chromium browser at ${chromiumPath()} (or set CHROMIUM_PATH)`, 'chromium');
-  if (needInstall) {
-    need(onPath('rg'), 'ripgrep (`rg`; its binary seeds @vscode/ripgrep, which would download from GitHub)',
-      'ripgrep');
-    need(existsSync('/usr/include/gssapi/gssapi.h'), 'gssapi/gssapi.h (the `kerberos` native build)', 'libkrb5-dev');
-    need(onPath('pkg-config'), 'pkg-config (the `kerberos` native build)', 'pkg-config');
-    need(onPath('make'), 'make (node-gyp)', 'make');
-    need(onPath('g++'), 'g++ (node-gyp)', 'g++');
-    need(onPath('python3'), 'python3 (node-gyp)', 'python3');
-    need(onPath('tar'), 'tar', 'tar');
-    need(!!RIPGREP_TARBALL, `a supported architecture for the ripgrep seed (x64 or arm64; this is ${process.arch})`,
-      null);
-  }
-  if (problems.length === 0) return;
-  log('missing system prerequisites:');
-  for (const p of problems) process.stderr.write(`  - ${p}\n`);
-  if (packages.size) {
-    process.stderr.write(`Install them with (Debian/Ubuntu, as root):\n  apt-get update && apt-get install -y ${[...packages].join(' ')}\n`);
-  }
-  if (major !== 20) process.stderr.write('Run with Node 20.x (e.g. Debian trixie\'s nodejs package, or nodesource node_20.x).\n');
-  console.log('0 passed, 1 failed');
-  process.exit(2);
-}
-
-// ------------------------------------------------------------------------------------------------- install
-function isInstalled() {
-  try {
-    return readFileSync(marker, 'utf8').trim() === CODE_SERVER_VERSION && existsSync(entry)
-      && existsSync(join(installDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules'));
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
-}
-
-// Two runs at once (npm test in two shells) must not install into the same folder concurrently.
-async function withInstallLock(fn) {
-  const lock = join(testDir, 'code-server.lock');
-  mkdirSync(testDir, { recursive: true });
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
-      let owner = 0;
-      try { owner = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
-      if (owner && !pidAlive(owner)) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() - t0 > 15 * 60_000) throw new Error(`install lock ${lock} held for 15 minutes by pid ${owner}`);
-      if (Date.now() - t0 < 1000) log(`another run (pid ${owner || '?'}) is installing code-server; waiting`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function run(cmd, args, opts) {
-  return new Promise((res) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 2, 2], ...opts });
-    child.on('error', (e) => { log(`${cmd}: ${e.message}`); res(127); });
-    child.on('close', (code, signal) => res(code ?? (signal ? 128 : 1)));
-  });
-}
-
-async function install() {
-  if (isInstalled()) return;
-  await withInstallLock(async () => {
-    if (isInstalled()) return; // another run finished it while we waited
-    const t0 = Date.now();
-    log(`installing code-server@${CODE_SERVER_VERSION} into ${installDir} (first use only; ~1 min, ~300 MB)`);
-    // A half-finished earlier attempt: start from scratch.
-    rmSync(installDir, { recursive: true, force: true });
-    mkdirSync(installDir, { recursive: true });
-    writeFileSync(join(installDir, 'package.json'), `${JSON.stringify({
-      name: 'sbn-studio-vscode-test',
-      private: true,
-      description: 'code-server for scripts/test-vscode.mjs; installed on first use, not a project dependency',
-      // npm >= 11.16 reviews dependency install scripts; these two must run (code-server's postinstall installs
-      // VS Code's own node_modules; argon2 is a native module).
-      allowScripts: { 'code-server': true, argon2: true },
-    }, null, 2)}\n`);
-
-    // @vscode/ripgrep would download rg from GitHub: seed its cache with Debian's rg.
-    const tmp = join(testDir, 'tmp');
-    const cache = join(tmp, RIPGREP_CACHE);
-    mkdirSync(cache, { recursive: true });
-    const tarball = join(cache, RIPGREP_TARBALL);
-    if (!existsSync(tarball)) {
-      const rg = spawnSync('sh', ['-c', 'command -v rg'], { encoding: 'utf8' }).stdout.trim();
-      const stage = mkdtempSync(join(tmp, 'rg-'));
-      copyFileSync(rg, join(stage, 'rg'));
-      const r = spawnSync('tar', ['-czf', tarball, '-C', stage, 'rg'], { stdio: ['ignore', 2, 2] });
-      rmSync(stage, { recursive: true, force: true });
-      if (r.status !== 0) throw new Error('could not create the ripgrep tarball');
-      log(`seeded the @vscode/ripgrep cache with ${rg}`);
-    }
-
-    const npm = process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath)
-      ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
-    const args = [...npm[1], 'install', '--prefix', installDir, '--no-audit', '--no-fund', '--no-update-notifier',
-      '--loglevel=warn', `code-server@${CODE_SERVER_VERSION}`];
-    log(`npm ${args.slice(npm[1].length).join(' ')}`);
-    const env = { ...process.env };
-    // Settings of the calling `npm test` must not leak into this separate install.
-    for (const k of Object.keys(env)) if (/^npm_(config|package|lifecycle)_/i.test(k)) delete env[k];
-    Object.assign(env, {
-      npm_config_unsafe_perm: 'true', // code-server's postinstall refuses to run as root otherwise
-      npm_config_yes: 'true', // node-pty's install runs `npx node-gyp`; the user config may say yes=false
-      npm_config_update_notifier: 'false',
-      TMPDIR: tmp, // where @vscode/ripgrep looks for its cache
-    });
-    const code = await run(npm[0], args, { cwd: installDir, env });
-    if (code !== 0) throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (exit ${code}); see above`);
-    const rgBin = join(installDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', '@vscode', 'ripgrep',
-      'bin', 'rg');
-    if (!existsSync(entry) || !existsSync(rgBin)) {
-      throw new Error(`code-server installed incompletely (missing ${existsSync(entry) ? rgBin : entry})`);
-    }
-    writeFileSync(marker, `${CODE_SERVER_VERSION}\n`);
-    log(`installed code-server@${CODE_SERVER_VERSION} in ${secs(t0)}`);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------- processes
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createNetServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function descendants(pid) {
-  const children = new Map();
-  let names = [];
-  try { names = readdirSync('/proc'); } catch { return []; }
-  for (const n of names) {
-    if (!/^\d+$/.test(n)) continue;
-    try {
-      const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(n));
-    } catch { /* gone */ }
-  }
-  const out = [];
-  const stack = [pid];
-  while (stack.length) {
-    for (const c of children.get(stack.pop()) || []) {
-      out.push(c);
-      stack.push(c);
-    }
-  }
-  return out;
-}
-
-// Kill a process started with detached: true (its own process group), its group, and any descendant that left
-// the group (setsid), SIGTERM first, SIGKILL after `graceMs`.
-async function killTree(pid, graceMs) {
-  if (!pid) return;
-  const targets = () => [pid, ...descendants(pid)];
-  const signalAll = (sig) => {
-    try { process.kill(-pid, sig); } catch { /* no group */ }
-    for (const p of targets()) { try { process.kill(p, sig); } catch { /* gone */ } }
-  };
-  const pids = targets();
-  signalAll('SIGTERM');
-  const t0 = Date.now();
-  while (Date.now() - t0 < graceMs && pids.some(pidAlive)) await new Promise((r) => setTimeout(r, 100));
-  const left = pids.filter(pidAlive);
-  try { process.kill(-pid, 'SIGKILL'); } catch { /* no group left */ }
-  for (const p of left) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-}
-
-function healthz(port) {
-  return new Promise((res) => {
-    const req = httpGet({ host: '127.0.0.1', port, path: '/healthz', timeout: 2000 }, (r) => {
-      r.resume();
-      res(r.statusCode === 200);
-    });
-    req.on('error', () => res(false));
-    req.on('timeout', () => { req.destroy(); res(false); });
-  });
 }
 
 // ------------------------------------------------------------------------------- the tests' UI endpoint
@@ -393,9 +158,14 @@ function uiServer(getPage, shotsDir) {
 
 // ---------------------------------------------------------------------------------------------------- main
 const opts = parseArgs(process.argv.slice(2));
-checkPrerequisites(!isInstalled());
+const prerequisites = checkPrerequisites(!isInstalled());
+if (!prerequisites.ok) {
+  reportPrerequisites(prerequisites, log);
+  console.log('0 passed, 1 failed');
+  process.exit(2);
+}
 try {
-  await install();
+  await install({ log });
 } catch (e) {
   log(String(e.message ?? e));
   console.log('0 passed, 1 failed');
@@ -418,8 +188,7 @@ try {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'sbn-vscode-'));
-let server = null;
-let serverExited = null;
+let server = null; // startServer()'s handle
 let browserServer = null;
 let browser = null;
 let page = null;
@@ -433,8 +202,7 @@ async function cleanup() {
     if (browser) await Promise.race([browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     const bpid = browserServer?.process()?.pid;
     if (bpid) await killTree(bpid, 2000);
-    if (server && serverExited === null) await killTree(server.pid, 5000);
-    else if (server) await killTree(server.pid, 0); // the wrapper died; its children may not have
+    await server?.stop(5000); // no grace if the wrapper died: its children may not have
     harness?.close();
     harness?.closeAllConnections?.();
     if (collectLogs) {
@@ -484,85 +252,44 @@ try {
     workspace = join(tmp, 'workspace');
     cpSync(join(root, 'examples'), workspace, { recursive: true });
   }
-  const userDir = join(tmp, 'user');
-  const extDir = join(tmp, 'extensions');
-  mkdirSync(userDir);
-  mkdirSync(extDir);
   // No welcome page, no tips, no telemetry or update checks; with SBN_VSCODE_TRUST=1 no trust dialog either
   // (the folder opens in Restricted Mode with its banner; trust it from a test through the UI if needed).
-  mkdirSync(join(userDir, 'User'), { recursive: true });
-  writeFileSync(join(userDir, 'User', 'settings.json'), `${JSON.stringify({
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'telemetry.telemetryLevel': 'off',
-    'update.mode': 'none',
-    'extensions.autoUpdate': false,
-    'extensions.autoCheckUpdates': false,
-    'workbench.enableExperiments': false,
-    'security.workspace.trust.startupPrompt': 'never',
-  }, null, 2)}\n`);
-  const configFile = join(tmp, 'config.yaml');
-  writeFileSync(configFile, 'auth: none\ncert: false\n');
+  const { userDir, extensionsDir, configFile } = prepareState(tmp);
 
   harness = await uiServer(() => page, opts.screenshots);
   const harnessUrl = `http://127.0.0.1:${harness.address().port}`;
 
   const port = await freePort();
   const trust = process.env.SBN_VSCODE_TRUST === '1';
-  const args = [entry, '--config', configFile, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', ...(trust ? [] : ['--disable-workspace-trust']),
-    '--user-data-dir', userDir, '--extensions-dir', extDir, workspace];
-  const env = {
-    ...process.env,
-    EXTENSIONS_GALLERY: '{}',
+  const env = serverEnv({
     SBN_VSCODE_GREP: opts.grep,
     SBN_VSCODE_HARNESS: harnessUrl,
     SBN_VSCODE_SCREENSHOTS: opts.screenshots,
     SBN_VSCODE_WORKSPACE_PATH: workspace,
-  };
-  delete env.VSCODE_IPC_HOOK_CLI; // a terminal of another VS Code must not capture this one
-  const serverLog = join(tmp, 'code-server.log');
-  const logStream = createWriteStream(serverLog);
+  });
   const t0 = Date.now();
   log(`code-server ${CODE_SERVER_VERSION} on 127.0.0.1:${port}, workspace ${workspace}${trust ? ' (workspace trust on)' : ''}`);
-  server = spawn(process.execPath, args, { cwd: tmp, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const serverDone = new Promise((res) => server.on('exit', (code, signal) => {
-    serverExited = code ?? signal;
-    res(serverExited);
-  }));
-  for (const s of [server.stdout, server.stderr]) {
-    s.on('data', (d) => {
-      logStream.write(d);
-      if (process.env.SBN_VSCODE_VERBOSE === '1') process.stderr.write(`[code-server] ${d}`);
-    });
-  }
-  const tailLog = () => {
-    try {
-      const lines = readFileSync(serverLog, 'utf8').trimEnd().split('\n').slice(-40);
-      process.stderr.write(`--- code-server log (last ${lines.length} lines) ---\n${lines.join('\n')}\n---\n`);
-    } catch { /* none */ }
-  };
+  server = startServer({
+    port, configFile, userDir, extensionsDir, trust, folder: workspace, env, cwd: tmp,
+    logFile: join(tmp, 'code-server.log'),
+    onOutput: (d) => { if (process.env.SBN_VSCODE_VERBOSE === '1') process.stderr.write(`[code-server] ${d}`); },
+  });
+  const serverDone = server.exited;
+  const tailLog = () => server.tailLog(40);
 
   // Ready?
-  for (;;) {
-    if (serverExited !== null) {
-      tailLog();
-      await finish(1, `code-server exited (${serverExited}) before it was ready`);
-    }
-    if (await healthz(port)) break;
-    if (Date.now() - t0 > 60_000) {
-      tailLog();
-      await finish(1, 'code-server not ready after 60 s');
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await server.waitReady(60_000);
+  } catch (e) {
+    tailLog();
+    await finish(1, e.message);
   }
   log(`code-server ready in ${secs(t0)}`);
 
   browserServer = await playwright.chromium.launchServer({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: CHROMIUM_ARGS,
     handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // ours kill it
   });
   browser = await playwright.chromium.connect(browserServer.wsEndpoint());
@@ -593,7 +320,7 @@ try {
   page.on('pageerror', (e) => { if (verbose) process.stderr.write(`[browser pageerror] ${e.message}\n`); });
 
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
-  // SBN_VSCODE_EXTENSION: another extension folder under test (debugging the harness); the repo root otherwise.
+  // SBN_VSCODE_EXTENSION: another extension folder under test (the installed VSIX); the repo root otherwise.
   const extensionPath = process.env.SBN_VSCODE_EXTENSION ? resolve(process.env.SBN_VSCODE_EXTENSION) : root;
   const payload = [['extensionDevelopmentPath', remote(extensionPath)], ['extensionTestsPath', remote(testsIndex)]];
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
