@@ -34,6 +34,11 @@ for (const f of readdirSync(join(root, 'examples')).filter((f) => /\.sbn\.(json|
 writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
 
 const target = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;
+// A platform VSIX carries the native PSA kernels beside the worker (src/engine/kernels.ts finds them there);
+// the universal one falls back to the TensorFlow.js implementation.
+const kernels = join(root, 'native', 'build', 'Release', 'sbn_kernels.node');
+if (target && existsSync(kernels)) cpSync(kernels, join(stage, 'dist', 'sbn_kernels.node'));
+else if (target) console.error(`package: ${kernels} is missing (npm install builds it); the ${target} VSIX falls back to TensorFlow.js kernels`);
 const out = join(root, `sbn-studio-${pkg.version}${target ? `-${target}` : ''}.vsix`);
 const vsce = join(root, 'node_modules', '.bin', 'vsce');
 const args = ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', out, ...(target ? ['--target', target] : [])];

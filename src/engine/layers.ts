@@ -8,6 +8,7 @@
 // flat gradient vectors). A dense layer after a conv layer flattens channel-major (C, H, W), spec §4.2.
 import * as tf from '@tensorflow/tfjs';
 import type { Noise } from './noise';
+import { nativeKernels, type NativeKernels } from './kernels';
 import type { LayerGradient } from './estimators/types';
 
 export interface LayerParams {
@@ -110,11 +111,27 @@ export interface PreparedLayer {
 const MAX_BLOCK_ELEMENTS = 1 << 24;
 
 /**
- * λ_i = Σ_j [F(a_j + W_ji δ_i) − F(a_j)] g_j for rows of a dense connection, given wT = Wᵀ [n_in, n_out].
- * The difference is taken per element before the reduction: the float32 error stays the size of one F
- * value instead of a whole row sum (spec §5 item 3). Rows go in blocks so memory stays bounded.
+ * λ_i = Σ_j [F(a_j + W_ji δ_i) − F(a_j)] g_j for rows of a dense connection, given wT = Wᵀ [n_in, n_out]:
+ * the native kernel (src/engine/kernels.ts) when it loads, else the tfjs reference below.
  */
 export function psaDenseProduct(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Tensor2D, g: tf.Tensor2D, noise: Noise): tf.Tensor2D {
+  const k = nativeKernels();
+  if (!k) return psaDenseReference(a, wT, shift, g, noise);
+  const [rows, nOut] = a.shape;
+  const nIn = wT.shape[0];
+  return tf.tensor2d(k.psaDense(f32(a), f32(wT), f32(shift), f32(g), rows, nIn, nOut, noise.kind), [rows, nIn]);
+}
+
+function f32(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
+
+/**
+ * psaDenseProduct in tfjs ops (the reference and the fallback). The difference is taken per element before the
+ * reduction: the float32 error stays the size of one F value instead of a whole row sum (spec §5 item 3). Rows
+ * go in blocks so memory stays bounded.
+ */
+export function psaDenseReference(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Tensor2D, g: tf.Tensor2D, noise: Noise): tf.Tensor2D {
   const [rows, nOut] = a.shape;
   const nIn = wT.shape[0];
   const block = Math.max(1, Math.floor(MAX_BLOCK_ELEMENTS / (nIn * nOut)));
@@ -241,7 +258,7 @@ export function ratioConvReference(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Te
     const patches = convForward(shift, ident, g.stride, g.padding); // [B, Ho, Wo, K²C]
     const rows = B * Ho * Wo;
     const P = g.kernel * g.kernel * C;
-    const lambda = psaDenseProduct(
+    const lambda = psaDenseReference(
       tf.reshape(a, [rows, F]) as tf.Tensor2D, tf.reshape(weight, [P, F]) as tf.Tensor2D,
       tf.reshape(patches, [rows, P]) as tf.Tensor2D, tf.reshape(gr, [rows, F]) as tf.Tensor2D, noise);
     return convTranspose(tf.reshape(lambda, [B, Ho, Wo, P]) as tf.Tensor4D, ident, [B, H, W, C], g.stride, g.padding);
@@ -271,7 +288,7 @@ export function ratioConvTaps(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4
         const next = tf.tidy(() => {
           const seen = tf.stridedSlice(padded, [0, kh, kw, 0], [B, kh + (Ho - 1) * s + 1, kw + (Wo - 1) * s + 1, C], [1, s, s, 1]);
           const wTap = tf.reshape(tf.slice(weight, [kh, kw, 0, 0], [1, 1, C, F]), [C, F]) as tf.Tensor2D;
-          const lambda = tf.reshape(psaDenseProduct(a2, wTap, tf.reshape(seen, [rows, C]) as tf.Tensor2D, g2, noise), [B, Ho, Wo, C]);
+          const lambda = tf.reshape(psaDenseReference(a2, wTap, tf.reshape(seen, [rows, C]) as tf.Tensor2D, g2, noise), [B, Ho, Wo, C]);
           // place output position (i, j) at padded input (kh + s·i, kw + s·j)
           const dilated = s === 1 ? lambda : tf.reshape(
             tf.pad(tf.reshape(lambda, [B, Ho, 1, Wo, 1, C]), [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]]),
@@ -289,12 +306,30 @@ export function ratioConvTaps(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4
   });
 }
 
-export type RatioConvImplementation = 'reference' | 'taps';
-let ratioConvImplementation: RatioConvImplementation = 'taps';
+/** Ratio convolution by the native kernel (src/engine/kernels.ts): same result as the reference, on typed arrays. */
+export function ratioConvNative(k: NativeKernels, a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+  const [B, H, W, C] = shift.shape;
+  const [, Ho, Wo, F] = a.shape;
+  const out = k.ratioConv(f32(a), f32(shift), f32(gr), f32(weight), B, H, W, C, Ho, Wo, F, g.kernel, g.stride, g.padding, noise.kind);
+  return tf.tensor4d(out, [B, H, W, C]);
+}
 
-/** Which ratio-convolution implementation conv PSA uses (tests compare them; benchmarks time them). */
-export function setRatioConvImplementation(impl: RatioConvImplementation): void {
+/** 'native' falls back to 'taps' when the addon is not available. */
+export type RatioConvImplementation = 'native' | 'reference' | 'taps';
+let ratioConvImplementation: RatioConvImplementation | undefined;
+
+/**
+ * Which ratio-convolution implementation conv PSA uses (tests compare them; benchmarks time them);
+ * undefined (the default): native when the addon loads, else taps.
+ */
+export function setRatioConvImplementation(impl: RatioConvImplementation | undefined): void {
   ratioConvImplementation = impl;
+}
+
+function ratioConv(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+  if (ratioConvImplementation === 'reference') return ratioConvReference(a, shift, gr, weight, g, noise);
+  const k = ratioConvImplementation === 'taps' ? undefined : nativeKernels();
+  return k ? ratioConvNative(k, a, shift, gr, weight, g, noise) : ratioConvTaps(a, shift, gr, weight, g, noise);
 }
 
 export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
@@ -322,8 +357,7 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
     },
     forwardSquared: (v) => convForward(v as tf.Tensor4D, squared(), g.stride, g.padding),
     backwardInputSquared: (e) => convTranspose(e as tf.Tensor4D, squared(), inputShape(e), g.stride, g.padding),
-    psaBackward: (a, shift, gr, noise) => (ratioConvImplementation === 'reference' ? ratioConvReference : ratioConvTaps)(
-      a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
+    psaBackward: (a, shift, gr, noise) => ratioConv(a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
     flatInput: (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], C * H * W]) as tf.Tensor2D,
     unflatInput: (v) => tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]),
   };

@@ -4,6 +4,7 @@
 // current step, write a checkpoint and end; the host kills the process if that takes too long.
 import * as path from 'node:path';
 import { initBackend } from '../../engine/backend';
+import { kernelsInfo } from '../../engine/kernels';
 import { parseModelText, formatSpecError } from '../../engine/spec';
 import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import { initialNetwork, resolveTrainSpec } from '../../engine/train/trainer';
@@ -34,7 +35,9 @@ function parseModel(modelFile: string, modelText: string) {
 
 async function backendFor(preference: string) {
   try {
-    return await initBackend(preference === 'auto' ? undefined : preference);
+    const info = await initBackend(preference === 'auto' ? undefined : preference);
+    send({ type: 'message', text: `backend ${info.detail}; PSA kernels ${kernelsInfo().detail}` });
+    return info;
   } catch (e) {
     throw new UserError((e as Error).message);
   }

@@ -1,0 +1,249 @@
+// `npm run bench:kernels`: what the native kernels (native/, src/engine/kernels.ts) buy, in one run.
+//   - PSA step / DSTE step: training steps (estimate + SGD update) of the dense 784-512-512-10 net at batch 64
+//     and 256 and of the Fashion conv example (batch 64); and one layer step (forward, sampling, parameter
+//     gradient, backward to the input) of the CIFAR_S1 layer-2 shape (96×30×30 → 96×28×28, 3×3, batch 16).
+//   - kernel throughput in G evaluations/s (connections per second) of the dense product and the ratio
+//     convolution, next to a measured limit: 1/(1 + e^{−|x|}) on an L1-resident buffer for the native kernels,
+//     tf.sigmoid on a large tensor for the tfjs ops.
+// Everything twice: with the native kernels and with SBN_KERNELS=js (the tfjs ops), each in its own process,
+// on the best backend that loads (SBN_BENCH_BACKEND to choose). Results: bench/results/kernels.json.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/engine/backend';
+import { kernelsInfo, nativeKernels } from '../src/engine/kernels';
+import { prepareLayer, psaDenseProduct, ratioConvNative, ratioConvTaps, type ConvGeometry } from '../src/engine/layers';
+import { initNetwork, disposeNetwork } from '../src/engine/network';
+import { noiseOf } from '../src/engine/noise';
+import { Rng } from '../src/engine/rng';
+import { createEstimator, disposeEstimate } from '../src/engine/estimators';
+import { createOptimizer } from '../src/engine/train/optimizer';
+import { loadModelFile, type ModelSpec } from '../src/engine/spec';
+import { writeFileAtomic } from '../src/engine/files';
+
+const root = path.resolve(__dirname, '..', '..');
+
+interface CaseRow { case: string; psa_ms: number; dste_ms: number; ratio: number; kernels: 'native' | 'js'; backend: string }
+interface Throughput {
+  kernel: string; kernels: 'native' | 'js'; gevals: number;
+  /** G/s of one exponential + reciprocal (native) or of tf.sigmoid (tfjs ops) */
+  limitExp: number;
+  /** G/s of 1/(1 + x·y): the floor of the ratio form (native only) */
+  limitRatio?: number;
+  limitWhat: string;
+}
+interface ChildResult { backend: string; detail: string; cases: CaseRow[]; throughput: Throughput[] }
+
+const MLP: ModelSpec = {
+  name: 'mlp-784-512-512-10', input: { shape: [784] }, states: 'pm1', noise: 'logistic',
+  layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
+  output: { units: 10, loss: 'nll' },
+};
+
+/** Best time in ms over repetitions after one warm-up, stopping early once `budgetMs` is spent. */
+function bestMs(fn: () => void, reps = 5, budgetMs = 8000): number {
+  fn();
+  let best = Infinity;
+  const start = Date.now();
+  for (let r = 0; r < reps; r++) {
+    const t = process.hrtime.bigint();
+    fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e6);
+    if (Date.now() - start > budgetMs) break;
+  }
+  return best;
+}
+
+function model(file: string): ModelSpec {
+  const r = loadModelFile(path.join(root, 'examples', file));
+  if (!r.ok) throw new Error(`${file}: ${r.errors[0].message}`);
+  return r.model;
+}
+
+/** Training step (estimate + SGD update) of PSA and DSTE on one network and batch. */
+function trainingSteps(spec: ModelSpec, batch: number, rng: Rng): { psa: number; dste: number } {
+  const net = initNetwork(spec, rng);
+  const shape = spec.input.shape;
+  const x = shape.length === 3
+    ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
+    : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
+  const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(spec.output.units)), 'float32');
+  const ms: Record<string, number> = {};
+  for (const name of ['psa', 'dste'] as const) {
+    const est = createEstimator(name);
+    const opt = createOptimizer({ type: 'sgd', momentum: 0.9 });
+    ms[name] = bestMs(() => {
+      const e = est.estimate(net, { x, y, groups: 1 }, rng);
+      const grads = e.layers.map((l) => ({ weight: tf.squeeze(l.weight, [0]), bias: tf.squeeze(l.bias, [0]) }));
+      opt.step(net, grads, 1e-4);
+      net.layers[0].bias.dataSync();
+      tf.dispose(grads);
+      disposeEstimate(e);
+    });
+    opt.dispose();
+  }
+  tf.dispose([x, y]);
+  disposeNetwork(net);
+  return { psa: ms.psa, dste: ms.dste };
+}
+
+const CIFAR_L2: ConvGeometry = { kind: 'conv', inShape: [96, 30, 30], filters: 96, kernel: 3, stride: 1, padding: 0, outShape: [96, 28, 28] };
+
+function randomPm1(rng: Rng, shape: number[]): tf.Tensor {
+  const v = rng.uniforms(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) v[i] = v[i] < 0.5 ? -1 : 1;
+  return tf.tensor(v, shape);
+}
+
+/** One layer step of PSA and DSTE on a conv layer: forward + sampling + parameter gradient + backward to the input. */
+function convLayerSteps(g: ConvGeometry, batch: number, rng: Rng): { psa: number; dste: number } {
+  const [C, H, W] = g.inShape;
+  const [F, Ho, Wo] = g.outShape;
+  const fanIn = g.kernel * g.kernel * C;
+  const weight = tf.mul(tf.tensor(rng.uniforms(fanIn * F), [g.kernel, g.kernel, C, F]), 2 / Math.sqrt(fanIn)) as tf.Tensor4D;
+  const bias = tf.zeros([F]) as tf.Tensor1D;
+  const layer = prepareLayer(g, { weight, bias });
+  const noise = noiseOf('logistic');
+  const x = randomPm1(rng, [batch, H, W, C]);
+  const lambda = tf.mul(tf.tensor(rng.uniforms(batch * Ho * Wo * F), [batch, Ho, Wo, F]), 0.01);
+  const u = tf.tensor(rng.uniforms(batch * Ho * Wo * F), [batch, Ho, Wo, F]);
+  const step = (psa: boolean) => () => {
+    const out = tf.tidy(() => {
+      const a = layer.forward(x);
+      const xs = tf.sub(tf.mul(tf.cast(tf.less(u, noise.cdf(a)), 'float32'), 2), 1); // sampled ±1 states
+      const grads = layer.paramGradient(psa ? tf.mul(tf.mul(lambda, tf.neg(xs)), noise.pdf(a)) : tf.mul(lambda, tf.mul(noise.pdf(a), 2)), x, 1);
+      const back = psa
+        ? layer.psaBackward(a, tf.mul(x, -2), tf.mul(tf.neg(xs), lambda), noise)
+        : layer.backwardInput(tf.mul(lambda, tf.mul(noise.pdf(a), 2)));
+      return [grads.weight, grads.bias, back];
+    });
+    out.forEach((t) => t.dataSync());
+    tf.dispose(out);
+  };
+  const res = { psa: bestMs(step(true), 3, 15000), dste: bestMs(step(false), 3, 15000) };
+  tf.dispose([weight, bias, x, lambda, u]);
+  return res;
+}
+
+/** Connections per second of the dense product and the ratio convolution, and the matching limit. */
+function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
+  const out: Throughput[] = [];
+  const k = nativeKernels();
+  const noise = noiseOf('logistic');
+  let limitExp = 0;
+  let limitRatio: number | undefined;
+  let limitWhat: string;
+  if (k) {
+    for (let r = 0; r < 5; r++) {
+      const t = k.expThroughput(4096, 2000);
+      limitExp = Math.max(limitExp, t.gevalsPerSecond);
+      limitRatio = Math.max(limitRatio ?? 0, t.ratioPerSecond);
+    }
+    limitWhat = `1/(1+e^-|x|) and 1/(1+x·y) on L1 data, ${k.info().isa}, ${k.info().threads} threads`;
+  } else {
+    const n = 1 << 24;
+    const big = tf.randomUniform([n], -8, 8);
+    // (never return a typed array from tf.tidy: it walks every element looking for tensors)
+    const ms = bestMs(() => { tf.tidy(() => { tf.sigmoid(big).dataSync(); }); }, 5);
+    big.dispose();
+    limitExp = n / ms / 1e6;
+    limitWhat = 'tf.sigmoid on 16M elements';
+  }
+  // dense: 64 × 512 × 512 (the second hidden layer of the MLP at batch 64)
+  {
+    const [rows, nIn, nOut] = [64, 512, 512];
+    const a = tf.tensor2d(rng.uniforms(rows * nOut), [rows, nOut]);
+    const wT = tf.mul(tf.tensor2d(rng.uniforms(nIn * nOut), [nIn, nOut]), 0.1) as tf.Tensor2D;
+    const sh = tf.mul(randomPm1(rng, [rows, nIn]), -2) as tf.Tensor2D;
+    const g = tf.tensor2d(rng.uniforms(rows * nOut), [rows, nOut]);
+    const ms = bestMs(() => { tf.tidy(() => { psaDenseProduct(a, wT, sh, g, noise).dataSync(); }); }, 10);
+    out.push({ kernel: `dense product ${rows}×${nIn}×${nOut}`, kernels: kind, gevals: rows * nIn * nOut / ms / 1e6, limitExp, limitRatio, limitWhat });
+    tf.dispose([a, wT, sh, g]);
+  }
+  // ratio convolution: CIFAR_S1 layer 2 (the tfjs ops at a smaller batch: they are slow)
+  {
+    const g = CIFAR_L2;
+    const B = k ? 16 : 4;
+    const [C, H, W] = g.inShape;
+    const [F, Ho, Wo] = g.outShape;
+    const a = tf.tensor4d(rng.uniforms(B * Ho * Wo * F), [B, Ho, Wo, F]);
+    const sh = tf.mul(randomPm1(rng, [B, H, W, C]), -2) as tf.Tensor4D;
+    const gr = tf.tensor4d(rng.uniforms(B * Ho * Wo * F), [B, Ho, Wo, F]);
+    const w = tf.mul(tf.tensor4d(rng.uniforms(9 * C * F), [3, 3, C, F]), 0.1) as tf.Tensor4D;
+    const ms = bestMs(() => {
+      tf.tidy(() => { (k ? ratioConvNative(k, a, sh, gr, w, g, noise) : ratioConvTaps(a, sh, gr, w, g, noise)).dataSync(); });
+    }, 3, 15000);
+    const connections = B * Ho * Wo * g.kernel * g.kernel * C * F;
+    out.push({ kernel: `ratio conv ${C}×${H}×${W} → ${F}×${Ho}×${Wo}, 3×3, batch ${B}`, kernels: kind, gevals: connections / ms / 1e6, limitExp, limitRatio, limitWhat });
+    tf.dispose([a, sh, gr, w]);
+  }
+  return out;
+}
+
+async function child(): Promise<ChildResult> {
+  const info = await initBackend(process.env.SBN_BENCH_BACKEND);
+  const ki = kernelsInfo();
+  const kind = ki.kind;
+  const rng = new Rng(1);
+  const cases: CaseRow[] = [];
+  const add = (name: string, r: { psa: number; dste: number }) => {
+    cases.push({ case: name, psa_ms: r.psa, dste_ms: r.dste, ratio: r.psa / r.dste, kernels: kind, backend: info.name });
+    process.stderr.write(`bench:kernels: ${kind} ${name}: PSA ${r.psa.toFixed(1)} ms, DSTE ${r.dste.toFixed(1)} ms\n`);
+  };
+  for (const batch of [64, 256]) add(`dense 784-512-512-10, batch ${batch}, training step`, trainingSteps(MLP, batch, rng));
+  add('conv CIFAR_S1 layer 2 (96×30×30 → 96×28×28, 3×3), batch 16, layer step', convLayerSteps(CIFAR_L2, 16, rng));
+  add('conv fashion-conv example, batch 64, training step', trainingSteps(model('fashion-conv-psa.sbn.yaml'), 64, rng));
+  return { backend: info.detail, detail: ki.detail, cases, throughput: throughput(kind, rng) };
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) {
+    process.stdout.write(JSON.stringify(await child()) + '\n');
+    return;
+  }
+  const results: ChildResult[] = [];
+  for (const kernels of ['native', 'js'] as const) {
+    process.stderr.write(`bench:kernels: ${kernels} kernels …\n`);
+    const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
+    if (kernels === 'js') env.SBN_KERNELS = 'js';
+    else if (env.SBN_KERNELS === 'js') delete env.SBN_KERNELS;
+    const r = spawnSync(process.execPath, [__filename, '--child'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    if (r.status !== 0) { process.stderr.write(`bench:kernels: ${kernels} run failed (exit ${r.status ?? r.signal})\n`); continue; }
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+    if (kernels === 'native' && res.cases[0]?.kernels !== 'native') process.stderr.write(`bench:kernels: no native kernels here: ${res.detail}\n`);
+    results.push(res);
+  }
+  const lines: string[] = [];
+  for (const r of results) {
+    lines.push('', `kernels: ${r.detail}; backend ${r.backend}`);
+    lines.push(`  ${pad('case', 76)}${'PSA ms'.padStart(10)}${'DSTE ms'.padStart(10)}${'PSA/DSTE'.padStart(10)}`);
+    for (const c of r.cases) {
+      lines.push(`  ${pad(c.case, 76)}${c.psa_ms.toFixed(1).padStart(10)}${c.dste_ms.toFixed(1).padStart(10)}${c.ratio.toFixed(2).padStart(10)}`);
+    }
+    lines.push(`  ${pad('throughput (G evaluations/s)', 76)}${'kernel'.padStart(10)}${'exp lim'.padStart(10)}${'ratio lim'.padStart(10)}`);
+    for (const t of r.throughput) {
+      lines.push(`  ${pad(t.kernel, 76)}${t.gevals.toFixed(3).padStart(10)}${t.limitExp.toFixed(3).padStart(10)}`
+        + `${(t.limitRatio === undefined ? '—' : t.limitRatio.toFixed(3)).padStart(10)}`);
+    }
+    if (r.throughput[0]) lines.push(`  (limits: ${r.throughput[0].limitWhat})`);
+  }
+  console.log(lines.join('\n'));
+  const out = path.join(root, 'bench', 'results', 'kernels.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  writeFileAtomic(out, JSON.stringify({
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model, cpus: os.cpus().length,
+    runs: results.map((r) => ({ kernels: r.cases[0]?.kernels, detail: r.detail, backend: r.backend })),
+    cases: results.flatMap((r) => r.cases),
+    throughput: results.flatMap((r) => r.throughput),
+  }, null, 1) + '\n');
+  process.stderr.write(`bench:kernels: results in ${path.relative(process.cwd(), out)}\n`);
+}
+
+void main();

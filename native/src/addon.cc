@@ -1,0 +1,692 @@
+// sbn_kernels: N-API entry points and the ISA-independent drivers (tables, threading, loops over rows, pixels
+// and kernel taps). See kernels.h for the arithmetic.
+//
+//   psaDense(a, wT, shift, g, rows, nIn, nOut, noise) → Float32Array [rows·nIn]
+//       λ[r,i] = Σ_j [F(a[r,j] + wT[i,j]·shift[r,i]) − F(a[r,j])]·g[r,j]
+//   ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise) → Float32Array [B·H·W·C] (NHWC)
+//       λ[b,h,x,c] = Σ_{taps (kh,kw) with h+p = s·ho+kh, x+p = s·wo+kw} Σ_f [F(a[b,ho,wo,f] + w[kh,kw,c,f]·δ) − F(a)]·g
+//       with δ = shift[b,h,x,c] (NHWC a, g: [B,Ho,Wo,F]; w: [K,K,C,F]); padded inputs contribute nothing.
+//   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
+//   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
+//       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
+//
+// noise: 'logistic' (vectorised, float32) or 'normal' (scalar float64 erfc path).
+// ISA: AVX-512F, else AVX2+FMA, else scalar, from the CPU at load time; SBN_KERNEL_ISA=scalar|avx2|avx512 or
+// setIsa() picks a supported one.
+// Determinism: every output element is computed by one thread, always with the same grouping and summation
+// order, so results do not depend on the thread count (SBN_KERNEL_THREADS, default: hardware threads).
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+
+namespace sbn {
+namespace {
+
+constexpr double kSqrt1_2 = 0.70710678118654752440;
+
+// ---- configuration ---------------------------------------------------------------------------------------
+
+std::once_flag g_initOnce;
+std::atomic<const Isa*> g_isa{nullptr};
+std::atomic<int> g_threads{1};
+
+int defaultThreads() {
+  if (const char* env = std::getenv("SBN_KERNEL_THREADS")) {
+    const long v = std::strtol(env, nullptr, 10);
+    if (v > 0) return static_cast<int>(std::min(v, 1024L));
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+bool cpuHasAvx2() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+bool cpuHasAvx512() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return cpuHasAvx2() && __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+const Isa* isaByName(const std::string& name) {
+  if (name == "scalar") return isaScalar();
+  if (name == "avx2") return cpuHasAvx2() ? isaAvx2() : nullptr;
+  if (name == "avx512") return cpuHasAvx512() ? isaAvx512() : nullptr;
+  return nullptr;
+}
+
+const Isa* bestIsa() {
+  if (const char* env = std::getenv("SBN_KERNEL_ISA")) {
+    if (const Isa* isa = isaByName(env)) return isa;
+  }
+  if (cpuHasAvx512() && isaAvx512()) return isaAvx512();
+  if (cpuHasAvx2() && isaAvx2()) return isaAvx2();
+  return isaScalar();
+}
+
+void initOnce() {
+  std::call_once(g_initOnce, [] {
+    g_isa.store(bestIsa());
+    g_threads.store(defaultThreads());
+  });
+}
+
+// ---- threading -------------------------------------------------------------------------------------------
+
+/**
+ * Runs fn(begin, end) over [0, units) on up to g_threads threads (the caller is one of them). Chunks are handed
+ * out dynamically (a busy core does not hold the others up), so which thread computes a unit varies from run to
+ * run — the result must depend on the unit only, never on the chunking. `work` (connections) decides whether
+ * threads pay off at all.
+ */
+template <class Fn>
+void parallelFor(size_t units, double work, const Fn& fn) {
+  size_t nt = static_cast<size_t>(std::max(1, g_threads.load()));
+  nt = std::min(nt, units);
+  nt = std::min(nt, static_cast<size_t>(std::max(1.0, work / 32768.0)));
+  if (nt <= 1) {
+    if (units > 0) fn(size_t{0}, units);
+    return;
+  }
+  const size_t grain = std::max<size_t>(1, units / (16 * nt));  // about 16 chunks per thread
+  std::atomic<size_t> next{0};
+  std::mutex failMutex;
+  std::exception_ptr failure;  // the first exception of any thread (bad_alloc), rethrown by the caller
+  auto worker = [&] {
+    try {
+      for (;;) {
+        const size_t b = next.fetch_add(grain);
+        if (b >= units) return;
+        fn(b, std::min(units, b + grain));
+      }
+    } catch (...) {
+      next.store(units);
+      std::lock_guard<std::mutex> lock(failMutex);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(nt - 1);
+  for (size_t t = 1; t < nt; t++) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::system_error&) {
+      break;  // fewer threads: the remaining ones take the chunks
+    }
+  }
+  worker();
+  for (auto& th : pool) th.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// ---- shared pieces ---------------------------------------------------------------------------------------
+
+/** The distinct non-zero |shift| values (≤ kMaxTables of them get q, d tables; more: built per use). */
+constexpr int kMaxTables = 4;
+struct Magnitudes {
+  float mag[kMaxTables];
+  int count = 0;
+  bool generic = false;
+
+  int indexOf(float m) const {
+    for (int k = 0; k < count; k++) {
+      if (mag[k] == m) return k;
+    }
+    return -1;
+  }
+};
+
+Magnitudes scanMagnitudes(const float* shift, size_t n) {
+  Magnitudes M;
+  for (size_t i = 0; i < n && !M.generic; i++) {
+    const float m = std::fabs(shift[i]);
+    if (m == 0.0f || M.indexOf(m) >= 0) continue;
+    if (M.count < kMaxTables) {
+      M.mag[M.count++] = m;
+    } else {
+      M.generic = true;
+    }
+  }
+  return M;
+}
+
+/**
+ * Logistic: per-output factors (A, A⁻¹, Gp, Gm; kernels.h), a per-row choice between the ratio form and the exp
+ * form (|a| ≤ kRatioLimit over the whole row of n outputs), and per-|δ| weight tables q = ±e^{−|δ||w|},
+ * d = 1 − e^{−|δ||w|} (built per use when there are more than kMaxTables distinct |δ|).
+ */
+struct Logistic {
+  const Isa* isa;
+  const float* a;
+  const float* w;
+  size_t rowLen;
+  std::vector<float> A, Ainv, gp, gm;
+  std::vector<unsigned char> ratioRow;
+  Magnitudes mags;
+  std::vector<std::vector<float>> q, d;
+
+  Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, size_t rowLen_, const float* w_, size_t nW,
+           const float* shift, size_t nShift)
+      : isa(isa_), a(a_), w(w_), rowLen(rowLen_), A(nA), Ainv(nA), gp(nA), gm(nA), ratioRow(nA / rowLen_),
+        mags(scanMagnitudes(shift, nShift)) {
+    const size_t rows = nA / rowLen;
+    parallelFor(rows, static_cast<double>(nA) * 8, [&](size_t b, size_t e) {
+      isa->prepOut((e - b) * rowLen, a + b * rowLen, g + b * rowLen, A.data() + b * rowLen, Ainv.data() + b * rowLen,
+                   gp.data() + b * rowLen, gm.data() + b * rowLen);
+      for (size_t r = b; r < e; r++) {
+        bool ok = true;
+        for (size_t j = r * rowLen; j < (r + 1) * rowLen; j++) ok = ok && std::fabs(a[j]) <= kRatioLimit;
+        ratioRow[r] = ok;
+      }
+    });
+    if (!mags.generic) {
+      q.resize(mags.count);
+      d.resize(mags.count);
+      for (int k = 0; k < mags.count; k++) {
+        q[k].resize(nW);
+        d[k].resize(nW);
+        const size_t chunk = 4096;
+        parallelFor((nW + chunk - 1) / chunk, static_cast<double>(nW) * 8, [&](size_t b, size_t e) {
+          const size_t off = b * chunk;
+          isa->prepW(std::min(e * chunk, nW) - off, w + off, mags.mag[k], q[k].data() + off, d[k].data() + off);
+        });
+      }
+    }
+  }
+
+  size_t scratchSize(size_t n) const { return mags.generic ? 2 * static_cast<size_t>(kMaxT) * kMaxR * n : 0; }
+
+  /**
+   * vals[k] += Σ_t Σ_j g (F(a + w δ_k) − F(a)) over T taps: the n = rowLen outputs at aOff[t] and input k's
+   * weights at wOff[t·kMaxR + k].
+   */
+  void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals, float* scratch) const {
+    DotArgs x;
+    x.n = n;
+    x.T = T;
+    x.R = R;
+    for (int k = 0; k < R; k++) x.delta[k] = delta[k];
+    bool ratio = true;
+    for (int t = 0; t < T; t++) {
+      const size_t ao = aOff[t];
+      ratio = ratio && ratioRow[ao / rowLen];
+      x.a[t] = a + ao;
+      x.A[t] = A.data() + ao;
+      x.Ainv[t] = Ainv.data() + ao;
+      x.gp[t] = gp.data() + ao;
+      x.gm[t] = gm.data() + ao;
+      for (int k = 0; k < R; k++) {
+        const size_t wo = wOff[t * kMaxR + k];
+        x.w[t][k] = w + wo;
+        if (mags.generic) {
+          float* qs = scratch + static_cast<size_t>(2 * (t * kMaxR + k)) * n;
+          isa->prepW(static_cast<size_t>(n), w + wo, std::fabs(delta[k]), qs, qs + n);
+          x.q[t][k] = qs;
+          x.d[t][k] = qs + n;
+        } else {
+          const int m = mags.indexOf(std::fabs(delta[k]));
+          x.q[t][k] = q[m].data() + wo;
+          x.d[t][k] = d[m].data() + wo;
+        }
+      }
+    }
+    (ratio ? isa->dotRatio : isa->dotExp)(x, vals);
+  }
+};
+
+/** Normal noise: float64 erfc, with the difference of two upper tails when the pair sits on the upper side. */
+struct Normal {
+  const float* a;
+  const float* g;
+  const float* w;
+  std::vector<double> phi, q;  // Φ(a), 1 − Φ(a)
+
+  Normal(const float* a_, const float* g_, size_t nA, const float* w_) : a(a_), g(g_), w(w_), phi(nA), q(nA) {
+    parallelFor(nA, static_cast<double>(nA) * 8, [&](size_t b, size_t e) {
+      for (size_t j = b; j < e; j++) {
+        phi[j] = 0.5 * std::erfc(-a[j] * kSqrt1_2);
+        q[j] = 0.5 * std::erfc(a[j] * kSqrt1_2);
+      }
+    });
+  }
+
+  size_t scratchSize(size_t) const { return 0; }
+
+  void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals, float*) const {
+    for (int k = 0; k < R; k++) {
+      const double dk = delta[k];
+      double acc = 0.0;
+      for (int t = 0; t < T; t++) {
+        const size_t ao = aOff[t];
+        const float* ar = a + ao;
+        const float* gr = g + ao;
+        const float* wk = w + wOff[t * kMaxR + k];
+        for (int j = 0; j < n; j++) {
+          const double aj = ar[j];
+          const double u = aj + static_cast<double>(wk[j]) * dk;
+          const double diff = u + aj > 0 ? q[ao + j] - 0.5 * std::erfc(u * kSqrt1_2)
+                                         : 0.5 * std::erfc(-u * kSqrt1_2) - phi[ao + j];
+          acc += static_cast<double>(gr[j]) * diff;
+        }
+      }
+      vals[k] += static_cast<float>(acc);
+    }
+  }
+};
+
+// ---- drivers ---------------------------------------------------------------------------------------------
+
+struct DenseShape {
+  size_t rows, nIn, nOut;
+};
+
+template <class Kernel>
+void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float* out, size_t tables) {
+  // Tiles of inputs i whose weight tables stay in L2 while every row r passes over them.
+  const size_t bytesPerInput = s.nOut * sizeof(float) * 2 * std::max<size_t>(1, tables);
+  size_t tileI = std::max<size_t>(kMaxR, (size_t{256} << 10) / std::max<size_t>(1, bytesPerInput));
+  tileI = std::max<size_t>(1, std::min(s.nIn, tileI - tileI % kMaxR));
+  const size_t nTiles = (s.nIn + tileI - 1) / tileI;
+  const double work = static_cast<double>(s.rows) * s.nIn * s.nOut;
+  parallelFor(nTiles * s.rows, work, [&](size_t ub, size_t ue) {
+    std::vector<float> scratch(K.scratchSize(s.nOut));
+    for (size_t u = ub; u < ue; u++) {
+      const size_t tile = u / s.rows;
+      const size_t r = u % s.rows;
+      const size_t i0 = tile * tileI;
+      const size_t i1 = std::min(s.nIn, i0 + tileI);
+      const float* sr = shift + r * s.nIn;
+      float* outr = out + r * s.nIn;
+      const size_t aOff = r * s.nOut;
+      size_t idx[kMaxR];
+      size_t wOff[kMaxR];
+      float delta[kMaxR];
+      int R = 0;
+      auto flush = [&] {
+        float vals[kMaxR] = {};
+        K.run(static_cast<int>(s.nOut), 1, &aOff, wOff, R, delta, vals, scratch.data());
+        for (int k = 0; k < R; k++) outr[idx[k]] = vals[k];
+        R = 0;
+      };
+      for (size_t i = i0; i < i1; i++) {
+        if (sr[i] == 0.0f) {
+          outr[i] = 0.0f;
+          continue;
+        }
+        idx[R] = i;
+        wOff[R] = i * s.nOut;
+        delta[R] = sr[i];
+        if (++R == kMaxR) flush();
+      }
+      if (R > 0) flush();
+    }
+  });
+}
+
+struct ConvShape {
+  size_t B, H, W, C, Ho, Wo, F, K, stride, padding;
+};
+
+template <class Kernel>
+void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float* out) {
+  const double taps = static_cast<double>(s.K * s.K) / static_cast<double>(s.stride * s.stride);
+  const double work = static_cast<double>(s.B) * s.H * s.W * s.C * s.F * taps;
+  parallelFor(s.B * s.H, work, [&](size_t ub, size_t ue) {
+    std::vector<float> scratch(Kn.scratchSize(s.F));
+    std::vector<size_t> rowTaps, colTaps;  // pairs (kernel index, output index)
+    size_t aOff[kMaxT];
+    size_t wOff[kMaxT * kMaxR];
+    size_t tapW[kMaxT];  // (kh·K + kw)·C
+    for (size_t u = ub; u < ue; u++) {
+      const size_t b = u / s.H;
+      const size_t h = u % s.H;
+      rowTaps.clear();
+      for (size_t kh = 0; kh < s.K; kh++) {
+        const long hp = static_cast<long>(h + s.padding) - static_cast<long>(kh);
+        if (hp < 0 || hp % static_cast<long>(s.stride) != 0) continue;
+        const size_t ho = static_cast<size_t>(hp) / s.stride;
+        if (ho >= s.Ho) continue;
+        rowTaps.push_back(kh);
+        rowTaps.push_back(ho);
+      }
+      for (size_t x = 0; x < s.W; x++) {
+        colTaps.clear();
+        for (size_t kw = 0; kw < s.K; kw++) {
+          const long xp = static_cast<long>(x + s.padding) - static_cast<long>(kw);
+          if (xp < 0 || xp % static_cast<long>(s.stride) != 0) continue;
+          const size_t wo = static_cast<size_t>(xp) / s.stride;
+          if (wo >= s.Wo) continue;
+          colTaps.push_back(kw);
+          colTaps.push_back(wo);
+        }
+        const size_t pix = ((b * s.H + h) * s.W + x) * s.C;
+        const float* sp = shift + pix;
+        float* op = out + pix;
+        size_t idx[kMaxR];
+        float delta[kMaxR];
+        int R = 0;
+        // every (row tap, column tap) pair, in a fixed order, kMaxT at a time
+        auto flush = [&] {
+          float vals[kMaxR] = {};
+          int T = 0;
+          auto call = [&] {
+            for (int t = 0; t < T; t++) {
+              for (int k = 0; k < R; k++) wOff[t * kMaxR + k] = (tapW[t] + idx[k]) * s.F;
+            }
+            Kn.run(static_cast<int>(s.F), T, aOff, wOff, R, delta, vals, scratch.data());
+            T = 0;
+          };
+          for (size_t t = 0; t < rowTaps.size(); t += 2) {
+            for (size_t v = 0; v < colTaps.size(); v += 2) {
+              aOff[T] = ((b * s.Ho + rowTaps[t + 1]) * s.Wo + colTaps[v + 1]) * s.F;
+              tapW[T] = (rowTaps[t] * s.K + colTaps[v]) * s.C;
+              if (++T == kMaxT) call();
+            }
+          }
+          if (T > 0) call();
+          for (int k = 0; k < R; k++) op[idx[k]] = vals[k];
+          R = 0;
+        };
+        for (size_t c = 0; c < s.C; c++) {
+          if (sp[c] == 0.0f) {
+            op[c] = 0.0f;
+            continue;
+          }
+          idx[R] = c;
+          delta[R] = sp[c];
+          if (++R == kMaxR) flush();
+        }
+        if (R > 0) flush();
+      }
+    }
+  });
+}
+
+// ---- N-API glue ------------------------------------------------------------------------------------------
+
+struct F32 {
+  float* data = nullptr;
+  size_t length = 0;
+};
+
+bool throwError(napi_env env, const std::string& msg, bool range = false) {
+  if (range) {
+    napi_throw_range_error(env, nullptr, msg.c_str());
+  } else {
+    napi_throw_type_error(env, nullptr, msg.c_str());
+  }
+  return false;
+}
+
+bool getF32(napi_env env, napi_value v, const char* name, F32* out) {
+  bool isTa = false;
+  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa) return throwError(env, std::string(name) + " must be a Float32Array");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
+    return throwError(env, std::string(name) + " must be a Float32Array");
+  }
+  out->data = static_cast<float*>(data);
+  out->length = length;
+  return true;
+}
+
+bool getSize(napi_env env, napi_value v, const char* name, size_t* out, int64_t min = 1) {
+  int64_t x = 0;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_int64(env, v, &x) != napi_ok) {
+    return throwError(env, std::string(name) + " must be an integer");
+  }
+  if (x < min || x > (int64_t{1} << 31)) return throwError(env, std::string(name) + " out of range", true);
+  *out = static_cast<size_t>(x);
+  return true;
+}
+
+bool getString(napi_env env, napi_value v, const char* name, std::string* out) {
+  char buf[64];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) return throwError(env, std::string(name) + " must be a string");
+  out->assign(buf, len);
+  return true;
+}
+
+bool getNoise(napi_env env, napi_value v, bool* normal) {
+  std::string s;
+  if (!getString(env, v, "noise", &s)) return false;
+  if (s != "logistic" && s != "normal") return throwError(env, "noise must be 'logistic' or 'normal'", true);
+  *normal = s == "normal";
+  return true;
+}
+
+bool checkLength(napi_env env, const F32& x, size_t expected, const char* name) {
+  if (x.length != expected) {
+    return throwError(env, std::string(name) + ": length " + std::to_string(x.length) + ", expected " + std::to_string(expected), true);
+  }
+  return true;
+}
+
+napi_value newF32(napi_env env, size_t length, float** data) {
+  napi_value buffer, array;
+  void* raw = nullptr;
+  if (napi_create_arraybuffer(env, length * sizeof(float), &raw, &buffer) != napi_ok) return nullptr;
+  if (napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array) != napi_ok) return nullptr;
+  *data = static_cast<float*>(raw);
+  return array;
+}
+
+napi_value PsaDense(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 8) {
+    throwError(env, "psaDense(a, wT, shift, g, rows, nIn, nOut, noise)");
+    return nullptr;
+  }
+  F32 a, wT, shift, g;
+  DenseShape s{};
+  bool normal = false;
+  if (!getF32(env, argv[0], "a", &a) || !getF32(env, argv[1], "wT", &wT) || !getF32(env, argv[2], "shift", &shift) ||
+      !getF32(env, argv[3], "g", &g) || !getSize(env, argv[4], "rows", &s.rows, 0) || !getSize(env, argv[5], "nIn", &s.nIn) ||
+      !getSize(env, argv[6], "nOut", &s.nOut) || !getNoise(env, argv[7], &normal) ||
+      !checkLength(env, a, s.rows * s.nOut, "a") || !checkLength(env, wT, s.nIn * s.nOut, "wT") ||
+      !checkLength(env, shift, s.rows * s.nIn, "shift") || !checkLength(env, g, s.rows * s.nOut, "g")) {
+    return nullptr;
+  }
+  float* out = nullptr;
+  napi_value result = newF32(env, s.rows * s.nIn, &out);
+  if (!result) return nullptr;
+  initOnce();
+  try {
+    if (normal) {
+      Normal k(a.data, g.data, a.length, wT.data);
+      denseDriver(k, s, shift.data, out, 0);
+    } else {
+      Logistic k(g_isa.load(), a.data, g.data, a.length, s.nOut, wT.data, wT.length, shift.data, shift.length);
+      denseDriver(k, s, shift.data, out, static_cast<size_t>(k.mags.count));
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("psaDense: ") + e.what()).c_str());
+    return nullptr;
+  }
+  return result;
+}
+
+napi_value RatioConv(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 15) {
+    throwError(env, "ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise)");
+    return nullptr;
+  }
+  F32 a, shift, g, w;
+  ConvShape s{};
+  bool normal = false;
+  if (!getF32(env, argv[0], "a", &a) || !getF32(env, argv[1], "shift", &shift) || !getF32(env, argv[2], "g", &g) ||
+      !getF32(env, argv[3], "w", &w) || !getSize(env, argv[4], "B", &s.B, 0) || !getSize(env, argv[5], "H", &s.H) ||
+      !getSize(env, argv[6], "W", &s.W) || !getSize(env, argv[7], "C", &s.C) || !getSize(env, argv[8], "Ho", &s.Ho) ||
+      !getSize(env, argv[9], "Wo", &s.Wo) || !getSize(env, argv[10], "F", &s.F) || !getSize(env, argv[11], "K", &s.K) ||
+      !getSize(env, argv[12], "stride", &s.stride) || !getSize(env, argv[13], "padding", &s.padding, 0) ||
+      !getNoise(env, argv[14], &normal)) {
+    return nullptr;
+  }
+  if ((s.H + 2 * s.padding < s.K) || (s.Ho != (s.H + 2 * s.padding - s.K) / s.stride + 1) ||
+      (s.W + 2 * s.padding < s.K) || (s.Wo != (s.W + 2 * s.padding - s.K) / s.stride + 1)) {
+    throwError(env, "Ho, Wo do not match H, W, K, stride, padding", true);
+    return nullptr;
+  }
+  if (!checkLength(env, a, s.B * s.Ho * s.Wo * s.F, "a") || !checkLength(env, g, s.B * s.Ho * s.Wo * s.F, "g") ||
+      !checkLength(env, shift, s.B * s.H * s.W * s.C, "shift") || !checkLength(env, w, s.K * s.K * s.C * s.F, "w")) {
+    return nullptr;
+  }
+  float* out = nullptr;
+  napi_value result = newF32(env, s.B * s.H * s.W * s.C, &out);
+  if (!result) return nullptr;
+  initOnce();
+  try {
+    if (normal) {
+      Normal k(a.data, g.data, a.length, w.data);
+      convDriver(k, s, shift.data, out);
+    } else {
+      Logistic k(g_isa.load(), a.data, g.data, a.length, s.F, w.data, w.length, shift.data, shift.length);
+      convDriver(k, s, shift.data, out);
+    }
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("ratioConv: ") + e.what()).c_str());
+    return nullptr;
+  }
+  return result;
+}
+
+napi_value makeString(napi_env env, const char* s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+napi_value makeNumber(napi_env env, double x) {
+  napi_value v;
+  napi_create_double(env, x, &v);
+  return v;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  initOnce();
+  napi_value obj, isas;
+  napi_create_object(env, &obj);
+  const Isa* isa = g_isa.load();
+  napi_set_named_property(env, obj, "isa", makeString(env, isa->name));
+  napi_set_named_property(env, obj, "lanes", makeNumber(env, isa->lanes));
+  napi_set_named_property(env, obj, "threads", makeNumber(env, g_threads.load()));
+  napi_create_array(env, &isas);
+  uint32_t n = 0;
+  for (const char* name : {"scalar", "avx2", "avx512"}) {
+    if (isaByName(name)) napi_set_element(env, isas, n++, makeString(env, name));
+  }
+  napi_set_named_property(env, obj, "isas", isas);
+  return obj;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  initOnce();
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int64_t n = 0;
+  if (argc >= 1) napi_get_value_int64(env, argv[0], &n);
+  g_threads.store(n > 0 ? static_cast<int>(std::min<int64_t>(n, 1024)) : defaultThreads());
+  return makeNumber(env, g_threads.load());
+}
+
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  initOnce();
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  std::string name;
+  if (argc < 1 || !getString(env, argv[0], "name", &name)) return nullptr;
+  const Isa* isa = name == "auto" ? bestIsa() : isaByName(name);
+  if (isa) g_isa.store(isa);
+  napi_value v;
+  napi_get_boolean(env, isa != nullptr, &v);
+  return v;
+}
+
+napi_value ExpThroughput(napi_env env, napi_callback_info info) {
+  initOnce();
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  size_t n = 4096, reps = 2000;
+  if (argc >= 1 && !getSize(env, argv[0], "n", &n)) return nullptr;
+  if (argc >= 2 && !getSize(env, argv[1], "reps", &reps)) return nullptr;
+  n -= n % 32;
+  if (n == 0) n = 32;
+  const Isa* isa = g_isa.load();
+  const int threads = std::max(1, g_threads.load());
+  std::vector<float> x(n), y(n);
+  for (size_t j = 0; j < n; j++) {
+    x[j] = -8.0f + 16.0f * static_cast<float>(j) / static_cast<float>(n);
+    y[j] = static_cast<float>(j % 7) * 0.1f;
+  }
+  napi_value obj;
+  napi_create_object(env, &obj);
+  float total = 0;
+  for (bool ratio : {false, true}) {
+    std::vector<float> sink(static_cast<size_t>(threads));
+    const auto t0 = std::chrono::steady_clock::now();
+    // one chunk per thread, each over its own copy of the buffers
+    parallelFor(static_cast<size_t>(threads), 1e18, [&](size_t b, size_t e) {
+      std::vector<float> lx(x), ly(y);
+      for (size_t t = b; t < e; t++) sink[t] = isa->expBench(n, lx.data(), ly.data(), static_cast<int>(reps), ratio);
+    });
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    napi_set_named_property(env, obj, ratio ? "ratioPerSecond" : "gevalsPerSecond",
+                            makeNumber(env, static_cast<double>(n) * reps * threads / secs / 1e9));
+    for (float v : sink) total += v;
+  }
+  napi_set_named_property(env, obj, "threads", makeNumber(env, threads));
+  napi_set_named_property(env, obj, "isa", makeString(env, isa->name));
+  napi_set_named_property(env, obj, "checksum", makeNumber(env, total));
+  return obj;
+}
+
+}  // namespace
+}  // namespace sbn
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"psaDense", nullptr, sbn::PsaDense, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"ratioConv", nullptr, sbn::RatioConv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, sbn::Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreads", nullptr, sbn::SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setIsa", nullptr, sbn::SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"expThroughput", nullptr, sbn::ExpThroughput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}

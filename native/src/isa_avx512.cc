@@ -1,0 +1,301 @@
+// AVX-512F path, 16 lanes, masked tails. Same arithmetic as isa_avx2.cc; only these functions carry the target
+// attribute, so the addon loads on any x86-64 and this code runs only after the CPU check in addon.cc.
+#include <algorithm>
+
+#include "kernels.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define SBN_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+namespace sbn {
+namespace {
+
+SBN_AVX512 inline __mmask16 signBits(__m512 v) {
+  return _mm512_cmplt_epi32_mask(_mm512_castps_si512(v), _mm512_setzero_si512());
+}
+
+SBN_AVX512 inline __m512 orPs(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+
+SBN_AVX512 inline __m512 xorPs(__m512 a, __m512 b) {
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+}
+
+// e^x for x ≤ 0: as in isa_avx2.cc (Cephes expf), with the 2^n scaling done by vscalefps.
+SBN_AVX512 inline __m512 expNeg(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+  const __m512 z = _mm512_mul_ps(x, x);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, z, x);
+  y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(y, fx);
+}
+
+// 1/x for x in [1, 2]: the 14-bit estimate and one Newton step (≈1 ulp).
+SBN_AVX512 inline __m512 recip14(__m512 x) {
+  const __m512 r0 = _mm512_rcp14_ps(x);
+  const __m512 e = _mm512_fnmadd_ps(x, r0, _mm512_set1_ps(1.0f));
+  return _mm512_fmadd_ps(r0, e, r0);
+}
+
+// Fixed-order horizontal sum (results must not depend on anything but the inputs).
+SBN_AVX512 inline float hsum(__m512 v) {
+  const __m256 lo = _mm512_castps512_ps256(v);
+  const __m256 hi = _mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 s8 = _mm256_add_ps(lo, hi);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+SBN_AVX512 inline __mmask16 tailMask(size_t rem) { return static_cast<__mmask16>((1u << rem) - 1u); }
+
+// ---- per-output and per-weight factors ----
+
+SBN_AVX512 inline void prepOut16(__m512 va, __m512 vg, __m512* A, __m512* Ainv, __m512* gp, __m512* gm) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = expNeg(orPs(va, _mm512_set1_ps(-0.0f)));  // e^{−|a|} ≥ 1.3e-38
+  const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e));  // σ(|a|)
+  const __m512 er = _mm512_mul_ps(e, r);                       // σ(−|a|)
+  const __m512 inv = _mm512_div_ps(one, e);                    // e^{|a|}
+  const __mmask16 neg = signBits(va);
+  *A = _mm512_mask_blend_ps(neg, e, inv);
+  *Ainv = _mm512_mask_blend_ps(neg, inv, e);
+  *gp = _mm512_mul_ps(vg, _mm512_mask_blend_ps(neg, er, r));
+  *gm = _mm512_mul_ps(xorPs(vg, _mm512_set1_ps(-0.0f)), _mm512_mask_blend_ps(neg, r, er));
+}
+
+SBN_AVX512 void prepOutAvx512(size_t n, const float* a, const float* g, float* A, float* Ainv, float* gp, float* gm) {
+  __m512 vA, vAi, vgp, vgm;
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    prepOut16(_mm512_loadu_ps(a + j), _mm512_loadu_ps(g + j), &vA, &vAi, &vgp, &vgm);
+    _mm512_storeu_ps(A + j, vA);
+    _mm512_storeu_ps(Ainv + j, vAi);
+    _mm512_storeu_ps(gp + j, vgp);
+    _mm512_storeu_ps(gm + j, vgm);
+  }
+  if (j < n) {
+    const __mmask16 m = tailMask(n - j);
+    prepOut16(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, g + j), &vA, &vAi, &vgp, &vgm);
+    _mm512_mask_storeu_ps(A + j, m, vA);
+    _mm512_mask_storeu_ps(Ainv + j, m, vAi);
+    _mm512_mask_storeu_ps(gp + j, m, vgp);
+    _mm512_mask_storeu_ps(gm + j, m, vgm);
+  }
+}
+
+// q = e^{−y} with the sign of w, d = 1 − e^{−y} for y = mag·|w|: Taylor series (degree 9) below 0.5.
+SBN_AVX512 inline void prepW16(__m512 vw, __m512 mag, __m512* q, __m512* d) {
+  const __m512 signMask = _mm512_set1_ps(-0.0f);
+  const __m512 y = _mm512_mul_ps(mag, _mm512_abs_ps(vw));
+  const __m512 e = expNeg(xorPs(y, signMask));
+  __m512 p = _mm512_set1_ps(1.0f / 362880.0f);
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(-1.0f / 40320.0f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 5040.0f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(-1.0f / 720.0f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(-1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(-0.5f));
+  p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f));
+  const __m512 small = _mm512_mul_ps(p, y);
+  const __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), e);
+  *d = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(y, _mm512_set1_ps(0.5f), _CMP_LT_OQ), large, small);
+  *q = orPs(e, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(vw), _mm512_castps_si512(signMask))));
+}
+
+SBN_AVX512 void prepWAvx512(size_t n, const float* w, float mag, float* q, float* d) {
+  const __m512 vm = _mm512_set1_ps(mag);
+  __m512 vq, vd;
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    prepW16(_mm512_loadu_ps(w + j), vm, &vq, &vd);
+    _mm512_storeu_ps(q + j, vq);
+    _mm512_storeu_ps(d + j, vd);
+  }
+  if (j < n) {
+    const __mmask16 m = tailMask(n - j);
+    prepW16(_mm512_maskz_loadu_ps(m, w + j), vm, &vq, &vd);
+    _mm512_mask_storeu_ps(q + j, m, vq);
+    _mm512_mask_storeu_ps(d + j, m, vd);
+  }
+}
+
+// ---- ratio form ----
+
+SBN_AVX512 inline __m512 stepRatio(__m512 vA, __m512 vAi, __m512 vgp, __m512 vgm, __m512 vq, __m512 vd, __m512 dl, __m512 acc) {
+  const __mmask16 tneg = signBits(xorPs(vq, dl));
+  const __m512 P = _mm512_mask_blend_ps(tneg, vA, vAi);
+  const __m512 G = _mm512_mask_blend_ps(tneg, vgp, vgm);
+  const __m512 den = _mm512_fmadd_ps(P, _mm512_abs_ps(vq), _mm512_set1_ps(1.0f));
+  return _mm512_fmadd_ps(_mm512_mul_ps(G, recip14(den)), vd, acc);
+}
+
+template <int R>
+SBN_AVX512 void dotRatioR(const DotArgs& x, float* out) {
+  __m512 acc[R];
+  __m512 dl[R];
+  for (int k = 0; k < R; k++) {
+    acc[k] = _mm512_setzero_ps();
+    dl[k] = _mm512_set1_ps(x.delta[k]);
+  }
+  const int n = x.n;
+  for (int t = 0; t < x.T; t++) {
+    const float* A = x.A[t];
+    const float* Ainv = x.Ainv[t];
+    const float* gp = x.gp[t];
+    const float* gm = x.gm[t];
+    const float* const* q = x.q[t];
+    const float* const* d = x.d[t];
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+      const __m512 vA = _mm512_loadu_ps(A + j);
+      const __m512 vAi = _mm512_loadu_ps(Ainv + j);
+      const __m512 vgp = _mm512_loadu_ps(gp + j);
+      const __m512 vgm = _mm512_loadu_ps(gm + j);
+      for (int k = 0; k < R; k++) {
+        acc[k] = stepRatio(vA, vAi, vgp, vgm, _mm512_loadu_ps(q[k] + j), _mm512_loadu_ps(d[k] + j), dl[k], acc[k]);
+      }
+    }
+    if (j < n) {
+      // masked lanes load as 0 and contribute exactly 0 (G = 0, d = 0, 1 + P·0 = 1)
+      const __mmask16 m = tailMask(static_cast<size_t>(n - j));
+      const __m512 vA = _mm512_maskz_loadu_ps(m, A + j);
+      const __m512 vAi = _mm512_maskz_loadu_ps(m, Ainv + j);
+      const __m512 vgp = _mm512_maskz_loadu_ps(m, gp + j);
+      const __m512 vgm = _mm512_maskz_loadu_ps(m, gm + j);
+      for (int k = 0; k < R; k++) {
+        acc[k] = stepRatio(vA, vAi, vgp, vgm, _mm512_maskz_loadu_ps(m, q[k] + j), _mm512_maskz_loadu_ps(m, d[k] + j), dl[k], acc[k]);
+      }
+    }
+  }
+  for (int k = 0; k < R; k++) out[k] += hsum(acc[k]);
+}
+
+SBN_AVX512 void dotRatioAvx512(const DotArgs& x, float* out) {
+  switch (x.R) {
+    case 8: dotRatioR<8>(x, out); break;
+    case 7: dotRatioR<7>(x, out); break;
+    case 6: dotRatioR<6>(x, out); break;
+    case 5: dotRatioR<5>(x, out); break;
+    case 4: dotRatioR<4>(x, out); break;
+    case 3: dotRatioR<3>(x, out); break;
+    case 2: dotRatioR<2>(x, out); break;
+    default: dotRatioR<1>(x, out); break;
+  }
+}
+
+// ---- exp form ----
+
+SBN_AVX512 inline __m512 stepExp(__m512 va, __m512 vgp, __m512 vgm, __m512 vw, __m512 vd, __m512 delta, __m512 acc) {
+  const __m512 signMask = _mm512_set1_ps(-0.0f);
+  const __m512 t = _mm512_mul_ps(vw, delta);
+  const __m512 u = _mm512_add_ps(va, t);
+  const __m512 e = expNeg(orPs(u, signMask));  // e^{−|u|}
+  const __m512 r = recip14(_mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+  const __m512 s = _mm512_mask_blend_ps(signBits(xorPs(t, u)), r, _mm512_mul_ps(e, r));
+  const __m512 G = _mm512_mask_blend_ps(signBits(t), vgp, vgm);
+  return _mm512_fmadd_ps(_mm512_mul_ps(G, s), vd, acc);
+}
+
+template <int R>
+SBN_AVX512 void dotExpR(const DotArgs& x, int k0, float* out) {
+  __m512 acc[R];
+  __m512 dl[R];
+  for (int k = 0; k < R; k++) {
+    acc[k] = _mm512_setzero_ps();
+    dl[k] = _mm512_set1_ps(x.delta[k0 + k]);
+  }
+  const int n = x.n;
+  for (int t = 0; t < x.T; t++) {
+    const float* a = x.a[t];
+    const float* gp = x.gp[t];
+    const float* gm = x.gm[t];
+    const float* const* w = x.w[t] + k0;
+    const float* const* d = x.d[t] + k0;
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+      const __m512 va = _mm512_loadu_ps(a + j);
+      const __m512 vgp = _mm512_loadu_ps(gp + j);
+      const __m512 vgm = _mm512_loadu_ps(gm + j);
+      for (int k = 0; k < R; k++) {
+        acc[k] = stepExp(va, vgp, vgm, _mm512_loadu_ps(w[k] + j), _mm512_loadu_ps(d[k] + j), dl[k], acc[k]);
+      }
+    }
+    if (j < n) {
+      // masked lanes load as 0 and contribute exactly 0 (G = 0, d = 0, everything finite)
+      const __mmask16 m = tailMask(static_cast<size_t>(n - j));
+      const __m512 va = _mm512_maskz_loadu_ps(m, a + j);
+      const __m512 vgp = _mm512_maskz_loadu_ps(m, gp + j);
+      const __m512 vgm = _mm512_maskz_loadu_ps(m, gm + j);
+      for (int k = 0; k < R; k++) {
+        acc[k] = stepExp(va, vgp, vgm, _mm512_maskz_loadu_ps(m, w[k] + j), _mm512_maskz_loadu_ps(m, d[k] + j), dl[k], acc[k]);
+      }
+    }
+  }
+  for (int k = 0; k < R; k++) out[k0 + k] += hsum(acc[k]);
+}
+
+// The exp form needs more registers per input: at most 4 inputs at a time.
+SBN_AVX512 void dotExpAvx512(const DotArgs& x, float* out) {
+  for (int k0 = 0; k0 < x.R; k0 += 4) {
+    switch (std::min(4, x.R - k0)) {
+      case 4: dotExpR<4>(x, k0, out); break;
+      case 3: dotExpR<3>(x, k0, out); break;
+      case 2: dotExpR<2>(x, k0, out); break;
+      default: dotExpR<1>(x, k0, out); break;
+    }
+  }
+}
+
+SBN_AVX512 float expBenchAvx512(size_t n, const float* x, const float* y, int reps, bool ratio) {
+  const __m512 signMask = _mm512_set1_ps(-0.0f);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 acc0 = _mm512_setzero_ps();
+  __m512 acc1 = _mm512_setzero_ps();
+  for (int r = 0; r < reps; r++) {
+    for (size_t j = 0; j + 32 <= n; j += 32) {
+      __m512 d0, d1;
+      if (ratio) {
+        d0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(y + j), one);
+        d1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + j + 16), _mm512_loadu_ps(y + j + 16), one);
+      } else {
+        d0 = _mm512_add_ps(one, expNeg(orPs(_mm512_loadu_ps(x + j), signMask)));
+        d1 = _mm512_add_ps(one, expNeg(orPs(_mm512_loadu_ps(x + j + 16), signMask)));
+      }
+      acc0 = _mm512_add_ps(acc0, recip14(d0));
+      acc1 = _mm512_add_ps(acc1, recip14(d1));
+    }
+  }
+  return hsum(_mm512_add_ps(acc0, acc1));
+}
+
+const Isa kAvx512 = {"avx512", 16, prepOutAvx512, prepWAvx512, dotRatioAvx512, dotExpAvx512, expBenchAvx512};
+
+}  // namespace
+
+const Isa* isaAvx512() { return &kAvx512; }
+
+}  // namespace sbn
+
+#else
+
+namespace sbn {
+const Isa* isaAvx512() { return nullptr; }
+}  // namespace sbn
+
+#endif

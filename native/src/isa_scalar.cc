@@ -1,0 +1,94 @@
+// Portable path: the same formulas as the vector paths (kernels.h), one connection at a time (no fma: without
+// -mfma std::fma is a slow library call).
+#include <cmath>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace sbn {
+namespace {
+
+inline bool signBit(float x) {
+  unsigned bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return (bits >> 31) != 0;
+}
+
+void prepOutScalar(size_t n, const float* a, const float* g, float* A, float* Ainv, float* gp, float* gm) {
+  for (size_t j = 0; j < n; j++) {
+    const float aj = std::fmax(-87.0f, std::fmin(87.0f, a[j]));
+    const float e = std::exp(-std::fabs(aj));  // e^{−|a|}
+    const float r = 1.0f / (1.0f + e);
+    const bool pos = aj >= 0;
+    A[j] = pos ? e : 1.0f / e;
+    Ainv[j] = pos ? 1.0f / e : e;
+    gp[j] = g[j] * (pos ? e * r : r);    // g·σ(−a)
+    gm[j] = -g[j] * (pos ? r : e * r);   // −g·σ(a)
+  }
+}
+
+void prepWScalar(size_t n, const float* w, float mag, float* q, float* d) {
+  for (size_t j = 0; j < n; j++) {
+    const double y = static_cast<double>(mag) * std::fabs(static_cast<double>(w[j]));
+    q[j] = std::copysign(static_cast<float>(std::exp(-y)), w[j]);
+    d[j] = static_cast<float>(-std::expm1(-y));
+  }
+}
+
+void dotRatioScalar(const DotArgs& x, float* out) {
+  for (int k = 0; k < x.R; k++) {
+    const bool dNeg = signBit(x.delta[k]);
+    float acc = 0.0f;
+    for (int t = 0; t < x.T; t++) {
+      const float* qk = x.q[t][k];
+      const float* dk = x.d[t][k];
+      for (int j = 0; j < x.n; j++) {
+        const bool tNeg = signBit(qk[j]) != dNeg;
+        const float r = 1.0f / ((tNeg ? x.Ainv[t][j] : x.A[t][j]) * std::fabs(qk[j]) + 1.0f);
+        acc += (tNeg ? x.gm[t][j] : x.gp[t][j]) * r * dk[j];
+      }
+    }
+    out[k] += acc;
+  }
+}
+
+void dotExpScalar(const DotArgs& x, float* out) {
+  for (int k = 0; k < x.R; k++) {
+    const float dk = x.delta[k];
+    float acc = 0.0f;
+    for (int t = 0; t < x.T; t++) {
+      const float* wk = x.w[t][k];
+      const float* Dk = x.d[t][k];
+      const float* a = x.a[t];
+      for (int j = 0; j < x.n; j++) {
+        const float tt = wk[j] * dk;
+        const float u = a[j] + tt;
+        const float e = std::exp(-std::fabs(u));
+        const float r = 1.0f / (1.0f + e);
+        const float s = signBit(tt) == signBit(u) ? r : e * r;
+        acc += (signBit(tt) ? x.gm[t][j] : x.gp[t][j]) * s * Dk[j];
+      }
+    }
+    out[k] += acc;
+  }
+}
+
+float expBenchScalar(size_t n, const float* x, const float* y, int reps, bool ratio) {
+  float acc = 0.0f;
+  for (int r = 0; r < reps; r++) {
+    if (ratio) {
+      for (size_t j = 0; j < n; j++) acc += 1.0f / (1.0f + x[j] * y[j]);
+    } else {
+      for (size_t j = 0; j < n; j++) acc += 1.0f / (1.0f + std::exp(-std::fabs(x[j])));
+    }
+  }
+  return acc;
+}
+
+const Isa kScalar = {"scalar", 1, prepOutScalar, prepWScalar, dotRatioScalar, dotExpScalar, expBenchScalar};
+
+}  // namespace
+
+const Isa* isaScalar() { return &kScalar; }
+
+}  // namespace sbn

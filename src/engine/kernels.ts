@@ -1,0 +1,110 @@
+// The native kernel addon (native/, built at install time by scripts/build-kernels.mjs): fused, vectorised,
+// multi-threaded CPU implementations of PSA's backward products (spec §2.3.3–§2.3.4) on typed arrays. They are
+// the fast implementation on every tfjs backend; the tfjs-op implementations in layers.ts stay the reference and
+// the fallback when the addon is missing or fails to load. SBN_KERNELS=js forces the fallback.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { NoiseKind } from './spec/types';
+
+export interface NativeKernelsInfo {
+  /** The instruction set in use: 'avx512' | 'avx2' | 'scalar'. */
+  isa: string;
+  lanes: number;
+  threads: number;
+  /** Every instruction set this CPU and build support. */
+  isas: string[];
+}
+
+export interface NativeKernels {
+  /** λ[r,i] = Σ_j [F(a[r,j] + wT[i,j]·shift[r,i]) − F(a[r,j])]·g[r,j]; a, g [rows·nOut], wT [nIn·nOut], shift [rows·nIn]. */
+  psaDense(a: Float32Array, wT: Float32Array, shift: Float32Array, g: Float32Array, rows: number, nIn: number, nOut: number,
+    noise: NoiseKind): Float32Array;
+  /**
+   * The ratio convolution: a, g NHWC [B,Ho,Wo,F], shift NHWC [B,H,W,C], w [K,K,C,F], zero padding, stride;
+   * returns λ NHWC [B,H,W,C].
+   */
+  ratioConv(a: Float32Array, shift: Float32Array, g: Float32Array, w: Float32Array, B: number, H: number, W: number, C: number,
+    Ho: number, Wo: number, F: number, K: number, stride: number, padding: number, noise: NoiseKind): Float32Array;
+  info(): NativeKernelsInfo;
+  /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
+  setThreads(n: number): number;
+  /** 'scalar' | 'avx2' | 'avx512' | 'auto'; false when this CPU or build lacks it (nothing changes then). */
+  setIsa(name: string): boolean;
+  /**
+   * G evaluations/s, with the current ISA and threads, on L1-resident buffers, of 1/(1 + e^{−|x|}) (the floor of
+   * a connection with an exponential: the exp form) and of 1/(1 + x·y) (the ratio form's floor).
+   */
+  expThroughput(n?: number, reps?: number): { gevalsPerSecond: number; ratioPerSecond: number; threads: number; isa: string };
+}
+
+export interface KernelsInfo {
+  kind: 'native' | 'js';
+  /** e.g. "native (avx512, 2 threads)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
+  detail: string;
+}
+
+const ADDON = join('native', 'build', 'Release', 'sbn_kernels.node');
+
+let loaded: { kernels?: NativeKernels; path?: string; why?: string } | undefined;
+let enabled = true;
+
+/** Where the addon may be: $SBN_KERNELS_PATH, beside this bundle, or native/build/Release above it (dist/, dist/test/unit/, src/engine/). */
+function candidates(): string[] {
+  const out: string[] = [];
+  if (process.env.SBN_KERNELS_PATH) out.push(process.env.SBN_KERNELS_PATH);
+  out.push(join(__dirname, 'sbn_kernels.node'));
+  let dir = __dirname;
+  for (let up = 0; up < 5; up++) {
+    out.push(join(dir, ADDON));
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return out;
+}
+
+function load(): NonNullable<typeof loaded> {
+  if ((process.env.SBN_KERNELS ?? '').toLowerCase() === 'js') return { why: 'SBN_KERNELS=js' };
+  const file = candidates().find((f) => existsSync(f));
+  if (!file) return { why: 'native kernels not built; `node scripts/build-kernels.mjs` builds them' };
+  try {
+    const mod = { exports: {} as Partial<NativeKernels> };
+    process.dlopen(mod, file);
+    const k = mod.exports;
+    if (typeof k.psaDense !== 'function' || typeof k.ratioConv !== 'function' || typeof k.info !== 'function') {
+      return { why: `${file} is not the sbn_kernels addon`, path: file };
+    }
+    k.info();
+    return { kernels: k as NativeKernels, path: file };
+  } catch (e) {
+    return { why: `native kernels failed to load: ${(e as Error).message.split('\n')[0]}`, path: file };
+  }
+}
+
+/** The addon, or undefined when it is missing, fails to load, is disabled, or SBN_KERNELS=js. */
+export function nativeKernels(): NativeKernels | undefined {
+  loaded ??= load();
+  return enabled ? loaded.kernels : undefined;
+}
+
+/** The file the addon was loaded from (undefined when none was found). */
+export function nativeKernelsPath(): string | undefined {
+  loaded ??= load();
+  return loaded.path;
+}
+
+/** Switches the native kernels off (and on again) in this process: the tfjs implementations are used meanwhile. */
+export function setNativeKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Which implementation PSA's backward products use, for logs and benchmark records. */
+export function kernelsInfo(): KernelsInfo {
+  loaded ??= load();
+  if (loaded.kernels && enabled) {
+    const i = loaded.kernels.info();
+    return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'})` };
+  }
+  const why = !enabled && loaded.kernels ? 'native kernels switched off' : loaded.why;
+  return { kind: 'js', detail: `TensorFlow.js ops (${why})` };
+}

@@ -1,0 +1,373 @@
+// The native kernels (native/, src/engine/kernels.ts) against their references: a float64 evaluation of the
+// defining sums, and the tfjs-op implementations in layers.ts. Every instruction set the CPU supports is tested;
+// results must not depend on the thread count; the engine's PSA estimate is the same with and without them.
+// Skipped, with the reason, when the addon is not built (scripts/build-kernels.mjs) or SBN_KERNELS=js.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/engine/backend';
+import { kernelsInfo, nativeKernels, nativeKernelsPath, setNativeKernelsEnabled, type NativeKernels } from '../../src/engine/kernels';
+import { convOutputSize, psaDenseReference, ratioConvReference, type ConvGeometry } from '../../src/engine/layers';
+import { noiseOf, normalCdf64, sigmoid64 } from '../../src/engine/noise';
+import { Rng } from '../../src/engine/rng';
+import { disposeNetwork, initNetwork, networkFromValues, networkValues } from '../../src/engine/network';
+import { gradientDraws } from '../../src/engine/gradients';
+import type { ModelSpec, NoiseKind } from '../../src/engine/spec/types';
+import { relativeError } from './helpers/fixtures';
+
+const kernels = nativeKernels();
+const skip = kernels ? false : `native kernels unavailable: ${kernelsInfo().detail}`;
+const K = kernels as NativeKernels;
+const TOL = 1e-5;
+
+before(async () => { await initBackend(); });
+after(() => {
+  if (kernels) { kernels.setIsa('auto'); kernels.setThreads(0); }
+});
+
+/** F(u) − F(v) in float64, as upper-tail differences when both sit on the upper side (no cancellation there). */
+function diff64(kind: NoiseKind, u: number, v: number): number {
+  if (kind === 'logistic') return u + v > 0 ? sigmoid64(-v) - sigmoid64(-u) : sigmoid64(u) - sigmoid64(v);
+  return u + v > 0 ? normalCdf64(-v) - normalCdf64(-u) : normalCdf64(u) - normalCdf64(v);
+}
+
+function denseRef64(a: Float32Array, wT: Float32Array, sh: Float32Array, g: Float32Array, rows: number, nIn: number, nOut: number, kind: NoiseKind): Float64Array {
+  const out = new Float64Array(rows * nIn);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < nIn; i++) {
+      const d = sh[r * nIn + i];
+      let acc = 0;
+      for (let j = 0; j < nOut; j++) {
+        const aj = a[r * nOut + j];
+        acc += diff64(kind, aj + wT[i * nOut + j] * d, aj) * g[r * nOut + j];
+      }
+      out[r * nIn + i] = acc;
+    }
+  }
+  return out;
+}
+
+interface ConvCase { B: number; H: number; W: number; C: number; Ho: number; Wo: number; F: number; K: number; stride: number; padding: number }
+
+/** λ[b,h,x,c] straight from the definition: every output position whose window covers (h, x). */
+function convRef64(a: Float32Array, sh: Float32Array, g: Float32Array, w: Float32Array, s: ConvCase, kind: NoiseKind): Float64Array {
+  const out = new Float64Array(s.B * s.H * s.W * s.C);
+  for (let b = 0; b < s.B; b++) {
+    for (let ho = 0; ho < s.Ho; ho++) {
+      for (let wo = 0; wo < s.Wo; wo++) {
+        const aOff = ((b * s.Ho + ho) * s.Wo + wo) * s.F;
+        for (let kh = 0; kh < s.K; kh++) {
+          const h = ho * s.stride + kh - s.padding;
+          if (h < 0 || h >= s.H) continue;
+          for (let kw = 0; kw < s.K; kw++) {
+            const x = wo * s.stride + kw - s.padding;
+            if (x < 0 || x >= s.W) continue;
+            for (let c = 0; c < s.C; c++) {
+              const pix = ((b * s.H + h) * s.W + x) * s.C + c;
+              const d = sh[pix];
+              const wOff = ((kh * s.K + kw) * s.C + c) * s.F;
+              let acc = 0;
+              for (let f = 0; f < s.F; f++) acc += diff64(kind, a[aOff + f] + w[wOff + f] * d, a[aOff + f]) * g[aOff + f];
+              out[pix] += acc;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function uniform(rng: Rng, n: number, scale: number): Float32Array {
+  const v = rng.uniforms(n);
+  for (let i = 0; i < n; i++) v[i] = (2 * v[i] - 1) * scale;
+  return v;
+}
+
+/** Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (spec §2.3.2), or arbitrary values (the generic path). */
+function shifts(rng: Rng, n: number, coding: 'pm1' | '01' | 'any'): Float32Array {
+  const v = rng.uniforms(n);
+  for (let i = 0; i < n; i++) {
+    v[i] = coding === 'any' ? [0, 0.25, -1.5, 2, 3, -0.5, 1e-3][rng.int(7)] * (rng.uniform() < 0.5 ? 1 : -1)
+      : (v[i] < 0.5 ? -1 : 1) * (coding === 'pm1' ? 2 : 1);
+  }
+  return v;
+}
+
+function assertClose(got: Float32Array, want: ArrayLike<number>, what: string, tol = TOL): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < got.length; i++) {
+    assert.ok(Number.isFinite(got[i]), `${what}: entry ${i} is ${got[i]}`);
+    const e = Math.abs(got[i] - want[i]);
+    if (e > worst) { worst = e; at = i; }
+  }
+  assert.ok(worst <= tol * scale + 1e-30, `${what}: |Δ| ${worst.toExponential(3)} at ${at} (${got[at]} vs ${want[at]}) > ${tol} × ${scale.toExponential(3)}`);
+}
+
+function forEachIsa(fn: (isa: string) => void): void {
+  for (const isa of K.info().isas) {
+    assert.ok(K.setIsa(isa), isa);
+    try { fn(isa); } finally { K.setIsa('auto'); }
+  }
+}
+
+/** Cases built (with their float64 references) once, then checked under every ISA. */
+interface Case { what: string; run: () => Float32Array; want: Float64Array }
+function checkEveryIsa(cases: Case[]): void {
+  forEachIsa((isa) => { for (const c of cases) assertClose(c.run(), c.want, `${isa} ${c.what}`); });
+}
+
+test('native kernels: the addon reports its instruction set and threads', { skip }, () => {
+  const i = K.info();
+  assert.ok(i.isas.includes('scalar'));
+  assert.ok(i.isas.includes(i.isa), `${i.isa} in ${i.isas}`);
+  assert.ok(i.threads >= 1);
+  assert.equal(kernelsInfo().kind, 'native');
+  assert.match(kernelsInfo().detail, new RegExp(i.isa));
+});
+
+test('native psaDense = float64 reference on random shapes (sizes 1..700, both codings, both noises, every ISA)', { skip }, () => {
+  const cases: Case[] = [];
+  {
+    const rng = new Rng(11);
+    const fixed: [number, number, number][] = [[1, 1, 1], [1, 1, 700], [1, 700, 3], [700, 2, 1], [3, 5, 7], [2, 9, 8], [4, 3, 15], [5, 4, 16], [2, 6, 17], [3, 7, 33]];
+    const random: [number, number, number][] = Array.from({ length: 12 }, () => {
+      // one size up to 700, the product bounded so the float64 reference stays quick
+      const dims = [1 + rng.int(700), 1 + rng.int(24), 1 + rng.int(24)];
+      for (let i = dims.length - 1; i > 0; i--) { const j = rng.int(i + 1); [dims[i], dims[j]] = [dims[j], dims[i]]; }
+      return dims as [number, number, number];
+    });
+    for (const [rows, nIn, nOut] of [...fixed, ...random]) {
+      for (const coding of ['pm1', '01'] as const) {
+        for (const kind of ['logistic', 'normal'] as const) {
+          const a = uniform(rng, rows * nOut, 3);
+          const wT = uniform(rng, nIn * nOut, 1.5);
+          const sh = shifts(rng, rows * nIn, coding);
+          const g = uniform(rng, rows * nOut, 1);
+          cases.push({
+            what: `dense ${rows}×${nIn}×${nOut} ${coding} ${kind}`,
+            run: () => K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind),
+            want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
+          });
+        }
+      }
+    }
+  }
+  assert.equal(cases.length, 88);
+  checkEveryIsa(cases);
+});
+
+test('native psaDense: small, large and extreme weights and pre-activations (±100), arbitrary shifts incl. 0', { skip }, () => {
+  const cases: Case[] = [];
+  {
+    const rng = new Rng(5);
+    for (const [wScale, aScale] of [[1e-4, 1], [1e-2, 5], [30, 30], [100, 100], [100, 1], [0.5, 100]]) {
+      for (const coding of ['pm1', '01', 'any'] as const) {
+        for (const kind of ['logistic', 'normal'] as const) {
+          const [rows, nIn, nOut] = [3 + rng.int(5), 5 + rng.int(20), 20 + rng.int(60)];
+          const a = uniform(rng, rows * nOut, aScale);
+          const wT = uniform(rng, nIn * nOut, wScale);
+          // a few entries exactly at the extremes
+          for (let i = 0; i < a.length; i += 7) a[i] = rng.uniform() < 0.5 ? -aScale : aScale;
+          for (let i = 0; i < wT.length; i += 5) wT[i] = rng.uniform() < 0.5 ? -wScale : wScale;
+          const sh = shifts(rng, rows * nIn, coding);
+          const g = uniform(rng, rows * nOut, 1);
+          cases.push({
+            what: `dense w ±${wScale} a ±${aScale} ${coding} ${kind}`,
+            run: () => K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind),
+            want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
+          });
+        }
+      }
+    }
+  }
+  checkEveryIsa(cases);
+});
+
+test('native psaDense = the tfjs reference (psaDenseReference)', { skip }, () => {
+  const rng = new Rng(3);
+  for (const kind of ['logistic', 'normal'] as const) {
+    for (const [rows, nIn, nOut] of [[17, 33, 65], [1, 700, 9], [64, 20, 130], [5, 1, 700]]) {
+      const a = uniform(rng, rows * nOut, 3);
+      const wT = uniform(rng, nIn * nOut, 1);
+      const sh = shifts(rng, rows * nIn, 'pm1');
+      const g = uniform(rng, rows * nOut, 1);
+      const ref = tf.tidy(() => psaDenseReference(tf.tensor2d(a, [rows, nOut]), tf.tensor2d(wT, [nIn, nOut]), tf.tensor2d(sh, [rows, nIn]),
+        tf.tensor2d(g, [rows, nOut]), noiseOf(kind)));
+      assertClose(K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind), ref.dataSync(), `${rows}×${nIn}×${nOut} ${kind}`);
+      ref.dispose();
+    }
+  }
+});
+
+function convCase(rng: Rng, Kk: number, stride: number, padding: number): ConvCase {
+  const H = Kk + rng.int(6);
+  const W = Kk + rng.int(6);
+  return {
+    B: 1 + rng.int(17), H, W, C: 1 + rng.int(6), F: 1 + rng.int(24), K: Kk, stride, padding,
+    Ho: convOutputSize(H, Kk, stride, padding), Wo: convOutputSize(W, Kk, stride, padding),
+  };
+}
+
+function runConv(s: ConvCase, a: Float32Array, sh: Float32Array, g: Float32Array, w: Float32Array, kind: NoiseKind): Float32Array {
+  return K.ratioConv(a, sh, g, w, s.B, s.H, s.W, s.C, s.Ho, s.Wo, s.F, s.K, s.stride, s.padding, kind);
+}
+
+test('native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, both codings and noises, every ISA)', { skip }, () => {
+  const cases: Case[] = [];
+  {
+    const rng = new Rng(7);
+    for (const Kk of [1, 3, 5]) {
+      for (const stride of [1, 2]) {
+        for (const padding of [0, 1, 2]) {
+          for (const coding of ['pm1', '01'] as const) {
+            for (const kind of ['logistic', 'normal'] as const) {
+              const s = convCase(rng, Kk, stride, padding);
+              const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
+              const g = uniform(rng, a.length, 1);
+              const w = uniform(rng, Kk * Kk * s.C * s.F, 1.5);
+              const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
+              cases.push({
+                what: `conv K${Kk} s${stride} p${padding} ${coding} ${kind} ${JSON.stringify(s)}`,
+                run: () => runConv(s, a, sh, g, w, kind),
+                want: convRef64(a, sh, g, w, s, kind),
+              });
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.equal(cases.length, 72);
+  checkEveryIsa(cases);
+});
+
+test('native ratioConv: extreme weights and pre-activations (±100), arbitrary shifts, 7×7 kernels (49 taps)', { skip }, () => {
+  const cases: Case[] = [];
+  {
+    const rng = new Rng(9);
+    for (const [wScale, aScale] of [[100, 100], [1e-3, 2], [100, 1], [0.5, 100], [1, 3]]) {
+      for (const coding of ['pm1', 'any'] as const) {
+        const Kk = aScale === 3 ? 7 : 3; // 49 taps: more than one call of the kernel takes
+        const s = Kk === 7 ? convCase(rng, 7, 1, 3) : convCase(rng, 3, 1 + rng.int(2), rng.int(3));
+        const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, aScale);
+        for (let i = 0; i < a.length; i += 5) a[i] = rng.uniform() < 0.5 ? -aScale : aScale;
+        const g = uniform(rng, a.length, 1);
+        const w = uniform(rng, Kk * Kk * s.C * s.F, wScale);
+        for (let i = 0; i < w.length; i += 3) w[i] = rng.uniform() < 0.5 ? -wScale : wScale;
+        const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
+        for (const kind of ['logistic', 'normal'] as const) {
+          cases.push({ what: `conv K${Kk} w ±${wScale} a ±${aScale} ${coding} ${kind}`, run: () => runConv(s, a, sh, g, w, kind), want: convRef64(a, sh, g, w, s, kind) });
+        }
+      }
+    }
+  }
+  checkEveryIsa(cases);
+});
+
+test('native ratioConv = the tfjs reference (ratioConvReference)', { skip }, () => {
+  const rng = new Rng(13);
+  for (const [Kk, stride, padding] of [[3, 1, 1], [3, 2, 0], [5, 2, 2], [1, 1, 0]]) {
+    for (const kind of ['logistic', 'normal'] as const) {
+      const s = convCase(rng, Kk, stride, padding);
+      const geometry: ConvGeometry = { kind: 'conv', inShape: [s.C, s.H, s.W], filters: s.F, kernel: Kk, stride, padding, outShape: [s.F, s.Ho, s.Wo] };
+      const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
+      const g = uniform(rng, a.length, 1);
+      const w = uniform(rng, Kk * Kk * s.C * s.F, 1);
+      const sh = shifts(rng, s.B * s.H * s.W * s.C, '01');
+      const ref = tf.tidy(() => ratioConvReference(tf.tensor4d(a, [s.B, s.Ho, s.Wo, s.F]), tf.tensor4d(sh, [s.B, s.H, s.W, s.C]),
+        tf.tensor4d(g, [s.B, s.Ho, s.Wo, s.F]), tf.tensor4d(w, [Kk, Kk, s.C, s.F]), geometry, noiseOf(kind)));
+      assertClose(runConv(s, a, sh, g, w, kind), ref.dataSync(), `K${Kk} s${stride} p${padding} ${kind}`);
+      ref.dispose();
+    }
+  }
+});
+
+test('native kernels: results do not depend on the thread count (bit for bit)', { skip }, () => {
+  const rng = new Rng(17);
+  const [rows, nIn, nOut] = [37, 151, 123];
+  const a = uniform(rng, rows * nOut, 3);
+  const wT = uniform(rng, nIn * nOut, 1);
+  const g = uniform(rng, rows * nOut, 1);
+  const s = { B: 9, H: 13, W: 11, C: 21, F: 19, K: 3, stride: 2, padding: 1, Ho: 7, Wo: 6 };
+  const ca = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
+  const cg = uniform(rng, ca.length, 1);
+  const cw = uniform(rng, 9 * s.C * s.F, 1);
+  forEachIsa((isa) => {
+    for (const coding of ['pm1', 'any'] as const) {
+      const sh = shifts(rng, rows * nIn, coding);
+      const csh = shifts(rng, s.B * s.H * s.W * s.C, coding);
+      const outs = [1, 2, 3, 8].map((t) => {
+        K.setThreads(t);
+        const out = [K.psaDense(a, wT, sh, g, rows, nIn, nOut, 'logistic'), runConv(s, ca, csh, cg, cw, 'logistic')];
+        // the normal-noise path is the same code under every ISA
+        if (isa === 'scalar') out.push(K.psaDense(a, wT, sh, g, rows, nIn, nOut, 'normal'), runConv(s, ca, csh, cg, cw, 'normal'));
+        return out;
+      });
+      K.setThreads(0);
+      for (let t = 1; t < outs.length; t++) {
+        outs[t].forEach((o, k) => assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0][k].buffer)), `${isa} ${coding} output ${k}: threads differ`));
+      }
+    }
+  });
+});
+
+test('native kernels: SBN_KERNEL_THREADS sets the default thread count', { skip }, () => {
+  const file = nativeKernelsPath()!;
+  const code = `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});process.stdout.write(String(m.exports.info().threads))`;
+  for (const n of ['1', '3']) {
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, SBN_KERNEL_THREADS: n } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, n);
+  }
+});
+
+test('native kernels: bad arguments throw instead of reading out of bounds', { skip }, () => {
+  const f = (n: number) => new Float32Array(n);
+  assert.doesNotThrow(() => K.psaDense(f(6), f(6), f(4), f(6), 2, 2, 3, 'logistic'));
+  assert.throws(() => K.psaDense(f(6), f(5), f(4), f(6), 2, 2, 3, 'logistic'), /wT: length 5, expected 6/);
+  assert.throws(() => K.psaDense(f(6), f(6), f(4), f(5), 2, 2, 3, 'logistic'), /g: length 5/);
+  assert.throws(() => K.psaDense(f(6), f(6), f(4), f(6), 2, 2, 3, 'cauchy' as NoiseKind), /noise/);
+  assert.throws(() => K.psaDense(new Float64Array(6) as unknown as Float32Array, f(6), f(4), f(6), 2, 2, 3, 'logistic'), /Float32Array/);
+  assert.throws(() => K.ratioConv(f(8), f(16), f(8), f(9), 1, 4, 4, 1, 3, 3, 1, 3, 1, 0, 'logistic'), /Ho, Wo/);
+});
+
+const MIXED: ModelSpec = {
+  name: 'conv-dense', input: { shape: [2, 7, 7] }, states: 'pm1', noise: 'logistic',
+  layers: [
+    { type: 'conv', filters: 5, kernel: 3, stride: 1, padding: 1 },
+    { type: 'conv', filters: 4, kernel: 3, stride: 2, padding: 1 },
+    { type: 'flatten' },
+    { type: 'dense', units: 9 },
+    { type: 'dense', units: 7 },
+  ],
+  output: { units: 3, loss: 'nll' },
+};
+
+for (const [states, noise] of [['pm1', 'logistic'], ['01', 'normal']] as const) {
+  test(`PSA through the engine: native kernels = tfjs ops (conv + dense layers, ${states}, ${noise})`, { skip }, () => {
+    const spec: ModelSpec = { ...MIXED, states, noise };
+    const rng = new Rng(21);
+    const init = initNetwork(spec, rng);
+    const values = networkValues(init);
+    disposeNetwork(init);
+    const net = networkFromValues(spec, values);
+    const data = { X: Array.from({ length: 6 }, () => Array.from({ length: 98 }, () => rng.uniform())), Y: [0, 1, 2, 1, 0, 2] };
+    const run = () => gradientDraws(net, data, 'psa', { draws: 4, seed: 5 });
+    const native = run();
+    setNativeKernelsEnabled(false);
+    let js;
+    try { js = run(); } finally { setNativeKernelsEnabled(true); }
+    assert.ok(Math.abs(native.loss - js.loss) < 1e-6 * Math.max(1, Math.abs(js.loss)));
+    native.layers.forEach((l, k) => {
+      const err = relativeError(l.mean, js.layers[k].mean);
+      assert.ok(err < 1e-4, `${l.name}: relative error ${err}`);
+    });
+    disposeNetwork(net);
+  });
+}
