@@ -53,9 +53,29 @@ const integrationEntries = listTs(join('test', 'integration'))
   .filter((f) => f === join('test', 'integration', 'index.ts') || f.endsWith('.vscode-test.ts'))
   .map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) }));
 
+// ---- Webview panels (dashboard, diagnostics, layer statistics) ------------------------------------------------------
+// webview/*.ts → dist/webview/*.js for the browser (iife), uPlot and @vscode-elements bundled in; a stylesheet a
+// script imports (uPlot's) comes out beside it as dist/webview/*.css. webview/common.ts is shared code, not an entry.
+// The panels load these under a strict CSP (src/extension/panels/webviewHtml.ts).
+const webview = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'chrome120',
+  minify: true,
+  sourcemap: false,
+  logLevel: 'warning',
+};
+const webviewEntries = listTs('webview')
+  .filter((f) => !f.includes('/', 'webview/'.length) && !f.endsWith('common.ts'))
+  .map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) }));
+// -------------------------------------------------------------------------------------------------------------------
+
 await Promise.all([
   ...entries.map((e) => build({ ...common, entryPoints: [e.in], outfile: e.out + '.js' })),
   ...integrationEntries.map((e) => build({ ...integration, entryPoints: [e.in], outfile: e.out + '.js' })),
+  ...webviewEntries.map((e) => build({ ...webview, entryPoints: [e.in], outfile: e.out + '.js' })),
 ]);
-entries.push(...integrationEntries);
+entries.push(...integrationEntries, ...webviewEntries);
 console.error(`build: ${entries.length} bundles -> ${relative(process.cwd(), join(root, 'dist')) || 'dist'}/`);

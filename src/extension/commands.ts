@@ -120,6 +120,8 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const training = ctx.runs.activeTraining();
     let job: Job | undefined;
     if (arg instanceof RunItem) job = training.find((j) => j.runDir && path.resolve(j.runDir) === path.resolve(arg.info.dir));
+    // a run folder (the panels' Stop button): only that run, never another one
+    else if (typeof arg === 'string') job = training.find((j) => j.runDir && path.resolve(j.runDir) === path.resolve(arg));
     else if (training.length === 1) job = training[0];
     else if (training.length > 1) {
       const pick = await vscode.window.showQuickPick(training.map((j) => ({ label: j.label, description: progressText(j), job: j })), { placeHolder: 'Training run to stop' });

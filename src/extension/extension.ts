@@ -10,10 +10,14 @@ import { registerCommands } from './commands';
 import { registerTasks } from './tasks';
 import { allRunsRoots } from './modelFiles';
 import { registerLanguageFeatures } from './language/register';
+import { registerPanels } from './panels/register';
+import type { PanelRegistry } from './panels/runPanel';
 
 export interface SbnStudioApi {
   runs: RunManager;
   tree: RunsTreeProvider;
+  /** The open dashboard / diagnostics / layer-statistics panels (src/extension/panels/). */
+  panels: PanelRegistry;
 }
 
 export function activate(context: vscode.ExtensionContext): SbnStudioApi {
@@ -41,7 +45,9 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   );
   registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });
   registerLanguageFeatures(context, { log: (m) => log.debug(m) });
-  return { runs, tree };
+  // Webview panels: training dashboard, gradient diagnostics, layer statistics (commands, serializers, auto-open).
+  const panels = registerPanels(context, { runs, log });
+  return { runs, tree, panels };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,66 @@
+// The panels' wiring: commands sbn.openDashboard / sbn.openDiagnostics / sbn.openLayerStats (argument: a Runs-view
+// item, a run folder path or Uri; otherwise a pick), the serializers that restore panels after a window reload,
+// the dashboard opening by itself when a training job starts (setting sbn.dashboard.openOnTrain), worker events
+// forwarded so that panels read the run folder at once, and sbn.panelState (what each open panel has sent and
+// drawn; for tests).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { listRuns } from '../../engine/runs';
+import type { RunManager } from '../runManager';
+import { allRunsRoots } from '../modelFiles';
+import { PanelRegistry, type PanelDescriptor } from './runPanel';
+import { TrainingDashboardPanel } from './dashboardPanel';
+import { GradientDiagnosticsPanel } from './diagnosticsPanel';
+import { LayerStatisticsPanel } from './layersPanel';
+
+export const PANELS: readonly PanelDescriptor[] = [TrainingDashboardPanel, GradientDiagnosticsPanel, LayerStatisticsPanel];
+
+/** A run folder from a command argument: a Runs-view item (`info.dir`), a path, a Uri; else the user picks one. */
+async function runDirFrom(arg: unknown, what: string): Promise<string | undefined> {
+  if (typeof arg === 'string' && arg) return path.resolve(arg);
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  const dir = (arg as { info?: { dir?: unknown } } | undefined)?.info?.dir;
+  if (typeof dir === 'string') return dir;
+  const runs = allRunsRoots().flatMap((root) => listRuns(root)).filter((r) => !r.reason);
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage('No runs yet: train a model first.');
+    return undefined;
+  }
+  runs.sort((a, b) => (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) || (b.created ?? '').localeCompare(a.created ?? ''));
+  const pick = await vscode.window.showQuickPick(runs.map((r) => ({
+    label: r.name, description: `${r.status ?? '?'} · ${r.estimator ?? '?'}`, detail: vscode.workspace.asRelativePath(r.dir), dir: r.dir,
+  })), { placeHolder: `Run to show ${what} of` });
+  return pick?.dir;
+}
+
+export function registerPanels(context: vscode.ExtensionContext, deps: { runs: RunManager; log: vscode.LogOutputChannel }): PanelRegistry {
+  const config = () => vscode.workspace.getConfiguration('sbn');
+  const registry = new PanelRegistry({ extensionUri: context.extensionUri, log: deps.log }, () => config().get<number>('maxPointsPerSeries', 2000));
+  context.subscriptions.push(registry);
+
+  const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
+    const runDir = await runDirFrom(arg, what);
+    if (!runDir) return undefined;
+    const p = registry.open(desc, runDir, { preserveFocus: options?.preserveFocus });
+    return p.state();
+  };
+  context.subscriptions.push(
+    vscode.commands.registerCommand('sbn.openDashboard', open(TrainingDashboardPanel, 'the training dashboard')),
+    vscode.commands.registerCommand('sbn.openDiagnostics', open(GradientDiagnosticsPanel, 'the gradient diagnostics')),
+    vscode.commands.registerCommand('sbn.openLayerStats', open(LayerStatisticsPanel, 'the layer statistics')),
+    vscode.commands.registerCommand('sbn.panelState', () => registry.state()),
+    ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('sbn.maxPointsPerSeries')) registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));
+    }),
+    deps.runs.onDidChange(({ job, event }) => {
+      if (!job.runDir || (job.kind !== 'train' && job.kind !== 'resume')) return;
+      const active = deps.runs.active.some((j) => j.id === job.id);
+      registry.jobChanged(job.runDir, active ? { backend: job.backend, estimator: job.estimator, totalSteps: job.lastStep?.totalSteps, canStop: true } : undefined);
+      if (event?.type === 'started' && config().get<boolean>('dashboard.openOnTrain', true)) {
+        registry.open(TrainingDashboardPanel, job.runDir, { preserveFocus: true, column: vscode.ViewColumn.Beside });
+      }
+    }),
+  );
+  return registry;
+}

@@ -1,0 +1,158 @@
+// The typed messages between the extension host and the SBN webview panels (training dashboard, gradient
+// diagnostics, layer statistics). The host imports it (src/extension/panels/), and so do the webview scripts
+// (webview/*.ts): it must stay free of Node, vscode and engine imports.
+//
+// The host owns the data (/work/shared/notes/vscode-testing.md: a hidden webview without retainContextWhenHidden
+// loses messages and reloads on reveal). A webview says `ready` whenever its page (re)loads or becomes visible,
+// the host answers with a `snapshot` of everything that panel shows, then streams `delta`s (at most ~10 per second)
+// and `runState` updates. Series are downsampled on the host (min-max per bucket, `sbn.maxPointsPerSeries`).
+
+/** One series as sent: x is the optimizer step; y may hold null (NaN/∞ in metrics.jsonl, or a gap). */
+export interface SeriesPayload {
+  x: number[];
+  y: (number | null)[];
+}
+
+/**
+ * New points of one series: the webview truncates its copy of the series to `from` points, then appends `x`/`y`.
+ * `from` is below the webview's length when the last (still open) downsampling bucket changed, and 0 when the whole
+ * series was rebuilt (a coarser bucket size, or a resumed run that dropped recomputed steps).
+ */
+export interface SeriesDelta extends SeriesPayload {
+  from: number;
+}
+
+export type RunStatus = 'running' | 'stopped' | 'finished' | 'crashed' | 'diverged' | 'unknown';
+
+/** What the panel headers show. Every field but `runDir` and `name` may be missing (a run that just started). */
+export interface RunState {
+  runDir: string;
+  name: string;
+  status: RunStatus;
+  statusDetail?: string;
+  model?: string;
+  estimator?: string;
+  backend?: string;
+  /** Fractional epoch of the last record. */
+  epoch?: number;
+  epochs?: number;
+  step?: number;
+  totalSteps?: number;
+  stepsPerSecond?: number;
+  /** Seconds of training left at the recent step rate (running runs only). */
+  etaSeconds?: number;
+  /** Training wall time so far (metrics `elapsed`). */
+  elapsed?: number;
+  /** True when this window's worker trains the run, so Stop can reach it. */
+  canStop: boolean;
+  /** The latest evaluation per split (for the header). */
+  lastEval?: Partial<Record<'train' | 'validation' | 'test', { acc_e: number | null; acc1: number | null; u_loss: number | null; step: number }>>;
+}
+
+/** One gradient-diagnostics pass (a `diagnostics` record of docs/run-format.md, trimmed to what is drawn). */
+export interface DiagnosticsPass {
+  step: number;
+  epoch: number;
+  reference: 'exact' | 'unbiased-mean';
+  /** Relative standard error of the reference per layer (0 for exact). */
+  referenceError: number[];
+  draws: number;
+  M: number[];
+  seconds: number;
+  layers: string[];
+  estimators: {
+    estimator: string;
+    seconds: number;
+    layers: { name: string; cos: (number | null)[]; cosQ15: (number | null)[]; cosQ85: (number | null)[]; rmse: (number | null)[]; variance: number | null; snr: number | null; bias: number | null }[];
+  }[];
+}
+
+/** Histograms over time of one layer (a heatmap: one column per kept `layerStats` record). */
+export interface HistogramTrack {
+  layer: string;
+  /** Fixed value range of the bins (pre-activations: [-8, 8]). */
+  min: number;
+  max: number;
+  steps: number[];
+  /** counts[i] has the bins of steps[i]. */
+  counts: number[][];
+}
+
+export type PanelKind = 'dashboard' | 'diagnostics' | 'layers';
+
+/** Data besides series, per panel kind. */
+export interface PanelExtras {
+  /** diagnostics panel: the latest pass and the number of passes so far. */
+  latestDiagnostics?: DiagnosticsPass | null;
+  diagnosticsPasses?: number;
+  /** layers panel: pre-activation histograms over time, per hidden layer. */
+  histograms?: HistogramTrack[];
+}
+
+export type HostToWebview =
+  | { type: 'snapshot'; panel: PanelKind; run: RunState; series: Record<string, SeriesPayload>; extras: PanelExtras; maxPoints: number }
+  | { type: 'delta'; series: Record<string, SeriesDelta>; extras?: PanelExtras }
+  | { type: 'runState'; run: RunState }
+  | { type: 'exported'; ok: boolean; file?: string; message?: string };
+
+/** Webview → host. */
+export type WebviewToHost =
+  /** The page (re)loaded or became visible: send a snapshot. */
+  | { type: 'ready' }
+  /** Stop this run's training (the header's Stop button). */
+  | { type: 'stop' }
+  /** Save a chart image (`dataUrl`, image/png) or the panel's series as CSV (the host has the full resolution). */
+  | { type: 'export'; format: 'png'; dataUrl: string; name: string }
+  | { type: 'export'; format: 'csv'; name: string }
+  /** What the page drew after a message (for tests and the panel-state command): points per series. */
+  | { type: 'rendered'; points: Record<string, number>; charts: number; extras?: Record<string, number> }
+  /** A page error, forwarded to the extension's log. */
+  | { type: 'error'; message: string };
+
+// ------------------------------------------------------------------------------------------------- series names
+// Series keys: `<split>/<metric>` for evaluation metrics, otherwise a metric name. Diagnostics and layer statistics
+// use `diag/…` and `layer/…` prefixes so that one store can serve every panel of a run.
+
+export const EVAL_SPLITS = ['train', 'validation', 'test'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+export const EVAL_METRICS = ['u_loss', 'acc1', 'acc_e', 'entropy'] as const;
+
+export const SERIES = {
+  /** The estimator's own training objective (`step.loss`). */
+  objective: 'objective',
+  /** Mean training objective over each epoch (`epoch.loss`). */
+  epochObjective: 'epochObjective',
+  lr: 'lr',
+  samplesPerSecond: 'samplesPerSecond',
+  stepsPerSecond: 'stepsPerSecond',
+  evalKey: (split: EvalSplit, metric: (typeof EVAL_METRICS)[number]): string => `${split}/${metric}`,
+  /** Gradient diagnostics over training at the smallest M: `diag/<metric>/<layer>/<estimator>`. */
+  diagKey: (metric: 'cos' | 'rmse', layer: string, estimator: string): string => `diag/${metric}/${layer}/${estimator}`,
+  /** Layer statistics: `layer/<stat>/<layer>`. */
+  layerKey: (stat: LayerStat, layer: string): string => `layer/${stat}/${layer}`,
+} as const;
+
+export const LAYER_STATS = ['firingRate', 'entropy', 'preStd', 'preMean', 'saturated', 'weightNorm', 'gradNorm'] as const;
+export type LayerStat = (typeof LAYER_STATS)[number];
+
+/** Which series keys a panel kind shows. */
+export function panelWants(panel: PanelKind, key: string): boolean {
+  if (panel === 'diagnostics') return key.startsWith('diag/');
+  if (panel === 'layers') return key.startsWith('layer/');
+  return !key.startsWith('diag/') && !key.startsWith('layer/');
+}
+
+/** Apply a delta to a series in place (the webview's side of the contract; also used by the unit tests). */
+export function applySeriesDelta(target: SeriesPayload, d: SeriesDelta): void {
+  const from = Math.max(0, Math.min(d.from, target.x.length));
+  target.x.length = from;
+  target.y.length = from;
+  for (let i = 0; i < d.x.length; i++) {
+    target.x.push(d.x[i]);
+    target.y.push(d.y[i]);
+  }
+}
+
+export function isWebviewMessage(m: unknown): m is WebviewToHost {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}

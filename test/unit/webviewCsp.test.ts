@@ -1,0 +1,352 @@
+// The webview panels' pages in a real browser (Debian chromium, headless, driven by playwright-core): the production
+// HTML and CSP (src/extension/panels/webviewHtml.ts, the function the panels use) with the built bundles
+// dist/webview/*.js, fed with the message stream the host code produces (RunSeries + SeriesSubscriber on a
+// synthetic run). Checks: no `securitypolicyviolation`, no page error, the charts' canvases exist and are not blank,
+// and snapshot + deltas draw exactly what one full snapshot draws (same data, same pixels).
+// Skipped, saying why, when chromium, playwright-core or the bundles are missing. Screenshots go to
+// test-results/webview-*.png.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { makeNonce, panelHtml } from '../../src/extension/panels/webviewHtml';
+import { RunSeries, SeriesSubscriber } from '../../src/extension/panels/seriesStore';
+import type { MetricsRecord } from '../../src/engine/runs';
+import type { HostToWebview, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
+import { repoRoot } from './helpers/fixtures';
+
+const root = repoRoot();
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+const shots = path.join(root, 'test-results');
+
+function loadPlaywright(): typeof import('playwright-core') | string {
+  try {
+    // not bundled: playwright-core is loaded from node_modules at run time
+    return createRequire(__filename)('playwright-core') as typeof import('playwright-core');
+  } catch (e) {
+    return `playwright-core does not load (${(e as Error).message.split('\n')[0]}); run npm install`;
+  }
+}
+
+const playwright = loadPlaywright();
+const skip = typeof playwright === 'string' ? playwright
+  : !fs.existsSync(chromiumPath) ? `no chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`
+    : !fs.existsSync(path.join(root, 'dist', 'webview', 'dashboard.js')) ? 'dist/webview/dashboard.js is missing: run npm run build'
+      : false;
+
+// ---------------------------------------------------------------------------------------------- the web server
+
+let server: http.Server | undefined;
+let origin = '';
+let browser: Browser | undefined;
+
+const MIME: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.html': 'text/html' };
+
+function page(kind: PanelKind): string {
+  const script = kind === 'layers' ? 'layers' : kind;
+  const styles = [`/dist/webview/${script}.css`, '/media/webview.css'].filter((s) => fs.existsSync(path.join(root, s)));
+  return panelHtml({
+    cspSource: origin, nonce: makeNonce(), title: kind,
+    styles: styles.map((s) => origin + s), scripts: [`${origin}/dist/webview/${script}.js`],
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    const m = /^\/panel\/(\w+)$/.exec(url.pathname);
+    if (m) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(page(m[1] as PanelKind));
+      return;
+    }
+    const file = path.join(root, path.normalize(url.pathname));
+    const allowed = [path.join(root, 'dist', 'webview'), path.join(root, 'media')].some((d) => file.startsWith(d + path.sep));
+    if (!allowed || !fs.existsSync(file)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await (playwright as typeof import('playwright-core')).chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+// A VS Code dark theme's variables, as VS Code puts them on <html> (CSSOM, which the CSP allows).
+const DARK: Record<string, string> = {
+  '--vscode-font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif', '--vscode-font-size': '13px',
+  '--vscode-editor-font-family': 'monospace', '--vscode-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d',
+  '--vscode-editor-background': '#1f1f1f', '--vscode-editorWidget-background': '#202020', '--vscode-editorWidget-border': '#454545',
+  '--vscode-widget-border': '#313131', '--vscode-panel-border': '#2b2b2b', '--vscode-charts-foreground': '#cccccc',
+  '--vscode-charts-red': '#f14c4c', '--vscode-charts-blue': '#3794ff', '--vscode-charts-yellow': '#cca700',
+  '--vscode-charts-orange': '#d18616', '--vscode-charts-green': '#89d185', '--vscode-charts-purple': '#b180d7',
+  '--vscode-button-background': '#0078d4', '--vscode-button-foreground': '#ffffff', '--vscode-button-secondaryBackground': '#313131',
+  '--vscode-button-secondaryForeground': '#cccccc', '--vscode-badge-background': '#616161', '--vscode-badge-foreground': '#f8f8f8',
+  '--vscode-progressBar-background': '#0078d4', '--vscode-focusBorder': '#0078d4', '--vscode-list-hoverBackground': '#2a2d2e',
+  '--vscode-textBlockQuote-background': '#2b2b2b', '--vscode-textBlockQuote-border': '#616161', '--vscode-textCodeBlock-background': '#2b2b2b',
+  '--vscode-settings-dropdownBackground': '#313131', '--vscode-settings-dropdownBorder': '#3c3c3c', '--vscode-settings-checkboxBackground': '#313131',
+};
+
+interface PageProbe {
+  page: Page;
+  errors: string[];
+  sent(): Promise<WebviewToHost[]>;
+  post(m: HostToWebview): Promise<void>;
+  /** Waits until the page has reported `n` renders. */
+  rendered(n: number): Promise<Extract<WebviewToHost, { type: 'rendered' }>>;
+  violations(): Promise<{ directive: string; blocked: string; sample: string }[]>;
+}
+
+async function openPanel(kind: PanelKind, theme: Record<string, string> = DARK, bodyClass = 'vscode-dark'): Promise<PageProbe> {
+  const p = await browser!.newPage({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1 });
+  const errors: string[] = [];
+  p.on('pageerror', (e) => errors.push(String(e)));
+  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // What VS Code's webview host provides before the page's scripts run: acquireVsCodeApi, the theme variables and
+  // body class. Init scripts are injected by the browser, not subject to the page's CSP.
+  await p.addInitScript(({ theme: vars, bodyClass: cls }) => {
+    const w = globalThis as unknown as Record<string, unknown> & { document: { documentElement: { style: { setProperty(k: string, v: string): void } }; addEventListener(t: string, f: (e: unknown) => void): void; body: { classList: { add(c: string): void } } } };
+    const sent: unknown[] = [];
+    const violations: unknown[] = [];
+    let state: unknown;
+    w.__sent = sent;
+    w.__violations = violations;
+    w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => { sent.push(JSON.parse(JSON.stringify(m))); }, getState: () => state, setState: (s: unknown) => { state = s; } });
+    w.document.addEventListener('securitypolicyviolation', (e) => {
+      const v = e as { violatedDirective: string; blockedURI: string; sample: string };
+      violations.push({ directive: v.violatedDirective, blocked: v.blockedURI, sample: v.sample });
+    });
+    // <html> and <body> do not exist yet: style them as soon as the parser creates them, before the page's scripts.
+    let styled = false;
+    const Observer = w.MutationObserver as new (f: () => void) => { observe(n: unknown, o: unknown): void; disconnect(): void };
+    const obs = new Observer(() => {
+      const d = w.document as unknown as { documentElement: { style: { setProperty(k: string, v: string): void } } | null; body: { classList: { add(c: string): void } } | null };
+      if (!styled && d.documentElement) {
+        for (const [k, v] of Object.entries(vars)) d.documentElement.style.setProperty(k, v);
+        styled = true;
+      }
+      if (d.body) {
+        d.body.classList.add(cls);
+        obs.disconnect();
+      }
+    });
+    obs.observe(w.document, { childList: true, subtree: true });
+  }, { theme, bodyClass });
+  await p.goto(`${origin}/panel/${kind}`);
+  const probe: PageProbe = {
+    page: p,
+    errors,
+    sent: () => p.evaluate('window.__sent') as Promise<WebviewToHost[]>,
+    post: async (m) => { await p.evaluate((msg) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(msg, '*'), m); },
+    rendered: async (n) => {
+      // a function, not a string: a string predicate is eval'ed in the page, which its CSP forbids
+      await p.waitForFunction((k) => (globalThis as unknown as { __sent: { type: string }[] }).__sent.filter((m) => m.type === 'rendered').length >= k, n, { timeout: 10_000 });
+      const all = (await probe.sent()).filter((m): m is Extract<WebviewToHost, { type: 'rendered' }> => m.type === 'rendered');
+      return all[all.length - 1];
+    },
+    violations: () => p.evaluate('window.__violations') as Promise<{ directive: string; blocked: string; sample: string }[]>,
+  };
+  await p.waitForFunction(() => (globalThis as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'ready'), undefined, { timeout: 10_000 });
+  return probe;
+}
+
+/** Canvas statistics in the page: size, painted pixels, distinct colours, and a hash of the pixels. */
+async function canvasStats(p: Page, selector: string): Promise<{ w: number; h: number; painted: number; colors: number; hash: number }[]> {
+  return p.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let painted = 0; let hash = 2166136261; const colors = new Set();
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 0) painted++;
+      if (colors.size < 64) colors.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      hash = Math.imul(hash ^ d[i] ^ (d[i + 1] << 8) ^ (d[i + 2] << 16) ^ (d[i + 3] << 24), 16777619) >>> 0;
+    }
+    return { w: c.width, h: c.height, painted, colors: colors.size, hash };
+  })`) as Promise<{ w: number; h: number; painted: number; colors: number; hash: number }[]>;
+}
+
+// ------------------------------------------------------------------------------------------- the message stream
+
+function syntheticRun(steps: number): MetricsRecord[] {
+  const out: MetricsRecord[] = [];
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const env = (kind: string, step: number) => ({ kind, step, time: new Date(1.7e12 + step * 100).toISOString(), elapsed: step * 0.02, epoch: step / 40 });
+  for (let step = 5; step <= steps; step += 5) {
+    out.push({ ...env('step', step), loss: 0.7 * Math.exp(-step / 300) + 0.15 + 0.06 * (rand() - 0.5), lr: 0.03 * Math.pow(0.9995, step), samplesPerSecond: 500 + 50 * rand() });
+    if (step % 20 === 0) {
+      for (const split of ['train', 'validation']) {
+        const v = split === 'validation' ? 0.03 : 0;
+        out.push({ ...env('eval', step), split, u_loss: 0.6 * Math.exp(-step / 250) + 0.12 + v + 0.02 * rand(), acc1: 0.55 + 0.35 * (1 - Math.exp(-step / 200)) - v + 0.02 * rand(), acc_e: 0.6 + 0.35 * (1 - Math.exp(-step / 200)) - v + 0.01 * rand(), entropy: 0.9 * Math.exp(-step / 300) + 0.1, examples: 40, samples: 10 });
+      }
+    }
+    if (step % 40 === 0) out.push({ ...env('epoch', step), loss: 0.7 * Math.exp(-step / 300) + 0.15, seconds: 0.8 });
+    if (step % 10 === 0) {
+      const layer = (name: string, k: number) => ({
+        name, firingRate: 0.5 + 0.1 * Math.sin(step / 50 + k), entropy: 0.9 - 0.4 * (1 - Math.exp(-step / 300)), preMean: 0.1 * k, preStd: 1 + step / 400 + k * 0.3, saturated: step / 4000,
+        preHist: { min: -8, max: 8, counts: Array.from({ length: 32 }, (_, b) => Math.round(100 * Math.exp(-(((b - 15.5) / (3 + step / 200 + k)) ** 2)))) },
+        weightNorm: 3 + step / 100, gradNorm: 0.1 + 0.05 * rand(), weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+      });
+      out.push({ ...env('layerStats', step), layers: [layer('dense1', 0), layer('dense2', 1), { name: 'output', weightNorm: 0.5 + step / 1000, gradNorm: 0.3 * rand(), weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) } }] });
+    }
+    if (step % 50 === 0) {
+      const M = [1, 10, 100];
+      out.push({
+        ...env('diagnostics', step), reference: 'exact', referenceError: [0, 0, 0], draws: 100, M, seconds: 0.4, layers: ['dense1', 'dense2', 'output'],
+        estimators: [['psa', 0.95], ['dste', 0.8], ['reinforce', 0.15], ['arm', 0.35]].map(([estimator, q]) => ({
+          estimator, seconds: 0.1,
+          layers: ['dense1', 'dense2', 'output'].map((name, k) => {
+            const c1 = Math.min(0.999, (q as number) * (1 - 0.1 * k) * (0.9 + 0.1 * rand()));
+            const cos = M.map((m) => Math.min(0.9999, c1 + (1 - c1) * (1 - 1 / Math.sqrt(m)) * ((q as number) > 0.5 ? 0.3 : 0.9)));
+            const rmse = M.map((m) => (1.2 - (q as number)) * (0.2 + 1 / Math.sqrt(m)));
+            return { name, cos, cosQ15: cos.map((c) => c - 0.05), cosQ85: cos.map((c) => Math.min(1, c + 0.03)), rmse, variance: 0.1, snr: 3 * (q as number), bias: 0.01 };
+          }),
+        })),
+      });
+    }
+  }
+  return out;
+}
+
+const RECORDS = syntheticRun(1200);
+
+function runState(step: number): RunState {
+  return {
+    runDir: '/work/runs/20240517-090503-toy2d-psa', name: 'toy2d-psa', status: 'running', estimator: 'psa', backend: 'tensorflow',
+    epoch: step / 40, epochs: 40, step, totalSteps: 1600, stepsPerSecond: 50, etaSeconds: (1600 - step) / 50, elapsed: step * 0.02, canStop: true,
+    lastEval: { validation: { acc_e: 0.91, acc1: 0.88, u_loss: 0.2, step } },
+  };
+}
+
+/** The host's messages for `panel`: a snapshot after `first` records, then deltas in chunks of `chunk` records. */
+function messageStream(panel: PanelKind, first: number, chunk: number): HostToWebview[] {
+  const run = new RunSeries(2000);
+  const sub = new SeriesSubscriber(() => run, panel);
+  run.ingest(RECORDS.slice(0, first));
+  const snap = sub.snapshot();
+  const out: HostToWebview[] = [{ type: 'snapshot', panel, run: runState(RECORDS[first - 1].step), ...snap, maxPoints: 2000 }];
+  for (let i = first; i < RECORDS.length; i += chunk) {
+    run.ingest(RECORDS.slice(i, i + chunk));
+    const d = sub.delta();
+    if (d) out.push({ type: 'delta', ...d });
+  }
+  out.push({ type: 'runState', run: runState(RECORDS[RECORDS.length - 1].step) });
+  return JSON.parse(JSON.stringify(out)) as HostToWebview[];
+}
+
+function fullSnapshot(panel: PanelKind): HostToWebview {
+  const run = new RunSeries(2000);
+  run.ingest(RECORDS);
+  const snap = new SeriesSubscriber(() => run, panel).snapshot();
+  return JSON.parse(JSON.stringify({ type: 'snapshot', panel, run: runState(RECORDS[RECORDS.length - 1].step), ...snap, maxPoints: 2000 })) as HostToWebview;
+}
+
+async function feed(probe: PageProbe, messages: HostToWebview[]): Promise<Extract<WebviewToHost, { type: 'rendered' }>> {
+  const before = (await probe.sent()).filter((m) => m.type === 'rendered').length;
+  for (const m of messages) await probe.post(m);
+  // the page renders at most once per frame; wait for the render after the last message
+  await probe.page.waitForTimeout(250);
+  return probe.rendered(before + 1);
+}
+
+const PANELS: { kind: PanelKind; canvases: string; minCharts: number }[] = [
+  { kind: 'dashboard', canvases: '.uplot canvas', minCharts: 5 },
+  { kind: 'diagnostics', canvases: '.uplot canvas', minCharts: 6 },
+  { kind: 'layers', canvases: '.uplot canvas, canvas.heatmap', minCharts: 4 },
+];
+
+for (const { kind, canvases, minCharts } of PANELS) {
+  test(`${kind} page: production CSP, no violation, charts drawn, snapshot + deltas = full snapshot`, { skip }, async (t) => {
+    if (!fs.existsSync(path.join(root, 'dist', 'webview', `${kind}.js`))) {
+      t.skip(`dist/webview/${kind}.js is not built`);
+      return;
+    }
+    const streamed = await openPanel(kind);
+    const full = await openPanel(kind);
+    try {
+      const stream = messageStream(kind, 40, 7);
+      assert.ok(stream.filter((m) => m.type === 'delta').length > 20, 'the stream has many deltas');
+      const r1 = await feed(streamed, stream);
+      const r2 = await feed(full, [fullSnapshot(kind), stream[stream.length - 1]]);
+      assert.deepEqual(r1.points, r2.points, 'the same series and point counts were drawn');
+      assert.ok(r1.charts >= minCharts, `${r1.charts} charts drawn, expected ≥ ${minCharts}`);
+      const seriesOf = (p: PageProbe) => p.page.evaluate('JSON.stringify(window.sbnPanel.data.series)');
+      assert.equal(await seriesOf(streamed), await seriesOf(full), 'the page holds the same data');
+      const a = await canvasStats(streamed.page, canvases);
+      const b = await canvasStats(full.page, canvases);
+      assert.ok(a.length >= minCharts, `${a.length} canvases`);
+      for (const c of a) {
+        assert.ok(c.w > 100 && c.h > 50, `canvas ${c.w}×${c.h}`);
+        assert.ok(c.painted > 0.005 * c.w * c.h, `a canvas is blank (${c.painted} painted pixels of ${c.w * c.h})`);
+        assert.ok(c.colors >= 3, `a canvas has only ${c.colors} colours`);
+      }
+      assert.deepEqual(a.map((c) => c.hash), b.map((c) => c.hash), 'snapshot + deltas draw the same pixels as one snapshot');
+      assert.deepEqual(await streamed.violations(), [], 'CSP violations');
+      assert.deepEqual(await full.violations(), [], 'CSP violations');
+      const errs = (await streamed.sent()).filter((m) => m.type === 'error');
+      assert.deepEqual(errs, [], 'errors the page reported');
+      assert.deepEqual(streamed.errors, [], 'page errors');
+      fs.mkdirSync(shots, { recursive: true });
+      await streamed.page.screenshot({ path: path.join(shots, `webview-${kind}.png`), fullPage: true });
+    } finally {
+      await streamed.page.close();
+      await full.page.close();
+    }
+  });
+}
+
+test('dashboard page: light and high-contrast themes, an empty run, Stop and export messages', { skip }, async () => {
+  const LIGHT = { ...DARK, '--vscode-foreground': '#3b3b3b', '--vscode-editor-background': '#ffffff', '--vscode-editorWidget-background': '#f8f8f8', '--vscode-descriptionForeground': '#717171', '--vscode-charts-foreground': '#616161' };
+  const probe = await openPanel('dashboard', LIGHT, 'vscode-light');
+  try {
+    // a run that has not logged anything yet: charts say they wait; no error
+    await probe.post({ type: 'snapshot', panel: 'dashboard', run: { ...runState(0), step: undefined, epoch: undefined, etaSeconds: undefined }, series: {}, extras: {}, maxPoints: 2000 });
+    const empty = await probe.rendered(1);
+    assert.deepEqual(empty.points, {});
+    const waiting = await probe.page.locator('.chart-empty:not([hidden])').count();
+    assert.ok(waiting >= 4, `${waiting} charts say they wait for data`);
+    const r = await feed(probe, messageStream('dashboard', 40, 50));
+    assert.ok(Object.keys(r.points).length >= 10);
+    await probe.page.click('#stop');
+    await probe.page.click('#export-csv');
+    await probe.page.click('#export-png');
+    const sent = await probe.sent();
+    assert.ok(sent.some((m) => m.type === 'stop'));
+    assert.ok(sent.some((m) => m.type === 'export' && m.format === 'csv'));
+    const png = sent.find((m): m is Extract<WebviewToHost, { type: 'export'; format: 'png' }> => m.type === 'export' && m.format === 'png');
+    assert.ok(png && png.dataUrl.startsWith('data:image/png;base64,') && png.dataUrl.length > 10_000, 'a PNG of the charts');
+    // switching to a high-contrast theme redraws with its colours
+    const before = await canvasStats(probe.page, '.uplot canvas');
+    const HC: Record<string, string> = {
+      ...DARK, '--vscode-editor-background': '#000000', '--vscode-editorWidget-background': '#0c141f', '--vscode-foreground': '#ffffff',
+      '--vscode-descriptionForeground': '#ffffffb3', '--vscode-contrastBorder': '#6fc3df', '--vscode-widget-border': '#6fc3df', '--vscode-charts-foreground': '#ffffff',
+    };
+    await probe.page.evaluate(`(() => { const v = ${JSON.stringify(HC)}; for (const k in v) document.documentElement.style.setProperty(k, v[k]); document.body.className = 'vscode-high-contrast'; })()`);
+    await probe.page.waitForTimeout(300);
+    const afterHc = await canvasStats(probe.page, '.uplot canvas');
+    assert.notDeepEqual(afterHc.map((c) => c.hash), before.map((c) => c.hash), 'the charts were redrawn for the new theme');
+    assert.deepEqual(await probe.violations(), []);
+    assert.deepEqual(probe.errors, []);
+    await probe.page.screenshot({ path: path.join(shots, 'webview-dashboard-hc.png'), fullPage: true });
+  } finally {
+    await probe.page.close();
+  }
+});

@@ -1,0 +1,655 @@
+// Shared by the SBN webview scripts (dashboard, diagnostics, layer statistics): the VS Code API handle, the message
+// loop (ready → snapshot → deltas), theme colours from VS Code's CSS variables, uPlot charts with a themed legend,
+// the run header, and PNG export of a panel's charts. Runs in the webview under a strict CSP: no inline styles in
+// markup (element.style via CSSOM only), no eval, nothing from the network.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import {
+  applySeriesDelta,
+  type HostToWebview, type PanelExtras, type RunState, type SeriesPayload, type WebviewToHost,
+} from '../src/webviewProtocol';
+
+// ------------------------------------------------------------------------------------------------ VS Code API
+
+interface VsCodeApi<S> {
+  postMessage(message: WebviewToHost): void;
+  getState(): S | undefined;
+  setState(state: S): void;
+}
+declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+
+/** What every panel keeps in the webview state (restored after a reload; the serializer reads `runDir`). */
+export interface BaseViewState {
+  runDir?: string;
+}
+
+const api = acquireVsCodeApi<Record<string, unknown>>();
+document.getElementById('loading')?.remove();
+
+export function post(message: WebviewToHost): void {
+  api.postMessage(message);
+}
+
+export function loadState<S extends BaseViewState>(defaults: S): S {
+  return { ...defaults, ...(api.getState() as Partial<S> | undefined) };
+}
+
+export function saveState<S extends BaseViewState>(state: S): void {
+  api.setState(state as unknown as Record<string, unknown>);
+}
+
+// Errors go to the extension's log (the webview's console is out of sight).
+window.addEventListener('error', (e) => post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
+window.addEventListener('unhandledrejection', (e) => post({ type: 'error', message: String((e as PromiseRejectionEvent).reason) }));
+
+/** The panel's data as received: series (snapshot + deltas), extras and the run state. */
+export class PanelData {
+  series: Record<string, SeriesPayload> = {};
+  extras: PanelExtras = {};
+  run: RunState | undefined;
+  /** Bumped on each snapshot (charts whose set of series changed rebuild). */
+  generation = 0;
+}
+
+/**
+ * The message loop: says `ready` now and whenever the page becomes visible again, keeps `data` up to date and calls
+ * `render` (at most once per animation frame) after each change.
+ */
+export function startMessageLoop(data: PanelData, render: (what: { series: boolean; run: boolean; extras: boolean }) => void): void {
+  let pending = { series: false, run: false, extras: false };
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const what = pending;
+    pending = { series: false, run: false, extras: false };
+    try {
+      render(what);
+    } catch (e) {
+      post({ type: 'error', message: `render: ${(e as Error).stack ?? e}` });
+    }
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    // requestAnimationFrame does not run in a hidden page; a timer backs it up.
+    let done = false;
+    const once = () => { if (!done) { done = true; flush(); } };
+    requestAnimationFrame(once);
+    setTimeout(once, 120);
+  };
+  window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+    const m = event.data;
+    if (!m || typeof m !== 'object') return;
+    switch (m.type) {
+      case 'snapshot':
+        data.series = m.series;
+        data.extras = m.extras ?? {};
+        data.run = m.run;
+        data.generation++;
+        pending = { series: true, run: true, extras: true };
+        schedule();
+        break;
+      case 'delta':
+        for (const [k, d] of Object.entries(m.series)) {
+          const s = (data.series[k] ??= { x: [], y: [] });
+          applySeriesDelta(s, d);
+        }
+        if (m.extras) {
+          data.extras = { ...data.extras, ...m.extras };
+          pending.extras = true;
+        }
+        pending.series = true;
+        schedule();
+        break;
+      case 'runState':
+        data.run = m.run;
+        pending.run = true;
+        schedule();
+        break;
+      case 'exported':
+        toast(m.ok ? `Saved ${m.file ?? ''}` : m.message ?? 'Export failed', !m.ok);
+        break;
+      default:
+        break;
+    }
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') post({ type: 'ready' });
+  });
+  post({ type: 'ready' });
+}
+
+// ------------------------------------------------------------------------------------------------------ theme
+
+export type ColorName = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'foreground';
+
+export interface Theme {
+  kind: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
+  colors: Record<ColorName, string>;
+  foreground: string;
+  muted: string;
+  grid: string;
+  border: string;
+  background: string;
+  font: string;
+  fontFamily: string;
+}
+
+const FALLBACK: Record<ColorName, string> = {
+  blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700', foreground: '#cccccc',
+};
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
+    || getComputedStyle(document.body).getPropertyValue(name).trim();
+}
+
+const probe = document.createElement('canvas').getContext('2d');
+
+/** A colour with alpha `a`, whatever CSS colour syntax VS Code gave us. */
+export function withAlpha(color: string, a: number): string {
+  if (!probe) return color;
+  probe.fillStyle = '#000';
+  probe.fillStyle = color;
+  const c = String(probe.fillStyle);
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(c);
+  if (hex) return `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${a})`;
+  const rgba = /^rgba?\(([^,]+),([^,]+),([^,)]+)/.exec(c);
+  if (rgba) return `rgba(${rgba[1].trim()}, ${rgba[2].trim()}, ${rgba[3].trim()}, ${a})`;
+  return c;
+}
+
+export function readTheme(): Theme {
+  const cls = document.body.classList;
+  const kind: Theme['kind'] = cls.contains('vscode-high-contrast-light') ? 'high-contrast-light'
+    : cls.contains('vscode-high-contrast') ? 'high-contrast' : cls.contains('vscode-light') ? 'light' : 'dark';
+  const hc = kind.startsWith('high-contrast');
+  const pick = (name: ColorName) => cssVar(`--vscode-charts-${name}`) || FALLBACK[name];
+  const foreground = cssVar('--vscode-foreground') || (kind === 'light' ? '#3b3b3b' : FALLBACK.foreground);
+  const muted = cssVar('--vscode-descriptionForeground') || withAlpha(foreground, 0.7);
+  const border = (hc ? cssVar('--vscode-contrastBorder') : '') || cssVar('--vscode-editorWidget-border') || cssVar('--vscode-panel-border') || withAlpha(foreground, 0.3);
+  const fontFamily = cssVar('--vscode-font-family') || 'system-ui, sans-serif';
+  return {
+    kind,
+    colors: { blue: pick('blue'), orange: pick('orange'), green: pick('green'), purple: pick('purple'), red: pick('red'), yellow: pick('yellow'), foreground: cssVar('--vscode-charts-foreground') || foreground },
+    foreground, muted, border,
+    grid: withAlpha(foreground, hc ? 0.35 : kind === 'light' ? 0.1 : 0.12),
+    background: cssVar('--vscode-editor-background') || (kind === 'light' ? '#ffffff' : '#1e1e1e'),
+    font: `11px ${fontFamily}`,
+    fontFamily,
+  };
+}
+
+/** Calls `fn` when VS Code switches the colour theme (it changes the body's class and the CSS variables). */
+export function onThemeChange(fn: () => void): void {
+  let last = document.body.className;
+  new MutationObserver(() => {
+    if (document.body.className === last) return;
+    last = document.body.className;
+    fn();
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+}
+
+// ------------------------------------------------------------------------------------------------- formatting
+
+export function fmt(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(2);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+export function pct(v: number | null | undefined, digits = 2): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(digits)}%`;
+}
+
+export function duration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export function toast(text: string, error = false): void {
+  const t = el('div', `toast${error ? ' error' : ''}`, text);
+  document.body.appendChild(t);
+  setTimeout(() => t.remove(), 4000);
+}
+
+// ----------------------------------------------------------------------------------------------------- header
+
+export interface HeaderParts {
+  root: HTMLElement;
+  update(run: RunState | undefined): void;
+}
+
+/** The run header: name, status, estimator, backend, epoch, step, ETA, latest accuracy, progress, Stop. */
+export function createHeader(title: string, opts: { stop: boolean }): HeaderParts {
+  const root = el('header', 'run-header');
+  const top = el('div', 'title-row');
+  const kind = el('span', 'panel-kind', title);
+  const name = el('h1', 'run-name', 'Loading…');
+  const badge = el('span', 'status-badge', '');
+  const spacer = el('span', 'spacer');
+  top.append(kind, name, badge, spacer);
+  let stopButton: HTMLElement | undefined;
+  if (opts.stop) {
+    stopButton = document.createElement('vscode-button');
+    stopButton.id = 'stop';
+    stopButton.textContent = 'Stop training';
+    stopButton.setAttribute('secondary', '');
+    stopButton.hidden = true;
+    stopButton.addEventListener('click', () => {
+      stopButton!.setAttribute('disabled', '');
+      stopButton!.textContent = 'Stopping…';
+      post({ type: 'stop' });
+    });
+    top.append(stopButton);
+  }
+  const facts = el('div', 'facts');
+  const progress = el('div', 'progress');
+  const bar = el('div', 'progress-bar');
+  progress.append(bar);
+  root.append(top, facts, progress);
+  const fact = (label: string, value: string, cls = '') => {
+    const f = el('span', `fact ${cls}`);
+    f.append(el('span', 'fact-label', label), el('span', 'fact-value', value));
+    return f;
+  };
+  return {
+    root,
+    update(run) {
+      if (!run) return;
+      name.textContent = run.name;
+      name.title = run.runDir;
+      badge.textContent = run.status;
+      badge.dataset.status = run.status;
+      badge.title = run.statusDetail ?? '';
+      facts.replaceChildren(
+        fact('estimator', run.estimator ?? '—'),
+        fact('backend', run.backend ?? '—'),
+        fact('epoch', run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—'),
+        fact('step', run.step !== undefined ? `${run.step}${run.totalSteps ? ` / ${run.totalSteps}` : ''}` : '—'),
+        ...(run.status === 'running' ? [fact('ETA', duration(run.etaSeconds), 'eta')] : []),
+        fact('elapsed', duration(run.elapsed)),
+        ...(run.stepsPerSecond ? [fact('steps/s', fmt(run.stepsPerSecond, 3))] : []),
+        ...(run.lastEval?.validation ? [fact('val acc_e', pct(run.lastEval.validation.acc_e))] : []),
+        ...(run.lastEval?.test ? [fact('test acc_e', pct(run.lastEval.test.acc_e))] : []),
+        ...(run.statusDetail && run.status !== 'running' ? [fact('detail', run.statusDetail, 'detail')] : []),
+      );
+      const frac = run.totalSteps && run.step !== undefined ? Math.min(1, run.step / run.totalSteps) : run.status === 'finished' ? 1 : 0;
+      bar.style.width = `${(100 * frac).toFixed(1)}%`;
+      progress.dataset.status = run.status;
+      if (stopButton) {
+        const wasHidden = stopButton.hidden;
+        stopButton.hidden = !run.canStop;
+        if (run.canStop && wasHidden) {
+          stopButton.removeAttribute('disabled');
+          stopButton.textContent = 'Stop training';
+        }
+      }
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------------ charts
+
+export interface ChartSeriesSpec {
+  key: string;
+  label: string;
+  color: ColorName;
+  dash?: number[];
+  /** Draw the smoothed curve over a faint raw one when smoothing is on. */
+  smooth?: boolean;
+  /** Points only (sparse series, e.g. once per epoch or a single test evaluation). */
+  points?: boolean;
+  width?: number;
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  subtitle?: string;
+  series: ChartSeriesSpec[];
+  y?: 'number' | 'percent';
+  /** The log-scale toggle applies to this chart's y axis. */
+  logY?: boolean;
+  /** Log x axis (diagnostics: values vs M). */
+  logX?: boolean;
+  xLabel?: string;
+  height?: number;
+  /** Fixed y range (e.g. cosine in [-1, 1]). */
+  yRange?: [number, number];
+  /** The y axis starts at 0 (rates). */
+  yFromZero?: boolean;
+  /** The card spans the whole row. */
+  wide?: boolean;
+  /** Draw a marker at every point (few points, e.g. values against M). */
+  markers?: boolean;
+  /** What x is called in the cursor read-out (default "step"). */
+  xName?: string;
+  /** Cursor sync group (charts over training steps share one). */
+  sync?: string;
+}
+
+export interface ViewOptions {
+  smoothing: number;
+  log: boolean;
+  hidden: string[];
+}
+
+/** TensorBoard's debiased exponential moving average. */
+export function smooth(y: readonly (number | null)[], weight: number): (number | null)[] {
+  if (weight <= 0) return y.slice();
+  let last = 0;
+  let n = 0;
+  return y.map((v) => {
+    if (v === null || !Number.isFinite(v)) return null;
+    last = last * weight + (1 - weight) * v;
+    n++;
+    return last / (1 - Math.pow(weight, n));
+  });
+}
+
+/** Aligns series with different x onto their sorted union (null where a series has no point). */
+export function align(list: SeriesPayload[]): { x: number[]; ys: (number | null)[][] } {
+  const set = new Set<number>();
+  for (const s of list) for (const v of s.x) set.add(v);
+  const x = [...set].sort((a, b) => a - b);
+  const index = new Map<number, number>();
+  x.forEach((v, i) => index.set(v, i));
+  const ys = list.map((s) => {
+    const y = new Array<number | null>(x.length).fill(null);
+    for (let i = 0; i < s.x.length; i++) y[index.get(s.x[i])!] = s.y[i];
+    return y;
+  });
+  return { x, ys };
+}
+
+type LegendEntry = { spec: ChartSeriesSpec; row: HTMLElement; value: HTMLElement; idx: number[] };
+
+/** A titled uPlot chart card with a themed legend that shows values at the (synced) cursor. */
+export class Chart {
+  readonly card: HTMLElement;
+  private readonly plotEl: HTMLElement;
+  private readonly legendEl: HTMLElement;
+  private readonly emptyEl: HTMLElement;
+  private readonly cursorEl: HTMLElement;
+  private plot: uPlot | undefined;
+  private structure = '';
+  private legend: LegendEntry[] = [];
+  private resize: ResizeObserver;
+  /** The user zoomed in (drag): keep the scales while new data arrives, until a double-click resets them. */
+  private zoomed = false;
+  points: Record<string, number> = {};
+
+  constructor(parent: HTMLElement, readonly spec: ChartSpec, private theme: Theme, private readonly onToggle: (key: string) => void) {
+    this.card = el('section', 'chart-card');
+    this.card.dataset.chart = spec.id;
+    if (spec.wide) this.card.classList.add('wide');
+    const head = el('div', 'chart-head');
+    const title = el('h2', 'chart-title', spec.title);
+    this.cursorEl = el('span', 'chart-cursor', '');
+    head.append(title, this.cursorEl);
+    if (spec.subtitle) this.card.append(head, el('div', 'chart-subtitle', spec.subtitle));
+    else this.card.append(head);
+    this.legendEl = el('div', 'chart-legend');
+    this.plotEl = el('div', 'chart-plot');
+    this.emptyEl = el('div', 'chart-empty', 'Waiting for data…');
+    this.plotEl.append(this.emptyEl);
+    this.card.append(this.legendEl, this.plotEl);
+    parent.append(this.card);
+    this.resize = new ResizeObserver(() => {
+      if (this.plot) this.plot.setSize(this.size());
+    });
+    this.resize.observe(this.plotEl);
+  }
+
+  private size(): { width: number; height: number } {
+    return { width: Math.max(200, Math.floor(this.plotEl.clientWidth)), height: this.spec.height ?? 220 };
+  }
+
+  setTheme(theme: Theme): void {
+    this.theme = theme;
+    this.structure = '';
+  }
+
+  /** The plot's canvas (for PNG export), if drawn. */
+  canvas(): HTMLCanvasElement | undefined {
+    return this.plot?.ctx.canvas;
+  }
+
+  update(all: Record<string, SeriesPayload>, view: ViewOptions): void {
+    const present = this.spec.series.filter((s) => all[s.key] && all[s.key].x.length > 0);
+    this.points = Object.fromEntries(present.map((s) => [s.key, all[s.key].x.length]));
+    this.emptyEl.hidden = present.length > 0;
+    const log = !!this.spec.logY && view.log;
+    const smoothing = view.smoothing;
+    // uPlot series: for each present spec, [raw] or [raw (faint), smoothed]
+    const columns: SeriesPayload[] = [];
+    const seriesOpts: uPlot.Series[] = [{}];
+    const legend: { spec: ChartSeriesSpec; idx: number[] }[] = [];
+    const c = this.theme.colors;
+    for (const s of present) {
+      const raw = all[s.key];
+      const yRaw = log ? raw.y.map((v) => (v !== null && v > 0 ? v : null)) : raw.y;
+      const color = c[s.color];
+      const shown = !view.hidden.includes(s.key);
+      const idx: number[] = [];
+      const base: uPlot.Series = { label: s.label, scale: 'y', spanGaps: true, show: shown, dash: s.dash };
+      if (s.points) {
+        columns.push({ x: raw.x, y: yRaw });
+        seriesOpts.push({ ...base, stroke: color, width: 0, paths: () => null, points: { show: true, size: 7, stroke: color, fill: color } });
+        idx.push(seriesOpts.length - 1);
+      } else if (s.smooth && smoothing > 0) {
+        columns.push({ x: raw.x, y: yRaw });
+        seriesOpts.push({ ...base, stroke: withAlpha(color, 0.28), width: 1, points: { show: false } });
+        idx.push(seriesOpts.length - 1);
+        columns.push({ x: raw.x, y: smooth(yRaw, smoothing) });
+        seriesOpts.push({ ...base, stroke: color, width: s.width ?? 2, points: { show: false } });
+        idx.push(seriesOpts.length - 1);
+      } else {
+        columns.push({ x: raw.x, y: yRaw });
+        seriesOpts.push({ ...base, stroke: color, width: s.width ?? 1.75, points: { show: !!this.spec.markers || raw.x.length < 3, size: 6, fill: color } });
+        idx.push(seriesOpts.length - 1);
+      }
+      legend.push({ spec: s, idx });
+    }
+    const { x, ys } = align(columns);
+    const data = [x, ...ys] as uPlot.AlignedData;
+    // everything that is baked into the uPlot instance (a change rebuilds it; data alone goes through setData)
+    const structure = JSON.stringify([seriesOpts.map((o) => [o.label, o.stroke, o.show, o.width, o.dash, (o.points as { show?: unknown } | undefined)?.show]), log, this.theme.kind, this.theme.colors]);
+    if (structure !== this.structure || !this.plot) {
+      this.structure = structure;
+      this.plot?.destroy();
+      this.zoomed = false;
+      this.plot = new uPlot(this.options(seriesOpts, log), data, this.plotEl);
+      this.plot.over.addEventListener('dblclick', () => { this.zoomed = false; });
+      this.buildLegend(legend);
+    } else {
+      this.plot.setData(data, !this.zoomed);
+    }
+    this.updateLegendValues(this.plot.cursor.idx ?? null);
+  }
+
+  private options(series: uPlot.Series[], log: boolean): uPlot.Options {
+    const t = this.theme;
+    const spec = this.spec;
+    const axis = (extra: Partial<uPlot.Axis>): uPlot.Axis => ({
+      stroke: t.muted, font: t.font, labelFont: t.font,
+      grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1, size: 4 }, ...extra,
+    });
+    const yValues = spec.y === 'percent'
+      ? (_u: uPlot, vals: number[]) => vals.map((v) => `${+(100 * v).toFixed(1)}%`)
+      : (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v, 3));
+    // log axes: ticks, grid lines and labels at powers of ten only (uPlot adds 2…9 × 10^k otherwise)
+    const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (isPow10(v) ? v : null));
+    const decadeLabels = (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null || !isPow10(v) ? '' : fmt(v, 3)));
+    const logAxis: Partial<uPlot.Axis> = {
+      values: decadeLabels, filter: decades,
+      grid: { stroke: t.grid, width: 1, filter: decades }, ticks: { stroke: t.grid, width: 1, size: 4, filter: decades },
+    };
+    return {
+      ...this.size(),
+      legend: { show: false },
+      padding: [8, 22, 0, 0],
+      cursor: {
+        sync: spec.sync ? { key: spec.sync, setSeries: false } : undefined,
+        points: { size: 6 },
+        drag: { x: true, y: false, setScale: true },
+      },
+      scales: {
+        x: spec.logX ? { time: false, distr: 3, log: 10 } : { time: false },
+        y: log ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : { range: (_u, min, max) => padRange(min, max, !!spec.yFromZero) },
+      },
+      axes: [
+        axis({ label: spec.xLabel, labelSize: spec.xLabel ? 16 : 0, size: 34, ...(spec.logX ? logAxis : {}) }),
+        axis({ size: 54, ...(log ? logAxis : { values: yValues }) }),
+      ],
+      series,
+      hooks: {
+        setCursor: [(u) => this.updateLegendValues(u.cursor.idx ?? null)],
+        setSelect: [(u) => { if (u.select.width > 0) this.zoomed = true; }],
+      },
+    };
+  }
+
+  private buildLegend(entries: { spec: ChartSeriesSpec; idx: number[] }[]): void {
+    this.legendEl.replaceChildren();
+    this.legend = entries.map(({ spec, idx }) => {
+      const row = el('button', 'legend-item');
+      row.type = 'button';
+      const swatch = el('span', `swatch${spec.dash ? ' dashed' : ''}${spec.points ? ' dot' : ''}`);
+      swatch.style.setProperty('--swatch', this.theme.colors[spec.color]);
+      const value = el('span', 'legend-value', '');
+      row.append(swatch, el('span', 'legend-label', spec.label), value);
+      row.title = `Show or hide ${spec.label}`;
+      row.addEventListener('click', () => this.onToggle(spec.key));
+      const shown = idx.every((i) => this.plot?.series[i]?.show !== false);
+      row.classList.toggle('off', !shown);
+      this.legendEl.append(row);
+      return { spec, row, value, idx };
+    });
+  }
+
+  private updateLegendValues(cursorIdx: number | null): void {
+    const u = this.plot;
+    if (!u) return;
+    const xs = u.data[0];
+    let idx = cursorIdx;
+    if (idx === null || idx === undefined || idx < 0) {
+      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${xs[xs.length - 1]}` : '';
+      idx = xs.length - 1;
+    } else {
+      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${xs[idx]}`;
+    }
+    for (const e of this.legend) {
+      // the raw value (not the smoothed one), as the header and the CSV have it
+      const col = u.data[e.idx[0]] as (number | null)[] | undefined;
+      let v: number | null = null;
+      if (col && idx >= 0) {
+        // the nearest value at or before the cursor (series have their own x)
+        for (let i = idx; i >= 0 && v === null; i--) v = col[i] ?? null;
+      }
+      e.value.textContent = this.spec.y === 'percent' ? pct(v) : fmt(v);
+    }
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.plot?.destroy();
+    this.card.remove();
+  }
+}
+
+function isPow10(v: number | null): boolean {
+  if (v === null || !(v > 0)) return false;
+  const l = Math.log10(v);
+  return Math.abs(l - Math.round(l)) < 1e-9;
+}
+
+/** The y range for data in [min, max]: 6% margins, at least 2% of the magnitude wide (a flat series). */
+function padRange(min: number | null, max: number | null, fromZero: boolean): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (fromZero && min >= 0) return [0, max > 0 ? max * 1.08 : 1];
+  const minSpan = 0.02 * Math.max(Math.abs(min), Math.abs(max)) || 1;
+  if (max - min < minSpan) {
+    const mid = (max + min) / 2;
+    return [mid - minSpan / 2 * 1.12, mid + minSpan / 2 * 1.12];
+  }
+  const pad = (max - min) * 0.06;
+  return [min - pad, max + pad];
+}
+
+// ---------------------------------------------------------------------------------------------------- export
+
+/** One PNG of the given charts stacked in a grid (titles included), on the editor background. */
+export function chartsPng(charts: Chart[], title: string, theme: Theme): string | undefined {
+  const drawn = charts.map((c) => ({ c, canvas: c.canvas() })).filter((d): d is { c: Chart; canvas: HTMLCanvasElement } => !!d.canvas && d.canvas.width > 0);
+  if (!drawn.length) return undefined;
+  const cols = drawn.length > 1 ? 2 : 1;
+  const cw = Math.max(...drawn.map((d) => d.canvas.width));
+  const ch = Math.max(...drawn.map((d) => d.canvas.height));
+  const dpr = window.devicePixelRatio || 1;
+  const titleH = Math.round(22 * dpr);
+  const gap = Math.round(12 * dpr);
+  const rows = Math.ceil(drawn.length / cols);
+  const out = document.createElement('canvas');
+  out.width = cols * cw + (cols + 1) * gap;
+  out.height = titleH * 1.5 + rows * (ch + titleH + gap) + gap;
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = theme.background;
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = theme.foreground;
+  ctx.font = `600 ${Math.round(14 * dpr)}px ${theme.fontFamily}`;
+  ctx.textBaseline = 'middle';
+  ctx.fillText(title, gap, titleH * 0.75);
+  drawn.forEach((d, i) => {
+    const x = gap + (i % cols) * (cw + gap);
+    const y = titleH * 1.5 + Math.floor(i / cols) * (ch + titleH + gap);
+    ctx.fillStyle = theme.foreground;
+    ctx.font = `${Math.round(12 * dpr)}px ${theme.fontFamily}`;
+    ctx.fillText(d.c.spec.title, x, y + titleH / 2);
+    ctx.drawImage(d.canvas, x, y + titleH);
+  });
+  return out.toDataURL('image/png');
+}
+
+/** Toolbar buttons Export PNG / Export CSV. */
+export function exportButtons(name: () => string, charts: () => Chart[], theme: () => Theme, title: () => string): HTMLElement {
+  const png = document.createElement('vscode-button');
+  png.textContent = 'Export PNG';
+  png.setAttribute('secondary', '');
+  png.id = 'export-png';
+  png.addEventListener('click', () => {
+    const dataUrl = chartsPng(charts(), title(), theme());
+    if (dataUrl) post({ type: 'export', format: 'png', dataUrl, name: name() });
+    else toast('Nothing drawn yet', true);
+  });
+  const csv = document.createElement('vscode-button');
+  csv.textContent = 'Export CSV';
+  csv.setAttribute('secondary', '');
+  csv.id = 'export-csv';
+  csv.addEventListener('click', () => post({ type: 'export', format: 'csv', name: name() }));
+  const group = el('span', 'toolbar-group');
+  group.append(png, csv);
+  return group;
+}
+
+/** Tell the host what was drawn (tests and the panel-state command read it). */
+export function reportRendered(charts: Chart[], extras?: Record<string, number>): void {
+  const points: Record<string, number> = {};
+  for (const c of charts) Object.assign(points, c.points);
+  post({ type: 'rendered', points, charts: charts.filter((c) => c.canvas()).length, ...(extras ? { extras } : {}) });
+}

@@ -1,0 +1,128 @@
+// The training dashboard (TrainingDashboardPanel's page): loss, accuracy, learning rate, throughput and predictive
+// entropy over optimizer steps, with smoothing, a log-scale toggle, a cursor synced across the charts, the run
+// header with Stop, and PNG/CSV export. Data comes only from the host (src/webviewProtocol.ts).
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { SERIES } from '../src/webviewProtocol';
+import {
+  Chart, PanelData, createHeader, el, exportButtons, loadState, onThemeChange, readTheme, reportRendered, saveState,
+  startMessageLoop, type BaseViewState, type ChartSpec, type ViewOptions,
+} from './common';
+
+interface DashboardState extends BaseViewState, ViewOptions {}
+
+const state = loadState<DashboardState>({ smoothing: 0.6, log: false, hidden: [] });
+
+const SYNC = 'sbn-steps';
+const CHARTS: ChartSpec[] = [
+  {
+    id: 'loss', title: 'Loss', subtitle: 'estimator objective while training; u_loss of the SBN (flip-averaged last layer) at evaluations',
+    logY: true, sync: SYNC, xLabel: 'step', wide: true, height: 260,
+    series: [
+      { key: SERIES.objective, label: 'objective (train)', color: 'purple', smooth: true },
+      { key: SERIES.evalKey('train', 'u_loss'), label: 'u_loss train', color: 'blue', smooth: true },
+      { key: SERIES.evalKey('validation', 'u_loss'), label: 'u_loss validation', color: 'orange', smooth: true },
+      { key: SERIES.evalKey('test', 'u_loss'), label: 'u_loss test', color: 'green', points: true },
+      { key: SERIES.epochObjective, label: 'epoch mean objective', color: 'red', points: true },
+    ],
+  },
+  {
+    id: 'accuracy', title: 'Accuracy', subtitle: 'acc_e: expected accuracy over samples; acc1: one sample (dashed)',
+    y: 'percent', sync: SYNC, xLabel: 'step',
+    series: [
+      { key: SERIES.evalKey('train', 'acc_e'), label: 'acc_e train', color: 'blue', smooth: true },
+      { key: SERIES.evalKey('validation', 'acc_e'), label: 'acc_e validation', color: 'orange', smooth: true },
+      { key: SERIES.evalKey('train', 'acc1'), label: 'acc1 train', color: 'blue', dash: [5, 4], smooth: true, width: 1.25 },
+      { key: SERIES.evalKey('validation', 'acc1'), label: 'acc1 validation', color: 'orange', dash: [5, 4], smooth: true, width: 1.25 },
+      { key: SERIES.evalKey('test', 'acc_e'), label: 'acc_e test', color: 'green', points: true },
+    ],
+  },
+  {
+    id: 'lr', title: 'Learning rate', subtitle: 'per optimizer step', logY: true, sync: SYNC, xLabel: 'step',
+    series: [{ key: SERIES.lr, label: 'lr', color: 'yellow' }],
+  },
+  {
+    id: 'throughput', title: 'Step rate', subtitle: 'optimizer steps per second of training time', sync: SYNC, xLabel: 'step', yFromZero: true,
+    series: [{ key: SERIES.stepsPerSecond, label: 'steps/s', color: 'green', smooth: true }],
+  },
+  {
+    id: 'entropy', title: 'Predictive entropy', subtitle: 'bits, at evaluations', sync: SYNC, xLabel: 'step',
+    series: [
+      { key: SERIES.evalKey('train', 'entropy'), label: 'train', color: 'blue', smooth: true },
+      { key: SERIES.evalKey('validation', 'entropy'), label: 'validation', color: 'orange', smooth: true },
+    ],
+  },
+];
+
+let theme = readTheme();
+const data = new PanelData();
+const header = createHeader('Training', { stop: true });
+
+// toolbar: smoothing, log scale, export
+const toolbar = el('div', 'toolbar');
+const smoothLabel = el('label', 'toolbar-label', 'Smoothing');
+const smoothing = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+smoothing.id = 'smoothing';
+smoothing.setAttribute('aria-label', 'Smoothing');
+for (const v of ['0', '0.6', '0.8', '0.9', '0.95', '0.99']) {
+  const o = document.createElement('vscode-option') as HTMLElement & { value: string };
+  o.setAttribute('value', v);
+  o.textContent = v === '0' ? 'off' : v;
+  if (Number(v) === state.smoothing) o.setAttribute('selected', '');
+  smoothing.append(o);
+}
+smoothing.addEventListener('change', () => {
+  state.smoothing = Number(smoothing.value) || 0;
+  saveState(state);
+  renderCharts();
+});
+const logBox = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
+logBox.id = 'log-scale';
+logBox.setAttribute('label', 'Log scale (loss, lr)');
+if (state.log) logBox.setAttribute('checked', '');
+logBox.addEventListener('change', () => {
+  state.log = logBox.checked;
+  saveState(state);
+  renderCharts();
+});
+toolbar.append(smoothLabel, smoothing, logBox,
+  exportButtons(() => `${data.run?.name ?? 'run'}-dashboard`, () => charts, () => theme, () => `${data.run?.name ?? ''} — training`));
+
+const grid = el('main', 'chart-grid');
+document.body.append(header.root, toolbar, grid);
+
+function toggle(key: string): void {
+  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
+  saveState(state);
+  renderCharts();
+}
+
+const charts = CHARTS.map((spec) => new Chart(grid, spec, theme, toggle));
+
+function renderCharts(): void {
+  for (const c of charts) c.update(data.series, state);
+  // a chart with no series at all (e.g. no evaluation yet) stays, showing "Waiting for data…"
+  reportRendered(charts);
+}
+
+onThemeChange(() => {
+  theme = readTheme();
+  for (const c of charts) c.setTheme(theme);
+  renderCharts();
+});
+
+startMessageLoop(data, (what) => {
+  if (what.run) {
+    header.update(data.run);
+    if (data.run && state.runDir !== data.run.runDir) {
+      state.runDir = data.run.runDir;
+      saveState(state);
+    }
+    document.title = data.run ? `Training: ${data.run.name}` : 'Training';
+  }
+  if (what.series) renderCharts();
+});
+
+// Debugging aid for tests (read-only): the data as received.
+(window as unknown as { sbnPanel: unknown }).sbnPanel = { data, charts: () => charts, state };

@@ -1,0 +1,231 @@
+// Layer statistics (LayerStatisticsPanel's page): from the run's `layerStats` records — per layer over training the
+// firing rate, mean unit entropy, pre-activation spread, saturation, weight and gradient norms; and for each hidden
+// layer a heatmap of its pre-activation histogram over time (drawn on a canvas, one column per record).
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import { LAYER_STATS, SERIES, type HistogramTrack, type LayerStat } from '../src/webviewProtocol';
+import {
+  Chart, PanelData, createHeader, el, exportButtons, fmt, loadState, onThemeChange, readTheme, reportRendered, saveState,
+  startMessageLoop, withAlpha, type BaseViewState, type ChartSpec, type ColorName, type ViewOptions,
+} from './common';
+
+interface LayersState extends BaseViewState, ViewOptions {}
+
+const state = loadState<LayersState>({ smoothing: 0, log: false, hidden: [] });
+
+const LAYER_COLORS: ColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
+const STAT_CHARTS: { stat: LayerStat; title: string; subtitle: string; y?: 'percent'; logY?: boolean }[] = [
+  { stat: 'firingRate', title: 'Firing rate', subtitle: 'fraction of units on (hidden layers)', y: 'percent' },
+  { stat: 'entropy', title: 'Unit entropy', subtitle: 'mean entropy of the units\' Bernoulli states, bits' },
+  { stat: 'preStd', title: 'Pre-activation spread', subtitle: 'standard deviation of the pre-activations' },
+  { stat: 'saturated', title: 'Saturation', subtitle: 'fraction of pre-activations with |a| > 4', y: 'percent' },
+  { stat: 'weightNorm', title: 'Weight norm', subtitle: 'Frobenius norm per layer', logY: true },
+  { stat: 'gradNorm', title: 'Gradient norm', subtitle: 'of the step\'s weight gradient, per layer', logY: true },
+];
+
+let theme = readTheme();
+const data = new PanelData();
+const header = createHeader('Layer statistics', { stop: false });
+
+const toolbar = el('div', 'toolbar');
+const smoothLabel = el('label', 'toolbar-label', 'Smoothing');
+const smoothing = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+smoothing.id = 'smoothing';
+for (const v of ['0', '0.6', '0.8', '0.9', '0.95']) {
+  const o = document.createElement('vscode-option');
+  o.setAttribute('value', v);
+  o.textContent = v === '0' ? 'off' : v;
+  if (Number(v) === state.smoothing) o.setAttribute('selected', '');
+  smoothing.append(o);
+}
+smoothing.addEventListener('change', () => {
+  state.smoothing = Number(smoothing.value) || 0;
+  saveState(state);
+  render();
+});
+const logBox = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
+logBox.id = 'log-scale';
+logBox.setAttribute('label', 'Log scale (norms)');
+if (state.log) logBox.setAttribute('checked', '');
+logBox.addEventListener('change', () => {
+  state.log = logBox.checked;
+  saveState(state);
+  render();
+});
+toolbar.append(smoothLabel, smoothing, logBox,
+  exportButtons(() => `${data.run?.name ?? 'run'}-layers`, () => charts, () => theme, () => `${data.run?.name ?? ''} — layer statistics`));
+
+const content = el('main');
+document.body.append(header.root, toolbar, content);
+
+let charts: Chart[] = [];
+let heatmaps: Heatmap[] = [];
+let layoutKey = '';
+
+function layerNames(): string[] {
+  const names: string[] = [];
+  for (const k of Object.keys(data.series)) {
+    const m = /^layer\/[^/]+\/(.+)$/.exec(k);
+    if (m && !names.includes(m[1])) names.push(m[1]);
+  }
+  return names;
+}
+
+function toggle(key: string): void {
+  const layer = key.split('/').slice(2).join('/');
+  state.hidden = state.hidden.includes(layer) ? state.hidden.filter((k) => k !== layer) : [...state.hidden, layer];
+  saveState(state);
+  render();
+}
+
+/** A pre-activation histogram over time: x = records (steps), y = bins (min at the bottom), colour = density. */
+class Heatmap {
+  readonly card: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  private readonly axis: HTMLElement;
+  private resize: ResizeObserver;
+  private track: HistogramTrack | undefined;
+
+  constructor(parent: HTMLElement, readonly layer: string) {
+    this.card = el('section', 'chart-card');
+    this.card.dataset.chart = `hist-${layer}`;
+    const head = el('div', 'chart-head');
+    head.append(el('h2', 'chart-title', `${layer} · pre-activations`));
+    this.card.append(head, el('div', 'chart-subtitle', 'histogram per record over training; brighter = more units (each column scaled to its own maximum)'));
+    this.canvas = el('canvas', 'heatmap');
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', `${layer} pre-activation histogram over training`);
+    this.axis = el('div', 'heatmap-axis');
+    this.card.append(this.canvas, this.axis);
+    parent.append(this.card);
+    this.resize = new ResizeObserver(() => this.draw());
+    this.resize.observe(this.canvas);
+  }
+
+  set(track: HistogramTrack): void {
+    this.track = track;
+    this.draw();
+  }
+
+  draw(): void {
+    const t = this.track;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(200, Math.floor(this.canvas.clientWidth));
+    const h = Math.max(80, Math.floor(this.canvas.clientHeight));
+    if (this.canvas.width !== w * dpr || this.canvas.height !== h * dpr) {
+      this.canvas.width = w * dpr;
+      this.canvas.height = h * dpr;
+    }
+    const ctx = this.canvas.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = theme.background;
+    ctx.fillRect(0, 0, w, h);
+    if (!t || t.steps.length === 0) return;
+    const labelW = 30;
+    const plotW = w - labelW;
+    const cols = t.steps.length;
+    const bins = t.counts[0]?.length ?? 0;
+    const cw = plotW / cols;
+    const bh = h / Math.max(1, bins);
+    for (let c = 0; c < cols; c++) {
+      const counts = t.counts[c];
+      const max = Math.max(1, ...counts);
+      for (let b = 0; b < bins; b++) {
+        const v = counts[b] / max;
+        if (v <= 0) continue;
+        ctx.fillStyle = withAlpha(theme.colors.blue, 0.08 + 0.92 * Math.sqrt(v));
+        ctx.fillRect(labelW + c * cw, h - (b + 1) * bh, Math.ceil(cw), Math.ceil(bh));
+      }
+    }
+    // y labels: the bin range and 0
+    ctx.fillStyle = theme.muted;
+    ctx.font = theme.font;
+    ctx.textBaseline = 'middle';
+    const yOf = (v: number) => h - ((v - t.min) / (t.max - t.min)) * h;
+    for (const v of [t.max, 0, t.min]) ctx.fillText(fmt(v, 2), 2, Math.min(h - 6, Math.max(6, yOf(v))));
+    ctx.strokeStyle = theme.grid;
+    ctx.beginPath();
+    ctx.moveTo(labelW, yOf(0));
+    ctx.lineTo(w, yOf(0));
+    ctx.stroke();
+    this.axis.replaceChildren(el('span', '', `step ${t.steps[0]}`), el('span', '', `${cols} records`), el('span', '', `step ${t.steps[cols - 1]}`));
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.card.remove();
+  }
+}
+
+function build(layers: string[], histLayers: string[]): void {
+  for (const c of charts) c.destroy();
+  for (const hm of heatmaps) hm.destroy();
+  charts = [];
+  heatmaps = [];
+  content.replaceChildren();
+  if (layers.length === 0) {
+    const empty = el('div', 'empty-state');
+    empty.append(el('h2', '', 'No layer statistics yet'));
+    const p = el('p', '', 'The trainer records them every ');
+    p.append(el('code', '', 'diagnostics.statsInterval'), document.createTextNode(' steps (default: the log interval; 0 turns them off).'));
+    empty.append(p);
+    content.append(empty);
+    return;
+  }
+  content.append(el('h2', 'section-title', 'Per layer over training'));
+  const grid = el('div', 'chart-grid');
+  content.append(grid);
+  for (const s of STAT_CHARTS) {
+    const present = layers.filter((l) => data.series[SERIES.layerKey(s.stat, l)]);
+    if (present.length === 0) continue;
+    const spec: ChartSpec = {
+      id: `stat-${s.stat}`, title: s.title, subtitle: s.subtitle, y: s.y, logY: s.logY, xLabel: 'step', sync: 'sbn-layer-steps', height: 200,
+      series: present.map((l) => ({ key: SERIES.layerKey(s.stat, l), label: l, color: LAYER_COLORS[layers.indexOf(l) % LAYER_COLORS.length], smooth: true })),
+    };
+    charts.push(new Chart(grid, spec, theme, toggle));
+  }
+  if (histLayers.length) {
+    content.append(el('h2', 'section-title', 'Pre-activation histograms'));
+    const hgrid = el('div', 'chart-grid');
+    content.append(hgrid);
+    for (const l of histLayers) heatmaps.push(new Heatmap(hgrid, l));
+  }
+}
+
+function render(): void {
+  const layers = layerNames();
+  const tracks = data.extras.histograms ?? [];
+  const key = JSON.stringify([layers, tracks.map((t) => t.layer), LAYER_STATS.map((s) => layers.filter((l) => data.series[SERIES.layerKey(s, l)]).length)]);
+  if (key !== layoutKey) {
+    layoutKey = key;
+    build(layers, tracks.map((t) => t.layer));
+  }
+  const hidden = Object.keys(data.series).filter((k) => state.hidden.includes(k.split('/').slice(2).join('/')));
+  for (const c of charts) c.update(data.series, { smoothing: state.smoothing, log: state.log, hidden });
+  for (const hm of heatmaps) {
+    const t = tracks.find((x) => x.layer === hm.layer);
+    if (t) hm.set(t);
+  }
+  reportRendered(charts, { heatmaps: heatmaps.length, histogramColumns: tracks.reduce((n, t) => n + t.steps.length, 0) });
+}
+
+onThemeChange(() => {
+  theme = readTheme();
+  for (const c of charts) c.setTheme(theme);
+  render();
+});
+
+startMessageLoop(data, (what) => {
+  if (what.run) {
+    header.update(data.run);
+    if (data.run && state.runDir !== data.run.runDir) {
+      state.runDir = data.run.runDir;
+      saveState(state);
+    }
+  }
+  if (what.series || what.extras) render();
+});
+
+(window as unknown as { sbnPanel: unknown }).sbnPanel = { data, charts: () => charts, state };
+
