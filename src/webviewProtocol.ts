@@ -7,6 +7,8 @@
 // the host answers with a `snapshot` of everything that panel shows, then streams `delta`s (at most ~10 per second)
 // and `runState` updates. Series are downsampled on the host (min-max per bucket, `sbn.maxPointsPerSeries`).
 
+import type { PreviewGradients } from './protocol';
+
 /** One series as sent: x is the optimizer step; y may hold null (NaN/∞ in metrics.jsonl, or a gap). */
 export interface SeriesPayload {
   x: number[];
@@ -78,7 +80,8 @@ export interface HistogramTrack {
   counts: number[][];
 }
 
-export type PanelKind = 'dashboard' | 'diagnostics' | 'layers';
+/** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
+export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview';
 
 /** Data besides series, per panel kind. */
 export interface PanelExtras {
@@ -93,7 +96,44 @@ export type HostToWebview =
   | { type: 'snapshot'; panel: PanelKind; run: RunState; series: Record<string, SeriesPayload>; extras: PanelExtras; maxPoints: number }
   | { type: 'delta'; series: Record<string, SeriesDelta>; extras?: PanelExtras }
   | { type: 'runState'; run: RunState }
-  | { type: 'exported'; ok: boolean; file?: string; message?: string };
+  | { type: 'exported'; ok: boolean; file?: string; message?: string }
+  /** Active-run view: no training job in this window (the empty state); `last` is the latest job's run, if any. */
+  | { type: 'idle'; last?: { runDir: string; name: string; status: RunStatus } }
+  /** Compare Runs panel: everything it shows (sent whole, throttled; x of every series is the epoch). */
+  | { type: 'compare'; runs: CompareRun[]; series: Record<string, SeriesPayload> }
+  /** Model preview panel: the followed model file's state (sent whole on every change). */
+  | { type: 'preview'; state: ModelPreviewState };
+
+/** The model preview of one model file: its errors, or its layers and, once computed, small-batch gradient statistics. */
+export interface ModelPreviewState {
+  /** Workspace-relative path of the model file. */
+  file: string;
+  /** Bumped on every change of the file's text. */
+  version: number;
+  /** Problems in the file (the preview then shows them instead of the model). */
+  errors?: { message: string; line?: number; column?: number }[];
+  model?: {
+    name: string;
+    estimator?: string;
+    input: number[];
+    layers: { name: string; type: string; inShape: number[]; outShape: number[]; params: number; binaryUnits: number }[];
+    params: number;
+    binaryUnits: number;
+  };
+  gradients: { status: 'computing' | 'done' | 'error' | 'unavailable'; message?: string; result?: PreviewGradients };
+}
+
+/** One run of the Compare Runs panel; its series are `<index>/<key>` (index into `runs`, key as in SERIES). */
+export interface CompareRun {
+  runDir: string;
+  name: string;
+  estimator?: string;
+  status: RunStatus;
+  /** Best validation acc_e, final validation u_loss (the table). */
+  bestValAccE?: number | null;
+  lastValULoss?: number | null;
+  epochs?: number;
+}
 
 /** Webview → host. */
 export type WebviewToHost =
@@ -107,7 +147,9 @@ export type WebviewToHost =
   /** What the page drew after a message (for tests and the panel-state command): points per series. */
   | { type: 'rendered'; points: Record<string, number>; charts: number; extras?: Record<string, number> }
   /** A page error, forwarded to the extension's log. */
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** Active-run view buttons: open this run's dashboard, create a model file. */
+  | { type: 'command'; command: 'openDashboard' | 'newModelFile' };
 
 // ------------------------------------------------------------------------------------------------- series names
 // Series keys: `<split>/<metric>` for evaluation metrics, otherwise a metric name. Diagnostics and layer statistics
@@ -135,8 +177,19 @@ export const SERIES = {
 export const LAYER_STATS = ['firingRate', 'entropy', 'preStd', 'preMean', 'saturated', 'weightNorm', 'gradNorm'] as const;
 export type LayerStat = (typeof LAYER_STATS)[number];
 
+/** The sidebar's sparklines: the training objective and the validation acc_e. */
+export const ACTIVE_RUN_SERIES: readonly string[] = [SERIES.objective, SERIES.evalKey('validation', 'acc_e')];
+/** What Compare Runs overlays per run. */
+export const COMPARE_SERIES: readonly string[] = [
+  SERIES.objective, SERIES.evalKey('train', 'u_loss'), SERIES.evalKey('validation', 'u_loss'),
+  SERIES.evalKey('train', 'acc_e'), SERIES.evalKey('validation', 'acc_e'),
+];
+
 /** Which series keys a panel kind shows. */
 export function panelWants(panel: PanelKind, key: string): boolean {
+  if (panel === 'activeRun') return ACTIVE_RUN_SERIES.includes(key);
+  if (panel === 'compare') return COMPARE_SERIES.includes(key);
+  if (panel === 'preview') return false;
   if (panel === 'diagnostics') return key.startsWith('diag/');
   if (panel === 'layers') return key.startsWith('layer/');
   return !key.startsWith('diag/') && !key.startsWith('layer/');

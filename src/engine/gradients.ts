@@ -123,7 +123,13 @@ export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, 
         groups: G,
       }, rng));
       const losses = est.loss.dataSync();
-      const perLayer = est.layers.map((l, k) => tf.tidy(() => ({ w: toExternalWeight(net.geometry[k], l.weight).dataSync(), b: l.bias.dataSync() })));
+      // (typed arrays must not be returned from tf.tidy: it would walk every element looking for tensors)
+      const perLayer = est.layers.map((l, k) => {
+        const ext = toExternalWeight(net.geometry[k], l.weight);
+        const w = ext.dataSync();
+        if (ext !== l.weight) ext.dispose();
+        return { w, b: l.bias.dataSync() };
+      });
       disposeEstimate(est);
       for (let g = 0; g < G; g++) {
         const flat = perLayer.map(({ w, b }) => {

@@ -28,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   const tree = new RunsTreeProvider(allRunsRoots);
   const status = new TrainingStatusBar();
   context.subscriptions.push(log, runs, tree, status,
-    vscode.window.createTreeView('sbn.runs', { treeDataProvider: tree, showCollapseAll: false }),
+    vscode.window.createTreeView('sbn.runs', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true }),
     runs.onDidChange(({ job, event }) => {
       status.update(runs.active);
       if (job.runDir && (job.kind === 'train' || job.kind === 'resume')) {

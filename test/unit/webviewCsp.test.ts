@@ -15,8 +15,9 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/extension/panels/webviewHtml';
 import { RunSeries, SeriesSubscriber } from '../../src/extension/panels/seriesStore';
+import { compareMessage } from '../../src/extension/panels/compareData';
 import type { MetricsRecord } from '../../src/engine/runs';
-import type { HostToWebview, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
+import type { HostToWebview, ModelPreviewState, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
 import { repoRoot } from './helpers/fixtures';
 
 const root = repoRoot();
@@ -346,6 +347,126 @@ test('dashboard page: light and high-contrast themes, an empty run, Stop and exp
     assert.deepEqual(await probe.violations(), []);
     assert.deepEqual(probe.errors, []);
     await probe.page.screenshot({ path: path.join(shots, 'webview-dashboard-hc.png'), fullPage: true });
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test('active-run sidebar view: production CSP, the empty state, a running run with sparklines, Stop and Open Dashboard', { skip }, async () => {
+  const probe = await openPanel('activeRun');
+  try {
+    await probe.page.setViewportSize({ width: 300, height: 520 });
+    // nothing trains: the empty state with New Model File and the last run
+    await probe.post({ type: 'idle', last: { runDir: '/work/runs/x', name: 'toy2d-old', status: 'finished' } });
+    const idle = await probe.rendered(1);
+    assert.deepEqual(idle.extras, { idle: 1, running: 0, stop: 0 });
+    assert.ok(await probe.page.locator('#empty:not([hidden]) #new-model').isVisible(), 'New Model File shown');
+    assert.match((await probe.page.locator('#empty').textContent()) ?? '', /Train Model/);
+    assert.match((await probe.page.locator('#empty').textContent()) ?? '', /toy2d-old \(finished\)/);
+    await probe.page.click('#new-model');
+    fs.mkdirSync(shots, { recursive: true });
+    await probe.page.screenshot({ path: path.join(shots, 'webview-activeRun-empty.png'), fullPage: true });
+    // a run: snapshot + deltas (the host's subscriber of kind activeRun sends only the two sparkline series)
+    const stream = messageStream('activeRun', 40, 50);
+    const snap = stream[0] as Extract<HostToWebview, { type: 'snapshot' }>;
+    assert.deepEqual(Object.keys(snap.series).sort(), ['objective', 'validation/acc_e']);
+    const r = await feed(probe, stream);
+    assert.deepEqual(r.extras, { idle: 0, running: 1, stop: 1 });
+    assert.ok((r.points.objective ?? 0) > 100 && (r.points['validation/acc_e'] ?? 0) > 20, JSON.stringify(r.points));
+    assert.equal(r.charts, 2);
+    const stats = await canvasStats(probe.page, '.spark canvas');
+    assert.equal(stats.length, 2);
+    for (const c of stats) assert.ok(c.painted > 0.05 * c.w * c.h && c.colors >= 2, `a sparkline is blank: ${JSON.stringify(c)}`);
+    const text = (await probe.page.locator('#running').textContent()) ?? '';
+    assert.match(text, /1200 \/ 1600/);
+    assert.match(text, /ETA/);
+    await probe.page.click('#open-dashboard');
+    await probe.page.click('#stop');
+    const sent = await probe.sent();
+    assert.ok(sent.some((m) => m.type === 'command' && m.command === 'newModelFile'));
+    assert.ok(sent.some((m) => m.type === 'command' && m.command === 'openDashboard'));
+    assert.ok(sent.some((m) => m.type === 'stop'));
+    assert.deepEqual(await probe.violations(), [], 'CSP violations');
+    assert.deepEqual(sent.filter((m) => m.type === 'error'), []);
+    assert.deepEqual(probe.errors, []);
+    await probe.page.screenshot({ path: path.join(shots, 'webview-activeRun.png'), fullPage: true });
+    // back to idle when the run ends
+    await probe.post({ type: 'idle', last: { runDir: '/work/runs/20240517-090503-toy2d-psa', name: 'toy2d-psa', status: 'finished' } });
+    await probe.page.waitForTimeout(200);
+    assert.ok(await probe.page.locator('#new-model').isVisible());
+    assert.ok(!(await probe.page.locator('#running').isVisible()));
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test('compare page: production CSP, two runs overlaid against the epoch, legend and table', { skip }, async () => {
+  // two runs (the second with other numbers and half the steps per epoch), as compareMessage builds them on the host
+  const source = (records: MetricsRecord[], name: string, estimator: string) => {
+    const series = new RunSeries(2000);
+    series.ingest(records);
+    return { series, state: (): RunState => ({ ...runState(records[records.length - 1].step), status: 'finished', canStop: false, name, estimator, runDir: `/work/runs/${name}` }) };
+  };
+  const other = RECORDS.map((r) => ({ ...r, step: Math.round(r.step / 2), ...(typeof r.acc_e === 'number' ? { acc_e: r.acc_e - 0.05 } : {}) }));
+  const msg = compareMessage([source(RECORDS, 'toy2d-psa', 'psa'), source(other, 'toy2d-arm', 'arm')]);
+  assert.equal(msg.runs.length, 2);
+  assert.ok(msg.runs[0].bestValAccE! > msg.runs[1].bestValAccE!);
+  // x is the epoch: both runs end at epoch 30
+  assert.equal(msg.series['0/objective'].x.at(-1), 30);
+  assert.equal(msg.series['1/objective'].x.at(-1), 30);
+  const probe = await openPanel('compare');
+  try {
+    await probe.post(JSON.parse(JSON.stringify(msg)) as HostToWebview);
+    const r = await probe.rendered(1);
+    assert.equal(r.charts, 3);
+    assert.deepEqual(r.extras, { runs: 2, tableRows: 2 });
+    for (const i of [0, 1]) for (const k of ['objective', 'train/u_loss', 'validation/u_loss', 'train/acc_e', 'validation/acc_e']) assert.ok((r.points[`${i}/${k}`] ?? 0) > 0, `${i}/${k}`);
+    const stats = await canvasStats(probe.page, '.uplot canvas');
+    assert.equal(stats.length, 3);
+    for (const c of stats) assert.ok(c.painted > 0.005 * c.w * c.h && c.colors >= 3, `a chart is blank: ${JSON.stringify(c)}`);
+    const legend = (await probe.page.locator('#runs-legend').textContent()) ?? '';
+    assert.match(legend, /toy2d-psa.*psa.*toy2d-arm.*arm/);
+    assert.equal(await probe.page.locator('#compare-table tbody tr').count(), 2);
+    assert.deepEqual(await probe.violations(), [], 'CSP violations');
+    assert.deepEqual((await probe.sent()).filter((m) => m.type === 'error'), []);
+    assert.deepEqual(probe.errors, []);
+    fs.mkdirSync(shots, { recursive: true });
+    await probe.page.screenshot({ path: path.join(shots, 'webview-compare.png'), fullPage: true });
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test('preview page: production CSP, the layers and gradient tables, then a file with problems', { skip }, async () => {
+  const probe = await openPanel('preview');
+  try {
+    const model: ModelPreviewState['model'] = {
+      name: 'toy2d', estimator: 'psa', input: [2], params: 337, binaryUnits: 32,
+      layers: [
+        { name: 'dense1', type: 'dense', inShape: [2], outShape: [16], params: 48, binaryUnits: 16 },
+        { name: 'dense2', type: 'dense', inShape: [16], outShape: [16], params: 272, binaryUnits: 16 },
+        { name: 'output', type: 'output', inShape: [16], outShape: [1], params: 17, binaryUnits: 0 },
+      ],
+    };
+    await probe.post({ type: 'preview', state: { file: 'toy2d.sbn.json', version: 1, model, gradients: { status: 'computing' } } });
+    const computing = await probe.rendered(1);
+    assert.deepEqual(computing.extras, { version: 1, problems: 0, layers: 3, gradientRows: 0, computing: 1 });
+    const estimators = ['psa', 'dste', 'reinforce', 'arm'].map((estimator, e) => ({
+      estimator, seconds: 0.05, layers: ['dense1', 'dense2', 'output'].map((name, k) => ({ name, variance: 0.001 * (e + 1) * (k + 1), snr: 3 / (e + 1), bias: 0.1, cos1: 0.9 - 0.2 * e })),
+    }));
+    await probe.post({ type: 'preview', state: { file: 'toy2d.sbn.json', version: 1, model, gradients: { status: 'done', result: { reference: 'exact', layers: ['dense1', 'dense2', 'output'], draws: 100, note: 'the first 10 examples', seconds: 0.3, estimators } } } });
+    const done = await probe.rendered(2);
+    assert.equal(done.extras?.gradientRows, 12);
+    assert.match((await probe.page.locator('#layers-table').textContent()) ?? '', /dense2.*\[16\].*272/);
+    fs.mkdirSync(shots, { recursive: true });
+    await probe.page.screenshot({ path: path.join(shots, 'webview-preview.png'), fullPage: true });
+    await probe.post({ type: 'preview', state: { file: 'toy2d.sbn.json', version: 2, errors: [{ message: 'expected an integer ≥ 1, got 0', line: 12, column: 16 }], gradients: { status: 'unavailable' } } });
+    const broken = await probe.rendered(3);
+    assert.deepEqual(broken.extras, { version: 2, problems: 1, layers: 0, gradientRows: 0, computing: 0 });
+    assert.match((await probe.page.locator('#problems').textContent()) ?? '', /line 12:16: expected an integer ≥ 1, got 0/);
+    assert.deepEqual(await probe.violations(), [], 'CSP violations');
+    assert.deepEqual((await probe.sent()).filter((m) => m.type === 'error'), []);
+    assert.deepEqual(probe.errors, []);
   } finally {
     await probe.page.close();
   }

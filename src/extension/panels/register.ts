@@ -12,6 +12,9 @@ import { PanelRegistry, type PanelDescriptor } from './runPanel';
 import { TrainingDashboardPanel } from './dashboardPanel';
 import { GradientDiagnosticsPanel } from './diagnosticsPanel';
 import { LayerStatisticsPanel } from './layersPanel';
+import { ACTIVE_RUN_VIEW, ActiveRunViewProvider } from './activeRunView';
+import { registerComparePanel } from './comparePanel';
+import { registerPreviewPanel } from './previewPanel';
 
 export const PANELS: readonly PanelDescriptor[] = [TrainingDashboardPanel, GradientDiagnosticsPanel, LayerStatisticsPanel];
 
@@ -37,6 +40,13 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   const config = () => vscode.workspace.getConfiguration('sbn');
   const registry = new PanelRegistry({ extensionUri: context.extensionUri, log: deps.log }, () => config().get<number>('maxPointsPerSeries', 2000));
   context.subscriptions.push(registry);
+  // ---- the Active Run sidebar view (activeRunView.ts) ----
+  const activeRun = new ActiveRunViewProvider({ extensionUri: context.extensionUri, store: registry.store, runs: deps.runs, log: deps.log });
+  context.subscriptions.push(activeRun, vscode.window.registerWebviewViewProvider(ACTIVE_RUN_VIEW, activeRun));
+  // ---- Compare Runs (comparePanel.ts: command sbn.compareRuns, serializer) ----
+  const compare = registerComparePanel(context, { extensionUri: context.extensionUri, store: registry.store, log: deps.log });
+  // ---- Model Preview beside the editor (previewPanel.ts: command sbn.previewModel, 'preview' worker jobs) ----
+  const preview = registerPreviewPanel(context, { extensionUri: context.extensionUri, runs: deps.runs, log: deps.log });
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);
@@ -48,7 +58,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
     vscode.commands.registerCommand('sbn.openDashboard', open(TrainingDashboardPanel, 'the training dashboard')),
     vscode.commands.registerCommand('sbn.openDiagnostics', open(GradientDiagnosticsPanel, 'the gradient diagnostics')),
     vscode.commands.registerCommand('sbn.openLayerStats', open(LayerStatisticsPanel, 'the layer statistics')),
-    vscode.commands.registerCommand('sbn.panelState', () => registry.state()),
+    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state()]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('sbn.maxPointsPerSeries')) registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));

@@ -59,6 +59,41 @@ async function train(session: Session, backend: string, job: 'train' | 'resume')
   send({ type: 'done', status: result.status, runDir: session.store.dir, message: result.message });
 }
 
+/** The network and batch of an estimator comparison: the model at its initialisation on its first training batch (or 32 random inputs without data). */
+function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string, maxRows = Infinity) {
+  let net;
+  let data: { X: number[][]; Y: number[] };
+  let dataNote: string;
+  if (model.data && model.train) {
+    let loaded;
+    try {
+      loaded = loadDataset(model.data, { baseDir: path.dirname(modelFile), inputShape: model.input.shape, loss: model.output.loss, classes: model.output.units });
+    } catch (e) {
+      if (e instanceof DataError) throw new UserError(`${modelFile}: ${e.message}`);
+      throw e;
+    }
+    const t = resolveTrainSpec(model.train);
+    net = initialNetwork(model, t, loaded);
+    const rows = Math.min(t.batchSize, loaded.train.n, maxRows);
+    const features = loaded.train.x.length / loaded.train.n;
+    data = {
+      X: Array.from({ length: rows }, (_, i) => Array.from(loaded.train.x.subarray(i * features, (i + 1) * features))),
+      Y: Array.from(loaded.train.y.subarray(0, rows)),
+    };
+    dataNote = `the network at its initialisation (${t.init}), on the first ${rows} training examples of ${loaded.name}`;
+  } else {
+    const rng = new Rng(1);
+    net = initNetwork(model, rng);
+    const features = model.input.shape.reduce((a, b) => a * b, 1);
+    data = {
+      X: Array.from({ length: Math.min(32, maxRows) }, () => Array.from({ length: features }, () => rng.uniform())),
+      Y: Array.from({ length: Math.min(32, maxRows) }, () => (model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units))),
+    };
+    dataNote = `the network at its default initialisation, on ${Math.min(32, maxRows)} random inputs (the model file has no data/train section)`;
+  }
+  return { net, data, dataNote };
+}
+
 async function handle(req: WorkerRequest): Promise<void> {
   switch (req.type) {
     case 'train': {
@@ -93,39 +128,33 @@ async function handle(req: WorkerRequest): Promise<void> {
       const backend = await backendFor(req.backend);
       send({ type: 'started', job: 'compare', backend: backend.name, description: `comparing estimators on ${model.name}` });
       const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
-      let net;
-      let data: { X: number[][]; Y: number[] };
-      let dataNote: string;
-      if (model.data && model.train) {
-        let loaded;
-        try {
-          loaded = loadDataset(model.data, { baseDir: path.dirname(req.modelFile), inputShape: model.input.shape, loss: model.output.loss, classes: model.output.units });
-        } catch (e) {
-          if (e instanceof DataError) throw new UserError(`${req.modelFile}: ${e.message}`);
-          throw e;
-        }
-        const t = resolveTrainSpec(model.train);
-        net = initialNetwork(model, t, loaded);
-        const rows = Math.min(t.batchSize, loaded.train.n);
-        const features = loaded.train.x.length / loaded.train.n;
-        data = {
-          X: Array.from({ length: rows }, (_, i) => Array.from(loaded.train.x.subarray(i * features, (i + 1) * features))),
-          Y: Array.from(loaded.train.y.subarray(0, rows)),
-        };
-        dataNote = `the network at its initialisation (${t.init}), on the first ${rows} training examples of ${loaded.name}`;
-      } else {
-        const rng = new Rng(1);
-        net = initNetwork(model, rng);
-        const features = model.input.shape.reduce((a, b) => a * b, 1);
-        data = {
-          X: Array.from({ length: 32 }, () => Array.from({ length: features }, () => rng.uniform())),
-          Y: Array.from({ length: 32 }, () => (model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units))),
-        };
-        dataNote = 'the network at its default initialisation, on 32 random inputs (the model file has no data/train section)';
-      }
+      const { net, data, dataNote } = comparisonSetup(model, req.modelFile);
       const result = compareEstimators(net, data, names, req.draws);
       disposeNetwork(net);
       send({ type: 'done', status: 'finished', report: diagnosticsMarkdown(`Estimator comparison: ${model.name}`, result) + `\nComputed for ${dataNote}; backend ${backend.name}.\n` });
+      return;
+    }
+    case 'preview': {
+      // the model preview's small-batch gradient statistics (src/extension/panels/previewPanel.ts); the host kills
+      // this worker when the model changes again
+      const model = parseModel(req.modelFile, req.modelText);
+      const backend = await backendFor(req.backend);
+      send({ type: 'started', job: 'preview', backend: backend.name, description: `previewing ${model.name}` });
+      const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+      const { net, data, dataNote } = comparisonSetup(model, req.modelFile, 16);
+      const r = compareEstimators(net, data, names, req.draws, 1, 400);
+      disposeNetwork(net);
+      send({
+        type: 'preview',
+        result: {
+          reference: r.reference, layers: r.layerNames, draws: r.draws, note: dataNote, seconds: r.referenceSeconds + r.estimators.reduce((a, e) => a + e.seconds, 0),
+          estimators: r.estimators.map((e) => ({
+            estimator: e.estimator, seconds: e.seconds,
+            layers: e.layers.map((l, k) => ({ name: r.layerNames[k], variance: l.variance, snr: l.snr, bias: l.bias, cos1: l.cos[0] })),
+          })),
+        },
+      });
+      send({ type: 'done', status: 'finished' });
       return;
     }
     case 'stop':

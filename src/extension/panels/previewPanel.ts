@@ -1,0 +1,226 @@
+// Model Preview (`sbn.previewModel`): a panel beside the editor that follows the active model file (*.sbn.json,
+// *.sbn.yaml), re-checked after edits (debounced, setting sbn.validation.delay): the layers' shapes, parameter and
+// binary-unit counts (spec layerGeometry), and per-layer gradient variance / SNR of psa, dste, reinforce and arm on a
+// small batch, computed by a `preview` worker job (src/protocol.ts). A new edit kills the job in flight (its worker
+// process) before starting the next. A file with problems shows them (never a blank panel). webview/preview.ts draws
+// it; the host sends the whole state (`preview` message) on every change.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { layerGeometry, parseModelText } from '../../engine/spec';
+import { isWebviewMessage, type ModelPreviewState, type WebviewToHost } from '../../webviewProtocol';
+import type { BackendPreference } from '../../protocol';
+import type { Job, RunManager } from '../runManager';
+import { isModelFile } from '../modelFiles';
+import { makeNonce, panelHtml } from './webviewHtml';
+import type { PanelState } from './runPanel';
+
+export const PREVIEW_VIEW_TYPE = 'sbn.modelPreview';
+export const PREVIEW_ESTIMATORS = ['psa', 'dste', 'reinforce', 'arm'];
+
+export interface PreviewPanelState extends PanelState {
+  file: string;
+  version: number;
+  gradients: ModelPreviewState['gradients']['status'] | 'none';
+  errors: string[];
+  /** Problems shown for the model file. */
+  problems: number;
+  /** Preview jobs started, and killed because the model changed meanwhile. */
+  jobs: number;
+  cancelled: number;
+}
+
+interface Deps {
+  extensionUri: vscode.Uri;
+  runs: RunManager;
+  log: vscode.LogOutputChannel;
+}
+
+class ModelPreview implements vscode.Disposable {
+  private uri: vscode.Uri | undefined;
+  private version = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private job: Job | undefined;
+  private current: ModelPreviewState | undefined;
+  private ready = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly stats = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] as string[], jobs: 0, cancelled: 0 } as
+    Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> & { jobs: number; cancelled: number };
+  private readonly closed = new vscode.EventEmitter<void>();
+  readonly onDidClose = this.closed.event;
+  private disposed = false;
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly deps: Deps) {
+    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
+    const media = vscode.Uri.joinPath(deps.extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    panel.iconPath = vscode.Uri.joinPath(media, 'sbn-activity.svg');
+    panel.webview.html = panelHtml({
+      cspSource: panel.webview.cspSource, nonce: makeNonce(), title: 'Model preview',
+      styles: [panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.css')).toString()],
+      scripts: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'preview.js')).toString()],
+    });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidChangeViewState(() => { if (panel.visible) this.post(); }),
+      panel.onDidDispose(() => this.dispose()),
+      vscode.window.onDidChangeActiveTextEditor((e) => {
+        if (e && isModelFile(e.document.uri) && e.document.uri.toString() !== this.uri?.toString()) this.follow(e.document.uri);
+      }),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length && e.document.uri.toString() === this.uri?.toString()) this.schedule();
+      }),
+    );
+  }
+
+  follow(uri: vscode.Uri): void {
+    this.uri = uri;
+    this.panel.title = `Preview · ${path.basename(uri.fsPath)}`;
+    this.schedule(0);
+  }
+
+  private schedule(delay = vscode.workspace.getConfiguration('sbn').get<number>('validation.delay', 300)): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = undefined; void this.update(); }, delay);
+  }
+
+  /** Kill the preview job in flight (its result would be for an older text). */
+  private cancel(): void {
+    const job = this.job;
+    if (!job) return;
+    this.job = undefined;
+    const pid = this.deps.runs.pidOf(job);
+    if (pid) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      this.stats.cancelled++;
+    }
+  }
+
+  private async update(): Promise<void> {
+    const uri = this.uri;
+    if (!uri || this.disposed) return;
+    this.cancel();
+    const version = ++this.version;
+    const file = vscode.workspace.asRelativePath(uri);
+    let text: string;
+    try {
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    } catch (e) {
+      this.set({ file, version, errors: [{ message: `cannot read the file: ${(e as Error).message}` }], gradients: { status: 'unavailable' } });
+      return;
+    }
+    if (version !== this.version) return;
+    const parsed = parseModelText(text, uri.fsPath);
+    if (!parsed.ok) {
+      this.set({ file, version, errors: parsed.errors.map((e) => ({ message: e.message, line: e.line, column: e.column })), gradients: { status: 'unavailable' } });
+      return;
+    }
+    const model = parsed.model;
+    let layers;
+    try {
+      layers = layerGeometry(model);
+    } catch (e) {
+      this.set({ file, version, errors: [{ message: (e as Error).message }], gradients: { status: 'unavailable' } });
+      return;
+    }
+    const state: ModelPreviewState = {
+      file, version,
+      model: {
+        name: model.name, estimator: model.train?.estimator, input: model.input.shape,
+        layers: layers.map((l) => ({ name: l.name, type: l.type, inShape: l.inShape, outShape: l.outShape, params: l.params, binaryUnits: l.binaryUnits })),
+        params: layers.reduce((a, l) => a + l.params, 0), binaryUnits: layers.reduce((a, l) => a + l.binaryUnits, 0),
+      },
+      gradients: vscode.workspace.isTrusted
+        ? { status: 'computing' }
+        : { status: 'unavailable', message: 'Gradient statistics need a trusted workspace (they load the model\u2019s data).' },
+    };
+    this.set(state);
+    if (!vscode.workspace.isTrusted) return;
+    const job = this.deps.runs.start({
+      type: 'preview', modelFile: uri.fsPath, modelText: text, estimators: PREVIEW_ESTIMATORS, draws: 100,
+      backend: vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
+    }, `Preview ${path.basename(uri.fsPath)}`);
+    this.job = job;
+    this.stats.jobs++;
+    const sub = this.deps.runs.onDidChange(({ job: j, event }) => {
+      if (j !== job || event?.type !== 'preview' || version !== this.version) return;
+      this.set({ ...state, gradients: { status: 'done', result: event.result } });
+    });
+    const end = await job.finished;
+    sub.dispose();
+    if (this.job === job) this.job = undefined;
+    if (version !== this.version || this.current?.gradients.status === 'done') return;
+    this.set({ ...state, gradients: { status: 'error', message: end.type === 'error' ? end.message : 'the preview job ended without a result' } });
+  }
+
+  private set(state: ModelPreviewState): void {
+    this.current = state;
+    this.post();
+  }
+
+  private post(): void {
+    if (!this.current || !this.ready || !this.panel.visible) return;
+    void this.panel.webview.postMessage({ type: 'preview', state: this.current }).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
+    this.stats.snapshots++;
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isWebviewMessage(m)) return;
+    const msg = m as WebviewToHost;
+    if (msg.type === 'ready') {
+      this.ready = true;
+      this.post();
+    } else if (msg.type === 'rendered') {
+      this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
+    } else if (msg.type === 'error') {
+      this.stats.errors.push(msg.message);
+      if (this.stats.errors.length > 20) this.stats.errors.shift();
+      this.deps.log.warn(`model preview: ${msg.message}`);
+    }
+  }
+
+  state(): PreviewPanelState {
+    return {
+      kind: 'preview', runDir: '', file: this.current?.file ?? '', version: this.current?.version ?? 0, title: this.panel.title,
+      visible: this.panel.visible, active: this.panel.active, ready: this.ready, ...this.stats, errors: this.stats.errors.slice(),
+      gradients: this.current?.gradients.status ?? 'none', problems: this.current?.errors?.length ?? 0,
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.cancel();
+    this.disposables.forEach((d) => d.dispose());
+    this.closed.fire();
+    this.closed.dispose();
+    this.panel.dispose();
+  }
+}
+
+/** The command sbn.previewModel (argument: a model file Uri; else the active editor's); returns the panel state. */
+export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Deps): { state(): PreviewPanelState[] } {
+  let current: ModelPreview | undefined;
+  context.subscriptions.push(
+    { dispose: () => current?.dispose() },
+    vscode.commands.registerCommand('sbn.previewModel', async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri && isModelFile(arg) ? arg : vscode.window.activeTextEditor?.document.uri;
+      if (!isModelFile(uri)) {
+        void vscode.window.showInformationMessage('Open a model file (*.sbn.yaml or *.sbn.json) to preview it.');
+        return undefined;
+      }
+      if (!current) {
+        const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'Model preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
+        const p = new ModelPreview(panel, deps);
+        current = p;
+        p.onDidClose(() => { if (current === p) current = undefined; });
+      } else {
+        current.panel.reveal(undefined, true);
+      }
+      current.follow(uri);
+      return current.state();
+    }),
+  );
+  return { state: () => (current ? [current.state()] : []) };
+}
