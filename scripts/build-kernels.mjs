@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeDir, nodeGyp } from './native-build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const nativeDir = join(root, 'native');
@@ -60,23 +61,6 @@ function newestSource() {
   return newest;
 }
 
-function nodeDir() {
-  const candidates = [process.env.npm_config_nodedir, dirname(dirname(realpathSync(process.execPath))), '/usr'];
-  return candidates.find((d) => d && existsSync(join(d, 'include', 'node', 'common.gypi'))
-    && existsSync(join(d, 'include', 'node', 'node_api.h')));
-}
-
-function nodeGyp() {
-  if (process.env.npm_config_node_gyp && existsSync(process.env.npm_config_node_gyp)) {
-    return process.env.npm_config_node_gyp;
-  }
-  const prefix = dirname(dirname(realpathSync(process.execPath)));
-  for (const p of [join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    join(prefix, 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')]) {
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
 
 function main() {
   if (process.env.SBN_SKIP_KERNELS === '1' || process.env.SBN_SKIP_KERNELS === 'true') {

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeDir, nodeGyp } from './native-build.mjs';
 
 const TF_VERSION = '2.21.0';
 const WHEEL = `tensorflow-cpu==${TF_VERSION}`;
@@ -192,23 +193,6 @@ function linkDeps(pkgDir, lt) {
   for (const [name, target] of Object.entries(links)) symlinkSync(target, join(deps, 'lib', name));
 }
 
-function nodeDir() {
-  const candidates = [process.env.npm_config_nodedir, dirname(dirname(realpathSync(process.execPath))), '/usr'];
-  return candidates.find((d) => d && existsSync(join(d, 'include', 'node', 'common.gypi'))
-    && existsSync(join(d, 'include', 'node', 'node_api.h')));
-}
-
-function nodeGyp() {
-  if (process.env.npm_config_node_gyp && existsSync(process.env.npm_config_node_gyp)) {
-    return process.env.npm_config_node_gyp;
-  }
-  const prefix = dirname(dirname(realpathSync(process.execPath)));
-  for (const p of [join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    join(prefix, 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')]) {
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
 
 /** Where a compiled binding is kept for other clones: it only depends on the package version and platform. */
 function bindingCacheDir(lt, pkgDir) {
