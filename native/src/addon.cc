@@ -6,6 +6,13 @@
 //   ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise) → Float32Array [B·H·W·C] (NHWC)
 //       λ[b,h,x,c] = Σ_{taps (kh,kw) with h+p = s·ho+kh, x+p = s·wo+kw} Σ_f [F(a[b,ho,wo,f] + w[kh,kw,c,f]·δ) − F(a)]·g
 //       with δ = shift[b,h,x,c] (NHWC a, g: [B,Ho,Wo,F]; w: [K,K,C,F]); padded inputs contribute nothing.
+//   psaFlips(logits, w, shift, labels, rho, rows, n, K, loss) → { lambda, cSum, corr, rowLoss }: PSA's last layer
+//       (§2.3.2) — η_i = η₀ + δ_i W[:, i] for every unit i, λ = f_i − f₀ [rows·n], cSum = (1 − Σρ)∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i)
+//       [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n], rowLoss = (1 − Σρ) f₀ + Σ_i ρ_i f_i [rows];
+//       loss 'nll' (labels: class indices) or 'logistic' (K = 1, labels ±1); float64 inside, scalar
+//   bernoulli(p, seed, offset) → Float32Array: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th output of
+//       SplitMix64 started from state `seed` (top 24 bits, in [0, 1)) — counter-based, so thread counts do not
+//       matter; streamUniforms(n, seed, offset) → those u_k. Not used by the estimators (they draw from rng.ts).
 //   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
@@ -425,6 +432,188 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
   });
 }
 
+// ---- PSA's last layer: single-flip losses (spec §2.3.2) ---------------------------------------------------
+
+/** Inputs and outputs of psaFlips (row-major). */
+struct FlipsArgs {
+  const float* logits;  // [rows, K]   η₀
+  const float* w;       // [K, n]      the output layer's weight
+  const float* shift;   // [rows, n]   δ_i
+  const float* labels;  // [rows]      class index (nll) or ±1 (logistic)
+  const float* rho;     // [rows, n]   ρ_i
+  size_t rows, n, K;
+  bool logistic;
+  float* lambda;   // [rows, n]     f_i − f₀
+  float* cSum;     // [rows, K]     (1 − Σρ) ∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i)
+  float* corr;     // [rows, K, n]  ρ_i δ_i ∂ℓ(η_i)
+  float* rowLoss;  // [rows]        (1 − Σρ) f₀ + Σ_i ρ_i f_i
+};
+
+/** ℓ(η, y) and ∂ℓ/∂η (into g) of one row of K float32 logits, in float64; e: K scratch values. */
+inline double flipLoss(const float* eta, size_t K, bool logistic, double y, size_t label, double* e, double* g) {
+  if (logistic) {
+    const double m = y * static_cast<double>(eta[0]);
+    // softplus(−m) = max(−m, 0) + log(1 + e^{−|m|}); σ(−m) = 1/(1 + e^{m})
+    const double t = std::exp(-std::fabs(m));
+    const double loss = (m > 0 ? 0.0 : -m) + std::log1p(t);
+    g[0] = -y * (m >= 0 ? t / (1 + t) : 1 / (1 + t));
+    return loss;
+  }
+  double mx = eta[0];
+  for (size_t k = 1; k < K; k++) mx = std::max(mx, static_cast<double>(eta[k]));
+  double sum = 0;
+  for (size_t k = 0; k < K; k++) {
+    e[k] = std::exp(static_cast<double>(eta[k]) - mx);
+    sum += e[k];
+  }
+  const double inv = 1 / sum;
+  for (size_t k = 0; k < K; k++) g[k] = e[k] * inv;
+  g[label] -= 1;
+  return mx + std::log(sum) - static_cast<double>(eta[label]);
+}
+
+/**
+ * e^x for x ≤ 0 in float32 (Cephes expf as in isa_avx2.cc: Cody–Waite reduction by ln 2, degree-5 polynomial,
+ * about 1 ulp; clamped at −87.3), branch-free so that loops over it vectorise in this ISA-independent file.
+ */
+inline float expNegF(float x) {
+  x += static_cast<float>(x < -87.3f) * (-87.3f - x);  // max(x, −87.3) as arithmetic: a select would not vectorise
+  const int32_t i = static_cast<int32_t>(x * 1.44269504088896341f - 0.5f);  // round to nearest: x·log2(e) ≤ 0
+  const float fx = static_cast<float>(i);
+  x = x - fx * 0.693359375f;
+  x = x - fx * -2.12194440e-4f;
+  const float z = x * x;
+  float y = 1.9875691500e-4f;
+  y = y * x + 1.3981999507e-3f;
+  y = y * x + 8.3334519073e-3f;
+  y = y * x + 4.1665795894e-2f;
+  y = y * x + 1.6666665459e-1f;
+  y = y * x + 5.0000001201e-1f;
+  y = y * z + x + 1.0f;
+  const int32_t bits = (i + 127) * (1 << 23);
+  float p;
+  std::memcpy(&p, &bits, sizeof p);
+  return y * p;
+}
+
+constexpr size_t kFlipBlock = 64;  // units i per block of the nll path
+
+/**
+ * Rows [b, e) of psaFlips, each by one thread with a fixed summation order (thread counts do not matter).
+ * η_i = η₀ + δ_i W[:, i] is formed in float32 as the tfjs reference forms it. nll: blocks of kFlipBlock units,
+ * K × block arrays, float32 max-shifted exponentials (vectorised), log and the sums over i in float64, ∂ℓ
+ * accumulated per lane and summed over lanes at the end of the row. logistic (K = 1): float64 throughout.
+ */
+void flipsRows(const FlipsArgs& A, size_t b, size_t e) {
+  const size_t K = A.K, n = A.n, B = kFlipBlock;
+  std::vector<float> et(K * B), mx(B), sum(B), pd(B), pr(B);
+  std::vector<double> accLane(K * B), g0(K), scratch(K), g(K);
+  for (size_t r = b; r < e; r++) {
+    const float* l0 = A.logits + r * K;
+    const double y = A.labels[r];
+    const size_t label = A.logistic ? 0 : static_cast<size_t>(y);
+    const double f0 = flipLoss(l0, K, A.logistic, y, label, scratch.data(), g0.data());
+    double rhoSum = 0, flipSum = 0;
+    const float* sh = A.shift + r * n;
+    const float* rh = A.rho + r * n;
+    float* lam = A.lambda + r * n;
+    float* corr = A.corr + r * K * n;
+    if (A.logistic) {
+      double acc = 0;
+      for (size_t i = 0; i < n; i++) {
+        const float eta = l0[0] + sh[i] * A.w[i];
+        const double f = flipLoss(&eta, 1, true, y, 0, scratch.data(), g.data());
+        const double p = rh[i];
+        lam[i] = static_cast<float>(f - f0);
+        rhoSum += p;
+        flipSum += p * f;
+        acc += p * g[0];
+        corr[i] = static_cast<float>(p * static_cast<double>(sh[i]) * g[0]);
+      }
+      const double w0 = 1 - rhoSum;
+      A.cSum[r] = static_cast<float>(w0 * g0[0] + acc);
+      A.rowLoss[r] = static_cast<float>(w0 * f0 + flipSum);
+      continue;
+    }
+    std::fill(accLane.begin(), accLane.end(), 0.0);
+    for (size_t i0 = 0; i0 < n; i0 += B) {
+      const size_t m = std::min(B, n - i0);
+      const float* d = sh + i0;
+      for (size_t k = 0; k < K; k++) {
+        const float lk = l0[k];
+        const float* wk = A.w + k * n + i0;
+        float* ek = et.data() + k * B;
+        for (size_t j = 0; j < m; j++) ek[j] = lk + d[j] * wk[j];
+      }
+      for (size_t j = 0; j < m; j++) mx[j] = et[j];
+      for (size_t k = 1; k < K; k++) {
+        const float* ek = et.data() + k * B;
+        for (size_t j = 0; j < m; j++) mx[j] = ek[j] > mx[j] ? ek[j] : mx[j];
+      }
+      const float* ey = et.data() + label * B;
+      for (size_t j = 0; j < m; j++) {
+        // f_i = max + log Σ_k e^{η_k − max} − η_y, with η_y − max taken before the exponentials overwrite it
+        pd[j] = ey[j] - mx[j];
+        sum[j] = 0;
+      }
+      for (size_t k = 0; k < K; k++) {
+        float* ek = et.data() + k * B;
+        for (size_t j = 0; j < m; j++) {
+          const float x = expNegF(ek[j] - mx[j]);
+          ek[j] = x;
+          sum[j] += x;
+        }
+      }
+      for (size_t j = 0; j < m; j++) {
+        const double p = rh[i0 + j];
+        const double f = std::log(static_cast<double>(sum[j])) - static_cast<double>(pd[j]);
+        lam[i0 + j] = static_cast<float>(f - f0);
+        rhoSum += p;
+        flipSum += p * f;
+        sum[j] = 1.0f / sum[j];  // now the reciprocal
+        pr[j] = rh[i0 + j];
+        pd[j] = rh[i0 + j] * d[j];
+      }
+      for (size_t k = 0; k < K; k++) {
+        const float* ek = et.data() + k * B;
+        const float oh = k == label ? 1.0f : 0.0f;
+        double* ak = accLane.data() + k * B;
+        float* ck = corr + k * n + i0;
+        for (size_t j = 0; j < m; j++) {
+          const float gk = ek[j] * sum[j] - oh;
+          ck[j] = pd[j] * gk;
+          ak[j] += static_cast<double>(pr[j] * gk);
+        }
+      }
+    }
+    const double w0 = 1 - rhoSum;
+    for (size_t k = 0; k < K; k++) {
+      double acc = 0;
+      for (size_t j = 0; j < B; j++) acc += accLane[k * B + j];
+      A.cSum[r * K + k] = static_cast<float>(w0 * g0[k] + acc);
+    }
+    A.rowLoss[r] = static_cast<float>(w0 * f0 + flipSum);
+  }
+}
+
+// ---- Bernoulli sampling: a counter-based stream (issue #6 item 3) ------------------------------------------
+
+/** SplitMix64's output function (Steele, Lea, Flood 2014; the constants of Vigna's splitmix64.c). */
+inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+/**
+ * u_k = the k-th output (k = 0, 1, …) of SplitMix64 started from state `seed`, top 24 bits as a float in [0, 1):
+ * a pure function of (seed, k), so any split of the indices over threads gives the same numbers.
+ */
+inline float streamUniform(uint64_t seed, uint64_t k) {
+  return static_cast<float>(mix64(seed + (k + 1) * kGolden) >> 40) * (1.0f / 16777216.0f);
+}
+
 // ---- N-API glue ------------------------------------------------------------------------------------------
 
 struct F32 {
@@ -532,6 +721,125 @@ napi_value PsaDense(napi_env env, napi_callback_info info) {
     napi_throw_error(env, nullptr, (std::string("psaDense: ") + e.what()).c_str());
     return nullptr;
   }
+  return result;
+}
+
+napi_value PsaFlips(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 9) {
+    throwError(env, "psaFlips(logits, w, shift, labels, rho, rows, n, K, loss)");
+    return nullptr;
+  }
+  F32 logits, w, shift, labels, rho;
+  FlipsArgs A{};
+  std::string loss;
+  if (!getF32(env, argv[0], "logits", &logits) || !getF32(env, argv[1], "w", &w) || !getF32(env, argv[2], "shift", &shift) ||
+      !getF32(env, argv[3], "labels", &labels) || !getF32(env, argv[4], "rho", &rho) || !getSize(env, argv[5], "rows", &A.rows, 0) ||
+      !getSize(env, argv[6], "n", &A.n) || !getSize(env, argv[7], "K", &A.K) || !getString(env, argv[8], "loss", &loss)) {
+    return nullptr;
+  }
+  if (loss != "nll" && loss != "logistic") {
+    throwError(env, "loss must be 'nll' or 'logistic'", true);
+    return nullptr;
+  }
+  A.logistic = loss == "logistic";
+  if (A.logistic && A.K != 1) {
+    throwError(env, "the logistic loss has K = 1", true);
+    return nullptr;
+  }
+  if (!checkLength(env, logits, A.rows * A.K, "logits") || !checkLength(env, w, A.K * A.n, "w") ||
+      !checkLength(env, shift, A.rows * A.n, "shift") || !checkLength(env, labels, A.rows, "labels") ||
+      !checkLength(env, rho, A.rows * A.n, "rho")) {
+    return nullptr;
+  }
+  for (size_t r = 0; r < A.rows; r++) {
+    const float y = labels.data[r];
+    const bool ok = A.logistic ? (y == 1.0f || y == -1.0f) : (y >= 0 && y < static_cast<float>(A.K) && y == std::floor(y));
+    if (!ok) {
+      throwError(env, "labels[" + std::to_string(r) + "] = " + std::to_string(y) + (A.logistic ? " is not ±1" : " is not a class index"), true);
+      return nullptr;
+    }
+  }
+  A.logits = logits.data;
+  A.w = w.data;
+  A.shift = shift.data;
+  A.labels = labels.data;
+  A.rho = rho.data;
+  napi_value obj, vLambda, vCSum, vCorr, vRowLoss;
+  if (!(vLambda = newF32(env, A.rows * A.n, &A.lambda)) || !(vCSum = newF32(env, A.rows * A.K, &A.cSum)) ||
+      !(vCorr = newF32(env, A.rows * A.K * A.n, &A.corr)) || !(vRowLoss = newF32(env, A.rows, &A.rowLoss))) {
+    return nullptr;
+  }
+  initOnce();
+  try {
+    parallelFor(A.rows, static_cast<double>(A.rows * A.n * A.K) * 16, [&](size_t b, size_t e) { flipsRows(A, b, e); });
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("psaFlips: ") + e.what()).c_str());
+    return nullptr;
+  }
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "lambda", vLambda);
+  napi_set_named_property(env, obj, "cSum", vCSum);
+  napi_set_named_property(env, obj, "corr", vCorr);
+  napi_set_named_property(env, obj, "rowLoss", vRowLoss);
+  return obj;
+}
+
+bool getUint(napi_env env, napi_value v, const char* name, uint64_t* out) {
+  napi_valuetype t;
+  double x = 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &x) != napi_ok ||
+      !(x >= 0 && x <= 9007199254740991.0 && x == std::floor(x))) {
+    return throwError(env, std::string(name) + " must be an integer in [0, 2^53)", true);
+  }
+  *out = static_cast<uint64_t>(x);
+  return true;
+}
+
+napi_value Bernoulli(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) {
+    throwError(env, "bernoulli(p, seed, offset)");
+    return nullptr;
+  }
+  F32 p;
+  uint64_t seed = 0, offset = 0;
+  if (!getF32(env, argv[0], "p", &p) || !getUint(env, argv[1], "seed", &seed) || !getUint(env, argv[2], "offset", &offset)) return nullptr;
+  float* out = nullptr;
+  napi_value result = newF32(env, p.length, &out);
+  if (!result) return nullptr;
+  initOnce();
+  const float* pp = p.data;
+  try {
+    parallelFor(p.length, static_cast<double>(p.length) * 4, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; i++) out[i] = streamUniform(seed, offset + i) < pp[i] ? 1.0f : 0.0f;
+    });
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("bernoulli: ") + e.what()).c_str());
+    return nullptr;
+  }
+  return result;
+}
+
+napi_value StreamUniforms(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  size_t n = 0;
+  uint64_t seed = 0, offset = 0;
+  if (argc < 3) {
+    throwError(env, "streamUniforms(n, seed, offset)");
+    return nullptr;
+  }
+  if (!getSize(env, argv[0], "n", &n, 0) || !getUint(env, argv[1], "seed", &seed) || !getUint(env, argv[2], "offset", &offset)) return nullptr;
+  float* out = nullptr;
+  napi_value result = newF32(env, n, &out);
+  if (!result) return nullptr;
+  for (size_t i = 0; i < n; i++) out[i] = streamUniform(seed, offset + i);
   return result;
 }
 
@@ -682,6 +990,9 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"psaDense", nullptr, sbn::PsaDense, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"ratioConv", nullptr, sbn::RatioConv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"psaFlips", nullptr, sbn::PsaFlips, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"bernoulli", nullptr, sbn::Bernoulli, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"streamUniforms", nullptr, sbn::StreamUniforms, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, sbn::Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, sbn::SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setIsa", nullptr, sbn::SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -4,7 +4,7 @@
 // the fallback when the addon is missing or fails to load. SBN_KERNELS=js forces the fallback.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { NoiseKind } from './spec/types';
+import type { NoiseKind, OutputLoss } from './spec/types';
 
 export interface NativeKernelsInfo {
   /** The instruction set in use: 'avx512' | 'avx2' | 'scalar'. */
@@ -25,6 +25,24 @@ export interface NativeKernels {
    */
   ratioConv(a: Float32Array, shift: Float32Array, g: Float32Array, w: Float32Array, B: number, H: number, W: number, C: number,
     Ho: number, Wo: number, F: number, K: number, stride: number, padding: number, noise: NoiseKind): Float32Array;
+  /**
+   * PSA's last layer (spec §2.3.2): flipped logits η_i = η₀ + δ_i W[:, i] for every unit i of the last hidden
+   * layer; logits η₀ [rows·K], w the output weight [K·n] (row-major), shift δ [rows·n], labels [rows] (class
+   * indices for 'nll', ±1 for 'logistic', K = 1), rho [rows·n]. Returns λ = f_i − f₀ [rows·n],
+   * cSum = (1 − Σ_i ρ_i) ∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i) [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n] and
+   * rowLoss = (1 − Σ_i ρ_i) f₀ + Σ_i ρ_i f_i [rows].
+   */
+  psaFlips?(logits: Float32Array, w: Float32Array, shift: Float32Array, labels: Float32Array, rho: Float32Array, rows: number,
+    n: number, K: number, loss: OutputLoss): { lambda: Float32Array; cSum: Float32Array; corr: Float32Array; rowLoss: Float32Array };
+  /**
+   * Bernoulli samples from a counter-based stream: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th
+   * output of SplitMix64 started from state `seed` (its top 24 bits as a float in [0, 1)). A pure function of
+   * (seed, offset + i): reproducible across thread counts and resumable at any offset. Seeds and offsets are
+   * integers in [0, 2^53). Not used by the estimators, which draw their uniforms from rng.ts in a fixed order.
+   */
+  bernoulli?(p: Float32Array, seed: number, offset: number): Float32Array;
+  /** The uniforms u_offset … u_{offset+n−1} of that stream (single-threaded; for tests). */
+  streamUniforms?(n: number, seed: number, offset: number): Float32Array;
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;

@@ -10,6 +10,9 @@ import { initBackend } from '../../src/engine/backend';
 import { kernelsInfo, nativeKernels, nativeKernelsPath, setNativeKernelsEnabled, type NativeKernels } from '../../src/engine/kernels';
 import { convOutputSize, psaDenseReference, ratioConvReference, type ConvGeometry } from '../../src/engine/layers';
 import { noiseOf, normalCdf64, sigmoid64 } from '../../src/engine/noise';
+import { lossAndGrad } from '../../src/engine/loss';
+import { lastLayerNative, lastLayerReference, type LastLayer } from '../../src/engine/estimators/psa';
+import type { OutputLoss } from '../../src/engine/spec/types';
 import { Rng } from '../../src/engine/rng';
 import { disposeNetwork, initNetwork, networkFromValues, networkValues } from '../../src/engine/network';
 import { gradientDraws } from '../../src/engine/gradients';
@@ -337,6 +340,123 @@ test('native kernels: bad arguments throw instead of reading out of bounds', { s
   assert.throws(() => K.ratioConv(f(8), f(16), f(8), f(9), 1, 4, 4, 1, 3, 3, 1, 3, 1, 0, 'logistic'), /Ho, Wo/);
 });
 
+// ---- psaFlips: PSA's last layer (spec §2.3.2) ------------------------------------------------------------
+
+interface FlipsCase { rows: number; n: number; K: number; loss: OutputLoss; coding: 'pm1' | '01'; logitScale: number; wScale: number }
+
+function flipsInputs(rng: Rng, c: FlipsCase) {
+  const logits = uniform(rng, c.rows * c.K, c.logitScale);
+  const w = uniform(rng, c.K * c.n, c.wScale);
+  const shift = shifts(rng, c.rows * c.n, c.coding);
+  const labels = new Float32Array(c.rows);
+  for (let r = 0; r < c.rows; r++) labels[r] = c.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(c.K);
+  const rho = rng.uniforms(c.rows * c.n);
+  for (let i = 0; i < rho.length; i++) rho[i] /= c.n; // ρ_i = (1 − π_i)/n
+  return { logits, w, shift, labels, rho };
+}
+
+/** Both implementations of the last layer on the same inputs, as plain arrays. */
+function flipsBoth(c: FlipsCase, inp: ReturnType<typeof flipsInputs>): { native: Float32Array[]; ref: Float32Array[] } {
+  const arrays = (l: LastLayer) => [l.lambda, l.rowLoss, l.cSum!, l.corr!].map((t) => t.dataSync() as Float32Array);
+  return tf.tidy(() => {
+    const logits = tf.tensor2d(inp.logits, [c.rows, c.K]);
+    const w = tf.tensor2d(inp.w, [c.K, c.n]);
+    const shift = tf.tensor2d(inp.shift, [c.rows, c.n]);
+    const y = tf.tensor1d(inp.labels);
+    const rho = tf.tensor2d(inp.rho, [c.rows, c.n]);
+    const base = { ...lossAndGrad(c.loss, logits, y), logits };
+    return {
+      native: arrays(lastLayerNative(K, c.loss, logits, w, shift, y, rho)),
+      ref: arrays(lastLayerReference(c.loss, base, w, shift, y, rho)),
+    };
+  });
+}
+
+const FLIP_OUTPUTS = ['lambda', 'rowLoss', 'cSum', 'corr'];
+
+test('native psaFlips = the tfjs last layer (nll K = 2, 10; logistic K = 1; both codings; extreme logits)', { skip }, () => {
+  const rng = new Rng(29);
+  for (const [K_, loss] of [[1, 'logistic'], [2, 'nll'], [10, 'nll']] as const) {
+    for (const coding of ['pm1', '01'] as const) {
+      for (const [logitScale, wScale] of [[3, 0.3], [60, 20]]) {
+        const c: FlipsCase = { rows: 1 + rng.int(40), n: 1 + rng.int(300), K: K_, loss, coding, logitScale, wScale };
+        const inp = flipsInputs(rng, c);
+        const { native, ref } = flipsBoth(c, inp);
+        // float32 losses of size up to ~|η|: absolute agreement relative to the largest logit that occurs
+        const etaMax = logitScale + 2 * wScale;
+        native.forEach((got, k) => {
+          const want = ref[k];
+          assert.equal(got.length, want.length);
+          const tol = (k <= 1 ? 2e-6 * (1 + etaMax) : 1e-6) * 4;
+          for (let i = 0; i < got.length; i++) {
+            assert.ok(Number.isFinite(got[i]), `${FLIP_OUTPUTS[k]}[${i}] = ${got[i]}`);
+            assert.ok(Math.abs(got[i] - want[i]) <= tol, `${loss} K${K_} ${coding} scale ${logitScale}: ${FLIP_OUTPUTS[k]}[${i}] ${got[i]} vs ${want[i]}`);
+          }
+        });
+      }
+    }
+  }
+});
+
+test('native psaFlips: thread counts do not change results; bad arguments throw', { skip }, () => {
+  const rng = new Rng(31);
+  const c: FlipsCase = { rows: 37, n: 211, K: 10, loss: 'nll', coding: 'pm1', logitScale: 4, wScale: 0.5 };
+  const inp = flipsInputs(rng, c);
+  const run = () => Object.values(K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss));
+  const outs = [1, 2, 3, 8].map((t) => { K.setThreads(t); return run(); });
+  K.setThreads(0);
+  for (let t = 1; t < outs.length; t++) {
+    outs[t].forEach((o, k) => assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0][k].buffer)), `output ${k}: threads differ`));
+  }
+  const f = (n: number) => new Float32Array(n);
+  const labels = Float32Array.of(0, 2);
+  assert.doesNotThrow(() => K.psaFlips!(f(6), f(12), f(8), labels, f(8), 2, 4, 3, 'nll'));
+  assert.throws(() => K.psaFlips!(f(6), f(11), f(8), labels, f(8), 2, 4, 3, 'nll'), /w: length 11, expected 12/);
+  assert.throws(() => K.psaFlips!(f(6), f(12), f(8), Float32Array.of(0, 3), f(8), 2, 4, 3, 'nll'), /class index/);
+  assert.throws(() => K.psaFlips!(f(2), f(4), f(8), Float32Array.of(1, 0), f(8), 2, 4, 1, 'logistic'), /±1/);
+  assert.throws(() => K.psaFlips!(f(6), f(12), f(8), labels, f(8), 2, 4, 3, 'logistic'), /K = 1/);
+  assert.throws(() => K.psaFlips!(f(6), f(12), f(8), labels, f(8), 2, 4, 3, 'mse' as OutputLoss), /loss/);
+});
+
+// ---- bernoulli: counter-based sampling stream --------------------------------------------------------------
+
+/** SplitMix64 from state `seed`, its k-th output's top 24 bits / 2^24, in BigInt arithmetic. */
+function splitMixUniform(seed: bigint, k: bigint): number {
+  const M = (1n << 64n) - 1n;
+  let z = (seed + (k + 1n) * 0x9E3779B97F4A7C15n) & M;
+  z = ((z ^ (z >> 30n)) * 0xBF58476D1CE4E5B9n) & M;
+  z = ((z ^ (z >> 27n)) * 0x94D049BB133111EBn) & M;
+  z ^= z >> 31n;
+  return Number(z >> 40n) / 2 ** 24;
+}
+
+test('native bernoulli: SplitMix64 stream, counter-based (offsets, thread counts), frequencies match p', { skip }, () => {
+  assert.equal(typeof K.bernoulli, 'function');
+  const seed = 0x1234_5678_9abc;
+  const u = K.streamUniforms!(64, seed, 1000);
+  u.forEach((v, i) => assert.equal(v, splitMixUniform(BigInt(seed), BigInt(1000 + i)), `u[${i}]`));
+  // x_i = [u_{offset+i} < p_i]; any offset continues the same stream
+  const rng = new Rng(37);
+  const p = rng.uniforms(100_003);
+  const all = K.streamUniforms!(p.length, seed, 5);
+  const outs = [1, 2, 3, 8].map((t) => { K.setThreads(t); return K.bernoulli!(p, seed, 5); });
+  K.setThreads(0);
+  for (const o of outs) assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0].buffer)), 'threads differ');
+  outs[0].forEach((x, i) => { if (x !== (all[i] < p[i] ? 1 : 0)) assert.fail(`x[${i}] = ${x}, u = ${all[i]}, p = ${p[i]}`); });
+  const tail = K.bernoulli!(p.subarray(50_000), seed, 5 + 50_000);
+  assert.ok(Buffer.from(tail.buffer).equals(Buffer.from(outs[0].slice(50_000).buffer)), 'offset does not continue the stream');
+  // frequencies: for p = 0.3 the count of ones is within 5 standard deviations of 0.3 n; p = 0, 1 exact
+  for (const q of [0, 0.3, 1]) {
+    const n = 200_000;
+    const x = K.bernoulli!(new Float32Array(n).fill(q), 7, 0);
+    const ones = x.reduce((a, v) => a + v, 0);
+    assert.ok(Math.abs(ones - q * n) <= 5 * Math.sqrt(n * q * (1 - q)), `p = ${q}: ${ones} ones of ${n}`);
+  }
+  assert.notDeepEqual(K.streamUniforms!(8, 1, 0), K.streamUniforms!(8, 2, 0));
+  assert.throws(() => K.bernoulli!(new Float32Array(2), -1, 0), /seed/);
+  assert.throws(() => K.bernoulli!(new Float32Array(2), 1, 0.5), /offset/);
+});
+
 const MIXED: ModelSpec = {
   name: 'conv-dense', input: { shape: [2, 7, 7] }, states: 'pm1', noise: 'logistic',
   layers: [
@@ -371,3 +491,27 @@ for (const [states, noise] of [['pm1', 'logistic'], ['01', 'normal']] as const) 
     disposeNetwork(net);
   });
 }
+
+test('PSA through the engine: native kernels = tfjs ops (dense, logistic loss)', { skip }, () => {
+  const spec: ModelSpec = {
+    name: 'dense-logistic', input: { shape: [6] }, states: '01', noise: 'logistic',
+    layers: [{ type: 'dense', units: 11 }, { type: 'dense', units: 13 }], output: { units: 1, loss: 'logistic' },
+  };
+  const rng = new Rng(23);
+  const init = initNetwork(spec, rng);
+  const values = networkValues(init);
+  disposeNetwork(init);
+  const net = networkFromValues(spec, values);
+  const data = { X: Array.from({ length: 8 }, () => Array.from({ length: 6 }, () => rng.uniform())), Y: [1, -1, 1, 1, -1, -1, 1, -1] };
+  const run = () => gradientDraws(net, data, 'psa', { draws: 4, seed: 7 });
+  const native = run();
+  setNativeKernelsEnabled(false);
+  let js;
+  try { js = run(); } finally { setNativeKernelsEnabled(true); }
+  assert.ok(Math.abs(native.loss - js.loss) < 1e-6 * Math.max(1, Math.abs(js.loss)));
+  native.layers.forEach((l, k) => {
+    const err = relativeError(l.mean, js.layers[k].mean);
+    assert.ok(err < 1e-4, `${l.name}: relative error ${err}`);
+  });
+  disposeNetwork(net);
+});

@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
-import { lossAndGrad } from '../loss';
+import { lossAndGrad, type LossAndGrad } from '../loss';
+import { nativeKernels, type NativeKernels } from '../kernels';
+import type { OutputLoss } from '../spec/types';
 import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, sampleStates, uniformTensor } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
 
@@ -33,48 +35,31 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     }
     const out = layers.output;
     const xL = out.flatInput(xs[L]); // [B, n]
-    const [rows, n] = xL.shape;
-    const K = net.spec.output.units;
+    const n = xL.shape[1];
 
     // Last layer (§2.3.2): base loss f0 and the n single-flip losses f_i from rank-one logit updates.
     const base = outputLoss(net, layers, xs[L], batch);
     const shiftL = net.coding.flipShift(xL) as tf.Tensor2D; // δ_i
-    const woT = tf.transpose(net.layers[L].weight) as tf.Tensor2D; // [n, K]
-    let fFlip: tf.Tensor2D;
-    let flippedGrad: tf.Tensor3D | undefined;
-    if (options.linearised) {
-      // f(x↓i) − f(x) ≈ δ_i ∂f/∂x_i
-      fFlip = tf.add(tf.reshape(base.loss, [rows, 1]), tf.mul(shiftL, tf.matMul(base.dLogits, net.layers[L].weight as tf.Tensor2D)));
-    } else {
-      const flippedLogits = tf.add(tf.reshape(base.logits, [rows, 1, K]), tf.mul(tf.reshape(shiftL, [rows, n, 1]), woT));
-      const yRep = tf.reshape(tf.tile(tf.reshape(batch.y, [rows, 1]), [1, n]), [-1]) as tf.Tensor1D;
-      const flipped = lossAndGrad(net.spec.output.loss, tf.reshape(flippedLogits, [rows * n, K]) as tf.Tensor2D, yRep);
-      fFlip = tf.reshape(flipped.loss, [rows, n]);
-      flippedGrad = tf.reshape(flipped.dLogits, [rows, n, K]);
-    }
-
     // π treated as a constant; ρ_i = (1 − π_i)/n (§5 item 6).
     const pL = out.flatInput(net.noise.cdf(as[L - 1]));
     const rho = tf.div(tf.sub(1, sampledStateProbability(net, pL, xL)), n) as tf.Tensor2D;
-    const baseWeight = tf.sub(1, tf.sum(rho, 1));
-    const rowLoss = tf.add(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1)) as tf.Tensor1D;
-
-    // Output parameters (§2.3.3 step 3): Σ over base and flipped states of weight · ∇ℓ ⊗ state.
     const grads: LayerGradient[] = new Array(L + 1);
-    if (flippedGrad) {
-      const c0 = tf.mul(tf.reshape(baseWeight, [rows, 1]), base.dLogits);
-      const ci = tf.mul(tf.reshape(rho, [rows, n, 1]), flippedGrad); // [B, n, K]
-      const cSum = tf.add(c0, tf.sum(ci, 1)) as tf.Tensor2D;
+    const native = options.linearised ? undefined : nativeKernels();
+    const flips = native?.psaFlips
+      ? lastLayerNative(native, net.spec.output.loss, base.logits, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho)
+      : lastLayerReference(net.spec.output.loss, base, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, options.linearised === true);
+    const rowLoss = flips.rowLoss;
+    // Output parameters (§2.3.3 step 3): Σ over base and flipped states of weight · ∇ℓ ⊗ state.
+    if (flips.cSum && flips.corr) {
+      const plain = out.paramGradient(flips.cSum, xs[L], G);
       // Σ_i c_i (x↓i)ᵀ = (Σ_i c_i) xᵀ + [c_i δ_i]_{:, i}
-      const correction = groupMean(tf.transpose(tf.mul(ci, tf.reshape(shiftL, [rows, n, 1])), [0, 2, 1]), G);
-      const plain = out.paramGradient(cSum, xs[L], G);
-      grads[L] = { weight: tf.add(plain.weight, correction), bias: plain.bias };
+      grads[L] = { weight: tf.add(plain.weight, groupMean(flips.corr, G)), bias: plain.bias };
     } else {
       grads[L] = out.paramGradient(base.dLogits, xs[L], G);
     }
 
     // Hidden layers (§2.3.3 steps 4–5): λ^L = f_i − f0, e = λ (−x̂) F'(a), λ^{k−1} = Δ λ.
-    let lambda = out.unflatInput(tf.sub(fFlip, tf.reshape(base.loss, [rows, 1])));
+    let lambda = out.unflatInput(flips.lambda);
     for (let k = L - 1; k >= 0; k--) {
       const negSign = tf.neg(net.coding.signOf(xs[k + 1]));
       const e = tf.mul(tf.mul(lambda, negSign), net.noise.pdf(as[k]));
@@ -88,6 +73,68 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     }
     return finishEstimate(rowLoss, grads, G);
   });
+}
+
+/** The last layer's flip quantities; cSum and corr are absent for the linearised estimator (plain backprop there). */
+export interface LastLayer {
+  /** f_i − f0 [B, n] */
+  lambda: tf.Tensor2D;
+  /** (1 − Σ_i ρ_i) f0 + Σ_i ρ_i f_i [B] */
+  rowLoss: tf.Tensor1D;
+  /** (1 − Σ_i ρ_i) ∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i) [B, K] */
+  cSum?: tf.Tensor2D;
+  /** ρ_i δ_i ∂ℓ(η_i)_k [B, K, n] */
+  corr?: tf.Tensor3D;
+}
+
+/** The last layer in tfjs ops: the reference, and the fallback when the native kernels are missing. */
+export function lastLayerReference(loss: OutputLoss, base: LossAndGrad & { logits: tf.Tensor2D }, weight: tf.Tensor2D,
+  shiftL: tf.Tensor2D, y: tf.Tensor1D, rho: tf.Tensor2D, linearised = false): LastLayer {
+  const [rows, n] = shiftL.shape;
+  const K = base.logits.shape[1];
+  const baseWeight = tf.sub(1, tf.sum(rho, 1));
+  if (linearised) {
+    // f(x↓i) − f(x) ≈ δ_i ∂f/∂x_i
+    const fFlip = tf.add(tf.reshape(base.loss, [rows, 1]), tf.mul(shiftL, tf.matMul(base.dLogits, weight)));
+    return {
+      lambda: tf.sub(fFlip, tf.reshape(base.loss, [rows, 1])) as tf.Tensor2D,
+      rowLoss: tf.add(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1)) as tf.Tensor1D,
+    };
+  }
+  const woT = tf.transpose(weight) as tf.Tensor2D; // [n, K]
+  const flippedLogits = tf.add(tf.reshape(base.logits, [rows, 1, K]), tf.mul(tf.reshape(shiftL, [rows, n, 1]), woT));
+  const yRep = tf.reshape(tf.tile(tf.reshape(y, [rows, 1]), [1, n]), [-1]) as tf.Tensor1D;
+  const flipped = lossAndGrad(loss, tf.reshape(flippedLogits, [rows * n, K]) as tf.Tensor2D, yRep);
+  const fFlip = tf.reshape(flipped.loss, [rows, n]);
+  const flippedGrad = tf.reshape(flipped.dLogits, [rows, n, K]);
+  const rowLoss = tf.add(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1)) as tf.Tensor1D;
+  const c0 = tf.mul(tf.reshape(baseWeight, [rows, 1]), base.dLogits);
+  const ci = tf.mul(tf.reshape(rho, [rows, n, 1]), flippedGrad); // [B, n, K]
+  return {
+    lambda: tf.sub(fFlip, tf.reshape(base.loss, [rows, 1])) as tf.Tensor2D,
+    rowLoss,
+    cSum: tf.add(c0, tf.sum(ci, 1)) as tf.Tensor2D,
+    corr: tf.transpose(tf.mul(ci, tf.reshape(shiftL, [rows, n, 1])), [0, 2, 1]) as tf.Tensor3D,
+  };
+}
+
+/** The last layer by the native psaFlips kernel (f0 and ∂ℓ(η₀) recomputed there, in float64). */
+export function lastLayerNative(k: NativeKernels, loss: OutputLoss, logits: tf.Tensor2D, weight: tf.Tensor2D, shiftL: tf.Tensor2D,
+  y: tf.Tensor1D, rho: tf.Tensor2D): LastLayer {
+  const [rows, n] = shiftL.shape;
+  const K = logits.shape[1];
+  const r = k.psaFlips!(f32(logits), f32(weight), f32(shiftL), f32(y), f32(rho), rows, n, K, loss);
+  return {
+    lambda: tf.tensor2d(r.lambda, [rows, n]),
+    rowLoss: tf.tensor1d(r.rowLoss),
+    cSum: tf.tensor2d(r.cSum, [rows, K]),
+    corr: tf.tensor3d(r.corr, [rows, K, n]),
+  };
+}
+
+function f32(t: tf.Tensor): Float32Array {
+  if (t.dtype === 'float32') return t.dataSync() as Float32Array;
+  return Float32Array.from(t.dataSync());
 }
 
 export const psa: Estimator = {
