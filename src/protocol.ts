@@ -12,7 +12,11 @@ export interface TrainOverrides {
 
 /** Host → worker. A worker runs one job, then exits; `stop` asks it to checkpoint and finish early. */
 export type WorkerRequest =
-  | { type: 'train'; modelFile: string; modelText: string; overrides: TrainOverrides; runsRoot: string; backend: BackendPreference }
+  /**
+   * `diagnosticsInterval`: gradient diagnostics every so many steps when the model file has no `diagnostics` section
+   * (the setting sbn.diagnostics.interval; 0 or absent: the model file decides).
+   */
+  | { type: 'train'; modelFile: string; modelText: string; overrides: TrainOverrides; runsRoot: string; backend: BackendPreference; diagnosticsInterval?: number }
   | { type: 'resume'; runDir: string; backend: BackendPreference }
   | { type: 'compare'; modelFile: string; modelText: string; estimators: string[]; draws: number; backend: BackendPreference }
   | { type: 'evaluate'; runDir: string; samples: number; split: 'test' | 'validation' | 'train' | 'auto'; backend: BackendPreference }

@@ -108,6 +108,8 @@ export type HostToWebview =
 export interface ModelPreviewState {
   /** Workspace-relative path of the model file. */
   file: string;
+  /** The model file's Uri (string): the page keeps it in its state, the serializer follows it after a reload. */
+  fileUri?: string;
   /** Bumped on every change of the file's text. */
   version: number;
   /** Problems in the file (the preview then shows them instead of the model). */
@@ -141,9 +143,13 @@ export type WebviewToHost =
   | { type: 'ready' }
   /** Stop this run's training (the header's Stop button). */
   | { type: 'stop' }
-  /** Save a chart image (`dataUrl`, image/png) or the panel's series as CSV (the host has the full resolution). */
+  /**
+   * Save the charts as an image (`dataUrl`: image/png; `svg`: an SVG document built from the drawn data), or the
+   * panel's series as CSV or JSON (those the host writes: it has the full resolution).
+   */
   | { type: 'export'; format: 'png'; dataUrl: string; name: string }
-  | { type: 'export'; format: 'csv'; name: string }
+  | { type: 'export'; format: 'svg'; svg: string; name: string }
+  | { type: 'export'; format: 'csv' | 'json'; name: string }
   /** What the page drew after a message (for tests and the panel-state command): points per series. */
   | { type: 'rendered'; points: Record<string, number>; charts: number; extras?: Record<string, number> }
   /** A page error, forwarded to the extension's log. */

@@ -1,7 +1,8 @@
 // Shared by the SBN webview scripts (dashboard, diagnostics, layer statistics): the VS Code API handle, the message
 // loop (ready → snapshot → deltas), theme colours from VS Code's CSS variables, uPlot charts with a themed legend,
-// the run header, and PNG export of a panel's charts. Runs in the webview under a strict CSP: no inline styles in
-// markup (element.style via CSSOM only), no eval, nothing from the network.
+// the run header, and PNG and SVG export of a panel's charts (CSV and JSON: the host writes those). Runs in the
+// webview under a strict CSP: no inline styles in markup (element.style via CSSOM only), no eval, nothing from the
+// network.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -392,6 +393,8 @@ export class Chart {
   private resize: ResizeObserver;
   /** The user zoomed in (drag): keep the scales while new data arrives, until a double-click resets them. */
   private zoomed = false;
+  /** Per uPlot series (index - 1): the spec key it draws and whether it is the raw or the smoothed curve. */
+  private seriesMeta: { key: string; role: 'raw' | 'smooth' }[] = [];
   points: Record<string, number> = {};
 
   constructor(parent: HTMLElement, readonly spec: ChartSpec, private theme: Theme, private readonly onToggle: (key: string) => void) {
@@ -440,6 +443,7 @@ export class Chart {
     const columns: SeriesPayload[] = [];
     const seriesOpts: uPlot.Series[] = [{}];
     const legend: { spec: ChartSeriesSpec; idx: number[] }[] = [];
+    const meta: { key: string; role: 'raw' | 'smooth' }[] = [];
     const c = this.theme.colors;
     for (const s of present) {
       const raw = all[s.key];
@@ -452,20 +456,25 @@ export class Chart {
         columns.push({ x: raw.x, y: yRaw });
         seriesOpts.push({ ...base, stroke: color, width: 0, paths: () => null, points: { show: true, size: 7, stroke: color, fill: color } });
         idx.push(seriesOpts.length - 1);
+        meta.push({ key: s.key, role: 'raw' });
       } else if (s.smooth && smoothing > 0) {
         columns.push({ x: raw.x, y: yRaw });
         seriesOpts.push({ ...base, stroke: withAlpha(color, 0.28), width: 1, points: { show: false } });
         idx.push(seriesOpts.length - 1);
+        meta.push({ key: s.key, role: 'raw' });
         columns.push({ x: raw.x, y: smooth(yRaw, smoothing) });
         seriesOpts.push({ ...base, stroke: color, width: s.width ?? 2, points: { show: false } });
         idx.push(seriesOpts.length - 1);
+        meta.push({ key: s.key, role: 'smooth' });
       } else {
         columns.push({ x: raw.x, y: yRaw });
         seriesOpts.push({ ...base, stroke: color, width: s.width ?? 1.75, points: { show: !!this.spec.markers || raw.x.length < 3, size: 6, fill: color } });
         idx.push(seriesOpts.length - 1);
+        meta.push({ key: s.key, role: 'raw' });
       }
       legend.push({ spec: s, idx });
     }
+    this.seriesMeta = meta;
     const { x, ys } = align(columns);
     const data = [x, ...ys] as uPlot.AlignedData;
     // everything that is baked into the uPlot instance (a change rebuilds it; data alone goes through setData)
@@ -566,11 +575,137 @@ export class Chart {
     }
   }
 
+  /**
+   * The chart as SVG elements (a vector rendering of what the canvas shows): the chart's title, its legend, the
+   * grid, ticks and tick labels of both axes as uPlot laid them out, the x axis label, and one <path class="series">
+   * per drawn uPlot series (a polyline; points-only series as a path of dots) clipped to the plot area. `x`, `y`: the
+   * top-left corner in the document; returns the markup and the height used. Undefined when nothing is drawn.
+   */
+  svg(x0: number, y0: number, clipId: string): { markup: string; width: number; height: number } | undefined {
+    const u = this.plot;
+    if (!u) return undefined;
+    const t = this.theme;
+    const dpr = uPlot.pxRatio || window.devicePixelRatio || 1;
+    const W = u.width;
+    const H = u.height;
+    const out: string[] = [];
+    const titleH = 20;
+    const legendRow = 18;
+    const attrs = (o: Record<string, string | number | undefined>) => Object.entries(o).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join('');
+    out.push(`<g class="chart"${attrs({ 'data-chart': this.spec.id, transform: `translate(${r2(x0)},${r2(y0)})` })}>`);
+    out.push(`<text${attrs({ class: 'chart-title', x: 0, y: 14, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 12, 'font-weight': 600 })}>${xmlEscape(this.spec.title)}</text>`);
+    // legend: swatch, label and the value shown, wrapped to the chart's width
+    let lx = 0;
+    let ly = titleH;
+    const legendItems: string[] = [];
+    for (const e of this.legend) {
+      const label = `${e.spec.label}${e.value.textContent ? ` ${e.value.textContent}` : ''}`;
+      const w = 22 + 6.2 * label.length + 12;
+      if (lx > 0 && lx + w > W) { lx = 0; ly += legendRow; }
+      const color = t.colors[e.spec.color];
+      const off = e.row.classList.contains('off');
+      const cy = ly + legendRow / 2;
+      const swatch = e.spec.points
+        ? `<circle${attrs({ cx: lx + 8, cy, r: 3.5, fill: color })}/>`
+        : `<line${attrs({ x1: lx, y1: cy, x2: lx + 16, y2: cy, stroke: color, 'stroke-width': 2, 'stroke-dasharray': e.spec.dash?.join(' ') })}/>`;
+      legendItems.push(`<g${attrs({ class: 'legend-item', 'data-key': e.spec.key, opacity: off ? 0.45 : undefined })}>${swatch}<text${attrs({ x: lx + 22, y: cy + 4, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 11 })}>${xmlEscape(label)}</text></g>`);
+      lx += w;
+    }
+    out.push(`<g class="legend">${legendItems.join('')}</g>`);
+    const top = ly + (this.legend.length ? legendRow : 0) + 4;
+    // the plot: canvas-sized group, plot area = uPlot's bbox (canvas pixels / dpr)
+    const bx = u.bbox.left / dpr;
+    const by = u.bbox.top / dpr;
+    const bw = u.bbox.width / dpr;
+    const bh = u.bbox.height / dpr;
+    out.push(`<g class="plot"${attrs({ transform: `translate(0,${r2(top)})` })}>`);
+    out.push(`<clipPath${attrs({ id: clipId })}><rect${attrs({ x: r2(bx), y: r2(by), width: r2(bw), height: r2(bh) })}/></clipPath>`);
+    const font = { 'font-family': t.fontFamily, 'font-size': 11, fill: t.muted };
+    u.axes.forEach((axis, ai) => {
+      const a = axis as uPlot.Axis & { _splits?: number[] | null; _values?: (string | number | null)[] | null; _show?: boolean };
+      if (axis.show === false || a._show === false || !a._splits || !a._values) return;
+      const scale = ai === 0 ? 'x' : 'y';
+      const grid: string[] = [];
+      const ticks: string[] = [];
+      const labels: string[] = [];
+      a._splits.forEach((v, k) => {
+        const label = a._values![k];
+        if (v === null || label === null || label === '' || !Number.isFinite(v)) return;
+        const p = u.valToPos(v, scale);
+        if (ai === 0) {
+          const px = r2(bx + p);
+          grid.push(`M${px} ${r2(by)}V${r2(by + bh)}`);
+          ticks.push(`M${px} ${r2(by + bh)}v4`);
+          labels.push(`<text${attrs({ x: px, y: r2(by + bh + 16), 'text-anchor': 'middle' })}>${xmlEscape(String(label))}</text>`);
+        } else {
+          const py = r2(by + p);
+          grid.push(`M${r2(bx)} ${py}H${r2(bx + bw)}`);
+          ticks.push(`M${r2(bx)} ${py}h-4`);
+          labels.push(`<text${attrs({ x: r2(bx - 8), y: r2(by + p + 4), 'text-anchor': 'end' })}>${xmlEscape(String(label))}</text>`);
+        }
+      });
+      out.push(`<g${attrs({ class: `axis axis-${scale}` })}>`
+        + `<path${attrs({ class: 'grid', d: grid.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>`
+        + `<path${attrs({ class: 'ticks', d: ticks.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>`
+        + `<g${attrs({ class: 'tick-labels', ...font })}>${labels.join('')}</g>`
+        + (ai === 0 && this.spec.xLabel ? `<text${attrs({ class: 'axis-label', x: r2(bx + bw / 2), y: r2(H - 4), 'text-anchor': 'middle', ...font })}>${xmlEscape(this.spec.xLabel)}</text>` : '')
+        + '</g>');
+    });
+    // the series, in uPlot's drawing order
+    const xs = u.data[0] as number[];
+    const series: string[] = [];
+    for (let i = 1; i < u.series.length; i++) {
+      const s = u.series[i];
+      const meta = this.seriesMeta[i - 1];
+      if (!meta || s.show === false) continue;
+      const stroke = typeof s.stroke === 'function' ? String(s.stroke(u, i)) : String(s.stroke ?? t.foreground);
+      const ys = u.data[i] as (number | null | undefined)[];
+      const pts = s.points as { show?: boolean | ((u: uPlot, i: number) => boolean); size?: number | ((u: uPlot, i: number) => number); fill?: unknown } | undefined;
+      const dots = s.width === 0 || (typeof pts?.show === 'function' ? pts.show(u, i) : !!pts?.show);
+      const d: string[] = [];
+      const dotD: string[] = [];
+      let pen = false;
+      for (let k = 0; k < xs.length; k++) {
+        const v = ys[k];
+        if (v === null || v === undefined || !Number.isFinite(v)) {
+          if (!s.spanGaps) pen = false;
+          continue;
+        }
+        const px = r2(bx + u.valToPos(xs[k], 'x'));
+        const py = r2(by + u.valToPos(v, 'y'));
+        if (s.width !== 0) { d.push(`${pen ? 'L' : 'M'}${px} ${py}`); pen = true; }
+        if (dots) {
+          const size = typeof pts?.size === 'function' ? pts.size(u, i) : pts?.size ?? 6;
+          const r = r2(size / 2);
+          dotD.push(`M${r2(px - r)} ${py}a${r} ${r} 0 1 0 ${r2(2 * r)} 0a${r} ${r} 0 1 0 ${r2(-2 * r)} 0`);
+        }
+      }
+      const common = { class: 'series', 'data-key': meta.key, 'data-role': meta.role, 'clip-path': `url(#${clipId})` };
+      if (s.width === 0) {
+        series.push(`<path${attrs({ ...common, d: dotD.join(''), fill: stroke, stroke: 'none' })}/>`);
+      } else {
+        series.push(`<path${attrs({ ...common, d: d.join(''), fill: 'none', stroke, 'stroke-width': s.width ?? 1, 'stroke-linejoin': 'round', 'stroke-linecap': 'round', 'stroke-dasharray': s.dash?.join(' ') })}/>`);
+        if (dots && dotD.length) series.push(`<path${attrs({ class: 'markers', 'data-key': meta.key, d: dotD.join(''), fill: stroke, stroke: 'none', 'clip-path': `url(#${clipId})` })}/>`);
+      }
+    }
+    out.push(`<g class="series-group">${series.join('')}</g>`);
+    out.push('</g></g>');
+    return { markup: out.join(''), width: W, height: top + H };
+  }
+
   destroy(): void {
     this.resize.disconnect();
     this.plot?.destroy();
     this.card.remove();
   }
+}
+
+function r2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+export function xmlEscape(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 function isPow10(v: number | null): boolean {
@@ -626,7 +761,39 @@ export function chartsPng(charts: Chart[], title: string, theme: Theme): string 
   return out.toDataURL('image/png');
 }
 
-/** Toolbar buttons Export PNG / Export CSV. */
+/**
+ * One SVG document of the given charts in the same grid as the PNG (title, then per chart its title, legend, axes and
+ * series as vectors), on the editor background. Undefined when no chart is drawn.
+ */
+export function chartsSvg(charts: Chart[], title: string, theme: Theme): string | undefined {
+  const gap = 16;
+  const titleH = 34;
+  const drawn = charts.filter((c) => c.canvas());
+  if (!drawn.length) return undefined;
+  // the charts where the page shows them (its grid: wide cards span the row), relative to the first card
+  const rects = drawn.map((c) => c.card.getBoundingClientRect());
+  const left0 = Math.min(...rects.map((r) => r.left));
+  const top0 = Math.min(...rects.map((r) => r.top));
+  const parts: { markup: string; width: number; height: number; x: number; y: number }[] = [];
+  drawn.forEach((c, i) => {
+    const x = gap + rects[i].left - left0;
+    const y = titleH + rects[i].top - top0;
+    const p = c.svg(x, y, `sbn-clip-${i}`);
+    if (p) parts.push({ ...p, x, y });
+  });
+  if (!parts.length) return undefined;
+  const width = Math.ceil(Math.max(...parts.map((p) => p.x + p.width)) + gap);
+  const height = Math.ceil(Math.max(...parts.map((p) => p.y + p.height)) + gap);
+  return '<?xml version="1.0" encoding="UTF-8"?>\n'
+    + `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-theme="${theme.kind}">`
+    + `<title>${xmlEscape(title)}</title>`
+    + `<rect width="100%" height="100%" fill="${xmlEscape(theme.background)}"/>`
+    + `<text x="${gap}" y="22" fill="${xmlEscape(theme.foreground)}" font-family="${xmlEscape(theme.fontFamily)}" font-size="14" font-weight="600">${xmlEscape(title)}</text>`
+    + parts.map((p) => p.markup).join('')
+    + '</svg>\n';
+}
+
+/** Toolbar buttons Export PNG / SVG (the charts as drawn) and CSV / JSON (the host's full-resolution series). */
 export function exportButtons(name: () => string, charts: () => Chart[], theme: () => Theme, title: () => string): HTMLElement {
   const png = document.createElement('vscode-button');
   png.textContent = 'Export PNG';
@@ -642,8 +809,22 @@ export function exportButtons(name: () => string, charts: () => Chart[], theme: 
   csv.setAttribute('secondary', '');
   csv.id = 'export-csv';
   csv.addEventListener('click', () => post({ type: 'export', format: 'csv', name: name() }));
+  const svg = document.createElement('vscode-button');
+  svg.textContent = 'Export SVG';
+  svg.setAttribute('secondary', '');
+  svg.id = 'export-svg';
+  svg.addEventListener('click', () => {
+    const doc = chartsSvg(charts(), title(), theme());
+    if (doc) post({ type: 'export', format: 'svg', svg: doc, name: name() });
+    else toast('Nothing drawn yet', true);
+  });
+  const json = document.createElement('vscode-button');
+  json.textContent = 'Export JSON';
+  json.setAttribute('secondary', '');
+  json.id = 'export-json';
+  json.addEventListener('click', () => post({ type: 'export', format: 'json', name: name() }));
   const group = el('span', 'toolbar-group');
-  group.append(png, csv);
+  group.append(png, svg, csv, json);
   return group;
 }
 

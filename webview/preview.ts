@@ -2,7 +2,12 @@
 // and binary-unit counts — and per-layer gradient variance / SNR of a few estimators on a small batch; or the file's
 // problems. The host sends the whole state in one `preview` message.
 import { type HostToWebview, type ModelPreviewState } from '../src/webviewProtocol';
-import { el, fmt, post } from './common';
+import { el, fmt, post, saveState, type BaseViewState } from './common';
+
+/** The page's state: the followed model file (the serializer follows it again after a window reload). */
+interface PreviewViewState extends BaseViewState {
+  fileUri?: string;
+}
 
 const header = el('header', 'run-header');
 const titleRow = el('div', 'title-row');
@@ -42,6 +47,8 @@ function table(id: string, head: string[], rows: (string | HTMLElement)[][], num
 }
 
 function render(s: ModelPreviewState): void {
+  // restored after a window reload: the serializer follows this file again
+  if (s.fileUri) saveState<PreviewViewState>({ fileUri: s.fileUri });
   fileLine.replaceChildren(el('span', 'fact', s.file));
   const parts: HTMLElement[] = [];
   let gradientRows = 0;

@@ -8,7 +8,7 @@ import { parseModelText, formatSpecError } from '../engine/spec';
 import type { BackendPreference, TrainOverrides } from '../protocol';
 import type { Job, RunManager } from './runManager';
 import { RunItem, type RunsTreeProvider } from './runsTree';
-import { allRunsRoots, modelText, pickModelFile, runsRootFor } from './modelFiles';
+import { allRunsRoots, diagnosticsIntervalSetting, modelText, pickModelFile, runsRootFor } from './modelFiles';
 import { requireTrust } from './trust';
 import { progressText } from './statusBar';
 
@@ -78,7 +78,9 @@ async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOve
     return undefined;
   }
   const name = path.basename(uri.fsPath);
-  const job = ctx.runs.start({ type: 'train', modelFile: uri.fsPath, modelText: text, overrides, runsRoot: runsRootFor(uri), backend: backend() }, `train ${name}`);
+  const job = ctx.runs.start({
+    type: 'train', modelFile: uri.fsPath, modelText: text, overrides, runsRoot: runsRootFor(uri), backend: backend(), diagnosticsInterval: diagnosticsIntervalSetting(uri),
+  }, `train ${name}`);
   followWithProgress(job, ctx, `Training ${name}`);
   void reportEnd(job, ctx, `Training ${name}`);
   return job;

@@ -49,3 +49,9 @@ export async function modelText(uri: vscode.Uri): Promise<string> {
   if (open) return open.getText();
   return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
 }
+
+/** Setting sbn.diagnostics.interval: gradient diagnostics for model files without a `diagnostics` section (0: off). */
+export function diagnosticsIntervalSetting(uri?: vscode.Uri): number {
+  const v = vscode.workspace.getConfiguration('sbn', uri).get<number>('diagnostics.interval', 0);
+  return Number.isInteger(v) && v > 0 ? v : 0;
+}

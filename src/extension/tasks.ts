@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendPreference, TrainOverrides } from '../protocol';
 import type { RunManager } from './runManager';
-import { MODEL_FILE_GLOB, runsRootFor } from './modelFiles';
+import { diagnosticsIntervalSetting, MODEL_FILE_GLOB, runsRootFor } from './modelFiles';
 
 export interface SbnTaskDefinition extends vscode.TaskDefinition {
   type: 'sbn';
@@ -47,7 +47,7 @@ class TrainingTerminal implements vscode.Pseudoterminal {
     }
     const overrides: TrainOverrides = { estimator: this.def.estimator, epochs: this.def.epochs, lr: this.def.lr, seed: this.def.seed };
     const job = this.runs.start({
-      type: 'train', modelFile: file, modelText: text, overrides, runsRoot: runsRootFor(vscode.Uri.file(file)),
+      type: 'train', modelFile: file, modelText: text, overrides, runsRoot: runsRootFor(vscode.Uri.file(file)), diagnosticsInterval: diagnosticsIntervalSetting(vscode.Uri.file(file)),
       backend: this.def.backend ?? vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
     }, `task ${this.def.model}`);
     this.stop = () => job.stop();

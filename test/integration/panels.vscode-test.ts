@@ -2,10 +2,13 @@
 // training dashboard by itself; the dashboard, gradient-diagnostics and layer-statistics panels receive their data
 // (read back through the `sbn.panelState` command: what each page reported it drew), a hidden panel gets no
 // messages and a revealed one a fresh snapshot, the serializer restores a panel from its state, and the dashboard's
-// Stop button stops its run. Screenshots: test-results/panel-*.png (or the harness's --screenshots folder).
+// Stop button stops its run. Each panel in the light and the dark theme: screenshots
+// test-results/panel-<kind>-<light|dark>.png, decoded here and checked to be neither blank nor in the other theme.
+// Screenshots: test-results/panel-*.png (or the harness's --screenshots folder).
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import * as vscode from 'vscode';
 import { suite, suiteSetup, test } from 'mocha';
 import { ui } from './index';
@@ -46,6 +49,83 @@ async function shot(name: string, selector = '.uplot canvas'): Promise<void> {
   await ui.waitFor({ selector, frames: WEBVIEW, timeout: 20_000 });
   await sleep(600); // let the last frame and the tab's fade settle
   await ui.screenshot(name);
+}
+
+/** An 8-bit, non-interlaced RGB or RGBA PNG (what chromium's screenshots are) decoded to RGBA pixels. */
+function readPng(bytes: Buffer): { width: number; height: number; rgba: Uint8Array } {
+  assert.ok(bytes.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10])), 'a PNG signature');
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  for (let o = 8; o < bytes.length;) {
+    const len = bytes.readUInt32BE(o);
+    const type = bytes.toString('latin1', o + 4, o + 8);
+    const data = bytes.subarray(o + 8, o + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      const depth = data[8];
+      const color = data[9];
+      assert.ok(depth === 8 && (color === 2 || color === 6) && data[12] === 0, `PNG depth ${depth}, colour type ${color}, interlace ${data[12]}`);
+      channels = color === 6 ? 4 : 3;
+    } else if (type === 'IDAT') {
+      idat.push(data);
+    }
+    o += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const px = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? px[y * stride + i - channels] : 0;
+      const b = y > 0 ? px[(y - 1) * stride + i] : 0;
+      const c = i >= channels && y > 0 ? px[(y - 1) * stride + i - channels] : 0;
+      let pred = 0;
+      if (filter === 1) pred = a;
+      else if (filter === 2) pred = b;
+      else if (filter === 3) pred = (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      px[y * stride + i] = (line[i] + pred) & 255;
+    }
+  }
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    rgba[i * 4] = px[i * channels];
+    rgba[i * 4 + 1] = px[i * channels + 1];
+    rgba[i * 4 + 2] = px[i * channels + 2];
+    rgba[i * 4 + 3] = channels === 4 ? px[i * channels + 3] : 255;
+  }
+  return { width, height, rgba };
+}
+
+/** Luminance mean and standard deviation, and distinct colours (to 4 bits per channel), in a part of an image. */
+function regionStats(img: { width: number; height: number; rgba: Uint8Array }, r: { x0: number; x1: number; y0: number; y1: number }): { mean: number; std: number; colors: number } {
+  let n = 0;
+  let sum = 0;
+  let sum2 = 0;
+  const colors = new Set<number>();
+  for (let y = Math.floor(r.y0 * img.height); y < Math.floor(r.y1 * img.height); y++) {
+    for (let x = Math.floor(r.x0 * img.width); x < Math.floor(r.x1 * img.width); x++) {
+      const i = (y * img.width + x) * 4;
+      const l = 0.2126 * img.rgba[i] + 0.7152 * img.rgba[i + 1] + 0.0722 * img.rgba[i + 2];
+      n++;
+      sum += l;
+      sum2 += l * l;
+      colors.add(((img.rgba[i] >> 4) << 8) | ((img.rgba[i + 1] >> 4) << 4) | (img.rgba[i + 2] >> 4));
+    }
+  }
+  const mean = sum / n;
+  return { mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), colors: colors.size };
 }
 
 function writeModel(name: string, content: unknown): vscode.Uri {
@@ -150,6 +230,55 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await shot('panel-layers', 'canvas.heatmap');
   });
 
+  test('light and dark themes: each panel redraws in the theme; screenshots, checked not blank', async function () {
+    // screenshots need the harness's browser (scripts/test-vscode.mjs)
+    if (!ui.available()) this.skip();
+    this.timeout(240_000);
+    const config = vscode.workspace.getConfiguration();
+    const original = config.inspect<string>('workbench.colorTheme')?.globalValue;
+    const PANELS: { kind: PanelState['kind']; selector: string; drawn(s: PanelState): boolean }[] = [
+      { kind: 'dashboard', selector: '.uplot canvas', drawn: (s) => (s.rendered?.charts ?? 0) >= 5 && (s.rendered?.points.objective ?? 0) > 0 },
+      { kind: 'diagnostics', selector: '.uplot canvas', drawn: (s) => (s.rendered?.charts ?? 0) >= 12 && (s.rendered?.extras?.tableRows ?? 0) > 0 },
+      { kind: 'layers', selector: 'canvas.heatmap', drawn: (s) => (s.rendered?.extras?.heatmaps ?? 0) === 2 && (s.rendered?.points['layer/firingRate/dense1'] ?? 0) > 0 },
+    ];
+    const THEMES = [
+      { id: 'Default Light Modern', name: 'light', kind: vscode.ColorThemeKind.Light },
+      { id: 'Default Dark Modern', name: 'dark', kind: vscode.ColorThemeKind.Dark },
+    ];
+    const seen: Record<string, { mean: number; std: number; colors: number }> = {};
+    try {
+      await vscode.commands.executeCommand('workbench.action.joinAllGroups');
+      for (const theme of THEMES) {
+        const since = Date.now();
+        await config.update('workbench.colorTheme', theme.id, vscode.ConfigurationTarget.Global);
+        await until(`the ${theme.name} theme`, () => vscode.window.activeColorTheme.kind === theme.kind, 20_000);
+        for (const p of PANELS) {
+          api.panels.get(p.kind, runDir)!.reveal(false);
+          // a hidden panel reloads on reveal; the visible one redraws on the theme change: both report after `since`
+          const s = await until(`${p.kind} drawn in the ${theme.name} theme`, async () => {
+            const st = await panelState(p.kind);
+            return st?.visible && st.rendered && st.rendered.at >= since && p.drawn(st) ? st : undefined;
+          }, 30_000);
+          assert.deepStrictEqual(s.errors, []);
+          await vscode.commands.executeCommand('notifications.clearAll');
+          await ui.waitFor({ selector: p.selector, frames: WEBVIEW, timeout: 20_000 });
+          await sleep(800); // the theme transition and the last frame
+          const file = await ui.screenshot(`panel-${p.kind}-${theme.name}`);
+          const img = readPng(fs.readFileSync(file));
+          // the editor area (right of the side bar, below the tabs, above the status bar): the panel's page
+          const st = regionStats(img, { x0: 0.3, x1: 0.97, y0: 0.12, y1: 0.92 });
+          seen[`${p.kind}-${theme.name}`] = st;
+          assert.ok(st.std > 6 && st.colors >= 24, `panel-${p.kind}-${theme.name}.png looks blank: ${JSON.stringify(st)}`);
+          if (theme.name === 'light') assert.ok(st.mean > 170, `panel-${p.kind}-light.png is not light: ${JSON.stringify(st)}`);
+          else assert.ok(st.mean < 90, `panel-${p.kind}-dark.png is not dark: ${JSON.stringify(st)}`);
+        }
+      }
+    } finally {
+      await config.update('workbench.colorTheme', original, vscode.ConfigurationTarget.Global);
+    }
+    console.log(`theme screenshots (editor area luminance mean/std, colours): ${JSON.stringify(seen)}`);
+  });
+
   test('a hidden panel is sent nothing; shown again, it gets a fresh snapshot and draws everything again', async () => {
     const dash = api.panels.get('dashboard', runDir)!;
     dash.reveal(false);
@@ -215,5 +344,32 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
       return s && s.runStates + s.snapshots > 1;
     });
     await shot('panel-dashboard-stopped');
+  });
+
+  test('setting sbn.diagnostics.interval: gradient diagnostics for a model file without a diagnostics section', async () => {
+    const config = vscode.workspace.getConfiguration('sbn');
+    await config.update('diagnostics.interval', 16, vscode.ConfigurationTarget.Global);
+    try {
+      const { diagnostics: _own, ...plain } = TOY_DIAG;
+      const uri = writeModel('toy2d-setting.sbn.json', { ...plain, name: 'toy2d-setting', train: { ...TOY_DIAG.train, epochs: 2 } });
+      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+      const end = await job.finished;
+      assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
+      const dir = job.runDir!;
+      const records = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number });
+      const passes = records.filter((r) => r.kind === 'diagnostics');
+      // 2 epochs of 16 steps (160 examples, batches of 10): a pass every 16 steps
+      assert.ok(passes.length >= 2, `${passes.length} diagnostics passes at steps ${passes.map((r) => r.step).join(', ')}`);
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { model: { diagnostics?: { interval?: number } } };
+      assert.strictEqual(cfg.model.diagnostics?.interval, 16, 'the run records the interval it used');
+      // a model file's own section wins (interval 0: off)
+      const own = writeModel('toy2d-own.sbn.json', { ...TOY_DIAG, name: 'toy2d-own', train: { ...TOY_DIAG.train, epochs: 2 }, diagnostics: { interval: 0 } });
+      const job2 = await vscode.commands.executeCommand<Job>('sbn.trainModel', own);
+      await job2.finished;
+      const records2 = fs.readFileSync(path.join(job2.runDir!, 'metrics.jsonl'), 'utf8');
+      assert.ok(!records2.includes('"kind":"diagnostics"'), 'no diagnostics when the model file turns them off');
+    } finally {
+      await config.update('diagnostics.interval', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 });

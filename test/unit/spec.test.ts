@@ -8,7 +8,7 @@ import { stringify as toYaml } from 'yaml';
 import {
   binaryUnitCount, CONV_DEFAULTS, DATA_DEFAULTS, DEFAULT_NOISE, DEFAULT_STATES, DEFAULT_TAU, formatSpecError,
   hiddenLayerNames, layerGeometry, loadModelFile, LR_SEARCH_DEFAULTS, modelSchema, OPTIMIZER_DEFAULTS, parameterCount,
-  parseModelText, TRAIN_DEFAULTS, type ModelSpec, type ParseResult, type SpecError,
+  parseModelText, TRAIN_DEFAULTS, withDiagnosticsDefault, type ModelSpec, type ParseResult, type SpecError,
 } from '../../src/engine/spec';
 
 const MINIMAL =
@@ -141,6 +141,18 @@ test('helpers: hiddenLayerNames, parameterCount, binaryUnitCount', () => {
   assert.equal(parameterCount(mnist), 785 * 100 + 101 * 10);
   assert.equal(binaryUnitCount(mnist), 100);
   assert.deepEqual(hiddenLayerNames(mnist), ['h']);
+});
+
+test('withDiagnosticsDefault: the setting applies only to a model file without a diagnostics section', () => {
+  assert.deepEqual(withDiagnosticsDefault(EXPECTED, 25).diagnostics, { interval: 25 });
+  assert.equal(EXPECTED.diagnostics, undefined, 'the model is not changed in place');
+  assert.equal(withDiagnosticsDefault(EXPECTED, 0), EXPECTED);
+  assert.equal(withDiagnosticsDefault(EXPECTED, undefined), EXPECTED);
+  assert.equal(withDiagnosticsDefault(EXPECTED, 2.5), EXPECTED);
+  const own: ModelSpec = { ...EXPECTED, diagnostics: { interval: 0 } };
+  assert.equal(withDiagnosticsDefault(own, 25), own, 'the model file\'s own section wins, even interval 0');
+  const some: ModelSpec = { ...EXPECTED, diagnostics: { interval: 7, draws: 20 } };
+  assert.equal(withDiagnosticsDefault(some, 25), some);
 });
 
 // ---------------------------------------------------------------- errors, in both formats

@@ -2,7 +2,8 @@
 // HTML and CSP (src/extension/panels/webviewHtml.ts, the function the panels use) with the built bundles
 // dist/webview/*.js, fed with the message stream the host code produces (RunSeries + SeriesSubscriber on a
 // synthetic run). Checks: no `securitypolicyviolation`, no page error, the charts' canvases exist and are not blank,
-// and snapshot + deltas draw exactly what one full snapshot draws (same data, same pixels).
+// and snapshot + deltas draw exactly what one full snapshot draws (same data, same pixels); the SVG export draws what
+// the canvases draw and the JSON export round-trips; a 100k-point series redraws within the frame budget stated there.
 // Skipped, saying why, when chromium, playwright-core or the bundles are missing. Screenshots go to
 // test-results/webview-*.png.
 import { after, before, test } from 'node:test';
@@ -14,7 +15,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/extension/panels/webviewHtml';
-import { RunSeries, SeriesSubscriber } from '../../src/extension/panels/seriesStore';
+import { RunSeries, SeriesSubscriber, parseSeriesJson, seriesJson } from '../../src/extension/panels/seriesStore';
 import { compareMessage } from '../../src/extension/panels/compareData';
 import type { MetricsRecord } from '../../src/engine/runs';
 import type { HostToWebview, ModelPreviewState, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
@@ -349,6 +350,147 @@ test('dashboard page: light and high-contrast themes, an empty run, Stop and exp
     await probe.page.screenshot({ path: path.join(shots, 'webview-dashboard-hc.png'), fullPage: true });
   } finally {
     await probe.page.close();
+  }
+});
+
+test('export: the SVG is well-formed and draws every series the charts draw (same points); the JSON round-trips the series', { skip }, async () => {
+  const probe = await openPanel('dashboard');
+  try {
+    const r = await feed(probe, [fullSnapshot('dashboard')]);
+    assert.ok(r.charts >= 5);
+    await probe.page.click('#export-svg');
+    await probe.page.click('#export-json');
+    const sent = await probe.sent();
+    const svgMsg = sent.find((m): m is Extract<WebviewToHost, { type: 'export'; format: 'svg' }> => m.type === 'export' && m.format === 'svg');
+    assert.ok(svgMsg, 'the page sent an SVG');
+    assert.ok(sent.some((m) => m.type === 'export' && m.format === 'json'), 'the page asked for a JSON export');
+    // parsed by the browser's XML parser; compared with what uPlot draws on each canvas
+    const check = await probe.page.evaluate(`(() => {
+      const doc = new DOMParser().parseFromString(${JSON.stringify(svgMsg.svg)}, 'image/svg+xml');
+      const root = doc.documentElement;
+      const svg = {
+        error: doc.querySelector('parsererror')?.textContent ?? null,
+        root: root.localName, ns: root.namespaceURI, width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')),
+        background: doc.querySelector('rect')?.getAttribute('fill'),
+        charts: [...doc.querySelectorAll('g.chart')].map((g) => ({
+          id: g.getAttribute('data-chart'),
+          title: g.querySelector('.chart-title')?.textContent,
+          legend: [...g.querySelectorAll('.legend-item')].map((l) => l.getAttribute('data-key')),
+          xLabels: g.querySelectorAll('.axis-x .tick-labels text').length,
+          yLabels: g.querySelectorAll('.axis-y .tick-labels text').length,
+          series: [...g.querySelectorAll('path.series')].map((p) => ({ key: p.getAttribute('data-key'), role: p.getAttribute('data-role'), color: p.getAttribute('stroke') === 'none' ? p.getAttribute('fill') : p.getAttribute('stroke'), vertices: (p.getAttribute('d').match(/[ML]/g) || []).length })),
+        })),
+      };
+      const drawn = window.sbnPanel.charts().filter((c) => c.canvas()).map((c) => {
+        const u = c.plot;
+        const series = [];
+        for (let i = 1; i < u.series.length; i++) {
+          if (u.series[i].show === false) continue;
+          series.push({ vertices: u.data[i].filter((v) => v !== null && v !== undefined && Number.isFinite(v)).length, color: typeof u.series[i].stroke === 'function' ? u.series[i].stroke(u, i) : u.series[i].stroke });
+        }
+        return { id: c.spec.id, title: c.spec.title, keys: Object.keys(c.points), series };
+      });
+      return { svg, drawn };
+    })()`) as {
+      svg: { error: string | null; root: string; ns: string; width: number; height: number; background: string; charts: { id: string; title: string; legend: string[]; xLabels: number; yLabels: number; series: { key: string; role: string; color: string; vertices: number }[] }[] };
+      drawn: { id: string; title: string; keys: string[]; series: { vertices: number; color: string }[] }[];
+    };
+    const { svg, drawn } = check;
+    assert.equal(svg.error, null, 'the SVG parses');
+    assert.equal(svg.root, 'svg');
+    assert.equal(svg.ns, 'http://www.w3.org/2000/svg');
+    assert.ok(svg.width > 500 && svg.height > 500, `${svg.width}×${svg.height}`);
+    assert.equal(svg.background, DARK['--vscode-editor-background'], 'the theme background');
+    assert.deepEqual(svg.charts.map((c) => c.id), drawn.map((c) => c.id), 'one group per drawn chart');
+    drawn.forEach((d, k) => {
+      const c = svg.charts[k];
+      assert.equal(c.title, d.title);
+      assert.deepEqual(c.legend, d.keys, `${d.id}: one legend entry per series`);
+      assert.ok(c.xLabels >= 2 && c.yLabels >= 2, `${d.id}: tick labels on both axes (${c.xLabels}, ${c.yLabels})`);
+      // one path per uPlot series (a smoothed series: the faint raw curve and the smoothed one), with its points and colour
+      assert.equal(c.series.length, d.series.length, `${d.id}: ${c.series.length} paths for ${d.series.length} series`);
+      assert.deepEqual(c.series.map((p) => p.vertices), d.series.map((p) => p.vertices), `${d.id}: the paths have the drawn points`);
+      assert.deepEqual(c.series.map((p) => p.color), d.series.map((p) => p.color), `${d.id}: the series colours`);
+      assert.deepEqual([...new Set(c.series.map((p) => p.key))].sort(), [...d.keys].sort(), `${d.id}: every series`);
+      assert.ok(c.series.every((p) => p.vertices > 0));
+    });
+    assert.ok(svg.charts.find((c) => c.id === 'loss')!.series.some((p) => p.role === 'smooth'), 'smoothed curves are drawn as well');
+    fs.mkdirSync(shots, { recursive: true });
+    fs.writeFileSync(path.join(shots, 'webview-dashboard-export.svg'), svgMsg.svg);
+    // JSON: what the host writes for that message (src/extension/panels/runPanel.ts), read back
+    const run = new RunSeries(2000);
+    run.ingest(RECORDS);
+    const raw = run.raw('dashboard');
+    const text = seriesJson(raw, { panel: 'dashboard', run: runState(1200) });
+    const back = parseSeriesJson(text);
+    assert.deepEqual([...back.keys()], [...raw.keys()].sort());
+    for (const [k, s] of raw) assert.deepEqual(back.get(k), { x: [...s.x], y: [...s.y] }, k);
+    assert.equal(back.get('objective')!.x.length, 240, 'full resolution');
+    assert.equal((JSON.parse(text) as { panel: string }).panel, 'dashboard');
+    assert.deepEqual(await probe.violations(), [], 'CSP violations');
+    assert.deepEqual(probe.errors, []);
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test('frame budget: a 100k-point series redraws one chart in ≤ 50 ms downsampled (sbn.maxPointsPerSeries 2000), ≤ 250 ms raw', { skip }, async () => {
+  // BUDGET (stated here, asserted below): the median time from Chart.update (align, smoothing, uPlot setData and its
+  // draw) to the next animation frame, for the Loss chart (objective raw + smoothed), over 12 redraws:
+  //   downsampled to ≤ 2000 points by the host (what the panels get): ≤ 50 ms to the frame, and the script part (update
+  //   + draw, without the wait for the frame) ≤ 16.7 ms, one frame at 60 Hz;
+  //   the raw 100 000 points (no downsampling, 200 000 drawn with the smoothed curve): ≤ 250 ms.
+  // Measured on a 2-core container (headless chromium, no GPU): downsampled 16.7 ms to the frame (script 1.4 ms),
+  // raw 39 ms (script 28 ms); the host's downsampling of the 100 000 records took 76 ms.
+  const BUDGET_DOWNSAMPLED_MS = 50;
+  const BUDGET_FRAME_MS = 1000 / 60;
+  const BUDGET_RAW_MS = 250;
+  const N = 100_000;
+  const records: MetricsRecord[] = [];
+  for (let step = 1; step <= N; step++) {
+    records.push({ kind: 'step', step, time: new Date(1.7e12 + step * 10).toISOString(), elapsed: step * 0.01, epoch: step / 1000, loss: 0.7 * Math.exp(-step / 30000) + 0.15 + 0.05 * Math.sin(step * 0.37), lr: 0.03, samplesPerSecond: 500 });
+  }
+  const t0 = performance.now();
+  const series = new RunSeries(2000);
+  series.ingest(records);
+  const snap = new SeriesSubscriber(() => series, 'dashboard').snapshot();
+  const hostMs = performance.now() - t0;
+  assert.ok(snap.series.objective.x.length <= 2000 && snap.series.objective.x.length > 1000, `${snap.series.objective.x.length} points after downsampling`);
+  const rawSnap = { objective: { x: records.map((r) => r.step), y: records.map((r) => r.loss as number) } };
+  const measure = async (probe: PageProbe): Promise<{ median: number; max: number; cpu: number; points: number }> => probe.page.evaluate(`(async () => {
+    const c = window.sbnPanel.charts().find((c) => c.spec.id === 'loss');
+    const frames = []; const cpu = [];
+    for (let i = 0; i < 12; i++) {
+      const t0 = performance.now();
+      c.update(window.sbnPanel.data.series, window.sbnPanel.state);
+      await Promise.resolve(); await Promise.resolve();
+      cpu.push(performance.now() - t0);
+      await new Promise((r) => requestAnimationFrame(() => r()));
+      frames.push(performance.now() - t0);
+    }
+    frames.sort((a, b) => a - b); cpu.sort((a, b) => a - b);
+    return { median: frames[6], max: frames[11], cpu: cpu[6], points: c.points.objective };
+  })()`) as Promise<{ median: number; max: number; cpu: number; points: number }>;
+  const down = await openPanel('dashboard');
+  const raw = await openPanel('dashboard');
+  try {
+    await feed(down, [{ type: 'snapshot', panel: 'dashboard', run: runState(N), ...JSON.parse(JSON.stringify(snap)) as typeof snap, maxPoints: 2000 }]);
+    await feed(raw, [{ type: 'snapshot', panel: 'dashboard', run: runState(N), series: rawSnap, extras: {}, maxPoints: N }]);
+    const d = await measure(down);
+    const r = await measure(raw);
+    process.stderr.write(`frame budget: host downsampling of ${N} records ${hostMs.toFixed(0)} ms; redraw of the loss chart: downsampled (${d.points} points) median ${d.median.toFixed(1)} ms (script ${d.cpu.toFixed(1)} ms, max ${d.max.toFixed(1)}), raw (${r.points} points) median ${r.median.toFixed(1)} ms (script ${r.cpu.toFixed(1)} ms, max ${r.max.toFixed(1)})\n`);
+    assert.equal(d.points, snap.series.objective.x.length);
+    assert.equal(r.points, N);
+    assert.ok(d.median <= BUDGET_DOWNSAMPLED_MS, `downsampled redraw ${d.median.toFixed(1)} ms > ${BUDGET_DOWNSAMPLED_MS} ms`);
+    assert.ok(d.cpu <= BUDGET_FRAME_MS, `downsampled redraw script ${d.cpu.toFixed(1)} ms > one frame (${BUDGET_FRAME_MS.toFixed(1)} ms)`);
+    assert.ok(r.median <= BUDGET_RAW_MS, `raw 100k redraw ${r.median.toFixed(1)} ms > ${BUDGET_RAW_MS} ms`);
+    const stats = await canvasStats(raw.page, '.chart-card[data-chart="loss"] .uplot canvas');
+    assert.ok(stats[0].painted > 0.005 * stats[0].w * stats[0].h, 'the raw chart is drawn');
+    assert.deepEqual(down.errors, []);
+    assert.deepEqual(raw.errors, []);
+  } finally {
+    await down.page.close();
+    await raw.page.close();
   }
 });
 

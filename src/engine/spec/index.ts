@@ -7,7 +7,7 @@ export { loadModelFile, modelFileFormat, parseModelText, type ModelFileFormat } 
 export { formatSpecError } from './format';
 export {
   binaryUnitCount, CONV_DEFAULTS, DATA_DEFAULTS, DEFAULT_NOISE, DEFAULT_STATES, DEFAULT_TAU, hiddenLayerNames,
-  LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, parameterCount, TRAIN_DEFAULTS,
+  LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, parameterCount, TRAIN_DEFAULTS, withDiagnosticsDefault,
 } from './model';
 export { convOutputSize, defaultLayerName, layerGeometry, type LayerGeometry } from './geometry';
 export { modelSchema } from './validate';

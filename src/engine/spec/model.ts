@@ -55,6 +55,15 @@ export function toModelSpec(value: unknown): ModelSpec {
   return model;
 }
 
+/**
+ * The model with gradient diagnostics every `interval` steps when its file has no `diagnostics` section (a default
+ * from outside the file, e.g. the extension's setting sbn.diagnostics.interval); unchanged otherwise, or for 0.
+ */
+export function withDiagnosticsDefault(model: ModelSpec, interval: number | undefined): ModelSpec {
+  if (model.diagnostics !== undefined || !interval || !Number.isInteger(interval) || interval < 0) return model;
+  return { ...model, diagnostics: { interval } };
+}
+
 function named<T extends LayerSpec>(layer: T, name: string | undefined): T {
   return name === undefined ? layer : { ...layer, name };
 }

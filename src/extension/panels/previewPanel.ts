@@ -4,6 +4,7 @@
 // small batch, computed by a `preview` worker job (src/protocol.ts). A new edit kills the job in flight (its worker
 // process) before starting the next. A file with problems shows them (never a blank panel). webview/preview.ts draws
 // it; the host sends the whole state (`preview` message) on every change.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { layerGeometry, parseModelText } from '../../engine/spec';
@@ -101,18 +102,19 @@ class ModelPreview implements vscode.Disposable {
     this.cancel();
     const version = ++this.version;
     const file = vscode.workspace.asRelativePath(uri);
+    const fileUri = uri.toString();
     let text: string;
     try {
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
     } catch (e) {
-      this.set({ file, version, errors: [{ message: `cannot read the file: ${(e as Error).message}` }], gradients: { status: 'unavailable' } });
+      this.set({ file, fileUri, version, errors: [{ message: `cannot read the file: ${(e as Error).message}` }], gradients: { status: 'unavailable' } });
       return;
     }
     if (version !== this.version) return;
     const parsed = parseModelText(text, uri.fsPath);
     if (!parsed.ok) {
-      this.set({ file, version, errors: parsed.errors.map((e) => ({ message: e.message, line: e.line, column: e.column })), gradients: { status: 'unavailable' } });
+      this.set({ file, fileUri, version, errors: parsed.errors.map((e) => ({ message: e.message, line: e.line, column: e.column })), gradients: { status: 'unavailable' } });
       return;
     }
     const model = parsed.model;
@@ -120,11 +122,11 @@ class ModelPreview implements vscode.Disposable {
     try {
       layers = layerGeometry(model);
     } catch (e) {
-      this.set({ file, version, errors: [{ message: (e as Error).message }], gradients: { status: 'unavailable' } });
+      this.set({ file, fileUri, version, errors: [{ message: (e as Error).message }], gradients: { status: 'unavailable' } });
       return;
     }
     const state: ModelPreviewState = {
-      file, version,
+      file, fileUri, version,
       model: {
         name: model.name, estimator: model.train?.estimator, input: model.input.shape,
         layers: layers.map((l) => ({ name: l.name, type: l.type, inShape: l.inShape, outShape: l.outShape, params: l.params, binaryUnits: l.binaryUnits })),
@@ -199,9 +201,40 @@ class ModelPreview implements vscode.Disposable {
   }
 }
 
-/** The command sbn.previewModel (argument: a model file Uri; else the active editor's); returns the panel state. */
-export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Deps): { state(): PreviewPanelState[] } {
+/**
+ * The command sbn.previewModel (argument: a model file Uri; else the active editor's; returns the panel state) and the
+ * panel's serializer: after a window reload VS Code hands back the panel with the page's state (`fileUri`, the followed
+ * model file), and the preview follows that file again (or the active editor's model file when it is gone).
+ */
+export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Deps): { state(): PreviewPanelState[]; serializer: vscode.WebviewPanelSerializer } {
   let current: ModelPreview | undefined;
+  const adopt = (panel: vscode.WebviewPanel): ModelPreview => {
+    const p = new ModelPreview(panel, deps);
+    current = p;
+    p.onDidClose(() => { if (current === p) current = undefined; });
+    return p;
+  };
+  const serializer: vscode.WebviewPanelSerializer = {
+    deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+      const saved = (state as { fileUri?: unknown } | undefined)?.fileUri;
+      let uri: vscode.Uri | undefined;
+      if (typeof saved === 'string') {
+        try {
+          const u = vscode.Uri.parse(saved, true);
+          if (isModelFile(u) && (u.scheme !== 'file' || fs.existsSync(u.fsPath))) uri = u;
+        } catch { /* not a Uri */ }
+      }
+      if (!uri) {
+        const active = vscode.window.activeTextEditor?.document.uri;
+        if (isModelFile(active)) uri = active;
+      }
+      if (!uri || current) {
+        panel.dispose();
+        return;
+      }
+      adopt(panel).follow(uri);
+    },
+  };
   context.subscriptions.push(
     { dispose: () => current?.dispose() },
     vscode.commands.registerCommand('sbn.previewModel', async (arg?: unknown) => {
@@ -211,16 +244,14 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
         return undefined;
       }
       if (!current) {
-        const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'Model preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
-        const p = new ModelPreview(panel, deps);
-        current = p;
-        p.onDidClose(() => { if (current === p) current = undefined; });
+        adopt(vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'Model preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true }));
       } else {
         current.panel.reveal(undefined, true);
       }
-      current.follow(uri);
-      return current.state();
+      current!.follow(uri);
+      return current!.state();
     }),
+    vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, serializer),
   );
-  return { state: () => (current ? [current.state()] : []) };
+  return { state: () => (current ? [current.state()] : []), serializer };
 }

@@ -14,7 +14,7 @@ import { GradientDiagnosticsPanel } from './diagnosticsPanel';
 import { LayerStatisticsPanel } from './layersPanel';
 import { ACTIVE_RUN_VIEW, ActiveRunViewProvider } from './activeRunView';
 import { registerComparePanel } from './comparePanel';
-import { registerPreviewPanel } from './previewPanel';
+import { PREVIEW_VIEW_TYPE, registerPreviewPanel } from './previewPanel';
 
 export const PANELS: readonly PanelDescriptor[] = [TrainingDashboardPanel, GradientDiagnosticsPanel, LayerStatisticsPanel];
 
@@ -47,6 +47,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   const compare = registerComparePanel(context, { extensionUri: context.extensionUri, store: registry.store, log: deps.log });
   // ---- Model Preview beside the editor (previewPanel.ts: command sbn.previewModel, 'preview' worker jobs) ----
   const preview = registerPreviewPanel(context, { extensionUri: context.extensionUri, runs: deps.runs, log: deps.log });
+  registry.serializers.set(PREVIEW_VIEW_TYPE, preview.serializer);
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostToWebview, type PanelKind, type WebviewToHost } from '../../webviewProtocol';
-import { SeriesStore, SeriesSubscriber, Throttle, seriesCsv, type LiveJobInfo, type LiveRun } from './seriesStore';
+import { SeriesStore, SeriesSubscriber, Throttle, seriesCsv, seriesJson, type LiveJobInfo, type LiveRun } from './seriesStore';
 import { makeNonce, panelHtml } from './webviewHtml';
 
 export interface PanelDescriptor {
@@ -37,6 +37,14 @@ export interface PanelState {
   rendered?: { points: Record<string, number>; charts: number; extras?: Record<string, number>; at: number };
   errors: string[];
 }
+
+/** The save dialog of each export format. */
+const EXPORTS: Record<Extract<WebviewToHost, { type: 'export' }>['format'], { filter: string; title: string }> = {
+  png: { filter: 'PNG image', title: 'Save the charts as PNG' },
+  svg: { filter: 'SVG image', title: 'Save the charts as SVG' },
+  csv: { filter: 'CSV', title: 'Save the series as CSV (full resolution)' },
+  json: { filter: 'JSON', title: 'Save the series as JSON (full resolution)' },
+};
 
 export interface PanelDeps {
   extensionUri: vscode.Uri;
@@ -185,16 +193,18 @@ export class RunPanel implements vscode.Disposable {
   private async export(msg: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
     const base = msg.name.replace(/[^\w.-]+/g, '_') || this.desc.kind;
     const ext = msg.format;
+    const what = EXPORTS[ext];
     const target = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(path.join(this.runDir, `${base}.${ext}`)),
-      filters: ext === 'png' ? { 'PNG image': ['png'] } : { CSV: ['csv'] },
-      title: ext === 'png' ? 'Save the charts as PNG' : 'Save the series as CSV (full resolution)',
+      filters: { [what.filter]: [ext] },
+      title: what.title,
     });
     if (!target) return;
     try {
-      const bytes = ext === 'png'
-        ? Buffer.from(msg.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64')
-        : Buffer.from(seriesCsv(this.live.series.raw(this.desc.kind)), 'utf8');
+      const bytes = msg.format === 'png' ? Buffer.from(msg.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64')
+        : msg.format === 'svg' ? Buffer.from(msg.svg, 'utf8')
+          : msg.format === 'json' ? Buffer.from(seriesJson(this.live.series.raw(this.desc.kind), { panel: this.desc.kind, run: this.live.state() }), 'utf8')
+            : Buffer.from(seriesCsv(this.live.series.raw(this.desc.kind)), 'utf8');
       await vscode.workspace.fs.writeFile(target, bytes);
       this.deps.log.info(`exported ${target.fsPath}`);
       this.post({ type: 'exported', ok: true, file: vscode.workspace.asRelativePath(target) });
@@ -220,6 +230,8 @@ export class PanelRegistry implements vscode.Disposable {
   private readonly panels = new Map<string, RunPanel>();
   readonly store: SeriesStore;
   private jobs = new Map<string, LiveJobInfo>();
+  /** Serializers of panels outside this registry (the Model Preview), by view type (tests call them). */
+  readonly serializers = new Map<string, vscode.WebviewPanelSerializer>();
 
   constructor(private readonly deps: Omit<PanelDeps, 'store'>, maxPoints: () => number) {
     this.store = new SeriesStore(maxPoints);

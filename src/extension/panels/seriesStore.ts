@@ -695,3 +695,22 @@ export function seriesCsv(series: Map<string, { x: readonly number[]; y: readonl
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * JSON of the raw series: `{ format: "sbn-series", version: 1, panel, run, series: { key: { x: [steps], y: [values
+ * or null] } } }` (keys sorted; non-finite values are null). `parseSeriesJson` reads it back.
+ */
+export function seriesJson(series: Map<string, { x: readonly number[]; y: readonly (number | null)[] }>, meta: { panel?: string; run?: unknown } = {}): string {
+  const out: Record<string, { x: readonly number[]; y: (number | null)[] }> = {};
+  for (const k of [...series.keys()].sort()) {
+    const s = series.get(k)!;
+    out[k] = { x: s.x, y: s.y.map((v) => (v === null || !Number.isFinite(v) ? null : v)) };
+  }
+  return JSON.stringify({ format: 'sbn-series', version: 1, ...meta, series: out }) + '\n';
+}
+
+export function parseSeriesJson(text: string): Map<string, { x: number[]; y: (number | null)[] }> {
+  const doc = JSON.parse(text) as { format?: unknown; series?: Record<string, { x: number[]; y: (number | null)[] }> };
+  if (doc.format !== 'sbn-series' || typeof doc.series !== 'object' || doc.series === null) throw new Error('not an sbn-series JSON document');
+  return new Map(Object.entries(doc.series));
+}

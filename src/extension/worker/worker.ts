@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { initBackend } from '../../engine/backend';
 import { kernelsInfo } from '../../engine/kernels';
-import { parseModelText, formatSpecError } from '../../engine/spec';
+import { parseModelText, formatSpecError, withDiagnosticsDefault } from '../../engine/spec';
 import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import { initialNetwork, resolveTrainSpec } from '../../engine/train/trainer';
 import { evaluateRun, shownSampleCounts } from '../../engine/train/evaluateRun';
@@ -97,7 +97,7 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
 async function handle(req: WorkerRequest): Promise<void> {
   switch (req.type) {
     case 'train': {
-      const model = parseModel(req.modelFile, req.modelText);
+      const model = withDiagnosticsDefault(parseModel(req.modelFile, req.modelText), req.diagnosticsInterval);
       const backend = await backendFor(req.backend);
       const overrides = { ...req.overrides, estimator: req.overrides.estimator as never };
       const session = startSession(req.modelFile, req.modelText, model, overrides, req.runsRoot,
