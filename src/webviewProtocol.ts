@@ -72,7 +72,10 @@ export interface DiagnosticsPass {
 /** Histograms over time of one layer (a heatmap: one column per kept `layerStats` record). */
 export interface HistogramTrack {
   layer: string;
-  /** Fixed value range of the bins (pre-activations: [-8, 8]). */
+  /** What is histogrammed: pre-activations, weights, or the units' firing rates over the batch. */
+  kind: 'pre' | 'weight' | 'firing';
+  /** Value range of the bins, common to every column (pre-activations [-8, 8], firing rates [0, 1], weights: the
+   *  widest range seen so far — earlier columns are re-binned when it grows). */
   min: number;
   max: number;
   steps: number[];

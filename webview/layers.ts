@@ -79,7 +79,9 @@ function toggle(key: string): void {
   render();
 }
 
-/** A pre-activation histogram over time: x = records (steps), y = bins (min at the bottom), colour = density. */
+const HEATMAP_TITLES: Record<HistogramTrack['kind'], string> = { pre: 'pre-activations', weight: 'weights', firing: 'unit firing rates' };
+
+/** A histogram over time: x = records (steps), y = bins (min at the bottom), colour = density. */
 class Heatmap {
   readonly card: HTMLElement;
   readonly canvas: HTMLCanvasElement;
@@ -87,15 +89,17 @@ class Heatmap {
   private resize: ResizeObserver;
   private track: HistogramTrack | undefined;
 
-  constructor(parent: HTMLElement, readonly layer: string) {
+  constructor(parent: HTMLElement, readonly layer: string, readonly kind: HistogramTrack['kind']) {
     this.card = el('section', 'chart-card');
-    this.card.dataset.chart = `hist-${layer}`;
+    this.card.dataset.chart = `hist-${kind}-${layer}`;
     const head = el('div', 'chart-head');
-    head.append(el('h2', 'chart-title', `${layer} · pre-activations`));
-    this.card.append(head, el('div', 'chart-subtitle', 'histogram per record over training; brighter = more units (each column scaled to its own maximum)'));
+    head.append(el('h2', 'chart-title', `${layer} · ${HEATMAP_TITLES[kind]}`));
+    this.card.append(head, el('div', 'chart-subtitle', kind === 'firing'
+      ? 'how many units fire how often, per record over training (each column scaled to its own maximum)'
+      : 'histogram per record over training; brighter = more values (each column scaled to its own maximum)'));
     this.canvas = el('canvas', 'heatmap');
     this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', `${layer} pre-activation histogram over training`);
+    this.canvas.setAttribute('aria-label', `${layer} ${HEATMAP_TITLES[kind]} histogram over training`);
     this.axis = el('div', 'heatmap-axis');
     this.card.append(this.canvas, this.axis);
     parent.append(this.card);
@@ -143,12 +147,15 @@ class Heatmap {
     ctx.font = theme.font;
     ctx.textBaseline = 'middle';
     const yOf = (v: number) => h - ((v - t.min) / (t.max - t.min)) * h;
-    for (const v of [t.max, 0, t.min]) ctx.fillText(fmt(v, 2), 2, Math.min(h - 6, Math.max(6, yOf(v))));
-    ctx.strokeStyle = theme.grid;
-    ctx.beginPath();
-    ctx.moveTo(labelW, yOf(0));
-    ctx.lineTo(w, yOf(0));
-    ctx.stroke();
+    const marks = t.min < 0 && t.max > 0 ? [t.max, 0, t.min] : [t.max, (t.min + t.max) / 2, t.min];
+    for (const v of marks) ctx.fillText(fmt(v, 2), 2, Math.min(h - 6, Math.max(6, yOf(v))));
+    if (t.min < 0 && t.max > 0) {
+      ctx.strokeStyle = theme.grid;
+      ctx.beginPath();
+      ctx.moveTo(labelW, yOf(0));
+      ctx.lineTo(w, yOf(0));
+      ctx.stroke();
+    }
     this.axis.replaceChildren(el('span', '', `step ${t.steps[0]}`), el('span', '', `${cols} records`), el('span', '', `step ${t.steps[cols - 1]}`));
   }
 
@@ -158,7 +165,7 @@ class Heatmap {
   }
 }
 
-function build(layers: string[], histLayers: string[]): void {
+function build(layers: string[], tracks: HistogramTrack[]): void {
   for (const c of charts) c.destroy();
   for (const hm of heatmaps) hm.destroy();
   charts = [];
@@ -185,26 +192,28 @@ function build(layers: string[], histLayers: string[]): void {
     };
     charts.push(new Chart(grid, spec, theme, toggle));
   }
-  if (histLayers.length) {
-    content.append(el('h2', 'section-title', 'Pre-activation histograms'));
+  for (const kind of ['pre', 'firing', 'weight'] as const) {
+    const ofKind = tracks.filter((t) => t.kind === kind);
+    if (ofKind.length === 0) continue;
+    content.append(el('h2', 'section-title', `Histograms of ${HEATMAP_TITLES[kind]} over training`));
     const hgrid = el('div', 'chart-grid');
     content.append(hgrid);
-    for (const l of histLayers) heatmaps.push(new Heatmap(hgrid, l));
+    for (const t of ofKind) heatmaps.push(new Heatmap(hgrid, t.layer, kind));
   }
 }
 
 function render(): void {
   const layers = layerNames();
   const tracks = data.extras.histograms ?? [];
-  const key = JSON.stringify([layers, tracks.map((t) => t.layer), LAYER_STATS.map((s) => layers.filter((l) => data.series[SERIES.layerKey(s, l)]).length)]);
+  const key = JSON.stringify([layers, tracks.map((t) => `${t.kind}/${t.layer}`), LAYER_STATS.map((s) => layers.filter((l) => data.series[SERIES.layerKey(s, l)]).length)]);
   if (key !== layoutKey) {
     layoutKey = key;
-    build(layers, tracks.map((t) => t.layer));
+    build(layers, tracks);
   }
   const hidden = Object.keys(data.series).filter((k) => state.hidden.includes(k.split('/').slice(2).join('/')));
   for (const c of charts) c.update(data.series, { smoothing: state.smoothing, log: state.log, hidden });
   for (const hm of heatmaps) {
-    const t = tracks.find((x) => x.layer === hm.layer);
+    const t = tracks.find((x) => x.layer === hm.layer && x.kind === hm.kind);
     if (t) hm.set(t);
   }
   reportRendered(charts, { heatmaps: heatmaps.length, histogramColumns: tracks.reduce((n, t) => n + t.steps.length, 0) });

@@ -217,11 +217,12 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await shot('panel-diagnostics');
   });
 
-  test('the layer-statistics panel draws per-layer curves and the pre-activation heatmaps', async () => {
+  test('the layer-statistics panel draws per-layer curves and the pre-activation, firing-rate and weight heatmaps', async () => {
     await vscode.commands.executeCommand('sbn.openLayerStats', runDir);
     const s = await until('layer statistics drawn', async () => {
       const p = await panelState('layers');
-      return p?.rendered && (p.rendered.extras?.heatmaps ?? 0) === 2 ? p : undefined;
+      // two hidden layers: pre-activations and firing rates of each, weights of those and the output layer
+      return p?.rendered && (p.rendered.extras?.heatmaps ?? 0) === 7 ? p : undefined;
     }, 30_000);
     assert.ok((s.rendered!.points['layer/firingRate/dense1'] ?? 0) > 10, JSON.stringify(s.rendered!.points));
     assert.ok((s.rendered!.points['layer/gradNorm/output'] ?? 0) > 10);
@@ -239,7 +240,7 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     const PANELS: { kind: PanelState['kind']; selector: string; drawn(s: PanelState): boolean }[] = [
       { kind: 'dashboard', selector: '.uplot canvas', drawn: (s) => (s.rendered?.charts ?? 0) >= 5 && (s.rendered?.points.objective ?? 0) > 0 },
       { kind: 'diagnostics', selector: '.uplot canvas', drawn: (s) => (s.rendered?.charts ?? 0) >= 12 && (s.rendered?.extras?.tableRows ?? 0) > 0 },
-      { kind: 'layers', selector: 'canvas.heatmap', drawn: (s) => (s.rendered?.extras?.heatmaps ?? 0) === 2 && (s.rendered?.points['layer/firingRate/dense1'] ?? 0) > 0 },
+      { kind: 'layers', selector: 'canvas.heatmap', drawn: (s) => (s.rendered?.extras?.heatmaps ?? 0) === 7 && (s.rendered?.points['layer/firingRate/dense1'] ?? 0) > 0 },
     ];
     const THEMES = [
       { id: 'Default Light Modern', name: 'light', kind: vscode.ColorThemeKind.Light },

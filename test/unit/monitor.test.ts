@@ -84,6 +84,9 @@ test('layer statistics match a direct computation on a small net', () => {
   assert.ok(Math.abs(hidden.weightNorm - Math.hypot(...W.flat())) < 1e-5);
   assert.equal(hidden.gradNorm, 0.5);
   assert.ok(hidden.firingRate! >= 0 && hidden.firingRate! <= 1);
+  // one firing rate per unit, in [0, 1]
+  assert.equal(hidden.firingHist!.counts.reduce((p, q) => p + q, 0), 4);
+  assert.deepEqual([hidden.firingHist!.min, hidden.firingHist!.max], [0, 1]);
   assert.equal(output.gradNorm, 0.25);
   assert.equal(output.weightHist.counts.reduce((p, q) => p + q, 0), 8);
   x.dispose();

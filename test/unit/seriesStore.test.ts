@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  rebin,
   DownsampledSeries, LiveRun, RunSeries, SeriesSubscriber, Throttle, bucketSize, minMaxDownsample, seriesCsv,
   type TimerApi,
 } from '../../src/extension/panels/seriesStore';
@@ -200,7 +201,8 @@ test('records → series: the dashboard, diagnostics and layer series; the resum
   assert.ok(l.series['layer/firingRate/dense1']);
   assert.ok(l.series['layer/gradNorm/output']);
   assert.ok(!l.series['layer/firingRate/output'], 'the output layer has no firing rate');
-  assert.equal(l.extras.histograms?.length, 1);
+  // pre-activations of the hidden layer, weights of the hidden and the output layer
+  assert.deepEqual(l.extras.histograms?.map((t) => `${t.kind}/${t.layer}`), ['pre/dense1', 'weight/dense1', 'weight/output']);
   assert.equal(l.extras.histograms?.[0].steps.length, 40);
   const run = new RunSeries(2000);
   run.ingest(records);
@@ -282,4 +284,25 @@ test('seriesCsv: one row per step, one column per series', () => {
     ['validation/acc_e', { x: [2], y: [0.75] }],
   ]));
   assert.equal(csv, 'step,objective,validation/acc_e\n1,0.5,\n2,,0.75\n3,0.25,\n');
+});
+
+test('rebin keeps every count and puts it where its values lie', () => {
+  const counts = [4, 0, 2, 6];
+  const wide = rebin(counts, -1, 1, -2, 2, 4); // each source bin (width 0.5) falls into the middle two target bins
+  assert.deepEqual(wide, [0, 4, 8, 0]);
+  const shifted = rebin([10], 0, 1, -1, 1, 4);
+  assert.deepEqual(shifted, [0, 0, 5, 5]);
+  const any = rebin([1, 2, 3, 4, 5], -0.3, 0.7, -1, 1, 7);
+  assert.ok(Math.abs(any.reduce((a, b) => a + b, 0) - 15) < 1e-9);
+});
+
+test('a weight histogram whose range grows re-bins the earlier columns into the common range', () => {
+  const env = (kind: string, step: number) => ({ kind, step, time: '2026-01-01T00:00:00Z', elapsed: step / 10 });
+  const rec = (step: number, max: number) => ({ ...env('layerStats', step), layers: [{ name: 'output', weightNorm: 1, weightHist: { min: -max, max, counts: [1, 1, 1, 1] } }] });
+  const l = fresh([rec(1, 1), rec(2, 2)] as unknown as MetricsRecord[], 2000, 'layers');
+  const t = l.extras.histograms![0];
+  assert.equal(t.kind, 'weight');
+  assert.deepEqual([t.min, t.max], [-2, 2]);
+  assert.deepEqual(t.counts[0], [0, 2, 2, 0]);
+  assert.deepEqual(t.counts[1], [1, 1, 1, 1]);
 });

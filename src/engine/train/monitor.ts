@@ -75,6 +75,8 @@ export interface LayerStats {
   preStd?: number;
   saturated?: number;
   preHist?: Histogram;
+  /** Hidden layers: histogram over units of each unit's firing rate on the batch, [0, 1]. */
+  firingHist?: Histogram;
   weightNorm: number;
   gradNorm?: number;
   weightHist: Histogram;
@@ -116,6 +118,7 @@ export function layerStatistics(net: Network, x: tf.Tensor, rng: Rng, gradNorms?
       const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
       const hBits = tf.div(tf.neg(tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q))))), Math.LN2);
       h = sampleStates(net, p, uniformTensor(rng, a.shape));
+      const unitRates = tf.mean(tf.reshape(tf.cast(tf.equal(h, net.coding.on), 'float32'), [a.shape[0], -1]), 0).dataSync();
       const [firing, entropy, mean, sq, sat] = tf.stack([
         tf.mean(tf.cast(tf.equal(h, net.coding.on), 'float32')), tf.mean(hBits), tf.mean(a), tf.mean(tf.square(a)),
         tf.mean(tf.cast(tf.greater(tf.abs(a), 4), 'float32')),
@@ -124,7 +127,7 @@ export function layerStatistics(net: Network, x: tf.Tensor, rng: Rng, gradNorms?
       const wMax = maxAbs(w);
       out.push({
         name: net.layerNames[k], firingRate: firing, entropy, preMean: mean, preStd: Math.sqrt(Math.max(0, sq - mean * mean)), saturated: sat,
-        preHist: histogram(a.dataSync(), -8, 8), weightNorm: norm(w), gradNorm: gradNorms?.[k],
+        preHist: histogram(a.dataSync(), -8, 8), firingHist: histogram(unitRates, 0, 1, 20), weightNorm: norm(w), gradNorm: gradNorms?.[k],
         weightHist: histogram(w, -wMax, wMax),
       });
     });

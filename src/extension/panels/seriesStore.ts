@@ -186,6 +186,29 @@ export interface RunFacts {
 const HIST_COLUMNS = 240;
 
 /** All series of one run, built from its records in file order. Pure: no I/O. */
+/**
+ * Counts of `bins` equal bins over [fromMin, fromMax] moved onto `bins` equal bins over [toMin, toMax] ⊇ the source
+ * range, each source bin shared between the target bins it overlaps in proportion to the overlap. Totals are kept.
+ */
+export function rebin(counts: number[], fromMin: number, fromMax: number, toMin: number, toMax: number, bins: number): number[] {
+  const out = new Array<number>(bins).fill(0);
+  const sw = (fromMax - fromMin) / counts.length;
+  const tw = (toMax - toMin) / bins;
+  if (!(sw > 0) || !(tw > 0)) return out;
+  counts.forEach((c, j) => {
+    if (!c) return;
+    const a = fromMin + j * sw;
+    const b = a + sw;
+    for (let k = Math.max(0, Math.floor((a - toMin) / tw)); k < bins; k++) {
+      const lo = toMin + k * tw;
+      if (lo >= b) break;
+      const overlap = Math.min(b, lo + tw) - Math.max(a, lo);
+      if (overlap > 0) out[k] += c * overlap / sw;
+    }
+  });
+  return out;
+}
+
 export class RunSeries {
   readonly series = new Map<string, DownsampledSeries>();
   readonly facts: RunFacts = { lastEval: {} };
@@ -253,8 +276,10 @@ export class RunSeries {
         for (const l of layers) {
           const name = String(l.name);
           for (const stat of LAYER_STATS) if (stat in l) this.add(SERIES.layerKey(stat, name), step, l[stat]);
-          const h = l.preHist as { min: number; max: number; counts: number[] } | undefined;
-          if (h && Array.isArray(h.counts)) this.addHistogram(name, step, h);
+          for (const [kind, field] of [['pre', 'preHist'], ['weight', 'weightHist'], ['firing', 'firingHist']] as const) {
+            const h = l[field] as { min: number; max: number; counts: number[] } | undefined;
+            if (h && Array.isArray(h.counts)) this.addHistogram(kind, name, step, h);
+          }
         }
         this.extrasVersion++;
         break;
@@ -291,14 +316,23 @@ export class RunSeries {
     if (elapsed !== null) this.facts.elapsed = elapsed;
   }
 
-  private addHistogram(layer: string, step: number, h: { min: number; max: number; counts: number[] }): void {
-    let t = this.histograms.get(layer);
+  private addHistogram(kind: HistogramTrack['kind'], layer: string, step: number, h: { min: number; max: number; counts: number[] }): void {
+    const key = `${kind}/${layer}`;
+    let t = this.histograms.get(key);
     if (!t) {
-      t = { layer, min: h.min, max: h.max, steps: [], counts: [] };
-      this.histograms.set(layer, t);
+      t = { layer, kind, min: h.min, max: h.max, steps: [], counts: [] };
+      this.histograms.set(key, t);
+    }
+    if (h.min < t.min || h.max > t.max) {
+      // weights drift: widen the common range and re-bin the columns so far, keeping every count
+      const min = Math.min(t.min, h.min);
+      const max = Math.max(t.max, h.max);
+      t.counts = t.counts.map((c) => rebin(c, t!.min, t!.max, min, max, c.length));
+      t.min = min;
+      t.max = max;
     }
     t.steps.push(step);
-    t.counts.push(h.counts.slice());
+    t.counts.push(h.min === t.min && h.max === t.max ? h.counts.slice() : rebin(h.counts, h.min, h.max, t.min, t.max, h.counts.length));
     // Keep at most HIST_COLUMNS columns: drop every other one (deterministic, spread over the whole run).
     if (t.steps.length > HIST_COLUMNS) {
       t.steps = t.steps.filter((_, i) => i % 2 === 0 || i === t!.steps.length - 1);
