@@ -231,6 +231,29 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await shot('panel-layers', 'canvas.heatmap');
   });
 
+  test('the Fashion conv example: dashboard, gradient diagnostics and layer statistics all fill while it trains', async function () {
+    if (!fs.existsSync(process.env.SBN_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist')) this.skip();
+    this.timeout(240_000);
+    // the example as shipped, shortened: 640 training images, one epoch, a diagnostics pass every 5 steps
+    const text = fs.readFileSync(path.join(folder, 'fashion-conv-psa.sbn.yaml'), 'utf8')
+      .replace('validation: 5000', 'validation: 200\n  limit: 640').replace(/epochs: 5/, 'epochs: 1')
+      .replace('interval: 300', 'interval: 5').replace('budgetSeconds: 4', 'budgetSeconds: 1').replace('logInterval: 20', 'logInterval: 2');
+    const uri = vscode.Uri.file(path.join(folder, 'fashion-short.sbn.yaml'));
+    fs.writeFileSync(uri.fsPath, text);
+    const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+    const dir = await until('the run folder', () => job.runDir);
+    // each panel draws while it is visible (hidden panels are sent nothing): open them one after the other
+    await until('the dashboard drawn', async () => ((await panelState('dashboard', dir))?.rendered?.points.objective ?? 0) >= 2, 120_000);
+    await vscode.commands.executeCommand('sbn.openDiagnostics', dir);
+    await until('the diagnostics drawn', async () => ((await panelState('diagnostics', dir))?.rendered?.points['diag/cos/conv1/psa'] ?? 0) >= 1, 120_000);
+    await vscode.commands.executeCommand('sbn.openLayerStats', dir);
+    // conv1, conv2, dense4: pre-activations and firing rates; those and the output layer: weights
+    await until('the layer statistics drawn', async () => ((await panelState('layers', dir))?.rendered?.extras?.heatmaps ?? 0) === 10, 120_000);
+    const end = await job.finished;
+    assert.strictEqual(end.type, 'done', JSON.stringify(end));
+    await shot('panel-fashion-layers', 'canvas.heatmap');
+  });
+
   test('light and dark themes: each panel redraws in the theme; screenshots, checked not blank', async function () {
     // screenshots need the harness's browser (scripts/test-vscode.mjs)
     if (!ui.available()) this.skip();
