@@ -230,6 +230,47 @@ export function toast(text: string, error = false): void {
 
 // ----------------------------------------------------------------------------------------------------- header
 
+/** On a run update: refresh the header and remember the run folder (the panel serializer restores from it). */
+export function followRun<S extends BaseViewState>(state: S, header: HeaderParts, data: PanelData): void {
+  header.update(data.run);
+  if (data.run && state.runDir !== data.run.runDir) {
+    state.runDir = data.run.runDir;
+    saveState(state);
+  }
+}
+
+/** The toolbar's smoothing select and log-scale checkbox, bound to the view state; `onChange` redraws. */
+export function viewControls<S extends BaseViewState & { smoothing: number; log: boolean }>(
+  state: S, logLabel: string, onChange: () => void,
+): HTMLElement[] {
+  const label = el('label', 'toolbar-label', 'Smoothing');
+  const smoothing = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+  smoothing.id = 'smoothing';
+  smoothing.setAttribute('aria-label', 'Smoothing');
+  for (const v of ['0', '0.6', '0.8', '0.9', '0.95', '0.99']) {
+    const o = document.createElement('vscode-option');
+    o.setAttribute('value', v);
+    o.textContent = v === '0' ? 'off' : v;
+    if (Number(v) === state.smoothing) o.setAttribute('selected', '');
+    smoothing.append(o);
+  }
+  smoothing.addEventListener('change', () => {
+    state.smoothing = Number(smoothing.value) || 0;
+    saveState(state);
+    onChange();
+  });
+  const logBox = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
+  logBox.id = 'log-scale';
+  logBox.setAttribute('label', logLabel);
+  if (state.log) logBox.setAttribute('checked', '');
+  logBox.addEventListener('change', () => {
+    state.log = logBox.checked;
+    saveState(state);
+    onChange();
+  });
+  return [label, smoothing, logBox];
+}
+
 export interface HeaderParts {
   root: HTMLElement;
   update(run: RunState | undefined): void;

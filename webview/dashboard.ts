@@ -8,6 +8,7 @@ import { SERIES } from '../src/webviewProtocol';
 import {
   Chart, PanelData, createHeader, el, exportButtons, loadState, onThemeChange, readTheme, reportRendered, saveState,
   startMessageLoop, type BaseViewState, type ChartSpec, type ViewOptions,
+  followRun, viewControls,
 } from './common';
 
 interface DashboardState extends BaseViewState, ViewOptions {}
@@ -61,32 +62,7 @@ const header = createHeader('Training', { stop: true });
 
 // toolbar: smoothing, log scale, export
 const toolbar = el('div', 'toolbar');
-const smoothLabel = el('label', 'toolbar-label', 'Smoothing');
-const smoothing = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-smoothing.id = 'smoothing';
-smoothing.setAttribute('aria-label', 'Smoothing');
-for (const v of ['0', '0.6', '0.8', '0.9', '0.95', '0.99']) {
-  const o = document.createElement('vscode-option') as HTMLElement & { value: string };
-  o.setAttribute('value', v);
-  o.textContent = v === '0' ? 'off' : v;
-  if (Number(v) === state.smoothing) o.setAttribute('selected', '');
-  smoothing.append(o);
-}
-smoothing.addEventListener('change', () => {
-  state.smoothing = Number(smoothing.value) || 0;
-  saveState(state);
-  renderCharts();
-});
-const logBox = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
-logBox.id = 'log-scale';
-logBox.setAttribute('label', 'Log scale (loss, lr)');
-if (state.log) logBox.setAttribute('checked', '');
-logBox.addEventListener('change', () => {
-  state.log = logBox.checked;
-  saveState(state);
-  renderCharts();
-});
-toolbar.append(smoothLabel, smoothing, logBox,
+toolbar.append(...viewControls(state, 'Log scale (loss, lr)', () => renderCharts()),
   exportButtons(() => `${data.run?.name ?? 'run'}-dashboard`, () => charts, () => theme, () => `${data.run?.name ?? ''} — training`));
 
 const grid = el('main', 'chart-grid');
@@ -114,11 +90,7 @@ onThemeChange(() => {
 
 startMessageLoop(data, (what) => {
   if (what.run) {
-    header.update(data.run);
-    if (data.run && state.runDir !== data.run.runDir) {
-      state.runDir = data.run.runDir;
-      saveState(state);
-    }
+    followRun(state, header, data);
     document.title = data.run ? `Training: ${data.run.name}` : 'Training';
   }
   if (what.series) renderCharts();

@@ -7,6 +7,7 @@ import { SERIES, type DiagnosticsPass, type SeriesPayload } from '../src/webview
 import {
   Chart, PanelData, createHeader, el, exportButtons, fmt, loadState, onThemeChange, readTheme, reportRendered, saveState,
   startMessageLoop, type BaseViewState, type ChartSeriesSpec, type ChartSpec, type ColorName, type ViewOptions,
+  followRun,
 } from './common';
 
 interface DiagnosticsState extends BaseViewState, ViewOptions {}
@@ -227,13 +228,7 @@ onThemeChange(() => {
 });
 
 startMessageLoop(data, (what) => {
-  if (what.run) {
-    header.update(data.run);
-    if (data.run && state.runDir !== data.run.runDir) {
-      state.runDir = data.run.runDir;
-      saveState(state);
-    }
-  }
+  if (what.run) followRun(state, header, data);
   if (what.series || what.extras) render();
 });
 

@@ -8,6 +8,7 @@ import { LAYER_STATS, SERIES, type HistogramTrack, type LayerStat } from '../src
 import {
   Chart, PanelData, createHeader, el, exportButtons, fmt, loadState, onThemeChange, readTheme, reportRendered, saveState,
   startMessageLoop, withAlpha, type BaseViewState, type ChartSpec, type ColorName, type ViewOptions,
+  followRun, viewControls,
 } from './common';
 
 interface LayersState extends BaseViewState, ViewOptions {}
@@ -29,31 +30,7 @@ const data = new PanelData();
 const header = createHeader('Layer statistics', { stop: false });
 
 const toolbar = el('div', 'toolbar');
-const smoothLabel = el('label', 'toolbar-label', 'Smoothing');
-const smoothing = document.createElement('vscode-single-select') as HTMLElement & { value: string };
-smoothing.id = 'smoothing';
-for (const v of ['0', '0.6', '0.8', '0.9', '0.95']) {
-  const o = document.createElement('vscode-option');
-  o.setAttribute('value', v);
-  o.textContent = v === '0' ? 'off' : v;
-  if (Number(v) === state.smoothing) o.setAttribute('selected', '');
-  smoothing.append(o);
-}
-smoothing.addEventListener('change', () => {
-  state.smoothing = Number(smoothing.value) || 0;
-  saveState(state);
-  render();
-});
-const logBox = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
-logBox.id = 'log-scale';
-logBox.setAttribute('label', 'Log scale (norms)');
-if (state.log) logBox.setAttribute('checked', '');
-logBox.addEventListener('change', () => {
-  state.log = logBox.checked;
-  saveState(state);
-  render();
-});
-toolbar.append(smoothLabel, smoothing, logBox,
+toolbar.append(...viewControls(state, 'Log scale (norms)', () => render()),
   exportButtons(() => `${data.run?.name ?? 'run'}-layers`, () => charts, () => theme, () => `${data.run?.name ?? ''} — layer statistics`));
 
 const content = el('main');
@@ -226,13 +203,7 @@ onThemeChange(() => {
 });
 
 startMessageLoop(data, (what) => {
-  if (what.run) {
-    header.update(data.run);
-    if (data.run && state.runDir !== data.run.runDir) {
-      state.runDir = data.run.runDir;
-      saveState(state);
-    }
-  }
+  if (what.run) followRun(state, header, data);
   if (what.series || what.extras) render();
 });
 
