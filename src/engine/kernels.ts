@@ -30,10 +30,11 @@ export interface NativeKernels {
    * layer; logits η₀ [rows·K], w the output weight [K·n] (row-major), shift δ [rows·n], labels [rows] (class
    * indices for 'nll', ±1 for 'logistic', K = 1), rho [rows·n]. Returns λ = f_i − f₀ [rows·n],
    * cSum = (1 − Σ_i ρ_i) ∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i) [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n] and
-   * rowLoss = (1 − Σ_i ρ_i) f₀ + Σ_i ρ_i f_i [rows].
+   * rowLoss = (1 − Σ_i ρ_i) f₀ + Σ_i ρ_i f_i [rows]. With `groups` (dividing rows), corr is instead its mean over
+   * each group of rows/groups consecutive rows [groups·K·n] (the big per-row array then never reaches JS).
    */
   psaFlips?(logits: Float32Array, w: Float32Array, shift: Float32Array, labels: Float32Array, rho: Float32Array, rows: number,
-    n: number, K: number, loss: OutputLoss): { lambda: Float32Array; cSum: Float32Array; corr: Float32Array; rowLoss: Float32Array };
+    n: number, K: number, loss: OutputLoss, groups?: number): { lambda: Float32Array; cSum: Float32Array; corr: Float32Array; rowLoss: Float32Array };
   /**
    * Bernoulli samples from a counter-based stream: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th
    * output of SplitMix64 started from state `seed` (its top 24 bits as a float in [0, 1)). A pure function of

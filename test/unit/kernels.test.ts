@@ -398,6 +398,36 @@ test('native psaFlips = the tfjs last layer (nll K = 2, 10; logistic K = 1; both
   }
 });
 
+test('native psaFlips with groups: corr comes back as its mean per group of rows, independent of threads', { skip }, () => {
+  const rng = new Rng(37);
+  const c: FlipsCase = { rows: 24, n: 133, K: 10, loss: 'nll', coding: 'pm1', logitScale: 4, wScale: 0.5 };
+  const inp = flipsInputs(rng, c);
+  const perRow = K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss);
+  for (const groups of [1, 3, 24]) {
+    const outs = [1, 2, 8].map((t) => {
+      K.setThreads(t);
+      return K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss, groups);
+    });
+    K.setThreads(0);
+    const got = outs[0];
+    assert.equal(got.corr.length, groups * c.K * c.n);
+    assert.deepEqual(Array.from(got.lambda), Array.from(perRow.lambda));
+    assert.deepEqual(Array.from(got.cSum), Array.from(perRow.cSum));
+    const per = c.rows / groups;
+    for (let g = 0; g < groups; g++) {
+      for (let ki = 0; ki < c.K * c.n; ki++) {
+        let sum = 0;
+        for (let r = g * per; r < (g + 1) * per; r++) sum += perRow.corr[r * c.K * c.n + ki];
+        const want = sum / per;
+        assert.ok(Math.abs(got.corr[g * c.K * c.n + ki] - want) <= 1e-6 * (1 + Math.abs(want)), `groups ${groups}: corr[${g}, ${ki}]`);
+      }
+    }
+    outs.slice(1).forEach((o) => assert.ok(Buffer.from(o.corr.buffer).equals(Buffer.from(got.corr.buffer)), `groups ${groups}: threads differ`));
+  }
+  const f = (n: number) => new Float32Array(n);
+  assert.throws(() => K.psaFlips!(f(6), f(12), f(8), Float32Array.of(0, 2), f(8), 2, 4, 3, 'nll', 3), /groups \(3\) must divide rows \(2\)/);
+});
+
 test('native psaFlips: thread counts do not change results; bad arguments throw', { skip }, () => {
   const rng = new Rng(31);
   const c: FlipsCase = { rows: 37, n: 211, K: 10, loss: 'nll', coding: 'pm1', logitScale: 4, wScale: 0.5 };

@@ -46,14 +46,14 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     const grads: LayerGradient[] = new Array(L + 1);
     const native = options.linearised ? undefined : nativeKernels();
     const flips = native?.psaFlips
-      ? lastLayerNative(native, net.spec.output.loss, base.logits, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho)
+      ? lastLayerNative(native, net.spec.output.loss, base.logits, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, G)
       : lastLayerReference(net.spec.output.loss, base, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, options.linearised === true);
     const rowLoss = flips.rowLoss;
     // Output parameters (§2.3.3 step 3): Σ over base and flipped states of weight · ∇ℓ ⊗ state.
-    if (flips.cSum && flips.corr) {
+    if (flips.cSum && (flips.corr || flips.corrMean)) {
       const plain = out.paramGradient(flips.cSum, xs[L], G);
       // Σ_i c_i (x↓i)ᵀ = (Σ_i c_i) xᵀ + [c_i δ_i]_{:, i}
-      grads[L] = { weight: tf.add(plain.weight, groupMean(flips.corr, G)), bias: plain.bias };
+      grads[L] = { weight: tf.add(plain.weight, flips.corrMean ?? groupMean(flips.corr!, G)), bias: plain.bias };
     } else {
       grads[L] = out.paramGradient(base.dLogits, xs[L], G);
     }
@@ -85,6 +85,8 @@ export interface LastLayer {
   cSum?: tf.Tensor2D;
   /** ρ_i δ_i ∂ℓ(η_i)_k [B, K, n] */
   corr?: tf.Tensor3D;
+  /** corr's mean over each group of rows [G, K, n], where the native kernel reduced it (then corr is absent) */
+  corrMean?: tf.Tensor3D;
 }
 
 /** The last layer in tfjs ops: the reference, and the fallback when the native kernels are missing. */
@@ -118,18 +120,19 @@ export function lastLayerReference(loss: OutputLoss, base: LossAndGrad & { logit
   };
 }
 
-/** The last layer by the native psaFlips kernel (f0 and ∂ℓ(η₀) recomputed there, in float64). */
+/**
+ * The last layer by the native psaFlips kernel (f0 and ∂ℓ(η₀) recomputed there, in float64). With `groups`, the
+ * kernel returns corr already averaged per group (corrMean): at batch 256 the per-row array is 5 MB a step.
+ */
 export function lastLayerNative(k: NativeKernels, loss: OutputLoss, logits: tf.Tensor2D, weight: tf.Tensor2D, shiftL: tf.Tensor2D,
-  y: tf.Tensor1D, rho: tf.Tensor2D): LastLayer {
+  y: tf.Tensor1D, rho: tf.Tensor2D, groups?: number): LastLayer {
   const [rows, n] = shiftL.shape;
   const K = logits.shape[1];
-  const r = k.psaFlips!(f32(logits), f32(weight), f32(shiftL), f32(y), f32(rho), rows, n, K, loss);
-  return {
-    lambda: tf.tensor2d(r.lambda, [rows, n]),
-    rowLoss: tf.tensor1d(r.rowLoss),
-    cSum: tf.tensor2d(r.cSum, [rows, K]),
-    corr: tf.tensor3d(r.corr, [rows, K, n]),
-  };
+  const r = k.psaFlips!(f32(logits), f32(weight), f32(shiftL), f32(y), f32(rho), rows, n, K, loss, groups);
+  const common = { lambda: tf.tensor2d(r.lambda, [rows, n]), rowLoss: tf.tensor1d(r.rowLoss), cSum: tf.tensor2d(r.cSum, [rows, K]) };
+  return groups !== undefined && r.corr.length === groups * K * n
+    ? { ...common, corrMean: tf.tensor3d(r.corr, [groups, K, n]) }
+    : { ...common, corr: tf.tensor3d(r.corr, [rows, K, n]) };
 }
 
 function f32(t: tf.Tensor): Float32Array {
