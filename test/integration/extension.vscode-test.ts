@@ -58,6 +58,16 @@ suite('SBN Studio in VS Code', () => {
     const items = await until('the run in the Runs view', () => api.tree.getChildren().find((i) => i.info.dir === runDir));
     assert.strictEqual(items.contextValue, 'sbnRun.finished');
     assert.match(String(items.description), /finished · psa · acc_e \d+\.\d+%/);
+    // The worker (a forked Node process of the extension host) uses the native PSA kernels when they are built.
+    const ext = vscode.extensions.getExtension('sbn-studio.sbn-studio')!;
+    const addon = path.join(ext.extensionPath, 'native', 'build', 'Release', 'sbn_kernels.node');
+    const env = JSON.parse(fs.readFileSync(path.join(runDir, 'environment.json'), 'utf8')) as { kernels: string; kernelsPath: string | null };
+    if (fs.existsSync(addon) && (process.env.SBN_KERNELS ?? '').toLowerCase() !== 'js') {
+      assert.match(env.kernels, /^native \((avx512|avx2|scalar), \d+ threads?\)$/, `the worker did not load ${addon}: ${env.kernels}`);
+      assert.strictEqual(env.kernelsPath && fs.realpathSync(env.kernelsPath), fs.realpathSync(addon));
+    } else {
+      assert.match(env.kernels, /^TensorFlow\.js ops/);
+    }
   });
 
   test('Stop Training stops a run with a checkpoint; Resume Run finishes it', async () => {

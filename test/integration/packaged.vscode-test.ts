@@ -55,6 +55,10 @@ if (installed) {
       const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { backend: string; estimator: string; last: { validation?: { acc_e: number } } };
       assert.strictEqual(summary.backend, 'wasm');
       assert.strictEqual(summary.estimator, 'psa');
+      // the universal VSIX carries no native addon: PSA falls back to the TensorFlow.js kernels (and says so)
+      const env = JSON.parse(fs.readFileSync(path.join(runDir, 'environment.json'), 'utf8')) as { kernels: string; kernelsPath: string | null };
+      assert.match(env.kernels, /^TensorFlow\.js ops \(native kernels not built/, env.kernels);
+      assert.strictEqual(env.kernelsPath, null);
       assert.ok((summary.last.validation?.acc_e ?? 0) > 0.5, `validation acc_e ${summary.last.validation?.acc_e}`);
     });
   });

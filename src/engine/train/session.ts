@@ -1,6 +1,7 @@
 // A training session as the CLI and the extension's worker both run it: resolve the configuration (written
 // to config.json and read back on resume), load the data it names, create or reopen the run folder, train,
 // and summarise. Errors the user can fix are ConfigErrors naming the file and the field.
+import { kernelsInfo, nativeKernelsPath } from '../kernels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, TrainSpec } from '../spec';
@@ -58,7 +59,7 @@ export function startSession(modelFile: string, modelText: string, model: ModelS
   const data = loadRunData(config, modelFile);
   const store = RunStore.create(runsRoot, `${config.model.name}-${config.train.estimator}`, {
     modelFileName: path.basename(modelFile), modelText, config,
-    environment: { ...env, platform: `${process.platform}-${process.arch}` },
+    environment: { ...env, kernels: kernelsInfo().detail, kernelsPath: nativeKernelsPath() ?? null, platform: `${process.platform}-${process.arch}` },
   });
   return { store, config, data };
 }
