@@ -118,7 +118,7 @@ function copyOptimizer(o: OptimizerSpec | undefined): OptimizerSpec {
 
 function copyLr(lr: LrSpec): LrSpec {
   if (typeof lr === 'number' || typeof lr === 'string') return lr;
-  if ('search' in lr) return { search: pick(lr.search, ['min', 'max', 'trials', 'trialEpochs']) };
+  if ('search' in lr) return { search: pick(lr.search, ['min', 'max', 'trials', 'trialEpochs', 'trialExamples']) };
   switch (lr.schedule) {
     case 'constant':
       return { schedule: 'constant', base: lr.base };

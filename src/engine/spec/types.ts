@@ -89,7 +89,8 @@ export type LrSchedule =
  * at most 10 trials of 5 epochs, divergence = +∞). The chosen lr is then kept constant.
  */
 export interface LrSearchSpec {
-  search: { min?: number; max?: number; trials?: number; trialEpochs?: number };
+  /** trialExamples: trials train on the first N training examples only (quick searches on big data sets). */
+  search: { min?: number; max?: number; trials?: number; trialEpochs?: number; trialExamples?: number };
 }
 
 /** A number is a constant lr; `"search"` is an lr search with the paper's defaults. */

@@ -7,7 +7,7 @@
 import type { RunStore } from '../runs';
 import { readMetrics } from '../runs';
 
-export interface LrSearchOptions { min?: number; max?: number; trials?: number; trialEpochs?: number }
+export interface LrSearchOptions { min?: number; max?: number; trials?: number; trialEpochs?: number; trialExamples?: number }
 
 const DIVERGED = 1e10;
 

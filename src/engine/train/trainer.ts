@@ -3,7 +3,7 @@
 // minutes and on stop, and an exact resume: every random stream, the data order, the optimiser and the
 // running averages are part of the checkpoint, so a resumed run continues bit for bit.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec, TrainSpec, LrSpec, LrSchedule } from '../spec/types';
+import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
 import { Rng, type RngState } from '../rng';
 import { createEstimator, disposeEstimate, type Estimator } from '../estimators';
@@ -14,7 +14,7 @@ import { createOptimizer, type Optimizer } from './optimizer';
 import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
 import { evaluateSplit, type SbnMetrics } from './evaluate';
-import { searchLearningRate } from './lrSearch';
+import { searchLearningRate, type LrSearchOptions } from './lrSearch';
 import { diagnosticsBatch, gradientDiagnostics, layerStatistics, resolveDiagnostics, type DiagnosticsRecord, type LayerStats } from './monitor';
 
 /** TrainSpec with every default filled in (what config.json records). */
@@ -219,6 +219,12 @@ export async function trialObjective(spec: ModelSpec, train: ResolvedTrainSpec, 
   }
 }
 
+/** The data with only the first `count` training examples (the lr search's quick trials). */
+function firstExamples(data: LoadedData, count: number): LoadedData {
+  const per = data.train.x.length / data.train.n;
+  return { ...data, train: { x: data.train.x.subarray(0, count * per), y: data.train.y.subarray(0, count), n: count } };
+}
+
 function checkpointOf(s: LoopState, epoch: number): Checkpoint {
   return {
     format: 'sbn-checkpoint',
@@ -260,10 +266,11 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
   if (resume) {
     lr = (resume.extra as { lr: LrSchedule }).lr;
   } else if (!lr) {
-    const search = t.lr === 'search' ? {} : (t.lr as { search: { min?: number; max?: number; trials?: number; trialEpochs?: number } }).search;
+    const search: LrSearchOptions = t.lr === 'search' ? {} : (t.lr as LrSearchSpec).search;
+    const trialData = search.trialExamples && search.trialExamples < n ? firstExamples(data, search.trialExamples) : data;
     let chosen: number;
     try {
-      chosen = await searchLearningRate(search, store, (value) => trialObjective(spec, t, data, value, search.trialEpochs ?? 5, o.shouldStop), events?.lrTrial);
+      chosen = await searchLearningRate(search, store, (value) => trialObjective(spec, t, trialData, value, search.trialEpochs ?? 5, o.shouldStop), events?.lrTrial);
     } catch (e) {
       if (!(e instanceof StopRequested)) throw e;
       // the finished trials are in metrics.jsonl; a resumed run repeats only the interrupted one
