@@ -26,7 +26,7 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: 'linked',
-  external: ['@tensorflow/*', 'vscode'],
+  external: ['@tensorflow/*', 'vscode', 'playwright-core'],
   logLevel: 'warning',
 };
 

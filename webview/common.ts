@@ -18,26 +18,30 @@ interface VsCodeApi<S> {
   getState(): S | undefined;
   setState(state: S): void;
 }
-declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+declare const acquireVsCodeApi: (<S>() => VsCodeApi<S>) | undefined;
 
 /** What every panel keeps in the webview state (restored after a reload; the serializer reads `runDir`). */
 export interface BaseViewState {
   runDir?: string;
 }
 
-const api = acquireVsCodeApi<Record<string, unknown>>();
+// Absent when a page runs outside VS Code (an experiment report opened in a browser, or rendered to PNG).
+const api = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi<Record<string, unknown>>() : undefined;
 document.getElementById('loading')?.remove();
 
+/** True inside a VS Code webview. */
+export const inVsCode = api !== undefined;
+
 export function post(message: WebviewToHost): void {
-  api.postMessage(message);
+  api?.postMessage(message);
 }
 
 export function loadState<S extends BaseViewState>(defaults: S): S {
-  return { ...defaults, ...(api.getState() as Partial<S> | undefined) };
+  return { ...defaults, ...(api?.getState() as Partial<S> | undefined) };
 }
 
 export function saveState<S extends BaseViewState>(state: S): void {
-  api.setState(state as unknown as Record<string, unknown>);
+  api?.setState(state as unknown as Record<string, unknown>);
 }
 
 // Errors go to the extension's log (the webview's console is out of sight).
@@ -123,7 +127,7 @@ export function startMessageLoop(data: PanelData, render: (what: { series: boole
 
 // ------------------------------------------------------------------------------------------------------ theme
 
-export type ColorName = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'foreground';
+export type ColorName = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'cyan' | 'brown' | 'pink' | 'gray' | 'foreground';
 
 export interface Theme {
   kind: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
@@ -137,8 +141,16 @@ export interface Theme {
   fontFamily: string;
 }
 
+// VS Code's chart palette has six colours; cyan, brown, pink and gray (for the 7–8 methods of a report) are ours,
+// chosen to read on light and dark backgrounds.
 const FALLBACK: Record<ColorName, string> = {
-  blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700', foreground: '#cccccc',
+  blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700',
+  cyan: '#17becf', brown: '#a0522d', pink: '#e377c2', gray: '#8c8c8c', foreground: '#cccccc',
+};
+/** The same colours for a light background where VS Code gives none (a report opened outside VS Code). */
+const FALLBACK_LIGHT: Record<ColorName, string> = {
+  blue: '#1f77b4', orange: '#ff7f0e', green: '#2ca02c', purple: '#9467bd', red: '#d62728', yellow: '#bcbd22',
+  cyan: '#17becf', brown: '#8c564b', pink: '#e377c2', gray: '#7f7f7f', foreground: '#333333',
 };
 
 function cssVar(name: string): string {
@@ -166,14 +178,18 @@ export function readTheme(): Theme {
   const kind: Theme['kind'] = cls.contains('vscode-high-contrast-light') ? 'high-contrast-light'
     : cls.contains('vscode-high-contrast') ? 'high-contrast' : cls.contains('vscode-light') ? 'light' : 'dark';
   const hc = kind.startsWith('high-contrast');
-  const pick = (name: ColorName) => cssVar(`--vscode-charts-${name}`) || FALLBACK[name];
+  const fallback = document.body.classList.contains('report-offline') ? FALLBACK_LIGHT : FALLBACK;
+  const pick = (name: ColorName) => cssVar(`--vscode-charts-${name}`) || fallback[name];
   const foreground = cssVar('--vscode-foreground') || (kind === 'light' ? '#3b3b3b' : FALLBACK.foreground);
   const muted = cssVar('--vscode-descriptionForeground') || withAlpha(foreground, 0.7);
   const border = (hc ? cssVar('--vscode-contrastBorder') : '') || cssVar('--vscode-editorWidget-border') || cssVar('--vscode-panel-border') || withAlpha(foreground, 0.3);
   const fontFamily = cssVar('--vscode-font-family') || 'system-ui, sans-serif';
   return {
     kind,
-    colors: { blue: pick('blue'), orange: pick('orange'), green: pick('green'), purple: pick('purple'), red: pick('red'), yellow: pick('yellow'), foreground: cssVar('--vscode-charts-foreground') || foreground },
+    colors: {
+      blue: pick('blue'), orange: pick('orange'), green: pick('green'), purple: pick('purple'), red: pick('red'), yellow: pick('yellow'),
+      cyan: pick('cyan'), brown: pick('brown'), pink: pick('pink'), gray: pick('gray'), foreground: cssVar('--vscode-charts-foreground') || foreground,
+    },
     foreground, muted, border,
     grid: withAlpha(foreground, hc ? 0.35 : kind === 'light' ? 0.1 : 0.12),
     background: cssVar('--vscode-editor-background') || (kind === 'light' ? '#ffffff' : '#1e1e1e'),
@@ -357,6 +373,8 @@ export interface ChartSeriesSpec {
   /** Points only (sparse series, e.g. once per epoch or a single test evaluation). */
   points?: boolean;
   width?: number;
+  /** A shaded band between two other series of the data (keys), e.g. the 15–85% quantiles around a mean. */
+  band?: { lower: string; upper: string };
 }
 
 export interface ChartSpec {
@@ -435,7 +453,7 @@ export class Chart {
   /** The user zoomed in (drag): keep the scales while new data arrives, until a double-click resets them. */
   private zoomed = false;
   /** Per uPlot series (index - 1): the spec key it draws and whether it is the raw or the smoothed curve. */
-  private seriesMeta: { key: string; role: 'raw' | 'smooth' }[] = [];
+  private seriesMeta: { key: string; role: 'raw' | 'smooth' | 'band' }[] = [];
   points: Record<string, number> = {};
 
   constructor(parent: HTMLElement, readonly spec: ChartSpec, private theme: Theme, private readonly onToggle: (key: string) => void) {
@@ -484,7 +502,8 @@ export class Chart {
     const columns: SeriesPayload[] = [];
     const seriesOpts: uPlot.Series[] = [{}];
     const legend: { spec: ChartSeriesSpec; idx: number[] }[] = [];
-    const meta: { key: string; role: 'raw' | 'smooth' }[] = [];
+    const meta: { key: string; role: 'raw' | 'smooth' | 'band' }[] = [];
+    const bands: uPlot.Band[] = [];
     const c = this.theme.colors;
     for (const s of present) {
       const raw = all[s.key];
@@ -514,17 +533,28 @@ export class Chart {
         meta.push({ key: s.key, role: 'raw' });
       }
       legend.push({ spec: s, idx });
+      const lower = s.band && all[s.band.lower];
+      const upper = s.band && all[s.band.upper];
+      if (lower && upper && shown) {
+        const invisible: uPlot.Series = { ...base, label: `${s.label} band`, stroke: withAlpha(color, 0), width: 1, points: { show: false } };
+        for (const bound of [upper, lower]) {
+          columns.push({ x: bound.x, y: log ? bound.y.map((v) => (v !== null && v > 0 ? v : null)) : bound.y });
+          seriesOpts.push(invisible);
+          meta.push({ key: s.key, role: 'band' });
+        }
+        bands.push({ series: [seriesOpts.length - 2, seriesOpts.length - 1], fill: withAlpha(color, 0.14) });
+      }
     }
     this.seriesMeta = meta;
     const { x, ys } = align(columns);
     const data = [x, ...ys] as uPlot.AlignedData;
     // everything that is baked into the uPlot instance (a change rebuilds it; data alone goes through setData)
-    const structure = JSON.stringify([seriesOpts.map((o) => [o.label, o.stroke, o.show, o.width, o.dash, (o.points as { show?: unknown } | undefined)?.show]), log, this.theme.kind, this.theme.colors]);
+    const structure = JSON.stringify([seriesOpts.map((o) => [o.label, o.stroke, o.show, o.width, o.dash, (o.points as { show?: unknown } | undefined)?.show]), log, this.theme.kind, this.theme.colors, bands]);
     if (structure !== this.structure || !this.plot) {
       this.structure = structure;
       this.plot?.destroy();
       this.zoomed = false;
-      this.plot = new uPlot(this.options(seriesOpts, log), data, this.plotEl);
+      this.plot = new uPlot({ ...this.options(seriesOpts, log), bands }, data, this.plotEl);
       this.plot.over.addEventListener('dblclick', () => { this.zoomed = false; });
       this.buildLegend(legend);
     } else {
@@ -599,10 +629,10 @@ export class Chart {
     const xs = u.data[0];
     let idx = cursorIdx;
     if (idx === null || idx === undefined || idx < 0) {
-      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${xs[xs.length - 1]}` : '';
+      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${xLabel(xs[xs.length - 1])}` : '';
       idx = xs.length - 1;
     } else {
-      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${xs[idx]}`;
+      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${xLabel(xs[idx])}`;
     }
     for (const e of this.legend) {
       // the raw value (not the smoothed one), as the header and the CSV have it
@@ -739,6 +769,11 @@ export class Chart {
     this.plot?.destroy();
     this.card.remove();
   }
+}
+
+/** An x value in the cursor read-out: integers as they are (steps, M), others to 4 significant digits (lr). */
+function xLabel(v: number): string {
+  return Number.isInteger(v) ? String(v) : fmt(v, 4);
 }
 
 function r2(v: number): number {

@@ -6,6 +6,8 @@ import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
+import { experimentGradaccCommand } from './commands/experimentGradacc';
+import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain';
 
 const program = new Command();
 const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
@@ -73,6 +75,37 @@ program
   .option('--seed <S>', 'random seed', '1')
   .addOption(backendOption())
   .action(evalCommand);
+
+const experiment = program
+  .command('experiment')
+  .description("Reproduce the paper's experiments end to end and write reports (HTML, JSON, PNG figures)");
+
+// Experiment 1 (spec §3): gradient accuracy of the seven estimators on the 5-5-5 net.
+experiment
+  .command('gradacc')
+  .description("Experiment 1 (spec §3): gradient accuracy vs M on the authors' checkpoints and on our re-created chk-1/100/2000")
+  .option('--out <dir>', 'folder for gradacc.json, report.html and the figures', 'experiments/gradacc')
+  .option('--draws <N>', 'single-draw estimates per estimator and checkpoint', '20000')
+  .option('--seed <S>', 'random seed', '1')
+  .option('--epochs <N>', 'epochs of the REINFORCE training that re-creates the checkpoints (spec §3.2)', '2000')
+  .option('--authors <dir>', "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: ../shared/psa-gradeval when it exists)")
+  .option('--no-png', 'skip the PNG figures (they need Chromium)')
+  .addOption(backendOption())
+  .action(experimentGradaccCommand);
+
+// Experiment 2 (spec §4): train one model with each method of §4.3 and evaluate all as true SBNs.
+experiment
+  .command('train')
+  .description('Experiment 2 (spec §4): train a suite with the eight methods of §4.3 (lr search each), evaluate as SBNs, report')
+  .requiredOption('--suite <name>', `one of ${SUITE_NAMES.join(', ')}`)
+  .option('--out <dir>', 'suite folder (default experiments/<suite>); an existing one is resumed')
+  .option('--methods <list>', 'comma-separated subset of the methods (default: all eight)')
+  .option('--epochs <N>', "override the suite's training epochs")
+  .option('--data <path>', 'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin)')
+  .option('--limit <N>', 'use only the first N training examples (quick runs)')
+  .option('--no-png', 'skip the PNG figures (they need Chromium)')
+  .addOption(backendOption())
+  .action(experimentTrainCommand);
 
 async function main(): Promise<void> {
   if (process.argv.length <= 2) {

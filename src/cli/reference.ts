@@ -1,25 +1,10 @@
-// The authors' digitised gradient-accuracy curves (../shared/psa-gradeval/gradacc_curves.json): reading
-// them and matching their method names to our estimator labels.
+// The authors' digitised gradient-accuracy curves (../shared/psa-gradeval/gradacc_curves.json): reading and
+// checking the file. Matching their method names to our labels is the engine's (src/engine/experiments/gradacc.ts).
 import * as fs from 'node:fs';
+import { referenceCurves, type AuthorsCurvesFile, type ReferenceCurves } from '../engine/experiments/gradacc';
 import { CliError, fieldError } from './errors';
 
-export interface ReferenceCurves {
-  checkpoint: string;
-  M: number[];
-  /** curves[`cos|rmse`][layerIndex][authorsMethod] → values over M */
-  get(metric: 'cos' | 'rmse', layer: number, label: string): number[] | undefined;
-}
-
-/** Our labels → the method names of the authors' figure. */
-export const AUTHORS_METHOD: Record<string, string> = {
-  reinforce: 'REINFORCE',
-  'concrete(tau=0.1)': 'Concrete(t=0.1)',
-  'concrete(tau=1)': 'Concrete(t=1)',
-  tanh: 'tanh',
-  dste: 'ST',
-  psa: 'PSA',
-  arm: 'ARM',
-};
+export { AUTHORS_METHOD, type ReferenceCurves } from '../engine/experiments/gradacc';
 
 export function loadReferenceCurves(arg: string): ReferenceCurves {
   const hash = arg.lastIndexOf('#');
@@ -35,15 +20,7 @@ export function loadReferenceCurves(arg: string): ReferenceCurves {
   if (!Array.isArray(doc.M) || typeof doc.curves !== 'object' || doc.curves === null) {
     throw fieldError(file, '', 'expected {"M": [...], "curves": {"<checkpoint>/<cos|rmse>/layer<k>": {method: [...]}}}');
   }
-  const curves = doc.curves;
-  const known = [...new Set(Object.keys(curves).map((k) => k.split('/')[0]))];
+  const known = [...new Set(Object.keys(doc.curves).map((k) => k.split('/')[0]))];
   if (!known.includes(checkpoint)) throw fieldError(file, 'curves', `no curves for checkpoint "${checkpoint}" (available: ${known.join(', ')})`);
-  return {
-    checkpoint,
-    M: doc.M as number[],
-    get: (metric, layer, label) => {
-      const method = AUTHORS_METHOD[label];
-      return method ? curves[`${checkpoint}/${metric}/layer${layer}`]?.[method] : undefined;
-    },
-  };
+  return referenceCurves(doc as AuthorsCurvesFile, checkpoint);
 }

@@ -7,6 +7,9 @@ import { networkValues, parameterSizes } from './network';
 import { exactGradient } from './estimators/exact';
 import { gradientDraws, type Dataset } from './gradients';
 import type { EstimatorName, EstimatorOptions } from './estimators';
+import type { LayerAccuracy } from './experiments/types';
+
+export type { LayerAccuracy };
 
 /** The 36 values of M of the paper's figure. */
 export const PAPER_M = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 600,
@@ -20,19 +23,6 @@ export interface EstimatorEntry {
   label: string;
   name: EstimatorName;
   options: EstimatorOptions;
-}
-
-export interface LayerAccuracy {
-  layer: string;
-  /** Per M: mean cosine over trials, its 15% and 85% quantiles, relative RMSE and the number of trials. */
-  cos: number[];
-  cosQ15: number[];
-  cosQ85: number[];
-  rmse: number[];
-  trials: number[];
-  /** Sample standard deviation over trials of the cosine and of the squared relative error (for error bars). */
-  cosStd: number[];
-  sqErrStd: number[];
 }
 
 export interface EstimatorAccuracy {

@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startBackend } from '../backend';
 import { exactCost } from '../../engine/estimators/exact';
-import { gradientAccuracy, PAPER_M, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
+import { gradientAccuracy, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
+import { compareWithReference, paperMFor, referenceAt } from '../../engine/experiments/gradacc';
 import { disposeNetwork } from '../../engine/network';
+import type { GradientAccuracyData } from '../../engine/experiments/types';
 import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';
 import { log } from '../log';
@@ -29,7 +31,7 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
   const entries = parseEstimatorList(o.estimators);
   const draws = parsePositiveInt(o.draws, '--draws');
   const seed = parseSeed(o.seed);
-  const M = o.m === undefined ? PAPER_M.filter((m) => Math.floor(draws / m) >= 2 || m === 1)
+  const M = o.m === undefined ? paperMFor(draws)
     : o.m.split(',').map((s) => parsePositiveInt(s.trim(), '--m'));
   const tooBig = M.find((m) => m > draws);
   if (tooBig !== undefined) throw new CliError(`--m: M = ${tooBig} is larger than --draws ${draws}`);
@@ -72,26 +74,15 @@ interface ReferenceComparison {
   estimators: Record<string, { layer: string; cos: (number | null)[]; rmse: (number | null)[]; maxCosDeviation: number; maxRmseRelDeviation: number }[]>;
 }
 
-function atM(ref: ReferenceCurves, values: number[] | undefined, M: number): number | null {
-  const i = ref.M.indexOf(M);
-  return values && i >= 0 ? values[i] : null;
-}
-
 function attachReference(result: GradientAccuracyResult, ref: ReferenceCurves): ReferenceComparison {
+  const { curves, deviations } = compareWithReference(result, ref);
   const estimators: ReferenceComparison['estimators'] = {};
-  for (const e of result.estimators) {
-    if (!ref.get('cos', 0, e.label)) continue;
-    estimators[e.label] = e.layers.map((l, k) => {
-      const cos = result.M.map((M) => atM(ref, ref.get('cos', k, e.label), M));
-      const rmse = result.M.map((M) => atM(ref, ref.get('rmse', k, e.label), M));
-      let maxCos = 0;
-      let maxRmse = 0;
-      result.M.forEach((_, i) => {
-        if (cos[i] !== null) maxCos = Math.max(maxCos, Math.abs(l.cos[i] - cos[i]!));
-        if (rmse[i] !== null) maxRmse = Math.max(maxRmse, Math.abs(l.rmse[i] / rmse[i]! - 1));
-      });
-      return { layer: l.layer, cos, rmse, maxCosDeviation: maxCos, maxRmseRelDeviation: maxRmse };
-    });
+  for (const [label, layers] of Object.entries(curves)) {
+    const layerNames = result.estimators.find((e) => e.label === label)!.layers.map((l) => l.layer);
+    estimators[label] = layers.map((c, k) => ({
+      layer: layerNames[k], cos: c.cos, rmse: c.rmse,
+      maxCosDeviation: deviations[label][k].maxCosDeviation, maxRmseRelDeviation: deviations[label][k].maxRmseRelDeviation,
+    }));
   }
   return { checkpoint: ref.checkpoint, estimators };
 }
@@ -103,7 +94,7 @@ function fmt(v: number, digits = 3): string {
   return v.toFixed(digits);
 }
 
-export function formatTable(result: GradientAccuracyResult, backend: string, reference?: ReferenceCurves): string {
+export function formatTable(result: GradientAccuracyData, backend: string, reference?: ReferenceCurves): string {
   const shown = [1, 10, 100, 1000].filter((m) => result.M.includes(m));
   const idx = shown.map((m) => result.M.indexOf(m));
   const cell = (v: number, ref: number | null) => (ref === null ? fmt(v) : `${fmt(v)} (${fmt(ref)})`);
@@ -121,8 +112,8 @@ export function formatTable(result: GradientAccuracyResult, backend: string, ref
     lines.push(`${'estimator'.padEnd(labelWidth)} ${head} | ${head}`);
     for (const e of result.estimators) {
       const l = e.layers[k];
-      const cos = idx.map((i, j) => cell(l.cos[i], reference ? atM(reference, reference.get('cos', k, e.label), shown[j]) : null).padStart(width)).join(' ');
-      const rmse = idx.map((i, j) => cell(l.rmse[i], reference ? atM(reference, reference.get('rmse', k, e.label), shown[j]) : null).padStart(width)).join(' ');
+      const cos = idx.map((i, j) => cell(l.cos[i], reference ? referenceAt(reference, 'cos', k, e.label, shown[j]) : null).padStart(width)).join(' ');
+      const rmse = idx.map((i, j) => cell(l.rmse[i], reference ? referenceAt(reference, 'rmse', k, e.label, shown[j]) : null).padStart(width)).join(' ');
       lines.push(`${e.label.padEnd(labelWidth)} ${cos} | ${rmse}`);
     }
   });

@@ -8,6 +8,7 @@ import { startBackend } from '../backend';
 import { CliError } from '../errors';
 import { loadModel, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
 import { log } from '../log';
+import { listenForStop } from '../stopSignal';
 import { formatSummary } from '../format';
 
 export interface TrainCliOptions {
@@ -80,15 +81,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
   const { config, data } = session;
   log(`${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`);
 
-  let stopRequested = false;
-  const onSignal = () => {
-    if (stopRequested) { log('second Ctrl-C: exiting without a checkpoint'); process.exit(130); }
-    stopRequested = true;
-    process.stderr.write('\n');
-    log('stopping after this step (Ctrl-C again to exit at once)…');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = listenForStop('second Ctrl-C: exiting without a checkpoint');
 
   const bar = o.progress && process.stderr.isTTY ? new SingleBar({
     format: 'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
@@ -106,7 +99,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
   };
   try {
     const { result, summary } = await runSession(session, backendName, {
-      shouldStop: () => stopRequested,
+      shouldStop: stop.requested,
       // how often a mid-epoch checkpoint is written at a log point (epoch ends and stops always write one)
       checkpointSeconds: checkpointSeconds(),
       events: {
@@ -124,7 +117,6 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     if (result.status === 'diverged') throw new CliError(result.message ?? 'training diverged', 1);
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

@@ -1,0 +1,121 @@
+// `sbn experiment train --suite <name>`: Experiment 2 (spec §4) — every method of §4.3 on one model, each with its
+// own lr search, evaluated as true SBNs, with a report (train.json, report.html, PNG figures). Ctrl-C stops after
+// the current step with a checkpoint; the same command continues where it stopped.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../../engine/train/session';
+import { runSuite, suiteReport, SuiteError, SUITE_METHODS, SUITES, type SuiteDefinition } from '../../engine/experiments/trainSuite';
+import { writeExperimentReport } from '../../report';
+import { startBackend } from '../backend';
+import { CliError } from '../errors';
+import { experimentEnvironment } from '../experiment';
+import { parsePositiveInt } from '../inputs';
+import { log } from '../log';
+import { listenForStop } from '../stopSignal';
+import { versions } from './train';
+
+export const SUITE_NAMES = Object.keys(SUITES);
+
+export interface ExperimentTrainOptions {
+  suite: string;
+  out?: string;
+  methods?: string;
+  epochs?: string;
+  data?: string;
+  limit?: string;
+  png: boolean;
+  backend?: string;
+}
+
+function parseMethods(list: string | undefined): string[] {
+  const all = SUITE_METHODS.map((m) => m.method);
+  if (list === undefined) return all;
+  const wanted = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted.find((m) => !all.includes(m));
+  if (unknown !== undefined) throw new CliError(`--methods: unknown method "${unknown}" (expected some of ${all.join(', ')})`);
+  if (wanted.length === 0) throw new CliError('--methods: give at least one method');
+  return all.filter((m) => wanted.includes(m));
+}
+
+function suiteOf(name: string): SuiteDefinition {
+  const suite = SUITES[name];
+  if (!suite) throw new CliError(`--suite: unknown suite "${name}" (expected ${SUITE_NAMES.join(', ')})`);
+  return suite;
+}
+
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${(100 * v).toFixed(2)}%`);
+
+export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise<void> {
+  const suite = suiteOf(o.suite);
+  const methods = parseMethods(o.methods);
+  const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs');
+  const limit = o.limit === undefined ? undefined : parsePositiveInt(o.limit, '--limit');
+  let dataPath: string | undefined;
+  if (o.data !== undefined) {
+    dataPath = path.resolve(o.data);
+    if (!fs.existsSync(dataPath)) throw new CliError(`--data: ${dataPath}: no such folder`);
+  } else if (suite.needsDataPath) {
+    throw new CliError(`--data: suite ${suite.name} needs the folder of the CIFAR-10 binary batches (data_batch_1.bin … data_batch_5.bin, test_batch.bin)`);
+  }
+  const dir = path.resolve(o.out ?? path.join('experiments', suite.name));
+  const backend = await startBackend(o.backend);
+  const env = experimentEnvironment(backend);
+  log(`suite ${suite.name}: ${suite.title}; ${methods.length} methods (${methods.join(', ')}); folder ${dir}`);
+
+  const stop = listenForStop('second Ctrl-C: exiting at once (the last checkpoint of the current method is kept)');
+  let outcome: 'finished' | 'stopped';
+  try {
+    outcome = await runSuite({
+      suite, dir, methods, epochs, dataPath, limit,
+      env: { backend: backend.name, backendDetail: backend.detail, versions: versions() },
+      experimentEnv: env,
+      shouldStop: stop.requested,
+      onMethod: (m) => {
+        const tag = `[${m.index + 1}/${m.count}] ${m.label}`;
+        if (m.action === 'skip') log(`${tag}: done earlier (${m.runDir})`);
+        else if (m.action === 'start') log(`${tag}: training, run ${m.runDir}`);
+        else if (m.action === 'resume') log(`${tag}: continuing ${m.runDir}`);
+      },
+      onEvaluate: (method) => log(`${method}: test accuracy vs ${suite.testSamples} samples`),
+      events: (method) => ({
+        lrTrial: (e) => log(`${method}: lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`),
+        epoch: (e) => log(`${method}: epoch ${e.epoch} objective ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+        eval: (e) => {
+          if (e.split === 'validation') log(`${method}: epoch ${e.epoch.toFixed(2)} validation u_loss ${e.u_loss.toFixed(4)} acc1 ${pct(e.acc1)} acc_e ${pct(e.acc_e)}`);
+        },
+        message: (m) => log(`${method}: ${m}`),
+      }),
+    });
+  } catch (e) {
+    if (e instanceof SuiteError || e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    stop.dispose();
+  }
+  const report = suiteReport(suite, dir, methods, env);
+  const written = await writeExperimentReport(dir, report, { png: o.png });
+  process.stdout.write(formatSuiteTable(report));
+  for (const n of written.notes) log(n);
+  log(`results: ${[written.json, written.html, ...written.pngs].filter(Boolean).join(', ')}`);
+  if (outcome === 'stopped') log('stopped; the same command continues the suite where it stopped');
+}
+
+export function formatSuiteTable(r: ReturnType<typeof suiteReport>): string {
+  const lines = [`${r.title} (${r.suite}); backend ${r.environment.backend}; PSA kernels ${r.environment.kernels}`];
+  const head = ['method', 'status', 'lr', 'epochs', 's/epoch', 'val u_loss', 'val acc_e', 'test acc (1)', 'test acc (all)'];
+  const rows = r.methods.map((m) => {
+    const v = m.curves.validation;
+    const last = v.epoch.length - 1;
+    const t = m.test;
+    return [
+      m.label, m.status, m.lr === null ? '—' : m.lr.toExponential(2), String(m.epochs),
+      m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
+      last >= 0 ? v.u_loss[last].toFixed(4) : '—', last >= 0 ? pct(v.acc_e[last]) : '—',
+      t ? pct(t.accuracy[0]) : '—', t ? `${pct(t.accuracy[t.accuracy.length - 1])} (${t.samples[t.samples.length - 1]})` : '—',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const fmtRow = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  lines.push(fmtRow(head), ...rows.map(fmtRow));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,284 @@
+// Experiment 2 (spec §4) as a suite: the same model trained with each method of §4.3 from the same initial network
+// (same seed: §4.4), each with its own learning rate from the bounded search of §4.5, then evaluated as a true SBN
+// (§4.6 during training, §4.7 accuracy vs samples on the test set). A suite is a folder: one model file per method,
+// one ordinary run folder per method (resumable as any run), and suite.json saying where each method stands — an
+// interrupted suite continues where it stopped.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ModelSpec, TrainSpec } from '../spec';
+import { writeFileAtomic } from '../files';
+import { readMetrics, effectiveMetrics, RunStore } from '../runs';
+import { ConfigError, resumeSession, runSession, startSession, type Environment, type Session } from '../train/session';
+import type { TrainerEvents } from '../train/trainer';
+import { evaluateRun } from '../train/evaluateRun';
+import type { ExperimentEnvironment, TrainSuiteMethod, TrainSuiteReport } from './types';
+
+/** The methods of spec §4.3 in the paper's plot order, with the labels of its figures. */
+export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec> }[] = [
+  { method: 'tanh', label: 'tanh', train: { estimator: 'tanh' } },
+  { method: 'reinforce', label: 'REINFORCE', train: { estimator: 'reinforce', baseline: 'none' } },
+  { method: 'concrete', label: 'Concrete (τ=1)', train: { estimator: 'concrete', tau: 1 } },
+  { method: 'dste', label: 'ST (DSTE)', train: { estimator: 'dste' } },
+  { method: 'psa', label: 'PSA', train: { estimator: 'psa' } },
+  { method: 'adf', label: 'ADF', train: { estimator: 'adf' } },
+  { method: 'local-reparam', label: 'LocalReparam', train: { estimator: 'local-reparam' } },
+  { method: 'hard-st', label: 'Hard ST', train: { estimator: 'hard-st' } },
+];
+
+export interface SuiteDefinition {
+  name: string;
+  title: string;
+  description: string;
+  model: ModelSpec;
+  /** Test-set samples for accuracy vs samples (spec §4.7 uses 128 and plots 1–32). */
+  testSamples: number;
+  /** The data live outside the repository (cifar10): `--data` must name them. */
+  needsDataPath?: boolean;
+}
+
+const SGD_NESTEROV = { type: 'sgd' as const, momentum: 0.9, nesterov: true };
+
+/**
+ * Suites sized for a 2-core CPU (mnist-mlp, fashion-conv) and the paper's exact CIFAR_S1 protocol (cifar10-s1).
+ * Everything but the size follows §4: SGD with Nesterov momentum 0.9, batch 64, constant lr chosen per method by
+ * Brent's bounded search over log10 lr (shorter trials here), gradient clamp 1000, the data-dependent init of §4.4,
+ * evaluation as an SBN with 10 samples during training.
+ */
+export const SUITES: Record<string, SuiteDefinition> = {
+  'mnist-mlp': {
+    name: 'mnist-mlp',
+    title: 'MNIST, dense SBN 784-512-512-10',
+    description: 'Two binary hidden layers of 512 units (±1, logistic noise); 55 000 training / 5 000 validation / 10 000 test images; 5 epochs; lr search: 5 trials of 1 epoch on the first 10 000 training images over log10 lr ∈ [−4, 0].',
+    model: {
+      name: 'mnist-mlp', input: { shape: [784] }, states: 'pm1', noise: 'logistic',
+      layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
+      output: { units: 10, loss: 'nll' },
+      data: { dataset: 'mnist', validation: 5000, scale: 'unit' },
+      train: {
+        estimator: 'psa', optimizer: SGD_NESTEROV, batchSize: 64, epochs: 5, clip: 1000, init: 'data-dependent', evalSamples: 10, logInterval: 50,
+        lr: { search: { min: -4, max: 0, trials: 5, trialEpochs: 1, trialExamples: 10000 } },
+      },
+    },
+    testSamples: 32,
+  },
+  'fashion-conv': {
+    name: 'fashion-conv',
+    title: 'Fashion-MNIST, convolutional SBN in the spirit of CIFAR_S1',
+    description: 'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened last binary layer (as CIFAR_S1, spec §4.2), 5 binary conv layers of 16-16-32-32-32 channels; 55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images over log10 lr ∈ [−4, 0].',
+    model: {
+      name: 'fashion-conv-s1', input: { shape: [1, 28, 28] }, states: 'pm1', noise: 'logistic',
+      layers: [
+        { type: 'conv', filters: 16, kernel: 3 }, // 26×26
+        { type: 'conv', filters: 16, kernel: 3, stride: 2 }, // 12×12
+        { type: 'conv', filters: 32, kernel: 3 }, // 10×10
+        { type: 'conv', filters: 32, kernel: 3, stride: 2 }, // 4×4
+        { type: 'conv', filters: 32, kernel: 3 }, // 2×2
+        { type: 'flatten' },
+      ],
+      output: { units: 10, loss: 'nll' },
+      data: { dataset: 'fashion-mnist', validation: 5000, scale: 'unit' },
+      train: {
+        estimator: 'psa', optimizer: SGD_NESTEROV, batchSize: 64, epochs: 4, clip: 1000, init: 'data-dependent', evalSamples: 10, logInterval: 50,
+        lr: { search: { min: -4, max: 0, trials: 4, trialEpochs: 1, trialExamples: 5000 } },
+      },
+    },
+    testSamples: 32,
+  },
+  'cifar10-s1': {
+    name: 'cifar10-s1',
+    title: 'CIFAR-10, CIFAR_S1 (the paper’s protocol)',
+    description: 'CIFAR_S1 exactly as spec §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
+    model: {
+      name: 'cifar10-s1', input: { shape: [3, 32, 32] }, states: 'pm1', noise: 'logistic',
+      layers: [
+        { type: 'conv', filters: 96, kernel: 3 },
+        { type: 'conv', filters: 96, kernel: 3 },
+        { type: 'conv', filters: 96, kernel: 3, stride: 2 },
+        { type: 'conv', filters: 192, kernel: 3 },
+        { type: 'conv', filters: 192, kernel: 3 },
+        { type: 'conv', filters: 192, kernel: 3, stride: 2 },
+        { type: 'conv', filters: 192, kernel: 3 },
+        { type: 'conv', filters: 192, kernel: 1 },
+        { type: 'flatten' },
+      ],
+      output: { units: 10, loss: 'nll' },
+      data: { dataset: 'cifar10', path: 'cifar-10-batches-bin', validation: 5000, splitSeed: 1, augment: 'flipcrop', scale: 'unit' },
+      train: {
+        estimator: 'psa', optimizer: SGD_NESTEROV, batchSize: 64, epochs: 2000, clip: 1000, init: 'data-dependent', evalSamples: 10, logInterval: 50,
+        lr: { search: { min: -6, max: 0, trials: 10, trialEpochs: 5 } },
+      },
+    },
+    testSamples: 32,
+    needsDataPath: true,
+  },
+};
+
+export class SuiteError extends Error {}
+
+export interface SuiteOptions {
+  suite: SuiteDefinition;
+  dir: string;
+  /** Subset of SUITE_METHODS' names, in that order. */
+  methods: string[];
+  epochs?: number;
+  /** cifar10: folder of the binary batches (absolute after resolving). */
+  dataPath?: string;
+  limit?: number;
+  env: Environment;
+  experimentEnv: ExperimentEnvironment;
+  shouldStop: () => boolean;
+  /** Progress for one method: `index` of `count`. */
+  onMethod?: (m: { method: string; label: string; index: number; count: number; action: 'start' | 'resume' | 'done' | 'skip'; runDir: string }) => void;
+  events?: (method: string) => TrainerEvents;
+  onEvaluate?: (method: string) => void;
+}
+
+/** suite.json: what the suite is and where each method stands. */
+interface SuiteState {
+  format: 'sbn-suite';
+  version: 1;
+  suite: string;
+  /** done: trained as far as it goes (finished or diverged) and evaluated on the test set */
+  methods: Record<string, { runDir: string; test?: { split: string; samples: number[]; accuracy: number[] }; done?: boolean }>;
+}
+
+const STATE_FILE = 'suite.json';
+
+function readState(dir: string, suite: string): SuiteState {
+  const file = path.join(dir, STATE_FILE);
+  if (!fs.existsSync(file)) return { format: 'sbn-suite', version: 1, suite, methods: {} };
+  let state: SuiteState;
+  try {
+    state = JSON.parse(fs.readFileSync(file, 'utf8')) as SuiteState;
+  } catch (e) {
+    throw new SuiteError(`${file}: not a readable suite state (${(e as Error).message})`);
+  }
+  if (state.format !== 'sbn-suite' || state.suite !== suite) {
+    throw new SuiteError(`${file}: suite: this folder holds suite "${state.suite}", not "${suite}" (use another --out)`);
+  }
+  return state;
+}
+
+function writeState(dir: string, state: SuiteState): void {
+  writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
+}
+
+/** The model file of one method: the suite's model with that method's training settings. */
+export function methodModel(o: Pick<SuiteOptions, 'suite' | 'epochs' | 'dataPath' | 'limit'>, method: string): ModelSpec {
+  const entry = SUITE_METHODS.find((m) => m.method === method);
+  if (!entry) throw new SuiteError(`--methods: unknown method "${method}" (expected ${SUITE_METHODS.map((m) => m.method).join(', ')})`);
+  const base = o.suite.model;
+  const data = { ...base.data!, ...(o.dataPath ? { path: o.dataPath } : {}), ...(o.limit ? { limit: o.limit } : {}) };
+  return {
+    ...base,
+    name: `${base.name}-${method}`,
+    data,
+    train: { ...base.train!, ...entry.train, ...(o.epochs ? { epochs: o.epochs } : {}) },
+  };
+}
+
+function runStatus(dir: string): string | undefined {
+  try { return RunStore.status(dir).status; } catch { return undefined; }
+}
+
+/**
+ * Runs (or continues) every method of the suite in turn; returns 'finished' when all are done, 'stopped' when
+ * shouldStop() ended it early (everything so far is on disk).
+ */
+export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'> {
+  fs.mkdirSync(path.join(o.dir, 'models'), { recursive: true });
+  const state = readState(o.dir, o.suite.name);
+  writeState(o.dir, state);
+  const count = o.methods.length;
+  for (const [index, method] of o.methods.entries()) {
+    const label = SUITE_METHODS.find((m) => m.method === method)!.label;
+    const entry = state.methods[method];
+    if (entry?.done && fs.existsSync(entry.runDir)) {
+      o.onMethod?.({ method, label, index, count, action: 'skip', runDir: entry.runDir });
+      continue;
+    }
+    let session: Session | undefined;
+    if (entry && fs.existsSync(entry.runDir)) {
+      // finished or diverged runs are not trained further; anything else continues from its last checkpoint
+      if (!['finished', 'diverged'].includes(runStatus(entry.runDir) ?? '')) {
+        session = resumeSession(entry.runDir, o.epochs);
+        o.onMethod?.({ method, label, index, count, action: 'resume', runDir: entry.runDir });
+      }
+    } else {
+      const model = methodModel(o, method);
+      const modelFile = path.join(o.dir, 'models', `${method}.sbn.json`);
+      const text = JSON.stringify(model, null, 2) + '\n';
+      writeFileAtomic(modelFile, text);
+      session = startSession(modelFile, text, model, {}, path.join(o.dir, 'runs'), o.env);
+      state.methods[method] = { runDir: session.store.dir };
+      writeState(o.dir, state);
+      o.onMethod?.({ method, label, index, count, action: 'start', runDir: session.store.dir });
+    }
+    if (session) {
+      const { result } = await runSession(session, o.env.backend, { events: o.events?.(method), shouldStop: o.shouldStop });
+      if (result.status === 'stopped') return 'stopped';
+    }
+    const runDir = state.methods[method].runDir;
+    o.onEvaluate?.(method);
+    let test: SuiteState['methods'][string]['test'];
+    try {
+      const ev = evaluateRun(runDir, o.suite.testSamples, 'auto');
+      test = { split: ev.split, samples: ev.accuracy.map((_, i) => i + 1), accuracy: ev.accuracy };
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e; // a run that diverged before its first checkpoint has nothing to evaluate
+    }
+    state.methods[method] = { runDir, test, done: true };
+    writeState(o.dir, state);
+    o.onMethod?.({ method, label, index, count, action: 'done', runDir });
+    if (o.shouldStop() && index < count - 1) return 'stopped';
+  }
+  return 'finished';
+}
+
+function methodReport(method: string, label: string, entry: SuiteState['methods'][string] | undefined): TrainSuiteMethod {
+  const empty = (): TrainSuiteMethod['curves']['train'] => ({ epoch: [], u_loss: [], acc1: [], acc_e: [] });
+  const out: TrainSuiteMethod = {
+    method, label, status: 'pending', runDir: entry?.runDir ?? null, lr: null, lrTrials: [], epochs: 0, secondsPerEpoch: null,
+    curves: { train: empty(), validation: empty(), objective: { epoch: [], value: [] } }, test: entry?.test ?? null,
+  };
+  if (!entry || !fs.existsSync(entry.runDir)) return out;
+  let status: string;
+  try { status = RunStore.status(entry.runDir).status; } catch { status = 'crashed'; }
+  out.status = (['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status) ? status : 'crashed') as TrainSuiteMethod['status'];
+  const records = effectiveMetrics(readMetrics(entry.runDir, { tolerant: true }).records);
+  const seconds: number[] = [];
+  for (const r of records) {
+    if (r.kind === 'lr-trial') out.lrTrials.push({ lr: r.lr as number, objective: r.objective as number, diverged: Boolean(r.diverged) });
+    else if (r.kind === 'lr-chosen') out.lr = r.lr as number;
+    else if (r.kind === 'epoch') {
+      out.curves.objective.epoch.push(r.epoch as number);
+      out.curves.objective.value.push(r.loss as number);
+      if (typeof r.seconds === 'number') seconds.push(r.seconds);
+      out.epochs = Math.max(out.epochs, r.epoch as number);
+    } else if (r.kind === 'eval' && (r.split === 'train' || r.split === 'validation')) {
+      const c = out.curves[r.split];
+      c.epoch.push(r.epoch as number);
+      c.u_loss.push(r.u_loss as number);
+      c.acc1.push(r.acc1 as number);
+      c.acc_e.push(r.acc_e as number);
+    } else if (r.kind === 'diverged') out.message = r.message as string;
+  }
+  if (seconds.length) out.secondsPerEpoch = seconds.reduce((a, b) => a + b, 0) / seconds.length;
+  return out;
+}
+
+/** The suite's report data, from suite.json and the run folders as they are now (any stage of progress). */
+export function suiteReport(suite: SuiteDefinition, dir: string, methods: string[], env: ExperimentEnvironment): TrainSuiteReport {
+  const state = readState(dir, suite.name);
+  return {
+    format: 'sbn-experiment-train',
+    version: 1,
+    suite: suite.name,
+    title: suite.title,
+    description: suite.description,
+    environment: env,
+    model: suite.model.name,
+    methods: methods.map((m) => methodReport(m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m])),
+  };
+}
+

@@ -1,0 +1,140 @@
+// The result files of `sbn experiment gradacc` and `sbn experiment train` (the paper's Experiments 1 and 2, spec
+// §3 and §4). Written as JSON beside the HTML report, which is drawn from exactly this data (src/report/).
+// Plain data only (no engine imports): the report page (webview/report.ts) type-checks against this file in the
+// browser build.
+
+/** One layer's accuracy of M-sample averages (src/engine/gradientAccuracy.ts computes it). */
+export interface LayerAccuracy {
+  layer: string;
+  /** Per M: mean cosine over trials, its 15% and 85% quantiles, relative RMSE and the number of trials. */
+  cos: number[];
+  cosQ15: number[];
+  cosQ85: number[];
+  rmse: number[];
+  trials: number[];
+  /** Sample standard deviation over trials of the cosine and of the squared relative error (for error bars). */
+  cosStd: number[];
+  sqErrStd: number[];
+}
+
+/** What a report needs of a GradientAccuracyResult (which satisfies it). */
+export interface GradientAccuracyData {
+  model: string;
+  draws: number;
+  seed: number;
+  M: number[];
+  exactLoss: number;
+  exactNorms: { layer: string; norm: number }[];
+  estimators: { label: string; estimator: string; loss: number; seconds: number; layers: LayerAccuracy[] }[];
+}
+
+/** Where a result was computed. */
+export interface ExperimentEnvironment {
+  created: string;
+  backend: string;
+  kernels: string;
+  cpu: string;
+  cpus: number;
+  node: string;
+  platform: string;
+  /** `sbn …` as typed, to reproduce the result. */
+  command: string;
+}
+
+/** The authors' value of one curve at our values of M (null where they have no point). */
+export interface ReferenceCurve {
+  cos: (number | null)[];
+  rmse: (number | null)[];
+}
+
+/** Largest deviation of our curve from the authors' over the M where both exist. */
+export interface CurveDeviation {
+  /** max |cos_ours − cos_authors| */
+  maxCosDeviation: number;
+  /** max |rmse_ours / rmse_authors − 1| */
+  maxRmseRelDeviation: number;
+  /** the M where each maximum occurs */
+  atMCos: number;
+  atMRmse: number;
+}
+
+export interface GradaccCheckpoint {
+  /** e.g. `authors-chk-100`, `ours-chk-2000` */
+  id: string;
+  title: string;
+  /** `authors`: their stored checkpoint (../shared/psa-gradeval); `recreated`: our REINFORCE training (spec §3.2). */
+  source: 'authors' | 'recreated';
+  /** Training epochs behind the parameters. */
+  epoch: number;
+  result: GradientAccuracyData;
+  /**
+   * The authors' published curves this checkpoint is set against: `quantitative` (same parameters: chk-100) or
+   * `qualitative` (our re-created chk-2000 against theirs). Keyed by estimator label, one entry per layer.
+   */
+  reference?: {
+    checkpoint: string;
+    kind: 'quantitative' | 'qualitative';
+    curves: Record<string, ReferenceCurve[]>;
+    deviations: Record<string, CurveDeviation[]>;
+  };
+  /** Plain-language findings (who wins at which M, bias floors), computed from the numbers. */
+  findings: string[];
+}
+
+export interface GradaccTrainingLog {
+  epochs: number;
+  lr: number;
+  momentum: number;
+  batchSize: number;
+  seed: number;
+  /** Mean training objective (REINFORCE's loss estimate) per epoch. */
+  loss: number[];
+  /** Exact expected loss at each saved checkpoint epoch. */
+  exactLoss: Record<string, number>;
+  seconds: number;
+}
+
+export interface GradaccExperiment {
+  format: 'sbn-experiment-gradacc';
+  version: 1;
+  environment: ExperimentEnvironment;
+  draws: number;
+  seed: number;
+  M: number[];
+  checkpoints: GradaccCheckpoint[];
+  training?: GradaccTrainingLog;
+}
+
+/** One method of a training suite (spec §4.3). */
+export interface TrainSuiteMethod {
+  method: string;
+  label: string;
+  status: 'pending' | 'running' | 'finished' | 'stopped' | 'crashed' | 'diverged';
+  runDir: string | null;
+  /** Chosen by the lr search (spec §4.5) and every trial it made. */
+  lr: number | null;
+  lrTrials: { lr: number; objective: number; diverged: boolean }[];
+  epochs: number;
+  secondsPerEpoch: number | null;
+  /** Per epoch (x = epoch, fractional for intermediate evaluations) of the SBN metrics and the method's own loss. */
+  curves: {
+    train: { epoch: number[]; u_loss: number[]; acc1: number[]; acc_e: number[] };
+    validation: { epoch: number[]; u_loss: number[]; acc1: number[]; acc_e: number[] };
+    /** the method's own training objective r_loss (mean over each epoch) */
+    objective: { epoch: number[]; value: number[] };
+  };
+  /** Test accuracy as a true SBN vs the number of samples averaged (spec §4.7). */
+  test: { split: string; samples: number[]; accuracy: number[] } | null;
+  message?: string;
+}
+
+export interface TrainSuiteReport {
+  format: 'sbn-experiment-train';
+  version: 1;
+  suite: string;
+  title: string;
+  description: string;
+  environment: ExperimentEnvironment;
+  model: string;
+  methods: TrainSuiteMethod[];
+}

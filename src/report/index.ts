@@ -1,0 +1,153 @@
+// Experiment reports: the result JSON, a self-contained HTML page drawn with the panels' chart code
+// (webview/report.ts, inlined so the page opens offline and in a VS Code webview) and PNG figures rendered from
+// that page in headless Chromium.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../engine/files';
+// pure (no vscode import): the panels' page builder
+import { escapeHtml } from '../extension/panels/webviewHtml';
+import type { GradaccExperiment, TrainSuiteReport } from '../engine/experiments/types';
+
+export type ExperimentData = GradaccExperiment | TrainSuiteReport;
+
+export interface WrittenReport {
+  json: string;
+  html?: string;
+  pngs: string[];
+  /** Why no HTML or PNG was written, if so (one line each). */
+  notes: string[];
+}
+
+/** The result file's name: gradacc.json or train.json. */
+export function jsonName(data: ExperimentData): string {
+  return data.format === 'sbn-experiment-gradacc' ? 'gradacc.json' : 'train.json';
+}
+
+/**
+ * The nonce of the report's inline script and styles. A report is a static file, so the value is fixed; the
+ * extension replaces it with a fresh one when it shows a report in a webview (src/extension/panels/reportPanel.ts).
+ */
+export const REPORT_NONCE = 'sbn-report-nonce';
+
+/**
+ * The report's HTML for a VS Code webview: a fresh nonce in its CSP and on every inline script and style. Undefined
+ * when the text is not an SBN Studio report.
+ */
+export function webviewReportHtml(html: string, nonce = randomBytes(18).toString('base64').replace(/[+/=]/g, '')): string | undefined {
+  if (!html.includes('<meta name="generator" content="SBN Studio">') || !html.includes(`'nonce-${REPORT_NONCE}'`)) return undefined;
+  return html.split(REPORT_NONCE).join(nonce);
+}
+
+interface Assets { script: string; styles: string[] }
+
+/** dist/webview/report.{js,css} and media/{webview,report}.css, from wherever this bundle runs (dist/, dist/test/unit/). */
+function findAssets(): Assets | undefined {
+  let dir = __dirname;
+  for (let up = 0; up < 4; up++) {
+    for (const dist of [path.join(dir, 'dist'), dir]) {
+      const script = path.join(dist, 'webview', 'report.js');
+      const media = path.join(path.dirname(dist), 'media');
+      if (fs.existsSync(script) && fs.existsSync(path.join(media, 'report.css'))) {
+        const css = [path.join(media, 'webview.css'), path.join(dist, 'webview', 'report.css'), path.join(media, 'report.css')];
+        return { script: fs.readFileSync(script, 'utf8'), styles: css.filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')) };
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
+/** JSON that can sit inside <script>: no `</script>` or `<!--` can close or confuse it. */
+function scriptSafeJson(data: unknown): string {
+  return JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+export function reportTitle(data: ExperimentData): string {
+  return data.format === 'sbn-experiment-gradacc'
+    ? 'Experiment 1 — gradient accuracy (SBN Studio)'
+    : `Experiment 2 — ${data.title} (SBN Studio)`;
+}
+
+/** The report page: one file, no network, scripts and styles inline under a nonce CSP. */
+export function reportHtml(data: ExperimentData, assets: Assets): string {
+  const csp = `default-src 'none'; style-src 'nonce-${REPORT_NONCE}'; img-src data:; script-src 'nonce-${REPORT_NONCE}'`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta name="generator" content="SBN Studio">
+<title>${escapeHtml(reportTitle(data))}</title>
+${assets.styles.map((css) => `<style nonce="${REPORT_NONCE}">\n${css.replace(/<\/style/gi, '<\\/style')}\n</style>`).join('\n')}
+</head>
+<body>
+<noscript>This report draws its charts with a script; the numbers are in the JSON file beside it.</noscript>
+<div id="loading" class="loading">Drawing the report…</div>
+<script type="application/json" id="report-data">${scriptSafeJson(data)}</script>
+<script nonce="${REPORT_NONCE}">${assets.script.replace(/<\/script/gi, '<\\/script')}</script>
+</body>
+</html>
+`;
+}
+
+/** Figure names of a report (its <section data-figure> elements), for the PNG files. */
+export async function renderPngs(htmlFile: string, outDir: string, prefix: string): Promise<{ files: string[]; note?: string }> {
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    return { files: [], note: 'PNG figures skipped: playwright-core is not installed (npm install in the repository installs it)' };
+  }
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath)) {
+    return { files: [], note: `PNG figures skipped: no Chromium at ${executablePath} (install it, e.g. apt-get install chromium, or set CHROMIUM_PATH)` };
+  }
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 2 });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`file://${path.resolve(htmlFile)}`);
+    // (browser-side code as strings: this file is compiled without the DOM library)
+    await page.waitForFunction('document.body.dataset.rendered !== undefined', undefined, { timeout: 30_000 });
+    if (errors.length) throw new Error(`the report page failed: ${errors[0]}`);
+    const names = await page.evaluate<string[]>('Array.from(document.querySelectorAll("[data-figure]")).map((e) => e.dataset.figure)');
+    const files: string[] = [];
+    for (const name of names) {
+      const file = path.join(outDir, `${prefix}${name}.png`);
+      await page.locator(`[data-figure="${name}"]`).screenshot({ path: file });
+      files.push(file);
+    }
+    return { files };
+  } finally {
+    await browser.close();
+  }
+}
+
+export async function writeExperimentReport(outDir: string, data: ExperimentData, options: { png: boolean }): Promise<WrittenReport> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const json = path.join(outDir, jsonName(data));
+  writeFileAtomic(json, JSON.stringify(data, null, 1) + '\n');
+  const out: WrittenReport = { json, pngs: [], notes: [] };
+  const assets = findAssets();
+  if (!assets) {
+    out.notes.push('report.html not written: the report page was not built (npm run build builds dist/webview/report.js)');
+    return out;
+  }
+  out.html = path.join(outDir, 'report.html');
+  writeFileAtomic(out.html, reportHtml(data, assets));
+  if (options.png) {
+    const figures = path.join(outDir, 'figures');
+    fs.mkdirSync(figures, { recursive: true });
+    try {
+      const r = await renderPngs(out.html, figures, data.format === 'sbn-experiment-gradacc' ? '' : `${data.suite}-`);
+      out.pngs = r.files;
+      if (r.note) out.notes.push(r.note);
+    } catch (e) {
+      out.notes.push(`PNG figures failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return out;
+}

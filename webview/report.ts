@@ -1,0 +1,247 @@
+// An experiment report page (`sbn experiment gradacc | train`): the result JSON embedded in the page, drawn with the
+// panels' chart code (common.ts). Self-contained: it opens offline in a browser, in a VS Code webview, and in the
+// headless Chromium that renders the PNG figures (each figure is a <section data-figure="name">).
+import type { GradaccCheckpoint, GradaccExperiment, TrainSuiteMethod, TrainSuiteReport } from '../src/engine/experiments/types';
+import type { SeriesPayload } from '../src/webviewProtocol';
+import { Chart, el, fmt, inVsCode, onThemeChange, pct, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
+
+type ReportData = GradaccExperiment | TrainSuiteReport;
+
+const data = JSON.parse(document.getElementById('report-data')!.textContent!) as ReportData;
+// Outside VS Code there are no theme variables: the page is a light document (and so are the PNGs).
+if (!inVsCode && !document.body.className.includes('vscode-')) document.body.classList.add('vscode-light', 'report-offline');
+
+const root = el('main', 'report');
+document.body.append(root);
+const charts: { chart: Chart; series: Record<string, SeriesPayload>; log: boolean }[] = [];
+const hidden = new Set<string>();
+let theme: Theme = readTheme();
+
+function addChart(parent: HTMLElement, spec: ChartSpec, series: Record<string, SeriesPayload>, log = !!spec.logY): Chart {
+  const chart = new Chart(parent, spec, theme, (key) => {
+    if (hidden.has(key)) hidden.delete(key); else hidden.add(key);
+    redraw();
+  });
+  charts.push({ chart, series, log });
+  return chart;
+}
+
+function redraw(): void {
+  for (const c of charts) c.chart.update(c.series, { smoothing: 0, log: c.log, hidden: [...hidden] });
+  document.body.dataset.rendered = String(charts.filter((c) => c.chart.canvas()).length);
+}
+
+function figure(parent: HTMLElement, name: string, title: string, note?: string): HTMLElement {
+  const section = el('section', 'report-figure');
+  section.dataset.figure = name;
+  section.append(el('h3', 'figure-title', title));
+  if (note) section.append(el('p', 'figure-note', note));
+  const grid = el('div', 'chart-grid');
+  section.append(grid);
+  parent.append(section);
+  return grid;
+}
+
+function table(parent: HTMLElement, head: string[], rows: (string | number)[][], cls = 'report-table'): void {
+  const t = el('table', cls);
+  const tr = el('tr');
+  head.forEach((h) => tr.append(el('th', undefined, h)));
+  t.append(el('thead'));
+  t.tHead!.append(tr);
+  const body = el('tbody');
+  for (const r of rows) {
+    const row = el('tr');
+    r.forEach((c) => row.append(el('td', undefined, String(c))));
+    body.append(row);
+  }
+  t.append(body);
+  parent.append(t);
+}
+
+function header(title: string, lines: string[]): void {
+  const h = el('header', 'report-header');
+  h.append(el('h1', undefined, title));
+  for (const l of lines) h.append(el('p', 'report-meta', l));
+  root.append(h);
+}
+
+function environmentLines(d: ReportData): string[] {
+  const e = d.environment;
+  return [
+    `${e.created.slice(0, 19).replace('T', ' ')} UTC · backend ${e.backend} · PSA kernels ${e.kernels}`,
+    `${e.cpu} × ${e.cpus} · Node ${e.node} · ${e.platform}`,
+    `reproduce: ${e.command}`,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------- Experiment 1 (gradacc)
+
+/** The authors' colours (gradeval/config.py; spec §3.6) so our figures read like theirs. */
+const GRADACC_COLORS: Record<string, ColorName> = {
+  reinforce: 'orange', 'concrete(tau=0.1)': 'cyan', 'concrete(tau=1)': 'green', tanh: 'blue', dste: 'red', psa: 'purple', arm: 'brown',
+};
+const GRADACC_NAMES: Record<string, string> = {
+  reinforce: 'REINFORCE', 'concrete(tau=0.1)': 'Concrete τ=0.1', 'concrete(tau=1)': 'Concrete τ=1', tanh: 'tanh', dste: 'ST (DSTE)', psa: 'PSA', arm: 'ARM',
+};
+const LAYER_NAMES = ['hidden layer 1', 'hidden layer 2', 'hidden layer 3', 'output layer'];
+
+function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
+  const section = el('section', 'report-section');
+  section.append(el('h2', undefined, c.title));
+  const r = c.result;
+  section.append(el('p', 'report-meta', `${r.draws} draws per estimator, seed ${r.seed}; exact expected loss ${r.exactLoss.toFixed(6)}; `
+    + `exact gradient norms ${r.exactNorms.map((n) => n.norm.toPrecision(3)).join(', ')}`));
+  root.append(section);
+  const ref = c.reference;
+  const note = ref
+    ? `Solid: ours; dashed: the authors' published curves at ${ref.checkpoint} (${ref.kind === 'quantitative' ? 'the same parameters: they should match within Monte-Carlo error' : 'their training run, not these parameters: compare the picture, not the numbers'}). Shaded: 15–85% of the cosine over trials.`
+    : 'Shaded: 15–85% of the cosine over trials.';
+  const grid = figure(section, `gradacc-${c.id}`, `${c.title}: accuracy of M-sample averages vs the exact gradient`, note);
+  const M = r.M;
+  r.estimators[0]?.layers.forEach((layer, k) => {
+    for (const metric of ['cos', 'rmse'] as const) {
+      const series: Record<string, SeriesPayload> = {};
+      const specs: ChartSpec['series'] = [];
+      for (const e of r.estimators) {
+        const l = e.layers[k];
+        const color = GRADACC_COLORS[e.label] ?? 'foreground';
+        const name = GRADACC_NAMES[e.label] ?? e.label;
+        series[e.label] = { x: M, y: metric === 'cos' ? l.cos : l.rmse };
+        if (metric === 'cos') {
+          series[`${e.label}:q15`] = { x: M, y: l.cosQ15 };
+          series[`${e.label}:q85`] = { x: M, y: l.cosQ85 };
+        }
+        specs.push({ key: e.label, label: name, color, width: 1.75, ...(metric === 'cos' ? { band: { lower: `${e.label}:q15`, upper: `${e.label}:q85` } } : {}) });
+        const theirs = ref?.curves[e.label]?.[k];
+        if (theirs) {
+          const y = metric === 'cos' ? theirs.cos : theirs.rmse;
+          const xs: number[] = [];
+          const ys: number[] = [];
+          y.forEach((v, i) => { if (v !== null) { xs.push(M[i]); ys.push(v); } });
+          if (xs.length) {
+            series[`${e.label}:ref`] = { x: xs, y: ys };
+            specs.push({ key: `${e.label}:ref`, label: `${name} (authors)`, color, dash: [5, 4], width: 1.25 });
+          }
+        }
+      }
+      addChart(grid, {
+        id: `${c.id}-${k}-${metric}`, title: `${LAYER_NAMES[k] ?? layer.layer}: ${metric === 'cos' ? 'cosine similarity' : 'relative RMSE'}`,
+        series: specs, logX: true, logY: metric === 'rmse', xLabel: 'M (draws averaged)', xName: 'M', height: 230,
+        ...(metric === 'cos' ? { yRange: [-1, 1] as [number, number] } : {}),
+      }, series, metric === 'rmse');
+    }
+  });
+  if (ref) {
+    const rows: (string | number)[][] = [];
+    for (const [label, devs] of Object.entries(ref.deviations)) {
+      rows.push([GRADACC_NAMES[label] ?? label, ...devs.map((dv) => `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`)]);
+    }
+    section.append(el('h3', 'figure-title', ref.kind === 'quantitative'
+      ? `Largest deviation from the authors' ${ref.checkpoint} curves (|Δcos| and |RMSE ratio − 1|, with the M where it occurs)`
+      : `Difference from the authors' ${ref.checkpoint} curves (a different training run: for orientation only)`));
+    table(section, ['estimator', ...LAYER_NAMES], rows);
+  }
+  if (c.findings.length) {
+    section.append(el('h3', 'figure-title', 'Findings'));
+    const ul = el('ul', 'findings');
+    c.findings.forEach((f) => ul.append(el('li', undefined, f)));
+    section.append(ul);
+  }
+}
+
+function gradaccReport(d: GradaccExperiment): void {
+  header('Experiment 1 — gradient accuracy on the 5-5-5 SBN (spec §3)', [
+    `${d.draws} single-draw estimates per estimator and checkpoint, cut into groups of M ∈ {${d.M[0]} … ${d.M[d.M.length - 1]}}; cosine similarity (mean, 15–85% band) and relative RMSE against the exact gradient per layer.`,
+    ...environmentLines(d),
+  ]);
+  const t = d.training;
+  if (t) {
+    const section = el('section', 'report-section');
+    section.append(el('h2', undefined, 'Re-created checkpoints: REINFORCE training of the 5-5-5 net (spec §3.2)'));
+    section.append(el('p', 'report-meta', `AP2 initialisation, SGD lr ${t.lr}, momentum ${t.momentum}, batch ${t.batchSize}, ${t.epochs} epochs, seed ${t.seed}, ${t.seconds.toFixed(0)} s. `
+      + `Exact expected loss at the saved epochs: ${Object.entries(t.exactLoss).map(([e, v]) => `${e}: ${v.toFixed(6)}`).join(', ')}.`));
+    root.append(section);
+    const grid = figure(section, 'gradacc-training', 'Training objective (REINFORCE estimate of the expected loss, mean per epoch)');
+    addChart(grid, {
+      id: 'training-loss', title: 'objective per epoch', series: [{ key: 'loss', label: 'REINFORCE objective', color: 'orange' }],
+      logX: true, xLabel: 'epoch', xName: 'epoch', height: 220, wide: true,
+    }, { loss: { x: t.loss.map((_, i) => i + 1), y: t.loss } });
+  }
+  for (const c of d.checkpoints) gradaccCheckpoint(d, c);
+}
+
+// ------------------------------------------------------------------------------------------ Experiment 2 (train)
+
+const METHOD_COLORS: Record<string, ColorName> = {
+  tanh: 'blue', reinforce: 'orange', concrete: 'green', dste: 'red', psa: 'purple', adf: 'brown', 'local-reparam': 'pink', 'hard-st': 'gray',
+};
+
+function curveSeries(methods: TrainSuiteMethod[], pick: (m: TrainSuiteMethod) => { x: number[]; y: number[] } | undefined, suffix = ''): Record<string, SeriesPayload> {
+  const out: Record<string, SeriesPayload> = {};
+  for (const m of methods) {
+    const c = pick(m);
+    if (c && c.x.length) out[m.method + suffix] = { x: c.x, y: c.y };
+  }
+  return out;
+}
+
+function trainReport(d: TrainSuiteReport): void {
+  header(`Experiment 2 — ${d.title} (spec §4)`, [d.description, ...environmentLines(d)]);
+  const methods = d.methods;
+  const summary = el('section', 'report-section');
+  summary.append(el('h2', undefined, 'Summary'));
+  const last = (c: { u_loss: number[]; acc1: number[]; acc_e: number[] }, key: 'u_loss' | 'acc1' | 'acc_e') => c[key][c[key].length - 1];
+  table(summary, ['method', 'status', 'lr (search)', 'epochs', 's / epoch', 'train u_loss', 'val u_loss', 'val acc1', 'val acc_e', 'test acc, 1 sample', 'test acc, all samples'],
+    methods.map((m) => [
+      m.label, m.status, m.lr === null ? '—' : m.lr.toExponential(2), m.epochs, m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
+      fmt(last(m.curves.train, 'u_loss')), fmt(last(m.curves.validation, 'u_loss')), pct(last(m.curves.validation, 'acc1')), pct(last(m.curves.validation, 'acc_e')),
+      m.test ? pct(m.test.accuracy[0]) : '—', m.test ? `${pct(m.test.accuracy[m.test.accuracy.length - 1])} (${m.test.samples[m.test.samples.length - 1]})` : '—',
+    ]));
+  root.append(summary);
+
+  const curves = el('section', 'report-section');
+  curves.append(el('h2', undefined, 'Training curves'));
+  root.append(curves);
+  const grid = figure(curves, 'train-curves', 'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
+    'Loss: solid = expected NLL of the SBN (u_loss), dotted = the method\'s own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).');
+  const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] => methods.map((m) => ({
+    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: METHOD_COLORS[m.method] ?? 'foreground', dash, width: dash ? 1.25 : 1.75,
+  }));
+  const xy = (c: { epoch: number[] }, y: number[]) => ({ x: c.epoch, y });
+  addChart(grid, { id: 'train-loss', title: 'training set: loss', series: [...seriesSpecs(''), ...seriesSpecs(':objective', [2, 3])], logY: true, xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
+    { ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.u_loss)), ...curveSeries(methods, (m) => ({ x: m.curves.objective.epoch, y: m.curves.objective.value }), ':objective') });
+  addChart(grid, { id: 'val-loss', title: 'validation set: loss (u_loss)', series: seriesSpecs(''), logY: true, xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
+    curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.u_loss)));
+  addChart(grid, { id: 'train-acc', title: 'training set: accuracy', series: [...seriesSpecs(''), ...seriesSpecs(':acc1', [2, 3])], y: 'percent', xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
+    { ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc_e)), ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc1), ':acc1') });
+  addChart(grid, { id: 'val-acc', title: 'validation set: accuracy', series: [...seriesSpecs(''), ...seriesSpecs(':acc1', [2, 3])], y: 'percent', xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
+    { ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc_e)), ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc1), ':acc1') });
+
+  const test = el('section', 'report-section');
+  test.append(el('h2', undefined, 'Test accuracy vs number of samples (spec §4.7)'));
+  root.append(test);
+  const tgrid = figure(test, 'train-test-accuracy', 'Accuracy of the averaged predictive distribution of s SBN samples');
+  addChart(tgrid, { id: 'test-acc', title: 'test accuracy', series: seriesSpecs(''), y: 'percent', logX: true, markers: true, xLabel: 'samples averaged', xName: 'samples' },
+    curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined)));
+  addChart(tgrid, { id: 'lr-search', title: 'learning-rate search: trial objective', series: methods.map((m) => ({ key: m.method, label: m.label, color: METHOD_COLORS[m.method] ?? 'foreground', points: true })), logX: true, logY: true, xLabel: 'learning rate', xName: 'lr' },
+    curveSeries(methods, (m) => {
+      const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
+      return { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };
+    }), true);
+  const notes = methods.filter((m) => m.message);
+  if (notes.length) {
+    const ul = el('ul', 'findings');
+    notes.forEach((m) => ul.append(el('li', undefined, `${m.label}: ${m.message}`)));
+    test.append(ul);
+  }
+}
+
+if (data.format === 'sbn-experiment-gradacc') gradaccReport(data);
+else trainReport(data);
+document.title = root.querySelector('h1')?.textContent ?? 'SBN Studio report';
+redraw();
+onThemeChange(() => {
+  theme = readTheme();
+  for (const c of charts) c.chart.setTheme(theme);
+  redraw();
+});
