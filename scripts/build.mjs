@@ -47,7 +47,7 @@ const entries = [
 // the runner and the test files share one instance.
 const integration = {
   ...common,
-  external: ['vscode', 'mocha', '@tensorflow/*'],
+  external: ['vscode', 'mocha', '@tensorflow/*', 'playwright-core'],
 };
 const integrationEntries = listTs(join('test', 'integration'))
   .filter((f) => f === join('test', 'integration', 'index.ts') || f.endsWith('.vscode-test.ts'))

@@ -9,6 +9,8 @@ import { suite, suiteSetup, test } from 'mocha';
 import type { SbnStudioApi } from '../../src/extension/extension';
 import type { Job } from '../../src/extension/runManager';
 import { RunStore, readMetrics } from '../../src/engine/runs';
+import { REPORT_NONCE, writeExperimentReport } from '../../src/report';
+import type { TrainSuiteReport } from '../../src/engine/experiments/types';
 
 let api: SbnStudioApi;
 let folder: string;
@@ -123,6 +125,37 @@ suite('SBN Studio in VS Code', () => {
     // toy-2d has no test split: the validation split is evaluated
     assert.ok(fs.existsSync(path.join(finished.info.dir, 'eval-validation.json')));
     assert.match(end2.type === 'done' ? end2.report ?? '' : '', /\| 1 \| \d+\.\d+% \|/);
+  });
+
+  test('Open Experiment Report shows a report.html in a webview with a fresh nonce; other HTML is refused', async () => {
+    const dir = path.join(folder, 'experiments', 'report-test');
+    const report: TrainSuiteReport = {
+      format: 'sbn-experiment-train', version: 1, suite: 'report-test', title: 'a report for the test', description: 'one method',
+      environment: { created: new Date().toISOString(), backend: 'test', kernels: 'test', cpu: 'test', cpus: 1, node: process.version, platform: process.platform, command: 'test' },
+      model: 'm',
+      methods: [{
+        method: 'psa', label: 'PSA', status: 'finished', runDir: null, lr: 0.01, lrTrials: [{ lr: 0.01, objective: 0.5, diverged: false }], epochs: 2, secondsPerEpoch: 1,
+        curves: {
+          train: { epoch: [1, 2], u_loss: [0.6, 0.5], acc1: [0.7, 0.8], acc_e: [0.75, 0.85] },
+          validation: { epoch: [1, 2], u_loss: [0.65, 0.55], acc1: [0.7, 0.75], acc_e: [0.72, 0.8] },
+          objective: { epoch: [1, 2], value: [0.7, 0.6] },
+        },
+        test: { split: 'test', samples: [1, 2], accuracy: [0.7, 0.75] },
+      }],
+    };
+    const written = await writeExperimentReport(dir, report, { png: false });
+    assert.ok(written.html, written.notes.join('; '));
+    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel>('sbn.openReport', vscode.Uri.file(written.html!));
+    assert.ok(panel, 'the command returns its panel');
+    assert.strictEqual(panel.title, 'Experiment 2 — a report for the test');
+    const html = panel.webview.html;
+    const nonce = /script-src 'nonce-([^']+)'/.exec(html)?.[1];
+    assert.ok(nonce && nonce !== REPORT_NONCE && !html.includes(REPORT_NONCE), 'a fresh nonce replaces the file\'s');
+    assert.ok(html.includes(`<script nonce="${nonce}">`) && html.includes('"label":"PSA"'));
+    panel.dispose();
+    const other = path.join(dir, 'other.html');
+    fs.writeFileSync(other, '<!DOCTYPE html><html><body>not a report</body></html>');
+    assert.strictEqual(await vscode.commands.executeCommand('sbn.openReport', vscode.Uri.file(other)), undefined);
   });
 
   test('New Model File, Open Run Folder, Reveal, Refresh, Show Log and Delete Run', async () => {

@@ -161,7 +161,8 @@ class ModelPreview implements vscode.Disposable {
   }
 
   private post(): void {
-    if (!this.current || !this.ready || !this.panel.visible) return;
+    // a preview job can finish after the panel was closed: its webview is gone then
+    if (this.disposed || !this.current || !this.ready || !this.panel.visible) return;
     void this.panel.webview.postMessage({ type: 'preview', state: this.current }).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
     this.stats.snapshots++;
   }

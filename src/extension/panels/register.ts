@@ -15,6 +15,7 @@ import { LayerStatisticsPanel } from './layersPanel';
 import { ACTIVE_RUN_VIEW, ActiveRunViewProvider } from './activeRunView';
 import { registerComparePanel } from './comparePanel';
 import { PREVIEW_VIEW_TYPE, registerPreviewPanel } from './previewPanel';
+import { registerReportPanel } from './reportPanel';
 
 export const PANELS: readonly PanelDescriptor[] = [TrainingDashboardPanel, GradientDiagnosticsPanel, LayerStatisticsPanel];
 
@@ -48,6 +49,8 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   // ---- Model Preview beside the editor (previewPanel.ts: command sbn.previewModel, 'preview' worker jobs) ----
   const preview = registerPreviewPanel(context, { extensionUri: context.extensionUri, runs: deps.runs, log: deps.log });
   registry.serializers.set(PREVIEW_VIEW_TYPE, preview.serializer);
+  // ---- experiment reports (reportPanel.ts: command sbn.openReport) ----
+  registerReportPanel(context, deps.log);
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);
