@@ -375,6 +375,8 @@ export interface ChartSeriesSpec {
   width?: number;
   /** A shaded band between two other series of the data (keys), e.g. the 15–85% quantiles around a mean. */
   band?: { lower: string; upper: string };
+  /** false: drawn, but not listed in the legend (e.g. reference curves a note explains). */
+  legend?: boolean;
 }
 
 export interface ChartSpec {
@@ -532,7 +534,7 @@ export class Chart {
         idx.push(seriesOpts.length - 1);
         meta.push({ key: s.key, role: 'raw' });
       }
-      legend.push({ spec: s, idx });
+      if (s.legend !== false) legend.push({ spec: s, idx });
       const lower = s.band && all[s.band.lower];
       const upper = s.band && all[s.band.upper];
       if (lower && upper && shown) {

@@ -19,7 +19,9 @@ let theme: Theme = readTheme();
 
 function addChart(parent: HTMLElement, spec: ChartSpec, series: Record<string, SeriesPayload>, log = !!spec.logY): Chart {
   const chart = new Chart(parent, spec, theme, (key) => {
-    if (hidden.has(key)) hidden.delete(key); else hidden.add(key);
+    // an estimator's entry also hides the authors' curve drawn beside it (not listed in the legend)
+    const off = !hidden.has(key);
+    for (const k of [key, `${key}:ref`]) if (off) hidden.add(k); else hidden.delete(k);
     redraw();
   });
   charts.push({ chart, series, log });
@@ -120,7 +122,7 @@ function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
           y.forEach((v, i) => { if (v !== null) { xs.push(M[i]); ys.push(v); } });
           if (xs.length) {
             series[`${e.label}:ref`] = { x: xs, y: ys };
-            specs.push({ key: `${e.label}:ref`, label: `${name} (authors)`, color, dash: [5, 4], width: 1.25 });
+            specs.push({ key: `${e.label}:ref`, label: `${name} (authors)`, color, dash: [5, 4], width: 1.25, legend: false });
           }
         }
       }

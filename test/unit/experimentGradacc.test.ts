@@ -165,8 +165,18 @@ function options(out: string, draws: number): GradaccOptions {
 test('the engine run writes every checkpoint with all seven estimators; a rerun reuses the training and the results', { skip: skipAuthors }, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-'));
   const first = await runGradaccExperiment(options(out, 300));
-  const written = await writeExperimentReport(out, first.experiment, { png: false });
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const written = await writeExperimentReport(out, first.experiment, { png: fs.existsSync(chromium) });
   assert.equal(written.json, path.join(out, 'gradacc.json'));
+  // the report page carries the whole result (every checkpoint and estimator) and, with Chromium, one PNG per figure
+  assert.equal(written.html, path.join(out, 'report.html'), written.notes.join('; '));
+  const html = fs.readFileSync(written.html!, 'utf8');
+  for (const label of LABELS) assert.ok(html.includes(`"label":${JSON.stringify(label)}`), `${label} missing from report.html`);
+  if (fs.existsSync(chromium)) {
+    assert.deepEqual(written.pngs.map((f) => path.basename(f)).sort(),
+      ['gradacc-authors-chk-1.png', 'gradacc-authors-chk-100.png', 'gradacc-ours-chk-1.png', 'gradacc-ours-chk-3.png', 'gradacc-training.png'], written.notes.join('; '));
+    for (const f of written.pngs) assert.ok(fs.statSync(f).size > 10_000, `${f} is too small to hold the charts`);
+  }
   const json = JSON.parse(fs.readFileSync(written.json, 'utf8')) as GradaccExperiment;
   assert.equal(json.format, 'sbn-experiment-gradacc');
   assert.equal(json.draws, 300);
