@@ -14,7 +14,8 @@
 //       rows [groups·K·n] — what the output-layer gradient needs — without a rows·K·n array crossing to JS.
 //   bernoulli(p, seed, offset) → Float32Array: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th output of
 //       SplitMix64 started from state `seed` (top 24 bits, in [0, 1)) — counter-based, so thread counts do not
-//       matter; streamUniforms(n, seed, offset) → those u_k. Not used by the estimators (they draw from rng.ts).
+//       matter; streamUniforms(n, seed, offset) → those u_k. Every binary state the engine samples comes from here
+//       (or from src/engine/counterStream.ts, the JavaScript twin: the same numbers).
 //   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms

@@ -39,7 +39,8 @@ export interface NativeKernels {
    * Bernoulli samples from a counter-based stream: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th
    * output of SplitMix64 started from state `seed` (its top 24 bits as a float in [0, 1)). A pure function of
    * (seed, offset + i): reproducible across thread counts and resumable at any offset. Seeds and offsets are
-   * integers in [0, 2^53). Not used by the estimators, which draw their uniforms from rng.ts in a fixed order.
+   * integers in [0, 2^53). Every sampled binary state of the engine comes from it (estimators/common.ts sampleStates;
+   * src/engine/counterStream.ts is its JavaScript twin, the same numbers without the addon).
    */
   bernoulli?(p: Float32Array, seed: number, offset: number): Float32Array;
   /** The uniforms u_offset … u_{offset+n−1} of that stream (single-threaded; for tests). */

@@ -105,6 +105,11 @@ export class Rng {
     return this.fillNormal(new Float32Array(n));
   }
 
+  /** An integer in [0, 2^53): the key of a counter-based stream (src/engine/counterStream.ts). */
+  seed53(): number {
+    return this.nextUint32() * 2097152 + (this.nextUint32() >>> 11);
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.uniform() * n);

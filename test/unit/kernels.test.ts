@@ -18,6 +18,7 @@ import { disposeNetwork, initNetwork, networkFromValues, networkValues } from '.
 import { gradientDraws } from '../../src/engine/gradients';
 import type { ModelSpec, NoiseKind } from '../../src/engine/spec/types';
 import { relativeError } from './helpers/fixtures';
+import { bernoulliJs, streamUniformsJs } from '../../src/engine/counterStream';
 
 const kernels = nativeKernels();
 const skip = kernels ? false : `native kernels unavailable: ${kernelsInfo().detail}`;
@@ -485,6 +486,19 @@ test('native bernoulli: SplitMix64 stream, counter-based (offsets, thread counts
   assert.notDeepEqual(K.streamUniforms!(8, 1, 0), K.streamUniforms!(8, 2, 0));
   assert.throws(() => K.bernoulli!(new Float32Array(2), -1, 0), /seed/);
   assert.throws(() => K.bernoulli!(new Float32Array(2), 1, 0.5), /offset/);
+});
+
+test('the JavaScript twin of the sampling stream gives the same numbers as the BigInt reference and the kernel', () => {
+  for (const [seed, offset] of [[0, 0], [1, 0], [0x1234_5678_9abc, 1000], [2 ** 53 - 1, 2 ** 40], [2 ** 32, 2 ** 32 - 3]]) {
+    const u = streamUniformsJs(257, seed, offset);
+    u.forEach((v, i) => { if (v !== splitMixUniform(BigInt(seed), BigInt(offset + i))) assert.fail(`seed ${seed} offset ${offset}: u[${i}] = ${v}`); });
+    if (K) assert.ok(Buffer.from(u.buffer).equals(Buffer.from(K.streamUniforms!(257, seed, offset).buffer)), `seed ${seed}: kernel differs`);
+  }
+  const p = new Rng(41).uniforms(10_001);
+  const x = bernoulliJs(p, 99, 3);
+  const u = streamUniformsJs(p.length, 99, 3);
+  x.forEach((v, i) => { if (v !== (u[i] < p[i] ? 1 : 0)) assert.fail(`x[${i}]`); });
+  if (K) assert.ok(Buffer.from(x.buffer).equals(Buffer.from(K.bernoulli!(p, 99, 3).buffer)), 'kernel bernoulli differs');
 });
 
 const MIXED: ModelSpec = {

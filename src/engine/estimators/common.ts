@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
 import { lossAndGrad, type LossAndGrad } from '../loss';
+import { bernoulli } from '../counterStream';
 import { groupMean, prepareLayer, type PreparedLayer } from '../layers';
 import type { Batch, GradientEstimate, LayerGradient } from './types';
 
@@ -40,9 +41,19 @@ export function normalTensor(rng: Rng, shape: number[]): tf.Tensor {
   return noiseTensor(shape, (n) => rng.normals(n));
 }
 
-/** Sample binary states x = on if u < F(a) else off (spec §2.0; `u < p`, never sign(p − u), §5 item 4). */
-export function sampleStates(net: Network, p: tf.Tensor, u: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => net.coding.fromBits(tf.cast(tf.less(u, p), 'float32')));
+/**
+ * Sample binary states x = on with probability p = F(a) (spec §2.0: on if u < p, never sign(p − u), §5 item 4): the
+ * Bernoulli sampler of the counter-based stream keyed by one draw of `rng` (the native kernel, or its JavaScript twin:
+ * the same numbers, so results never depend on whether the addon loaded; a resumed run continues `rng`). Units in
+ * channel-major order, as noiseTensor: a conv layer and its dense equivalent get the same states.
+ */
+export function sampleStates(net: Network, p: tf.Tensor, rng: Rng): tf.Tensor {
+  const seed = rng.seed53();
+  return tf.tidy(() => {
+    const channelMajor = p.rank === 4 ? tf.transpose(p, [0, 3, 1, 2]) : p;
+    const bits = tf.tensor(bernoulli(channelMajor.dataSync() as Float32Array, seed), channelMajor.shape, 'float32');
+    return net.coding.fromBits(p.rank === 4 ? tf.transpose(bits, [0, 2, 3, 1]) : bits);
+  });
 }
 
 /** Probability π of the state actually sampled: F(a) where x is on, 1 − F(a) where off. */
@@ -61,7 +72,7 @@ export function sampleDownstreamLoss(net: Network, layers: PreparedNetwork, x: t
   let h = x;
   for (let k = from; k < layers.hidden.length; k++) {
     const a = layers.hidden[k].forward(h);
-    h = sampleStates(net, net.noise.cdf(a), uniformTensor(rng, a.shape));
+    h = sampleStates(net, net.noise.cdf(a), rng);
   }
   return outputLoss(net, layers, h, batch).loss;
 }

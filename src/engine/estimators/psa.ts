@@ -9,7 +9,7 @@ import type { Rng } from '../rng';
 import { lossAndGrad, type LossAndGrad } from '../loss';
 import { nativeKernels, type NativeKernels } from '../kernels';
 import type { OutputLoss } from '../spec/types';
-import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, sampleStates, uniformTensor } from './common';
+import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
 
 export interface PsaOptions {
@@ -31,7 +31,7 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     for (const layer of layers.hidden) {
       const a = layer.forward(xs[xs.length - 1]);
       as.push(a);
-      xs.push(sampleStates(net, net.noise.cdf(a), uniformTensor(rng, a.shape)));
+      xs.push(sampleStates(net, net.noise.cdf(a), rng));
     }
     const out = layers.output;
     const xL = out.flatInput(xs[L]); // [B, n]

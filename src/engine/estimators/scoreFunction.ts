@@ -41,7 +41,7 @@ export class Reinforce implements Estimator {
       const scores: tf.Tensor[] = [];
       for (const layer of layers.hidden) {
         const a = layer.forward(xs[xs.length - 1]);
-        const x = sampleStates(net, net.noise.cdf(a), uniformTensor(rng, a.shape));
+        const x = sampleStates(net, net.noise.cdf(a), rng);
         scores.push(score(net, a, x));
         xs.push(x);
       }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
-import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates, uniformTensor } from './common';
+import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
 
 type Surrogate = (net: Network, a: tf.Tensor) => tf.Tensor;
@@ -20,7 +20,7 @@ export function straightThroughEstimate(net: Network, batch: Batch, rng: Rng, su
     for (const layer of layers.hidden) {
       const a = layer.forward(xs[xs.length - 1]);
       deriv.push(surrogate(net, a));
-      xs.push(sampleStates(net, net.noise.cdf(a), uniformTensor(rng, a.shape)));
+      xs.push(sampleStates(net, net.noise.cdf(a), rng));
     }
     const out = outputLoss(net, layers, xs[xs.length - 1], batch);
     return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
 import { lossOnly } from '../loss';
-import { prepareNetwork, sampledStateProbability, sampleStates, uniformTensor, type PreparedNetwork } from '../estimators/common';
+import { prepareNetwork, sampledStateProbability, sampleStates, type PreparedNetwork } from '../estimators/common';
 import { inputTensor } from '../gradients';
 import { prod } from '../layers';
 import type { Split } from '../data';
@@ -59,7 +59,7 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
     const hBits = tf.neg(tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q)))));
     entropySum = tf.add(entropySum, tf.div(tf.sum(tf.reshape(hBits, [a.shape[0], -1]), 1), Math.LN2));
     units += prod(a.shape.slice(1));
-    h = sampleStates(net, p, uniformTensor(rng, a.shape));
+    h = sampleStates(net, p, rng);
     pLast = p;
   }
   const out = layers.output;

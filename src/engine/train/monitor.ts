@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../spec/types';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
-import { prepareNetwork, sampleStates, uniformTensor } from '../estimators/common';
+import { prepareNetwork, sampleStates } from '../estimators/common';
 import { compareEstimators } from '../diagnostics';
 import { gradientDraws, type Dataset } from '../gradients';
 import type { EstimatorName } from '../estimators';
@@ -117,7 +117,7 @@ export function layerStatistics(net: Network, x: tf.Tensor, rng: Rng, gradNorms?
       const p = net.noise.cdf(a);
       const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
       const hBits = tf.div(tf.neg(tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q))))), Math.LN2);
-      h = sampleStates(net, p, uniformTensor(rng, a.shape));
+      h = sampleStates(net, p, rng);
       const unitRates = tf.mean(tf.reshape(tf.cast(tf.equal(h, net.coding.on), 'float32'), [a.shape[0], -1]), 0).dataSync();
       const [firing, entropy, mean, sq, sat] = tf.stack([
         tf.mean(tf.cast(tf.equal(h, net.coding.on), 'float32')), tf.mean(hBits), tf.mean(a), tf.mean(tf.square(a)),
