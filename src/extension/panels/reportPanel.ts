@@ -3,7 +3,7 @@
 // script and styles inline under a nonce CSP — so the host only swaps the file's fixed nonce for a fresh one.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { webviewReportHtml } from '../../report';
+import { webviewReportHtml } from '../../report/html';
 
 export const REPORT_VIEW_TYPE = 'sbn.report';
 
