@@ -15,13 +15,15 @@ const root = el('main', 'report');
 document.body.append(root);
 const charts: { chart: Chart; series: Record<string, SeriesPayload>; log: boolean }[] = [];
 const hidden = new Set<string>();
+const COMPANIONS = [':ref', ':objective', ':acc1'];
 let theme: Theme = readTheme();
 
 function addChart(parent: HTMLElement, spec: ChartSpec, series: Record<string, SeriesPayload>, log = !!spec.logY): Chart {
   const chart = new Chart(parent, spec, theme, (key) => {
-    // an estimator's entry also hides the authors' curve drawn beside it (not listed in the legend)
+    // one legend entry per method: it also hides the method's companion curves (the authors' curve, the method's own
+    // objective, acc1), drawn but not listed
     const off = !hidden.has(key);
-    for (const k of [key, `${key}:ref`]) if (off) hidden.add(k); else hidden.delete(k);
+    for (const k of [key, ...COMPANIONS.map((suffix) => key + suffix)]) if (off) hidden.add(k); else hidden.delete(k);
     redraw();
   });
   charts.push({ chart, series, log });
@@ -207,7 +209,8 @@ function trainReport(d: TrainSuiteReport): void {
   const grid = figure(curves, 'train-curves', 'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
     'Loss: solid = expected NLL of the SBN (u_loss), dotted = the method\'s own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).');
   const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] => methods.map((m) => ({
-    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: METHOD_COLORS[m.method] ?? 'foreground', dash, width: dash ? 1.25 : 1.75,
+    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: METHOD_COLORS[m.method] ?? 'foreground', dash,
+    width: dash ? 1.25 : 1.75, legend: !dash,
   }));
   const xy = (c: { epoch: number[] }, y: number[]) => ({ x: c.epoch, y });
   addChart(grid, { id: 'train-loss', title: 'training set: loss', series: [...seriesSpecs(''), ...seriesSpecs(':objective', [2, 3])], logY: true, xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
