@@ -11,19 +11,10 @@ import type { Job } from '../../src/extension/runManager';
 import { RunStore, readMetrics } from '../../src/engine/runs';
 import { REPORT_NONCE, writeExperimentReport } from '../../src/report';
 import type { TrainSuiteReport } from '../../src/engine/experiments/types';
+import { until } from './wait';
 
 let api: SbnStudioApi;
 let folder: string;
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function writeModel(name: string, content: unknown): vscode.Uri {
   const file = path.join(folder, name);

@@ -17,22 +17,11 @@ import type { Job } from '../../src/extension/runManager';
 import type { PanelState } from '../../src/extension/panels/runPanel';
 import { TrainingDashboardPanel } from '../../src/extension/panels/dashboardPanel';
 import { RunStore } from '../../src/engine/runs';
+import { sleep, until } from './wait';
 
 let api: SbnStudioApi;
 let folder: string;
 let runDir: string;
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function panelState(kind: PanelState['kind'], dir = runDir): Promise<PanelState | undefined> {
   const all = await vscode.commands.executeCommand<PanelState[]>('sbn.panelState');

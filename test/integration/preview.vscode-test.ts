@@ -11,18 +11,7 @@ import { ui } from './index';
 import type { PanelState } from '../../src/extension/panels/runPanel';
 import { PREVIEW_VIEW_TYPE, type PreviewPanelState } from '../../src/extension/panels/previewPanel';
 import type { SbnStudioApi } from '../../src/extension/extension';
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, until } from './wait';
 
 async function previewState(): Promise<PreviewPanelState | undefined> {
   const all = await vscode.commands.executeCommand<PanelState[]>('sbn.panelState');

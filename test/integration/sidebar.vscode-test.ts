@@ -12,21 +12,10 @@ import type { Job } from '../../src/extension/runManager';
 import type { PanelState } from '../../src/extension/panels/runPanel';
 import type { ComparePanelState } from '../../src/extension/panels/comparePanel';
 import { RunStore } from '../../src/engine/runs';
+import { sleep, until } from './wait';
 
 let folder: string;
 const finished: string[] = [];
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function states(): Promise<PanelState[]> {
   return vscode.commands.executeCommand<PanelState[]>('sbn.panelState');

@@ -10,6 +10,7 @@ import { suite, test } from 'mocha';
 import { ui } from './index';
 import type { SbnStudioApi } from '../../src/extension/extension';
 import type { Job } from '../../src/extension/runManager';
+import { until } from './wait';
 
 const TOAST = '.notifications-toasts .notification-toast';
 // A toast whose fade-in animation is over (what a screenshot should show).
@@ -17,16 +18,6 @@ const SHOWN_TOAST = '.notifications-toasts .notification-toast.notification-fade
 const ACTIVITY = '.activitybar .action-item:has([aria-label^="SBN Studio"])';
 // The Runs view's rows (the SBN Studio container's only view).
 const RUN_ROWS = '[id="workbench.view.extension.sbn-studio"] .monaco-list-row';
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 suite('UI: training from the command palette', () => {
   test('Train Model from the palette shows progress, then the finished run in the Runs view', async function () {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostToWebview, type RunStatus, type WebviewToHost } from '../../webviewProtocol';
 import type { Job, RunManager } from '../runManager';
-import { SeriesSubscriber, Throttle, type LiveRun, type SeriesStore } from './seriesStore';
+import { SeriesSubscriber, Throttle, sendRunUpdate, type LiveRun, type SeriesStore } from './seriesStore';
 import { makeNonce, panelHtml } from './webviewHtml';
 import type { PanelState } from './runPanel';
 
@@ -133,26 +133,11 @@ export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode
       return;
     }
     this.lastIdle = '';
-    const run = cur.live.state();
-    const runJson = JSON.stringify(run);
-    if (this.needsSnapshot || cur.sub.stale) {
-      this.needsSnapshot = false;
-      const { series, extras } = cur.sub.snapshot();
-      this.post({ type: 'snapshot', panel: 'activeRun', run, series, extras, maxPoints: cur.live.series.maxPoints });
-      this.stats.snapshots++;
-      this.lastRunState = runJson;
-      return;
-    }
-    const d = cur.sub.delta();
-    if (d) {
-      this.post({ type: 'delta', ...d });
-      this.stats.deltas++;
-    }
-    if (runJson !== this.lastRunState) {
-      this.lastRunState = runJson;
-      this.post({ type: 'runState', run });
-      this.stats.runStates++;
-    }
+    this.lastRunState = sendRunUpdate({
+      panel: 'activeRun', live: cur.live, sub: cur.sub, snapshot: this.needsSnapshot, lastRunState: this.lastRunState,
+      post: (m) => this.post(m), counters: this.stats,
+    }).lastRunState;
+    this.needsSnapshot = false;
   }
 
   private onMessage(m: unknown): void {

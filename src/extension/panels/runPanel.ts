@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostToWebview, type PanelKind, type WebviewToHost } from '../../webviewProtocol';
-import { SeriesStore, SeriesSubscriber, Throttle, seriesCsv, seriesJson, type LiveJobInfo, type LiveRun } from './seriesStore';
+import { SeriesStore, SeriesSubscriber, Throttle, sendRunUpdate, seriesCsv, seriesJson, type LiveJobInfo, type LiveRun } from './seriesStore';
 import { makeNonce, panelHtml } from './webviewHtml';
 
 export interface PanelDescriptor {
@@ -137,26 +137,12 @@ export class RunPanel implements vscode.Disposable {
       if (!this.panel.visible) this.needsSnapshot = true;
       return;
     }
-    const run = this.live.state();
-    const runJson = JSON.stringify(run);
-    if (this.needsSnapshot || this.sub.stale) {
-      this.needsSnapshot = false;
-      const { series, extras } = this.sub.snapshot();
-      this.post({ type: 'snapshot', panel: this.desc.kind, run, series, extras, maxPoints: this.live.series.maxPoints });
-      this.stats.snapshots++;
-      this.lastRunState = runJson;
-      return;
-    }
-    const d = this.sub.delta();
-    if (d) {
-      this.post({ type: 'delta', ...d });
-      this.stats.deltas++;
-    }
-    if (runJson !== this.lastRunState) {
-      this.lastRunState = runJson;
-      this.post({ type: 'runState', run });
-      this.stats.runStates++;
-    }
+    const { run, lastRunState } = sendRunUpdate({
+      panel: this.desc.kind, live: this.live, sub: this.sub, snapshot: this.needsSnapshot, lastRunState: this.lastRunState,
+      post: (m) => this.post(m), counters: this.stats,
+    });
+    this.needsSnapshot = false;
+    this.lastRunState = lastRunState;
     const title = this.desc.title(run.name);
     if (this.panel.title !== title) this.panel.title = title;
   }

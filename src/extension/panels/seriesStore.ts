@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { readConfig, readEnvironment, readManifest, readStatus, tailMetrics, type MetricsRecord } from '../../engine/runs';
 import {
   EVAL_METRICS, EVAL_SPLITS, LAYER_STATS, SERIES, panelWants,
-  type DiagnosticsPass, type EvalSplit, type HistogramTrack, type PanelExtras, type PanelKind, type RunState,
+  type DiagnosticsPass, type EvalSplit, type HistogramTrack, type HostToWebview, type PanelExtras, type PanelKind, type RunState,
   type RunStatus, type SeriesDelta, type SeriesPayload,
 } from '../../webviewProtocol';
 
@@ -747,4 +747,36 @@ export function parseSeriesJson(text: string): Map<string, { x: number[]; y: (nu
   const doc = JSON.parse(text) as { format?: unknown; series?: Record<string, { x: number[]; y: (number | null)[] }> };
   if (doc.format !== 'sbn-series' || typeof doc.series !== 'object' || doc.series === null) throw new Error('not an sbn-series JSON document');
   return new Map(Object.entries(doc.series));
+}
+
+/** What a run page has been sent (PanelState counters, for sbn.panelState). */
+export interface SendCounters { snapshots: number; deltas: number; runStates: number }
+
+/**
+ * The next messages for a page that follows a run: the full snapshot when it needs one (`snapshot`: first time, after
+ * a lost message or a hidden spell; or when the subscription went stale), else the new points and, if it changed,
+ * the run state. `lastRunState` is the JSON of the run state the page has; the one it has afterwards comes back.
+ */
+export function sendRunUpdate(o: {
+  panel: PanelKind; live: LiveRun; sub: SeriesSubscriber; snapshot: boolean; lastRunState: string;
+  post: (message: HostToWebview) => void; counters: SendCounters;
+}): { run: RunState; lastRunState: string } {
+  const run = o.live.state();
+  const runJson = JSON.stringify(run);
+  if (o.snapshot || o.sub.stale) {
+    const { series, extras } = o.sub.snapshot();
+    o.post({ type: 'snapshot', panel: o.panel, run, series, extras, maxPoints: o.live.series.maxPoints });
+    o.counters.snapshots++;
+    return { run, lastRunState: runJson };
+  }
+  const d = o.sub.delta();
+  if (d) {
+    o.post({ type: 'delta', ...d });
+    o.counters.deltas++;
+  }
+  if (runJson !== o.lastRunState) {
+    o.post({ type: 'runState', run });
+    o.counters.runStates++;
+  }
+  return { run, lastRunState: runJson };
 }

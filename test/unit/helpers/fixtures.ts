@@ -43,15 +43,8 @@ export function gradevalCurves(): { M: number[]; curves: Record<string, Record<s
   return JSON.parse(fs.readFileSync(path.join(sharedDir(), 'psa-gradeval', 'gradacc_curves.json'), 'utf8'));
 }
 
-/** The 2-5-5-5-1 net of Experiment 1 ({0,1} states, logistic noise, logistic loss). */
-export const GRADEVAL_MODEL: ModelSpec = {
-  name: 'gradeval-5-5-5',
-  input: { shape: [2] },
-  states: '01',
-  noise: 'logistic',
-  layers: [{ type: 'dense', units: 5 }, { type: 'dense', units: 5 }, { type: 'dense', units: 5 }],
-  output: { units: 1, loss: 'logistic' },
-};
+/** The 2-5-5-5-1 net of Experiment 1 ({0,1} states, logistic noise, logistic loss): the engine's definition. */
+export { GRADACC_MODEL as GRADEVAL_MODEL } from '../../../src/engine/experiments/gradacc';
 
 export function denseModel(inputs: number, hidden: number[], outputs: number, states: StateCoding, loss: OutputLoss, noise: NoiseKind = 'logistic'): ModelSpec {
   return {
