@@ -7,7 +7,7 @@ import { networkValues, parameterSizes } from './network';
 import { exactGradient } from './estimators/exact';
 import { gradientDraws, type Dataset } from './gradients';
 import type { EstimatorName, EstimatorOptions } from './estimators';
-import type { LayerAccuracy } from './experiments/types';
+import type { GradientAccuracyData, LayerAccuracy } from './experiments/types';
 
 export type { LayerAccuracy };
 
@@ -34,13 +34,8 @@ export interface EstimatorAccuracy {
   layers: LayerAccuracy[];
 }
 
-export interface GradientAccuracyResult {
-  model: string;
-  draws: number;
-  seed: number;
-  M: number[];
-  exactLoss: number;
-  exactNorms: { layer: string; norm: number }[];
+/** The report data (experiments/types.ts) with each estimator's name and options. */
+export interface GradientAccuracyResult extends Omit<GradientAccuracyData, 'estimators'> {
   estimators: EstimatorAccuracy[];
 }
 

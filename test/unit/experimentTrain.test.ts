@@ -46,7 +46,7 @@ test('a training suite runs all eight methods, stops part-way, continues where i
   let stop = false;
   let steps = 0;
   const options = (): SuiteOptions => ({
-    suite: TINY, dir, methods, env: { backend: backend.name, backendDetail: backend.detail, versions: {} }, experimentEnv: ENV,
+    suite: TINY, dir, methods, env: { backend: backend.name, backendDetail: backend.detail, versions: {} },
     shouldStop: () => stop,
     onMethod: (m) => actions.push(`${m.method}:${m.action}`),
     // stop during the second method's training (after its lr search)

@@ -68,7 +68,6 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
     outcome = await runSuite({
       suite, dir, methods, epochs, dataPath, limit,
       env: { backend: backend.name, backendDetail: backend.detail, versions: versions() },
-      experimentEnv: env,
       shouldStop: stop.requested,
       onMethod: (m) => {
         const tag = `[${m.index + 1}/${m.count}] ${m.label}`;

@@ -125,7 +125,6 @@ export interface SuiteOptions {
   dataPath?: string;
   limit?: number;
   env: Environment;
-  experimentEnv: ExperimentEnvironment;
   shouldStop: () => boolean;
   /** Progress for one method: `index` of `count`. */
   onMethod?: (m: { method: string; label: string; index: number; count: number; action: 'start' | 'resume' | 'done' | 'skip'; runDir: string }) => void;
