@@ -135,6 +135,19 @@ test('native kernels: the addon reports its instruction set and threads', { skip
   assert.match(kernelsInfo().detail, new RegExp(i.isa));
 });
 
+/** psaDense on random a ∈ ±3, W ∈ ±1.5, g ∈ ±1 against the float64 reference. */
+function denseCase(rng: Rng, rows: number, nIn: number, nOut: number, coding: 'pm1' | '01' | 'any', kind: NoiseKind): Case {
+  const a = uniform(rng, rows * nOut, 3);
+  const wT = uniform(rng, nIn * nOut, 1.5);
+  const sh = shifts(rng, rows * nIn, coding);
+  const g = uniform(rng, rows * nOut, 1);
+  return {
+    what: `dense ${rows}×${nIn}×${nOut} ${coding} ${kind}`,
+    run: () => K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind),
+    want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
+  };
+}
+
 test('native psaDense = float64 reference on random shapes (sizes 1..700, both codings, both noises, every ISA)', { skip }, () => {
   const cases: Case[] = [];
   {
@@ -148,17 +161,7 @@ test('native psaDense = float64 reference on random shapes (sizes 1..700, both c
     });
     for (const [rows, nIn, nOut] of [...fixed, ...random]) {
       for (const coding of ['pm1', '01'] as const) {
-        for (const kind of ['logistic', 'normal'] as const) {
-          const a = uniform(rng, rows * nOut, 3);
-          const wT = uniform(rng, nIn * nOut, 1.5);
-          const sh = shifts(rng, rows * nIn, coding);
-          const g = uniform(rng, rows * nOut, 1);
-          cases.push({
-            what: `dense ${rows}×${nIn}×${nOut} ${coding} ${kind}`,
-            run: () => K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind),
-            want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
-          });
-        }
+        for (const kind of ['logistic', 'normal'] as const) cases.push(denseCase(rng, rows, nIn, nOut, coding, kind));
       }
     }
   }
@@ -187,6 +190,20 @@ test('native psaDense: small, large and extreme weights and pre-activations (±1
             want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
           });
         }
+      }
+    }
+  }
+  checkEveryIsa(cases);
+});
+
+test('native psaDense: layers whose tables exceed L2 go by row blocks and input groups (ragged both ways, zero shifts)', { skip }, () => {
+  const cases: Case[] = [];
+  {
+    const rng = new Rng(23);
+    // weight tables of 360 KB, 270 KB and 330 KB (> 256 KB): groups of 4, 7 and 4 inputs, blocks of 32 rows
+    for (const [rows, nIn, nOut] of [[37, 75, 600], [33, 130, 260], [70, 41, 1000]]) {
+      for (const coding of ['pm1', 'any'] as const) {
+        for (const kind of ['logistic', 'normal'] as const) cases.push(denseCase(rng, rows, nIn, nOut, coding, kind));
       }
     }
   }
@@ -294,23 +311,24 @@ test('native ratioConv = the tfjs reference (ratioConvReference)', { skip }, () 
 
 test('native kernels: results do not depend on the thread count (bit for bit)', { skip }, () => {
   const rng = new Rng(17);
-  const [rows, nIn, nOut] = [37, 151, 123];
-  const a = uniform(rng, rows * nOut, 3);
-  const wT = uniform(rng, nIn * nOut, 1);
-  const g = uniform(rng, rows * nOut, 1);
+  // two dense shapes: weight tables that fit in L2 (row by row) and that do not (row blocks × input groups)
+  const dense = [[37, 151, 123], [45, 75, 600]].map(([rows, nIn, nOut]) => ({
+    rows, nIn, nOut, a: uniform(rng, rows * nOut, 3), wT: uniform(rng, nIn * nOut, 1), g: uniform(rng, rows * nOut, 1),
+  }));
   const s = { B: 9, H: 13, W: 11, C: 21, F: 19, K: 3, stride: 2, padding: 1, Ho: 7, Wo: 6 };
   const ca = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
   const cg = uniform(rng, ca.length, 1);
   const cw = uniform(rng, 9 * s.C * s.F, 1);
   forEachIsa((isa) => {
     for (const coding of ['pm1', 'any'] as const) {
-      const sh = shifts(rng, rows * nIn, coding);
+      const sh = dense.map((d) => shifts(rng, d.rows * d.nIn, coding));
       const csh = shifts(rng, s.B * s.H * s.W * s.C, coding);
       const outs = [1, 2, 3, 8].map((t) => {
         K.setThreads(t);
-        const out = [K.psaDense(a, wT, sh, g, rows, nIn, nOut, 'logistic'), runConv(s, ca, csh, cg, cw, 'logistic')];
+        const run = (kind: 'logistic' | 'normal') => dense.map((d, k) => K.psaDense(d.a, d.wT, sh[k], d.g, d.rows, d.nIn, d.nOut, kind));
+        const out = [...run('logistic'), runConv(s, ca, csh, cg, cw, 'logistic')];
         // the normal-noise path is the same code under every ISA
-        if (isa === 'scalar') out.push(K.psaDense(a, wT, sh, g, rows, nIn, nOut, 'normal'), runConv(s, ca, csh, cg, cw, 'normal'));
+        if (isa === 'scalar') out.push(...run('normal'), runConv(s, ca, csh, cg, cw, 'normal'));
         return out;
       });
       K.setThreads(0);
