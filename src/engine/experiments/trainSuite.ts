@@ -5,7 +5,7 @@
 // interrupted suite continues where it stopped.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ModelSpec, TrainSpec } from '../spec';
+import type { LrSearchSpec, ModelSpec, TrainSpec } from '../spec';
 import { writeFileAtomic } from '../files';
 import { readMetrics, effectiveMetrics, RunStore } from '../runs';
 import { ConfigError, resumeSession, runSession, startSession, type Environment, type Session } from '../train/session';
@@ -36,7 +36,13 @@ export interface SuiteDefinition {
   needsDataPath?: boolean;
 }
 
-const SGD_NESTEROV = { type: 'sgd' as const, momentum: 0.9, nesterov: true };
+/** §4's training settings, shared by every suite; only the length and the lr search's budget differ. */
+function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpec {
+  return {
+    estimator: 'psa', optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, batchSize: 64, epochs, clip: 1000,
+    init: 'data-dependent', evalSamples: 10, logInterval: 50, lr: { search },
+  };
+}
 
 /**
  * Suites sized for a 2-core CPU (mnist-mlp, fashion-conv) and the paper's exact CIFAR_S1 protocol (cifar10-s1).
@@ -54,10 +60,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
       layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
       output: { units: 10, loss: 'nll' },
       data: { dataset: 'mnist', validation: 5000, scale: 'unit' },
-      train: {
-        estimator: 'psa', optimizer: SGD_NESTEROV, batchSize: 64, epochs: 5, clip: 1000, init: 'data-dependent', evalSamples: 10, logInterval: 50,
-        lr: { search: { min: -4, max: 0, trials: 5, trialEpochs: 1, trialExamples: 10000 } },
-      },
+      train: section4Train(5, { min: -4, max: 0, trials: 5, trialEpochs: 1, trialExamples: 10000 }),
     },
     testSamples: 32,
   },
@@ -77,10 +80,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
       ],
       output: { units: 10, loss: 'nll' },
       data: { dataset: 'fashion-mnist', validation: 5000, scale: 'unit' },
-      train: {
-        estimator: 'psa', optimizer: SGD_NESTEROV, batchSize: 64, epochs: 4, clip: 1000, init: 'data-dependent', evalSamples: 10, logInterval: 50,
-        lr: { search: { min: -4, max: 0, trials: 4, trialEpochs: 1, trialExamples: 5000 } },
-      },
+      train: section4Train(4, { min: -4, max: 0, trials: 4, trialEpochs: 1, trialExamples: 5000 }),
     },
     testSamples: 32,
   },
@@ -103,10 +103,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
       ],
       output: { units: 10, loss: 'nll' },
       data: { dataset: 'cifar10', path: 'cifar-10-batches-bin', validation: 5000, splitSeed: 1, augment: 'flipcrop', scale: 'unit' },
-      train: {
-        estimator: 'psa', optimizer: SGD_NESTEROV, batchSize: 64, epochs: 2000, clip: 1000, init: 'data-dependent', evalSamples: 10, logInterval: 50,
-        lr: { search: { min: -6, max: 0, trials: 10, trialEpochs: 5 } },
-      },
+      train: section4Train(2000, { min: -6, max: 0, trials: 10, trialEpochs: 5 }),
     },
     testSamples: 32,
     needsDataPath: true,
