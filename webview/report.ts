@@ -80,7 +80,7 @@ function environmentLines(d: ReportData): string[] {
 
 // ---------------------------------------------------------------------------------------- Experiment 1 (gradacc)
 
-/** The authors' colours (gradeval/config.py; spec §3.6) so our figures read like theirs. */
+/** The authors' colours (gradeval/config.py; docs/math.md §3.6) so our figures read like theirs. */
 const GRADACC_COLORS: Record<string, ColorName> = {
   reinforce: 'orange', 'concrete(tau=0.1)': 'cyan', 'concrete(tau=1)': 'green', tanh: 'blue', dste: 'red', psa: 'purple', arm: 'brown',
 };
@@ -154,14 +154,14 @@ function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
 }
 
 function gradaccReport(d: GradaccExperiment): void {
-  header('Experiment 1 — gradient accuracy on the 5-5-5 SBN (spec §3)', [
+  header('Experiment 1 — gradient accuracy on the 5-5-5 SBN (docs/math.md §3)', [
     `${d.draws} single-draw estimates per estimator and checkpoint, cut into groups of M ∈ {${d.M[0]} … ${d.M[d.M.length - 1]}}; cosine similarity (mean, 15–85% band) and relative RMSE against the exact gradient per layer.`,
     ...environmentLines(d),
   ]);
   const t = d.training;
   if (t) {
     const section = el('section', 'report-section');
-    section.append(el('h2', undefined, 'Re-created checkpoints: REINFORCE training of the 5-5-5 net (spec §3.2)'));
+    section.append(el('h2', undefined, 'Re-created checkpoints: REINFORCE training of the 5-5-5 net (docs/math.md §3.2)'));
     section.append(el('p', 'report-meta', `AP2 initialisation, SGD lr ${t.lr}, momentum ${t.momentum}, batch ${t.batchSize}, ${t.epochs} epochs, seed ${t.seed}, ${t.seconds.toFixed(0)} s. `
       + `Exact expected loss at the saved epochs: ${Object.entries(t.exactLoss).map(([e, v]) => `${e}: ${v.toFixed(6)}`).join(', ')}.`));
     root.append(section);
@@ -190,7 +190,7 @@ function curveSeries(methods: TrainSuiteMethod[], pick: (m: TrainSuiteMethod) =>
 }
 
 function trainReport(d: TrainSuiteReport): void {
-  header(`Experiment 2 — ${d.title} (spec §4)`, [d.description, ...environmentLines(d)]);
+  header(`Experiment 2 — ${d.title} (docs/math.md §4)`, [d.description, ...environmentLines(d)]);
   const methods = d.methods;
   const summary = el('section', 'report-section');
   summary.append(el('h2', undefined, 'Summary'));
@@ -223,7 +223,7 @@ function trainReport(d: TrainSuiteReport): void {
     { ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc_e)), ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc1), ':acc1') });
 
   const test = el('section', 'report-section');
-  test.append(el('h2', undefined, 'Test accuracy vs number of samples (spec §4.7)'));
+  test.append(el('h2', undefined, 'Test accuracy vs number of samples (docs/math.md §4.7)'));
   root.append(test);
   const tgrid = figure(test, 'train-test-accuracy', 'Accuracy of the averaged predictive distribution of s SBN samples');
   addChart(tgrid, { id: 'test-acc', title: 'test accuracy', series: seriesSpecs(''), y: 'percent', logX: true, markers: true, xLabel: 'samples averaged', xName: 'samples' },

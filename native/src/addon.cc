@@ -7,7 +7,7 @@
 //       λ[b,h,x,c] = Σ_{taps (kh,kw) with h+p = s·ho+kh, x+p = s·wo+kw} Σ_f [F(a[b,ho,wo,f] + w[kh,kw,c,f]·δ) − F(a)]·g
 //       with δ = shift[b,h,x,c] (NHWC a, g: [B,Ho,Wo,F]; w: [K,K,C,F]); padded inputs contribute nothing.
 //   psaFlips(logits, w, shift, labels, rho, rows, n, K, loss) → { lambda, cSum, corr, rowLoss }: PSA's last layer
-//       (§2.3.2) — η_i = η₀ + δ_i W[:, i] for every unit i, λ = f_i − f₀ [rows·n], cSum = (1 − Σρ)∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i)
+//       (docs/math.md §2.3.2) — η_i = η₀ + δ_i W[:, i] for every unit i, λ = f_i − f₀ [rows·n], cSum = (1 − Σρ)∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i)
 //       [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n], rowLoss = (1 − Σρ) f₀ + Σ_i ρ_i f_i [rows];
 //       loss 'nll' (labels: class indices) or 'logistic' (K = 1, labels ±1); float64 inside, scalar.
 //       With an 11th argument `groups` (dividing rows), corr comes back as its mean over each group of consecutive
@@ -474,7 +474,7 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
   });
 }
 
-// ---- PSA's last layer: single-flip losses (spec §2.3.2) ---------------------------------------------------
+// ---- PSA's last layer: single-flip losses (docs/math.md §2.3.2) ---------------------------------------------------
 
 /** Inputs and outputs of psaFlips (row-major). */
 struct FlipsArgs {

@@ -1,4 +1,4 @@
-// sbn_kernels: fused CPU kernels for PSA's backward products (spec §2.3.3–§2.3.4).
+// sbn_kernels: fused CPU kernels for PSA's backward products (docs/math.md §2.3.3–§2.3.4).
 //
 // The instruction-set specific part is small: three inner routines per ISA (scalar, AVX2+FMA, AVX-512F), chosen
 // once at load time from what the CPU supports. Everything else (argument checks, tables, threading, the loops
@@ -11,7 +11,7 @@
 // no ∞·0, no cancellation (D = 1 − e^{−|t|} = −expm1(−|t|) comes from a per-weight table). With per-output
 // Gp = g·σ(−a), Gm = −g·σ(a):
 //   g·(σ(u) − σ(a)) = (t ≥ 0 ? Gp : Gm) · (t ≥ 0 ? σ(u) : σ(−u)) · D
-// The sigmoid is the authors' "ratio" form (spec §2.3.4) with the exponentials precomputed — A = e^{−a},
+// The sigmoid is the authors' "ratio" form (docs/math.md §2.3.4) with the exponentials precomputed — A = e^{−a},
 // A⁻¹ = e^{a} per output unit, Q = e^{−|t|} per weight and |δ| — so a connection costs one multiply-add and
 // one reciprocal:   t ≥ 0: σ(u) = 1/(1 + A·Q),   t < 0: σ(−u) = 1/(1 + A⁻¹·Q).
 // Stable where A·Q would over/underflow: Q ≤ 1 always, and outputs with |a| > kRatioLimit (A or A⁻¹ beyond

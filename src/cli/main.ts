@@ -67,7 +67,7 @@ program
 
 program
   .command('eval')
-  .description('Accuracy of a trained run as an SBN, as a function of the number of samples averaged (spec §4.7)')
+  .description('Accuracy of a trained run as an SBN, as a function of the number of samples averaged (docs/math.md §4.7)')
   .argument('<run>', 'run folder')
   .option('--samples <N>', 'largest number of samples', '32')
   .option('--split <name>', 'test, validation or train', 'test')
@@ -80,23 +80,23 @@ const experiment = program
   .command('experiment')
   .description("Reproduce the paper's experiments end to end and write reports (HTML, JSON, PNG figures)");
 
-// Experiment 1 (spec §3): gradient accuracy of the seven estimators on the 5-5-5 net.
+// Experiment 1 (docs/math.md §3): gradient accuracy of the seven estimators on the 5-5-5 net.
 experiment
   .command('gradacc')
-  .description("Experiment 1 (spec §3): gradient accuracy vs M on the authors' checkpoints and on our re-created chk-1/100/2000")
+  .description("Experiment 1 (docs/math.md §3): gradient accuracy vs M on the authors' checkpoints and on our re-created chk-1/100/2000")
   .option('--out <dir>', 'folder for gradacc.json, report.html and the figures', 'experiments/gradacc')
   .option('--draws <N>', 'single-draw estimates per estimator and checkpoint', '20000')
   .option('--seed <S>', 'random seed', '1')
-  .option('--epochs <N>', 'epochs of the REINFORCE training that re-creates the checkpoints (spec §3.2)', '2000')
+  .option('--epochs <N>', 'epochs of the REINFORCE training that re-creates the checkpoints (docs/math.md §3.2)', '2000')
   .option('--authors <dir>', "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: ../shared/psa-gradeval when it exists)")
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentGradaccCommand);
 
-// Experiment 2 (spec §4): train one model with each method of §4.3 and evaluate all as true SBNs.
+// Experiment 2 (docs/math.md §4): train one model with each method of §4.3 and evaluate all as true SBNs.
 experiment
   .command('train')
-  .description('Experiment 2 (spec §4): train a suite with the eight methods of §4.3 (lr search each), evaluate as SBNs, report')
+  .description('Experiment 2 (docs/math.md §4): train a suite with the eight methods of §4.3 (lr search each), evaluate as SBNs, report')
   .requiredOption('--suite <name>', `one of ${SUITE_NAMES.join(', ')}`)
   .option('--out <dir>', 'suite folder (default experiments/<suite>); an existing one is resumed')
   .option('--methods <list>', 'comma-separated subset of the methods (default: all eight)')

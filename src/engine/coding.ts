@@ -1,4 +1,4 @@
-// State codings of binary units (spec §1.2). Everything that differs between ±1 and {0,1} lives here, so
+// State codings of binary units (docs/math.md §1.2). Everything that differs between ±1 and {0,1} lives here, so
 // that estimators are written once: the value of a flipped state, the sign x̂ = ±1 of a state, and the
 // derivative of the expected state E[x | a] with respect to F(a).
 import * as tf from '@tensorflow/tfjs';
@@ -9,7 +9,7 @@ export interface Coding {
   /** Value of the "on" state (+1 in both codings) and of the "off" state (−1 or 0). */
   on: number;
   off: number;
-  /** dE[x|a]/dF(a): 2 for ±1 (E = 2F − 1), 1 for {0,1} (E = F). Spec §5 item 7. */
+  /** dE[x|a]/dF(a): 2 for ±1 (E = 2F − 1), 1 for {0,1} (E = F). docs/math.md §5.7. */
   meanScale: number;
   /** Turn {0,1} indicator values into states of this coding. */
   fromBits(bits: tf.Tensor): tf.Tensor;

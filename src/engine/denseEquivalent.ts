@@ -1,5 +1,5 @@
 // Any affine layer of an SBN is a dense layer over flattened units (conv: channel-major, weights shared
-// across positions; spec §1.4). Exact enumeration works on that dense form, and tests check every
+// across positions; docs/math.md §1.4). Exact enumeration works on that dense form, and tests check every
 // estimator on conv layers against it. Gradients of the dense form map back to the conv parameters by
 // summing over the positions that share a weight.
 import type { AffineGeometry } from './layers';

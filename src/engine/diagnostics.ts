@@ -1,5 +1,5 @@
 // Gradient diagnostics of several estimators on one model and batch: how close each comes to a reference
-// gradient. The reference is the exact gradient when enumeration fits (spec §2.1), otherwise the mean of
+// gradient. The reference is the exact gradient when enumeration fits (docs/math.md §2.1), otherwise the mean of
 // many draws of an unbiased estimator (REINFORCE with a leave-one-out baseline), whose own standard error
 // is reported so that a reader can tell estimator error from reference noise.
 import type { Network } from './network';

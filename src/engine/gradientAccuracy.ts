@@ -1,4 +1,4 @@
-// Experiment 1 of the paper (spec §3.3): how close M-sample averages of each estimator come to the exact
+// Experiment 1 of the paper (docs/math.md §3.3): how close M-sample averages of each estimator come to the exact
 // gradient. The stream of single-draw estimates is cut into consecutive non-overlapping groups of M; each
 // group mean is one trial; per layer we report the mean cosine similarity (with its 15–85% band) and the
 // relative RMSE sqrt(mean ||ĝ_M − g||² / ||g||²).

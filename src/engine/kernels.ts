@@ -1,5 +1,5 @@
 // The native kernel addon (native/, built at install time by scripts/build-kernels.mjs): fused, vectorised,
-// multi-threaded CPU implementations of PSA's backward products (spec §2.3.3–§2.3.4) on typed arrays. They are
+// multi-threaded CPU implementations of PSA's backward products (docs/math.md §2.3.3–§2.3.4) on typed arrays. They are
 // the fast implementation on every tfjs backend; the tfjs-op implementations in layers.ts stay the reference and
 // the fallback when the addon is missing or fails to load. SBN_KERNELS=js forces the fallback.
 import { existsSync } from 'node:fs';
@@ -26,7 +26,7 @@ export interface NativeKernels {
   ratioConv(a: Float32Array, shift: Float32Array, g: Float32Array, w: Float32Array, B: number, H: number, W: number, C: number,
     Ho: number, Wo: number, F: number, K: number, stride: number, padding: number, noise: NoiseKind): Float32Array;
   /**
-   * PSA's last layer (spec §2.3.2): flipped logits η_i = η₀ + δ_i W[:, i] for every unit i of the last hidden
+   * PSA's last layer (docs/math.md §2.3.2): flipped logits η_i = η₀ + δ_i W[:, i] for every unit i of the last hidden
    * layer; logits η₀ [rows·K], w the output weight [K·n] (row-major), shift δ [rows·n], labels [rows] (class
    * indices for 'nll', ±1 for 'logistic', K = 1), rho [rows·n]. Returns λ = f_i − f₀ [rows·n],
    * cSum = (1 − Σ_i ρ_i) ∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i) [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n] and

@@ -1,11 +1,11 @@
 // The affine maps of an SBN — dense and convolutional — as operators that every estimator uses the same
 // way: forward, the transposed map (backprop to the input), per-draw parameter gradients, the squared-weight
-// maps of moment propagation, and PSA's backward operator (spec §2.3.3–§2.3.4).
+// maps of moment propagation, and PSA's backward operator (docs/math.md §2.3.3–§2.3.4).
 //
 // Tensor layouts: dense states [B, n]; conv states NHWC [B, H, W, C] (tfjs' native layout). Parameters are
 // kept in the layout the ops want (dense [out, in], conv filter [K, K, in, out]) and converted to the
 // external layout ([out, in] and [out, in, K, K], PyTorch's) only at the edges (params files, checkpoints,
-// flat gradient vectors). A dense layer after a conv layer flattens channel-major (C, H, W), spec §4.2.
+// flat gradient vectors). A dense layer after a conv layer flattens channel-major (C, H, W), docs/math.md §4.2.
 import * as tf from '@tensorflow/tfjs';
 import type { Noise } from './noise';
 import { nativeKernels, type NativeKernels } from './kernels';
@@ -128,7 +128,7 @@ function f32(t: tf.Tensor): Float32Array {
 
 /**
  * psaDenseProduct in tfjs ops (the reference and the fallback). The difference is taken per element before the
- * reduction: the float32 error stays the size of one F value instead of a whole row sum (spec §5 item 3). Rows
+ * reduction: the float32 error stays the size of one F value instead of a whole row sum (docs/math.md §5.3). Rows
  * go in blocks so memory stays bounded.
  */
 export function psaDenseReference(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Tensor2D, g: tf.Tensor2D, noise: Noise): tf.Tensor2D {
@@ -246,7 +246,7 @@ function patchFilter(kernel: number, channels: number): tf.Tensor4D {
 }
 
 /**
- * Ratio convolution, reference form (spec §2.3.4, validated the way the authors validate theirs):
+ * Ratio convolution, reference form (docs/math.md §2.3.4, validated the way the authors validate theirs):
  * unfold the shifts into patches, apply the dense PSA product per output position, fold back.
  * Padded inputs carry δ = 0 and so contribute nothing, as in exact math.
  */

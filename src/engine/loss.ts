@@ -1,4 +1,4 @@
-// Output losses (spec §1.3): the loss of a row of logits and its derivative with respect to the logits.
+// Output losses (docs/math.md §1.3): the loss of a row of logits and its derivative with respect to the logits.
 import * as tf from '@tensorflow/tfjs';
 import type { OutputLoss } from './spec/types';
 
@@ -11,7 +11,7 @@ export interface LossAndGrad {
 
 /**
  * Labels are a float tensor [B]: ±1 for `logistic` (one logit), class indices 0..K−1 for `nll`.
- * Both losses are computed in their stable forms (softplus, log-softmax; spec §5 item 1).
+ * Both losses are computed in their stable forms (softplus, log-softmax; docs/math.md §5.1).
  */
 export function lossAndGrad(kind: OutputLoss, logits: tf.Tensor2D, labels: tf.Tensor1D): LossAndGrad {
   return tf.tidy(() => {

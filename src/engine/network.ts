@@ -106,7 +106,7 @@ export function networkFromValues(spec: ModelSpec, values: LayerValues[]): Netwo
 
 /**
  * Default initialisation: weights and biases U(±1/√fan_in) (fan_in = C_in·K² for conv), the PyTorch
- * default the paper starts from (spec §4.4 step 1). Data-dependent normalisation is applied on top.
+ * default the paper starts from (docs/math.md §4.4 step 1). Data-dependent normalisation is applied on top.
  */
 export function initNetwork(spec: ModelSpec, rng: Rng): Network {
   const { geometry, names } = modelGeometry(spec);

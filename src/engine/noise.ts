@@ -1,5 +1,5 @@
 // The noise z of x = sign(a − z): its CDF F and density F' as tfjs ops (for the estimators) and as
-// float64 functions (for exact enumeration and tests). Spec §1.1: all of the paper uses logistic noise;
+// float64 functions (for exact enumeration and tests). All of the paper uses logistic noise (docs/math.md §1.1);
 // `normal` (F = Φ) is offered because the theory only needs a continuous CDF.
 import * as tf from '@tensorflow/tfjs';
 import type { NoiseKind } from './spec/types';
@@ -19,7 +19,7 @@ export interface Noise {
   inverseCdf64(u: number): number;
   /**
    * Probit-style constant c with F(t) ≈ Φ(t/c): used by ADF to push a Gaussian pre-activation through F
-   * (logistic: c = π/√3, the logistic/normal match of spec §2.10; normal: exact with c = 1).
+   * (logistic: c = π/√3, the logistic/normal match of docs/math.md §2.10; normal: exact with c = 1).
    */
   gaussianScale: number;
 }
@@ -48,14 +48,14 @@ export function noiseOf(kind: NoiseKind): Noise {
   return kind === 'normal' ? normal : logistic;
 }
 
-/** Branch-stable sigmoid (spec §5 item 2). */
+/** Branch-stable sigmoid (docs/math.md §5.2). */
 export function sigmoid64(t: number): number {
   if (t >= 0) return 1 / (1 + Math.exp(-t));
   const e = Math.exp(t);
   return e / (1 + e);
 }
 
-/** log(1 + e^t) without overflow (spec §5 item 1). */
+/** log(1 + e^t) without overflow (docs/math.md §5.1). */
 export function softplus64(t: number): number {
   return t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t));
 }

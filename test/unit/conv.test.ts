@@ -1,6 +1,6 @@
 // Convolutional SBNs: the ratio convolution's two implementations agree (the authors' own test shapes),
 // and every estimator on conv layers equals the same estimator on the dense-unfolded equivalent network
-// (spec §1.4: a conv layer is a dense layer over receptive fields with shared weights), given the same noise.
+// (docs/math.md §1.4: a conv layer is a dense layer over receptive fields with shared weights), given the same noise.
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

@@ -1,4 +1,4 @@
-// `sbn experiment gradacc` (spec §3): the AP2 init of the re-created checkpoints, the engine run with its on-disk
+// `sbn experiment gradacc` (docs/math.md §3): the AP2 init of the re-created checkpoints, the engine run with its on-disk
 // reuse of finished work, the findings computed from the authors' own curves, and the command as a user runs it.
 // Everything runs small (300 draws, 3 epochs); the full experiment is 20000 draws and 2000 epochs.
 import { before, test } from 'node:test';
@@ -63,7 +63,7 @@ test('ap2Init: layer-1 pre-activations over the 200 points have mean 0 and varia
     const init = ap2Init(raw, X);
 
     // Layer 1, from the data itself. The variance over the points has a cross term 2·w1·w2·cov(x1, x2) that the
-    // independent-inputs normalisation of §3.2 ignores; it is bounded by the features' correlation.
+    // independent-inputs normalisation of docs/math.md §3.2 ignores; it is bounded by the features' correlation.
     const v = [0, 1].map((i) => variance(X.map((x) => x[i])));
     const cov = mean(X.map((x) => (x[0] - mean(X.map((r) => r[0]))) * (x[1] - mean(X.map((r) => r[1]))))) * 200 / 199;
     const rho = Math.abs(cov / Math.sqrt(v[0] * v[1]));
@@ -107,7 +107,7 @@ function authorsAsResult(doc: AuthorsCurvesFile, checkpoint: string): GradientAc
   };
 }
 
-test("findings computed from the authors' chk-100 curves state the paper's observations (spec §3.5)", { skip: skipAuthors }, () => {
+test("findings computed from the authors' chk-100 curves state the paper's observations (docs/math.md §3.5)", { skip: skipAuthors }, () => {
   const doc = gradevalCurves();
   const result = authorsAsResult(doc, 'chk-100');
   const f = gradaccFindings(result);
@@ -211,7 +211,7 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
     }
     assert.equal(a100.reference!.curves[label][0].rmse.length, json.M.length);
   }
-  // tanh is deterministic: it matches the published curve to its digits (spec §3.7)
+  // tanh is deterministic: it matches the published curve to its digits (docs/math.md §3.7)
   assert.ok(a100.reference!.deviations.tanh.every((d) => d.maxCosDeviation < 1e-3 && d.maxRmseRelDeviation < 5e-3));
   // no comparison of ours without a matching epoch
   assert.ok(json.checkpoints.slice(2).every((c) => c.reference === undefined));

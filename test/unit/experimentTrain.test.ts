@@ -1,4 +1,4 @@
-// `sbn experiment train` (Experiment 2, spec §4) in small: all eight methods on a tiny suite, stopped part-way and
+// `sbn experiment train` (Experiment 2, docs/math.md §4) in small: all eight methods on a tiny suite, stopped part-way and
 // continued, the report files (train.json, report.html, PNG figures); and the CLI on the generated CIFAR-10 file:
 // the cifar10-s1 suite starts, logs, stops on Ctrl-C and continues where it stopped.
 import { test } from 'node:test';

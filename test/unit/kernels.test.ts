@@ -89,7 +89,7 @@ function uniform(rng: Rng, n: number, scale: number): Float32Array {
   return v;
 }
 
-/** Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (spec §2.3.2), or arbitrary values (the generic path). */
+/** Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (docs/math.md §2.3.2), or arbitrary values (the generic path). */
 function shifts(rng: Rng, n: number, coding: 'pm1' | '01' | 'any'): Float32Array {
   const v = rng.uniforms(n);
   for (let i = 0; i < n; i++) {
@@ -359,7 +359,7 @@ test('native kernels: bad arguments throw instead of reading out of bounds', { s
   assert.throws(() => K.ratioConv(f(8), f(16), f(8), f(9), 1, 4, 4, 1, 3, 3, 1, 3, 1, 0, 'logistic'), /Ho, Wo/);
 });
 
-// ---- psaFlips: PSA's last layer (spec §2.3.2) ------------------------------------------------------------
+// ---- psaFlips: PSA's last layer (docs/math.md §2.3.2) ------------------------------------------------------------
 
 interface FlipsCase { rows: number; n: number; K: number; loss: OutputLoss; coding: 'pm1' | '01'; logitScale: number; wScale: number }
 

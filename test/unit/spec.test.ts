@@ -363,8 +363,8 @@ test('schema: every enum has editor descriptions of the same length', () => {
 
 // ---------------------------------------------------------------- conv layers, data and train sections
 
-// The paper's CIFAR_S1 (spec §4.2): eight binary conv layers without padding, then a dense 768 → 10 output.
-const CIFAR_S1_YAML = `# CIFAR_S1, spec §4.2
+// The paper's CIFAR_S1 (docs/math.md §4.2): eight binary conv layers without padding, then a dense 768 → 10 output.
+const CIFAR_S1_YAML = `# CIFAR_S1, docs/math.md §4.2
 name: CIFAR_S1
 input:
   shape: [3, 32, 32]
@@ -466,7 +466,7 @@ function parsed(text: string, file: string): ModelSpec {
   return result.model;
 }
 
-test('CIFAR_S1 (spec §4.2) parses; its geometry gives the table: 1 375 498 parameters, 221 280 binary units', () => {
+test('CIFAR_S1 (docs/math.md §4.2) parses; its geometry gives the table: 1 375 498 parameters, 221 280 binary units', () => {
   const model = parsed(CIFAR_S1_YAML, 'cifar_s1.sbn.yaml');
   assert.equal(model.layers.length, 8);
   assert.ok(model.layers.every((l) => l.type === 'conv' && l.padding === 0 && (l.stride === 1 || l.stride === 2)));

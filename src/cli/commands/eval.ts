@@ -1,4 +1,4 @@
-// `sbn eval <run>`: test accuracy of a trained run as a function of the number of SBN samples (spec §4.7).
+// `sbn eval <run>`: test accuracy of a trained run as a function of the number of SBN samples (docs/math.md §4.7).
 import { ConfigError } from '../../engine/train/session';
 import { evaluateRun, shownSampleCounts, type RunEvaluation } from '../../engine/train/evaluateRun';
 import { startBackend } from '../backend';

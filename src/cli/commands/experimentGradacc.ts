@@ -1,4 +1,4 @@
-// `sbn experiment gradacc`: the paper's Experiment 1 end to end (spec §3) — the authors' checkpoints, our
+// `sbn experiment gradacc`: the paper's Experiment 1 end to end (docs/math.md §3) — the authors' checkpoints, our
 // re-created ones, the seven estimators on each, the comparison with the authors' curves and the findings.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

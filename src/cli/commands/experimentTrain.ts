@@ -1,4 +1,4 @@
-// `sbn experiment train --suite <name>`: Experiment 2 (spec §4) — every method of §4.3 on one model, each with its
+// `sbn experiment train --suite <name>`: Experiment 2 (docs/math.md §4) — every method of §4.3 on one model, each with its
 // own lr search, evaluated as true SBNs, with a report (train.json, report.html, PNG figures). Ctrl-C stops after
 // the current step with a checkpoint; the same command continues where it stopped.
 import * as fs from 'node:fs';

@@ -1,4 +1,4 @@
-// `sbn gradeval`: the paper's Experiment 1 (spec §3.3) on any model small enough for exact enumeration.
+// `sbn gradeval`: the paper's Experiment 1 (docs/math.md §3.3) on any model small enough for exact enumeration.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startBackend } from '../backend';

@@ -1,4 +1,4 @@
-// FlipCrop augmentation of spec §4.1 on one [C, H, W] image: a horizontal flip with probability 0.5, then an
+// FlipCrop augmentation of docs/math.md §4.1 on one [C, H, W] image: a horizontal flip with probability 0.5, then an
 // H×W crop at a random offset from the image zero-padded by 4 on every side (torchvision's RandomCrop with
 // padding 4: offsets 0..8 in the padded image). Unlike the paper's PIL round trip, pixels are not quantised.
 export const FLIPCROP_PAD = 4;

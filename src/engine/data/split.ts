@@ -1,4 +1,4 @@
-// The train/validation split of spec §4.1: the training examples are permuted with a seeded generator, the
+// The train/validation split of docs/math.md §4.1: the training examples are permuted with a seeded generator, the
 // first `validation` of the permutation become the validation set, the rest the training set. The paper
 // permutes with NumPy's seed 1; our permutation comes from Rng(splitSeed), so the same seed selects a
 // different (equally random) 5 000 images — a reproduction matches the protocol, not the exact images.

@@ -1,5 +1,5 @@
 // Pieces shared by the estimators: the prepared affine layers, sampling, backprop through the deterministic
-// output layer, independent downstream samples. No tf.grad anywhere (spec §2.3.3 style; engine notes).
+// output layer, independent downstream samples. No tf.grad anywhere (docs/math.md §2.3.3 style; engine notes).
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
@@ -42,7 +42,7 @@ export function normalTensor(rng: Rng, shape: number[]): tf.Tensor {
 }
 
 /**
- * Sample binary states x = on with probability p = F(a) (spec §2.0: on if u < p, never sign(p − u), §5 item 4): the
+ * Sample binary states x = on with probability p = F(a) (docs/math.md §2.0: on if u < p, never sign(p − u), §5.4): the
  * Bernoulli sampler of the counter-based stream keyed by one draw of `rng` (the native kernel, or its JavaScript twin:
  * the same numbers, so results never depend on whether the addon loaded; a resumed run continues `rng`). Units in
  * channel-major order, as noiseTensor: a conv layer and its dense equivalent get the same states.

@@ -1,4 +1,4 @@
-// Exact expected loss and its exact gradient by enumeration (spec §2.1), in float64: the ground truth
+// Exact expected loss and its exact gradient by enumeration (docs/math.md §2.1), in float64: the ground truth
 // every sampling estimator is measured against.
 //
 // The chain structure makes this polynomial in the number of states per layer rather than in their

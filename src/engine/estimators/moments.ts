@@ -1,4 +1,4 @@
-// Moment-propagation estimators (spec §2.10). Every unit carries a mean m and variance v; a layer's
+// Moment-propagation estimators (docs/math.md §2.10). Every unit carries a mean m and variance v; a layer's
 // pre-activation is Gaussian with μ = A(m), s² = (W∘W) v (the bias adds no variance).
 //  - ADF ("AP2"): the binary unit's on-probability under a Gaussian pre-activation, p = F(μ / √(1 + s²/c²))
 //    (exact for normal noise with c = 1; the logistic/normal match c = π/√3 for logistic noise).
@@ -6,7 +6,7 @@
 // Then m' = E[x], v' = Var[x] of the binary state with that p. The logits get the same Gaussian (μ, s²) and
 // are sampled once, η = μ + s ε, before the loss. (The authors' code additionally pushes the logits
 // through the binary-moment step, confining them to (−1, 1); we keep the output layer linear, as the
-// model defines it.) Gaussian samples add 1e-16 to the variance (spec §5 item 8).
+// model defines it.) Gaussian samples add 1e-16 to the variance (docs/math.md §5.8).
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';

@@ -1,8 +1,8 @@
-// PSA — Path Sample-Analytic estimator (spec §2.3). One sampled path; the backward pass is backprop with
+// PSA — Path Sample-Analytic estimator (docs/math.md §2.3). One sampled path; the backward pass is backprop with
 // the activation derivative replaced by −x̂ F'(a) and the transposed weights replaced by the matrix of
 // flip-probability changes Δ_ij = −x̂_j [F(a_j + W_ji δ_i) − F(a_j)] (δ_i = how input i changes when it
 // flips; for conv layers the "ratio convolution"). The output layer is flip-averaged over all single flips
-// of the last hidden layer (§2.3.2).
+// of the last hidden layer (docs/math.md §2.3.2).
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
@@ -14,7 +14,7 @@ import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types'
 
 export interface PsaOptions {
   /**
-   * Replace both finite differences of PSA by their linearisations (spec §2.4). The result must equal
+   * Replace both finite differences of PSA by their linearisations (docs/math.md §2.4). The result must equal
    * DSTE in every hidden layer; this exists to test exactly that.
    */
   linearised?: boolean;
@@ -25,7 +25,7 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     const layers = prepareNetwork(net);
     const L = layers.hidden.length;
     const G = batch.groups;
-    // Forward: sample one path, caching x^{k−1}, a^k, x^k (§2.3.3 step 1).
+    // Forward: sample one path, caching x^{k−1}, a^k, x^k (docs/math.md §2.3.3 step 1).
     const xs: tf.Tensor[] = [batch.x];
     const as: tf.Tensor[] = [];
     for (const layer of layers.hidden) {
@@ -37,10 +37,10 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     const xL = out.flatInput(xs[L]); // [B, n]
     const n = xL.shape[1];
 
-    // Last layer (§2.3.2): base loss f0 and the n single-flip losses f_i from rank-one logit updates.
+    // Last layer (docs/math.md §2.3.2): base loss f0 and the n single-flip losses f_i from rank-one logit updates.
     const base = outputLoss(net, layers, xs[L], batch);
     const shiftL = net.coding.flipShift(xL) as tf.Tensor2D; // δ_i
-    // π treated as a constant; ρ_i = (1 − π_i)/n (§5 item 6).
+    // π treated as a constant; ρ_i = (1 − π_i)/n (docs/math.md §5.6).
     const pL = out.flatInput(net.noise.cdf(as[L - 1]));
     const rho = tf.div(tf.sub(1, sampledStateProbability(net, pL, xL)), n) as tf.Tensor2D;
     const grads: LayerGradient[] = new Array(L + 1);
@@ -49,7 +49,7 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
       ? lastLayerNative(native, net.spec.output.loss, base.logits, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, G)
       : lastLayerReference(net.spec.output.loss, base, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, options.linearised === true);
     const rowLoss = flips.rowLoss;
-    // Output parameters (§2.3.3 step 3): Σ over base and flipped states of weight · ∇ℓ ⊗ state.
+    // Output parameters (docs/math.md §2.3.3 step 3): Σ over base and flipped states of weight · ∇ℓ ⊗ state.
     if (flips.cSum && (flips.corr || flips.corrMean)) {
       const plain = out.paramGradient(flips.cSum, xs[L], G);
       // Σ_i c_i (x↓i)ᵀ = (Σ_i c_i) xᵀ + [c_i δ_i]_{:, i}
@@ -58,7 +58,7 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
       grads[L] = out.paramGradient(base.dLogits, xs[L], G);
     }
 
-    // Hidden layers (§2.3.3 steps 4–5): λ^L = f_i − f0, e = λ (−x̂) F'(a), λ^{k−1} = Δ λ.
+    // Hidden layers (docs/math.md §2.3.3 steps 4–5): λ^L = f_i − f0, e = λ (−x̂) F'(a), λ^{k−1} = Δ λ.
     let lambda = out.unflatInput(flips.lambda);
     for (let k = L - 1; k >= 0; k--) {
       const negSign = tf.neg(net.coding.signOf(xs[k + 1]));

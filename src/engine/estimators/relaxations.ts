@@ -1,7 +1,7 @@
 // Relaxation estimators: the binary states are replaced by differentiable values and the gradient of that
-// relaxed network is returned (biased for the SBN, which is still how the models are evaluated, §5 item 14).
-//  - Concrete / Gumbel-sigmoid (spec §2.8): x̃ = σ((a − z)/τ) ({0,1}) or 2σ((a − z)/τ) − 1 (±1), z the noise.
-//  - tanh (spec §2.9, gradeval "AP1"): deterministic mean field x = E[x | a] (F(a), resp. 2F(a) − 1).
+// relaxed network is returned (biased for the SBN, which is still how the models are evaluated, docs/math.md §5.14).
+//  - Concrete / Gumbel-sigmoid (docs/math.md §2.8): x̃ = σ((a − z)/τ) ({0,1}) or 2σ((a − z)/τ) − 1 (±1), z the noise.
+//  - tanh (docs/math.md §2.9, gradeval "AP1"): deterministic mean field x = E[x | a] (F(a), resp. 2F(a) − 1).
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';

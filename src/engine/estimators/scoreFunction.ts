@@ -1,8 +1,8 @@
 // Unbiased score-function estimators.
-//  - REINFORCE (spec §2.6): ℓ · Σ_k ∇ log p(x^k | x^{k−1}) + ∇_out ℓ, with an optional control variate:
+//  - REINFORCE (docs/math.md §2.6): ℓ · Σ_k ∇ log p(x^k | x^{k−1}) + ∇_out ℓ, with an optional control variate:
 //    `none` (the paper's setting), `mean` (a running mean of past losses, so it never depends on the current
 //    draw) or `loo` (for each data point, the mean loss of the other draws in the same batch — VIMCO-style).
-//  - ARM (spec §2.7): per layer, antithetic pair b¹ = 1[u > 1 − F(a)], b² = 1[u < F(a)], each continued
+//  - ARM (docs/math.md §2.7): per layer, antithetic pair b¹ = 1[u > 1 − F(a)], b² = 1[u < F(a)], each continued
 //    with its own independent downstream sample; ∂/∂a = (f¹ − f²)(u − ½), chained like backprop.
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';

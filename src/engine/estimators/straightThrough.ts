@@ -1,8 +1,8 @@
 // Straight-through estimators: forward with sampled binary states, backward as ordinary backprop through a
 // surrogate activation derivative. The output layer sees the single sampled final state.
-//  - DSTE (spec §2.4): the derivative of the expected state, 2F'(a) for ±1 and F'(a) for {0,1} — what PSA
+//  - DSTE (docs/math.md §2.4): the derivative of the expected state, 2F'(a) for ±1 and F'(a) for {0,1} — what PSA
 //    becomes when both of its finite differences are linearised.
-//  - Hard ST (spec §2.5): 1[|a| ≤ 1], the derivative of hardtanh, mismatched with the logistic noise
+//  - Hard ST (docs/math.md §2.5): 1[|a| ≤ 1], the derivative of hardtanh, mismatched with the logistic noise
 //    (halved for {0,1}, where the state is (hardtanh + 1)/2).
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';

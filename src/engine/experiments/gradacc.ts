@@ -1,5 +1,5 @@
-// Experiment 1 end to end (spec §3): the gradient accuracy of the paper's seven estimators on the authors'
-// checkpoints and on our own re-creation of them (U(−1, 1) + AP2 init, REINFORCE training, spec §3.2), compared
+// Experiment 1 end to end (docs/math.md §3): the gradient accuracy of the paper's seven estimators on the authors'
+// checkpoints and on our own re-creation of them (U(−1, 1) + AP2 init, REINFORCE training, docs/math.md §3.2), compared
 // with the authors' published curves, with findings stated from the numbers.
 //
 // Finished work is kept on disk under the output folder so that a rerun only computes what is missing:
@@ -39,7 +39,7 @@ export const GRADACC_SIZES = [2, 5, 5, 5, 1];
 /** Weights and biases of GRADACC_MODEL: 15 + 30 + 30 + 6. */
 export const GRADACC_PARAMETERS = GRADACC_SIZES.slice(1).reduce((sum, out, k) => sum + out * (GRADACC_SIZES[k] + 1), 0);
 
-/** The training that produced the authors' checkpoints (spec §3.2, their pickled options). */
+/** The training that produced the authors' checkpoints (docs/math.md §3.2, their pickled options). */
 export const GRADACC_TRAINING = { lr: 0.03, momentum: 0.9, nesterov: false, batchSize: 10 } as const;
 
 /** Epochs after which the parameters are saved: the three the paper evaluates. */
@@ -137,7 +137,7 @@ export function paperMFor(draws: number): number[] {
   return PAPER_M.filter((m) => Math.floor(draws / m) >= 2 || m === 1);
 }
 
-// ---- Re-creating the checkpoints (spec §3.2) -----------------------------------------------------------------
+// ---- Re-creating the checkpoints (docs/math.md §3.2) -----------------------------------------------------------------
 
 export interface DenseValues {
   weight: number[][];
@@ -154,7 +154,7 @@ export function uniformValues(sizes: number[], rng: Rng): DenseValues[] {
 }
 
 /**
- * AP2 initialisation (spec §3.2): propagate the inputs' per-feature mean m and variance v through each hidden
+ * AP2 initialisation (docs/math.md §3.2): propagate the inputs' per-feature mean m and variance v through each hidden
  * layer as μ = Wm + b, s² = W²v and rescale W ← W/s, b ← (b − μ)/s, so that every pre-activation has mean 0 and
  * variance 1 under this independent-inputs approximation. The next layer's inputs then have the {0,1} moments of
  * a zero-mean unit-variance logit, σ̃(0) = 0.5 and 0.5·(1 − 0.5) = 0.25. The output layer is not normalised.
@@ -267,7 +267,7 @@ function finishedTraining(outDir: string, settings: TrainingSettings): TrainingO
 }
 
 /**
- * REINFORCE training of the re-created checkpoints (spec §3.2): SGD with momentum (no Nesterov), batches of 10 in a
+ * REINFORCE training of the re-created checkpoints (docs/math.md §3.2): SGD with momentum (no Nesterov), batches of 10 in a
  * fresh seeded order each epoch, one noise sample per point, objective = batch mean of the loss estimate.
  * Seed streams: `init` (the U(−1, 1) draws), `data` (epoch orders), `noise` (the estimator).
  */

@@ -1,4 +1,4 @@
-// Experiment 2 (spec §4) as a suite: the same model trained with each method of §4.3 from the same initial network
+// Experiment 2 (docs/math.md §4) as a suite: the same model trained with each method of §4.3 from the same initial network
 // (same seed: §4.4), each with its own learning rate from the bounded search of §4.5, then evaluated as a true SBN
 // (§4.6 during training, §4.7 accuracy vs samples on the test set). A suite is a folder: one model file per method,
 // one ordinary run folder per method (resumable as any run), and suite.json saying where each method stands — an
@@ -13,7 +13,7 @@ import type { TrainerEvents } from '../train/trainer';
 import { evaluateRun } from '../train/evaluateRun';
 import type { ExperimentEnvironment, TrainSuiteMethod, TrainSuiteReport } from './types';
 
-/** The methods of spec §4.3 in the paper's plot order, with the labels of its figures. */
+/** The methods of docs/math.md §4.3 in the paper's plot order, with the labels of its figures. */
 export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec> }[] = [
   { method: 'tanh', label: 'tanh', train: { estimator: 'tanh' } },
   { method: 'reinforce', label: 'REINFORCE', train: { estimator: 'reinforce', baseline: 'none' } },
@@ -30,13 +30,13 @@ export interface SuiteDefinition {
   title: string;
   description: string;
   model: ModelSpec;
-  /** Test-set samples for accuracy vs samples (spec §4.7 uses 128 and plots 1–32). */
+  /** Test-set samples for accuracy vs samples (the paper uses 128 and plots 1–32; docs/math.md §4.7). */
   testSamples: number;
   /** The data live outside the repository (cifar10): `--data` must name them. */
   needsDataPath?: boolean;
 }
 
-/** §4's training settings, shared by every suite; only the length and the lr search's budget differ. */
+/** The training settings of docs/math.md §4, shared by every suite; only the length and the lr search's budget differ. */
 function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpec {
   return {
     estimator: 'psa', optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, batchSize: 64, epochs, clip: 1000,
@@ -46,7 +46,7 @@ function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpe
 
 /**
  * Suites sized for a 2-core CPU (mnist-mlp, fashion-conv) and the paper's exact CIFAR_S1 protocol (cifar10-s1).
- * Everything but the size follows §4: SGD with Nesterov momentum 0.9, batch 64, constant lr chosen per method by
+ * Everything but the size follows docs/math.md §4: SGD with Nesterov momentum 0.9, batch 64, constant lr chosen per method by
  * Brent's bounded search over log10 lr (shorter trials here), gradient clamp 1000, the data-dependent init of §4.4,
  * evaluation as an SBN with 10 samples during training.
  */
@@ -67,7 +67,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
   'fashion-conv': {
     name: 'fashion-conv',
     title: 'Fashion-MNIST, convolutional SBN in the spirit of CIFAR_S1',
-    description: 'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened last binary layer (as CIFAR_S1, spec §4.2), 5 binary conv layers of 16-16-32-32-32 channels; 55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images over log10 lr ∈ [−4, 0].',
+    description: 'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened last binary layer (as CIFAR_S1, docs/math.md §4.2), 5 binary conv layers of 16-16-32-32-32 channels; 55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images over log10 lr ∈ [−4, 0].',
     model: {
       name: 'fashion-conv-s1', input: { shape: [1, 28, 28] }, states: 'pm1', noise: 'logistic',
       layers: [
@@ -87,7 +87,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
   'cifar10-s1': {
     name: 'cifar10-s1',
     title: 'CIFAR-10, CIFAR_S1 (the paper’s protocol)',
-    description: 'CIFAR_S1 exactly as spec §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
+    description: 'CIFAR_S1 exactly as docs/math.md §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
     model: {
       name: 'cifar10-s1', input: { shape: [3, 32, 32] }, states: 'pm1', noise: 'logistic',
       layers: [

@@ -1,5 +1,5 @@
-// The result files of `sbn experiment gradacc` and `sbn experiment train` (the paper's Experiments 1 and 2, spec
-// §3 and §4). Written as JSON beside the HTML report, which is drawn from exactly this data (src/report/).
+// The result files of `sbn experiment gradacc` and `sbn experiment train` (the paper's Experiments 1 and 2,
+// docs/math.md §3 and §4). Written as JSON beside the HTML report, which is drawn from exactly this data (src/report/).
 // Plain data only (no engine imports): the report page (webview/report.ts) type-checks against this file in the
 // browser build.
 
@@ -62,7 +62,7 @@ export interface GradaccCheckpoint {
   /** e.g. `authors-chk-100`, `ours-chk-2000` */
   id: string;
   title: string;
-  /** `authors`: their stored checkpoint (../shared/psa-gradeval); `recreated`: our REINFORCE training (spec §3.2). */
+  /** `authors`: their stored checkpoint (../shared/psa-gradeval); `recreated`: our REINFORCE training (docs/math.md §3.2). */
   source: 'authors' | 'recreated';
   /** Training epochs behind the parameters. */
   epoch: number;
@@ -105,13 +105,13 @@ export interface GradaccExperiment {
   training?: GradaccTrainingLog;
 }
 
-/** One method of a training suite (spec §4.3). */
+/** One method of a training suite (docs/math.md §4.3). */
 export interface TrainSuiteMethod {
   method: string;
   label: string;
   status: 'pending' | 'running' | 'finished' | 'stopped' | 'crashed' | 'diverged';
   runDir: string | null;
-  /** Chosen by the lr search (spec §4.5) and every trial it made. */
+  /** Chosen by the lr search (docs/math.md §4.5) and every trial it made. */
   lr: number | null;
   lrTrials: { lr: number; objective: number; diverged: boolean }[];
   epochs: number;
@@ -123,7 +123,7 @@ export interface TrainSuiteMethod {
     /** the method's own training objective r_loss (mean over each epoch) */
     objective: { epoch: number[]; value: number[] };
   };
-  /** Test accuracy as a true SBN vs the number of samples averaged (spec §4.7). */
+  /** Test accuracy as a true SBN vs the number of samples averaged (docs/math.md §4.7). */
   test: { split: string; samples: number[]; accuracy: number[] } | null;
   message?: string;
 }

@@ -1,4 +1,4 @@
-// Shapes through the layers of a model (spec §1.4, §4.2): what each layer takes and gives, its parameters and its
+// Shapes through the layers of a model (docs/math.md §1.4, §4.2): what each layer takes and gives, its parameters and its
 // stochastic binary units. Shapes are [features] or [channels, height, width] (channel-major); `dense` and the
 // output layer flatten a [C, H, W] input implicitly, `conv` needs one.
 import type { LayerSpec, ModelSpec } from './types';

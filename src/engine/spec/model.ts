@@ -15,19 +15,19 @@ export const CONV_DEFAULTS = { stride: 1, padding: 0 } as const;
 /** What toModelSpec fills in a `data` section where the file leaves a key out. */
 export const DATA_DEFAULTS = { validation: 0, splitSeed: 1, augment: 'none', scale: 'unit' } as const satisfies Partial<DataSpec>;
 
-/** What toModelSpec fills in a `train` section where the file leaves a key out (spec §4.3–4.6). */
+/** What toModelSpec fills in a `train` section where the file leaves a key out (docs/math.md §4.3–4.6). */
 export const TRAIN_DEFAULTS = {
   samples: 1, batchSize: 64, epochs: 10, seed: 1, clip: 1000, init: 'data-dependent',
   evalInterval: 0, evalSamples: 10, logInterval: 10,
 } as const satisfies Partial<TrainSpec>;
 
-/** Optimiser settings filled in per type; without an `optimizer` key the SGD ones are used (spec §4.5). */
+/** Optimiser settings filled in per type; without an `optimizer` key the SGD ones are used (docs/math.md §4.5). */
 export const OPTIMIZER_DEFAULTS = {
   sgd: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0 },
   adam: { type: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
 } as const satisfies Record<OptimizerSpec['type'], OptimizerSpec>;
 
-/** Defaults of an lr search (spec §4.5). Not filled in: `lr` is kept as written; the trainer applies these. */
+/** Defaults of an lr search (docs/math.md §4.5). Not filled in: `lr` is kept as written; the trainer applies these. */
 export const LR_SEARCH_DEFAULTS = { min: -6, max: 0, trials: 10, trialEpochs: 5 } as const;
 
 /** Concrete temperature when `tau` is left out (not filled in: `tau` stays absent). */

@@ -1,9 +1,9 @@
 // The typed form of a model file (*.sbn.json / *.sbn.yaml). The JSON Schema in schemas/ describes the
 // same structure for editors; parseModel() turns a file into this type or into a list of SpecErrors.
 
-/** Binary state coding of the hidden units: ±1 (`pm1`) or {0,1} (`01`). Spec §1.2. */
+/** Binary state coding of the hidden units: ±1 (`pm1`) or {0,1} (`01`). docs/math.md §1.2. */
 export type StateCoding = 'pm1' | '01';
-/** Noise z in x = sign(a − z): its CDF F is the sigmoid (`logistic`) or Φ (`normal`). Spec §1.1. */
+/** Noise z in x = sign(a − z): its CDF F is the sigmoid (`logistic`) or Φ (`normal`). docs/math.md §1.1. */
 export type NoiseKind = 'logistic' | 'normal';
 /** `logistic`: one output unit, labels ±1, ℓ = log(1 + e^{−yη}). `nll`: softmax over K classes, labels 0..K−1. */
 export type OutputLoss = 'logistic' | 'nll';
@@ -16,7 +16,7 @@ export interface DenseLayerSpec {
 }
 
 /**
- * A binary convolution (spec §1.4): odd kernel, zero padding, bias; noise i.i.d. per output unit.
+ * A binary convolution (docs/math.md §1.4): odd kernel, zero padding, bias; noise i.i.d. per output unit.
  * Inputs and outputs are [channels, height, width] (channel-major, as in PyTorch).
  */
 export interface ConvLayerSpec {
@@ -54,9 +54,9 @@ export interface DataSpec {
   path?: string;
   /** Training examples held out for validation: a count (≥ 1) or a fraction in (0, 1). Default 0 (none). */
   validation?: number;
-  /** Seed of the train/validation permutation (spec §4.1 uses 1). Default 1. */
+  /** Seed of the train/validation permutation (the paper uses 1; docs/math.md §4.1). Default 1. */
   splitSeed?: number;
-  /** `flipcrop`: random horizontal flip then random crop from the image padded by 4 (spec §4.1). Default none. */
+  /** `flipcrop`: random horizontal flip then random crop from the image padded by 4 (docs/math.md §4.1). Default none. */
   augment?: 'none' | 'flipcrop';
   /** Input scaling: `unit` [0, 1] (default), `pm1` [−1, 1], `standardize` (per feature, training statistics). */
   scale?: 'unit' | 'pm1' | 'standardize';
@@ -68,7 +68,7 @@ export interface OptimizerSpec {
   type: 'sgd' | 'adam';
   /** SGD momentum; default 0.9. */
   momentum?: number;
-  /** SGD Nesterov momentum; default true (spec §4.5). */
+  /** SGD Nesterov momentum; default true (docs/math.md §4.5). */
   nesterov?: boolean;
   /** Adam; defaults 0.9, 0.999, 1e-8. */
   beta1?: number;
@@ -85,7 +85,7 @@ export type LrSchedule =
   | { schedule: 'cosine'; base: number; min?: number };
 
 /**
- * Bounded search over log10(lr) with short trial runs (spec §4.5: Brent's bounded minimisation over [−6, 0],
+ * Bounded search over log10(lr) with short trial runs (docs/math.md §4.5: Brent's bounded minimisation over [−6, 0],
  * at most 10 trials of 5 epochs, divergence = +∞). The chosen lr is then kept constant.
  */
 export interface LrSearchSpec {
@@ -103,7 +103,7 @@ export interface TrainSpec {
   tau?: number;
   /** REINFORCE control variate; default none. */
   baseline?: 'none' | 'mean' | 'loo';
-  /** Noise samples per example per step (spec §4.3 uses 1); `loo` needs ≥ 2. Default 1. */
+  /** Noise samples per example per step (the paper uses 1; docs/math.md §4.3); `loo` needs ≥ 2. Default 1. */
   samples?: number;
   optimizer?: OptimizerSpec;
   lr: LrSpec;
@@ -113,13 +113,13 @@ export interface TrainSpec {
   epochs?: number;
   /** Seed of initialisation, data order and noise. Default 1. */
   seed?: number;
-  /** Clamp every gradient entry to [−clip, clip]; default 1000 (spec §4.5). */
+  /** Clamp every gradient entry to [−clip, clip]; default 1000 (docs/math.md §4.5). */
   clip?: number;
-  /** `data-dependent` (default): per-channel normalisation of a tanh network on one batch (spec §4.4). */
+  /** `data-dependent` (default): per-channel normalisation of a tanh network on one batch (docs/math.md §4.4). */
   init?: 'default' | 'data-dependent';
   /** Evaluation metrics every N steps (and at every epoch end); default 0 = epoch ends only. */
   evalInterval?: number;
-  /** SBN samples per example for the evaluation metrics (spec §4.6 uses 10). Default 10. */
+  /** SBN samples per example for the evaluation metrics (the paper uses 10; docs/math.md §4.6). Default 10. */
   evalSamples?: number;
   /** Training-loss log interval in steps; default 10. */
   logInterval?: number;

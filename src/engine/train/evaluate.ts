@@ -1,4 +1,4 @@
-// Evaluation of any trained model as a true SBN (spec §4.6, §5 item 14), whatever estimator trained it:
+// Evaluation of any trained model as a true SBN (docs/math.md §4.6, §5.14), whatever estimator trained it:
 // S independent noise samples per example; in each, the last layer is flip-averaged exactly as PSA's value
 // (§2.3.2) — over the base state and every single flip of the last hidden layer, weighted by π and (1 − π)/n.
 //   u_loss  expected NLL (flip-averaged)          acc1   expected single-sample accuracy (flip-averaged)
@@ -97,7 +97,7 @@ function chunkRows(net: Network, samples: number): number {
   return Math.max(1, Math.floor(MAX_FLIP_ELEMENTS / (flips * samples)));
 }
 
-/** Metrics of §4.6 over a split (or its first `limit` examples) with S samples per example. */
+/** Metrics of docs/math.md §4.6 over a split (or its first `limit` examples) with S samples per example. */
 export function evaluateSplit(net: Network, split: Split, samples: number, rng: Rng, limit = split.n): SbnMetrics {
   const n = Math.min(limit, split.n);
   const features = split.x.length / split.n;
@@ -133,7 +133,7 @@ export function evaluateSplit(net: Network, split: Split, samples: number, rng: 
 }
 
 /**
- * Test accuracy as a function of the number of samples (spec §4.7): for s = 1..S, the argmax of the mean
+ * Test accuracy as a function of the number of samples (docs/math.md §4.7): for s = 1..S, the argmax of the mean
  * of the first s flip-averaged predictive distributions. Returns accuracy[s − 1].
  */
 export function accuracyVsSamples(net: Network, split: Split, samples: number, rng: Rng, limit = split.n): number[] {

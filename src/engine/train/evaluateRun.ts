@@ -1,5 +1,5 @@
 // Evaluation of a finished (or stopped) run folder: accuracy as a function of the number of SBN samples
-// (spec §4.7) and the §4.6 metrics, from a checkpoint; shared by `sbn eval` and the extension.
+// (docs/math.md §4.7) and the §4.6 metrics, from a checkpoint; shared by `sbn eval` and the extension.
 import * as path from 'node:path';
 import { RunStore, readConfig, type Checkpoint } from '../runs';
 import { initNetwork, loadTensorMap, disposeNetwork } from '../network';

@@ -1,4 +1,4 @@
-// Data-dependent initialisation (spec §4.4 step 2, the §3.2 idea for the 5-5-5 net): on one training batch,
+// Data-dependent initialisation (docs/math.md §4.4 step 2, the §3.2 idea for the 5-5-5 net): on one training batch,
 // run the deterministic network with tanh activations and, layer by layer, rescale each hidden unit's (or
 // conv channel's) weights and bias so that its pre-activations have zero mean and unit (unbiased) standard
 // deviation over the batch and spatial positions. The output layer is left as it is.

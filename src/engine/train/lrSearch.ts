@@ -1,4 +1,4 @@
-// Learning-rate search (spec §4.5): bounded scalar minimisation of the trial objective over x = log10(lr),
+// Learning-rate search (docs/math.md §4.5): bounded scalar minimisation of the trial objective over x = log10(lr),
 // as the authors did with scipy's minimize_scalar(method='bounded') — Brent's method (golden section with
 // parabolic steps), ported from scipy's fminbound — with at most `trials` evaluations. Each trial trains
 // the same initial network for a few epochs; divergence counts as +∞ (here 1e10, which keeps the

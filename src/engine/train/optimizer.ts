@@ -1,4 +1,4 @@
-// Optimisers over a network's parameters: SGD with momentum / Nesterov (PyTorch's semantics, spec §4.5)
+// Optimisers over a network's parameters: SGD with momentum / Nesterov (PyTorch's semantics, docs/math.md §4.5)
 // and Adam. State is plain tensors so a checkpoint restores it exactly.
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';

@@ -1,4 +1,4 @@
-// The training loop (spec §4.5–§4.6): one estimator, an optimiser and a learning-rate rule, the data in
+// The training loop (docs/math.md §4.5–§4.6): one estimator, an optimiser and a learning-rate rule, the data in
 // seeded batches, metrics appended to the run as it goes, checkpoints at every epoch end, every few
 // minutes and on stop, and an exact resume: every random stream, the data order, the optimiser and the
 // running averages are part of the checkpoint, so a resumed run continues bit for bit.
@@ -108,7 +108,7 @@ interface LoopState {
   lr: LrSchedule;
 }
 
-/** The initial network for a seed: same for every method and lr trial (spec §4.4). */
+/** The initial network for a seed: same for every method and lr trial (docs/math.md §4.4). */
 export function initialNetwork(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData): Network {
   const root = new Rng(train.seed);
   const net = initNetwork(spec, root.split('init'));
