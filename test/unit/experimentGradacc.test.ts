@@ -18,7 +18,7 @@ import {
 } from '../../src/engine/experiments/gradacc';
 import type { CurveDeviation, GradaccExperiment } from '../../src/engine/experiments/types';
 import { writeExperimentReport } from '../../src/report';
-import { experimentEnvironment } from '../../src/cli/experiment';
+import { experimentEnvironment, recordedCommand } from '../../src/cli/experiment';
 import { parseEstimatorList } from '../../src/cli/inputs';
 import { PAPER_ESTIMATORS } from '../../src/cli/commands/gradeval';
 import { gradevalCurves, gradevalData, repoRoot } from './helpers/fixtures';
@@ -286,6 +286,13 @@ function expectBadInput(args: string[], ...patterns: RegExp[]) {
   assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
   for (const p of patterns) assert.match(lines[0], p);
 }
+
+test('the recorded command names no absolute path: they are written relative to the working directory', () => {
+  assert.equal(recordedCommand(['experiment', 'gradacc', '--out', '/w/main/experiments/x', '--draws', '300'], '/w/main'),
+    'sbn experiment gradacc --out experiments/x --draws 300');
+  assert.equal(recordedCommand(['experiment', 'train', '--data=/w/cifar', '--out', '/w/main'], '/w/main'), 'sbn experiment train --data=../cifar --out .');
+  assert.equal(recordedCommand(['gradeval', 'm.sbn.json', '--params', '/w/ref/c.json#chk-100'], '/w/main'), 'sbn gradeval m.sbn.json --params ../ref/c.json#chk-100');
+});
 
 test('bad input to sbn experiment gradacc: one line, exit code 2', () => {
   expectBadInput(['--draws', 'x'], /--draws: expected a positive integer, got "x"/);
