@@ -198,9 +198,9 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
   for (const [index, method] of o.methods.entries()) {
     const label = SUITE_METHODS.find((m) => m.method === method)!.label;
     const entry = state.methods[method];
-    const existing = entry && runPath(o.dir, entry.runDir);
-    if (entry?.done && fs.existsSync(existing!)) {
-      o.onMethod?.({ method, label, index, count, action: 'skip', runDir: existing! });
+    const existing = entry ? runPath(o.dir, entry.runDir) : undefined;
+    if (entry?.done && existing && fs.existsSync(existing)) {
+      o.onMethod?.({ method, label, index, count, action: 'skip', runDir: existing });
       continue;
     }
     let session: Session | undefined;
