@@ -11,7 +11,8 @@ import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName } from '../src/engine/estimators';
 import { exactGradient } from '../src/engine/estimators/exact';
 import type { ModelSpec } from '../src/engine/spec/types';
-import { bestOf, perBackend, repoRoot, writeResults } from './common';
+import { AUTHORS_CHECKPOINTS_FILE, authorsReferenceDir } from '../src/cli/reference';
+import { bestOf, perBackend, writeResults } from './common';
 
 interface Row { backend: string; net: string; estimator: string; drawsPerSecond: number; msPerDraw: number }
 
@@ -26,10 +27,9 @@ const MLP: ModelSpec = {
   output: { units: 10, loss: 'nll' },
 };
 
-function sharedCheckpoint(): { layers: LayerValues[]; X: number[][]; Y: number[] } | undefined {
-  const file = path.resolve(repoRoot, '..', 'shared', 'psa-gradeval', 'gradeval_checkpoints.json');
-  if (!fs.existsSync(file)) return undefined;
-  const d = JSON.parse(fs.readFileSync(file, 'utf8'));
+/** The authors' chk-100 and their 200 points (reference/authors-psa-neurips2020). */
+function authorsCheckpoint(): { layers: LayerValues[]; X: number[][]; Y: number[] } {
+  const d = JSON.parse(fs.readFileSync(path.join(authorsReferenceDir(), AUTHORS_CHECKPOINTS_FILE), 'utf8'));
   return { layers: d.checkpoints['chk-100'].layers, X: d.X, Y: d.Y };
 }
 
@@ -37,10 +37,9 @@ async function child(backend: string): Promise<Row[]> {
   const info = await initBackend(backend);
   const rows: Row[] = [];
   const rng = new Rng(1);
-  // 5-5-5: the authors' checkpoint when available, else a random net on random 2-D points
-  const shared = sharedCheckpoint();
-  const small = shared ? networkFromValues(GRADEVAL, shared.layers) : initNetwork(GRADEVAL, rng);
-  const smallData = shared ?? { X: Array.from({ length: 200 }, () => [rng.uniform() * 3 - 1.5, rng.uniform() * 2 - 1]), Y: Array.from({ length: 200 }, (_, i) => (i < 100 ? 1 : -1)) };
+  // 5-5-5: the authors' checkpoint on their data
+  const smallData = authorsCheckpoint();
+  const small = networkFromValues(GRADEVAL, smallData.layers);
   const G = 1000; // draws stacked into one batch, as `sbn gradeval` does
   const xs = tf.tile(tf.tensor2d(smallData.X), [G, 1]) as tf.Tensor2D;
   const ys = tf.tile(tf.tensor1d(smallData.Y, 'float32'), [G]) as tf.Tensor1D;

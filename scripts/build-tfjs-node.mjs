@@ -1,6 +1,6 @@
 // Root postinstall: builds the native binding of the optional @tensorflow/tfjs-node package against the
 // libtensorflow inside the TensorFlow pip wheel (its own install script would download libtensorflow 2.9.1 and a
-// prebuilt addon, which fails offline). See docs in ../shared/notes/engine.md ("tfjs-node without a download").
+// prebuilt addon, which fails offline). How and why: docs/kernels.md, "The `tensorflow` backend without a download".
 //
 // Never fails the install: any problem ends with one line
 //   sbn-studio: tfjs-node not built (<reason>); the wasm backend will be used

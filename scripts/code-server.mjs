@@ -1,6 +1,6 @@
 // code-server 4.100.3 (a VS Code 1.100.3 server with its web workbench) for the scripts that need a real VS Code
 // here: scripts/test-vscode.mjs (integration tests), scripts/test-vsix.mjs (the packaged extension) and
-// scripts/open-vscode.mjs (`npm run studio`). See /work/shared/notes/vscode-testing.md for why code-server and how.
+// scripts/open-vscode.mjs (`npm run studio`). Why code-server and how: docs/testing.md, "How the VS Code tests run".
 //
 // It is installed on first use into .vscode-test/code-server/ (git-ignored, ~46 s, ~300 MB), never as a dependency
 // of the project. Every function that reports progress takes a `log(message)` function.

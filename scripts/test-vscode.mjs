@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the extension-host integration tests (dist/test/integration/index.js, built from test/integration/) inside a
 // real VS Code: code-server 4.100.3 (VS Code 1.100.3 server + web workbench) driven by Debian's chromium through
-// playwright-core. See /work/shared/notes/vscode-testing.md for why (no Electron download here) and how.
+// playwright-core. Why (no Electron download here) and how: docs/testing.md, "How the VS Code tests run".
 //
 //   node scripts/test-vscode.mjs [--grep <pattern>] [--screenshots <dir>] [--timeout <seconds>] [--install-only]
 //

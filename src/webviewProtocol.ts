@@ -2,8 +2,8 @@
 // diagnostics, layer statistics). The host imports it (src/extension/panels/), and so do the webview scripts
 // (webview/*.ts): it must stay free of Node, vscode and engine imports.
 //
-// The host owns the data (/work/shared/notes/vscode-testing.md: a hidden webview without retainContextWhenHidden
-// loses messages and reloads on reveal). A webview says `ready` whenever its page (re)loads or becomes visible,
+// The host owns the data (docs/testing.md, "Webview behaviour the panels rely on": a hidden webview without
+// retainContextWhenHidden loses messages and reloads on reveal). A webview says `ready` whenever its page (re)loads or becomes visible,
 // the host answers with a `snapshot` of everything that panel shows, then streams `delta`s (at most ~10 per second)
 // and `runState` updates. Series are downsampled on the host (min-max per bucket, `sbn.maxPointsPerSeries`).
 

@@ -88,7 +88,7 @@ experiment
   .option('--draws <N>', 'single-draw estimates per estimator and checkpoint', '20000')
   .option('--seed <S>', 'random seed', '1')
   .option('--epochs <N>', 'epochs of the REINFORCE training that re-creates the checkpoints (docs/math.md §3.2)', '2000')
-  .option('--authors <dir>', "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: ../shared/psa-gradeval when it exists)")
+  .option('--authors <dir>', "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: reference/authors-psa-neurips2020 in the package)")
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentGradaccCommand);

@@ -1,10 +1,32 @@
-// The authors' digitised gradient-accuracy curves (../shared/psa-gradeval/gradacc_curves.json): reading and
-// checking the file. Matching their method names to our labels is the engine's (src/engine/experiments/gradacc.ts).
+// The authors' reference data (reference/authors-psa-neurips2020/ in the package: their checkpoints and their
+// digitised gradient-accuracy curves): where it is, and reading and checking the curves file. Matching their
+// method names to our labels is the engine's (src/engine/experiments/gradacc.ts).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { referenceCurves, type AuthorsCurvesFile, type ReferenceCurves } from '../engine/experiments/gradacc';
 import { CliError, fieldError } from './errors';
 
 export { AUTHORS_METHOD, type ReferenceCurves } from '../engine/experiments/gradacc';
+
+/** The folder of the authors' data, relative to the package root; its README says where every number comes from. */
+export const AUTHORS_REFERENCE_DIR = path.join('reference', 'authors-psa-neurips2020');
+export const AUTHORS_CHECKPOINTS_FILE = 'gradeval_checkpoints.json';
+export const AUTHORS_CURVES_FILE = 'gradacc_curves.json';
+
+/**
+ * The authors' data folder of this installation: resolved from where this code runs (dist/, dist/test/unit/,
+ * src/cli/), never from the working directory, so `sbn` finds it from any folder.
+ */
+export function authorsReferenceDir(): string {
+  let dir = __dirname;
+  for (let up = 0; up < 5; up++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, AUTHORS_REFERENCE_DIR);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return path.resolve(__dirname, '..', AUTHORS_REFERENCE_DIR);
+}
 
 export function loadReferenceCurves(arg: string): ReferenceCurves {
   const hash = arg.lastIndexOf('#');

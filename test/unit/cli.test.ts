@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gradevalData, repoRoot, sharedDir } from './helpers/fixtures';
+import { authorsCheckpointsFile, gradevalData, repoRoot } from './helpers/fixtures';
 
 const root = repoRoot();
 const model = path.join(root, 'examples', 'toy2d-gradeval.sbn.json');
-const checkpoints = path.join(sharedDir(), 'psa-gradeval', 'gradeval_checkpoints.json');
+const checkpoints = authorsCheckpointsFile();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-cli-'));
 
 function sbn(...args: string[]) {

@@ -9,7 +9,7 @@ import {
   BatchIterator, DataError, FASHION_MNIST_DIR, LoadedData, LoadOptions, Split, drawFlipCrop, encodeIdx, findIdxFiles,
   flipCrop, loadDataset, readCifar10, readIdx, splitIndices,
 } from '../../src/engine/data';
-import { sharedDir } from './helpers/fixtures';
+import { authorsCheckpointsFile } from './helpers/fixtures';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-data-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -146,14 +146,11 @@ test('toy-2d: the paper\'s 200 points, 100 per label, ±1 for logistic and 0/1 f
   assert.deepEqual([...labelCounts(d.train.y)].sort(), [[-1, 100], [1, 100]]);
   const nll = load({ dataset: 'toy-2d' }, { inputShape: [2], loss: 'nll', classes: 2 });
   assert.deepEqual([...labelCounts(nll.train.y)].sort(), [[0, 100], [1, 100]]);
-  const ref = path.join(sharedDir(), 'psa-gradeval', 'gradeval_checkpoints.json');
-  if (fs.existsSync(ref)) {
-    // With validation 0 the training set is the data permuted by Rng(1): compare as sets of rows.
-    const src = JSON.parse(fs.readFileSync(ref, 'utf8')) as { X: number[][]; Y: number[] };
-    const rows = (x: ArrayLike<number>, y: ArrayLike<number>) =>
-      Array.from({ length: 200 }, (_, i) => `${Math.fround(x[2 * i])},${Math.fround(x[2 * i + 1])},${y[i]}`).sort();
-    assert.deepEqual(rows(d.train.x, d.train.y), rows(src.X.flat(), src.Y));
-  }
+  // With validation 0 the training set is the authors' data permuted by Rng(1): compare as sets of rows.
+  const src = JSON.parse(fs.readFileSync(authorsCheckpointsFile(), 'utf8')) as { X: number[][]; Y: number[] };
+  const rows = (x: ArrayLike<number>, y: ArrayLike<number>) =>
+    Array.from({ length: 200 }, (_, i) => `${Math.fround(x[2 * i])},${Math.fround(x[2 * i + 1])},${y[i]}`).sort();
+  assert.deepEqual(rows(d.train.x, d.train.y), rows(src.X.flat(), src.Y));
 });
 
 test('user files: JSON with a test set, CSV with a header, CSV errors with line numbers', () => {

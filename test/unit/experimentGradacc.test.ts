@@ -18,15 +18,12 @@ import {
 } from '../../src/engine/experiments/gradacc';
 import type { CurveDeviation, GradaccExperiment } from '../../src/engine/experiments/types';
 import { writeExperimentReport } from '../../src/report';
-import { experimentEnvironment } from '../../src/cli/experiment';
+import { experimentEnvironment, recordedCommand } from '../../src/cli/experiment';
 import { parseEstimatorList } from '../../src/cli/inputs';
 import { PAPER_ESTIMATORS } from '../../src/cli/commands/gradeval';
-import { gradevalCurves, gradevalData, repoRoot, sharedDir } from './helpers/fixtures';
+import { gradevalCurves, gradevalData, repoRoot } from './helpers/fixtures';
 
 const root = repoRoot();
-const authorsDir = path.join(sharedDir(), 'psa-gradeval');
-const haveAuthors = fs.existsSync(path.join(authorsDir, 'gradeval_checkpoints.json')) && fs.existsSync(path.join(authorsDir, 'gradacc_curves.json'));
-const skipAuthors = !haveAuthors && `the authors' data is not at ${authorsDir}`;
 const LABELS = ['reinforce', 'concrete(tau=0.1)', 'concrete(tau=1)', 'tanh', 'dste', 'psa', 'arm'];
 const LAYERS = ['dense1', 'dense2', 'dense3', 'output'];
 
@@ -107,7 +104,7 @@ function authorsAsResult(doc: AuthorsCurvesFile, checkpoint: string): GradientAc
   };
 }
 
-test("findings computed from the authors' chk-100 curves state the paper's observations (docs/math.md §3.5)", { skip: skipAuthors }, () => {
+test("findings computed from the authors' chk-100 curves state the paper's observations (docs/math.md §3.5)", () => {
   const doc = gradevalCurves();
   const result = authorsAsResult(doc, 'chk-100');
   const f = gradaccFindings(result);
@@ -138,7 +135,7 @@ test("findings computed from the authors' chk-100 curves state the paper's obser
   assert.ok(g.some((l) => /largest deviation from the authors' chk-100 curves .*cosine 0 /.test(l)), g.join('\n'));
 });
 
-test("findings say plainly where two sets of curves disagree (the authors' chk-2000 against their chk-100)", { skip: skipAuthors }, () => {
+test("findings say plainly where two sets of curves disagree (the authors' chk-2000 against their chk-100)", () => {
   const doc = gradevalCurves();
   const result = authorsAsResult(doc, 'chk-2000');
   const f = gradaccFindings(result, { checkpoint: 'chk-100', kind: 'qualitative', ...compareWithReference(result, referenceCurves(doc, 'chk-100')) });
@@ -162,7 +159,7 @@ function options(out: string, draws: number): GradaccOptions {
   };
 }
 
-test('the engine run writes every checkpoint with all seven estimators; a rerun reuses the training and the results', { skip: skipAuthors }, async () => {
+test('the engine run writes every checkpoint with all seven estimators; a rerun reuses the training and the results', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-'));
   const first = await runGradaccExperiment(options(out, 300));
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -247,11 +244,12 @@ function sbn(cwd: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('sbn experiment gradacc runs end to end and writes gradacc.json', { skip: skipAuthors }, () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-cli-'));
-  const r = sbn(root, 'experiment', 'gradacc', '--draws', '300', '--epochs', '3', '--out', out, '--no-png', '--authors', authorsDir);
+test("sbn experiment gradacc runs end to end from any folder, with the package's copy of the authors' data by default", () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-cli-'));
+  const r = sbn(cwd, 'experiment', 'gradacc', '--draws', '300', '--epochs', '3', '--out', 'out', '--no-png');
   assert.equal(r.code, 0, r.stderr);
-  const json = JSON.parse(fs.readFileSync(path.join(out, 'gradacc.json'), 'utf8')) as GradaccExperiment;
+  assert.doesNotMatch(r.stderr, /not at/);
+  const json = JSON.parse(fs.readFileSync(path.join(cwd, 'out', 'gradacc.json'), 'utf8')) as GradaccExperiment;
   assert.deepEqual(json.checkpoints.map((c) => c.id), ['authors-chk-1', 'authors-chk-100', 'ours-chk-1', 'ours-chk-3']);
   assert.match(json.environment.command, /^sbn experiment gradacc --draws 300/);
   assert.match(r.stdout, /== authors-chk-100: /);
@@ -262,11 +260,20 @@ test('sbn experiment gradacc runs end to end and writes gradacc.json', { skip: s
   assert.doesNotMatch(r.stdout, /^sbn: /m, 'logs go to stderr');
 });
 
-test('sbn experiment gradacc without the authors data runs our checkpoints only', () => {
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-noauthors-'));
-  const r = sbn(cwd, 'experiment', 'gradacc', '--draws', '60', '--epochs', '1', '--out', 'x', '--no-png');
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /the authors' data is not at .*skipping/);
+test("sbn experiment gradacc in an installation without the authors' data runs our checkpoints only", () => {
+  // A package of its own: the CLI bundle and a package.json, but no reference/ folder.
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-noauthors-'));
+  fs.mkdirSync(path.join(pkg, 'dist'));
+  fs.copyFileSync(path.join(root, 'dist', 'cli.js'), path.join(pkg, 'dist', 'cli.js'));
+  fs.writeFileSync(path.join(pkg, 'package.json'), '{}');
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
+  const cwd = path.join(pkg, 'work');
+  fs.mkdirSync(cwd);
+  const r = spawnSync(process.execPath, [path.join(pkg, 'dist', 'cli.js'), 'experiment', 'gradacc', '--draws', '60', '--epochs', '1', '--out', 'x', '--no-png'],
+    { cwd, encoding: 'utf8', env: process.env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stderr.includes(`the authors' data is not at ${path.join(pkg, 'reference', 'authors-psa-neurips2020')} `), r.stderr);
+  assert.match(r.stderr, /skipping their checkpoints/);
   const json = JSON.parse(fs.readFileSync(path.join(cwd, 'x', 'gradacc.json'), 'utf8')) as GradaccExperiment;
   assert.deepEqual(json.checkpoints.map((c) => c.id), ['ours-chk-1']);
 });
@@ -279,6 +286,13 @@ function expectBadInput(args: string[], ...patterns: RegExp[]) {
   assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
   for (const p of patterns) assert.match(lines[0], p);
 }
+
+test('the recorded command names no absolute path: they are written relative to the working directory', () => {
+  assert.equal(recordedCommand(['experiment', 'gradacc', '--out', '/w/main/experiments/x', '--draws', '300'], '/w/main'),
+    'sbn experiment gradacc --out experiments/x --draws 300');
+  assert.equal(recordedCommand(['experiment', 'train', '--data=/w/cifar', '--out', '/w/main'], '/w/main'), 'sbn experiment train --data=../cifar --out .');
+  assert.equal(recordedCommand(['gradeval', 'm.sbn.json', '--params', '/w/ref/c.json#chk-100'], '/w/main'), 'sbn gradeval m.sbn.json --params ../ref/c.json#chk-100');
+});
 
 test('bad input to sbn experiment gradacc: one line, exit code 2', () => {
   expectBadInput(['--draws', 'x'], /--draws: expected a positive integer, got "x"/);

@@ -55,7 +55,9 @@ test('a training suite runs all eight methods, stops part-way, continues where i
   assert.equal(await runSuite(options()), 'stopped');
   assert.deepEqual(actions, [`${methods[0]}:start`, `${methods[0]}:done`, `${methods[1]}:start`]);
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'suite.json'), 'utf8'));
-  assert.equal(JSON.parse(fs.readFileSync(path.join(state.methods[methods[1]].runDir, 'status.json'), 'utf8')).status, 'stopped');
+  // run folders are named relative to the suite folder, so that it can be moved or committed
+  assert.match(state.methods[methods[1]].runDir, /^runs\/[^/]+$/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, state.methods[methods[1]].runDir, 'status.json'), 'utf8')).status, 'stopped');
   const partial = suiteReport(TINY, dir, methods, ENV);
   assert.deepEqual(partial.methods.map((m) => m.status), ['finished', 'stopped', ...methods.slice(2).map(() => 'pending')]);
 
@@ -69,6 +71,7 @@ test('a training suite runs all eight methods, stops part-way, continues where i
   const report: TrainSuiteReport = suiteReport(TINY, dir, methods, ENV);
   assert.equal(report.methods.length, 8);
   for (const m of report.methods) {
+    assert.ok(m.runDir && /^runs\/[^/]+$/.test(m.runDir) && fs.existsSync(path.join(dir, m.runDir)), `${m.method}: runDir ${m.runDir}`);
     assert.equal(m.status, 'finished', `${m.method}: ${m.status} ${m.message ?? ''}`);
     assert.ok(m.lr !== null && m.lr > 0 && m.lrTrials.length === 2, `${m.method}: lr search`);
     assert.equal(m.epochs, 2);

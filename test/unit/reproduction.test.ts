@@ -1,5 +1,5 @@
 // Test 5 of the engine-core issue: our Experiment 1 at chk-100 reproduces the authors' published curves
-// (../shared/psa-gradeval/gradacc_curves.json) for every estimator of their figure at M = 1, 10, 100.
+// (reference/authors-psa-neurips2020/gradacc_curves.json) for every estimator of their figure at M = 1, 10, 100.
 //
 // Tolerance. Each of our values is a mean over T_ours = ⌊3000/M⌋ trials, each of theirs over
 // T_auth = ⌊20000/M⌋ trials of the same quantity, so their difference has standard error

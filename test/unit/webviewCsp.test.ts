@@ -232,7 +232,7 @@ const RECORDS = syntheticRun(1200);
 
 function runState(step: number): RunState {
   return {
-    runDir: '/work/runs/20240517-090503-toy2d-psa', name: 'toy2d-psa', status: 'running', estimator: 'psa', backend: 'tensorflow',
+    runDir: '/projects/demo/runs/20240517-090503-toy2d-psa', name: 'toy2d-psa', status: 'running', estimator: 'psa', backend: 'tensorflow',
     epoch: step / 40, epochs: 40, step, totalSteps: 1600, stepsPerSecond: 50, etaSeconds: (1600 - step) / 50, elapsed: step * 0.02, canStop: true,
     lastEval: { validation: { acc_e: 0.91, acc1: 0.88, u_loss: 0.2, step } },
   };
@@ -499,7 +499,7 @@ test('active-run sidebar view: production CSP, the empty state, a running run wi
   try {
     await probe.page.setViewportSize({ width: 300, height: 520 });
     // nothing trains: the empty state with New Model File and the last run
-    await probe.post({ type: 'idle', last: { runDir: '/work/runs/x', name: 'toy2d-old', status: 'finished' } });
+    await probe.post({ type: 'idle', last: { runDir: '/projects/demo/runs/x', name: 'toy2d-old', status: 'finished' } });
     const idle = await probe.rendered(1);
     assert.deepEqual(idle.extras, { idle: 1, running: 0, stop: 0 });
     assert.ok(await probe.page.locator('#empty:not([hidden]) #new-model').isVisible(), 'New Model File shown');
@@ -533,7 +533,7 @@ test('active-run sidebar view: production CSP, the empty state, a running run wi
     assert.deepEqual(probe.errors, []);
     await probe.page.screenshot({ path: path.join(shots, 'webview-activeRun.png'), fullPage: true });
     // back to idle when the run ends
-    await probe.post({ type: 'idle', last: { runDir: '/work/runs/20240517-090503-toy2d-psa', name: 'toy2d-psa', status: 'finished' } });
+    await probe.post({ type: 'idle', last: { runDir: '/projects/demo/runs/20240517-090503-toy2d-psa', name: 'toy2d-psa', status: 'finished' } });
     await probe.page.waitForTimeout(200);
     assert.ok(await probe.page.locator('#new-model').isVisible());
     assert.ok(!(await probe.page.locator('#running').isVisible()));
@@ -547,7 +547,7 @@ test('compare page: production CSP, two runs overlaid against the epoch, legend 
   const source = (records: MetricsRecord[], name: string, estimator: string) => {
     const series = new RunSeries(2000);
     series.ingest(records);
-    return { series, state: (): RunState => ({ ...runState(records[records.length - 1].step), status: 'finished', canStop: false, name, estimator, runDir: `/work/runs/${name}` }) };
+    return { series, state: (): RunState => ({ ...runState(records[records.length - 1].step), status: 'finished', canStop: false, name, estimator, runDir: `/projects/demo/runs/${name}` }) };
   };
   const other = RECORDS.map((r) => ({ ...r, step: Math.round(r.step / 2), ...(typeof r.acc_e === 'number' ? { acc_e: r.acc_e - 0.05 } : {}) }));
   const msg = compareMessage([source(RECORDS, 'toy2d-psa', 'psa'), source(other, 'toy2d-arm', 'arm')]);

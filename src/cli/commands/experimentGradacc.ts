@@ -14,7 +14,7 @@ import { CliError } from '../errors';
 import { experimentEnvironment } from '../experiment';
 import { loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';
 import { log } from '../log';
-import { loadReferenceCurves } from '../reference';
+import { AUTHORS_CHECKPOINTS_FILE as CHECKPOINTS_FILE, AUTHORS_CURVES_FILE as CURVES_FILE, authorsReferenceDir, loadReferenceCurves } from '../reference';
 import { formatTable, PAPER_ESTIMATORS } from './gradeval';
 
 export interface ExperimentGradaccOptions {
@@ -27,11 +27,7 @@ export interface ExperimentGradaccOptions {
   backend?: string;
 }
 
-const CHECKPOINTS_FILE = 'gradeval_checkpoints.json';
-const CURVES_FILE = 'gradacc_curves.json';
-const DEFAULT_AUTHORS_DIR = path.join('..', 'shared', 'psa-gradeval');
-
-/** The authors' folder to use: --authors (both files required) or the default beside the checkout, if complete. */
+/** The authors' folder to use: --authors (both files required) or the package's own copy, if complete. */
 function authorsDir(flag: string | undefined): string | undefined {
   if (flag !== undefined) {
     if (!fs.statSync(flag, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--authors: ${flag}: folder not found`);
@@ -41,9 +37,10 @@ function authorsDir(flag: string | undefined): string | undefined {
     }
     return flag;
   }
-  const missing = [CHECKPOINTS_FILE, CURVES_FILE].filter((name) => !fs.existsSync(path.join(DEFAULT_AUTHORS_DIR, name)));
-  if (missing.length === 0) return DEFAULT_AUTHORS_DIR;
-  log(`the authors' data is not at ${DEFAULT_AUTHORS_DIR} (${missing.join(', ')} missing): skipping their checkpoints and every comparison with their curves (give --authors <dir>)`);
+  const dir = authorsReferenceDir();
+  const missing = [CHECKPOINTS_FILE, CURVES_FILE].filter((name) => !fs.existsSync(path.join(dir, name)));
+  if (missing.length === 0) return dir;
+  log(`the authors' data is not at ${dir} (${missing.join(', ')} missing): skipping their checkpoints and every comparison with their curves (give --authors <dir>)`);
   return undefined;
 }
 

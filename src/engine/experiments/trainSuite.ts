@@ -134,8 +134,17 @@ interface SuiteState {
   format: 'sbn-suite';
   version: 1;
   suite: string;
-  /** done: trained as far as it goes (finished or diverged) and evaluated on the test set */
+  /**
+   * runDir: relative to the suite folder (`runs/<date>-<name>`), so the folder can be moved, shared or committed
+   * (absolute in suites written before this rule; both are read). done: trained as far as it goes (finished or
+   * diverged) and evaluated on the test set.
+   */
   methods: Record<string, { runDir: string; test?: { split: string; samples: number[]; accuracy: number[] }; done?: boolean }>;
+}
+
+/** A method's run folder as a path usable from here (suite.json keeps it relative to the suite folder). */
+function runPath(dir: string, runDir: string): string {
+  return path.isAbsolute(runDir) ? runDir : path.join(dir, runDir);
 }
 
 const STATE_FILE = 'suite.json';
@@ -189,16 +198,17 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
   for (const [index, method] of o.methods.entries()) {
     const label = SUITE_METHODS.find((m) => m.method === method)!.label;
     const entry = state.methods[method];
-    if (entry?.done && fs.existsSync(entry.runDir)) {
-      o.onMethod?.({ method, label, index, count, action: 'skip', runDir: entry.runDir });
+    const existing = entry ? runPath(o.dir, entry.runDir) : undefined;
+    if (entry?.done && existing && fs.existsSync(existing)) {
+      o.onMethod?.({ method, label, index, count, action: 'skip', runDir: existing });
       continue;
     }
     let session: Session | undefined;
-    if (entry && fs.existsSync(entry.runDir)) {
+    if (existing && fs.existsSync(existing)) {
       // finished or diverged runs are not trained further; anything else continues from its last checkpoint
-      if (!['finished', 'diverged'].includes(runStatus(entry.runDir) ?? '')) {
-        session = resumeSession(entry.runDir, o.epochs);
-        o.onMethod?.({ method, label, index, count, action: 'resume', runDir: entry.runDir });
+      if (!['finished', 'diverged'].includes(runStatus(existing) ?? '')) {
+        session = resumeSession(existing, o.epochs);
+        o.onMethod?.({ method, label, index, count, action: 'resume', runDir: existing });
       }
     } else {
       const model = methodModel(o, method);
@@ -206,7 +216,7 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
       const text = JSON.stringify(model, null, 2) + '\n';
       writeFileAtomic(modelFile, text);
       session = startSession(modelFile, text, model, {}, path.join(o.dir, 'runs'), o.env);
-      state.methods[method] = { runDir: session.store.dir };
+      state.methods[method] = { runDir: path.relative(o.dir, session.store.dir) };
       writeState(o.dir, state);
       o.onMethod?.({ method, label, index, count, action: 'start', runDir: session.store.dir });
     }
@@ -218,30 +228,32 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
     o.onEvaluate?.(method);
     let test: SuiteState['methods'][string]['test'];
     try {
-      const ev = evaluateRun(runDir, o.suite.testSamples, 'auto');
+      const ev = evaluateRun(runPath(o.dir, runDir), o.suite.testSamples, 'auto');
       test = { split: ev.split, samples: ev.accuracy.map((_, i) => i + 1), accuracy: ev.accuracy };
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e; // a run that diverged before its first checkpoint has nothing to evaluate
     }
     state.methods[method] = { runDir, test, done: true };
     writeState(o.dir, state);
-    o.onMethod?.({ method, label, index, count, action: 'done', runDir });
+    o.onMethod?.({ method, label, index, count, action: 'done', runDir: runPath(o.dir, runDir) });
     if (o.shouldStop() && index < count - 1) return 'stopped';
   }
   return 'finished';
 }
 
-function methodReport(method: string, label: string, entry: SuiteState['methods'][string] | undefined): TrainSuiteMethod {
+function methodReport(dir: string, method: string, label: string, entry: SuiteState['methods'][string] | undefined): TrainSuiteMethod {
   const empty = (): TrainSuiteMethod['curves']['train'] => ({ epoch: [], u_loss: [], acc1: [], acc_e: [] });
+  const runDir = entry && runPath(dir, entry.runDir);
   const out: TrainSuiteMethod = {
-    method, label, status: 'pending', runDir: entry?.runDir ?? null, lr: null, lrTrials: [], epochs: 0, secondsPerEpoch: null,
+    // the report lies in the suite folder: its run folders are named relative to it
+    method, label, status: 'pending', runDir: runDir ? path.relative(dir, runDir) : null, lr: null, lrTrials: [], epochs: 0, secondsPerEpoch: null,
     curves: { train: empty(), validation: empty(), objective: { epoch: [], value: [] } }, test: entry?.test ?? null,
   };
-  if (!entry || !fs.existsSync(entry.runDir)) return out;
+  if (!runDir || !fs.existsSync(runDir)) return out;
   let status: string;
-  try { status = RunStore.status(entry.runDir).status; } catch { status = 'crashed'; }
+  try { status = RunStore.status(runDir).status; } catch { status = 'crashed'; }
   out.status = (['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status) ? status : 'crashed') as TrainSuiteMethod['status'];
-  const records = effectiveMetrics(readMetrics(entry.runDir, { tolerant: true }).records);
+  const records = effectiveMetrics(readMetrics(runDir, { tolerant: true }).records);
   const seconds: number[] = [];
   for (const r of records) {
     if (r.kind === 'lr-trial') out.lrTrials.push({ lr: r.lr as number, objective: r.objective as number, diverged: Boolean(r.diverged) });
@@ -274,7 +286,7 @@ export function suiteReport(suite: SuiteDefinition, dir: string, methods: string
     description: suite.description,
     environment: env,
     model: suite.model.name,
-    methods: methods.map((m) => methodReport(m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m])),
+    methods: methods.map((m) => methodReport(dir, m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m])),
   };
 }
 

@@ -37,7 +37,7 @@ export interface ExperimentEnvironment {
   cpus: number;
   node: string;
   platform: string;
-  /** `sbn …` as typed, to reproduce the result. */
+  /** `sbn …` as typed, to reproduce the result; absolute paths in it are written relative to the working directory. */
   command: string;
 }
 
@@ -62,7 +62,7 @@ export interface GradaccCheckpoint {
   /** e.g. `authors-chk-100`, `ours-chk-2000` */
   id: string;
   title: string;
-  /** `authors`: their stored checkpoint (../shared/psa-gradeval); `recreated`: our REINFORCE training (docs/math.md §3.2). */
+  /** `authors`: their stored checkpoint (reference/authors-psa-neurips2020); `recreated`: our REINFORCE training (docs/math.md §3.2). */
   source: 'authors' | 'recreated';
   /** Training epochs behind the parameters. */
   epoch: number;
@@ -110,6 +110,7 @@ export interface TrainSuiteMethod {
   method: string;
   label: string;
   status: 'pending' | 'running' | 'finished' | 'stopped' | 'crashed' | 'diverged';
+  /** The method's run folder, relative to the suite folder (where the report lies): `runs/<date>-<name>`. */
   runDir: string | null;
   /** Chosen by the lr search (docs/math.md §4.5) and every trial it made. */
   lr: number | null;

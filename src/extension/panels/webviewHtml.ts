@@ -1,7 +1,7 @@
 // The HTML and Content-Security-Policy of every SBN webview panel. No vscode import: test/unit/webviewCsp.test.ts
 // loads the production page through this same function in headless Chromium.
 //
-// CSP (/work/shared/notes/vscode-testing.md, measured in VS Code 1.100.3): nothing by default; stylesheets, images
+// CSP (docs/testing.md, "Webview behaviour the panels rely on"; VS Code 1.100.3): nothing by default; stylesheets, images
 // and fonts only from the webview's own resource origin (`webview.cspSource`, i.e. files under localResourceRoots
 // via asWebviewUri); scripts only with this page's nonce. No 'unsafe-inline' anywhere: the scripts style elements
 // through the CSSOM (element.style), which the policy allows, and @vscode-elements uses constructable stylesheets.

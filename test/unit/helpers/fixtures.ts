@@ -1,10 +1,11 @@
-// Shared test fixtures: the authors' gradient-accuracy data (../shared/psa-gradeval beside the checkout,
-// or $SBN_SHARED_DIR), small random networks, and the 5-5-5 model.
+// Shared test fixtures: the authors' gradient-accuracy data (the repository's reference/authors-psa-neurips2020),
+// small random networks, and the 5-5-5 model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, StateCoding, OutputLoss, NoiseKind } from '../../../src/engine/spec/types';
 import type { LayerValues } from '../../../src/engine/network';
 import { Rng } from '../../../src/engine/rng';
+import { AUTHORS_CHECKPOINTS_FILE, AUTHORS_CURVES_FILE, authorsReferenceDir } from '../../../src/cli/reference';
 
 export function repoRoot(): string {
   let dir = __dirname;
@@ -16,8 +17,17 @@ export function repoRoot(): string {
   return dir;
 }
 
-export function sharedDir(): string {
-  return process.env.SBN_SHARED_DIR ?? path.resolve(repoRoot(), '..', 'shared');
+/** The authors' data as the CLI finds it: part of the repository, so no test skips for want of it. */
+export function authorsDir(): string {
+  return authorsReferenceDir();
+}
+
+export function authorsCheckpointsFile(): string {
+  return path.join(authorsDir(), AUTHORS_CHECKPOINTS_FILE);
+}
+
+export function authorsCurvesFile(): string {
+  return path.join(authorsDir(), AUTHORS_CURVES_FILE);
 }
 
 export interface GradevalCheckpoint {
@@ -35,12 +45,12 @@ export interface GradevalData {
 
 let cached: GradevalData | undefined;
 export function gradevalData(): GradevalData {
-  cached ??= JSON.parse(fs.readFileSync(path.join(sharedDir(), 'psa-gradeval', 'gradeval_checkpoints.json'), 'utf8')) as GradevalData;
+  cached ??= JSON.parse(fs.readFileSync(authorsCheckpointsFile(), 'utf8')) as GradevalData;
   return cached;
 }
 
 export function gradevalCurves(): { M: number[]; curves: Record<string, Record<string, number[]>> } {
-  return JSON.parse(fs.readFileSync(path.join(sharedDir(), 'psa-gradeval', 'gradacc_curves.json'), 'utf8'));
+  return JSON.parse(fs.readFileSync(authorsCurvesFile(), 'utf8'));
 }
 
 /** The 2-5-5-5-1 net of Experiment 1 ({0,1} states, logistic noise, logistic loss): the engine's definition. */
