@@ -75,7 +75,7 @@ function isBinary(buf: Buffer): boolean {
 
 test('the path check finds what it must and leaves system paths alone', () => {
   const found = (text: string) => machinePaths(text).map((v) => v.what);
-  assert.deepEqual(found('see ../shared/spec/paper-spec.md'), ['a folder beside the checkout']);
+  assert.deepEqual(found('see ../shared/spec/notes.md'), ['a folder beside the checkout']);
   assert.deepEqual(found("path.join('..', 'shared', 'x')\nread('..\\\\shared\\\\x')\n\"..\\shared\""), Array(3).fill('a folder beside the checkout'));
   assert.deepEqual(found('// measured in /work/shared/notes/x.md'), ['a development machine path']);
   assert.deepEqual(found('{"runDir":"/work/exp/a/runs/x"}'), ['a development machine path']);
