@@ -1,10 +1,14 @@
 // `npm run package`: a VSIX of the extension, built offline with @vscode/vsce.
 // The extension host and the worker are bundled with TensorFlow.js inside (only `vscode` and the optional
-// native @tensorflow/tfjs-node stay outside), the wasm backend's binaries are copied beside the worker, and
-// the package is staged in .package/ so that nothing but what the extension needs goes in.
+// native @tensorflow/tfjs-node stay outside), the wasm backend's binaries are copied beside the worker.
+// What goes in is decided by the root .vscodeignore alone. The package is staged in .package/ because its dist/ is
+// another build than the checkout's (minified, TensorFlow.js inside) and its package.json is trimmed; the stage gets
+// every file git knows in the repository (tracked or untracked and not ignored) and vsce applies the root
+// .vscodeignore there. vsce rewrites the README's relative links and images against the manifest's `repository`
+// (blob/HEAD and raw/HEAD of it), so they work on the Marketplace, Open VSX and in VS Code's extension page.
 // The universal VSIX runs on the wasm backend (tfjs-node is a native addon built per machine).
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -30,12 +34,20 @@ for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) cpSync(
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 delete pkg.scripts; delete pkg.devDependencies; delete pkg.dependencies; delete pkg.optionalDependencies; delete pkg.allowScripts; delete pkg.bin;
 writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
-for (const f of ['package.nls.json', 'README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
-for (const d of ['schemas', 'media']) cpSync(join(root, d), join(stage, d), { recursive: true });
-// the templates of "New Model File" (and the toy data it needs are inside the bundle)
-mkdirSync(join(stage, 'examples'));
-for (const f of readdirSync(join(root, 'examples')).filter((f) => /\.sbn\.(json|ya?ml)$/.test(f))) cpSync(join(root, 'examples', f), join(stage, 'examples', f));
-writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
+// The repository's own files (the checkout's dist/ is git-ignored, the packaged one is built above); .vscodeignore
+// picks among them.
+const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+if (listed.status !== 0) {
+  console.error(`package: git ls-files failed in ${root} (${listed.error?.message ?? listed.stderr.trim()}); packaging needs a git checkout`);
+  process.exit(1);
+}
+for (const f of listed.stdout.split('\0')) {
+  if (!f || f === 'package.json' || f.startsWith('dist/')) continue;
+  const from = join(root, f);
+  if (!existsSync(from) || !lstatSync(from).isFile()) continue; // deleted in the work tree, or a link
+  mkdirSync(dirname(join(stage, f)), { recursive: true });
+  cpSync(from, join(stage, f));
+}
 
 const target = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;
 // A platform VSIX carries the native PSA kernels beside the worker (src/engine/kernels.ts finds them there);
@@ -45,7 +57,7 @@ if (target && existsSync(kernels)) cpSync(kernels, join(stage, 'dist', 'sbn_kern
 else if (target) console.error(`package: ${kernels} is missing (npm install builds it); the ${target} VSIX falls back to TensorFlow.js kernels`);
 const out = join(root, `sbn-studio-${pkg.version}${target ? `-${target}` : ''}.vsix`);
 const vsce = join(root, 'node_modules', '.bin', 'vsce');
-const args = ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', out, ...(target ? ['--target', target] : [])];
+const args = ['package', '--no-dependencies', '--ignoreFile', join(root, '.vscodeignore'), '-o', out, ...(target ? ['--target', target] : [])];
 const r = spawnSync(vsce, args, { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
 if (r.status !== 0) process.exit(r.status ?? 1);
 if (!existsSync(out)) { console.error('package: no VSIX was written'); process.exit(1); }

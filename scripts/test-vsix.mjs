@@ -103,6 +103,24 @@ if (missing.length) fail(`the VSIX lacks ${missing.join(', ')}`);
 const stray = files.filter((f) => /(^|\/)node_modules\/|\.map$|(^|\/)(src|test)\//.test(f));
 if (stray.length) fail(`the VSIX holds files it should not: ${stray.slice(0, 5).join(', ')}`);
 
+// The README as the Marketplace, Open VSX and VS Code's extension page show it: vsce rewrote its relative links and
+// images against the manifest's `repository`; each must point at a file the repository tracks, or lie in the VSIX.
+const readme = spawnSync('python3', ['-c', 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read("extension/readme.md").decode())', vsix], { encoding: 'utf8', maxBuffer: 16 << 20 });
+if (readme.status !== 0) fail(`the VSIX has no extension/readme.md: ${readme.stderr.trim()}`);
+const repoBase = pkg.repository.url.replace(/\.git$/, '');
+const tracked = new Set(spawnSync('git', ['ls-files'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 }).stdout.split('\n'));
+const targets = [...readme.stdout.matchAll(/\]\(([^)\s]+)/g)].map((m) => m[1]);
+const broken = targets.filter((t) => {
+  if (t.startsWith(`${repoBase}/`)) {
+    const m = t.slice(repoBase.length).match(/^\/(?:raw|blob)\/HEAD\/([^#?]+)/);
+    return !m || !tracked.has(m[1].replace(/\/$/, '')) && ![...tracked].some((f) => f.startsWith(m[1].replace(/\/?$/, '/')));
+  }
+  if (/^(https?:|mailto:|#)/.test(t)) return false;
+  return !files.includes(t.replace(/^\.\//, ''));
+});
+if (broken.length) fail(`the packaged README points to what is neither in the repository nor in the VSIX: ${broken.slice(0, 5).join(', ')}`);
+log(`packaged README: ${targets.length} links and images, all in the repository or the VSIX`);
+
 // ------------------------------------------------------------------------------------------------- install
 // Outside the repository, so that nothing resolves modules from its node_modules (tfjs-node among them).
 const tmp = mkdtempSync(join(tmpdir(), 'sbn-vsix-'));

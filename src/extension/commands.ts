@@ -106,6 +106,14 @@ const TEMPLATES = [
   { label: 'toy-2d', detail: "The paper's 200 two-dimensional points, a small dense SBN", file: 'toy2d.sbn.json', name: 'toy2d.sbn.json' },
 ];
 
+/** `name` in `folder`, or `name-2`, `name-3`, … before its `.sbn.` suffix when taken: links never overwrite a file. */
+function freeName(folder: vscode.Uri, name: string): vscode.Uri {
+  const [stem, suffix] = [name.slice(0, name.indexOf('.sbn.')), name.slice(name.indexOf('.sbn.'))];
+  let uri = vscode.Uri.joinPath(folder, name);
+  for (let k = 2; fs.existsSync(uri.fsPath); k++) uri = vscode.Uri.joinPath(folder, `${stem}-${k}${suffix}`);
+  return uri;
+}
+
 /** Template text without the repository-relative schema reference (jsonValidation covers *.sbn.json). */
 export function templateText(extensionPath: string, file: string): string {
   return fs.readFileSync(path.join(extensionPath, 'examples', file), 'utf8')
@@ -175,7 +183,7 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const pick = typeof arg === 'string' ? TEMPLATES.find((t) => t.label === arg || t.file === arg) : await vscode.window.showQuickPick(TEMPLATES, { placeHolder: 'Template for the new model file' });
     if (!pick) return undefined;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = typeof arg === 'string' && folder ? vscode.Uri.joinPath(folder, pick.name)
+    const target = typeof arg === 'string' && folder ? freeName(folder, pick.name)
       : await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, pick.name) : undefined, filters: { 'SBN model': [pick.name.endsWith('.json') ? 'json' : 'yaml'] } });
     if (!target) return undefined;
     await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(templateText(ctx.extensionPath, pick.file)));
@@ -216,6 +224,12 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
 
   reg('sbn.refreshRuns', () => ctx.tree.refresh());
   reg('sbn.showLog', () => ctx.log.show());
+  // The walkthrough's id is the manifest's (contributes.walkthroughs), the one place it is written.
+  reg('sbn.openWalkthrough', () => {
+    const walkthrough = (context.extension.packageJSON as { contributes?: { walkthroughs?: { id: string }[] } }).contributes?.walkthroughs?.[0];
+    if (!walkthrough) return undefined;
+    return vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#${walkthrough.id}`, false);
+  });
 }
 
 export { trainModel };

@@ -1,6 +1,7 @@
 // The extension at work inside real VS Code: commands, a short training run started by command and observed
 // through the run folder and the Runs view, stop and resume, a worker crash, estimator comparison, evaluation,
-// templates and run-folder commands, and the model-file language features (diagnostics, hover, CodeLens).
+// templates and run-folder commands, the model-file language features (diagnostics, hover, CodeLens, YAML
+// completions) and the walkthrough.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,7 +12,8 @@ import type { Job } from '../../src/extension/runManager';
 import { RunStore, readMetrics } from '../../src/engine/runs';
 import { REPORT_NONCE, writeExperimentReport } from '../../src/report';
 import type { TrainSuiteReport } from '../../src/engine/experiments/types';
-import { until } from './wait';
+import { sleep, until } from './wait';
+import { ui } from './index';
 
 let api: SbnStudioApi;
 let folder: string;
@@ -202,5 +204,37 @@ suite('SBN Studio in VS Code', () => {
     assert.ok(titles.some((t) => t.includes('Train')), titles.join(' | '));
     assert.ok(titles.some((t) => /Compare/.test(t)), titles.join(' | '));
     assert.ok(titles.some((t) => /params/.test(t)), titles.join(' | '));
+  });
+
+  test('YAML model files get schema completions: estimator names with their descriptions, a layer\'s keys', async () => {
+    // a valid model (no diagnostics for later tests to meet), completed inside `estimator: ps` and on the blank line
+    const uri = writeModel('completion.sbn.yaml', 'name: c\ninput: { shape: [2] }\nlayers:\n  - type: dense\n    units: 2\n    \noutput: { units: 1, loss: logistic }\ntrain:\n  estimator: psa\n  lr: 0.1\n');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const labels = (list: vscode.CompletionList) => list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+    const values = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(8, doc.lineAt(8).text.length - 1));
+    for (const e of ['psa', 'dste', 'reinforce', 'local-reparam']) assert.ok(labels(values).includes(e), labels(values).join(' '));
+    const psa = values.items.find((i) => i.label === 'psa')!;
+    assert.match((psa.documentation as vscode.MarkdownString).value, /path sample-analytic/);
+    const keys = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(5, 4));
+    assert.ok(labels(keys).includes('name') && !labels(keys).includes('units'), labels(keys).join(' '));
+    fs.rmSync(uri.fsPath); // an unfinished model: no later test should meet it
+  });
+
+  test('SBN: Get Started with SBN Studio opens the walkthrough', async function () {
+    if (!ui.available()) this.skip(); // what the Welcome editor shows is only visible in the page
+    // VS Code registers an extension's walkthroughs a few seconds after the extension (it first asks its experiment
+    // service whether to override them); until then the command opens the Welcome page without it.
+    let text = '';
+    await until('the walkthrough in the Welcome editor', async () => {
+      await vscode.commands.executeCommand('sbn.openWalkthrough');
+      await sleep(500);
+      text = (await ui.text({ selector: '.gettingStartedContainer' })).join(' ');
+      return /Open an example model/.test(text);
+    }, 30_000);
+    for (const step of ['Turn on the gradient diagnostics', 'Train it', 'Watch the gradient diagnostics']) assert.ok(text.includes(step), step);
+    await ui.screenshot('walkthrough');
+    await ui.click({ selector: '.getting-started-step:has-text("Watch the gradient diagnostics")' });
+    await sleep(1000);
+    await ui.screenshot('walkthrough-watch');
   });
 });

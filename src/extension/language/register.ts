@@ -1,6 +1,7 @@
 // The model-file language features in VS Code: diagnostics (collection "sbn", debounced by sbn.validation.delay),
-// hovers, code lenses (Train, Compare estimators, totals) and quick fixes, for *.sbn.json / *.sbn.yaml / *.sbn.yml.
-// Everything here only adapts the vscode-free cores (analysis.ts, hover.ts, codeLens.ts). In Restricted Mode all of
+// hovers, code lenses (Train, Compare estimators, totals) and quick fixes, for *.sbn.json / *.sbn.yaml / *.sbn.yml,
+// and schema completions for the YAML ones. Everything here only adapts the vscode-free cores (analysis.ts,
+// hover.ts, codeLens.ts, yamlCompletion.ts). In Restricted Mode all of
 // it works; data paths outside the workspace folders are then not probed, and the Train/Compare lenses are hidden.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -10,10 +11,15 @@ import { fashionMnistDir, mnistDir } from '../../engine/data/mnist';
 import { analyzeModel, type AnalysisEnv, type ModelAnalysis, type Problem, type Range } from './analysis';
 import { codeLenses } from './codeLens';
 import { hoverInfoAt } from './hover';
+import { yamlCompletions } from './yamlCompletion';
 
 /** The documents these features apply to. */
 export const MODEL_FILE_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.sbn.{json,yaml,yml}' }];
 const MODEL_FILE_NAME = /\.sbn\.(json|ya?ml)$/;
+/** YAML model files: VS Code completes the JSON ones from the schema itself (jsonValidation). */
+const YAML_MODEL_FILE_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.sbn.{yaml,yml}' }];
+/** Red Hat's YAML extension completes YAML model files from the same schema (yamlValidation); then we stand down. */
+const YAML_LANGUAGE_SERVER = 'redhat.vscode-yaml';
 const DEFAULT_DELAY_MS = 300;
 
 export interface LanguageFeatureOptions {
@@ -158,6 +164,22 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, optio
         return info && new vscode.Hover(new vscode.MarkdownString(info.markdown), toRange(info.range));
       },
     }),
+
+    vscode.languages.registerCompletionItemProvider(YAML_MODEL_FILE_SELECTOR, {
+      provideCompletionItems(doc, position) {
+        if (!isModelDocument(doc) || vscode.extensions.getExtension(YAML_LANGUAGE_SERVER)) return [];
+        return yamlCompletions(doc.getText(), position).map((e) => {
+          const item = new vscode.CompletionItem(e.label,
+            e.kind === 'property' ? vscode.CompletionItemKind.Property : vscode.CompletionItemKind.EnumMember);
+          item.insertText = e.snippet ? new vscode.SnippetString(e.insertText) : e.insertText;
+          item.range = toRange(e.range);
+          item.detail = e.detail;
+          if (e.documentation) item.documentation = new vscode.MarkdownString(e.documentation);
+          item.sortText = e.sortText;
+          return item;
+        });
+      },
+    }, ' '),
 
     vscode.languages.registerCodeLensProvider(MODEL_FILE_SELECTOR, {
       onDidChangeCodeLenses: lensesChanged.event,
