@@ -197,7 +197,7 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
     if (entry && fs.existsSync(entry.runDir)) {
       // finished or diverged runs are not trained further; anything else continues from its last checkpoint
       if (!['finished', 'diverged'].includes(runStatus(entry.runDir) ?? '')) {
-        session = resumeSession(entry.runDir, o.epochs);
+        session = resumeSession(entry.runDir, { epochs: o.epochs, backend: o.env.backend });
         o.onMethod?.({ method, label, index, count, action: 'resume', runDir: entry.runDir });
       }
     } else {
