@@ -9,10 +9,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunStore, readMetrics, effectiveMetrics, readConfig, type MetricsRecord } from '../../src/engine/runs';
+import { RunStore, readMetrics, effectiveMetrics, readConfig, releaseAbandonedRun, type MetricsRecord } from '../../src/engine/runs';
 import { initBackend } from '../../src/engine/backend';
 import { parseModelText } from '../../src/engine/spec';
-import { buildRunConfig, runSession, startSession } from '../../src/engine/train/session';
+import { buildRunConfig, describeResume, runSession, startSession } from '../../src/engine/train/session';
 import { repoRoot } from './helpers/fixtures';
 
 const root = repoRoot();
@@ -84,7 +84,7 @@ function assertReleased(dir: string): void {
 // An evaluation pass that takes seconds: 160 training examples × 3000 samples through 64 units.
 const slowEval = () => writeModel('sloweval', { layers: [{ type: 'dense', units: 64 }] }, { evalSamples: 3000, batchSize: 20, epochs: 2, logInterval: 4 });
 
-test('Stop during the end-of-epoch evaluation takes effect within about a second, checkpoints the epoch\'s last step, and resumes bit for bit', async () => {
+test('Stop during the end-of-epoch evaluation takes effect within about a second, checkpoints the epoch\'s last step, and resumes bit for bit', async (t) => {
   const model = slowEval();
   const out = path.join(tmp, 'stop-eval');
   const child = start(['train', model, '--out', out, '--no-progress']);
@@ -101,6 +101,7 @@ test('Stop during the end-of-epoch evaluation takes effect within about a second
   const took = Date.now() - asked;
   assert.equal(code, 0, child.stderrText());
   assert.ok(took < 1500, `Stop took ${took} ms`);
+  t.diagnostic(`Stop during the evaluation: ${took} ms from SIGINT to exit`);
   assertReleased(dir);
   assert.equal(statusOf(dir).status, 'stopped');
   assert.equal(RunStore.readCheckpoint(dir, 'latest').step, 8);
@@ -325,4 +326,55 @@ test('a lock from another host is taken over once its heartbeat is older than th
   fs.writeFileSync(path.join(run, 'lock'), JSON.stringify({ pid: 4242, hostname: 'elsewhere.example', time: old, heartbeat: now }));
   assert.throws(() => RunStore.open(run), /being written by process 4242 on elsewhere\.example/);
   assert.equal(RunStore.status(run).status, 'running');
+});
+
+test('a writer killed by its host: releaseAbandonedRun records it crashed with what a resume does, and frees the lock', async () => {
+  const model = writeModel('abandoned', {}, { epochs: 400, batchSize: 2 });
+  const out = path.join(tmp, 'abandoned');
+  const child = start(['train', model, '--out', out, '--no-progress'], { SBN_CHECKPOINT_SECONDS: '0' });
+  const dir = await waitFor('a checkpoint', () => {
+    const d = onlyRun(out);
+    return RunStore.readCheckpoint(d, 'latest').step > 0 ? d : undefined;
+  }, child, 60000, 10);
+  child.kill('SIGKILL');
+  await exited(child);
+  assert.equal(statusOf(dir).status, 'running');
+  assert.ok(fs.existsSync(path.join(dir, 'lock')));
+  const note = describeResume(dir);
+  const step = RunStore.readCheckpoint(dir, 'latest').step;
+  assert.match(note, new RegExp(`^resume continues from step ${step} \\(checkpoint of \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\)$`));
+  assert.equal(releaseAbandonedRun(dir, 999999999, 'not this one'), false, 'another pid changes nothing');
+  assert.ok(releaseAbandonedRun(dir, child.pid!, `the training worker did not stop within 10 s and was killed; ${note}`));
+  assertReleased(dir);
+  assert.equal(statusOf(dir).status, 'crashed');
+  assert.match(statusOf(dir).detail ?? '', /resume continues from step/);
+  const fresh = RunStore.create(path.join(tmp, 'abandoned-none'), 'none', { modelFileName: 'm.sbn.json', modelText: '{}', config: {}, environment: {} });
+  assert.equal(describeResume(fresh.dir), 'no checkpoint yet: resume starts from step 0');
+  fresh.close();
+});
+
+test('an open run refreshes the heartbeat of its lock', async () => {
+  const store = RunStore.create(path.join(tmp, 'beat'), 'beat', { modelFileName: 'm.sbn.json', modelText: '{}', config: {}, environment: {} });
+  const file = path.join(store.dir, 'lock');
+  const before = JSON.parse(fs.readFileSync(file, 'utf8')) as { heartbeat: string; time: string };
+  assert.equal(before.heartbeat, before.time);
+  await new Promise((r) => setTimeout(r, 20));
+  store.heartbeat();
+  const after = JSON.parse(fs.readFileSync(file, 'utf8')) as { heartbeat: string; time: string; pid: number };
+  assert.ok(Date.parse(after.heartbeat) > Date.parse(before.heartbeat));
+  assert.equal(after.time, before.time);
+  assert.equal(after.pid, process.pid);
+  store.close();
+  assert.ok(!fs.existsSync(file));
+});
+
+test('sbn eval of a checkpoint with NaN parameters names the file and the tensor (exit 2)', async () => {
+  const dir = await copyOfStopped();
+  editCheckpoint(dir, (cp) => {
+    const t = firstParam(cp);
+    t.base64 = Buffer.from(new Float32Array(t.shape.reduce((a, b) => a * b, 1)).fill(NaN).buffer).toString('base64');
+  });
+  const r = sbn(['eval', dir, '--samples', '2']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /checkpoint\.json: params\.\S+ holds NaN/);
 });

@@ -23,14 +23,20 @@ function firstNonFinite(map: Record<string, { data: Float32Array }>): string | u
   return undefined;
 }
 
+/** `params.<name> holds NaN (element i)` for the first parameter that is not a finite number, or undefined. */
+export function nonFiniteParameter(cp: Checkpoint): string | undefined {
+  const bad = firstNonFinite(cp.params);
+  return bad ? `params.${bad}` : undefined;
+}
+
 /**
  * Why a checkpoint that parsed cannot continue this training exactly, or undefined when it can: non-finite
  * parameters or optimizer state, a missing optimizer state, random streams, data position or training state,
  * another optimizer, and — given the number of training examples — a step that does not match its position.
  */
 export function checkpointProblem(cp: Checkpoint, t: Pick<ResolvedTrainSpec, 'batchSize' | 'optimizer'>, trainingExamples?: number): string | undefined {
-  const badParam = firstNonFinite(cp.params);
-  if (badParam) return `params.${badParam}`;
+  const badParam = nonFiniteParameter(cp);
+  if (badParam) return badParam;
   if (!cp.optimizer) return 'it has no optimizer state (continuing would restart the optimizer)';
   if (cp.optimizer.type !== t.optimizer.type) return `its optimizer is ${cp.optimizer.type} but the run uses ${t.optimizer.type}`;
   const badState = firstNonFinite(cp.optimizer.state);

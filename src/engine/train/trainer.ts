@@ -9,7 +9,7 @@ import { Rng, type RngState } from '../rng';
 import { createEstimator, disposeEstimate, type Estimator } from '../estimators';
 import { inputTensor } from '../gradients';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
-import type { Checkpoint, RunStore } from '../runs';
+import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
 import { createOptimizer, type Optimizer } from './optimizer';
 import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
@@ -17,7 +17,7 @@ import { evaluateSplitPass, type SbnMetrics } from './evaluate';
 import { searchLearningRate, type LrSearchOptions } from './lrSearch';
 import { diagnosticsBatch, gradientDiagnosticsPass, layerStatistics, resolveDiagnostics, type DiagnosticsRecord, type LayerStats } from './monitor';
 import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
-import type { Accumulators } from './recovery';
+import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
 export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
@@ -425,7 +425,7 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
   } catch (e) {
     if (e instanceof StopRequested) return stopNow();
     if (e instanceof DivergenceError) {
-      const kept = store ? (() => { try { return store.readCheckpoint('latest').step; } catch { return undefined; } })() : undefined;
+      const kept = store ? findResumeCheckpoint(store.dir, (cp) => checkpointProblem(cp, t)).found?.checkpoint.step : undefined;
       const message = `${e.message}; training stopped` + (kept !== undefined ? `, the last good checkpoint (step ${kept}) is kept` : ', before any checkpoint was written');
       store?.appendMetrics({ kind: 'diverged', step: e.step, layer: e.layer, message });
       store?.setStatus('diverged', message);
