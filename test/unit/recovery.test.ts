@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { RunStore, readMetrics, effectiveMetrics, readConfig, releaseAbandonedRun, type MetricsRecord } from '../../src/engine/runs';
 import { initBackend } from '../../src/engine/backend';
 import { parseModelText } from '../../src/engine/spec';
-import { buildRunConfig, describeResume, runSession, startSession } from '../../src/engine/train/session';
+import { buildRunConfig, describeResume, resumeSession, runSession, startSession } from '../../src/engine/train/session';
 import { repoRoot } from './helpers/fixtures';
 
 const root = repoRoot();
@@ -377,4 +377,38 @@ test('sbn eval of a checkpoint with NaN parameters names the file and the tensor
   const r = sbn(['eval', dir, '--samples', '2']);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /checkpoint\.json: params\.\S+ holds NaN/);
+});
+
+test('Stop during a gradient-diagnostics pass takes effect within a second; the resume redoes the pass and trains as the uninterrupted run', async (t) => {
+  const backend = await initBackend();
+  const model = writeModel('diagstop', { diagnostics: { interval: 4, estimators: ['psa', 'reinforce'], draws: 20000, budgetSeconds: 3, batch: 16 } }, { epochs: 1 });
+  const text = fs.readFileSync(model, 'utf8');
+  const parsed = parseModelText(text, model);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const env = { backend: backend.name, backendDetail: backend.detail, versions: {} };
+  const session = startSession(model, text, parsed.model, {}, path.join(tmp, 'diagstop'), env);
+  let stop = false;
+  let asked = 0;
+  const { result } = await runSession(session, backend.name, {
+    events: { step: (e) => { if (e.step === 4 && !asked) setTimeout(() => { asked = Date.now(); stop = true; }, 300); } },
+    shouldStop: () => stop,
+  });
+  const took = Date.now() - asked;
+  t.diagnostic(`Stop during the diagnostics pass: ${took} ms`);
+  assert.equal(result.status, 'stopped');
+  assert.ok(asked > 0 && took < 1000, `Stop took ${took} ms`);
+  const dir = session.store.dir;
+  const cp = RunStore.readCheckpoint(dir, 'latest');
+  assert.equal(cp.step, 4);
+  assert.equal((cp.extra as { pending?: { diagnostics: boolean } }).pending?.diagnostics, true);
+  assert.ok(!readMetrics(dir).records.some((r) => r.kind === 'diagnostics'));
+  assertReleased(dir);
+
+  const resumed = resumeSession(dir, { backend: backend.name });
+  assert.equal((await runSession(resumed, backend.name, {})).result.status, 'finished');
+  const straight = startSession(model, text, parsed.model, {}, path.join(tmp, 'diagstop-straight'), env);
+  assert.equal((await runSession(straight, backend.name, {})).result.status, 'finished');
+  const records = effectiveMetrics(readMetrics(dir).records);
+  assert.deepEqual(records.filter((r) => r.kind === 'diagnostics').map((r) => r.step), [4, 8]);
+  assert.deepEqual(comparable(readMetrics(dir).records), comparable(readMetrics(straight.store.dir).records));
 });

@@ -25,7 +25,7 @@ export interface SbnMetrics {
 
 /**
  * Bound on rows × flips × classes held at once: memory, and the work between two checks for Stop during training
- * (2^21: a few tenths of a second for the Fashion conv example on 2 busy cores; 2^23 took 1–2.5 s).
+ * (2^21: 0.3–1.3 s per chunk for the Fashion conv example on 2 cores shared with a dozen processes, 2^23: 1–2.5 s).
  */
 const MAX_FLIP_ELEMENTS = 1 << 21;
 

@@ -402,10 +402,11 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
         s.acc.epochSum = 0; s.acc.epochCount = 0;
       }
       const evalNow = b.epochDone || (t.evalInterval > 0 && s.step % t.evalInterval === 0);
-      s.pending = {
-        step: s.step, epoch: epochNow, diagnostics: diagData !== undefined && s.step % monitor.interval === 0,
+      const diagnosticsNow = diagData !== undefined && s.step % monitor.interval === 0;
+      s.pending = evalNow || diagnosticsNow || epochEnd ? {
+        step: s.step, epoch: epochNow, diagnostics: diagnosticsNow,
         evals: evalNow ? ['train', 'validation'] : [], ...(epochEnd ? { epochEnd } : {}),
-      };
+      } : null;
       // the step's own work is done and recorded: from here a stop keeps what is left in the checkpoint
       await yieldToEventLoop();
       if (stopRequested()) return stopNow();
