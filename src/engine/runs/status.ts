@@ -184,22 +184,23 @@ export function refreshLock(dir: string): void {
 }
 
 /**
- * After the process `pid` that wrote a run was killed (the extension's worker, when Stop's grace period ran out):
- * record the run as `crashed` with `detail` if its status.json still says `running` for that process, and remove
- * the lock if that process holds it. Returns whether status.json was changed.
+ * After the process `pid` that wrote a run was killed (the extension's worker, when Stop's grace period ran out), or
+ * when this process exits at once (a second Ctrl-C): record the run as `status` (default `crashed`) with `detail`
+ * if its status.json still says `running` for that process, and remove the lock if that process holds it (and is
+ * gone, or is this one). Returns whether status.json was changed.
  */
-export function releaseAbandonedRun(dir: string, pid: number, detail: string): boolean {
+export function releaseAbandonedRun(dir: string, pid: number, detail: string, status: RunStatus = 'crashed'): boolean {
   let changed = false;
   try {
     const s = readStatus(dir);
     if (s.recorded === 'running' && s.pid === pid && s.hostname === os.hostname()) {
-      writeStatus(dir, 'crashed', detail);
+      writeStatus(dir, status, detail);
       changed = true;
     }
   } catch { /* no readable status: nothing to correct */ }
   const file = path.join(dir, LOCK_FILE);
   const h = readLock(file);
-  if (h && h.pid === pid && h.hostname === os.hostname() && !processAlive(pid)) {
+  if (h && h.pid === pid && h.hostname === os.hostname() && (pid === process.pid || !processAlive(pid))) {
     try { fs.unlinkSync(file); } catch { /* already gone */ }
   }
   return changed;
