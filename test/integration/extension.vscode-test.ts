@@ -99,6 +99,25 @@ suite('SBN Studio in VS Code', () => {
     assert.strictEqual(api.runs.activeTraining().length, 0);
   });
 
+  test('a worker that does not stop within the grace period is killed; the host records the run crashed and frees its lock', async () => {
+    const config = vscode.workspace.getConfiguration('sbn');
+    await config.update('stopGracePeriod', 1, vscode.ConfigurationTarget.Global);
+    try {
+      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', writeModel('toy-grace.sbn.json', { ...LONG_TOY, name: 'toy-grace' }));
+      await until('some training steps', () => (job.lastStep?.step ?? 0) >= 10);
+      await vscode.commands.executeCommand('sbn.stopTraining');
+      const end = await job.finished;
+      assert.strictEqual(end.type, 'error', JSON.stringify(end));
+      assert.match(end.type === 'error' ? end.message : '', /did not stop within 0\.001 s and was killed — (resume continues from step \d+ \(checkpoint of |no checkpoint yet: resume starts from step 0)/);
+      const status = RunStore.status(job.runDir!);
+      assert.strictEqual(status.recorded, 'crashed');
+      assert.match(status.detail ?? '', /the training worker did not stop within/);
+      assert.ok(!fs.existsSync(path.join(job.runDir!, 'lock')), 'the killed worker\'s lock is still there');
+    } finally {
+      await config.update('stopGracePeriod', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   test('Stop during the Fashion conv example\'s evaluation stops within seconds with a checkpoint; Resume finishes it', async function () {
     this.timeout(240000);
     // the example as shipped, on the real Fashion-MNIST, cut to 640 training examples (10 steps an epoch) and 2 epochs
