@@ -88,7 +88,6 @@ export class DivergenceError extends Error {
   }
 }
 
-
 /**
  * The passes that follow training step `step` and read its result: a gradient-diagnostics pass, evaluations and,
  * at an epoch's end, the epoch record and the epoch checkpoint. A stop can interrupt them; a checkpoint then holds
