@@ -60,7 +60,8 @@ program
   .option('--samples <N>', 'override train.samples (noise samples per example per step)')
   .option('--seed <S>', 'override train.seed')
   .option('--out <dir>', 'folder that holds the run folders', 'runs')
-  .option('--resume <run>', 'continue a stopped or crashed run folder where its last checkpoint left it')
+  .option('--resume <run>', 'continue a stopped or crashed run folder from its newest valid checkpoint')
+  .option('--start-over', 'with --resume: when the run has checkpoints but none is valid, train it again from step 0 in the same folder (otherwise refused)')
   .option('--no-progress', 'log lines instead of a progress bar')
   .addOption(backendOption())
   .action(trainCommand);

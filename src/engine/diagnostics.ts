@@ -5,7 +5,8 @@
 import type { Network } from './network';
 import { networkValues, parameterSizes } from './network';
 import { exactCost, exactGradient } from './estimators/exact';
-import { gradientDraws, type Dataset } from './gradients';
+import { gradientDrawsPass, type Dataset } from './gradients';
+import { runToEnd, type Pass } from './passes';
 import { layerAccuracy, type LayerAccuracy } from './gradientAccuracy';
 import type { EstimatorName } from './estimators';
 
@@ -33,6 +34,11 @@ function norm2(v: ArrayLike<number>): number {
 }
 
 export function compareEstimators(net: Network, data: Dataset, estimators: EstimatorName[], draws: number, seed = 1, referenceDraws = 2000): DiagnosticsResult & { referenceSeconds: number } {
+  return runToEnd(compareEstimatorsPass(net, data, estimators, draws, seed, referenceDraws));
+}
+
+/** compareEstimators as a pass that yields after every batch of draws. */
+export function* compareEstimatorsPass(net: Network, data: Dataset, estimators: EstimatorName[], draws: number, seed = 1, referenceDraws = 2000): Pass<DiagnosticsResult & { referenceSeconds: number }> {
   const started = Date.now();
   const sizes = parameterSizes(net);
   let reference: Float64Array[];
@@ -43,21 +49,22 @@ export function compareEstimators(net: Network, data: Dataset, estimators: Estim
     kind = 'exact';
     referenceError = sizes.map(() => 0);
   } else {
-    const ref = gradientDraws(net, data, 'reinforce', { draws: referenceDraws, seed: seed + 7777, estimatorOptions: { baseline: 'loo' } });
+    const ref = yield* gradientDrawsPass(net, data, 'reinforce', { draws: referenceDraws, seed: seed + 7777, estimatorOptions: { baseline: 'loo' } });
     reference = ref.layers.map((l) => l.mean);
     kind = 'unbiased-mean';
     referenceError = ref.layers.map((l) => Math.sqrt(norm2(l.std) / referenceDraws / Math.max(norm2(l.mean), 1e-300)));
   }
   const referenceSeconds = (Date.now() - started) / 1000;
   const M = [1, 10, 100].filter((m) => m <= draws);
-  const results = estimators.map((name, index) => {
+  const results: EstimatorDiagnostics[] = [];
+  for (const [index, name] of estimators.entries()) {
     const started = Date.now();
     const store = sizes.map((P) => new Float64Array(P * draws));
-    const summary = gradientDraws(net, data, name, {
+    const summary = yield* gradientDrawsPass(net, data, name, {
       draws, seed: seed + index * 101, estimatorOptions: { baseline: 'loo' },
       onDraw: (d, layers) => layers.forEach((v, k) => store[k].set(v, d * sizes[k])),
     });
-    return {
+    results.push({
       estimator: name,
       seconds: (Date.now() - started) / 1000,
       layers: sizes.map((P, k) => {
@@ -69,8 +76,8 @@ export function compareEstimators(net: Network, data: Dataset, estimators: Estim
           snr: norm2(mean) / Math.max(variance, 1e-300), bias: Math.sqrt(norm2(diff) / Math.max(norm2(reference[k]), 1e-300)),
         };
       }),
-    };
-  });
+    });
+  }
   return { reference: kind, referenceError, referenceSeconds, layerNames: net.layerNames, draws, M, estimators: results };
 }
 

@@ -7,6 +7,7 @@ import type { Network } from './network';
 import { networkValues, parameterSizes } from './network';
 import { outShapeOf, prod, toExternalWeight } from './layers';
 import { Rng } from './rng';
+import { runToEnd, type Pass } from './passes';
 import { exactGradient } from './estimators/exact';
 import { createEstimator, disposeEstimate, type EstimatorName, type EstimatorOptions } from './estimators';
 
@@ -87,6 +88,11 @@ export function inputTensor(net: Network, rows: ArrayLike<number>[] | Float32Arr
 }
 
 export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, options: GradientDrawOptions): GradientSummary {
+  return runToEnd(gradientDrawsPass(net, data, name, options));
+}
+
+/** gradientDraws as a pass that yields after every batch of draws. */
+export function* gradientDrawsPass(net: Network, data: Dataset, name: EstimatorName, options: GradientDrawOptions): Pass<GradientSummary> {
   const sizes = parameterSizes(net);
   const moments = sizes.map((n) => new RunningMoments(n));
   let lossSum = 0;
@@ -147,6 +153,7 @@ export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, 
           options.onDraw?.(draw++, flat);
         }
       }
+      yield;
     }
   } finally {
     x.dispose();

@@ -55,7 +55,7 @@ async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<v
     return;
   }
   const acc = job.lastEval ? ` · ${job.lastEval.split} acc_e ${(100 * job.lastEval.acc_e).toFixed(2)}%` : '';
-  const text = end.status === 'finished' ? `${what} finished${acc}.` : end.status === 'stopped' ? `${what} stopped; resume it from the Runs view.` : `${what} diverged: ${end.message}`;
+  const text = end.status === 'finished' ? `${what} finished${acc}.` : end.status === 'stopped' ? `${what} ${end.message ?? 'stopped'}.` : `${what} diverged: ${end.message}`;
   const show = end.status === 'diverged' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
   const choice = await show(text, ...(end.runDir ? ['Open Run Folder'] : []));
   if (choice && end.runDir) await vscode.commands.executeCommand('sbn.openRunFolder', end.runDir);

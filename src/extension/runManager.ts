@@ -7,6 +7,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWorkerEvent, type WorkerEvent, type WorkerRequest } from '../protocol';
+import { releaseAbandonedRun } from '../engine/runs';
+import { describeResume } from '../engine/train/session';
 
 export type JobKind = WorkerRequest['type'];
 
@@ -59,6 +61,7 @@ export class RunManager implements vscode.Disposable {
     child.stdout?.on('data', (d: Buffer) => this.log.trace(`[worker ${id}] ${d.toString().trimEnd()}`));
     let last: Extract<WorkerEvent, { type: 'done' | 'error' }> | undefined;
     let stopTimer: NodeJS.Timeout | undefined;
+    let killedAfterGrace = false;
     let resolveFinished!: (e: Extract<WorkerEvent, { type: 'done' | 'error' }>) => void;
     const finished = new Promise<Extract<WorkerEvent, { type: 'done' | 'error' }>>((r) => { resolveFinished = r; });
     const job: Job = {
@@ -70,6 +73,7 @@ export class RunManager implements vscode.Disposable {
         child.send({ type: 'stop' } satisfies WorkerRequest);
         stopTimer = setTimeout(() => {
           this.log.warn(`${label} did not stop within ${this.graceMs()} ms; killing the worker`);
+          killedAfterGrace = true;
           child.kill('SIGKILL');
         }, this.graceMs());
       },
@@ -91,9 +95,15 @@ export class RunManager implements vscode.Disposable {
       if (stopTimer) clearTimeout(stopTimer);
       this.jobs.delete(id);
       if (!last) {
-        const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        const reason = killedAfterGrace ? `did not stop within ${this.graceMs() / 1000} s and was killed` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
         const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
-        last = { type: 'error', message: `the worker ${reason}${tail ? `: ${tail}` : ''}${job.runDir ? ' — the run can be resumed from its last checkpoint' : ''}`, userError: false };
+        let resume = '';
+        if (job.runDir && (job.kind === 'train' || job.kind === 'resume')) {
+          // a killed worker cannot record how its run ended: record it here, free the lock, and say what a resume will do
+          resume = describeResume(job.runDir);
+          if (child.pid !== undefined) releaseAbandonedRun(job.runDir, child.pid, `the training worker ${reason}; ${resume}`);
+        }
+        last = { type: 'error', message: `the worker ${reason}${tail ? `: ${tail}` : ''}${resume ? ` — ${resume}` : ''}`, userError: false };
         this.log.error(`${label}: ${last.message}`);
       }
       this.changed.fire({ job });

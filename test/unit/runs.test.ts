@@ -372,7 +372,11 @@ test('status: set, read, summary; a running run whose process is gone reads as c
   assert.equal(st.recorded, 'running');
   assert.match(st.detail ?? '', new RegExp(`process ${pid} ended without recording a final status \\(last: epoch 3\\)`));
   fs.writeFileSync(file, JSON.stringify({ ...rec, pid, hostname: 'some-other-machine' }));
-  assert.equal(RunStore.status(run.dir).status, 'running', 'another machine: cannot tell');
+  const lockFile = path.join(run.dir, 'lock');
+  fs.writeFileSync(lockFile, JSON.stringify({ pid, hostname: 'some-other-machine', time: rec.updated, heartbeat: new Date().toISOString() }));
+  assert.equal(RunStore.status(run.dir).status, 'running', 'another machine with a fresh heartbeat in its lock');
+  fs.rmSync(lockFile);
+  assert.equal(RunStore.status(run.dir).status, 'crashed', 'another machine that left no lock');
   fs.writeFileSync(file, JSON.stringify({ ...rec, pid, status: 'finished' }));
   assert.equal(RunStore.status(run.dir).status, 'finished');
   fs.rmSync(file);

@@ -3,7 +3,8 @@
 // the current step with a checkpoint; the same command continues where it stopped.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../../engine/train/session';
+import { ConfigError, describeResume } from '../../engine/train/session';
+import { releaseAbandonedRun } from '../../engine/runs';
 import { runSuite, suiteReport, SuiteError, SUITE_METHODS, SUITES, type SuiteDefinition } from '../../engine/experiments/trainSuite';
 import { writeExperimentReport } from '../../report';
 import { startBackend } from '../backend';
@@ -63,6 +64,10 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   log(`suite ${suite.name}: ${suite.title}; ${methods.length} methods (${methods.join(', ')}); folder ${dir}`);
 
   const stop = listenForStop('second Ctrl-C: exiting at once (the last checkpoint of the current method is kept)');
+  let current: string | undefined; // the run being trained, released if a second Ctrl-C exits at once
+  stop.onExit(() => {
+    if (current) releaseAbandonedRun(current, process.pid, `exited on a second Ctrl-C; ${describeResume(current)}`, 'stopped');
+  });
   let outcome: 'finished' | 'stopped';
   try {
     outcome = await runSuite({
@@ -70,6 +75,7 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
       env: { backend: backend.name, backendDetail: backend.detail, versions: versions() },
       shouldStop: stop.requested,
       onMethod: (m) => {
+        current = m.action === 'start' || m.action === 'resume' ? m.runDir : undefined;
         const tag = `[${m.index + 1}/${m.count}] ${m.label}`;
         if (m.action === 'skip') log(`${tag}: done earlier (${m.runDir})`);
         else if (m.action === 'start') log(`${tag}: training, run ${m.runDir}`);

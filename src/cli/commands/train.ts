@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
 import type { TrainSpec } from '../../engine/spec';
-import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
+import { ConfigError, describeResume, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import type { StepEvent } from '../../engine/train/trainer';
 import { startBackend } from '../backend';
 import { CliError } from '../errors';
@@ -20,6 +20,7 @@ export interface TrainCliOptions {
   samples?: string;
   out: string;
   resume?: string;
+  startOver?: boolean;
   backend?: string;
   progress: boolean;
 }
@@ -53,18 +54,26 @@ function checkpointSeconds(): number {
 }
 
 export async function trainCommand(modelFile: string | undefined, o: TrainCliOptions): Promise<void> {
+  // first, so that a Ctrl-C while the backend starts or the data loads stops the run instead of killing the process
+  const stop = listenForStop('second Ctrl-C: exiting at once, without a new checkpoint');
   let session: Session;
   let backendName: string;
+  let checkpointEvery: number;
   try {
+    // everything the user can get wrong is checked before a run folder exists
+    checkpointEvery = checkpointSeconds();
     if (o.resume) {
       const ignored = [modelFile && 'a model file', o.estimator && '--estimator', o.lr && '--lr', o.batchSize && '--batch-size', o.seed && '--seed', o.samples && '--samples'].filter(Boolean);
-      if (ignored.length) throw new CliError(`--resume: a resumed run keeps its configuration; only --epochs and --backend may be given (got ${ignored.join(', ')})`);
+      if (ignored.length) throw new CliError(`--resume: a resumed run keeps its configuration; only --epochs, --start-over and --backend may be given (got ${ignored.join(', ')})`);
       const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs');
       const backend = await startBackend(o.backend);
       backendName = backend.name;
-      session = resumeSession(o.resume, epochs);
-      log(`resuming ${session.store.dir} ${session.resumeFrom ? `from step ${session.resumeFrom.step}` : 'from the start (no checkpoint yet)'}`);
+      const resumed = resumeSession(o.resume, { epochs, backend: backend.name, startOver: o.startOver });
+      session = resumed;
+      for (const w of resumed.warnings) log(`warning: ${w}`);
+      log(`resuming ${resumed.store.dir} ${resumed.note}`);
     } else {
+      if (o.startOver) throw new CliError('--start-over: only with --resume <run folder>');
       if (!modelFile) throw new CliError('train: give a model file, or --resume <run folder>');
       const model = loadModel(modelFile);
       const overrides = overridesOf(o);
@@ -75,13 +84,17 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       log(`run ${session.store.dir}`);
     }
   } catch (e) {
+    stop.dispose();
     if (e instanceof ConfigError) throw new CliError(e.message);
     throw e;
   }
-  const { config, data } = session;
+  const { config, data, store } = session;
+  stop.onExit(() => {
+    if (!store.isOpen) return; // the run has already recorded how it ended
+    store.setStatus('stopped', `exited on a second Ctrl-C; ${describeResume(store.dir)}`);
+    store.close();
+  });
   log(`${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`);
-
-  const stop = listenForStop('second Ctrl-C: exiting without a checkpoint');
 
   const bar = o.progress && process.stderr.isTTY ? new SingleBar({
     format: 'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
@@ -101,7 +114,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     const { result, summary } = await runSession(session, backendName, {
       shouldStop: stop.requested,
       // how often a mid-epoch checkpoint is written at a log point (epoch ends and stops always write one)
-      checkpointSeconds: checkpointSeconds(),
+      checkpointSeconds: checkpointEvery,
       events: {
         step: onStep,
         eval: (e) => {
@@ -113,6 +126,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       },
     });
     bar?.stop();
+    if (result.status === 'stopped' && result.message) log(result.message);
     process.stdout.write(formatSummary(summary));
     if (result.status === 'diverged') throw new CliError(result.message ?? 'training diverged', 1);
   } finally {

@@ -207,7 +207,7 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
     if (existing && fs.existsSync(existing)) {
       // finished or diverged runs are not trained further; anything else continues from its last checkpoint
       if (!['finished', 'diverged'].includes(runStatus(existing) ?? '')) {
-        session = resumeSession(existing, o.epochs);
+        session = resumeSession(existing, { epochs: o.epochs, backend: o.env.backend });
         o.onMethod?.({ method, label, index, count, action: 'resume', runDir: existing });
       }
     } else {

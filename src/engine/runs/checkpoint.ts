@@ -273,3 +273,48 @@ export function listCheckpoints(dir: string): { latest: boolean; epochs: number[
     .map((m) => Number(m[1])).sort((a, b) => a - b);
   return { latest, epochs };
 }
+
+/** A checkpoint a resume can use, where it lies (relative to the run folder) and when it was written. */
+export interface ResumePoint {
+  checkpoint: Checkpoint;
+  file: string;
+  written: Date;
+}
+
+/** Where resume would continue a run, and the checkpoints it passed over because they are damaged. */
+export interface ResumeSearch {
+  found: ResumePoint | null;
+  damaged: Array<{ file: string; problem: string }>;
+}
+
+/**
+ * The newest valid checkpoint of a run folder: checkpoint.json, else the epoch checkpoints from the last epoch back.
+ * A checkpoint is damaged when it does not parse or `problem` finds something wrong with it (a reason, naming the
+ * field); every damaged one passed over is listed with its file (relative to `dir`) and what is wrong.
+ */
+export function findResumeCheckpoint(dir: string, problem?: (cp: Checkpoint) => string | undefined): ResumeSearch {
+  const listed = listCheckpoints(dir);
+  const candidates = [...(listed.latest ? ['latest' as const] : []), ...[...listed.epochs].reverse()];
+  const out: ResumeSearch = { found: null, damaged: [] };
+  for (const which of candidates) {
+    const file = checkpointPath(dir, which);
+    const rel = path.relative(dir, file);
+    let cp: Checkpoint;
+    let written: Date;
+    try {
+      written = fs.statSync(file).mtime;
+      cp = parseCheckpoint(fs.readFileSync(file, 'utf8'), rel);
+    } catch (e) {
+      out.damaged.push({ file: rel, problem: (e as Error).message.startsWith(`${rel}: `) ? (e as Error).message.slice(rel.length + 2) : (e as Error).message });
+      continue;
+    }
+    const wrong = problem?.(cp);
+    if (wrong) {
+      out.damaged.push({ file: rel, problem: wrong });
+      continue;
+    }
+    out.found = { checkpoint: cp, file: rel, written };
+    break;
+  }
+  return out;
+}

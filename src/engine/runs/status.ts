@@ -7,6 +7,14 @@ import { writeFileAtomic } from '../files';
 export const STATUS_FILE = 'status.json';
 export const LOCK_FILE = 'lock';
 
+/** How often a writer refreshes the `heartbeat` of its lock while the run is open. */
+export const LOCK_HEARTBEAT_SECONDS = 30;
+/**
+ * A lock held by a process on another machine (whose pid cannot be checked) is stale once its heartbeat is this old:
+ * the writer died, or lost the shared file system. Twenty missed heartbeats.
+ */
+export const LOCK_STALE_SECONDS = 600;
+
 export type RunStatus = 'running' | 'stopped' | 'finished' | 'crashed' | 'diverged';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'stopped', 'finished', 'crashed', 'diverged'];
 
@@ -73,6 +81,14 @@ export function readStatus(dir: string): StatusInfo {
   if (info.status === 'running' && info.hostname === os.hostname() && !processAlive(info.pid)) {
     info.status = 'crashed';
     info.detail = `process ${info.pid} ended without recording a final status` + (r.detail ? ` (last: ${r.detail})` : '');
+  } else if (info.status === 'running' && info.hostname !== os.hostname()) {
+    // another machine: its writer keeps a heartbeat in the lock while it runs
+    const lock = readLock(path.join(dir, LOCK_FILE));
+    if (!lock || !holderLive(lock)) {
+      info.status = 'crashed';
+      info.detail = (lock ? `no heartbeat from process ${info.pid} on ${info.hostname} since ${lastBeat(lock)}` : `process ${info.pid} on ${info.hostname} left no lock`) +
+        ' and it recorded no final status' + (r.detail ? ` (last: ${r.detail})` : '');
+    }
   }
   return info;
 }
@@ -80,7 +96,14 @@ export function readStatus(dir: string): StatusInfo {
 interface LockRecord {
   pid: number;
   hostname: string;
+  /** When the lock was taken. */
   time: string;
+  /** Refreshed every LOCK_HEARTBEAT_SECONDS while the writer runs (absent in locks of older writers: `time` counts). */
+  heartbeat?: string;
+}
+
+function lastBeat(h: LockRecord): string {
+  return h.heartbeat ?? h.time;
 }
 
 function readLock(file: string): LockRecord | null {
@@ -93,7 +116,11 @@ function readLock(file: string): LockRecord | null {
 }
 
 function holderLive(h: LockRecord): boolean {
-  if (typeof h.hostname === 'string' && h.hostname !== os.hostname()) return true; // cannot check another machine
+  if (typeof h.hostname === 'string' && h.hostname !== os.hostname()) {
+    // another machine's pid cannot be checked: its heartbeat can
+    const beat = Date.parse(lastBeat(h));
+    return Number.isFinite(beat) && Date.now() - beat < LOCK_STALE_SECONDS * 1000;
+  }
   return processAlive(h.pid);
 }
 
@@ -118,7 +145,8 @@ function createExclusive(file: string, text: string): void {
  */
 export function acquireLock(dir: string): void {
   const file = path.join(dir, LOCK_FILE);
-  const mine: LockRecord = { pid: process.pid, hostname: os.hostname(), time: new Date().toISOString() };
+  const now = new Date().toISOString();
+  const mine: LockRecord = { pid: process.pid, hostname: os.hostname(), time: now, heartbeat: now };
   const text = JSON.stringify(mine) + '\n';
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -134,7 +162,7 @@ export function acquireLock(dir: string): void {
     const holder = readLock(file);
     if (holder && holderLive(holder)) {
       const where = holder.hostname && holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : '';
-      throw new Error(`run ${dir} is being written by process ${holder.pid}${where} (delete ${file} if that process is not an sbn writer)`);
+      throw new Error(`run ${dir} is being written by process ${holder.pid}${where}` + (where ? ` (its last heartbeat: ${lastBeat(holder)}; the lock goes stale ${LOCK_STALE_SECONDS} s after it)` : ` (delete ${file} if that process is not an sbn writer)`));
     }
     if (!holder) {
       // Unreadable lock: a writer between creating and filling it (not with hard links), or a crash. Wait briefly.
@@ -145,6 +173,37 @@ export function acquireLock(dir: string): void {
     try { fs.unlinkSync(file); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
   }
   throw new Error(`run ${dir}: could not take the lock (${file}); another process keeps taking it`);
+}
+
+/** Refresh the heartbeat of the lock if this process holds it (atomically; the lock stays in place). */
+export function refreshLock(dir: string): void {
+  const file = path.join(dir, LOCK_FILE);
+  const h = readLock(file);
+  if (!h || h.pid !== process.pid || h.hostname !== os.hostname()) return;
+  writeFileAtomic(file, JSON.stringify({ ...h, heartbeat: new Date().toISOString() }) + '\n');
+}
+
+/**
+ * After the process `pid` that wrote a run was killed (the extension's worker, when Stop's grace period ran out), or
+ * when this process exits at once (a second Ctrl-C): record the run as `status` (default `crashed`) with `detail`
+ * if its status.json still says `running` for that process, and remove the lock if that process holds it (and is
+ * gone, or is this one). Returns whether status.json was changed.
+ */
+export function releaseAbandonedRun(dir: string, pid: number, detail: string, status: RunStatus = 'crashed'): boolean {
+  let changed = false;
+  try {
+    const s = readStatus(dir);
+    if (s.recorded === 'running' && s.pid === pid && s.hostname === os.hostname()) {
+      writeStatus(dir, status, detail);
+      changed = true;
+    }
+  } catch { /* no readable status: nothing to correct */ }
+  const file = path.join(dir, LOCK_FILE);
+  const h = readLock(file);
+  if (h && h.pid === pid && h.hostname === os.hostname() && (pid === process.pid || !processAlive(pid))) {
+    try { fs.unlinkSync(file); } catch { /* already gone */ }
+  }
+  return changed;
 }
 
 /** Remove the lock if this process holds it. */

@@ -6,7 +6,7 @@ import {
   CHECKPOINT_FILE, Checkpoint, EPOCH_CHECKPOINT_DIR, epochCheckpointName, listCheckpoints, readCheckpoint, serializeCheckpoint,
 } from './checkpoint';
 import { lastMetricsRecord, METRICS_FILE, MetricsRecord, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
-import { acquireLock, LOCK_FILE, readStatus, releaseLock, RunStatus, StatusInfo, writeStatus } from './status';
+import { acquireLock, LOCK_FILE, LOCK_HEARTBEAT_SECONDS, readStatus, refreshLock, releaseLock, RunStatus, StatusInfo, writeStatus } from './status';
 
 export const RUN_FILE = 'run.json';
 export const RUN_FORMAT = 'sbn-run';
@@ -220,6 +220,7 @@ export class RunStore {
   /** `elapsed` of the last record already in metrics.jsonl: the time earlier processes spent on this run. */
   private readonly elapsedBase: number;
   private readonly openedAt = performance.now();
+  private readonly heartbeatTimer: NodeJS.Timeout;
 
   private constructor(dir: string, manifest: RunManifest, elapsedBase: number) {
     this.dir = dir;
@@ -231,6 +232,15 @@ export class RunStore {
       releaseLock(dir);
       throw e;
     }
+    // the lock's heartbeat: how a process on another machine tells a live writer from a dead one
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), LOCK_HEARTBEAT_SECONDS * 1000);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Refresh the lock's heartbeat now (a timer does it every LOCK_HEARTBEAT_SECONDS while the run is open). */
+  heartbeat(): void {
+    if (this.closed) return;
+    try { refreshLock(this.dir); } catch { /* the next beat tries again */ }
   }
 
   /**
@@ -300,6 +310,9 @@ export class RunStore {
 
   get name(): string { return this.manifest.name; }
 
+  /** False once `close` has run. */
+  get isOpen(): boolean { return !this.closed; }
+
   private live(): void {
     if (this.closed) throw new Error(`run ${this.dir} is closed`);
   }
@@ -358,6 +371,12 @@ export class RunStore {
     writeStatus(this.dir, status, detail);
   }
 
+  /** Replace config.json atomically (a resume that changes the number of epochs records it there). */
+  writeConfig(config: unknown): void {
+    this.live();
+    writeFileAtomic(path.join(this.dir, CONFIG_FILE), json(config));
+  }
+
   /** Write summary.json atomically (replacing an earlier one). */
   writeSummary(summary: Record<string, unknown>): void {
     this.live();
@@ -368,6 +387,7 @@ export class RunStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeatTimer);
     if (this.metricsFd !== null) {
       try { fs.closeSync(this.metricsFd); } catch { /* ignore */ }
       this.metricsFd = null;

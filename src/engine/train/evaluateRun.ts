@@ -1,7 +1,8 @@
 // Evaluation of a finished (or stopped) run folder: accuracy as a function of the number of SBN samples
 // (docs/math.md §4.7) and the §4.6 metrics, from a checkpoint; shared by `sbn eval` and the extension.
 import * as path from 'node:path';
-import { RunStore, readConfig, type Checkpoint } from '../runs';
+import { CHECKPOINT_FILE, EPOCH_CHECKPOINT_DIR, RunStore, epochCheckpointName, readConfig, type Checkpoint } from '../runs';
+import { nonFiniteParameter } from './recovery';
 import { initNetwork, loadTensorMap, disposeNetwork } from '../network';
 import { Rng } from '../rng';
 import { writeFileAtomic } from '../files';
@@ -38,6 +39,8 @@ export function evaluateRun(runDir: string, samples: number, requested: RunEvalu
   } catch (e) {
     throw new ConfigError(`${runDir}: no checkpoint to evaluate (${(e as Error).message})`);
   }
+  const nonFinite = nonFiniteParameter(cp);
+  if (nonFinite) throw new ConfigError(`${path.join(runDir, checkpoint === 'latest' ? CHECKPOINT_FILE : path.join(EPOCH_CHECKPOINT_DIR, epochCheckpointName(checkpoint)))}: ${nonFinite}: a damaged checkpoint cannot be evaluated`);
   const data = loadRunData(config, path.join(runDir, 'config.json'));
   const split: RunEvaluation['split'] = requested !== 'auto' ? requested : data.test ? 'test' : data.validation ? 'validation' : 'train';
   const target = split === 'test' ? data.test : split === 'validation' ? data.validation : data.train;

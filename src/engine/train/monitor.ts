@@ -7,8 +7,9 @@ import type { ModelSpec } from '../spec/types';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
 import { prepareNetwork, sampleStates } from '../estimators/common';
-import { compareEstimators } from '../diagnostics';
-import { gradientDraws, type Dataset } from '../gradients';
+import { compareEstimatorsPass } from '../diagnostics';
+import { gradientDrawsPass, type Dataset } from '../gradients';
+import { runToEnd, type Pass } from '../passes';
 import type { EstimatorName } from '../estimators';
 import type { ResolvedTrainSpec } from './trainer';
 
@@ -45,16 +46,21 @@ export interface DiagnosticsRecord {
  * measured cost of a first small batch of draws.
  */
 export function gradientDiagnostics(net: Network, data: Dataset, d: ResolvedDiagnostics, rng: Rng): DiagnosticsRecord {
+  return runToEnd(gradientDiagnosticsPass(net, data, d, rng));
+}
+
+/** gradientDiagnostics as a pass that yields after every batch of draws (a Stop need not wait for the budget). */
+export function* gradientDiagnosticsPass(net: Network, data: Dataset, d: ResolvedDiagnostics, rng: Rng): Pass<DiagnosticsRecord> {
   const started = Date.now();
   const seed = rng.nextUint32();
   // cost of 2 draws of each estimator → draws that fit half the budget (the reference takes the other half)
   const probe = Date.now();
-  for (const e of d.estimators) gradientDraws(net, data, e, { draws: 2, seed });
+  for (const e of d.estimators) yield* gradientDrawsPass(net, data, e, { draws: 2, seed });
   const perDraw = Math.max((Date.now() - probe) / 1000 / 2, 1e-6);
   const draws = Math.max(2, Math.min(d.draws, Math.floor(d.budgetSeconds / 2 / perDraw)));
   const reinforceCost = perDraw / d.estimators.length;
   const referenceDraws = Math.max(50, Math.min(2000, Math.floor(d.budgetSeconds / 2 / Math.max(reinforceCost, 1e-6))));
-  const r = compareEstimators(net, data, d.estimators, draws, seed, referenceDraws);
+  const r = yield* compareEstimatorsPass(net, data, d.estimators, draws, seed, referenceDraws);
   return {
     reference: r.reference, referenceError: r.referenceError, draws, M: r.M, seconds: (Date.now() - started) / 1000, layers: r.layerNames,
     estimators: r.estimators.map((e) => ({

@@ -6,8 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, TrainSpec } from '../spec';
 import { DataError, loadDataset, type LoadedData } from '../data';
-import { RunStore, readConfig, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
+import { RunStore, readConfig, readEnvironment, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
 import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
+import { describeResume, localTime, resumeSearch } from './recovery';
+
+export { describeResume } from './recovery';
 
 export class ConfigError extends Error {}
 
@@ -64,22 +67,74 @@ export function startSession(modelFile: string, modelText: string, model: ModelS
   return { store, config, data };
 }
 
-/** Reopen a run folder to continue it from its latest checkpoint (or from the start when it has none). */
-export function resumeSession(runDir: string, epochs?: number): Session {
+export interface ResumeOptions {
+  /** Train until this many epochs (written to config.json). */
+  epochs?: number;
+  /** The backend this process runs on: a run trained on another one is continued with a warning. */
+  backend?: string;
+  /** With checkpoints but none valid: train again from step 0 in the same folder instead of refusing. */
+  startOver?: boolean;
+}
+
+export interface ResumedSession extends Session {
+  /** What the resume does: "resuming from step N (checkpoint.json of <time>)" or "from step 0 (…)". */
+  note: string;
+  /** Problems found on the way (damaged checkpoints, corrupt metrics lines, another backend), also in metrics.jsonl. */
+  warnings: string[];
+}
+
+/**
+ * Reopen a run folder to continue it from its newest valid checkpoint (docs/run-format.md, "Resume"): a damaged
+ * checkpoint is reported and kept beside (`<file>.damaged`), an older valid one is used; with checkpoints but
+ * none valid it refuses unless `startOver`; with none at all it starts from step 0 and records that.
+ */
+export function resumeSession(runDir: string, options: ResumeOptions = {}): ResumedSession {
   let store: RunStore;
   try {
     store = RunStore.open(runDir);
   } catch (e) {
     throw new ConfigError(`${runDir}: cannot resume (${(e as Error).message})`);
   }
-  const config = readConfig(store.dir) as RunConfig;
-  if (epochs) config.train.epochs = epochs;
-  let resumeFrom: Checkpoint | undefined;
-  try { resumeFrom = store.readCheckpoint('latest'); } catch { resumeFrom = undefined; }
   try {
+    let config: RunConfig;
+    try {
+      config = readConfig(store.dir) as RunConfig;
+    } catch (e) {
+      throw new ConfigError(`${path.join(runDir, 'config.json')}: cannot resume (${(e as Error).message})`);
+    }
+    if (options.epochs) {
+      config.train.epochs = options.epochs;
+      if (config.model.train) config.model.train.epochs = options.epochs;
+    }
     const data = loadRunData(config, path.join(runDir, 'config.json'));
-    store.setStatus('running', 'resumed');
-    return { store, config, data, resumeFrom };
+    const search = resumeSearch(store.dir, data.train.n);
+    if (!search.found && search.damaged.length > 0 && !options.startOver) {
+      throw new ConfigError(`${runDir}: cannot resume: no valid checkpoint (${search.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}) — ` +
+        'start it over from step 0 with --start-over (sbn train --resume <run> --start-over)');
+    }
+    const warnings: string[] = search.damaged.map((d) => `${path.join(runDir, d.file)}: damaged checkpoint, not used (${d.problem}); kept as ${d.file}.damaged`);
+    for (const c of readMetrics(store.dir, { tolerant: true }).corrupt) {
+      warnings.push(`${path.join(runDir, 'metrics.jsonl')}:${c.line}: corrupt record skipped by readers (${c.error})`);
+    }
+    if (options.backend) {
+      let trainedOn: unknown;
+      try { trainedOn = (readEnvironment(store.dir) as { backend?: unknown }).backend; } catch { trainedOn = undefined; }
+      if (typeof trainedOn === 'string' && trainedOn !== options.backend) {
+        warnings.push(`this run was trained on ${trainedOn} and continues on ${options.backend}: its results will not be bit-identical to an uninterrupted run on ${trainedOn}`);
+      }
+    }
+    for (const d of search.damaged) fs.renameSync(path.join(store.dir, d.file), path.join(store.dir, `${d.file}.damaged`));
+    const found = search.found;
+    const note = found
+      ? `from step ${found.checkpoint.step} (${found.file} of ${localTime(found.written)})`
+      : `from step 0 (${search.damaged.length ? 'starting over: no valid checkpoint' : 'no checkpoint yet'})`;
+    const step = found?.checkpoint.step ?? 0;
+    for (const w of warnings) store.appendMetrics({ kind: 'warning', step, message: w });
+    // without a checkpoint the records already written are recomputed from step 0: readers drop them by this record
+    if (!found) store.appendMetrics({ kind: 'resume', step: 0, epoch: 0 });
+    if (options.epochs) store.writeConfig(config);
+    store.setStatus('running', `resumed ${note}`);
+    return { store, config, data, resumeFrom: found?.checkpoint, note, warnings };
   } catch (e) {
     store.close();
     throw e;
@@ -134,6 +189,10 @@ export async function runSession(session: Session, backend: string, options: { e
     store.setStatus('crashed', (e as Error).message);
     store.close();
     throw e;
+  }
+  if (result.status === 'stopped') {
+    result = { ...result, message: `stopped at step ${result.step}; ${describeResume(store.dir)}` };
+    store.setStatus('stopped', result.message);
   }
   const summary = summarise(store.dir, result, backend, (Date.now() - started) / 1000);
   store.writeSummary(summary as unknown as Record<string, unknown>);

@@ -9,13 +9,15 @@ import { Rng, type RngState } from '../rng';
 import { createEstimator, disposeEstimate, type Estimator } from '../estimators';
 import { inputTensor } from '../gradients';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
-import type { Checkpoint, RunStore } from '../runs';
+import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
 import { createOptimizer, type Optimizer } from './optimizer';
 import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
-import { evaluateSplit, type SbnMetrics } from './evaluate';
+import { evaluateSplitPass, type SbnMetrics } from './evaluate';
 import { searchLearningRate, type LrSearchOptions } from './lrSearch';
-import { diagnosticsBatch, gradientDiagnostics, layerStatistics, resolveDiagnostics, type DiagnosticsRecord, type LayerStats } from './monitor';
+import { diagnosticsBatch, gradientDiagnosticsPass, layerStatistics, resolveDiagnostics, type DiagnosticsRecord, type LayerStats } from './monitor';
+import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
+import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
 export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
@@ -60,7 +62,10 @@ export interface TrainOptions {
   data: LoadedData;
   store?: RunStore;
   events?: TrainerEvents;
-  /** Polled after every step: true stops cleanly with a checkpoint. */
+  /**
+   * Polled after every step and between the batches of every evaluation and diagnostics pass: true stops cleanly
+   * with a checkpoint (within about a second).
+   */
   shouldStop?: () => boolean;
   /** A latest checkpoint is also written at a log point when this long has passed since the last one. */
   checkpointSeconds?: number;
@@ -77,20 +82,27 @@ export interface TrainResult {
   final?: Record<string, SbnMetrics>;
 }
 
-/** Let IPC messages and signals (Stop, Ctrl-C) be handled between steps. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-class StopRequested extends Error {}
-
 export class DivergenceError extends Error {
   constructor(readonly step: number, readonly layer: string, message: string) {
     super(message);
   }
 }
 
-interface Accumulators { logSum: number; logCount: number; epochSum: number; epochCount: number }
+/**
+ * The passes that follow training step `step` and read its result: a gradient-diagnostics pass, evaluations and,
+ * at an epoch's end, the epoch record and the epoch checkpoint. A stop can interrupt them; a checkpoint then holds
+ * the list of what is left (its random streams as they were before the interrupted pass), and a resume does
+ * exactly that first — so it computes what the uninterrupted run computed (docs/run-format.md, "Resume").
+ */
+interface PendingPasses {
+  step: number;
+  /** The epoch the records of these passes carry. */
+  epoch: number;
+  diagnostics: boolean;
+  evals: Array<'train' | 'validation'>;
+  /** At an epoch's end: the epoch's mean training loss (the epoch record and checkpoint follow the evaluations). */
+  epochEnd?: { loss: number };
+}
 
 interface LoopState {
   net: Network;
@@ -106,6 +118,7 @@ interface LoopState {
   epochsDone: number;
   acc: Accumulators;
   lr: LrSchedule;
+  pending: PendingPasses | null;
 }
 
 /** The initial network for a seed: same for every method and lr trial (docs/math.md §4.4). */
@@ -143,6 +156,7 @@ function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr
     epochsDone: 0,
     acc: { logSum: 0, logCount: 0, epochSum: 0, epochCount: 0 },
     lr,
+    pending: null,
   };
 }
 
@@ -235,7 +249,10 @@ function checkpointOf(s: LoopState, epoch: number): Checkpoint {
     optimizer: s.optimizer.state(),
     rng: { noise: s.noise.getState(), eval: s.evalRng.getState(), diagnostics: s.diagnosticsRng.getState(), stats: s.statsRng.getState() },
     data: s.iterator.state() as unknown as Record<string, unknown>,
-    extra: { accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr, estimator: s.estimator.state?.() ?? {} },
+    extra: {
+      accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr, estimator: s.estimator.state?.() ?? {},
+      ...(s.pending ? { pending: { ...s.pending, evals: [...s.pending.evals] } } : {}),
+    },
   };
 }
 
@@ -248,12 +265,13 @@ function restoreLoop(s: LoopState, cp: Checkpoint): void {
   if (rng.diagnostics) s.diagnosticsRng = new Rng(rng.diagnostics);
   if (rng.stats) s.statsRng = new Rng(rng.stats);
   s.iterator.restore(cp.data as unknown as BatchIteratorState);
-  const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule; estimator?: Record<string, number> };
+  const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule; estimator?: Record<string, number>; pending?: PendingPasses };
   if (extra.estimator) s.estimator.restore?.(extra.estimator);
   s.acc = { ...extra.accumulators };
   s.epochsDone = extra.epochsDone;
   s.step = cp.step;
   s.lr = extra.lr;
+  s.pending = extra.pending ? { ...extra.pending, evals: [...extra.pending.evals] } : null;
 }
 
 /** Train (or, with `resume`, continue) a run. */
@@ -286,11 +304,16 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     restoreLoop(s, resume);
     store?.appendMetrics({ kind: 'resume', step: s.step, epoch: s.epochsDone });
   }
+  const stopRequested = o.shouldStop ?? (() => false);
   const evalTrain = Math.min(o.evalTrainExamples ?? 5000, n);
-  const evaluate = (split: 'train' | 'validation' | 'test', epoch: number): SbnMetrics | undefined => {
+  // Every pass draws from a copy of its stream, kept only when the pass completes: a pass a stop interrupts leaves
+  // the stream as it was, and the resumed run repeats the pass from the same state.
+  const evaluate = async (split: 'train' | 'validation' | 'test', epoch: number): Promise<SbnMetrics | undefined> => {
     const target = split === 'train' ? data.train : split === 'validation' ? data.validation : data.test;
     if (!target) return undefined;
-    const m = evaluateSplit(s.net, target, t.evalSamples, s.evalRng, split === 'train' ? evalTrain : target.n);
+    const rng = new Rng(s.evalRng.getState());
+    const m = await runInterruptible(evaluateSplitPass(s.net, target, t.evalSamples, rng, split === 'train' ? evalTrain : target.n), stopRequested);
+    s.evalRng = rng;
     store?.appendMetrics({ kind: 'eval', split, step: s.step, epoch, ...m });
     events?.eval?.({ split, step: s.step, epoch, ...m });
     return m;
@@ -306,7 +329,43 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
   let windowStart = Date.now();
   let windowSamples = 0;
   const epochStart = { time: Date.now() };
+  const epochsNow = () => s.epochsDone + s.acc.epochCount / n;
+  const runPending = async () => {
+    const p = s.pending;
+    if (!p) return;
+    if (p.diagnostics && diagData) {
+      const rng = new Rng(s.diagnosticsRng.getState());
+      const r = await runInterruptible(gradientDiagnosticsPass(s.net, diagData, monitor, rng), stopRequested);
+      s.diagnosticsRng = rng;
+      store?.appendMetrics({ kind: 'diagnostics', step: s.step, epoch: p.epoch, ...r });
+      events?.diagnostics?.({ step: s.step, epoch: p.epoch, ...r });
+    }
+    p.diagnostics = false;
+    while (p.evals.length > 0) {
+      await evaluate(p.evals[0], p.epoch);
+      p.evals.shift();
+    }
+    s.pending = null;
+    if (p.epochEnd) {
+      const seconds = (Date.now() - epochStart.time) / 1000;
+      store?.appendMetrics({ kind: 'epoch', step: s.step, epoch: s.epochsDone, loss: p.epochEnd.loss, seconds });
+      events?.epoch?.({ step: s.step, epoch: s.epochsDone, loss: p.epochEnd.loss, seconds });
+      epochStart.time = Date.now();
+      checkpoint(s.epochsDone, 'epoch');
+      lastCheckpoint = Date.now();
+    }
+  };
+  const stopNow = (): TrainResult => {
+    const epoch = epochsNow();
+    checkpoint(epoch, 'latest');
+    store?.setStatus('stopped', `stopped at step ${s.step}`);
+    return { status: 'stopped', step: s.step, epoch, lr: learningRate(s.lr, epoch, t.epochs) };
+  };
   try {
+    // a Stop that arrived while the data loaded is delivered here; then the passes a stop interrupted, if any
+    await yieldToEventLoop();
+    if (stopRequested()) return stopNow();
+    await runPending();
     while (s.epochsDone < t.epochs) {
       const b = s.iterator.next();
       if (!b) continue;
@@ -315,7 +374,6 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
       const wantStats = monitor.statsInterval > 0 && (s.step + 1) % monitor.statsInterval === 0;
       const gradNorms: number[] | undefined = wantStats ? [] : undefined;
       const loss = trainStep(s, t, b, rate, gradNorms);
-      await yieldToEventLoop();
       s.step++;
       if (wantStats) {
         const x = inputTensor(s.net, b.x, b.n);
@@ -324,60 +382,50 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
         store?.appendMetrics({ kind: 'layerStats', step: s.step, epoch: epochNow, layers });
         events?.layerStats?.({ step: s.step, epoch: epochNow, layers });
       }
-      if (diagData && s.step % monitor.interval === 0) {
-        const r = gradientDiagnostics(s.net, diagData, monitor, s.diagnosticsRng);
-        store?.appendMetrics({ kind: 'diagnostics', step: s.step, epoch: epochNow, ...r });
-        events?.diagnostics?.({ step: s.step, epoch: epochNow, ...r });
-        await yieldToEventLoop();
-      }
       s.acc.logSum += loss * b.n; s.acc.logCount += b.n;
       s.acc.epochSum += loss * b.n; s.acc.epochCount += b.n;
       windowSamples += b.n;
-      if (s.step % t.logInterval === 0 || b.epochDone) {
+      const logPoint = s.step % t.logInterval === 0 || b.epochDone;
+      if (logPoint) {
         const seconds = (Date.now() - windowStart) / 1000;
         const record = { step: s.step, epoch: epochNow, loss: s.acc.logSum / s.acc.logCount, lr: rate, samplesPerSecond: windowSamples / Math.max(seconds, 1e-9) };
         store?.appendMetrics({ kind: 'step', ...record });
         events?.step?.({ ...record, stepsPerEpoch, totalSteps });
         s.acc.logSum = 0; s.acc.logCount = 0;
         windowStart = Date.now(); windowSamples = 0;
-        if (!b.epochDone && store && (Date.now() - lastCheckpoint) / 1000 >= (o.checkpointSeconds ?? 120)) {
-          checkpoint(epochNow, 'latest');
-          lastCheckpoint = Date.now();
-        }
       }
-      if (t.evalInterval > 0 && s.step % t.evalInterval === 0 && !b.epochDone) {
-        evaluate('train', epochNow);
-        evaluate('validation', epochNow);
-      }
+      let epochEnd: PendingPasses['epochEnd'];
       if (b.epochDone) {
         s.epochsDone++;
-        const epochLoss = s.acc.epochSum / s.acc.epochCount;
+        epochEnd = { loss: s.acc.epochSum / s.acc.epochCount };
         s.acc.epochSum = 0; s.acc.epochCount = 0;
-        evaluate('train', s.epochsDone);
-        evaluate('validation', s.epochsDone);
-        const seconds = (Date.now() - epochStart.time) / 1000;
-        store?.appendMetrics({ kind: 'epoch', step: s.step, epoch: s.epochsDone, loss: epochLoss, seconds });
-        events?.epoch?.({ step: s.step, epoch: s.epochsDone, loss: epochLoss, seconds });
-        epochStart.time = Date.now();
-        checkpoint(s.epochsDone, 'epoch');
+      }
+      const evalNow = b.epochDone || (t.evalInterval > 0 && s.step % t.evalInterval === 0);
+      const diagnosticsNow = diagData !== undefined && s.step % monitor.interval === 0;
+      s.pending = evalNow || diagnosticsNow || epochEnd ? {
+        step: s.step, epoch: epochNow, diagnostics: diagnosticsNow,
+        evals: evalNow ? ['train', 'validation'] : [], ...(epochEnd ? { epochEnd } : {}),
+      } : null;
+      // the step's own work is done and recorded: from here a stop keeps what is left in the checkpoint
+      await yieldToEventLoop();
+      if (stopRequested()) return stopNow();
+      await runPending();
+      // a mid-epoch checkpoint after the step's evaluation, so that nothing of the step is left to redo
+      if (logPoint && !b.epochDone && store && (Date.now() - lastCheckpoint) / 1000 >= (o.checkpointSeconds ?? 120)) {
+        checkpoint(epochNow, 'latest');
         lastCheckpoint = Date.now();
       }
-      if (o.shouldStop?.() && s.epochsDone < t.epochs) {
-        checkpoint(s.epochsDone + s.acc.epochCount / n, 'latest');
-        store?.setStatus('stopped', `stopped at step ${s.step}`);
-        return { status: 'stopped', step: s.step, epoch: s.epochsDone + s.acc.epochCount / n, lr: rate };
-      }
+      if (stopRequested()) return stopNow();
     }
     const final: Record<string, SbnMetrics> = {};
-    for (const split of ['train', 'validation', 'test'] as const) {
-      const m = split === 'test' ? evaluate('test', s.epochsDone) : undefined;
-      if (m) final[split] = m;
-    }
+    const m = await evaluate('test', s.epochsDone);
+    if (m) final.test = m;
     store?.setStatus('finished');
     return { status: 'finished', step: s.step, epoch: s.epochsDone, lr: learningRate(s.lr, s.epochsDone, t.epochs), final };
   } catch (e) {
+    if (e instanceof StopRequested) return stopNow();
     if (e instanceof DivergenceError) {
-      const kept = store ? (() => { try { return store.readCheckpoint('latest').step; } catch { return undefined; } })() : undefined;
+      const kept = store ? findResumeCheckpoint(store.dir, (cp) => checkpointProblem(cp, t)).found?.checkpoint.step : undefined;
       const message = `${e.message}; training stopped` + (kept !== undefined ? `, the last good checkpoint (step ${kept}) is kept` : ', before any checkpoint was written');
       store?.appendMetrics({ kind: 'diverged', step: e.step, layer: e.layer, message });
       store?.setStatus('diverged', message);

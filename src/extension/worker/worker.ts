@@ -106,7 +106,10 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'resume': {
       const backend = await backendFor(req.backend);
-      return train(resumeSession(req.runDir), backend.name, 'resume');
+      const session = resumeSession(req.runDir, { backend: backend.name });
+      for (const w of session.warnings) send({ type: 'message', text: `warning: ${w}` });
+      send({ type: 'message', text: `resuming ${session.note}` });
+      return train(session, backend.name, 'resume');
     }
     case 'evaluate': {
       const backend = await backendFor(req.backend);
