@@ -121,24 +121,25 @@ function download(url: string, part: string, onData: (received: number, total?: 
       const length = Number(res.headers['content-length']);
       const total = Number.isFinite(length) ? received + length : undefined;
       const out = fs.createWriteStream(part, { flags: append ? 'a' : 'w' });
-      let failed = false;
+      // on a failure the bytes received so far are still written out (the next run resumes from them)
+      let error: Error | undefined;
       const fail = (e: Error) => {
-        if (failed) return;
-        failed = true;
-        res.destroy();
-        out.destroy();
-        reject(e);
+        if (error) return;
+        error = e;
+        res.unpipe(out);
+        out.end();
       };
       res.on('data', (chunk: Buffer) => {
         received += chunk.length;
         onData(received, total);
       });
-      res.on('error', (e) => fail(e));
-      res.on('aborted', () => fail(new Error(`transfer interrupted after ${received}${total ? ` of ${total}` : ''} bytes`)));
-      out.on('error', (e) => fail(e));
-      out.on('finish', () => {
-        if (failed) return;
-        if (total !== undefined && received < total) fail(new Error(`transfer interrupted after ${received} of ${total} bytes`));
+      res.on('error', (e) => fail(e.message === 'aborted' ? interrupted() : e));
+      res.on('aborted', () => fail(interrupted()));
+      const interrupted = () => new Error(`transfer interrupted after ${received}${total ? ` of ${total}` : ''} bytes`);
+      out.on('error', (e) => { error ??= e; reject(error); });
+      out.on('close', () => {
+        if (error) reject(error);
+        else if (total !== undefined && received < total) reject(interrupted());
         else resolve();
       });
       res.pipe(out);
