@@ -104,7 +104,7 @@ experiment
   .option('--out <dir>', 'suite folder (default experiments/<suite>); an existing one is resumed')
   .option('--methods <list>', 'comma-separated subset of the methods (default: all eight)')
   .option('--epochs <N>', "override the suite's training epochs")
-  .option('--data <path>', 'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin)')
+  .option('--data <path>', 'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); default: the data-set store\'s')
   .option('--limit <N>', 'use only the first N training examples (quick runs)')
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
