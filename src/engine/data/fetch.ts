@@ -60,7 +60,7 @@ export class FetchError extends Error {
 /** The error and what to do about it; `mirrorHow` is how this front end sets a mirror (a flag, a setting). */
 export function fetchErrorAdvice(e: FetchError, mirrorHow: string): string {
   if (e.cancelled) return e.message;
-  return `${e.message}; run it again to resume, use another host with ${mirrorHow}, or copy ${e.files.join(', ')} into ${e.folder} by hand`;
+  return `${e.message}; run it again (an interrupted transfer resumes where it stopped), use another host with ${mirrorHow}, or copy ${e.files.join(', ')} into ${e.folder} by hand`;
 }
 
 const MAX_REDIRECTS = 5;
