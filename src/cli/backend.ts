@@ -1,7 +1,8 @@
 // Backend start-up for CLI commands: say which backend runs; a backend that cannot load is a usage error.
 import { initBackend, type BackendInfo } from '../engine/backend';
 import { kernelsInfo } from '../engine/kernels';
-import { CliError } from './errors';
+import { withEnvironmentHint } from '../engine/environmentHint';
+import { CliError, cliMessage } from './errors';
 import { log } from './log';
 
 export async function startBackend(preference?: string): Promise<BackendInfo> {
@@ -11,6 +12,8 @@ export async function startBackend(preference?: string): Promise<BackendInfo> {
   } catch (e) {
     throw new CliError(`--backend: ${(e as Error).message}`);
   }
-  log(`backend ${info.detail}; PSA kernels ${kernelsInfo().detail}`);
+  const kernels = kernelsInfo();
+  const line = `backend ${info.detail}; PSA kernels ${kernels.detail}`;
+  log(kernels.unavailable ? cliMessage(withEnvironmentHint(line)) : line);
   return info;
 }

@@ -1,4 +1,14 @@
 // Errors the user can act on: printed as one line (file, field, what was expected), exit code 2.
+import { phraseEnvironmentHint } from '../engine/environmentHint';
+
+/** How the CLI phrases the engine's pointer to the environment report. */
+export const CLI_ENVIRONMENT_HINT = 'run `sbn doctor` for details';
+
+/** A message for the terminal: the engine's neutral pointer to the environment report becomes `sbn doctor`. */
+export function cliMessage(message: string): string {
+  return phraseEnvironmentHint(message, CLI_ENVIRONMENT_HINT);
+}
+
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 2) {
     super(message);

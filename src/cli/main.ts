@@ -1,13 +1,16 @@
 // `sbn`: the headless face of SBN Studio. Every command reports which backend runs; results go to stdout,
 // logs to stderr; bad input exits with code 2 and one line naming the file and the field.
 import { Command, CommanderError, Option } from 'commander';
-import { CliError } from './errors';
+import { CliError, cliMessage } from './errors';
 import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
 import { experimentGradaccCommand } from './commands/experimentGradacc';
 import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain';
+import { dataFetchCommand, dataListCommand } from './commands/data';
+import { doctorCommand } from './commands/doctor';
+import { BACKEND_PROBE_FLAG, runBackendProbe } from '../engine/doctor';
 
 const program = new Command();
 const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
@@ -102,13 +105,45 @@ experiment
   .option('--out <dir>', 'suite folder (default experiments/<suite>); an existing one is resumed')
   .option('--methods <list>', 'comma-separated subset of the methods (default: all eight)')
   .option('--epochs <N>', "override the suite's training epochs")
-  .option('--data <path>', 'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin)')
+  .option('--data <path>', 'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); default: the data-set store\'s')
   .option('--limit <N>', 'use only the first N training examples (quick runs)')
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentTrainCommand);
 
+// `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
+program
+  .command('doctor')
+  .description('The environment: Node.js, each backend and why it loads or not, native kernels, GPUs, data sets, runs folder')
+  .option('--json', 'print one JSON object (for bug reports)')
+  .option('--runs <dir>', 'runs folder to report on', 'runs')
+  .option('--timeout <seconds>', 'how long each backend may take to load', '60')
+  .addOption(backendOption())
+  .action(doctorCommand);
+
+const data = program
+  .command('data')
+  .description('The built-in data sets: download them into the data-set store, list where they are found');
+data
+  .command('fetch')
+  .description('Download mnist, fashion-mnist or cifar10 into the data-set store (checksummed; run again to resume)')
+  .argument('<name>', 'mnist, fashion-mnist or cifar10')
+  .option('--dir <dir>', 'data-set store to download into (default: $SBN_DATA_DIR, else the per-user data folder)')
+  .option('--mirror <url>', 'base URL of another host with the same files (default: $SBN_DATA_MIRROR, else the canonical host)')
+  .action(dataFetchCommand);
+data
+  .command('list')
+  .description('Where each built-in data set is found, in the order the engine looks')
+  .option('--dir <dir>', 'a data-set store to search first (as $SBN_DATA_DIR)')
+  .option('--json', 'print one JSON object')
+  .action(dataListCommand);
+
 async function main(): Promise<void> {
+  // a child process of `sbn doctor` that only initialises one backend (src/engine/doctor.ts)
+  if (process.argv[2] === BACKEND_PROBE_FLAG) {
+    await runBackendProbe(process.argv[3]);
+    return;
+  }
   if (process.argv.length <= 2) {
     process.stdout.write(program.helpInformation());
     return;
@@ -122,11 +157,11 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     if (e instanceof CliError) {
-      process.stderr.write(`sbn: ${e.message}\n`);
+      process.stderr.write(`sbn: ${cliMessage(e.message)}\n`);
       process.exit(e.exitCode);
     }
     const err = e as Error;
-    process.stderr.write(`sbn: internal error: ${err?.message ?? String(e)}${process.env.SBN_DEBUG ? `\n${err?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`);
+    process.stderr.write(`sbn: internal error: ${cliMessage(err?.message ?? String(e))}${process.env.SBN_DEBUG ? `\n${err?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`);
     process.exit(1);
   }
 }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { withEnvironmentHint } from './environmentHint';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -36,6 +37,26 @@ function packageDir(name: string): string | null {
   }
 }
 
+/** The libtensorflow that tfjs-node's binding links (through deps/lib, followed to the real file), or null. */
+export function tfjsNodeLibtensorflow(): string | null {
+  const dir = packageDir('@tensorflow/tfjs-node');
+  if (!dir) return null;
+  for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so', 'libtensorflow.dylib', 'tensorflow.dll']) {
+    const p = join(dir, 'deps', 'lib', f);
+    try {
+      if (existsSync(p)) return realpathSync(p);
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** The folder of the installed @tensorflow/tfjs-node package, or null. */
+export function tfjsNodeDir(): string | null {
+  return packageDir('@tensorflow/tfjs-node');
+}
+
 /** Cheap check (files on disk only) that tfjs-node has a built binding and that its libtensorflow is there. */
 function tfjsNodeLooksBuilt(): boolean {
   const dir = packageDir('@tensorflow/tfjs-node');
@@ -56,13 +77,15 @@ function tfjsNodeLooksBuilt(): boolean {
 }
 
 /**
- * Where the .wasm binaries are: $SBN_WASM_DIR, a `wasm/` folder beside this bundle (the packaged extension
- * carries them there), or the installed @tensorflow/tfjs-backend-wasm package.
+ * Where the .wasm binaries are: $SBN_WASM_DIR when set (then only there: a wrong setting is reported, not
+ * skipped), else a `wasm/` folder beside this bundle (the packaged extension carries them there), or the installed
+ * @tensorflow/tfjs-backend-wasm package.
  */
-function wasmDistDir(): string | null {
+export function wasmDistDir(): string | null {
   const hasBinaries = (d: string) => existsSync(join(d, 'tfjs-backend-wasm-simd.wasm')) || existsSync(join(d, 'tfjs-backend-wasm.wasm'));
+  if (process.env.SBN_WASM_DIR) return hasBinaries(process.env.SBN_WASM_DIR) ? process.env.SBN_WASM_DIR : null;
   const pkg = packageDir('@tensorflow/tfjs-backend-wasm');
-  const candidates = [process.env.SBN_WASM_DIR, join(__dirname, 'wasm'), pkg ? join(pkg, 'dist') : undefined];
+  const candidates = [join(__dirname, 'wasm'), pkg ? join(pkg, 'dist') : undefined];
   return candidates.find((d): d is string => !!d && hasBinaries(d)) ?? null;
 }
 
@@ -77,6 +100,11 @@ export function availableBackends(): BackendName[] {
   if (!loadFailures.has('wasm') && hasWebAssembly() && wasmDistDir() !== null) out.push('wasm');
   out.push('cpu');
   return out;
+}
+
+/** Why `name` failed to load in this process (initBackend tried it), or undefined. */
+export function backendLoadFailure(name: BackendName): string | undefined {
+  return loadFailures.get(name);
 }
 
 /** The backend initBackend settled on, or null before the first call. */
@@ -146,7 +174,10 @@ async function init(name: BackendName): Promise<BackendInfo> {
     }
     case 'wasm': {
       const dist = wasmDistDir();
-      if (!dist) throw new Error('@tensorflow/tfjs-backend-wasm has no .wasm files');
+      if (!dist) {
+        throw new Error(process.env.SBN_WASM_DIR ? `SBN_WASM_DIR=${process.env.SBN_WASM_DIR} has no tfjs-backend-wasm .wasm files`
+          : '@tensorflow/tfjs-backend-wasm has no .wasm files');
+      }
       if (!hasWebAssembly()) throw new Error('this Node.js has no WebAssembly');
       setWasmPaths(dist + '/');
       await setBackendQuietly('wasm');
@@ -182,8 +213,8 @@ export async function initBackend(preference?: string): Promise<BackendInfo> {
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       loadFailures.set(wanted, why);
-      throw new Error(`backend "${wanted}"${source} cannot load: ${why}; available here: `
-        + `${availableBackends().join(', ')}`);
+      throw new Error(withEnvironmentHint(`backend "${wanted}"${source} cannot load: ${why}; available here: `
+        + `${availableBackends().join(', ')}`));
     }
     return current;
   }
@@ -199,5 +230,5 @@ export async function initBackend(preference?: string): Promise<BackendInfo> {
       reasons.push(`${name}: ${why}`);
     }
   }
-  throw new Error(`no TensorFlow.js backend could be initialised (${reasons.join('; ')})`);
+  throw new Error(withEnvironmentHint(`no TensorFlow.js backend could be initialised (${reasons.join('; ')})`));
 }

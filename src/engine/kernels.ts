@@ -61,6 +61,8 @@ export interface KernelsInfo {
   kind: 'native' | 'js';
   /** e.g. "native (avx512, 2 threads)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
   detail: string;
+  /** The addon is missing or failed to load (not switched off on purpose): a "cannot" the user may want to fix. */
+  unavailable?: boolean;
 }
 
 const ADDON = join('native', 'build', 'Release', 'sbn_kernels.node');
@@ -126,5 +128,6 @@ export function kernelsInfo(): KernelsInfo {
     return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'})` };
   }
   const why = !enabled && loaded.kernels ? 'native kernels switched off' : loaded.why;
-  return { kind: 'js', detail: `TensorFlow.js ops (${why})` };
+  const unavailable = !loaded.kernels && loaded.why !== 'SBN_KERNELS=js';
+  return { kind: 'js', detail: `TensorFlow.js ops (${why})`, ...(unavailable ? { unavailable } : {}) };
 }

@@ -11,6 +11,7 @@ import { RunItem, type RunsTreeProvider } from './runsTree';
 import { allRunsRoots, diagnosticsIntervalSetting, modelText, pickModelFile, runsRootFor } from './modelFiles';
 import { requireTrust } from './trust';
 import { progressText } from './statusBar';
+import { ensureDataset, showErrorWithEnvironment } from './environment';
 
 export interface CommandContext {
   extensionPath: string;
@@ -45,8 +46,8 @@ function followWithProgress(job: Job, ctx: CommandContext, title: string): void 
 async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<void> {
   const end = await job.finished;
   if (end.type === 'error') {
-    const choice = await vscode.window.showErrorMessage(`${what} failed: ${end.message}`, 'Show Log');
-    if (choice) ctx.log.show();
+    const choice = await showErrorWithEnvironment(`${what} failed: ${end.message}`, 'Show Log');
+    if (choice === 'Show Log') ctx.log.show();
     return;
   }
   if (end.report) {
@@ -77,6 +78,8 @@ async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOve
     }
     return undefined;
   }
+  // a built-in data set that is not on this machine: offer the download before the run
+  if (!(await ensureDataset(parsed.model.data, ctx.log))) return undefined;
   const name = path.basename(uri.fsPath);
   const job = ctx.runs.start({
     type: 'train', modelFile: uri.fsPath, modelText: text, overrides, runsRoot: runsRootFor(uri), backend: backend(), diagnosticsInterval: diagnosticsIntervalSetting(uri),

@@ -12,6 +12,7 @@ import { allRunsRoots } from './modelFiles';
 import { registerLanguageFeatures } from './language/register';
 import { registerPanels } from './panels/register';
 import type { PanelRegistry } from './panels/runPanel';
+import { configureDataStore } from './environment';
 
 export interface SbnStudioApi {
   runs: RunManager;
@@ -22,7 +23,9 @@ export interface SbnStudioApi {
 
 export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   const log = createLog();
-  log.info(`SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'})`);
+  // before anything looks for data sets: the store in global storage, searched by the diagnostics and the workers
+  const dataStore = configureDataStore(context);
+  log.info(`SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}; data sets downloaded into ${dataStore})`);
   const runs = new RunManager(path.join(context.extensionPath, 'dist', 'worker.js'), log,
     () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000));
   const tree = new RunsTreeProvider(allRunsRoots);

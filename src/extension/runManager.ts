@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { isWorkerEvent, type WorkerEvent, type WorkerRequest } from '../protocol';
 import { releaseAbandonedRun } from '../engine/runs';
 import { describeResume } from '../engine/train/session';
+import { extensionMessage } from './environment';
 
 export type JobKind = WorkerRequest['type'];
 
@@ -84,9 +85,9 @@ export class RunManager implements vscode.Disposable {
         case 'started': job.runDir = m.runDir ?? job.runDir; job.backend = m.backend; job.estimator = m.estimator; this.log.info(`${label}: ${m.description} (backend ${m.backend})${m.runDir ? ` → ${m.runDir}` : ''}`); break;
         case 'step': job.lastStep = m; break;
         case 'eval': job.lastEval = m; this.log.info(`${label}: ${m.split} epoch ${m.epoch.toFixed(2)} u_loss ${m.u_loss.toFixed(4)} acc_e ${(100 * m.acc_e).toFixed(2)}%`); break;
-        case 'message': this.log.info(`${label}: ${m.text}`); break;
+        case 'message': this.log.info(`${label}: ${extensionMessage(m.text)}`); break;
         case 'done': last = m; this.log.info(`${label}: ${m.status}${m.message ? ` — ${m.message}` : ''}`); break;
-        case 'error': last = m; this.log.error(`${label}: ${m.message}`); break;
+        case 'error': last = m; this.log.error(`${label}: ${extensionMessage(m.message)}`); break;
         default: break;
       }
       this.changed.fire({ job, event: m });

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Rng } from '../../src/engine/rng';
 import type { DataSpec } from '../../src/engine/spec/types';
 import {
-  BatchIterator, DataError, FASHION_MNIST_DIR, LoadedData, LoadOptions, Split, drawFlipCrop, encodeIdx, findIdxFiles,
+  BatchIterator, DataError, DatasetMissingError, FASHION_MNIST_DIR, LoadedData, LoadOptions, Split, drawFlipCrop, encodeIdx, findIdxFiles,
   flipCrop, loadDataset, readCifar10, readIdx, splitIndices,
 } from '../../src/engine/data';
 import { authorsCheckpointsFile } from './helpers/fixtures';
@@ -89,14 +89,20 @@ test('Fashion-MNIST loads from the Debian package', { skip: !haveFashion && 'dat
   assert.equal(labelCounts(d.test!.y).get(3), 1000); // Fashion-MNIST's test set is balanced
 });
 
-test('Fashion-MNIST missing: one line telling how to install it or where to point', () => {
-  const keep = process.env.SBN_FASHION_MNIST_DIR;
+test('Fashion-MNIST missing: one line naming where it was looked for and how to get it', () => {
+  const keep = { fashion: process.env.SBN_FASHION_MNIST_DIR, store: process.env.SBN_DATA_DIR, xdg: process.env.XDG_DATA_HOME };
   process.env.SBN_FASHION_MNIST_DIR = path.join(tmp, 'no-fashion');
+  process.env.SBN_DATA_DIR = path.join(tmp, 'no-store');
+  process.env.XDG_DATA_HOME = path.join(tmp, 'no-home');
   try {
-    throwsData(() => load({ dataset: 'fashion-mnist' }), 'data.dataset',
-      /sudo apt-get install dataset-fashion-mnist/, /SBN_FASHION_MNIST_DIR/, /no-fashion/);
+    const e = throwsData(() => load({ dataset: 'fashion-mnist' }), 'data.dataset',
+      /sbn data fetch fashion-mnist/, /dataset-fashion-mnist/, /SBN_FASHION_MNIST_DIR/, /no-fashion/, /no-store/, /no-home/,
+      /see the environment report$/);
+    assert.equal((e as DatasetMissingError).dataset, 'fashion-mnist');
   } finally {
-    if (keep === undefined) delete process.env.SBN_FASHION_MNIST_DIR; else process.env.SBN_FASHION_MNIST_DIR = keep;
+    for (const [k, v] of [['SBN_FASHION_MNIST_DIR', keep.fashion], ['SBN_DATA_DIR', keep.store], ['XDG_DATA_HOME', keep.xdg]] as const) {
+      if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
   }
 });
 
@@ -136,7 +142,15 @@ test('CIFAR-10 binary batches: R, G, B planes, labels, consecutive batches, test
 
   fs.writeFileSync(path.join(dir, 'data_batch_2.bin'), fs.readFileSync(path.join(dir, 'data_batch_2.bin')).subarray(0, 3073 * 2 - 5));
   throwsData(() => readCifar10(dir), 'data.path', /data_batch_2\.bin/, /3073-byte records/);
-  throwsData(() => load({ dataset: 'cifar10' }), 'data.path', /data\.path is required/);
+  const keep = { store: process.env.SBN_DATA_DIR, xdg: process.env.XDG_DATA_HOME };
+  process.env.SBN_DATA_DIR = path.join(tmp, 'no-store');
+  process.env.XDG_DATA_HOME = path.join(tmp, 'no-home');
+  try {
+    throwsData(() => load({ dataset: 'cifar10' }), 'data.dataset', /cifar10 is not on this machine/, /sbn data fetch cifar10/, /data\.path/);
+  } finally {
+    if (keep.store === undefined) delete process.env.SBN_DATA_DIR; else process.env.SBN_DATA_DIR = keep.store;
+    if (keep.xdg === undefined) delete process.env.XDG_DATA_HOME; else process.env.XDG_DATA_HOME = keep.xdg;
+  }
   throwsData(() => load({ dataset: 'cifar10', path: 'nowhere' }), 'data.path', new RegExp(`${tmp}/nowhere`));
 });
 

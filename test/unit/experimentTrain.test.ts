@@ -103,14 +103,16 @@ test('a training suite runs all eight methods, stops part-way, continues where i
 });
 
 function sbn(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sbn.js'), ...args], { encoding: 'utf8' });
+  // no data-set store of this machine: cifar10-s1 without --data then has no CIFAR-10
+  const env = { ...process.env, SBN_DATA_DIR: path.join(tmp, 'no-store'), XDG_DATA_HOME: path.join(tmp, 'no-home') };
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sbn.js'), ...args], { encoding: 'utf8', env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('sbn experiment train: bad arguments give one line and exit 2', () => {
   for (const [args, message] of [
     [['--suite', 'nope'], /--suite: unknown suite "nope" \(expected mnist-mlp, fashion-conv, cifar10-s1\)/],
-    [['--suite', 'cifar10-s1'], /--data: suite cifar10-s1 needs the folder of the CIFAR-10 binary batches/],
+    [['--suite', 'cifar10-s1'], /--data: suite cifar10-s1 needs the folder of the CIFAR-10 binary batches.*`sbn data fetch cifar10`.*run `sbn doctor` for details\n$/],
     [['--suite', 'mnist-mlp', '--methods', 'psa,bogus'], /--methods: unknown method "bogus"/],
     [['--suite', 'mnist-mlp', '--epochs', '0'], /--epochs/],
   ] as const) {

@@ -316,8 +316,9 @@ test('fashion-mnist: a warning at data.dataset when missing, nothing when instal
   const missing = analyzeModel(text, '/w/m.sbn.yaml', machine([], false).env);
   assert.deepEqual(missing.problems.map(summary), [['dataset-unavailable', 'warning', 'data.dataset', rangeOf(text, 'fashion-mnist')]]);
   assert.equal(missing.problems[0].message,
-    'fashion-mnist is not installed on this machine: install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) ' +
-    'or set SBN_FASHION_MNIST_DIR to a folder holding its 4 IDX files');
+    'fashion-mnist is not on this machine: Train Model offers to download it (or run `sbn data fetch fashion-mnist`), ' +
+    'install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its ' +
+    '4 IDX files; SBN: Show Environment lists where it was looked for');
   assert.deepEqual(analyzeModel(text, '/w/m.sbn.yaml', machine([], true).env).problems, []);
   // An explicit data.path is checked instead of the installed copy.
   const withPath = text.replace('fashion-mnist }', 'fashion-mnist, path: fm }');
@@ -326,6 +327,12 @@ test('fashion-mnist: a warning at data.dataset when missing, nothing when instal
   assert.deepEqual(m.probes, ['/w/fm']);
   const mnistMissing = analyzeModel(MNIST_YAML, '/w/m.sbn.yaml', { ...EVERYTHING, mnistAvailable: () => false });
   assert.deepEqual(mnistMissing.problems.map((p) => p.code), ['dataset-unavailable']);
+  assert.match(mnistMissing.problems[0].message, /^mnist is not on this machine: Train Model offers to download it/);
+  // cifar10 without data.path: looked for in the data-set stores
+  const cifar = MNIST_YAML.replace('dataset: mnist', 'dataset: cifar10');
+  const cifarMissing = analyzeModel(cifar, '/w/m.sbn.yaml', { ...EVERYTHING, cifar10Available: () => false });
+  assert.deepEqual(cifarMissing.problems.map((p) => [p.code, p.message.split(':')[0]]).filter(([c]) => c === 'dataset-unavailable'),
+    [['dataset-unavailable', 'cifar10 is not on this machine']]);
 });
 
 test('cifar10 and file: data.path resolved relative to the model file, probed for existence only', () => {

@@ -20,6 +20,7 @@ import { compareMessage } from '../../src/extension/panels/compareData';
 import type { MetricsRecord } from '../../src/engine/runs';
 import type { HostToWebview, ModelPreviewState, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
 import { repoRoot } from './helpers/fixtures';
+import { environmentReport } from '../../src/engine/doctor';
 
 const root = repoRoot();
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -606,6 +607,41 @@ test('preview page: production CSP, the layers and gradient tables, then a file 
     const broken = await probe.rendered(3);
     assert.deepEqual(broken.extras, { version: 2, problems: 1, layers: 0, gradientRows: 0, computing: 0 });
     assert.match((await probe.page.locator('#problems').textContent()) ?? '', /line 12:16: expected an integer ≥ 1, got 0/);
+    assert.deepEqual(await probe.violations(), [], 'CSP violations');
+    assert.deepEqual((await probe.sent()).filter((m) => m.type === 'error'), []);
+    assert.deepEqual(probe.errors, []);
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test('environment page: production CSP, the backends and data sets tables, Copy as JSON and Refresh post typed messages', { skip }, async () => {
+  const probe = await openPanel('environment');
+  try {
+    await probe.post({ type: 'environment', state: { status: 'computing' } });
+    assert.deepEqual((await probe.rendered(1)).extras, { backends: 0, backendsLoading: 0, datasets: 0, datasetsFound: 0 });
+    // a real report of this machine, with the backends' outcomes given (no child processes here)
+    const report = await environmentReport({
+      sbnVersion: '0.1.0', probeScript: '', runsFolders: [path.join(root, 'runs')],
+      probe: async (name) => (name === 'tensorflow'
+        ? { name, loads: false, reason: '@tensorflow/tfjs-node is not installed', seconds: 0.2 }
+        : { name, loads: true, detail: `${name} (test)`, seconds: 0.1 }),
+    });
+    await probe.post({ type: 'environment', state: { status: 'done', report: { ...report, vscode: { version: '1.100.3' } } } });
+    const done = await probe.rendered(2);
+    assert.deepEqual(done.extras, { backends: 3, backendsLoading: 2, datasets: 3, datasetsFound: report.datasets.filter((d) => d.found).length });
+    assert.match((await probe.page.locator('#backends').textContent()) ?? '', /tensorflow\s*no\s*cannot load: @tensorflow\/tfjs-node is not installed/);
+    assert.match((await probe.page.locator('#datasets').textContent()) ?? '', /mnist.*fashion-mnist.*cifar10/s);
+    assert.match((await probe.page.locator('header').textContent()) ?? '', /VS Code\s*1\.100\.3/);
+    await probe.page.locator('#copy-json').click();
+    await probe.page.locator('#refresh').click();
+    const actions = (await probe.sent()).filter((m) => m.type === 'environmentAction');
+    assert.deepEqual(actions, [{ type: 'environmentAction', action: 'copyJson' }, { type: 'environmentAction', action: 'refresh' }]);
+    fs.mkdirSync(shots, { recursive: true });
+    await probe.page.screenshot({ path: path.join(shots, 'webview-environment.png'), fullPage: true });
+    await probe.post({ type: 'environment', state: { status: 'error', message: 'the worker exited with code 1' } });
+    await probe.rendered(3);
+    assert.match((await probe.page.locator('main').textContent()) ?? '', /could not be computed.*exited with code 1/s);
     assert.deepEqual(await probe.violations(), [], 'CSP violations');
     assert.deepEqual((await probe.sent()).filter((m) => m.type === 'error'), []);
     assert.deepEqual(probe.errors, []);

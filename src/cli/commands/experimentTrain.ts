@@ -9,6 +9,8 @@ import { runSuite, suiteReport, SuiteError, SUITE_METHODS, SUITES, type SuiteDef
 import { writeExperimentReport } from '../../report';
 import { startBackend } from '../backend';
 import { CliError } from '../errors';
+import { locateDataset } from '../../engine/data/store';
+import { withEnvironmentHint } from '../../engine/environmentHint';
 import { experimentEnvironment } from '../experiment';
 import { parsePositiveInt } from '../inputs';
 import { log } from '../log';
@@ -56,7 +58,12 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
     dataPath = path.resolve(o.data);
     if (!fs.existsSync(dataPath)) throw new CliError(`--data: ${dataPath}: no such folder`);
   } else if (suite.needsDataPath) {
-    throw new CliError(`--data: suite ${suite.name} needs the folder of the CIFAR-10 binary batches (data_batch_1.bin … data_batch_5.bin, test_batch.bin)`);
+    // the data-set store (`sbn data fetch cifar10`) when it holds CIFAR-10
+    dataPath = locateDataset('cifar10')?.dir;
+    if (!dataPath) {
+      throw new CliError(withEnvironmentHint(`--data: suite ${suite.name} needs the folder of the CIFAR-10 binary batches `
+        + '(data_batch_1.bin … data_batch_5.bin, test_batch.bin), and the data-set store has none: `sbn data fetch cifar10` downloads them'));
+    }
   }
   const dir = path.resolve(o.out ?? path.join('experiments', suite.name));
   const backend = await startBackend(o.backend);

@@ -1,11 +1,18 @@
 // Data sets for training: readers (IDX, MNIST, Fashion-MNIST, CIFAR-10, the paper's toy set, user files),
 // loadDataset (checks against the model, split, scaling) and the batch iterator with FlipCrop.
-export { DataError } from './types';
+export { DataError, DatasetMissingError } from './types';
 export type { Split, RawSplit, RawData, LoadedData } from './types';
 export { readIdx, encodeIdx } from './idx';
 export type { IdxArray } from './idx';
 export { readIdxFolder, findIdxFiles } from './idxFolder';
-export { readMnist, readFashionMnist, mnistDir, fashionMnistDir, FASHION_MNIST_DIR } from './mnist';
+export { readMnist, readFashionMnist, missingDatasetMessage, FASHION_MNIST_DIR } from './mnist';
+export {
+  DATASET_CATALOG, STORED_DATASETS, DATA_DIR_ENV, DATA_MIRROR_ENV, dataStoreDirs, defaultDataDir, datasetLocations, locateDataset,
+  isDatasetAt, isStoredDataset, storeFolder, datasetFilesDir,
+} from './store';
+export type { StoredDatasetName, DatasetLocation, DatasetCatalog, CatalogEntry, CatalogFile } from './store';
+export { fetchDataset, FetchError, fetchErrorAdvice } from './fetch';
+export type { FetchOptions, FetchProgress, FetchResult } from './fetch';
 export { readCifar10, readCifarBatch, CIFAR_SHAPE } from './cifar10';
 export { readToy2d } from './toy2d';
 export { readUserFile, parseJsonData, parseCsvData } from './userFile';

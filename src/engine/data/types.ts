@@ -12,6 +12,13 @@ export class DataError extends Error {
   }
 }
 
+/** A built-in data set that is in none of the places the engine looks (store.ts datasetLocations). */
+export class DatasetMissingError extends DataError {
+  constructor(readonly dataset: string, message: string) {
+    super('data.dataset', message);
+  }
+}
+
 /** Examples as the engine consumes them: `x` is n × features row-major (images C,H,W), `y` one label each. */
 export interface Split {
   x: Float32Array;

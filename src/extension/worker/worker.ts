@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { initBackend } from '../../engine/backend';
 import { kernelsInfo } from '../../engine/kernels';
+import { withEnvironmentHint } from '../../engine/environmentHint';
 import { parseModelText, formatSpecError, withDiagnosticsDefault } from '../../engine/spec';
 import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import { initialNetwork, resolveTrainSpec } from '../../engine/train/trainer';
@@ -14,6 +15,7 @@ import { initNetwork, disposeNetwork } from '../../engine/network';
 import { Rng } from '../../engine/rng';
 import { DataError, loadDataset } from '../../engine/data';
 import { isEstimatorName, type EstimatorName } from '../../engine/estimators';
+import { BACKEND_PROBE_FLAG, environmentReport, runBackendProbe } from '../../engine/doctor';
 import type { WorkerEvent, WorkerRequest } from '../../protocol';
 
 function send(event: WorkerEvent): void {
@@ -36,7 +38,9 @@ function parseModel(modelFile: string, modelText: string) {
 async function backendFor(preference: string) {
   try {
     const info = await initBackend(preference === 'auto' ? undefined : preference);
-    send({ type: 'message', text: `backend ${info.detail}; PSA kernels ${kernelsInfo().detail}` });
+    const kernels = kernelsInfo();
+    const line = `backend ${info.detail}; PSA kernels ${kernels.detail}`;
+    send({ type: 'message', text: kernels.unavailable ? withEnvironmentHint(line) : line });
     return info;
   } catch (e) {
     throw new UserError((e as Error).message);
@@ -160,9 +164,23 @@ async function handle(req: WorkerRequest): Promise<void> {
       send({ type: 'done', status: 'finished' });
       return;
     }
+    case 'environment': {
+      // each backend is tried in a child process running this same file with BACKEND_PROBE_FLAG (below)
+      const report = await environmentReport({
+        sbnVersion: req.sbnVersion, probeScript: __filename, preferredBackend: req.backend, runsFolders: req.runsFolders,
+      });
+      send({ type: 'environment', report });
+      send({ type: 'done', status: 'finished' });
+      return;
+    }
     case 'stop':
       stopRequested = true;
   }
+}
+
+// A child of an `environment` job: initialise one backend, print the outcome, exit (src/engine/doctor.ts).
+if (process.argv[2] === BACKEND_PROBE_FLAG) {
+  void runBackendProbe(process.argv[3]).then(() => process.exit(0));
 }
 
 process.on('message', (message: WorkerRequest) => {

@@ -1,0 +1,180 @@
+// SBN: Show Environment (`sbn.showEnvironment`): the environment report of `sbn doctor` in a panel — VS Code and
+// Node versions, each backend and why it loads or not, the native kernels, GPUs, the data sets and where they are,
+// the runs folders — with Copy as JSON and Refresh. The report is computed by an `environment` worker job (which
+// tries each backend in a child process of its own): no tensor code in the extension host. webview/environment.ts
+// draws it; the host sends the whole state (`environment` message) on every change.
+import * as vscode from 'vscode';
+import type { EnvironmentReport } from '../../environmentReport';
+import type { BackendPreference } from '../../protocol';
+import { isWebviewMessage, type EnvironmentViewState, type WebviewToHost } from '../../webviewProtocol';
+import { allRunsRoots } from '../modelFiles';
+import type { RunManager } from '../runManager';
+import type { PanelState } from './runPanel';
+import { makeNonce, panelHtml } from './webviewHtml';
+
+export const ENVIRONMENT_VIEW_TYPE = 'sbn.environment';
+
+export interface EnvironmentPanelState extends PanelState {
+  status: EnvironmentViewState['status'] | 'none';
+  /** Reports computed, and copies to the clipboard. */
+  reports: number;
+  copies: number;
+}
+
+interface Deps {
+  extensionUri: vscode.Uri;
+  runs: RunManager;
+  log: vscode.LogOutputChannel;
+  version: string;
+}
+
+/** The report with what only the extension host knows: the VS Code version. */
+function withVsCode(report: EnvironmentReport): EnvironmentReport {
+  return { ...report, vscode: { version: vscode.version, appName: vscode.env.appName, remoteName: vscode.env.remoteName ?? null } };
+}
+
+class EnvironmentPanel implements vscode.Disposable {
+  private current: EnvironmentViewState = { status: 'computing' };
+  private ready = false;
+  private computing: Promise<void> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly stats = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] as string[], reports: 0, copies: 0 } as
+    Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> & { reports: number; copies: number };
+  private disposed = false;
+  private readonly closed = new vscode.EventEmitter<void>();
+  readonly onDidClose = this.closed.event;
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly deps: Deps) {
+    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
+    const media = vscode.Uri.joinPath(deps.extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    panel.iconPath = vscode.Uri.joinPath(media, 'sbn-activity.svg');
+    panel.webview.html = panelHtml({
+      cspSource: panel.webview.cspSource, nonce: makeNonce(), title: 'SBN environment', loadingText: 'Computing the environment report…',
+      styles: [panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.css')).toString()],
+      scripts: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'environment.js')).toString()],
+    });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidChangeViewState(() => { if (panel.visible) this.post(); }),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  /** Computes the report again (one at a time; a second call while one runs waits for it). */
+  refresh(): Promise<void> {
+    this.computing ??= this.compute().finally(() => { this.computing = undefined; });
+    return this.computing;
+  }
+
+  private async compute(): Promise<void> {
+    this.set({ ...this.current, status: 'computing' });
+    const job = this.deps.runs.start({
+      type: 'environment', sbnVersion: this.deps.version, runsFolders: allRunsRoots(),
+      backend: vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
+    }, 'environment report');
+    let report: EnvironmentReport | undefined;
+    const sub = this.deps.runs.onDidChange(({ job: j, event }) => {
+      if (j === job && event?.type === 'environment') report = withVsCode(event.report);
+    });
+    const end = await job.finished;
+    sub.dispose();
+    if (report) {
+      this.stats.reports++;
+      this.set({ status: 'done', report });
+    } else {
+      this.set({ status: 'error', message: end.type === 'error' ? end.message : 'the environment job ended without a report' });
+    }
+  }
+
+  private set(state: EnvironmentViewState): void {
+    this.current = state;
+    this.post();
+  }
+
+  private post(): void {
+    if (this.disposed || !this.ready || !this.panel.visible) return;
+    void this.panel.webview.postMessage({ type: 'environment', state: this.current }).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
+    this.stats.snapshots++;
+  }
+
+  /** The report as one JSON object (what Copy as JSON puts on the clipboard). */
+  json(): string | undefined {
+    return this.current.report ? `${JSON.stringify(this.current.report, null, 2)}\n` : undefined;
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isWebviewMessage(m)) return;
+    const msg = m as WebviewToHost;
+    if (msg.type === 'ready') {
+      this.ready = true;
+      this.post();
+    } else if (msg.type === 'environmentAction') {
+      if (msg.action === 'refresh') void this.refresh();
+      else {
+        const text = this.json();
+        if (!text) return;
+        void vscode.env.clipboard.writeText(text).then(() => {
+          this.stats.copies++;
+          void vscode.window.showInformationMessage('The environment report is on the clipboard (JSON).');
+        });
+      }
+    } else if (msg.type === 'rendered') {
+      this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
+    } else if (msg.type === 'error') {
+      this.stats.errors.push(msg.message);
+      if (this.stats.errors.length > 20) this.stats.errors.shift();
+      this.deps.log.warn(`environment panel: ${msg.message}`);
+    }
+  }
+
+  state(): EnvironmentPanelState {
+    return {
+      kind: 'environment', runDir: '', title: this.panel.title, visible: this.panel.visible, active: this.panel.active, ready: this.ready,
+      ...this.stats, errors: this.stats.errors.slice(), status: this.current.status,
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposables.forEach((d) => d.dispose());
+    this.closed.fire();
+    this.closed.dispose();
+    this.panel.dispose();
+  }
+}
+
+/**
+ * The command sbn.showEnvironment (opens or reveals the panel and computes the report; resolves with the panel
+ * state once the report is there) and the panel's serializer (a restored panel computes a fresh report).
+ */
+export function registerEnvironmentPanel(context: vscode.ExtensionContext, deps: Deps): { state(): EnvironmentPanelState[] } {
+  let current: EnvironmentPanel | undefined;
+  const adopt = (panel: vscode.WebviewPanel): EnvironmentPanel => {
+    const p = new EnvironmentPanel(panel, deps);
+    current = p;
+    p.onDidClose(() => { if (current === p) current = undefined; });
+    return p;
+  };
+  context.subscriptions.push(
+    { dispose: () => current?.dispose() },
+    vscode.commands.registerCommand('sbn.showEnvironment', async () => {
+      if (current) current.panel.reveal();
+      else adopt(vscode.window.createWebviewPanel(ENVIRONMENT_VIEW_TYPE, 'SBN Environment', vscode.ViewColumn.Active, { enableScripts: true }));
+      const p = current!;
+      await p.refresh();
+      return p.state();
+    }),
+    vscode.window.registerWebviewPanelSerializer(ENVIRONMENT_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
+        if (current) {
+          panel.dispose();
+          return;
+        }
+        void adopt(panel).refresh();
+      },
+    }),
+  );
+  return { state: () => (current ? [current.state()] : []) };
+}
