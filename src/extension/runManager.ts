@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isWorkerEvent, type WorkerEvent, type WorkerRequest } from '../protocol';
 import { releaseAbandonedRun } from '../engine/runs';
-import { describeResume } from '../engine/train/session';
+import { describeResume } from '../engine/train/recovery';
 import { extensionMessage } from './environment';
 
 export type JobKind = WorkerRequest['type'];
