@@ -84,7 +84,8 @@ export interface HistogramTrack {
 }
 
 /** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
-export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview';
+/** `report`: an experiment report (src/extension/panels/reportPanel.ts). */
+export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'report';
 
 /** Data besides series, per panel kind. */
 export interface PanelExtras {
@@ -105,7 +106,18 @@ export type HostToWebview =
   /** Compare Runs panel: everything it shows (sent whole, throttled; x of every series is the epoch). */
   | { type: 'compare'; runs: CompareRun[]; series: Record<string, SeriesPayload> }
   /** Model preview panel: the followed model file's state (sent whole on every change). */
-  | { type: 'preview'; state: ModelPreviewState };
+  | { type: 'preview'; state: ModelPreviewState }
+  /**
+   * Experiment report panel: the result data of `sbn experiment gradacc | train` (src/engine/experiments/types.ts),
+   * checked field by field by the host (src/report/data.ts). The page draws its strings as text, never as markup.
+   */
+  | { type: 'report'; data: ExperimentReportPayload };
+
+/** The report data as the protocol carries it (the page reads it as GradaccExperiment | TrainSuiteReport). */
+export interface ExperimentReportPayload {
+  format: 'sbn-experiment-gradacc' | 'sbn-experiment-train';
+  version: number;
+}
 
 /** The model preview of one model file: its errors, or its layers and, once computed, small-batch gradient statistics. */
 export interface ModelPreviewState {
@@ -198,7 +210,7 @@ export const COMPARE_SERIES: readonly string[] = [
 export function panelWants(panel: PanelKind, key: string): boolean {
   if (panel === 'activeRun') return ACTIVE_RUN_SERIES.includes(key);
   if (panel === 'compare') return COMPARE_SERIES.includes(key);
-  if (panel === 'preview') return false;
+  if (panel === 'preview' || panel === 'report') return false;
   if (panel === 'diagnostics') return key.startsWith('diag/');
   if (panel === 'layers') return key.startsWith('layer/');
   return !key.startsWith('diag/') && !key.startsWith('layer/');

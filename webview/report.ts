@@ -1,19 +1,20 @@
-// An experiment report page (`sbn experiment gradacc | train`): the result JSON embedded in the page, drawn with the
-// panels' chart code (common.ts). Self-contained: it opens offline in a browser, in a VS Code webview, and in the
-// headless Chromium that renders the PNG figures (each figure is a <section data-figure="name">).
+// An experiment report page (`sbn experiment gradacc | train`), drawn with the panels' chart code (common.ts), in two
+// places: the standalone report.html that the experiment writes for browsers (the result JSON embedded in the page
+// as a data element; also rendered to PNG figures in headless Chromium, each figure a <section data-figure="name">),
+// and the extension's report panel (src/extension/panels/reportPanel.ts), where the host sends the data, checked,
+// in a `report` message. Every string of the data is set as text (el() → textContent), never parsed as markup.
 import type { GradaccCheckpoint, GradaccExperiment, TrainSuiteMethod, TrainSuiteReport } from '../src/engine/experiments/types';
-import type { SeriesPayload } from '../src/webviewProtocol';
-import { Chart, el, fmt, inVsCode, onThemeChange, pct, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
+import type { HostToWebview, SeriesPayload } from '../src/webviewProtocol';
+import { Chart, el, fmt, inVsCode, onThemeChange, pct, post, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
 
 type ReportData = GradaccExperiment | TrainSuiteReport;
 
-const data = JSON.parse(document.getElementById('report-data')!.textContent!) as ReportData;
 // Outside VS Code there are no theme variables: the page is a light document (and so are the PNGs).
 if (!inVsCode && !document.body.className.includes('vscode-')) document.body.classList.add('vscode-light', 'report-offline');
 
 const root = el('main', 'report');
 document.body.append(root);
-const charts: { chart: Chart; series: Record<string, SeriesPayload>; log: boolean }[] = [];
+const charts: { id: string; chart: Chart; series: Record<string, SeriesPayload>; log: boolean }[] = [];
 const hidden = new Set<string>();
 const COMPANIONS = [':ref', ':objective', ':acc1'];
 let theme: Theme = readTheme();
@@ -26,7 +27,7 @@ function addChart(parent: HTMLElement, spec: ChartSpec, series: Record<string, S
     for (const k of [key, ...COMPANIONS.map((suffix) => key + suffix)]) if (off) hidden.add(k); else hidden.delete(k);
     redraw();
   });
-  charts.push({ chart, series, log });
+  charts.push({ id: spec.id, chart, series, log });
   return chart;
 }
 
@@ -89,7 +90,7 @@ const GRADACC_NAMES: Record<string, string> = {
 };
 const LAYER_NAMES = ['hidden layer 1', 'hidden layer 2', 'hidden layer 3', 'output layer'];
 
-function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
+function gradaccCheckpoint(c: GradaccCheckpoint): void {
   const section = el('section', 'report-section');
   section.append(el('h2', undefined, c.title));
   const r = c.result;
@@ -171,7 +172,7 @@ function gradaccReport(d: GradaccExperiment): void {
       logX: true, xLabel: 'epoch', xName: 'epoch', height: 220, wide: true,
     }, { loss: { x: t.loss.map((_, i) => i + 1), y: t.loss } });
   }
-  for (const c of d.checkpoints) gradaccCheckpoint(d, c);
+  for (const c of d.checkpoints) gradaccCheckpoint(c);
 }
 
 // ------------------------------------------------------------------------------------------ Experiment 2 (train)
@@ -241,12 +242,50 @@ function trainReport(d: TrainSuiteReport): void {
   }
 }
 
-if (data.format === 'sbn-experiment-gradacc') gradaccReport(data);
-else trainReport(data);
-document.title = root.querySelector('h1')?.textContent ?? 'SBN Studio report';
-redraw();
+function draw(data: ReportData): void {
+  for (const c of charts) c.chart.destroy();
+  charts.length = 0;
+  root.replaceChildren();
+  if (data.format === 'sbn-experiment-gradacc') gradaccReport(data);
+  else trainReport(data);
+  document.title = root.querySelector('h1')?.textContent ?? 'SBN Studio report';
+  redraw();
+}
+
 onThemeChange(() => {
   theme = readTheme();
   for (const c of charts) c.chart.setTheme(theme);
   redraw();
 });
+
+const embedded = document.getElementById('report-data');
+if (embedded) {
+  // the standalone report.html
+  draw(JSON.parse(embedded.textContent!) as ReportData);
+} else {
+  // the extension's report panel: the host sends the data (and again whenever the page reloads)
+  window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+    const m = event.data;
+    if (!m || typeof m !== 'object' || m.type !== 'report') return;
+    try {
+      draw(m.data as unknown as ReportData);
+      // what was drawn, for the panel-state command and the tests; the last five count elements in the report that
+      // only markup in the data could have made (always 0: every string is set as text)
+      const points: Record<string, number> = {};
+      for (const c of charts) points[c.id] = Object.values(c.series).reduce((n, s) => n + s.x.length, 0);
+      const all = [...root.querySelectorAll('*')];
+      post({
+        type: 'rendered', points, charts: charts.filter((c) => c.chart.canvas()).length,
+        extras: {
+          sections: root.querySelectorAll('section.report-section').length, figures: root.querySelectorAll('[data-figure]').length,
+          tables: root.querySelectorAll('table').length, scripts: root.querySelectorAll('script').length, images: root.querySelectorAll('img, svg').length,
+          links: root.querySelectorAll('a, area').length, frames: root.querySelectorAll('iframe, frame, object, embed').length,
+          handlers: all.filter((e) => [...e.attributes].some((a) => a.name.toLowerCase().startsWith('on'))).length,
+        },
+      });
+    } catch (e) {
+      post({ type: 'error', message: `report: ${(e as Error).stack ?? e}` });
+    }
+  });
+  post({ type: 'ready' });
+}

@@ -50,7 +50,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   const preview = registerPreviewPanel(context, { extensionUri: context.extensionUri, runs: deps.runs, log: deps.log });
   registry.serializers.set(PREVIEW_VIEW_TYPE, preview.serializer);
   // ---- experiment reports (reportPanel.ts: command sbn.openReport) ----
-  registerReportPanel(context, deps.log);
+  const reports = registerReportPanel(context, deps.log);
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);
@@ -62,7 +62,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
     vscode.commands.registerCommand('sbn.openDashboard', open(TrainingDashboardPanel, 'the training dashboard')),
     vscode.commands.registerCommand('sbn.openDiagnostics', open(GradientDiagnosticsPanel, 'the gradient diagnostics')),
     vscode.commands.registerCommand('sbn.openLayerStats', open(LayerStatisticsPanel, 'the layer statistics')),
-    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state()]),
+    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state(), ...reports.state()]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('sbn.maxPointsPerSeries')) registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));
