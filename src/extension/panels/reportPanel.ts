@@ -12,6 +12,7 @@ import { parseReportData, REPORT_JSON_NAMES, reportTitle, type ExperimentData } 
 import { reportPanelHtml } from '../../report/html';
 import { isWebviewMessage, type HostToWebview, type WebviewToHost } from '../../webviewProtocol';
 import { makeNonce } from './webviewHtml';
+import { notificationText } from '../untrustedText';
 import type { PanelState } from './runPanel';
 
 export const REPORT_VIEW_TYPE = 'sbn.report';
@@ -148,7 +149,7 @@ export function registerReportPanel(context: vscode.ExtensionContext, log: vscod
     const report = await readReport(uri);
     if ('message' in report) {
       log.warn(report.message);
-      void vscode.window.showErrorMessage(report.message);
+      void vscode.window.showErrorMessage(notificationText(report.message));
       return undefined;
     }
     const key = report.file.toString();
