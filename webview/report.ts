@@ -5,6 +5,7 @@
 // in a `report` message. Every string of the data is set as text (el() → textContent), never parsed as markup.
 import type { GradaccCheckpoint, GradaccExperiment, TrainSuiteMethod, TrainSuiteReport } from '../src/engine/experiments/types';
 import type { HostToWebview, SeriesPayload } from '../src/webviewProtocol';
+import { estimatorStyle } from '../src/estimators';
 import { Chart, el, fmt, inVsCode, onThemeChange, pct, post, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
 
 type ReportData = GradaccExperiment | TrainSuiteReport;
@@ -81,13 +82,6 @@ function environmentLines(d: ReportData): string[] {
 
 // ---------------------------------------------------------------------------------------- Experiment 1 (gradacc)
 
-/** The authors' colours (gradeval/config.py; docs/math.md §3.6) so our figures read like theirs. */
-const GRADACC_COLORS: Record<string, ColorName> = {
-  reinforce: 'orange', 'concrete(tau=0.1)': 'cyan', 'concrete(tau=1)': 'green', tanh: 'blue', dste: 'red', psa: 'purple', arm: 'brown',
-};
-const GRADACC_NAMES: Record<string, string> = {
-  reinforce: 'REINFORCE', 'concrete(tau=0.1)': 'Concrete τ=0.1', 'concrete(tau=1)': 'Concrete τ=1', tanh: 'tanh', dste: 'ST (DSTE)', psa: 'PSA', arm: 'ARM',
-};
 const LAYER_NAMES = ['hidden layer 1', 'hidden layer 2', 'hidden layer 3', 'output layer'];
 
 function gradaccCheckpoint(c: GradaccCheckpoint): void {
@@ -109,8 +103,8 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
       const specs: ChartSpec['series'] = [];
       for (const e of r.estimators) {
         const l = e.layers[k];
-        const color = GRADACC_COLORS[e.label] ?? 'foreground';
-        const name = GRADACC_NAMES[e.label] ?? e.label;
+        // the estimators' one palette and labels (src/estimators.ts: the authors' colours, docs/math.md §3.6)
+        const { color, label: name } = estimatorStyle(e.label);
         series[e.label] = { x: M, y: metric === 'cos' ? l.cos : l.rmse };
         if (metric === 'cos') {
           series[`${e.label}:q15`] = { x: M, y: l.cosQ15 };
@@ -139,7 +133,7 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
   if (ref) {
     const rows: (string | number)[][] = [];
     for (const [label, devs] of Object.entries(ref.deviations)) {
-      rows.push([GRADACC_NAMES[label] ?? label, ...devs.map((dv) => `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`)]);
+      rows.push([estimatorStyle(label).label, ...devs.map((dv) => `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`)]);
     }
     section.append(el('h3', 'figure-title', ref.kind === 'quantitative'
       ? `Largest deviation from the authors' ${ref.checkpoint} curves (|Δcos| and |RMSE ratio − 1|, with the M where it occurs)`
@@ -177,9 +171,7 @@ function gradaccReport(d: GradaccExperiment): void {
 
 // ------------------------------------------------------------------------------------------ Experiment 2 (train)
 
-const METHOD_COLORS: Record<string, ColorName> = {
-  tanh: 'blue', reinforce: 'orange', concrete: 'green', dste: 'red', psa: 'purple', adf: 'brown', 'local-reparam': 'pink', 'hard-st': 'gray',
-};
+const methodColor = (method: string): ColorName => estimatorStyle(method).color;
 
 function curveSeries(methods: TrainSuiteMethod[], pick: (m: TrainSuiteMethod) => { x: number[]; y: number[] } | undefined, suffix = ''): Record<string, SeriesPayload> {
   const out: Record<string, SeriesPayload> = {};
@@ -210,7 +202,7 @@ function trainReport(d: TrainSuiteReport): void {
   const grid = figure(curves, 'train-curves', 'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
     'Loss: solid = expected NLL of the SBN (u_loss), dotted = the method\'s own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).');
   const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] => methods.map((m) => ({
-    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: METHOD_COLORS[m.method] ?? 'foreground', dash,
+    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: methodColor(m.method), dash,
     width: dash ? 1.25 : 1.75, legend: !dash,
   }));
   const xy = (c: { epoch: number[] }, y: number[]) => ({ x: c.epoch, y });
@@ -229,7 +221,7 @@ function trainReport(d: TrainSuiteReport): void {
   const tgrid = figure(test, 'train-test-accuracy', 'Accuracy of the averaged predictive distribution of s SBN samples');
   addChart(tgrid, { id: 'test-acc', title: 'test accuracy', series: seriesSpecs(''), y: 'percent', logX: true, markers: true, xLabel: 'samples averaged', xName: 'samples' },
     curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined)));
-  addChart(tgrid, { id: 'lr-search', title: 'learning-rate search: trial objective', series: methods.map((m) => ({ key: m.method, label: m.label, color: METHOD_COLORS[m.method] ?? 'foreground', points: true })), logX: true, logY: true, xLabel: 'learning rate', xName: 'lr' },
+  addChart(tgrid, { id: 'lr-search', title: 'learning-rate search: trial objective', series: methods.map((m) => ({ key: m.method, label: m.label, color: methodColor(m.method), points: true })), logX: true, logY: true, xLabel: 'learning rate', xName: 'lr' },
     curveSeries(methods, (m) => {
       const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
       return { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };

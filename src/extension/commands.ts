@@ -12,6 +12,7 @@ import { allRunsRoots, diagnosticsIntervalSetting, modelText, pickModelFile, run
 import { requireTrust } from './trust';
 import { progressText } from './statusBar';
 import { notificationText } from './untrustedText';
+import { SAMPLING_ESTIMATORS } from '../estimators';
 
 export interface CommandContext {
   extensionPath: string;
@@ -154,7 +155,7 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const draws = vscode.workspace.getConfiguration('sbn').get<number>('compare.draws', 500);
     const job = ctx.runs.start({
       type: 'compare', modelFile: uri.fsPath, modelText: await modelText(uri),
-      estimators: ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh'], draws, backend: backend(),
+      estimators: [...SAMPLING_ESTIMATORS], draws, backend: backend(),
     }, `compare ${path.basename(uri.fsPath)}`);
     followWithProgress(job, ctx, `Comparing estimators on ${path.basename(uri.fsPath)}`);
     void reportEnd(job, ctx, 'Estimator comparison');
