@@ -6,6 +6,9 @@ import * as assert from 'node:assert/strict';
 import { parseReportData, reportPanelHtml, reportTitle, REPORT_NONCE } from '../../src/report';
 import { escapeHtml } from '../../src/extension/panels/webviewHtml';
 import { craftedTrainReport, HOSTILE, MARKER } from './helpers/craftedReport';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from './helpers/fixtures';
 
 const PAGE = {
   cspSource: 'https://webview.test', nonce: 'fresh0nonce0123456789',
@@ -92,4 +95,18 @@ test('report data: a gradient-accuracy report with unequal layer counts is refus
   report.checkpoints[0].result.estimators.push({ label: 'arm', estimator: 'arm', loss: 0.5, seconds: 1, layers: [layer('l1')] });
   const parsed = parseReportData(JSON.stringify(report), 'gradacc.json');
   assert.ok(!parsed.ok && /checkpoints\[0\]\.result\.estimators\[1\]\.layers: expected 2 layers/.test(parsed.message), JSON.stringify(parsed));
+});
+
+test('report data: the published results (docs/results/*.json, both experiments) pass the check', () => {
+  const dir = path.join(repoRoot(), 'docs', 'results');
+  // (other JSON there, e.g. format sbn-supplement, is not an experiment report)
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && /"format":\s*"sbn-experiment-/.test(fs.readFileSync(path.join(dir, f), 'utf8').slice(0, 200)));
+  assert.ok(files.length >= 2);
+  const formats = new Set<string>();
+  for (const f of files) {
+    const parsed = parseReportData(fs.readFileSync(path.join(dir, f), 'utf8'), f);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
+    if (parsed.ok) formats.add(parsed.data.format);
+  }
+  assert.deepEqual([...formats].sort(), ['sbn-experiment-gradacc', 'sbn-experiment-train']);
 });
