@@ -85,7 +85,8 @@ export interface HistogramTrack {
 }
 
 /** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
-export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'environment';
+/** `report`: an experiment report (src/extension/panels/reportPanel.ts). */
+export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'environment' | 'report';
 
 /** Data besides series, per panel kind. */
 export interface PanelExtras {
@@ -108,13 +109,24 @@ export type HostToWebview =
   /** Model preview panel: the followed model file's state (sent whole on every change). */
   | { type: 'preview'; state: ModelPreviewState }
   /** SBN: Show Environment: the report, or that it is being computed, or why it could not be. */
-  | { type: 'environment'; state: EnvironmentViewState };
+  | { type: 'environment'; state: EnvironmentViewState }
+  /**
+   * Experiment report panel: the result data of `sbn experiment gradacc | train` (src/engine/experiments/types.ts),
+   * checked field by field by the host (src/report/data.ts). The page draws its strings as text, never as markup.
+   */
+  | { type: 'report'; data: ExperimentReportPayload };
 
 /** What the environment panel shows (src/extension/panels/environmentPanel.ts). */
 export interface EnvironmentViewState {
   status: 'computing' | 'done' | 'error';
   report?: EnvironmentReport;
   message?: string;
+}
+
+/** The report data as the protocol carries it (the page reads it as GradaccExperiment | TrainSuiteReport). */
+export interface ExperimentReportPayload {
+  format: 'sbn-experiment-gradacc' | 'sbn-experiment-train';
+  version: number;
 }
 
 /** The model preview of one model file: its errors, or its layers and, once computed, small-batch gradient statistics. */
@@ -210,7 +222,7 @@ export const COMPARE_SERIES: readonly string[] = [
 export function panelWants(panel: PanelKind, key: string): boolean {
   if (panel === 'activeRun') return ACTIVE_RUN_SERIES.includes(key);
   if (panel === 'compare') return COMPARE_SERIES.includes(key);
-  if (panel === 'preview' || panel === 'environment') return false;
+  if (panel === 'preview' || panel === 'environment' || panel === 'report') return false;
   if (panel === 'diagnostics') return key.startsWith('diag/');
   if (panel === 'layers') return key.startsWith('layer/');
   return !key.startsWith('diag/') && !key.startsWith('layer/');

@@ -10,6 +10,7 @@ import {
   applySeriesDelta,
   type HostToWebview, type PanelExtras, type RunState, type SeriesPayload, type WebviewToHost,
 } from '../src/webviewProtocol';
+import type { ChartColor } from '../src/estimators';
 
 // ------------------------------------------------------------------------------------------------ VS Code API
 
@@ -127,7 +128,7 @@ export function startMessageLoop(data: PanelData, render: (what: { series: boole
 
 // ------------------------------------------------------------------------------------------------------ theme
 
-export type ColorName = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'cyan' | 'brown' | 'pink' | 'gray' | 'foreground';
+export type ColorName = ChartColor;
 
 export interface Theme {
   kind: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';

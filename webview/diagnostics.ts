@@ -4,6 +4,7 @@
 // what the reference is (exact enumeration, or an unbiased mean with its relative standard error).
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { SERIES, type DiagnosticsPass, type SeriesPayload } from '../src/webviewProtocol';
+import { ESTIMATORS, estimatorStyle, isEstimatorName, type EstimatorInfo } from '../src/estimators';
 import {
   Chart, PanelData, createHeader, el, exportButtons, fmt, loadState, onThemeChange, readTheme, reportRendered, saveState,
   startMessageLoop, type BaseViewState, type ChartSeriesSpec, type ChartSpec, type ColorName, type ViewOptions,
@@ -14,16 +15,14 @@ interface DiagnosticsState extends BaseViewState, ViewOptions {}
 
 const state = loadState<DiagnosticsState>({ smoothing: 0, log: true, hidden: [] });
 
-// Estimators keep their colour across panels and runs.
-const ESTIMATOR_COLORS: Record<string, ColorName> = {
-  psa: 'blue', dste: 'green', reinforce: 'orange', arm: 'purple', 'hard-st': 'red', concrete: 'yellow', tanh: 'foreground',
-  adf: 'green', 'local-reparam': 'purple', exact: 'foreground',
-};
+// Estimators keep their colour across panels, runs and reports (src/estimators.ts).
 const SPARE: ColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 function colorOf(estimator: string, i: number): ColorName {
-  return ESTIMATOR_COLORS[estimator] ?? SPARE[i % SPARE.length];
+  return isEstimatorName(estimator) ? ESTIMATORS[estimator].color : SPARE[i % SPARE.length];
 }
-const DASHES: Record<string, number[] | undefined> = { tanh: [6, 3], adf: [2, 3], 'local-reparam': [6, 3], concrete: [2, 3] };
+// relaxations dashed, moment propagation dotted: the deterministic-gradient families read apart from the sampling ones
+const FAMILY_DASH: Partial<Record<EstimatorInfo['family'], number[]>> = { relaxation: [6, 3], 'moment-propagation': [2, 3] };
+const dashOf = (estimator: string): number[] | undefined => (isEstimatorName(estimator) ? FAMILY_DASH[ESTIMATORS[estimator].family] : undefined);
 
 let theme = readTheme();
 const data = new PanelData();
@@ -73,7 +72,7 @@ function layersAndEstimators(): { layers: string[]; estimators: string[] } {
 }
 
 function seriesSpecs(estimators: string[], key: (est: string) => string): ChartSeriesSpec[] {
-  return estimators.map((e, i) => ({ key: key(e), label: e, color: colorOf(e, i), dash: DASHES[e], width: e === 'psa' ? 2.25 : 1.75 }));
+  return estimators.map((e, i) => ({ key: key(e), label: estimatorStyle(e).label, color: colorOf(e, i), dash: dashOf(e), width: e === 'psa' ? 2.25 : 1.75 }));
 }
 
 function build(layers: string[], estimators: string[], M: number[]): void {
@@ -159,7 +158,7 @@ function fillTable(pass: DiagnosticsPass): void {
       const est = el('span', 'est');
       const sw = el('span', 'swatch');
       sw.style.setProperty('--swatch', theme.colors[colorOf(e.estimator, i)]);
-      est.append(sw, document.createTextNode(e.estimator));
+      est.append(sw, document.createTextNode(estimatorStyle(e.estimator).label));
       estCell.append(est);
       const k = l.cos.length - 1;
       const cos1 = el('td', l.cos[0] !== null && l.cos[0] === bestCos.get(layer) ? 'best' : '', fmt(l.cos[0], 3));

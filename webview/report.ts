@@ -1,19 +1,21 @@
-// An experiment report page (`sbn experiment gradacc | train`): the result JSON embedded in the page, drawn with the
-// panels' chart code (common.ts). Self-contained: it opens offline in a browser, in a VS Code webview, and in the
-// headless Chromium that renders the PNG figures (each figure is a <section data-figure="name">).
+// An experiment report page (`sbn experiment gradacc | train`), drawn with the panels' chart code (common.ts), in two
+// places: the standalone report.html that the experiment writes for browsers (the result JSON embedded in the page
+// as a data element; also rendered to PNG figures in headless Chromium, each figure a <section data-figure="name">),
+// and the extension's report panel (src/extension/panels/reportPanel.ts), where the host sends the data, checked,
+// in a `report` message. Every string of the data is set as text (el() → textContent), never parsed as markup.
 import type { GradaccCheckpoint, GradaccExperiment, TrainSuiteMethod, TrainSuiteReport } from '../src/engine/experiments/types';
-import type { SeriesPayload } from '../src/webviewProtocol';
-import { Chart, el, fmt, inVsCode, onThemeChange, pct, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
+import type { HostToWebview, SeriesPayload } from '../src/webviewProtocol';
+import { estimatorStyle } from '../src/estimators';
+import { Chart, el, fmt, inVsCode, onThemeChange, pct, post, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
 
 type ReportData = GradaccExperiment | TrainSuiteReport;
 
-const data = JSON.parse(document.getElementById('report-data')!.textContent!) as ReportData;
 // Outside VS Code there are no theme variables: the page is a light document (and so are the PNGs).
 if (!inVsCode && !document.body.className.includes('vscode-')) document.body.classList.add('vscode-light', 'report-offline');
 
 const root = el('main', 'report');
 document.body.append(root);
-const charts: { chart: Chart; series: Record<string, SeriesPayload>; log: boolean }[] = [];
+const charts: { id: string; chart: Chart; series: Record<string, SeriesPayload>; log: boolean }[] = [];
 const hidden = new Set<string>();
 const COMPANIONS = [':ref', ':objective', ':acc1'];
 let theme: Theme = readTheme();
@@ -26,7 +28,7 @@ function addChart(parent: HTMLElement, spec: ChartSpec, series: Record<string, S
     for (const k of [key, ...COMPANIONS.map((suffix) => key + suffix)]) if (off) hidden.add(k); else hidden.delete(k);
     redraw();
   });
-  charts.push({ chart, series, log });
+  charts.push({ id: spec.id, chart, series, log });
   return chart;
 }
 
@@ -80,16 +82,9 @@ function environmentLines(d: ReportData): string[] {
 
 // ---------------------------------------------------------------------------------------- Experiment 1 (gradacc)
 
-/** The authors' colours (gradeval/config.py; docs/math.md §3.6) so our figures read like theirs. */
-const GRADACC_COLORS: Record<string, ColorName> = {
-  reinforce: 'orange', 'concrete(tau=0.1)': 'cyan', 'concrete(tau=1)': 'green', tanh: 'blue', dste: 'red', psa: 'purple', arm: 'brown',
-};
-const GRADACC_NAMES: Record<string, string> = {
-  reinforce: 'REINFORCE', 'concrete(tau=0.1)': 'Concrete τ=0.1', 'concrete(tau=1)': 'Concrete τ=1', tanh: 'tanh', dste: 'ST (DSTE)', psa: 'PSA', arm: 'ARM',
-};
 const LAYER_NAMES = ['hidden layer 1', 'hidden layer 2', 'hidden layer 3', 'output layer'];
 
-function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
+function gradaccCheckpoint(c: GradaccCheckpoint): void {
   const section = el('section', 'report-section');
   section.append(el('h2', undefined, c.title));
   const r = c.result;
@@ -108,8 +103,8 @@ function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
       const specs: ChartSpec['series'] = [];
       for (const e of r.estimators) {
         const l = e.layers[k];
-        const color = GRADACC_COLORS[e.label] ?? 'foreground';
-        const name = GRADACC_NAMES[e.label] ?? e.label;
+        // the estimators' one palette and labels (src/estimators.ts: the authors' colours, docs/math.md §3.6)
+        const { color, label: name } = estimatorStyle(e.label);
         series[e.label] = { x: M, y: metric === 'cos' ? l.cos : l.rmse };
         if (metric === 'cos') {
           series[`${e.label}:q15`] = { x: M, y: l.cosQ15 };
@@ -138,7 +133,7 @@ function gradaccCheckpoint(d: GradaccExperiment, c: GradaccCheckpoint): void {
   if (ref) {
     const rows: (string | number)[][] = [];
     for (const [label, devs] of Object.entries(ref.deviations)) {
-      rows.push([GRADACC_NAMES[label] ?? label, ...devs.map((dv) => `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`)]);
+      rows.push([estimatorStyle(label).label, ...devs.map((dv) => `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`)]);
     }
     section.append(el('h3', 'figure-title', ref.kind === 'quantitative'
       ? `Largest deviation from the authors' ${ref.checkpoint} curves (|Δcos| and |RMSE ratio − 1|, with the M where it occurs)`
@@ -171,14 +166,12 @@ function gradaccReport(d: GradaccExperiment): void {
       logX: true, xLabel: 'epoch', xName: 'epoch', height: 220, wide: true,
     }, { loss: { x: t.loss.map((_, i) => i + 1), y: t.loss } });
   }
-  for (const c of d.checkpoints) gradaccCheckpoint(d, c);
+  for (const c of d.checkpoints) gradaccCheckpoint(c);
 }
 
 // ------------------------------------------------------------------------------------------ Experiment 2 (train)
 
-const METHOD_COLORS: Record<string, ColorName> = {
-  tanh: 'blue', reinforce: 'orange', concrete: 'green', dste: 'red', psa: 'purple', adf: 'brown', 'local-reparam': 'pink', 'hard-st': 'gray',
-};
+const methodColor = (method: string): ColorName => estimatorStyle(method).color;
 
 function curveSeries(methods: TrainSuiteMethod[], pick: (m: TrainSuiteMethod) => { x: number[]; y: number[] } | undefined, suffix = ''): Record<string, SeriesPayload> {
   const out: Record<string, SeriesPayload> = {};
@@ -209,7 +202,7 @@ function trainReport(d: TrainSuiteReport): void {
   const grid = figure(curves, 'train-curves', 'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
     'Loss: solid = expected NLL of the SBN (u_loss), dotted = the method\'s own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).');
   const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] => methods.map((m) => ({
-    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: METHOD_COLORS[m.method] ?? 'foreground', dash,
+    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: methodColor(m.method), dash,
     width: dash ? 1.25 : 1.75, legend: !dash,
   }));
   const xy = (c: { epoch: number[] }, y: number[]) => ({ x: c.epoch, y });
@@ -228,7 +221,7 @@ function trainReport(d: TrainSuiteReport): void {
   const tgrid = figure(test, 'train-test-accuracy', 'Accuracy of the averaged predictive distribution of s SBN samples');
   addChart(tgrid, { id: 'test-acc', title: 'test accuracy', series: seriesSpecs(''), y: 'percent', logX: true, markers: true, xLabel: 'samples averaged', xName: 'samples' },
     curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined)));
-  addChart(tgrid, { id: 'lr-search', title: 'learning-rate search: trial objective', series: methods.map((m) => ({ key: m.method, label: m.label, color: METHOD_COLORS[m.method] ?? 'foreground', points: true })), logX: true, logY: true, xLabel: 'learning rate', xName: 'lr' },
+  addChart(tgrid, { id: 'lr-search', title: 'learning-rate search: trial objective', series: methods.map((m) => ({ key: m.method, label: m.label, color: methodColor(m.method), points: true })), logX: true, logY: true, xLabel: 'learning rate', xName: 'lr' },
     curveSeries(methods, (m) => {
       const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
       return { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };
@@ -241,12 +234,50 @@ function trainReport(d: TrainSuiteReport): void {
   }
 }
 
-if (data.format === 'sbn-experiment-gradacc') gradaccReport(data);
-else trainReport(data);
-document.title = root.querySelector('h1')?.textContent ?? 'SBN Studio report';
-redraw();
+function draw(data: ReportData): void {
+  for (const c of charts) c.chart.destroy();
+  charts.length = 0;
+  root.replaceChildren();
+  if (data.format === 'sbn-experiment-gradacc') gradaccReport(data);
+  else trainReport(data);
+  document.title = root.querySelector('h1')?.textContent ?? 'SBN Studio report';
+  redraw();
+}
+
 onThemeChange(() => {
   theme = readTheme();
   for (const c of charts) c.chart.setTheme(theme);
   redraw();
 });
+
+const embedded = document.getElementById('report-data');
+if (embedded) {
+  // the standalone report.html
+  draw(JSON.parse(embedded.textContent!) as ReportData);
+} else {
+  // the extension's report panel: the host sends the data (and again whenever the page reloads)
+  window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+    const m = event.data;
+    if (!m || typeof m !== 'object' || m.type !== 'report') return;
+    try {
+      draw(m.data as unknown as ReportData);
+      // what was drawn, for the panel-state command and the tests; the last five count elements in the report that
+      // only markup in the data could have made (always 0: every string is set as text)
+      const points: Record<string, number> = {};
+      for (const c of charts) points[c.id] = Object.values(c.series).reduce((n, s) => n + s.x.length, 0);
+      const all = [...root.querySelectorAll('*')];
+      post({
+        type: 'rendered', points, charts: charts.filter((c) => c.chart.canvas()).length,
+        extras: {
+          sections: root.querySelectorAll('section.report-section').length, figures: root.querySelectorAll('[data-figure]').length,
+          tables: root.querySelectorAll('table').length, scripts: root.querySelectorAll('script').length, images: root.querySelectorAll('img, svg').length,
+          links: root.querySelectorAll('a, area').length, frames: root.querySelectorAll('iframe, frame, object, embed').length,
+          handlers: all.filter((e) => [...e.attributes].some((a) => a.name.toLowerCase().startsWith('on'))).length,
+        },
+      });
+    } catch (e) {
+      post({ type: 'error', message: `report: ${(e as Error).stack ?? e}` });
+    }
+  });
+  post({ type: 'ready' });
+}

@@ -5,7 +5,7 @@ import { loadModelFile, formatSpecError, type ModelSpec } from '../engine/spec';
 import { modelGeometry, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
 import { externalWeightShape } from '../engine/layers';
 import type { Dataset } from '../engine/gradients';
-import { isEstimatorName, type EstimatorName, type EstimatorOptions, type ReinforceBaseline } from '../engine/estimators';
+import { ESTIMATOR_NAMES, isEstimatorName, type EstimatorName, type EstimatorOptions, type ReinforceBaseline } from '../engine/estimators';
 import type { EstimatorEntry } from '../engine/gradientAccuracy';
 import { CliError, fieldError } from './errors';
 
@@ -101,7 +101,7 @@ export function loadData(file: string, spec: ModelSpec): Dataset {
 
 export function parseEstimatorName(name: string, flag = '--estimator'): EstimatorName {
   if (!isEstimatorName(name)) {
-    throw new CliError(`${flag}: unknown estimator "${name}" (expected one of: exact, psa, dste, hard-st, reinforce, arm, concrete, tanh, adf, local-reparam)`);
+    throw new CliError(`${flag}: unknown estimator "${name}" (expected one of: ${ESTIMATOR_NAMES.join(', ')})`);
   }
   return name;
 }

@@ -2,6 +2,7 @@
 // logs to stderr; bad input exits with code 2 and one line naming the file and the field.
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, cliMessage } from './errors';
+import { estimatorList } from '../estimators';
 import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
 import { trainCommand } from './commands/train';
@@ -29,7 +30,7 @@ program
   .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
   .requiredOption('--params <params.json>', 'parameters {"layers": [{"weight": [[...]], "bias": [...]}, ...]}; file.json#key picks checkpoints[key]')
   .requiredOption('--data <data.json>', 'data {"X": [[...], ...], "Y": [...]}')
-  .requiredOption('--estimator <name>', 'exact, psa, dste, hard-st, reinforce, arm, concrete, tanh, adf or local-reparam')
+  .requiredOption('--estimator <name>', estimatorList())
   .option('--draws <N>', 'number of independent draws', '1')
   .option('--seed <S>', 'random seed', '1')
   .option('--tau <T>', 'concrete temperature τ in σ((a − z)/τ)', '1')

@@ -12,6 +12,8 @@ import { allRunsRoots, diagnosticsIntervalSetting, modelText, pickModelFile, run
 import { requireTrust } from './trust';
 import { progressText } from './statusBar';
 import { ensureDataset, showErrorWithEnvironment } from './environment';
+import { notificationText } from './untrustedText';
+import { SAMPLING_ESTIMATORS } from '../estimators';
 
 export interface CommandContext {
   extensionPath: string;
@@ -26,7 +28,7 @@ function backend(): BackendPreference {
 
 /** Show a job's progress as a cancellable notification; Cancel stops the job. */
 function followWithProgress(job: Job, ctx: CommandContext, title: string): void {
-  void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+  void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: notificationText(title), cancellable: true }, (progress, token) => {
     token.onCancellationRequested(() => job.stop());
     let lastFraction = 0;
     const sub = ctx.runs.onDidChange(({ job: j, event }) => {
@@ -36,7 +38,7 @@ function followWithProgress(job: Job, ctx: CommandContext, title: string): void 
         progress.report({ message: progressText(job), increment: Math.max(0, 100 * (fraction - lastFraction)) });
         lastFraction = fraction;
       } else if (event.type === 'message') {
-        progress.report({ message: event.text });
+        progress.report({ message: notificationText(event.text) });
       }
     });
     return job.finished.finally(() => sub.dispose());
@@ -46,7 +48,7 @@ function followWithProgress(job: Job, ctx: CommandContext, title: string): void 
 async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<void> {
   const end = await job.finished;
   if (end.type === 'error') {
-    const choice = await showErrorWithEnvironment(`${what} failed: ${end.message}`, 'Show Log');
+    const choice = await showErrorWithEnvironment(notificationText(`${what} failed: ${end.message}`), 'Show Log');
     if (choice === 'Show Log') ctx.log.show();
     return;
   }
@@ -58,7 +60,7 @@ async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<v
   const acc = job.lastEval ? ` · ${job.lastEval.split} acc_e ${(100 * job.lastEval.acc_e).toFixed(2)}%` : '';
   const text = end.status === 'finished' ? `${what} finished${acc}.` : end.status === 'stopped' ? `${what} ${end.message ?? 'stopped'}.` : `${what} diverged: ${end.message}`;
   const show = end.status === 'diverged' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  const choice = await show(text, ...(end.runDir ? ['Open Run Folder'] : []));
+  const choice = await show(notificationText(text), ...(end.runDir ? ['Open Run Folder'] : []));
   if (choice && end.runDir) await vscode.commands.executeCommand('sbn.openRunFolder', end.runDir);
 }
 
@@ -70,7 +72,7 @@ async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOve
   const parsed = parseModelText(text, uri.fsPath);
   if (!parsed.ok) {
     const e = parsed.errors[0];
-    const choice = await vscode.window.showErrorMessage(`Cannot train: ${formatSpecError({ ...e, file: vscode.workspace.asRelativePath(uri) })}`, 'Open Problem');
+    const choice = await vscode.window.showErrorMessage(notificationText(`Cannot train: ${formatSpecError({ ...e, file: vscode.workspace.asRelativePath(uri) })}`), 'Open Problem');
     if (choice) {
       const doc = await vscode.window.showTextDocument(uri);
       const pos = new vscode.Position(Math.max(0, (e.line ?? 1) - 1), Math.max(0, (e.column ?? 1) - 1));
@@ -164,7 +166,7 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const draws = vscode.workspace.getConfiguration('sbn').get<number>('compare.draws', 500);
     const job = ctx.runs.start({
       type: 'compare', modelFile: uri.fsPath, modelText: await modelText(uri),
-      estimators: ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh'], draws, backend: backend(),
+      estimators: [...SAMPLING_ESTIMATORS], draws, backend: backend(),
     }, `compare ${path.basename(uri.fsPath)}`);
     followWithProgress(job, ctx, `Comparing estimators on ${path.basename(uri.fsPath)}`);
     void reportEnd(job, ctx, 'Estimator comparison');
@@ -213,7 +215,7 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const run = await pickRun(arg, (r) => r.status !== 'running', 'Run to delete');
     if (!run) return false;
     if (ctx.runs.activeTraining().some((j) => j.runDir && path.resolve(j.runDir) === path.resolve(run.dir)) || run.status === 'running') {
-      void vscode.window.showWarningMessage(`${run.name} is running; stop it before deleting it.`);
+      void vscode.window.showWarningMessage(notificationText(`${run.name} is running; stop it before deleting it.`));
       return false;
     }
     const confirmed = (options as { confirmed?: boolean } | undefined)?.confirmed === true

@@ -3,6 +3,20 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listRuns, type RunInfo } from '../engine/runs';
+import { markdownText } from './untrustedText';
+
+/**
+ * The tooltip: the fields of run.json and status.json are workspace content (a cloned repository's runs folder), so
+ * each is shown as typed text (markdownText), never as Markdown that could make a link or load an image.
+ */
+function runTooltip(info: RunInfo, status: string, acc: number | undefined): vscode.MarkdownString {
+  const t = (v: string) => markdownText(v);
+  return new vscode.MarkdownString([
+    `**${t(info.name)}**`, `status: ${t(status)}${info.statusDetail ? ` (${t(info.statusDetail)})` : ''}`,
+    `estimator: ${t(info.estimator ?? 'unknown')}`, `model: ${t(info.model ?? 'unknown')}`,
+    acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '', info.reason ? `problem: ${t(info.reason)}` : '', t(info.dir),
+  ].filter((l) => l !== '').join('\n\n'));
+}
 
 export class RunItem extends vscode.TreeItem {
   constructor(readonly info: RunInfo, live?: { step?: number; total?: number }) {
@@ -14,11 +28,7 @@ export class RunItem extends vscode.TreeItem {
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
     if (info.created) parts.push(new Date(info.created).toLocaleString());
     this.description = parts.join(' · ');
-    this.tooltip = new vscode.MarkdownString([
-      `**${info.name}**`, '', `status: ${status}${info.statusDetail ? ` (${info.statusDetail})` : ''}`,
-      `estimator: ${info.estimator ?? 'unknown'}`, `model: ${info.model ?? 'unknown'}`,
-      acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '', info.reason ? `problem: ${info.reason}` : '', '', `\`${info.dir}\``,
-    ].filter((l) => l !== '').join('\n\n'));
+    this.tooltip = runTooltip(info, status, acc);
     this.contextValue = `sbnRun.${status}`;
     this.resourceUri = vscode.Uri.file(info.dir);
     this.iconPath = new vscode.ThemeIcon(

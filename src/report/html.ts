@@ -1,40 +1,34 @@
-// The experiment report page as HTML: one file, the result JSON and the page's script and styles inline under a
-// nonce CSP. Kept apart from the writer (index.ts, which renders PNGs with playwright-core) so that the extension,
-// which only shows reports (src/extension/panels/reportPanel.ts), bundles none of that.
-import { randomBytes } from 'node:crypto';
-import type { GradaccExperiment, TrainSuiteReport } from '../engine/experiments/types';
+// The experiment report page as HTML, for browsers: one file, the result JSON and the page's script and styles
+// inline under a nonce CSP. The extension does not show this file (a report.html in a workspace is untrusted): its
+// report panel (src/extension/panels/reportPanel.ts) reads the JSON beside it (data.ts) and draws it with the
+// extension's own page.
 // pure (no vscode import): the panels' page builder
-import { escapeHtml } from '../extension/panels/webviewHtml';
+import { escapeHtml, panelHtml } from '../extension/panels/webviewHtml';
+import { reportTitle, type ExperimentData } from './data';
 
-export type ExperimentData = GradaccExperiment | TrainSuiteReport;
+export type { ExperimentData } from './data';
 
 /** The page's script and stylesheets (dist/webview/report.{js,css}, media/{webview,report}.css). */
 export interface ReportAssets { script: string; styles: string[] }
 
 /**
- * The nonce of the report's inline script and styles. A report is a static file, so the value is fixed; the
- * extension replaces it with a fresh one when it shows a report in a webview (src/extension/panels/reportPanel.ts).
+ * The report panel's page in the extension (src/extension/panels/reportPanel.ts): the panels' page (strict CSP, a
+ * fresh nonce, the extension's own script and styles) with the report's title as escaped text. None of the report's
+ * data is in it: the host sends the data in a `report` message once the page says `ready`.
  */
-export const REPORT_NONCE = 'sbn-report-nonce';
-
-/**
- * The report's HTML for a VS Code webview: a fresh nonce in its CSP and on every inline script and style. Undefined
- * when the text is not an SBN Studio report.
- */
-export function webviewReportHtml(html: string, nonce = randomBytes(18).toString('base64').replace(/[+/=]/g, '')): string | undefined {
-  if (!html.includes('<meta name="generator" content="SBN Studio">') || !html.includes(`'nonce-${REPORT_NONCE}'`)) return undefined;
-  return html.split(REPORT_NONCE).join(nonce);
+export function reportPanelHtml(data: ExperimentData, page: { cspSource: string; nonce: string; script: string; styles: string[] }): string {
+  return panelHtml({
+    cspSource: page.cspSource, nonce: page.nonce, title: reportTitle(data), scripts: [page.script], styles: page.styles,
+    loadingText: 'Drawing the report…',
+  });
 }
+
+/** The nonce of the report's inline script and styles: a report is a static file, so the value is fixed. */
+export const REPORT_NONCE = 'sbn-report-nonce';
 
 /** JSON that can sit inside <script>: no `</script>` or `<!--` can close or confuse it. */
 function scriptSafeJson(data: unknown): string {
   return JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
-export function reportTitle(data: ExperimentData): string {
-  return data.format === 'sbn-experiment-gradacc'
-    ? 'Experiment 1 — gradient accuracy (SBN Studio)'
-    : `Experiment 2 — ${data.title} (SBN Studio)`;
 }
 
 /** The report page: one file, no network, scripts and styles inline under a nonce CSP. */

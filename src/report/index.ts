@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/files';
 import { reportHtml, type ExperimentData, type ReportAssets } from './html';
 
-export { REPORT_NONCE, reportHtml, reportTitle, webviewReportHtml, type ExperimentData } from './html';
+export { REPORT_NONCE, reportHtml, reportPanelHtml } from './html';
+export { parseReportData, reportTitle, REPORT_JSON_NAMES, type ExperimentData } from './data';
 
 export interface WrittenReport {
   json: string;

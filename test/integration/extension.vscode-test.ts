@@ -14,6 +14,12 @@ import { REPORT_NONCE, writeExperimentReport } from '../../src/report';
 import type { TrainSuiteReport } from '../../src/engine/experiments/types';
 import { sleep, until } from './wait';
 import { ui } from './index';
+import type { ReportPanelState } from '../../src/extension/panels/reportPanel';
+import { craftedReportHtml, craftedTrainReport, MARKER } from '../unit/helpers/craftedReport';
+
+async function reportStates(): Promise<ReportPanelState[]> {
+  return ((await vscode.commands.executeCommand<{ kind: string }[]>('sbn.panelState')) ?? []).filter((p): p is ReportPanelState => p.kind === 'report');
+}
 
 let api: SbnStudioApi;
 let folder: string;
@@ -176,7 +182,7 @@ suite('SBN Studio in VS Code', () => {
     assert.match(end2.type === 'done' ? end2.report ?? '' : '', /\| 1 \| \d+\.\d+% \|/);
   });
 
-  test('Open Experiment Report shows a report.html in a webview with a fresh nonce; other HTML is refused', async () => {
+  test('Open Experiment Report draws a report from its JSON with the extension\'s page; other files are refused', async () => {
     const dir = path.join(folder, 'experiments', 'report-test');
     const report: TrainSuiteReport = {
       format: 'sbn-experiment-train', version: 1, suite: 'report-test', title: 'a report for the test', description: 'one method',
@@ -199,14 +205,43 @@ suite('SBN Studio in VS Code', () => {
     assert.strictEqual(panel.title, 'Experiment 2 — a report for the test');
     const html = panel.webview.html;
     const nonce = /script-src 'nonce-([^']+)'/.exec(html)?.[1];
-    assert.ok(nonce && nonce !== REPORT_NONCE && !html.includes(REPORT_NONCE), 'a fresh nonce replaces the file\'s');
-    assert.ok(html.includes(`<script nonce="${nonce}">`) && html.includes('"label":"PSA"'));
+    assert.ok(nonce && nonce !== REPORT_NONCE && !html.includes(REPORT_NONCE), 'a fresh nonce, not the file\'s');
+    assert.ok(!html.includes('"label"'), 'the data is not in the page: it travels in a message');
+    const state = await until('the report drawn', async () => (await reportStates()).find((p) => p.file === written.json && p.rendered));
+    assert.strictEqual(state.rendered!.charts, 6);
+    assert.deepEqual(state.errors, []);
     panel.dispose();
-    const other = path.join(dir, 'other.html');
-    fs.writeFileSync(other, '<!DOCTYPE html><html><body>not a report</body></html>');
+    const other = path.join(dir, 'other.json');
+    fs.writeFileSync(other, '{"format": "sbn-experiment-train", "version": 1}');
     assert.strictEqual(await vscode.commands.executeCommand('sbn.openReport', vscode.Uri.file(other)), undefined);
+    const lone = path.join(folder, 'experiments', 'no-json', 'report.html');
+    fs.mkdirSync(path.dirname(lone), { recursive: true });
+    fs.writeFileSync(lone, '<!DOCTYPE html><html><body>not a report</body></html>');
+    assert.strictEqual(await vscode.commands.executeCommand('sbn.openReport', vscode.Uri.file(lone)), undefined);
   });
 
+  test('Open Experiment Report on a crafted report.html runs none of its code and shows its data as text', async () => {
+    const dir = path.join(folder, 'experiments', 'crafted');
+    fs.mkdirSync(dir, { recursive: true });
+    const html = path.join(dir, 'report.html');
+    fs.writeFileSync(html, craftedReportHtml());
+    const crafted = craftedTrainReport();
+    fs.writeFileSync(path.join(dir, 'train.json'), JSON.stringify(crafted));
+    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel>('sbn.openReport', vscode.Uri.file(html));
+    assert.ok(panel, 'the crafted report\'s data is a valid report: it is shown');
+    // (SBN_VSCODE_TRUST=1 runs this in Restricted Mode: the report is shown there too, with the same guarantees)
+    console.log(`crafted report opened, workspace trusted: ${vscode.workspace.isTrusted}`);
+    // ours drew the report (so the page loaded); the crafted script would have posted its marker before
+    const state = await until('the crafted report drawn', async () => (await reportStates()).find((p) => p.file === path.join(dir, 'train.json') && p.rendered));
+    await sleep(1000);
+    const after = (await reportStates()).find((p) => p.file === path.join(dir, 'train.json'))!;
+    assert.ok(!JSON.stringify(after).includes(MARKER), `the crafted code ran: ${JSON.stringify(after)}`);
+    assert.strictEqual(state.rendered!.charts, 6);
+    assert.deepEqual(state.rendered!.extras, { sections: 3, figures: 2, tables: 1, scripts: 0, images: 0, links: 0, frames: 0, handlers: 0 });
+    assert.deepEqual(after.errors, []);
+    assert.ok(!panel.webview.html.includes('<h1>crafted report</h1>') && !panel.webview.html.includes(`nonce="${REPORT_NONCE}"`));
+    panel.dispose();
+  });
   test('New Model File, Open Run Folder, Reveal, Refresh, Show Log and Delete Run', async () => {
     const created = await vscode.commands.executeCommand<vscode.Uri>('sbn.newModelFile', 'toy-2d');
     assert.ok(created && fs.existsSync(created.fsPath));

@@ -17,7 +17,7 @@ import {
   resultFile, runGradaccExperiment, uniformValues, type AuthorsCurvesFile, type GradaccOptions,
 } from '../../src/engine/experiments/gradacc';
 import type { CurveDeviation, GradaccExperiment } from '../../src/engine/experiments/types';
-import { writeExperimentReport } from '../../src/report';
+import { parseReportData, writeExperimentReport } from '../../src/report';
 import { experimentEnvironment, recordedCommand } from '../../src/cli/experiment';
 import { parseEstimatorList } from '../../src/cli/inputs';
 import { PAPER_ESTIMATORS } from '../../src/cli/commands/gradeval';
@@ -176,6 +176,9 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
   }
   const json = JSON.parse(fs.readFileSync(written.json, 'utf8')) as GradaccExperiment;
   assert.equal(json.format, 'sbn-experiment-gradacc');
+  // what the extension's report panel shows: the result passes its check
+  const parsed = parseReportData(fs.readFileSync(written.json, 'utf8'), written.json);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
   assert.equal(json.draws, 300);
   assert.deepEqual(json.M, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   const ids = ['authors-chk-1', 'authors-chk-100', 'ours-chk-1', 'ours-chk-3'];

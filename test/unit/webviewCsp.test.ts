@@ -21,6 +21,8 @@ import type { MetricsRecord } from '../../src/engine/runs';
 import type { HostToWebview, ModelPreviewState, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
 import { repoRoot } from './helpers/fixtures';
 import { environmentReport } from '../../src/engine/doctor';
+import { reportPanelHtml } from '../../src/report/html';
+import { craftedTrainReport, HOSTILE, MARKER } from './helpers/craftedReport';
 
 const root = repoRoot();
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -53,6 +55,12 @@ const MIME: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/c
 function page(kind: PanelKind): string {
   const script = kind === 'layers' ? 'layers' : kind;
   const styles = [`/dist/webview/${script}.css`, '/media/webview.css'].filter((s) => fs.existsSync(path.join(root, s)));
+  // the report panel's page as the extension builds it, for a report whose title is hostile markup
+  if (kind === 'report') {
+    return reportPanelHtml(craftedTrainReport(), {
+      cspSource: origin, nonce: makeNonce(), script: `${origin}/dist/webview/report.js`, styles: [...styles, '/media/report.css'].map((s) => origin + s),
+    });
+  }
   return panelHtml({
     cspSource: origin, nonce: makeNonce(), title: kind,
     styles: styles.map((s) => origin + s), scripts: [`${origin}/dist/webview/${script}.js`],
@@ -645,6 +653,36 @@ test('environment page: production CSP, the backends and data sets tables, Copy 
     assert.deepEqual(await probe.violations(), [], 'CSP violations');
     assert.deepEqual((await probe.sent()).filter((m) => m.type === 'error'), []);
     assert.deepEqual(probe.errors, []);
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test('report page: production CSP; a hostile report\'s markup is drawn as text, none of its code runs', { skip }, async () => {
+  const probe = await openPanel('report');
+  try {
+    const report = craftedTrainReport();
+    await probe.post({ type: 'report', data: report });
+    const drawn = await probe.rendered(1);
+    // Summary, curves, test accuracy; 4 curve charts + test accuracy + lr search; only the page's own script
+    assert.deepEqual(drawn.extras, { sections: 3, figures: 2, tables: 1, scripts: 0, images: 0, links: 0, frames: 0, handlers: 0 });
+    assert.equal(drawn.charts, 6);
+    assert.equal(await probe.page.evaluate('typeof window.__crafted'), 'undefined', 'the crafted code ran');
+    assert.equal(await probe.page.locator('script').count(), 1);
+    assert.equal(await probe.page.locator('[onerror], [onload], [href^="javascript"], iframe, img, svg[onload]').count(), 0);
+    // every hostile string is on the page as text
+    const text = (await probe.page.locator('body').textContent()) ?? '';
+    for (const h of [report.title, report.methods[0].label, report.methods[1].label, ...HOSTILE]) assert.ok(text.includes(h), `${h} not shown as text`);
+    assert.ok(!text.includes('Drawing the report'), 'the loading text is gone');
+    // a second message (the page reloaded, or the file changed) redraws, not appends
+    await probe.post({ type: 'report', data: report });
+    assert.deepEqual((await probe.rendered(2)).extras, drawn.extras);
+    assert.deepEqual(await probe.violations(), [], 'CSP violations');
+    assert.deepEqual((await probe.sent()).filter((m) => m.type === 'error'), []);
+    assert.deepEqual(probe.errors, []);
+    assert.ok(!(await probe.sent()).some((m) => JSON.stringify(m).includes(MARKER)));
+    fs.mkdirSync(shots, { recursive: true });
+    await probe.page.screenshot({ path: path.join(shots, 'webview-report.png'), fullPage: true });
   } finally {
     await probe.page.close();
   }

@@ -4,7 +4,7 @@ import { dste, hardSt } from './straightThrough';
 import { arm, reinforce } from './scoreFunction';
 import { concrete, tanh } from './relaxations';
 import { adf, localReparam } from './moments';
-import { ESTIMATOR_NAMES, type Estimator, type EstimatorName, type EstimatorOptions } from './types';
+import type { Estimator, EstimatorName, EstimatorOptions } from './types';
 
 export * from './types';
 
@@ -21,8 +21,4 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
     case 'adf': return adf;
     case 'local-reparam': return localReparam;
   }
-}
-
-export function isEstimatorName(name: string): name is EstimatorName {
-  return (ESTIMATOR_NAMES as readonly string[]).includes(name);
 }

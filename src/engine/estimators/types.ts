@@ -5,10 +5,10 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
 
-export const ESTIMATOR_NAMES = [
-  'exact', 'psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam',
-] as const;
-export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
+import type { EstimatorName } from '../../estimators';
+
+// the one list of names, labels and families (shared with the CLI, the extension and the panels)
+export { ESTIMATOR_NAMES, ESTIMATORS, TRAINING_ESTIMATORS, SAMPLING_ESTIMATORS, isEstimatorName, type EstimatorName, type TrainingEstimatorName } from '../../estimators';
 
 export type ReinforceBaseline = 'none' | 'mean' | 'loo';
 

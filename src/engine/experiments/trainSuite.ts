@@ -12,17 +12,18 @@ import { ConfigError, resumeSession, runSession, startSession, type Environment,
 import type { TrainerEvents } from '../train/trainer';
 import { evaluateRun } from '../train/evaluateRun';
 import type { ExperimentEnvironment, TrainSuiteMethod, TrainSuiteReport } from './types';
+import { ESTIMATORS } from '../../estimators';
 
 /** The methods of docs/math.md §4.3 in the paper's plot order, with the labels of its figures. */
 export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec> }[] = [
-  { method: 'tanh', label: 'tanh', train: { estimator: 'tanh' } },
-  { method: 'reinforce', label: 'REINFORCE', train: { estimator: 'reinforce', baseline: 'none' } },
-  { method: 'concrete', label: 'Concrete (τ=1)', train: { estimator: 'concrete', tau: 1 } },
-  { method: 'dste', label: 'ST (DSTE)', train: { estimator: 'dste' } },
-  { method: 'psa', label: 'PSA', train: { estimator: 'psa' } },
-  { method: 'adf', label: 'ADF', train: { estimator: 'adf' } },
-  { method: 'local-reparam', label: 'LocalReparam', train: { estimator: 'local-reparam' } },
-  { method: 'hard-st', label: 'Hard ST', train: { estimator: 'hard-st' } },
+  { method: 'tanh', label: ESTIMATORS.tanh.label, train: { estimator: 'tanh' } },
+  { method: 'reinforce', label: ESTIMATORS.reinforce.label, train: { estimator: 'reinforce', baseline: 'none' } },
+  { method: 'concrete', label: `${ESTIMATORS.concrete.label} (τ=1)`, train: { estimator: 'concrete', tau: 1 } },
+  { method: 'dste', label: ESTIMATORS.dste.label, train: { estimator: 'dste' } },
+  { method: 'psa', label: ESTIMATORS.psa.label, train: { estimator: 'psa' } },
+  { method: 'adf', label: ESTIMATORS.adf.label, train: { estimator: 'adf' } },
+  { method: 'local-reparam', label: ESTIMATORS['local-reparam'].label, train: { estimator: 'local-reparam' } },
+  { method: 'hard-st', label: ESTIMATORS['hard-st'].label, train: { estimator: 'hard-st' } },
 ];
 
 export interface SuiteDefinition {

@@ -3,7 +3,8 @@
 import { defaultLayerName, inferGeometry } from './geometry';
 import { LR_SEARCH_DEFAULTS } from './model';
 import { type Problem, type Segment, type SourceMap } from './sourceMap';
-import type { LayerSpec, TrainSpec } from './types';
+import type { LayerSpec } from './types';
+import { TRAINING_ESTIMATORS } from '../../estimators';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -13,10 +14,8 @@ function isCount(v: unknown, min: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min;
 }
 
-/** The estimators the schema accepts (a record, so that a change of TrainSpec shows up here). */
-const ESTIMATORS: Record<TrainSpec['estimator'], true> = {
-  psa: true, dste: true, 'hard-st': true, reinforce: true, arm: true, concrete: true, tanh: true, adf: true, 'local-reparam': true,
-};
+/** The estimators a model trains with (the schema's enum: test/unit/estimatorNames.test.ts). */
+const ESTIMATORS: ReadonlySet<string> = new Set(TRAINING_ESTIMATORS);
 
 type At = (path: Segment[], message: string, spanPath?: Segment[]) => void;
 
@@ -103,7 +102,7 @@ function checkData(data: Record<string, unknown>, shape: number[] | undefined, a
 }
 
 function checkTrain(train: Record<string, unknown>, at: At): void {
-  const estimator = typeof train.estimator === 'string' && Object.hasOwn(ESTIMATORS, train.estimator) ? train.estimator : undefined;
+  const estimator = typeof train.estimator === 'string' && ESTIMATORS.has(train.estimator) ? train.estimator : undefined;
   if (estimator !== undefined && estimator !== 'concrete' && train.tau !== undefined) {
     at(['train', 'tau'], `tau applies to concrete only (the estimator is "${estimator}"); remove it`);
   }

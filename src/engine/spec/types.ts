@@ -1,5 +1,6 @@
 // The typed form of a model file (*.sbn.json / *.sbn.yaml). The JSON Schema in schemas/ describes the
 // same structure for editors; parseModel() turns a file into this type or into a list of SpecErrors.
+import type { TrainingEstimatorName } from '../../estimators';
 
 /** Binary state coding of the hidden units: ±1 (`pm1`) or {0,1} (`01`). docs/math.md §1.2. */
 export type StateCoding = 'pm1' | '01';
@@ -97,8 +98,8 @@ export interface LrSearchSpec {
 export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec;
 
 export interface TrainSpec {
-  /** Any estimator but `exact`. */
-  estimator: 'psa' | 'dste' | 'hard-st' | 'reinforce' | 'arm' | 'concrete' | 'tanh' | 'adf' | 'local-reparam';
+  /** Any estimator but `exact` (src/estimators.ts). */
+  estimator: TrainingEstimatorName;
   /** Concrete temperature; default 1. */
   tau?: number;
   /** REINFORCE control variate; default none. */

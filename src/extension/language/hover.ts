@@ -1,6 +1,7 @@
 // Hover text of a model file, from its analysis (no vscode): a layer's kind, input → output shape, parameters and
 // binary units; the same for `output`; the model's totals on the top-level `name`.
 import { count, type LayerInfo, type ModelAnalysis, type ModelTotals, type Position, type Range } from './analysis';
+import { markdownText } from '../untrustedText';
 
 function inside(range: Range, p: Position): boolean {
   const after = p.line > range.start.line || (p.line === range.start.line && p.character >= range.start.character);
@@ -14,7 +15,9 @@ const plural = (n: number, word: string): string => `${count(n)} ${word}${n === 
 /** Markdown for one layer. */
 export function layerHover(layer: LayerInfo): string {
   const g = layer.geometry;
-  const title = g.type === 'output' ? '**output**' : `**${g.name}** (layers[${g.index}])`;
+  // a layer's name comes from the model file: shown as typed, never as Markdown (links, remote images); the
+  // description is ours (kind and numbers)
+  const title = g.type === 'output' ? '**output**' : `**${markdownText(g.name)}** (layers[${g.index}])`;
   return [
     `${title} · ${layer.description}`,
     `${shape(g.inShape)} → ${shape(g.outShape)}`,
@@ -25,7 +28,7 @@ export function layerHover(layer: LayerInfo): string {
 /** Markdown for the whole model. */
 export function totalsHover(t: ModelTotals): string {
   return [
-    `**${t.name || 'model'}** · ${plural(t.hiddenLayers, 'hidden layer')}`,
+    `**${t.name ? markdownText(t.name) : 'model'}** · ${plural(t.hiddenLayers, 'hidden layer')}`,
     `${shape(t.inShape)} → ${shape(t.outShape)}`,
     `${plural(t.params, 'parameter')} · ${plural(t.binaryUnits, 'binary unit')}`,
   ].join('\n\n');

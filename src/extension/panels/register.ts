@@ -51,7 +51,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   const preview = registerPreviewPanel(context, { extensionUri: context.extensionUri, runs: deps.runs, log: deps.log });
   registry.serializers.set(PREVIEW_VIEW_TYPE, preview.serializer);
   // ---- experiment reports (reportPanel.ts: command sbn.openReport) ----
-  registerReportPanel(context, deps.log);
+  const reports = registerReportPanel(context, deps.log);
   // ---- SBN: Show Environment (environmentPanel.ts: command sbn.showEnvironment, 'environment' worker jobs) ----
   const environment = registerEnvironmentPanel(context, {
     extensionUri: context.extensionUri, runs: deps.runs, log: deps.log, version: String(context.extension.packageJSON.version),
@@ -67,7 +67,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
     vscode.commands.registerCommand('sbn.openDashboard', open(TrainingDashboardPanel, 'the training dashboard')),
     vscode.commands.registerCommand('sbn.openDiagnostics', open(GradientDiagnosticsPanel, 'the gradient diagnostics')),
     vscode.commands.registerCommand('sbn.openLayerStats', open(LayerStatisticsPanel, 'the layer statistics')),
-    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state(), ...environment.state()]),
+    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state(), ...environment.state(), ...reports.state()]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('sbn.maxPointsPerSeries')) registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));

@@ -1,53 +1,171 @@
-// Experiment reports (report.html from `sbn experiment gradacc | train`) in a webview: command sbn.openReport
-// (argument: the report's Uri, e.g. from the Explorer; otherwise a file picker). The page is self-contained — data,
-// script and styles inline under a nonce CSP — so the host only swaps the file's fixed nonce for a fresh one.
+// Experiment reports of `sbn experiment gradacc | train` in a webview: command sbn.openReport (argument: a report's
+// Uri or path — report.html, gradacc.json or train.json, e.g. from the Explorer; otherwise a file picker).
+//
+// A report.html in a workspace is untrusted content (a cloned repository can hold any file under that name), so the
+// panel never shows it: it reads the result JSON beside it, checks every field the page draws (src/report/data.ts:
+// a clear message for a file that is not a valid report), and shows it with the extension's own page and script
+// (webview/report.ts) under the panels' strict CSP with a fresh nonce; the data reaches the page only in a typed
+// `report` message and is drawn as text. The same holds in Restricted Mode: nothing of the file is executed.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { webviewReportHtml } from '../../report/html';
+import { parseReportData, REPORT_JSON_NAMES, reportTitle, type ExperimentData } from '../../report/data';
+import { reportPanelHtml } from '../../report/html';
+import { isWebviewMessage, type HostToWebview, type WebviewToHost } from '../../webviewProtocol';
+import { makeNonce } from './webviewHtml';
+import { notificationText } from '../untrustedText';
+import type { PanelState } from './runPanel';
 
 export const REPORT_VIEW_TYPE = 'sbn.report';
 
-async function reportUri(arg: unknown): Promise<vscode.Uri | undefined> {
+/** Larger result files are not reports (a full training suite's train.json is well under a megabyte). */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+
+export interface ReportPanelState extends PanelState {
+  /** The result file shown. */
+  file: string;
+}
+
+async function pickReport(arg: unknown): Promise<vscode.Uri | undefined> {
   if (arg instanceof vscode.Uri) return arg;
   if (typeof arg === 'string' && arg) return vscode.Uri.file(path.resolve(arg));
   const picked = await vscode.window.showOpenDialog({
-    canSelectMany: false, openLabel: 'Open Report', filters: { 'SBN experiment report': ['html'] },
-    title: 'An experiment report (report.html written by sbn experiment gradacc or sbn experiment train)',
+    canSelectMany: false, openLabel: 'Open Report', filters: { 'SBN experiment report': ['html', 'json'] },
+    title: 'An experiment report (report.html, gradacc.json or train.json written by sbn experiment gradacc or train)',
   });
   return picked?.[0];
 }
 
-export function registerReportPanel(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
-  const open = new Map<string, vscode.WebviewPanel>();
+async function mtime(uri: vscode.Uri): Promise<number | undefined> {
+  try {
+    const s = await vscode.workspace.fs.stat(uri);
+    return s.type & vscode.FileType.File ? s.mtime : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The result file of a report: the JSON itself, or the gradacc.json / train.json beside a report.html (the newer). */
+async function resultFile(uri: vscode.Uri): Promise<vscode.Uri | string> {
+  if (uri.path.toLowerCase().endsWith('.json')) return uri;
+  const dir = vscode.Uri.joinPath(uri, '..');
+  let best: { uri: vscode.Uri; mtime: number } | undefined;
+  for (const name of REPORT_JSON_NAMES) {
+    const candidate = vscode.Uri.joinPath(dir, name);
+    const t = await mtime(candidate);
+    if (t !== undefined && (!best || t > best.mtime)) best = { uri: candidate, mtime: t };
+  }
+  return best?.uri
+    ?? `${uri.fsPath}: no ${REPORT_JSON_NAMES.join(' or ')} beside it — SBN Studio shows a report from the result data that sbn experiment writes beside report.html (open report.html in a browser to see the page itself)`;
+}
+
+/** The checked report data of a report.html / gradacc.json / train.json, or one line saying what is wrong. */
+export async function readReport(uri: vscode.Uri): Promise<{ file: vscode.Uri; data: ExperimentData } | { message: string }> {
+  const file = await resultFile(uri);
+  if (typeof file === 'string') return { message: file };
+  let bytes: Uint8Array;
+  try {
+    const stat = await vscode.workspace.fs.stat(file);
+    if (!(stat.type & vscode.FileType.File)) return { message: `${file.fsPath}: not a file` };
+    if (stat.size > MAX_REPORT_BYTES) return { message: `${file.fsPath}: ${(stat.size / 2 ** 20).toFixed(0)} MB is too large for an experiment report` };
+    bytes = await vscode.workspace.fs.readFile(file);
+  } catch (e) {
+    return { message: `${file.fsPath}: cannot read the report (${(e as Error).message})` };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { message: `${file.fsPath}: not an SBN experiment report: the file is not UTF-8 text` };
+  }
+  const parsed = parseReportData(text, file.fsPath);
+  return parsed.ok ? { file, data: parsed.data } : { message: parsed.message };
+}
+
+class ReportPanel {
+  private ready = false;
+  private readonly stats: Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] };
+  private data: ExperimentData;
+  private readonly dist: vscode.Uri;
+  private readonly media: vscode.Uri;
+
+  constructor(readonly panel: vscode.WebviewPanel, readonly file: string, data: ExperimentData, extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
+    this.data = data;
+    this.dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    this.media = vscode.Uri.joinPath(extensionUri, 'media');
+    // only the extension's own files: nothing of the workspace is loadable by the page
+    panel.webview.options = { enableScripts: true, localResourceRoots: [this.dist, this.media] };
+    panel.iconPath = vscode.Uri.joinPath(this.media, 'sbn-activity.svg');
+    panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m));
+    this.show(data);
+  }
+
+  show(data: ExperimentData): void {
+    this.data = data;
+    this.ready = false;
+    const webview = this.panel.webview;
+    const { dist, media } = this;
+    // panel titles are plain text; a long suite title is cut
+    const title = reportTitle(data).replace(/ \(SBN Studio\)$/, '');
+    this.panel.title = title.length > 80 ? `${title.slice(0, 79)}…` : title;
+    webview.html = reportPanelHtml(data, {
+      cspSource: webview.cspSource, nonce: makeNonce(),
+      script: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'report.js')).toString(),
+      styles: [vscode.Uri.joinPath(media, 'webview.css'), vscode.Uri.joinPath(dist, 'report.css'), vscode.Uri.joinPath(media, 'report.css')]
+        .map((u) => webview.asWebviewUri(u).toString()),
+    });
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isWebviewMessage(m)) return;
+    const msg = m as WebviewToHost;
+    if (msg.type === 'ready') {
+      this.ready = true;
+      const message: HostToWebview = { type: 'report', data: this.data };
+      void this.panel.webview.postMessage(message).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
+      this.stats.snapshots++;
+    } else if (msg.type === 'rendered') {
+      this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
+    } else if (msg.type === 'error') {
+      this.stats.errors.push(String(msg.message).slice(0, 2000));
+      if (this.stats.errors.length > 20) this.stats.errors.shift();
+      this.log.warn(`report ${this.file}: ${String(msg.message).slice(0, 2000)}`);
+    }
+  }
+
+  state(): ReportPanelState {
+    return {
+      kind: 'report', runDir: '', file: this.file, title: this.panel.title, visible: this.panel.visible, active: this.panel.active,
+      ready: this.ready, ...this.stats, errors: this.stats.errors.slice(),
+    };
+  }
+}
+
+/** The command sbn.openReport (returns the panel, or undefined when there is nothing to show) and the open panels' state. */
+export function registerReportPanel(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): { state(): ReportPanelState[] } {
+  const open = new Map<string, ReportPanel>();
   context.subscriptions.push(vscode.commands.registerCommand('sbn.openReport', async (arg: unknown) => {
-    const uri = await reportUri(arg);
+    const uri = await pickReport(arg);
     if (!uri) return undefined;
-    let text: string;
-    try {
-      text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-    } catch (e) {
-      void vscode.window.showErrorMessage(`${uri.fsPath}: cannot read the report (${(e as Error).message})`);
+    const report = await readReport(uri);
+    if ('message' in report) {
+      log.warn(report.message);
+      void vscode.window.showErrorMessage(notificationText(report.message));
       return undefined;
     }
-    const html = webviewReportHtml(text);
-    if (!html) {
-      void vscode.window.showErrorMessage(`${uri.fsPath}: not an SBN Studio experiment report (expected the report.html that sbn experiment writes)`);
-      return undefined;
-    }
-    const title = /<title>([^<]*)<\/title>/.exec(text)?.[1]?.replace(/ \(SBN Studio\)$/, '') ?? path.basename(path.dirname(uri.fsPath));
-    let panel = open.get(uri.fsPath);
+    const key = report.file.toString();
+    let panel = open.get(key);
     if (panel) {
-      panel.reveal();
+      panel.show(report.data);
+      panel.panel.reveal();
     } else {
-      panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, title, vscode.ViewColumn.Active, {
-        enableScripts: true, localResourceRoots: [], retainContextWhenHidden: false,
-      });
-      const key = uri.fsPath;
-      open.set(key, panel);
-      panel.onDidDispose(() => open.delete(key));
+      const webviewPanel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, 'Experiment report', vscode.ViewColumn.Active, { enableScripts: true });
+      const created = new ReportPanel(webviewPanel, report.file.fsPath, report.data, context.extensionUri, log);
+      panel = created;
+      open.set(key, created);
+      webviewPanel.onDidDispose(() => open.delete(key));
     }
-    panel.webview.html = html;
-    log.info(`report ${uri.fsPath} opened`);
-    return panel;
+    log.info(`report ${report.file.fsPath} opened`);
+    return panel.panel;
   }));
+  return { state: () => [...open.values()].map((p) => p.state()) };
 }
