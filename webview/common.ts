@@ -239,6 +239,36 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, 
   return e;
 }
 
+/**
+ * A table of values (class `values`, scrolling in a `table-wrap`): cells are text, or elements placed as they are;
+ * `numeric(i)` right-aligns column i. A header of empty strings (a two-column list of facts) gets no header row.
+ */
+export function valuesTable(id: string, head: string[], rows: (string | HTMLElement)[][], numeric: (i: number) => boolean = () => false): HTMLElement {
+  const t = el('table', 'values');
+  t.id = id;
+  if (head.some((h) => h)) {
+    const thead = el('thead');
+    const hr = el('tr');
+    head.forEach((h) => hr.append(el('th', '', h)));
+    thead.append(hr);
+    t.append(thead);
+  }
+  const tb = el('tbody');
+  for (const r of rows) {
+    const tr = el('tr');
+    r.forEach((c, i) => {
+      const td = el('td', numeric(i) ? 'num' : '');
+      if (typeof c === 'string') td.textContent = c; else td.append(c);
+      tr.append(td);
+    });
+    tb.append(tr);
+  }
+  t.append(tb);
+  const wrap = el('div', 'table-wrap');
+  wrap.append(t);
+  return wrap;
+}
+
 export function toast(text: string, error = false): void {
   const t = el('div', `toast${error ? ' error' : ''}`, text);
   document.body.appendChild(t);

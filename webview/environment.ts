@@ -3,7 +3,7 @@
 // they are found, runs folders — with Copy as JSON and Refresh. The host sends the whole state in one message.
 import type { EnvironmentReport } from '../src/environmentReport';
 import type { EnvironmentViewState, HostToWebview } from '../src/webviewProtocol';
-import { el, post } from './common';
+import { el, post, valuesTable } from './common';
 
 const header = el('header', 'run-header');
 const titleRow = el('div', 'title-row');
@@ -36,24 +36,7 @@ function section(title: string, id: string, head: string[], rows: string[][], no
   const s = el('section');
   s.append(el('h2', 'section-title', title));
   if (note) s.append(el('p', 'section-note', note));
-  const t = el('table', 'values');
-  t.id = id;
-  const thead = el('thead');
-  const hr = el('tr');
-  head.forEach((h) => hr.append(el('th', '', h)));
-  thead.append(hr);
-  const tb = el('tbody');
-  for (const r of rows) {
-    const tr = el('tr');
-    r.forEach((c) => tr.append(el('td', '', c)));
-    tb.append(tr);
-  }
-  // a two-column list of facts (the native backend) needs no header row
-  if (head.some((h) => h)) t.append(thead);
-  t.append(tb);
-  const wrap = el('div', 'table-wrap');
-  wrap.append(t);
-  s.append(wrap);
+  s.append(valuesTable(id, head, rows));
   return s;
 }
 

@@ -2,7 +2,7 @@
 // and binary-unit counts — and per-layer gradient variance / SNR of a few estimators on a small batch; or the file's
 // problems. The host sends the whole state in one `preview` message.
 import { type HostToWebview, type ModelPreviewState } from '../src/webviewProtocol';
-import { el, fmt, post, saveState, type BaseViewState } from './common';
+import { el, fmt, post, saveState, valuesTable, type BaseViewState } from './common';
 
 /** The page's state: the followed model file (the serializer follows it again after a window reload). */
 interface PreviewViewState extends BaseViewState {
@@ -22,29 +22,6 @@ document.body.append(header, body);
 
 const shape = (s: number[]) => `[${s.join(', ')}]`;
 const count = (n: number) => n.toLocaleString('en-US');
-
-function table(id: string, head: string[], rows: (string | HTMLElement)[][], numeric: (i: number) => boolean): HTMLElement {
-  const t = el('table', 'values');
-  t.id = id;
-  const thead = el('thead');
-  const hr = el('tr');
-  head.forEach((h) => hr.append(el('th', '', h)));
-  thead.append(hr);
-  const tb = el('tbody');
-  for (const r of rows) {
-    const tr = el('tr');
-    r.forEach((c, i) => {
-      const td = el('td', numeric(i) ? 'num' : '');
-      if (typeof c === 'string') td.textContent = c; else td.append(c);
-      tr.append(td);
-    });
-    tb.append(tr);
-  }
-  t.append(thead, tb);
-  const wrap = el('div', 'table-wrap');
-  wrap.append(t);
-  return wrap;
-}
 
 function render(s: ModelPreviewState): void {
   // restored after a window reload: the serializer follows this file again
@@ -71,7 +48,7 @@ function render(s: ModelPreviewState): void {
     fileLine.append(el('span', 'fact', `input ${shape(m.input)}`), el('span', 'fact', `${count(m.params)} parameters`),
       el('span', 'fact', `${count(m.binaryUnits)} binary units`), ...(m.estimator ? [el('span', 'fact', `trains with ${m.estimator}`)] : []));
     parts.push(el('h2', 'section-title', 'Layers'));
-    parts.push(table('layers-table', ['layer', 'type', 'in', 'out', 'parameters', 'binary units'],
+    parts.push(valuesTable('layers-table', ['layer', 'type', 'in', 'out', 'parameters', 'binary units'],
       [...m.layers.map((l) => [l.name, l.type, shape(l.inShape), shape(l.outShape), count(l.params), count(l.binaryUnits)]),
         ['total', '', '', '', count(m.params), count(m.binaryUnits)]], (i) => i >= 4));
     parts.push(el('h2', 'section-title', 'Gradient variance and SNR on a small batch'));
@@ -91,7 +68,7 @@ function render(s: ModelPreviewState): void {
         }
       });
       gradientRows = rows.length;
-      parts.push(table('gradients-table', ['layer', 'estimator', 'variance', 'SNR', 'cos (M=1)', 'rel. bias'], rows, (i) => i >= 2));
+      parts.push(valuesTable('gradients-table', ['layer', 'estimator', 'variance', 'SNR', 'cos (M=1)', 'rel. bias'], rows, (i) => i >= 2));
     }
   }
   body.replaceChildren(...parts);
