@@ -44,7 +44,7 @@ export interface NativeBackendDescription {
 
 /** The devices libtensorflow at `libDir` lists, via the kernels addon (which dlopens the already loaded library). */
 export function listTfDevices(libDir: string): TfDevice[] {
-  const k = nativeKernels() as (ReturnType<typeof nativeKernels> & { tfDevices?: (lib: string) => TfDevice[] }) | undefined;
+  const k = nativeKernels();
   if (!k?.tfDevices) throw new Error('the native kernels addon is not loaded (it lists the devices)');
   return k.tfDevices(join(libDir, 'libtensorflow_cc.so.2'));
 }
