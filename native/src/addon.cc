@@ -20,6 +20,7 @@
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
 //   tfDevices(libPath) → [{ name, type, memoryBytes }]: the devices libtensorflow lists (tf_devices.cc)
+//   preload(paths) → true: dlopen(RTLD_GLOBAL) of CUDA libraries before a GPU libtensorflow loads (tf_devices.cc)
 //
 // noise: 'logistic' (vectorised, float32) or 'normal' (scalar float64 erfc path).
 // ISA: AVX-512F, else AVX2+FMA, else scalar, from the CPU at load time; SBN_KERNEL_ISA=scalar|avx2|avx512 or
@@ -1100,6 +1101,7 @@ napi_value ExpThroughput(napi_env env, napi_callback_info info) {
 }  // namespace
 
 napi_value TfDevices(napi_env env, napi_callback_info info);  // tf_devices.cc
+napi_value Preload(napi_env env, napi_callback_info info);    // tf_devices.cc
 
 }  // namespace sbn
 
@@ -1115,6 +1117,7 @@ NAPI_MODULE_INIT() {
       {"setIsa", nullptr, sbn::SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"expThroughput", nullptr, sbn::ExpThroughput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tfDevices", nullptr, sbn::TfDevices, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"preload", nullptr, sbn::Preload, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,10 +3,12 @@
 // libtensorflow_cc.so.2 returns the copy the binding already loaded (glibc matches the file), and every symbol is
 // looked up with dlsym at call time — the addon neither links against libtensorflow nor needs its headers, so it
 // builds and loads on machines without it. The C API's types are opaque; only their pointers are used here.
+// preload(paths) dlopens CUDA libraries (RTLD_GLOBAL) before a GPU libtensorflow looks for them by SONAME.
 #include <node_api.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #ifndef _WIN32
 #include <dlfcn.h>
@@ -17,7 +19,7 @@ namespace sbn {
 namespace {
 
 napi_value fail(napi_env env, const std::string& msg) {
-  napi_throw_error(env, nullptr, ("tfDevices: " + msg).c_str());
+  napi_throw_error(env, nullptr, msg.c_str());
   return nullptr;
 }
 
@@ -29,17 +31,17 @@ napi_value TfDevices(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   size_t len = 0;
   if (argc < 1 || napi_get_value_string_utf8(env, argv[0], nullptr, 0, &len) != napi_ok) {
-    return fail(env, "expected the path of libtensorflow_cc.so.2");
+    return fail(env, "tfDevices: " + std::string("expected the path of libtensorflow_cc.so.2"));
   }
   std::string path(len, '\0');
   napi_get_value_string_utf8(env, argv[0], &path[0], len + 1, &len);
 #ifdef _WIN32
-  return fail(env, "not implemented on Windows");
+  return fail(env, "tfDevices: " + std::string("not implemented on Windows"));
 #else
   void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char* err = dlerror();
-    return fail(env, err ? err : ("cannot open " + path));
+    return fail(env, "tfDevices: " + std::string(err ? err : ("cannot open " + path)));
   }
   using NewStatus = void* (*)();
   using DeleteStatus = void (*)(void*);
@@ -76,7 +78,7 @@ napi_value TfDevices(napi_env env, napi_callback_info info) {
   auto deleteList = reinterpret_cast<DeleteList>(sym("TF_DeleteDeviceList"));
   if (!missing.empty()) {
     dlclose(lib);
-    return fail(env, path + " has no symbol " + missing);
+    return fail(env, "tfDevices: " + std::string(path + " has no symbol " + missing));
   }
   void* status = newStatus();
   void* options = newOptions();
@@ -113,8 +115,50 @@ napi_value TfDevices(napi_env env, napi_callback_info info) {
   }
   deleteStatus(status);
   // The library stays loaded (the binding holds it, or it would only be reloaded on the next call).
-  if (!error.empty()) return fail(env, error);
+  if (!error.empty()) return fail(env, "tfDevices: " + std::string(error));
   return out;
+#endif
+}
+
+napi_value Preload(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  bool isArray = false;
+  if (argc < 1 || napi_is_array(env, argv[0], &isArray) != napi_ok || !isArray) return fail(env, "preload: expected an array of library paths");
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  std::vector<std::string> pending;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, argv[0], i, &v);
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return fail(env, "preload: expected strings");
+    std::string p(len, '\0');
+    napi_get_value_string_utf8(env, v, &p[0], len + 1, &len);
+    pending.push_back(p);
+  }
+#ifdef _WIN32
+  return fail(env, "preload: not implemented on Windows");
+#else
+  // RTLD_GLOBAL, by absolute path, in passes: a library whose dependencies are not loaded yet is retried after the
+  // others. libtensorflow later dlopens CUDA by SONAME and gets these copies.
+  std::string lastError;
+  while (!pending.empty()) {
+    std::vector<std::string> failed;
+    for (const auto& p : pending) {
+      if (!dlopen(p.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+        const char* err = dlerror();
+        lastError = err ? err : p;
+        failed.push_back(p);
+      }
+    }
+    if (failed.size() == pending.size()) return fail(env, "preload: " + lastError);
+    pending.swap(failed);
+  }
+  napi_value ok;
+  napi_get_boolean(env, true, &ok);
+  return ok;
 #endif
 }
 

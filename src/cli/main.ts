@@ -8,6 +8,7 @@ import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
 import { experimentGradaccCommand } from './commands/experimentGradacc';
 import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain';
+import { setupBackendCommand } from './commands/setup';
 
 const program = new Command();
 const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
@@ -106,6 +107,18 @@ experiment
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentTrainCommand);
+
+program
+  .command('setup')
+  .description('Set up optional parts of SBN Studio on this machine')
+  .command('backend')
+  .description('Build the native backend (tfjs-node binding + PSA kernels against libtensorflow) into a set-up folder')
+  .option('--dir <dir>', 'set-up folder (default: $SBN_NATIVE_DIR, else native-<platform>-<arch> in the user cache dir)')
+  .option('--libtensorflow <path>', 'an existing libtensorflow folder (lib/libtensorflow*.so*, include/) instead of the pip wheel (default: $SBN_LIBTENSORFLOW)')
+  .option('--gpu', 'a CUDA build: the `tensorflow` wheel with the CUDA libraries of tensorflow[and-cuda], or a GPU --libtensorflow')
+  .option('--force', 'compile again even when a binding for this libtensorflow was compiled before')
+  .option('--verbose', 'print the build log (it is always written to setup.log in the folder)')
+  .action(setupBackendCommand);
 
 async function main(): Promise<void> {
   if (process.argv.length <= 2) {

@@ -62,6 +62,8 @@ export interface NativeKernels {
    * Throws when the library or a symbol is missing.
    */
   tfDevices?(libPath: string): { name: string; type: string; memoryBytes: number }[];
+  /** dlopen(RTLD_GLOBAL) of these libraries (retried in passes until their dependencies are loaded); throws when one never loads. */
+  preload?(paths: string[]): boolean;
 }
 
 export interface KernelsInfo {

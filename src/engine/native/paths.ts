@@ -35,7 +35,7 @@ export function defaultSetupDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheRoot(env), `native-${process.platform}-${process.arch}`);
 }
 
-/** A GPU device TensorFlow lists (TFE_ContextListDevices). */
+/** A device TensorFlow lists (TFE_ContextListDevices). */
 export interface TfDevice {
   /** e.g. "/job:localhost/replica:0/task:0/device:CPU:0" */
   name: string;
@@ -66,6 +66,8 @@ export interface NativeManifest {
     wheel?: string;
     /** Built for CUDA (a `tensorflow` wheel or a GPU library path given with --gpu). */
     gpu: boolean;
+    /** CUDA libraries to preload before the binding (absolute paths; from the nvidia wheels of tensorflow[and-cuda]). */
+    cudaLibs: string[];
   };
   /** Relative to the set-up folder; null when that part was not built. */
   binding: string | null;
