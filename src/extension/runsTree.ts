@@ -2,7 +2,7 @@
 // estimator and best validation accuracy; refreshed when run folders change and when a job reports.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, type RunInfo } from '../engine/runs';
+import { backendSummary, listRuns, readEnvironment, runBackendFacts, type RunInfo } from '../engine/runs';
 
 export class RunItem extends vscode.TreeItem {
   constructor(readonly info: RunInfo, live?: { step?: number; total?: number }) {
@@ -12,11 +12,15 @@ export class RunItem extends vscode.TreeItem {
     const acc = summary?.last?.validation?.acc_e ?? summary?.last?.train?.acc_e;
     const parts = [status === 'running' && live?.step !== undefined ? `running ${live.step}/${live.total ?? '?'}` : status, info.estimator ?? '?'];
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
+    let facts: ReturnType<typeof runBackendFacts> = {};
+    try { facts = runBackendFacts(readEnvironment(info.dir)); } catch { /* a run folder being created */ }
+    if (facts.backend) parts.push(facts.backend + (facts.kernels?.startsWith('native') ? ' + native kernels' : ''));
     if (info.created) parts.push(new Date(info.created).toLocaleString());
     this.description = parts.join(' · ');
     this.tooltip = new vscode.MarkdownString([
       `**${info.name}**`, '', `status: ${status}${info.statusDetail ? ` (${info.statusDetail})` : ''}`,
       `estimator: ${info.estimator ?? 'unknown'}`, `model: ${info.model ?? 'unknown'}`,
+      `backend: ${backendSummary(facts) ?? 'unknown'}`, facts.kernels ? `PSA kernels: ${facts.kernels}` : '',
       acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '', info.reason ? `problem: ${info.reason}` : '', '', `\`${info.dir}\``,
     ].filter((l) => l !== '').join('\n\n'));
     this.contextValue = `sbnRun.${status}`;
