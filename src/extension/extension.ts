@@ -12,6 +12,7 @@ import { allRunsRoots } from './modelFiles';
 import { registerLanguageFeatures } from './language/register';
 import { registerPanels } from './panels/register';
 import type { PanelRegistry } from './panels/runPanel';
+import { nativeWorkerEnv, registerNativeSetup } from './nativeSetup';
 
 export interface SbnStudioApi {
   runs: RunManager;
@@ -24,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   const log = createLog();
   log.info(`SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'})`);
   const runs = new RunManager(path.join(context.extensionPath, 'dist', 'worker.js'), log,
-    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000));
+    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000), () => nativeWorkerEnv(context));
   const tree = new RunsTreeProvider(allRunsRoots);
   const status = new TrainingStatusBar();
   context.subscriptions.push(log, runs, tree, status,
@@ -45,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   );
   registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });
   registerLanguageFeatures(context, { log: (m) => log.debug(m) });
+  registerNativeSetup(context, { runs, log });
   // Webview panels: training dashboard, gradient diagnostics, layer statistics (commands, serializers, auto-open).
   const panels = registerPanels(context, { runs, log });
   return { runs, tree, panels };
