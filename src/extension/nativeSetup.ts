@@ -17,10 +17,13 @@ export function nativeSetupDir(context: vscode.ExtensionContext): string {
   return path.join(context.globalStorageUri.fsPath, `native-${process.platform}-${process.arch}`);
 }
 
-/** Environment additions for a worker: SBN_NATIVE_DIR once the global-storage set-up is complete. */
+/**
+ * Environment additions for a worker: SBN_NATIVE_DIR names the global-storage set-up folder, so workers load that
+ * set-up once it is complete (checked at each load), else a checkout's node_modules when the extension runs from
+ * one — never the CLI's set-up in the user cache dir, which this window did not make.
+ */
 export function nativeWorkerEnv(context: vscode.ExtensionContext): NodeJS.ProcessEnv {
-  const dir = nativeSetupDir(context);
-  return setupLocation(dir).location ? { [NATIVE_DIR_ENV]: dir } : {};
+  return { [NATIVE_DIR_ENV]: nativeSetupDir(context) };
 }
 
 export interface SetupCommandOptions {

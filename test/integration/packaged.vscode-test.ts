@@ -6,8 +6,16 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { execFile } from 'child_process';
 import { suite, suiteSetup, test } from 'mocha';
 import type { Job } from '../../src/extension/runManager';
+import { cacheRoot, TF_VERSION, type NativeManifest } from '../../src/engine/native/paths';
+
+/** Training steps per second of a finished run: steps over the epochs' training time (summary.json). */
+function stepRate(runDir: string): number {
+  const s = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { steps: number; epochs: number; secondsPerEpoch: number };
+  return s.steps / (s.epochs * s.secondsPerEpoch);
+}
 
 const installed = process.env.SBN_VSCODE_PACKAGED;
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -42,6 +50,8 @@ if (installed) {
       assert.ok(fs.readdirSync(path.join(ext.extensionPath, 'dist', 'wasm')).some((f) => f.endsWith('.wasm')), 'no .wasm files in dist/wasm');
     });
 
+    const rates: Record<string, number> = {};
+
     test('Train Model trains the toy-2d example on the wasm backend', async () => {
       const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')));
       assert.ok(job, 'sbn.trainModel returns its job');
@@ -60,6 +70,62 @@ if (installed) {
       assert.match(env.kernels, /^TensorFlow\.js ops \(native kernels not built/, env.kernels);
       assert.strictEqual(env.kernelsPath, null);
       assert.ok((summary.last.validation?.acc_e ?? 0) > 0.5, `validation acc_e ${summary.last.validation?.acc_e}`);
+      rates.wasm = stepRate(runDir);
+    });
+
+    // The set-up builds against the libtensorflow that `npm install` extracted into the cache (sbn.libtensorflowPath
+    // points there), so nothing is downloaded; the tfjs-node binding compiled for it is reused from that cache too.
+    test('SBN: Set Up Native Backend, then a run trains on tensorflow with native kernels as fast as the checkout', async function () {
+      this.timeout(900_000);
+      const lt = process.env.SBN_LIBTENSORFLOW ?? path.join(cacheRoot(), `libtensorflow-${TF_VERSION}`);
+      if (!fs.existsSync(path.join(lt, 'lib'))) {
+        console.log(`    (no libtensorflow in ${lt}: npm install extracts it; skipping)`);
+        this.skip();
+      }
+      await vscode.workspace.getConfiguration('sbn').update('libtensorflowPath', lt, vscode.ConfigurationTarget.Global);
+      const t0 = Date.now();
+      const manifest = await vscode.commands.executeCommand<NativeManifest | undefined>('sbn.setupNativeBackend');
+      assert.ok(manifest, 'the set-up failed (see the SBN Studio log)');
+      console.log(`    set-up in ${((Date.now() - t0) / 1000).toFixed(1)} s: libtensorflow ${manifest.libtensorflow.version} (${manifest.libtensorflow.source}), `
+        + `devices ${manifest.check.devices.map((d) => d.type).join(', ')}, kernels ${manifest.check.kernels?.isa}`);
+      assert.strictEqual(manifest.libtensorflow.version, TF_VERSION);
+      assert.strictEqual(manifest.libtensorflow.source, 'path');
+      assert.ok(manifest.check.devices.some((d) => d.type === 'CPU'), JSON.stringify(manifest.check.devices));
+
+      // a new run, without a reload, uses it
+      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')));
+      const end = await job.finished;
+      assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
+      assert.strictEqual(job.backend, 'tensorflow');
+      const env = JSON.parse(fs.readFileSync(path.join(job.runDir!, 'environment.json'), 'utf8')) as {
+        backend: string; kernels: string; kernelsKind: string; kernelsPath: string;
+        native: { origin: string; libtensorflow: { version: string }; devices: { type: string }[] } | null;
+      };
+      assert.strictEqual(env.backend, 'tensorflow');
+      assert.strictEqual(env.kernelsKind, 'native', env.kernels);
+      assert.match(env.kernels, /^native \((avx512|avx2|scalar), \d+ threads?\)$/);
+      // the kernels of the set-up folder (<dir>/kernels/build/Release/sbn_kernels.node beside <dir>/manifest.json)
+      const setupDir = path.resolve(env.kernelsPath, '..', '..', '..', '..');
+      assert.ok(fs.existsSync(path.join(setupDir, 'manifest.json')), env.kernelsPath);
+      assert.ok(!env.kernelsPath.startsWith(ext.extensionPath), env.kernelsPath);
+      assert.strictEqual(env.native?.origin, 'setup');
+      assert.strictEqual(env.native?.libtensorflow.version, TF_VERSION);
+      assert.ok(env.native?.devices.some((d) => d.type === 'CPU'));
+      rates.installed = stepRate(job.runDir!);
+
+      // the same model and steps from the checkout's CLI (node_modules' tfjs-node, native/build's kernels)
+      const out = fs.mkdtempSync(path.join(folder, 'checkout-runs-'));
+      await new Promise<void>((resolve, reject) => execFile('node', [path.join(repoRoot, 'bin', 'sbn.js'), 'train', path.join(folder, 'toy2d.sbn.json'),
+        '--out', out, '--backend', 'tensorflow'], { env: { ...process.env, SBN_NATIVE_DIR: '', ELECTRON_RUN_AS_NODE: undefined } },
+      (err, _stdout, stderr) => (err ? reject(new Error(`sbn train from the checkout: ${stderr.trim().split('\n').pop()}`)) : resolve())));
+      const checkoutRun = path.join(out, fs.readdirSync(out).find((n) => fs.existsSync(path.join(out, n, 'summary.json')))!);
+      const checkoutEnv = JSON.parse(fs.readFileSync(path.join(checkoutRun, 'environment.json'), 'utf8')) as { native: { origin: string } | null; kernels: string };
+      assert.strictEqual(checkoutEnv.native?.origin, 'checkout');
+      rates.checkout = stepRate(checkoutRun);
+      console.log(`    toy2d (psa, 320 steps) steps/s: installed VSIX wasm ${rates.wasm?.toFixed(1) ?? '?'}, installed VSIX native set-up ${rates.installed.toFixed(1)}, `
+        + `checkout ${rates.checkout.toFixed(1)} (ratio installed/checkout ${(rates.installed / rates.checkout).toFixed(2)})`);
+      // the same binding and kernels: only noise (a shared machine) separates them
+      assert.ok(rates.installed > 0.5 * rates.checkout, `installed ${rates.installed.toFixed(1)} steps/s vs checkout ${rates.checkout.toFixed(1)}`);
     });
   });
 }
