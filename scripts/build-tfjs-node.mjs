@@ -6,7 +6,8 @@
 // Never fails the install: any problem ends with one line
 //   sbn-studio: tfjs-node not built (<reason>); the wasm backend will be used
 // and exit code 0. SBN_SKIP_TFJS_NODE=1 skips the whole step.
-// Cache: ${SBN_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/sbn-studio}/libtensorflow-<version>/ (shared by all clones).
+// Cache: ${SBN_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/sbn-studio}/libtensorflow-<version>/ (shared by all clones;
+// .cache/sbn-studio inside the clone when that is not writable and SBN_CACHE_DIR is unset).
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { loadSetup, log, root } from './lib/native-setup.mjs';
@@ -22,7 +23,7 @@ if (process.env.SBN_SKIP_TFJS_NODE === '1' || process.env.SBN_SKIP_TFJS_NODE ===
     const pkgDir = join(root, 'node_modules', '@tensorflow', 'tfjs-node');
     if (!existsSync(join(pkgDir, 'package.json'))) throw new Error('@tensorflow/tfjs-node is not installed');
     const setup = await loadSetup();
-    const summary = await setup.setupCheckoutTfjsNode(pkgDir, { log });
+    const summary = await setup.setupCheckoutTfjsNode(pkgDir, { log, fallbackCache: join(root, '.cache', 'sbn-studio') });
     log(`${summary} (${secs()})`);
   } catch (e) {
     log(`tfjs-node not built (${e?.message ?? e}); the wasm backend will be used`);

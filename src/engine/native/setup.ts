@@ -275,14 +275,24 @@ function mkdirp(dir: string): void {
 }
 
 /** Downloads the wheel (and for --gpu the CUDA wheels of tensorflow[and-cuda]) and extracts libtensorflow into the cache. */
-async function downloadLibtensorflow(gpu: boolean, o: RunOptions & { env: NodeJS.ProcessEnv }): Promise<string> {
-  const dest = libtensorflowCacheDir(gpu, o.env);
-  const cache = dirname(dest);
+async function downloadLibtensorflow(gpu: boolean, o: RunOptions & { env: NodeJS.ProcessEnv }, fallbackCache?: string): Promise<string> {
+  let dest = libtensorflowCacheDir(gpu, o.env);
+  let cache = dirname(dest);
   try {
     mkdirp(cache);
     accessSync(cache, constants.W_OK);
   } catch (e) {
-    throw new SetupError(`cannot write the cache folder ${cache} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set SBN_CACHE_DIR to a writable folder`, 'cache');
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    if (o.env.SBN_CACHE_DIR || !fallbackCache) throw new SetupError(`cannot write the cache folder ${cache} (${why}); set SBN_CACHE_DIR to a writable folder`, 'cache');
+    // no writable home cache (CI sandboxes): a checkout keeps it inside the clone (.cache/ is git-ignored)
+    o.log?.(`cannot write ${cache} (${why}); using ${fallbackCache}`);
+    cache = fallbackCache;
+    dest = join(cache, dest.split('/').pop()!);
+    try {
+      mkdirp(cache);
+    } catch (e2) {
+      throw new SetupError(`cannot create the cache folder ${cache}: ${(e2 as NodeJS.ErrnoException).code ?? (e2 as Error).message}`, 'cache');
+    }
   }
   const python = which('python3', o.env);
   if (!python) throw new SetupError('python3 not found on PATH (pip downloads the TensorFlow wheel; or give an existing libtensorflow folder)', 'python3');
@@ -334,6 +344,8 @@ export interface LibtensorflowChoice {
   /** An existing folder, and where it was given (e.g. "--libtensorflow", "sbn.libtensorflowPath", "SBN_LIBTENSORFLOW"). */
   path?: { dir: string; label: string };
   gpu: boolean;
+  /** A second cache folder for when the user cache is not writable and SBN_CACHE_DIR is unset (a checkout's .cache/sbn-studio). */
+  fallbackCache?: string;
 }
 
 /** Which libtensorflow a set-up uses: a given folder, else the cached wheel extraction, else a download (null). */
@@ -346,10 +358,10 @@ export function chooseLibtensorflow(choice: LibtensorflowChoice, env: NodeJS.Pro
     const gpu = choice.gpu || cuda.length > 0 || recordOf(dir).gpu === true;
     return { dir, source: 'path', gpu, cudaLibs: cuda };
   }
-  const cached = libtensorflowCacheDir(choice.gpu, env);
-  if (existsSync(join(cached, '.complete'))) {
-    return { dir: cached, source: 'pip-wheel', wheel: recordOf(cached).wheel, gpu: choice.gpu, cudaLibs: cudaLibsIn(cached) };
-  }
+  const primary = libtensorflowCacheDir(choice.gpu, env);
+  const candidates = [primary, ...(choice.fallbackCache && !env.SBN_CACHE_DIR ? [join(choice.fallbackCache, primary.split('/').pop()!)] : [])];
+  const cached = candidates.find((d) => existsSync(join(d, '.complete')));
+  if (cached) return { dir: cached, source: 'pip-wheel', wheel: recordOf(cached).wheel, gpu: choice.gpu, cudaLibs: cudaLibsIn(cached) };
   return null;
 }
 
@@ -359,7 +371,7 @@ async function obtainLibtensorflow(choice: LibtensorflowChoice, o: RunOptions & 
     o.log?.(`using libtensorflow in ${chosen.dir} (${chosen.source === 'path' ? choice.path!.label : 'cached wheel extraction'}${chosen.gpu ? ', GPU' : ''})`);
     return chosen;
   }
-  const dir = await downloadLibtensorflow(choice.gpu, o);
+  const dir = await downloadLibtensorflow(choice.gpu, o, choice.fallbackCache);
   return { dir, source: 'pip-wheel', wheel: recordOf(dir).wheel, gpu: choice.gpu, cudaLibs: cudaLibsIn(dir) };
 }
 
@@ -653,7 +665,7 @@ function packageName(pkgDir: string): TfjsNodePackage {
  * binding cache when a clone compiled it before), against the cached wheel extraction or $SBN_LIBTENSORFLOW.
  * Returns a one-line summary; throws SetupError.
  */
-export async function setupCheckoutTfjsNode(pkgDir: string, o: { env?: NodeJS.ProcessEnv; log?: (l: string) => void } = {}): Promise<string> {
+export async function setupCheckoutTfjsNode(pkgDir: string, o: { env?: NodeJS.ProcessEnv; log?: (l: string) => void; fallbackCache?: string } = {}): Promise<string> {
   const env = o.env ?? process.env;
   const ro = { env, log: o.log };
   const library = join(pkgDir, 'deps', 'lib', 'libtensorflow.so');
@@ -667,7 +679,7 @@ export async function setupCheckoutTfjsNode(pkgDir: string, o: { env?: NodeJS.Pr
     }
   }
   const given = env.SBN_LIBTENSORFLOW ? { dir: env.SBN_LIBTENSORFLOW, label: 'SBN_LIBTENSORFLOW' } : undefined;
-  const lt = await obtainLibtensorflow({ path: given, gpu: packageName(pkgDir) === '@tensorflow/tfjs-node-gpu' }, ro);
+  const lt = await obtainLibtensorflow({ path: given, gpu: packageName(pkgDir) === '@tensorflow/tfjs-node-gpu', fallbackCache: o.fallbackCache }, ro);
   let tools: BuildTools | undefined;
   const binding = await buildBinding(pkgDir, lt, () => (tools ??= findBuildTools(env)), false, ro);
   const check = await checkLoads({ binding, library }, ro);
