@@ -21,6 +21,7 @@ export interface BackendInfo {
     package: NativeLocation['package'];
     bindingPath: string;
     libtensorflowVersion: string;
+    /** The libtensorflow folder (lib/, include/) the binding resolved to. */
     libtensorflowDir: string | null;
     gpu: boolean;
     /** The devices TensorFlow lists (empty when the kernels addon, which lists them, is not loaded). */
@@ -202,7 +203,7 @@ async function init(name: BackendName): Promise<BackendInfo> {
         detail: `tensorflow (libtensorflow ${version}${gpu ? `, GPU build, ${gpus} GPU${gpus === 1 ? '' : 's'}` : ''})`,
         native: {
           origin: from.origin, package: from.package, bindingPath: from.bindingPath, libtensorflowVersion: version,
-          libtensorflowDir: from.libDir, gpu, devices,
+          libtensorflowDir: from.libDir ? dirname(from.libDir) : null, gpu, devices,
         },
       };
     }

@@ -2,9 +2,9 @@
 // set-up folder is, whether it is set up, which tfjs-node binding the tensorflow backend loads (and from where),
 // libtensorflow's version and origin, the PSA kernels (ISA, threads), the devices TensorFlow sees, and why not
 // when something is missing. Reads files and the state of this process; never initialises a backend.
+import { dirname } from 'node:path';
 import { currentBackend } from '../backend';
 import { kernelsInfo, nativeKernels, nativeKernelsPath } from '../kernels';
-import { join } from 'node:path';
 import { locateNativeBackend, setupLocation, type NativeOrigin, type TfjsNodePackage } from './locate';
 import { TF_VERSION, type LibtensorflowSource, type NativeManifest, type TfDevice } from './paths';
 
@@ -26,6 +26,7 @@ export interface NativeBackendDescription {
     version: string | null;
     /** pip-wheel: extracted from the TensorFlow wheel; path: a folder given by the user; null: not recorded. */
     source: LibtensorflowSource | null;
+    /** The libtensorflow folder (lib/, include/) the binding resolves to. */
     dir: string | null;
     gpu: boolean;
   } | null;
@@ -33,20 +34,13 @@ export interface NativeBackendDescription {
   loaded: boolean;
   /** The PSA kernels addon: where it loads from and how it runs (null fields when it does not load; see why). */
   kernels: { path: string | null; isa: string | null; isas: string[]; threads: number | null; why: string | null };
-  /** The devices TensorFlow sees: listed now when the binding is loaded here, else as the set-up's check saw them. */
+  /** The devices TensorFlow sees: as listed when the backend loaded in this process, else as the set-up's check saw them. */
   devices: TfDevice[];
   devicesSource: 'live' | 'setup-check' | null;
   /** One line: why the tensorflow backend cannot load here (null when a binding is found). */
   why: string | null;
   /** The manifest the set-up wrote (null for none). */
   manifest: NativeManifest | null;
-}
-
-/** The devices libtensorflow at `libDir` lists, via the kernels addon (which dlopens the already loaded library). */
-export function listTfDevices(libDir: string): TfDevice[] {
-  const k = nativeKernels();
-  if (!k?.tfDevices) throw new Error('the native kernels addon is not loaded (it lists the devices)');
-  return k.tfDevices(join(libDir, 'libtensorflow_cc.so.2'));
 }
 
 export async function describeNativeBackend(env: NodeJS.ProcessEnv = process.env): Promise<NativeBackendDescription> {
@@ -56,19 +50,16 @@ export async function describeNativeBackend(env: NodeJS.ProcessEnv = process.env
   const manifest = location?.manifest ?? null;
   let devices: TfDevice[] = [];
   let devicesSource: NativeBackendDescription['devicesSource'] = null;
-  if (loaded && location?.libDir) {
-    try {
-      devices = listTfDevices(location.libDir);
-      devicesSource = 'live';
-    } catch {
-      // fall back to the recorded check
-    }
+  if (loaded && current?.native?.devices.length) {
+    // listed by the kernels addon when the backend loaded (backend.ts)
+    devices = current.native.devices;
+    devicesSource = 'live';
   }
   if (!devicesSource && manifest) {
     devices = manifest.check.devices;
     devicesSource = 'setup-check';
   }
-  const loadedVersion = loaded ? /libtensorflow ([^)\s,]+)/.exec(current!.detail)?.[1] ?? null : null;
+  const loadedVersion = loaded ? current?.native?.libtensorflowVersion ?? null : null;
   const versionFromDir = location?.libDir ? /libtensorflow-(\d+\.\d+\.\d+)/.exec(location.libDir)?.[1] ?? null : null;
   const k = kernelsInfo();
   const native = nativeKernels();
@@ -82,7 +73,7 @@ export async function describeNativeBackend(env: NodeJS.ProcessEnv = process.env
     libtensorflow: location ? {
       version: loadedVersion ?? manifest?.libtensorflow.version ?? versionFromDir,
       source: manifest?.libtensorflow.source ?? (versionFromDir === TF_VERSION ? 'pip-wheel' : null),
-      dir: location.libDir,
+      dir: location.libDir ? dirname(location.libDir) : null,
       gpu: manifest?.libtensorflow.gpu ?? location.package === '@tensorflow/tfjs-node-gpu',
     } : null,
     loaded,
