@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseTfjsNodePackage, locateNativeBackend, setupLocation } from '../../src/engine/native/locate';
@@ -15,6 +15,7 @@ import {
   SetupError, setupNativeBackend, wheelFor, which,
 } from '../../src/engine/native/setup';
 import { describeNativeBackend } from '../../src/engine/native/describe';
+import { backendSummary, runBackendFacts } from '../../src/engine/runs';
 
 const root = join(__dirname, '..', '..', '..');
 const cpuLib = libtensorflowCacheDir(false);
@@ -221,7 +222,36 @@ initBackend('tensorflow').then((info) => {
   assert.equal(probe.registered, true, 'tfjs-node registered its backend with the one bundled tfjs');
   assert.equal(probe.tfBackend, 'tensorflow');
   assert.equal(probe.kernels.kind, 'native');
+
+  // the same folder recorded as a GPU set-up (the CPU library standing in): the recorded CUDA libraries are
+  // preloaded before the binding, the detail says "GPU build, 0 GPUs", the devices are still the CPU's
+  const manifestFile = join(dir, MANIFEST_FILE);
+  const gpuManifest = { ...manifest, libtensorflow: { ...manifest.libtensorflow, gpu: true, cudaLibs: [realpathSync('/lib/x86_64-linux-gnu/libm.so.6')] } };
+  writeFileSync(manifestFile, JSON.stringify(gpuManifest));
+  const g = spawnSync(process.execPath, [join(out, 'probe.js')], { cwd: out, encoding: 'utf8', env: { ...process.env, [NATIVE_DIR_ENV]: dir } });
+  assert.equal(g.status, 0, g.stderr);
+  const gp = JSON.parse(g.stdout);
+  assert.match(gp.info.detail, /^tensorflow \(libtensorflow 2\.21\.0, GPU build, 0 GPUs\)$/);
+  assert.equal(gp.info.native.gpu, true);
+  // a CUDA library that is not there: the backend says so instead of failing later inside libtensorflow
+  writeFileSync(manifestFile, JSON.stringify({ ...gpuManifest, libtensorflow: { ...gpuManifest.libtensorflow, cudaLibs: [join(dir, 'nvidia', 'cuda_runtime', 'lib', 'libcudart.so.12')] } }));
+  const bad = spawnSync(process.execPath, [join(out, 'probe.js')], { cwd: out, encoding: 'utf8', env: { ...process.env, [NATIVE_DIR_ENV]: dir } });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /backend "tensorflow" cannot load: .*preload: .*libcudart\.so\.12: cannot open shared object file/);
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
   rmSync(out, { recursive: true, force: true });
+});
+
+test('what ran, from environment.json: backend in full, origin, devices, kernels (older runs lose detail only)', () => {
+  const facts = runBackendFacts({
+    backend: 'tensorflow', backendDetail: 'tensorflow (libtensorflow 2.21.0)', kernels: 'native (avx512, 2 threads)',
+    native: { origin: 'setup', devices: [{ type: 'CPU', name: 'cpu0', memoryBytes: 0 }, { type: 'GPU', name: 'gpu0', memoryBytes: 1 }] },
+  });
+  assert.deepEqual(facts, { backend: 'tensorflow', backendDetail: 'tensorflow (libtensorflow 2.21.0)', origin: 'setup', devices: ['CPU', 'GPU'], kernels: 'native (avx512, 2 threads)' });
+  assert.equal(backendSummary(facts), 'tensorflow (libtensorflow 2.21.0) from native set-up, on CPU + GPU');
+  assert.equal(backendSummary(runBackendFacts({ backend: 'tensorflow', backendDetail: 'tensorflow (libtensorflow 2.21.0)', native: { origin: 'checkout', devices: [] } })), 'tensorflow (libtensorflow 2.21.0) from node_modules');
+  assert.equal(backendSummary(runBackendFacts({ backend: 'wasm' })), 'wasm');
+  assert.equal(backendSummary(runBackendFacts(null)), undefined);
 });
 
 test('--force compiles the binding with node-gyp (no cached copy), and cancelling kills the build', { skip: skipReal, timeout: 900_000 }, async () => {
