@@ -141,6 +141,24 @@ test('missing build tools are named: python3, make, a C++ compiler', () => {
   }
 });
 
+test('without pip, or without the wheel on the index, the download step says which', { skip: !sources || !canBuild ? 'no build tools' : false }, async () => {
+  const bin = tmp('fakebin');
+  const fake = (script: string) => writeFileSync(join(bin, 'python3'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, SBN_CACHE_DIR: tmp('cache'), SBN_LIBTENSORFLOW: '' };
+  fake('echo "/usr/bin/python3: No module named pip" >&2; exit 1');
+  await assert.rejects(setupNativeBackend({ dir: tmp('nopip'), sources: sources!, env }), (e: SetupError) => {
+    assert.equal(e.missing, 'pip');
+    assert.match(e.message, /^pip not available \(`python3 -m pip --version` failed; install pip, or give an existing libtensorflow folder\)$/);
+    return true;
+  });
+  fake('case "$*" in *--version*) echo "pip 23.2.1"; exit 0;; esac\necho "ERROR: No matching distribution found for tensorflow-cpu==2.21.0" >&2; exit 1');
+  await assert.rejects(setupNativeBackend({ dir: tmp('nowheel'), sources: sources!, env }), (e: SetupError) => {
+    assert.equal(e.missing, 'wheel');
+    assert.equal(e.message, 'pip download tensorflow-cpu==2.21.0 failed (is it on your package index?): ERROR: No matching distribution found for tensorflow-cpu==2.21.0');
+    return true;
+  });
+});
+
 test('locate: an explicit SBN_NATIVE_DIR without a set-up says why; a folder is a set-up only with its manifest', () => {
   const empty = tmp('empty-setup');
   const s = setupLocation(empty);
