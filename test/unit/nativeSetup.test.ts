@@ -2,7 +2,7 @@
 // against the cached CPU libtensorflow (nothing is downloaded: the cache of `npm install` is used, or the test skips),
 // the selection of packages, wheels and libraries with fake folders, the messages for missing tools and bad paths,
 // cancellation, and a bundle built like the VSIX's worker (no node_modules) loading a set-up folder's binding.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -31,9 +31,15 @@ const canBuild = (() => {
 })();
 const skipReal = !haveCpuLib ? `no cached libtensorflow in ${cpuLib} (npm install makes it)` : !sources ? 'no tfjs-node sources' : !canBuild ? 'no build tools' : false;
 
+const made: string[] = [];
 function tmp(name: string): string {
-  return mkdtempSync(join(tmpdir(), `sbn-native-${name}-`));
+  const dir = mkdtempSync(join(tmpdir(), `sbn-native-${name}-`));
+  made.push(dir);
+  return dir;
 }
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A folder shaped like libtensorflow, with empty files (enough for the checks that only look at files). */
 function fakeLibtensorflow(opts: { main?: string; cuda?: boolean; headers?: boolean } = {}): string {
