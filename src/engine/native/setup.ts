@@ -412,8 +412,8 @@ export function packageVersion(pkgDir: string): string {
 }
 
 /** Where a compiled binding is kept for reuse: it depends only on the package version, the library and the platform. */
-function bindingCacheDir(lt: Libtensorflow, version: string): string {
-  return join(lt.source === 'pip-wheel' ? lt.dir : join(cacheRoot(), 'bindings', lt.dir.replace(/[^A-Za-z0-9]+/g, '_')),
+function bindingCacheDir(lt: Libtensorflow, version: string, env: NodeJS.ProcessEnv): string {
+  return join(lt.source === 'pip-wheel' ? lt.dir : join(cacheRoot(env), 'bindings', lt.dir.replace(/[^A-Za-z0-9]+/g, '_')),
     'bindings', `tfjs-node-${version}-${process.platform}-${process.arch}`);
 }
 
@@ -447,7 +447,7 @@ async function buildBinding(pkgDir: string, lt: Libtensorflow, tools: () => Buil
   linkDeps(pkgDir, lt);
   const out = join(pkgDir, bindingRel());
   const version = packageVersion(pkgDir);
-  const cached = bindingCacheDir(lt, version);
+  const cached = bindingCacheDir(lt, version, o.env);
   rmSync(join(pkgDir, 'lib'), { recursive: true, force: true });
   if (!force && existsSync(join(cached, `napi-v${NAPI_VERSION}`, 'tfjs_binding.node'))) {
     copyTree(cached, join(pkgDir, 'lib'));
@@ -460,8 +460,8 @@ async function buildBinding(pkgDir: string, lt: Libtensorflow, tools: () => Buil
   return out;
 }
 
-function saveBinding(pkgDir: string, lt: Libtensorflow, log?: (l: string) => void): void {
-  const dest = bindingCacheDir(lt, packageVersion(pkgDir));
+function saveBinding(pkgDir: string, lt: Libtensorflow, env: NodeJS.ProcessEnv, log?: (l: string) => void): void {
+  const dest = bindingCacheDir(lt, packageVersion(pkgDir), env);
   const tmp = `${dest}.tmp-${process.pid}`;
   try {
     rmSync(tmp, { recursive: true, force: true });
@@ -626,7 +626,7 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
     step('check');
     const library = join(pkgDir, 'deps', 'lib', 'libtensorflow.so');
     const check = await checkLoads({ binding, kernels, library, cudaLibs: lt.cudaLibs }, o);
-    if (lt.source === 'pip-wheel' || lt.source === 'path') saveBinding(pkgDir, lt, log);
+    saveBinding(pkgDir, lt, env, log);
     log(`libtensorflow ${check.version}; devices: ${check.devices.map((d) => `${d.type} ${d.name}`).join(', ') || 'none listed'}; kernels ${check.kernels?.isa}, ${check.kernels?.threads} threads`);
 
     const manifest: NativeManifest = {
@@ -683,7 +683,7 @@ export async function setupCheckoutTfjsNode(pkgDir: string, o: { env?: NodeJS.Pr
   let tools: BuildTools | undefined;
   const binding = await buildBinding(pkgDir, lt, () => (tools ??= findBuildTools(env)), false, ro);
   const check = await checkLoads({ binding, library }, ro);
-  saveBinding(pkgDir, lt, o.log);
+  saveBinding(pkgDir, lt, env, o.log);
   const manifest: NativeManifest = {
     schema: 1, createdAt: new Date().toISOString(), platform: `${process.platform}-${process.arch}`, node: `${process.execPath} (${process.version})`,
     tfjsNode: { package: packageName(pkgDir), version: packageVersion(pkgDir), napiVersion: NAPI_VERSION },
