@@ -247,10 +247,10 @@ initBackend('tensorflow').then((info) => {
   assert.equal(probe.tfBackend, 'tensorflow');
   assert.equal(probe.kernels.kind, 'native');
 
-  // the same folder recorded as a GPU set-up (the CPU library standing in): the recorded CUDA libraries are
-  // preloaded before the binding, the detail says "GPU build, 0 GPUs", the devices are still the CPU's
+  // the same folder recorded as a GPU set-up (the CPU library standing in, and its framework library standing in for
+  // a CUDA library): the recorded libraries are preloaded before the binding, the detail says "GPU build, 0 GPUs"
   const manifestFile = join(dir, MANIFEST_FILE);
-  const gpuManifest = { ...manifest, libtensorflow: { ...manifest.libtensorflow, gpu: true, cudaLibs: [realpathSync('/lib/x86_64-linux-gnu/libm.so.6')] } };
+  const gpuManifest = { ...manifest, libtensorflow: { ...manifest.libtensorflow, gpu: true, cudaLibs: [realpathSync(join(cpuLib, 'lib', 'libtensorflow_framework.so.2'))] } };
   writeFileSync(manifestFile, JSON.stringify(gpuManifest));
   const g = spawnSync(process.execPath, [join(out, 'probe.js')], { cwd: out, encoding: 'utf8', env: { ...process.env, [NATIVE_DIR_ENV]: dir } });
   assert.equal(g.status, 0, g.stderr);
