@@ -2,14 +2,15 @@
   "targets": [
     {
       "target_name": "sbn_kernels",
-      "sources": ["src/addon.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc"],
+      "sources": ["src/addon.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++14"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {
-          "cflags_cc": ["-Wno-maybe-uninitialized", "-Wno-uninitialized"]
+          "cflags_cc": ["-Wno-maybe-uninitialized", "-Wno-uninitialized"],
+          "libraries": ["-ldl"]
         }]
       ],
       "xcode_settings": {

@@ -1,13 +1,14 @@
 // `npm run package`: a VSIX of the extension, built offline with @vscode/vsce.
-// The extension host and the worker are bundled with TensorFlow.js inside (only `vscode` and the optional
-// native @tensorflow/tfjs-node stay outside), the wasm backend's binaries are copied beside the worker.
+// The extension host and the worker are bundled with TensorFlow.js inside (only `vscode` stays outside), the wasm
+// backend's binaries are copied beside the worker. The worker also bundles tfjs-node's JavaScript, with its binding
+// lookup (@mapbox/node-pre-gyp) answered by src/engine/native/tfjsBinding.ts: the binding itself is compiled per
+// machine by SBN: Set Up Native Backend from the sources in dist/native-src/ (tfjs-node's binding/ and our native/).
+// Without a set-up the VSIX runs on the wasm backend. MNIST goes in, gzipped (dist/datasets/mnist/).
 // What goes in is decided by the root .vscodeignore alone. The package is staged in .package/ because its dist/ is
 // another build than the checkout's (minified, TensorFlow.js inside) and its package.json is trimmed; the stage gets
 // every file git knows in the repository (tracked or untracked and not ignored) and vsce applies the root
 // .vscodeignore there. vsce rewrites the README's relative links and images against the manifest's `repository`
 // (blob/HEAD and raw/HEAD of it), so they work on the Marketplace, Open VSX and in VS Code's extension page.
-// The universal VSIX runs on the wasm backend (tfjs-node is a native addon built per machine). MNIST goes in,
-// gzipped (dist/datasets/mnist/).
 import { build } from 'esbuild';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { packagedBundleOptions } from './lib/packaged-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stage = join(root, '.package');
@@ -23,9 +25,16 @@ const require = createRequire(import.meta.url);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist', 'wasm'), { recursive: true });
 
-const common = { absWorkingDir: root, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'warning', external: ['vscode', '@tensorflow/tfjs-node'] };
+const common = packagedBundleOptions(root);
 await build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: join(stage, 'dist', 'extension.js') });
 await build({ ...common, entryPoints: ['src/extension/worker/worker.ts'], outfile: join(stage, 'dist', 'worker.js') });
+
+// the sources SBN: Set Up Native Backend compiles (src/engine/native/setup.ts findNativeSources)
+const tfjsNodeDir = dirname(require.resolve('@tensorflow/tfjs-node/package.json'));
+mkdirSync(join(stage, 'dist', 'native-src', 'tfjs-node'), { recursive: true });
+for (const f of ['package.json', 'binding.gyp', 'binding']) cpSync(join(tfjsNodeDir, f), join(stage, 'dist', 'native-src', 'tfjs-node', f), { recursive: true });
+mkdirSync(join(stage, 'dist', 'native-src', 'kernels'), { recursive: true });
+for (const f of ['binding.gyp', 'src']) cpSync(join(root, 'native', f), join(stage, 'dist', 'native-src', 'kernels', f), { recursive: true });
 
 // the panels' browser code (built by scripts/build.mjs into dist/webview/)
 spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -4,7 +4,9 @@
 // `code-server --install-extension <vsix>` (offline; unpacking extension/ by hand is the fallback), then runs the
 // integration suites "activation" and "packaged VSIX" (test/integration/packaged.vscode-test.ts) through
 // scripts/test-vscode.mjs against that installed copy (SBN_VSCODE_EXTENSION=<installed folder>,
-// SBN_VSCODE_PACKAGED=<the same>): the toy-2d example trains with the sbn.trainModel command on the wasm backend.
+// SBN_VSCODE_PACKAGED=<the same>): the toy-2d example trains with the sbn.trainModel command on the wasm backend,
+// then SBN: Set Up Native Backend builds the native backend (against the cached libtensorflow of `npm install`) and
+// the same run trains on tensorflow with native kernels; its step rate is printed beside the checkout's.
 //
 //   node scripts/test-vsix.mjs [--no-package] [--screenshots <dir>]
 //
@@ -96,11 +98,14 @@ const unpacked = entries.reduce((s, [, n]) => s + n, 0);
 log(`${vsix.slice(root.length + 1)}: ${(size / 1024 / 1024).toFixed(2)} MiB, ${entries.length} entries, `
   + `${(unpacked / 1024 / 1024).toFixed(2)} MiB unpacked`);
 const required = ['package.json', 'package.nls.json', 'dist/extension.js', 'dist/worker.js',
-  'schemas/sbn-model.schema.json', 'media/sbn-activity.svg'];
+  'schemas/sbn-model.schema.json', 'media/sbn-activity.svg',
+  // the sources SBN: Set Up Native Backend compiles
+  'dist/native-src/tfjs-node/binding.gyp', 'dist/native-src/tfjs-node/binding/tfjs_backend.cc', 'dist/native-src/kernels/binding.gyp',
+  'dist/native-src/kernels/src/addon.cc'];
 const missing = required.filter((f) => !files.includes(f));
 if (!files.some((f) => /^dist\/wasm\/.+\.wasm$/.test(f))) missing.push('dist/wasm/*.wasm');
 if (missing.length) fail(`the VSIX lacks ${missing.join(', ')}`);
-const stray = files.filter((f) => /(^|\/)node_modules\/|\.map$|(^|\/)(src|test)\//.test(f));
+const stray = files.filter((f) => !f.startsWith('dist/native-src/') && /(^|\/)node_modules\/|\.map$|(^|\/)(src|test)\//.test(f));
 if (stray.length) fail(`the VSIX holds files it should not: ${stray.slice(0, 5).join(', ')}`);
 
 // The README as the Marketplace, Open VSX and VS Code's extension page show it: vsce rewrote its relative links and

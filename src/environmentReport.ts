@@ -16,18 +16,24 @@ export interface BackendProbe {
 }
 
 /**
- * The native backend's set-up state (src/engine/doctor.ts nativeBackendReport fills it from what the engine knows;
+ * The native backend's set-up state (src/engine/doctor.ts nativeBackendReport fills it from describeNativeBackend() and the probes;
  * it is meant to be replaced as a whole by the engine's describeNativeBackend()).
  */
 export interface NativeBackendReport {
-  /** The @tensorflow/tfjs-node package folder, or null when it is not installed. */
+  /** Where the tensorflow backend's binding is found (a set-up folder, or a checkout's tfjs-node package), or null. */
   folder: string | null;
+  /** The set-up folder of SBN: Set Up Native Backend / `sbn setup backend` this process uses. */
+  setupDir: string;
+  /** Where the binding comes from: `setup` (a set-up folder), `checkout` (node_modules), or null (none found). */
+  origin: 'setup' | 'checkout' | null;
   /** The tensorflow backend loads and the native PSA kernels are in use. */
   setUp: boolean;
-  libtensorflow: { version: string | null; path: string | null };
+  libtensorflow: { version: string | null; path: string | null; gpu: boolean };
   kernels: { kind: 'native' | 'js'; detail: string; path: string | null; isa: string | null; isas: string[]; threads: number | null };
   /** GPUs the machine's driver lists. */
   gpus: string[];
+  /** The devices TensorFlow sees ("name (type)"), as the set-up's load check listed them; empty when unknown. */
+  devices: string[];
   /** Why it is not set up (absent when it is). */
   why?: string;
 }

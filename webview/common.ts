@@ -367,7 +367,8 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
       badge.title = run.statusDetail ?? '';
       facts.replaceChildren(
         fact('estimator', run.estimator ?? '—'),
-        fact('backend', run.backend ?? '—'),
+        fact('backend', run.backendDetail ?? run.backend ?? '—', 'backend'),
+        ...(run.kernels ? [fact('kernels', run.kernels, 'kernels')] : []),
         fact('epoch', run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—'),
         fact('step', run.step !== undefined ? `${run.step}${run.totalSteps ? ` / ${run.totalSteps}` : ''}` : '—'),
         ...(run.status === 'running' ? [fact('ETA', duration(run.etaSeconds), 'eta')] : []),

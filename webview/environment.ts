@@ -56,8 +56,10 @@ function render(r: EnvironmentReport): void {
       `Preferred: ${r.preferredBackend} (setting sbn.backend); a run uses: ${r.selectedBackend ?? 'none — nothing loads'}.`),
     section('Native backend', 'native', ['', ''], [
       ['state', n.setUp ? 'set up' : `not set up: ${n.why ?? ''}`],
-      ['tfjs-node', n.folder ?? 'not installed'],
-      ['libtensorflow', `${n.libtensorflow.version ?? '?'}${n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)'}`],
+      ['binding', n.folder ? `${n.folder} (${n.origin === 'setup' ? 'set-up folder' : 'checkout'})` : 'none found (SBN: Set Up Native Backend builds one)'],
+      ['set-up folder', n.setupDir],
+      ['libtensorflow', `${n.libtensorflow.version ?? '?'}${n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)'}${n.libtensorflow.gpu ? ', GPU build' : ''}`],
+      ['TensorFlow devices', n.devices.length ? n.devices.join(', ') : 'not listed (the set-up lists them)'],
       ['PSA kernels', `${k.detail}${k.path ? ` from ${k.path}` : ''}`],
       ['instruction sets', k.isas.length ? k.isas.join(', ') : 'unknown (kernels not loaded)'],
       ['GPUs', n.gpus.length ? n.gpus.join(', ') : 'none found'],

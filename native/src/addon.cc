@@ -19,6 +19,8 @@
 //   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
+//   tfDevices(libPath) → [{ name, type, memoryBytes }]: the devices libtensorflow lists (tf_devices.cc)
+//   preload(paths) → true: dlopen(RTLD_GLOBAL) of CUDA libraries before a GPU libtensorflow loads (tf_devices.cc)
 //
 // noise: 'logistic' (vectorised, float32) or 'normal' (scalar float64 erfc path).
 // ISA: AVX-512F, else AVX2+FMA, else scalar, from the CPU at load time; SBN_KERNEL_ISA=scalar|avx2|avx512 or
@@ -1097,6 +1099,10 @@ napi_value ExpThroughput(napi_env env, napi_callback_info info) {
 }
 
 }  // namespace
+
+napi_value TfDevices(napi_env env, napi_callback_info info);  // tf_devices.cc
+napi_value Preload(napi_env env, napi_callback_info info);    // tf_devices.cc
+
 }  // namespace sbn
 
 NAPI_MODULE_INIT() {
@@ -1110,6 +1116,8 @@ NAPI_MODULE_INIT() {
       {"setThreads", nullptr, sbn::SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setIsa", nullptr, sbn::SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"expThroughput", nullptr, sbn::ExpThroughput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"tfDevices", nullptr, sbn::TfDevices, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"preload", nullptr, sbn::Preload, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -12,6 +12,7 @@ import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain'
 import { dataFetchCommand, dataListCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
 import { BACKEND_PROBE_FLAG, runBackendProbe } from '../engine/doctor';
+import { setupBackendCommand } from './commands/setup';
 
 const program = new Command();
 const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
@@ -138,6 +139,18 @@ data
   .option('--dir <dir>', 'a data-set store to search first (as $SBN_DATA_DIR)')
   .option('--json', 'print one JSON object')
   .action(dataListCommand);
+
+program
+  .command('setup')
+  .description('Set up optional parts of SBN Studio on this machine')
+  .command('backend')
+  .description('Build the native backend (tfjs-node binding + PSA kernels against libtensorflow) into a set-up folder')
+  .option('--dir <dir>', 'set-up folder (default: $SBN_NATIVE_DIR, else native-<platform>-<arch> in the user cache dir)')
+  .option('--libtensorflow <path>', 'an existing libtensorflow folder (lib/libtensorflow*.so*, include/) instead of the pip wheel (default: $SBN_LIBTENSORFLOW)')
+  .option('--gpu', 'a CUDA build: the `tensorflow` wheel with the CUDA libraries of tensorflow[and-cuda], or a GPU --libtensorflow')
+  .option('--force', 'compile again even when a binding for this libtensorflow was compiled before')
+  .option('--verbose', 'print the build log (it is always written to setup.log in the folder)')
+  .action(setupBackendCommand);
 
 async function main(): Promise<void> {
   // a child process of `sbn doctor` that only initialises one backend (src/engine/doctor.ts)

@@ -3,9 +3,12 @@
 // same union package (one tfjs-core instance, checked by test/unit/backend.test.ts), so the chosen backend is global.
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { withEnvironmentHint } from './environmentHint';
+import { nativeKernels } from './kernels';
+import { locateNativeBackend, type NativeLocation } from './native/locate';
+import { find as findTfjsBinding, setTfjsBindingPath } from './native/tfjsBinding';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -13,6 +16,18 @@ export interface BackendInfo {
   name: BackendName;
   /** e.g. "tensorflow (libtensorflow 2.21.0)", "wasm (SIMD, 1 thread)", "cpu (JavaScript)" */
   detail: string;
+  /** tensorflow only: where its binding came from and what libtensorflow sees. */
+  native?: {
+    origin: NativeLocation['origin'];
+    package: NativeLocation['package'];
+    bindingPath: string;
+    libtensorflowVersion: string;
+    /** The libtensorflow folder (lib/, include/) the binding resolved to. */
+    libtensorflowDir: string | null;
+    gpu: boolean;
+    /** The devices TensorFlow lists (empty when the kernels addon, which lists them, is not loaded). */
+    devices: { name: string; type: string; memoryBytes: number }[];
+  };
 }
 
 const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -28,51 +43,13 @@ let prodModeSet = false;
 /** Why a backend failed to load in this process (it is then no longer listed as available). */
 const loadFailures = new Map<BackendName, string>();
 let tfjsNode: { version?: Record<string, string> } | null = null;
+let tfjsNodeFrom: NativeLocation | null = null;
 
 function packageDir(name: string): string | null {
   try {
     return dirname(require.resolve(`${name}/package.json`));
   } catch {
     return null;
-  }
-}
-
-/** The libtensorflow that tfjs-node's binding links (through deps/lib, followed to the real file), or null. */
-export function tfjsNodeLibtensorflow(): string | null {
-  const dir = packageDir('@tensorflow/tfjs-node');
-  if (!dir) return null;
-  for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so', 'libtensorflow.dylib', 'tensorflow.dll']) {
-    const p = join(dir, 'deps', 'lib', f);
-    try {
-      if (existsSync(p)) return realpathSync(p);
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
-
-/** The folder of the installed @tensorflow/tfjs-node package, or null. */
-export function tfjsNodeDir(): string | null {
-  return packageDir('@tensorflow/tfjs-node');
-}
-
-/** Cheap check (files on disk only) that tfjs-node has a built binding and that its libtensorflow is there. */
-function tfjsNodeLooksBuilt(): boolean {
-  const dir = packageDir('@tensorflow/tfjs-node');
-  if (!dir) return false;
-  try {
-    const lib = join(dir, 'lib');
-    const hasBinding = readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
-    if (!hasBinding) return false;
-    // The binding finds libtensorflow through deps/lib (symlinks into the sbn-studio cache): follow them.
-    const deps = join(dir, 'deps', 'lib');
-    for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so']) {
-      if (existsSync(join(deps, f))) return existsSync(realpathSync(join(deps, f)));
-    }
-    return false;
-  } catch {
-    return false;
   }
 }
 
@@ -96,7 +73,7 @@ function hasWebAssembly(): boolean {
 /** Backends that can load here, best first, without initialising any of them. */
 export function availableBackends(): BackendName[] {
   const out: BackendName[] = [];
-  if (!loadFailures.has('tensorflow') && (tfjsNode !== null || tfjsNodeLooksBuilt())) out.push('tensorflow');
+  if (!loadFailures.has('tensorflow') && (tfjsNode !== null || locateNativeBackend().location !== null)) out.push('tensorflow');
   if (!loadFailures.has('wasm') && hasWebAssembly() && wasmDistDir() !== null) out.push('wasm');
   out.push('cpu');
   return out;
@@ -141,22 +118,76 @@ async function setBackendQuietly(name: BackendName): Promise<void> {
   }
 }
 
+/**
+ * Lets a tfjs-node from node_modules (a checkout's external require) load the set-up folder's binding: node-pre-gyp,
+ * which tfjs-node asks for the binding's path, is answered by src/engine/native/tfjsBinding.ts. In the packaged
+ * extension tfjs-node's JavaScript is bundled with that module in node-pre-gyp's place (scripts/package.mjs).
+ */
+function redirectExternalTfjsNode(): void {
+  let tfjsNodeDir: string | null;
+  try {
+    tfjsNodeDir = dirname(require.resolve('@tensorflow/tfjs-node/package.json'));
+  } catch {
+    return; // bundled, or absent (the require below then says so)
+  }
+  let preGyp: string;
+  try {
+    preGyp = require.resolve('@mapbox/node-pre-gyp', { paths: [tfjsNodeDir] });
+  } catch {
+    return;
+  }
+  const shim = new (require('node:module') as { Module: new (id: string) => NodeJS.Module }).Module(preGyp);
+  shim.filename = preGyp;
+  shim.loaded = true;
+  shim.exports = { find: findTfjsBinding };
+  require.cache[preGyp] = shim;
+}
+
 function loadTfjsNode(): void {
   if (tfjsNode) return;
-  if (!tfjsNodeLooksBuilt()) {
-    throw new Error('@tensorflow/tfjs-node is not installed or its native binding is not built '
-      + '(npm install runs scripts/build-tfjs-node.mjs)');
+  const { location, why } = locateNativeBackend();
+  if (!location) {
+    throw new Error(`no native tensorflow backend here (${why}); \`sbn setup backend\` or SBN: Set Up Native Backend builds one`);
   }
   // libtensorflow logs at load time; keep warnings and errors only unless the user chose a level.
   if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
   // oneDNN's own kernels are slower here (1024² matMul 168 → 198 GFLOP/s without them) and print a banner.
   if (process.env.TF_ENABLE_ONEDNN_OPTS === undefined) process.env.TF_ENABLE_ONEDNN_OPTS = '0';
+  const cuda = location.manifest?.libtensorflow.cudaLibs ?? [];
+  if (cuda.length) {
+    // a GPU libtensorflow dlopens CUDA by SONAME: load the set-up's copies first
+    const k = nativeKernels();
+    if (!k?.preload) throw new Error('this GPU set-up needs the native kernels addon to preload its CUDA libraries, and it does not load');
+    k.preload(cuda);
+  }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    tfjsNode = require('@tensorflow/tfjs-node');
+    if (location.origin === 'setup') {
+      setTfjsBindingPath(location.bindingPath);
+      redirectExternalTfjsNode();
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      tfjsNode = require('@tensorflow/tfjs-node');
+    } else if (location.package === '@tensorflow/tfjs-node-gpu') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      tfjsNode = require('@tensorflow/tfjs-node-gpu');
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      tfjsNode = require('@tensorflow/tfjs-node');
+    }
+    tfjsNodeFrom = location;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new Error(`@tensorflow/tfjs-node does not load: ${msg}`);
+    throw new Error(`${location.package} (${location.origin === 'setup' ? `set up in ${location.setupDir}` : 'node_modules'}) does not load: ${msg}`);
+  }
+}
+
+/** The devices the loaded libtensorflow lists (the kernels addon asks its C API), or [] when that cannot be asked. */
+function tfDevices(location: NativeLocation): { name: string; type: string; memoryBytes: number }[] {
+  const k = nativeKernels();
+  if (!k?.tfDevices || !location.libDir) return [];
+  try {
+    return k.tfDevices(join(dirname(location.bindingPath), '..', '..', 'deps', 'lib', 'libtensorflow.so'));
+  } catch {
+    return [];
   }
 }
 
@@ -170,7 +201,19 @@ async function init(name: BackendName): Promise<BackendInfo> {
       }
       await setBackendQuietly('tensorflow');
       const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
-      return { name, detail: `tensorflow (libtensorflow ${binding?.TF_Version ?? 'unknown version'})` };
+      const version = binding?.TF_Version ?? 'unknown version';
+      const from = tfjsNodeFrom!;
+      const devices = tfDevices(from);
+      const gpu = from.manifest?.libtensorflow.gpu ?? from.package === '@tensorflow/tfjs-node-gpu';
+      const gpus = devices.filter((d) => d.type === 'GPU').length;
+      return {
+        name,
+        detail: `tensorflow (libtensorflow ${version}${gpu ? `, GPU build, ${gpus} GPU${gpus === 1 ? '' : 's'}` : ''})`,
+        native: {
+          origin: from.origin, package: from.package, bindingPath: from.bindingPath, libtensorflowVersion: version,
+          libtensorflowDir: from.libDir ? dirname(from.libDir) : null, gpu, devices,
+        },
+      };
     }
     case 'wasm': {
       const dist = wasmDistDir();

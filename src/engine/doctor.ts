@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backendLoadFailure, initBackend, tfjsNodeDir, tfjsNodeLibtensorflow, type BackendName } from './backend';
+import { backendLoadFailure, initBackend, type BackendName } from './backend';
+import { describeNativeBackend } from './native/describe';
 import { DATASET_CATALOG, STORED_DATASETS, dataStoreDirs, datasetLocations } from './data/store';
 import {
   ENVIRONMENT_REPORT_SCHEMA, type BackendProbe, type EnvironmentReport, type NativeBackendReport,
@@ -86,26 +87,33 @@ function driverGpus(): string[] {
 }
 
 /**
- * The native backend section, from what the engine knows today (tfjs-node's files, the tensorflow probe, the
- * kernels addon). One function so that it can be replaced by describeNativeBackend() as a whole.
+ * The native backend section: where its binding and libtensorflow come from (describeNativeBackend(), which reads the
+ * files of this machine), and whether it loads (the tensorflow probe, run in a child process).
  */
-export function nativeBackendReport(tensorflow: BackendProbe | undefined): NativeBackendReport {
+export async function nativeBackendReport(tensorflow: BackendProbe | undefined): Promise<NativeBackendReport> {
+  const d = await describeNativeBackend();
   const k = kernelsInfo();
   const info = nativeKernels()?.info();
-  const lib = tfjsNodeLibtensorflow();
   const setUp = !!tensorflow?.loads && k.kind === 'native';
   const why = setUp ? undefined
-    : !tensorflow?.loads ? `the tensorflow backend does not load: ${tensorflow?.reason ?? 'not tried'}`
+    : !tensorflow?.loads ? `the tensorflow backend does not load: ${tensorflow?.reason ?? d.why ?? 'not tried'}`
       : `the native PSA kernels are not in use: ${k.detail}`;
   return {
-    folder: tfjsNodeDir(),
+    folder: d.bindingPath ? path.dirname(d.bindingPath) : null,
+    setupDir: d.setupDir,
+    origin: d.origin,
     setUp,
-    libtensorflow: { version: /libtensorflow ([^)\s]+)/.exec(tensorflow?.detail ?? '')?.[1] ?? null, path: lib },
+    libtensorflow: {
+      version: /libtensorflow ([^)\s]+)/.exec(tensorflow?.detail ?? '')?.[1] ?? d.libtensorflow?.version ?? null,
+      path: d.libtensorflow?.dir ?? null,
+      gpu: d.libtensorflow?.gpu ?? false,
+    },
     kernels: {
       kind: k.kind, detail: k.detail, path: nativeKernelsPath() ?? null,
       isa: info?.isa ?? null, isas: info?.isas ?? [], threads: info?.threads ?? null,
     },
     gpus: driverGpus(),
+    devices: d.devices.map((dev) => `${dev.name} (${dev.type})`),
     ...(why ? { why } : {}),
   };
 }
@@ -141,7 +149,7 @@ export async function environmentReport(o: ReportOptions): Promise<EnvironmentRe
     preferredBackend: preferred,
     selectedBackend: selected,
     backends,
-    native: nativeBackendReport(backends.find((b) => b.name === 'tensorflow')),
+    native: await nativeBackendReport(backends.find((b) => b.name === 'tensorflow')),
     datasets: STORED_DATASETS.map((name) => {
       const locations = datasetLocations(name);
       return { name, title: DATASET_CATALOG[name].title, found: locations.find((l) => l.found) ?? null, locations };

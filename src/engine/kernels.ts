@@ -4,6 +4,7 @@
 // the fallback when the addon is missing or fails to load. SBN_KERNELS=js forces the fallback.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { locateNativeBackend } from './native/locate';
 import type { NoiseKind, OutputLoss } from './spec/types';
 
 export interface NativeKernelsInfo {
@@ -55,6 +56,14 @@ export interface NativeKernels {
    * a connection with an exponential: the exp form) and of 1/(1 + x·y) (the ratio form's floor).
    */
   expThroughput(n?: number, reps?: number): { gevalsPerSecond: number; ratioPerSecond: number; threads: number; isa: string };
+  /**
+   * The devices of the libtensorflow shared library at `libPath` (libtensorflow_cc.so.2), listed through its C API
+   * (TFE_ContextListDevices) resolved with dlopen/dlsym at call time: the addon itself never links libtensorflow.
+   * Throws when the library or a symbol is missing.
+   */
+  tfDevices?(libPath: string): { name: string; type: string; memoryBytes: number }[];
+  /** dlopen(RTLD_GLOBAL) of these libraries (retried in passes until their dependencies are loaded); throws when one never loads. */
+  preload?(paths: string[]): boolean;
 }
 
 export interface KernelsInfo {
@@ -70,10 +79,15 @@ const ADDON = join('native', 'build', 'Release', 'sbn_kernels.node');
 let loaded: { kernels?: NativeKernels; path?: string; why?: string } | undefined;
 let enabled = true;
 
-/** Where the addon may be: $SBN_KERNELS_PATH, beside this bundle, or native/build/Release above it (dist/, dist/test/unit/, src/engine/). */
+/**
+ * Where the addon may be: $SBN_KERNELS_PATH, the native set-up this process uses (src/engine/native/locate.ts),
+ * beside this bundle, or native/build/Release above it (dist/, dist/test/unit/, src/engine/).
+ */
 function candidates(): string[] {
   const out: string[] = [];
   if (process.env.SBN_KERNELS_PATH) out.push(process.env.SBN_KERNELS_PATH);
+  const setup = locateNativeBackend().location;
+  if (setup?.origin === 'setup' && setup.kernelsPath) out.push(setup.kernelsPath);
   out.push(join(__dirname, 'sbn_kernels.node'));
   let dir = __dirname;
   for (let up = 0; up < 5; up++) {
@@ -88,7 +102,7 @@ function candidates(): string[] {
 function load(): NonNullable<typeof loaded> {
   if ((process.env.SBN_KERNELS ?? '').toLowerCase() === 'js') return { why: 'SBN_KERNELS=js' };
   const file = candidates().find((f) => existsSync(f));
-  if (!file) return { why: 'native kernels not built; `node scripts/build-kernels.mjs` builds them' };
+  if (!file) return { why: 'native kernels not built (`sbn setup backend`, SBN: Set Up Native Backend, or npm install in a checkout builds them)' };
   try {
     const mod = { exports: {} as Partial<NativeKernels> };
     process.dlopen(mod, file);

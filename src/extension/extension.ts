@@ -13,6 +13,7 @@ import { registerLanguageFeatures } from './language/register';
 import { registerPanels } from './panels/register';
 import type { PanelRegistry } from './panels/runPanel';
 import { configureDataStore } from './environment';
+import { nativeWorkerEnv, registerNativeSetup } from './nativeSetup';
 
 export interface SbnStudioApi {
   runs: RunManager;
@@ -27,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   const dataStore = configureDataStore(context);
   log.info(`SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}; data sets downloaded into ${dataStore})`);
   const runs = new RunManager(path.join(context.extensionPath, 'dist', 'worker.js'), log,
-    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000));
+    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000), () => nativeWorkerEnv(context));
   const tree = new RunsTreeProvider(allRunsRoots);
   const status = new TrainingStatusBar();
   context.subscriptions.push(log, runs, tree, status,
@@ -48,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   );
   registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });
   registerLanguageFeatures(context, { log: (m) => log.debug(m) });
+  registerNativeSetup(context, { runs, log });
   // Webview panels: training dashboard, gradient diagnostics, layer statistics (commands, serializers, auto-open).
   const panels = registerPanels(context, { runs, log });
   return { runs, tree, panels };

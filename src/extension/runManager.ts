@@ -35,7 +35,9 @@ export class RunManager implements vscode.Disposable {
   /** Every event of every job, and job starts/ends. */
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly workerPath: string, private readonly log: vscode.LogOutputChannel, private readonly graceMs: () => number) {}
+  /** `workerEnv` adds to each new worker's environment (read at every fork: the native set-up's folder). */
+  constructor(private readonly workerPath: string, private readonly log: vscode.LogOutputChannel, private readonly graceMs: () => number,
+    private readonly workerEnv: () => NodeJS.ProcessEnv = () => ({})) {}
 
   get active(): Job[] {
     return [...this.jobs.values()].map((j) => j.job);
@@ -49,7 +51,7 @@ export class RunManager implements vscode.Disposable {
     const id = this.nextId++;
     const child = fork(this.workerPath, [], {
       execPath: process.execPath,
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...this.workerEnv(), ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       cwd: path.dirname(this.workerPath),
     });

@@ -2,18 +2,19 @@
 // estimator and best validation accuracy; refreshed when run folders change and when a job reports.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { listRuns, type RunInfo } from '../engine/runs';
+import { backendSummary, listRuns, readEnvironment, runBackendFacts, type RunInfo } from '../engine/runs';
 import { markdownText } from './untrustedText';
 
 /**
  * The tooltip: the fields of run.json and status.json are workspace content (a cloned repository's runs folder), so
  * each is shown as typed text (markdownText), never as Markdown that could make a link or load an image.
  */
-function runTooltip(info: RunInfo, status: string, acc: number | undefined): vscode.MarkdownString {
+function runTooltip(info: RunInfo, status: string, acc: number | undefined, backend: string | undefined, kernels: string | undefined): vscode.MarkdownString {
   const t = (v: string) => markdownText(v);
   return new vscode.MarkdownString([
     `**${t(info.name)}**`, `status: ${t(status)}${info.statusDetail ? ` (${t(info.statusDetail)})` : ''}`,
     `estimator: ${t(info.estimator ?? 'unknown')}`, `model: ${t(info.model ?? 'unknown')}`,
+    `backend: ${t(backend ?? 'unknown')}`, kernels ? `PSA kernels: ${t(kernels)}` : '',
     acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '', info.reason ? `problem: ${t(info.reason)}` : '', t(info.dir),
   ].filter((l) => l !== '').join('\n\n'));
 }
@@ -26,9 +27,12 @@ export class RunItem extends vscode.TreeItem {
     const acc = summary?.last?.validation?.acc_e ?? summary?.last?.train?.acc_e;
     const parts = [status === 'running' && live?.step !== undefined ? `running ${live.step}/${live.total ?? '?'}` : status, info.estimator ?? '?'];
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
+    let facts: ReturnType<typeof runBackendFacts> = {};
+    try { facts = runBackendFacts(readEnvironment(info.dir)); } catch { /* a run folder being created */ }
+    if (facts.backend) parts.push(facts.backend + (facts.kernels?.startsWith('native') ? ' + native kernels' : ''));
     if (info.created) parts.push(new Date(info.created).toLocaleString());
     this.description = parts.join(' · ');
-    this.tooltip = runTooltip(info, status, acc);
+    this.tooltip = runTooltip(info, status, acc, backendSummary(facts), facts.kernels);
     this.contextValue = `sbnRun.${status}`;
     this.resourceUri = vscode.Uri.file(info.dir);
     this.iconPath = new vscode.ThemeIcon(

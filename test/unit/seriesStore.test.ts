@@ -260,6 +260,8 @@ test('LiveRun tails a run folder: partial lines wait, a replaced file starts ove
   assert.equal(st.name, 'toy');
   assert.equal(st.estimator, 'psa');
   assert.equal(st.backend, 'wasm');
+  assert.equal(st.backendDetail, 'wasm', 'an environment.json with only the backend name');
+  assert.equal(st.kernels, undefined);
   assert.equal(st.status, 'running');
   assert.equal(st.totalSteps, 400);
   assert.equal(st.step, 100);
@@ -275,6 +277,22 @@ test('LiveRun tails a run folder: partial lines wait, a replaced file starts ove
   assert.equal(notified, before + 1);
   assert.equal(live.state().etaSeconds, undefined);
   sub.dispose();
+  live.dispose();
+});
+
+test('LiveRun: the header shows what ran from environment.json (backend in full, origin, devices, kernels)', () => {
+  const dir = path.join(tmpRoot, 'run-native');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ format: 'sbn-run', version: 1, name: 'toy', created: new Date().toISOString(), model: 'model.sbn.json', source: 'x' }));
+  fs.writeFileSync(path.join(dir, 'environment.json'), JSON.stringify({
+    backend: 'tensorflow', backendDetail: 'tensorflow (libtensorflow 2.21.0)', kernels: 'native (avx512, 2 threads)',
+    native: { origin: 'setup', devices: [{ name: '/job:localhost/replica:0/task:0/device:CPU:0', type: 'CPU', memoryBytes: 0 }] },
+  }));
+  const live = new LiveRun(dir, 2000, 50);
+  const st = live.state();
+  assert.equal(st.backend, 'tensorflow');
+  assert.equal(st.backendDetail, 'tensorflow (libtensorflow 2.21.0) from native set-up, on CPU');
+  assert.equal(st.kernels, 'native (avx512, 2 threads)');
   live.dispose();
 });
 

@@ -26,8 +26,10 @@ export function formatEnvironmentReport(r: EnvironmentReport): string {
   const n = r.native;
   const k = n.kernels;
   lines.push('', `Native backend: ${n.setUp ? 'set up' : `not set up (${n.why})`}`,
-    `  tfjs-node       ${n.folder ?? 'not installed'}`,
-    `  libtensorflow   ${n.libtensorflow.version ?? '?'}${n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)'}`,
+    `  binding         ${n.folder ? `${n.folder} (${n.origin === 'setup' ? 'set-up folder' : 'checkout'})` : 'none found (`sbn setup backend` builds one)'}`,
+    `  set-up folder   ${n.setupDir}`,
+    `  libtensorflow   ${n.libtensorflow.version ?? '?'}${n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)'}${n.libtensorflow.gpu ? ', GPU build' : ''}`,
+    `  TF devices      ${n.devices.length ? n.devices.join(', ') : 'not listed (listed by the set-up\'s load check)'}`,
     `  PSA kernels     ${k.detail}${k.path ? ` from ${k.path}` : ''}` + (k.isas.length ? `; this CPU: ${k.isas.join(', ')}` : ''),
     `  GPUs            ${n.gpus.length ? `${n.gpus.join(', ')} (listed by the driver; TensorFlow.js runs on the CPU here)` : 'none found'}`,
     '', 'Data sets (a model file\'s data.path wins over all of these)');

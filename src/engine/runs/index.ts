@@ -4,3 +4,4 @@ export * from './checkpoint';
 export * from './metrics';
 export * from './status';
 export * from './store';
+export * from './environment';

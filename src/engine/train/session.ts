@@ -1,7 +1,8 @@
 // A training session as the CLI and the extension's worker both run it: resolve the configuration (written
 // to config.json and read back on resume), load the data it names, create or reopen the run folder, train,
 // and summarise. Errors the user can fix are ConfigErrors naming the file and the field.
-import { kernelsInfo, nativeKernelsPath } from '../kernels';
+import { currentBackend } from '../backend';
+import { kernelsInfo, nativeKernels, nativeKernelsPath } from '../kernels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, TrainSpec } from '../spec';
@@ -56,13 +57,33 @@ export interface Session {
 
 export interface Environment { backend: string; backendDetail: string; versions: Record<string, string> }
 
+/**
+ * environment.json: the caller's backend and versions, the native backend's origin, libtensorflow and devices
+ * (tensorflow only), and which PSA kernels ran (docs/run-format.md).
+ */
+export function runEnvironment(env: Environment): Record<string, unknown> {
+  const native = currentBackend()?.name === env.backend ? currentBackend()?.native : undefined;
+  const k = nativeKernels()?.info();
+  return {
+    ...env,
+    native: native ? {
+      origin: native.origin, package: native.package, binding: native.bindingPath,
+      libtensorflow: { version: native.libtensorflowVersion, dir: native.libtensorflowDir, gpu: native.gpu },
+      devices: native.devices,
+    } : null,
+    kernels: kernelsInfo().detail, kernelsKind: kernelsInfo().kind, kernelsPath: nativeKernelsPath() ?? null,
+    kernelsIsa: k?.isa ?? null, kernelsThreads: k?.threads ?? null,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
 /** A new run folder under `runsRoot` for a model file (its text is copied as it is now). */
 export function startSession(modelFile: string, modelText: string, model: ModelSpec, overrides: Partial<TrainSpec>, runsRoot: string, env: Environment): Session {
   const config = buildRunConfig(model, modelFile, overrides);
   const data = loadRunData(config, modelFile);
   const store = RunStore.create(runsRoot, `${config.model.name}-${config.train.estimator}`, {
     modelFileName: path.basename(modelFile), modelText, config,
-    environment: { ...env, kernels: kernelsInfo().detail, kernelsPath: nativeKernelsPath() ?? null, platform: `${process.platform}-${process.arch}` },
+    environment: runEnvironment(env),
   });
   return { store, config, data };
 }

@@ -13,7 +13,7 @@
 //  - `LiveRun` / `SeriesStore`: the run folder side — tails metrics.jsonl (`tailMetrics`) on a timer while panels
 //    are open, faster while the run is running. No vscode import: the unit tests use all of it.
 import * as path from 'node:path';
-import { readConfig, readEnvironment, readManifest, readStatus, tailMetrics, type MetricsRecord } from '../../engine/runs';
+import { backendSummary, readConfig, readEnvironment, readManifest, readStatus, runBackendFacts, tailMetrics, type MetricsRecord } from '../../engine/runs';
 import {
   EVAL_METRICS, EVAL_SPLITS, LAYER_STATS, SERIES, panelWants,
   type DiagnosticsPass, type EvalSplit, type HistogramTrack, type HostToWebview, type PanelExtras, type PanelKind, type RunState,
@@ -537,6 +537,7 @@ export class LiveRun {
   private statusCache: { status: RunStatus; detail?: string } = { status: 'unknown' };
   private config: { estimator?: string; epochs?: number; model?: string } = {};
   private backend: string | undefined;
+  private backendFacts: { detail?: string; kernels?: string } = {};
   private name: string;
   job: LiveJobInfo | undefined;
   refs = 0;
@@ -565,6 +566,8 @@ export class LiveRun {
     try {
       const env = readEnvironment(this.runDir) as Record<string, unknown>;
       if (typeof env.backend === 'string') this.backend = env.backend;
+      const facts = runBackendFacts(env);
+      this.backendFacts = { detail: backendSummary(facts), kernels: facts.kernels };
     } catch { /* idem */ }
   }
 
@@ -606,7 +609,7 @@ export class LiveRun {
       status = { status: 'unknown' };
     }
     if (status.status !== this.statusCache.status || status.detail !== this.statusCache.detail) {
-      if (this.config.estimator === undefined || this.backend === undefined) this.readStatic();
+      if (this.config.estimator === undefined || this.backend === undefined || this.backendFacts.detail === undefined) this.readStatic();
       this.statusCache = status;
       changed = true;
     }
@@ -651,6 +654,7 @@ export class LiveRun {
     return {
       runDir: this.runDir, name: this.name, status, statusDetail: this.statusCache.detail ?? f.diverged,
       model: this.config.model, estimator: this.job?.estimator ?? this.config.estimator, backend: this.job?.backend ?? this.backend,
+      backendDetail: this.backendFacts.detail, kernels: this.backendFacts.kernels,
       epoch: f.epoch, epochs: this.config.epochs, step: f.step, totalSteps, stepsPerSecond: f.stepsPerSecond, etaSeconds: eta,
       elapsed: f.elapsed, canStop: !!this.job?.canStop && status === 'running', lastEval: { ...f.lastEval },
     };
