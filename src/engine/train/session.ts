@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, TrainSpec } from '../spec';
 import { DataError, loadDataset, type LoadedData } from '../data';
-import { RunStore, readConfig, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
+import { checkpointParamsProblem } from '../network';
+import { parseModelText } from '../spec';
+import { CHECKPOINT_FILE, CONFIG_FILE, RunStore, readConfig, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
 import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
 
 export class ConfigError extends Error {}
@@ -72,10 +74,21 @@ export function resumeSession(runDir: string, epochs?: number): Session {
   } catch (e) {
     throw new ConfigError(`${runDir}: cannot resume (${(e as Error).message})`);
   }
-  const config = readConfig(store.dir) as RunConfig;
+  let config: RunConfig;
+  try {
+    config = readRunConfig(store.dir);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   if (epochs) config.train.epochs = epochs;
   let resumeFrom: Checkpoint | undefined;
   try { resumeFrom = store.readCheckpoint('latest'); } catch { resumeFrom = undefined; }
+  const wrong = resumeFrom && checkpointParamsProblem(config.model, resumeFrom.params);
+  if (wrong) {
+    store.close();
+    throw new ConfigError(`${path.join(store.dir, CHECKPOINT_FILE)}: ${wrong}`);
+  }
   try {
     const data = loadRunData(config, path.join(runDir, 'config.json'));
     store.setStatus('running', 'resumed');
@@ -143,4 +156,35 @@ export async function runSession(session: Session, backend: string, options: { e
 
 export function readModelText(file: string): string {
   return fs.readFileSync(file, 'utf8');
+}
+
+/**
+ * config.json of a run, checked: a JSON object of this format whose model (with its train section) is a valid model
+ * file, so that a damaged or edited file is named with what is wrong rather than failing deep in the trainer.
+ */
+export function readRunConfig(dir: string): RunConfig {
+  const file = path.join(dir, CONFIG_FILE);
+  let value: unknown;
+  try {
+    value = readConfig(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `${file}: file not found (is ${dir} a run folder?)` : (e as Error).message);
+  }
+  const c = value as Partial<RunConfig> | null;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(`${file}: expected a JSON object, the file is damaged`);
+  if (c.format !== 'sbn-run-config' || c.version !== 1) {
+    throw new ConfigError(`${file}: not a run configuration this build reads (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "sbn-run-config", 1)`);
+  }
+  if (typeof c.modelFile !== 'string' || typeof c.baseDir !== 'string') throw new ConfigError(`${file}: modelFile and baseDir must be strings`);
+  if (typeof c.model !== 'object' || c.model === null || typeof c.train !== 'object' || c.train === null) {
+    throw new ConfigError(`${file}: model and train must be objects`);
+  }
+  const parsed = parseModelText(JSON.stringify({ ...c.model, train: c.train }), 'config.json');
+  if (!parsed.ok) {
+    const [first] = parsed.errors;
+    throw new ConfigError(`${file}: ${first.path ? `${first.path.startsWith('train') ? '' : 'model.'}${first.path}: ` : ''}${first.message}`);
+  }
+  if (!parsed.model.data) throw new ConfigError(`${file}: model.data: missing (the run's data set)`);
+  return c as RunConfig;
 }
