@@ -197,7 +197,7 @@ test('a full disk while training: exit 2, the last checkpoint named and valid, t
   assert.equal(resumed.code, 0, resumed.stderr);
 });
 
-test('resume and eval: transposed tensors and a truncated config.json name the file', async () => {
+test('resume and eval: transposed tensors, a checkpoint without rng and a truncated config.json name the file', async () => {
   const file = model('small.sbn.json');
   const root = path.join(tmp, 'small-runs');
   const first = await sbn('train', file, '--out', root, '--no-progress');
@@ -210,6 +210,11 @@ test('resume and eval: transposed tensors and a truncated config.json name the f
   fs.writeFileSync(cpFile, JSON.stringify(cp));
   assertUsageError(await sbn('eval', dir), /checkpoint\.json: params\.dense1\.weight: expected shape \[4, 2\] for model m, got \[2, 4\]/);
   assertUsageError(await sbn('train', '--resume', dir, '--epochs', '2', '--no-progress'), /checkpoint\.json: params\.dense1\.weight: expected shape \[4, 2\]/);
+  assert.deepEqual(runningRuns(root), []);
+  const noRng = JSON.parse(good);
+  delete noRng.rng;
+  fs.writeFileSync(cpFile, JSON.stringify(noRng));
+  assertUsageError(await sbn('train', '--resume', dir, '--epochs', '2', '--no-progress'), /checkpoint\.json: rng: the random generator states \(noise, eval\) are missing/);
   assert.deepEqual(runningRuns(root), []);
   fs.writeFileSync(cpFile, good);
   const config = path.join(dir, 'config.json');
