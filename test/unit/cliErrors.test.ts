@@ -62,6 +62,8 @@ test('counts on the command line are plain decimal integers', async () => {
   await refusedTrain([ok, '--lr', '0x1'], /^sbn: --lr: expected a positive number/);
   await refusedTrain([ok, '--epochs', '2000000'], /^sbn: --epochs: at most 1000000/);
   await refusedTrain([ok, '--samples', '1000000000'], /^sbn: --samples: at most 1024/);
+  // an override is checked against the machine's memory like the model file's value, and named as the flag
+  await refusedTrain([ok, '--batch-size', '1000000000'], /^sbn: --batch-size: training this model needs about .* of memory .* more than this machine's/);
 });
 
 test('model sizes beyond the machine or a checkpoint are refused before anything is allocated', async () => {

@@ -16,7 +16,7 @@ import { repoRoot } from './helpers/fixtures';
 const tmpRoot = process.platform === 'linux' && fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 const tmp = fs.mkdtempSync(path.join(tmpRoot, 'sbn-fuzz-'));
 const runs = path.join(tmp, 'runs');
-/** Cases per property; SBN_FUZZ_SCALE multiplies them (e.g. 0.1 for a quick local run). */
+/** Cases per property; SBN_FUZZ_SCALE multiplies them (e.g. 0.1 for a quick local run), SBN_FUZZ_SEED varies them. */
 const scale = Number(process.env.SBN_FUZZ_SCALE ?? 1);
 const runsOf = (n: number) => Math.max(1, Math.round(n * scale));
 const seed = Number(process.env.SBN_FUZZ_SEED ?? 1);
