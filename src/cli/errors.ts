@@ -48,9 +48,8 @@ export function fileSystemProblem(e: unknown): { path?: string; code: string; wh
 }
 
 /**
- * The error as one the user can act on (exit 2), or undefined for an internal error: a CliError as it is, a
- * file-system error of a named path, and JavaScript's own out-of-memory errors (an allocation the memory estimate
- * of the model file did not foresee).
+ * The error as one the user can act on (exit 2), or undefined for an internal error: a CliError as it is, and a
+ * file-system error whose cause the user can fix (no space, no permission, a read-only disk; with its path).
  */
 export function asUserError(e: unknown): CliError | undefined {
   if (e instanceof CliError) return e;
