@@ -31,7 +31,7 @@ const common = {
 };
 
 const entries = [
-  { in: 'src/cli/main.ts', out: 'dist/cli' },
+  { in: 'src/cli/sbn.ts', out: 'dist/cli' },
   // the VS Code extension host entry and its training worker process
   { in: 'src/extension/extension.ts', out: 'dist/extension' },
   { in: 'src/extension/worker/worker.ts', out: 'dist/worker' },

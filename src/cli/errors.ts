@@ -29,3 +29,41 @@ export function asCliError(e: unknown, modelFile: string): never {
   if (e instanceof RangeError) throw new CliError(e.message);
   throw e;
 }
+
+/** One line: line breaks and the indentation after them become one space. */
+export function oneLine(text: string): string {
+  return text.trim().replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
+/** What the user can do about a file-system error, by its code. */
+const FILE_SYSTEM_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device; free some space and run the command again',
+  EDQUOT: 'the disk quota is exhausted; free some space and run the command again',
+  EACCES: 'permission denied; choose a folder you can write to (or change its permissions)',
+  EPERM: 'operation not permitted; choose a folder you can write to (or change its permissions)',
+  EROFS: 'the file system is read-only; choose a folder on a writable disk',
+  ENOTDIR: 'a part of the path is a file, not a folder; choose another path',
+  EISDIR: 'expected a file, got a folder',
+  ENAMETOOLONG: 'the path is too long; choose a shorter one',
+  EMFILE: 'too many open files; close other programs or raise the limit (ulimit -n)',
+};
+
+/** A Node file-system error whose cause the user can fix (ENOSPC, EACCES, …), with its path when it names one. */
+export function fileSystemProblem(e: unknown): { path?: string; code: string; what: string } | undefined {
+  const error = e as NodeJS.ErrnoException | null;
+  if (!error || typeof error !== 'object' || typeof error.code !== 'string') return undefined;
+  const what = FILE_SYSTEM_ERRORS[error.code];
+  if (what === undefined) return undefined;
+  return typeof error.path === 'string' ? { path: error.path, code: error.code, what } : { code: error.code, what };
+}
+
+/**
+ * The error as one the user can act on (exit 2), or undefined for an internal error: a CliError as it is, and a
+ * file-system error whose cause the user can fix (no space, no permission, a read-only disk; with its path).
+ */
+export function asUserError(e: unknown): CliError | undefined {
+  if (e instanceof CliError) return e;
+  const fsProblem = fileSystemProblem(e);
+  if (fsProblem) return new CliError(`${fsProblem.path === undefined ? '' : `${fsProblem.path}: `}${fsProblem.what} (${fsProblem.code})`);
+  return undefined;
+}

@@ -1,6 +1,6 @@
 // Reading the CLI's input files (model, params, data) into engine types, with one-line errors that name
 // the file and the field.
-import * as fs from 'node:fs';
+import { readTextFile, TextFileError } from '../engine/files';
 import { loadModelFile, formatSpecError, type ModelSpec } from '../engine/spec';
 import { modelGeometry, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
 import { externalWeightShape } from '../engine/layers';
@@ -23,19 +23,68 @@ function splitFragment(arg: string): { file: string; key?: string } {
   return hash > 0 ? { file: arg.slice(0, hash), key: arg.slice(hash + 1) } : { file: arg };
 }
 
+/** The largest --params/--data file read (its text must fit in one JavaScript string). */
+const MAX_JSON_INPUT_BYTES = 256 << 20;
+
 function readJsonFile(file: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file, MAX_JSON_INPUT_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw fieldError(file, '', code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'expected a file, got a directory' : `cannot read (${code ?? (e as Error).message})`);
+    if (e instanceof TextFileError) throw new CliError(e.message);
+    throw e;
   }
+  return parseJsonText(text, file);
+}
+
+/** 1-based line and column of a character offset. */
+function position(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/**
+ * JSON.parse with errors the user can find: a syntax error at `file:line:column`, and a number too large for a
+ * double (JSON.parse silently turns 1e999 into Infinity) named as it is written.
+ */
+export function parseJsonText(text: string, file: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
-    throw fieldError(file, '', `invalid JSON (${(e as Error).message})`);
+    const message = (e as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+    const what = message.replace(/\s*in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of the file');
+    if (offset === undefined) throw fieldError(file, '', `invalid JSON (${what})`);
+    const { line, column } = position(text, offset);
+    throw new CliError(`${file}:${line}:${column}: invalid JSON (${what})`);
   }
+  const overflow = overflowingNumber(text);
+  if (overflow) {
+    const { line, column } = position(text, overflow.offset);
+    throw new CliError(`${file}:${line}:${column}: the number ${overflow.raw} is too large for a 64-bit float (at most about 1.8e308)`);
+  }
+  return value;
+}
+
+/** The first number literal of JSON text (outside strings) that overflows to ±Infinity, with its offset. */
+function overflowingNumber(text: string): { raw: string; offset: number } | undefined {
+  const number = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) { // a string: skip to its closing quote
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      number.lastIndex = i;
+      const m = number.exec(text);
+      if (!m) continue;
+      if (!Number.isFinite(Number(m[0]))) return { raw: m[0], offset: i };
+      i += m[0].length - 1;
+    }
+  }
+  return undefined;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -113,21 +162,28 @@ export function parseBaseline(value: string, flag = '--baseline'): ReinforceBase
   return value as ReinforceBaseline;
 }
 
+/** A decimal number as people write it on a command line: 0.01, 1e-3, 5 (not 0x10, not " 5", not Infinity). */
+const DECIMAL_NUMBER = /^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A count: decimal digits only (not 1e3, 0x2, " 2" or 2.0). */
+const DECIMAL_INTEGER = /^\d+$/;
+
 export function parsePositiveNumber(value: string, flag: string): number {
   const v = Number(value);
-  if (!Number.isFinite(v) || v <= 0) throw new CliError(`${flag}: expected a positive number, got "${value}"`);
+  if (!DECIMAL_NUMBER.test(value) || !Number.isFinite(v) || v <= 0) throw new CliError(`${flag}: expected a positive number such as 0.01 or 1e-3, got "${value}"`);
   return v;
 }
 
-export function parsePositiveInt(value: string, flag: string): number {
+/** A whole number ≥ 1 written in decimal digits, at most `max` (default: the largest exact integer). */
+export function parsePositiveInt(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(value);
-  if (!Number.isInteger(v) || v < 1) throw new CliError(`${flag}: expected a positive integer, got "${value}"`);
+  if (!DECIMAL_INTEGER.test(value) || v < 1) throw new CliError(`${flag}: expected a positive whole number in decimal digits (such as 10), got "${value}"`);
+  if (v > max) throw new CliError(`${flag}: at most ${max}, got ${value}`);
   return v;
 }
 
 export function parseSeed(value: string): number {
   const v = Number(value);
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new CliError(`--seed: expected an integer 0..4294967295, got "${value}"`);
+  if (!DECIMAL_INTEGER.test(value) || v > 0xffffffff) throw new CliError(`--seed: expected a whole number 0..4294967295 in decimal digits, got "${value}"`);
   return v;
 }
 

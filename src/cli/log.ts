@@ -1,4 +1,6 @@
 // Logs go to stderr so that stdout carries only results (JSON or tables).
+import { err } from './io';
+
 export function log(message: string): void {
-  process.stderr.write(`sbn: ${message}\n`);
+  err(`sbn: ${message}\n`);
 }

@@ -1,8 +1,9 @@
 // `sbn`: the headless face of SBN Studio. Every command reports which backend runs; results go to stdout,
 // logs to stderr; bad input exits with code 2 and one line naming the file and the field.
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, cliMessage } from './errors';
+import { asUserError, cliMessage, oneLine } from './errors';
 import { estimatorList } from '../estimators';
+import { err, out, processOutput, withOutput, type CliOutput } from './io';
 import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
 import { trainCommand } from './commands/train';
@@ -11,7 +12,6 @@ import { experimentGradaccCommand } from './commands/experimentGradacc';
 import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain';
 import { dataFetchCommand, dataListCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
-import { BACKEND_PROBE_FLAG, runBackendProbe } from '../engine/doctor';
 import { setupBackendCommand } from './commands/setup';
 
 const program = new Command();
@@ -152,32 +152,54 @@ program
   .option('--verbose', 'print the build log (it is always written to setup.log in the folder)')
   .action(setupBackendCommand);
 
-async function main(): Promise<void> {
-  // a child process of `sbn doctor` that only initialises one backend (src/engine/doctor.ts)
-  if (process.argv[2] === BACKEND_PROBE_FLAG) {
-    await runBackendProbe(process.argv[3]);
-    return;
-  }
-  if (process.argv.length <= 2) {
-    process.stdout.write(program.helpInformation());
-    return;
-  }
-  try {
-    await program.parseAsync(process.argv);
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
-      process.stderr.write(`sbn: ${e.message.replace(/^error: /, '')}\n`);
-      process.exit(2);
+/**
+ * Commander keeps the option values of a parse on the command objects: put every command back to its defaults, so
+ * that one process can run the CLI many times (runCli in tests). Values without a default are removed.
+ */
+function resetOptions(cmd: Command): void {
+  const values = cmd.opts();
+  for (const key of Object.keys(values)) delete values[key];
+  for (const option of cmd.options) {
+    const name = option.attributeName();
+    if (option.negate) {
+      // `--no-x` without a `--x`: the value is true unless given (commander's own rule)
+      if (!cmd.options.some((o) => !o.negate && o.attributeName() === name)) cmd.setOptionValueWithSource(name, option.defaultValue ?? true, 'default');
+    } else if (option.defaultValue !== undefined) {
+      cmd.setOptionValueWithSource(name, option.defaultValue, 'default');
     }
-    if (e instanceof CliError) {
-      process.stderr.write(`sbn: ${cliMessage(e.message)}\n`);
-      process.exit(e.exitCode);
-    }
-    const err = e as Error;
-    process.stderr.write(`sbn: internal error: ${cliMessage(err?.message ?? String(e))}${process.env.SBN_DEBUG ? `\n${err?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`);
-    process.exit(1);
   }
+  cmd.commands.forEach(resetOptions);
 }
 
-void main();
+/**
+ * Runs `sbn` with `args` (the words after `sbn`) and returns the exit code: 0, 2 for input the user can fix (one
+ * line on stderr: file or flag, what is wrong, what to do), 1 for anything else. Output goes to `output`.
+ */
+export async function runCli(args: readonly string[], output: CliOutput = processOutput): Promise<number> {
+  return withOutput(output, async () => {
+    if (args.length === 0) {
+      out(program.helpInformation());
+      return 0;
+    }
+    resetOptions(program);
+    program.configureOutput({ writeOut: (text) => out(text), writeErr: () => undefined });
+    try {
+      await program.parseAsync(['node', 'sbn', ...args]);
+      return 0;
+    } catch (e) {
+      if (e instanceof CommanderError) {
+        if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+        err(`sbn: ${oneLine(e.message.replace(/^error: /, ''))}\n`);
+        return 2;
+      }
+      const known = asUserError(e);
+      if (known) {
+        err(`sbn: ${oneLine(cliMessage(known.message))}\n`);
+        return known.exitCode;
+      }
+      const error = e as Error;
+      err(`sbn: internal error: ${oneLine(cliMessage(error?.message ?? String(e)))}${process.env.SBN_DEBUG ? `\n${error?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`);
+      return 1;
+    }
+  });
+}

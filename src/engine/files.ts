@@ -42,3 +42,71 @@ export function fsyncDir(dir: string): void {
     if (fd !== undefined) try { fs.closeSync(fd); } catch { /* ignore */ }
   }
 }
+
+/** A text file that cannot be read as one: not a regular file, too large, or not UTF-8. The message names the file. */
+export class TextFileError extends Error {
+  constructor(readonly file: string, readonly problem: string, readonly line?: number, readonly column?: number) {
+    super(`${file}${line === undefined ? '' : `:${line}:${column}`}: ${problem}`);
+  }
+}
+
+/** 1-based line and column (in characters) of a byte offset of UTF-8 text. */
+function bytePosition(bytes: Uint8Array, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) { line++; lineStart = i + 1; }
+  const column = Buffer.from(bytes.subarray(lineStart, offset)).toString('utf8').length + 1;
+  return { line, column };
+}
+
+/** Offset of the first byte that is not part of well-formed UTF-8, or −1 (RFC 3629: no overlongs, no surrogates). */
+export function invalidUtf8Offset(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    if (b < 0x80) { i++; continue; }
+    let n: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; } else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; } else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; } else return i;
+    let cp = b & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Reads a UTF-8 text file the user named, checking first that it is a regular file (not a folder, a device such as
+ * /dev/zero, or a pipe) of at most `maxBytes`, and then that its bytes are UTF-8 (an invalid byte is named by line,
+ * column and byte offset). A leading byte-order mark is dropped. Throws a TextFileError.
+ */
+export function readTextFile(file: string, maxBytes: number): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TextFileError(file, code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? (e as Error).message})`);
+  }
+  if (st.isDirectory()) throw new TextFileError(file, 'expected a file, got a folder');
+  if (!st.isFile()) throw new TextFileError(file, 'expected a regular file, got a device, pipe or socket');
+  if (st.size > maxBytes) throw new TextFileError(file, `the file has ${st.size} bytes, more than the ${maxBytes} this reader accepts; is it the right file?`);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TextFileError(file, `cannot read the file (${code ?? (e as Error).message})`);
+  }
+  const bad = invalidUtf8Offset(bytes);
+  if (bad >= 0) {
+    const { line, column } = bytePosition(bytes, bad);
+    throw new TextFileError(file, `invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at byte offset ${bad}); save the file as UTF-8`, line, column);
+  }
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
+}

@@ -169,6 +169,23 @@ export function networkTensorMap(net: Network): Record<string, { shape: number[]
 }
 
 /** Replace a network's parameters with named tensors (external layout), checking names and shapes. */
+/**
+ * What is wrong with a checkpoint's parameters for a model, or undefined: a tensor missing, or of another shape
+ * (e.g. transposed), named as `params.<layer>.weight`. Checked before any of them is loaded.
+ */
+export function checkpointParamsProblem(spec: ModelSpec, params: Record<string, { shape: number[] } | undefined>): string | undefined {
+  const { geometry, names } = modelGeometry(spec);
+  for (let k = 0; k < geometry.length; k++) {
+    const expected: Array<[string, number[]]> = [[`${names[k]}.weight`, externalWeightShape(geometry[k])], [`${names[k]}.bias`, [outShapeOf(geometry[k])[0]]]];
+    for (const [key, shape] of expected) {
+      const found = params[key];
+      if (!found) return `params.${key}: missing (model ${spec.name} expects a tensor [${shape.join(', ')}])`;
+      if (found.shape.join() !== shape.join()) return `params.${key}: expected shape [${shape.join(', ')}] for model ${spec.name}, got [${found.shape.join(', ')}]`;
+    }
+  }
+  return undefined;
+}
+
 export function loadTensorMap(net: Network, map: Record<string, { shape: number[]; data: Float32Array }>): void {
   net.layers.forEach((layer, k) => {
     const name = net.layerNames[k];

@@ -93,7 +93,7 @@ test('bad input: unknown checkpoint key, missing params file, invalid JSON', () 
   expectBadInput(['grad', model, '--params', `${checkpoints}#chk-9`, '--data', checkpoints, '--estimator', 'psa'], /checkpoints\.chk-9/, /available: chk-1, chk-100/);
   expectBadInput(['grad', model, '--params', path.join(tmp, 'nope.json'), '--data', checkpoints, '--estimator', 'psa'], /nope\.json: file not found/);
   const broken = write('broken.json', '{"layers": [');
-  expectBadInput(['grad', model, '--params', broken, '--data', checkpoints, '--estimator', 'psa'], /broken\.json: invalid JSON/);
+  expectBadInput(['grad', model, '--params', broken, '--data', checkpoints, '--estimator', 'psa'], /broken\.json:1:13: invalid JSON/);
 });
 
 test('bad input: data that does not fit the model', () => {
@@ -107,7 +107,7 @@ test('bad input: data that does not fit the model', () => {
 
 test('bad input: unknown estimator, bad numbers, unknown option', () => {
   expectBadInput(['grad', model, ...base, '--estimator', 'magic'], /--estimator: unknown estimator "magic"/);
-  expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--draws', '0'], /--draws: expected a positive integer/);
+  expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--draws', '0'], /--draws: expected a positive whole number in decimal digits/);
   expectBadInput(['grad', model, ...base, '--estimator', 'concrete', '--tau', '-1'], /--tau: expected a positive number/);
   expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--frobnicate'], /unknown option/);
   expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--backend', 'quantum'], /quantum/);

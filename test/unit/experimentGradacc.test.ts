@@ -298,8 +298,8 @@ test('the recorded command names no absolute path: they are written relative to 
 });
 
 test('bad input to sbn experiment gradacc: one line, exit code 2', () => {
-  expectBadInput(['--draws', 'x'], /--draws: expected a positive integer, got "x"/);
-  expectBadInput(['--epochs', '0'], /--epochs: expected a positive integer/);
+  expectBadInput(['--draws', 'x'], /--draws: expected a positive whole number in decimal digits \(such as 10\), got "x"/);
+  expectBadInput(['--epochs', '0'], /--epochs: expected a positive whole number in decimal digits/);
   expectBadInput(['--seed', '-1'], /--seed/);
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-empty-'));
   expectBadInput(['--authors', empty], /--authors: .*gradeval_checkpoints\.json: file not found/);

@@ -4,6 +4,7 @@ import { evaluateRun, shownSampleCounts, type RunEvaluation } from '../../engine
 import { startBackend } from '../backend';
 import { CliError } from '../errors';
 import { parsePositiveInt, parseSeed } from '../inputs';
+import { out } from '../io';
 import { log } from '../log';
 
 export interface EvalOptions { samples: string; split: string; checkpoint: string; seed: string; backend?: string }
@@ -28,6 +29,6 @@ export async function evalCommand(runDir: string, o: EvalOptions): Promise<void>
     ...shownSampleCounts(samples).map((s) => `${String(s).padStart(7)}  ${(100 * r.accuracy[s - 1]).toFixed(2)}%`),
     `u_loss ${r.metrics.u_loss.toFixed(4)}, acc1 ${(100 * r.metrics.acc1).toFixed(2)}%, acc_e(${r.metrics.samples}) ${(100 * r.metrics.acc_e).toFixed(2)}%, entropy ${r.metrics.entropy.toFixed(3)} bits`,
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  out(lines.join('\n') + '\n');
   log(`${r.seconds.toFixed(1)} s; written to ${r.file}`);
 }

@@ -13,7 +13,9 @@ import { startBackend } from '../backend';
 import { CliError } from '../errors';
 import { experimentEnvironment } from '../experiment';
 import { loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';
+import { out } from '../io';
 import { log } from '../log';
+import { prepareOutputFolder } from '../outputs';
 import { AUTHORS_CHECKPOINTS_FILE as CHECKPOINTS_FILE, AUTHORS_CURVES_FILE as CURVES_FILE, authorsReferenceDir, loadReferenceCurves } from '../reference';
 import { formatTable, PAPER_ESTIMATORS } from './gradeval';
 
@@ -92,6 +94,7 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
   }
   const estimators = parseEstimatorList(PAPER_ESTIMATORS);
   const dir = authorsDir(o.authors);
+  prepareOutputFolder(o.out, '--out');
   const backend = await startBackend(o.backend);
   const authors = dir === undefined ? undefined : loadAuthors(dir);
 
@@ -130,15 +133,15 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
   const refOf = (c: GradaccCheckpoint): ReferenceCurves | undefined =>
     c.reference && authors ? authors.curves[c.reference.checkpoint as 'chk-100' | 'chk-2000'] : undefined;
   for (const c of experiment.checkpoints) {
-    process.stdout.write(`\n== ${c.id}: ${c.title}\n`);
-    process.stdout.write(formatTable(c.result, backend.name, refOf(c)));
+    out(`\n== ${c.id}: ${c.title}\n`);
+    out(formatTable(c.result, backend.name, refOf(c)));
   }
   const quantitative = experiment.checkpoints.filter((c) => c.reference?.kind === 'quantitative');
-  for (const c of quantitative) process.stdout.write(`\n${formatDeviations(c)}`);
-  process.stdout.write('\nFindings (computed from the numbers above)\n');
+  for (const c of quantitative) out(`\n${formatDeviations(c)}`);
+  out('\nFindings (computed from the numbers above)\n');
   for (const c of experiment.checkpoints) {
-    process.stdout.write(`\n${c.id}${c.reference ? ` (against the authors' ${c.reference.checkpoint}, ${c.reference.kind})` : ''}:\n`);
-    for (const f of c.findings) process.stdout.write(`- ${f}\n`);
+    out(`\n${c.id}${c.reference ? ` (against the authors' ${c.reference.checkpoint}, ${c.reference.kind})` : ''}:\n`);
+    for (const f of c.findings) out(`- ${f}\n`);
   }
 
   const training = experiment.training;

@@ -13,7 +13,9 @@ import { locateDataset } from '../../engine/data/store';
 import { withEnvironmentHint } from '../../engine/environmentHint';
 import { experimentEnvironment } from '../experiment';
 import { parsePositiveInt } from '../inputs';
+import { out } from '../io';
 import { log } from '../log';
+import { prepareOutputFolder } from '../outputs';
 import { listenForStop } from '../stopSignal';
 import { versions } from './train';
 
@@ -66,6 +68,7 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
     }
   }
   const dir = path.resolve(o.out ?? path.join('experiments', suite.name));
+  prepareOutputFolder(dir, '--out');
   const backend = await startBackend(o.backend);
   const env = experimentEnvironment(backend);
   log(`suite ${suite.name}: ${suite.title}; ${methods.length} methods (${methods.join(', ')}); folder ${dir}`);
@@ -106,7 +109,7 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   }
   const report = suiteReport(suite, dir, methods, env);
   const written = await writeExperimentReport(dir, report, { png: o.png });
-  process.stdout.write(formatSuiteTable(report));
+  out(formatSuiteTable(report));
   for (const n of written.notes) log(n);
   log(`results: ${[written.json, written.html, ...written.pngs].filter(Boolean).join(', ')}`);
   if (outcome === 'stopped') log('stopped; the same command continues the suite where it stopped');

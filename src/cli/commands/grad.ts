@@ -5,6 +5,7 @@ import { exactCost } from '../../engine/estimators/exact';
 import { disposeNetwork } from '../../engine/network';
 import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseBaseline, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
+import { out } from '../io';
 import { log } from '../log';
 
 export interface GradOptions {
@@ -41,7 +42,7 @@ export async function gradCommand(modelFile: string, o: GradOptions): Promise<vo
       }
     }
     if (!Number.isFinite(summary.loss)) throw new CliError(`${estimator} produced a non-finite loss`, 1);
-    process.stdout.write(JSON.stringify({ estimator, draws, backend: backend.name, loss: summary.loss, layers }) + '\n');
+    out(JSON.stringify({ estimator, draws, backend: backend.name, loss: summary.loss, layers }) + '\n');
   } catch (e) {
     asCliError(e, modelFile);
   } finally {

@@ -1,5 +1,4 @@
 // `sbn gradeval`: the paper's Experiment 1 (docs/math.md §3.3) on any model small enough for exact enumeration.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startBackend } from '../backend';
 import { exactCost } from '../../engine/estimators/exact';
@@ -9,7 +8,9 @@ import { disposeNetwork } from '../../engine/network';
 import type { GradientAccuracyData } from '../../engine/experiments/types';
 import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';
+import { out } from '../io';
 import { log } from '../log';
+import { prepareOutputFile } from '../outputs';
 import { loadReferenceCurves, type ReferenceCurves } from '../reference';
 import { writeFileAtomic } from '../../engine/files';
 
@@ -38,6 +39,8 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
   const reference = o.reference ? loadReferenceCurves(o.reference) : undefined;
   const spec = loadModel(modelFile);
   const data = loadData(o.data, spec);
+  const outFile = o.out ?? path.join('sbn-gradeval', `${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  prepareOutputFile(outFile, '--out');
   const refusal = exactCost(spec, data.X.length).refusal;
   if (refusal) throw new CliError(`${modelFile}: layers: ${refusal} (gradeval needs the exact gradient as its reference)`);
   const backend = await startBackend(o.backend);
@@ -60,12 +63,10 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
     disposeNetwork(net);
   }
   const json = { ...result, backend: backend.name, reference: reference ? attachReference(result, reference) : undefined };
-  const out = o.out ?? path.join('sbn-gradeval', `${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  writeFileAtomic(out, JSON.stringify(json, null, 1) + '\n');
-  process.stdout.write(formatTable(result, backend.name, reference));
+  writeFileAtomic(outFile, JSON.stringify(json, null, 1) + '\n');
+  out(formatTable(result, backend.name, reference));
   for (const e of result.estimators) log(`${e.label}: ${e.seconds.toFixed(1)} s`);
-  log(`results written to ${out}`);
+  log(`results written to ${outFile}`);
 }
 
 interface ReferenceComparison {

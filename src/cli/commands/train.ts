@@ -1,15 +1,20 @@
 // `sbn train`: a training run with a progress bar, Ctrl-C to stop cleanly, and a summary at the end.
 import * as fs from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
-import type { TrainSpec } from '../../engine/spec';
+import * as os from 'node:os';
+import { formatPath } from '../../engine/spec/sourceMap';
+import { memoryProblem, trainMaximum, type ModelSpec, type TrainSpec } from '../../engine/spec';
+import { RunStore } from '../../engine/runs';
 import { ConfigError, describeResume, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import type { StepEvent } from '../../engine/train/trainer';
 import { startBackend } from '../backend';
-import { CliError } from '../errors';
+import { CliError, fileSystemProblem } from '../errors';
 import { loadModel, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
+import { out } from '../io';
 import { log } from '../log';
 import { listenForStop } from '../stopSignal';
 import { formatSummary } from '../format';
+import { prepareOutputFolder } from '../outputs';
 
 export interface TrainCliOptions {
   epochs?: string;
@@ -30,12 +35,33 @@ function overridesOf(o: TrainCliOptions): Partial<TrainSpec> {
   if (estimator === 'exact') throw new CliError('--estimator: exact enumeration is a reference, not a training estimator');
   return {
     estimator: estimator as TrainSpec['estimator'] | undefined,
-    epochs: o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs'),
+    epochs: o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs', trainMaximum('epochs')),
     lr: o.lr === undefined ? undefined : o.lr === 'search' ? 'search' : parsePositiveNumber(o.lr, '--lr'),
     batchSize: o.batchSize === undefined ? undefined : parsePositiveInt(o.batchSize, '--batch-size'),
     seed: o.seed === undefined ? undefined : parseSeed(o.seed),
-    samples: o.samples === undefined ? undefined : parsePositiveInt(o.samples, '--samples'),
+    samples: o.samples === undefined ? undefined : parsePositiveInt(o.samples, '--samples', trainMaximum('samples')),
   };
+}
+
+/** The model file's memory check (done when it was read) again with the command line's overrides. */
+function checkMemory(modelFile: string, model: ModelSpec, overrides: Partial<TrainSpec>): void {
+  if (!model.train) return;
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const problem = memoryProblem({ ...model, train: { ...model.train, ...given } }, os.totalmem());
+  if (!problem) return;
+  const key = problem.path[0] === 'train' ? String(problem.path[1]) : undefined;
+  const flag = key !== undefined && key in given ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : undefined;
+  throw new CliError(flag ? `${flag}: ${problem.message}` : `${modelFile}: ${formatPath(problem.path)}: ${problem.message}`);
+}
+
+/** What a resume after a write failure continues from: the last checkpoint, which atomic writes keep intact. */
+function lastCheckpointNote(dir: string): string {
+  try {
+    const cp = RunStore.readCheckpoint(dir);
+    return `the run's last checkpoint (step ${cp.step}, epoch ${cp.epoch.toFixed(2)}) stays valid`;
+  } catch {
+    return 'the run has no checkpoint yet, so a resume starts it from step 0';
+  }
 }
 
 export function versions(): Record<string, string> {
@@ -65,7 +91,7 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     if (o.resume) {
       const ignored = [modelFile && 'a model file', o.estimator && '--estimator', o.lr && '--lr', o.batchSize && '--batch-size', o.seed && '--seed', o.samples && '--samples'].filter(Boolean);
       if (ignored.length) throw new CliError(`--resume: a resumed run keeps its configuration; only --epochs, --start-over and --backend may be given (got ${ignored.join(', ')})`);
-      const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs');
+      const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs', trainMaximum('epochs'));
       const backend = await startBackend(o.backend);
       backendName = backend.name;
       const resumed = resumeSession(o.resume, { epochs, backend: backend.name, startOver: o.startOver });
@@ -77,6 +103,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       if (!modelFile) throw new CliError('train: give a model file, or --resume <run folder>');
       const model = loadModel(modelFile);
       const overrides = overridesOf(o);
+      checkMemory(modelFile, model, overrides);
+      prepareOutputFolder(o.out, '--out');
       const backend = await startBackend(o.backend);
       backendName = backend.name;
       session = startSession(modelFile, fs.readFileSync(modelFile, 'utf8'), model, overrides, o.out,
@@ -127,8 +155,18 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     });
     bar?.stop();
     if (result.status === 'stopped' && result.message) log(result.message);
-    process.stdout.write(formatSummary(summary));
+    out(formatSummary(summary));
     if (result.status === 'diverged') throw new CliError(result.message ?? 'training diverged', 1);
+  } catch (e) {
+    // A full disk, a lost permission… while the run writes: checkpoints are written atomically, so the last one
+    // is intact and a resume continues from it.
+    const p = fileSystemProblem(e);
+    if (p) {
+      const dir = session.store.dir;
+      const where = p.path ?? dir;
+      throw new CliError(`${where}: cannot write: ${p.what.replace(/; .*$/, '')} (${p.code}); ${lastCheckpointNote(dir)}: fix this, then continue with sbn train --resume ${dir}`);
+    }
+    throw e;
   } finally {
     bar?.stop();
     stop.dispose();

@@ -40,6 +40,8 @@ function readPair(images: string, labels: string): { split: RawSplit; shape: num
   if (img.dims.length < 2 || img.dims.length > 4) {
     throw new DataError('data.path', `${images}: expected [n, H, W] images, got dims [${img.dims.join(', ')}]`);
   }
+  if (n === 0) throw new DataError('data.path', `${images}: the file holds 0 images; a data set needs at least one example`);
+  if (img.dims.slice(1).includes(0)) throw new DataError('data.path', `${images}: images of size [${img.dims.slice(1).join(', ')}] have no pixels`);
   if (lab.dims[0] !== n || lab.data.length !== n) {
     throw new DataError('data.path', `${labels}: ${lab.data.length} labels for ${n} images in ${path.basename(images)}`);
   }

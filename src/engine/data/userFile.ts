@@ -4,8 +4,15 @@
 // Every problem is one line naming the file and, for CSV, the line number.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readTextFile, TextFileError } from '../files';
 import { readIdxFolder } from './idxFolder';
 import { DataError, RawData, RawSplit } from './types';
+
+/** A CSV value: a decimal number (not 0x1F, 0b1, Infinity or an empty field). */
+const DECIMAL_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The largest .json or .csv data file read: its text must fit in one JavaScript string. */
+const MAX_DATA_FILE_BYTES = 500 << 20;
 
 function fail(message: string): never {
   throw new DataError('data.path', message);
@@ -57,7 +64,7 @@ export function parseCsvData(text: string, file: string): RawData {
   const lines = text.split(/\r?\n/);
   const first = lines.find((l) => l.trim() !== '') ?? fail(`${file}: no data rows`);
   const sep = first.includes(',') ? ',' : first.includes('\t') ? '\t' : ';';
-  const isNumber = (s: string) => s.trim() !== '' && Number.isFinite(Number(s));
+  const isNumber = (s: string) => DECIMAL_NUMBER.test(s.trim()) && Number.isFinite(Number(s));
   const values: number[] = [];
   let columns = 0;
   let headerSeen = false;
@@ -75,7 +82,7 @@ export function parseCsvData(text: string, file: string): RawData {
     }
     if (fields.length !== columns) fail(`${file} line ${i + 1}: ${fields.length} columns, expected ${columns}`);
     fields.forEach((f, j) => {
-      if (!isNumber(f)) fail(`${file} line ${i + 1}, column ${j + 1}: "${f.trim()}" is not a number`);
+      if (!isNumber(f)) fail(`${file} line ${i + 1}, column ${j + 1}: "${f.trim()}" is not a decimal number (such as 3, -0.5 or 1e-3)`);
       values.push(Number(f));
     });
   });
@@ -102,9 +109,10 @@ export function readUserFile(file: string): RawData {
   if (stat.isDirectory()) return readIdxFolder(file, `file ${file}`);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file, MAX_DATA_FILE_BYTES);
   } catch (e) {
-    fail(`cannot read data.path ${file}: ${(e as Error).message.split('\n')[0]}`);
+    if (e instanceof TextFileError) fail(`data.path ${e.message}`);
+    throw e;
   }
   const ext = path.extname(file).toLowerCase();
   if (ext === '.json') return parseJsonData(text, file);

@@ -127,7 +127,13 @@ export function readSummary(dir: string): Record<string, unknown> | null {
 
 /** config.json of a run (the resolved configuration). */
 export function readConfig(dir: string): unknown {
-  return JSON.parse(fs.readFileSync(path.join(dir, CONFIG_FILE), 'utf8'));
+  const file = path.join(dir, CONFIG_FILE);
+  const text = fs.readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: the file is damaged, not valid JSON (${(e as Error).message})`);
+  }
 }
 
 /** environment.json of a run. */

@@ -3,11 +3,12 @@ export type {
   ConvLayerSpec, DataSpec, DatasetName, DenseLayerSpec, FlattenLayerSpec, LayerSpec, LrSchedule, LrSearchSpec, LrSpec,
   ModelSpec, NoiseKind, OptimizerSpec, OutputLoss, OutputSpec, ParseResult, SpecError, SpecErrorKind, StateCoding, TrainSpec,
 } from './types';
-export { loadModelFile, modelFileFormat, parseModelText, type ModelFileFormat } from './parse';
+export { loadModelFile, MAX_MODEL_FILE_BYTES, modelFileFormat, parseModelText, type ModelFileFormat, type ParseOptions } from './parse';
+export { estimateMemory, formatBytes, MAX_PARAMETERS, memoryProblem, type MemoryEstimate } from './memory';
 export { formatSpecError } from './format';
 export {
   binaryUnitCount, CONV_DEFAULTS, DATA_DEFAULTS, DEFAULT_NOISE, DEFAULT_STATES, DEFAULT_TAU, hiddenLayerNames,
   LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, parameterCount, TRAIN_DEFAULTS, withDiagnosticsDefault,
 } from './model';
 export { convOutputSize, defaultLayerName, layerGeometry, type LayerGeometry } from './geometry';
-export { modelSchema } from './validate';
+export { modelSchema, trainMaximum } from './validate';

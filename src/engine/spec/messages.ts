@@ -50,12 +50,14 @@ export function describeSchema(schema: Schema | undefined, resolve: (s: Schema) 
   }
   if (t === 'string') {
     if (typeof s.patternErrorMessage === 'string') return s.patternErrorMessage;
-    return typeof s.minLength === 'number' && s.minLength > 0 ? 'a non-empty string' : 'a string';
+    const most = typeof s.maxLength === 'number' ? ` of at most ${plural(s.maxLength, 'character')}` : '';
+    return typeof s.minLength === 'number' && s.minLength > 0 ? `a non-empty string${most}` : `a string${most}`;
   }
   if (t === 'array') {
     const min = typeof s.minItems === 'number' ? s.minItems : 0;
     const max = typeof s.maxItems === 'number' ? s.maxItems : undefined;
     if (max !== undefined && min === max) return `an array of exactly ${plural(min, 'item')}`;
+    if (max !== undefined) return `${min === 0 ? 'an array' : min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`} of at most ${plural(max, 'item')}`;
     return min > 0 ? (min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`) : 'an array';
   }
   if (t === 'object' && Array.isArray(s.required) && s.required.length > 0) {

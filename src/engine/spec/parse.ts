@@ -3,7 +3,9 @@
 //   2. validate against the JSON Schema; 3. semantic checks; 4. build the ModelSpec with defaults.
 // Syntax errors stop after step 1; all other problems are collected and sorted by position. Each SpecError says
 // which stage found it (`kind`: syntax, schema or semantic).
-import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { readTextFile, TextFileError } from '../files';
+import { memoryProblem } from './memory';
 import { toModelSpec } from './model';
 import { readJson } from './readJson';
 import { readYaml } from './readYaml';
@@ -31,10 +33,15 @@ export function modelFileFormat(fileName: string, text = ''): ModelFileFormat {
   return /^\s*[{[]/.test(text) ? 'json' : 'yaml';
 }
 
-export function parseModelText(text: string, fileName: string): ParseResult {
+export interface ParseOptions {
+  /** Memory the model may use to train, in bytes (default: the machine's, os.totalmem()). */
+  availableMemory?: number;
+}
+
+export function parseModelText(text: string, fileName: string, options: ParseOptions = {}): ParseResult {
   const file = typeof fileName === 'string' ? fileName : '';
   try {
-    return parse(String(text).replace(/^\uFEFF/, ''), file);
+    return parse(String(text).replace(/^\uFEFF/, ''), file, options.availableMemory ?? os.totalmem());
   } catch (e) {
     const message = e instanceof RangeError
       ? `the file is nested too deeply to read (${errorText(e)})`
@@ -43,18 +50,27 @@ export function parseModelText(text: string, fileName: string): ParseResult {
   }
 }
 
-/** Reads and parses a model file; an unreadable file gives one error with path ''. */
-export function loadModelFile(path: string): ParseResult {
+/** The largest model file read: model files are a few hundred bytes; anything far larger is the wrong file. */
+export const MAX_MODEL_FILE_BYTES = 1 << 20;
+
+/**
+ * Reads and parses a model file. A file that cannot be read as text (missing, a folder or a device, larger than
+ * MAX_MODEL_FILE_BYTES, not UTF-8) gives one error with path '' (and the line of an invalid byte).
+ */
+export function loadModelFile(path: string, options: ParseOptions = {}): ParseResult {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path, MAX_MODEL_FILE_BYTES);
   } catch (e) {
-    return { ok: false, errors: [withFile({ path: '', message: `cannot read the file: ${errorText(e)}` }, path)] };
+    if (!(e instanceof TextFileError)) throw e;
+    const error: SpecError = { path: '', message: e.problem === 'file not found' ? 'cannot read the file: file not found' : e.problem, kind: 'syntax' };
+    if (e.line !== undefined) Object.assign(error, { line: e.line, column: e.column });
+    return { ok: false, errors: [withFile(error, path)] };
   }
-  return parseModelText(text, path);
+  return parseModelText(text, path, options);
 }
 
-function parse(text: string, file: string): ParseResult {
+function parse(text: string, file: string, availableMemory: number): ParseResult {
   const lines = new LineIndex(text);
   const fail = (problems: Found[]): ParseResult => ({ ok: false, errors: sorted(problems).map((p) => toSpecError(p, file, lines)) });
   const empty: Found = { path: [], span: { start: 0, end: 0 }, message: EMPTY, kind: 'syntax' };
@@ -70,7 +86,12 @@ function parse(text: string, file: string): ParseResult {
     ...tagged(validateSchema(read.value, read.map), 'schema'),
     ...tagged(checkSemantics(read.value, read.map), 'semantic'),
   ];
-  return problems.length > 0 ? fail(problems) : { ok: true, model: toModelSpec(read.value) };
+  if (problems.length > 0) return fail(problems);
+  const model = toModelSpec(read.value);
+  // Checked last, on a model that is valid otherwise: the estimate needs its geometry.
+  const memory = memoryProblem(model, availableMemory);
+  if (memory) return fail([{ path: memory.path, span: read.map.locate(memory.path), message: memory.message, kind: 'semantic' }]);
+  return { ok: true, model };
 }
 
 /** A syntax error usually drags follow-up errors along on its line; keep the first. */

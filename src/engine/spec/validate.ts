@@ -214,3 +214,10 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
       return { path, span: map.locate(path), message: `${e.message ?? 'invalid value'} (got ${got})` };
   }
 }
+
+/** The schema's `maximum` of a key of the train section (for command-line overrides of it), if it has one. */
+export function trainMaximum(key: string): number | undefined {
+  const train = (modelSchema.definitions as Record<string, Schema>).train;
+  const max = ((train.properties as Record<string, Schema>)[key] as Schema | undefined)?.maximum;
+  return typeof max === 'number' ? max : undefined;
+}

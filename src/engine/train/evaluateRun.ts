@@ -1,13 +1,13 @@
 // Evaluation of a finished (or stopped) run folder: accuracy as a function of the number of SBN samples
 // (docs/math.md §4.7) and the §4.6 metrics, from a checkpoint; shared by `sbn eval` and the extension.
 import * as path from 'node:path';
-import { CHECKPOINT_FILE, EPOCH_CHECKPOINT_DIR, RunStore, epochCheckpointName, readConfig, type Checkpoint } from '../runs';
+import { checkpointPath, RunStore, type Checkpoint } from '../runs';
 import { nonFiniteParameter } from './recovery';
-import { initNetwork, loadTensorMap, disposeNetwork } from '../network';
+import { checkpointParamsProblem, initNetwork, loadTensorMap, disposeNetwork } from '../network';
 import { Rng } from '../rng';
 import { writeFileAtomic } from '../files';
 import { accuracyVsSamples, evaluateSplit, type SbnMetrics } from './evaluate';
-import { ConfigError, loadRunData, type RunConfig } from './session';
+import { ConfigError, loadRunData, readRunConfig, type RunConfig } from './session';
 
 export interface RunEvaluation {
   model: string;
@@ -30,17 +30,19 @@ export function evaluateRun(runDir: string, samples: number, requested: RunEvalu
   let cp: Checkpoint;
   try {
     RunStore.info(runDir);
-    config = readConfig(runDir) as RunConfig;
   } catch (e) {
     throw new ConfigError(`${runDir}: not a run folder (${(e as Error).message})`);
   }
+  config = readRunConfig(runDir);
   try {
     cp = RunStore.readCheckpoint(runDir, checkpoint);
   } catch (e) {
     throw new ConfigError(`${runDir}: no checkpoint to evaluate (${(e as Error).message})`);
   }
   const nonFinite = nonFiniteParameter(cp);
-  if (nonFinite) throw new ConfigError(`${path.join(runDir, checkpoint === 'latest' ? CHECKPOINT_FILE : path.join(EPOCH_CHECKPOINT_DIR, epochCheckpointName(checkpoint)))}: ${nonFinite}: a damaged checkpoint cannot be evaluated`);
+  if (nonFinite) throw new ConfigError(`${checkpointPath(runDir, checkpoint)}: ${nonFinite}: a damaged checkpoint cannot be evaluated`);
+  const wrong = checkpointParamsProblem(config.model, cp.params);
+  if (wrong) throw new ConfigError(`${checkpointPath(runDir, checkpoint)}: ${wrong}`);
   const data = loadRunData(config, path.join(runDir, 'config.json'));
   const split: RunEvaluation['split'] = requested !== 'auto' ? requested : data.test ? 'test' : data.validation ? 'validation' : 'train';
   const target = split === 'test' ? data.test : split === 'validation' ? data.validation : data.train;

@@ -7,7 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, TrainSpec } from '../spec';
 import { DataError, loadDataset, type LoadedData } from '../data';
-import { RunStore, readConfig, readEnvironment, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
+import { checkpointParamsProblem } from '../network';
+import * as os from 'node:os';
+import { memoryProblem, parseModelText } from '../spec';
+import { formatPath } from '../spec/sourceMap';
+import { CONFIG_FILE, RunStore, readConfig, readEnvironment, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
 import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
 import { describeResume, localTime, resumeSearch } from './recovery';
 
@@ -117,12 +121,8 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
     throw new ConfigError(`${runDir}: cannot resume (${(e as Error).message})`);
   }
   try {
-    let config: RunConfig;
-    try {
-      config = readConfig(store.dir) as RunConfig;
-    } catch (e) {
-      throw new ConfigError(`${path.join(runDir, 'config.json')}: cannot resume (${(e as Error).message})`);
-    }
+    // checked field by field: a damaged or edited config.json is named with what is wrong
+    const config = readRunConfig(store.dir);
     if (options.epochs) {
       config.train.epochs = options.epochs;
       if (config.model.train) config.model.train.epochs = options.epochs;
@@ -146,6 +146,9 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
     }
     for (const d of search.damaged) fs.renameSync(path.join(store.dir, d.file), path.join(store.dir, `${d.file}.damaged`));
     const found = search.found;
+    // what the search cannot know without the model: parameters of the wrong shape (e.g. transposed tensors)
+    const wrong = found && (checkpointParamsProblem(config.model, found.checkpoint.params) ?? resumeStateProblem(found.checkpoint));
+    if (wrong) throw new ConfigError(`${path.join(runDir, found.file)}: ${wrong}`);
     const note = found
       ? `from step ${found.checkpoint.step} (${found.file} of ${localTime(found.written)})`
       : `from step 0 (${search.damaged.length ? 'starting over: no valid checkpoint' : 'no checkpoint yet'})`;
@@ -223,4 +226,76 @@ export async function runSession(session: Session, backend: string, options: { e
 
 export function readModelText(file: string): string {
   return fs.readFileSync(file, 'utf8');
+}
+
+/**
+ * config.json of a run, checked: a JSON object of this format whose model is a valid model file and whose resolved
+ * train section has the values the trainer reads, so that a damaged or edited file is named with what is wrong
+ * rather than failing deep in the trainer (or allocating what the machine does not have).
+ */
+export function readRunConfig(dir: string): RunConfig {
+  const file = path.join(dir, CONFIG_FILE);
+  let value: unknown;
+  try {
+    value = readConfig(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `${dir}: not a run folder (${CONFIG_FILE} not found)` : (e as Error).message);
+  }
+  const c = value as Partial<RunConfig> | null;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(`${file}: expected a JSON object, the file is damaged`);
+  if (c.format !== 'sbn-run-config' || c.version !== 1) {
+    throw new ConfigError(`${file}: not a run configuration this build reads (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "sbn-run-config", 1)`);
+  }
+  if (typeof c.modelFile !== 'string' || typeof c.baseDir !== 'string') throw new ConfigError(`${file}: modelFile and baseDir must be strings`);
+  if (typeof c.model !== 'object' || c.model === null || typeof c.train !== 'object' || c.train === null) {
+    throw new ConfigError(`${file}: model and train must be objects`);
+  }
+  // The model as a model file (its train section is the resolved one, checked below).
+  const parsed = parseModelText(JSON.stringify({ ...c.model, train: undefined }), 'config.json');
+  if (!parsed.ok) {
+    const [first] = parsed.errors;
+    throw new ConfigError(`${file}: ${first.path ? `model.${first.path}: ` : ''}${first.message}`);
+  }
+  if (!parsed.model.data) throw new ConfigError(`${file}: model.data: missing (the run's data set)`);
+  const t = c.train as unknown as Record<string, unknown>;
+  const counts: Array<[string, number]> = [['epochs', 1], ['batchSize', 1], ['samples', 1], ['evalSamples', 1], ['logInterval', 1], ['evalInterval', 0], ['seed', 0]];
+  for (const [key, min] of counts) {
+    const v = t[key];
+    if (!Number.isSafeInteger(v) || (v as number) < min) throw new ConfigError(`${file}: train.${key}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  if (typeof t.estimator !== 'string') throw new ConfigError(`${file}: train.estimator: expected an estimator name, got ${JSON.stringify(t.estimator)}`);
+  if (typeof t.clip !== 'number' || !(t.clip > 0)) throw new ConfigError(`${file}: train.clip: expected a number > 0, got ${JSON.stringify(t.clip)}`);
+  if (typeof t.optimizer !== 'object' || t.optimizer === null) throw new ConfigError(`${file}: train.optimizer: expected an object`);
+  if (t.lr === undefined || t.lr === null) throw new ConfigError(`${file}: train.lr: missing`);
+  const memory = memoryProblem({ ...parsed.model, train: c.train }, os.totalmem());
+  if (memory) throw new ConfigError(`${file}: model.${formatPath(memory.path)}: ${memory.message}`);
+  return c as RunConfig;
+}
+
+function isRngState(v: unknown): boolean {
+  const s = (v as { s?: unknown } | null)?.s;
+  // the four 32-bit words, stored signed or unsigned
+  return Array.isArray(s) && s.length === 4 && s.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0xffffffff);
+}
+
+/**
+ * What is missing or malformed in the training state of a checkpoint (random generators, data position, counters)
+ * that a resume restores, named by its field; undefined when a resume can use it.
+ */
+export function resumeStateProblem(cp: Checkpoint): string | undefined {
+  const rng = cp.rng as Record<string, unknown> | undefined;
+  if (!rng || !isRngState(rng.noise) || !isRngState(rng.eval)) return 'rng: the random generator states (noise, eval) are missing or malformed';
+  for (const key of ['diagnostics', 'stats']) if (rng[key] !== undefined && !isRngState(rng[key])) return `rng.${key}: malformed random generator state`;
+  const data = cp.data as Record<string, unknown> | undefined;
+  if (!data || !Number.isSafeInteger(data.epoch) || !Number.isSafeInteger(data.position) || !isRngState(data.rng) || !isRngState(data.orderRng)) {
+    return 'data: the position in the data (epoch, position, rng, orderRng) is missing or malformed';
+  }
+  const extra = cp.extra as Record<string, unknown> | undefined;
+  const acc = extra?.accumulators as Record<string, unknown> | undefined;
+  if (!extra || typeof acc !== 'object' || acc === null || !['logSum', 'logCount', 'epochSum', 'epochCount'].every((k) => typeof acc[k] === 'number') ||
+    typeof extra.epochsDone !== 'number' || extra.lr === undefined) {
+    return 'extra: the training counters (accumulators, epochsDone, lr) are missing or malformed';
+  }
+  return undefined;
 }
