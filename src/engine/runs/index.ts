@@ -2,5 +2,6 @@
 // Pure Node: no TensorFlow.js, no vscode.
 export * from './checkpoint';
 export * from './metrics';
+export * from './records';
 export * from './status';
 export * from './store';
