@@ -16,6 +16,11 @@ export const RUN_FORMAT_VERSION = 1;
 export interface Schema<T> {
   readonly optional: boolean;
   check(v: unknown, at: string): string | null;
+  /** For documentation checks: the allowed strings (oneOf), the element (array), the value (optional), the fields (object). */
+  readonly values?: readonly string[];
+  readonly item?: Schema<unknown>;
+  readonly inner?: Schema<unknown>;
+  readonly shape?: Shape;
   /** Type carrier only (never set). */
   readonly __type?: T;
 }
@@ -34,7 +39,7 @@ function show(v: unknown): string {
 }
 
 function leaf<T>(expected: string, ok: (v: unknown) => boolean): Schema<T> {
-  return { optional: false, check: (v, at) => (ok(v) ? null : `"${at}" must be ${expected}, got ${show(v)}`) };
+  return { optional: false, check: (v, at) => (ok(v) ? null : v === undefined ? `"${at}" is missing (${expected})` : `"${at}" must be ${expected}, got ${show(v)}`) };
 }
 
 /** A finite number: counts, positions, times. */
@@ -45,16 +50,17 @@ const text = leaf<string>('a string', (v) => typeof v === 'string');
 const flag = leaf<boolean>('true or false', (v) => typeof v === 'boolean');
 
 function oneOf<const L extends readonly string[]>(values: L): Schema<L[number]> {
-  return leaf<L[number]>(`one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, (v) => typeof v === 'string' && values.includes(v));
+  return { ...leaf<L[number]>(`one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, (v) => typeof v === 'string' && values.includes(v)), values };
 }
 
 function optional<T>(s: Schema<T>): Schema<T | undefined> & { optional: true } {
-  return { optional: true, check: (v, at) => (v === undefined ? null : s.check(v, at)) };
+  return { optional: true, inner: s, check: (v, at) => (v === undefined ? null : s.check(v, at)) };
 }
 
 function array<T>(item: Schema<T>): Schema<T[]> {
   return {
     optional: false,
+    item,
     check: (v, at) => {
       if (!Array.isArray(v)) return `"${at}" must be an array, got ${show(v)}`;
       for (let i = 0; i < v.length; i++) {
@@ -134,6 +140,26 @@ export const METRICS_KIND_FIELDS = {
 type KindFields = typeof METRICS_KIND_FIELDS;
 export type MetricsKind = keyof KindFields;
 export const METRICS_KINDS = Object.keys(METRICS_KIND_FIELDS) as MetricsKind[];
+
+/**
+ * Every field name (nested ones too) and every allowed string value of a kind's fields: what docs/run-format.md's
+ * row for the kind must mention (test/unit/runRecords.test.ts).
+ */
+export function metricsKindNames(kind: MetricsKind): { fields: string[]; values: string[] } {
+  const fields = new Set<string>();
+  const values = new Set<string>();
+  const walk = (s: Schema<unknown>): void => {
+    for (const v of s.values ?? []) values.add(v);
+    if (s.item) walk(s.item);
+    if (s.inner) walk(s.inner);
+    for (const [k, f] of Object.entries(s.shape ?? {})) {
+      fields.add(k);
+      walk(f);
+    }
+  };
+  walk(object(METRICS_KIND_FIELDS[kind] as Shape));
+  return { fields: [...fields], values: [...values] };
+}
 
 /** The envelope every record has. */
 export interface MetricsEnvelope {
@@ -239,27 +265,45 @@ export interface StatusRecord {
 }
 
 /** The last evaluation of a split, as summary.json keeps it. */
-export interface SummaryEval { u_loss: number | null; acc1: number | null; acc_e: number | null; entropy: number | null; epoch: number }
+const summaryEval = object({ u_loss: measured, acc1: measured, acc_e: measured, entropy: measured, epoch: count });
+export type SummaryEval = Infer<typeof summaryEval>;
+
+/** The fields of summary.json, in the order of docs/run-format.md's table. */
+const SUMMARY_SHAPE = {
+  run: text,
+  status: oneOf(['finished', 'stopped', 'diverged'] as const),
+  model: text,
+  estimator: text,
+  backend: text,
+  steps: count,
+  epochs: count,
+  lr: count,
+  secondsPerEpoch: measured,
+  wallSeconds: count,
+  /** Last evaluation of each split. */
+  last: object({ train: optional(summaryEval), validation: optional(summaryEval), test: optional(summaryEval) }),
+  message: optional(text),
+} as const satisfies Shape;
 
 /** summary.json: written when a run ends (finished, stopped, diverged), replacing any earlier one. */
-export interface RunSummary {
-  run: string;
-  status: 'finished' | 'stopped' | 'diverged';
-  model: string;
-  estimator: string;
-  backend: string;
-  steps: number;
-  epochs: number;
-  lr: number;
-  secondsPerEpoch: number | null;
-  wallSeconds: number;
-  /** Last evaluation of each split. */
-  last: Partial<Record<EvalSplit, SummaryEval>>;
-  message?: string;
-}
+export type RunSummary = ObjectOf<typeof SUMMARY_SHAPE>;
+export const SUMMARY_FIELDS = Object.keys(SUMMARY_SHAPE) as (keyof RunSummary)[];
 
 /** summary.json as a reader may find it: any field may be missing (an older writer) and others added. */
 export type SummaryFile = Partial<RunSummary> & Record<string, unknown>;
+
+/**
+ * A parsed summary.json as readers take it: the documented fields that have their documented type (a field of the
+ * wrong type is left out, as if missing), and every other field as it is.
+ */
+export function summaryFacts(v: unknown): SummaryFile {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+  for (const [k, schema] of Object.entries(SUMMARY_SHAPE) as [string, Schema<unknown>][]) {
+    if (out[k] !== undefined && schema.check(out[k], k) !== null) delete out[k];
+  }
+  return out as SummaryFile;
+}
 
 /** What readers other than a resume take from config.json (the trainer writes the whole resolved configuration). */
 export interface ConfigFileFacts {

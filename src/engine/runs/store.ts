@@ -7,7 +7,7 @@ import {
 } from './checkpoint';
 import { lastMetricsRecord, METRICS_FILE, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
 import {
-  RUN_FORMAT, RUN_FORMAT_VERSION, configFacts, validateMetricsRecord,
+  RUN_FORMAT, RUN_FORMAT_VERSION, configFacts, summaryFacts, validateMetricsRecord,
   type MetricsRecord, type MetricsRecordInput, type RunManifest, type RunSummary, type SummaryFile,
 } from './records';
 import { acquireLock, LOCK_FILE, LOCK_HEARTBEAT_SECONDS, readStatus, refreshLock, releaseLock, RunStatus, StatusInfo, writeStatus } from './status';
@@ -104,10 +104,10 @@ export function readManifest(dir: string): RunManifest {
   return { format: RUN_FORMAT, version: RUN_VERSION, name: m.name as string, created: m.created as string, model: m.model as string, source: typeof m.source === 'string' ? m.source : '' };
 }
 
-/** summary.json of a run, or null when it has none yet. */
+/** summary.json of a run (its documented fields checked: see summaryFacts), or null when it has none yet. */
 export function readSummary(dir: string): SummaryFile | null {
   try {
-    return readJsonObject(path.join(dir, SUMMARY_FILE));
+    return summaryFacts(readJsonObject(path.join(dir, SUMMARY_FILE)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`);
