@@ -96,7 +96,8 @@ export type EvalSplit = (typeof EVAL_SPLITS)[number];
 /** The fields every record has (docs/run-format.md, "Envelope"). */
 const ENVELOPE = { kind: text, step: count, time: text, elapsed: count };
 
-const histogram = object({ min: count, max: count, counts: array(count) });
+// bounds are null when the values were not finite (weights that overflowed in the step before a divergence)
+const histogram = object({ min: measured, max: measured, counts: array(count) });
 
 const layerStatsLayer = object({
   name: text,

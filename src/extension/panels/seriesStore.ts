@@ -275,7 +275,7 @@ export class RunSeries {
           for (const stat of LAYER_STATS) if (l[stat] !== undefined) this.add(SERIES.layerKey(stat, l.name), step, l[stat]);
           for (const [kind, field] of [['pre', 'preHist'], ['weight', 'weightHist'], ['firing', 'firingHist']] as const) {
             const h = l[field];
-            if (h) this.addHistogram(kind, l.name, step, h);
+            if (h && h.min !== null && h.max !== null) this.addHistogram(kind, l.name, step, { min: h.min, max: h.max, counts: h.counts });
           }
         }
         this.extrasVersion++;
