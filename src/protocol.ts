@@ -1,6 +1,7 @@
 // The typed messages between the extension host and its training worker process (and, later, the webview
 // panels). Both sides import this module and nothing else of each other.
 import type { EnvironmentReport } from './environmentReport';
+import type { EvalSplit } from './engine/runs/records';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -33,7 +34,7 @@ export interface EvalMetrics { u_loss: number; acc1: number; acc_e: number; entr
 export type WorkerEvent =
   | { type: 'started'; job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview'; backend: string; runDir?: string; estimator?: string; description: string }
   | { type: 'step'; step: number; epoch: number; loss: number; lr: number; samplesPerSecond: number; totalSteps: number; stepsPerEpoch: number }
-  | ({ type: 'eval'; split: 'train' | 'validation' | 'test'; step: number; epoch: number } & EvalMetrics)
+  | ({ type: 'eval'; split: EvalSplit; step: number; epoch: number } & EvalMetrics)
   | { type: 'epoch'; step: number; epoch: number; loss: number; seconds: number }
   | { type: 'message'; text: string }
   | { type: 'done'; status: 'finished' | 'stopped' | 'diverged'; runDir?: string; message?: string; report?: string }

@@ -1,6 +1,7 @@
 // The typed messages between the extension host and the SBN webview panels (training dashboard, gradient
 // diagnostics, layer statistics). The host imports it (src/extension/panels/), and so do the webview scripts
-// (webview/*.ts): it must stay free of Node, vscode and engine imports.
+// (webview/*.ts): it must stay free of Node, vscode and engine imports — except the types of the run folder's records
+// (src/engine/runs/records.ts, which imports nothing), so that what the panels receive is what metrics.jsonl holds.
 //
 // The host owns the data (docs/testing.md, "Webview behaviour the panels rely on": a hidden webview without
 // retainContextWhenHidden loses messages and reloads on reveal). A webview says `ready` whenever its page (re)loads or becomes visible,
@@ -9,6 +10,7 @@
 
 import type { PreviewGradients } from './protocol';
 import type { EnvironmentReport } from './environmentReport';
+import type { DiagnosticsMetricsRecord, EvalRecord, EvalSplit, LayerStatsEntry, RunStatus as RecordedStatus } from './engine/runs/records';
 
 /** One series as sent: x is the optimizer step; y may hold null (NaN/∞ in metrics.jsonl, or a gap). */
 export interface SeriesPayload {
@@ -25,7 +27,8 @@ export interface SeriesDelta extends SeriesPayload {
   from: number;
 }
 
-export type RunStatus = 'running' | 'stopped' | 'finished' | 'crashed' | 'diverged' | 'unknown';
+/** A run's status.json `status`, or `unknown` when it cannot be read. */
+export type RunStatus = RecordedStatus | 'unknown';
 
 /** What the panel headers show. Every field but `runDir` and `name` may be missing (a run that just started). */
 export interface RunState {
@@ -55,23 +58,12 @@ export interface RunState {
   lastEval?: Partial<Record<'train' | 'validation' | 'test', { acc_e: number | null; acc1: number | null; u_loss: number | null; step: number }>>;
 }
 
-/** One gradient-diagnostics pass (a `diagnostics` record of docs/run-format.md, trimmed to what is drawn). */
-export interface DiagnosticsPass {
-  step: number;
-  epoch: number;
-  reference: 'exact' | 'unbiased-mean';
-  /** Relative standard error of the reference per layer (0 for exact). */
-  referenceError: number[];
-  draws: number;
-  M: number[];
-  seconds: number;
-  layers: string[];
-  estimators: {
-    estimator: string;
-    seconds: number;
-    layers: { name: string; cos: (number | null)[]; cosQ15: (number | null)[]; cosQ85: (number | null)[]; rmse: (number | null)[]; variance: number | null; snr: number | null; bias: number | null }[];
-  }[];
-}
+/**
+ * One gradient-diagnostics pass: a `diagnostics` record of metrics.jsonl (docs/run-format.md) without `kind`, `time`
+ * and `elapsed`; `referenceError` (relative standard error of the reference per layer, 0 for exact) has 0 where
+ * the record has null.
+ */
+export type DiagnosticsPass = Omit<DiagnosticsMetricsRecord, 'kind' | 'time' | 'elapsed' | 'referenceError'> & { referenceError: number[] };
 
 /** Histograms over time of one layer (a heatmap: one column per kept `layerStats` record). */
 export interface HistogramTrack {
@@ -191,9 +183,9 @@ export type WebviewToHost =
 // Series keys: `<split>/<metric>` for evaluation metrics, otherwise a metric name. Diagnostics and layer statistics
 // use `diag/…` and `layer/…` prefixes so that one store can serve every panel of a run.
 
-export const EVAL_SPLITS = ['train', 'validation', 'test'] as const;
-export type EvalSplit = (typeof EVAL_SPLITS)[number];
-export const EVAL_METRICS = ['u_loss', 'acc1', 'acc_e', 'entropy'] as const;
+export type { EvalSplit };
+export const EVAL_SPLITS = ['train', 'validation', 'test'] as const satisfies readonly EvalSplit[];
+export const EVAL_METRICS = ['u_loss', 'acc1', 'acc_e', 'entropy'] as const satisfies readonly (keyof EvalRecord)[];
 
 export const SERIES = {
   /** The estimator's own training objective (`step.loss`). */
@@ -210,7 +202,7 @@ export const SERIES = {
   layerKey: (stat: LayerStat, layer: string): string => `layer/${stat}/${layer}`,
 } as const;
 
-export const LAYER_STATS = ['firingRate', 'entropy', 'preStd', 'preMean', 'saturated', 'weightNorm', 'gradNorm'] as const;
+export const LAYER_STATS = ['firingRate', 'entropy', 'preStd', 'preMean', 'saturated', 'weightNorm', 'gradNorm'] as const satisfies readonly (keyof LayerStatsEntry)[];
 export type LayerStat = (typeof LAYER_STATS)[number];
 
 /** The sidebar's sparklines: the training objective and the validation acc_e. */

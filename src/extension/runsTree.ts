@@ -23,8 +23,7 @@ export class RunItem extends vscode.TreeItem {
   constructor(readonly info: RunInfo, live?: { step?: number; total?: number }) {
     super(info.name, vscode.TreeItemCollapsibleState.None);
     const status = info.status ?? 'broken';
-    const summary = info.summary as { last?: Record<string, { acc_e?: number }> } | undefined;
-    const acc = summary?.last?.validation?.acc_e ?? summary?.last?.train?.acc_e;
+    const acc = info.summary?.last?.validation?.acc_e ?? info.summary?.last?.train?.acc_e ?? undefined;
     const parts = [status === 'running' && live?.step !== undefined ? `running ${live.step}/${live.total ?? '?'}` : status, info.estimator ?? '?'];
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
     let facts: ReturnType<typeof runBackendFacts> = {};

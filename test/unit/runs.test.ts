@@ -7,12 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   Checkpoint, effectiveMetrics, listCheckpoints, readCheckpoint, readMetrics, readSummary, RunStore, tailMetrics,
-  sanitizeRunName, modelCopyName, parseCheckpoint, serializeCheckpoint,
+  sanitizeRunName, modelCopyName, parseCheckpoint, serializeCheckpoint, type MetricsRecordInput, type RunSummary,
 } from '../../src/engine/runs';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-runs-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 let counter = 0;
+/** A complete step record (the writer checks records against their kind's type). */
+function stepRecord(step: number, more: { elapsed?: number; loss?: number } = {}): Extract<MetricsRecordInput, { kind: 'step' }> {
+  return { kind: 'step', step, epoch: step / 10, loss: 0.5, lr: 0.01, samplesPerSecond: 100, ...more };
+}
+const evalFields = { epoch: 1, u_loss: 0.3, acc1: 0.9, acc_e: 0.9, entropy: 0.1, examples: 10, samples: 1 };
+
 function freshRoot(): string {
   const d = path.join(tmpRoot, `r${++counter}`);
   fs.mkdirSync(d);
@@ -88,9 +94,9 @@ test('list: newest first, tolerant of broken folders, with estimator, status, la
   const root = freshRoot();
   assert.deepEqual(RunStore.list(path.join(root, 'missing')), []);
   const old = RunStore.create(root, 'old', init(new Date(2024, 0, 1, 12, 0, 0)));
-  old.appendMetrics({ kind: 'step', step: 10, loss: 0.5 });
-  old.appendMetrics({ kind: 'eval', step: 10, split: 'validation', acc1: 0.9 });
-  old.writeSummary({ best: { acc1: 0.9 } });
+  old.appendMetrics(stepRecord(10));
+  old.appendMetrics({ kind: 'eval', step: 10, split: 'validation', ...evalFields });
+  old.writeSummary({ best: { acc1: 0.9 } } as unknown as RunSummary); // another writer's summary: readers take it as it is
   old.setStatus('finished');
   old.close();
   const newer = RunStore.create(root, 'new', init(new Date(2024, 5, 1, 12, 0, 0)));
@@ -110,7 +116,7 @@ test('list: newest first, tolerant of broken folders, with estimator, status, la
   assert.equal(o.estimator, 'psa');
   assert.equal(o.model, 'model.sbn.yaml');
   assert.equal(o.last?.kind, 'eval');
-  assert.equal(o.last?.acc1, 0.9);
+  assert.equal(o.last?.kind === 'eval' && o.last.acc1, 0.9);
   assert.deepEqual(o.summary, { best: { acc1: 0.9 } });
   assert.equal(byName[path.basename(newer.dir)].status, 'running', 'no final status, and its process (this one) is alive');
   assert.match(byName['not-a-run'].reason ?? '', /not an sbn run folder \(no run\.json\)/);
@@ -125,20 +131,21 @@ test('list: newest first, tolerant of broken folders, with estimator, status, la
 test('metrics: append + read; envelope filled in; truncated last line ignored; corruption elsewhere reported', () => {
   const root = freshRoot();
   const run = RunStore.create(root, 'm', init());
-  const w = run.appendMetrics({ kind: 'step', step: 1, epoch: 0.1, loss: 0.7, lr: 0.01 });
+  const w = run.appendMetrics({ kind: 'step', step: 1, epoch: 0.1, loss: 0.7, lr: 0.01, samplesPerSecond: 100 });
   assert.match(w.time, /^\d{4}-\d\d-\d\dT/);
   assert.equal(typeof w.elapsed, 'number');
-  run.appendMetrics({ kind: 'step', step: 2, loss: NaN, note: 'line\nbreak "quoted"' });
-  run.appendMetrics({ kind: 'eval', step: 2, split: 'validation', time: '2000-01-01T00:00:00.000Z', elapsed: 5 });
-  assert.throws(() => run.appendMetrics({ step: 3 }), /"kind"/);
-  assert.throws(() => run.appendMetrics({ kind: 'step' }), /"step"/);
+  const noted = { ...stepRecord(2, { loss: NaN }), note: 'line\nbreak "quoted"' }; // a field readers do not know
+  run.appendMetrics(noted);
+  run.appendMetrics({ kind: 'eval', step: 2, split: 'validation', ...evalFields, time: '2000-01-01T00:00:00.000Z', elapsed: 5 });
+  assert.throws(() => run.appendMetrics({ step: 3 } as unknown as MetricsRecordInput), /"kind"/);
+  assert.throws(() => run.appendMetrics({ kind: 'step' } as unknown as MetricsRecordInput), /"step"/);
 
   let r = readMetrics(run.dir);
   assert.equal(r.records.length, 3);
   assert.equal(r.droppedTail, null);
   assert.deepEqual(Object.keys(r.records[0]).slice(0, 4), ['kind', 'step', 'time', 'elapsed']);
-  assert.equal(r.records[1].loss, null, 'NaN is written as null');
-  assert.equal(r.records[1].note, 'line\nbreak "quoted"');
+  assert.equal(r.records[1].kind === 'step' && r.records[1].loss, null, 'NaN is written as null');
+  assert.equal((r.records[1] as Record<string, unknown>).note, 'line\nbreak "quoted"');
   assert.equal(r.records[2].time, '2000-01-01T00:00:00.000Z', 'given time and elapsed are kept');
   assert.equal(r.records[2].elapsed, 5);
 
@@ -170,14 +177,14 @@ test('metrics: append + read; envelope filled in; truncated last line ignored; c
 test('metrics: reopening cuts an interrupted line and continues elapsed; resume records abandon recomputed steps', () => {
   const root = freshRoot();
   const a = RunStore.create(root, 'm', init());
-  for (let s = 1; s <= 3; s++) a.appendMetrics({ kind: 'step', step: s, elapsed: 100 + s });
+  for (let s = 1; s <= 3; s++) a.appendMetrics(stepRecord(s, { elapsed: 100 + s }));
   a.close();
   const file = path.join(a.dir, 'metrics.jsonl');
   fs.appendFileSync(file, '{"kind":"step","step":4,"elap');
   const b = RunStore.open(a.dir);
   assert.ok(b.elapsed() >= 103 && b.elapsed() < 110, String(b.elapsed()));
-  b.appendMetrics({ kind: 'resume', step: 2 });
-  const w = b.appendMetrics({ kind: 'step', step: 3 });
+  b.appendMetrics({ kind: 'resume', step: 2, epoch: 0.2 });
+  const w = b.appendMetrics(stepRecord(3));
   assert.ok((w.elapsed as number) >= 103);
   b.close();
   const r = readMetrics(a.dir);
@@ -191,22 +198,23 @@ test('tailMetrics: complete lines only, offsets continue, reset when the file sh
   const run = RunStore.create(root, 't', init());
   let t = tailMetrics(run.dir, 0);
   assert.deepEqual([t.records.length, t.next, t.reset], [0, 0, false]);
-  run.appendMetrics({ kind: 'step', step: 1 });
-  run.appendMetrics({ kind: 'step', step: 2, text: 'ünïcødé' });
+  run.appendMetrics(stepRecord(1));
+  const unicode = { ...stepRecord(2), text: 'ünïcødé' };
+  run.appendMetrics(unicode);
   t = tailMetrics(run.dir, 0);
   assert.deepEqual(t.records.map((x) => x.step), [1, 2]);
   const file = path.join(run.dir, 'metrics.jsonl');
   assert.equal(t.next, fs.statSync(file).size);
-  const half = '{"kind":"step","step":3,"text":"ü';
+  const half = '{"kind":"step","step":3,"time":"","elapsed":0,"epoch":0.3,"loss":0.5,"lr":0.01,"samplesPerSecond":100,"text":"ü';
   fs.appendFileSync(file, half);
   const t2 = tailMetrics(run.dir, t.next);
   assert.deepEqual([t2.records.length, t2.next], [0, t.next], 'a partial line waits');
   fs.appendFileSync(file, 'x"}\n');
   const t3 = tailMetrics(run.dir, t2.next);
-  assert.deepEqual(t3.records.map((x) => [x.step, x.text]), [[3, 'üx']]);
+  assert.deepEqual(t3.records.map((x) => [x.step, (x as Record<string, unknown>).text]), [[3, 'üx']]);
   assert.equal(t3.next, fs.statSync(file).size);
   assert.deepEqual(tailMetrics(run.dir, t3.next).records, []);
-  fs.writeFileSync(file, '{"kind":"step","step":9,"time":"","elapsed":0}\n');
+  fs.writeFileSync(file, '{"kind":"step","step":9,"time":"","elapsed":0,"epoch":0.9,"loss":0.5,"lr":0.01,"samplesPerSecond":100}\n');
   const t4 = tailMetrics(run.dir, t3.next);
   assert.equal(t4.reset, true);
   assert.deepEqual(t4.records.map((x) => x.step), [9]);
@@ -357,7 +365,7 @@ test('status: set, read, summary; a running run whose process is gone reads as c
   assert.deepEqual([st.status, st.detail, st.recorded], ['diverged', 'loss is NaN at step 40', 'diverged']);
   assert.throws(() => run.setStatus('paused' as never), /unknown run status "paused"/);
   assert.equal(readSummary(run.dir), null);
-  run.writeSummary({ steps: 40, best: null });
+  run.writeSummary({ steps: 40, best: null } as unknown as RunSummary);
   assert.deepEqual(readSummary(run.dir), { steps: 40, best: null });
   run.setStatus('running', 'epoch 3');
   assert.equal(RunStore.status(run.dir).status, 'running', 'our own process is alive');
@@ -413,7 +421,7 @@ test('lock: one writer per run; a stale lock is taken over; a live one is a clea
 test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl that the next writer continues', async () => {
   const root = freshRoot();
   const run = RunStore.create(root, 'k', init());
-  run.appendMetrics({ kind: 'step', step: 0 });
+  run.appendMetrics(stepRecord(0));
   run.close();
   const file = path.join(run.dir, 'metrics.jsonl');
   // Each record goes out in two flushed halves, so the kill often lands inside a line.
@@ -421,7 +429,7 @@ test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl th
     const fs = require('fs');
     const fd = fs.openSync(${JSON.stringify(file)}, 'a');
     for (let step = 1; ; step++) {
-      const line = JSON.stringify({ kind: 'step', step, time: new Date().toISOString(), elapsed: step, loss: 1 / step, pad: 'x'.repeat(step % 97) }) + '\\n';
+      const line = JSON.stringify({ kind: 'step', step, time: new Date().toISOString(), elapsed: step, epoch: step / 10, loss: 1 / step, lr: 0.01, samplesPerSecond: 100, pad: 'x'.repeat(step % 97) }) + '\\n';
       const cut = 1 + (step * 7919) % (line.length - 1);
       fs.appendFileSync(fd, line.slice(0, cut)); fs.fsyncSync(fd);
       fs.appendFileSync(fd, line.slice(cut)); fs.fsyncSync(fd);
@@ -446,7 +454,7 @@ test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl th
 
   const again = RunStore.open(run.dir);
   assert.ok(again.elapsed() >= r.records.length - 1);
-  again.appendMetrics({ kind: 'resume', step: r.records.length - 1 });
+  again.appendMetrics({ kind: 'resume', step: r.records.length - 1, epoch: 0 });
   again.close();
   const after = readMetrics(run.dir);
   assert.equal(after.droppedTail, null);

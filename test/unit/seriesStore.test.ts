@@ -11,7 +11,7 @@ import {
   DownsampledSeries, LiveRun, RunSeries, SeriesSubscriber, Throttle, bucketSize, minMaxDownsample, seriesCsv,
   type TimerApi,
 } from '../../src/extension/panels/seriesStore';
-import { effectiveMetrics, type MetricsRecord } from '../../src/engine/runs';
+import { effectiveMetrics, type MetricsKind, type MetricsRecord } from '../../src/engine/runs';
 import { applySeriesDelta, SERIES, type SeriesPayload } from '../../src/webviewProtocol';
 import { Rng } from '../../src/engine/rng';
 
@@ -96,11 +96,11 @@ test('budget: 100k points pushed one by one in < 300 ms; a 100k-point series dow
 function syntheticRecords(steps: number, resumeAt?: { after: number; back: number }): MetricsRecord[] {
   const rng = new Rng(11);
   const out: MetricsRecord[] = [];
-  const env = (kind: string, step: number) => ({ kind, step, time: new Date(1e12 + step * 1000).toISOString(), elapsed: step * 0.05, epoch: step / 50 });
+  const env = <K extends MetricsKind>(kind: K, step: number) => ({ kind, step, time: new Date(1e12 + step * 1000).toISOString(), elapsed: step * 0.05, epoch: step / 50 });
   const emit = (step: number) => {
     out.push({ ...env('step', step), loss: 1 / (1 + step / 100) + 0.05 * rng.uniform(), lr: 0.01 * Math.pow(0.999, step), samplesPerSecond: 900 + 100 * rng.uniform() });
     if (step % 20 === 0) {
-      for (const split of ['train', 'validation']) {
+      for (const split of ['train', 'validation'] as const) {
         out.push({ ...env('eval', step), split, u_loss: 0.7 - step / (10 * steps), acc1: 0.5 + step / (3 * steps), acc_e: 0.55 + step / (3 * steps), entropy: 0.3, examples: 40, samples: 10 });
       }
     }

@@ -17,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/extension/panels/webviewHtml';
 import { RunSeries, SeriesSubscriber, parseSeriesJson, seriesJson } from '../../src/extension/panels/seriesStore';
 import { compareMessage } from '../../src/extension/panels/compareData';
-import type { MetricsRecord } from '../../src/engine/runs';
+import type { MetricsKind, MetricsRecord } from '../../src/engine/runs';
 import type { HostToWebview, ModelPreviewState, PanelKind, RunState, WebviewToHost } from '../../src/webviewProtocol';
 import { repoRoot } from './helpers/fixtures';
 import { environmentReport } from '../../src/engine/doctor';
@@ -200,11 +200,11 @@ function syntheticRun(steps: number): MetricsRecord[] {
   const out: MetricsRecord[] = [];
   let seed = 7;
   const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const env = (kind: string, step: number) => ({ kind, step, time: new Date(1.7e12 + step * 100).toISOString(), elapsed: step * 0.02, epoch: step / 40 });
+  const env = <K extends MetricsKind>(kind: K, step: number) => ({ kind, step, time: new Date(1.7e12 + step * 100).toISOString(), elapsed: step * 0.02, epoch: step / 40 });
   for (let step = 5; step <= steps; step += 5) {
     out.push({ ...env('step', step), loss: 0.7 * Math.exp(-step / 300) + 0.15 + 0.06 * (rand() - 0.5), lr: 0.03 * Math.pow(0.9995, step), samplesPerSecond: 500 + 50 * rand() });
     if (step % 20 === 0) {
-      for (const split of ['train', 'validation']) {
+      for (const split of ['train', 'validation'] as const) {
         const v = split === 'validation' ? 0.03 : 0;
         out.push({ ...env('eval', step), split, u_loss: 0.6 * Math.exp(-step / 250) + 0.12 + v + 0.02 * rand(), acc1: 0.55 + 0.35 * (1 - Math.exp(-step / 200)) - v + 0.02 * rand(), acc_e: 0.6 + 0.35 * (1 - Math.exp(-step / 200)) - v + 0.01 * rand(), entropy: 0.9 * Math.exp(-step / 300) + 0.1, examples: 40, samples: 10 });
       }
@@ -222,7 +222,7 @@ function syntheticRun(steps: number): MetricsRecord[] {
       const M = [1, 10, 100];
       out.push({
         ...env('diagnostics', step), reference: 'exact', referenceError: [0, 0, 0], draws: 100, M, seconds: 0.4, layers: ['dense1', 'dense2', 'output'],
-        estimators: [['psa', 0.95], ['dste', 0.8], ['reinforce', 0.15], ['arm', 0.35]].map(([estimator, q]) => ({
+        estimators: ([['psa', 0.95], ['dste', 0.8], ['reinforce', 0.15], ['arm', 0.35]] as const).map(([estimator, q]) => ({
           estimator, seconds: 0.1,
           layers: ['dense1', 'dense2', 'output'].map((name, k) => {
             const c1 = Math.min(0.999, (q as number) * (1 - 0.1 * k) * (0.9 + 0.1 * rand()));
@@ -465,7 +465,7 @@ test('frame budget: a 100k-point series redraws one chart in ≤ 50 ms downsampl
   const snap = new SeriesSubscriber(() => series, 'dashboard').snapshot();
   const hostMs = performance.now() - t0;
   assert.ok(snap.series.objective.x.length <= 2000 && snap.series.objective.x.length > 1000, `${snap.series.objective.x.length} points after downsampling`);
-  const rawSnap = { objective: { x: records.map((r) => r.step), y: records.map((r) => r.loss as number) } };
+  const rawSnap = { objective: { x: records.map((r) => r.step), y: records.map((r) => ('loss' in r ? r.loss : undefined) as number) } };
   const measure = async (probe: PageProbe): Promise<{ median: number; max: number; cpu: number; points: number }> => probe.page.evaluate(`(async () => {
     const c = window.sbnPanel.charts().find((c) => c.spec.id === 'loss');
     const frames = []; const cpu = [];
@@ -558,7 +558,7 @@ test('compare page: production CSP, two runs overlaid against the epoch, legend 
     series.ingest(records);
     return { series, state: (): RunState => ({ ...runState(records[records.length - 1].step), status: 'finished', canStop: false, name, estimator, runDir: `/projects/demo/runs/${name}` }) };
   };
-  const other = RECORDS.map((r) => ({ ...r, step: Math.round(r.step / 2), ...(typeof r.acc_e === 'number' ? { acc_e: r.acc_e - 0.05 } : {}) }));
+  const other = RECORDS.map((r) => ({ ...r, step: Math.round(r.step / 2), ...('acc_e' in r && typeof r.acc_e === 'number' ? { acc_e: r.acc_e - 0.05 } : {}) }));
   const msg = compareMessage([source(RECORDS, 'toy2d-psa', 'psa'), source(other, 'toy2d-arm', 'arm')]);
   assert.equal(msg.runs.length, 2);
   assert.ok(msg.runs[0].bestValAccE! > msg.runs[1].bestValAccE!);

@@ -256,21 +256,22 @@ function methodReport(dir: string, method: string, label: string, entry: SuiteSt
   out.status = (['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status) ? status : 'crashed') as TrainSuiteMethod['status'];
   const records = effectiveMetrics(readMetrics(runDir, { tolerant: true }).records);
   const seconds: number[] = [];
+  // measured values are null where they were not finite; the report's curves are typed as numbers (`as number`)
   for (const r of records) {
-    if (r.kind === 'lr-trial') out.lrTrials.push({ lr: r.lr as number, objective: r.objective as number, diverged: Boolean(r.diverged) });
-    else if (r.kind === 'lr-chosen') out.lr = r.lr as number;
+    if (r.kind === 'lr-trial') out.lrTrials.push({ lr: r.lr, objective: r.objective as number, diverged: r.diverged });
+    else if (r.kind === 'lr-chosen') out.lr = r.lr;
     else if (r.kind === 'epoch') {
-      out.curves.objective.epoch.push(r.epoch as number);
+      out.curves.objective.epoch.push(r.epoch);
       out.curves.objective.value.push(r.loss as number);
-      if (typeof r.seconds === 'number') seconds.push(r.seconds);
-      out.epochs = Math.max(out.epochs, r.epoch as number);
+      seconds.push(r.seconds);
+      out.epochs = Math.max(out.epochs, r.epoch);
     } else if (r.kind === 'eval' && (r.split === 'train' || r.split === 'validation')) {
       const c = out.curves[r.split];
-      c.epoch.push(r.epoch as number);
+      c.epoch.push(r.epoch);
       c.u_loss.push(r.u_loss as number);
       c.acc1.push(r.acc1 as number);
       c.acc_e.push(r.acc_e as number);
-    } else if (r.kind === 'diverged') out.message = r.message as string;
+    } else if (r.kind === 'diverged') out.message = r.message;
   }
   if (seconds.length) out.secondsPerEpoch = seconds.reduce((a, b) => a + b, 0) / seconds.length;
   return out;

@@ -3,48 +3,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type StoredTensor, type TensorData, type TensorMap } from './records';
 
-export const CHECKPOINT_FORMAT = 'sbn-checkpoint';
-export const CHECKPOINT_VERSION = 1;
-
-export interface TensorData {
-  shape: number[];
-  data: Float32Array;
-}
-
-/** Named tensors; names are free text (`layers.0.w`, `adam.m/layers.0.w`, …) but never `__proto__`. */
-export type TensorMap = Record<string, TensorData>;
-
-export interface OptimizerState {
-  /** `sgd`, `momentum`, `adam`, … as the trainer names it. */
-  type: string;
-  state: TensorMap;
-  /** Step counters, running powers of betas, … (finite numbers; JSON keeps doubles exactly). */
-  scalars: Record<string, number>;
-}
-
-export interface Checkpoint {
-  format: typeof CHECKPOINT_FORMAT;
-  version: typeof CHECKPOINT_VERSION;
-  /** Optimizer steps completed. Resuming continues with step `step + 1`. */
-  step: number;
-  /** Epochs completed, fractional when the checkpoint was written mid-epoch (on stop). */
-  epoch: number;
-  params: TensorMap;
-  optimizer?: OptimizerState;
-  /** Random generator states (e.g. `{ "noise": { "s": [..4 uint32..] } }`). */
-  rng?: Record<string, unknown>;
-  /** Data order / position (e.g. permutation seed, index within the epoch). */
-  data?: Record<string, unknown>;
-  extra?: Record<string, unknown>;
-}
-
-/** How a tensor is stored in the JSON file. */
-export interface StoredTensor {
-  shape: number[];
-  dtype: 'float32';
-  base64: string;
-}
+// the types are defined once, with every other record of a run folder (records.ts)
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type OptimizerState, type StoredTensor, type TensorData, type TensorMap } from './records';
 
 const bigEndian = os.endianness() === 'BE';
 

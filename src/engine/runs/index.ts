@@ -2,6 +2,7 @@
 // Pure Node: no TensorFlow.js, no vscode.
 export * from './checkpoint';
 export * from './metrics';
+export * from './records';
 export * from './status';
 export * from './store';
 export * from './environment';

@@ -3,22 +3,14 @@
 // (and cut off by the next writer). See docs/run-format.md ("metrics.jsonl").
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseMetricsLine, type MetricsRecord } from './records';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
-/** The envelope every record has; the other fields depend on `kind` (docs/run-format.md). */
-export interface MetricsRecord {
-  kind: string;
-  step: number;
-  /** ISO 8601 time the record was written. */
-  time: string;
-  /** Seconds of training wall time, summed over every process that wrote this run. */
-  elapsed: number;
-  [field: string]: unknown;
-}
+export type { MetricsRecord } from './records';
 
 export interface MetricsProblem {
-  /** 1-based line number (readMetrics) or 0 when unknown (tailMetrics). */
+  /** 1-based line number in the file. */
   line: number;
   /** Byte offset of the line's start in the file. */
   byte: number;
@@ -27,8 +19,17 @@ export interface MetricsProblem {
   text: string;
 }
 
+/** Records of a kind this version does not know (written by a newer version): skipped, reported once per kind. */
+export interface MetricsUnknownKind {
+  kind: string;
+  /** Line of the first such record. */
+  line: number;
+  count: number;
+}
+
 export interface MetricsRead {
   records: MetricsRecord[];
+  unknownKinds: MetricsUnknownKind[];
   /** Bad lines other than the last one (only when read with `tolerant: true`; otherwise they throw). */
   corrupt: MetricsProblem[];
   /** The ignored last line: an interrupted write (no "\n") or a garbled final line; null when the file ended cleanly. */
@@ -39,25 +40,44 @@ export interface MetricsTail {
   /** Complete records from `fromByte` on (a partial last line waits for the next call). */
   records: MetricsRecord[];
   corrupt: MetricsProblem[];
+  unknownKinds: MetricsUnknownKind[];
   /** Pass this as `fromByte` next time. */
   next: number;
+  /** Line number of the line at `next`: pass this as `fromLine` next time. */
+  nextLine: number;
   /** True when the file was shorter than `fromByte` (replaced or cut): records were read from byte 0 again. */
   reset: boolean;
 }
 
-/** Parse one line; returns the record or an error message. */
-export function parseMetricsLine(line: string): MetricsRecord | string {
-  let v: unknown;
+/**
+ * A line that parses as an object with a `kind` and a `step`: a complete record (possibly invalid), not the torn
+ * line a crash leaves. A torn last line is dropped; a complete invalid one is reported like any corrupt line.
+ */
+function recordShaped(line: string): boolean {
   try {
-    v = JSON.parse(line);
-  } catch (e) {
-    return `not valid JSON (${(e as Error).message})`;
+    const v = JSON.parse(line) as { kind?: unknown; step?: unknown } | null;
+    return typeof v === 'object' && v !== null && typeof v.kind === 'string' && typeof v.step === 'number';
+  } catch {
+    return false;
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
-  const r = v as Record<string, unknown>;
-  if (typeof r.kind !== 'string') return 'no "kind" string';
-  if (typeof r.step !== 'number') return 'no "step" number';
-  return r as MetricsRecord;
+}
+
+/** Counts the records of unknown kinds: one entry per kind. */
+function noteUnknown(list: MetricsUnknownKind[], kind: string, line: number): void {
+  const seen = list.find((u) => u.kind === kind);
+  if (seen) seen.count++;
+  else list.push({ kind, line, count: 1 });
+}
+
+/** One line for the log: a corrupt line, with its file and line number. */
+export function describeMetricsProblem(dir: string, p: MetricsProblem): string {
+  return `${path.join(dir, METRICS_FILE)}:${p.line}: corrupt record skipped (${p.error})`;
+}
+
+/** One line for the log: records of a kind this version does not know. */
+export function describeUnknownKind(dir: string, u: MetricsUnknownKind): string {
+  return `${path.join(dir, METRICS_FILE)}:${u.line}: ${u.count} record${u.count === 1 ? '' : 's'} of kind "${u.kind}" skipped ` +
+    '(written by a newer version of SBN Studio?)';
 }
 
 const NL = 0x0a;
@@ -91,14 +111,16 @@ function clip(s: string): string {
 }
 
 /**
- * Read every record of a run's metrics.jsonl (a missing file is an empty run). A truncated or garbled LAST line
- * (a crash mid-write) is ignored and reported in `droppedTail`; a bad line elsewhere throws, naming the line,
- * unless `tolerant` (then it is skipped and listed in `corrupt`). Blank lines are skipped.
+ * Read every record of a run's metrics.jsonl (a missing file is an empty run), each checked against its kind's
+ * type (records.ts). A truncated or garbled LAST line (a crash mid-write) is ignored and reported in `droppedTail`;
+ * a bad line elsewhere — not JSON, or a record whose fields have the wrong types — throws, naming the line, unless
+ * `tolerant` (then it is skipped and listed in `corrupt`). Records of kinds this version does not know are skipped
+ * and listed in `unknownKinds`, tolerant or not. Blank lines are skipped.
  */
 export function readMetrics(dir: string, opts: { tolerant?: boolean } = {}): MetricsRead {
   const file = path.join(dir, METRICS_FILE);
   const got = readBytes(file);
-  const out: MetricsRead = { records: [], corrupt: [], droppedTail: null };
+  const out: MetricsRead = { records: [], unknownKinds: [], corrupt: [], droppedTail: null };
   if (!got) return out;
   const text = got.bytes.toString('utf8');
   const lines = text.split('\n');
@@ -114,16 +136,20 @@ export function readMetrics(dir: string, opts: { tolerant?: boolean } = {}): Met
     const line = lines[i].replace(/\r$/, '');
     if (line.trim() === '') continue;
     const r = parseMetricsLine(line);
-    if (typeof r !== 'string') {
-      out.records.push(r);
+    if (r.ok) {
+      out.records.push(r.record);
       continue;
     }
-    if (i === lastGood && out.droppedTail === null) {
+    if (r.unknownKind !== undefined) {
+      noteUnknown(out.unknownKinds, r.unknownKind, i + 1);
+      continue;
+    }
+    if (i === lastGood && out.droppedTail === null && !recordShaped(line)) {
       out.droppedTail = line;
       continue;
     }
-    const problem = { line: i + 1, byte: starts[i], error: r, text: clip(line) };
-    if (!opts.tolerant) throw new Error(`${file}:${problem.line}: corrupt record: ${r}`);
+    const problem = { line: i + 1, byte: starts[i], error: r.error, text: clip(line) };
+    if (!opts.tolerant) throw new Error(`${file}:${problem.line}: corrupt record: ${r.error}`);
     out.corrupt.push(problem);
   }
   return out;
@@ -131,34 +157,41 @@ export function readMetrics(dir: string, opts: { tolerant?: boolean } = {}): Met
 
 /**
  * Incremental reading for a live viewer: the complete records from byte `fromByte` on, and the offset to continue
- * from. Start with 0 and pass `next` back each poll; a partial line at the end is left for the next poll.
- * Bad complete lines are skipped and listed in `corrupt`.
+ * from. Start with 0 (line 1) and pass `next` and `nextLine` back each poll; a partial line at the end is left for
+ * the next poll. Bad complete lines are skipped and listed in `corrupt` with their line numbers (`fromLine` is the
+ * number of the line at `fromByte`), records of unknown kinds in `unknownKinds`.
  */
-export function tailMetrics(dir: string, fromByte: number): MetricsTail {
+export function tailMetrics(dir: string, fromByte: number, fromLine = 1): MetricsTail {
   const file = path.join(dir, METRICS_FILE);
   let from = Number.isSafeInteger(fromByte) && fromByte > 0 ? fromByte : 0;
+  let lineNo = from > 0 && Number.isSafeInteger(fromLine) && fromLine > 0 ? fromLine : 1;
   let reset = false;
+  const empty = (r: boolean): MetricsTail => ({ records: [], corrupt: [], unknownKinds: [], next: 0, nextLine: 1, reset: r });
   let got = readBytes(file, from);
-  if (!got) return { records: [], corrupt: [], next: 0, reset: from > 0 };
+  if (!got) return empty(from > 0);
   if (got.size < from) {
     reset = true;
     from = 0;
+    lineNo = 1;
     got = readBytes(file, 0);
-    if (!got) return { records: [], corrupt: [], next: 0, reset };
+    if (!got) return empty(reset);
   }
   const end = got.bytes.lastIndexOf(NL);
-  const out: MetricsTail = { records: [], corrupt: [], next: from + end + 1, reset };
+  const out: MetricsTail = { records: [], corrupt: [], unknownKinds: [], next: from + end + 1, nextLine: lineNo, reset };
   if (end < 0) return out;
   let byte = from;
   for (const raw of got.bytes.subarray(0, end).toString('utf8').split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (line.trim() !== '') {
       const r = parseMetricsLine(line);
-      if (typeof r === 'string') out.corrupt.push({ line: 0, byte, error: r, text: clip(line) });
-      else out.records.push(r);
+      if (r.ok) out.records.push(r.record);
+      else if (r.unknownKind !== undefined) noteUnknown(out.unknownKinds, r.unknownKind, lineNo);
+      else out.corrupt.push({ line: lineNo, byte, error: r.error, text: clip(line) });
     }
     byte += Buffer.byteLength(raw, 'utf8') + 1;
+    lineNo++;
   }
+  out.nextLine = lineNo;
   return out;
 }
 
@@ -180,7 +213,7 @@ export function lastMetricsRecord(dir: string, window = 1 << 16): MetricsRecord 
     const first = from > 0 ? 1 : 0; // the first line of a window may be cut
     for (let i = lines.length - 1; i >= first; i--) {
       const r = parseMetricsLine(lines[i].replace(/\r$/, ''));
-      if (typeof r !== 'string') return r;
+      if (r.ok) return r.record;
     }
     if (from === 0) return null;
   }
@@ -216,7 +249,9 @@ export function repairMetricsTail(dir: string): MetricsRecord | null {
     const line = got.bytes.subarray(start, end - 1).toString('utf8').replace(/\r$/, '');
     if (line.trim() === '') { end = start; continue; }
     const r = parseMetricsLine(line);
-    if (typeof r !== 'string') { last = r; break; }
+    if (r.ok) { last = r.record; break; }
+    // a complete record this version cannot use (an unknown kind, a field of the wrong type) is no crash artefact
+    if (r.unknownKind !== undefined || recordShaped(line)) { last = lastMetricsRecord(dir); break; }
     if (cutOne) break; // a second bad line is not a crash artefact: leave it for readMetrics to report
     cutOne = true;
     end = start;

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../files';
+import { RUN_STATUSES, type RunStatus, type StatusRecord } from './records';
 
 export const STATUS_FILE = 'status.json';
 export const LOCK_FILE = 'lock';
@@ -15,19 +16,8 @@ export const LOCK_HEARTBEAT_SECONDS = 30;
  */
 export const LOCK_STALE_SECONDS = 600;
 
-export type RunStatus = 'running' | 'stopped' | 'finished' | 'crashed' | 'diverged';
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'stopped', 'finished', 'crashed', 'diverged'];
 
-/** status.json as written. */
-export interface StatusRecord {
-  status: RunStatus;
-  detail?: string;
-  /** The process that wrote it, and its machine. */
-  pid: number;
-  hostname: string;
-  /** ISO 8601. */
-  updated: string;
-}
+export { RUN_STATUSES, type RunStatus, type StatusRecord } from './records';
 
 /** status.json as a reader should see it. */
 export interface StatusInfo extends StatusRecord {

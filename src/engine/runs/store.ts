@@ -5,29 +5,18 @@ import { ATOMIC_TEMP_PATTERN, fsyncDir, writeFileAtomic } from '../files';
 import {
   CHECKPOINT_FILE, Checkpoint, EPOCH_CHECKPOINT_DIR, epochCheckpointName, listCheckpoints, readCheckpoint, serializeCheckpoint,
 } from './checkpoint';
-import { lastMetricsRecord, METRICS_FILE, MetricsRecord, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
+import { lastMetricsRecord, METRICS_FILE, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
+import {
+  RUN_FORMAT, RUN_FORMAT_VERSION, configFacts, summaryFacts, validateMetricsRecord,
+  type MetricsRecord, type MetricsRecordInput, type RunManifest, type RunSummary, type SummaryFile,
+} from './records';
 import { acquireLock, LOCK_FILE, LOCK_HEARTBEAT_SECONDS, readStatus, refreshLock, releaseLock, RunStatus, StatusInfo, writeStatus } from './status';
 
 export const RUN_FILE = 'run.json';
-export const RUN_FORMAT = 'sbn-run';
-export const RUN_VERSION = 1;
+export const RUN_VERSION = RUN_FORMAT_VERSION;
 export const CONFIG_FILE = 'config.json';
 export const ENVIRONMENT_FILE = 'environment.json';
 export const SUMMARY_FILE = 'summary.json';
-
-/** run.json: written last by RunStore.create, so its presence marks a complete run folder. */
-export interface RunManifest {
-  format: typeof RUN_FORMAT;
-  version: typeof RUN_VERSION;
-  /** The name given to `create` (sanitized), without the date prefix or collision suffix. */
-  name: string;
-  /** ISO 8601 creation time. */
-  created: string;
-  /** The copied model file inside the folder, e.g. `model.sbn.yaml`. */
-  model: string;
-  /** The model file name as given to `create` (where it came from). */
-  source: string;
-}
 
 export interface RunInit {
   /** Name (or path) of the model file; its extension (`.sbn.yaml`, `.sbn.json`, `.yaml`, …) is kept. */
@@ -56,7 +45,7 @@ export interface RunInfo {
   /** The last valid metrics record. */
   last?: MetricsRecord;
   /** summary.json, when the run has written one. */
-  summary?: Record<string, unknown>;
+  summary?: SummaryFile;
   reason?: string;
 }
 
@@ -115,10 +104,10 @@ export function readManifest(dir: string): RunManifest {
   return { format: RUN_FORMAT, version: RUN_VERSION, name: m.name as string, created: m.created as string, model: m.model as string, source: typeof m.source === 'string' ? m.source : '' };
 }
 
-/** summary.json of a run, or null when it has none yet. */
-export function readSummary(dir: string): Record<string, unknown> | null {
+/** summary.json of a run (its documented fields checked: see summaryFacts), or null when it has none yet. */
+export function readSummary(dir: string): SummaryFile | null {
   try {
-    return readJsonObject(path.join(dir, SUMMARY_FILE));
+    return summaryFacts(readJsonObject(path.join(dir, SUMMARY_FILE)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`);
@@ -141,14 +130,6 @@ export function readEnvironment(dir: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(dir, ENVIRONMENT_FILE), 'utf8'));
 }
 
-function estimatorOf(config: unknown): string | undefined {
-  if (typeof config !== 'object' || config === null) return undefined;
-  const c = config as Record<string, unknown>;
-  const train = c.train as Record<string, unknown> | undefined;
-  const e = (typeof train === 'object' && train !== null ? train.estimator : undefined) ?? c.estimator;
-  return typeof e === 'string' ? e : undefined;
-}
-
 /** A run folder as a listing shows it; never throws (problems go into `reason`). */
 export function runInfo(dir: string): RunInfo {
   const info: RunInfo = { dir, name: path.basename(dir) };
@@ -168,7 +149,7 @@ export function runInfo(dir: string): RunInfo {
     info.status = s.status;
     if (s.detail !== undefined) info.statusDetail = s.detail;
   });
-  attempt('config', () => { const e = estimatorOf(readConfig(dir)); if (e) info.estimator = e; });
+  attempt('config', () => { const e = configFacts(readConfig(dir)).train?.estimator; if (e) info.estimator = e; });
   attempt('metrics', () => { const l = lastMetricsRecord(dir); if (l) info.last = l; });
   attempt('summary', () => { const s = readSummary(dir); if (s) info.summary = s; });
   if (problems.length) info.reason = problems.join('; ');
@@ -329,23 +310,29 @@ export class RunStore {
   }
 
   /**
-   * Append one record to metrics.jsonl and flush it to disk. `kind` (string) and `step` (number) are required;
-   * `time` (ISO now) and `elapsed` (see `elapsed()`) are filled in when absent. Non-finite numbers are written as
-   * null (JSON has no NaN). Returns the record as written.
+   * Append one record to metrics.jsonl and flush it to disk. `time` (ISO now) and `elapsed` (see `elapsed()`) are
+   * filled in when absent. Non-finite numbers are written as null (JSON has no NaN). The record is checked, as
+   * written, by the validator readers use (records.ts): one that readers would skip is not written (TypeError).
+   * Returns the record as written.
    */
-  appendMetrics(record: Record<string, unknown>): MetricsRecord {
+  appendMetrics(record: MetricsRecordInput): MetricsRecord {
     this.live();
-    if (typeof record.kind !== 'string' || record.kind === '') throw new TypeError('a metrics record needs a "kind" string');
-    if (typeof record.step !== 'number' || !Number.isFinite(record.step)) throw new TypeError('a metrics record needs a finite "step" number');
-    const full: Record<string, unknown> = { kind: record.kind, step: record.step, time: undefined, elapsed: undefined, ...record };
+    const given = record as Partial<Record<string, unknown>>;
+    if (typeof given.kind !== 'string' || given.kind === '') throw new TypeError('a metrics record needs a "kind" string');
+    if (typeof given.step !== 'number' || !Number.isFinite(given.step)) throw new TypeError('a metrics record needs a finite "step" number');
+    // the envelope's fields first, in the documented order
+    const full: Record<string, unknown> = Object.assign({ kind: undefined, step: undefined, time: undefined, elapsed: undefined }, record);
     if (full.time === undefined) full.time = new Date().toISOString();
     if (full.elapsed === undefined) full.elapsed = Math.round(this.elapsed() * 1000) / 1000;
-    const buf = Buffer.from(JSON.stringify(full) + '\n', 'utf8');
+    const line = JSON.stringify(full);
+    const checked = validateMetricsRecord(JSON.parse(line));
+    if (!checked.ok) throw new TypeError(`a metrics record readers would skip: ${checked.unknownKind !== undefined ? `unknown kind "${checked.unknownKind}"` : checked.error}`);
+    const buf = Buffer.from(line + '\n', 'utf8');
     const fd = this.metricsFd as number;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
     fs.fdatasyncSync(fd);
-    return full as MetricsRecord;
+    return checked.record;
   }
 
   /**
@@ -384,7 +371,7 @@ export class RunStore {
   }
 
   /** Write summary.json atomically (replacing an earlier one). */
-  writeSummary(summary: Record<string, unknown>): void {
+  writeSummary(summary: RunSummary): void {
     this.live();
     writeFileAtomic(path.join(this.dir, SUMMARY_FILE), json(summary));
   }

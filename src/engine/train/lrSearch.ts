@@ -89,7 +89,7 @@ export async function searchLearningRate(
   const done = new Map<number, number>();
   if (store) {
     for (const r of readMetrics(store.dir, { tolerant: true }).records) {
-      if (r.kind === 'lr-trial' && typeof r.log10lr === 'number' && typeof r.objective === 'number') done.set(r.log10lr, r.objective);
+      if (r.kind === 'lr-trial' && r.objective !== null) done.set(r.log10lr, r.objective);
     }
   }
   let count = 0;

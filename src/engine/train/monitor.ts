@@ -12,6 +12,7 @@ import { gradientDrawsPass, type Dataset } from '../gradients';
 import { runToEnd, type Pass } from '../passes';
 import type { EstimatorName } from '../estimators';
 import type { ResolvedTrainSpec } from './trainer';
+import type { Histogram } from '../runs/records';
 
 export interface ResolvedDiagnostics {
   interval: number;
@@ -31,6 +32,7 @@ export function resolveDiagnostics(spec: ModelSpec, t: ResolvedTrainSpec): Resol
   };
 }
 
+/** A gradient-diagnostics pass as computed: the fields of a `diagnostics` record (src/engine/runs/records.ts). */
 export interface DiagnosticsRecord {
   reference: 'exact' | 'unbiased-mean';
   referenceError: number[];
@@ -70,8 +72,12 @@ export function* gradientDiagnosticsPass(net: Network, data: Dataset, d: Resolve
   };
 }
 
-export interface Histogram { min: number; max: number; counts: number[] }
+export type { Histogram } from '../runs/records';
 
+/**
+ * One layer's statistics as computed (numbers may be NaN; the run folder stores them as null). Written as the
+ * `layers` of a `layerStats` record, whose type (src/engine/runs/records.ts) `appendMetrics` checks this against.
+ */
 export interface LayerStats {
   name: string;
   /** Hidden layers only: fraction of units on, mean entropy (bits), pre-activation mean/std, fraction |a| > 4. */

@@ -11,11 +11,15 @@ import { checkpointParamsProblem } from '../network';
 import * as os from 'node:os';
 import { memoryProblem, parseModelText } from '../spec';
 import { formatPath } from '../spec/sourceMap';
-import { CONFIG_FILE, RunStore, readConfig, readEnvironment, readMetrics, effectiveMetrics, type Checkpoint } from '../runs';
+import {
+  CONFIG_FILE, RunStore, readConfig, readEnvironment, readMetrics, effectiveMetrics, describeMetricsProblem, describeUnknownKind,
+  environmentFacts, type Checkpoint, type RunSummary,
+} from '../runs';
 import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
 import { describeResume, localTime, resumeSearch } from './recovery';
 
 export { describeResume } from './recovery';
+export type { RunSummary } from '../runs';
 
 export class ConfigError extends Error {}
 
@@ -134,12 +138,12 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
         'start it over from step 0 with --start-over (sbn train --resume <run> --start-over)');
     }
     const warnings: string[] = search.damaged.map((d) => `${path.join(runDir, d.file)}: damaged checkpoint, not used (${d.problem}); kept as ${d.file}.damaged`);
-    for (const c of readMetrics(store.dir, { tolerant: true }).corrupt) {
-      warnings.push(`${path.join(runDir, 'metrics.jsonl')}:${c.line}: corrupt record skipped by readers (${c.error})`);
-    }
+    const metrics = readMetrics(store.dir, { tolerant: true });
+    for (const c of metrics.corrupt) warnings.push(describeMetricsProblem(runDir, c));
+    for (const u of metrics.unknownKinds) warnings.push(describeUnknownKind(runDir, u));
     if (options.backend) {
-      let trainedOn: unknown;
-      try { trainedOn = (readEnvironment(store.dir) as { backend?: unknown }).backend; } catch { trainedOn = undefined; }
+      let trainedOn: string | undefined;
+      try { trainedOn = environmentFacts(readEnvironment(store.dir)).backend; } catch { trainedOn = undefined; }
       if (typeof trainedOn === 'string' && trainedOn !== options.backend) {
         warnings.push(`this run was trained on ${trainedOn} and continues on ${options.backend}: its results will not be bit-identical to an uninterrupted run on ${trainedOn}`);
       }
@@ -165,22 +169,6 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
   }
 }
 
-export interface RunSummary {
-  run: string;
-  status: TrainResult['status'];
-  model: string;
-  estimator: string;
-  backend: string;
-  steps: number;
-  epochs: number;
-  lr: number;
-  secondsPerEpoch: number | null;
-  wallSeconds: number;
-  /** Last evaluation of each split. */
-  last: Record<string, { u_loss: number; acc1: number; acc_e: number; entropy: number; epoch: number }>;
-  message?: string;
-}
-
 export function summarise(dir: string, result: TrainResult, backend: string, wallSeconds: number): RunSummary {
   const config = readConfig(dir) as RunConfig;
   const records = effectiveMetrics(readMetrics(dir, { tolerant: true }).records);
@@ -188,11 +176,9 @@ export function summarise(dir: string, result: TrainResult, backend: string, wal
   const epochSeconds: number[] = [];
   let chosenLr: number | undefined;
   for (const r of records) {
-    if (r.kind === 'eval' && typeof r.split === 'string') {
-      last[r.split] = { u_loss: r.u_loss as number, acc1: r.acc1 as number, acc_e: r.acc_e as number, entropy: r.entropy as number, epoch: r.epoch as number };
-    }
-    if (r.kind === 'epoch' && typeof r.seconds === 'number') epochSeconds.push(r.seconds);
-    if (r.kind === 'lr-chosen' && typeof r.lr === 'number') chosenLr = r.lr;
+    if (r.kind === 'eval') last[r.split] = { u_loss: r.u_loss, acc1: r.acc1, acc_e: r.acc_e, entropy: r.entropy, epoch: r.epoch };
+    if (r.kind === 'epoch') epochSeconds.push(r.seconds);
+    if (r.kind === 'lr-chosen') chosenLr = r.lr;
   }
   return {
     run: dir, status: result.status, model: config.model.name, estimator: config.train.estimator, backend,
@@ -219,7 +205,7 @@ export async function runSession(session: Session, backend: string, options: { e
     store.setStatus('stopped', result.message);
   }
   const summary = summarise(store.dir, result, backend, (Date.now() - started) / 1000);
-  store.writeSummary(summary as unknown as Record<string, unknown>);
+  store.writeSummary(summary);
   store.close();
   return { result, summary };
 }

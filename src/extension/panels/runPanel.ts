@@ -220,7 +220,7 @@ export class PanelRegistry implements vscode.Disposable {
   readonly serializers = new Map<string, vscode.WebviewPanelSerializer>();
 
   constructor(private readonly deps: Omit<PanelDeps, 'store'>, maxPoints: () => number) {
-    this.store = new SeriesStore(maxPoints);
+    this.store = new SeriesStore(maxPoints, undefined, (problem) => deps.log.warn(problem));
   }
 
   private key(kind: PanelKind, runDir: string): string {

@@ -13,7 +13,10 @@
 //  - `LiveRun` / `SeriesStore`: the run folder side — tails metrics.jsonl (`tailMetrics`) on a timer while panels
 //    are open, faster while the run is running. No vscode import: the unit tests use all of it.
 import * as path from 'node:path';
-import { backendSummary, readConfig, readEnvironment, readManifest, readStatus, runBackendFacts, tailMetrics, type MetricsRecord } from '../../engine/runs';
+import {
+  backendSummary, describeMetricsProblem, describeUnknownKind, readConfig, readEnvironment, readManifest, readStatus, runBackendFacts, tailMetrics,
+  configFacts, environmentFacts, type DiagnosticsMetricsRecord, type MetricsRecord,
+} from '../../engine/runs';
 import {
   EVAL_METRICS, EVAL_SPLITS, LAYER_STATS, SERIES, panelWants,
   type DiagnosticsPass, type EvalSplit, type HistogramTrack, type HostToWebview, type PanelExtras, type PanelKind, type RunState,
@@ -248,37 +251,31 @@ export class RunSeries {
         this.add(SERIES.objective, step, r.loss);
         this.add(SERIES.lr, step, r.lr);
         this.add(SERIES.samplesPerSecond, step, r.samplesPerSecond);
-        const elapsed = num(r.elapsed);
-        if (elapsed !== null) {
-          const times = this.stepTimes;
-          const prev = times[times.length - 1];
-          if (prev && step > prev.step && elapsed > prev.elapsed) this.add(SERIES.stepsPerSecond, step, (step - prev.step) / (elapsed - prev.elapsed));
-          times.push({ step, elapsed });
-          const first = times[Math.max(0, times.length - 20)];
-          if (step > first.step && elapsed > first.elapsed) this.facts.stepsPerSecond = (step - first.step) / (elapsed - first.elapsed);
-        }
-        const epoch = num(r.epoch);
-        if (epoch !== null && epoch > 0 && step > 0) this.facts.stepsPerEpoch = step / epoch;
+        const elapsed = r.elapsed;
+        const times = this.stepTimes;
+        const prev = times[times.length - 1];
+        if (prev && step > prev.step && elapsed > prev.elapsed) this.add(SERIES.stepsPerSecond, step, (step - prev.step) / (elapsed - prev.elapsed));
+        times.push({ step, elapsed });
+        const first = times[Math.max(0, times.length - 20)];
+        if (step > first.step && elapsed > first.elapsed) this.facts.stepsPerSecond = (step - first.step) / (elapsed - first.elapsed);
+        if (r.epoch > 0 && step > 0) this.facts.stepsPerEpoch = step / r.epoch;
         break;
       }
       case 'eval': {
-        const split = r.split as EvalSplit;
-        if (!EVAL_SPLITS.includes(split)) break;
+        const split = r.split;
         for (const m of EVAL_METRICS) this.add(SERIES.evalKey(split, m), step, r[m]);
-        this.facts.lastEval[split] = { acc_e: num(r.acc_e), acc1: num(r.acc1), u_loss: num(r.u_loss), step };
+        this.facts.lastEval[split] = { acc_e: r.acc_e, acc1: r.acc1, u_loss: r.u_loss, step };
         break;
       }
       case 'epoch':
         this.add(SERIES.epochObjective, step, r.loss);
         break;
       case 'layerStats': {
-        const layers = Array.isArray(r.layers) ? (r.layers as Record<string, unknown>[]) : [];
-        for (const l of layers) {
-          const name = String(l.name);
-          for (const stat of LAYER_STATS) if (stat in l) this.add(SERIES.layerKey(stat, name), step, l[stat]);
+        for (const l of r.layers) {
+          for (const stat of LAYER_STATS) if (l[stat] !== undefined) this.add(SERIES.layerKey(stat, l.name), step, l[stat]);
           for (const [kind, field] of [['pre', 'preHist'], ['weight', 'weightHist'], ['firing', 'firingHist']] as const) {
-            const h = l[field] as { min: number; max: number; counts: number[] } | undefined;
-            if (h && Array.isArray(h.counts)) this.addHistogram(kind, name, step, h);
+            const h = l[field];
+            if (h && h.min !== null && h.max !== null) this.addHistogram(kind, l.name, step, { min: h.min, max: h.max, counts: h.counts });
           }
         }
         this.extrasVersion++;
@@ -286,7 +283,6 @@ export class RunSeries {
       }
       case 'diagnostics': {
         const pass = toDiagnosticsPass(r);
-        if (!pass) break;
         this.latestDiagnostics = pass;
         this.diagnosticsPasses++;
         for (const e of pass.estimators) {
@@ -299,21 +295,21 @@ export class RunSeries {
         break;
       }
       case 'diverged':
-        this.facts.diverged = `${r.layer ?? ''} ${r.message ?? ''}`.trim();
+        this.facts.diverged = `${r.layer} ${r.message}`.trim();
         break;
       case 'resume':
         this.resumeAt(step);
         break;
-      default:
+      case 'lr-trial':
+      case 'lr-chosen':
+      case 'warning':
         break;
     }
     if (r.kind !== 'lr-trial' && r.kind !== 'lr-chosen') {
       this.facts.step = step;
-      const epoch = num(r.epoch);
-      if (epoch !== null) this.facts.epoch = epoch;
+      if ('epoch' in r) this.facts.epoch = r.epoch;
     }
-    const elapsed = num(r.elapsed);
-    if (elapsed !== null) this.facts.elapsed = elapsed;
+    this.facts.elapsed = r.elapsed;
   }
 
   private addHistogram(kind: HistogramTrack['kind'], layer: string, step: number, h: { min: number; max: number; counts: number[] }): void {
@@ -383,27 +379,11 @@ export class RunSeries {
   }
 }
 
-function numArray(v: unknown): (number | null)[] {
-  return Array.isArray(v) ? v.map(num) : [];
-}
-
-/** A `diagnostics` record as the panel draws it; null when it is not one. */
-export function toDiagnosticsPass(r: MetricsRecord): DiagnosticsPass | null {
-  if (!Array.isArray(r.estimators) || !Array.isArray(r.M)) return null;
-  const estimators = (r.estimators as Record<string, unknown>[]).map((e) => ({
-    estimator: String(e.estimator),
-    seconds: num(e.seconds) ?? 0,
-    layers: (Array.isArray(e.layers) ? (e.layers as Record<string, unknown>[]) : []).map((l) => ({
-      name: String(l.name), cos: numArray(l.cos), cosQ15: numArray(l.cosQ15), cosQ85: numArray(l.cosQ85), rmse: numArray(l.rmse),
-      variance: num(l.variance), snr: num(l.snr), bias: num(l.bias),
-    })),
-  }));
+/** A `diagnostics` record as the panel draws it (a reference error that was not finite is drawn as 0). */
+export function toDiagnosticsPass(r: DiagnosticsMetricsRecord): DiagnosticsPass {
   return {
-    step: r.step, epoch: num(r.epoch) ?? 0, reference: r.reference === 'exact' ? 'exact' : 'unbiased-mean',
-    referenceError: numArray(r.referenceError).map((v) => v ?? 0), draws: num(r.draws) ?? 0,
-    M: numArray(r.M).map((v) => v ?? 1), seconds: num(r.seconds) ?? 0,
-    layers: Array.isArray(r.layers) ? (r.layers as unknown[]).map(String) : estimators[0]?.layers.map((l) => l.name) ?? [],
-    estimators,
+    step: r.step, epoch: r.epoch, reference: r.reference, referenceError: r.referenceError.map((v) => v ?? 0), draws: r.draws,
+    M: r.M, seconds: r.seconds, layers: r.layers, estimators: r.estimators,
   };
 }
 
@@ -520,16 +500,14 @@ export interface LiveJobInfo {
   canStop: boolean;
 }
 
-function objectAt(v: unknown, key: string): Record<string, unknown> | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = (v as Record<string, unknown>)[key];
-  return typeof o === 'object' && o !== null ? (o as Record<string, unknown>) : undefined;
-}
-
 /** One run folder followed for its panels: metrics tailed from a byte offset, status re-read on each poll. */
 export class LiveRun {
   series: RunSeries;
   private offset = 0;
+  /** Line number of the line at `offset`. */
+  private line = 1;
+  /** Unknown record kinds already reported (once each). */
+  private readonly unknownKinds = new Set<string>();
   private listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private nudgeTimer: NodeJS.Timeout | undefined;
@@ -541,10 +519,14 @@ export class LiveRun {
   private name: string;
   job: LiveJobInfo | undefined;
   refs = 0;
-  /** Problems met while reading (shown in the log by the panels' owner). */
+  /** The problem met by the latest poll, if any. */
   lastError: string | undefined;
 
-  constructor(readonly runDir: string, maxPoints: number, private readonly pollMs = 500) {
+  /**
+   * `report` receives each problem once, as one line naming the file and line: a corrupt record (skipped), records
+   * of a kind this version does not know (skipped; reported once per kind), a failed read.
+   */
+  constructor(readonly runDir: string, maxPoints: number, private readonly pollMs = 500, private readonly report: (problem: string) => void = () => {}) {
     this.series = new RunSeries(maxPoints);
     this.name = path.basename(runDir);
     this.readStatic();
@@ -554,19 +536,14 @@ export class LiveRun {
   private readStatic(): void {
     try { this.name = readManifest(this.runDir).name; } catch { /* not (yet) a complete run */ }
     try {
-      const c = readConfig(this.runDir);
-      const train = objectAt(c, 'train');
-      const model = objectAt(c, 'model');
-      this.config = {
-        estimator: typeof train?.estimator === 'string' ? train.estimator : undefined,
-        epochs: typeof train?.epochs === 'number' ? train.epochs : undefined,
-        model: typeof model?.name === 'string' ? model.name : undefined,
-      };
+      const c = configFacts(readConfig(this.runDir));
+      this.config = { estimator: c.train?.estimator, epochs: c.train?.epochs, model: c.model?.name };
     } catch { /* written just after run.json */ }
     try {
-      const env = readEnvironment(this.runDir) as Record<string, unknown>;
-      if (typeof env.backend === 'string') this.backend = env.backend;
-      const facts = runBackendFacts(env);
+      const raw = readEnvironment(this.runDir);
+      const env = environmentFacts(raw);
+      if (env.backend !== undefined) this.backend = env.backend;
+      const facts = runBackendFacts(raw);
       this.backendFacts = { detail: backendSummary(facts), kernels: facts.kernels };
     } catch { /* idem */ }
   }
@@ -586,19 +563,29 @@ export class LiveRun {
     this.lastPoll = Date.now();
     let changed = false;
     try {
-      const t = tailMetrics(this.runDir, this.offset);
+      const t = tailMetrics(this.runDir, this.offset, this.line);
       if (t.reset) {
         // The file was replaced: start over.
         this.series = new RunSeries(this.series.maxPoints);
+        this.unknownKinds.clear();
         changed = true;
       }
       this.offset = t.next;
+      this.line = t.nextLine;
       if (t.records.length) {
         this.series.ingest(t.records);
         changed = true;
       }
-      this.lastError = t.corrupt.length ? `${t.corrupt.length} corrupt line(s) in metrics.jsonl` : undefined;
+      const problems = t.corrupt.map((c) => describeMetricsProblem(this.runDir, c));
+      for (const u of t.unknownKinds) {
+        if (this.unknownKinds.has(u.kind)) continue;
+        this.unknownKinds.add(u.kind);
+        problems.push(describeUnknownKind(this.runDir, u));
+      }
+      this.lastError = problems.length ? problems.join('; ') : undefined;
+      for (const p of problems) this.report(p);
     } catch (e) {
+      if (this.lastError !== (e as Error).message) this.report((e as Error).message);
       this.lastError = (e as Error).message;
     }
     let status: { status: RunStatus; detail?: string };
@@ -673,13 +660,14 @@ export class LiveRun {
 export class SeriesStore {
   private readonly runs = new Map<string, LiveRun>();
 
-  constructor(private readonly maxPoints: () => number, private readonly pollMs = 500) {}
+  /** `report` receives the problems met reading the runs' folders (see LiveRun). */
+  constructor(private readonly maxPoints: () => number, private readonly pollMs = 500, private readonly report?: (problem: string) => void) {}
 
   acquire(runDir: string): LiveRun {
     const key = path.resolve(runDir);
     let run = this.runs.get(key);
     if (!run) {
-      run = new LiveRun(key, this.maxPoints(), this.pollMs);
+      run = new LiveRun(key, this.maxPoints(), this.pollMs, this.report);
       this.runs.set(key, run);
     }
     run.refs++;

@@ -1,0 +1,394 @@
+// Every record of a run folder, once: the records of metrics.jsonl as a discriminated union on `kind`, and
+// run.json, status.json, summary.json, config.json and environment.json (as far as they are read) and checkpoints.
+// The run folder is the protocol between the trainer (the writer), the `sbn` CLI, the extension host and the panels;
+// docs/run-format.md documents it, and test/unit/runRecords.test.ts checks the two against each other.
+//
+// This module imports nothing (no Node, no TensorFlow.js): the extension host and the webview protocol use its types.
+// Each metrics record kind is a schema from which both its TypeScript type and its validator derive, so the check
+// made on read (`validateMetricsRecord`) and the type the code sees cannot differ.
+
+/** Version of the run folder format (run.json `version`); the records below are those of this version. */
+export const RUN_FORMAT_VERSION = 1;
+
+// ------------------------------------------------------------------------------------------------ schemas
+
+/** A value's type and its check; `check` returns what is wrong (`at` names the field) or null. */
+export interface Schema<T> {
+  readonly optional: boolean;
+  check(v: unknown, at: string): string | null;
+  /** For documentation checks: the allowed strings (oneOf), the element (array), the value (optional), the fields (object). */
+  readonly values?: readonly string[];
+  readonly item?: Schema<unknown>;
+  readonly inner?: Schema<unknown>;
+  readonly shape?: Shape;
+  /** Type carrier only (never set). */
+  readonly __type?: T;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+type Shape = Record<string, Schema<unknown>>;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+type RequiredKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? never : K }[keyof S];
+type OptionalKeys<S extends Shape> = Exclude<keyof S, RequiredKeys<S>>;
+export type ObjectOf<S extends Shape> = Simplify<{ [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }>;
+export interface ObjectSchema<S extends Shape> extends Schema<ObjectOf<S>> { readonly shape: S }
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 40) + '…' : s;
+}
+
+function leaf<T>(expected: string, ok: (v: unknown) => boolean): Schema<T> {
+  return { optional: false, check: (v, at) => (ok(v) ? null : v === undefined ? `"${at}" is missing (${expected})` : `"${at}" must be ${expected}, got ${show(v)}`) };
+}
+
+/** A finite number: counts, positions, times. */
+const count = leaf<number>('a finite number', (v) => typeof v === 'number' && Number.isFinite(v));
+/** A measured value: JSON has no NaN or ∞, so the writer stores them as null. */
+const measured = leaf<number | null>('a number or null', (v) => v === null || (typeof v === 'number' && Number.isFinite(v)));
+const text = leaf<string>('a string', (v) => typeof v === 'string');
+const flag = leaf<boolean>('true or false', (v) => typeof v === 'boolean');
+
+function oneOf<const L extends readonly string[]>(values: L): Schema<L[number]> {
+  return { ...leaf<L[number]>(`one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, (v) => typeof v === 'string' && values.includes(v)), values };
+}
+
+function optional<T>(s: Schema<T>): Schema<T | undefined> & { optional: true } {
+  return { optional: true, inner: s, check: (v, at) => (v === undefined ? null : s.check(v, at)) };
+}
+
+function array<T>(item: Schema<T>): Schema<T[]> {
+  return {
+    optional: false,
+    item,
+    check: (v, at) => {
+      if (!Array.isArray(v)) return `"${at}" must be an array, got ${show(v)}`;
+      for (let i = 0; i < v.length; i++) {
+        const e = item.check(v[i], `${at}[${i}]`);
+        if (e) return e;
+      }
+      return null;
+    },
+  };
+}
+
+function object<S extends Shape>(shape: S): ObjectSchema<S> {
+  return {
+    optional: false,
+    shape,
+    check: (v, at) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return `"${at}" must be an object, got ${show(v)}`;
+      const o = v as Record<string, unknown>;
+      for (const [k, s] of Object.entries(shape)) {
+        const e = s.check(o[k], at ? `${at}.${k}` : k);
+        if (e) return e;
+      }
+      return null; // fields it does not know are a later version's: kept, not checked
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ metrics.jsonl
+
+export const EVAL_SPLITS = ['train', 'validation', 'test'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+
+/** The fields every record has (docs/run-format.md, "Envelope"). */
+const ENVELOPE = { kind: text, step: count, time: text, elapsed: count };
+
+// bounds are null when the values were not finite (weights that overflowed in the step before a divergence)
+const histogram = object({ min: measured, max: measured, counts: array(count) });
+
+const layerStatsLayer = object({
+  name: text,
+  weightNorm: measured,
+  gradNorm: optional(measured),
+  weightHist: histogram,
+  firingRate: optional(measured),
+  entropy: optional(measured),
+  preMean: optional(measured),
+  preStd: optional(measured),
+  saturated: optional(measured),
+  preHist: optional(histogram),
+  firingHist: optional(histogram),
+});
+
+const diagnosticsLayer = object({
+  name: text, cos: array(measured), cosQ15: array(measured), cosQ85: array(measured), rmse: array(measured),
+  variance: measured, snr: measured, bias: measured,
+});
+
+/**
+ * The fields of each record kind besides the envelope. The order is the order of docs/run-format.md's table;
+ * adding a kind here without documenting it there (or the other way round) fails test/unit/runRecords.test.ts.
+ */
+export const METRICS_KIND_FIELDS = {
+  step: { epoch: count, loss: measured, lr: measured, samplesPerSecond: measured },
+  eval: { split: oneOf(EVAL_SPLITS), epoch: count, u_loss: measured, acc1: measured, acc_e: measured, entropy: measured, examples: count, samples: count },
+  epoch: { epoch: count, loss: measured, seconds: count },
+  'lr-trial': { trial: count, lr: count, log10lr: count, objective: measured, diverged: flag },
+  'lr-chosen': { lr: count },
+  layerStats: { epoch: count, layers: array(layerStatsLayer) },
+  diagnostics: {
+    epoch: count, reference: oneOf(['exact', 'unbiased-mean'] as const), referenceError: array(measured), draws: count, M: array(count),
+    seconds: count, layers: array(text), estimators: array(object({ estimator: text, seconds: count, layers: array(diagnosticsLayer) })),
+  },
+  diverged: { layer: text, message: text },
+  resume: { epoch: count },
+  warning: { message: text },
+} as const satisfies Record<string, Shape>;
+
+type KindFields = typeof METRICS_KIND_FIELDS;
+export type MetricsKind = keyof KindFields;
+export const METRICS_KINDS = Object.keys(METRICS_KIND_FIELDS) as MetricsKind[];
+
+/**
+ * Every field name (nested ones too) and every allowed string value of a kind's fields: what docs/run-format.md's
+ * row for the kind must mention (test/unit/runRecords.test.ts).
+ */
+export function metricsKindNames(kind: MetricsKind): { fields: string[]; values: string[] } {
+  const fields = new Set<string>();
+  const values = new Set<string>();
+  const walk = (s: Schema<unknown>): void => {
+    for (const v of s.values ?? []) values.add(v);
+    if (s.item) walk(s.item);
+    if (s.inner) walk(s.inner);
+    for (const [k, f] of Object.entries(s.shape ?? {})) {
+      fields.add(k);
+      walk(f);
+    }
+  };
+  walk(object(METRICS_KIND_FIELDS[kind] as Shape));
+  return { fields: [...fields], values: [...values] };
+}
+
+/** The envelope every record has. */
+export interface MetricsEnvelope {
+  step: number;
+  /** ISO 8601 time the record was written. */
+  time: string;
+  /** Seconds of training wall time, summed over every process that wrote this run. */
+  elapsed: number;
+}
+
+/** The record of one kind. */
+export type MetricsRecordOf<K extends MetricsKind> = Simplify<{ kind: K } & MetricsEnvelope & ObjectOf<KindFields[K]>>;
+
+/** One record of metrics.jsonl. */
+export type MetricsRecord = { [K in MetricsKind]: MetricsRecordOf<K> }[MetricsKind];
+
+export type StepRecord = MetricsRecordOf<'step'>;
+export type EvalRecord = MetricsRecordOf<'eval'>;
+export type EpochRecord = MetricsRecordOf<'epoch'>;
+export type LrTrialRecord = MetricsRecordOf<'lr-trial'>;
+export type LrChosenRecord = MetricsRecordOf<'lr-chosen'>;
+export type LayerStatsRecord = MetricsRecordOf<'layerStats'>;
+export type DiagnosticsMetricsRecord = MetricsRecordOf<'diagnostics'>;
+export type DivergedRecord = MetricsRecordOf<'diverged'>;
+export type ResumeRecord = MetricsRecordOf<'resume'>;
+export type WarningRecord = MetricsRecordOf<'warning'>;
+export type Histogram = Infer<typeof histogram>;
+export type LayerStatsEntry = Infer<typeof layerStatsLayer>;
+export type DiagnosticsLayerEntry = Infer<typeof diagnosticsLayer>;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What a writer passes: a record whose `time` and `elapsed` may be left to the writer to fill in. */
+export type MetricsRecordInput = DistributiveOmit<MetricsRecord, 'time' | 'elapsed'> & { time?: string; elapsed?: number };
+
+/** What a parsed line is: a record, a record of a kind this version does not know (skipped), or what is wrong. */
+export type MetricsLineResult =
+  | { ok: true; record: MetricsRecord }
+  | { ok: false; unknownKind: string }
+  | { ok: false; error: string; unknownKind?: undefined };
+
+const schemas = Object.fromEntries(
+  Object.entries(METRICS_KIND_FIELDS).map(([kind, fields]) => [kind, object(fields as Shape)]),
+) as Record<string, ObjectSchema<Shape>>;
+const envelope = object(ENVELOPE);
+
+/** Check a parsed JSON value against the record types: the one validator of metrics.jsonl (read and write). */
+export function validateMetricsRecord(v: unknown): MetricsLineResult {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, error: 'not a JSON object' };
+  const r = v as Record<string, unknown>;
+  if (typeof r.kind !== 'string') return { ok: false, error: 'no "kind" string' };
+  if (typeof r.step !== 'number') return { ok: false, error: 'no "step" number' };
+  const bad = envelope.check(r, '');
+  if (bad) return { ok: false, error: bad };
+  const schema = Object.prototype.hasOwnProperty.call(schemas, r.kind) ? schemas[r.kind] : undefined;
+  if (!schema) return { ok: false, unknownKind: r.kind };
+  const wrong = schema.check(r, '');
+  if (wrong) return { ok: false, error: `${r.kind} record: ${wrong}` };
+  return { ok: true, record: r as MetricsRecord };
+}
+
+/** Parse and validate one line of metrics.jsonl. */
+export function parseMetricsLine(line: string): MetricsLineResult {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, error: `not valid JSON (${(e as Error).message})` };
+  }
+  return validateMetricsRecord(v);
+}
+
+// ------------------------------------------------------------------------------------------------ the other files
+
+export const RUN_FORMAT = 'sbn-run';
+
+/** run.json: written last by RunStore.create, so its presence marks a complete run folder. */
+export interface RunManifest {
+  format: typeof RUN_FORMAT;
+  version: typeof RUN_FORMAT_VERSION;
+  /** The name given to `create` (sanitized), without the date prefix or collision suffix. */
+  name: string;
+  /** ISO 8601 creation time. */
+  created: string;
+  /** The copied model file inside the folder, e.g. `model.sbn.yaml`. */
+  model: string;
+  /** The model file name as given to `create` (where it came from). */
+  source: string;
+}
+
+export const RUN_STATUSES = ['running', 'stopped', 'finished', 'crashed', 'diverged'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** status.json as written. */
+export interface StatusRecord {
+  status: RunStatus;
+  detail?: string;
+  /** The process that wrote it, and its machine. */
+  pid: number;
+  hostname: string;
+  /** ISO 8601. */
+  updated: string;
+}
+
+/** The last evaluation of a split, as summary.json keeps it. */
+const summaryEval = object({ u_loss: measured, acc1: measured, acc_e: measured, entropy: measured, epoch: count });
+export type SummaryEval = Infer<typeof summaryEval>;
+
+/** The fields of summary.json, in the order of docs/run-format.md's table. */
+const SUMMARY_SHAPE = {
+  run: text,
+  status: oneOf(['finished', 'stopped', 'diverged'] as const),
+  model: text,
+  estimator: text,
+  backend: text,
+  steps: count,
+  epochs: count,
+  lr: count,
+  secondsPerEpoch: measured,
+  wallSeconds: count,
+  /** Last evaluation of each split. */
+  last: object({ train: optional(summaryEval), validation: optional(summaryEval), test: optional(summaryEval) }),
+  message: optional(text),
+} as const satisfies Shape;
+
+/** summary.json: written when a run ends (finished, stopped, diverged), replacing any earlier one. */
+export type RunSummary = ObjectOf<typeof SUMMARY_SHAPE>;
+export const SUMMARY_FIELDS = Object.keys(SUMMARY_SHAPE) as (keyof RunSummary)[];
+
+/** summary.json as a reader may find it: any field may be missing (an older writer) and others added. */
+export type SummaryFile = Partial<RunSummary> & Record<string, unknown>;
+
+/**
+ * A parsed summary.json as readers take it: the documented fields that have their documented type (a field of the
+ * wrong type is left out, as if missing), and every other field as it is.
+ */
+export function summaryFacts(v: unknown): SummaryFile {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+  const out: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+  for (const [k, schema] of Object.entries(SUMMARY_SHAPE) as [string, Schema<unknown>][]) {
+    if (out[k] !== undefined && schema.check(out[k], k) !== null) delete out[k];
+  }
+  return out as SummaryFile;
+}
+
+/** What readers other than a resume take from config.json (the trainer writes the whole resolved configuration). */
+export interface ConfigFileFacts {
+  model?: { name?: string };
+  train?: { estimator?: string; epochs?: number };
+}
+
+/** What readers take from environment.json (the rest is informational and may grow). */
+export interface EnvironmentFileFacts {
+  backend?: string;
+  backendDetail?: string;
+  kernels?: string;
+  kernelsPath?: string | null;
+}
+
+function field(v: unknown, key: string): unknown {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
+}
+const stringOr = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const numberOr = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** The facts of a parsed config.json that have the documented types (the others are left out). */
+export function configFacts(config: unknown): ConfigFileFacts {
+  const train = field(config, 'train');
+  const model = field(config, 'model');
+  return {
+    ...(model !== undefined ? { model: { name: stringOr(field(model, 'name')) } } : {}),
+    // older configurations kept the estimator at the top level
+    ...(train !== undefined || field(config, 'estimator') !== undefined
+      ? { train: { estimator: stringOr(field(train, 'estimator') ?? field(config, 'estimator')), epochs: numberOr(field(train, 'epochs')) } }
+      : {}),
+  };
+}
+
+/** The facts of a parsed environment.json that have the documented types. */
+export function environmentFacts(env: unknown): EnvironmentFileFacts {
+  const kernelsPath = field(env, 'kernelsPath');
+  return {
+    backend: stringOr(field(env, 'backend')), backendDetail: stringOr(field(env, 'backendDetail')), kernels: stringOr(field(env, 'kernels')),
+    kernelsPath: kernelsPath === null ? null : stringOr(kernelsPath),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ checkpoints
+
+export const CHECKPOINT_FORMAT = 'sbn-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+export interface TensorData {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Named tensors; names are free text (`layers.0.w`, `adam.m/layers.0.w`, …) but never `__proto__`. */
+export type TensorMap = Record<string, TensorData>;
+
+export interface OptimizerState {
+  /** `sgd`, `momentum`, `adam`, … as the trainer names it. */
+  type: string;
+  state: TensorMap;
+  /** Step counters, running powers of betas, … (finite numbers; JSON keeps doubles exactly). */
+  scalars: Record<string, number>;
+}
+
+/** A checkpoint as the code holds it (tensors decoded); `parseCheckpoint` validates the file. */
+export interface Checkpoint {
+  format: typeof CHECKPOINT_FORMAT;
+  version: typeof CHECKPOINT_VERSION;
+  /** Optimizer steps completed. Resuming continues with step `step + 1`. */
+  step: number;
+  /** Epochs completed, fractional when the checkpoint was written mid-epoch (on stop). */
+  epoch: number;
+  params: TensorMap;
+  optimizer?: OptimizerState;
+  /** Random generator states (e.g. `{ "noise": { "s": [..4 uint32..] } }`). */
+  rng?: Record<string, unknown>;
+  /** Data order / position (e.g. permutation seed, index within the epoch). */
+  data?: Record<string, unknown>;
+  extra?: Record<string, unknown>;
+}
+
+/** How a tensor is stored in the JSON file. */
+export interface StoredTensor {
+  shape: number[];
+  dtype: 'float32';
+  base64: string;
+}
