@@ -213,12 +213,17 @@ test('resume and eval: transposed tensors, a checkpoint without rng and a trunca
   assertUsageError(await sbn('eval', dir), /checkpoint\.json: params\.dense1\.weight: expected shape \[4, 2\] for model m, got \[2, 4\]/);
   assertUsageError(await sbn('train', '--resume', dir, '--epochs', '2', '--no-progress'), /checkpoint\.json: params\.dense1\.weight: expected shape \[4, 2\]/);
   assert.deepEqual(runningRuns(root), []);
-  const noRng = JSON.parse(good);
-  delete noRng.rng;
-  fs.writeFileSync(cpFile, JSON.stringify(noRng));
+  // every checkpoint without its random generators (with one valid left, resume would use it and only warn)
+  const checkpoints = [cpFile, ...fs.readdirSync(path.join(dir, 'checkpoints')).map((f) => path.join(dir, 'checkpoints', f))];
+  const originals = checkpoints.map((f) => fs.readFileSync(f, 'utf8'));
+  for (const [i, f] of checkpoints.entries()) {
+    const noRng = JSON.parse(i === 0 ? good : originals[i]);
+    delete noRng.rng;
+    fs.writeFileSync(f, JSON.stringify(noRng));
+  }
   assertUsageError(await sbn('train', '--resume', dir, '--epochs', '2', '--no-progress'), /checkpoint\.json: rng: the random generator states \(noise, eval\) are missing/);
   assert.deepEqual(runningRuns(root), []);
-  fs.writeFileSync(cpFile, good);
+  for (const [i, f] of checkpoints.entries()) fs.writeFileSync(f, i === 0 ? good : originals[i]);
   const config = path.join(dir, 'config.json');
   fs.writeFileSync(config, fs.readFileSync(config, 'utf8').slice(0, 100));
   assertUsageError(await sbn('train', '--resume', dir, '--epochs', '2', '--no-progress'), /config\.json: the file is damaged, not valid JSON/);

@@ -82,7 +82,8 @@ function assertReleased(dir: string): void {
 }
 
 // An evaluation pass that takes seconds: 160 training examples × 3000 samples through 64 units.
-const slowEval = () => writeModel('sloweval', { layers: [{ type: 'dense', units: 64 }] }, { evalSamples: 3000, batchSize: 20, epochs: 2, logInterval: 4 });
+// evalSamples stays within the schema's limit (1024); the width makes the evaluation last
+const slowEval = () => writeModel('sloweval', { layers: [{ type: 'dense', units: 192 }] }, { evalSamples: 1000, batchSize: 20, epochs: 2, logInterval: 4 });
 
 test('Stop during the end-of-epoch evaluation takes effect within about a second, checkpoints the epoch\'s last step, and resumes bit for bit', async (t) => {
   const model = slowEval();

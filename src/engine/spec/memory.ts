@@ -1,6 +1,7 @@
 // How much memory a model needs to train, estimated from its file before anything is allocated, so that a model
 // too large for the machine is refused with a line naming the field to change (rather than failing inside
 // TensorFlow, or being killed by the system). One estimate for the CLI and the editor's diagnostics.
+import { ESTIMATORS, type EstimatorName } from '../../estimators';
 import { layerGeometry } from './geometry';
 import { TRAIN_DEFAULTS } from './model';
 import type { ModelSpec } from './types';
@@ -18,13 +19,19 @@ const PARAMETER_BYTES = (optimizerStates: number) => FLOAT * (3 + optimizerState
  * the forward and backward passes; estimators that take two forward passes (ARM) or keep moments (ADF, PSA's
  * ratio convolution, local reparameterisation) hold about twice as much.
  */
-const STEP_FLOATS_PER_UNIT: Record<string, number> = {
-  psa: 12, adf: 12, 'local-reparam': 12, arm: 12, dste: 6, 'hard-st': 6, reinforce: 6, concrete: 6, tanh: 6,
-};
+function stepFloatsPerUnit(estimator: string): number {
+  const info = ESTIMATORS[estimator as EstimatorName];
+  if (!info) return 12;
+  return info.family === 'path-sample-analytic' || info.family === 'moment-propagation' || estimator === 'arm' ? 12 : 6;
+}
 /** Per unit and row of an evaluation pass (forward only): pre-activation, probability, state, noise. */
 const EVAL_FLOATS_PER_UNIT = 4;
-/** Elements of the evaluation's flip-averaged last layer per chunk (src/engine/train/evaluate.ts keeps below this). */
-const EVAL_FLIP_ELEMENTS = 1 << 23;
+/**
+ * Bound on rows × flips × classes of the evaluation's flip-averaged last layer held at once (src/engine/train/
+ * evaluate.ts works in chunks of this): memory, and the work between two checks for Stop during training (2^21:
+ * 0.3–1.3 s per chunk for the Fashion conv example on 2 cores shared with a dozen processes, 2^23: 1–2.5 s).
+ */
+export const EVAL_FLIP_ELEMENTS = 1 << 21;
 /**
  * A checkpoint is one JSON text, and a JavaScript string holds at most 2^29 − 24 characters: with base64's 16/3
  * characters per float32 parameter, about 10^8 parameters fit.
@@ -54,7 +61,7 @@ export function estimateMemory(model: ModelSpec): MemoryEstimate {
   const parameterBytes = parameters * PARAMETER_BYTES(optimizerStates);
   const batch = train?.batchSize ?? TRAIN_DEFAULTS.batchSize;
   const samples = train?.samples ?? TRAIN_DEFAULTS.samples;
-  const stepBytes = batch * samples * units * FLOAT * (STEP_FLOATS_PER_UNIT[train?.estimator ?? 'psa'] ?? 12);
+  const stepBytes = batch * samples * units * FLOAT * stepFloatsPerUnit(train?.estimator ?? 'psa');
   const evalSamples = train?.evalSamples ?? TRAIN_DEFAULTS.evalSamples;
   const evalBytes = evalSamples * units * FLOAT * EVAL_FLOATS_PER_UNIT + EVAL_FLIP_ELEMENTS * FLOAT * 3;
   // The part to blame: the largest layer for the parameters, the batch or samples for a step, evalSamples.

@@ -13,6 +13,7 @@ import { inputTensor } from '../gradients';
 import { prod } from '../layers';
 import type { Split } from '../data';
 import { runToEnd, type Pass } from '../passes';
+import { EVAL_FLIP_ELEMENTS } from '../spec/memory';
 
 export interface SbnMetrics {
   u_loss: number;
@@ -23,11 +24,6 @@ export interface SbnMetrics {
   samples: number;
 }
 
-/**
- * Bound on rows × flips × classes held at once: memory, and the work between two checks for Stop during training
- * (2^21: 0.3–1.3 s per chunk for the Fashion conv example on 2 cores shared with a dozen processes, 2^23: 1–2.5 s).
- */
-const MAX_FLIP_ELEMENTS = 1 << 21;
 
 /** Class probabilities [R, K'] from logits: softmax, or [1 − σ(η), σ(η)] for the one-logit logistic loss. */
 function probabilities(net: Network, logits: tf.Tensor2D): tf.Tensor2D {
@@ -98,7 +94,7 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
 function chunkRows(net: Network, samples: number): number {
   const last = net.geometry[net.geometry.length - 1];
   const flips = prod(last.inShape) * Math.max(2, net.spec.output.units);
-  return Math.max(1, Math.floor(MAX_FLIP_ELEMENTS / (flips * samples)));
+  return Math.max(1, Math.floor(EVAL_FLIP_ELEMENTS / (flips * samples)));
 }
 
 /** Metrics of docs/math.md §4.6 over a split (or its first `limit` examples) with S samples per example. */
