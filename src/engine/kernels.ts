@@ -117,7 +117,10 @@ function load(): NonNullable<typeof loaded> {
   }
 }
 
-/** The addon, or undefined when it is missing, fails to load, is disabled, or SBN_KERNELS=js. */
+/**
+ * The addon, or undefined when it is missing, fails to load, is disabled, or SBN_KERNELS=js: the one place that
+ * decides whether PSA's backward products (layers.ts, estimators/psa.ts) run natively or as the tfjs reference.
+ */
 export function nativeKernels(): NativeKernels | undefined {
   loaded ??= load();
   return enabled ? loaded.kernels : undefined;

@@ -314,21 +314,9 @@ export function ratioConvNative(k: NativeKernels, a: tf.Tensor4D, shift: tf.Tens
   return tf.tensor4d(out, [B, H, W, C]);
 }
 
-/** 'native' falls back to 'taps' when the addon is not available. */
-export type RatioConvImplementation = 'native' | 'reference' | 'taps';
-let ratioConvImplementation: RatioConvImplementation | undefined;
-
-/**
- * Which ratio-convolution implementation conv PSA uses (tests compare them; benchmarks time them);
- * undefined (the default): native when the addon loads, else taps.
- */
-export function setRatioConvImplementation(impl: RatioConvImplementation | undefined): void {
-  ratioConvImplementation = impl;
-}
-
+/** The ratio convolution conv PSA uses: the native kernel when kernels.ts provides it, else the taps form. */
 function ratioConv(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
-  if (ratioConvImplementation === 'reference') return ratioConvReference(a, shift, gr, weight, g, noise);
-  const k = ratioConvImplementation === 'taps' ? undefined : nativeKernels();
+  const k = nativeKernels();
   return k ? ratioConvNative(k, a, shift, gr, weight, g, noise) : ratioConvTaps(a, shift, gr, weight, g, noise);
 }
 

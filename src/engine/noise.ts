@@ -55,11 +55,6 @@ export function sigmoid64(t: number): number {
   return e / (1 + e);
 }
 
-/** log(1 + e^t) without overflow (docs/math.md §5.1). */
-export function softplus64(t: number): number {
-  return t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t));
-}
-
 /** Φ(t) through erfc, accurate in both tails (W. J. Cody's rational approximations via erfc). */
 export function normalCdf64(t: number): number {
   return 0.5 * erfc64(-t * SQRT1_2);

@@ -204,9 +204,3 @@ export function releaseLock(dir: string): void {
     try { fs.unlinkSync(file); } catch { /* ignore */ }
   }
 }
-
-/** Who holds the lock, if anyone alive does (null: free or stale). */
-export function lockHolder(dir: string): { pid: number; hostname: string } | null {
-  const h = readLock(path.join(dir, LOCK_FILE));
-  return h && holderLive(h) ? { pid: h.pid, hostname: h.hostname } : null;
-}

@@ -210,10 +210,6 @@ export async function runSession(session: Session, backend: string, options: { e
   return { result, summary };
 }
 
-export function readModelText(file: string): string {
-  return fs.readFileSync(file, 'utf8');
-}
-
 /**
  * config.json of a run, checked: a JSON object of this format whose model is a valid model file and whose resolved
  * train section has the values the trainer reads, so that a damaged or edited file is named with what is wrong

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
 import { Rng, type RngState } from '../rng';
-import { createEstimator, disposeEstimate, type Estimator } from '../estimators';
+import { createEstimator, type Estimator } from '../estimators';
 import { inputTensor } from '../gradients';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';

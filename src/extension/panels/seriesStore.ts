@@ -19,7 +19,7 @@ import {
 } from '../../engine/runs';
 import {
   EVAL_METRICS, EVAL_SPLITS, LAYER_STATS, SERIES, panelWants,
-  type DiagnosticsPass, type EvalSplit, type HistogramTrack, type HostToWebview, type PanelExtras, type PanelKind, type RunState,
+  type DiagnosticsPass, type HistogramTrack, type HostToWebview, type PanelExtras, type PanelKind, type RunState,
   type RunStatus, type SeriesDelta, type SeriesPayload,
 } from '../../webviewProtocol';
 

@@ -98,7 +98,8 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
   return { net, data, dataNote };
 }
 
-async function handle(req: WorkerRequest): Promise<void> {
+/** One job request; 'stop' never gets here (the message handler below takes it). */
+async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<void> {
   switch (req.type) {
     case 'train': {
       const model = withDiagnosticsDefault(parseModel(req.modelFile, req.modelText), req.diagnosticsInterval);
@@ -173,8 +174,6 @@ async function handle(req: WorkerRequest): Promise<void> {
       send({ type: 'done', status: 'finished' });
       return;
     }
-    case 'stop':
-      stopRequested = true;
   }
 }
 
