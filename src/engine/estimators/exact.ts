@@ -17,9 +17,6 @@ import { exactCost } from './exactCost';
 import { denseEquivalent, type DenseLayer64 } from '../denseEquivalent';
 import { unitsOf } from '../spec/geometry';
 
-// The cost model is tfjs-free so the editor can ask it without loading the tensor code.
-export { EXACT_MAX_MATRIX, EXACT_MAX_OPERATIONS, EXACT_MAX_UNITS, exactCost } from './exactCost';
-
 export interface ExactResult {
   loss: number;
   /** Per layer (hidden then output): W row-major (out, in), then the bias. */
