@@ -1,6 +1,8 @@
 // Shapes through the layers of a model (docs/math.md §1.4, §4.2): what each layer takes and gives, its parameters and its
 // stochastic binary units. Shapes are [features] or [channels, height, width] (channel-major); `dense` and the
 // output layer flatten a [C, H, W] input implicitly, `conv` needs one.
+// The one authority on shapes, without TensorFlow.js: the parser's checks, the editor's hovers and code lenses,
+// the network's affine layers (modelGeometry) and the exact-enumeration cost all read them from here.
 import type { LayerSpec, ModelSpec } from './types';
 
 export interface LayerGeometry {
