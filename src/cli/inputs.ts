@@ -8,6 +8,7 @@ import type { Dataset } from '../engine/gradients';
 import { ESTIMATOR_NAMES, isEstimatorName, type EstimatorName, type EstimatorOptions, type ReinforceBaseline } from '../engine/estimators';
 import type { EstimatorEntry } from '../engine/gradientAccuracy';
 import { CliError, fieldError } from './errors';
+import { shapeSize } from '../engine/spec/geometry';
 
 export function loadModel(file: string): ModelSpec {
   const result = loadModelFile(file);
@@ -122,7 +123,7 @@ export function loadParams(arg: string, spec: ModelSpec): Network {
 export function loadData(file: string, spec: ModelSpec): Dataset {
   const doc = readJsonFile(file);
   if (!isObject(doc)) throw fieldError(file, '', 'expected an object {"X": [[...], ...], "Y": [...]}');
-  const d = spec.input.shape.reduce((a, b) => a * b, 1);
+  const d = shapeSize(spec.input.shape);
   const { X, Y } = doc;
   if (!Array.isArray(X) || X.length === 0) throw fieldError(file, 'X', 'expected a non-empty array of feature rows');
   X.forEach((row, n) => {

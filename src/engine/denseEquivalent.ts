@@ -3,7 +3,7 @@
 // estimator on conv layers against it. Gradients of the dense form map back to the conv parameters by
 // summing over the positions that share a weight.
 import type { AffineGeometry } from './layers';
-import { externalWeightShape, outShapeOf, prod } from './layers';
+import { externalWeightShape, shapeSize, unitsOf } from './spec/geometry';
 
 export interface DenseLayer64 {
   in: number;
@@ -48,21 +48,21 @@ function convIndexMap(g: Extract<AffineGeometry, { kind: 'conv' }>): Int32Array 
 export function denseEquivalent(g: AffineGeometry, weight: ArrayLike<number>, bias: ArrayLike<number>): {
   layer: DenseLayer64; backMap: (dW: Float64Array, db: Float64Array) => Float64Array;
 } {
-  const nIn = prod(g.inShape);
+  const nIn = shapeSize(g.inShape);
   if (g.kind === 'dense') {
     return {
       layer: { in: nIn, out: g.units, weight: Float64Array.from(weight), bias: Float64Array.from(bias) },
       backMap: (dW, db) => { const v = new Float64Array(dW.length + db.length); v.set(dW); v.set(db, dW.length); return v; },
     };
   }
-  const nOut = prod(g.outShape);
+  const nOut = shapeSize(g.outShape);
   const positions = g.outShape[1] * g.outShape[2];
   const map = convIndexMap(g);
   const dense = new Float64Array(nOut * nIn);
   for (let e = 0; e < map.length; e++) if (map[e] >= 0) dense[e] = weight[map[e]];
   const denseBias = new Float64Array(nOut);
   for (let j = 0; j < nOut; j++) denseBias[j] = bias[Math.floor(j / positions)];
-  const nW = prod(externalWeightShape(g));
+  const nW = shapeSize(externalWeightShape(g));
   return {
     layer: { in: nIn, out: nOut, weight: dense, bias: denseBias },
     backMap: (dW, db) => {
@@ -74,6 +74,3 @@ export function denseEquivalent(g: AffineGeometry, weight: ArrayLike<number>, bi
   };
 }
 
-export function unitsOf(g: AffineGeometry): number {
-  return prod(outShapeOf(g));
-}

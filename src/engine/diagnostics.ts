@@ -4,7 +4,8 @@
 // is reported so that a reader can tell estimator error from reference noise.
 import type { Network } from './network';
 import { networkValues, parameterSizes } from './network';
-import { exactCost, exactGradient } from './estimators/exact';
+import { exactGradient } from './estimators/exact';
+import { exactCost } from './estimators/exactCost';
 import { gradientDrawsPass, type Dataset } from './gradients';
 import { runToEnd, type Pass } from './passes';
 import { layerAccuracy, type LayerAccuracy } from './gradientAccuracy';

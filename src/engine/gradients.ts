@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from './network';
 import { networkValues, parameterSizes } from './network';
-import { outShapeOf, prod, toExternalWeight } from './layers';
+import { outShapeOf, shapeSize, toExternalWeight } from './layers';
 import { Rng } from './rng';
 import { runToEnd, type Pass } from './passes';
 import { exactGradient } from './estimators/exact';
@@ -71,7 +71,7 @@ export function drawBatches(draws: number, perBatch: number): number[] {
 
 function defaultMaxRows(net: Network): number {
   const last = net.geometry[net.geometry.length - 1];
-  const widest = Math.max(...net.geometry.map((g) => prod(outShapeOf(g))), prod(last.inShape) * net.spec.output.units);
+  const widest = Math.max(...net.geometry.map((g) => shapeSize(outShapeOf(g))), shapeSize(last.inShape) * net.spec.output.units);
   return Math.max(1, Math.floor((1 << 21) / widest));
 }
 
@@ -83,7 +83,7 @@ export function inputTensor(net: Network, rows: ArrayLike<number>[] | Float32Arr
   const shape = net.spec.input.shape;
   const n = count ?? (rows as ArrayLike<number>[]).length;
   const flat = rows instanceof Float32Array ? rows : Float32Array.from((rows as ArrayLike<number>[]).flatMap((r) => Array.from(r)));
-  if (shape.length !== 3) return tf.tensor2d(flat, [n, prod(shape)]);
+  if (shape.length !== 3) return tf.tensor2d(flat, [n, shapeSize(shape)]);
   return tf.tidy(() => tf.transpose(tf.tensor4d(flat, [n, shape[0], shape[1], shape[2]]), [0, 2, 3, 1]));
 }
 

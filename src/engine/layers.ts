@@ -16,48 +16,12 @@ export interface LayerParams {
   bias: tf.Tensor1D;
 }
 
-export interface DenseGeometry {
-  kind: 'dense';
-  /** Per-example input shape: [n] or [C, H, W] (flattened channel-major). */
-  inShape: number[];
-  units: number;
-}
-
-export interface ConvGeometry {
-  kind: 'conv';
-  /** [C, H, W] */
-  inShape: number[];
-  filters: number;
-  kernel: number;
-  stride: number;
-  padding: number;
-  /** [filters, H', W'] */
-  outShape: number[];
-}
-
-export type AffineGeometry = DenseGeometry | ConvGeometry;
-
-export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
-  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
-}
-
-export function outShapeOf(g: AffineGeometry): number[] {
-  return g.kind === 'dense' ? [g.units] : g.outShape;
-}
-
-/** Internal parameter shape. */
-export function internalWeightShape(g: AffineGeometry): number[] {
-  return g.kind === 'dense' ? [g.units, prod(g.inShape)] : [g.kernel, g.kernel, g.inShape[0], g.filters];
-}
-
-/** External (file) parameter shape: [out, in] or [out, in, K, K]. */
-export function externalWeightShape(g: AffineGeometry): number[] {
-  return g.kind === 'dense' ? [g.units, prod(g.inShape)] : [g.filters, g.inShape[0], g.kernel, g.kernel];
-}
-
-export function prod(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+// Shapes come from the one geometry module (tfjs-free); re-exported for the ops that take them.
+import { shapeSize, type AffineGeometry, type ConvGeometry, type DenseGeometry } from './spec/geometry';
+export {
+  convOutputSize, externalWeightShape, internalWeightShape, outShapeOf, shapeSize,
+  type AffineGeometry, type ConvGeometry, type DenseGeometry,
+} from './spec/geometry';
 
 /** Internal → external layout of a weight tensor, with any number of leading dimensions (e.g. draws). */
 export function toExternalWeight(g: AffineGeometry, w: tf.Tensor): tf.Tensor {
@@ -157,7 +121,7 @@ export function psaDenseReference(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Ten
 export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
   const w = p.weight as tf.Tensor2D;
   const wT = tf.transpose(w) as tf.Tensor2D;
-  const nIn = prod(g.inShape);
+  const nIn = shapeSize(g.inShape);
   const spatial = g.inShape.length === 3;
   const flat = (x: tf.Tensor): tf.Tensor2D => (spatial
     ? tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) as tf.Tensor2D

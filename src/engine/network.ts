@@ -1,11 +1,13 @@
 // An SBN's parameters and the model facts every estimator needs (coding, noise, loss, layer geometry).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from './spec/types';
+import { modelGeometry, ShapeError } from './spec/geometry';
+export { modelGeometry, ShapeError } from './spec/geometry';
 import { codingOf, type Coding } from './coding';
 import { noiseOf, type Noise } from './noise';
 import type { Rng } from './rng';
 import {
-  convOutputSize, externalWeightShape, internalWeightShape, outShapeOf, prod, toExternalWeight, toInternalWeight,
+  externalWeightShape, internalWeightShape, outShapeOf, shapeSize, toExternalWeight, toInternalWeight,
   type AffineGeometry, type LayerParams,
 } from './layers';
 
@@ -29,45 +31,9 @@ export interface Network {
   layerNames: string[];
 }
 
-export class ShapeError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(message);
-  }
-}
-
-/** The affine layers of a model with their shapes (flatten layers fold into the next dense layer). */
-export function modelGeometry(spec: ModelSpec): { geometry: AffineGeometry[]; names: string[] } {
-  const geometry: AffineGeometry[] = [];
-  const names: string[] = [];
-  let shape = [...spec.input.shape];
-  spec.layers.forEach((layer, k) => {
-    const name = layer.name ?? `${layer.type}${k + 1}`;
-    // States stay [C, H, W] through a flatten layer: the next dense layer flattens them (channel-major).
-    if (layer.type === 'flatten') return;
-    if (layer.type === 'dense') {
-      geometry.push({ kind: 'dense', inShape: shape, units: layer.units });
-      shape = [layer.units];
-    } else {
-      const [C, H, W] = shape;
-      const stride = layer.stride ?? 1;
-      const padding = layer.padding ?? 0;
-      const outShape = [layer.filters, convOutputSize(H, layer.kernel, stride, padding), convOutputSize(W, layer.kernel, stride, padding)];
-      if (shape.length !== 3 || outShape[1] < 1 || outShape[2] < 1) {
-        throw new ShapeError(`layers[${k}]`, `conv layer ${name} needs a [C, H, W] input at least as large as its kernel, got [${shape.join(', ')}]`);
-      }
-      geometry.push({ kind: 'conv', inShape: [C, H, W], filters: layer.filters, kernel: layer.kernel, stride, padding, outShape });
-      shape = outShape;
-    }
-    names.push(name);
-  });
-  geometry.push({ kind: 'dense', inShape: shape, units: spec.output.units });
-  names.push('output');
-  return { geometry, names };
-}
-
 /** Number of weights plus biases of each affine layer. */
 export function parameterSizes(net: Network): number[] {
-  return net.geometry.map((g) => prod(internalWeightShape(g)) + outShapeOf(g)[0]);
+  return net.geometry.map((g) => shapeSize(internalWeightShape(g)) + outShapeOf(g)[0]);
 }
 
 function checkNested(value: unknown, shape: number[], field: string): void {
@@ -112,14 +78,14 @@ export function initNetwork(spec: ModelSpec, rng: Rng): Network {
   const { geometry, names } = modelGeometry(spec);
   const layers = geometry.map((g) => {
     const shape = internalWeightShape(g);
-    const fanIn = g.kind === 'dense' ? prod(g.inShape) : g.inShape[0] * g.kernel * g.kernel;
+    const fanIn = g.kind === 'dense' ? shapeSize(g.inShape) : g.inShape[0] * g.kernel * g.kernel;
     const bound = 1 / Math.sqrt(fanIn);
     const draw = (n: number) => {
       const a = rng.uniforms(n);
       for (let i = 0; i < n; i++) a[i] = (2 * a[i] - 1) * bound;
       return a;
     };
-    return { weight: tf.tensor(draw(prod(shape)), shape, 'float32'), bias: tf.tensor1d(draw(outShapeOf(g)[0]), 'float32') };
+    return { weight: tf.tensor(draw(shapeSize(shape)), shape, 'float32'), bias: tf.tensor1d(draw(outShapeOf(g)[0]), 'float32') };
   });
   return { spec, coding: codingOf(spec.states), noise: noiseOf(spec.noise), geometry, layers, layerNames: names };
 }
@@ -134,7 +100,7 @@ export function externalLayer(net: Network, k: number): { shape: number[]; weigh
 
 function nest(flat: ArrayLike<number>, shape: number[], offset = 0): unknown[] {
   if (shape.length === 1) return Array.from({ length: shape[0] }, (_, i) => flat[offset + i]);
-  const stride = shape.slice(1).reduce((a, b) => a * b, 1);
+  const stride = shapeSize(shape.slice(1));
   return Array.from({ length: shape[0] }, (_, i) => nest(flat, shape.slice(1), offset + i * stride));
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { exactGradient, exactCost, ExactTooLargeError } from '../../src/engine/estimators/exact';
+import { exactGradient, ExactTooLargeError } from '../../src/engine/estimators/exact';
+import { exactCost } from '../../src/engine/estimators/exactCost';
 import type { LayerValues } from '../../src/engine/network';
 import { GRADEVAL_MODEL, denseModel, gradevalData, randomProblem, relativeError } from './helpers/fixtures';
 

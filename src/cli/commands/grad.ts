@@ -1,7 +1,7 @@
 // `sbn grad`: many draws of one estimator on a model, parameters and data; one JSON object on stdout.
 import { startBackend } from '../backend';
 import { gradientDraws } from '../../engine/gradients';
-import { exactCost } from '../../engine/estimators/exact';
+import { exactCost } from '../../engine/estimators/exactCost';
 import { disposeNetwork } from '../../engine/network';
 import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseBaseline, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';

@@ -1,7 +1,7 @@
 // `sbn gradeval`: the paper's Experiment 1 (docs/math.md §3.3) on any model small enough for exact enumeration.
 import * as path from 'node:path';
 import { startBackend } from '../backend';
-import { exactCost } from '../../engine/estimators/exact';
+import { exactCost } from '../../engine/estimators/exactCost';
 import { gradientAccuracy, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
 import { compareWithReference, paperMFor, referenceAt } from '../../engine/experiments/gradacc';
 import { disposeNetwork } from '../../engine/network';

@@ -3,9 +3,10 @@
 // already the channel-major [3, 32, 32] layout the engine uses, so a record's pixels are copied as they are.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BUILT_IN_DATASETS } from './builtIn';
 import { DataError, RawData, RawSplit } from './types';
 
-export const CIFAR_SHAPE = [3, 32, 32];
+export const CIFAR_SHAPE = [...BUILT_IN_DATASETS.cifar10.shape];
 const PIXELS = 3 * 32 * 32;
 const RECORD = 1 + PIXELS;
 
@@ -63,5 +64,5 @@ export function readCifar10(dir: string): RawData {
   }
   const testFile = path.join(folder, 'test_batch.bin');
   const test = fs.existsSync(testFile) ? readCifarBatch(testFile) : undefined;
-  return { shape: CIFAR_SHAPE, train: concat(batches), test, classes: 10, source: `cifar10 (${folder})` };
+  return { shape: CIFAR_SHAPE, train: concat(batches), test, classes: BUILT_IN_DATASETS.cifar10.classes, source: `cifar10 (${folder})` };
 }

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DataError } from './types';
+import { shapeSize } from '../spec/geometry';
 
 export interface IdxArray {
   dims: number[];
@@ -34,7 +35,7 @@ export function readIdx(source: string | Uint8Array, name = typeof source === 's
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  const size = dims.reduce((a, b) => a * b, 1);
+  const size = shapeSize(dims);
   if (bytes.length - header !== size) {
     throw bad(`dims [${dims.join(', ')}] need ${size} data bytes, found ${bytes.length - header}`);
   }

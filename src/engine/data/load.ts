@@ -12,6 +12,7 @@ import { readToy2d } from './toy2d';
 import { locateDataset } from './store';
 import { DataError, DatasetMissingError, LoadedData, RawData, Split } from './types';
 import { readUserFile } from './userFile';
+import { shapeSize } from '../spec/geometry';
 
 export interface LoadOptions {
   /** Folder that data.path is relative to (the model file's folder). */
@@ -22,8 +23,6 @@ export interface LoadOptions {
   /** The model's output.units. */
   classes: number;
 }
-
-const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function resolvePath(spec: DataSpec, baseDir: string, required: string | undefined): string | undefined {
   if (spec.path === undefined) {
@@ -54,8 +53,8 @@ function readRaw(spec: DataSpec, baseDir: string): RawData {
 
 /** input.shape fits when it is the data's own shape, or either side is flat and the feature counts agree. */
 function checkShape(shape: number[], inputShape: number[], name: string): void {
-  const features = product(shape);
-  const fits = product(inputShape) === features &&
+  const features = shapeSize(shape);
+  const fits = shapeSize(inputShape) === features &&
     (inputShape.length === 1 || shape.length === 1 || inputShape.join() === shape.join());
   if (!fits) {
     const options = shape.length > 1 ? `[${shape.join(', ')}] or [${features}]` : `[${features}]`;
@@ -74,7 +73,7 @@ export function loadDataset(spec: DataSpec, options: LoadOptions): LoadedData {
   }
   const labels = labelMap([raw.train.y, ...(raw.test ? [raw.test.y] : [])], options.loss, options.classes, name, raw.classes);
 
-  const features = product(raw.shape);
+  const features = shapeSize(raw.shape);
   const idx = splitIndices(raw.train.n, spec.validation, spec.splitSeed ?? 1, spec.limit);
   const train = gather(raw.train, features, idx.train);
   const validation = idx.validation && gather(raw.train, features, idx.validation);

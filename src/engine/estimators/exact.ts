@@ -13,13 +13,9 @@ import { noiseOf } from '../noise';
 import { codingOf } from '../coding';
 import type { LayerValues } from '../network';
 import { modelGeometry } from '../network';
-import { denseEquivalent, unitsOf, type DenseLayer64 } from '../denseEquivalent';
-import { prod } from '../layers';
-
-/** Largest number of arithmetic operations the enumeration may take (a few seconds in JavaScript). */
-export const EXACT_MAX_OPERATIONS = 4e9;
-/** Largest transition matrix (entries) held in memory. */
-export const EXACT_MAX_MATRIX = 1 << 24;
+import { exactCost } from './exactCost';
+import { denseEquivalent, type DenseLayer64 } from '../denseEquivalent';
+import { unitsOf } from '../spec/geometry';
 
 export interface ExactResult {
   loss: number;
@@ -29,39 +25,6 @@ export interface ExactResult {
 
 export class ExactTooLargeError extends Error {
   override readonly name = 'ExactTooLargeError';
-}
-
-/** Operation count of the enumeration, and the reason it is refused (undefined when it fits). */
-export function exactCost(spec: ModelSpec, rows: number): { operations: number; refusal?: string } {
-  const { geometry } = modelGeometry(spec);
-  const shapes = geometry.map((g) => ({ in: prod(g.inShape), out: unitsOf(g) }));
-  const L = shapes.length - 1;
-  let ops = 0;
-  let biggest = 0;
-  for (let k = 0; k < L; k++) {
-    const S = 2 ** shapes[k].out;
-    if (k === 0) {
-      ops += rows * S * shapes[0].out * (shapes[0].in + 2);
-      biggest = Math.max(biggest, rows * S);
-    } else {
-      const Sprev = 2 ** shapes[k].in;
-      ops += 3 * rows * Sprev * S + Sprev * S * shapes[k].out * (shapes[k].in + 2);
-      biggest = Math.max(biggest, Sprev * S, rows * S);
-    }
-  }
-  const SL = 2 ** shapes[L].in;
-  ops += rows * SL * shapes[L].out * (shapes[L].in + 2);
-  const units = shapes.slice(0, L).map((s) => s.out);
-  if (ops > EXACT_MAX_OPERATIONS || biggest > EXACT_MAX_MATRIX || units.some((u) => u > 24)) {
-    return {
-      operations: ops,
-      refusal: `exact enumeration of hidden layers [${units.join(', ')}] over ${rows} data points needs about ` +
-        `${ops.toExponential(1)} operations and a ${biggest.toExponential(1)}-entry matrix; the limits are ` +
-        `${EXACT_MAX_OPERATIONS.toExponential(0)} operations and ${EXACT_MAX_MATRIX.toExponential(1)} entries ` +
-        `(about 12 units per layer)`,
-    };
-  }
-  return { operations: ops };
 }
 
 function unitValues(S: number, n: number, on: number, off: number): Float64Array {

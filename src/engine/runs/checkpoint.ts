@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type StoredTensor, type TensorData, type TensorMap } from './records';
+import { shapeSize } from '../spec/geometry';
 
 // the types are defined once, with every other record of a run folder (records.ts)
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type OptimizerState, type StoredTensor, type TensorData, type TensorMap } from './records';
@@ -21,16 +22,12 @@ function checkShape(shape: unknown, where: string): number[] {
   return shape as number[];
 }
 
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** Encode one tensor: base64 of its float32 values in little-endian byte order. */
 export function encodeTensor(t: TensorData, where = 'tensor'): StoredTensor {
   const shape = checkShape(t?.shape, where);
   if (!(t.data instanceof Float32Array)) fail(where, 'data must be a Float32Array');
-  if (t.data.length !== size(shape)) {
-    fail(where, `shape [${shape.join(', ')}] holds ${size(shape)} values but data has ${t.data.length}`);
+  if (t.data.length !== shapeSize(shape)) {
+    fail(where, `shape [${shape.join(', ')}] holds ${shapeSize(shape)} values but data has ${t.data.length}`);
   }
   let bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   if (bigEndian) bytes = Buffer.from(bytes).swap32();
@@ -49,11 +46,11 @@ export function decodeTensor(s: unknown, where = 'tensor'): TensorData {
     fail(where, 'base64 is not a valid base64 string');
   }
   const bytes = Buffer.from(o.base64, 'base64');
-  if (bytes.length !== 4 * size(shape)) {
-    fail(where, `shape [${shape.join(', ')}] needs ${4 * size(shape)} bytes but base64 holds ${bytes.length}`);
+  if (bytes.length !== 4 * shapeSize(shape)) {
+    fail(where, `shape [${shape.join(', ')}] needs ${4 * shapeSize(shape)} bytes but base64 holds ${bytes.length}`);
   }
   if (bigEndian) bytes.swap32();
-  const data = new Float32Array(size(shape));
+  const data = new Float32Array(shapeSize(shape));
   new Uint8Array(data.buffer).set(bytes);
   return { shape: [...shape], data };
 }

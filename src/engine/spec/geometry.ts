@@ -1,6 +1,8 @@
 // Shapes through the layers of a model (docs/math.md §1.4, §4.2): what each layer takes and gives, its parameters and its
 // stochastic binary units. Shapes are [features] or [channels, height, width] (channel-major); `dense` and the
 // output layer flatten a [C, H, W] input implicitly, `conv` needs one.
+// The one authority on shapes, without TensorFlow.js: the parser's checks, the editor's hovers and code lenses,
+// the network's affine layers (modelGeometry) and the exact-enumeration cost all read them from here.
 import type { LayerSpec, ModelSpec } from './types';
 
 export interface LayerGeometry {
@@ -34,7 +36,8 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
   return Math.floor((size + 2 * padding - kernel) / stride) + 1;
 }
 
-function product(shape: readonly number[]): number {
+/** Number of values in a tensor of this shape (1 for a scalar). */
+export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
@@ -60,19 +63,19 @@ export function inferGeometry(
     const name = layerName(layer, i);
     const inShape = shape;
     if (layer.type === 'dense') {
-      out.push({ name, type: 'dense', index: i, inShape, outShape: [layer.units], params: (product(inShape) + 1) * layer.units, binaryUnits: layer.units });
+      out.push({ name, type: 'dense', index: i, inShape, outShape: [layer.units], params: (shapeSize(inShape) + 1) * layer.units, binaryUnits: layer.units });
     } else if (layer.type === 'flatten') {
       if (inShape.length !== 3) {
         const issue = { index: i, field: 'type' as const,
-          message: `flatten needs a [channels, height, width] input, but ${source(i)} is already flat (${product(inShape)} values); remove this layer` };
+          message: `flatten needs a [channels, height, width] input, but ${source(i)} is already flat (${shapeSize(inShape)} values); remove this layer` };
         return { layers: out, issue };
       }
-      out.push({ name, type: 'flatten', index: i, inShape, outShape: [product(inShape)], params: 0, binaryUnits: 0 });
+      out.push({ name, type: 'flatten', index: i, inShape, outShape: [shapeSize(inShape)], params: 0, binaryUnits: 0 });
     } else {
       if (inShape.length !== 3) {
         const hint = i === 0 ? 'give input.shape as [channels, height, width], e.g. [1, 28, 28]' : 'conv layers go before dense and flatten layers';
         const issue = { index: i, field: 'type' as const,
-          message: `conv needs a [channels, height, width] input, but ${source(i)} is a flat vector of ${product(inShape)} values; ${hint}` };
+          message: `conv needs a [channels, height, width] input, but ${source(i)} is a flat vector of ${shapeSize(inShape)} values; ${hint}` };
         return { layers: out, issue };
       }
       const [c, h, w] = inShape;
@@ -94,7 +97,7 @@ export function inferGeometry(
     shape = out[out.length - 1].outShape;
   }
   if (outputUnits !== undefined) {
-    out.push({ name: 'output', type: 'output', index: -1, inShape: shape, outShape: [outputUnits], params: (product(shape) + 1) * outputUnits, binaryUnits: 0 });
+    out.push({ name: 'output', type: 'output', index: -1, inShape: shape, outShape: [outputUnits], params: (shapeSize(shape) + 1) * outputUnits, binaryUnits: 0 });
   }
   return { layers: out };
 }
@@ -107,4 +110,91 @@ export function layerGeometry(model: ModelSpec): LayerGeometry[] {
   const { layers, issue } = inferGeometry(model.input.shape, model.layers, model.output.units);
   if (issue) throw new Error(`layers[${issue.index}].${issue.field}: ${issue.message}`);
   return layers;
+}
+
+/** A dense layer as the estimators see it: flatten layers fold into the next dense layer. */
+export interface DenseGeometry {
+  kind: 'dense';
+  /** Per-example input shape: [n] or [C, H, W] (flattened channel-major). */
+  inShape: number[];
+  units: number;
+}
+
+export interface ConvGeometry {
+  kind: 'conv';
+  /** [C, H, W] */
+  inShape: number[];
+  filters: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  /** [filters, H', W'] */
+  outShape: number[];
+}
+
+export type AffineGeometry = DenseGeometry | ConvGeometry;
+
+export function outShapeOf(g: AffineGeometry): number[] {
+  return g.kind === 'dense' ? [g.units] : g.outShape;
+}
+
+/** Stochastic binary units (or output units) of an affine layer. */
+export function unitsOf(g: AffineGeometry): number {
+  return shapeSize(outShapeOf(g));
+}
+
+/** Internal parameter shape. */
+export function internalWeightShape(g: AffineGeometry): number[] {
+  return g.kind === 'dense' ? [g.units, shapeSize(g.inShape)] : [g.kernel, g.kernel, g.inShape[0], g.filters];
+}
+
+/** External (file) parameter shape: [out, in] or [out, in, K, K]. */
+export function externalWeightShape(g: AffineGeometry): number[] {
+  return g.kind === 'dense' ? [g.units, shapeSize(g.inShape)] : [g.filters, g.inShape[0], g.kernel, g.kernel];
+}
+
+/**
+ * The affine layers of a model (hidden dense/conv layers in order, then the output layer) with their display
+ * names, read off inferGeometry: flatten layers have no parameters, and the next dense layer flattens their input.
+ * `issue` is set (and the layers stop there) for a model that parseModelText would have rejected.
+ */
+export function affineGeometry(model: ModelSpec): { geometry: AffineGeometry[]; names: string[]; issue?: ShapeIssue } {
+  const { layers, issue } = inferGeometry(model.input.shape, model.layers, model.output.units);
+  const geometry: AffineGeometry[] = [];
+  const names: string[] = [];
+  // A flatten layer's [C, H, W] input goes on unchanged: the dense layer after it flattens it channel-major.
+  let flattened: number[] | undefined;
+  for (const g of layers) {
+    if (g.type === 'flatten') {
+      flattened = g.inShape;
+      continue;
+    }
+    const inShape = [...(flattened ?? g.inShape)];
+    flattened = undefined;
+    const layer = g.index >= 0 ? model.layers[g.index] : undefined;
+    if (layer?.type === 'conv') {
+      geometry.push({
+        kind: 'conv', inShape, filters: layer.filters, kernel: layer.kernel,
+        stride: layer.stride ?? 1, padding: layer.padding ?? 0, outShape: g.outShape,
+      });
+    } else {
+      geometry.push({ kind: 'dense', inShape, units: g.outShape[0] });
+    }
+    names.push(g.name);
+  }
+  return issue ? { geometry, names, issue } : { geometry, names };
+}
+
+/** A model whose shapes do not fit; `field` names the layer (`layers[k]`). */
+export class ShapeError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+/** affineGeometry of a model that parseModelText accepted; throws a ShapeError for one it would have rejected. */
+export function modelGeometry(model: ModelSpec): { geometry: AffineGeometry[]; names: string[] } {
+  const { geometry, names, issue } = affineGeometry(model);
+  if (issue) throw new ShapeError(`layers[${issue.index}]`, issue.message);
+  return { geometry, names };
 }

@@ -2,7 +2,7 @@
 // too large for the machine is refused with a line naming the field to change (rather than failing inside
 // TensorFlow, or being killed by the system). One estimate for the CLI and the editor's diagnostics.
 import { ESTIMATORS, type EstimatorName } from '../../estimators';
-import { layerGeometry } from './geometry';
+import { layerGeometry, shapeSize } from './geometry';
 import { TRAIN_DEFAULTS } from './model';
 import type { ModelSpec } from './types';
 import type { Segment } from './sourceMap';
@@ -56,7 +56,7 @@ export function estimateMemory(model: ModelSpec): MemoryEstimate {
   const geometry = layerGeometry(model);
   const train = model.train;
   const parameters = geometry.reduce((sum, g) => sum + g.params, 0);
-  const units = model.input.shape.reduce((a, b) => a * b, 1) + geometry.reduce((sum, g) => sum + g.outShape.reduce((a, b) => a * b, 1), 0);
+  const units = shapeSize(model.input.shape) + geometry.reduce((sum, g) => sum + shapeSize(g.outShape), 0);
   const optimizerStates = train?.optimizer?.type === 'adam' ? 2 : 1;
   const parameterBytes = parameters * PARAMETER_BYTES(optimizerStates);
   const batch = train?.batchSize ?? TRAIN_DEFAULTS.batchSize;

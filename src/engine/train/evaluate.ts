@@ -10,7 +10,7 @@ import type { Rng } from '../rng';
 import { lossOnly } from '../loss';
 import { prepareNetwork, sampledStateProbability, sampleStates, type PreparedNetwork } from '../estimators/common';
 import { inputTensor } from '../gradients';
-import { prod } from '../layers';
+import { shapeSize } from '../layers';
 import type { Split } from '../data';
 import { runToEnd, type Pass } from '../passes';
 import { EVAL_FLIP_ELEMENTS } from '../spec/memory';
@@ -58,7 +58,7 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
     const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
     const hBits = tf.neg(tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q)))));
     entropySum = tf.add(entropySum, tf.div(tf.sum(tf.reshape(hBits, [a.shape[0], -1]), 1), Math.LN2));
-    units += prod(a.shape.slice(1));
+    units += shapeSize(a.shape.slice(1));
     h = sampleStates(net, p, rng);
     pLast = p;
   }
@@ -93,7 +93,7 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
 
 function chunkRows(net: Network, samples: number): number {
   const last = net.geometry[net.geometry.length - 1];
-  const flips = prod(last.inShape) * Math.max(2, net.spec.output.units);
+  const flips = shapeSize(last.inShape) * Math.max(2, net.spec.output.units);
   return Math.max(1, Math.floor(EVAL_FLIP_ELEMENTS / (flips * samples)));
 }
 

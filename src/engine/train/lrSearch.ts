@@ -6,6 +6,7 @@
 // repeating them (the method is deterministic, so it asks for the same points again).
 import type { RunStore } from '../runs';
 import { readMetrics } from '../runs';
+import { LR_SEARCH_DEFAULTS } from '../spec/model';
 
 export interface LrSearchOptions { min?: number; max?: number; trials?: number; trialEpochs?: number; trialExamples?: number }
 
@@ -84,8 +85,8 @@ export async function searchLearningRate(
   trial: (lr: number) => Promise<{ objective: number; diverged: boolean }>,
   onTrial?: (e: { trial: number; lr: number; objective: number; diverged: boolean }) => void,
 ): Promise<number> {
-  const lo = options.min ?? -6;
-  const hi = options.max ?? 0;
+  const lo = options.min ?? LR_SEARCH_DEFAULTS.min;
+  const hi = options.max ?? LR_SEARCH_DEFAULTS.max;
   const done = new Map<number, number>();
   if (store) {
     for (const r of readMetrics(store.dir, { tolerant: true }).records) {
@@ -103,6 +104,6 @@ export async function searchLearningRate(
     store?.appendMetrics({ kind: 'lr-trial', step: 0, trial: count, lr, log10lr: x, objective, diverged: r.diverged });
     onTrial?.({ trial: count, lr, objective, diverged: r.diverged });
     return objective;
-  }, lo, hi, options.trials ?? 10);
+  }, lo, hi, options.trials ?? LR_SEARCH_DEFAULTS.trials);
   return 10 ** best.x;
 }

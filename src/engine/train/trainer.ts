@@ -4,6 +4,7 @@
 // running averages are part of the checkpoint, so a resumed run continues bit for bit.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
+import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, TRAIN_DEFAULTS } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
 import { Rng, type RngState } from '../rng';
 import { createEstimator, type Estimator } from '../estimators';
@@ -23,21 +24,22 @@ import { checkpointProblem, type Accumulators } from './recovery';
 export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
+  const d = TRAIN_DEFAULTS;
   return {
     estimator: t.estimator,
     tau: t.tau,
     baseline: t.baseline,
-    samples: t.samples ?? 1,
-    optimizer: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0, ...t.optimizer },
+    samples: t.samples ?? d.samples,
+    optimizer: { ...OPTIMIZER_DEFAULTS.sgd, ...t.optimizer },
     lr: t.lr,
-    batchSize: t.batchSize ?? 64,
-    epochs: t.epochs ?? 10,
-    seed: t.seed ?? 1,
-    clip: t.clip ?? 1000,
-    init: t.init ?? 'data-dependent',
-    evalInterval: t.evalInterval ?? 0,
-    evalSamples: t.evalSamples ?? 10,
-    logInterval: t.logInterval ?? 10,
+    batchSize: t.batchSize ?? d.batchSize,
+    epochs: t.epochs ?? d.epochs,
+    seed: t.seed ?? d.seed,
+    clip: t.clip ?? d.clip,
+    init: t.init ?? d.init,
+    evalInterval: t.evalInterval ?? d.evalInterval,
+    evalSamples: t.evalSamples ?? d.evalSamples,
+    logInterval: t.logInterval ?? d.logInterval,
   };
 }
 
@@ -288,7 +290,7 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     const trialData = search.trialExamples && search.trialExamples < n ? firstExamples(data, search.trialExamples) : data;
     let chosen: number;
     try {
-      chosen = await searchLearningRate(search, store, (value) => trialObjective(spec, t, trialData, value, search.trialEpochs ?? 5, o.shouldStop), events?.lrTrial);
+      chosen = await searchLearningRate(search, store, (value) => trialObjective(spec, t, trialData, value, search.trialEpochs ?? LR_SEARCH_DEFAULTS.trialEpochs, o.shouldStop), events?.lrTrial);
     } catch (e) {
       if (!(e instanceof StopRequested)) throw e;
       // the finished trials are in metrics.jsonl; a resumed run repeats only the interrupted one

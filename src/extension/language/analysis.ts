@@ -6,7 +6,9 @@
 // existence, never read. analyzeModel never throws.
 import * as nodePath from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
-import { inferGeometry, type LayerGeometry } from '../../engine/spec/geometry';
+import { BUILT_IN_DATASETS, type BuiltInDataset } from '../../engine/data/builtIn';
+import { EXACT_MAX_UNITS, exactCost } from '../../engine/estimators/exactCost';
+import { inferGeometry, shapeSize, type LayerGeometry } from '../../engine/spec/geometry';
 import { modelFileFormat, parseModelText, type ModelFileFormat } from '../../engine/spec/parse';
 import { readJson } from '../../engine/spec/readJson';
 import { readYaml } from '../../engine/spec/readYaml';
@@ -105,12 +107,7 @@ export interface AnalysisEnv {
 }
 
 /** The data sets whose shape and classes are fixed. */
-const BUILT_IN: Record<string, { shape: number[]; classes: number; labels: 'classes' | 'pm1' }> = {
-  mnist: { shape: [1, 28, 28], classes: 10, labels: 'classes' },
-  'fashion-mnist': { shape: [1, 28, 28], classes: 10, labels: 'classes' },
-  cifar10: { shape: [3, 32, 32], classes: 10, labels: 'classes' },
-  'toy-2d': { shape: [2], classes: 2, labels: 'pm1' },
-};
+const BUILT_IN: Readonly<Record<string, BuiltInDataset>> = BUILT_IN_DATASETS;
 
 /** How to get a built-in data set that is missing (Train offers the download; the CLI has `sbn data fetch`). */
 export function datasetHelp(name: 'mnist' | 'fashion-mnist' | 'cifar10'): string {
@@ -459,7 +456,6 @@ function checkDataPath(ctx: Context, dataPath: string, dataset: string | undefin
   return [];
 }
 
-const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** A valid model whose built-in data set will not fit it (what the trainer would refuse when loading the data). */
@@ -471,10 +467,10 @@ function checkDataFit(ctx: Context, model: ModelSpec): Problem[] {
   const shapeKnown = model.data?.path === undefined || (dataset !== 'mnist' && dataset !== 'fashion-mnist');
   const out: Problem[] = [];
   const input = model.input.shape;
-  const fits = product(input) === product(known.shape) &&
+  const fits = shapeSize(input) === shapeSize(known.shape) &&
     (input.length === 1 || known.shape.length === 1 || input.join() === known.shape.join());
   if (shapeKnown && !fits) {
-    const flat = [product(known.shape)];
+    const flat = [shapeSize(known.shape)];
     const options = known.shape.length > 1 ? `${shapeText(known.shape)} or ${shapeText(flat)}` : shapeText(flat);
     const suggestion = input.length === 1 || known.shape.length === 1 ? flat : known.shape;
     const range = locate(ctx, ['input', 'shape'], 'value');
@@ -504,18 +500,6 @@ function checkDataFit(ctx: Context, model: ModelSpec): Problem[] {
 }
 
 // ------------------------------------------------------------------------------------------------ exact enumeration
-
-type ExactCost = (spec: ModelSpec, rows: number) => { operations: number; refusal?: string };
-let exactCostFn: ExactCost | undefined;
-
-/** exactCost, loaded on first use: its module brings TensorFlow.js along, which editing a file should not wait for. */
-function exactCost(spec: ModelSpec, rows: number): { operations: number; refusal?: string } {
-  exactCostFn ??= (require('../../engine/estimators/exact') as typeof import('../../engine/estimators/exact')).exactCost;
-  return exactCostFn(spec, rows);
-}
-
-/** exactCost refuses any layer of more binary units than this (2^24 states); no need to load it to know. */
-const EXACT_MAX_UNITS = 24;
 
 function checkExact(ctx: Context, model: ModelSpec, layers: LayerInfo[]): Problem[] {
   const widest = layers.filter((l) => l.geometry.binaryUnits > 0)

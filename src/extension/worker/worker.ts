@@ -17,6 +17,7 @@ import { DataError, loadDataset } from '../../engine/data';
 import { isEstimatorName, type EstimatorName } from '../../engine/estimators';
 import { BACKEND_PROBE_FLAG, environmentReport, runBackendProbe } from '../../engine/doctor';
 import type { WorkerEvent, WorkerRequest } from '../../protocol';
+import { shapeSize } from '../../engine/spec/geometry';
 
 function send(event: WorkerEvent): void {
   if (process.connected) process.send?.(event);
@@ -88,7 +89,7 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
   } else {
     const rng = new Rng(1);
     net = initNetwork(model, rng);
-    const features = model.input.shape.reduce((a, b) => a * b, 1);
+    const features = shapeSize(model.input.shape);
     data = {
       X: Array.from({ length: Math.min(32, maxRows) }, () => Array.from({ length: features }, () => rng.uniform())),
       Y: Array.from({ length: Math.min(32, maxRows) }, () => (model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units))),
