@@ -15,7 +15,6 @@ import type { LayerValues } from '../network';
 import { modelGeometry } from '../network';
 import { exactCost } from './exactCost';
 import { denseEquivalent, type DenseLayer64 } from '../denseEquivalent';
-import { unitsOf } from '../spec/geometry';
 
 export interface ExactResult {
   loss: number;
