@@ -12,7 +12,7 @@ import { listRuns } from '../../engine/runs';
 import { compareMessage } from './compareData';
 import { allRunsRoots } from '../modelFiles';
 import type { LiveRun, SeriesStore } from './seriesStore';
-import { WebviewPanelHost, type PanelState } from './webviewHost';
+import { PanelSlot, WebviewPanelHost, type PanelState } from './webviewHost';
 
 export const COMPARE_VIEW_TYPE = 'sbn.compare';
 
@@ -109,31 +109,26 @@ async function runDirsFrom(arg: unknown, selected: unknown): Promise<string[] | 
 
 /** The command sbn.compareRuns and the panel's serializer; returns the open panel's state for sbn.panelState. */
 export function registerComparePanel(context: vscode.ExtensionContext, deps: Deps): { state(): ComparePanelState[] } {
-  let current: ComparePanel | undefined;
-  const adopt = (panel: vscode.WebviewPanel, dirs: string[]) => {
-    const p = new ComparePanel(panel, dirs, deps);
-    current = p;
-    p.onDidClose(() => { if (current === p) current = undefined; });
-    return p;
-  };
+  const slot = new PanelSlot<ComparePanel>();
+  const adopt = (panel: vscode.WebviewPanel, dirs: string[]): ComparePanel => slot.adopt(new ComparePanel(panel, dirs, deps));
   context.subscriptions.push(
-    { dispose: () => current?.dispose() },
+    slot,
     vscode.commands.registerCommand('sbn.compareRuns', async (arg: unknown, selected?: unknown) => {
       const dirs = await runDirsFrom(arg, selected);
       if (!dirs?.length) return undefined;
-      if (current) {
-        current.setRuns(dirs);
-        current.reveal();
+      if (slot.current) {
+        slot.current.setRuns(dirs);
+        slot.current.reveal();
       } else {
         adopt(vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Compare runs', vscode.ViewColumn.Active, { enableScripts: true }), dirs);
       }
-      return current!.state();
+      return slot.current!.state();
     }),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
         const raw = (state as { runDirs?: unknown } | undefined)?.runDirs;
         const dirs = Array.isArray(raw) ? raw.filter((d): d is string => typeof d === 'string' && fs.existsSync(path.join(d, 'run.json'))) : [];
-        if (!dirs.length || current) {
+        if (!dirs.length || slot.current) {
           panel.dispose();
           return;
         }
@@ -141,5 +136,5 @@ export function registerComparePanel(context: vscode.ExtensionContext, deps: Dep
       },
     }),
   );
-  return { state: () => (current ? [current.state()] : []) };
+  return { state: () => (slot.current ? [slot.current.state()] : []) };
 }

@@ -9,7 +9,7 @@ import type { BackendPreference } from '../../protocol';
 import type { EnvironmentViewState, WebviewToHost } from '../../webviewProtocol';
 import { allRunsRoots } from '../modelFiles';
 import type { RunManager } from '../runManager';
-import { WebviewPanelHost, type PanelState } from './webviewHost';
+import { PanelSlot, WebviewPanelHost, type PanelState } from './webviewHost';
 
 export const ENVIRONMENT_VIEW_TYPE = 'sbn.environment';
 
@@ -109,25 +109,20 @@ class EnvironmentPanel extends WebviewPanelHost<{ reports: number; copies: numbe
  * state once the report is there) and the panel's serializer (a restored panel computes a fresh report).
  */
 export function registerEnvironmentPanel(context: vscode.ExtensionContext, deps: Deps): { state(): EnvironmentPanelState[] } {
-  let current: EnvironmentPanel | undefined;
-  const adopt = (panel: vscode.WebviewPanel): EnvironmentPanel => {
-    const p = new EnvironmentPanel(panel, deps);
-    current = p;
-    p.onDidClose(() => { if (current === p) current = undefined; });
-    return p;
-  };
+  const slot = new PanelSlot<EnvironmentPanel>();
+  const adopt = (panel: vscode.WebviewPanel): EnvironmentPanel => slot.adopt(new EnvironmentPanel(panel, deps));
   context.subscriptions.push(
-    { dispose: () => current?.dispose() },
+    slot,
     vscode.commands.registerCommand('sbn.showEnvironment', async () => {
-      if (current) current.panel.reveal();
+      if (slot.current) slot.current.panel.reveal();
       else adopt(vscode.window.createWebviewPanel(ENVIRONMENT_VIEW_TYPE, 'SBN Environment', vscode.ViewColumn.Active, { enableScripts: true }));
-      const p = current!;
+      const p = slot.current!;
       await p.refresh();
       return p.state();
     }),
     vscode.window.registerWebviewPanelSerializer(ENVIRONMENT_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
-        if (current) {
+        if (slot.current) {
           panel.dispose();
           return;
         }
@@ -135,5 +130,5 @@ export function registerEnvironmentPanel(context: vscode.ExtensionContext, deps:
       },
     }),
   );
-  return { state: () => (current ? [current.state()] : []) };
+  return { state: () => (slot.current ? [slot.current.state()] : []) };
 }

@@ -13,7 +13,7 @@ import type { BackendPreference } from '../../protocol';
 import type { Job, RunManager } from '../runManager';
 import { isModelFile } from '../modelFiles';
 import { extensionMessage } from '../environment';
-import { WebviewPanelHost, type PanelState } from './webviewHost';
+import { PanelSlot, WebviewPanelHost, type PanelState } from './webviewHost';
 
 export const PREVIEW_VIEW_TYPE = 'sbn.modelPreview';
 export const PREVIEW_ESTIMATORS = ['psa', 'dste', 'reinforce', 'arm'];
@@ -169,13 +169,8 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
  * model file), and the preview follows that file again (or the active editor's model file when it is gone).
  */
 export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Deps): { state(): PreviewPanelState[]; serializer: vscode.WebviewPanelSerializer } {
-  let current: ModelPreview | undefined;
-  const adopt = (panel: vscode.WebviewPanel): ModelPreview => {
-    const p = new ModelPreview(panel, deps);
-    current = p;
-    p.onDidClose(() => { if (current === p) current = undefined; });
-    return p;
-  };
+  const slot = new PanelSlot<ModelPreview>();
+  const adopt = (panel: vscode.WebviewPanel): ModelPreview => slot.adopt(new ModelPreview(panel, deps));
   const serializer: vscode.WebviewPanelSerializer = {
     deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
       const saved = (state as { fileUri?: unknown } | undefined)?.fileUri;
@@ -190,7 +185,7 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
         const active = vscode.window.activeTextEditor?.document.uri;
         if (isModelFile(active)) uri = active;
       }
-      if (!uri || current) {
+      if (!uri || slot.current) {
         panel.dispose();
         return;
       }
@@ -198,22 +193,22 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
     },
   };
   context.subscriptions.push(
-    { dispose: () => current?.dispose() },
+    slot,
     vscode.commands.registerCommand('sbn.previewModel', async (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri && isModelFile(arg) ? arg : vscode.window.activeTextEditor?.document.uri;
       if (!isModelFile(uri)) {
         void vscode.window.showInformationMessage('Open a model file (*.sbn.yaml or *.sbn.json) to preview it.');
         return undefined;
       }
-      if (!current) {
+      if (!slot.current) {
         adopt(vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'Model preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true }));
       } else {
-        current.panel.reveal(undefined, true);
+        slot.current.panel.reveal(undefined, true);
       }
-      current!.follow(uri);
-      return current!.state();
+      slot.current!.follow(uri);
+      return slot.current!.state();
     }),
     vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, serializer),
   );
-  return { state: () => (current ? [current.state()] : []), serializer };
+  return { state: () => (slot.current ? [slot.current.state()] : []), serializer };
 }

@@ -214,3 +214,18 @@ export abstract class WebviewPanelHost<X extends object = Record<never, never>> 
     this.panel.dispose();
   }
 }
+
+/** The one open panel of a kind (Compare, Model Preview, Environment): forgotten when it closes. */
+export class PanelSlot<T extends WebviewHost<object>> implements vscode.Disposable {
+  current: T | undefined;
+
+  adopt(host: T): T {
+    this.current = host;
+    host.onDidClose(() => { if (this.current === host) this.current = undefined; });
+    return host;
+  }
+
+  dispose(): void {
+    this.current?.dispose();
+  }
+}
