@@ -57,8 +57,10 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
   readonly onDidClose = this.closed.event;
 
   constructor(private readonly hostOptions: WebviewHostOptions<X>) {
-    this.stats = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [], ...(hostOptions.extraStats ?? ({} as X)) };
-    this.throttle = hostOptions.throttleMs === undefined ? undefined : new Throttle(() => this.flush(), hostOptions.throttleMs);
+    const extra = hostOptions.extraStats ?? ({} as X);
+    this.stats = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [], ...extra };
+    const ms = hostOptions.throttleMs;
+    this.throttle = ms === undefined ? undefined : new Throttle(() => this.flush(), ms);
   }
 
   /** The page's webview (none while a view is not resolved). */
@@ -169,7 +171,10 @@ export function showExtensionPage(webview: vscode.Webview, page: PanelPage): voi
   const dist = vscode.Uri.joinPath(page.extensionUri, 'dist', 'webview');
   const media = vscode.Uri.joinPath(page.extensionUri, 'media');
   webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-  const styles = [...(page.scriptStyles ?? []).map((s) => vscode.Uri.joinPath(dist, `${s}.css`)), vscode.Uri.joinPath(media, 'webview.css')];
+  const styles = [
+    ...(page.scriptStyles ?? []).map((s) => vscode.Uri.joinPath(dist, `${s}.css`)),
+    vscode.Uri.joinPath(media, 'webview.css'),
+  ];
   webview.html = panelHtml({
     cspSource: webview.cspSource,
     nonce: makeNonce(),
