@@ -6,29 +6,24 @@
 // hidden (a view that shows again says `ready` and gets a snapshot).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isWebviewMessage, type HostToWebview, type RunStatus, type WebviewToHost } from '../../webviewProtocol';
+import type { RunStatus, WebviewToHost } from '../../webviewProtocol';
 import type { Job, RunManager } from '../runManager';
-import { SeriesSubscriber, Throttle, sendRunUpdate, type LiveRun, type SeriesStore } from './seriesStore';
-import { makeNonce, panelHtml } from './webviewHtml';
-import type { PanelState } from './runPanel';
+import { SeriesSubscriber, sendRunUpdate, type LiveRun, type SeriesStore } from './seriesStore';
+import { WebviewHost, showExtensionPage, type PanelState } from './webviewHost';
 
 export const ACTIVE_RUN_VIEW = 'sbn.activeRun';
 
-export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+export class ActiveRunViewProvider extends WebviewHost implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
   private viewDisposables: vscode.Disposable[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
   /** The followed run: its job, LiveRun and what the page has been sent of it. */
   private current: { job: Job; live: LiveRun; sub: SeriesSubscriber; listener: { dispose(): void } } | undefined;
   private last: { runDir: string; name: string; status: RunStatus } | undefined;
-  private readonly throttle = new Throttle(() => this.flush(), 100);
-  private ready = false;
-  private needsSnapshot = true;
   private lastRunState = '';
   private lastIdle = '';
-  private readonly stats: Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] };
 
   constructor(private readonly deps: { extensionUri: vscode.Uri; store: SeriesStore; runs: RunManager; log: vscode.LogOutputChannel }) {
+    super({ log: deps.log, label: () => 'active-run view', throttleMs: 100 });
     this.disposables.push(deps.runs.onDidChange(({ job, event }) => {
       if (job.kind !== 'train' && job.kind !== 'resume') return;
       this.pickJob();
@@ -63,11 +58,19 @@ export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode
       const live = this.deps.store.acquire(job.runDir);
       live.job = { backend: job.backend, estimator: job.estimator, totalSteps: job.lastStep?.totalSteps, canStop: true };
       const sub = new SeriesSubscriber(() => live.series, 'activeRun');
-      const listener = live.onDidChange(() => this.throttle.schedule());
+      const listener = live.onDidChange(() => this.schedule());
       this.current = { job, live, sub, listener };
     }
     this.needsSnapshot = true;
-    this.throttle.schedule();
+    this.schedule();
+  }
+
+  protected get webview(): vscode.Webview | undefined {
+    return this.view?.webview;
+  }
+
+  protected get visible(): boolean {
+    return !!this.view?.visible;
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -75,25 +78,10 @@ export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode
     this.view = view;
     this.ready = false;
     this.needsSnapshot = true;
-    const dist = vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'webview');
-    const media = vscode.Uri.joinPath(this.deps.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    const styles = [vscode.Uri.joinPath(dist, 'activeRun.css'), vscode.Uri.joinPath(media, 'webview.css')];
-    view.webview.html = panelHtml({
-      cspSource: view.webview.cspSource,
-      nonce: makeNonce(),
-      title: 'Active Run',
-      styles: styles.map((u) => view.webview.asWebviewUri(u).toString()),
-      scripts: [view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'activeRun.js')).toString()],
-    });
+    showExtensionPage(view.webview, { extensionUri: this.deps.extensionUri, title: 'Active Run', script: 'activeRun', scriptStyles: ['activeRun'] });
     this.viewDisposables = [
       view.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      view.onDidChangeVisibility(() => {
-        if (view.visible) {
-          this.needsSnapshot = true;
-          this.throttle.schedule();
-        }
-      }),
+      view.onDidChangeVisibility(() => { if (view.visible) this.onVisible(); }),
       view.onDidDispose(() => {
         if (this.view === view) this.view = undefined;
         this.ready = false;
@@ -102,24 +90,8 @@ export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode
     this.pickJob();
   }
 
-  private post(message: HostToWebview): void {
-    const view = this.view;
-    if (!view) return;
-    void view.webview.postMessage(message).then((ok) => {
-      if (!ok) {
-        this.stats.lost++;
-        this.needsSnapshot = true;
-      }
-    }, () => { /* disposed meanwhile */ });
-  }
-
-  private flush(): void {
-    const view = this.view;
-    if (!view || !this.ready) return;
-    if (!view.visible) {
-      this.needsSnapshot = true;
-      return;
-    }
+  protected flush(): void {
+    if (!this.canPost()) return;
     const cur = this.current;
     if (!cur) {
       const idle = JSON.stringify(this.last ?? null);
@@ -140,34 +112,13 @@ export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode
     this.needsSnapshot = false;
   }
 
-  private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
+  protected override onPanelMessage(msg: WebviewToHost): void {
     const runDir = this.current?.live.runDir ?? this.last?.runDir;
-    switch (msg.type) {
-      case 'ready':
-        this.ready = true;
-        this.needsSnapshot = true;
-        this.throttle.dispose();
-        this.flush();
-        break;
-      case 'stop':
-        if (this.current) void vscode.commands.executeCommand('sbn.stopTraining', this.current.live.runDir);
-        break;
-      case 'command':
-        if (msg.command === 'newModelFile') void vscode.commands.executeCommand('sbn.newModelFile');
-        else if (msg.command === 'openDashboard' && runDir) void vscode.commands.executeCommand('sbn.openDashboard', runDir);
-        break;
-      case 'rendered':
-        this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
-        break;
-      case 'error':
-        this.stats.errors.push(msg.message);
-        if (this.stats.errors.length > 20) this.stats.errors.shift();
-        this.deps.log.warn(`active-run view: ${msg.message}`);
-        break;
-      default:
-        break;
+    if (msg.type === 'stop') {
+      if (this.current) void vscode.commands.executeCommand('sbn.stopTraining', this.current.live.runDir);
+    } else if (msg.type === 'command') {
+      if (msg.command === 'newModelFile') void vscode.commands.executeCommand('sbn.newModelFile');
+      else if (msg.command === 'openDashboard' && runDir) void vscode.commands.executeCommand('sbn.openDashboard', runDir);
     }
   }
 
@@ -175,14 +126,12 @@ export class ActiveRunViewProvider implements vscode.WebviewViewProvider, vscode
   state(): PanelState {
     return {
       kind: 'activeRun', runDir: this.current ? path.resolve(this.current.live.runDir) : '', title: 'Active Run',
-      visible: !!this.view?.visible, active: false, ready: this.ready && !!this.view, ...this.stats, errors: this.stats.errors.slice(),
+      visible: !!this.view?.visible, active: false, ...this.hostState(), ready: this.ready && !!this.view,
     };
   }
 
-  dispose(): void {
-    this.throttle.dispose();
+  protected override release(): void {
     this.viewDisposables.forEach((d) => d.dispose());
-    this.disposables.forEach((d) => d.dispose());
     if (this.current) {
       this.current.listener.dispose();
       this.deps.store.release(this.current.live);

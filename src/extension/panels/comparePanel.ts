@@ -9,12 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listRuns } from '../../engine/runs';
-import { isWebviewMessage, type WebviewToHost } from '../../webviewProtocol';
 import { compareMessage } from './compareData';
 import { allRunsRoots } from '../modelFiles';
-import { Throttle, type LiveRun, type SeriesStore } from './seriesStore';
-import { makeNonce, panelHtml } from './webviewHtml';
-import type { PanelState } from './runPanel';
+import type { LiveRun, SeriesStore } from './seriesStore';
+import { PanelSlot, WebviewPanelHost, type PanelState } from './webviewHost';
 
 export const COMPARE_VIEW_TYPE = 'sbn.compare';
 
@@ -28,41 +26,14 @@ interface Deps {
   log: vscode.LogOutputChannel;
 }
 
-export class ComparePanel implements vscode.Disposable {
+export class ComparePanel extends WebviewPanelHost {
   private lives: LiveRun[] = [];
   private listeners: { dispose(): void }[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly throttle = new Throttle(() => this.flush(), 300);
-  private ready = false;
-  private needsSend = true;
   private lastSent = '';
-  private disposed = false;
-  private readonly stats: Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] };
-  private readonly closed = new vscode.EventEmitter<void>();
-  readonly onDidClose = this.closed.event;
 
-  constructor(readonly panel: vscode.WebviewPanel, runDirs: string[], private readonly deps: Deps) {
-    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
-    const media = vscode.Uri.joinPath(deps.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    panel.iconPath = vscode.Uri.joinPath(media, 'sbn-activity.svg');
-    panel.webview.html = panelHtml({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(),
-      title: 'Compare runs',
-      styles: [vscode.Uri.joinPath(dist, 'compare.css'), vscode.Uri.joinPath(media, 'webview.css')].map((u) => panel.webview.asWebviewUri(u).toString()),
-      scripts: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'compare.js')).toString()],
-    });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => {
-        if (panel.visible) {
-          this.needsSend = true;
-          this.throttle.schedule();
-        }
-      }),
-      panel.onDidDispose(() => this.dispose()),
-    );
+  constructor(panel: vscode.WebviewPanel, runDirs: string[], private readonly deps: Deps) {
+    super(panel, { log: deps.log, label: () => 'compare panel', throttleMs: 300 });
+    this.showPage({ extensionUri: deps.extensionUri, title: 'Compare runs', script: 'compare', scriptStyles: ['compare'] });
     this.setRuns(runDirs);
   }
 
@@ -76,77 +47,35 @@ export class ComparePanel implements vscode.Disposable {
     const old = this.lives;
     this.lives = dirs.map((d) => this.deps.store.acquire(d));
     old.forEach((l) => this.deps.store.release(l));
-    this.listeners = this.lives.map((l) => l.onDidChange(() => this.throttle.schedule()));
+    this.listeners = this.lives.map((l) => l.onDidChange(() => this.schedule()));
     this.panel.title = `Compare · ${this.lives.map((l) => l.state().name).join(', ')}`.slice(0, 80);
-    this.needsSend = true;
-    this.throttle.schedule();
+    this.needsSnapshot = true;
+    this.schedule();
   }
 
   reveal(): void {
     this.panel.reveal(undefined, false);
   }
 
-  private flush(): void {
-    if (this.disposed || !this.ready) return;
-    if (!this.panel.visible) {
-      this.needsSend = true;
-      return;
-    }
+  protected flush(): void {
+    if (!this.canPost()) return;
     const msg = compareMessage(this.lives);
     const json = JSON.stringify(msg);
-    if (!this.needsSend && json === this.lastSent) return;
-    this.needsSend = false;
+    if (!this.needsSnapshot && json === this.lastSent) return;
+    this.needsSnapshot = false;
     this.lastSent = json;
-    void this.panel.webview.postMessage(msg).then((ok) => {
-      if (!ok) {
-        this.stats.lost++;
-        this.needsSend = true;
-      }
-    }, () => { /* disposed */ });
+    this.post(msg);
     this.stats.snapshots++;
   }
 
-  private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
-    switch (msg.type) {
-      case 'ready':
-        this.ready = true;
-        this.needsSend = true;
-        this.throttle.dispose();
-        this.flush();
-        break;
-      case 'rendered':
-        this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
-        break;
-      case 'error':
-        this.stats.errors.push(msg.message);
-        if (this.stats.errors.length > 20) this.stats.errors.shift();
-        this.deps.log.warn(`compare panel: ${msg.message}`);
-        break;
-      default:
-        break;
-    }
-  }
-
   state(): ComparePanelState {
-    return {
-      kind: 'compare', runDir: this.lives[0]?.runDir ?? '', runDirs: this.runDirs, title: this.panel.title, visible: this.panel.visible,
-      active: this.panel.active, ready: this.ready, ...this.stats, errors: this.stats.errors.slice(),
-    };
+    return { kind: 'compare', runDir: this.lives[0]?.runDir ?? '', runDirs: this.runDirs, ...this.panelState(), ...this.hostState() };
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.throttle.dispose();
+  protected override release(): void {
     this.listeners.forEach((l) => l.dispose());
     this.lives.forEach((l) => this.deps.store.release(l));
     this.lives = [];
-    this.disposables.forEach((d) => d.dispose());
-    this.closed.fire();
-    this.closed.dispose();
-    this.panel.dispose();
   }
 }
 
@@ -180,31 +109,26 @@ async function runDirsFrom(arg: unknown, selected: unknown): Promise<string[] | 
 
 /** The command sbn.compareRuns and the panel's serializer; returns the open panel's state for sbn.panelState. */
 export function registerComparePanel(context: vscode.ExtensionContext, deps: Deps): { state(): ComparePanelState[] } {
-  let current: ComparePanel | undefined;
-  const adopt = (panel: vscode.WebviewPanel, dirs: string[]) => {
-    const p = new ComparePanel(panel, dirs, deps);
-    current = p;
-    p.onDidClose(() => { if (current === p) current = undefined; });
-    return p;
-  };
+  const slot = new PanelSlot<ComparePanel>();
+  const adopt = (panel: vscode.WebviewPanel, dirs: string[]): ComparePanel => slot.adopt(new ComparePanel(panel, dirs, deps));
   context.subscriptions.push(
-    { dispose: () => current?.dispose() },
+    slot,
     vscode.commands.registerCommand('sbn.compareRuns', async (arg: unknown, selected?: unknown) => {
       const dirs = await runDirsFrom(arg, selected);
       if (!dirs?.length) return undefined;
-      if (current) {
-        current.setRuns(dirs);
-        current.reveal();
+      if (slot.current) {
+        slot.current.setRuns(dirs);
+        slot.current.reveal();
       } else {
         adopt(vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Compare runs', vscode.ViewColumn.Active, { enableScripts: true }), dirs);
       }
-      return current!.state();
+      return slot.current!.state();
     }),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
         const raw = (state as { runDirs?: unknown } | undefined)?.runDirs;
         const dirs = Array.isArray(raw) ? raw.filter((d): d is string => typeof d === 'string' && fs.existsSync(path.join(d, 'run.json'))) : [];
-        if (!dirs.length || current) {
+        if (!dirs.length || slot.current) {
           panel.dispose();
           return;
         }
@@ -212,5 +136,5 @@ export function registerComparePanel(context: vscode.ExtensionContext, deps: Dep
       },
     }),
   );
-  return { state: () => (current ? [current.state()] : []) };
+  return { state: () => (slot.current ? [slot.current.state()] : []) };
 }

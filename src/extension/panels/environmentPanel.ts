@@ -6,11 +6,10 @@
 import * as vscode from 'vscode';
 import type { EnvironmentReport } from '../../environmentReport';
 import type { BackendPreference } from '../../protocol';
-import { isWebviewMessage, type EnvironmentViewState, type WebviewToHost } from '../../webviewProtocol';
+import type { EnvironmentViewState, WebviewToHost } from '../../webviewProtocol';
 import { allRunsRoots } from '../modelFiles';
 import type { RunManager } from '../runManager';
-import type { PanelState } from './runPanel';
-import { makeNonce, panelHtml } from './webviewHtml';
+import { PanelSlot, WebviewPanelHost, type PanelState } from './webviewHost';
 
 export const ENVIRONMENT_VIEW_TYPE = 'sbn.environment';
 
@@ -33,32 +32,13 @@ function withVsCode(report: EnvironmentReport): EnvironmentReport {
   return { ...report, vscode: { version: vscode.version, appName: vscode.env.appName, remoteName: vscode.env.remoteName ?? null } };
 }
 
-class EnvironmentPanel implements vscode.Disposable {
+class EnvironmentPanel extends WebviewPanelHost<{ reports: number; copies: number }> {
   private current: EnvironmentViewState = { status: 'computing' };
-  private ready = false;
   private computing: Promise<void> | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly stats = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] as string[], reports: 0, copies: 0 } as
-    Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> & { reports: number; copies: number };
-  private disposed = false;
-  private readonly closed = new vscode.EventEmitter<void>();
-  readonly onDidClose = this.closed.event;
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly deps: Deps) {
-    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
-    const media = vscode.Uri.joinPath(deps.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    panel.iconPath = vscode.Uri.joinPath(media, 'sbn-activity.svg');
-    panel.webview.html = panelHtml({
-      cspSource: panel.webview.cspSource, nonce: makeNonce(), title: 'SBN environment', loadingText: 'Computing the environment report…',
-      styles: [panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.css')).toString()],
-      scripts: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'environment.js')).toString()],
-    });
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => { if (panel.visible) this.post(); }),
-      panel.onDidDispose(() => this.dispose()),
-    );
+  constructor(panel: vscode.WebviewPanel, private readonly deps: Deps) {
+    super(panel, { log: deps.log, label: () => 'environment panel', extraStats: { reports: 0, copies: 0 } });
+    this.showPage({ extensionUri: deps.extensionUri, title: 'SBN environment', loadingText: 'Computing the environment report…', script: 'environment' });
   }
 
   /** Computes the report again (one at a time; a second call while one runs waits for it). */
@@ -89,12 +69,12 @@ class EnvironmentPanel implements vscode.Disposable {
 
   private set(state: EnvironmentViewState): void {
     this.current = state;
-    this.post();
+    this.flush();
   }
 
-  private post(): void {
-    if (this.disposed || !this.ready || !this.panel.visible) return;
-    void this.panel.webview.postMessage({ type: 'environment', state: this.current }).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
+  protected flush(): void {
+    if (!this.canPost()) return;
+    this.post({ type: 'environment', state: this.current });
     this.stats.snapshots++;
   }
 
@@ -103,45 +83,24 @@ class EnvironmentPanel implements vscode.Disposable {
     return this.current.report ? `${JSON.stringify(this.current.report, null, 2)}\n` : undefined;
   }
 
-  private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
-    if (msg.type === 'ready') {
-      this.ready = true;
-      this.post();
-    } else if (msg.type === 'environmentAction') {
-      if (msg.action === 'refresh') void this.refresh();
-      else {
-        const text = this.json();
-        if (!text) return;
-        void vscode.env.clipboard.writeText(text).then(() => {
-          this.stats.copies++;
-          void vscode.window.showInformationMessage('The environment report is on the clipboard (JSON).');
-        });
-      }
-    } else if (msg.type === 'rendered') {
-      this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
-    } else if (msg.type === 'error') {
-      this.stats.errors.push(msg.message);
-      if (this.stats.errors.length > 20) this.stats.errors.shift();
-      this.deps.log.warn(`environment panel: ${msg.message}`);
+  protected override onPanelMessage(msg: WebviewToHost): void {
+    if (msg.type !== 'environmentAction') return;
+    if (msg.action === 'refresh') {
+      void this.refresh();
+      return;
     }
+    const text = this.json();
+    if (!text) return;
+    void vscode.env.clipboard.writeText(text).then(() => {
+      this.stats.copies++;
+      void vscode.window.showInformationMessage('The environment report is on the clipboard (JSON).');
+    });
   }
 
   state(): EnvironmentPanelState {
     return {
-      kind: 'environment', runDir: '', title: this.panel.title, visible: this.panel.visible, active: this.panel.active, ready: this.ready,
-      ...this.stats, errors: this.stats.errors.slice(), status: this.current.status,
+      kind: 'environment', runDir: '', ...this.panelState(), ...this.hostState(), status: this.current.status,
     };
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.disposables.forEach((d) => d.dispose());
-    this.closed.fire();
-    this.closed.dispose();
-    this.panel.dispose();
   }
 }
 
@@ -150,25 +109,20 @@ class EnvironmentPanel implements vscode.Disposable {
  * state once the report is there) and the panel's serializer (a restored panel computes a fresh report).
  */
 export function registerEnvironmentPanel(context: vscode.ExtensionContext, deps: Deps): { state(): EnvironmentPanelState[] } {
-  let current: EnvironmentPanel | undefined;
-  const adopt = (panel: vscode.WebviewPanel): EnvironmentPanel => {
-    const p = new EnvironmentPanel(panel, deps);
-    current = p;
-    p.onDidClose(() => { if (current === p) current = undefined; });
-    return p;
-  };
+  const slot = new PanelSlot<EnvironmentPanel>();
+  const adopt = (panel: vscode.WebviewPanel): EnvironmentPanel => slot.adopt(new EnvironmentPanel(panel, deps));
   context.subscriptions.push(
-    { dispose: () => current?.dispose() },
+    slot,
     vscode.commands.registerCommand('sbn.showEnvironment', async () => {
-      if (current) current.panel.reveal();
+      if (slot.current) slot.current.panel.reveal();
       else adopt(vscode.window.createWebviewPanel(ENVIRONMENT_VIEW_TYPE, 'SBN Environment', vscode.ViewColumn.Active, { enableScripts: true }));
-      const p = current!;
+      const p = slot.current!;
       await p.refresh();
       return p.state();
     }),
     vscode.window.registerWebviewPanelSerializer(ENVIRONMENT_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
-        if (current) {
+        if (slot.current) {
           panel.dispose();
           return;
         }
@@ -176,5 +130,5 @@ export function registerEnvironmentPanel(context: vscode.ExtensionContext, deps:
       },
     }),
   );
-  return { state: () => (current ? [current.state()] : []) };
+  return { state: () => (slot.current ? [slot.current.state()] : []) };
 }

@@ -8,13 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { layerGeometry, parseModelText } from '../../engine/spec';
-import { isWebviewMessage, type ModelPreviewState, type WebviewToHost } from '../../webviewProtocol';
+import type { ModelPreviewState } from '../../webviewProtocol';
 import type { BackendPreference } from '../../protocol';
 import type { Job, RunManager } from '../runManager';
 import { isModelFile } from '../modelFiles';
-import { makeNonce, panelHtml } from './webviewHtml';
 import { extensionMessage } from '../environment';
-import type { PanelState } from './runPanel';
+import { PanelSlot, WebviewPanelHost, type PanelState } from './webviewHost';
 
 export const PREVIEW_VIEW_TYPE = 'sbn.modelPreview';
 export const PREVIEW_ESTIMATORS = ['psa', 'dste', 'reinforce', 'arm'];
@@ -37,39 +36,22 @@ interface Deps {
   log: vscode.LogOutputChannel;
 }
 
-class ModelPreview implements vscode.Disposable {
+class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }> {
   private uri: vscode.Uri | undefined;
   private version = 0;
   private timer: NodeJS.Timeout | undefined;
   private job: Job | undefined;
   private current: ModelPreviewState | undefined;
-  private ready = false;
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly stats = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] as string[], jobs: 0, cancelled: 0 } as
-    Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> & { jobs: number; cancelled: number };
-  private readonly closed = new vscode.EventEmitter<void>();
-  readonly onDidClose = this.closed.event;
-  private disposed = false;
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly deps: Deps) {
-    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
-    const media = vscode.Uri.joinPath(deps.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    panel.iconPath = vscode.Uri.joinPath(media, 'sbn-activity.svg');
-    panel.webview.html = panelHtml({
-      cspSource: panel.webview.cspSource, nonce: makeNonce(), title: 'Model preview',
-      styles: [panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.css')).toString()],
-      scripts: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'preview.js')).toString()],
-    });
+  constructor(panel: vscode.WebviewPanel, private readonly deps: Deps) {
+    super(panel, { log: deps.log, label: () => 'model preview', extraStats: { jobs: 0, cancelled: 0 } });
+    this.showPage({ extensionUri: deps.extensionUri, title: 'Model preview', script: 'preview' });
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => { if (panel.visible) this.post(); }),
-      panel.onDidDispose(() => this.dispose()),
       vscode.window.onDidChangeActiveTextEditor((e) => {
         if (e && isModelFile(e.document.uri) && e.document.uri.toString() !== this.uri?.toString()) this.follow(e.document.uri);
       }),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.contentChanges.length && e.document.uri.toString() === this.uri?.toString()) this.schedule();
+        if (e.contentChanges.length && e.document.uri.toString() === this.uri?.toString()) this.scheduleCheck();
       }),
     );
   }
@@ -77,10 +59,10 @@ class ModelPreview implements vscode.Disposable {
   follow(uri: vscode.Uri): void {
     this.uri = uri;
     this.panel.title = `Preview · ${path.basename(uri.fsPath)}`;
-    this.schedule(0);
+    this.scheduleCheck(0);
   }
 
-  private schedule(delay = vscode.workspace.getConfiguration('sbn').get<number>('validation.delay', 300)): void {
+  private scheduleCheck(delay = vscode.workspace.getConfiguration('sbn').get<number>('validation.delay', 300)): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => { this.timer = undefined; void this.update(); }, delay);
   }
@@ -158,48 +140,26 @@ class ModelPreview implements vscode.Disposable {
 
   private set(state: ModelPreviewState): void {
     this.current = state;
-    this.post();
+    this.flush();
   }
 
-  private post(): void {
+  protected flush(): void {
     // a preview job can finish after the panel was closed: its webview is gone then
-    if (this.disposed || !this.current || !this.ready || !this.panel.visible) return;
-    void this.panel.webview.postMessage({ type: 'preview', state: this.current }).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
+    if (!this.current || !this.canPost()) return;
+    this.post({ type: 'preview', state: this.current });
     this.stats.snapshots++;
-  }
-
-  private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
-    if (msg.type === 'ready') {
-      this.ready = true;
-      this.post();
-    } else if (msg.type === 'rendered') {
-      this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
-    } else if (msg.type === 'error') {
-      this.stats.errors.push(msg.message);
-      if (this.stats.errors.length > 20) this.stats.errors.shift();
-      this.deps.log.warn(`model preview: ${msg.message}`);
-    }
   }
 
   state(): PreviewPanelState {
     return {
-      kind: 'preview', runDir: '', file: this.current?.file ?? '', version: this.current?.version ?? 0, title: this.panel.title,
-      visible: this.panel.visible, active: this.panel.active, ready: this.ready, ...this.stats, errors: this.stats.errors.slice(),
+      kind: 'preview', runDir: '', file: this.current?.file ?? '', version: this.current?.version ?? 0, ...this.panelState(), ...this.hostState(),
       gradients: this.current?.gradients.status ?? 'none', problems: this.current?.errors?.length ?? 0,
     };
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected override release(): void {
     if (this.timer) clearTimeout(this.timer);
     this.cancel();
-    this.disposables.forEach((d) => d.dispose());
-    this.closed.fire();
-    this.closed.dispose();
-    this.panel.dispose();
   }
 }
 
@@ -209,13 +169,8 @@ class ModelPreview implements vscode.Disposable {
  * model file), and the preview follows that file again (or the active editor's model file when it is gone).
  */
 export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Deps): { state(): PreviewPanelState[]; serializer: vscode.WebviewPanelSerializer } {
-  let current: ModelPreview | undefined;
-  const adopt = (panel: vscode.WebviewPanel): ModelPreview => {
-    const p = new ModelPreview(panel, deps);
-    current = p;
-    p.onDidClose(() => { if (current === p) current = undefined; });
-    return p;
-  };
+  const slot = new PanelSlot<ModelPreview>();
+  const adopt = (panel: vscode.WebviewPanel): ModelPreview => slot.adopt(new ModelPreview(panel, deps));
   const serializer: vscode.WebviewPanelSerializer = {
     deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
       const saved = (state as { fileUri?: unknown } | undefined)?.fileUri;
@@ -230,7 +185,7 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
         const active = vscode.window.activeTextEditor?.document.uri;
         if (isModelFile(active)) uri = active;
       }
-      if (!uri || current) {
+      if (!uri || slot.current) {
         panel.dispose();
         return;
       }
@@ -238,22 +193,22 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
     },
   };
   context.subscriptions.push(
-    { dispose: () => current?.dispose() },
+    slot,
     vscode.commands.registerCommand('sbn.previewModel', async (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri && isModelFile(arg) ? arg : vscode.window.activeTextEditor?.document.uri;
       if (!isModelFile(uri)) {
         void vscode.window.showInformationMessage('Open a model file (*.sbn.yaml or *.sbn.json) to preview it.');
         return undefined;
       }
-      if (!current) {
+      if (!slot.current) {
         adopt(vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'Model preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true }));
       } else {
-        current.panel.reveal(undefined, true);
+        slot.current.panel.reveal(undefined, true);
       }
-      current!.follow(uri);
-      return current!.state();
+      slot.current!.follow(uri);
+      return slot.current!.state();
     }),
     vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, serializer),
   );
-  return { state: () => (current ? [current.state()] : []), serializer };
+  return { state: () => (slot.current ? [slot.current.state()] : []), serializer };
 }

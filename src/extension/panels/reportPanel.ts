@@ -10,10 +10,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseReportData, REPORT_JSON_NAMES, reportTitle, type ExperimentData } from '../../report/data';
 import { reportPanelHtml } from '../../report/html';
-import { isWebviewMessage, type HostToWebview, type WebviewToHost } from '../../webviewProtocol';
 import { makeNonce } from './webviewHtml';
 import { notificationText } from '../untrustedText';
-import type { PanelState } from './runPanel';
+import { WebviewHost, type PanelState } from './webviewHost';
 
 export const REPORT_VIEW_TYPE = 'sbn.report';
 
@@ -81,21 +80,21 @@ export async function readReport(uri: vscode.Uri): Promise<{ file: vscode.Uri; d
   return parsed.ok ? { file, data: parsed.data } : { message: parsed.message };
 }
 
-class ReportPanel {
-  private ready = false;
-  private readonly stats: Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] };
+/** The page is the report's own (reportPanelHtml), loaded again for new data; it is sent the data when it says `ready`. */
+class ReportPanel extends WebviewHost {
   private data: ExperimentData;
   private readonly dist: vscode.Uri;
   private readonly media: vscode.Uri;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly file: string, data: ExperimentData, extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
+  constructor(readonly panel: vscode.WebviewPanel, readonly file: string, data: ExperimentData, extensionUri: vscode.Uri, log: vscode.LogOutputChannel) {
+    super({ log, label: () => `report ${file}`, maxErrorChars: 2000 });
     this.data = data;
     this.dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     this.media = vscode.Uri.joinPath(extensionUri, 'media');
     // only the extension's own files: nothing of the workspace is loadable by the page
     panel.webview.options = { enableScripts: true, localResourceRoots: [this.dist, this.media] };
     panel.iconPath = vscode.Uri.joinPath(this.media, 'sbn-activity.svg');
-    panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m));
+    this.disposables.push(panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)), panel.onDidDispose(() => this.dispose()));
     this.show(data);
   }
 
@@ -115,27 +114,25 @@ class ReportPanel {
     });
   }
 
-  private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
-    if (msg.type === 'ready') {
-      this.ready = true;
-      const message: HostToWebview = { type: 'report', data: this.data };
-      void this.panel.webview.postMessage(message).then((ok) => { if (!ok) this.stats.lost++; }, () => undefined);
-      this.stats.snapshots++;
-    } else if (msg.type === 'rendered') {
-      this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
-    } else if (msg.type === 'error') {
-      this.stats.errors.push(String(msg.message).slice(0, 2000));
-      if (this.stats.errors.length > 20) this.stats.errors.shift();
-      this.log.warn(`report ${this.file}: ${String(msg.message).slice(0, 2000)}`);
-    }
+  protected get webview(): vscode.Webview {
+    return this.panel.webview;
+  }
+
+  protected get visible(): boolean {
+    return this.panel.visible;
+  }
+
+  /** The page has loaded: it gets the report (the page is whole after one message). */
+  protected flush(): void {
+    if (this.disposed || !this.ready) return;
+    this.post({ type: 'report', data: this.data });
+    this.stats.snapshots++;
   }
 
   state(): ReportPanelState {
     return {
       kind: 'report', runDir: '', file: this.file, title: this.panel.title, visible: this.panel.visible, active: this.panel.active,
-      ready: this.ready, ...this.stats, errors: this.stats.errors.slice(),
+      ...this.hostState(),
     };
   }
 }

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isWebviewMessage, type HostToWebview, type PanelKind, type WebviewToHost } from '../../webviewProtocol';
-import { SeriesStore, SeriesSubscriber, Throttle, sendRunUpdate, seriesCsv, seriesJson, type LiveJobInfo, type LiveRun } from './seriesStore';
-import { makeNonce, panelHtml } from './webviewHtml';
+import type { PanelKind, WebviewToHost } from '../../webviewProtocol';
+import { SeriesStore, SeriesSubscriber, sendRunUpdate, seriesCsv, seriesJson, type LiveJobInfo, type LiveRun } from './seriesStore';
+import { WebviewPanelHost, type PanelState } from './webviewHost';
 
 export interface PanelDescriptor {
   kind: PanelKind;
@@ -20,23 +20,7 @@ export interface PanelDescriptor {
   script: string;
 }
 
-/** What a panel has done, for the `sbn.panelState` command (tests, troubleshooting). */
-export interface PanelState {
-  kind: PanelKind;
-  runDir: string;
-  title: string;
-  visible: boolean;
-  active: boolean;
-  ready: boolean;
-  snapshots: number;
-  deltas: number;
-  runStates: number;
-  /** Messages VS Code refused (posted while the page was not there). */
-  lost: number;
-  /** The page's last report: points drawn per series. */
-  rendered?: { points: Record<string, number>; charts: number; extras?: Record<string, number>; at: number };
-  errors: string[];
-}
+export type { PanelState } from './webviewHost';
 
 /** The save dialog of each export format. */
 const EXPORTS: Record<Extract<WebviewToHost, { type: 'export' }>['format'], { filter: string; title: string }> = {
@@ -52,50 +36,21 @@ export interface PanelDeps {
   log: vscode.LogOutputChannel;
 }
 
-export class RunPanel implements vscode.Disposable {
+export class RunPanel extends WebviewPanelHost {
   private readonly live: LiveRun;
   private readonly sub: SeriesSubscriber;
-  private readonly throttle: Throttle;
-  private readonly disposables: vscode.Disposable[] = [];
-  private ready = false;
-  private needsSnapshot = true;
   private lastRunState = '';
-  private disposed = false;
-  readonly stats: Omit<PanelState, 'kind' | 'runDir' | 'title' | 'visible' | 'active' | 'ready'> = { snapshots: 0, deltas: 0, runStates: 0, lost: 0, errors: [] };
-  private readonly closed = new vscode.EventEmitter<void>();
-  readonly onDidClose = this.closed.event;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly desc: PanelDescriptor, readonly runDir: string, private readonly deps: PanelDeps) {
-    const dist = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview');
-    const media = vscode.Uri.joinPath(deps.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    panel.iconPath = vscode.Uri.joinPath(media, 'sbn-activity.svg');
+  constructor(panel: vscode.WebviewPanel, readonly desc: PanelDescriptor, readonly runDir: string, private readonly deps: PanelDeps) {
+    super(panel, { log: deps.log, label: () => `${desc.kind} panel (${path.basename(runDir)})`, throttleMs: 100 });
     this.live = deps.store.acquire(runDir);
     panel.title = desc.title(this.live.state().name);
-    const styles = [vscode.Uri.joinPath(media, 'webview.css')];
-    if (fs.existsSync(path.join(dist.fsPath, `${desc.script}.css`))) styles.unshift(vscode.Uri.joinPath(dist, `${desc.script}.css`));
-    panel.webview.html = panelHtml({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(),
-      title: panel.title,
-      styles: styles.map((u) => panel.webview.asWebviewUri(u).toString()),
-      scripts: [panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, `${desc.script}.js`)).toString()],
-    });
+    const hasCss = fs.existsSync(path.join(deps.extensionUri.fsPath, 'dist', 'webview', `${desc.script}.css`));
+    this.showPage({ extensionUri: deps.extensionUri, title: panel.title, script: desc.script, scriptStyles: hasCss ? [desc.script] : [] });
     this.sub = new SeriesSubscriber(() => this.live.series, desc.kind);
-    this.throttle = new Throttle(() => this.flush(), 100);
-    this.disposables.push(
-      this.live.onDidChange(() => this.throttle.schedule()),
-      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => {
-        if (panel.visible) {
-          // The page reloads on reveal (no retainContextWhenHidden) and says `ready`; if it did not, this snapshot
-          // brings it up to date.
-          this.needsSnapshot = true;
-          this.throttle.schedule();
-        }
-      }),
-      panel.onDidDispose(() => this.dispose()),
-    );
+    // A reveal schedules a snapshot (the page reloads on reveal and says `ready`; if it did not, this brings it up
+    // to date).
+    this.disposables.push(this.live.onDidChange(() => this.schedule()));
   }
 
   get name(): string {
@@ -116,27 +71,11 @@ export class RunPanel implements vscode.Disposable {
   }
 
   state(): PanelState {
-    return {
-      kind: this.desc.kind, runDir: this.runDir, title: this.panel.title, visible: this.panel.visible, active: this.panel.active,
-      ready: this.ready, ...this.stats, errors: this.stats.errors.slice(),
-    };
+    return { kind: this.desc.kind, runDir: this.runDir, ...this.panelState(), ...this.hostState() };
   }
 
-  private post(message: HostToWebview): void {
-    void this.panel.webview.postMessage(message).then((ok) => {
-      if (!ok) {
-        this.stats.lost++;
-        this.needsSnapshot = true;
-      }
-    }, () => { /* disposed meanwhile */ });
-  }
-
-  private flush(): void {
-    if (this.disposed) return;
-    if (!this.ready || !this.panel.visible) {
-      if (!this.panel.visible) this.needsSnapshot = true;
-      return;
-    }
+  protected flush(): void {
+    if (!this.canPost()) return;
     const { run, lastRunState } = sendRunUpdate({
       panel: this.desc.kind, live: this.live, sub: this.sub, snapshot: this.needsSnapshot, lastRunState: this.lastRunState,
       post: (m) => this.post(m), counters: this.stats,
@@ -147,33 +86,9 @@ export class RunPanel implements vscode.Disposable {
     if (this.panel.title !== title) this.panel.title = title;
   }
 
-  private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
-    switch (msg.type) {
-      case 'ready':
-        this.ready = true;
-        this.needsSnapshot = true;
-        this.throttle.dispose();
-        this.flush();
-        break;
-      case 'stop':
-        void vscode.commands.executeCommand('sbn.stopTraining', this.runDir);
-        break;
-      case 'export':
-        void this.export(msg);
-        break;
-      case 'rendered':
-        this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
-        break;
-      case 'error':
-        this.stats.errors.push(msg.message);
-        if (this.stats.errors.length > 20) this.stats.errors.shift();
-        this.deps.log.warn(`${this.desc.kind} panel (${path.basename(this.runDir)}): ${msg.message}`);
-        break;
-      default:
-        break;
-    }
+  protected override onPanelMessage(msg: WebviewToHost): void {
+    if (msg.type === 'stop') void vscode.commands.executeCommand('sbn.stopTraining', this.runDir);
+    else if (msg.type === 'export') void this.export(msg);
   }
 
   private async export(msg: Extract<WebviewToHost, { type: 'export' }>): Promise<void> {
@@ -199,15 +114,8 @@ export class RunPanel implements vscode.Disposable {
     }
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.throttle.dispose();
-    this.disposables.forEach((d) => d.dispose());
+  protected override release(): void {
     this.deps.store.release(this.live);
-    this.closed.fire();
-    this.closed.dispose();
-    this.panel.dispose();
   }
 }
 
