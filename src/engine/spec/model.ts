@@ -129,14 +129,11 @@ function copyLr(lr: LrSpec): LrSpec {
   }
 }
 
-function copyTrain(t: TrainSpec): TrainSpec {
+/** A train section's settings that have a default (TRAIN_DEFAULTS), filled in: the one place they are applied. */
+export function trainSettingsWithDefaults(t: TrainSpec) {
   const d = TRAIN_DEFAULTS;
   return {
-    estimator: t.estimator,
-    ...pick(t, ['tau', 'baseline']),
     samples: t.samples ?? d.samples,
-    optimizer: copyOptimizer(t.optimizer),
-    lr: copyLr(t.lr),
     batchSize: t.batchSize ?? d.batchSize,
     epochs: t.epochs ?? d.epochs,
     seed: t.seed ?? d.seed,
@@ -145,6 +142,16 @@ function copyTrain(t: TrainSpec): TrainSpec {
     evalInterval: t.evalInterval ?? d.evalInterval,
     evalSamples: t.evalSamples ?? d.evalSamples,
     logInterval: t.logInterval ?? d.logInterval,
+  };
+}
+
+function copyTrain(t: TrainSpec): TrainSpec {
+  return {
+    estimator: t.estimator,
+    ...pick(t, ['tau', 'baseline']),
+    optimizer: copyOptimizer(t.optimizer),
+    lr: copyLr(t.lr),
+    ...trainSettingsWithDefaults(t),
   };
 }
 

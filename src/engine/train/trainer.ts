@@ -4,7 +4,7 @@
 // running averages are part of the checkpoint, so a resumed run continues bit for bit.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
-import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, TRAIN_DEFAULTS } from '../spec/model';
+import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
 import { Rng, type RngState } from '../rng';
 import { createEstimator, type Estimator } from '../estimators';
@@ -24,22 +24,13 @@ import { checkpointProblem, type Accumulators } from './recovery';
 export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
-  const d = TRAIN_DEFAULTS;
   return {
     estimator: t.estimator,
     tau: t.tau,
     baseline: t.baseline,
-    samples: t.samples ?? d.samples,
     optimizer: { ...OPTIMIZER_DEFAULTS.sgd, ...t.optimizer },
     lr: t.lr,
-    batchSize: t.batchSize ?? d.batchSize,
-    epochs: t.epochs ?? d.epochs,
-    seed: t.seed ?? d.seed,
-    clip: t.clip ?? d.clip,
-    init: t.init ?? d.init,
-    evalInterval: t.evalInterval ?? d.evalInterval,
-    evalSamples: t.evalSamples ?? d.evalSamples,
-    logInterval: t.logInterval ?? d.logInterval,
+    ...trainSettingsWithDefaults(t),
   };
 }
 
