@@ -1,5 +1,5 @@
-// `npm test`: build (esbuild), type-check (tsc --noEmit), then run the unit tests (dist/test/unit/**/*.test.js)
-// with node:test once per backend: wasm always, tensorflow when tfjs-node loads here; then the extension-host
+// `npm test`: build (esbuild), type-check (tsc --noEmit), lint (ESLint, prettier --check), then run the unit tests
+// (dist/test/unit/**/*.test.js) with node:test once per backend: wasm always, tensorflow when tfjs-node loads here; then the extension-host
 // integration tests in real VS Code (scripts/test-vscode.mjs) and the packaged VSIX installed there
 // (scripts/test-vsix.mjs); SBN_SKIP_VSCODE_TESTS=1 skips both.
 //   npm test -- spec estimators      only test files whose path contains "spec" or "estimators"
@@ -34,15 +34,36 @@ step('build');
 runSync([join(root, 'scripts', 'build.mjs')], 'build');
 
 step('type check');
-runSync([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'],
-  'tsc --noEmit');
+runSync(
+  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'],
+  'tsc --noEmit',
+);
 // the panels' browser code has its own compiler settings (DOM types, no Node)
-runSync([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'webview', 'tsconfig.json'), '--noEmit'],
-  'tsc --noEmit (webview)');
+runSync(
+  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'webview', 'tsconfig.json'), '--noEmit'],
+  'tsc --noEmit (webview)',
+);
+
+// The linter and the formatter check cover the whole tree, so a filtered run (`npm test -- spec`), made while
+// working on one part, leaves them to `npm run lint`; the full run (and CI) always runs both.
+if (filters.length === 0) {
+  step('lint');
+  runSync([join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--max-warnings', '0', '.'], 'eslint');
+  runSync(
+    [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.'],
+    'prettier --check',
+  );
+} else {
+  process.stderr.write('lint: left to `npm run lint` in a filtered run\n');
+}
 
 function listTests(dir) {
   let names = [];
-  try { names = readdirSync(dir); } catch { return []; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
   return names.flatMap((n) => {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) return listTests(p);
@@ -55,12 +76,16 @@ const files = listTests(join(root, 'dist', 'test', 'unit'))
   .filter((f) => existsSync(join(root, f.slice('dist/'.length).replace(/\.js$/, '.ts'))))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
-if (files.length === 0) die(`no test files under dist/test/unit${filters.length ? ` matching ${filters.join(' or ')}` : ''}`);
+if (files.length === 0)
+  die(`no test files under dist/test/unit${filters.length ? ` matching ${filters.join(' or ')}` : ''}`);
 
 function tensorflowLoads() {
-  const code = "const tf=require('@tensorflow/tfjs-node');process.stdout.write(String(tf.backend().binding.TF_Version))";
+  const code =
+    "const tf=require('@tensorflow/tfjs-node');process.stdout.write(String(tf.backend().binding.TF_Version))";
   const r = spawnSync(process.execPath, ['-e', code], {
-    cwd: root, encoding: 'utf8', timeout: 120_000,
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
   });
   return r.status === 0 ? r.stdout.trim() : null;
@@ -68,7 +93,9 @@ function tensorflowLoads() {
 
 let backends;
 if (process.env.SBN_TEST_BACKENDS) {
-  backends = process.env.SBN_TEST_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean);
+  backends = process.env.SBN_TEST_BACKENDS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 } else {
   backends = ['wasm'];
   const v = tensorflowLoads();
@@ -82,19 +109,28 @@ function parseTap(text) {
     return m ? Number(m[1]) : 0;
   };
   return {
-    tests: count('tests'), pass: count('pass'), fail: count('fail'), skipped: count('skipped') + count('todo'),
+    tests: count('tests'),
+    pass: count('pass'),
+    fail: count('fail'),
+    skipped: count('skipped') + count('todo'),
     cancelled: count('cancelled'),
   };
 }
 
 function runBackend(backend, tapFile) {
   return new Promise((resolve) => {
-    const args = ['--enable-source-maps', '--test',
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
-      ...files];
+    const args = [
+      '--enable-source-maps',
+      '--test',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tapFile}`,
+      ...files,
+    ];
     const child = spawn(process.execPath, args, {
-      cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, SBN_BACKEND: backend, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
@@ -110,7 +146,11 @@ try {
     const t = Date.now();
     const code = await runBackend(backend, tapFile);
     let tap = '';
-    try { tap = readFileSync(tapFile, 'utf8'); } catch { /* crashed before writing */ }
+    try {
+      tap = readFileSync(tapFile, 'utf8');
+    } catch {
+      /* crashed before writing */
+    }
     const r = parseTap(tap);
     r.fail += r.cancelled;
     if (code !== 0 && r.fail === 0) r.fail = 1; // the runner itself failed (crash, signal)
@@ -127,13 +167,16 @@ function runVscode(script) {
   return new Promise((resolve) => {
     let out = '';
     const child = spawn(process.execPath, [join(root, 'scripts', script)], {
-      cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.stdout.on('data', (d) => {
       out += d;
       process.stdout.write(d);
     });
-    child.on('error', (e) => { out += `\n${e.message}\n`; });
+    child.on('error', (e) => {
+      out += `\n${e.message}\n`;
+    });
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), out }));
   });
 }
@@ -147,7 +190,14 @@ async function vscodeStage(script, name, title) {
   r.tests = r.pass + r.fail + r.skipped;
   if (code !== 0 && r.fail === 0) r.fail = 1;
   const note = code === 2 ? ' (missing system prerequisites, see above)' : '';
-  results.push({ backend: name, runner: script.replace(/\.mjs$/, ''), note, ...r, code, secs: (Date.now() - t) / 1000 });
+  results.push({
+    backend: name,
+    runner: script.replace(/\.mjs$/, ''),
+    note,
+    ...r,
+    code,
+    secs: (Date.now() - t) / 1000,
+  });
   return code;
 }
 if (process.env.SBN_SKIP_VSCODE_TESTS === '1') {
@@ -162,9 +212,13 @@ step('summary');
 const total = { pass: 0, fail: 0, skipped: 0 };
 for (const r of results) {
   const skipped = r.skipped ? `, ${r.skipped} skipped` : '';
-  const crashed = r.code !== 0 && r.fail === 1 && r.pass + r.skipped === r.tests
-    ? ` (${r.runner ?? 'node --test'} exit ${r.code})` : '';
-  console.log(`${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed}${r.note ?? ''} in ${r.secs.toFixed(1)} s`);
+  const crashed =
+    r.code !== 0 && r.fail === 1 && r.pass + r.skipped === r.tests
+      ? ` (${r.runner ?? 'node --test'} exit ${r.code})`
+      : '';
+  console.log(
+    `${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed}${r.note ?? ''} in ${r.secs.toFixed(1)} s`,
+  );
   total.pass += r.pass;
   total.fail += r.fail;
   total.skipped += r.skipped;
