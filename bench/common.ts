@@ -32,8 +32,15 @@ export async function perBackend<T>(name: string, child: (backend: string) => Pr
   const results: T[] = [];
   for (const b of availableBackends().filter((x) => x !== 'cpu' && (!only || only.includes(x)))) {
     process.stderr.write(`${name}: ${b} …\n`);
-    const r = spawnSync(process.execPath, [process.argv[1], '--child', b], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
-    if (r.status !== 0) { process.stderr.write(`${name}: ${b} failed (exit ${r.status})\n`); continue; }
+    const r = spawnSync(process.execPath, [process.argv[1], '--child', b], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 26,
+    });
+    if (r.status !== 0) {
+      process.stderr.write(`${name}: ${b} failed (exit ${r.status})\n`);
+      continue;
+    }
     results.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as T);
   }
   return results;
@@ -42,6 +49,6 @@ export async function perBackend<T>(name: string, child: (backend: string) => Pr
 export function writeResults(file: string, data: unknown): string {
   const out = path.join(repoRoot, 'bench', 'results', file);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), ...data as object }, null, 1) + '\n');
+  writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), ...(data as object) }, null, 1) + '\n');
   return out;
 }

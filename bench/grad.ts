@@ -14,16 +14,35 @@ import type { ModelSpec } from '../src/engine/spec/types';
 import { AUTHORS_CHECKPOINTS_FILE, authorsReferenceDir } from '../src/cli/reference';
 import { bestOf, perBackend, writeResults } from './common';
 
-interface Row { backend: string; net: string; estimator: string; drawsPerSecond: number; msPerDraw: number }
+interface Row {
+  backend: string;
+  net: string;
+  estimator: string;
+  drawsPerSecond: number;
+  msPerDraw: number;
+}
 
 const GRADEVAL: ModelSpec = {
-  name: 'gradeval-5-5-5', input: { shape: [2] }, states: '01', noise: 'logistic',
-  layers: [{ type: 'dense', units: 5 }, { type: 'dense', units: 5 }, { type: 'dense', units: 5 }],
+  name: 'gradeval-5-5-5',
+  input: { shape: [2] },
+  states: '01',
+  noise: 'logistic',
+  layers: [
+    { type: 'dense', units: 5 },
+    { type: 'dense', units: 5 },
+    { type: 'dense', units: 5 },
+  ],
   output: { units: 1, loss: 'logistic' },
 };
 const MLP: ModelSpec = {
-  name: 'mlp-784-512-512-10', input: { shape: [784] }, states: 'pm1', noise: 'logistic',
-  layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
+  name: 'mlp-784-512-512-10',
+  input: { shape: [784] },
+  states: 'pm1',
+  noise: 'logistic',
+  layers: [
+    { type: 'dense', units: 512 },
+    { type: 'dense', units: 512 },
+  ],
   output: { units: 10, loss: 'nll' },
 };
 
@@ -48,19 +67,31 @@ async function child(backend: string): Promise<Row[]> {
     const est = name === 'exact' ? undefined : createEstimator(name);
     const draws = est ? G : 1;
     const run = () => {
-      if (!est) { exactGradient(GRADEVAL, values, smallData.X, smallData.Y); return; }
+      if (!est) {
+        exactGradient(GRADEVAL, values, smallData.X, smallData.Y);
+        return;
+      }
       const e = est.estimate(small, { x: xs, y: ys, groups: G }, rng);
       e.layers.forEach((l) => l.weight.dataSync());
       disposeEstimate(e);
     };
     run();
     const seconds = bestOf(5, run);
-    rows.push({ backend: info.name, net: '5-5-5 (200 points)', estimator: name, drawsPerSecond: draws / seconds, msPerDraw: 1000 * seconds / draws });
+    rows.push({
+      backend: info.name,
+      net: '5-5-5 (200 points)',
+      estimator: name,
+      drawsPerSecond: draws / seconds,
+      msPerDraw: (1000 * seconds) / draws,
+    });
   }
   // 784-512-512-10, batch 64: one draw = one gradient step's estimate
   const mlp: Network = initNetwork(MLP, rng);
   const x = tf.tensor2d(rng.uniforms(64 * 784), [64, 784]);
-  const y = tf.tensor1d(Array.from({ length: 64 }, () => rng.int(10)), 'float32');
+  const y = tf.tensor1d(
+    Array.from({ length: 64 }, () => rng.int(10)),
+    'float32',
+  );
   for (const name of ESTIMATOR_NAMES) {
     if (name === 'exact') continue;
     const est = createEstimator(name, { baseline: 'none' });
@@ -71,8 +102,17 @@ async function child(backend: string): Promise<Row[]> {
     };
     for (let i = 0; i < 2; i++) step();
     const perRep = 5;
-    const seconds = bestOf(5, () => { for (let i = 0; i < perRep; i++) step(); }) / perRep;
-    rows.push({ backend: info.name, net: '784-512-512-10 (batch 64)', estimator: name, drawsPerSecond: 1 / seconds, msPerDraw: 1000 * seconds });
+    const seconds =
+      bestOf(5, () => {
+        for (let i = 0; i < perRep; i++) step();
+      }) / perRep;
+    rows.push({
+      backend: info.name,
+      net: '784-512-512-10 (batch 64)',
+      estimator: name,
+      drawsPerSecond: 1 / seconds,
+      msPerDraw: 1000 * seconds,
+    });
   }
   return rows;
 }
@@ -84,13 +124,19 @@ function table(rows: Row[]): string {
     lines.push('', `${net}: draws per second (ms per draw)`);
     lines.push(['estimator'.padEnd(14), ...backends.map((b) => b.padStart(22))].join(''));
     for (const est of [...new Set(rows.filter((r) => r.net === net).map((r) => r.estimator))]) {
-      lines.push([est.padEnd(14), ...backends.map((b) => {
-        const r = rows.find((x) => x.net === net && x.backend === b && x.estimator === est);
-        return (r ? `${r.drawsPerSecond.toFixed(1)} (${r.msPerDraw.toFixed(2)})` : '—').padStart(22);
-      })].join(''));
+      lines.push(
+        [
+          est.padEnd(14),
+          ...backends.map((b) => {
+            const r = rows.find((x) => x.net === net && x.backend === b && x.estimator === est);
+            return (r ? `${r.drawsPerSecond.toFixed(1)} (${r.msPerDraw.toFixed(2)})` : '—').padStart(22);
+          }),
+        ].join(''),
+      );
     }
     for (const b of backends) {
-      const ms = (e: EstimatorName) => rows.find((r) => r.net === net && r.backend === b && r.estimator === e)?.msPerDraw;
+      const ms = (e: EstimatorName) =>
+        rows.find((r) => r.net === net && r.backend === b && r.estimator === e)?.msPerDraw;
       const psa = ms('psa');
       const dste = ms('dste');
       if (psa && dste) lines.push(`  ${b}: PSA step / DSTE step = ${(psa / dste).toFixed(2)}`);

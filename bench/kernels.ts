@@ -27,20 +27,40 @@ import { writeFileAtomic } from '../src/engine/files';
 
 const root = path.resolve(__dirname, '..', '..');
 
-interface CaseRow { case: string; psa_ms: number; dste_ms: number; ratio: number; kernels: 'native' | 'js'; backend: string }
+interface CaseRow {
+  case: string;
+  psa_ms: number;
+  dste_ms: number;
+  ratio: number;
+  kernels: 'native' | 'js';
+  backend: string;
+}
 interface Throughput {
-  kernel: string; kernels: 'native' | 'js'; gevals: number;
+  kernel: string;
+  kernels: 'native' | 'js';
+  gevals: number;
   /** G/s of one exponential + reciprocal (native) or of tf.sigmoid (tfjs ops) */
   limitExp: number;
   /** G/s of 1/(1 + x·y): the floor of the ratio form (native only) */
   limitRatio?: number;
   limitWhat: string;
 }
-interface ChildResult { backend: string; detail: string; cases: CaseRow[]; throughput: Throughput[] }
+interface ChildResult {
+  backend: string;
+  detail: string;
+  cases: CaseRow[];
+  throughput: Throughput[];
+}
 
 const MLP: ModelSpec = {
-  name: 'mlp-784-512-512-10', input: { shape: [784] }, states: 'pm1', noise: 'logistic',
-  layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
+  name: 'mlp-784-512-512-10',
+  input: { shape: [784] },
+  states: 'pm1',
+  noise: 'logistic',
+  layers: [
+    { type: 'dense', units: 512 },
+    { type: 'dense', units: 512 },
+  ],
   output: { units: 10, loss: 'nll' },
 };
 
@@ -63,7 +83,11 @@ function bestMs(fn: () => void, reps = 5, budgetMs = 8000): number {
  * of the ratios a/b of adjacent pairs — on a shared machine a slow spell then hits both sides of a pair, so the
  * ratio stays honest even when the absolute times wander. Stops early once `budgetMs` is spent.
  */
-interface PairTiming { psa: number; dste: number; ratio: number }
+interface PairTiming {
+  psa: number;
+  dste: number;
+  ratio: number;
+}
 function pairTiming(a: () => void, b: () => void, reps: number, budgetMs: number): PairTiming {
   a();
   b();
@@ -96,10 +120,14 @@ function model(file: string): ModelSpec {
 function trainingSteps(spec: ModelSpec, batch: number, rng: Rng): PairTiming {
   const net = initNetwork(spec, rng);
   const shape = spec.input.shape;
-  const x = shape.length === 3
-    ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
-    : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
-  const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(spec.output.units)), 'float32');
+  const x =
+    shape.length === 3
+      ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
+      : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, () => rng.int(spec.output.units)),
+    'float32',
+  );
   const opts = [createOptimizer({ type: 'sgd', momentum: 0.9 }), createOptimizer({ type: 'sgd', momentum: 0.9 })];
   const step = (name: 'psa' | 'dste', opt: (typeof opts)[number]) => {
     const est = createEstimator(name);
@@ -119,7 +147,15 @@ function trainingSteps(spec: ModelSpec, batch: number, rng: Rng): PairTiming {
   return timing;
 }
 
-const CIFAR_L2: ConvGeometry = { kind: 'conv', inShape: [96, 30, 30], filters: 96, kernel: 3, stride: 1, padding: 0, outShape: [96, 28, 28] };
+const CIFAR_L2: ConvGeometry = {
+  kind: 'conv',
+  inShape: [96, 30, 30],
+  filters: 96,
+  kernel: 3,
+  stride: 1,
+  padding: 0,
+  outShape: [96, 28, 28],
+};
 
 function randomPm1(rng: Rng, shape: number[]): tf.Tensor {
   const v = rng.uniforms(shape.reduce((a, b) => a * b, 1));
@@ -132,7 +168,10 @@ function convLayerSteps(g: ConvGeometry, batch: number, rng: Rng): PairTiming {
   const [C, H, W] = g.inShape;
   const [F, Ho, Wo] = g.outShape;
   const fanIn = g.kernel * g.kernel * C;
-  const weight = tf.mul(tf.tensor(rng.uniforms(fanIn * F), [g.kernel, g.kernel, C, F]), 2 / Math.sqrt(fanIn)) as tf.Tensor4D;
+  const weight = tf.mul(
+    tf.tensor(rng.uniforms(fanIn * F), [g.kernel, g.kernel, C, F]),
+    2 / Math.sqrt(fanIn),
+  ) as tf.Tensor4D;
   const bias = tf.zeros([F]) as tf.Tensor1D;
   const layer = prepareLayer(g, { weight, bias });
   const noise = noiseOf('logistic');
@@ -143,7 +182,11 @@ function convLayerSteps(g: ConvGeometry, batch: number, rng: Rng): PairTiming {
     const out = tf.tidy(() => {
       const a = layer.forward(x);
       const xs = tf.sub(tf.mul(tf.cast(tf.less(u, noise.cdf(a)), 'float32'), 2), 1); // sampled ±1 states
-      const grads = layer.paramGradient(psa ? tf.mul(tf.mul(lambda, tf.neg(xs)), noise.pdf(a)) : tf.mul(lambda, tf.mul(noise.pdf(a), 2)), x, 1);
+      const grads = layer.paramGradient(
+        psa ? tf.mul(tf.mul(lambda, tf.neg(xs)), noise.pdf(a)) : tf.mul(lambda, tf.mul(noise.pdf(a), 2)),
+        x,
+        1,
+      );
       const back = psa
         ? layer.psaBackward(a, tf.mul(x, -2), tf.mul(tf.neg(xs), lambda), noise)
         : layer.backwardInput(tf.mul(lambda, tf.mul(noise.pdf(a), 2)));
@@ -176,7 +219,11 @@ function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
     const n = 1 << 24;
     const big = tf.randomUniform([n], -8, 8);
     // (never return a typed array from tf.tidy: it walks every element looking for tensors)
-    const ms = bestMs(() => { tf.tidy(() => { tf.sigmoid(big).dataSync(); }); }, 5);
+    const ms = bestMs(() => {
+      tf.tidy(() => {
+        tf.sigmoid(big).dataSync();
+      });
+    }, 5);
     big.dispose();
     limitExp = n / ms / 1e6;
     limitWhat = 'tf.sigmoid on 16M elements';
@@ -188,8 +235,19 @@ function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
     const wT = tf.mul(tf.tensor2d(rng.uniforms(nIn * nOut), [nIn, nOut]), 0.1) as tf.Tensor2D;
     const sh = tf.mul(randomPm1(rng, [rows, nIn]), -2) as tf.Tensor2D;
     const g = tf.tensor2d(rng.uniforms(rows * nOut), [rows, nOut]);
-    const ms = bestMs(() => { tf.tidy(() => { psaDenseProduct(a, wT, sh, g, noise).dataSync(); }); }, 10);
-    out.push({ kernel: `dense product ${rows}×${nIn}×${nOut}`, kernels: kind, gevals: rows * nIn * nOut / ms / 1e6, limitExp, limitRatio, limitWhat });
+    const ms = bestMs(() => {
+      tf.tidy(() => {
+        psaDenseProduct(a, wT, sh, g, noise).dataSync();
+      });
+    }, 10);
+    out.push({
+      kernel: `dense product ${rows}×${nIn}×${nOut}`,
+      kernels: kind,
+      gevals: (rows * nIn * nOut) / ms / 1e6,
+      limitExp,
+      limitRatio,
+      limitWhat,
+    });
     tf.dispose([a, wT, sh, g]);
   }
   // ratio convolution: CIFAR_S1 layer 2 (the tfjs ops at a smaller batch: they are slow)
@@ -202,11 +260,24 @@ function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
     const sh = tf.mul(randomPm1(rng, [B, H, W, C]), -2) as tf.Tensor4D;
     const gr = tf.tensor4d(rng.uniforms(B * Ho * Wo * F), [B, Ho, Wo, F]);
     const w = tf.mul(tf.tensor4d(rng.uniforms(9 * C * F), [3, 3, C, F]), 0.1) as tf.Tensor4D;
-    const ms = bestMs(() => {
-      tf.tidy(() => { (k ? ratioConvNative(k, a, sh, gr, w, g, noise) : ratioConvTaps(a, sh, gr, w, g, noise)).dataSync(); });
-    }, 3, 15000);
+    const ms = bestMs(
+      () => {
+        tf.tidy(() => {
+          (k ? ratioConvNative(k, a, sh, gr, w, g, noise) : ratioConvTaps(a, sh, gr, w, g, noise)).dataSync();
+        });
+      },
+      3,
+      15000,
+    );
     const connections = B * Ho * Wo * g.kernel * g.kernel * C * F;
-    out.push({ kernel: `ratio conv ${C}×${H}×${W} → ${F}×${Ho}×${Wo}, 3×3, batch ${B}`, kernels: kind, gevals: connections / ms / 1e6, limitExp, limitRatio, limitWhat });
+    out.push({
+      kernel: `ratio conv ${C}×${H}×${W} → ${F}×${Ho}×${Wo}, 3×3, batch ${B}`,
+      kernels: kind,
+      gevals: connections / ms / 1e6,
+      limitExp,
+      limitRatio,
+      limitWhat,
+    });
     tf.dispose([a, sh, gr, w]);
   }
   return out;
@@ -222,7 +293,8 @@ async function child(): Promise<ChildResult> {
     cases.push({ case: name, psa_ms: r.psa, dste_ms: r.dste, ratio: r.ratio, kernels: kind, backend: info.name });
     process.stderr.write(`bench:kernels: ${kind} ${name}: PSA ${r.psa.toFixed(1)} ms, DSTE ${r.dste.toFixed(1)} ms\n`);
   };
-  for (const batch of [64, 256]) add(`dense 784-512-512-10, batch ${batch}, training step`, trainingSteps(MLP, batch, rng));
+  for (const batch of [64, 256])
+    add(`dense 784-512-512-10, batch ${batch}, training step`, trainingSteps(MLP, batch, rng));
   add('conv CIFAR_S1 layer 2 (96×30×30 → 96×28×28, 3×3), batch 16, layer step', convLayerSteps(CIFAR_L2, 16, rng));
   add('conv fashion-conv example, batch 64, training step', trainingSteps(model('fashion-conv-psa.sbn.yaml'), 64, rng));
   return { backend: info.detail, detail: ki.detail, cases, throughput: throughput(kind, rng) };
@@ -243,36 +315,61 @@ async function main(): Promise<void> {
     const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
     if (kernels === 'js') env.SBN_KERNELS = 'js';
     else if (env.SBN_KERNELS === 'js') delete env.SBN_KERNELS;
-    const r = spawnSync(process.execPath, [__filename, '--child'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-    if (r.status !== 0) { process.stderr.write(`bench:kernels: ${kernels} run failed (exit ${r.status ?? r.signal})\n`); continue; }
+    const r = spawnSync(process.execPath, [__filename, '--child'], {
+      encoding: 'utf8',
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
+    if (r.status !== 0) {
+      process.stderr.write(`bench:kernels: ${kernels} run failed (exit ${r.status ?? r.signal})\n`);
+      continue;
+    }
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
-    if (kernels === 'native' && res.cases[0]?.kernels !== 'native') process.stderr.write(`bench:kernels: no native kernels here: ${res.detail}\n`);
+    if (kernels === 'native' && res.cases[0]?.kernels !== 'native')
+      process.stderr.write(`bench:kernels: no native kernels here: ${res.detail}\n`);
     results.push(res);
   }
   const lines: string[] = [];
   for (const r of results) {
     lines.push('', `kernels: ${r.detail}; backend ${r.backend}`);
-    lines.push(`  ${pad('case', 76)}${'PSA ms'.padStart(10)}${'DSTE ms'.padStart(10)}${'PSA/DSTE'.padStart(10)}  (ms: best; ratio: median of pairs)`);
+    lines.push(
+      `  ${pad('case', 76)}${'PSA ms'.padStart(10)}${'DSTE ms'.padStart(10)}${'PSA/DSTE'.padStart(10)}  (ms: best; ratio: median of pairs)`,
+    );
     for (const c of r.cases) {
-      lines.push(`  ${pad(c.case, 76)}${c.psa_ms.toFixed(1).padStart(10)}${c.dste_ms.toFixed(1).padStart(10)}${c.ratio.toFixed(2).padStart(10)}`);
+      lines.push(
+        `  ${pad(c.case, 76)}${c.psa_ms.toFixed(1).padStart(10)}${c.dste_ms.toFixed(1).padStart(10)}${c.ratio.toFixed(2).padStart(10)}`,
+      );
     }
-    lines.push(`  ${pad('throughput (G evaluations/s)', 76)}${'kernel'.padStart(10)}${'exp lim'.padStart(10)}${'ratio lim'.padStart(10)}`);
+    lines.push(
+      `  ${pad('throughput (G evaluations/s)', 76)}${'kernel'.padStart(10)}${'exp lim'.padStart(10)}${'ratio lim'.padStart(10)}`,
+    );
     for (const t of r.throughput) {
-      lines.push(`  ${pad(t.kernel, 76)}${t.gevals.toFixed(3).padStart(10)}${t.limitExp.toFixed(3).padStart(10)}`
-        + `${(t.limitRatio === undefined ? '—' : t.limitRatio.toFixed(3)).padStart(10)}`);
+      lines.push(
+        `  ${pad(t.kernel, 76)}${t.gevals.toFixed(3).padStart(10)}${t.limitExp.toFixed(3).padStart(10)}` +
+          `${(t.limitRatio === undefined ? '—' : t.limitRatio.toFixed(3)).padStart(10)}`,
+      );
     }
     if (r.throughput[0]) lines.push(`  (limits: ${r.throughput[0].limitWhat})`);
   }
   console.log(lines.join('\n'));
   const out = path.join(root, 'bench', 'results', 'kernels.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  writeFileAtomic(out, JSON.stringify({
-    date: new Date().toISOString(),
-    cpu: os.cpus()[0]?.model, cpus: os.cpus().length,
-    runs: results.map((r) => ({ kernels: r.cases[0]?.kernels, detail: r.detail, backend: r.backend })),
-    cases: results.flatMap((r) => r.cases),
-    throughput: results.flatMap((r) => r.throughput),
-  }, null, 1) + '\n');
+  writeFileAtomic(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cpu: os.cpus()[0]?.model,
+        cpus: os.cpus().length,
+        runs: results.map((r) => ({ kernels: r.cases[0]?.kernels, detail: r.detail, backend: r.backend })),
+        cases: results.flatMap((r) => r.cases),
+        throughput: results.flatMap((r) => r.throughput),
+      },
+      null,
+      1,
+    ) + '\n',
+  );
   process.stderr.write(`bench:kernels: results in ${path.relative(process.cwd(), out)}\n`);
 }
 

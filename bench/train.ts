@@ -13,10 +13,30 @@ import { loadModelFile, type ModelSpec } from '../src/engine/spec';
 import { convForward } from '../src/engine/layers';
 import { bestOf, perBackend, repoRoot, writeResults } from './common';
 
-const ESTIMATORS: Exclude<EstimatorName, 'exact'>[] = ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam'];
+const ESTIMATORS: Exclude<EstimatorName, 'exact'>[] = [
+  'psa',
+  'dste',
+  'hard-st',
+  'reinforce',
+  'arm',
+  'concrete',
+  'tanh',
+  'adf',
+  'local-reparam',
+];
 
-interface Row { backend: string; model: string; estimator: string; msPerStep: number; samplesPerSecond: number }
-interface Throughput { backend: string; what: string; gflops: number }
+interface Row {
+  backend: string;
+  model: string;
+  estimator: string;
+  msPerStep: number;
+  samplesPerSecond: number;
+}
+interface Throughput {
+  backend: string;
+  what: string;
+  gflops: number;
+}
 
 function model(file: string): ModelSpec {
   const r = loadModelFile(path.join(repoRoot, 'examples', file));
@@ -31,24 +51,43 @@ async function child(backend: string): Promise<{ rows: Row[]; throughput: Throug
   const a = tf.randomUniform([1024, 1024]);
   const b = tf.randomUniform([1024, 1024]);
   // (no typed array may be returned from tf.tidy: it would walk every element)
-  const mm = bestOf(5, () => { tf.tidy(() => { tf.matMul(a, b).dataSync(); }); });
-  throughput.push({ backend: info.name, what: 'matMul 1024²', gflops: 2 * 1024 ** 3 / mm / 1e9 });
+  const mm = bestOf(5, () => {
+    tf.tidy(() => {
+      tf.matMul(a, b).dataSync();
+    });
+  });
+  throughput.push({ backend: info.name, what: 'matMul 1024²', gflops: (2 * 1024 ** 3) / mm / 1e9 });
   const xc = tf.randomUniform([64, 30, 30, 96]) as tf.Tensor4D;
   const wc = tf.randomUniform([3, 3, 96, 96]) as tf.Tensor4D;
-  const conv = bestOf(3, () => { tf.tidy(() => { convForward(xc, wc, 1, 0).dataSync(); }); });
-  throughput.push({ backend: info.name, what: 'conv fwd [64,30,30,96]⊛[3,3,96,96]', gflops: 2 * 64 * 28 * 28 * 96 * 96 * 9 / conv / 1e9 });
+  const conv = bestOf(3, () => {
+    tf.tidy(() => {
+      convForward(xc, wc, 1, 0).dataSync();
+    });
+  });
+  throughput.push({
+    backend: info.name,
+    what: 'conv fwd [64,30,30,96]⊛[3,3,96,96]',
+    gflops: (2 * 64 * 28 * 28 * 96 * 96 * 9) / conv / 1e9,
+  });
   tf.dispose([a, b, xc, wc]);
   const rows: Row[] = [];
   const rng = new Rng(1);
   const batch = 64;
-  for (const [label, file] of [['mnist-mlp 784-512-512-10', 'mnist-mlp-psa.sbn.yaml'], ['fashion-conv', 'fashion-conv-psa.sbn.yaml']] as const) {
+  for (const [label, file] of [
+    ['mnist-mlp 784-512-512-10', 'mnist-mlp-psa.sbn.yaml'],
+    ['fashion-conv', 'fashion-conv-psa.sbn.yaml'],
+  ] as const) {
     const spec = model(file);
     const net = initNetwork(spec, rng);
     const shape = spec.input.shape;
-    const x = shape.length === 3
-      ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
-      : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
-    const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'float32');
+    const x =
+      shape.length === 3
+        ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
+        : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
+    const y = tf.tensor1d(
+      Array.from({ length: batch }, () => rng.int(10)),
+      'float32',
+    );
     for (const name of ESTIMATORS) {
       const est = createEstimator(name);
       const opt = createOptimizer({ type: 'sgd', momentum: 0.9, nesterov: true });
@@ -60,11 +99,21 @@ async function child(backend: string): Promise<{ rows: Row[]; throughput: Throug
         tf.dispose(grads);
         disposeEstimate(e);
       };
-      step(); step();
+      step();
+      step();
       const reps = label.startsWith('fashion') ? 3 : 5;
       const per = 3;
-      const seconds = bestOf(reps, () => { for (let i = 0; i < per; i++) step(); }) / per;
-      rows.push({ backend: info.name, model: label, estimator: name, msPerStep: 1000 * seconds, samplesPerSecond: batch / seconds });
+      const seconds =
+        bestOf(reps, () => {
+          for (let i = 0; i < per; i++) step();
+        }) / per;
+      rows.push({
+        backend: info.name,
+        model: label,
+        estimator: name,
+        msPerStep: 1000 * seconds,
+        samplesPerSecond: batch / seconds,
+      });
       opt.dispose();
     }
     tf.dispose([x, y]);
@@ -84,20 +133,29 @@ async function main(): Promise<void> {
     const bs = [...new Set(rows.map((r) => r.backend))];
     lines.push(['estimator'.padEnd(14), ...bs.map((b) => b.padStart(22))].join(''));
     for (const e of ESTIMATORS) {
-      lines.push([e.padEnd(14), ...bs.map((b) => {
-        const r = rows.find((x) => x.model === m && x.backend === b && x.estimator === e);
-        return (r ? `${r.samplesPerSecond.toFixed(0)} (${r.msPerStep.toFixed(1)})` : '—').padStart(22);
-      })].join(''));
+      lines.push(
+        [
+          e.padEnd(14),
+          ...bs.map((b) => {
+            const r = rows.find((x) => x.model === m && x.backend === b && x.estimator === e);
+            return (r ? `${r.samplesPerSecond.toFixed(0)} (${r.msPerStep.toFixed(1)})` : '—').padStart(22);
+          }),
+        ].join(''),
+      );
     }
     for (const b of bs) {
       const ms = (e: string) => rows.find((x) => x.model === m && x.backend === b && x.estimator === e)!.msPerStep;
-      lines.push(`  ${b}: PSA / DSTE = ${(ms('psa') / ms('dste')).toFixed(2)}, DSTE / tanh network = ${(ms('dste') / ms('tanh')).toFixed(2)}`);
+      lines.push(
+        `  ${b}: PSA / DSTE = ${(ms('psa') / ms('dste')).toFixed(2)}, DSTE / tanh network = ${(ms('dste') / ms('tanh')).toFixed(2)}`,
+      );
     }
   }
   lines.push('', 'throughput (GFLOP/s)');
   for (const t of throughput) lines.push(`  ${t.backend.padEnd(11)} ${t.what.padEnd(38)} ${t.gflops.toFixed(1)}`);
   console.log(lines.join('\n'));
-  process.stderr.write(`bench:train: results in ${path.relative(process.cwd(), writeResults('train.json', { rows, throughput }))}\n`);
+  process.stderr.write(
+    `bench:train: results in ${path.relative(process.cwd(), writeResults('train.json', { rows, throughput }))}\n`,
+  );
 }
 
 void main();

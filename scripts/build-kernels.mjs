@@ -11,7 +11,8 @@ import { loadSetup, log, root } from './lib/native-setup.mjs';
 
 const t0 = Date.now();
 try {
-  if (process.env.SBN_SKIP_KERNELS === '1' || process.env.SBN_SKIP_KERNELS === 'true') throw new Error('SBN_SKIP_KERNELS is set');
+  if (process.env.SBN_SKIP_KERNELS === '1' || process.env.SBN_SKIP_KERNELS === 'true')
+    throw new Error('SBN_SKIP_KERNELS is set');
   const nativeDir = join(root, 'native');
   if (!existsSync(join(nativeDir, 'binding.gyp'))) throw new Error('native/binding.gyp is missing');
   const setup = await loadSetup();

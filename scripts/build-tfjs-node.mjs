@@ -19,11 +19,15 @@ if (process.env.SBN_SKIP_TFJS_NODE === '1' || process.env.SBN_SKIP_TFJS_NODE ===
   log('SBN_SKIP_TFJS_NODE is set: not building tfjs-node; the wasm backend will be used');
 } else {
   try {
-    if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`unsupported platform ${process.platform}-${process.arch}`);
+    if (process.platform !== 'linux' || process.arch !== 'x64')
+      throw new Error(`unsupported platform ${process.platform}-${process.arch}`);
     const pkgDir = join(root, 'node_modules', '@tensorflow', 'tfjs-node');
     if (!existsSync(join(pkgDir, 'package.json'))) throw new Error('@tensorflow/tfjs-node is not installed');
     const setup = await loadSetup();
-    const summary = await setup.setupCheckoutTfjsNode(pkgDir, { log, fallbackCache: join(root, '.cache', 'sbn-studio') });
+    const summary = await setup.setupCheckoutTfjsNode(pkgDir, {
+      log,
+      fallbackCache: join(root, '.cache', 'sbn-studio'),
+    });
     log(`${summary} (${secs()})`);
   } catch (e) {
     log(`tfjs-node not built (${e?.message ?? e}); the wasm backend will be used`);

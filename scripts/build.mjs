@@ -10,7 +10,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 function listTs(dir) {
   const out = [];
   let entries = [];
-  try { entries = readdirSync(join(root, dir)); } catch { return out; }
+  try {
+    entries = readdirSync(join(root, dir));
+  } catch {
+    return out;
+  }
   for (const name of entries) {
     const rel = join(dir, name);
     if (statSync(join(root, rel)).isDirectory()) out.push(...listTs(rel));
@@ -36,7 +40,8 @@ const entries = [
   { in: 'src/extension/extension.ts', out: 'dist/extension' },
   { in: 'src/extension/worker/worker.ts', out: 'dist/worker' },
   ...listTs('bench').map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
-  ...listTs('test').filter((f) => !f.startsWith(join('test', 'integration') + '/'))
+  ...listTs('test')
+    .filter((f) => !f.startsWith(join('test', 'integration') + '/'))
     .filter((f) => f.endsWith('.test.ts') || f.includes('/helpers/'))
     .map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
 ];

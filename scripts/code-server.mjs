@@ -6,7 +6,15 @@
 // of the project. Every function that reports progress takes a `log(message)` function.
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  createWriteStream, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync,
+  createWriteStream,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { get as httpGet } from 'node:http';
@@ -38,7 +46,11 @@ export function secs(t0) {
 // -------------------------------------------------------------------------------------------- prerequisites
 export function onPath(cmd) {
   return (process.env.PATH || '').split(':').some((d) => {
-    try { return d && statSync(join(d, cmd)).isFile(); } catch { return false; }
+    try {
+      return d && statSync(join(d, cmd)).isFile();
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -47,8 +59,15 @@ export function chromiumPath() {
 }
 
 /** Headless Chromium for driving the workbench (Debian's chromium through playwright-core). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 
 /**
  * What this machine lacks to run (and, with `needInstall`, to install) code-server; `browser: false` when no
@@ -63,22 +82,27 @@ export function checkPrerequisites(needInstall, { browser = true } = {}) {
     if (pkg) packages.add(pkg);
   };
   const major = Number(process.versions.node.split('.')[0]);
-  need(major === 20, `Node 20 (code-server ${CODE_SERVER_VERSION} is built for Node 20; this is ${process.version})`,
-    null);
+  need(
+    major === 20,
+    `Node 20 (code-server ${CODE_SERVER_VERSION} is built for Node 20; this is ${process.version})`,
+    null,
+  );
   if (browser) {
     need(existsSync(chromiumPath()), `a Chromium browser at ${chromiumPath()} (or set CHROMIUM_PATH)`, 'chromium');
   }
   if (needInstall) {
-    need(onPath('rg'), 'ripgrep (`rg`; its binary seeds @vscode/ripgrep, which would download from GitHub)',
-      'ripgrep');
+    need(onPath('rg'), 'ripgrep (`rg`; its binary seeds @vscode/ripgrep, which would download from GitHub)', 'ripgrep');
     need(existsSync('/usr/include/gssapi/gssapi.h'), 'gssapi/gssapi.h (the `kerberos` native build)', 'libkrb5-dev');
     need(onPath('pkg-config'), 'pkg-config (the `kerberos` native build)', 'pkg-config');
     need(onPath('make'), 'make (node-gyp)', 'make');
     need(onPath('g++'), 'g++ (node-gyp)', 'g++');
     need(onPath('python3'), 'python3 (node-gyp)', 'python3');
     need(onPath('tar'), 'tar', 'tar');
-    need(!!RIPGREP_TARBALL, `a supported architecture for the ripgrep seed (x64 or arm64; this is ${process.arch})`,
-      null);
+    need(
+      !!RIPGREP_TARBALL,
+      `a supported architecture for the ripgrep seed (x64 or arm64; this is ${process.arch})`,
+      null,
+    );
   }
   return { ok: problems.length === 0, problems, packages: [...packages], nodeOk: major === 20 };
 }
@@ -88,23 +112,34 @@ export function reportPrerequisites(check, log = defaultLog) {
   log('missing system prerequisites:');
   for (const p of check.problems) process.stderr.write(`  - ${p}\n`);
   if (check.packages.length) {
-    process.stderr.write(`Install them with (Debian/Ubuntu, as root):\n  apt-get update && apt-get install -y ${check.packages.join(' ')}\n`);
+    process.stderr.write(
+      `Install them with (Debian/Ubuntu, as root):\n  apt-get update && apt-get install -y ${check.packages.join(' ')}\n`,
+    );
   }
-  if (!check.nodeOk) process.stderr.write('Run with Node 20.x (e.g. Debian trixie\'s nodejs package, or nodesource node_20.x).\n');
+  if (!check.nodeOk)
+    process.stderr.write("Run with Node 20.x (e.g. Debian trixie's nodejs package, or nodesource node_20.x).\n");
 }
 
 // ------------------------------------------------------------------------------------------------- install
 export function isInstalled() {
   try {
-    return readFileSync(marker, 'utf8').trim() === CODE_SERVER_VERSION && existsSync(entry)
-      && existsSync(join(installDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules'));
+    return (
+      readFileSync(marker, 'utf8').trim() === CODE_SERVER_VERSION &&
+      existsSync(entry) &&
+      existsSync(join(installDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules'))
+    );
   } catch {
     return false;
   }
 }
 
 export function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
 }
 
 // Two runs at once (npm test in two shells) must not install into the same folder concurrently.
@@ -120,7 +155,11 @@ async function withInstallLock(fn, log) {
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
       let owner = 0;
-      try { owner = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { /* being created */ }
+      try {
+        owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        /* being created */
+      }
       if (owner && !pidAlive(owner)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
@@ -141,7 +180,10 @@ async function withInstallLock(fn, log) {
 export function run(cmd, args, opts, log = defaultLog) {
   return new Promise((res) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 2, 2], ...opts });
-    child.on('error', (e) => { log(`${cmd}: ${e.message}`); res(127); });
+    child.on('error', (e) => {
+      log(`${cmd}: ${e.message}`);
+      res(127);
+    });
     child.on('close', (code, signal) => res(code ?? (signal ? 128 : 1)));
   });
 }
@@ -156,14 +198,21 @@ export async function install({ log = defaultLog } = {}) {
     // A half-finished earlier attempt: start from scratch.
     rmSync(installDir, { recursive: true, force: true });
     mkdirSync(installDir, { recursive: true });
-    writeFileSync(join(installDir, 'package.json'), `${JSON.stringify({
-      name: 'sbn-studio-vscode-test',
-      private: true,
-      description: 'code-server for scripts/test-vscode.mjs; installed on first use, not a project dependency',
-      // npm >= 11.16 reviews dependency install scripts; these two must run (code-server's postinstall installs
-      // VS Code's own node_modules; argon2 is a native module).
-      allowScripts: { 'code-server': true, argon2: true },
-    }, null, 2)}\n`);
+    writeFileSync(
+      join(installDir, 'package.json'),
+      `${JSON.stringify(
+        {
+          name: 'sbn-studio-vscode-test',
+          private: true,
+          description: 'code-server for scripts/test-vscode.mjs; installed on first use, not a project dependency',
+          // npm >= 11.16 reviews dependency install scripts; these two must run (code-server's postinstall installs
+          // VS Code's own node_modules; argon2 is a native module).
+          allowScripts: { 'code-server': true, argon2: true },
+        },
+        null,
+        2,
+      )}\n`,
+    );
 
     // @vscode/ripgrep would download rg from GitHub: seed its cache with Debian's rg.
     const tmp = join(testDir, 'tmp');
@@ -180,10 +229,21 @@ export async function install({ log = defaultLog } = {}) {
       log(`seeded the @vscode/ripgrep cache with ${rg}`);
     }
 
-    const npm = process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath)
-      ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
-    const args = [...npm[1], 'install', '--prefix', installDir, '--no-audit', '--no-fund', '--no-update-notifier',
-      '--loglevel=warn', `code-server@${CODE_SERVER_VERSION}`];
+    const npm =
+      process.env.npm_execpath && /npm-cli\.js$/.test(process.env.npm_execpath)
+        ? [process.execPath, [process.env.npm_execpath]]
+        : ['npm', []];
+    const args = [
+      ...npm[1],
+      'install',
+      '--prefix',
+      installDir,
+      '--no-audit',
+      '--no-fund',
+      '--no-update-notifier',
+      '--loglevel=warn',
+      `code-server@${CODE_SERVER_VERSION}`,
+    ];
     log(`npm ${args.slice(npm[1].length).join(' ')}`);
     const env = { ...process.env };
     // Settings of the calling `npm test` must not leak into this separate install.
@@ -196,8 +256,18 @@ export async function install({ log = defaultLog } = {}) {
     });
     const code = await run(npm[0], args, { cwd: installDir, env }, log);
     if (code !== 0) throw new Error(`npm install code-server@${CODE_SERVER_VERSION} failed (exit ${code}); see above`);
-    const rgBin = join(installDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', '@vscode', 'ripgrep',
-      'bin', 'rg');
+    const rgBin = join(
+      installDir,
+      'node_modules',
+      'code-server',
+      'lib',
+      'vscode',
+      'node_modules',
+      '@vscode',
+      'ripgrep',
+      'bin',
+      'rg',
+    );
     if (!existsSync(entry) || !existsSync(rgBin)) {
       throw new Error(`code-server installed incompletely (missing ${existsSync(entry) ? rgBin : entry})`);
     }
@@ -233,7 +303,11 @@ export function portFree(port) {
 function descendants(pid) {
   const children = new Map();
   let names = [];
-  try { names = readdirSync('/proc'); } catch { return []; }
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue;
     try {
@@ -241,7 +315,9 @@ function descendants(pid) {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid).push(Number(n));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const out = [];
   const stack = [pid];
@@ -260,16 +336,36 @@ export async function killTree(pid, graceMs) {
   if (!pid) return;
   const targets = () => [pid, ...descendants(pid)];
   const signalAll = (sig) => {
-    try { process.kill(-pid, sig); } catch { /* no group */ }
-    for (const p of targets()) { try { process.kill(p, sig); } catch { /* gone */ } }
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* no group */
+    }
+    for (const p of targets()) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        /* gone */
+      }
+    }
   };
   const pids = targets();
   signalAll('SIGTERM');
   const t0 = Date.now();
   while (Date.now() - t0 < graceMs && pids.some(pidAlive)) await new Promise((r) => setTimeout(r, 100));
   const left = pids.filter(pidAlive);
-  try { process.kill(-pid, 'SIGKILL'); } catch { /* no group left */ }
-  for (const p of left) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* no group left */
+  }
+  for (const p of left) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Whether code-server answers GET /healthz on 127.0.0.1:`port`. */
@@ -280,7 +376,10 @@ export function healthz(port) {
       res(r.statusCode === 200);
     });
     req.on('error', () => res(false));
-    req.on('timeout', () => { req.destroy(); res(false); });
+    req.on('timeout', () => {
+      req.destroy();
+      res(false);
+    });
   });
 }
 
@@ -316,9 +415,22 @@ export function prepareState(dir, { settings = QUIET_SETTINGS, fresh = true } = 
 
 /** code-server's command line (after `node entry.js`) for a server on 127.0.0.1:`port` opening `folder`. */
 export function serverArgs({ port, configFile, userDir, extensionsDir, trust = false, folder }) {
-  return ['--config', configFile, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', ...(trust ? [] : ['--disable-workspace-trust']),
-    '--user-data-dir', userDir, '--extensions-dir', extensionsDir, ...(folder ? [folder] : [])];
+  return [
+    '--config',
+    configFile,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(trust ? [] : ['--disable-workspace-trust']),
+    '--user-data-dir',
+    userDir,
+    '--extensions-dir',
+    extensionsDir,
+    ...(folder ? [folder] : []),
+  ];
 }
 
 /** The environment for code-server: no gallery calls, not captured by the terminal of another VS Code. */
@@ -334,10 +446,26 @@ export function serverEnv(extra = {}) {
  * the exit code or signal), waitReady(timeoutMs), tailLog(n), stop(graceMs) }. waitReady() throws
  * "code-server exited (X) before it was ready" or "code-server not ready after N s".
  */
-export function startServer({ port, configFile, userDir, extensionsDir, trust = false, folder, env, cwd, logFile, onOutput }) {
+export function startServer({
+  port,
+  configFile,
+  userDir,
+  extensionsDir,
+  trust = false,
+  folder,
+  env,
+  cwd,
+  logFile,
+  onOutput,
+}) {
   const args = [entry, ...serverArgs({ port, configFile, userDir, extensionsDir, trust, folder })];
   const logStream = logFile ? createWriteStream(logFile) : null;
-  const child = spawn(process.execPath, args, { cwd, env: env ?? serverEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: env ?? serverEnv(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const handle = {
     child,
     port,
@@ -348,7 +476,8 @@ export function startServer({ port, configFile, userDir, extensionsDir, trust = 
       for (;;) {
         if (handle.exitCode !== null) throw new Error(`code-server exited (${handle.exitCode}) before it was ready`);
         if (await healthz(port)) return;
-        if (Date.now() - t0 > timeoutMs) throw new Error(`code-server not ready after ${Math.round(timeoutMs / 1000)} s`);
+        if (Date.now() - t0 > timeoutMs)
+          throw new Error(`code-server not ready after ${Math.round(timeoutMs / 1000)} s`);
         await new Promise((r) => setTimeout(r, 200));
       }
     },
@@ -356,17 +485,21 @@ export function startServer({ port, configFile, userDir, extensionsDir, trust = 
       try {
         const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-n);
         process.stderr.write(`--- code-server log (last ${lines.length} lines) ---\n${lines.join('\n')}\n---\n`);
-      } catch { /* none */ }
+      } catch {
+        /* none */
+      }
     },
     async stop(graceMs = 5000) {
       // A wrapper that died may have left children behind: no grace for those.
       await killTree(child.pid, handle.exitCode === null ? graceMs : 0);
     },
   };
-  handle.exited = new Promise((res) => child.on('exit', (code, signal) => {
-    handle.exitCode = code ?? signal;
-    res(handle.exitCode);
-  }));
+  handle.exited = new Promise((res) =>
+    child.on('exit', (code, signal) => {
+      handle.exitCode = code ?? signal;
+      res(handle.exitCode);
+    }),
+  );
   for (const s of [child.stdout, child.stderr]) {
     s.on('data', (d) => {
       logStream?.write(d);

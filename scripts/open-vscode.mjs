@@ -20,14 +20,38 @@
 // prerequisite (the Debian packages to install are printed).
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CODE_SERVER_VERSION, QUIET_SETTINGS, checkPrerequisites, entry, freePort, install, isInstalled, killTree, onPath,
-  pidAlive, portFree, prepareState, reportPrerequisites, root, secs, serverEnv, startServer, testDir,
+  CODE_SERVER_VERSION,
+  QUIET_SETTINGS,
+  checkPrerequisites,
+  entry,
+  freePort,
+  install,
+  isInstalled,
+  killTree,
+  onPath,
+  pidAlive,
+  portFree,
+  prepareState,
+  reportPrerequisites,
+  root,
+  secs,
+  serverEnv,
+  startServer,
+  testDir,
 } from './code-server.mjs';
 
 const examples = join(root, 'examples');
@@ -39,9 +63,16 @@ function log(msg) {
   process.stderr.write(`studio: ${msg}\n`);
 }
 function usage(err) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  const text = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')))
-    .map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
+  const text = lines
+    .slice(
+      0,
+      lines.findIndex((l) => !l.startsWith('//')),
+    )
+    .map((l) => l.replace(/^\/\/ ?/, ''))
+    .join('\n');
   if (err) {
     process.stderr.write(`studio: ${err}\n\n${text}\n`);
     process.exit(2);
@@ -75,11 +106,19 @@ function parseArgs(argv) {
 function newestMtime(dir) {
   let newest = 0;
   let names = [];
-  try { names = readdirSync(dir); } catch { return 0; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
   for (const n of names) {
     const p = join(dir, n);
     let st;
-    try { st = statSync(p); } catch { continue; } // removed meanwhile, or a dangling link
+    try {
+      st = statSync(p);
+    } catch {
+      continue;
+    } // removed meanwhile, or a dangling link
     newest = Math.max(newest, st.isDirectory() ? newestMtime(p) : st.mtimeMs);
   }
   return newest;
@@ -91,7 +130,11 @@ function buildIfStale() {
   const oldest = missing.length ? 0 : Math.min(...outputs.map((f) => statSync(f).mtimeMs));
   const sources = Math.max(newestMtime(join(root, 'src')), statSync(join(root, 'scripts', 'build.mjs')).mtimeMs);
   if (!missing.length && oldest >= sources) return;
-  log(missing.length ? `${missing.map((f) => relative(root, f)).join(', ')} missing: building` : 'src/ changed since the last build: building');
+  log(
+    missing.length
+      ? `${missing.map((f) => relative(root, f)).join(', ')} missing: building`
+      : 'src/ changed since the last build: building',
+  );
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
@@ -130,13 +173,24 @@ const extensionId = `${pkg.publisher}.${pkg.name}`;
 function linkExtension(extensionsDir) {
   const name = `${extensionId}-${pkg.version}`;
   const link = join(extensionsDir, name);
-  const isLink = (p) => { try { return lstatSync(p).isSymbolicLink(); } catch { return false; } };
+  const isLink = (p) => {
+    try {
+      return lstatSync(p).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
   // links of other versions go (an installed copy stays, unlisted below)
   for (const n of readdirSync(extensionsDir)) {
-    if (n.toLowerCase().startsWith(`${extensionId}-`) && n !== name && isLink(join(extensionsDir, n))) rmSync(join(extensionsDir, n));
+    if (n.toLowerCase().startsWith(`${extensionId}-`) && n !== name && isLink(join(extensionsDir, n)))
+      rmSync(join(extensionsDir, n));
   }
   let ok = false;
-  try { ok = isLink(link) && realpathSync(link) === realpathSync(root); } catch { /* dangling */ }
+  try {
+    ok = isLink(link) && realpathSync(link) === realpathSync(root);
+  } catch {
+    /* dangling */
+  }
   if (!ok) {
     // a stale link, or a copy of this version installed into the studio from a VSIX: the repository wins
     if (existsSync(link) || isLink(link)) rmSync(link, { recursive: !isLink(link), force: true });
@@ -145,36 +199,60 @@ function linkExtension(extensionsDir) {
   const manifest = join(extensionsDir, 'extensions.json');
   if (!existsSync(manifest)) return; // the first start scans the folder and writes it
   let entries = [];
-  try { entries = JSON.parse(readFileSync(manifest, 'utf8')); } catch { /* rewritten below */ }
+  try {
+    entries = JSON.parse(readFileSync(manifest, 'utf8'));
+  } catch {
+    /* rewritten below */
+  }
   if (!Array.isArray(entries)) entries = [];
   const mine = entries.filter((e) => e?.identifier?.id?.toLowerCase() === extensionId.toLowerCase());
-  if (mine.length === 1 && mine[0].version === pkg.version && mine[0].relativeLocation === name
-    && mine[0].location?.path === link) return;
+  if (
+    mine.length === 1 &&
+    mine[0].version === pkg.version &&
+    mine[0].relativeLocation === name &&
+    mine[0].location?.path === link
+  )
+    return;
   entries = entries.filter((e) => !mine.includes(e));
   entries.push({
-    identifier: { id: extensionId }, version: pkg.version,
-    location: { $mid: 1, path: link, scheme: 'file' }, relativeLocation: name,
+    identifier: { id: extensionId },
+    version: pkg.version,
+    location: { $mid: 1, path: link, scheme: 'file' },
+    relativeLocation: name,
   });
   writeFileSync(manifest, JSON.stringify(entries));
 }
 
 function openBrowser(url) {
-  const opener = process.platform === 'darwin' ? 'open'
-    : process.platform === 'win32' ? null
-      : (process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && onPath('xdg-open') ? 'xdg-open' : null;
+  const opener =
+    process.platform === 'darwin'
+      ? 'open'
+      : process.platform === 'win32'
+        ? null
+        : (process.env.DISPLAY || process.env.WAYLAND_DISPLAY) && onPath('xdg-open')
+          ? 'xdg-open'
+          : null;
   if (process.platform === 'win32') {
-    spawn('cmd', ['/c', 'start', '""', url], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref();
+    spawn('cmd', ['/c', 'start', '""', url], { detached: true, stdio: 'ignore' })
+      .on('error', () => {})
+      .unref();
     return true;
   }
   if (!opener) return false;
-  spawn(opener, [url], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref();
+  spawn(opener, [url], { detached: true, stdio: 'ignore' })
+    .on('error', () => {})
+    .unref();
   return true;
 }
 
 /** Whether `pid` is a live `npm run studio` (a zombie or a recycled pid is not). */
 function studioAlive(pid) {
   if (!existsSync('/proc/self')) return pidAlive(pid);
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('open-vscode.mjs'); } catch { return false; }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('open-vscode.mjs');
+  } catch {
+    return false;
+  }
 }
 
 function folderUrl(port) {
@@ -206,12 +284,18 @@ async function serve(opts) {
     }
     // This script was killed without its clean-up: stop the code-server it left behind (if it still is ours).
     let cmdline = '';
-    try { cmdline = readFileSync(`/proc/${running.serverPid}/cmdline`, 'utf8'); } catch { /* gone, or no /proc */ }
+    try {
+      cmdline = readFileSync(`/proc/${running.serverPid}/cmdline`, 'utf8');
+    } catch {
+      /* gone, or no /proc */
+    }
     if (running.serverPid && cmdline.includes(entry) && cmdline.includes(stateDir)) {
       log(`stopping the code-server left running by an earlier run (pid ${running.serverPid})`);
       await killTree(running.serverPid, 5000);
     }
-  } catch { /* none */ }
+  } catch {
+    /* none */
+  }
 
   let port = opts.port;
   if (port) {
@@ -228,7 +312,13 @@ async function serve(opts) {
 
   const t0 = Date.now();
   const server = startServer({
-    port, configFile, userDir, extensionsDir, folder: examples, cwd: root, env: serverEnv(),
+    port,
+    configFile,
+    userDir,
+    extensionsDir,
+    folder: examples,
+    cwd: root,
+    env: serverEnv(),
     logFile: join(stateDir, 'code-server.log'),
   });
   let stopping = false;
@@ -244,25 +334,32 @@ async function serve(opts) {
     process.on(sig, () => stop(0, `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping code-server`));
   }
   const url = folderUrl(port);
-  writeFileSync(runningFile, `${JSON.stringify({ pid: process.pid, serverPid: server.child.pid, port, url }, null, 2)}\n`);
+  writeFileSync(
+    runningFile,
+    `${JSON.stringify({ pid: process.pid, serverPid: server.child.pid, port, url }, null, 2)}\n`,
+  );
   try {
     await server.waitReady(60_000);
   } catch (e) {
     server.tailLog(40);
     await stop(1, e.message);
   }
-  log(`code-server ${CODE_SERVER_VERSION} ready in ${secs(t0)} (log: ${relative(root, join(stateDir, 'code-server.log'))})`);
+  log(
+    `code-server ${CODE_SERVER_VERSION} ready in ${secs(t0)} (log: ${relative(root, join(stateDir, 'code-server.log'))})`,
+  );
   const opened = opts.open && openBrowser(url);
-  console.log([
-    '',
-    `  SBN Studio in VS Code (code-server ${CODE_SERVER_VERSION}), examples/ workspace:`,
-    '',
-    `      ${url}`,
-    '',
-    `  ${opened ? 'Opened in your browser. ' : ''}The extension is loaded from ${root}; after \`npm run build\`,`,
-    '  run "Developer: Reload Window" there. Runs go to examples/runs/. Ctrl-C stops the server.',
-    '',
-  ].join('\n'));
+  console.log(
+    [
+      '',
+      `  SBN Studio in VS Code (code-server ${CODE_SERVER_VERSION}), examples/ workspace:`,
+      '',
+      `      ${url}`,
+      '',
+      `  ${opened ? 'Opened in your browser. ' : ''}The extension is loaded from ${root}; after \`npm run build\`,`,
+      '  run "Developer: Reload Window" there. Runs go to examples/runs/. Ctrl-C stops the server.',
+      '',
+    ].join('\n'),
+  );
   const code = await server.exited;
   if (!stopping) {
     server.tailLog(40);

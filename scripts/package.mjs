@@ -10,7 +10,17 @@
 // .vscodeignore there. vsce rewrites the README's relative links and images against the manifest's `repository`
 // (blob/HEAD and raw/HEAD of it), so they work on the Marketplace, Open VSX and in VS Code's extension page.
 import { build } from 'esbuild';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  readdirSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -32,25 +42,45 @@ await build({ ...common, entryPoints: ['src/extension/worker/worker.ts'], outfil
 // the sources SBN: Set Up Native Backend compiles (src/engine/native/setup.ts findNativeSources)
 const tfjsNodeDir = dirname(require.resolve('@tensorflow/tfjs-node/package.json'));
 mkdirSync(join(stage, 'dist', 'native-src', 'tfjs-node'), { recursive: true });
-for (const f of ['package.json', 'binding.gyp', 'binding']) cpSync(join(tfjsNodeDir, f), join(stage, 'dist', 'native-src', 'tfjs-node', f), { recursive: true });
+for (const f of ['package.json', 'binding.gyp', 'binding'])
+  cpSync(join(tfjsNodeDir, f), join(stage, 'dist', 'native-src', 'tfjs-node', f), { recursive: true });
 mkdirSync(join(stage, 'dist', 'native-src', 'kernels'), { recursive: true });
-for (const f of ['binding.gyp', 'src']) cpSync(join(root, 'native', f), join(stage, 'dist', 'native-src', 'kernels', f), { recursive: true });
+for (const f of ['binding.gyp', 'src'])
+  cpSync(join(root, 'native', f), join(stage, 'dist', 'native-src', 'kernels', f), { recursive: true });
 
 // the panels' browser code (built by scripts/build.mjs into dist/webview/)
-spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), { recursive: true, filter: (f) => !f.endsWith('.map') });
+spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], {
+  cwd: root,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), {
+  recursive: true,
+  filter: (f) => !f.endsWith('.map'),
+});
 
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
-for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) cpSync(join(wasmDir, f), join(stage, 'dist', 'wasm', f));
+for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm')))
+  cpSync(join(wasmDir, f), join(stage, 'dist', 'wasm', f));
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-delete pkg.scripts; delete pkg.devDependencies; delete pkg.dependencies; delete pkg.optionalDependencies; delete pkg.allowScripts; delete pkg.bin;
+delete pkg.scripts;
+delete pkg.devDependencies;
+delete pkg.dependencies;
+delete pkg.optionalDependencies;
+delete pkg.allowScripts;
+delete pkg.bin;
 writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 // The repository's own files (the checkout's dist/ is git-ignored, the packaged one is built above); .vscodeignore
 // picks among them.
-const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+  cwd: root,
+  encoding: 'utf8',
+  maxBuffer: 64 << 20,
+});
 if (listed.status !== 0) {
-  console.error(`package: git ls-files failed in ${root} (${listed.error?.message ?? listed.stderr.trim()}); packaging needs a git checkout`);
+  console.error(
+    `package: git ls-files failed in ${root} (${listed.error?.message ?? listed.stderr.trim()}); packaging needs a git checkout`,
+  );
   process.exit(1);
 }
 for (const f of listed.stdout.split('\0')) {
@@ -72,7 +102,9 @@ for (const f of catalog.mnist.files) {
   const raw = readFileSync(join(mnistData, f.name.replace(/\.gz$/, '')));
   const sha = createHash('sha256').update(raw).digest('hex');
   if (raw.length !== f.bytes || sha !== f.sha256) {
-    console.error(`package: ${join(mnistData, f.name.replace(/\.gz$/, ''))} is not the canonical MNIST file (SHA-256 ${sha}, ${raw.length} bytes)`);
+    console.error(
+      `package: ${join(mnistData, f.name.replace(/\.gz$/, ''))} is not the canonical MNIST file (SHA-256 ${sha}, ${raw.length} bytes)`,
+    );
     process.exit(1);
   }
   writeFileSync(join(stage, 'dist', 'datasets', 'mnist', f.name), gzipSync(raw, { level: 9 }));
@@ -83,11 +115,25 @@ const target = process.argv.includes('--target') ? process.argv[process.argv.ind
 // the universal one falls back to the TensorFlow.js implementation.
 const kernels = join(root, 'native', 'build', 'Release', 'sbn_kernels.node');
 if (target && existsSync(kernels)) cpSync(kernels, join(stage, 'dist', 'sbn_kernels.node'));
-else if (target) console.error(`package: ${kernels} is missing (npm install builds it); the ${target} VSIX falls back to TensorFlow.js kernels`);
+else if (target)
+  console.error(
+    `package: ${kernels} is missing (npm install builds it); the ${target} VSIX falls back to TensorFlow.js kernels`,
+  );
 const out = join(root, `sbn-studio-${pkg.version}${target ? `-${target}` : ''}.vsix`);
 const vsce = join(root, 'node_modules', '.bin', 'vsce');
-const args = ['package', '--no-dependencies', '--ignoreFile', join(root, '.vscodeignore'), '-o', out, ...(target ? ['--target', target] : [])];
+const args = [
+  'package',
+  '--no-dependencies',
+  '--ignoreFile',
+  join(root, '.vscodeignore'),
+  '-o',
+  out,
+  ...(target ? ['--target', target] : []),
+];
 const r = spawnSync(vsce, args, { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] });
 if (r.status !== 0) process.exit(r.status ?? 1);
-if (!existsSync(out)) { console.error('package: no VSIX was written'); process.exit(1); }
+if (!existsSync(out)) {
+  console.error('package: no VSIX was written');
+  process.exit(1);
+}
 console.error(`package: ${out} (${(statSync(out).size / 1024 / 1024).toFixed(2)} MiB)`);

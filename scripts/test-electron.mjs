@@ -57,17 +57,22 @@ for (let i = 0; i < argv.length; i++) {
 
 function skip(why) {
   const required = process.env.SBN_ELECTRON_REQUIRED === '1';
-  console.log(`test:electron: ${required ? 'FAILED' : 'skipped'}: ${why}; \`node scripts/test-vscode.mjs\` runs the same suite in code-server`);
+  console.log(
+    `test:electron: ${required ? 'FAILED' : 'skipped'}: ${why}; \`node scripts/test-vscode.mjs\` runs the same suite in code-server`,
+  );
   process.exit(required ? 1 : 0);
 }
 
 /** Resolves when https://update.code.visualstudio.com answers at all; rejects with the reason otherwise. */
 function probe() {
   return new Promise((resolve, reject) => {
-    const req = request({ host: DOWNLOAD_HOST, path: '/api/releases/stable', method: 'HEAD', timeout: PROBE_TIMEOUT_MS }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
-    });
+    const req = request(
+      { host: DOWNLOAD_HOST, path: '/api/releases/stable', method: 'HEAD', timeout: PROBE_TIMEOUT_MS },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer in ${PROBE_TIMEOUT_MS / 1000} s`)));
     req.on('error', reject);
     req.end();
@@ -95,13 +100,17 @@ if (!existsSync(testsIndex) || statSync(testsIndex).mtimeMs < statSync(suiteSour
 
 // A pinned version already in the cache needs no network (test-electron's folder: vscode-<platform>-<version>);
 // anything else does.
-const cached = /^\d+\.\d+\.\d+$/.test(version) && existsSync(cachePath) &&
+const cached =
+  /^\d+\.\d+\.\d+$/.test(version) &&
+  existsSync(cachePath) &&
   readdirSync(cachePath).some((d) => d.startsWith('vscode-') && d.endsWith(`-${version}`));
 if (!cached) {
   try {
     await probe();
   } catch (e) {
-    skip(`VS Code ${version} is not in .cache/vscode-electron/ and cannot be downloaded: ${DOWNLOAD_HOST} is not reachable (${e.code ?? e.message})`);
+    skip(
+      `VS Code ${version} is not in .cache/vscode-electron/ and cannot be downloaded: ${DOWNLOAD_HOST} is not reachable (${e.code ?? e.message})`,
+    );
   }
 }
 
@@ -131,8 +140,15 @@ try {
     extensionDevelopmentPath: root,
     extensionTestsPath: testsIndex,
     launchArgs: [
-      workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes',
-      '--user-data-dir', userDir, '--extensions-dir', extensionsDir,
+      workspace,
+      '--disable-extensions',
+      '--disable-workspace-trust',
+      '--skip-welcome',
+      '--skip-release-notes',
+      '--user-data-dir',
+      userDir,
+      '--extensions-dir',
+      extensionsDir,
       // Electron refuses to run as root without it
       ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
     ],

@@ -27,16 +27,26 @@
 //
 // Tests reach the browser through a small HTTP endpoint whose URL is in SBN_VSCODE_HARNESS (see `ui` in
 // test/integration/index.ts): POST / with {op: 'screenshot'|'press'|'click'|'fill'|'type'|'waitFor'|'text'|'count'}.
-import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CHROMIUM_ARGS, CODE_SERVER_VERSION, checkPrerequisites, chromiumPath, freePort, install, isInstalled, killTree,
-  prepareState, reportPrerequisites, root, secs, serverEnv, startServer,
+  CHROMIUM_ARGS,
+  CODE_SERVER_VERSION,
+  checkPrerequisites,
+  chromiumPath,
+  freePort,
+  install,
+  isInstalled,
+  killTree,
+  prepareState,
+  reportPrerequisites,
+  root,
+  secs,
+  serverEnv,
+  startServer,
 } from './code-server.mjs';
 
 const testsIndex = join(root, 'dist', 'test', 'integration', 'index.js');
@@ -77,9 +87,16 @@ function parseArgs(argv) {
   return o;
 }
 function usage(err) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  const text = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')))
-    .map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1);
+  const text = lines
+    .slice(
+      0,
+      lines.findIndex((l) => !l.startsWith('//')),
+    )
+    .map((l) => l.replace(/^\/\/ ?/, ''))
+    .join('\n');
   if (err) {
     process.stderr.write(`test-vscode: ${err}\n\n${text}\n`);
     process.exit(2);
@@ -98,7 +115,9 @@ function uiServer(getPage, shotsDir) {
   };
   const ops = {
     async screenshot(page, { name, fullPage }) {
-      const safe = String(name || `shot-${Date.now()}`).replace(/[^\w.-]+/g, '_').replace(/\.png$/, '');
+      const safe = String(name || `shot-${Date.now()}`)
+        .replace(/[^\w.-]+/g, '_')
+        .replace(/\.png$/, '');
       mkdirSync(shotsDir, { recursive: true });
       const path = join(shotsDir, `${safe}.png`);
       await page.screenshot({ path, fullPage: !!fullPage });
@@ -115,15 +134,24 @@ function uiServer(getPage, shotsDir) {
       return {};
     },
     async click(page, { selector, frames, button, timeout }) {
-      await target(page, frames).locator(selector).first().click({ button, timeout: timeout ?? 15_000 });
+      await target(page, frames)
+        .locator(selector)
+        .first()
+        .click({ button, timeout: timeout ?? 15_000 });
       return {};
     },
     async fill(page, { selector, frames, text, timeout }) {
-      await target(page, frames).locator(selector).first().fill(String(text), { timeout: timeout ?? 15_000 });
+      await target(page, frames)
+        .locator(selector)
+        .first()
+        .fill(String(text), { timeout: timeout ?? 15_000 });
       return {};
     },
     async waitFor(page, { selector, frames, state, timeout }) {
-      await target(page, frames).locator(selector).first().waitFor({ state: state ?? 'visible', timeout: timeout ?? 15_000 });
+      await target(page, frames)
+        .locator(selector)
+        .first()
+        .waitFor({ state: state ?? 'visible', timeout: timeout ?? 15_000 });
       return {};
     },
     async text(page, { selector, frames }) {
@@ -135,7 +163,9 @@ function uiServer(getPage, shotsDir) {
   };
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', async () => {
       const reply = (status, obj) => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -212,7 +242,8 @@ async function cleanup() {
       try {
         rmSync(dest, { recursive: true, force: true });
         if (existsSync(join(tmp, 'user', 'logs'))) cpSync(join(tmp, 'user', 'logs'), dest, { recursive: true });
-        if (existsSync(join(tmp, 'code-server.log'))) cpSync(join(tmp, 'code-server.log'), join(dest, 'code-server.log'));
+        if (existsSync(join(tmp, 'code-server.log')))
+          cpSync(join(tmp, 'code-server.log'), join(dest, 'code-server.log'));
         if (existsSync(dest)) log(`VS Code logs: ${dest}`);
       } catch (e) {
         log(`could not copy the logs: ${e.message}`);
@@ -268,11 +299,22 @@ try {
     SBN_VSCODE_WORKSPACE_PATH: workspace,
   });
   const t0 = Date.now();
-  log(`code-server ${CODE_SERVER_VERSION} on 127.0.0.1:${port}, workspace ${workspace}${trust ? ' (workspace trust on)' : ''}`);
+  log(
+    `code-server ${CODE_SERVER_VERSION} on 127.0.0.1:${port}, workspace ${workspace}${trust ? ' (workspace trust on)' : ''}`,
+  );
   server = startServer({
-    port, configFile, userDir, extensionsDir, trust, folder: workspace, env, cwd: tmp,
+    port,
+    configFile,
+    userDir,
+    extensionsDir,
+    trust,
+    folder: workspace,
+    env,
+    cwd: tmp,
     logFile: join(tmp, 'code-server.log'),
-    onOutput: (d) => { if (process.env.SBN_VSCODE_VERBOSE === '1') process.stderr.write(`[code-server] ${d}`); },
+    onOutput: (d) => {
+      if (process.env.SBN_VSCODE_VERBOSE === '1') process.stderr.write(`[code-server] ${d}`);
+    },
   });
   const serverDone = server.exited;
   const tailLog = () => server.tailLog(40);
@@ -290,19 +332,24 @@ try {
     executablePath: chromiumPath(),
     headless: true,
     args: CHROMIUM_ARGS,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // ours kill it
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false, // ours kill it
   });
   browser = await playwright.chromium.connect(browserServer.wsEndpoint());
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
 
   let resolveExit;
-  const exitCode = new Promise((res) => { resolveExit = res; });
+  const exitCode = new Promise((res) => {
+    resolveExit = res;
+  });
   const summaryRe = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/;
   const verbose = process.env.SBN_VSCODE_VERBOSE === '1';
   // codeAutomationLog carries both the extension host's console (tests, the extension) and the workbench's own
   // start-up chatter; drop the latter unless verbose.
-  const workbenchNoise = /^(Resolving connection token|Resolved connection token|Creating a socket|Ignoring fetching additional builtin extensions|\[Service Worker\]|ChatSessionStore:|Updating additional builtin extensions cache)/;
+  const workbenchNoise =
+    /^(Resolving connection token|Resolved connection token|Creating a socket|Ignoring fetching additional builtin extensions|\[Service Worker\]|ChatSessionStore:|Updating additional builtin extensions cache)/;
   await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
   await page.exposeFunction('codeAutomationLog', (type, args) => {
     const parts = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
@@ -316,13 +363,20 @@ try {
     const out = type === 'error' || type === 'warn' ? process.stderr : process.stdout;
     out.write(text.endsWith('\n') ? text : `${text}\n`);
   });
-  page.on('console', (m) => { if (verbose) process.stderr.write(`[browser ${m.type()}] ${m.text()}\n`); });
-  page.on('pageerror', (e) => { if (verbose) process.stderr.write(`[browser pageerror] ${e.message}\n`); });
+  page.on('console', (m) => {
+    if (verbose) process.stderr.write(`[browser ${m.type()}] ${m.text()}\n`);
+  });
+  page.on('pageerror', (e) => {
+    if (verbose) process.stderr.write(`[browser pageerror] ${e.message}\n`);
+  });
 
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
   // SBN_VSCODE_EXTENSION: another extension folder under test (the installed VSIX); the repo root otherwise.
   const extensionPath = process.env.SBN_VSCODE_EXTENSION ? resolve(process.env.SBN_VSCODE_EXTENSION) : root;
-  const payload = [['extensionDevelopmentPath', remote(extensionPath)], ['extensionTestsPath', remote(testsIndex)]];
+  const payload = [
+    ['extensionDevelopmentPath', remote(extensionPath)],
+    ['extensionTestsPath', remote(testsIndex)],
+  ];
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
   log(`opening the workbench (extensionDevelopmentPath ${extensionPath})`);
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
@@ -334,7 +388,10 @@ try {
     new Promise((res) => page.on('crash', () => res({ code: 1, why: 'the browser page crashed' }))),
     new Promise((res) => page.on('close', () => res({ code: 1, why: 'the browser page closed' }))),
     new Promise((res) => {
-      timer = setTimeout(() => res({ code: 1, why: `timed out after ${opts.timeout} s`, timeout: true }), opts.timeout * 1000);
+      timer = setTimeout(
+        () => res({ code: 1, why: `timed out after ${opts.timeout} s`, timeout: true }),
+        opts.timeout * 1000,
+      );
     }),
   ]);
   clearTimeout(timer);
@@ -345,7 +402,9 @@ try {
       const shot = join(opts.screenshots, outcome.code !== 0 ? 'failure.png' : 'final.png');
       await page.screenshot({ path: shot, timeout: 10_000 });
       log(`screenshot of the workbench: ${shot}`);
-    } catch { /* page gone */ }
+    } catch {
+      /* page gone */
+    }
   }
   if (outcome.why) tailLog();
   await finish(outcome.code, outcome.why ?? `suite finished with exit code ${outcome.code} in ${secs(t0)}`);

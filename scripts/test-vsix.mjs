@@ -19,7 +19,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
-  CODE_SERVER_VERSION, checkPrerequisites, entry, install, isInstalled, prepareState, reportPrerequisites, root, secs,
+  CODE_SERVER_VERSION,
+  checkPrerequisites,
+  entry,
+  install,
+  isInstalled,
+  prepareState,
+  reportPrerequisites,
+  root,
+  secs,
   serverEnv,
 } from './code-server.mjs';
 
@@ -95,35 +103,63 @@ const entries = unzip(vsix);
 const files = entries.filter(([n]) => n.startsWith('extension/')).map(([n]) => n.slice('extension/'.length));
 const size = statSync(vsix).size;
 const unpacked = entries.reduce((s, [, n]) => s + n, 0);
-log(`${vsix.slice(root.length + 1)}: ${(size / 1024 / 1024).toFixed(2)} MiB, ${entries.length} entries, `
-  + `${(unpacked / 1024 / 1024).toFixed(2)} MiB unpacked`);
-const required = ['package.json', 'package.nls.json', 'dist/extension.js', 'dist/worker.js',
-  'schemas/sbn-model.schema.json', 'media/sbn-activity.svg',
+log(
+  `${vsix.slice(root.length + 1)}: ${(size / 1024 / 1024).toFixed(2)} MiB, ${entries.length} entries, ` +
+    `${(unpacked / 1024 / 1024).toFixed(2)} MiB unpacked`,
+);
+const required = [
+  'package.json',
+  'package.nls.json',
+  'dist/extension.js',
+  'dist/worker.js',
+  'schemas/sbn-model.schema.json',
+  'media/sbn-activity.svg',
   // the sources SBN: Set Up Native Backend compiles
-  'dist/native-src/tfjs-node/binding.gyp', 'dist/native-src/tfjs-node/binding/tfjs_backend.cc', 'dist/native-src/kernels/binding.gyp',
-  'dist/native-src/kernels/src/addon.cc'];
+  'dist/native-src/tfjs-node/binding.gyp',
+  'dist/native-src/tfjs-node/binding/tfjs_backend.cc',
+  'dist/native-src/kernels/binding.gyp',
+  'dist/native-src/kernels/src/addon.cc',
+];
 const missing = required.filter((f) => !files.includes(f));
 if (!files.some((f) => /^dist\/wasm\/.+\.wasm$/.test(f))) missing.push('dist/wasm/*.wasm');
 if (missing.length) fail(`the VSIX lacks ${missing.join(', ')}`);
-const stray = files.filter((f) => !f.startsWith('dist/native-src/') && /(^|\/)node_modules\/|\.map$|(^|\/)(src|test)\//.test(f));
+const stray = files.filter(
+  (f) => !f.startsWith('dist/native-src/') && /(^|\/)node_modules\/|\.map$|(^|\/)(src|test)\//.test(f),
+);
 if (stray.length) fail(`the VSIX holds files it should not: ${stray.slice(0, 5).join(', ')}`);
 
 // The README as the Marketplace, Open VSX and VS Code's extension page show it: vsce rewrote its relative links and
 // images against the manifest's `repository`; each must point at a file the repository tracks, or lie in the VSIX.
-const readme = spawnSync('python3', ['-c', 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read("extension/readme.md").decode())', vsix], { encoding: 'utf8', maxBuffer: 16 << 20 });
+const readme = spawnSync(
+  'python3',
+  [
+    '-c',
+    'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read("extension/readme.md").decode())',
+    vsix,
+  ],
+  { encoding: 'utf8', maxBuffer: 16 << 20 },
+);
 if (readme.status !== 0) fail(`the VSIX has no extension/readme.md: ${readme.stderr.trim()}`);
 const repoBase = pkg.repository.url.replace(/\.git$/, '');
-const tracked = new Set(spawnSync('git', ['ls-files'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 }).stdout.split('\n'));
+const tracked = new Set(
+  spawnSync('git', ['ls-files'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 }).stdout.split('\n'),
+);
 const targets = [...readme.stdout.matchAll(/\]\(([^)\s]+)/g)].map((m) => m[1]);
 const broken = targets.filter((t) => {
   if (t.startsWith(`${repoBase}/`)) {
     const m = t.slice(repoBase.length).match(/^\/(?:raw|blob)\/HEAD\/([^#?]+)/);
-    return !m || !tracked.has(m[1].replace(/\/$/, '')) && ![...tracked].some((f) => f.startsWith(m[1].replace(/\/?$/, '/')));
+    return (
+      !m ||
+      (!tracked.has(m[1].replace(/\/$/, '')) && ![...tracked].some((f) => f.startsWith(m[1].replace(/\/?$/, '/'))))
+    );
   }
   if (/^(https?:|mailto:|#)/.test(t)) return false;
   return !files.includes(t.replace(/^\.\//, ''));
 });
-if (broken.length) fail(`the packaged README points to what is neither in the repository nor in the VSIX: ${broken.slice(0, 5).join(', ')}`);
+if (broken.length)
+  fail(
+    `the packaged README points to what is neither in the repository nor in the VSIX: ${broken.slice(0, 5).join(', ')}`,
+  );
 log(`packaged README: ${targets.length} links and images, all in the repository or the VSIX`);
 
 // ------------------------------------------------------------------------------------------------- install
@@ -137,10 +173,27 @@ const extensionsDir = join(tmp, 'extensions');
 const folder = join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`.toLowerCase());
 const state = prepareState(tmp);
 let t0 = Date.now();
-const r = spawnSync(process.execPath, [entry, '--config', state.configFile, '--user-data-dir', state.userDir,
-  '--extensions-dir', extensionsDir, '--install-extension', vsix], {
-  cwd: tmp, env: serverEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
-});
+const r = spawnSync(
+  process.execPath,
+  [
+    entry,
+    '--config',
+    state.configFile,
+    '--user-data-dir',
+    state.userDir,
+    '--extensions-dir',
+    extensionsDir,
+    '--install-extension',
+    vsix,
+  ],
+  {
+    cwd: tmp,
+    env: serverEnv(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  },
+);
 if (r.status === 0 && existsSync(join(folder, 'package.json'))) {
   log(`code-server ${CODE_SERVER_VERSION} --install-extension: installed in ${secs(t0)} (${folder})`);
 } else {
@@ -157,8 +210,10 @@ if (r.status === 0 && existsSync(join(folder, 'package.json'))) {
   }
 }
 const installedFiles = (function list(dir, prefix = '') {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? list(join(dir, n), `${prefix}${n}/`) : [`${prefix}${n}`]));
-}(folder));
+  return readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? list(join(dir, n), `${prefix}${n}/`) : [`${prefix}${n}`],
+  );
+})(folder);
 // vsce renames README.md/LICENSE inside the VSIX; compare case-insensitively.
 const lower = new Set(installedFiles.map((f) => f.toLowerCase()));
 const notInstalled = files.filter((f) => !lower.has(f.toLowerCase()));
@@ -169,15 +224,21 @@ if (notInstalled.length) {
 
 // ------------------------------------------------------------------------------------------- the suites
 t0 = Date.now();
-const child = spawn(process.execPath, [join(root, 'scripts', 'test-vscode.mjs'),
-  '--grep', '^(activation|packaged VSIX) ', '--screenshots', screenshots], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, SBN_VSCODE_EXTENSION: folder, SBN_VSCODE_PACKAGED: folder },
-});
+const child = spawn(
+  process.execPath,
+  [join(root, 'scripts', 'test-vscode.mjs'), '--grep', '^(activation|packaged VSIX) ', '--screenshots', screenshots],
+  {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, SBN_VSCODE_EXTENSION: folder, SBN_VSCODE_PACKAGED: folder },
+  },
+);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 const code = await new Promise((res) => {
-  child.on('error', (e) => { log(e.message); res(1); });
+  child.on('error', (e) => {
+    log(e.message);
+    res(1);
+  });
   child.on('close', (c, signal) => res(c ?? (signal ? 128 : 1)));
 });
 cleanup();

@@ -29,7 +29,14 @@ export interface NativeBackendReport {
   /** The tensorflow backend loads and the native PSA kernels are in use. */
   setUp: boolean;
   libtensorflow: { version: string | null; path: string | null; gpu: boolean };
-  kernels: { kind: 'native' | 'js'; detail: string; path: string | null; isa: string | null; isas: string[]; threads: number | null };
+  kernels: {
+    kind: 'native' | 'js';
+    detail: string;
+    path: string | null;
+    isa: string | null;
+    isas: string[];
+    threads: number | null;
+  };
   /** GPUs the machine's driver lists. */
   gpus: string[];
   /** The devices TensorFlow sees ("name (type)"), as the set-up's load check listed them; empty when unknown. */

@@ -6,21 +6,32 @@
 // the webview bundles all import it.
 
 export const ESTIMATOR_NAMES = [
-  'exact', 'psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'adf', 'local-reparam',
+  'exact',
+  'psa',
+  'dste',
+  'hard-st',
+  'reinforce',
+  'arm',
+  'concrete',
+  'tanh',
+  'adf',
+  'local-reparam',
 ] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 /** What a model trains with: every estimator but exact enumeration. */
 export type TrainingEstimatorName = Exclude<EstimatorName, 'exact'>;
 
 /** A colour of VS Code's chart palette (`--vscode-charts-<name>`, with fallbacks outside VS Code). */
-export type ChartColor = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'cyan' | 'brown' | 'pink' | 'gray' | 'foreground';
+export type ChartColor =
+  'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'cyan' | 'brown' | 'pink' | 'gray' | 'foreground';
 
 export interface EstimatorInfo {
   /** As model files, tasks and the CLI spell it. */
   name: EstimatorName;
   /** In charts, tables and reports (the paper's names). */
   label: string;
-  family: 'exact' | 'path-sample-analytic' | 'straight-through' | 'score-function' | 'relaxation' | 'moment-propagation';
+  family:
+    'exact' | 'path-sample-analytic' | 'straight-through' | 'score-function' | 'relaxation' | 'moment-propagation';
   /** Unbiased for the gradient of the expected loss (exact, and the score-function estimators). */
   unbiased: boolean;
   /** The same in every panel and report; the authors' colours where their figures have the method (docs/math.md §3.6). */
@@ -37,16 +48,26 @@ export const ESTIMATORS: Record<EstimatorName, EstimatorInfo> = {
   concrete: { name: 'concrete', label: 'Concrete', family: 'relaxation', unbiased: false, color: 'green' },
   tanh: { name: 'tanh', label: 'tanh', family: 'relaxation', unbiased: false, color: 'blue' },
   adf: { name: 'adf', label: 'ADF', family: 'moment-propagation', unbiased: false, color: 'yellow' },
-  'local-reparam': { name: 'local-reparam', label: 'LocalReparam', family: 'moment-propagation', unbiased: false, color: 'pink' },
+  'local-reparam': {
+    name: 'local-reparam',
+    label: 'LocalReparam',
+    family: 'moment-propagation',
+    unbiased: false,
+    color: 'pink',
+  },
 };
 
-export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter((n): n is TrainingEstimatorName => n !== 'exact');
+export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter(
+  (n): n is TrainingEstimatorName => n !== 'exact',
+);
 
 /**
  * The estimators a single-sample gradient comparison draws (SBN: Compare Estimators): every sampling estimator — not
  * exact enumeration (the reference) nor the deterministic moment-propagation ones.
  */
-export const SAMPLING_ESTIMATORS: readonly TrainingEstimatorName[] = TRAINING_ESTIMATORS.filter((n) => ESTIMATORS[n].family !== 'moment-propagation');
+export const SAMPLING_ESTIMATORS: readonly TrainingEstimatorName[] = TRAINING_ESTIMATORS.filter(
+  (n) => ESTIMATORS[n].family !== 'moment-propagation',
+);
 
 export function isEstimatorName(name: string): name is EstimatorName {
   return (ESTIMATOR_NAMES as readonly string[]).includes(name);

@@ -18,22 +18,71 @@ export type WorkerRequest =
    * `diagnosticsInterval`: gradient diagnostics every so many steps when the model file has no `diagnostics` section
    * (the setting sbn.diagnostics.interval; 0 or absent: the model file decides).
    */
-  | { type: 'train'; modelFile: string; modelText: string; overrides: TrainOverrides; runsRoot: string; backend: BackendPreference; diagnosticsInterval?: number }
+  | {
+      type: 'train';
+      modelFile: string;
+      modelText: string;
+      overrides: TrainOverrides;
+      runsRoot: string;
+      backend: BackendPreference;
+      diagnosticsInterval?: number;
+    }
   | { type: 'resume'; runDir: string; backend: BackendPreference }
-  | { type: 'compare'; modelFile: string; modelText: string; estimators: string[]; draws: number; backend: BackendPreference }
-  | { type: 'evaluate'; runDir: string; samples: number; split: 'test' | 'validation' | 'train' | 'auto'; backend: BackendPreference }
+  | {
+      type: 'compare';
+      modelFile: string;
+      modelText: string;
+      estimators: string[];
+      draws: number;
+      backend: BackendPreference;
+    }
+  | {
+      type: 'evaluate';
+      runDir: string;
+      samples: number;
+      split: 'test' | 'validation' | 'train' | 'auto';
+      backend: BackendPreference;
+    }
   /** Model preview: per-layer gradient variance / SNR of a few estimators on one small batch (answers `preview`). */
-  | { type: 'preview'; modelFile: string; modelText: string; estimators: string[]; draws: number; backend: BackendPreference }
+  | {
+      type: 'preview';
+      modelFile: string;
+      modelText: string;
+      estimators: string[];
+      draws: number;
+      backend: BackendPreference;
+    }
   /** SBN: Show Environment: the environment report (answers `environment`, then exits). */
   | { type: 'environment'; sbnVersion: string; backend: BackendPreference; runsFolders: string[] }
   | { type: 'stop' };
 
-export interface EvalMetrics { u_loss: number; acc1: number; acc_e: number; entropy: number }
+export interface EvalMetrics {
+  u_loss: number;
+  acc1: number;
+  acc_e: number;
+  entropy: number;
+}
 
 /** Worker → host. */
 export type WorkerEvent =
-  | { type: 'started'; job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview'; backend: string; runDir?: string; estimator?: string; description: string }
-  | { type: 'step'; step: number; epoch: number; loss: number; lr: number; samplesPerSecond: number; totalSteps: number; stepsPerEpoch: number }
+  | {
+      type: 'started';
+      job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview';
+      backend: string;
+      runDir?: string;
+      estimator?: string;
+      description: string;
+    }
+  | {
+      type: 'step';
+      step: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      samplesPerSecond: number;
+      totalSteps: number;
+      stepsPerEpoch: number;
+    }
   | ({ type: 'eval'; split: EvalSplit; step: number; epoch: number } & EvalMetrics)
   | { type: 'epoch'; step: number; epoch: number; loss: number; seconds: number }
   | { type: 'message'; text: string }
@@ -52,7 +101,11 @@ export interface PreviewGradients {
   /** What the statistics were computed on (network at initialisation, which batch). */
   note: string;
   seconds: number;
-  estimators: { estimator: string; seconds: number; layers: { name: string; variance: number; snr: number; bias: number; cos1: number }[] }[];
+  estimators: {
+    estimator: string;
+    seconds: number;
+    layers: { name: string; variance: number; snr: number; bias: number; cos1: number }[];
+  }[];
 }
 
 export function isWorkerEvent(m: unknown): m is WorkerEvent {

@@ -10,7 +10,13 @@
 
 import type { PreviewGradients } from './protocol';
 import type { EnvironmentReport } from './environmentReport';
-import type { DiagnosticsMetricsRecord, EvalRecord, EvalSplit, LayerStatsEntry, RunStatus as RecordedStatus } from './engine/runs/records';
+import type {
+  DiagnosticsMetricsRecord,
+  EvalRecord,
+  EvalSplit,
+  LayerStatsEntry,
+  RunStatus as RecordedStatus,
+} from './engine/runs/records';
 
 /** One series as sent: x is the optimizer step; y may hold null (NaN/∞ in metrics.jsonl, or a gap). */
 export interface SeriesPayload {
@@ -55,7 +61,12 @@ export interface RunState {
   /** True when this window's worker trains the run, so Stop can reach it. */
   canStop: boolean;
   /** The latest evaluation per split (for the header). */
-  lastEval?: Partial<Record<'train' | 'validation' | 'test', { acc_e: number | null; acc1: number | null; u_loss: number | null; step: number }>>;
+  lastEval?: Partial<
+    Record<
+      'train' | 'validation' | 'test',
+      { acc_e: number | null; acc1: number | null; u_loss: number | null; step: number }
+    >
+  >;
 }
 
 /**
@@ -63,7 +74,9 @@ export interface RunState {
  * and `elapsed`; `referenceError` (relative standard error of the reference per layer, 0 for exact) has 0 where
  * the record has null.
  */
-export type DiagnosticsPass = Omit<DiagnosticsMetricsRecord, 'kind' | 'time' | 'elapsed' | 'referenceError'> & { referenceError: number[] };
+export type DiagnosticsPass = Omit<DiagnosticsMetricsRecord, 'kind' | 'time' | 'elapsed' | 'referenceError'> & {
+  referenceError: number[];
+};
 
 /** Histograms over time of one layer (a heatmap: one column per kept `layerStats` record). */
 export interface HistogramTrack {
@@ -81,7 +94,8 @@ export interface HistogramTrack {
 
 /** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
 /** `report`: an experiment report (src/extension/panels/reportPanel.ts). */
-export type PanelKind = 'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'environment' | 'report';
+export type PanelKind =
+  'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'environment' | 'report';
 
 /** Data besides series, per panel kind. */
 export interface PanelExtras {
@@ -93,7 +107,14 @@ export interface PanelExtras {
 }
 
 export type HostToWebview =
-  | { type: 'snapshot'; panel: PanelKind; run: RunState; series: Record<string, SeriesPayload>; extras: PanelExtras; maxPoints: number }
+  | {
+      type: 'snapshot';
+      panel: PanelKind;
+      run: RunState;
+      series: Record<string, SeriesPayload>;
+      extras: PanelExtras;
+      maxPoints: number;
+    }
   | { type: 'delta'; series: Record<string, SeriesDelta>; extras?: PanelExtras }
   | { type: 'runState'; run: RunState }
   | { type: 'exported'; ok: boolean; file?: string; message?: string }
@@ -138,7 +159,14 @@ export interface ModelPreviewState {
     name: string;
     estimator?: string;
     input: number[];
-    layers: { name: string; type: string; inShape: number[]; outShape: number[]; params: number; binaryUnits: number }[];
+    layers: {
+      name: string;
+      type: string;
+      inShape: number[];
+      outShape: number[];
+      params: number;
+      binaryUnits: number;
+    }[];
     params: number;
     binaryUnits: number;
   };
@@ -202,15 +230,26 @@ export const SERIES = {
   layerKey: (stat: LayerStat, layer: string): string => `layer/${stat}/${layer}`,
 } as const;
 
-export const LAYER_STATS = ['firingRate', 'entropy', 'preStd', 'preMean', 'saturated', 'weightNorm', 'gradNorm'] as const satisfies readonly (keyof LayerStatsEntry)[];
+export const LAYER_STATS = [
+  'firingRate',
+  'entropy',
+  'preStd',
+  'preMean',
+  'saturated',
+  'weightNorm',
+  'gradNorm',
+] as const satisfies readonly (keyof LayerStatsEntry)[];
 export type LayerStat = (typeof LAYER_STATS)[number];
 
 /** The sidebar's sparklines: the training objective and the validation acc_e. */
 export const ACTIVE_RUN_SERIES: readonly string[] = [SERIES.objective, SERIES.evalKey('validation', 'acc_e')];
 /** What Compare Runs overlays per run. */
 export const COMPARE_SERIES: readonly string[] = [
-  SERIES.objective, SERIES.evalKey('train', 'u_loss'), SERIES.evalKey('validation', 'u_loss'),
-  SERIES.evalKey('train', 'acc_e'), SERIES.evalKey('validation', 'acc_e'),
+  SERIES.objective,
+  SERIES.evalKey('train', 'u_loss'),
+  SERIES.evalKey('validation', 'u_loss'),
+  SERIES.evalKey('train', 'acc_e'),
+  SERIES.evalKey('validation', 'acc_e'),
 ];
 
 /** Which series keys a panel kind shows. */

@@ -5,7 +5,18 @@
 import uPlot from 'uplot';
 import { SERIES, type HostToWebview, type SeriesPayload } from '../src/webviewProtocol';
 import {
-  PanelData, duration, el, fmt, onThemeChange, pct, post, readTheme, startMessageLoop, withAlpha, type ColorName, type Theme,
+  PanelData,
+  duration,
+  el,
+  fmt,
+  onThemeChange,
+  pct,
+  post,
+  readTheme,
+  startMessageLoop,
+  withAlpha,
+  type ColorName,
+  type Theme,
 } from './common';
 
 let theme = readTheme();
@@ -19,7 +30,11 @@ document.body.append(root);
 const empty = el('section', 'active-empty');
 empty.id = 'empty';
 const emptyTitle = el('p', 'active-empty-title', 'No training run in progress.');
-const emptyLine = el('p', 'active-empty-line', 'Open a model file (*.sbn.yaml or *.sbn.json) and use Train Model — the ▶ Train lens above the model or the editor title button — to follow the run here.');
+const emptyLine = el(
+  'p',
+  'active-empty-line',
+  'Open a model file (*.sbn.yaml or *.sbn.json) and use Train Model — the ▶ Train lens above the model or the editor title button — to follow the run here.',
+);
 const newModel = document.createElement('vscode-button');
 newModel.id = 'new-model';
 newModel.textContent = 'New Model File';
@@ -28,7 +43,10 @@ const lastRun = el('p', 'active-last');
 const lastOpen = el('a', 'active-link', 'Open its dashboard');
 lastOpen.id = 'last-dashboard';
 lastOpen.setAttribute('href', '#');
-lastOpen.addEventListener('click', (e) => { e.preventDefault(); post({ type: 'command', command: 'openDashboard' }); });
+lastOpen.addEventListener('click', (e) => {
+  e.preventDefault();
+  post({ type: 'command', command: 'openDashboard' });
+});
 empty.append(emptyTitle, emptyLine, newModel, lastRun);
 
 // -------------------------------------------------------------------------------------------------- run state
@@ -67,7 +85,12 @@ class Sparkline {
   private themeKey = '';
   points = 0;
 
-  constructor(readonly key: string, label: string, private readonly color: ColorName, private readonly percent: boolean) {
+  constructor(
+    readonly key: string,
+    label: string,
+    private readonly color: ColorName,
+    private readonly percent: boolean,
+  ) {
     this.box = el('div', 'spark');
     this.box.dataset.series = key;
     const head = el('div', 'spark-head');
@@ -101,16 +124,35 @@ class Sparkline {
       this.themeKey = tk;
       this.plot?.destroy();
       const stroke = t.colors[this.color];
-      this.plot = new uPlot({
-        ...this.size(),
-        legend: { show: false },
-        cursor: { show: false },
-        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-        padding: [3, 2, 2, 2],
-        scales: { x: { time: false }, y: { range: (_u, min, max) => (min === max || min === null || max === null ? [(min ?? 0) - 1, (max ?? 0) + 1] : [min, max]) } },
-        axes: [{ show: false }, { show: false }],
-        series: [{}, { stroke, width: 1.5, fill: withAlpha(stroke, 0.14), spanGaps: true, points: { show: (u: uPlot) => u.data[0].length < 3, size: 4, fill: stroke } }],
-      }, d, this.plotEl);
+      this.plot = new uPlot(
+        {
+          ...this.size(),
+          legend: { show: false },
+          cursor: { show: false },
+          select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+          padding: [3, 2, 2, 2],
+          scales: {
+            x: { time: false },
+            y: {
+              range: (_u, min, max) =>
+                min === max || min === null || max === null ? [(min ?? 0) - 1, (max ?? 0) + 1] : [min, max],
+            },
+          },
+          axes: [{ show: false }, { show: false }],
+          series: [
+            {},
+            {
+              stroke,
+              width: 1.5,
+              fill: withAlpha(stroke, 0.14),
+              spanGaps: true,
+              points: { show: (u: uPlot) => u.data[0].length < 3, size: 4, fill: stroke },
+            },
+          ],
+        },
+        d,
+        this.plotEl,
+      );
     } else {
       this.plot.setData(d);
     }
@@ -144,11 +186,20 @@ function renderRun(): void {
   badge.dataset.status = run.status;
   facts.replaceChildren(
     fact('step', run.step !== undefined ? `${run.step}${run.totalSteps ? ` / ${run.totalSteps}` : ''}` : '—', 'step'),
-    fact('epoch', run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—', 'epoch'),
+    fact(
+      'epoch',
+      run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—',
+      'epoch',
+    ),
     fact('ETA', run.status === 'running' ? duration(run.etaSeconds) : '—', 'eta'),
     fact('estimator', run.estimator ?? '—', 'estimator'),
   );
-  const frac = run.totalSteps && run.step !== undefined ? Math.min(1, run.step / run.totalSteps) : run.status === 'finished' ? 1 : 0;
+  const frac =
+    run.totalSteps && run.step !== undefined
+      ? Math.min(1, run.step / run.totalSteps)
+      : run.status === 'finished'
+        ? 1
+        : 0;
   bar.style.width = `${(100 * frac).toFixed(1)}%`;
   progress.dataset.status = run.status;
   const wasHidden = stop.hidden;
@@ -163,8 +214,14 @@ function report(): void {
   const points: Record<string, number> = {};
   if (!running.hidden) for (const s of sparks) if (s.points) points[s.key] = s.points;
   post({
-    type: 'rendered', points, charts: running.hidden ? 0 : sparks.filter((s) => s.canvas()).length,
-    extras: { idle: empty.hidden ? 0 : 1, running: running.hidden ? 0 : 1, stop: !running.hidden && !stop.hidden ? 1 : 0 },
+    type: 'rendered',
+    points,
+    charts: running.hidden ? 0 : sparks.filter((s) => s.canvas()).length,
+    extras: {
+      idle: empty.hidden ? 0 : 1,
+      running: running.hidden ? 0 : 1,
+      stop: !running.hidden && !stop.hidden ? 1 : 0,
+    },
   });
 }
 
@@ -174,7 +231,12 @@ function renderIdle(): void {
   const last = idle?.last;
   lastRun.replaceChildren();
   if (last) {
-    lastRun.append(el('span', 'fact-label', 'Last run: '), el('span', 'active-last-name', `${last.name} (${last.status})`), document.createTextNode(' · '), lastOpen);
+    lastRun.append(
+      el('span', 'fact-label', 'Last run: '),
+      el('span', 'active-last-name', `${last.name} (${last.status})`),
+      document.createTextNode(' · '),
+      lastOpen,
+    );
   }
   report();
 }

@@ -8,7 +8,11 @@ import 'uplot/dist/uPlot.min.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import {
   applySeriesDelta,
-  type HostToWebview, type PanelExtras, type RunState, type SeriesPayload, type WebviewToHost,
+  type HostToWebview,
+  type PanelExtras,
+  type RunState,
+  type SeriesPayload,
+  type WebviewToHost,
 } from '../src/webviewProtocol';
 import type { ChartColor } from '../src/estimators';
 
@@ -47,7 +51,7 @@ export function saveState<S extends BaseViewState>(state: S): void {
 
 // Errors go to the extension's log (the webview's console is out of sight).
 window.addEventListener('error', (e) => post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
-window.addEventListener('unhandledrejection', (e) => post({ type: 'error', message: String((e as PromiseRejectionEvent).reason) }));
+window.addEventListener('unhandledrejection', (e) => post({ type: 'error', message: String(e.reason) }));
 
 /** The panel's data as received: series (snapshot + deltas), extras and the run state. */
 export class PanelData {
@@ -62,7 +66,10 @@ export class PanelData {
  * The message loop: says `ready` now and whenever the page becomes visible again, keeps `data` up to date and calls
  * `render` (at most once per animation frame) after each change.
  */
-export function startMessageLoop(data: PanelData, render: (what: { series: boolean; run: boolean; extras: boolean }) => void): void {
+export function startMessageLoop(
+  data: PanelData,
+  render: (what: { series: boolean; run: boolean; extras: boolean }) => void,
+): void {
   let pending = { series: false, run: false, extras: false };
   let scheduled = false;
   const flush = () => {
@@ -80,7 +87,12 @@ export function startMessageLoop(data: PanelData, render: (what: { series: boole
     scheduled = true;
     // requestAnimationFrame does not run in a hidden page; a timer backs it up.
     let done = false;
-    const once = () => { if (!done) { done = true; flush(); } };
+    const once = () => {
+      if (!done) {
+        done = true;
+        flush();
+      }
+    };
     requestAnimationFrame(once);
     setTimeout(once, 120);
   };
@@ -114,7 +126,7 @@ export function startMessageLoop(data: PanelData, render: (what: { series: boole
         schedule();
         break;
       case 'exported':
-        toast(m.ok ? `Saved ${m.file ?? ''}` : m.message ?? 'Export failed', !m.ok);
+        toast(m.ok ? `Saved ${m.file ?? ''}` : (m.message ?? 'Export failed'), !m.ok);
         break;
       default:
         break;
@@ -145,18 +157,38 @@ export interface Theme {
 // VS Code's chart palette has six colours; cyan, brown, pink and gray (for the 7–8 methods of a report) are ours,
 // chosen to read on light and dark backgrounds.
 const FALLBACK: Record<ColorName, string> = {
-  blue: '#3794ff', orange: '#d18616', green: '#89d185', purple: '#b180d7', red: '#f14c4c', yellow: '#cca700',
-  cyan: '#17becf', brown: '#a0522d', pink: '#e377c2', gray: '#8c8c8c', foreground: '#cccccc',
+  blue: '#3794ff',
+  orange: '#d18616',
+  green: '#89d185',
+  purple: '#b180d7',
+  red: '#f14c4c',
+  yellow: '#cca700',
+  cyan: '#17becf',
+  brown: '#a0522d',
+  pink: '#e377c2',
+  gray: '#8c8c8c',
+  foreground: '#cccccc',
 };
 /** The same colours for a light background where VS Code gives none (a report opened outside VS Code). */
 const FALLBACK_LIGHT: Record<ColorName, string> = {
-  blue: '#1f77b4', orange: '#ff7f0e', green: '#2ca02c', purple: '#9467bd', red: '#d62728', yellow: '#bcbd22',
-  cyan: '#17becf', brown: '#8c564b', pink: '#e377c2', gray: '#7f7f7f', foreground: '#333333',
+  blue: '#1f77b4',
+  orange: '#ff7f0e',
+  green: '#2ca02c',
+  purple: '#9467bd',
+  red: '#d62728',
+  yellow: '#bcbd22',
+  cyan: '#17becf',
+  brown: '#8c564b',
+  pink: '#e377c2',
+  gray: '#7f7f7f',
+  foreground: '#333333',
 };
 
 function cssVar(name: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
-    || getComputedStyle(document.body).getPropertyValue(name).trim();
+  return (
+    getComputedStyle(document.documentElement).getPropertyValue(name).trim() ||
+    getComputedStyle(document.body).getPropertyValue(name).trim()
+  );
 }
 
 const probe = document.createElement('canvas').getContext('2d');
@@ -176,22 +208,42 @@ export function withAlpha(color: string, a: number): string {
 
 export function readTheme(): Theme {
   const cls = document.body.classList;
-  const kind: Theme['kind'] = cls.contains('vscode-high-contrast-light') ? 'high-contrast-light'
-    : cls.contains('vscode-high-contrast') ? 'high-contrast' : cls.contains('vscode-light') ? 'light' : 'dark';
+  const kind: Theme['kind'] = cls.contains('vscode-high-contrast-light')
+    ? 'high-contrast-light'
+    : cls.contains('vscode-high-contrast')
+      ? 'high-contrast'
+      : cls.contains('vscode-light')
+        ? 'light'
+        : 'dark';
   const hc = kind.startsWith('high-contrast');
   const fallback = document.body.classList.contains('report-offline') ? FALLBACK_LIGHT : FALLBACK;
   const pick = (name: ColorName) => cssVar(`--vscode-charts-${name}`) || fallback[name];
   const foreground = cssVar('--vscode-foreground') || (kind === 'light' ? '#3b3b3b' : FALLBACK.foreground);
   const muted = cssVar('--vscode-descriptionForeground') || withAlpha(foreground, 0.7);
-  const border = (hc ? cssVar('--vscode-contrastBorder') : '') || cssVar('--vscode-editorWidget-border') || cssVar('--vscode-panel-border') || withAlpha(foreground, 0.3);
+  const border =
+    (hc ? cssVar('--vscode-contrastBorder') : '') ||
+    cssVar('--vscode-editorWidget-border') ||
+    cssVar('--vscode-panel-border') ||
+    withAlpha(foreground, 0.3);
   const fontFamily = cssVar('--vscode-font-family') || 'system-ui, sans-serif';
   return {
     kind,
     colors: {
-      blue: pick('blue'), orange: pick('orange'), green: pick('green'), purple: pick('purple'), red: pick('red'), yellow: pick('yellow'),
-      cyan: pick('cyan'), brown: pick('brown'), pink: pick('pink'), gray: pick('gray'), foreground: cssVar('--vscode-charts-foreground') || foreground,
+      blue: pick('blue'),
+      orange: pick('orange'),
+      green: pick('green'),
+      purple: pick('purple'),
+      red: pick('red'),
+      yellow: pick('yellow'),
+      cyan: pick('cyan'),
+      brown: pick('brown'),
+      pink: pick('pink'),
+      gray: pick('gray'),
+      foreground: cssVar('--vscode-charts-foreground') || foreground,
     },
-    foreground, muted, border,
+    foreground,
+    muted,
+    border,
     grid: withAlpha(foreground, hc ? 0.35 : kind === 'light' ? 0.1 : 0.12),
     background: cssVar('--vscode-editor-background') || (kind === 'light' ? '#ffffff' : '#1e1e1e'),
     font: `11px ${fontFamily}`,
@@ -232,7 +284,11 @@ export function duration(seconds: number | undefined): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
@@ -243,7 +299,12 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, 
  * A table of values (class `values`, scrolling in a `table-wrap`): cells are text, or elements placed as they are;
  * `numeric(i)` right-aligns column i. A header of empty strings (a two-column list of facts) gets no header row.
  */
-export function valuesTable(id: string, head: string[], rows: (string | HTMLElement)[][], numeric: (i: number) => boolean = () => false): HTMLElement {
+export function valuesTable(
+  id: string,
+  head: string[],
+  rows: (string | HTMLElement)[][],
+  numeric: (i: number) => boolean = () => false,
+): HTMLElement {
   const t = el('table', 'values');
   t.id = id;
   if (head.some((h) => h)) {
@@ -258,7 +319,8 @@ export function valuesTable(id: string, head: string[], rows: (string | HTMLElem
     const tr = el('tr');
     r.forEach((c, i) => {
       const td = el('td', numeric(i) ? 'num' : '');
-      if (typeof c === 'string') td.textContent = c; else td.append(c);
+      if (typeof c === 'string') td.textContent = c;
+      else td.append(c);
       tr.append(td);
     });
     tb.append(tr);
@@ -288,7 +350,9 @@ export function followRun<S extends BaseViewState>(state: S, header: HeaderParts
 
 /** The toolbar's smoothing select and log-scale checkbox, bound to the view state; `onChange` redraws. */
 export function viewControls<S extends BaseViewState & { smoothing: number; log: boolean }>(
-  state: S, logLabel: string, onChange: () => void,
+  state: S,
+  logLabel: string,
+  onChange: () => void,
 ): HTMLElement[] {
   const label = el('label', 'toolbar-label', 'Smoothing');
   const smoothing = document.createElement('vscode-single-select') as HTMLElement & { value: string };
@@ -378,7 +442,12 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
         ...(run.lastEval?.test ? [fact('test acc_e', pct(run.lastEval.test.acc_e))] : []),
         ...(run.statusDetail && run.status !== 'running' ? [fact('detail', run.statusDetail, 'detail')] : []),
       );
-      const frac = run.totalSteps && run.step !== undefined ? Math.min(1, run.step / run.totalSteps) : run.status === 'finished' ? 1 : 0;
+      const frac =
+        run.totalSteps && run.step !== undefined
+          ? Math.min(1, run.step / run.totalSteps)
+          : run.status === 'finished'
+            ? 1
+            : 0;
       bar.style.width = `${(100 * frac).toFixed(1)}%`;
       progress.dataset.status = run.status;
       if (stopButton) {
@@ -490,7 +559,12 @@ export class Chart {
   private seriesMeta: { key: string; role: 'raw' | 'smooth' | 'band' }[] = [];
   points: Record<string, number> = {};
 
-  constructor(parent: HTMLElement, readonly spec: ChartSpec, private theme: Theme, private readonly onToggle: (key: string) => void) {
+  constructor(
+    parent: HTMLElement,
+    readonly spec: ChartSpec,
+    private theme: Theme,
+    private readonly onToggle: (key: string) => void,
+  ) {
     this.card = el('section', 'chart-card');
     this.card.dataset.chart = spec.id;
     if (spec.wide) this.card.classList.add('wide');
@@ -548,7 +622,13 @@ export class Chart {
       const base: uPlot.Series = { label: s.label, scale: 'y', spanGaps: true, show: shown, dash: s.dash };
       if (s.points) {
         columns.push({ x: raw.x, y: yRaw });
-        seriesOpts.push({ ...base, stroke: color, width: 0, paths: () => null, points: { show: true, size: 7, stroke: color, fill: color } });
+        seriesOpts.push({
+          ...base,
+          stroke: color,
+          width: 0,
+          paths: () => null,
+          points: { show: true, size: 7, stroke: color, fill: color },
+        });
         idx.push(seriesOpts.length - 1);
         meta.push({ key: s.key, role: 'raw' });
       } else if (s.smooth && smoothing > 0) {
@@ -562,7 +642,12 @@ export class Chart {
         meta.push({ key: s.key, role: 'smooth' });
       } else {
         columns.push({ x: raw.x, y: yRaw });
-        seriesOpts.push({ ...base, stroke: color, width: s.width ?? 1.75, points: { show: !!this.spec.markers || raw.x.length < 3, size: 6, fill: color } });
+        seriesOpts.push({
+          ...base,
+          stroke: color,
+          width: s.width ?? 1.75,
+          points: { show: !!this.spec.markers || raw.x.length < 3, size: 6, fill: color },
+        });
         idx.push(seriesOpts.length - 1);
         meta.push({ key: s.key, role: 'raw' });
       }
@@ -570,7 +655,13 @@ export class Chart {
       const lower = s.band && all[s.band.lower];
       const upper = s.band && all[s.band.upper];
       if (lower && upper && shown) {
-        const invisible: uPlot.Series = { ...base, label: `${s.label} band`, stroke: withAlpha(color, 0), width: 1, points: { show: false } };
+        const invisible: uPlot.Series = {
+          ...base,
+          label: `${s.label} band`,
+          stroke: withAlpha(color, 0),
+          width: 1,
+          points: { show: false },
+        };
         for (const bound of [upper, lower]) {
           columns.push({ x: bound.x, y: log ? bound.y.map((v) => (v !== null && v > 0 ? v : null)) : bound.y });
           seriesOpts.push(invisible);
@@ -583,13 +674,28 @@ export class Chart {
     const { x, ys } = align(columns);
     const data = [x, ...ys] as uPlot.AlignedData;
     // everything that is baked into the uPlot instance (a change rebuilds it; data alone goes through setData)
-    const structure = JSON.stringify([seriesOpts.map((o) => [o.label, o.stroke, o.show, o.width, o.dash, (o.points as { show?: unknown } | undefined)?.show]), log, this.theme.kind, this.theme.colors, bands]);
+    const structure = JSON.stringify([
+      seriesOpts.map((o) => [
+        o.label,
+        o.stroke,
+        o.show,
+        o.width,
+        o.dash,
+        (o.points as { show?: unknown } | undefined)?.show,
+      ]),
+      log,
+      this.theme.kind,
+      this.theme.colors,
+      bands,
+    ]);
     if (structure !== this.structure || !this.plot) {
       this.structure = structure;
       this.plot?.destroy();
       this.zoomed = false;
       this.plot = new uPlot({ ...this.options(seriesOpts, log), bands }, data, this.plotEl);
-      this.plot.over.addEventListener('dblclick', () => { this.zoomed = false; });
+      this.plot.over.addEventListener('dblclick', () => {
+        this.zoomed = false;
+      });
       this.buildLegend(legend);
     } else {
       this.plot.setData(data, !this.zoomed);
@@ -601,18 +707,26 @@ export class Chart {
     const t = this.theme;
     const spec = this.spec;
     const axis = (extra: Partial<uPlot.Axis>): uPlot.Axis => ({
-      stroke: t.muted, font: t.font, labelFont: t.font,
-      grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1, size: 4 }, ...extra,
+      stroke: t.muted,
+      font: t.font,
+      labelFont: t.font,
+      grid: { stroke: t.grid, width: 1 },
+      ticks: { stroke: t.grid, width: 1, size: 4 },
+      ...extra,
     });
-    const yValues = spec.y === 'percent'
-      ? (_u: uPlot, vals: number[]) => vals.map((v) => `${+(100 * v).toFixed(1)}%`)
-      : (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v, 3));
+    const yValues =
+      spec.y === 'percent'
+        ? (_u: uPlot, vals: number[]) => vals.map((v) => `${+(100 * v).toFixed(1)}%`)
+        : (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v, 3));
     // log axes: ticks, grid lines and labels at powers of ten only (uPlot adds 2…9 × 10^k otherwise)
     const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (isPow10(v) ? v : null));
-    const decadeLabels = (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null || !isPow10(v) ? '' : fmt(v, 3)));
+    const decadeLabels = (_u: uPlot, vals: (number | null)[]) =>
+      vals.map((v) => (v === null || !isPow10(v) ? '' : fmt(v, 3)));
     const logAxis: Partial<uPlot.Axis> = {
-      values: decadeLabels, filter: decades,
-      grid: { stroke: t.grid, width: 1, filter: decades }, ticks: { stroke: t.grid, width: 1, size: 4, filter: decades },
+      values: decadeLabels,
+      filter: decades,
+      grid: { stroke: t.grid, width: 1, filter: decades },
+      ticks: { stroke: t.grid, width: 1, size: 4, filter: decades },
     };
     return {
       ...this.size(),
@@ -625,7 +739,11 @@ export class Chart {
       },
       scales: {
         x: spec.logX ? { time: false, distr: 3, log: 10 } : { time: false },
-        y: log ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : { range: (_u, min, max) => padRange(min, max, !!spec.yFromZero) },
+        y: log
+          ? { distr: 3, log: 10 }
+          : spec.yRange
+            ? { range: spec.yRange }
+            : { range: (_u, min, max) => padRange(min, max, !!spec.yFromZero) },
       },
       axes: [
         axis({ label: spec.xLabel, labelSize: spec.xLabel ? 16 : 0, size: 34, ...(spec.logX ? logAxis : {}) }),
@@ -634,7 +752,11 @@ export class Chart {
       series,
       hooks: {
         setCursor: [(u) => this.updateLegendValues(u.cursor.idx ?? null)],
-        setSelect: [(u) => { if (u.select.width > 0) this.zoomed = true; }],
+        setSelect: [
+          (u) => {
+            if (u.select.width > 0) this.zoomed = true;
+          },
+        ],
       },
     };
   }
@@ -696,9 +818,15 @@ export class Chart {
     const out: string[] = [];
     const titleH = 20;
     const legendRow = 18;
-    const attrs = (o: Record<string, string | number | undefined>) => Object.entries(o).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join('');
+    const attrs = (o: Record<string, string | number | undefined>) =>
+      Object.entries(o)
+        .filter(([, v]) => v !== undefined && v !== '')
+        .map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`)
+        .join('');
     out.push(`<g class="chart"${attrs({ 'data-chart': this.spec.id, transform: `translate(${r2(x0)},${r2(y0)})` })}>`);
-    out.push(`<text${attrs({ class: 'chart-title', x: 0, y: 14, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 12, 'font-weight': 600 })}>${xmlEscape(this.spec.title)}</text>`);
+    out.push(
+      `<text${attrs({ class: 'chart-title', x: 0, y: 14, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 12, 'font-weight': 600 })}>${xmlEscape(this.spec.title)}</text>`,
+    );
     // legend: swatch, label and the value shown, wrapped to the chart's width
     let lx = 0;
     let ly = titleH;
@@ -706,14 +834,19 @@ export class Chart {
     for (const e of this.legend) {
       const label = `${e.spec.label}${e.value.textContent ? ` ${e.value.textContent}` : ''}`;
       const w = 22 + 6.2 * label.length + 12;
-      if (lx > 0 && lx + w > W) { lx = 0; ly += legendRow; }
+      if (lx > 0 && lx + w > W) {
+        lx = 0;
+        ly += legendRow;
+      }
       const color = t.colors[e.spec.color];
       const off = e.row.classList.contains('off');
       const cy = ly + legendRow / 2;
       const swatch = e.spec.points
         ? `<circle${attrs({ cx: lx + 8, cy, r: 3.5, fill: color })}/>`
         : `<line${attrs({ x1: lx, y1: cy, x2: lx + 16, y2: cy, stroke: color, 'stroke-width': 2, 'stroke-dasharray': e.spec.dash?.join(' ') })}/>`;
-      legendItems.push(`<g${attrs({ class: 'legend-item', 'data-key': e.spec.key, opacity: off ? 0.45 : undefined })}>${swatch}<text${attrs({ x: lx + 22, y: cy + 4, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 11 })}>${xmlEscape(label)}</text></g>`);
+      legendItems.push(
+        `<g${attrs({ class: 'legend-item', 'data-key': e.spec.key, opacity: off ? 0.45 : undefined })}>${swatch}<text${attrs({ x: lx + 22, y: cy + 4, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 11 })}>${xmlEscape(label)}</text></g>`,
+      );
       lx += w;
     }
     out.push(`<g class="legend">${legendItems.join('')}</g>`);
@@ -724,10 +857,16 @@ export class Chart {
     const bw = u.bbox.width / dpr;
     const bh = u.bbox.height / dpr;
     out.push(`<g class="plot"${attrs({ transform: `translate(0,${r2(top)})` })}>`);
-    out.push(`<clipPath${attrs({ id: clipId })}><rect${attrs({ x: r2(bx), y: r2(by), width: r2(bw), height: r2(bh) })}/></clipPath>`);
+    out.push(
+      `<clipPath${attrs({ id: clipId })}><rect${attrs({ x: r2(bx), y: r2(by), width: r2(bw), height: r2(bh) })}/></clipPath>`,
+    );
     const font = { 'font-family': t.fontFamily, 'font-size': 11, fill: t.muted };
     u.axes.forEach((axis, ai) => {
-      const a = axis as uPlot.Axis & { _splits?: number[] | null; _values?: (string | number | null)[] | null; _show?: boolean };
+      const a = axis as uPlot.Axis & {
+        _splits?: number[] | null;
+        _values?: (string | number | null)[] | null;
+        _show?: boolean;
+      };
       if (axis.show === false || a._show === false || !a._splits || !a._values) return;
       const scale = ai === 0 ? 'x' : 'y';
       const grid: string[] = [];
@@ -741,20 +880,28 @@ export class Chart {
           const px = r2(bx + p);
           grid.push(`M${px} ${r2(by)}V${r2(by + bh)}`);
           ticks.push(`M${px} ${r2(by + bh)}v4`);
-          labels.push(`<text${attrs({ x: px, y: r2(by + bh + 16), 'text-anchor': 'middle' })}>${xmlEscape(String(label))}</text>`);
+          labels.push(
+            `<text${attrs({ x: px, y: r2(by + bh + 16), 'text-anchor': 'middle' })}>${xmlEscape(String(label))}</text>`,
+          );
         } else {
           const py = r2(by + p);
           grid.push(`M${r2(bx)} ${py}H${r2(bx + bw)}`);
           ticks.push(`M${r2(bx)} ${py}h-4`);
-          labels.push(`<text${attrs({ x: r2(bx - 8), y: r2(by + p + 4), 'text-anchor': 'end' })}>${xmlEscape(String(label))}</text>`);
+          labels.push(
+            `<text${attrs({ x: r2(bx - 8), y: r2(by + p + 4), 'text-anchor': 'end' })}>${xmlEscape(String(label))}</text>`,
+          );
         }
       });
-      out.push(`<g${attrs({ class: `axis axis-${scale}` })}>`
-        + `<path${attrs({ class: 'grid', d: grid.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>`
-        + `<path${attrs({ class: 'ticks', d: ticks.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>`
-        + `<g${attrs({ class: 'tick-labels', ...font })}>${labels.join('')}</g>`
-        + (ai === 0 && this.spec.xLabel ? `<text${attrs({ class: 'axis-label', x: r2(bx + bw / 2), y: r2(H - 4), 'text-anchor': 'middle', ...font })}>${xmlEscape(this.spec.xLabel)}</text>` : '')
-        + '</g>');
+      out.push(
+        `<g${attrs({ class: `axis axis-${scale}` })}>` +
+          `<path${attrs({ class: 'grid', d: grid.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>` +
+          `<path${attrs({ class: 'ticks', d: ticks.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>` +
+          `<g${attrs({ class: 'tick-labels', ...font })}>${labels.join('')}</g>` +
+          (ai === 0 && this.spec.xLabel
+            ? `<text${attrs({ class: 'axis-label', x: r2(bx + bw / 2), y: r2(H - 4), 'text-anchor': 'middle', ...font })}>${xmlEscape(this.spec.xLabel)}</text>`
+            : '') +
+          '</g>',
+      );
     });
     // the series, in uPlot's drawing order
     const xs = u.data[0] as number[];
@@ -765,7 +912,13 @@ export class Chart {
       if (!meta || s.show === false) continue;
       const stroke = typeof s.stroke === 'function' ? String(s.stroke(u, i)) : String(s.stroke ?? t.foreground);
       const ys = u.data[i] as (number | null | undefined)[];
-      const pts = s.points as { show?: boolean | ((u: uPlot, i: number) => boolean); size?: number | ((u: uPlot, i: number) => number); fill?: unknown } | undefined;
+      const pts = s.points as
+        | {
+            show?: boolean | ((u: uPlot, i: number) => boolean);
+            size?: number | ((u: uPlot, i: number) => number);
+            fill?: unknown;
+          }
+        | undefined;
       const dots = s.width === 0 || (typeof pts?.show === 'function' ? pts.show(u, i) : !!pts?.show);
       const d: string[] = [];
       const dotD: string[] = [];
@@ -778,9 +931,12 @@ export class Chart {
         }
         const px = r2(bx + u.valToPos(xs[k], 'x'));
         const py = r2(by + u.valToPos(v, 'y'));
-        if (s.width !== 0) { d.push(`${pen ? 'L' : 'M'}${px} ${py}`); pen = true; }
+        if (s.width !== 0) {
+          d.push(`${pen ? 'L' : 'M'}${px} ${py}`);
+          pen = true;
+        }
         if (dots) {
-          const size = typeof pts?.size === 'function' ? pts.size(u, i) : pts?.size ?? 6;
+          const size = typeof pts?.size === 'function' ? pts.size(u, i) : (pts?.size ?? 6);
           const r = r2(size / 2);
           dotD.push(`M${r2(px - r)} ${py}a${r} ${r} 0 1 0 ${r2(2 * r)} 0a${r} ${r} 0 1 0 ${r2(-2 * r)} 0`);
         }
@@ -789,8 +945,13 @@ export class Chart {
       if (s.width === 0) {
         series.push(`<path${attrs({ ...common, d: dotD.join(''), fill: stroke, stroke: 'none' })}/>`);
       } else {
-        series.push(`<path${attrs({ ...common, d: d.join(''), fill: 'none', stroke, 'stroke-width': s.width ?? 1, 'stroke-linejoin': 'round', 'stroke-linecap': 'round', 'stroke-dasharray': s.dash?.join(' ') })}/>`);
-        if (dots && dotD.length) series.push(`<path${attrs({ class: 'markers', 'data-key': meta.key, d: dotD.join(''), fill: stroke, stroke: 'none', 'clip-path': `url(#${clipId})` })}/>`);
+        series.push(
+          `<path${attrs({ ...common, d: d.join(''), fill: 'none', stroke, 'stroke-width': s.width ?? 1, 'stroke-linejoin': 'round', 'stroke-linecap': 'round', 'stroke-dasharray': s.dash?.join(' ') })}/>`,
+        );
+        if (dots && dotD.length)
+          series.push(
+            `<path${attrs({ class: 'markers', 'data-key': meta.key, d: dotD.join(''), fill: stroke, stroke: 'none', 'clip-path': `url(#${clipId})` })}/>`,
+          );
       }
     }
     out.push(`<g class="series-group">${series.join('')}</g>`);
@@ -831,7 +992,7 @@ function padRange(min: number | null, max: number | null, fromZero: boolean): [n
   const minSpan = 0.02 * Math.max(Math.abs(min), Math.abs(max)) || 1;
   if (max - min < minSpan) {
     const mid = (max + min) / 2;
-    return [mid - minSpan / 2 * 1.12, mid + minSpan / 2 * 1.12];
+    return [mid - (minSpan / 2) * 1.12, mid + (minSpan / 2) * 1.12];
   }
   const pad = (max - min) * 0.06;
   return [min - pad, max + pad];
@@ -841,7 +1002,9 @@ function padRange(min: number | null, max: number | null, fromZero: boolean): [n
 
 /** One PNG of the given charts stacked in a grid (titles included), on the editor background. */
 export function chartsPng(charts: Chart[], title: string, theme: Theme): string | undefined {
-  const drawn = charts.map((c) => ({ c, canvas: c.canvas() })).filter((d): d is { c: Chart; canvas: HTMLCanvasElement } => !!d.canvas && d.canvas.width > 0);
+  const drawn = charts
+    .map((c) => ({ c, canvas: c.canvas() }))
+    .filter((d): d is { c: Chart; canvas: HTMLCanvasElement } => !!d.canvas && d.canvas.width > 0);
   if (!drawn.length) return undefined;
   const cols = drawn.length > 1 ? 2 : 1;
   const cw = Math.max(...drawn.map((d) => d.canvas.width));
@@ -894,17 +1057,24 @@ export function chartsSvg(charts: Chart[], title: string, theme: Theme): string 
   if (!parts.length) return undefined;
   const width = Math.ceil(Math.max(...parts.map((p) => p.x + p.width)) + gap);
   const height = Math.ceil(Math.max(...parts.map((p) => p.y + p.height)) + gap);
-  return '<?xml version="1.0" encoding="UTF-8"?>\n'
-    + `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-theme="${theme.kind}">`
-    + `<title>${xmlEscape(title)}</title>`
-    + `<rect width="100%" height="100%" fill="${xmlEscape(theme.background)}"/>`
-    + `<text x="${gap}" y="22" fill="${xmlEscape(theme.foreground)}" font-family="${xmlEscape(theme.fontFamily)}" font-size="14" font-weight="600">${xmlEscape(title)}</text>`
-    + parts.map((p) => p.markup).join('')
-    + '</svg>\n';
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-theme="${theme.kind}">` +
+    `<title>${xmlEscape(title)}</title>` +
+    `<rect width="100%" height="100%" fill="${xmlEscape(theme.background)}"/>` +
+    `<text x="${gap}" y="22" fill="${xmlEscape(theme.foreground)}" font-family="${xmlEscape(theme.fontFamily)}" font-size="14" font-weight="600">${xmlEscape(title)}</text>` +
+    parts.map((p) => p.markup).join('') +
+    '</svg>\n'
+  );
 }
 
 /** Toolbar buttons Export PNG / SVG (the charts as drawn) and CSV / JSON (the host's full-resolution series). */
-export function exportButtons(name: () => string, charts: () => Chart[], theme: () => Theme, title: () => string): HTMLElement {
+export function exportButtons(
+  name: () => string,
+  charts: () => Chart[],
+  theme: () => Theme,
+  title: () => string,
+): HTMLElement {
   const png = document.createElement('vscode-button');
   png.textContent = 'Export PNG';
   png.setAttribute('secondary', '');

@@ -3,8 +3,21 @@
 // estimator, and a table. The host sends the whole picture in one `compare` message.
 import { SERIES, type CompareRun, type HostToWebview, type SeriesPayload } from '../src/webviewProtocol';
 import {
-  Chart, el, fmt, loadState, onThemeChange, pct, post, readTheme, reportRendered, saveState,
-  type BaseViewState, type ChartSeriesSpec, type ChartSpec, type ColorName, type ViewOptions,
+  Chart,
+  el,
+  fmt,
+  loadState,
+  onThemeChange,
+  pct,
+  post,
+  readTheme,
+  reportRendered,
+  saveState,
+  type BaseViewState,
+  type ChartSeriesSpec,
+  type ChartSpec,
+  type ColorName,
+  type ViewOptions,
 } from './common';
 
 interface CompareState extends BaseViewState, ViewOptions {
@@ -27,7 +40,11 @@ titleRow.append(el('span', 'panel-kind', 'Compare'), el('h1', 'run-name', 'Runs'
 const legend = el('div', 'compare-runs');
 legend.id = 'runs-legend';
 header.append(titleRow, legend);
-const note = el('div', 'section-note', 'x: epoch. Validation solid, train dashed. Each estimator minimises its own objective; u_loss and acc_e are comparable across runs.');
+const note = el(
+  'div',
+  'section-note',
+  'x: epoch. Validation solid, train dashed. Each estimator minimises its own objective; u_loss and acc_e are comparable across runs.',
+);
 const grid = el('main', 'chart-grid');
 const tableWrap = el('div', 'table-wrap');
 document.body.append(header, note, grid, tableWrap);
@@ -44,38 +61,72 @@ function label(r: CompareRun): string {
 
 function specs(): ChartSpec[] {
   const per = (key: string, suffix: string, dash?: number[], smooth = false): ChartSeriesSpec[] =>
-    runs.map((r, i) => ({ key: `${i}/${key}`, label: `${label(r)}${suffix}`, color: colorOf(i), dash, smooth, width: dash ? 1.25 : 1.75 }));
+    runs.map((r, i) => ({
+      key: `${i}/${key}`,
+      label: `${label(r)}${suffix}`,
+      color: colorOf(i),
+      dash,
+      smooth,
+      width: dash ? 1.25 : 1.75,
+    }));
   return [
     {
-      id: 'objective', title: 'Training objective', subtitle: 'each estimator\u2019s own objective per step (smoothed)', xLabel: 'epoch', xName: 'epoch', sync: 'sbn-compare', wide: true, height: 240,
+      id: 'objective',
+      title: 'Training objective',
+      subtitle: 'each estimator\u2019s own objective per step (smoothed)',
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'sbn-compare',
+      wide: true,
+      height: 240,
       series: per(SERIES.objective, '', undefined, true),
     },
     {
-      id: 'u_loss', title: 'u_loss', subtitle: 'SBN loss at evaluations', xLabel: 'epoch', xName: 'epoch', sync: 'sbn-compare',
-      series: [...per(SERIES.evalKey('validation', 'u_loss'), ' validation'), ...per(SERIES.evalKey('train', 'u_loss'), ' train', [5, 4])],
+      id: 'u_loss',
+      title: 'u_loss',
+      subtitle: 'SBN loss at evaluations',
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'sbn-compare',
+      series: [
+        ...per(SERIES.evalKey('validation', 'u_loss'), ' validation'),
+        ...per(SERIES.evalKey('train', 'u_loss'), ' train', [5, 4]),
+      ],
     },
     {
-      id: 'acc_e', title: 'acc_e', subtitle: 'expected accuracy at evaluations', y: 'percent', xLabel: 'epoch', xName: 'epoch', sync: 'sbn-compare',
-      series: [...per(SERIES.evalKey('validation', 'acc_e'), ' validation'), ...per(SERIES.evalKey('train', 'acc_e'), ' train', [5, 4])],
+      id: 'acc_e',
+      title: 'acc_e',
+      subtitle: 'expected accuracy at evaluations',
+      y: 'percent',
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'sbn-compare',
+      series: [
+        ...per(SERIES.evalKey('validation', 'acc_e'), ' validation'),
+        ...per(SERIES.evalKey('train', 'acc_e'), ' train', [5, 4]),
+      ],
     },
   ];
 }
 
 function renderLegendAndTable(): void {
-  legend.replaceChildren(...runs.map((r, i) => {
-    const item = el('span', 'compare-run');
-    item.dataset.run = String(i);
-    const sw = el('span', 'swatch');
-    sw.style.setProperty('--swatch', theme.colors[colorOf(i)]);
-    item.append(sw, el('span', 'compare-name', r.name), el('span', 'est', `${r.estimator ?? '?'} · ${r.status}`));
-    item.title = r.runDir;
-    return item;
-  }));
+  legend.replaceChildren(
+    ...runs.map((r, i) => {
+      const item = el('span', 'compare-run');
+      item.dataset.run = String(i);
+      const sw = el('span', 'swatch');
+      sw.style.setProperty('--swatch', theme.colors[colorOf(i)]);
+      item.append(sw, el('span', 'compare-name', r.name), el('span', 'est', `${r.estimator ?? '?'} · ${r.status}`));
+      item.title = r.runDir;
+      return item;
+    }),
+  );
   const table = el('table', 'values');
   table.id = 'compare-table';
   const head = el('thead');
   const hr = el('tr');
-  for (const h of ['run', 'estimator', 'status', 'epochs', 'best val acc_e', 'last val u_loss']) hr.append(el('th', '', h));
+  for (const h of ['run', 'estimator', 'status', 'epochs', 'best val acc_e', 'last val u_loss'])
+    hr.append(el('th', '', h));
   head.append(hr);
   const body = el('tbody');
   const best = Math.max(...runs.map((r) => r.bestValAccE ?? -Infinity));
@@ -87,8 +138,19 @@ function renderLegendAndTable(): void {
     const cell = el('span', 'compare-run');
     cell.append(sw, el('span', '', r.name));
     name.append(cell);
-    const acc = el('td', r.bestValAccE !== null && r.bestValAccE !== undefined && r.bestValAccE === best ? 'best' : '', pct(r.bestValAccE));
-    tr.append(name, el('td', '', r.estimator ?? '—'), el('td', '', r.status), el('td', '', r.epochs !== undefined ? String(r.epochs) : '—'), acc, el('td', '', fmt(r.lastValULoss)));
+    const acc = el(
+      'td',
+      r.bestValAccE !== null && r.bestValAccE !== undefined && r.bestValAccE === best ? 'best' : '',
+      pct(r.bestValAccE),
+    );
+    tr.append(
+      name,
+      el('td', '', r.estimator ?? '—'),
+      el('td', '', r.status),
+      el('td', '', r.epochs !== undefined ? String(r.epochs) : '—'),
+      acc,
+      el('td', '', fmt(r.lastValULoss)),
+    );
     body.append(tr);
   });
   table.append(head, body);
@@ -133,4 +195,13 @@ document.addEventListener('visibilitychange', () => {
 });
 post({ type: 'ready' });
 
-(window as unknown as { sbnPanel: unknown }).sbnPanel = { get runs() { return runs; }, get series() { return series; }, charts: () => charts, state };
+(window as unknown as { sbnPanel: unknown }).sbnPanel = {
+  get runs() {
+    return runs;
+  },
+  get series() {
+    return series;
+  },
+  charts: () => charts,
+  state,
+};

@@ -6,9 +6,22 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { SERIES } from '../src/webviewProtocol';
 import {
-  Chart, PanelData, createHeader, el, exportButtons, loadState, onThemeChange, readTheme, reportRendered, saveState,
-  startMessageLoop, type BaseViewState, type ChartSpec, type ViewOptions,
-  followRun, viewControls,
+  Chart,
+  PanelData,
+  createHeader,
+  el,
+  exportButtons,
+  loadState,
+  onThemeChange,
+  readTheme,
+  reportRendered,
+  saveState,
+  startMessageLoop,
+  type BaseViewState,
+  type ChartSpec,
+  type ViewOptions,
+  followRun,
+  viewControls,
 } from './common';
 
 interface DashboardState extends BaseViewState, ViewOptions {}
@@ -18,8 +31,14 @@ const state = loadState<DashboardState>({ smoothing: 0.6, log: false, hidden: []
 const SYNC = 'sbn-steps';
 const CHARTS: ChartSpec[] = [
   {
-    id: 'loss', title: 'Loss', subtitle: 'estimator objective while training; u_loss of the SBN (flip-averaged last layer) at evaluations',
-    logY: true, sync: SYNC, xLabel: 'step', wide: true, height: 260,
+    id: 'loss',
+    title: 'Loss',
+    subtitle: 'estimator objective while training; u_loss of the SBN (flip-averaged last layer) at evaluations',
+    logY: true,
+    sync: SYNC,
+    xLabel: 'step',
+    wide: true,
+    height: 260,
     series: [
       { key: SERIES.objective, label: 'objective (train)', color: 'purple', smooth: true },
       { key: SERIES.evalKey('train', 'u_loss'), label: 'u_loss train', color: 'blue', smooth: true },
@@ -29,26 +48,58 @@ const CHARTS: ChartSpec[] = [
     ],
   },
   {
-    id: 'accuracy', title: 'Accuracy', subtitle: 'acc_e: expected accuracy over samples; acc1: one sample (dashed)',
-    y: 'percent', sync: SYNC, xLabel: 'step',
+    id: 'accuracy',
+    title: 'Accuracy',
+    subtitle: 'acc_e: expected accuracy over samples; acc1: one sample (dashed)',
+    y: 'percent',
+    sync: SYNC,
+    xLabel: 'step',
     series: [
       { key: SERIES.evalKey('train', 'acc_e'), label: 'acc_e train', color: 'blue', smooth: true },
       { key: SERIES.evalKey('validation', 'acc_e'), label: 'acc_e validation', color: 'orange', smooth: true },
-      { key: SERIES.evalKey('train', 'acc1'), label: 'acc1 train', color: 'blue', dash: [5, 4], smooth: true, width: 1.25 },
-      { key: SERIES.evalKey('validation', 'acc1'), label: 'acc1 validation', color: 'orange', dash: [5, 4], smooth: true, width: 1.25 },
+      {
+        key: SERIES.evalKey('train', 'acc1'),
+        label: 'acc1 train',
+        color: 'blue',
+        dash: [5, 4],
+        smooth: true,
+        width: 1.25,
+      },
+      {
+        key: SERIES.evalKey('validation', 'acc1'),
+        label: 'acc1 validation',
+        color: 'orange',
+        dash: [5, 4],
+        smooth: true,
+        width: 1.25,
+      },
       { key: SERIES.evalKey('test', 'acc_e'), label: 'acc_e test', color: 'green', points: true },
     ],
   },
   {
-    id: 'lr', title: 'Learning rate', subtitle: 'per optimizer step', logY: true, sync: SYNC, xLabel: 'step',
+    id: 'lr',
+    title: 'Learning rate',
+    subtitle: 'per optimizer step',
+    logY: true,
+    sync: SYNC,
+    xLabel: 'step',
     series: [{ key: SERIES.lr, label: 'lr', color: 'yellow' }],
   },
   {
-    id: 'throughput', title: 'Step rate', subtitle: 'optimizer steps per second of training time', sync: SYNC, xLabel: 'step', yFromZero: true,
+    id: 'throughput',
+    title: 'Step rate',
+    subtitle: 'optimizer steps per second of training time',
+    sync: SYNC,
+    xLabel: 'step',
+    yFromZero: true,
     series: [{ key: SERIES.stepsPerSecond, label: 'steps/s', color: 'green', smooth: true }],
   },
   {
-    id: 'entropy', title: 'Predictive entropy', subtitle: 'bits, at evaluations', sync: SYNC, xLabel: 'step',
+    id: 'entropy',
+    title: 'Predictive entropy',
+    subtitle: 'bits, at evaluations',
+    sync: SYNC,
+    xLabel: 'step',
     series: [
       { key: SERIES.evalKey('train', 'entropy'), label: 'train', color: 'blue', smooth: true },
       { key: SERIES.evalKey('validation', 'entropy'), label: 'validation', color: 'orange', smooth: true },
@@ -62,8 +113,15 @@ const header = createHeader('Training', { stop: true });
 
 // toolbar: smoothing, log scale, export
 const toolbar = el('div', 'toolbar');
-toolbar.append(...viewControls(state, 'Log scale (loss, lr)', () => renderCharts()),
-  exportButtons(() => `${data.run?.name ?? 'run'}-dashboard`, () => charts, () => theme, () => `${data.run?.name ?? ''} — training`));
+toolbar.append(
+  ...viewControls(state, 'Log scale (loss, lr)', () => renderCharts()),
+  exportButtons(
+    () => `${data.run?.name ?? 'run'}-dashboard`,
+    () => charts,
+    () => theme,
+    () => `${data.run?.name ?? ''} — training`,
+  ),
+);
 
 const grid = el('main', 'chart-grid');
 document.body.append(header.root, toolbar, grid);

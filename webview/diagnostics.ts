@@ -6,8 +6,23 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { SERIES, type DiagnosticsPass, type SeriesPayload } from '../src/webviewProtocol';
 import { ESTIMATORS, estimatorStyle, isEstimatorName, type EstimatorInfo } from '../src/estimators';
 import {
-  Chart, PanelData, createHeader, el, exportButtons, fmt, loadState, onThemeChange, readTheme, reportRendered, saveState,
-  startMessageLoop, type BaseViewState, type ChartSeriesSpec, type ChartSpec, type ColorName, type ViewOptions,
+  Chart,
+  PanelData,
+  createHeader,
+  el,
+  exportButtons,
+  fmt,
+  loadState,
+  onThemeChange,
+  readTheme,
+  reportRendered,
+  saveState,
+  startMessageLoop,
+  type BaseViewState,
+  type ChartSeriesSpec,
+  type ChartSpec,
+  type ColorName,
+  type ViewOptions,
   followRun,
 } from './common';
 
@@ -21,8 +36,12 @@ function colorOf(estimator: string, i: number): ColorName {
   return isEstimatorName(estimator) ? ESTIMATORS[estimator].color : SPARE[i % SPARE.length];
 }
 // relaxations dashed, moment propagation dotted: the deterministic-gradient families read apart from the sampling ones
-const FAMILY_DASH: Partial<Record<EstimatorInfo['family'], number[]>> = { relaxation: [6, 3], 'moment-propagation': [2, 3] };
-const dashOf = (estimator: string): number[] | undefined => (isEstimatorName(estimator) ? FAMILY_DASH[ESTIMATORS[estimator].family] : undefined);
+const FAMILY_DASH: Partial<Record<EstimatorInfo['family'], number[]>> = {
+  relaxation: [6, 3],
+  'moment-propagation': [2, 3],
+};
+const dashOf = (estimator: string): number[] | undefined =>
+  isEstimatorName(estimator) ? FAMILY_DASH[ESTIMATORS[estimator].family] : undefined;
 
 let theme = readTheme();
 const data = new PanelData();
@@ -39,8 +58,16 @@ logBox.addEventListener('change', () => {
   render();
 });
 const passNote = el('span', 'note', '');
-toolbar.append(logBox, passNote,
-  exportButtons(() => `${data.run?.name ?? 'run'}-gradients`, () => charts, () => theme, () => `${data.run?.name ?? ''} — gradient diagnostics`));
+toolbar.append(
+  logBox,
+  passNote,
+  exportButtons(
+    () => `${data.run?.name ?? 'run'}-gradients`,
+    () => charts,
+    () => theme,
+    () => `${data.run?.name ?? ''} — gradient diagnostics`,
+  ),
+);
 
 const reference = el('div', 'reference');
 const content = el('main', 'diagnostics');
@@ -66,13 +93,22 @@ function layersAndEstimators(): { layers: string[]; estimators: string[] } {
   const estimators = new Set<string>();
   for (const k of Object.keys(data.series)) {
     const m = /^diag\/(?:cos|rmse)\/(.+)\/([^/]+)$/.exec(k);
-    if (m) { layers.add(m[1]); estimators.add(m[2]); }
+    if (m) {
+      layers.add(m[1]);
+      estimators.add(m[2]);
+    }
   }
   return { layers: [...layers], estimators: [...estimators] };
 }
 
 function seriesSpecs(estimators: string[], key: (est: string) => string): ChartSeriesSpec[] {
-  return estimators.map((e, i) => ({ key: key(e), label: estimatorStyle(e).label, color: colorOf(e, i), dash: dashOf(e), width: e === 'psa' ? 2.25 : 1.75 }));
+  return estimators.map((e, i) => ({
+    key: key(e),
+    label: estimatorStyle(e).label,
+    color: colorOf(e, i),
+    dash: dashOf(e),
+    width: e === 'psa' ? 2.25 : 1.75,
+  }));
 }
 
 function build(layers: string[], estimators: string[], M: number[]): void {
@@ -84,7 +120,12 @@ function build(layers: string[], estimators: string[], M: number[]): void {
     const empty = el('div', 'empty-state');
     empty.append(el('h2', '', 'No gradient diagnostics in this run'));
     const p = el('p', '', 'Add a diagnostics section to the model file and train again; every ');
-    p.append(el('code', '', 'interval'), document.createTextNode(' steps the trainer compares each estimator\'s gradient with a reference gradient on a fixed batch (its own random stream: training is unchanged).'));
+    p.append(
+      el('code', '', 'interval'),
+      document.createTextNode(
+        " steps the trainer compares each estimator's gradient with a reference gradient on a fixed batch (its own random stream: training is unchanged).",
+      ),
+    );
     const pre = el('pre', '', '"diagnostics": { "interval": 50, "estimators": ["psa", "dste", "reinforce", "arm"] }');
     empty.append(p, pre);
     content.append(empty);
@@ -102,32 +143,87 @@ function build(layers: string[], estimators: string[], M: number[]): void {
     content.append(grid);
     return grid;
   };
-  const mGrid = section('Latest pass: accuracy against the number of samples M',
-    `Cosine similarity and relative RMSE of the mean of M estimator samples to the reference gradient, per layer (${mText}, log axis).`);
+  const mGrid = section(
+    'Latest pass: accuracy against the number of samples M',
+    `Cosine similarity and relative RMSE of the mean of M estimator samples to the reference gradient, per layer (${mText}, log axis).`,
+  );
   for (const layer of layers) {
-    charts.push(new Chart(mGrid, {
-      id: `m-cos-${layer}`, title: `${layer} · cosine`, logX: true, markers: true, xLabel: 'M (samples)', xName: 'M =', height: 190,
-      series: seriesSpecs(estimators, (e) => `m/cos/${layer}/${e}`),
-    }, theme, toggle));
+    charts.push(
+      new Chart(
+        mGrid,
+        {
+          id: `m-cos-${layer}`,
+          title: `${layer} · cosine`,
+          logX: true,
+          markers: true,
+          xLabel: 'M (samples)',
+          xName: 'M =',
+          height: 190,
+          series: seriesSpecs(estimators, (e) => `m/cos/${layer}/${e}`),
+        },
+        theme,
+        toggle,
+      ),
+    );
   }
   for (const layer of layers) {
-    charts.push(new Chart(mGrid, {
-      id: `m-rmse-${layer}`, title: `${layer} · relative RMSE`, logX: true, logY: true, markers: true, xLabel: 'M (samples)', xName: 'M =', height: 190,
-      series: seriesSpecs(estimators, (e) => `m/rmse/${layer}/${e}`),
-    }, theme, toggle));
+    charts.push(
+      new Chart(
+        mGrid,
+        {
+          id: `m-rmse-${layer}`,
+          title: `${layer} · relative RMSE`,
+          logX: true,
+          logY: true,
+          markers: true,
+          xLabel: 'M (samples)',
+          xName: 'M =',
+          height: 190,
+          series: seriesSpecs(estimators, (e) => `m/rmse/${layer}/${e}`),
+        },
+        theme,
+        toggle,
+      ),
+    );
   }
-  const tGrid = section(`Over training, at M = ${M[0] ?? 1}`, 'How each estimator\'s gradient quality evolves as the network trains (cursor synced across these charts).');
+  const tGrid = section(
+    `Over training, at M = ${M[0] ?? 1}`,
+    "How each estimator's gradient quality evolves as the network trains (cursor synced across these charts).",
+  );
   for (const layer of layers) {
-    charts.push(new Chart(tGrid, {
-      id: `t-cos-${layer}`, title: `${layer} · cosine`, xLabel: 'step', sync: 'sbn-diag-steps', height: 190,
-      series: seriesSpecs(estimators, (e) => SERIES.diagKey('cos', layer, e)),
-    }, theme, toggle));
+    charts.push(
+      new Chart(
+        tGrid,
+        {
+          id: `t-cos-${layer}`,
+          title: `${layer} · cosine`,
+          xLabel: 'step',
+          sync: 'sbn-diag-steps',
+          height: 190,
+          series: seriesSpecs(estimators, (e) => SERIES.diagKey('cos', layer, e)),
+        },
+        theme,
+        toggle,
+      ),
+    );
   }
   for (const layer of layers) {
-    charts.push(new Chart(tGrid, {
-      id: `t-rmse-${layer}`, title: `${layer} · relative RMSE`, xLabel: 'step', logY: true, sync: 'sbn-diag-steps', height: 190,
-      series: seriesSpecs(estimators, (e) => SERIES.diagKey('rmse', layer, e)),
-    } satisfies ChartSpec, theme, toggle));
+    charts.push(
+      new Chart(
+        tGrid,
+        {
+          id: `t-rmse-${layer}`,
+          title: `${layer} · relative RMSE`,
+          xLabel: 'step',
+          logY: true,
+          sync: 'sbn-diag-steps',
+          height: 190,
+          series: seriesSpecs(estimators, (e) => SERIES.diagKey('rmse', layer, e)),
+        } satisfies ChartSpec,
+        theme,
+        toggle,
+      ),
+    );
   }
   content.append(el('h2', 'section-title', 'Latest values'));
   const wrap = el('div', 'table-wrap');
@@ -136,7 +232,20 @@ function build(layers: string[], estimators: string[], M: number[]): void {
   const head = el('thead');
   const hr = el('tr');
   const last = M[M.length - 1] ?? 1;
-  for (const h of ['estimator', 'layer', `cos M=${M[0] ?? 1}`, 'cos 15–85%', `cos M=${last}`, `rel. RMSE M=${M[0] ?? 1}`, `rel. RMSE M=${last}`, 'SNR', 'bias', 'variance', 's / pass']) hr.append(el('th', '', h));
+  for (const h of [
+    'estimator',
+    'layer',
+    `cos M=${M[0] ?? 1}`,
+    'cos 15–85%',
+    `cos M=${last}`,
+    `rel. RMSE M=${M[0] ?? 1}`,
+    `rel. RMSE M=${last}`,
+    'SNR',
+    'bias',
+    'variance',
+    's / pass',
+  ])
+    hr.append(el('th', '', h));
   head.append(hr);
   tableBody = el('tbody');
   table.append(head, tableBody);
@@ -148,7 +257,8 @@ function fillTable(pass: DiagnosticsPass): void {
   if (!tableBody) return;
   const rows: HTMLTableRowElement[] = [];
   const bestCos = new Map<string, number>();
-  for (const e of pass.estimators) for (const l of e.layers) bestCos.set(l.name, Math.max(bestCos.get(l.name) ?? -Infinity, l.cos[0] ?? -Infinity));
+  for (const e of pass.estimators)
+    for (const l of e.layers) bestCos.set(l.name, Math.max(bestCos.get(l.name) ?? -Infinity, l.cos[0] ?? -Infinity));
   pass.layers.forEach((layer) => {
     pass.estimators.forEach((e, i) => {
       const l = e.layers.find((x) => x.name === layer);
@@ -162,10 +272,19 @@ function fillTable(pass: DiagnosticsPass): void {
       estCell.append(est);
       const k = l.cos.length - 1;
       const cos1 = el('td', l.cos[0] !== null && l.cos[0] === bestCos.get(layer) ? 'best' : '', fmt(l.cos[0], 3));
-      tr.append(estCell, el('td', '', layer), cos1,
-        el('td', '', `${fmt(l.cosQ15[0], 2)} – ${fmt(l.cosQ85[0], 2)}`), el('td', '', fmt(l.cos[k], 3)),
-        el('td', '', fmt(l.rmse[0], 3)), el('td', '', fmt(l.rmse[k], 3)), el('td', '', fmt(l.snr, 3)), el('td', '', fmt(l.bias, 3)),
-        el('td', '', fmt(l.variance, 3)), el('td', '', fmt(e.seconds, 2)));
+      tr.append(
+        estCell,
+        el('td', '', layer),
+        cos1,
+        el('td', '', `${fmt(l.cosQ15[0], 2)} – ${fmt(l.cosQ85[0], 2)}`),
+        el('td', '', fmt(l.cos[k], 3)),
+        el('td', '', fmt(l.rmse[0], 3)),
+        el('td', '', fmt(l.rmse[k], 3)),
+        el('td', '', fmt(l.snr, 3)),
+        el('td', '', fmt(l.bias, 3)),
+        el('td', '', fmt(l.variance, 3)),
+        el('td', '', fmt(e.seconds, 2)),
+      );
       rows.push(tr);
     });
   });
@@ -179,12 +298,24 @@ function renderReference(pass: DiagnosticsPass | null | undefined): void {
   reference.classList.toggle('unbiased', pass.reference !== 'exact');
   const b = (t: string) => el('strong', '', t);
   if (pass.reference === 'exact') {
-    reference.append('Reference: the ', b('exact'), ' gradient (enumeration of every hidden state: errors below are the estimators\' own).');
+    reference.append(
+      'Reference: the ',
+      b('exact'),
+      " gradient (enumeration of every hidden state: errors below are the estimators' own).",
+    );
   } else {
-    reference.append('Reference: an ', b('unbiased mean'), ' of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. Its relative standard error per layer: ',
-      pass.layers.map((l, k) => `${l} ${fmt(pass.referenceError[k], 3)}`).join(', '), '. Errors of an estimator below that level are indistinguishable from the reference\'s own.');
+    reference.append(
+      'Reference: an ',
+      b('unbiased mean'),
+      ' of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. Its relative standard error per layer: ',
+      pass.layers.map((l, k) => `${l} ${fmt(pass.referenceError[k], 3)}`).join(', '),
+      ". Errors of an estimator below that level are indistinguishable from the reference's own.",
+    );
   }
-  reference.append(el('br'), `Pass at step ${pass.step} (epoch ${pass.epoch.toFixed(2)}), ${pass.draws} draws per estimator on a fixed batch, ${fmt(pass.seconds, 3)} s.`);
+  reference.append(
+    el('br'),
+    `Pass at step ${pass.step} (epoch ${pass.epoch.toFixed(2)}), ${pass.draws} draws per estimator on a fixed batch, ${fmt(pass.seconds, 3)} s.`,
+  );
 }
 
 /** Per-M series of the latest pass, keyed m/<metric>/<layer>/<estimator>. */
@@ -210,7 +341,9 @@ function render(): void {
     build(layers, estimators, M);
   }
   renderReference(pass);
-  passNote.textContent = data.extras.diagnosticsPasses ? `${data.extras.diagnosticsPasses} pass${data.extras.diagnosticsPasses === 1 ? '' : 'es'} so far` : '';
+  passNote.textContent = data.extras.diagnosticsPasses
+    ? `${data.extras.diagnosticsPasses} pass${data.extras.diagnosticsPasses === 1 ? '' : 'es'} so far`
+    : '';
   const all = { ...data.series, ...mSeries(pass) };
   // hidden estimators: ViewOptions.hidden lists estimator names; the charts expect series keys
   const hiddenKeys = Object.keys(all).filter((k) => state.hidden.includes(k.split('/').pop()!));

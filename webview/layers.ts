@@ -6,9 +6,25 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import { LAYER_STATS, SERIES, type HistogramTrack, type LayerStat } from '../src/webviewProtocol';
 import {
-  Chart, PanelData, createHeader, el, exportButtons, fmt, loadState, onThemeChange, readTheme, reportRendered, saveState,
-  startMessageLoop, withAlpha, type BaseViewState, type ChartSpec, type ColorName, type ViewOptions,
-  followRun, viewControls,
+  Chart,
+  PanelData,
+  createHeader,
+  el,
+  exportButtons,
+  fmt,
+  loadState,
+  onThemeChange,
+  readTheme,
+  reportRendered,
+  saveState,
+  startMessageLoop,
+  withAlpha,
+  type BaseViewState,
+  type ChartSpec,
+  type ColorName,
+  type ViewOptions,
+  followRun,
+  viewControls,
 } from './common';
 
 interface LayersState extends BaseViewState, ViewOptions {}
@@ -18,11 +34,11 @@ const state = loadState<LayersState>({ smoothing: 0, log: false, hidden: [] });
 const LAYER_COLORS: ColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 const STAT_CHARTS: { stat: LayerStat; title: string; subtitle: string; y?: 'percent'; logY?: boolean }[] = [
   { stat: 'firingRate', title: 'Firing rate', subtitle: 'fraction of units on (hidden layers)', y: 'percent' },
-  { stat: 'entropy', title: 'Unit entropy', subtitle: 'mean entropy of the units\' Bernoulli states, bits' },
+  { stat: 'entropy', title: 'Unit entropy', subtitle: "mean entropy of the units' Bernoulli states, bits" },
   { stat: 'preStd', title: 'Pre-activation spread', subtitle: 'standard deviation of the pre-activations' },
   { stat: 'saturated', title: 'Saturation', subtitle: 'fraction of pre-activations with |a| > 4', y: 'percent' },
   { stat: 'weightNorm', title: 'Weight norm', subtitle: 'Frobenius norm per layer', logY: true },
-  { stat: 'gradNorm', title: 'Gradient norm', subtitle: 'of the step\'s weight gradient, per layer', logY: true },
+  { stat: 'gradNorm', title: 'Gradient norm', subtitle: "of the step's weight gradient, per layer", logY: true },
 ];
 
 let theme = readTheme();
@@ -30,8 +46,15 @@ const data = new PanelData();
 const header = createHeader('Layer statistics', { stop: false });
 
 const toolbar = el('div', 'toolbar');
-toolbar.append(...viewControls(state, 'Log scale (norms)', () => render()),
-  exportButtons(() => `${data.run?.name ?? 'run'}-layers`, () => charts, () => theme, () => `${data.run?.name ?? ''} — layer statistics`));
+toolbar.append(
+  ...viewControls(state, 'Log scale (norms)', () => render()),
+  exportButtons(
+    () => `${data.run?.name ?? 'run'}-layers`,
+    () => charts,
+    () => theme,
+    () => `${data.run?.name ?? ''} — layer statistics`,
+  ),
+);
 
 const content = el('main');
 document.body.append(header.root, toolbar, content);
@@ -56,7 +79,11 @@ function toggle(key: string): void {
   render();
 }
 
-const HEATMAP_TITLES: Record<HistogramTrack['kind'], string> = { pre: 'pre-activations', weight: 'weights', firing: 'unit firing rates' };
+const HEATMAP_TITLES: Record<HistogramTrack['kind'], string> = {
+  pre: 'pre-activations',
+  weight: 'weights',
+  firing: 'unit firing rates',
+};
 
 /** A histogram over time: x = records (steps), y = bins (min at the bottom), colour = density. */
 class Heatmap {
@@ -66,14 +93,25 @@ class Heatmap {
   private resize: ResizeObserver;
   private track: HistogramTrack | undefined;
 
-  constructor(parent: HTMLElement, readonly layer: string, readonly kind: HistogramTrack['kind']) {
+  constructor(
+    parent: HTMLElement,
+    readonly layer: string,
+    readonly kind: HistogramTrack['kind'],
+  ) {
     this.card = el('section', 'chart-card');
     this.card.dataset.chart = `hist-${kind}-${layer}`;
     const head = el('div', 'chart-head');
     head.append(el('h2', 'chart-title', `${layer} · ${HEATMAP_TITLES[kind]}`));
-    this.card.append(head, el('div', 'chart-subtitle', kind === 'firing'
-      ? 'how many units fire how often, per record over training (each column scaled to its own maximum)'
-      : 'histogram per record over training; brighter = more values (each column scaled to its own maximum)'));
+    this.card.append(
+      head,
+      el(
+        'div',
+        'chart-subtitle',
+        kind === 'firing'
+          ? 'how many units fire how often, per record over training (each column scaled to its own maximum)'
+          : 'histogram per record over training; brighter = more values (each column scaled to its own maximum)',
+      ),
+    );
     this.canvas = el('canvas', 'heatmap');
     this.canvas.setAttribute('role', 'img');
     this.canvas.setAttribute('aria-label', `${layer} ${HEATMAP_TITLES[kind]} histogram over training`);
@@ -133,7 +171,11 @@ class Heatmap {
       ctx.lineTo(w, yOf(0));
       ctx.stroke();
     }
-    this.axis.replaceChildren(el('span', '', `step ${t.steps[0]}`), el('span', '', `${cols} records`), el('span', '', `step ${t.steps[cols - 1]}`));
+    this.axis.replaceChildren(
+      el('span', '', `step ${t.steps[0]}`),
+      el('span', '', `${cols} records`),
+      el('span', '', `step ${t.steps[cols - 1]}`),
+    );
   }
 
   destroy(): void {
@@ -152,7 +194,10 @@ function build(layers: string[], tracks: HistogramTrack[]): void {
     const empty = el('div', 'empty-state');
     empty.append(el('h2', '', 'No layer statistics yet'));
     const p = el('p', '', 'The trainer records them every ');
-    p.append(el('code', '', 'diagnostics.statsInterval'), document.createTextNode(' steps (default: the log interval; 0 turns them off).'));
+    p.append(
+      el('code', '', 'diagnostics.statsInterval'),
+      document.createTextNode(' steps (default: the log interval; 0 turns them off).'),
+    );
     empty.append(p);
     content.append(empty);
     return;
@@ -164,8 +209,20 @@ function build(layers: string[], tracks: HistogramTrack[]): void {
     const present = layers.filter((l) => data.series[SERIES.layerKey(s.stat, l)]);
     if (present.length === 0) continue;
     const spec: ChartSpec = {
-      id: `stat-${s.stat}`, title: s.title, subtitle: s.subtitle, y: s.y, logY: s.logY, xLabel: 'step', sync: 'sbn-layer-steps', height: 200,
-      series: present.map((l) => ({ key: SERIES.layerKey(s.stat, l), label: l, color: LAYER_COLORS[layers.indexOf(l) % LAYER_COLORS.length], smooth: true })),
+      id: `stat-${s.stat}`,
+      title: s.title,
+      subtitle: s.subtitle,
+      y: s.y,
+      logY: s.logY,
+      xLabel: 'step',
+      sync: 'sbn-layer-steps',
+      height: 200,
+      series: present.map((l) => ({
+        key: SERIES.layerKey(s.stat, l),
+        label: l,
+        color: LAYER_COLORS[layers.indexOf(l) % LAYER_COLORS.length],
+        smooth: true,
+      })),
     };
     charts.push(new Chart(grid, spec, theme, toggle));
   }
@@ -182,7 +239,11 @@ function build(layers: string[], tracks: HistogramTrack[]): void {
 function render(): void {
   const layers = layerNames();
   const tracks = data.extras.histograms ?? [];
-  const key = JSON.stringify([layers, tracks.map((t) => `${t.kind}/${t.layer}`), LAYER_STATS.map((s) => layers.filter((l) => data.series[SERIES.layerKey(s, l)]).length)]);
+  const key = JSON.stringify([
+    layers,
+    tracks.map((t) => `${t.kind}/${t.layer}`),
+    LAYER_STATS.map((s) => layers.filter((l) => data.series[SERIES.layerKey(s, l)]).length),
+  ]);
   if (key !== layoutKey) {
     layoutKey = key;
     build(layers, tracks);
@@ -193,7 +254,10 @@ function render(): void {
     const t = tracks.find((x) => x.layer === hm.layer && x.kind === hm.kind);
     if (t) hm.set(t);
   }
-  reportRendered(charts, { heatmaps: heatmaps.length, histogramColumns: tracks.reduce((n, t) => n + t.steps.length, 0) });
+  reportRendered(charts, {
+    heatmaps: heatmaps.length,
+    histogramColumns: tracks.reduce((n, t) => n + t.steps.length, 0),
+  });
 }
 
 onThemeChange(() => {
@@ -208,4 +272,3 @@ startMessageLoop(data, (what) => {
 });
 
 (window as unknown as { sbnPanel: unknown }).sbnPanel = { data, charts: () => charts, state };
-

@@ -37,7 +37,14 @@ function render(s: ModelPreviewState): void {
     box.id = 'problems';
     box.append(el('h2', '', 'The model file has problems; the preview shows it again once they are fixed.'));
     const list = el('ul', 'preview-error-list');
-    for (const e of s.errors) list.append(el('li', '', `${e.line !== undefined ? `line ${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ` : ''}${e.message}`));
+    for (const e of s.errors)
+      list.append(
+        el(
+          'li',
+          '',
+          `${e.line !== undefined ? `line ${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ` : ''}${e.message}`,
+        ),
+      );
     box.append(list);
     parts.push(box);
   } else if (s.model) {
@@ -45,21 +52,54 @@ function render(s: ModelPreviewState): void {
     name.textContent = m.name;
     badge.textContent = '';
     delete badge.dataset.status;
-    fileLine.append(el('span', 'fact', `input ${shape(m.input)}`), el('span', 'fact', `${count(m.params)} parameters`),
-      el('span', 'fact', `${count(m.binaryUnits)} binary units`), ...(m.estimator ? [el('span', 'fact', `trains with ${m.estimator}`)] : []));
+    fileLine.append(
+      el('span', 'fact', `input ${shape(m.input)}`),
+      el('span', 'fact', `${count(m.params)} parameters`),
+      el('span', 'fact', `${count(m.binaryUnits)} binary units`),
+      ...(m.estimator ? [el('span', 'fact', `trains with ${m.estimator}`)] : []),
+    );
     parts.push(el('h2', 'section-title', 'Layers'));
-    parts.push(valuesTable('layers-table', ['layer', 'type', 'in', 'out', 'parameters', 'binary units'],
-      [...m.layers.map((l) => [l.name, l.type, shape(l.inShape), shape(l.outShape), count(l.params), count(l.binaryUnits)]),
-        ['total', '', '', '', count(m.params), count(m.binaryUnits)]], (i) => i >= 4));
+    parts.push(
+      valuesTable(
+        'layers-table',
+        ['layer', 'type', 'in', 'out', 'parameters', 'binary units'],
+        [
+          ...m.layers.map((l) => [
+            l.name,
+            l.type,
+            shape(l.inShape),
+            shape(l.outShape),
+            count(l.params),
+            count(l.binaryUnits),
+          ]),
+          ['total', '', '', '', count(m.params), count(m.binaryUnits)],
+        ],
+        (i) => i >= 4,
+      ),
+    );
     parts.push(el('h2', 'section-title', 'Gradient variance and SNR on a small batch'));
     const g = s.gradients;
     if (g.status === 'computing') {
-      parts.push(el('p', 'section-note computing', 'Computing per-layer gradient statistics of psa, dste, reinforce and arm…'));
+      parts.push(
+        el('p', 'section-note computing', 'Computing per-layer gradient statistics of psa, dste, reinforce and arm…'),
+      );
     } else if (g.status === 'error' || g.status === 'unavailable') {
-      parts.push(el('p', `section-note${g.status === 'error' ? ' error' : ''}`, g.message ?? 'Gradient statistics are not available.'));
+      parts.push(
+        el(
+          'p',
+          `section-note${g.status === 'error' ? ' error' : ''}`,
+          g.message ?? 'Gradient statistics are not available.',
+        ),
+      );
     } else if (g.result) {
       const r = g.result;
-      parts.push(el('p', 'section-note', `${r.draws} draws per estimator on ${r.note}; reference: ${r.reference === 'exact' ? 'the exact gradient' : 'an unbiased mean'}. variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance; cos = cosine of one draw to the reference. ${fmt(r.seconds, 3)} s.`));
+      parts.push(
+        el(
+          'p',
+          'section-note',
+          `${r.draws} draws per estimator on ${r.note}; reference: ${r.reference === 'exact' ? 'the exact gradient' : 'an unbiased mean'}. variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance; cos = cosine of one draw to the reference. ${fmt(r.seconds, 3)} s.`,
+        ),
+      );
       const rows: string[][] = [];
       r.layers.forEach((layer, k) => {
         for (const e of r.estimators) {
@@ -68,14 +108,29 @@ function render(s: ModelPreviewState): void {
         }
       });
       gradientRows = rows.length;
-      parts.push(valuesTable('gradients-table', ['layer', 'estimator', 'variance', 'SNR', 'cos (M=1)', 'rel. bias'], rows, (i) => i >= 2));
+      parts.push(
+        valuesTable(
+          'gradients-table',
+          ['layer', 'estimator', 'variance', 'SNR', 'cos (M=1)', 'rel. bias'],
+          rows,
+          (i) => i >= 2,
+        ),
+      );
     }
   }
   body.replaceChildren(...parts);
   document.title = `Preview: ${s.file}`;
   post({
-    type: 'rendered', points: {}, charts: 0,
-    extras: { version: s.version, problems: s.errors?.length ?? 0, layers: s.model?.layers.length ?? 0, gradientRows, computing: s.gradients.status === 'computing' ? 1 : 0 },
+    type: 'rendered',
+    points: {},
+    charts: 0,
+    extras: {
+      version: s.version,
+      problems: s.errors?.length ?? 0,
+      layers: s.model?.layers.length ?? 0,
+      gradientRows,
+      computing: s.gradients.status === 'computing' ? 1 : 0,
+    },
   });
 }
 

@@ -3,15 +3,33 @@
 // as a data element; also rendered to PNG figures in headless Chromium, each figure a <section data-figure="name">),
 // and the extension's report panel (src/extension/panels/reportPanel.ts), where the host sends the data, checked,
 // in a `report` message. Every string of the data is set as text (el() → textContent), never parsed as markup.
-import type { GradaccCheckpoint, GradaccExperiment, TrainSuiteMethod, TrainSuiteReport } from '../src/engine/experiments/types';
+import type {
+  GradaccCheckpoint,
+  GradaccExperiment,
+  TrainSuiteMethod,
+  TrainSuiteReport,
+} from '../src/engine/experiments/types';
 import type { HostToWebview, SeriesPayload } from '../src/webviewProtocol';
 import { estimatorStyle } from '../src/estimators';
-import { Chart, el, fmt, inVsCode, onThemeChange, pct, post, readTheme, type ChartSpec, type ColorName, type Theme } from './common';
+import {
+  Chart,
+  el,
+  fmt,
+  inVsCode,
+  onThemeChange,
+  pct,
+  post,
+  readTheme,
+  type ChartSpec,
+  type ColorName,
+  type Theme,
+} from './common';
 
 type ReportData = GradaccExperiment | TrainSuiteReport;
 
 // Outside VS Code there are no theme variables: the page is a light document (and so are the PNGs).
-if (!inVsCode && !document.body.className.includes('vscode-')) document.body.classList.add('vscode-light', 'report-offline');
+if (!inVsCode && !document.body.className.includes('vscode-'))
+  document.body.classList.add('vscode-light', 'report-offline');
 
 const root = el('main', 'report');
 document.body.append(root);
@@ -20,12 +38,19 @@ const hidden = new Set<string>();
 const COMPANIONS = [':ref', ':objective', ':acc1'];
 let theme: Theme = readTheme();
 
-function addChart(parent: HTMLElement, spec: ChartSpec, series: Record<string, SeriesPayload>, log = !!spec.logY): Chart {
+function addChart(
+  parent: HTMLElement,
+  spec: ChartSpec,
+  series: Record<string, SeriesPayload>,
+  log = !!spec.logY,
+): Chart {
   const chart = new Chart(parent, spec, theme, (key) => {
     // one legend entry per method: it also hides the method's companion curves (the authors' curve, the method's own
     // objective, acc1), drawn but not listed
     const off = !hidden.has(key);
-    for (const k of [key, ...COMPANIONS.map((suffix) => key + suffix)]) if (off) hidden.add(k); else hidden.delete(k);
+    for (const k of [key, ...COMPANIONS.map((suffix) => key + suffix)])
+      if (off) hidden.add(k);
+      else hidden.delete(k);
     redraw();
   });
   charts.push({ id: spec.id, chart, series, log });
@@ -88,14 +113,25 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
   const section = el('section', 'report-section');
   section.append(el('h2', undefined, c.title));
   const r = c.result;
-  section.append(el('p', 'report-meta', `${r.draws} draws per estimator, seed ${r.seed}; exact expected loss ${r.exactLoss.toFixed(6)}; `
-    + `exact gradient norms ${r.exactNorms.map((n) => n.norm.toPrecision(3)).join(', ')}`));
+  section.append(
+    el(
+      'p',
+      'report-meta',
+      `${r.draws} draws per estimator, seed ${r.seed}; exact expected loss ${r.exactLoss.toFixed(6)}; ` +
+        `exact gradient norms ${r.exactNorms.map((n) => n.norm.toPrecision(3)).join(', ')}`,
+    ),
+  );
   root.append(section);
   const ref = c.reference;
   const note = ref
     ? `Solid: ours; dashed: the authors' published curves at ${ref.checkpoint} (${ref.kind === 'quantitative' ? 'the same parameters: they should match within Monte-Carlo error' : 'their training run, not these parameters: compare the picture, not the numbers'}). Shaded: 15–85% of the cosine over trials.`
     : 'Shaded: 15–85% of the cosine over trials.';
-  const grid = figure(section, `gradacc-${c.id}`, `${c.title}: accuracy of M-sample averages vs the exact gradient`, note);
+  const grid = figure(
+    section,
+    `gradacc-${c.id}`,
+    `${c.title}: accuracy of M-sample averages vs the exact gradient`,
+    note,
+  );
   const M = r.M;
   r.estimators[0]?.layers.forEach((layer, k) => {
     for (const metric of ['cos', 'rmse'] as const) {
@@ -110,34 +146,75 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
           series[`${e.label}:q15`] = { x: M, y: l.cosQ15 };
           series[`${e.label}:q85`] = { x: M, y: l.cosQ85 };
         }
-        specs.push({ key: e.label, label: name, color, width: 1.75, ...(metric === 'cos' ? { band: { lower: `${e.label}:q15`, upper: `${e.label}:q85` } } : {}) });
+        specs.push({
+          key: e.label,
+          label: name,
+          color,
+          width: 1.75,
+          ...(metric === 'cos' ? { band: { lower: `${e.label}:q15`, upper: `${e.label}:q85` } } : {}),
+        });
         const theirs = ref?.curves[e.label]?.[k];
         if (theirs) {
           const y = metric === 'cos' ? theirs.cos : theirs.rmse;
           const xs: number[] = [];
           const ys: number[] = [];
-          y.forEach((v, i) => { if (v !== null) { xs.push(M[i]); ys.push(v); } });
+          y.forEach((v, i) => {
+            if (v !== null) {
+              xs.push(M[i]);
+              ys.push(v);
+            }
+          });
           if (xs.length) {
             series[`${e.label}:ref`] = { x: xs, y: ys };
-            specs.push({ key: `${e.label}:ref`, label: `${name} (authors)`, color, dash: [5, 4], width: 1.25, legend: false });
+            specs.push({
+              key: `${e.label}:ref`,
+              label: `${name} (authors)`,
+              color,
+              dash: [5, 4],
+              width: 1.25,
+              legend: false,
+            });
           }
         }
       }
-      addChart(grid, {
-        id: `${c.id}-${k}-${metric}`, title: `${LAYER_NAMES[k] ?? layer.layer}: ${metric === 'cos' ? 'cosine similarity' : 'relative RMSE'}`,
-        series: specs, logX: true, logY: metric === 'rmse', xLabel: 'M (draws averaged)', xName: 'M', height: 230,
-        ...(metric === 'cos' ? { yRange: [-1, 1] as [number, number] } : {}),
-      }, series, metric === 'rmse');
+      addChart(
+        grid,
+        {
+          id: `${c.id}-${k}-${metric}`,
+          title: `${LAYER_NAMES[k] ?? layer.layer}: ${metric === 'cos' ? 'cosine similarity' : 'relative RMSE'}`,
+          series: specs,
+          logX: true,
+          logY: metric === 'rmse',
+          xLabel: 'M (draws averaged)',
+          xName: 'M',
+          height: 230,
+          ...(metric === 'cos' ? { yRange: [-1, 1] as [number, number] } : {}),
+        },
+        series,
+        metric === 'rmse',
+      );
     }
   });
   if (ref) {
     const rows: (string | number)[][] = [];
     for (const [label, devs] of Object.entries(ref.deviations)) {
-      rows.push([estimatorStyle(label).label, ...devs.map((dv) => `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`)]);
+      rows.push([
+        estimatorStyle(label).label,
+        ...devs.map(
+          (dv) =>
+            `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`,
+        ),
+      ]);
     }
-    section.append(el('h3', 'figure-title', ref.kind === 'quantitative'
-      ? `Largest deviation from the authors' ${ref.checkpoint} curves (|Δcos| and |RMSE ratio − 1|, with the M where it occurs)`
-      : `Difference from the authors' ${ref.checkpoint} curves (a different training run: for orientation only)`));
+    section.append(
+      el(
+        'h3',
+        'figure-title',
+        ref.kind === 'quantitative'
+          ? `Largest deviation from the authors' ${ref.checkpoint} curves (|Δcos| and |RMSE ratio − 1|, with the M where it occurs)`
+          : `Difference from the authors' ${ref.checkpoint} curves (a different training run: for orientation only)`,
+      ),
+    );
     table(section, ['estimator', ...LAYER_NAMES], rows);
   }
   if (c.findings.length) {
@@ -156,15 +233,39 @@ function gradaccReport(d: GradaccExperiment): void {
   const t = d.training;
   if (t) {
     const section = el('section', 'report-section');
-    section.append(el('h2', undefined, 'Re-created checkpoints: REINFORCE training of the 5-5-5 net (docs/math.md §3.2)'));
-    section.append(el('p', 'report-meta', `AP2 initialisation, SGD lr ${t.lr}, momentum ${t.momentum}, batch ${t.batchSize}, ${t.epochs} epochs, seed ${t.seed}, ${t.seconds.toFixed(0)} s. `
-      + `Exact expected loss at the saved epochs: ${Object.entries(t.exactLoss).map(([e, v]) => `${e}: ${v.toFixed(6)}`).join(', ')}.`));
+    section.append(
+      el('h2', undefined, 'Re-created checkpoints: REINFORCE training of the 5-5-5 net (docs/math.md §3.2)'),
+    );
+    section.append(
+      el(
+        'p',
+        'report-meta',
+        `AP2 initialisation, SGD lr ${t.lr}, momentum ${t.momentum}, batch ${t.batchSize}, ${t.epochs} epochs, seed ${t.seed}, ${t.seconds.toFixed(0)} s. ` +
+          `Exact expected loss at the saved epochs: ${Object.entries(t.exactLoss)
+            .map(([e, v]) => `${e}: ${v.toFixed(6)}`)
+            .join(', ')}.`,
+      ),
+    );
     root.append(section);
-    const grid = figure(section, 'gradacc-training', 'Training objective (REINFORCE estimate of the expected loss, mean per epoch)');
-    addChart(grid, {
-      id: 'training-loss', title: 'objective per epoch', series: [{ key: 'loss', label: 'REINFORCE objective', color: 'orange' }],
-      logX: true, xLabel: 'epoch', xName: 'epoch', height: 220, wide: true,
-    }, { loss: { x: t.loss.map((_, i) => i + 1), y: t.loss } });
+    const grid = figure(
+      section,
+      'gradacc-training',
+      'Training objective (REINFORCE estimate of the expected loss, mean per epoch)',
+    );
+    addChart(
+      grid,
+      {
+        id: 'training-loss',
+        title: 'objective per epoch',
+        series: [{ key: 'loss', label: 'REINFORCE objective', color: 'orange' }],
+        logX: true,
+        xLabel: 'epoch',
+        xName: 'epoch',
+        height: 220,
+        wide: true,
+      },
+      { loss: { x: t.loss.map((_, i) => i + 1), y: t.loss } },
+    );
   }
   for (const c of d.checkpoints) gradaccCheckpoint(c);
 }
@@ -173,7 +274,11 @@ function gradaccReport(d: GradaccExperiment): void {
 
 const methodColor = (method: string): ColorName => estimatorStyle(method).color;
 
-function curveSeries(methods: TrainSuiteMethod[], pick: (m: TrainSuiteMethod) => { x: number[]; y: number[] } | undefined, suffix = ''): Record<string, SeriesPayload> {
+function curveSeries(
+  methods: TrainSuiteMethod[],
+  pick: (m: TrainSuiteMethod) => { x: number[]; y: number[] } | undefined,
+  suffix = '',
+): Record<string, SeriesPayload> {
   const out: Record<string, SeriesPayload> = {};
   for (const m of methods) {
     const c = pick(m);
@@ -187,45 +292,161 @@ function trainReport(d: TrainSuiteReport): void {
   const methods = d.methods;
   const summary = el('section', 'report-section');
   summary.append(el('h2', undefined, 'Summary'));
-  const last = (c: { u_loss: number[]; acc1: number[]; acc_e: number[] }, key: 'u_loss' | 'acc1' | 'acc_e') => c[key][c[key].length - 1];
-  table(summary, ['method', 'status', 'lr (search)', 'epochs', 's / epoch', 'train u_loss', 'val u_loss', 'val acc1', 'val acc_e', 'test acc, 1 sample', 'test acc, all samples'],
+  const last = (c: { u_loss: number[]; acc1: number[]; acc_e: number[] }, key: 'u_loss' | 'acc1' | 'acc_e') =>
+    c[key][c[key].length - 1];
+  table(
+    summary,
+    [
+      'method',
+      'status',
+      'lr (search)',
+      'epochs',
+      's / epoch',
+      'train u_loss',
+      'val u_loss',
+      'val acc1',
+      'val acc_e',
+      'test acc, 1 sample',
+      'test acc, all samples',
+    ],
     methods.map((m) => [
-      m.label, m.status, m.lr === null ? '—' : m.lr.toExponential(2), m.epochs, m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
-      fmt(last(m.curves.train, 'u_loss')), fmt(last(m.curves.validation, 'u_loss')), pct(last(m.curves.validation, 'acc1')), pct(last(m.curves.validation, 'acc_e')),
-      m.test ? pct(m.test.accuracy[0]) : '—', m.test ? `${pct(m.test.accuracy[m.test.accuracy.length - 1])} (${m.test.samples[m.test.samples.length - 1]})` : '—',
-    ]));
+      m.label,
+      m.status,
+      m.lr === null ? '—' : m.lr.toExponential(2),
+      m.epochs,
+      m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
+      fmt(last(m.curves.train, 'u_loss')),
+      fmt(last(m.curves.validation, 'u_loss')),
+      pct(last(m.curves.validation, 'acc1')),
+      pct(last(m.curves.validation, 'acc_e')),
+      m.test ? pct(m.test.accuracy[0]) : '—',
+      m.test
+        ? `${pct(m.test.accuracy[m.test.accuracy.length - 1])} (${m.test.samples[m.test.samples.length - 1]})`
+        : '—',
+    ]),
+  );
   root.append(summary);
 
   const curves = el('section', 'report-section');
   curves.append(el('h2', undefined, 'Training curves'));
   root.append(curves);
-  const grid = figure(curves, 'train-curves', 'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
-    'Loss: solid = expected NLL of the SBN (u_loss), dotted = the method\'s own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).');
-  const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] => methods.map((m) => ({
-    key: m.method + suffix, label: dash ? `${m.label} (${suffix.slice(1)})` : m.label, color: methodColor(m.method), dash,
-    width: dash ? 1.25 : 1.75, legend: !dash,
-  }));
+  const grid = figure(
+    curves,
+    'train-curves',
+    'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
+    "Loss: solid = expected NLL of the SBN (u_loss), dotted = the method's own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).",
+  );
+  const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] =>
+    methods.map((m) => ({
+      key: m.method + suffix,
+      label: dash ? `${m.label} (${suffix.slice(1)})` : m.label,
+      color: methodColor(m.method),
+      dash,
+      width: dash ? 1.25 : 1.75,
+      legend: !dash,
+    }));
   const xy = (c: { epoch: number[] }, y: number[]) => ({ x: c.epoch, y });
-  addChart(grid, { id: 'train-loss', title: 'training set: loss', series: [...seriesSpecs(''), ...seriesSpecs(':objective', [2, 3])], logY: true, xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
-    { ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.u_loss)), ...curveSeries(methods, (m) => ({ x: m.curves.objective.epoch, y: m.curves.objective.value }), ':objective') });
-  addChart(grid, { id: 'val-loss', title: 'validation set: loss (u_loss)', series: seriesSpecs(''), logY: true, xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
-    curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.u_loss)));
-  addChart(grid, { id: 'train-acc', title: 'training set: accuracy', series: [...seriesSpecs(''), ...seriesSpecs(':acc1', [2, 3])], y: 'percent', xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
-    { ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc_e)), ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc1), ':acc1') });
-  addChart(grid, { id: 'val-acc', title: 'validation set: accuracy', series: [...seriesSpecs(''), ...seriesSpecs(':acc1', [2, 3])], y: 'percent', xLabel: 'epoch', xName: 'epoch', sync: 'epochs' },
-    { ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc_e)), ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc1), ':acc1') });
+  addChart(
+    grid,
+    {
+      id: 'train-loss',
+      title: 'training set: loss',
+      series: [...seriesSpecs(''), ...seriesSpecs(':objective', [2, 3])],
+      logY: true,
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'epochs',
+    },
+    {
+      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.u_loss)),
+      ...curveSeries(methods, (m) => ({ x: m.curves.objective.epoch, y: m.curves.objective.value }), ':objective'),
+    },
+  );
+  addChart(
+    grid,
+    {
+      id: 'val-loss',
+      title: 'validation set: loss (u_loss)',
+      series: seriesSpecs(''),
+      logY: true,
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'epochs',
+    },
+    curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.u_loss)),
+  );
+  addChart(
+    grid,
+    {
+      id: 'train-acc',
+      title: 'training set: accuracy',
+      series: [...seriesSpecs(''), ...seriesSpecs(':acc1', [2, 3])],
+      y: 'percent',
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'epochs',
+    },
+    {
+      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc_e)),
+      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc1), ':acc1'),
+    },
+  );
+  addChart(
+    grid,
+    {
+      id: 'val-acc',
+      title: 'validation set: accuracy',
+      series: [...seriesSpecs(''), ...seriesSpecs(':acc1', [2, 3])],
+      y: 'percent',
+      xLabel: 'epoch',
+      xName: 'epoch',
+      sync: 'epochs',
+    },
+    {
+      ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc_e)),
+      ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc1), ':acc1'),
+    },
+  );
 
   const test = el('section', 'report-section');
   test.append(el('h2', undefined, 'Test accuracy vs number of samples (docs/math.md §4.7)'));
   root.append(test);
-  const tgrid = figure(test, 'train-test-accuracy', 'Accuracy of the averaged predictive distribution of s SBN samples');
-  addChart(tgrid, { id: 'test-acc', title: 'test accuracy', series: seriesSpecs(''), y: 'percent', logX: true, markers: true, xLabel: 'samples averaged', xName: 'samples' },
-    curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined)));
-  addChart(tgrid, { id: 'lr-search', title: 'learning-rate search: trial objective', series: methods.map((m) => ({ key: m.method, label: m.label, color: methodColor(m.method), points: true })), logX: true, logY: true, xLabel: 'learning rate', xName: 'lr' },
+  const tgrid = figure(
+    test,
+    'train-test-accuracy',
+    'Accuracy of the averaged predictive distribution of s SBN samples',
+  );
+  addChart(
+    tgrid,
+    {
+      id: 'test-acc',
+      title: 'test accuracy',
+      series: seriesSpecs(''),
+      y: 'percent',
+      logX: true,
+      markers: true,
+      xLabel: 'samples averaged',
+      xName: 'samples',
+    },
+    curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined)),
+  );
+  addChart(
+    tgrid,
+    {
+      id: 'lr-search',
+      title: 'learning-rate search: trial objective',
+      series: methods.map((m) => ({ key: m.method, label: m.label, color: methodColor(m.method), points: true })),
+      logX: true,
+      logY: true,
+      xLabel: 'learning rate',
+      xName: 'lr',
+    },
     curveSeries(methods, (m) => {
       const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
       return { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };
-    }), true);
+    }),
+    true,
+  );
   const notes = methods.filter((m) => m.message);
   if (notes.length) {
     const ul = el('ul', 'findings');
@@ -253,7 +474,7 @@ onThemeChange(() => {
 const embedded = document.getElementById('report-data');
 if (embedded) {
   // the standalone report.html
-  draw(JSON.parse(embedded.textContent!) as ReportData);
+  draw(JSON.parse(embedded.textContent) as ReportData);
 } else {
   // the extension's report panel: the host sends the data (and again whenever the page reloads)
   window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
@@ -267,11 +488,17 @@ if (embedded) {
       for (const c of charts) points[c.id] = Object.values(c.series).reduce((n, s) => n + s.x.length, 0);
       const all = [...root.querySelectorAll('*')];
       post({
-        type: 'rendered', points, charts: charts.filter((c) => c.chart.canvas()).length,
+        type: 'rendered',
+        points,
+        charts: charts.filter((c) => c.chart.canvas()).length,
         extras: {
-          sections: root.querySelectorAll('section.report-section').length, figures: root.querySelectorAll('[data-figure]').length,
-          tables: root.querySelectorAll('table').length, scripts: root.querySelectorAll('script').length, images: root.querySelectorAll('img, svg').length,
-          links: root.querySelectorAll('a, area').length, frames: root.querySelectorAll('iframe, frame, object, embed').length,
+          sections: root.querySelectorAll('section.report-section').length,
+          figures: root.querySelectorAll('[data-figure]').length,
+          tables: root.querySelectorAll('table').length,
+          scripts: root.querySelectorAll('script').length,
+          images: root.querySelectorAll('img, svg').length,
+          links: root.querySelectorAll('a, area').length,
+          frames: root.querySelectorAll('iframe, frame, object, embed').length,
           handlers: all.filter((e) => [...e.attributes].some((a) => a.name.toLowerCase().startsWith('on'))).length,
         },
       });

@@ -12,8 +12,15 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 export async function loadSetup() {
   const outfile = join(root, 'dist', 'native-setup.cjs');
   await build({
-    absWorkingDir: root, entryPoints: ['src/engine/native/setup.ts'], outfile, bundle: true, platform: 'node',
-    target: 'node20', format: 'cjs', external: ['@tensorflow/*'], logLevel: 'warning',
+    absWorkingDir: root,
+    entryPoints: ['src/engine/native/setup.ts'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['@tensorflow/*'],
+    logLevel: 'warning',
   });
   return createRequire(import.meta.url)(outfile);
 }

@@ -4,7 +4,13 @@
 // src/engine/native/tfjsBinding.ts, and tfjs-node-gpu is only ever required from a checkout's node_modules.
 export function packagedBundleOptions(root) {
   return {
-    absWorkingDir: root, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, logLevel: 'error',
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    logLevel: 'error',
     external: ['vscode', '@tensorflow/tfjs-node-gpu'],
     alias: { '@mapbox/node-pre-gyp': './src/engine/native/tfjsBinding.ts' },
   };

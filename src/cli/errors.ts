@@ -10,7 +10,10 @@ export function cliMessage(message: string): string {
 }
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
   }
 }
@@ -64,6 +67,9 @@ export function fileSystemProblem(e: unknown): { path?: string; code: string; wh
 export function asUserError(e: unknown): CliError | undefined {
   if (e instanceof CliError) return e;
   const fsProblem = fileSystemProblem(e);
-  if (fsProblem) return new CliError(`${fsProblem.path === undefined ? '' : `${fsProblem.path}: `}${fsProblem.what} (${fsProblem.code})`);
+  if (fsProblem)
+    return new CliError(
+      `${fsProblem.path === undefined ? '' : `${fsProblem.path}: `}${fsProblem.what} (${fsProblem.code})`,
+    );
   return undefined;
 }

@@ -13,7 +13,10 @@ export function formatSummary(s: RunSummary): string {
   ];
   for (const split of EVAL_SPLITS) {
     const m = s.last[split];
-    if (m) lines.push(`${split.padEnd(10)} ${fixed(m.u_loss, 4).padStart(8)} ${pct(m.acc1).padStart(8)} ${pct(m.acc_e).padStart(8)} ${fixed(m.entropy, 3).padStart(8)}`);
+    if (m)
+      lines.push(
+        `${split.padEnd(10)} ${fixed(m.u_loss, 4).padStart(8)} ${pct(m.acc1).padStart(8)} ${pct(m.acc_e).padStart(8)} ${fixed(m.entropy, 3).padStart(8)}`,
+      );
   }
   if (s.message) lines.push(s.message);
   lines.push(`run folder: ${s.run}`, '');

@@ -5,7 +5,13 @@ import { loadModelFile, formatSpecError, type ModelSpec } from '../engine/spec';
 import { modelGeometry, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
 import { externalWeightShape } from '../engine/layers';
 import type { Dataset } from '../engine/gradients';
-import { ESTIMATOR_NAMES, isEstimatorName, type EstimatorName, type EstimatorOptions, type ReinforceBaseline } from '../engine/estimators';
+import {
+  ESTIMATOR_NAMES,
+  isEstimatorName,
+  type EstimatorName,
+  type EstimatorOptions,
+  type ReinforceBaseline,
+} from '../engine/estimators';
 import type { EstimatorEntry } from '../engine/gradientAccuracy';
 import { CliError, fieldError } from './errors';
 import { shapeSize } from '../engine/spec/geometry';
@@ -57,7 +63,9 @@ export function parseJsonText(text: string, file: string): unknown {
     const message = (e as Error).message;
     const at = /at position (\d+)/.exec(message);
     const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : undefined;
-    const what = message.replace(/\s*in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of the file');
+    const what = message
+      .replace(/\s*in JSON at position \d+.*$/, '')
+      .replace(/^Unexpected end of JSON input$/, 'unexpected end of the file');
     if (offset === undefined) throw fieldError(file, '', `invalid JSON (${what})`);
     const { line, column } = position(text, offset);
     throw new CliError(`${file}:${line}:${column}: invalid JSON (${what})`);
@@ -65,7 +73,9 @@ export function parseJsonText(text: string, file: string): unknown {
   const overflow = overflowingNumber(text);
   if (overflow) {
     const { line, column } = position(text, overflow.offset);
-    throw new CliError(`${file}:${line}:${column}: the number ${overflow.raw} is too large for a 64-bit float (at most about 1.8e308)`);
+    throw new CliError(
+      `${file}:${line}:${column}: the number ${overflow.raw} is too large for a 64-bit float (at most about 1.8e308)`,
+    );
   }
   return value;
 }
@@ -75,7 +85,8 @@ function overflowingNumber(text: string): { raw: string; offset: number } | unde
   const number = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 34) { // a string: skip to its closing quote
+    if (c === 34) {
+      // a string: skip to its closing quote
       for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
     } else if (c === 45 || (c >= 48 && c <= 57)) {
       number.lastIndex = i;
@@ -106,16 +117,26 @@ export function loadParams(arg: string, spec: ModelSpec): Network {
     prefix = `checkpoints.${key}.`;
   }
   if (!isObject(doc) || !Array.isArray(doc.layers)) {
-    throw fieldError(file, `${prefix}layers`, 'expected an array of {"weight": [[...]], "bias": [...]} (hidden layers in order, then the output layer)');
+    throw fieldError(
+      file,
+      `${prefix}layers`,
+      'expected an array of {"weight": [[...]], "bias": [...]} (hidden layers in order, then the output layer)',
+    );
   }
   const shapes = modelGeometry(spec).geometry.map((g) => externalWeightShape(g).join('×'));
   doc.layers.forEach((l, k) => {
-    if (!isObject(l)) throw fieldError(file, `${prefix}layers[${k}]`, `expected an object with "weight" and "bias", got ${JSON.stringify(l)?.slice(0, 40)}`);
+    if (!isObject(l))
+      throw fieldError(
+        file,
+        `${prefix}layers[${k}]`,
+        `expected an object with "weight" and "bias", got ${JSON.stringify(l)?.slice(0, 40)}`,
+      );
   });
   try {
     return networkFromValues(spec, doc.layers as LayerValues[]);
   } catch (e) {
-    if (e instanceof ShapeError) throw fieldError(file, prefix + e.field, `${e.message} (model ${spec.name} weights: ${shapes.join(', ')})`);
+    if (e instanceof ShapeError)
+      throw fieldError(file, prefix + e.field, `${e.message} (model ${spec.name} weights: ${shapes.join(', ')})`);
     throw e;
   }
 }
@@ -128,22 +149,35 @@ export function loadData(file: string, spec: ModelSpec): Dataset {
   if (!Array.isArray(X) || X.length === 0) throw fieldError(file, 'X', 'expected a non-empty array of feature rows');
   X.forEach((row, n) => {
     if (!Array.isArray(row) || row.length !== d) {
-      throw fieldError(file, `X[${n}]`, `expected ${d} numbers (model input shape [${spec.input.shape.join(', ')}]), got ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 30)}`);
+      throw fieldError(
+        file,
+        `X[${n}]`,
+        `expected ${d} numbers (model input shape [${spec.input.shape.join(', ')}]), got ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 30)}`,
+      );
     }
     row.forEach((v, i) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw fieldError(file, `X[${n}][${i}]`, `expected a finite number, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw fieldError(file, `X[${n}][${i}]`, `expected a finite number, got ${JSON.stringify(v)}`);
     });
   });
   if (!Array.isArray(Y) || Y.length !== X.length) {
-    throw fieldError(file, 'Y', `expected an array of ${X.length} labels (one per row of X), got ${Array.isArray(Y) ? Y.length : typeof Y}`);
+    throw fieldError(
+      file,
+      'Y',
+      `expected an array of ${X.length} labels (one per row of X), got ${Array.isArray(Y) ? Y.length : typeof Y}`,
+    );
   }
   const K = spec.output.units;
   Y.forEach((y, n) => {
     const ok = spec.output.loss === 'logistic' ? y === 1 || y === -1 : Number.isInteger(y) && y >= 0 && y < K;
     if (!ok) {
-      throw fieldError(file, `Y[${n}]`, spec.output.loss === 'logistic'
-        ? `expected a label −1 or +1 (logistic loss), got ${JSON.stringify(y)}`
-        : `expected a class index 0..${K - 1} (nll loss over ${K} classes), got ${JSON.stringify(y)}`);
+      throw fieldError(
+        file,
+        `Y[${n}]`,
+        spec.output.loss === 'logistic'
+          ? `expected a label −1 or +1 (logistic loss), got ${JSON.stringify(y)}`
+          : `expected a class index 0..${K - 1} (nll loss over ${K} classes), got ${JSON.stringify(y)}`,
+      );
     }
   });
   return { X: X as number[][], Y: Y as number[] };
@@ -159,7 +193,8 @@ export function parseEstimatorName(name: string, flag = '--estimator'): Estimato
 const BASELINES: ReinforceBaseline[] = ['none', 'mean', 'loo'];
 
 export function parseBaseline(value: string, flag = '--baseline'): ReinforceBaseline {
-  if (!(BASELINES as string[]).includes(value)) throw new CliError(`${flag}: expected one of ${BASELINES.join(', ')}, got "${value}"`);
+  if (!(BASELINES as string[]).includes(value))
+    throw new CliError(`${flag}: expected one of ${BASELINES.join(', ')}, got "${value}"`);
   return value as ReinforceBaseline;
 }
 
@@ -170,21 +205,24 @@ const DECIMAL_INTEGER = /^\d+$/;
 
 export function parsePositiveNumber(value: string, flag: string): number {
   const v = Number(value);
-  if (!DECIMAL_NUMBER.test(value) || !Number.isFinite(v) || v <= 0) throw new CliError(`${flag}: expected a positive number such as 0.01 or 1e-3, got "${value}"`);
+  if (!DECIMAL_NUMBER.test(value) || !Number.isFinite(v) || v <= 0)
+    throw new CliError(`${flag}: expected a positive number such as 0.01 or 1e-3, got "${value}"`);
   return v;
 }
 
 /** A whole number ≥ 1 written in decimal digits, at most `max` (default: the largest exact integer). */
 export function parsePositiveInt(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(value);
-  if (!DECIMAL_INTEGER.test(value) || v < 1) throw new CliError(`${flag}: expected a positive whole number in decimal digits (such as 10), got "${value}"`);
+  if (!DECIMAL_INTEGER.test(value) || v < 1)
+    throw new CliError(`${flag}: expected a positive whole number in decimal digits (such as 10), got "${value}"`);
   if (v > max) throw new CliError(`${flag}: at most ${max}, got ${value}`);
   return v;
 }
 
 export function parseSeed(value: string): number {
   const v = Number(value);
-  if (!DECIMAL_INTEGER.test(value) || v > 0xffffffff) throw new CliError(`--seed: expected a whole number 0..4294967295 in decimal digits, got "${value}"`);
+  if (!DECIMAL_INTEGER.test(value) || v > 0xffffffff)
+    throw new CliError(`--seed: expected a whole number 0..4294967295 in decimal digits, got "${value}"`);
   return v;
 }
 
@@ -193,7 +231,10 @@ export function parseSeed(value: string): number {
  * (`concrete:0.1`), a baseline for reinforce (`reinforce:loo`).
  */
 export function parseEstimatorList(list: string, defaults: EstimatorOptions = {}): EstimatorEntry[] {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new CliError('--estimators: expected a comma-separated list of estimators');
   return items.map((item) => {
     const [rawName, option, extra] = item.split(':');
@@ -205,9 +246,14 @@ export function parseEstimatorList(list: string, defaults: EstimatorOptions = {}
       else if (name === 'reinforce') options.baseline = parseBaseline(option, `--estimators (${item})`);
       else throw new CliError(`--estimators: "${name}" takes no option (got "${item}")`);
     }
-    if (name === 'exact') throw new CliError('--estimators: exact is the reference of the comparison, not one of the estimators');
-    const label = name === 'concrete' ? `concrete(tau=${options.tau ?? 1})`
-      : name === 'reinforce' && (options.baseline ?? 'none') !== 'none' ? `reinforce(${options.baseline})` : name;
+    if (name === 'exact')
+      throw new CliError('--estimators: exact is the reference of the comparison, not one of the estimators');
+    const label =
+      name === 'concrete'
+        ? `concrete(tau=${options.tau ?? 1})`
+        : name === 'reinforce' && (options.baseline ?? 'none') !== 'none'
+          ? `reinforce(${options.baseline})`
+          : name;
     return { label, name, options };
   });
 }

@@ -10,8 +10,12 @@ export interface CliOutput {
 }
 
 export const processOutput: CliOutput = {
-  out: (text) => { process.stdout.write(text); },
-  err: (text) => { process.stderr.write(text); },
+  out: (text) => {
+    process.stdout.write(text);
+  },
+  err: (text) => {
+    process.stderr.write(text);
+  },
 };
 
 let current: CliOutput = processOutput;

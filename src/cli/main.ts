@@ -15,7 +15,8 @@ import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 
 const program = new Command();
-const backendOption = () => new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
+const backendOption = () =>
+  new Option('--backend <name>', 'tensor backend: tensorflow, wasm or cpu (default: best available, or $SBN_BACKEND)');
 
 program
   .name('sbn')
@@ -27,21 +28,32 @@ program
 
 program
   .command('grad')
-  .description('Draw gradient estimates of one estimator; print their mean and standard deviation per parameter as JSON')
+  .description(
+    'Draw gradient estimates of one estimator; print their mean and standard deviation per parameter as JSON',
+  )
   .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
-  .requiredOption('--params <params.json>', 'parameters {"layers": [{"weight": [[...]], "bias": [...]}, ...]}; file.json#key picks checkpoints[key]')
+  .requiredOption(
+    '--params <params.json>',
+    'parameters {"layers": [{"weight": [[...]], "bias": [...]}, ...]}; file.json#key picks checkpoints[key]',
+  )
   .requiredOption('--data <data.json>', 'data {"X": [[...], ...], "Y": [...]}')
   .requiredOption('--estimator <name>', estimatorList())
   .option('--draws <N>', 'number of independent draws', '1')
   .option('--seed <S>', 'random seed', '1')
   .option('--tau <T>', 'concrete temperature τ in σ((a − z)/τ)', '1')
-  .option('--baseline <B>', 'reinforce control variate: none, mean (running mean) or loo (leave-one-out over draws)', 'none')
+  .option(
+    '--baseline <B>',
+    'reinforce control variate: none, mean (running mean) or loo (leave-one-out over draws)',
+    'none',
+  )
   .addOption(backendOption())
   .action(gradCommand);
 
 program
   .command('gradeval')
-  .description("Gradient accuracy vs the exact gradient (the paper's Experiment 1): cosine and relative RMSE per layer for averages of M draws")
+  .description(
+    "Gradient accuracy vs the exact gradient (the paper's Experiment 1): cosine and relative RMSE per layer for averages of M draws",
+  )
   .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
   .requiredOption('--params <params.json>', 'parameters; file.json#key picks checkpoints[key]')
   .requiredOption('--data <data.json>', 'data {"X": [[...], ...], "Y": [...]}')
@@ -66,14 +78,19 @@ program
   .option('--seed <S>', 'override train.seed')
   .option('--out <dir>', 'folder that holds the run folders', 'runs')
   .option('--resume <run>', 'continue a stopped or crashed run folder from its newest valid checkpoint')
-  .option('--start-over', 'with --resume: when the run has checkpoints but none is valid, train it again from step 0 in the same folder (otherwise refused)')
+  .option(
+    '--start-over',
+    'with --resume: when the run has checkpoints but none is valid, train it again from step 0 in the same folder (otherwise refused)',
+  )
   .option('--no-progress', 'log lines instead of a progress bar')
   .addOption(backendOption())
   .action(trainCommand);
 
 program
   .command('eval')
-  .description('Accuracy of a trained run as an SBN, as a function of the number of samples averaged (docs/math.md §4.7)')
+  .description(
+    'Accuracy of a trained run as an SBN, as a function of the number of samples averaged (docs/math.md §4.7)',
+  )
   .argument('<run>', 'run folder')
   .option('--samples <N>', 'largest number of samples', '32')
   .option('--split <name>', 'test, validation or train', 'test')
@@ -89,12 +106,21 @@ const experiment = program
 // Experiment 1 (docs/math.md §3): gradient accuracy of the seven estimators on the 5-5-5 net.
 experiment
   .command('gradacc')
-  .description("Experiment 1 (docs/math.md §3): gradient accuracy vs M on the authors' checkpoints and on our re-created chk-1/100/2000")
+  .description(
+    "Experiment 1 (docs/math.md §3): gradient accuracy vs M on the authors' checkpoints and on our re-created chk-1/100/2000",
+  )
   .option('--out <dir>', 'folder for gradacc.json, report.html and the figures', 'experiments/gradacc')
   .option('--draws <N>', 'single-draw estimates per estimator and checkpoint', '20000')
   .option('--seed <S>', 'random seed', '1')
-  .option('--epochs <N>', 'epochs of the REINFORCE training that re-creates the checkpoints (docs/math.md §3.2)', '2000')
-  .option('--authors <dir>', "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: reference/authors-psa-neurips2020 in the package)")
+  .option(
+    '--epochs <N>',
+    'epochs of the REINFORCE training that re-creates the checkpoints (docs/math.md §3.2)',
+    '2000',
+  )
+  .option(
+    '--authors <dir>',
+    "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: reference/authors-psa-neurips2020 in the package)",
+  )
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentGradaccCommand);
@@ -102,12 +128,17 @@ experiment
 // Experiment 2 (docs/math.md §4): train one model with each method of §4.3 and evaluate all as true SBNs.
 experiment
   .command('train')
-  .description('Experiment 2 (docs/math.md §4): train a suite with the eight methods of §4.3 (lr search each), evaluate as SBNs, report')
+  .description(
+    'Experiment 2 (docs/math.md §4): train a suite with the eight methods of §4.3 (lr search each), evaluate as SBNs, report',
+  )
   .requiredOption('--suite <name>', `one of ${SUITE_NAMES.join(', ')}`)
   .option('--out <dir>', 'suite folder (default experiments/<suite>); an existing one is resumed')
   .option('--methods <list>', 'comma-separated subset of the methods (default: all eight)')
   .option('--epochs <N>', "override the suite's training epochs")
-  .option('--data <path>', 'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); default: the data-set store\'s')
+  .option(
+    '--data <path>',
+    "cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); default: the data-set store's",
+  )
   .option('--limit <N>', 'use only the first N training examples (quick runs)')
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
@@ -116,7 +147,9 @@ experiment
 // `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
 program
   .command('doctor')
-  .description('The environment: Node.js, each backend and why it loads or not, native kernels, GPUs, data sets, runs folder')
+  .description(
+    'The environment: Node.js, each backend and why it loads or not, native kernels, GPUs, data sets, runs folder',
+  )
   .option('--json', 'print one JSON object (for bug reports)')
   .option('--runs <dir>', 'runs folder to report on', 'runs')
   .option('--timeout <seconds>', 'how long each backend may take to load', '60')
@@ -131,7 +164,10 @@ data
   .description('Download mnist, fashion-mnist or cifar10 into the data-set store (checksummed; run again to resume)')
   .argument('<name>', 'mnist, fashion-mnist or cifar10')
   .option('--dir <dir>', 'data-set store to download into (default: $SBN_DATA_DIR, else the per-user data folder)')
-  .option('--mirror <url>', 'base URL of another host with the same files (default: $SBN_DATA_MIRROR, else the canonical host)')
+  .option(
+    '--mirror <url>',
+    'base URL of another host with the same files (default: $SBN_DATA_MIRROR, else the canonical host)',
+  )
   .action(dataFetchCommand);
 data
   .command('list')
@@ -145,9 +181,18 @@ program
   .description('Set up optional parts of SBN Studio on this machine')
   .command('backend')
   .description('Build the native backend (tfjs-node binding + PSA kernels against libtensorflow) into a set-up folder')
-  .option('--dir <dir>', 'set-up folder (default: $SBN_NATIVE_DIR, else native-<platform>-<arch> in the user cache dir)')
-  .option('--libtensorflow <path>', 'an existing libtensorflow folder (lib/libtensorflow*.so*, include/) instead of the pip wheel (default: $SBN_LIBTENSORFLOW)')
-  .option('--gpu', 'a CUDA build: the `tensorflow` wheel with the CUDA libraries of tensorflow[and-cuda], or a GPU --libtensorflow')
+  .option(
+    '--dir <dir>',
+    'set-up folder (default: $SBN_NATIVE_DIR, else native-<platform>-<arch> in the user cache dir)',
+  )
+  .option(
+    '--libtensorflow <path>',
+    'an existing libtensorflow folder (lib/libtensorflow*.so*, include/) instead of the pip wheel (default: $SBN_LIBTENSORFLOW)',
+  )
+  .option(
+    '--gpu',
+    'a CUDA build: the `tensorflow` wheel with the CUDA libraries of tensorflow[and-cuda], or a GPU --libtensorflow',
+  )
   .option('--force', 'compile again even when a binding for this libtensorflow was compiled before')
   .option('--verbose', 'print the build log (it is always written to setup.log in the folder)')
   .action(setupBackendCommand);
@@ -163,7 +208,8 @@ function resetOptions(cmd: Command): void {
     const name = option.attributeName();
     if (option.negate) {
       // `--no-x` without a `--x`: the value is true unless given (commander's own rule)
-      if (!cmd.options.some((o) => !o.negate && o.attributeName() === name)) cmd.setOptionValueWithSource(name, option.defaultValue ?? true, 'default');
+      if (!cmd.options.some((o) => !o.negate && o.attributeName() === name))
+        cmd.setOptionValueWithSource(name, option.defaultValue ?? true, 'default');
     } else if (option.defaultValue !== undefined) {
       cmd.setOptionValueWithSource(name, option.defaultValue, 'default');
     }
@@ -198,7 +244,9 @@ export async function runCli(args: readonly string[], output: CliOutput = proces
         return known.exitCode;
       }
       const error = e as Error;
-      err(`sbn: internal error: ${oneLine(cliMessage(error?.message ?? String(e)))}${process.env.SBN_DEBUG ? `\n${error?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`);
+      err(
+        `sbn: internal error: ${oneLine(cliMessage(error?.message ?? String(e)))}${process.env.SBN_DEBUG ? `\n${error?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`,
+      );
       return 1;
     }
   });

@@ -27,7 +27,8 @@ export function prepareOutputFolder(dir: string, flag: string): void {
     }
   }
   const shown = existing === path.resolve(dir) ? dir : existing;
-  if (!st.isDirectory()) throw new CliError(`${flag}: ${shown} is a file, not a folder; give a folder (it is created if missing)`);
+  if (!st.isDirectory())
+    throw new CliError(`${flag}: ${shown} is a file, not a folder; give a folder (it is created if missing)`);
   try {
     fs.accessSync(existing, fs.constants.W_OK | fs.constants.X_OK);
     if (existing !== path.resolve(dir)) fs.mkdirSync(dir, { recursive: true });
@@ -44,7 +45,8 @@ export function prepareOutputFile(file: string, flag: string): void {
   } catch (e) {
     throw problemOf(e, flag, file);
   }
-  if (st?.isDirectory()) throw new CliError(`${flag}: ${file} is a folder; give a file name, e.g. ${path.join(file, 'results.json')}`);
+  if (st?.isDirectory())
+    throw new CliError(`${flag}: ${file} is a folder; give a file name, e.g. ${path.join(file, 'results.json')}`);
   if (st && !st.isFile()) throw new CliError(`${flag}: ${file} is not a regular file; give a file name`);
   prepareOutputFolder(path.dirname(path.resolve(file)), flag);
 }

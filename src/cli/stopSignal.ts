@@ -32,7 +32,9 @@ export function listenForStop(onSecond: string): StopSignal {
   process.on('SIGTERM', handler);
   return {
     requested: () => stop,
-    onExit: (f) => { release = f; },
+    onExit: (f) => {
+      release = f;
+    },
     dispose: () => {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);

@@ -32,10 +32,15 @@ export interface BackendInfo {
 
 const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 const ALIASES: Record<string, BackendName | 'auto'> = {
-  '': 'auto', auto: 'auto',
-  tensorflow: 'tensorflow', node: 'tensorflow', 'tfjs-node': 'tensorflow', native: 'tensorflow',
+  '': 'auto',
+  auto: 'auto',
+  tensorflow: 'tensorflow',
+  node: 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  native: 'tensorflow',
   wasm: 'wasm',
-  cpu: 'cpu', js: 'cpu',
+  cpu: 'cpu',
+  js: 'cpu',
 };
 
 let current: BackendInfo | null = null;
@@ -59,7 +64,8 @@ function packageDir(name: string): string | null {
  * @tensorflow/tfjs-backend-wasm package.
  */
 export function wasmDistDir(): string | null {
-  const hasBinaries = (d: string) => existsSync(join(d, 'tfjs-backend-wasm-simd.wasm')) || existsSync(join(d, 'tfjs-backend-wasm.wasm'));
+  const hasBinaries = (d: string) =>
+    existsSync(join(d, 'tfjs-backend-wasm-simd.wasm')) || existsSync(join(d, 'tfjs-backend-wasm.wasm'));
   if (process.env.SBN_WASM_DIR) return hasBinaries(process.env.SBN_WASM_DIR) ? process.env.SBN_WASM_DIR : null;
   const pkg = packageDir('@tensorflow/tfjs-backend-wasm');
   const candidates = [join(__dirname, 'wasm'), pkg ? join(pkg, 'dist') : undefined];
@@ -73,7 +79,8 @@ function hasWebAssembly(): boolean {
 /** Backends that can load here, best first, without initialising any of them. */
 export function availableBackends(): BackendName[] {
   const out: BackendName[] = [];
-  if (!loadFailures.has('tensorflow') && (tfjsNode !== null || locateNativeBackend().location !== null)) out.push('tensorflow');
+  if (!loadFailures.has('tensorflow') && (tfjsNode !== null || locateNativeBackend().location !== null))
+    out.push('tensorflow');
   if (!loadFailures.has('wasm') && hasWebAssembly() && wasmDistDir() !== null) out.push('wasm');
   out.push('cpu');
   return out;
@@ -93,8 +100,10 @@ function parsePreference(raw: string | undefined, source: string): BackendName |
   const key = (raw ?? '').trim().toLowerCase();
   const name = ALIASES[key];
   if (name === undefined) {
-    throw new Error(`unknown backend "${raw}"${source} (expected one of ${ORDER.join(', ')}, auto); `
-      + `available here: ${availableBackends().join(', ')}`);
+    throw new Error(
+      `unknown backend "${raw}"${source} (expected one of ${ORDER.join(', ')}, auto); ` +
+        `available here: ${availableBackends().join(', ')}`,
+    );
   }
   return name;
 }
@@ -103,7 +112,9 @@ function parsePreference(raw: string | undefined, source: string): BackendName |
 async function setBackendQuietly(name: BackendName): Promise<void> {
   const warnings: string[] = [];
   const warn = console.warn;
-  console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.map(String).join(' '));
+  };
   let ok = false;
   try {
     ok = await tf.setBackend(name);
@@ -147,7 +158,9 @@ function loadTfjsNode(): void {
   if (tfjsNode) return;
   const { location, why } = locateNativeBackend();
   if (!location) {
-    throw new Error(`no native tensorflow backend here (${why}); \`sbn setup backend\` or SBN: Set Up Native Backend builds one`);
+    throw new Error(
+      `no native tensorflow backend here (${why}); \`sbn setup backend\` or SBN: Set Up Native Backend builds one`,
+    );
   }
   // libtensorflow logs at load time; keep warnings and errors only unless the user chose a level.
   if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
@@ -157,7 +170,10 @@ function loadTfjsNode(): void {
   if (cuda.length) {
     // a GPU libtensorflow dlopens CUDA by SONAME: load the set-up's copies first
     const k = nativeKernels();
-    if (!k?.preload) throw new Error('this GPU set-up needs the native kernels addon to preload its CUDA libraries, and it does not load');
+    if (!k?.preload)
+      throw new Error(
+        'this GPU set-up needs the native kernels addon to preload its CUDA libraries, and it does not load',
+      );
     k.preload(cuda);
   }
   try {
@@ -176,7 +192,9 @@ function loadTfjsNode(): void {
     tfjsNodeFrom = location;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new Error(`${location.package} (${location.origin === 'setup' ? `set up in ${location.setupDir}` : 'node_modules'}) does not load: ${msg}`);
+    throw new Error(
+      `${location.package} (${location.origin === 'setup' ? `set up in ${location.setupDir}` : 'node_modules'}) does not load: ${msg}`,
+    );
   }
 }
 
@@ -196,8 +214,10 @@ async function init(name: BackendName): Promise<BackendInfo> {
     case 'tensorflow': {
       loadTfjsNode();
       if (!tf.findBackendFactory('tensorflow')) {
-        throw new Error('tfjs-node loaded but registered no "tensorflow" backend with @tensorflow/tfjs '
-          + '(two copies of @tensorflow/tfjs-core? check `npm ls @tensorflow/tfjs-core`)');
+        throw new Error(
+          'tfjs-node loaded but registered no "tensorflow" backend with @tensorflow/tfjs ' +
+            '(two copies of @tensorflow/tfjs-core? check `npm ls @tensorflow/tfjs-core`)',
+        );
       }
       await setBackendQuietly('tensorflow');
       const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
@@ -210,16 +230,24 @@ async function init(name: BackendName): Promise<BackendInfo> {
         name,
         detail: `tensorflow (libtensorflow ${version}${gpu ? `, GPU build, ${gpus} GPU${gpus === 1 ? '' : 's'}` : ''})`,
         native: {
-          origin: from.origin, package: from.package, bindingPath: from.bindingPath, libtensorflowVersion: version,
-          libtensorflowDir: from.libDir ? dirname(from.libDir) : null, gpu, devices,
+          origin: from.origin,
+          package: from.package,
+          bindingPath: from.bindingPath,
+          libtensorflowVersion: version,
+          libtensorflowDir: from.libDir ? dirname(from.libDir) : null,
+          gpu,
+          devices,
         },
       };
     }
     case 'wasm': {
       const dist = wasmDistDir();
       if (!dist) {
-        throw new Error(process.env.SBN_WASM_DIR ? `SBN_WASM_DIR=${process.env.SBN_WASM_DIR} has no tfjs-backend-wasm .wasm files`
-          : '@tensorflow/tfjs-backend-wasm has no .wasm files');
+        throw new Error(
+          process.env.SBN_WASM_DIR
+            ? `SBN_WASM_DIR=${process.env.SBN_WASM_DIR} has no tfjs-backend-wasm .wasm files`
+            : '@tensorflow/tfjs-backend-wasm has no .wasm files',
+        );
       }
       if (!hasWebAssembly()) throw new Error('this Node.js has no WebAssembly');
       setWasmPaths(dist + '/');
@@ -256,8 +284,11 @@ export async function initBackend(preference?: string): Promise<BackendInfo> {
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       loadFailures.set(wanted, why);
-      throw new Error(withEnvironmentHint(`backend "${wanted}"${source} cannot load: ${why}; available here: `
-        + `${availableBackends().join(', ')}`));
+      throw new Error(
+        withEnvironmentHint(
+          `backend "${wanted}"${source} cannot load: ${why}; available here: ` + `${availableBackends().join(', ')}`,
+        ),
+      );
     }
     return current;
   }

@@ -24,7 +24,10 @@ export interface Coding {
 }
 
 const pm1: Coding = {
-  kind: 'pm1', on: 1, off: -1, meanScale: 2,
+  kind: 'pm1',
+  on: 1,
+  off: -1,
+  meanScale: 2,
   fromBits: (b) => tf.tidy(() => tf.sub(tf.mul(b, 2), 1)),
   signOf: (x) => tf.clone(x),
   flipShift: (x) => tf.mul(x, -2),
@@ -33,7 +36,10 @@ const pm1: Coding = {
 };
 
 const zeroOne: Coding = {
-  kind: '01', on: 1, off: 0, meanScale: 1,
+  kind: '01',
+  on: 1,
+  off: 0,
+  meanScale: 1,
   fromBits: (b) => tf.clone(b),
   signOf: (x) => tf.tidy(() => tf.sub(tf.mul(x, 2), 1)),
   flipShift: (x) => tf.tidy(() => tf.sub(1, tf.mul(x, 2))),

@@ -23,8 +23,12 @@ function fill(out: Float32Array, seed: number, offset: number, p?: Float32Array)
   // z_k = seed + (k + 1)·golden (mod 2^64), from k = offset on, then + golden per step
   const k1 = offset + 1;
   const k1Lo = k1 >>> 0;
-  let lo = Math.imul(k1Lo, GOLDEN_LO) >>> 0;
-  let zHi = (Math.round((k1Lo * GOLDEN_LO - lo) * INV32) + Math.imul(Math.floor(k1 / TWO32) >>> 0, GOLDEN_LO) + Math.imul(k1Lo, GOLDEN_HI)) >>> 0;
+  const lo = Math.imul(k1Lo, GOLDEN_LO) >>> 0;
+  let zHi =
+    (Math.round((k1Lo * GOLDEN_LO - lo) * INV32) +
+      Math.imul(Math.floor(k1 / TWO32) >>> 0, GOLDEN_LO) +
+      Math.imul(k1Lo, GOLDEN_HI)) >>>
+    0;
   let sum = lo + (seed >>> 0);
   zHi = (zHi + (Math.floor(seed / TWO32) >>> 0) + (sum >= TWO32 ? 1 : 0)) >>> 0;
   let zLo = sum >>> 0;

@@ -45,14 +45,24 @@ function convIndexMap(g: Extract<AffineGeometry, { kind: 'conv' }>): Int32Array 
  * Dense form of a layer from its external flat weight (row-major [out, in] or [F, C, K, K]) and bias.
  * The returned `backMap` turns a gradient of the dense form into one of the layer's own parameters.
  */
-export function denseEquivalent(g: AffineGeometry, weight: ArrayLike<number>, bias: ArrayLike<number>): {
-  layer: DenseLayer64; backMap: (dW: Float64Array, db: Float64Array) => Float64Array;
+export function denseEquivalent(
+  g: AffineGeometry,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number>,
+): {
+  layer: DenseLayer64;
+  backMap: (dW: Float64Array, db: Float64Array) => Float64Array;
 } {
   const nIn = shapeSize(g.inShape);
   if (g.kind === 'dense') {
     return {
       layer: { in: nIn, out: g.units, weight: Float64Array.from(weight), bias: Float64Array.from(bias) },
-      backMap: (dW, db) => { const v = new Float64Array(dW.length + db.length); v.set(dW); v.set(db, dW.length); return v; },
+      backMap: (dW, db) => {
+        const v = new Float64Array(dW.length + db.length);
+        v.set(dW);
+        v.set(db, dW.length);
+        return v;
+      },
     };
   }
   const nOut = shapeSize(g.outShape);
@@ -73,4 +83,3 @@ export function denseEquivalent(g: AffineGeometry, weight: ArrayLike<number>, bi
     },
   };
 }
-

@@ -34,12 +34,26 @@ function norm2(v: ArrayLike<number>): number {
   return s;
 }
 
-export function compareEstimators(net: Network, data: Dataset, estimators: EstimatorName[], draws: number, seed = 1, referenceDraws = 2000): DiagnosticsResult & { referenceSeconds: number } {
+export function compareEstimators(
+  net: Network,
+  data: Dataset,
+  estimators: EstimatorName[],
+  draws: number,
+  seed = 1,
+  referenceDraws = 2000,
+): DiagnosticsResult & { referenceSeconds: number } {
   return runToEnd(compareEstimatorsPass(net, data, estimators, draws, seed, referenceDraws));
 }
 
 /** compareEstimators as a pass that yields after every batch of draws. */
-export function* compareEstimatorsPass(net: Network, data: Dataset, estimators: EstimatorName[], draws: number, seed = 1, referenceDraws = 2000): Pass<DiagnosticsResult & { referenceSeconds: number }> {
+export function* compareEstimatorsPass(
+  net: Network,
+  data: Dataset,
+  estimators: EstimatorName[],
+  draws: number,
+  seed = 1,
+  referenceDraws = 2000,
+): Pass<DiagnosticsResult & { referenceSeconds: number }> {
   const started = Date.now();
   const sizes = parameterSizes(net);
   let reference: Float64Array[];
@@ -50,7 +64,11 @@ export function* compareEstimatorsPass(net: Network, data: Dataset, estimators: 
     kind = 'exact';
     referenceError = sizes.map(() => 0);
   } else {
-    const ref = yield* gradientDrawsPass(net, data, 'reinforce', { draws: referenceDraws, seed: seed + 7777, estimatorOptions: { baseline: 'loo' } });
+    const ref = yield* gradientDrawsPass(net, data, 'reinforce', {
+      draws: referenceDraws,
+      seed: seed + 7777,
+      estimatorOptions: { baseline: 'loo' },
+    });
     reference = ref.layers.map((l) => l.mean);
     kind = 'unbiased-mean';
     referenceError = ref.layers.map((l) => Math.sqrt(norm2(l.std) / referenceDraws / Math.max(norm2(l.mean), 1e-300)));
@@ -62,7 +80,9 @@ export function* compareEstimatorsPass(net: Network, data: Dataset, estimators: 
     const started = Date.now();
     const store = sizes.map((P) => new Float64Array(P * draws));
     const summary = yield* gradientDrawsPass(net, data, name, {
-      draws, seed: seed + index * 101, estimatorOptions: { baseline: 'loo' },
+      draws,
+      seed: seed + index * 101,
+      estimatorOptions: { baseline: 'loo' },
       onDraw: (d, layers) => layers.forEach((v, k) => store[k].set(v, d * sizes[k])),
     });
     results.push({
@@ -73,29 +93,48 @@ export function* compareEstimatorsPass(net: Network, data: Dataset, estimators: 
         const mean = summary.layers[k].mean;
         const diff = mean.map((v, i) => v - reference[k][i]);
         return {
-          ...layerAccuracy(net.layerNames[k], store[k], P, reference[k], M), variance,
-          snr: norm2(mean) / Math.max(variance, 1e-300), bias: Math.sqrt(norm2(diff) / Math.max(norm2(reference[k]), 1e-300)),
+          ...layerAccuracy(net.layerNames[k], store[k], P, reference[k], M),
+          variance,
+          snr: norm2(mean) / Math.max(variance, 1e-300),
+          bias: Math.sqrt(norm2(diff) / Math.max(norm2(reference[k]), 1e-300)),
         };
       }),
     });
   }
-  return { reference: kind, referenceError, referenceSeconds, layerNames: net.layerNames, draws, M, estimators: results };
+  return {
+    reference: kind,
+    referenceError,
+    referenceSeconds,
+    layerNames: net.layerNames,
+    draws,
+    M,
+    estimators: results,
+  };
 }
 
 /** A Markdown report of a diagnostics result. */
 export function diagnosticsMarkdown(title: string, r: DiagnosticsResult): string {
-  const lines = [`# ${title}`, '',
+  const lines = [
+    `# ${title}`,
+    '',
     r.reference === 'exact'
       ? `Reference: the **exact** gradient (enumeration). ${r.draws} draws per estimator.`
       : `Reference: the mean of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. Its relative standard error per layer: ${r.referenceError.map((e, k) => `${r.layerNames[k]} ${e.toFixed(3)}`).join(', ')}. ${r.draws} draws per estimator.`,
-    '', 'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance.', ''];
+    '',
+    'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance.',
+    '',
+  ];
   r.layerNames.forEach((layer, k) => {
     lines.push(`## Layer ${layer}`, '');
-    lines.push(`| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`);
+    lines.push(
+      `| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`,
+    );
     lines.push(`|---|${r.M.map(() => '---:').join('|')}|${r.M.map(() => '---:').join('|')}|---:|---:|`);
     for (const e of r.estimators) {
       const l = e.layers[k];
-      lines.push(`| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ${l.snr.toPrecision(3)} |`);
+      lines.push(
+        `| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ${l.snr.toPrecision(3)} |`,
+      );
     }
     lines.push('');
   });

@@ -10,7 +10,10 @@ import { backendLoadFailure, initBackend, type BackendName } from './backend';
 import { describeNativeBackend } from './native/describe';
 import { DATASET_CATALOG, STORED_DATASETS, dataStoreDirs, datasetLocations } from './data/store';
 import {
-  ENVIRONMENT_REPORT_SCHEMA, type BackendProbe, type EnvironmentReport, type NativeBackendReport,
+  ENVIRONMENT_REPORT_SCHEMA,
+  type BackendProbe,
+  type EnvironmentReport,
+  type NativeBackendReport,
 } from '../environmentReport';
 import { kernelsInfo, nativeKernels, nativeKernelsPath } from './kernels';
 import { listRuns } from './runs';
@@ -39,18 +42,31 @@ export async function runBackendProbe(name: string): Promise<void> {
  * Runs `script BACKEND_PROBE_FLAG name` with this executable (the CLI or the worker bundle; they answer the flag)
  * and reads its answer. A child that hangs is killed after `timeoutMs`.
  */
-export function probeBackendInChild(name: BackendName, script: string, timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<BackendProbe> {
+export function probeBackendInChild(
+  name: BackendName,
+  script: string,
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BackendProbe> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script, BACKEND_PROBE_FLAG, name], {
-      env: { ...env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     const seconds = () => (Date.now() - started) / 1000;
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -58,16 +74,30 @@ export function probeBackendInChild(name: BackendName, script: string, timeoutMs
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const line = stdout
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
       if (line) {
         try {
           const p = JSON.parse(line) as BackendProbe;
           resolve({ ...p, name, seconds: seconds() });
           return;
-        } catch { /* reported below */ }
+        } catch {
+          /* reported below */
+        }
       }
-      const tail = stderr.trim().split('\n').filter((l) => l.trim()).slice(-1)[0];
-      const how = timedOut ? `did not load within ${Math.round(timeoutMs / 1000)} s` : signal ? `crashed (${signal})` : `exited with code ${code}`;
+      const tail = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-1)[0];
+      const how = timedOut
+        ? `did not load within ${Math.round(timeoutMs / 1000)} s`
+        : signal
+          ? `crashed (${signal})`
+          : `exited with code ${code}`;
       resolve({ name, loads: false, reason: `${how} while loading${tail ? `: ${tail}` : ''}`, seconds: seconds() });
     });
   });
@@ -95,8 +125,10 @@ export async function nativeBackendReport(tensorflow: BackendProbe | undefined):
   const k = kernelsInfo();
   const info = nativeKernels()?.info();
   const setUp = !!tensorflow?.loads && k.kind === 'native';
-  const why = setUp ? undefined
-    : !tensorflow?.loads ? `the tensorflow backend does not load: ${tensorflow?.reason ?? d.why ?? 'not tried'}`
+  const why = setUp
+    ? undefined
+    : !tensorflow?.loads
+      ? `the tensorflow backend does not load: ${tensorflow?.reason ?? d.why ?? 'not tried'}`
       : `the native PSA kernels are not in use: ${k.detail}`;
   return {
     folder: d.bindingPath ? path.dirname(d.bindingPath) : null,
@@ -109,8 +141,12 @@ export async function nativeBackendReport(tensorflow: BackendProbe | undefined):
       gpu: d.libtensorflow?.gpu ?? false,
     },
     kernels: {
-      kind: k.kind, detail: k.detail, path: nativeKernelsPath() ?? null,
-      isa: info?.isa ?? null, isas: info?.isas ?? [], threads: info?.threads ?? null,
+      kind: k.kind,
+      detail: k.detail,
+      path: nativeKernelsPath() ?? null,
+      isa: info?.isa ?? null,
+      isas: info?.isas ?? [],
+      threads: info?.threads ?? null,
     },
     gpus: driverGpus(),
     devices: d.devices.map((dev) => `${dev.name} (${dev.type})`),
@@ -134,17 +170,33 @@ export async function environmentReport(o: ReportOptions): Promise<EnvironmentRe
   const backends = await Promise.all(BACKENDS.map((name) => probe(name)));
   const preferred = (o.preferredBackend || process.env.SBN_BACKEND || 'auto').trim().toLowerCase();
   const loads = (n: string) => backends.find((b) => b.name === n)?.loads;
-  const selected = preferred === 'auto' ? backends.find((b) => b.loads)?.name ?? null : loads(preferred) ? preferred as BackendName : null;
+  const selected =
+    preferred === 'auto'
+      ? (backends.find((b) => b.loads)?.name ?? null)
+      : loads(preferred)
+        ? (preferred as BackendName)
+        : null;
   const stores = dataStoreDirs();
-  const variables = Object.fromEntries(Object.entries(process.env)
-    .filter(([k, v]) => v !== undefined && /^(SBN_|TF_CPP_|TF_ENABLE_|TF_NUM_|TF_FORCE_|CUDA_VISIBLE_DEVICES$|ELECTRON_RUN_AS_NODE$)/.test(k)).sort()) as Record<string, string>;
+  const variables = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(
+        ([k, v]) =>
+          v !== undefined &&
+          /^(SBN_|TF_CPP_|TF_ENABLE_|TF_NUM_|TF_FORCE_|CUDA_VISIBLE_DEVICES$|ELECTRON_RUN_AS_NODE$)/.test(k),
+      )
+      .sort(),
+  ) as Record<string, string>;
   return {
     schema: ENVIRONMENT_REPORT_SCHEMA,
     createdAt: new Date().toISOString(),
     sbnVersion: o.sbnVersion,
     node: {
-      version: process.version, platform: process.platform, arch: process.arch, cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30 * 10) / 10,
+      version: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown',
+      memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     },
     preferredBackend: preferred,
     selectedBackend: selected,

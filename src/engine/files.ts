@@ -24,7 +24,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* already renamed or never created */ }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already renamed or never created */
+    }
     throw e;
   }
   fsyncDir(path.dirname(file));
@@ -39,13 +43,23 @@ export function fsyncDir(dir: string): void {
   } catch {
     /* Windows (EISDIR/EPERM) and some network file systems: nothing more we can do */
   } finally {
-    if (fd !== undefined) try { fs.closeSync(fd); } catch { /* ignore */ }
+    if (fd !== undefined)
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* ignore */
+      }
   }
 }
 
 /** A text file that cannot be read as one: not a regular file, too large, or not UTF-8. The message names the file. */
 export class TextFileError extends Error {
-  constructor(readonly file: string, readonly problem: string, readonly line?: number, readonly column?: number) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
     super(`${file}${line === undefined ? '' : `:${line}:${column}`}: ${problem}`);
   }
 }
@@ -54,7 +68,11 @@ export class TextFileError extends Error {
 function bytePosition(bytes: Uint8Array, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) { line++; lineStart = i + 1; }
+  for (let i = 0; i < offset; i++)
+    if (bytes[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
   const column = Buffer.from(bytes.subarray(lineStart, offset)).toString('utf8').length + 1;
   return { line, column };
 }
@@ -64,10 +82,22 @@ export function invalidUtf8Offset(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i];
-    if (b < 0x80) { i++; continue; }
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
     let n: number;
     let min: number;
-    if (b >= 0xc2 && b <= 0xdf) { n = 1; min = 0x80; } else if (b >= 0xe0 && b <= 0xef) { n = 2; min = 0x800; } else if (b >= 0xf0 && b <= 0xf4) { n = 3; min = 0x10000; } else return i;
+    if (b >= 0xc2 && b <= 0xdf) {
+      n = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      min = 0x10000;
+    } else return i;
     let cp = b & (0x3f >> n);
     for (let k = 1; k <= n; k++) {
       const c = bytes[i + k];
@@ -91,11 +121,18 @@ export function readTextFile(file: string, maxBytes: number): string {
     st = fs.statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TextFileError(file, code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? (e as Error).message})`);
+    throw new TextFileError(
+      file,
+      code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? (e as Error).message})`,
+    );
   }
   if (st.isDirectory()) throw new TextFileError(file, 'expected a file, got a folder');
   if (!st.isFile()) throw new TextFileError(file, 'expected a regular file, got a device, pipe or socket');
-  if (st.size > maxBytes) throw new TextFileError(file, `the file has ${st.size} bytes, more than the ${maxBytes} this reader accepts; is it the right file?`);
+  if (st.size > maxBytes)
+    throw new TextFileError(
+      file,
+      `the file has ${st.size} bytes, more than the ${maxBytes} this reader accepts; is it the right file?`,
+    );
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -106,7 +143,12 @@ export function readTextFile(file: string, maxBytes: number): string {
   const bad = invalidUtf8Offset(bytes);
   if (bad >= 0) {
     const { line, column } = bytePosition(bytes, bad);
-    throw new TextFileError(file, `invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at byte offset ${bad}); save the file as UTF-8`, line, column);
+    throw new TextFileError(
+      file,
+      `invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at byte offset ${bad}); save the file as UTF-8`,
+      line,
+      column,
+    );
   }
   return bytes.toString('utf8').replace(/^\uFEFF/, '');
 }

@@ -12,8 +12,10 @@ import type { GradientAccuracyData, LayerAccuracy } from './experiments/types';
 export type { LayerAccuracy };
 
 /** The 36 values of M of the paper's figure. */
-export const PAPER_M = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 600,
-  700, 800, 900, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000];
+export const PAPER_M = [
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
+  2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000,
+];
 
 /** Largest number of stored per-draw values (draws × parameters) per estimator. */
 export const MAX_STORED_VALUES = 1e8;
@@ -62,7 +64,13 @@ function stdOf(values: Float64Array, mean: number): number {
 }
 
 /** Accuracy of one layer's draws [D × P] (row-major) against the exact gradient g, for every M. */
-export function layerAccuracy(layer: string, draws: Float64Array, P: number, g: Float64Array, Ms: number[]): LayerAccuracy {
+export function layerAccuracy(
+  layer: string,
+  draws: Float64Array,
+  P: number,
+  g: Float64Array,
+  Ms: number[],
+): LayerAccuracy {
   const D = draws.length / P;
   let gNorm2 = 0;
   for (let i = 0; i < P; i++) gNorm2 += g[i] * g[i];
@@ -105,12 +113,19 @@ export function layerAccuracy(layer: string, draws: Float64Array, P: number, g: 
   return out;
 }
 
-export function gradientAccuracy(net: Network, data: Dataset, entries: EstimatorEntry[], options: GradientAccuracyOptions): GradientAccuracyResult {
+export function gradientAccuracy(
+  net: Network,
+  data: Dataset,
+  entries: EstimatorEntry[],
+  options: GradientAccuracyOptions,
+): GradientAccuracyResult {
   const exact = exactGradient(net.spec, networkValues(net), data.X, data.Y);
   const sizes = parameterSizes(net);
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total * options.draws > MAX_STORED_VALUES) {
-    throw new RangeError(`gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`);
+    throw new RangeError(
+      `gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`,
+    );
   }
   const Ms = options.M.filter((M) => M >= 1 && M <= options.draws);
   const estimators: EstimatorAccuracy[] = entries.map((entry, index) => {

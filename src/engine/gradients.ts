@@ -65,13 +65,19 @@ class RunningMoments {
 export function drawBatches(draws: number, perBatch: number): number[] {
   const sizes: number[] = [];
   for (let left = draws; left > 0; left -= perBatch) sizes.push(Math.min(perBatch, left));
-  if (sizes.length > 1 && sizes[sizes.length - 1] === 1) { sizes[sizes.length - 2]--; sizes[sizes.length - 1]++; }
+  if (sizes.length > 1 && sizes[sizes.length - 1] === 1) {
+    sizes[sizes.length - 2]--;
+    sizes[sizes.length - 1]++;
+  }
   return sizes;
 }
 
 function defaultMaxRows(net: Network): number {
   const last = net.geometry[net.geometry.length - 1];
-  const widest = Math.max(...net.geometry.map((g) => shapeSize(outShapeOf(g))), shapeSize(last.inShape) * net.spec.output.units);
+  const widest = Math.max(
+    ...net.geometry.map((g) => shapeSize(outShapeOf(g))),
+    shapeSize(last.inShape) * net.spec.output.units,
+  );
   return Math.max(1, Math.floor((1 << 21) / widest));
 }
 
@@ -82,17 +88,27 @@ function defaultMaxRows(net: Network): number {
 export function inputTensor(net: Network, rows: ArrayLike<number>[] | Float32Array, count?: number): tf.Tensor {
   const shape = net.spec.input.shape;
   const n = count ?? (rows as ArrayLike<number>[]).length;
-  const flat = rows instanceof Float32Array ? rows : Float32Array.from((rows as ArrayLike<number>[]).flatMap((r) => Array.from(r)));
+  const flat = rows instanceof Float32Array ? rows : Float32Array.from(rows.flatMap((r) => Array.from(r)));
   if (shape.length !== 3) return tf.tensor2d(flat, [n, shapeSize(shape)]);
   return tf.tidy(() => tf.transpose(tf.tensor4d(flat, [n, shape[0], shape[1], shape[2]]), [0, 2, 3, 1]));
 }
 
-export function gradientDraws(net: Network, data: Dataset, name: EstimatorName, options: GradientDrawOptions): GradientSummary {
+export function gradientDraws(
+  net: Network,
+  data: Dataset,
+  name: EstimatorName,
+  options: GradientDrawOptions,
+): GradientSummary {
   return runToEnd(gradientDrawsPass(net, data, name, options));
 }
 
 /** gradientDraws as a pass that yields after every batch of draws. */
-export function* gradientDrawsPass(net: Network, data: Dataset, name: EstimatorName, options: GradientDrawOptions): Pass<GradientSummary> {
+export function* gradientDrawsPass(
+  net: Network,
+  data: Dataset,
+  name: EstimatorName,
+  options: GradientDrawOptions,
+): Pass<GradientSummary> {
   const sizes = parameterSizes(net);
   const moments = sizes.map((n) => new RunningMoments(n));
   let lossSum = 0;
@@ -119,15 +135,23 @@ export function* gradientDrawsPass(net: Network, data: Dataset, name: EstimatorN
   const x = inputTensor(net, data.X);
   const y = tf.tensor1d(data.Y, 'float32');
   try {
-    const perBatch = estimator.deterministic ? 1 : Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows(net)) / N));
+    const perBatch = estimator.deterministic
+      ? 1
+      : Math.max(1, Math.floor((options.maxRows ?? defaultMaxRows(net)) / N));
     const batches = estimator.deterministic ? [1] : drawBatches(options.draws, perBatch);
     let draw = 0;
     for (const G of batches) {
-      const est = tf.tidy(() => estimator.estimate(net, {
-        x: G === 1 ? x : tf.tile(x, [G, ...x.shape.slice(1).map(() => 1)]),
-        y: G === 1 ? y : tf.tile(y, [G]) as tf.Tensor1D,
-        groups: G,
-      }, rng));
+      const est = tf.tidy(() =>
+        estimator.estimate(
+          net,
+          {
+            x: G === 1 ? x : tf.tile(x, [G, ...x.shape.slice(1).map(() => 1)]),
+            y: G === 1 ? y : (tf.tile(y, [G]) as tf.Tensor1D),
+            groups: G,
+          },
+          rng,
+        ),
+      );
       const losses = est.loss.dataSync();
       // (typed arrays must not be returned from tf.tidy: it would walk every element looking for tensors)
       const perLayer = est.layers.map((l, k) => {

@@ -18,14 +18,37 @@ export interface NativeKernelsInfo {
 
 export interface NativeKernels {
   /** λ[r,i] = Σ_j [F(a[r,j] + wT[i,j]·shift[r,i]) − F(a[r,j])]·g[r,j]; a, g [rows·nOut], wT [nIn·nOut], shift [rows·nIn]. */
-  psaDense(a: Float32Array, wT: Float32Array, shift: Float32Array, g: Float32Array, rows: number, nIn: number, nOut: number,
-    noise: NoiseKind): Float32Array;
+  psaDense(
+    a: Float32Array,
+    wT: Float32Array,
+    shift: Float32Array,
+    g: Float32Array,
+    rows: number,
+    nIn: number,
+    nOut: number,
+    noise: NoiseKind,
+  ): Float32Array;
   /**
    * The ratio convolution: a, g NHWC [B,Ho,Wo,F], shift NHWC [B,H,W,C], w [K,K,C,F], zero padding, stride;
    * returns λ NHWC [B,H,W,C].
    */
-  ratioConv(a: Float32Array, shift: Float32Array, g: Float32Array, w: Float32Array, B: number, H: number, W: number, C: number,
-    Ho: number, Wo: number, F: number, K: number, stride: number, padding: number, noise: NoiseKind): Float32Array;
+  ratioConv(
+    a: Float32Array,
+    shift: Float32Array,
+    g: Float32Array,
+    w: Float32Array,
+    B: number,
+    H: number,
+    W: number,
+    C: number,
+    Ho: number,
+    Wo: number,
+    F: number,
+    K: number,
+    stride: number,
+    padding: number,
+    noise: NoiseKind,
+  ): Float32Array;
   /**
    * PSA's last layer (docs/math.md §2.3.2): flipped logits η_i = η₀ + δ_i W[:, i] for every unit i of the last hidden
    * layer; logits η₀ [rows·K], w the output weight [K·n] (row-major), shift δ [rows·n], labels [rows] (class
@@ -34,8 +57,18 @@ export interface NativeKernels {
    * rowLoss = (1 − Σ_i ρ_i) f₀ + Σ_i ρ_i f_i [rows]. With `groups` (dividing rows), corr is instead its mean over
    * each group of rows/groups consecutive rows [groups·K·n] (the big per-row array then never reaches JS).
    */
-  psaFlips?(logits: Float32Array, w: Float32Array, shift: Float32Array, labels: Float32Array, rho: Float32Array, rows: number,
-    n: number, K: number, loss: OutputLoss, groups?: number): { lambda: Float32Array; cSum: Float32Array; corr: Float32Array; rowLoss: Float32Array };
+  psaFlips?(
+    logits: Float32Array,
+    w: Float32Array,
+    shift: Float32Array,
+    labels: Float32Array,
+    rho: Float32Array,
+    rows: number,
+    n: number,
+    K: number,
+    loss: OutputLoss,
+    groups?: number,
+  ): { lambda: Float32Array; cSum: Float32Array; corr: Float32Array; rowLoss: Float32Array };
   /**
    * Bernoulli samples from a counter-based stream: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th
    * output of SplitMix64 started from state `seed` (its top 24 bits as a float in [0, 1)). A pure function of
@@ -55,7 +88,10 @@ export interface NativeKernels {
    * G evaluations/s, with the current ISA and threads, on L1-resident buffers, of 1/(1 + e^{−|x|}) (the floor of
    * a connection with an exponential: the exp form) and of 1/(1 + x·y) (the ratio form's floor).
    */
-  expThroughput(n?: number, reps?: number): { gevalsPerSecond: number; ratioPerSecond: number; threads: number; isa: string };
+  expThroughput(
+    n?: number,
+    reps?: number,
+  ): { gevalsPerSecond: number; ratioPerSecond: number; threads: number; isa: string };
   /**
    * The devices of the libtensorflow shared library at `libPath` (libtensorflow_cc.so.2), listed through its C API
    * (TFE_ContextListDevices) resolved with dlopen/dlsym at call time: the addon itself never links libtensorflow.
@@ -102,7 +138,10 @@ function candidates(): string[] {
 function load(): NonNullable<typeof loaded> {
   if ((process.env.SBN_KERNELS ?? '').toLowerCase() === 'js') return { why: 'SBN_KERNELS=js' };
   const file = candidates().find((f) => existsSync(f));
-  if (!file) return { why: 'native kernels not built (`sbn setup backend`, SBN: Set Up Native Backend, or npm install in a checkout builds them)' };
+  if (!file)
+    return {
+      why: 'native kernels not built (`sbn setup backend`, SBN: Set Up Native Backend, or npm install in a checkout builds them)',
+    };
   try {
     const mod = { exports: {} as Partial<NativeKernels> };
     process.dlopen(mod, file);

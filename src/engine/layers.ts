@@ -19,8 +19,14 @@ export interface LayerParams {
 // Shapes come from the one geometry module (tfjs-free); re-exported for the ops that take them.
 import { shapeSize, type AffineGeometry, type ConvGeometry, type DenseGeometry } from './spec/geometry';
 export {
-  convOutputSize, externalWeightShape, internalWeightShape, outShapeOf, shapeSize,
-  type AffineGeometry, type ConvGeometry, type DenseGeometry,
+  convOutputSize,
+  externalWeightShape,
+  internalWeightShape,
+  outShapeOf,
+  shapeSize,
+  type AffineGeometry,
+  type ConvGeometry,
+  type DenseGeometry,
 } from './spec/geometry';
 
 /** Internal → external layout of a weight tensor, with any number of leading dimensions (e.g. draws). */
@@ -78,7 +84,13 @@ const MAX_BLOCK_ELEMENTS = 1 << 24;
  * λ_i = Σ_j [F(a_j + W_ji δ_i) − F(a_j)] g_j for rows of a dense connection, given wT = Wᵀ [n_in, n_out]:
  * the native kernel (src/engine/kernels.ts) when it loads, else the tfjs reference below.
  */
-export function psaDenseProduct(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Tensor2D, g: tf.Tensor2D, noise: Noise): tf.Tensor2D {
+export function psaDenseProduct(
+  a: tf.Tensor2D,
+  wT: tf.Tensor2D,
+  shift: tf.Tensor2D,
+  g: tf.Tensor2D,
+  noise: Noise,
+): tf.Tensor2D {
   const k = nativeKernels();
   if (!k) return psaDenseReference(a, wT, shift, g, noise);
   const [rows, nOut] = a.shape;
@@ -95,22 +107,30 @@ function f32(t: tf.Tensor): Float32Array {
  * reduction: the float32 error stays the size of one F value instead of a whole row sum (docs/math.md §5.3). Rows
  * go in blocks so memory stays bounded.
  */
-export function psaDenseReference(a: tf.Tensor2D, wT: tf.Tensor2D, shift: tf.Tensor2D, g: tf.Tensor2D, noise: Noise): tf.Tensor2D {
+export function psaDenseReference(
+  a: tf.Tensor2D,
+  wT: tf.Tensor2D,
+  shift: tf.Tensor2D,
+  g: tf.Tensor2D,
+  noise: Noise,
+): tf.Tensor2D {
   const [rows, nOut] = a.shape;
   const nIn = wT.shape[0];
   const block = Math.max(1, Math.floor(MAX_BLOCK_ELEMENTS / (nIn * nOut)));
   const parts: tf.Tensor2D[] = [];
   for (let start = 0; start < rows; start += block) {
     const size = Math.min(block, rows - start);
-    parts.push(tf.tidy(() => {
-      const aB = size === rows ? a : tf.slice(a, [start, 0], [size, nOut]);
-      const dB = size === rows ? shift : tf.slice(shift, [start, 0], [size, nIn]);
-      const gB = size === rows ? g : tf.slice(g, [start, 0], [size, nOut]);
-      // shifted[b, i, j] = a[b, j] + W_ji δ[b, i]
-      const shifted = tf.add(tf.reshape(aB, [size, 1, nOut]), tf.mul(tf.reshape(dB, [size, nIn, 1]), wT));
-      const diff = tf.sub(noise.cdf(shifted), tf.reshape(noise.cdf(aB), [size, 1, nOut]));
-      return tf.reshape(tf.matMul(diff, tf.reshape(gB, [size, nOut, 1])), [size, nIn]) as tf.Tensor2D;
-    }));
+    parts.push(
+      tf.tidy(() => {
+        const aB = size === rows ? a : tf.slice(a, [start, 0], [size, nOut]);
+        const dB = size === rows ? shift : tf.slice(shift, [start, 0], [size, nIn]);
+        const gB = size === rows ? g : tf.slice(g, [start, 0], [size, nOut]);
+        // shifted[b, i, j] = a[b, j] + W_ji δ[b, i]
+        const shifted = tf.add(tf.reshape(aB, [size, 1, nOut]), tf.mul(tf.reshape(dB, [size, nIn, 1]), wT));
+        const diff = tf.sub(noise.cdf(shifted), tf.reshape(noise.cdf(aB), [size, 1, nOut]));
+        return tf.reshape(tf.matMul(diff, tf.reshape(gB, [size, nOut, 1])), [size, nIn]) as tf.Tensor2D;
+      }),
+    );
   }
   if (parts.length === 1) return parts[0];
   const out = tf.concat(parts, 0) as tf.Tensor2D;
@@ -123,9 +143,8 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
   const wT = tf.transpose(w) as tf.Tensor2D;
   const nIn = shapeSize(g.inShape);
   const spatial = g.inShape.length === 3;
-  const flat = (x: tf.Tensor): tf.Tensor2D => (spatial
-    ? tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) as tf.Tensor2D
-    : x as tf.Tensor2D);
+  const flat = (x: tf.Tensor): tf.Tensor2D =>
+    spatial ? (tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) as tf.Tensor2D) : (x as tf.Tensor2D);
   const unflat = (v: tf.Tensor): tf.Tensor => {
     if (!spatial) return v;
     const [C, H, W] = g.inShape;
@@ -136,7 +155,7 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
     geometry: g,
     // Explicit transposes: tfjs-wasm's transposed matMul is 10–60× slower (engine notes).
     forward: (x) => tf.add(tf.matMul(flat(x), wT), p.bias),
-    backwardInput: (e) => unflat(tf.matMul(e as tf.Tensor2D, w)),
+    backwardInput: (e) => unflat(tf.matMul(e, w)),
     paramGradient: (e, x, groups) => {
       const xf = flat(x);
       const n = e.shape[0] / groups;
@@ -144,12 +163,13 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
       const x3 = tf.reshape(xf, [groups, n, nIn]);
       return {
         weight: tf.div(tf.matMul(tf.transpose(e3, [0, 2, 1]), x3), n) as tf.Tensor3D,
-        bias: groupMean(e, groups) as tf.Tensor2D,
+        bias: groupMean(e, groups),
       };
     },
     forwardSquared: (v) => tf.matMul(flat(v), (w2T ??= tf.square(wT) as tf.Tensor2D)),
-    backwardInputSquared: (e) => unflat(tf.matMul(e as tf.Tensor2D, tf.square(w))),
-    psaBackward: (a, shift, gr, noise) => unflat(psaDenseProduct(a as tf.Tensor2D, wT, flat(shift), gr as tf.Tensor2D, noise)),
+    backwardInputSquared: (e) => unflat(tf.matMul(e, tf.square(w))),
+    psaBackward: (a, shift, gr, noise) =>
+      unflat(psaDenseProduct(a as tf.Tensor2D, wT, flat(shift), gr as tf.Tensor2D, noise)),
     flatInput: flat,
     unflatInput: unflat,
   };
@@ -160,7 +180,14 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
 // tfjs-node accepts only 'valid' and 'same' padding, so explicit zero padding is applied with tf.pad and the
 // convolutions themselves are 'valid' on every backend.
 function padSpatial(x: tf.Tensor4D, p: number): tf.Tensor4D {
-  return p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+  return p > 0
+    ? tf.pad(x, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ])
+    : x;
 }
 
 /** conv2d with zero padding p and stride s. */
@@ -169,7 +196,13 @@ export function convForward(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padd
 }
 
 /** The transpose of convForward: gradient with respect to its input, of shape [B, H, W, C]. */
-export function convTranspose(dy: tf.Tensor4D, w: tf.Tensor4D, inputShape: [number, number, number, number], stride: number, padding: number): tf.Tensor4D {
+export function convTranspose(
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  stride: number,
+  padding: number,
+): tf.Tensor4D {
   const [B, H, W, C] = inputShape;
   const full = tf.conv2dTranspose(dy, w, [B, H + 2 * padding, W + 2 * padding, C], stride, 'valid');
   return padding > 0 ? tf.slice(full, [0, padding, padding, 0], [B, H, W, C]) : full;
@@ -188,9 +221,16 @@ function hasKernel(name: string): boolean {
 export function convWeightGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const filterShape: [number, number, number, number] = [g.kernel, g.kernel, g.inShape[0], g.filters];
   if (hasKernel('Conv2DBackpropFilter')) {
-    return tf.tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: padSpatial(x, g.padding), dy }, {
-      strides: [g.stride, g.stride], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor4D);
+    return tf.tidy(
+      () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: padSpatial(x, g.padding), dy }, {
+          strides: [g.stride, g.stride],
+          pad: 'valid',
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          filterShape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    );
   }
   return tf.tidy(() => {
     const xt = tf.transpose(padSpatial(x, g.padding), [3, 1, 2, 0]) as tf.Tensor4D; // [C_in, Hp, Wp, B]
@@ -214,7 +254,14 @@ function patchFilter(kernel: number, channels: number): tf.Tensor4D {
  * unfold the shifts into patches, apply the dense PSA product per output position, fold back.
  * Padded inputs carry δ = 0 and so contribute nothing, as in exact math.
  */
-export function ratioConvReference(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+export function ratioConvReference(
+  a: tf.Tensor4D,
+  shift: tf.Tensor4D,
+  gr: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  g: ConvGeometry,
+  noise: Noise,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [B, H, W, C] = shift.shape;
     const [, Ho, Wo, F] = a.shape;
@@ -223,8 +270,12 @@ export function ratioConvReference(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Te
     const rows = B * Ho * Wo;
     const P = g.kernel * g.kernel * C;
     const lambda = psaDenseReference(
-      tf.reshape(a, [rows, F]) as tf.Tensor2D, tf.reshape(weight, [P, F]) as tf.Tensor2D,
-      tf.reshape(patches, [rows, P]) as tf.Tensor2D, tf.reshape(gr, [rows, F]) as tf.Tensor2D, noise);
+      tf.reshape(a, [rows, F]) as tf.Tensor2D,
+      tf.reshape(weight, [P, F]) as tf.Tensor2D,
+      tf.reshape(patches, [rows, P]) as tf.Tensor2D,
+      tf.reshape(gr, [rows, F]) as tf.Tensor2D,
+      noise,
+    );
     return convTranspose(tf.reshape(lambda, [B, Ho, Wo, P]) as tf.Tensor4D, ident, [B, H, W, C], g.stride, g.padding);
   });
 }
@@ -235,7 +286,14 @@ export function ratioConvReference(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Te
  * back on the padded input grid. Same arithmetic as the reference without the K²·C-wide patch tensors and
  * the identity convolutions.
  */
-export function ratioConvTaps(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+export function ratioConvTaps(
+  a: tf.Tensor4D,
+  shift: tf.Tensor4D,
+  gr: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  g: ConvGeometry,
+  noise: Noise,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [B, H, W, C] = shift.shape;
     const [, Ho, Wo, F] = a.shape;
@@ -250,36 +308,95 @@ export function ratioConvTaps(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4
     for (let kh = 0; kh < K; kh++) {
       for (let kw = 0; kw < K; kw++) {
         const next = tf.tidy(() => {
-          const seen = tf.stridedSlice(padded, [0, kh, kw, 0], [B, kh + (Ho - 1) * s + 1, kw + (Wo - 1) * s + 1, C], [1, s, s, 1]);
+          const seen = tf.stridedSlice(
+            padded,
+            [0, kh, kw, 0],
+            [B, kh + (Ho - 1) * s + 1, kw + (Wo - 1) * s + 1, C],
+            [1, s, s, 1],
+          );
           const wTap = tf.reshape(tf.slice(weight, [kh, kw, 0, 0], [1, 1, C, F]), [C, F]) as tf.Tensor2D;
-          const lambda = tf.reshape(psaDenseReference(a2, wTap, tf.reshape(seen, [rows, C]) as tf.Tensor2D, g2, noise), [B, Ho, Wo, C]);
+          const lambda = tf.reshape(
+            psaDenseReference(a2, wTap, tf.reshape(seen, [rows, C]) as tf.Tensor2D, g2, noise),
+            [B, Ho, Wo, C],
+          );
           // place output position (i, j) at padded input (kh + s·i, kw + s·j)
-          const dilated = s === 1 ? lambda : tf.reshape(
-            tf.pad(tf.reshape(lambda, [B, Ho, 1, Wo, 1, C]), [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]]),
-            [B, Ho * s, Wo * s, C]);
+          const dilated =
+            s === 1
+              ? lambda
+              : tf.reshape(
+                  tf.pad(tf.reshape(lambda, [B, Ho, 1, Wo, 1, C]), [
+                    [0, 0],
+                    [0, 0],
+                    [0, s - 1],
+                    [0, 0],
+                    [0, s - 1],
+                    [0, 0],
+                  ]),
+                  [B, Ho * s, Wo * s, C],
+                );
           const dh = dilated.shape[1] as number;
           const dw = dilated.shape[2] as number;
-          const placed = tf.slice(tf.pad(dilated, [[0, 0], [kh, Math.max(0, Hp - kh - dh)], [kw, Math.max(0, Wp - kw - dw)], [0, 0]]), [0, 0, 0, 0], [B, Hp, Wp, C]);
+          const placed = tf.slice(
+            tf.pad(dilated, [
+              [0, 0],
+              [kh, Math.max(0, Hp - kh - dh)],
+              [kw, Math.max(0, Wp - kw - dw)],
+              [0, 0],
+            ]),
+            [0, 0, 0, 0],
+            [B, Hp, Wp, C],
+          );
           return tf.add(acc, placed) as tf.Tensor4D;
         });
         acc.dispose();
         acc = next;
       }
     }
-    return (p > 0 ? tf.slice(acc, [0, p, p, 0], [B, H, W, C]) : acc) as tf.Tensor4D;
+    return p > 0 ? tf.slice(acc, [0, p, p, 0], [B, H, W, C]) : acc;
   });
 }
 
 /** Ratio convolution by the native kernel (src/engine/kernels.ts): same result as the reference, on typed arrays. */
-export function ratioConvNative(k: NativeKernels, a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+export function ratioConvNative(
+  k: NativeKernels,
+  a: tf.Tensor4D,
+  shift: tf.Tensor4D,
+  gr: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  g: ConvGeometry,
+  noise: Noise,
+): tf.Tensor4D {
   const [B, H, W, C] = shift.shape;
   const [, Ho, Wo, F] = a.shape;
-  const out = k.ratioConv(f32(a), f32(shift), f32(gr), f32(weight), B, H, W, C, Ho, Wo, F, g.kernel, g.stride, g.padding, noise.kind);
+  const out = k.ratioConv(
+    f32(a),
+    f32(shift),
+    f32(gr),
+    f32(weight),
+    B,
+    H,
+    W,
+    C,
+    Ho,
+    Wo,
+    F,
+    g.kernel,
+    g.stride,
+    g.padding,
+    noise.kind,
+  );
   return tf.tensor4d(out, [B, H, W, C]);
 }
 
 /** The ratio convolution conv PSA uses: the native kernel when kernels.ts provides it, else the taps form. */
-function ratioConv(a: tf.Tensor4D, shift: tf.Tensor4D, gr: tf.Tensor4D, weight: tf.Tensor4D, g: ConvGeometry, noise: Noise): tf.Tensor4D {
+function ratioConv(
+  a: tf.Tensor4D,
+  shift: tf.Tensor4D,
+  gr: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  g: ConvGeometry,
+  noise: Noise,
+): tf.Tensor4D {
   const k = nativeKernels();
   return k ? ratioConvNative(k, a, shift, gr, weight, g, noise) : ratioConvTaps(a, shift, gr, weight, g, noise);
 }
@@ -303,13 +420,14 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
         weights.push(convWeightGradient(xK as tf.Tensor4D, eK as tf.Tensor4D, g));
       }
       return {
-        weight: tf.div(tf.stack(weights), n) as unknown as tf.Tensor3D,
-        bias: groupMean(tf.sum(e, [1, 2]), groups) as tf.Tensor2D,
+        weight: tf.div(tf.stack(weights), n),
+        bias: groupMean(tf.sum(e, [1, 2]), groups),
       };
     },
     forwardSquared: (v) => convForward(v as tf.Tensor4D, squared(), g.stride, g.padding),
     backwardInputSquared: (e) => convTranspose(e as tf.Tensor4D, squared(), inputShape(e), g.stride, g.padding),
-    psaBackward: (a, shift, gr, noise) => ratioConv(a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
+    psaBackward: (a, shift, gr, noise) =>
+      ratioConv(a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
     flatInput: (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], C * H * W]) as tf.Tensor2D,
     unflatInput: (v) => tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]),
   };

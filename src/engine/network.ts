@@ -7,8 +7,14 @@ import { codingOf, type Coding } from './coding';
 import { noiseOf, type Noise } from './noise';
 import type { Rng } from './rng';
 import {
-  externalWeightShape, internalWeightShape, outShapeOf, shapeSize, toExternalWeight, toInternalWeight,
-  type AffineGeometry, type LayerParams,
+  externalWeightShape,
+  internalWeightShape,
+  outShapeOf,
+  shapeSize,
+  toExternalWeight,
+  toInternalWeight,
+  type AffineGeometry,
+  type LayerParams,
 } from './layers';
 
 export type { LayerParams } from './layers';
@@ -38,11 +44,15 @@ export function parameterSizes(net: Network): number[] {
 
 function checkNested(value: unknown, shape: number[], field: string): void {
   if (shape.length === 0) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new ShapeError(field, `expected a finite number, got ${JSON.stringify(value)?.slice(0, 30)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new ShapeError(field, `expected a finite number, got ${JSON.stringify(value)?.slice(0, 30)}`);
     return;
   }
   if (!Array.isArray(value) || value.length !== shape[0]) {
-    throw new ShapeError(field, `expected ${shape[0]} ${shape.length > 1 ? 'arrays' : 'numbers'}, got ${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 30)}`);
+    throw new ShapeError(
+      field,
+      `expected ${shape[0]} ${shape.length > 1 ? 'arrays' : 'numbers'}, got ${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 30)}`,
+    );
   }
   value.forEach((v, i) => checkNested(v, shape.slice(1), `${field}[${i}]`));
 }
@@ -51,14 +61,20 @@ function checkNested(value: unknown, shape: number[], field: string): void {
 export function networkFromValues(spec: ModelSpec, values: LayerValues[]): Network {
   const { geometry, names } = modelGeometry(spec);
   if (values.length !== geometry.length) {
-    throw new ShapeError('layers', `expected ${geometry.length} layers (${geometry.length - 1} hidden + output) to match the model, got ${values.length}`);
+    throw new ShapeError(
+      'layers',
+      `expected ${geometry.length} layers (${geometry.length - 1} hidden + output) to match the model, got ${values.length}`,
+    );
   }
   const layers = values.map((v, k) => {
     const g = geometry[k];
     const shape = externalWeightShape(g);
     const out = outShapeOf(g)[0];
     if (!Array.isArray(v.weight) || v.weight.length !== shape[0]) {
-      throw new ShapeError(`layers[${k}].weight`, `expected ${shape[0]} rows ([${shape.join('][')}]) for layer ${names[k]}, got ${Array.isArray(v.weight) ? v.weight.length : typeof v.weight}`);
+      throw new ShapeError(
+        `layers[${k}].weight`,
+        `expected ${shape[0]} rows ([${shape.join('][')}]) for layer ${names[k]}, got ${Array.isArray(v.weight) ? v.weight.length : typeof v.weight}`,
+      );
     }
     checkNested(v.weight, shape, `layers[${k}].weight`);
     checkNested(v.bias, [out], `layers[${k}].bias`);
@@ -85,7 +101,10 @@ export function initNetwork(spec: ModelSpec, rng: Rng): Network {
       for (let i = 0; i < n; i++) a[i] = (2 * a[i] - 1) * bound;
       return a;
     };
-    return { weight: tf.tensor(draw(shapeSize(shape)), shape, 'float32'), bias: tf.tensor1d(draw(outShapeOf(g)[0]), 'float32') };
+    return {
+      weight: tf.tensor(draw(shapeSize(shape)), shape, 'float32'),
+      bias: tf.tensor1d(draw(outShapeOf(g)[0]), 'float32'),
+    };
   });
   return { spec, coding: codingOf(spec.states), noise: noiseOf(spec.noise), geometry, layers, layerNames: names };
 }
@@ -139,14 +158,21 @@ export function networkTensorMap(net: Network): Record<string, { shape: number[]
  * What is wrong with a checkpoint's parameters for a model, or undefined: a tensor missing, or of another shape
  * (e.g. transposed), named as `params.<layer>.weight`. Checked before any of them is loaded.
  */
-export function checkpointParamsProblem(spec: ModelSpec, params: Record<string, { shape: number[] } | undefined>): string | undefined {
+export function checkpointParamsProblem(
+  spec: ModelSpec,
+  params: Record<string, { shape: number[] } | undefined>,
+): string | undefined {
   const { geometry, names } = modelGeometry(spec);
   for (let k = 0; k < geometry.length; k++) {
-    const expected: Array<[string, number[]]> = [[`${names[k]}.weight`, externalWeightShape(geometry[k])], [`${names[k]}.bias`, [outShapeOf(geometry[k])[0]]]];
+    const expected: Array<[string, number[]]> = [
+      [`${names[k]}.weight`, externalWeightShape(geometry[k])],
+      [`${names[k]}.bias`, [outShapeOf(geometry[k])[0]]],
+    ];
     for (const [key, shape] of expected) {
       const found = params[key];
       if (!found) return `params.${key}: missing (model ${spec.name} expects a tensor [${shape.join(', ')}])`;
-      if (found.shape.join() !== shape.join()) return `params.${key}: expected shape [${shape.join(', ')}] for model ${spec.name}, got [${found.shape.join(', ')}]`;
+      if (found.shape.join() !== shape.join())
+        return `params.${key}: expected shape [${shape.join(', ')}] for model ${spec.name}, got [${found.shape.join(', ')}]`;
     }
   }
   return undefined;
@@ -159,7 +185,10 @@ export function loadTensorMap(net: Network, map: Record<string, { shape: number[
     const b = map[`${name}.bias`];
     const shape = externalWeightShape(net.geometry[k]);
     if (!w || !b || w.shape.join() !== shape.join() || b.shape.join() !== String(outShapeOf(net.geometry[k])[0])) {
-      throw new ShapeError(`params.${name}`, `expected ${name}.weight [${shape.join(', ')}] and ${name}.bias [${outShapeOf(net.geometry[k])[0]}] in the checkpoint`);
+      throw new ShapeError(
+        `params.${name}`,
+        `expected ${name}.weight [${shape.join(', ')}] and ${name}.bias [${outShapeOf(net.geometry[k])[0]}] in the checkpoint`,
+      );
     }
     const external = tf.tensor(w.data, w.shape, 'float32');
     const weight = toInternalWeight(net.geometry[k], external);
@@ -172,5 +201,8 @@ export function loadTensorMap(net: Network, map: Record<string, { shape: number[
 }
 
 export function disposeNetwork(net: Network): void {
-  for (const l of net.layers) { l.weight.dispose(); l.bias.dispose(); }
+  for (const l of net.layers) {
+    l.weight.dispose();
+    l.bias.dispose();
+  }
 }

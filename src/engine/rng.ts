@@ -38,7 +38,10 @@ export class Rng {
   constructor(seed: number | RngState = 1) {
     if (typeof seed === 'number') {
       const next = splitmix32(Math.floor(seed) >>> 0);
-      this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+      this.s0 = next();
+      this.s1 = next();
+      this.s2 = next();
+      this.s3 = next();
       if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
     } else {
       [this.s0, this.s1, this.s2, this.s3] = seed.s;
@@ -121,7 +124,9 @@ export class Rng {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(this.uniform() * (i + 1));
-      const t = p[i]; p[i] = p[j]; p[j] = t;
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
     }
     return p;
   }

@@ -4,7 +4,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  DATA_DIR_ENV, DATA_MIRROR_ENV, DATASET_CATALOG, FetchError, dataStoreDirs, fetchDataset, fetchErrorAdvice, isStoredDataset, locateDataset,
+  DATA_DIR_ENV,
+  DATA_MIRROR_ENV,
+  DATASET_CATALOG,
+  FetchError,
+  dataStoreDirs,
+  fetchDataset,
+  fetchErrorAdvice,
+  isStoredDataset,
+  locateDataset,
   type StoredDatasetName,
 } from '../engine/data';
 import { ENVIRONMENT_HINT, phraseEnvironmentHint } from '../engine/environmentHint';
@@ -43,7 +51,11 @@ export function configureDataStore(context: vscode.ExtensionContext): string {
 
 /** The mirror to download from: the setting sbn.dataMirror, else $SBN_DATA_MIRROR, else each data set's own host. */
 function mirror(): string | undefined {
-  return vscode.workspace.getConfiguration('sbn').get<string>('dataMirror', '').trim() || process.env[DATA_MIRROR_ENV] || undefined;
+  return (
+    vscode.workspace.getConfiguration('sbn').get<string>('dataMirror', '').trim() ||
+    process.env[DATA_MIRROR_ENV] ||
+    undefined
+  );
 }
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
@@ -57,28 +69,38 @@ export async function downloadDataset(name: StoredDatasetName, log: vscode.LogOu
   const title = DATASET_CATALOG[name].title;
   log.info(`downloading ${name} into ${store}${mirror() ? ` from ${mirror()}` : ''}`);
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Downloading ${title}`, cancellable: true },
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Downloading ${title}`, cancellable: true },
       async (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         let shown = 0;
         await fetchDataset(name, {
-          dir: store, mirror: mirror(), signal: abort.signal,
+          dir: store,
+          mirror: mirror(),
+          signal: abort.signal,
           onProgress: (p) => {
             // one bar over all files: each file is an equal share
-            const fraction = p.phase === 'download' && p.total ? (p.index - 1 + p.received / p.total) / p.files : (p.index - 1) / p.files;
+            const fraction =
+              p.phase === 'download' && p.total
+                ? (p.index - 1 + p.received / p.total) / p.files
+                : (p.index - 1) / p.files;
             const message = `${p.file} (${p.index}/${p.files}): ${p.phase === 'download' ? `${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}` : p.phase === 'verify' ? 'checking' : 'extracting'}`;
             progress.report({ message, increment: Math.max(0, 100 * fraction - shown) });
             shown = Math.max(shown, 100 * fraction);
           },
         });
-      });
+      },
+    );
   } catch (e) {
     if (e instanceof FetchError) {
       log.error(e.message);
-      if (!e.cancelled) void vscode.window.showErrorMessage(fetchErrorAdvice(e, 'the setting sbn.dataMirror'), 'Open Settings').then((c) => {
-        if (c) void vscode.commands.executeCommand('workbench.action.openSettings', 'sbn.dataMirror');
-      });
+      if (!e.cancelled)
+        void vscode.window
+          .showErrorMessage(fetchErrorAdvice(e, 'the setting sbn.dataMirror'), 'Open Settings')
+          .then((c) => {
+            if (c) void vscode.commands.executeCommand('workbench.action.openSettings', 'sbn.dataMirror');
+          });
       return false;
     }
     throw e;
@@ -91,13 +113,19 @@ export async function downloadDataset(name: StoredDatasetName, log: vscode.LogOu
  * Before a run of a model file: when its built-in data set (no data.path) is nowhere the engine looks, offer to
  * download it. Resolves true when the run can start.
  */
-export async function ensureDataset(data: { dataset?: unknown; path?: unknown } | undefined, log: vscode.LogOutputChannel): Promise<boolean> {
+export async function ensureDataset(
+  data: { dataset?: unknown; path?: unknown } | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<boolean> {
   const name = data?.dataset;
-  if (typeof name !== 'string' || !isStoredDataset(name) || data?.path !== undefined || locateDataset(name)) return true;
+  if (typeof name !== 'string' || !isStoredDataset(name) || data?.path !== undefined || locateDataset(name))
+    return true;
   const download = 'Download';
   const choice = await vscode.window.showWarningMessage(
     `${DATASET_CATALOG[name].title} is not on this machine. Download it into SBN Studio's storage (${dataStoreDirs()[0]})?`,
-    download, SHOW_ENVIRONMENT);
+    download,
+    SHOW_ENVIRONMENT,
+  );
   if (choice === SHOW_ENVIRONMENT) await vscode.commands.executeCommand('sbn.showEnvironment');
   if (choice !== download) return false;
   return downloadDataset(name, log);

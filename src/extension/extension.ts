@@ -26,12 +26,22 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   const log = createLog();
   // before anything looks for data sets: the store in global storage, searched by the diagnostics and the workers
   const dataStore = configureDataStore(context);
-  log.info(`SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}; data sets downloaded into ${dataStore})`);
-  const runs = new RunManager(path.join(context.extensionPath, 'dist', 'worker.js'), log,
-    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000), () => nativeWorkerEnv(context));
+  log.info(
+    `SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}; data sets downloaded into ${dataStore})`,
+  );
+  const runs = new RunManager(
+    path.join(context.extensionPath, 'dist', 'worker.js'),
+    log,
+    () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000),
+    () => nativeWorkerEnv(context),
+  );
   const tree = new RunsTreeProvider(allRunsRoots);
   const status = new TrainingStatusBar();
-  context.subscriptions.push(log, runs, tree, status,
+  context.subscriptions.push(
+    log,
+    runs,
+    tree,
+    status,
     vscode.window.createTreeView('sbn.runs', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true }),
     runs.onDidChange(({ job, event }) => {
       status.update(runs.active);
@@ -42,9 +52,15 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
       if (!event || event.type === 'started' || event.type === 'done' || event.type === 'epoch') tree.refreshSoon();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('sbn.runsFolder')) { tree.watch(); tree.refresh(); }
+      if (e.affectsConfiguration('sbn.runsFolder')) {
+        tree.watch();
+        tree.refresh();
+      }
     }),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => { tree.watch(); tree.refresh(); }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      tree.watch();
+      tree.refresh();
+    }),
     registerTasks(runs),
   );
   registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });

@@ -32,14 +32,18 @@ export async function pickModelFile(arg: unknown): Promise<vscode.Uri | undefine
   if (isModelFile(active)) return active;
   const files = await vscode.workspace.findFiles(MODEL_FILE_GLOB, '**/{node_modules,runs}/**', 200);
   if (files.length === 0) {
-    const choice = await vscode.window.showInformationMessage('No model files (*.sbn.yaml, *.sbn.json) in this workspace.', 'New Model File');
+    const choice = await vscode.window.showInformationMessage(
+      'No model files (*.sbn.yaml, *.sbn.json) in this workspace.',
+      'New Model File',
+    );
     if (choice) await vscode.commands.executeCommand('sbn.newModelFile');
     return undefined;
   }
   if (files.length === 1) return files[0];
   const item = await vscode.window.showQuickPick(
     files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(f), uri: f })),
-    { placeHolder: 'Model file' });
+    { placeHolder: 'Model file' },
+  );
   return item?.uri;
 }
 

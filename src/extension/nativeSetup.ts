@@ -6,7 +6,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { NATIVE_DIR_ENV, SETUP_LOG_FILE, type NativeManifest } from '../engine/native/paths';
 import { setupLocation } from '../engine/native/locate';
-import { findNativeSources, givenLibtensorflow, SETUP_STEPS, SetupCancelled, SetupError, setupNativeBackend } from '../engine/native/setup';
+import {
+  findNativeSources,
+  givenLibtensorflow,
+  SETUP_STEPS,
+  SetupCancelled,
+  SetupError,
+  setupNativeBackend,
+} from '../engine/native/setup';
 import type { RunManager } from './runManager';
 
 /** globalState key: the user chose "Don't Ask Again" on the set-up offer. */
@@ -36,11 +43,16 @@ export interface SetupCommandOptions {
 function summary(m: NativeManifest): string {
   const devices = m.check.devices.map((d) => d.type).join(', ') || 'no devices listed';
   const k = m.check.kernels;
-  return `tensorflow (libtensorflow ${m.libtensorflow.version}${m.libtensorflow.gpu ? ', GPU build' : ''}; ${devices}), `
-    + `PSA kernels ${k ? `native (${k.isa}, ${k.threads} thread${k.threads === 1 ? '' : 's'})` : 'not built'}`;
+  return (
+    `tensorflow (libtensorflow ${m.libtensorflow.version}${m.libtensorflow.gpu ? ', GPU build' : ''}; ${devices}), ` +
+    `PSA kernels ${k ? `native (${k.isa}, ${k.threads} thread${k.threads === 1 ? '' : 's'})` : 'not built'}`
+  );
 }
 
-export function registerNativeSetup(context: vscode.ExtensionContext, deps: { runs: RunManager; log: vscode.LogOutputChannel }): void {
+export function registerNativeSetup(
+  context: vscode.ExtensionContext,
+  deps: { runs: RunManager; log: vscode.LogOutputChannel },
+): void {
   const { log } = deps;
   let running: Promise<NativeManifest | undefined> | undefined;
 
@@ -56,43 +68,65 @@ export function registerNativeSetup(context: vscode.ExtensionContext, deps: { ru
       { label: 'libtensorflow', dir: options.libtensorflow },
       { label: 'sbn.libtensorflowPath', dir: setting },
     ]);
-    log.info(`native set-up into ${dir}${libtensorflow ? ` with ${libtensorflow.label} ${libtensorflow.dir}` : ''}${options.gpu ? ' (GPU)' : ''}`);
-    running = Promise.resolve(vscode.window.withProgress({
-      location: vscode.ProgressLocation.Notification,
-      title: vscode.l10n.t('SBN: Setting up the native backend'),
-      cancellable: true,
-    }, async (progress, token) => {
-      const controller = new AbortController();
-      token.onCancellationRequested(() => controller.abort());
-      try {
-        if (!sources) throw new SetupError(`the extension carries no native sources (${path.join(context.extensionPath, 'dist', 'native-src')})`, 'sources');
-        const manifest = await setupNativeBackend({
-          dir, sources, libtensorflow, gpu: options.gpu, force: options.force, signal: controller.signal,
-          reporter: {
-            step: (s) => progress.report({ message: SETUP_STEPS[s] }),
-            log: (line) => log.info(`[set-up] ${line}`),
-          },
-        });
-        log.info(`native backend set up in ${dir}: ${summary(manifest)}`);
-        void vscode.window.showInformationMessage(vscode.l10n.t('Native backend set up: {0}. New training runs use it.', summary(manifest)));
-        return manifest;
-      } catch (e) {
-        if (e instanceof SetupCancelled) {
-          log.warn('native set-up cancelled');
-          void vscode.window.showInformationMessage(vscode.l10n.t('Native backend set-up cancelled.'));
-          return undefined;
-        }
-        const message = e instanceof SetupError ? e.message : `unexpected error: ${(e as Error).message}`;
-        log.error(`native set-up failed: ${message} (log: ${path.join(dir, SETUP_LOG_FILE)})`);
-        const showEnv = vscode.l10n.t('Show Environment');
-        const showLog = vscode.l10n.t('Show Log');
-        void vscode.window.showErrorMessage(vscode.l10n.t('Cannot set up the native backend: {0}', message), showEnv, showLog).then((choice) => {
-          if (choice === showEnv) void vscode.commands.executeCommand('sbn.showEnvironment');
-          else if (choice === showLog) log.show();
-        });
-        return undefined;
-      }
-    })).finally(() => { running = undefined; });
+    log.info(
+      `native set-up into ${dir}${libtensorflow ? ` with ${libtensorflow.label} ${libtensorflow.dir}` : ''}${options.gpu ? ' (GPU)' : ''}`,
+    );
+    running = Promise.resolve(
+      vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: vscode.l10n.t('SBN: Setting up the native backend'),
+          cancellable: true,
+        },
+        async (progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          try {
+            if (!sources)
+              throw new SetupError(
+                `the extension carries no native sources (${path.join(context.extensionPath, 'dist', 'native-src')})`,
+                'sources',
+              );
+            const manifest = await setupNativeBackend({
+              dir,
+              sources,
+              libtensorflow,
+              gpu: options.gpu,
+              force: options.force,
+              signal: controller.signal,
+              reporter: {
+                step: (s) => progress.report({ message: SETUP_STEPS[s] }),
+                log: (line) => log.info(`[set-up] ${line}`),
+              },
+            });
+            log.info(`native backend set up in ${dir}: ${summary(manifest)}`);
+            void vscode.window.showInformationMessage(
+              vscode.l10n.t('Native backend set up: {0}. New training runs use it.', summary(manifest)),
+            );
+            return manifest;
+          } catch (e) {
+            if (e instanceof SetupCancelled) {
+              log.warn('native set-up cancelled');
+              void vscode.window.showInformationMessage(vscode.l10n.t('Native backend set-up cancelled.'));
+              return undefined;
+            }
+            const message = e instanceof SetupError ? e.message : `unexpected error: ${(e as Error).message}`;
+            log.error(`native set-up failed: ${message} (log: ${path.join(dir, SETUP_LOG_FILE)})`);
+            const showEnv = vscode.l10n.t('Show Environment');
+            const showLog = vscode.l10n.t('Show Log');
+            void vscode.window
+              .showErrorMessage(vscode.l10n.t('Cannot set up the native backend: {0}', message), showEnv, showLog)
+              .then((choice) => {
+                if (choice === showEnv) void vscode.commands.executeCommand('sbn.showEnvironment');
+                else if (choice === showLog) log.show();
+              });
+            return undefined;
+          }
+        },
+      ),
+    ).finally(() => {
+      running = undefined;
+    });
     return running;
   };
 
@@ -103,8 +137,13 @@ export function registerNativeSetup(context: vscode.ExtensionContext, deps: { ru
     const notNow = vscode.l10n.t('Not Now');
     const never = vscode.l10n.t("Don't Ask Again");
     const choice = await vscode.window.showInformationMessage(
-      vscode.l10n.t('Training runs on WebAssembly here. Set up the native TensorFlow backend (several times faster; needs Python 3 with pip, a C++ compiler and Node.js)?'),
-      setUpNow, notNow, never);
+      vscode.l10n.t(
+        'Training runs on WebAssembly here. Set up the native TensorFlow backend (several times faster; needs Python 3 with pip, a C++ compiler and Node.js)?',
+      ),
+      setUpNow,
+      notNow,
+      never,
+    );
     if (choice === setUpNow) await setUp();
     else if (choice === never) await context.globalState.update(DONT_OFFER_KEY, true);
   };

@@ -36,8 +36,12 @@ export class RunManager implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
 
   /** `workerEnv` adds to each new worker's environment (read at every fork: the native set-up's folder). */
-  constructor(private readonly workerPath: string, private readonly log: vscode.LogOutputChannel, private readonly graceMs: () => number,
-    private readonly workerEnv: () => NodeJS.ProcessEnv = () => ({})) {}
+  constructor(
+    private readonly workerPath: string,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly graceMs: () => number,
+    private readonly workerEnv: () => NodeJS.ProcessEnv = () => ({}),
+  ) {}
 
   get active(): Job[] {
     return [...this.jobs.values()].map((j) => j.job);
@@ -66,9 +70,15 @@ export class RunManager implements vscode.Disposable {
     let stopTimer: NodeJS.Timeout | undefined;
     let killedAfterGrace = false;
     let resolveFinished!: (e: Extract<WorkerEvent, { type: 'done' | 'error' }>) => void;
-    const finished = new Promise<Extract<WorkerEvent, { type: 'done' | 'error' }>>((r) => { resolveFinished = r; });
+    const finished = new Promise<Extract<WorkerEvent, { type: 'done' | 'error' }>>((r) => {
+      resolveFinished = r;
+    });
     const job: Job = {
-      id, kind: request.type, label, startedAt: Date.now(), finished,
+      id,
+      kind: request.type,
+      label,
+      startedAt: Date.now(),
+      finished,
       runDir: request.type === 'resume' || request.type === 'evaluate' ? request.runDir : undefined,
       stop: () => {
         if (!child.connected || stopTimer) return;
@@ -84,13 +94,34 @@ export class RunManager implements vscode.Disposable {
     child.on('message', (m: unknown) => {
       if (!isWorkerEvent(m)) return;
       switch (m.type) {
-        case 'started': job.runDir = m.runDir ?? job.runDir; job.backend = m.backend; job.estimator = m.estimator; this.log.info(`${label}: ${m.description} (backend ${m.backend})${m.runDir ? ` → ${m.runDir}` : ''}`); break;
-        case 'step': job.lastStep = m; break;
-        case 'eval': job.lastEval = m; this.log.info(`${label}: ${m.split} epoch ${m.epoch.toFixed(2)} u_loss ${m.u_loss.toFixed(4)} acc_e ${(100 * m.acc_e).toFixed(2)}%`); break;
-        case 'message': this.log.info(`${label}: ${extensionMessage(m.text)}`); break;
-        case 'done': last = m; this.log.info(`${label}: ${m.status}${m.message ? ` — ${m.message}` : ''}`); break;
-        case 'error': last = m; this.log.error(`${label}: ${extensionMessage(m.message)}`); break;
-        default: break;
+        case 'started':
+          job.runDir = m.runDir ?? job.runDir;
+          job.backend = m.backend;
+          job.estimator = m.estimator;
+          this.log.info(`${label}: ${m.description} (backend ${m.backend})${m.runDir ? ` → ${m.runDir}` : ''}`);
+          break;
+        case 'step':
+          job.lastStep = m;
+          break;
+        case 'eval':
+          job.lastEval = m;
+          this.log.info(
+            `${label}: ${m.split} epoch ${m.epoch.toFixed(2)} u_loss ${m.u_loss.toFixed(4)} acc_e ${(100 * m.acc_e).toFixed(2)}%`,
+          );
+          break;
+        case 'message':
+          this.log.info(`${label}: ${extensionMessage(m.text)}`);
+          break;
+        case 'done':
+          last = m;
+          this.log.info(`${label}: ${m.status}${m.message ? ` — ${m.message}` : ''}`);
+          break;
+        case 'error':
+          last = m;
+          this.log.error(`${label}: ${extensionMessage(m.message)}`);
+          break;
+        default:
+          break;
       }
       this.changed.fire({ job, event: m });
     });
@@ -98,15 +129,24 @@ export class RunManager implements vscode.Disposable {
       if (stopTimer) clearTimeout(stopTimer);
       this.jobs.delete(id);
       if (!last) {
-        const reason = killedAfterGrace ? `did not stop within ${this.graceMs() / 1000} s and was killed` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        const reason = killedAfterGrace
+          ? `did not stop within ${this.graceMs() / 1000} s and was killed`
+          : signal
+            ? `was killed by ${signal}`
+            : `exited with code ${code}`;
         const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
         let resume = '';
         if (job.runDir && (job.kind === 'train' || job.kind === 'resume')) {
           // a killed worker cannot record how its run ended: record it here, free the lock, and say what a resume will do
           resume = describeResume(job.runDir);
-          if (child.pid !== undefined) releaseAbandonedRun(job.runDir, child.pid, `the training worker ${reason}; ${resume}`);
+          if (child.pid !== undefined)
+            releaseAbandonedRun(job.runDir, child.pid, `the training worker ${reason}; ${resume}`);
         }
-        last = { type: 'error', message: `the worker ${reason}${tail ? `: ${tail}` : ''}${resume ? ` — ${resume}` : ''}`, userError: false };
+        last = {
+          type: 'error',
+          message: `the worker ${reason}${tail ? `: ${tail}` : ''}${resume ? ` — ${resume}` : ''}`,
+          userError: false,
+        };
         this.log.error(`${label}: ${last.message}`);
       }
       this.changed.fire({ job });

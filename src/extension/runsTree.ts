@@ -9,25 +9,50 @@ import { markdownText } from './untrustedText';
  * The tooltip: the fields of run.json and status.json are workspace content (a cloned repository's runs folder), so
  * each is shown as typed text (markdownText), never as Markdown that could make a link or load an image.
  */
-function runTooltip(info: RunInfo, status: string, acc: number | undefined, backend: string | undefined, kernels: string | undefined): vscode.MarkdownString {
+function runTooltip(
+  info: RunInfo,
+  status: string,
+  acc: number | undefined,
+  backend: string | undefined,
+  kernels: string | undefined,
+): vscode.MarkdownString {
   const t = (v: string) => markdownText(v);
-  return new vscode.MarkdownString([
-    `**${t(info.name)}**`, `status: ${t(status)}${info.statusDetail ? ` (${t(info.statusDetail)})` : ''}`,
-    `estimator: ${t(info.estimator ?? 'unknown')}`, `model: ${t(info.model ?? 'unknown')}`,
-    `backend: ${t(backend ?? 'unknown')}`, kernels ? `PSA kernels: ${t(kernels)}` : '',
-    acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '', info.reason ? `problem: ${t(info.reason)}` : '', t(info.dir),
-  ].filter((l) => l !== '').join('\n\n'));
+  return new vscode.MarkdownString(
+    [
+      `**${t(info.name)}**`,
+      `status: ${t(status)}${info.statusDetail ? ` (${t(info.statusDetail)})` : ''}`,
+      `estimator: ${t(info.estimator ?? 'unknown')}`,
+      `model: ${t(info.model ?? 'unknown')}`,
+      `backend: ${t(backend ?? 'unknown')}`,
+      kernels ? `PSA kernels: ${t(kernels)}` : '',
+      acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '',
+      info.reason ? `problem: ${t(info.reason)}` : '',
+      t(info.dir),
+    ]
+      .filter((l) => l !== '')
+      .join('\n\n'),
+  );
 }
 
 export class RunItem extends vscode.TreeItem {
-  constructor(readonly info: RunInfo, live?: { step?: number; total?: number }) {
+  constructor(
+    readonly info: RunInfo,
+    live?: { step?: number; total?: number },
+  ) {
     super(info.name, vscode.TreeItemCollapsibleState.None);
     const status = info.status ?? 'broken';
     const acc = info.summary?.last?.validation?.acc_e ?? info.summary?.last?.train?.acc_e ?? undefined;
-    const parts = [status === 'running' && live?.step !== undefined ? `running ${live.step}/${live.total ?? '?'}` : status, info.estimator ?? '?'];
+    const parts = [
+      status === 'running' && live?.step !== undefined ? `running ${live.step}/${live.total ?? '?'}` : status,
+      info.estimator ?? '?',
+    ];
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
     let facts: ReturnType<typeof runBackendFacts> = {};
-    try { facts = runBackendFacts(readEnvironment(info.dir)); } catch { /* a run folder being created */ }
+    try {
+      facts = runBackendFacts(readEnvironment(info.dir));
+    } catch {
+      /* a run folder being created */
+    }
     if (facts.backend) parts.push(facts.backend + (facts.kernels?.startsWith('native') ? ' + native kernels' : ''));
     if (info.created) parts.push(new Date(info.created).toLocaleString());
     this.description = parts.join(' · ');
@@ -35,8 +60,16 @@ export class RunItem extends vscode.TreeItem {
     this.contextValue = `sbnRun.${status}`;
     this.resourceUri = vscode.Uri.file(info.dir);
     this.iconPath = new vscode.ThemeIcon(
-      status === 'running' ? 'sync~spin' : status === 'finished' ? 'pass' : status === 'stopped' ? 'debug-pause'
-        : status === 'diverged' ? 'warning' : 'error');
+      status === 'running'
+        ? 'sync~spin'
+        : status === 'finished'
+          ? 'pass'
+          : status === 'stopped'
+            ? 'debug-pause'
+            : status === 'diverged'
+              ? 'warning'
+              : 'error',
+    );
     this.id = info.dir;
   }
 }
@@ -57,7 +90,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
     this.watchers.forEach((w) => w.dispose());
     this.watchers.length = 0;
     for (const root of this.runsRoots()) {
-      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '*/{status,summary,run}.json'));
+      const w = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(root), '*/{status,summary,run}.json'),
+      );
       w.onDidChange(() => this.refreshSoon());
       w.onDidCreate(() => this.refreshSoon());
       w.onDidDelete(() => this.refreshSoon());
@@ -66,7 +101,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
   }
 
   setLive(runDir: string, progress: { step?: number; total?: number } | undefined): void {
-    if (progress) this.live.set(path.resolve(runDir), progress); else this.live.delete(path.resolve(runDir));
+    if (progress) this.live.set(path.resolve(runDir), progress);
+    else this.live.delete(path.resolve(runDir));
     this.refreshSoon();
   }
 
@@ -76,7 +112,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
 
   refreshSoon(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => { this.timer = undefined; this.changed.fire(); }, 300);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.changed.fire();
+    }, 300);
   }
 
   getTreeItem(item: RunItem): vscode.TreeItem {

@@ -14,7 +14,7 @@ export function progressText(job: Job): string {
   const s = job.lastStep;
   if (!s) return 'starting…';
   const elapsed = (Date.now() - job.startedAt) / 1000;
-  const eta = s.step > 0 ? elapsed / s.step * (s.totalSteps - s.step) : NaN;
+  const eta = s.step > 0 ? (elapsed / s.step) * (s.totalSteps - s.step) : NaN;
   return `step ${s.step}/${s.totalSteps} · loss ${s.loss.toFixed(4)} · ETA ${formatDuration(eta)}`;
 }
 

@@ -24,7 +24,11 @@ class TrainingTerminal implements vscode.Pseudoterminal {
   readonly onDidClose = this.closed.event;
   private stop: (() => void) | undefined;
 
-  constructor(private readonly runs: RunManager, private readonly def: SbnTaskDefinition, private readonly folder: vscode.WorkspaceFolder | undefined) {}
+  constructor(
+    private readonly runs: RunManager,
+    private readonly def: SbnTaskDefinition,
+    private readonly folder: vscode.WorkspaceFolder | undefined,
+  ) {}
 
   private line(text: string): void {
     this.written.fire(`${text.replace(/\n/g, '\r\n')}\r\n`);
@@ -45,24 +49,50 @@ class TrainingTerminal implements vscode.Pseudoterminal {
       this.closed.fire(2);
       return;
     }
-    const overrides: TrainOverrides = { estimator: this.def.estimator, epochs: this.def.epochs, lr: this.def.lr, seed: this.def.seed };
-    const job = this.runs.start({
-      type: 'train', modelFile: file, modelText: text, overrides, runsRoot: runsRootFor(vscode.Uri.file(file)), diagnosticsInterval: diagnosticsIntervalSetting(vscode.Uri.file(file)),
-      backend: this.def.backend ?? vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
-    }, `task ${this.def.model}`);
+    const overrides: TrainOverrides = {
+      estimator: this.def.estimator,
+      epochs: this.def.epochs,
+      lr: this.def.lr,
+      seed: this.def.seed,
+    };
+    const job = this.runs.start(
+      {
+        type: 'train',
+        modelFile: file,
+        modelText: text,
+        overrides,
+        runsRoot: runsRootFor(vscode.Uri.file(file)),
+        diagnosticsInterval: diagnosticsIntervalSetting(vscode.Uri.file(file)),
+        backend: this.def.backend ?? vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
+      },
+      `task ${this.def.model}`,
+    );
     this.stop = () => job.stop();
     let logEvery = 10;
     const sub = this.runs.onDidChange(({ job: j, event }) => {
       if (j.id !== job.id || !event) return;
       switch (event.type) {
-        case 'started': this.line(`sbn: ${event.description} (backend ${event.backend})`); if (event.runDir) this.line(`sbn: run ${event.runDir}`); break;
+        case 'started':
+          this.line(`sbn: ${event.description} (backend ${event.backend})`);
+          if (event.runDir) this.line(`sbn: run ${event.runDir}`);
+          break;
         case 'step':
           logEvery = Math.max(1, Math.round(event.stepsPerEpoch / 10));
-          if (event.step % logEvery < 1 || event.step === event.totalSteps) this.line(`sbn: step ${event.step}/${event.totalSteps} epoch ${event.epoch.toFixed(2)} loss ${event.loss.toFixed(4)} ${event.samplesPerSecond.toFixed(0)} samples/s`);
+          if (event.step % logEvery < 1 || event.step === event.totalSteps)
+            this.line(
+              `sbn: step ${event.step}/${event.totalSteps} epoch ${event.epoch.toFixed(2)} loss ${event.loss.toFixed(4)} ${event.samplesPerSecond.toFixed(0)} samples/s`,
+            );
           break;
-        case 'eval': this.line(`sbn: eval ${event.split} epoch ${event.epoch.toFixed(2)}: u_loss ${event.u_loss.toFixed(4)} acc1 ${(100 * event.acc1).toFixed(2)}% acc_e ${(100 * event.acc_e).toFixed(2)}%`); break;
-        case 'message': this.line(`sbn: ${event.text}`); break;
-        default: break;
+        case 'eval':
+          this.line(
+            `sbn: eval ${event.split} epoch ${event.epoch.toFixed(2)}: u_loss ${event.u_loss.toFixed(4)} acc1 ${(100 * event.acc1).toFixed(2)}% acc_e ${(100 * event.acc_e).toFixed(2)}%`,
+          );
+          break;
+        case 'message':
+          this.line(`sbn: ${event.text}`);
+          break;
+        default:
+          break;
       }
     });
     const end = await job.finished;
@@ -73,7 +103,10 @@ class TrainingTerminal implements vscode.Pseudoterminal {
   }
 
   handleInput(data: string): void {
-    if (data === '\x03') { this.line('^C stopping after this step…'); this.stop?.(); }
+    if (data === '\x03') {
+      this.line('^C stopping after this step…');
+      this.stop?.();
+    }
   }
 
   /** Called by VS Code when the user closes the terminal: stop the run (it checkpoints). */
@@ -83,8 +116,13 @@ class TrainingTerminal implements vscode.Pseudoterminal {
 }
 
 function taskFor(runs: RunManager, def: SbnTaskDefinition, folder: vscode.WorkspaceFolder | undefined): vscode.Task {
-  const task = new vscode.Task(def, folder ?? vscode.TaskScope.Workspace, `train ${def.model}${def.estimator ? ` (${def.estimator})` : ''}`, 'sbn',
-    new vscode.CustomExecution(async () => new TrainingTerminal(runs, def, folder)));
+  const task = new vscode.Task(
+    def,
+    folder ?? vscode.TaskScope.Workspace,
+    `train ${def.model}${def.estimator ? ` (${def.estimator})` : ''}`,
+    'sbn',
+    new vscode.CustomExecution(async () => new TrainingTerminal(runs, def, folder)),
+  );
   task.group = vscode.TaskGroup.Build;
   task.detail = 'Train an SBN model file with SBN Studio';
   return task;
@@ -103,7 +141,7 @@ export function registerTasks(runs: RunManager): vscode.Disposable {
     resolveTask(task) {
       const def = task.definition as SbnTaskDefinition;
       if (def.type !== 'sbn' || typeof def.model !== 'string') return undefined;
-      const folder = typeof task.scope === 'object' ? task.scope as vscode.WorkspaceFolder : vscode.workspace.workspaceFolders?.[0];
+      const folder = typeof task.scope === 'object' ? task.scope : vscode.workspace.workspaceFolders?.[0];
       return taskFor(runs, def, folder);
     },
   });

@@ -18,7 +18,11 @@ export function notificationText(text: string): string {
  * Bare web addresses may still be shown as links to that address (never a command: untrusted MarkdownStrings run none).
  */
 export function markdownText(text: string): string {
-  return text.replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
+  return text
+    .replace(/\r\n|[\r\n\u2028\u2029]/g, ' ')
     .replace(/[\\`*_{}[\]()#!|<>~&]/g, '\\$&')
-    .replace(/^(\s*)([-+=]|\d+[.)])/, (_, space: string, marker: string) => `${space}${marker.replace(/[-+=.)]/, '\\$&')}`);
+    .replace(
+      /^(\s*)([-+=]|\d+[.)])/,
+      (_, space: string, marker: string) => `${space}${marker.replace(/[-+=.)]/, '\\$&')}`,
+    );
 }

@@ -56,7 +56,8 @@ function numOrNull(o: Record<string, Json>, key: string, path: string): void {
 
 function oneOf<T extends string>(o: Record<string, Json>, key: string, path: string, values: readonly T[]): T {
   const v = o[key];
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at(path, key), `one of ${values.join(', ')}`, v);
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
+    fail(at(path, key), `one of ${values.join(', ')}`, v);
   return v as T;
 }
 
@@ -70,12 +71,15 @@ function array(o: Record<string, Json>, key: string, path: string): Json[] {
 function numbers(o: Record<string, Json>, key: string, path: string, nullable = true): void {
   array(o, key, path).forEach((v, i) => {
     if (v === null && nullable) return;
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(at(at(path, key), i), nullable ? 'a number or null' : 'a number', v);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      fail(at(at(path, key), i), nullable ? 'a number or null' : 'a number', v);
   });
 }
 
 function strings(o: Record<string, Json>, key: string, path: string): void {
-  array(o, key, path).forEach((v, i) => { if (typeof v !== 'string') fail(at(at(path, key), i), 'a string', v); });
+  array(o, key, path).forEach((v, i) => {
+    if (typeof v !== 'string') fail(at(at(path, key), i), 'a string', v);
+  });
 }
 
 function environment(v: Json, path: string): void {
@@ -119,7 +123,8 @@ function gradacc(o: Record<string, Json>): GradaccExperiment {
       str(e, 'label', p);
       str(e, 'estimator', p);
       const layers = array(e, 'layers', p);
-      if (layerCount !== undefined && layers.length !== layerCount) fail(at(p, 'layers'), `${layerCount} layers (as the first estimator)`, layers);
+      if (layerCount !== undefined && layers.length !== layerCount)
+        fail(at(p, 'layers'), `${layerCount} layers (as the first estimator)`, layers);
       layerCount = layers.length;
       layers.forEach((lv, li) => {
         const lp = at(at(p, 'layers'), li);
@@ -219,16 +224,24 @@ export function parseReportData(text: string, file: string): ParsedReport {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, message: `${file}: not an SBN experiment report: the file is not valid JSON (${(e as Error).message})` };
+    return {
+      ok: false,
+      message: `${file}: not an SBN experiment report: the file is not valid JSON (${(e as Error).message})`,
+    };
   }
   try {
     const o = object(json, '');
     const format = o.format;
     if (format === 'sbn-experiment-gradacc') return { ok: true, data: gradacc(o) };
     if (format === 'sbn-experiment-train') return { ok: true, data: train(o) };
-    fail('format', '"sbn-experiment-gradacc" or "sbn-experiment-train" (the gradacc.json or train.json that sbn experiment writes)', format);
+    fail(
+      'format',
+      '"sbn-experiment-gradacc" or "sbn-experiment-train" (the gradacc.json or train.json that sbn experiment writes)',
+      format,
+    );
   } catch (e) {
-    if (e instanceof BadField) return { ok: false, message: `${file}: not a valid SBN experiment report: ${e.message}` };
+    if (e instanceof BadField)
+      return { ok: false, message: `${file}: not a valid SBN experiment report: ${e.message}` };
     throw e;
   }
 }

@@ -9,16 +9,26 @@ import { reportTitle, type ExperimentData } from './data';
 export type { ExperimentData } from './data';
 
 /** The page's script and stylesheets (dist/webview/report.{js,css}, media/{webview,report}.css). */
-export interface ReportAssets { script: string; styles: string[] }
+export interface ReportAssets {
+  script: string;
+  styles: string[];
+}
 
 /**
  * The report panel's page in the extension (src/extension/panels/reportPanel.ts): the panels' page (strict CSP, a
  * fresh nonce, the extension's own script and styles) with the report's title as escaped text. None of the report's
  * data is in it: the host sends the data in a `report` message once the page says `ready`.
  */
-export function reportPanelHtml(data: ExperimentData, page: { cspSource: string; nonce: string; script: string; styles: string[] }): string {
+export function reportPanelHtml(
+  data: ExperimentData,
+  page: { cspSource: string; nonce: string; script: string; styles: string[] },
+): string {
   return panelHtml({
-    cspSource: page.cspSource, nonce: page.nonce, title: reportTitle(data), scripts: [page.script], styles: page.styles,
+    cspSource: page.cspSource,
+    nonce: page.nonce,
+    title: reportTitle(data),
+    scripts: [page.script],
+    styles: page.styles,
     loadingText: 'Drawing the report…',
   });
 }
@@ -28,7 +38,10 @@ export const REPORT_NONCE = 'sbn-report-nonce';
 
 /** JSON that can sit inside <script>: no `</script>` or `<!--` can close or confuse it. */
 function scriptSafeJson(data: unknown): string {
-  return JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(data)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** The report page: one file, no network, scripts and styles inline under a nonce CSP. */
@@ -53,4 +66,3 @@ ${assets.styles.map((css) => `<style nonce="${REPORT_NONCE}">\n${css.replace(/<\
 </html>
 `;
 }
-

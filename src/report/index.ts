@@ -30,8 +30,15 @@ function findAssets(): ReportAssets | undefined {
       const script = path.join(dist, 'webview', 'report.js');
       const media = path.join(path.dirname(dist), 'media');
       if (fs.existsSync(script) && fs.existsSync(path.join(media, 'report.css'))) {
-        const css = [path.join(media, 'webview.css'), path.join(dist, 'webview', 'report.css'), path.join(media, 'report.css')];
-        return { script: fs.readFileSync(script, 'utf8'), styles: css.filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')) };
+        const css = [
+          path.join(media, 'webview.css'),
+          path.join(dist, 'webview', 'report.css'),
+          path.join(media, 'report.css'),
+        ];
+        return {
+          script: fs.readFileSync(script, 'utf8'),
+          styles: css.filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')),
+        };
       }
     }
     dir = path.dirname(dir);
@@ -40,18 +47,31 @@ function findAssets(): ReportAssets | undefined {
 }
 
 /** Figure names of a report (its <section data-figure> elements), for the PNG files. */
-export async function renderPngs(htmlFile: string, outDir: string, prefix: string): Promise<{ files: string[]; note?: string }> {
+export async function renderPngs(
+  htmlFile: string,
+  outDir: string,
+  prefix: string,
+): Promise<{ files: string[]; note?: string }> {
   let chromium: typeof import('playwright-core').chromium;
   try {
     ({ chromium } = await import('playwright-core'));
   } catch {
-    return { files: [], note: 'PNG figures skipped: playwright-core is not installed (npm install in the repository installs it)' };
+    return {
+      files: [],
+      note: 'PNG figures skipped: playwright-core is not installed (npm install in the repository installs it)',
+    };
   }
   const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (!fs.existsSync(executablePath)) {
-    return { files: [], note: `PNG figures skipped: no Chromium at ${executablePath} (install it, e.g. apt-get install chromium, or set CHROMIUM_PATH)` };
+    return {
+      files: [],
+      note: `PNG figures skipped: no Chromium at ${executablePath} (install it, e.g. apt-get install chromium, or set CHROMIUM_PATH)`,
+    };
   }
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 2 });
     const errors: string[] = [];
@@ -60,7 +80,9 @@ export async function renderPngs(htmlFile: string, outDir: string, prefix: strin
     // (browser-side code as strings: this file is compiled without the DOM library)
     await page.waitForFunction('document.body.dataset.rendered !== undefined', undefined, { timeout: 30_000 });
     if (errors.length) throw new Error(`the report page failed: ${errors[0]}`);
-    const names = await page.evaluate<string[]>('Array.from(document.querySelectorAll("[data-figure]")).map((e) => e.dataset.figure)');
+    const names = await page.evaluate<string[]>(
+      'Array.from(document.querySelectorAll("[data-figure]")).map((e) => e.dataset.figure)',
+    );
     const files: string[] = [];
     for (const name of names) {
       const file = path.join(outDir, `${prefix}${name}.png`);
@@ -73,14 +95,20 @@ export async function renderPngs(htmlFile: string, outDir: string, prefix: strin
   }
 }
 
-export async function writeExperimentReport(outDir: string, data: ExperimentData, options: { png: boolean }): Promise<WrittenReport> {
+export async function writeExperimentReport(
+  outDir: string,
+  data: ExperimentData,
+  options: { png: boolean },
+): Promise<WrittenReport> {
   fs.mkdirSync(outDir, { recursive: true });
   const json = path.join(outDir, jsonName(data));
   writeFileAtomic(json, JSON.stringify(data, null, 1) + '\n');
   const out: WrittenReport = { json, pngs: [], notes: [] };
   const assets = findAssets();
   if (!assets) {
-    out.notes.push('report.html not written: the report page was not built (npm run build builds dist/webview/report.js)');
+    out.notes.push(
+      'report.html not written: the report page was not built (npm run build builds dist/webview/report.js)',
+    );
     return out;
   }
   out.html = path.join(outDir, 'report.html');

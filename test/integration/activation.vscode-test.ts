@@ -41,6 +41,9 @@ suite('activation', () => {
 
   test('the sbn.runs view is contributed', () => {
     const views = Object.values((extension().packageJSON as Manifest).contributes?.views ?? {}).flat();
-    assert.ok(views.some((v) => v.id === 'sbn.runs'), 'no sbn.runs view in contributes.views');
+    assert.ok(
+      views.some((v) => v.id === 'sbn.runs'),
+      'no sbn.runs view in contributes.views',
+    );
   });
 });

@@ -31,9 +31,17 @@ function errorText(err: unknown): string {
     const e = err as Error & { actual?: unknown; expected?: unknown; showDiff?: boolean };
     let text = e.stack ?? `${e.name}: ${e.message}`;
     // node:assert puts its own diff into the message.
-    if ((e as { code?: string }).code !== 'ERR_ASSERTION' && e.showDiff !== false && ('actual' in e || 'expected' in e)) {
+    if (
+      (e as { code?: string }).code !== 'ERR_ASSERTION' &&
+      e.showDiff !== false &&
+      ('actual' in e || 'expected' in e)
+    ) {
       const show = (v: unknown) => {
-        try { return JSON.stringify(v); } catch { return String(v); }
+        try {
+          return JSON.stringify(v);
+        } catch {
+          return String(v);
+        }
       };
       text += `\n      actual:   ${show(e.actual)}\n      expected: ${show(e.expected)}`;
     }
@@ -91,10 +99,14 @@ export function run(): Promise<void> {
   });
   const files = listTests(__dirname)
     // dist/ is not cleaned between builds: skip bundles whose test/integration/**/*.vscode-test.ts source is gone.
-    .filter((f) => fs.existsSync(path.join(repoRoot, path.relative(path.join(repoRoot, 'dist'), f).replace(/\.js$/, '.ts'))))
+    .filter((f) =>
+      fs.existsSync(path.join(repoRoot, path.relative(path.join(repoRoot, 'dist'), f).replace(/\.js$/, '.ts'))),
+    )
     .sort();
   for (const f of files) mocha.addFile(f);
-  console.log(`integration tests: ${files.length} file${files.length === 1 ? '' : 's'}${grep ? `, grep ${JSON.stringify(grep)}` : ''}`);
+  console.log(
+    `integration tests: ${files.length} file${files.length === 1 ? '' : 's'}${grep ? `, grep ${JSON.stringify(grep)}` : ''}`,
+  );
   return new Promise<void>((resolve, reject) => {
     try {
       mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));
@@ -132,11 +144,19 @@ export const ui = {
   /** PNG of the whole workbench into the --screenshots folder; returns its path. */
   screenshot: async (name: string): Promise<string> => (await uiCall<{ path: string }>('screenshot', { name })).path,
   /** A key or chord on the page (Playwright names: 'F1', 'Escape', 'Control+Shift+P'), or on `selector`. */
-  press: async (key: string, target?: UiTarget): Promise<void> => { await uiCall('press', { key, ...target }); },
+  press: async (key: string, target?: UiTarget): Promise<void> => {
+    await uiCall('press', { key, ...target });
+  },
   /** Types text into whatever has the focus. */
-  type: async (text: string): Promise<void> => { await uiCall('type', { text }); },
-  click: async (target: UiTarget): Promise<void> => { await uiCall('click', { ...target }); },
-  fill: async (target: UiTarget, text: string): Promise<void> => { await uiCall('fill', { ...target, text }); },
+  type: async (text: string): Promise<void> => {
+    await uiCall('type', { text });
+  },
+  click: async (target: UiTarget): Promise<void> => {
+    await uiCall('click', { ...target });
+  },
+  fill: async (target: UiTarget, text: string): Promise<void> => {
+    await uiCall('fill', { ...target, text });
+  },
   waitFor: async (target: UiTarget & { state?: 'attached' | 'detached' | 'visible' | 'hidden' }): Promise<void> => {
     await uiCall('waitFor', { ...target });
   },

@@ -12,7 +12,11 @@ import { cacheRoot, TF_VERSION, type NativeManifest } from '../../src/engine/nat
 
 /** Training steps per second of a finished run: steps over the epochs' training time (summary.json). */
 function stepRate(runDir: string): number {
-  const s = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { steps: number; epochs: number; secondsPerEpoch: number };
+  const s = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as {
+    steps: number;
+    epochs: number;
+    secondsPerEpoch: number;
+  };
   return s.steps / (s.epochs * s.secondsPerEpoch);
 }
 
@@ -35,24 +39,46 @@ if (installed) {
     test('the extension under test is the installed VSIX, not the repository', () => {
       const real = (p: string) => fs.realpathSync(p);
       assert.strictEqual(real(ext.extensionPath), real(installed), 'extension path');
-      assert.ok(!real(ext.extensionPath).startsWith(real(repoRoot) + path.sep), `${ext.extensionPath} is inside the repository`);
-      const manifest = ext.packageJSON as { version: string; scripts?: unknown; devDependencies?: unknown; main: string };
-      const repoVersion = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+      assert.ok(
+        !real(ext.extensionPath).startsWith(real(repoRoot) + path.sep),
+        `${ext.extensionPath} is inside the repository`,
+      );
+      const manifest = ext.packageJSON as {
+        version: string;
+        scripts?: unknown;
+        devDependencies?: unknown;
+        main: string;
+      };
+      const repoVersion = (
+        JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+      ).version;
       assert.strictEqual(manifest.version, repoVersion);
       assert.strictEqual(manifest.scripts, undefined, 'the packaged manifest has no scripts');
       assert.strictEqual(manifest.devDependencies, undefined, 'the packaged manifest has no devDependencies');
       // everything is bundled: no node_modules, the wasm binaries beside the worker
       assert.ok(!fs.existsSync(path.join(ext.extensionPath, 'node_modules')), 'node_modules in the package');
-      for (const f of [manifest.main, 'dist/worker.js', 'package.nls.json', 'schemas/sbn-model.schema.json', 'media/sbn-activity.svg']) {
+      for (const f of [
+        manifest.main,
+        'dist/worker.js',
+        'package.nls.json',
+        'schemas/sbn-model.schema.json',
+        'media/sbn-activity.svg',
+      ]) {
         assert.ok(fs.existsSync(path.join(ext.extensionPath, f)), `${f} missing from the package`);
       }
-      assert.ok(fs.readdirSync(path.join(ext.extensionPath, 'dist', 'wasm')).some((f) => f.endsWith('.wasm')), 'no .wasm files in dist/wasm');
+      assert.ok(
+        fs.readdirSync(path.join(ext.extensionPath, 'dist', 'wasm')).some((f) => f.endsWith('.wasm')),
+        'no .wasm files in dist/wasm',
+      );
     });
 
     const rates: Record<string, number> = {};
 
     test('Train Model trains the toy-2d example on the wasm backend', async () => {
-      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')));
+      const job = await vscode.commands.executeCommand<Job>(
+        'sbn.trainModel',
+        vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')),
+      );
       assert.ok(job, 'sbn.trainModel returns its job');
       const end = await job.finished;
       assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
@@ -61,11 +87,18 @@ if (installed) {
       assert.ok(runDir.startsWith(path.join(folder, 'runs') + path.sep), runDir);
       const status = JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')) as { status: string };
       assert.strictEqual(status.status, 'finished');
-      const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { backend: string; estimator: string; last: { validation?: { acc_e: number } } };
+      const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as {
+        backend: string;
+        estimator: string;
+        last: { validation?: { acc_e: number } };
+      };
       assert.strictEqual(summary.backend, 'wasm');
       assert.strictEqual(summary.estimator, 'psa');
       // the universal VSIX carries no native addon: PSA falls back to the TensorFlow.js kernels (and says so)
-      const env = JSON.parse(fs.readFileSync(path.join(runDir, 'environment.json'), 'utf8')) as { kernels: string; kernelsPath: string | null };
+      const env = JSON.parse(fs.readFileSync(path.join(runDir, 'environment.json'), 'utf8')) as {
+        kernels: string;
+        kernelsPath: string | null;
+      };
       assert.match(env.kernels, /^TensorFlow\.js ops \(native kernels not built/, env.kernels);
       assert.strictEqual(env.kernelsPath, null);
       assert.ok((summary.last.validation?.acc_e ?? 0) > 0.5, `validation acc_e ${summary.last.validation?.acc_e}`);
@@ -77,13 +110,21 @@ if (installed) {
     test('the MNIST template trains from the MNIST shipped in the VSIX (no download, no native set-up)', async function () {
       this.timeout(300_000); // one epoch on 800 images, then the 10 000 test images evaluated, on single-threaded wasm
       const shipped = path.join(ext.extensionPath, 'dist', 'datasets', 'mnist');
-      assert.deepStrictEqual(fs.readdirSync(shipped).sort(), ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']);
+      assert.deepStrictEqual(fs.readdirSync(shipped).sort(), [
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz',
+        'train-images-idx3-ubyte.gz',
+        'train-labels-idx1-ubyte.gz',
+      ]);
       const target = await vscode.commands.executeCommand<vscode.Uri>('sbn.newModelFile', 'MNIST MLP');
       assert.ok(target, 'sbn.newModelFile writes the template');
       // the template as it is, on 1000 examples for one epoch: the point is that the data loads and a run finishes
       // (edited through its open editor: Train Model reads the editor's text)
       const doc = await vscode.workspace.openTextDocument(target);
-      const text = doc.getText().replace('validation: 5000', 'validation: 200\n  limit: 1000').replace('epochs: 5', 'epochs: 1');
+      const text = doc
+        .getText()
+        .replace('validation: 5000', 'validation: 200\n  limit: 1000')
+        .replace('epochs: 5', 'epochs: 1');
       const edit = new vscode.WorkspaceEdit();
       edit.replace(target, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
       assert.ok(await vscode.workspace.applyEdit(edit));
@@ -92,9 +133,15 @@ if (installed) {
       assert.ok(job, 'sbn.trainModel starts a job: no download was needed');
       const end = await job.finished;
       assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
-      const summary = JSON.parse(fs.readFileSync(path.join(job.runDir!, 'summary.json'), 'utf8')) as { backend: string; last: { validation?: { acc_e: number } } };
+      const summary = JSON.parse(fs.readFileSync(path.join(job.runDir!, 'summary.json'), 'utf8')) as {
+        backend: string;
+        last: { validation?: { acc_e: number } };
+      };
       assert.strictEqual(summary.backend, 'wasm');
-      assert.ok((summary.last.validation?.acc_e ?? 0) > 0.3, `validation acc_e ${summary.last.validation?.acc_e} after one epoch on 800 MNIST images`);
+      assert.ok(
+        (summary.last.validation?.acc_e ?? 0) > 0.3,
+        `validation acc_e ${summary.last.validation?.acc_e} after one epoch on 800 MNIST images`,
+      );
     });
 
     test('SBN: Set Up Native Backend, then a run trains on tensorflow with native kernels as fast as the checkout', async function () {
@@ -105,7 +152,11 @@ if (installed) {
         this.skip();
       }
       const wide = path.join(folder, 'toy2d-wide.sbn.json');
-      const model = JSON.parse(fs.readFileSync(path.join(folder, 'toy2d.sbn.json'), 'utf8')) as { name: string; layers: { units: number }[]; train: Record<string, unknown> };
+      const model = JSON.parse(fs.readFileSync(path.join(folder, 'toy2d.sbn.json'), 'utf8')) as {
+        name: string;
+        layers: { units: number }[];
+        train: Record<string, unknown>;
+      };
       model.name = 'toy2d-wide';
       model.layers = model.layers.map((l) => ({ ...l, units: 256 }));
       model.train = { ...model.train, batchSize: 40, epochs: 40 };
@@ -121,19 +172,30 @@ if (installed) {
       const t0 = Date.now();
       const manifest = await vscode.commands.executeCommand<NativeManifest | undefined>('sbn.setupNativeBackend');
       assert.ok(manifest, 'the set-up failed (see the SBN Studio log)');
-      console.log(`    set-up in ${((Date.now() - t0) / 1000).toFixed(1)} s: libtensorflow ${manifest.libtensorflow.version} (${manifest.libtensorflow.source}), `
-        + `devices ${manifest.check.devices.map((d) => d.type).join(', ')}, kernels ${manifest.check.kernels?.isa}`);
+      console.log(
+        `    set-up in ${((Date.now() - t0) / 1000).toFixed(1)} s: libtensorflow ${manifest.libtensorflow.version} (${manifest.libtensorflow.source}), ` +
+          `devices ${manifest.check.devices.map((d) => d.type).join(', ')}, kernels ${manifest.check.kernels?.isa}`,
+      );
       assert.strictEqual(manifest.libtensorflow.version, TF_VERSION);
       assert.strictEqual(manifest.libtensorflow.source, 'path');
-      assert.ok(manifest.check.devices.some((d) => d.type === 'CPU'), JSON.stringify(manifest.check.devices));
+      assert.ok(
+        manifest.check.devices.some((d) => d.type === 'CPU'),
+        JSON.stringify(manifest.check.devices),
+      );
 
       // a new run, without a reload, uses it
-      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')));
+      const job = await vscode.commands.executeCommand<Job>(
+        'sbn.trainModel',
+        vscode.Uri.file(path.join(folder, 'toy2d.sbn.json')),
+      );
       const end = await job.finished;
       assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
       assert.strictEqual(job.backend, 'tensorflow');
       const env = JSON.parse(fs.readFileSync(path.join(job.runDir!, 'environment.json'), 'utf8')) as {
-        backend: string; kernels: string; kernelsKind: string; kernelsPath: string;
+        backend: string;
+        kernels: string;
+        kernelsKind: string;
+        kernelsPath: string;
         native: { origin: string; libtensorflow: { version: string }; devices: { type: string }[] } | null;
       };
       assert.strictEqual(env.backend, 'tensorflow');
@@ -152,7 +214,10 @@ if (installed) {
       assert.ok(item, 'the run is in the Runs view');
       assert.match(String(item.description), /tensorflow \+ native kernels/);
       // the tooltip shows workspace text escaped (untrustedText.ts): compare it as displayed
-      assert.match((item.tooltip as vscode.MarkdownString).value.replace(/\\(.)/g, '$1'), /backend: tensorflow \(libtensorflow 2\.21\.0\) from native set-up, on CPU/);
+      assert.match(
+        (item.tooltip as vscode.MarkdownString).value.replace(/\\(.)/g, '$1'),
+        /backend: tensorflow \(libtensorflow 2\.21\.0\) from native set-up, on CPU/,
+      );
 
       // Speed: the installed extension's worker (its set-up) against the checkout's (dist/worker.js: node_modules'
       // tfjs-node, native/build's kernels), each forked the same way by a RunManager of its own with nothing listening,
@@ -160,24 +225,56 @@ if (installed) {
       // extension's own run manager, as a user trains: its dashboard opens and draws every step on the same 2 cores.
       // toy2d's 16-unit layers measure per-op overhead; a 256-unit variant measures the arithmetic.
       const speedLog = vscode.window.createOutputChannel('SBN speed comparison (test)', { log: true });
-      const checkoutRuns = new RunManager(path.join(repoRoot, 'dist', 'worker.js'), speedLog, () => 10_000, () => ({ SBN_NATIVE_DIR: '' }));
-      const installedRuns = new RunManager(path.join(ext.extensionPath, 'dist', 'worker.js'), speedLog, () => 10_000, () => ({ SBN_NATIVE_DIR: setupDir }));
+      const checkoutRuns = new RunManager(
+        path.join(repoRoot, 'dist', 'worker.js'),
+        speedLog,
+        () => 10_000,
+        () => ({ SBN_NATIVE_DIR: '' }),
+      );
+      const installedRuns = new RunManager(
+        path.join(ext.extensionPath, 'dist', 'worker.js'),
+        speedLog,
+        () => 10_000,
+        () => ({ SBN_NATIVE_DIR: setupDir }),
+      );
       const extensionRuns = (ext.exports as { runs: RunManager }).runs;
       const runsRoot = fs.mkdtempSync(path.join(folder, 'speed-runs-'));
       const trainWith = async (manager: RunManager, modelFile: string) => {
-        const j = manager.start({ type: 'train', modelFile, modelText: fs.readFileSync(modelFile, 'utf8'), overrides: {}, runsRoot, backend: 'tensorflow' }, `speed ${path.basename(modelFile)}`);
+        const j = manager.start(
+          {
+            type: 'train',
+            modelFile,
+            modelText: fs.readFileSync(modelFile, 'utf8'),
+            overrides: {},
+            runsRoot,
+            backend: 'tensorflow',
+          },
+          `speed ${path.basename(modelFile)}`,
+        );
         const e = await j.finished;
         assert.strictEqual(e.type === 'done' && e.status, 'finished', JSON.stringify(e));
-        const env = JSON.parse(fs.readFileSync(path.join(j.runDir!, 'environment.json'), 'utf8')) as { native: { origin: string } | null; kernelsKind: string };
+        const env = JSON.parse(fs.readFileSync(path.join(j.runDir!, 'environment.json'), 'utf8')) as {
+          native: { origin: string } | null;
+          kernelsKind: string;
+        };
         return { env, rate: stepRate(j.runDir!) };
       };
       const best: Record<'installed' | 'checkout' | 'extension', { toy: number; wide: number }> = {
-        installed: { toy: 0, wide: 0 }, checkout: { toy: 0, wide: 0 }, extension: { toy: 0, wide: 0 },
+        installed: { toy: 0, wide: 0 },
+        checkout: { toy: 0, wide: 0 },
+        extension: { toy: 0, wide: 0 },
       };
       try {
         for (let round = 0; round < 2; round++) {
-          for (const [who, manager, origin] of [['installed', installedRuns, 'setup'], ['checkout', checkoutRuns, 'checkout'], ['extension', extensionRuns, 'setup']] as const) {
-            for (const [key, file] of [['toy', path.join(folder, 'toy2d.sbn.json')], ['wide', wide]] as const) {
+          for (const [who, manager, origin] of [
+            ['installed', installedRuns, 'setup'],
+            ['checkout', checkoutRuns, 'checkout'],
+            ['extension', extensionRuns, 'setup'],
+          ] as const) {
+            for (const [key, file] of [
+              ['toy', path.join(folder, 'toy2d.sbn.json')],
+              ['wide', wide],
+            ] as const) {
               const r = await trainWith(manager, file);
               assert.strictEqual(r.env.native?.origin, origin, `${who}: ${JSON.stringify(r.env.native)}`);
               assert.strictEqual(r.env.kernelsKind, 'native', who);
@@ -190,14 +287,18 @@ if (installed) {
         installedRuns.dispose();
         speedLog.dispose();
       }
-      const line = (key: 'toy' | 'wide', wasm: number | undefined) => `installed VSIX native ${best.installed[key].toFixed(1)}, checkout native ${best.checkout[key].toFixed(1)} `
-        + `(installed/checkout ${(best.installed[key] / best.checkout[key]).toFixed(2)}); through the extension with its dashboard open ${best.extension[key].toFixed(1)}; `
-        + `installed VSIX on wasm ${wasm?.toFixed(1) ?? '?'}`;
+      const line = (key: 'toy' | 'wide', wasm: number | undefined) =>
+        `installed VSIX native ${best.installed[key].toFixed(1)}, checkout native ${best.checkout[key].toFixed(1)} ` +
+        `(installed/checkout ${(best.installed[key] / best.checkout[key]).toFixed(2)}); through the extension with its dashboard open ${best.extension[key].toFixed(1)}; ` +
+        `installed VSIX on wasm ${wasm?.toFixed(1) ?? '?'}`;
       console.log(`    steps/s, toy2d (2×16 units, batch 10, 320 steps): ${line('toy', rates.wasm)}`);
       console.log(`    steps/s, toy2d-wide (2×256 units, batch 40, 160 steps): ${line('wide', rates.wasmWide)}`);
       // the same binding, libtensorflow and kernels run in both: only noise separates them
       for (const key of ['toy', 'wide'] as const) {
-        assert.ok(best.installed[key] > 0.6 * best.checkout[key], `${key}: installed ${best.installed[key].toFixed(1)} steps/s vs checkout ${best.checkout[key].toFixed(1)}`);
+        assert.ok(
+          best.installed[key] > 0.6 * best.checkout[key],
+          `${key}: installed ${best.installed[key].toFixed(1)} steps/s vs checkout ${best.checkout[key].toFixed(1)}`,
+        );
       }
     });
   });

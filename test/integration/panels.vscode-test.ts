@@ -56,7 +56,10 @@ function readPng(bytes: Buffer): { width: number; height: number; rgba: Uint8Arr
       height = data.readUInt32BE(4);
       const depth = data[8];
       const color = data[9];
-      assert.ok(depth === 8 && (color === 2 || color === 6) && data[12] === 0, `PNG depth ${depth}, colour type ${color}, interlace ${data[12]}`);
+      assert.ok(
+        depth === 8 && (color === 2 || color === 6) && data[12] === 0,
+        `PNG depth ${depth}, colour type ${color}, interlace ${data[12]}`,
+      );
       channels = color === 6 ? 4 : 3;
     } else if (type === 'IDAT') {
       idat.push(data);
@@ -98,7 +101,10 @@ function readPng(bytes: Buffer): { width: number; height: number; rgba: Uint8Arr
 }
 
 /** Luminance mean and standard deviation, and distinct colours (to 4 bits per channel), in a part of an image. */
-function regionStats(img: { width: number; height: number; rgba: Uint8Array }, r: { x0: number; x1: number; y0: number; y1: number }): { mean: number; std: number; colors: number } {
+function regionStats(
+  img: { width: number; height: number; rgba: Uint8Array },
+  r: { x0: number; x1: number; y0: number; y1: number },
+): { mean: number; std: number; colors: number } {
   let n = 0;
   let sum = 0;
   let sum2 = 0;
@@ -124,8 +130,13 @@ function writeModel(name: string, content: unknown): vscode.Uri {
 }
 
 const TOY_DIAG = {
-  name: 'toy2d-diag', input: { shape: [2] }, states: 'pm1',
-  layers: [{ type: 'dense', units: 16 }, { type: 'dense', units: 16 }],
+  name: 'toy2d-diag',
+  input: { shape: [2] },
+  states: 'pm1',
+  layers: [
+    { type: 'dense', units: 16 },
+    { type: 'dense', units: 16 },
+  ],
   output: { units: 1, loss: 'logistic' },
   data: { dataset: 'toy-2d', validation: 40 },
   train: { estimator: 'psa', lr: 0.03, batchSize: 10, epochs: 24, evalSamples: 10, logInterval: 4, evalInterval: 16 },
@@ -147,7 +158,9 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
     assert.ok(job);
     let ended = false;
-    void job.finished.then(() => { ended = true; });
+    void job.finished.then(() => {
+      ended = true;
+    });
     runDir = await until('the run folder', () => job.runDir);
     // opened by itself, beside the model file, without taking the focus
     const dash = await until('the dashboard', () => api.panels.get('dashboard', runDir));
@@ -164,12 +177,25 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     const end = await job.finished;
     assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
     // the last records and the finished status reach the page
-    const done = await until('the finished run drawn', async () => {
-      const s = await panelState('dashboard');
-      const n = s?.rendered?.points;
-      return n && (n['validation/acc_e'] ?? 0) >= 20 && (n.objective ?? 0) >= 80 ? s : undefined;
-    }, 20_000);
-    for (const k of ['objective', 'lr', 'stepsPerSecond', 'train/u_loss', 'validation/u_loss', 'train/acc1', 'validation/acc_e', 'epochObjective']) {
+    const done = await until(
+      'the finished run drawn',
+      async () => {
+        const s = await panelState('dashboard');
+        const n = s?.rendered?.points;
+        return n && (n['validation/acc_e'] ?? 0) >= 20 && (n.objective ?? 0) >= 80 ? s : undefined;
+      },
+      20_000,
+    );
+    for (const k of [
+      'objective',
+      'lr',
+      'stepsPerSecond',
+      'train/u_loss',
+      'validation/u_loss',
+      'train/acc1',
+      'validation/acc_e',
+      'epochObjective',
+    ]) {
       assert.ok((done.rendered!.points[k] ?? 0) > 0, `${k} drawn: ${JSON.stringify(done.rendered!.points)}`);
     }
     assert.ok(done.rendered!.charts >= 5, `${done.rendered!.charts} charts`);
@@ -185,10 +211,16 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
   test('the gradient-diagnostics panel draws every estimator per layer, over M and over training, with the table', async () => {
     const state = await vscode.commands.executeCommand<PanelState>('sbn.openDiagnostics', runDir);
     assert.strictEqual(state.kind, 'diagnostics');
-    const s = await until('diagnostics drawn', async () => {
-      const p = await panelState('diagnostics');
-      return p?.rendered && (p.rendered.extras?.passes ?? 0) > 10 && (p.rendered.extras?.tableRows ?? 0) > 0 ? p : undefined;
-    }, 30_000);
+    const s = await until(
+      'diagnostics drawn',
+      async () => {
+        const p = await panelState('diagnostics');
+        return p?.rendered && (p.rendered.extras?.passes ?? 0) > 10 && (p.rendered.extras?.tableRows ?? 0) > 0
+          ? p
+          : undefined;
+      },
+      30_000,
+    );
     const keys = Object.keys(s.rendered!.points);
     for (const e of ['psa', 'dste', 'reinforce', 'arm']) {
       assert.ok(keys.includes(`diag/cos/dense1/${e}`), `${e} over training: ${keys.join(', ')}`);
@@ -208,11 +240,15 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
 
   test('the layer-statistics panel draws per-layer curves and the pre-activation, firing-rate and weight heatmaps', async () => {
     await vscode.commands.executeCommand('sbn.openLayerStats', runDir);
-    const s = await until('layer statistics drawn', async () => {
-      const p = await panelState('layers');
-      // two hidden layers: pre-activations and firing rates of each, weights of those and the output layer
-      return p?.rendered && (p.rendered.extras?.heatmaps ?? 0) === 7 ? p : undefined;
-    }, 30_000);
+    const s = await until(
+      'layer statistics drawn',
+      async () => {
+        const p = await panelState('layers');
+        // two hidden layers: pre-activations and firing rates of each, weights of those and the output layer
+        return p?.rendered && (p.rendered.extras?.heatmaps ?? 0) === 7 ? p : undefined;
+      },
+      30_000,
+    );
     assert.ok((s.rendered!.points['layer/firingRate/dense1'] ?? 0) > 10, JSON.stringify(s.rendered!.points));
     assert.ok((s.rendered!.points['layer/gradNorm/output'] ?? 0) > 10);
     assert.ok((s.rendered!.extras?.histogramColumns ?? 0) > 20);
@@ -224,24 +260,43 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     if (!fs.existsSync(process.env.SBN_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist')) this.skip();
     this.timeout(240_000);
     // the example as shipped, shortened: 640 training images, one epoch, a diagnostics pass every 5 steps
-    const text = fs.readFileSync(path.join(folder, 'fashion-conv-psa.sbn.yaml'), 'utf8')
-      .replace('validation: 5000', 'validation: 200\n  limit: 640').replace(/epochs: 5/, 'epochs: 1')
-      .replace('interval: 300', 'interval: 5').replace('budgetSeconds: 4', 'budgetSeconds: 1').replace('logInterval: 20', 'logInterval: 2');
+    const text = fs
+      .readFileSync(path.join(folder, 'fashion-conv-psa.sbn.yaml'), 'utf8')
+      .replace('validation: 5000', 'validation: 200\n  limit: 640')
+      .replace(/epochs: 5/, 'epochs: 1')
+      .replace('interval: 300', 'interval: 5')
+      .replace('budgetSeconds: 4', 'budgetSeconds: 1')
+      .replace('logInterval: 20', 'logInterval: 2');
     const uri = vscode.Uri.file(path.join(folder, 'fashion-short.sbn.yaml'));
     fs.writeFileSync(uri.fsPath, text);
     const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
     const dir = await until('the run folder', () => job.runDir);
     // each panel draws while it is visible (hidden panels are sent nothing): open them one after the other
-    await until('the dashboard drawn', async () => ((await panelState('dashboard', dir))?.rendered?.points.objective ?? 0) >= 2, 120_000);
+    await until(
+      'the dashboard drawn',
+      async () => ((await panelState('dashboard', dir))?.rendered?.points.objective ?? 0) >= 2,
+      120_000,
+    );
     await vscode.commands.executeCommand('sbn.openDiagnostics', dir);
-    await until('the diagnostics drawn', async () => ((await panelState('diagnostics', dir))?.rendered?.points['diag/cos/conv1/psa'] ?? 0) >= 1, 120_000);
+    await until(
+      'the diagnostics drawn',
+      async () => ((await panelState('diagnostics', dir))?.rendered?.points['diag/cos/conv1/psa'] ?? 0) >= 1,
+      120_000,
+    );
     await vscode.commands.executeCommand('sbn.openLayerStats', dir);
     // conv1, conv2, dense4: pre-activations and firing rates; those and the output layer: weights
-    await until('the layer statistics drawn', async () => ((await panelState('layers', dir))?.rendered?.extras?.heatmaps ?? 0) === 10, 120_000);
+    await until(
+      'the layer statistics drawn',
+      async () => ((await panelState('layers', dir))?.rendered?.extras?.heatmaps ?? 0) === 10,
+      120_000,
+    );
     const end = await job.finished;
     assert.strictEqual(end.type, 'done', JSON.stringify(end));
     // (the Active Run view may be a second visible webview here: take the picture without waiting on one frame)
-    if (ui.available()) { await sleep(600); await ui.screenshot('panel-fashion-layers'); }
+    if (ui.available()) {
+      await sleep(600);
+      await ui.screenshot('panel-fashion-layers');
+    }
   });
 
   test('light and dark themes: each panel redraws in the theme; screenshots, checked not blank', async function () {
@@ -251,9 +306,22 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     const config = vscode.workspace.getConfiguration();
     const original = config.inspect<string>('workbench.colorTheme')?.globalValue;
     const PANELS: { kind: PanelState['kind']; selector: string; drawn(s: PanelState): boolean }[] = [
-      { kind: 'dashboard', selector: '.uplot canvas', drawn: (s) => (s.rendered?.charts ?? 0) >= 5 && (s.rendered?.points.objective ?? 0) > 0 },
-      { kind: 'diagnostics', selector: '.uplot canvas', drawn: (s) => (s.rendered?.charts ?? 0) >= 12 && (s.rendered?.extras?.tableRows ?? 0) > 0 },
-      { kind: 'layers', selector: 'canvas.heatmap', drawn: (s) => (s.rendered?.extras?.heatmaps ?? 0) === 7 && (s.rendered?.points['layer/firingRate/dense1'] ?? 0) > 0 },
+      {
+        kind: 'dashboard',
+        selector: '.uplot canvas',
+        drawn: (s) => (s.rendered?.charts ?? 0) >= 5 && (s.rendered?.points.objective ?? 0) > 0,
+      },
+      {
+        kind: 'diagnostics',
+        selector: '.uplot canvas',
+        drawn: (s) => (s.rendered?.charts ?? 0) >= 12 && (s.rendered?.extras?.tableRows ?? 0) > 0,
+      },
+      {
+        kind: 'layers',
+        selector: 'canvas.heatmap',
+        drawn: (s) =>
+          (s.rendered?.extras?.heatmaps ?? 0) === 7 && (s.rendered?.points['layer/firingRate/dense1'] ?? 0) > 0,
+      },
     ];
     const THEMES = [
       { id: 'Default Light Modern', name: 'light', kind: vscode.ColorThemeKind.Light },
@@ -269,10 +337,14 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
         for (const p of PANELS) {
           api.panels.get(p.kind, runDir)!.reveal(false);
           // a hidden panel reloads on reveal; the visible one redraws on the theme change: both report after `since`
-          const s = await until(`${p.kind} drawn in the ${theme.name} theme`, async () => {
-            const st = await panelState(p.kind);
-            return st?.visible && st.rendered && st.rendered.at >= since && p.drawn(st) ? st : undefined;
-          }, 30_000);
+          const s = await until(
+            `${p.kind} drawn in the ${theme.name} theme`,
+            async () => {
+              const st = await panelState(p.kind);
+              return st?.visible && st.rendered && st.rendered.at >= since && p.drawn(st) ? st : undefined;
+            },
+            30_000,
+          );
           assert.deepStrictEqual(s.errors, []);
           await vscode.commands.executeCommand('notifications.clearAll');
           await ui.waitFor({ selector: p.selector, frames: WEBVIEW, timeout: 20_000 });
@@ -282,8 +354,12 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
           // the editor area (right of the side bar, below the tabs, above the status bar): the panel's page
           const st = regionStats(img, { x0: 0.3, x1: 0.97, y0: 0.12, y1: 0.92 });
           seen[`${p.kind}-${theme.name}`] = st;
-          assert.ok(st.std > 6 && st.colors >= 24, `panel-${p.kind}-${theme.name}.png looks blank: ${JSON.stringify(st)}`);
-          if (theme.name === 'light') assert.ok(st.mean > 170, `panel-${p.kind}-light.png is not light: ${JSON.stringify(st)}`);
+          assert.ok(
+            st.std > 6 && st.colors >= 24,
+            `panel-${p.kind}-${theme.name}.png looks blank: ${JSON.stringify(st)}`,
+          );
+          if (theme.name === 'light')
+            assert.ok(st.mean > 170, `panel-${p.kind}-light.png is not light: ${JSON.stringify(st)}`);
           else assert.ok(st.mean < 90, `panel-${p.kind}-dark.png is not dark: ${JSON.stringify(st)}`);
         }
       }
@@ -299,17 +375,30 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await until('dashboard visible', async () => (await panelState('dashboard'))?.visible);
     const before = (await panelState('dashboard'))!;
     // hide it behind a text editor in the same group
-    await vscode.window.showTextDocument(vscode.Uri.file(path.join(folder, 'toy2d-diag.sbn.json')), { viewColumn: dash.panel.viewColumn, preview: false });
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(folder, 'toy2d-diag.sbn.json')), {
+      viewColumn: dash.panel.viewColumn,
+      preview: false,
+    });
     await until('dashboard hidden', async () => (await panelState('dashboard'))?.visible === false);
     const hidden = (await panelState('dashboard'))!;
     await sleep(1500);
     const stillHidden = (await panelState('dashboard'))!;
-    assert.strictEqual(stillHidden.snapshots + stillHidden.deltas, hidden.snapshots + hidden.deltas, 'nothing is posted while hidden');
+    assert.strictEqual(
+      stillHidden.snapshots + stillHidden.deltas,
+      hidden.snapshots + hidden.deltas,
+      'nothing is posted while hidden',
+    );
     dash.reveal(false);
-    const shown = await until('a fresh snapshot after the reveal', async () => {
-      const s = await panelState('dashboard');
-      return s && s.visible && s.snapshots > before.snapshots && s.rendered && s.rendered.at > before.rendered!.at ? s : undefined;
-    }, 20_000);
+    const shown = await until(
+      'a fresh snapshot after the reveal',
+      async () => {
+        const s = await panelState('dashboard');
+        return s && s.visible && s.snapshots > before.snapshots && s.rendered && s.rendered.at > before.rendered!.at
+          ? s
+          : undefined;
+      },
+      20_000,
+    );
     assert.deepStrictEqual(shown.rendered!.points, before.rendered!.points, 'the reloaded page draws the same series');
     await shot('panel-dashboard-reshown');
   });
@@ -317,25 +406,46 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
   test('a panel restored after a reload (serializer, state = run folder) shows its run again', async () => {
     const existing = api.panels.get('dashboard', runDir)!;
     existing.dispose();
-    const panel = vscode.window.createWebviewPanel(TrainingDashboardPanel.viewType, 'restored', vscode.ViewColumn.Active, { enableScripts: true });
-    await api.panels.serializer(TrainingDashboardPanel).deserializeWebviewPanel(panel, { runDir, smoothing: 0.6, log: false, hidden: [] });
+    const panel = vscode.window.createWebviewPanel(
+      TrainingDashboardPanel.viewType,
+      'restored',
+      vscode.ViewColumn.Active,
+      { enableScripts: true },
+    );
+    await api.panels
+      .serializer(TrainingDashboardPanel)
+      .deserializeWebviewPanel(panel, { runDir, smoothing: 0.6, log: false, hidden: [] });
     const restored = await until('the restored panel drawn', async () => {
       const s = await panelState('dashboard');
       return s?.rendered && (s.rendered.points.objective ?? 0) > 0 ? s : undefined;
     });
     assert.match(restored.title, /^Training · toy2d-diag/);
     // a state without a usable run folder closes the panel rather than showing nothing
-    const orphan = vscode.window.createWebviewPanel(TrainingDashboardPanel.viewType, 'orphan', vscode.ViewColumn.Active, { enableScripts: true });
+    const orphan = vscode.window.createWebviewPanel(
+      TrainingDashboardPanel.viewType,
+      'orphan',
+      vscode.ViewColumn.Active,
+      { enableScripts: true },
+    );
     let closed = false;
-    orphan.onDidDispose(() => { closed = true; });
-    await api.panels.serializer(TrainingDashboardPanel).deserializeWebviewPanel(orphan, { runDir: path.join(folder, 'runs', 'gone') });
+    orphan.onDidDispose(() => {
+      closed = true;
+    });
+    await api.panels
+      .serializer(TrainingDashboardPanel)
+      .deserializeWebviewPanel(orphan, { runDir: path.join(folder, 'runs', 'gone') });
     assert.ok(closed);
   });
 
   test('Stop training in the dashboard stops that run', async () => {
     // only the new run's dashboard on screen (the Stop button is clicked in the visible webview)
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    const uri = writeModel('toy2d-stop.sbn.json', { ...TOY_DIAG, name: 'toy2d-stop', train: { ...TOY_DIAG.train, epochs: 200 }, diagnostics: { interval: 0 } });
+    const uri = writeModel('toy2d-stop.sbn.json', {
+      ...TOY_DIAG,
+      name: 'toy2d-stop',
+      train: { ...TOY_DIAG.train, epochs: 200 },
+      diagnostics: { interval: 0 },
+    });
     const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
     const dir = await until('the run folder', () => job.runDir);
     const dash = await until('the dashboard', () => api.panels.get('dashboard', dir));
@@ -365,19 +475,37 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await config.update('diagnostics.interval', 16, vscode.ConfigurationTarget.Global);
     try {
       const { diagnostics: _own, ...plain } = TOY_DIAG;
-      const uri = writeModel('toy2d-setting.sbn.json', { ...plain, name: 'toy2d-setting', train: { ...TOY_DIAG.train, epochs: 2 } });
+      const uri = writeModel('toy2d-setting.sbn.json', {
+        ...plain,
+        name: 'toy2d-setting',
+        train: { ...TOY_DIAG.train, epochs: 2 },
+      });
       const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
       const end = await job.finished;
       assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
       const dir = job.runDir!;
-      const records = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number });
+      const records = fs
+        .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; step: number });
       const passes = records.filter((r) => r.kind === 'diagnostics');
       // 2 epochs of 16 steps (160 examples, batches of 10): a pass every 16 steps
-      assert.ok(passes.length >= 2, `${passes.length} diagnostics passes at steps ${passes.map((r) => r.step).join(', ')}`);
-      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { model: { diagnostics?: { interval?: number } } };
+      assert.ok(
+        passes.length >= 2,
+        `${passes.length} diagnostics passes at steps ${passes.map((r) => r.step).join(', ')}`,
+      );
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
+        model: { diagnostics?: { interval?: number } };
+      };
       assert.strictEqual(cfg.model.diagnostics?.interval, 16, 'the run records the interval it used');
       // a model file's own section wins (interval 0: off)
-      const own = writeModel('toy2d-own.sbn.json', { ...TOY_DIAG, name: 'toy2d-own', train: { ...TOY_DIAG.train, epochs: 2 }, diagnostics: { interval: 0 } });
+      const own = writeModel('toy2d-own.sbn.json', {
+        ...TOY_DIAG,
+        name: 'toy2d-own',
+        train: { ...TOY_DIAG.train, epochs: 2 },
+        diagnostics: { interval: 0 },
+      });
       const job2 = await vscode.commands.executeCommand<Job>('sbn.trainModel', own);
       await job2.finished;
       const records2 = fs.readFileSync(path.join(job2.runDir!, 'metrics.jsonl'), 'utf8');

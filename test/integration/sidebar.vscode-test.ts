@@ -45,8 +45,13 @@ function writeModel(name: string, content: unknown): vscode.Uri {
 }
 
 const TOY = (name: string, estimator: string, epochs: number) => ({
-  name, input: { shape: [2] }, states: 'pm1',
-  layers: [{ type: 'dense', units: 16 }, { type: 'dense', units: 16 }],
+  name,
+  input: { shape: [2] },
+  states: 'pm1',
+  layers: [
+    { type: 'dense', units: 16 },
+    { type: 'dense', units: 16 },
+  ],
   output: { units: 1, loss: 'logistic' },
   data: { dataset: 'toy-2d', validation: 40 },
   train: { estimator, lr: 0.03, batchSize: 10, epochs, evalSamples: 10, logInterval: 4, evalInterval: 16 },
@@ -57,23 +62,31 @@ suite('Active Run view and Compare Runs', () => {
     await vscode.extensions.getExtension('sbn-studio.sbn-studio')!.activate();
     folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
     // only the sidebar's webview on screen: no dashboard opening by itself beside the model
-    await vscode.workspace.getConfiguration('sbn').update('dashboard.openOnTrain', false, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('sbn')
+      .update('dashboard.openOnTrain', false, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.commands.executeCommand('notifications.clearAll');
     await vscode.commands.executeCommand('workbench.action.closePanel');
   });
 
   suiteTeardown(async () => {
-    await vscode.workspace.getConfiguration('sbn').update('dashboard.openOnTrain', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('sbn')
+      .update('dashboard.openOnTrain', undefined, vscode.ConfigurationTarget.Global);
   });
 
   test('the view resolves in the SBN Studio sidebar and shows its empty state', async () => {
     await vscode.commands.executeCommand('workbench.view.extension.sbn-studio');
     await vscode.commands.executeCommand('sbn.activeRun.focus');
-    const s = await until('the empty state drawn', async () => {
-      const v = await viewState();
-      return v.ready && v.visible && v.rendered?.extras?.idle === 1 ? v : undefined;
-    }, 30_000);
+    const s = await until(
+      'the empty state drawn',
+      async () => {
+        const v = await viewState();
+        return v.ready && v.visible && v.rendered?.extras?.idle === 1 ? v : undefined;
+      },
+      30_000,
+    );
     assert.strictEqual(s.runDir, '');
     assert.strictEqual(s.rendered!.extras!.running, 0);
     assert.deepStrictEqual(s.errors, []);
@@ -92,11 +105,20 @@ suite('Active Run view and Compare Runs', () => {
     assert.ok(job);
     const dir = await until('the run folder', () => job.runDir);
     await vscode.commands.executeCommand('sbn.activeRun.focus');
-    const live = await until('the running run drawn', async () => {
-      const v = await viewState();
-      return v.runDir === path.resolve(dir) && v.rendered?.extras?.running === 1 && v.rendered.extras.stop === 1
-        && (v.rendered.points.objective ?? 0) >= 3 && (v.rendered.points['validation/acc_e'] ?? 0) >= 2 ? v : undefined;
-    }, 60_000);
+    const live = await until(
+      'the running run drawn',
+      async () => {
+        const v = await viewState();
+        return v.runDir === path.resolve(dir) &&
+          v.rendered?.extras?.running === 1 &&
+          v.rendered.extras.stop === 1 &&
+          (v.rendered.points.objective ?? 0) >= 3 &&
+          (v.rendered.points['validation/acc_e'] ?? 0) >= 2
+          ? v
+          : undefined;
+      },
+      60_000,
+    );
     assert.strictEqual(live.rendered!.charts, 2);
     assert.ok(live.deltas + live.runStates > 0 || live.snapshots > 1, JSON.stringify(live));
     if (ui.available()) {
@@ -112,17 +134,28 @@ suite('Active Run view and Compare Runs', () => {
     assert.strictEqual(end.type === 'done' && end.status, 'stopped', JSON.stringify(end));
     assert.strictEqual(RunStore.status(dir).status, 'stopped');
     // back to the empty state, naming the last run
-    const idle = await until('the empty state again', async () => {
-      const v = await viewState();
-      return v.runDir === '' && v.rendered?.extras?.idle === 1 ? v : undefined;
-    }, 20_000);
+    const idle = await until(
+      'the empty state again',
+      async () => {
+        const v = await viewState();
+        return v.runDir === '' && v.rendered?.extras?.idle === 1 ? v : undefined;
+      },
+      20_000,
+    );
     assert.deepStrictEqual(idle.errors, []);
-    if (ui.available()) assert.match((await ui.text({ selector: '#empty', frames: WEBVIEW })).join(' '), /toy2d-active\S* \(stopped\)/);
+    if (ui.available())
+      assert.match((await ui.text({ selector: '#empty', frames: WEBVIEW })).join(' '), /toy2d-active\S* \(stopped\)/);
   });
 
   test('Compare Runs overlays two finished runs, one colour per run, with a legend and a table', async () => {
-    for (const [name, est] of [['toy2d-cmp-psa', 'psa'], ['toy2d-cmp-arm', 'arm']]) {
-      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', writeModel(`${name}.sbn.json`, TOY(name, est, 12)));
+    for (const [name, est] of [
+      ['toy2d-cmp-psa', 'psa'],
+      ['toy2d-cmp-arm', 'arm'],
+    ]) {
+      const job = await vscode.commands.executeCommand<Job>(
+        'sbn.trainModel',
+        writeModel(`${name}.sbn.json`, TOY(name, est, 12)),
+      );
       const end = await job.finished;
       assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
       finished.push(job.runDir!);
@@ -133,11 +166,20 @@ suite('Active Run view and Compare Runs', () => {
     const items = finished.map((dir) => ({ info: { dir } }));
     const opened = await vscode.commands.executeCommand<ComparePanelState>('sbn.compareRuns', items[0], items);
     assert.strictEqual(opened.kind, 'compare');
-    assert.deepStrictEqual(opened.runDirs, finished.map((d) => path.resolve(d)));
-    const s = await until('the comparison drawn', async () => {
-      const p = (await states()).find((x): x is ComparePanelState => x.kind === 'compare');
-      return p?.rendered && p.rendered.extras?.runs === 2 && Object.keys(p.rendered.points).length >= 10 ? p : undefined;
-    }, 30_000);
+    assert.deepStrictEqual(
+      opened.runDirs,
+      finished.map((d) => path.resolve(d)),
+    );
+    const s = await until(
+      'the comparison drawn',
+      async () => {
+        const p = (await states()).find((x): x is ComparePanelState => x.kind === 'compare');
+        return p?.rendered && p.rendered.extras?.runs === 2 && Object.keys(p.rendered.points).length >= 10
+          ? p
+          : undefined;
+      },
+      30_000,
+    );
     for (const i of [0, 1]) {
       for (const k of ['objective', 'train/u_loss', 'validation/u_loss', 'train/acc_e', 'validation/acc_e']) {
         assert.ok((s.rendered!.points[`${i}/${k}`] ?? 0) > 0, `${i}/${k} drawn: ${JSON.stringify(s.rendered!.points)}`);

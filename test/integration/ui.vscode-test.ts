@@ -38,13 +38,18 @@ suite('UI: training from the command palette', () => {
     // 2. SBN: Train Model from the command palette; the progress notification while it trains
     const started = new Promise<Job>((resolve) => {
       const sub = api.runs.onDidChange(({ job }) => {
-        if (job.kind === 'train') { sub.dispose(); resolve(job); }
+        if (job.kind === 'train') {
+          sub.dispose();
+          resolve(job);
+        }
       });
     });
     await ui.runFromPalette('SBN: Train Model');
     const job = await started;
     let done = false;
-    void job.finished.then(() => { done = true; });
+    void job.finished.then(() => {
+      done = true;
+    });
     const progress = await until('the progress notification', async () => {
       const texts = await ui.text({ selector: `${SHOWN_TOAST}:has-text("Training toy2d.sbn.json")` });
       return texts.find((t) => /step \d+\/\d+/.test(t)) ?? (done ? `(finished first) ${texts.join(' | ')}` : undefined);
@@ -57,7 +62,10 @@ suite('UI: training from the command palette', () => {
     const end = await job.finished;
     assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
     const runDir = job.runDir!;
-    const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { estimator: string; last: { validation?: { acc_e: number } } };
+    const summary = JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as {
+      estimator: string;
+      last: { validation?: { acc_e: number } };
+    };
     const acc = `${(100 * summary.last.validation!.acc_e).toFixed(2)}%`;
     await ui.waitFor({ selector: `${SHOWN_TOAST}:has-text("Training toy2d.sbn.json finished")` });
     const toasts = (await ui.text({ selector: TOAST })).join(' | ');
@@ -65,13 +73,16 @@ suite('UI: training from the command palette', () => {
     await ui.screenshot('ui-3-finished');
 
     // 4. the SBN Studio container: the new run is the first (newest) row of the Runs view
-    if (await ui.count({ selector: `${ACTIVITY}.checked` }) === 0) await ui.click({ selector: ACTIVITY });
+    if ((await ui.count({ selector: `${ACTIVITY}.checked` })) === 0) await ui.click({ selector: ACTIVITY });
     await ui.waitFor({ selector: `${ACTIVITY}.checked` });
     await ui.waitFor({ selector: `${RUN_ROWS}:has-text("${acc}")` });
     const rows = await ui.text({ selector: RUN_ROWS });
     const newest = rows[0] ?? '';
     assert.ok(/finished/.test(newest) && /psa/.test(newest), `first row: ${newest} (all: ${rows.join(' | ')})`);
-    assert.ok(newest.includes(path.basename(runDir).replace(/^\d{8}-\d{6}-/, '')) && newest.includes(`acc_e ${acc}`), newest);
+    assert.ok(
+      newest.includes(path.basename(runDir).replace(/^\d{8}-\d{6}-/, '')) && newest.includes(`acc_e ${acc}`),
+      newest,
+    );
     assert.strictEqual(api.tree.getChildren()[0]?.info.dir, runDir, 'the new run is the newest in the view');
     await ui.screenshot('ui-4-runs-view');
   });

@@ -2,7 +2,11 @@
 // the worker, the webviews — arrive whenever they arrive).
 
 /** Polls `fn` every 100 ms until it returns something truthy; fails naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

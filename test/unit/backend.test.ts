@@ -12,7 +12,10 @@ test('availableBackends lists wasm and cpu, best first', () => {
   assert.ok(names.includes('wasm'), names.join(','));
   assert.equal(names[names.length - 1], 'cpu');
   const order = ['tensorflow', 'wasm', 'cpu'];
-  assert.deepEqual([...names].sort((a, b) => order.indexOf(a) - order.indexOf(b)), names);
+  assert.deepEqual(
+    [...names].sort((a, b) => order.indexOf(a) - order.indexOf(b)),
+    names,
+  );
 });
 
 test('an unknown backend name gives a clear error', async () => {
@@ -38,20 +41,50 @@ test('initBackend picks SBN_BACKEND (else the best available) and is idempotent'
 
 test('a tiny matMul gives the right numbers', async () => {
   await initBackend();
-  const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
-  const b = tf.tensor2d([[7, 8], [9, 10], [11, 12]]);
-  assert.deepEqual(await tf.matMul(a, b).array(), [[58, 64], [139, 154]]);
-  assert.deepEqual(await tf.matMul(a, a, false, true).array(), [[14, 32], [32, 77]]);
-  assert.deepEqual(await tf.matMul(a, a, true, false).array(), [[17, 22, 27], [22, 29, 36], [27, 36, 45]]);
+  const a = tf.tensor2d([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  const b = tf.tensor2d([
+    [7, 8],
+    [9, 10],
+    [11, 12],
+  ]);
+  assert.deepEqual(await tf.matMul(a, b).array(), [
+    [58, 64],
+    [139, 154],
+  ]);
+  assert.deepEqual(await tf.matMul(a, a, false, true).array(), [
+    [14, 32],
+    [32, 77],
+  ]);
+  assert.deepEqual(await tf.matMul(a, a, true, false).array(), [
+    [17, 22, 27],
+    [22, 29, 36],
+    [27, 36, 45],
+  ]);
   tf.dispose([a, b]);
 });
 
-test('an explicit backend that cannot load says why and what is available', { skip: availableBackends().includes('tensorflow') && 'tfjs-node is built here' }, async () => {
-  await assert.rejects(initBackend('tensorflow'), /backend "tensorflow" cannot load: .*; available here: (wasm, )?cpu$/);
-});
+test(
+  'an explicit backend that cannot load says why and what is available',
+  { skip: availableBackends().includes('tensorflow') && 'tfjs-node is built here' },
+  async () => {
+    await assert.rejects(
+      initBackend('tensorflow'),
+      /backend "tensorflow" cannot load: .*; available here: (wasm, )?cpu$/,
+    );
+  },
+);
 
-test('tfjs-node shares the one @tensorflow/tfjs-core', { skip: !availableBackends().includes('tensorflow') && 'tfjs-node is not built here' }, () => {
-  const core = require.resolve('@tensorflow/tfjs-core');
-  const fromNode = require.resolve('@tensorflow/tfjs-core', { paths: [dirname(require.resolve('@tensorflow/tfjs-node'))] });
-  assert.equal(fromNode, core);
-});
+test(
+  'tfjs-node shares the one @tensorflow/tfjs-core',
+  { skip: !availableBackends().includes('tensorflow') && 'tfjs-node is not built here' },
+  () => {
+    const core = require.resolve('@tensorflow/tfjs-core');
+    const fromNode = require.resolve('@tensorflow/tfjs-core', {
+      paths: [dirname(require.resolve('@tensorflow/tfjs-node'))],
+    });
+    assert.equal(fromNode, core);
+  },
+);

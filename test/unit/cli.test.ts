@@ -13,7 +13,10 @@ const checkpoints = authorsCheckpointsFile();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-cli-'));
 
 function sbn(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sbn.js'), ...args], { encoding: 'utf8', env: process.env });
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sbn.js'), ...args], {
+    encoding: 'utf8',
+    env: process.env,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,8 +36,14 @@ test('grad prints one JSON object with the contract fields', () => {
   assert.equal(out.estimator, 'psa');
   assert.equal(out.draws, 40);
   assert.match(out.backend, /^(tensorflow|wasm|cpu)$/);
-  assert.deepEqual(out.layers.map((l: { name: string }) => l.name), ['dense1', 'dense2', 'dense3', 'output']);
-  assert.deepEqual(out.layers.map((l: { mean: number[] }) => l.mean.length), [15, 30, 30, 6]);
+  assert.deepEqual(
+    out.layers.map((l: { name: string }) => l.name),
+    ['dense1', 'dense2', 'dense3', 'output'],
+  );
+  assert.deepEqual(
+    out.layers.map((l: { mean: number[] }) => l.mean.length),
+    [15, 30, 30, 6],
+  );
   assert.ok(out.layers.every((l: { std: number[] }) => l.std.length === l.std.length && l.std.some((s) => s > 0)));
   assert.match(r.stderr, /backend (tensorflow|wasm|cpu)/);
   assert.ok(Math.abs(out.loss - 0.6839) < 0.02);
@@ -53,7 +62,10 @@ test('grad --estimator exact gives the exact gradient with zero spread', () => {
 });
 
 test('grad reads YAML model files and the same draws repeat with the same seed', () => {
-  const yaml = write('m.sbn.yaml', 'name: y\ninput: {shape: [2]}\nstates: "01"\nlayers:\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\noutput: {units: 1, loss: logistic}\n');
+  const yaml = write(
+    'm.sbn.yaml',
+    'name: y\ninput: {shape: [2]}\nstates: "01"\nlayers:\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\noutput: {units: 1, loss: logistic}\n',
+  );
   const a = sbn('grad', yaml, ...base, '--estimator', 'concrete', '--tau', '0.5', '--draws', '5', '--seed', '9');
   const b = sbn('grad', model, ...base, '--estimator', 'concrete', '--tau', '0.5', '--draws', '5', '--seed', '9');
   assert.equal(a.code, 0, a.stderr);
@@ -64,18 +76,28 @@ function expectBadInput(args: string[], ...patterns: RegExp[]) {
   const r = sbn(...args);
   assert.equal(r.code, 2, `exit code ${r.code}; stderr: ${r.stderr}`);
   assert.equal(r.stdout, '');
-  const lines = r.stderr.trim().split('\n').filter((l) => !/^sbn: backend /.test(l));
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !/^sbn: backend /.test(l));
   assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'stack trace printed');
   for (const p of patterns) assert.match(lines[0], p);
 }
 
 test('bad input: unreadable model file', () => {
-  expectBadInput(['grad', path.join(tmp, 'missing.sbn.json'), ...base, '--estimator', 'psa'], /missing\.sbn\.json/, /not found|cannot read|no such/i);
+  expectBadInput(
+    ['grad', path.join(tmp, 'missing.sbn.json'), ...base, '--estimator', 'psa'],
+    /missing\.sbn\.json/,
+    /not found|cannot read|no such/i,
+  );
 });
 
 test('bad input: schema error in the model file names the field and line', () => {
-  const bad = write('bad.sbn.json', '{\n  "name": "x",\n  "input": {"shape": [2]},\n  "layers": [{"type": "dense", "units": 0}],\n  "output": {"units": 1, "loss": "logistic"}\n}\n');
+  const bad = write(
+    'bad.sbn.json',
+    '{\n  "name": "x",\n  "input": {"shape": [2]},\n  "layers": [{"type": "dense", "units": 0}],\n  "output": {"units": 1, "loss": "logistic"}\n}\n',
+  );
   expectBadInput(['grad', bad, ...base, '--estimator', 'psa'], /bad\.sbn\.json:4:\d+/, /layers\[0\]\.units/);
 });
 
@@ -84,49 +106,127 @@ test('bad input: parameters that do not fit the model', () => {
   const layers = JSON.parse(JSON.stringify(ref.layers));
   layers[1].weight[2].pop();
   const params = write('params.json', JSON.stringify({ layers }));
-  expectBadInput(['grad', model, '--params', params, '--data', checkpoints, '--estimator', 'psa'], /params\.json/, /layers\[1\]\.weight\[2\]/, /expected 5/);
+  expectBadInput(
+    ['grad', model, '--params', params, '--data', checkpoints, '--estimator', 'psa'],
+    /params\.json/,
+    /layers\[1\]\.weight\[2\]/,
+    /expected 5/,
+  );
   const three = write('params3.json', JSON.stringify({ layers: layers.slice(0, 3) }));
-  expectBadInput(['grad', model, '--params', three, '--data', checkpoints, '--estimator', 'psa'], /params3\.json: layers: expected 4 layers/);
+  expectBadInput(
+    ['grad', model, '--params', three, '--data', checkpoints, '--estimator', 'psa'],
+    /params3\.json: layers: expected 4 layers/,
+  );
 });
 
 test('bad input: unknown checkpoint key, missing params file, invalid JSON', () => {
-  expectBadInput(['grad', model, '--params', `${checkpoints}#chk-9`, '--data', checkpoints, '--estimator', 'psa'], /checkpoints\.chk-9/, /available: chk-1, chk-100/);
-  expectBadInput(['grad', model, '--params', path.join(tmp, 'nope.json'), '--data', checkpoints, '--estimator', 'psa'], /nope\.json: file not found/);
+  expectBadInput(
+    ['grad', model, '--params', `${checkpoints}#chk-9`, '--data', checkpoints, '--estimator', 'psa'],
+    /checkpoints\.chk-9/,
+    /available: chk-1, chk-100/,
+  );
+  expectBadInput(
+    ['grad', model, '--params', path.join(tmp, 'nope.json'), '--data', checkpoints, '--estimator', 'psa'],
+    /nope\.json: file not found/,
+  );
   const broken = write('broken.json', '{"layers": [');
-  expectBadInput(['grad', model, '--params', broken, '--data', checkpoints, '--estimator', 'psa'], /broken\.json:1:13: invalid JSON/);
+  expectBadInput(
+    ['grad', model, '--params', broken, '--data', checkpoints, '--estimator', 'psa'],
+    /broken\.json:1:13: invalid JSON/,
+  );
 });
 
 test('bad input: data that does not fit the model', () => {
   const wide = write('wide.json', JSON.stringify({ X: [[1, 2, 3]], Y: [1] }));
-  expectBadInput(['grad', model, ...base.slice(0, 2), '--data', wide, '--estimator', 'psa'], /wide\.json: X\[0\]: expected 2 numbers/);
-  const label = write('label.json', JSON.stringify({ X: [[1, 2], [3, 4]], Y: [1, 0] }));
-  expectBadInput(['grad', model, ...base.slice(0, 2), '--data', label, '--estimator', 'psa'], /label\.json: Y\[1\]: expected a label −1 or \+1/);
-  const short = write('short.json', JSON.stringify({ X: [[1, 2], [3, 4]], Y: [1] }));
-  expectBadInput(['grad', model, ...base.slice(0, 2), '--data', short, '--estimator', 'psa'], /short\.json: Y: expected an array of 2 labels/);
+  expectBadInput(
+    ['grad', model, ...base.slice(0, 2), '--data', wide, '--estimator', 'psa'],
+    /wide\.json: X\[0\]: expected 2 numbers/,
+  );
+  const label = write(
+    'label.json',
+    JSON.stringify({
+      X: [
+        [1, 2],
+        [3, 4],
+      ],
+      Y: [1, 0],
+    }),
+  );
+  expectBadInput(
+    ['grad', model, ...base.slice(0, 2), '--data', label, '--estimator', 'psa'],
+    /label\.json: Y\[1\]: expected a label −1 or \+1/,
+  );
+  const short = write(
+    'short.json',
+    JSON.stringify({
+      X: [
+        [1, 2],
+        [3, 4],
+      ],
+      Y: [1],
+    }),
+  );
+  expectBadInput(
+    ['grad', model, ...base.slice(0, 2), '--data', short, '--estimator', 'psa'],
+    /short\.json: Y: expected an array of 2 labels/,
+  );
 });
 
 test('bad input: unknown estimator, bad numbers, unknown option', () => {
   expectBadInput(['grad', model, ...base, '--estimator', 'magic'], /--estimator: unknown estimator "magic"/);
-  expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--draws', '0'], /--draws: expected a positive whole number in decimal digits/);
-  expectBadInput(['grad', model, ...base, '--estimator', 'concrete', '--tau', '-1'], /--tau: expected a positive number/);
+  expectBadInput(
+    ['grad', model, ...base, '--estimator', 'psa', '--draws', '0'],
+    /--draws: expected a positive whole number in decimal digits/,
+  );
+  expectBadInput(
+    ['grad', model, ...base, '--estimator', 'concrete', '--tau', '-1'],
+    /--tau: expected a positive number/,
+  );
   expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--frobnicate'], /unknown option/);
   expectBadInput(['grad', model, ...base, '--estimator', 'psa', '--backend', 'quantum'], /quantum/);
 });
 
 test('bad input: exact enumeration too large names the file, the field and the limit', () => {
-  const big = write('big.sbn.json', JSON.stringify({ name: 'big', input: { shape: [2] }, layers: [{ type: 'dense', units: 30 }], output: { units: 1, loss: 'logistic' } }));
-  expectBadInput(['grad', big, ...base, '--estimator', 'exact'], /big\.sbn\.json: layers: exact enumeration/, /limits are/);
+  const big = write(
+    'big.sbn.json',
+    JSON.stringify({
+      name: 'big',
+      input: { shape: [2] },
+      layers: [{ type: 'dense', units: 30 }],
+      output: { units: 1, loss: 'logistic' },
+    }),
+  );
+  expectBadInput(
+    ['grad', big, ...base, '--estimator', 'exact'],
+    /big\.sbn\.json: layers: exact enumeration/,
+    /limits are/,
+  );
   expectBadInput(['gradeval', big, ...base], /big\.sbn\.json: layers: exact enumeration/);
 });
 
 test('gradeval prints the table and writes the JSON', () => {
   const out = path.join(tmp, 'ge.json');
-  const r = sbn('gradeval', model, ...base, '--estimators', 'psa,dste,concrete:0.5,reinforce:loo', '--draws', '60', '--m', '1,10', '--out', out);
+  const r = sbn(
+    'gradeval',
+    model,
+    ...base,
+    '--estimators',
+    'psa,dste,concrete:0.5,reinforce:loo',
+    '--draws',
+    '60',
+    '--m',
+    '1,10',
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /layer dense1/);
   assert.match(r.stdout, /concrete\(tau=0\.5\)/);
   const json = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.deepEqual(json.M, [1, 10]);
-  assert.deepEqual(json.estimators.map((e: { label: string }) => e.label), ['psa', 'dste', 'concrete(tau=0.5)', 'reinforce(loo)']);
+  assert.deepEqual(
+    json.estimators.map((e: { label: string }) => e.label),
+    ['psa', 'dste', 'concrete(tau=0.5)', 'reinforce(loo)'],
+  );
   assert.equal(json.estimators[0].layers[0].trials[1], 6);
 });

@@ -8,7 +8,13 @@ import { initBackend } from '../../src/engine/backend';
 import { convOutputSize, ratioConvReference, ratioConvTaps, type ConvGeometry } from '../../src/engine/layers';
 import { noiseOf } from '../../src/engine/noise';
 import { Rng } from '../../src/engine/rng';
-import { disposeNetwork, flatParameters, initNetwork, networkFromValues, networkValues } from '../../src/engine/network';
+import {
+  disposeNetwork,
+  flatParameters,
+  initNetwork,
+  networkFromValues,
+  networkValues,
+} from '../../src/engine/network';
 import { denseEquivalent } from '../../src/engine/denseEquivalent';
 import { gradientDraws, type Dataset } from '../../src/engine/gradients';
 import { ESTIMATOR_NAMES } from '../../src/engine/estimators';
@@ -16,7 +22,9 @@ import { exactGradient } from '../../src/engine/estimators/exact';
 import type { ModelSpec } from '../../src/engine/spec/types';
 import { relativeError } from './helpers/fixtures';
 
-before(async () => { await initBackend(); });
+before(async () => {
+  await initBackend();
+});
 
 function randomTensor(rng: Rng, shape: number[], scale: number): tf.Tensor {
   const v = rng.uniforms(shape.reduce((a, b) => a * b, 1));
@@ -45,7 +53,15 @@ test('ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5},
           const B = 1 + rng.int(3);
           const Ho = convOutputSize(H, K, stride, padding);
           const Wo = convOutputSize(W, K, stride, padding);
-          const g: ConvGeometry = { kind: 'conv', inShape: [C, H, W], filters: F, kernel: K, stride, padding, outShape: [F, Ho, Wo] };
+          const g: ConvGeometry = {
+            kind: 'conv',
+            inShape: [C, H, W],
+            filters: F,
+            kernel: K,
+            stride,
+            padding,
+            outShape: [F, Ho, Wo],
+          };
           const [ref, taps] = tf.tidy(() => {
             const bits = tf.cast(tf.less(randomTensor(rng, [B, H, W, C], 1), 0), 'float32');
             // δ = how an input changes when it flips: −2x for ±1, 1 − 2x for {0,1}
@@ -53,14 +69,21 @@ test('ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5},
             const a = randomTensor(rng, [B, Ho, Wo, F], 3) as tf.Tensor4D;
             const gr = randomTensor(rng, [B, Ho, Wo, F], 1) as tf.Tensor4D;
             const w = randomTensor(rng, [K, K, C, F], 1.5) as tf.Tensor4D;
-            return [ratioConvReference(a, shift as tf.Tensor4D, gr, w, g, noise), ratioConvTaps(a, shift as tf.Tensor4D, gr, w, g, noise)];
+            return [
+              ratioConvReference(a, shift as tf.Tensor4D, gr, w, g, noise),
+              ratioConvTaps(a, shift as tf.Tensor4D, gr, w, g, noise),
+            ];
           });
           assert.deepEqual(ref.shape, [B, H, W, C]);
           assert.deepEqual(taps.shape, ref.shape);
           const r = ref.dataSync() as Float32Array;
           const t = taps.dataSync() as Float32Array;
           const scale = Math.max(maxAbs(r), 1e-6);
-          for (let i = 0; i < r.length; i++) assert.ok(Math.abs(r[i] - t[i]) <= 1e-4 * scale, `K${K} s${stride} p${padding} ${coding}: ${r[i]} vs ${t[i]}`);
+          for (let i = 0; i < r.length; i++)
+            assert.ok(
+              Math.abs(r[i] - t[i]) <= 1e-4 * scale,
+              `K${K} s${stride} p${padding} ${coding}: ${r[i]} vs ${t[i]}`,
+            );
           tf.dispose([ref, taps]);
           cases++;
         }
@@ -71,7 +94,10 @@ test('ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5},
 });
 
 const CONV_MODEL = (states: 'pm1' | '01'): ModelSpec => ({
-  name: 'conv', input: { shape: [2, 5, 5] }, states, noise: 'logistic',
+  name: 'conv',
+  input: { shape: [2, 5, 5] },
+  states,
+  noise: 'logistic',
   layers: [
     { type: 'conv', filters: 3, kernel: 3, stride: 1, padding: 1 },
     { type: 'conv', filters: 2, kernel: 3, stride: 2, padding: 0 },
@@ -86,7 +112,10 @@ for (const states of ['pm1', '01'] as const) {
     const rng = new Rng(3);
     const conv = initNetwork(spec, rng);
     // sharper weights than the default so that the flips matter
-    const values = networkValues(conv).map((l) => ({ weight: (l.weight as unknown[]).map((w) => scaleNested(w, 2.5)), bias: l.bias }));
+    const values = networkValues(conv).map((l) => ({
+      weight: l.weight.map((w) => scaleNested(w, 2.5)),
+      bias: l.bias,
+    }));
     disposeNetwork(conv);
     const net = networkFromValues(spec, values);
     const forms = net.geometry.map((g, k) => {
@@ -95,14 +124,22 @@ for (const states of ['pm1', '01'] as const) {
       return denseEquivalent(g, flat.subarray(0, nW), flat.subarray(nW));
     });
     const denseSpec: ModelSpec = {
-      name: 'dense-equivalent', input: { shape: [50] }, states, noise: 'logistic',
+      name: 'dense-equivalent',
+      input: { shape: [50] },
+      states,
+      noise: 'logistic',
       layers: forms.slice(0, -1).map((f) => ({ type: 'dense' as const, units: f.layer.out })),
       output: { units: 3, loss: 'nll' },
     };
-    const dense = networkFromValues(denseSpec, forms.map((f) => ({
-      weight: Array.from({ length: f.layer.out }, (_, j) => Array.from(f.layer.weight.subarray(j * f.layer.in, (j + 1) * f.layer.in))),
-      bias: Array.from(f.layer.bias),
-    })));
+    const dense = networkFromValues(
+      denseSpec,
+      forms.map((f) => ({
+        weight: Array.from({ length: f.layer.out }, (_, j) =>
+          Array.from(f.layer.weight.subarray(j * f.layer.in, (j + 1) * f.layer.in)),
+        ),
+        bias: Array.from(f.layer.bias),
+      })),
+    );
     const data: Dataset = {
       X: Array.from({ length: 4 }, () => Array.from({ length: 50 }, () => rng.uniform())),
       Y: [0, 1, 2, 1],
@@ -111,10 +148,16 @@ for (const states of ['pm1', '01'] as const) {
       const opts = { draws: 3, seed: 11, estimatorOptions: { tau: 0.7, baseline: 'loo' as const } };
       const a = gradientDraws(net, data, name, opts);
       const b = gradientDraws(dense, data, name, opts);
-      assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * Math.max(1, Math.abs(b.loss)), `${name} loss ${a.loss} vs ${b.loss}`);
+      assert.ok(
+        Math.abs(a.loss - b.loss) < 1e-4 * Math.max(1, Math.abs(b.loss)),
+        `${name} loss ${a.loss} vs ${b.loss}`,
+      );
       a.layers.forEach((layer, k) => {
         const nW = forms[k].layer.in * forms[k].layer.out;
-        const mapped = forms[k].backMap(Float64Array.from(b.layers[k].mean.subarray(0, nW)), Float64Array.from(b.layers[k].mean.subarray(nW)));
+        const mapped = forms[k].backMap(
+          Float64Array.from(b.layers[k].mean.subarray(0, nW)),
+          Float64Array.from(b.layers[k].mean.subarray(nW)),
+        );
         const err = relativeError(layer.mean, mapped);
         assert.ok(err < 2e-4, `${name} layer ${layer.name}: relative error ${err}`);
       });
@@ -130,8 +173,14 @@ function scaleNested(v: unknown, s: number): unknown {
 
 test('exact enumeration of a small conv net matches central finite differences of its conv parameters', () => {
   const spec: ModelSpec = {
-    name: 'tiny-conv', input: { shape: [1, 3, 3] }, states: 'pm1', noise: 'logistic',
-    layers: [{ type: 'conv', filters: 1, kernel: 3, stride: 2, padding: 1 }, { type: 'conv', filters: 2, kernel: 1 }],
+    name: 'tiny-conv',
+    input: { shape: [1, 3, 3] },
+    states: 'pm1',
+    noise: 'logistic',
+    layers: [
+      { type: 'conv', filters: 1, kernel: 3, stride: 2, padding: 1 },
+      { type: 'conv', filters: 2, kernel: 1 },
+    ],
     output: { units: 2, loss: 'nll' },
   };
   const rng = new Rng(5);
@@ -143,12 +192,13 @@ test('exact enumeration of a small conv net matches central finite differences o
   const exact = exactGradient(spec, values, X, Y);
   const h = 1e-5;
   values.forEach((layer, k) => {
-    const flat = (layer.weight as unknown[]).flat(3) as number[];
+    const flat = layer.weight.flat(3) as number[];
     const fd: number[] = [];
     const lossWith = (i: number, delta: number) => {
       const w = [...flat];
       const b = [...layer.bias];
-      if (i < w.length) w[i] += delta; else b[i - w.length] += delta;
+      if (i < w.length) w[i] += delta;
+      else b[i - w.length] += delta;
       const copy = values.map((v, j) => (j === k ? { weight: reshapeLike(layer.weight, w), bias: b } : v));
       return exactGradient(spec, copy, X, Y).loss;
     };

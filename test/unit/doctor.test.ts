@@ -43,11 +43,26 @@ test('doctor --json: one object with every documented field; each backend tried,
   fs.mkdirSync(path.join(tmp, 'runs', 'r1'), { recursive: true });
   const r = doctorJson({ SBN_DATA_DIR: path.join(tmp, 'store') });
   assert.equal(r.schema, ENVIRONMENT_REPORT_SCHEMA);
-  assert.deepEqual(Object.keys(r).sort(), ['backends', 'createdAt', 'dataStores', 'datasets', 'native', 'node', 'preferredBackend',
-    'runsFolders', 'sbnVersion', 'schema', 'selectedBackend', 'variables']);
+  assert.deepEqual(Object.keys(r).sort(), [
+    'backends',
+    'createdAt',
+    'dataStores',
+    'datasets',
+    'native',
+    'node',
+    'preferredBackend',
+    'runsFolders',
+    'sbnVersion',
+    'schema',
+    'selectedBackend',
+    'variables',
+  ]);
   assert.equal(r.node.version, process.version);
   assert.ok(r.node.cpus >= 1);
-  assert.deepEqual(r.backends.map((b) => b.name), ['tensorflow', 'wasm', 'cpu']);
+  assert.deepEqual(
+    r.backends.map((b) => b.name),
+    ['tensorflow', 'wasm', 'cpu'],
+  );
   for (const b of r.backends) {
     assert.equal(typeof b.loads, 'boolean');
     assert.ok(b.loads ? typeof b.detail === 'string' : typeof b.reason === 'string', JSON.stringify(b));
@@ -57,9 +72,17 @@ test('doctor --json: one object with every documented field; each backend tried,
   assert.equal(r.backends[2].detail, 'cpu (JavaScript)');
   assert.equal(r.preferredBackend, 'auto');
   assert.equal(r.selectedBackend, r.backends.find((b) => b.loads)!.name);
-  assert.deepEqual(Object.keys(r.native).filter((k) => k !== 'why').sort(), ['devices', 'folder', 'gpus', 'kernels', 'libtensorflow', 'origin', 'setUp', 'setupDir']);
+  assert.deepEqual(
+    Object.keys(r.native)
+      .filter((k) => k !== 'why')
+      .sort(),
+    ['devices', 'folder', 'gpus', 'kernels', 'libtensorflow', 'origin', 'setUp', 'setupDir'],
+  );
   assert.ok(Array.isArray(r.native.gpus));
-  assert.deepEqual(r.datasets.map((d) => d.name), ['mnist', 'fashion-mnist', 'cifar10']);
+  assert.deepEqual(
+    r.datasets.map((d) => d.name),
+    ['mnist', 'fashion-mnist', 'cifar10'],
+  );
   for (const d of r.datasets) {
     assert.ok(d.locations.length >= 1);
     assert.deepEqual(d.found, d.locations.find((l) => l.found) ?? null);
@@ -92,8 +115,13 @@ test('doctor: without tfjs-node (a copy of the CLI whose node_modules lacks it),
   const dir = path.join(tmp, 'no-tfjs-node');
   fs.mkdirSync(path.join(dir, 'node_modules', '@tensorflow'), { recursive: true });
   fs.copyFileSync(path.join(root, 'dist', 'cli.js'), path.join(dir, 'cli.js'));
-  for (const pkg of fs.readdirSync(path.join(root, 'node_modules', '@tensorflow')).filter((p) => !p.startsWith('tfjs-node'))) {
-    fs.symlinkSync(path.join(root, 'node_modules', '@tensorflow', pkg), path.join(dir, 'node_modules', '@tensorflow', pkg));
+  for (const pkg of fs
+    .readdirSync(path.join(root, 'node_modules', '@tensorflow'))
+    .filter((p) => !p.startsWith('tfjs-node'))) {
+    fs.symlinkSync(
+      path.join(root, 'node_modules', '@tensorflow', pkg),
+      path.join(dir, 'node_modules', '@tensorflow', pkg),
+    );
   }
   // no set-up folder either (one made by `sbn setup backend` on this machine would be found)
   const r = doctorJson({ SBN_NATIVE_DIR: path.join(dir, 'no-native-setup') }, path.join(dir, 'cli.js'));
@@ -127,14 +155,27 @@ test('"cannot" messages end with the pointer to the environment report; the CLI 
   assert.equal(phraseEnvironmentHint(withEnvironmentHint('x'), 'run `sbn doctor`'), 'x; run `sbn doctor`');
   // a backend that cannot load, from a real command
   const model = path.join(root, 'examples', 'toy2d.sbn.json');
-  const r = sbn(['train', model, '--backend', 'wasm', '--epochs', '1', '--out', path.join(tmp, 'runs')], { SBN_WASM_DIR: path.join(tmp, 'no-wasm') });
+  const r = sbn(['train', model, '--backend', 'wasm', '--epochs', '1', '--out', path.join(tmp, 'runs')], {
+    SBN_WASM_DIR: path.join(tmp, 'no-wasm'),
+  });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^sbn: --backend: backend "wasm" cannot load: SBN_WASM_DIR=.*; run `sbn doctor` for details\n$/);
+  assert.match(
+    r.stderr,
+    /^sbn: --backend: backend "wasm" cannot load: SBN_WASM_DIR=.*; run `sbn doctor` for details\n$/,
+  );
   // a data set that is missing
   const cifar = path.join(tmp, 'c.sbn.yaml');
-  fs.writeFileSync(cifar, fs.readFileSync(path.join(root, 'examples', 'cifar10-s1.sbn.yaml'), 'utf8').replace(/^\s*path: .*\n/m, ''));
-  const d = sbn(['train', cifar, '--backend', 'cpu', '--epochs', '1', '--out', path.join(tmp, 'runs')],
-    { SBN_DATA_DIR: path.join(tmp, 'empty-store'), XDG_DATA_HOME: path.join(tmp, 'xdg') });
+  fs.writeFileSync(
+    cifar,
+    fs.readFileSync(path.join(root, 'examples', 'cifar10-s1.sbn.yaml'), 'utf8').replace(/^\s*path: .*\n/m, ''),
+  );
+  const d = sbn(['train', cifar, '--backend', 'cpu', '--epochs', '1', '--out', path.join(tmp, 'runs')], {
+    SBN_DATA_DIR: path.join(tmp, 'empty-store'),
+    XDG_DATA_HOME: path.join(tmp, 'xdg'),
+  });
   assert.equal(d.code, 2, d.stderr);
-  assert.match(d.stderr.trim().split('\n').at(-1)!, /cifar10 is not on this machine .*`sbn data fetch cifar10`.*; run `sbn doctor` for details$/);
+  assert.match(
+    d.stderr.trim().split('\n').at(-1)!,
+    /cifar10 is not on this machine .*`sbn data fetch cifar10`.*; run `sbn doctor` for details$/,
+  );
 });

@@ -12,7 +12,9 @@ import { ESTIMATOR_NAMES, type EstimatorName, type EstimatorOptions } from '../.
 import type { ModelSpec } from '../../src/engine/spec/types';
 import { GRADEVAL_MODEL, denseModel, gradevalData, randomProblem, relativeError } from './helpers/fixtures';
 
-before(async () => { await initBackend(); });
+before(async () => {
+  await initBackend();
+});
 
 /** Largest |mean − exact| / standard error over all parameters of all layers. */
 function maxZ(summary: GradientSummary, exact: Float64Array[]): number {
@@ -28,7 +30,14 @@ function maxZ(summary: GradientSummary, exact: Float64Array[]): number {
   return worst;
 }
 
-function drawsAgainstExact(spec: ModelSpec, name: EstimatorName, draws: number, seed: number, options: EstimatorOptions = {}, scale = 1) {
+function drawsAgainstExact(
+  spec: ModelSpec,
+  name: EstimatorName,
+  draws: number,
+  seed: number,
+  options: EstimatorOptions = {},
+  scale = 1,
+) {
   const { values, X, Y } = randomProblem(spec, 6, seed, scale);
   const net = networkFromValues(spec, values);
   try {
@@ -44,7 +53,10 @@ function drawsAgainstExact(spec: ModelSpec, name: EstimatorName, draws: number, 
 const Z_LIMIT = 5;
 
 const unbiased: [EstimatorName, EstimatorOptions][] = [
-  ['reinforce', { baseline: 'none' }], ['reinforce', { baseline: 'mean' }], ['reinforce', { baseline: 'loo' }], ['arm', {}],
+  ['reinforce', { baseline: 'none' }],
+  ['reinforce', { baseline: 'mean' }],
+  ['reinforce', { baseline: 'loo' }],
+  ['arm', {}],
 ];
 for (const [name, options] of unbiased) {
   for (const states of ['pm1', '01'] as const) {
@@ -54,7 +66,10 @@ for (const [name, options] of unbiased) {
       const { z, summary, exact } = drawsAgainstExact(spec, name, 20000, 21);
       assert.ok(z < Z_LIMIT, `max z-score ${z.toFixed(2)}`);
       // the loss value is unbiased too
-      assert.ok(Math.abs(summary.loss - exact.loss) < 0.02 * Math.abs(exact.loss) + 1e-3, `loss ${summary.loss} vs ${exact.loss}`);
+      assert.ok(
+        Math.abs(summary.loss - exact.loss) < 0.02 * Math.abs(exact.loss) + 1e-3,
+        `loss ${summary.loss} vs ${exact.loss}`,
+      );
     });
   }
 }
@@ -105,7 +120,10 @@ test("tanh reproduces the authors' relaxation gradient at chk-1 and chk-100", ()
     const net = networkFromValues(GRADEVAL_MODEL, c.layers);
     const s = gradientDraws(net, data, 'tanh', { draws: 3, seed: 1 });
     s.layers.forEach((l, k) => {
-      assert.ok(relativeError(l.mean, c.tanh_relaxation_grad[k]) < 1e-4, `${chk} layer ${k}: ${relativeError(l.mean, c.tanh_relaxation_grad[k])}`);
+      assert.ok(
+        relativeError(l.mean, c.tanh_relaxation_grad[k]) < 1e-4,
+        `${chk} layer ${k}: ${relativeError(l.mean, c.tanh_relaxation_grad[k])}`,
+      );
       assert.ok(l.std.every((v) => v === 0));
     });
     disposeNetwork(net);
@@ -119,11 +137,19 @@ for (const states of ['pm1', '01'] as const) {
       const { values, X, Y } = randomProblem(spec, 10, 2);
       const net = networkFromValues(spec, values);
       for (const name of ESTIMATOR_NAMES) {
-        const s = gradientDraws(net, { X, Y }, name, { draws: 4, seed: 3, estimatorOptions: { tau: 0.5, baseline: 'loo' } });
+        const s = gradientDraws(net, { X, Y }, name, {
+          draws: 4,
+          seed: 3,
+          estimatorOptions: { tau: 0.5, baseline: 'loo' },
+        });
         assert.equal(s.layers.length, 3);
-        assert.deepEqual(s.layers.map((l) => l.mean.length), [4 * 6 + 6, 6 * 5 + 5, 5 * 3 + 3]);
+        assert.deepEqual(
+          s.layers.map((l) => l.mean.length),
+          [4 * 6 + 6, 6 * 5 + 5, 5 * 3 + 3],
+        );
         assert.ok(Number.isFinite(s.loss), `${name} loss`);
-        for (const l of s.layers) assert.ok(l.mean.every(Number.isFinite) && l.std.every(Number.isFinite), `${name} ${l.name}`);
+        for (const l of s.layers)
+          assert.ok(l.mean.every(Number.isFinite) && l.std.every(Number.isFinite), `${name} ${l.name}`);
       }
       disposeNetwork(net);
     });

@@ -7,7 +7,9 @@ import { Rng } from '../../src/engine/rng';
 import { exactGradient } from '../../src/engine/estimators/exact';
 import { GRADEVAL_MODEL, denseModel, gradevalData, randomProblem } from './helpers/fixtures';
 
-before(async () => { await initBackend(); });
+before(async () => {
+  await initBackend();
+});
 
 function splitOf(X: number[][], Y: number[]) {
   return { x: Float32Array.from(X.flat()), y: Float32Array.from(Y), n: X.length };
@@ -33,7 +35,10 @@ test('u_loss agrees with exact enumeration for a softmax model with ±1 states',
   const acc = accuracyVsSamples(net, splitOf(X, Y), 16, new Rng(2));
   assert.equal(acc.length, 16);
   // saturated units (|a| large) must not turn the entropy into NaN
-  const sharp = networkFromValues(spec, values.map((l) => ({ weight: (l.weight as number[][]).map((r) => r.map((w) => w * 100)), bias: l.bias })));
+  const sharp = networkFromValues(
+    spec,
+    values.map((l) => ({ weight: (l.weight as number[][]).map((r) => r.map((w) => w * 100)), bias: l.bias })),
+  );
   const s = evaluateSplit(sharp, splitOf(X, Y), 4, new Rng(1));
   assert.ok(Number.isFinite(s.entropy) && s.entropy >= 0 && s.entropy < 0.05, `entropy ${s.entropy}`);
   disposeNetwork(sharp);

@@ -38,8 +38,10 @@ for (const states of ['pm1', '01'] as const) {
           layer.bias.forEach((_, j) => params.push([layer.bias, j]));
           for (const [arr, i] of params) {
             const keep = arr[i];
-            arr[i] = keep + h; const up = lossOf(spec, values, X, Y);
-            arr[i] = keep - h; const down = lossOf(spec, values, X, Y);
+            arr[i] = keep + h;
+            const up = lossOf(spec, values, X, Y);
+            arr[i] = keep - h;
+            const down = lossOf(spec, values, X, Y);
             arr[i] = keep;
             fd.push((up - down) / (2 * h));
           }

@@ -13,8 +13,20 @@ import { Rng } from '../../src/engine/rng';
 import { loadModelFile } from '../../src/engine/spec';
 import type { GradientAccuracyResult } from '../../src/engine/gradientAccuracy';
 import {
-  AUTHORS_METHOD, GRADACC_MODEL, GRADACC_PARAMETERS, GRADACC_SIZES, ap2Init, compareWithReference, gradaccFindings, oursCheckpointFile, referenceCurves,
-  resultFile, runGradaccExperiment, uniformValues, type AuthorsCurvesFile, type GradaccOptions,
+  AUTHORS_METHOD,
+  GRADACC_MODEL,
+  GRADACC_PARAMETERS,
+  GRADACC_SIZES,
+  ap2Init,
+  compareWithReference,
+  gradaccFindings,
+  oursCheckpointFile,
+  referenceCurves,
+  resultFile,
+  runGradaccExperiment,
+  uniformValues,
+  type AuthorsCurvesFile,
+  type GradaccOptions,
 } from '../../src/engine/experiments/gradacc';
 import type { CurveDeviation, GradaccExperiment } from '../../src/engine/experiments/types';
 import { parseReportData, writeExperimentReport } from '../../src/report';
@@ -39,14 +51,25 @@ function toyX(): number[][] {
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 /** Unbiased, like torch's var() that the authors normalise with. */
-const variance = (v: number[]) => { const m = mean(v); return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1); };
+const variance = (v: number[]) => {
+  const m = mean(v);
+  return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1);
+};
 
 test('the engine model is the 5-5-5 net of examples/toy2d-gradeval.sbn.json', () => {
   const parsed = loadModelFile(path.join(root, 'examples', 'toy2d-gradeval.sbn.json'));
   assert.ok(parsed.ok);
   const m = parsed.model;
-  assert.deepEqual({ input: m.input, states: m.states, noise: m.noise, layers: m.layers, output: m.output },
-    { input: GRADACC_MODEL.input, states: GRADACC_MODEL.states, noise: GRADACC_MODEL.noise, layers: GRADACC_MODEL.layers, output: GRADACC_MODEL.output });
+  assert.deepEqual(
+    { input: m.input, states: m.states, noise: m.noise, layers: m.layers, output: m.output },
+    {
+      input: GRADACC_MODEL.input,
+      states: GRADACC_MODEL.states,
+      noise: GRADACC_MODEL.noise,
+      layers: GRADACC_MODEL.layers,
+      output: GRADACC_MODEL.output,
+    },
+  );
   assert.deepEqual(GRADACC_SIZES, [2, ...m.layers.map((l) => (l.type === 'dense' ? l.units : 0)), m.output.units]);
   assert.equal(GRADACC_PARAMETERS, 81);
 });
@@ -62,7 +85,7 @@ test('ap2Init: layer-1 pre-activations over the 200 points have mean 0 and varia
     // Layer 1, from the data itself. The variance over the points has a cross term 2·w1·w2·cov(x1, x2) that the
     // independent-inputs normalisation of docs/math.md §3.2 ignores; it is bounded by the features' correlation.
     const v = [0, 1].map((i) => variance(X.map((x) => x[i])));
-    const cov = mean(X.map((x) => (x[0] - mean(X.map((r) => r[0]))) * (x[1] - mean(X.map((r) => r[1]))))) * 200 / 199;
+    const cov = (mean(X.map((x) => (x[0] - mean(X.map((r) => r[0]))) * (x[1] - mean(X.map((r) => r[1]))))) * 200) / 199;
     const rho = Math.abs(cov / Math.sqrt(v[0] * v[1]));
     assert.ok(rho > 0 && rho < 0.1, `feature correlation ${rho}`);
     init[0].weight.forEach((w, j) => {
@@ -93,12 +116,27 @@ test('ap2Init: layer-1 pre-activations over the 200 points have mean 0 and varia
 function authorsAsResult(doc: AuthorsCurvesFile, checkpoint: string): GradientAccuracyResult {
   const trials = doc.M.map((M) => Math.floor(20000 / M));
   return {
-    model: 'gradeval-5-5-5', draws: 20000, seed: 0, M: doc.M, exactLoss: 0, exactNorms: [],
+    model: 'gradeval-5-5-5',
+    draws: 20000,
+    seed: 0,
+    M: doc.M,
+    exactLoss: 0,
+    exactNorms: [],
     estimators: Object.entries(AUTHORS_METHOD).map(([label, method]) => ({
-      label, estimator: 'psa', options: {}, loss: 0, seconds: 0,
+      label,
+      estimator: 'psa',
+      options: {},
+      loss: 0,
+      seconds: 0,
       layers: LAYERS.map((layer, k) => ({
-        layer, cos: doc.curves[`${checkpoint}/cos/layer${k}`][method], rmse: doc.curves[`${checkpoint}/rmse/layer${k}`][method],
-        trials, cosQ15: [], cosQ85: [], cosStd: [], sqErrStd: [],
+        layer,
+        cos: doc.curves[`${checkpoint}/cos/layer${k}`][method],
+        rmse: doc.curves[`${checkpoint}/rmse/layer${k}`][method],
+        trials,
+        cosQ15: [],
+        cosQ85: [],
+        cosStd: [],
+        sqErrStd: [],
       })),
     })),
   };
@@ -113,11 +151,13 @@ test("findings computed from the authors' chk-100 curves state the paper's obser
     assert.ok(found, `no finding matches ${re}:\n${f.join('\n')}`);
     return found;
   };
-  for (const k of [1, 2, 3]) line(new RegExp(`^hidden layer ${k}: lowest relative RMSE at M=1: psa .*M=10: psa .*M=100: psa .*M=1000: psa `));
+  for (const k of [1, 2, 3])
+    line(new RegExp(`^hidden layer ${k}: lowest relative RMSE at M=1: psa .*M=10: psa .*M=100: psa .*M=1000: psa `));
   assert.ok(!f.some((l) => /^output layer: lowest/.test(l)), 'winners are stated for hidden layers');
   const psaFloor = line(/^bias floor of psa \(relative RMSE at M=2000, the largest M with ≥ 10 trials\)/);
   assert.match(psaFloor, /hidden layer 1 0\.04\d/);
-  for (const label of ['concrete(tau=0.1)', 'concrete(tau=1)', 'tanh', 'dste']) line(new RegExp(`^bias floor of ${label.replace(/[()=.]/g, '\\$&')} `));
+  for (const label of ['concrete(tau=0.1)', 'concrete(tau=1)', 'tanh', 'dste'])
+    line(new RegExp(`^bias floor of ${label.replace(/[()=.]/g, '\\$&')} `));
   assert.ok(!f.some((l) => /^bias floor of (arm|reinforce)/.test(l)), 'unbiased estimators have no bias floor');
   // ARM overtakes PSA in hidden layer 1 only at M of several thousand
   const arm = line(/^ARM's relative RMSE falls below PSA's: /);
@@ -132,17 +172,30 @@ test("findings computed from the authors' chk-100 curves state the paper's obser
   const same = compareWithReference(result, referenceCurves(doc, 'chk-100'));
   const g = gradaccFindings(result, { checkpoint: 'chk-100', kind: 'quantitative', ...same });
   assert.ok(!g.some((l) => /DIFFERS/.test(l)), g.join('\n'));
-  assert.ok(g.some((l) => /largest deviation from the authors' chk-100 curves .*cosine 0 /.test(l)), g.join('\n'));
+  assert.ok(
+    g.some((l) => /largest deviation from the authors' chk-100 curves .*cosine 0 /.test(l)),
+    g.join('\n'),
+  );
 });
 
 test("findings say plainly where two sets of curves disagree (the authors' chk-2000 against their chk-100)", () => {
   const doc = gradevalCurves();
   const result = authorsAsResult(doc, 'chk-2000');
-  const f = gradaccFindings(result, { checkpoint: 'chk-100', kind: 'qualitative', ...compareWithReference(result, referenceCurves(doc, 'chk-100')) });
+  const f = gradaccFindings(result, {
+    checkpoint: 'chk-100',
+    kind: 'qualitative',
+    ...compareWithReference(result, referenceCurves(doc, 'chk-100')),
+  });
   const tanh = f.find((l) => l.startsWith("tanh's cosine"));
-  assert.match(tanh ?? '', /^tanh's cosine in hidden layer 1 is negative \(-0\.389.*DIFFERS from the authors' chk-100: authors positive \(0\.995\)/);
+  assert.match(
+    tanh ?? '',
+    /^tanh's cosine in hidden layer 1 is negative \(-0\.389.*DIFFERS from the authors' chk-100: authors positive \(0\.995\)/,
+  );
   // chk-2000: ST's bias floor 0.56 in hidden layer 1 against 0.08 at chk-100
-  assert.match(f.find((l) => l.startsWith('bias floor of dste')) ?? '', /DIFFERS by more than 1\.5×: hidden layer 1 ours 0\.5\d+ vs authors 0\.07\d/);
+  assert.match(
+    f.find((l) => l.startsWith('bias floor of dste')) ?? '',
+    /DIFFERS by more than 1\.5×: hidden layer 1 ours 0\.5\d+ vs authors 0\.07\d/,
+  );
   assert.match(f.find((l) => l.startsWith('largest deviation')) ?? '', /a different training run/);
 });
 
@@ -150,7 +203,11 @@ function options(out: string, draws: number): GradaccOptions {
   const data = gradevalData();
   const doc = gradevalCurves();
   return {
-    outDir: out, draws, seed: 3, epochs: 3, estimators: parseEstimatorList(PAPER_ESTIMATORS),
+    outDir: out,
+    draws,
+    seed: 3,
+    epochs: 3,
+    estimators: parseEstimatorList(PAPER_ESTIMATORS),
     environment: experimentEnvironment(backend),
     authors: {
       checkpoints: { 'chk-1': data.checkpoints['chk-1'].layers, 'chk-100': data.checkpoints['chk-100'].layers },
@@ -167,11 +224,21 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
   assert.equal(written.json, path.join(out, 'gradacc.json'));
   // the report page carries the whole result (every checkpoint and estimator) and, with Chromium, one PNG per figure
   assert.equal(written.html, path.join(out, 'report.html'), written.notes.join('; '));
-  const html = fs.readFileSync(written.html!, 'utf8');
-  for (const label of LABELS) assert.ok(html.includes(`"label":${JSON.stringify(label)}`), `${label} missing from report.html`);
+  const html = fs.readFileSync(written.html, 'utf8');
+  for (const label of LABELS)
+    assert.ok(html.includes(`"label":${JSON.stringify(label)}`), `${label} missing from report.html`);
   if (fs.existsSync(chromium)) {
-    assert.deepEqual(written.pngs.map((f) => path.basename(f)).sort(),
-      ['gradacc-authors-chk-1.png', 'gradacc-authors-chk-100.png', 'gradacc-ours-chk-1.png', 'gradacc-ours-chk-3.png', 'gradacc-training.png'], written.notes.join('; '));
+    assert.deepEqual(
+      written.pngs.map((f) => path.basename(f)).sort(),
+      [
+        'gradacc-authors-chk-1.png',
+        'gradacc-authors-chk-100.png',
+        'gradacc-ours-chk-1.png',
+        'gradacc-ours-chk-3.png',
+        'gradacc-training.png',
+      ],
+      written.notes.join('; '),
+    );
     for (const f of written.pngs) assert.ok(fs.statSync(f).size > 10_000, `${f} is too small to hold the charts`);
   }
   const json = JSON.parse(fs.readFileSync(written.json, 'utf8')) as GradaccExperiment;
@@ -182,13 +249,30 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
   assert.equal(json.draws, 300);
   assert.deepEqual(json.M, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
   const ids = ['authors-chk-1', 'authors-chk-100', 'ours-chk-1', 'ours-chk-3'];
-  assert.deepEqual(json.checkpoints.map((c) => c.id), ids);
-  assert.deepEqual(json.checkpoints.map((c) => c.source), ['authors', 'authors', 'recreated', 'recreated']);
-  assert.deepEqual(json.checkpoints.map((c) => c.epoch), [1, 100, 1, 3]);
+  assert.deepEqual(
+    json.checkpoints.map((c) => c.id),
+    ids,
+  );
+  assert.deepEqual(
+    json.checkpoints.map((c) => c.source),
+    ['authors', 'authors', 'recreated', 'recreated'],
+  );
+  assert.deepEqual(
+    json.checkpoints.map((c) => c.epoch),
+    [1, 100, 1, 3],
+  );
   for (const c of json.checkpoints) {
-    assert.deepEqual(c.result.estimators.map((e) => e.label), LABELS, c.id);
+    assert.deepEqual(
+      c.result.estimators.map((e) => e.label),
+      LABELS,
+      c.id,
+    );
     for (const e of c.result.estimators) {
-      assert.deepEqual(e.layers.map((l) => l.layer), LAYERS, `${c.id} ${e.label}`);
+      assert.deepEqual(
+        e.layers.map((l) => l.layer),
+        LAYERS,
+        `${c.id} ${e.label}`,
+      );
       for (const l of e.layers) {
         assert.equal(l.rmse.length, json.M.length);
         assert.ok([...l.cos, ...l.rmse].every(Number.isFinite), `${c.id} ${e.label} ${l.layer}`);
@@ -201,29 +285,40 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
   assert.ok(Math.abs(a100.result.exactLoss - 0.683868) < 1e-5, String(a100.result.exactLoss));
   assert.equal(a100.reference?.kind, 'quantitative');
   assert.equal(a100.reference?.checkpoint, 'chk-100');
-  assert.deepEqual(Object.keys(a100.reference!.deviations), LABELS);
+  assert.deepEqual(Object.keys(a100.reference.deviations), LABELS);
   for (const label of LABELS) {
-    const devs: CurveDeviation[] = a100.reference!.deviations[label];
+    const devs: CurveDeviation[] = a100.reference.deviations[label];
     assert.equal(devs.length, 4);
     for (const d of devs) {
-      assert.ok([d.maxCosDeviation, d.maxRmseRelDeviation].every((v) => Number.isFinite(v) && v >= 0), `${label}: ${JSON.stringify(d)}`);
+      assert.ok(
+        [d.maxCosDeviation, d.maxRmseRelDeviation].every((v) => Number.isFinite(v) && v >= 0),
+        `${label}: ${JSON.stringify(d)}`,
+      );
       assert.ok(json.M.includes(d.atMCos) && json.M.includes(d.atMRmse));
     }
-    assert.equal(a100.reference!.curves[label][0].rmse.length, json.M.length);
+    assert.equal(a100.reference.curves[label][0].rmse.length, json.M.length);
   }
   // tanh is deterministic: it matches the published curve to its digits (docs/math.md §3.7)
-  assert.ok(a100.reference!.deviations.tanh.every((d) => d.maxCosDeviation < 1e-3 && d.maxRmseRelDeviation < 5e-3));
+  assert.ok(a100.reference.deviations.tanh.every((d) => d.maxCosDeviation < 1e-3 && d.maxRmseRelDeviation < 5e-3));
   // no comparison of ours without a matching epoch
   assert.ok(json.checkpoints.slice(2).every((c) => c.reference === undefined));
   assert.equal(json.training?.loss.length, 3);
-  assert.ok(json.training!.loss.every((v) => v > 0.5 && v < 1));
-  assert.deepEqual(Object.keys(json.training!.exactLoss), ['1', '3']);
+  assert.ok(json.training.loss.every((v) => v > 0.5 && v < 1));
+  assert.deepEqual(Object.keys(json.training.exactLoss), ['1', '3']);
   assert.equal(first.trained, true);
   assert.deepEqual(first.computed, ids);
 
   // the saved checkpoints are params files that sbn gradeval reads
   const saved = JSON.parse(fs.readFileSync(oursCheckpointFile(out, 3), 'utf8'));
-  assert.deepEqual(saved.layers.map((l: { weight: number[][] }) => [l.weight.length, l.weight[0].length]), [[5, 2], [5, 5], [5, 5], [1, 5]]);
+  assert.deepEqual(
+    saved.layers.map((l: { weight: number[][] }) => [l.weight.length, l.weight[0].length]),
+    [
+      [5, 2],
+      [5, 5],
+      [5, 5],
+      [1, 5],
+    ],
+  );
 
   const files = [oursCheckpointFile(out, 1), oursCheckpointFile(out, 3), ...ids.map((id) => resultFile(out, id))];
   const mtimes = files.map((f) => fs.statSync(f).mtimeMs);
@@ -231,7 +326,11 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
   assert.equal(second.trained, false);
   assert.deepEqual(second.computed, []);
   assert.deepEqual(second.reused, ids);
-  assert.deepEqual(files.map((f) => fs.statSync(f).mtimeMs), mtimes, 'a rerun rewrote finished work');
+  assert.deepEqual(
+    files.map((f) => fs.statSync(f).mtimeMs),
+    mtimes,
+    'a rerun rewrote finished work',
+  );
   assert.deepEqual(second.experiment.checkpoints, first.experiment.checkpoints);
   assert.deepEqual(second.experiment.training, first.experiment.training);
 
@@ -243,7 +342,11 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
 });
 
 function sbn(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { cwd, encoding: 'utf8', env: process.env });
+  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: process.env,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -253,7 +356,10 @@ test("sbn experiment gradacc runs end to end from any folder, with the package's
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /not at/);
   const json = JSON.parse(fs.readFileSync(path.join(cwd, 'out', 'gradacc.json'), 'utf8')) as GradaccExperiment;
-  assert.deepEqual(json.checkpoints.map((c) => c.id), ['authors-chk-1', 'authors-chk-100', 'ours-chk-1', 'ours-chk-3']);
+  assert.deepEqual(
+    json.checkpoints.map((c) => c.id),
+    ['authors-chk-1', 'authors-chk-100', 'ours-chk-1', 'ours-chk-3'],
+  );
   assert.match(json.environment.command, /^sbn experiment gradacc --draws 300/);
   assert.match(r.stdout, /== authors-chk-100: /);
   assert.match(r.stdout, /in parentheses: the authors' published curves at chk-100/);
@@ -272,13 +378,33 @@ test("sbn experiment gradacc in an installation without the authors' data runs o
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
   const cwd = path.join(pkg, 'work');
   fs.mkdirSync(cwd);
-  const r = spawnSync(process.execPath, [path.join(pkg, 'dist', 'cli.js'), 'experiment', 'gradacc', '--draws', '60', '--epochs', '1', '--out', 'x', '--no-png'],
-    { cwd, encoding: 'utf8', env: process.env });
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(pkg, 'dist', 'cli.js'),
+      'experiment',
+      'gradacc',
+      '--draws',
+      '60',
+      '--epochs',
+      '1',
+      '--out',
+      'x',
+      '--no-png',
+    ],
+    { cwd, encoding: 'utf8', env: process.env },
+  );
   assert.equal(r.status, 0, r.stderr);
-  assert.ok(r.stderr.includes(`the authors' data is not at ${path.join(pkg, 'reference', 'authors-psa-neurips2020')} `), r.stderr);
+  assert.ok(
+    r.stderr.includes(`the authors' data is not at ${path.join(pkg, 'reference', 'authors-psa-neurips2020')} `),
+    r.stderr,
+  );
   assert.match(r.stderr, /skipping their checkpoints/);
   const json = JSON.parse(fs.readFileSync(path.join(cwd, 'x', 'gradacc.json'), 'utf8')) as GradaccExperiment;
-  assert.deepEqual(json.checkpoints.map((c) => c.id), ['ours-chk-1']);
+  assert.deepEqual(
+    json.checkpoints.map((c) => c.id),
+    ['ours-chk-1'],
+  );
 });
 
 function expectBadInput(args: string[], ...patterns: RegExp[]) {
@@ -291,14 +417,25 @@ function expectBadInput(args: string[], ...patterns: RegExp[]) {
 }
 
 test('the recorded command names no absolute path: they are written relative to the working directory', () => {
-  assert.equal(recordedCommand(['experiment', 'gradacc', '--out', '/w/main/experiments/x', '--draws', '300'], '/w/main'),
-    'sbn experiment gradacc --out experiments/x --draws 300');
-  assert.equal(recordedCommand(['experiment', 'train', '--data=/w/cifar', '--out', '/w/main'], '/w/main'), 'sbn experiment train --data=../cifar --out .');
-  assert.equal(recordedCommand(['gradeval', 'm.sbn.json', '--params', '/w/ref/c.json#chk-100'], '/w/main'), 'sbn gradeval m.sbn.json --params ../ref/c.json#chk-100');
+  assert.equal(
+    recordedCommand(['experiment', 'gradacc', '--out', '/w/main/experiments/x', '--draws', '300'], '/w/main'),
+    'sbn experiment gradacc --out experiments/x --draws 300',
+  );
+  assert.equal(
+    recordedCommand(['experiment', 'train', '--data=/w/cifar', '--out', '/w/main'], '/w/main'),
+    'sbn experiment train --data=../cifar --out .',
+  );
+  assert.equal(
+    recordedCommand(['gradeval', 'm.sbn.json', '--params', '/w/ref/c.json#chk-100'], '/w/main'),
+    'sbn gradeval m.sbn.json --params ../ref/c.json#chk-100',
+  );
 });
 
 test('bad input to sbn experiment gradacc: one line, exit code 2', () => {
-  expectBadInput(['--draws', 'x'], /--draws: expected a positive whole number in decimal digits \(such as 10\), got "x"/);
+  expectBadInput(
+    ['--draws', 'x'],
+    /--draws: expected a positive whole number in decimal digits \(such as 10\), got "x"/,
+  );
   expectBadInput(['--epochs', '0'], /--epochs: expected a positive whole number in decimal digits/);
   expectBadInput(['--seed', '-1'], /--seed/);
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-empty-'));

@@ -7,7 +7,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runSuite, suiteReport, SUITE_METHODS, type SuiteDefinition, type SuiteOptions } from '../../src/engine/experiments/trainSuite';
+import {
+  runSuite,
+  suiteReport,
+  SUITE_METHODS,
+  type SuiteDefinition,
+  type SuiteOptions,
+} from '../../src/engine/experiments/trainSuite';
 import { writeExperimentReport, parseReportData, REPORT_NONCE } from '../../src/report';
 import { initBackend } from '../../src/engine/backend';
 import type { ExperimentEnvironment, TrainSuiteReport } from '../../src/engine/experiments/types';
@@ -22,12 +28,23 @@ const TINY: SuiteDefinition = {
   title: 'toy-2d, dense 2-6-6-1',
   description: 'the test suite',
   model: {
-    name: 'tiny', input: { shape: [2] }, states: 'pm1', noise: 'logistic',
-    layers: [{ type: 'dense', units: 6 }, { type: 'dense', units: 6 }],
+    name: 'tiny',
+    input: { shape: [2] },
+    states: 'pm1',
+    noise: 'logistic',
+    layers: [
+      { type: 'dense', units: 6 },
+      { type: 'dense', units: 6 },
+    ],
     output: { units: 1, loss: 'logistic' },
     data: { dataset: 'toy-2d', validation: 40 },
     train: {
-      estimator: 'psa', optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, batchSize: 32, epochs: 2, evalSamples: 2, logInterval: 2,
+      estimator: 'psa',
+      optimizer: { type: 'sgd', momentum: 0.9, nesterov: true },
+      batchSize: 32,
+      epochs: 2,
+      evalSamples: 2,
+      logInterval: 2,
       lr: { search: { min: -3, max: 0, trials: 2, trialEpochs: 1 } },
     },
   },
@@ -35,7 +52,14 @@ const TINY: SuiteDefinition = {
 };
 
 const ENV: ExperimentEnvironment = {
-  created: new Date().toISOString(), backend: 'test', kernels: 'test', cpu: 'test', cpus: 1, node: process.version, platform: process.platform, command: 'test',
+  created: new Date().toISOString(),
+  backend: 'test',
+  kernels: 'test',
+  cpu: 'test',
+  cpus: 1,
+  node: process.version,
+  platform: process.platform,
+  command: 'test',
 };
 
 test('a training suite runs all eight methods, stops part-way, continues where it stopped and writes its report', async () => {
@@ -46,32 +70,51 @@ test('a training suite runs all eight methods, stops part-way, continues where i
   let stop = false;
   let steps = 0;
   const options = (): SuiteOptions => ({
-    suite: TINY, dir, methods, env: { backend: backend.name, backendDetail: backend.detail, versions: {} },
+    suite: TINY,
+    dir,
+    methods,
+    env: { backend: backend.name, backendDetail: backend.detail, versions: {} },
     shouldStop: () => stop,
     onMethod: (m) => actions.push(`${m.method}:${m.action}`),
     // stop during the second method's training (after its lr search)
-    events: (method) => ({ step: () => { if (method === methods[1] && ++steps === 2) stop = true; } }),
+    events: (method) => ({
+      step: () => {
+        if (method === methods[1] && ++steps === 2) stop = true;
+      },
+    }),
   });
   assert.equal(await runSuite(options()), 'stopped');
   assert.deepEqual(actions, [`${methods[0]}:start`, `${methods[0]}:done`, `${methods[1]}:start`]);
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'suite.json'), 'utf8'));
   // run folders are named relative to the suite folder, so that it can be moved or committed
   assert.match(state.methods[methods[1]].runDir, /^runs\/[^/]+$/);
-  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, state.methods[methods[1]].runDir, 'status.json'), 'utf8')).status, 'stopped');
+  assert.equal(
+    JSON.parse(fs.readFileSync(path.join(dir, state.methods[methods[1]].runDir, 'status.json'), 'utf8')).status,
+    'stopped',
+  );
   const partial = suiteReport(TINY, dir, methods, ENV);
-  assert.deepEqual(partial.methods.map((m) => m.status), ['finished', 'stopped', ...methods.slice(2).map(() => 'pending')]);
+  assert.deepEqual(
+    partial.methods.map((m) => m.status),
+    ['finished', 'stopped', ...methods.slice(2).map(() => 'pending')],
+  );
 
   actions.length = 0;
   stop = false;
   steps = -1e9;
   assert.equal(await runSuite(options()), 'finished');
   assert.deepEqual(actions.slice(0, 3), [`${methods[0]}:skip`, `${methods[1]}:resume`, `${methods[1]}:done`]);
-  assert.deepEqual(actions.slice(3), methods.slice(2).flatMap((m) => [`${m}:start`, `${m}:done`]));
+  assert.deepEqual(
+    actions.slice(3),
+    methods.slice(2).flatMap((m) => [`${m}:start`, `${m}:done`]),
+  );
 
   const report: TrainSuiteReport = suiteReport(TINY, dir, methods, ENV);
   assert.equal(report.methods.length, 8);
   for (const m of report.methods) {
-    assert.ok(m.runDir && /^runs\/[^/]+$/.test(m.runDir) && fs.existsSync(path.join(dir, m.runDir)), `${m.method}: runDir ${m.runDir}`);
+    assert.ok(
+      m.runDir && /^runs\/[^/]+$/.test(m.runDir) && fs.existsSync(path.join(dir, m.runDir)),
+      `${m.method}: runDir ${m.runDir}`,
+    );
     assert.equal(m.status, 'finished', `${m.method}: ${m.status} ${m.message ?? ''}`);
     assert.ok(m.lr !== null && m.lr > 0 && m.lrTrials.length === 2, `${m.method}: lr search`);
     assert.equal(m.epochs, 2);
@@ -82,24 +125,38 @@ test('a training suite runs all eight methods, stops part-way, continues where i
   }
   const written = await writeExperimentReport(dir, report, { png: fs.existsSync(chromium) });
   const json = JSON.parse(fs.readFileSync(written.json, 'utf8')) as TrainSuiteReport;
-  assert.deepEqual(json.methods.map((m) => m.label), SUITE_METHODS.map((m) => m.label));
+  assert.deepEqual(
+    json.methods.map((m) => m.label),
+    SUITE_METHODS.map((m) => m.label),
+  );
   assert.ok(written.html, written.notes.join('; '));
-  const html = fs.readFileSync(written.html!, 'utf8');
-  for (const m of SUITE_METHODS) assert.ok(html.includes(JSON.stringify(m.label).slice(1, -1)), `${m.label} missing from report.html`);
+  const html = fs.readFileSync(written.html, 'utf8');
+  for (const m of SUITE_METHODS)
+    assert.ok(html.includes(JSON.stringify(m.label).slice(1, -1)), `${m.label} missing from report.html`);
   assert.match(html, new RegExp(`script-src 'nonce-${REPORT_NONCE}'`));
-  assert.ok(!/<script(?![^>]*nonce=)(?![^>]*type="application\/json")/.test(html), 'every executable script carries the nonce');
+  assert.ok(
+    !/<script(?![^>]*nonce=)(?![^>]*type="application\/json")/.test(html),
+    'every executable script carries the nonce',
+  );
   // the result JSON beside it is what the extension's report panel shows: it passes the panel's check
   const parsed = parseReportData(fs.readFileSync(written.json, 'utf8'), written.json);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
   if (fs.existsSync(chromium)) {
-    assert.deepEqual(written.pngs.map((f) => path.basename(f)), ['tiny-train-curves.png', 'tiny-train-test-accuracy.png'], written.notes.join('; '));
+    assert.deepEqual(
+      written.pngs.map((f) => path.basename(f)),
+      ['tiny-train-curves.png', 'tiny-train-test-accuracy.png'],
+      written.notes.join('; '),
+    );
     for (const f of written.pngs) assert.ok(fs.statSync(f).size > 10_000, `${f} is too small to hold the charts`);
   }
 
   // a finished suite is not trained again
   actions.length = 0;
   assert.equal(await runSuite(options()), 'finished');
-  assert.deepEqual(actions, methods.map((m) => `${m}:skip`));
+  assert.deepEqual(
+    actions,
+    methods.map((m) => `${m}:skip`),
+  );
 });
 
 function sbn(...args: string[]) {
@@ -112,7 +169,10 @@ function sbn(...args: string[]) {
 test('sbn experiment train: bad arguments give one line and exit 2', () => {
   for (const [args, message] of [
     [['--suite', 'nope'], /--suite: unknown suite "nope" \(expected mnist-mlp, fashion-conv, cifar10-s1\)/],
-    [['--suite', 'cifar10-s1'], /--data: suite cifar10-s1 needs the folder of the CIFAR-10 binary batches.*`sbn data fetch cifar10`.*run `sbn doctor` for details\n$/],
+    [
+      ['--suite', 'cifar10-s1'],
+      /--data: suite cifar10-s1 needs the folder of the CIFAR-10 binary batches.*`sbn data fetch cifar10`.*run `sbn doctor` for details\n$/,
+    ],
     [['--suite', 'mnist-mlp', '--methods', 'psa,bogus'], /--methods: unknown method "bogus"/],
     [['--suite', 'mnist-mlp', '--epochs', '0'], /--epochs/],
   ] as const) {
@@ -141,10 +201,15 @@ function runUntil(args: string[], until: RegExp): Promise<{ code: number | null;
     let stderr = '';
     let stdout = '';
     let sent = false;
-    child.stdout.on('data', (d) => { stdout += String(d); });
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+    });
     child.stderr.on('data', (d) => {
       stderr += String(d);
-      if (!sent && until.test(stderr)) { sent = true; child.kill('SIGINT'); }
+      if (!sent && until.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
     });
     child.on('exit', (code) => resolve({ code, stderr, stdout }));
   });
@@ -157,14 +222,34 @@ test('sbn experiment train --suite cifar10-s1 starts on the generated CIFAR-10 f
   for (let b = 1; b <= 5; b++) cifarBatch(path.join(data, `data_batch_${b}.bin`), 1010, b);
   cifarBatch(path.join(data, 'test_batch.bin'), 20, 9);
   const out = path.join(tmp, 'cifar-suite');
-  const args = ['experiment', 'train', '--suite', 'cifar10-s1', '--data', data, '--out', out, '--methods', 'psa,dste', '--epochs', '1', '--no-png', '--backend', 'tensorflow'];
+  const args = [
+    'experiment',
+    'train',
+    '--suite',
+    'cifar10-s1',
+    '--data',
+    data,
+    '--out',
+    out,
+    '--methods',
+    'psa,dste',
+    '--epochs',
+    '1',
+    '--no-png',
+    '--backend',
+    'tensorflow',
+  ];
   const first = await runUntil(args, /\[1\/2\] ST \(DSTE\): training, run (\S+)/);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stderr, /suite cifar10-s1: CIFAR-10, CIFAR_S1/);
   assert.match(first.stderr, /stopped; the same command continues the suite where it stopped/);
   const runDir = /training, run (\S+)/.exec(first.stderr)![1];
   const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8'));
-  assert.equal(config.model.layers.filter((l: { type: string }) => l.type === 'conv').length, 8, 'CIFAR_S1 has 8 binary conv layers');
+  assert.equal(
+    config.model.layers.filter((l: { type: string }) => l.type === 'conv').length,
+    8,
+    'CIFAR_S1 has 8 binary conv layers',
+  );
   assert.deepEqual(config.train.lr, { search: { min: -6, max: 0, trials: 10, trialEpochs: 5 } });
   assert.equal(config.model.data.augment, 'flipcrop');
   assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')).status, 'stopped');
@@ -172,5 +257,8 @@ test('sbn experiment train --suite cifar10-s1 starts on the generated CIFAR-10 f
 
   const second = await runUntil(args, /continuing/);
   assert.equal(second.code, 0, second.stderr);
-  assert.match(second.stderr, new RegExp(`\\[1/2\\] ST \\(DSTE\\): continuing ${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(
+    second.stderr,
+    new RegExp(`\\[1/2\\] ST \\(DSTE\\): continuing ${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+  );
 });

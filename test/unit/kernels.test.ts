@@ -7,7 +7,13 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
-import { kernelsInfo, nativeKernels, nativeKernelsPath, setNativeKernelsEnabled, type NativeKernels } from '../../src/engine/kernels';
+import {
+  kernelsInfo,
+  nativeKernels,
+  nativeKernelsPath,
+  setNativeKernelsEnabled,
+  type NativeKernels,
+} from '../../src/engine/kernels';
 import { convOutputSize, psaDenseReference, ratioConvReference, type ConvGeometry } from '../../src/engine/layers';
 import { noiseOf, normalCdf64, sigmoid64 } from '../../src/engine/noise';
 import { lossAndGrad } from '../../src/engine/loss';
@@ -25,9 +31,14 @@ const skip = kernels ? false : `native kernels unavailable: ${kernelsInfo().deta
 const K = kernels as NativeKernels;
 const TOL = 1e-5;
 
-before(async () => { await initBackend(); });
+before(async () => {
+  await initBackend();
+});
 after(() => {
-  if (kernels) { kernels.setIsa('auto'); kernels.setThreads(0); }
+  if (kernels) {
+    kernels.setIsa('auto');
+    kernels.setThreads(0);
+  }
 });
 
 /** F(u) − F(v) in float64, as upper-tail differences when both sit on the upper side (no cancellation there). */
@@ -36,7 +47,16 @@ function diff64(kind: NoiseKind, u: number, v: number): number {
   return u + v > 0 ? normalCdf64(-v) - normalCdf64(-u) : normalCdf64(u) - normalCdf64(v);
 }
 
-function denseRef64(a: Float32Array, wT: Float32Array, sh: Float32Array, g: Float32Array, rows: number, nIn: number, nOut: number, kind: NoiseKind): Float64Array {
+function denseRef64(
+  a: Float32Array,
+  wT: Float32Array,
+  sh: Float32Array,
+  g: Float32Array,
+  rows: number,
+  nIn: number,
+  nOut: number,
+  kind: NoiseKind,
+): Float64Array {
   const out = new Float64Array(rows * nIn);
   for (let r = 0; r < rows; r++) {
     for (let i = 0; i < nIn; i++) {
@@ -52,10 +72,28 @@ function denseRef64(a: Float32Array, wT: Float32Array, sh: Float32Array, g: Floa
   return out;
 }
 
-interface ConvCase { B: number; H: number; W: number; C: number; Ho: number; Wo: number; F: number; K: number; stride: number; padding: number }
+interface ConvCase {
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  Ho: number;
+  Wo: number;
+  F: number;
+  K: number;
+  stride: number;
+  padding: number;
+}
 
 /** λ[b,h,x,c] straight from the definition: every output position whose window covers (h, x). */
-function convRef64(a: Float32Array, sh: Float32Array, g: Float32Array, w: Float32Array, s: ConvCase, kind: NoiseKind): Float64Array {
+function convRef64(
+  a: Float32Array,
+  sh: Float32Array,
+  g: Float32Array,
+  w: Float32Array,
+  s: ConvCase,
+  kind: NoiseKind,
+): Float64Array {
   const out = new Float64Array(s.B * s.H * s.W * s.C);
   for (let b = 0; b < s.B; b++) {
     for (let ho = 0; ho < s.Ho; ho++) {
@@ -72,7 +110,8 @@ function convRef64(a: Float32Array, sh: Float32Array, g: Float32Array, w: Float3
               const d = sh[pix];
               const wOff = ((kh * s.K + kw) * s.C + c) * s.F;
               let acc = 0;
-              for (let f = 0; f < s.F; f++) acc += diff64(kind, a[aOff + f] + w[wOff + f] * d, a[aOff + f]) * g[aOff + f];
+              for (let f = 0; f < s.F; f++)
+                acc += diff64(kind, a[aOff + f] + w[wOff + f] * d, a[aOff + f]) * g[aOff + f];
               out[pix] += acc;
             }
           }
@@ -93,8 +132,10 @@ function uniform(rng: Rng, n: number, scale: number): Float32Array {
 function shifts(rng: Rng, n: number, coding: 'pm1' | '01' | 'any'): Float32Array {
   const v = rng.uniforms(n);
   for (let i = 0; i < n; i++) {
-    v[i] = coding === 'any' ? [0, 0.25, -1.5, 2, 3, -0.5, 1e-3][rng.int(7)] * (rng.uniform() < 0.5 ? 1 : -1)
-      : (v[i] < 0.5 ? -1 : 1) * (coding === 'pm1' ? 2 : 1);
+    v[i] =
+      coding === 'any'
+        ? [0, 0.25, -1.5, 2, 3, -0.5, 1e-3][rng.int(7)] * (rng.uniform() < 0.5 ? 1 : -1)
+        : (v[i] < 0.5 ? -1 : 1) * (coding === 'pm1' ? 2 : 1);
   }
   return v;
 }
@@ -108,22 +149,38 @@ function assertClose(got: Float32Array, want: ArrayLike<number>, what: string, t
   for (let i = 0; i < got.length; i++) {
     assert.ok(Number.isFinite(got[i]), `${what}: entry ${i} is ${got[i]}`);
     const e = Math.abs(got[i] - want[i]);
-    if (e > worst) { worst = e; at = i; }
+    if (e > worst) {
+      worst = e;
+      at = i;
+    }
   }
-  assert.ok(worst <= tol * scale + 1e-30, `${what}: |Δ| ${worst.toExponential(3)} at ${at} (${got[at]} vs ${want[at]}) > ${tol} × ${scale.toExponential(3)}`);
+  assert.ok(
+    worst <= tol * scale + 1e-30,
+    `${what}: |Δ| ${worst.toExponential(3)} at ${at} (${got[at]} vs ${want[at]}) > ${tol} × ${scale.toExponential(3)}`,
+  );
 }
 
 function forEachIsa(fn: (isa: string) => void): void {
   for (const isa of K.info().isas) {
     assert.ok(K.setIsa(isa), isa);
-    try { fn(isa); } finally { K.setIsa('auto'); }
+    try {
+      fn(isa);
+    } finally {
+      K.setIsa('auto');
+    }
   }
 }
 
 /** Cases built (with their float64 references) once, then checked under every ISA. */
-interface Case { what: string; run: () => Float32Array; want: Float64Array }
+interface Case {
+  what: string;
+  run: () => Float32Array;
+  want: Float64Array;
+}
 function checkEveryIsa(cases: Case[]): void {
-  forEachIsa((isa) => { for (const c of cases) assertClose(c.run(), c.want, `${isa} ${c.what}`); });
+  forEachIsa((isa) => {
+    for (const c of cases) assertClose(c.run(), c.want, `${isa} ${c.what}`);
+  });
 }
 
 test('native kernels: the addon reports its instruction set and threads', { skip }, () => {
@@ -136,7 +193,14 @@ test('native kernels: the addon reports its instruction set and threads', { skip
 });
 
 /** psaDense on random a ∈ ±3, W ∈ ±1.5, g ∈ ±1 against the float64 reference. */
-function denseCase(rng: Rng, rows: number, nIn: number, nOut: number, coding: 'pm1' | '01' | 'any', kind: NoiseKind): Case {
+function denseCase(
+  rng: Rng,
+  rows: number,
+  nIn: number,
+  nOut: number,
+  coding: 'pm1' | '01' | 'any',
+  kind: NoiseKind,
+): Case {
   const a = uniform(rng, rows * nOut, 3);
   const wT = uniform(rng, nIn * nOut, 1.5);
   const sh = shifts(rng, rows * nIn, coding);
@@ -148,78 +212,127 @@ function denseCase(rng: Rng, rows: number, nIn: number, nOut: number, coding: 'p
   };
 }
 
-test('native psaDense = float64 reference on random shapes (sizes 1..700, both codings, both noises, every ISA)', { skip }, () => {
-  const cases: Case[] = [];
-  {
-    const rng = new Rng(11);
-    const fixed: [number, number, number][] = [[1, 1, 1], [1, 1, 700], [1, 700, 3], [700, 2, 1], [3, 5, 7], [2, 9, 8], [4, 3, 15], [5, 4, 16], [2, 6, 17], [3, 7, 33]];
-    const random: [number, number, number][] = Array.from({ length: 12 }, () => {
-      // one size up to 700, the product bounded so the float64 reference stays quick
-      const dims = [1 + rng.int(700), 1 + rng.int(24), 1 + rng.int(24)];
-      for (let i = dims.length - 1; i > 0; i--) { const j = rng.int(i + 1); [dims[i], dims[j]] = [dims[j], dims[i]]; }
-      return dims as [number, number, number];
-    });
-    for (const [rows, nIn, nOut] of [...fixed, ...random]) {
-      for (const coding of ['pm1', '01'] as const) {
-        for (const kind of ['logistic', 'normal'] as const) cases.push(denseCase(rng, rows, nIn, nOut, coding, kind));
-      }
-    }
-  }
-  assert.equal(cases.length, 88);
-  checkEveryIsa(cases);
-});
-
-test('native psaDense: small, large and extreme weights and pre-activations (±100), arbitrary shifts incl. 0', { skip }, () => {
-  const cases: Case[] = [];
-  {
-    const rng = new Rng(5);
-    for (const [wScale, aScale] of [[1e-4, 1], [1e-2, 5], [30, 30], [100, 100], [100, 1], [0.5, 100]]) {
-      for (const coding of ['pm1', '01', 'any'] as const) {
-        for (const kind of ['logistic', 'normal'] as const) {
-          const [rows, nIn, nOut] = [3 + rng.int(5), 5 + rng.int(20), 20 + rng.int(60)];
-          const a = uniform(rng, rows * nOut, aScale);
-          const wT = uniform(rng, nIn * nOut, wScale);
-          // a few entries exactly at the extremes
-          for (let i = 0; i < a.length; i += 7) a[i] = rng.uniform() < 0.5 ? -aScale : aScale;
-          for (let i = 0; i < wT.length; i += 5) wT[i] = rng.uniform() < 0.5 ? -wScale : wScale;
-          const sh = shifts(rng, rows * nIn, coding);
-          const g = uniform(rng, rows * nOut, 1);
-          cases.push({
-            what: `dense w ±${wScale} a ±${aScale} ${coding} ${kind}`,
-            run: () => K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind),
-            want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
-          });
+test(
+  'native psaDense = float64 reference on random shapes (sizes 1..700, both codings, both noises, every ISA)',
+  { skip },
+  () => {
+    const cases: Case[] = [];
+    {
+      const rng = new Rng(11);
+      const fixed: [number, number, number][] = [
+        [1, 1, 1],
+        [1, 1, 700],
+        [1, 700, 3],
+        [700, 2, 1],
+        [3, 5, 7],
+        [2, 9, 8],
+        [4, 3, 15],
+        [5, 4, 16],
+        [2, 6, 17],
+        [3, 7, 33],
+      ];
+      const random: [number, number, number][] = Array.from({ length: 12 }, () => {
+        // one size up to 700, the product bounded so the float64 reference stays quick
+        const dims = [1 + rng.int(700), 1 + rng.int(24), 1 + rng.int(24)];
+        for (let i = dims.length - 1; i > 0; i--) {
+          const j = rng.int(i + 1);
+          [dims[i], dims[j]] = [dims[j], dims[i]];
+        }
+        return dims as [number, number, number];
+      });
+      for (const [rows, nIn, nOut] of [...fixed, ...random]) {
+        for (const coding of ['pm1', '01'] as const) {
+          for (const kind of ['logistic', 'normal'] as const) cases.push(denseCase(rng, rows, nIn, nOut, coding, kind));
         }
       }
     }
-  }
-  checkEveryIsa(cases);
-});
+    assert.equal(cases.length, 88);
+    checkEveryIsa(cases);
+  },
+);
 
-test('native psaDense: layers whose tables exceed L2 go by row blocks and input groups (ragged both ways, zero shifts)', { skip }, () => {
-  const cases: Case[] = [];
-  {
-    const rng = new Rng(23);
-    // weight tables of 360 KB, 270 KB and 330 KB (> 256 KB): groups of 4, 7 and 4 inputs, blocks of 32 rows
-    for (const [rows, nIn, nOut] of [[37, 75, 600], [33, 130, 260], [70, 41, 1000]]) {
-      for (const coding of ['pm1', 'any'] as const) {
-        for (const kind of ['logistic', 'normal'] as const) cases.push(denseCase(rng, rows, nIn, nOut, coding, kind));
+test(
+  'native psaDense: small, large and extreme weights and pre-activations (±100), arbitrary shifts incl. 0',
+  { skip },
+  () => {
+    const cases: Case[] = [];
+    {
+      const rng = new Rng(5);
+      for (const [wScale, aScale] of [
+        [1e-4, 1],
+        [1e-2, 5],
+        [30, 30],
+        [100, 100],
+        [100, 1],
+        [0.5, 100],
+      ]) {
+        for (const coding of ['pm1', '01', 'any'] as const) {
+          for (const kind of ['logistic', 'normal'] as const) {
+            const [rows, nIn, nOut] = [3 + rng.int(5), 5 + rng.int(20), 20 + rng.int(60)];
+            const a = uniform(rng, rows * nOut, aScale);
+            const wT = uniform(rng, nIn * nOut, wScale);
+            // a few entries exactly at the extremes
+            for (let i = 0; i < a.length; i += 7) a[i] = rng.uniform() < 0.5 ? -aScale : aScale;
+            for (let i = 0; i < wT.length; i += 5) wT[i] = rng.uniform() < 0.5 ? -wScale : wScale;
+            const sh = shifts(rng, rows * nIn, coding);
+            const g = uniform(rng, rows * nOut, 1);
+            cases.push({
+              what: `dense w ±${wScale} a ±${aScale} ${coding} ${kind}`,
+              run: () => K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind),
+              want: denseRef64(a, wT, sh, g, rows, nIn, nOut, kind),
+            });
+          }
+        }
       }
     }
-  }
-  checkEveryIsa(cases);
-});
+    checkEveryIsa(cases);
+  },
+);
+
+test(
+  'native psaDense: layers whose tables exceed L2 go by row blocks and input groups (ragged both ways, zero shifts)',
+  { skip },
+  () => {
+    const cases: Case[] = [];
+    {
+      const rng = new Rng(23);
+      // weight tables of 360 KB, 270 KB and 330 KB (> 256 KB): groups of 4, 7 and 4 inputs, blocks of 32 rows
+      for (const [rows, nIn, nOut] of [
+        [37, 75, 600],
+        [33, 130, 260],
+        [70, 41, 1000],
+      ]) {
+        for (const coding of ['pm1', 'any'] as const) {
+          for (const kind of ['logistic', 'normal'] as const) cases.push(denseCase(rng, rows, nIn, nOut, coding, kind));
+        }
+      }
+    }
+    checkEveryIsa(cases);
+  },
+);
 
 test('native psaDense = the tfjs reference (psaDenseReference)', { skip }, () => {
   const rng = new Rng(3);
   for (const kind of ['logistic', 'normal'] as const) {
-    for (const [rows, nIn, nOut] of [[17, 33, 65], [1, 700, 9], [64, 20, 130], [5, 1, 700]]) {
+    for (const [rows, nIn, nOut] of [
+      [17, 33, 65],
+      [1, 700, 9],
+      [64, 20, 130],
+      [5, 1, 700],
+    ]) {
       const a = uniform(rng, rows * nOut, 3);
       const wT = uniform(rng, nIn * nOut, 1);
       const sh = shifts(rng, rows * nIn, 'pm1');
       const g = uniform(rng, rows * nOut, 1);
-      const ref = tf.tidy(() => psaDenseReference(tf.tensor2d(a, [rows, nOut]), tf.tensor2d(wT, [nIn, nOut]), tf.tensor2d(sh, [rows, nIn]),
-        tf.tensor2d(g, [rows, nOut]), noiseOf(kind)));
+      const ref = tf.tidy(() =>
+        psaDenseReference(
+          tf.tensor2d(a, [rows, nOut]),
+          tf.tensor2d(wT, [nIn, nOut]),
+          tf.tensor2d(sh, [rows, nIn]),
+          tf.tensor2d(g, [rows, nOut]),
+          noiseOf(kind),
+        ),
+      );
       assertClose(K.psaDense(a, wT, sh, g, rows, nIn, nOut, kind), ref.dataSync(), `${rows}×${nIn}×${nOut} ${kind}`);
       ref.dispose();
     }
@@ -230,79 +343,133 @@ function convCase(rng: Rng, Kk: number, stride: number, padding: number): ConvCa
   const H = Kk + rng.int(6);
   const W = Kk + rng.int(6);
   return {
-    B: 1 + rng.int(17), H, W, C: 1 + rng.int(6), F: 1 + rng.int(24), K: Kk, stride, padding,
-    Ho: convOutputSize(H, Kk, stride, padding), Wo: convOutputSize(W, Kk, stride, padding),
+    B: 1 + rng.int(17),
+    H,
+    W,
+    C: 1 + rng.int(6),
+    F: 1 + rng.int(24),
+    K: Kk,
+    stride,
+    padding,
+    Ho: convOutputSize(H, Kk, stride, padding),
+    Wo: convOutputSize(W, Kk, stride, padding),
   };
 }
 
-function runConv(s: ConvCase, a: Float32Array, sh: Float32Array, g: Float32Array, w: Float32Array, kind: NoiseKind): Float32Array {
+function runConv(
+  s: ConvCase,
+  a: Float32Array,
+  sh: Float32Array,
+  g: Float32Array,
+  w: Float32Array,
+  kind: NoiseKind,
+): Float32Array {
   return K.ratioConv(a, sh, g, w, s.B, s.H, s.W, s.C, s.Ho, s.Wo, s.F, s.K, s.stride, s.padding, kind);
 }
 
-test('native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, both codings and noises, every ISA)', { skip }, () => {
-  const cases: Case[] = [];
-  {
-    const rng = new Rng(7);
-    for (const Kk of [1, 3, 5]) {
-      for (const stride of [1, 2]) {
-        for (const padding of [0, 1, 2]) {
-          for (const coding of ['pm1', '01'] as const) {
-            for (const kind of ['logistic', 'normal'] as const) {
-              const s = convCase(rng, Kk, stride, padding);
-              const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
-              const g = uniform(rng, a.length, 1);
-              const w = uniform(rng, Kk * Kk * s.C * s.F, 1.5);
-              const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
-              cases.push({
-                what: `conv K${Kk} s${stride} p${padding} ${coding} ${kind} ${JSON.stringify(s)}`,
-                run: () => runConv(s, a, sh, g, w, kind),
-                want: convRef64(a, sh, g, w, s, kind),
-              });
+test(
+  'native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, both codings and noises, every ISA)',
+  { skip },
+  () => {
+    const cases: Case[] = [];
+    {
+      const rng = new Rng(7);
+      for (const Kk of [1, 3, 5]) {
+        for (const stride of [1, 2]) {
+          for (const padding of [0, 1, 2]) {
+            for (const coding of ['pm1', '01'] as const) {
+              for (const kind of ['logistic', 'normal'] as const) {
+                const s = convCase(rng, Kk, stride, padding);
+                const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
+                const g = uniform(rng, a.length, 1);
+                const w = uniform(rng, Kk * Kk * s.C * s.F, 1.5);
+                const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
+                cases.push({
+                  what: `conv K${Kk} s${stride} p${padding} ${coding} ${kind} ${JSON.stringify(s)}`,
+                  run: () => runConv(s, a, sh, g, w, kind),
+                  want: convRef64(a, sh, g, w, s, kind),
+                });
+              }
             }
           }
         }
       }
     }
-  }
-  assert.equal(cases.length, 72);
-  checkEveryIsa(cases);
-});
+    assert.equal(cases.length, 72);
+    checkEveryIsa(cases);
+  },
+);
 
-test('native ratioConv: extreme weights and pre-activations (±100), arbitrary shifts, 7×7 kernels (49 taps)', { skip }, () => {
-  const cases: Case[] = [];
-  {
-    const rng = new Rng(9);
-    for (const [wScale, aScale] of [[100, 100], [1e-3, 2], [100, 1], [0.5, 100], [1, 3]]) {
-      for (const coding of ['pm1', 'any'] as const) {
-        const Kk = aScale === 3 ? 7 : 3; // 49 taps: more than one call of the kernel takes
-        const s = Kk === 7 ? convCase(rng, 7, 1, 3) : convCase(rng, 3, 1 + rng.int(2), rng.int(3));
-        const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, aScale);
-        for (let i = 0; i < a.length; i += 5) a[i] = rng.uniform() < 0.5 ? -aScale : aScale;
-        const g = uniform(rng, a.length, 1);
-        const w = uniform(rng, Kk * Kk * s.C * s.F, wScale);
-        for (let i = 0; i < w.length; i += 3) w[i] = rng.uniform() < 0.5 ? -wScale : wScale;
-        const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
-        for (const kind of ['logistic', 'normal'] as const) {
-          cases.push({ what: `conv K${Kk} w ±${wScale} a ±${aScale} ${coding} ${kind}`, run: () => runConv(s, a, sh, g, w, kind), want: convRef64(a, sh, g, w, s, kind) });
+test(
+  'native ratioConv: extreme weights and pre-activations (±100), arbitrary shifts, 7×7 kernels (49 taps)',
+  { skip },
+  () => {
+    const cases: Case[] = [];
+    {
+      const rng = new Rng(9);
+      for (const [wScale, aScale] of [
+        [100, 100],
+        [1e-3, 2],
+        [100, 1],
+        [0.5, 100],
+        [1, 3],
+      ]) {
+        for (const coding of ['pm1', 'any'] as const) {
+          const Kk = aScale === 3 ? 7 : 3; // 49 taps: more than one call of the kernel takes
+          const s = Kk === 7 ? convCase(rng, 7, 1, 3) : convCase(rng, 3, 1 + rng.int(2), rng.int(3));
+          const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, aScale);
+          for (let i = 0; i < a.length; i += 5) a[i] = rng.uniform() < 0.5 ? -aScale : aScale;
+          const g = uniform(rng, a.length, 1);
+          const w = uniform(rng, Kk * Kk * s.C * s.F, wScale);
+          for (let i = 0; i < w.length; i += 3) w[i] = rng.uniform() < 0.5 ? -wScale : wScale;
+          const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
+          for (const kind of ['logistic', 'normal'] as const) {
+            cases.push({
+              what: `conv K${Kk} w ±${wScale} a ±${aScale} ${coding} ${kind}`,
+              run: () => runConv(s, a, sh, g, w, kind),
+              want: convRef64(a, sh, g, w, s, kind),
+            });
+          }
         }
       }
     }
-  }
-  checkEveryIsa(cases);
-});
+    checkEveryIsa(cases);
+  },
+);
 
 test('native ratioConv = the tfjs reference (ratioConvReference)', { skip }, () => {
   const rng = new Rng(13);
-  for (const [Kk, stride, padding] of [[3, 1, 1], [3, 2, 0], [5, 2, 2], [1, 1, 0]]) {
+  for (const [Kk, stride, padding] of [
+    [3, 1, 1],
+    [3, 2, 0],
+    [5, 2, 2],
+    [1, 1, 0],
+  ]) {
     for (const kind of ['logistic', 'normal'] as const) {
       const s = convCase(rng, Kk, stride, padding);
-      const geometry: ConvGeometry = { kind: 'conv', inShape: [s.C, s.H, s.W], filters: s.F, kernel: Kk, stride, padding, outShape: [s.F, s.Ho, s.Wo] };
+      const geometry: ConvGeometry = {
+        kind: 'conv',
+        inShape: [s.C, s.H, s.W],
+        filters: s.F,
+        kernel: Kk,
+        stride,
+        padding,
+        outShape: [s.F, s.Ho, s.Wo],
+      };
       const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
       const g = uniform(rng, a.length, 1);
       const w = uniform(rng, Kk * Kk * s.C * s.F, 1);
       const sh = shifts(rng, s.B * s.H * s.W * s.C, '01');
-      const ref = tf.tidy(() => ratioConvReference(tf.tensor4d(a, [s.B, s.Ho, s.Wo, s.F]), tf.tensor4d(sh, [s.B, s.H, s.W, s.C]),
-        tf.tensor4d(g, [s.B, s.Ho, s.Wo, s.F]), tf.tensor4d(w, [Kk, Kk, s.C, s.F]), geometry, noiseOf(kind)));
+      const ref = tf.tidy(() =>
+        ratioConvReference(
+          tf.tensor4d(a, [s.B, s.Ho, s.Wo, s.F]),
+          tf.tensor4d(sh, [s.B, s.H, s.W, s.C]),
+          tf.tensor4d(g, [s.B, s.Ho, s.Wo, s.F]),
+          tf.tensor4d(w, [Kk, Kk, s.C, s.F]),
+          geometry,
+          noiseOf(kind),
+        ),
+      );
       assertClose(runConv(s, a, sh, g, w, kind), ref.dataSync(), `K${Kk} s${stride} p${padding} ${kind}`);
       ref.dispose();
     }
@@ -312,8 +479,16 @@ test('native ratioConv = the tfjs reference (ratioConvReference)', { skip }, () 
 test('native kernels: results do not depend on the thread count (bit for bit)', { skip }, () => {
   const rng = new Rng(17);
   // two dense shapes: weight tables that fit in L2 (row by row) and that do not (row blocks × input groups)
-  const dense = [[37, 151, 123], [45, 75, 600]].map(([rows, nIn, nOut]) => ({
-    rows, nIn, nOut, a: uniform(rng, rows * nOut, 3), wT: uniform(rng, nIn * nOut, 1), g: uniform(rng, rows * nOut, 1),
+  const dense = [
+    [37, 151, 123],
+    [45, 75, 600],
+  ].map(([rows, nIn, nOut]) => ({
+    rows,
+    nIn,
+    nOut,
+    a: uniform(rng, rows * nOut, 3),
+    wT: uniform(rng, nIn * nOut, 1),
+    g: uniform(rng, rows * nOut, 1),
   }));
   const s = { B: 9, H: 13, W: 11, C: 21, F: 19, K: 3, stride: 2, padding: 1, Ho: 7, Wo: 6 };
   const ca = uniform(rng, s.B * s.Ho * s.Wo * s.F, 3);
@@ -325,7 +500,8 @@ test('native kernels: results do not depend on the thread count (bit for bit)', 
       const csh = shifts(rng, s.B * s.H * s.W * s.C, coding);
       const outs = [1, 2, 3, 8].map((t) => {
         K.setThreads(t);
-        const run = (kind: 'logistic' | 'normal') => dense.map((d, k) => K.psaDense(d.a, d.wT, sh[k], d.g, d.rows, d.nIn, d.nOut, kind));
+        const run = (kind: 'logistic' | 'normal') =>
+          dense.map((d, k) => K.psaDense(d.a, d.wT, sh[k], d.g, d.rows, d.nIn, d.nOut, kind));
         const out = [...run('logistic'), runConv(s, ca, csh, cg, cw, 'logistic')];
         // the normal-noise path is the same code under every ISA
         if (isa === 'scalar') out.push(...run('normal'), runConv(s, ca, csh, cg, cw, 'normal'));
@@ -333,7 +509,12 @@ test('native kernels: results do not depend on the thread count (bit for bit)', 
       });
       K.setThreads(0);
       for (let t = 1; t < outs.length; t++) {
-        outs[t].forEach((o, k) => assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0][k].buffer)), `${isa} ${coding} output ${k}: threads differ`));
+        outs[t].forEach((o, k) =>
+          assert.ok(
+            Buffer.from(o.buffer).equals(Buffer.from(outs[0][k].buffer)),
+            `${isa} ${coding} output ${k}: threads differ`,
+          ),
+        );
       }
     }
   });
@@ -343,7 +524,10 @@ test('native kernels: SBN_KERNEL_THREADS sets the default thread count', { skip 
   const file = nativeKernelsPath()!;
   const code = `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});process.stdout.write(String(m.exports.info().threads))`;
   for (const n of ['1', '3']) {
-    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, SBN_KERNEL_THREADS: n } });
+    const r = spawnSync(process.execPath, ['-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, SBN_KERNEL_THREADS: n },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, n);
   }
@@ -355,13 +539,24 @@ test('native kernels: bad arguments throw instead of reading out of bounds', { s
   assert.throws(() => K.psaDense(f(6), f(5), f(4), f(6), 2, 2, 3, 'logistic'), /wT: length 5, expected 6/);
   assert.throws(() => K.psaDense(f(6), f(6), f(4), f(5), 2, 2, 3, 'logistic'), /g: length 5/);
   assert.throws(() => K.psaDense(f(6), f(6), f(4), f(6), 2, 2, 3, 'cauchy' as NoiseKind), /noise/);
-  assert.throws(() => K.psaDense(new Float64Array(6) as unknown as Float32Array, f(6), f(4), f(6), 2, 2, 3, 'logistic'), /Float32Array/);
+  assert.throws(
+    () => K.psaDense(new Float64Array(6) as unknown as Float32Array, f(6), f(4), f(6), 2, 2, 3, 'logistic'),
+    /Float32Array/,
+  );
   assert.throws(() => K.ratioConv(f(8), f(16), f(8), f(9), 1, 4, 4, 1, 3, 3, 1, 3, 1, 0, 'logistic'), /Ho, Wo/);
 });
 
 // ---- psaFlips: PSA's last layer (docs/math.md §2.3.2) ------------------------------------------------------------
 
-interface FlipsCase { rows: number; n: number; K: number; loss: OutputLoss; coding: 'pm1' | '01'; logitScale: number; wScale: number }
+interface FlipsCase {
+  rows: number;
+  n: number;
+  K: number;
+  loss: OutputLoss;
+  coding: 'pm1' | '01';
+  logitScale: number;
+  wScale: number;
+}
 
 function flipsInputs(rng: Rng, c: FlipsCase) {
   const logits = uniform(rng, c.rows * c.K, c.logitScale);
@@ -393,69 +588,106 @@ function flipsBoth(c: FlipsCase, inp: ReturnType<typeof flipsInputs>): { native:
 
 const FLIP_OUTPUTS = ['lambda', 'rowLoss', 'cSum', 'corr'];
 
-test('native psaFlips = the tfjs last layer (nll K = 2, 10; logistic K = 1; both codings; extreme logits)', { skip }, () => {
-  const rng = new Rng(29);
-  for (const [K_, loss] of [[1, 'logistic'], [2, 'nll'], [10, 'nll']] as const) {
-    for (const coding of ['pm1', '01'] as const) {
-      for (const [logitScale, wScale] of [[3, 0.3], [60, 20]]) {
-        const c: FlipsCase = { rows: 1 + rng.int(40), n: 1 + rng.int(300), K: K_, loss, coding, logitScale, wScale };
-        const inp = flipsInputs(rng, c);
-        const { native, ref } = flipsBoth(c, inp);
-        // float32 losses of size up to ~|η|: absolute agreement relative to the largest logit that occurs
-        const etaMax = logitScale + 2 * wScale;
-        native.forEach((got, k) => {
-          const want = ref[k];
-          assert.equal(got.length, want.length);
-          const tol = (k <= 1 ? 2e-6 * (1 + etaMax) : 1e-6) * 4;
-          for (let i = 0; i < got.length; i++) {
-            assert.ok(Number.isFinite(got[i]), `${FLIP_OUTPUTS[k]}[${i}] = ${got[i]}`);
-            assert.ok(Math.abs(got[i] - want[i]) <= tol, `${loss} K${K_} ${coding} scale ${logitScale}: ${FLIP_OUTPUTS[k]}[${i}] ${got[i]} vs ${want[i]}`);
-          }
-        });
+test(
+  'native psaFlips = the tfjs last layer (nll K = 2, 10; logistic K = 1; both codings; extreme logits)',
+  { skip },
+  () => {
+    const rng = new Rng(29);
+    for (const [K_, loss] of [
+      [1, 'logistic'],
+      [2, 'nll'],
+      [10, 'nll'],
+    ] as const) {
+      for (const coding of ['pm1', '01'] as const) {
+        for (const [logitScale, wScale] of [
+          [3, 0.3],
+          [60, 20],
+        ]) {
+          const c: FlipsCase = { rows: 1 + rng.int(40), n: 1 + rng.int(300), K: K_, loss, coding, logitScale, wScale };
+          const inp = flipsInputs(rng, c);
+          const { native, ref } = flipsBoth(c, inp);
+          // float32 losses of size up to ~|η|: absolute agreement relative to the largest logit that occurs
+          const etaMax = logitScale + 2 * wScale;
+          native.forEach((got, k) => {
+            const want = ref[k];
+            assert.equal(got.length, want.length);
+            const tol = (k <= 1 ? 2e-6 * (1 + etaMax) : 1e-6) * 4;
+            for (let i = 0; i < got.length; i++) {
+              assert.ok(Number.isFinite(got[i]), `${FLIP_OUTPUTS[k]}[${i}] = ${got[i]}`);
+              assert.ok(
+                Math.abs(got[i] - want[i]) <= tol,
+                `${loss} K${K_} ${coding} scale ${logitScale}: ${FLIP_OUTPUTS[k]}[${i}] ${got[i]} vs ${want[i]}`,
+              );
+            }
+          });
+        }
       }
     }
-  }
-});
+  },
+);
 
-test('native psaFlips with groups: corr comes back as its mean per group of rows, independent of threads', { skip }, () => {
-  const rng = new Rng(37);
-  const c: FlipsCase = { rows: 24, n: 133, K: 10, loss: 'nll', coding: 'pm1', logitScale: 4, wScale: 0.5 };
-  const inp = flipsInputs(rng, c);
-  const perRow = K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss);
-  for (const groups of [1, 3, 24]) {
-    const outs = [1, 2, 8].map((t) => {
-      K.setThreads(t);
-      return K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss, groups);
-    });
-    K.setThreads(0);
-    const got = outs[0];
-    assert.equal(got.corr.length, groups * c.K * c.n);
-    assert.deepEqual(Array.from(got.lambda), Array.from(perRow.lambda));
-    assert.deepEqual(Array.from(got.cSum), Array.from(perRow.cSum));
-    const per = c.rows / groups;
-    for (let g = 0; g < groups; g++) {
-      for (let ki = 0; ki < c.K * c.n; ki++) {
-        let sum = 0;
-        for (let r = g * per; r < (g + 1) * per; r++) sum += perRow.corr[r * c.K * c.n + ki];
-        const want = sum / per;
-        assert.ok(Math.abs(got.corr[g * c.K * c.n + ki] - want) <= 1e-6 * (1 + Math.abs(want)), `groups ${groups}: corr[${g}, ${ki}]`);
+test(
+  'native psaFlips with groups: corr comes back as its mean per group of rows, independent of threads',
+  { skip },
+  () => {
+    const rng = new Rng(37);
+    const c: FlipsCase = { rows: 24, n: 133, K: 10, loss: 'nll', coding: 'pm1', logitScale: 4, wScale: 0.5 };
+    const inp = flipsInputs(rng, c);
+    const perRow = K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss);
+    for (const groups of [1, 3, 24]) {
+      const outs = [1, 2, 8].map((t) => {
+        K.setThreads(t);
+        return K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss, groups);
+      });
+      K.setThreads(0);
+      const got = outs[0];
+      assert.equal(got.corr.length, groups * c.K * c.n);
+      assert.deepEqual(Array.from(got.lambda), Array.from(perRow.lambda));
+      assert.deepEqual(Array.from(got.cSum), Array.from(perRow.cSum));
+      const per = c.rows / groups;
+      for (let g = 0; g < groups; g++) {
+        for (let ki = 0; ki < c.K * c.n; ki++) {
+          let sum = 0;
+          for (let r = g * per; r < (g + 1) * per; r++) sum += perRow.corr[r * c.K * c.n + ki];
+          const want = sum / per;
+          assert.ok(
+            Math.abs(got.corr[g * c.K * c.n + ki] - want) <= 1e-6 * (1 + Math.abs(want)),
+            `groups ${groups}: corr[${g}, ${ki}]`,
+          );
+        }
       }
+      outs
+        .slice(1)
+        .forEach((o) =>
+          assert.ok(
+            Buffer.from(o.corr.buffer).equals(Buffer.from(got.corr.buffer)),
+            `groups ${groups}: threads differ`,
+          ),
+        );
     }
-    outs.slice(1).forEach((o) => assert.ok(Buffer.from(o.corr.buffer).equals(Buffer.from(got.corr.buffer)), `groups ${groups}: threads differ`));
-  }
-  const f = (n: number) => new Float32Array(n);
-  assert.throws(() => K.psaFlips!(f(6), f(12), f(8), Float32Array.of(0, 2), f(8), 2, 4, 3, 'nll', 3), /groups \(3\) must divide rows \(2\)/);
-});
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(
+      () => K.psaFlips!(f(6), f(12), f(8), Float32Array.of(0, 2), f(8), 2, 4, 3, 'nll', 3),
+      /groups \(3\) must divide rows \(2\)/,
+    );
+  },
+);
 
 test('native psaFlips: thread counts do not change results; bad arguments throw', { skip }, () => {
   const rng = new Rng(31);
   const c: FlipsCase = { rows: 37, n: 211, K: 10, loss: 'nll', coding: 'pm1', logitScale: 4, wScale: 0.5 };
   const inp = flipsInputs(rng, c);
-  const run = () => Object.values(K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss));
-  const outs = [1, 2, 3, 8].map((t) => { K.setThreads(t); return run(); });
+  const run = () =>
+    Object.values(K.psaFlips!(inp.logits, inp.w, inp.shift, inp.labels, inp.rho, c.rows, c.n, c.K, c.loss));
+  const outs = [1, 2, 3, 8].map((t) => {
+    K.setThreads(t);
+    return run();
+  });
   K.setThreads(0);
   for (let t = 1; t < outs.length; t++) {
-    outs[t].forEach((o, k) => assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0][k].buffer)), `output ${k}: threads differ`));
+    outs[t].forEach((o, k) =>
+      assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0][k].buffer)), `output ${k}: threads differ`),
+    );
   }
   const f = (n: number) => new Float32Array(n);
   const labels = Float32Array.of(0, 2);
@@ -472,55 +704,86 @@ test('native psaFlips: thread counts do not change results; bad arguments throw'
 /** SplitMix64 from state `seed`, its k-th output's top 24 bits / 2^24, in BigInt arithmetic. */
 function splitMixUniform(seed: bigint, k: bigint): number {
   const M = (1n << 64n) - 1n;
-  let z = (seed + (k + 1n) * 0x9E3779B97F4A7C15n) & M;
-  z = ((z ^ (z >> 30n)) * 0xBF58476D1CE4E5B9n) & M;
-  z = ((z ^ (z >> 27n)) * 0x94D049BB133111EBn) & M;
+  let z = (seed + (k + 1n) * 0x9e3779b97f4a7c15n) & M;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
   z ^= z >> 31n;
   return Number(z >> 40n) / 2 ** 24;
 }
 
-test('native bernoulli: SplitMix64 stream, counter-based (offsets, thread counts), frequencies match p', { skip }, () => {
-  assert.equal(typeof K.bernoulli, 'function');
-  const seed = 0x1234_5678_9abc;
-  const u = K.streamUniforms!(64, seed, 1000);
-  u.forEach((v, i) => assert.equal(v, splitMixUniform(BigInt(seed), BigInt(1000 + i)), `u[${i}]`));
-  // x_i = [u_{offset+i} < p_i]; any offset continues the same stream
-  const rng = new Rng(37);
-  const p = rng.uniforms(100_003);
-  const all = K.streamUniforms!(p.length, seed, 5);
-  const outs = [1, 2, 3, 8].map((t) => { K.setThreads(t); return K.bernoulli!(p, seed, 5); });
-  K.setThreads(0);
-  for (const o of outs) assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0].buffer)), 'threads differ');
-  outs[0].forEach((x, i) => { if (x !== (all[i] < p[i] ? 1 : 0)) assert.fail(`x[${i}] = ${x}, u = ${all[i]}, p = ${p[i]}`); });
-  const tail = K.bernoulli!(p.subarray(50_000), seed, 5 + 50_000);
-  assert.ok(Buffer.from(tail.buffer).equals(Buffer.from(outs[0].slice(50_000).buffer)), 'offset does not continue the stream');
-  // frequencies: for p = 0.3 the count of ones is within 5 standard deviations of 0.3 n; p = 0, 1 exact
-  for (const q of [0, 0.3, 1]) {
-    const n = 200_000;
-    const x = K.bernoulli!(new Float32Array(n).fill(q), 7, 0);
-    const ones = x.reduce((a, v) => a + v, 0);
-    assert.ok(Math.abs(ones - q * n) <= 5 * Math.sqrt(n * q * (1 - q)), `p = ${q}: ${ones} ones of ${n}`);
-  }
-  assert.notDeepEqual(K.streamUniforms!(8, 1, 0), K.streamUniforms!(8, 2, 0));
-  assert.throws(() => K.bernoulli!(new Float32Array(2), -1, 0), /seed/);
-  assert.throws(() => K.bernoulli!(new Float32Array(2), 1, 0.5), /offset/);
-});
+test(
+  'native bernoulli: SplitMix64 stream, counter-based (offsets, thread counts), frequencies match p',
+  { skip },
+  () => {
+    assert.equal(typeof K.bernoulli, 'function');
+    const seed = 0x1234_5678_9abc;
+    const u = K.streamUniforms!(64, seed, 1000);
+    u.forEach((v, i) => assert.equal(v, splitMixUniform(BigInt(seed), BigInt(1000 + i)), `u[${i}]`));
+    // x_i = [u_{offset+i} < p_i]; any offset continues the same stream
+    const rng = new Rng(37);
+    const p = rng.uniforms(100_003);
+    const all = K.streamUniforms!(p.length, seed, 5);
+    const outs = [1, 2, 3, 8].map((t) => {
+      K.setThreads(t);
+      return K.bernoulli!(p, seed, 5);
+    });
+    K.setThreads(0);
+    for (const o of outs) assert.ok(Buffer.from(o.buffer).equals(Buffer.from(outs[0].buffer)), 'threads differ');
+    outs[0].forEach((x, i) => {
+      if (x !== (all[i] < p[i] ? 1 : 0)) assert.fail(`x[${i}] = ${x}, u = ${all[i]}, p = ${p[i]}`);
+    });
+    const tail = K.bernoulli!(p.subarray(50_000), seed, 5 + 50_000);
+    assert.ok(
+      Buffer.from(tail.buffer).equals(Buffer.from(outs[0].slice(50_000).buffer)),
+      'offset does not continue the stream',
+    );
+    // frequencies: for p = 0.3 the count of ones is within 5 standard deviations of 0.3 n; p = 0, 1 exact
+    for (const q of [0, 0.3, 1]) {
+      const n = 200_000;
+      const x = K.bernoulli!(new Float32Array(n).fill(q), 7, 0);
+      const ones = x.reduce((a, v) => a + v, 0);
+      assert.ok(Math.abs(ones - q * n) <= 5 * Math.sqrt(n * q * (1 - q)), `p = ${q}: ${ones} ones of ${n}`);
+    }
+    assert.notDeepEqual(K.streamUniforms!(8, 1, 0), K.streamUniforms!(8, 2, 0));
+    assert.throws(() => K.bernoulli!(new Float32Array(2), -1, 0), /seed/);
+    assert.throws(() => K.bernoulli!(new Float32Array(2), 1, 0.5), /offset/);
+  },
+);
 
 test('the JavaScript twin of the sampling stream gives the same numbers as the BigInt reference and the kernel', () => {
-  for (const [seed, offset] of [[0, 0], [1, 0], [0x1234_5678_9abc, 1000], [2 ** 53 - 1, 2 ** 40], [2 ** 32, 2 ** 32 - 3]]) {
+  for (const [seed, offset] of [
+    [0, 0],
+    [1, 0],
+    [0x1234_5678_9abc, 1000],
+    [2 ** 53 - 1, 2 ** 40],
+    [2 ** 32, 2 ** 32 - 3],
+  ]) {
     const u = streamUniformsJs(257, seed, offset);
-    u.forEach((v, i) => { if (v !== splitMixUniform(BigInt(seed), BigInt(offset + i))) assert.fail(`seed ${seed} offset ${offset}: u[${i}] = ${v}`); });
-    if (K) assert.ok(Buffer.from(u.buffer).equals(Buffer.from(K.streamUniforms!(257, seed, offset).buffer)), `seed ${seed}: kernel differs`);
+    u.forEach((v, i) => {
+      if (v !== splitMixUniform(BigInt(seed), BigInt(offset + i)))
+        assert.fail(`seed ${seed} offset ${offset}: u[${i}] = ${v}`);
+    });
+    if (K)
+      assert.ok(
+        Buffer.from(u.buffer).equals(Buffer.from(K.streamUniforms!(257, seed, offset).buffer)),
+        `seed ${seed}: kernel differs`,
+      );
   }
   const p = new Rng(41).uniforms(10_001);
   const x = bernoulliJs(p, 99, 3);
   const u = streamUniformsJs(p.length, 99, 3);
-  x.forEach((v, i) => { if (v !== (u[i] < p[i] ? 1 : 0)) assert.fail(`x[${i}]`); });
-  if (K) assert.ok(Buffer.from(x.buffer).equals(Buffer.from(K.bernoulli!(p, 99, 3).buffer)), 'kernel bernoulli differs');
+  x.forEach((v, i) => {
+    if (v !== (u[i] < p[i] ? 1 : 0)) assert.fail(`x[${i}]`);
+  });
+  if (K)
+    assert.ok(Buffer.from(x.buffer).equals(Buffer.from(K.bernoulli!(p, 99, 3).buffer)), 'kernel bernoulli differs');
 });
 
 const MIXED: ModelSpec = {
-  name: 'conv-dense', input: { shape: [2, 7, 7] }, states: 'pm1', noise: 'logistic',
+  name: 'conv-dense',
+  input: { shape: [2, 7, 7] },
+  states: 'pm1',
+  noise: 'logistic',
   layers: [
     { type: 'conv', filters: 5, kernel: 3, stride: 1, padding: 1 },
     { type: 'conv', filters: 4, kernel: 3, stride: 2, padding: 1 },
@@ -531,7 +794,10 @@ const MIXED: ModelSpec = {
   output: { units: 3, loss: 'nll' },
 };
 
-for (const [states, noise] of [['pm1', 'logistic'], ['01', 'normal']] as const) {
+for (const [states, noise] of [
+  ['pm1', 'logistic'],
+  ['01', 'normal'],
+] as const) {
   test(`PSA through the engine: native kernels = tfjs ops (conv + dense layers, ${states}, ${noise})`, { skip }, () => {
     const spec: ModelSpec = { ...MIXED, states, noise };
     const rng = new Rng(21);
@@ -539,12 +805,19 @@ for (const [states, noise] of [['pm1', 'logistic'], ['01', 'normal']] as const) 
     const values = networkValues(init);
     disposeNetwork(init);
     const net = networkFromValues(spec, values);
-    const data = { X: Array.from({ length: 6 }, () => Array.from({ length: 98 }, () => rng.uniform())), Y: [0, 1, 2, 1, 0, 2] };
+    const data = {
+      X: Array.from({ length: 6 }, () => Array.from({ length: 98 }, () => rng.uniform())),
+      Y: [0, 1, 2, 1, 0, 2],
+    };
     const run = () => gradientDraws(net, data, 'psa', { draws: 4, seed: 5 });
     const native = run();
     setNativeKernelsEnabled(false);
     let js;
-    try { js = run(); } finally { setNativeKernelsEnabled(true); }
+    try {
+      js = run();
+    } finally {
+      setNativeKernelsEnabled(true);
+    }
     assert.ok(Math.abs(native.loss - js.loss) < 1e-6 * Math.max(1, Math.abs(js.loss)));
     native.layers.forEach((l, k) => {
       const err = relativeError(l.mean, js.layers[k].mean);
@@ -556,20 +829,34 @@ for (const [states, noise] of [['pm1', 'logistic'], ['01', 'normal']] as const) 
 
 test('PSA through the engine: native kernels = tfjs ops (dense, logistic loss)', { skip }, () => {
   const spec: ModelSpec = {
-    name: 'dense-logistic', input: { shape: [6] }, states: '01', noise: 'logistic',
-    layers: [{ type: 'dense', units: 11 }, { type: 'dense', units: 13 }], output: { units: 1, loss: 'logistic' },
+    name: 'dense-logistic',
+    input: { shape: [6] },
+    states: '01',
+    noise: 'logistic',
+    layers: [
+      { type: 'dense', units: 11 },
+      { type: 'dense', units: 13 },
+    ],
+    output: { units: 1, loss: 'logistic' },
   };
   const rng = new Rng(23);
   const init = initNetwork(spec, rng);
   const values = networkValues(init);
   disposeNetwork(init);
   const net = networkFromValues(spec, values);
-  const data = { X: Array.from({ length: 8 }, () => Array.from({ length: 6 }, () => rng.uniform())), Y: [1, -1, 1, 1, -1, -1, 1, -1] };
+  const data = {
+    X: Array.from({ length: 8 }, () => Array.from({ length: 6 }, () => rng.uniform())),
+    Y: [1, -1, 1, 1, -1, -1, 1, -1],
+  };
   const run = () => gradientDraws(net, data, 'psa', { draws: 4, seed: 7 });
   const native = run();
   setNativeKernelsEnabled(false);
   let js;
-  try { js = run(); } finally { setNativeKernelsEnabled(true); }
+  try {
+    js = run();
+  } finally {
+    setNativeKernelsEnabled(true);
+  }
   assert.ok(Math.abs(native.loss - js.loss) < 1e-6 * Math.max(1, Math.abs(js.loss)));
   native.layers.forEach((l, k) => {
     const err = relativeError(l.mean, js.layers[k].mean);

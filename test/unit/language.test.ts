@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseModelText } from '../../src/engine/spec';
 import {
-  analyzeModel, nearestKernel, parsePath, type AnalysisEnv, type ModelAnalysis, type Problem, type Range, type TextEdit,
+  analyzeModel,
+  nearestKernel,
+  parsePath,
+  type AnalysisEnv,
+  type ModelAnalysis,
+  type Problem,
+  type Range,
+  type TextEdit,
 } from '../../src/extension/language/analysis';
 import { codeLenses } from '../../src/extension/language/codeLens';
 import { hoverAt, hoverInfoAt } from '../../src/extension/language/hover';
@@ -48,7 +55,8 @@ function offsetAt(text: string, p: { line: number; character: number }): number 
 }
 
 function applyEdits(text: string, edits: TextEdit[]): string {
-  const spans = edits.map((e) => ({ start: offsetAt(text, e.range.start), end: offsetAt(text, e.range.end), newText: e.newText }))
+  const spans = edits
+    .map((e) => ({ start: offsetAt(text, e.range.start), end: offsetAt(text, e.range.end), newText: e.newText }))
     .sort((a, b) => b.start - a.start);
   let out = text;
   let limit = Infinity;
@@ -134,9 +142,15 @@ test('SpecError.kind tells the stage: syntax, schema, semantic', () => {
     return r.ok ? [] : r.errors.map((e) => [e.path, e.kind]);
   };
   assert.deepEqual(kinds('{"name": "x",}', 'm.sbn.json'), [['', 'syntax']]);
-  assert.deepEqual(kinds('name: a\nname: b\n', 'm.sbn.yaml').find(([p]) => p === 'name'), ['name', 'syntax']);
+  assert.deepEqual(
+    kinds('name: a\nname: b\n', 'm.sbn.yaml').find(([p]) => p === 'name'),
+    ['name', 'syntax'],
+  );
   assert.deepEqual(kinds(BAD_YAML, 'm.sbn.yaml'), [
-    ['states', 'schema'], ['layers[0].kernel', 'schema'], ['layers[1].unit', 'schema'], ['output.units', 'semantic'],
+    ['states', 'schema'],
+    ['layers[0].kernel', 'schema'],
+    ['layers[1].unit', 'schema'],
+    ['output.units', 'semantic'],
   ]);
   assert.deepEqual(kinds('', 'm.sbn.yaml'), [['', 'syntax']]);
 });
@@ -147,13 +161,18 @@ test('CRLF line ends and a BOM keep ranges exact', () => {
   const plain = analyzeModel(BAD_YAML, '/w/bad.sbn.yaml', NO_FASHION);
   assert.deepEqual(a.problems.map(summary), plain.problems.map(summary));
   const json = analyzeModel('\uFEFF{"name": 1}', '/w/m.sbn.json', EVERYTHING);
-  for (const p of json.deferred.filter((d) => d.path === 'name')) assert.deepEqual(p.range, rangeOf('\uFEFF{"name": 1}', '1'));
+  for (const p of json.deferred.filter((d) => d.path === 'name'))
+    assert.deepEqual(p.range, rangeOf('\uFEFF{"name": 1}', '1'));
 });
 
 test('an unsaved file: relative data paths are noted as unchecked', () => {
-  const text = 'name: x\ninput: {shape: [2]}\nlayers: [{type: dense, units: 2}]\noutput: {units: 1, loss: logistic}\n' +
+  const text =
+    'name: x\ninput: {shape: [2]}\nlayers: [{type: dense, units: 2}]\noutput: {units: 1, loss: logistic}\n' +
     'data: {dataset: file, path: d.csv}\n';
-  const a = analyzeModel(text, 'Untitled-1', { fileExists: () => assert.fail('must not probe'), fashionMnistAvailable: () => true });
+  const a = analyzeModel(text, 'Untitled-1', {
+    fileExists: () => assert.fail('must not probe'),
+    fashionMnistAvailable: () => true,
+  });
   assert.deepEqual(a.problems.map(summary), [['path-unchecked', 'information', 'data.path', rangeOf(text, 'd.csv')]]);
 });
 
@@ -201,30 +220,107 @@ const MNIST_JSON = `{
 /** [name, file, broken text, title of its one fix, the fix's new text] */
 const FIX_CASES: [string, string, string, RegExp, string][] = [
   ['YAML unknown key', 'm.sbn.yaml', GOOD_YAML.replace('units: 5', 'unit: 5'), /^Rename to "units"$/, 'units'],
-  ['YAML quoted unknown key', 'm.sbn.yaml', GOOD_YAML.replace('units: 5', "'unit': 5"), /^Rename to "units"$/, "'units'"],
+  [
+    'YAML quoted unknown key',
+    'm.sbn.yaml',
+    GOOD_YAML.replace('units: 5', "'unit': 5"),
+    /^Rename to "units"$/,
+    "'units'",
+  ],
   ['YAML unknown top-level key', 'm.sbn.yaml', GOOD_YAML.replace('noise:', 'nois:'), /^Rename to "noise"$/, 'noise'],
-  ['YAML bad enum value', 'm.sbn.yaml', GOOD_YAML.replace('noise: logistic', 'noise: logistc'), /^Change to "logistic"$/, 'logistic'],
-  ['YAML quoted bad enum value', 'm.sbn.yaml', GOOD_YAML.replace('noise: logistic', 'noise: "normall"'), /^Change to "normal"$/, '"normal"'],
+  [
+    'YAML bad enum value',
+    'm.sbn.yaml',
+    GOOD_YAML.replace('noise: logistic', 'noise: logistc'),
+    /^Change to "logistic"$/,
+    'logistic',
+  ],
+  [
+    'YAML quoted bad enum value',
+    'm.sbn.yaml',
+    GOOD_YAML.replace('noise: logistic', 'noise: "normall"'),
+    /^Change to "normal"$/,
+    '"normal"',
+  ],
   ['YAML unquoted 01', 'm.sbn.yaml', GOOD_YAML.replace('states: pm1', 'states: 01'), /^Write "01" in quotes$/, '"01"'],
-  ['YAML logistic with 3 units', 'm.sbn.yaml', GOOD_YAML.replace('units: 1,', 'units: 3,'), /^Set output.units to 1$/, '1'],
-  ['YAML nll with 1 unit', 'm.sbn.yaml', GOOD_YAML.replace('loss: logistic', 'loss: nll'), /^Set output.units to 2$/, '2'],
-  ['YAML nll with 1 unit on mnist', 'm.sbn.yaml', MNIST_YAML.replace('units: 10', 'units: 1'), /^Set output.units to 10 \(the classes of mnist\)$/, '10'],
+  [
+    'YAML logistic with 3 units',
+    'm.sbn.yaml',
+    GOOD_YAML.replace('units: 1,', 'units: 3,'),
+    /^Set output.units to 1$/,
+    '1',
+  ],
+  [
+    'YAML nll with 1 unit',
+    'm.sbn.yaml',
+    GOOD_YAML.replace('loss: logistic', 'loss: nll'),
+    /^Set output.units to 2$/,
+    '2',
+  ],
+  [
+    'YAML nll with 1 unit on mnist',
+    'm.sbn.yaml',
+    MNIST_YAML.replace('units: 10', 'units: 1'),
+    /^Set output.units to 10 \(the classes of mnist\)$/,
+    '10',
+  ],
   ['YAML kernel 2', 'm.sbn.yaml', GOOD_YAML.replace('kernel: 3', 'kernel: 2'), /^Change the kernel to 3$/, '3'],
   ['YAML kernel 4', 'm.sbn.yaml', GOOD_YAML.replace('kernel: 3', 'kernel: 4'), /^Change the kernel to 3$/, '3'],
   ['YAML kernel 6', 'm.sbn.yaml', GOOD_YAML.replace('kernel: 3', 'kernel: 6'), /^Change the kernel to 5$/, '5'],
   ['YAML mnist input shape', 'm.sbn.yaml', MNIST_YAML.replace('[784]', '[2]'), /^Set input.shape to \[784\]$/, '[784]'],
-  ['YAML mnist image input shape', 'm.sbn.yaml', MNIST_YAML.replace('[784]', '[1, 27, 29]'), /^Set input.shape to \[1, 28, 28\]$/, '[1, 28, 28]'],
-  ['YAML mnist nll with 5 units', 'm.sbn.yaml', MNIST_YAML.replace('units: 10', 'units: 5'), /^Set output.units to 10$/, '10'],
+  [
+    'YAML mnist image input shape',
+    'm.sbn.yaml',
+    MNIST_YAML.replace('[784]', '[1, 27, 29]'),
+    /^Set input.shape to \[1, 28, 28\]$/,
+    '[1, 28, 28]',
+  ],
+  [
+    'YAML mnist nll with 5 units',
+    'm.sbn.yaml',
+    MNIST_YAML.replace('units: 10', 'units: 5'),
+    /^Set output.units to 10$/,
+    '10',
+  ],
   ['JSON unknown key', 'm.sbn.json', GOOD_JSON.replace('"units": 5', '"unit": 5'), /^Rename to "units"$/, '"units"'],
-  ['JSON bad enum value', 'm.sbn.json', GOOD_JSON.replace('"states": "pm1"', '"states": "pm2"'), /^Change to "pm1"$/, '"pm1"'],
-  ['JSON logistic with 3 units', 'm.sbn.json', GOOD_JSON.replace('"units": 1', '"units": 3'), /^Set output.units to 1$/, '1'],
-  ['JSON nll with 1 unit on mnist', 'm.sbn.json', MNIST_JSON.replace('"units": 10', '"units": 1'), /^Set output.units to 10 /, '10'],
+  [
+    'JSON bad enum value',
+    'm.sbn.json',
+    GOOD_JSON.replace('"states": "pm1"', '"states": "pm2"'),
+    /^Change to "pm1"$/,
+    '"pm1"',
+  ],
+  [
+    'JSON logistic with 3 units',
+    'm.sbn.json',
+    GOOD_JSON.replace('"units": 1', '"units": 3'),
+    /^Set output.units to 1$/,
+    '1',
+  ],
+  [
+    'JSON nll with 1 unit on mnist',
+    'm.sbn.json',
+    MNIST_JSON.replace('"units": 10', '"units": 1'),
+    /^Set output.units to 10 /,
+    '10',
+  ],
   ['JSON kernel 2', 'm.sbn.json', GOOD_JSON.replace('"kernel": 3', '"kernel": 2'), /^Change the kernel to 3$/, '3'],
-  ['JSON mnist nll with 5 units', 'm.sbn.json', MNIST_JSON.replace('"units": 10', '"units": 5'), /^Set output.units to 10$/, '10'],
+  [
+    'JSON mnist nll with 5 units',
+    'm.sbn.json',
+    MNIST_JSON.replace('"units": 10', '"units": 5'),
+    /^Set output.units to 10$/,
+    '10',
+  ],
 ];
 
 test('the fixture models are valid and draw no problems', () => {
-  for (const [text, file] of [[GOOD_YAML, 'm.sbn.yaml'], [GOOD_JSON, 'm.sbn.json'], [MNIST_YAML, 'm.sbn.yaml'], [MNIST_JSON, 'm.sbn.json']]) {
+  for (const [text, file] of [
+    [GOOD_YAML, 'm.sbn.yaml'],
+    [GOOD_JSON, 'm.sbn.json'],
+    [MNIST_YAML, 'm.sbn.yaml'],
+    [MNIST_JSON, 'm.sbn.json'],
+  ]) {
     const a = analyzeModel(text, `/w/${file}`, EVERYTHING);
     assert.ok(a.model, file);
     assert.deepEqual([...a.problems.filter((p) => p.code !== 'exact-too-large'), ...a.deferred], [], file);
@@ -238,18 +334,30 @@ for (const [name, file, text, title, newText] of FIX_CASES) {
     assert.equal(fixable.length, 1, JSON.stringify([...a.problems, ...a.deferred].map((p) => p.message)));
     const { fix } = fixable[0];
     assert.match(fix!.title, title);
-    assert.deepEqual(fix!.edits.map((e) => e.newText), [newText]);
+    assert.deepEqual(
+      fix!.edits.map((e) => e.newText),
+      [newText],
+    );
     const fixed = applyEdits(text, fix!.edits);
     const parsed = parseModelText(fixed, file);
     assert.ok(parsed.ok, `${fixed}\n${JSON.stringify(parsed)}`);
     const after = analyzeModel(fixed, `/w/${file}`, EVERYTHING);
-    assert.deepEqual(after.problems.filter((p) => p.severity !== 'information'), [], fixed);
+    assert.deepEqual(
+      after.problems.filter((p) => p.severity !== 'information'),
+      [],
+      fixed,
+    );
   });
 }
 
 test('quick fix: logistic on a 10-class data set switches to nll with 10 units (two edits)', () => {
-  for (const [text, file] of [[MNIST_YAML, 'm.sbn.yaml'], [MNIST_JSON, 'm.sbn.json']]) {
-    const broken = text.replace(/units"?: 10, "?loss"?: "?nll"?/, (m) => m.replace('10', '1').replace('nll', 'logistic'));
+  for (const [text, file] of [
+    [MNIST_YAML, 'm.sbn.yaml'],
+    [MNIST_JSON, 'm.sbn.json'],
+  ]) {
+    const broken = text.replace(/units"?: 10, "?loss"?: "?nll"?/, (m) =>
+      m.replace('10', '1').replace('nll', 'logistic'),
+    );
     assert.notEqual(broken, text);
     const a = analyzeModel(broken, `/w/${file}`, EVERYTHING);
     const [p] = a.problems.filter((q) => q.code === 'data-mismatch');
@@ -261,11 +369,17 @@ test('quick fix: logistic on a 10-class data set switches to nll with 10 units (
 });
 
 test('quick fixes of several problems applied together give a valid file', () => {
-  for (const [text, file] of [[BAD_YAML, 'bad.sbn.yaml'], [BAD_JSON, 'bad.sbn.json']]) {
+  for (const [text, file] of [
+    [BAD_YAML, 'bad.sbn.yaml'],
+    [BAD_JSON, 'bad.sbn.json'],
+  ]) {
     const a = analyzeModel(text, `/w/${file}`, EVERYTHING);
     const fixes = withFix(a);
     assert.equal(fixes.length, 4, file);
-    const fixed = applyEdits(text, fixes.flatMap((p) => p.fix!.edits));
+    const fixed = applyEdits(
+      text,
+      fixes.flatMap((p) => p.fix!.edits),
+    );
     assert.ok(parseModelText(fixed, file).ok, fixed);
   }
 });
@@ -314,11 +428,15 @@ function machine(paths: string[], fashion = true, mayProbe?: (p: string) => bool
 test('fashion-mnist: a warning at data.dataset when missing, nothing when installed', () => {
   const text = MNIST_YAML.replace('dataset: mnist', 'dataset: fashion-mnist');
   const missing = analyzeModel(text, '/w/m.sbn.yaml', machine([], false).env);
-  assert.deepEqual(missing.problems.map(summary), [['dataset-unavailable', 'warning', 'data.dataset', rangeOf(text, 'fashion-mnist')]]);
-  assert.equal(missing.problems[0].message,
+  assert.deepEqual(missing.problems.map(summary), [
+    ['dataset-unavailable', 'warning', 'data.dataset', rangeOf(text, 'fashion-mnist')],
+  ]);
+  assert.equal(
+    missing.problems[0].message,
     'fashion-mnist is not on this machine: Train Model offers to download it (or run `sbn data fetch fashion-mnist`), ' +
-    'install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its ' +
-    '4 IDX files; SBN: Show Environment lists where it was looked for');
+      'install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its ' +
+      '4 IDX files; SBN: Show Environment lists where it was looked for',
+  );
   assert.deepEqual(analyzeModel(text, '/w/m.sbn.yaml', machine([], true).env).problems, []);
   // An explicit data.path is checked instead of the installed copy.
   const withPath = text.replace('fashion-mnist }', 'fashion-mnist, path: fm }');
@@ -326,45 +444,76 @@ test('fashion-mnist: a warning at data.dataset when missing, nothing when instal
   assert.deepEqual(analyzeModel(withPath, '/w/m.sbn.yaml', m.env).problems, []);
   assert.deepEqual(m.probes, ['/w/fm']);
   const mnistMissing = analyzeModel(MNIST_YAML, '/w/m.sbn.yaml', { ...EVERYTHING, mnistAvailable: () => false });
-  assert.deepEqual(mnistMissing.problems.map((p) => p.code), ['dataset-unavailable']);
+  assert.deepEqual(
+    mnistMissing.problems.map((p) => p.code),
+    ['dataset-unavailable'],
+  );
   assert.match(mnistMissing.problems[0].message, /^mnist is not on this machine: Train Model offers to download it/);
   // cifar10 without data.path: looked for in the data-set stores
   const cifar = MNIST_YAML.replace('dataset: mnist', 'dataset: cifar10');
   const cifarMissing = analyzeModel(cifar, '/w/m.sbn.yaml', { ...EVERYTHING, cifar10Available: () => false });
-  assert.deepEqual(cifarMissing.problems.map((p) => [p.code, p.message.split(':')[0]]).filter(([c]) => c === 'dataset-unavailable'),
-    [['dataset-unavailable', 'cifar10 is not on this machine']]);
+  assert.deepEqual(
+    cifarMissing.problems.map((p) => [p.code, p.message.split(':')[0]]).filter(([c]) => c === 'dataset-unavailable'),
+    [['dataset-unavailable', 'cifar10 is not on this machine']],
+  );
 });
 
 test('cifar10 and file: data.path resolved relative to the model file, probed for existence only', () => {
   const file = '/w/models/c.sbn.yaml';
   const missing = machine([]);
   const a = analyzeModel(CIFAR_YAML, file, missing.env);
-  assert.deepEqual(a.problems.filter(notExact).map(summary), [['path-missing', 'warning', 'data.path', rangeOf(CIFAR_YAML, '../data/cifar')]]);
-  assert.equal(a.problems.filter(notExact)[0].message, 'data.path "../data/cifar" resolves to /w/data/cifar, which does not exist');
+  assert.deepEqual(a.problems.filter(notExact).map(summary), [
+    ['path-missing', 'warning', 'data.path', rangeOf(CIFAR_YAML, '../data/cifar')],
+  ]);
+  assert.equal(
+    a.problems.filter(notExact)[0].message,
+    'data.path "../data/cifar" resolves to /w/data/cifar, which does not exist',
+  );
   assert.deepEqual(missing.probes, ['/w/data/cifar']);
 
   const empty = analyzeModel(CIFAR_YAML, file, machine(['/w/data/cifar']).env);
-  assert.deepEqual(empty.problems.filter(notExact).map((p) => p.code), ['path-missing']);
+  assert.deepEqual(
+    empty.problems.filter(notExact).map((p) => p.code),
+    ['path-missing'],
+  );
   assert.match(empty.problems.filter(notExact)[0].message, /which has no data_batch_1\.bin/);
-  assert.deepEqual(analyzeModel(CIFAR_YAML, file, machine(['/w/data/cifar', '/w/data/cifar/data_batch_1.bin']).env).problems.filter(notExact), []);
+  assert.deepEqual(
+    analyzeModel(CIFAR_YAML, file, machine(['/w/data/cifar', '/w/data/cifar/data_batch_1.bin']).env).problems.filter(
+      notExact,
+    ),
+    [],
+  );
   const nested = machine(['/w/data/cifar', '/w/data/cifar/cifar-10-batches-bin/data_batch_1.bin']);
   assert.deepEqual(analyzeModel(CIFAR_YAML, file, nested.env).problems.filter(notExact), []);
 
-  const csv = MNIST_JSON.replace('"input": { "shape": [784] }', '"input": { "shape": [2] }')
-    .replace('{ "dataset": "mnist" }', '{ "dataset": "file", "path": "/data/points.csv" }');
+  const csv = MNIST_JSON.replace('"input": { "shape": [784] }', '"input": { "shape": [2] }').replace(
+    '{ "dataset": "mnist" }',
+    '{ "dataset": "file", "path": "/data/points.csv" }',
+  );
   const b = analyzeModel(csv, '/w/m.sbn.json', machine([]).env);
-  assert.deepEqual(b.problems.map(summary), [['path-missing', 'warning', 'data.path', rangeOf(csv, '"/data/points.csv"')]]);
+  assert.deepEqual(b.problems.map(summary), [
+    ['path-missing', 'warning', 'data.path', rangeOf(csv, '"/data/points.csv"')],
+  ]);
   assert.deepEqual(analyzeModel(csv, '/w/m.sbn.json', machine(['/data/points.csv']).env).problems, []);
 });
 
 test('Restricted Mode: paths outside the workspace are not probed, and say so', () => {
   const m = machine([], true, (p) => p.startsWith('/w/'));
   const a = analyzeModel(CIFAR_YAML.replace('../data/cifar', '/elsewhere/cifar'), '/w/c.sbn.yaml', m.env);
-  assert.deepEqual(a.problems.filter(notExact).map((p) => [p.code, p.severity, p.path]), [['path-unchecked', 'information', 'data.path']]);
-  assert.match(a.problems.filter(notExact)[0].message, /resolves to \/elsewhere\/cifar, outside the workspace: not checked in Restricted Mode/);
+  assert.deepEqual(
+    a.problems.filter(notExact).map((p) => [p.code, p.severity, p.path]),
+    [['path-unchecked', 'information', 'data.path']],
+  );
+  assert.match(
+    a.problems.filter(notExact)[0].message,
+    /resolves to \/elsewhere\/cifar, outside the workspace: not checked in Restricted Mode/,
+  );
   assert.deepEqual(m.probes, []);
   const inside = analyzeModel(CIFAR_YAML, '/w/models/c.sbn.yaml', m.env);
-  assert.deepEqual(inside.problems.filter(notExact).map((p) => p.code), ['path-missing']);
+  assert.deepEqual(
+    inside.problems.filter(notExact).map((p) => p.code),
+    ['path-missing'],
+  );
   assert.deepEqual(m.probes, ['/w/data/cifar']);
 });
 
@@ -372,7 +521,10 @@ test('exact enumeration: an information note at the layers key when the model is
   const wide = MNIST_YAML.replace('units: 16', 'units: 64');
   const a = analyzeModel(wide, '/w/m.sbn.yaml', EVERYTHING);
   assert.deepEqual(a.problems.map(summary), [['exact-too-large', 'information', 'layers', rangeOf(wide, 'layers')]]);
-  assert.match(a.problems[0].message, /^exact enumeration is not possible for this model \(64 binary units in layer "dense1": 2\^64 states\): /);
+  assert.match(
+    a.problems[0].message,
+    /^exact enumeration is not possible for this model \(64 binary units in layer "dense1": 2\^64 states\): /,
+  );
   // 16 units: 2^16 states for one data point is within reach.
   assert.deepEqual(analyzeModel(MNIST_YAML, '/w/m.sbn.yaml', EVERYTHING).problems, []);
   const toy = readFileSync(join(ROOT, 'examples', 'toy2d-gradeval.sbn.json'), 'utf8');
@@ -401,27 +553,42 @@ data: { dataset: toy-2d }
 test('hover: conv, flatten, dense and output layers show shapes, parameters and binary units', () => {
   const a = analyzeModel(CONV_YAML, '/w/c.sbn.yaml', EVERYTHING);
   const conv2 = rangeOf(CONV_YAML, 'filters: 32');
-  assert.equal(hoverAt(a, conv2.start.line, conv2.start.character),
+  assert.equal(
+    hoverAt(a, conv2.start.line, conv2.start.character),
     '**conv2** (layers[1]) · conv 3×3, 32 filters, stride 2, padding 1\n\n`[16, 14, 14]` → `[32, 7, 7]`\n\n' +
-    '4,640 parameters · 1,568 binary units');
+      '4,640 parameters · 1,568 binary units',
+  );
   const conv1 = rangeOf(CONV_YAML, '{ type: conv');
-  assert.match(hoverAt(a, conv1.start.line, conv1.start.character)!, /^\*\*conv1\*\* .*\n\n`\[1, 28, 28\]` → `\[16, 14, 14\]`\n\n160 parameters · 3,136 binary units$/);
+  assert.match(
+    hoverAt(a, conv1.start.line, conv1.start.character)!,
+    /^\*\*conv1\*\* .*\n\n`\[1, 28, 28\]` → `\[16, 14, 14\]`\n\n160 parameters · 3,136 binary units$/,
+  );
   const flatten = rangeOf(CONV_YAML, 'flatten');
-  assert.match(hoverAt(a, flatten.start.line, flatten.start.character)!, /`\[32, 7, 7\]` → `\[1568\]`\n\n0 parameters · 0 binary units$/);
+  assert.match(
+    hoverAt(a, flatten.start.line, flatten.start.character)!,
+    /`\[32, 7, 7\]` → `\[1568\]`\n\n0 parameters · 0 binary units$/,
+  );
   // Anywhere in a block-style layer, `type` line or `units` line.
   for (const needle of ['type: dense', '256']) {
     const at = rangeOf(CONV_YAML, needle);
-    assert.equal(hoverAt(a, at.start.line, at.start.character + 1),
-      '**dense4** (layers[3]) · dense, 256 units\n\n`[1568]` → `[256]`\n\n401,664 parameters · 256 binary units');
+    assert.equal(
+      hoverAt(a, at.start.line, at.start.character + 1),
+      '**dense4** (layers[3]) · dense, 256 units\n\n`[1568]` → `[256]`\n\n401,664 parameters · 256 binary units',
+    );
   }
   for (const needle of ['output', 'loss: nll']) {
     const at = rangeOf(CONV_YAML, needle);
-    assert.equal(hoverAt(a, at.start.line, at.start.character),
-      '**output** · linear output, loss nll (softmax over 10 classes)\n\n`[256]` → `[10]`\n\n2,570 parameters · 0 binary units');
+    assert.equal(
+      hoverAt(a, at.start.line, at.start.character),
+      '**output** · linear output, loss nll (softmax over 10 classes)\n\n`[256]` → `[10]`\n\n2,570 parameters · 0 binary units',
+    );
   }
   const name = rangeOf(CONV_YAML, 'name');
   const info = hoverInfoAt(a, name.start.line, name.start.character + 2)!;
-  assert.equal(info.markdown, '**fashion-conv** · 4 hidden layers\n\n`[1, 28, 28]` → `[10]`\n\n409,034 parameters · 4,960 binary units');
+  assert.equal(
+    info.markdown,
+    '**fashion-conv** · 4 hidden layers\n\n`[1, 28, 28]` → `[10]`\n\n409,034 parameters · 4,960 binary units',
+  );
   assert.deepEqual(info.range, rangeOf(CONV_YAML, 'name: fashion-conv'));
   const data = rangeOf(CONV_YAML, 'toy-2d');
   assert.equal(hoverAt(a, data.start.line, data.start.character), undefined);
@@ -431,8 +598,10 @@ test('hover: conv, flatten, dense and output layers show shapes, parameters and 
 test('hover: JSON dense model, and layers before a broken one', () => {
   const a = analyzeModel(MNIST_JSON, '/w/m.sbn.json', EVERYTHING);
   const dense = rangeOf(MNIST_JSON, '"units": 16');
-  assert.equal(hoverAt(a, dense.start.line, dense.start.character),
-    '**dense1** (layers[0]) · dense, 16 units\n\n`[784]` → `[16]`\n\n12,560 parameters · 16 binary units');
+  assert.equal(
+    hoverAt(a, dense.start.line, dense.start.character),
+    '**dense1** (layers[0]) · dense, 16 units\n\n`[784]` → `[16]`\n\n12,560 parameters · 16 binary units',
+  );
   const broken = GOOD_YAML.replace('units: 5', 'units: 0');
   const b = analyzeModel(broken, '/w/m.sbn.yaml', EVERYTHING);
   const conv = rangeOf(broken, 'kernel');
@@ -446,14 +615,26 @@ test('code lenses: Train, Compare estimators and the totals on the name line', (
   const a = analyzeModel(CONV_YAML, '/w/c.sbn.yaml', EVERYTHING);
   const lenses = codeLenses(a);
   const line1 = { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } };
-  assert.deepEqual(lenses.map((l) => [l.title, l.command, l.range]), [
-    ['▶ Train', 'sbn.trainModel', line1],
-    ['Compare estimators', 'sbn.compareEstimators', line1],
-    ['409,034 params · 4,960 binary units', undefined, line1],
-  ]);
-  assert.deepEqual(codeLenses(a, { commands: false }).map((l) => l.title), ['409,034 params · 4,960 binary units']);
+  assert.deepEqual(
+    lenses.map((l) => [l.title, l.command, l.range]),
+    [
+      ['▶ Train', 'sbn.trainModel', line1],
+      ['Compare estimators', 'sbn.compareEstimators', line1],
+      ['409,034 params · 4,960 binary units', undefined, line1],
+    ],
+  );
+  assert.deepEqual(
+    codeLenses(a, { commands: false }).map((l) => l.title),
+    ['409,034 params · 4,960 binary units'],
+  );
   const noName = analyzeModel('input: {shape: [2]}\n', '/w/x.sbn.yaml', EVERYTHING);
-  assert.deepEqual(codeLenses(noName).map((l) => [l.title, l.range.start.line]), [['▶ Train', 0], ['Compare estimators', 0]]);
+  assert.deepEqual(
+    codeLenses(noName).map((l) => [l.title, l.range.start.line]),
+    [
+      ['▶ Train', 0],
+      ['Compare estimators', 0],
+    ],
+  );
 });
 
 // ---------------------------------------------------------------- never throws, ranges inside the document
@@ -462,11 +643,19 @@ function checkInside(text: string, a: ModelAnalysis): void {
   const lines = linesOf(text.replace(/^\uFEFF/, ' '));
   const inside = (r: Range, what: string) => {
     for (const p of [r.start, r.end]) {
-      assert.ok(Number.isInteger(p.line) && p.line >= 0 && p.line < lines.length, `${what}: line ${p.line} of ${lines.length}`);
-      assert.ok(Number.isInteger(p.character) && p.character >= 0 && p.character <= lines[p.line].length,
-        `${what}: character ${p.character} of ${lines[p.line].length}`);
+      assert.ok(
+        Number.isInteger(p.line) && p.line >= 0 && p.line < lines.length,
+        `${what}: line ${p.line} of ${lines.length}`,
+      );
+      assert.ok(
+        Number.isInteger(p.character) && p.character >= 0 && p.character <= lines[p.line].length,
+        `${what}: character ${p.character} of ${lines[p.line].length}`,
+      );
     }
-    assert.ok(r.start.line < r.end.line || (r.start.line === r.end.line && r.start.character <= r.end.character), `${what}: reversed`);
+    assert.ok(
+      r.start.line < r.end.line || (r.start.line === r.end.line && r.start.character <= r.end.character),
+      `${what}: reversed`,
+    );
   };
   for (const p of [...a.problems, ...a.deferred]) {
     assert.equal(typeof p.message, 'string');
@@ -478,20 +667,75 @@ function checkInside(text: string, a: ModelAnalysis): void {
 }
 
 const SEEDS: [string, string][] = [
-  [BAD_YAML, 'bad.sbn.yaml'], [BAD_JSON, 'bad.sbn.json'], [GOOD_YAML, 'm.sbn.yaml'], [GOOD_JSON, 'm.sbn.json'],
-  [CONV_YAML, 'c.sbn.yaml'], [CIFAR_YAML, 'c.sbn.yaml'], [MNIST_JSON, 'm.sbn.json'],
-  ...['cifar10-s1.sbn.yaml', 'fashion-conv-psa.sbn.yaml', 'mnist-mlp-psa.sbn.yaml', 'toy2d.sbn.json']
-    .map((f): [string, string] => [readFileSync(join(ROOT, 'examples', f), 'utf8'), f]),
+  [BAD_YAML, 'bad.sbn.yaml'],
+  [BAD_JSON, 'bad.sbn.json'],
+  [GOOD_YAML, 'm.sbn.yaml'],
+  [GOOD_JSON, 'm.sbn.json'],
+  [CONV_YAML, 'c.sbn.yaml'],
+  [CIFAR_YAML, 'c.sbn.yaml'],
+  [MNIST_JSON, 'm.sbn.json'],
+  ...['cifar10-s1.sbn.yaml', 'fashion-conv-psa.sbn.yaml', 'mnist-mlp-psa.sbn.yaml', 'toy2d.sbn.json'].map(
+    (f): [string, string] => [readFileSync(join(ROOT, 'examples', f), 'utf8'), f],
+  ),
 ];
 
-const PIECES = ['\n', '\r\n', '\r', ' ', '  ', '\t', ':', ': ', '- ', '{', '}', '[', ']', ',', '"', "'", '#', '&a', '*a', '!!str ',
-  '---\n', '01', '-1', '1e999', 'null', '~', '\\', '\uFEFF', '\u2028', '😀', 'units', 'kernel: 2', 'type: conv', 'unit:',
-  'loss: nll', 'dataset: cifar10', 'path: ../x', '"path": "/x"', '? ', '|\n', '>-\n'];
+const PIECES = [
+  '\n',
+  '\r\n',
+  '\r',
+  ' ',
+  '  ',
+  '\t',
+  ':',
+  ': ',
+  '- ',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '"',
+  "'",
+  '#',
+  '&a',
+  '*a',
+  '!!str ',
+  '---\n',
+  '01',
+  '-1',
+  '1e999',
+  'null',
+  '~',
+  '\\',
+  '\uFEFF',
+  '\u2028',
+  '😀',
+  'units',
+  'kernel: 2',
+  'type: conv',
+  'unit:',
+  'loss: nll',
+  'dataset: cifar10',
+  'path: ../x',
+  '"path": "/x"',
+  '? ',
+  '|\n',
+  '>-\n',
+];
 
 const mutation = fc.oneof(
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 8 })) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 8 })),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
-  fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 80 }), to: fc.nat() }),
+  fc.record({
+    op: fc.constant('duplicate' as const),
+    at: fc.nat(),
+    length: fc.integer({ min: 1, max: 80 }),
+    to: fc.nat(),
+  }),
 );
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
@@ -535,32 +779,51 @@ function exercise(text: string, file: string): void {
     assert.doesNotThrow(() => {
       after = analyzeModel(fixed, file, PROPERTY_ENV);
     });
-    const same = [...after!.problems, ...after!.deferred]
-      .filter((q) => q.path === p.path && q.message === p.message && q.range.start.line === p.range.start.line);
+    const same = [...after!.problems, ...after!.deferred].filter(
+      (q) => q.path === p.path && q.message === p.message && q.range.start.line === p.range.start.line,
+    );
     assert.deepEqual(same, [], `${p.fix.title} left "${p.message}" in\n${fixed}`);
   }
 }
 
 test('property: analyzeModel never throws on random text, and every range lies inside the document', () => {
-  fc.assert(fc.property(
-    fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }),
-      fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }).map((a) => a.join(''))),
-    fc.constantFrom('/w/m.sbn.yaml', '/w/m.sbn.json', 'Untitled-1', ''),
-    (text, file) => exercise(text, file),
-  ), { numRuns: 2000 });
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.array(fc.constantFrom(...PIECES), { maxLength: 40 }).map((a) => a.join('')),
+      ),
+      fc.constantFrom('/w/m.sbn.yaml', '/w/m.sbn.json', 'Untitled-1', ''),
+      (text, file) => exercise(text, file),
+    ),
+    { numRuns: 2000 },
+  );
 });
 
 test('property: analyzeModel never throws on mutated model files (both formats)', () => {
-  fc.assert(fc.property(
-    fc.constantFrom(...SEEDS), fc.array(mutation, { minLength: 1, maxLength: 6 }),
-    ([seed, name], ms) => exercise(mutate(seed, ms), `/w/models/${name}`),
-  ), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.constantFrom(...SEEDS), fc.array(mutation, { minLength: 1, maxLength: 6 }), ([seed, name], ms) =>
+      exercise(mutate(seed, ms), `/w/models/${name}`),
+    ),
+    { numRuns: 3000 },
+  );
 });
 
 test('analyzeModel survives non-string input and a throwing machine', () => {
-  const throwing: AnalysisEnv = { fileExists: () => { throw new Error('boom'); }, fashionMnistAvailable: () => { throw new Error('boom'); } };
+  const throwing: AnalysisEnv = {
+    fileExists: () => {
+      throw new Error('boom');
+    },
+    fashionMnistAvailable: () => {
+      throw new Error('boom');
+    },
+  };
   const a = analyzeModel(CIFAR_YAML, '/w/c.sbn.yaml', throwing);
-  assert.deepEqual(a.problems.map((p) => [p.code, p.range]), [['internal', { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }]]);
+  assert.deepEqual(
+    a.problems.map((p) => [p.code, p.range]),
+    [['internal', { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }]],
+  );
   assert.match(a.problems[0].message, /internal error: boom/);
   assert.doesNotThrow(() => analyzeModel(undefined as unknown as string, undefined as unknown as string, EVERYTHING));
 });

@@ -13,9 +13,22 @@ const nls = JSON.parse(readFileSync(join(ROOT, 'package.nls.json'), 'utf8')) as 
 
 /** Keys whose values people read: titles, descriptions, names, alt texts, welcome contents, enum descriptions. */
 const USER_FACING = new Set([
-  'title', 'description', 'markdownDescription', 'name', 'contextualTitle', 'category', 'altText', 'contents', 'label',
-  'shortTitle', 'enumDescriptions', 'markdownEnumDescriptions', 'deprecationMessage', 'markdownDeprecationMessage',
-  'placeholder', 'tooltip',
+  'title',
+  'description',
+  'markdownDescription',
+  'name',
+  'contextualTitle',
+  'category',
+  'altText',
+  'contents',
+  'label',
+  'shortTitle',
+  'enumDescriptions',
+  'markdownEnumDescriptions',
+  'deprecationMessage',
+  'markdownDeprecationMessage',
+  'placeholder',
+  'tooltip',
 ]);
 const PLACEHOLDER = /^%([^%\s]+)%$/;
 
@@ -33,7 +46,12 @@ function userFacing(node: unknown, where: string, out: Found[] = [], facing = fa
   } else if (node !== null && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       // `properties` of a configuration or task definition are named by setting ids, never shown as such
-      userFacing(v, `${where}.${k}`, out, USER_FACING.has(k) && !(typeof v === 'object' && v !== null && !Array.isArray(v)));
+      userFacing(
+        v,
+        `${where}.${k}`,
+        out,
+        USER_FACING.has(k) && !(typeof v === 'object' && v !== null && !Array.isArray(v)),
+      );
     }
   }
   return out;
@@ -53,26 +71,54 @@ function placeholders(node: unknown, out = new Set<string>()): Set<string> {
 test('every user-facing string of contributes is a %key% of package.nls.json', () => {
   const found = [
     ...userFacing(manifest.contributes, 'contributes'),
-    ...userFacing((manifest.capabilities as Record<string, unknown>).untrustedWorkspaces, 'capabilities.untrustedWorkspaces'),
+    ...userFacing(
+      (manifest.capabilities as Record<string, unknown>).untrustedWorkspaces,
+      'capabilities.untrustedWorkspaces',
+    ),
   ];
   assert.ok(found.length > 50, `only ${found.length} user-facing strings found: the walk is broken`);
   const literal = found.filter((f) => !PLACEHOLDER.test(f.value));
-  assert.deepEqual(literal.map((f) => `${f.where}: ${JSON.stringify(f.value)}`), [], 'literal user-facing strings (move them to package.nls.json)');
+  assert.deepEqual(
+    literal.map((f) => `${f.where}: ${JSON.stringify(f.value)}`),
+    [],
+    'literal user-facing strings (move them to package.nls.json)',
+  );
   const missing = found.map((f) => ({ ...f, key: PLACEHOLDER.exec(f.value)![1] })).filter((f) => !(f.key in nls));
-  assert.deepEqual(missing.map((f) => `${f.where}: %${f.key}%`), [], 'keys missing from package.nls.json');
+  assert.deepEqual(
+    missing.map((f) => `${f.where}: %${f.key}%`),
+    [],
+    'keys missing from package.nls.json',
+  );
 });
 
 test('the walk catches a literal string and a missing key (the test can fail)', () => {
-  const bad = { commands: [{ command: 'x', title: 'Literal Title', category: '%nope.missing%' }], walkthroughs: [{ steps: [{ media: { altText: 'alt' } }] }] };
+  const bad = {
+    commands: [{ command: 'x', title: 'Literal Title', category: '%nope.missing%' }],
+    walkthroughs: [{ steps: [{ media: { altText: 'alt' } }] }],
+  };
   const found = userFacing(bad, 'contributes');
-  assert.deepEqual(found.map((f) => f.where), ['contributes.commands[0].title', 'contributes.commands[0].category', 'contributes.walkthroughs[0].steps[0].media.altText']);
+  assert.deepEqual(
+    found.map((f) => f.where),
+    [
+      'contributes.commands[0].title',
+      'contributes.commands[0].category',
+      'contributes.walkthroughs[0].steps[0].media.altText',
+    ],
+  );
   assert.ok(!('nope.missing' in nls));
 });
 
 test('every %key% in package.json has its text, and every text of package.nls.json is used', () => {
   const used = placeholders(manifest);
-  assert.deepEqual([...used].filter((k) => typeof nls[k] !== 'string' || nls[k].trim() === ''), []);
-  assert.deepEqual(Object.keys(nls).filter((k) => !used.has(k)), [], 'unused keys in package.nls.json');
+  assert.deepEqual(
+    [...used].filter((k) => typeof nls[k] !== 'string' || nls[k].trim() === ''),
+    [],
+  );
+  assert.deepEqual(
+    Object.keys(nls).filter((k) => !used.has(k)),
+    [],
+    'unused keys in package.nls.json',
+  );
 });
 
 test('the files the manifest points to exist: icon, activity-bar icon, schema, walkthrough media', () => {
@@ -87,13 +133,15 @@ test('the files the manifest points to exist: icon, activity-bar icon, schema, w
     ...contributes.viewsContainers.activitybar.map((c) => c.icon),
     ...contributes.jsonValidation.map((v) => v.url),
     ...contributes.yamlValidation.map((v) => v.url),
-    ...contributes.walkthroughs.flatMap((w) => w.steps.flatMap((s) => [s.media.image, s.media.markdown].filter((f): f is string => !!f))),
+    ...contributes.walkthroughs.flatMap((w) =>
+      w.steps.flatMap((s) => [s.media.image, s.media.markdown].filter((f): f is string => !!f)),
+    ),
   ];
   for (const f of files) assert.ok(existsSync(join(ROOT, f)), `${f} does not exist`);
   assert.deepEqual(contributes.yamlValidation.map((v) => v.fileMatch).sort(), ['*.sbn.yaml', '*.sbn.yml']);
 });
 
-test('the icon is a square PNG of at least 128×128 pixels; the links share the repository\'s base', () => {
+test("the icon is a square PNG of at least 128×128 pixels; the links share the repository's base", () => {
   const png = readFileSync(join(ROOT, manifest.icon as string));
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
   const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];

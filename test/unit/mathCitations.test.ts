@@ -17,7 +17,11 @@ const SELF = 'test/unit/mathCitations.test.ts';
 
 /** GitHub's heading anchor: lower case, punctuation and symbols dropped, spaces to hyphens, repeats numbered. */
 function githubSlug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+    .replace(/ /g, '-');
 }
 
 interface MathHeadings {
@@ -63,11 +67,13 @@ function citationProblems(file: string, text: string, math: MathHeadings): strin
     // "§N", a range "§N–M" / "§N–§M", and JSON's escaped form
     for (const m of line.matchAll(/(?:§|\\u00a7)\s*(\d+(?:\.\d+)*)(?:\s*[–-]\s*(?:§|\\u00a7)?\s*(\d+(?:\.\d+)*))?/g)) {
       for (const num of [m[1], m[2]]) {
-        if (num !== undefined && !math.sections.has(num)) problems.push(`${where}: §${num} is not a section of ${MATH}`);
+        if (num !== undefined && !math.sections.has(num))
+          problems.push(`${where}: §${num} is not a section of ${MATH}`);
       }
     }
     // links to docs/math.md: [text](math.md#anchor), ../docs/math.md#anchor, and in-page links inside math.md
-    const linkPattern = file === MATH ? /\[([^\]]*)\]\(#([^)\s]+)\)/g : /\[([^\]]*)\]\((?:[^)\s]*\/)?math\.md#([^)\s]+)\)/g;
+    const linkPattern =
+      file === MATH ? /\[([^\]]*)\]\(#([^)\s]+)\)/g : /\[([^\]]*)\]\((?:[^)\s]*\/)?math\.md#([^)\s]+)\)/g;
     for (const m of line.matchAll(linkPattern)) {
       const [, label, anchor] = m;
       if (!math.anchors.has(anchor)) {
@@ -85,7 +91,8 @@ function citationProblems(file: string, text: string, math: MathHeadings): strin
 
 function trackedTextFiles(): string[] | string {
   const r = spawnSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0 || r.error) return `git ls-files failed here (${r.error?.message ?? r.stderr.trim()}): not a git checkout`;
+  if (r.status !== 0 || r.error)
+    return `git ls-files failed here (${r.error?.message ?? r.stderr.trim()}): not a git checkout`;
   return r.stdout.split('\0').filter((f) => f.length > 0 && f !== SELF && fs.existsSync(path.join(root, f)));
 }
 
@@ -93,7 +100,25 @@ const tracked = trackedTextFiles();
 
 test('docs/math.md has the numbered sections the code cites, each with its own anchor', () => {
   const math = mathHeadings(fs.readFileSync(path.join(root, MATH), 'utf8'));
-  for (const n of ['1.1', '1.4', '2.0', '2.3', '2.3.2', '2.3.4', '2.3.6', '2.10', '3.2', '3.3', '4.2', '4.5', '4.7', '5.1', '5.14', '6', '7']) {
+  for (const n of [
+    '1.1',
+    '1.4',
+    '2.0',
+    '2.3',
+    '2.3.2',
+    '2.3.4',
+    '2.3.6',
+    '2.10',
+    '3.2',
+    '3.3',
+    '4.2',
+    '4.5',
+    '4.7',
+    '5.1',
+    '5.14',
+    '6',
+    '7',
+  ]) {
     assert.ok(math.sections.has(n), `${MATH} has no heading numbered ${n}`);
   }
   assert.equal(new Set(math.sections.values()).size, math.sections.size, 'two numbered headings share an anchor');
@@ -102,7 +127,14 @@ test('docs/math.md has the numbered sections the code cites, each with its own a
 
 test('the checker finds bad citations (a planted one in each form)', () => {
   const math = mathHeadings('# T\n## 2 Estimators\n### 2.3 PSA: path sample-analytic\n#### 2.3.2 Formulas\n');
-  assert.deepEqual(citationProblems('ok.ts', '// docs/math.md §2.3.2 and §2.3, §2–2.3\n[math §2.3](math.md#23-psa-path-sample-analytic)', math), []);
+  assert.deepEqual(
+    citationProblems(
+      'ok.ts',
+      '// docs/math.md §2.3.2 and §2.3, §2–2.3\n[math §2.3](math.md#23-psa-path-sample-analytic)',
+      math,
+    ),
+    [],
+  );
   const bad = [
     '// see docs/math.md §2.4',
     '// ranges count too: docs/math.md §2.3–§2.9',
@@ -114,11 +146,16 @@ test('the checker finds bad citations (a planted one in each form)', () => {
     'The math contract is ../shared/spec/paper-spec.md',
   ];
   for (const line of bad) assert.equal(citationProblems('bad.ts', line, math).length > 0, true, `not flagged: ${line}`);
-  assert.match(citationProblems('bad.ts', 'x\n// docs/math.md §2.4', math)[0], /^bad\.ts:2: §2\.4 is not a section of docs\/math\.md$/);
+  assert.match(
+    citationProblems('bad.ts', 'x\n// docs/math.md §2.4', math)[0],
+    /^bad\.ts:2: §2\.4 is not a section of docs\/math\.md$/,
+  );
 });
 
-test('every § citation and math.md link in the tracked files names a heading of docs/math.md; no "spec §" or paper-spec remains',
-  { skip: typeof tracked === 'string' ? tracked : false }, () => {
+test(
+  'every § citation and math.md link in the tracked files names a heading of docs/math.md; no "spec §" or paper-spec remains',
+  { skip: typeof tracked === 'string' ? tracked : false },
+  () => {
     const files = tracked as string[];
     assert.ok(files.includes(MATH), `${MATH} is not tracked`);
     const math = mathHeadings(fs.readFileSync(path.join(root, MATH), 'utf8'));
@@ -133,4 +170,5 @@ test('every § citation and math.md link in the tracked files names a heading of
     }
     assert.deepEqual(problems, []);
     assert.ok(cited > 100, `only ${cited} § citations found in the tracked files: is the file list right?`);
-  });
+  },
+);

@@ -11,21 +11,28 @@ import * as path from 'node:path';
 import { repoRoot } from './helpers/fixtures';
 
 const PAGE = {
-  cspSource: 'https://webview.test', nonce: 'fresh0nonce0123456789',
+  cspSource: 'https://webview.test',
+  nonce: 'fresh0nonce0123456789',
   script: 'https://webview.test/dist/webview/report.js',
   styles: ['https://webview.test/media/webview.css', 'https://webview.test/media/report.css'],
 };
 
-test('report panel page: only the extension\'s script, a fresh nonce, the crafted title as escaped text, no data', () => {
+test("report panel page: only the extension's script, a fresh nonce, the crafted title as escaped text, no data", () => {
   const parsed = parseReportData(JSON.stringify(craftedTrainReport()), '/ws/train.json');
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
   const html = reportPanelHtml(parsed.data, PAGE);
   // exactly one script element: ours, by URL, with this page's nonce
-  assert.deepEqual([...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]), [`<script nonce="${PAGE.nonce}" src="${PAGE.script}">`]);
+  assert.deepEqual(
+    [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]),
+    [`<script nonce="${PAGE.nonce}" src="${PAGE.script}">`],
+  );
   assert.match(html, new RegExp(`script-src 'nonce-${PAGE.nonce}'`));
   // the standalone page's fixed nonce is in no attribute or policy (the crafted title holds it, escaped, as text)
   assert.ok(!html.includes(`nonce="${REPORT_NONCE}"`) && !html.includes(`'nonce-${REPORT_NONCE}'`));
-  assert.equal(/content="([^"]*)"/.exec(html)?.[1], `default-src 'none'; style-src ${PAGE.cspSource}; img-src ${PAGE.cspSource} data:; font-src ${PAGE.cspSource}; script-src 'nonce-${PAGE.nonce}'`);
+  assert.equal(
+    /content="([^"]*)"/.exec(html)?.[1],
+    `default-src 'none'; style-src ${PAGE.cspSource}; img-src ${PAGE.cspSource} data:; font-src ${PAGE.cspSource}; script-src 'nonce-${PAGE.nonce}'`,
+  );
   // only the page's own elements: the crafted markup made no element and no attribute
   const tags = new Set([...html.matchAll(/<([a-zA-Z][\w-]*)/g)].map((m) => m[1].toLowerCase()));
   assert.deepEqual([...tags].sort(), ['body', 'div', 'head', 'html', 'link', 'meta', 'noscript', 'script', 'title']);
@@ -53,17 +60,60 @@ test('report data: a file that is not a valid report gets one line naming the fi
     return JSON.stringify(r);
   };
   const cases: [string, RegExp][] = [
-    ['<!DOCTYPE html><html><script>x</script></html>', /^f\.json: not an SBN experiment report: the file is not valid JSON/],
+    [
+      '<!DOCTYPE html><html><script>x</script></html>',
+      /^f\.json: not an SBN experiment report: the file is not valid JSON/,
+    ],
     ['', /not valid JSON/],
     ['[1, 2]', /: the file: expected an object, got an array$/],
-    [bad((r) => { r.format = 'sbn-experiment-other'; }), /format: expected "sbn-experiment-gradacc" or "sbn-experiment-train".*got "sbn-experiment-other"$/],
-    [bad((r) => { r.version = 2; }), /version: expected 1 .*got 2$/],
-    [bad((r) => { (r.methods as Record<string, unknown>[])[1].label = { toString: 'x' }; }), /methods\[1\]\.label: expected a string, got an object$/],
-    [bad((r) => { (r.methods as Record<string, unknown>[])[0].lr = '1e-3'; }), /methods\[0\]\.lr: expected a number, got "1e-3"$/],
-    [bad((r) => { (r.methods as { curves: { train: { u_loss: unknown[] } } }[])[0].curves.train.u_loss[1] = '<b>'; }), /methods\[0\]\.curves\.train\.u_loss\[1\]: expected a number or null, got "<b>"$/],
-    [bad((r) => { (r.methods as Record<string, unknown>[])[0].status = '<script>'; }), /methods\[0\]\.status: expected one of pending, running/],
-    [bad((r) => { delete (r.environment as Record<string, unknown>).command; }), /environment\.command: expected a string, got an undefined$/],
-    [bad((r) => { (r.methods as Record<string, unknown>[])[0].test = 'x'.repeat(100); }), /methods\[0\]\.test: expected an object, got a long string$/],
+    [
+      bad((r) => {
+        r.format = 'sbn-experiment-other';
+      }),
+      /format: expected "sbn-experiment-gradacc" or "sbn-experiment-train".*got "sbn-experiment-other"$/,
+    ],
+    [
+      bad((r) => {
+        r.version = 2;
+      }),
+      /version: expected 1 .*got 2$/,
+    ],
+    [
+      bad((r) => {
+        (r.methods as Record<string, unknown>[])[1].label = { toString: 'x' };
+      }),
+      /methods\[1\]\.label: expected a string, got an object$/,
+    ],
+    [
+      bad((r) => {
+        (r.methods as Record<string, unknown>[])[0].lr = '1e-3';
+      }),
+      /methods\[0\]\.lr: expected a number, got "1e-3"$/,
+    ],
+    [
+      bad((r) => {
+        (r.methods as { curves: { train: { u_loss: unknown[] } } }[])[0].curves.train.u_loss[1] = '<b>';
+      }),
+      /methods\[0\]\.curves\.train\.u_loss\[1\]: expected a number or null, got "<b>"$/,
+    ],
+    [
+      bad((r) => {
+        (r.methods as Record<string, unknown>[])[0].status = '<script>';
+      }),
+      /methods\[0\]\.status: expected one of pending, running/,
+    ],
+    [
+      bad((r) => {
+        delete (r.environment as Record<string, unknown>).command;
+      }),
+      /environment\.command: expected a string, got an undefined$/,
+    ],
+    [
+      bad((r) => {
+        (r.methods as Record<string, unknown>[])[0].test = 'x'.repeat(100);
+      }),
+      /methods\[0\]\.test: expected an object, got a long string$/,
+    ],
   ];
   for (const [text, expected] of cases) {
     const parsed = parseReportData(text, 'f.json');
@@ -74,33 +124,83 @@ test('report data: a file that is not a valid report gets one line naming the fi
     }
   }
   // NaN and ∞ in a diverged run's curves are written as null: accepted
-  const withNull = bad((r) => { (r.methods as { curves: { validation: { u_loss: unknown[] } } }[])[0].curves.validation.u_loss[1] = null; });
+  const withNull = bad((r) => {
+    (r.methods as { curves: { validation: { u_loss: unknown[] } } }[])[0].curves.validation.u_loss[1] = null;
+  });
   assert.ok(parseReportData(withNull, 'f.json').ok);
 });
 
 test('report data: a gradient-accuracy report with unequal layer counts is refused (the page draws per layer)', () => {
-  const layer = (name: string) => ({ layer: name, cos: [1], cosQ15: [1], cosQ85: [1], rmse: [0], trials: [1], cosStd: [0], sqErrStd: [0] });
+  const layer = (name: string) => ({
+    layer: name,
+    cos: [1],
+    cosQ15: [1],
+    cosQ85: [1],
+    rmse: [0],
+    trials: [1],
+    cosStd: [0],
+    sqErrStd: [0],
+  });
   const report = {
-    format: 'sbn-experiment-gradacc', version: 1, draws: 10, seed: 1, M: [1],
-    environment: { created: 'c', backend: 'b', kernels: 'k', cpu: 'c', cpus: 1, node: 'n', platform: 'p', command: 'sbn' },
-    checkpoints: [{
-      id: 'a', title: 't', source: 'authors', epoch: 1, findings: ['<script>f</script>'],
-      result: {
-        model: 'm', draws: 10, seed: 1, M: [1], exactLoss: 0.5, exactNorms: [{ layer: 'l1', norm: 1 }],
-        estimators: [{ label: 'psa', estimator: 'psa', loss: 0.5, seconds: 1, layers: [layer('l1'), layer('l2')] }],
+    format: 'sbn-experiment-gradacc',
+    version: 1,
+    draws: 10,
+    seed: 1,
+    M: [1],
+    environment: {
+      created: 'c',
+      backend: 'b',
+      kernels: 'k',
+      cpu: 'c',
+      cpus: 1,
+      node: 'n',
+      platform: 'p',
+      command: 'sbn',
+    },
+    checkpoints: [
+      {
+        id: 'a',
+        title: 't',
+        source: 'authors',
+        epoch: 1,
+        findings: ['<script>f</script>'],
+        result: {
+          model: 'm',
+          draws: 10,
+          seed: 1,
+          M: [1],
+          exactLoss: 0.5,
+          exactNorms: [{ layer: 'l1', norm: 1 }],
+          estimators: [{ label: 'psa', estimator: 'psa', loss: 0.5, seconds: 1, layers: [layer('l1'), layer('l2')] }],
+        },
       },
-    }],
+    ],
   };
   assert.ok(parseReportData(JSON.stringify(report), 'gradacc.json').ok);
-  report.checkpoints[0].result.estimators.push({ label: 'arm', estimator: 'arm', loss: 0.5, seconds: 1, layers: [layer('l1')] });
+  report.checkpoints[0].result.estimators.push({
+    label: 'arm',
+    estimator: 'arm',
+    loss: 0.5,
+    seconds: 1,
+    layers: [layer('l1')],
+  });
   const parsed = parseReportData(JSON.stringify(report), 'gradacc.json');
-  assert.ok(!parsed.ok && /checkpoints\[0\]\.result\.estimators\[1\]\.layers: expected 2 layers/.test(parsed.message), JSON.stringify(parsed));
+  assert.ok(
+    !parsed.ok && /checkpoints\[0\]\.result\.estimators\[1\]\.layers: expected 2 layers/.test(parsed.message),
+    JSON.stringify(parsed),
+  );
 });
 
 test('report data: the published results (docs/results/*.json, both experiments) pass the check', () => {
   const dir = path.join(repoRoot(), 'docs', 'results');
   // (other JSON there, e.g. format sbn-supplement, is not an experiment report)
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && /"format":\s*"sbn-experiment-/.test(fs.readFileSync(path.join(dir, f), 'utf8').slice(0, 200)));
+  const files = fs
+    .readdirSync(dir)
+    .filter(
+      (f) =>
+        f.endsWith('.json') &&
+        /"format":\s*"sbn-experiment-/.test(fs.readFileSync(path.join(dir, f), 'utf8').slice(0, 200)),
+    );
   assert.ok(files.length >= 2);
   const formats = new Set<string>();
   for (const f of files) {

@@ -55,12 +55,16 @@ for (const label of Object.keys(AUTHORS_METHOD)) {
         const spread = (s: number) => s * Math.sqrt(1 / tOurs + 1 / tAuth);
         const cosTol = SIGMAS * spread(layer.cosStd[i]) + 0.002;
         const rmse = layer.rmse[i];
-        const rmseTol = SIGMAS * spread(layer.sqErrStd[i]) / (2 * rmse * rmse) + 0.01; // relative
+        const rmseTol = (SIGMAS * spread(layer.sqErrStd[i])) / (2 * rmse * rmse) + 0.01; // relative
         if (Math.abs(layer.cos[i] - theirCos) > cosTol) {
-          failures.push(`${layer.layer} M=${M} cos ${layer.cos[i].toFixed(4)} vs ${theirCos} (tol ${cosTol.toFixed(4)})`);
+          failures.push(
+            `${layer.layer} M=${M} cos ${layer.cos[i].toFixed(4)} vs ${theirCos} (tol ${cosTol.toFixed(4)})`,
+          );
         }
         if (Math.abs(rmse / theirRmse - 1) > rmseTol) {
-          failures.push(`${layer.layer} M=${M} rmse ${rmse.toFixed(4)} vs ${theirRmse} (tol ${(100 * rmseTol).toFixed(1)}%)`);
+          failures.push(
+            `${layer.layer} M=${M} rmse ${rmse.toFixed(4)} vs ${theirRmse} (tol ${(100 * rmseTol).toFixed(1)}%)`,
+          );
         }
       });
     });
@@ -71,7 +75,7 @@ for (const label of Object.keys(AUTHORS_METHOD)) {
 test('the tolerances are tight enough to tell PSA from DSTE and tanh in hidden layer 1', () => {
   const layer = (label: string) => result.estimators.find((e) => e.label === label)!.layers[0];
   const psa = layer('psa');
-  const tol = SIGMAS * psa.sqErrStd[0] * Math.sqrt(1 / DRAWS + 1 / AUTHORS_DRAWS) / (2 * psa.rmse[0] ** 2) + 0.01;
+  const tol = (SIGMAS * psa.sqErrStd[0] * Math.sqrt(1 / DRAWS + 1 / AUTHORS_DRAWS)) / (2 * psa.rmse[0] ** 2) + 0.01;
   // published M=1 relative RMSE: PSA 0.158, DSTE 0.222, tanh 0.248
   assert.ok(tol < Math.abs(0.222 / 0.158 - 1) / 2, `relative tolerance ${tol}`);
   assert.ok(Math.abs(layer('dste').rmse[0] / 0.158 - 1) > 0.2);

@@ -9,8 +9,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  METRICS_KINDS, SUMMARY_FIELDS, metricsKindNames, readManifest, readMetrics, readStatus, RunStore, tailMetrics,
-  validateMetricsRecord, type MetricsRecordInput,
+  METRICS_KINDS,
+  SUMMARY_FIELDS,
+  metricsKindNames,
+  readManifest,
+  readMetrics,
+  readStatus,
+  RunStore,
+  tailMetrics,
+  validateMetricsRecord,
+  type MetricsRecordInput,
 } from '../../src/engine/runs';
 import { LiveRun } from '../../src/extension/panels/seriesStore';
 import { SERIES } from '../../src/webviewProtocol';
@@ -30,7 +38,11 @@ function section(title: string): string {
 
 /** The cells of a Markdown table row (`\|` inside a cell is not a separator). */
 function cells(row: string): string[] {
-  return row.trim().replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim());
+  return row
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
 }
 
 /** Rows of the first table after `marker` in `text`. */
@@ -63,12 +75,17 @@ test('docs/run-format.md documents every record kind of metrics.jsonl, and no ot
     const kind = backticked(row[0])[0] as (typeof METRICS_KINDS)[number];
     const names = metricsKindNames(kind);
     const mentioned = new Set(backticked(row[2]));
-    for (const f of names.fields) assert.ok(mentioned.has(f), `docs/run-format.md: the ${kind} row does not document its field "${f}"`);
-    for (const v of names.values) assert.ok(mentioned.has(v), `docs/run-format.md: the ${kind} row does not name the value "${v}"`);
+    for (const f of names.fields)
+      assert.ok(mentioned.has(f), `docs/run-format.md: the ${kind} row does not document its field "${f}"`);
+    for (const v of names.values)
+      assert.ok(mentioned.has(v), `docs/run-format.md: the ${kind} row does not name the value "${v}"`);
     // the other way round: a name in the row that the type does not have is a field the code no longer writes
     for (const m of mentioned) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(m)) continue;
-      assert.ok(names.fields.includes(m) || names.values.includes(m), `docs/run-format.md: the ${kind} row names "${m}", which ${kind} records do not have`);
+      assert.ok(
+        names.fields.includes(m) || names.values.includes(m),
+        `docs/run-format.md: the ${kind} row names "${m}", which ${kind} records do not have`,
+      );
     }
   }
   const envelope = tableAfter(metrics, '**Envelope.**').map((r) => backticked(r[0])[0]);
@@ -79,11 +96,17 @@ test('every metrics.jsonl example in docs/run-format.md passes the validator, on
   const blocks = codeBlocks(section('metrics.jsonl'), 'jsonl');
   assert.equal(blocks.length, 1, 'one ```jsonl block of examples');
   const kinds: string[] = [];
-  blocks[0].split('\n').filter((l) => l.trim()).forEach((line, i) => {
-    const r = validateMetricsRecord(JSON.parse(line));
-    assert.ok(r.ok, `example ${i + 1}: ${r.ok ? '' : r.unknownKind !== undefined ? `unknown kind ${r.unknownKind}` : r.error}`);
-    kinds.push(r.record.kind);
-  });
+  blocks[0]
+    .split('\n')
+    .filter((l) => l.trim())
+    .forEach((line, i) => {
+      const r = validateMetricsRecord(JSON.parse(line));
+      assert.ok(
+        r.ok,
+        `example ${i + 1}: ${r.ok ? '' : r.unknownKind !== undefined ? `unknown kind ${r.unknownKind}` : r.error}`,
+      );
+      kinds.push(r.record.kind);
+    });
   assert.deepEqual(kinds, METRICS_KINDS);
 });
 
@@ -103,21 +126,49 @@ test('the run.json, status.json and summary.json of docs/run-format.md are what 
   const fields = tableAfter(summary, '| field').map((r) => backticked(r[0])[0]);
   assert.deepEqual(fields, SUMMARY_FIELDS, 'the summary.json table lists the fields of RunSummary');
   const example = JSON.parse(codeBlocks(summary, 'json')[0]) as Record<string, unknown>;
-  for (const k of Object.keys(example)) assert.ok((SUMMARY_FIELDS as readonly string[]).includes(k), `summary example: unknown field ${k}`);
+  for (const k of Object.keys(example))
+    assert.ok((SUMMARY_FIELDS as readonly string[]).includes(k), `summary example: unknown field ${k}`);
   for (const k of SUMMARY_FIELDS.filter((f) => f !== 'message')) assert.ok(k in example, `summary example: no ${k}`);
 });
 
 function runWith(name: string, lines: string[]): string {
   const dir = path.join(tmpRoot, name);
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ format: 'sbn-run', version: 1, name, created: new Date().toISOString(), model: 'model.sbn.json', source: 'x' }));
-  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ status: 'finished', pid: process.pid, hostname: os.hostname(), updated: new Date().toISOString() }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({
+      format: 'sbn-run',
+      version: 1,
+      name,
+      created: new Date().toISOString(),
+      model: 'model.sbn.json',
+      source: 'x',
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'status.json'),
+    JSON.stringify({
+      status: 'finished',
+      pid: process.pid,
+      hostname: os.hostname(),
+      updated: new Date().toISOString(),
+    }),
+  );
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((l) => l + '\n').join(''));
   return dir;
 }
 
 const step = (n: number, loss: unknown = 0.5) =>
-  JSON.stringify({ kind: 'step', step: n, time: '2026-01-01T00:00:00.000Z', elapsed: n, epoch: n / 10, loss, lr: 0.01, samplesPerSecond: 100 });
+  JSON.stringify({
+    kind: 'step',
+    step: n,
+    time: '2026-01-01T00:00:00.000Z',
+    elapsed: n,
+    epoch: n / 10,
+    loss,
+    lr: 0.01,
+    samplesPerSecond: 100,
+  });
 
 test('regression: a record with wrong field types in the middle of metrics.jsonl is reported with its line number and skipped', () => {
   // line 3 is valid JSON with a kind and a step, but its loss is a string: before the typed records it was read
@@ -127,9 +178,16 @@ test('regression: a record with wrong field types in the middle of metrics.jsonl
   // the reader the panels use
   const problems: string[] = [];
   const live = new LiveRun(dir, 2000, 50, (p) => problems.push(p));
-  assert.deepEqual(live.series.series.get(SERIES.objective)!.raw.x, [1, 2, 4, 5], 'the bad record is skipped, the others drawn');
+  assert.deepEqual(
+    live.series.series.get(SERIES.objective)!.raw.x,
+    [1, 2, 4, 5],
+    'the bad record is skipped, the others drawn',
+  );
   assert.equal(problems.length, 1, problems.join('\n'));
-  assert.match(problems[0], /metrics\.jsonl:3: corrupt record skipped \(step record: "loss" must be a number or null, got "low"\)/);
+  assert.match(
+    problems[0],
+    /metrics\.jsonl:3: corrupt record skipped \(step record: "loss" must be a number or null, got "low"\)/,
+  );
   assert.equal(live.lastError, problems[0]);
   live.dispose();
 
@@ -145,22 +203,53 @@ test('regression: a record with wrong field types in the middle of metrics.jsonl
 
   // the whole-file reader: tolerant skips and lists it, strict names the line
   const r = readMetrics(dir, { tolerant: true });
-  assert.deepEqual(r.records.map((x) => x.step), [1, 2, 4, 5]);
-  assert.deepEqual(r.corrupt.map((c) => c.line), [3]);
-  assert.throws(() => readMetrics(dir), /metrics\.jsonl:3: corrupt record: step record: "loss" must be a number or null/);
+  assert.deepEqual(
+    r.records.map((x) => x.step),
+    [1, 2, 4, 5],
+  );
+  assert.deepEqual(
+    r.corrupt.map((c) => c.line),
+    [3],
+  );
+  assert.throws(
+    () => readMetrics(dir),
+    /metrics\.jsonl:3: corrupt record: step record: "loss" must be a number or null/,
+  );
 
   // nested fields are checked too, and a wrong type in the last complete line is not mistaken for a torn write
-  const nested = runWith('nested', [step(1), JSON.stringify({ kind: 'eval', step: 1, time: 't', elapsed: 1, split: 'holdout', epoch: 0.1, u_loss: 1, acc1: 0.5, acc_e: 0.5, entropy: 1, examples: 1, samples: 1 })]);
+  const nested = runWith('nested', [
+    step(1),
+    JSON.stringify({
+      kind: 'eval',
+      step: 1,
+      time: 't',
+      elapsed: 1,
+      split: 'holdout',
+      epoch: 0.1,
+      u_loss: 1,
+      acc1: 0.5,
+      acc_e: 0.5,
+      entropy: 1,
+      examples: 1,
+      samples: 1,
+    }),
+  ]);
   const n = readMetrics(nested, { tolerant: true });
   assert.equal(n.droppedTail, null);
-  assert.deepEqual(n.corrupt.map((c) => [c.line, c.error]), [[2, 'eval record: "split" must be one of "train", "validation", "test", got "holdout"']]);
+  assert.deepEqual(
+    n.corrupt.map((c) => [c.line, c.error]),
+    [[2, 'eval record: "split" must be one of "train", "validation", "test", got "holdout"']],
+  );
 });
 
 test('records of a kind from a newer version are skipped with one warning per kind, not an error', () => {
   const future = (n: number) => JSON.stringify({ kind: 'gradientFlow', step: n, time: 't', elapsed: n, flow: [1, 2] });
   const dir = runWith('newer', [step(1), future(1), step(2), future(2), step(3)]);
   const r = readMetrics(dir); // not tolerant: still no error
-  assert.deepEqual(r.records.map((x) => x.step), [1, 2, 3]);
+  assert.deepEqual(
+    r.records.map((x) => x.step),
+    [1, 2, 3],
+  );
   assert.deepEqual(r.unknownKinds, [{ kind: 'gradientFlow', line: 2, count: 2 }]);
   assert.deepEqual(r.corrupt, []);
   const problems: string[] = [];
@@ -178,9 +267,14 @@ test('the writer checks each record with the validator readers use', () => {
   const run = RunStore.create(root, 'w', { modelFileName: 'm.sbn.json', modelText: '{}', config: {}, environment: {} });
   const good = run.appendMetrics({ kind: 'lr-chosen', step: 0, lr: 0.01 });
   assert.equal(good.kind === 'lr-chosen' && good.lr, 0.01);
-  assert.throws(() => run.appendMetrics({ kind: 'lr-chosen', step: 0, lr: 'fast' } as unknown as MetricsRecordInput),
-    /a metrics record readers would skip: lr-chosen record: "lr" must be a finite number, got "fast"/);
-  assert.throws(() => run.appendMetrics({ kind: 'mystery', step: 0 } as unknown as MetricsRecordInput), /unknown kind "mystery"/);
+  assert.throws(
+    () => run.appendMetrics({ kind: 'lr-chosen', step: 0, lr: 'fast' } as unknown as MetricsRecordInput),
+    /a metrics record readers would skip: lr-chosen record: "lr" must be a finite number, got "fast"/,
+  );
+  assert.throws(
+    () => run.appendMetrics({ kind: 'mystery', step: 0 } as unknown as MetricsRecordInput),
+    /unknown kind "mystery"/,
+  );
   run.close();
   assert.equal(readMetrics(run.dir).records.length, 1, 'nothing of the refused records was written');
 });

@@ -6,15 +6,30 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Checkpoint, effectiveMetrics, listCheckpoints, readCheckpoint, readMetrics, readSummary, RunStore, tailMetrics,
-  sanitizeRunName, modelCopyName, parseCheckpoint, serializeCheckpoint, type MetricsRecordInput, type RunSummary,
+  Checkpoint,
+  effectiveMetrics,
+  listCheckpoints,
+  readCheckpoint,
+  readMetrics,
+  readSummary,
+  RunStore,
+  tailMetrics,
+  sanitizeRunName,
+  modelCopyName,
+  parseCheckpoint,
+  serializeCheckpoint,
+  type MetricsRecordInput,
+  type RunSummary,
 } from '../../src/engine/runs';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-runs-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 let counter = 0;
 /** A complete step record (the writer checks records against their kind's type). */
-function stepRecord(step: number, more: { elapsed?: number; loss?: number } = {}): Extract<MetricsRecordInput, { kind: 'step' }> {
+function stepRecord(
+  step: number,
+  more: { elapsed?: number; loss?: number } = {},
+): Extract<MetricsRecordInput, { kind: 'step' }> {
   return { kind: 'step', step, epoch: step / 10, loss: 0.5, lr: 0.01, samplesPerSecond: 100, ...more };
 }
 const evalFields = { epoch: 1, u_loss: 0.3, acc1: 0.9, acc_e: 0.9, entropy: 0.1, examples: 10, samples: 1 };
@@ -39,7 +54,7 @@ function init(created = new Date(2024, 4, 17, 9, 5, 3)) {
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '']);
   assert.equal(r.status, 0);
-  return r.pid as number;
+  return r.pid;
 }
 
 test('create writes the folder layout; names are dated, sanitized and never collide', () => {
@@ -48,12 +63,27 @@ test('create writes the folder layout; names are dated, sanitized and never coll
   assert.equal(path.basename(a.dir), '20240517-090503-mnist-psa-1');
   assert.equal(a.name, 'mnist-psa-1');
   const files = fs.readdirSync(a.dir).sort();
-  assert.deepEqual(files, ['config.json', 'environment.json', 'lock', 'metrics.jsonl', 'model.sbn.yaml', 'run.json', 'status.json']);
+  assert.deepEqual(files, [
+    'config.json',
+    'environment.json',
+    'lock',
+    'metrics.jsonl',
+    'model.sbn.yaml',
+    'run.json',
+    'status.json',
+  ]);
   assert.equal(fs.readFileSync(path.join(a.dir, 'model.sbn.yaml'), 'utf8'), MODEL_TEXT);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(a.dir, 'config.json'), 'utf8')), init().config);
   assert.equal(JSON.parse(fs.readFileSync(path.join(a.dir, 'environment.json'), 'utf8')).backend, 'wasm');
   const run = JSON.parse(fs.readFileSync(path.join(a.dir, 'run.json'), 'utf8'));
-  assert.deepEqual(run, { format: 'sbn-run', version: 1, name: 'mnist-psa-1', created: init().created.toISOString(), model: 'model.sbn.yaml', source: '/somewhere/toy.sbn.yaml' });
+  assert.deepEqual(run, {
+    format: 'sbn-run',
+    version: 1,
+    name: 'mnist-psa-1',
+    created: init().created.toISOString(),
+    model: 'model.sbn.yaml',
+    source: '/somewhere/toy.sbn.yaml',
+  });
   const st = RunStore.status(a.dir);
   assert.equal(st.status, 'running');
   assert.equal(st.pid, process.pid);
@@ -109,7 +139,10 @@ test('list: newest first, tolerant of broken folders, with estimator, status, la
   fs.writeFileSync(path.join(broken.dir, 'status.json'), '{"stat');
 
   const list = RunStore.list(root);
-  assert.deepEqual(list.filter((r) => !r.reason).map((r) => r.name), ['new', 'old']);
+  assert.deepEqual(
+    list.filter((r) => !r.reason).map((r) => r.name),
+    ['new', 'old'],
+  );
   const byName = Object.fromEntries(list.map((r) => [path.basename(r.dir), r]));
   const o = byName[path.basename(old.dir)];
   assert.equal(o.status, 'finished');
@@ -118,7 +151,11 @@ test('list: newest first, tolerant of broken folders, with estimator, status, la
   assert.equal(o.last?.kind, 'eval');
   assert.equal(o.last?.kind === 'eval' && o.last.acc1, 0.9);
   assert.deepEqual(o.summary, { best: { acc1: 0.9 } });
-  assert.equal(byName[path.basename(newer.dir)].status, 'running', 'no final status, and its process (this one) is alive');
+  assert.equal(
+    byName[path.basename(newer.dir)].status,
+    'running',
+    'no final status, and its process (this one) is alive',
+  );
   assert.match(byName['not-a-run'].reason ?? '', /not an sbn run folder \(no run\.json\)/);
   const br = byName[path.basename(broken.dir)];
   assert.equal(br.name, 'broken');
@@ -136,7 +173,14 @@ test('metrics: append + read; envelope filled in; truncated last line ignored; c
   assert.equal(typeof w.elapsed, 'number');
   const noted = { ...stepRecord(2, { loss: NaN }), note: 'line\nbreak "quoted"' }; // a field readers do not know
   run.appendMetrics(noted);
-  run.appendMetrics({ kind: 'eval', step: 2, split: 'validation', ...evalFields, time: '2000-01-01T00:00:00.000Z', elapsed: 5 });
+  run.appendMetrics({
+    kind: 'eval',
+    step: 2,
+    split: 'validation',
+    ...evalFields,
+    time: '2000-01-01T00:00:00.000Z',
+    elapsed: 5,
+  });
   assert.throws(() => run.appendMetrics({ step: 3 } as unknown as MetricsRecordInput), /"kind"/);
   assert.throws(() => run.appendMetrics({ kind: 'step' } as unknown as MetricsRecordInput), /"step"/);
 
@@ -185,12 +229,18 @@ test('metrics: reopening cuts an interrupted line and continues elapsed; resume 
   assert.ok(b.elapsed() >= 103 && b.elapsed() < 110, String(b.elapsed()));
   b.appendMetrics({ kind: 'resume', step: 2, epoch: 0.2 });
   const w = b.appendMetrics(stepRecord(3));
-  assert.ok((w.elapsed as number) >= 103);
+  assert.ok(w.elapsed >= 103);
   b.close();
   const r = readMetrics(a.dir);
   assert.equal(r.droppedTail, null);
-  assert.deepEqual(r.records.map((x) => `${x.kind}${x.step}`), ['step1', 'step2', 'step3', 'resume2', 'step3']);
-  assert.deepEqual(effectiveMetrics(r.records).map((x) => `${x.kind}${x.step}`), ['step1', 'step2', 'resume2', 'step3']);
+  assert.deepEqual(
+    r.records.map((x) => `${x.kind}${x.step}`),
+    ['step1', 'step2', 'step3', 'resume2', 'step3'],
+  );
+  assert.deepEqual(
+    effectiveMetrics(r.records).map((x) => `${x.kind}${x.step}`),
+    ['step1', 'step2', 'resume2', 'step3'],
+  );
 });
 
 test('tailMetrics: complete lines only, offsets continue, reset when the file shrinks', () => {
@@ -202,22 +252,35 @@ test('tailMetrics: complete lines only, offsets continue, reset when the file sh
   const unicode = { ...stepRecord(2), text: 'ünïcødé' };
   run.appendMetrics(unicode);
   t = tailMetrics(run.dir, 0);
-  assert.deepEqual(t.records.map((x) => x.step), [1, 2]);
+  assert.deepEqual(
+    t.records.map((x) => x.step),
+    [1, 2],
+  );
   const file = path.join(run.dir, 'metrics.jsonl');
   assert.equal(t.next, fs.statSync(file).size);
-  const half = '{"kind":"step","step":3,"time":"","elapsed":0,"epoch":0.3,"loss":0.5,"lr":0.01,"samplesPerSecond":100,"text":"ü';
+  const half =
+    '{"kind":"step","step":3,"time":"","elapsed":0,"epoch":0.3,"loss":0.5,"lr":0.01,"samplesPerSecond":100,"text":"ü';
   fs.appendFileSync(file, half);
   const t2 = tailMetrics(run.dir, t.next);
   assert.deepEqual([t2.records.length, t2.next], [0, t.next], 'a partial line waits');
   fs.appendFileSync(file, 'x"}\n');
   const t3 = tailMetrics(run.dir, t2.next);
-  assert.deepEqual(t3.records.map((x) => [x.step, (x as Record<string, unknown>).text]), [[3, 'üx']]);
+  assert.deepEqual(
+    t3.records.map((x) => [x.step, (x as Record<string, unknown>).text]),
+    [[3, 'üx']],
+  );
   assert.equal(t3.next, fs.statSync(file).size);
   assert.deepEqual(tailMetrics(run.dir, t3.next).records, []);
-  fs.writeFileSync(file, '{"kind":"step","step":9,"time":"","elapsed":0,"epoch":0.9,"loss":0.5,"lr":0.01,"samplesPerSecond":100}\n');
+  fs.writeFileSync(
+    file,
+    '{"kind":"step","step":9,"time":"","elapsed":0,"epoch":0.9,"loss":0.5,"lr":0.01,"samplesPerSecond":100}\n',
+  );
   const t4 = tailMetrics(run.dir, t3.next);
   assert.equal(t4.reset, true);
-  assert.deepEqual(t4.records.map((x) => x.step), [9]);
+  assert.deepEqual(
+    t4.records.map((x) => x.step),
+    [9],
+  );
   run.close();
 });
 
@@ -229,14 +292,22 @@ function randomFloats(n: number, seed: number): Float32Array {
   const bits = new Uint32Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     let b = x;
     if ((b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0) b &= 0xff7fffff; // no NaN
     bits[i] = b;
   }
-  const extremes = [0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x00400000, 0x00800000, 0x7f7fffff,
-    0xff7fffff, 0x7f800000, 0xff800000, 0x3f800000, 0x33800000];
-  extremes.forEach((b, i) => { bits[i] = b; });
+  const extremes = [
+    0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x00400000, 0x00800000, 0x7f7fffff, 0xff7fffff,
+    0x7f800000, 0xff800000, 0x3f800000, 0x33800000,
+  ];
+  extremes.forEach((b, i) => {
+    bits[i] = b;
+  });
   return new Float32Array(bits.buffer);
 }
 
@@ -245,7 +316,10 @@ function checkpoint(step: number, epoch: number): Checkpoint {
   const big = new Float32Array(100);
   big.set(randomFloats(100, 99));
   return {
-    format: 'sbn-checkpoint', version: 1, step, epoch,
+    format: 'sbn-checkpoint',
+    version: 1,
+    step,
+    epoch,
     params: {
       'layers.0.w': { shape: [7, 5], data: w },
       'layers.0.b': { shape: [5], data: big.subarray(3, 8) }, // a view with an odd offset into a bigger buffer
@@ -288,14 +362,25 @@ test('checkpoints round-trip bit-for-bit: subnormals, ±0, ±Infinity, extremes,
   run.writeCheckpoint(cp2);
   assertSameCheckpoint(run.readCheckpoint(), cp2);
   assertSameCheckpoint(readCheckpoint(run.dir, 1), cp1);
-  assert.throws(() => readCheckpoint(run.dir, 2), /no checkpoint for epoch 2 \(checkpoints\/epoch-0002\.json is missing\)/);
+  assert.throws(
+    () => readCheckpoint(run.dir, 2),
+    /no checkpoint for epoch 2 \(checkpoints\/epoch-0002\.json is missing\)/,
+  );
   assert.deepEqual(listCheckpoints(run.dir), { latest: true, epochs: [1] });
   assert.ok(fs.existsSync(path.join(run.dir, 'checkpoints', 'epoch-0001.json')));
   assert.throws(() => run.writeCheckpoint(cp2, { keep: 'epoch' }), /needs a whole epoch/);
 
   // NaN payloads survive too (the bytes are copied, never read as numbers).
   const nan = new Float32Array(new Uint32Array([0x7fc00000, 0x7f800001, 0xffc00123]).buffer);
-  const back = parseCheckpoint(serializeCheckpoint({ format: 'sbn-checkpoint', version: 1, step: 0, epoch: 0, params: { n: { shape: [3], data: nan } } }));
+  const back = parseCheckpoint(
+    serializeCheckpoint({
+      format: 'sbn-checkpoint',
+      version: 1,
+      step: 0,
+      epoch: 0,
+      params: { n: { shape: [3], data: nan } },
+    }),
+  );
   assert.deepEqual(bitsOf(back.params.n.data), bitsOf(nan));
 
   // The documented on-disk form: {shape, dtype, base64 of little-endian float32}.
@@ -304,7 +389,17 @@ test('checkpoints round-trip bit-for-bit: subnormals, ±0, ±Infinity, extremes,
   assert.deepEqual(Object.keys(t), ['shape', 'dtype', 'base64']);
   assert.equal(t.dtype, 'float32');
   assert.equal(Buffer.from(t.base64, 'base64').readFloatLE(0), Math.fround(Math.PI));
-  assert.deepEqual(Object.keys(onDisk), ['format', 'version', 'step', 'epoch', 'params', 'optimizer', 'rng', 'data', 'extra']);
+  assert.deepEqual(Object.keys(onDisk), [
+    'format',
+    'version',
+    'step',
+    'epoch',
+    'params',
+    'optimizer',
+    'rng',
+    'data',
+    'extra',
+  ]);
   run.close();
 });
 
@@ -312,22 +407,51 @@ test('checkpoints: invalid input is refused with the tensor named', () => {
   const root = freshRoot();
   const run = RunStore.create(root, 'c', init());
   const base = checkpoint(1, 0);
-  assert.throws(() => run.writeCheckpoint({ ...base, params: { w: { shape: [2, 2], data: new Float32Array(3) } } }),
-    /params\.w: shape \[2, 2\] holds 4 values but data has 3/);
-  assert.throws(() => run.writeCheckpoint({ ...base, params: { w: { shape: [1], data: new Float64Array(1) as unknown as Float32Array } } }),
-    /params\.w: data must be a Float32Array/);
-  assert.throws(() => run.writeCheckpoint({ ...base, optimizer: { type: 'adam', state: {}, scalars: { t: NaN } } }),
-    /optimizer\.scalars\.t: NaN cannot be stored/);
-  assert.throws(() => run.writeCheckpoint({ ...base, extra: { x: new Float32Array(2) } }), /extra\.x: a Float32Array cannot be stored/);
+  assert.throws(
+    () => run.writeCheckpoint({ ...base, params: { w: { shape: [2, 2], data: new Float32Array(3) } } }),
+    /params\.w: shape \[2, 2\] holds 4 values but data has 3/,
+  );
+  assert.throws(
+    () =>
+      run.writeCheckpoint({
+        ...base,
+        params: { w: { shape: [1], data: new Float64Array(1) as unknown as Float32Array } },
+      }),
+    /params\.w: data must be a Float32Array/,
+  );
+  assert.throws(
+    () => run.writeCheckpoint({ ...base, optimizer: { type: 'adam', state: {}, scalars: { t: NaN } } }),
+    /optimizer\.scalars\.t: NaN cannot be stored/,
+  );
+  assert.throws(
+    () => run.writeCheckpoint({ ...base, extra: { x: new Float32Array(2) } }),
+    /extra\.x: a Float32Array cannot be stored/,
+  );
   assert.throws(() => run.writeCheckpoint({ ...base, step: 1.5 }), /step must be a non-negative integer/);
   assert.ok(!fs.existsSync(path.join(run.dir, 'checkpoint.json')), 'nothing written');
   const bad = (o: unknown) => () => parseCheckpoint(JSON.stringify(o), 'f.json');
   assert.throws(bad({ format: 'other' }), /f\.json: not an sbn checkpoint/);
   assert.throws(bad({ format: 'sbn-checkpoint', version: 2 }), /version 2 is not supported/);
-  assert.throws(bad({ format: 'sbn-checkpoint', version: 1, step: 0, epoch: 0, params: { w: { shape: [2], dtype: 'float32', base64: 'AAAAAA==' } } }),
-    /params\.w: shape \[2\] needs 8 bytes but base64 holds 4/);
-  assert.throws(bad({ format: 'sbn-checkpoint', version: 1, step: 0, epoch: 0, params: { w: { shape: [1], dtype: 'float64', base64: 'AAAAAA==' } } }),
-    /dtype must be "float32"/);
+  assert.throws(
+    bad({
+      format: 'sbn-checkpoint',
+      version: 1,
+      step: 0,
+      epoch: 0,
+      params: { w: { shape: [2], dtype: 'float32', base64: 'AAAAAA==' } },
+    }),
+    /params\.w: shape \[2\] needs 8 bytes but base64 holds 4/,
+  );
+  assert.throws(
+    bad({
+      format: 'sbn-checkpoint',
+      version: 1,
+      step: 0,
+      epoch: 0,
+      params: { w: { shape: [1], dtype: 'float64', base64: 'AAAAAA==' } },
+    }),
+    /dtype must be "float32"/,
+  );
   run.close();
 });
 
@@ -353,7 +477,11 @@ test('atomic writes: a leftover temporary file (a crash before rename) does not 
   again.writeCheckpoint(checkpoint(20, 2), { keep: 'epoch' });
   assert.deepEqual(listCheckpoints(run.dir), { latest: true, epochs: [1, 2] });
   assert.equal(readCheckpoint(run.dir).step, 20);
-  assert.deepEqual(fs.readdirSync(run.dir).filter((n) => n.endsWith('.tmp')), [], 'no temporary files after writes');
+  assert.deepEqual(
+    fs.readdirSync(run.dir).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temporary files after writes',
+  );
   again.close();
 });
 
@@ -378,10 +506,16 @@ test('status: set, read, summary; a running run whose process is gone reads as c
   st = RunStore.status(run.dir);
   assert.equal(st.status, 'crashed');
   assert.equal(st.recorded, 'running');
-  assert.match(st.detail ?? '', new RegExp(`process ${pid} ended without recording a final status \\(last: epoch 3\\)`));
+  assert.match(
+    st.detail ?? '',
+    new RegExp(`process ${pid} ended without recording a final status \\(last: epoch 3\\)`),
+  );
   fs.writeFileSync(file, JSON.stringify({ ...rec, pid, hostname: 'some-other-machine' }));
   const lockFile = path.join(run.dir, 'lock');
-  fs.writeFileSync(lockFile, JSON.stringify({ pid, hostname: 'some-other-machine', time: rec.updated, heartbeat: new Date().toISOString() }));
+  fs.writeFileSync(
+    lockFile,
+    JSON.stringify({ pid, hostname: 'some-other-machine', time: rec.updated, heartbeat: new Date().toISOString() }),
+  );
   assert.equal(RunStore.status(run.dir).status, 'running', 'another machine with a fresh heartbeat in its lock');
   fs.rmSync(lockFile);
   assert.equal(RunStore.status(run.dir).status, 'crashed', 'another machine that left no lock');
@@ -394,7 +528,12 @@ test('status: set, read, summary; a running run whose process is gone reads as c
 test('lock: one writer per run; a stale lock is taken over; a live one is a clear error', async () => {
   const root = freshRoot();
   const run = RunStore.create(root, 'l', init());
-  assert.throws(() => RunStore.open(run.dir), new RegExp(`^Error: run ${run.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is being written by process ${process.pid} \\(`));
+  assert.throws(
+    () => RunStore.open(run.dir),
+    new RegExp(
+      `^Error: run ${run.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is being written by process ${process.pid} \\(`,
+    ),
+  );
   run.close();
 
   const lock = path.join(run.dir, 'lock');
@@ -437,7 +576,9 @@ test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl th
     }`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
     child.once('exit', (c) => reject(new Error(`writer exited early (${c})`)));
   });
   await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
@@ -447,7 +588,11 @@ test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl th
 
   const r = readMetrics(run.dir);
   assert.ok(r.records.length > 50, String(r.records.length));
-  assert.deepEqual(r.records.map((x) => x.step), r.records.map((_, i) => i), 'every committed record, in order');
+  assert.deepEqual(
+    r.records.map((x) => x.step),
+    r.records.map((_, i) => i),
+    'every committed record, in order',
+  );
   const t = tailMetrics(run.dir, 0);
   assert.equal(t.records.length, r.records.length);
   assert.equal(t.corrupt.length, 0);

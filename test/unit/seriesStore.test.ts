@@ -8,7 +8,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   rebin,
-  DownsampledSeries, LiveRun, RunSeries, SeriesSubscriber, Throttle, bucketSize, minMaxDownsample, seriesCsv,
+  DownsampledSeries,
+  LiveRun,
+  RunSeries,
+  SeriesSubscriber,
+  Throttle,
+  bucketSize,
+  minMaxDownsample,
+  seriesCsv,
   type TimerApi,
 } from '../../src/extension/panels/seriesStore';
 import { effectiveMetrics, type MetricsKind, type MetricsRecord } from '../../src/engine/runs';
@@ -34,7 +41,12 @@ function randomWalk(n: number, seed = 1, nullEvery = 0): { x: number[]; y: (numb
 test('minMaxDownsample: a series that fits is unchanged; a long one keeps the min and max of every bucket', () => {
   const small = randomWalk(500);
   assert.deepEqual(minMaxDownsample(small.x, small.y, 500), small);
-  for (const [n, maxPoints] of [[10_000, 500], [2001, 2000], [12_345, 101], [100_000, 2000]] as const) {
+  for (const [n, maxPoints] of [
+    [10_000, 500],
+    [2001, 2000],
+    [12_345, 101],
+    [100_000, 2000],
+  ] as const) {
     const { x, y } = randomWalk(n, n, 97);
     const out = minMaxDownsample(x, y, maxPoints);
     assert.ok(out.x.length <= maxPoints, `${out.x.length} > ${maxPoints}`);
@@ -49,8 +61,14 @@ test('minMaxDownsample: a series that fits is unchanged; a long one keeps the mi
       for (let i = s; i < Math.min(n, s + b); i++) {
         const v = y[i];
         if (v === null) continue;
-        if (v < lo) { lo = v; iLo = i; }
-        if (v > hi) { hi = v; iHi = i; }
+        if (v < lo) {
+          lo = v;
+          iLo = i;
+        }
+        if (v > hi) {
+          hi = v;
+          iHi = i;
+        }
       }
       assert.ok(kept.has(`${x[iLo]}:${lo}`), `bucket at ${s}: min lost`);
       assert.ok(kept.has(`${x[iHi]}:${hi}`), `bucket at ${s}: max lost`);
@@ -65,7 +83,8 @@ test('DownsampledSeries: the incremental view equals a fresh downsampling after 
   const s = new DownsampledSeries(200);
   for (let i = 0; i < x.length; i++) {
     s.push(x[i], y[i]);
-    if (i % 37 === 0 || i === x.length - 1) assert.deepEqual(s.view(), minMaxDownsample(x.slice(0, i + 1), y.slice(0, i + 1), 200), `after ${i + 1} points`);
+    if (i % 37 === 0 || i === x.length - 1)
+      assert.deepEqual(s.view(), minMaxDownsample(x.slice(0, i + 1), y.slice(0, i + 1), 200), `after ${i + 1} points`);
   }
   assert.ok(s.view().x.length <= 200);
   // truncation (a resume) rebuilds the same view as the shorter series
@@ -96,12 +115,32 @@ test('budget: 100k points pushed one by one in < 300 ms; a 100k-point series dow
 function syntheticRecords(steps: number, resumeAt?: { after: number; back: number }): MetricsRecord[] {
   const rng = new Rng(11);
   const out: MetricsRecord[] = [];
-  const env = <K extends MetricsKind>(kind: K, step: number) => ({ kind, step, time: new Date(1e12 + step * 1000).toISOString(), elapsed: step * 0.05, epoch: step / 50 });
+  const env = <K extends MetricsKind>(kind: K, step: number) => ({
+    kind,
+    step,
+    time: new Date(1e12 + step * 1000).toISOString(),
+    elapsed: step * 0.05,
+    epoch: step / 50,
+  });
   const emit = (step: number) => {
-    out.push({ ...env('step', step), loss: 1 / (1 + step / 100) + 0.05 * rng.uniform(), lr: 0.01 * Math.pow(0.999, step), samplesPerSecond: 900 + 100 * rng.uniform() });
+    out.push({
+      ...env('step', step),
+      loss: 1 / (1 + step / 100) + 0.05 * rng.uniform(),
+      lr: 0.01 * Math.pow(0.999, step),
+      samplesPerSecond: 900 + 100 * rng.uniform(),
+    });
     if (step % 20 === 0) {
       for (const split of ['train', 'validation'] as const) {
-        out.push({ ...env('eval', step), split, u_loss: 0.7 - step / (10 * steps), acc1: 0.5 + step / (3 * steps), acc_e: 0.55 + step / (3 * steps), entropy: 0.3, examples: 40, samples: 10 });
+        out.push({
+          ...env('eval', step),
+          split,
+          u_loss: 0.7 - step / (10 * steps),
+          acc1: 0.5 + step / (3 * steps),
+          acc_e: 0.55 + step / (3 * steps),
+          entropy: 0.3,
+          examples: 40,
+          samples: 10,
+        });
       }
     }
     if (step % 50 === 0) out.push({ ...env('epoch', step), loss: 0.5 + rng.uniform() * 0.1, seconds: 2.5 });
@@ -109,17 +148,49 @@ function syntheticRecords(steps: number, resumeAt?: { after: number; back: numbe
       out.push({
         ...env('layerStats', step),
         layers: [
-          { name: 'dense1', firingRate: rng.uniform(), entropy: rng.uniform(), preMean: 0, preStd: 1 + rng.uniform(), saturated: 0, preHist: { min: -8, max: 8, counts: Array.from({ length: 32 }, () => Math.floor(10 * rng.uniform())) }, weightNorm: 3, gradNorm: 0.1, weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) } },
-          { name: 'output', weightNorm: 1, gradNorm: 0.2, weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) } },
+          {
+            name: 'dense1',
+            firingRate: rng.uniform(),
+            entropy: rng.uniform(),
+            preMean: 0,
+            preStd: 1 + rng.uniform(),
+            saturated: 0,
+            preHist: { min: -8, max: 8, counts: Array.from({ length: 32 }, () => Math.floor(10 * rng.uniform())) },
+            weightNorm: 3,
+            gradNorm: 0.1,
+            weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+          },
+          {
+            name: 'output',
+            weightNorm: 1,
+            gradNorm: 0.2,
+            weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+          },
         ],
       });
     }
     if (step % 40 === 0) {
       out.push({
-        ...env('diagnostics', step), reference: 'exact', referenceError: [0, 0], draws: 50, M: [1, 10], seconds: 0.2, layers: ['dense1', 'output'],
+        ...env('diagnostics', step),
+        reference: 'exact',
+        referenceError: [0, 0],
+        draws: 50,
+        M: [1, 10],
+        seconds: 0.2,
+        layers: ['dense1', 'output'],
         estimators: ['psa', 'reinforce'].map((estimator) => ({
-          estimator, seconds: 0.1,
-          layers: ['dense1', 'output'].map((name) => ({ name, cos: [rng.uniform(), rng.uniform()], cosQ15: [0.1, 0.2], cosQ85: [0.8, 0.9], rmse: [rng.uniform(), null], variance: 1, snr: 2, bias: 0.01 })),
+          estimator,
+          seconds: 0.1,
+          layers: ['dense1', 'output'].map((name) => ({
+            name,
+            cos: [rng.uniform(), rng.uniform()],
+            cosQ15: [0.1, 0.2],
+            cosQ85: [0.8, 0.9],
+            rmse: [rng.uniform(), null],
+            variance: 1,
+            snr: 2,
+            bias: 0.01,
+          })),
         })),
       });
     }
@@ -185,7 +256,16 @@ test('records → series: the dashboard, diagnostics and layer series; the resum
   const b = fresh(effectiveMetrics(records), 10_000, 'dashboard');
   assert.deepEqual(a, b);
   const keys = Object.keys(a.series).sort();
-  for (const k of [SERIES.objective, SERIES.lr, SERIES.stepsPerSecond, SERIES.samplesPerSecond, SERIES.epochObjective, 'train/acc_e', 'validation/u_loss', 'validation/acc1']) {
+  for (const k of [
+    SERIES.objective,
+    SERIES.lr,
+    SERIES.stepsPerSecond,
+    SERIES.samplesPerSecond,
+    SERIES.epochObjective,
+    'train/acc_e',
+    'validation/u_loss',
+    'validation/acc1',
+  ]) {
     assert.ok(keys.includes(k), `${k} in ${keys.join(', ')}`);
   }
   assert.equal(a.series[SERIES.objective].x.length, 200);
@@ -202,7 +282,10 @@ test('records → series: the dashboard, diagnostics and layer series; the resum
   assert.ok(l.series['layer/gradNorm/output']);
   assert.ok(!l.series['layer/firingRate/output'], 'the output layer has no firing rate');
   // pre-activations of the hidden layer, weights of the hidden and the output layer
-  assert.deepEqual(l.extras.histograms?.map((t) => `${t.kind}/${t.layer}`), ['pre/dense1', 'weight/dense1', 'weight/output']);
+  assert.deepEqual(
+    l.extras.histograms?.map((t) => `${t.kind}/${t.layer}`),
+    ['pre/dense1', 'weight/dense1', 'weight/output'],
+  );
   assert.equal(l.extras.histograms?.[0].steps.length, 40);
   const run = new RunSeries(2000);
   run.ingest(records);
@@ -217,14 +300,30 @@ test('Throttle: bursts of changes become at most one flush per interval', () => 
   const pending: { at: number; fn: () => void }[] = [];
   const timers: TimerApi = {
     now: () => now,
-    setTimeout: (fn, ms) => { const t = { at: now + ms, fn }; pending.push(t); return t; },
-    clearTimeout: (h) => { const i = pending.indexOf(h as never); if (i >= 0) pending.splice(i, 1); },
+    setTimeout: (fn, ms) => {
+      const t = { at: now + ms, fn };
+      pending.push(t);
+      return t;
+    },
+    clearTimeout: (h) => {
+      const i = pending.indexOf(h as never);
+      if (i >= 0) pending.splice(i, 1);
+    },
   };
   let flushes = 0;
-  const th = new Throttle(() => { flushes++; }, 100, timers);
+  const th = new Throttle(
+    () => {
+      flushes++;
+    },
+    100,
+    timers,
+  );
   for (now = 0; now < 1000; now += 5) {
     th.schedule();
-    for (const t of pending.filter((p) => p.at <= now)) { pending.splice(pending.indexOf(t), 1); t.fn(); }
+    for (const t of pending.filter((p) => p.at <= now)) {
+      pending.splice(pending.indexOf(t), 1);
+      t.fn();
+    }
   }
   assert.ok(flushes >= 9 && flushes <= 11, `${flushes} flushes in 1 s`);
   for (const t of pending.splice(0)) t.fn();
@@ -239,17 +338,35 @@ test('Throttle: bursts of changes become at most one flush per interval', () => 
 test('LiveRun tails a run folder: partial lines wait, a replaced file starts over, status changes notify', () => {
   const dir = path.join(tmpRoot, 'run1');
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ format: 'sbn-run', version: 1, name: 'toy', created: new Date().toISOString(), model: 'model.sbn.json', source: 'x' }));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model: { name: 'toy' }, train: { estimator: 'psa', epochs: 8 } }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({
+      format: 'sbn-run',
+      version: 1,
+      name: 'toy',
+      created: new Date().toISOString(),
+      model: 'model.sbn.json',
+      source: 'x',
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ model: { name: 'toy' }, train: { estimator: 'psa', epochs: 8 } }),
+  );
   fs.writeFileSync(path.join(dir, 'environment.json'), JSON.stringify({ backend: 'wasm' }));
-  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ status: 'running', pid: process.pid, hostname: os.hostname(), updated: new Date().toISOString() }));
+  fs.writeFileSync(
+    path.join(dir, 'status.json'),
+    JSON.stringify({ status: 'running', pid: process.pid, hostname: os.hostname(), updated: new Date().toISOString() }),
+  );
   const records = syntheticRecords(100);
   const text = records.map((r) => JSON.stringify(r) + '\n').join('');
   const cut = Math.floor(text.length / 2);
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), text.slice(0, cut));
   const live = new LiveRun(dir, 2000, 50);
   let notified = 0;
-  const sub = live.onDidChange(() => { notified++; });
+  const sub = live.onDidChange(() => {
+    notified++;
+  });
   const n1 = live.series.series.get(SERIES.objective)!.length;
   assert.ok(n1 > 0 && n1 < 50);
   fs.appendFileSync(path.join(dir, 'metrics.jsonl'), text.slice(cut));
@@ -268,10 +385,24 @@ test('LiveRun tails a run folder: partial lines wait, a replaced file starts ove
   assert.ok(st.etaSeconds !== undefined && Math.abs(st.etaSeconds - 300 / 20) < 1e-6, String(st.etaSeconds));
   assert.equal(st.canStop, false, 'no worker of this window trains it');
   const oldSeries = live.series;
-  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), records.slice(0, 3).map((r) => JSON.stringify(r) + '\n').join(''));
+  fs.writeFileSync(
+    path.join(dir, 'metrics.jsonl'),
+    records
+      .slice(0, 3)
+      .map((r) => JSON.stringify(r) + '\n')
+      .join(''),
+  );
   live.poll();
   assert.notEqual(live.series, oldSeries, 'a shorter file was replaced: fresh series');
-  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ status: 'finished', pid: process.pid, hostname: os.hostname(), updated: new Date().toISOString() }));
+  fs.writeFileSync(
+    path.join(dir, 'status.json'),
+    JSON.stringify({
+      status: 'finished',
+      pid: process.pid,
+      hostname: os.hostname(),
+      updated: new Date().toISOString(),
+    }),
+  );
   const before = notified;
   assert.equal(live.poll(), true);
   assert.equal(notified, before + 1);
@@ -283,11 +414,29 @@ test('LiveRun tails a run folder: partial lines wait, a replaced file starts ove
 test('LiveRun: the header shows what ran from environment.json (backend in full, origin, devices, kernels)', () => {
   const dir = path.join(tmpRoot, 'run-native');
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ format: 'sbn-run', version: 1, name: 'toy', created: new Date().toISOString(), model: 'model.sbn.json', source: 'x' }));
-  fs.writeFileSync(path.join(dir, 'environment.json'), JSON.stringify({
-    backend: 'tensorflow', backendDetail: 'tensorflow (libtensorflow 2.21.0)', kernels: 'native (avx512, 2 threads)',
-    native: { origin: 'setup', devices: [{ name: '/job:localhost/replica:0/task:0/device:CPU:0', type: 'CPU', memoryBytes: 0 }] },
-  }));
+  fs.writeFileSync(
+    path.join(dir, 'run.json'),
+    JSON.stringify({
+      format: 'sbn-run',
+      version: 1,
+      name: 'toy',
+      created: new Date().toISOString(),
+      model: 'model.sbn.json',
+      source: 'x',
+    }),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'environment.json'),
+    JSON.stringify({
+      backend: 'tensorflow',
+      backendDetail: 'tensorflow (libtensorflow 2.21.0)',
+      kernels: 'native (avx512, 2 threads)',
+      native: {
+        origin: 'setup',
+        devices: [{ name: '/job:localhost/replica:0/task:0/device:CPU:0', type: 'CPU', memoryBytes: 0 }],
+      },
+    }),
+  );
   const live = new LiveRun(dir, 2000, 50);
   const st = live.state();
   assert.equal(st.backend, 'tensorflow');
@@ -297,10 +446,12 @@ test('LiveRun: the header shows what ran from environment.json (backend in full,
 });
 
 test('seriesCsv: one row per step, one column per series', () => {
-  const csv = seriesCsv(new Map([
-    ['objective', { x: [1, 2, 3], y: [0.5, null, 0.25] }],
-    ['validation/acc_e', { x: [2], y: [0.75] }],
-  ]));
+  const csv = seriesCsv(
+    new Map([
+      ['objective', { x: [1, 2, 3], y: [0.5, null, 0.25] }],
+      ['validation/acc_e', { x: [2], y: [0.75] }],
+    ]),
+  );
   assert.equal(csv, 'step,objective,validation/acc_e\n1,0.5,\n2,,0.75\n3,0.25,\n');
 });
 
@@ -316,7 +467,10 @@ test('rebin keeps every count and puts it where its values lie', () => {
 
 test('a weight histogram whose range grows re-bins the earlier columns into the common range', () => {
   const env = (kind: string, step: number) => ({ kind, step, time: '2026-01-01T00:00:00Z', elapsed: step / 10 });
-  const rec = (step: number, max: number) => ({ ...env('layerStats', step), layers: [{ name: 'output', weightNorm: 1, weightHist: { min: -max, max, counts: [1, 1, 1, 1] } }] });
+  const rec = (step: number, max: number) => ({
+    ...env('layerStats', step),
+    layers: [{ name: 'output', weightNorm: 1, weightHist: { min: -max, max, counts: [1, 1, 1, 1] } }],
+  });
   const l = fresh([rec(1, 1), rec(2, 2)] as unknown as MetricsRecord[], 2000, 'layers');
   const t = l.extras.histograms![0];
   assert.equal(t.kind, 'weight');

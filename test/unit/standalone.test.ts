@@ -27,7 +27,11 @@ const FORBIDDEN: { name: string; re: RegExp }[] = [
 // shebangs, ~/.cache — never match (the first test checks that). A file that needs one of the forbidden forms
 // belongs under test/.
 
-export interface Violation { line: number; text: string; what: string }
+export interface Violation {
+  line: number;
+  text: string;
+  what: string;
+}
 
 /** Every forbidden path in `text` (a file's content), with its line. */
 export function machinePaths(text: string): Violation[] {
@@ -39,9 +43,13 @@ export function machinePaths(text: string): Violation[] {
       // the match with some context (a data file may be one long line)
       const start = before.lastIndexOf('\n') + 1;
       const end = text.indexOf('\n', m.index) < 0 ? text.length : text.indexOf('\n', m.index);
-      const from = Math.max(start, m.index! - 60);
-      const to = Math.min(end, m.index! + m[0].length + 60);
-      out.push({ line, text: `${from > start ? '…' : ''}${text.slice(from, to).trim()}${to < end ? '…' : ''}`, what: name });
+      const from = Math.max(start, m.index - 60);
+      const to = Math.min(end, m.index + m[0].length + 60);
+      out.push({
+        line,
+        text: `${from > start ? '…' : ''}${text.slice(from, to).trim()}${to < end ? '…' : ''}`,
+        what: name,
+      });
     }
   }
   return out.sort((a, b) => a.line - b.line);
@@ -50,10 +58,14 @@ export function machinePaths(text: string): Violation[] {
 /** The repository's files: git's list, or (no .git: an unpacked archive) the tree minus what .gitignore names. */
 function repositoryFiles(): { files: string[]; source: string } {
   const git = spawnSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' });
-  if (git.status === 0 && git.stdout.length > 0) return { files: git.stdout.split('\0').filter(Boolean), source: 'git ls-files' };
+  if (git.status === 0 && git.stdout.length > 0)
+    return { files: git.stdout.split('\0').filter(Boolean), source: 'git ls-files' };
   // Without git: skip dot-folders and the folders .gitignore lists by name (node_modules/, dist/, /runs/, …).
-  const ignored = fs.readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n')
-    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !/[*?[]/.test(l))
+  const ignored = fs
+    .readFileSync(path.join(root, '.gitignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !/[*?[]/.test(l))
     .map((l) => l.replace(/^\//, '').replace(/\/$/, ''));
   const files: string[] = [];
   const walk = (rel: string) => {
@@ -76,7 +88,10 @@ function isBinary(buf: Buffer): boolean {
 test('the path check finds what it must and leaves system paths alone', () => {
   const found = (text: string) => machinePaths(text).map((v) => v.what);
   assert.deepEqual(found('see ../shared/spec/notes.md'), ['a folder beside the checkout']);
-  assert.deepEqual(found("path.join('..', 'shared', 'x')\nread('..\\\\shared\\\\x')\n\"..\\shared\""), Array(3).fill('a folder beside the checkout'));
+  assert.deepEqual(
+    found("path.join('..', 'shared', 'x')\nread('..\\\\shared\\\\x')\n\"..\\shared\""),
+    Array(3).fill('a folder beside the checkout'),
+  );
   assert.deepEqual(found('// measured in /work/shared/notes/x.md'), ['a development machine path']);
   assert.deepEqual(found('{"runDir":"/work/exp/a/runs/x"}'), ['a development machine path']);
   assert.deepEqual(found('cache in /root/.cache/sbn'), ['a development machine path']);
@@ -86,10 +101,22 @@ test('the path check finds what it must and leaves system paths alone', () => {
   assert.deepEqual(found('sbn train --out /tmp/doc-runs'), ['a temporary file of one machine']);
   assert.equal(machinePaths('line 1\nline 2 /work/x\n')[0].line, 2);
   for (const fine of [
-    '/usr/share/datasets/fashion-mnist', '/usr/bin/chromium', '#!/usr/bin/env node', '/proc/self/stat', '/dev/null',
-    'src/work/x.ts', 'experiments/tmp/x', 'https://example.org/home/', 'os.tmpdir()', '~/.cache/sbn-studio',
-    '${XDG_CACHE_HOME:-~/.cache}', 'reference/authors-psa-neurips2020', '../../docs/results.md', 'shared weights',
-  ]) assert.deepEqual(machinePaths(fine), [], fine);
+    '/usr/share/datasets/fashion-mnist',
+    '/usr/bin/chromium',
+    '#!/usr/bin/env node',
+    '/proc/self/stat',
+    '/dev/null',
+    'src/work/x.ts',
+    'experiments/tmp/x',
+    'https://example.org/home/',
+    'os.tmpdir()',
+    '~/.cache/sbn-studio',
+    '${XDG_CACHE_HOME:-~/.cache}',
+    'reference/authors-psa-neurips2020',
+    '../../docs/results.md',
+    'shared weights',
+  ])
+    assert.deepEqual(machinePaths(fine), [], fine);
 });
 
 test('no file outside test/ refers to ../shared or to an absolute path of a development machine', () => {
@@ -107,5 +134,9 @@ test('no file outside test/ refers to ../shared or to an absolute path of a deve
     for (const v of machinePaths(buf.toString('utf8'))) problems.push(`${file}:${v.line}: ${v.what}: ${v.text}`);
   }
   assert.ok(scanned > 100, `only ${scanned} text files scanned`);
-  assert.deepEqual(problems, [], `${problems.length} machine-specific path(s) (from ${source}); use a path inside the repository:\n${problems.join('\n')}`);
+  assert.deepEqual(
+    problems,
+    [],
+    `${problems.length} machine-specific path(s) (from ${source}); use a path inside the repository:\n${problems.join('\n')}`,
+  );
 });

@@ -15,7 +15,8 @@ import { hoverAt } from '../../src/extension/language/hover';
 import { RunStore } from '../../src/engine/runs';
 import { repoRoot } from './helpers/fixtures';
 
-const COMMAND_LINK = '[Fix it](command:workbench.action.terminal.sendSequence?%7B%22text%22%3A%22curl%20x%7Csh%5Cn%22%7D)';
+const COMMAND_LINK =
+  '[Fix it](command:workbench.action.terminal.sendSequence?%7B%22text%22%3A%22curl%20x%7Csh%5Cn%22%7D)';
 const HOSTILE = [
   COMMAND_LINK,
   `[a](https://example.invalid/x "title") and [b](file:///etc/passwd)`,
@@ -57,7 +58,8 @@ test('Markdown: workspace text renders as the same text — no link, image, HTML
     const m = markdownText(h);
     assert.doesNotMatch(m, /[\r\n\u2028\u2029]/);
     // every syntax character is escaped (preceded by an odd number of backslashes)
-    for (const match of m.matchAll(/(\\*)([`*_[\]()!<>&|~#])/g)) assert.equal(match[1].length % 2, 1, `${m} at ${match.index}`);
+    for (const match of m.matchAll(/(\\*)([`*_[\]()!<>&|~#])/g))
+      assert.equal(match[1].length % 2, 1, `${m} at ${match.index}`);
   }
   const render = renderMarkdown();
   if (!render) return;
@@ -71,13 +73,17 @@ test('Markdown: workspace text renders as the same text — no link, image, HTML
 });
 
 test('hover: a model and layer named with Markdown show the names as text', () => {
-  const model = JSON.stringify({
-    name: '![pixel](https://example.invalid/track.png) ' + COMMAND_LINK,
-    input: { shape: [2] },
-    layers: [{ type: 'dense', units: 4, name: '<img src=x onerror=alert(1)>[x](command:y)' }],
-    output: { units: 1, loss: 'logistic' },
-    data: { dataset: 'toy-2d' },
-  }, null, 2);
+  const model = JSON.stringify(
+    {
+      name: '![pixel](https://example.invalid/track.png) ' + COMMAND_LINK,
+      input: { shape: [2] },
+      layers: [{ type: 'dense', units: 4, name: '<img src=x onerror=alert(1)>[x](command:y)' }],
+      output: { units: 1, loss: 'logistic' },
+      data: { dataset: 'toy-2d' },
+    },
+    null,
+    2,
+  );
   const a = analyzeModel(model, '/w/m.sbn.json', { fileExists: () => true, fashionMnistAvailable: () => true });
   const lines = model.split('\n');
   const at = (needle: string) => {
@@ -88,27 +94,56 @@ test('hover: a model and layer named with Markdown show the names as text', () =
   for (const hover of [at('"name": "!['), at('"units": 4')]) {
     assert.ok(hover, 'a hover');
     // the first paragraph holds the name (the rest — `(layers[0])`, shapes and counts — is ours)
-    assert.doesNotMatch(hover!.split('\n\n')[0].replace(/ \(layers\[\d+\]\)/, ''), /(^|[^\\])(\[|!\[|<)/, hover);
-    if (render) assert.doesNotMatch(render(hover!), /<(a|img)\b/);
+    assert.doesNotMatch(hover.split('\n\n')[0].replace(/ \(layers\[\d+\]\)/, ''), /(^|[^\\])(\[|!\[|<)/, hover);
+    if (render) assert.doesNotMatch(render(hover), /<(a|img)\b/);
   }
 });
 
 test('run folders: the model name never leaves the runs folder or names a special file', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-names-'));
   const names = [
-    '../../x', '../..', '..', '.', '/etc/passwd', 'C:\\Windows\\System32\\x', '\\\\server\\share', 'a\0b', 'x'.repeat(20_000_000),
-    'CON', 'nul', 'COM1', 'LPT9.txt', '\u202Eexe.txt', '~/.ssh/id', '$(rm -rf ~)', '`id`', '; rm -rf /', COMMAND_LINK, '', '   ', '…',
+    '../../x',
+    '../..',
+    '..',
+    '.',
+    '/etc/passwd',
+    'C:\\Windows\\System32\\x',
+    '\\\\server\\share',
+    'a\0b',
+    'x'.repeat(20_000_000),
+    'CON',
+    'nul',
+    'COM1',
+    'LPT9.txt',
+    '\u202Eexe.txt',
+    '~/.ssh/id',
+    '$(rm -rf ~)',
+    '`id`',
+    '; rm -rf /',
+    COMMAND_LINK,
+    '',
+    '   ',
+    '…',
   ];
   const seen = new Set<string>();
   for (const name of names) {
-    const run = RunStore.create(root, name, { modelFileName: '../../evil.sbn.json', modelText: '{}', config: {}, environment: {} });
+    const run = RunStore.create(root, name, {
+      modelFileName: '../../evil.sbn.json',
+      modelText: '{}',
+      config: {},
+      environment: {},
+    });
     try {
       const dir = run.dir;
       assert.equal(path.dirname(dir), root, `${name.slice(0, 40)}: ${dir}`);
       assert.match(path.basename(dir), /^\d{8}-\d{6}-[A-Za-z0-9][A-Za-z0-9._-]{0,63}(-\d+)?$/, name.slice(0, 40));
       assert.ok(!seen.has(dir));
       seen.add(dir);
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('model')), ['model.sbn.json'], 'the model copy keeps a fixed name');
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.startsWith('model')),
+        ['model.sbn.json'],
+        'the model copy keeps a fixed name',
+      );
     } finally {
       run.close();
     }
@@ -122,6 +157,10 @@ test('webview pages never parse strings as markup: no innerHTML, outerHTML, inse
   const dir = path.join(repoRoot(), 'webview');
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
     const text = fs.readFileSync(path.join(dir, f), 'utf8');
-    assert.doesNotMatch(text, /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, f);
+    assert.doesNotMatch(
+      text,
+      /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(/,
+      f,
+    );
   }
 });

@@ -28,7 +28,7 @@ const ordered = (entries: CompletionEntry[]) => [...entries].sort((a, b) => a.so
 const ESTIMATORS = (modelSchema as { definitions: { train: { properties: { estimator: { enum: string[] } } } } })
   .definitions.train.properties.estimator.enum;
 
-test('top-level keys: those not yet written, required ones first, with the schema\'s descriptions', () => {
+test("top-level keys: those not yet written, required ones first, with the schema's descriptions", () => {
   const entries = at('name: x\nstates: pm1\n|');
   const keys = labels(ordered(entries));
   assert.deepEqual(keys.slice(0, 3), ['input', 'layers', 'output']);
@@ -57,9 +57,15 @@ test('a value on its own line under its key, and items of a list of enums (flow 
   assert.deepEqual(labels(at('diagnostics:\n  estimators:\n    - psa\n    - d|\n'), 'value'), ESTIMATORS);
 });
 
-test('a layer\'s keys follow its type (the discriminator); without one, every kind\'s keys and the type first', () => {
+test("a layer's keys follow its type (the discriminator); without one, every kind's keys and the type first", () => {
   assert.deepEqual(labels(at('layers:\n  - type: dense\n    |\n')), ['units', 'name']);
-  assert.deepEqual(labels(at('layers:\n  - type: conv\n    |\n')).sort(), ['filters', 'kernel', 'name', 'padding', 'stride']);
+  assert.deepEqual(labels(at('layers:\n  - type: conv\n    |\n')).sort(), [
+    'filters',
+    'kernel',
+    'name',
+    'padding',
+    'stride',
+  ]);
   assert.deepEqual(labels(at('layers:\n  - type: flatten\n    |\n')), ['name']);
   const open = labels(ordered(at('layers:\n  - |\n')), 'property');
   assert.equal(open[0], 'type');
@@ -69,9 +75,14 @@ test('a layer\'s keys follow its type (the discriminator); without one, every ki
   assert.match(kinds[1].documentation ?? '', /convolution/i);
 });
 
-test('flow style: keys inside { } and values after `key:`; an optimiser\'s keys follow its type', () => {
+test("flow style: keys inside { } and values after `key:`; an optimiser's keys follow its type", () => {
   assert.ok(labels(at('train: { est| }\n')).includes('estimator'));
-  assert.deepEqual(labels(at('train: { optimizer: { type: adam, | } }\n')), ['beta1', 'beta2', 'epsilon', 'weightDecay']);
+  assert.deepEqual(labels(at('train: { optimizer: { type: adam, | } }\n')), [
+    'beta1',
+    'beta2',
+    'epsilon',
+    'weightDecay',
+  ]);
   assert.ok(labels(at('train: { optimizer: { type: sgd, | } }\n')).includes('nesterov'));
   assert.deepEqual(labels(at('input: { shape: [784] }\noutput: { units: 10, loss: | }\n')), ['logistic', 'nll']);
 });
@@ -114,26 +125,33 @@ test('nothing in comments; nothing for free-form values', () => {
 });
 
 test('completing a key and taking the first completion yields a file that parses with that key', () => {
-  const text = 'name: toy\ninput: { shape: [2] }\nlayers:\n  - type: dense\n    units: 5\noutput: { units: 1, loss: logistic }\ndata: { dataset: toy-2d }\ntrain:\n  estimator: psa\n  ';
+  const text =
+    'name: toy\ninput: { shape: [2] }\nlayers:\n  - type: dense\n    units: 5\noutput: { units: 1, loss: logistic }\ndata: { dataset: toy-2d }\ntrain:\n  estimator: psa\n  ';
   const entry = at(text + 'l|').find((e) => e.label === 'lr')!;
   const completed = text + entry.insertText.replace('$0', '0.1') + '\n';
   const parsed = parseModelText(completed, 'completed.sbn.yaml');
   assert.ok(parsed.ok, JSON.stringify(parsed));
 });
 
-test('every example model: completions anywhere never throw and keep their range on the cursor\'s line', () => {
+test("every example model: completions anywhere never throw and keep their range on the cursor's line", () => {
   const examples = readdirSync(join(ROOT, 'examples')).filter((f) => /\.sbn\.ya?ml$/.test(f));
   assert.ok(examples.length > 0);
   for (const file of examples) {
     const text = readFileSync(join(ROOT, 'examples', file), 'utf8');
     const lines = text.split('\n');
-    fc.assert(fc.property(fc.nat(lines.length - 1), fc.nat(200), (line, column) => {
-      const character = Math.min(column, lines[line].length);
-      const entries = yamlCompletions(text, { line, character });
-      for (const e of entries) {
-        assert.equal(e.range.start.line, line);
-        assert.ok(e.range.start.character <= character && character <= e.range.end.character, `${file}:${line}:${character}`);
-      }
-    }), { numRuns: 60 });
+    fc.assert(
+      fc.property(fc.nat(lines.length - 1), fc.nat(200), (line, column) => {
+        const character = Math.min(column, lines[line].length);
+        const entries = yamlCompletions(text, { line, character });
+        for (const e of entries) {
+          assert.equal(e.range.start.line, line);
+          assert.ok(
+            e.range.start.character <= character && character <= e.range.end.character,
+            `${file}:${line}:${character}`,
+          );
+        }
+      }),
+      { numRuns: 60 },
+    );
   }
 });

@@ -2,8 +2,17 @@
 // `sbn data list` shows where each one is found, in the engine's lookup order (src/engine/data/store.ts).
 import * as path from 'node:path';
 import {
-  DATA_DIR_ENV, DATA_MIRROR_ENV, DATASET_CATALOG, STORED_DATASETS, FetchError, dataStoreDirs, datasetLocations, fetchDataset,
-  fetchErrorAdvice, isStoredDataset, type FetchProgress,
+  DATA_DIR_ENV,
+  DATA_MIRROR_ENV,
+  DATASET_CATALOG,
+  STORED_DATASETS,
+  FetchError,
+  dataStoreDirs,
+  datasetLocations,
+  fetchDataset,
+  fetchErrorAdvice,
+  isStoredDataset,
+  type FetchProgress,
 } from '../../engine/data';
 import { CliError } from '../errors';
 import { log } from '../log';
@@ -29,11 +38,12 @@ function progressPrinter(): (p: FetchProgress) => void {
   return (p) => {
     const key = `${p.file}:${p.phase}`;
     const now = Date.now();
-    const pct = p.total ? ` ${(100 * p.received / p.total).toFixed(0)}%` : '';
+    const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(0)}%` : '';
     const text = `[${p.index}/${p.files}] ${p.file}: ${p.phase === 'download' ? `${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}${pct}` : p.phase === 'verify' ? 'checking SHA-256' : 'extracting'}`;
     if (tty) {
       if (key !== lastKey && lastKey) process.stderr.write('\n');
-      if (key !== lastKey || now - lastAt > 200 || p.received === p.total) process.stderr.write(`\r\x1b[2Ksbn: ${text}`);
+      if (key !== lastKey || now - lastAt > 200 || p.received === p.total)
+        process.stderr.write(`\r\x1b[2Ksbn: ${text}`);
     } else if (key !== lastKey) {
       log(text);
     }
@@ -43,7 +53,8 @@ function progressPrinter(): (p: FetchProgress) => void {
 }
 
 export async function dataFetchCommand(name: string, o: DataCliOptions): Promise<void> {
-  if (!isStoredDataset(name)) throw new CliError(`data fetch: unknown data set "${name}" (expected one of ${STORED_DATASETS.join(', ')})`);
+  if (!isStoredDataset(name))
+    throw new CliError(`data fetch: unknown data set "${name}" (expected one of ${STORED_DATASETS.join(', ')})`);
   if (o.mirror !== undefined) {
     try {
       const u = new URL(o.mirror);
@@ -60,7 +71,9 @@ export async function dataFetchCommand(name: string, o: DataCliOptions): Promise
   try {
     const r = await fetchDataset(name, { dir, mirror: o.mirror, onProgress: progress, signal: abort.signal });
     if (process.stderr.isTTY) process.stderr.write('\n');
-    log(r.downloaded.length ? `${name}: downloaded ${r.downloaded.join(', ')}` : `${name}: already complete and verified`);
+    log(
+      r.downloaded.length ? `${name}: downloaded ${r.downloaded.join(', ')}` : `${name}: already complete and verified`,
+    );
     process.stdout.write(`${r.dir}\n`);
   } catch (e) {
     if (process.stderr.isTTY) process.stderr.write('\n');
@@ -81,7 +94,10 @@ export function dataListCommand(o: DataCliOptions): void {
     process.stdout.write(`${JSON.stringify({ stores: dataStoreDirs(), datasets: sets }, null, 2)}\n`);
     return;
   }
-  const lines = [`data-set stores (searched in this order; downloads go to the first): ${dataStoreDirs().join(', ')}`, ''];
+  const lines = [
+    `data-set stores (searched in this order; downloads go to the first): ${dataStoreDirs().join(', ')}`,
+    '',
+  ];
   for (const s of sets) {
     lines.push(`${s.name.padEnd(14)} ${s.found ? `found: ${s.found.label}` : `missing: sbn data fetch ${s.name}`}`);
     for (const l of s.locations) lines.push(`${' '.repeat(15)}${l.found ? '✓' : '·'} ${l.label}`);

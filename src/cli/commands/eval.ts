@@ -7,13 +7,20 @@ import { parsePositiveInt, parseSeed } from '../inputs';
 import { out } from '../io';
 import { log } from '../log';
 
-export interface EvalOptions { samples: string; split: string; checkpoint: string; seed: string; backend?: string }
+export interface EvalOptions {
+  samples: string;
+  split: string;
+  checkpoint: string;
+  seed: string;
+  backend?: string;
+}
 
 export async function evalCommand(runDir: string, o: EvalOptions): Promise<void> {
   const samples = parsePositiveInt(o.samples, '--samples');
   if (samples > 1024) throw new CliError('--samples: at most 1024');
   const seed = parseSeed(o.seed);
-  if (!['test', 'validation', 'train'].includes(o.split)) throw new CliError(`--split: expected test, validation or train, got "${o.split}"`);
+  if (!['test', 'validation', 'train'].includes(o.split))
+    throw new CliError(`--split: expected test, validation or train, got "${o.split}"`);
   const checkpoint = o.checkpoint === 'latest' ? 'latest' : parsePositiveInt(o.checkpoint, '--checkpoint');
   const backend = await startBackend(o.backend);
   let r: RunEvaluation;

@@ -5,7 +5,12 @@ import * as path from 'node:path';
 import { networkValues, disposeNetwork, type LayerValues } from '../../engine/network';
 import { MAX_STORED_VALUES } from '../../engine/gradientAccuracy';
 import {
-  GRADACC_MODEL, GRADACC_PARAMETERS, runGradaccExperiment, type AuthorsData, type GradaccRun, type ReferenceCurves,
+  GRADACC_MODEL,
+  GRADACC_PARAMETERS,
+  runGradaccExperiment,
+  type AuthorsData,
+  type GradaccRun,
+  type ReferenceCurves,
 } from '../../engine/experiments/gradacc';
 import type { GradaccCheckpoint } from '../../engine/experiments/types';
 import { writeExperimentReport } from '../../report';
@@ -16,7 +21,12 @@ import { loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../
 import { out } from '../io';
 import { log } from '../log';
 import { prepareOutputFolder } from '../outputs';
-import { AUTHORS_CHECKPOINTS_FILE as CHECKPOINTS_FILE, AUTHORS_CURVES_FILE as CURVES_FILE, authorsReferenceDir, loadReferenceCurves } from '../reference';
+import {
+  AUTHORS_CHECKPOINTS_FILE as CHECKPOINTS_FILE,
+  AUTHORS_CURVES_FILE as CURVES_FILE,
+  authorsReferenceDir,
+  loadReferenceCurves,
+} from '../reference';
 import { formatTable, PAPER_ESTIMATORS } from './gradeval';
 
 export interface ExperimentGradaccOptions {
@@ -32,17 +42,23 @@ export interface ExperimentGradaccOptions {
 /** The authors' folder to use: --authors (both files required) or the package's own copy, if complete. */
 function authorsDir(flag: string | undefined): string | undefined {
   if (flag !== undefined) {
-    if (!fs.statSync(flag, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--authors: ${flag}: folder not found`);
+    if (!fs.statSync(flag, { throwIfNoEntry: false })?.isDirectory())
+      throw new CliError(`--authors: ${flag}: folder not found`);
     for (const name of [CHECKPOINTS_FILE, CURVES_FILE]) {
       const file = path.join(flag, name);
-      if (!fs.existsSync(file)) throw new CliError(`--authors: ${file}: file not found (the folder must hold ${CHECKPOINTS_FILE} and ${CURVES_FILE})`);
+      if (!fs.existsSync(file))
+        throw new CliError(
+          `--authors: ${file}: file not found (the folder must hold ${CHECKPOINTS_FILE} and ${CURVES_FILE})`,
+        );
     }
     return flag;
   }
   const dir = authorsReferenceDir();
   const missing = [CHECKPOINTS_FILE, CURVES_FILE].filter((name) => !fs.existsSync(path.join(dir, name)));
   if (missing.length === 0) return dir;
-  log(`the authors' data is not at ${dir} (${missing.join(', ')} missing): skipping their checkpoints and every comparison with their curves (give --authors <dir>)`);
+  log(
+    `the authors' data is not at ${dir} (${missing.join(', ')} missing): skipping their checkpoints and every comparison with their curves (give --authors <dir>)`,
+  );
   return undefined;
 }
 
@@ -59,7 +75,10 @@ function loadAuthors(dir: string): AuthorsData {
   };
   return {
     checkpoints: { 'chk-1': params('chk-1'), 'chk-100': params('chk-100') },
-    curves: { 'chk-100': loadReferenceCurves(`${curves}#chk-100`), 'chk-2000': loadReferenceCurves(`${curves}#chk-2000`) },
+    curves: {
+      'chk-100': loadReferenceCurves(`${curves}#chk-100`),
+      'chk-2000': loadReferenceCurves(`${curves}#chk-2000`),
+    },
   };
 }
 
@@ -74,12 +93,18 @@ function pct(v: number): string {
 /** Per estimator and layer, the largest deviations from the authors' curves (same parameters). */
 export function formatDeviations(c: GradaccCheckpoint): string {
   if (!c.reference) return '';
-  const lines = [`Deviation of ${c.id} from the authors' ${c.reference.checkpoint} curves (${c.reference.kind}): largest |cos ours − cos authors| and |rmse ours / rmse authors − 1| over M, and where`];
+  const lines = [
+    `Deviation of ${c.id} from the authors' ${c.reference.checkpoint} curves (${c.reference.kind}): largest |cos ours − cos authors| and |rmse ours / rmse authors − 1| over M, and where`,
+  ];
   const labelWidth = Math.max(10, ...Object.keys(c.reference.deviations).map((l) => l.length)) + 1;
-  lines.push(`${'estimator'.padEnd(labelWidth)} ${'layer'.padEnd(9)} ${'max |Δcos|'.padStart(11)} ${'at M'.padStart(6)} ${'max |Δrmse|'.padStart(12)} ${'at M'.padStart(6)}`);
+  lines.push(
+    `${'estimator'.padEnd(labelWidth)} ${'layer'.padEnd(9)} ${'max |Δcos|'.padStart(11)} ${'at M'.padStart(6)} ${'max |Δrmse|'.padStart(12)} ${'at M'.padStart(6)}`,
+  );
   for (const [label, layers] of Object.entries(c.reference.deviations)) {
     layers.forEach((d, k) => {
-      lines.push(`${label.padEnd(labelWidth)} ${layerTitle(k, layers.length).padEnd(9)} ${d.maxCosDeviation.toFixed(4).padStart(11)} ${String(d.atMCos).padStart(6)} ${pct(d.maxRmseRelDeviation).padStart(12)} ${String(d.atMRmse).padStart(6)}`);
+      lines.push(
+        `${label.padEnd(labelWidth)} ${layerTitle(k, layers.length).padEnd(9)} ${d.maxCosDeviation.toFixed(4).padStart(11)} ${String(d.atMCos).padStart(6)} ${pct(d.maxRmseRelDeviation).padStart(12)} ${String(d.atMRmse).padStart(6)}`,
+      );
     });
   }
   return lines.join('\n') + '\n';
@@ -90,7 +115,9 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
   const seed = parseSeed(o.seed);
   const epochs = parsePositiveInt(o.epochs, '--epochs');
   if (draws * GRADACC_PARAMETERS > MAX_STORED_VALUES) {
-    throw new CliError(`--draws: ${draws} draws × ${GRADACC_PARAMETERS} parameters exceeds the ${MAX_STORED_VALUES.toExponential(0)} stored values of the protocol; use fewer draws`);
+    throw new CliError(
+      `--draws: ${draws} draws × ${GRADACC_PARAMETERS} parameters exceeds the ${MAX_STORED_VALUES.toExponential(0)} stored values of the protocol; use fewer draws`,
+    );
   }
   const estimators = parseEstimatorList(PAPER_ESTIMATORS);
   const dir = authorsDir(o.authors);
@@ -108,9 +135,17 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
   let run: GradaccRun;
   try {
     run = await runGradaccExperiment({
-      outDir: o.out, draws, seed, epochs, estimators, authors,
+      outDir: o.out,
+      draws,
+      seed,
+      epochs,
+      estimators,
+      authors,
       environment: experimentEnvironment(backend),
-      log: (line) => { endProgress(); log(line); },
+      log: (line) => {
+        endProgress();
+        log(line);
+      },
       onProgress: (checkpoint, label, done, total) => {
         const what = `${checkpoint}: ${label}`;
         if (process.stderr.isTTY) {
@@ -146,8 +181,12 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
 
   const training = experiment.training;
   if (training) {
-    const exact = Object.entries(training.exactLoss).map(([e, v]) => `epoch ${e} ${v.toFixed(6)}`).join(', ');
-    log(`training ${run.trained ? 'ran' : 'reused'}: ${training.epochs} epochs in ${training.seconds.toFixed(1)} s; exact expected loss ${exact}`);
+    const exact = Object.entries(training.exactLoss)
+      .map(([e, v]) => `epoch ${e} ${v.toFixed(6)}`)
+      .join(', ');
+    log(
+      `training ${run.trained ? 'ran' : 'reused'}: ${training.epochs} epochs in ${training.seconds.toFixed(1)} s; exact expected loss ${exact}`,
+    );
   }
   if (run.reused.length) log(`results reused: ${run.reused.join(', ')}`);
   const report = await writeExperimentReport(o.out, experiment, { png: o.png });

@@ -5,7 +5,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, describeResume } from '../../engine/train/session';
 import { releaseAbandonedRun } from '../../engine/runs';
-import { runSuite, suiteReport, SuiteError, SUITE_METHODS, SUITES, type SuiteDefinition } from '../../engine/experiments/trainSuite';
+import {
+  runSuite,
+  suiteReport,
+  SuiteError,
+  SUITE_METHODS,
+  SUITES,
+  type SuiteDefinition,
+} from '../../engine/experiments/trainSuite';
 import { writeExperimentReport } from '../../report';
 import { startBackend } from '../backend';
 import { CliError } from '../errors';
@@ -35,9 +42,13 @@ export interface ExperimentTrainOptions {
 function parseMethods(list: string | undefined): string[] {
   const all = SUITE_METHODS.map((m) => m.method);
   if (list === undefined) return all;
-  const wanted = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.find((m) => !all.includes(m));
-  if (unknown !== undefined) throw new CliError(`--methods: unknown method "${unknown}" (expected some of ${all.join(', ')})`);
+  if (unknown !== undefined)
+    throw new CliError(`--methods: unknown method "${unknown}" (expected some of ${all.join(', ')})`);
   if (wanted.length === 0) throw new CliError('--methods: give at least one method');
   return all.filter((m) => wanted.includes(m));
 }
@@ -63,8 +74,12 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
     // the data-set store (`sbn data fetch cifar10`) when it holds CIFAR-10
     dataPath = locateDataset('cifar10')?.dir;
     if (!dataPath) {
-      throw new CliError(withEnvironmentHint(`--data: suite ${suite.name} needs the folder of the CIFAR-10 binary batches `
-        + '(data_batch_1.bin … data_batch_5.bin, test_batch.bin), and the data-set store has none: `sbn data fetch cifar10` downloads them'));
+      throw new CliError(
+        withEnvironmentHint(
+          `--data: suite ${suite.name} needs the folder of the CIFAR-10 binary batches ` +
+            '(data_batch_1.bin … data_batch_5.bin, test_batch.bin), and the data-set store has none: `sbn data fetch cifar10` downloads them',
+        ),
+      );
     }
   }
   const dir = path.resolve(o.out ?? path.join('experiments', suite.name));
@@ -76,12 +91,18 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const stop = listenForStop('second Ctrl-C: exiting at once (the last checkpoint of the current method is kept)');
   let current: string | undefined; // the run being trained, released if a second Ctrl-C exits at once
   stop.onExit(() => {
-    if (current) releaseAbandonedRun(current, process.pid, `exited on a second Ctrl-C; ${describeResume(current)}`, 'stopped');
+    if (current)
+      releaseAbandonedRun(current, process.pid, `exited on a second Ctrl-C; ${describeResume(current)}`, 'stopped');
   });
   let outcome: 'finished' | 'stopped';
   try {
     outcome = await runSuite({
-      suite, dir, methods, epochs, dataPath, limit,
+      suite,
+      dir,
+      methods,
+      epochs,
+      dataPath,
+      limit,
       env: { backend: backend.name, backendDetail: backend.detail, versions: versions() },
       shouldStop: stop.requested,
       onMethod: (m) => {
@@ -93,10 +114,16 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
       },
       onEvaluate: (method) => log(`${method}: test accuracy vs ${suite.testSamples} samples`),
       events: (method) => ({
-        lrTrial: (e) => log(`${method}: lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`),
+        lrTrial: (e) =>
+          log(
+            `${method}: lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`,
+          ),
         epoch: (e) => log(`${method}: epoch ${e.epoch} objective ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
         eval: (e) => {
-          if (e.split === 'validation') log(`${method}: epoch ${e.epoch.toFixed(2)} validation u_loss ${e.u_loss.toFixed(4)} acc1 ${pct(e.acc1)} acc_e ${pct(e.acc_e)}`);
+          if (e.split === 'validation')
+            log(
+              `${method}: epoch ${e.epoch.toFixed(2)} validation u_loss ${e.u_loss.toFixed(4)} acc1 ${pct(e.acc1)} acc_e ${pct(e.acc_e)}`,
+            );
         },
         message: (m) => log(`${method}: ${m}`),
       }),
@@ -117,20 +144,36 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
 
 export function formatSuiteTable(r: ReturnType<typeof suiteReport>): string {
   const lines = [`${r.title} (${r.suite}); backend ${r.environment.backend}; PSA kernels ${r.environment.kernels}`];
-  const head = ['method', 'status', 'lr', 'epochs', 's/epoch', 'val u_loss', 'val acc_e', 'test acc (1)', 'test acc (all)'];
+  const head = [
+    'method',
+    'status',
+    'lr',
+    'epochs',
+    's/epoch',
+    'val u_loss',
+    'val acc_e',
+    'test acc (1)',
+    'test acc (all)',
+  ];
   const rows = r.methods.map((m) => {
     const v = m.curves.validation;
     const last = v.epoch.length - 1;
     const t = m.test;
     return [
-      m.label, m.status, m.lr === null ? '—' : m.lr.toExponential(2), String(m.epochs),
+      m.label,
+      m.status,
+      m.lr === null ? '—' : m.lr.toExponential(2),
+      String(m.epochs),
       m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
-      last >= 0 ? v.u_loss[last].toFixed(4) : '—', last >= 0 ? pct(v.acc_e[last]) : '—',
-      t ? pct(t.accuracy[0]) : '—', t ? `${pct(t.accuracy[t.accuracy.length - 1])} (${t.samples[t.samples.length - 1]})` : '—',
+      last >= 0 ? v.u_loss[last].toFixed(4) : '—',
+      last >= 0 ? pct(v.acc_e[last]) : '—',
+      t ? pct(t.accuracy[0]) : '—',
+      t ? `${pct(t.accuracy[t.accuracy.length - 1])} (${t.samples[t.samples.length - 1]})` : '—',
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const fmtRow = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const fmtRow = (row: string[]) =>
+    row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   lines.push(fmtRow(head), ...rows.map(fmtRow));
   return lines.join('\n') + '\n';
 }

@@ -4,7 +4,16 @@ import { gradientDraws } from '../../engine/gradients';
 import { exactCost } from '../../engine/estimators/exactCost';
 import { disposeNetwork } from '../../engine/network';
 import { asCliError, CliError } from '../errors';
-import { loadData, loadModel, loadParams, parseBaseline, parseEstimatorName, parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
+import {
+  loadData,
+  loadModel,
+  loadParams,
+  parseBaseline,
+  parseEstimatorName,
+  parsePositiveInt,
+  parsePositiveNumber,
+  parseSeed,
+} from '../inputs';
 import { out } from '../io';
 import { log } from '../log';
 
@@ -38,7 +47,10 @@ export async function gradCommand(modelFile: string, o: GradOptions): Promise<vo
     const layers = summary.layers.map((l) => ({ name: l.name, mean: Array.from(l.mean), std: Array.from(l.std) }));
     for (const l of layers) {
       if (![...l.mean, ...l.std].every(Number.isFinite)) {
-        throw new CliError(`${estimator} produced a non-finite gradient in layer ${l.name} (check the parameters' magnitude)`, 1);
+        throw new CliError(
+          `${estimator} produced a non-finite gradient in layer ${l.name} (check the parameters' magnitude)`,
+          1,
+        );
       }
     }
     if (!Number.isFinite(summary.loss)) throw new CliError(`${estimator} produced a non-finite loss`, 1);

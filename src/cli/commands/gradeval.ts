@@ -32,24 +32,27 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
   const entries = parseEstimatorList(o.estimators);
   const draws = parsePositiveInt(o.draws, '--draws');
   const seed = parseSeed(o.seed);
-  const M = o.m === undefined ? paperMFor(draws)
-    : o.m.split(',').map((s) => parsePositiveInt(s.trim(), '--m'));
+  const M = o.m === undefined ? paperMFor(draws) : o.m.split(',').map((s) => parsePositiveInt(s.trim(), '--m'));
   const tooBig = M.find((m) => m > draws);
   if (tooBig !== undefined) throw new CliError(`--m: M = ${tooBig} is larger than --draws ${draws}`);
   const reference = o.reference ? loadReferenceCurves(o.reference) : undefined;
   const spec = loadModel(modelFile);
   const data = loadData(o.data, spec);
-  const outFile = o.out ?? path.join('sbn-gradeval', `${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const outFile =
+    o.out ?? path.join('sbn-gradeval', `${spec.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   prepareOutputFile(outFile, '--out');
   const refusal = exactCost(spec, data.X.length).refusal;
-  if (refusal) throw new CliError(`${modelFile}: layers: ${refusal} (gradeval needs the exact gradient as its reference)`);
+  if (refusal)
+    throw new CliError(`${modelFile}: layers: ${refusal} (gradeval needs the exact gradient as its reference)`);
   const backend = await startBackend(o.backend);
   const net = loadParams(o.params, spec);
   let result: GradientAccuracyResult;
   try {
     let lastLabel = '';
     result = gradientAccuracy(net, data, entries, {
-      draws, seed, M,
+      draws,
+      seed,
+      M,
       onProgress: (label, done, total) => {
         if (process.stderr.isTTY) process.stderr.write(`\rsbn: ${label}: ${done}/${total} draws`);
         else if (label !== lastLabel) log(`${label}: ${total} draws`);
@@ -62,7 +65,11 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
   } finally {
     disposeNetwork(net);
   }
-  const json = { ...result, backend: backend.name, reference: reference ? attachReference(result, reference) : undefined };
+  const json = {
+    ...result,
+    backend: backend.name,
+    reference: reference ? attachReference(result, reference) : undefined,
+  };
   writeFileAtomic(outFile, JSON.stringify(json, null, 1) + '\n');
   out(formatTable(result, backend.name, reference));
   for (const e of result.estimators) log(`${e.label}: ${e.seconds.toFixed(1)} s`);
@@ -72,7 +79,16 @@ export async function gradevalCommand(modelFile: string, o: GradevalOptions): Pr
 interface ReferenceComparison {
   checkpoint: string;
   /** Per estimator label and layer: the authors' values at our M and the largest absolute deviation. */
-  estimators: Record<string, { layer: string; cos: (number | null)[]; rmse: (number | null)[]; maxCosDeviation: number; maxRmseRelDeviation: number }[]>;
+  estimators: Record<
+    string,
+    {
+      layer: string;
+      cos: (number | null)[];
+      rmse: (number | null)[];
+      maxCosDeviation: number;
+      maxRmseRelDeviation: number;
+    }[]
+  >;
 }
 
 function attachReference(result: GradientAccuracyResult, ref: ReferenceCurves): ReferenceComparison {
@@ -81,8 +97,11 @@ function attachReference(result: GradientAccuracyResult, ref: ReferenceCurves): 
   for (const [label, layers] of Object.entries(curves)) {
     const layerNames = result.estimators.find((e) => e.label === label)!.layers.map((l) => l.layer);
     estimators[label] = layers.map((c, k) => ({
-      layer: layerNames[k], cos: c.cos, rmse: c.rmse,
-      maxCosDeviation: deviations[label][k].maxCosDeviation, maxRmseRelDeviation: deviations[label][k].maxRmseRelDeviation,
+      layer: layerNames[k],
+      cos: c.cos,
+      rmse: c.rmse,
+      maxCosDeviation: deviations[label][k].maxCosDeviation,
+      maxRmseRelDeviation: deviations[label][k].maxRmseRelDeviation,
     }));
   }
   return { checkpoint: ref.checkpoint, estimators };
@@ -102,19 +121,33 @@ export function formatTable(result: GradientAccuracyData, backend: string, refer
   const width = reference ? 15 : 7;
   const labelWidth = Math.max(10, ...result.estimators.map((e) => e.label.length)) + 1;
   const lines: string[] = [];
-  lines.push(`Gradient accuracy (paper Experiment 1): model ${result.model}, ${result.draws} draws, seed ${result.seed}, backend ${backend}`);
-  lines.push(`exact expected loss ${result.exactLoss.toFixed(6)}; cosine similarity (higher is better) and relative RMSE (lower is better) vs the exact gradient, for averages of M draws`);
+  lines.push(
+    `Gradient accuracy (paper Experiment 1): model ${result.model}, ${result.draws} draws, seed ${result.seed}, backend ${backend}`,
+  );
+  lines.push(
+    `exact expected loss ${result.exactLoss.toFixed(6)}; cosine similarity (higher is better) and relative RMSE (lower is better) vs the exact gradient, for averages of M draws`,
+  );
   if (reference) lines.push(`in parentheses: the authors' published curves at ${reference.checkpoint}`);
   const layers = result.estimators[0]?.layers.map((l) => l.layer) ?? [];
   layers.forEach((layer, k) => {
     lines.push('');
     const head = shown.map((m) => `M=${m}`.padStart(width)).join(' ');
-    lines.push(`${`layer ${layer}`.padEnd(labelWidth)} ${'cosine'.padEnd(shown.length * (width + 1) - 1)} | relative RMSE`);
+    lines.push(
+      `${`layer ${layer}`.padEnd(labelWidth)} ${'cosine'.padEnd(shown.length * (width + 1) - 1)} | relative RMSE`,
+    );
     lines.push(`${'estimator'.padEnd(labelWidth)} ${head} | ${head}`);
     for (const e of result.estimators) {
       const l = e.layers[k];
-      const cos = idx.map((i, j) => cell(l.cos[i], reference ? referenceAt(reference, 'cos', k, e.label, shown[j]) : null).padStart(width)).join(' ');
-      const rmse = idx.map((i, j) => cell(l.rmse[i], reference ? referenceAt(reference, 'rmse', k, e.label, shown[j]) : null).padStart(width)).join(' ');
+      const cos = idx
+        .map((i, j) =>
+          cell(l.cos[i], reference ? referenceAt(reference, 'cos', k, e.label, shown[j]) : null).padStart(width),
+        )
+        .join(' ');
+      const rmse = idx
+        .map((i, j) =>
+          cell(l.rmse[i], reference ? referenceAt(reference, 'rmse', k, e.label, shown[j]) : null).padStart(width),
+        )
+        .join(' ');
       lines.push(`${e.label.padEnd(labelWidth)} ${cos} | ${rmse}`);
     }
   });

@@ -5,7 +5,14 @@ import * as os from 'node:os';
 import { formatPath } from '../../engine/spec/sourceMap';
 import { memoryProblem, trainMaximum, type ModelSpec, type TrainSpec } from '../../engine/spec';
 import { RunStore } from '../../engine/runs';
-import { ConfigError, describeResume, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
+import {
+  ConfigError,
+  describeResume,
+  resumeSession,
+  runSession,
+  startSession,
+  type Session,
+} from '../../engine/train/session';
 import type { StepEvent } from '../../engine/train/trainer';
 import { startBackend } from '../backend';
 import { CliError, fileSystemProblem } from '../errors';
@@ -32,9 +39,10 @@ export interface TrainCliOptions {
 
 function overridesOf(o: TrainCliOptions): Partial<TrainSpec> {
   const estimator = o.estimator === undefined ? undefined : parseEstimatorName(o.estimator);
-  if (estimator === 'exact') throw new CliError('--estimator: exact enumeration is a reference, not a training estimator');
+  if (estimator === 'exact')
+    throw new CliError('--estimator: exact enumeration is a reference, not a training estimator');
   return {
-    estimator: estimator as TrainSpec['estimator'] | undefined,
+    estimator: estimator,
     epochs: o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs', trainMaximum('epochs')),
     lr: o.lr === undefined ? undefined : o.lr === 'search' ? 'search' : parsePositiveNumber(o.lr, '--lr'),
     batchSize: o.batchSize === undefined ? undefined : parsePositiveInt(o.batchSize, '--batch-size'),
@@ -50,8 +58,11 @@ function checkMemory(modelFile: string, model: ModelSpec, overrides: Partial<Tra
   const problem = memoryProblem({ ...model, train: { ...model.train, ...given } }, os.totalmem());
   if (!problem) return;
   const key = problem.path[0] === 'train' ? String(problem.path[1]) : undefined;
-  const flag = key !== undefined && key in given ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : undefined;
-  throw new CliError(flag ? `${flag}: ${problem.message}` : `${modelFile}: ${formatPath(problem.path)}: ${problem.message}`);
+  const flag =
+    key !== undefined && key in given ? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : undefined;
+  throw new CliError(
+    flag ? `${flag}: ${problem.message}` : `${modelFile}: ${formatPath(problem.path)}: ${problem.message}`,
+  );
 }
 
 /** What a resume after a write failure continues from: the last checkpoint, which atomic writes keep intact. */
@@ -66,7 +77,11 @@ function lastCheckpointNote(dir: string): string {
 
 export function versions(): Record<string, string> {
   const read = (name: string) => {
-    try { return (require(`${name}/package.json`) as { version: string }).version; } catch { return 'unknown'; }
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
   };
   return { node: process.version, tfjs: read('@tensorflow/tfjs'), sbn: process.env.SBN_VERSION ?? '0.1.0' };
 }
@@ -75,7 +90,8 @@ function checkpointSeconds(): number {
   const raw = process.env.SBN_CHECKPOINT_SECONDS;
   if (raw === undefined || raw === '') return 120;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0) throw new CliError(`SBN_CHECKPOINT_SECONDS: expected a number of seconds ≥ 0, got "${raw}"`);
+  if (!Number.isFinite(v) || v < 0)
+    throw new CliError(`SBN_CHECKPOINT_SECONDS: expected a number of seconds ≥ 0, got "${raw}"`);
   return v;
 }
 
@@ -89,9 +105,20 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     // everything the user can get wrong is checked before a run folder exists
     checkpointEvery = checkpointSeconds();
     if (o.resume) {
-      const ignored = [modelFile && 'a model file', o.estimator && '--estimator', o.lr && '--lr', o.batchSize && '--batch-size', o.seed && '--seed', o.samples && '--samples'].filter(Boolean);
-      if (ignored.length) throw new CliError(`--resume: a resumed run keeps its configuration; only --epochs, --start-over and --backend may be given (got ${ignored.join(', ')})`);
-      const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs', trainMaximum('epochs'));
+      const ignored = [
+        modelFile && 'a model file',
+        o.estimator && '--estimator',
+        o.lr && '--lr',
+        o.batchSize && '--batch-size',
+        o.seed && '--seed',
+        o.samples && '--samples',
+      ].filter(Boolean);
+      if (ignored.length)
+        throw new CliError(
+          `--resume: a resumed run keeps its configuration; only --epochs, --start-over and --backend may be given (got ${ignored.join(', ')})`,
+        );
+      const epochs =
+        o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs', trainMaximum('epochs'));
       const backend = await startBackend(o.backend);
       backendName = backend.name;
       const resumed = resumeSession(o.resume, { epochs, backend: backend.name, startOver: o.startOver });
@@ -107,8 +134,11 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       prepareOutputFolder(o.out, '--out');
       const backend = await startBackend(o.backend);
       backendName = backend.name;
-      session = startSession(modelFile, fs.readFileSync(modelFile, 'utf8'), model, overrides, o.out,
-        { backend: backend.name, backendDetail: backend.detail, versions: versions() });
+      session = startSession(modelFile, fs.readFileSync(modelFile, 'utf8'), model, overrides, o.out, {
+        backend: backend.name,
+        backendDetail: backend.detail,
+        versions: versions(),
+      });
       log(`run ${session.store.dir}`);
     }
   } catch (e) {
@@ -122,20 +152,42 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     store.setStatus('stopped', `exited on a second Ctrl-C; ${describeResume(store.dir)}`);
     store.close();
   });
-  log(`${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`);
+  log(
+    `${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`,
+  );
 
-  const bar = o.progress && process.stderr.isTTY ? new SingleBar({
-    format: 'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
-    hideCursor: true, clearOnComplete: false, etaBuffer: 50, stream: process.stderr,
-  }, Presets.shades_classic) : undefined;
+  const bar =
+    o.progress && process.stderr.isTTY
+      ? new SingleBar(
+          {
+            format:
+              'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
+            hideCursor: true,
+            clearOnComplete: false,
+            etaBuffer: 50,
+            stream: process.stderr,
+          },
+          Presets.shades_classic,
+        )
+      : undefined;
   let lastAcc = '—';
   let started = false;
   const onStep = (e: StepEvent) => {
-    const payload = { ep: `${Math.min(Math.ceil(e.epoch), config.train.epochs)}/${config.train.epochs}`, loss: e.loss.toFixed(4), acc: lastAcc, rate: e.samplesPerSecond.toFixed(0) };
+    const payload = {
+      ep: `${Math.min(Math.ceil(e.epoch), config.train.epochs)}/${config.train.epochs}`,
+      loss: e.loss.toFixed(4),
+      acc: lastAcc,
+      rate: e.samplesPerSecond.toFixed(0),
+    };
     if (bar) {
-      if (!started) { bar.start(e.totalSteps, e.step, payload); started = true; } else bar.update(e.step, payload);
+      if (!started) {
+        bar.start(e.totalSteps, e.step, payload);
+        started = true;
+      } else bar.update(e.step, payload);
     } else if (e.step % (config.train.logInterval * 10) === 0) {
-      log(`step ${e.step}/${e.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} ${e.samplesPerSecond.toFixed(0)} samples/s`);
+      log(
+        `step ${e.step}/${e.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} ${e.samplesPerSecond.toFixed(0)} samples/s`,
+      );
     }
   };
   try {
@@ -146,10 +198,15 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       events: {
         step: onStep,
         eval: (e) => {
-          if (e.split === 'validation' || (e.split === 'train' && !data.validation)) lastAcc = `${(100 * e.acc_e).toFixed(2)}%`;
-          if (!bar) log(`eval ${e.split} epoch ${e.epoch.toFixed(2)}: u_loss ${e.u_loss.toFixed(4)} acc1 ${(100 * e.acc1).toFixed(2)}% acc_e ${(100 * e.acc_e).toFixed(2)}%`);
+          if (e.split === 'validation' || (e.split === 'train' && !data.validation))
+            lastAcc = `${(100 * e.acc_e).toFixed(2)}%`;
+          if (!bar)
+            log(
+              `eval ${e.split} epoch ${e.epoch.toFixed(2)}: u_loss ${e.u_loss.toFixed(4)} acc1 ${(100 * e.acc1).toFixed(2)}% acc_e ${(100 * e.acc_e).toFixed(2)}%`,
+            );
         },
-        lrTrial: (e) => log(`lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`),
+        lrTrial: (e) =>
+          log(`lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`),
         message: (m) => log(m),
       },
     });
@@ -164,7 +221,9 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     if (p) {
       const dir = session.store.dir;
       const where = p.path ?? dir;
-      throw new CliError(`${where}: cannot write: ${p.what.replace(/; .*$/, '')} (${p.code}); ${lastCheckpointNote(dir)}: fix this, then continue with sbn train --resume ${dir}`);
+      throw new CliError(
+        `${where}: cannot write: ${p.what.replace(/; .*$/, '')} (${p.code}); ${lastCheckpointNote(dir)}: fix this, then continue with sbn train --resume ${dir}`,
+      );
     }
     throw e;
   } finally {

@@ -19,8 +19,15 @@ export function drawFlipCrop(rng: { uniform(): number; int(n: number): number },
 }
 
 /** Writes the augmented image at src[srcOffset…] to dst[dstOffset…] (different buffers or ranges). */
-export function flipCrop(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number,
-  shape: number[], draw: FlipCropDraw, pad = FLIPCROP_PAD): void {
+export function flipCrop(
+  src: Float32Array,
+  srcOffset: number,
+  dst: Float32Array,
+  dstOffset: number,
+  shape: number[],
+  draw: FlipCropDraw,
+  pad = FLIPCROP_PAD,
+): void {
   const [C, H, W] = shape;
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < H; i++) {

@@ -41,7 +41,10 @@ export class BatchIterator {
   private epochIndex = 0;
   private position = 0;
 
-  constructor(private readonly split: Split, private readonly options: BatchOptions) {
+  constructor(
+    private readonly split: Split,
+    private readonly options: BatchOptions,
+  ) {
     if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) {
       throw new RangeError(`batch size must be an integer ≥ 1, got ${options.batchSize}`);
     }
@@ -49,7 +52,9 @@ export class BatchIterator {
     this.features = split.x.length / split.n;
     const shape = options.inputShape;
     if (options.augment === 'flipcrop' && (shape.length !== 3 || shape[0] * shape[1] * shape[2] !== this.features)) {
-      throw new RangeError(`flipcrop needs [C, H, W] images of ${this.features} values, got input shape [${shape.join(', ')}]`);
+      throw new RangeError(
+        `flipcrop needs [C, H, W] images of ${this.features} values, got input shape [${shape.join(', ')}]`,
+      );
     }
     this.rng = options.rng;
     this.startEpoch();
@@ -99,7 +104,12 @@ export class BatchIterator {
   }
 
   state(): BatchIteratorState {
-    return { epoch: this.epochIndex, position: this.position, orderRng: { s: [...this.orderRng.s] }, rng: this.rng.getState() };
+    return {
+      epoch: this.epochIndex,
+      position: this.position,
+      orderRng: { s: [...this.orderRng.s] },
+      rng: this.rng.getState(),
+    };
   }
 
   /** Continues from a saved state; from here on the iterator draws from a generator rebuilt from `state.rng`. */

@@ -19,8 +19,10 @@ export function readCifarBatch(file: string): RawSplit {
     throw new DataError('data.path', `cannot read ${file}: ${(e as Error).message.split('\n')[0]}`);
   }
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new DataError('data.path',
-      `${file} is not a CIFAR-10 batch: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records (truncated?)`);
+    throw new DataError(
+      'data.path',
+      `${file} is not a CIFAR-10 batch: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records (truncated?)`,
+    );
   }
   const n = bytes.length / RECORD;
   const x = new Uint8Array(n * PIXELS);
@@ -59,10 +61,18 @@ export function readCifar10(dir: string): RawData {
     batches.push(readCifarBatch(path.join(folder, `data_batch_${b}.bin`)));
   }
   if (batches.length === 0) {
-    throw new DataError('data.path',
-      `${folder} has no data_batch_1.bin: expected the CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)`);
+    throw new DataError(
+      'data.path',
+      `${folder} has no data_batch_1.bin: expected the CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)`,
+    );
   }
   const testFile = path.join(folder, 'test_batch.bin');
   const test = fs.existsSync(testFile) ? readCifarBatch(testFile) : undefined;
-  return { shape: CIFAR_SHAPE, train: concat(batches), test, classes: BUILT_IN_DATASETS.cifar10.classes, source: `cifar10 (${folder})` };
+  return {
+    shape: CIFAR_SHAPE,
+    train: concat(batches),
+    test,
+    classes: BUILT_IN_DATASETS.cifar10.classes,
+    source: `cifar10 (${folder})`,
+  };
 }

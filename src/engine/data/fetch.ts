@@ -10,8 +10,15 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import {
-  DATA_MIRROR_ENV, DATASET_CATALOG, dataStoreDirs, isDatasetAt, datasetFilesDir, storeFolder,
-  type CatalogFile, type DatasetCatalog, type StoredDatasetName,
+  DATA_MIRROR_ENV,
+  DATASET_CATALOG,
+  dataStoreDirs,
+  isDatasetAt,
+  datasetFilesDir,
+  storeFolder,
+  type CatalogFile,
+  type DatasetCatalog,
+  type StoredDatasetName,
 } from './store';
 
 export interface FetchProgress {
@@ -52,7 +59,13 @@ export interface FetchResult {
  * fetchErrorAdvice phrases the way out.
  */
 export class FetchError extends Error {
-  constructor(readonly url: string, readonly reason: string, readonly folder: string, readonly files: string[], readonly cancelled = false) {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    readonly folder: string,
+    readonly files: string[],
+    readonly cancelled = false,
+  ) {
     super(`cannot download ${url}: ${reason}`);
   }
 }
@@ -71,20 +84,36 @@ function urlFor(base: string, file: string): string {
 
 function describeNetworkError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
-    case 'ECONNREFUSED': return 'connection refused (is the host up, or are you offline?)';
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'host not found (are you offline?)';
-    case 'ECONNRESET': return 'connection reset by the server';
-    case 'ETIMEDOUT': return 'connection timed out';
-    default: return e.message.split('\n')[0];
+    case 'ECONNREFUSED':
+      return 'connection refused (is the host up, or are you offline?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found (are you offline?)';
+    case 'ECONNRESET':
+      return 'connection reset by the server';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    default:
+      return e.message.split('\n')[0];
   }
 }
 
 /** GET `url` into `part` (appending from its current size when the server honours Range); resolves when complete. */
-function download(url: string, part: string, onData: (received: number, total?: number) => void, idleMs: number, signal?: AbortSignal,
-  redirects = 0): Promise<void> {
+function download(
+  url: string,
+  part: string,
+  onData: (received: number, total?: number) => void,
+  idleMs: number,
+  signal?: AbortSignal,
+  redirects = 0,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let from = 0;
-    try { from = fs.statSync(part).size; } catch { /* a fresh start */ }
+    try {
+      from = fs.statSync(part).size;
+    } catch {
+      /* a fresh start */
+    }
     let target: URL;
     try {
       target = new URL(url);
@@ -101,8 +130,14 @@ function download(url: string, part: string, onData: (received: number, total?: 
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
-        if (redirects >= MAX_REDIRECTS) { reject(new Error(`more than ${MAX_REDIRECTS} redirects`)); return; }
-        download(new URL(res.headers.location, target).toString(), part, onData, idleMs, signal, redirects + 1).then(resolve, reject);
+        if (redirects >= MAX_REDIRECTS) {
+          reject(new Error(`more than ${MAX_REDIRECTS} redirects`));
+          return;
+        }
+        download(new URL(res.headers.location, target).toString(), part, onData, idleMs, signal, redirects + 1).then(
+          resolve,
+          reject,
+        );
         return;
       }
       if (status === 416 && from > 0) {
@@ -136,7 +171,10 @@ function download(url: string, part: string, onData: (received: number, total?: 
       res.on('error', (e) => fail(e.message === 'aborted' ? interrupted() : e));
       res.on('aborted', () => fail(interrupted()));
       const interrupted = () => new Error(`transfer interrupted after ${received}${total ? ` of ${total}` : ''} bytes`);
-      out.on('error', (e) => { error ??= e; reject(error); });
+      out.on('error', (e) => {
+        error ??= e;
+        reject(error);
+      });
       out.on('close', () => {
         if (error) reject(error);
         else if (total !== undefined && received < total) reject(interrupted());
@@ -144,8 +182,12 @@ function download(url: string, part: string, onData: (received: number, total?: 
       });
       res.pipe(out);
     });
-    req.setTimeout(idleMs, () => req.destroy(Object.assign(new Error(`no data for ${Math.round(idleMs / 1000)} s`), { code: 'EIDLE' })));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e.name === 'AbortError' ? e : new Error(describeNetworkError(e))));
+    req.setTimeout(idleMs, () =>
+      req.destroy(Object.assign(new Error(`no data for ${Math.round(idleMs / 1000)} s`), { code: 'EIDLE' })),
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.name === 'AbortError' ? e : new Error(describeNetworkError(e))),
+    );
   });
 }
 
@@ -185,7 +227,8 @@ async function verify(file: string, entry: CatalogFile): Promise<string | undefi
   }
   const what = entry.check === 'content' ? 'its content' : 'it';
   if (got.bytes !== entry.bytes) return `${what} has ${got.bytes} bytes, expected ${entry.bytes} (checksum mismatch)`;
-  if (got.sha256 !== entry.sha256) return `checksum mismatch: SHA-256 of ${what} is ${got.sha256}, expected ${entry.sha256}`;
+  if (got.sha256 !== entry.sha256)
+    return `checksum mismatch: SHA-256 of ${what} is ${got.sha256}, expected ${entry.sha256}`;
   return undefined;
 }
 
@@ -220,7 +263,10 @@ async function extractTarGz(file: string, dest: string): Promise<void> {
           buf = buf.subarray(take);
           remaining -= take;
           if (remaining > 0) break;
-          if (fd !== undefined) { fs.closeSync(fd); fd = undefined; }
+          if (fd !== undefined) {
+            fs.closeSync(fd);
+            fd = undefined;
+          }
           continue;
         }
         if (padding > 0) {
@@ -233,7 +279,10 @@ async function extractTarGz(file: string, dest: string): Promise<void> {
         if (buf.length < 512) break;
         const header = buf.subarray(0, 512);
         buf = buf.subarray(512);
-        if (header.every((b) => b === 0)) { done = true; break; }
+        if (header.every((b) => b === 0)) {
+          done = true;
+          break;
+        }
         const prefix = field(header, 257, 6).startsWith('ustar') ? field(header, 345, 155) : '';
         const name = prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100);
         const size = parseInt(field(header, 124, 12).trim() || '0', 8);
@@ -248,7 +297,10 @@ async function extractTarGz(file: string, dest: string): Promise<void> {
         else if (type === '0' || type === '7') {
           fs.mkdirSync(path.dirname(target), { recursive: true });
           fd = fs.openSync(target, 'w');
-          if (size === 0) { fs.closeSync(fd); fd = undefined; }
+          if (size === 0) {
+            fs.closeSync(fd);
+            fd = undefined;
+          }
         }
         // other entries (links, pax headers) carry no file we need: their data is skipped
       }
@@ -278,11 +330,28 @@ export async function fetchDataset(name: StoredDatasetName, options: FetchOption
     const url = urlFor(base, file.name);
     const final = path.join(folder, file.name);
     const part = path.join(folder, `.${file.name}.part`);
-    const fail = (reason: string, cancelled = false) => new FetchError(url, reason, folder, entry.files.map((f) => f.name), cancelled);
+    const fail = (reason: string, cancelled = false) =>
+      new FetchError(
+        url,
+        reason,
+        folder,
+        entry.files.map((f) => f.name),
+        cancelled,
+      );
     const progress = (phase: FetchProgress['phase'], received: number, total?: number) =>
-      options.onProgress?.({ dataset: name, file: file.name, index: i + 1, files: entry.files.length, received, total, phase });
+      options.onProgress?.({
+        dataset: name,
+        file: file.name,
+        index: i + 1,
+        files: entry.files.length,
+        received,
+        total,
+        phase,
+      });
 
-    if (file.extract ? isDatasetAt(name, filesDir) : fs.existsSync(final) && (await verify(final, file)) === undefined) {
+    if (
+      file.extract ? isDatasetAt(name, filesDir) : fs.existsSync(final) && (await verify(final, file)) === undefined
+    ) {
       result.present.push(file.name);
       continue;
     }

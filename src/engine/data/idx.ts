@@ -18,7 +18,10 @@ function isGzip(bytes: Uint8Array): boolean {
 }
 
 /** Reads an IDX file (or its bytes; `name` then labels errors). Throws a one-line DataError naming the file. */
-export function readIdx(source: string | Uint8Array, name = typeof source === 'string' ? source : 'IDX data'): IdxArray {
+export function readIdx(
+  source: string | Uint8Array,
+  name = typeof source === 'string' ? source : 'IDX data',
+): IdxArray {
   let bytes: Uint8Array;
   try {
     bytes = typeof source === 'string' ? fs.readFileSync(source) : source;

@@ -40,10 +40,15 @@ function readPair(images: string, labels: string): { split: RawSplit; shape: num
   if (img.dims.length < 2 || img.dims.length > 4) {
     throw new DataError('data.path', `${images}: expected [n, H, W] images, got dims [${img.dims.join(', ')}]`);
   }
-  if (n === 0) throw new DataError('data.path', `${images}: the file holds 0 images; a data set needs at least one example`);
-  if (img.dims.slice(1).includes(0)) throw new DataError('data.path', `${images}: images of size [${img.dims.slice(1).join(', ')}] have no pixels`);
+  if (n === 0)
+    throw new DataError('data.path', `${images}: the file holds 0 images; a data set needs at least one example`);
+  if (img.dims.slice(1).includes(0))
+    throw new DataError('data.path', `${images}: images of size [${img.dims.slice(1).join(', ')}] have no pixels`);
   if (lab.dims[0] !== n || lab.data.length !== n) {
-    throw new DataError('data.path', `${labels}: ${lab.data.length} labels for ${n} images in ${path.basename(images)}`);
+    throw new DataError(
+      'data.path',
+      `${labels}: ${lab.data.length} labels for ${n} images in ${path.basename(images)}`,
+    );
   }
   // [n, H, W] is a one-channel image; [n, C, H, W] already channel-major; [n, d] a plain feature vector.
   const rest = img.dims.slice(1);
@@ -62,7 +67,10 @@ export function readIdxFolder(dir: string, source = dir): RawData {
   if (files.testImages && files.testLabels) {
     const t = readPair(files.testImages, files.testLabels);
     if (t.shape.join() !== train.shape.join()) {
-      throw new DataError('data.path', `${files.testImages}: test images are [${t.shape}], training images [${train.shape}]`);
+      throw new DataError(
+        'data.path',
+        `${files.testImages}: test images are [${t.shape}], training images [${train.shape}]`,
+      );
     }
     test = t.split;
   }

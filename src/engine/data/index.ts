@@ -7,8 +7,18 @@ export type { IdxArray } from './idx';
 export { readIdxFolder, findIdxFiles } from './idxFolder';
 export { readMnist, readFashionMnist, missingDatasetMessage, FASHION_MNIST_DIR } from './mnist';
 export {
-  DATASET_CATALOG, STORED_DATASETS, DATA_DIR_ENV, DATA_MIRROR_ENV, dataStoreDirs, defaultDataDir, datasetLocations, locateDataset,
-  isDatasetAt, isStoredDataset, storeFolder, datasetFilesDir,
+  DATASET_CATALOG,
+  STORED_DATASETS,
+  DATA_DIR_ENV,
+  DATA_MIRROR_ENV,
+  dataStoreDirs,
+  defaultDataDir,
+  datasetLocations,
+  locateDataset,
+  isDatasetAt,
+  isStoredDataset,
+  storeFolder,
+  datasetFilesDir,
 } from './store';
 export type { StoredDatasetName, DatasetLocation, DatasetCatalog, CatalogEntry, CatalogFile } from './store';
 export { fetchDataset, FetchError, fetchErrorAdvice } from './fetch';

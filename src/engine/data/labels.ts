@@ -13,7 +13,13 @@ export interface LabelMap {
  * Checks the labels of all splits against the output (`units` = output.units) and returns how to map them.
  * `known` is the class count a built-in data set fixes (10 for MNIST), which must then equal output.units.
  */
-export function labelMap(labels: Float32Array[], loss: OutputLoss, units: number, name: string, known?: number): LabelMap {
+export function labelMap(
+  labels: Float32Array[],
+  loss: OutputLoss,
+  units: number,
+  name: string,
+  known?: number,
+): LabelMap {
   let pm1 = true;
   let max = 0;
   for (const ys of labels) {
@@ -31,13 +37,18 @@ export function labelMap(labels: Float32Array[], loss: OutputLoss, units: number
   const classes = known ?? (pm1 ? 2 : max + 1);
   if (loss === 'logistic') {
     if (classes > 2) {
-      throw new DataError('output.loss',
-        `output.loss "logistic" is for 2 classes but ${name} has ${classes}; use "nll" with output.units ${classes}`);
+      throw new DataError(
+        'output.loss',
+        `output.loss "logistic" is for 2 classes but ${name} has ${classes}; use "nll" with output.units ${classes}`,
+      );
     }
     return { classes: 2, map: pm1 ? (v) => v : (v) => (v === 0 ? -1 : 1) };
   }
   if (classes > units || (known !== undefined && known !== units)) {
-    throw new DataError('output.units', `output.units is ${units} but ${name} has ${classes} classes; set it to ${classes}`);
+    throw new DataError(
+      'output.units',
+      `output.units is ${units} but ${name} has ${classes} classes; set it to ${classes}`,
+    );
   }
   return { classes: units, map: pm1 ? (v) => (v + 1) / 2 : (v) => v };
 }

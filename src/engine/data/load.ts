@@ -30,15 +30,19 @@ function resolvePath(spec: DataSpec, baseDir: string, required: string | undefin
     return undefined;
   }
   const resolved = path.resolve(baseDir, spec.path);
-  if (!fs.existsSync(resolved)) throw new DataError('data.path', `data.path "${spec.path}" resolves to ${resolved}, which does not exist`);
+  if (!fs.existsSync(resolved))
+    throw new DataError('data.path', `data.path "${spec.path}" resolves to ${resolved}, which does not exist`);
   return resolved;
 }
 
 function readRaw(spec: DataSpec, baseDir: string): RawData {
   switch (spec.dataset) {
-    case 'mnist': return readMnist(resolvePath(spec, baseDir, undefined));
-    case 'fashion-mnist': return readFashionMnist(resolvePath(spec, baseDir, undefined));
-    case 'toy-2d': return readToy2d();
+    case 'mnist':
+      return readMnist(resolvePath(spec, baseDir, undefined));
+    case 'fashion-mnist':
+      return readFashionMnist(resolvePath(spec, baseDir, undefined));
+    case 'toy-2d':
+      return readToy2d();
     case 'cifar10': {
       const dir = resolvePath(spec, baseDir, undefined) ?? locateDataset('cifar10')?.dir;
       if (!dir) throw new DatasetMissingError('cifar10', missingDatasetMessage('cifar10'));
@@ -54,12 +58,15 @@ function readRaw(spec: DataSpec, baseDir: string): RawData {
 /** input.shape fits when it is the data's own shape, or either side is flat and the feature counts agree. */
 function checkShape(shape: number[], inputShape: number[], name: string): void {
   const features = shapeSize(shape);
-  const fits = shapeSize(inputShape) === features &&
+  const fits =
+    shapeSize(inputShape) === features &&
     (inputShape.length === 1 || shape.length === 1 || inputShape.join() === shape.join());
   if (!fits) {
     const options = shape.length > 1 ? `[${shape.join(', ')}] or [${features}]` : `[${features}]`;
-    throw new DataError('input.shape',
-      `input.shape [${inputShape.join(', ')}] does not fit ${name}, whose examples are [${shape.join(', ')}]; use ${options}`);
+    throw new DataError(
+      'input.shape',
+      `input.shape [${inputShape.join(', ')}] does not fit ${name}, whose examples are [${shape.join(', ')}]; use ${options}`,
+    );
   }
 }
 
@@ -68,10 +75,18 @@ export function loadDataset(spec: DataSpec, options: LoadOptions): LoadedData {
   const name = spec.dataset === 'file' && spec.path ? path.basename(spec.path) : spec.dataset;
   checkShape(raw.shape, options.inputShape, name);
   if ((spec.augment ?? 'none') === 'flipcrop' && options.inputShape.length !== 3) {
-    throw new DataError('data.augment',
-      `data.augment "flipcrop" needs images: input.shape must be [channels, height, width], got [${options.inputShape.join(', ')}]`);
+    throw new DataError(
+      'data.augment',
+      `data.augment "flipcrop" needs images: input.shape must be [channels, height, width], got [${options.inputShape.join(', ')}]`,
+    );
   }
-  const labels = labelMap([raw.train.y, ...(raw.test ? [raw.test.y] : [])], options.loss, options.classes, name, raw.classes);
+  const labels = labelMap(
+    [raw.train.y, ...(raw.test ? [raw.test.y] : [])],
+    options.loss,
+    options.classes,
+    name,
+    raw.classes,
+  );
 
   const features = shapeSize(raw.shape);
   const idx = splitIndices(raw.train.n, spec.validation, spec.splitSeed ?? 1, spec.limit);
@@ -79,7 +94,10 @@ export function loadDataset(spec: DataSpec, options: LoadOptions): LoadedData {
   const validation = idx.validation && gather(raw.train, features, idx.validation);
   const test = raw.test && gather(raw.test, features);
   const others = [validation, test].filter((s): s is Split => s !== undefined);
-  for (const s of [train, ...others]) s.y.forEach((v, i) => { s.y[i] = labels.map(v); });
+  for (const s of [train, ...others])
+    s.y.forEach((v, i) => {
+      s.y[i] = labels.map(v);
+    });
   scaleSplits(train, others, spec.scale ?? 'unit', features);
 
   return { name, train, validation, test, inputShape: options.inputShape, classes: labels.classes, source: raw.source };

@@ -11,10 +11,17 @@ export { FASHION_MNIST_DIR } from './store';
 
 /** One line for a data set found nowhere: where the engine looked and the ways to get it. */
 export function missingDatasetMessage(name: StoredDatasetName): string {
-  const looked = datasetLocations(name).map((l) => l.dir).join(', ');
-  const extra = name === 'fashion-mnist' ? ', install Debian\'s dataset-fashion-mnist, set SBN_FASHION_MNIST_DIR to a folder with its 4 IDX files,' : '';
-  return withEnvironmentHint(`${name} is not on this machine (looked in ${looked}): \`sbn data fetch ${name}\` downloads it into the ` +
-    `data-set store (the extension offers to)${extra} or set data.path to a folder that holds it`);
+  const looked = datasetLocations(name)
+    .map((l) => l.dir)
+    .join(', ');
+  const extra =
+    name === 'fashion-mnist'
+      ? ", install Debian's dataset-fashion-mnist, set SBN_FASHION_MNIST_DIR to a folder with its 4 IDX files,"
+      : '';
+  return withEnvironmentHint(
+    `${name} is not on this machine (looked in ${looked}): \`sbn data fetch ${name}\` downloads it into the ` +
+      `data-set store (the extension offers to)${extra} or set data.path to a folder that holds it`,
+  );
 }
 
 function readBuiltIn(name: 'mnist' | 'fashion-mnist', dir?: string): RawData {

@@ -28,9 +28,10 @@ export function scaleSplits(train: Split, others: Split[], mode: Scaling, featur
   }
   const inv = sq.map((s) => 1 / Math.max(Math.sqrt(s / train.n), STD_FLOOR));
   for (const s of all) {
-    for (let k = 0; k < s.n; k++) for (let j = 0; j < features; j++) {
-      const i = k * features + j;
-      s.x[i] = (s.x[i] - mean[j]) * inv[j];
-    }
+    for (let k = 0; k < s.n; k++)
+      for (let j = 0; j < features; j++) {
+        const i = k * features + j;
+        s.x[i] = (s.x[i] - mean[j]) * inv[j];
+      }
   }
 }

@@ -15,8 +15,10 @@ export function validationCount(validation: number | undefined, n: number): numb
   if (validation === undefined || validation === 0) return 0;
   const count = validation < 1 ? Math.round(validation * n) : validation;
   if (!(validation > 0) || !Number.isInteger(count) || count >= n) {
-    throw new DataError('data.validation',
-      `data.validation ${validation} must be a count 1..${n - 1} or a fraction in (0, 1) of the ${n} training examples`);
+    throw new DataError(
+      'data.validation',
+      `data.validation ${validation} must be a count 1..${n - 1} or a fraction in (0, 1) of the ${n} training examples`,
+    );
   }
   return count;
 }

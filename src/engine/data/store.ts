@@ -56,14 +56,17 @@ const FASHION_ENV = 'SBN_FASHION_MNIST_DIR';
  */
 export function defaultDataDir(): string {
   const home = os.homedir();
-  if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'sbn-studio', 'datasets');
+  if (process.platform === 'win32')
+    return path.join(process.env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'sbn-studio', 'datasets');
   if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'sbn-studio', 'datasets');
   return path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'sbn-studio', 'datasets');
 }
 
 /** The stores searched, in order: $SBN_DATA_DIR (the extension sets it to its global storage), then the per-user store. */
 export function dataStoreDirs(): string[] {
-  const dirs = [process.env[DATA_DIR_ENV], defaultDataDir()].filter((d): d is string => !!d).map((d) => path.resolve(d));
+  const dirs = [process.env[DATA_DIR_ENV], defaultDataDir()]
+    .filter((d): d is string => !!d)
+    .map((d) => path.resolve(d));
   return [...new Set(dirs)];
 }
 
@@ -78,7 +81,14 @@ export function datasetFilesDir(store: string, name: StoredDatasetName): string 
   return extract ? path.join(storeFolder(store, name), extract) : storeFolder(store, name);
 }
 
-const CIFAR_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+const CIFAR_FILES = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+  'test_batch.bin',
+];
 
 /** Whether `dir` holds the whole data set: the four IDX files, or CIFAR-10's five training batches and its test batch. */
 export function isDatasetAt(name: StoredDatasetName, dir: string): boolean {

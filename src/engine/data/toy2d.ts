@@ -10,6 +10,6 @@ export function readToy2d(): RawData {
   return {
     shape: [...BUILT_IN_DATASETS['toy-2d'].shape],
     train: { x: Float32Array.from(toy.X.flat()), y: Float32Array.from(toy.Y), n },
-    source: 'toy-2d (built in: the 200 points of the paper\'s gradient-accuracy experiment)',
+    source: "toy-2d (built in: the 200 points of the paper's gradient-accuracy experiment)",
   };
 }

@@ -7,14 +7,20 @@
  * that point at it in the model file.
  */
 export class DataError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 /** A built-in data set that is in none of the places the engine looks (store.ts datasetLocations). */
 export class DatasetMissingError extends DataError {
-  constructor(readonly dataset: string, message: string) {
+  constructor(
+    readonly dataset: string,
+    message: string,
+  ) {
     super('data.dataset', message);
   }
 }

@@ -24,7 +24,8 @@ function matrix(value: unknown, key: string, file: string): { x: Float32Array; n
   if (d === 0) fail(`${file}: ${key}[0] must be a non-empty array of numbers`);
   const x = new Float32Array(value.length * d);
   value.forEach((row: unknown, i: number) => {
-    if (!Array.isArray(row) || row.length !== d) fail(`${file}: ${key}[${i}] must be an array of ${d} numbers (as ${key}[0])`);
+    if (!Array.isArray(row) || row.length !== d)
+      fail(`${file}: ${key}[${i}] must be an array of ${d} numbers (as ${key}[0])`);
     row.forEach((v: unknown, j: number) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${file}: ${key}[${i}][${j}] is not a finite number`);
       x[i * d + j] = v;
@@ -34,7 +35,8 @@ function matrix(value: unknown, key: string, file: string): { x: Float32Array; n
 }
 
 function vector(value: unknown, key: string, n: number, file: string): Float32Array {
-  if (!Array.isArray(value) || value.length !== n) fail(`${file}: "${key}" must be an array of ${n} labels (one per row)`);
+  if (!Array.isArray(value) || value.length !== n)
+    fail(`${file}: "${key}" must be an array of ${n} labels (one per row)`);
   return Float32Array.from(value, (v: unknown, i: number) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${file}: ${key}[${i}] is not a finite number`);
     return v;
@@ -48,7 +50,8 @@ export function parseJsonData(text: string, file: string): RawData {
   } catch (e) {
     fail(`${file}: invalid JSON (${(e as Error).message})`);
   }
-  if (typeof doc !== 'object' || doc === null || !('X' in doc) || !('Y' in doc)) fail(`${file}: expected an object with "X" and "Y"`);
+  if (typeof doc !== 'object' || doc === null || !('X' in doc) || !('Y' in doc))
+    fail(`${file}: expected an object with "X" and "Y"`);
   const X = matrix(doc.X, 'X', file);
   const train: RawSplit = { x: X.x, y: vector(doc.Y, 'Y', X.n, file), n: X.n };
   let test: RawSplit | undefined;
@@ -82,7 +85,8 @@ export function parseCsvData(text: string, file: string): RawData {
     }
     if (fields.length !== columns) fail(`${file} line ${i + 1}: ${fields.length} columns, expected ${columns}`);
     fields.forEach((f, j) => {
-      if (!isNumber(f)) fail(`${file} line ${i + 1}, column ${j + 1}: "${f.trim()}" is not a decimal number (such as 3, -0.5 or 1e-3)`);
+      if (!isNumber(f))
+        fail(`${file} line ${i + 1}, column ${j + 1}: "${f.trim()}" is not a decimal number (such as 3, -0.5 or 1e-3)`);
       values.push(Number(f));
     });
   });

@@ -63,13 +63,25 @@ export function sampledStateProbability(net: Network, p: tf.Tensor, x: tf.Tensor
 }
 
 /** Loss of the output layer on states x: logits, per-row loss and ∂ℓ/∂η. */
-export function outputLoss(net: Network, layers: PreparedNetwork, xLast: tf.Tensor, batch: Batch): LossAndGrad & { logits: tf.Tensor2D } {
+export function outputLoss(
+  net: Network,
+  layers: PreparedNetwork,
+  xLast: tf.Tensor,
+  batch: Batch,
+): LossAndGrad & { logits: tf.Tensor2D } {
   const logits = layers.output.forward(xLast) as tf.Tensor2D;
   return { ...lossAndGrad(net.spec.output.loss, logits, batch.y), logits };
 }
 
 /** Hidden layers `from..L−1` forward from states x with fresh samples, then the output loss per row. */
-export function sampleDownstreamLoss(net: Network, layers: PreparedNetwork, x: tf.Tensor, from: number, batch: Batch, rng: Rng): tf.Tensor1D {
+export function sampleDownstreamLoss(
+  net: Network,
+  layers: PreparedNetwork,
+  x: tf.Tensor,
+  from: number,
+  batch: Batch,
+  rng: Rng,
+): tf.Tensor1D {
   let h = x;
   for (let k = from; k < layers.hidden.length; k++) {
     const a = layers.hidden[k].forward(h);
@@ -92,7 +104,13 @@ export function finishEstimate(rowLoss: tf.Tensor1D, layers: LayerGradient[], gr
  * of straight-through estimators, or the true derivative of a relaxation). `xs[k]` feeds hidden layer k
  * (xs[0] is the input, xs[L] feeds the output), `deriv[k]` is ∂x^{k+1}/∂a^{k+1}.
  */
-export function backpropThroughOutput(layers: PreparedNetwork, dLogits: tf.Tensor2D, xs: tf.Tensor[], deriv: tf.Tensor[], groups: number): LayerGradient[] {
+export function backpropThroughOutput(
+  layers: PreparedNetwork,
+  dLogits: tf.Tensor2D,
+  xs: tf.Tensor[],
+  deriv: tf.Tensor[],
+  groups: number,
+): LayerGradient[] {
   const L = layers.hidden.length;
   const grads: LayerGradient[] = new Array(L + 1);
   grads[L] = layers.output.paramGradient(dLogits, xs[L], groups);

@@ -38,12 +38,22 @@ function unitValues(S: number, n: number, on: number, off: number): Float64Array
  * enumerated in their dense form (every unit of every position), and their gradients summed back.
  * X rows are flattened inputs (images channel-major).
  */
-export function exactGradient(spec: ModelSpec, values: LayerValues[], X: ArrayLike<number>[], Y: ArrayLike<number>): ExactResult {
+export function exactGradient(
+  spec: ModelSpec,
+  values: LayerValues[],
+  X: ArrayLike<number>[],
+  Y: ArrayLike<number>,
+): ExactResult {
   const cost = exactCost(spec, X.length);
   if (cost.refusal) throw new ExactTooLargeError(cost.refusal);
   const { geometry } = modelGeometry(spec);
-  const forms = geometry.map((g, k) => denseEquivalent(g, (values[k].weight as unknown[]).flat(3) as number[], values[k].bias));
-  const dense = denseExact(spec, forms.map((f) => f.layer), X, Y);
+  const forms = geometry.map((g, k) => denseEquivalent(g, values[k].weight.flat(3) as number[], values[k].bias));
+  const dense = denseExact(
+    spec,
+    forms.map((f) => f.layer),
+    X,
+    Y,
+  );
   return {
     loss: dense.loss,
     layers: dense.layers.map((v, k) => {
@@ -158,7 +168,8 @@ function denseExact(spec: ModelSpec, dense: DenseLayer64[], X: ArrayLike<number>
         for (let j = 0; j < nOut; j++) acc[j] += w * scores[k][base + j];
       }
       for (let j = 0; j < nOut; j++) {
-        for (let i = 0; i < nIn; i++) grad[j * nIn + i] += acc[j] * (k === 0 ? X[src][i] : states[k - 1][src * nIn + i]);
+        for (let i = 0; i < nIn; i++)
+          grad[j * nIn + i] += acc[j] * (k === 0 ? X[src][i] : states[k - 1][src * nIn + i]);
         grad[nOut * nIn + j] += acc[j];
       }
     }

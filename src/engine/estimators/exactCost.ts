@@ -34,7 +34,8 @@ export function exactCost(spec: ModelSpec, rows: number): { operations: number; 
   if (ops > EXACT_MAX_OPERATIONS || biggest > EXACT_MAX_MATRIX || units.some((u) => u > EXACT_MAX_UNITS)) {
     return {
       operations: ops,
-      refusal: `exact enumeration of hidden layers [${units.join(', ')}] over ${rows} data points needs about ` +
+      refusal:
+        `exact enumeration of hidden layers [${units.join(', ')}] over ${rows} data points needs about ` +
         `${ops.toExponential(1)} operations and a ${biggest.toExponential(1)}-entry matrix; the limits are ` +
         `${EXACT_MAX_OPERATIONS.toExponential(0)} operations and ${EXACT_MAX_MATRIX.toExponential(1)} entries ` +
         `(about 12 units per layer)`,

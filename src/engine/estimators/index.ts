@@ -11,14 +11,23 @@ export * from './types';
 /** Sampling estimators as objects; `exact` is not one of them (it is computed by enumeration). */
 export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: EstimatorOptions = {}): Estimator {
   switch (name) {
-    case 'psa': return psa;
-    case 'dste': return dste;
-    case 'hard-st': return hardSt;
-    case 'reinforce': return reinforce(options);
-    case 'arm': return arm;
-    case 'concrete': return concrete(options.tau ?? 1);
-    case 'tanh': return tanh;
-    case 'adf': return adf;
-    case 'local-reparam': return localReparam;
+    case 'psa':
+      return psa;
+    case 'dste':
+      return dste;
+    case 'hard-st':
+      return hardSt;
+    case 'reinforce':
+      return reinforce(options);
+    case 'arm':
+      return arm;
+    case 'concrete':
+      return concrete(options.tau ?? 1);
+    case 'tanh':
+      return tanh;
+    case 'adf':
+      return adf;
+    case 'local-reparam':
+      return localReparam;
   }
 }

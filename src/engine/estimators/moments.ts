@@ -46,7 +46,11 @@ export function momentEstimate(net: Network, batch: Batch, rng: Rng, sampled: bo
         const r = tf.sqrt(tf.add(1, tf.div(s2, c2)));
         const t = tf.div(mu, r);
         const f = net.noise.pdf(t);
-        cache = { p: net.noise.cdf(t), dpdmu: tf.div(f, r), dpds2: tf.neg(tf.div(tf.mul(f, t), tf.mul(tf.square(r), 2 * c2))) };
+        cache = {
+          p: net.noise.cdf(t),
+          dpdmu: tf.div(f, r),
+          dpds2: tf.neg(tf.div(tf.mul(f, t), tf.mul(tf.square(r), 2 * c2))),
+        };
       }
       caches.push(cache);
       ms.push(net.coding.meanOf(cache.p));
@@ -68,7 +72,10 @@ export function momentEstimate(net: Network, batch: Batch, rng: Rng, sampled: bo
       // s² = (W∘W) v  ⇒  ∂s²/∂W = 2W ∘ (the weight gradient of the squared map)
       const fromMean = layer.paramGradient(gMu, ms[k], G);
       const fromVar = layer.paramGradient(gS2, vs[k], G);
-      grads[k] = { weight: tf.add(fromMean.weight, tf.mul(fromVar.weight, tf.mul(net.layers[k].weight, 2))), bias: fromMean.bias };
+      grads[k] = {
+        weight: tf.add(fromMean.weight, tf.mul(fromVar.weight, tf.mul(net.layers[k].weight, 2))),
+        bias: fromMean.bias,
+      };
       if (k === 0) break;
       const dm = layer.backwardInput(gMu);
       const dv = layer.backwardInputSquared(gS2);
@@ -82,7 +89,13 @@ export function momentEstimate(net: Network, batch: Batch, rng: Rng, sampled: bo
   });
 }
 
-export const adf: Estimator = { name: 'adf', deterministic: false, estimate: (net, batch, rng) => momentEstimate(net, batch, rng, false) };
+export const adf: Estimator = {
+  name: 'adf',
+  deterministic: false,
+  estimate: (net, batch, rng) => momentEstimate(net, batch, rng, false),
+};
 export const localReparam: Estimator = {
-  name: 'local-reparam', deterministic: false, estimate: (net, batch, rng) => momentEstimate(net, batch, rng, true),
+  name: 'local-reparam',
+  deterministic: false,
+  estimate: (net, batch, rng) => momentEstimate(net, batch, rng, true),
 };

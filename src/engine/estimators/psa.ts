@@ -46,8 +46,25 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     const grads: LayerGradient[] = new Array(L + 1);
     const native = options.linearised ? undefined : nativeKernels();
     const flips = native?.psaFlips
-      ? lastLayerNative(native, net.spec.output.loss, base.logits, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, G)
-      : lastLayerReference(net.spec.output.loss, base, net.layers[L].weight as tf.Tensor2D, shiftL, batch.y, rho, options.linearised === true);
+      ? lastLayerNative(
+          native,
+          net.spec.output.loss,
+          base.logits,
+          net.layers[L].weight as tf.Tensor2D,
+          shiftL,
+          batch.y,
+          rho,
+          G,
+        )
+      : lastLayerReference(
+          net.spec.output.loss,
+          base,
+          net.layers[L].weight as tf.Tensor2D,
+          shiftL,
+          batch.y,
+          rho,
+          options.linearised === true,
+        );
     const rowLoss = flips.rowLoss;
     // Output parameters (docs/math.md §2.3.3 step 3): Σ over base and flipped states of weight · ∇ℓ ⊗ state.
     if (flips.cSum && (flips.corr || flips.corrMean)) {
@@ -67,8 +84,8 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
       if (k === 0) break; // the input is never flipped: d⁰ = 0
       const shiftIn = net.coding.flipShift(xs[k]);
       lambda = options.linearised
-        // F(a_j + W_ji δ_i) − F(a_j) ≈ W_ji δ_i F'(a_j)  ⇒  λ^{k−1}_i = δ_i Σ_j W_ji e_j
-        ? tf.mul(shiftIn, layers.hidden[k].backwardInput(e))
+        ? // F(a_j + W_ji δ_i) − F(a_j) ≈ W_ji δ_i F'(a_j)  ⇒  λ^{k−1}_i = δ_i Σ_j W_ji e_j
+          tf.mul(shiftIn, layers.hidden[k].backwardInput(e))
         : layers.hidden[k].psaBackward(as[k], shiftIn, tf.mul(negSign, lambda), net.noise);
     }
     return finishEstimate(rowLoss, grads, G);
@@ -90,8 +107,15 @@ export interface LastLayer {
 }
 
 /** The last layer in tfjs ops: the reference, and the fallback when the native kernels are missing. */
-export function lastLayerReference(loss: OutputLoss, base: LossAndGrad & { logits: tf.Tensor2D }, weight: tf.Tensor2D,
-  shiftL: tf.Tensor2D, y: tf.Tensor1D, rho: tf.Tensor2D, linearised = false): LastLayer {
+export function lastLayerReference(
+  loss: OutputLoss,
+  base: LossAndGrad & { logits: tf.Tensor2D },
+  weight: tf.Tensor2D,
+  shiftL: tf.Tensor2D,
+  y: tf.Tensor1D,
+  rho: tf.Tensor2D,
+  linearised = false,
+): LastLayer {
   const [rows, n] = shiftL.shape;
   const K = base.logits.shape[1];
   const baseWeight = tf.sub(1, tf.sum(rho, 1));
@@ -124,12 +148,24 @@ export function lastLayerReference(loss: OutputLoss, base: LossAndGrad & { logit
  * The last layer by the native psaFlips kernel (f0 and ∂ℓ(η₀) recomputed there, in float64). With `groups`, the
  * kernel returns corr already averaged per group (corrMean): at batch 256 the per-row array is 5 MB a step.
  */
-export function lastLayerNative(k: NativeKernels, loss: OutputLoss, logits: tf.Tensor2D, weight: tf.Tensor2D, shiftL: tf.Tensor2D,
-  y: tf.Tensor1D, rho: tf.Tensor2D, groups?: number): LastLayer {
+export function lastLayerNative(
+  k: NativeKernels,
+  loss: OutputLoss,
+  logits: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  shiftL: tf.Tensor2D,
+  y: tf.Tensor1D,
+  rho: tf.Tensor2D,
+  groups?: number,
+): LastLayer {
   const [rows, n] = shiftL.shape;
   const K = logits.shape[1];
   const r = k.psaFlips!(f32(logits), f32(weight), f32(shiftL), f32(y), f32(rho), rows, n, K, loss, groups);
-  const common = { lambda: tf.tensor2d(r.lambda, [rows, n]), rowLoss: tf.tensor1d(r.rowLoss), cSum: tf.tensor2d(r.cSum, [rows, K]) };
+  const common = {
+    lambda: tf.tensor2d(r.lambda, [rows, n]),
+    rowLoss: tf.tensor1d(r.rowLoss),
+    cSum: tf.tensor2d(r.cSum, [rows, K]),
+  };
   return groups !== undefined && r.corr.length === groups * K * n
     ? { ...common, corrMean: tf.tensor3d(r.corr, [groups, K, n]) }
     : { ...common, corr: tf.tensor3d(r.corr, [rows, K, n]) };

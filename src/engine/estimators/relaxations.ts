@@ -9,7 +9,11 @@ import { backpropThroughOutput, finishEstimate, noiseTensor, outputLoss, prepare
 import type { Batch, Estimator, GradientEstimate } from './types';
 
 /** Forward through relaxed layers given `activate(a) → {x, dx/da}`, then backprop. */
-function relaxedEstimate(net: Network, batch: Batch, activate: (a: tf.Tensor) => { x: tf.Tensor; deriv: tf.Tensor }): GradientEstimate {
+function relaxedEstimate(
+  net: Network,
+  batch: Batch,
+  activate: (a: tf.Tensor) => { x: tf.Tensor; deriv: tf.Tensor },
+): GradientEstimate {
   return tf.tidy(() => {
     const layers = prepareNetwork(net);
     const xs: tf.Tensor[] = [batch.x];
@@ -46,7 +50,11 @@ export function tanhEstimate(net: Network, batch: Batch): GradientEstimate {
 }
 
 export function concrete(tau = 1): Estimator {
-  return { name: 'concrete', deterministic: false, estimate: (net, batch, rng) => concreteEstimate(net, batch, rng, tau) };
+  return {
+    name: 'concrete',
+    deterministic: false,
+    estimate: (net, batch, rng) => concreteEstimate(net, batch, rng, tau),
+  };
 }
 
 export const tanh: Estimator = {

@@ -8,7 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../network';
 import type { Rng } from '../rng';
 import {
-  finishEstimate, outputLoss, prepareNetwork, rowsLike, sampledStateProbability, sampleDownstreamLoss, sampleStates,
+  finishEstimate,
+  outputLoss,
+  prepareNetwork,
+  rowsLike,
+  sampledStateProbability,
+  sampleDownstreamLoss,
+  sampleStates,
   uniformTensor,
 } from './common';
 import type { Batch, Estimator, EstimatorOptions, GradientEstimate, LayerGradient, ReinforceBaseline } from './types';
@@ -28,7 +34,10 @@ export class Reinforce implements Estimator {
   readonly deterministic = false;
   private runningMean: number | undefined;
 
-  constructor(private readonly baseline: ReinforceBaseline = 'none', private readonly decay = 0.9) {}
+  constructor(
+    private readonly baseline: ReinforceBaseline = 'none',
+    private readonly decay = 0.9,
+  ) {}
 
   estimate(net: Network, batch: Batch, rng: Rng): GradientEstimate {
     if (this.baseline === 'loo' && batch.groups < 2) {
@@ -48,7 +57,9 @@ export class Reinforce implements Estimator {
       const L = layers.hidden.length;
       const out = outputLoss(net, layers, xs[L], batch);
       const centred = tf.sub(out.loss, this.baselineFor(out.loss, G));
-      const grads: LayerGradient[] = scores.map((s, k) => layers.hidden[k].paramGradient(tf.mul(rowsLike(centred, s), s), xs[k], G));
+      const grads: LayerGradient[] = scores.map((s, k) =>
+        layers.hidden[k].paramGradient(tf.mul(rowsLike(centred, s), s), xs[k], G),
+      );
       grads.push(layers.output.paramGradient(out.dLogits, xs[L], G));
       return { estimate: finishEstimate(out.loss, grads, G), meanLoss: tf.mean(out.loss) };
     });
@@ -70,8 +81,10 @@ export class Reinforce implements Estimator {
 
   private baselineFor(loss: tf.Tensor1D, groups: number): tf.Tensor | number {
     switch (this.baseline) {
-      case 'none': return 0;
-      case 'mean': return this.runningMean ?? 0;
+      case 'none':
+        return 0;
+      case 'mean':
+        return this.runningMean ?? 0;
       case 'loo': {
         const n = loss.shape[0] / groups;
         const f = tf.reshape(loss, [groups, n]);

@@ -8,7 +8,15 @@ import type { Rng } from '../rng';
 import type { EstimatorName } from '../../estimators';
 
 // the one list of names, labels and families (shared with the CLI, the extension and the panels)
-export { ESTIMATOR_NAMES, ESTIMATORS, TRAINING_ESTIMATORS, SAMPLING_ESTIMATORS, isEstimatorName, type EstimatorName, type TrainingEstimatorName } from '../../estimators';
+export {
+  ESTIMATOR_NAMES,
+  ESTIMATORS,
+  TRAINING_ESTIMATORS,
+  SAMPLING_ESTIMATORS,
+  isEstimatorName,
+  type EstimatorName,
+  type TrainingEstimatorName,
+} from '../../estimators';
 
 export type ReinforceBaseline = 'none' | 'mean' | 'loo';
 
@@ -61,5 +69,8 @@ export interface Estimator {
 
 export function disposeEstimate(e: GradientEstimate): void {
   e.loss.dispose();
-  for (const l of e.layers) { l.weight.dispose(); l.bias.dispose(); }
+  for (const l of e.layers) {
+    l.weight.dispose();
+    l.bias.dispose();
+  }
 }

@@ -20,7 +20,12 @@ import { BatchIterator, readToy2d, type Split } from '../data';
 import { createOptimizer } from '../train/optimizer';
 import { writeFileAtomic } from '../files';
 import type {
-  CurveDeviation, ExperimentEnvironment, GradaccCheckpoint, GradaccExperiment, GradaccTrainingLog, ReferenceCurve,
+  CurveDeviation,
+  ExperimentEnvironment,
+  GradaccCheckpoint,
+  GradaccExperiment,
+  GradaccTrainingLog,
+  ReferenceCurve,
 } from './types';
 
 /** The 2-5-5-5-1 net of Experiment 1, as in examples/toy2d-gradeval.sbn.json. */
@@ -29,7 +34,11 @@ export const GRADACC_MODEL: ModelSpec = {
   input: { shape: [2] },
   states: '01',
   noise: 'logistic',
-  layers: [{ type: 'dense', units: 5 }, { type: 'dense', units: 5 }, { type: 'dense', units: 5 }],
+  layers: [
+    { type: 'dense', units: 5 },
+    { type: 'dense', units: 5 },
+    { type: 'dense', units: 5 },
+  ],
   output: { units: 1, loss: 'logistic' },
 };
 
@@ -95,7 +104,13 @@ export function referenceCurves(doc: AuthorsCurvesFile, checkpoint: string): Ref
 }
 
 /** The authors' value of one curve at M, null where their M list lacks it. */
-export function referenceAt(ref: ReferenceCurves, metric: 'cos' | 'rmse', layer: number, label: string, M: number): number | null {
+export function referenceAt(
+  ref: ReferenceCurves,
+  metric: 'cos' | 'rmse',
+  layer: number,
+  label: string,
+  M: number,
+): number | null {
   const values = ref.get(metric, layer, label);
   const i = ref.M.indexOf(M);
   return values && i >= 0 ? values[i] : null;
@@ -105,7 +120,10 @@ export function referenceAt(ref: ReferenceCurves, metric: 'cos' | 'rmse', layer:
  * The authors' curves at our M and the largest deviations of ours from them, per label their figure has and
  * per layer.
  */
-export function compareWithReference(result: GradientAccuracyResult, ref: ReferenceCurves): {
+export function compareWithReference(
+  result: GradientAccuracyResult,
+  ref: ReferenceCurves,
+): {
   curves: Record<string, ReferenceCurve[]>;
   deviations: Record<string, CurveDeviation[]>;
 } {
@@ -118,12 +136,23 @@ export function compareWithReference(result: GradientAccuracyResult, ref: Refere
     e.layers.forEach((l, k) => {
       const cos = result.M.map((M) => referenceAt(ref, 'cos', k, e.label, M));
       const rmse = result.M.map((M) => referenceAt(ref, 'rmse', k, e.label, M));
-      const d: CurveDeviation = { maxCosDeviation: 0, maxRmseRelDeviation: 0, atMCos: result.M[0], atMRmse: result.M[0] };
+      const d: CurveDeviation = {
+        maxCosDeviation: 0,
+        maxRmseRelDeviation: 0,
+        atMCos: result.M[0],
+        atMRmse: result.M[0],
+      };
       result.M.forEach((M, i) => {
         const c = cos[i];
         const r = rmse[i];
-        if (c !== null && Math.abs(l.cos[i] - c) > d.maxCosDeviation) { d.maxCosDeviation = Math.abs(l.cos[i] - c); d.atMCos = M; }
-        if (r !== null && Math.abs(l.rmse[i] / r - 1) > d.maxRmseRelDeviation) { d.maxRmseRelDeviation = Math.abs(l.rmse[i] / r - 1); d.atMRmse = M; }
+        if (c !== null && Math.abs(l.cos[i] - c) > d.maxCosDeviation) {
+          d.maxCosDeviation = Math.abs(l.cos[i] - c);
+          d.atMCos = M;
+        }
+        if (r !== null && Math.abs(l.rmse[i] / r - 1) > d.maxRmseRelDeviation) {
+          d.maxRmseRelDeviation = Math.abs(l.rmse[i] / r - 1);
+          d.atMRmse = M;
+        }
       });
       curves[e.label].push({ cos, rmse });
       deviations[e.label].push(d);
@@ -164,8 +193,16 @@ export function uniformValues(sizes: number[], rng: Rng): DenseValues[] {
 export function ap2Init(values: DenseValues[], X: ArrayLike<number>[]): DenseValues[] {
   const N = X.length;
   const d = X[0].length;
-  let m = Array.from({ length: d }, (_, i) => { let s = 0; for (const x of X) s += x[i]; return s / N; });
-  let v = m.map((mi, i) => { let s = 0; for (const x of X) s += (x[i] - mi) ** 2; return s / (N - 1); });
+  let m = Array.from({ length: d }, (_, i) => {
+    let s = 0;
+    for (const x of X) s += x[i];
+    return s / N;
+  });
+  let v = m.map((mi, i) => {
+    let s = 0;
+    for (const x of X) s += (x[i] - mi) ** 2;
+    return s / (N - 1);
+  });
   return values.map((layer, k) => {
     if (k === values.length - 1) return { weight: layer.weight.map((r) => [...r]), bias: [...layer.bias] };
     const weight: number[][] = [];
@@ -173,7 +210,10 @@ export function ap2Init(values: DenseValues[], X: ArrayLike<number>[]): DenseVal
     layer.weight.forEach((row, j) => {
       let mu = layer.bias[j];
       let s2 = 0;
-      row.forEach((w, i) => { mu += w * m[i]; s2 += w * w * v[i]; });
+      row.forEach((w, i) => {
+        mu += w * m[i];
+        s2 += w * w * v[i];
+      });
       const s = Math.sqrt(s2 + 1e-10);
       weight.push(row.map((w) => w / s));
       bias.push((layer.bias[j] - mu) / s);
@@ -216,8 +256,13 @@ interface OursCheckpointFile {
 
 function trainingSettings(spec: ModelSpec, seed: number, epochs: number): TrainingSettings {
   return {
-    model: spec.name, data: 'toy-2d', init: 'U(-1,1) + AP2', estimator: 'reinforce (no baseline, 1 sample)',
-    seed, epochs, ...GRADACC_TRAINING,
+    model: spec.name,
+    data: 'toy-2d',
+    init: 'U(-1,1) + AP2',
+    estimator: 'reinforce (no baseline, 1 sample)',
+    seed,
+    epochs,
+    ...GRADACC_TRAINING,
   };
 }
 
@@ -259,7 +304,8 @@ function finishedTraining(outDir: string, settings: TrainingSettings): TrainingO
   let training: GradaccTrainingLog | undefined;
   for (const epoch of savedEpochs(settings.epochs)) {
     const file = readJson<OursCheckpointFile>(oursCheckpointFile(outDir, epoch));
-    if (!file || file.format !== 'sbn-gradacc-checkpoint' || JSON.stringify(file.settings) !== JSON.stringify(settings)) return undefined;
+    if (!file || file.format !== 'sbn-gradacc-checkpoint' || JSON.stringify(file.settings) !== JSON.stringify(settings))
+      return undefined;
     checkpoints.set(epoch, file.layers);
     if (epoch === settings.epochs) training = file.training;
   }
@@ -271,15 +317,30 @@ function finishedTraining(outDir: string, settings: TrainingSettings): TrainingO
  * fresh seeded order each epoch, one noise sample per point, objective = batch mean of the loss estimate.
  * Seed streams: `init` (the U(−1, 1) draws), `data` (epoch orders), `noise` (the estimator).
  */
-async function trainCheckpoints(spec: ModelSpec, split: Split, data: Dataset, settings: TrainingSettings, outDir: string,
-  log: (line: string) => void): Promise<TrainingOutcome> {
+async function trainCheckpoints(
+  spec: ModelSpec,
+  split: Split,
+  data: Dataset,
+  settings: TrainingSettings,
+  outDir: string,
+  log: (line: string) => void,
+): Promise<TrainingOutcome> {
   const started = Date.now();
   const root = new Rng(settings.seed);
   const net = networkFromValues(spec, ap2Init(uniformValues(GRADACC_SIZES, root.split('init')), data.X));
   const estimator = createEstimator('reinforce', { baseline: 'none' });
-  const optimizer = createOptimizer({ type: 'sgd', momentum: settings.momentum, nesterov: settings.nesterov, weightDecay: 0 });
+  const optimizer = createOptimizer({
+    type: 'sgd',
+    momentum: settings.momentum,
+    nesterov: settings.nesterov,
+    weightDecay: 0,
+  });
   const iterator = new BatchIterator(split, {
-    batchSize: settings.batchSize, rng: root.split('data'), shuffle: true, augment: 'none', inputShape: spec.input.shape,
+    batchSize: settings.batchSize,
+    rng: root.split('data'),
+    shuffle: true,
+    augment: 'none',
+    inputShape: spec.input.shape,
   });
   const noise = root.split('noise');
   const saveAt = new Set(savedEpochs(settings.epochs));
@@ -312,25 +373,43 @@ async function trainCheckpoints(spec: ModelSpec, split: Split, data: Dataset, se
       }
       const mean = lossSum.dataSync()[0] / steps;
       lossSum.dispose();
-      if (!Number.isFinite(mean)) throw new Error(`REINFORCE training diverged in epoch ${epoch} (training loss ${mean})`);
+      if (!Number.isFinite(mean))
+        throw new Error(`REINFORCE training diverged in epoch ${epoch} (training loss ${mean})`);
       loss.push(mean);
       if (saveAt.has(epoch)) {
         const layers = networkValues(net);
         const exact = exactGradient(spec, layers, data.X, data.Y).loss;
         exactLoss[String(epoch)] = exact;
         checkpoints.set(epoch, layers);
-        const file: OursCheckpointFile = { format: 'sbn-gradacc-checkpoint', version: 1, epoch, settings, exactLoss: exact, layers };
+        const file: OursCheckpointFile = {
+          format: 'sbn-gradacc-checkpoint',
+          version: 1,
+          epoch,
+          settings,
+          exactLoss: exact,
+          layers,
+        };
         if (epoch === settings.epochs) {
           training = {
-            epochs: settings.epochs, lr: settings.lr, momentum: settings.momentum, batchSize: settings.batchSize,
-            seed: settings.seed, loss, exactLoss, seconds: (Date.now() - started) / 1000,
+            epochs: settings.epochs,
+            lr: settings.lr,
+            momentum: settings.momentum,
+            batchSize: settings.batchSize,
+            seed: settings.seed,
+            loss,
+            exactLoss,
+            seconds: (Date.now() - started) / 1000,
           };
           file.training = training;
         }
         writeJson(oursCheckpointFile(outDir, epoch), file);
-        log(`training: epoch ${epoch}/${settings.epochs}, training loss ${mean.toFixed(4)}, exact expected loss ${exact.toFixed(6)}; saved ${oursCheckpointFile(outDir, epoch)}`);
+        log(
+          `training: epoch ${epoch}/${settings.epochs}, training loss ${mean.toFixed(4)}, exact expected loss ${exact.toFixed(6)}; saved ${oursCheckpointFile(outDir, epoch)}`,
+        );
       } else if (epoch % logEvery === 0) {
-        log(`training: epoch ${epoch}/${settings.epochs}, training loss ${mean.toFixed(4)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+        log(
+          `training: epoch ${epoch}/${settings.epochs}, training loss ${mean.toFixed(4)} (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+        );
       }
       // let signals and pending I/O through between epochs
       await new Promise((resolve) => setImmediate(resolve));
@@ -432,28 +511,45 @@ function bestAt(view: CurveView, k: number, i: number): { label: string; value: 
 /** Index of the largest M with at least FLOOR_MIN_TRIALS trials. */
 function floorIndex(view: CurveView): number {
   let at = 0;
-  view.M.forEach((_, i) => { if (view.trials(i) >= FLOOR_MIN_TRIALS) at = i; });
+  view.M.forEach((_, i) => {
+    if (view.trials(i) >= FLOOR_MIN_TRIALS) at = i;
+  });
   return at;
 }
 
 function armBelowPsa(view: CurveView, k: number): number | null {
   const arm = view.rmse('arm', k);
   const psa = view.rmse('psa', k);
-  const i = view.M.findIndex((_, j) => arm[j] !== null && psa[j] !== null && arm[j]! < psa[j]!);
+  const i = view.M.findIndex((_, j) => arm[j] !== null && psa[j] !== null && arm[j] < psa[j]);
   return i >= 0 ? view.M[i] : null;
 }
 
 /** How PSA's RMSE shrinks from M = 1 to the M of index i, against 1/√M and the unbiased estimators'. */
-function psaDecay(view: CurveView, k: number, i: number): { falling: boolean; ratio: number; from: number; to: number; M: number; unbiased: { label: string; ratio: number }[] } | undefined {
+function psaDecay(
+  view: CurveView,
+  k: number,
+  i: number,
+):
+  | {
+      falling: boolean;
+      ratio: number;
+      from: number;
+      to: number;
+      M: number;
+      unbiased: { label: string; ratio: number }[];
+    }
+  | undefined {
   const psa = view.rmse('psa', k);
   if (i === 0 || psa[0] === null || psa[i] === null) return undefined;
   const M = view.M[i];
-  const ratio = psa[i]! / psa[0]!;
-  const unbiased = view.labels.filter((l) => UNBIASED.has(l)).flatMap((label) => {
-    const r = view.rmse(label, k);
-    return r[0] !== null && r[i] !== null ? [{ label, ratio: r[i]! / r[0]! }] : [];
-  });
-  return { falling: ratio <= UNBIASED_SLOPE_TOLERANCE / Math.sqrt(M), ratio, from: psa[0]!, to: psa[i]!, M, unbiased };
+  const ratio = psa[i] / psa[0];
+  const unbiased = view.labels
+    .filter((l) => UNBIASED.has(l))
+    .flatMap((label) => {
+      const r = view.rmse(label, k);
+      return r[0] !== null && r[i] !== null ? [{ label, ratio: r[i] / r[0] }] : [];
+    });
+  return { falling: ratio <= UNBIASED_SLOPE_TOLERANCE / Math.sqrt(M), ratio, from: psa[0], to: psa[i], M, unbiased };
 }
 
 /**
@@ -478,10 +574,12 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
       const o = bestAt(ours, k, i);
       parts.push(`M=${M}: ${o ? `${o.label} (${num(o.value)})` : 'n/a'}`);
       const t = theirs ? bestAt(theirs, k, i) : undefined;
-      if (theirs && t && o && t.label !== o.label) differ.push(`authors: ${t.label} best at M=${M} in ${layer}; ours: ${o.label}`);
+      if (theirs && t && o && t.label !== o.label)
+        differ.push(`authors: ${t.label} best at M=${M} in ${layer}; ours: ${o.label}`);
     }
     let line = `${layer}: lowest relative RMSE at ${parts.join(', ')}`;
-    if (theirs) line += differ.length ? `; DIFFERS from ${who}: ${differ.join('; ')}` : `; ${who} curves have the same winners`;
+    if (theirs)
+      line += differ.length ? `; DIFFERS from ${who}: ${differ.join('; ')}` : `; ${who} curves have the same winners`;
     lines.push(line + '.');
   }
 
@@ -493,8 +591,9 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
   // bias floors of the biased estimators
   for (const label of ours.labels.filter((l) => !UNBIASED.has(l))) {
     const values = Array.from({ length: L }, (_, k) => ours.rmse(label, k)[fi]);
-    let line = `bias floor of ${label} (relative RMSE at ${floorM}): `
-      + values.map((v, k) => `${layerName(k, L)} ${v === null ? 'n/a' : num(v)}`).join(', ');
+    let line =
+      `bias floor of ${label} (relative RMSE at ${floorM}): ` +
+      values.map((v, k) => `${layerName(k, L)} ${v === null ? 'n/a' : num(v)}`).join(', ');
     if (theirs && theirs.labels.includes(label)) {
       const tv = Array.from({ length: L }, (_, k) => theirs.rmse(label, k)[fi]);
       line += `; ${who}: ${tv.map((v) => (v === null ? 'n/a' : num(v))).join(', ')}`;
@@ -502,7 +601,9 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
         const t = tv[k];
         if (v === null || t === null || t <= 0) return [];
         const r = v / t;
-        return r > 1.5 || r < 1 / 1.5 ? [`${layerName(k, L)} ours ${num(v)} vs authors ${num(t)} (${r.toFixed(2)}×)`] : [];
+        return r > 1.5 || r < 1 / 1.5
+          ? [`${layerName(k, L)} ours ${num(v)} vs authors ${num(t)} (${r.toFixed(2)}×)`]
+          : [];
       });
       if (far.length) line += `; DIFFERS by more than 1.5×: ${far.join(', ')}`;
     }
@@ -517,7 +618,9 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
     let line = `ARM's relative RMSE falls below PSA's: ${o.map((M, k) => `${layerName(k, L)} ${say(M)}`).join(', ')}`;
     if (theirs) {
       const t = Array.from({ length: L }, (_, k) => armBelowPsa(theirs, k));
-      const differ = t.flatMap((M, k) => (M !== o[k] ? [`${layerName(k, L)}: authors ${say(M)}, ours ${say(o[k])}`] : []));
+      const differ = t.flatMap((M, k) =>
+        M !== o[k] ? [`${layerName(k, L)}: authors ${say(M)}, ours ${say(o[k])}`] : [],
+      );
       line += differ.length ? `; DIFFERS from ${who}: ${differ.join('; ')}` : `; ${who} curves agree`;
     }
     lines.push(line + '.');
@@ -525,13 +628,17 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
 
   // the sign of the deterministic relaxation's cosine in hidden layer 1
   if (ours.labels.includes('tanh')) {
-    const sign = (c: number) => (c >= 0 ? `positive (${num(c)})` : `negative (${num(c)}: it points away from the true gradient)`);
+    const sign = (c: number) =>
+      c >= 0 ? `positive (${num(c)})` : `negative (${num(c)}: it points away from the true gradient)`;
     const o = ours.cos('tanh', 0)[0];
     if (o !== null) {
       let line = `tanh's cosine in hidden layer 1 is ${sign(o)}`;
       const t = theirs?.cos('tanh', 0)[0];
       if (theirs && t !== null && t !== undefined) {
-        line += Math.sign(t) === Math.sign(o) ? `; ${who}: ${sign(t)} too` : `; DIFFERS from ${who}: authors ${sign(t)}, ours ${sign(o)}`;
+        line +=
+          Math.sign(t) === Math.sign(o)
+            ? `; ${who}: ${sign(t)} too`
+            : `; DIFFERS from ${who}: authors ${sign(t)}, ours ${sign(o)}`;
       }
       lines.push(line + '.');
     }
@@ -543,11 +650,13 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
     const o = psaDecay(ours, k, fi);
     if (!o) continue;
     const describe = (d: NonNullable<ReturnType<typeof psaDecay>>) =>
-      `${d.falling ? 'keeps falling like the unbiased methods\'' : 'levels off (a bias floor)'}: ${num(d.from)} at M=1 → ${num(d.to)} at M=${d.M}, ×${num(d.ratio)}`
-      + ` (1/√M: ×${num(1 / Math.sqrt(d.M))}${d.unbiased.map((u) => `, ${u.label} ×${num(u.ratio)}`).join('')})`;
+      `${d.falling ? "keeps falling like the unbiased methods'" : 'levels off (a bias floor)'}: ${num(d.from)} at M=1 → ${num(d.to)} at M=${d.M}, ×${num(d.ratio)}` +
+      ` (1/√M: ×${num(1 / Math.sqrt(d.M))}${d.unbiased.map((u) => `, ${u.label} ×${num(u.ratio)}`).join('')})`;
     let line = `${layerName(k, L)}: PSA's relative RMSE ${describe(o)}`;
     const t = theirs ? psaDecay(theirs, k, fi) : undefined;
-    if (t) line += t.falling === o.falling ? `; ${who}: ${describe(t)}` : `; DIFFERS from ${who}: authors' PSA ${describe(t)}`;
+    if (t)
+      line +=
+        t.falling === o.falling ? `; ${who}: ${describe(t)}` : `; DIFFERS from ${who}: authors' PSA ${describe(t)}`;
     lines.push(line + '.');
   }
 
@@ -557,14 +666,20 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
     let rmse = { v: -1, at: '' };
     for (const [label, layers] of Object.entries(reference.deviations)) {
       layers.forEach((d, k) => {
-        if (d.maxCosDeviation > cos.v) cos = { v: d.maxCosDeviation, at: `${label}, ${layerName(k, L)}, M=${d.atMCos}` };
-        if (d.maxRmseRelDeviation > rmse.v) rmse = { v: d.maxRmseRelDeviation, at: `${label}, ${layerName(k, L)}, M=${d.atMRmse}` };
+        if (d.maxCosDeviation > cos.v)
+          cos = { v: d.maxCosDeviation, at: `${label}, ${layerName(k, L)}, M=${d.atMCos}` };
+        if (d.maxRmseRelDeviation > rmse.v)
+          rmse = { v: d.maxRmseRelDeviation, at: `${label}, ${layerName(k, L)}, M=${d.atMRmse}` };
       });
     }
     if (cos.v >= 0) {
-      const what = reference.kind === 'quantitative' ? 'same parameters: the difference is Monte-Carlo and digitisation error'
-        : 'a different training run: read it as a picture to compare, not a match';
-      lines.push(`largest deviation from ${who} curves (${what}): cosine ${num(cos.v)} (${cos.at}); relative RMSE ${(100 * rmse.v).toFixed(1)}% (${rmse.at}).`);
+      const what =
+        reference.kind === 'quantitative'
+          ? 'same parameters: the difference is Monte-Carlo and digitisation error'
+          : 'a different training run: read it as a picture to compare, not a match';
+      lines.push(
+        `largest deviation from ${who} curves (${what}): cosine ${num(cos.v)} (${cos.at}); relative RMSE ${(100 * rmse.v).toFixed(1)}% (${rmse.at}).`,
+      );
     }
   }
   return lines;
@@ -621,26 +736,50 @@ export async function runGradaccExperiment(o: GradaccOptions): Promise<GradaccRu
 
   const settings = trainingSettings(spec, o.seed, o.epochs);
   let outcome = finishedTraining(o.outDir, settings);
-  if (outcome) log(`training: reusing the finished training in ${path.dirname(oursCheckpointFile(o.outDir, o.epochs))} (same settings)`);
+  if (outcome)
+    log(
+      `training: reusing the finished training in ${path.dirname(oursCheckpointFile(o.outDir, o.epochs))} (same settings)`,
+    );
   else {
-    log(`training: REINFORCE, ${o.epochs} epochs of ${Math.ceil(split.n / settings.batchSize)} steps (lr ${settings.lr}, momentum ${settings.momentum}, batch ${settings.batchSize}, seed ${o.seed})`);
+    log(
+      `training: REINFORCE, ${o.epochs} epochs of ${Math.ceil(split.n / settings.batchSize)} steps (lr ${settings.lr}, momentum ${settings.momentum}, batch ${settings.batchSize}, seed ${o.seed})`,
+    );
     outcome = await trainCheckpoints(spec, split, data, settings, o.outDir, log);
     log(`training: ${outcome.training.seconds.toFixed(1)} s`);
   }
 
   const planned: Planned[] = [];
   if (o.authors) {
-    planned.push({ id: 'authors-chk-1', title: "Authors' chk-1 (their REINFORCE training, 1 epoch)", source: 'authors', epoch: 1, values: o.authors.checkpoints['chk-1'] });
     planned.push({
-      id: 'authors-chk-100', title: "Authors' chk-100 (their REINFORCE training, 100 epochs)", source: 'authors', epoch: 100,
-      values: o.authors.checkpoints['chk-100'], reference: { ref: o.authors.curves['chk-100'], kind: 'quantitative' },
+      id: 'authors-chk-1',
+      title: "Authors' chk-1 (their REINFORCE training, 1 epoch)",
+      source: 'authors',
+      epoch: 1,
+      values: o.authors.checkpoints['chk-1'],
+    });
+    planned.push({
+      id: 'authors-chk-100',
+      title: "Authors' chk-100 (their REINFORCE training, 100 epochs)",
+      source: 'authors',
+      epoch: 100,
+      values: o.authors.checkpoints['chk-100'],
+      reference: { ref: o.authors.curves['chk-100'], kind: 'quantitative' },
     });
   }
   for (const [epoch, values] of outcome.checkpoints) {
-    const curves = o.authors && epoch === 100 ? o.authors.curves['chk-100'] : o.authors && epoch === 2000 ? o.authors.curves['chk-2000'] : undefined;
+    const curves =
+      o.authors && epoch === 100
+        ? o.authors.curves['chk-100']
+        : o.authors && epoch === 2000
+          ? o.authors.curves['chk-2000']
+          : undefined;
     planned.push({
-      id: `ours-chk-${epoch}`, title: `Re-created chk-${epoch} (our REINFORCE training, ${epoch} epoch${epoch === 1 ? '' : 's'})`,
-      source: 'recreated', epoch, values, reference: curves ? { ref: curves, kind: 'qualitative' } : undefined,
+      id: `ours-chk-${epoch}`,
+      title: `Re-created chk-${epoch} (our REINFORCE training, ${epoch} epoch${epoch === 1 ? '' : 's'})`,
+      source: 'recreated',
+      epoch,
+      values,
+      reference: curves ? { ref: curves, kind: 'qualitative' } : undefined,
     });
   }
 
@@ -648,7 +787,15 @@ export async function runGradaccExperiment(o: GradaccOptions): Promise<GradaccRu
   const reused: string[] = [];
   const checkpoints: GradaccCheckpoint[] = [];
   for (const p of planned) {
-    const key: ResultKey = { model: spec.name, draws: o.draws, seed: o.seed, M, estimators: o.estimators, params: sha256(p.values), data: sha256(data) };
+    const key: ResultKey = {
+      model: spec.name,
+      draws: o.draws,
+      seed: o.seed,
+      M,
+      estimators: o.estimators,
+      params: sha256(p.values),
+      data: sha256(data),
+    };
     const file = resultFile(o.outDir, p.id);
     const cached = readJson<ResultFile>(file);
     let result: GradientAccuracyResult;
@@ -660,7 +807,9 @@ export async function runGradaccExperiment(o: GradaccOptions): Promise<GradaccRu
       const net: Network = networkFromValues(spec, p.values);
       try {
         result = gradientAccuracy(net, data, o.estimators, {
-          draws: o.draws, seed: o.seed, M,
+          draws: o.draws,
+          seed: o.seed,
+          M,
           onProgress: (label, done, total) => o.onProgress?.(p.id, label, done, total),
         });
       } finally {
@@ -676,15 +825,26 @@ export async function runGradaccExperiment(o: GradaccOptions): Promise<GradaccRu
       reference = { checkpoint: p.reference.ref.checkpoint, kind: p.reference.kind, curves, deviations };
     }
     checkpoints.push({
-      id: p.id, title: p.title, source: p.source, epoch: p.epoch, result, reference,
+      id: p.id,
+      title: p.title,
+      source: p.source,
+      epoch: p.epoch,
+      result,
+      reference,
       findings: gradaccFindings(result, reference),
     });
   }
 
   return {
     experiment: {
-      format: 'sbn-experiment-gradacc', version: 1, environment: o.environment, draws: o.draws, seed: o.seed, M,
-      checkpoints, training: outcome.training,
+      format: 'sbn-experiment-gradacc',
+      version: 1,
+      environment: o.environment,
+      draws: o.draws,
+      seed: o.seed,
+      M,
+      checkpoints,
+      training: outcome.training,
     },
     trained: outcome.trained,
     computed,

@@ -40,8 +40,15 @@ export interface SuiteDefinition {
 /** The training settings of docs/math.md §4, shared by every suite; only the length and the lr search's budget differ. */
 function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpec {
   return {
-    estimator: 'psa', optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, batchSize: 64, epochs, clip: 1000,
-    init: 'data-dependent', evalSamples: 10, logInterval: 50, lr: { search },
+    estimator: 'psa',
+    optimizer: { type: 'sgd', momentum: 0.9, nesterov: true },
+    batchSize: 64,
+    epochs,
+    clip: 1000,
+    init: 'data-dependent',
+    evalSamples: 10,
+    logInterval: 50,
+    lr: { search },
   };
 }
 
@@ -55,10 +62,17 @@ export const SUITES: Record<string, SuiteDefinition> = {
   'mnist-mlp': {
     name: 'mnist-mlp',
     title: 'MNIST, dense SBN 784-512-512-10',
-    description: 'Two binary hidden layers of 512 units (±1, logistic noise); 55 000 training / 5 000 validation / 10 000 test images; 5 epochs; lr search: 5 trials of 1 epoch on the first 10 000 training images over log10 lr ∈ [−4, 0].',
+    description:
+      'Two binary hidden layers of 512 units (±1, logistic noise); 55 000 training / 5 000 validation / 10 000 test images; 5 epochs; lr search: 5 trials of 1 epoch on the first 10 000 training images over log10 lr ∈ [−4, 0].',
     model: {
-      name: 'mnist-mlp', input: { shape: [784] }, states: 'pm1', noise: 'logistic',
-      layers: [{ type: 'dense', units: 512 }, { type: 'dense', units: 512 }],
+      name: 'mnist-mlp',
+      input: { shape: [784] },
+      states: 'pm1',
+      noise: 'logistic',
+      layers: [
+        { type: 'dense', units: 512 },
+        { type: 'dense', units: 512 },
+      ],
       output: { units: 10, loss: 'nll' },
       data: { dataset: 'mnist', validation: 5000, scale: 'unit' },
       train: section4Train(5, { min: -4, max: 0, trials: 5, trialEpochs: 1, trialExamples: 10000 }),
@@ -68,9 +82,13 @@ export const SUITES: Record<string, SuiteDefinition> = {
   'fashion-conv': {
     name: 'fashion-conv',
     title: 'Fashion-MNIST, convolutional SBN in the spirit of CIFAR_S1',
-    description: 'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened last binary layer (as CIFAR_S1, docs/math.md §4.2), 5 binary conv layers of 16-16-32-32-32 channels; 55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images over log10 lr ∈ [−4, 0].',
+    description:
+      'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened last binary layer (as CIFAR_S1, docs/math.md §4.2), 5 binary conv layers of 16-16-32-32-32 channels; 55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images over log10 lr ∈ [−4, 0].',
     model: {
-      name: 'fashion-conv-s1', input: { shape: [1, 28, 28] }, states: 'pm1', noise: 'logistic',
+      name: 'fashion-conv-s1',
+      input: { shape: [1, 28, 28] },
+      states: 'pm1',
+      noise: 'logistic',
       layers: [
         { type: 'conv', filters: 16, kernel: 3 }, // 26×26
         { type: 'conv', filters: 16, kernel: 3, stride: 2 }, // 12×12
@@ -88,9 +106,13 @@ export const SUITES: Record<string, SuiteDefinition> = {
   'cifar10-s1': {
     name: 'cifar10-s1',
     title: 'CIFAR-10, CIFAR_S1 (the paper’s protocol)',
-    description: 'CIFAR_S1 exactly as docs/math.md §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
+    description:
+      'CIFAR_S1 exactly as docs/math.md §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
     model: {
-      name: 'cifar10-s1', input: { shape: [3, 32, 32] }, states: 'pm1', noise: 'logistic',
+      name: 'cifar10-s1',
+      input: { shape: [3, 32, 32] },
+      states: 'pm1',
+      noise: 'logistic',
       layers: [
         { type: 'conv', filters: 96, kernel: 3 },
         { type: 'conv', filters: 96, kernel: 3 },
@@ -103,7 +125,14 @@ export const SUITES: Record<string, SuiteDefinition> = {
         { type: 'flatten' },
       ],
       output: { units: 10, loss: 'nll' },
-      data: { dataset: 'cifar10', path: 'cifar-10-batches-bin', validation: 5000, splitSeed: 1, augment: 'flipcrop', scale: 'unit' },
+      data: {
+        dataset: 'cifar10',
+        path: 'cifar-10-batches-bin',
+        validation: 5000,
+        splitSeed: 1,
+        augment: 'flipcrop',
+        scale: 'unit',
+      },
       train: section4Train(2000, { min: -6, max: 0, trials: 10, trialEpochs: 5 }),
     },
     testSamples: 32,
@@ -125,7 +154,14 @@ export interface SuiteOptions {
   env: Environment;
   shouldStop: () => boolean;
   /** Progress for one method: `index` of `count`. */
-  onMethod?: (m: { method: string; label: string; index: number; count: number; action: 'start' | 'resume' | 'done' | 'skip'; runDir: string }) => void;
+  onMethod?: (m: {
+    method: string;
+    label: string;
+    index: number;
+    count: number;
+    action: 'start' | 'resume' | 'done' | 'skip';
+    runDir: string;
+  }) => void;
   events?: (method: string) => TrainerEvents;
   onEvaluate?: (method: string) => void;
 }
@@ -140,7 +176,10 @@ interface SuiteState {
    * (absolute in suites written before this rule; both are read). done: trained as far as it goes (finished or
    * diverged) and evaluated on the test set.
    */
-  methods: Record<string, { runDir: string; test?: { split: string; samples: number[]; accuracy: number[] }; done?: boolean }>;
+  methods: Record<
+    string,
+    { runDir: string; test?: { split: string; samples: number[]; accuracy: number[] }; done?: boolean }
+  >;
 }
 
 /** A method's run folder as a path usable from here (suite.json keeps it relative to the suite folder). */
@@ -160,7 +199,9 @@ function readState(dir: string, suite: string): SuiteState {
     throw new SuiteError(`${file}: not a readable suite state (${(e as Error).message})`);
   }
   if (state.format !== 'sbn-suite' || state.suite !== suite) {
-    throw new SuiteError(`${file}: suite: this folder holds suite "${state.suite}", not "${suite}" (use another --out)`);
+    throw new SuiteError(
+      `${file}: suite: this folder holds suite "${state.suite}", not "${suite}" (use another --out)`,
+    );
   }
   return state;
 }
@@ -170,9 +211,15 @@ function writeState(dir: string, state: SuiteState): void {
 }
 
 /** The model file of one method: the suite's model with that method's training settings. */
-export function methodModel(o: Pick<SuiteOptions, 'suite' | 'epochs' | 'dataPath' | 'limit'>, method: string): ModelSpec {
+export function methodModel(
+  o: Pick<SuiteOptions, 'suite' | 'epochs' | 'dataPath' | 'limit'>,
+  method: string,
+): ModelSpec {
   const entry = SUITE_METHODS.find((m) => m.method === method);
-  if (!entry) throw new SuiteError(`--methods: unknown method "${method}" (expected ${SUITE_METHODS.map((m) => m.method).join(', ')})`);
+  if (!entry)
+    throw new SuiteError(
+      `--methods: unknown method "${method}" (expected ${SUITE_METHODS.map((m) => m.method).join(', ')})`,
+    );
   const base = o.suite.model;
   const data = { ...base.data!, ...(o.dataPath ? { path: o.dataPath } : {}), ...(o.limit ? { limit: o.limit } : {}) };
   return {
@@ -184,7 +231,11 @@ export function methodModel(o: Pick<SuiteOptions, 'suite' | 'epochs' | 'dataPath
 }
 
 function runStatus(dir: string): string | undefined {
-  try { return RunStore.status(dir).status; } catch { return undefined; }
+  try {
+    return RunStore.status(dir).status;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -222,7 +273,10 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
       o.onMethod?.({ method, label, index, count, action: 'start', runDir: session.store.dir });
     }
     if (session) {
-      const { result } = await runSession(session, o.env.backend, { events: o.events?.(method), shouldStop: o.shouldStop });
+      const { result } = await runSession(session, o.env.backend, {
+        events: o.events?.(method),
+        shouldStop: o.shouldStop,
+      });
       if (result.status === 'stopped') return 'stopped';
     }
     const runDir = state.methods[method].runDir;
@@ -242,18 +296,37 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
   return 'finished';
 }
 
-function methodReport(dir: string, method: string, label: string, entry: SuiteState['methods'][string] | undefined): TrainSuiteMethod {
+function methodReport(
+  dir: string,
+  method: string,
+  label: string,
+  entry: SuiteState['methods'][string] | undefined,
+): TrainSuiteMethod {
   const empty = (): TrainSuiteMethod['curves']['train'] => ({ epoch: [], u_loss: [], acc1: [], acc_e: [] });
   const runDir = entry && runPath(dir, entry.runDir);
   const out: TrainSuiteMethod = {
     // the report lies in the suite folder: its run folders are named relative to it
-    method, label, status: 'pending', runDir: runDir ? path.relative(dir, runDir) : null, lr: null, lrTrials: [], epochs: 0, secondsPerEpoch: null,
-    curves: { train: empty(), validation: empty(), objective: { epoch: [], value: [] } }, test: entry?.test ?? null,
+    method,
+    label,
+    status: 'pending',
+    runDir: runDir ? path.relative(dir, runDir) : null,
+    lr: null,
+    lrTrials: [],
+    epochs: 0,
+    secondsPerEpoch: null,
+    curves: { train: empty(), validation: empty(), objective: { epoch: [], value: [] } },
+    test: entry?.test ?? null,
   };
   if (!runDir || !fs.existsSync(runDir)) return out;
   let status: string;
-  try { status = RunStore.status(runDir).status; } catch { status = 'crashed'; }
-  out.status = (['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status) ? status : 'crashed') as TrainSuiteMethod['status'];
+  try {
+    status = RunStore.status(runDir).status;
+  } catch {
+    status = 'crashed';
+  }
+  out.status = (
+    ['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status) ? status : 'crashed'
+  ) as TrainSuiteMethod['status'];
   const records = effectiveMetrics(readMetrics(runDir, { tolerant: true }).records);
   const seconds: number[] = [];
   // measured values are null where they were not finite; the report's curves are typed as numbers (`as number`)
@@ -278,7 +351,12 @@ function methodReport(dir: string, method: string, label: string, entry: SuiteSt
 }
 
 /** The suite's report data, from suite.json and the run folders as they are now (any stage of progress). */
-export function suiteReport(suite: SuiteDefinition, dir: string, methods: string[], env: ExperimentEnvironment): TrainSuiteReport {
+export function suiteReport(
+  suite: SuiteDefinition,
+  dir: string,
+  methods: string[],
+  env: ExperimentEnvironment,
+): TrainSuiteReport {
   const state = readState(dir, suite.name);
   return {
     format: 'sbn-experiment-train',
@@ -288,7 +366,8 @@ export function suiteReport(suite: SuiteDefinition, dir: string, methods: string
     description: suite.description,
     environment: env,
     model: suite.model.name,
-    methods: methods.map((m) => methodReport(dir, m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m])),
+    methods: methods.map((m) =>
+      methodReport(dir, m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m]),
+    ),
   };
 }
-

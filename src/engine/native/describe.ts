@@ -59,8 +59,8 @@ export async function describeNativeBackend(env: NodeJS.ProcessEnv = process.env
     devices = manifest.check.devices;
     devicesSource = 'setup-check';
   }
-  const loadedVersion = loaded ? current?.native?.libtensorflowVersion ?? null : null;
-  const versionFromDir = location?.libDir ? /libtensorflow-(\d+\.\d+\.\d+)/.exec(location.libDir)?.[1] ?? null : null;
+  const loadedVersion = loaded ? (current?.native?.libtensorflowVersion ?? null) : null;
+  const versionFromDir = location?.libDir ? (/libtensorflow-(\d+\.\d+\.\d+)/.exec(location.libDir)?.[1] ?? null) : null;
   const k = kernelsInfo();
   const native = nativeKernels();
   const ki = native?.info();
@@ -70,19 +70,24 @@ export async function describeNativeBackend(env: NodeJS.ProcessEnv = process.env
     origin: location?.origin ?? null,
     package: location?.package ?? null,
     bindingPath: location?.bindingPath ?? null,
-    libtensorflow: location ? {
-      version: loadedVersion ?? manifest?.libtensorflow.version ?? versionFromDir,
-      source: manifest?.libtensorflow.source ?? (versionFromDir === TF_VERSION ? 'pip-wheel' : null),
-      dir: location.libDir ? dirname(location.libDir) : null,
-      gpu: manifest?.libtensorflow.gpu ?? location.package === '@tensorflow/tfjs-node-gpu',
-    } : null,
+    libtensorflow: location
+      ? {
+          version: loadedVersion ?? manifest?.libtensorflow.version ?? versionFromDir,
+          source: manifest?.libtensorflow.source ?? (versionFromDir === TF_VERSION ? 'pip-wheel' : null),
+          dir: location.libDir ? dirname(location.libDir) : null,
+          gpu: manifest?.libtensorflow.gpu ?? location.package === '@tensorflow/tfjs-node-gpu',
+        }
+      : null,
     loaded,
     kernels: {
       path: nativeKernelsPath() ?? null,
-      isa: ki?.isa ?? null, isas: ki?.isas ?? [], threads: ki?.threads ?? null,
+      isa: ki?.isa ?? null,
+      isas: ki?.isas ?? [],
+      threads: ki?.threads ?? null,
       why: k.kind === 'native' ? null : k.detail,
     },
-    devices, devicesSource,
+    devices,
+    devicesSource,
     why: location ? null : why,
     manifest,
   };

@@ -82,16 +82,27 @@ function checkoutBinding(pkg: TfjsNodePackage): { bindingPath: string; libDir: s
 export function setupLocation(setupDir: string): { location: NativeLocation | null; why: string | null } {
   const manifest = readManifest(join(setupDir, MANIFEST_FILE));
   if (!manifest) {
-    return { location: null, why: existsSync(setupDir) ? `${setupDir} has no complete set-up (no ${MANIFEST_FILE})` : `not set up (${setupDir} does not exist)` };
+    return {
+      location: null,
+      why: existsSync(setupDir)
+        ? `${setupDir} has no complete set-up (no ${MANIFEST_FILE})`
+        : `not set up (${setupDir} does not exist)`,
+    };
   }
   if (!manifest.binding || !existsSync(join(setupDir, manifest.binding))) {
     return { location: null, why: `${join(setupDir, MANIFEST_FILE)} names no tfjs-node binding that exists` };
   }
   const bindingPath = join(setupDir, manifest.binding);
-  const kernelsPath = manifest.kernels && existsSync(join(setupDir, manifest.kernels)) ? join(setupDir, manifest.kernels) : null;
+  const kernelsPath =
+    manifest.kernels && existsSync(join(setupDir, manifest.kernels)) ? join(setupDir, manifest.kernels) : null;
   return {
     location: {
-      origin: 'setup', package: manifest.tfjsNode.package, bindingPath, setupDir, manifest, kernelsPath,
+      origin: 'setup',
+      package: manifest.tfjsNode.package,
+      bindingPath,
+      setupDir,
+      manifest,
+      kernelsPath,
       // the binding's rpath is $ORIGIN/../../deps/lib (tfjs-node's binding.gyp); the set-up keeps that layout
       libDir: libDirVia(join(dirname(bindingPath), '..', '..', 'deps', 'lib')),
     },
@@ -117,15 +128,29 @@ export function locateNativeBackend(env: NodeJS.ProcessEnv = process.env): Nativ
     '@tensorflow/tfjs-node-gpu': checkoutBinding('@tensorflow/tfjs-node-gpu'),
     '@tensorflow/tfjs-node': checkoutBinding('@tensorflow/tfjs-node'),
   };
-  const pkg = chooseTfjsNodePackage({ '@tensorflow/tfjs-node-gpu': !!found['@tensorflow/tfjs-node-gpu']?.libDir, '@tensorflow/tfjs-node': !!found['@tensorflow/tfjs-node']?.libDir });
+  const pkg = chooseTfjsNodePackage({
+    '@tensorflow/tfjs-node-gpu': !!found['@tensorflow/tfjs-node-gpu']?.libDir,
+    '@tensorflow/tfjs-node': !!found['@tensorflow/tfjs-node']?.libDir,
+  });
   if (pkg) {
     const c = found[pkg]!;
     return {
-      location: { origin: 'checkout', package: pkg, bindingPath: c.bindingPath, libDir: c.libDir, manifest: readManifest(join(c.dir, CHECKOUT_MANIFEST)), kernelsPath: null },
-      setupDir, why: null,
+      location: {
+        origin: 'checkout',
+        package: pkg,
+        bindingPath: c.bindingPath,
+        libDir: c.libDir,
+        manifest: readManifest(join(c.dir, CHECKOUT_MANIFEST)),
+        kernelsPath: null,
+      },
+      setupDir,
+      why: null,
     };
   }
-  if (packageDir('@tensorflow/tfjs-node')) reasons.push('@tensorflow/tfjs-node in node_modules has no built binding (npm install runs scripts/build-tfjs-node.mjs)');
+  if (packageDir('@tensorflow/tfjs-node'))
+    reasons.push(
+      '@tensorflow/tfjs-node in node_modules has no built binding (npm install runs scripts/build-tfjs-node.mjs)',
+    );
   if (!explicit) {
     const s = setupLocation(setupDir);
     if (s.location) return { location: s.location, setupDir, why: null };

@@ -7,13 +7,35 @@
 // No vscode import. Every failure is a SetupError with one line that names what is missing.
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  accessSync, constants, copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync,
-  renameSync, rmSync, statSync, symlinkSync, writeFileSync, type WriteStream,
+  accessSync,
+  constants,
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  type WriteStream,
 } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import {
-  cacheRoot, CPU_WHEEL, GPU_WHEEL, LIBTENSORFLOW_ENV, MANIFEST_FILE, NAPI_VERSION, SETUP_LOG_FILE, TF_VERSION,
-  type LibtensorflowSource, type NativeManifest, type TfDevice,
+  cacheRoot,
+  CPU_WHEEL,
+  GPU_WHEEL,
+  LIBTENSORFLOW_ENV,
+  MANIFEST_FILE,
+  NAPI_VERSION,
+  SETUP_LOG_FILE,
+  TF_VERSION,
+  type LibtensorflowSource,
+  type NativeManifest,
+  type TfDevice,
 } from './paths';
 import type { TfjsNodePackage } from './locate';
 
@@ -30,7 +52,10 @@ export type SetupStep = keyof typeof SETUP_STEPS;
 /** A set-up that cannot go on: `message` is one line naming what is missing or wrong. */
 export class SetupError extends Error {
   /** The missing tool or input, for programs ('python3', 'pip', 'wheel', 'c++', 'make', 'node-gyp', 'node-headers', 'libtensorflow', …). */
-  constructor(message: string, readonly missing?: string) {
+  constructor(
+    message: string,
+    readonly missing?: string,
+  ) {
     super(message);
   }
 }
@@ -78,15 +103,22 @@ function prefixOf(exe: string): string {
 
 /** The Node.js executable to build with: this process when it is plain Node, else `node` on PATH. */
 export function buildNode(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (!process.versions.electron && existsSync(join(prefixOf(process.execPath), 'include', 'node', 'node_api.h'))) return process.execPath;
+  if (!process.versions.electron && existsSync(join(prefixOf(process.execPath), 'include', 'node', 'node_api.h')))
+    return process.execPath;
   return which('node', env) ?? (process.versions.electron ? null : process.execPath);
 }
 
 /** A folder with Node's headers: $npm_config_nodedir, the prefix of `node`, or /usr. */
 export function nodeHeadersDir(node: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
   const candidates = [env.npm_config_nodedir, node ? prefixOf(node) : undefined, '/usr'];
-  return candidates.find((d): d is string => !!d && existsSync(join(d, 'include', 'node', 'common.gypi'))
-    && existsSync(join(d, 'include', 'node', 'node_api.h'))) ?? null;
+  return (
+    candidates.find(
+      (d): d is string =>
+        !!d &&
+        existsSync(join(d, 'include', 'node', 'common.gypi')) &&
+        existsSync(join(d, 'include', 'node', 'node_api.h')),
+    ) ?? null
+  );
 }
 
 /** npm's bundled node-gyp (or $npm_config_node_gyp, or a node-gyp on PATH), or null. */
@@ -96,9 +128,11 @@ export function nodeGypPath(node: string | null, env: NodeJS.ProcessEnv = proces
   const npm = which('npm', env);
   if (npm) prefixes.push(prefixOf(npm));
   for (const prefix of prefixes) {
-    for (const p of [join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    for (const p of [
+      join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
       join(prefix, 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-      join(prefix, 'lib', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')]) {
+      join(prefix, 'lib', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    ]) {
       if (existsSync(p)) return p;
     }
   }
@@ -108,19 +142,33 @@ export function nodeGypPath(node: string | null, env: NodeJS.ProcessEnv = proces
 /** Every tool the build needs, or a SetupError naming the first one missing. */
 export function findBuildTools(env: NodeJS.ProcessEnv = process.env): BuildTools {
   const python = which('python3', env);
-  if (!python) throw new SetupError('python3 not found on PATH (node-gyp needs Python 3 to configure the build)', 'python3');
+  if (!python)
+    throw new SetupError('python3 not found on PATH (node-gyp needs Python 3 to configure the build)', 'python3');
   const make = which('make', env);
   if (!make) throw new SetupError('make not found on PATH (install make, e.g. `apt install build-essential`)', 'make');
-  const cxx = [env.CXX, 'g++', 'c++', 'clang++'].map((c) => (c ? (c.includes('/') ? (existsSync(c) ? c : null) : which(c, env)) : null)).find(Boolean);
-  if (!cxx) throw new SetupError('no C++ compiler (g++, c++ or clang++) found on PATH (install one, e.g. `apt install build-essential`)', 'c++');
+  const cxx = [env.CXX, 'g++', 'c++', 'clang++']
+    .map((c) => (c ? (c.includes('/') ? (existsSync(c) ? c : null) : which(c, env)) : null))
+    .find(Boolean);
+  if (!cxx)
+    throw new SetupError(
+      'no C++ compiler (g++, c++ or clang++) found on PATH (install one, e.g. `apt install build-essential`)',
+      'c++',
+    );
   const node = buildNode(env);
-  if (!node) throw new SetupError('node not found on PATH (the build runs npm\'s node-gyp with Node.js ≥ 20)', 'node');
+  if (!node) throw new SetupError("node not found on PATH (the build runs npm's node-gyp with Node.js ≥ 20)", 'node');
   const nodeDir = nodeHeadersDir(node, env);
   if (!nodeDir) {
-    throw new SetupError(`Node.js headers not found (include/node/node_api.h under ${prefixOf(node)} or /usr; install Node.js from nodejs.org or set npm_config_nodedir)`, 'node-headers');
+    throw new SetupError(
+      `Node.js headers not found (include/node/node_api.h under ${prefixOf(node)} or /usr; install Node.js from nodejs.org or set npm_config_nodedir)`,
+      'node-headers',
+    );
   }
   const nodeGyp = nodeGypPath(node, env);
-  if (!nodeGyp) throw new SetupError('node-gyp not found (it ships with npm: install Node.js with npm, or `npm install -g node-gyp`)', 'node-gyp');
+  if (!nodeGyp)
+    throw new SetupError(
+      'node-gyp not found (it ships with npm: install Node.js with npm, or `npm install -g node-gyp`)',
+      'node-gyp',
+    );
   return { node, nodeDir, nodeGyp, python, make, cxx };
 }
 
@@ -135,13 +183,20 @@ interface RunOptions {
 }
 
 function lastLine(text: string, pattern?: RegExp): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const hit = pattern ? [...lines].reverse().find((l) => pattern.test(l)) : undefined;
   return (hit ?? lines.at(-1) ?? '').slice(0, 240);
 }
 
 /** Runs a command, streaming its output to the log; resolves with its exit code and output; rejects on cancel. */
-function run(cmd: string, args: string[], o: RunOptions): Promise<{ code: number | null; out: string; err: string; error?: Error }> {
+function run(
+  cmd: string,
+  args: string[],
+  o: RunOptions,
+): Promise<{ code: number | null; out: string; err: string; error?: Error }> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new SetupCancelled());
     const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -152,7 +207,8 @@ function run(cmd: string, args: string[], o: RunOptions): Promise<{ code: number
     const timer = o.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), o.timeoutMs) : undefined;
     const pipe = (chunk: Buffer, isErr: boolean) => {
       const text = chunk.toString();
-      if (isErr) err += text; else out += text;
+      if (isErr) err += text;
+      else out += text;
       if (out.length > 1 << 20) out = out.slice(-(1 << 19));
       if (err.length > 1 << 20) err = err.slice(-(1 << 19));
       for (const line of text.split('\n')) if (line.trim()) o.log?.(line);
@@ -187,7 +243,8 @@ export interface Libtensorflow {
 
 /** The library file the binding links as -ltensorflow: the wheel's libtensorflow_cc.so.2 or a release's libtensorflow.so.2. */
 export function mainLibrary(libDir: string): string | null {
-  for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so.2']) if (existsSync(join(libDir, f))) return join(libDir, f);
+  for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so.2'])
+    if (existsSync(join(libDir, f))) return join(libDir, f);
   return null;
 }
 
@@ -197,12 +254,19 @@ export function mainLibrary(libDir: string): string | null {
  */
 export function checkLibtensorflowDir(dir: string, label: string): void {
   const expected = 'expected a libtensorflow folder with lib/libtensorflow*.so* and include/tensorflow/c/c_api.h';
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SetupError(`${label} ${dir}: no such folder (${expected})`, 'libtensorflow');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new SetupError(`${label} ${dir}: no such folder (${expected})`, 'libtensorflow');
   const lib = join(dir, 'lib');
-  if (!existsSync(lib) || !mainLibrary(lib)) throw new SetupError(`${label} ${dir}: no lib/libtensorflow_cc.so.2 or lib/libtensorflow.so.2 (${expected})`, 'libtensorflow');
-  if (!existsSync(join(lib, 'libtensorflow_framework.so.2'))) throw new SetupError(`${label} ${dir}: no lib/libtensorflow_framework.so.2 (${expected})`, 'libtensorflow');
+  if (!existsSync(lib) || !mainLibrary(lib))
+    throw new SetupError(
+      `${label} ${dir}: no lib/libtensorflow_cc.so.2 or lib/libtensorflow.so.2 (${expected})`,
+      'libtensorflow',
+    );
+  if (!existsSync(join(lib, 'libtensorflow_framework.so.2')))
+    throw new SetupError(`${label} ${dir}: no lib/libtensorflow_framework.so.2 (${expected})`, 'libtensorflow');
   for (const h of ['tensorflow/c/c_api.h', 'tensorflow/c/eager/c_api.h']) {
-    if (!existsSync(join(dir, 'include', h))) throw new SetupError(`${label} ${dir}: no include/${h} (${expected})`, 'libtensorflow');
+    if (!existsSync(join(dir, 'include', h)))
+      throw new SetupError(`${label} ${dir}: no include/${h} (${expected})`, 'libtensorflow');
   }
 }
 
@@ -275,7 +339,11 @@ function mkdirp(dir: string): void {
 }
 
 /** Downloads the wheel (and for --gpu the CUDA wheels of tensorflow[and-cuda]) and extracts libtensorflow into the cache. */
-async function downloadLibtensorflow(gpu: boolean, o: RunOptions & { env: NodeJS.ProcessEnv }, fallbackCache?: string): Promise<string> {
+async function downloadLibtensorflow(
+  gpu: boolean,
+  o: RunOptions & { env: NodeJS.ProcessEnv },
+  fallbackCache?: string,
+): Promise<string> {
   let dest = libtensorflowCacheDir(gpu, o.env);
   let cache = dirname(dest);
   try {
@@ -283,7 +351,11 @@ async function downloadLibtensorflow(gpu: boolean, o: RunOptions & { env: NodeJS
     accessSync(cache, constants.W_OK);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    if (o.env.SBN_CACHE_DIR || !fallbackCache) throw new SetupError(`cannot write the cache folder ${cache} (${why}); set SBN_CACHE_DIR to a writable folder`, 'cache');
+    if (o.env.SBN_CACHE_DIR || !fallbackCache)
+      throw new SetupError(
+        `cannot write the cache folder ${cache} (${why}); set SBN_CACHE_DIR to a writable folder`,
+        'cache',
+      );
     // no writable home cache (CI sandboxes): a checkout keeps it inside the clone (.cache/ is git-ignored)
     o.log?.(`cannot write ${cache} (${why}); using ${fallbackCache}`);
     cache = fallbackCache;
@@ -291,48 +363,105 @@ async function downloadLibtensorflow(gpu: boolean, o: RunOptions & { env: NodeJS
     try {
       mkdirp(cache);
     } catch (e2) {
-      throw new SetupError(`cannot create the cache folder ${cache}: ${(e2 as NodeJS.ErrnoException).code ?? (e2 as Error).message}`, 'cache');
+      throw new SetupError(
+        `cannot create the cache folder ${cache}: ${(e2 as NodeJS.ErrnoException).code ?? (e2 as Error).message}`,
+        'cache',
+      );
     }
   }
   const python = which('python3', o.env);
-  if (!python) throw new SetupError('python3 not found on PATH (pip downloads the TensorFlow wheel; or give an existing libtensorflow folder)', 'python3');
+  if (!python)
+    throw new SetupError(
+      'python3 not found on PATH (pip downloads the TensorFlow wheel; or give an existing libtensorflow folder)',
+      'python3',
+    );
   const pip = spawnSync(python, ['-m', 'pip', '--version'], { encoding: 'utf8', env: o.env });
-  if (pip.status !== 0) throw new SetupError('pip not available (`python3 -m pip --version` failed; install pip, or give an existing libtensorflow folder)', 'pip');
+  if (pip.status !== 0)
+    throw new SetupError(
+      'pip not available (`python3 -m pip --version` failed; install pip, or give an existing libtensorflow folder)',
+      'pip',
+    );
   const wheel = wheelFor(gpu);
   const work = join(cache, `.tmp-${process.pid}-${Date.now()}`);
   mkdirp(work);
   try {
     o.log?.(`downloading the ${wheel} wheel with pip (about ${gpu ? '600' : '270'} MB) into ${cache}`);
-    const base = ['-m', 'pip', 'download', wheel, '--no-deps', '--disable-pip-version-check', '--no-input', '-d', join(work, 'wheel')];
+    const base = [
+      '-m',
+      'pip',
+      'download',
+      wheel,
+      '--no-deps',
+      '--disable-pip-version-check',
+      '--no-input',
+      '-d',
+      join(work, 'wheel'),
+    ];
     let r = await run(python, base, { ...o, timeoutMs: 1_800_000 });
     if (r.code !== 0) {
       // The wheel is the same for every CPython; the only one on offer may be for another Python than ours.
       const first = lastLine(r.err) || lastLine(r.out) || `exit ${r.code}`;
-      r = await run(python, [...base, '--only-binary=:all:', '--python-version', '3.11', '--implementation', 'cp'], { ...o, timeoutMs: 1_800_000 });
-      if (r.code !== 0) throw new SetupError(`pip download ${wheel} failed (is it on your package index?): ${first}`, 'wheel');
+      r = await run(python, [...base, '--only-binary=:all:', '--python-version', '3.11', '--implementation', 'cp'], {
+        ...o,
+        timeoutMs: 1_800_000,
+      });
+      if (r.code !== 0)
+        throw new SetupError(`pip download ${wheel} failed (is it on your package index?): ${first}`, 'wheel');
     }
-    const wheels = readdirSync(join(work, 'wheel')).filter((f) => f.endsWith('.whl')).map((f) => join(work, 'wheel', f));
+    const wheels = readdirSync(join(work, 'wheel'))
+      .filter((f) => f.endsWith('.whl'))
+      .map((f) => join(work, 'wheel', f));
     if (wheels.length !== 1) throw new SetupError(`pip download ${wheel} produced no wheel`, 'wheel');
     const tfWheel = wheels[0];
     if (gpu) {
       // tensorflow[and-cuda] pins the nvidia-*-cu12 wheels that hold CUDA, cuDNN, cuBLAS, …
       o.log?.(`downloading the CUDA libraries of tensorflow[and-cuda]==${TF_VERSION} with pip (several GB)`);
-      const c = await run(python, ['-m', 'pip', 'download', `tensorflow[and-cuda]==${TF_VERSION}`, '--disable-pip-version-check', '--no-input',
-        '--only-binary=:all:', '-d', join(work, 'cuda')], { ...o, timeoutMs: 3_600_000 });
-      if (c.code !== 0) throw new SetupError(`pip download tensorflow[and-cuda]==${TF_VERSION} failed (the CUDA wheels must be on your package index): ${lastLine(c.err) || `exit ${c.code}`}`, 'wheel');
-      wheels.push(...readdirSync(join(work, 'cuda')).filter((f) => f.startsWith('nvidia_') && f.endsWith('.whl')).map((f) => join(work, 'cuda', f)));
+      const c = await run(
+        python,
+        [
+          '-m',
+          'pip',
+          'download',
+          `tensorflow[and-cuda]==${TF_VERSION}`,
+          '--disable-pip-version-check',
+          '--no-input',
+          '--only-binary=:all:',
+          '-d',
+          join(work, 'cuda'),
+        ],
+        { ...o, timeoutMs: 3_600_000 },
+      );
+      if (c.code !== 0)
+        throw new SetupError(
+          `pip download tensorflow[and-cuda]==${TF_VERSION} failed (the CUDA wheels must be on your package index): ${lastLine(c.err) || `exit ${c.code}`}`,
+          'wheel',
+        );
+      wheels.push(
+        ...readdirSync(join(work, 'cuda'))
+          .filter((f) => f.startsWith('nvidia_') && f.endsWith('.whl'))
+          .map((f) => join(work, 'cuda', f)),
+      );
     }
     o.log?.(`extracting libtensorflow from ${tfWheel.split('/').pop()}`);
     const out = join(work, 'lt');
-    const x = await run(python, ['-c', EXTRACT_PY, out, WHEEL_LIBS.join(','), INCLUDE_PREFIXES.join(','), ...wheels], { ...o, timeoutMs: 1_200_000 });
-    if (x.code !== 0) throw new SetupError(`extracting the wheel failed: ${lastLine(x.err) || `exit ${x.code}`}`, 'wheel');
-    if (!existsSync(join(out, 'include', 'tensorflow', 'c', 'c_api.h'))) throw new SetupError('the wheel has no tensorflow/include/tensorflow/c/c_api.h', 'wheel');
-    writeFileSync(join(out, '.complete'), JSON.stringify({ version: TF_VERSION, wheel: tfWheel.split('/').pop(), gpu }) + '\n');
+    const x = await run(python, ['-c', EXTRACT_PY, out, WHEEL_LIBS.join(','), INCLUDE_PREFIXES.join(','), ...wheels], {
+      ...o,
+      timeoutMs: 1_200_000,
+    });
+    if (x.code !== 0)
+      throw new SetupError(`extracting the wheel failed: ${lastLine(x.err) || `exit ${x.code}`}`, 'wheel');
+    if (!existsSync(join(out, 'include', 'tensorflow', 'c', 'c_api.h')))
+      throw new SetupError('the wheel has no tensorflow/include/tensorflow/c/c_api.h', 'wheel');
+    writeFileSync(
+      join(out, '.complete'),
+      JSON.stringify({ version: TF_VERSION, wheel: tfWheel.split('/').pop(), gpu }) + '\n',
+    );
     try {
       renameSync(out, dest);
     } catch (e) {
       // another set-up finished first: use its copy
-      if (!existsSync(join(dest, '.complete'))) throw new SetupError(`cannot move the extraction into ${dest}: ${(e as NodeJS.ErrnoException).code}`, 'cache');
+      if (!existsSync(join(dest, '.complete')))
+        throw new SetupError(`cannot move the extraction into ${dest}: ${(e as NodeJS.ErrnoException).code}`, 'cache');
     }
     return dest;
   } finally {
@@ -349,7 +478,10 @@ export interface LibtensorflowChoice {
 }
 
 /** Which libtensorflow a set-up uses: a given folder, else the cached wheel extraction, else a download (null). */
-export function chooseLibtensorflow(choice: LibtensorflowChoice, env: NodeJS.ProcessEnv = process.env): Libtensorflow | null {
+export function chooseLibtensorflow(
+  choice: LibtensorflowChoice,
+  env: NodeJS.ProcessEnv = process.env,
+): Libtensorflow | null {
   if (choice.path) {
     checkLibtensorflowDir(choice.path.dir, choice.path.label);
     const dir = realpathSync(choice.path.dir);
@@ -359,16 +491,31 @@ export function chooseLibtensorflow(choice: LibtensorflowChoice, env: NodeJS.Pro
     return { dir, source: 'path', gpu, cudaLibs: cuda };
   }
   const primary = libtensorflowCacheDir(choice.gpu, env);
-  const candidates = [primary, ...(choice.fallbackCache && !env.SBN_CACHE_DIR ? [join(choice.fallbackCache, primary.split('/').pop()!)] : [])];
+  const candidates = [
+    primary,
+    ...(choice.fallbackCache && !env.SBN_CACHE_DIR ? [join(choice.fallbackCache, primary.split('/').pop()!)] : []),
+  ];
   const cached = candidates.find((d) => existsSync(join(d, '.complete')));
-  if (cached) return { dir: cached, source: 'pip-wheel', wheel: recordOf(cached).wheel, gpu: choice.gpu, cudaLibs: cudaLibsIn(cached) };
+  if (cached)
+    return {
+      dir: cached,
+      source: 'pip-wheel',
+      wheel: recordOf(cached).wheel,
+      gpu: choice.gpu,
+      cudaLibs: cudaLibsIn(cached),
+    };
   return null;
 }
 
-async function obtainLibtensorflow(choice: LibtensorflowChoice, o: RunOptions & { env: NodeJS.ProcessEnv }): Promise<Libtensorflow> {
+async function obtainLibtensorflow(
+  choice: LibtensorflowChoice,
+  o: RunOptions & { env: NodeJS.ProcessEnv },
+): Promise<Libtensorflow> {
   const chosen = chooseLibtensorflow(choice, o.env);
   if (chosen) {
-    o.log?.(`using libtensorflow in ${chosen.dir} (${chosen.source === 'path' ? choice.path!.label : 'cached wheel extraction'}${chosen.gpu ? ', GPU' : ''})`);
+    o.log?.(
+      `using libtensorflow in ${chosen.dir} (${chosen.source === 'path' ? choice.path!.label : 'cached wheel extraction'}${chosen.gpu ? ', GPU' : ''})`,
+    );
     return chosen;
   }
   const dir = await downloadLibtensorflow(choice.gpu, o, choice.fallbackCache);
@@ -413,8 +560,11 @@ export function packageVersion(pkgDir: string): string {
 
 /** Where a compiled binding is kept for reuse: it depends only on the package version, the library and the platform. */
 function bindingCacheDir(lt: Libtensorflow, version: string, env: NodeJS.ProcessEnv): string {
-  return join(lt.source === 'pip-wheel' ? lt.dir : join(cacheRoot(env), 'bindings', lt.dir.replace(/[^A-Za-z0-9]+/g, '_')),
-    'bindings', `tfjs-node-${version}-${process.platform}-${process.arch}`);
+  return join(
+    lt.source === 'pip-wheel' ? lt.dir : join(cacheRoot(env), 'bindings', lt.dir.replace(/[^A-Za-z0-9]+/g, '_')),
+    'bindings',
+    `tfjs-node-${version}-${process.platform}-${process.arch}`,
+  );
 }
 
 function bindingRel(): string {
@@ -432,18 +582,41 @@ function gypEnv(tools: BuildTools, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   };
 }
 
-async function nodeGyp(dir: string, args: string[], tools: BuildTools, o: RunOptions & { env: NodeJS.ProcessEnv }, what: string): Promise<void> {
-  for (const cmd of [['configure', ...args], ['build', '--jobs', 'max']]) {
-    const r = await run(tools.node, [tools.nodeGyp, ...cmd, `--nodedir=${tools.nodeDir}`], { ...o, cwd: dir, env: gypEnv(tools, o.env), timeoutMs: 1_200_000 });
+async function nodeGyp(
+  dir: string,
+  args: string[],
+  tools: BuildTools,
+  o: RunOptions & { env: NodeJS.ProcessEnv },
+  what: string,
+): Promise<void> {
+  for (const cmd of [
+    ['configure', ...args],
+    ['build', '--jobs', 'max'],
+  ]) {
+    const r = await run(tools.node, [tools.nodeGyp, ...cmd, `--nodedir=${tools.nodeDir}`], {
+      ...o,
+      cwd: dir,
+      env: gypEnv(tools, o.env),
+      timeoutMs: 1_200_000,
+    });
     if (r.error) throw new SetupError(`node-gyp ${cmd[0]} (${what}) did not run: ${r.error.message}`, 'node-gyp');
     if (r.code !== 0) {
-      throw new SetupError(`node-gyp ${cmd[0]} failed for ${what}: ${lastLine(r.out + '\n' + r.err, /error/i) || `exit ${r.code}`}`, 'build');
+      throw new SetupError(
+        `node-gyp ${cmd[0]} failed for ${what}: ${lastLine(r.out + '\n' + r.err, /error/i) || `exit ${r.code}`}`,
+        'build',
+      );
     }
   }
 }
 
 /** Compiles (or restores from the binding cache) tfjs-node's binding in pkgDir (binding.gyp and binding/ there); returns its path. */
-async function buildBinding(pkgDir: string, lt: Libtensorflow, tools: () => BuildTools, force: boolean, o: RunOptions & { env: NodeJS.ProcessEnv }): Promise<string> {
+async function buildBinding(
+  pkgDir: string,
+  lt: Libtensorflow,
+  tools: () => BuildTools,
+  force: boolean,
+  o: RunOptions & { env: NodeJS.ProcessEnv },
+): Promise<string> {
   linkDeps(pkgDir, lt);
   const out = join(pkgDir, bindingRel());
   const version = packageVersion(pkgDir);
@@ -455,7 +628,13 @@ async function buildBinding(pkgDir: string, lt: Libtensorflow, tools: () => Buil
     return out;
   }
   rmSync(join(pkgDir, 'build'), { recursive: true, force: true });
-  await nodeGyp(pkgDir, [`--module_name=tfjs_binding`, `--module_path=${dirname(out)}`, `--napi_build_version=${NAPI_VERSION}`], tools(), o, 'the tfjs-node binding');
+  await nodeGyp(
+    pkgDir,
+    [`--module_name=tfjs_binding`, `--module_path=${dirname(out)}`, `--napi_build_version=${NAPI_VERSION}`],
+    tools(),
+    o,
+    'the tfjs-node binding',
+  );
   if (!existsSync(out)) throw new SetupError(`node-gyp produced no ${out}`, 'build');
   return out;
 }
@@ -488,7 +667,10 @@ export interface LoadCheck {
  * Loads the binding and/or the kernels addon in a fresh process (the build's own environment must not mask a
  * missing library) and lists TensorFlow's devices; throws a SetupError with the loader's message.
  */
-export async function checkLoads(p: { binding?: string; kernels?: string; library?: string; cudaLibs?: string[] }, o: RunOptions & { env: NodeJS.ProcessEnv }): Promise<LoadCheck> {
+export async function checkLoads(
+  p: { binding?: string; kernels?: string; library?: string; cudaLibs?: string[] },
+  o: RunOptions & { env: NodeJS.ProcessEnv },
+): Promise<LoadCheck> {
   const code = `const out={version:null,kernels:null,devices:[]};const p=${JSON.stringify(p)};let k;
 if(p.kernels){const m={exports:{}};process.dlopen(m,p.kernels);k=m.exports;const i=k.info();out.kernels={isa:i.isa,threads:i.threads,isas:i.isas};}
 if(p.cudaLibs&&p.cudaLibs.length&&k&&k.preload)k.preload(p.cudaLibs);
@@ -497,8 +679,14 @@ if(k&&k.tfDevices&&p.library)out.devices=k.tfDevices(p.library);}
 process.stdout.write(JSON.stringify(out));`;
   // its output is not logged line by line: libtensorflow's start-up banner is noise; a failure quotes the loader
   const r = await run(process.execPath, ['-e', code], {
-    signal: o.signal, timeoutMs: 180_000,
-    env: { ...o.env, ELECTRON_RUN_AS_NODE: '1', TF_CPP_MIN_LOG_LEVEL: o.env.TF_CPP_MIN_LOG_LEVEL ?? '2', TF_ENABLE_ONEDNN_OPTS: o.env.TF_ENABLE_ONEDNN_OPTS ?? '0' },
+    signal: o.signal,
+    timeoutMs: 180_000,
+    env: {
+      ...o.env,
+      ELECTRON_RUN_AS_NODE: '1',
+      TF_CPP_MIN_LOG_LEVEL: o.env.TF_CPP_MIN_LOG_LEVEL ?? '2',
+      TF_ENABLE_ONEDNN_OPTS: o.env.TF_ENABLE_ONEDNN_OPTS ?? '0',
+    },
   });
   if (r.code === 0) {
     try {
@@ -513,7 +701,11 @@ process.stdout.write(JSON.stringify(out));`;
 
 // ---- the PSA kernels --------------------------------------------------------------------------------------------------
 
-async function buildKernels(srcDir: string, tools: BuildTools, o: RunOptions & { env: NodeJS.ProcessEnv }): Promise<string> {
+async function buildKernels(
+  srcDir: string,
+  tools: BuildTools,
+  o: RunOptions & { env: NodeJS.ProcessEnv },
+): Promise<string> {
   rmSync(join(srcDir, 'build'), { recursive: true, force: true });
   await nodeGyp(srcDir, [], tools, o, 'the PSA kernels');
   const out = join(srcDir, 'build', 'Release', 'sbn_kernels.node');
@@ -534,7 +726,10 @@ export interface NativeSources {
  * The libtensorflow folder the user gave, first of: the CLI flag / the setting (labelled by the caller), then
  * $SBN_LIBTENSORFLOW. Undefined: download (or reuse the cached) wheel.
  */
-export function givenLibtensorflow(given: { label: string; dir: string | undefined }[], env: NodeJS.ProcessEnv = process.env): { dir: string; label: string } | undefined {
+export function givenLibtensorflow(
+  given: { label: string; dir: string | undefined }[],
+  env: NodeJS.ProcessEnv = process.env,
+): { dir: string; label: string } | undefined {
   for (const g of [...given, { label: LIBTENSORFLOW_ENV, dir: env[LIBTENSORFLOW_ENV] }]) {
     if (g.dir && g.dir.trim()) return { dir: g.dir.trim(), label: g.label };
   }
@@ -589,7 +784,10 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
     mkdirp(dir);
     accessSync(dir, constants.W_OK);
   } catch (e) {
-    throw new SetupError(`cannot write the set-up folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'folder');
+    throw new SetupError(
+      `cannot write the set-up folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      'folder',
+    );
   }
   rmSync(join(dir, MANIFEST_FILE), { force: true });
   let logFile: WriteStream | undefined = createWriteStream(join(dir, SETUP_LOG_FILE), { flags: 'w' });
@@ -603,10 +801,16 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
   };
   const o = { env, signal: opts.signal, log };
   try {
-    if (process.platform !== 'linux') throw new SetupError(`the native set-up supports Linux only (this is ${process.platform}-${process.arch})`, 'platform');
+    if (process.platform !== 'linux')
+      throw new SetupError(
+        `the native set-up supports Linux only (this is ${process.platform}-${process.arch})`,
+        'platform',
+      );
     step('tools');
     const tools = findBuildTools(env);
-    log(`node ${tools.node}, headers ${tools.nodeDir}, node-gyp ${tools.nodeGyp}, python ${tools.python}, c++ ${tools.cxx}`);
+    log(
+      `node ${tools.node}, headers ${tools.nodeDir}, node-gyp ${tools.nodeGyp}, python ${tools.python}, c++ ${tools.cxx}`,
+    );
 
     step('libtensorflow', opts.libtensorflow ? opts.libtensorflow.dir : wheelFor(!!opts.gpu));
     const lt = await obtainLibtensorflow({ path: opts.libtensorflow, gpu: !!opts.gpu }, o);
@@ -614,7 +818,12 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
     step('binding');
     const pkgDir = join(dir, 'tfjs-node');
     rmSync(pkgDir, { recursive: true, force: true });
-    copyTree(opts.sources.tfjsNode, pkgDir, (n) => ['node_modules', 'lib', 'build', 'deps', 'dist', 'src', 'build-tmp-napi-v8'].includes(n) || n.endsWith('.log'));
+    copyTree(
+      opts.sources.tfjsNode,
+      pkgDir,
+      (n) =>
+        ['node_modules', 'lib', 'build', 'deps', 'dist', 'src', 'build-tmp-napi-v8'].includes(n) || n.endsWith('.log'),
+    );
     const binding = await buildBinding(pkgDir, lt, () => tools, !!opts.force, o);
 
     step('kernels');
@@ -627,15 +836,28 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
     const library = join(pkgDir, 'deps', 'lib', 'libtensorflow.so');
     const check = await checkLoads({ binding, kernels, library, cudaLibs: lt.cudaLibs }, o);
     saveBinding(pkgDir, lt, env, log);
-    log(`libtensorflow ${check.version}; devices: ${check.devices.map((d) => `${d.type} ${d.name}`).join(', ') || 'none listed'}; kernels ${check.kernels?.isa}, ${check.kernels?.threads} threads`);
+    log(
+      `libtensorflow ${check.version}; devices: ${check.devices.map((d) => `${d.type} ${d.name}`).join(', ') || 'none listed'}; kernels ${check.kernels?.isa}, ${check.kernels?.threads} threads`,
+    );
 
     const manifest: NativeManifest = {
       schema: 1,
       createdAt: new Date().toISOString(),
       platform: `${process.platform}-${process.arch}`,
       node: `${tools.node} (${process.version})`,
-      tfjsNode: { package: packageName(opts.sources.tfjsNode), version: packageVersion(pkgDir), napiVersion: NAPI_VERSION },
-      libtensorflow: { version: check.version ?? TF_VERSION, source: lt.source, dir: lt.dir, ...(lt.wheel ? { wheel: lt.wheel } : {}), gpu: lt.gpu, cudaLibs: lt.cudaLibs },
+      tfjsNode: {
+        package: packageName(opts.sources.tfjsNode),
+        version: packageVersion(pkgDir),
+        napiVersion: NAPI_VERSION,
+      },
+      libtensorflow: {
+        version: check.version ?? TF_VERSION,
+        source: lt.source,
+        dir: lt.dir,
+        ...(lt.wheel ? { wheel: lt.wheel } : {}),
+        gpu: lt.gpu,
+        cudaLibs: lt.cudaLibs,
+      },
       binding: join('tfjs-node', bindingRel()),
       kernels: join('kernels', 'build', 'Release', 'sbn_kernels.node'),
       check: { devices: check.devices, kernels: check.kernels },
@@ -665,7 +887,10 @@ function packageName(pkgDir: string): TfjsNodePackage {
  * binding cache when a clone compiled it before), against the cached wheel extraction or $SBN_LIBTENSORFLOW.
  * Returns a one-line summary; throws SetupError.
  */
-export async function setupCheckoutTfjsNode(pkgDir: string, o: { env?: NodeJS.ProcessEnv; log?: (l: string) => void; fallbackCache?: string } = {}): Promise<string> {
+export async function setupCheckoutTfjsNode(
+  pkgDir: string,
+  o: { env?: NodeJS.ProcessEnv; log?: (l: string) => void; fallbackCache?: string } = {},
+): Promise<string> {
   const env = o.env ?? process.env;
   const ro = { env, log: o.log };
   const library = join(pkgDir, 'deps', 'lib', 'libtensorflow.so');
@@ -679,23 +904,42 @@ export async function setupCheckoutTfjsNode(pkgDir: string, o: { env?: NodeJS.Pr
     }
   }
   const given = env.SBN_LIBTENSORFLOW ? { dir: env.SBN_LIBTENSORFLOW, label: 'SBN_LIBTENSORFLOW' } : undefined;
-  const lt = await obtainLibtensorflow({ path: given, gpu: packageName(pkgDir) === '@tensorflow/tfjs-node-gpu', fallbackCache: o.fallbackCache }, ro);
+  const lt = await obtainLibtensorflow(
+    { path: given, gpu: packageName(pkgDir) === '@tensorflow/tfjs-node-gpu', fallbackCache: o.fallbackCache },
+    ro,
+  );
   let tools: BuildTools | undefined;
   const binding = await buildBinding(pkgDir, lt, () => (tools ??= findBuildTools(env)), false, ro);
   const check = await checkLoads({ binding, library }, ro);
   saveBinding(pkgDir, lt, env, o.log);
   const manifest: NativeManifest = {
-    schema: 1, createdAt: new Date().toISOString(), platform: `${process.platform}-${process.arch}`, node: `${process.execPath} (${process.version})`,
+    schema: 1,
+    createdAt: new Date().toISOString(),
+    platform: `${process.platform}-${process.arch}`,
+    node: `${process.execPath} (${process.version})`,
     tfjsNode: { package: packageName(pkgDir), version: packageVersion(pkgDir), napiVersion: NAPI_VERSION },
-    libtensorflow: { version: check.version ?? TF_VERSION, source: lt.source, dir: lt.dir, ...(lt.wheel ? { wheel: lt.wheel } : {}), gpu: lt.gpu, cudaLibs: lt.cudaLibs },
-    binding: bindingRel(), kernels: null, check: { devices: [], kernels: null },
+    libtensorflow: {
+      version: check.version ?? TF_VERSION,
+      source: lt.source,
+      dir: lt.dir,
+      ...(lt.wheel ? { wheel: lt.wheel } : {}),
+      gpu: lt.gpu,
+      cudaLibs: lt.cudaLibs,
+    },
+    binding: bindingRel(),
+    kernels: null,
+    check: { devices: [], kernels: null },
   };
   writeFileSync(join(pkgDir, 'sbn-native.json'), JSON.stringify(manifest, null, 2) + '\n');
   return `tfjs-node built against libtensorflow ${check.version} (${lt.dir})`;
 }
 
 /** `npm install`'s kernels step: builds native/build/Release/sbn_kernels.node in place; returns a one-line summary. */
-export async function setupCheckoutKernels(nativeDir: string, force: boolean, o: { env?: NodeJS.ProcessEnv; log?: (l: string) => void } = {}): Promise<string> {
+export async function setupCheckoutKernels(
+  nativeDir: string,
+  force: boolean,
+  o: { env?: NodeJS.ProcessEnv; log?: (l: string) => void } = {},
+): Promise<string> {
   const env = o.env ?? process.env;
   const addon = join(nativeDir, 'build', 'Release', 'sbn_kernels.node');
   const newestSource = (() => {
@@ -709,7 +953,8 @@ export async function setupCheckoutKernels(nativeDir: string, force: boolean, o:
     visit(nativeDir);
     return newest;
   })();
-  const describe = (c: LoadCheck) => `${c.kernels?.isa}, ${c.kernels?.threads} thread${c.kernels?.threads === 1 ? '' : 's'}`;
+  const describe = (c: LoadCheck) =>
+    `${c.kernels?.isa}, ${c.kernels?.threads} thread${c.kernels?.threads === 1 ? '' : 's'}`;
   if (!force && existsSync(addon) && statSync(addon).mtimeMs >= newestSource) {
     try {
       return `native kernels up to date (${describe(await checkLoads({ kernels: addon }, { env }))})`;

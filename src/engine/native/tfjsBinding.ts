@@ -16,7 +16,9 @@ export function setTfjsBindingPath(path: string): void {
 /** node-pre-gyp's find(package.json): here, the path set above. */
 export function find(_packageJson?: string): string {
   if (!bindingPath) {
-    throw new Error('tfjs-node was loaded without a binding path (src/engine/backend.ts sets it from the native set-up)');
+    throw new Error(
+      'tfjs-node was loaded without a binding path (src/engine/backend.ts sets it from the native set-up)',
+    );
   }
   return bindingPath;
 }

@@ -95,7 +95,7 @@ export function assertJsonSafe(v: unknown, where: string): void {
     }
     return;
   }
-  const kind = typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v;
+  const kind = typeof v === 'object' ? (v).constructor?.name ?? 'object' : typeof v;
   fail(where, `a ${kind} cannot be stored in JSON (use plain objects, arrays, finite numbers, strings)`);
 }
 

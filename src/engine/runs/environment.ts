@@ -22,7 +22,7 @@ export function runBackendFacts(env: unknown): RunBackendFacts {
   const native = typeof e.native === 'object' && e.native !== null ? e.native as Record<string, unknown> : undefined;
   const origin = native?.origin === 'checkout' || native?.origin === 'setup' ? native.origin : undefined;
   const devices = Array.isArray(native?.devices)
-    ? (native!.devices as unknown[]).map((d) => str((d as Record<string, unknown>)?.type)).filter((t): t is string => !!t)
+    ? (native.devices as unknown[]).map((d) => str((d as Record<string, unknown>)?.type)).filter((t): t is string => !!t)
     : undefined;
   return { backend: str(e.backend), backendDetail: str(e.backendDetail), origin, devices, kernels: str(e.kernels) };
 }

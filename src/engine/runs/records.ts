@@ -303,7 +303,7 @@ export function summaryFacts(v: unknown): SummaryFile {
   for (const [k, schema] of Object.entries(SUMMARY_SHAPE) as [string, Schema<unknown>][]) {
     if (out[k] !== undefined && schema.check(out[k], k) !== null) delete out[k];
   }
-  return out as SummaryFile;
+  return out;
 }
 
 /** What readers other than a resume take from config.json (the trainer writes the whole resolved configuration). */

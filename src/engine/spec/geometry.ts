@@ -50,7 +50,9 @@ function layerName(layer: LayerSpec, index: number): string {
  * the first hidden layer that cannot take its input and returns the geometry so far with the issue; never throws.
  */
 export function inferGeometry(
-  inputShape: readonly number[], layers: readonly LayerSpec[], outputUnits?: number,
+  inputShape: readonly number[],
+  layers: readonly LayerSpec[],
+  outputUnits?: number,
 ): { layers: LayerGeometry[]; issue?: ShapeIssue } {
   const out: LayerGeometry[] = [];
   let shape = [...inputShape];
@@ -63,19 +65,36 @@ export function inferGeometry(
     const name = layerName(layer, i);
     const inShape = shape;
     if (layer.type === 'dense') {
-      out.push({ name, type: 'dense', index: i, inShape, outShape: [layer.units], params: (shapeSize(inShape) + 1) * layer.units, binaryUnits: layer.units });
+      out.push({
+        name,
+        type: 'dense',
+        index: i,
+        inShape,
+        outShape: [layer.units],
+        params: (shapeSize(inShape) + 1) * layer.units,
+        binaryUnits: layer.units,
+      });
     } else if (layer.type === 'flatten') {
       if (inShape.length !== 3) {
-        const issue = { index: i, field: 'type' as const,
-          message: `flatten needs a [channels, height, width] input, but ${source(i)} is already flat (${shapeSize(inShape)} values); remove this layer` };
+        const issue = {
+          index: i,
+          field: 'type' as const,
+          message: `flatten needs a [channels, height, width] input, but ${source(i)} is already flat (${shapeSize(inShape)} values); remove this layer`,
+        };
         return { layers: out, issue };
       }
       out.push({ name, type: 'flatten', index: i, inShape, outShape: [shapeSize(inShape)], params: 0, binaryUnits: 0 });
     } else {
       if (inShape.length !== 3) {
-        const hint = i === 0 ? 'give input.shape as [channels, height, width], e.g. [1, 28, 28]' : 'conv layers go before dense and flatten layers';
-        const issue = { index: i, field: 'type' as const,
-          message: `conv needs a [channels, height, width] input, but ${source(i)} is a flat vector of ${shapeSize(inShape)} values; ${hint}` };
+        const hint =
+          i === 0
+            ? 'give input.shape as [channels, height, width], e.g. [1, 28, 28]'
+            : 'conv layers go before dense and flatten layers';
+        const issue = {
+          index: i,
+          field: 'type' as const,
+          message: `conv needs a [channels, height, width] input, but ${source(i)} is a flat vector of ${shapeSize(inShape)} values; ${hint}`,
+        };
         return { layers: out, issue };
       }
       const [c, h, w] = inShape;
@@ -84,20 +103,37 @@ export function inferGeometry(
       const oh = convOutputSize(h, layer.kernel, stride, padding);
       const ow = convOutputSize(w, layer.kernel, stride, padding);
       if (oh < 1 || ow < 1) {
-        const issue = { index: i, field: 'kernel' as const,
-          message: `conv output would be ${Math.max(0, oh)}×${Math.max(0, ow)}: input ${h}×${w}, kernel ${layer.kernel}, padding ${padding}` +
-            (stride !== 1 ? `, stride ${stride}` : '') };
+        const issue = {
+          index: i,
+          field: 'kernel' as const,
+          message:
+            `conv output would be ${Math.max(0, oh)}×${Math.max(0, ow)}: input ${h}×${w}, kernel ${layer.kernel}, padding ${padding}` +
+            (stride !== 1 ? `, stride ${stride}` : ''),
+        };
         return { layers: out, issue };
       }
       out.push({
-        name, type: 'conv', index: i, inShape, outShape: [layer.filters, oh, ow],
-        params: layer.filters * (c * layer.kernel * layer.kernel + 1), binaryUnits: layer.filters * oh * ow,
+        name,
+        type: 'conv',
+        index: i,
+        inShape,
+        outShape: [layer.filters, oh, ow],
+        params: layer.filters * (c * layer.kernel * layer.kernel + 1),
+        binaryUnits: layer.filters * oh * ow,
       });
     }
     shape = out[out.length - 1].outShape;
   }
   if (outputUnits !== undefined) {
-    out.push({ name: 'output', type: 'output', index: -1, inShape: shape, outShape: [outputUnits], params: (shapeSize(shape) + 1) * outputUnits, binaryUnits: 0 });
+    out.push({
+      name: 'output',
+      type: 'output',
+      index: -1,
+      inShape: shape,
+      outShape: [outputUnits],
+      params: (shapeSize(shape) + 1) * outputUnits,
+      binaryUnits: 0,
+    });
   }
   return { layers: out };
 }
@@ -174,8 +210,13 @@ export function affineGeometry(model: ModelSpec): { geometry: AffineGeometry[]; 
     const layer = g.index >= 0 ? model.layers[g.index] : undefined;
     if (layer?.type === 'conv') {
       geometry.push({
-        kind: 'conv', inShape, filters: layer.filters, kernel: layer.kernel,
-        stride: layer.stride ?? 1, padding: layer.padding ?? 0, outShape: g.outShape,
+        kind: 'conv',
+        inShape,
+        filters: layer.filters,
+        kernel: layer.kernel,
+        stride: layer.stride ?? 1,
+        padding: layer.padding ?? 0,
+        outShape: g.outShape,
       });
     } else {
       geometry.push({ kind: 'dense', inShape, units: g.outShape[0] });
@@ -187,7 +228,10 @@ export function affineGeometry(model: ModelSpec): { geometry: AffineGeometry[]; 
 
 /** A model whose shapes do not fit; `field` names the layer (`layers[k]`). */
 export class ShapeError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }

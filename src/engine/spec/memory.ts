@@ -66,14 +66,30 @@ export function estimateMemory(model: ModelSpec): MemoryEstimate {
   const evalBytes = evalSamples * units * FLOAT * EVAL_FLOATS_PER_UNIT + EVAL_FLIP_ELEMENTS * FLOAT * 3;
   // The part to blame: the largest layer for the parameters, the batch or samples for a step, evalSamples.
   const largest = geometry.reduce((a, b) => (b.params > a.params ? b : a));
-  const layerField: Segment[] = largest.index < 0 ? ['output', 'units'] : ['layers', largest.index, largest.type === 'conv' ? 'filters' : 'units'];
+  const layerField: Segment[] =
+    largest.index < 0 ? ['output', 'units'] : ['layers', largest.index, largest.type === 'conv' ? 'filters' : 'units'];
   const parts: Array<[number, Segment[]]> = [
     [parameterBytes, layerField],
-    [stepBytes, train?.samples !== undefined && train.samples > 1 ? ['train', 'samples'] : train?.batchSize !== undefined ? ['train', 'batchSize'] : layerField],
+    [
+      stepBytes,
+      train?.samples !== undefined && train.samples > 1
+        ? ['train', 'samples']
+        : train?.batchSize !== undefined
+          ? ['train', 'batchSize']
+          : layerField,
+    ],
     [evalBytes, train?.evalSamples !== undefined ? ['train', 'evalSamples'] : layerField],
   ];
   const blame = parts.reduce((a, b) => (b[0] > a[0] ? b : a))[1];
-  return { bytes: parameterBytes + stepBytes + evalBytes, parameters, parameterBytes, stepBytes, evalBytes, blame, largestLayer: layerField };
+  return {
+    bytes: parameterBytes + stepBytes + evalBytes,
+    parameters,
+    parameterBytes,
+    stepBytes,
+    evalBytes,
+    blame,
+    largestLayer: layerField,
+  };
 }
 
 /** `1.5 GB`, `300 MB`. */
@@ -82,15 +98,23 @@ export function formatBytes(bytes: number): string {
   const units = ['bytes', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let v = bytes;
   let k = 0;
-  while (v >= 1000 && k < units.length - 1) { v /= 1000; k++; }
-  return k === units.length - 1 && v >= 1000 ? `${bytes.toExponential(1)} bytes` : `${v < 10 && k > 0 ? v.toFixed(1) : Math.round(v)} ${units[k]}`;
+  while (v >= 1000 && k < units.length - 1) {
+    v /= 1000;
+    k++;
+  }
+  return k === units.length - 1 && v >= 1000
+    ? `${bytes.toExponential(1)} bytes`
+    : `${v < 10 && k > 0 ? v.toFixed(1) : Math.round(v)} ${units[k]}`;
 }
 
 /**
  * Why a model cannot train on a machine with `availableBytes` of memory, with the field to change; undefined when
  * it fits. A model beyond MAX_PARAMETERS is refused on any machine (its checkpoint could not be written).
  */
-export function memoryProblem(model: ModelSpec, availableBytes: number): { path: Segment[]; message: string } | undefined {
+export function memoryProblem(
+  model: ModelSpec,
+  availableBytes: number,
+): { path: Segment[]; message: string } | undefined {
   const e = estimateMemory(model);
   if (e.parameters > MAX_PARAMETERS) {
     return {

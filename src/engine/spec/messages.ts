@@ -16,7 +16,9 @@ export function describeValue(v: unknown): string {
 /** `"a", "b" or "c"` */
 export function listValues(values: readonly unknown[], conjunction = 'or'): string {
   const shown = values.map((v) => JSON.stringify(v));
-  return shown.length <= 1 ? shown.join('') : `${shown.slice(0, -1).join(', ')} ${conjunction} ${shown[shown.length - 1]}`;
+  return shown.length <= 1
+    ? shown.join('')
+    : `${shown.slice(0, -1).join(', ')} ${conjunction} ${shown[shown.length - 1]}`;
 }
 
 export function plural(n: number, word: string): string {
@@ -24,8 +26,13 @@ export function plural(n: number, word: string): string {
 }
 
 const ARTICLE: Record<string, string> = {
-  string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false',
-  object: 'an object', array: 'an array', null: 'null',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
 };
 
 /** What a schema accepts, in words: `an integer ≥ 1`, `one of "pm1" or "01"`, `a non-empty array`. */
@@ -57,7 +64,8 @@ export function describeSchema(schema: Schema | undefined, resolve: (s: Schema) 
     const min = typeof s.minItems === 'number' ? s.minItems : 0;
     const max = typeof s.maxItems === 'number' ? s.maxItems : undefined;
     if (max !== undefined && min === max) return `an array of exactly ${plural(min, 'item')}`;
-    if (max !== undefined) return `${min === 0 ? 'an array' : min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`} of at most ${plural(max, 'item')}`;
+    if (max !== undefined)
+      return `${min === 0 ? 'an array' : min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`} of at most ${plural(max, 'item')}`;
     return min > 0 ? (min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`) : 'an array';
   }
   if (t === 'object' && Array.isArray(s.required) && s.required.length > 0) {

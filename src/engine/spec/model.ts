@@ -1,8 +1,6 @@
 // The typed model: built from a validated file value (defaults filled in) and the quantities derived from it.
 import { defaultLayerName, layerGeometry } from './geometry';
-import type {
-  DataSpec, LayerSpec, LrSpec, ModelSpec, NoiseKind, OptimizerSpec, StateCoding, TrainSpec,
-} from './types';
+import type { DataSpec, LayerSpec, LrSpec, ModelSpec, NoiseKind, OptimizerSpec, StateCoding, TrainSpec } from './types';
 
 export { defaultLayerName } from './geometry';
 
@@ -13,12 +11,24 @@ export const DEFAULT_NOISE: NoiseKind = 'logistic';
 export const CONV_DEFAULTS = { stride: 1, padding: 0 } as const;
 
 /** What toModelSpec fills in a `data` section where the file leaves a key out. */
-export const DATA_DEFAULTS = { validation: 0, splitSeed: 1, augment: 'none', scale: 'unit' } as const satisfies Partial<DataSpec>;
+export const DATA_DEFAULTS = {
+  validation: 0,
+  splitSeed: 1,
+  augment: 'none',
+  scale: 'unit',
+} as const satisfies Partial<DataSpec>;
 
 /** What toModelSpec fills in a `train` section where the file leaves a key out (docs/math.md §4.3–4.6). */
 export const TRAIN_DEFAULTS = {
-  samples: 1, batchSize: 64, epochs: 10, seed: 1, clip: 1000, init: 'data-dependent',
-  evalInterval: 0, evalSamples: 10, logInterval: 10,
+  samples: 1,
+  batchSize: 64,
+  epochs: 10,
+  seed: 1,
+  clip: 1000,
+  init: 'data-dependent',
+  evalInterval: 0,
+  evalSamples: 10,
+  logInterval: 10,
 } as const satisfies Partial<TrainSpec>;
 
 /** Optimiser settings filled in per type; without an `optimizer` key the SGD ones are used (docs/math.md §4.5). */
@@ -51,7 +61,11 @@ export function toModelSpec(value: unknown): ModelSpec {
   };
   if (v.data !== undefined) model.data = copyData(v.data);
   if (v.train !== undefined) model.train = copyTrain(v.train);
-  if (v.diagnostics !== undefined) model.diagnostics = { ...v.diagnostics, ...(v.diagnostics.estimators ? { estimators: [...v.diagnostics.estimators] } : {}) };
+  if (v.diagnostics !== undefined)
+    model.diagnostics = {
+      ...v.diagnostics,
+      ...(v.diagnostics.estimators ? { estimators: [...v.diagnostics.estimators] } : {}),
+    };
   return model;
 }
 
@@ -73,10 +87,16 @@ function copyLayer(l: LayerSpec): LayerSpec {
     case 'dense':
       return named({ type: 'dense', units: l.units }, l.name);
     case 'conv':
-      return named({
-        type: 'conv', filters: l.filters, kernel: l.kernel,
-        stride: l.stride ?? CONV_DEFAULTS.stride, padding: l.padding ?? CONV_DEFAULTS.padding,
-      }, l.name);
+      return named(
+        {
+          type: 'conv',
+          filters: l.filters,
+          kernel: l.kernel,
+          stride: l.stride ?? CONV_DEFAULTS.stride,
+          padding: l.padding ?? CONV_DEFAULTS.padding,
+        },
+        l.name,
+      );
     case 'flatten':
       return named({ type: 'flatten' }, l.name);
   }
@@ -106,13 +126,19 @@ function copyOptimizer(o: OptimizerSpec | undefined): OptimizerSpec {
   if (o.type === 'adam') {
     const { adam } = OPTIMIZER_DEFAULTS;
     return {
-      type: 'adam', beta1: o.beta1 ?? adam.beta1, beta2: o.beta2 ?? adam.beta2, epsilon: o.epsilon ?? adam.epsilon,
+      type: 'adam',
+      beta1: o.beta1 ?? adam.beta1,
+      beta2: o.beta2 ?? adam.beta2,
+      epsilon: o.epsilon ?? adam.epsilon,
       weightDecay: o.weightDecay ?? adam.weightDecay,
     };
   }
   const { sgd } = OPTIMIZER_DEFAULTS;
   return {
-    type: 'sgd', momentum: o.momentum ?? sgd.momentum, nesterov: o.nesterov ?? sgd.nesterov, weightDecay: o.weightDecay ?? sgd.weightDecay,
+    type: 'sgd',
+    momentum: o.momentum ?? sgd.momentum,
+    nesterov: o.nesterov ?? sgd.nesterov,
+    weightDecay: o.weightDecay ?? sgd.weightDecay,
   };
 }
 

@@ -43,9 +43,10 @@ export function parseModelText(text: string, fileName: string, options: ParseOpt
   try {
     return parse(String(text).replace(/^\uFEFF/, ''), file, options.availableMemory ?? os.totalmem());
   } catch (e) {
-    const message = e instanceof RangeError
-      ? `the file is nested too deeply to read (${errorText(e)})`
-      : `internal error while reading the model: ${errorText(e)}`;
+    const message =
+      e instanceof RangeError
+        ? `the file is nested too deeply to read (${errorText(e)})`
+        : `internal error while reading the model: ${errorText(e)}`;
     return { ok: false, errors: [withFile({ path: '', message }, file)] };
   }
 }
@@ -63,7 +64,11 @@ export function loadModelFile(path: string, options: ParseOptions = {}): ParseRe
     text = readTextFile(path, MAX_MODEL_FILE_BYTES);
   } catch (e) {
     if (!(e instanceof TextFileError)) throw e;
-    const error: SpecError = { path: '', message: e.problem === 'file not found' ? 'cannot read the file: file not found' : e.problem, kind: 'syntax' };
+    const error: SpecError = {
+      path: '',
+      message: e.problem === 'file not found' ? 'cannot read the file: file not found' : e.problem,
+      kind: 'syntax',
+    };
     if (e.line !== undefined) Object.assign(error, { line: e.line, column: e.column });
     return { ok: false, errors: [withFile(error, path)] };
   }
@@ -72,13 +77,17 @@ export function loadModelFile(path: string, options: ParseOptions = {}): ParseRe
 
 function parse(text: string, file: string, availableMemory: number): ParseResult {
   const lines = new LineIndex(text);
-  const fail = (problems: Found[]): ParseResult => ({ ok: false, errors: sorted(problems).map((p) => toSpecError(p, file, lines)) });
+  const fail = (problems: Found[]): ParseResult => ({
+    ok: false,
+    errors: sorted(problems).map((p) => toSpecError(p, file, lines)),
+  });
   const empty: Found = { path: [], span: { start: 0, end: 0 }, message: EMPTY, kind: 'syntax' };
   if (text.trim() === '') return fail([empty]);
 
   const read = modelFileFormat(file, text) === 'json' ? readJson(text) : readYaml(text);
   // Duplicate keys (the readers' non-fatal problems) count as syntax: JSON editors report them as such.
-  if (read.syntaxErrors.length > 0) return fail(tagged([...onePerLine(read.syntaxErrors, lines), ...read.problems], 'syntax'));
+  if (read.syntaxErrors.length > 0)
+    return fail(tagged([...onePerLine(read.syntaxErrors, lines), ...read.problems], 'syntax'));
   if (read.value === undefined) return fail([empty]);
 
   const problems = [
@@ -90,7 +99,8 @@ function parse(text: string, file: string, availableMemory: number): ParseResult
   const model = toModelSpec(read.value);
   // Checked last, on a model that is valid otherwise: the estimate needs its geometry.
   const memory = memoryProblem(model, availableMemory);
-  if (memory) return fail([{ path: memory.path, span: read.map.locate(memory.path), message: memory.message, kind: 'semantic' }]);
+  if (memory)
+    return fail([{ path: memory.path, span: read.map.locate(memory.path), message: memory.message, kind: 'semantic' }]);
   return { ok: true, model };
 }
 

@@ -45,27 +45,60 @@ function syntaxProblem(text: string, e: ParseError): Problem {
         ? 'strings and keys need double quotes in JSON'
         : `unexpected ${JSON.stringify(text.slice(e.offset, e.offset + Math.min(Math.max(e.length, 1), 20)))}`;
       break;
-    case 'InvalidNumberFormat': message = 'invalid number'; break;
+    case 'InvalidNumberFormat':
+      message = 'invalid number';
+      break;
     case 'PropertyNameExpected':
       message = trailingComma ? 'trailing commas are not allowed in JSON' : 'expected a key in double quotes';
       break;
     case 'ValueExpected':
-      message = trailingComma ? 'trailing commas are not allowed in JSON' : atEnd ? 'unexpected end of file, expected a value' : 'expected a value';
+      message = trailingComma
+        ? 'trailing commas are not allowed in JSON'
+        : atEnd
+          ? 'unexpected end of file, expected a value'
+          : 'expected a value';
       break;
-    case 'ColonExpected': message = 'expected ":" after the key'; break;
-    case 'CommaExpected': message = 'expected "," between items'; break;
-    case 'CloseBraceExpected': message = atEnd ? 'unexpected end of file, expected "}"' : 'expected "," or "}"'; break;
-    case 'CloseBracketExpected': message = atEnd ? 'unexpected end of file, expected "]"' : 'expected "," or "]"'; break;
-    case 'EndOfFileExpected': message = 'unexpected text after the end of the JSON value'; break;
-    case 'InvalidCommentToken': message = 'comments are not allowed in JSON (use a .sbn.yaml file for comments)'; break;
-    case 'UnexpectedEndOfComment': message = 'unterminated comment'; break;
-    case 'UnexpectedEndOfString': message = 'unterminated string'; break;
-    case 'UnexpectedEndOfNumber': message = 'incomplete number'; break;
-    case 'InvalidUnicode': message = 'invalid \\u escape in string'; break;
-    case 'InvalidEscapeCharacter': message = 'invalid escape sequence in string'; break;
-    case 'InvalidCharacter': message = 'control characters must be escaped in JSON strings'; break;
-    default: message = 'invalid JSON';
+    case 'ColonExpected':
+      message = 'expected ":" after the key';
+      break;
+    case 'CommaExpected':
+      message = 'expected "," between items';
+      break;
+    case 'CloseBraceExpected':
+      message = atEnd ? 'unexpected end of file, expected "}"' : 'expected "," or "}"';
+      break;
+    case 'CloseBracketExpected':
+      message = atEnd ? 'unexpected end of file, expected "]"' : 'expected "," or "]"';
+      break;
+    case 'EndOfFileExpected':
+      message = 'unexpected text after the end of the JSON value';
+      break;
+    case 'InvalidCommentToken':
+      message = 'comments are not allowed in JSON (use a .sbn.yaml file for comments)';
+      break;
+    case 'UnexpectedEndOfComment':
+      message = 'unterminated comment';
+      break;
+    case 'UnexpectedEndOfString':
+      message = 'unterminated string';
+      break;
+    case 'UnexpectedEndOfNumber':
+      message = 'incomplete number';
+      break;
+    case 'InvalidUnicode':
+      message = 'invalid \\u escape in string';
+      break;
+    case 'InvalidEscapeCharacter':
+      message = 'invalid escape sequence in string';
+      break;
+    case 'InvalidCharacter':
+      message = 'control characters must be escaped in JSON strings';
+      break;
+    default:
+      message = 'invalid JSON';
   }
-  const span = trailingComma ? { start: before.length - 1, end: before.length } : { start: e.offset, end: e.offset + e.length };
+  const span = trailingComma
+    ? { start: before.length - 1, end: before.length }
+    : { start: e.offset, end: e.offset + e.length };
   return { path: [], span, message: `JSON syntax error: ${message}` };
 }

@@ -26,7 +26,13 @@ export function readYaml(text: string): ReadResult {
 }
 
 function walk(
-  doc: Document, node: YamlNode, path: Segment[], map: SourceMap, problems: Problem[], fatal: Problem[], key?: Span,
+  doc: Document,
+  node: YamlNode,
+  path: Segment[],
+  map: SourceMap,
+  problems: Problem[],
+  fatal: Problem[],
+  key?: Span,
 ): void {
   const value = spanOf(node);
   if (value) map.set(path, { value, key });
@@ -45,7 +51,11 @@ function walk(
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => item && walk(doc, item as YamlNode, [...path, i], map, problems, fatal));
   } else if (isAlias(node) && node.resolve(doc) === undefined) {
-    fatal.push({ path, span: value, message: `YAML error: unknown alias *${node.source} (define the anchor &${node.source} before it)` });
+    fatal.push({
+      path,
+      span: value,
+      message: `YAML error: unknown alias *${node.source} (define the anchor &${node.source} before it)`,
+    });
   }
 }
 

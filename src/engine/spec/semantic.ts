@@ -28,9 +28,15 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
   if (isObject(output) && Number.isInteger(output.units)) {
     const units = output.units as number;
     if (output.loss === 'logistic' && units !== 1) {
-      at(['output', 'units'], `expected 1 unit for loss "logistic" (labels ±1), got ${units}; use loss "nll" for ${units} classes`);
+      at(
+        ['output', 'units'],
+        `expected 1 unit for loss "logistic" (labels ±1), got ${units}; use loss "nll" for ${units} classes`,
+      );
     } else if (output.loss === 'nll' && units < 2) {
-      at(['output', 'units'], `expected at least 2 units for loss "nll" (one per class), got ${units}; use loss "logistic" for a binary output`);
+      at(
+        ['output', 'units'],
+        `expected at least 2 units for loss "nll" (one per class), got ${units}; use loss "logistic" for a binary output`,
+      );
     }
   }
 
@@ -39,7 +45,9 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
     value.layers.forEach((layer, i) => {
       if (!isObject(layer)) return;
       const explicit = typeof layer.name === 'string';
-      const name = explicit ? (layer.name as string) : defaultLayerName(typeof layer.type === 'string' ? layer.type : 'layer', i);
+      const name = explicit
+        ? (layer.name as string)
+        : defaultLayerName(typeof layer.type === 'string' ? layer.type : 'layer', i);
       const path: Segment[] = explicit ? ['layers', i, 'name'] : ['layers', i];
       const first = firstUse.get(name);
       if (first !== undefined) at(path, `duplicate layer name "${name}" (already used by layers[${first}])`);
@@ -57,8 +65,9 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
 /** input.shape when it is valid: 1 or 3 whole numbers ≥ 1. */
 function inputShape(value: Record<string, unknown>): number[] | undefined {
   const shape = isObject(value.input) ? value.input.shape : undefined;
-  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((n) => isCount(n, 1))) return undefined;
-  return shape as number[];
+  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((n) => isCount(n, 1)))
+    return undefined;
+  return shape;
 }
 
 /** A hidden layer as the schema accepts it, else undefined. */
@@ -67,9 +76,21 @@ function wellFormedLayer(l: unknown): LayerSpec | undefined {
   const name = typeof l.name === 'string' ? l.name : undefined;
   if (l.type === 'dense' && isCount(l.units, 1)) return { type: 'dense', units: l.units, name };
   if (l.type === 'flatten') return { type: 'flatten', name };
-  if (l.type === 'conv' && isCount(l.filters, 1) && (l.kernel === 1 || l.kernel === 3 || l.kernel === 5) &&
-    (l.stride === undefined || isCount(l.stride, 1)) && (l.padding === undefined || isCount(l.padding, 0))) {
-    return { type: 'conv', filters: l.filters, kernel: l.kernel, stride: l.stride as number | undefined, padding: l.padding as number | undefined, name };
+  if (
+    l.type === 'conv' &&
+    isCount(l.filters, 1) &&
+    (l.kernel === 1 || l.kernel === 3 || l.kernel === 5) &&
+    (l.stride === undefined || isCount(l.stride, 1)) &&
+    (l.padding === undefined || isCount(l.padding, 0))
+  ) {
+    return {
+      type: 'conv',
+      filters: l.filters,
+      kernel: l.kernel,
+      stride: l.stride,
+      padding: l.padding,
+      name,
+    };
   }
   return undefined;
 }
@@ -90,27 +111,39 @@ function checkData(data: Record<string, unknown>, shape: number[] | undefined, a
   // cifar10 without a path is looked for in the data-set stores (src/engine/data/store.ts)
   if (data.dataset === 'file' && data.path === undefined) {
     const what = 'a .json or .csv file of features and labels, or a folder of IDX files';
-    at(['data', 'path'], `missing required key "path" for dataset "${data.dataset}" (${what}, relative to the model file)`, ['data', 'dataset']);
+    at(
+      ['data', 'path'],
+      `missing required key "path" for dataset "${data.dataset}" (${what}, relative to the model file)`,
+      ['data', 'dataset'],
+    );
   }
   const v = data.validation;
   if (typeof v === 'number' && v > 1 && !Number.isInteger(v)) {
     at(['data', 'validation'], `expected a count (a whole number ≥ 1) or a fraction below 1, got ${v}`);
   }
   if (data.augment === 'flipcrop' && shape?.length === 1) {
-    at(['data', 'augment'], `augment "flipcrop" flips and crops images: it needs input.shape [channels, height, width], got [${shape[0]}]`);
+    at(
+      ['data', 'augment'],
+      `augment "flipcrop" flips and crops images: it needs input.shape [channels, height, width], got [${shape[0]}]`,
+    );
   }
 }
 
 function checkTrain(train: Record<string, unknown>, at: At): void {
-  const estimator = typeof train.estimator === 'string' && ESTIMATORS.has(train.estimator) ? train.estimator : undefined;
+  const estimator =
+    typeof train.estimator === 'string' && ESTIMATORS.has(train.estimator) ? train.estimator : undefined;
   if (estimator !== undefined && estimator !== 'concrete' && train.tau !== undefined) {
     at(['train', 'tau'], `tau applies to concrete only (the estimator is "${estimator}"); remove it`);
   }
   const baselineMisplaced = estimator !== undefined && estimator !== 'reinforce' && train.baseline !== undefined;
-  if (baselineMisplaced) at(['train', 'baseline'], `baseline applies to reinforce only (the estimator is "${estimator}"); remove it`);
+  if (baselineMisplaced)
+    at(['train', 'baseline'], `baseline applies to reinforce only (the estimator is "${estimator}"); remove it`);
   if (train.baseline === 'loo' && !baselineMisplaced) {
     if (train.samples === undefined) {
-      at(['train', 'baseline'], 'baseline "loo" (leave-one-out) needs samples ≥ 2, but samples is 1 by default; set "samples" to 2 or more');
+      at(
+        ['train', 'baseline'],
+        'baseline "loo" (leave-one-out) needs samples ≥ 2, but samples is 1 by default; set "samples" to 2 or more',
+      );
     } else if (isCount(train.samples, 1) && train.samples < 2) {
       at(['train', 'samples'], `baseline "loo" (leave-one-out) needs samples ≥ 2, got ${train.samples}`);
     }
@@ -124,9 +157,21 @@ function checkTrain(train: Record<string, unknown>, at: At): void {
     if (typeof min === 'number' && typeof max === 'number' && min >= max) {
       const shown = (key: 'min' | 'max', n: number) => `${key} ${n}${s[key] === undefined ? ' (the default)' : ''}`;
       const key = s.max !== undefined && s.min === undefined ? 'max' : 'min';
-      at(['train', 'lr', 'search', key], `expected min < max (bounds of log10(lr)), got ${shown('min', min)} and ${shown('max', max)}`);
+      at(
+        ['train', 'lr', 'search', key],
+        `expected min < max (bounds of log10(lr)), got ${shown('min', min)} and ${shown('max', max)}`,
+      );
     }
-  } else if (isObject(lr) && lr.schedule === 'cosine' && typeof lr.min === 'number' && typeof lr.base === 'number' && lr.min > lr.base) {
-    at(['train', 'lr', 'min'], `the cosine schedule decays from base to min: expected min ≤ base (${lr.base}), got ${lr.min}`);
+  } else if (
+    isObject(lr) &&
+    lr.schedule === 'cosine' &&
+    typeof lr.min === 'number' &&
+    typeof lr.base === 'number' &&
+    lr.min > lr.base
+  ) {
+    at(
+      ['train', 'lr', 'min'],
+      `the cosine schedule decays from base to min: expected min ≤ base (${lr.base}), got ${lr.min}`,
+    );
   }
 }

@@ -177,6 +177,4 @@ export interface SpecError {
 /** The stage of parseModelText that found a SpecError. */
 export type SpecErrorKind = 'syntax' | 'schema' | 'semantic';
 
-export type ParseResult =
-  | { ok: true; model: ModelSpec }
-  | { ok: false; errors: SpecError[] };
+export type ParseResult = { ok: true; model: ModelSpec } | { ok: false; errors: SpecError[] };

@@ -12,8 +12,14 @@ export const modelSchema: Schema = schemaJson;
 
 /** Editor-only keywords of the schema (VS Code's JSON language service reads them; ajv ignores them). */
 const EDITOR_KEYWORDS = [
-  'markdownDescription', 'enumDescriptions', 'markdownEnumDescriptions', 'defaultSnippets',
-  'patternErrorMessage', 'errorMessage', 'deprecationMessage', 'doNotSuggest',
+  'markdownDescription',
+  'enumDescriptions',
+  'markdownEnumDescriptions',
+  'defaultSnippets',
+  'patternErrorMessage',
+  'errorMessage',
+  'deprecationMessage',
+  'doNotSuggest',
 ];
 /** Wrapper keywords whose errors only repeat what the errors of their branches say. */
 const WRAPPERS = new Set(['discriminator', 'oneOf', 'anyOf', 'if']);
@@ -49,11 +55,25 @@ function prune(all: ErrorObject[]): ErrorObject[] {
   const seen = new Set<string>();
   return errors.filter((e) => {
     const { instancePath: at, keyword } = e;
-    if (WRAPPERS.has(keyword) && errors.some((o) => !WRAPPERS.has(o.keyword) && (o.instancePath + '/').startsWith(at + '/'))) return false;
+    if (
+      WRAPPERS.has(keyword) &&
+      errors.some((o) => !WRAPPERS.has(o.keyword) && (o.instancePath + '/').startsWith(at + '/'))
+    )
+      return false;
     // "must be string" next to "must be one of …" at the same place: keep the enum message only.
-    if (keyword === 'type' && errors.some((o) => o.instancePath === at && (o.keyword === 'enum' || o.keyword === 'const'))) return false;
-    if (keyword === 'required' && errors.some((o) => o.instancePath === at && o.keyword === 'additionalProperties' &&
-      misspelling(o) === e.params.missingProperty)) return false;
+    if (
+      keyword === 'type' &&
+      errors.some((o) => o.instancePath === at && (o.keyword === 'enum' || o.keyword === 'const'))
+    )
+      return false;
+    if (
+      keyword === 'required' &&
+      errors.some(
+        (o) =>
+          o.instancePath === at && o.keyword === 'additionalProperties' && misspelling(o) === e.params.missingProperty,
+      )
+    )
+      return false;
     const id = `${at} ${keyword} ${JSON.stringify(e.params)}`;
     if (seen.has(id)) return false;
     seen.add(id);
@@ -113,8 +133,10 @@ function reachable(schema: Schema): Set<object> {
 function chooseBranches(branches: Schema[], data: unknown): number[] {
   let candidates = branches.map((_, i) => i).filter((i) => typeFits(branches[i], data));
   if (candidates.length > 1 && data !== null && typeof data === 'object' && !Array.isArray(data)) {
-    const present = (i: number) => (Array.isArray(branches[i].required) ? (branches[i].required as string[]) : [])
-      .filter((k) => Object.hasOwn(data, k)).length;
+    const present = (i: number) =>
+      (Array.isArray(branches[i].required) ? (branches[i].required as string[]) : []).filter((k) =>
+        Object.hasOwn(data, k),
+      ).length;
     const best = Math.max(...candidates.map(present));
     if (best > 0) candidates = candidates.filter((i) => present(i) === best);
   }
@@ -122,22 +144,31 @@ function chooseBranches(branches: Schema[], data: unknown): number[] {
 }
 
 function typeFits(schema: Schema, data: unknown): boolean {
-  const types = Array.isArray(schema.type) ? (schema.type as string[]) : typeof schema.type === 'string' ? [schema.type] : undefined;
+  const types = Array.isArray(schema.type)
+    ? (schema.type as string[])
+    : typeof schema.type === 'string'
+      ? [schema.type]
+      : undefined;
   if (!types) return true;
   return types.some((t) => {
     switch (t) {
-      case 'null': return data === null;
-      case 'array': return Array.isArray(data);
-      case 'object': return data !== null && typeof data === 'object' && !Array.isArray(data);
-      case 'integer': return Number.isInteger(data);
-      default: return typeof data === t;
+      case 'null':
+        return data === null;
+      case 'array':
+        return Array.isArray(data);
+      case 'object':
+        return data !== null && typeof data === 'object' && !Array.isArray(data);
+      case 'integer':
+        return Number.isInteger(data);
+      default:
+        return typeof data === t;
     }
   });
 }
 
 /** For an additionalProperties error: the allowed key the unknown one is closest to, if any. */
 function misspelling(e: ErrorObject): string | undefined {
-  const properties = (resolve((e.parentSchema ?? {}) as Schema).properties ?? {}) as Schema;
+  const properties = (resolve(e.parentSchema ?? {}).properties ?? {}) as Schema;
   return closest(String(e.params.additionalProperty), Object.keys(properties));
 }
 
@@ -154,7 +185,7 @@ function resolve(schema: Schema): Schema {
 
 function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
   const path = fromPointer(e.instancePath, data);
-  const parent = resolve((e.parentSchema ?? {}) as Schema);
+  const parent = resolve(e.parentSchema ?? {});
   const got = describeValue(e.data);
   const expected = describeSchema(parent, resolve);
   switch (e.keyword) {
@@ -173,9 +204,16 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
       const allowed = Object.keys((parent.properties as Schema | undefined) ?? {});
       const suggestion = misspelling(e);
       const section = path.length === 0 ? SECTION_KEYS.find(([, keys]) => keys.includes(key))?.[0] : undefined;
-      const hint = suggestion ? `did you mean "${suggestion}"?`
-        : section ? `"${key}" belongs in the "${section}" section` : `allowed keys are ${listValues(allowed, 'and')}`;
-      return { path: [...path, key], span: map.locate([...path, key], 'key'), message: `unknown key "${key}"; ${hint}` };
+      const hint = suggestion
+        ? `did you mean "${suggestion}"?`
+        : section
+          ? `"${key}" belongs in the "${section}" section`
+          : `allowed keys are ${listValues(allowed, 'and')}`;
+      return {
+        path: [...path, key],
+        span: map.locate([...path, key], 'key'),
+        message: `unknown key "${key}"; ${hint}`,
+      };
     }
     case 'enum': {
       const allowed = e.params.allowedValues as unknown[];

@@ -24,7 +24,6 @@ export interface SbnMetrics {
   samples: number;
 }
 
-
 /** Class probabilities [R, K'] from logits: softmax, or [1 − σ(η), σ(η)] for the one-logit logistic loss. */
 function probabilities(net: Network, logits: tf.Tensor2D): tf.Tensor2D {
   if (net.spec.output.loss === 'nll') return tf.softmax(logits);
@@ -34,7 +33,7 @@ function probabilities(net: Network, logits: tf.Tensor2D): tf.Tensor2D {
 
 /** Class index of each label: ±1 → 0/1 for the logistic loss. */
 function classIndex(net: Network, y: tf.Tensor1D): tf.Tensor1D {
-  return net.spec.output.loss === 'nll' ? y : tf.div(tf.add(y, 1), 2) as tf.Tensor1D;
+  return net.spec.output.loss === 'nll' ? y : (tf.div(tf.add(y, 1), 2) as tf.Tensor1D);
 }
 
 interface SampleResult {
@@ -75,7 +74,10 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
   const baseWeight = tf.sub(1, tf.sum(rho, 1));
   // flipped logits η_i = η₀ + δ_i W_{:, i}
   const woT = tf.transpose(net.layers[net.layers.length - 1].weight);
-  const flipped = tf.reshape(tf.add(tf.reshape(logits, [rows, 1, K]), tf.mul(tf.reshape(net.coding.flipShift(xL), [rows, n, 1]), woT)), [rows * n, K]) as tf.Tensor2D;
+  const flipped = tf.reshape(
+    tf.add(tf.reshape(logits, [rows, 1, K]), tf.mul(tf.reshape(net.coding.flipShift(xL), [rows, n, 1]), woT)),
+    [rows * n, K],
+  ) as tf.Tensor2D;
   const yRep = tf.reshape(tf.tile(tf.reshape(y, [rows, 1]), [1, n]), [-1]) as tf.Tensor1D;
   const clsRep = tf.reshape(tf.tile(tf.reshape(cls, [rows, 1]), [1, n]), [-1]);
   const fFlip = tf.reshape(lossOnly(net.spec.output.loss, flipped, yRep), [rows, n]);
@@ -86,7 +88,10 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
   return {
     loss: mix(f0, fFlip) as tf.Tensor1D,
     correct: mix(correct0, correctFlip) as tf.Tensor1D,
-    probs: tf.add(tf.mul(tf.reshape(baseWeight, [rows, 1]), p0), tf.sum(tf.mul(tf.reshape(rho, [rows, n, 1]), tf.reshape(pFlip, [rows, n, Kp])), 1)) as tf.Tensor2D,
+    probs: tf.add(
+      tf.mul(tf.reshape(baseWeight, [rows, 1]), p0),
+      tf.sum(tf.mul(tf.reshape(rho, [rows, n, 1]), tf.reshape(pFlip, [rows, n, Kp])), 1),
+    ) as tf.Tensor2D,
     entropy: tf.div(entropySum, Math.max(units, 1)) as tf.Tensor1D,
   };
 }
@@ -103,7 +108,13 @@ export function evaluateSplit(net: Network, split: Split, samples: number, rng: 
 }
 
 /** evaluateSplit as a pass that yields after every chunk of examples (the trainer's evaluations can be stopped). */
-export function* evaluateSplitPass(net: Network, split: Split, samples: number, rng: Rng, limit = split.n): Pass<SbnMetrics> {
+export function* evaluateSplitPass(
+  net: Network,
+  split: Split,
+  samples: number,
+  rng: Rng,
+  limit = split.n,
+): Pass<SbnMetrics> {
   const n = Math.min(limit, split.n);
   const features = split.x.length / split.n;
   const chunk = chunkRows(net, samples);
@@ -125,7 +136,10 @@ export function* evaluateSplitPass(net: Network, split: Split, samples: number, 
     });
     const [loss, acc1, accE, entropy] = r.dataSync();
     r.dispose();
-    sums.loss += loss; sums.acc1 += acc1; sums.accE += accE; sums.entropy += entropy;
+    sums.loss += loss;
+    sums.acc1 += acc1;
+    sums.accE += accE;
+    sums.entropy += entropy;
     if (start + chunk < n) yield;
   }
   return {

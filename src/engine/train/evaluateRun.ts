@@ -25,7 +25,13 @@ export interface RunEvaluation {
 }
 
 /** `auto` evaluates the test split, or the validation split when the data set has no test split, or the training split. */
-export function evaluateRun(runDir: string, samples: number, requested: RunEvaluation['split'] | 'auto', seed = 1, checkpoint: 'latest' | number = 'latest'): RunEvaluation {
+export function evaluateRun(
+  runDir: string,
+  samples: number,
+  requested: RunEvaluation['split'] | 'auto',
+  seed = 1,
+  checkpoint: 'latest' | number = 'latest',
+): RunEvaluation {
   let config: RunConfig;
   let cp: Checkpoint;
   try {
@@ -40,11 +46,15 @@ export function evaluateRun(runDir: string, samples: number, requested: RunEvalu
     throw new ConfigError(`${runDir}: no checkpoint to evaluate (${(e as Error).message})`);
   }
   const nonFinite = nonFiniteParameter(cp);
-  if (nonFinite) throw new ConfigError(`${checkpointPath(runDir, checkpoint)}: ${nonFinite}: a damaged checkpoint cannot be evaluated`);
+  if (nonFinite)
+    throw new ConfigError(
+      `${checkpointPath(runDir, checkpoint)}: ${nonFinite}: a damaged checkpoint cannot be evaluated`,
+    );
   const wrong = checkpointParamsProblem(config.model, cp.params);
   if (wrong) throw new ConfigError(`${checkpointPath(runDir, checkpoint)}: ${wrong}`);
   const data = loadRunData(config, path.join(runDir, 'config.json'));
-  const split: RunEvaluation['split'] = requested !== 'auto' ? requested : data.test ? 'test' : data.validation ? 'validation' : 'train';
+  const split: RunEvaluation['split'] =
+    requested !== 'auto' ? requested : data.test ? 'test' : data.validation ? 'validation' : 'train';
   const target = split === 'test' ? data.test : split === 'validation' ? data.validation : data.train;
   if (!target) throw new ConfigError(`${runDir}: the run's data set has no ${split} split`);
   const net = initNetwork(config.model, new Rng(0));
@@ -55,8 +65,17 @@ export function evaluateRun(runDir: string, samples: number, requested: RunEvalu
     const metrics = evaluateSplit(net, target, Math.min(samples, 10), new Rng(seed + 1));
     const file = path.join(runDir, `eval-${split}.json`);
     const result: RunEvaluation = {
-      model: config.model.name, estimator: config.train.estimator, split, examples: target.n, step: cp.step, epoch: cp.epoch,
-      samples, accuracy, metrics, seconds: (Date.now() - started) / 1000, file,
+      model: config.model.name,
+      estimator: config.train.estimator,
+      split,
+      examples: target.n,
+      step: cp.step,
+      epoch: cp.epoch,
+      samples,
+      accuracy,
+      metrics,
+      seconds: (Date.now() - started) / 1000,
+      file,
     };
     writeFileAtomic(file, JSON.stringify(result, null, 1) + '\n');
     return result;

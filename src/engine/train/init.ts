@@ -19,7 +19,8 @@ export function dataDependentInit(net: Network, x: tf.Tensor): void {
       const m = tf.mean(a, axes);
       const s = tf.maximum(tf.sqrt(tf.div(tf.sum(tf.square(tf.sub(a, m)), axes), Math.max(count - 1, 1))), 1e-8);
       // dense weight [out, in]: scale rows; conv filter [K, K, in, out]: scale the last axis
-      const w = net.geometry[k].kind === 'dense' ? tf.div(layer.weight, tf.reshape(s, [-1, 1])) : tf.div(layer.weight, s);
+      const w =
+        net.geometry[k].kind === 'dense' ? tf.div(layer.weight, tf.reshape(s, [-1, 1])) : tf.div(layer.weight, s);
       const b = tf.div(tf.sub(layer.bias, m), s) as tf.Tensor1D;
       const normalised = tf.div(tf.sub(a, m), s);
       // the authors use tanh(a) here whatever the coding; {0,1} units take (1 + tanh(a))/2

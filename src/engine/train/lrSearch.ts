@@ -8,12 +8,24 @@ import type { RunStore } from '../runs';
 import { readMetrics } from '../runs';
 import { LR_SEARCH_DEFAULTS } from '../spec/model';
 
-export interface LrSearchOptions { min?: number; max?: number; trials?: number; trialEpochs?: number; trialExamples?: number }
+export interface LrSearchOptions {
+  min?: number;
+  max?: number;
+  trials?: number;
+  trialEpochs?: number;
+  trialExamples?: number;
+}
 
 const DIVERGED = 1e10;
 
 /** Brent's bounded minimisation (scipy.optimize.fminbound) with at most `maxEvaluations` calls. */
-export async function brentBounded(f: (x: number) => number | Promise<number>, lo: number, hi: number, maxEvaluations: number, xatol = 1e-5): Promise<{ x: number; fx: number }> {
+export async function brentBounded(
+  f: (x: number) => number | Promise<number>,
+  lo: number,
+  hi: number,
+  maxEvaluations: number,
+  xatol = 1e-5,
+): Promise<{ x: number; fx: number }> {
   const sqrtEps = Math.sqrt(2.2e-16);
   const golden = 0.5 * (3 - Math.sqrt(5));
   let a = lo;
@@ -59,17 +71,25 @@ export async function brentBounded(f: (x: number) => number | Promise<number>, l
     const fu = await f(x);
     num++;
     if (fu <= fx) {
-      if (x >= xf) a = xf; else b = xf;
-      fulc = nfc; ffulc = fnfc;
-      nfc = xf; fnfc = fx;
-      xf = x; fx = fu;
+      if (x >= xf) a = xf;
+      else b = xf;
+      fulc = nfc;
+      ffulc = fnfc;
+      nfc = xf;
+      fnfc = fx;
+      xf = x;
+      fx = fu;
     } else {
-      if (x < xf) a = x; else b = x;
+      if (x < xf) a = x;
+      else b = x;
       if (fu <= fnfc || nfc === xf) {
-        fulc = nfc; ffulc = fnfc;
-        nfc = x; fnfc = fu;
+        fulc = nfc;
+        ffulc = fnfc;
+        nfc = x;
+        fnfc = fu;
       } else if (fu <= ffulc || fulc === xf || fulc === nfc) {
-        fulc = x; ffulc = fu;
+        fulc = x;
+        ffulc = fu;
       }
     }
     xm = 0.5 * (a + b);
@@ -94,16 +114,29 @@ export async function searchLearningRate(
     }
   }
   let count = 0;
-  const best = await brentBounded(async (x) => {
-    count++;
-    const known = done.get(x);
-    if (known !== undefined) return known;
-    const lr = 10 ** x;
-    const r = await trial(lr);
-    const objective = r.diverged || !Number.isFinite(r.objective) || r.objective > DIVERGED ? DIVERGED : r.objective;
-    store?.appendMetrics({ kind: 'lr-trial', step: 0, trial: count, lr, log10lr: x, objective, diverged: r.diverged });
-    onTrial?.({ trial: count, lr, objective, diverged: r.diverged });
-    return objective;
-  }, lo, hi, options.trials ?? LR_SEARCH_DEFAULTS.trials);
+  const best = await brentBounded(
+    async (x) => {
+      count++;
+      const known = done.get(x);
+      if (known !== undefined) return known;
+      const lr = 10 ** x;
+      const r = await trial(lr);
+      const objective = r.diverged || !Number.isFinite(r.objective) || r.objective > DIVERGED ? DIVERGED : r.objective;
+      store?.appendMetrics({
+        kind: 'lr-trial',
+        step: 0,
+        trial: count,
+        lr,
+        log10lr: x,
+        objective,
+        diverged: r.diverged,
+      });
+      onTrial?.({ trial: count, lr, objective, diverged: r.diverged });
+      return objective;
+    },
+    lo,
+    hi,
+    options.trials ?? LR_SEARCH_DEFAULTS.trials,
+  );
   return 10 ** best.x;
 }

@@ -27,8 +27,12 @@ export function resolveDiagnostics(spec: ModelSpec, t: ResolvedTrainSpec): Resol
   const d = spec.diagnostics ?? {};
   const estimators = d.estimators ?? [...new Set([t.estimator, 'psa', 'dste', 'reinforce', 'arm'] as const)];
   return {
-    interval: d.interval ?? 0, estimators: [...estimators], draws: d.draws ?? 50, budgetSeconds: d.budgetSeconds ?? 10,
-    batch: d.batch ?? 64, statsInterval: d.statsInterval ?? t.logInterval,
+    interval: d.interval ?? 0,
+    estimators: [...estimators],
+    draws: d.draws ?? 50,
+    budgetSeconds: d.budgetSeconds ?? 10,
+    batch: d.batch ?? 64,
+    statsInterval: d.statsInterval ?? t.logInterval,
   };
 }
 
@@ -40,7 +44,20 @@ export interface DiagnosticsRecord {
   M: number[];
   seconds: number;
   layers: string[];
-  estimators: { estimator: string; seconds: number; layers: { name: string; cos: number[]; cosQ15: number[]; cosQ85: number[]; rmse: number[]; variance: number; snr: number; bias: number }[] }[];
+  estimators: {
+    estimator: string;
+    seconds: number;
+    layers: {
+      name: string;
+      cos: number[];
+      cosQ15: number[];
+      cosQ85: number[];
+      rmse: number[];
+      variance: number;
+      snr: number;
+      bias: number;
+    }[];
+  }[];
 }
 
 /**
@@ -52,7 +69,12 @@ export function gradientDiagnostics(net: Network, data: Dataset, d: ResolvedDiag
 }
 
 /** gradientDiagnostics as a pass that yields after every batch of draws (a Stop need not wait for the budget). */
-export function* gradientDiagnosticsPass(net: Network, data: Dataset, d: ResolvedDiagnostics, rng: Rng): Pass<DiagnosticsRecord> {
+export function* gradientDiagnosticsPass(
+  net: Network,
+  data: Dataset,
+  d: ResolvedDiagnostics,
+  rng: Rng,
+): Pass<DiagnosticsRecord> {
   const started = Date.now();
   const seed = rng.nextUint32();
   // cost of 2 draws of each estimator → draws that fit half the budget (the reference takes the other half)
@@ -64,10 +86,25 @@ export function* gradientDiagnosticsPass(net: Network, data: Dataset, d: Resolve
   const referenceDraws = Math.max(50, Math.min(2000, Math.floor(d.budgetSeconds / 2 / Math.max(reinforceCost, 1e-6))));
   const r = yield* compareEstimatorsPass(net, data, d.estimators, draws, seed, referenceDraws);
   return {
-    reference: r.reference, referenceError: r.referenceError, draws, M: r.M, seconds: (Date.now() - started) / 1000, layers: r.layerNames,
+    reference: r.reference,
+    referenceError: r.referenceError,
+    draws,
+    M: r.M,
+    seconds: (Date.now() - started) / 1000,
+    layers: r.layerNames,
     estimators: r.estimators.map((e) => ({
-      estimator: e.estimator, seconds: e.seconds,
-      layers: e.layers.map((l) => ({ name: l.layer, cos: l.cos, cosQ15: l.cosQ15, cosQ85: l.cosQ85, rmse: l.rmse, variance: l.variance, snr: l.snr, bias: l.bias })),
+      estimator: e.estimator,
+      seconds: e.seconds,
+      layers: e.layers.map((l) => ({
+        name: l.layer,
+        cos: l.cos,
+        cosQ15: l.cosQ15,
+        cosQ85: l.cosQ85,
+        rmse: l.rmse,
+        variance: l.variance,
+        snr: l.snr,
+        bias: l.bias,
+      })),
     })),
   };
 }
@@ -130,22 +167,42 @@ export function layerStatistics(net: Network, x: tf.Tensor, rng: Rng, gradNorms?
       const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
       const hBits = tf.div(tf.neg(tf.add(tf.mul(q, tf.log(q)), tf.mul(tf.sub(1, q), tf.log(tf.sub(1, q))))), Math.LN2);
       h = sampleStates(net, p, rng);
-      const unitRates = tf.mean(tf.reshape(tf.cast(tf.equal(h, net.coding.on), 'float32'), [a.shape[0], -1]), 0).dataSync();
-      const [firing, entropy, mean, sq, sat] = tf.stack([
-        tf.mean(tf.cast(tf.equal(h, net.coding.on), 'float32')), tf.mean(hBits), tf.mean(a), tf.mean(tf.square(a)),
-        tf.mean(tf.cast(tf.greater(tf.abs(a), 4), 'float32')),
-      ]).dataSync();
+      const unitRates = tf
+        .mean(tf.reshape(tf.cast(tf.equal(h, net.coding.on), 'float32'), [a.shape[0], -1]), 0)
+        .dataSync();
+      const [firing, entropy, mean, sq, sat] = tf
+        .stack([
+          tf.mean(tf.cast(tf.equal(h, net.coding.on), 'float32')),
+          tf.mean(hBits),
+          tf.mean(a),
+          tf.mean(tf.square(a)),
+          tf.mean(tf.cast(tf.greater(tf.abs(a), 4), 'float32')),
+        ])
+        .dataSync();
       const w = net.layers[k].weight.dataSync();
       const wMax = maxAbs(w);
       out.push({
-        name: net.layerNames[k], firingRate: firing, entropy, preMean: mean, preStd: Math.sqrt(Math.max(0, sq - mean * mean)), saturated: sat,
-        preHist: histogram(a.dataSync(), -8, 8), firingHist: histogram(unitRates, 0, 1, 20), weightNorm: norm(w), gradNorm: gradNorms?.[k],
+        name: net.layerNames[k],
+        firingRate: firing,
+        entropy,
+        preMean: mean,
+        preStd: Math.sqrt(Math.max(0, sq - mean * mean)),
+        saturated: sat,
+        preHist: histogram(a.dataSync(), -8, 8),
+        firingHist: histogram(unitRates, 0, 1, 20),
+        weightNorm: norm(w),
+        gradNorm: gradNorms?.[k],
         weightHist: histogram(w, -wMax, wMax),
       });
     });
     const L = net.layers.length - 1;
     const w = net.layers[L].weight.dataSync();
-    out.push({ name: net.layerNames[L], weightNorm: norm(w), gradNorm: gradNorms?.[L], weightHist: histogram(w, -maxAbs(w), maxAbs(w)) });
+    out.push({
+      name: net.layerNames[L],
+      weightNorm: norm(w),
+      gradNorm: gradNorms?.[L],
+      weightHist: histogram(w, -maxAbs(w), maxAbs(w)),
+    });
   });
   return out;
 }
@@ -159,4 +216,3 @@ export function diagnosticsBatch(x: Float32Array, y: Float32Array, n: number, ba
     Y: Array.from(y.subarray(0, rows)),
   };
 }
-

@@ -38,7 +38,11 @@ export function createOptimizer(spec: OptimizerSpec | undefined): Optimizer {
   const slots: Slots = new Map();
   let t = 0;
 
-  function update(net: Network, grads: { weight: tf.Tensor; bias: tf.Tensor }[], rule: (key: (slot: string) => string, p: tf.Tensor, g: tf.Tensor) => tf.Tensor): void {
+  function update(
+    net: Network,
+    grads: { weight: tf.Tensor; bias: tf.Tensor }[],
+    rule: (key: (slot: string) => string, p: tf.Tensor, g: tf.Tensor) => tf.Tensor,
+  ): void {
     net.layers.forEach((layer, k) => {
       for (const param of ['weight', 'bias'] as const) {
         const p = layer[param];
@@ -72,13 +76,22 @@ export function createOptimizer(spec: OptimizerSpec | undefined): Optimizer {
         const c2 = 1 - b2 ** t;
         update(net, grads, (key, p, g) => {
           const m = setSlot(key('m'), tf.add(tf.mul(slots.get(key('m')) ?? tf.zerosLike(g), b1), tf.mul(g, 1 - b1)));
-          const v = setSlot(key('v'), tf.add(tf.mul(slots.get(key('v')) ?? tf.zerosLike(g), b2), tf.mul(tf.square(g), 1 - b2)));
+          const v = setSlot(
+            key('v'),
+            tf.add(tf.mul(slots.get(key('v')) ?? tf.zerosLike(g), b2), tf.mul(tf.square(g), 1 - b2)),
+          );
           return tf.sub(p, tf.mul(tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps)), lr));
         });
       },
       state: () => ({ type: 'adam', state: saveSlots(slots), scalars: { t } }),
-      restore(state) { loadSlots(slots, state.state); t = state.scalars.t ?? 0; },
-      dispose() { for (const x of slots.values()) x.dispose(); slots.clear(); },
+      restore(state) {
+        loadSlots(slots, state.state);
+        t = state.scalars.t ?? 0;
+      },
+      dispose() {
+        for (const x of slots.values()) x.dispose();
+        slots.clear();
+      },
     };
   }
   const momentum = s.momentum ?? 0.9;
@@ -96,7 +109,12 @@ export function createOptimizer(spec: OptimizerSpec | undefined): Optimizer {
       });
     },
     state: () => ({ type: 'sgd', state: saveSlots(slots), scalars: {} }),
-    restore(state) { loadSlots(slots, state.state); },
-    dispose() { for (const x of slots.values()) x.dispose(); slots.clear(); },
+    restore(state) {
+      loadSlots(slots, state.state);
+    },
+    dispose() {
+      for (const x of slots.values()) x.dispose();
+      slots.clear();
+    },
   };
 }

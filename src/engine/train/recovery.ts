@@ -7,17 +7,25 @@ import { findResumeCheckpoint, readConfig, type Checkpoint, type ResumeSearch } 
 import type { ResolvedTrainSpec } from './trainer';
 
 /** The trainer's running sums (checkpoint `extra.accumulators`). */
-export interface Accumulators { logSum: number; logCount: number; epochSum: number; epochCount: number }
+export interface Accumulators {
+  logSum: number;
+  logCount: number;
+  epochSum: number;
+  epochCount: number;
+}
 
 function isRngState(v: unknown): boolean {
   const st = (v as RngState | undefined)?.s;
-  return Array.isArray(st) && st.length === 4 && st.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0xffffffff);
+  return (
+    Array.isArray(st) && st.length === 4 && st.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0xffffffff)
+  );
 }
 
 function firstNonFinite(map: Record<string, { data: Float32Array }>): string | undefined {
   for (const [name, t] of Object.entries(map)) {
     for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) return `${name} holds ${Number.isNaN(t.data[i]) ? 'NaN' : 'an infinite value'} (element ${i})`;
+      if (!Number.isFinite(t.data[i]))
+        return `${name} holds ${Number.isNaN(t.data[i]) ? 'NaN' : 'an infinite value'} (element ${i})`;
     }
   }
   return undefined;
@@ -34,27 +42,49 @@ export function nonFiniteParameter(cp: Checkpoint): string | undefined {
  * parameters or optimizer state, a missing optimizer state, random streams, data position or training state,
  * another optimizer, and — given the number of training examples — a step that does not match its position.
  */
-export function checkpointProblem(cp: Checkpoint, t: Pick<ResolvedTrainSpec, 'batchSize' | 'optimizer'>, trainingExamples?: number): string | undefined {
+export function checkpointProblem(
+  cp: Checkpoint,
+  t: Pick<ResolvedTrainSpec, 'batchSize' | 'optimizer'>,
+  trainingExamples?: number,
+): string | undefined {
   const badParam = nonFiniteParameter(cp);
   if (badParam) return badParam;
   if (!cp.optimizer) return 'it has no optimizer state (continuing would restart the optimizer)';
-  if (cp.optimizer.type !== t.optimizer.type) return `its optimizer is ${cp.optimizer.type} but the run uses ${t.optimizer.type}`;
+  if (cp.optimizer.type !== t.optimizer.type)
+    return `its optimizer is ${cp.optimizer.type} but the run uses ${t.optimizer.type}`;
   const badState = firstNonFinite(cp.optimizer.state);
   if (badState) return `optimizer.state.${badState}`;
-  const rng = cp.rng as Record<string, unknown> | undefined;
-  if (!rng || !isRngState(rng.noise) || !isRngState(rng.eval)) return 'rng: the random generator states (noise, eval) are missing or malformed';
+  const rng = cp.rng;
+  if (!rng || !isRngState(rng.noise) || !isRngState(rng.eval))
+    return 'rng: the random generator states (noise, eval) are missing or malformed';
   const data = cp.data as Partial<BatchIteratorState> | undefined;
-  if (!data || !Number.isSafeInteger(data.position) || !Number.isSafeInteger(data.epoch) || !isRngState(data.rng) || !isRngState(data.orderRng)) {
+  if (
+    !data ||
+    !Number.isSafeInteger(data.position) ||
+    !Number.isSafeInteger(data.epoch) ||
+    !isRngState(data.rng) ||
+    !isRngState(data.orderRng)
+  ) {
     return 'data: the position in the data order is missing or malformed';
   }
   const extra = cp.extra as { accumulators?: Partial<Accumulators>; epochsDone?: unknown; lr?: unknown } | undefined;
   const acc = extra?.accumulators;
-  if (!extra || !acc || !Number.isSafeInteger(extra.epochsDone) || typeof extra.lr !== 'object' || extra.lr === null
-    || !(['logSum', 'logCount', 'epochSum', 'epochCount'] as const).every((k) => typeof acc[k] === 'number' && Number.isFinite(acc[k]))) {
+  if (
+    !extra ||
+    !acc ||
+    !Number.isSafeInteger(extra.epochsDone) ||
+    typeof extra.lr !== 'object' ||
+    extra.lr === null ||
+    !(['logSum', 'logCount', 'epochSum', 'epochCount'] as const).every(
+      (k) => typeof acc[k] === 'number' && Number.isFinite(acc[k]),
+    )
+  ) {
     return 'extra: the training state (accumulators, epochsDone, lr) is missing or malformed';
   }
   if (trainingExamples !== undefined) {
-    const expected = (extra.epochsDone as number) * Math.ceil(trainingExamples / t.batchSize) + Math.ceil((acc.epochCount as number) / t.batchSize);
+    const expected =
+      (extra.epochsDone as number) * Math.ceil(trainingExamples / t.batchSize) +
+      Math.ceil((acc.epochCount as number) / t.batchSize);
     if (cp.step !== expected) {
       return `step ${cp.step} does not match its position in the data (${extra.epochsDone} epochs and ${acc.epochCount} examples of ${trainingExamples} in batches of ${t.batchSize} make step ${expected})`;
     }
@@ -71,7 +101,11 @@ export function localTime(d: Date): string {
 /** The checkpoint a resume of `dir` uses (checked against the run's configuration), and the damaged ones. */
 export function resumeSearch(dir: string, trainingExamples?: number): ResumeSearch {
   let t: ResolvedTrainSpec | undefined;
-  try { t = (readConfig(dir) as { train: ResolvedTrainSpec }).train; } catch { t = undefined; }
+  try {
+    t = (readConfig(dir) as { train: ResolvedTrainSpec }).train;
+  } catch {
+    t = undefined;
+  }
   return findResumeCheckpoint(dir, t ? (cp) => checkpointProblem(cp, t, trainingExamples) : undefined);
 }
 
@@ -83,7 +117,8 @@ function resumeNote(search: ResumeSearch): string {
     const which = f.file === 'checkpoint.json' ? 'checkpoint' : `checkpoint ${f.file}`;
     return `resume continues from step ${f.checkpoint.step} (${which} of ${localTime(f.written)}${damaged ? `; ${damaged} damaged` : ''})`;
   }
-  if (search.damaged.length) return `no valid checkpoint (${damaged} damaged): resume refuses unless told to start over from step 0`;
+  if (search.damaged.length)
+    return `no valid checkpoint (${damaged} damaged): resume refuses unless told to start over from step 0`;
   return 'no checkpoint yet: resume starts from step 0';
 }
 
@@ -99,4 +134,3 @@ export function describeResume(dir: string): string {
     return `its checkpoints cannot be read (${(e as Error).message})`;
   }
 }
-

@@ -3,8 +3,10 @@ import type { LrSchedule } from '../spec/types';
 
 export function learningRate(schedule: LrSchedule, epoch: number, totalEpochs: number): number {
   switch (schedule.schedule) {
-    case 'constant': return schedule.base;
-    case 'step': return schedule.base * schedule.gamma ** Math.floor(epoch / schedule.stepEpochs);
+    case 'constant':
+      return schedule.base;
+    case 'step':
+      return schedule.base * schedule.gamma ** Math.floor(epoch / schedule.stepEpochs);
     case 'cosine': {
       const min = schedule.min ?? 0;
       const t = Math.min(1, epoch / Math.max(totalEpochs, 1e-12));

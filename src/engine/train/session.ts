@@ -12,8 +12,17 @@ import * as os from 'node:os';
 import { memoryProblem, parseModelText } from '../spec';
 import { formatPath } from '../spec/sourceMap';
 import {
-  CONFIG_FILE, RunStore, readConfig, readEnvironment, readMetrics, effectiveMetrics, describeMetricsProblem, describeUnknownKind,
-  environmentFacts, type Checkpoint, type RunSummary,
+  CONFIG_FILE,
+  RunStore,
+  readConfig,
+  readEnvironment,
+  readMetrics,
+  effectiveMetrics,
+  describeMetricsProblem,
+  describeUnknownKind,
+  environmentFacts,
+  type Checkpoint,
+  type RunSummary,
 } from '../runs';
 import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
 import { describeResume, localTime, resumeSearch } from './recovery';
@@ -34,14 +43,23 @@ export interface RunConfig {
 }
 
 export function buildRunConfig(model: ModelSpec, modelFile: string, overrides: Partial<TrainSpec> = {}): RunConfig {
-  if (!model.train) throw new ConfigError(`${modelFile}: train: the model file has no train section (estimator, lr, epochs, …) — see examples/`);
-  if (!model.data) throw new ConfigError(`${modelFile}: data: the model file has no data section (dataset, …) — see examples/`);
+  if (!model.train)
+    throw new ConfigError(
+      `${modelFile}: train: the model file has no train section (estimator, lr, epochs, …) — see examples/`,
+    );
+  if (!model.data)
+    throw new ConfigError(`${modelFile}: data: the model file has no data section (dataset, …) — see examples/`);
   const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const t = resolveTrainSpec({ ...model.train, ...given });
-  if (t.baseline === 'loo' && t.samples < 2) throw new ConfigError(`${modelFile}: train.samples: the loo baseline needs at least 2 samples per example`);
+  if (t.baseline === 'loo' && t.samples < 2)
+    throw new ConfigError(`${modelFile}: train.samples: the loo baseline needs at least 2 samples per example`);
   return {
-    format: 'sbn-run-config', version: 1, model: { ...model, train: t }, train: t,
-    modelFile: path.resolve(modelFile), baseDir: path.dirname(path.resolve(modelFile)),
+    format: 'sbn-run-config',
+    version: 1,
+    model: { ...model, train: t },
+    train: t,
+    modelFile: path.resolve(modelFile),
+    baseDir: path.dirname(path.resolve(modelFile)),
   };
 }
 
@@ -49,7 +67,12 @@ export function buildRunConfig(model: ModelSpec, modelFile: string, overrides: P
 export function loadRunData(config: RunConfig, source: string): LoadedData {
   const model = config.model;
   try {
-    return loadDataset(model.data!, { baseDir: config.baseDir, inputShape: model.input.shape, loss: model.output.loss, classes: model.output.units });
+    return loadDataset(model.data!, {
+      baseDir: config.baseDir,
+      inputShape: model.input.shape,
+      loss: model.output.loss,
+      classes: model.output.units,
+    });
   } catch (e) {
     if (e instanceof DataError) throw new ConfigError(`${source}: ${e.message}`);
     throw e;
@@ -63,7 +86,11 @@ export interface Session {
   resumeFrom?: Checkpoint;
 }
 
-export interface Environment { backend: string; backendDetail: string; versions: Record<string, string> }
+export interface Environment {
+  backend: string;
+  backendDetail: string;
+  versions: Record<string, string>;
+}
 
 /**
  * environment.json: the caller's backend and versions, the native backend's origin, libtensorflow and devices
@@ -74,23 +101,39 @@ export function runEnvironment(env: Environment): Record<string, unknown> {
   const k = nativeKernels()?.info();
   return {
     ...env,
-    native: native ? {
-      origin: native.origin, package: native.package, binding: native.bindingPath,
-      libtensorflow: { version: native.libtensorflowVersion, dir: native.libtensorflowDir, gpu: native.gpu },
-      devices: native.devices,
-    } : null,
-    kernels: kernelsInfo().detail, kernelsKind: kernelsInfo().kind, kernelsPath: nativeKernelsPath() ?? null,
-    kernelsIsa: k?.isa ?? null, kernelsThreads: k?.threads ?? null,
+    native: native
+      ? {
+          origin: native.origin,
+          package: native.package,
+          binding: native.bindingPath,
+          libtensorflow: { version: native.libtensorflowVersion, dir: native.libtensorflowDir, gpu: native.gpu },
+          devices: native.devices,
+        }
+      : null,
+    kernels: kernelsInfo().detail,
+    kernelsKind: kernelsInfo().kind,
+    kernelsPath: nativeKernelsPath() ?? null,
+    kernelsIsa: k?.isa ?? null,
+    kernelsThreads: k?.threads ?? null,
     platform: `${process.platform}-${process.arch}`,
   };
 }
 
 /** A new run folder under `runsRoot` for a model file (its text is copied as it is now). */
-export function startSession(modelFile: string, modelText: string, model: ModelSpec, overrides: Partial<TrainSpec>, runsRoot: string, env: Environment): Session {
+export function startSession(
+  modelFile: string,
+  modelText: string,
+  model: ModelSpec,
+  overrides: Partial<TrainSpec>,
+  runsRoot: string,
+  env: Environment,
+): Session {
   const config = buildRunConfig(model, modelFile, overrides);
   const data = loadRunData(config, modelFile);
   const store = RunStore.create(runsRoot, `${config.model.name}-${config.train.estimator}`, {
-    modelFileName: path.basename(modelFile), modelText, config,
+    modelFileName: path.basename(modelFile),
+    modelText,
+    config,
     environment: runEnvironment(env),
   });
   return { store, config, data };
@@ -134,24 +177,36 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
     const data = loadRunData(config, path.join(runDir, 'config.json'));
     const search = resumeSearch(store.dir, data.train.n);
     if (!search.found && search.damaged.length > 0 && !options.startOver) {
-      throw new ConfigError(`${runDir}: cannot resume: no valid checkpoint (${search.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}) — ` +
-        'start it over from step 0 with --start-over (sbn train --resume <run> --start-over)');
+      throw new ConfigError(
+        `${runDir}: cannot resume: no valid checkpoint (${search.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}) — ` +
+          'start it over from step 0 with --start-over (sbn train --resume <run> --start-over)',
+      );
     }
-    const warnings: string[] = search.damaged.map((d) => `${path.join(runDir, d.file)}: damaged checkpoint, not used (${d.problem}); kept as ${d.file}.damaged`);
+    const warnings: string[] = search.damaged.map(
+      (d) => `${path.join(runDir, d.file)}: damaged checkpoint, not used (${d.problem}); kept as ${d.file}.damaged`,
+    );
     const metrics = readMetrics(store.dir, { tolerant: true });
     for (const c of metrics.corrupt) warnings.push(describeMetricsProblem(runDir, c));
     for (const u of metrics.unknownKinds) warnings.push(describeUnknownKind(runDir, u));
     if (options.backend) {
       let trainedOn: string | undefined;
-      try { trainedOn = environmentFacts(readEnvironment(store.dir)).backend; } catch { trainedOn = undefined; }
+      try {
+        trainedOn = environmentFacts(readEnvironment(store.dir)).backend;
+      } catch {
+        trainedOn = undefined;
+      }
       if (typeof trainedOn === 'string' && trainedOn !== options.backend) {
-        warnings.push(`this run was trained on ${trainedOn} and continues on ${options.backend}: its results will not be bit-identical to an uninterrupted run on ${trainedOn}`);
+        warnings.push(
+          `this run was trained on ${trainedOn} and continues on ${options.backend}: its results will not be bit-identical to an uninterrupted run on ${trainedOn}`,
+        );
       }
     }
-    for (const d of search.damaged) fs.renameSync(path.join(store.dir, d.file), path.join(store.dir, `${d.file}.damaged`));
+    for (const d of search.damaged)
+      fs.renameSync(path.join(store.dir, d.file), path.join(store.dir, `${d.file}.damaged`));
     const found = search.found;
     // what the search cannot know without the model: parameters of the wrong shape (e.g. transposed tensors)
-    const wrong = found && (checkpointParamsProblem(config.model, found.checkpoint.params) ?? resumeStateProblem(found.checkpoint));
+    const wrong =
+      found && (checkpointParamsProblem(config.model, found.checkpoint.params) ?? resumeStateProblem(found.checkpoint));
     if (wrong) throw new ConfigError(`${path.join(runDir, found.file)}: ${wrong}`);
     const note = found
       ? `from step ${found.checkpoint.step} (${found.file} of ${localTime(found.written)})`
@@ -176,25 +231,49 @@ export function summarise(dir: string, result: TrainResult, backend: string, wal
   const epochSeconds: number[] = [];
   let chosenLr: number | undefined;
   for (const r of records) {
-    if (r.kind === 'eval') last[r.split] = { u_loss: r.u_loss, acc1: r.acc1, acc_e: r.acc_e, entropy: r.entropy, epoch: r.epoch };
+    if (r.kind === 'eval')
+      last[r.split] = { u_loss: r.u_loss, acc1: r.acc1, acc_e: r.acc_e, entropy: r.entropy, epoch: r.epoch };
     if (r.kind === 'epoch') epochSeconds.push(r.seconds);
     if (r.kind === 'lr-chosen') chosenLr = r.lr;
   }
   return {
-    run: dir, status: result.status, model: config.model.name, estimator: config.train.estimator, backend,
-    steps: result.step, epochs: result.epoch, lr: chosenLr ?? result.lr,
+    run: dir,
+    status: result.status,
+    model: config.model.name,
+    estimator: config.train.estimator,
+    backend,
+    steps: result.step,
+    epochs: result.epoch,
+    lr: chosenLr ?? result.lr,
     secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null,
-    wallSeconds, last, message: result.message,
+    wallSeconds,
+    last,
+    message: result.message,
   };
 }
 
 /** Train a session to its end (or a stop), write the summary and release the run. */
-export async function runSession(session: Session, backend: string, options: { events?: TrainerEvents; shouldStop?: () => boolean; checkpointSeconds?: number }): Promise<{ result: TrainResult; summary: RunSummary }> {
+export async function runSession(
+  session: Session,
+  backend: string,
+  options: { events?: TrainerEvents; shouldStop?: () => boolean; checkpointSeconds?: number },
+): Promise<{ result: TrainResult; summary: RunSummary }> {
   const started = Date.now();
   const { store, config, data } = session;
   let result: TrainResult;
   try {
-    result = await train({ spec: config.model, train: config.train, data, store, events: options.events, shouldStop: options.shouldStop, checkpointSeconds: options.checkpointSeconds }, session.resumeFrom);
+    result = await train(
+      {
+        spec: config.model,
+        train: config.train,
+        data,
+        store,
+        events: options.events,
+        shouldStop: options.shouldStop,
+        checkpointSeconds: options.checkpointSeconds,
+      },
+      session.resumeFrom,
+    );
   } catch (e) {
     store.setStatus('crashed', (e as Error).message);
     store.close();
@@ -222,14 +301,20 @@ export function readRunConfig(dir: string): RunConfig {
     value = readConfig(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(code === 'ENOENT' ? `${dir}: not a run folder (${CONFIG_FILE} not found)` : (e as Error).message);
+    throw new ConfigError(
+      code === 'ENOENT' ? `${dir}: not a run folder (${CONFIG_FILE} not found)` : (e as Error).message,
+    );
   }
   const c = value as Partial<RunConfig> | null;
-  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(`${file}: expected a JSON object, the file is damaged`);
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw new ConfigError(`${file}: expected a JSON object, the file is damaged`);
   if (c.format !== 'sbn-run-config' || c.version !== 1) {
-    throw new ConfigError(`${file}: not a run configuration this build reads (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "sbn-run-config", 1)`);
+    throw new ConfigError(
+      `${file}: not a run configuration this build reads (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "sbn-run-config", 1)`,
+    );
   }
-  if (typeof c.modelFile !== 'string' || typeof c.baseDir !== 'string') throw new ConfigError(`${file}: modelFile and baseDir must be strings`);
+  if (typeof c.modelFile !== 'string' || typeof c.baseDir !== 'string')
+    throw new ConfigError(`${file}: modelFile and baseDir must be strings`);
   if (typeof c.model !== 'object' || c.model === null || typeof c.train !== 'object' || c.train === null) {
     throw new ConfigError(`${file}: model and train must be objects`);
   }
@@ -241,14 +326,26 @@ export function readRunConfig(dir: string): RunConfig {
   }
   if (!parsed.model.data) throw new ConfigError(`${file}: model.data: missing (the run's data set)`);
   const t = c.train as unknown as Record<string, unknown>;
-  const counts: Array<[string, number]> = [['epochs', 1], ['batchSize', 1], ['samples', 1], ['evalSamples', 1], ['logInterval', 1], ['evalInterval', 0], ['seed', 0]];
+  const counts: Array<[string, number]> = [
+    ['epochs', 1],
+    ['batchSize', 1],
+    ['samples', 1],
+    ['evalSamples', 1],
+    ['logInterval', 1],
+    ['evalInterval', 0],
+    ['seed', 0],
+  ];
   for (const [key, min] of counts) {
     const v = t[key];
-    if (!Number.isSafeInteger(v) || (v as number) < min) throw new ConfigError(`${file}: train.${key}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    if (!Number.isSafeInteger(v) || (v as number) < min)
+      throw new ConfigError(`${file}: train.${key}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
   }
-  if (typeof t.estimator !== 'string') throw new ConfigError(`${file}: train.estimator: expected an estimator name, got ${JSON.stringify(t.estimator)}`);
-  if (typeof t.clip !== 'number' || !(t.clip > 0)) throw new ConfigError(`${file}: train.clip: expected a number > 0, got ${JSON.stringify(t.clip)}`);
-  if (typeof t.optimizer !== 'object' || t.optimizer === null) throw new ConfigError(`${file}: train.optimizer: expected an object`);
+  if (typeof t.estimator !== 'string')
+    throw new ConfigError(`${file}: train.estimator: expected an estimator name, got ${JSON.stringify(t.estimator)}`);
+  if (typeof t.clip !== 'number' || !(t.clip > 0))
+    throw new ConfigError(`${file}: train.clip: expected a number > 0, got ${JSON.stringify(t.clip)}`);
+  if (typeof t.optimizer !== 'object' || t.optimizer === null)
+    throw new ConfigError(`${file}: train.optimizer: expected an object`);
   if (t.lr === undefined || t.lr === null) throw new ConfigError(`${file}: train.lr: missing`);
   const memory = memoryProblem({ ...parsed.model, train: c.train }, os.totalmem());
   if (memory) throw new ConfigError(`${file}: model.${formatPath(memory.path)}: ${memory.message}`);
@@ -258,7 +355,9 @@ export function readRunConfig(dir: string): RunConfig {
 function isRngState(v: unknown): boolean {
   const s = (v as { s?: unknown } | null)?.s;
   // the four 32-bit words, stored signed or unsigned
-  return Array.isArray(s) && s.length === 4 && s.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0xffffffff);
+  return (
+    Array.isArray(s) && s.length === 4 && s.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0xffffffff)
+  );
 }
 
 /**
@@ -266,17 +365,31 @@ function isRngState(v: unknown): boolean {
  * that a resume restores, named by its field; undefined when a resume can use it.
  */
 export function resumeStateProblem(cp: Checkpoint): string | undefined {
-  const rng = cp.rng as Record<string, unknown> | undefined;
-  if (!rng || !isRngState(rng.noise) || !isRngState(rng.eval)) return 'rng: the random generator states (noise, eval) are missing or malformed';
-  for (const key of ['diagnostics', 'stats']) if (rng[key] !== undefined && !isRngState(rng[key])) return `rng.${key}: malformed random generator state`;
-  const data = cp.data as Record<string, unknown> | undefined;
-  if (!data || !Number.isSafeInteger(data.epoch) || !Number.isSafeInteger(data.position) || !isRngState(data.rng) || !isRngState(data.orderRng)) {
+  const rng = cp.rng;
+  if (!rng || !isRngState(rng.noise) || !isRngState(rng.eval))
+    return 'rng: the random generator states (noise, eval) are missing or malformed';
+  for (const key of ['diagnostics', 'stats'])
+    if (rng[key] !== undefined && !isRngState(rng[key])) return `rng.${key}: malformed random generator state`;
+  const data = cp.data;
+  if (
+    !data ||
+    !Number.isSafeInteger(data.epoch) ||
+    !Number.isSafeInteger(data.position) ||
+    !isRngState(data.rng) ||
+    !isRngState(data.orderRng)
+  ) {
     return 'data: the position in the data (epoch, position, rng, orderRng) is missing or malformed';
   }
-  const extra = cp.extra as Record<string, unknown> | undefined;
+  const extra = cp.extra;
   const acc = extra?.accumulators as Record<string, unknown> | undefined;
-  if (!extra || typeof acc !== 'object' || acc === null || !['logSum', 'logCount', 'epochSum', 'epochCount'].every((k) => typeof acc[k] === 'number') ||
-    typeof extra.epochsDone !== 'number' || extra.lr === undefined) {
+  if (
+    !extra ||
+    typeof acc !== 'object' ||
+    acc === null ||
+    !['logSum', 'logCount', 'epochSum', 'epochCount'].every((k) => typeof acc[k] === 'number') ||
+    typeof extra.epochsDone !== 'number' ||
+    extra.lr === undefined
+  ) {
     return 'extra: the training counters (accumulators, epochsDone, lr) are missing or malformed';
   }
   return undefined;

@@ -16,12 +16,20 @@ import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
 import { evaluateSplitPass, type SbnMetrics } from './evaluate';
 import { searchLearningRate, type LrSearchOptions } from './lrSearch';
-import { diagnosticsBatch, gradientDiagnosticsPass, layerStatistics, resolveDiagnostics, type DiagnosticsRecord, type LayerStats } from './monitor';
+import {
+  diagnosticsBatch,
+  gradientDiagnosticsPass,
+  layerStatistics,
+  resolveDiagnostics,
+  type DiagnosticsRecord,
+  type LayerStats,
+} from './monitor';
 import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
 import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
-export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> & Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
+export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> &
+  Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
   return {
@@ -34,9 +42,26 @@ export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
   };
 }
 
-export interface StepEvent { step: number; epoch: number; loss: number; lr: number; samplesPerSecond: number; stepsPerEpoch: number; totalSteps: number }
-export interface EvalEvent extends SbnMetrics { split: 'train' | 'validation' | 'test'; step: number; epoch: number }
-export interface LrTrialEvent { trial: number; lr: number; objective: number; diverged: boolean }
+export interface StepEvent {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  samplesPerSecond: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+}
+export interface EvalEvent extends SbnMetrics {
+  split: 'train' | 'validation' | 'test';
+  step: number;
+  epoch: number;
+}
+export interface LrTrialEvent {
+  trial: number;
+  lr: number;
+  objective: number;
+  diverged: boolean;
+}
 
 export interface TrainerEvents {
   step?(e: StepEvent): void;
@@ -76,7 +101,11 @@ export interface TrainResult {
 }
 
 export class DivergenceError extends Error {
-  constructor(readonly step: number, readonly layer: string, message: string) {
+  constructor(
+    readonly step: number,
+    readonly layer: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -120,8 +149,11 @@ export function initialNetwork(spec: ModelSpec, train: ResolvedTrainSpec, data: 
   const net = initNetwork(spec, root.split('init'));
   if (train.init === 'data-dependent') {
     const it = new BatchIterator(data.train, {
-      batchSize: Math.min(train.batchSize, data.train.n), rng: root.split('init-batch'), shuffle: true,
-      augment: spec.data?.augment ?? 'none', inputShape: data.inputShape,
+      batchSize: Math.min(train.batchSize, data.train.n),
+      rng: root.split('init-batch'),
+      shuffle: true,
+      augment: spec.data?.augment ?? 'none',
+      inputShape: data.inputShape,
     });
     const b = it.next()!;
     const x = inputTensor(net, b.x, b.n);
@@ -138,8 +170,11 @@ function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr
     optimizer: createOptimizer(train.optimizer),
     estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline }),
     iterator: new BatchIterator(data.train, {
-      batchSize: train.batchSize, rng: root.split('data'), shuffle: true,
-      augment: spec.data?.augment ?? 'none', inputShape: data.inputShape,
+      batchSize: train.batchSize,
+      rng: root.split('data'),
+      shuffle: true,
+      augment: spec.data?.augment ?? 'none',
+      inputShape: data.inputShape,
     }),
     noise: root.split('noise'),
     evalRng: root.split('eval'),
@@ -162,19 +197,28 @@ function disposeLoop(s: LoopState): void {
  * One optimisation step: estimate, average over the noise samples, clamp, check for NaN/Inf (naming the
  * layer), update. Returns the estimator's loss value.
  */
-function trainStep(s: LoopState, train: ResolvedTrainSpec, batch: { x: Float32Array; y: Float32Array; n: number }, lr: number, norms?: number[]): number {
+function trainStep(
+  s: LoopState,
+  train: ResolvedTrainSpec,
+  batch: { x: Float32Array; y: Float32Array; n: number },
+  lr: number,
+  norms?: number[],
+): number {
   const G = train.samples;
   const grads = tf.tidy(() => {
     const x1 = inputTensor(s.net, batch.x, batch.n);
     const y1 = tf.tensor1d(batch.y, 'float32');
     const x = G === 1 ? x1 : tf.tile(x1, [G, ...x1.shape.slice(1).map(() => 1)]);
-    const y = G === 1 ? y1 : tf.tile(y1, [G]) as tf.Tensor1D;
+    const y = G === 1 ? y1 : (tf.tile(y1, [G]) as tf.Tensor1D);
     const est = s.estimator.estimate(s.net, { x, y, groups: G }, s.noise);
     const layers = est.layers.map((l) => ({
       weight: tf.clipByValue(tf.mean(l.weight, 0), -train.clip, train.clip),
       bias: tf.clipByValue(tf.mean(l.bias, 0), -train.clip, train.clip),
     }));
-    const finite = tf.stack([tf.all(tf.isFinite(est.loss)), ...layers.map((l) => tf.logicalAnd(tf.all(tf.isFinite(l.weight)), tf.all(tf.isFinite(l.bias))))]);
+    const finite = tf.stack([
+      tf.all(tf.isFinite(est.loss)),
+      ...layers.map((l) => tf.logicalAnd(tf.all(tf.isFinite(l.weight)), tf.all(tf.isFinite(l.bias)))),
+    ]);
     const gradNorms = norms ? tf.stack(layers.map((l) => tf.norm(l.weight))) : undefined;
     return { loss: tf.mean(est.loss), finite: tf.cast(finite, 'float32'), layers, gradNorms };
   });
@@ -185,8 +229,13 @@ function trainStep(s: LoopState, train: ResolvedTrainSpec, batch: { x: Float32Ar
   if (bad >= 0) {
     tf.dispose(grads);
     const step = s.step + 1;
-    throw new DivergenceError(step, bad === 0 ? 'loss' : s.net.layerNames[bad - 1],
-      bad === 0 ? `non-finite training loss at step ${step}` : `non-finite gradient at step ${step} in layer ${s.net.layerNames[bad - 1]}`);
+    throw new DivergenceError(
+      step,
+      bad === 0 ? 'loss' : s.net.layerNames[bad - 1],
+      bad === 0
+        ? `non-finite training loss at step ${step}`
+        : `non-finite gradient at step ${step} in layer ${s.net.layerNames[bad - 1]}`,
+    );
   }
   s.optimizer.step(s.net, grads.layers, lr);
   tf.dispose(grads);
@@ -200,7 +249,14 @@ function scheduleOf(lr: LrSpec): LrSchedule | undefined {
 }
 
 /** Train for `epochs` epochs without a run folder and return the mean training loss of the last epoch. */
-export async function trialObjective(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr: number, epochs: number, shouldStop?: () => boolean): Promise<{ objective: number; diverged: boolean }> {
+export async function trialObjective(
+  spec: ModelSpec,
+  train: ResolvedTrainSpec,
+  data: LoadedData,
+  lr: number,
+  epochs: number,
+  shouldStop?: () => boolean,
+): Promise<{ objective: number; diverged: boolean }> {
   const s = newLoop(spec, train, data, { schedule: 'constant', base: lr });
   try {
     while (s.epochsDone < epochs) {
@@ -240,10 +296,18 @@ function checkpointOf(s: LoopState, epoch: number): Checkpoint {
     epoch,
     params: networkTensorMap(s.net),
     optimizer: s.optimizer.state(),
-    rng: { noise: s.noise.getState(), eval: s.evalRng.getState(), diagnostics: s.diagnosticsRng.getState(), stats: s.statsRng.getState() },
+    rng: {
+      noise: s.noise.getState(),
+      eval: s.evalRng.getState(),
+      diagnostics: s.diagnosticsRng.getState(),
+      stats: s.statsRng.getState(),
+    },
     data: s.iterator.state() as unknown as Record<string, unknown>,
     extra: {
-      accumulators: { ...s.acc }, epochsDone: s.epochsDone, lr: s.lr, estimator: s.estimator.state?.() ?? {},
+      accumulators: { ...s.acc },
+      epochsDone: s.epochsDone,
+      lr: s.lr,
+      estimator: s.estimator.state?.() ?? {},
       ...(s.pending ? { pending: { ...s.pending, evals: [...s.pending.evals] } } : {}),
     },
   };
@@ -258,7 +322,13 @@ function restoreLoop(s: LoopState, cp: Checkpoint): void {
   if (rng.diagnostics) s.diagnosticsRng = new Rng(rng.diagnostics);
   if (rng.stats) s.statsRng = new Rng(rng.stats);
   s.iterator.restore(cp.data as unknown as BatchIteratorState);
-  const extra = cp.extra as { accumulators: Accumulators; epochsDone: number; lr: LrSchedule; estimator?: Record<string, number>; pending?: PendingPasses };
+  const extra = cp.extra as {
+    accumulators: Accumulators;
+    epochsDone: number;
+    lr: LrSchedule;
+    estimator?: Record<string, number>;
+    pending?: PendingPasses;
+  };
   if (extra.estimator) s.estimator.restore?.(extra.estimator);
   s.acc = { ...extra.accumulators };
   s.epochsDone = extra.epochsDone;
@@ -278,10 +348,17 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     lr = (resume.extra as { lr: LrSchedule }).lr;
   } else if (!lr) {
     const search: LrSearchOptions = t.lr === 'search' ? {} : (t.lr as LrSearchSpec).search;
-    const trialData = search.trialExamples && search.trialExamples < n ? firstExamples(data, search.trialExamples) : data;
+    const trialData =
+      search.trialExamples && search.trialExamples < n ? firstExamples(data, search.trialExamples) : data;
     let chosen: number;
     try {
-      chosen = await searchLearningRate(search, store, (value) => trialObjective(spec, t, trialData, value, search.trialEpochs ?? LR_SEARCH_DEFAULTS.trialEpochs, o.shouldStop), events?.lrTrial);
+      chosen = await searchLearningRate(
+        search,
+        store,
+        (value) =>
+          trialObjective(spec, t, trialData, value, search.trialEpochs ?? LR_SEARCH_DEFAULTS.trialEpochs, o.shouldStop),
+        events?.lrTrial,
+      );
     } catch (e) {
       if (!(e instanceof StopRequested)) throw e;
       // the finished trials are in metrics.jsonl; a resumed run repeats only the interrupted one
@@ -305,7 +382,10 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     const target = split === 'train' ? data.train : split === 'validation' ? data.validation : data.test;
     if (!target) return undefined;
     const rng = new Rng(s.evalRng.getState());
-    const m = await runInterruptible(evaluateSplitPass(s.net, target, t.evalSamples, rng, split === 'train' ? evalTrain : target.n), stopRequested);
+    const m = await runInterruptible(
+      evaluateSplitPass(s.net, target, t.evalSamples, rng, split === 'train' ? evalTrain : target.n),
+      stopRequested,
+    );
     s.evalRng = rng;
     store?.appendMetrics({ kind: 'eval', split, step: s.step, epoch, ...m });
     events?.eval?.({ split, step: s.step, epoch, ...m });
@@ -375,30 +455,47 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
         store?.appendMetrics({ kind: 'layerStats', step: s.step, epoch: epochNow, layers });
         events?.layerStats?.({ step: s.step, epoch: epochNow, layers });
       }
-      s.acc.logSum += loss * b.n; s.acc.logCount += b.n;
-      s.acc.epochSum += loss * b.n; s.acc.epochCount += b.n;
+      s.acc.logSum += loss * b.n;
+      s.acc.logCount += b.n;
+      s.acc.epochSum += loss * b.n;
+      s.acc.epochCount += b.n;
       windowSamples += b.n;
       const logPoint = s.step % t.logInterval === 0 || b.epochDone;
       if (logPoint) {
         const seconds = (Date.now() - windowStart) / 1000;
-        const record = { step: s.step, epoch: epochNow, loss: s.acc.logSum / s.acc.logCount, lr: rate, samplesPerSecond: windowSamples / Math.max(seconds, 1e-9) };
+        const record = {
+          step: s.step,
+          epoch: epochNow,
+          loss: s.acc.logSum / s.acc.logCount,
+          lr: rate,
+          samplesPerSecond: windowSamples / Math.max(seconds, 1e-9),
+        };
         store?.appendMetrics({ kind: 'step', ...record });
         events?.step?.({ ...record, stepsPerEpoch, totalSteps });
-        s.acc.logSum = 0; s.acc.logCount = 0;
-        windowStart = Date.now(); windowSamples = 0;
+        s.acc.logSum = 0;
+        s.acc.logCount = 0;
+        windowStart = Date.now();
+        windowSamples = 0;
       }
       let epochEnd: PendingPasses['epochEnd'];
       if (b.epochDone) {
         s.epochsDone++;
         epochEnd = { loss: s.acc.epochSum / s.acc.epochCount };
-        s.acc.epochSum = 0; s.acc.epochCount = 0;
+        s.acc.epochSum = 0;
+        s.acc.epochCount = 0;
       }
       const evalNow = b.epochDone || (t.evalInterval > 0 && s.step % t.evalInterval === 0);
       const diagnosticsNow = diagData !== undefined && s.step % monitor.interval === 0;
-      s.pending = evalNow || diagnosticsNow || epochEnd ? {
-        step: s.step, epoch: epochNow, diagnostics: diagnosticsNow,
-        evals: evalNow ? ['train', 'validation'] : [], ...(epochEnd ? { epochEnd } : {}),
-      } : null;
+      s.pending =
+        evalNow || diagnosticsNow || epochEnd
+          ? {
+              step: s.step,
+              epoch: epochNow,
+              diagnostics: diagnosticsNow,
+              evals: evalNow ? ['train', 'validation'] : [],
+              ...(epochEnd ? { epochEnd } : {}),
+            }
+          : null;
       // the step's own work is done and recorded: from here a stop keeps what is left in the checkpoint
       await yieldToEventLoop();
       if (stopRequested()) return stopNow();
@@ -414,15 +511,33 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     const m = await evaluate('test', s.epochsDone);
     if (m) final.test = m;
     store?.setStatus('finished');
-    return { status: 'finished', step: s.step, epoch: s.epochsDone, lr: learningRate(s.lr, s.epochsDone, t.epochs), final };
+    return {
+      status: 'finished',
+      step: s.step,
+      epoch: s.epochsDone,
+      lr: learningRate(s.lr, s.epochsDone, t.epochs),
+      final,
+    };
   } catch (e) {
     if (e instanceof StopRequested) return stopNow();
     if (e instanceof DivergenceError) {
-      const kept = store ? findResumeCheckpoint(store.dir, (cp) => checkpointProblem(cp, t)).found?.checkpoint.step : undefined;
-      const message = `${e.message}; training stopped` + (kept !== undefined ? `, the last good checkpoint (step ${kept}) is kept` : ', before any checkpoint was written');
+      const kept = store
+        ? findResumeCheckpoint(store.dir, (cp) => checkpointProblem(cp, t)).found?.checkpoint.step
+        : undefined;
+      const message =
+        `${e.message}; training stopped` +
+        (kept !== undefined
+          ? `, the last good checkpoint (step ${kept}) is kept`
+          : ', before any checkpoint was written');
       store?.appendMetrics({ kind: 'diverged', step: e.step, layer: e.layer, message });
       store?.setStatus('diverged', message);
-      return { status: 'diverged', step: s.step, epoch: s.epochsDone + s.acc.epochCount / n, lr: learningRate(s.lr, s.epochsDone + s.acc.epochCount / n, t.epochs), message };
+      return {
+        status: 'diverged',
+        step: s.step,
+        epoch: s.epochsDone + s.acc.epochCount / n,
+        lr: learningRate(s.lr, s.epochsDone + s.acc.epochCount / n, t.epochs),
+        message,
+      };
     }
     throw e;
   } finally {

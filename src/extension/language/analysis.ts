@@ -37,8 +37,15 @@ export interface Fix {
 
 /** What a problem is about; editors show it as the diagnostic's code. */
 export type ProblemCode =
-  | 'syntax' | 'schema' | 'semantic' | 'internal'
-  | 'dataset-unavailable' | 'path-missing' | 'path-unchecked' | 'data-mismatch' | 'exact-too-large';
+  | 'syntax'
+  | 'schema'
+  | 'semantic'
+  | 'internal'
+  | 'dataset-unavailable'
+  | 'path-missing'
+  | 'path-unchecked'
+  | 'data-mismatch'
+  | 'exact-too-large';
 
 export interface Problem {
   range: Range;
@@ -112,14 +119,18 @@ const BUILT_IN: Readonly<Record<string, BuiltInDataset>> = BUILT_IN_DATASETS;
 /** How to get a built-in data set that is missing (Train offers the download; the CLI has `sbn data fetch`). */
 export function datasetHelp(name: 'mnist' | 'fashion-mnist' | 'cifar10'): string {
   const fetch = `Train Model offers to download it (or run \`sbn data fetch ${name}\`)`;
-  const extra = name === 'fashion-mnist'
-    ? ', install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its 4 IDX files'
-    : name === 'cifar10' ? ', or set data.path to the folder with its binary batches' : '';
+  const extra =
+    name === 'fashion-mnist'
+      ? ', install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its 4 IDX files'
+      : name === 'cifar10'
+        ? ', or set data.path to the folder with its binary batches'
+        : '';
   return `${fetch}${extra}; SBN: Show Environment lists where it was looked for`;
 }
 
 /** The tail of the note on models too large for exact enumeration. */
-export const EXACT_NOTE_TAIL = 'gradient comparisons (Compare Estimators) cannot use the exact gradient as their reference for it';
+export const EXACT_NOTE_TAIL =
+  'gradient comparisons (Compare Estimators) cannot use the exact gradient as their reference for it';
 
 export function analyzeModel(text: string, fileName: string, env: AnalysisEnv): ModelAnalysis {
   let format: ModelFileFormat = 'yaml';
@@ -131,7 +142,11 @@ export function analyzeModel(text: string, fileName: string, env: AnalysisEnv): 
   } catch (e) {
     const zero = { line: 0, character: 0 };
     const message = `SBN Studio could not check this file (internal error: ${e instanceof Error ? e.message : String(e)})`;
-    return { format, problems: [{ range: { start: zero, end: zero }, severity: 'error', message, code: 'internal', path: '' }], deferred: [] };
+    return {
+      format,
+      problems: [{ range: { start: zero, end: zero }, severity: 'error', message, code: 'internal', path: '' }],
+      deferred: [],
+    };
   }
 }
 
@@ -210,7 +225,11 @@ function analyze(raw: string, file: string, format: ModelFileFormat, env: Analys
     read = undefined; // parseModelText has reported it
   }
   const ctx: Context = {
-    text, file, format, lines, env,
+    text,
+    file,
+    format,
+    lines,
+    env,
     value: read && read.syntaxErrors.length === 0 ? read.value : undefined,
     map: read?.map,
   };
@@ -230,7 +249,8 @@ function analyze(raw: string, file: string, format: ModelFileFormat, env: Analys
     Object.assign(analysis, geometryOf(ctx, parsed.ok ? parsed.model : undefined));
     const name = locate(ctx, ['name']);
     if (name) analysis.nameRange = name;
-    if (parsed.ok) problems.push(...checkDataFit(ctx, parsed.model), ...checkExact(ctx, parsed.model, analysis.layers ?? []));
+    if (parsed.ok)
+      problems.push(...checkDataFit(ctx, parsed.model), ...checkExact(ctx, parsed.model, analysis.layers ?? []));
   }
   problems.sort(byPosition);
   deferred.sort(byPosition);
@@ -302,7 +322,8 @@ function fromSpecError(e: SpecError, ctx: Context): Problem {
   let range: Range;
   if (e.line !== undefined) {
     const start = lines.offset({ line: e.line - 1, character: (e.column ?? 1) - 1 });
-    const end = e.endLine !== undefined ? lines.offset({ line: e.endLine - 1, character: (e.endColumn ?? 1) - 1 }) : start;
+    const end =
+      e.endLine !== undefined ? lines.offset({ line: e.endLine - 1, character: (e.endColumn ?? 1) - 1 }) : start;
     range = lines.range({ start, end });
   } else {
     range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -369,7 +390,9 @@ function fixFor(e: SpecError, at: Range, ctx: Context): Fix | undefined {
     return { title: `Rename to "${suggestion}"`, edits: [replace(range, scalar(ctx, suggestion, written))] };
   }
   // A YAML tag before the value (`!!int 01`) would still apply to the replacement.
-  const tagged = /![^\s]*[ \t]+$/.test(ctx.text.slice(ctx.lines.offset({ line: range.start.line, character: 0 }), start));
+  const tagged = /![^\s]*[ \t]+$/.test(
+    ctx.text.slice(ctx.lines.offset({ line: range.start.line, character: 0 }), start),
+  );
   if (e.kind === 'schema' && !tagged && (m = e.message.match(/write it in quotes: "([^"]+)"\)$/))) {
     return { title: `Write "${m[1]}" in quotes`, edits: [replace(range, JSON.stringify(m[1]))] };
   }
@@ -377,25 +400,44 @@ function fixFor(e: SpecError, at: Range, ctx: Context): Fix | undefined {
     if (written === '') return undefined;
     return { title: `Change to "${m[1]}"`, edits: [replace(range, scalar(ctx, m[1], written))] };
   }
-  if (e.kind === 'schema' && /^layers\[\d+\]\.kernel$/.test(e.path) && (m = e.message.match(/^expected one of 1, 3 or 5, got (-?\d+)$/)) &&
-    !tagged && written !== '') {
+  if (
+    e.kind === 'schema' &&
+    /^layers\[\d+\]\.kernel$/.test(e.path) &&
+    (m = e.message.match(/^expected one of 1, 3 or 5, got (-?\d+)$/)) &&
+    !tagged &&
+    written !== ''
+  ) {
     const k = nearestKernel(Number(m[1]));
     return { title: `Change the kernel to ${k}`, edits: [replace(range, String(k))] };
   }
   if (e.kind === 'semantic' && e.path === 'output.units' && /^expected 1 unit for loss "logistic"/.test(e.message)) {
     return { title: 'Set output.units to 1', edits: [replace(range, '1')] };
   }
-  if (e.kind === 'semantic' && e.path === 'output.units' && /^expected at least 2 units for loss "nll"/.test(e.message)) {
+  if (
+    e.kind === 'semantic' &&
+    e.path === 'output.units' &&
+    /^expected at least 2 units for loss "nll"/.test(e.message)
+  ) {
     const data = datasetClasses(ctx.value);
     const n = data?.classes ?? 2;
-    return { title: `Set output.units to ${n}${data ? ` (the classes of ${data.name})` : ''}`, edits: [replace(range, String(n))] };
+    return {
+      title: `Set output.units to ${n}${data ? ` (the classes of ${data.name})` : ''}`,
+      edits: [replace(range, String(n))],
+    };
   }
   return undefined;
 }
 
 // ------------------------------------------------------------------------------------------------ data
 
-function problemAt(ctx: Context, path: Segment[], severity: Severity, code: ProblemCode, message: string, fix?: Fix): Problem {
+function problemAt(
+  ctx: Context,
+  path: Segment[],
+  severity: Severity,
+  code: ProblemCode,
+  message: string,
+  fix?: Fix,
+): Problem {
   const range = locate(ctx, path, 'value') ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
   const p: Problem = { range, severity, message, code, path: formatPath(path) };
   if (fix) p.fix = fix;
@@ -419,12 +461,24 @@ function checkData(ctx: Context): Problem[] {
   const { env } = ctx;
   const dataset = typeof data.dataset === 'string' ? data.dataset : undefined;
   if (typeof data.path === 'string' && data.path !== '') return checkDataPath(ctx, data.path, dataset);
-  const missing = dataset === 'fashion-mnist' ? !env.fashionMnistAvailable()
-    : dataset === 'mnist' ? env.mnistAvailable?.() === false
-      : dataset === 'cifar10' ? env.cifar10Available?.() === false : false;
+  const missing =
+    dataset === 'fashion-mnist'
+      ? !env.fashionMnistAvailable()
+      : dataset === 'mnist'
+        ? env.mnistAvailable?.() === false
+        : dataset === 'cifar10'
+          ? env.cifar10Available?.() === false
+          : false;
   if (missing) {
-    return [problemAt(ctx, ['data', 'dataset'], 'warning', 'dataset-unavailable',
-      `${dataset} is not on this machine: ${datasetHelp(dataset as 'mnist' | 'fashion-mnist' | 'cifar10')}`)];
+    return [
+      problemAt(
+        ctx,
+        ['data', 'dataset'],
+        'warning',
+        'dataset-unavailable',
+        `${dataset} is not on this machine: ${datasetHelp(dataset as 'mnist' | 'fashion-mnist' | 'cifar10')}`,
+      ),
+    ];
   }
   return [];
 }
@@ -434,23 +488,55 @@ function checkDataPath(ctx: Context, dataPath: string, dataset: string | undefin
   const at = ['data', 'path'];
   const fileIsAbsolute = nodePath.isAbsolute(file);
   if (!nodePath.isAbsolute(dataPath) && !fileIsAbsolute) {
-    return [problemAt(ctx, at, 'information', 'path-unchecked',
-      `data.path "${dataPath}" is relative to the model file; it is checked once the file is saved`)];
+    return [
+      problemAt(
+        ctx,
+        at,
+        'information',
+        'path-unchecked',
+        `data.path "${dataPath}" is relative to the model file; it is checked once the file is saved`,
+      ),
+    ];
   }
   const resolved = nodePath.resolve(fileIsAbsolute ? nodePath.dirname(file) : '/', dataPath);
   if (env.mayProbe && !env.mayProbe(resolved)) {
-    return [problemAt(ctx, at, 'information', 'path-unchecked',
-      `data.path "${dataPath}" resolves to ${resolved}, outside the workspace: not checked in Restricted Mode`)];
+    return [
+      problemAt(
+        ctx,
+        at,
+        'information',
+        'path-unchecked',
+        `data.path "${dataPath}" resolves to ${resolved}, outside the workspace: not checked in Restricted Mode`,
+      ),
+    ];
   }
   if (!env.fileExists(resolved)) {
-    return [problemAt(ctx, at, 'warning', 'path-missing', `data.path "${dataPath}" resolves to ${resolved}, which does not exist`)];
+    return [
+      problemAt(
+        ctx,
+        at,
+        'warning',
+        'path-missing',
+        `data.path "${dataPath}" resolves to ${resolved}, which does not exist`,
+      ),
+    ];
   }
   if (dataset === 'cifar10') {
     const batch = 'data_batch_1.bin';
-    if (!env.fileExists(nodePath.join(resolved, batch)) && !env.fileExists(nodePath.join(resolved, 'cifar-10-batches-bin', batch))) {
-      return [problemAt(ctx, at, 'warning', 'path-missing',
-        `data.path "${dataPath}" resolves to ${resolved}, which has no ${batch}: expected the CIFAR-10 binary version ` +
-        '(data_batch_1.bin … data_batch_5.bin and test_batch.bin, or the folder holding cifar-10-batches-bin)')];
+    if (
+      !env.fileExists(nodePath.join(resolved, batch)) &&
+      !env.fileExists(nodePath.join(resolved, 'cifar-10-batches-bin', batch))
+    ) {
+      return [
+        problemAt(
+          ctx,
+          at,
+          'warning',
+          'path-missing',
+          `data.path "${dataPath}" resolves to ${resolved}, which has no ${batch}: expected the CIFAR-10 binary version ` +
+            '(data_batch_1.bin … data_batch_5.bin and test_batch.bin, or the folder holding cifar-10-batches-bin)',
+        ),
+      ];
     }
   }
   return [];
@@ -467,34 +553,62 @@ function checkDataFit(ctx: Context, model: ModelSpec): Problem[] {
   const shapeKnown = model.data?.path === undefined || (dataset !== 'mnist' && dataset !== 'fashion-mnist');
   const out: Problem[] = [];
   const input = model.input.shape;
-  const fits = shapeSize(input) === shapeSize(known.shape) &&
+  const fits =
+    shapeSize(input) === shapeSize(known.shape) &&
     (input.length === 1 || known.shape.length === 1 || input.join() === known.shape.join());
   if (shapeKnown && !fits) {
     const flat = [shapeSize(known.shape)];
     const options = known.shape.length > 1 ? `${shapeText(known.shape)} or ${shapeText(flat)}` : shapeText(flat);
     const suggestion = input.length === 1 || known.shape.length === 1 ? flat : known.shape;
     const range = locate(ctx, ['input', 'shape'], 'value');
-    out.push(problemAt(ctx, ['input', 'shape'], 'warning', 'data-mismatch',
-      `input.shape ${shapeText(input)} does not fit ${dataset}, whose examples are ${shapeText(known.shape)}; use ${options}`,
-      range && { title: `Set input.shape to ${shapeText(suggestion)}`, edits: [replace(range, shapeText(suggestion))] }));
+    out.push(
+      problemAt(
+        ctx,
+        ['input', 'shape'],
+        'warning',
+        'data-mismatch',
+        `input.shape ${shapeText(input)} does not fit ${dataset}, whose examples are ${shapeText(known.shape)}; use ${options}`,
+        range && {
+          title: `Set input.shape to ${shapeText(suggestion)}`,
+          edits: [replace(range, shapeText(suggestion))],
+        },
+      ),
+    );
   }
   const { units, loss } = model.output;
   if (known.labels === 'classes' && loss === 'nll' && units !== known.classes) {
     const range = locate(ctx, ['output', 'units'], 'value');
-    out.push(problemAt(ctx, ['output', 'units'], 'warning', 'data-mismatch',
-      `output.units is ${units} but ${dataset} has ${known.classes} classes; set it to ${known.classes}`,
-      range && { title: `Set output.units to ${known.classes}`, edits: [replace(range, String(known.classes))] }));
+    out.push(
+      problemAt(
+        ctx,
+        ['output', 'units'],
+        'warning',
+        'data-mismatch',
+        `output.units is ${units} but ${dataset} has ${known.classes} classes; set it to ${known.classes}`,
+        range && { title: `Set output.units to ${known.classes}`, edits: [replace(range, String(known.classes))] },
+      ),
+    );
   }
   if (known.classes > 2 && loss === 'logistic') {
     const lossRange = locate(ctx, ['output', 'loss'], 'value');
     const unitsRange = locate(ctx, ['output', 'units'], 'value');
-    const edits = lossRange && unitsRange
-      ? [replace(lossRange, scalar(ctx, 'nll', textAt(ctx, lossRange))), replace(unitsRange, String(known.classes))]
-        .sort((a, b) => ctx.lines.offset(a.range.start) - ctx.lines.offset(b.range.start))
-      : undefined;
-    out.push(problemAt(ctx, ['output', 'loss'], 'warning', 'data-mismatch',
-      `output.loss "logistic" is for 2 classes but ${dataset} has ${known.classes}; use "nll" with output.units ${known.classes}`,
-      edits && { title: `Use loss "nll" with ${known.classes} output units`, edits }));
+    const edits =
+      lossRange && unitsRange
+        ? [
+            replace(lossRange, scalar(ctx, 'nll', textAt(ctx, lossRange))),
+            replace(unitsRange, String(known.classes)),
+          ].sort((a, b) => ctx.lines.offset(a.range.start) - ctx.lines.offset(b.range.start))
+        : undefined;
+    out.push(
+      problemAt(
+        ctx,
+        ['output', 'loss'],
+        'warning',
+        'data-mismatch',
+        `output.loss "logistic" is for 2 classes but ${dataset} has ${known.classes}; use "nll" with output.units ${known.classes}`,
+        edits && { title: `Use loss "nll" with ${known.classes} output units`, edits },
+      ),
+    );
   }
   return out;
 }
@@ -502,8 +616,12 @@ function checkDataFit(ctx: Context, model: ModelSpec): Problem[] {
 // ------------------------------------------------------------------------------------------------ exact enumeration
 
 function checkExact(ctx: Context, model: ModelSpec, layers: LayerInfo[]): Problem[] {
-  const widest = layers.filter((l) => l.geometry.binaryUnits > 0)
-    .reduce<LayerInfo | undefined>((a, l) => (!a || l.geometry.binaryUnits > a.geometry.binaryUnits ? l : a), undefined);
+  const widest = layers
+    .filter((l) => l.geometry.binaryUnits > 0)
+    .reduce<LayerInfo | undefined>(
+      (a, l) => (!a || l.geometry.binaryUnits > a.geometry.binaryUnits ? l : a),
+      undefined,
+    );
   if (!widest || widest.geometry.binaryUnits <= EXACT_MAX_UNITS) {
     try {
       if (!exactCost(model, 1).refusal) return [];
@@ -515,10 +633,15 @@ function checkExact(ctx: Context, model: ModelSpec, layers: LayerInfo[]): Proble
     ? `${count(widest.geometry.binaryUnits)} binary units in layer "${widest.geometry.name}": 2^${widest.geometry.binaryUnits} states`
     : 'too many binary units';
   const range = locate(ctx, ['layers'], 'key') ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-  return [{
-    range, severity: 'information', code: 'exact-too-large', path: 'layers',
-    message: `exact enumeration is not possible for this model (${why}): ${EXACT_NOTE_TAIL}`,
-  }];
+  return [
+    {
+      range,
+      severity: 'information',
+      code: 'exact-too-large',
+      path: 'layers',
+      message: `exact enumeration is not possible for this model (${why}): ${EXACT_NOTE_TAIL}`,
+    },
+  ];
 }
 
 // ------------------------------------------------------------------------------------------------ geometry
@@ -535,19 +658,35 @@ function wellFormedLayer(l: unknown): LayerSpec | undefined {
   const withName = <T extends LayerSpec>(layer: T): T => (name === undefined ? layer : { ...layer, name });
   if (l.type === 'dense' && isCount(l.units, 1)) return withName({ type: 'dense', units: l.units });
   if (l.type === 'flatten') return withName({ type: 'flatten' });
-  if (l.type === 'conv' && isCount(l.filters, 1) && (l.kernel === 1 || l.kernel === 3 || l.kernel === 5) &&
-    (l.stride === undefined || isCount(l.stride, 1)) && (l.padding === undefined || isCount(l.padding, 0))) {
-    return withName({ type: 'conv', filters: l.filters, kernel: l.kernel, stride: l.stride ?? 1, padding: l.padding ?? 0 });
+  if (
+    l.type === 'conv' &&
+    isCount(l.filters, 1) &&
+    (l.kernel === 1 || l.kernel === 3 || l.kernel === 5) &&
+    (l.stride === undefined || isCount(l.stride, 1)) &&
+    (l.padding === undefined || isCount(l.padding, 0))
+  ) {
+    return withName({
+      type: 'conv',
+      filters: l.filters,
+      kernel: l.kernel,
+      stride: l.stride ?? 1,
+      padding: l.padding ?? 0,
+    });
   }
   return undefined;
 }
 
 function describeLayer(layer: LayerSpec): string {
   switch (layer.type) {
-    case 'dense': return `dense, ${count(layer.units)} unit${layer.units === 1 ? '' : 's'}`;
-    case 'flatten': return 'flatten (channel-major)';
+    case 'dense':
+      return `dense, ${count(layer.units)} unit${layer.units === 1 ? '' : 's'}`;
+    case 'flatten':
+      return 'flatten (channel-major)';
     case 'conv': {
-      const parts = [`conv ${layer.kernel}×${layer.kernel}`, `${count(layer.filters)} filter${layer.filters === 1 ? '' : 's'}`];
+      const parts = [
+        `conv ${layer.kernel}×${layer.kernel}`,
+        `${count(layer.filters)} filter${layer.filters === 1 ? '' : 's'}`,
+      ];
       if ((layer.stride ?? 1) !== 1) parts.push(`stride ${layer.stride}`);
       if ((layer.padding ?? 0) !== 0) parts.push(`padding ${layer.padding}`);
       return parts.join(', ');
@@ -565,7 +704,8 @@ function describeOutput(units: number, loss: unknown): string {
 function geometryOf(ctx: Context, model: ModelSpec | undefined): Pick<ModelAnalysis, 'layers' | 'totals'> {
   const value = ctx.value;
   const shape = get(value, ['input', 'shape']);
-  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((n) => isCount(n, 1))) return {};
+  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((n) => isCount(n, 1)))
+    return {};
   const rawLayers = get(value, ['layers']);
   if (!Array.isArray(rawLayers)) return {};
   const specs: LayerSpec[] = [];
@@ -576,12 +716,13 @@ function geometryOf(ctx: Context, model: ModelSpec | undefined): Pick<ModelAnaly
   }
   const complete = specs.length === rawLayers.length && specs.length > 0;
   const outputUnits = get(value, ['output', 'units']);
-  const result = inferGeometry(shape as number[], specs, complete && isCount(outputUnits, 1) ? outputUnits : undefined);
+  const result = inferGeometry(shape, specs, complete && isCount(outputUnits, 1) ? outputUnits : undefined);
   const layers: LayerInfo[] = [];
   for (const g of result.layers) {
     const range = g.index >= 0 ? locate(ctx, ['layers', g.index], 'value') : locate(ctx, ['output'], 'member');
     if (!range) continue;
-    const description = g.index >= 0 ? describeLayer(specs[g.index]) : describeOutput(g.outShape[0], get(value, ['output', 'loss']));
+    const description =
+      g.index >= 0 ? describeLayer(specs[g.index]) : describeOutput(g.outShape[0], get(value, ['output', 'loss']));
     layers.push({ geometry: g, range, description });
   }
   const out: Pick<ModelAnalysis, 'layers' | 'totals'> = { layers };
@@ -590,7 +731,7 @@ function geometryOf(ctx: Context, model: ModelSpec | undefined): Pick<ModelAnaly
     const name = model?.name ?? get(value, ['name']);
     out.totals = {
       name: typeof name === 'string' ? name : '',
-      inShape: [...(shape as number[])],
+      inShape: [...shape],
       outShape: last.outShape,
       params: result.layers.reduce((s, g) => s + g.params, 0),
       binaryUnits: result.layers.reduce((s, g) => s + g.binaryUnits, 0),

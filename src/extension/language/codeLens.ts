@@ -28,13 +28,24 @@ export function codeLenses(analysis: ModelAnalysis, options: { commands?: boolea
   const range: Range = { start: { line, character: 0 }, end: { line, character: 0 } };
   const lenses: LensSpec[] = [];
   if (options.commands ?? true) {
-    lenses.push({ range, title: TRAIN_TITLE, command: 'sbn.trainModel', tooltip: 'Train this model (SBN: Train Model)' });
-    lenses.push({ range, title: COMPARE_TITLE, command: 'sbn.compareEstimators', tooltip: 'Compare the gradient estimators on this model' });
+    lenses.push({
+      range,
+      title: TRAIN_TITLE,
+      command: 'sbn.trainModel',
+      tooltip: 'Train this model (SBN: Train Model)',
+    });
+    lenses.push({
+      range,
+      title: COMPARE_TITLE,
+      command: 'sbn.compareEstimators',
+      tooltip: 'Compare the gradient estimators on this model',
+    });
   }
   const t = analysis.totals;
   if (t) {
     lenses.push({
-      range, title: totalsTitle(t.params, t.binaryUnits),
+      range,
+      title: totalsTitle(t.params, t.binaryUnits),
       tooltip: `${t.hiddenLayers} hidden layer${t.hiddenLayers === 1 ? '' : 's'}, [${t.inShape.join(', ')}] → [${t.outShape.join(', ')}]`,
     });
   }

@@ -35,7 +35,11 @@ export function totalsHover(t: ModelTotals): string {
 }
 
 /** The range the hover applies to and its markdown, or undefined where there is nothing to show. */
-export function hoverInfoAt(analysis: ModelAnalysis, line: number, character: number): { range: Range; markdown: string } | undefined {
+export function hoverInfoAt(
+  analysis: ModelAnalysis,
+  line: number,
+  character: number,
+): { range: Range; markdown: string } | undefined {
   const p = { line, character };
   if (analysis.nameRange && analysis.totals && inside(analysis.nameRange, p)) {
     return { range: analysis.nameRange, markdown: totalsHover(analysis.totals) };

@@ -27,8 +27,10 @@ export interface LanguageFeatureOptions {
 
 /** A model file on disk (or unsaved): not a git or diff view of one, whose problems would show twice. */
 export function isModelDocument(doc: vscode.TextDocument): boolean {
-  return (doc.uri.scheme === 'file' || doc.uri.scheme === 'untitled') &&
-    (MODEL_FILE_NAME.test(doc.fileName) || MODEL_FILE_NAME.test(doc.uri.path));
+  return (
+    (doc.uri.scheme === 'file' || doc.uri.scheme === 'untitled') &&
+    (MODEL_FILE_NAME.test(doc.fileName) || MODEL_FILE_NAME.test(doc.uri.path))
+  );
 }
 
 function toRange(r: Range): vscode.Range {
@@ -84,7 +86,8 @@ function machineEnv(): AnalysisEnv {
     fashionMnistAvailable: () => available('fashion-mnist'),
     mnistAvailable: () => available('mnist'),
     cifar10Available: () => available('cifar10'),
-    mayProbe: (p) => vscode.workspace.isTrusted ||
+    mayProbe: (p) =>
+      vscode.workspace.isTrusted ||
       (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInside(f.uri.fsPath, p)),
   };
 }
@@ -93,7 +96,10 @@ function machineEnv(): AnalysisEnv {
  * Registers diagnostics, hover, code lenses and quick fixes for model files. Everything registered is added to
  * context.subscriptions; the returned disposable undoes it as well.
  */
-export function registerLanguageFeatures(context: vscode.ExtensionContext, options: LanguageFeatureOptions): vscode.Disposable {
+export function registerLanguageFeatures(
+  context: vscode.ExtensionContext,
+  options: LanguageFeatureOptions,
+): vscode.Disposable {
   const env = machineEnv();
   const diagnostics = vscode.languages.createDiagnosticCollection('sbn');
   const cache = new Map<string, { version: number; analysis: ModelAnalysis }>();
@@ -126,17 +132,22 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, optio
   const schedule = (doc: vscode.TextDocument, immediately = false): void => {
     if (!isModelDocument(doc)) return;
     cancel(doc);
-    const configured = vscode.workspace.getConfiguration('sbn', doc.uri).get<number>('validation.delay', DEFAULT_DELAY_MS);
+    const configured = vscode.workspace
+      .getConfiguration('sbn', doc.uri)
+      .get<number>('validation.delay', DEFAULT_DELAY_MS);
     const delay = immediately ? 0 : Math.max(0, Number.isFinite(configured) ? configured : DEFAULT_DELAY_MS);
     if (delay === 0) {
       validate(doc);
       return;
     }
     const key = doc.uri.toString();
-    pending.set(key, setTimeout(() => {
-      pending.delete(key);
-      validate(doc);
-    }, delay));
+    pending.set(
+      key,
+      setTimeout(() => {
+        pending.delete(key);
+        validate(doc);
+      }, delay),
+    );
   };
 
   const revalidateAll = (): void => {
@@ -167,55 +178,70 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext, optio
       },
     }),
 
-    vscode.languages.registerCompletionItemProvider(YAML_MODEL_FILE_SELECTOR, {
-      provideCompletionItems(doc, position) {
-        if (!isModelDocument(doc) || vscode.extensions.getExtension(YAML_LANGUAGE_SERVER)) return [];
-        return yamlCompletions(doc.getText(), position).map((e) => {
-          const item = new vscode.CompletionItem(e.label,
-            e.kind === 'property' ? vscode.CompletionItemKind.Property : vscode.CompletionItemKind.EnumMember);
-          item.insertText = e.snippet ? new vscode.SnippetString(e.insertText) : e.insertText;
-          item.range = toRange(e.range);
-          item.detail = e.detail;
-          if (e.documentation) item.documentation = new vscode.MarkdownString(e.documentation);
-          item.sortText = e.sortText;
-          return item;
-        });
+    vscode.languages.registerCompletionItemProvider(
+      YAML_MODEL_FILE_SELECTOR,
+      {
+        provideCompletionItems(doc, position) {
+          if (!isModelDocument(doc) || vscode.extensions.getExtension(YAML_LANGUAGE_SERVER)) return [];
+          return yamlCompletions(doc.getText(), position).map((e) => {
+            const item = new vscode.CompletionItem(
+              e.label,
+              e.kind === 'property' ? vscode.CompletionItemKind.Property : vscode.CompletionItemKind.EnumMember,
+            );
+            item.insertText = e.snippet ? new vscode.SnippetString(e.insertText) : e.insertText;
+            item.range = toRange(e.range);
+            item.detail = e.detail;
+            if (e.documentation) item.documentation = new vscode.MarkdownString(e.documentation);
+            item.sortText = e.sortText;
+            return item;
+          });
+        },
       },
-    }, ' '),
+      ' ',
+    ),
 
     vscode.languages.registerCodeLensProvider(MODEL_FILE_SELECTOR, {
       onDidChangeCodeLenses: lensesChanged.event,
       provideCodeLenses(doc) {
         if (!isModelDocument(doc)) return [];
-        return codeLenses(analysisOf(doc), { commands: vscode.workspace.isTrusted }).map((l) => new vscode.CodeLens(toRange(l.range), {
-          title: l.title,
-          command: l.command ?? '',
-          arguments: l.command ? [doc.uri] : undefined,
-          tooltip: l.tooltip,
-        }));
+        return codeLenses(analysisOf(doc), { commands: vscode.workspace.isTrusted }).map(
+          (l) =>
+            new vscode.CodeLens(toRange(l.range), {
+              title: l.title,
+              command: l.command ?? '',
+              arguments: l.command ? [doc.uri] : undefined,
+              tooltip: l.tooltip,
+            }),
+        );
       },
     }),
 
-    vscode.languages.registerCodeActionsProvider(MODEL_FILE_SELECTOR, {
-      provideCodeActions(doc, range, ctx) {
-        if (ctx.only && !vscode.CodeActionKind.QuickFix.intersects(ctx.only)) return [];
-        const analysis = analysisOf(doc);
-        const actions: vscode.CodeAction[] = [];
-        // JSON syntax and schema problems are reported by VS Code's JSON language service; their fixes are ours.
-        for (const p of [...analysis.problems, ...analysis.deferred]) {
-          if (!p.fix) continue;
-          const at = toRange(p.range);
-          if (!at.intersection(range)) continue;
-          const action = new vscode.CodeAction(p.fix.title, vscode.CodeActionKind.QuickFix);
-          action.edit = new vscode.WorkspaceEdit();
-          for (const e of p.fix.edits) action.edit.replace(doc.uri, toRange(e.range), e.newText);
-          action.diagnostics = ctx.diagnostics.filter((d) => d.range.isEqual(at) && (d.source !== 'sbn' || d.message === p.message));
-          action.isPreferred = true;
-          actions.push(action);
-        }
-        return actions;
+    vscode.languages.registerCodeActionsProvider(
+      MODEL_FILE_SELECTOR,
+      {
+        provideCodeActions(doc, range, ctx) {
+          if (ctx.only && !vscode.CodeActionKind.QuickFix.intersects(ctx.only)) return [];
+          const analysis = analysisOf(doc);
+          const actions: vscode.CodeAction[] = [];
+          // JSON syntax and schema problems are reported by VS Code's JSON language service; their fixes are ours.
+          for (const p of [...analysis.problems, ...analysis.deferred]) {
+            if (!p.fix) continue;
+            const at = toRange(p.range);
+            if (!at.intersection(range)) continue;
+            const action = new vscode.CodeAction(p.fix.title, vscode.CodeActionKind.QuickFix);
+            action.edit = new vscode.WorkspaceEdit();
+            for (const e of p.fix.edits) action.edit.replace(doc.uri, toRange(e.range), e.newText);
+            action.diagnostics = ctx.diagnostics.filter(
+              (d) => d.range.isEqual(at) && (d.source !== 'sbn' || d.message === p.message),
+            );
+            action.isPreferred = true;
+            actions.push(action);
+          }
+          return actions;
+        },
       },
-    }, { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] }),
+      { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] },
+    ),
   ];
 
   const all = new vscode.Disposable(() => {

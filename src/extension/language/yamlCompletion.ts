@@ -54,8 +54,13 @@ function lineAt(text: string, starts: number[], line: number): string {
 function deref(schema: Schema, root: Schema): Schema {
   let s = schema;
   for (let guard = 0; typeof s.$ref === 'string' && guard < 32; guard++) {
-    const target = (s.$ref as string).replace(/^#\//, '').split('/')
-      .reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), root);
+    const target = s.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce<unknown>(
+        (o, k) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+        root,
+      );
     if (target === null || typeof target !== 'object') break;
     s = target as Schema;
   }
@@ -99,8 +104,11 @@ function expand(schema: Schema, node: unknown, root: Schema, out: Schema[] = [],
     // Closed objects (additionalProperties: false) that cannot hold the keys already written are not the one meant.
     const written = keysOf(node);
     if (written.length > 0) {
-      const fitting = chosen.filter((a) => a.additionalProperties !== false ||
-        written.every((k) => (a.properties as Record<string, unknown> | undefined)?.[k] !== undefined));
+      const fitting = chosen.filter(
+        (a) =>
+          a.additionalProperties !== false ||
+          written.every((k) => (a.properties as Record<string, unknown> | undefined)?.[k] !== undefined),
+      );
       if (fitting.length > 0) chosen = fitting;
     }
     for (const a of chosen) expand(a, node, root, out, depth + 1);
@@ -118,7 +126,8 @@ function schemasAt(path: Segment[], nodes: unknown[], root: Schema): Schema[] {
       let child: unknown;
       if (typeof seg === 'string') {
         child = (s.properties as Record<string, unknown> | undefined)?.[seg];
-        if (child === undefined && s.additionalProperties !== null && typeof s.additionalProperties === 'object') child = s.additionalProperties;
+        if (child === undefined && s.additionalProperties !== null && typeof s.additionalProperties === 'object')
+          child = s.additionalProperties;
       } else {
         child = Array.isArray(s.items) ? s.items[seg] : s.items;
       }
@@ -193,12 +202,20 @@ function valueEntries(candidates: Schema[], range: Range): CompletionEntry[] {
       existing.documentation ??= doc;
       return;
     }
-    out.push({ label, kind: 'value', documentation: doc, insertText: yamlValue(v), snippet: false, range, sortText: String(out.length).padStart(4, '0') });
+    out.push({
+      label,
+      kind: 'value',
+      documentation: doc,
+      insertText: yamlValue(v),
+      snippet: false,
+      range,
+      sortText: String(out.length).padStart(4, '0'),
+    });
   };
   for (const s of candidates) {
     if (Array.isArray(s.enum)) {
       const docs = (s.markdownEnumDescriptions ?? s.enumDescriptions) as unknown[] | undefined;
-      s.enum.forEach((v, i) => add(v, typeof docs?.[i] === 'string' ? docs[i] as string : undefined));
+      s.enum.forEach((v, i) => add(v, typeof docs?.[i] === 'string' ? docs[i] : undefined));
     }
     if ('const' in s) add(s.const, textOf(s));
     if (isType(s, 'boolean')) {
@@ -209,7 +226,14 @@ function valueEntries(candidates: Schema[], range: Range): CompletionEntry[] {
   return out;
 }
 
-function keyEntries(candidates: Schema[], present: Set<string>, root: Schema, range: Range, flow: boolean, colonTyped: boolean): CompletionEntry[] {
+function keyEntries(
+  candidates: Schema[],
+  present: Set<string>,
+  root: Schema,
+  range: Range,
+  flow: boolean,
+  colonTyped: boolean,
+): CompletionEntry[] {
   const out: CompletionEntry[] = [];
   const required = new Set<string>();
   for (const s of candidates) if (Array.isArray(s.required)) for (const r of s.required) required.add(String(r));
@@ -225,8 +249,12 @@ function keyEntries(candidates: Schema[], present: Set<string>, root: Schema, ra
         existing.documentation ??= textOf(p);
         continue;
       }
-      const itemsAreObjects = isType(p, 'array') && p.items !== null && typeof p.items === 'object' &&
-        !Array.isArray(p.items) && (isType(deref(p.items as Schema, root), 'object'));
+      const itemsAreObjects =
+        isType(p, 'array') &&
+        p.items !== null &&
+        typeof p.items === 'object' &&
+        !Array.isArray(p.items) &&
+        isType(deref(p.items as Schema, root), 'object');
       let insertText: string;
       if (colonTyped) insertText = key;
       else if (isType(p, 'object')) insertText = flow ? `${key}: { $0 }` : `${key}:\n\t$0`;
@@ -272,13 +300,20 @@ function complete(text: string, position: Position, schema: Schema): CompletionE
   while (wordStart > 0 && WORD.test(line[wordStart - 1])) wordStart--;
   let wordEnd = character;
   while (wordEnd < line.length && WORD.test(line[wordEnd])) wordEnd++;
-  const range: Range = { start: { line: position.line, character: wordStart }, end: { line: position.line, character: wordEnd } };
+  const range: Range = {
+    start: { line: position.line, character: wordStart },
+    end: { line: position.line, character: wordEnd },
+  };
   const after = line.slice(wordEnd);
   const colonTyped = /^\s*:/.test(after);
   // In block style a line that holds only indentation, `- ` markers and a word is a key being typed.
   const keyLine = /^\s*(?:-\s+)*[\w$.-]*$/.test(before) && !colonTyped && !after.includes(':');
   const lineStart = starts[position.line];
-  const modified = text.slice(0, lineStart + character) + MARKER + line.slice(character, wordEnd) + (keyLine ? ':' : '') +
+  const modified =
+    text.slice(0, lineStart + character) +
+    MARKER +
+    line.slice(character, wordEnd) +
+    (keyLine ? ':' : '') +
     text.slice(lineStart + wordEnd);
   const doc = parseDocument(modified, { uniqueKeys: false });
   const contents = doc.contents as Node | null;

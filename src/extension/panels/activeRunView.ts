@@ -22,13 +22,22 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
   private lastRunState = '';
   private lastIdle = '';
 
-  constructor(private readonly deps: { extensionUri: vscode.Uri; store: SeriesStore; runs: RunManager; log: vscode.LogOutputChannel }) {
+  constructor(
+    private readonly deps: {
+      extensionUri: vscode.Uri;
+      store: SeriesStore;
+      runs: RunManager;
+      log: vscode.LogOutputChannel;
+    },
+  ) {
     super({ log: deps.log, label: () => 'active-run view', throttleMs: 100 });
-    this.disposables.push(deps.runs.onDidChange(({ job, event }) => {
-      if (job.kind !== 'train' && job.kind !== 'resume') return;
-      this.pickJob();
-      if (this.current?.job === job && event) this.current.live.nudge();
-    }));
+    this.disposables.push(
+      deps.runs.onDidChange(({ job, event }) => {
+        if (job.kind !== 'train' && job.kind !== 'resume') return;
+        this.pickJob();
+        if (this.current?.job === job && event) this.current.live.nudge();
+      }),
+    );
   }
 
   /** The newest training job of this window that has a run folder; follow it (or nothing). */
@@ -36,7 +45,13 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
     const jobs = this.deps.runs.activeTraining().filter((j) => j.runDir);
     const job = jobs[jobs.length - 1];
     if (job === this.current?.job) {
-      if (this.current) this.current.live.job = { backend: job!.backend, estimator: job!.estimator, totalSteps: job!.lastStep?.totalSteps, canStop: true };
+      if (this.current)
+        this.current.live.job = {
+          backend: job.backend,
+          estimator: job.estimator,
+          totalSteps: job.lastStep?.totalSteps,
+          canStop: true,
+        };
       return;
     }
     this.follow(job);
@@ -56,7 +71,12 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
     }
     if (job?.runDir) {
       const live = this.deps.store.acquire(job.runDir);
-      live.job = { backend: job.backend, estimator: job.estimator, totalSteps: job.lastStep?.totalSteps, canStop: true };
+      live.job = {
+        backend: job.backend,
+        estimator: job.estimator,
+        totalSteps: job.lastStep?.totalSteps,
+        canStop: true,
+      };
       const sub = new SeriesSubscriber(() => live.series, 'activeRun');
       const listener = live.onDidChange(() => this.schedule());
       this.current = { job, live, sub, listener };
@@ -78,10 +98,17 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
     this.view = view;
     this.ready = false;
     this.needsSnapshot = true;
-    showExtensionPage(view.webview, { extensionUri: this.deps.extensionUri, title: 'Active Run', script: 'activeRun', scriptStyles: ['activeRun'] });
+    showExtensionPage(view.webview, {
+      extensionUri: this.deps.extensionUri,
+      title: 'Active Run',
+      script: 'activeRun',
+      scriptStyles: ['activeRun'],
+    });
     this.viewDisposables = [
       view.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      view.onDidChangeVisibility(() => { if (view.visible) this.onVisible(); }),
+      view.onDidChangeVisibility(() => {
+        if (view.visible) this.onVisible();
+      }),
       view.onDidDispose(() => {
         if (this.view === view) this.view = undefined;
         this.ready = false;
@@ -106,8 +133,13 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
     }
     this.lastIdle = '';
     this.lastRunState = sendRunUpdate({
-      panel: 'activeRun', live: cur.live, sub: cur.sub, snapshot: this.needsSnapshot, lastRunState: this.lastRunState,
-      post: (m) => this.post(m), counters: this.stats,
+      panel: 'activeRun',
+      live: cur.live,
+      sub: cur.sub,
+      snapshot: this.needsSnapshot,
+      lastRunState: this.lastRunState,
+      post: (m) => this.post(m),
+      counters: this.stats,
     }).lastRunState;
     this.needsSnapshot = false;
   }
@@ -118,15 +150,21 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
       if (this.current) void vscode.commands.executeCommand('sbn.stopTraining', this.current.live.runDir);
     } else if (msg.type === 'command') {
       if (msg.command === 'newModelFile') void vscode.commands.executeCommand('sbn.newModelFile');
-      else if (msg.command === 'openDashboard' && runDir) void vscode.commands.executeCommand('sbn.openDashboard', runDir);
+      else if (msg.command === 'openDashboard' && runDir)
+        void vscode.commands.executeCommand('sbn.openDashboard', runDir);
     }
   }
 
   /** For sbn.panelState: `runDir` is the followed run's folder ('' when idle). */
   state(): PanelState {
     return {
-      kind: 'activeRun', runDir: this.current ? path.resolve(this.current.live.runDir) : '', title: 'Active Run',
-      visible: !!this.view?.visible, active: false, ...this.hostState(), ready: this.ready && !!this.view,
+      kind: 'activeRun',
+      runDir: this.current ? path.resolve(this.current.live.runDir) : '',
+      title: 'Active Run',
+      visible: !!this.view?.visible,
+      active: false,
+      ...this.hostState(),
+      ready: this.ready && !!this.view,
     };
   }
 

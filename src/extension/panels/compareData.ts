@@ -28,10 +28,14 @@ export function compareMessage(lives: readonly CompareSource[]): Extract<HostToW
     let best: number | null = null;
     for (const a of acc) if (a !== null && (best === null || a > best)) best = a;
     runs.push({
-      runDir: st.runDir, name: st.name, estimator: st.estimator, status: st.status, epochs: st.epochs,
-      bestValAccE: best, lastValULoss: st.lastEval?.validation?.u_loss ?? null,
+      runDir: st.runDir,
+      name: st.name,
+      estimator: st.estimator,
+      status: st.status,
+      epochs: st.epochs,
+      bestValAccE: best,
+      lastValULoss: st.lastEval?.validation?.u_loss ?? null,
     });
   });
   return { type: 'compare', runs, series };
 }
-

@@ -31,9 +31,18 @@ export class ComparePanel extends WebviewPanelHost {
   private listeners: { dispose(): void }[] = [];
   private lastSent = '';
 
-  constructor(panel: vscode.WebviewPanel, runDirs: string[], private readonly deps: Deps) {
+  constructor(
+    panel: vscode.WebviewPanel,
+    runDirs: string[],
+    private readonly deps: Deps,
+  ) {
     super(panel, { log: deps.log, label: () => 'compare panel', throttleMs: 300 });
-    this.showPage({ extensionUri: deps.extensionUri, title: 'Compare runs', script: 'compare', scriptStyles: ['compare'] });
+    this.showPage({
+      extensionUri: deps.extensionUri,
+      title: 'Compare runs',
+      script: 'compare',
+      scriptStyles: ['compare'],
+    });
     this.setRuns(runDirs);
   }
 
@@ -69,7 +78,13 @@ export class ComparePanel extends WebviewPanelHost {
   }
 
   state(): ComparePanelState {
-    return { kind: 'compare', runDir: this.lives[0]?.runDir ?? '', runDirs: this.runDirs, ...this.panelState(), ...this.hostState() };
+    return {
+      kind: 'compare',
+      runDir: this.lives[0]?.runDir ?? '',
+      runDirs: this.runDirs,
+      ...this.panelState(),
+      ...this.hostState(),
+    };
   }
 
   protected override release(): void {
@@ -94,23 +109,32 @@ async function runDirsFrom(arg: unknown, selected: unknown): Promise<string[] | 
     if (dirs.length) return dirs;
   }
   const clicked = dirOf(arg);
-  const runs = allRunsRoots().flatMap((root) => listRuns(root)).filter((r) => !r.reason);
+  const runs = allRunsRoots()
+    .flatMap((root) => listRuns(root))
+    .filter((r) => !r.reason);
   if (runs.length === 0) {
     void vscode.window.showInformationMessage('No runs yet: train a model first.');
     return undefined;
   }
   runs.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
-  const picks = await vscode.window.showQuickPick(runs.map((r) => ({
-    label: r.name, description: `${r.status ?? '?'} · ${r.estimator ?? '?'}`, detail: vscode.workspace.asRelativePath(r.dir), dir: r.dir,
-    picked: !!clicked && path.resolve(r.dir) === path.resolve(clicked),
-  })), { placeHolder: 'Runs to compare (pick two or more)', canPickMany: true });
+  const picks = await vscode.window.showQuickPick(
+    runs.map((r) => ({
+      label: r.name,
+      description: `${r.status ?? '?'} · ${r.estimator ?? '?'}`,
+      detail: vscode.workspace.asRelativePath(r.dir),
+      dir: r.dir,
+      picked: !!clicked && path.resolve(r.dir) === path.resolve(clicked),
+    })),
+    { placeHolder: 'Runs to compare (pick two or more)', canPickMany: true },
+  );
   return picks && picks.length ? picks.map((p) => p.dir) : undefined;
 }
 
 /** The command sbn.compareRuns and the panel's serializer; returns the open panel's state for sbn.panelState. */
 export function registerComparePanel(context: vscode.ExtensionContext, deps: Deps): { state(): ComparePanelState[] } {
   const slot = new PanelSlot<ComparePanel>();
-  const adopt = (panel: vscode.WebviewPanel, dirs: string[]): ComparePanel => slot.adopt(new ComparePanel(panel, dirs, deps));
+  const adopt = (panel: vscode.WebviewPanel, dirs: string[]): ComparePanel =>
+    slot.adopt(new ComparePanel(panel, dirs, deps));
   context.subscriptions.push(
     slot,
     vscode.commands.registerCommand('sbn.compareRuns', async (arg: unknown, selected?: unknown) => {
@@ -120,14 +144,21 @@ export function registerComparePanel(context: vscode.ExtensionContext, deps: Dep
         slot.current.setRuns(dirs);
         slot.current.reveal();
       } else {
-        adopt(vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Compare runs', vscode.ViewColumn.Active, { enableScripts: true }), dirs);
+        adopt(
+          vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Compare runs', vscode.ViewColumn.Active, {
+            enableScripts: true,
+          }),
+          dirs,
+        );
       }
       return slot.current!.state();
     }),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
         const raw = (state as { runDirs?: unknown } | undefined)?.runDirs;
-        const dirs = Array.isArray(raw) ? raw.filter((d): d is string => typeof d === 'string' && fs.existsSync(path.join(d, 'run.json'))) : [];
+        const dirs = Array.isArray(raw)
+          ? raw.filter((d): d is string => typeof d === 'string' && fs.existsSync(path.join(d, 'run.json')))
+          : [];
         if (!dirs.length || slot.current) {
           panel.dispose();
           return;

@@ -29,30 +29,48 @@ interface Deps {
 
 /** The report with what only the extension host knows: the VS Code version. */
 function withVsCode(report: EnvironmentReport): EnvironmentReport {
-  return { ...report, vscode: { version: vscode.version, appName: vscode.env.appName, remoteName: vscode.env.remoteName ?? null } };
+  return {
+    ...report,
+    vscode: { version: vscode.version, appName: vscode.env.appName, remoteName: vscode.env.remoteName ?? null },
+  };
 }
 
 class EnvironmentPanel extends WebviewPanelHost<{ reports: number; copies: number }> {
   private current: EnvironmentViewState = { status: 'computing' };
   private computing: Promise<void> | undefined;
 
-  constructor(panel: vscode.WebviewPanel, private readonly deps: Deps) {
+  constructor(
+    panel: vscode.WebviewPanel,
+    private readonly deps: Deps,
+  ) {
     super(panel, { log: deps.log, label: () => 'environment panel', extraStats: { reports: 0, copies: 0 } });
-    this.showPage({ extensionUri: deps.extensionUri, title: 'SBN environment', loadingText: 'Computing the environment report…', script: 'environment' });
+    this.showPage({
+      extensionUri: deps.extensionUri,
+      title: 'SBN environment',
+      loadingText: 'Computing the environment report…',
+      script: 'environment',
+    });
   }
 
   /** Computes the report again (one at a time; a second call while one runs waits for it). */
   refresh(): Promise<void> {
-    this.computing ??= this.compute().finally(() => { this.computing = undefined; });
+    this.computing ??= this.compute().finally(() => {
+      this.computing = undefined;
+    });
     return this.computing;
   }
 
   private async compute(): Promise<void> {
     this.set({ ...this.current, status: 'computing' });
-    const job = this.deps.runs.start({
-      type: 'environment', sbnVersion: this.deps.version, runsFolders: allRunsRoots(),
-      backend: vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
-    }, 'environment report');
+    const job = this.deps.runs.start(
+      {
+        type: 'environment',
+        sbnVersion: this.deps.version,
+        runsFolders: allRunsRoots(),
+        backend: vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
+      },
+      'environment report',
+    );
     let report: EnvironmentReport | undefined;
     const sub = this.deps.runs.onDidChange(({ job: j, event }) => {
       if (j === job && event?.type === 'environment') report = withVsCode(event.report);
@@ -63,7 +81,10 @@ class EnvironmentPanel extends WebviewPanelHost<{ reports: number; copies: numbe
       this.stats.reports++;
       this.set({ status: 'done', report });
     } else {
-      this.set({ status: 'error', message: end.type === 'error' ? end.message : 'the environment job ended without a report' });
+      this.set({
+        status: 'error',
+        message: end.type === 'error' ? end.message : 'the environment job ended without a report',
+      });
     }
   }
 
@@ -99,7 +120,11 @@ class EnvironmentPanel extends WebviewPanelHost<{ reports: number; copies: numbe
 
   state(): EnvironmentPanelState {
     return {
-      kind: 'environment', runDir: '', ...this.panelState(), ...this.hostState(), status: this.current.status,
+      kind: 'environment',
+      runDir: '',
+      ...this.panelState(),
+      ...this.hostState(),
+      status: this.current.status,
     };
   }
 }
@@ -108,14 +133,22 @@ class EnvironmentPanel extends WebviewPanelHost<{ reports: number; copies: numbe
  * The command sbn.showEnvironment (opens or reveals the panel and computes the report; resolves with the panel
  * state once the report is there) and the panel's serializer (a restored panel computes a fresh report).
  */
-export function registerEnvironmentPanel(context: vscode.ExtensionContext, deps: Deps): { state(): EnvironmentPanelState[] } {
+export function registerEnvironmentPanel(
+  context: vscode.ExtensionContext,
+  deps: Deps,
+): { state(): EnvironmentPanelState[] } {
   const slot = new PanelSlot<EnvironmentPanel>();
   const adopt = (panel: vscode.WebviewPanel): EnvironmentPanel => slot.adopt(new EnvironmentPanel(panel, deps));
   context.subscriptions.push(
     slot,
     vscode.commands.registerCommand('sbn.showEnvironment', async () => {
       if (slot.current) slot.current.panel.reveal();
-      else adopt(vscode.window.createWebviewPanel(ENVIRONMENT_VIEW_TYPE, 'SBN Environment', vscode.ViewColumn.Active, { enableScripts: true }));
+      else
+        adopt(
+          vscode.window.createWebviewPanel(ENVIRONMENT_VIEW_TYPE, 'SBN Environment', vscode.ViewColumn.Active, {
+            enableScripts: true,
+          }),
+        );
       const p = slot.current!;
       await p.refresh();
       return p.state();

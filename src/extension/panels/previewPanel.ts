@@ -43,12 +43,16 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
   private job: Job | undefined;
   private current: ModelPreviewState | undefined;
 
-  constructor(panel: vscode.WebviewPanel, private readonly deps: Deps) {
+  constructor(
+    panel: vscode.WebviewPanel,
+    private readonly deps: Deps,
+  ) {
     super(panel, { log: deps.log, label: () => 'model preview', extraStats: { jobs: 0, cancelled: 0 } });
     this.showPage({ extensionUri: deps.extensionUri, title: 'Model preview', script: 'preview' });
     this.disposables.push(
       vscode.window.onDidChangeActiveTextEditor((e) => {
-        if (e && isModelFile(e.document.uri) && e.document.uri.toString() !== this.uri?.toString()) this.follow(e.document.uri);
+        if (e && isModelFile(e.document.uri) && e.document.uri.toString() !== this.uri?.toString())
+          this.follow(e.document.uri);
       }),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.contentChanges.length && e.document.uri.toString() === this.uri?.toString()) this.scheduleCheck();
@@ -64,7 +68,10 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
 
   private scheduleCheck(delay = vscode.workspace.getConfiguration('sbn').get<number>('validation.delay', 300)): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = undefined; void this.update(); }, delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.update();
+    }, delay);
   }
 
   /** Kill the preview job in flight (its result would be for an older text). */
@@ -74,7 +81,11 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
     this.job = undefined;
     const pid = this.deps.runs.pidOf(job);
     if (pid) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       this.stats.cancelled++;
     }
   }
@@ -91,13 +102,25 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
     } catch (e) {
-      this.set({ file, fileUri, version, errors: [{ message: `cannot read the file: ${(e as Error).message}` }], gradients: { status: 'unavailable' } });
+      this.set({
+        file,
+        fileUri,
+        version,
+        errors: [{ message: `cannot read the file: ${(e as Error).message}` }],
+        gradients: { status: 'unavailable' },
+      });
       return;
     }
     if (version !== this.version) return;
     const parsed = parseModelText(text, uri.fsPath);
     if (!parsed.ok) {
-      this.set({ file, fileUri, version, errors: parsed.errors.map((e) => ({ message: e.message, line: e.line, column: e.column })), gradients: { status: 'unavailable' } });
+      this.set({
+        file,
+        fileUri,
+        version,
+        errors: parsed.errors.map((e) => ({ message: e.message, line: e.line, column: e.column })),
+        gradients: { status: 'unavailable' },
+      });
       return;
     }
     const model = parsed.model;
@@ -105,26 +128,54 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
     try {
       layers = layerGeometry(model);
     } catch (e) {
-      this.set({ file, fileUri, version, errors: [{ message: (e as Error).message }], gradients: { status: 'unavailable' } });
+      this.set({
+        file,
+        fileUri,
+        version,
+        errors: [{ message: (e as Error).message }],
+        gradients: { status: 'unavailable' },
+      });
       return;
     }
     const state: ModelPreviewState = {
-      file, fileUri, version,
+      file,
+      fileUri,
+      version,
       model: {
-        name: model.name, estimator: model.train?.estimator, input: model.input.shape,
-        layers: layers.map((l) => ({ name: l.name, type: l.type, inShape: l.inShape, outShape: l.outShape, params: l.params, binaryUnits: l.binaryUnits })),
-        params: layers.reduce((a, l) => a + l.params, 0), binaryUnits: layers.reduce((a, l) => a + l.binaryUnits, 0),
+        name: model.name,
+        estimator: model.train?.estimator,
+        input: model.input.shape,
+        layers: layers.map((l) => ({
+          name: l.name,
+          type: l.type,
+          inShape: l.inShape,
+          outShape: l.outShape,
+          params: l.params,
+          binaryUnits: l.binaryUnits,
+        })),
+        params: layers.reduce((a, l) => a + l.params, 0),
+        binaryUnits: layers.reduce((a, l) => a + l.binaryUnits, 0),
       },
       gradients: vscode.workspace.isTrusted
         ? { status: 'computing' }
-        : { status: 'unavailable', message: 'Gradient statistics need a trusted workspace (they load the model\u2019s data).' },
+        : {
+            status: 'unavailable',
+            message: 'Gradient statistics need a trusted workspace (they load the model\u2019s data).',
+          },
     };
     this.set(state);
     if (!vscode.workspace.isTrusted) return;
-    const job = this.deps.runs.start({
-      type: 'preview', modelFile: uri.fsPath, modelText: text, estimators: PREVIEW_ESTIMATORS, draws: 100,
-      backend: vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
-    }, `Preview ${path.basename(uri.fsPath)}`);
+    const job = this.deps.runs.start(
+      {
+        type: 'preview',
+        modelFile: uri.fsPath,
+        modelText: text,
+        estimators: PREVIEW_ESTIMATORS,
+        draws: 100,
+        backend: vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
+      },
+      `Preview ${path.basename(uri.fsPath)}`,
+    );
     this.job = job;
     this.stats.jobs++;
     const sub = this.deps.runs.onDidChange(({ job: j, event }) => {
@@ -135,7 +186,13 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
     sub.dispose();
     if (this.job === job) this.job = undefined;
     if (version !== this.version || this.current?.gradients.status === 'done') return;
-    this.set({ ...state, gradients: { status: 'error', message: end.type === 'error' ? extensionMessage(end.message) : 'the preview job ended without a result' } });
+    this.set({
+      ...state,
+      gradients: {
+        status: 'error',
+        message: end.type === 'error' ? extensionMessage(end.message) : 'the preview job ended without a result',
+      },
+    });
   }
 
   private set(state: ModelPreviewState): void {
@@ -152,8 +209,14 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
 
   state(): PreviewPanelState {
     return {
-      kind: 'preview', runDir: '', file: this.current?.file ?? '', version: this.current?.version ?? 0, ...this.panelState(), ...this.hostState(),
-      gradients: this.current?.gradients.status ?? 'none', problems: this.current?.errors?.length ?? 0,
+      kind: 'preview',
+      runDir: '',
+      file: this.current?.file ?? '',
+      version: this.current?.version ?? 0,
+      ...this.panelState(),
+      ...this.hostState(),
+      gradients: this.current?.gradients.status ?? 'none',
+      problems: this.current?.errors?.length ?? 0,
     };
   }
 
@@ -168,7 +231,10 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
  * panel's serializer: after a window reload VS Code hands back the panel with the page's state (`fileUri`, the followed
  * model file), and the preview follows that file again (or the active editor's model file when it is gone).
  */
-export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Deps): { state(): PreviewPanelState[]; serializer: vscode.WebviewPanelSerializer } {
+export function registerPreviewPanel(
+  context: vscode.ExtensionContext,
+  deps: Deps,
+): { state(): PreviewPanelState[]; serializer: vscode.WebviewPanelSerializer } {
   const slot = new PanelSlot<ModelPreview>();
   const adopt = (panel: vscode.WebviewPanel): ModelPreview => slot.adopt(new ModelPreview(panel, deps));
   const serializer: vscode.WebviewPanelSerializer = {
@@ -179,7 +245,9 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
         try {
           const u = vscode.Uri.parse(saved, true);
           if (isModelFile(u) && (u.scheme !== 'file' || fs.existsSync(u.fsPath))) uri = u;
-        } catch { /* not a Uri */ }
+        } catch {
+          /* not a Uri */
+        }
       }
       if (!uri) {
         const active = vscode.window.activeTextEditor?.document.uri;
@@ -201,7 +269,14 @@ export function registerPreviewPanel(context: vscode.ExtensionContext, deps: Dep
         return undefined;
       }
       if (!slot.current) {
-        adopt(vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'Model preview', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true }));
+        adopt(
+          vscode.window.createWebviewPanel(
+            PREVIEW_VIEW_TYPE,
+            'Model preview',
+            { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+            { enableScripts: true },
+          ),
+        );
       } else {
         slot.current.panel.reveal(undefined, true);
       }

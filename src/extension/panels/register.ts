@@ -18,7 +18,11 @@ import { PREVIEW_VIEW_TYPE, registerPreviewPanel } from './previewPanel';
 import { registerReportPanel } from './reportPanel';
 import { registerEnvironmentPanel } from './environmentPanel';
 
-export const PANELS: readonly PanelDescriptor[] = [TrainingDashboardPanel, GradientDiagnosticsPanel, LayerStatisticsPanel];
+export const PANELS: readonly PanelDescriptor[] = [
+  TrainingDashboardPanel,
+  GradientDiagnosticsPanel,
+  LayerStatisticsPanel,
+];
 
 /** A run folder from a command argument: a Runs-view item (`info.dir`), a path, a Uri; else the user picks one. */
 async function runDirFrom(arg: unknown, what: string): Promise<string | undefined> {
@@ -26,27 +30,53 @@ async function runDirFrom(arg: unknown, what: string): Promise<string | undefine
   if (arg instanceof vscode.Uri) return arg.fsPath;
   const dir = (arg as { info?: { dir?: unknown } } | undefined)?.info?.dir;
   if (typeof dir === 'string') return dir;
-  const runs = allRunsRoots().flatMap((root) => listRuns(root)).filter((r) => !r.reason);
+  const runs = allRunsRoots()
+    .flatMap((root) => listRuns(root))
+    .filter((r) => !r.reason);
   if (runs.length === 0) {
     void vscode.window.showInformationMessage('No runs yet: train a model first.');
     return undefined;
   }
-  runs.sort((a, b) => (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) || (b.created ?? '').localeCompare(a.created ?? ''));
-  const pick = await vscode.window.showQuickPick(runs.map((r) => ({
-    label: r.name, description: `${r.status ?? '?'} · ${r.estimator ?? '?'}`, detail: vscode.workspace.asRelativePath(r.dir), dir: r.dir,
-  })), { placeHolder: `Run to show ${what} of` });
+  runs.sort(
+    (a, b) =>
+      (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
+      (b.created ?? '').localeCompare(a.created ?? ''),
+  );
+  const pick = await vscode.window.showQuickPick(
+    runs.map((r) => ({
+      label: r.name,
+      description: `${r.status ?? '?'} · ${r.estimator ?? '?'}`,
+      detail: vscode.workspace.asRelativePath(r.dir),
+      dir: r.dir,
+    })),
+    { placeHolder: `Run to show ${what} of` },
+  );
   return pick?.dir;
 }
 
-export function registerPanels(context: vscode.ExtensionContext, deps: { runs: RunManager; log: vscode.LogOutputChannel }): PanelRegistry {
+export function registerPanels(
+  context: vscode.ExtensionContext,
+  deps: { runs: RunManager; log: vscode.LogOutputChannel },
+): PanelRegistry {
   const config = () => vscode.workspace.getConfiguration('sbn');
-  const registry = new PanelRegistry({ extensionUri: context.extensionUri, log: deps.log }, () => config().get<number>('maxPointsPerSeries', 2000));
+  const registry = new PanelRegistry({ extensionUri: context.extensionUri, log: deps.log }, () =>
+    config().get<number>('maxPointsPerSeries', 2000),
+  );
   context.subscriptions.push(registry);
   // ---- the Active Run sidebar view (activeRunView.ts) ----
-  const activeRun = new ActiveRunViewProvider({ extensionUri: context.extensionUri, store: registry.store, runs: deps.runs, log: deps.log });
+  const activeRun = new ActiveRunViewProvider({
+    extensionUri: context.extensionUri,
+    store: registry.store,
+    runs: deps.runs,
+    log: deps.log,
+  });
   context.subscriptions.push(activeRun, vscode.window.registerWebviewViewProvider(ACTIVE_RUN_VIEW, activeRun));
   // ---- Compare Runs (comparePanel.ts: command sbn.compareRuns, serializer) ----
-  const compare = registerComparePanel(context, { extensionUri: context.extensionUri, store: registry.store, log: deps.log });
+  const compare = registerComparePanel(context, {
+    extensionUri: context.extensionUri,
+    store: registry.store,
+    log: deps.log,
+  });
   // ---- Model Preview beside the editor (previewPanel.ts: command sbn.previewModel, 'preview' worker jobs) ----
   const preview = registerPreviewPanel(context, { extensionUri: context.extensionUri, runs: deps.runs, log: deps.log });
   registry.serializers.set(PREVIEW_VIEW_TYPE, preview.serializer);
@@ -54,7 +84,10 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
   const reports = registerReportPanel(context, deps.log);
   // ---- SBN: Show Environment (environmentPanel.ts: command sbn.showEnvironment, 'environment' worker jobs) ----
   const environment = registerEnvironmentPanel(context, {
-    extensionUri: context.extensionUri, runs: deps.runs, log: deps.log, version: String(context.extension.packageJSON.version),
+    extensionUri: context.extensionUri,
+    runs: deps.runs,
+    log: deps.log,
+    version: String(context.extension.packageJSON.version),
   });
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
@@ -67,15 +100,28 @@ export function registerPanels(context: vscode.ExtensionContext, deps: { runs: R
     vscode.commands.registerCommand('sbn.openDashboard', open(TrainingDashboardPanel, 'the training dashboard')),
     vscode.commands.registerCommand('sbn.openDiagnostics', open(GradientDiagnosticsPanel, 'the gradient diagnostics')),
     vscode.commands.registerCommand('sbn.openLayerStats', open(LayerStatisticsPanel, 'the layer statistics')),
-    vscode.commands.registerCommand('sbn.panelState', () => [...registry.state(), activeRun.state(), ...compare.state(), ...preview.state(), ...environment.state(), ...reports.state()]),
+    vscode.commands.registerCommand('sbn.panelState', () => [
+      ...registry.state(),
+      activeRun.state(),
+      ...compare.state(),
+      ...preview.state(),
+      ...environment.state(),
+      ...reports.state(),
+    ]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('sbn.maxPointsPerSeries')) registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));
+      if (e.affectsConfiguration('sbn.maxPointsPerSeries'))
+        registry.store.setMaxPoints(config().get<number>('maxPointsPerSeries', 2000));
     }),
     deps.runs.onDidChange(({ job, event }) => {
       if (!job.runDir || (job.kind !== 'train' && job.kind !== 'resume')) return;
       const active = deps.runs.active.some((j) => j.id === job.id);
-      registry.jobChanged(job.runDir, active ? { backend: job.backend, estimator: job.estimator, totalSteps: job.lastStep?.totalSteps, canStop: true } : undefined);
+      registry.jobChanged(
+        job.runDir,
+        active
+          ? { backend: job.backend, estimator: job.estimator, totalSteps: job.lastStep?.totalSteps, canStop: true }
+          : undefined,
+      );
       if (event?.type === 'started' && config().get<boolean>('dashboard.openOnTrain', true)) {
         registry.open(TrainingDashboardPanel, job.runDir, { preserveFocus: true, column: vscode.ViewColumn.Beside });
       }

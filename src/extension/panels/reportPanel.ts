@@ -28,7 +28,9 @@ async function pickReport(arg: unknown): Promise<vscode.Uri | undefined> {
   if (arg instanceof vscode.Uri) return arg;
   if (typeof arg === 'string' && arg) return vscode.Uri.file(path.resolve(arg));
   const picked = await vscode.window.showOpenDialog({
-    canSelectMany: false, openLabel: 'Open Report', filters: { 'SBN experiment report': ['html', 'json'] },
+    canSelectMany: false,
+    openLabel: 'Open Report',
+    filters: { 'SBN experiment report': ['html', 'json'] },
     title: 'An experiment report (report.html, gradacc.json or train.json written by sbn experiment gradacc or train)',
   });
   return picked?.[0];
@@ -53,19 +55,26 @@ async function resultFile(uri: vscode.Uri): Promise<vscode.Uri | string> {
     const t = await mtime(candidate);
     if (t !== undefined && (!best || t > best.mtime)) best = { uri: candidate, mtime: t };
   }
-  return best?.uri
-    ?? `${uri.fsPath}: no ${REPORT_JSON_NAMES.join(' or ')} beside it — SBN Studio shows a report from the result data that sbn experiment writes beside report.html (open report.html in a browser to see the page itself)`;
+  return (
+    best?.uri ??
+    `${uri.fsPath}: no ${REPORT_JSON_NAMES.join(' or ')} beside it — SBN Studio shows a report from the result data that sbn experiment writes beside report.html (open report.html in a browser to see the page itself)`
+  );
 }
 
 /** The checked report data of a report.html / gradacc.json / train.json, or one line saying what is wrong. */
-export async function readReport(uri: vscode.Uri): Promise<{ file: vscode.Uri; data: ExperimentData } | { message: string }> {
+export async function readReport(
+  uri: vscode.Uri,
+): Promise<{ file: vscode.Uri; data: ExperimentData } | { message: string }> {
   const file = await resultFile(uri);
   if (typeof file === 'string') return { message: file };
   let bytes: Uint8Array;
   try {
     const stat = await vscode.workspace.fs.stat(file);
     if (!(stat.type & vscode.FileType.File)) return { message: `${file.fsPath}: not a file` };
-    if (stat.size > MAX_REPORT_BYTES) return { message: `${file.fsPath}: ${(stat.size / 2 ** 20).toFixed(0)} MB is too large for an experiment report` };
+    if (stat.size > MAX_REPORT_BYTES)
+      return {
+        message: `${file.fsPath}: ${(stat.size / 2 ** 20).toFixed(0)} MB is too large for an experiment report`,
+      };
     bytes = await vscode.workspace.fs.readFile(file);
   } catch (e) {
     return { message: `${file.fsPath}: cannot read the report (${(e as Error).message})` };
@@ -86,7 +95,13 @@ class ReportPanel extends WebviewHost {
   private readonly dist: vscode.Uri;
   private readonly media: vscode.Uri;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly file: string, data: ExperimentData, extensionUri: vscode.Uri, log: vscode.LogOutputChannel) {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly file: string,
+    data: ExperimentData,
+    extensionUri: vscode.Uri,
+    log: vscode.LogOutputChannel,
+  ) {
     super({ log, label: () => `report ${file}`, maxErrorChars: 2000 });
     this.data = data;
     this.dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
@@ -94,7 +109,10 @@ class ReportPanel extends WebviewHost {
     // only the extension's own files: nothing of the workspace is loadable by the page
     panel.webview.options = { enableScripts: true, localResourceRoots: [this.dist, this.media] };
     panel.iconPath = vscode.Uri.joinPath(this.media, 'sbn-activity.svg');
-    this.disposables.push(panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)), panel.onDidDispose(() => this.dispose()));
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
     this.show(data);
   }
 
@@ -107,10 +125,14 @@ class ReportPanel extends WebviewHost {
     const title = reportTitle(data).replace(/ \(SBN Studio\)$/, '');
     this.panel.title = title.length > 80 ? `${title.slice(0, 79)}…` : title;
     webview.html = reportPanelHtml(data, {
-      cspSource: webview.cspSource, nonce: makeNonce(),
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
       script: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'report.js')).toString(),
-      styles: [vscode.Uri.joinPath(media, 'webview.css'), vscode.Uri.joinPath(dist, 'report.css'), vscode.Uri.joinPath(media, 'report.css')]
-        .map((u) => webview.asWebviewUri(u).toString()),
+      styles: [
+        vscode.Uri.joinPath(media, 'webview.css'),
+        vscode.Uri.joinPath(dist, 'report.css'),
+        vscode.Uri.joinPath(media, 'report.css'),
+      ].map((u) => webview.asWebviewUri(u).toString()),
     });
   }
 
@@ -131,38 +153,53 @@ class ReportPanel extends WebviewHost {
 
   state(): ReportPanelState {
     return {
-      kind: 'report', runDir: '', file: this.file, title: this.panel.title, visible: this.panel.visible, active: this.panel.active,
+      kind: 'report',
+      runDir: '',
+      file: this.file,
+      title: this.panel.title,
+      visible: this.panel.visible,
+      active: this.panel.active,
       ...this.hostState(),
     };
   }
 }
 
 /** The command sbn.openReport (returns the panel, or undefined when there is nothing to show) and the open panels' state. */
-export function registerReportPanel(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): { state(): ReportPanelState[] } {
+export function registerReportPanel(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+): { state(): ReportPanelState[] } {
   const open = new Map<string, ReportPanel>();
-  context.subscriptions.push(vscode.commands.registerCommand('sbn.openReport', async (arg: unknown) => {
-    const uri = await pickReport(arg);
-    if (!uri) return undefined;
-    const report = await readReport(uri);
-    if ('message' in report) {
-      log.warn(report.message);
-      void vscode.window.showErrorMessage(notificationText(report.message));
-      return undefined;
-    }
-    const key = report.file.toString();
-    let panel = open.get(key);
-    if (panel) {
-      panel.show(report.data);
-      panel.panel.reveal();
-    } else {
-      const webviewPanel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, 'Experiment report', vscode.ViewColumn.Active, { enableScripts: true });
-      const created = new ReportPanel(webviewPanel, report.file.fsPath, report.data, context.extensionUri, log);
-      panel = created;
-      open.set(key, created);
-      webviewPanel.onDidDispose(() => open.delete(key));
-    }
-    log.info(`report ${report.file.fsPath} opened`);
-    return panel.panel;
-  }));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('sbn.openReport', async (arg: unknown) => {
+      const uri = await pickReport(arg);
+      if (!uri) return undefined;
+      const report = await readReport(uri);
+      if ('message' in report) {
+        log.warn(report.message);
+        void vscode.window.showErrorMessage(notificationText(report.message));
+        return undefined;
+      }
+      const key = report.file.toString();
+      let panel = open.get(key);
+      if (panel) {
+        panel.show(report.data);
+        panel.panel.reveal();
+      } else {
+        const webviewPanel = vscode.window.createWebviewPanel(
+          REPORT_VIEW_TYPE,
+          'Experiment report',
+          vscode.ViewColumn.Active,
+          { enableScripts: true },
+        );
+        const created = new ReportPanel(webviewPanel, report.file.fsPath, report.data, context.extensionUri, log);
+        panel = created;
+        open.set(key, created);
+        webviewPanel.onDidDispose(() => open.delete(key));
+      }
+      log.info(`report ${report.file.fsPath} opened`);
+      return panel.panel;
+    }),
+  );
   return { state: () => [...open.values()].map((p) => p.state()) };
 }

@@ -7,7 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PanelKind, WebviewToHost } from '../../webviewProtocol';
-import { SeriesStore, SeriesSubscriber, sendRunUpdate, seriesCsv, seriesJson, type LiveJobInfo, type LiveRun } from './seriesStore';
+import {
+  SeriesStore,
+  SeriesSubscriber,
+  sendRunUpdate,
+  seriesCsv,
+  seriesJson,
+  type LiveJobInfo,
+  type LiveRun,
+} from './seriesStore';
 import { WebviewPanelHost, type PanelState } from './webviewHost';
 
 export interface PanelDescriptor {
@@ -41,12 +49,22 @@ export class RunPanel extends WebviewPanelHost {
   private readonly sub: SeriesSubscriber;
   private lastRunState = '';
 
-  constructor(panel: vscode.WebviewPanel, readonly desc: PanelDescriptor, readonly runDir: string, private readonly deps: PanelDeps) {
+  constructor(
+    panel: vscode.WebviewPanel,
+    readonly desc: PanelDescriptor,
+    readonly runDir: string,
+    private readonly deps: PanelDeps,
+  ) {
     super(panel, { log: deps.log, label: () => `${desc.kind} panel (${path.basename(runDir)})`, throttleMs: 100 });
     this.live = deps.store.acquire(runDir);
     panel.title = desc.title(this.live.state().name);
     const hasCss = fs.existsSync(path.join(deps.extensionUri.fsPath, 'dist', 'webview', `${desc.script}.css`));
-    this.showPage({ extensionUri: deps.extensionUri, title: panel.title, script: desc.script, scriptStyles: hasCss ? [desc.script] : [] });
+    this.showPage({
+      extensionUri: deps.extensionUri,
+      title: panel.title,
+      script: desc.script,
+      scriptStyles: hasCss ? [desc.script] : [],
+    });
     this.sub = new SeriesSubscriber(() => this.live.series, desc.kind);
     // A reveal schedules a snapshot (the page reloads on reveal and says `ready`; if it did not, this brings it up
     // to date).
@@ -77,8 +95,13 @@ export class RunPanel extends WebviewPanelHost {
   protected flush(): void {
     if (!this.canPost()) return;
     const { run, lastRunState } = sendRunUpdate({
-      panel: this.desc.kind, live: this.live, sub: this.sub, snapshot: this.needsSnapshot, lastRunState: this.lastRunState,
-      post: (m) => this.post(m), counters: this.stats,
+      panel: this.desc.kind,
+      live: this.live,
+      sub: this.sub,
+      snapshot: this.needsSnapshot,
+      lastRunState: this.lastRunState,
+      post: (m) => this.post(m),
+      counters: this.stats,
     });
     this.needsSnapshot = false;
     this.lastRunState = lastRunState;
@@ -102,10 +125,17 @@ export class RunPanel extends WebviewPanelHost {
     });
     if (!target) return;
     try {
-      const bytes = msg.format === 'png' ? Buffer.from(msg.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64')
-        : msg.format === 'svg' ? Buffer.from(msg.svg, 'utf8')
-          : msg.format === 'json' ? Buffer.from(seriesJson(this.live.series.raw(this.desc.kind), { panel: this.desc.kind, run: this.live.state() }), 'utf8')
-            : Buffer.from(seriesCsv(this.live.series.raw(this.desc.kind)), 'utf8');
+      const bytes =
+        msg.format === 'png'
+          ? Buffer.from(msg.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64')
+          : msg.format === 'svg'
+            ? Buffer.from(msg.svg, 'utf8')
+            : msg.format === 'json'
+              ? Buffer.from(
+                  seriesJson(this.live.series.raw(this.desc.kind), { panel: this.desc.kind, run: this.live.state() }),
+                  'utf8',
+                )
+              : Buffer.from(seriesCsv(this.live.series.raw(this.desc.kind)), 'utf8');
       await vscode.workspace.fs.writeFile(target, bytes);
       this.deps.log.info(`exported ${target.fsPath}`);
       this.post({ type: 'exported', ok: true, file: vscode.workspace.asRelativePath(target) });
@@ -127,7 +157,10 @@ export class PanelRegistry implements vscode.Disposable {
   /** Serializers of panels outside this registry (the Model Preview), by view type (tests call them). */
   readonly serializers = new Map<string, vscode.WebviewPanelSerializer>();
 
-  constructor(private readonly deps: Omit<PanelDeps, 'store'>, maxPoints: () => number) {
+  constructor(
+    private readonly deps: Omit<PanelDeps, 'store'>,
+    maxPoints: () => number,
+  ) {
     this.store = new SeriesStore(maxPoints, undefined, (problem) => deps.log.warn(problem));
   }
 
@@ -143,14 +176,22 @@ export class PanelRegistry implements vscode.Disposable {
     return [...this.panels.values()];
   }
 
-  open(desc: PanelDescriptor, runDir: string, opts: { preserveFocus?: boolean; column?: vscode.ViewColumn } = {}): RunPanel {
+  open(
+    desc: PanelDescriptor,
+    runDir: string,
+    opts: { preserveFocus?: boolean; column?: vscode.ViewColumn } = {},
+  ): RunPanel {
     const existing = this.get(desc.kind, runDir);
     if (existing) {
       existing.reveal(!!opts.preserveFocus);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(desc.viewType, desc.title(path.basename(runDir)),
-      { viewColumn: opts.column ?? vscode.ViewColumn.Active, preserveFocus: !!opts.preserveFocus }, { enableScripts: true, enableFindWidget: false });
+    const panel = vscode.window.createWebviewPanel(
+      desc.viewType,
+      desc.title(path.basename(runDir)),
+      { viewColumn: opts.column ?? vscode.ViewColumn.Active, preserveFocus: !!opts.preserveFocus },
+      { enableScripts: true, enableFindWidget: false },
+    );
     return this.adopt(desc, panel, runDir);
   }
 
@@ -160,14 +201,17 @@ export class PanelRegistry implements vscode.Disposable {
     const key = this.key(desc.kind, runDir);
     this.panels.set(key, p);
     p.setJob(this.jobs.get(path.resolve(runDir)));
-    p.onDidClose(() => { if (this.panels.get(key) === p) this.panels.delete(key); });
+    p.onDidClose(() => {
+      if (this.panels.get(key) === p) this.panels.delete(key);
+    });
     return p;
   }
 
   /** A worker job's news: which run it trains, whether it can still be stopped; read its folder now. */
   jobChanged(runDir: string, job: LiveJobInfo | undefined): void {
     const dir = path.resolve(runDir);
-    if (job) this.jobs.set(dir, job); else this.jobs.delete(dir);
+    if (job) this.jobs.set(dir, job);
+    else this.jobs.delete(dir);
     for (const p of this.panels.values()) {
       if (p.runDir !== dir) continue;
       p.setJob(job);
@@ -180,7 +224,11 @@ export class PanelRegistry implements vscode.Disposable {
     return {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
         const runDir = (state as { runDir?: unknown } | undefined)?.runDir;
-        if (typeof runDir !== 'string' || !fs.existsSync(path.join(runDir, 'run.json')) || this.get(desc.kind, runDir)) {
+        if (
+          typeof runDir !== 'string' ||
+          !fs.existsSync(path.join(runDir, 'run.json')) ||
+          this.get(desc.kind, runDir)
+        ) {
           panel.dispose();
           return;
         }

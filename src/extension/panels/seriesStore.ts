@@ -14,13 +14,35 @@
 //    are open, faster while the run is running. No vscode import: the unit tests use all of it.
 import * as path from 'node:path';
 import {
-  backendSummary, describeMetricsProblem, describeUnknownKind, readConfig, readEnvironment, readManifest, readStatus, runBackendFacts, tailMetrics,
-  configFacts, environmentFacts, type DiagnosticsMetricsRecord, type MetricsRecord,
+  backendSummary,
+  describeMetricsProblem,
+  describeUnknownKind,
+  readConfig,
+  readEnvironment,
+  readManifest,
+  readStatus,
+  runBackendFacts,
+  tailMetrics,
+  configFacts,
+  environmentFacts,
+  type DiagnosticsMetricsRecord,
+  type MetricsRecord,
 } from '../../engine/runs';
 import {
-  EVAL_METRICS, EVAL_SPLITS, LAYER_STATS, SERIES, panelWants,
-  type DiagnosticsPass, type HistogramTrack, type HostToWebview, type PanelExtras, type PanelKind, type RunState,
-  type RunStatus, type SeriesDelta, type SeriesPayload,
+  EVAL_METRICS,
+  EVAL_SPLITS,
+  LAYER_STATS,
+  SERIES,
+  panelWants,
+  type DiagnosticsPass,
+  type HistogramTrack,
+  type HostToWebview,
+  type PanelExtras,
+  type PanelKind,
+  type RunState,
+  type RunStatus,
+  type SeriesDelta,
+  type SeriesPayload,
 } from '../../webviewProtocol';
 
 // ------------------------------------------------------------------------------------------------ downsampling
@@ -34,8 +56,15 @@ function num(v: unknown): number | null {
  * coincide; one null point when the bucket has no value (a gap). With `withLast`, the bucket's last point too (the
  * open bucket of a live series: the newest value stays visible).
  */
-function bucketPoints(x: ArrayLike<number>, y: ArrayLike<number | null>, start: number, end: number, withLast: boolean,
-  outX: number[], outY: (number | null)[]): void {
+function bucketPoints(
+  x: ArrayLike<number>,
+  y: ArrayLike<number | null>,
+  start: number,
+  end: number,
+  withLast: boolean,
+  outX: number[],
+  outY: (number | null)[],
+): void {
   let iMin = -1;
   let iMax = -1;
   for (let i = start; i < end; i++) {
@@ -156,7 +185,8 @@ export class DownsampledSeries {
       return;
     }
     const complete = n - (n % this.b);
-    for (let s = 0; s < complete; s += this.b) bucketPoints(this.xs, this.ys, s, s + this.b, false, this.stableX, this.stableY);
+    for (let s = 0; s < complete; s += this.b)
+      bucketPoints(this.xs, this.ys, s, s + this.b, false, this.stableX, this.stableY);
   }
 
   /** The view from point `from` on: stable points, then the open bucket's points. */
@@ -193,7 +223,14 @@ const HIST_COLUMNS = 240;
  * Counts of `bins` equal bins over [fromMin, fromMax] moved onto `bins` equal bins over [toMin, toMax] ⊇ the source
  * range, each source bin shared between the target bins it overlaps in proportion to the overlap. Totals are kept.
  */
-export function rebin(counts: number[], fromMin: number, fromMax: number, toMin: number, toMax: number, bins: number): number[] {
+export function rebin(
+  counts: number[],
+  fromMin: number,
+  fromMax: number,
+  toMin: number,
+  toMax: number,
+  bins: number,
+): number[] {
   const out = new Array<number>(bins).fill(0);
   const sw = (fromMax - fromMin) / counts.length;
   const tw = (toMax - toMin) / bins;
@@ -206,7 +243,7 @@ export function rebin(counts: number[], fromMin: number, fromMax: number, toMin:
       const lo = toMin + k * tw;
       if (lo >= b) break;
       const overlap = Math.min(b, lo + tw) - Math.max(a, lo);
-      if (overlap > 0) out[k] += c * overlap / sw;
+      if (overlap > 0) out[k] += (c * overlap) / sw;
     }
   });
   return out;
@@ -254,10 +291,12 @@ export class RunSeries {
         const elapsed = r.elapsed;
         const times = this.stepTimes;
         const prev = times[times.length - 1];
-        if (prev && step > prev.step && elapsed > prev.elapsed) this.add(SERIES.stepsPerSecond, step, (step - prev.step) / (elapsed - prev.elapsed));
+        if (prev && step > prev.step && elapsed > prev.elapsed)
+          this.add(SERIES.stepsPerSecond, step, (step - prev.step) / (elapsed - prev.elapsed));
         times.push({ step, elapsed });
         const first = times[Math.max(0, times.length - 20)];
-        if (step > first.step && elapsed > first.elapsed) this.facts.stepsPerSecond = (step - first.step) / (elapsed - first.elapsed);
+        if (step > first.step && elapsed > first.elapsed)
+          this.facts.stepsPerSecond = (step - first.step) / (elapsed - first.elapsed);
         if (r.epoch > 0 && step > 0) this.facts.stepsPerEpoch = step / r.epoch;
         break;
       }
@@ -272,10 +311,16 @@ export class RunSeries {
         break;
       case 'layerStats': {
         for (const l of r.layers) {
-          for (const stat of LAYER_STATS) if (l[stat] !== undefined) this.add(SERIES.layerKey(stat, l.name), step, l[stat]);
-          for (const [kind, field] of [['pre', 'preHist'], ['weight', 'weightHist'], ['firing', 'firingHist']] as const) {
+          for (const stat of LAYER_STATS)
+            if (l[stat] !== undefined) this.add(SERIES.layerKey(stat, l.name), step, l[stat]);
+          for (const [kind, field] of [
+            ['pre', 'preHist'],
+            ['weight', 'weightHist'],
+            ['firing', 'firingHist'],
+          ] as const) {
             const h = l[field];
-            if (h && h.min !== null && h.max !== null) this.addHistogram(kind, l.name, step, { min: h.min, max: h.max, counts: h.counts });
+            if (h && h.min !== null && h.max !== null)
+              this.addHistogram(kind, l.name, step, { min: h.min, max: h.max, counts: h.counts });
           }
         }
         this.extrasVersion++;
@@ -312,7 +357,12 @@ export class RunSeries {
     this.facts.elapsed = r.elapsed;
   }
 
-  private addHistogram(kind: HistogramTrack['kind'], layer: string, step: number, h: { min: number; max: number; counts: number[] }): void {
+  private addHistogram(
+    kind: HistogramTrack['kind'],
+    layer: string,
+    step: number,
+    h: { min: number; max: number; counts: number[] },
+  ): void {
     const key = `${kind}/${layer}`;
     let t = this.histograms.get(key);
     if (!t) {
@@ -323,16 +373,20 @@ export class RunSeries {
       // weights drift: widen the common range and re-bin the columns so far, keeping every count
       const min = Math.min(t.min, h.min);
       const max = Math.max(t.max, h.max);
-      t.counts = t.counts.map((c) => rebin(c, t!.min, t!.max, min, max, c.length));
+      t.counts = t.counts.map((c) => rebin(c, t.min, t.max, min, max, c.length));
       t.min = min;
       t.max = max;
     }
     t.steps.push(step);
-    t.counts.push(h.min === t.min && h.max === t.max ? h.counts.slice() : rebin(h.counts, h.min, h.max, t.min, t.max, h.counts.length));
+    t.counts.push(
+      h.min === t.min && h.max === t.max
+        ? h.counts.slice()
+        : rebin(h.counts, h.min, h.max, t.min, t.max, h.counts.length),
+    );
     // Keep at most HIST_COLUMNS columns: drop every other one (deterministic, spread over the whole run).
     if (t.steps.length > HIST_COLUMNS) {
-      t.steps = t.steps.filter((_, i) => i % 2 === 0 || i === t!.steps.length - 1);
-      t.counts = t.counts.filter((_, i) => i % 2 === 0 || i === t!.counts.length - 1);
+      t.steps = t.steps.filter((_, i) => i % 2 === 0 || i === t.steps.length - 1);
+      t.counts = t.counts.filter((_, i) => i % 2 === 0 || i === t.counts.length - 1);
     }
   }
 
@@ -359,8 +413,16 @@ export class RunSeries {
   }
 
   extras(panel: PanelKind): PanelExtras {
-    if (panel === 'diagnostics') return { latestDiagnostics: this.latestDiagnostics, diagnosticsPasses: this.diagnosticsPasses };
-    if (panel === 'layers') return { histograms: [...this.histograms.values()].map((t) => ({ ...t, steps: t.steps.slice(), counts: t.counts.slice() })) };
+    if (panel === 'diagnostics')
+      return { latestDiagnostics: this.latestDiagnostics, diagnosticsPasses: this.diagnosticsPasses };
+    if (panel === 'layers')
+      return {
+        histograms: [...this.histograms.values()].map((t) => ({
+          ...t,
+          steps: t.steps.slice(),
+          counts: t.counts.slice(),
+        })),
+      };
     return {};
   }
 
@@ -382,8 +444,15 @@ export class RunSeries {
 /** A `diagnostics` record as the panel draws it (a reference error that was not finite is drawn as 0). */
 export function toDiagnosticsPass(r: DiagnosticsMetricsRecord): DiagnosticsPass {
   return {
-    step: r.step, epoch: r.epoch, reference: r.reference, referenceError: r.referenceError.map((v) => v ?? 0), draws: r.draws,
-    M: r.M, seconds: r.seconds, layers: r.layers, estimators: r.estimators,
+    step: r.step,
+    epoch: r.epoch,
+    reference: r.reference,
+    referenceError: r.referenceError.map((v) => v ?? 0),
+    draws: r.draws,
+    M: r.M,
+    seconds: r.seconds,
+    layers: r.layers,
+    estimators: r.estimators,
   };
 }
 
@@ -396,7 +465,10 @@ export class SeriesSubscriber {
   private run: RunSeries;
 
   /** `source` gives the run's current RunSeries (a LiveRun replaces it when metrics.jsonl is replaced). */
-  constructor(private readonly source: () => RunSeries, readonly panel: PanelKind) {
+  constructor(
+    private readonly source: () => RunSeries,
+    readonly panel: PanelKind,
+  ) {
     this.run = source();
   }
 
@@ -466,7 +538,11 @@ export class Throttle {
   private last = -Infinity;
   private timer: unknown;
 
-  constructor(private readonly flush: () => void, private readonly intervalMs = 100, private readonly timers: TimerApi = realTimers) {}
+  constructor(
+    private readonly flush: () => void,
+    private readonly intervalMs = 100,
+    private readonly timers: TimerApi = realTimers,
+  ) {}
 
   schedule(): void {
     if (this.timer !== undefined) return;
@@ -526,7 +602,12 @@ export class LiveRun {
    * `report` receives each problem once, as one line naming the file and line: a corrupt record (skipped), records
    * of a kind this version does not know (skipped; reported once per kind), a failed read.
    */
-  constructor(readonly runDir: string, maxPoints: number, private readonly pollMs = 500, private readonly report: (problem: string) => void = () => {}) {
+  constructor(
+    readonly runDir: string,
+    maxPoints: number,
+    private readonly pollMs = 500,
+    private readonly report: (problem: string) => void = () => {},
+  ) {
     this.series = new RunSeries(maxPoints);
     this.name = path.basename(runDir);
     this.readStatic();
@@ -534,24 +615,36 @@ export class LiveRun {
   }
 
   private readStatic(): void {
-    try { this.name = readManifest(this.runDir).name; } catch { /* not (yet) a complete run */ }
+    try {
+      this.name = readManifest(this.runDir).name;
+    } catch {
+      /* not (yet) a complete run */
+    }
     try {
       const c = configFacts(readConfig(this.runDir));
       this.config = { estimator: c.train?.estimator, epochs: c.train?.epochs, model: c.model?.name };
-    } catch { /* written just after run.json */ }
+    } catch {
+      /* written just after run.json */
+    }
     try {
       const raw = readEnvironment(this.runDir);
       const env = environmentFacts(raw);
       if (env.backend !== undefined) this.backend = env.backend;
       const facts = runBackendFacts(raw);
       this.backendFacts = { detail: backendSummary(facts), kernels: facts.kernels };
-    } catch { /* idem */ }
+    } catch {
+      /* idem */
+    }
   }
 
   onDidChange(listener: () => void): { dispose(): void } {
     this.listeners.add(listener);
     this.schedule();
-    return { dispose: () => { this.listeners.delete(listener); } };
+    return {
+      dispose: () => {
+        this.listeners.delete(listener);
+      },
+    };
   }
 
   private fire(): void {
@@ -596,7 +689,8 @@ export class LiveRun {
       status = { status: 'unknown' };
     }
     if (status.status !== this.statusCache.status || status.detail !== this.statusCache.detail) {
-      if (this.config.estimator === undefined || this.backend === undefined || this.backendFacts.detail === undefined) this.readStatic();
+      if (this.config.estimator === undefined || this.backend === undefined || this.backendFacts.detail === undefined)
+        this.readStatic();
       this.statusCache = status;
       changed = true;
     }
@@ -607,11 +701,14 @@ export class LiveRun {
   private schedule(): void {
     if (this.timer || this.listeners.size === 0) return;
     const running = this.statusCache.status === 'running' || this.job?.canStop;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.poll();
-      this.schedule();
-    }, running ? this.pollMs : this.pollMs * 4);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.poll();
+        this.schedule();
+      },
+      running ? this.pollMs : this.pollMs * 4,
+    );
     this.timer.unref?.();
   }
 
@@ -622,7 +719,10 @@ export class LiveRun {
   nudge(): void {
     const wait = this.lastPoll + 100 - Date.now();
     if (wait > 0) {
-      this.nudgeTimer ??= setTimeout(() => { this.nudgeTimer = undefined; this.nudge(); }, wait);
+      this.nudgeTimer ??= setTimeout(() => {
+        this.nudgeTimer = undefined;
+        this.nudge();
+      }, wait);
       return;
     }
     if (this.timer) clearTimeout(this.timer);
@@ -635,15 +735,33 @@ export class LiveRun {
     const f = this.series.facts;
     const status = this.statusCache.status;
     const stepsPerEpoch = f.stepsPerEpoch;
-    const totalSteps = this.job?.totalSteps ?? (this.config.epochs && stepsPerEpoch ? Math.round(this.config.epochs * stepsPerEpoch) : undefined);
+    const totalSteps =
+      this.job?.totalSteps ??
+      (this.config.epochs && stepsPerEpoch ? Math.round(this.config.epochs * stepsPerEpoch) : undefined);
     const live = status === 'running' || !!this.job?.canStop;
-    const eta = live && totalSteps !== undefined && f.step !== undefined && f.stepsPerSecond ? Math.max(0, (totalSteps - f.step) / f.stepsPerSecond) : undefined;
+    const eta =
+      live && totalSteps !== undefined && f.step !== undefined && f.stepsPerSecond
+        ? Math.max(0, (totalSteps - f.step) / f.stepsPerSecond)
+        : undefined;
     return {
-      runDir: this.runDir, name: this.name, status, statusDetail: this.statusCache.detail ?? f.diverged,
-      model: this.config.model, estimator: this.job?.estimator ?? this.config.estimator, backend: this.job?.backend ?? this.backend,
-      backendDetail: this.backendFacts.detail, kernels: this.backendFacts.kernels,
-      epoch: f.epoch, epochs: this.config.epochs, step: f.step, totalSteps, stepsPerSecond: f.stepsPerSecond, etaSeconds: eta,
-      elapsed: f.elapsed, canStop: !!this.job?.canStop && status === 'running', lastEval: { ...f.lastEval },
+      runDir: this.runDir,
+      name: this.name,
+      status,
+      statusDetail: this.statusCache.detail ?? f.diverged,
+      model: this.config.model,
+      estimator: this.job?.estimator ?? this.config.estimator,
+      backend: this.job?.backend ?? this.backend,
+      backendDetail: this.backendFacts.detail,
+      kernels: this.backendFacts.kernels,
+      epoch: f.epoch,
+      epochs: this.config.epochs,
+      step: f.step,
+      totalSteps,
+      stepsPerSecond: f.stepsPerSecond,
+      etaSeconds: eta,
+      elapsed: f.elapsed,
+      canStop: !!this.job?.canStop && status === 'running',
+      lastEval: { ...f.lastEval },
     };
   }
 
@@ -661,7 +779,11 @@ export class SeriesStore {
   private readonly runs = new Map<string, LiveRun>();
 
   /** `report` receives the problems met reading the runs' folders (see LiveRun). */
-  constructor(private readonly maxPoints: () => number, private readonly pollMs = 500, private readonly report?: (problem: string) => void) {}
+  constructor(
+    private readonly maxPoints: () => number,
+    private readonly pollMs = 500,
+    private readonly report?: (problem: string) => void,
+  ) {}
 
   acquire(runDir: string): LiveRun {
     const key = path.resolve(runDir);
@@ -717,7 +839,9 @@ export function seriesCsv(series: Map<string, { x: readonly number[]; y: readonl
   const lines = [['step', ...keys].map(quote).join(',')];
   for (const step of [...rows.keys()].sort((a, b) => a - b)) {
     const row = rows.get(step)!;
-    lines.push([String(step), ...keys.map((_, j) => (row[j] === undefined || row[j] === null ? '' : String(row[j])))].join(','));
+    lines.push(
+      [String(step), ...keys.map((_, j) => (row[j] === undefined || row[j] === null ? '' : String(row[j])))].join(','),
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -726,7 +850,10 @@ export function seriesCsv(series: Map<string, { x: readonly number[]; y: readonl
  * JSON of the raw series: `{ format: "sbn-series", version: 1, panel, run, series: { key: { x: [steps], y: [values
  * or null] } } }` (keys sorted; non-finite values are null). `parseSeriesJson` reads it back.
  */
-export function seriesJson(series: Map<string, { x: readonly number[]; y: readonly (number | null)[] }>, meta: { panel?: string; run?: unknown } = {}): string {
+export function seriesJson(
+  series: Map<string, { x: readonly number[]; y: readonly (number | null)[] }>,
+  meta: { panel?: string; run?: unknown } = {},
+): string {
   const out: Record<string, { x: readonly number[]; y: (number | null)[] }> = {};
   for (const k of [...series.keys()].sort()) {
     const s = series.get(k)!;
@@ -737,12 +864,17 @@ export function seriesJson(series: Map<string, { x: readonly number[]; y: readon
 
 export function parseSeriesJson(text: string): Map<string, { x: number[]; y: (number | null)[] }> {
   const doc = JSON.parse(text) as { format?: unknown; series?: Record<string, { x: number[]; y: (number | null)[] }> };
-  if (doc.format !== 'sbn-series' || typeof doc.series !== 'object' || doc.series === null) throw new Error('not an sbn-series JSON document');
+  if (doc.format !== 'sbn-series' || typeof doc.series !== 'object' || doc.series === null)
+    throw new Error('not an sbn-series JSON document');
   return new Map(Object.entries(doc.series));
 }
 
 /** What a run page has been sent (PanelState counters, for sbn.panelState). */
-export interface SendCounters { snapshots: number; deltas: number; runStates: number }
+export interface SendCounters {
+  snapshots: number;
+  deltas: number;
+  runStates: number;
+}
 
 /**
  * The next messages for a page that follows a run: the full snapshot when it needs one (`snapshot`: first time, after
@@ -750,8 +882,13 @@ export interface SendCounters { snapshots: number; deltas: number; runStates: nu
  * the run state. `lastRunState` is the JSON of the run state the page has; the one it has afterwards comes back.
  */
 export function sendRunUpdate(o: {
-  panel: PanelKind; live: LiveRun; sub: SeriesSubscriber; snapshot: boolean; lastRunState: string;
-  post: (message: HostToWebview) => void; counters: SendCounters;
+  panel: PanelKind;
+  live: LiveRun;
+  sub: SeriesSubscriber;
+  snapshot: boolean;
+  lastRunState: string;
+  post: (message: HostToWebview) => void;
+  counters: SendCounters;
 }): { run: RunState; lastRunState: string } {
   const run = o.live.state();
   const runJson = JSON.stringify(run);

@@ -94,18 +94,23 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
   protected post(message: HostToWebview): void {
     const webview = this.webview;
     if (!webview) return;
-    void webview.postMessage(message).then((ok) => {
-      if (!ok) {
-        this.stats.lost++;
-        this.needsSnapshot = true;
-      }
-    }, () => { /* disposed meanwhile */ });
+    void webview.postMessage(message).then(
+      (ok) => {
+        if (!ok) {
+          this.stats.lost++;
+          this.needsSnapshot = true;
+        }
+      },
+      () => {
+        /* disposed meanwhile */
+      },
+    );
   }
 
   /** A message from the page: the handshake here, the rest in onPanelMessage. */
   protected onMessage(m: unknown): void {
     if (!isWebviewMessage(m)) return;
-    const msg = m as WebviewToHost;
+    const msg = m;
     switch (msg.type) {
       case 'ready':
         this.ready = true;
@@ -131,7 +136,9 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
   }
 
   /** The page's own messages (stop, export, commands…). */
-  protected onPanelMessage(_msg: WebviewToHost): void { /* none by default */ }
+  protected onPanelMessage(_msg: WebviewToHost): void {
+    /* none by default */
+  }
 
   /** The handshake's part of `sbn.panelState`: ready and the counters (a copy of the errors). */
   protected hostState(): { ready: boolean } & HostStats & X {
@@ -139,10 +146,14 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
   }
 
   /** Release what the subclass holds (runs, jobs, timers), once its listeners are gone. */
-  protected release(): void { /* nothing by default */ }
+  protected release(): void {
+    /* nothing by default */
+  }
 
   /** Close the page itself (a panel), after onDidClose fired. */
-  protected closeView(): void { /* nothing by default */ }
+  protected closeView(): void {
+    /* nothing by default */
+  }
 
   dispose(): void {
     if (this.disposed) return;
@@ -187,11 +198,16 @@ export function showExtensionPage(webview: vscode.Webview, page: PanelPage): voi
 
 /** A host whose page is a WebviewPanel: the extension's page under the strict CSP, closed with the panel. */
 export abstract class WebviewPanelHost<X extends object = Record<never, never>> extends WebviewHost<X> {
-  constructor(readonly panel: vscode.WebviewPanel, options: WebviewHostOptions<X>) {
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    options: WebviewHostOptions<X>,
+  ) {
     super(options);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => { if (panel.visible) this.onVisible(); }),
+      panel.onDidChangeViewState(() => {
+        if (panel.visible) this.onVisible();
+      }),
       panel.onDidDispose(() => this.dispose()),
     );
   }
@@ -226,7 +242,9 @@ export class PanelSlot<T extends WebviewHost<object>> implements vscode.Disposab
 
   adopt(host: T): T {
     this.current = host;
-    host.onDidClose(() => { if (this.current === host) this.current = undefined; });
+    host.onDidClose(() => {
+      if (this.current === host) this.current = undefined;
+    });
     return host;
   }
 

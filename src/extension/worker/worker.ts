@@ -31,7 +31,9 @@ function parseModel(modelFile: string, modelText: string) {
   const parsed = parseModelText(modelText, modelFile);
   if (!parsed.ok) {
     const [first, ...rest] = parsed.errors;
-    throw new UserError(formatSpecError({ ...first, file: modelFile }) + (rest.length ? ` (and ${rest.length} more)` : ''));
+    throw new UserError(
+      formatSpecError({ ...first, file: modelFile }) + (rest.length ? ` (and ${rest.length} more)` : ''),
+    );
   }
   return parsed.model;
 }
@@ -49,15 +51,35 @@ async function backendFor(preference: string) {
 }
 
 async function train(session: Session, backend: string, job: 'train' | 'resume'): Promise<void> {
-  send({ type: 'started', job, backend, runDir: session.store.dir, estimator: session.config.train.estimator,
-    description: `${session.config.model.name}: ${session.config.train.estimator} on ${session.data.name}, ${session.config.train.epochs} epochs` });
+  send({
+    type: 'started',
+    job,
+    backend,
+    runDir: session.store.dir,
+    estimator: session.config.train.estimator,
+    description: `${session.config.model.name}: ${session.config.train.estimator} on ${session.data.name}, ${session.config.train.epochs} epochs`,
+  });
   const { result } = await runSession(session, backend, {
     shouldStop: () => stopRequested,
     events: {
       step: (e) => send({ type: 'step', ...e }),
-      eval: (e) => send({ type: 'eval', split: e.split, step: e.step, epoch: e.epoch, u_loss: e.u_loss, acc1: e.acc1, acc_e: e.acc_e, entropy: e.entropy }),
+      eval: (e) =>
+        send({
+          type: 'eval',
+          split: e.split,
+          step: e.step,
+          epoch: e.epoch,
+          u_loss: e.u_loss,
+          acc1: e.acc1,
+          acc_e: e.acc_e,
+          entropy: e.entropy,
+        }),
       epoch: (e) => send({ type: 'epoch', ...e }),
-      lrTrial: (e) => send({ type: 'message', text: `lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}` }),
+      lrTrial: (e) =>
+        send({
+          type: 'message',
+          text: `lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`,
+        }),
       message: (text) => send({ type: 'message', text }),
     },
   });
@@ -72,7 +94,12 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
   if (model.data && model.train) {
     let loaded;
     try {
-      loaded = loadDataset(model.data, { baseDir: path.dirname(modelFile), inputShape: model.input.shape, loss: model.output.loss, classes: model.output.units });
+      loaded = loadDataset(model.data, {
+        baseDir: path.dirname(modelFile),
+        inputShape: model.input.shape,
+        loss: model.output.loss,
+        classes: model.output.units,
+      });
     } catch (e) {
       if (e instanceof DataError) throw new UserError(`${modelFile}: ${e.message}`);
       throw e;
@@ -92,7 +119,9 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
     const features = shapeSize(model.input.shape);
     data = {
       X: Array.from({ length: Math.min(32, maxRows) }, () => Array.from({ length: features }, () => rng.uniform())),
-      Y: Array.from({ length: Math.min(32, maxRows) }, () => (model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units))),
+      Y: Array.from({ length: Math.min(32, maxRows) }, () =>
+        model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units),
+      ),
     };
     dataNote = `the network at its default initialisation, on ${Math.min(32, maxRows)} random inputs (the model file has no data/train section)`;
   }
@@ -106,8 +135,11 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       const model = withDiagnosticsDefault(parseModel(req.modelFile, req.modelText), req.diagnosticsInterval);
       const backend = await backendFor(req.backend);
       const overrides = { ...req.overrides, estimator: req.overrides.estimator as never };
-      const session = startSession(req.modelFile, req.modelText, model, overrides, req.runsRoot,
-        { backend: backend.name, backendDetail: backend.detail, versions: { node: process.version } });
+      const session = startSession(req.modelFile, req.modelText, model, overrides, req.runsRoot, {
+        backend: backend.name,
+        backendDetail: backend.detail,
+        versions: { node: process.version },
+      });
       return train(session, backend.name, 'train');
     }
     case 'resume': {
@@ -119,14 +151,25 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
     }
     case 'evaluate': {
       const backend = await backendFor(req.backend);
-      send({ type: 'started', job: 'evaluate', backend: backend.name, runDir: req.runDir, description: `evaluating ${path.basename(req.runDir)}` });
+      send({
+        type: 'started',
+        job: 'evaluate',
+        backend: backend.name,
+        runDir: req.runDir,
+        description: `evaluating ${path.basename(req.runDir)}`,
+      });
       const r = evaluateRun(req.runDir, req.samples, req.split);
       const report = [
-        `# Evaluation of ${path.basename(req.runDir)}`, '',
-        `${r.model} trained with ${r.estimator}; checkpoint at step ${r.step} (epoch ${r.epoch}); ${r.split} split, ${r.examples} examples; backend ${backend.name}.`, '',
-        '| samples | accuracy |', '|---:|---:|',
-        ...shownSampleCounts(r.samples).map((s) => `| ${s} | ${(100 * r.accuracy[s - 1]).toFixed(2)}% |`), '',
-        `u_loss ${r.metrics.u_loss.toFixed(4)} · acc1 ${(100 * r.metrics.acc1).toFixed(2)}% · acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · entropy ${r.metrics.entropy.toFixed(3)} bits`, '',
+        `# Evaluation of ${path.basename(req.runDir)}`,
+        '',
+        `${r.model} trained with ${r.estimator}; checkpoint at step ${r.step} (epoch ${r.epoch}); ${r.split} split, ${r.examples} examples; backend ${backend.name}.`,
+        '',
+        '| samples | accuracy |',
+        '|---:|---:|',
+        ...shownSampleCounts(r.samples).map((s) => `| ${s} | ${(100 * r.accuracy[s - 1]).toFixed(2)}% |`),
+        '',
+        `u_loss ${r.metrics.u_loss.toFixed(4)} · acc1 ${(100 * r.metrics.acc1).toFixed(2)}% · acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · entropy ${r.metrics.entropy.toFixed(3)} bits`,
+        '',
         `Saved to \`${r.file}\`.`,
       ].join('\n');
       send({ type: 'done', status: 'finished', runDir: req.runDir, report });
@@ -135,12 +178,23 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
     case 'compare': {
       const model = parseModel(req.modelFile, req.modelText);
       const backend = await backendFor(req.backend);
-      send({ type: 'started', job: 'compare', backend: backend.name, description: `comparing estimators on ${model.name}` });
+      send({
+        type: 'started',
+        job: 'compare',
+        backend: backend.name,
+        description: `comparing estimators on ${model.name}`,
+      });
       const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile);
       const result = compareEstimators(net, data, names, req.draws);
       disposeNetwork(net);
-      send({ type: 'done', status: 'finished', report: diagnosticsMarkdown(`Estimator comparison: ${model.name}`, result) + `\nComputed for ${dataNote}; backend ${backend.name}.\n` });
+      send({
+        type: 'done',
+        status: 'finished',
+        report:
+          diagnosticsMarkdown(`Estimator comparison: ${model.name}`, result) +
+          `\nComputed for ${dataNote}; backend ${backend.name}.\n`,
+      });
       return;
     }
     case 'preview': {
@@ -156,10 +210,21 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       send({
         type: 'preview',
         result: {
-          reference: r.reference, layers: r.layerNames, draws: r.draws, note: dataNote, seconds: r.referenceSeconds + r.estimators.reduce((a, e) => a + e.seconds, 0),
+          reference: r.reference,
+          layers: r.layerNames,
+          draws: r.draws,
+          note: dataNote,
+          seconds: r.referenceSeconds + r.estimators.reduce((a, e) => a + e.seconds, 0),
           estimators: r.estimators.map((e) => ({
-            estimator: e.estimator, seconds: e.seconds,
-            layers: e.layers.map((l, k) => ({ name: r.layerNames[k], variance: l.variance, snr: l.snr, bias: l.bias, cos1: l.cos[0] })),
+            estimator: e.estimator,
+            seconds: e.seconds,
+            layers: e.layers.map((l, k) => ({
+              name: r.layerNames[k],
+              variance: l.variance,
+              snr: l.snr,
+              bias: l.bias,
+              cos1: l.cos[0],
+            })),
           })),
         },
       });
@@ -169,7 +234,10 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
     case 'environment': {
       // each backend is tried in a child process running this same file with BACKEND_PROBE_FLAG (below)
       const report = await environmentReport({
-        sbnVersion: req.sbnVersion, probeScript: __filename, preferredBackend: req.backend, runsFolders: req.runsFolders,
+        sbnVersion: req.sbnVersion,
+        probeScript: __filename,
+        preferredBackend: req.backend,
+        runsFolders: req.runsFolders,
       });
       send({ type: 'environment', report });
       send({ type: 'done', status: 'finished' });
@@ -199,4 +267,6 @@ process.on('message', (message: WorkerRequest) => {
   );
 });
 // The host went away (window closed, reload): finish the current step, checkpoint and end.
-process.on('disconnect', () => { stopRequested = true; });
+process.on('disconnect', () => {
+  stopRequested = true;
+});

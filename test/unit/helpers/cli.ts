@@ -4,12 +4,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main';
 
-export interface CliRun { code: number; stdout: string; stderr: string }
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export async function sbnInProcess(...args: string[]): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { out: (t) => { stdout += t; }, err: (t) => { stderr += t; } });
+  const code = await runCli(args, {
+    out: (t) => {
+      stdout += t;
+    },
+    err: (t) => {
+      stderr += t;
+    },
+  });
   return { code, stdout, stderr };
 }
 
@@ -32,7 +43,11 @@ export function assertUsageError(r: CliRun, ...patterns: RegExp[]): string {
 /** Run folders under `root` whose status.json still says `running` (or that hold a lock). */
 export function runningRuns(root: string): string[] {
   let names: string[];
-  try { names = fs.readdirSync(root); } catch { return []; }
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return [];
+  }
   return names.filter((n) => {
     const dir = path.join(root, n);
     try {

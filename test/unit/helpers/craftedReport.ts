@@ -23,11 +23,34 @@ export const HOSTILE = [
 export function craftedTrainReport(): TrainSuiteReport {
   const h = (i: number) => HOSTILE[i % HOSTILE.length];
   return {
-    format: 'sbn-experiment-train', version: 1, suite: h(0), title: `crafted ${h(1)}`, description: `${h(2)} ${h(3)}`, model: h(3),
-    environment: { created: '2026-01-01T00:00:00.000Z', backend: h(4), kernels: h(5), cpu: h(6), cpus: 1, node: h(0), platform: h(1), command: h(2) },
+    format: 'sbn-experiment-train',
+    version: 1,
+    suite: h(0),
+    title: `crafted ${h(1)}`,
+    description: `${h(2)} ${h(3)}`,
+    model: h(3),
+    environment: {
+      created: '2026-01-01T00:00:00.000Z',
+      backend: h(4),
+      kernels: h(5),
+      cpu: h(6),
+      cpus: 1,
+      node: h(0),
+      platform: h(1),
+      command: h(2),
+    },
     methods: [0, 1].map((k) => ({
-      method: k === 0 ? 'psa' : h(3), label: `${k === 0 ? 'PSA' : 'other'} ${h(4 + k)}`, status: 'finished' as const, runDir: h(6), lr: 0.01,
-      lrTrials: [{ lr: 0.01, objective: 0.5, diverged: false }, { lr: 0.1, objective: 0.4, diverged: false }], epochs: 2, secondsPerEpoch: 1,
+      method: k === 0 ? 'psa' : h(3),
+      label: `${k === 0 ? 'PSA' : 'other'} ${h(4 + k)}`,
+      status: 'finished' as const,
+      runDir: h(6),
+      lr: 0.01,
+      lrTrials: [
+        { lr: 0.01, objective: 0.5, diverged: false },
+        { lr: 0.1, objective: 0.4, diverged: false },
+      ],
+      epochs: 2,
+      secondsPerEpoch: 1,
       curves: {
         train: { epoch: [1, 2], u_loss: [0.6, 0.5], acc1: [0.7, 0.8], acc_e: [0.75, 0.85] },
         validation: { epoch: [1, 2], u_loss: [0.65, 0.55], acc1: [0.7, 0.75], acc_e: [0.72, 0.8] },

@@ -56,16 +56,31 @@ export function gradevalCurves(): { M: number[]; curves: Record<string, Record<s
 /** The 2-5-5-5-1 net of Experiment 1 ({0,1} states, logistic noise, logistic loss): the engine's definition. */
 export { GRADACC_MODEL as GRADEVAL_MODEL } from '../../../src/engine/experiments/gradacc';
 
-export function denseModel(inputs: number, hidden: number[], outputs: number, states: StateCoding, loss: OutputLoss, noise: NoiseKind = 'logistic'): ModelSpec {
+export function denseModel(
+  inputs: number,
+  hidden: number[],
+  outputs: number,
+  states: StateCoding,
+  loss: OutputLoss,
+  noise: NoiseKind = 'logistic',
+): ModelSpec {
   return {
-    name: 'random', input: { shape: [inputs] }, states, noise,
+    name: 'random',
+    input: { shape: [inputs] },
+    states,
+    noise,
     layers: hidden.map((units) => ({ type: 'dense' as const, units })),
     output: { units: outputs, loss },
   };
 }
 
 /** Random weights with a given scale, and random data with labels fitting the loss. */
-export function randomProblem(spec: ModelSpec, rows: number, seed: number, scale = 1): { values: LayerValues[]; X: number[][]; Y: number[] } {
+export function randomProblem(
+  spec: ModelSpec,
+  rows: number,
+  seed: number,
+  scale = 1,
+): { values: LayerValues[]; X: number[][]; Y: number[] } {
   const rng = new Rng(seed);
   const u = () => (2 * rng.uniform() - 1) * scale;
   const sizes = [spec.input.shape[0], ...spec.layers.map((l) => (l.type === 'dense' ? l.units : 0)), spec.output.units];
@@ -78,13 +93,18 @@ export function randomProblem(spec: ModelSpec, rows: number, seed: number, scale
   }
   const X = Array.from({ length: rows }, () => Array.from({ length: sizes[0] }, () => 2 * rng.uniform() - 1));
   const K = spec.output.units;
-  const Y = Array.from({ length: rows }, () => (spec.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(K)));
+  const Y = Array.from({ length: rows }, () =>
+    spec.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(K),
+  );
   return { values, X, Y };
 }
 
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
   let den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
   return Math.sqrt(num / Math.max(den, 1e-300));
 }
