@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { parseReportData, reportPanelHtml, reportTitle, REPORT_NONCE } from '../../src/report';
-import { escapeHtml } from '../../src/extension/panels/webviewHtml';
+import { escapeHtml } from '../../src/html';
 import { craftedTrainReport, HOSTILE, MARKER } from './helpers/craftedReport';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

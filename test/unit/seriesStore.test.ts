@@ -1,6 +1,6 @@
-// The panels' data on the host (src/extension/panels/seriesStore.ts): min-max downsampling, incremental views,
-// snapshot + deltas reproducing a snapshot, records → series (resume rule included), the delta throttle, tailing a
-// run folder, CSV export.
+// The panels' data on the host (src/extension/panels/seriesStore.ts and series/): min-max downsampling, incremental
+// views, snapshot + deltas reproducing a snapshot, records → series (resume rule included), the delta throttle,
+// tailing a run folder, CSV export.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';

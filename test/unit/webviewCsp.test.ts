@@ -1,5 +1,5 @@
 // The webview panels' pages in a real browser (Debian chromium, headless, driven by playwright-core): the production
-// HTML and CSP (src/extension/panels/webviewHtml.ts, the function the panels use) with the built bundles
+// HTML and CSP (src/html.ts, the function the panels use) with the built bundles
 // dist/webview/*.js, fed with the message stream the host code produces (RunSeries + SeriesSubscriber on a
 // synthetic run). Checks: no `securitypolicyviolation`, no page error, the charts' canvases exist and are not blank,
 // and snapshot + deltas draw exactly what one full snapshot draws (same data, same pixels); the SVG export draws what
@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { makeNonce, panelHtml } from '../../src/extension/panels/webviewHtml';
+import { makeNonce, panelHtml } from '../../src/html';
 import { RunSeries, SeriesSubscriber, parseSeriesJson, seriesJson } from '../../src/extension/panels/seriesStore';
 import { compareMessage } from '../../src/extension/panels/compareData';
 import type { MetricsKind, MetricsRecord } from '../../src/engine/runs';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseReportData, REPORT_JSON_NAMES, reportTitle, type ExperimentData } from '../../report/data';
 import { reportPanelHtml } from '../../report/html';
-import { makeNonce } from './webviewHtml';
+import { makeNonce } from '../../html';
 import { notificationText } from '../untrustedText';
 import { WebviewHost, type PanelState } from './webviewHost';
 

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostToWebview, type PanelKind, type WebviewToHost } from '../../webviewProtocol';
 import { Throttle } from './series/throttle';
-import { makeNonce, panelHtml } from './webviewHtml';
+import { makeNonce, panelHtml } from '../../html';
 
 /** What a panel has done, for the `sbn.panelState` command (tests, troubleshooting). */
 export interface PanelState {
