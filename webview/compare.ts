@@ -43,7 +43,8 @@ header.append(titleRow, legend);
 const note = el(
   'div',
   'section-note',
-  'x: epoch. Validation solid, train dashed. Each estimator minimises its own objective; u_loss and acc_e are comparable across runs.',
+  'x: epoch. Validation solid, train dashed. Each estimator minimises its own objective; u_loss and acc_e are ' +
+    'comparable across runs.',
 );
 const grid = el('main', 'chart-grid');
 const tableWrap = el('div', 'table-wrap');
@@ -187,7 +188,7 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
   try {
     render();
   } catch (e) {
-    post({ type: 'error', message: `render: ${(e as Error).stack ?? e}` });
+    post({ type: 'error', message: `render: ${(e as Error).stack ?? String(e)}` });
   }
 });
 document.addEventListener('visibilitychange', () => {

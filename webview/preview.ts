@@ -42,7 +42,7 @@ function render(s: ModelPreviewState): void {
         el(
           'li',
           '',
-          `${e.line !== undefined ? `line ${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ` : ''}${e.message}`,
+          (e.line !== undefined ? `line ${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ` : '') + e.message,
         ),
       );
     box.append(list);
@@ -97,7 +97,10 @@ function render(s: ModelPreviewState): void {
         el(
           'p',
           'section-note',
-          `${r.draws} draws per estimator on ${r.note}; reference: ${r.reference === 'exact' ? 'the exact gradient' : 'an unbiased mean'}. variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance; cos = cosine of one draw to the reference. ${fmt(r.seconds, 3)} s.`,
+          `${r.draws} draws per estimator on ${r.note}; ` +
+            `reference: ${r.reference === 'exact' ? 'the exact gradient' : 'an unbiased mean'}. ` +
+            'variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance; ' +
+            `cos = cosine of one draw to the reference. ${fmt(r.seconds, 3)} s.`,
         ),
       );
       const rows: string[][] = [];
@@ -140,7 +143,7 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
   try {
     render(m.state);
   } catch (e) {
-    post({ type: 'error', message: `render: ${(e as Error).stack ?? e}` });
+    post({ type: 'error', message: `render: ${(e as Error).stack ?? String(e)}` });
   }
 });
 document.addEventListener('visibilitychange', () => {

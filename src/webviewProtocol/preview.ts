@@ -2,7 +2,10 @@
 // every change.
 import type { PreviewGradients } from '../protocol';
 
-/** The model preview of one model file: its errors, or its layers and, once computed, small-batch gradient statistics. */
+/**
+ * The model preview of one model file: its errors, or its layers and, once computed, small-batch gradient
+ * statistics.
+ */
 export interface ModelPreviewState {
   /** Workspace-relative path of the model file. */
   file: string;

@@ -14,7 +14,10 @@ export interface RunState {
   model?: string;
   estimator?: string;
   backend?: string;
-  /** What ran, from environment.json: the backend in full (libtensorflow version, origin, devices) and the PSA kernels. */
+  /**
+   * What ran, from environment.json: the backend in full (libtensorflow version, origin, devices) and the PSA
+   * kernels.
+   */
   backendDetail?: string;
   kernels?: string;
   /** Fractional epoch of the last record. */

@@ -366,9 +366,16 @@ export class Chart {
         .map(([k, v]) => ` ${k}="${escapeHtml(String(v))}"`)
         .join('');
     out.push(`<g class="chart"${attrs({ 'data-chart': this.spec.id, transform: `translate(${r2(x0)},${r2(y0)})` })}>`);
-    out.push(
-      `<text${attrs({ class: 'chart-title', x: 0, y: 14, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 12, 'font-weight': 600 })}>${escapeHtml(this.spec.title)}</text>`,
-    );
+    const titleAttrs = attrs({
+      class: 'chart-title',
+      x: 0,
+      y: 14,
+      fill: t.foreground,
+      'font-family': t.fontFamily,
+      'font-size': 12,
+      'font-weight': 600,
+    });
+    out.push(`<text${titleAttrs}>${escapeHtml(this.spec.title)}</text>`);
     // legend: swatch, label and the value shown, wrapped to the chart's width
     let lx = 0;
     let ly = titleH;
@@ -385,10 +392,24 @@ export class Chart {
       const cy = ly + legendRow / 2;
       const swatch = e.spec.points
         ? `<circle${attrs({ cx: lx + 8, cy, r: 3.5, fill: color })}/>`
-        : `<line${attrs({ x1: lx, y1: cy, x2: lx + 16, y2: cy, stroke: color, 'stroke-width': 2, 'stroke-dasharray': e.spec.dash?.join(' ') })}/>`;
-      legendItems.push(
-        `<g${attrs({ class: 'legend-item', 'data-key': e.spec.key, opacity: off ? 0.45 : undefined })}>${swatch}<text${attrs({ x: lx + 22, y: cy + 4, fill: t.foreground, 'font-family': t.fontFamily, 'font-size': 11 })}>${escapeHtml(label)}</text></g>`,
-      );
+        : `<line${attrs({
+            x1: lx,
+            y1: cy,
+            x2: lx + 16,
+            y2: cy,
+            stroke: color,
+            'stroke-width': 2,
+            'stroke-dasharray': e.spec.dash?.join(' '),
+          })}/>`;
+      const itemAttrs = attrs({ class: 'legend-item', 'data-key': e.spec.key, opacity: off ? 0.45 : undefined });
+      const textAttrs = attrs({
+        x: lx + 22,
+        y: cy + 4,
+        fill: t.foreground,
+        'font-family': t.fontFamily,
+        'font-size': 11,
+      });
+      legendItems.push(`<g${itemAttrs}>${swatch}<text${textAttrs}>${escapeHtml(label)}</text></g>`);
       lx += w;
     }
     out.push(`<g class="legend">${legendItems.join('')}</g>`);
@@ -399,9 +420,8 @@ export class Chart {
     const bw = u.bbox.width / dpr;
     const bh = u.bbox.height / dpr;
     out.push(`<g class="plot"${attrs({ transform: `translate(0,${r2(top)})` })}>`);
-    out.push(
-      `<clipPath${attrs({ id: clipId })}><rect${attrs({ x: r2(bx), y: r2(by), width: r2(bw), height: r2(bh) })}/></clipPath>`,
-    );
+    const clipRect = attrs({ x: r2(bx), y: r2(by), width: r2(bw), height: r2(bh) });
+    out.push(`<clipPath${attrs({ id: clipId })}><rect${clipRect}/></clipPath>`);
     const font = { 'font-family': t.fontFamily, 'font-size': 11, fill: t.muted };
     u.axes.forEach((axis, ai) => {
       const a = axis as uPlot.Axis & {
@@ -422,26 +442,29 @@ export class Chart {
           const px = r2(bx + p);
           grid.push(`M${px} ${r2(by)}V${r2(by + bh)}`);
           ticks.push(`M${px} ${r2(by + bh)}v4`);
-          labels.push(
-            `<text${attrs({ x: px, y: r2(by + bh + 16), 'text-anchor': 'middle' })}>${escapeHtml(String(label))}</text>`,
-          );
+          const at = attrs({ x: px, y: r2(by + bh + 16), 'text-anchor': 'middle' });
+          labels.push(`<text${at}>${escapeHtml(String(label))}</text>`);
         } else {
           const py = r2(by + p);
           grid.push(`M${r2(bx)} ${py}H${r2(bx + bw)}`);
           ticks.push(`M${r2(bx)} ${py}h-4`);
-          labels.push(
-            `<text${attrs({ x: r2(bx - 8), y: r2(by + p + 4), 'text-anchor': 'end' })}>${escapeHtml(String(label))}</text>`,
-          );
+          const at = attrs({ x: r2(bx - 8), y: r2(by + p + 4), 'text-anchor': 'end' });
+          labels.push(`<text${at}>${escapeHtml(String(label))}</text>`);
         }
+      });
+      const xLabelAttrs = attrs({
+        class: 'axis-label',
+        x: r2(bx + bw / 2),
+        y: r2(H - 4),
+        'text-anchor': 'middle',
+        ...font,
       });
       out.push(
         `<g${attrs({ class: `axis axis-${scale}` })}>` +
           `<path${attrs({ class: 'grid', d: grid.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>` +
           `<path${attrs({ class: 'ticks', d: ticks.join(''), stroke: t.grid, 'stroke-width': 1, fill: 'none' })}/>` +
           `<g${attrs({ class: 'tick-labels', ...font })}>${labels.join('')}</g>` +
-          (ai === 0 && this.spec.xLabel
-            ? `<text${attrs({ class: 'axis-label', x: r2(bx + bw / 2), y: r2(H - 4), 'text-anchor': 'middle', ...font })}>${escapeHtml(this.spec.xLabel)}</text>`
-            : '') +
+          (ai === 0 && this.spec.xLabel ? `<text${xLabelAttrs}>${escapeHtml(this.spec.xLabel)}</text>` : '') +
           '</g>',
       );
     });
@@ -452,7 +475,9 @@ export class Chart {
       const s = u.series[i];
       const meta = this.seriesMeta[i - 1];
       if (!meta || s.show === false) continue;
-      const stroke = typeof s.stroke === 'function' ? String(s.stroke(u, i)) : String(s.stroke ?? t.foreground);
+      // the charts stroke with colour strings (never a gradient or pattern)
+      const strokeStyle = typeof s.stroke === 'function' ? s.stroke(u, i) : s.stroke;
+      const stroke = typeof strokeStyle === 'string' ? strokeStyle : t.foreground;
       const ys = u.data[i] as (number | null | undefined)[];
       const pts = s.points as
         | {
@@ -487,13 +512,28 @@ export class Chart {
       if (s.width === 0) {
         series.push(`<path${attrs({ ...common, d: dotD.join(''), fill: stroke, stroke: 'none' })}/>`);
       } else {
-        series.push(
-          `<path${attrs({ ...common, d: d.join(''), fill: 'none', stroke, 'stroke-width': s.width ?? 1, 'stroke-linejoin': 'round', 'stroke-linecap': 'round', 'stroke-dasharray': s.dash?.join(' ') })}/>`,
-        );
-        if (dots && dotD.length)
-          series.push(
-            `<path${attrs({ class: 'markers', 'data-key': meta.key, d: dotD.join(''), fill: stroke, stroke: 'none', 'clip-path': `url(#${clipId})` })}/>`,
-          );
+        const line = attrs({
+          ...common,
+          d: d.join(''),
+          fill: 'none',
+          stroke,
+          'stroke-width': s.width ?? 1,
+          'stroke-linejoin': 'round',
+          'stroke-linecap': 'round',
+          'stroke-dasharray': s.dash?.join(' '),
+        });
+        series.push(`<path${line}/>`);
+        if (dots && dotD.length) {
+          const markers = attrs({
+            class: 'markers',
+            'data-key': meta.key,
+            d: dotD.join(''),
+            fill: stroke,
+            stroke: 'none',
+            'clip-path': `url(#${clipId})`,
+          });
+          series.push(`<path${markers}/>`);
+        }
       }
     }
     out.push(`<g class="series-group">${series.join('')}</g>`);

@@ -68,7 +68,8 @@ export function chartsSvg(charts: Chart[], title: string, theme: Theme): string 
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-theme="${theme.kind}">` +
     `<title>${escapeHtml(title)}</title>` +
     `<rect width="100%" height="100%" fill="${escapeHtml(theme.background)}"/>` +
-    `<text x="${gap}" y="22" fill="${escapeHtml(theme.foreground)}" font-family="${escapeHtml(theme.fontFamily)}" font-size="14" font-weight="600">${escapeHtml(title)}</text>` +
+    `<text x="${gap}" y="22" fill="${escapeHtml(theme.foreground)}" font-family="${escapeHtml(theme.fontFamily)}" ` +
+    `font-size="14" font-weight="600">${escapeHtml(title)}</text>` +
     parts.map((p) => p.markup).join('') +
     '</svg>\n'
   );

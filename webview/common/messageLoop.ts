@@ -35,7 +35,7 @@ export function startMessageLoop(
     try {
       render(what);
     } catch (e) {
-      post({ type: 'error', message: `render: ${(e as Error).stack ?? e}` });
+      post({ type: 'error', message: `render: ${(e as Error).stack ?? String(e)}` });
     }
   };
   const schedule = () => {

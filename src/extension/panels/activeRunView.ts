@@ -94,7 +94,7 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    this.viewDisposables.forEach((d) => d.dispose());
+    for (const d of this.viewDisposables) d.dispose();
     this.view = view;
     this.ready = false;
     this.needsSnapshot = true;
@@ -169,7 +169,7 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
   }
 
   protected override release(): void {
-    this.viewDisposables.forEach((d) => d.dispose());
+    for (const d of this.viewDisposables) d.dispose();
     if (this.current) {
       this.current.listener.dispose();
       this.deps.store.release(this.current.live);

@@ -231,7 +231,7 @@ export function registerPreviewPanel(
   const slot = new PanelSlot<ModelPreview>();
   const adopt = (panel: vscode.WebviewPanel): ModelPreview => slot.adopt(new ModelPreview(panel, deps));
   const serializer: vscode.WebviewPanelSerializer = {
-    deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+    deserializeWebviewPanel: (panel: vscode.WebviewPanel, state: unknown) => {
       const saved = (state as { fileUri?: unknown } | undefined)?.fileUri;
       let uri: vscode.Uri | undefined;
       if (typeof saved === 'string') {
@@ -246,16 +246,14 @@ export function registerPreviewPanel(
         const active = vscode.window.activeTextEditor?.document.uri;
         if (isModelFile(active)) uri = active;
       }
-      if (!uri || slot.current) {
-        panel.dispose();
-        return;
-      }
-      adopt(panel).follow(uri);
+      if (!uri || slot.current) panel.dispose();
+      else adopt(panel).follow(uri);
+      return Promise.resolve();
     },
   };
   context.subscriptions.push(
     slot,
-    vscode.commands.registerCommand('sbn.previewModel', async (arg?: unknown) => {
+    vscode.commands.registerCommand('sbn.previewModel', (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri && isModelFile(arg) ? arg : vscode.window.activeTextEditor?.document.uri;
       if (!isModelFile(uri)) {
         void vscode.window.showInformationMessage('Open a model file (*.sbn.yaml or *.sbn.json) to preview it.');
