@@ -1,15 +1,15 @@
 // Compare Runs (src/extension/panels/comparePanel.ts feeds it): several runs' curves overlaid against the epoch —
 // training objective, u_loss and acc_e (validation solid, train dashed) — one colour per run, a legend of run name +
 // estimator, and a table. The host sends the whole picture in one `compare` message.
-import { SERIES, type CompareRun, type HostToWebview, type SeriesPayload } from '../src/webviewProtocol';
+import { SERIES, type CompareRun, type SeriesPayload } from '../src/webviewProtocol';
 import {
   Chart,
   el,
   fmt,
+  followWholeState,
   loadState,
   onThemeChange,
   pct,
-  post,
   readTheme,
   reportRendered,
   saveState,
@@ -176,25 +176,15 @@ onThemeChange(() => {
   render();
 });
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
-  const m = event.data;
-  if (m?.type !== 'compare') return;
+followWholeState('compare', (m) => {
   runs = m.runs;
   series = m.series;
   state.runDirs = runs.map((r) => r.runDir);
   state.runDir = state.runDirs[0];
   saveState(state);
   document.title = `Compare: ${runs.map((r) => r.name).join(', ')}`;
-  try {
-    render();
-  } catch (e) {
-    post({ type: 'error', message: `render: ${(e as Error).stack ?? String(e)}` });
-  }
+  render();
 });
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') post({ type: 'ready' });
-});
-post({ type: 'ready' });
 
 (window as unknown as { sbnPanel: unknown }).sbnPanel = {
   get runs() {

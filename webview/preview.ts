@@ -1,8 +1,8 @@
 // Model Preview (src/extension/panels/previewPanel.ts feeds it): the followed model file's layers — shapes, parameter
 // and binary-unit counts — and per-layer gradient variance / SNR of a few estimators on a small batch; or the file's
 // problems. The host sends the whole state in one `preview` message.
-import { type HostToWebview, type ModelPreviewState } from '../src/webviewProtocol';
-import { el, fmt, post, saveState, valuesTable, type BaseViewState } from './common';
+import { type ModelPreviewState } from '../src/webviewProtocol';
+import { el, fmt, followWholeState, post, saveState, valuesTable, type BaseViewState } from './common';
 
 /** The page's state: the followed model file (the serializer follows it again after a window reload). */
 interface PreviewViewState extends BaseViewState {
@@ -137,16 +137,4 @@ function render(s: ModelPreviewState): void {
   });
 }
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
-  const m = event.data;
-  if (m?.type !== 'preview') return;
-  try {
-    render(m.state);
-  } catch (e) {
-    post({ type: 'error', message: `render: ${(e as Error).stack ?? String(e)}` });
-  }
-});
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') post({ type: 'ready' });
-});
-post({ type: 'ready' });
+followWholeState('preview', (m) => render(m.state));

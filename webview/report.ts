@@ -16,6 +16,7 @@ import {
   el,
   fmt,
   inVsCode,
+  logPageError,
   onThemeChange,
   pct,
   post,
@@ -513,7 +514,7 @@ if (embedded) {
         },
       });
     } catch (e) {
-      post({ type: 'error', message: `report: ${(e as Error).stack ?? String(e)}` });
+      logPageError('report', e);
     }
   });
   post({ type: 'ready' });

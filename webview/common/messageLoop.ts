@@ -1,4 +1,5 @@
-// The message loop: ready → snapshot → deltas, renders coalesced to one per animation frame.
+// The message loops: a run page's (ready → snapshot → deltas, renders coalesced to one per animation frame), and
+// that of a page the host sends whole (compare, preview); the `ready` handshake and render errors of both.
 import {
   applySeriesDelta,
   type HostToWebview,
@@ -8,6 +9,36 @@ import {
 } from '../../src/webviewProtocol';
 import { post } from './vscodeApi';
 import { toast } from './format';
+
+/** A failure drawing the page goes to the extension's log (the webview's console is out of sight). */
+export function logPageError(where: string, e: unknown): void {
+  post({ type: 'error', message: `${where}: ${(e as Error).stack ?? String(e)}` });
+}
+
+/** Say `ready` now and whenever the page becomes visible again: the host answers with everything the page shows. */
+export function announceReady(): void {
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') post({ type: 'ready' });
+  });
+  post({ type: 'ready' });
+}
+
+/** The loop of a page the host sends whole: `draw` each message of type `type`, then say `ready`. */
+export function followWholeState<K extends HostToWebview['type']>(
+  type: K,
+  draw: (message: Extract<HostToWebview, { type: K }>) => void,
+): void {
+  window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+    const m = event.data;
+    if (m?.type !== type) return;
+    try {
+      draw(m as Extract<HostToWebview, { type: K }>);
+    } catch (e) {
+      logPageError('render', e);
+    }
+  });
+  announceReady();
+}
 
 /** The panel's data as received: series (snapshot + deltas), extras and the run state. */
 export class PanelData {
@@ -35,7 +66,7 @@ export function startMessageLoop(
     try {
       render(what);
     } catch (e) {
-      post({ type: 'error', message: `render: ${(e as Error).stack ?? String(e)}` });
+      logPageError('render', e);
     }
   };
   const schedule = () => {
@@ -88,8 +119,5 @@ export function startMessageLoop(
         break;
     }
   });
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') post({ type: 'ready' });
-  });
-  post({ type: 'ready' });
+  announceReady();
 }
