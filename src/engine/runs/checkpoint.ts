@@ -184,7 +184,8 @@ export function parseCheckpoint(text: string, where = 'checkpoint'): Checkpoint 
   if (o.version !== CHECKPOINT_VERSION) {
     fail(
       where,
-      `checkpoint version ${JSON.stringify(o.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`,
+      `checkpoint version ${JSON.stringify(o.version)} is not supported ` +
+        `(this build reads version ${CHECKPOINT_VERSION})`,
     );
   }
   checkCounters(o as { step: unknown; epoch: unknown }, where);
@@ -235,7 +236,10 @@ export function checkpointPath(dir: string, which: 'latest' | number = 'latest')
   return path.join(dir, EPOCH_CHECKPOINT_DIR, epochCheckpointName(which));
 }
 
-/** Read a checkpoint of a run folder: `latest` (checkpoint.json, the default) or the one written at the end of epoch N. */
+/**
+ * Read a checkpoint of a run folder: `latest` (checkpoint.json, the default) or the one written at the end of
+ * epoch N.
+ */
 export function readCheckpoint(dir: string, which: 'latest' | number = 'latest'): Checkpoint {
   const file = checkpointPath(dir, which);
   let text: string;
@@ -246,7 +250,9 @@ export function readCheckpoint(dir: string, which: 'latest' | number = 'latest')
       throw new Error(
         which === 'latest'
           ? `run ${dir} has no checkpoint yet (${CHECKPOINT_FILE} is missing)`
-          : `run ${dir} has no checkpoint for epoch ${which} (${path.join(EPOCH_CHECKPOINT_DIR, epochCheckpointName(which))} is missing)`,
+          : `run ${dir} has no checkpoint for epoch ${which} ` +
+              `(${path.join(EPOCH_CHECKPOINT_DIR, epochCheckpointName(which))} is missing)`,
+        { cause: e },
       );
     }
     throw e;
@@ -254,7 +260,10 @@ export function readCheckpoint(dir: string, which: 'latest' | number = 'latest')
   return parseCheckpoint(text, file);
 }
 
-/** Which checkpoints a run folder holds: whether checkpoint.json exists, and the epochs of checkpoints/epoch-NNNN.json, ascending. */
+/**
+ * Which checkpoints a run folder holds: whether checkpoint.json exists, and the epochs of
+ * checkpoints/epoch-NNNN.json, ascending.
+ */
 export function listCheckpoints(dir: string): { latest: boolean; epochs: number[] } {
   const latest = fs.existsSync(path.join(dir, CHECKPOINT_FILE));
   let names: string[] = [];

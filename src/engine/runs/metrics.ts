@@ -32,7 +32,10 @@ export interface MetricsRead {
   unknownKinds: MetricsUnknownKind[];
   /** Bad lines other than the last one (only when read with `tolerant: true`; otherwise they throw). */
   corrupt: MetricsProblem[];
-  /** The ignored last line: an interrupted write (no "\n") or a garbled final line; null when the file ended cleanly. */
+  /**
+   * The ignored last line: an interrupted write (no "\n") or a garbled final line; null when the file ended
+   * cleanly.
+   */
   droppedTail: string | null;
 }
 
@@ -77,7 +80,8 @@ export function describeMetricsProblem(dir: string, p: MetricsProblem): string {
 /** One line for the log: records of a kind this version does not know. */
 export function describeUnknownKind(dir: string, u: MetricsUnknownKind): string {
   return (
-    `${path.join(dir, METRICS_FILE)}:${u.line}: ${u.count} record${u.count === 1 ? '' : 's'} of kind "${u.kind}" skipped ` +
+    `${path.join(dir, METRICS_FILE)}:${u.line}: ` +
+    `${u.count} record${u.count === 1 ? '' : 's'} of kind "${u.kind}" skipped ` +
     '(written by a newer version of SBN Studio?)'
   );
 }

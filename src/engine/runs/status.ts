@@ -1,4 +1,5 @@
-// status.json (what the run is doing) and the `lock` file (who may write it). docs/run-format.md ("status.json", "lock").
+// status.json (what the run is doing) and the `lock` file (who may write it).
+// docs/run-format.md ("status.json", "lock").
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,7 +21,10 @@ export { RUN_STATUSES, type RunStatus, type StatusRecord } from './records';
 
 /** status.json as a reader should see it. */
 export interface StatusInfo extends StatusRecord {
-  /** What status.json says; differs from `status` when a `running` run's process is gone (then `status` is `crashed`). */
+  /**
+   * What status.json says; differs from `status` when a `running` run's process is gone (then `status` is
+   * `crashed`).
+   */
   recorded: RunStatus;
 }
 
@@ -60,7 +64,9 @@ export function readStatus(dir: string): StatusInfo {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `run ${dir} has no ${STATUS_FILE}` : `${file}: ${(e as Error).message}`);
+    throw new Error(code === 'ENOENT' ? `run ${dir} has no ${STATUS_FILE}` : `${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const r = raw as Partial<StatusRecord>;
   if (typeof r !== 'object' || r === null || !RUN_STATUSES.includes(r.status as RunStatus)) {

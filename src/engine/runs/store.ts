@@ -94,7 +94,8 @@ export function modelCopyName(modelFileName: string): string {
 
 function stamp(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  const date = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`;
+  return `${date}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
 function json(v: unknown): string {
@@ -123,8 +124,8 @@ export function readManifest(dir: string): RunManifest {
     m = readJsonObject(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`${dir} is not an sbn run folder (no ${RUN_FILE})`);
-    throw new Error(`${file}: ${(e as Error).message}`);
+      throw new Error(`${dir} is not an sbn run folder (no ${RUN_FILE})`, { cause: e });
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
   if (m.format !== RUN_FORMAT) throw new Error(`${file}: not an sbn run (format ${JSON.stringify(m.format)})`);
   if (m.version !== RUN_VERSION)
@@ -150,7 +151,7 @@ export function readSummary(dir: string): SummaryFile | null {
     return summaryFacts(readJsonObject(path.join(dir, SUMMARY_FILE)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`);
+    throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -161,7 +162,7 @@ export function readConfig(dir: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: the file is damaged, not valid JSON (${(e as Error).message})`);
+    throw new Error(`${file}: the file is damaged, not valid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -210,8 +211,9 @@ export function runInfo(dir: string): RunInfo {
 }
 
 /**
- * Every run folder directly under `root`, newest first (by creation time; folders without one by modification time).
- * Folders that are not readable runs are included with `reason` set; hidden entries and files are skipped. Never throws.
+ * Every run folder directly under `root`, newest first (by creation time; folders without one by modification
+ * time). Folders that are not readable runs are included with `reason` set; hidden entries and files are skipped.
+ * Never throws.
  */
 export function listRuns(root: string): RunInfo[] {
   let names: fs.Dirent[];
@@ -242,7 +244,7 @@ export function listRuns(root: string): RunInfo[] {
 /** Remove temporary files of interrupted atomic writes (the caller holds the lock). */
 function removeStaleTemps(dir: string): void {
   for (const d of [dir, path.join(dir, EPOCH_CHECKPOINT_DIR)]) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = fs.readdirSync(d);
     } catch {
@@ -308,7 +310,7 @@ export class RunStore {
     const clean = sanitizeRunName(name);
     fs.mkdirSync(root, { recursive: true });
     const base = `${stamp(created)}-${clean}`;
-    let dir = '';
+    let dir: string;
     for (let n = 1; ; n++) {
       dir = path.join(root, n === 1 ? base : `${base}-${n}`);
       try {
@@ -417,7 +419,8 @@ export class RunStore {
     const checked = validateMetricsRecord(JSON.parse(line));
     if (!checked.ok)
       throw new TypeError(
-        `a metrics record readers would skip: ${checked.unknownKind !== undefined ? `unknown kind "${checked.unknownKind}"` : checked.error}`,
+        'a metrics record readers would skip: ' +
+          (checked.unknownKind !== undefined ? `unknown kind "${checked.unknownKind}"` : checked.error),
       );
     const buf = Buffer.from(line + '\n', 'utf8');
     const fd = this.metricsFd as number;
