@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 function listTs(dir) {
   const out = [];
-  let entries = [];
+  let entries;
   try {
     entries = readdirSync(join(root, dir));
   } catch {
