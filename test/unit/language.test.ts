@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { parseModelText } from '../../src/engine/spec';
 import {
@@ -826,4 +827,30 @@ test('analyzeModel survives non-string input and a throwing machine', () => {
   );
   assert.match(a.problems[0].message, /internal error: boom/);
   assert.doesNotThrow(() => analyzeModel(undefined as unknown as string, undefined as unknown as string, EVERYTHING));
+});
+
+test('the editor analysis loads no TensorFlow.js: its module graph stays in the spec, data table and cost model', () => {
+  // The extension host runs it on every keystroke; TensorFlow.js belongs to the worker processes only.
+  type Esbuild = {
+    buildSync(o: object): { metafile: { inputs: Record<string, { imports: { path: string }[] }> } };
+  };
+  const esbuild = createRequire(__filename)('esbuild') as Esbuild;
+  const { metafile } = esbuild.buildSync({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/extension/language/hover.ts', 'src/extension/language/codeLens.ts'],
+    bundle: true,
+    platform: 'node',
+    external: ['@tensorflow/*', 'vscode'],
+    write: false,
+    metafile: true,
+    outdir: 'unused',
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(metafile.inputs);
+  assert.ok(inputs.includes('src/extension/language/analysis/index.ts'), inputs.join(', '));
+  const modules = [...inputs, ...Object.values(metafile.inputs).flatMap((m) => m.imports.map((i) => i.path))];
+  const heavy = modules.filter((f) =>
+    /@tensorflow|^vscode$|src\/engine\/(backend|kernels|network|train|estimators\/(?!exactCost))/.test(f),
+  );
+  assert.deepEqual([...new Set(heavy)], []);
 });
