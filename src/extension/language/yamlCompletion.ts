@@ -195,7 +195,8 @@ function yamlValue(v: unknown): string {
 function valueEntries(candidates: Schema[], range: Range): CompletionEntry[] {
   const out: CompletionEntry[] = [];
   const add = (v: unknown, doc: string | undefined): void => {
-    if (v === null || typeof v === 'object') return;
+    // a schema's values are JSON: objects, arrays and null are not offered
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return;
     const label = String(v);
     const existing = out.find((e) => e.label === label);
     if (existing) {
