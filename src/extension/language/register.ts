@@ -1,6 +1,6 @@
 // The model-file language features in VS Code: diagnostics (collection "sbn", debounced by sbn.validation.delay),
 // hovers, code lenses (Train, Compare estimators, totals) and quick fixes, for *.sbn.json / *.sbn.yaml / *.sbn.yml,
-// and schema completions for the YAML ones. Everything here only adapts the vscode-free cores (analysis.ts,
+// and schema completions for the YAML ones. Everything here only adapts the vscode-free cores (analysis/,
 // hover.ts, codeLens.ts, yamlCompletion.ts). In Restricted Mode all of
 // it works; data paths outside the workspace folders are then not probed, and the Train/Compare lenses are hidden.
 import * as fs from 'node:fs';
