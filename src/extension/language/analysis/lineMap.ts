@@ -27,6 +27,11 @@ export class LineMap {
     return this.ends[line] - this.starts[line];
   }
 
+  /** The line's text without its line break. */
+  lineText(line: number): string {
+    return this.text.slice(this.starts[line], this.ends[line]);
+  }
+
   position(offset: number): Position {
     const o = Math.max(0, Math.min(Number.isFinite(offset) ? offset : 0, this.text.length));
     let lo = 0;
