@@ -136,6 +136,11 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
   return { net, data, dataNote };
 }
 
+/** The estimators a comparison or preview draws: the known names but `exact` (a reference, never a compared one). */
+function comparedEstimators(requested: readonly string[]): EstimatorName[] {
+  return requested.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+}
+
 /** One job request; 'stop' never gets here (the message handler below takes it). */
 async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<void> {
   switch (req.type) {
@@ -195,7 +200,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
         backend: backend.name,
         description: `comparing estimators on ${model.name}`,
       });
-      const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+      const names = comparedEstimators(req.estimators);
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile);
       const result = compareEstimators(net, data, names, req.draws);
       disposeNetwork(net);
@@ -214,7 +219,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       const model = parseModel(req.modelFile, req.modelText);
       const backend = await backendFor(req.backend);
       send({ type: 'started', job: 'preview', backend: backend.name, description: `previewing ${model.name}` });
-      const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+      const names = comparedEstimators(req.estimators);
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile, 16);
       const r = compareEstimators(net, data, names, req.draws, 1, 400);
       disposeNetwork(net);
