@@ -16,8 +16,8 @@ export interface BackendProbe {
 }
 
 /**
- * The native backend's set-up state (src/engine/doctor.ts nativeBackendReport fills it from describeNativeBackend() and the probes;
- * it is meant to be replaced as a whole by the engine's describeNativeBackend()).
+ * The native backend's set-up state (src/engine/doctor.ts nativeBackendReport fills it from describeNativeBackend()
+ * and the probes; it is meant to be replaced as a whole by the engine's describeNativeBackend()).
  */
 export interface NativeBackendReport {
   /** Where the tensorflow backend's binding is found (a set-up folder, or a checkout's tfjs-node package), or null. */

@@ -34,7 +34,10 @@ export interface EstimatorInfo {
     'exact' | 'path-sample-analytic' | 'straight-through' | 'score-function' | 'relaxation' | 'moment-propagation';
   /** Unbiased for the gradient of the expected loss (exact, and the score-function estimators). */
   unbiased: boolean;
-  /** The same in every panel and report; the authors' colours where their figures have the method (docs/math.md §3.6). */
+  /**
+   * The same in every panel and report; the authors' colours where their figures have the method (docs/math.md
+   * §3.6).
+   */
   color: ChartColor;
 }
 
@@ -82,8 +85,9 @@ export function estimatorList(names: readonly string[] = ESTIMATOR_NAMES, last =
 const VARIANT_COLORS: Record<string, ChartColor> = { 'concrete(tau=0.1)': 'cyan' };
 
 /**
- * Label and colour of a series key: an estimator name, or a variant written `name(param=value)` as the gradient-accuracy
- * experiment labels them (`concrete(tau=0.1)` → "Concrete τ=0.1"). Unknown keys keep their text, in the foreground colour.
+ * Label and colour of a series key: an estimator name, or a variant written `name(param=value)` as the
+ * gradient-accuracy experiment labels them (`concrete(tau=0.1)` → "Concrete τ=0.1"). Unknown keys keep their text, in
+ * the foreground colour.
  */
 export function estimatorStyle(key: string): { label: string; color: ChartColor } {
   const m = /^([a-z-]+)(?:\((\w+)=([^)]*)\))?$/.exec(key);

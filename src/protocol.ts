@@ -1,9 +1,26 @@
-// The typed messages between the extension host and its training worker process (the webview panels have theirs in
-// src/webviewProtocol/). Both sides import this module and nothing else of each other.
-import type { EnvironmentReport } from './environmentReport';
-import type { EvalSplit } from './engine/runs/records';
+// The typed messages between the extension host and its worker processes (one job each: train, resume, compare,
+// evaluate, preview, environment; src/extension/worker/worker.ts), and their validators: each side checks what it
+// receives (parseWorkerRequest, parseWorkerEvent), so a malformed message is rejected with a line naming the field
+// instead of failing somewhere downstream. The webview panels have theirs in src/webviewProtocol/. Both sides import
+// this module and nothing else of each other.
+import { ENVIRONMENT_REPORT_SCHEMA, type EnvironmentReport } from './environmentReport';
+import {
+  array,
+  count,
+  EVAL_SPLITS,
+  flag,
+  measured,
+  object,
+  oneOf,
+  optional,
+  show,
+  text,
+  type EvalSplit,
+  type Schema,
+} from './engine/runs/records';
 
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
 export interface TrainOverrides {
   estimator?: string;
@@ -93,7 +110,10 @@ export type WorkerEvent =
   /** The environment report (then `done`). */
   | { type: 'environment'; report: EnvironmentReport };
 
-/** Per layer and estimator: trace of the covariance of one draw, SNR = ‖mean‖²/variance, cosine of one draw to the reference. */
+/**
+ * Per layer and estimator: trace of the covariance of one draw, SNR = ‖mean‖²/variance, cosine of one draw to the
+ * reference.
+ */
 export interface PreviewGradients {
   reference: 'exact' | 'unbiased-mean';
   layers: string[];
@@ -108,6 +128,155 @@ export interface PreviewGradients {
   }[];
 }
 
+// ------------------------------------------------------------------------------------------------ validation
+
+/**
+ * A value as it crosses the IPC channel: Node serialises messages as JSON, which has no NaN or ±∞, so a number that
+ * was not finite (the loss of a diverging step) arrives as null.
+ */
+type Wire<T> = T extends number
+  ? number | null
+  : T extends readonly (infer E)[]
+    ? Wire<E>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
+
+/**
+ * One schema per field of each message type, besides `type`; optional fields have optional schemas. The schemas
+ * check the shape of a message; the values (an epoch count of 0, an unknown estimator) are the job's to judge, with
+ * the messages a user gets for them.
+ */
+type Shapes<U extends { type: string }> = {
+  [T in U['type']]: {
+    [K in Exclude<keyof Extract<U, { type: T }>, 'type'>]-?: undefined extends Extract<U, { type: T }>[K]
+      ? Schema<Wire<Extract<U, { type: T }>[K]>> & { optional: true }
+      : Schema<Wire<Extract<U, { type: T }>[K]>>;
+  };
+};
+
+const learningRate: Schema<number | 'search'> = {
+  optional: false,
+  check: (v, at) => (v === 'search' ? null : count.check(v, at) && `"${at}" must be a finite number or "search"`),
+};
+const backend = oneOf(BACKEND_PREFERENCES);
+const modelFields = { modelFile: text, modelText: text };
+
+const REQUEST_SHAPES: Shapes<WorkerRequest> = {
+  train: {
+    ...modelFields,
+    overrides: object({
+      estimator: optional(text),
+      epochs: optional(count),
+      lr: optional(learningRate),
+      seed: optional(count),
+    }),
+    runsRoot: text,
+    backend,
+    diagnosticsInterval: optional(count),
+  },
+  resume: { runDir: text, backend },
+  compare: { ...modelFields, estimators: array(text), draws: count, backend },
+  evaluate: { runDir: text, samples: count, split: oneOf([...EVAL_SPLITS, 'auto'] as const), backend },
+  preview: { ...modelFields, estimators: array(text), draws: count, backend },
+  environment: { sbnVersion: text, backend, runsFolders: array(text) },
+  stop: {},
+};
+
+/**
+ * The environment report is checked as far as the host relies on it without looking (its format and the lists it
+ * walks); the panel that shows it reads every other field defensively.
+ */
+const environmentReport: Schema<EnvironmentReport> = {
+  optional: false,
+  check: (v, at) =>
+    object({
+      schema: oneOf([ENVIRONMENT_REPORT_SCHEMA] as const),
+      sbnVersion: text,
+      backends: array(object({})),
+      datasets: array(object({})),
+    }).check(v, at),
+};
+
+const EVENT_SHAPES: Shapes<WorkerEvent> = {
+  started: {
+    job: oneOf(['train', 'resume', 'compare', 'evaluate', 'preview'] as const),
+    backend: text,
+    runDir: optional(text),
+    estimator: optional(text),
+    description: text,
+  },
+  step: {
+    step: count,
+    epoch: count,
+    loss: measured,
+    lr: measured,
+    samplesPerSecond: measured,
+    totalSteps: count,
+    stepsPerEpoch: count,
+  },
+  eval: {
+    split: oneOf(EVAL_SPLITS),
+    step: count,
+    epoch: count,
+    u_loss: measured,
+    acc1: measured,
+    acc_e: measured,
+    entropy: measured,
+  },
+  epoch: { step: count, epoch: count, loss: measured, seconds: measured },
+  message: { text },
+  done: {
+    status: oneOf(['finished', 'stopped', 'diverged'] as const),
+    runDir: optional(text),
+    message: optional(text),
+    report: optional(text),
+  },
+  error: { message: text, userError: flag },
+  preview: {
+    result: object({
+      reference: oneOf(['exact', 'unbiased-mean'] as const),
+      layers: array(text),
+      draws: count,
+      note: text,
+      seconds: measured,
+      estimators: array(
+        object({
+          estimator: text,
+          seconds: measured,
+          layers: array(object({ name: text, variance: measured, snr: measured, bias: measured, cos1: measured })),
+        }),
+      ),
+    }),
+  },
+  environment: { report: environmentReport },
+};
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function parseMessage<U extends { type: string }>(what: string, shapes: Shapes<U>, m: unknown): Parsed<U> {
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || typeof (m as { type?: unknown }).type !== 'string')
+    return { ok: false, error: `${what}: expected an object with a string "type", got ${show(m)}` };
+  const type = (m as { type: string }).type;
+  if (!Object.hasOwn(shapes, type)) {
+    const known = Object.keys(shapes).map((t) => `"${t}"`);
+    return { ok: false, error: `${what}: unknown type ${show(type)} (expected one of ${known.join(', ')})` };
+  }
+  // fields a message type does not have are left alone, as in the run records
+  const wrong = object(shapes[type as U['type']] as Record<string, Schema<unknown>>).check(m, '');
+  return wrong ? { ok: false, error: `${what} "${type}": ${wrong}` } : { ok: true, message: m as U };
+}
+
+/** Checks a message the worker received from the host. */
+export function parseWorkerRequest(m: unknown): Parsed<WorkerRequest> {
+  return parseMessage('worker request', REQUEST_SHAPES, m);
+}
+
+/** Checks a message the host received from a worker. */
+export function parseWorkerEvent(m: unknown): Parsed<WorkerEvent> {
+  return parseMessage('worker event', EVENT_SHAPES, m);
+}
+
 export function isWorkerEvent(m: unknown): m is WorkerEvent {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+  return parseWorkerEvent(m).ok;
 }

@@ -43,7 +43,10 @@ function followWithProgress(job: Job, ctx: CommandContext, title: string): void 
           progress.report({ message: notificationText(event.text) });
         }
       });
-      return job.finished.finally(() => sub.dispose());
+      // Disposable.dispose() is typed `any`: a block body keeps it out of the promise chain
+      return job.finished.finally(() => {
+        sub.dispose();
+      });
     },
   );
 }

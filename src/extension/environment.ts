@@ -85,7 +85,13 @@ export async function downloadDataset(name: StoredDatasetName, log: vscode.LogOu
               p.phase === 'download' && p.total
                 ? (p.index - 1 + p.received / p.total) / p.files
                 : (p.index - 1) / p.files;
-            const message = `${p.file} (${p.index}/${p.files}): ${p.phase === 'download' ? `${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}` : p.phase === 'verify' ? 'checking' : 'extracting'}`;
+            const done =
+              p.phase === 'download'
+                ? `${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}`
+                : p.phase === 'verify'
+                  ? 'checking'
+                  : 'extracting';
+            const message = `${p.file} (${p.index}/${p.files}): ${done}`;
             progress.report({ message, increment: Math.max(0, 100 * fraction - shown) });
             shown = Math.max(shown, 100 * fraction);
           },
@@ -122,7 +128,8 @@ export async function ensureDataset(
     return true;
   const download = 'Download';
   const choice = await vscode.window.showWarningMessage(
-    `${DATASET_CATALOG[name].title} is not on this machine. Download it into SBN Studio's storage (${dataStoreDirs()[0]})?`,
+    `${DATASET_CATALOG[name].title} is not on this machine. ` +
+      `Download it into SBN Studio's storage (${dataStoreDirs()[0]})?`,
     download,
     SHOW_ENVIRONMENT,
   );

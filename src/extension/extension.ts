@@ -26,9 +26,9 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   const log = createLog();
   // before anything looks for data sets: the store in global storage, searched by the diagnostics and the workers
   const dataStore = configureDataStore(context);
-  log.info(
-    `SBN Studio ${context.extension.packageJSON.version} activating (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode'}; data sets downloaded into ${dataStore})`,
-  );
+  const { version } = context.extension.packageJSON as { version: string };
+  const workspace = vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode';
+  log.info(`SBN Studio ${version} activating (workspace ${workspace}; data sets downloaded into ${dataStore})`);
   const runs = new RunManager(
     path.join(context.extensionPath, 'dist', 'worker.js'),
     log,

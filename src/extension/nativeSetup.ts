@@ -68,9 +68,8 @@ export function registerNativeSetup(
       { label: 'libtensorflow', dir: options.libtensorflow },
       { label: 'sbn.libtensorflowPath', dir: setting },
     ]);
-    log.info(
-      `native set-up into ${dir}${libtensorflow ? ` with ${libtensorflow.label} ${libtensorflow.dir}` : ''}${options.gpu ? ' (GPU)' : ''}`,
-    );
+    const using = libtensorflow ? ` with ${libtensorflow.label} ${libtensorflow.dir}` : '';
+    log.info(`native set-up into ${dir}${using}${options.gpu ? ' (GPU)' : ''}`);
     running = Promise.resolve(
       vscode.window.withProgress(
         {
@@ -138,7 +137,8 @@ export function registerNativeSetup(
     const never = vscode.l10n.t("Don't Ask Again");
     const choice = await vscode.window.showInformationMessage(
       vscode.l10n.t(
-        'Training runs on WebAssembly here. Set up the native TensorFlow backend (several times faster; needs Python 3 with pip, a C++ compiler and Node.js)?',
+        'Training runs on WebAssembly here. Set up the native TensorFlow backend ' +
+          '(several times faster; needs Python 3 with pip, a C++ compiler and Node.js)?',
       ),
       setUpNow,
       notNow,

@@ -124,7 +124,8 @@ export class RunManager implements vscode.Disposable {
         case 'eval':
           job.lastEval = m;
           this.log.info(
-            `${label}: ${m.split} epoch ${m.epoch.toFixed(2)} u_loss ${m.u_loss.toFixed(4)} acc_e ${(100 * m.acc_e).toFixed(2)}%`,
+            `${label}: ${m.split} epoch ${m.epoch.toFixed(2)} ` +
+              `u_loss ${m.u_loss.toFixed(4)} acc_e ${(100 * m.acc_e).toFixed(2)}%`,
           );
           break;
         case 'message':
@@ -155,7 +156,8 @@ export class RunManager implements vscode.Disposable {
         const tail = stderrTail.trim().split('\n').slice(-3).join(' | ');
         let resume = '';
         if (job.runDir && (job.kind === 'train' || job.kind === 'resume')) {
-          // a killed worker cannot record how its run ended: record it here, free the lock, and say what a resume will do
+          // a killed worker cannot record how its run ended: record it here, free the lock, and say what a resume
+          // will do
           resume = describeResume(job.runDir);
           if (child.pid !== undefined)
             releaseAbandonedRun(job.runDir, child.pid, `the training worker ${reason}; ${resume}`);

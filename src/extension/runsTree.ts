@@ -87,7 +87,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
 
   /** Re-create the file watchers (after a settings change). */
   watch(): void {
-    this.watchers.forEach((w) => w.dispose());
+    for (const w of this.watchers) w.dispose();
     this.watchers.length = 0;
     for (const root of this.runsRoots()) {
       const w = vscode.workspace.createFileSystemWatcher(
@@ -129,7 +129,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
   }
 
   dispose(): void {
-    this.watchers.forEach((w) => w.dispose());
+    for (const w of this.watchers) w.dispose();
     this.changed.dispose();
     if (this.timer) clearTimeout(this.timer);
   }

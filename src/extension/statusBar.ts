@@ -34,7 +34,8 @@ export class TrainingStatusBar implements vscode.Disposable {
       return;
     }
     const job = training[training.length - 1];
-    this.item.text = `$(sync~spin) SBN ${job.estimator ?? ''} ${progressText(job)}${training.length > 1 ? ` (+${training.length - 1})` : ''}`;
+    const others = training.length > 1 ? ` (+${training.length - 1})` : '';
+    this.item.text = `$(sync~spin) SBN ${job.estimator ?? ''} ${progressText(job)}${others}`;
     this.item.tooltip = `${job.label}${job.runDir ? `\n${job.runDir}` : ''}\nClick to show the SBN Studio log`;
     this.item.show();
     void vscode.commands.executeCommand('setContext', 'sbn.trainingActive', true);

@@ -34,7 +34,14 @@ class TrainingTerminal implements vscode.Pseudoterminal {
     this.written.fire(`${text.replace(/\n/g, '\r\n')}\r\n`);
   }
 
-  async open(): Promise<void> {
+  open(): void {
+    this.run().catch((e: unknown) => {
+      this.line(`sbn: ${e instanceof Error ? e.message : String(e)}`);
+      this.closed.fire(1);
+    });
+  }
+
+  private async run(): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       this.line('sbn: training needs a trusted workspace (Restricted Mode only validates model files).');
       this.closed.fire(2);
@@ -80,12 +87,14 @@ class TrainingTerminal implements vscode.Pseudoterminal {
           logEvery = Math.max(1, Math.round(event.stepsPerEpoch / 10));
           if (event.step % logEvery < 1 || event.step === event.totalSteps)
             this.line(
-              `sbn: step ${event.step}/${event.totalSteps} epoch ${event.epoch.toFixed(2)} loss ${event.loss.toFixed(4)} ${event.samplesPerSecond.toFixed(0)} samples/s`,
+              `sbn: step ${event.step}/${event.totalSteps} epoch ${event.epoch.toFixed(2)} ` +
+                `loss ${event.loss.toFixed(4)} ${event.samplesPerSecond.toFixed(0)} samples/s`,
             );
           break;
         case 'eval':
           this.line(
-            `sbn: eval ${event.split} epoch ${event.epoch.toFixed(2)}: u_loss ${event.u_loss.toFixed(4)} acc1 ${(100 * event.acc1).toFixed(2)}% acc_e ${(100 * event.acc_e).toFixed(2)}%`,
+            `sbn: eval ${event.split} epoch ${event.epoch.toFixed(2)}: u_loss ${event.u_loss.toFixed(4)} ` +
+              `acc1 ${(100 * event.acc1).toFixed(2)}% acc_e ${(100 * event.acc_e).toFixed(2)}%`,
           );
           break;
         case 'message':
@@ -121,7 +130,7 @@ function taskFor(runs: RunManager, def: SbnTaskDefinition, folder: vscode.Worksp
     folder ?? vscode.TaskScope.Workspace,
     `train ${def.model}${def.estimator ? ` (${def.estimator})` : ''}`,
     'sbn',
-    new vscode.CustomExecution(async () => new TrainingTerminal(runs, def, folder)),
+    new vscode.CustomExecution(() => Promise.resolve(new TrainingTerminal(runs, def, folder))),
   );
   task.group = vscode.TaskGroup.Build;
   task.detail = 'Train an SBN model file with SBN Studio';

@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 export async function requireTrust(action: string): Promise<boolean> {
   if (vscode.workspace.isTrusted) return true;
   const choice = await vscode.window.showWarningMessage(
-    `${action} needs a trusted workspace: it runs TensorFlow on data files that the model file names. In Restricted Mode SBN Studio only validates model files and shows past runs.`,
+    `${action} needs a trusted workspace: it runs TensorFlow on data files that the model file names. ` +
+      'In Restricted Mode SBN Studio only validates model files and shows past runs.',
     'Manage Workspace Trust',
   );
   if (choice) await vscode.commands.executeCommand('workbench.trust.manage');

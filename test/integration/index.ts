@@ -13,7 +13,7 @@ import Mocha from 'mocha';
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 function listTests(dir: string): string[] {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
@@ -104,9 +104,8 @@ export function run(): Promise<void> {
     )
     .sort();
   for (const f of files) mocha.addFile(f);
-  console.log(
-    `integration tests: ${files.length} file${files.length === 1 ? '' : 's'}${grep ? `, grep ${JSON.stringify(grep)}` : ''}`,
-  );
+  const filter = grep ? `, grep ${JSON.stringify(grep)}` : '';
+  console.log(`integration tests: ${files.length} file${files.length === 1 ? '' : 's'}${filter}`);
   return new Promise<void>((resolve, reject) => {
     try {
       mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));
@@ -114,7 +113,7 @@ export function run(): Promise<void> {
       // A test file that throws while loading.
       console.error(`integration tests could not start: ${errorText(err)}`);
       console.log('0 passed, 1 failed');
-      reject(err);
+      reject(err instanceof Error ? err : new Error(errorText(err)));
     }
   });
 }

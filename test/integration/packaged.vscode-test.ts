@@ -107,7 +107,7 @@ if (installed) {
 
     // The set-up builds against the libtensorflow that `npm install` extracted into the cache (sbn.libtensorflowPath
     // points there), so nothing is downloaded; the tfjs-node binding compiled for it is reused from that cache too.
-    test('the MNIST template trains from the MNIST shipped in the VSIX (no download, no native set-up)', async function () {
+    test('the MNIST template trains on the MNIST in the VSIX (no download, no native set-up)', async function () {
       this.timeout(300_000); // one epoch on 800 images, then the 10 000 test images evaluated, on single-threaded wasm
       const shipped = path.join(ext.extensionPath, 'dist', 'datasets', 'mnist');
       assert.deepStrictEqual(fs.readdirSync(shipped).sort(), [
@@ -144,7 +144,7 @@ if (installed) {
       );
     });
 
-    test('SBN: Set Up Native Backend, then a run trains on tensorflow with native kernels as fast as the checkout', async function () {
+    test('SBN: Set Up Native Backend, then tensorflow + native kernels as fast as the checkout', async function () {
       this.timeout(900_000);
       const lt = process.env.SBN_LIBTENSORFLOW ?? path.join(cacheRoot(), `libtensorflow-${TF_VERSION}`);
       if (!fs.existsSync(path.join(lt, 'lib'))) {
@@ -173,7 +173,8 @@ if (installed) {
       const manifest = await vscode.commands.executeCommand<NativeManifest | undefined>('sbn.setupNativeBackend');
       assert.ok(manifest, 'the set-up failed (see the SBN Studio log)');
       console.log(
-        `    set-up in ${((Date.now() - t0) / 1000).toFixed(1)} s: libtensorflow ${manifest.libtensorflow.version} (${manifest.libtensorflow.source}), ` +
+        `    set-up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ` +
+          `libtensorflow ${manifest.libtensorflow.version} (${manifest.libtensorflow.source}), ` +
           `devices ${manifest.check.devices.map((d) => d.type).join(', ')}, kernels ${manifest.check.kernels?.isa}`,
       );
       assert.strictEqual(manifest.libtensorflow.version, TF_VERSION);
@@ -289,7 +290,8 @@ if (installed) {
       }
       const line = (key: 'toy' | 'wide', wasm: number | undefined) =>
         `installed VSIX native ${best.installed[key].toFixed(1)}, checkout native ${best.checkout[key].toFixed(1)} ` +
-        `(installed/checkout ${(best.installed[key] / best.checkout[key]).toFixed(2)}); through the extension with its dashboard open ${best.extension[key].toFixed(1)}; ` +
+        `(installed/checkout ${(best.installed[key] / best.checkout[key]).toFixed(2)}); ` +
+        `through the extension with its dashboard open ${best.extension[key].toFixed(1)}; ` +
         `installed VSIX on wasm ${wasm?.toFixed(1) ?? '?'}`;
       console.log(`    steps/s, toy2d (2×16 units, batch 10, 320 steps): ${line('toy', rates.wasm)}`);
       console.log(`    steps/s, toy2d-wide (2×256 units, batch 40, 160 steps): ${line('wide', rates.wasmWide)}`);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { parseModelText } from '../../src/engine/spec';
 import {
@@ -433,8 +434,10 @@ test('fashion-mnist: a warning at data.dataset when missing, nothing when instal
   ]);
   assert.equal(
     missing.problems[0].message,
-    'fashion-mnist is not on this machine: Train Model offers to download it (or run `sbn data fetch fashion-mnist`), ' +
-      'install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) or set SBN_FASHION_MNIST_DIR to a folder holding its ' +
+    'fashion-mnist is not on this machine: Train Model offers to download it ' +
+      '(or run `sbn data fetch fashion-mnist`), ' +
+      'install it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu) ' +
+      'or set SBN_FASHION_MNIST_DIR to a folder holding its ' +
       '4 IDX files; SBN: Show Environment lists where it was looked for',
   );
   assert.deepEqual(analyzeModel(text, '/w/m.sbn.yaml', machine([], true).env).problems, []);
@@ -580,7 +583,8 @@ test('hover: conv, flatten, dense and output layers show shapes, parameters and 
     const at = rangeOf(CONV_YAML, needle);
     assert.equal(
       hoverAt(a, at.start.line, at.start.character),
-      '**output** · linear output, loss nll (softmax over 10 classes)\n\n`[256]` → `[10]`\n\n2,570 parameters · 0 binary units',
+      '**output** · linear output, loss nll (softmax over 10 classes)\n\n' +
+        '`[256]` → `[10]`\n\n2,570 parameters · 0 binary units',
     );
   }
   const name = rangeOf(CONV_YAML, 'name');
@@ -826,4 +830,30 @@ test('analyzeModel survives non-string input and a throwing machine', () => {
   );
   assert.match(a.problems[0].message, /internal error: boom/);
   assert.doesNotThrow(() => analyzeModel(undefined as unknown as string, undefined as unknown as string, EVERYTHING));
+});
+
+test('the editor analysis loads no TensorFlow.js (its module graph: spec, data table, cost model)', () => {
+  // The extension host runs it on every keystroke; TensorFlow.js belongs to the worker processes only.
+  type Esbuild = {
+    buildSync(o: object): { metafile: { inputs: Record<string, { imports: { path: string }[] }> } };
+  };
+  const esbuild = createRequire(__filename)('esbuild') as Esbuild;
+  const { metafile } = esbuild.buildSync({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/extension/language/hover.ts', 'src/extension/language/codeLens.ts'],
+    bundle: true,
+    platform: 'node',
+    external: ['@tensorflow/*', 'vscode'],
+    write: false,
+    metafile: true,
+    outdir: 'unused',
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(metafile.inputs);
+  assert.ok(inputs.includes('src/extension/language/analysis/index.ts'), inputs.join(', '));
+  const modules = [...inputs, ...Object.values(metafile.inputs).flatMap((m) => m.imports.map((i) => i.path))];
+  const heavy = modules.filter((f) =>
+    /@tensorflow|^vscode$|src\/engine\/(backend|kernels|network|train|estimators\/(?!exactCost))/.test(f),
+  );
+  assert.deepEqual([...new Set(heavy)], []);
 });

@@ -153,7 +153,7 @@ test('run folders: the model name never leaves the runs folder or names a specia
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test('webview pages never parse strings as markup: no innerHTML, outerHTML, insertAdjacentHTML, document.write, eval', () => {
+test('webviews parse no string as markup: no innerHTML, outerHTML, insertAdjacentHTML, document.write, eval', () => {
   const dir = path.join(repoRoot(), 'webview');
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
     const text = fs.readFileSync(path.join(dir, f), 'utf8');

@@ -1,6 +1,6 @@
 // The fixed facts of the built-in data sets: the shape of one example (channel-major) and the classes its labels
 // take. The readers (mnist.ts, cifar10.ts, toy2d.ts) produce data of these shapes, and the editor checks a model
-// against them without reading any data (src/extension/language/analysis.ts).
+// against them without reading any data (src/extension/language/analysis/data.ts).
 
 export interface BuiltInDataset {
   shape: readonly number[];

@@ -88,6 +88,9 @@ function object<S extends Shape>(shape: S): ObjectSchema<S> {
   };
 }
 
+// The same schemas check the messages between the extension host and its workers (src/protocol.ts).
+export { array, count, flag, measured, object, oneOf, optional, show, text };
+
 // ------------------------------------------------------------------------------------------------ metrics.jsonl
 
 export const EVAL_SPLITS = ['train', 'validation', 'test'] as const;

@@ -3,16 +3,8 @@
 import { defaultLayerName, inferGeometry } from './geometry';
 import { LR_SEARCH_DEFAULTS } from './model';
 import { type Problem, type Segment, type SourceMap } from './sourceMap';
-import type { LayerSpec } from './types';
+import { isCount, isObject, wellFormedLayers, wellFormedShape } from './wellFormed';
 import { TRAINING_ESTIMATORS } from '../../estimators';
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function isCount(v: unknown, min: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min;
-}
 
 /** The estimators a model trains with (the schema's enum: test/unit/estimatorNames.test.ts). */
 const ESTIMATORS: ReadonlySet<string> = new Set(TRAINING_ESTIMATORS);
@@ -56,55 +48,16 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
     });
   }
 
-  const shape = inputShape(value);
+  const shape = wellFormedShape(isObject(value.input) ? value.input.shape : undefined);
   if (shape && Array.isArray(value.layers)) checkShapes(shape, value.layers, at);
   if (isObject(value.data)) checkData(value.data, shape, at);
   if (isObject(value.train)) checkTrain(value.train, at);
   return problems;
 }
 
-/** input.shape when it is valid: 1 or 3 whole numbers ≥ 1. */
-function inputShape(value: Record<string, unknown>): number[] | undefined {
-  const shape = isObject(value.input) ? value.input.shape : undefined;
-  if (!Array.isArray(shape) || (shape.length !== 1 && shape.length !== 3) || !shape.every((n) => isCount(n, 1)))
-    return undefined;
-  return shape;
-}
-
-/** A hidden layer as the schema accepts it, else undefined. */
-function wellFormedLayer(l: unknown): LayerSpec | undefined {
-  if (!isObject(l)) return undefined;
-  const name = typeof l.name === 'string' ? l.name : undefined;
-  if (l.type === 'dense' && isCount(l.units, 1)) return { type: 'dense', units: l.units, name };
-  if (l.type === 'flatten') return { type: 'flatten', name };
-  if (
-    l.type === 'conv' &&
-    isCount(l.filters, 1) &&
-    (l.kernel === 1 || l.kernel === 3 || l.kernel === 5) &&
-    (l.stride === undefined || isCount(l.stride, 1)) &&
-    (l.padding === undefined || isCount(l.padding, 0))
-  ) {
-    return {
-      type: 'conv',
-      filters: l.filters,
-      kernel: l.kernel,
-      stride: l.stride,
-      padding: l.padding,
-      name,
-    };
-  }
-  return undefined;
-}
-
 /** Shape inference through the layers, up to the first layer the schema rejects (it reports that one). */
 function checkShapes(shape: number[], rawLayers: unknown[], at: At): void {
-  const layers: LayerSpec[] = [];
-  for (const raw of rawLayers) {
-    const layer = wellFormedLayer(raw);
-    if (!layer) break;
-    layers.push(layer);
-  }
-  const { issue } = inferGeometry(shape, layers);
+  const { issue } = inferGeometry(shape, wellFormedLayers(rawLayers));
   if (issue) at(['layers', issue.index, issue.field], issue.message);
 }
 

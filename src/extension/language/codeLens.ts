@@ -46,7 +46,9 @@ export function codeLenses(analysis: ModelAnalysis, options: { commands?: boolea
     lenses.push({
       range,
       title: totalsTitle(t.params, t.binaryUnits),
-      tooltip: `${t.hiddenLayers} hidden layer${t.hiddenLayers === 1 ? '' : 's'}, [${t.inShape.join(', ')}] → [${t.outShape.join(', ')}]`,
+      tooltip:
+        `${t.hiddenLayers} hidden layer${t.hiddenLayers === 1 ? '' : 's'}, ` +
+        `[${t.inShape.join(', ')}] → [${t.outShape.join(', ')}]`,
     });
   }
   return lenses;

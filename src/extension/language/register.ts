@@ -1,6 +1,6 @@
 // The model-file language features in VS Code: diagnostics (collection "sbn", debounced by sbn.validation.delay),
 // hovers, code lenses (Train, Compare estimators, totals) and quick fixes, for *.sbn.json / *.sbn.yaml / *.sbn.yml,
-// and schema completions for the YAML ones. Everything here only adapts the vscode-free cores (analysis.ts,
+// and schema completions for the YAML ones. Everything here only adapts the vscode-free cores (analysis/,
 // hover.ts, codeLens.ts, yamlCompletion.ts). In Restricted Mode all of
 // it works; data paths outside the workspace folders are then not probed, and the Train/Compare lenses are hidden.
 import * as fs from 'node:fs';
@@ -56,6 +56,15 @@ function isInside(folder: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !nodePath.isAbsolute(rel));
 }
 
+/** Whether a stored data set is where the trainer looks; a store that cannot be searched counts as not there. */
+function isLocated(name: StoredDatasetName): boolean {
+  try {
+    return locateDataset(name) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** The machine as the analysis sees it: existence checks only; Restricted Mode keeps them inside the workspace. */
 function machineEnv(): AnalysisEnv {
   // existence checks of a few folders, cached for 5 s (a download that just finished shows soon)
@@ -64,13 +73,7 @@ function machineEnv(): AnalysisEnv {
     const now = Date.now();
     let hit = cache.get(name);
     if (!hit || now - hit.at > 5000) {
-      let found = false;
-      try {
-        found = locateDataset(name) !== undefined;
-      } catch {
-        found = false;
-      }
-      hit = { at: now, available: found };
+      hit = { at: now, available: isLocated(name) };
       cache.set(name, hit);
     }
     return hit.available;

@@ -12,10 +12,11 @@
 import { isMap, isScalar, isSeq, parseDocument, parse as parseYamlScalar, type Node, type YAMLMap } from 'yaml';
 import { describeSchema } from '../../engine/spec/messages';
 import { modelSchema } from '../../engine/spec/validate';
+import type { Segment } from '../../engine/spec/sourceMap';
 import type { Position, Range } from './analysis';
+import { LineMap } from './analysis/lineMap';
 
 type Schema = Record<string, unknown>;
-type Segment = string | number;
 
 export interface CompletionEntry {
   label: string;
@@ -36,19 +37,6 @@ export interface CompletionEntry {
 
 const MARKER = 'sbnCompletionMarker';
 const WORD = /[\w$.-]/;
-
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  const re = /\r\n|\r|\n/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index + m[0].length);
-  return starts;
-}
-
-function lineAt(text: string, starts: number[], line: number): string {
-  const start = starts[line];
-  const end = line + 1 < starts.length ? starts[line + 1] : text.length;
-  return text.slice(start, end).replace(/\r?\n$|\r$/, '');
-}
 
 /** Resolves a local `$ref` (`#/definitions/x`). */
 function deref(schema: Schema, root: Schema): Schema {
@@ -195,7 +183,8 @@ function yamlValue(v: unknown): string {
 function valueEntries(candidates: Schema[], range: Range): CompletionEntry[] {
   const out: CompletionEntry[] = [];
   const add = (v: unknown, doc: string | undefined): void => {
-    if (v === null || typeof v === 'object') return;
+    // a schema's values are JSON: objects, arrays and null are not offered
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return;
     const label = String(v);
     const existing = out.find((e) => e.label === label);
     if (existing) {
@@ -290,9 +279,9 @@ export function yamlCompletions(text: string, position: Position, schema: Schema
 }
 
 function complete(text: string, position: Position, schema: Schema): CompletionEntry[] {
-  const starts = lineStarts(text);
-  if (position.line < 0 || position.line >= starts.length) return [];
-  const line = lineAt(text, starts, position.line);
+  const lines = new LineMap(text);
+  if (position.line < 0 || position.line >= lines.lineCount) return [];
+  const line = lines.lineText(position.line);
   const character = Math.min(position.character, line.length);
   const before = line.slice(0, character);
   if (/(^|\s)#/.test(before)) return []; // in a comment
@@ -308,7 +297,7 @@ function complete(text: string, position: Position, schema: Schema): CompletionE
   const colonTyped = /^\s*:/.test(after);
   // In block style a line that holds only indentation, `- ` markers and a word is a key being typed.
   const keyLine = /^\s*(?:-\s+)*[\w$.-]*$/.test(before) && !colonTyped && !after.includes(':');
-  const lineStart = starts[position.line];
+  const lineStart = lines.offset({ line: position.line, character: 0 });
   const modified =
     text.slice(0, lineStart + character) +
     MARKER +

@@ -1,7 +1,9 @@
-// The training worker: a separate Node process (forked by the extension host with ELECTRON_RUN_AS_NODE),
-// so that training never runs on the extension-host thread. It runs one job — train, resume, compare or
-// evaluate — streaming typed events to the host, and exits. `stop` asks a training job to finish the
-// current step, write a checkpoint and end; the host kills the process if that takes too long.
+// A worker process: a separate Node process (forked by the extension host with ELECTRON_RUN_AS_NODE), so that
+// training and the other jobs never run on the extension-host thread. It runs one job — train, resume, compare,
+// evaluate, preview or environment — streaming typed events to the host (src/protocol.ts), and exits. `stop` asks a
+// training job to finish the current step, write a checkpoint and end; the host kills the process if that takes too
+// long. Every request is checked against the protocol first: a malformed one is answered with an error event naming
+// the field, never with a crash.
 import * as path from 'node:path';
 import { initBackend } from '../../engine/backend';
 import { kernelsInfo } from '../../engine/kernels';
@@ -16,7 +18,7 @@ import { Rng } from '../../engine/rng';
 import { DataError, loadDataset } from '../../engine/data';
 import { isEstimatorName, type EstimatorName } from '../../engine/estimators';
 import { BACKEND_PROBE_FLAG, environmentReport, runBackendProbe } from '../../engine/doctor';
-import type { WorkerEvent, WorkerRequest } from '../../protocol';
+import { parseWorkerRequest, type WorkerEvent, type WorkerRequest } from '../../protocol';
 import { shapeSize } from '../../engine/spec/geometry';
 
 function send(event: WorkerEvent): void {
@@ -51,13 +53,14 @@ async function backendFor(preference: string) {
 }
 
 async function train(session: Session, backend: string, job: 'train' | 'resume'): Promise<void> {
+  const { model, train: settings } = session.config;
   send({
     type: 'started',
     job,
     backend,
     runDir: session.store.dir,
-    estimator: session.config.train.estimator,
-    description: `${session.config.model.name}: ${session.config.train.estimator} on ${session.data.name}, ${session.config.train.epochs} epochs`,
+    estimator: settings.estimator,
+    description: `${model.name}: ${settings.estimator} on ${session.data.name}, ${settings.epochs} epochs`,
   });
   const { result } = await runSession(session, backend, {
     shouldStop: () => stopRequested,
@@ -75,18 +78,20 @@ async function train(session: Session, backend: string, job: 'train' | 'resume')
           entropy: e.entropy,
         }),
       epoch: (e) => send({ type: 'epoch', ...e }),
-      lrTrial: (e) =>
-        send({
-          type: 'message',
-          text: `lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`,
-        }),
+      lrTrial: (e) => {
+        const outcome = e.diverged ? 'diverged' : e.objective.toFixed(4);
+        send({ type: 'message', text: `lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${outcome}` });
+      },
       message: (text) => send({ type: 'message', text }),
     },
   });
   send({ type: 'done', status: result.status, runDir: session.store.dir, message: result.message });
 }
 
-/** The network and batch of an estimator comparison: the model at its initialisation on its first training batch (or 32 random inputs without data). */
+/**
+ * The network and batch of an estimator comparison: the model at its initialisation on its first training batch
+ * (or 32 random inputs without data).
+ */
 function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string, maxRows = Infinity) {
   let net;
   let data: { X: number[][]; Y: number[] };
@@ -112,7 +117,8 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
       X: Array.from({ length: rows }, (_, i) => Array.from(loaded.train.x.subarray(i * features, (i + 1) * features))),
       Y: Array.from(loaded.train.y.subarray(0, rows)),
     };
-    dataNote = `the network at its initialisation (${t.init}), on the first ${rows} training examples of ${loaded.name}`;
+    const batch = `the first ${rows} training examples of ${loaded.name}`;
+    dataNote = `the network at its initialisation (${t.init}), on ${batch}`;
   } else {
     const rng = new Rng(1);
     net = initNetwork(model, rng);
@@ -123,9 +129,16 @@ function comparisonSetup(model: ReturnType<typeof parseModel>, modelFile: string
         model.output.loss === 'logistic' ? (rng.uniform() < 0.5 ? -1 : 1) : rng.int(model.output.units),
       ),
     };
-    dataNote = `the network at its default initialisation, on ${Math.min(32, maxRows)} random inputs (the model file has no data/train section)`;
+    dataNote =
+      `the network at its default initialisation, on ${Math.min(32, maxRows)} random inputs ` +
+      '(the model file has no data/train section)';
   }
   return { net, data, dataNote };
+}
+
+/** The estimators a comparison or preview draws: the known names but `exact` (a reference, never a compared one). */
+function comparedEstimators(requested: readonly string[]): EstimatorName[] {
+  return requested.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
 }
 
 /** One job request; 'stop' never gets here (the message handler below takes it). */
@@ -162,13 +175,16 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       const report = [
         `# Evaluation of ${path.basename(req.runDir)}`,
         '',
-        `${r.model} trained with ${r.estimator}; checkpoint at step ${r.step} (epoch ${r.epoch}); ${r.split} split, ${r.examples} examples; backend ${backend.name}.`,
+        `${r.model} trained with ${r.estimator}; checkpoint at step ${r.step} (epoch ${r.epoch}); ` +
+          `${r.split} split, ${r.examples} examples; backend ${backend.name}.`,
         '',
         '| samples | accuracy |',
         '|---:|---:|',
         ...shownSampleCounts(r.samples).map((s) => `| ${s} | ${(100 * r.accuracy[s - 1]).toFixed(2)}% |`),
         '',
-        `u_loss ${r.metrics.u_loss.toFixed(4)} · acc1 ${(100 * r.metrics.acc1).toFixed(2)}% · acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · entropy ${r.metrics.entropy.toFixed(3)} bits`,
+        `u_loss ${r.metrics.u_loss.toFixed(4)} · acc1 ${(100 * r.metrics.acc1).toFixed(2)}% · ` +
+          `acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · ` +
+          `entropy ${r.metrics.entropy.toFixed(3)} bits`,
         '',
         `Saved to \`${r.file}\`.`,
       ].join('\n');
@@ -184,7 +200,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
         backend: backend.name,
         description: `comparing estimators on ${model.name}`,
       });
-      const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+      const names = comparedEstimators(req.estimators);
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile);
       const result = compareEstimators(net, data, names, req.draws);
       disposeNetwork(net);
@@ -203,7 +219,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       const model = parseModel(req.modelFile, req.modelText);
       const backend = await backendFor(req.backend);
       send({ type: 'started', job: 'preview', backend: backend.name, description: `previewing ${model.name}` });
-      const names = req.estimators.filter((n): n is EstimatorName => isEstimatorName(n) && n !== 'exact');
+      const names = comparedEstimators(req.estimators);
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile, 16);
       const r = compareEstimators(net, data, names, req.draws, 1, 400);
       disposeNetwork(net);
@@ -251,21 +267,47 @@ if (process.argv[2] === BACKEND_PROBE_FLAG) {
   void runBackendProbe(process.argv[3]).then(() => process.exit(0));
 }
 
-process.on('message', (message: WorkerRequest) => {
-  if (message.type === 'stop') {
+/** The job this worker runs, once one has been asked for. */
+let running: WorkerRequest['type'] | undefined;
+
+process.on('message', (message: unknown) => {
+  const parsed = parseWorkerRequest(message);
+  if (!parsed.ok) return refuse(parsed.error);
+  const request = parsed.message;
+  if (request.type === 'stop') {
     stopRequested = true;
     return;
   }
-  handle(message).then(
+  if (running) return refuse(`a worker runs one job: got "${request.type}" while "${running}" runs`);
+  running = request.type;
+  handle(request).then(
     () => process.exit(0),
     (e: Error) => {
       const user = e instanceof UserError || e instanceof ConfigError;
       send({ type: 'error', message: e.message, userError: user });
-      // give the IPC channel a moment to deliver the error before exiting
-      setTimeout(() => process.exit(user ? 2 : 1), 50);
+      exitSoon(user ? 2 : 1);
     },
   );
 });
+
+/**
+ * A request the protocol does not allow (a bug on the host's side). Before a job starts it ends the worker with
+ * an error event; during a job, the job goes on and the host's log gets a warning.
+ */
+function refuse(reason: string): void {
+  if (running) {
+    send({ type: 'message', text: `warning: ignored a request: ${reason}` });
+    return;
+  }
+  send({ type: 'error', message: reason, userError: false });
+  exitSoon(1);
+}
+
+/** Gives the IPC channel a moment to deliver the last event before exiting. */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 50);
+}
+
 // The host went away (window closed, reload): finish the current step, checkpoint and end.
 process.on('disconnect', () => {
   stopRequested = true;
