@@ -171,9 +171,9 @@ export function axisValues(axis: GridAxis, integer: boolean): unknown[] {
   return integer ? [...new Set(values)] : values;
 }
 
-/** 0.1 + 0.2 → 0.3: grid values as a person would write them (12 significant digits), stable across platforms. */
+/** Grid values as a person would write them: 6 significant digits (0.0316228), the same on every platform. */
 export function tidy(v: number): number {
-  return Number(v.toPrecision(12));
+  return Number(v.toPrecision(6));
 }
 
 // ---- Parsing ------------------------------------------------------------------------------------------------------

@@ -2,3 +2,6 @@
 // Pure TypeScript, no vscode.
 export * from './format';
 export * from './executor';
+export * from './folder';
+export * from './run';
+export * from './report';
