@@ -131,7 +131,8 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
     workerEntry: sweepWorkerEntry(),
     workerArgs: o.backend ? ['--backend', o.backend] : [],
   });
-  log(`running on ${Math.min(jobs, left)} worker process${Math.min(jobs, left) === 1 ? '' : 'es'} (--jobs ${jobs})`);
+  const workers = Math.min(jobs, left);
+  if (workers > 0) log(`running on ${workers} worker process${workers === 1 ? '' : 'es'} (--jobs ${jobs})`);
   let result;
   try {
     result = await runSweep(dir, pool, {
