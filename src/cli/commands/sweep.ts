@@ -100,7 +100,8 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
         throw new CliError(`${sweepFile}: cannot read the file: file not found`);
       const parsed = loadSweepFile(sweepFile);
       if (!parsed.ok) {
-        const more = parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more problems)` : '';
+        const n = parsed.errors.length - 1;
+        const more = n > 0 ? ` (and ${n} more error${n > 1 ? 's' : ''})` : '';
         throw new CliError(formatSpecError(parsed.errors[0]) + more);
       }
       const name = path
