@@ -130,6 +130,59 @@ test('resuming a finished sweep twice runs nothing and changes nothing', () => {
   );
 });
 
+test('sbn sweep report writes the report where --out says', async () => {
+  const out = path.join(tmp, 'report-elsewhere');
+  const r = await sbnInProcess('sweep', 'report', jobs1, '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\* +\d+ +train\.lr=/m);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'sweep-report.json'), 'utf8')) as {
+    points: { seeds: number[]; metrics: Record<string, { n: number; ci95: unknown }> }[];
+  };
+  assert.equal(report.points.length, 2);
+  for (const p of report.points) {
+    assert.deepEqual(p.seeds, [1, 2]);
+    assert.equal(p.metrics['validation.u_loss'].n, 2);
+    assert.ok(Array.isArray(p.metrics['validation.u_loss'].ci95));
+  }
+});
+
+test('Ctrl-C stops every worker cleanly with a checkpoint; --resume ends with equal checkpoints', async () => {
+  const dir = path.join(tmp, 'stopped');
+  const child = spawn(process.execPath, [SBN, 'sweep', sweepFile, '--out', dir, '--jobs', '2'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 120_000;
+  let workers: number[] = [];
+  for (let caught = false; !caught && child.exitCode === null && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      const running = readSweepState(dir).points.filter((p) => p.status === 'running');
+      caught = running.some((p) => RunStore.readCheckpoint(path.join(dir, p.run), 'latest').step >= 10);
+      workers = running.map((p) => Number(p.worker!.split(':').pop()));
+    } catch {
+      /* not yet */
+    }
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited(child), 0, stderr);
+  assert.match(stderr, /stopped: \d of 4 runs done; continue with sbn sweep --resume /);
+  const state = readSweepState(dir);
+  const stopped = state.points.filter((p) => p.reason?.startsWith('stopped:'));
+  assert.ok(stopped.length >= 1, `no point was stopped mid-run:\n${stderr}`);
+  for (const p of stopped) {
+    assert.equal(p.status, 'waiting');
+    const status = JSON.parse(fs.readFileSync(path.join(dir, p.run, 'status.json'), 'utf8')) as { status: string };
+    assert.equal(status.status, 'stopped');
+  }
+  for (const pid of workers) assert.throws(() => process.kill(pid, 0), 'the worker processes have exited');
+  const resumed = sbn(['sweep', '--resume', dir, '--jobs', '2']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(finals(dir), finals(jobs1));
+});
+
 test('a point that fails for its own reason is marked failed with the reason and not retried', () => {
   write(
     'r.sbn.json',

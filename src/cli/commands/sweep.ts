@@ -1,6 +1,7 @@
 // `sbn sweep`: a sweep file expanded into a sweep folder and run by the embedded pool (--jobs N worker processes on
 // this machine), or a sweep folder continued (--resume); a progress line per change and a summary and the report at
 // the end. `sbn sweep report`: the report of a sweep folder as it is now. docs/sweeps.md.
+import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatSpecError } from '../../engine/spec';
@@ -174,7 +175,9 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
   log(`sweep ${dir}: all ${total} runs finished`);
 }
 
-export function sweepReportCommand(dir: string, o: { out?: string }): void {
+export function sweepReportCommand(dir: string, own: { out?: string }, command: Command): void {
+  // commander gives `--out` after `report` to `sbn sweep`, which has an --out of its own
+  const o = { out: own.out ?? (command.parent?.opts<{ out?: string }>().out) };
   try {
     readSweepState(dir);
     if (o.out) prepareOutputFolder(o.out, '--out');

@@ -199,7 +199,7 @@ export interface SweepStatusDetail {
   /** Why it failed, or why it waits again. */
   reason?: string;
   metrics?: FinalMetrics;
-  /** With `running`: how many times a worker has taken it, this time included. */
+  /** With `running`: how many times this executor has given it to a worker, this time included (for messages). */
   attempt?: number;
 }
 

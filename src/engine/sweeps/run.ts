@@ -35,7 +35,7 @@ export function recordStatus(
     const now = new Date().toISOString();
     if (status === 'running') {
       point.startedAt = now;
-      point.attempts = detail.attempt ?? (point.attempts ?? 0) + 1;
+      point.attempts = (point.attempts ?? 0) + 1; // over every sweep process that ran it, not just this one
       delete point.reason;
       delete point.finishedAt;
     } else if (status === 'finished') {
