@@ -226,4 +226,8 @@ test('bad input: one line naming the file, field and line, or the flag; exit cod
     /missing\.sbn-sweep\.yaml: cannot read the file/,
   );
   assertUsageError(await sbnInProcess('sweep', sweepFile, '--out', jobs1), /already a sweep folder/);
+  assertUsageError(
+    await sbnInProcess('sweep', path.join(tmp, 'm.sbn.json')),
+    /m\.sbn\.json: a model file; sbn sweep takes a sweep file/,
+  );
 });

@@ -97,8 +97,10 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
       state = readSweepState(dir);
     } else {
       if (!sweepFile) throw new CliError('sweep: give a sweep file (*.sbn-sweep.yaml), or --resume <sweep folder>');
-      if (!SWEEP_FILE_PATTERN.test(sweepFile) && !fs.existsSync(sweepFile))
-        throw new CliError(`${sweepFile}: cannot read the file: file not found`);
+      if (/\.sbn\.(json|ya?ml)$/i.test(sweepFile))
+        throw new CliError(
+          `${sweepFile}: a model file; sbn sweep takes a sweep file (*.sbn-sweep.yaml) that names one (docs/sweeps.md)`,
+        );
       const parsed = loadSweepFile(sweepFile);
       if (!parsed.ok) {
         const n = parsed.errors.length - 1;
@@ -177,7 +179,7 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
 
 export function sweepReportCommand(dir: string, own: { out?: string }, command: Command): void {
   // commander gives `--out` after `report` to `sbn sweep`, which has an --out of its own
-  const o = { out: own.out ?? (command.parent?.opts<{ out?: string }>().out) };
+  const o = { out: own.out ?? command.parent?.opts<{ out?: string }>().out };
   try {
     readSweepState(dir);
     if (o.out) prepareOutputFolder(o.out, '--out');

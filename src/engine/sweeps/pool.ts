@@ -109,9 +109,8 @@ export class EmbeddedPool implements SweepExecutor {
       const spawn = (): void => {
         const child = fork(this.o.workerEntry, this.o.workerArgs ?? [], {
           env: this.o.env ?? process.env,
+          // stdout unused; stderr kept for the message of a worker that cannot start
           stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-          // the worker follows the pool's stop, not the terminal's Ctrl-C (which reaches the whole process group)
-          detached: false,
         });
         const w: Worker = { child, name: workerName(child.pid), ready: false, exited: false };
         workers.add(w);
