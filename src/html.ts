@@ -26,7 +26,8 @@ export interface CspSources {
   img: string;
   /** No fonts when absent. */
   font?: string;
-  script: string;
+  /** No scripts when absent (a page drawn entirely on the host, like the sweep report). */
+  script?: string;
 }
 
 /** The Content-Security-Policy of a page: nothing by default, then the given sources. */
@@ -36,7 +37,7 @@ export function contentSecurityPolicy(src: CspSources): string {
     `style-src ${src.style}`,
     `img-src ${src.img}`,
     ...(src.font !== undefined ? [`font-src ${src.font}`] : []),
-    `script-src ${src.script}`,
+    ...(src.script !== undefined ? [`script-src ${src.script}`] : []),
   ].join('; ');
 }
 

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/files';
-import { escapeHtml } from '../extension/panels/webviewHtml';
+import { contentSecurityPolicy, cspMeta, escapeHtml } from '../html';
 import {
   SWEEP_REPORT_FILES,
   sweepReport,
@@ -176,7 +176,7 @@ figure { display: inline-block; margin: 8px 16px 16px 0; vertical-align: top; }
 
 /** The report page: one file, styles inline, no script. */
 export function sweepReportHtml(r: SweepReport): string {
-  const csp = `default-src 'none'; style-src 'nonce-${NONCE}'; img-src data:`;
+  const csp = contentSecurityPolicy({ style: `'nonce-${NONCE}'`, img: 'data:' });
   const best = r.points.find((p) => p.index === r.best);
   const bestText = best
     ? `Best point (${r.objective.mode} ${escapeHtml(r.objective.metric)}): ${best.index} — ` +
@@ -187,7 +187,7 @@ export function sweepReportHtml(r: SweepReport): string {
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
+${cspMeta(csp)}
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta name="generator" content="SBN Studio">
 <title>Sweep ${escapeHtml(r.sweepFile)}</title>
