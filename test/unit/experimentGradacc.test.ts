@@ -11,7 +11,7 @@ import { initBackend, type BackendInfo } from '../../src/engine/backend';
 import { readToy2d } from '../../src/engine/data';
 import { Rng } from '../../src/engine/rng';
 import { loadModelFile } from '../../src/engine/spec';
-import type { GradientAccuracyResult } from '../../src/engine/gradientAccuracy';
+import type { GradientAccuracyResult } from '../../src/engine/gradients/accuracy';
 import {
   AUTHORS_METHOD,
   GRADACC_MODEL,

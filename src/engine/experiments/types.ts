@@ -3,7 +3,7 @@
 // Plain data only (no engine imports): the report page (webview/report.ts) type-checks against this file in the
 // browser build.
 
-/** One layer's accuracy of M-sample averages (src/engine/gradientAccuracy.ts computes it). */
+/** One layer's accuracy of M-sample averages (src/engine/gradients/accuracy.ts computes it). */
 export interface LayerAccuracy {
   layer: string;
   /** Per M: mean cosine over trials, its 15% and 85% quantiles, relative RMSE and the number of trials. */

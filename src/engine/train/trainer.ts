@@ -5,10 +5,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
 import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
-import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
+import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../model/network';
 import { Rng, type RngState } from '../rng';
 import { createEstimator, type Estimator } from '../estimators';
-import { inputTensor } from '../gradients';
+import { inputTensor } from '../gradients/draws';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
 import { createOptimizer, type Optimizer } from './optimizer';

@@ -8,8 +8,8 @@
 // flat gradient vectors). A dense layer after a conv layer flattens channel-major (C, H, W), docs/math.md §4.2.
 import * as tf from '@tensorflow/tfjs';
 import type { Noise } from './noise';
-import { nativeKernels, type NativeKernels } from './kernels';
-import type { LayerGradient } from './estimators/types';
+import { nativeKernels, type NativeKernels } from '../kernels';
+import type { LayerGradient } from '../estimators/types';
 
 export interface LayerParams {
   weight: tf.Tensor;
@@ -17,7 +17,7 @@ export interface LayerParams {
 }
 
 // Shapes come from the one geometry module (tfjs-free); re-exported for the ops that take them.
-import { shapeSize, type AffineGeometry, type ConvGeometry, type DenseGeometry } from './spec/geometry';
+import { shapeSize, type AffineGeometry, type ConvGeometry, type DenseGeometry } from '../spec/geometry';
 export {
   convOutputSize,
   externalWeightShape,
@@ -27,7 +27,7 @@ export {
   type AffineGeometry,
   type ConvGeometry,
   type DenseGeometry,
-} from './spec/geometry';
+} from '../spec/geometry';
 
 /** Internal → external layout of a weight tensor, with any number of leading dimensions (e.g. draws). */
 export function toExternalWeight(g: AffineGeometry, w: tf.Tensor): tf.Tensor {

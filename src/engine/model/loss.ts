@@ -1,6 +1,6 @@
 // Output losses (docs/math.md §1.3): the loss of a row of logits and its derivative with respect to the logits.
 import * as tf from '@tensorflow/tfjs';
-import type { OutputLoss } from './spec/types';
+import type { OutputLoss } from '../spec/types';
 
 export interface LossAndGrad {
   /** ℓ(η, y) per row, shape [B]. */

@@ -2,14 +2,14 @@
 // gradient. The reference is the exact gradient when enumeration fits (docs/math.md §2.1), otherwise the mean of
 // many draws of an unbiased estimator (REINFORCE with a leave-one-out baseline), whose own standard error
 // is reported so that a reader can tell estimator error from reference noise.
-import type { Network } from './network';
-import { networkValues, parameterSizes } from './network';
-import { exactGradient } from './estimators/exact';
-import { exactCost } from './estimators/exactCost';
-import { gradientDrawsPass, type Dataset } from './gradients';
-import { runToEnd, type Pass } from './passes';
-import { layerAccuracy, type LayerAccuracy } from './gradientAccuracy';
-import type { EstimatorName } from './estimators';
+import type { Network } from '../model/network';
+import { networkValues, parameterSizes } from '../model/network';
+import { exactGradient } from '../estimators/exact';
+import { exactCost } from '../estimators/exactCost';
+import { gradientDrawsPass, type Dataset } from './draws';
+import { runToEnd, type Pass } from '../passes';
+import { layerAccuracy, type LayerAccuracy } from './accuracy';
+import type { EstimatorName } from '../estimators';
 
 export interface EstimatorDiagnostics {
   estimator: string;

@@ -1,11 +1,11 @@
 // An SBN's parameters and the model facts every estimator needs (coding, noise, loss, layer geometry).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec } from './spec/types';
-import { modelGeometry, ShapeError } from './spec/geometry';
-export { modelGeometry, ShapeError } from './spec/geometry';
+import type { ModelSpec } from '../spec/types';
+import { modelGeometry, ShapeError } from '../spec/geometry';
+export { modelGeometry, ShapeError } from '../spec/geometry';
 import { codingOf, type Coding } from './coding';
 import { noiseOf, type Noise } from './noise';
-import type { Rng } from './rng';
+import type { Rng } from '../rng';
 import {
   externalWeightShape,
   internalWeightShape,
