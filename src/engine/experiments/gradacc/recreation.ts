@@ -2,15 +2,15 @@
 // the saved parameters (`checkpoints/ours-chk-<E>.json`, in the params-file layout, so `sbn gradeval --params` reads
 // them), which a rerun with the same settings reuses.
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../../spec/types';
 import { disposeNetwork, networkFromValues, networkValues, type LayerValues } from '../../model/network';
 import { Rng } from '../../rng';
 import { createEstimator } from '../../estimators';
 import { exactGradient } from '../../estimators/exact';
-import { inputTensor, type Dataset } from '../../gradients/draws';
+import type { Dataset } from '../../gradients/draws';
 import { BatchIterator, type Split } from '../../data';
 import { createOptimizer } from '../../train/optimizer';
+import { DivergenceError, trainStep, type StepSettings, type StepState } from '../../train/trainer';
 import type { GradaccTrainingLog } from '../types';
 import { GRADACC_SIZES } from './model';
 import { readJson, writeJson } from './files';
@@ -144,6 +144,9 @@ export function finishedTraining(outDir: string, settings: TrainingSettings): Tr
   return training ? { training, checkpoints, trained: false } : undefined;
 }
 
+/** The authors' training took one noise sample per point and did not clip the gradient. */
+const STEP_SETTINGS: StepSettings = { samples: 1, clip: Infinity };
+
 /**
  * REINFORCE training of the re-created checkpoints (docs/math.md §3.2): SGD with momentum (no Nesterov), batches of
  * 10 in a fresh seeded order each epoch, one noise sample per point, objective = batch mean of the loss estimate.
@@ -159,14 +162,18 @@ export async function trainCheckpoints(
 ): Promise<TrainingOutcome> {
   const started = Date.now();
   const root = new Rng(settings.seed);
-  const net = networkFromValues(spec, ap2Init(uniformValues(GRADACC_SIZES, root.split('init')), data.X));
-  const estimator = createEstimator('reinforce', { baseline: 'none' });
-  const optimizer = createOptimizer({
-    type: 'sgd',
-    momentum: settings.momentum,
-    nesterov: settings.nesterov,
-    weightDecay: 0,
-  });
+  const state: StepState = {
+    net: networkFromValues(spec, ap2Init(uniformValues(GRADACC_SIZES, root.split('init')), data.X)),
+    estimator: createEstimator('reinforce', { baseline: 'none' }),
+    optimizer: createOptimizer({
+      type: 'sgd',
+      momentum: settings.momentum,
+      nesterov: settings.nesterov,
+      weightDecay: 0,
+    }),
+    noise: root.split('noise'),
+    step: 0,
+  };
   const iterator = new BatchIterator(split, {
     batchSize: settings.batchSize,
     rng: root.split('data'),
@@ -174,7 +181,6 @@ export async function trainCheckpoints(
     augment: 'none',
     inputShape: spec.input.shape,
   });
-  const noise = root.split('noise');
   const saveAt = new Set(savedEpochs(settings.epochs));
   const logEvery = Math.max(1, Math.round(settings.epochs / 10));
   const loss: number[] = [];
@@ -183,33 +189,25 @@ export async function trainCheckpoints(
   let training: GradaccTrainingLog | undefined;
   try {
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
-      // The epoch's loss stays on the backend until the epoch ends: one read per epoch, not per step.
-      let lossSum: tf.Tensor = tf.scalar(0);
+      // Summed in float32, as the backend summed it when this loop kept the sum there: the recorded training
+      // losses of earlier re-creations stay what they were.
+      let lossSum = 0;
       let steps = 0;
-      for (let batch = iterator.next(); batch; batch = iterator.next()) {
-        const b = batch;
-        const step = tf.tidy(() => {
-          const x = inputTensor(net, b.x, b.n);
-          const y = tf.tensor1d(b.y, 'float32');
-          const est = estimator.estimate(net, { x, y, groups: 1 }, noise);
-          return {
-            lossSum: tf.add(lossSum, tf.mean(est.loss)),
-            layers: est.layers.map((l) => ({ weight: tf.mean(l.weight, 0), bias: tf.mean(l.bias, 0) })),
-          };
-        });
-        optimizer.step(net, step.layers, settings.lr);
-        tf.dispose(step.layers);
-        lossSum.dispose();
-        lossSum = step.lossSum;
+      for (let b = iterator.next(); b; b = iterator.next()) {
+        try {
+          lossSum = Math.fround(lossSum + trainStep(state, STEP_SETTINGS, b, settings.lr));
+        } catch (e) {
+          if (e instanceof DivergenceError)
+            throw new Error(`REINFORCE training diverged in epoch ${epoch}: ${e.message}`, { cause: e });
+          throw e;
+        }
+        state.step++;
         steps++;
       }
-      const mean = lossSum.dataSync()[0] / steps;
-      lossSum.dispose();
-      if (!Number.isFinite(mean))
-        throw new Error(`REINFORCE training diverged in epoch ${epoch} (training loss ${mean})`);
+      const mean = lossSum / steps;
       loss.push(mean);
       if (saveAt.has(epoch)) {
-        const layers = networkValues(net);
+        const layers = networkValues(state.net);
         const exact = exactGradient(spec, layers, data.X, data.Y).loss;
         exactLoss[String(epoch)] = exact;
         checkpoints.set(epoch, layers);
@@ -249,8 +247,8 @@ export async function trainCheckpoints(
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
-    disposeNetwork(net);
-    optimizer.dispose();
+    disposeNetwork(state.net);
+    state.optimizer.dispose();
   }
   return { training: training!, checkpoints, trained: true };
 }
