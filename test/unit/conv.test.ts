@@ -38,7 +38,10 @@ function maxAbs(t: Float32Array | Int32Array | Uint8Array): number {
   return m;
 }
 
-test('ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, both codings)', () => {
+const ratioConvTitle =
+  'ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ ' +
+  '{0,1,2}, both codings)';
+test(ratioConvTitle, () => {
   const rng = new Rng(7);
   const noise = noiseOf('logistic');
   let cases = 0;

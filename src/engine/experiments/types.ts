@@ -62,7 +62,10 @@ export interface GradaccCheckpoint {
   /** e.g. `authors-chk-100`, `ours-chk-2000` */
   id: string;
   title: string;
-  /** `authors`: their stored checkpoint (reference/authors-psa-neurips2020); `recreated`: our REINFORCE training (docs/math.md §3.2). */
+  /**
+   * `authors`: their stored checkpoint (reference/authors-psa-neurips2020); `recreated`: our REINFORCE training
+   * (docs/math.md §3.2).
+   */
   source: 'authors' | 'recreated';
   /** Training epochs behind the parameters. */
   epoch: number;

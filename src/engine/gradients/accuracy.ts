@@ -124,7 +124,8 @@ export function gradientAccuracy(
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total * options.draws > MAX_STORED_VALUES) {
     throw new RangeError(
-      `gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`,
+      `gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ` +
+        `${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`,
     );
   }
   const Ms = options.M.filter((M) => M >= 1 && M <= options.draws);

@@ -14,7 +14,10 @@ import type { EstimatorName } from '../estimators';
 export interface EstimatorDiagnostics {
   estimator: string;
   seconds: number;
-  /** Per layer: accuracy vs M, trace of the covariance of one draw, SNR = ‖mean‖²/variance, relative bias ‖mean − ref‖/‖ref‖. */
+  /**
+   * Per layer: accuracy vs M, trace of the covariance of one draw, SNR = ‖mean‖²/variance, relative bias
+   * ‖mean − ref‖/‖ref‖.
+   */
   layers: (LayerAccuracy & { variance: number; snr: number; bias: number })[];
 }
 
@@ -119,21 +122,28 @@ export function diagnosticsMarkdown(title: string, r: DiagnosticsResult): string
     '',
     r.reference === 'exact'
       ? `Reference: the **exact** gradient (enumeration). ${r.draws} draws per estimator.`
-      : `Reference: the mean of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. Its relative standard error per layer: ${r.referenceError.map((e, k) => `${r.layerNames[k]} ${e.toFixed(3)}`).join(', ')}. ${r.draws} draws per estimator.`,
+      : `Reference: the mean of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. ` +
+        `Its relative standard error per layer: ` +
+        `${r.referenceError.map((e, k) => `${r.layerNames[k]} ${e.toFixed(3)}`).join(', ')}. ` +
+        `${r.draws} draws per estimator.`,
     '',
-    'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance.',
+    'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the ' +
+      'covariance of one draw; SNR = ‖mean‖² / variance.',
     '',
   ];
   r.layerNames.forEach((layer, k) => {
     lines.push(`## Layer ${layer}`, '');
     lines.push(
-      `| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`,
+      `| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ` +
+        `${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`,
     );
     lines.push(`|---|${r.M.map(() => '---:').join('|')}|${r.M.map(() => '---:').join('|')}|---:|---:|`);
     for (const e of r.estimators) {
       const l = e.layers[k];
       lines.push(
-        `| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ${l.snr.toPrecision(3)} |`,
+        `| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ` +
+          `${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ` +
+          `${l.snr.toPrecision(3)} |`,
       );
     }
     lines.push('');

@@ -146,7 +146,7 @@ export function* gradientDrawsPass(
           net,
           {
             x: G === 1 ? x : tf.tile(x, [G, ...x.shape.slice(1).map(() => 1)]),
-            y: G === 1 ? y : (tf.tile(y, [G]) as tf.Tensor1D),
+            y: G === 1 ? y : tf.tile<tf.Tensor1D>(y, [G]),
             groups: G,
           },
           rng,
