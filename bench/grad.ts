@@ -6,7 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
-import { initNetwork, networkFromValues, networkValues, type LayerValues, type Network } from '../src/engine/network';
+import {
+  initNetwork,
+  networkFromValues,
+  networkValues,
+  type LayerValues,
+  type Network,
+} from '../src/engine/model/network';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName } from '../src/engine/estimators';
 import { exactGradient } from '../src/engine/estimators/exact';

@@ -16,9 +16,15 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
 import { kernelsInfo, nativeKernels } from '../src/engine/kernels';
-import { prepareLayer, psaDenseProduct, ratioConvNative, ratioConvTaps, type ConvGeometry } from '../src/engine/layers';
-import { initNetwork, disposeNetwork } from '../src/engine/network';
-import { noiseOf } from '../src/engine/noise';
+import {
+  prepareLayer,
+  psaDenseProduct,
+  ratioConvNative,
+  ratioConvTaps,
+  type ConvGeometry,
+} from '../src/engine/model/layers';
+import { initNetwork, disposeNetwork } from '../src/engine/model/network';
+import { noiseOf } from '../src/engine/model/noise';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate } from '../src/engine/estimators';
 import { createOptimizer } from '../src/engine/train/optimizer';

@@ -5,12 +5,12 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
-import { initNetwork, disposeNetwork } from '../src/engine/network';
+import { initNetwork, disposeNetwork } from '../src/engine/model/network';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, type EstimatorName } from '../src/engine/estimators';
 import { createOptimizer } from '../src/engine/train/optimizer';
 import { loadModelFile, type ModelSpec } from '../src/engine/spec';
-import { convForward } from '../src/engine/layers';
+import { convForward } from '../src/engine/model/layers';
 import { bestOf, perBackend, repoRoot, writeResults } from './common';
 
 const ESTIMATORS: Exclude<EstimatorName, 'exact'>[] = [

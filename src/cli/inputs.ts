@@ -2,9 +2,9 @@
 // the file and the field.
 import { readTextFile, TextFileError } from '../engine/files';
 import { loadModelFile, formatSpecError, type ModelSpec } from '../engine/spec';
-import { modelGeometry, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/network';
-import { externalWeightShape } from '../engine/layers';
-import type { Dataset } from '../engine/gradients';
+import { modelGeometry, networkFromValues, ShapeError, type LayerValues, type Network } from '../engine/model/network';
+import { externalWeightShape } from '../engine/model/layers';
+import type { Dataset } from '../engine/gradients/draws';
 import {
   ESTIMATOR_NAMES,
   isEstimatorName,
@@ -12,7 +12,7 @@ import {
   type EstimatorOptions,
   type ReinforceBaseline,
 } from '../engine/estimators';
-import type { EstimatorEntry } from '../engine/gradientAccuracy';
+import type { EstimatorEntry } from '../engine/gradients/accuracy';
 import { CliError, fieldError } from './errors';
 import { shapeSize } from '../engine/spec/geometry';
 

@@ -1,6 +1,6 @@
 // The authors' reference data (reference/authors-psa-neurips2020/ in the package: their checkpoints and their
 // digitised gradient-accuracy curves): where it is, and reading and checking the curves file. Matching their
-// method names to our labels is the engine's (src/engine/experiments/gradacc.ts).
+// method names to our labels is the engine's (src/engine/experiments/gradacc/reference.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { referenceCurves, type AuthorsCurvesFile, type ReferenceCurves } from '../engine/experiments/gradacc';

@@ -162,7 +162,7 @@ export interface ReportOptions {
   runsFolders: string[];
   timeoutMs?: number;
   /** Replaces the child-process probe (tests). */
-  probe?(name: BackendName): Promise<BackendProbe>;
+  probe?: (name: BackendName) => Promise<BackendProbe>;
 }
 
 export async function environmentReport(o: ReportOptions): Promise<EnvironmentReport> {

@@ -145,7 +145,8 @@ export function readTextFile(file: string, maxBytes: number): string {
     const { line, column } = bytePosition(bytes, bad);
     throw new TextFileError(
       file,
-      `invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at byte offset ${bad}); save the file as UTF-8`,
+      `invalid UTF-8 (byte 0x${bytes[bad].toString(16).padStart(2, '0')} at byte offset ${bad}); ` +
+        'save the file as UTF-8',
       line,
       column,
     );

@@ -77,8 +77,8 @@ export class Rng {
   }
 
   /**
-   * Uniforms strictly inside (0, 1): (k + 0.5)/2^23 with k a 23-bit integer, exactly representable in
-   * float32 (a 24-bit k would round its top value to 1.0), so logit(u) and Φ⁻¹(u) are always finite (docs/math.md §5.4).
+   * Uniforms strictly inside (0, 1): (k + 0.5)/2^23 with k a 23-bit integer, exactly representable in float32 (a 24-bit
+   * k would round its top value to 1.0), so logit(u) and Φ⁻¹(u) are always finite (docs/math.md §5.4).
    */
   uniform(): number {
     return ((this.nextUint32() >>> 9) + 0.5) * 1.1920928955078125e-7;

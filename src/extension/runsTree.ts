@@ -2,7 +2,14 @@
 // estimator and best validation accuracy; refreshed when run folders change and when a job reports.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { backendSummary, listRuns, readEnvironment, runBackendFacts, type RunInfo } from '../engine/runs';
+import {
+  backendSummary,
+  environmentFacts,
+  listRuns,
+  readEnvironment,
+  type EnvironmentFileFacts,
+  type RunInfo,
+} from '../engine/runs';
 import { markdownText } from './untrustedText';
 
 /**
@@ -47,9 +54,9 @@ export class RunItem extends vscode.TreeItem {
       info.estimator ?? '?',
     ];
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
-    let facts: ReturnType<typeof runBackendFacts> = {};
+    let facts: EnvironmentFileFacts = {};
     try {
-      facts = runBackendFacts(readEnvironment(info.dir));
+      facts = environmentFacts(readEnvironment(info.dir));
     } catch {
       /* a run folder being created */
     }

@@ -5,8 +5,8 @@ import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
-import { convOutputSize, ratioConvReference, ratioConvTaps, type ConvGeometry } from '../../src/engine/layers';
-import { noiseOf } from '../../src/engine/noise';
+import { convOutputSize, ratioConvReference, ratioConvTaps, type ConvGeometry } from '../../src/engine/model/layers';
+import { noiseOf } from '../../src/engine/model/noise';
 import { Rng } from '../../src/engine/rng';
 import {
   disposeNetwork,
@@ -14,9 +14,9 @@ import {
   initNetwork,
   networkFromValues,
   networkValues,
-} from '../../src/engine/network';
-import { denseEquivalent } from '../../src/engine/denseEquivalent';
-import { gradientDraws, type Dataset } from '../../src/engine/gradients';
+} from '../../src/engine/model/network';
+import { denseEquivalent } from '../../src/engine/model/denseEquivalent';
+import { gradientDraws, type Dataset } from '../../src/engine/gradients/draws';
 import { ESTIMATOR_NAMES } from '../../src/engine/estimators';
 import { exactGradient } from '../../src/engine/estimators/exact';
 import type { ModelSpec } from '../../src/engine/spec/types';
@@ -38,7 +38,10 @@ function maxAbs(t: Float32Array | Int32Array | Uint8Array): number {
   return m;
 }
 
-test('ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, both codings)', () => {
+const ratioConvTitle =
+  'ratio convolution: per-tap = unfold → dense PSA → fold (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ ' +
+  '{0,1,2}, both codings)';
+test(ratioConvTitle, () => {
   const rng = new Rng(7);
   const noise = noiseOf('logistic');
   let cases = 0;

@@ -1,7 +1,7 @@
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/engine/backend';
-import { networkFromValues, disposeNetwork } from '../../src/engine/network';
+import { networkFromValues, disposeNetwork } from '../../src/engine/model/network';
 import { evaluateSplit, accuracyVsSamples } from '../../src/engine/train/evaluate';
 import { Rng } from '../../src/engine/rng';
 import { exactGradient } from '../../src/engine/estimators/exact';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { exactGradient, ExactTooLargeError } from '../../src/engine/estimators/exact';
 import { exactCost } from '../../src/engine/estimators/exactCost';
-import type { LayerValues } from '../../src/engine/network';
+import type { LayerValues } from '../../src/engine/model/network';
 import { GRADEVAL_MODEL, denseModel, gradevalData, randomProblem, relativeError } from './helpers/fixtures';
 
 for (const chk of ['chk-1', 'chk-100']) {

@@ -1,6 +1,6 @@
-// `sbn experiment gradacc` (docs/math.md §3): the AP2 init of the re-created checkpoints, the engine run with its on-disk
-// reuse of finished work, the findings computed from the authors' own curves, and the command as a user runs it.
-// Everything runs small (300 draws, 3 epochs); the full experiment is 20000 draws and 2000 epochs.
+// `sbn experiment gradacc` (docs/math.md §3): the AP2 init of the re-created checkpoints, the engine run with its
+// on-disk reuse of finished work, the findings computed from the authors' own curves, and the command as a user runs
+// it. Everything runs small (300 draws, 3 epochs); the full experiment is 20000 draws and 2000 epochs.
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { initBackend, type BackendInfo } from '../../src/engine/backend';
 import { readToy2d } from '../../src/engine/data';
 import { Rng } from '../../src/engine/rng';
 import { loadModelFile } from '../../src/engine/spec';
-import type { GradientAccuracyResult } from '../../src/engine/gradientAccuracy';
+import type { GradientAccuracyResult } from '../../src/engine/gradients/accuracy';
 import {
   AUTHORS_METHOD,
   GRADACC_MODEL,
@@ -74,7 +74,10 @@ test('the engine model is the 5-5-5 net of examples/toy2d-gradeval.sbn.json', ()
   assert.equal(GRADACC_PARAMETERS, 81);
 });
 
-test('ap2Init: layer-1 pre-activations over the 200 points have mean 0 and variance 1; layers 2–3 are normalised for inputs of mean 0.5 and variance 0.25; the output layer is untouched', () => {
+const ap2InitTitle =
+  'ap2Init: layer-1 pre-activations over the 200 points have mean 0 and variance 1; layers 2–3 are ' +
+  'normalised for inputs of mean 0.5 and variance 0.25; the output layer is untouched';
+test(ap2InitTitle, () => {
   const X = toyX();
   assert.equal(X.length, 200);
   for (const seed of [1, 2, 3]) {
@@ -216,7 +219,9 @@ function options(out: string, draws: number): GradaccOptions {
   };
 }
 
-test('the engine run writes every checkpoint with all seven estimators; a rerun reuses the training and the results', async () => {
+const engineRunTitle =
+  'the engine run writes every checkpoint with all seven estimators; a rerun reuses the training and the results';
+test(engineRunTitle, async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-'));
   const first = await runGradaccExperiment(options(out, 300));
   const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -309,9 +314,9 @@ test('the engine run writes every checkpoint with all seven estimators; a rerun 
   assert.deepEqual(first.computed, ids);
 
   // the saved checkpoints are params files that sbn gradeval reads
-  const saved = JSON.parse(fs.readFileSync(oursCheckpointFile(out, 3), 'utf8'));
+  const saved = JSON.parse(fs.readFileSync(oursCheckpointFile(out, 3), 'utf8')) as { layers: { weight: number[][] }[] };
   assert.deepEqual(
-    saved.layers.map((l: { weight: number[][] }) => [l.weight.length, l.weight[0].length]),
+    saved.layers.map((l) => [l.weight.length, l.weight[0].length]),
     [
       [5, 2],
       [5, 5],
@@ -350,7 +355,10 @@ function sbn(cwd: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test("sbn experiment gradacc runs end to end from any folder, with the package's copy of the authors' data by default", () => {
+const cliRunTitle =
+  "sbn experiment gradacc runs end to end from any folder, with the package's copy of the authors' " +
+  'data by default';
+test(cliRunTitle, () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-gradacc-cli-'));
   const r = sbn(cwd, 'experiment', 'gradacc', '--draws', '300', '--epochs', '3', '--out', 'out', '--no-png');
   assert.equal(r.code, 0, r.stderr);

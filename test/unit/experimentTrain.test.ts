@@ -1,5 +1,5 @@
-// `sbn experiment train` (Experiment 2, docs/math.md §4) in small: all eight methods on a tiny suite, stopped part-way and
-// continued, the report files (train.json, report.html, PNG figures); and the CLI on the generated CIFAR-10 file:
+// `sbn experiment train` (Experiment 2, docs/math.md §4) in small: all eight methods on a tiny suite, stopped part-way
+// and continued, the report files (train.json, report.html, PNG figures); and the CLI on the generated CIFAR-10 file:
 // the cifar10-s1 suite starts, logs, stops on Ctrl-C and continues where it stopped.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -17,9 +17,16 @@ import {
 import { writeExperimentReport, parseReportData, REPORT_NONCE } from '../../src/report';
 import { initBackend } from '../../src/engine/backend';
 import type { ExperimentEnvironment, TrainSuiteReport } from '../../src/engine/experiments/types';
+import type { StatusRecord } from '../../src/engine/runs';
 import { repoRoot } from './helpers/fixtures';
 
 const root = repoRoot();
+
+/** The status a run folder's status.json records. */
+function statusOf(runDir: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')) as StatusRecord).status;
+}
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-suite-'));
 const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -62,7 +69,9 @@ const ENV: ExperimentEnvironment = {
   command: 'test',
 };
 
-test('a training suite runs all eight methods, stops part-way, continues where it stopped and writes its report', async () => {
+const suiteTitle =
+  'a training suite runs all eight methods, stops part-way, continues where it stopped and writes its report';
+test(suiteTitle, async () => {
   const backend = await initBackend();
   const dir = path.join(tmp, 'tiny');
   const methods = SUITE_METHODS.map((m) => m.method);
@@ -85,13 +94,12 @@ test('a training suite runs all eight methods, stops part-way, continues where i
   });
   assert.equal(await runSuite(options()), 'stopped');
   assert.deepEqual(actions, [`${methods[0]}:start`, `${methods[0]}:done`, `${methods[1]}:start`]);
-  const state = JSON.parse(fs.readFileSync(path.join(dir, 'suite.json'), 'utf8'));
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'suite.json'), 'utf8')) as {
+    methods: Record<string, { runDir: string }>;
+  };
   // run folders are named relative to the suite folder, so that it can be moved or committed
   assert.match(state.methods[methods[1]].runDir, /^runs\/[^/]+$/);
-  assert.equal(
-    JSON.parse(fs.readFileSync(path.join(dir, state.methods[methods[1]].runDir, 'status.json'), 'utf8')).status,
-    'stopped',
-  );
+  assert.equal(statusOf(path.join(dir, state.methods[methods[1]].runDir)), 'stopped');
   const partial = suiteReport(TINY, dir, methods, ENV);
   assert.deepEqual(
     partial.methods.map((m) => m.status),
@@ -215,7 +223,9 @@ function runUntil(args: string[], until: RegExp): Promise<{ code: number | null;
   });
 }
 
-test('sbn experiment train --suite cifar10-s1 starts on the generated CIFAR-10 files, stops on Ctrl-C and continues', async () => {
+const cifarTitle =
+  'sbn experiment train --suite cifar10-s1 starts on the generated CIFAR-10 files, stops on Ctrl-C and continues';
+test(cifarTitle, async () => {
   const data = path.join(tmp, 'cifar-10-batches-bin');
   fs.mkdirSync(data, { recursive: true });
   // the paper's split keeps 5000 validation images: five batches of 1010 leave 50 for training
@@ -244,15 +254,14 @@ test('sbn experiment train --suite cifar10-s1 starts on the generated CIFAR-10 f
   assert.match(first.stderr, /suite cifar10-s1: CIFAR-10, CIFAR_S1/);
   assert.match(first.stderr, /stopped; the same command continues the suite where it stopped/);
   const runDir = /training, run (\S+)/.exec(first.stderr)![1];
-  const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8'));
-  assert.equal(
-    config.model.layers.filter((l: { type: string }) => l.type === 'conv').length,
-    8,
-    'CIFAR_S1 has 8 binary conv layers',
-  );
+  const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as {
+    model: { layers: { type: string }[]; data: { augment: string } };
+    train: { lr: unknown };
+  };
+  assert.equal(config.model.layers.filter((l) => l.type === 'conv').length, 8, 'CIFAR_S1 has 8 binary conv layers');
   assert.deepEqual(config.train.lr, { search: { min: -6, max: 0, trials: 10, trialEpochs: 5 } });
   assert.equal(config.model.data.augment, 'flipcrop');
-  assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')).status, 'stopped');
+  assert.equal(statusOf(runDir), 'stopped');
   assert.ok(fs.existsSync(path.join(out, 'train.json')), 'the report of a stopped suite is written too');
 
   const second = await runUntil(args, /continuing/);

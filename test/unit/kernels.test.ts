@@ -14,14 +14,19 @@ import {
   setNativeKernelsEnabled,
   type NativeKernels,
 } from '../../src/engine/kernels';
-import { convOutputSize, psaDenseReference, ratioConvReference, type ConvGeometry } from '../../src/engine/layers';
-import { noiseOf, normalCdf64, sigmoid64 } from '../../src/engine/noise';
-import { lossAndGrad } from '../../src/engine/loss';
+import {
+  convOutputSize,
+  psaDenseReference,
+  ratioConvReference,
+  type ConvGeometry,
+} from '../../src/engine/model/layers';
+import { noiseOf, normalCdf64, sigmoid64 } from '../../src/engine/model/noise';
+import { lossAndGrad } from '../../src/engine/model/loss';
 import { lastLayerNative, lastLayerReference, type LastLayer } from '../../src/engine/estimators/psa';
 import type { OutputLoss } from '../../src/engine/spec/types';
 import { Rng } from '../../src/engine/rng';
-import { disposeNetwork, initNetwork, networkFromValues, networkValues } from '../../src/engine/network';
-import { gradientDraws } from '../../src/engine/gradients';
+import { disposeNetwork, initNetwork, networkFromValues, networkValues } from '../../src/engine/model/network';
+import { gradientDraws } from '../../src/engine/gradients/draws';
 import type { ModelSpec, NoiseKind } from '../../src/engine/spec/types';
 import { relativeError } from './helpers/fixtures';
 import { bernoulliJs, streamUniformsJs } from '../../src/engine/counterStream';

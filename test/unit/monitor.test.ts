@@ -8,7 +8,7 @@ import { parseModelText, type ModelSpec } from '../../src/engine/spec';
 import { loadDataset } from '../../src/engine/data';
 import { resolveTrainSpec, train } from '../../src/engine/train/trainer';
 import { gradientDiagnostics, layerStatistics, resolveDiagnostics } from '../../src/engine/train/monitor';
-import { networkFromValues, disposeNetwork } from '../../src/engine/network';
+import { networkFromValues, disposeNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { denseModel, randomProblem } from './helpers/fixtures';
 

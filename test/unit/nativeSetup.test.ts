@@ -32,7 +32,7 @@ import {
   which,
 } from '../../src/engine/native/setup';
 import { describeNativeBackend } from '../../src/engine/native/describe';
-import { backendSummary, runBackendFacts } from '../../src/engine/runs';
+import { backendSummary, environmentFacts } from '../../src/engine/runs';
 
 const root = join(__dirname, '..', '..', '..');
 const cpuLib = libtensorflowCacheDir(false);
@@ -385,7 +385,7 @@ initBackend('tensorflow').then((info) => {
 );
 
 test('what ran, from environment.json: backend in full, origin, devices, kernels (older runs lose detail only)', () => {
-  const facts = runBackendFacts({
+  const facts = environmentFacts({
     backend: 'tensorflow',
     backendDetail: 'tensorflow (libtensorflow 2.21.0)',
     kernels: 'native (avx512, 2 threads)',
@@ -407,7 +407,7 @@ test('what ran, from environment.json: backend in full, origin, devices, kernels
   assert.equal(backendSummary(facts), 'tensorflow (libtensorflow 2.21.0) from native set-up, on CPU + GPU');
   assert.equal(
     backendSummary(
-      runBackendFacts({
+      environmentFacts({
         backend: 'tensorflow',
         backendDetail: 'tensorflow (libtensorflow 2.21.0)',
         native: { origin: 'checkout', devices: [] },
@@ -415,8 +415,8 @@ test('what ran, from environment.json: backend in full, origin, devices, kernels
     ),
     'tensorflow (libtensorflow 2.21.0) from node_modules',
   );
-  assert.equal(backendSummary(runBackendFacts({ backend: 'wasm' })), 'wasm');
-  assert.equal(backendSummary(runBackendFacts(null)), undefined);
+  assert.equal(backendSummary(environmentFacts({ backend: 'wasm' })), 'wasm');
+  assert.equal(backendSummary(environmentFacts(null)), undefined);
 });
 
 test(

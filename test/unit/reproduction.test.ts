@@ -12,8 +12,8 @@
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/engine/backend';
-import { networkFromValues, disposeNetwork } from '../../src/engine/network';
-import { gradientAccuracy, type GradientAccuracyResult } from '../../src/engine/gradientAccuracy';
+import { networkFromValues, disposeNetwork } from '../../src/engine/model/network';
+import { gradientAccuracy, type GradientAccuracyResult } from '../../src/engine/gradients/accuracy';
 import { parseEstimatorList } from '../../src/cli/inputs';
 import { AUTHORS_METHOD } from '../../src/cli/reference';
 import { PAPER_ESTIMATORS } from '../../src/cli/commands/gradeval';

@@ -13,7 +13,7 @@ import { loadDataset } from '../../src/engine/data';
 import { initialNetwork, resolveTrainSpec, train } from '../../src/engine/train/trainer';
 import { brentBounded } from '../../src/engine/train/lrSearch';
 import { evaluateSplit } from '../../src/engine/train/evaluate';
-import { disposeNetwork } from '../../src/engine/network';
+import { disposeNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { RunStore, readMetrics, effectiveMetrics, type MetricsRecord } from '../../src/engine/runs';
 import { repoRoot } from './helpers/fixtures';

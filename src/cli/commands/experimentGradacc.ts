@@ -2,8 +2,8 @@
 // re-created ones, the seven estimators on each, the comparison with the authors' curves and the findings.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { networkValues, disposeNetwork, type LayerValues } from '../../engine/network';
-import { MAX_STORED_VALUES } from '../../engine/gradientAccuracy';
+import { networkValues, disposeNetwork, type LayerValues } from '../../engine/model/network';
+import { MAX_STORED_VALUES } from '../../engine/gradients/accuracy';
 import {
   GRADACC_MODEL,
   GRADACC_PARAMETERS,

@@ -1,8 +1,8 @@
 // `sbn grad`: many draws of one estimator on a model, parameters and data; one JSON object on stdout.
 import { startBackend } from '../backend';
-import { gradientDraws } from '../../engine/gradients';
+import { gradientDraws } from '../../engine/gradients/draws';
 import { exactCost } from '../../engine/estimators/exactCost';
-import { disposeNetwork } from '../../engine/network';
+import { disposeNetwork } from '../../engine/model/network';
 import { asCliError, CliError } from '../errors';
 import {
   loadData,

@@ -2,9 +2,9 @@
 import * as path from 'node:path';
 import { startBackend } from '../backend';
 import { exactCost } from '../../engine/estimators/exactCost';
-import { gradientAccuracy, type GradientAccuracyResult } from '../../engine/gradientAccuracy';
+import { gradientAccuracy, type GradientAccuracyResult } from '../../engine/gradients/accuracy';
 import { compareWithReference, paperMFor, referenceAt } from '../../engine/experiments/gradacc';
-import { disposeNetwork } from '../../engine/network';
+import { disposeNetwork } from '../../engine/model/network';
 import type { GradientAccuracyData } from '../../engine/experiments/types';
 import { asCliError, CliError } from '../errors';
 import { loadData, loadModel, loadParams, parseEstimatorList, parsePositiveInt, parseSeed } from '../inputs';

@@ -1,15 +1,15 @@
 // Pieces shared by the estimators: the prepared affine layers, sampling, backprop through the deterministic
 // output layer, independent downstream samples. No tf.grad anywhere (docs/math.md §2.3.3 style; engine notes).
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { lossAndGrad, type LossAndGrad } from '../loss';
+import { lossAndGrad, type LossAndGrad } from '../model/loss';
 import { bernoulli } from '../counterStream';
-import { groupMean, prepareLayer, type PreparedLayer } from '../layers';
+import { groupMean, prepareLayer, type PreparedLayer } from '../model/layers';
 import type { Batch, GradientEstimate, LayerGradient } from './types';
 import { shapeSize } from '../spec/geometry';
 
-export { groupMean } from '../layers';
+export { groupMean } from '../model/layers';
 
 /** Every affine layer with its parameters bound for one estimate: hidden layers, then `output`. */
 export interface PreparedNetwork {

@@ -8,13 +8,13 @@
 // of layer k is the score identity summed exactly:
 //   ∂E/∂W^k_ji = mean_n Σ_{s,s'} α_{k−1}[n, s] P_k[s, s'] β_k[n, s'] ∂log p(s'_j | a_j(s))/∂a_j · s_i.
 import type { ModelSpec } from '../spec/types';
-import { lossAndGrad64 } from '../loss';
-import { noiseOf } from '../noise';
-import { codingOf } from '../coding';
-import type { LayerValues } from '../network';
-import { modelGeometry } from '../network';
+import { lossAndGrad64 } from '../model/loss';
+import { noiseOf } from '../model/noise';
+import { codingOf } from '../model/coding';
+import type { LayerValues } from '../model/network';
+import { modelGeometry } from '../model/network';
 import { exactCost } from './exactCost';
-import { denseEquivalent, type DenseLayer64 } from '../denseEquivalent';
+import { denseEquivalent, type DenseLayer64 } from '../model/denseEquivalent';
 
 export interface ExactResult {
   loss: number;

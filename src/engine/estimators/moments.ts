@@ -8,9 +8,9 @@
 // through the binary-moment step, confining them to (−1, 1); we keep the output layer linear, as the
 // model defines it.) Gaussian samples add 1e-16 to the variance (docs/math.md §5.8).
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { lossAndGrad } from '../loss';
+import { lossAndGrad } from '../model/loss';
 import { finishEstimate, normalTensor, prepareNetwork } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
 

@@ -4,9 +4,9 @@
 // flips; for conv layers the "ratio convolution"). The output layer is flip-averaged over all single flips
 // of the last hidden layer (docs/math.md §2.3.2).
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { lossAndGrad, type LossAndGrad } from '../loss';
+import { lossAndGrad, type LossAndGrad } from '../model/loss';
 import { nativeKernels, type NativeKernels } from '../kernels';
 import type { OutputLoss } from '../spec/types';
 import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, sampleStates } from './common';

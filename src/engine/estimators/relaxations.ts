@@ -3,7 +3,7 @@
 //  - Concrete / Gumbel-sigmoid (docs/math.md §2.8): x̃ = σ((a − z)/τ) ({0,1}) or 2σ((a − z)/τ) − 1 (±1), z the noise.
 //  - tanh (docs/math.md §2.9, gradeval "AP1"): deterministic mean field x = E[x | a] (F(a), resp. 2F(a) − 1).
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { backpropThroughOutput, finishEstimate, noiseTensor, outputLoss, prepareNetwork } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';

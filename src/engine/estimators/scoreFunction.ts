@@ -5,7 +5,7 @@
 //  - ARM (docs/math.md §2.7): per layer, antithetic pair b¹ = 1[u > 1 − F(a)], b² = 1[u < F(a)], each continued
 //    with its own independent downstream sample; ∂/∂a = (f¹ − f²)(u − ½), chained like backprop.
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import {
   finishEstimate,

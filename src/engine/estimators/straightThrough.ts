@@ -5,7 +5,7 @@
 //  - Hard ST (docs/math.md §2.5): 1[|a| ≤ 1], the derivative of hardtanh, mismatched with the logistic noise
 //    (halved for {0,1}, where the state is (hardtanh + 1)/2).
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';

@@ -2,7 +2,7 @@
 // and a random stream, and returns the gradient of the batch-mean expected loss for every parameter
 // together with its own estimate of that loss.
 import type * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 
 import type { EstimatorName } from '../../estimators';

@@ -1,6 +1,6 @@
-// Experiment 2 (docs/math.md §4) as a suite: the same model trained with each method of §4.3 from the same initial network
-// (same seed: §4.4), each with its own learning rate from the bounded search of §4.5, then evaluated as a true SBN
-// (§4.6 during training, §4.7 accuracy vs samples on the test set). A suite is a folder: one model file per method,
+// Experiment 2 (docs/math.md §4) as a suite: the same model trained with each method of §4.3 from the same initial
+// network (same seed: §4.4), each with its own learning rate from the bounded search of §4.5, then evaluated as a true
+// SBN (§4.6 during training, §4.7 accuracy vs samples on the test set). A suite is a folder: one model file per method,
 // one ordinary run folder per method (resumable as any run), and suite.json saying where each method stands — an
 // interrupted suite continues where it stopped.
 import * as fs from 'node:fs';
@@ -38,7 +38,9 @@ export interface SuiteDefinition {
   needsDataPath?: boolean;
 }
 
-/** The training settings of docs/math.md §4, shared by every suite; only the length and the lr search's budget differ. */
+/**
+ * The training settings of docs/math.md §4, shared by every suite; only the length and the lr search's budget differ.
+ */
 function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpec {
   return {
     estimator: 'psa',
@@ -55,16 +57,17 @@ function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpe
 
 /**
  * Suites sized for a 2-core CPU (mnist-mlp, fashion-conv) and the paper's exact CIFAR_S1 protocol (cifar10-s1).
- * Everything but the size follows docs/math.md §4: SGD with Nesterov momentum 0.9, batch 64, constant lr chosen per method by
- * Brent's bounded search over log10 lr (shorter trials here), gradient clamp 1000, the data-dependent init of §4.4,
- * evaluation as an SBN with 10 samples during training.
+ * Everything but the size follows docs/math.md §4: SGD with Nesterov momentum 0.9, batch 64, constant lr chosen per
+ * method by Brent's bounded search over log10 lr (shorter trials here), gradient clamp 1000, the data-dependent init of
+ * §4.4, evaluation as an SBN with 10 samples during training.
  */
 export const SUITES: Record<string, SuiteDefinition> = {
   'mnist-mlp': {
     name: 'mnist-mlp',
     title: 'MNIST, dense SBN 784-512-512-10',
     description:
-      'Two binary hidden layers of 512 units (±1, logistic noise); 55 000 training / 5 000 validation / 10 000 test images; 5 epochs; lr search: 5 trials of 1 epoch on the first 10 000 training images over log10 lr ∈ [−4, 0].',
+      'Two binary hidden layers of 512 units (±1, logistic noise); 55 000 training / 5 000 validation / 10 000 test ' +
+      'images; 5 epochs; lr search: 5 trials of 1 epoch on the first 10 000 training images over log10 lr ∈ [−4, 0].',
     model: {
       name: 'mnist-mlp',
       input: { shape: [784] },
@@ -84,7 +87,10 @@ export const SUITES: Record<string, SuiteDefinition> = {
     name: 'fashion-conv',
     title: 'Fashion-MNIST, convolutional SBN in the spirit of CIFAR_S1',
     description:
-      'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened last binary layer (as CIFAR_S1, docs/math.md §4.2), 5 binary conv layers of 16-16-32-32-32 channels; 55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images over log10 lr ∈ [−4, 0].',
+      'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened ' +
+      'last binary layer (as CIFAR_S1, docs/math.md §4.2), 5 binary conv layers of 16-16-32-32-32 channels; ' +
+      '55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images ' +
+      'over log10 lr ∈ [−4, 0].',
     model: {
       name: 'fashion-conv-s1',
       input: { shape: [1, 28, 28] },
@@ -108,7 +114,9 @@ export const SUITES: Record<string, SuiteDefinition> = {
     name: 'cifar10-s1',
     title: 'CIFAR-10, CIFAR_S1 (the paper’s protocol)',
     description:
-      'CIFAR_S1 exactly as docs/math.md §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
+      'CIFAR_S1 exactly as docs/math.md §4.2 (8 binary conv layers, no padding, 1.38 M parameters) with FlipCrop ' +
+      'augmentation; 45 000 / 5 000 / 10 000 images; lr search as §4.5 (Brent over log10 lr ∈ [−6, 0], 10 trials ' +
+      'of 5 epochs); 2000 epochs as the authors’ upper limit (stop and resume at will).',
     model: {
       name: 'cifar10-s1',
       input: { shape: [3, 32, 32] },
@@ -300,7 +308,8 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
       const ev = evaluateRun(runPath(o.dir, runDir), o.suite.testSamples, 'auto');
       test = { split: ev.split, samples: ev.accuracy.map((_, i) => i + 1), accuracy: ev.accuracy };
     } catch (e) {
-      if (!(e instanceof ConfigError)) throw e; // a run that diverged before its first checkpoint has nothing to evaluate
+      // a run that diverged before its first checkpoint has nothing to evaluate
+      if (!(e instanceof ConfigError)) throw e;
     }
     updateSuiteState(o.dir, o.suite.name, (s) => {
       s.methods[method] = { runDir, test, done: true };

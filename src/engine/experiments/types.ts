@@ -3,7 +3,7 @@
 // Plain data only (no engine imports): the report page (webview/report.ts) type-checks against this file in the
 // browser build.
 
-/** One layer's accuracy of M-sample averages (src/engine/gradientAccuracy.ts computes it). */
+/** One layer's accuracy of M-sample averages (src/engine/gradients/accuracy.ts computes it). */
 export interface LayerAccuracy {
   layer: string;
   /** Per M: mean cosine over trials, its 15% and 85% quantiles, relative RMSE and the number of trials. */
@@ -62,7 +62,10 @@ export interface GradaccCheckpoint {
   /** e.g. `authors-chk-100`, `ours-chk-2000` */
   id: string;
   title: string;
-  /** `authors`: their stored checkpoint (reference/authors-psa-neurips2020); `recreated`: our REINFORCE training (docs/math.md §3.2). */
+  /**
+   * `authors`: their stored checkpoint (reference/authors-psa-neurips2020); `recreated`: our REINFORCE training
+   * (docs/math.md §3.2).
+   */
   source: 'authors' | 'recreated';
   /** Training epochs behind the parameters. */
   epoch: number;

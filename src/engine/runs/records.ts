@@ -16,7 +16,10 @@ export const RUN_FORMAT_VERSION = 1;
 export interface Schema<T> {
   readonly optional: boolean;
   check(v: unknown, at: string): string | null;
-  /** For documentation checks: the allowed strings (oneOf), the element (array), the value (optional), the fields (object). */
+  /**
+   * For documentation checks: the allowed strings (oneOf), the element (array), the value (optional), the fields
+   * (object).
+   */
   readonly values?: readonly string[];
   readonly item?: Schema<unknown>;
   readonly inner?: Schema<unknown>;
@@ -30,8 +33,12 @@ type Shape = Record<string, Schema<unknown>>;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type RequiredKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? never : K }[keyof S];
 type OptionalKeys<S extends Shape> = Exclude<keyof S, RequiredKeys<S>>;
-export type ObjectOf<S extends Shape> = Simplify<{ [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }>;
-export interface ObjectSchema<S extends Shape> extends Schema<ObjectOf<S>> { readonly shape: S }
+export type ObjectOf<S extends Shape> = Simplify<
+  { [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined> }
+>;
+export interface ObjectSchema<S extends Shape> extends Schema<ObjectOf<S>> {
+  readonly shape: S;
+}
 
 function show(v: unknown): string {
   const s = JSON.stringify(v);
@@ -39,18 +46,35 @@ function show(v: unknown): string {
 }
 
 function leaf<T>(expected: string, ok: (v: unknown) => boolean): Schema<T> {
-  return { optional: false, check: (v, at) => (ok(v) ? null : v === undefined ? `"${at}" is missing (${expected})` : `"${at}" must be ${expected}, got ${show(v)}`) };
+  return {
+    optional: false,
+    check: (v, at) =>
+      ok(v)
+        ? null
+        : v === undefined
+          ? `"${at}" is missing (${expected})`
+          : `"${at}" must be ${expected}, got ${show(v)}`,
+  };
 }
 
 /** A finite number: counts, positions, times. */
 const count = leaf<number>('a finite number', (v) => typeof v === 'number' && Number.isFinite(v));
 /** A measured value: JSON has no NaN or ∞, so the writer stores them as null. */
-const measured = leaf<number | null>('a number or null', (v) => v === null || (typeof v === 'number' && Number.isFinite(v)));
+const measured = leaf<number | null>(
+  'a number or null',
+  (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
+);
 const text = leaf<string>('a string', (v) => typeof v === 'string');
 const flag = leaf<boolean>('true or false', (v) => typeof v === 'boolean');
 
 function oneOf<const L extends readonly string[]>(values: L): Schema<L[number]> {
-  return { ...leaf<L[number]>(`one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, (v) => typeof v === 'string' && values.includes(v)), values };
+  return {
+    ...leaf<L[number]>(
+      `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`,
+      (v) => typeof v === 'string' && values.includes(v),
+    ),
+    values,
+  };
 }
 
 function optional<T>(s: Schema<T>): Schema<T | undefined> & { optional: true } {
@@ -117,8 +141,14 @@ const layerStatsLayer = object({
 });
 
 const diagnosticsLayer = object({
-  name: text, cos: array(measured), cosQ15: array(measured), cosQ85: array(measured), rmse: array(measured),
-  variance: measured, snr: measured, bias: measured,
+  name: text,
+  cos: array(measured),
+  cosQ15: array(measured),
+  cosQ85: array(measured),
+  rmse: array(measured),
+  variance: measured,
+  snr: measured,
+  bias: measured,
 });
 
 /**
@@ -127,14 +157,29 @@ const diagnosticsLayer = object({
  */
 export const METRICS_KIND_FIELDS = {
   step: { epoch: count, loss: measured, lr: measured, samplesPerSecond: measured },
-  eval: { split: oneOf(EVAL_SPLITS), epoch: count, u_loss: measured, acc1: measured, acc_e: measured, entropy: measured, examples: count, samples: count },
+  eval: {
+    split: oneOf(EVAL_SPLITS),
+    epoch: count,
+    u_loss: measured,
+    acc1: measured,
+    acc_e: measured,
+    entropy: measured,
+    examples: count,
+    samples: count,
+  },
   epoch: { epoch: count, loss: measured, seconds: count },
   'lr-trial': { trial: count, lr: count, log10lr: count, objective: measured, diverged: flag },
   'lr-chosen': { lr: count },
   layerStats: { epoch: count, layers: array(layerStatsLayer) },
   diagnostics: {
-    epoch: count, reference: oneOf(['exact', 'unbiased-mean'] as const), referenceError: array(measured), draws: count, M: array(count),
-    seconds: count, layers: array(text), estimators: array(object({ estimator: text, seconds: count, layers: array(diagnosticsLayer) })),
+    epoch: count,
+    reference: oneOf(['exact', 'unbiased-mean'] as const),
+    referenceError: array(measured),
+    draws: count,
+    M: array(count),
+    seconds: count,
+    layers: array(text),
+    estimators: array(object({ estimator: text, seconds: count, layers: array(diagnosticsLayer) })),
   },
   diverged: { layer: text, message: text },
   resume: { epoch: count },
@@ -197,7 +242,10 @@ export type DiagnosticsLayerEntry = Infer<typeof diagnosticsLayer>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What a writer passes: a record whose `time` and `elapsed` may be left to the writer to fill in. */
-export type MetricsRecordInput = DistributiveOmit<MetricsRecord, 'time' | 'elapsed'> & { time?: string; elapsed?: number };
+export type MetricsRecordInput = DistributiveOmit<MetricsRecord, 'time' | 'elapsed'> & {
+  time?: string;
+  elapsed?: number;
+};
 
 /** What a parsed line is: a record, a record of a kind this version does not know (skipped), or what is wrong. */
 export type MetricsLineResult =
@@ -315,11 +363,22 @@ export interface ConfigFileFacts {
   train?: { estimator?: string; epochs?: number };
 }
 
-/** What readers take from environment.json (the rest is informational and may grow). */
+/**
+ * What readers take from environment.json (the rest is informational and may grow; written by
+ * src/engine/train/session.ts runEnvironment). Older runs lack fields: they only lose detail.
+ */
 export interface EnvironmentFileFacts {
+  /** "tensorflow", "wasm", "cpu" */
   backend?: string;
+  /** e.g. "tensorflow (libtensorflow 2.21.0)", "wasm (SIMD, 2 threads)" */
   backendDetail?: string;
+  /** tensorflow: where its binding came from. */
+  origin?: 'checkout' | 'setup';
+  /** tensorflow: the device types TensorFlow listed, e.g. ["CPU", "GPU"]. */
+  devices?: string[];
+  /** e.g. "native (avx512, 2 threads)" or "TensorFlow.js ops (…)" */
   kernels?: string;
+  /** The kernels addon that was loaded; null when none was. */
   kernelsPath?: string | null;
 }
 
@@ -337,18 +396,35 @@ export function configFacts(config: unknown): ConfigFileFacts {
     ...(model !== undefined ? { model: { name: stringOr(field(model, 'name')) } } : {}),
     // older configurations kept the estimator at the top level
     ...(train !== undefined || field(config, 'estimator') !== undefined
-      ? { train: { estimator: stringOr(field(train, 'estimator') ?? field(config, 'estimator')), epochs: numberOr(field(train, 'epochs')) } }
+      ? {
+          train: {
+            estimator: stringOr(field(train, 'estimator') ?? field(config, 'estimator')),
+            epochs: numberOr(field(train, 'epochs')),
+          },
+        }
       : {}),
   };
 }
 
-/** The facts of a parsed environment.json that have the documented types. */
+/** The facts of a parsed environment.json that have the documented types (the others are left out). */
 export function environmentFacts(env: unknown): EnvironmentFileFacts {
+  const native = field(env, 'native');
+  const origin = field(native, 'origin');
+  const devices = field(native, 'devices');
   const kernelsPath = field(env, 'kernelsPath');
-  return {
-    backend: stringOr(field(env, 'backend')), backendDetail: stringOr(field(env, 'backendDetail')), kernels: stringOr(field(env, 'kernels')),
+  const facts: EnvironmentFileFacts = {
+    backend: stringOr(field(env, 'backend')),
+    backendDetail: stringOr(field(env, 'backendDetail')),
+    origin: origin === 'checkout' || origin === 'setup' ? origin : undefined,
+    devices: Array.isArray(devices)
+      ? devices.map((d) => stringOr(field(d, 'type'))).filter((t): t is string => t !== undefined)
+      : undefined,
+    kernels: stringOr(field(env, 'kernels')),
     kernelsPath: kernelsPath === null ? null : stringOr(kernelsPath),
   };
+  for (const key of Object.keys(facts) as (keyof EnvironmentFileFacts)[])
+    if (facts[key] === undefined) delete facts[key];
+  return facts;
 }
 
 // ------------------------------------------------------------------------------------------------ checkpoints

@@ -5,12 +5,12 @@
 //   acc_e   accuracy of the mean over S samples of the flip-averaged predictive distribution
 //   entropy mean per-unit entropy (bits) of the binary units' Bernoulli distributions
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { lossOnly } from '../loss';
+import { lossOnly } from '../model/loss';
 import { prepareNetwork, sampledStateProbability, sampleStates, type PreparedNetwork } from '../estimators/common';
-import { inputTensor } from '../gradients';
-import { shapeSize } from '../layers';
+import { inputTensor } from '../gradients/draws';
+import { shapeSize } from '../model/layers';
 import type { Split } from '../data';
 import { runToEnd, type Pass } from '../passes';
 import { EVAL_FLIP_ELEMENTS } from '../spec/memory';

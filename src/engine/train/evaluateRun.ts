@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { checkpointPath, RunStore, type Checkpoint } from '../runs';
 import { nonFiniteParameter } from './recovery';
-import { checkpointParamsProblem, initNetwork, loadTensorMap, disposeNetwork } from '../network';
+import { checkpointParamsProblem, initNetwork, loadTensorMap, disposeNetwork } from '../model/network';
 import { Rng } from '../rng';
 import { writeFileAtomic } from '../files';
 import { accuracyVsSamples, evaluateSplit, type SbnMetrics } from './evaluate';

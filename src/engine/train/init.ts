@@ -3,7 +3,7 @@
 // conv channel's) weights and bias so that its pre-activations have zero mean and unit (unbiased) standard
 // deviation over the batch and spatial positions. The output layer is left as it is.
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import { prepareNetwork } from '../estimators/common';
 
 export function dataDependentInit(net: Network, x: tf.Tensor): void {

@@ -4,11 +4,11 @@
 // trains identically with them on or off, and both cost a bounded amount of time.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../spec/types';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { prepareNetwork, sampleStates } from '../estimators/common';
-import { compareEstimatorsPass } from '../diagnostics';
-import { gradientDrawsPass, type Dataset } from '../gradients';
+import { compareEstimatorsPass } from '../gradients/diagnostics';
+import { gradientDrawsPass, type Dataset } from '../gradients/draws';
 import { runToEnd, type Pass } from '../passes';
 import type { EstimatorName } from '../estimators';
 import type { ResolvedTrainSpec } from './trainer';

@@ -1,7 +1,7 @@
 // Optimisers over a network's parameters: SGD with momentum / Nesterov (PyTorch's semantics, docs/math.md §4.5)
 // and Adam. State is plain tensors so a checkpoint restores it exactly.
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from '../network';
+import type { Network } from '../model/network';
 import type { OptimizerSpec } from '../spec/types';
 import type { OptimizerState, TensorMap } from '../runs';
 

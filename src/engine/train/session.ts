@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, TrainSpec } from '../spec';
 import { DataError, loadDataset, type LoadedData } from '../data';
-import { checkpointParamsProblem } from '../network';
+import { checkpointParamsProblem } from '../model/network';
 import * as os from 'node:os';
 import { memoryProblem, parseModelText } from '../spec';
 import { formatPath } from '../spec/sourceMap';

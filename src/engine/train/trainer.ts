@@ -5,10 +5,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
 import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
-import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
+import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../model/network';
 import { Rng, type RngState } from '../rng';
 import { createEstimator, type Estimator } from '../estimators';
-import { inputTensor } from '../gradients';
+import { inputTensor } from '../gradients/draws';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
 import { createOptimizer, type Optimizer } from './optimizer';
@@ -126,17 +126,29 @@ interface PendingPasses {
   epochEnd?: { loss: number };
 }
 
-interface LoopState {
+/**
+ * What one optimisation step reads and updates: the trainer's loop state, or that of a training of its own that an
+ * experiment runs (experiments/gradacc/recreation.ts).
+ */
+export interface StepState {
   net: Network;
   optimizer: Optimizer;
   estimator: Estimator;
-  iterator: BatchIterator;
+  /** The stream of the estimator's noise. */
   noise: Rng;
+  /** Steps done so far (the step a divergence names is the next one). */
+  step: number;
+}
+
+/** The settings one step uses; `clip: Infinity` leaves the gradient unclipped. */
+export type StepSettings = Pick<ResolvedTrainSpec, 'samples' | 'clip'>;
+
+interface LoopState extends StepState {
+  iterator: BatchIterator;
   evalRng: Rng;
   /** Streams of the monitors: drawing from them never changes training. */
   diagnosticsRng: Rng;
   statsRng: Rng;
-  step: number;
   epochsDone: number;
   acc: Accumulators;
   lr: LrSchedule;
@@ -195,11 +207,11 @@ function disposeLoop(s: LoopState): void {
 
 /**
  * One optimisation step: estimate, average over the noise samples, clamp, check for NaN/Inf (naming the
- * layer), update. Returns the estimator's loss value.
+ * layer), update. Returns the estimator's loss value. Throws a DivergenceError on a non-finite loss or gradient.
  */
-function trainStep(
-  s: LoopState,
-  train: ResolvedTrainSpec,
+export function trainStep(
+  s: StepState,
+  train: StepSettings,
   batch: { x: Float32Array; y: Float32Array; n: number },
   lr: number,
   norms?: number[],
@@ -209,23 +221,22 @@ function trainStep(
     const x1 = inputTensor(s.net, batch.x, batch.n);
     const y1 = tf.tensor1d(batch.y, 'float32');
     const x = G === 1 ? x1 : tf.tile(x1, [G, ...x1.shape.slice(1).map(() => 1)]);
-    const y = G === 1 ? y1 : (tf.tile(y1, [G]) as tf.Tensor1D);
+    const y = G === 1 ? y1 : tf.tile<tf.Tensor1D>(y1, [G]);
     const est = s.estimator.estimate(s.net, { x, y, groups: G }, s.noise);
-    const layers = est.layers.map((l) => ({
-      weight: tf.clipByValue(tf.mean(l.weight, 0), -train.clip, train.clip),
-      bias: tf.clipByValue(tf.mean(l.bias, 0), -train.clip, train.clip),
-    }));
+    const clip = (g: tf.Tensor) => (Number.isFinite(train.clip) ? tf.clipByValue(g, -train.clip, train.clip) : g);
+    const layers = est.layers.map((l) => ({ weight: clip(tf.mean(l.weight, 0)), bias: clip(tf.mean(l.bias, 0)) }));
     const finite = tf.stack([
       tf.all(tf.isFinite(est.loss)),
       ...layers.map((l) => tf.logicalAnd(tf.all(tf.isFinite(l.weight)), tf.all(tf.isFinite(l.bias)))),
     ]);
+    // one read per step: the loss, then 1 or 0 for the loss and each layer's gradient being finite
+    const status = tf.concat([tf.reshape(tf.mean(est.loss), [1]), tf.cast(finite, 'float32')]);
     const gradNorms = norms ? tf.stack(layers.map((l) => tf.norm(l.weight))) : undefined;
-    return { loss: tf.mean(est.loss), finite: tf.cast(finite, 'float32'), layers, gradNorms };
+    return { status, layers, gradNorms };
   });
   if (norms && grads.gradNorms) norms.push(...Array.from(grads.gradNorms.dataSync()));
-  const loss = grads.loss.dataSync()[0];
-  const finite = grads.finite.dataSync();
-  const bad = Array.from(finite).findIndex((f) => f === 0);
+  const [loss, ...finite] = Array.from(grads.status.dataSync());
+  const bad = finite.findIndex((f) => f === 0);
   if (bad >= 0) {
     tf.dispose(grads);
     const step = s.step + 1;
@@ -357,7 +368,7 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
         store,
         (value) =>
           trialObjective(spec, t, trialData, value, search.trialEpochs ?? LR_SEARCH_DEFAULTS.trialEpochs, o.shouldStop),
-        events?.lrTrial,
+        (e) => events?.lrTrial?.(e),
       );
     } catch (e) {
       if (!(e instanceof StopRequested)) throw e;

@@ -12,8 +12,8 @@ import { parseModelText, formatSpecError, withDiagnosticsDefault } from '../../e
 import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import { initialNetwork, resolveTrainSpec } from '../../engine/train/trainer';
 import { evaluateRun, shownSampleCounts } from '../../engine/train/evaluateRun';
-import { compareEstimators, diagnosticsMarkdown } from '../../engine/diagnostics';
-import { initNetwork, disposeNetwork } from '../../engine/network';
+import { compareEstimators, diagnosticsMarkdown } from '../../engine/gradients/diagnostics';
+import { initNetwork, disposeNetwork } from '../../engine/model/network';
 import { Rng } from '../../engine/rng';
 import { DataError, loadDataset } from '../../engine/data';
 import { isEstimatorName, type EstimatorName } from '../../engine/estimators';

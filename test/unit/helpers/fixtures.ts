@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, StateCoding, OutputLoss, NoiseKind } from '../../../src/engine/spec/types';
-import type { LayerValues } from '../../../src/engine/network';
+import type { LayerValues } from '../../../src/engine/model/network';
 import type { AuthorsCurvesFile } from '../../../src/engine/experiments/gradacc';
 import { Rng } from '../../../src/engine/rng';
 import { AUTHORS_CHECKPOINTS_FILE, AUTHORS_CURVES_FILE, authorsReferenceDir } from '../../../src/cli/reference';

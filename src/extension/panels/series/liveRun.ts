@@ -9,7 +9,6 @@ import {
   readEnvironment,
   readManifest,
   readStatus,
-  runBackendFacts,
   tailMetrics,
   configFacts,
   environmentFacts,
@@ -76,11 +75,9 @@ export class LiveRun {
       /* written just after run.json */
     }
     try {
-      const raw = readEnvironment(this.runDir);
-      const env = environmentFacts(raw);
+      const env = environmentFacts(readEnvironment(this.runDir));
       if (env.backend !== undefined) this.backend = env.backend;
-      const facts = runBackendFacts(raw);
-      this.backendFacts = { detail: backendSummary(facts), kernels: facts.kernels };
+      this.backendFacts = { detail: backendSummary(env), kernels: env.kernels };
     } catch {
       /* idem */
     }

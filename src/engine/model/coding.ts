@@ -2,7 +2,7 @@
 // that estimators are written once: the value of a flipped state, the sign x̂ = ±1 of a state, and the
 // derivative of the expected state E[x | a] with respect to F(a).
 import * as tf from '@tensorflow/tfjs';
-import type { StateCoding } from './spec/types';
+import type { StateCoding } from '../spec/types';
 
 export interface Coding {
   kind: StateCoding;

@@ -2,12 +2,12 @@
 // gradient. The stream of single-draw estimates is cut into consecutive non-overlapping groups of M; each
 // group mean is one trial; per layer we report the mean cosine similarity (with its 15–85% band) and the
 // relative RMSE sqrt(mean ||ĝ_M − g||² / ||g||²).
-import type { Network } from './network';
-import { networkValues, parameterSizes } from './network';
-import { exactGradient } from './estimators/exact';
-import { gradientDraws, type Dataset } from './gradients';
-import type { EstimatorName, EstimatorOptions } from './estimators';
-import type { GradientAccuracyData, LayerAccuracy } from './experiments/types';
+import type { Network } from '../model/network';
+import { networkValues, parameterSizes } from '../model/network';
+import { exactGradient } from '../estimators/exact';
+import { gradientDraws, type Dataset } from './draws';
+import type { EstimatorName, EstimatorOptions } from '../estimators';
+import type { GradientAccuracyData, LayerAccuracy } from '../experiments/types';
 
 export type { LayerAccuracy };
 
@@ -124,7 +124,8 @@ export function gradientAccuracy(
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total * options.draws > MAX_STORED_VALUES) {
     throw new RangeError(
-      `gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`,
+      `gradient accuracy stores every draw: ${options.draws} draws × ${total} parameters exceeds ` +
+        `${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`,
     );
   }
   const Ms = options.M.filter((M) => M >= 1 && M <= options.draws);

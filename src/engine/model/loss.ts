@@ -1,6 +1,6 @@
 // Output losses (docs/math.md §1.3): the loss of a row of logits and its derivative with respect to the logits.
 import * as tf from '@tensorflow/tfjs';
-import type { OutputLoss } from './spec/types';
+import type { OutputLoss } from '../spec/types';
 
 export interface LossAndGrad {
   /** ℓ(η, y) per row, shape [B]. */
@@ -20,13 +20,13 @@ export function lossAndGrad(kind: OutputLoss, logits: tf.Tensor2D, labels: tf.Te
       const margin = tf.mul(labels, eta);
       const loss = tf.softplus(tf.neg(margin)) as tf.Tensor1D;
       const d = tf.neg(tf.mul(labels, tf.sigmoid(tf.neg(margin))));
-      return { loss, dLogits: tf.reshape(d, [-1, 1]) as tf.Tensor2D };
+      return { loss, dLogits: tf.reshape<tf.Rank.R2>(d, [-1, 1]) };
     }
     const k = logits.shape[1];
     const logp = tf.logSoftmax(logits);
     const onehot = tf.oneHot(tf.cast(labels, 'int32'), k);
     const loss = tf.neg(tf.sum(tf.mul(logp, onehot), 1)) as tf.Tensor1D;
-    const d = tf.sub(tf.exp(logp), onehot) as tf.Tensor2D;
+    const d = tf.sub<tf.Tensor2D>(tf.exp(logp), onehot);
     return { loss, dLogits: d };
   });
 }

@@ -2,19 +2,22 @@
 // gradient. The reference is the exact gradient when enumeration fits (docs/math.md §2.1), otherwise the mean of
 // many draws of an unbiased estimator (REINFORCE with a leave-one-out baseline), whose own standard error
 // is reported so that a reader can tell estimator error from reference noise.
-import type { Network } from './network';
-import { networkValues, parameterSizes } from './network';
-import { exactGradient } from './estimators/exact';
-import { exactCost } from './estimators/exactCost';
-import { gradientDrawsPass, type Dataset } from './gradients';
-import { runToEnd, type Pass } from './passes';
-import { layerAccuracy, type LayerAccuracy } from './gradientAccuracy';
-import type { EstimatorName } from './estimators';
+import type { Network } from '../model/network';
+import { networkValues, parameterSizes } from '../model/network';
+import { exactGradient } from '../estimators/exact';
+import { exactCost } from '../estimators/exactCost';
+import { gradientDrawsPass, type Dataset } from './draws';
+import { runToEnd, type Pass } from '../passes';
+import { layerAccuracy, type LayerAccuracy } from './accuracy';
+import type { EstimatorName } from '../estimators';
 
 export interface EstimatorDiagnostics {
   estimator: string;
   seconds: number;
-  /** Per layer: accuracy vs M, trace of the covariance of one draw, SNR = ‖mean‖²/variance, relative bias ‖mean − ref‖/‖ref‖. */
+  /**
+   * Per layer: accuracy vs M, trace of the covariance of one draw, SNR = ‖mean‖²/variance, relative bias
+   * ‖mean − ref‖/‖ref‖.
+   */
   layers: (LayerAccuracy & { variance: number; snr: number; bias: number })[];
 }
 
@@ -119,21 +122,28 @@ export function diagnosticsMarkdown(title: string, r: DiagnosticsResult): string
     '',
     r.reference === 'exact'
       ? `Reference: the **exact** gradient (enumeration). ${r.draws} draws per estimator.`
-      : `Reference: the mean of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. Its relative standard error per layer: ${r.referenceError.map((e, k) => `${r.layerNames[k]} ${e.toFixed(3)}`).join(', ')}. ${r.draws} draws per estimator.`,
+      : `Reference: the mean of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. ` +
+        `Its relative standard error per layer: ` +
+        `${r.referenceError.map((e, k) => `${r.layerNames[k]} ${e.toFixed(3)}`).join(', ')}. ` +
+        `${r.draws} draws per estimator.`,
     '',
-    'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance.',
+    'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the ' +
+      'covariance of one draw; SNR = ‖mean‖² / variance.',
     '',
   ];
   r.layerNames.forEach((layer, k) => {
     lines.push(`## Layer ${layer}`, '');
     lines.push(
-      `| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`,
+      `| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ` +
+        `${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`,
     );
     lines.push(`|---|${r.M.map(() => '---:').join('|')}|${r.M.map(() => '---:').join('|')}|---:|---:|`);
     for (const e of r.estimators) {
       const l = e.layers[k];
       lines.push(
-        `| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ${l.snr.toPrecision(3)} |`,
+        `| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ` +
+          `${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ` +
+          `${l.snr.toPrecision(3)} |`,
       );
     }
     lines.push('');

@@ -2,7 +2,7 @@
 // float64 functions (for exact enumeration and tests). All of the paper uses logistic noise (docs/math.md §1.1);
 // `normal` (F = Φ) is offered because the theory only needs a continuous CDF.
 import * as tf from '@tensorflow/tfjs';
-import type { NoiseKind } from './spec/types';
+import type { NoiseKind } from '../spec/types';
 
 const INV_SQRT_2PI = 0.3989422804014327;
 const SQRT1_2 = Math.SQRT1_2;

@@ -8,8 +8,8 @@
 // flat gradient vectors). A dense layer after a conv layer flattens channel-major (C, H, W), docs/math.md §4.2.
 import * as tf from '@tensorflow/tfjs';
 import type { Noise } from './noise';
-import { nativeKernels, type NativeKernels } from './kernels';
-import type { LayerGradient } from './estimators/types';
+import { nativeKernels, type NativeKernels } from '../kernels';
+import type { LayerGradient } from '../estimators/types';
 
 export interface LayerParams {
   weight: tf.Tensor;
@@ -17,7 +17,7 @@ export interface LayerParams {
 }
 
 // Shapes come from the one geometry module (tfjs-free); re-exported for the ops that take them.
-import { shapeSize, type AffineGeometry, type ConvGeometry, type DenseGeometry } from './spec/geometry';
+import { shapeSize, type AffineGeometry, type ConvGeometry, type DenseGeometry } from '../spec/geometry';
 export {
   convOutputSize,
   externalWeightShape,
@@ -27,7 +27,7 @@ export {
   type AffineGeometry,
   type ConvGeometry,
   type DenseGeometry,
-} from './spec/geometry';
+} from '../spec/geometry';
 
 /** Internal → external layout of a weight tensor, with any number of leading dimensions (e.g. draws). */
 export function toExternalWeight(g: AffineGeometry, w: tf.Tensor): tf.Tensor {
@@ -128,23 +128,23 @@ export function psaDenseReference(
         // shifted[b, i, j] = a[b, j] + W_ji δ[b, i]
         const shifted = tf.add(tf.reshape(aB, [size, 1, nOut]), tf.mul(tf.reshape(dB, [size, nIn, 1]), wT));
         const diff = tf.sub(noise.cdf(shifted), tf.reshape(noise.cdf(aB), [size, 1, nOut]));
-        return tf.reshape(tf.matMul(diff, tf.reshape(gB, [size, nOut, 1])), [size, nIn]) as tf.Tensor2D;
+        return tf.reshape<tf.Rank.R2>(tf.matMul(diff, tf.reshape(gB, [size, nOut, 1])), [size, nIn]);
       }),
     );
   }
   if (parts.length === 1) return parts[0];
-  const out = tf.concat(parts, 0) as tf.Tensor2D;
+  const out = tf.concat<tf.Tensor2D>(parts, 0);
   tf.dispose(parts);
   return out;
 }
 
 export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
   const w = p.weight as tf.Tensor2D;
-  const wT = tf.transpose(w) as tf.Tensor2D;
+  const wT = tf.transpose<tf.Tensor2D>(w);
   const nIn = shapeSize(g.inShape);
   const spatial = g.inShape.length === 3;
   const flat = (x: tf.Tensor): tf.Tensor2D =>
-    spatial ? (tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) as tf.Tensor2D) : (x as tf.Tensor2D);
+    spatial ? tf.reshape<tf.Rank.R2>(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) : (x as tf.Tensor2D);
   const unflat = (v: tf.Tensor): tf.Tensor => {
     if (!spatial) return v;
     const [C, H, W] = g.inShape;
@@ -162,11 +162,11 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
       const e3 = tf.reshape(e, [groups, n, g.units]);
       const x3 = tf.reshape(xf, [groups, n, nIn]);
       return {
-        weight: tf.div(tf.matMul(tf.transpose(e3, [0, 2, 1]), x3), n) as tf.Tensor3D,
+        weight: tf.div<tf.Tensor3D>(tf.matMul(tf.transpose(e3, [0, 2, 1]), x3), n),
         bias: groupMean(e, groups),
       };
     },
-    forwardSquared: (v) => tf.matMul(flat(v), (w2T ??= tf.square(wT) as tf.Tensor2D)),
+    forwardSquared: (v) => tf.matMul(flat(v), (w2T ??= tf.square<tf.Tensor2D>(wT))),
     backwardInputSquared: (e) => unflat(tf.matMul(e, tf.square(w))),
     psaBackward: (a, shift, gr, noise) =>
       unflat(psaDenseProduct(a as tf.Tensor2D, wT, flat(shift), gr as tf.Tensor2D, noise)),
@@ -221,23 +221,22 @@ function hasKernel(name: string): boolean {
 export function convWeightGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const filterShape: [number, number, number, number] = [g.kernel, g.kernel, g.inShape[0], g.filters];
   if (hasKernel('Conv2DBackpropFilter')) {
-    return tf.tidy(
-      () =>
-        tf.engine().runKernel('Conv2DBackpropFilter', { x: padSpatial(x, g.padding), dy }, {
-          strides: [g.stride, g.stride],
-          pad: 'valid',
-          dataFormat: 'NHWC',
-          dimRoundingMode: undefined,
-          filterShape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    return tf.tidy(() =>
+      tf.engine().runKernel<tf.Tensor4D>('Conv2DBackpropFilter', { x: padSpatial(x, g.padding), dy }, {
+        strides: [g.stride, g.stride],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape,
+      } as unknown as tf.NamedAttrMap),
     );
   }
   return tf.tidy(() => {
-    const xt = tf.transpose(padSpatial(x, g.padding), [3, 1, 2, 0]) as tf.Tensor4D; // [C_in, Hp, Wp, B]
-    const f = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, C_out]
+    const xt = tf.transpose<tf.Tensor4D>(padSpatial(x, g.padding), [3, 1, 2, 0]); // [C_in, Hp, Wp, B]
+    const f = tf.transpose<tf.Tensor4D>(dy, [1, 2, 0, 3]); // [Ho, Wo, B, C_out]
     const full = tf.conv2d(xt, f, 1, 'valid', 'NHWC', g.stride); // [C_in, Hp − (Ho−1)s, …, C_out]
     const cropped = tf.slice(full, [0, 0, 0, 0], [g.inShape[0], g.kernel, g.kernel, g.filters]);
-    return tf.transpose(cropped, [1, 2, 0, 3]) as tf.Tensor4D;
+    return tf.transpose<tf.Tensor4D>(cropped, [1, 2, 0, 3]);
   });
 }
 
@@ -270,13 +269,13 @@ export function ratioConvReference(
     const rows = B * Ho * Wo;
     const P = g.kernel * g.kernel * C;
     const lambda = psaDenseReference(
-      tf.reshape(a, [rows, F]) as tf.Tensor2D,
-      tf.reshape(weight, [P, F]) as tf.Tensor2D,
-      tf.reshape(patches, [rows, P]) as tf.Tensor2D,
-      tf.reshape(gr, [rows, F]) as tf.Tensor2D,
+      tf.reshape<tf.Rank.R2>(a, [rows, F]),
+      tf.reshape<tf.Rank.R2>(weight, [P, F]),
+      tf.reshape<tf.Rank.R2>(patches, [rows, P]),
+      tf.reshape<tf.Rank.R2>(gr, [rows, F]),
       noise,
     );
-    return convTranspose(tf.reshape(lambda, [B, Ho, Wo, P]) as tf.Tensor4D, ident, [B, H, W, C], g.stride, g.padding);
+    return convTranspose(tf.reshape<tf.Rank.R4>(lambda, [B, Ho, Wo, P]), ident, [B, H, W, C], g.stride, g.padding);
   });
 }
 
@@ -302,8 +301,8 @@ export function ratioConvTaps(
     const Wp = W + 2 * p;
     const padded = padSpatial(shift, p);
     const rows = B * Ho * Wo;
-    const a2 = tf.reshape(a, [rows, F]) as tf.Tensor2D;
-    const g2 = tf.reshape(gr, [rows, F]) as tf.Tensor2D;
+    const a2 = tf.reshape<tf.Rank.R2>(a, [rows, F]);
+    const g2 = tf.reshape<tf.Rank.R2>(gr, [rows, F]);
     let acc: tf.Tensor4D = tf.zeros([B, Hp, Wp, C]);
     for (let kh = 0; kh < K; kh++) {
       for (let kw = 0; kw < K; kw++) {
@@ -314,11 +313,13 @@ export function ratioConvTaps(
             [B, kh + (Ho - 1) * s + 1, kw + (Wo - 1) * s + 1, C],
             [1, s, s, 1],
           );
-          const wTap = tf.reshape(tf.slice(weight, [kh, kw, 0, 0], [1, 1, C, F]), [C, F]) as tf.Tensor2D;
-          const lambda = tf.reshape(
-            psaDenseReference(a2, wTap, tf.reshape(seen, [rows, C]) as tf.Tensor2D, g2, noise),
-            [B, Ho, Wo, C],
-          );
+          const wTap = tf.reshape<tf.Rank.R2>(tf.slice(weight, [kh, kw, 0, 0], [1, 1, C, F]), [C, F]);
+          const lambda = tf.reshape(psaDenseReference(a2, wTap, tf.reshape<tf.Rank.R2>(seen, [rows, C]), g2, noise), [
+            B,
+            Ho,
+            Wo,
+            C,
+          ]);
           // place output position (i, j) at padded input (kh + s·i, kw + s·j)
           const dilated =
             s === 1
@@ -346,7 +347,7 @@ export function ratioConvTaps(
             [0, 0, 0, 0],
             [B, Hp, Wp, C],
           );
-          return tf.add(acc, placed) as tf.Tensor4D;
+          return tf.add<tf.Tensor4D>(acc, placed);
         });
         acc.dispose();
         acc = next;
@@ -406,7 +407,7 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
   const [C, H, W] = g.inShape;
   const inputShape = (x: tf.Tensor): [number, number, number, number] => [x.shape[0], H, W, C];
   let w2: tf.Tensor4D | undefined;
-  const squared = () => (w2 ??= tf.square(w) as tf.Tensor4D);
+  const squared = () => (w2 ??= tf.square<tf.Tensor4D>(w));
   return {
     geometry: g,
     forward: (x) => tf.add(convForward(x as tf.Tensor4D, w, g.stride, g.padding), p.bias),
@@ -428,7 +429,7 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
     backwardInputSquared: (e) => convTranspose(e as tf.Tensor4D, squared(), inputShape(e), g.stride, g.padding),
     psaBackward: (a, shift, gr, noise) =>
       ratioConv(a as tf.Tensor4D, shift as tf.Tensor4D, gr as tf.Tensor4D, w, g, noise),
-    flatInput: (x) => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], C * H * W]) as tf.Tensor2D,
+    flatInput: (x) => tf.reshape<tf.Rank.R2>(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], C * H * W]),
     unflatInput: (v) => tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]),
   };
 }

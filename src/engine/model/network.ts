@@ -1,11 +1,11 @@
 // An SBN's parameters and the model facts every estimator needs (coding, noise, loss, layer geometry).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelSpec } from './spec/types';
-import { modelGeometry, ShapeError } from './spec/geometry';
-export { modelGeometry, ShapeError } from './spec/geometry';
+import type { ModelSpec } from '../spec/types';
+import { modelGeometry, ShapeError } from '../spec/geometry';
+export { modelGeometry, ShapeError } from '../spec/geometry';
 import { codingOf, type Coding } from './coding';
 import { noiseOf, type Noise } from './noise';
-import type { Rng } from './rng';
+import type { Rng } from '../rng';
 import {
   externalWeightShape,
   internalWeightShape,
@@ -51,7 +51,8 @@ function checkNested(value: unknown, shape: number[], field: string): void {
   if (!Array.isArray(value) || value.length !== shape[0]) {
     throw new ShapeError(
       field,
-      `expected ${shape[0]} ${shape.length > 1 ? 'arrays' : 'numbers'}, got ${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 30)}`,
+      `expected ${shape[0]} ${shape.length > 1 ? 'arrays' : 'numbers'}, got ` +
+        `${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 30)}`,
     );
   }
   value.forEach((v, i) => checkNested(v, shape.slice(1), `${field}[${i}]`));
@@ -63,7 +64,8 @@ export function networkFromValues(spec: ModelSpec, values: LayerValues[]): Netwo
   if (values.length !== geometry.length) {
     throw new ShapeError(
       'layers',
-      `expected ${geometry.length} layers (${geometry.length - 1} hidden + output) to match the model, got ${values.length}`,
+      `expected ${geometry.length} layers (${geometry.length - 1} hidden + output) to match the model, ` +
+        `got ${values.length}`,
     );
   }
   const layers = values.map((v, k) => {
@@ -73,7 +75,8 @@ export function networkFromValues(spec: ModelSpec, values: LayerValues[]): Netwo
     if (!Array.isArray(v.weight) || v.weight.length !== shape[0]) {
       throw new ShapeError(
         `layers[${k}].weight`,
-        `expected ${shape[0]} rows ([${shape.join('][')}]) for layer ${names[k]}, got ${Array.isArray(v.weight) ? v.weight.length : typeof v.weight}`,
+        `expected ${shape[0]} rows ([${shape.join('][')}]) for layer ${names[k]}, got ` +
+          `${Array.isArray(v.weight) ? v.weight.length : typeof v.weight}`,
       );
     }
     checkNested(v.weight, shape, `layers[${k}].weight`);
@@ -172,7 +175,10 @@ export function checkpointParamsProblem(
       const found = params[key];
       if (!found) return `params.${key}: missing (model ${spec.name} expects a tensor [${shape.join(', ')}])`;
       if (found.shape.join() !== shape.join())
-        return `params.${key}: expected shape [${shape.join(', ')}] for model ${spec.name}, got [${found.shape.join(', ')}]`;
+        return (
+          `params.${key}: expected shape [${shape.join(', ')}] for model ${spec.name}, got ` +
+          `[${found.shape.join(', ')}]`
+        );
     }
   }
   return undefined;
@@ -187,7 +193,8 @@ export function loadTensorMap(net: Network, map: Record<string, { shape: number[
     if (!w || !b || w.shape.join() !== shape.join() || b.shape.join() !== String(outShapeOf(net.geometry[k])[0])) {
       throw new ShapeError(
         `params.${name}`,
-        `expected ${name}.weight [${shape.join(', ')}] and ${name}.bias [${outShapeOf(net.geometry[k])[0]}] in the checkpoint`,
+        `expected ${name}.weight [${shape.join(', ')}] and ` +
+          `${name}.bias [${outShapeOf(net.geometry[k])[0]}] in the checkpoint`,
       );
     }
     const external = tf.tensor(w.data, w.shape, 'float32');

@@ -3,7 +3,7 @@
 // estimator on conv layers against it. Gradients of the dense form map back to the conv parameters by
 // summing over the positions that share a weight.
 import type { AffineGeometry } from './layers';
-import { externalWeightShape, shapeSize } from './spec/geometry';
+import { externalWeightShape, shapeSize } from '../spec/geometry';
 
 export interface DenseLayer64 {
   in: number;

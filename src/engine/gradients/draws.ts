@@ -3,13 +3,13 @@
 // that a 5-5-5 net runs thousands of draws per tfjs call; the random stream is consumed in draw order,
 // so results depend on the seed and not on the backend.
 import * as tf from '@tensorflow/tfjs';
-import type { Network } from './network';
-import { networkValues, parameterSizes } from './network';
-import { outShapeOf, shapeSize, toExternalWeight } from './layers';
-import { Rng } from './rng';
-import { runToEnd, type Pass } from './passes';
-import { exactGradient } from './estimators/exact';
-import { createEstimator, disposeEstimate, type EstimatorName, type EstimatorOptions } from './estimators';
+import type { Network } from '../model/network';
+import { networkValues, parameterSizes } from '../model/network';
+import { outShapeOf, shapeSize, toExternalWeight } from '../model/layers';
+import { Rng } from '../rng';
+import { runToEnd, type Pass } from '../passes';
+import { exactGradient } from '../estimators/exact';
+import { createEstimator, disposeEstimate, type EstimatorName, type EstimatorOptions } from '../estimators';
 
 export interface Dataset {
   /** Rows of features. */
@@ -146,7 +146,7 @@ export function* gradientDrawsPass(
           net,
           {
             x: G === 1 ? x : tf.tile(x, [G, ...x.shape.slice(1).map(() => 1)]),
-            y: G === 1 ? y : (tf.tile(y, [G]) as tf.Tensor1D),
+            y: G === 1 ? y : tf.tile<tf.Tensor1D>(y, [G]),
             groups: G,
           },
           rng,
