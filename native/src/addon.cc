@@ -9,10 +9,11 @@
 //       λ[b,h,x,c] = Σ_{taps (kh,kw) with h+p = s·ho+kh, x+p = s·wo+kw} Σ_f [F(a[b,ho,wo,f] + w[kh,kw,c,f]·δ) − F(a)]·g
 //       with δ = shift[b,h,x,c] (NHWC a, g: [B,Ho,Wo,F]; w: [K,K,C,F]); padded inputs contribute nothing.
 //   psaFlips(logits, w, shift, labels, rho, rows, n, K, loss) → { lambda, cSum, corr, rowLoss }: PSA's last layer
-//       (docs/math.md §2.3.2) — η_i = η₀ + δ_i W[:, i] for every unit i, λ = f_i − f₀ [rows·n], cSum = (1 − Σρ)∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i)
-//       [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n], rowLoss = (1 − Σρ) f₀ + Σ_i ρ_i f_i [rows];
+//       (docs/math.md §2.3.2) — η_i = η₀ + δ_i W[:, i] for every unit i, λ = f_i − f₀ [rows·n],
+//       cSum = (1 − Σρ)∂ℓ(η₀) + Σ_i ρ_i ∂ℓ(η_i) [rows·K], corr[r,k,i] = ρ_i δ_i ∂ℓ(η_i)_k [rows·K·n],
+//       rowLoss = (1 − Σρ) f₀ + Σ_i ρ_i f_i [rows];
 //       loss 'nll' (labels: class indices) or 'logistic' (K = 1, labels ±1); float64 inside, scalar.
-//       With an 11th argument `groups` (dividing rows), corr comes back as its mean over each group of consecutive
+//       With a 10th argument `groups` (dividing rows), corr comes back as its mean over each group of consecutive
 //       rows [groups·K·n] — what the output-layer gradient needs — without a rows·K·n array crossing to JS.
 //   bernoulli(p, seed, offset) → Float32Array: x_i = 1 if u_{offset+i} < p_i else 0, where u_k is the k-th output of
 //       SplitMix64 started from state `seed` (top 24 bits, in [0, 1)) — counter-based, so thread counts do not
@@ -63,11 +64,14 @@ bool throwError(napi_env env, const std::string& msg, bool range = false) {
 
 bool getF32(napi_env env, napi_value v, const char* name, F32* out) {
   bool isTa = false;
-  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa) return throwError(env, std::string(name) + " must be a Float32Array");
+  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa) {
+    return throwError(env, std::string(name) + " must be a Float32Array");
+  }
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float32_array) {
     return throwError(env, std::string(name) + " must be a Float32Array");
   }
   out->data = static_cast<float*>(data);
@@ -89,7 +93,9 @@ bool getSize(napi_env env, napi_value v, const char* name, size_t* out, int64_t 
 bool getString(napi_env env, napi_value v, const char* name, std::string* out) {
   char buf[64];
   size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) return throwError(env, std::string(name) + " must be a string");
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) {
+    return throwError(env, std::string(name) + " must be a string");
+  }
   out->assign(buf, len);
   return true;
 }
@@ -104,7 +110,9 @@ bool getNoise(napi_env env, napi_value v, bool* normal) {
 
 bool checkLength(napi_env env, const F32& x, size_t expected, const char* name) {
   if (x.length != expected) {
-    return throwError(env, std::string(name) + ": length " + std::to_string(x.length) + ", expected " + std::to_string(expected), true);
+    return throwError(
+        env, std::string(name) + ": length " + std::to_string(x.length) + ", expected " + std::to_string(expected),
+        true);
   }
   return true;
 }
@@ -130,8 +138,9 @@ napi_value PsaDense(napi_env env, napi_callback_info info) {
   DenseShape s{};
   bool normal = false;
   if (!getF32(env, argv[0], "a", &a) || !getF32(env, argv[1], "wT", &wT) || !getF32(env, argv[2], "shift", &shift) ||
-      !getF32(env, argv[3], "g", &g) || !getSize(env, argv[4], "rows", &s.rows, 0) || !getSize(env, argv[5], "nIn", &s.nIn) ||
-      !getSize(env, argv[6], "nOut", &s.nOut) || !getNoise(env, argv[7], &normal) ||
+      !getF32(env, argv[3], "g", &g) || !getSize(env, argv[4], "rows", &s.rows, 0) ||
+      !getSize(env, argv[5], "nIn", &s.nIn) || !getSize(env, argv[6], "nOut", &s.nOut) ||
+      !getNoise(env, argv[7], &normal) ||
       !checkLength(env, a, s.rows * s.nOut, "a") || !checkLength(env, wT, s.nIn * s.nOut, "wT") ||
       !checkLength(env, shift, s.rows * s.nIn, "shift") || !checkLength(env, g, s.rows * s.nOut, "g")) {
     return nullptr;
@@ -159,9 +168,11 @@ napi_value PsaFlips(napi_env env, napi_callback_info info) {
   F32 logits, w, shift, labels, rho;
   FlipsArgs A{};
   std::string loss;
-  if (!getF32(env, argv[0], "logits", &logits) || !getF32(env, argv[1], "w", &w) || !getF32(env, argv[2], "shift", &shift) ||
-      !getF32(env, argv[3], "labels", &labels) || !getF32(env, argv[4], "rho", &rho) || !getSize(env, argv[5], "rows", &A.rows, 0) ||
-      !getSize(env, argv[6], "n", &A.n) || !getSize(env, argv[7], "K", &A.K) || !getString(env, argv[8], "loss", &loss)) {
+  if (!getF32(env, argv[0], "logits", &logits) || !getF32(env, argv[1], "w", &w) ||
+      !getF32(env, argv[2], "shift", &shift) || !getF32(env, argv[3], "labels", &labels) ||
+      !getF32(env, argv[4], "rho", &rho) || !getSize(env, argv[5], "rows", &A.rows, 0) ||
+      !getSize(env, argv[6], "n", &A.n) || !getSize(env, argv[7], "K", &A.K) ||
+      !getString(env, argv[8], "loss", &loss)) {
     return nullptr;
   }
   if (loss != "nll" && loss != "logistic") {
@@ -174,7 +185,8 @@ napi_value PsaFlips(napi_env env, napi_callback_info info) {
     napi_typeof(env, argv[9], &t);
     if (t != napi_undefined && !getSize(env, argv[9], "groups", &groups)) return nullptr;
     if (groups > 0 && A.rows % groups != 0) {
-      throwError(env, "groups (" + std::to_string(groups) + ") must divide rows (" + std::to_string(A.rows) + ")", true);
+      throwError(env, "groups (" + std::to_string(groups) + ") must divide rows (" + std::to_string(A.rows) + ")",
+                 true);
       return nullptr;
     }
   }
@@ -190,9 +202,13 @@ napi_value PsaFlips(napi_env env, napi_callback_info info) {
   }
   for (size_t r = 0; r < A.rows; r++) {
     const float y = labels.data[r];
-    const bool ok = A.logistic ? (y == 1.0f || y == -1.0f) : (y >= 0 && y < static_cast<float>(A.K) && y == std::floor(y));
+    const bool ok =
+        A.logistic ? (y == 1.0f || y == -1.0f) : (y >= 0 && y < static_cast<float>(A.K) && y == std::floor(y));
     if (!ok) {
-      throwError(env, "labels[" + std::to_string(r) + "] = " + std::to_string(y) + (A.logistic ? " is not ±1" : " is not a class index"), true);
+      throwError(env,
+                 "labels[" + std::to_string(r) + "] = " + std::to_string(y) +
+                     (A.logistic ? " is not ±1" : " is not a class index"),
+                 true);
       return nullptr;
     }
   }
@@ -243,7 +259,10 @@ napi_value Bernoulli(napi_env env, napi_callback_info info) {
   }
   F32 p;
   uint64_t seed = 0, offset = 0;
-  if (!getF32(env, argv[0], "p", &p) || !getUint(env, argv[1], "seed", &seed) || !getUint(env, argv[2], "offset", &offset)) return nullptr;
+  if (!getF32(env, argv[0], "p", &p) || !getUint(env, argv[1], "seed", &seed) ||
+      !getUint(env, argv[2], "offset", &offset)) {
+    return nullptr;
+  }
   float* out = nullptr;
   napi_value result = newF32(env, p.length, &out);
   if (!result) return nullptr;
@@ -266,7 +285,10 @@ napi_value StreamUniforms(napi_env env, napi_callback_info info) {
     throwError(env, "streamUniforms(n, seed, offset)");
     return nullptr;
   }
-  if (!getSize(env, argv[0], "n", &n, 0) || !getUint(env, argv[1], "seed", &seed) || !getUint(env, argv[2], "offset", &offset)) return nullptr;
+  if (!getSize(env, argv[0], "n", &n, 0) || !getUint(env, argv[1], "seed", &seed) ||
+      !getUint(env, argv[2], "offset", &offset)) {
+    return nullptr;
+  }
   float* out = nullptr;
   napi_value result = newF32(env, n, &out);
   if (!result) return nullptr;

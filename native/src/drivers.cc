@@ -29,7 +29,8 @@ void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float
   const size_t tableBytes = s.nOut * 2 * sizeof(float);  // per input
   const bool small = s.nIn * tableBytes <= kSmallTablesBytes;
   // G inputs per kernel call; a unit covers `span` inputs (all of them for small layers) of RB rows
-  const int G = small ? kMaxR : static_cast<int>(std::min<size_t>(kMaxR, std::max<size_t>(4, kGroupTableBytes / tableBytes)));
+  const int G =
+      small ? kMaxR : static_cast<int>(std::min<size_t>(kMaxR, std::max<size_t>(4, kGroupTableBytes / tableBytes)));
   const size_t span = small ? s.nIn : static_cast<size_t>(G);
   const size_t RB = small ? 1 : kDenseRowBlock;
   const size_t nSpans = (s.nIn + span - 1) / span;
