@@ -128,7 +128,10 @@ function uniform(rng: Rng, n: number, scale: number): Float32Array {
   return v;
 }
 
-/** Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (docs/math.md §2.3.2), or arbitrary values (the generic path). */
+/**
+ * Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (docs/math.md §2.3.2), or arbitrary values (the generic
+ * path).
+ */
 function shifts(rng: Rng, n: number, coding: 'pm1' | '01' | 'any'): Float32Array {
   const v = rng.uniforms(n);
   for (let i = 0; i < n; i++) {
@@ -186,7 +189,7 @@ function checkEveryIsa(cases: Case[]): void {
 test('native kernels: the addon reports its instruction set and threads', { skip }, () => {
   const i = K.info();
   assert.ok(i.isas.includes('scalar'));
-  assert.ok(i.isas.includes(i.isa), `${i.isa} in ${i.isas}`);
+  assert.ok(i.isas.includes(i.isa), `${i.isa} in ${i.isas.join(', ')}`);
   assert.ok(i.threads >= 1);
   assert.equal(kernelsInfo().kind, 'native');
   assert.match(kernelsInfo().detail, new RegExp(i.isa));
@@ -368,7 +371,8 @@ function runConv(
 }
 
 test(
-  'native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, both codings and noises, every ISA)',
+  'native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, ' +
+    'both codings and noises, every ISA)',
   { skip },
   () => {
     const cases: Case[] = [];
@@ -522,7 +526,9 @@ test('native kernels: results do not depend on the thread count (bit for bit)', 
 
 test('native kernels: SBN_KERNEL_THREADS sets the default thread count', { skip }, () => {
   const file = nativeKernelsPath()!;
-  const code = `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});process.stdout.write(String(m.exports.info().threads))`;
+  const code =
+    `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});` +
+    'process.stdout.write(String(m.exports.info().threads))';
   for (const n of ['1', '3']) {
     const r = spawnSync(process.execPath, ['-e', code], {
       encoding: 'utf8',
