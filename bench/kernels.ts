@@ -174,11 +174,11 @@ function convLayerSteps(g: ConvGeometry, batch: number, rng: Rng): PairTiming {
   const [C, H, W] = g.inShape;
   const [F, Ho, Wo] = g.outShape;
   const fanIn = g.kernel * g.kernel * C;
-  const weight = tf.mul(
+  const weight = tf.mul<tf.Tensor4D>(
     tf.tensor(rng.uniforms(fanIn * F), [g.kernel, g.kernel, C, F]),
     2 / Math.sqrt(fanIn),
-  ) as tf.Tensor4D;
-  const bias = tf.zeros([F]) as tf.Tensor1D;
+  );
+  const bias = tf.zeros<tf.Rank.R1>([F]);
   const layer = prepareLayer(g, { weight, bias });
   const noise = noiseOf('logistic');
   const x = randomPm1(rng, [batch, H, W, C]);
@@ -238,8 +238,8 @@ function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
   {
     const [rows, nIn, nOut] = [64, 512, 512];
     const a = tf.tensor2d(rng.uniforms(rows * nOut), [rows, nOut]);
-    const wT = tf.mul(tf.tensor2d(rng.uniforms(nIn * nOut), [nIn, nOut]), 0.1) as tf.Tensor2D;
-    const sh = tf.mul(randomPm1(rng, [rows, nIn]), -2) as tf.Tensor2D;
+    const wT = tf.mul<tf.Tensor2D>(tf.tensor2d(rng.uniforms(nIn * nOut), [nIn, nOut]), 0.1);
+    const sh = tf.mul<tf.Tensor2D>(randomPm1(rng, [rows, nIn]), -2);
     const g = tf.tensor2d(rng.uniforms(rows * nOut), [rows, nOut]);
     const ms = bestMs(() => {
       tf.tidy(() => {
@@ -263,9 +263,9 @@ function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
     const [C, H, W] = g.inShape;
     const [F, Ho, Wo] = g.outShape;
     const a = tf.tensor4d(rng.uniforms(B * Ho * Wo * F), [B, Ho, Wo, F]);
-    const sh = tf.mul(randomPm1(rng, [B, H, W, C]), -2) as tf.Tensor4D;
+    const sh = tf.mul<tf.Tensor4D>(randomPm1(rng, [B, H, W, C]), -2);
     const gr = tf.tensor4d(rng.uniforms(B * Ho * Wo * F), [B, Ho, Wo, F]);
-    const w = tf.mul(tf.tensor4d(rng.uniforms(9 * C * F), [3, 3, C, F]), 0.1) as tf.Tensor4D;
+    const w = tf.mul<tf.Tensor4D>(tf.tensor4d(rng.uniforms(9 * C * F), [3, 3, C, F]), 0.1);
     const ms = bestMs(
       () => {
         tf.tidy(() => {
@@ -340,15 +340,18 @@ async function main(): Promise<void> {
   for (const r of results) {
     lines.push('', `kernels: ${r.detail}; backend ${r.backend}`);
     lines.push(
-      `  ${pad('case', 76)}${'PSA ms'.padStart(10)}${'DSTE ms'.padStart(10)}${'PSA/DSTE'.padStart(10)}  (ms: best; ratio: median of pairs)`,
+      `  ${pad('case', 76)}${'PSA ms'.padStart(10)}${'DSTE ms'.padStart(10)}${'PSA/DSTE'.padStart(10)}` +
+        '  (ms: best; ratio: median of pairs)',
     );
     for (const c of r.cases) {
       lines.push(
-        `  ${pad(c.case, 76)}${c.psa_ms.toFixed(1).padStart(10)}${c.dste_ms.toFixed(1).padStart(10)}${c.ratio.toFixed(2).padStart(10)}`,
+        `  ${pad(c.case, 76)}${c.psa_ms.toFixed(1).padStart(10)}${c.dste_ms.toFixed(1).padStart(10)}` +
+          c.ratio.toFixed(2).padStart(10),
       );
     }
     lines.push(
-      `  ${pad('throughput (G evaluations/s)', 76)}${'kernel'.padStart(10)}${'exp lim'.padStart(10)}${'ratio lim'.padStart(10)}`,
+      `  ${pad('throughput (G evaluations/s)', 76)}${'kernel'.padStart(10)}${'exp lim'.padStart(10)}` +
+        'ratio lim'.padStart(10),
     );
     for (const t of r.throughput) {
       lines.push(

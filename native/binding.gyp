@@ -2,7 +2,10 @@
   "targets": [
     {
       "target_name": "sbn_kernels",
-      "sources": ["src/addon.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc"],
+      "sources": [
+        "src/addon.cc", "src/runtime.cc", "src/drivers.cc", "src/noise_models.cc", "src/last_layer.cc",
+        "src/sampling.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc"
+      ],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++14"],

@@ -1,6 +1,7 @@
 // Builds the native kernel addon (native/: N-API, C++17; PSA's dense product and ratio convolution) with the
 // node-gyp that ships with npm, into native/build/Release/sbn_kernels.node, with the set-up code of
-// `sbn setup backend` (src/engine/native/setup.ts). Run by postinstall; also `node scripts/build-kernels.mjs [--force]`.
+// `sbn setup backend` (src/engine/native/setup.ts). Run by postinstall; also
+// `node scripts/build-kernels.mjs [--force]`.
 //
 // Never fails the install: any problem ends with one line
 //   sbn-studio: native kernels not built (<reason>); the TensorFlow.js implementation will be used

@@ -1,5 +1,5 @@
 // AVX2 + FMA path, 8 lanes. Compiled without -mavx2: only the functions below carry the target attribute, so
-// the addon loads on any x86-64 and this code runs only after the CPU check in addon.cc.
+// the addon loads on any x86-64 and this code runs only after the CPU check in runtime.cc.
 #include <algorithm>
 
 #include "kernels.h"

@@ -1,5 +1,5 @@
 // AVX-512F path, 16 lanes, masked tails. Same arithmetic as isa_avx2.cc; only these functions carry the target
-// attribute, so the addon loads on any x86-64 and this code runs only after the CPU check in addon.cc.
+// attribute, so the addon loads on any x86-64 and this code runs only after the CPU check in runtime.cc.
 #include <algorithm>
 
 #include "kernels.h"

@@ -1,8 +1,9 @@
 // sbn_kernels: fused CPU kernels for PSA's backward products (docs/math.md §2.3.3–§2.3.4).
 //
 // The instruction-set specific part is small: three inner routines per ISA (scalar, AVX2+FMA, AVX-512F), chosen
-// once at load time from what the CPU supports. Everything else (argument checks, tables, threading, the loops
-// over rows / pixels / taps) is plain C++ in addon.cc and shared by every ISA.
+// once at load time from what the CPU supports (runtime.cc). Everything else (tables and per-connection sums in
+// noise_models.cc, the loops over rows / pixels / taps in drivers.cc, threading in runtime.cc, argument checks in
+// addon.cc) is plain C++ shared by every ISA.
 //
 // Logistic noise, per connection (t = w·δ, u = a + t), without ever forming a difference of two sigmoids:
 //   σ(u) − σ(a) =  σ(u)·σ(−a)·(1 − e^{−|t|})      if t ≥ 0

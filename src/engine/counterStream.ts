@@ -1,6 +1,6 @@
 // The counter-based stream of the Bernoulli sampler (docs/math.md §2.0 sampling; issue #6): u_k = the top 24 bits of
 // SplitMix64's k-th output from state `seed`, / 2^24 — a pure function of (seed, k). The native kernel
-// (native/src/addon.cc `streamUniform`) computes it vectorised and threaded; this JavaScript twin computes the same
+// (native/src/sampling.cc `streamUniform`) computes it vectorised and threaded; this JavaScript twin computes the same
 // numbers bit for bit, so sampled states never depend on whether the addon loaded. 64-bit arithmetic on pairs of
 // 32-bit words (BigInt would be ~10× slower).
 import { nativeKernels } from './kernels';

@@ -120,8 +120,8 @@ function driverGpus(): string[] {
  * The native backend section: where its binding and libtensorflow come from (describeNativeBackend(), which reads the
  * files of this machine), and whether it loads (the tensorflow probe, run in a child process).
  */
-export async function nativeBackendReport(tensorflow: BackendProbe | undefined): Promise<NativeBackendReport> {
-  const d = await describeNativeBackend();
+export function nativeBackendReport(tensorflow: BackendProbe | undefined): NativeBackendReport {
+  const d = describeNativeBackend();
   const k = kernelsInfo();
   const info = nativeKernels()?.info();
   const setUp = !!tensorflow?.loads && k.kind === 'native';
@@ -201,7 +201,7 @@ export async function environmentReport(o: ReportOptions): Promise<EnvironmentRe
     preferredBackend: preferred,
     selectedBackend: selected,
     backends,
-    native: await nativeBackendReport(backends.find((b) => b.name === 'tensorflow')),
+    native: nativeBackendReport(backends.find((b) => b.name === 'tensorflow')),
     datasets: STORED_DATASETS.map((name) => {
       const locations = datasetLocations(name);
       return { name, title: DATASET_CATALOG[name].title, found: locations.find((l) => l.found) ?? null, locations };

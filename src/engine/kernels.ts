@@ -17,7 +17,10 @@ export interface NativeKernelsInfo {
 }
 
 export interface NativeKernels {
-  /** λ[r,i] = Σ_j [F(a[r,j] + wT[i,j]·shift[r,i]) − F(a[r,j])]·g[r,j]; a, g [rows·nOut], wT [nIn·nOut], shift [rows·nIn]. */
+  /**
+   * λ[r,i] = Σ_j [F(a[r,j] + wT[i,j]·shift[r,i]) − F(a[r,j])]·g[r,j]; a, g [rows·nOut], wT [nIn·nOut],
+   * shift [rows·nIn].
+   */
   psaDense(
     a: Float32Array,
     wT: Float32Array,
@@ -98,7 +101,10 @@ export interface NativeKernels {
    * Throws when the library or a symbol is missing.
    */
   tfDevices?(libPath: string): { name: string; type: string; memoryBytes: number }[];
-  /** dlopen(RTLD_GLOBAL) of these libraries (retried in passes until their dependencies are loaded); throws when one never loads. */
+  /**
+   * dlopen(RTLD_GLOBAL) of these libraries (retried in passes until their dependencies are loaded); throws when one
+   * never loads.
+   */
   preload?(paths: string[]): boolean;
 }
 
@@ -140,7 +146,9 @@ function load(): NonNullable<typeof loaded> {
   const file = candidates().find((f) => existsSync(f));
   if (!file)
     return {
-      why: 'native kernels not built (`sbn setup backend`, SBN: Set Up Native Backend, or npm install in a checkout builds them)',
+      why:
+        'native kernels not built (`sbn setup backend`, SBN: Set Up Native Backend, or npm install in a checkout ' +
+        'builds them)',
     };
   try {
     const mod = { exports: {} as Partial<NativeKernels> };

@@ -133,7 +133,10 @@ function uniform(rng: Rng, n: number, scale: number): Float32Array {
   return v;
 }
 
-/** Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (docs/math.md §2.3.2), or arbitrary values (the generic path). */
+/**
+ * Flip shifts δ: ±2 for ±1 states, ±1 for {0,1} states (docs/math.md §2.3.2), or arbitrary values (the generic
+ * path).
+ */
 function shifts(rng: Rng, n: number, coding: 'pm1' | '01' | 'any'): Float32Array {
   const v = rng.uniforms(n);
   for (let i = 0; i < n; i++) {
@@ -191,7 +194,7 @@ function checkEveryIsa(cases: Case[]): void {
 test('native kernels: the addon reports its instruction set and threads', { skip }, () => {
   const i = K.info();
   assert.ok(i.isas.includes('scalar'));
-  assert.ok(i.isas.includes(i.isa), `${i.isa} in ${i.isas}`);
+  assert.ok(i.isas.includes(i.isa), `${i.isa} in ${i.isas.join(', ')}`);
   assert.ok(i.threads >= 1);
   assert.equal(kernelsInfo().kind, 'native');
   assert.match(kernelsInfo().detail, new RegExp(i.isa));
@@ -373,7 +376,8 @@ function runConv(
 }
 
 test(
-  'native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, both codings and noises, every ISA)',
+  'native ratioConv = float64 reference (K ∈ {1,3,5}, stride ∈ {1,2}, padding ∈ {0,1,2}, batch 1..17, ' +
+    'both codings and noises, every ISA)',
   { skip },
   () => {
     const cases: Case[] = [];
@@ -527,7 +531,9 @@ test('native kernels: results do not depend on the thread count (bit for bit)', 
 
 test('native kernels: SBN_KERNEL_THREADS sets the default thread count', { skip }, () => {
   const file = nativeKernelsPath()!;
-  const code = `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});process.stdout.write(String(m.exports.info().threads))`;
+  const code =
+    `const m={exports:{}};process.dlopen(m,${JSON.stringify(file)});` +
+    'process.stdout.write(String(m.exports.info().threads))';
   for (const n of ['1', '3']) {
     const r = spawnSync(process.execPath, ['-e', code], {
       encoding: 'utf8',
@@ -537,6 +543,48 @@ test('native kernels: SBN_KERNEL_THREADS sets the default thread count', { skip 
     assert.equal(r.stdout, n);
   }
 });
+
+test(
+  'native kernels: worker_threads share the thread pool, get the same results, and the process exits',
+  { skip },
+  () => {
+    // In a child process whose main thread loads the addon only at the end: three workers run threaded kernels at
+    // once, exit (the last one's teardown joins the pool), a fourth starts a fresh pool; then the main thread checks
+    // every result against its own single-threaded one, and the process must end by itself (nothing left running).
+    const file = nativeKernelsPath()!;
+    const code = `
+const { Worker } = require('node:worker_threads');
+const file = ${JSON.stringify(file)};
+const inputs = () => {
+  let s = 7;
+  const r = () => (s = (s * 1103515245 + 12345) >>> 0) / 4294967296 - 0.5;
+  const f = (n, m) => Float32Array.from({ length: n }, () => r() * m);
+  return { a: f(64 * 300, 6), wT: f(200 * 300, 2), sh: f(64 * 200, 1).map((x) => (x > 0 ? 1 : -1)), g: f(64 * 300, 1) };
+};
+const work = (k, x) => [k.psaDense(x.a, x.wT, x.sh, x.g, 64, 200, 300, 'logistic'), k.bernoulli(x.g, 99, 5)];
+const body = \`const { parentPort } = require('node:worker_threads');
+const m = { exports: {} }; process.dlopen(m, \${JSON.stringify(file)});
+const inputs = \${inputs}; const work = \${work}; const x = inputs(); m.exports.setThreads(3);
+let out; for (let i = 0; i < 20; i++) out = work(m.exports, x);
+parentPort.postMessage(out.map((o) => Buffer.from(o.buffer).toString('base64')));\`;
+const run = (n) => Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+  const w = new Worker(body, { eval: true });
+  let got;
+  w.on('message', (m) => (got = m)).on('error', reject).on('exit', (c) => (c === 0 ? resolve(got) : reject(c)));
+})));
+(async () => {
+  const results = [...(await run(3)), ...(await run(1))];
+  const m = { exports: {} }; process.dlopen(m, file); m.exports.setThreads(1);
+  const own = work(m.exports, inputs()).map((o) => Buffer.from(o.buffer).toString('base64'));
+  const same = results.every((r) => r.length === own.length && r.every((o, i) => o === own[i]));
+  process.stdout.write(same ? 'same' : 'different');
+})();`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.signal, null, `the process did not end by itself: ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'same');
+  },
+);
 
 test('native kernels: bad arguments throw instead of reading out of bounds', { skip }, () => {
   const f = (n: number) => new Float32Array(n);

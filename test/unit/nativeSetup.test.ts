@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chooseTfjsNodePackage, locateNativeBackend, setupLocation } from '../../src/engine/native/locate';
 import { CPU_WHEEL, GPU_WHEEL, MANIFEST_FILE, NATIVE_DIR_ENV, TF_VERSION } from '../../src/engine/native/paths';
@@ -32,6 +33,8 @@ import {
   which,
 } from '../../src/engine/native/setup';
 import { describeNativeBackend } from '../../src/engine/native/describe';
+import type { BackendInfo } from '../../src/engine/backend';
+import type { KernelsInfo } from '../../src/engine/kernels';
 import { backendSummary, environmentFacts } from '../../src/engine/runs';
 
 const root = join(__dirname, '..', '..', '..');
@@ -53,6 +56,15 @@ const skipReal = !haveCpuLib
     : !canBuild
       ? 'no build tools'
       : false;
+
+/** What the bundled probe of the set-up test prints. */
+interface BundleProbe {
+  info: BackendInfo;
+  maps: string[];
+  kernels: KernelsInfo;
+  registered: boolean;
+  tfBackend: string;
+}
 
 const made: string[] = [];
 function tmp(name: string): string {
@@ -225,20 +237,22 @@ test(
       return true;
     });
     fake(
-      'case "$*" in *--version*) echo "pip 23.2.1"; exit 0;; esac\necho "ERROR: No matching distribution found for tensorflow-cpu==2.21.0" >&2; exit 1',
+      'case "$*" in *--version*) echo "pip 23.2.1"; exit 0;; esac\n' +
+        'echo "ERROR: No matching distribution found for tensorflow-cpu==2.21.0" >&2; exit 1',
     );
     await assert.rejects(setupNativeBackend({ dir: tmp('nowheel'), sources: sources!, env }), (e: SetupError) => {
       assert.equal(e.missing, 'wheel');
       assert.equal(
         e.message,
-        'pip download tensorflow-cpu==2.21.0 failed (is it on your package index?): ERROR: No matching distribution found for tensorflow-cpu==2.21.0',
+        'pip download tensorflow-cpu==2.21.0 failed (is it on your package index?): ' +
+          'ERROR: No matching distribution found for tensorflow-cpu==2.21.0',
       );
       return true;
     });
   },
 );
 
-test('locate: an explicit SBN_NATIVE_DIR without a set-up says why; a folder is a set-up only with its manifest', () => {
+test('locate: explicit SBN_NATIVE_DIR without a set-up says why; a folder is a set-up only with its manifest', () => {
   const empty = tmp('empty-setup');
   const s = setupLocation(empty);
   assert.equal(s.location, null);
@@ -285,7 +299,7 @@ test(
     assert.ok(existsSync(loc.bindingPath));
     assert.ok(loc.kernelsPath && existsSync(loc.kernelsPath));
 
-    const d = await describeNativeBackend({ ...process.env, [NATIVE_DIR_ENV]: dir });
+    const d = describeNativeBackend({ ...process.env, [NATIVE_DIR_ENV]: dir });
     assert.equal(d.setupDir, dir);
     assert.equal(d.setUp, true);
     assert.equal(d.origin, 'setup');
@@ -298,9 +312,9 @@ test(
     // a bundle built like the VSIX's worker, run from a folder without node_modules, loads this set-up's binding
     // esbuild from node_modules at run time (its API refuses to run from inside a bundle)
     const esbuildPath = join(root, 'node_modules', 'esbuild');
-    const { build } = require(esbuildPath) as typeof import('esbuild');
+    const { build } = createRequire(__filename)(esbuildPath) as typeof import('esbuild');
     const { packagedBundleOptions } = (await import(join(root, 'scripts', 'lib', 'packaged-bundle.mjs'))) as {
-      packagedBundleOptions(r: string): Record<string, unknown>;
+      packagedBundleOptions: (r: string) => Record<string, unknown>;
     };
     const out = tmp('bundle');
     await build({
@@ -314,8 +328,10 @@ import { initBackend } from './src/engine/backend';
 import { kernelsInfo } from './src/engine/kernels';
 import { readFileSync } from 'node:fs';
 initBackend('tensorflow').then((info) => {
-  const maps = readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('tfjs_binding.node')).map((l) => l.split(/\\s+/).pop());
-  process.stdout.write(JSON.stringify({ info, maps: [...new Set(maps)], kernels: kernelsInfo(), registered: !!tf.findBackendFactory('tensorflow'), tfBackend: tf.getBackend() }));
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('tfjs_binding.node'))
+    .map((l) => l.split(/\\s+/).pop());
+  process.stdout.write(JSON.stringify({ info, maps: [...new Set(maps)], kernels: kernelsInfo(),
+    registered: !!tf.findBackendFactory('tensorflow'), tfBackend: tf.getBackend() }));
 }, (e) => { process.stderr.write(String(e.message)); process.exit(1); });`,
       },
       minify: false,
@@ -327,11 +343,11 @@ initBackend('tensorflow').then((info) => {
       env: { ...process.env, [NATIVE_DIR_ENV]: dir, NODE_PATH: '' },
     });
     assert.equal(r.status, 0, r.stderr);
-    const probe = JSON.parse(r.stdout);
+    const probe = JSON.parse(r.stdout) as BundleProbe;
     assert.equal(probe.info.name, 'tensorflow');
-    assert.equal(probe.info.native.origin, 'setup');
-    assert.equal(probe.info.native.libtensorflowVersion, TF_VERSION);
-    assert.ok(probe.info.native.devices.some((x: { type: string }) => x.type === 'CPU'));
+    assert.equal(probe.info.native?.origin, 'setup');
+    assert.equal(probe.info.native?.libtensorflowVersion, TF_VERSION);
+    assert.ok(probe.info.native?.devices.some((x) => x.type === 'CPU'));
     assert.deepEqual(probe.maps, [loc.bindingPath], "the binding mapped is the set-up folder's");
     assert.equal(probe.registered, true, 'tfjs-node registered its backend with the one bundled tfjs');
     assert.equal(probe.tfBackend, 'tensorflow');
@@ -355,9 +371,9 @@ initBackend('tensorflow').then((info) => {
       env: { ...process.env, [NATIVE_DIR_ENV]: dir },
     });
     assert.equal(g.status, 0, g.stderr);
-    const gp = JSON.parse(g.stdout);
+    const gp = JSON.parse(g.stdout) as BundleProbe;
     assert.match(gp.info.detail, /^tensorflow \(libtensorflow 2\.21\.0, GPU build, 0 GPUs\)$/);
-    assert.equal(gp.info.native.gpu, true);
+    assert.equal(gp.info.native?.gpu, true);
     // a CUDA library that is not there: the backend says so instead of failing later inside libtensorflow
     writeFileSync(
       manifestFile,

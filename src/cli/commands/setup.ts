@@ -57,7 +57,7 @@ export async function setupBackendCommand(opts: SetupBackendOptions): Promise<vo
         `tensorflow (libtensorflow ${manifest.libtensorflow.version}${gpuBuild}; ${devices}), ` +
         `PSA kernels ${k ? `native (${k.isa}, ${k.threads} thread${k.threads === 1 ? '' : 's'})` : 'not built'}\n`,
     );
-    const d = await describeNativeBackend({ ...process.env, [NATIVE_DIR_ENV]: dir });
+    const d = describeNativeBackend({ ...process.env, [NATIVE_DIR_ENV]: dir });
     if (d.origin !== 'setup') log(`note: ${d.why ?? 'this folder is not the one the tensorflow backend loads from'}`);
     else if (dir !== resolve(defaultSetupDir()) && !process.env[NATIVE_DIR_ENV])
       log(`use it with ${NATIVE_DIR_ENV}=${dir}`);

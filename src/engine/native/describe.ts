@@ -34,7 +34,10 @@ export interface NativeBackendDescription {
   loaded: boolean;
   /** The PSA kernels addon: where it loads from and how it runs (null fields when it does not load; see why). */
   kernels: { path: string | null; isa: string | null; isas: string[]; threads: number | null; why: string | null };
-  /** The devices TensorFlow sees: as listed when the backend loaded in this process, else as the set-up's check saw them. */
+  /**
+   * The devices TensorFlow sees: as listed when the backend loaded in this process, else as the set-up's check saw
+   * them.
+   */
   devices: TfDevice[];
   devicesSource: 'live' | 'setup-check' | null;
   /** One line: why the tensorflow backend cannot load here (null when a binding is found). */
@@ -43,7 +46,7 @@ export interface NativeBackendDescription {
   manifest: NativeManifest | null;
 }
 
-export async function describeNativeBackend(env: NodeJS.ProcessEnv = process.env): Promise<NativeBackendDescription> {
+export function describeNativeBackend(env: NodeJS.ProcessEnv = process.env): NativeBackendDescription {
   const { location, setupDir, why } = locateNativeBackend(env);
   const current = currentBackend();
   const loaded = current?.name === 'tensorflow';

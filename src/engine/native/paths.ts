@@ -15,7 +15,10 @@ export const GPU_WHEEL = `tensorflow==${TF_VERSION}`;
 export const TF_LIBS = ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'] as const;
 /** Env var: a libtensorflow folder (lib/ + include/) to build against instead of downloading a wheel. */
 export const LIBTENSORFLOW_ENV = 'SBN_LIBTENSORFLOW';
-/** Env var: the set-up folder the tensorflow backend and the kernels are loaded from (the extension sets it for its workers). */
+/**
+ * Env var: the set-up folder the tensorflow backend and the kernels are loaded from (the extension sets it for its
+ * workers).
+ */
 export const NATIVE_DIR_ENV = 'SBN_NATIVE_DIR';
 /** The file in a set-up folder that records what was built. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -66,7 +69,10 @@ export interface NativeManifest {
     wheel?: string;
     /** Built for CUDA (a `tensorflow` wheel or a GPU library path given with --gpu). */
     gpu: boolean;
-    /** CUDA libraries to preload before the binding (absolute paths; from the nvidia wheels of tensorflow[and-cuda]). */
+    /**
+     * CUDA libraries to preload before the binding (absolute paths; from the nvidia wheels of
+     * tensorflow[and-cuda]).
+     */
     cudaLibs: string[];
   };
   /** Relative to the set-up folder; null when that part was not built. */

@@ -51,7 +51,10 @@ export type SetupStep = keyof typeof SETUP_STEPS;
 
 /** A set-up that cannot go on: `message` is one line naming what is missing or wrong. */
 export class SetupError extends Error {
-  /** The missing tool or input, for programs ('python3', 'pip', 'wheel', 'c++', 'make', 'node-gyp', 'node-headers', 'libtensorflow', …). */
+  /**
+   * The missing tool or input, for programs ('python3', 'pip', 'wheel', 'c++', 'make', 'node-gyp', 'node-headers',
+   * 'libtensorflow', …).
+   */
   constructor(
     message: string,
     readonly missing?: string,
@@ -66,7 +69,10 @@ export class SetupCancelled extends Error {
   }
 }
 
-/** Header subtrees the binding needs (checked with `g++ -M` on binding/*.cc); the wheel's full include dir is 268 MB. */
+/**
+ * Header subtrees the binding needs (checked with `g++ -M` on binding/*.cc); the wheel's full include dir is
+ * 268 MB.
+ */
 const INCLUDE_PREFIXES = ['tensorflow/c/', 'tensorflow/core/platform/', 'tsl/', 'xla/tsl/'];
 const WHEEL_LIBS = ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'];
 
@@ -86,7 +92,10 @@ export function which(cmd: string, env: NodeJS.ProcessEnv = process.env): string
 }
 
 export interface BuildTools {
-  /** The Node.js executable that runs node-gyp and the load check (a real `node`; Electron with ELECTRON_RUN_AS_NODE otherwise). */
+  /**
+   * The Node.js executable that runs node-gyp and the load check (a real `node`; Electron with ELECTRON_RUN_AS_NODE
+   * otherwise).
+   */
   node: string;
   /** A folder with include/node/{common.gypi,node_api.h}. */
   nodeDir: string;
@@ -159,7 +168,8 @@ export function findBuildTools(env: NodeJS.ProcessEnv = process.env): BuildTools
   const nodeDir = nodeHeadersDir(node, env);
   if (!nodeDir) {
     throw new SetupError(
-      `Node.js headers not found (include/node/node_api.h under ${prefixOf(node)} or /usr; install Node.js from nodejs.org or set npm_config_nodedir)`,
+      `Node.js headers not found (include/node/node_api.h under ${prefixOf(node)} or /usr; ` +
+        'install Node.js from nodejs.org or set npm_config_nodedir)',
       'node-headers',
     );
   }
@@ -241,7 +251,10 @@ export interface Libtensorflow {
   cudaLibs: string[];
 }
 
-/** The library file the binding links as -ltensorflow: the wheel's libtensorflow_cc.so.2 or a release's libtensorflow.so.2. */
+/**
+ * The library file the binding links as -ltensorflow: the wheel's libtensorflow_cc.so.2 or a release's
+ * libtensorflow.so.2.
+ */
 export function mainLibrary(libDir: string): string | null {
   for (const f of ['libtensorflow_cc.so.2', 'libtensorflow.so.2'])
     if (existsSync(join(libDir, f))) return join(libDir, f);
@@ -293,7 +306,7 @@ function cudaLibsIn(dir: string): string[] {
 
 function recordOf(dir: string): { wheel?: string; gpu?: boolean } {
   try {
-    return JSON.parse(readFileSync(join(dir, '.complete'), 'utf8'));
+    return JSON.parse(readFileSync(join(dir, '.complete'), 'utf8')) as { wheel?: string; gpu?: boolean };
   } catch {
     return {};
   }
@@ -338,7 +351,10 @@ function mkdirp(dir: string): void {
   }
 }
 
-/** Downloads the wheel (and for --gpu the CUDA wheels of tensorflow[and-cuda]) and extracts libtensorflow into the cache. */
+/**
+ * Downloads the wheel (and for --gpu the CUDA wheels of tensorflow[and-cuda]) and extracts libtensorflow into the
+ * cache.
+ */
 async function downloadLibtensorflow(
   gpu: boolean,
   o: RunOptions & { env: NodeJS.ProcessEnv },
@@ -433,7 +449,8 @@ async function downloadLibtensorflow(
       );
       if (c.code !== 0)
         throw new SetupError(
-          `pip download tensorflow[and-cuda]==${TF_VERSION} failed (the CUDA wheels must be on your package index): ${lastLine(c.err) || `exit ${c.code}`}`,
+          `pip download tensorflow[and-cuda]==${TF_VERSION} failed (the CUDA wheels must be on your package ` +
+            `index): ${lastLine(c.err) || `exit ${c.code}`}`,
           'wheel',
         );
       wheels.push(
@@ -470,10 +487,16 @@ async function downloadLibtensorflow(
 }
 
 export interface LibtensorflowChoice {
-  /** An existing folder, and where it was given (e.g. "--libtensorflow", "sbn.libtensorflowPath", "SBN_LIBTENSORFLOW"). */
+  /**
+   * An existing folder, and where it was given (e.g. "--libtensorflow", "sbn.libtensorflowPath",
+   * "SBN_LIBTENSORFLOW").
+   */
   path?: { dir: string; label: string };
   gpu: boolean;
-  /** A second cache folder for when the user cache is not writable and SBN_CACHE_DIR is unset (a checkout's .cache/sbn-studio). */
+  /**
+   * A second cache folder for when the user cache is not writable and SBN_CACHE_DIR is unset (a checkout's
+   * .cache/sbn-studio).
+   */
   fallbackCache?: string;
 }
 
@@ -514,7 +537,8 @@ async function obtainLibtensorflow(
   const chosen = chooseLibtensorflow(choice, o.env);
   if (chosen) {
     o.log?.(
-      `using libtensorflow in ${chosen.dir} (${chosen.source === 'path' ? choice.path!.label : 'cached wheel extraction'}${chosen.gpu ? ', GPU' : ''})`,
+      `using libtensorflow in ${chosen.dir} ` +
+        `(${chosen.source === 'path' ? choice.path!.label : 'cached wheel extraction'}${chosen.gpu ? ', GPU' : ''})`,
     );
     return chosen;
   }
@@ -522,9 +546,12 @@ async function obtainLibtensorflow(
   return { dir, source: 'pip-wheel', wheel: recordOf(dir).wheel, gpu: choice.gpu, cudaLibs: cudaLibsIn(dir) };
 }
 
-// ---- the tfjs-node binding -------------------------------------------------------------------------------------------
+// ---- the tfjs-node binding ------------------------------------------------------------------------------------------
 
-/** deps/ layout of a tfjs-node package folder: include/ and the libraries under the names the build and the rpath use. */
+/**
+ * deps/ layout of a tfjs-node package folder: include/ and the libraries under the names the build and the rpath
+ * use.
+ */
 export function linkDeps(pkgDir: string, lt: Libtensorflow): void {
   const deps = join(pkgDir, 'deps');
   rmSync(deps, { recursive: true, force: true });
@@ -609,7 +636,10 @@ async function nodeGyp(
   }
 }
 
-/** Compiles (or restores from the binding cache) tfjs-node's binding in pkgDir (binding.gyp and binding/ there); returns its path. */
+/**
+ * Compiles (or restores from the binding cache) tfjs-node's binding in pkgDir (binding.gyp and binding/ there);
+ * returns its path.
+ */
 async function buildBinding(
   pkgDir: string,
   lt: Libtensorflow,
@@ -654,7 +684,7 @@ function saveBinding(pkgDir: string, lt: Libtensorflow, env: NodeJS.ProcessEnv, 
   }
 }
 
-// ---- the load check ----------------------------------------------------------------------------------------------------
+// ---- the load check -------------------------------------------------------------------------------------------------
 
 export interface LoadCheck {
   /** TF_Version of the binding (when one was checked). */
@@ -672,7 +702,8 @@ export async function checkLoads(
   o: RunOptions & { env: NodeJS.ProcessEnv },
 ): Promise<LoadCheck> {
   const code = `const out={version:null,kernels:null,devices:[]};const p=${JSON.stringify(p)};let k;
-if(p.kernels){const m={exports:{}};process.dlopen(m,p.kernels);k=m.exports;const i=k.info();out.kernels={isa:i.isa,threads:i.threads,isas:i.isas};}
+if(p.kernels){const m={exports:{}};process.dlopen(m,p.kernels);k=m.exports;const i=k.info();
+out.kernels={isa:i.isa,threads:i.threads,isas:i.isas};}
 if(p.cudaLibs&&p.cudaLibs.length&&k&&k.preload)k.preload(p.cudaLibs);
 if(p.binding){const b={exports:{}};process.dlopen(b,p.binding);out.version=String(b.exports.TF_Version);
 if(k&&k.tfDevices&&p.library)out.devices=k.tfDevices(p.library);}
@@ -699,7 +730,7 @@ process.stdout.write(JSON.stringify(out));`;
   throw new SetupError(`the built ${p.binding ? 'tfjs-node binding' : 'kernels addon'} does not load: ${why}`, 'load');
 }
 
-// ---- the PSA kernels --------------------------------------------------------------------------------------------------
+// ---- the PSA kernels ------------------------------------------------------------------------------------------------
 
 async function buildKernels(
   srcDir: string,
@@ -713,7 +744,7 @@ async function buildKernels(
   return out;
 }
 
-// ---- the set-up folder -------------------------------------------------------------------------------------------------
+// ---- the set-up folder ----------------------------------------------------------------------------------------------
 
 export interface NativeSources {
   /** A tfjs-node package folder (package.json, binding.gyp, binding/). */
@@ -809,7 +840,8 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
     step('tools');
     const tools = findBuildTools(env);
     log(
-      `node ${tools.node}, headers ${tools.nodeDir}, node-gyp ${tools.nodeGyp}, python ${tools.python}, c++ ${tools.cxx}`,
+      `node ${tools.node}, headers ${tools.nodeDir}, node-gyp ${tools.nodeGyp}, python ${tools.python}, ` +
+        `c++ ${tools.cxx}`,
     );
 
     step('libtensorflow', opts.libtensorflow ? opts.libtensorflow.dir : wheelFor(!!opts.gpu));
@@ -837,7 +869,9 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
     const check = await checkLoads({ binding, kernels, library, cudaLibs: lt.cudaLibs }, o);
     saveBinding(pkgDir, lt, env, log);
     log(
-      `libtensorflow ${check.version}; devices: ${check.devices.map((d) => `${d.type} ${d.name}`).join(', ') || 'none listed'}; kernels ${check.kernels?.isa}, ${check.kernels?.threads} threads`,
+      `libtensorflow ${check.version}; ` +
+        `devices: ${check.devices.map((d) => `${d.type} ${d.name}`).join(', ') || 'none listed'}; ` +
+        `kernels ${check.kernels?.isa}, ${check.kernels?.threads} threads`,
     );
 
     const manifest: NativeManifest = {
@@ -880,7 +914,7 @@ function packageName(pkgDir: string): TfjsNodePackage {
   return name === '@tensorflow/tfjs-node-gpu' ? name : '@tensorflow/tfjs-node';
 }
 
-// ---- npm install in a checkout ---------------------------------------------------------------------------------------------
+// ---- npm install in a checkout --------------------------------------------------------------------------------------
 
 /**
  * `npm install`'s tfjs-node step: builds the binding in node_modules/@tensorflow/tfjs-node (restored from the

@@ -13,8 +13,8 @@ export function setTfjsBindingPath(path: string): void {
   bindingPath = path;
 }
 
-/** node-pre-gyp's find(package.json): here, the path set above. */
-export function find(_packageJson?: string): string {
+/** node-pre-gyp's find(package.json): here, the path set above (the package.json it is given is not needed). */
+export function find(): string {
   if (!bindingPath) {
     throw new Error(
       'tfjs-node was loaded without a binding path (src/engine/backend.ts sets it from the native set-up)',

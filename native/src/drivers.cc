@@ -1,0 +1,199 @@
+// The PSA products' drivers (drivers.h).
+#include "drivers.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "noise_models.h"
+#include "runtime.h"
+
+namespace sbn {
+namespace {
+
+/**
+ * Work unit: a group of consecutive inputs over a block of kDenseRowBlock rows. The group's weight tables (q and d,
+ * 8 bytes per weight) stay in L1 while the block's rows pass over them — as many inputs as fit in kGroupTableBytes,
+ * 4 to kMaxR — and the block's per-output factors (32 rows × n_out × 16 bytes) stay in L2 while the groups pass over
+ * them. Streaming every input's tables from L2 once per row, as before, bounded the kernel: this order is 1.3×
+ * faster at 256 × 512 × 512 and 1.8× at 2048 outputs. Groups of 8 at 512 outputs overflow L1 and groups of 2–3
+ * reload the factors too often (both measured slower); small layers keep groups of 8 (fewer, longer calls).
+ * Each output (r, i) is still one kernel sum in a fixed order: results are bit for bit those of any other order.
+ */
+constexpr size_t kGroupTableBytes = 16 << 10;
+constexpr size_t kSmallTablesBytes = 256 << 10;  // all tables in L2: row by row, groups of kMaxR (fewest calls)
+constexpr size_t kDenseRowBlock = 32;
+
+template <class Kernel>
+void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float* out) {
+  const size_t tableBytes = s.nOut * 2 * sizeof(float);  // per input
+  const bool small = s.nIn * tableBytes <= kSmallTablesBytes;
+  // G inputs per kernel call; a unit covers `span` inputs (all of them for small layers) of RB rows
+  const int G =
+      small ? kMaxR : static_cast<int>(std::min<size_t>(kMaxR, std::max<size_t>(4, kGroupTableBytes / tableBytes)));
+  const size_t span = small ? s.nIn : static_cast<size_t>(G);
+  const size_t RB = small ? 1 : kDenseRowBlock;
+  const size_t nSpans = (s.nIn + span - 1) / span;
+  const size_t nBlocks = (s.rows + RB - 1) / RB;
+  const double work = static_cast<double>(s.rows) * s.nIn * s.nOut;
+  parallelFor(nBlocks * nSpans, work, [&](size_t ub, size_t ue) {
+    std::vector<float> scratch(K.scratchSize(s.nOut));
+    for (size_t u = ub; u < ue; u++) {
+      const size_t r0 = (u / nSpans) * RB;
+      const size_t r1 = std::min(s.rows, r0 + RB);
+      const size_t i0 = (u % nSpans) * span;
+      const size_t i1 = std::min(s.nIn, i0 + span);
+      for (size_t r = r0; r < r1; r++) {
+        const float* sr = shift + r * s.nIn;
+        float* outr = out + r * s.nIn;
+        const size_t aOff = r * s.nOut;
+        size_t idx[kMaxR];
+        size_t wOff[kMaxR];
+        float delta[kMaxR];
+        int R = 0;  // inputs with δ ≠ 0 collected for the next call (the others contribute exactly 0)
+        auto flush = [&] {
+          float vals[kMaxR] = {};
+          K.run(static_cast<int>(s.nOut), 1, &aOff, wOff, R, delta, vals, scratch.data());
+          for (int k = 0; k < R; k++) outr[idx[k]] = vals[k];
+          R = 0;
+        };
+        for (size_t i = i0; i < i1; i++) {
+          if (sr[i] == 0.0f) {
+            outr[i] = 0.0f;
+            continue;
+          }
+          idx[R] = i;
+          wOff[R] = i * s.nOut;
+          delta[R] = sr[i];
+          if (++R == G) flush();
+        }
+        if (R > 0) flush();
+      }
+    }
+  });
+}
+
+template <class Kernel>
+void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float* out) {
+  const double taps = static_cast<double>(s.K * s.K) / static_cast<double>(s.stride * s.stride);
+  const double work = static_cast<double>(s.B) * s.H * s.W * s.C * s.F * taps;
+  parallelFor(s.B * s.H, work, [&](size_t ub, size_t ue) {
+    std::vector<float> scratch(Kn.scratchSize(s.F));
+    std::vector<size_t> rowTaps, colTaps;  // pairs (kernel index, output index)
+    size_t aOff[kMaxT];
+    size_t wOff[kMaxT * kMaxR];
+    size_t tapW[kMaxT];  // (kh·K + kw)·C
+    for (size_t u = ub; u < ue; u++) {
+      const size_t b = u / s.H;
+      const size_t h = u % s.H;
+      rowTaps.clear();
+      for (size_t kh = 0; kh < s.K; kh++) {
+        const long hp = static_cast<long>(h + s.padding) - static_cast<long>(kh);
+        if (hp < 0 || hp % static_cast<long>(s.stride) != 0) continue;
+        const size_t ho = static_cast<size_t>(hp) / s.stride;
+        if (ho >= s.Ho) continue;
+        rowTaps.push_back(kh);
+        rowTaps.push_back(ho);
+      }
+      for (size_t x = 0; x < s.W; x++) {
+        colTaps.clear();
+        for (size_t kw = 0; kw < s.K; kw++) {
+          const long xp = static_cast<long>(x + s.padding) - static_cast<long>(kw);
+          if (xp < 0 || xp % static_cast<long>(s.stride) != 0) continue;
+          const size_t wo = static_cast<size_t>(xp) / s.stride;
+          if (wo >= s.Wo) continue;
+          colTaps.push_back(kw);
+          colTaps.push_back(wo);
+        }
+        const size_t pix = ((b * s.H + h) * s.W + x) * s.C;
+        const float* sp = shift + pix;
+        float* op = out + pix;
+        size_t idx[kMaxR];
+        float delta[kMaxR];
+        int R = 0;
+        // every (row tap, column tap) pair, in a fixed order, kMaxT at a time
+        auto flush = [&] {
+          float vals[kMaxR] = {};
+          int T = 0;
+          auto call = [&] {
+            for (int t = 0; t < T; t++) {
+              for (int k = 0; k < R; k++) wOff[t * kMaxR + k] = (tapW[t] + idx[k]) * s.F;
+            }
+            Kn.run(static_cast<int>(s.F), T, aOff, wOff, R, delta, vals, scratch.data());
+            T = 0;
+          };
+          for (size_t t = 0; t < rowTaps.size(); t += 2) {
+            for (size_t v = 0; v < colTaps.size(); v += 2) {
+              aOff[T] = ((b * s.Ho + rowTaps[t + 1]) * s.Wo + colTaps[v + 1]) * s.F;
+              tapW[T] = (rowTaps[t] * s.K + colTaps[v]) * s.C;
+              if (++T == kMaxT) call();
+            }
+          }
+          if (T > 0) call();
+          for (int k = 0; k < R; k++) op[idx[k]] = vals[k];
+          R = 0;
+        };
+        for (size_t c = 0; c < s.C; c++) {
+          if (sp[c] == 0.0f) {
+            op[c] = 0.0f;
+            continue;
+          }
+          idx[R] = c;
+          delta[R] = sp[c];
+          if (++R == kMaxR) flush();
+        }
+        if (R > 0) flush();
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void denseProduct(const Isa* isa, bool normal, const float* a, const float* wT, const float* shift, const float* g,
+                  const DenseShape& s, float* out) {
+  const size_t nA = s.rows * s.nOut;
+  if (normal) {
+    Normal k(a, g, nA, wT);
+    denseDriver(k, s, shift, out);
+  } else {
+    Logistic k(isa, a, g, nA, s.nOut, wT, s.nIn * s.nOut, shift, s.rows * s.nIn);
+    denseDriver(k, s, shift, out);
+  }
+}
+
+void ratioConvolution(const Isa* isa, bool normal, const float* a, const float* shift, const float* g,
+                      const float* w, const ConvShape& s, float* out) {
+  const size_t nA = s.B * s.Ho * s.Wo * s.F;
+  if (normal) {
+    Normal k(a, g, nA, w);
+    convDriver(k, s, shift, out);
+  } else {
+    Logistic k(isa, a, g, nA, s.F, w, s.K * s.K * s.C * s.F, shift, s.B * s.H * s.W * s.C);
+    convDriver(k, s, shift, out);
+  }
+}
+
+ThroughputFloors measureThroughputFloors(const Isa* isa, int threads, size_t n, size_t reps) {
+  std::vector<float> x(n), y(n);
+  for (size_t j = 0; j < n; j++) {
+    x[j] = -8.0f + 16.0f * static_cast<float>(j) / static_cast<float>(n);
+    y[j] = static_cast<float>(j % 7) * 0.1f;
+  }
+  ThroughputFloors floors{0, 0, 0};
+  for (bool ratio : {false, true}) {
+    std::vector<float> sink(static_cast<size_t>(threads));
+    const auto t0 = std::chrono::steady_clock::now();
+    // one chunk per thread, each over its own copy of the buffers
+    parallelFor(static_cast<size_t>(threads), 1e18, [&](size_t b, size_t e) {
+      std::vector<float> lx(x), ly(y);
+      for (size_t t = b; t < e; t++) sink[t] = isa->expBench(n, lx.data(), ly.data(), static_cast<int>(reps), ratio);
+    });
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    (ratio ? floors.ratioPerSecond : floors.expPerSecond) = static_cast<double>(n) * reps * threads / secs / 1e9;
+    for (float v : sink) floors.checksum += v;
+  }
+  return floors;
+}
+
+}  // namespace sbn

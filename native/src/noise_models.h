@@ -1,0 +1,73 @@
+// The two noise models the PSA products support, as the drivers (drivers.cc) see them: each prepares its
+// per-output and per-weight factors once per call, then sums g·(F(a + w·δ) − F(a)) over a group of connections.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "kernels.h"
+
+namespace sbn {
+
+/** The distinct non-zero |shift| values (≤ kMaxTables of them get q, d tables; more: built per use). */
+constexpr int kMaxTables = 4;
+struct Magnitudes {
+  float mag[kMaxTables];
+  int count = 0;
+  bool generic = false;
+
+  int indexOf(float m) const {
+    for (int k = 0; k < count; k++) {
+      if (mag[k] == m) return k;
+    }
+    return -1;
+  }
+};
+
+Magnitudes scanMagnitudes(const float* shift, size_t n);
+
+/**
+ * Logistic: per-output factors (A, A⁻¹, Gp, Gm; kernels.h), a per-row choice between the ratio form and the exp
+ * form (|a| ≤ kRatioLimit over the whole row of n outputs), and per-|δ| weight tables q = ±e^{−|δ||w|},
+ * d = 1 − e^{−|δ||w|} (built per use when there are more than kMaxTables distinct |δ|).
+ */
+struct Logistic {
+  const Isa* isa;
+  const float* a;
+  const float* w;
+  size_t rowLen;
+  float *A, *Ainv, *gp, *gm;  // in the calling thread's workspace: valid for this call
+  std::vector<unsigned char> ratioRow;
+  Magnitudes mags;
+  float* q[kMaxTables] = {};
+  float* d[kMaxTables] = {};
+
+  Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, size_t rowLen_, const float* w_, size_t nW,
+           const float* shift, size_t nShift);
+
+  size_t scratchSize(size_t n) const { return mags.generic ? 2 * static_cast<size_t>(kMaxT) * kMaxR * n : 0; }
+
+  /**
+   * vals[k] += Σ_t Σ_j g (F(a + w δ_k) − F(a)) over T taps: the n = rowLen outputs at aOff[t] and input k's
+   * weights at wOff[t·kMaxR + k].
+   */
+  void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
+           float* scratch) const;
+};
+
+/** Normal noise: float64 erfc, with the difference of two upper tails when the pair sits on the upper side. */
+struct Normal {
+  const float* a;
+  const float* g;
+  const float* w;
+  std::vector<double> phi, q;  // Φ(a), 1 − Φ(a)
+
+  Normal(const float* a_, const float* g_, size_t nA, const float* w_);
+
+  size_t scratchSize(size_t) const { return 0; }
+
+  /** As Logistic::run. */
+  void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
+           float*) const;
+};
+
+}  // namespace sbn

@@ -1,0 +1,83 @@
+// What every kernel driver shares: the configuration chosen when the addon loads (instruction set, thread count),
+// the process-wide thread pool that runs parallelFor, and the per-thread grow-only scratch buffers.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+
+namespace sbn {
+
+// ---- configuration -----------------------------------------------------------------------------------------------
+
+/**
+ * Threads per call: SBN_KERNEL_THREADS when it is a positive integer (at most kMaxThreads), else the hardware
+ * threads. The pool grows to the largest count asked for; setThreads() changes the count per call, not the pool.
+ */
+int defaultThreads();
+constexpr int kMaxThreads = 1024;
+/** The instruction set by name ('scalar', 'avx2', 'avx512') when this CPU and build support it, else nullptr. */
+const Isa* isaByName(const std::string& name);
+/** SBN_KERNEL_ISA when supported, else AVX-512F, AVX2+FMA or scalar, the best the CPU supports. */
+const Isa* bestIsa();
+
+const Isa* currentIsa();
+void setCurrentIsa(const Isa* isa);
+int currentThreads();
+/** n > 0: n threads per call (at most kMaxThreads); 0: defaultThreads(). Returns the count now in use. */
+int setCurrentThreads(long long n);
+
+// ---- the thread pool ---------------------------------------------------------------------------------------------
+
+using RangeFn = void (*)(const void* ctx, size_t begin, size_t end);
+
+/** parallelFor without the template: fn(ctx, begin, end) over chunks of [0, units). */
+void parallelRun(size_t units, double work, RangeFn fn, const void* ctx);
+
+/**
+ * Runs fn(begin, end) over [0, units) on up to currentThreads() threads: the caller and helpers from the pool.
+ * Chunks (about 16 per thread) are handed out dynamically (a busy core does not hold the others up), so which
+ * thread computes a unit varies from run to run — the result must depend on the unit only, never on the chunking.
+ * `work` (connections) decides whether threads pay off at all. The first exception of any thread (bad_alloc) is
+ * rethrown here once every thread has left the job.
+ */
+template <class Fn>
+void parallelFor(size_t units, double work, const Fn& fn) {
+  parallelRun(
+      units, work, [](const void* ctx, size_t b, size_t e) { (*static_cast<const Fn*>(ctx))(b, e); }, &fn);
+}
+
+/**
+ * Each Node environment (the main thread, every worker_thread) that loads the addon holds the pool; when the last
+ * one is torn down (napi_add_env_cleanup_hook) the pool's threads are stopped and joined, so no thread outlives
+ * the addon's users. A later user starts a fresh pool.
+ */
+void holdPool();
+void releasePool();
+
+// ---- scratch -----------------------------------------------------------------------------------------------------
+
+/**
+ * Grow-only buffers reused from call to call, one set per calling thread. Fresh multi-megabyte vectors per call
+ * cost more than the arithmetic: every new page is a fault the OS zero-fills (measured: ~11 ms of a 14 ms call
+ * for 2048 × 512 outputs, and much of the system time of a training step).
+ */
+class Workspace {
+ public:
+  enum Slot { kCorr, kA, kAinv, kGp, kGm, kTables };  // kTables + 2m, kTables + 2m + 1: q, d of magnitude m
+  float* get(size_t slot, size_t n) {
+    if (buffers_.size() <= slot) buffers_.resize(slot + 1);
+    std::vector<float>& b = buffers_[slot];
+    if (b.size() < n) b.resize(n);
+    return b.data();
+  }
+
+ private:
+  std::vector<std::vector<float>> buffers_;
+};
+
+/** The calling thread's workspace. */
+Workspace& threadWorkspace();
+
+}  // namespace sbn

@@ -1,0 +1,37 @@
+// Bernoulli sampling: a counter-based stream (issue #6 item 3; sampling.h).
+#include "sampling.h"
+
+#include "runtime.h"
+
+namespace sbn {
+namespace {
+
+/** SplitMix64's output function (Steele, Lea, Flood 2014; the constants of Vigna's splitmix64.c). */
+inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+/**
+ * u_k = the k-th output (k = 0, 1, …) of SplitMix64 started from state `seed`, top 24 bits as a float in [0, 1):
+ * a pure function of (seed, k), so any split of the indices over threads gives the same numbers.
+ */
+inline float streamUniform(uint64_t seed, uint64_t k) {
+  return static_cast<float>(mix64(seed + (k + 1) * kGolden) >> 40) * (1.0f / 16777216.0f);
+}
+
+}  // namespace
+
+void bernoulliSample(const float* p, size_t n, uint64_t seed, uint64_t offset, float* out) {
+  parallelFor(n, static_cast<double>(n) * 4, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) out[i] = streamUniform(seed, offset + i) < p[i] ? 1.0f : 0.0f;
+  });
+}
+
+void streamUniforms(size_t n, uint64_t seed, uint64_t offset, float* out) {
+  for (size_t i = 0; i < n; i++) out[i] = streamUniform(seed, offset + i);
+}
+
+}  // namespace sbn
