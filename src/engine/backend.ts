@@ -47,7 +47,9 @@ let current: BackendInfo | null = null;
 let prodModeSet = false;
 /** Why a backend failed to load in this process (it is then no longer listed as available). */
 const loadFailures = new Map<BackendName, string>();
-let tfjsNode: { version?: Record<string, string> } | null = null;
+/** What this module reads of a loaded tfjs-node package (it registers its backend with tf on load). */
+type TfjsNodeModule = { version?: Record<string, string> };
+let tfjsNode: TfjsNodeModule | null = null;
 let tfjsNodeFrom: NativeLocation | null = null;
 
 function packageDir(name: string): string | null {
@@ -147,6 +149,8 @@ function redirectExternalTfjsNode(): void {
   } catch {
     return;
   }
+  // node:module's Module class is not in its typings as a constructor; the shim must be a real Module
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const shim = new (require('node:module') as { Module: new (id: string) => NodeJS.Module }).Module(preGyp);
   shim.filename = preGyp;
   shim.loaded = true;
@@ -181,20 +185,19 @@ function loadTfjsNode(): void {
       setTfjsBindingPath(location.bindingPath);
       redirectExternalTfjsNode();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      tfjsNode = require('@tensorflow/tfjs-node');
+      tfjsNode = require('@tensorflow/tfjs-node') as TfjsNodeModule;
     } else if (location.package === '@tensorflow/tfjs-node-gpu') {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      tfjsNode = require('@tensorflow/tfjs-node-gpu');
+      tfjsNode = require('@tensorflow/tfjs-node-gpu') as TfjsNodeModule;
     } else {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      tfjsNode = require('@tensorflow/tfjs-node');
+      tfjsNode = require('@tensorflow/tfjs-node') as TfjsNodeModule;
     }
     tfjsNodeFrom = location;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new Error(
-      `${location.package} (${location.origin === 'setup' ? `set up in ${location.setupDir}` : 'node_modules'}) does not load: ${msg}`,
-    );
+    const from = location.origin === 'setup' ? `set up in ${location.setupDir}` : 'node_modules';
+    throw new Error(`${location.package} (${from}) does not load: ${msg}`, { cause: e });
   }
 }
 
@@ -288,6 +291,7 @@ export async function initBackend(preference?: string): Promise<BackendInfo> {
         withEnvironmentHint(
           `backend "${wanted}"${source} cannot load: ${why}; available here: ` + `${availableBackends().join(', ')}`,
         ),
+        { cause: e },
       );
     }
     return current;
