@@ -13,6 +13,8 @@ import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain'
 import { dataFetchCommand, dataListCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
+import { workerCommand } from './commands/worker';
+import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 
 const program = new Command();
 const backendOption = () =>
@@ -143,6 +145,18 @@ experiment
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentTrainCommand);
+
+// `sbn worker`: takes sweep points from a BullMQ queue in Redis (src/engine/sweeps/queue.ts, docs/sweeps.md).
+program
+  .command('worker')
+  .description('Take sweep points from a Redis queue (sbn sweep --queue) and train them until stopped (Ctrl-C)')
+  .requiredOption(
+    '--queue <url>',
+    `redis://HOST:PORT[/DB] or rediss:// (TLS); the password in the URL or in $${REDIS_PASSWORD_ENV}`,
+  )
+  .option('--concurrency <K>', 'points trained at once on this machine (one process each)', '1')
+  .addOption(backendOption())
+  .action(workerCommand);
 
 // `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
 program
