@@ -110,8 +110,8 @@ class WorkerProcess {
   readonly child: ChildProcess;
   stderr = '';
   readonly exited: Promise<number | null>;
-  constructor(url: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [SBN, 'worker', '--queue', url], {
+  constructor(url: string, env: Record<string, string> = {}, args: string[] = []) {
+    this.child = spawn(process.execPath, [SBN, 'worker', '--queue', url, ...args], {
       env: { ...process.env, ...WORKER_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -355,6 +355,24 @@ describe('sweeps on the Redis queue with real workers', { skip: missing }, () =>
     assert.match(far?.detail.reason ?? '', /the sweep folder .*not-mounted-here is not visible from/);
     const refusals = allWorkers.reduce((n, w) => n + w.stderr.split(`${invisible.jobId}: not run here:`).length - 1, 0);
     assert.equal(refusals, 2, 'tried as many times as its attempts allow');
+  });
+
+  test('sbn worker --concurrency 2: two processes train at once; SIGTERM stops them all, exit 0', async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    workers = [];
+    const supervisor = new WorkerProcess(redis.url, {}, ['--concurrency', '2']);
+    allWorkers.push(supervisor);
+    const jobs = makeSweep('concurrency', grid(3));
+    const followed = await follow(redis.url, jobs);
+    await assertSameAsReference(jobs, followed);
+    const ran = new Set(followed.statuses.filter((s) => s.status === 'running').map((s) => s.detail.worker ?? ''));
+    assert.equal(ran.size, 2, `expected two worker processes, got ${[...ran].join(', ')}`);
+    assert.ok(!ran.has(supervisor.name), 'the supervising process trained itself');
+    assert.equal(await supervisor.stop(), 0, supervisor.stderr);
+    for (const name of ran) {
+      const pid = Number(name.split(':').pop());
+      assert.throws(() => process.kill(pid, 0), `worker process ${pid} still runs`);
+    }
   });
 
   test('sbn worker: a wrong password or an unreachable Redis is one line, exit 2, the password not shown', async () => {

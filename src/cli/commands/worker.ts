@@ -60,7 +60,8 @@ export async function workerCommand(o: WorkerCliOptions): Promise<void> {
       if (stop.requested()) controller.abort();
     }, 250);
     // a worker started by `--concurrency K` stops when the process that started it goes away
-    process.once('disconnect', () => controller.abort());
+    const orphaned = () => controller.abort();
+    process.once('disconnect', orphaned);
     try {
       const summary = await runQueueWorker({
         connection,
@@ -79,6 +80,9 @@ export async function workerCommand(o: WorkerCliOptions): Promise<void> {
       throw e;
     } finally {
       clearInterval(poll);
+      process.off('disconnect', orphaned);
+      // the channel to the process that started this one would keep this process alive
+      if (process.connected) process.disconnect();
     }
   } finally {
     stop.dispose();
