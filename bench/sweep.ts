@@ -1,9 +1,10 @@
 // `npm run bench:sweep`: 16 short runs (toy-2d, psa and dste × 8 seeds) trained one after another in this process,
-// then through the Redis queue (`sbn sweep --queue`) with 1 and 2 `sbn worker` processes: the wall time of each,
+// by the embedded pool (`sbn sweep --jobs 1` and `--jobs 2`, the whole command timed), then through the Redis queue
+// (`sbn sweep --queue`) with 1 and 2 `sbn worker` processes: the wall time of each,
 // and the queue's overhead per job — the wall time with one worker less the time the worker spent inside the jobs,
 // per job (hand-over, Redis round trips, the sweep noticing the end). Needs redis-server (started here on a free
 // loopback port, persistence off). Results: bench/results/sweep.json.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -42,6 +43,22 @@ function sweep(name: string): SweepJob[] {
   });
 }
 
+/** `sbn sweep` of the same 16 runs on the embedded pool with `jobs` processes: its wall time, or why not. */
+function poolWallMs(jobs: number): number | string {
+  const dir = path.join(tmp, `pool-${jobs}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(repoRoot, 'examples', 'toy2d.sbn.json'), path.join(dir, 'toy2d.sbn.json'));
+  const file = path.join(dir, 'bench.sbn-sweep.json');
+  const seeds = Array.from({ length: RUNS / 2 }, (_, i) => i + 1);
+  const spec = { model: 'toy2d.sbn.json', grid: { 'train.estimator': ['psa', 'dste'] }, seeds };
+  fs.writeFileSync(file, JSON.stringify({ ...spec, overrides: { 'train.epochs': EPOCHS } }));
+  const t = Date.now();
+  const args = [SBN, 'sweep', file, '--jobs', String(jobs), '--out', path.join(dir, 'sweep')];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (r.status !== 0) return `sbn sweep --jobs ${jobs} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`;
+  return Date.now() - t;
+}
+
 function startWorker(url: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [SBN, 'worker', '--queue', url], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
@@ -67,6 +84,12 @@ async function main(): Promise<void> {
     if (outcome.status !== 'finished') throw new Error(`${job.pointId}: ${JSON.stringify(outcome)}`);
   }
   const serialMs = Date.now() - t;
+
+  const pool = [1, 2].map((jobs) => {
+    process.stderr.write(`bench:sweep: ${RUNS} runs on the embedded pool, --jobs ${jobs} …\n`);
+    const wall = poolWallMs(jobs);
+    return typeof wall === 'number' ? { jobs, wallMs: wall } : { jobs, skipped: wall };
+  });
 
   const redis = await startRedis();
   const connection = parseQueueUrl(redis.url);
@@ -123,6 +146,7 @@ async function main(): Promise<void> {
     runs: RUNS,
     what: `toy2d.sbn.json, psa and dste × seeds 1..8, ${EPOCHS} epochs each`,
     serialInProcess: { wallMs: serialMs },
+    pool,
     queue: queueRows,
     queueOverheadMsPerJob: overhead,
   });
