@@ -14,6 +14,8 @@ import { dataFetchCommand, dataListCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
+import { workerCommand } from './commands/worker';
+import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 
 const program = new Command();
 const backendOption = () =>
@@ -167,6 +169,17 @@ sweep
   .argument('<sweep>', 'sweep folder')
   .option('--out <dir>', 'folder for sweep-report.{json,csv,html} (default: the sweep folder)')
   .action(sweepReportCommand);
+// `sbn worker`: takes sweep points from a BullMQ queue in Redis (src/engine/sweeps/queue.ts, docs/sweeps.md).
+program
+  .command('worker')
+  .description('Take sweep points from a Redis queue (sbn sweep --queue) and train them until stopped (Ctrl-C)')
+  .requiredOption(
+    '--queue <url>',
+    `redis://HOST:PORT[/DB] or rediss:// (TLS); the password in the URL or in $${REDIS_PASSWORD_ENV}`,
+  )
+  .option('--concurrency <K>', 'points trained at once on this machine (one process each)', '1')
+  .addOption(backendOption())
+  .action(workerCommand);
 
 // `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
 program

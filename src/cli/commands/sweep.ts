@@ -17,6 +17,7 @@ import {
   type SweepState,
 } from '../../engine/sweeps';
 import { EmbeddedPool, PoolError } from '../../engine/sweeps/pool';
+import { checkQueueReachable, parseQueueUrl, QueueConfigError, QueueSweepExecutor } from '../../engine/sweeps/queue';
 import { runCountText, type SweepReport } from '../../engine/sweeps/report';
 import { runSweep } from '../../engine/sweeps/run';
 import { writeSweepReport } from '../../report/sweepHtml';
@@ -30,6 +31,7 @@ import { listenForStop } from '../stopSignal';
 export interface SweepCliOptions {
   out?: string;
   jobs: string;
+  queue?: string;
   resume?: string;
   backend?: string;
 }
@@ -79,13 +81,26 @@ function summaryText(dir: string, r: SweepReport, files: string[]): string {
 }
 
 function userError(e: unknown): never {
-  if (e instanceof SweepStateError || e instanceof SweepFolderError || e instanceof PoolError)
+  if (
+    e instanceof SweepStateError ||
+    e instanceof SweepFolderError ||
+    e instanceof PoolError ||
+    e instanceof QueueConfigError
+  )
     throw new CliError(e.message);
   throw e;
 }
 
 export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOptions): Promise<void> {
   const jobs = parsePositiveInt(o.jobs, '--jobs', MAX_SWEEP_JOBS);
+  // before any folder is made: a bad URL or an unreachable Redis is one line
+  let queue;
+  try {
+    queue = o.queue === undefined ? undefined : parseQueueUrl(o.queue, '--queue');
+    if (queue) await checkQueueReachable(queue);
+  } catch (e) {
+    userError(e);
+  }
   let dir: string;
   let state: SweepState;
   try {
@@ -130,13 +145,16 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
   const poll = setInterval(() => {
     if (stop.requested() && !controller.signal.aborted) controller.abort();
   }, 200);
-  const pool = new EmbeddedPool({
-    jobs,
-    workerEntry: sweepWorkerEntry(),
-    workerArgs: o.backend ? ['--backend', o.backend] : [],
-  });
+  const pool = queue
+    ? new QueueSweepExecutor(queue, { log })
+    : new EmbeddedPool({
+        jobs,
+        workerEntry: sweepWorkerEntry(),
+        workerArgs: o.backend ? ['--backend', o.backend] : [],
+      });
   const workers = Math.min(jobs, left);
-  if (workers > 0) log(`running on ${workers} worker process${workers === 1 ? '' : 'es'} (--jobs ${jobs})`);
+  if (queue) log(`${left} runs on the queue at ${queue.display}; start \`sbn worker --queue …\` on any machine`);
+  else if (workers > 0) log(`running on ${workers} worker process${workers === 1 ? '' : 'es'} (--jobs ${jobs})`);
   let result;
   try {
     result = await runSweep(dir, pool, {

@@ -50,12 +50,13 @@ export interface SweepJobProgress {
 /**
  * How a job ended. `failed`: the point's own fault (bad overrides, a configuration the model cannot train, NaN):
  * final, never retried. `retry`: the environment's (a file-system error, the run folder locked by a live process):
- * run the job again. `stopped`: the signal stopped it; its run folder continues where it stopped.
+ * run the job again (`busy`: the run folder is held by another live writer — later, not as a failed attempt).
+ * `stopped`: the signal stopped it; its run folder continues where it stopped.
  */
 export type SweepJobOutcome =
   | { status: 'finished'; metrics: FinalMetrics; note: string }
   | { status: 'failed'; reason: string }
-  | { status: 'retry'; reason: string }
+  | { status: 'retry'; reason: string; busy?: boolean }
   | { status: 'stopped'; reason: string };
 
 export interface RunSweepJobOptions {
@@ -184,11 +185,12 @@ function endedRun(runDir: string): SweepJobOutcome | undefined {
 
 function classify(e: unknown): SweepJobOutcome {
   const message = e instanceof Error ? e.message : String(e);
+  // the run folder is held by another live writer (a worker that has not yet noticed it lost the job); resuming
+  // says so with a ConfigError, so this comes first
+  if (/is being (written|opened) by/.test(message)) return { status: 'retry', reason: message, busy: true };
   if (e instanceof ConfigError) return { status: 'failed', reason: message };
   const code = (e as NodeJS.ErrnoException | null)?.code;
   if (typeof code === 'string' && ENVIRONMENT_CODES.has(code)) return { status: 'retry', reason: message };
-  // the run folder is held by another live writer (a worker that has not yet noticed it lost the job)
-  if (/is being (written|opened) by/.test(message)) return { status: 'retry', reason: message };
   return { status: 'failed', reason: message };
 }
 
