@@ -39,6 +39,8 @@ const entries = [
   // the VS Code extension host entry and its training worker process
   { in: 'src/extension/extension.ts', out: 'dist/extension' },
   { in: 'src/extension/worker/worker.ts', out: 'dist/worker' },
+  // a worker process of `sbn sweep --jobs N` (src/engine/sweeps/pool.ts)
+  { in: 'src/cli/sweepWorker.ts', out: 'dist/sweepWorker' },
   ...listTs('bench').map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
   ...listTs('test')
     .filter((f) => !f.startsWith(join('test', 'integration') + '/'))

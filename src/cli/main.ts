@@ -13,6 +13,7 @@ import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain'
 import { dataFetchCommand, dataListCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
+import { sweepCommand, sweepReportCommand } from './commands/sweep';
 
 const program = new Command();
 const backendOption = () =>
@@ -143,6 +144,23 @@ experiment
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
   .action(experimentTrainCommand);
+
+// `sbn sweep`: a grid of a model file's fields × seeds, run by N worker processes (docs/sweeps.md).
+const sweep = program
+  .command('sweep')
+  .description('Train a sweep file (grid × seeds) in a sweep folder with N worker processes; report mean and 95 % CI')
+  .argument('[sweep-file]', 'sweep file (*.sbn-sweep.yaml or *.sbn-sweep.json)')
+  .option('--out <dir>', 'the sweep folder to make (default sweeps/<name>-<time>)')
+  .option('--jobs <N>', 'worker processes on this machine', '1')
+  .option('--resume <sweep>', 'continue a sweep folder: runs what is not finished or failed, resuming run folders')
+  .addOption(backendOption())
+  .action(sweepCommand);
+sweep
+  .command('report')
+  .description('Write the report of a sweep folder (JSON, CSV, HTML): per point mean, sd and 95 % CI over seeds')
+  .argument('<sweep>', 'sweep folder')
+  .option('--out <dir>', 'folder for sweep-report.{json,csv,html} (default: the sweep folder)')
+  .action(sweepReportCommand);
 
 // `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
 program

@@ -86,7 +86,7 @@ export function versions(): Record<string, string> {
   return { node: process.version, tfjs: read('@tensorflow/tfjs'), sbn: process.env.SBN_VERSION ?? '0.1.0' };
 }
 
-function checkpointSeconds(): number {
+export function checkpointSeconds(): number {
   const raw = process.env.SBN_CHECKPOINT_SECONDS;
   if (raw === undefined || raw === '') return 120;
   const v = Number(raw);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LrSearchSpec, ModelSpec, TrainSpec } from '../spec';
+import { withFileLock } from '../fileLock';
 import { writeFileAtomic } from '../files';
 import { readMetrics, effectiveMetrics, RunStore } from '../runs';
 import { ConfigError, resumeSession, runSession, startSession, type Environment, type Session } from '../train/session';
@@ -167,7 +168,7 @@ export interface SuiteOptions {
 }
 
 /** suite.json: what the suite is and where each method stands. */
-interface SuiteState {
+export interface SuiteState {
   format: 'sbn-suite';
   version: 1;
   suite: string;
@@ -206,8 +207,18 @@ function readState(dir: string, suite: string): SuiteState {
   return state;
 }
 
-function writeState(dir: string, state: SuiteState): void {
-  writeFileAtomic(path.join(dir, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
+/**
+ * Reads suite.json, applies `change` and writes it back, atomically and under the file's cross-process lock: two
+ * processes working on one suite folder each change what is on disk now, never an older copy in memory.
+ */
+export function updateSuiteState(dir: string, suite: string, change: (state: SuiteState) => void): SuiteState {
+  const file = path.join(dir, STATE_FILE);
+  return withFileLock(file, () => {
+    const state = readState(dir, suite);
+    change(state);
+    writeFileAtomic(file, JSON.stringify(state, null, 1) + '\n');
+    return state;
+  });
 }
 
 /** The model file of one method: the suite's model with that method's training settings. */
@@ -244,11 +255,12 @@ function runStatus(dir: string): string | undefined {
  */
 export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'> {
   fs.mkdirSync(path.join(o.dir, 'models'), { recursive: true });
-  const state = readState(o.dir, o.suite.name);
-  writeState(o.dir, state);
+  updateSuiteState(o.dir, o.suite.name, () => undefined); // made (or checked) before any run starts
+  let state: SuiteState;
   const count = o.methods.length;
   for (const [index, method] of o.methods.entries()) {
     const label = SUITE_METHODS.find((m) => m.method === method)!.label;
+    state = readState(o.dir, o.suite.name); // another process may have moved this method on
     const entry = state.methods[method];
     const existing = entry ? runPath(o.dir, entry.runDir) : undefined;
     if (entry?.done && existing && fs.existsSync(existing)) {
@@ -268,8 +280,10 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
       const text = JSON.stringify(model, null, 2) + '\n';
       writeFileAtomic(modelFile, text);
       session = startSession(modelFile, text, model, {}, path.join(o.dir, 'runs'), o.env);
-      state.methods[method] = { runDir: path.relative(o.dir, session.store.dir) };
-      writeState(o.dir, state);
+      const runDir = path.relative(o.dir, session.store.dir);
+      state = updateSuiteState(o.dir, o.suite.name, (s) => {
+        s.methods[method] = { runDir };
+      });
       o.onMethod?.({ method, label, index, count, action: 'start', runDir: session.store.dir });
     }
     if (session) {
@@ -288,8 +302,9 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e; // a run that diverged before its first checkpoint has nothing to evaluate
     }
-    state.methods[method] = { runDir, test, done: true };
-    writeState(o.dir, state);
+    updateSuiteState(o.dir, o.suite.name, (s) => {
+      s.methods[method] = { runDir, test, done: true };
+    });
     o.onMethod?.({ method, label, index, count, action: 'done', runDir: runPath(o.dir, runDir) });
     if (o.shouldStop() && index < count - 1) return 'stopped';
   }

@@ -250,6 +250,23 @@ export class RunStore {
       }
     }
     fsyncDir(root);
+    return RunStore.fill(dir, clean, created, init);
+  }
+
+  /**
+   * Make the run folder `dir` itself (its parent is created; `dir` must not exist yet): for callers that name their
+   * runs (a sweep's run folders are named after their points). Otherwise as `create`.
+   */
+  static createAt(dir: string, init: RunInit): RunStore {
+    const created = init.created ?? new Date();
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.mkdirSync(dir);
+    fsyncDir(path.dirname(dir));
+    return RunStore.fill(dir, sanitizeRunName(path.basename(dir)), created, init);
+  }
+
+  /** Fill a new, empty run folder under its lock; run.json is written last. */
+  private static fill(dir: string, clean: string, created: Date, init: RunInit): RunStore {
     acquireLock(dir);
     try {
       const model = modelCopyName(init.modelFileName);

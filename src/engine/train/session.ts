@@ -119,23 +119,25 @@ export function runEnvironment(env: Environment): Record<string, unknown> {
   };
 }
 
-/** A new run folder under `runsRoot` for a model file (its text is copied as it is now). */
+/**
+ * A new run folder for a model file (its text is copied as it is now): under `runsRoot`, named by time, model and
+ * estimator; or, given `{ runDir }`, that folder exactly (it must not exist yet).
+ */
 export function startSession(
   modelFile: string,
   modelText: string,
   model: ModelSpec,
   overrides: Partial<TrainSpec>,
-  runsRoot: string,
+  runsRoot: string | { runDir: string },
   env: Environment,
 ): Session {
   const config = buildRunConfig(model, modelFile, overrides);
   const data = loadRunData(config, modelFile);
-  const store = RunStore.create(runsRoot, `${config.model.name}-${config.train.estimator}`, {
-    modelFileName: path.basename(modelFile),
-    modelText,
-    config,
-    environment: runEnvironment(env),
-  });
+  const init = { modelFileName: path.basename(modelFile), modelText, config, environment: runEnvironment(env) };
+  const store =
+    typeof runsRoot === 'string'
+      ? RunStore.create(runsRoot, `${config.model.name}-${config.train.estimator}`, init)
+      : RunStore.createAt(runsRoot.runDir, init);
   return { store, config, data };
 }
 
