@@ -54,6 +54,11 @@ export type WorkerRequest =
     }
   /** SBN: Show Environment: the environment report (answers `environment`, then exits). */
   | { type: 'environment'; sbnVersion: string; backend: BackendPreference; runsFolders: string[] }
+  /**
+   * SBN: Run Sweep: run the unfinished points of a sweep folder (made by the host) on `jobs` sweep worker processes,
+   * as `sbn sweep --resume` does; `stop` stops every point with a checkpoint and leaves the sweep resumable.
+   */
+  | { type: 'sweep'; sweepDir: string; jobs: number; backend: BackendPreference }
   | { type: 'stop' };
 
 export interface EvalMetrics {
@@ -67,7 +72,7 @@ export interface EvalMetrics {
 export type WorkerEvent =
   | {
       type: 'started';
-      job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview';
+      job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview' | 'sweep';
       backend: string;
       runDir?: string;
       estimator?: string;

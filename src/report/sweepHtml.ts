@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/files';
-import { escapeHtml } from '../extension/panels/webviewHtml';
+import { escapeHtml } from '../html';
 import {
   SWEEP_REPORT_FILES,
   sweepReport,
