@@ -11,7 +11,7 @@ import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import { ui } from './index';
 import type { SbnStudioApi } from '../../src/extension/extension';
 import type { Job } from '../../src/extension/runManager';
-import { SweepItem, type RunsTreeItem } from '../../src/extension/runsTree';
+import type { RunsTreeItem, SweepItem } from '../../src/extension/runsTree';
 import type { SweepPanelState } from '../../src/extension/panels/sweepPanel';
 import { readSweepState } from '../../src/engine/sweeps';
 import { sleep, until } from './wait';
@@ -24,6 +24,11 @@ const BAD_SWEEP = [
   'seeds: 2',
   '',
 ].join('\n');
+
+/** A sweep group of the Runs view (the extension's class is not this bundle's: no instanceof). */
+function isSweepItem(i: RunsTreeItem): i is SweepItem {
+  return (i as Partial<SweepItem>).sweep !== undefined;
+}
 
 suite('Sweeps', () => {
   let api: SbnStudioApi;
@@ -93,7 +98,7 @@ suite('Sweeps', () => {
 
     // the Runs view: the sweep as a group after the runs, its progress read from sweep.json as points finish
     const sweepItem = (): SweepItem | undefined =>
-      api.tree.getChildren().find((i): i is SweepItem => i instanceof SweepItem && i.sweep.dir === dir);
+      api.tree.getChildren().find((i): i is SweepItem => isSweepItem(i) && i.sweep.dir === dir);
     const early = await until('the sweep group in the Runs view', () => sweepItem(), 30000);
     assert.match(String(early.description), /^done \d+\/18/);
     const end = await job.finished;
@@ -166,10 +171,7 @@ suite('Sweeps', () => {
     const item = await until('the sweep resumable in the Runs view', () =>
       api.tree
         .getChildren()
-        .find(
-          (i): i is SweepItem =>
-            i instanceof SweepItem && i.sweep.dir === dir && i.contextValue === 'sbnSweep.resumable',
-        ),
+        .find((i): i is SweepItem => isSweepItem(i) && i.sweep.dir === dir && i.contextValue === 'sbnSweep.resumable'),
     );
     assert.match(String(item.description), /waiting 4/);
     // resumed: the stopped points continue from their checkpoints (resumed, not started again)
