@@ -342,16 +342,21 @@ export class Chart {
     });
   }
 
+  /** x in the cursor read-out: its label on a category axis. */
+  private xText(v: number): string {
+    return this.spec.xCategories?.[v] ?? xLabel(v);
+  }
+
   private updateLegendValues(cursorIdx: number | null): void {
     const u = this.plot;
     if (!u) return;
     const xs = u.data[0];
     let idx = cursorIdx;
     if (idx === null || idx === undefined || idx < 0) {
-      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${xLabel(xs[xs.length - 1])}` : '';
+      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${this.xText(xs[xs.length - 1])}` : '';
       idx = xs.length - 1;
     } else {
-      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${xLabel(xs[idx])}`;
+      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${this.xText(xs[idx])}`;
     }
     for (const e of this.legend) {
       // the raw value (not the smoothed one), as the header and the CSV have it
