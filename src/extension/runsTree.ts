@@ -133,7 +133,9 @@ export class SweepPointItem extends vscode.TreeItem {
   constructor(sweepDir: string, point: SweepPoint, values: string) {
     super(`p${point.index} seed ${point.seed}`, vscode.TreeItemCollapsibleState.None);
     this.description = `${point.status} · ${values}`;
-    this.tooltip = markdownText(point.reason ? `${point.status}: ${point.reason}` : point.status);
+    this.tooltip = new vscode.MarkdownString(
+      markdownText(point.reason ? `${point.status}: ${point.reason}` : point.status),
+    );
     this.iconPath = new vscode.ThemeIcon(point.status === 'failed' ? 'error' : 'circle-large-outline');
     this.contextValue = `sbnSweepPoint.${point.status}`;
     this.id = `sweep:${sweepDir}:${point.id}`;
