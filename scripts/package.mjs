@@ -38,6 +38,8 @@ mkdirSync(join(stage, 'dist', 'wasm'), { recursive: true });
 const common = packagedBundleOptions(root);
 await build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: join(stage, 'dist', 'extension.js') });
 await build({ ...common, entryPoints: ['src/extension/worker/worker.ts'], outfile: join(stage, 'dist', 'worker.js') });
+// the sweep worker processes a sweep job of the training worker forks (src/engine/sweeps/pool.ts), beside it
+await build({ ...common, entryPoints: ['src/cli/sweepWorker.ts'], outfile: join(stage, 'dist', 'sweepWorker.js') });
 
 // the sources SBN: Set Up Native Backend compiles (src/engine/native/setup.ts findNativeSources)
 const tfjsNodeDir = dirname(require.resolve('@tensorflow/tfjs-node/package.json'));

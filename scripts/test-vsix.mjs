@@ -112,7 +112,9 @@ const required = [
   'package.nls.json',
   'dist/extension.js',
   'dist/worker.js',
+  'dist/sweepWorker.js',
   'schemas/sbn-model.schema.json',
+  'schemas/sbn-sweep.schema.json',
   'media/sbn-activity.svg',
   // the sources SBN: Set Up Native Backend compiles
   'dist/native-src/tfjs-node/binding.gyp',

@@ -71,6 +71,11 @@ export type WorkerRequest =
     }
   /** SBN: Show Environment: the environment report (answers `environment`, then exits). */
   | { type: 'environment'; sbnVersion: string; backend: BackendPreference; runsFolders: string[] }
+  /**
+   * SBN: Run Sweep: run the unfinished points of a sweep folder (made by the host) on `jobs` sweep worker processes,
+   * as `sbn sweep --resume` does; `stop` stops every point with a checkpoint and leaves the sweep resumable.
+   */
+  | { type: 'sweep'; sweepDir: string; jobs: number; backend: BackendPreference }
   | { type: 'stop' };
 
 export interface EvalMetrics {
@@ -84,7 +89,7 @@ export interface EvalMetrics {
 export type WorkerEvent =
   | {
       type: 'started';
-      job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview';
+      job: 'train' | 'resume' | 'compare' | 'evaluate' | 'preview' | 'sweep';
       backend: string;
       runDir?: string;
       estimator?: string;
@@ -180,6 +185,7 @@ const REQUEST_SHAPES: Shapes<WorkerRequest> = {
   evaluate: { runDir: text, samples: count, split: oneOf([...EVAL_SPLITS, 'auto'] as const), backend },
   preview: { ...modelFields, estimators: array(text), draws: count, backend },
   environment: { sbnVersion: text, backend, runsFolders: array(text) },
+  sweep: { sweepDir: text, jobs: count, backend },
   stop: {},
 };
 
@@ -200,7 +206,7 @@ const environmentReport: Schema<EnvironmentReport> = {
 
 const EVENT_SHAPES: Shapes<WorkerEvent> = {
   started: {
-    job: oneOf(['train', 'resume', 'compare', 'evaluate', 'preview'] as const),
+    job: oneOf(['train', 'resume', 'compare', 'evaluate', 'preview', 'sweep'] as const),
     backend: text,
     runDir: optional(text),
     estimator: optional(text),

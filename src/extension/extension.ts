@@ -11,6 +11,8 @@ import { registerTasks } from './tasks';
 import { allRunsRoots } from './modelFiles';
 import { registerLanguageFeatures } from './language/register';
 import { registerPanels } from './panels/register';
+import { registerSweepFileFeatures } from './language/sweepFiles';
+import { allSweepsRoots, registerSweeps } from './sweeps/sweepCommands';
 import type { PanelRegistry } from './panels/runPanel';
 import { configureDataStore } from './environment';
 import { nativeWorkerEnv, registerNativeSetup } from './nativeSetup';
@@ -35,7 +37,7 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
     () => vscode.workspace.getConfiguration('sbn').get<number>('stopGracePeriod', 10000),
     () => nativeWorkerEnv(context),
   );
-  const tree = new RunsTreeProvider(allRunsRoots);
+  const tree = new RunsTreeProvider(allRunsRoots, allSweepsRoots);
   const status = new TrainingStatusBar();
   context.subscriptions.push(
     log,
@@ -65,6 +67,9 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   );
   registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });
   registerLanguageFeatures(context, { log: (m) => log.debug(m) });
+  // sweep files (diagnostics, ▶ Run Sweep), the sweep commands and the Sweep panel (src/extension/sweeps/)
+  registerSweepFileFeatures(context, (m) => log.debug(m));
+  registerSweeps(context, { extensionUri: context.extensionUri, runs, tree, log });
   registerNativeSetup(context, { runs, log });
   // Webview panels: training dashboard, gradient diagnostics, layer statistics (commands, serializers, auto-open).
   const panels = registerPanels(context, { runs, log });

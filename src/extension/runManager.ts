@@ -91,7 +91,13 @@ export class RunManager implements vscode.Disposable {
       label,
       startedAt: Date.now(),
       finished,
-      runDir: request.type === 'resume' || request.type === 'evaluate' ? request.runDir : undefined,
+      // a sweep job's runDir is its sweep folder (known before its worker starts: the host made it)
+      runDir:
+        request.type === 'resume' || request.type === 'evaluate'
+          ? request.runDir
+          : request.type === 'sweep'
+            ? request.sweepDir
+            : undefined,
       stop: () => {
         if (!child.connected || stopping) return false;
         stopping = true;

@@ -8,4 +8,5 @@ export * from './compare';
 export * from './preview';
 export * from './environment';
 export * from './report';
+export * from './sweep';
 export * from './messages';

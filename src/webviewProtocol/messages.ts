@@ -5,6 +5,7 @@ import type { CompareHostMessage } from './compare';
 import type { PreviewHostMessage } from './preview';
 import type { EnvironmentHostMessage, EnvironmentWebviewMessage } from './environment';
 import type { ReportHostMessage } from './report';
+import type { SweepHostMessage, SweepWebviewMessage } from './sweep';
 
 export type HostToWebview =
   | SharedHostMessage
@@ -12,10 +13,11 @@ export type HostToWebview =
   | CompareHostMessage
   | PreviewHostMessage
   | EnvironmentHostMessage
-  | ReportHostMessage;
+  | ReportHostMessage
+  | SweepHostMessage;
 
 /** Webview → host. */
-export type WebviewToHost = SharedWebviewMessage | RunWebviewMessage | EnvironmentWebviewMessage;
+export type WebviewToHost = SharedWebviewMessage | RunWebviewMessage | EnvironmentWebviewMessage | SweepWebviewMessage;
 
 export function isWebviewMessage(m: unknown): m is WebviewToHost {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

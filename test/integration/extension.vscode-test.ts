@@ -69,9 +69,7 @@ suite('SBN Studio in VS Code', () => {
     assert.strictEqual(RunStore.status(runDir).status, 'finished');
     const records = readMetrics(runDir).records;
     assert.ok(records.some((r) => r.kind === 'eval' && r.split === 'validation'));
-    const items = await until('the run in the Runs view', () =>
-      api.tree.getChildren().find((i) => i.info.dir === runDir),
-    );
+    const items = await until('the run in the Runs view', () => api.tree.runItems().find((i) => i.info.dir === runDir));
     assert.strictEqual(items.contextValue, 'sbnRun.finished');
     assert.match(String(items.description), /finished · psa · acc_e \d+\.\d+%/);
     // The worker (a forked Node process of the extension host) uses the native PSA kernels when they are built.
@@ -106,7 +104,7 @@ suite('SBN Studio in VS Code', () => {
     const stoppedAt = RunStore.readCheckpoint(runDir, 'latest').step;
     assert.ok(stoppedAt >= 20);
     await until('the stopped run in the view', () =>
-      api.tree.getChildren().find((i) => i.info.dir === runDir && i.contextValue === 'sbnRun.stopped'),
+      api.tree.runItems().find((i) => i.info.dir === runDir && i.contextValue === 'sbnRun.stopped'),
     );
 
     const resumed = await vscode.commands.executeCommand<Job>('sbn.resumeRun', runDir);
@@ -131,7 +129,7 @@ suite('SBN Studio in VS Code', () => {
     assert.strictEqual(RunStore.status(job.runDir!).recorded, 'crashed');
     assert.ok(!fs.existsSync(path.join(job.runDir!, 'lock')), "the killed worker's lock is still there");
     await until('the crashed run in the view', () =>
-      api.tree.getChildren().find((i) => i.info.dir === job.runDir && i.contextValue === 'sbnRun.crashed'),
+      api.tree.runItems().find((i) => i.info.dir === job.runDir && i.contextValue === 'sbnRun.crashed'),
     );
     assert.strictEqual(api.runs.activeTraining().length, 0);
   });
@@ -224,7 +222,7 @@ suite('SBN Studio in VS Code', () => {
 
     // a finished toy-2d run (earlier suites also leave finished runs of other models, with a test split)
     const finishedToy2d = () =>
-      api.tree.getChildren().find((i) => i.contextValue === 'sbnRun.finished' && i.info.name.startsWith('toy2d'));
+      api.tree.runItems().find((i) => i.contextValue === 'sbnRun.finished' && i.info.name.startsWith('toy2d'));
     let finished = finishedToy2d();
     if (!finished) {
       await (
@@ -348,7 +346,7 @@ suite('SBN Studio in VS Code', () => {
     const created = await vscode.commands.executeCommand<vscode.Uri>('sbn.newModelFile', 'toy-2d');
     assert.ok(created && fs.existsSync(created.fsPath));
     assert.doesNotMatch(fs.readFileSync(created.fsPath, 'utf8'), /\$schema/);
-    const run = api.tree.getChildren()[0];
+    const run = api.tree.runItems()[0];
     await vscode.commands.executeCommand('sbn.openRunFolder', run.info.dir);
     await until(
       'summary or config opened',
@@ -363,7 +361,7 @@ suite('SBN Studio in VS Code', () => {
     } catch {
       /* no OS file manager in a headless server */
     }
-    const victim = api.tree.getChildren().find((i) => i.contextValue === 'sbnRun.crashed')!;
+    const victim = api.tree.runItems().find((i) => i.contextValue === 'sbnRun.crashed')!;
     assert.strictEqual(
       await vscode.commands.executeCommand('sbn.deleteRun', victim.info.dir, { confirmed: true }),
       true,

@@ -84,7 +84,7 @@ suite('Untrusted workspace content', () => {
     fs.writeFileSync(manifest, JSON.stringify({ ...m, name: HOSTILE, model: HOSTILE }));
     await vscode.commands.executeCommand('sbn.refreshRuns');
     const item = await until('the run in the Runs view', () =>
-      api.tree.getChildren().find((i) => i.info.dir === run.dir && i.info.name === HOSTILE),
+      api.tree.runItems().find((i) => i.info.dir === run.dir && i.info.name === HOSTILE),
     );
     const tooltip = markdownOf(item.tooltip);
     assert.ok(!tooltip.isTrusted);

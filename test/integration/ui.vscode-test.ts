@@ -83,7 +83,7 @@ suite('UI: training from the command palette', () => {
       newest.includes(path.basename(runDir).replace(/^\d{8}-\d{6}-/, '')) && newest.includes(`acc_e ${acc}`),
       newest,
     );
-    assert.strictEqual(api.tree.getChildren()[0]?.info.dir, runDir, 'the new run is the newest in the view');
+    assert.strictEqual(api.tree.runItems()[0]?.info.dir, runDir, 'the new run is the newest in the view');
     await ui.screenshot('ui-4-runs-view');
   });
 });

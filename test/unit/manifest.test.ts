@@ -138,7 +138,13 @@ test('the files the manifest points to exist: icon, activity-bar icon, schema, w
     ),
   ];
   for (const f of files) assert.ok(existsSync(join(ROOT, f)), `${f} does not exist`);
-  assert.deepEqual(contributes.yamlValidation.map((v) => v.fileMatch).sort(), ['*.sbn.yaml', '*.sbn.yml']);
+  // model files and sweep files, each with its own schema
+  assert.deepEqual(contributes.yamlValidation.map((v) => `${v.fileMatch} ${v.url}`).sort(), [
+    '*.sbn-sweep.yaml ./schemas/sbn-sweep.schema.json',
+    '*.sbn-sweep.yml ./schemas/sbn-sweep.schema.json',
+    '*.sbn.yaml ./schemas/sbn-model.schema.json',
+    '*.sbn.yml ./schemas/sbn-model.schema.json',
+  ]);
 });
 
 test("the icon is a square PNG of at least 128×128 pixels; the links share the repository's base", () => {

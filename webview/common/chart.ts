@@ -46,6 +46,8 @@ export interface ChartSpec {
   xName?: string;
   /** Cursor sync group (charts over training steps share one). */
   sync?: string;
+  /** x is a position 0, 1, 2… among these labels (a sweep's non-numeric field): ticks at the labels only. */
+  xCategories?: string[];
 }
 
 export interface ViewOptions {
@@ -85,6 +87,14 @@ export function align(list: SeriesPayload[]): { x: number[]; ys: (number | null)
 type LegendEntry = { spec: ChartSeriesSpec; row: HTMLElement; value: HTMLElement; idx: number[] };
 
 /** A titled uPlot chart card with a themed legend that shows values at the (synced) cursor. */
+/** An x axis of labelled positions 0, 1, 2…: a tick and a label at each. */
+function categoryAxis(labels: string[]): Partial<uPlot.Axis> {
+  return {
+    splits: () => labels.map((_, i) => i),
+    values: (_u: uPlot, vals: number[]) => vals.map((v) => labels[v] ?? ''),
+  };
+}
+
 export class Chart {
   readonly card: HTMLElement;
   private readonly plotEl: HTMLElement;
@@ -264,6 +274,7 @@ export class Chart {
     const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (isPow10(v) ? v : null));
     const decadeLabels = (_u: uPlot, vals: (number | null)[]) =>
       vals.map((v) => (v === null || !isPow10(v) ? '' : fmt(v, 3)));
+    const categories = spec.xCategories;
     const logAxis: Partial<uPlot.Axis> = {
       values: decadeLabels,
       filter: decades,
@@ -280,7 +291,11 @@ export class Chart {
         drag: { x: true, y: false, setScale: true },
       },
       scales: {
-        x: spec.logX ? { time: false, distr: 3, log: 10 } : { time: false },
+        x: spec.logX
+          ? { time: false, distr: 3, log: 10 }
+          : spec.xCategories
+            ? { time: false, range: [-0.5, spec.xCategories.length - 0.5] }
+            : { time: false },
         y: log
           ? { distr: 3, log: 10 }
           : spec.yRange
@@ -288,7 +303,13 @@ export class Chart {
             : { range: (_u, min, max) => padRange(min, max, !!spec.yFromZero) },
       },
       axes: [
-        axis({ label: spec.xLabel, labelSize: spec.xLabel ? 16 : 0, size: 34, ...(spec.logX ? logAxis : {}) }),
+        axis({
+          label: spec.xLabel,
+          labelSize: spec.xLabel ? 16 : 0,
+          size: 34,
+          ...(spec.logX ? logAxis : {}),
+          ...(categories ? categoryAxis(categories) : {}),
+        }),
         axis({ size: 54, ...(log ? logAxis : { values: yValues }) }),
       ],
       series,
@@ -321,16 +342,21 @@ export class Chart {
     });
   }
 
+  /** x in the cursor read-out: its label on a category axis. */
+  private xText(v: number): string {
+    return this.spec.xCategories?.[v] ?? xLabel(v);
+  }
+
   private updateLegendValues(cursorIdx: number | null): void {
     const u = this.plot;
     if (!u) return;
     const xs = u.data[0];
     let idx = cursorIdx;
     if (idx === null || idx === undefined || idx < 0) {
-      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${xLabel(xs[xs.length - 1])}` : '';
+      this.cursorEl.textContent = xs.length ? `${this.spec.xName ?? 'step'} ${this.xText(xs[xs.length - 1])}` : '';
       idx = xs.length - 1;
     } else {
-      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${xLabel(xs[idx])}`;
+      this.cursorEl.textContent = `${this.spec.xName ?? 'step'} ${this.xText(xs[idx])}`;
     }
     for (const e of this.legend) {
       // the raw value (not the smoothed one), as the header and the CSV have it

@@ -20,12 +20,17 @@ import { isEstimatorName, type EstimatorName } from '../../engine/estimators';
 import { BACKEND_PROBE_FLAG, environmentReport, runBackendProbe } from '../../engine/doctor';
 import { parseWorkerRequest, type WorkerEvent, type WorkerRequest } from '../../protocol';
 import { shapeSize } from '../../engine/spec/geometry';
+import { readSweepState, SweepStateError } from '../../engine/sweeps/format';
+import { EmbeddedPool, PoolError } from '../../engine/sweeps/pool';
+import { runSweep } from '../../engine/sweeps/run';
 
 function send(event: WorkerEvent): void {
   if (process.connected) process.send?.(event);
 }
 
 let stopRequested = false;
+/** Aborted with stopRequested: a sweep passes it to its pool, which stops every point with a checkpoint. */
+const stopController = new AbortController();
 
 class UserError extends Error {}
 
@@ -247,6 +252,58 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       send({ type: 'done', status: 'finished' });
       return;
     }
+    case 'sweep': {
+      // the points run in sweep worker processes (dist/sweepWorker.js beside this file), as `sbn sweep --resume`
+      let state;
+      try {
+        state = readSweepState(req.sweepDir);
+      } catch (e) {
+        if (e instanceof SweepStateError) throw new UserError(e.message);
+        throw e;
+      }
+      const left = state.points.filter((p) => p.status === 'waiting' || p.status === 'running').length;
+      send({
+        type: 'started',
+        job: 'sweep',
+        backend: req.backend,
+        runDir: req.sweepDir,
+        description:
+          `sweep ${path.basename(req.sweepDir)}: ${left} of ${state.points.length} runs to do ` +
+          `on ${Math.max(1, Math.min(req.jobs, left))} worker process(es)`,
+      });
+      const pool = new EmbeddedPool({
+        jobs: req.jobs,
+        workerEntry: path.join(__dirname, 'sweepWorker.js'),
+        workerArgs: req.backend === 'auto' ? [] : ['--backend', req.backend],
+      });
+      let result;
+      try {
+        result = await runSweep(req.sweepDir, pool, {
+          signal: stopController.signal,
+          onStatus: (p, counts) =>
+            send({
+              type: 'message',
+              text:
+                `[${counts.finished + counts.failed}/${state.points.length}] point ${p.index} seed ${p.seed}: ` +
+                `${p.status}${p.worker && p.status === 'running' ? ` on ${p.worker}` : ''}` +
+                `${p.reason && p.status !== 'running' ? ` (${p.reason})` : ''}`,
+            }),
+        });
+      } catch (e) {
+        if (e instanceof PoolError) throw new UserError(e.message);
+        throw e;
+      }
+      const { counts } = result;
+      send({
+        type: 'done',
+        status: result.stopped ? 'stopped' : 'finished',
+        runDir: req.sweepDir,
+        message:
+          `${counts.finished} finished, ${counts.failed} failed` +
+          (counts.waiting + counts.running ? `, ${counts.waiting + counts.running} to resume` : ''),
+      });
+      return;
+    }
     case 'environment': {
       // each backend is tried in a child process running this same file with BACKEND_PROBE_FLAG (below)
       const report = await environmentReport({
@@ -276,6 +333,7 @@ process.on('message', (message: unknown) => {
   const request = parsed.message;
   if (request.type === 'stop') {
     stopRequested = true;
+    stopController.abort();
     return;
   }
   if (running) return refuse(`a worker runs one job: got "${request.type}" while "${running}" runs`);
@@ -311,4 +369,5 @@ function exitSoon(code: number): void {
 // The host went away (window closed, reload): finish the current step, checkpoint and end.
 process.on('disconnect', () => {
   stopRequested = true;
+  stopController.abort();
 });
