@@ -16,6 +16,7 @@ export const ESTIMATOR_NAMES = [
   'tanh',
   'adf',
   'local-reparam',
+  'disarm',
 ] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 /** What a model trains with: every estimator but exact enumeration. */
@@ -23,7 +24,23 @@ export type TrainingEstimatorName = Exclude<EstimatorName, 'exact'>;
 
 /** A colour of VS Code's chart palette (`--vscode-charts-<name>`, with fallbacks outside VS Code). */
 export type ChartColor =
-  'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'cyan' | 'brown' | 'pink' | 'gray' | 'foreground';
+  | 'blue'
+  | 'orange'
+  | 'green'
+  | 'purple'
+  | 'red'
+  | 'yellow'
+  | 'cyan'
+  | 'brown'
+  | 'pink'
+  | 'gray'
+  | 'olive'
+  | 'teal'
+  | 'indigo'
+  | 'gold'
+  | 'magenta'
+  | 'salmon'
+  | 'foreground';
 
 export interface EstimatorInfo {
   /** As model files, tasks and the CLI spell it. */
@@ -55,6 +72,7 @@ export const ESTIMATORS: Record<EstimatorName, EstimatorInfo> = {
     unbiased: false,
     color: 'pink',
   },
+  disarm: { name: 'disarm', label: 'DisARM', family: 'score-function', unbiased: true, color: 'olive' },
 };
 
 export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter(

@@ -4,6 +4,7 @@ import { dste, hardSt } from './straightThrough';
 import { arm, reinforce } from './scoreFunction';
 import { concrete, tanh } from './relaxations';
 import { adf, localReparam } from './moments';
+import { disarm } from './disarm';
 import type { Estimator, EstimatorName, EstimatorOptions } from './types';
 
 export * from './types';
@@ -29,5 +30,7 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
       return adf;
     case 'local-reparam':
       return localReparam;
+    case 'disarm':
+      return disarm;
   }
 }
