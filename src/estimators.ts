@@ -17,6 +17,7 @@ export const ESTIMATOR_NAMES = [
   'adf',
   'local-reparam',
   'disarm',
+  'muprop',
 ] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 /** What a model trains with: every estimator but exact enumeration. */
@@ -73,6 +74,7 @@ export const ESTIMATORS: Record<EstimatorName, EstimatorInfo> = {
     color: 'pink',
   },
   disarm: { name: 'disarm', label: 'DisARM', family: 'score-function', unbiased: true, color: 'olive' },
+  muprop: { name: 'muprop', label: 'MuProp', family: 'score-function', unbiased: true, color: 'teal' },
 };
 
 export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter(

@@ -128,3 +128,11 @@ test('disarm has less variance than REINFORCE and than ARM (its conditional expe
   for (const r of varianceRatios('disarm', 'reinforce')) assert.ok(r < 1, `disarm/reinforce variance ${r}`);
   for (const r of varianceRatios('disarm', 'arm')) assert.ok(r < 1, `disarm/arm variance ${r}`);
 });
+
+test('muprop is unbiased (dense and conv, both codings, both noises)', () => {
+  checkUnbiased('muprop');
+});
+
+test('muprop has less variance than REINFORCE (its control variate is the loss to first order)', () => {
+  for (const r of varianceRatios('muprop', 'reinforce')) assert.ok(r < 1, `muprop/reinforce variance ${r}`);
+});

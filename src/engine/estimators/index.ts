@@ -5,6 +5,7 @@ import { arm, reinforce } from './scoreFunction';
 import { concrete, tanh } from './relaxations';
 import { adf, localReparam } from './moments';
 import { disarm } from './disarm';
+import { muprop } from './muprop';
 import type { Estimator, EstimatorName, EstimatorOptions } from './types';
 
 export * from './types';
@@ -32,5 +33,7 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
       return localReparam;
     case 'disarm':
       return disarm;
+    case 'muprop':
+      return muprop;
   }
 }

@@ -20,7 +20,7 @@ import {
 import type { Batch, Estimator, EstimatorOptions, GradientEstimate, LayerGradient, ReinforceBaseline } from './types';
 
 /** ∂ log p(x | a) / ∂a for the sampled state x: x̂ F'(a) / π (logistic: x̃ − σ(a), computed without a ratio). */
-function score(net: Network, a: tf.Tensor, x: tf.Tensor): tf.Tensor {
+export function score(net: Network, a: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const p = net.noise.cdf(a);
     if (net.noise.kind === 'logistic') return tf.sub(tf.cast(tf.equal(x, net.coding.on), 'float32'), p);
