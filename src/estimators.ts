@@ -18,6 +18,7 @@ export const ESTIMATOR_NAMES = [
   'local-reparam',
   'disarm',
   'muprop',
+  'local-expectation',
 ] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 /** What a model trains with: every estimator but exact enumeration. */
@@ -49,7 +50,13 @@ export interface EstimatorInfo {
   /** In charts, tables and reports (the paper's names). */
   label: string;
   family:
-    'exact' | 'path-sample-analytic' | 'straight-through' | 'score-function' | 'relaxation' | 'moment-propagation';
+    | 'exact'
+    | 'path-sample-analytic'
+    | 'local-expectation'
+    | 'straight-through'
+    | 'score-function'
+    | 'relaxation'
+    | 'moment-propagation';
   /** Unbiased for the gradient of the expected loss (exact, and the score-function estimators). */
   unbiased: boolean;
   /** The same in every panel and report; the authors' colours where their figures have the method (docs/math.md §3.6). */
@@ -75,6 +82,13 @@ export const ESTIMATORS: Record<EstimatorName, EstimatorInfo> = {
   },
   disarm: { name: 'disarm', label: 'DisARM', family: 'score-function', unbiased: true, color: 'olive' },
   muprop: { name: 'muprop', label: 'MuProp', family: 'score-function', unbiased: true, color: 'teal' },
+  'local-expectation': {
+    name: 'local-expectation',
+    label: 'Local expectation',
+    family: 'local-expectation',
+    unbiased: true,
+    color: 'indigo',
+  },
 };
 
 export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter(

@@ -7,12 +7,15 @@ import * as assert from 'node:assert/strict';
 import { initBackend } from '../../src/engine/backend';
 import { disposeNetwork, initNetwork, networkFromValues, networkValues } from '../../src/engine/network';
 import { exactGradient } from '../../src/engine/estimators/exact';
-import { gradientDraws, type GradientSummary } from '../../src/engine/gradients';
+import * as tf from '@tensorflow/tfjs';
+import { gradientDraws, inputTensor, type GradientSummary } from '../../src/engine/gradients';
+import { localExpectationEstimate } from '../../src/engine/estimators/localExpectation';
+import { disposeEstimate } from '../../src/engine/estimators';
 import { Rng } from '../../src/engine/rng';
 import type { EstimatorName, EstimatorOptions } from '../../src/engine/estimators';
 import type { ModelSpec, NoiseKind, StateCoding } from '../../src/engine/spec/types';
 import type { LayerValues } from '../../src/engine/network';
-import { denseModel, randomProblem } from './helpers/fixtures';
+import { denseModel, randomProblem, relativeError } from './helpers/fixtures';
 
 before(async () => {
   await initBackend();
@@ -135,4 +138,32 @@ test('muprop is unbiased (dense and conv, both codings, both noises)', () => {
 
 test('muprop has less variance than REINFORCE (its control variate is the loss to first order)', () => {
   for (const r of varianceRatios('muprop', 'reinforce')) assert.ok(r < 1, `muprop/reinforce variance ${r}`);
+});
+
+test('local-expectation is unbiased (dense and conv, both codings, both noises)', () => {
+  checkUnbiased('local-expectation', {}, 10000);
+});
+
+test('local-expectation has less variance than REINFORCE and than ARM (each unit summed over its two states)', () => {
+  for (const r of varianceRatios('local-expectation', 'reinforce'))
+    assert.ok(r < 1, `local-expectation/reinforce ${r}`);
+  for (const r of varianceRatios('local-expectation', 'arm')) assert.ok(r < 1, `local-expectation/arm ${r}`);
+});
+
+test('local-expectation gives the same gradient whatever the chunk of flips (one unit at a time, all at once)', () => {
+  const spec = convModel('pm1', 'logistic');
+  const { values, X, Y } = convProblem(spec, 9);
+  const net = networkFromValues(spec, values);
+  const batch = { x: inputTensor(net, X), y: tf.tensor1d(Y), groups: 1 };
+  const whole = localExpectationEstimate(net, batch, new Rng(3));
+  const single = localExpectationEstimate(net, batch, new Rng(3), 1);
+  whole.layers.forEach((l, k) => {
+    const err = relativeError(single.layers[k].weight.dataSync(), l.weight.dataSync());
+    assert.ok(err < 1e-6, `layer ${k}: ${err}`);
+  });
+  assert.ok(tf.max(tf.abs(whole.layers[0].weight)).dataSync()[0] > 0);
+  disposeEstimate(whole);
+  disposeEstimate(single);
+  tf.dispose([batch.x, batch.y]);
+  disposeNetwork(net);
 });

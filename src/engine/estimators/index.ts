@@ -6,6 +6,7 @@ import { concrete, tanh } from './relaxations';
 import { adf, localReparam } from './moments';
 import { disarm } from './disarm';
 import { muprop } from './muprop';
+import { localExpectation } from './localExpectation';
 import type { Estimator, EstimatorName, EstimatorOptions } from './types';
 
 export * from './types';
@@ -35,5 +36,7 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
       return disarm;
     case 'muprop':
       return muprop;
+    case 'local-expectation':
+      return localExpectation;
   }
 }
