@@ -190,7 +190,7 @@ export function parseEstimatorName(name: string, flag = '--estimator'): Estimato
   return name;
 }
 
-const BASELINES: ReinforceBaseline[] = ['none', 'mean', 'loo'];
+const BASELINES: ReinforceBaseline[] = ['none', 'mean', 'loo', 'input'];
 
 export function parseBaseline(value: string, flag = '--baseline'): ReinforceBaseline {
   if (!(BASELINES as string[]).includes(value))

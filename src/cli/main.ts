@@ -43,7 +43,7 @@ program
   .option('--tau <T>', 'concrete temperature τ in σ((a − z)/τ)', '1')
   .option(
     '--baseline <B>',
-    'reinforce control variate: none, mean (running mean) or loo (leave-one-out over draws)',
+    'reinforce control variate: none, mean (running mean), loo (leave-one-out over draws) or input (learned, NVIL)',
     'none',
   )
   .addOption(backendOption())

@@ -10,7 +10,7 @@ import { exactGradient } from '../../src/engine/estimators/exact';
 import * as tf from '@tensorflow/tfjs';
 import { gradientDraws, inputTensor, type GradientSummary } from '../../src/engine/gradients';
 import { localExpectationEstimate } from '../../src/engine/estimators/localExpectation';
-import { disposeEstimate } from '../../src/engine/estimators';
+import { createEstimator, disposeEstimate, type EstimatorState } from '../../src/engine/estimators';
 import { Rng } from '../../src/engine/rng';
 import type { EstimatorName, EstimatorOptions } from '../../src/engine/estimators';
 import type { ModelSpec, NoiseKind, StateCoding } from '../../src/engine/spec/types';
@@ -94,18 +94,19 @@ function unbiasednessCases(): Case[] {
   return cases;
 }
 
-function draws(c: Case, name: EstimatorName, count: number, options: EstimatorOptions = {}) {
+/** `maxRows` small: many batches of draws, so that state learned between calls (the input baseline) comes into play. */
+function draws(c: Case, name: EstimatorName, count: number, options: EstimatorOptions = {}, maxRows?: number) {
   const net = networkFromValues(c.spec, c.problem.values);
   try {
-    return gradientDraws(net, c.problem, name, { draws: count, seed: 7, estimatorOptions: options });
+    return gradientDraws(net, c.problem, name, { draws: count, seed: 7, estimatorOptions: options, maxRows });
   } finally {
     disposeNetwork(net);
   }
 }
 
-function checkUnbiased(name: EstimatorName, options: EstimatorOptions = {}, count = 20000): void {
+function checkUnbiased(name: EstimatorName, options: EstimatorOptions = {}, count = 20000, maxRows?: number): void {
   for (const c of unbiasednessCases()) {
-    const summary = draws(c, name, count, options);
+    const summary = draws(c, name, count, options, maxRows);
     const exact = exactGradient(c.spec, c.problem.values, c.problem.X, c.problem.Y);
     const z = maxZ(summary, exact.layers);
     assert.ok(z < Z_LIMIT, `${c.label}: max z-score ${z.toFixed(2)}`);
@@ -117,10 +118,18 @@ function checkUnbiased(name: EstimatorName, options: EstimatorOptions = {}, coun
 }
 
 /** The hidden layers' variance of `name` against `than`'s on the dense cases, as ratios. */
-function varianceRatios(name: EstimatorName, than: EstimatorName, thanOptions: EstimatorOptions = {}): number[] {
+function varianceRatios(
+  name: EstimatorName,
+  than: EstimatorName,
+  thanOptions: EstimatorOptions = {},
+  options: EstimatorOptions = {},
+  maxRows?: number,
+): number[] {
   return unbiasednessCases()
     .filter((c) => c.label.startsWith('dense'))
-    .map((c) => hiddenVariance(draws(c, name, 4000)) / hiddenVariance(draws(c, than, 4000, thanOptions)));
+    .map(
+      (c) => hiddenVariance(draws(c, name, 4000, options, maxRows)) / hiddenVariance(draws(c, than, 4000, thanOptions)),
+    );
 }
 
 test('disarm is unbiased (dense and conv, both codings, both noises)', () => {
@@ -164,6 +173,55 @@ test('local-expectation gives the same gradient whatever the chunk of flips (one
   assert.ok(tf.max(tf.abs(whole.layers[0].weight)).dataSync()[0] > 0);
   disposeEstimate(whole);
   disposeEstimate(single);
+  tf.dispose([batch.x, batch.y]);
+  disposeNetwork(net);
+});
+
+// 100 draws a batch: the baseline is refitted 200 times over the 20000 draws (and used from the second batch on).
+const INPUT_BASELINE_ROWS = 600;
+
+test('reinforce with the learned input baseline (NVIL) is unbiased (dense and conv, both codings, both noises)', () => {
+  checkUnbiased('reinforce', { baseline: 'input' }, 20000, INPUT_BASELINE_ROWS);
+});
+
+test("the learned input baseline lowers REINFORCE's variance", () => {
+  const ratios = varianceRatios(
+    'reinforce',
+    'reinforce',
+    { baseline: 'none' },
+    { baseline: 'input' },
+    INPUT_BASELINE_ROWS,
+  );
+  for (const r of ratios) assert.ok(r < 0.9, `input/none variance ${r}`);
+});
+
+test('the input baseline is state: saved and restored (through JSON) it continues exactly', () => {
+  const spec = denseModel(3, [3, 2], 3, 'pm1', 'nll');
+  const { values, X, Y } = randomProblem(spec, 6, 5);
+  const net = networkFromValues(spec, values);
+  const batch = { x: inputTensor(net, X), y: tf.tensor1d(Y), groups: 1 };
+  const a = createEstimator('reinforce', { baseline: 'input' });
+  const rng = new Rng(2);
+  for (let i = 0; i < 5; i++) disposeEstimate(a.estimate(net, batch, rng));
+  const saved = JSON.parse(JSON.stringify(a.state!())) as EstimatorState;
+  assert.equal((saved.inputBaseline as number[]).length, 4);
+  const b = createEstimator('reinforce', { baseline: 'input' });
+  b.restore!(saved);
+  const rngB = new Rng(rng.getState());
+  for (let i = 0; i < 3; i++) {
+    const ea = a.estimate(net, batch, rng);
+    const eb = b.estimate(net, batch, rngB);
+    ea.layers.forEach((l, k) => assert.deepEqual(eb.layers[k].weight.dataSync(), l.weight.dataSync(), `layer ${k}`));
+    disposeEstimate(ea);
+    disposeEstimate(eb);
+  }
+  assert.deepEqual(b.state!(), a.state!());
+  // and it is not the running mean: a fresh estimator (baseline 0) gives a different gradient
+  const fresh = createEstimator('reinforce', { baseline: 'input' }).estimate(net, batch, new Rng(rng.getState()));
+  const next = a.estimate(net, batch, new Rng(rng.getState()));
+  assert.ok(relativeError(fresh.layers[0].weight.dataSync(), next.layers[0].weight.dataSync()) > 1e-3);
+  disposeEstimate(fresh);
+  disposeEstimate(next);
   tf.dispose([batch.x, batch.y]);
   disposeNetwork(net);
 });

@@ -117,8 +117,9 @@ function newStore(name: string, spec: ModelSpec) {
 for (const [estimator, extra] of [
   ['psa', {}],
   ['reinforce', { baseline: 'mean' }],
+  ['reinforce', { baseline: 'input' }],
 ] as const)
-  test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${'baseline' in extra ? ' with its running-mean baseline' : ''})`, async () => {
+  test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${'baseline' in extra ? ` with its ${extra.baseline} baseline` : ''})`, async () => {
     const spec = toyModel({}, { estimator, epochs: 3, ...extra });
     const t = resolveTrainSpec(spec.train!);
     const data = dataOf(spec);

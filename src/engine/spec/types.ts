@@ -103,7 +103,7 @@ export interface TrainSpec {
   /** Concrete temperature; default 1. */
   tau?: number;
   /** REINFORCE control variate; default none. */
-  baseline?: 'none' | 'mean' | 'loo';
+  baseline?: 'none' | 'mean' | 'loo' | 'input';
   /** Noise samples per example per step (the paper uses 1; docs/math.md §4.3); `loo` needs ≥ 2. Default 1. */
   samples?: number;
   optimizer?: OptimizerSpec;

@@ -7,7 +7,7 @@ import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../
 import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../network';
 import { Rng, type RngState } from '../rng';
-import { createEstimator, type Estimator } from '../estimators';
+import { createEstimator, type Estimator, type EstimatorState } from '../estimators';
 import { inputTensor } from '../gradients';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
@@ -326,7 +326,7 @@ function restoreLoop(s: LoopState, cp: Checkpoint): void {
     accumulators: Accumulators;
     epochsDone: number;
     lr: LrSchedule;
-    estimator?: Record<string, number>;
+    estimator?: EstimatorState;
     pending?: PendingPasses;
   };
   if (extra.estimator) s.estimator.restore?.(extra.estimator);
