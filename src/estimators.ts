@@ -19,6 +19,9 @@ export const ESTIMATOR_NAMES = [
   'disarm',
   'muprop',
   'local-expectation',
+  'gumbel-st',
+  'gumbel-rao',
+  'reinmax',
 ] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 /** What a model trains with: every estimator but exact enumeration. */
@@ -89,6 +92,15 @@ export const ESTIMATORS: Record<EstimatorName, EstimatorInfo> = {
     unbiased: true,
     color: 'indigo',
   },
+  'gumbel-st': { name: 'gumbel-st', label: 'ST Gumbel', family: 'straight-through', unbiased: false, color: 'gold' },
+  'gumbel-rao': {
+    name: 'gumbel-rao',
+    label: 'Gumbel-Rao',
+    family: 'straight-through',
+    unbiased: false,
+    color: 'magenta',
+  },
+  reinmax: { name: 'reinmax', label: 'ReinMax', family: 'straight-through', unbiased: false, color: 'salmon' },
 };
 
 export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter(
@@ -97,10 +109,11 @@ export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_N
 
 /**
  * The estimators a single-sample gradient comparison draws (SBN: Compare Estimators): every sampling estimator — not
- * exact enumeration (the reference) nor the deterministic moment-propagation ones.
+ * exact enumeration (the reference) nor the deterministic moment-propagation ones, nor local expectation, which costs
+ * about one downstream pass per hidden unit per draw (hundreds of draws of it would take minutes on an MLP).
  */
 export const SAMPLING_ESTIMATORS: readonly TrainingEstimatorName[] = TRAINING_ESTIMATORS.filter(
-  (n) => ESTIMATORS[n].family !== 'moment-propagation',
+  (n) => ESTIMATORS[n].family !== 'moment-propagation' && ESTIMATORS[n].family !== 'local-expectation',
 );
 
 export function isEstimatorName(name: string): name is EstimatorName {

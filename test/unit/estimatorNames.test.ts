@@ -75,7 +75,20 @@ test('the engine, the CLI and the commands derive from the list', () => {
   assert.equal(estimatorList(['a', 'b', 'c']), 'a, b or c');
   assert.deepEqual(
     [...SAMPLING_ESTIMATORS],
-    ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh', 'disarm', 'muprop', 'local-expectation'],
+    [
+      'psa',
+      'dste',
+      'hard-st',
+      'reinforce',
+      'arm',
+      'concrete',
+      'tanh',
+      'disarm',
+      'muprop',
+      'gumbel-st',
+      'gumbel-rao',
+      'reinmax',
+    ],
   );
   assert.deepEqual(
     SUITE_METHODS.map((m) => m.label),

@@ -72,6 +72,12 @@ for (const estimator of [
   'tanh',
   'adf',
   'local-reparam',
+  'disarm',
+  'muprop',
+  'local-expectation',
+  'gumbel-st',
+  'gumbel-rao',
+  'reinmax',
 ] as const) {
   test(`a short training run with ${estimator} lowers the SBN loss on toy-2d`, async () => {
     const spec = toyModel({}, { estimator, epochs: 6, lr: 0.02 });

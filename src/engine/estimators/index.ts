@@ -7,6 +7,8 @@ import { adf, localReparam } from './moments';
 import { disarm } from './disarm';
 import { muprop } from './muprop';
 import { localExpectation } from './localExpectation';
+import { gumbelRao, gumbelSt } from './gumbel';
+import { reinmax } from './reinmax';
 import type { Estimator, EstimatorName, EstimatorOptions } from './types';
 
 export * from './types';
@@ -38,5 +40,11 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
       return muprop;
     case 'local-expectation':
       return localExpectation;
+    case 'gumbel-st':
+      return gumbelSt(options.tau);
+    case 'gumbel-rao':
+      return gumbelRao(options.tau, options.k);
+    case 'reinmax':
+      return reinmax;
   }
 }

@@ -24,8 +24,10 @@ export type ReinforceBaseline = 'none' | 'mean' | 'loo' | 'input';
 export type EstimatorState = Record<string, number | number[]>;
 
 export interface EstimatorOptions {
-  /** Concrete temperature τ in σ((a − z)/τ) (pm1: 2σ((a − z)/τ) − 1). Default 1. */
+  /** Concrete / ST Gumbel / Gumbel-Rao temperature τ in σ((a − z)/τ) (pm1: 2σ((a − z)/τ) − 1). Default 1. */
   tau?: number;
+  /** Gumbel-Rao's conditional noise draws per unit. Default 10. */
+  k?: number;
   /** REINFORCE control variate. Default `none` (as in the paper). */
   baseline?: ReinforceBaseline;
   /** Decay of the running-mean baseline. Default 0.9. */

@@ -28,14 +28,15 @@ import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
 import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
-export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> &
-  Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
+export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'k' | 'optimizer'>> &
+  Pick<TrainSpec, 'tau' | 'baseline' | 'k'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
   return {
     estimator: t.estimator,
     tau: t.tau,
     baseline: t.baseline,
+    k: t.k,
     optimizer: { ...OPTIMIZER_DEFAULTS.sgd, ...t.optimizer },
     lr: t.lr,
     ...trainSettingsWithDefaults(t),
@@ -168,7 +169,7 @@ function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr
   return {
     net: initialNetwork(spec, train, data),
     optimizer: createOptimizer(train.optimizer),
-    estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline }),
+    estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline, k: train.k }),
     iterator: new BatchIterator(data.train, {
       batchSize: train.batchSize,
       rng: root.split('data'),
