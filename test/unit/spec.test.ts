@@ -1010,7 +1010,7 @@ test('data: path required for file (cifar10 may come from the data-set store); v
   );
 });
 
-test('train: tau only with concrete and the Gumbel estimators, k only with gumbel-rao, baseline only with reinforce, loo needs samples ≥ 2', () => {
+test('train: tau for concrete and Gumbel, k for gumbel-rao, baseline for reinforce, loo needs samples ≥ 2', () => {
   const tau = edit(CONV_JSON, '"estimator": "psa",', '"estimator": "psa",\n    "tau": 0.5,');
   expectOne(
     tau,

@@ -124,8 +124,9 @@ for (const [estimator, extra] of [
   ['psa', {}],
   ['reinforce', { baseline: 'mean' }],
   ['reinforce', { baseline: 'input' }],
-] as const)
-  test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${'baseline' in extra ? ` with its ${extra.baseline} baseline` : ''})`, async () => {
+] as const) {
+  const what = 'baseline' in extra ? `${estimator} with its ${extra.baseline} baseline` : estimator;
+  test(`stop and resume give exactly the metrics of an uninterrupted run (${what})`, async () => {
     const spec = toyModel({}, { estimator, epochs: 3, ...extra });
     const t = resolveTrainSpec(spec.train!);
     const data = dataOf(spec);
@@ -164,6 +165,7 @@ for (const [estimator, extra] of [
     assert.ok(ma.length > 20);
     assert.deepEqual(mb, ma);
   });
+}
 
 function sbn(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [path.join(root, 'bin', 'sbn.js'), ...args], {
