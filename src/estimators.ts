@@ -16,6 +16,12 @@ export const ESTIMATOR_NAMES = [
   'tanh',
   'adf',
   'local-reparam',
+  'disarm',
+  'muprop',
+  'local-expectation',
+  'gumbel-st',
+  'gumbel-rao',
+  'reinmax',
 ] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 /** What a model trains with: every estimator but exact enumeration. */
@@ -23,7 +29,23 @@ export type TrainingEstimatorName = Exclude<EstimatorName, 'exact'>;
 
 /** A colour of VS Code's chart palette (`--vscode-charts-<name>`, with fallbacks outside VS Code). */
 export type ChartColor =
-  'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'cyan' | 'brown' | 'pink' | 'gray' | 'foreground';
+  | 'blue'
+  | 'orange'
+  | 'green'
+  | 'purple'
+  | 'red'
+  | 'yellow'
+  | 'cyan'
+  | 'brown'
+  | 'pink'
+  | 'gray'
+  | 'olive'
+  | 'teal'
+  | 'indigo'
+  | 'gold'
+  | 'magenta'
+  | 'salmon'
+  | 'foreground';
 
 export interface EstimatorInfo {
   /** As model files, tasks and the CLI spell it. */
@@ -31,7 +53,13 @@ export interface EstimatorInfo {
   /** In charts, tables and reports (the paper's names). */
   label: string;
   family:
-    'exact' | 'path-sample-analytic' | 'straight-through' | 'score-function' | 'relaxation' | 'moment-propagation';
+    | 'exact'
+    | 'path-sample-analytic'
+    | 'local-expectation'
+    | 'straight-through'
+    | 'score-function'
+    | 'relaxation'
+    | 'moment-propagation';
   /** Unbiased for the gradient of the expected loss (exact, and the score-function estimators). */
   unbiased: boolean;
   /**
@@ -58,6 +86,24 @@ export const ESTIMATORS: Record<EstimatorName, EstimatorInfo> = {
     unbiased: false,
     color: 'pink',
   },
+  disarm: { name: 'disarm', label: 'DisARM', family: 'score-function', unbiased: true, color: 'olive' },
+  muprop: { name: 'muprop', label: 'MuProp', family: 'score-function', unbiased: true, color: 'teal' },
+  'local-expectation': {
+    name: 'local-expectation',
+    label: 'Local expectation',
+    family: 'local-expectation',
+    unbiased: true,
+    color: 'indigo',
+  },
+  'gumbel-st': { name: 'gumbel-st', label: 'ST Gumbel', family: 'straight-through', unbiased: false, color: 'gold' },
+  'gumbel-rao': {
+    name: 'gumbel-rao',
+    label: 'Gumbel-Rao',
+    family: 'straight-through',
+    unbiased: false,
+    color: 'magenta',
+  },
+  reinmax: { name: 'reinmax', label: 'ReinMax', family: 'straight-through', unbiased: false, color: 'salmon' },
 };
 
 export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_NAMES.filter(
@@ -66,10 +112,11 @@ export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_N
 
 /**
  * The estimators a single-sample gradient comparison draws (SBN: Compare Estimators): every sampling estimator — not
- * exact enumeration (the reference) nor the deterministic moment-propagation ones.
+ * exact enumeration (the reference) nor the deterministic moment-propagation ones, nor local expectation, which costs
+ * about one downstream pass per hidden unit per draw (hundreds of draws of it would take minutes on an MLP).
  */
 export const SAMPLING_ESTIMATORS: readonly TrainingEstimatorName[] = TRAINING_ESTIMATORS.filter(
-  (n) => ESTIMATORS[n].family !== 'moment-propagation',
+  (n) => ESTIMATORS[n].family !== 'moment-propagation' && ESTIMATORS[n].family !== 'local-expectation',
 );
 
 export function isEstimatorName(name: string): name is EstimatorName {

@@ -15,6 +15,7 @@ import {
 import type { EstimatorEntry } from '../engine/gradients/accuracy';
 import { CliError, fieldError } from './errors';
 import { shapeSize } from '../engine/spec/geometry';
+import { DEFAULT_GUMBEL_RAO_K } from '../engine/spec/model';
 
 export function loadModel(file: string): ModelSpec {
   const result = loadModelFile(file);
@@ -191,7 +192,10 @@ export function parseEstimatorName(name: string, flag = '--estimator'): Estimato
   return name;
 }
 
-const BASELINES: ReinforceBaseline[] = ['none', 'mean', 'loo'];
+/** Bound on `--k` (gumbel-rao's conditional draws: the backward pass holds k noise tensors of a layer at once). */
+export const MAX_GUMBEL_RAO_K = 1000;
+
+const BASELINES: ReinforceBaseline[] = ['none', 'mean', 'loo', 'input'];
 
 export function parseBaseline(value: string, flag = '--baseline'): ReinforceBaseline {
   if (!(BASELINES as string[]).includes(value))
@@ -229,7 +233,8 @@ export function parseSeed(value: string): number {
 
 /**
  * `--estimators` list: names, optionally with one option after a colon — a temperature for concrete
- * (`concrete:0.1`), a baseline for reinforce (`reinforce:loo`).
+ * (`concrete:0.1`, `gumbel-st:0.5`), the conditional draws of gumbel-rao (`gumbel-rao:20`), a baseline for reinforce
+ * (`reinforce:loo`).
  */
 export function parseEstimatorList(list: string, defaults: EstimatorOptions = {}): EstimatorEntry[] {
   const items = list
@@ -243,18 +248,22 @@ export function parseEstimatorList(list: string, defaults: EstimatorOptions = {}
     if (extra !== undefined) throw new CliError(`--estimators: "${item}" has more than one option`);
     const options: EstimatorOptions = { ...defaults };
     if (option !== undefined) {
-      if (name === 'concrete') options.tau = parsePositiveNumber(option, `--estimators (${item})`);
+      if (name === 'concrete' || name === 'gumbel-st')
+        options.tau = parsePositiveNumber(option, `--estimators (${item})`);
+      else if (name === 'gumbel-rao') options.k = parsePositiveInt(option, `--estimators (${item})`, MAX_GUMBEL_RAO_K);
       else if (name === 'reinforce') options.baseline = parseBaseline(option, `--estimators (${item})`);
       else throw new CliError(`--estimators: "${name}" takes no option (got "${item}")`);
     }
     if (name === 'exact')
       throw new CliError('--estimators: exact is the reference of the comparison, not one of the estimators');
     const label =
-      name === 'concrete'
-        ? `concrete(tau=${options.tau ?? 1})`
-        : name === 'reinforce' && (options.baseline ?? 'none') !== 'none'
-          ? `reinforce(${options.baseline})`
-          : name;
+      name === 'concrete' || name === 'gumbel-st'
+        ? `${name}(tau=${options.tau ?? 1})`
+        : name === 'gumbel-rao'
+          ? `gumbel-rao(k=${options.k ?? DEFAULT_GUMBEL_RAO_K})`
+          : name === 'reinforce' && (options.baseline ?? 'none') !== 'none'
+            ? `reinforce(${options.baseline})`
+            : name;
     return { label, name, options };
   });
 }

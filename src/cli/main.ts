@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { asUserError, cliMessage, oneLine } from './errors';
 import { estimatorList } from '../estimators';
+import { DEFAULT_GUMBEL_RAO_K } from '../engine/spec/model';
 import { err, out, processOutput, withOutput, type CliOutput } from './io';
 import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
@@ -43,10 +44,11 @@ program
   .requiredOption('--estimator <name>', estimatorList())
   .option('--draws <N>', 'number of independent draws', '1')
   .option('--seed <S>', 'random seed', '1')
-  .option('--tau <T>', 'concrete temperature τ in σ((a − z)/τ)', '1')
+  .option('--tau <T>', 'temperature τ in σ((a − z)/τ) of concrete, gumbel-st and gumbel-rao', '1')
+  .option('--k <K>', 'gumbel-rao: conditional noise draws per unit', String(DEFAULT_GUMBEL_RAO_K))
   .option(
     '--baseline <B>',
-    'reinforce control variate: none, mean (running mean) or loo (leave-one-out over draws)',
+    'reinforce control variate: none, mean (running mean), loo (leave-one-out over draws) or input (learned, NVIL)',
     'none',
   )
   .addOption(backendOption())
@@ -61,7 +63,11 @@ program
   .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
   .requiredOption('--params <params.json>', 'parameters; file.json#key picks checkpoints[key]')
   .requiredOption('--data <data.json>', 'data {"X": [[...], ...], "Y": [...]}')
-  .option('--estimators <list>', 'comma-separated; concrete:<tau>, reinforce:<baseline>', PAPER_ESTIMATORS)
+  .option(
+    '--estimators <list>',
+    'comma-separated; concrete:<tau>, gumbel-st:<tau>, gumbel-rao:<k>, reinforce:<baseline>',
+    PAPER_ESTIMATORS,
+  )
   .option('--draws <N>', 'single-draw estimates per estimator', '20000')
   .option('--m <list>', 'values of M (default: the 36 values of the paper up to draws/2)')
   .option('--seed <S>', 'random seed', '1')

@@ -249,3 +249,50 @@ test('gradeval prints the table and writes the JSON', () => {
   );
   assert.equal(json.estimators[0].layers[0].trials[1], 6);
 });
+
+test('grad accepts the estimators that came after the paper, with --k for gumbel-rao and --baseline input', () => {
+  for (const [estimator, ...extra] of [
+    ['disarm'],
+    ['muprop'],
+    ['local-expectation'],
+    ['gumbel-st', '--tau', '0.5'],
+    ['gumbel-rao', '--k', '4'],
+    ['reinmax'],
+    ['reinforce', '--baseline', 'input'],
+  ]) {
+    const r = sbn('grad', model, ...base, '--estimator', estimator, '--draws', '6', ...extra);
+    assert.equal(r.code, 0, `${estimator}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { estimator: string; layers: { mean: number[]; std: number[] }[] };
+    assert.equal(out.estimator, estimator);
+    assert.ok(
+      out.layers.every((l) => l.std.some((s) => s > 0)),
+      `${estimator} varies between draws`,
+    );
+  }
+  expectBadInput(['grad', model, ...base, '--estimator', 'gumbel-rao', '--k', '0'], /--k: expected a positive whole/);
+  expectBadInput(['grad', model, ...base, '--estimator', 'reinforce', '--baseline', 'nvil'], /--baseline: expected/);
+});
+
+test('gradeval takes gumbel-st:<tau> and gumbel-rao:<k> and labels them', () => {
+  const out = path.join(tmp, 'ge-new.json');
+  const r = sbn(
+    'gradeval',
+    model,
+    ...base,
+    '--estimators',
+    'disarm,local-expectation,gumbel-st:0.5,gumbel-rao:3,reinmax,reinforce:input',
+    '--draws',
+    '20',
+    '--m',
+    '1,10',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(fs.readFileSync(out, 'utf8')) as { estimators: { label: string }[] };
+  assert.deepEqual(
+    json.estimators.map((e) => e.label),
+    ['disarm', 'local-expectation', 'gumbel-st(tau=0.5)', 'gumbel-rao(k=3)', 'reinmax', 'reinforce(input)'],
+  );
+  expectBadInput(['gradeval', model, ...base, '--estimators', 'reinmax:2'], /"reinmax" takes no option/);
+});

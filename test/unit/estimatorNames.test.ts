@@ -73,7 +73,23 @@ test('the engine, the CLI and the commands derive from the list', () => {
   );
   for (const name of ESTIMATOR_NAMES) assert.equal(parseEstimatorName(name), name);
   assert.equal(estimatorList(['a', 'b', 'c']), 'a, b or c');
-  assert.deepEqual([...SAMPLING_ESTIMATORS], ['psa', 'dste', 'hard-st', 'reinforce', 'arm', 'concrete', 'tanh']);
+  assert.deepEqual(
+    [...SAMPLING_ESTIMATORS],
+    [
+      'psa',
+      'dste',
+      'hard-st',
+      'reinforce',
+      'arm',
+      'concrete',
+      'tanh',
+      'disarm',
+      'muprop',
+      'gumbel-st',
+      'gumbel-rao',
+      'reinmax',
+    ],
+  );
   assert.deepEqual(
     SUITE_METHODS.map((m) => m.label),
     ['tanh', 'REINFORCE', 'Concrete (τ=1)', 'ST (DSTE)', 'PSA', 'ADF', 'LocalReparam', 'Hard ST'],
@@ -106,7 +122,7 @@ test("one palette: each estimator has its own colour; the reports' variants and 
   for (const n of ESTIMATOR_NAMES) assert.equal(ESTIMATORS[n].name, n);
   assert.deepEqual(
     ESTIMATOR_NAMES.filter((n) => ESTIMATORS[n].unbiased),
-    ['exact', 'reinforce', 'arm'],
+    ['exact', 'reinforce', 'arm', 'disarm', 'muprop', 'local-expectation'],
   );
   // the webview pages take colours and labels from the list, not from tables of their own
   for (const page of ['diagnostics.ts', 'report.ts']) {

@@ -12,6 +12,7 @@ import {
   DEFAULT_NOISE,
   DEFAULT_STATES,
   DEFAULT_TAU,
+  DEFAULT_GUMBEL_RAO_K,
   formatSpecError,
   hiddenLayerNames,
   layerGeometry,
@@ -838,7 +839,12 @@ test('schema defaults match the defaults toModelSpec fills in', () => {
     );
   assert.deepEqual(defaultsOf(defs.convLayer.properties), CONV_DEFAULTS);
   assert.deepEqual(defaultsOf(defs.data.properties), DATA_DEFAULTS);
-  assert.deepEqual(defaultsOf(defs.train.properties), { ...TRAIN_DEFAULTS, tau: DEFAULT_TAU, baseline: 'none' });
+  assert.deepEqual(defaultsOf(defs.train.properties), {
+    ...TRAIN_DEFAULTS,
+    tau: DEFAULT_TAU,
+    k: DEFAULT_GUMBEL_RAO_K,
+    baseline: 'none',
+  });
   assert.deepEqual(defs.optimizer.default, OPTIMIZER_DEFAULTS.sgd);
   const sgd: Record<string, unknown> = { ...OPTIMIZER_DEFAULTS.sgd };
   const adam: Record<string, unknown> = { ...OPTIMIZER_DEFAULTS.adam };
@@ -1013,15 +1019,26 @@ test('data: path required for file (cifar10: or in the store); validation fracti
   );
 });
 
-test('train: tau only with concrete, baseline only with reinforce, loo needs samples ≥ 2', () => {
+test('train: tau for concrete and Gumbel, k for gumbel-rao, baseline for reinforce, loo needs samples ≥ 2', () => {
   const tau = edit(CONV_JSON, '"estimator": "psa",', '"estimator": "psa",\n    "tau": 0.5,');
   expectOne(
     tau,
     'm.sbn.json',
     'train.tau',
     at(tau, '0.5'),
-    'tau applies to concrete only (the estimator is "psa"); remove it',
+    'tau applies to concrete, gumbel-st, gumbel-rao only (the estimator is "psa"); remove it',
   );
+  const k = edit(CONV_JSON, '"estimator": "psa",', '"estimator": "gumbel-st",\n    "k": 4,');
+  expectOne(
+    k,
+    'm.sbn.json',
+    'train.k',
+    at(k, '4,'),
+    'k applies to gumbel-rao only (the estimator is "gumbel-st"); remove it',
+  );
+  const rao = edit(CONV_JSON, '"estimator": "psa",', '"estimator": "gumbel-rao",\n    "tau": 0.5,\n    "k": 4,');
+  assert.equal(parsed(rao, 'm.sbn.json').train?.k, 4);
+  assert.equal(parsed(rao, 'm.sbn.json').train?.tau, 0.5);
   const baseline = edit(CONV_YAML, 'estimator: psa', 'estimator: dste\n  baseline: mean');
   expectOne(
     baseline,

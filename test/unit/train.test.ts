@@ -72,6 +72,12 @@ for (const estimator of [
   'tanh',
   'adf',
   'local-reparam',
+  'disarm',
+  'muprop',
+  'local-expectation',
+  'gumbel-st',
+  'gumbel-rao',
+  'reinmax',
 ] as const) {
   test(`a short training run with ${estimator} lowers the SBN loss on toy-2d`, async () => {
     const spec = toyModel({}, { estimator, epochs: 6, lr: 0.02 });
@@ -114,10 +120,11 @@ function newStore(name: string, spec: ModelSpec) {
   });
 }
 
-const variant = (extra: object) => ('baseline' in extra ? ' with its running-mean baseline' : '');
+const variant = (extra: object) => ('baseline' in extra ? ` with its ${String(extra.baseline)} baseline` : '');
 for (const [estimator, extra] of [
   ['psa', {}],
   ['reinforce', { baseline: 'mean' }],
+  ['reinforce', { baseline: 'input' }],
 ] as const)
   test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${variant(extra)})`, async () => {
     const spec = toyModel({}, { estimator, epochs: 3, ...extra });

@@ -15,8 +15,8 @@ export interface Theme {
   fontFamily: string;
 }
 
-// VS Code's chart palette has six colours; cyan, brown, pink and gray (for the 7–8 methods of a report) are ours,
-// chosen to read on light and dark backgrounds.
+// VS Code's chart palette has six colours; cyan, brown, pink, gray, olive, teal, indigo, gold, magenta and salmon (for
+// the up to 16 methods of a report) are ours, chosen to read on light and dark backgrounds.
 const FALLBACK: Record<ColorName, string> = {
   blue: '#3794ff',
   orange: '#d18616',
@@ -28,6 +28,12 @@ const FALLBACK: Record<ColorName, string> = {
   brown: '#a0522d',
   pink: '#e377c2',
   gray: '#8c8c8c',
+  olive: '#b5b35c',
+  teal: '#4db6ac',
+  indigo: '#8c9eff',
+  gold: '#ffcf40',
+  magenta: '#ff6ec7',
+  salmon: '#fa8072',
   foreground: '#cccccc',
 };
 /** The same colours for a light background where VS Code gives none (a report opened outside VS Code). */
@@ -42,6 +48,12 @@ const FALLBACK_LIGHT: Record<ColorName, string> = {
   brown: '#8c564b',
   pink: '#e377c2',
   gray: '#7f7f7f',
+  olive: '#808000',
+  teal: '#00897b',
+  indigo: '#3949ab',
+  gold: '#b8860b',
+  magenta: '#ad1457',
+  salmon: '#e9967a',
   foreground: '#333333',
 };
 
@@ -100,6 +112,12 @@ export function readTheme(): Theme {
       brown: pick('brown'),
       pink: pick('pink'),
       gray: pick('gray'),
+      olive: pick('olive'),
+      teal: pick('teal'),
+      indigo: pick('indigo'),
+      gold: pick('gold'),
+      magenta: pick('magenta'),
+      salmon: pick('salmon'),
       foreground: cssVar('--vscode-charts-foreground') || foreground,
     },
     foreground,

@@ -13,6 +13,7 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
   parseSeed,
+  MAX_GUMBEL_RAO_K,
 } from '../inputs';
 import { out } from '../io';
 import { log } from '../log';
@@ -24,6 +25,7 @@ export interface GradOptions {
   draws: string;
   seed: string;
   tau: string;
+  k: string;
   baseline: string;
   backend?: string;
 }
@@ -34,6 +36,7 @@ export async function gradCommand(modelFile: string, o: GradOptions): Promise<vo
   const seed = parseSeed(o.seed);
   const tau = parsePositiveNumber(o.tau, '--tau');
   const baseline = parseBaseline(o.baseline);
+  const k = parsePositiveInt(o.k, '--k', MAX_GUMBEL_RAO_K);
   const spec = loadModel(modelFile);
   const data = loadData(o.data, spec);
   const refusal = estimator === 'exact' ? exactCost(spec, data.X.length).refusal : undefined;
@@ -42,7 +45,7 @@ export async function gradCommand(modelFile: string, o: GradOptions): Promise<vo
   const net = loadParams(o.params, spec);
   try {
     const started = Date.now();
-    const summary = gradientDraws(net, data, estimator, { draws, seed, estimatorOptions: { tau, baseline } });
+    const summary = gradientDraws(net, data, estimator, { draws, seed, estimatorOptions: { tau, baseline, k } });
     log(`${estimator}: ${draws} draws in ${((Date.now() - started) / 1000).toFixed(2)} s`);
     const layers = summary.layers.map((l) => ({ name: l.name, mean: Array.from(l.mean), std: Array.from(l.std) }));
     for (const l of layers) {

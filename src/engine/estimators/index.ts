@@ -4,6 +4,11 @@ import { dste, hardSt } from './straightThrough';
 import { arm, reinforce } from './scoreFunction';
 import { concrete, tanh } from './relaxations';
 import { adf, localReparam } from './moments';
+import { disarm } from './disarm';
+import { muprop } from './muprop';
+import { localExpectation } from './localExpectation';
+import { gumbelRao, gumbelSt } from './gumbel';
+import { reinmax } from './reinmax';
 import type { Estimator, EstimatorName, EstimatorOptions } from './types';
 
 export * from './types';
@@ -29,5 +34,17 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
       return adf;
     case 'local-reparam':
       return localReparam;
+    case 'disarm':
+      return disarm;
+    case 'muprop':
+      return muprop;
+    case 'local-expectation':
+      return localExpectation;
+    case 'gumbel-st':
+      return gumbelSt(options.tau);
+    case 'gumbel-rao':
+      return gumbelRao(options.tau, options.k);
+    case 'reinmax':
+      return reinmax;
   }
 }

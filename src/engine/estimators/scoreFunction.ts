@@ -17,10 +17,19 @@ import {
   sampleStates,
   uniformTensor,
 } from './common';
-import type { Batch, Estimator, EstimatorOptions, GradientEstimate, LayerGradient, ReinforceBaseline } from './types';
+import type {
+  Batch,
+  Estimator,
+  EstimatorOptions,
+  EstimatorState,
+  GradientEstimate,
+  LayerGradient,
+  ReinforceBaseline,
+} from './types';
+import { InputBaseline, inputRows } from './inputBaseline';
 
 /** ∂ log p(x | a) / ∂a for the sampled state x: x̂ F'(a) / π (logistic: x̃ − σ(a), computed without a ratio). */
-function score(net: Network, a: tf.Tensor, x: tf.Tensor): tf.Tensor {
+export function score(net: Network, a: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const p = net.noise.cdf(a);
     if (net.noise.kind === 'logistic') return tf.sub(tf.cast(tf.equal(x, net.coding.on), 'float32'), p);
@@ -33,6 +42,7 @@ export class Reinforce implements Estimator {
   readonly name = 'reinforce' as const;
   readonly deterministic = false;
   private runningMean: number | undefined;
+  private readonly inputBaseline = new InputBaseline();
 
   constructor(
     private readonly baseline: ReinforceBaseline = 'none',
@@ -56,30 +66,34 @@ export class Reinforce implements Estimator {
       }
       const L = layers.hidden.length;
       const out = outputLoss(net, layers, xs[L], batch);
-      const centred = tf.sub(out.loss, this.baselineFor(out.loss, G));
+      const centred = tf.sub(out.loss, this.baselineFor(out.loss, G, batch.x));
       const grads: LayerGradient[] = scores.map((s, k) =>
         layers.hidden[k].paramGradient(tf.mul(rowsLike(centred, s), s), xs[k], G),
       );
       grads.push(layers.output.paramGradient(out.dLogits, xs[L], G));
-      return { estimate: finishEstimate(out.loss, grads, G), meanLoss: tf.mean(out.loss) };
+      const rows = this.baseline === 'input' ? inputRows(batch.x) : undefined;
+      return { estimate: finishEstimate(out.loss, grads, G), meanLoss: tf.mean(out.loss), rowLoss: out.loss, rows };
     });
     if (this.baseline === 'mean') {
       const m = result.meanLoss.dataSync()[0];
       this.runningMean = this.runningMean === undefined ? m : this.decay * this.runningMean + (1 - this.decay) * m;
     }
-    result.meanLoss.dispose();
+    if (result.rows) this.inputBaseline.update(result.rows.dataSync(), result.rowLoss.dataSync());
+    tf.dispose([result.meanLoss, result.rowLoss, result.rows]);
     return result.estimate;
   }
 
-  state(): Record<string, number> {
+  state(): EstimatorState {
+    if (this.baseline === 'input') return this.inputBaseline.state();
     return this.runningMean === undefined ? {} : { runningMean: this.runningMean };
   }
 
-  restore(state: Record<string, number>): void {
-    this.runningMean = state.runningMean;
+  restore(state: EstimatorState): void {
+    if (this.baseline === 'input') return this.inputBaseline.restore(state);
+    this.runningMean = typeof state.runningMean === 'number' ? state.runningMean : undefined;
   }
 
-  private baselineFor(loss: tf.Tensor1D, groups: number): tf.Tensor | number {
+  private baselineFor(loss: tf.Tensor1D, groups: number, x: tf.Tensor): tf.Tensor | number {
     switch (this.baseline) {
       case 'none':
         return 0;
@@ -90,6 +104,8 @@ export class Reinforce implements Estimator {
         const f = tf.reshape(loss, [groups, n]);
         return tf.reshape(tf.div(tf.sub(tf.sum(f, 0, true), f), groups - 1), [-1]);
       }
+      case 'input':
+        return this.inputBaseline.predict(inputRows(x));
     }
   }
 }

@@ -10,7 +10,8 @@ import type { Rng } from '../rng';
 import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
 
-type Surrogate = (net: Network, a: tf.Tensor) => tf.Tensor;
+/** ∂x/∂a as the backward pass uses it, given the pre-activation a and the sampled state x. */
+export type Surrogate = (net: Network, a: tf.Tensor, x: tf.Tensor) => tf.Tensor;
 
 export function straightThroughEstimate(net: Network, batch: Batch, rng: Rng, surrogate: Surrogate): GradientEstimate {
   return tf.tidy(() => {
@@ -19,8 +20,9 @@ export function straightThroughEstimate(net: Network, batch: Batch, rng: Rng, su
     const deriv: tf.Tensor[] = [];
     for (const layer of layers.hidden) {
       const a = layer.forward(xs[xs.length - 1]);
-      deriv.push(surrogate(net, a));
-      xs.push(sampleStates(net, net.noise.cdf(a), rng));
+      const x = sampleStates(net, net.noise.cdf(a), rng);
+      deriv.push(surrogate(net, a, x));
+      xs.push(x);
     }
     const out = outputLoss(net, layers, xs[xs.length - 1], batch);
     return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);

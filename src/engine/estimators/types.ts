@@ -18,11 +18,16 @@ export {
   type TrainingEstimatorName,
 } from '../../estimators';
 
-export type ReinforceBaseline = 'none' | 'mean' | 'loo';
+export type ReinforceBaseline = 'none' | 'mean' | 'loo' | 'input';
+
+/** An estimator's state between calls, as saved in checkpoints (JSON numbers: float64 values round-trip exactly). */
+export type EstimatorState = Record<string, number | number[]>;
 
 export interface EstimatorOptions {
-  /** Concrete temperature τ in σ((a − z)/τ) (pm1: 2σ((a − z)/τ) − 1). Default 1. */
+  /** Concrete / ST Gumbel / Gumbel-Rao temperature τ in σ((a − z)/τ) (pm1: 2σ((a − z)/τ) − 1). Default 1. */
   tau?: number;
+  /** Gumbel-Rao's conditional noise draws per unit. Default 10. */
+  k?: number;
   /** REINFORCE control variate. Default `none` (as in the paper). */
   baseline?: ReinforceBaseline;
   /** Decay of the running-mean baseline. Default 0.9. */
@@ -62,9 +67,9 @@ export interface Estimator {
   /** Deterministic estimators ignore the noise: every draw gives the same gradient. */
   readonly deterministic: boolean;
   estimate(net: Network, batch: Batch, rng: Rng): GradientEstimate;
-  /** State carried between calls (REINFORCE's running-mean baseline), saved in checkpoints for exact resumes. */
-  state?(): Record<string, number>;
-  restore?(state: Record<string, number>): void;
+  /** State carried between calls (REINFORCE's running-mean or input baseline), saved in checkpoints: exact resumes. */
+  state?(): EstimatorState;
+  restore?(state: EstimatorState): void;
 }
 
 export function disposeEstimate(e: GradientEstimate): void {

@@ -22,7 +22,8 @@ const PARAMETER_BYTES = (optimizerStates: number) => FLOAT * (3 + optimizerState
 function stepFloatsPerUnit(estimator: string): number {
   const info = ESTIMATORS[estimator as EstimatorName];
   if (!info) return 12;
-  return info.family === 'path-sample-analytic' || info.family === 'moment-propagation' || estimator === 'arm' ? 12 : 6;
+  const twoPasses = estimator === 'arm' || estimator === 'disarm';
+  return info.family === 'path-sample-analytic' || info.family === 'moment-propagation' || twoPasses ? 12 : 6;
 }
 /** Per unit and row of an evaluation pass (forward only): pre-activation, probability, state, noise. */
 const EVAL_FLOATS_PER_UNIT = 4;

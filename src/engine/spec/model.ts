@@ -43,11 +43,15 @@ export const LR_SEARCH_DEFAULTS = { min: -6, max: 0, trials: 10, trialEpochs: 5 
 /** Concrete temperature when `tau` is left out (not filled in: `tau` stays absent). */
 export const DEFAULT_TAU = 1;
 
+/** Gumbel-Rao's conditional noise draws per unit when `k` is left out (not filled in: `k` stays absent). */
+export const DEFAULT_GUMBEL_RAO_K = 10;
+
 /**
  * The ModelSpec of a value that passed schema and semantic validation. Only known keys are copied (`$schema`
  * is dropped); `states` and `noise` get their defaults; a layer keeps `name` only when the file gives one; conv
  * layers get stride 1 and padding 0; `data` and `train` (when present) get their scalar defaults and the default
- * optimiser. Optional keys without a default (data.path, data.limit, train.tau, train.baseline) stay absent.
+ * optimiser. Optional keys without a default (data.path, data.limit, train.tau, train.baseline, train.k) stay
+ * absent.
  */
 export function toModelSpec(value: unknown): ModelSpec {
   const v = value as ModelSpec;
@@ -174,7 +178,7 @@ export function trainSettingsWithDefaults(t: TrainSpec) {
 function copyTrain(t: TrainSpec): TrainSpec {
   return {
     estimator: t.estimator,
-    ...pick(t, ['tau', 'baseline']),
+    ...pick(t, ['tau', 'baseline', 'k']),
     optimizer: copyOptimizer(t.optimizer),
     lr: copyLr(t.lr),
     ...trainSettingsWithDefaults(t),

@@ -86,8 +86,12 @@ function checkData(data: Record<string, unknown>, shape: number[] | undefined, a
 function checkTrain(train: Record<string, unknown>, at: At): void {
   const estimator =
     typeof train.estimator === 'string' && ESTIMATORS.has(train.estimator) ? train.estimator : undefined;
-  if (estimator !== undefined && estimator !== 'concrete' && train.tau !== undefined) {
-    at(['train', 'tau'], `tau applies to concrete only (the estimator is "${estimator}"); remove it`);
+  const withTau = ['concrete', 'gumbel-st', 'gumbel-rao'];
+  if (estimator !== undefined && !withTau.includes(estimator) && train.tau !== undefined) {
+    at(['train', 'tau'], `tau applies to ${withTau.join(', ')} only (the estimator is "${estimator}"); remove it`);
+  }
+  if (estimator !== undefined && estimator !== 'gumbel-rao' && train.k !== undefined) {
+    at(['train', 'k'], `k applies to gumbel-rao only (the estimator is "${estimator}"); remove it`);
   }
   const baselineMisplaced = estimator !== undefined && estimator !== 'reinforce' && train.baseline !== undefined;
   if (baselineMisplaced)

@@ -103,10 +103,12 @@ export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec;
 export interface TrainSpec {
   /** Any estimator but `exact` (src/estimators.ts). */
   estimator: TrainingEstimatorName;
-  /** Concrete temperature; default 1. */
+  /** Concrete / ST Gumbel / Gumbel-Rao temperature; default 1. */
   tau?: number;
+  /** Gumbel-Rao's conditional noise draws per unit; default 10. */
+  k?: number;
   /** REINFORCE control variate; default none. */
-  baseline?: 'none' | 'mean' | 'loo';
+  baseline?: 'none' | 'mean' | 'loo' | 'input';
   /** Noise samples per example per step (the paper uses 1; docs/math.md §4.3); `loo` needs ≥ 2. Default 1. */
   samples?: number;
   optimizer?: OptimizerSpec;

@@ -7,7 +7,7 @@ import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../
 import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../model/network';
 import { Rng, type RngState } from '../rng';
-import { createEstimator, type Estimator } from '../estimators';
+import { createEstimator, type Estimator, type EstimatorState } from '../estimators';
 import { inputTensor } from '../gradients/draws';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
@@ -28,14 +28,15 @@ import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
 import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
-export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'optimizer'>> &
-  Pick<TrainSpec, 'tau' | 'baseline'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
+export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'k' | 'optimizer'>> &
+  Pick<TrainSpec, 'tau' | 'baseline' | 'k'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
   return {
     estimator: t.estimator,
     tau: t.tau,
     baseline: t.baseline,
+    k: t.k,
     optimizer: { ...OPTIMIZER_DEFAULTS.sgd, ...t.optimizer },
     lr: t.lr,
     ...trainSettingsWithDefaults(t),
@@ -180,7 +181,7 @@ function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr
   return {
     net: initialNetwork(spec, train, data),
     optimizer: createOptimizer(train.optimizer),
-    estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline }),
+    estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline, k: train.k }),
     iterator: new BatchIterator(data.train, {
       batchSize: train.batchSize,
       rng: root.split('data'),
@@ -337,7 +338,7 @@ function restoreLoop(s: LoopState, cp: Checkpoint): void {
     accumulators: Accumulators;
     epochsDone: number;
     lr: LrSchedule;
-    estimator?: Record<string, number>;
+    estimator?: EstimatorState;
     pending?: PendingPasses;
   };
   if (extra.estimator) s.estimator.restore?.(extra.estimator);

@@ -1,0 +1,111 @@
+// Straight-through estimators built on the Gumbel-sigmoid (binary Concrete) relaxation of docs/math.md §2.8: the
+// forward pass uses the hard sampled state, the backward pass the relaxed state's derivative.
+//  - ST Gumbel-softmax (docs/math.md §2.17; Jang, Gu & Poole 2017): x = on iff z < a for one noise draw z = F⁻¹(u);
+//    ∂x/∂a := c s(1 − s)/τ with s = σ((a − z)/τ), the derivative of the relaxed state computed from the same z.
+//  - Gumbel-Rao (docs/math.md §2.18; Paulus, Maddison & Krause 2021): the same derivative averaged over K draws of
+//    z from its distribution conditioned on the sampled state (z < a if on, z > a if off) — a Rao-Blackwellisation
+//    of ST Gumbel's backward pass: same expectation, less variance.
+import * as tf from '@tensorflow/tfjs';
+import type { Network } from '../model/network';
+import type { Rng } from '../rng';
+import { backpropThroughOutput, finishEstimate, noiseTensor, outputLoss, prepareNetwork, sampleStates } from './common';
+import type { Batch, Estimator, GradientEstimate } from './types';
+import { DEFAULT_GUMBEL_RAO_K } from '../spec/model';
+
+/** The relaxed state's derivative c s(1 − s)/τ, s = σ((a − z)/τ). */
+function relaxedDerivative(net: Network, a: tf.Tensor, z: tf.Tensor, tau: number): tf.Tensor {
+  return tf.tidy(() => {
+    const s = tf.sigmoid(tf.div(tf.sub(a, z), tau));
+    return tf.mul(tf.mul(s, tf.sub(1, s)), net.coding.meanScale / tau);
+  });
+}
+
+function checkTau(name: string, tau: number): void {
+  if (!(tau > 0)) throw new RangeError(`${name}: tau must be > 0, got ${tau}`);
+}
+
+export function gumbelStEstimate(net: Network, batch: Batch, rng: Rng, tau: number): GradientEstimate {
+  checkTau('gumbel-st', tau);
+  return tf.tidy(() => {
+    const layers = prepareNetwork(net);
+    const xs: tf.Tensor[] = [batch.x];
+    const deriv: tf.Tensor[] = [];
+    for (const layer of layers.hidden) {
+      const a = layer.forward(xs[xs.length - 1]);
+      const z = noiseTensor(a.shape, (n) => {
+        const u = rng.uniforms(n);
+        for (let i = 0; i < n; i++) u[i] = net.noise.inverseCdf64(u[i]);
+        return u;
+      });
+      xs.push(net.coding.fromBits(tf.cast(tf.greater(a, z), 'float32')));
+      deriv.push(relaxedDerivative(net, a, z, tau));
+    }
+    const out = outputLoss(net, layers, xs[xs.length - 1], batch);
+    return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
+  });
+}
+
+/**
+ * K noise values per unit from z's distribution given the sampled state, channel-major like every noise tensor: with
+ * v uniform, z = F⁻¹(v F(a)) below a for an on unit, z = −F⁻¹(v F(−a)) above a for an off unit (symmetric noise; no
+ * cancellation in either tail). Returns [K, ...a.shape].
+ */
+function conditionalNoise(net: Network, a: tf.Tensor, x: tf.Tensor, k: number, rng: Rng): tf.Tensor {
+  const av = a.rank === 4 ? tf.transpose(a, [0, 3, 1, 2]).dataSync() : a.dataSync();
+  const on = tf.tidy(() => {
+    const bits = tf.equal(x, net.coding.on);
+    return (a.rank === 4 ? tf.transpose(bits, [0, 3, 1, 2]) : bits).dataSync();
+  });
+  const draws: tf.Tensor[] = [];
+  for (let d = 0; d < k; d++) {
+    draws.push(
+      noiseTensor(a.shape, (n) => {
+        const v = rng.uniforms(n);
+        const z = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const below = on[i] ? net.noise.cdf64(av[i]) : net.noise.cdf64(-av[i]);
+          const w = Math.min(Math.max(v[i] * below, Number.MIN_VALUE), 1 - Number.EPSILON);
+          const t = net.noise.inverseCdf64(w);
+          z[i] = on[i] ? t : -t;
+        }
+        return z;
+      }),
+    );
+  }
+  return tf.stack(draws);
+}
+
+export function gumbelRaoEstimate(net: Network, batch: Batch, rng: Rng, tau: number, k: number): GradientEstimate {
+  checkTau('gumbel-rao', tau);
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`gumbel-rao: k must be a whole number ≥ 1, got ${k}`);
+  return tf.tidy(() => {
+    const layers = prepareNetwork(net);
+    const xs: tf.Tensor[] = [batch.x];
+    const deriv: tf.Tensor[] = [];
+    for (const layer of layers.hidden) {
+      const a = layer.forward(xs[xs.length - 1]);
+      const x = sampleStates(net, net.noise.cdf(a), rng);
+      const z = conditionalNoise(net, a, x, k, rng);
+      deriv.push(tf.mean(relaxedDerivative(net, tf.expandDims(a, 0), z, tau), 0));
+      xs.push(x);
+    }
+    const out = outputLoss(net, layers, xs[xs.length - 1], batch);
+    return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
+  });
+}
+
+export function gumbelSt(tau = 1): Estimator {
+  return {
+    name: 'gumbel-st',
+    deterministic: false,
+    estimate: (net, batch, rng) => gumbelStEstimate(net, batch, rng, tau),
+  };
+}
+
+export function gumbelRao(tau = 1, k = DEFAULT_GUMBEL_RAO_K): Estimator {
+  return {
+    name: 'gumbel-rao',
+    deterministic: false,
+    estimate: (net, batch, rng) => gumbelRaoEstimate(net, batch, rng, tau, k),
+  };
+}
