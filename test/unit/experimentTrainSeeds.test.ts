@@ -18,6 +18,7 @@ import { InProcessExecutor } from '../../src/engine/sweeps/inProcess';
 import { EmbeddedPool } from '../../src/engine/sweeps/pool';
 import { metricStats } from '../../src/engine/sweeps/report';
 import { sweepWorkerEntry } from '../../src/cli/commands/sweep';
+import { formatSuiteTable } from '../../src/cli/commands/experimentTrain';
 import { parseReportData, writeExperimentReport } from '../../src/report';
 import { repoRoot } from './helpers/fixtures';
 
@@ -117,6 +118,8 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
   const b = finals(two);
   assert.deepEqual(Object.keys(b).sort(), ['dste seed 1', 'dste seed 2', 'psa seed 1', 'psa seed 2']);
   assert.deepEqual(b, a);
+  // a second seed is another run, not a copy of the first
+  for (const m of METHODS) assert.notDeepEqual(b[`${m} seed 2`].params, b[`${m} seed 1`].params, m);
 
   const state = readSuiteState(two, TINY.name);
   assert.match(state.id ?? '', /^[0-9a-f]{12}$/);
@@ -156,6 +159,10 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
     const u = m.spread?.['validation.u_loss'];
     assert.ok(u && u.n === 2 && u.sd !== null && u.ci95 !== null && u.ci95[0] <= u.mean! && u.mean! <= u.ci95[1]);
   }
+  const table = formatSuiteTable(report);
+  assert.match(table, /test acc \(all samples\) over seeds: mean ± sd \[95 % interval\]/);
+  for (const label of ['ST \\(DSTE\\)', 'PSA'])
+    assert.match(table, new RegExp(`\\n${label} +[\\d.]+% ± [\\d.]+% \\[-?[\\d.]+%, [\\d.]+%\\] \\(2/2 seeds\\)`));
   const written = await writeExperimentReport(two, report, { png: false });
   const parsed = parseReportData(fs.readFileSync(written.json, 'utf8'), written.json);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);

@@ -220,5 +220,17 @@ export function formatSuiteTable(r: ReturnType<typeof suiteReport>): string {
   const fmtRow = (row: string[]) =>
     row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   lines.push(fmtRow(head), ...rows.map(fmtRow));
+  const withSeeds = r.methods.filter((m) => m.spread && m.seeds);
+  if (withSeeds.length) lines.push('test acc (all samples) over seeds: mean ± sd [95 % interval]');
+  for (const m of withSeeds) {
+    const s = m.spread!['test.acc'];
+    const finished = m.seeds!.filter((x) => x.status === 'finished').length;
+    const stats =
+      s?.mean == null
+        ? '—'
+        : `${pct(s.mean)}${s.sd === null ? '' : ` ± ${pct(s.sd)}`}` +
+          (s.ci95 ? ` [${pct(s.ci95[0])}, ${pct(s.ci95[1])}]` : '');
+    lines.push(`${m.label.padEnd(widths[0])}  ${stats} (${finished}/${m.seeds!.length} seeds)`);
+  }
   return lines.join('\n') + '\n';
 }

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../files';
-import { readMetrics } from '../runs';
+import { readMetrics, RunStore } from '../runs';
 import type { SweepExecutor, SweepJob, SweepStatusDetail } from '../sweeps/executor';
 import type { PointStatus } from '../sweeps/format';
 import {
@@ -112,11 +112,19 @@ function planJob(o: SuiteOptions, id: string, method: string, seed: number, lr?:
   };
 }
 
+function diverged(runDir: string): boolean {
+  try {
+    return RunStore.status(runDir).status === 'diverged';
+  } catch {
+    return false;
+  }
+}
+
 /** Marks a run done in suite.json with its test accuracy (or its reason, when it could not be trained). */
 function finishRun(o: SuiteOptions, method: string, seed: number, status: PointStatus, reason?: string): void {
   const entry = entryOf(readSuiteState(o.dir, o.suite.name), method, seed)!;
   // a run that diverged has ended too: it is evaluated from its last checkpoint, as runSuite does
-  const ended = status === 'finished' || /diverged/.test(reason ?? '');
+  const ended = status === 'finished' || diverged(runPath(o.dir, entry.runDir));
   if (ended) o.onEvaluate?.(seed === 1 ? method : `${method} seed ${seed}`);
   const test = ended ? testAccuracy(o.dir, o.suite, entry.runDir) : undefined;
   updateSuiteState(o.dir, o.suite.name, (s) => {
