@@ -336,6 +336,7 @@ function trainReport(d: TrainSuiteReport): void {
     ]),
   );
   root.append(summary);
+  seedSpread(methods);
 
   const curves = el('section', 'report-section');
   curves.append(el('h2', undefined, 'Training curves'));
@@ -464,6 +465,46 @@ function trainReport(d: TrainSuiteReport): void {
     notes.forEach((m) => ul.append(el('li', undefined, `${m.label}: ${m.message}`)));
     test.append(ul);
   }
+}
+
+/** The metrics of the spread table, as the report's `spread` names them, with how each value is written. */
+const SPREAD_COLUMNS: { key: string; label: string; format: (v: number) => string }[] = [
+  { key: 'validation.u_loss', label: 'val u_loss', format: fmt },
+  { key: 'validation.acc_e', label: 'val acc_e', format: pct },
+  { key: 'test.acc1', label: 'test acc, 1 sample', format: pct },
+  { key: 'test.acc', label: 'test acc, all samples', format: pct },
+];
+
+/** With several seeds: per method the mean ± sd and the 95 % interval of the final metrics over its seeds. */
+function seedSpread(methods: TrainSuiteMethod[]): void {
+  const withSeeds = methods.filter((m) => m.spread && m.seeds);
+  if (withSeeds.length === 0) return;
+  const section = el('section', 'report-section');
+  section.append(el('h2', undefined, 'Spread over seeds'));
+  section.append(
+    el(
+      'p',
+      undefined,
+      "Seed 1 searched each method's learning rate; the other seeds trained at the rate it chose. " +
+        'Mean ± sample standard deviation [95 % Student-t interval] over the finished seeds.',
+    ),
+  );
+  table(
+    section,
+    ['method', 'seeds finished', ...SPREAD_COLUMNS.map((c) => c.label)],
+    withSeeds.map((m) => [
+      m.label,
+      `${m.seeds!.filter((r) => r.status === 'finished').length}/${m.seeds!.length}`,
+      ...SPREAD_COLUMNS.map((c) => {
+        const s = m.spread![c.key];
+        if (!s || s.mean === null) return '—';
+        const sd = s.sd === null ? '' : ` ± ${c.format(s.sd)}`;
+        const ci = s.ci95 ? ` [${c.format(s.ci95[0])}, ${c.format(s.ci95[1])}]` : '';
+        return `${c.format(s.mean)}${sd}${ci}`;
+      }),
+    ]),
+  );
+  root.append(section);
 }
 
 function draw(data: ReportData): void {

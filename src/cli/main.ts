@@ -156,6 +156,8 @@ experiment
   )
   .option('--limit <N>', 'use only the first N training examples (quick runs)')
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
+  .option('--jobs <N>', 'worker processes on this machine for the methods and seeds (1: this process)', '1')
+  .option('--seeds <N>', "train every method with seeds 1..N (2..N at the rate seed 1's search chose)", '1')
   .addOption(backendOption())
   .action(experimentTrainCommand);
 

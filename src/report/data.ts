@@ -211,6 +211,29 @@ function train(o: Record<string, Json>): TrainSuiteReport {
       numbers(t, 'accuracy', tp);
     }
     if (m.message !== undefined) str(m, 'message', path);
+    if (m.seeds !== undefined)
+      array(m, 'seeds', path).forEach((rv, ri) => {
+        const rp = at(at(path, 'seeds'), ri);
+        const r = object(rv, rp);
+        num(r, 'seed', rp);
+        if (r.runDir !== null) str(r, 'runDir', rp);
+        oneOf(r, 'status', rp, METHOD_STATUSES);
+        const fp = at(rp, 'final');
+        const final = object(r.final, fp);
+        for (const k of Object.keys(final)) numOrNull(final, k, fp);
+      });
+    if (m.spread !== undefined) {
+      const sp = at(path, 'spread');
+      const spread = object(m.spread, sp);
+      for (const [k, v] of Object.entries(spread)) {
+        const kp = at(sp, k);
+        const s = object(v, kp);
+        num(s, 'n', kp);
+        numOrNull(s, 'mean', kp);
+        numOrNull(s, 'sd', kp);
+        if (s.ci95 !== null) numbers(s, 'ci95', kp, false);
+      }
+    }
   });
   return o as unknown as TrainSuiteReport;
 }

@@ -5,8 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, describeResume } from '../../engine/train/session';
 import { releaseAbandonedRun } from '../../engine/runs';
+import { runSuiteJobs } from '../../engine/experiments/suiteJobs';
+import type { SweepExecutor } from '../../engine/sweeps/executor';
+import { InProcessExecutor } from '../../engine/sweeps/inProcess';
+import { EmbeddedPool, PoolError } from '../../engine/sweeps/pool';
 import {
-  runSuite,
   suiteReport,
   SuiteError,
   SUITE_METHODS,
@@ -24,7 +27,8 @@ import { out } from '../io';
 import { log } from '../log';
 import { prepareOutputFolder } from '../outputs';
 import { listenForStop } from '../stopSignal';
-import { versions } from './train';
+import { MAX_SWEEP_JOBS, sweepWorkerEntry } from './sweep';
+import { checkpointSeconds, versions } from './train';
 
 export const SUITE_NAMES = Object.keys(SUITES);
 
@@ -37,6 +41,25 @@ export interface ExperimentTrainOptions {
   limit?: string;
   png: boolean;
   backend?: string;
+  jobs: string;
+  seeds: string;
+}
+
+/** At most this many seeds per method (each is a full training run). */
+export const MAX_SUITE_SEEDS = 100;
+
+/**
+ * What runs the suite's jobs: `--jobs N` > 1 the embedded pool of N worker processes; `--jobs 1` none (this
+ * process trains the methods in turn, as it always has). Another executor (a queue) is one more line here.
+ */
+function suiteExecutor(o: ExperimentTrainOptions, jobs: number): SweepExecutor | undefined {
+  if (jobs > 1)
+    return new EmbeddedPool({
+      jobs,
+      workerEntry: sweepWorkerEntry(),
+      workerArgs: o.backend ? ['--backend', o.backend] : [],
+    });
+  return undefined;
 }
 
 function parseMethods(list: string | undefined): string[] {
@@ -66,6 +89,8 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const methods = parseMethods(o.methods);
   const epochs = o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs');
   const limit = o.limit === undefined ? undefined : parsePositiveInt(o.limit, '--limit');
+  const jobs = parsePositiveInt(o.jobs, '--jobs', MAX_SWEEP_JOBS);
+  const seeds = parsePositiveInt(o.seeds, '--seeds', MAX_SUITE_SEEDS);
   let dataPath: string | undefined;
   if (o.data !== undefined) {
     dataPath = path.resolve(o.data);
@@ -88,6 +113,11 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const backend = await startBackend(o.backend);
   const env = experimentEnvironment(backend);
   log(`suite ${suite.name}: ${suite.title}; ${methods.length} methods (${methods.join(', ')}); folder ${dir}`);
+  const executor = suiteExecutor(o, jobs);
+  if (executor) log(`running on up to ${jobs} worker processes (--jobs ${jobs})`);
+  if (seeds > 1) log(`seeds 1..${seeds}: seed 1 searches each method's rate, the others train at the rate it chose`);
+  const runEnv = { backend: backend.name, backendDetail: backend.detail, versions: versions() };
+  const labels = new Map(SUITE_METHODS.map((m) => [m.method, m.label]));
 
   const stop = listenForStop('second Ctrl-C: exiting at once (the last checkpoint of the current method is kept)');
   let current: string | undefined; // the run being trained, released if a second Ctrl-C exits at once
@@ -97,15 +127,27 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   });
   let outcome: 'finished' | 'stopped';
   try {
-    outcome = await runSuite({
+    outcome = await runSuiteJobs({
       suite,
       dir,
       methods,
       epochs,
       dataPath,
       limit,
-      env: { backend: backend.name, backendDetail: backend.detail, versions: versions() },
+      env: runEnv,
+      executor,
+      seedExecutor: new InProcessExecutor(runEnv, { checkpointSeconds: checkpointSeconds() }),
+      seeds,
       shouldStop: stop.requested,
+      onJob: (j) => {
+        // this process trains a further seed itself when there is no executor: a second Ctrl-C releases it
+        current = j.status === 'running' && !executor ? j.runDir : undefined;
+        const tag = `${labels.get(j.method)}${j.seed > 1 || seeds > 1 ? ` seed ${j.seed}` : ''}`;
+        const why = j.detail.reason ? `: ${j.detail.reason}` : '';
+        if (j.status === 'running') log(`${tag}: training on ${j.detail.worker ?? '?'}, run ${j.runDir}`);
+        else if (j.status === 'finished') log(`${tag}: done (${j.runDir})`);
+        else log(`${tag}: ${j.status}${why}`);
+      },
       onMethod: (m) => {
         current = m.action === 'start' || m.action === 'resume' ? m.runDir : undefined;
         const tag = `[${m.index + 1}/${m.count}] ${m.label}`;
@@ -132,7 +174,7 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
       }),
     });
   } catch (e) {
-    if (e instanceof SuiteError || e instanceof ConfigError) throw new CliError(e.message);
+    if (e instanceof SuiteError || e instanceof ConfigError || e instanceof PoolError) throw new CliError(e.message);
     throw e;
   } finally {
     stop.dispose();
@@ -178,5 +220,17 @@ export function formatSuiteTable(r: ReturnType<typeof suiteReport>): string {
   const fmtRow = (row: string[]) =>
     row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   lines.push(fmtRow(head), ...rows.map(fmtRow));
+  const withSeeds = r.methods.filter((m) => m.spread && m.seeds);
+  if (withSeeds.length) lines.push('test acc (all samples) over seeds: mean ± sd [95 % interval]');
+  for (const m of withSeeds) {
+    const s = m.spread!['test.acc'];
+    const finished = m.seeds!.filter((x) => x.status === 'finished').length;
+    const stats =
+      s?.mean == null
+        ? '—'
+        : `${pct(s.mean)}${s.sd === null ? '' : ` ± ${pct(s.sd)}`}` +
+          (s.ci95 ? ` [${pct(s.ci95[0])}, ${pct(s.ci95[1])}]` : '');
+    lines.push(`${m.label.padEnd(widths[0])}  ${stats} (${finished}/${m.seeds!.length} seeds)`);
+  }
   return lines.join('\n') + '\n';
 }

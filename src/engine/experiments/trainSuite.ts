@@ -12,8 +12,11 @@ import { readMetrics, effectiveMetrics, RunStore } from '../runs';
 import { ConfigError, resumeSession, runSession, startSession, type Environment, type Session } from '../train/session';
 import type { TrainerEvents } from '../train/trainer';
 import { evaluateRun } from '../train/evaluateRun';
-import type { ExperimentEnvironment, TrainSuiteMethod, TrainSuiteReport } from './types';
+import type { ExperimentEnvironment, SeedRun, TrainSuiteMethod, TrainSuiteReport } from './types';
 import { ESTIMATORS } from '../../estimators';
+import { finalMetrics } from '../sweeps/executor';
+import { metricStats } from '../sweeps/report';
+import { readSummary } from '../runs';
 
 /** The methods of docs/math.md §4.3 in the paper's plot order, with the labels of its figures. */
 export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec> }[] = [
@@ -175,30 +178,38 @@ export interface SuiteOptions {
   onEvaluate?: (method: string) => void;
 }
 
+/** One run of a method in suite.json: its folder (relative to the suite folder) and its test accuracy once done. */
+export interface SuiteRunEntry {
+  runDir: string;
+  test?: { split: string; samples: number[]; accuracy: number[] };
+  done?: boolean;
+  /** Why the run could not be trained (its own fault: a configuration it cannot train). */
+  reason?: string;
+}
+
 /** suite.json: what the suite is and where each method stands. */
 export interface SuiteState {
   format: 'sbn-suite';
   version: 1;
   suite: string;
+  /** Random, made once: the suite's job ids derive from it (suiteJobs.ts), so a resume re-attaches to its jobs. */
+  id?: string;
   /**
    * runDir: relative to the suite folder (`runs/<date>-<name>`), so the folder can be moved, shared or committed
    * (absolute in suites written before this rule; both are read). done: trained as far as it goes (finished or
    * diverged) and evaluated on the test set.
    */
-  methods: Record<
-    string,
-    { runDir: string; test?: { split: string; samples: number[]; accuracy: number[] }; done?: boolean }
-  >;
+  methods: Record<string, SuiteRunEntry & { seeds?: Record<string, SuiteRunEntry> }>;
 }
 
 /** A method's run folder as a path usable from here (suite.json keeps it relative to the suite folder). */
-function runPath(dir: string, runDir: string): string {
+export function runPath(dir: string, runDir: string): string {
   return path.isAbsolute(runDir) ? runDir : path.join(dir, runDir);
 }
 
 const STATE_FILE = 'suite.json';
 
-function readState(dir: string, suite: string): SuiteState {
+export function readSuiteState(dir: string, suite: string): SuiteState {
   const file = path.join(dir, STATE_FILE);
   if (!fs.existsSync(file)) return { format: 'sbn-suite', version: 1, suite, methods: {} };
   let state: SuiteState;
@@ -222,7 +233,7 @@ function readState(dir: string, suite: string): SuiteState {
 export function updateSuiteState(dir: string, suite: string, change: (state: SuiteState) => void): SuiteState {
   const file = path.join(dir, STATE_FILE);
   return withFileLock(file, () => {
-    const state = readState(dir, suite);
+    const state = readSuiteState(dir, suite);
     change(state);
     writeFileAtomic(file, JSON.stringify(state, null, 1) + '\n');
     return state;
@@ -268,7 +279,7 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
   const count = o.methods.length;
   for (const [index, method] of o.methods.entries()) {
     const label = SUITE_METHODS.find((m) => m.method === method)!.label;
-    state = readState(o.dir, o.suite.name); // another process may have moved this method on
+    state = readSuiteState(o.dir, o.suite.name); // another process may have moved this method on
     const entry = state.methods[method];
     const existing = entry ? runPath(o.dir, entry.runDir) : undefined;
     if (entry?.done && existing && fs.existsSync(existing)) {
@@ -303,14 +314,7 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
     }
     const runDir = state.methods[method].runDir;
     o.onEvaluate?.(method);
-    let test: SuiteState['methods'][string]['test'];
-    try {
-      const ev = evaluateRun(runPath(o.dir, runDir), o.suite.testSamples, 'auto');
-      test = { split: ev.split, samples: ev.accuracy.map((_, i) => i + 1), accuracy: ev.accuracy };
-    } catch (e) {
-      // a run that diverged before its first checkpoint has nothing to evaluate
-      if (!(e instanceof ConfigError)) throw e;
-    }
+    const test = testAccuracy(o.dir, o.suite, runDir);
     updateSuiteState(o.dir, o.suite.name, (s) => {
       s.methods[method] = { runDir, test, done: true };
     });
@@ -318,6 +322,36 @@ export async function runSuite(o: SuiteOptions): Promise<'finished' | 'stopped'>
     if (o.shouldStop() && index < count - 1) return 'stopped';
   }
   return 'finished';
+}
+
+/** Test accuracy vs samples of a run that has ended (docs/math.md §4.7); none when it has no checkpoint. */
+export function testAccuracy(dir: string, suite: SuiteDefinition, runDir: string): SuiteRunEntry['test'] {
+  try {
+    const ev = evaluateRun(runPath(dir, runDir), suite.testSamples, 'auto');
+    return { split: ev.split, samples: ev.accuracy.map((_, i) => i + 1), accuracy: ev.accuracy };
+  } catch (e) {
+    // a run that diverged before its first checkpoint has nothing to evaluate
+    if (!(e instanceof ConfigError)) throw e;
+    return undefined;
+  }
+}
+
+/** The final metrics over seeds that the report's spread covers (validation as an SBN, test accuracy). */
+export const SEED_METRICS = ['validation.u_loss', 'validation.acc1', 'validation.acc_e', 'test.acc1', 'test.acc'];
+
+/** One seed's run as the report shows it: status and the values of SEED_METRICS. */
+function seedRun(dir: string, seed: number, entry: SuiteRunEntry | undefined): SeedRun {
+  const runDir = entry && runPath(dir, entry.runDir);
+  if (!runDir || !fs.existsSync(runDir)) return { seed, runDir: null, status: 'pending', final: {} };
+  let status = runStatus(runDir) ?? 'crashed';
+  if (!['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status)) status = 'crashed';
+  const metrics = finalMetrics(readSummary(runDir) as Parameters<typeof finalMetrics>[0]);
+  const acc = entry.test?.accuracy ?? [];
+  const final: SeedRun['final'] = {};
+  for (const m of SEED_METRICS) final[m] = metrics[m] ?? null;
+  final['test.acc1'] = acc.length ? acc[0] : null;
+  final['test.acc'] = acc.length ? acc[acc.length - 1] : null;
+  return { seed, runDir: path.relative(dir, runDir), status: status as SeedRun['status'], final };
 }
 
 function methodReport(
@@ -371,6 +405,19 @@ function methodReport(
     } else if (r.kind === 'diverged') out.message = r.message;
   }
   if (seconds.length) out.secondsPerEpoch = seconds.reduce((a, b) => a + b, 0) / seconds.length;
+  const extra = Object.keys(entry?.seeds ?? {})
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (entry && extra.length > 0) {
+    // seed 1 is the run that searched the rate; the others train the rate it chose (suiteJobs.ts)
+    out.seeds = [seedRun(dir, 1, entry), ...extra.map((k) => seedRun(dir, k, entry.seeds?.[String(k)]))];
+    out.spread = Object.fromEntries(
+      SEED_METRICS.map((m) => [
+        m,
+        metricStats(out.seeds!.filter((r) => r.status === 'finished').map((r) => r.final[m])),
+      ]),
+    );
+  }
   return out;
 }
 
@@ -381,7 +428,7 @@ export function suiteReport(
   methods: string[],
   env: ExperimentEnvironment,
 ): TrainSuiteReport {
-  const state = readState(dir, suite.name);
+  const state = readSuiteState(dir, suite.name);
   return {
     format: 'sbn-experiment-train',
     version: 1,

@@ -130,6 +130,29 @@ export interface TrainSuiteMethod {
   /** Test accuracy as a true SBN vs the number of samples averaged (docs/math.md §4.7). */
   test: { split: string; samples: number[]; accuracy: number[] } | null;
   message?: string;
+  /** With `--seeds N` (N > 1): every seed's run (seed 1 is the one above) and its final metrics. */
+  seeds?: SeedRun[];
+  /**
+   * With `--seeds N`: per final metric (`validation.u_loss`, `validation.acc1`, `validation.acc_e`, `test.acc1`:
+   * one sample, `test.acc`: all samples) the statistics over the finished seeds (src/engine/sweeps/report.ts).
+   */
+  spread?: Record<string, SeedStats>;
+}
+
+/** One seed's run of a method: its folder (relative to the suite folder), status and final metrics (null: none). */
+export interface SeedRun {
+  seed: number;
+  runDir: string | null;
+  status: TrainSuiteMethod['status'];
+  final: Record<string, number | null>;
+}
+
+/** Mean, sample standard deviation and 95 % Student-t interval over seeds (null below 1 resp. 2 values). */
+export interface SeedStats {
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  ci95: [number, number] | null;
 }
 
 export interface TrainSuiteReport {
