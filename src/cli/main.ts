@@ -158,6 +158,7 @@ experiment
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .option('--jobs <N>', 'worker processes on this machine for the methods and seeds (1: this process)', '1')
   .option('--seeds <N>', "train every method with seeds 1..N (2..N at the rate seed 1's search chose)", '1')
+  .option('--queue <url>', 'put the runs on a Redis queue for `sbn worker` on any machine: redis://HOST:PORT[/DB]')
   .addOption(backendOption())
   .action(experimentTrainCommand);
 

@@ -10,6 +10,13 @@ import type { SweepExecutor } from '../../engine/sweeps/executor';
 import { InProcessExecutor } from '../../engine/sweeps/inProcess';
 import { EmbeddedPool, PoolError } from '../../engine/sweeps/pool';
 import {
+  checkQueueReachable,
+  parseQueueUrl,
+  QueueConfigError,
+  QueueSweepExecutor,
+  type QueueConnection,
+} from '../../engine/sweeps/queue';
+import {
   suiteReport,
   SuiteError,
   SUITE_METHODS,
@@ -43,16 +50,23 @@ export interface ExperimentTrainOptions {
   backend?: string;
   jobs: string;
   seeds: string;
+  queue?: string;
 }
 
 /** At most this many seeds per method (each is a full training run). */
 export const MAX_SUITE_SEEDS = 100;
 
 /**
- * What runs the suite's jobs: `--jobs N` > 1 the embedded pool of N worker processes; `--jobs 1` none (this
- * process trains the methods in turn, as it always has). Another executor (a queue) is one more line here.
+ * What runs the suite's jobs: `--queue URL` the Redis queue that `sbn worker` processes on any machine serve;
+ * `--jobs N` > 1 the embedded pool of N worker processes; `--jobs 1` none (this process trains the methods in turn,
+ * as it always has).
  */
-function suiteExecutor(o: ExperimentTrainOptions, jobs: number): SweepExecutor | undefined {
+function suiteExecutor(
+  o: ExperimentTrainOptions,
+  jobs: number,
+  queue: QueueConnection | undefined,
+): SweepExecutor | undefined {
+  if (queue) return new QueueSweepExecutor(queue, { log });
   if (jobs > 1)
     return new EmbeddedPool({
       jobs,
@@ -91,6 +105,15 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const limit = o.limit === undefined ? undefined : parsePositiveInt(o.limit, '--limit');
   const jobs = parsePositiveInt(o.jobs, '--jobs', MAX_SWEEP_JOBS);
   const seeds = parsePositiveInt(o.seeds, '--seeds', MAX_SUITE_SEEDS);
+  // before any folder is made: a bad URL or an unreachable Redis is one line
+  let queue: QueueConnection | undefined;
+  try {
+    queue = o.queue === undefined ? undefined : parseQueueUrl(o.queue, '--queue');
+    if (queue) await checkQueueReachable(queue);
+  } catch (e) {
+    if (e instanceof QueueConfigError) throw new CliError(e.message);
+    throw e;
+  }
   let dataPath: string | undefined;
   if (o.data !== undefined) {
     dataPath = path.resolve(o.data);
@@ -113,8 +136,9 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const backend = await startBackend(o.backend);
   const env = experimentEnvironment(backend);
   log(`suite ${suite.name}: ${suite.title}; ${methods.length} methods (${methods.join(', ')}); folder ${dir}`);
-  const executor = suiteExecutor(o, jobs);
-  if (executor) log(`running on up to ${jobs} worker processes (--jobs ${jobs})`);
+  const executor = suiteExecutor(o, jobs, queue);
+  if (queue) log(`the runs go on the queue at ${queue.display}; start \`sbn worker --queue …\` on any machine`);
+  else if (executor) log(`running on up to ${jobs} worker processes (--jobs ${jobs})`);
   if (seeds > 1) log(`seeds 1..${seeds}: seed 1 searches each method's rate, the others train at the rate it chose`);
   const runEnv = { backend: backend.name, backendDetail: backend.detail, versions: versions() };
   const labels = new Map(SUITE_METHODS.map((m) => [m.method, m.label]));
