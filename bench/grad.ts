@@ -48,7 +48,12 @@ const MLP: ModelSpec = {
 
 /** The authors' chk-100 and their 200 points (reference/authors-psa-neurips2020). */
 function authorsCheckpoint(): { layers: LayerValues[]; X: number[][]; Y: number[] } {
-  const d = JSON.parse(fs.readFileSync(path.join(authorsReferenceDir(), AUTHORS_CHECKPOINTS_FILE), 'utf8'));
+  const file = path.join(authorsReferenceDir(), AUTHORS_CHECKPOINTS_FILE);
+  const d = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    X: number[][];
+    Y: number[];
+    checkpoints: Record<string, { layers: LayerValues[] }>;
+  };
   return { layers: d.checkpoints['chk-100'].layers, X: d.X, Y: d.Y };
 }
 
@@ -60,8 +65,8 @@ async function child(backend: string): Promise<Row[]> {
   const smallData = authorsCheckpoint();
   const small = networkFromValues(GRADEVAL, smallData.layers);
   const G = 1000; // draws stacked into one batch, as `sbn gradeval` does
-  const xs = tf.tile(tf.tensor2d(smallData.X), [G, 1]) as tf.Tensor2D;
-  const ys = tf.tile(tf.tensor1d(smallData.Y, 'float32'), [G]) as tf.Tensor1D;
+  const xs = tf.tile<tf.Tensor2D>(tf.tensor2d(smallData.X), [G, 1]);
+  const ys = tf.tile<tf.Tensor1D>(tf.tensor1d(smallData.Y, 'float32'), [G]);
   for (const name of ESTIMATOR_NAMES) {
     const values = networkValues(small);
     const est = name === 'exact' ? undefined : createEstimator(name);

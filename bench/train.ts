@@ -67,8 +67,8 @@ async function child(backend: string): Promise<{ rows: Row[]; throughput: Throug
     });
   });
   throughput.push({ backend: info.name, what: 'matMul 1024²', gflops: (2 * 1024 ** 3) / mm / 1e9 });
-  const xc = tf.randomUniform([64, 30, 30, 96]) as tf.Tensor4D;
-  const wc = tf.randomUniform([3, 3, 96, 96]) as tf.Tensor4D;
+  const xc = tf.randomUniform<tf.Rank.R4>([64, 30, 30, 96]);
+  const wc = tf.randomUniform<tf.Rank.R4>([3, 3, 96, 96]);
   const conv = bestOf(3, () => {
     tf.tidy(() => {
       convForward(xc, wc, 1, 0).dataSync();
@@ -159,7 +159,8 @@ async function main(): Promise<void> {
     for (const b of bs) {
       const ms = (e: string) => rows.find((x) => x.model === m && x.backend === b && x.estimator === e)!.msPerStep;
       lines.push(
-        `  ${b}: PSA / DSTE = ${(ms('psa') / ms('dste')).toFixed(2)}, DSTE / tanh network = ${(ms('dste') / ms('tanh')).toFixed(2)}`,
+        `  ${b}: PSA / DSTE = ${(ms('psa') / ms('dste')).toFixed(2)}, ` +
+          `DSTE / tanh network = ${(ms('dste') / ms('tanh')).toFixed(2)}`,
       );
     }
   }

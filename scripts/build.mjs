@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 function listTs(dir) {
   const out = [];
-  let entries = [];
+  let entries;
   try {
     entries = readdirSync(join(root, dir));
   } catch {
@@ -60,8 +60,9 @@ const integrationEntries = listTs(join('test', 'integration'))
 
 // ---- Webview panels (dashboard, diagnostics, layer statistics) ------------------------------------------------------
 // webview/*.ts → dist/webview/*.js for the browser (iife), uPlot and @vscode-elements bundled in; a stylesheet a
-// script imports (uPlot's) comes out beside it as dist/webview/*.css. webview/common.ts is shared code, not an entry.
-// The panels load these under a strict CSP (src/extension/panels/webviewHtml.ts).
+// script imports (uPlot's) comes out beside it as dist/webview/*.css. webview/common.ts and webview/common/ are shared
+// code, not entries.
+// The panels load these under a strict CSP (src/html.ts).
 const webview = {
   absWorkingDir: root,
   bundle: true,

@@ -113,7 +113,8 @@ export function reportPrerequisites(check, log = defaultLog) {
   for (const p of check.problems) process.stderr.write(`  - ${p}\n`);
   if (check.packages.length) {
     process.stderr.write(
-      `Install them with (Debian/Ubuntu, as root):\n  apt-get update && apt-get install -y ${check.packages.join(' ')}\n`,
+      'Install them with (Debian/Ubuntu, as root):\n' +
+        `  apt-get update && apt-get install -y ${check.packages.join(' ')}\n`,
     );
   }
   if (!check.nodeOk)
@@ -164,7 +165,8 @@ async function withInstallLock(fn, log) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() - t0 > 15 * 60_000) throw new Error(`install lock ${lock} held for 15 minutes by pid ${owner}`);
+      if (Date.now() - t0 > 15 * 60_000)
+        throw new Error(`install lock ${lock} held for 15 minutes by pid ${owner}`, { cause: e });
       if (Date.now() - t0 < 1000) log(`another run (pid ${owner || '?'}) is installing code-server; waiting`);
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -302,7 +304,7 @@ export function portFree(port) {
 
 function descendants(pid) {
   const children = new Map();
-  let names = [];
+  let names;
   try {
     names = readdirSync('/proc');
   } catch {

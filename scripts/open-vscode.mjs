@@ -105,7 +105,7 @@ function parseArgs(argv) {
 // ----------------------------------------------------------------------------------------------------- build
 function newestMtime(dir) {
   let newest = 0;
-  let names = [];
+  let names;
   try {
     names = readdirSync(dir);
   } catch {
@@ -345,7 +345,8 @@ async function serve(opts) {
     await stop(1, e.message);
   }
   log(
-    `code-server ${CODE_SERVER_VERSION} ready in ${secs(t0)} (log: ${relative(root, join(stateDir, 'code-server.log'))})`,
+    `code-server ${CODE_SERVER_VERSION} ready in ${secs(t0)} ` +
+      `(log: ${relative(root, join(stateDir, 'code-server.log'))})`,
   );
   const opened = opts.open && openBrowser(url);
   console.log(

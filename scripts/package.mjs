@@ -79,7 +79,8 @@ const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--ex
 });
 if (listed.status !== 0) {
   console.error(
-    `package: git ls-files failed in ${root} (${listed.error?.message ?? listed.stderr.trim()}); packaging needs a git checkout`,
+    `package: git ls-files failed in ${root} (${listed.error?.message ?? listed.stderr.trim()}); ` +
+      'packaging needs a git checkout',
   );
   process.exit(1);
 }

@@ -1,7 +1,7 @@
 // `npm test`: build (esbuild), type-check (tsc --noEmit), lint (ESLint, prettier --check), then run the unit tests
-// (dist/test/unit/**/*.test.js) with node:test once per backend: wasm always, tensorflow when tfjs-node loads here; then the extension-host
-// integration tests in real VS Code (scripts/test-vscode.mjs) and the packaged VSIX installed there
-// (scripts/test-vsix.mjs); SBN_SKIP_VSCODE_TESTS=1 skips both.
+// (dist/test/unit/**/*.test.js) with node:test once per backend: wasm always, tensorflow when tfjs-node loads
+// here; then the extension-host integration tests in real VS Code (scripts/test-vscode.mjs) and the packaged VSIX
+// installed there (scripts/test-vsix.mjs); SBN_SKIP_VSCODE_TESTS=1 skips both.
 //   npm test -- spec estimators      only test files whose path contains "spec" or "estimators"
 //   SBN_TEST_BACKENDS=wasm npm test  restrict the backends (comma-separated: wasm, tensorflow, cpu)
 // The last line printed is "N passed, N failed[, N skipped]" (totals over backends). Exit 1 on any failure, on a
@@ -58,7 +58,7 @@ if (filters.length === 0) {
 }
 
 function listTests(dir) {
-  let names = [];
+  let names;
   try {
     names = readdirSync(dir);
   } catch {
@@ -217,7 +217,8 @@ for (const r of results) {
       ? ` (${r.runner ?? 'node --test'} exit ${r.code})`
       : '';
   console.log(
-    `${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed}${r.note ?? ''} in ${r.secs.toFixed(1)} s`,
+    `${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed}${r.note ?? ''} ` +
+      `in ${r.secs.toFixed(1)} s`,
   );
   total.pass += r.pass;
   total.fail += r.fail;

@@ -58,7 +58,8 @@ for (let i = 0; i < argv.length; i++) {
 function skip(why) {
   const required = process.env.SBN_ELECTRON_REQUIRED === '1';
   console.log(
-    `test:electron: ${required ? 'FAILED' : 'skipped'}: ${why}; \`node scripts/test-vscode.mjs\` runs the same suite in code-server`,
+    `test:electron: ${required ? 'FAILED' : 'skipped'}: ${why}; ` +
+      '`node scripts/test-vscode.mjs` runs the same suite in code-server',
   );
   process.exit(required ? 1 : 0);
 }
@@ -109,7 +110,8 @@ if (!cached) {
     await probe();
   } catch (e) {
     skip(
-      `VS Code ${version} is not in .cache/vscode-electron/ and cannot be downloaded: ${DOWNLOAD_HOST} is not reachable (${e.code ?? e.message})`,
+      `VS Code ${version} is not in .cache/vscode-electron/ and cannot be downloaded: ` +
+        `${DOWNLOAD_HOST} is not reachable (${e.code ?? e.message})`,
     );
   }
 }
@@ -133,7 +135,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'sbn-electron-'));
 const workspace = join(tmp, 'workspace');
 cpSync(join(root, 'examples'), workspace, { recursive: true });
 const { userDir, extensionsDir } = prepareState(tmp);
-let code = 1;
+let code;
 try {
   code = await electron.runTests({
     vscodeExecutablePath: executable,

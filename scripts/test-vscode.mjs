@@ -300,7 +300,8 @@ try {
   });
   const t0 = Date.now();
   log(
-    `code-server ${CODE_SERVER_VERSION} on 127.0.0.1:${port}, workspace ${workspace}${trust ? ' (workspace trust on)' : ''}`,
+    `code-server ${CODE_SERVER_VERSION} on 127.0.0.1:${port}, ` +
+      `workspace ${workspace}${trust ? ' (workspace trust on)' : ''}`,
   );
   server = startServer({
     port,

@@ -1,5 +1,5 @@
 // The typed messages between the extension host and its training worker process (the webview panels have theirs in
-// src/webviewProtocol.ts). Both sides import this module and nothing else of each other.
+// src/webviewProtocol/). Both sides import this module and nothing else of each other.
 import type { EnvironmentReport } from './environmentReport';
 import type { EvalSplit } from './engine/runs/records';
 

@@ -33,7 +33,8 @@ const emptyTitle = el('p', 'active-empty-title', 'No training run in progress.')
 const emptyLine = el(
   'p',
   'active-empty-line',
-  'Open a model file (*.sbn.yaml or *.sbn.json) and use Train Model — the ▶ Train lens above the model or the editor title button — to follow the run here.',
+  'Open a model file (*.sbn.yaml or *.sbn.json) and use Train Model — the ▶ Train lens above the model or the ' +
+    'editor title button — to follow the run here.',
 );
 const newModel = document.createElement('vscode-button');
 newModel.id = 'new-model';

@@ -1,15 +1,15 @@
 // Compare Runs (src/extension/panels/comparePanel.ts feeds it): several runs' curves overlaid against the epoch —
 // training objective, u_loss and acc_e (validation solid, train dashed) — one colour per run, a legend of run name +
 // estimator, and a table. The host sends the whole picture in one `compare` message.
-import { SERIES, type CompareRun, type HostToWebview, type SeriesPayload } from '../src/webviewProtocol';
+import { SERIES, type CompareRun, type SeriesPayload } from '../src/webviewProtocol';
 import {
   Chart,
   el,
   fmt,
+  followWholeState,
   loadState,
   onThemeChange,
   pct,
-  post,
   readTheme,
   reportRendered,
   saveState,
@@ -43,7 +43,8 @@ header.append(titleRow, legend);
 const note = el(
   'div',
   'section-note',
-  'x: epoch. Validation solid, train dashed. Each estimator minimises its own objective; u_loss and acc_e are comparable across runs.',
+  'x: epoch. Validation solid, train dashed. Each estimator minimises its own objective; u_loss and acc_e are ' +
+    'comparable across runs.',
 );
 const grid = el('main', 'chart-grid');
 const tableWrap = el('div', 'table-wrap');
@@ -175,25 +176,15 @@ onThemeChange(() => {
   render();
 });
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
-  const m = event.data;
-  if (m?.type !== 'compare') return;
+followWholeState('compare', (m) => {
   runs = m.runs;
   series = m.series;
   state.runDirs = runs.map((r) => r.runDir);
   state.runDir = state.runDirs[0];
   saveState(state);
   document.title = `Compare: ${runs.map((r) => r.name).join(', ')}`;
-  try {
-    render();
-  } catch (e) {
-    post({ type: 'error', message: `render: ${(e as Error).stack ?? e}` });
-  }
+  render();
 });
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') post({ type: 'ready' });
-});
-post({ type: 'ready' });
 
 (window as unknown as { sbnPanel: unknown }).sbnPanel = {
   get runs() {

@@ -1,6 +1,6 @@
 // The training dashboard (TrainingDashboardPanel's page): loss, accuracy, learning rate, throughput and predictive
 // entropy over optimizer steps, with smoothing, a log-scale toggle, a cursor synced across the charts, the run
-// header with Stop, and PNG/SVG/CSV/JSON export. Data comes only from the host (src/webviewProtocol.ts).
+// header with Stop, and PNG/SVG/CSV/JSON export. Data comes only from the host (src/webviewProtocol/).
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';

@@ -123,7 +123,8 @@ function build(layers: string[], estimators: string[], M: number[]): void {
     p.append(
       el('code', '', 'interval'),
       document.createTextNode(
-        " steps the trainer compares each estimator's gradient with a reference gradient on a fixed batch (its own random stream: training is unchanged).",
+        " steps the trainer compares each estimator's gradient with a reference gradient on a fixed batch " +
+          '(its own random stream: training is unchanged).',
       ),
     );
     const pre = el('pre', '', '"diagnostics": { "interval": 50, "estimators": ["psa", "dste", "reinforce", "arm"] }');
@@ -145,7 +146,8 @@ function build(layers: string[], estimators: string[], M: number[]): void {
   };
   const mGrid = section(
     'Latest pass: accuracy against the number of samples M',
-    `Cosine similarity and relative RMSE of the mean of M estimator samples to the reference gradient, per layer (${mText}, log axis).`,
+    'Cosine similarity and relative RMSE of the mean of M estimator samples to the reference gradient, per layer ' +
+      `(${mText}, log axis).`,
   );
   for (const layer of layers) {
     charts.push(
@@ -307,14 +309,16 @@ function renderReference(pass: DiagnosticsPass | null | undefined): void {
     reference.append(
       'Reference: an ',
       b('unbiased mean'),
-      ' of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. Its relative standard error per layer: ',
+      ' of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. ' +
+        'Its relative standard error per layer: ',
       pass.layers.map((l, k) => `${l} ${fmt(pass.referenceError[k], 3)}`).join(', '),
       ". Errors of an estimator below that level are indistinguishable from the reference's own.",
     );
   }
   reference.append(
     el('br'),
-    `Pass at step ${pass.step} (epoch ${pass.epoch.toFixed(2)}), ${pass.draws} draws per estimator on a fixed batch, ${fmt(pass.seconds, 3)} s.`,
+    `Pass at step ${pass.step} (epoch ${pass.epoch.toFixed(2)}), ${pass.draws} draws per estimator on a fixed batch, ` +
+      `${fmt(pass.seconds, 3)} s.`,
   );
 }
 

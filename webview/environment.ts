@@ -69,7 +69,8 @@ function render(r: EnvironmentReport): void {
         b.loads ? (b.detail ?? '') : `cannot load: ${b.reason ?? ''}`,
         b.seconds.toFixed(1),
       ]),
-      `Preferred: ${r.preferredBackend} (setting sbn.backend); a run uses: ${r.selectedBackend ?? 'none — nothing loads'}.`,
+      `Preferred: ${r.preferredBackend} (setting sbn.backend); ` +
+        `a run uses: ${r.selectedBackend ?? 'none — nothing loads'}.`,
     ),
     section(
       'Native backend',
@@ -86,7 +87,9 @@ function render(r: EnvironmentReport): void {
         ['set-up folder', n.setupDir],
         [
           'libtensorflow',
-          `${n.libtensorflow.version ?? '?'}${n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)'}${n.libtensorflow.gpu ? ', GPU build' : ''}`,
+          (n.libtensorflow.version ?? '?') +
+            (n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)') +
+            (n.libtensorflow.gpu ? ', GPU build' : ''),
         ],
         ['TensorFlow devices', n.devices.length ? n.devices.join(', ') : 'not listed (the set-up lists them)'],
         ['PSA kernels', `${k.detail}${k.path ? ` from ${k.path}` : ''}`],

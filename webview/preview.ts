@@ -1,8 +1,8 @@
 // Model Preview (src/extension/panels/previewPanel.ts feeds it): the followed model file's layers — shapes, parameter
 // and binary-unit counts — and per-layer gradient variance / SNR of a few estimators on a small batch; or the file's
 // problems. The host sends the whole state in one `preview` message.
-import { type HostToWebview, type ModelPreviewState } from '../src/webviewProtocol';
-import { el, fmt, post, saveState, valuesTable, type BaseViewState } from './common';
+import { type ModelPreviewState } from '../src/webviewProtocol';
+import { el, fmt, followWholeState, post, saveState, valuesTable, type BaseViewState } from './common';
 
 /** The page's state: the followed model file (the serializer follows it again after a window reload). */
 interface PreviewViewState extends BaseViewState {
@@ -42,7 +42,7 @@ function render(s: ModelPreviewState): void {
         el(
           'li',
           '',
-          `${e.line !== undefined ? `line ${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ` : ''}${e.message}`,
+          (e.line !== undefined ? `line ${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ` : '') + e.message,
         ),
       );
     box.append(list);
@@ -97,7 +97,10 @@ function render(s: ModelPreviewState): void {
         el(
           'p',
           'section-note',
-          `${r.draws} draws per estimator on ${r.note}; reference: ${r.reference === 'exact' ? 'the exact gradient' : 'an unbiased mean'}. variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance; cos = cosine of one draw to the reference. ${fmt(r.seconds, 3)} s.`,
+          `${r.draws} draws per estimator on ${r.note}; ` +
+            `reference: ${r.reference === 'exact' ? 'the exact gradient' : 'an unbiased mean'}. ` +
+            'variance = trace of the covariance of one draw; SNR = ‖mean‖² / variance; ' +
+            `cos = cosine of one draw to the reference. ${fmt(r.seconds, 3)} s.`,
         ),
       );
       const rows: string[][] = [];
@@ -134,16 +137,4 @@ function render(s: ModelPreviewState): void {
   });
 }
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
-  const m = event.data;
-  if (m?.type !== 'preview') return;
-  try {
-    render(m.state);
-  } catch (e) {
-    post({ type: 'error', message: `render: ${(e as Error).stack ?? e}` });
-  }
-});
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') post({ type: 'ready' });
-});
-post({ type: 'ready' });
+followWholeState('preview', (m) => render(m.state));

@@ -16,6 +16,7 @@ import {
   el,
   fmt,
   inVsCode,
+  logPageError,
   onThemeChange,
   pct,
   post,
@@ -124,7 +125,11 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
   root.append(section);
   const ref = c.reference;
   const note = ref
-    ? `Solid: ours; dashed: the authors' published curves at ${ref.checkpoint} (${ref.kind === 'quantitative' ? 'the same parameters: they should match within Monte-Carlo error' : 'their training run, not these parameters: compare the picture, not the numbers'}). Shaded: 15–85% of the cosine over trials.`
+    ? `Solid: ours; dashed: the authors' published curves at ${ref.checkpoint} (` +
+      (ref.kind === 'quantitative'
+        ? 'the same parameters: they should match within Monte-Carlo error'
+        : 'their training run, not these parameters: compare the picture, not the numbers') +
+      '). Shaded: 15–85% of the cosine over trials.'
     : 'Shaded: 15–85% of the cosine over trials.';
   const grid = figure(
     section,
@@ -202,7 +207,8 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
         estimatorStyle(label).label,
         ...devs.map(
           (dv) =>
-            `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`,
+            `${dv.maxCosDeviation.toFixed(3)} @${dv.atMCos} · ` +
+            `${(100 * dv.maxRmseRelDeviation).toFixed(1)}% @${dv.atMRmse}`,
         ),
       ]);
     }
@@ -211,7 +217,8 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
         'h3',
         'figure-title',
         ref.kind === 'quantitative'
-          ? `Largest deviation from the authors' ${ref.checkpoint} curves (|Δcos| and |RMSE ratio − 1|, with the M where it occurs)`
+          ? `Largest deviation from the authors' ${ref.checkpoint} curves ` +
+              '(|Δcos| and |RMSE ratio − 1|, with the M where it occurs)'
           : `Difference from the authors' ${ref.checkpoint} curves (a different training run: for orientation only)`,
       ),
     );
@@ -227,7 +234,9 @@ function gradaccCheckpoint(c: GradaccCheckpoint): void {
 
 function gradaccReport(d: GradaccExperiment): void {
   header('Experiment 1 — gradient accuracy on the 5-5-5 SBN (docs/math.md §3)', [
-    `${d.draws} single-draw estimates per estimator and checkpoint, cut into groups of M ∈ {${d.M[0]} … ${d.M[d.M.length - 1]}}; cosine similarity (mean, 15–85% band) and relative RMSE against the exact gradient per layer.`,
+    `${d.draws} single-draw estimates per estimator and checkpoint, ` +
+      `cut into groups of M ∈ {${d.M[0]} … ${d.M[d.M.length - 1]}}; ` +
+      'cosine similarity (mean, 15–85% band) and relative RMSE against the exact gradient per layer.',
     ...environmentLines(d),
   ]);
   const t = d.training;
@@ -240,7 +249,8 @@ function gradaccReport(d: GradaccExperiment): void {
       el(
         'p',
         'report-meta',
-        `AP2 initialisation, SGD lr ${t.lr}, momentum ${t.momentum}, batch ${t.batchSize}, ${t.epochs} epochs, seed ${t.seed}, ${t.seconds.toFixed(0)} s. ` +
+        `AP2 initialisation, SGD lr ${t.lr}, momentum ${t.momentum}, batch ${t.batchSize}, ${t.epochs} epochs, ` +
+          `seed ${t.seed}, ${t.seconds.toFixed(0)} s. ` +
           `Exact expected loss at the saved epochs: ${Object.entries(t.exactLoss)
             .map(([e, v]) => `${e}: ${v.toFixed(6)}`)
             .join(', ')}.`,
@@ -334,7 +344,8 @@ function trainReport(d: TrainSuiteReport): void {
     curves,
     'train-curves',
     'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
-    "Loss: solid = expected NLL of the SBN (u_loss), dotted = the method's own training objective; accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).",
+    "Loss: solid = expected NLL of the SBN (u_loss), dotted = the method's own training objective; " +
+      'accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).',
   );
   const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] =>
     methods.map((m) => ({
@@ -503,7 +514,7 @@ if (embedded) {
         },
       });
     } catch (e) {
-      post({ type: 'error', message: `report: ${(e as Error).stack ?? e}` });
+      logPageError('report', e);
     }
   });
   post({ type: 'ready' });

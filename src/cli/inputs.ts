@@ -153,7 +153,8 @@ export function loadData(file: string, spec: ModelSpec): Dataset {
       throw fieldError(
         file,
         `X[${n}]`,
-        `expected ${d} numbers (model input shape [${spec.input.shape.join(', ')}]), got ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 30)}`,
+        `expected ${d} numbers (model input shape [${spec.input.shape.join(', ')}]), ` +
+          `got ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 30)}`,
       );
     }
     row.forEach((v, i) => {

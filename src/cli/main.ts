@@ -54,7 +54,8 @@ program
 program
   .command('gradeval')
   .description(
-    "Gradient accuracy vs the exact gradient (the paper's Experiment 1): cosine and relative RMSE per layer for averages of M draws",
+    "Gradient accuracy vs the exact gradient (the paper's Experiment 1): " +
+      'cosine and relative RMSE per layer for averages of M draws',
   )
   .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
   .requiredOption('--params <params.json>', 'parameters; file.json#key picks checkpoints[key]')
@@ -86,7 +87,8 @@ program
   .option('--resume <run>', 'continue a stopped or crashed run folder from its newest valid checkpoint')
   .option(
     '--start-over',
-    'with --resume: when the run has checkpoints but none is valid, train it again from step 0 in the same folder (otherwise refused)',
+    'with --resume: when the run has checkpoints but none is valid, ' +
+      'train it again from step 0 in the same folder (otherwise refused)',
   )
   .option('--no-progress', 'log lines instead of a progress bar')
   .addOption(backendOption())
@@ -113,7 +115,8 @@ const experiment = program
 experiment
   .command('gradacc')
   .description(
-    "Experiment 1 (docs/math.md §3): gradient accuracy vs M on the authors' checkpoints and on our re-created chk-1/100/2000",
+    "Experiment 1 (docs/math.md §3): gradient accuracy vs M on the authors' checkpoints " +
+      'and on our re-created chk-1/100/2000',
   )
   .option('--out <dir>', 'folder for gradacc.json, report.html and the figures', 'experiments/gradacc')
   .option('--draws <N>', 'single-draw estimates per estimator and checkpoint', '20000')
@@ -125,7 +128,8 @@ experiment
   )
   .option(
     '--authors <dir>',
-    "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json (default: reference/authors-psa-neurips2020 in the package)",
+    "folder with the authors' gradeval_checkpoints.json and gradacc_curves.json " +
+      '(default: reference/authors-psa-neurips2020 in the package)',
   )
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
   .addOption(backendOption())
@@ -135,7 +139,8 @@ experiment
 experiment
   .command('train')
   .description(
-    'Experiment 2 (docs/math.md §4): train a suite with the eight methods of §4.3 (lr search each), evaluate as SBNs, report',
+    'Experiment 2 (docs/math.md §4): train a suite with the eight methods of §4.3 (lr search each), ' +
+      'evaluate as SBNs, report',
   )
   .requiredOption('--suite <name>', `one of ${SUITE_NAMES.join(', ')}`)
   .option('--out <dir>', 'suite folder (default experiments/<suite>); an existing one is resumed')
@@ -143,7 +148,8 @@ experiment
   .option('--epochs <N>', "override the suite's training epochs")
   .option(
     '--data <path>',
-    "cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); default: the data-set store's",
+    'cifar10-s1: folder of the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); ' +
+      "default: the data-set store's",
   )
   .option('--limit <N>', 'use only the first N training examples (quick runs)')
   .option('--no-png', 'skip the PNG figures (they need Chromium)')
@@ -193,7 +199,8 @@ program
   )
   .option(
     '--libtensorflow <path>',
-    'an existing libtensorflow folder (lib/libtensorflow*.so*, include/) instead of the pip wheel (default: $SBN_LIBTENSORFLOW)',
+    'an existing libtensorflow folder (lib/libtensorflow*.so*, include/) instead of the pip wheel ' +
+      '(default: $SBN_LIBTENSORFLOW)',
   )
   .option(
     '--gpu',
@@ -251,7 +258,8 @@ export async function runCli(args: readonly string[], output: CliOutput = proces
       }
       const error = e as Error;
       err(
-        `sbn: internal error: ${oneLine(cliMessage(error?.message ?? String(e)))}${process.env.SBN_DEBUG ? `\n${error?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`,
+        `sbn: internal error: ${oneLine(cliMessage(error?.message ?? String(e)))}` +
+          `${process.env.SBN_DEBUG ? `\n${error?.stack}` : ' (set SBN_DEBUG=1 for details)'}\n`,
       );
       return 1;
     }

@@ -38,7 +38,7 @@ export function loadReferenceCurves(arg: string): ReferenceCurves {
   const checkpoint = arg.slice(hash + 1);
   let doc: { M?: unknown; curves?: Record<string, Record<string, number[]>> };
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof doc;
   } catch (e) {
     throw fieldError(
       file,

@@ -5,7 +5,7 @@
 import { log } from './log';
 
 export interface StopSignal {
-  requested(): boolean;
+  readonly requested: () => boolean;
   /** Run before exiting on a second Ctrl-C (replaces an earlier one). */
   onExit(release: () => void): void;
   dispose(): void;

@@ -13,6 +13,13 @@ import { extensionMessage } from './environment';
 
 export type JobKind = WorkerRequest['type'];
 
+/**
+ * Jobs that Stop ends at once, with no grace period: their worker has nothing to save (a model preview computes
+ * statistics in one synchronous pass, so it could not read a `stop` before it is done, and a stopped preview's
+ * result is no longer wanted).
+ */
+const STOPPED_AT_ONCE: ReadonlySet<JobKind> = new Set<JobKind>(['preview']);
+
 export interface Job {
   readonly id: number;
   readonly kind: Exclude<JobKind, 'stop'>;
@@ -25,7 +32,11 @@ export interface Job {
   startedAt: number;
   /** Resolves when the worker has exited, with its last `done` or `error` event (or a crash description). */
   readonly finished: Promise<Extract<WorkerEvent, { type: 'done' | 'error' }>>;
-  stop(): void;
+  /**
+   * Ask the worker to checkpoint and exit, and kill it if it has not within the grace period (`sbn.stopGracePeriod`);
+   * a job in STOPPED_AT_ONCE is killed now. False when the worker was already gone or stopping.
+   */
+  stop(): boolean;
 }
 
 export class RunManager implements vscode.Disposable {
@@ -68,6 +79,7 @@ export class RunManager implements vscode.Disposable {
     child.stdout?.on('data', (d: Buffer) => this.log.trace(`[worker ${id}] ${d.toString().trimEnd()}`));
     let last: Extract<WorkerEvent, { type: 'done' | 'error' }> | undefined;
     let stopTimer: NodeJS.Timeout | undefined;
+    let stopping = false;
     let killedAfterGrace = false;
     let resolveFinished!: (e: Extract<WorkerEvent, { type: 'done' | 'error' }>) => void;
     const finished = new Promise<Extract<WorkerEvent, { type: 'done' | 'error' }>>((r) => {
@@ -81,14 +93,20 @@ export class RunManager implements vscode.Disposable {
       finished,
       runDir: request.type === 'resume' || request.type === 'evaluate' ? request.runDir : undefined,
       stop: () => {
-        if (!child.connected || stopTimer) return;
+        if (!child.connected || stopping) return false;
+        stopping = true;
         this.log.info(`stopping ${label}`);
+        if (STOPPED_AT_ONCE.has(request.type)) {
+          child.kill('SIGKILL');
+          return true;
+        }
         child.send({ type: 'stop' } satisfies WorkerRequest);
         stopTimer = setTimeout(() => {
           this.log.warn(`${label} did not stop within ${this.graceMs()} ms; killing the worker`);
           killedAfterGrace = true;
           child.kill('SIGKILL');
         }, this.graceMs());
+        return true;
       },
     };
     child.on('message', (m: unknown) => {

@@ -2,8 +2,7 @@
 // inline under a nonce CSP. The extension does not show this file (a report.html in a workspace is untrusted): its
 // report panel (src/extension/panels/reportPanel.ts) reads the JSON beside it (data.ts) and draws it with the
 // extension's own page.
-// pure (no vscode import): the panels' page builder
-import { escapeHtml, panelHtml } from '../extension/panels/webviewHtml';
+import { contentSecurityPolicy, cspMeta, escapeHtml, panelHtml } from '../html';
 import { reportTitle, type ExperimentData } from './data';
 
 export type { ExperimentData } from './data';
@@ -46,12 +45,13 @@ function scriptSafeJson(data: unknown): string {
 
 /** The report page: one file, no network, scripts and styles inline under a nonce CSP. */
 export function reportHtml(data: ExperimentData, assets: ReportAssets): string {
-  const csp = `default-src 'none'; style-src 'nonce-${REPORT_NONCE}'; img-src data:; script-src 'nonce-${REPORT_NONCE}'`;
+  const nonce = `'nonce-${REPORT_NONCE}'`;
+  const csp = contentSecurityPolicy({ style: nonce, img: 'data:', script: nonce });
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
+${cspMeta(csp)}
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta name="generator" content="SBN Studio">
 <title>${escapeHtml(reportTitle(data))}</title>

@@ -22,7 +22,10 @@ export function jsonName(data: ExperimentData): string {
   return data.format === 'sbn-experiment-gradacc' ? 'gradacc.json' : 'train.json';
 }
 
-/** dist/webview/report.{js,css} and media/{webview,report}.css, from wherever this bundle runs (dist/, dist/test/unit/). */
+/**
+ * dist/webview/report.{js,css} and media/{webview,report}.css, from wherever this bundle runs (dist/,
+ * dist/test/unit/).
+ */
 function findAssets(): ReportAssets | undefined {
   let dir = __dirname;
   for (let up = 0; up < 4; up++) {
@@ -65,7 +68,9 @@ export async function renderPngs(
   if (!fs.existsSync(executablePath)) {
     return {
       files: [],
-      note: `PNG figures skipped: no Chromium at ${executablePath} (install it, e.g. apt-get install chromium, or set CHROMIUM_PATH)`,
+      note:
+        `PNG figures skipped: no Chromium at ${executablePath} ` +
+        '(install it, e.g. apt-get install chromium, or set CHROMIUM_PATH)',
     };
   }
   const browser = await chromium.launch({

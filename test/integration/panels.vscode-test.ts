@@ -208,96 +208,105 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await shot('panel-dashboard');
   });
 
-  test('the gradient-diagnostics panel draws every estimator per layer, over M and over training, with the table', async () => {
-    const state = await vscode.commands.executeCommand<PanelState>('sbn.openDiagnostics', runDir);
-    assert.strictEqual(state.kind, 'diagnostics');
-    const s = await until(
-      'diagnostics drawn',
-      async () => {
-        const p = await panelState('diagnostics');
-        return p?.rendered && (p.rendered.extras?.passes ?? 0) > 10 && (p.rendered.extras?.tableRows ?? 0) > 0
-          ? p
-          : undefined;
-      },
-      30_000,
-    );
-    const keys = Object.keys(s.rendered!.points);
-    for (const e of ['psa', 'dste', 'reinforce', 'arm']) {
-      assert.ok(keys.includes(`diag/cos/dense1/${e}`), `${e} over training: ${keys.join(', ')}`);
-      assert.ok(keys.includes(`m/rmse/dense2/${e}`), `${e} against M`);
-    }
-    assert.ok(s.rendered!.points['diag/cos/dense1/psa'] > 10);
-    // 3 layers × 4 estimators
-    assert.strictEqual(s.rendered!.extras?.tableRows, 12);
-    assert.ok(s.rendered!.charts >= 12, `${s.rendered!.charts} charts`);
-    assert.deepStrictEqual(s.errors, []);
-    if (ui.available()) {
-      const ref = await ui.text({ selector: '.reference', frames: WEBVIEW });
-      assert.match(ref.join(' '), /Reference: (the exact|an unbiased mean)/);
-    }
-    await shot('panel-diagnostics');
-  });
+  test(
+    'the gradient-diagnostics panel draws every estimator per layer, ' + 'over M and over training, with the table',
+    async () => {
+      const state = await vscode.commands.executeCommand<PanelState>('sbn.openDiagnostics', runDir);
+      assert.strictEqual(state.kind, 'diagnostics');
+      const s = await until(
+        'diagnostics drawn',
+        async () => {
+          const p = await panelState('diagnostics');
+          return p?.rendered && (p.rendered.extras?.passes ?? 0) > 10 && (p.rendered.extras?.tableRows ?? 0) > 0
+            ? p
+            : undefined;
+        },
+        30_000,
+      );
+      const keys = Object.keys(s.rendered!.points);
+      for (const e of ['psa', 'dste', 'reinforce', 'arm']) {
+        assert.ok(keys.includes(`diag/cos/dense1/${e}`), `${e} over training: ${keys.join(', ')}`);
+        assert.ok(keys.includes(`m/rmse/dense2/${e}`), `${e} against M`);
+      }
+      assert.ok(s.rendered!.points['diag/cos/dense1/psa'] > 10);
+      // 3 layers × 4 estimators
+      assert.strictEqual(s.rendered!.extras?.tableRows, 12);
+      assert.ok(s.rendered!.charts >= 12, `${s.rendered!.charts} charts`);
+      assert.deepStrictEqual(s.errors, []);
+      if (ui.available()) {
+        const ref = await ui.text({ selector: '.reference', frames: WEBVIEW });
+        assert.match(ref.join(' '), /Reference: (the exact|an unbiased mean)/);
+      }
+      await shot('panel-diagnostics');
+    },
+  );
 
-  test('the layer-statistics panel draws per-layer curves and the pre-activation, firing-rate and weight heatmaps', async () => {
-    await vscode.commands.executeCommand('sbn.openLayerStats', runDir);
-    const s = await until(
-      'layer statistics drawn',
-      async () => {
-        const p = await panelState('layers');
-        // two hidden layers: pre-activations and firing rates of each, weights of those and the output layer
-        return p?.rendered && (p.rendered.extras?.heatmaps ?? 0) === 7 ? p : undefined;
-      },
-      30_000,
-    );
-    assert.ok((s.rendered!.points['layer/firingRate/dense1'] ?? 0) > 10, JSON.stringify(s.rendered!.points));
-    assert.ok((s.rendered!.points['layer/gradNorm/output'] ?? 0) > 10);
-    assert.ok((s.rendered!.extras?.histogramColumns ?? 0) > 20);
-    assert.deepStrictEqual(s.errors, []);
-    await shot('panel-layers', 'canvas.heatmap');
-  });
+  test(
+    'the layer-statistics panel draws per-layer curves ' + 'and the pre-activation, firing-rate and weight heatmaps',
+    async () => {
+      await vscode.commands.executeCommand('sbn.openLayerStats', runDir);
+      const s = await until(
+        'layer statistics drawn',
+        async () => {
+          const p = await panelState('layers');
+          // two hidden layers: pre-activations and firing rates of each, weights of those and the output layer
+          return p?.rendered && (p.rendered.extras?.heatmaps ?? 0) === 7 ? p : undefined;
+        },
+        30_000,
+      );
+      assert.ok((s.rendered!.points['layer/firingRate/dense1'] ?? 0) > 10, JSON.stringify(s.rendered!.points));
+      assert.ok((s.rendered!.points['layer/gradNorm/output'] ?? 0) > 10);
+      assert.ok((s.rendered!.extras?.histogramColumns ?? 0) > 20);
+      assert.deepStrictEqual(s.errors, []);
+      await shot('panel-layers', 'canvas.heatmap');
+    },
+  );
 
-  test('the Fashion conv example: dashboard, gradient diagnostics and layer statistics all fill while it trains', async function () {
-    if (!fs.existsSync(process.env.SBN_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist')) this.skip();
-    this.timeout(240_000);
-    // the example as shipped, shortened: 640 training images, one epoch, a diagnostics pass every 5 steps
-    const text = fs
-      .readFileSync(path.join(folder, 'fashion-conv-psa.sbn.yaml'), 'utf8')
-      .replace('validation: 5000', 'validation: 200\n  limit: 640')
-      .replace(/epochs: 5/, 'epochs: 1')
-      .replace('interval: 300', 'interval: 5')
-      .replace('budgetSeconds: 4', 'budgetSeconds: 1')
-      .replace('logInterval: 20', 'logInterval: 2');
-    const uri = vscode.Uri.file(path.join(folder, 'fashion-short.sbn.yaml'));
-    fs.writeFileSync(uri.fsPath, text);
-    const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
-    const dir = await until('the run folder', () => job.runDir);
-    // each panel draws while it is visible (hidden panels are sent nothing): open them one after the other
-    await until(
-      'the dashboard drawn',
-      async () => ((await panelState('dashboard', dir))?.rendered?.points.objective ?? 0) >= 2,
-      120_000,
-    );
-    await vscode.commands.executeCommand('sbn.openDiagnostics', dir);
-    await until(
-      'the diagnostics drawn',
-      async () => ((await panelState('diagnostics', dir))?.rendered?.points['diag/cos/conv1/psa'] ?? 0) >= 1,
-      120_000,
-    );
-    await vscode.commands.executeCommand('sbn.openLayerStats', dir);
-    // conv1, conv2, dense4: pre-activations and firing rates; those and the output layer: weights
-    await until(
-      'the layer statistics drawn',
-      async () => ((await panelState('layers', dir))?.rendered?.extras?.heatmaps ?? 0) === 10,
-      120_000,
-    );
-    const end = await job.finished;
-    assert.strictEqual(end.type, 'done', JSON.stringify(end));
-    // (the Active Run view may be a second visible webview here: take the picture without waiting on one frame)
-    if (ui.available()) {
-      await sleep(600);
-      await ui.screenshot('panel-fashion-layers');
-    }
-  });
+  test(
+    'the Fashion conv example: ' + 'dashboard, gradient diagnostics and layer statistics all fill while it trains',
+    async function () {
+      if (!fs.existsSync(process.env.SBN_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist')) this.skip();
+      this.timeout(240_000);
+      // the example as shipped, shortened: 640 training images, one epoch, a diagnostics pass every 5 steps
+      const text = fs
+        .readFileSync(path.join(folder, 'fashion-conv-psa.sbn.yaml'), 'utf8')
+        .replace('validation: 5000', 'validation: 200\n  limit: 640')
+        .replace(/epochs: 5/, 'epochs: 1')
+        .replace('interval: 300', 'interval: 5')
+        .replace('budgetSeconds: 4', 'budgetSeconds: 1')
+        .replace('logInterval: 20', 'logInterval: 2');
+      const uri = vscode.Uri.file(path.join(folder, 'fashion-short.sbn.yaml'));
+      fs.writeFileSync(uri.fsPath, text);
+      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+      const dir = await until('the run folder', () => job.runDir);
+      // each panel draws while it is visible (hidden panels are sent nothing): open them one after the other
+      await until(
+        'the dashboard drawn',
+        async () => ((await panelState('dashboard', dir))?.rendered?.points.objective ?? 0) >= 2,
+        120_000,
+      );
+      await vscode.commands.executeCommand('sbn.openDiagnostics', dir);
+      await until(
+        'the diagnostics drawn',
+        async () => ((await panelState('diagnostics', dir))?.rendered?.points['diag/cos/conv1/psa'] ?? 0) >= 1,
+        120_000,
+      );
+      await vscode.commands.executeCommand('sbn.openLayerStats', dir);
+      // conv1, conv2, dense4: pre-activations and firing rates; those and the output layer: weights
+      await until(
+        'the layer statistics drawn',
+        async () => ((await panelState('layers', dir))?.rendered?.extras?.heatmaps ?? 0) === 10,
+        120_000,
+      );
+      const end = await job.finished;
+      assert.strictEqual(end.type, 'done', JSON.stringify(end));
+      // (the Active Run view may be a second visible webview here: take the picture without waiting on one frame)
+      if (ui.available()) {
+        await sleep(600);
+        await ui.screenshot('panel-fashion-layers');
+      }
+    },
+  );
 
   test('light and dark themes: each panel redraws in the theme; screenshots, checked not blank', async function () {
     // screenshots need the harness's browser (scripts/test-vscode.mjs)
@@ -470,48 +479,52 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
     await shot('panel-dashboard-stopped');
   });
 
-  test('setting sbn.diagnostics.interval: gradient diagnostics for a model file without a diagnostics section', async () => {
-    const config = vscode.workspace.getConfiguration('sbn');
-    await config.update('diagnostics.interval', 16, vscode.ConfigurationTarget.Global);
-    try {
-      const { diagnostics: _own, ...plain } = TOY_DIAG;
-      const uri = writeModel('toy2d-setting.sbn.json', {
-        ...plain,
-        name: 'toy2d-setting',
-        train: { ...TOY_DIAG.train, epochs: 2 },
-      });
-      const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
-      const end = await job.finished;
-      assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
-      const dir = job.runDir!;
-      const records = fs
-        .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { kind: string; step: number });
-      const passes = records.filter((r) => r.kind === 'diagnostics');
-      // 2 epochs of 16 steps (160 examples, batches of 10): a pass every 16 steps
-      assert.ok(
-        passes.length >= 2,
-        `${passes.length} diagnostics passes at steps ${passes.map((r) => r.step).join(', ')}`,
-      );
-      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
-        model: { diagnostics?: { interval?: number } };
-      };
-      assert.strictEqual(cfg.model.diagnostics?.interval, 16, 'the run records the interval it used');
-      // a model file's own section wins (interval 0: off)
-      const own = writeModel('toy2d-own.sbn.json', {
-        ...TOY_DIAG,
-        name: 'toy2d-own',
-        train: { ...TOY_DIAG.train, epochs: 2 },
-        diagnostics: { interval: 0 },
-      });
-      const job2 = await vscode.commands.executeCommand<Job>('sbn.trainModel', own);
-      await job2.finished;
-      const records2 = fs.readFileSync(path.join(job2.runDir!, 'metrics.jsonl'), 'utf8');
-      assert.ok(!records2.includes('"kind":"diagnostics"'), 'no diagnostics when the model file turns them off');
-    } finally {
-      await config.update('diagnostics.interval', undefined, vscode.ConfigurationTarget.Global);
-    }
-  });
+  test(
+    'setting sbn.diagnostics.interval: ' + 'gradient diagnostics for a model file without a diagnostics section',
+    async () => {
+      const config = vscode.workspace.getConfiguration('sbn');
+      await config.update('diagnostics.interval', 16, vscode.ConfigurationTarget.Global);
+      try {
+        const plain: Partial<typeof TOY_DIAG> = { ...TOY_DIAG };
+        delete plain.diagnostics;
+        const uri = writeModel('toy2d-setting.sbn.json', {
+          ...plain,
+          name: 'toy2d-setting',
+          train: { ...TOY_DIAG.train, epochs: 2 },
+        });
+        const job = await vscode.commands.executeCommand<Job>('sbn.trainModel', uri);
+        const end = await job.finished;
+        assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
+        const dir = job.runDir!;
+        const records = fs
+          .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { kind: string; step: number });
+        const passes = records.filter((r) => r.kind === 'diagnostics');
+        // 2 epochs of 16 steps (160 examples, batches of 10): a pass every 16 steps
+        assert.ok(
+          passes.length >= 2,
+          `${passes.length} diagnostics passes at steps ${passes.map((r) => r.step).join(', ')}`,
+        );
+        const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as {
+          model: { diagnostics?: { interval?: number } };
+        };
+        assert.strictEqual(cfg.model.diagnostics?.interval, 16, 'the run records the interval it used');
+        // a model file's own section wins (interval 0: off)
+        const own = writeModel('toy2d-own.sbn.json', {
+          ...TOY_DIAG,
+          name: 'toy2d-own',
+          train: { ...TOY_DIAG.train, epochs: 2 },
+          diagnostics: { interval: 0 },
+        });
+        const job2 = await vscode.commands.executeCommand<Job>('sbn.trainModel', own);
+        await job2.finished;
+        const records2 = fs.readFileSync(path.join(job2.runDir!, 'metrics.jsonl'), 'utf8');
+        assert.ok(!records2.includes('"kind":"diagnostics"'), 'no diagnostics when the model file turns them off');
+      } finally {
+        await config.update('diagnostics.interval', undefined, vscode.ConfigurationTarget.Global);
+      }
+    },
+  );
 });

@@ -129,51 +129,55 @@ suite('Model Preview', () => {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
-  test('a preview restored after a reload (serializer, state = the model file\u2019s Uri) follows that file again', async () => {
-    const api = await vscode.extensions.getExtension<SbnStudioApi>('sbn-studio.sbn-studio')!.activate();
-    const serializer = api.panels.serializers.get(PREVIEW_VIEW_TYPE);
-    assert.ok(serializer, 'the preview serializer is registered');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await until('the preview closed', async () => !(await previewState()));
-    const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'restored', vscode.ViewColumn.Active, {
-      enableScripts: true,
-    });
-    await serializer.deserializeWebviewPanel(panel, { fileUri: doc.uri.toString() });
-    const restored = await until(
-      'the restored preview drawn',
-      async () => {
-        const p = await previewState();
-        return p?.rendered?.extras?.layers === 3 ? p : undefined;
-      },
-      30_000,
-    );
-    assert.match(restored.file, /toy2d-preview\.sbn\.json$/);
-    assert.strictEqual(restored.title, 'Preview \u00b7 toy2d-preview.sbn.json');
-    assert.deepStrictEqual(restored.errors, []);
-    // one preview at a time: a second restored panel closes
-    const second = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'second', vscode.ViewColumn.Active, {
-      enableScripts: true,
-    });
-    let secondClosed = false;
-    second.onDidDispose(() => {
-      secondClosed = true;
-    });
-    await serializer.deserializeWebviewPanel(second, { fileUri: doc.uri.toString() });
-    assert.ok(secondClosed);
-    // a state naming a file that is gone, and no model file in an editor: the panel closes rather than showing nothing
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await until('the preview closed', async () => !(await previewState()));
-    const orphan = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'orphan', vscode.ViewColumn.Active, {
-      enableScripts: true,
-    });
-    let closed = false;
-    orphan.onDidDispose(() => {
-      closed = true;
-    });
-    await serializer.deserializeWebviewPanel(orphan, {
-      fileUri: vscode.Uri.file(path.join(path.dirname(doc.uri.fsPath), 'gone.sbn.json')).toString(),
-    });
-    assert.ok(closed);
-    assert.strictEqual(await previewState(), undefined);
-  });
+  test(
+    'a preview restored after a reload ' + '(serializer, state = the model file\u2019s Uri) follows that file again',
+    async () => {
+      const api = await vscode.extensions.getExtension<SbnStudioApi>('sbn-studio.sbn-studio')!.activate();
+      const serializer = api.panels.serializers.get(PREVIEW_VIEW_TYPE);
+      assert.ok(serializer, 'the preview serializer is registered');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await until('the preview closed', async () => !(await previewState()));
+      const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'restored', vscode.ViewColumn.Active, {
+        enableScripts: true,
+      });
+      await serializer.deserializeWebviewPanel(panel, { fileUri: doc.uri.toString() });
+      const restored = await until(
+        'the restored preview drawn',
+        async () => {
+          const p = await previewState();
+          return p?.rendered?.extras?.layers === 3 ? p : undefined;
+        },
+        30_000,
+      );
+      assert.match(restored.file, /toy2d-preview\.sbn\.json$/);
+      assert.strictEqual(restored.title, 'Preview \u00b7 toy2d-preview.sbn.json');
+      assert.deepStrictEqual(restored.errors, []);
+      // one preview at a time: a second restored panel closes
+      const second = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'second', vscode.ViewColumn.Active, {
+        enableScripts: true,
+      });
+      let secondClosed = false;
+      second.onDidDispose(() => {
+        secondClosed = true;
+      });
+      await serializer.deserializeWebviewPanel(second, { fileUri: doc.uri.toString() });
+      assert.ok(secondClosed);
+      // a state naming a file that is gone, and no model file in an editor: the panel closes rather than showing
+      // nothing
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await until('the preview closed', async () => !(await previewState()));
+      const orphan = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, 'orphan', vscode.ViewColumn.Active, {
+        enableScripts: true,
+      });
+      let closed = false;
+      orphan.onDidDispose(() => {
+        closed = true;
+      });
+      await serializer.deserializeWebviewPanel(orphan, {
+        fileUri: vscode.Uri.file(path.join(path.dirname(doc.uri.fsPath), 'gone.sbn.json')).toString(),
+      });
+      assert.ok(closed);
+      assert.strictEqual(await previewState(), undefined);
+    },
+  );
 });

@@ -28,23 +28,36 @@ function write(name: string, content: string): string {
 
 const base = ['--params', `${checkpoints}#chk-100`, '--data', checkpoints];
 
+/** What `sbn grad` prints on stdout (docs/cli.md). */
+interface GradOutput {
+  estimator: string;
+  draws: number;
+  backend: string;
+  loss: number;
+  layers: { name: string; mean: number[]; std: number[] }[];
+}
+
+function gradOutput(stdout: string): GradOutput {
+  return JSON.parse(stdout) as GradOutput;
+}
+
 test('grad prints one JSON object with the contract fields', () => {
   const r = sbn('grad', model, ...base, '--estimator', 'psa', '--draws', '40', '--seed', '3');
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
+  const out = gradOutput(r.stdout);
   assert.deepEqual(Object.keys(out).sort(), ['backend', 'draws', 'estimator', 'layers', 'loss']);
   assert.equal(out.estimator, 'psa');
   assert.equal(out.draws, 40);
   assert.match(out.backend, /^(tensorflow|wasm|cpu)$/);
   assert.deepEqual(
-    out.layers.map((l: { name: string }) => l.name),
+    out.layers.map((l) => l.name),
     ['dense1', 'dense2', 'dense3', 'output'],
   );
   assert.deepEqual(
-    out.layers.map((l: { mean: number[] }) => l.mean.length),
+    out.layers.map((l) => l.mean.length),
     [15, 30, 30, 6],
   );
-  assert.ok(out.layers.every((l: { std: number[] }) => l.std.length === l.std.length && l.std.some((s) => s > 0)));
+  assert.ok(out.layers.every((l) => l.std.length === l.std.length && l.std.some((s) => s > 0)));
   assert.match(r.stderr, /backend (tensorflow|wasm|cpu)/);
   assert.ok(Math.abs(out.loss - 0.6839) < 0.02);
 });
@@ -52,10 +65,10 @@ test('grad prints one JSON object with the contract fields', () => {
 test('grad --estimator exact gives the exact gradient with zero spread', () => {
   const r = sbn('grad', model, ...base, '--estimator', 'exact', '--draws', '3');
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
+  const out = gradOutput(r.stdout);
   const ref = gradevalData().checkpoints['chk-100'];
   assert.ok(Math.abs(out.loss - ref.exact_expected_loss) < 1e-9);
-  out.layers.forEach((l: { mean: number[]; std: number[] }, k: number) => {
+  out.layers.forEach((l, k) => {
     l.mean.forEach((v, i) => assert.ok(Math.abs(v - ref.exact_grad[k][i]) < 1e-7));
     assert.ok(l.std.every((s) => s === 0));
   });
@@ -64,12 +77,14 @@ test('grad --estimator exact gives the exact gradient with zero spread', () => {
 test('grad reads YAML model files and the same draws repeat with the same seed', () => {
   const yaml = write(
     'm.sbn.yaml',
-    'name: y\ninput: {shape: [2]}\nstates: "01"\nlayers:\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\noutput: {units: 1, loss: logistic}\n',
+    'name: y\ninput: {shape: [2]}\nstates: "01"\nlayers:\n' +
+      '  - {type: dense, units: 5}\n  - {type: dense, units: 5}\n  - {type: dense, units: 5}\n' +
+      'output: {units: 1, loss: logistic}\n',
   );
   const a = sbn('grad', yaml, ...base, '--estimator', 'concrete', '--tau', '0.5', '--draws', '5', '--seed', '9');
   const b = sbn('grad', model, ...base, '--estimator', 'concrete', '--tau', '0.5', '--draws', '5', '--seed', '9');
   assert.equal(a.code, 0, a.stderr);
-  assert.deepEqual(JSON.parse(a.stdout).layers, JSON.parse(b.stdout).layers);
+  assert.deepEqual(gradOutput(a.stdout).layers, gradOutput(b.stdout).layers);
 });
 
 function expectBadInput(args: string[], ...patterns: RegExp[]) {
@@ -96,14 +111,15 @@ test('bad input: unreadable model file', () => {
 test('bad input: schema error in the model file names the field and line', () => {
   const bad = write(
     'bad.sbn.json',
-    '{\n  "name": "x",\n  "input": {"shape": [2]},\n  "layers": [{"type": "dense", "units": 0}],\n  "output": {"units": 1, "loss": "logistic"}\n}\n',
+    '{\n  "name": "x",\n  "input": {"shape": [2]},\n  "layers": [{"type": "dense", "units": 0}],\n' +
+      '  "output": {"units": 1, "loss": "logistic"}\n}\n',
   );
   expectBadInput(['grad', bad, ...base, '--estimator', 'psa'], /bad\.sbn\.json:4:\d+/, /layers\[0\]\.units/);
 });
 
 test('bad input: parameters that do not fit the model', () => {
   const ref = gradevalData().checkpoints['chk-100'];
-  const layers = JSON.parse(JSON.stringify(ref.layers));
+  const layers = JSON.parse(JSON.stringify(ref.layers)) as { weight: number[][]; bias: number[] }[];
   layers[1].weight[2].pop();
   const params = write('params.json', JSON.stringify({ layers }));
   expectBadInput(
@@ -222,10 +238,13 @@ test('gradeval prints the table and writes the JSON', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /layer dense1/);
   assert.match(r.stdout, /concrete\(tau=0\.5\)/);
-  const json = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const json = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+    M: number[];
+    estimators: { label: string; layers: { trials: number[] }[] }[];
+  };
   assert.deepEqual(json.M, [1, 10]);
   assert.deepEqual(
-    json.estimators.map((e: { label: string }) => e.label),
+    json.estimators.map((e) => e.label),
     ['psa', 'dste', 'concrete(tau=0.5)', 'reinforce(loo)'],
   );
   assert.equal(json.estimators[0].layers[0].trials[1], 6);

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseModelText } from '../../src/engine/spec';
+import { parseModelText, type ModelSpec } from '../../src/engine/spec';
 import { estimateMemory, memoryProblem } from '../../src/engine/spec/memory';
 import { invalidUtf8Offset } from '../../src/engine/files';
 import { encodeIdx, parseCsvData, readIdxFolder } from '../../src/engine/data';
@@ -20,9 +20,19 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-errors-'));
 const runs = path.join(tmp, 'runs');
 const gradevalModel = path.join(repoRoot(), 'examples', 'toy2d-gradeval.sbn.json');
 
+/** A model file as the tests change it: any value, valid or not, may be put in its sections. */
+interface ModelDocument {
+  name: string;
+  input: { shape: number[] };
+  layers: Record<string, unknown>[];
+  output: Record<string, unknown>;
+  data: Record<string, unknown>;
+  train: Record<string, unknown>;
+}
+
 /** A small trainable model (toy-2d data, one epoch), changed by `edit`. */
-function model(name: string, edit: (m: Record<string, any>) => void = () => undefined): string {
-  const m: Record<string, any> = {
+function model(name: string, edit: (m: ModelDocument) => void = () => undefined): string {
+  const m: ModelDocument = {
     name: 'm',
     input: { shape: [2] },
     layers: [{ type: 'dense', units: 4 }],
@@ -129,7 +139,7 @@ test('model sizes beyond the machine or a checkpoint are refused before anything
     assert.equal(r.errors[0].line, 1);
   }
   assert.equal(parseModelText(text, 'x.sbn.json', { availableMemory: 64e9 }).ok, true);
-  const e = estimateMemory(JSON.parse(text.replace('"train"', '"t"').replace(/,"t":.*\}$/, '}')));
+  const e = estimateMemory(JSON.parse(text.replace('"train"', '"t"').replace(/,"t":.*\}$/, '}')) as ModelSpec);
   assert.ok(e.parameters === 785 * 4000 + 4001 * 10 && e.bytes > e.parameterBytes);
   assert.equal(
     memoryProblem(
@@ -272,7 +282,7 @@ test('--out that is a file, below a file, or on a read-only disk: refused before
   const original = fs.accessSync;
   for (const code of ['EROFS', 'EACCES']) {
     mutableFs.accessSync = (p) => {
-      throw Object.assign(new Error(`${code}: simulated, access '${p}'`), { code, path: String(p) });
+      throw Object.assign(new Error(`${code}: simulated, access '${String(p)}'`), { code, path: String(p) });
     };
     try {
       assertUsageError(
@@ -346,7 +356,7 @@ test('a full disk while training: exit 2, the last checkpoint named and valid, t
   assert.equal(resumed.code, 0, resumed.stderr);
 });
 
-test('resume and eval: transposed tensors, a checkpoint without rng and a truncated config.json name the file', async () => {
+test('resume and eval name the file: transposed tensors, a checkpoint without rng, a cut config.json', async () => {
   const file = model('small.sbn.json');
   const root = path.join(tmp, 'small-runs');
   const first = await sbn('train', file, '--out', root, '--no-progress');
@@ -354,7 +364,7 @@ test('resume and eval: transposed tensors, a checkpoint without rng and a trunca
   const dir = path.join(root, fs.readdirSync(root)[0]);
   const cpFile = path.join(dir, 'checkpoint.json');
   const good = fs.readFileSync(cpFile, 'utf8');
-  const cp = JSON.parse(good);
+  const cp = JSON.parse(good) as { params: Record<string, { shape: number[] }> };
   cp.params['dense1.weight'].shape = [...cp.params['dense1.weight'].shape].reverse();
   fs.writeFileSync(cpFile, JSON.stringify(cp));
   assertUsageError(
@@ -373,7 +383,7 @@ test('resume and eval: transposed tensors, a checkpoint without rng and a trunca
   ];
   const originals = checkpoints.map((f) => fs.readFileSync(f, 'utf8'));
   for (const [i, f] of checkpoints.entries()) {
-    const noRng = JSON.parse(i === 0 ? good : originals[i]);
+    const noRng = JSON.parse(i === 0 ? good : originals[i]) as { rng?: unknown };
     delete noRng.rng;
     fs.writeFileSync(f, JSON.stringify(noRng));
   }

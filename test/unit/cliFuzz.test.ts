@@ -51,7 +51,10 @@ fs.writeFileSync(
   }),
 );
 
-/** Exit codes seen per property, printed with the time: a fuzz whose every case fails at the first flag tests little. */
+/**
+ * Exit codes seen per property, printed with the time: a fuzz whose every case fails at the first flag tests
+ * little.
+ */
 const tally = new Map<string, number>();
 const tallied = () => [...tally].map(([k, n]) => `${k}: ${n}`).join(', ');
 
@@ -82,7 +85,7 @@ const extreme = fc.oneof(
 );
 
 /** A model that trains on the tiny data set, as the base of mutations. */
-function baseModel(): Record<string, any> {
+function baseModel(): Record<string, unknown> {
   return {
     name: 'fuzz',
     input: { shape: [2] },
@@ -131,18 +134,22 @@ const PATHS: string[][] = [
   ['extra'],
 ];
 
-function setPath(obj: Record<string, any>, keys: string[], value: unknown): void {
-  let cur: any = obj;
+function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {
+  // arrays too are indexed by their keys as strings here
+  let cur = obj;
   for (const k of keys.slice(0, -1)) {
     if (cur[k] === null || typeof cur[k] !== 'object') cur[k] = /^\d+$/.test(k) ? [] : {};
-    cur = cur[k];
+    cur = cur[k] as Record<string, unknown>;
   }
   const last = keys[keys.length - 1];
   if (value === undefined) delete cur[last];
   else cur[last] = value;
 }
 
-/** Model file text: a mutated valid model as JSON or YAML-flow, sometimes cut short, with bytes inserted, or garbage. */
+/**
+ * Model file text: a mutated valid model as JSON or YAML-flow, sometimes cut short, with bytes inserted, or
+ * garbage.
+ */
 const modelFile = fc
   .record({
     mutations: fc.oneof(
@@ -284,7 +291,8 @@ test('fuzz: model files, params and data for sbn grad', async () => {
         );
         check(
           r,
-          `sbn grad ${file}\nparams ${params.slice(0, 200)}\ndata ${data.slice(0, 200)}\n${bytes.toString('utf8').slice(0, 300)}`,
+          `sbn grad ${file}\nparams ${params.slice(0, 200)}\ndata ${data.slice(0, 200)}\n` +
+            bytes.toString('utf8').slice(0, 300),
         );
         for (const f of [file, path.join(tmp, `p${n}.json`), path.join(tmp, `d${n}.json`)]) fs.rmSync(f);
       },
@@ -354,8 +362,8 @@ test('fuzz: damaged run folders for sbn eval and sbn train --resume', async () =
             if (d.kind === 'cut') fs.writeFileSync(file, text.slice(0, d.at % (text.length + 1)));
             else {
               try {
-                const o = JSON.parse(text);
-                if (o && typeof o === 'object') o[d.key] = d.value;
+                const o = JSON.parse(text) as unknown;
+                if (o && typeof o === 'object') (o as Record<string, unknown>)[d.key] = d.value;
                 fs.writeFileSync(file, JSON.stringify(o));
               } catch {
                 /* metrics.jsonl: not one JSON value; left as it is */

@@ -7,6 +7,7 @@ import { Rng } from '../../src/engine/rng';
 import type { DataSpec } from '../../src/engine/spec/types';
 import {
   BatchIterator,
+  type BatchIteratorState,
   DataError,
   DatasetMissingError,
   FASHION_MNIST_DIR,
@@ -312,7 +313,7 @@ test('split: deterministic, disjoint, complete; limit keeps the first training e
   for (let i = 0; i < 50; i++) assert.ok(!train.has(key(d.validation!, i)));
 });
 
-test('scaling: unit leaves non-image data alone, pm1 maps pixels to [−1, 1], standardize uses training statistics', () => {
+test('scaling: unit leaves non-image data alone, pm1 maps pixels to [−1, 1], standardize uses training stats', () => {
   const opts = { inputShape: [2], loss: 'logistic' as const, classes: 1 };
   const unit = load({ dataset: 'toy-2d' }, opts);
   const [lo] = range(unit.train.x);
@@ -398,7 +399,7 @@ test('BatchIterator: state/restore continues bit for bit, with FlipCrop', () => 
   });
   const a = new BatchIterator(split, opts(7));
   for (let i = 0; i < 7; i++) a.next(); // into the second epoch
-  const saved = JSON.parse(JSON.stringify(a.state()));
+  const saved = JSON.parse(JSON.stringify(a.state())) as BatchIteratorState;
   const rest = Array.from({ length: 12 }, () => a.next());
   const b = new BatchIterator(split, opts(123));
   b.restore(saved);

@@ -113,7 +113,8 @@ function catalog(base: string): DatasetCatalog {
   };
 }
 
-// ---- the server: /ok/<file> (Range honoured), /bad/<file> (one byte flipped), /cut/<file> (the training images' first answer stops halfway) ----
+// ---- the server: /ok/<file> (Range honoured), /bad/<file> (one byte flipped), /cut/<file> (the training images'
+// first answer stops halfway) ----
 const requests: { url: string; range?: string }[] = [];
 const cutDone = new Set<string>();
 const server = http.createServer((req, res) => {
@@ -270,7 +271,8 @@ test('fetch: a transfer cut off halfway fails, and the next run resumes it with 
 });
 
 test(
-  "fetch: CIFAR-10's archive is verified, extracted into cifar-10-batches-bin/ and deleted; cifar10 then needs no data.path",
+  "fetch: CIFAR-10's archive is verified, extracted into cifar-10-batches-bin/ and deleted; " +
+    'cifar10 then needs no data.path',
   { skip: !haveTar && 'no tar command to build the test archive' },
   async () => {
     const base = await listening;
@@ -296,7 +298,7 @@ test(
   },
 );
 
-test('lookup order: $SBN_FASHION_MNIST_DIR, then the stores ($SBN_DATA_DIR, then the per-user one); data.path wins over all', async () => {
+test('lookup order: $SBN_FASHION_MNIST_DIR, $SBN_DATA_DIR, the per-user store; data.path wins over all', async () => {
   const base = await listening;
   const userStore = path.join(tmp, 'xdg', 'sbn-studio', 'datasets');
   const envStore = path.join(tmp, 'env-store');
@@ -350,7 +352,7 @@ test('lookup order: $SBN_FASHION_MNIST_DIR, then the stores ($SBN_DATA_DIR, then
   }
 });
 
-test('sbn data fetch / list: exit 2 with one line offline or for an unknown data set; list shows where each is', async () => {
+test('sbn data fetch / list: exit 2 with one line offline or for an unknown data set; list: locations', async () => {
   const base = await listening;
   // asynchronously: the server answering it runs in this process
   const sbn = (...args: string[]) =>

@@ -110,7 +110,7 @@ test('doctor: SBN_WASM_DIR pointing nowhere — wasm cannot load, and says why; 
   assert.match(text.stdout, /✗ wasm\s+cannot load: SBN_WASM_DIR=/);
 });
 
-test('doctor: without tfjs-node (a copy of the CLI whose node_modules lacks it), tensorflow cannot load and the native backend is not set up', () => {
+test('doctor without tfjs-node (a CLI copy lacking it): tensorflow cannot load, native backend not set up', () => {
   // a folder with the CLI bundle and every @tensorflow package but tfjs-node
   const dir = path.join(tmp, 'no-tfjs-node');
   fs.mkdirSync(path.join(dir, 'node_modules', '@tensorflow'), { recursive: true });

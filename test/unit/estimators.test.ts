@@ -95,8 +95,8 @@ for (const states of ['pm1', '01'] as const) {
     const { values, X, Y } = randomProblem(spec, 8, 9, 1.2);
     const net = networkFromValues(spec, values);
     const batch = { x: tf.tensor2d(X), y: tf.tensor1d(Y), groups: 2 };
-    batch.x = tf.tile(batch.x, [2, 1]) as tf.Tensor2D;
-    batch.y = tf.tile(batch.y, [2]) as tf.Tensor1D;
+    batch.x = tf.tile<tf.Tensor2D>(batch.x, [2, 1]);
+    batch.y = tf.tile<tf.Tensor1D>(batch.y, [2]);
     const lin = psaEstimate(net, batch, new Rng(4), { linearised: true });
     const st = dste.estimate(net, batch, new Rng(4));
     for (let k = 0; k < 3; k++) {

@@ -153,7 +153,8 @@ test('the checker finds bad citations (a planted one in each form)', () => {
 });
 
 test(
-  'every § citation and math.md link in the tracked files names a heading of docs/math.md; no "spec §" or paper-spec remains',
+  'every § citation and math.md link in the tracked files names a heading of docs/math.md; ' +
+    'no "spec §" or paper-spec remains',
   { skip: typeof tracked === 'string' ? tracked : false },
   () => {
     const files = tracked as string[];

@@ -141,7 +141,7 @@ const slowEval = () =>
     { evalSamples: 1000, batchSize: 20, epochs: 2, logInterval: 4 },
   );
 
-test("Stop during the end-of-epoch evaluation takes effect within about a second, checkpoints the epoch's last step, and resumes bit for bit", async (t) => {
+test('Stop in the end-of-epoch evaluation: within ~1 s, checkpoints its last step, resumes bit for bit', async (t) => {
   const model = slowEval();
   const out = path.join(tmp, 'stop-eval');
   const child = start(['train', model, '--out', out, '--no-progress']);
@@ -206,7 +206,7 @@ test('a double Ctrl-C during an evaluation leaves the run stopped and unlocked',
   assertReleased(dir);
 });
 
-test('SIGKILL with the checkpoint at step 60 (evalInterval 6, logInterval 3) resumes to the uninterrupted run', async () => {
+test('SIGKILL, checkpoint at step 60 (evalInterval 6, logInterval 3): resumes to the uninterrupted run', async () => {
   const model = writeModel(
     'evalorder',
     { layers: [{ type: 'dense', units: 32 }], data: { dataset: 'toy-2d' } },
@@ -235,7 +235,8 @@ test('SIGKILL with the checkpoint at step 60 (evalInterval 6, logInterval 3) res
   assert.deepEqual(comparable(readMetrics(dir).records), a);
 });
 
-// A stopped run in the middle of epoch 2 (toy-2d, 8 steps per epoch): checkpoint.json at step 12, epoch-0001.json at step 8.
+// A stopped run in the middle of epoch 2 (toy-2d, 8 steps per epoch): checkpoint.json at step 12,
+// epoch-0001.json at step 8.
 let baseRun: string | undefined;
 async function stoppedRun(): Promise<string> {
   if (baseRun) return baseRun;
@@ -537,7 +538,7 @@ test('a lock from another host is taken over once its heartbeat is older than th
   assert.equal(RunStore.status(run).status, 'running');
 });
 
-test('a writer killed by its host: releaseAbandonedRun records it crashed with what a resume does, and frees the lock', async () => {
+test('a writer killed by its host: releaseAbandonedRun records the crash and the resume, frees the lock', async () => {
   const model = writeModel('abandoned', {}, { epochs: 400, batchSize: 2 });
   const out = path.join(tmp, 'abandoned');
   const child = start(['train', model, '--out', out, '--no-progress'], { SBN_CHECKPOINT_SECONDS: '0' });
@@ -609,7 +610,7 @@ test('sbn eval of a checkpoint with NaN parameters names the file and the tensor
   assert.match(r.stderr, /checkpoint\.json: params\.\S+ holds NaN/);
 });
 
-test('Stop during a gradient-diagnostics pass takes effect within a second; the resume redoes the pass and trains as the uninterrupted run', async (t) => {
+test('Stop in a gradient-diagnostics pass: within 1 s; the resume redoes it, as the uninterrupted run', async (t) => {
   const backend = await initBackend();
   const model = writeModel(
     'diagstop',

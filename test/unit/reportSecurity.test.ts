@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { parseReportData, reportPanelHtml, reportTitle, REPORT_NONCE } from '../../src/report';
-import { escapeHtml } from '../../src/extension/panels/webviewHtml';
+import { escapeHtml } from '../../src/html';
 import { craftedTrainReport, HOSTILE, MARKER } from './helpers/craftedReport';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,31 +17,36 @@ const PAGE = {
   styles: ['https://webview.test/media/webview.css', 'https://webview.test/media/report.css'],
 };
 
-test("report panel page: only the extension's script, a fresh nonce, the crafted title as escaped text, no data", () => {
-  const parsed = parseReportData(JSON.stringify(craftedTrainReport()), '/ws/train.json');
-  assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
-  const html = reportPanelHtml(parsed.data, PAGE);
-  // exactly one script element: ours, by URL, with this page's nonce
-  assert.deepEqual(
-    [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]),
-    [`<script nonce="${PAGE.nonce}" src="${PAGE.script}">`],
-  );
-  assert.match(html, new RegExp(`script-src 'nonce-${PAGE.nonce}'`));
-  // the standalone page's fixed nonce is in no attribute or policy (the crafted title holds it, escaped, as text)
-  assert.ok(!html.includes(`nonce="${REPORT_NONCE}"`) && !html.includes(`'nonce-${REPORT_NONCE}'`));
-  assert.equal(
-    /content="([^"]*)"/.exec(html)?.[1],
-    `default-src 'none'; style-src ${PAGE.cspSource}; img-src ${PAGE.cspSource} data:; font-src ${PAGE.cspSource}; script-src 'nonce-${PAGE.nonce}'`,
-  );
-  // only the page's own elements: the crafted markup made no element and no attribute
-  const tags = new Set([...html.matchAll(/<([a-zA-Z][\w-]*)/g)].map((m) => m[1].toLowerCase()));
-  assert.deepEqual([...tags].sort(), ['body', 'div', 'head', 'html', 'link', 'meta', 'noscript', 'script', 'title']);
-  assert.doesNotMatch(html, /\son\w+\s*=|javascript:\s*window/i);
-  assert.equal(html.split(MARKER).length - 1, 1, 'the marker appears only in the escaped title');
-  assert.ok(html.includes(`<title>${escapeHtml(reportTitle(parsed.data))}</title>`));
-  // none of the data but the title is in the page: the strings of the methods, environment, messages are absent
-  for (const s of ['"methods"', 'PSA', 'other', '0.6', '&lt;img']) assert.ok(!html.includes(s), `${s} is in the HTML`);
-});
+test(
+  "report panel page: only the extension's script, " + 'a fresh nonce, the crafted title as escaped text, no data',
+  () => {
+    const parsed = parseReportData(JSON.stringify(craftedTrainReport()), '/ws/train.json');
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
+    const html = reportPanelHtml(parsed.data, PAGE);
+    // exactly one script element: ours, by URL, with this page's nonce
+    assert.deepEqual(
+      [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]),
+      [`<script nonce="${PAGE.nonce}" src="${PAGE.script}">`],
+    );
+    assert.match(html, new RegExp(`script-src 'nonce-${PAGE.nonce}'`));
+    // the standalone page's fixed nonce is in no attribute or policy (the crafted title holds it, escaped, as text)
+    assert.ok(!html.includes(`nonce="${REPORT_NONCE}"`) && !html.includes(`'nonce-${REPORT_NONCE}'`));
+    assert.equal(
+      /content="([^"]*)"/.exec(html)?.[1],
+      `default-src 'none'; style-src ${PAGE.cspSource}; img-src ${PAGE.cspSource} data:; ` +
+        `font-src ${PAGE.cspSource}; script-src 'nonce-${PAGE.nonce}'`,
+    );
+    // only the page's own elements: the crafted markup made no element and no attribute
+    const tags = new Set([...html.matchAll(/<([a-zA-Z][\w-]*)/g)].map((m) => m[1].toLowerCase()));
+    assert.deepEqual([...tags].sort(), ['body', 'div', 'head', 'html', 'link', 'meta', 'noscript', 'script', 'title']);
+    assert.doesNotMatch(html, /\son\w+\s*=|javascript:\s*window/i);
+    assert.equal(html.split(MARKER).length - 1, 1, 'the marker appears only in the escaped title');
+    assert.ok(html.includes(`<title>${escapeHtml(reportTitle(parsed.data))}</title>`));
+    // none of the data but the title is in the page: the strings of the methods, environment, messages are absent
+    for (const s of ['"methods"', 'PSA', 'other', '0.6', '&lt;img'])
+      assert.ok(!html.includes(s), `${s} is in the HTML`);
+  },
+);
 
 test('report data: markup in strings stays a string; every hostile string survives the check unchanged', () => {
   const report = craftedTrainReport();

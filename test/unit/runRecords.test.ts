@@ -115,10 +115,10 @@ test('the run.json, status.json and summary.json of docs/run-format.md are what 
   fs.mkdirSync(dir);
   const [runJson] = codeBlocks(section('run.json'), 'json');
   fs.writeFileSync(path.join(dir, 'run.json'), runJson);
-  assert.equal(readManifest(dir).name, JSON.parse(runJson).name);
+  assert.equal(readManifest(dir).name, (JSON.parse(runJson) as { name: string }).name);
   const [statusJson] = codeBlocks(section('status.json'), 'json');
   fs.writeFileSync(path.join(dir, 'status.json'), statusJson);
-  assert.equal(readStatus(dir).recorded, JSON.parse(statusJson).status);
+  assert.equal(readStatus(dir).recorded, (JSON.parse(statusJson) as { status: string }).status);
   const statuses = tableAfter(section('status.json'), '| status').map((r) => backticked(r[0])[0]);
   assert.deepEqual(statuses, ['running', 'stopped', 'finished', 'crashed', 'diverged']);
 
@@ -170,7 +170,7 @@ const step = (n: number, loss: unknown = 0.5) =>
     samplesPerSecond: 100,
   });
 
-test('regression: a record with wrong field types in the middle of metrics.jsonl is reported with its line number and skipped', () => {
+test('regression: a record with wrong field types mid-metrics.jsonl is reported with its line and skipped', () => {
   // line 3 is valid JSON with a kind and a step, but its loss is a string: before the typed records it was read
   // as a step record and drawn (the panels cast it)
   const dir = runWith('malformed', [step(1), step(2), step(3, 'low'), step(4), step(5)]);

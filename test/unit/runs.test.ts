@@ -74,8 +74,9 @@ test('create writes the folder layout; names are dated, sanitized and never coll
   ]);
   assert.equal(fs.readFileSync(path.join(a.dir, 'model.sbn.yaml'), 'utf8'), MODEL_TEXT);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(a.dir, 'config.json'), 'utf8')), init().config);
-  assert.equal(JSON.parse(fs.readFileSync(path.join(a.dir, 'environment.json'), 'utf8')).backend, 'wasm');
-  const run = JSON.parse(fs.readFileSync(path.join(a.dir, 'run.json'), 'utf8'));
+  const environment = JSON.parse(fs.readFileSync(path.join(a.dir, 'environment.json'), 'utf8')) as { backend: string };
+  assert.equal(environment.backend, 'wasm');
+  const run = JSON.parse(fs.readFileSync(path.join(a.dir, 'run.json'), 'utf8')) as unknown;
   assert.deepEqual(run, {
     format: 'sbn-run',
     version: 1,
@@ -126,7 +127,8 @@ test('list: newest first, tolerant of broken folders, with estimator, status, la
   const old = RunStore.create(root, 'old', init(new Date(2024, 0, 1, 12, 0, 0)));
   old.appendMetrics(stepRecord(10));
   old.appendMetrics({ kind: 'eval', step: 10, split: 'validation', ...evalFields });
-  old.writeSummary({ best: { acc1: 0.9 } } as unknown as RunSummary); // another writer's summary: readers take it as it is
+  // another writer's summary: readers take it as it is
+  old.writeSummary({ best: { acc1: 0.9 } } as unknown as RunSummary);
   old.setStatus('finished');
   old.close();
   const newer = RunStore.create(root, 'new', init(new Date(2024, 5, 1, 12, 0, 0)));
@@ -218,7 +220,7 @@ test('metrics: append + read; envelope filled in; truncated last line ignored; c
   assert.deepEqual(readMetrics(path.join(root, 'nothing')).records, [], 'no file: no records');
 });
 
-test('metrics: reopening cuts an interrupted line and continues elapsed; resume records abandon recomputed steps', () => {
+test('metrics: reopening cuts an interrupted line, continues elapsed; resume records abandon recomputed steps', () => {
   const root = freshRoot();
   const a = RunStore.create(root, 'm', init());
   for (let s = 1; s <= 3; s++) a.appendMetrics(stepRecord(s, { elapsed: 100 + s }));
@@ -384,7 +386,9 @@ test('checkpoints round-trip bit-for-bit: subnormals, ±0, ±Infinity, extremes,
   assert.deepEqual(bitsOf(back.params.n.data), bitsOf(nan));
 
   // The documented on-disk form: {shape, dtype, base64 of little-endian float32}.
-  const onDisk = JSON.parse(fs.readFileSync(path.join(run.dir, 'checkpoint.json'), 'utf8'));
+  const onDisk = JSON.parse(fs.readFileSync(path.join(run.dir, 'checkpoint.json'), 'utf8')) as {
+    params: Record<string, { shape: number[]; dtype: string; base64: string }>;
+  };
   const t = onDisk.params.scalar;
   assert.deepEqual(Object.keys(t), ['shape', 'dtype', 'base64']);
   assert.equal(t.dtype, 'float32');
@@ -455,7 +459,7 @@ test('checkpoints: invalid input is refused with the tensor named', () => {
   run.close();
 });
 
-test('atomic writes: a leftover temporary file (a crash before rename) does not break reading, and open removes it', () => {
+test('atomic writes: a leftover temporary file (a crash before rename) does not break reading; open removes it', () => {
   const root = freshRoot();
   const run = RunStore.create(root, 'a', init());
   const cp = checkpoint(10, 1);
@@ -501,7 +505,7 @@ test('status: set, read, summary; a running run whose process is gone reads as c
 
   const file = path.join(run.dir, 'status.json');
   const pid = deadPid();
-  const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   fs.writeFileSync(file, JSON.stringify({ ...rec, pid }));
   st = RunStore.status(run.dir);
   assert.equal(st.status, 'crashed');
@@ -549,7 +553,8 @@ test('lock: one writer per run; a stale lock is taken over; a live one is a clea
   }
   fs.writeFileSync(lock, JSON.stringify({ pid: child.pid, hostname: os.hostname(), time: new Date().toISOString() }));
   const taken = RunStore.open(run.dir);
-  assert.equal(JSON.parse(fs.readFileSync(lock, 'utf8')).pid, process.pid, 'stale lock taken over');
+  const lockRecord = JSON.parse(fs.readFileSync(lock, 'utf8')) as { pid: number };
+  assert.equal(lockRecord.pid, process.pid, 'stale lock taken over');
   taken.close();
   fs.writeFileSync(lock, '');
   fs.utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
@@ -557,7 +562,7 @@ test('lock: one writer per run; a stale lock is taken over; a live one is a clea
   assert.ok(!fs.existsSync(lock));
 });
 
-test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl that the next writer continues', async () => {
+test('a writer SIGKILLed mid-append leaves a readable metrics.jsonl that the next writer continues', async () => {
   const root = freshRoot();
   const run = RunStore.create(root, 'k', init());
   run.appendMetrics(stepRecord(0));
@@ -568,7 +573,10 @@ test('a writer killed with SIGKILL mid-append leaves a readable metrics.jsonl th
     const fs = require('fs');
     const fd = fs.openSync(${JSON.stringify(file)}, 'a');
     for (let step = 1; ; step++) {
-      const line = JSON.stringify({ kind: 'step', step, time: new Date().toISOString(), elapsed: step, epoch: step / 10, loss: 1 / step, lr: 0.01, samplesPerSecond: 100, pad: 'x'.repeat(step % 97) }) + '\\n';
+      const line = JSON.stringify({
+        kind: 'step', step, time: new Date().toISOString(), elapsed: step, epoch: step / 10, loss: 1 / step,
+        lr: 0.01, samplesPerSecond: 100, pad: 'x'.repeat(step % 97),
+      }) + '\\n';
       const cut = 1 + (step * 7919) % (line.length - 1);
       fs.appendFileSync(fd, line.slice(0, cut)); fs.fsyncSync(fd);
       fs.appendFileSync(fd, line.slice(cut)); fs.fsyncSync(fd);

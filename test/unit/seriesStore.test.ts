@@ -1,6 +1,6 @@
-// The panels' data on the host (src/extension/panels/seriesStore.ts): min-max downsampling, incremental views,
-// snapshot + deltas reproducing a snapshot, records → series (resume rule included), the delta throttle, tailing a
-// run folder, CSV export.
+// The panels' data on the host (src/extension/panels/seriesStore.ts and series/): min-max downsampling, incremental
+// views, snapshot + deltas reproducing a snapshot, records → series (resume rule included), the delta throttle,
+// tailing a run folder, CSV export.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -158,13 +158,13 @@ function syntheticRecords(steps: number, resumeAt?: { after: number; back: numbe
             preHist: { min: -8, max: 8, counts: Array.from({ length: 32 }, () => Math.floor(10 * rng.uniform())) },
             weightNorm: 3,
             gradNorm: 0.1,
-            weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+            weightHist: { min: -1, max: 1, counts: new Array<number>(32).fill(1) },
           },
           {
             name: 'output',
             weightNorm: 1,
             gradNorm: 0.2,
-            weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+            weightHist: { min: -1, max: 1, counts: new Array<number>(32).fill(1) },
           },
         ],
       });
@@ -212,42 +212,45 @@ function fresh(records: MetricsRecord[], maxPoints: number, panel: 'dashboard' |
 }
 
 for (const maxPoints of [100, 2000]) {
-  test(`snapshot + deltas reproduce the full snapshot (maxPoints ${maxPoints}, chunks of random size, a resume)`, () => {
-    const records = syntheticRecords(2000, { after: 1200, back: 1000 });
-    const rng = new Rng(maxPoints);
-    for (const panel of ['dashboard', 'diagnostics', 'layers'] as const) {
-      const run = new RunSeries(maxPoints);
-      const sub = new SeriesSubscriber(() => run, panel);
-      let i = Math.floor(records.length / 10);
-      run.ingest(records.slice(0, i));
-      const snap = sub.snapshot();
-      const client: Record<string, SeriesPayload> = structuredClone(snap.series);
-      let extras = snap.extras;
-      let deltas = 0;
-      let rebuilt = 0;
-      while (i < records.length) {
-        const n = 1 + Math.floor(rng.uniform() * 40);
-        run.ingest(records.slice(i, i + n));
-        i += n;
-        const d = sub.delta();
-        if (!d) continue;
-        deltas++;
-        for (const [k, sd] of Object.entries(d.series)) {
-          if (sd.from === 0 && client[k]?.x.length) rebuilt++;
-          client[k] ??= { x: [], y: [] };
-          applySeriesDelta(client[k], structuredClone(sd));
+  test(
+    'snapshot + deltas reproduce the full snapshot ' + `(maxPoints ${maxPoints}, chunks of random size, a resume)`,
+    () => {
+      const records = syntheticRecords(2000, { after: 1200, back: 1000 });
+      const rng = new Rng(maxPoints);
+      for (const panel of ['dashboard', 'diagnostics', 'layers'] as const) {
+        const run = new RunSeries(maxPoints);
+        const sub = new SeriesSubscriber(() => run, panel);
+        let i = Math.floor(records.length / 10);
+        run.ingest(records.slice(0, i));
+        const snap = sub.snapshot();
+        const client: Record<string, SeriesPayload> = structuredClone(snap.series);
+        let extras = snap.extras;
+        let deltas = 0;
+        let rebuilt = 0;
+        while (i < records.length) {
+          const n = 1 + Math.floor(rng.uniform() * 40);
+          run.ingest(records.slice(i, i + n));
+          i += n;
+          const d = sub.delta();
+          if (!d) continue;
+          deltas++;
+          for (const [k, sd] of Object.entries(d.series)) {
+            if (sd.from === 0 && client[k]?.x.length) rebuilt++;
+            client[k] ??= { x: [], y: [] };
+            applySeriesDelta(client[k], structuredClone(sd));
+          }
+          if (d.extras) extras = d.extras;
         }
-        if (d.extras) extras = d.extras;
+        assert.equal(sub.delta(), null, 'nothing left to send');
+        const full = fresh(records, maxPoints, panel);
+        assert.deepEqual(client, full.series, `${panel}: client copy differs from a fresh snapshot`);
+        assert.deepEqual(extras, full.extras);
+        assert.ok(deltas > 10);
+        assert.ok(rebuilt > 0, 'the resume rebuilt some series');
+        for (const s of Object.values(client)) assert.ok(s.x.length <= maxPoints);
       }
-      assert.equal(sub.delta(), null, 'nothing left to send');
-      const full = fresh(records, maxPoints, panel);
-      assert.deepEqual(client, full.series, `${panel}: client copy differs from a fresh snapshot`);
-      assert.deepEqual(extras, full.extras);
-      assert.ok(deltas > 10);
-      assert.ok(rebuilt > 0, 'the resume rebuilt some series');
-      for (const s of Object.values(client)) assert.ok(s.x.length <= maxPoints);
-    }
-  });
+    },
+  );
 }
 
 test('records → series: the dashboard, diagnostics and layer series; the resume rule as effectiveMetrics', () => {

@@ -137,6 +137,7 @@ test('no file outside test/ refers to ../shared or to an absolute path of a deve
   assert.deepEqual(
     problems,
     [],
-    `${problems.length} machine-specific path(s) (from ${source}); use a path inside the repository:\n${problems.join('\n')}`,
+    `${problems.length} machine-specific path(s) (from ${source}); use a path inside the repository:\n` +
+      problems.join('\n'),
   );
 });

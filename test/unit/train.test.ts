@@ -120,12 +120,13 @@ function newStore(name: string, spec: ModelSpec) {
   });
 }
 
+const variant = (extra: object) => ('baseline' in extra ? ` with its ${String(extra.baseline)} baseline` : '');
 for (const [estimator, extra] of [
   ['psa', {}],
   ['reinforce', { baseline: 'mean' }],
   ['reinforce', { baseline: 'input' }],
 ] as const)
-  test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${'baseline' in extra ? ` with its ${extra.baseline} baseline` : ''})`, async () => {
+  test(`stop and resume give exactly the metrics of an uninterrupted run (${estimator}${variant(extra)})`, async () => {
     const spec = toyModel({}, { estimator, epochs: 3, ...extra });
     const t = resolveTrainSpec(spec.train!);
     const data = dataOf(spec);
@@ -204,7 +205,7 @@ test('a run killed with SIGKILL mid-epoch reopens and resumes to the same result
   );
   // wait for a mid-epoch checkpoint (epoch not a whole number), then kill without warning
   const deadline = Date.now() + 60000;
-  let dir = '';
+  let dir: string;
   for (;;) {
     await new Promise((r) => setTimeout(r, 50));
     if (Date.now() > deadline) {
@@ -234,7 +235,7 @@ test('a run killed with SIGKILL mid-epoch reopens and resumes to the same result
   assert.deepEqual(comparable(readMetrics(dir).records), comparable(readMetrics(straightDir).records));
 });
 
-test('NaN/Inf stops the run with a message naming the step and the layer, keeping the last good checkpoint', async () => {
+test('NaN/Inf stops the run with a message naming the step and the layer; keeps the last good checkpoint', async () => {
   const spec = toyModel(
     {},
     { estimator: 'dste', lr: 1e38, optimizer: { type: 'sgd', momentum: 0 }, epochs: 2, clip: 1e38 },

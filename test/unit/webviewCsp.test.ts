@@ -1,5 +1,5 @@
 // The webview panels' pages in a real browser (Debian chromium, headless, driven by playwright-core): the production
-// HTML and CSP (src/extension/panels/webviewHtml.ts, the function the panels use) with the built bundles
+// HTML and CSP (src/html.ts, the function the panels use) with the built bundles
 // dist/webview/*.js, fed with the message stream the host code produces (RunSeries + SeriesSubscriber on a
 // synthetic run). Checks: no `securitypolicyviolation`, no page error, the charts' canvases exist and are not blank,
 // and snapshot + deltas draw exactly what one full snapshot draws (same data, same pixels); the SVG export draws what
@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { makeNonce, panelHtml } from '../../src/extension/panels/webviewHtml';
+import { makeNonce, panelHtml } from '../../src/html';
 import { RunSeries, SeriesSubscriber, parseSeriesJson, seriesJson } from '../../src/extension/panels/seriesStore';
 import { compareMessage } from '../../src/extension/panels/compareData';
 import type { MetricsKind, MetricsRecord } from '../../src/engine/runs';
@@ -245,7 +245,7 @@ async function openPanel(
   const probe: PageProbe = {
     page: p,
     errors,
-    sent: () => p.evaluate('window.__sent') as Promise<WebviewToHost[]>,
+    sent: () => p.evaluate<WebviewToHost[]>('window.__sent'),
     post: async (m) => {
       await p.evaluate(
         (msg) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(msg, '*'),
@@ -266,8 +266,7 @@ async function openPanel(
       );
       return all[all.length - 1];
     },
-    violations: () =>
-      p.evaluate('window.__violations') as Promise<{ directive: string; blocked: string; sample: string }[]>,
+    violations: () => p.evaluate<{ directive: string; blocked: string; sample: string }[]>('window.__violations'),
   };
   await p.waitForFunction(
     () => (globalThis as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'ready'),
@@ -282,7 +281,9 @@ async function canvasStats(
   p: Page,
   selector: string,
 ): Promise<{ w: number; h: number; painted: number; colors: number; hash: number }[]> {
-  return p.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((c) => {
+  return p.evaluate<
+    { w: number; h: number; painted: number; colors: number; hash: number }[]
+  >(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let painted = 0; let hash = 2166136261; const colors = new Set();
     for (let i = 0; i < d.length; i += 4) {
@@ -291,7 +292,7 @@ async function canvasStats(
       hash = Math.imul(hash ^ d[i] ^ (d[i + 1] << 8) ^ (d[i + 2] << 16) ^ (d[i + 3] << 24), 16777619) >>> 0;
     }
     return { w: c.width, h: c.height, painted, colors: colors.size, hash };
-  })`) as Promise<{ w: number; h: number; painted: number; colors: number; hash: number }[]>;
+  })`);
 }
 
 // ------------------------------------------------------------------------------------------- the message stream
@@ -347,7 +348,7 @@ function syntheticRun(steps: number): MetricsRecord[] {
         },
         weightNorm: 3 + step / 100,
         gradNorm: 0.1 + 0.05 * rand(),
-        weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+        weightHist: { min: -1, max: 1, counts: new Array<number>(32).fill(1) },
       });
       out.push({
         ...env('layerStats', step),
@@ -358,7 +359,7 @@ function syntheticRun(steps: number): MetricsRecord[] {
             name: 'output',
             weightNorm: 0.5 + step / 1000,
             gradNorm: 0.3 * rand(),
-            weightHist: { min: -1, max: 1, counts: new Array(32).fill(1) },
+            weightHist: { min: -1, max: 1, counts: new Array<number>(32).fill(1) },
           },
         ],
       });
@@ -578,7 +579,11 @@ test('dashboard page: light and high-contrast themes, an empty run, Stop and exp
       '--vscode-charts-foreground': '#ffffff',
     };
     await probe.page.evaluate(
-      `(() => { const v = ${JSON.stringify(HC)}; for (const k in v) document.documentElement.style.setProperty(k, v[k]); document.body.className = 'vscode-high-contrast'; })()`,
+      `(() => {
+        const v = ${JSON.stringify(HC)};
+        for (const k in v) document.documentElement.style.setProperty(k, v[k]);
+        document.body.className = 'vscode-high-contrast';
+      })()`,
     );
     await probe.page.waitForTimeout(300);
     const afterHc = await canvasStats(probe.page, '.uplot canvas');
@@ -596,7 +601,8 @@ test('dashboard page: light and high-contrast themes, an empty run, Stop and exp
 });
 
 test(
-  'export: the SVG is well-formed and draws every series the charts draw (same points); the JSON round-trips the series',
+  'export: the SVG is well-formed and draws every series the charts draw (same points); ' +
+    'the JSON round-trips the series',
   { skip },
   async () => {
     const probe = await openPanel('dashboard');
@@ -616,33 +622,7 @@ test(
         'the page asked for a JSON export',
       );
       // parsed by the browser's XML parser; compared with what uPlot draws on each canvas
-      const check = (await probe.page.evaluate(`(() => {
-      const doc = new DOMParser().parseFromString(${JSON.stringify(svgMsg.svg)}, 'image/svg+xml');
-      const root = doc.documentElement;
-      const svg = {
-        error: doc.querySelector('parsererror')?.textContent ?? null,
-        root: root.localName, ns: root.namespaceURI, width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')),
-        background: doc.querySelector('rect')?.getAttribute('fill'),
-        charts: [...doc.querySelectorAll('g.chart')].map((g) => ({
-          id: g.getAttribute('data-chart'),
-          title: g.querySelector('.chart-title')?.textContent,
-          legend: [...g.querySelectorAll('.legend-item')].map((l) => l.getAttribute('data-key')),
-          xLabels: g.querySelectorAll('.axis-x .tick-labels text').length,
-          yLabels: g.querySelectorAll('.axis-y .tick-labels text').length,
-          series: [...g.querySelectorAll('path.series')].map((p) => ({ key: p.getAttribute('data-key'), role: p.getAttribute('data-role'), color: p.getAttribute('stroke') === 'none' ? p.getAttribute('fill') : p.getAttribute('stroke'), vertices: (p.getAttribute('d').match(/[ML]/g) || []).length })),
-        })),
-      };
-      const drawn = window.sbnPanel.charts().filter((c) => c.canvas()).map((c) => {
-        const u = c.plot;
-        const series = [];
-        for (let i = 1; i < u.series.length; i++) {
-          if (u.series[i].show === false) continue;
-          series.push({ vertices: u.data[i].filter((v) => v !== null && v !== undefined && Number.isFinite(v)).length, color: typeof u.series[i].stroke === 'function' ? u.series[i].stroke(u, i) : u.series[i].stroke });
-        }
-        return { id: c.spec.id, title: c.spec.title, keys: Object.keys(c.points), series };
-      });
-      return { svg, drawn };
-    })()`)) as {
+      const check = await probe.page.evaluate<{
         svg: {
           error: string | null;
           root: string;
@@ -660,7 +640,44 @@ test(
           }[];
         };
         drawn: { id: string; title: string; keys: string[]; series: { vertices: number; color: string }[] }[];
+      }>(`(() => {
+      const doc = new DOMParser().parseFromString(${JSON.stringify(svgMsg.svg)}, 'image/svg+xml');
+      const root = doc.documentElement;
+      const svg = {
+        error: doc.querySelector('parsererror')?.textContent ?? null,
+        root: root.localName,
+        ns: root.namespaceURI,
+        width: Number(root.getAttribute('width')),
+        height: Number(root.getAttribute('height')),
+        background: doc.querySelector('rect')?.getAttribute('fill'),
+        charts: [...doc.querySelectorAll('g.chart')].map((g) => ({
+          id: g.getAttribute('data-chart'),
+          title: g.querySelector('.chart-title')?.textContent,
+          legend: [...g.querySelectorAll('.legend-item')].map((l) => l.getAttribute('data-key')),
+          xLabels: g.querySelectorAll('.axis-x .tick-labels text').length,
+          yLabels: g.querySelectorAll('.axis-y .tick-labels text').length,
+          series: [...g.querySelectorAll('path.series')].map((p) => ({
+            key: p.getAttribute('data-key'),
+            role: p.getAttribute('data-role'),
+            color: p.getAttribute('stroke') === 'none' ? p.getAttribute('fill') : p.getAttribute('stroke'),
+            vertices: (p.getAttribute('d').match(/[ML]/g) || []).length,
+          })),
+        })),
       };
+      const drawn = window.sbnPanel.charts().filter((c) => c.canvas()).map((c) => {
+        const u = c.plot;
+        const series = [];
+        for (let i = 1; i < u.series.length; i++) {
+          if (u.series[i].show === false) continue;
+          series.push({
+            vertices: u.data[i].filter((v) => v !== null && v !== undefined && Number.isFinite(v)).length,
+            color: typeof u.series[i].stroke === 'function' ? u.series[i].stroke(u, i) : u.series[i].stroke,
+          });
+        }
+        return { id: c.spec.id, title: c.spec.title, keys: Object.keys(c.points), series };
+      });
+      return { svg, drawn };
+    })()`);
       const { svg, drawn } = check;
       assert.equal(svg.error, null, 'the SVG parses');
       assert.equal(svg.root, 'svg');
@@ -677,7 +694,8 @@ test(
         assert.equal(c.title, d.title);
         assert.deepEqual(c.legend, d.keys, `${d.id}: one legend entry per series`);
         assert.ok(c.xLabels >= 2 && c.yLabels >= 2, `${d.id}: tick labels on both axes (${c.xLabels}, ${c.yLabels})`);
-        // one path per uPlot series (a smoothed series: the faint raw curve and the smoothed one), with its points and colour
+        // one path per uPlot series (a smoothed series: the faint raw curve and the smoothed one), with its points
+        // and colour
         assert.equal(
           c.series.length,
           d.series.length,
@@ -721,13 +739,14 @@ test(
 );
 
 test(
-  'frame budget: a 100k-point series redraws one chart in ≤ 50 ms downsampled (sbn.maxPointsPerSeries 2000), ≤ 250 ms raw',
+  'frame budget: a 100k-point series redraws one chart in ≤ 50 ms downsampled (sbn.maxPointsPerSeries 2000), ' +
+    '≤ 250 ms raw',
   { skip },
   async () => {
     // BUDGET (stated here, asserted below): the median time from Chart.update (align, smoothing, uPlot setData and its
     // draw) to the next animation frame, for the Loss chart (objective raw + smoothed), over 12 redraws:
-    //   downsampled to ≤ 2000 points by the host (what the panels get): ≤ 50 ms to the frame, and the script part (update
-    //   + draw, without the wait for the frame) ≤ 16.7 ms, one frame at 60 Hz;
+    //   downsampled to ≤ 2000 points by the host (what the panels get): ≤ 50 ms to the frame, and the script part
+    //   (update + draw, without the wait for the frame) ≤ 16.7 ms, one frame at 60 Hz;
     //   the raw 100 000 points (no downsampling, 200 000 drawn with the smoothed curve): ≤ 250 ms.
     // Measured on a 2-core container (headless chromium, no GPU): downsampled 16.7 ms to the frame (script 1.4 ms),
     // raw 39 ms (script 28 ms); the host's downsampling of the 100 000 records took 76 ms.
@@ -761,7 +780,7 @@ test(
       objective: { x: records.map((r) => r.step), y: records.map((r) => ('loss' in r ? r.loss : undefined) as number) },
     };
     const measure = async (probe: PageProbe): Promise<{ median: number; max: number; cpu: number; points: number }> =>
-      probe.page.evaluate(`(async () => {
+      probe.page.evaluate<{ median: number; max: number; cpu: number; points: number }>(`(async () => {
     const c = window.sbnPanel.charts().find((c) => c.spec.id === 'loss');
     const frames = []; const cpu = [];
     for (let i = 0; i < 12; i++) {
@@ -774,7 +793,7 @@ test(
     }
     frames.sort((a, b) => a - b); cpu.sort((a, b) => a - b);
     return { median: frames[6], max: frames[11], cpu: cpu[6], points: c.points.objective };
-  })()`) as Promise<{ median: number; max: number; cpu: number; points: number }>;
+  })()`);
     const down = await openPanel('dashboard');
     const raw = await openPanel('dashboard');
     try {
@@ -793,7 +812,11 @@ test(
       const d = await measure(down);
       const r = await measure(raw);
       process.stderr.write(
-        `frame budget: host downsampling of ${N} records ${hostMs.toFixed(0)} ms; redraw of the loss chart: downsampled (${d.points} points) median ${d.median.toFixed(1)} ms (script ${d.cpu.toFixed(1)} ms, max ${d.max.toFixed(1)}), raw (${r.points} points) median ${r.median.toFixed(1)} ms (script ${r.cpu.toFixed(1)} ms, max ${r.max.toFixed(1)})\n`,
+        `frame budget: host downsampling of ${N} records ${hostMs.toFixed(0)} ms; redraw of the loss chart: ` +
+          `downsampled (${d.points} points) median ${d.median.toFixed(1)} ms ` +
+          `(script ${d.cpu.toFixed(1)} ms, max ${d.max.toFixed(1)}), ` +
+          `raw (${r.points} points) median ${r.median.toFixed(1)} ms ` +
+          `(script ${r.cpu.toFixed(1)} ms, max ${r.max.toFixed(1)})\n`,
       );
       assert.equal(d.points, snap.series.objective.x.length);
       assert.equal(r.points, N);
@@ -1036,10 +1059,12 @@ test(
         sbnVersion: '0.1.0',
         probeScript: '',
         runsFolders: [path.join(root, 'runs')],
-        probe: async (name) =>
-          name === 'tensorflow'
-            ? { name, loads: false, reason: '@tensorflow/tfjs-node is not installed', seconds: 0.2 }
-            : { name, loads: true, detail: `${name} (test)`, seconds: 0.1 },
+        probe: (name) =>
+          Promise.resolve(
+            name === 'tensorflow'
+              ? { name, loads: false, reason: '@tensorflow/tfjs-node is not installed', seconds: 0.2 }
+              : { name, loads: true, detail: `${name} (test)`, seconds: 0.1 },
+          ),
       });
       await probe.post({
         type: 'environment',

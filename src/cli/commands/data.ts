@@ -39,7 +39,13 @@ function progressPrinter(): (p: FetchProgress) => void {
     const key = `${p.file}:${p.phase}`;
     const now = Date.now();
     const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(0)}%` : '';
-    const text = `[${p.index}/${p.files}] ${p.file}: ${p.phase === 'download' ? `${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}${pct}` : p.phase === 'verify' ? 'checking SHA-256' : 'extracting'}`;
+    const doing =
+      p.phase === 'download'
+        ? `${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}${pct}`
+        : p.phase === 'verify'
+          ? 'checking SHA-256'
+          : 'extracting';
+    const text = `[${p.index}/${p.files}] ${p.file}: ${doing}`;
     if (tty) {
       if (key !== lastKey && lastKey) process.stderr.write('\n');
       if (key !== lastKey || now - lastAt > 200 || p.received === p.total)

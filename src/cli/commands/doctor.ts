@@ -23,21 +23,32 @@ export function formatEnvironmentReport(r: EnvironmentReport): string {
   ];
   for (const b of r.backends) {
     lines.push(
-      `  ${yes(b.loads)} ${b.name.padEnd(10)} ${b.loads ? b.detail : `cannot load: ${b.reason}`} (${b.seconds.toFixed(1)} s)`,
+      `  ${yes(b.loads)} ${b.name.padEnd(10)} ${b.loads ? b.detail : `cannot load: ${b.reason}`} ` +
+        `(${b.seconds.toFixed(1)} s)`,
     );
   }
   const n = r.native;
   const k = n.kernels;
+  const binding = n.folder
+    ? `${n.folder} (${n.origin === 'setup' ? 'set-up folder' : 'checkout'})`
+    : 'none found (`sbn setup backend` builds one)';
+  const libtensorflow =
+    (n.libtensorflow.version ?? '?') +
+    (n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)') +
+    (n.libtensorflow.gpu ? ', GPU build' : '');
+  const gpus = n.gpus.length
+    ? `${n.gpus.join(', ')} (listed by the driver; TensorFlow.js runs on the CPU here)`
+    : 'none found';
   lines.push(
     '',
     `Native backend: ${n.setUp ? 'set up' : `not set up (${n.why})`}`,
-    `  binding         ${n.folder ? `${n.folder} (${n.origin === 'setup' ? 'set-up folder' : 'checkout'})` : 'none found (`sbn setup backend` builds one)'}`,
+    `  binding         ${binding}`,
     `  set-up folder   ${n.setupDir}`,
-    `  libtensorflow   ${n.libtensorflow.version ?? '?'}${n.libtensorflow.path ? ` (${n.libtensorflow.path})` : ' (not found)'}${n.libtensorflow.gpu ? ', GPU build' : ''}`,
+    `  libtensorflow   ${libtensorflow}`,
     `  TF devices      ${n.devices.length ? n.devices.join(', ') : "not listed (listed by the set-up's load check)"}`,
     `  PSA kernels     ${k.detail}${k.path ? ` from ${k.path}` : ''}` +
       (k.isas.length ? `; this CPU: ${k.isas.join(', ')}` : ''),
-    `  GPUs            ${n.gpus.length ? `${n.gpus.join(', ')} (listed by the driver; TensorFlow.js runs on the CPU here)` : 'none found'}`,
+    `  GPUs            ${gpus}`,
     '',
     "Data sets (a model file's data.path wins over all of these)",
   );

@@ -31,10 +31,13 @@ export async function evalCommand(runDir: string, o: EvalOptions): Promise<void>
     throw e;
   }
   const lines = [
-    `${r.model} (${r.estimator}), checkpoint step ${r.step} epoch ${r.epoch}, ${r.split} split (${r.examples} examples), backend ${backend.name}`,
+    `${r.model} (${r.estimator}), checkpoint step ${r.step} epoch ${r.epoch}, ` +
+      `${r.split} split (${r.examples} examples), backend ${backend.name}`,
     'samples  accuracy',
     ...shownSampleCounts(samples).map((s) => `${String(s).padStart(7)}  ${(100 * r.accuracy[s - 1]).toFixed(2)}%`),
-    `u_loss ${r.metrics.u_loss.toFixed(4)}, acc1 ${(100 * r.metrics.acc1).toFixed(2)}%, acc_e(${r.metrics.samples}) ${(100 * r.metrics.acc_e).toFixed(2)}%, entropy ${r.metrics.entropy.toFixed(3)} bits`,
+    `u_loss ${r.metrics.u_loss.toFixed(4)}, acc1 ${(100 * r.metrics.acc1).toFixed(2)}%, ` +
+      `acc_e(${r.metrics.samples}) ${(100 * r.metrics.acc_e).toFixed(2)}%, ` +
+      `entropy ${r.metrics.entropy.toFixed(3)} bits`,
   ];
   out(lines.join('\n') + '\n');
   log(`${r.seconds.toFixed(1)} s; written to ${r.file}`);

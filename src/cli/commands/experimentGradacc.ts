@@ -57,7 +57,8 @@ function authorsDir(flag: string | undefined): string | undefined {
   const missing = [CHECKPOINTS_FILE, CURVES_FILE].filter((name) => !fs.existsSync(path.join(dir, name)));
   if (missing.length === 0) return dir;
   log(
-    `the authors' data is not at ${dir} (${missing.join(', ')} missing): skipping their checkpoints and every comparison with their curves (give --authors <dir>)`,
+    `the authors' data is not at ${dir} (${missing.join(', ')} missing): ` +
+      'skipping their checkpoints and every comparison with their curves (give --authors <dir>)',
   );
   return undefined;
 }
@@ -94,16 +95,31 @@ function pct(v: number): string {
 export function formatDeviations(c: GradaccCheckpoint): string {
   if (!c.reference) return '';
   const lines = [
-    `Deviation of ${c.id} from the authors' ${c.reference.checkpoint} curves (${c.reference.kind}): largest |cos ours − cos authors| and |rmse ours / rmse authors − 1| over M, and where`,
+    `Deviation of ${c.id} from the authors' ${c.reference.checkpoint} curves (${c.reference.kind}): ` +
+      'largest |cos ours − cos authors| and |rmse ours / rmse authors − 1| over M, and where',
   ];
   const labelWidth = Math.max(10, ...Object.keys(c.reference.deviations).map((l) => l.length)) + 1;
   lines.push(
-    `${'estimator'.padEnd(labelWidth)} ${'layer'.padEnd(9)} ${'max |Δcos|'.padStart(11)} ${'at M'.padStart(6)} ${'max |Δrmse|'.padStart(12)} ${'at M'.padStart(6)}`,
+    [
+      'estimator'.padEnd(labelWidth),
+      'layer'.padEnd(9),
+      'max |Δcos|'.padStart(11),
+      'at M'.padStart(6),
+      'max |Δrmse|'.padStart(12),
+      'at M'.padStart(6),
+    ].join(' '),
   );
   for (const [label, layers] of Object.entries(c.reference.deviations)) {
     layers.forEach((d, k) => {
       lines.push(
-        `${label.padEnd(labelWidth)} ${layerTitle(k, layers.length).padEnd(9)} ${d.maxCosDeviation.toFixed(4).padStart(11)} ${String(d.atMCos).padStart(6)} ${pct(d.maxRmseRelDeviation).padStart(12)} ${String(d.atMRmse).padStart(6)}`,
+        [
+          label.padEnd(labelWidth),
+          layerTitle(k, layers.length).padEnd(9),
+          d.maxCosDeviation.toFixed(4).padStart(11),
+          String(d.atMCos).padStart(6),
+          pct(d.maxRmseRelDeviation).padStart(12),
+          String(d.atMRmse).padStart(6),
+        ].join(' '),
       );
     });
   }
@@ -116,7 +132,8 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
   const epochs = parsePositiveInt(o.epochs, '--epochs');
   if (draws * GRADACC_PARAMETERS > MAX_STORED_VALUES) {
     throw new CliError(
-      `--draws: ${draws} draws × ${GRADACC_PARAMETERS} parameters exceeds the ${MAX_STORED_VALUES.toExponential(0)} stored values of the protocol; use fewer draws`,
+      `--draws: ${draws} draws × ${GRADACC_PARAMETERS} parameters exceeds the ` +
+        `${MAX_STORED_VALUES.toExponential(0)} stored values of the protocol; use fewer draws`,
     );
   }
   const estimators = parseEstimatorList(PAPER_ESTIMATORS);
@@ -185,7 +202,8 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
       .map(([e, v]) => `epoch ${e} ${v.toFixed(6)}`)
       .join(', ');
     log(
-      `training ${run.trained ? 'ran' : 'reused'}: ${training.epochs} epochs in ${training.seconds.toFixed(1)} s; exact expected loss ${exact}`,
+      `training ${run.trained ? 'ran' : 'reused'}: ${training.epochs} epochs in ${training.seconds.toFixed(1)} s; ` +
+        `exact expected loss ${exact}`,
     );
   }
   if (run.reused.length) log(`results reused: ${run.reused.join(', ')}`);

@@ -1,6 +1,6 @@
-// `sbn experiment train --suite <name>`: Experiment 2 (docs/math.md §4) — every method of §4.3 on one model, each with its
-// own lr search, evaluated as true SBNs, with a report (train.json, report.html, PNG figures). Ctrl-C stops after
-// the current step with a checkpoint; the same command continues where it stopped.
+// `sbn experiment train --suite <name>`: Experiment 2 (docs/math.md §4) — every method of §4.3 on one model, each
+// with its own lr search, evaluated as true SBNs, with a report (train.json, report.html, PNG figures). Ctrl-C stops
+// after the current step with a checkpoint; the same command continues where it stopped.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, describeResume } from '../../engine/train/session';
@@ -77,7 +77,8 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
       throw new CliError(
         withEnvironmentHint(
           `--data: suite ${suite.name} needs the folder of the CIFAR-10 binary batches ` +
-            '(data_batch_1.bin … data_batch_5.bin, test_batch.bin), and the data-set store has none: `sbn data fetch cifar10` downloads them',
+            '(data_batch_1.bin … data_batch_5.bin, test_batch.bin), and the data-set store has none: ' +
+            '`sbn data fetch cifar10` downloads them',
         ),
       );
     }
@@ -116,13 +117,15 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
       events: (method) => ({
         lrTrial: (e) =>
           log(
-            `${method}: lr trial ${e.trial}: lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`,
+            `${method}: lr trial ${e.trial}: ` +
+              `lr ${e.lr.toExponential(2)} → ${e.diverged ? 'diverged' : e.objective.toFixed(4)}`,
           ),
         epoch: (e) => log(`${method}: epoch ${e.epoch} objective ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
         eval: (e) => {
           if (e.split === 'validation')
             log(
-              `${method}: epoch ${e.epoch.toFixed(2)} validation u_loss ${e.u_loss.toFixed(4)} acc1 ${pct(e.acc1)} acc_e ${pct(e.acc_e)}`,
+              `${method}: epoch ${e.epoch.toFixed(2)} validation ` +
+                `u_loss ${e.u_loss.toFixed(4)} acc1 ${pct(e.acc1)} acc_e ${pct(e.acc_e)}`,
             );
         },
         message: (m) => log(`${method}: ${m}`),

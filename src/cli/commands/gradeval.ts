@@ -122,10 +122,13 @@ export function formatTable(result: GradientAccuracyData, backend: string, refer
   const labelWidth = Math.max(10, ...result.estimators.map((e) => e.label.length)) + 1;
   const lines: string[] = [];
   lines.push(
-    `Gradient accuracy (paper Experiment 1): model ${result.model}, ${result.draws} draws, seed ${result.seed}, backend ${backend}`,
+    `Gradient accuracy (paper Experiment 1): model ${result.model}, ${result.draws} draws, ` +
+      `seed ${result.seed}, backend ${backend}`,
   );
   lines.push(
-    `exact expected loss ${result.exactLoss.toFixed(6)}; cosine similarity (higher is better) and relative RMSE (lower is better) vs the exact gradient, for averages of M draws`,
+    `exact expected loss ${result.exactLoss.toFixed(6)}; ` +
+      'cosine similarity (higher is better) and relative RMSE (lower is better) vs the exact gradient, ' +
+      'for averages of M draws',
   );
   if (reference) lines.push(`in parentheses: the authors' published curves at ${reference.checkpoint}`);
   const layers = result.estimators[0]?.layers.map((l) => l.layer) ?? [];

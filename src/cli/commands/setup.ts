@@ -26,7 +26,8 @@ export async function setupBackendCommand(opts: SetupBackendOptions): Promise<vo
   const sources = findNativeSources(__dirname, !!opts.gpu);
   if (!sources)
     throw new CliError(
-      'the sources of the native backend are not here (native/ and node_modules/@tensorflow/tfjs-node in a checkout); run `sbn doctor`',
+      'the sources of the native backend are not here ' +
+        '(native/ and node_modules/@tensorflow/tfjs-node in a checkout); run `sbn doctor`',
       1,
     );
   const controller = new AbortController();
@@ -49,9 +50,11 @@ export async function setupBackendCommand(opts: SetupBackendOptions): Promise<vo
     });
     const devices = manifest.check.devices.map((d) => d.type).join(', ') || 'no devices listed';
     const k = manifest.check.kernels;
+    const gpuBuild = manifest.libtensorflow.gpu ? ', GPU build' : '';
     log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s; log: ${join(dir, SETUP_LOG_FILE)}`);
     process.stdout.write(
-      `native backend set up in ${dir}: tensorflow (libtensorflow ${manifest.libtensorflow.version}${manifest.libtensorflow.gpu ? ', GPU build' : ''}; ${devices}), ` +
+      `native backend set up in ${dir}: ` +
+        `tensorflow (libtensorflow ${manifest.libtensorflow.version}${gpuBuild}; ${devices}), ` +
         `PSA kernels ${k ? `native (${k.isa}, ${k.threads} thread${k.threads === 1 ? '' : 's'})` : 'not built'}\n`,
     );
     const d = await describeNativeBackend({ ...process.env, [NATIVE_DIR_ENV]: dir });

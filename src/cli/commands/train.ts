@@ -78,7 +78,8 @@ function lastCheckpointNote(dir: string): string {
 export function versions(): Record<string, string> {
   const read = (name: string) => {
     try {
-      return (require(`${name}/package.json`) as { version: string }).version;
+      const file = require.resolve(`${name}/package.json`);
+      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
     } catch {
       return 'unknown';
     }
@@ -115,7 +116,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       ].filter(Boolean);
       if (ignored.length)
         throw new CliError(
-          `--resume: a resumed run keeps its configuration; only --epochs, --start-over and --backend may be given (got ${ignored.join(', ')})`,
+          '--resume: a resumed run keeps its configuration; only --epochs, --start-over and --backend may be given ' +
+            `(got ${ignored.join(', ')})`,
         );
       const epochs =
         o.epochs === undefined ? undefined : parsePositiveInt(o.epochs, '--epochs', trainMaximum('epochs'));
@@ -153,7 +155,9 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
     store.close();
   });
   log(
-    `${config.train.estimator} on ${data.name} (${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ${config.train.epochs} epochs of batch ${config.train.batchSize}`,
+    `${config.train.estimator} on ${data.name} ` +
+      `(${data.train.n} training, ${data.validation?.n ?? 0} validation, ${data.test?.n ?? 0} test examples), ` +
+      `${config.train.epochs} epochs of batch ${config.train.batchSize}`,
   );
 
   const bar =
@@ -161,7 +165,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       ? new SingleBar(
           {
             format:
-              'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | {rate} samples/s | ETA {eta_formatted}',
+              'epoch {ep} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val acc {acc} | ' +
+              '{rate} samples/s | ETA {eta_formatted}',
             hideCursor: true,
             clearOnComplete: false,
             etaBuffer: 50,
@@ -186,7 +191,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
       } else bar.update(e.step, payload);
     } else if (e.step % (config.train.logInterval * 10) === 0) {
       log(
-        `step ${e.step}/${e.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} ${e.samplesPerSecond.toFixed(0)} samples/s`,
+        `step ${e.step}/${e.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} ` +
+          `${e.samplesPerSecond.toFixed(0)} samples/s`,
       );
     }
   };
@@ -202,7 +208,8 @@ export async function trainCommand(modelFile: string | undefined, o: TrainCliOpt
             lastAcc = `${(100 * e.acc_e).toFixed(2)}%`;
           if (!bar)
             log(
-              `eval ${e.split} epoch ${e.epoch.toFixed(2)}: u_loss ${e.u_loss.toFixed(4)} acc1 ${(100 * e.acc1).toFixed(2)}% acc_e ${(100 * e.acc_e).toFixed(2)}%`,
+              `eval ${e.split} epoch ${e.epoch.toFixed(2)}: u_loss ${e.u_loss.toFixed(4)} ` +
+                `acc1 ${(100 * e.acc1).toFixed(2)}% acc_e ${(100 * e.acc_e).toFixed(2)}%`,
             );
         },
         lrTrial: (e) =>

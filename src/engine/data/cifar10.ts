@@ -21,7 +21,8 @@ export function readCifarBatch(file: string): RawSplit {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
     throw new DataError(
       'data.path',
-      `${file} is not a CIFAR-10 batch: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records (truncated?)`,
+      `${file} is not a CIFAR-10 batch: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records ` +
+        '(truncated?)',
     );
   }
   const n = bytes.length / RECORD;

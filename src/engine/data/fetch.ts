@@ -73,7 +73,10 @@ export class FetchError extends Error {
 /** The error and what to do about it; `mirrorHow` is how this front end sets a mirror (a flag, a setting). */
 export function fetchErrorAdvice(e: FetchError, mirrorHow: string): string {
   if (e.cancelled) return e.message;
-  return `${e.message}; run it again (an interrupted transfer resumes where it stopped), use another host with ${mirrorHow}, or copy ${e.files.join(', ')} into ${e.folder} by hand`;
+  return (
+    `${e.message}; run it again (an interrupted transfer resumes where it stopped), ` +
+    `use another host with ${mirrorHow}, or copy ${e.files.join(', ')} into ${e.folder} by hand`
+  );
 }
 
 const MAX_REDIRECTS = 5;
@@ -223,7 +226,8 @@ async function verify(file: string, entry: CatalogFile): Promise<string | undefi
   try {
     got = await digest(file, entry.check === 'content');
   } catch (e) {
-    return `cannot be read as ${entry.check === 'content' ? 'gzip' : 'a file'} (${(e as Error).message.split('\n')[0]})`;
+    const reason = (e as Error).message.split('\n')[0];
+    return `cannot be read as ${entry.check === 'content' ? 'gzip' : 'a file'} (${reason})`;
   }
   const what = entry.check === 'content' ? 'its content' : 'it';
   if (got.bytes !== entry.bytes) return `${what} has ${got.bytes} bytes, expected ${entry.bytes} (checksum mismatch)`;

@@ -69,7 +69,7 @@ export function readIdxFolder(dir: string, source = dir): RawData {
     if (t.shape.join() !== train.shape.join()) {
       throw new DataError(
         'data.path',
-        `${files.testImages}: test images are [${t.shape}], training images [${train.shape}]`,
+        `${files.testImages}: test images are [${t.shape.join(',')}], training images [${train.shape.join(',')}]`,
       );
     }
     test = t.split;

@@ -65,7 +65,8 @@ function checkShape(shape: number[], inputShape: number[], name: string): void {
     const options = shape.length > 1 ? `[${shape.join(', ')}] or [${features}]` : `[${features}]`;
     throw new DataError(
       'input.shape',
-      `input.shape [${inputShape.join(', ')}] does not fit ${name}, whose examples are [${shape.join(', ')}]; use ${options}`,
+      `input.shape [${inputShape.join(', ')}] does not fit ${name}, whose examples are [${shape.join(', ')}]; ` +
+        `use ${options}`,
     );
   }
 }
@@ -77,7 +78,8 @@ export function loadDataset(spec: DataSpec, options: LoadOptions): LoadedData {
   if ((spec.augment ?? 'none') === 'flipcrop' && options.inputShape.length !== 3) {
     throw new DataError(
       'data.augment',
-      `data.augment "flipcrop" needs images: input.shape must be [channels, height, width], got [${options.inputShape.join(', ')}]`,
+      'data.augment "flipcrop" needs images: input.shape must be [channels, height, width], ' +
+        `got [${options.inputShape.join(', ')}]`,
     );
   }
   const labels = labelMap(

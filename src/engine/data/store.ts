@@ -62,7 +62,10 @@ export function defaultDataDir(): string {
   return path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'sbn-studio', 'datasets');
 }
 
-/** The stores searched, in order: $SBN_DATA_DIR (the extension sets it to its global storage), then the per-user store. */
+/**
+ * The stores searched, in order: $SBN_DATA_DIR (the extension sets it to its global storage), then the per-user
+ * store.
+ */
 export function dataStoreDirs(): string[] {
   const dirs = [process.env[DATA_DIR_ENV], defaultDataDir()]
     .filter((d): d is string => !!d)
@@ -90,7 +93,10 @@ const CIFAR_FILES = [
   'test_batch.bin',
 ];
 
-/** Whether `dir` holds the whole data set: the four IDX files, or CIFAR-10's five training batches and its test batch. */
+/**
+ * Whether `dir` holds the whole data set: the four IDX files, or CIFAR-10's five training batches and its test
+ * batch.
+ */
 export function isDatasetAt(name: StoredDatasetName, dir: string): boolean {
   if (name === 'cifar10') return CIFAR_FILES.every((f) => fs.existsSync(path.join(dir, f)));
   const files = findIdxFiles(dir);

@@ -46,7 +46,7 @@ function vector(value: unknown, key: string, n: number, file: string): Float32Ar
 export function parseJsonData(text: string, file: string): RawData {
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
     fail(`${file}: invalid JSON (${(e as Error).message})`);
   }

@@ -112,7 +112,7 @@ export function backpropThroughOutput(
   groups: number,
 ): LayerGradient[] {
   const L = layers.hidden.length;
-  const grads: LayerGradient[] = new Array(L + 1);
+  const grads = new Array<LayerGradient>(L + 1);
   grads[L] = layers.output.paramGradient(dLogits, xs[L], groups);
   let g = layers.output.backwardInput(dLogits);
   for (let k = L - 1; k >= 0; k--) {

@@ -143,7 +143,7 @@ function denseExact(spec: ModelSpec, dense: DenseLayer64[], X: ArrayLike<number>
   // Forward messages α_k[n, s] and backward messages β_k[n, s].
   const alpha: Float64Array[] = [trans[0]];
   for (let k = 1; k < L; k++) alpha.push(matMul(alpha[k - 1], trans[k], N, S[k - 1], S[k]));
-  const beta: Float64Array[] = new Array(L);
+  const beta = new Array<Float64Array>(L);
   beta[L - 1] = lossTable;
   for (let k = L - 1; k >= 1; k--) beta[k - 1] = matMulTransB(beta[k], trans[k], N, S[k], S[k - 1]);
 

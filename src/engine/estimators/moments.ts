@@ -60,10 +60,10 @@ export function momentEstimate(net: Network, batch: Batch, rng: Rng, sampled: bo
     const mu = layers.output.forward(ms[L]);
     const sd = tf.sqrt(tf.add(layers.output.forwardSquared(vs[L]), VARIANCE_GUARD));
     const eps = normalTensor(rng, mu.shape);
-    const out = lossAndGrad(net.spec.output.loss, tf.add(mu, tf.mul(sd, eps)) as tf.Tensor2D, batch.y);
+    const out = lossAndGrad(net.spec.output.loss, tf.add<tf.Tensor2D>(mu, tf.mul(sd, eps)), batch.y);
 
     const all = [...layers.hidden, layers.output];
-    const grads: LayerGradient[] = new Array(L + 1);
+    const grads = new Array<LayerGradient>(L + 1);
     let gMu: tf.Tensor = out.dLogits;
     let gS2: tf.Tensor = tf.div(tf.mul(out.dLogits, eps), tf.mul(sd, 2));
     const scale = net.coding.meanScale;

@@ -42,8 +42,8 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     const shiftL = net.coding.flipShift(xL) as tf.Tensor2D; // δ_i
     // π treated as a constant; ρ_i = (1 − π_i)/n (docs/math.md §5.6).
     const pL = out.flatInput(net.noise.cdf(as[L - 1]));
-    const rho = tf.div(tf.sub(1, sampledStateProbability(net, pL, xL)), n) as tf.Tensor2D;
-    const grads: LayerGradient[] = new Array(L + 1);
+    const rho = tf.div<tf.Tensor2D>(tf.sub(1, sampledStateProbability(net, pL, xL)), n);
+    const grads = new Array<LayerGradient>(L + 1);
     const native = options.linearised ? undefined : nativeKernels();
     const flips = native?.psaFlips
       ? lastLayerNative(
@@ -123,23 +123,23 @@ export function lastLayerReference(
     // f(x↓i) − f(x) ≈ δ_i ∂f/∂x_i
     const fFlip = tf.add(tf.reshape(base.loss, [rows, 1]), tf.mul(shiftL, tf.matMul(base.dLogits, weight)));
     return {
-      lambda: tf.sub(fFlip, tf.reshape(base.loss, [rows, 1])) as tf.Tensor2D,
-      rowLoss: tf.add(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1)) as tf.Tensor1D,
+      lambda: tf.sub<tf.Tensor2D>(fFlip, tf.reshape(base.loss, [rows, 1])),
+      rowLoss: tf.add<tf.Tensor1D>(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1)),
     };
   }
-  const woT = tf.transpose(weight) as tf.Tensor2D; // [n, K]
+  const woT = tf.transpose<tf.Tensor2D>(weight); // [n, K]
   const flippedLogits = tf.add(tf.reshape(base.logits, [rows, 1, K]), tf.mul(tf.reshape(shiftL, [rows, n, 1]), woT));
-  const yRep = tf.reshape(tf.tile(tf.reshape(y, [rows, 1]), [1, n]), [-1]) as tf.Tensor1D;
-  const flipped = lossAndGrad(loss, tf.reshape(flippedLogits, [rows * n, K]) as tf.Tensor2D, yRep);
+  const yRep = tf.reshape<tf.Rank.R1>(tf.tile(tf.reshape(y, [rows, 1]), [1, n]), [-1]);
+  const flipped = lossAndGrad(loss, tf.reshape<tf.Rank.R2>(flippedLogits, [rows * n, K]), yRep);
   const fFlip = tf.reshape(flipped.loss, [rows, n]);
   const flippedGrad = tf.reshape(flipped.dLogits, [rows, n, K]);
-  const rowLoss = tf.add(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1)) as tf.Tensor1D;
+  const rowLoss = tf.add<tf.Tensor1D>(tf.mul(baseWeight, base.loss), tf.sum(tf.mul(rho, fFlip), 1));
   const c0 = tf.mul(tf.reshape(baseWeight, [rows, 1]), base.dLogits);
   const ci = tf.mul(tf.reshape(rho, [rows, n, 1]), flippedGrad); // [B, n, K]
   return {
-    lambda: tf.sub(fFlip, tf.reshape(base.loss, [rows, 1])) as tf.Tensor2D,
+    lambda: tf.sub<tf.Tensor2D>(fFlip, tf.reshape(base.loss, [rows, 1])),
     rowLoss,
-    cSum: tf.add(c0, tf.sum(ci, 1)) as tf.Tensor2D,
+    cSum: tf.add<tf.Tensor2D>(c0, tf.sum(ci, 1)),
     corr: tf.transpose(tf.mul(ci, tf.reshape(shiftL, [rows, n, 1])), [0, 2, 1]) as tf.Tensor3D,
   };
 }

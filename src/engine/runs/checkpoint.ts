@@ -3,11 +3,26 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type StoredTensor, type TensorData, type TensorMap } from './records';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type StoredTensor,
+  type TensorData,
+  type TensorMap,
+} from './records';
 import { shapeSize } from '../spec/geometry';
 
 // the types are defined once, with every other record of a run folder (records.ts)
-export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type OptimizerState, type StoredTensor, type TensorData, type TensorMap } from './records';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type OptimizerState,
+  type StoredTensor,
+  type TensorData,
+  type TensorMap,
+} from './records';
 
 const bigEndian = os.endianness() === 'BE';
 
@@ -95,7 +110,7 @@ export function assertJsonSafe(v: unknown, where: string): void {
     }
     return;
   }
-  const kind = typeof v === 'object' ? (v).constructor?.name ?? 'object' : typeof v;
+  const kind = typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
   fail(where, `a ${kind} cannot be stored in JSON (use plain objects, arrays, finite numbers, strings)`);
 }
 
@@ -106,7 +121,8 @@ function checkRecord(v: unknown, where: string): void {
 }
 
 function checkCounters(cp: { step: unknown; epoch: unknown }, where: string): void {
-  if (!Number.isSafeInteger(cp.step) || (cp.step as number) < 0) fail(where, `step must be a non-negative integer, got ${JSON.stringify(cp.step)}`);
+  if (!Number.isSafeInteger(cp.step) || (cp.step as number) < 0)
+    fail(where, `step must be a non-negative integer, got ${JSON.stringify(cp.step)}`);
   if (typeof cp.epoch !== 'number' || !Number.isFinite(cp.epoch) || cp.epoch < 0) {
     fail(where, `epoch must be a non-negative number, got ${JSON.stringify(cp.epoch)}`);
   }
@@ -115,7 +131,9 @@ function checkCounters(cp: { step: unknown; epoch: unknown }, where: string): vo
 function mapJson(entries: Array<[string, StoredTensor]>, indent: string): string {
   if (entries.length === 0) return '{}';
   const inner = indent + '  ';
-  return '{\n' + entries.map(([k, t]) => `${inner}${JSON.stringify(k)}: ${JSON.stringify(t)}`).join(',\n') + `\n${indent}}`;
+  return (
+    '{\n' + entries.map(([k, t]) => `${inner}${JSON.stringify(k)}: ${JSON.stringify(t)}`).join(',\n') + `\n${indent}}`
+  );
 }
 
 /** The checkpoint as the JSON text written to disk: readable layout, one tensor per line. Validates everything. */
@@ -133,13 +151,16 @@ export function serializeCheckpoint(cp: Checkpoint, where = 'checkpoint'): strin
   ];
   if (cp.optimizer !== undefined) {
     const o = cp.optimizer;
-    if (typeof o !== 'object' || o === null || typeof o.type !== 'string') fail(`${where}.optimizer`, 'expected {type, state, scalars}');
+    if (typeof o !== 'object' || o === null || typeof o.type !== 'string')
+      fail(`${where}.optimizer`, 'expected {type, state, scalars}');
     checkRecord(o.scalars, `${where}.optimizer.scalars`);
     for (const [k, x] of Object.entries(o.scalars ?? {})) {
       if (typeof x !== 'number') fail(`${where}.optimizer.scalars.${k}`, 'must be a finite number');
     }
-    lines.push(`  "optimizer": {\n    "type": ${JSON.stringify(o.type)},\n    "scalars": ${JSON.stringify(o.scalars ?? {})},\n` +
-      `    "state": ${mapJson(encodeMap(o.state ?? {}, `${where}.optimizer.state`), '    ')}\n  }`);
+    lines.push(
+      `  "optimizer": {\n    "type": ${JSON.stringify(o.type)},\n    "scalars": ${JSON.stringify(o.scalars ?? {})},\n` +
+        `    "state": ${mapJson(encodeMap(o.state ?? {}, `${where}.optimizer.state`), '    ')}\n  }`,
+    );
   }
   for (const key of ['rng', 'data', 'extra'] as const) {
     if (cp[key] === undefined) continue;
@@ -161,7 +182,11 @@ export function parseCheckpoint(text: string, where = 'checkpoint'): Checkpoint 
   const o = raw as Record<string, unknown>;
   if (o.format !== CHECKPOINT_FORMAT) fail(where, `not an sbn checkpoint (format ${JSON.stringify(o.format)})`);
   if (o.version !== CHECKPOINT_VERSION) {
-    fail(where, `checkpoint version ${JSON.stringify(o.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+    fail(
+      where,
+      `checkpoint version ${JSON.stringify(o.version)} is not supported ` +
+        `(this build reads version ${CHECKPOINT_VERSION})`,
+    );
   }
   checkCounters(o as { step: unknown; epoch: unknown }, where);
   const cp: Checkpoint = {
@@ -173,13 +198,19 @@ export function parseCheckpoint(text: string, where = 'checkpoint'): Checkpoint 
   };
   if (o.optimizer !== undefined) {
     const opt = o.optimizer as Record<string, unknown>;
-    if (typeof opt !== 'object' || opt === null || typeof opt.type !== 'string') fail(`${where}: optimizer`, 'expected {type, state, scalars}');
+    if (typeof opt !== 'object' || opt === null || typeof opt.type !== 'string')
+      fail(`${where}: optimizer`, 'expected {type, state, scalars}');
     const scalars = (opt.scalars ?? {}) as Record<string, unknown>;
-    if (typeof scalars !== 'object' || scalars === null || Array.isArray(scalars)) fail(`${where}: optimizer.scalars`, 'expected an object');
+    if (typeof scalars !== 'object' || scalars === null || Array.isArray(scalars))
+      fail(`${where}: optimizer.scalars`, 'expected an object');
     for (const [k, x] of Object.entries(scalars)) {
       if (typeof x !== 'number') fail(`${where}: optimizer.scalars.${k}`, 'must be a number');
     }
-    cp.optimizer = { type: opt.type, state: decodeMap(opt.state ?? {}, `${where}: optimizer.state`), scalars: scalars as Record<string, number> };
+    cp.optimizer = {
+      type: opt.type,
+      state: decodeMap(opt.state ?? {}, `${where}: optimizer.state`),
+      scalars: scalars as Record<string, number>,
+    };
   }
   for (const key of ['rng', 'data', 'extra'] as const) {
     const v = o[key];
@@ -200,11 +231,15 @@ export function epochCheckpointName(epoch: number): string {
 /** Path of the latest checkpoint or of an epoch checkpoint of a run folder. */
 export function checkpointPath(dir: string, which: 'latest' | number = 'latest'): string {
   if (which === 'latest') return path.join(dir, CHECKPOINT_FILE);
-  if (!Number.isSafeInteger(which) || which < 0) throw new Error(`epoch checkpoint number must be a non-negative integer, got ${which}`);
+  if (!Number.isSafeInteger(which) || which < 0)
+    throw new Error(`epoch checkpoint number must be a non-negative integer, got ${which}`);
   return path.join(dir, EPOCH_CHECKPOINT_DIR, epochCheckpointName(which));
 }
 
-/** Read a checkpoint of a run folder: `latest` (checkpoint.json, the default) or the one written at the end of epoch N. */
+/**
+ * Read a checkpoint of a run folder: `latest` (checkpoint.json, the default) or the one written at the end of
+ * epoch N.
+ */
 export function readCheckpoint(dir: string, which: 'latest' | number = 'latest'): Checkpoint {
   const file = checkpointPath(dir, which);
   let text: string;
@@ -212,24 +247,36 @@ export function readCheckpoint(dir: string, which: 'latest' | number = 'latest')
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(which === 'latest'
-        ? `run ${dir} has no checkpoint yet (${CHECKPOINT_FILE} is missing)`
-        : `run ${dir} has no checkpoint for epoch ${which} (${path.join(EPOCH_CHECKPOINT_DIR, epochCheckpointName(which))} is missing)`);
+      throw new Error(
+        which === 'latest'
+          ? `run ${dir} has no checkpoint yet (${CHECKPOINT_FILE} is missing)`
+          : `run ${dir} has no checkpoint for epoch ${which} ` +
+              `(${path.join(EPOCH_CHECKPOINT_DIR, epochCheckpointName(which))} is missing)`,
+        { cause: e },
+      );
     }
     throw e;
   }
   return parseCheckpoint(text, file);
 }
 
-/** Which checkpoints a run folder holds: whether checkpoint.json exists, and the epochs of checkpoints/epoch-NNNN.json, ascending. */
+/**
+ * Which checkpoints a run folder holds: whether checkpoint.json exists, and the epochs of
+ * checkpoints/epoch-NNNN.json, ascending.
+ */
 export function listCheckpoints(dir: string): { latest: boolean; epochs: number[] } {
   const latest = fs.existsSync(path.join(dir, CHECKPOINT_FILE));
   let names: string[] = [];
   try {
     names = fs.readdirSync(path.join(dir, EPOCH_CHECKPOINT_DIR));
-  } catch { /* none */ }
-  const epochs = names.map((n) => /^epoch-(\d+)\.json$/.exec(n)).filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1])).sort((a, b) => a - b);
+  } catch {
+    /* none */
+  }
+  const epochs = names
+    .map((n) => /^epoch-(\d+)\.json$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
   return { latest, epochs };
 }
 
@@ -264,7 +311,12 @@ export function findResumeCheckpoint(dir: string, problem?: (cp: Checkpoint) => 
       written = fs.statSync(file).mtime;
       cp = parseCheckpoint(fs.readFileSync(file, 'utf8'), rel);
     } catch (e) {
-      out.damaged.push({ file: rel, problem: (e as Error).message.startsWith(`${rel}: `) ? (e as Error).message.slice(rel.length + 2) : (e as Error).message });
+      out.damaged.push({
+        file: rel,
+        problem: (e as Error).message.startsWith(`${rel}: `)
+          ? (e as Error).message.slice(rel.length + 2)
+          : (e as Error).message,
+      });
       continue;
     }
     const wrong = problem?.(cp);

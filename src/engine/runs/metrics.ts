@@ -32,7 +32,10 @@ export interface MetricsRead {
   unknownKinds: MetricsUnknownKind[];
   /** Bad lines other than the last one (only when read with `tolerant: true`; otherwise they throw). */
   corrupt: MetricsProblem[];
-  /** The ignored last line: an interrupted write (no "\n") or a garbled final line; null when the file ended cleanly. */
+  /**
+   * The ignored last line: an interrupted write (no "\n") or a garbled final line; null when the file ended
+   * cleanly.
+   */
   droppedTail: string | null;
 }
 
@@ -76,8 +79,11 @@ export function describeMetricsProblem(dir: string, p: MetricsProblem): string {
 
 /** One line for the log: records of a kind this version does not know. */
 export function describeUnknownKind(dir: string, u: MetricsUnknownKind): string {
-  return `${path.join(dir, METRICS_FILE)}:${u.line}: ${u.count} record${u.count === 1 ? '' : 's'} of kind "${u.kind}" skipped ` +
-    '(written by a newer version of SBN Studio?)';
+  return (
+    `${path.join(dir, METRICS_FILE)}:${u.line}: ` +
+    `${u.count} record${u.count === 1 ? '' : 's'} of kind "${u.kind}" skipped ` +
+    '(written by a newer version of SBN Studio?)'
+  );
 }
 
 const NL = 0x0a;
@@ -128,7 +134,11 @@ export function readMetrics(dir: string, opts: { tolerant?: boolean } = {}): Met
   const partial = lines.pop() as string;
   if (partial !== '') out.droppedTail = partial;
   let byte = 0;
-  const starts = lines.map((l) => { const s = byte; byte += Buffer.byteLength(l, 'utf8') + 1; return s; });
+  const starts = lines.map((l) => {
+    const s = byte;
+    byte += Buffer.byteLength(l, 'utf8') + 1;
+    return s;
+  });
   // With no partial line, the last complete line may still be garbled (a crash between write and flush).
   let lastGood = lines.length - 1;
   while (lastGood >= 0 && lines[lastGood].trim() === '') lastGood--;
@@ -166,7 +176,14 @@ export function tailMetrics(dir: string, fromByte: number, fromLine = 1): Metric
   let from = Number.isSafeInteger(fromByte) && fromByte > 0 ? fromByte : 0;
   let lineNo = from > 0 && Number.isSafeInteger(fromLine) && fromLine > 0 ? fromLine : 1;
   let reset = false;
-  const empty = (r: boolean): MetricsTail => ({ records: [], corrupt: [], unknownKinds: [], next: 0, nextLine: 1, reset: r });
+  const empty = (r: boolean): MetricsTail => ({
+    records: [],
+    corrupt: [],
+    unknownKinds: [],
+    next: 0,
+    nextLine: 1,
+    reset: r,
+  });
   let got = readBytes(file, from);
   if (!got) return empty(from > 0);
   if (got.size < from) {
@@ -177,7 +194,14 @@ export function tailMetrics(dir: string, fromByte: number, fromLine = 1): Metric
     if (!got) return empty(reset);
   }
   const end = got.bytes.lastIndexOf(NL);
-  const out: MetricsTail = { records: [], corrupt: [], unknownKinds: [], next: from + end + 1, nextLine: lineNo, reset };
+  const out: MetricsTail = {
+    records: [],
+    corrupt: [],
+    unknownKinds: [],
+    next: from + end + 1,
+    nextLine: lineNo,
+    reset,
+  };
   if (end < 0) return out;
   let byte = from;
   for (const raw of got.bytes.subarray(0, end).toString('utf8').split('\n')) {
@@ -246,12 +270,24 @@ export function repairMetricsTail(dir: string): MetricsRecord | null {
   let cutOne = false;
   while (end > 0) {
     const start = end >= 2 ? got.bytes.lastIndexOf(NL, end - 2) + 1 : 0;
-    const line = got.bytes.subarray(start, end - 1).toString('utf8').replace(/\r$/, '');
-    if (line.trim() === '') { end = start; continue; }
+    const line = got.bytes
+      .subarray(start, end - 1)
+      .toString('utf8')
+      .replace(/\r$/, '');
+    if (line.trim() === '') {
+      end = start;
+      continue;
+    }
     const r = parseMetricsLine(line);
-    if (r.ok) { last = r.record; break; }
+    if (r.ok) {
+      last = r.record;
+      break;
+    }
     // a complete record this version cannot use (an unknown kind, a field of the wrong type) is no crash artefact
-    if (r.unknownKind !== undefined || recordShaped(line)) { last = lastMetricsRecord(dir); break; }
+    if (r.unknownKind !== undefined || recordShaped(line)) {
+      last = lastMetricsRecord(dir);
+      break;
+    }
     if (cutOne) break; // a second bad line is not a crash artefact: leave it for readMetrics to report
     cutOne = true;
     end = start;

@@ -1,4 +1,5 @@
-// status.json (what the run is doing) and the `lock` file (who may write it). docs/run-format.md ("status.json", "lock").
+// status.json (what the run is doing) and the `lock` file (who may write it).
+// docs/run-format.md ("status.json", "lock").
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,12 +17,14 @@ export const LOCK_HEARTBEAT_SECONDS = 30;
  */
 export const LOCK_STALE_SECONDS = 600;
 
-
 export { RUN_STATUSES, type RunStatus, type StatusRecord } from './records';
 
 /** status.json as a reader should see it. */
 export interface StatusInfo extends StatusRecord {
-  /** What status.json says; differs from `status` when a `running` run's process is gone (then `status` is `crashed`). */
+  /**
+   * What status.json says; differs from `status` when a `running` run's process is gone (then `status` is
+   * `crashed`).
+   */
   recorded: RunStatus;
 }
 
@@ -37,8 +40,15 @@ export function processAlive(pid: number): boolean {
 }
 
 export function writeStatus(dir: string, status: RunStatus, detail?: string): StatusRecord {
-  if (!RUN_STATUSES.includes(status)) throw new Error(`unknown run status "${status}" (one of ${RUN_STATUSES.join(', ')})`);
-  const rec: StatusRecord = { status, ...(detail !== undefined ? { detail } : {}), pid: process.pid, hostname: os.hostname(), updated: new Date().toISOString() };
+  if (!RUN_STATUSES.includes(status))
+    throw new Error(`unknown run status "${status}" (one of ${RUN_STATUSES.join(', ')})`);
+  const rec: StatusRecord = {
+    status,
+    ...(detail !== undefined ? { detail } : {}),
+    pid: process.pid,
+    hostname: os.hostname(),
+    updated: new Date().toISOString(),
+  };
   writeFileAtomic(path.join(dir, STATUS_FILE), JSON.stringify(rec, null, 2) + '\n');
   return rec;
 }
@@ -54,7 +64,9 @@ export function readStatus(dir: string): StatusInfo {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `run ${dir} has no ${STATUS_FILE}` : `${file}: ${(e as Error).message}`);
+    throw new Error(code === 'ENOENT' ? `run ${dir} has no ${STATUS_FILE}` : `${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const r = raw as Partial<StatusRecord>;
   if (typeof r !== 'object' || r === null || !RUN_STATUSES.includes(r.status as RunStatus)) {
@@ -70,14 +82,19 @@ export function readStatus(dir: string): StatusInfo {
   };
   if (info.status === 'running' && info.hostname === os.hostname() && !processAlive(info.pid)) {
     info.status = 'crashed';
-    info.detail = `process ${info.pid} ended without recording a final status` + (r.detail ? ` (last: ${r.detail})` : '');
+    info.detail =
+      `process ${info.pid} ended without recording a final status` + (r.detail ? ` (last: ${r.detail})` : '');
   } else if (info.status === 'running' && info.hostname !== os.hostname()) {
     // another machine: its writer keeps a heartbeat in the lock while it runs
     const lock = readLock(path.join(dir, LOCK_FILE));
     if (!lock || !holderLive(lock)) {
       info.status = 'crashed';
-      info.detail = (lock ? `no heartbeat from process ${info.pid} on ${info.hostname} since ${lastBeat(lock)}` : `process ${info.pid} on ${info.hostname} left no lock`) +
-        ' and it recorded no final status' + (r.detail ? ` (last: ${r.detail})` : '');
+      info.detail =
+        (lock
+          ? `no heartbeat from process ${info.pid} on ${info.hostname} since ${lastBeat(lock)}`
+          : `process ${info.pid} on ${info.hostname} left no lock`) +
+        ' and it recorded no final status' +
+        (r.detail ? ` (last: ${r.detail})` : '');
     }
   }
   return info;
@@ -125,7 +142,11 @@ function createExclusive(file: string, text: string): void {
     if (code === 'EEXIST' || !['EPERM', 'ENOTSUP', 'ENOSYS', 'EXDEV', 'EOPNOTSUPP'].includes(code ?? '')) throw e;
     fs.writeFileSync(file, text, { flag: 'wx' }); // file systems without hard links
   } finally {
-    try { fs.unlinkSync(tmp); } catch { /* ignore */ }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* ignore */
+    }
   }
 }
 
@@ -152,15 +173,29 @@ export function acquireLock(dir: string): void {
     const holder = readLock(file);
     if (holder && holderLive(holder)) {
       const where = holder.hostname && holder.hostname !== os.hostname() ? ` on ${holder.hostname}` : '';
-      throw new Error(`run ${dir} is being written by process ${holder.pid}${where}` + (where ? ` (its last heartbeat: ${lastBeat(holder)}; the lock goes stale ${LOCK_STALE_SECONDS} s after it)` : ` (delete ${file} if that process is not an sbn writer)`));
+      throw new Error(
+        `run ${dir} is being written by process ${holder.pid}${where}` +
+          (where
+            ? ` (its last heartbeat: ${lastBeat(holder)}; the lock goes stale ${LOCK_STALE_SECONDS} s after it)`
+            : ` (delete ${file} if that process is not an sbn writer)`),
+      );
     }
     if (!holder) {
       // Unreadable lock: a writer between creating and filling it (not with hard links), or a crash. Wait briefly.
       let age = Infinity;
-      try { age = Date.now() - fs.statSync(file).mtimeMs; } catch { /* gone */ }
-      if (age < 2000) throw new Error(`run ${dir} is being opened by another process (lock file ${file} was just created)`);
+      try {
+        age = Date.now() - fs.statSync(file).mtimeMs;
+      } catch {
+        /* gone */
+      }
+      if (age < 2000)
+        throw new Error(`run ${dir} is being opened by another process (lock file ${file} was just created)`);
     }
-    try { fs.unlinkSync(file); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; }
+    try {
+      fs.unlinkSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
   throw new Error(`run ${dir}: could not take the lock (${file}); another process keeps taking it`);
 }
@@ -187,11 +222,17 @@ export function releaseAbandonedRun(dir: string, pid: number, detail: string, st
       writeStatus(dir, status, detail);
       changed = true;
     }
-  } catch { /* no readable status: nothing to correct */ }
+  } catch {
+    /* no readable status: nothing to correct */
+  }
   const file = path.join(dir, LOCK_FILE);
   const h = readLock(file);
   if (h && h.pid === pid && h.hostname === os.hostname() && (pid === process.pid || !processAlive(pid))) {
-    try { fs.unlinkSync(file); } catch { /* already gone */ }
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
   }
   return changed;
 }
@@ -201,6 +242,10 @@ export function releaseLock(dir: string): void {
   const file = path.join(dir, LOCK_FILE);
   const h = readLock(file);
   if (h && h.pid === process.pid && h.hostname === os.hostname()) {
-    try { fs.unlinkSync(file); } catch { /* ignore */ }
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      /* ignore */
+    }
   }
 }

@@ -3,14 +3,38 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ATOMIC_TEMP_PATTERN, fsyncDir, writeFileAtomic } from '../files';
 import {
-  CHECKPOINT_FILE, Checkpoint, EPOCH_CHECKPOINT_DIR, epochCheckpointName, listCheckpoints, readCheckpoint, serializeCheckpoint,
+  CHECKPOINT_FILE,
+  Checkpoint,
+  EPOCH_CHECKPOINT_DIR,
+  epochCheckpointName,
+  listCheckpoints,
+  readCheckpoint,
+  serializeCheckpoint,
 } from './checkpoint';
 import { lastMetricsRecord, METRICS_FILE, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
 import {
-  RUN_FORMAT, RUN_FORMAT_VERSION, configFacts, summaryFacts, validateMetricsRecord,
-  type MetricsRecord, type MetricsRecordInput, type RunManifest, type RunSummary, type SummaryFile,
+  RUN_FORMAT,
+  RUN_FORMAT_VERSION,
+  configFacts,
+  summaryFacts,
+  validateMetricsRecord,
+  type MetricsRecord,
+  type MetricsRecordInput,
+  type RunManifest,
+  type RunSummary,
+  type SummaryFile,
 } from './records';
-import { acquireLock, LOCK_FILE, LOCK_HEARTBEAT_SECONDS, readStatus, refreshLock, releaseLock, RunStatus, StatusInfo, writeStatus } from './status';
+import {
+  acquireLock,
+  LOCK_FILE,
+  LOCK_HEARTBEAT_SECONDS,
+  readStatus,
+  refreshLock,
+  releaseLock,
+  RunStatus,
+  StatusInfo,
+  writeStatus,
+} from './status';
 
 export const RUN_FILE = 'run.json';
 export const RUN_VERSION = RUN_FORMAT_VERSION;
@@ -51,8 +75,13 @@ export interface RunInfo {
 
 /** A name safe in a folder name on every OS: letters, digits, `.`, `_`, `-`; at most 64 characters. */
 export function sanitizeRunName(name: string): string {
-  const s = String(name).normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/-{2,}/g, '-')
-    .replace(/^[-.]+|[-.]+$/g, '').slice(0, 64).replace(/[-.]+$/g, '');
+  const s = String(name)
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 64)
+    .replace(/[-.]+$/g, '');
   return s || 'run';
 }
 
@@ -65,7 +94,8 @@ export function modelCopyName(modelFileName: string): string {
 
 function stamp(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  const date = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`;
+  return `${date}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
 function json(v: unknown): string {
@@ -93,15 +123,26 @@ export function readManifest(dir: string): RunManifest {
   try {
     m = readJsonObject(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${dir} is not an sbn run folder (no ${RUN_FILE})`);
-    throw new Error(`${file}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`${dir} is not an sbn run folder (no ${RUN_FILE})`, { cause: e });
+    throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
   }
   if (m.format !== RUN_FORMAT) throw new Error(`${file}: not an sbn run (format ${JSON.stringify(m.format)})`);
-  if (m.version !== RUN_VERSION) throw new Error(`${file}: run format version ${JSON.stringify(m.version)} is not supported (this build reads ${RUN_VERSION})`);
+  if (m.version !== RUN_VERSION)
+    throw new Error(
+      `${file}: run format version ${JSON.stringify(m.version)} is not supported (this build reads ${RUN_VERSION})`,
+    );
   for (const k of ['name', 'created', 'model'] as const) {
     if (typeof m[k] !== 'string') throw new Error(`${file}: "${k}" must be a string`);
   }
-  return { format: RUN_FORMAT, version: RUN_VERSION, name: m.name as string, created: m.created as string, model: m.model as string, source: typeof m.source === 'string' ? m.source : '' };
+  return {
+    format: RUN_FORMAT,
+    version: RUN_VERSION,
+    name: m.name as string,
+    created: m.created as string,
+    model: m.model as string,
+    source: typeof m.source === 'string' ? m.source : '',
+  };
 }
 
 /** summary.json of a run (its documented fields checked: see summaryFacts), or null when it has none yet. */
@@ -110,7 +151,7 @@ export function readSummary(dir: string): SummaryFile | null {
     return summaryFacts(readJsonObject(path.join(dir, SUMMARY_FILE)));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`);
+    throw new Error(`${path.join(dir, SUMMARY_FILE)}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -121,7 +162,7 @@ export function readConfig(dir: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: the file is damaged, not valid JSON (${(e as Error).message})`);
+    throw new Error(`${file}: the file is damaged, not valid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -142,23 +183,37 @@ export function runInfo(dir: string): RunInfo {
   }
   const problems: string[] = [];
   const attempt = (what: string, f: () => void) => {
-    try { f(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); }
+    try {
+      f();
+    } catch (e) {
+      problems.push(`${what}: ${(e as Error).message}`);
+    }
   };
   attempt('status', () => {
     const s = readStatus(dir);
     info.status = s.status;
     if (s.detail !== undefined) info.statusDetail = s.detail;
   });
-  attempt('config', () => { const e = configFacts(readConfig(dir)).train?.estimator; if (e) info.estimator = e; });
-  attempt('metrics', () => { const l = lastMetricsRecord(dir); if (l) info.last = l; });
-  attempt('summary', () => { const s = readSummary(dir); if (s) info.summary = s; });
+  attempt('config', () => {
+    const e = configFacts(readConfig(dir)).train?.estimator;
+    if (e) info.estimator = e;
+  });
+  attempt('metrics', () => {
+    const l = lastMetricsRecord(dir);
+    if (l) info.last = l;
+  });
+  attempt('summary', () => {
+    const s = readSummary(dir);
+    if (s) info.summary = s;
+  });
   if (problems.length) info.reason = problems.join('; ');
   return info;
 }
 
 /**
- * Every run folder directly under `root`, newest first (by creation time; folders without one by modification time).
- * Folders that are not readable runs are included with `reason` set; hidden entries and files are skipped. Never throws.
+ * Every run folder directly under `root`, newest first (by creation time; folders without one by modification
+ * time). Folders that are not readable runs are included with `reason` set; hidden entries and files are skipped.
+ * Never throws.
  */
 export function listRuns(root: string): RunInfo[] {
   let names: fs.Dirent[];
@@ -174,7 +229,11 @@ export function listRuns(root: string): RunInfo[] {
     const info = runInfo(dir);
     let t = info.created ? Date.parse(info.created) : NaN;
     if (!Number.isFinite(t)) {
-      try { t = fs.statSync(dir).mtimeMs; } catch { t = 0; }
+      try {
+        t = fs.statSync(dir).mtimeMs;
+      } catch {
+        t = 0;
+      }
     }
     rows.push({ info, t });
   }
@@ -185,11 +244,19 @@ export function listRuns(root: string): RunInfo[] {
 /** Remove temporary files of interrupted atomic writes (the caller holds the lock). */
 function removeStaleTemps(dir: string): void {
   for (const d of [dir, path.join(dir, EPOCH_CHECKPOINT_DIR)]) {
-    let names: string[] = [];
-    try { names = fs.readdirSync(d); } catch { continue; }
+    let names: string[];
+    try {
+      names = fs.readdirSync(d);
+    } catch {
+      continue;
+    }
     for (const n of names) {
       if (ATOMIC_TEMP_PATTERN.test(n) && !n.startsWith(`.${LOCK_FILE}.`)) {
-        try { fs.unlinkSync(path.join(d, n)); } catch { /* ignore */ }
+        try {
+          fs.unlinkSync(path.join(d, n));
+        } catch {
+          /* ignore */
+        }
       }
     }
   }
@@ -227,7 +294,11 @@ export class RunStore {
   /** Refresh the lock's heartbeat now (a timer does it every LOCK_HEARTBEAT_SECONDS while the run is open). */
   heartbeat(): void {
     if (this.closed) return;
-    try { refreshLock(this.dir); } catch { /* the next beat tries again */ }
+    try {
+      refreshLock(this.dir);
+    } catch {
+      /* the next beat tries again */
+    }
   }
 
   /**
@@ -239,7 +310,7 @@ export class RunStore {
     const clean = sanitizeRunName(name);
     fs.mkdirSync(root, { recursive: true });
     const base = `${stamp(created)}-${clean}`;
-    let dir = '';
+    let dir: string;
     for (let n = 1; ; n++) {
       dir = path.join(root, n === 1 ? base : `${base}-${n}`);
       try {
@@ -258,7 +329,12 @@ export class RunStore {
       writeFileAtomic(path.join(dir, ENVIRONMENT_FILE), json(init.environment));
       writeStatus(dir, 'running');
       const manifest: RunManifest = {
-        format: RUN_FORMAT, version: RUN_VERSION, name: clean, created: created.toISOString(), model, source: init.modelFileName,
+        format: RUN_FORMAT,
+        version: RUN_VERSION,
+        name: clean,
+        created: created.toISOString(),
+        model,
+        source: init.modelFileName,
       };
       writeFileAtomic(path.join(dir, RUN_FILE), json(manifest));
       return new RunStore(dir, manifest, 0);
@@ -286,19 +362,29 @@ export class RunStore {
     }
   }
 
-  static list(root: string): RunInfo[] { return listRuns(root); }
-  static info(dir: string): RunInfo { return runInfo(dir); }
-  static status(dir: string): StatusInfo { return readStatus(dir); }
+  static list(root: string): RunInfo[] {
+    return listRuns(root);
+  }
+  static info(dir: string): RunInfo {
+    return runInfo(dir);
+  }
+  static status(dir: string): StatusInfo {
+    return readStatus(dir);
+  }
   static readMetrics = readMetrics;
   static tailMetrics = tailMetrics;
   static readCheckpoint = readCheckpoint;
   static listCheckpoints = listCheckpoints;
   static readSummary = readSummary;
 
-  get name(): string { return this.manifest.name; }
+  get name(): string {
+    return this.manifest.name;
+  }
 
   /** False once `close` has run. */
-  get isOpen(): boolean { return !this.closed; }
+  get isOpen(): boolean {
+    return !this.closed;
+  }
 
   private live(): void {
     if (this.closed) throw new Error(`run ${this.dir} is closed`);
@@ -318,15 +404,24 @@ export class RunStore {
   appendMetrics(record: MetricsRecordInput): MetricsRecord {
     this.live();
     const given = record as Partial<Record<string, unknown>>;
-    if (typeof given.kind !== 'string' || given.kind === '') throw new TypeError('a metrics record needs a "kind" string');
-    if (typeof given.step !== 'number' || !Number.isFinite(given.step)) throw new TypeError('a metrics record needs a finite "step" number');
+    if (typeof given.kind !== 'string' || given.kind === '')
+      throw new TypeError('a metrics record needs a "kind" string');
+    if (typeof given.step !== 'number' || !Number.isFinite(given.step))
+      throw new TypeError('a metrics record needs a finite "step" number');
     // the envelope's fields first, in the documented order
-    const full: Record<string, unknown> = Object.assign({ kind: undefined, step: undefined, time: undefined, elapsed: undefined }, record);
+    const full: Record<string, unknown> = Object.assign(
+      { kind: undefined, step: undefined, time: undefined, elapsed: undefined },
+      record,
+    );
     if (full.time === undefined) full.time = new Date().toISOString();
     if (full.elapsed === undefined) full.elapsed = Math.round(this.elapsed() * 1000) / 1000;
     const line = JSON.stringify(full);
     const checked = validateMetricsRecord(JSON.parse(line));
-    if (!checked.ok) throw new TypeError(`a metrics record readers would skip: ${checked.unknownKind !== undefined ? `unknown kind "${checked.unknownKind}"` : checked.error}`);
+    if (!checked.ok)
+      throw new TypeError(
+        'a metrics record readers would skip: ' +
+          (checked.unknownKind !== undefined ? `unknown kind "${checked.unknownKind}"` : checked.error),
+      );
     const buf = Buffer.from(line + '\n', 'utf8');
     const fd = this.metricsFd as number;
     let off = 0;
@@ -382,7 +477,11 @@ export class RunStore {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     if (this.metricsFd !== null) {
-      try { fs.closeSync(this.metricsFd); } catch { /* ignore */ }
+      try {
+        fs.closeSync(this.metricsFd);
+      } catch {
+        /* ignore */
+      }
       this.metricsFd = null;
     }
     releaseLock(this.dir);

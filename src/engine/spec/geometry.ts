@@ -1,6 +1,6 @@
-// Shapes through the layers of a model (docs/math.md §1.4, §4.2): what each layer takes and gives, its parameters and its
-// stochastic binary units. Shapes are [features] or [channels, height, width] (channel-major); `dense` and the
-// output layer flatten a [C, H, W] input implicitly, `conv` needs one.
+// Shapes through the layers of a model (docs/math.md §1.4, §4.2): what each layer takes and gives, its parameters
+// and its stochastic binary units. Shapes are [features] or [channels, height, width] (channel-major); `dense` and
+// the output layer flatten a [C, H, W] input implicitly, `conv` needs one.
 // The one authority on shapes, without TensorFlow.js: the parser's checks, the editor's hovers and code lenses,
 // the network's affine layers (modelGeometry) and the exact-enumeration cost all read them from here.
 import type { LayerSpec, ModelSpec } from './types';
@@ -79,7 +79,9 @@ export function inferGeometry(
         const issue = {
           index: i,
           field: 'type' as const,
-          message: `flatten needs a [channels, height, width] input, but ${source(i)} is already flat (${shapeSize(inShape)} values); remove this layer`,
+          message:
+            `flatten needs a [channels, height, width] input, but ${source(i)} is already flat ` +
+            `(${shapeSize(inShape)} values); remove this layer`,
         };
         return { layers: out, issue };
       }
@@ -93,7 +95,9 @@ export function inferGeometry(
         const issue = {
           index: i,
           field: 'type' as const,
-          message: `conv needs a [channels, height, width] input, but ${source(i)} is a flat vector of ${shapeSize(inShape)} values; ${hint}`,
+          message:
+            `conv needs a [channels, height, width] input, but ${source(i)} is a flat vector of ` +
+            `${shapeSize(inShape)} values; ${hint}`,
         };
         return { layers: out, issue };
       }
@@ -107,7 +111,8 @@ export function inferGeometry(
           index: i,
           field: 'kernel' as const,
           message:
-            `conv output would be ${Math.max(0, oh)}×${Math.max(0, ow)}: input ${h}×${w}, kernel ${layer.kernel}, padding ${padding}` +
+            `conv output would be ${Math.max(0, oh)}×${Math.max(0, ow)}: ` +
+            `input ${h}×${w}, kernel ${layer.kernel}, padding ${padding}` +
             (stride !== 1 ? `, stride ${stride}` : ''),
         };
         return { layers: out, issue };

@@ -120,13 +120,20 @@ export function memoryProblem(
   if (e.parameters > MAX_PARAMETERS) {
     return {
       path: e.largestLayer,
-      message: `the model has ${e.parameters.toPrecision(3)} parameters, more than the ${MAX_PARAMETERS.toExponential(0)} a checkpoint can hold; use fewer units or filters`,
+      message:
+        `the model has ${e.parameters.toPrecision(3)} parameters, more than the ${MAX_PARAMETERS.toExponential(0)} ` +
+        'a checkpoint can hold; use fewer units or filters',
     };
   }
   if (e.bytes <= availableBytes) return undefined;
-  const parts = `parameters ${formatBytes(e.parameterBytes)}, a training step ${formatBytes(e.stepBytes)}, evaluation ${formatBytes(e.evalBytes)}`;
+  const parts =
+    `parameters ${formatBytes(e.parameterBytes)}, a training step ${formatBytes(e.stepBytes)}, ` +
+    `evaluation ${formatBytes(e.evalBytes)}`;
   return {
     path: e.blame,
-    message: `training this model needs about ${formatBytes(e.bytes)} of memory (${parts}), more than this machine's ${formatBytes(availableBytes)}; use fewer units or filters, a smaller batchSize, or fewer samples`,
+    message:
+      `training this model needs about ${formatBytes(e.bytes)} of memory (${parts}), ` +
+      `more than this machine's ${formatBytes(availableBytes)}; ` +
+      'use fewer units or filters, a smaller batchSize, or fewer samples',
   };
 }

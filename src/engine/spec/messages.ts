@@ -64,9 +64,9 @@ export function describeSchema(schema: Schema | undefined, resolve: (s: Schema) 
     const min = typeof s.minItems === 'number' ? s.minItems : 0;
     const max = typeof s.maxItems === 'number' ? s.maxItems : undefined;
     if (max !== undefined && min === max) return `an array of exactly ${plural(min, 'item')}`;
-    if (max !== undefined)
-      return `${min === 0 ? 'an array' : min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`} of at most ${plural(max, 'item')}`;
-    return min > 0 ? (min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`) : 'an array';
+    const atLeast =
+      min <= 0 ? 'an array' : min === 1 ? 'a non-empty array' : `an array of at least ${plural(min, 'item')}`;
+    return max !== undefined ? `${atLeast} of at most ${plural(max, 'item')}` : atLeast;
   }
   if (t === 'object' && Array.isArray(s.required) && s.required.length > 0) {
     return `an object with ${listValues(s.required, 'and')}`;

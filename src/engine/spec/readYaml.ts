@@ -40,7 +40,7 @@ function walk(
     const seen = new Set<string>();
     for (const pair of node.items) {
       if (!isScalar(pair.key)) continue; // complex keys: yaml stringifies them; the schema then rejects them
-      const name = pair.key.value === null ? '' : String(pair.key.value);
+      const name = pair.key.value === null ? '' : pair.key.toString();
       const keySpan = spanOf(pair.key);
       if (seen.has(name)) problems.push({ path: [...path, name], span: keySpan, message: `duplicate key "${name}"` });
       seen.add(name);

@@ -35,7 +35,8 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
     } else if (output.loss === 'nll' && units < 2) {
       at(
         ['output', 'units'],
-        `expected at least 2 units for loss "nll" (one per class), got ${units}; use loss "logistic" for a binary output`,
+        `expected at least 2 units for loss "nll" (one per class), got ${units}; ` +
+          'use loss "logistic" for a binary output',
       );
     }
   }

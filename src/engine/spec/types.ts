@@ -57,7 +57,10 @@ export interface DataSpec {
   validation?: number;
   /** Seed of the train/validation permutation (the paper uses 1; docs/math.md §4.1). Default 1. */
   splitSeed?: number;
-  /** `flipcrop`: random horizontal flip then random crop from the image padded by 4 (docs/math.md §4.1). Default none. */
+  /**
+   * `flipcrop`: random horizontal flip then random crop from the image padded by 4 (docs/math.md §4.1).
+   * Default none.
+   */
   augment?: 'none' | 'flipcrop';
   /** Input scaling: `unit` [0, 1] (default), `pm1` [−1, 1], `standardize` (per feature, training statistics). */
   scale?: 'unit' | 'pm1' | 'standardize';

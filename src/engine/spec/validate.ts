@@ -218,7 +218,8 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
     case 'enum': {
       const allowed = e.params.allowedValues as unknown[];
       const strings = allowed.filter((v): v is string => typeof v === 'string');
-      let message = `expected ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${listValues(allowed)}`}, got ${got}`;
+      const expected = allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${listValues(allowed)}`;
+      let message = `expected ${expected}, got ${got}`;
       const raw = map.raw(path);
       if (typeof e.data !== 'string' && raw !== undefined && strings.includes(raw)) {
         message += ` (${raw} is read as a number here; write it in quotes: "${raw}")`;

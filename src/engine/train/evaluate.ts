@@ -33,7 +33,7 @@ function probabilities(net: Network, logits: tf.Tensor2D): tf.Tensor2D {
 
 /** Class index of each label: ±1 → 0/1 for the logistic loss. */
 function classIndex(net: Network, y: tf.Tensor1D): tf.Tensor1D {
-  return net.spec.output.loss === 'nll' ? y : (tf.div(tf.add(y, 1), 2) as tf.Tensor1D);
+  return net.spec.output.loss === 'nll' ? y : tf.div<tf.Tensor1D>(tf.add(y, 1), 2);
 }
 
 interface SampleResult {
@@ -74,11 +74,11 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
   const baseWeight = tf.sub(1, tf.sum(rho, 1));
   // flipped logits η_i = η₀ + δ_i W_{:, i}
   const woT = tf.transpose(net.layers[net.layers.length - 1].weight);
-  const flipped = tf.reshape(
+  const flipped = tf.reshape<tf.Rank.R2>(
     tf.add(tf.reshape(logits, [rows, 1, K]), tf.mul(tf.reshape(net.coding.flipShift(xL), [rows, n, 1]), woT)),
     [rows * n, K],
-  ) as tf.Tensor2D;
-  const yRep = tf.reshape(tf.tile(tf.reshape(y, [rows, 1]), [1, n]), [-1]) as tf.Tensor1D;
+  );
+  const yRep = tf.reshape<tf.Rank.R1>(tf.tile(tf.reshape(y, [rows, 1]), [1, n]), [-1]);
   const clsRep = tf.reshape(tf.tile(tf.reshape(cls, [rows, 1]), [1, n]), [-1]);
   const fFlip = tf.reshape(lossOnly(net.spec.output.loss, flipped, yRep), [rows, n]);
   const pFlip = probabilities(net, flipped);
@@ -88,11 +88,11 @@ function sbnSample(net: Network, layers: PreparedNetwork, x: tf.Tensor, y: tf.Te
   return {
     loss: mix(f0, fFlip) as tf.Tensor1D,
     correct: mix(correct0, correctFlip) as tf.Tensor1D,
-    probs: tf.add(
+    probs: tf.add<tf.Tensor2D>(
       tf.mul(tf.reshape(baseWeight, [rows, 1]), p0),
       tf.sum(tf.mul(tf.reshape(rho, [rows, n, 1]), tf.reshape(pFlip, [rows, n, Kp])), 1),
-    ) as tf.Tensor2D,
-    entropy: tf.div(entropySum, Math.max(units, 1)) as tf.Tensor1D,
+    ),
+    entropy: tf.div<tf.Tensor1D>(entropySum, Math.max(units, 1)),
   };
 }
 
@@ -128,7 +128,7 @@ export function* evaluateSplitPass(
       const y = tf.tensor1d(split.y.subarray(start, start + size), 'float32');
       // all S samples in one batch: rows are sample-major copies of the chunk
       const xs = tf.tile(x, [samples, ...x.shape.slice(1).map(() => 1)]);
-      const ys = tf.tile(y, [samples]) as tf.Tensor1D;
+      const ys = tf.tile<tf.Tensor1D>(y, [samples]);
       const s = sbnSample(net, prepared, xs, ys, rng);
       const meanProbs = tf.mean(tf.reshape(s.probs, [samples, size, -1]), 0);
       const accE = tf.sum(tf.cast(tf.equal(tf.argMax(meanProbs, 1), classIndex(net, y)), 'float32'));
@@ -168,7 +168,7 @@ export function accuracyVsSamples(net: Network, split: Split, samples: number, r
       const x = inputTensor(net, split.x.subarray(start * features, (start + size) * features), size);
       const y = tf.tensor1d(split.y.subarray(start, start + size), 'float32');
       const xs = tf.tile(x, [samples, ...x.shape.slice(1).map(() => 1)]);
-      const s = sbnSample(net, prepared, xs, tf.tile(y, [samples]) as tf.Tensor1D, rng);
+      const s = sbnSample(net, prepared, xs, tf.tile<tf.Tensor1D>(y, [samples]), rng);
       const probs = tf.reshape(s.probs, [samples, size, -1]);
       const running = tf.cumsum(probs, 0); // sums of the first s samples
       const hits = tf.cast(tf.equal(tf.argMax(running, 2), tf.reshape(classIndex(net, y), [1, size])), 'float32');

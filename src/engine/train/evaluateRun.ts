@@ -24,7 +24,10 @@ export interface RunEvaluation {
   file: string;
 }
 
-/** `auto` evaluates the test split, or the validation split when the data set has no test split, or the training split. */
+/**
+ * `auto` evaluates the test split, or the validation split when the data set has no test split, or the training
+ * split.
+ */
 export function evaluateRun(
   runDir: string,
   samples: number,
@@ -32,14 +35,13 @@ export function evaluateRun(
   seed = 1,
   checkpoint: 'latest' | number = 'latest',
 ): RunEvaluation {
-  let config: RunConfig;
   let cp: Checkpoint;
   try {
     RunStore.info(runDir);
   } catch (e) {
     throw new ConfigError(`${runDir}: not a run folder (${(e as Error).message})`);
   }
-  config = readRunConfig(runDir);
+  const config: RunConfig = readRunConfig(runDir);
   try {
     cp = RunStore.readCheckpoint(runDir, checkpoint);
   } catch (e) {

@@ -21,7 +21,7 @@ export function dataDependentInit(net: Network, x: tf.Tensor): void {
       // dense weight [out, in]: scale rows; conv filter [K, K, in, out]: scale the last axis
       const w =
         net.geometry[k].kind === 'dense' ? tf.div(layer.weight, tf.reshape(s, [-1, 1])) : tf.div(layer.weight, s);
-      const b = tf.div(tf.sub(layer.bias, m), s) as tf.Tensor1D;
+      const b = tf.div<tf.Tensor1D>(tf.sub(layer.bias, m), s);
       const normalised = tf.div(tf.sub(a, m), s);
       // the authors use tanh(a) here whatever the coding; {0,1} units take (1 + tanh(a))/2
       const act = net.coding.kind === 'pm1' ? tf.tanh(normalised) : tf.div(tf.add(tf.tanh(normalised), 1), 2);

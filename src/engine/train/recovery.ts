@@ -82,11 +82,14 @@ export function checkpointProblem(
     return 'extra: the training state (accumulators, epochsDone, lr) is missing or malformed';
   }
   if (trainingExamples !== undefined) {
-    const expected =
-      (extra.epochsDone as number) * Math.ceil(trainingExamples / t.batchSize) +
-      Math.ceil((acc.epochCount as number) / t.batchSize);
+    const epochsDone = extra.epochsDone as number;
+    const epochCount = acc.epochCount as number;
+    const expected = epochsDone * Math.ceil(trainingExamples / t.batchSize) + Math.ceil(epochCount / t.batchSize);
     if (cp.step !== expected) {
-      return `step ${cp.step} does not match its position in the data (${extra.epochsDone} epochs and ${acc.epochCount} examples of ${trainingExamples} in batches of ${t.batchSize} make step ${expected})`;
+      return (
+        `step ${cp.step} does not match its position in the data (${epochsDone} epochs and ${epochCount} examples ` +
+        `of ${trainingExamples} in batches of ${t.batchSize} make step ${expected})`
+      );
     }
   }
   return undefined;
@@ -95,7 +98,8 @@ export function checkpointProblem(
 /** Local date and time, to the second: when a checkpoint was written, as messages show it. */
 export function localTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return `${date} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /** The checkpoint a resume of `dir` uses (checked against the run's configuration), and the damaged ones. */
@@ -115,7 +119,8 @@ function resumeNote(search: ResumeSearch): string {
   if (search.found) {
     const f = search.found;
     const which = f.file === 'checkpoint.json' ? 'checkpoint' : `checkpoint ${f.file}`;
-    return `resume continues from step ${f.checkpoint.step} (${which} of ${localTime(f.written)}${damaged ? `; ${damaged} damaged` : ''})`;
+    const also = damaged ? `; ${damaged} damaged` : '';
+    return `resume continues from step ${f.checkpoint.step} (${which} of ${localTime(f.written)}${also})`;
   }
   if (search.damaged.length)
     return `no valid checkpoint (${damaged} damaged): resume refuses unless told to start over from step 0`;

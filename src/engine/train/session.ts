@@ -178,7 +178,8 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
     const search = resumeSearch(store.dir, data.train.n);
     if (!search.found && search.damaged.length > 0 && !options.startOver) {
       throw new ConfigError(
-        `${runDir}: cannot resume: no valid checkpoint (${search.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}) — ` +
+        `${runDir}: cannot resume: no valid checkpoint ` +
+          `(${search.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}) — ` +
           'start it over from step 0 with --start-over (sbn train --resume <run> --start-over)',
       );
     }
@@ -197,7 +198,8 @@ export function resumeSession(runDir: string, options: ResumeOptions = {}): Resu
       }
       if (typeof trainedOn === 'string' && trainedOn !== options.backend) {
         warnings.push(
-          `this run was trained on ${trainedOn} and continues on ${options.backend}: its results will not be bit-identical to an uninterrupted run on ${trainedOn}`,
+          `this run was trained on ${trainedOn} and continues on ${options.backend}: ` +
+            `its results will not be bit-identical to an uninterrupted run on ${trainedOn}`,
         );
       }
     }
@@ -310,7 +312,8 @@ export function readRunConfig(dir: string): RunConfig {
     throw new ConfigError(`${file}: expected a JSON object, the file is damaged`);
   if (c.format !== 'sbn-run-config' || c.version !== 1) {
     throw new ConfigError(
-      `${file}: not a run configuration this build reads (format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "sbn-run-config", 1)`,
+      `${file}: not a run configuration this build reads ` +
+        `(format ${JSON.stringify(c.format)}, version ${JSON.stringify(c.version)}; expected "sbn-run-config", 1)`,
     );
   }
   if (typeof c.modelFile !== 'string' || typeof c.baseDir !== 'string')

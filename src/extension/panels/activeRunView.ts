@@ -1,7 +1,7 @@
 // The Active Run view (`sbn.activeRun`, a WebviewView in the SBN Studio sidebar): the training run this window's
 // worker trains, at a glance — sparklines of the objective and the validation acc_e, step / epoch / ETA, Stop and
 // Open Dashboard; without one, an empty state (New Model File, a line about Train Model). webview/activeRun.ts draws
-// it. Same CSP page (webviewHtml.ts) and the same snapshot + delta stream as the panels: the view follows the run
+// it. Same CSP page (src/html.ts) and the same snapshot + delta stream as the panels: the view follows the run
 // through the shared SeriesStore (a LiveRun) with a SeriesSubscriber of kind `activeRun`, and posts nothing while
 // hidden (a view that shows again says `ready` and gets a snapshot).
 import * as path from 'node:path';
@@ -94,7 +94,7 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    this.viewDisposables.forEach((d) => d.dispose());
+    for (const d of this.viewDisposables) d.dispose();
     this.view = view;
     this.ready = false;
     this.needsSnapshot = true;
@@ -169,7 +169,7 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
   }
 
   protected override release(): void {
-    this.viewDisposables.forEach((d) => d.dispose());
+    for (const d of this.viewDisposables) d.dispose();
     if (this.current) {
       this.current.listener.dispose();
       this.deps.store.release(this.current.live);

@@ -10,7 +10,10 @@ export interface CompareSource {
   state(): RunState;
 }
 
-/** The compare message for these runs (pure: no vscode; x of every series in epochs when the run's step rate per epoch is known). */
+/**
+ * The compare message for these runs (pure: no vscode; x of every series in epochs when the run's step rate per epoch
+ * is known).
+ */
 export function compareMessage(lives: readonly CompareSource[]): Extract<HostToWebview, { type: 'compare' }> {
   const runs: CompareRun[] = [];
   const series: Record<string, SeriesPayload> = {};

@@ -154,16 +154,14 @@ export function registerComparePanel(context: vscode.ExtensionContext, deps: Dep
       return slot.current!.state();
     }),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+      deserializeWebviewPanel: (panel: vscode.WebviewPanel, state: unknown) => {
         const raw = (state as { runDirs?: unknown } | undefined)?.runDirs;
         const dirs = Array.isArray(raw)
           ? raw.filter((d): d is string => typeof d === 'string' && fs.existsSync(path.join(d, 'run.json')))
           : [];
-        if (!dirs.length || slot.current) {
-          panel.dispose();
-          return;
-        }
-        adopt(panel, dirs);
+        if (!dirs.length || slot.current) panel.dispose();
+        else adopt(panel, dirs);
+        return Promise.resolve();
       },
     }),
   );

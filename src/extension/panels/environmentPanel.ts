@@ -154,12 +154,10 @@ export function registerEnvironmentPanel(
       return p.state();
     }),
     vscode.window.registerWebviewPanelSerializer(ENVIRONMENT_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
-        if (slot.current) {
-          panel.dispose();
-          return;
-        }
-        void adopt(panel).refresh();
+      deserializeWebviewPanel: (panel: vscode.WebviewPanel) => {
+        if (slot.current) panel.dispose();
+        else void adopt(panel).refresh();
+        return Promise.resolve();
       },
     }),
   );

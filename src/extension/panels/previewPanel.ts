@@ -1,9 +1,10 @@
 // Model Preview (`sbn.previewModel`): a panel beside the editor that follows the active model file (*.sbn.json,
 // *.sbn.yaml), re-checked after edits (debounced, setting sbn.validation.delay): the layers' shapes, parameter and
 // binary-unit counts (spec layerGeometry), and per-layer gradient variance / SNR of psa, dste, reinforce and arm on a
-// small batch, computed by a `preview` worker job (src/protocol.ts). A new edit kills the job in flight (its worker
-// process) before starting the next. A file with problems shows them (never a blank panel). webview/preview.ts draws
-// it; the host sends the whole state (`preview` message) on every change.
+// small batch, computed by a `preview` worker job (src/protocol.ts). A new edit stops the job in flight through the
+// run manager (a preview job's worker is killed at once: it has nothing to save) before starting the next. A file
+// with problems shows them (never a blank panel). webview/preview.ts draws it; the host sends the whole state
+// (`preview` message) on every change.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -74,20 +75,12 @@ class ModelPreview extends WebviewPanelHost<{ jobs: number; cancelled: number }>
     }, delay);
   }
 
-  /** Kill the preview job in flight (its result would be for an older text). */
+  /** Stop the preview job in flight (its result would be for an older text). */
   private cancel(): void {
     const job = this.job;
     if (!job) return;
     this.job = undefined;
-    const pid = this.deps.runs.pidOf(job);
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      this.stats.cancelled++;
-    }
+    if (job.stop()) this.stats.cancelled++;
   }
 
   private async update(): Promise<void> {
@@ -238,7 +231,7 @@ export function registerPreviewPanel(
   const slot = new PanelSlot<ModelPreview>();
   const adopt = (panel: vscode.WebviewPanel): ModelPreview => slot.adopt(new ModelPreview(panel, deps));
   const serializer: vscode.WebviewPanelSerializer = {
-    deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+    deserializeWebviewPanel: (panel: vscode.WebviewPanel, state: unknown) => {
       const saved = (state as { fileUri?: unknown } | undefined)?.fileUri;
       let uri: vscode.Uri | undefined;
       if (typeof saved === 'string') {
@@ -253,16 +246,14 @@ export function registerPreviewPanel(
         const active = vscode.window.activeTextEditor?.document.uri;
         if (isModelFile(active)) uri = active;
       }
-      if (!uri || slot.current) {
-        panel.dispose();
-        return;
-      }
-      adopt(panel).follow(uri);
+      if (!uri || slot.current) panel.dispose();
+      else adopt(panel).follow(uri);
+      return Promise.resolve();
     },
   };
   context.subscriptions.push(
     slot,
-    vscode.commands.registerCommand('sbn.previewModel', async (arg?: unknown) => {
+    vscode.commands.registerCommand('sbn.previewModel', (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri && isModelFile(arg) ? arg : vscode.window.activeTextEditor?.document.uri;
       if (!isModelFile(uri)) {
         void vscode.window.showInformationMessage('Open a model file (*.sbn.yaml or *.sbn.json) to preview it.');

@@ -87,7 +87,7 @@ export function registerPanels(
     extensionUri: context.extensionUri,
     runs: deps.runs,
     log: deps.log,
-    version: String(context.extension.packageJSON.version),
+    version: String((context.extension.packageJSON as { version?: unknown }).version),
   });
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {

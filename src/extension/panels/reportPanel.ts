@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseReportData, REPORT_JSON_NAMES, reportTitle, type ExperimentData } from '../../report/data';
 import { reportPanelHtml } from '../../report/html';
-import { makeNonce } from './webviewHtml';
+import { makeNonce } from '../../html';
 import { notificationText } from '../untrustedText';
 import { WebviewHost, type PanelState } from './webviewHost';
 
@@ -57,7 +57,8 @@ async function resultFile(uri: vscode.Uri): Promise<vscode.Uri | string> {
   }
   return (
     best?.uri ??
-    `${uri.fsPath}: no ${REPORT_JSON_NAMES.join(' or ')} beside it — SBN Studio shows a report from the result data that sbn experiment writes beside report.html (open report.html in a browser to see the page itself)`
+    `${uri.fsPath}: no ${REPORT_JSON_NAMES.join(' or ')} beside it — SBN Studio shows a report from the result data ` +
+      'that sbn experiment writes beside report.html (open report.html in a browser to see the page itself)'
   );
 }
 
@@ -89,7 +90,10 @@ export async function readReport(
   return parsed.ok ? { file, data: parsed.data } : { message: parsed.message };
 }
 
-/** The page is the report's own (reportPanelHtml), loaded again for new data; it is sent the data when it says `ready`. */
+/**
+ * The page is the report's own (reportPanelHtml), loaded again for new data; it is sent the data when it says
+ * `ready`.
+ */
 class ReportPanel extends WebviewHost {
   private data: ExperimentData;
   private readonly dist: vscode.Uri;
@@ -164,7 +168,10 @@ class ReportPanel extends WebviewHost {
   }
 }
 
-/** The command sbn.openReport (returns the panel, or undefined when there is nothing to show) and the open panels' state. */
+/**
+ * The command sbn.openReport (returns the panel, or undefined when there is nothing to show) and the open panels'
+ * state.
+ */
 export function registerReportPanel(
   context: vscode.ExtensionContext,
   log: vscode.LogOutputChannel,

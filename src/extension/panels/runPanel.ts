@@ -222,17 +222,12 @@ export class PanelRegistry implements vscode.Disposable {
   /** The serializer of one panel kind: restores its panels after a window reload (webview state = {runDir}). */
   serializer(desc: PanelDescriptor): vscode.WebviewPanelSerializer {
     return {
-      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+      deserializeWebviewPanel: (panel: vscode.WebviewPanel, state: unknown) => {
         const runDir = (state as { runDir?: unknown } | undefined)?.runDir;
-        if (
-          typeof runDir !== 'string' ||
-          !fs.existsSync(path.join(runDir, 'run.json')) ||
-          this.get(desc.kind, runDir)
-        ) {
+        if (typeof runDir !== 'string' || !fs.existsSync(path.join(runDir, 'run.json')) || this.get(desc.kind, runDir))
           panel.dispose();
-          return;
-        }
-        this.adopt(desc, panel, runDir);
+        else this.adopt(desc, panel, runDir);
+        return Promise.resolve();
       },
     };
   }

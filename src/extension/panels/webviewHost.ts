@@ -6,8 +6,8 @@
 // the rest of its page's messages in `onPanelMessage()`.
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostToWebview, type PanelKind, type WebviewToHost } from '../../webviewProtocol';
-import { Throttle } from './seriesStore';
-import { makeNonce, panelHtml } from './webviewHtml';
+import { Throttle } from './series/throttle';
+import { makeNonce, panelHtml } from '../../html';
 
 /** What a panel has done, for the `sbn.panelState` command (tests, troubleshooting). */
 export interface PanelState {
@@ -130,15 +130,13 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
         break;
       }
       default:
-        this.onPanelMessage(msg);
+        this.onPanelMessage?.(msg);
         break;
     }
   }
 
-  /** The page's own messages (stop, export, commands…). */
-  protected onPanelMessage(_msg: WebviewToHost): void {
-    /* none by default */
-  }
+  /** The page's own messages (stop, export, commands…); a page that sends none leaves it out. */
+  protected onPanelMessage?(msg: WebviewToHost): void;
 
   /** The handshake's part of `sbn.panelState`: ready and the counters (a copy of the errors). */
   protected hostState(): { ready: boolean } & HostStats & X {
@@ -159,7 +157,7 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
     if (this.disposed) return;
     this.disposed = true;
     this.throttle?.dispose();
-    this.disposables.forEach((d) => d.dispose());
+    for (const d of this.disposables) d.dispose();
     this.release();
     this.closed.fire();
     this.closed.dispose();

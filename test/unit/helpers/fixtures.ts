@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec, StateCoding, OutputLoss, NoiseKind } from '../../../src/engine/spec/types';
 import type { LayerValues } from '../../../src/engine/network';
+import type { AuthorsCurvesFile } from '../../../src/engine/experiments/gradacc';
 import { Rng } from '../../../src/engine/rng';
 import { AUTHORS_CHECKPOINTS_FILE, AUTHORS_CURVES_FILE, authorsReferenceDir } from '../../../src/cli/reference';
 
@@ -49,8 +50,8 @@ export function gradevalData(): GradevalData {
   return cached;
 }
 
-export function gradevalCurves(): { M: number[]; curves: Record<string, Record<string, number[]>> } {
-  return JSON.parse(fs.readFileSync(authorsCurvesFile(), 'utf8'));
+export function gradevalCurves(): AuthorsCurvesFile {
+  return JSON.parse(fs.readFileSync(authorsCurvesFile(), 'utf8')) as AuthorsCurvesFile;
 }
 
 /** The 2-5-5-5-1 net of Experiment 1 ({0,1} states, logistic noise, logistic loss): the engine's definition. */
