@@ -309,8 +309,10 @@ function renderReference(pass: DiagnosticsPass | null | undefined): void {
     reference.append(
       'Reference: an ',
       b('unbiased mean'),
-      ' of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. ' +
-        'Its relative standard error per layer: ',
+      pass.referenceEstimator === 'local-expectation'
+        ? ` of ${pass.referenceDraws ?? 'many'} local-expectation draws`
+        : ` of ${pass.referenceDraws ?? 'many'} REINFORCE (leave-one-out) draws`,
+      ' — exact enumeration does not fit this model. Its relative standard error per layer: ',
       pass.layers.map((l, k) => `${l} ${fmt(pass.referenceError[k], 3)}`).join(', '),
       ". Errors of an estimator below that level are indistinguishable from the reference's own.",
     );

@@ -115,7 +115,7 @@ const layerStatsLayer = object({
 
 const diagnosticsLayer = object({
   name: text, cos: array(measured), cosQ15: array(measured), cosQ85: array(measured), rmse: array(measured),
-  variance: measured, snr: measured, bias: measured,
+  variance: measured, snr: measured, bias: measured, biasSquared: optional(measured),
 });
 
 /**
@@ -130,8 +130,13 @@ export const METRICS_KIND_FIELDS = {
   'lr-chosen': { lr: count },
   layerStats: { epoch: count, layers: array(layerStatsLayer) },
   diagnostics: {
-    epoch: count, reference: oneOf(['exact', 'unbiased-mean'] as const), referenceError: array(measured), draws: count, M: array(count),
-    seconds: count, layers: array(text), estimators: array(object({ estimator: text, seconds: count, layers: array(diagnosticsLayer) })),
+    epoch: count, reference: oneOf(['exact', 'unbiased-mean'] as const),
+    referenceEstimator: optional(oneOf(['local-expectation', 'reinforce-loo'] as const)),
+    referenceDraws: optional(count),
+    referenceError: array(measured), draws: count, M: array(count), seconds: count, layers: array(text),
+    estimators: array(object({
+      estimator: text, seconds: count, secondsPerDraw: optional(count), layers: array(diagnosticsLayer),
+    })),
   },
   diverged: { layer: text, message: text },
   resume: { epoch: count },

@@ -140,6 +140,8 @@ export interface DiagnosticsSpec {
   draws?: number;
   /** Default 10 s. */
   budgetSeconds?: number;
+  /** Target relative standard error of a local-expectation reference per layer; default 0.05. */
+  referenceTargetError?: number;
   /** Default 64. */
   batch?: number;
   /** Steps between layer statistics; default train.logInterval; 0 = off. */

@@ -264,6 +264,8 @@ export function toDiagnosticsPass(r: DiagnosticsMetricsRecord): DiagnosticsPass 
     step: r.step,
     epoch: r.epoch,
     reference: r.reference,
+    ...(r.referenceEstimator ? { referenceEstimator: r.referenceEstimator } : {}),
+    ...(r.referenceDraws !== undefined ? { referenceDraws: r.referenceDraws } : {}),
     referenceError: r.referenceError.map((v) => v ?? 0),
     draws: r.draws,
     M: r.M,
