@@ -138,6 +138,10 @@ export const METRICS_KIND_FIELDS = {
       estimator: text, seconds: count, secondsPerDraw: optional(count), layers: array(diagnosticsLayer),
     })),
   },
+  auto: {
+    epoch: count, layers: array(text), candidates: array(text), costs: array(count), mse: array(array(measured)),
+    choice: array(text),
+  },
   diverged: { layer: text, message: text },
   resume: { epoch: count },
   warning: { message: text },
@@ -189,6 +193,7 @@ export type LrTrialRecord = MetricsRecordOf<'lr-trial'>;
 export type LrChosenRecord = MetricsRecordOf<'lr-chosen'>;
 export type LayerStatsRecord = MetricsRecordOf<'layerStats'>;
 export type DiagnosticsMetricsRecord = MetricsRecordOf<'diagnostics'>;
+export type AutoRecord = MetricsRecordOf<'auto'>;
 export type DivergedRecord = MetricsRecordOf<'diverged'>;
 export type ResumeRecord = MetricsRecordOf<'resume'>;
 export type WarningRecord = MetricsRecordOf<'warning'>;

@@ -9,6 +9,7 @@ import type { Rng } from '../rng';
 import { prepareNetwork, sampleStates } from '../estimators/common';
 import { compareEstimatorsPass, DEFAULT_REFERENCE_MAX_DRAWS, DEFAULT_REFERENCE_TARGET_ERROR } from '../diagnostics';
 import type { ReferenceKind } from '../reference';
+import { AUTO_DIAGNOSTICS_INTERVAL, withCandidates } from './auto';
 import { gradientDrawsPass, type Dataset } from '../gradients';
 import { runToEnd, type Pass } from '../passes';
 import type { EstimatorName } from '../estimators';
@@ -27,9 +28,13 @@ export interface ResolvedDiagnostics {
 
 export function resolveDiagnostics(spec: ModelSpec, t: ResolvedTrainSpec): ResolvedDiagnostics {
   const d = spec.diagnostics ?? {};
-  const estimators = d.estimators ?? [...new Set([t.estimator, 'psa', 'dste', 'reinforce', 'arm'] as const)];
+  const defaults: EstimatorName[] = ['psa', 'dste', 'reinforce', 'arm'];
+  const estimators = t.auto
+    ? withCandidates(d.estimators ?? defaults, t.auto)
+    : (d.estimators ?? [...new Set([t.estimator as EstimatorName, ...defaults])]);
   return {
-    interval: d.interval ?? 0,
+    // estimator auto chooses from the diagnostics: they are on unless the file sets an interval
+    interval: d.interval ?? (t.auto ? AUTO_DIAGNOSTICS_INTERVAL : 0),
     estimators: [...estimators],
     draws: d.draws ?? 50,
     budgetSeconds: d.budgetSeconds ?? 10,
