@@ -1,4 +1,4 @@
-// The reference gradient the diagnostics compare estimators with (docs/math.md §3.7): the exact gradient where
+// The reference gradient the diagnostics compare estimators with (docs/math.md §3.8): the exact gradient where
 // enumeration fits; otherwise the mean of local-expectation draws (unbiased, and far less noisy than REINFORCE),
 // drawn in growing chunks until every layer's relative standard error is below a target; REINFORCE with a
 // leave-one-out baseline only when not even a few local-expectation draws fit the time budget.

@@ -37,7 +37,7 @@ test('the model schema lists exactly the training estimators, in order, with a d
   const enums = estimatorEnums(schema);
   assert.ok(enums.length >= 2, 'train.estimator and diagnostics.estimators');
   for (const e of enums) {
-    // train.estimator also offers `auto`, a choice among the others per layer (docs/math.md §3.8)
+    // train.estimator also offers `auto`, a choice among the others per layer (docs/math.md §3.9)
     const expected = e.at.endsWith('.train.properties.estimator')
       ? [...TRAINING_ESTIMATORS, 'auto']
       : TRAINING_ESTIMATORS;

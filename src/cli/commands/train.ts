@@ -38,7 +38,7 @@ export interface TrainCliOptions {
 }
 
 function overridesOf(o: TrainCliOptions): Partial<TrainSpec> {
-  // `auto` is not an estimator of its own but a choice among them per layer (docs/math.md §3.8)
+  // `auto` is not an estimator of its own but a choice among them per layer (docs/math.md §3.9)
   const estimator =
     o.estimator === undefined ? undefined : o.estimator === 'auto' ? 'auto' : parseEstimatorName(o.estimator);
   if (estimator === 'exact')

@@ -131,7 +131,7 @@ function checkData(data: Record<string, unknown>, shape: number[] | undefined, a
   }
 }
 
-/** `estimator: auto` (docs/math.md §3.8): its settings, and the diagnostics it chooses from. */
+/** `estimator: auto` (docs/math.md §3.9): its settings, and the diagnostics it chooses from. */
 function checkAuto(train: Record<string, unknown>, diagnostics: Record<string, unknown>, at: At): void {
   if (train.estimator !== 'auto') {
     if (train.auto !== undefined && typeof train.estimator === 'string')

@@ -100,7 +100,7 @@ export interface LrSearchSpec {
 /** A number is a constant lr; `"search"` is an lr search with the paper's defaults. */
 export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec;
 
-/** `estimator: auto` (docs/math.md §3.8): per layer, the candidate of least error per unit cost in the diagnostics. */
+/** `estimator: auto` (docs/math.md §3.9): per layer, the candidate of least error per unit cost in the diagnostics. */
 export interface AutoSpec {
   /** The estimators to choose from; default psa, dste, arm (reinforce, with its loo baseline, needs samples ≥ 2). */
   candidates?: TrainingEstimatorName[];

@@ -1,4 +1,4 @@
-// `estimator: auto` (docs/math.md §3.8): every diagnostics pass measures, per layer, each candidate's mean squared
+// `estimator: auto` (docs/math.md §3.9): every diagnostics pass measures, per layer, each candidate's mean squared
 // error against the reference for the training batch (squared bias + variance scaled to the batch) and its cost per
 // step; each layer then trains with the candidate of least MSE × cost^costWeight, a new choice held for
 // `stickyPasses` passes. A step runs each chosen candidate once (same noise stream, in candidate order) and takes
