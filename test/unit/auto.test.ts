@@ -16,6 +16,8 @@ import { Rng } from '../../src/engine/rng';
 import { RunStore, readMetrics, effectiveMetrics, type MetricsRecord } from '../../src/engine/runs';
 import { GRADACC_MODEL } from '../../src/engine/experiments/gradacc';
 import { gradevalData } from './helpers/fixtures';
+import { RunSeries } from '../../src/extension/panels/series/runSeries';
+import { SERIES } from '../../src/webviewProtocol';
 
 before(async () => {
   await initBackend();
@@ -162,4 +164,29 @@ test('with costWeight > 0 the costs measured on the initial network are kept thr
   const autos = (await interruptedRun('interrupted-auto-cost', spec, data)).filter((r) => r.kind === 'auto');
   assert.ok(autos.length >= 6 && autos.some((r) => r.step > 5));
   for (const r of autos) assert.deepEqual(r.costs, autos[0].costs);
+});
+
+test("the Gradient Diagnostics panel's auto lanes: one series per layer and candidate, set while it is chosen", () => {
+  const run = new RunSeries(100);
+  const record = (step: number, choice: string[]): MetricsRecord => ({
+    kind: 'auto',
+    step,
+    time: '2026-01-01T00:00:00.000Z',
+    elapsed: step,
+    epoch: step / 10,
+    layers: ['dense1', 'output'],
+    candidates: ['psa', 'dste'],
+    costs: [0.002, 0.001],
+    mse: [
+      [0.1, 0.5],
+      [0.01, 0.01],
+    ],
+    choice,
+  });
+  run.ingest([record(0, ['psa', 'dste']), record(10, ['dste', 'dste'])]);
+  const view = run.view('diagnostics');
+  assert.deepEqual(view[SERIES.autoKey('dense1', 'psa')].y, [1, null]);
+  assert.deepEqual(view[SERIES.autoKey('dense1', 'dste')].y, [null, 2]);
+  assert.deepEqual(view[SERIES.autoKey('output', 'dste')].y, [2, 2]);
+  assert.deepEqual(view[SERIES.autoKey('output', 'dste')].x, [0, 10]);
 });

@@ -156,6 +156,11 @@ export class RunSeries {
         this.extrasVersion++;
         break;
       }
+      case 'auto':
+        r.layers.forEach((layer, k) =>
+          r.candidates.forEach((c, i) => this.add(SERIES.autoKey(layer, c), step, r.choice[k] === c ? i + 1 : null)),
+        );
+        break;
       case 'diverged':
         this.facts.diverged = `${r.layer} ${r.message}`.trim();
         break;
