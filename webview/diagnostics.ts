@@ -111,6 +111,20 @@ function seriesSpecs(estimators: string[], key: (est: string) => string): ChartS
   }));
 }
 
+/** estimator auto's layers and candidates, from the series names diag/auto/<layer>/<candidate> (first seen first). */
+function autoLanes(): { layers: string[]; candidates: string[] } {
+  const layers = new Set<string>();
+  const candidates = new Set<string>();
+  for (const k of Object.keys(data.series)) {
+    const m = /^diag\/auto\/(.+)\/([^/]+)$/.exec(k);
+    if (m) {
+      layers.add(m[1]);
+      candidates.add(m[2]);
+    }
+  }
+  return { layers: [...layers], candidates: [...candidates] };
+}
+
 function build(layers: string[], estimators: string[], M: number[]): void {
   for (const c of charts) c.destroy();
   charts = [];
@@ -227,6 +241,33 @@ function build(layers: string[], estimators: string[], M: number[]): void {
       ),
     );
   }
+  const auto = autoLanes();
+  if (auto.layers.length > 0) {
+    const lanes = auto.candidates.map((c, i) => `${i + 1} ${estimatorStyle(c).label}`).join(', ');
+    const aGrid = section(
+      'estimator: auto — the estimator each layer trains with',
+      'After every pass each layer takes the candidate of least error per unit cost (docs/math.md §3.9); a line at ' +
+        `height i marks candidate i (${lanes}).`,
+    );
+    for (const layer of auto.layers) {
+      charts.push(
+        new Chart(
+          aGrid,
+          {
+            id: `auto-${layer}`,
+            title: `${layer} · chosen estimator`,
+            xLabel: 'step',
+            sync: 'sbn-diag-steps',
+            height: 150,
+            markers: true,
+            series: seriesSpecs(auto.candidates, (c) => SERIES.autoKey(layer, c)),
+          },
+          theme,
+          toggle,
+        ),
+      );
+    }
+  }
   content.append(el('h2', 'section-title', 'Latest values'));
   const wrap = el('div', 'table-wrap');
   const table = el('table', 'values');
@@ -309,8 +350,10 @@ function renderReference(pass: DiagnosticsPass | null | undefined): void {
     reference.append(
       'Reference: an ',
       b('unbiased mean'),
-      ' of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. ' +
-        'Its relative standard error per layer: ',
+      pass.referenceEstimator === 'local-expectation'
+        ? ` of ${pass.referenceDraws ?? 'many'} local-expectation draws`
+        : ` of ${pass.referenceDraws ?? 'many'} REINFORCE (leave-one-out) draws`,
+      ' — exact enumeration does not fit this model. Its relative standard error per layer: ',
       pass.layers.map((l, k) => `${l} ${fmt(pass.referenceError[k], 3)}`).join(', '),
       ". Errors of an estimator below that level are indistinguishable from the reference's own.",
     );
@@ -339,7 +382,7 @@ function render(): void {
   const pass = data.extras.latestDiagnostics;
   const { layers, estimators } = layersAndEstimators();
   const M = pass?.M ?? [1];
-  const key = JSON.stringify([layers, estimators, M]);
+  const key = JSON.stringify([layers, estimators, M, autoLanes()]);
   if (key !== layoutKey) {
     layoutKey = key;
     build(layers, estimators, M);

@@ -81,7 +81,7 @@ program
   .description('Train a model file (its data and train sections); progress bar, Ctrl-C stops cleanly with a checkpoint')
   .argument('[model-file]', 'model file (*.sbn.json or *.sbn.yaml) with data and train sections')
   .option('--epochs <N>', 'override train.epochs (with --resume: train until this many epochs)')
-  .option('--estimator <name>', 'override train.estimator')
+  .option('--estimator <name>', 'override train.estimator (any but exact, or auto)')
   .option('--lr <lr>', 'override train.lr: a number or "search"')
   .option('--batch-size <N>', 'override train.batchSize')
   .option('--samples <N>', 'override train.samples (noise samples per example per step)')

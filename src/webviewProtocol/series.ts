@@ -48,6 +48,11 @@ export const SERIES = {
   evalKey: (split: EvalSplit, metric: (typeof EVAL_METRICS)[number]): string => `${split}/${metric}`,
   /** Gradient diagnostics over training at the smallest M: `diag/<metric>/<layer>/<estimator>`. */
   diagKey: (metric: 'cos' | 'rmse', layer: string, estimator: string): string => `diag/${metric}/${layer}/${estimator}`,
+  /**
+   * estimator auto's choice over training: `diag/auto/<layer>/<candidate>` is the candidate's position (1, 2, …) in
+   * the candidate list while the layer trains with it, null otherwise — one lane per candidate.
+   */
+  autoKey: (layer: string, candidate: string): string => `diag/auto/${layer}/${candidate}`,
   /** Layer statistics: `layer/<stat>/<layer>`. */
   layerKey: (stat: LayerStat, layer: string): string => `layer/${stat}/${layer}`,
 } as const;

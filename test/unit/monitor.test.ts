@@ -98,6 +98,8 @@ test('the reference is exact where enumeration fits and an unbiased mean (with i
     assert.ok(
       expected === 'exact' ? r.referenceError.every((e) => e === 0) : r.referenceError.every((e) => e > 0 && e < 1),
     );
+    assert.equal(r.referenceEstimator, expected === 'exact' ? undefined : 'local-expectation');
+    assert.ok(expected === 'exact' ? r.referenceDraws === 0 : r.referenceDraws >= 8);
     assert.deepEqual(
       r.estimators.map((e) => e.estimator),
       ['psa', 'dste', 'reinforce', 'arm'],

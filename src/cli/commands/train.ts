@@ -38,7 +38,9 @@ export interface TrainCliOptions {
 }
 
 function overridesOf(o: TrainCliOptions): Partial<TrainSpec> {
-  const estimator = o.estimator === undefined ? undefined : parseEstimatorName(o.estimator);
+  // `auto` is not an estimator of its own but a choice among them per layer (docs/math.md §3.9)
+  const estimator =
+    o.estimator === undefined ? undefined : o.estimator === 'auto' ? 'auto' : parseEstimatorName(o.estimator);
   if (estimator === 'exact')
     throw new CliError('--estimator: exact enumeration is a reference, not a training estimator');
   return {

@@ -1,35 +1,47 @@
 // Gradient diagnostics of several estimators on one model and batch: how close each comes to a reference
-// gradient. The reference is the exact gradient when enumeration fits (docs/math.md §2.1), otherwise the mean of
-// many draws of an unbiased estimator (REINFORCE with a leave-one-out baseline), whose own standard error
-// is reported so that a reader can tell estimator error from reference noise.
+// gradient (reference.ts: exact where enumeration fits, otherwise the mean of many local-expectation draws),
+// whose own standard error is reported so that a reader can tell estimator error from reference noise.
 import type { Network } from '../model/network';
-import { networkValues, parameterSizes } from '../model/network';
-import { exactGradient } from '../estimators/exact';
-import { exactCost } from '../estimators/exactCost';
+import { parameterSizes } from '../model/network';
 import { gradientDrawsPass, type Dataset } from './draws';
 import { runToEnd, type Pass } from '../passes';
 import { layerAccuracy, type LayerAccuracy } from './accuracy';
 import type { EstimatorName } from '../estimators';
+import { referenceGradientPass, type ReferenceKind, type ReferenceOptions } from './reference';
 
 export interface EstimatorDiagnostics {
   estimator: string;
   seconds: number;
+  /** Seconds per draw on the diagnostics batch (the estimator's cost per step). */
+  secondsPerDraw: number;
   /**
    * Per layer: accuracy vs M, trace of the covariance of one draw, SNR = ‖mean‖²/variance, relative bias
-   * ‖mean − ref‖/‖ref‖.
+   * ‖mean − ref‖/‖ref‖, and biasSquared: ‖mean − ref‖² less the noise of both means (an unbiased estimate of the
+   * squared bias, may be < 0), relative to ‖ref‖².
    */
-  layers: (LayerAccuracy & { variance: number; snr: number; bias: number })[];
+  layers: (LayerAccuracy & { variance: number; snr: number; bias: number; biasSquared: number })[];
 }
 
 export interface DiagnosticsResult {
+  /** `exact`, or `unbiased-mean` with `referenceEstimator` saying which estimator's mean. */
   reference: 'exact' | 'unbiased-mean';
+  referenceEstimator?: Exclude<ReferenceKind, 'exact'>;
+  referenceDraws: number;
   /** Relative standard error of the reference per layer (0 for exact). */
   referenceError: number[];
+  /** ‖reference‖² per layer. */
+  referenceNorm2: number[];
   layerNames: string[];
   draws: number;
   M: number[];
   estimators: EstimatorDiagnostics[];
 }
+
+/** How the reference is drawn when enumeration does not fit; defaults for one-off comparisons. */
+export type CompareReferenceOptions = Partial<Omit<ReferenceOptions, 'seed'>>;
+
+export const DEFAULT_REFERENCE_TARGET_ERROR = 0.05;
+export const DEFAULT_REFERENCE_MAX_DRAWS = 2000;
 
 function norm2(v: ArrayLike<number>): number {
   let s = 0;
@@ -43,9 +55,9 @@ export function compareEstimators(
   estimators: EstimatorName[],
   draws: number,
   seed = 1,
-  referenceDraws = 2000,
+  reference: CompareReferenceOptions = {},
 ): DiagnosticsResult & { referenceSeconds: number } {
-  return runToEnd(compareEstimatorsPass(net, data, estimators, draws, seed, referenceDraws));
+  return runToEnd(compareEstimatorsPass(net, data, estimators, draws, seed, reference));
 }
 
 /** compareEstimators as a pass that yields after every batch of draws. */
@@ -55,28 +67,19 @@ export function* compareEstimatorsPass(
   estimators: EstimatorName[],
   draws: number,
   seed = 1,
-  referenceDraws = 2000,
+  referenceOptions: CompareReferenceOptions = {},
 ): Pass<DiagnosticsResult & { referenceSeconds: number }> {
-  const started = Date.now();
   const sizes = parameterSizes(net);
-  let reference: Float64Array[];
-  let kind: DiagnosticsResult['reference'];
-  let referenceError: number[];
-  if (!exactCost(net.spec, data.X.length).refusal) {
-    reference = exactGradient(net.spec, networkValues(net), data.X, data.Y).layers;
-    kind = 'exact';
-    referenceError = sizes.map(() => 0);
-  } else {
-    const ref = yield* gradientDrawsPass(net, data, 'reinforce', {
-      draws: referenceDraws,
-      seed: seed + 7777,
-      estimatorOptions: { baseline: 'loo' },
-    });
-    reference = ref.layers.map((l) => l.mean);
-    kind = 'unbiased-mean';
-    referenceError = ref.layers.map((l) => Math.sqrt(norm2(l.std) / referenceDraws / Math.max(norm2(l.mean), 1e-300)));
-  }
-  const referenceSeconds = (Date.now() - started) / 1000;
+  const ref = yield* referenceGradientPass(net, data, {
+    seed: seed + 7777,
+    targetError: referenceOptions.targetError ?? DEFAULT_REFERENCE_TARGET_ERROR,
+    budgetSeconds: referenceOptions.budgetSeconds ?? Infinity,
+    maxDraws: referenceOptions.maxDraws ?? DEFAULT_REFERENCE_MAX_DRAWS,
+    ignoreClock: referenceOptions.ignoreClock,
+    kind: referenceOptions.kind,
+  });
+  const reference = ref.layers;
+  const refNorm2 = reference.map(norm2);
   const M = [1, 10, 100].filter((m) => m <= draws);
   const results: EstimatorDiagnostics[] = [];
   for (const [index, name] of estimators.entries()) {
@@ -88,31 +91,46 @@ export function* compareEstimatorsPass(
       estimatorOptions: { baseline: 'loo' },
       onDraw: (d, layers) => layers.forEach((v, k) => store[k].set(v, d * sizes[k])),
     });
+    const seconds = (Date.now() - started) / 1000;
     results.push({
       estimator: name,
-      seconds: (Date.now() - started) / 1000,
+      seconds,
+      secondsPerDraw: seconds / draws,
       layers: sizes.map((P, k) => {
         const variance = norm2(summary.layers[k].std);
         const mean = summary.layers[k].mean;
-        const diff = mean.map((v, i) => v - reference[k][i]);
+        const diff2 = norm2(mean.map((v, i) => v - reference[k][i]));
+        const scale = Math.max(refNorm2[k], 1e-300);
         return {
           ...layerAccuracy(net.layerNames[k], store[k], P, reference[k], M),
           variance,
           snr: norm2(mean) / Math.max(variance, 1e-300),
-          bias: Math.sqrt(norm2(diff) / Math.max(norm2(reference[k]), 1e-300)),
+          bias: Math.sqrt(diff2 / scale),
+          biasSquared: (diff2 - variance / draws - ref.meanVariance[k]) / scale,
         };
       }),
     });
   }
   return {
-    reference: kind,
-    referenceError,
-    referenceSeconds,
+    reference: ref.kind === 'exact' ? 'exact' : 'unbiased-mean',
+    ...(ref.kind === 'exact' ? {} : { referenceEstimator: ref.kind }),
+    referenceDraws: ref.draws,
+    referenceError: ref.relativeError,
+    referenceNorm2: refNorm2,
+    referenceSeconds: ref.seconds,
     layerNames: net.layerNames,
     draws,
     M,
     estimators: results,
   };
+}
+
+/** In words: what the reference of a diagnostics result is. */
+export function referenceDescription(r: Pick<DiagnosticsResult, 'reference' | 'referenceEstimator'>): string {
+  if (r.reference === 'exact') return 'the exact gradient (enumeration)';
+  return r.referenceEstimator === 'reinforce-loo'
+    ? 'the mean of many REINFORCE (leave-one-out) draws'
+    : 'the mean of many local-expectation draws';
 }
 
 /** A Markdown report of a diagnostics result. */
@@ -122,29 +140,32 @@ export function diagnosticsMarkdown(title: string, r: DiagnosticsResult): string
     '',
     r.reference === 'exact'
       ? `Reference: the **exact** gradient (enumeration). ${r.draws} draws per estimator.`
-      : `Reference: the mean of many REINFORCE (leave-one-out) draws — exact enumeration does not fit this model. ` +
-        `Its relative standard error per layer: ` +
+      : `Reference: ${referenceDescription(r)} (${r.referenceDraws} draws) — exact enumeration does not fit ` +
+        'this model. Its relative standard error per layer: ' +
         `${r.referenceError.map((e, k) => `${r.layerNames[k]} ${e.toFixed(3)}`).join(', ')}. ` +
         `${r.draws} draws per estimator.`,
     '',
     'Cosine similarity and relative RMSE of averages of M draws against the reference; variance = trace of the ' +
-      'covariance of one draw; SNR = ‖mean‖² / variance.',
+      'covariance of one draw; SNR = ‖mean‖² / variance; bias = ‖mean − reference‖ / ‖reference‖.',
     '',
   ];
   r.layerNames.forEach((layer, k) => {
     lines.push(`## Layer ${layer}`, '');
-    lines.push(
-      `| estimator | ${r.M.map((m) => `cos M=${m}`).join(' | ')} | ` +
-        `${r.M.map((m) => `RMSE M=${m}`).join(' | ')} | variance | SNR |`,
-    );
-    lines.push(`|---|${r.M.map(() => '---:').join('|')}|${r.M.map(() => '---:').join('|')}|---:|---:|`);
+    const cosHeads = r.M.map((m) => `cos M=${m}`).join(' | ');
+    const rmseHeads = r.M.map((m) => `RMSE M=${m}`).join(' | ');
+    lines.push(`| estimator | ${cosHeads} | ${rmseHeads} | variance | SNR | bias |`);
+    lines.push(`|---|${r.M.map(() => '---:').join('|')}|${r.M.map(() => '---:').join('|')}|---:|---:|---:|`);
     for (const e of r.estimators) {
       const l = e.layers[k];
-      lines.push(
-        `| ${e.estimator} | ${l.cos.map((v) => v.toFixed(3)).join(' | ')} | ` +
-          `${l.rmse.map((v) => v.toPrecision(3)).join(' | ')} | ${l.variance.toPrecision(3)} | ` +
-          `${l.snr.toPrecision(3)} |`,
-      );
+      const cells = [
+        e.estimator,
+        ...l.cos.map((v) => v.toFixed(3)),
+        ...l.rmse.map((v) => v.toPrecision(3)),
+        l.variance.toPrecision(3),
+        l.snr.toPrecision(3),
+        l.bias.toPrecision(3),
+      ];
+      lines.push(`| ${cells.join(' | ')} |`);
     }
     lines.push('');
   });

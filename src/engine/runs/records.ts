@@ -149,6 +149,7 @@ const diagnosticsLayer = object({
   variance: measured,
   snr: measured,
   bias: measured,
+  biasSquared: optional(measured),
 });
 
 /**
@@ -174,12 +175,29 @@ export const METRICS_KIND_FIELDS = {
   diagnostics: {
     epoch: count,
     reference: oneOf(['exact', 'unbiased-mean'] as const),
+    referenceEstimator: optional(oneOf(['local-expectation', 'reinforce-loo'] as const)),
+    referenceDraws: optional(count),
     referenceError: array(measured),
     draws: count,
     M: array(count),
     seconds: count,
     layers: array(text),
-    estimators: array(object({ estimator: text, seconds: count, layers: array(diagnosticsLayer) })),
+    estimators: array(
+      object({
+        estimator: text,
+        seconds: count,
+        secondsPerDraw: optional(count),
+        layers: array(diagnosticsLayer),
+      }),
+    ),
+  },
+  auto: {
+    epoch: count,
+    layers: array(text),
+    candidates: array(text),
+    costs: array(count),
+    mse: array(array(measured)),
+    choice: array(text),
   },
   diverged: { layer: text, message: text },
   resume: { epoch: count },
@@ -232,6 +250,7 @@ export type LrTrialRecord = MetricsRecordOf<'lr-trial'>;
 export type LrChosenRecord = MetricsRecordOf<'lr-chosen'>;
 export type LayerStatsRecord = MetricsRecordOf<'layerStats'>;
 export type DiagnosticsMetricsRecord = MetricsRecordOf<'diagnostics'>;
+export type AutoRecord = MetricsRecordOf<'auto'>;
 export type DivergedRecord = MetricsRecordOf<'diverged'>;
 export type ResumeRecord = MetricsRecordOf<'resume'>;
 export type WarningRecord = MetricsRecordOf<'warning'>;

@@ -179,6 +179,7 @@ function copyTrain(t: TrainSpec): TrainSpec {
   return {
     estimator: t.estimator,
     ...pick(t, ['tau', 'baseline', 'k']),
+    ...(t.auto ? { auto: { ...t.auto, ...(t.auto.candidates ? { candidates: [...t.auto.candidates] } : {}) } } : {}),
     optimizer: copyOptimizer(t.optimizer),
     lr: copyLr(t.lr),
     ...trainSettingsWithDefaults(t),

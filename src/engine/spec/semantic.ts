@@ -52,6 +52,7 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
   if (shape && Array.isArray(value.layers)) checkShapes(shape, value.layers, at);
   if (isObject(value.data)) checkData(value.data, shape, at);
   if (isObject(value.train)) checkTrain(value.train, at);
+  if (isObject(value.train)) checkAuto(value.train, isObject(value.diagnostics) ? value.diagnostics : {}, at);
   return problems;
 }
 
@@ -83,9 +84,34 @@ function checkData(data: Record<string, unknown>, shape: number[] | undefined, a
   }
 }
 
+/** `estimator: auto` (docs/math.md §3.9): its settings, and the diagnostics it chooses from. */
+function checkAuto(train: Record<string, unknown>, diagnostics: Record<string, unknown>, at: At): void {
+  if (train.estimator !== 'auto') {
+    if (train.auto !== undefined && typeof train.estimator === 'string')
+      at(['train', 'auto'], `auto applies to estimator "auto" only (the estimator is "${train.estimator}"); remove it`);
+    return;
+  }
+  if (diagnostics.interval === 0)
+    at(
+      ['diagnostics', 'interval'],
+      'estimator "auto" chooses from the gradient diagnostics: expected an interval ≥ 1 (or none: 100 steps), got 0',
+    );
+  const candidates = isObject(train.auto) && Array.isArray(train.auto.candidates) ? train.auto.candidates : [];
+  const samples = train.samples ?? 1;
+  if (candidates.includes('reinforce') && typeof samples === 'number' && samples < 2)
+    at(
+      ['train', 'auto', 'candidates'],
+      'candidate "reinforce" trains with the leave-one-out baseline the diagnostics measure, ' +
+        'which needs samples ≥ 2; ' +
+        `set train.samples to 2 or more (it is ${samples}${train.samples === undefined ? ' by default' : ''})`,
+    );
+}
+
 function checkTrain(train: Record<string, unknown>, at: At): void {
   const estimator =
-    typeof train.estimator === 'string' && ESTIMATORS.has(train.estimator) ? train.estimator : undefined;
+    typeof train.estimator === 'string' && (ESTIMATORS.has(train.estimator) || train.estimator === 'auto')
+      ? train.estimator
+      : undefined;
   const withTau = ['concrete', 'gumbel-st', 'gumbel-rao'];
   if (estimator !== undefined && !withTau.includes(estimator) && train.tau !== undefined) {
     at(['train', 'tau'], `tau applies to ${withTau.join(', ')} only (the estimator is "${estimator}"); remove it`);

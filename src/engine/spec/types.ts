@@ -100,9 +100,21 @@ export interface LrSearchSpec {
 /** A number is a constant lr; `"search"` is an lr search with the paper's defaults. */
 export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec;
 
+/** `estimator: auto` (docs/math.md §3.9): per layer, the candidate of least error per unit cost in the diagnostics. */
+export interface AutoSpec {
+  /** The estimators to choose from; default psa, dste, arm (reinforce, with its loo baseline, needs samples ≥ 2). */
+  candidates?: TrainingEstimatorName[];
+  /** Exponent of the cost per step in the score MSE × cost^costWeight; 0 = error alone. Default 1. */
+  costWeight?: number;
+  /** Diagnostics passes a new choice is kept before it may change again. Default 3. */
+  stickyPasses?: number;
+}
+
 export interface TrainSpec {
-  /** Any estimator but `exact` (src/estimators.ts). */
-  estimator: TrainingEstimatorName;
+  /** Any estimator but `exact` (src/estimators.ts), or `auto`: chosen per layer from the diagnostics. */
+  estimator: TrainingEstimatorName | 'auto';
+  /** Only with estimator `auto`. */
+  auto?: AutoSpec;
   /** Concrete / ST Gumbel / Gumbel-Rao temperature; default 1. */
   tau?: number;
   /** Gumbel-Rao's conditional noise draws per unit; default 10. */
@@ -135,11 +147,13 @@ export interface TrainSpec {
 export interface DiagnosticsSpec {
   /** Steps between gradient-diagnostic passes; 0 = off (default). */
   interval?: number;
-  estimators?: TrainSpec['estimator'][];
+  estimators?: TrainingEstimatorName[];
   /** Default 50. */
   draws?: number;
   /** Default 10 s. */
   budgetSeconds?: number;
+  /** Target relative standard error of a local-expectation reference per layer; default 0.05. */
+  referenceTargetError?: number;
   /** Default 64. */
   batch?: number;
   /** Steps between layer statistics; default train.logInterval; 0 = off. */

@@ -7,7 +7,13 @@ import type { ModelSpec } from '../spec/types';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { prepareNetwork, sampleStates } from '../estimators/common';
-import { compareEstimatorsPass } from '../gradients/diagnostics';
+import {
+  compareEstimatorsPass,
+  DEFAULT_REFERENCE_MAX_DRAWS,
+  DEFAULT_REFERENCE_TARGET_ERROR,
+} from '../gradients/diagnostics';
+import type { ReferenceKind } from '../gradients/reference';
+import { AUTO_DIAGNOSTICS_INTERVAL, withCandidates } from './auto';
 import { gradientDrawsPass, type Dataset } from '../gradients/draws';
 import { runToEnd, type Pass } from '../passes';
 import type { EstimatorName } from '../estimators';
@@ -19,18 +25,24 @@ export interface ResolvedDiagnostics {
   estimators: EstimatorName[];
   draws: number;
   budgetSeconds: number;
+  referenceTargetError: number;
   batch: number;
   statsInterval: number;
 }
 
 export function resolveDiagnostics(spec: ModelSpec, t: ResolvedTrainSpec): ResolvedDiagnostics {
   const d = spec.diagnostics ?? {};
-  const estimators = d.estimators ?? [...new Set([t.estimator, 'psa', 'dste', 'reinforce', 'arm'] as const)];
+  const defaults: EstimatorName[] = ['psa', 'dste', 'reinforce', 'arm'];
+  const estimators = t.auto
+    ? withCandidates(d.estimators ?? defaults, t.auto)
+    : (d.estimators ?? [...new Set([t.estimator as EstimatorName, ...defaults])]);
   return {
-    interval: d.interval ?? 0,
+    // estimator auto chooses from the diagnostics: they are on unless the file sets an interval
+    interval: d.interval ?? (t.auto ? AUTO_DIAGNOSTICS_INTERVAL : 0),
     estimators: [...estimators],
     draws: d.draws ?? 50,
     budgetSeconds: d.budgetSeconds ?? 10,
+    referenceTargetError: d.referenceTargetError ?? DEFAULT_REFERENCE_TARGET_ERROR,
     batch: d.batch ?? 64,
     statsInterval: d.statsInterval ?? t.logInterval,
   };
@@ -39,6 +51,8 @@ export function resolveDiagnostics(spec: ModelSpec, t: ResolvedTrainSpec): Resol
 /** A gradient-diagnostics pass as computed: the fields of a `diagnostics` record (src/engine/runs/records.ts). */
 export interface DiagnosticsRecord {
   reference: 'exact' | 'unbiased-mean';
+  referenceEstimator?: Exclude<ReferenceKind, 'exact'>;
+  referenceDraws: number;
   referenceError: number[];
   draws: number;
   M: number[];
@@ -47,6 +61,7 @@ export interface DiagnosticsRecord {
   estimators: {
     estimator: string;
     seconds: number;
+    secondsPerDraw: number;
     layers: {
       name: string;
       cos: number[];
@@ -56,37 +71,69 @@ export interface DiagnosticsRecord {
       variance: number;
       snr: number;
       bias: number;
+      biasSquared: number;
     }[];
   }[];
+}
+
+/**
+ * What a pass decided from the clock: draws per estimator and the reference's estimator and draws. A run whose
+ * training reads the diagnostics (`estimator: auto`) fixes these at its first pass, so that later passes (and a
+ * resumed run's) depend on the seed alone.
+ */
+export interface DiagnosticsPlan {
+  draws: number;
+  referenceDraws: number;
+  referenceEstimator?: Exclude<ReferenceKind, 'exact'>;
 }
 
 /**
  * One diagnostic pass within `budgetSeconds`: the draws per estimator are cut so that the pass fits, from the
  * measured cost of a first small batch of draws.
  */
-export function gradientDiagnostics(net: Network, data: Dataset, d: ResolvedDiagnostics, rng: Rng): DiagnosticsRecord {
-  return runToEnd(gradientDiagnosticsPass(net, data, d, rng));
+export function gradientDiagnostics(
+  net: Network,
+  data: Dataset,
+  d: ResolvedDiagnostics,
+  rng: Rng,
+  plan?: DiagnosticsPlan,
+): DiagnosticsRecord {
+  return runToEnd(gradientDiagnosticsPass(net, data, d, rng, plan));
 }
 
-/** gradientDiagnostics as a pass that yields after every batch of draws (a Stop need not wait for the budget). */
+/**
+ * gradientDiagnostics as a pass that yields after every batch of draws (a Stop need not wait for the budget). With a
+ * plan, the draws are the plan's and the clock decides nothing.
+ */
 export function* gradientDiagnosticsPass(
   net: Network,
   data: Dataset,
   d: ResolvedDiagnostics,
   rng: Rng,
+  plan?: DiagnosticsPlan,
 ): Pass<DiagnosticsRecord> {
   const started = Date.now();
   const seed = rng.nextUint32();
-  // cost of 2 draws of each estimator → draws that fit half the budget (the reference takes the other half)
-  const probe = Date.now();
-  for (const e of d.estimators) yield* gradientDrawsPass(net, data, e, { draws: 2, seed });
-  const perDraw = Math.max((Date.now() - probe) / 1000 / 2, 1e-6);
-  const draws = Math.max(2, Math.min(d.draws, Math.floor(d.budgetSeconds / 2 / perDraw)));
-  const reinforceCost = perDraw / d.estimators.length;
-  const referenceDraws = Math.max(50, Math.min(2000, Math.floor(d.budgetSeconds / 2 / Math.max(reinforceCost, 1e-6))));
-  const r = yield* compareEstimatorsPass(net, data, d.estimators, draws, seed, referenceDraws);
+  let draws: number;
+  if (plan) draws = plan.draws;
+  else {
+    // cost of 2 draws of each estimator → draws that fit half the budget (the reference takes the other half)
+    const probe = Date.now();
+    for (const e of d.estimators) yield* gradientDrawsPass(net, data, e, { draws: 2, seed });
+    const perDraw = Math.max((Date.now() - probe) / 1000 / 2, 1e-6);
+    draws = Math.max(2, Math.min(d.draws, Math.floor(d.budgetSeconds / 2 / perDraw)));
+  }
+  const r = yield* compareEstimatorsPass(net, data, d.estimators, draws, seed, {
+    targetError: d.referenceTargetError,
+    budgetSeconds: d.budgetSeconds / 2,
+    maxDraws: plan ? Math.max(2, plan.referenceDraws) : DEFAULT_REFERENCE_MAX_DRAWS,
+    ignoreClock: plan !== undefined,
+    kind: plan?.referenceEstimator,
+  });
   return {
     reference: r.reference,
+    ...(r.referenceEstimator ? { referenceEstimator: r.referenceEstimator } : {}),
+    referenceDraws: r.referenceDraws,
     referenceError: r.referenceError,
     draws,
     M: r.M,
@@ -95,6 +142,7 @@ export function* gradientDiagnosticsPass(
     estimators: r.estimators.map((e) => ({
       estimator: e.estimator,
       seconds: e.seconds,
+      secondsPerDraw: e.secondsPerDraw,
       layers: e.layers.map((l) => ({
         name: l.layer,
         cos: l.cos,
@@ -104,6 +152,7 @@ export function* gradientDiagnosticsPass(
         variance: l.variance,
         snr: l.snr,
         bias: l.bias,
+        biasSquared: l.biasSquared,
       })),
     })),
   };

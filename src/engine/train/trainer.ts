@@ -7,7 +7,7 @@ import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../
 import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../model/network';
 import { Rng, type RngState } from '../rng';
-import { createEstimator, type Estimator, type EstimatorState } from '../estimators';
+import { createEstimator, type Estimator, type EstimatorState, type TrainingEstimatorName } from '../estimators';
 import { inputTensor } from '../gradients/draws';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
@@ -24,12 +24,13 @@ import {
   type DiagnosticsRecord,
   type LayerStats,
 } from './monitor';
+import { AutoEstimator, resolveAuto, type AutoDecision, type ResolvedAuto } from './auto';
 import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
 import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
-export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'k' | 'optimizer'>> &
-  Pick<TrainSpec, 'tau' | 'baseline' | 'k'> & { optimizer: NonNullable<TrainSpec['optimizer']> };
+export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'k' | 'optimizer' | 'auto'>> &
+  Pick<TrainSpec, 'tau' | 'baseline' | 'k'> & { optimizer: NonNullable<TrainSpec['optimizer']>; auto?: ResolvedAuto };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
   return {
@@ -37,6 +38,7 @@ export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
     tau: t.tau,
     baseline: t.baseline,
     k: t.k,
+    ...(t.estimator === 'auto' ? { auto: resolveAuto(t.auto) } : {}),
     optimizer: { ...OPTIMIZER_DEFAULTS.sgd, ...t.optimizer },
     lr: t.lr,
     ...trainSettingsWithDefaults(t),
@@ -71,6 +73,8 @@ export interface TrainerEvents {
   lrTrial?(e: LrTrialEvent): void;
   checkpoint?(e: { step: number; epoch: number }): void;
   diagnostics?(e: DiagnosticsRecord & { step: number; epoch: number }): void;
+  /** estimator auto: the per-layer choice after each diagnostics pass. */
+  auto?(e: AutoDecision & { step: number; epoch: number }): void;
   layerStats?(e: { step: number; epoch: number; layers: LayerStats[] }): void;
   message?(text: string): void;
 }
@@ -134,7 +138,7 @@ interface PendingPasses {
 export interface StepState {
   net: Network;
   optimizer: Optimizer;
-  estimator: Estimator;
+  estimator: Pick<Estimator, 'estimate' | 'state' | 'restore'>;
   /** The stream of the estimator's noise. */
   noise: Rng;
   /** Steps done so far (the step a divergence names is the next one). */
@@ -145,6 +149,8 @@ export interface StepState {
 export type StepSettings = Pick<ResolvedTrainSpec, 'samples' | 'clip'>;
 
 interface LoopState extends StepState {
+  /** With `estimator: auto`: the same object as `estimator`, which the diagnostics passes update. */
+  auto?: AutoEstimator;
   iterator: BatchIterator;
   evalRng: Rng;
   /** Streams of the monitors: drawing from them never changes training. */
@@ -178,10 +184,19 @@ export function initialNetwork(spec: ModelSpec, train: ResolvedTrainSpec, data: 
 
 function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr: LrSchedule): LoopState {
   const root = new Rng(train.seed);
+  const net = initialNetwork(spec, train, data);
+  const auto = train.estimator === 'auto' ? new AutoEstimator(resolveAuto(train.auto), net.layers.length) : undefined;
   return {
-    net: initialNetwork(spec, train, data),
+    net,
     optimizer: createOptimizer(train.optimizer),
-    estimator: createEstimator(train.estimator, { tau: train.tau, baseline: train.baseline, k: train.k }),
+    estimator:
+      auto ??
+      createEstimator(train.estimator as TrainingEstimatorName, {
+        tau: train.tau,
+        baseline: train.baseline,
+        k: train.k,
+      }),
+    ...(auto ? { auto } : {}),
     iterator: new BatchIterator(data.train, {
       batchSize: train.batchSize,
       rng: root.split('data'),
@@ -420,10 +435,16 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     if (!p) return;
     if (p.diagnostics && diagData) {
       const rng = new Rng(s.diagnosticsRng.getState());
-      const r = await runInterruptible(gradientDiagnosticsPass(s.net, diagData, monitor, rng), stopRequested);
+      const plan = s.auto?.plan ?? undefined;
+      const r = await runInterruptible(gradientDiagnosticsPass(s.net, diagData, monitor, rng, plan), stopRequested);
       s.diagnosticsRng = rng;
       store?.appendMetrics({ kind: 'diagnostics', step: s.step, epoch: p.epoch, ...r });
       events?.diagnostics?.({ step: s.step, epoch: p.epoch, ...r });
+      if (s.auto) {
+        const decision = s.auto.update(r, diagData.X.length, t.batchSize * t.samples);
+        store?.appendMetrics({ kind: 'auto', step: s.step, epoch: p.epoch, ...decision });
+        events?.auto?.({ step: s.step, epoch: p.epoch, ...decision });
+      }
     }
     p.diagnostics = false;
     while (p.evals.length > 0) {
@@ -450,6 +471,9 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     // a Stop that arrived while the data loaded is delivered here; then the passes a stop interrupted, if any
     await yieldToEventLoop();
     if (stopRequested()) return stopNow();
+    // estimator auto decides its first choice on the initial network, before the first step
+    if (s.auto && !s.auto.decided && s.step === 0 && !s.pending)
+      s.pending = { step: 0, epoch: 0, diagnostics: true, evals: [] };
     await runPending();
     while (s.epochsDone < t.epochs) {
       const b = s.iterator.next();

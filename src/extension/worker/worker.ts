@@ -207,7 +207,8 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       });
       const names = comparedEstimators(req.estimators);
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile);
-      const result = compareEstimators(net, data, names, req.draws);
+      // the reference gets a minute at most: past that, fewer draws and its standard error says so
+      const result = compareEstimators(net, data, names, req.draws, 1, { budgetSeconds: 60 });
       disposeNetwork(net);
       send({
         type: 'done',
@@ -226,7 +227,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       send({ type: 'started', job: 'preview', backend: backend.name, description: `previewing ${model.name}` });
       const names = comparedEstimators(req.estimators);
       const { net, data, dataNote } = comparisonSetup(model, req.modelFile, 16);
-      const r = compareEstimators(net, data, names, req.draws, 1, 400);
+      const r = compareEstimators(net, data, names, req.draws, 1, { maxDraws: 400, budgetSeconds: 5 });
       disposeNetwork(net);
       send({
         type: 'preview',

@@ -156,6 +156,11 @@ export class RunSeries {
         this.extrasVersion++;
         break;
       }
+      case 'auto':
+        r.layers.forEach((layer, k) =>
+          r.candidates.forEach((c, i) => this.add(SERIES.autoKey(layer, c), step, r.choice[k] === c ? i + 1 : null)),
+        );
+        break;
       case 'diverged':
         this.facts.diverged = `${r.layer} ${r.message}`.trim();
         break;
@@ -264,6 +269,8 @@ export function toDiagnosticsPass(r: DiagnosticsMetricsRecord): DiagnosticsPass 
     step: r.step,
     epoch: r.epoch,
     reference: r.reference,
+    ...(r.referenceEstimator ? { referenceEstimator: r.referenceEstimator } : {}),
+    ...(r.referenceDraws !== undefined ? { referenceDraws: r.referenceDraws } : {}),
     referenceError: r.referenceError.map((v) => v ?? 0),
     draws: r.draws,
     M: r.M,
