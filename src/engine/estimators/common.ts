@@ -57,6 +57,26 @@ export function sampleStates(net: Network, p: tf.Tensor, rng: Rng): tf.Tensor {
   });
 }
 
+/**
+ * One sampled path through the hidden layers (docs/math.md §2.3.3 step 1): xs = [x⁰ = input, x¹, …, x^L] and
+ * as = [a¹, …, a^L], each layer's states sampled from its pre-activation.
+ */
+export function samplePath(
+  net: Network,
+  layers: PreparedNetwork,
+  input: tf.Tensor,
+  rng: Rng,
+): { xs: tf.Tensor[]; as: tf.Tensor[] } {
+  const xs: tf.Tensor[] = [input];
+  const as: tf.Tensor[] = [];
+  for (const layer of layers.hidden) {
+    const a = layer.forward(xs[xs.length - 1]);
+    as.push(a);
+    xs.push(sampleStates(net, net.noise.cdf(a), rng));
+  }
+  return { xs, as };
+}
+
 /** Probability π of the state actually sampled: F(a) where x is on, 1 − F(a) where off. */
 export function sampledStateProbability(net: Network, p: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.where(tf.equal(x, net.coding.on), p, tf.sub(1, p)));

@@ -10,14 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { shapeSize } from '../spec/geometry';
-import {
-  finishEstimate,
-  outputLoss,
-  prepareNetwork,
-  sampleStates,
-  uniformTensor,
-  type PreparedNetwork,
-} from './common';
+import { finishEstimate, outputLoss, prepareNetwork, samplePath, uniformTensor, type PreparedNetwork } from './common';
 import { lossOnly } from '../model/loss';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
 
@@ -59,13 +52,7 @@ export function localExpectationEstimate(
     const layers = prepareNetwork(net);
     const G = batch.groups;
     const L = layers.hidden.length;
-    const xs: tf.Tensor[] = [batch.x];
-    const as: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      as.push(a);
-      xs.push(sampleStates(net, net.noise.cdf(a), rng));
-    }
+    const { xs, as } = samplePath(net, layers, batch.x, rng);
     const out = outputLoss(net, layers, xs[L], batch);
     const grads: LayerGradient[] = as.map((a, k) => {
       const x = xs[k + 1];

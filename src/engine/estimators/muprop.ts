@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { finishEstimate, outputLoss, prepareNetwork, rowsLike, sampleStates, type PreparedNetwork } from './common';
+import { finishEstimate, outputLoss, prepareNetwork, rowsLike, samplePath, type PreparedNetwork } from './common';
 import { score } from './scoreFunction';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
 
@@ -44,13 +44,7 @@ export function mupropEstimate(net: Network, batch: Batch, rng: Rng): GradientEs
     const layers = prepareNetwork(net);
     const G = batch.groups;
     const L = layers.hidden.length;
-    const xs: tf.Tensor[] = [batch.x];
-    const as: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      as.push(a);
-      xs.push(sampleStates(net, net.noise.cdf(a), rng));
-    }
+    const { xs, as } = samplePath(net, layers, batch.x, rng);
     const out = outputLoss(net, layers, xs[L], batch);
     const grads: LayerGradient[] = as.map((a, k) => {
       const mu = net.coding.meanOf(net.noise.cdf(a));
