@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/files';
 import { CHART_COLORS_LIGHT } from '../chartPalette';
-import { contentSecurityPolicy, cspMeta, escapeHtml } from '../html';
+import { contentSecurityPolicy, escapeHtml } from '../html';
+import { reportPageHead } from './html';
 import {
   SWEEP_REPORT_FILES,
   sweepReport,
@@ -178,14 +179,7 @@ export function sweepReportHtml(r: SweepReport): string {
       r.fields.map((f) => `${escapeHtml(f)} = ${escapeHtml(sweptValueText(best.values[f]))}`).join(', ') +
       ` (mean ${fmt(best.metrics[r.objective.metric]?.mean)}).`
     : 'No point has finished yet.';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-${cspMeta(csp)}
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta name="generator" content="SBN Studio">
-<title>Sweep ${escapeHtml(r.sweepFile)}</title>
+  return `${reportPageHead(csp, `Sweep ${r.sweepFile}`)}
 <style nonce="${NONCE}">${STYLE}</style>
 </head>
 <body>
