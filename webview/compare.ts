@@ -16,6 +16,7 @@ import {
   type ChartSpec,
   type ColorName,
   type ViewOptions,
+  toggleHidden,
 } from './common';
 
 interface CompareState extends BaseViewState, ViewOptions {
@@ -47,8 +48,7 @@ document.body.append(header, note, grid, tableWrap);
 const charts = new ChartGrid(grid, toggle, render);
 
 function toggle(key: string): void {
-  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
-  saveState(state);
+  toggleHidden(state, key);
   render();
 }
 

@@ -17,6 +17,7 @@ import {
   type ChartSpec,
   type ColorName,
   type ViewOptions,
+  toggleHidden,
 } from './common';
 
 interface SweepPageState extends BaseViewState, ViewOptions {}
@@ -55,8 +56,7 @@ document.body.append(header, note, grid, tableWrap);
 const charts = new ChartGrid(grid, toggle, render);
 
 function toggle(key: string): void {
-  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
-  saveState(state);
+  toggleHidden(state, key);
   render();
 }
 
