@@ -8,12 +8,15 @@ import {
   PanelData,
   duration,
   el,
+  epochText,
   fmt,
   onThemeChange,
   pct,
   post,
   readTheme,
+  showProgress,
   startMessageLoop,
+  stepText,
   withAlpha,
   type ColorName,
   type Theme,
@@ -186,23 +189,12 @@ function renderRun(): void {
   badge.textContent = run.status;
   badge.dataset.status = run.status;
   facts.replaceChildren(
-    fact('step', run.step !== undefined ? `${run.step}${run.totalSteps ? ` / ${run.totalSteps}` : ''}` : '—', 'step'),
-    fact(
-      'epoch',
-      run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—',
-      'epoch',
-    ),
+    fact('step', stepText(run), 'step'),
+    fact('epoch', epochText(run), 'epoch'),
     fact('ETA', run.status === 'running' ? duration(run.etaSeconds) : '—', 'eta'),
     fact('estimator', run.estimator ?? '—', 'estimator'),
   );
-  const frac =
-    run.totalSteps && run.step !== undefined
-      ? Math.min(1, run.step / run.totalSteps)
-      : run.status === 'finished'
-        ? 1
-        : 0;
-  bar.style.width = `${(100 * frac).toFixed(1)}%`;
-  progress.dataset.status = run.status;
+  showProgress(progress, bar, run);
   const wasHidden = stop.hidden;
   stop.hidden = !run.canStop;
   if (run.canStop && wasHidden) {

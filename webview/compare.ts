@@ -3,14 +3,12 @@
 // estimator, and a table. The host sends the whole picture in one `compare` message.
 import { SERIES, type CompareRun, type SeriesPayload } from '../src/webviewProtocol';
 import {
-  Chart,
+  ChartGrid,
   el,
   fmt,
   followWholeState,
   loadState,
-  onThemeChange,
   pct,
-  readTheme,
   reportRendered,
   saveState,
   type BaseViewState,
@@ -18,6 +16,7 @@ import {
   type ChartSpec,
   type ColorName,
   type ViewOptions,
+  toggleHidden,
 } from './common';
 
 interface CompareState extends BaseViewState, ViewOptions {
@@ -28,11 +27,8 @@ const state = loadState<CompareState>({ smoothing: 0.6, log: false, hidden: [] }
 const COLORS: ColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 const colorOf = (i: number): ColorName => COLORS[i % COLORS.length];
 
-let theme = readTheme();
 let runs: CompareRun[] = [];
 let series: Record<string, SeriesPayload> = {};
-let charts: Chart[] = [];
-let structure = '';
 
 const header = el('header', 'run-header');
 const titleRow = el('div', 'title-row');
@@ -49,10 +45,10 @@ const note = el(
 const grid = el('main', 'chart-grid');
 const tableWrap = el('div', 'table-wrap');
 document.body.append(header, note, grid, tableWrap);
+const charts = new ChartGrid(grid, toggle, render);
 
 function toggle(key: string): void {
-  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
-  saveState(state);
+  toggleHidden(state, key);
   render();
 }
 
@@ -116,7 +112,7 @@ function renderLegendAndTable(): void {
       const item = el('span', 'compare-run');
       item.dataset.run = String(i);
       const sw = el('span', 'swatch');
-      sw.style.setProperty('--swatch', theme.colors[colorOf(i)]);
+      sw.style.setProperty('--swatch', charts.theme.colors[colorOf(i)]);
       item.append(sw, el('span', 'compare-name', r.name), el('span', 'est', `${r.estimator ?? '?'} · ${r.status}`));
       item.title = r.runDir;
       return item;
@@ -135,7 +131,7 @@ function renderLegendAndTable(): void {
     const tr = el('tr');
     const name = el('td');
     const sw = el('span', 'swatch');
-    sw.style.setProperty('--swatch', theme.colors[colorOf(i)]);
+    sw.style.setProperty('--swatch', charts.theme.colors[colorOf(i)]);
     const cell = el('span', 'compare-run');
     cell.append(sw, el('span', '', r.name));
     name.append(cell);
@@ -159,22 +155,11 @@ function renderLegendAndTable(): void {
 }
 
 function render(): void {
-  const s = JSON.stringify(runs.map((r) => [r.runDir, r.name, r.estimator]));
-  if (s !== structure) {
-    structure = s;
-    for (const c of charts) c.destroy();
-    charts = specs().map((spec) => new Chart(grid, spec, theme, toggle));
-  }
+  charts.layout(JSON.stringify(runs.map((r) => [r.runDir, r.name, r.estimator])), specs);
   renderLegendAndTable();
-  for (const c of charts) c.update(series, state);
-  reportRendered(charts, { runs: runs.length, tableRows: runs.length });
+  for (const c of charts.charts) c.update(series, state);
+  reportRendered(charts.charts, { runs: runs.length, tableRows: runs.length });
 }
-
-onThemeChange(() => {
-  theme = readTheme();
-  for (const c of charts) c.setTheme(theme);
-  render();
-});
 
 followWholeState('compare', (m) => {
   runs = m.runs;
@@ -193,6 +178,6 @@ followWholeState('compare', (m) => {
   get series() {
     return series;
   },
-  charts: () => charts,
+  charts: () => charts.charts,
   state,
 };

@@ -15,13 +15,13 @@ import {
   onThemeChange,
   readTheme,
   reportRendered,
-  saveState,
   startMessageLoop,
   type BaseViewState,
   type ChartSpec,
   type ViewOptions,
   followRun,
   viewControls,
+  toggleHidden,
 } from './common';
 
 interface DashboardState extends BaseViewState, ViewOptions {}
@@ -127,8 +127,7 @@ const grid = el('main', 'chart-grid');
 document.body.append(header.root, toolbar, grid);
 
 function toggle(key: string): void {
-  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
-  saveState(state);
+  toggleHidden(state, key);
   renderCharts();
 }
 

@@ -5,20 +5,19 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { SeriesPayload, SweepTableRow, SweepView, SweepWebviewMessage } from '../src/webviewProtocol';
 import {
-  Chart,
+  ChartGrid,
   el,
   fmt,
   followWholeState,
   loadState,
-  onThemeChange,
   post,
-  readTheme,
   reportRendered,
   saveState,
   type BaseViewState,
   type ChartSpec,
   type ColorName,
   type ViewOptions,
+  toggleHidden,
 } from './common';
 
 interface SweepPageState extends BaseViewState, ViewOptions {}
@@ -26,11 +25,8 @@ interface SweepPageState extends BaseViewState, ViewOptions {}
 const state = loadState<SweepPageState>({ smoothing: 0, log: false, hidden: [] });
 const COLORS: ColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 
-let theme = readTheme();
 let view: SweepView | undefined;
 let series: Record<string, SeriesPayload> = {};
-let charts: Chart[] = [];
-let structure = '';
 
 const header = el('header', 'run-header');
 const titleRow = el('div', 'title-row');
@@ -57,10 +53,10 @@ const note = el('div', 'section-note', '');
 const grid = el('main', 'chart-grid');
 const tableWrap = el('div', 'table-wrap');
 document.body.append(header, note, grid, tableWrap);
+const charts = new ChartGrid(grid, toggle, render);
 
 function toggle(key: string): void {
-  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
-  saveState(state);
+  toggleHidden(state, key);
   render();
 }
 
@@ -139,22 +135,11 @@ function render(): void {
   note.textContent = v.problem
     ? ''
     : `Objective ${v.objective.metric} (${v.objective.mode}). Click a row to open its run in the training dashboard.`;
-  const s = JSON.stringify(specs(v));
-  if (s !== structure) {
-    structure = s;
-    for (const c of charts) c.destroy();
-    charts = specs(v).map((spec) => new Chart(grid, spec, theme, toggle));
-  }
+  charts.layout(JSON.stringify(specs(v)), () => specs(v));
   renderTable(v);
-  for (const c of charts) c.update(series, state);
-  reportRendered(charts, { rows: v.rows.length, finishedPoints: v.rows.filter((r) => r.mean !== null).length });
+  for (const c of charts.charts) c.update(series, state);
+  reportRendered(charts.charts, { rows: v.rows.length, finishedPoints: v.rows.filter((r) => r.mean !== null).length });
 }
-
-onThemeChange(() => {
-  theme = readTheme();
-  for (const c of charts) c.setTheme(theme);
-  render();
-});
 
 followWholeState('sweep', (m) => {
   view = m.view;
@@ -172,6 +157,6 @@ followWholeState('sweep', (m) => {
   get series() {
     return series;
   },
-  charts: () => charts,
+  charts: () => charts.charts,
   state,
 };

@@ -43,10 +43,8 @@ function scriptSafeJson(data: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-/** The report page: one file, no network, scripts and styles inline under a nonce CSP. */
-export function reportHtml(data: ExperimentData, assets: ReportAssets): string {
-  const nonce = `'nonce-${REPORT_NONCE}'`;
-  const csp = contentSecurityPolicy({ style: nonce, img: 'data:', script: nonce });
+/** A standalone report page up to its <title>: doctype, charset, its CSP, viewport, generator, the title. */
+export function reportPageHead(csp: string, title: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -54,7 +52,14 @@ export function reportHtml(data: ExperimentData, assets: ReportAssets): string {
 ${cspMeta(csp)}
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta name="generator" content="SBN Studio">
-<title>${escapeHtml(reportTitle(data))}</title>
+<title>${escapeHtml(title)}</title>`;
+}
+
+/** The report page: one file, no network, scripts and styles inline under a nonce CSP. */
+export function reportHtml(data: ExperimentData, assets: ReportAssets): string {
+  const nonce = `'nonce-${REPORT_NONCE}'`;
+  const csp = contentSecurityPolicy({ style: nonce, img: 'data:', script: nonce });
+  return `${reportPageHead(csp, reportTitle(data))}
 ${assets.styles.map((css) => `<style nonce="${REPORT_NONCE}">\n${css.replace(/<\/style/gi, '<\\/style')}\n</style>`).join('\n')}
 </head>
 <body>

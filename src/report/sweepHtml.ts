@@ -4,27 +4,29 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/files';
-import { contentSecurityPolicy, cspMeta, escapeHtml } from '../html';
+import { CHART_COLORS_LIGHT } from '../chartPalette';
+import { contentSecurityPolicy, escapeHtml } from '../html';
+import { reportPageHead } from './html';
 import {
   SWEEP_REPORT_FILES,
   sweepReport,
   sweepReportCsv,
   runCountText,
-  type PointSummary,
+  seriesByOtherFields,
+  sweptValueText,
   type SweepReport,
 } from '../engine/sweeps/report';
 
 const NONCE = 'sbn-sweep-report';
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f'];
+/** The series' colours in turn, from the chart palette on the report's light background. */
+const COLORS = (['blue', 'red', 'green', 'orange', 'purple', 'brown', 'pink', 'cyan', 'gray'] as const).map(
+  (c) => CHART_COLORS_LIGHT[c],
+);
 
 function fmt(v: number | null | undefined, digits = 4): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(digits - 1) : Number(v.toPrecision(digits)).toString();
-}
-
-function valueText(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 interface Series {
@@ -34,15 +36,9 @@ interface Series {
 
 /** The objective against `field`: one series per combination of the other fields' values. */
 function seriesOf(r: SweepReport, field: string): Series[] {
-  const others = r.fields.filter((f) => f !== field);
-  const groups = new Map<string, PointSummary[]>();
-  for (const p of r.points) {
-    const key = others.map((f) => `${f}=${valueText(p.values[f])}`).join(', ');
-    groups.set(key, [...(groups.get(key) ?? []), p]);
-  }
-  return [...groups.entries()].map(([label, ps]) => ({
-    label: label || r.objective.metric,
-    points: ps
+  return seriesByOtherFields(r, field).map(({ label, points }) => ({
+    label,
+    points: points
       .map((p) => {
         const s = p.metrics[r.objective.metric];
         if (!s || typeof s.mean !== 'number') return undefined;
@@ -54,7 +50,7 @@ function seriesOf(r: SweepReport, field: string): Series[] {
 
 function chart(r: SweepReport, field: string): string {
   const series = seriesOf(r, field);
-  const xs = [...new Set(r.points.map((p) => valueText(p.values[field])))];
+  const xs = [...new Set(r.points.map((p) => sweptValueText(p.values[field])))];
   const numeric = r.points.every((p) => typeof p.values[field] === 'number');
   const nums = numeric ? r.points.map((p) => p.values[field] as number) : [];
   const logX = numeric && nums.every((v) => v > 0) && Math.max(...nums) / Math.min(...nums) >= 10;
@@ -63,7 +59,7 @@ function chart(r: SweepReport, field: string): string {
   const m = { l: 64, r: 16, t: 16, b: 44 };
   const tx = (x: unknown): number => {
     if (!numeric) {
-      const i = xs.indexOf(valueText(x));
+      const i = xs.indexOf(sweptValueText(x));
       return m.l + ((i + 0.5) / xs.length) * (W - m.l - m.r);
     }
     const f = (v: number) => (logX ? Math.log10(v) : v);
@@ -151,7 +147,7 @@ function table(r: SweepReport): string {
       const cls = p.index === r.best ? ' class="best"' : '';
       return (
         `<tr${cls}><td>${p.index}</td>` +
-        r.fields.map((f) => `<td>${escapeHtml(valueText(p.values[f]))}</td>`).join('') +
+        r.fields.map((f) => `<td>${escapeHtml(sweptValueText(p.values[f]))}</td>`).join('') +
         `<td>${runs}</td>${cells.join('')}</tr>`
       );
     })
@@ -180,17 +176,10 @@ export function sweepReportHtml(r: SweepReport): string {
   const best = r.points.find((p) => p.index === r.best);
   const bestText = best
     ? `Best point (${r.objective.mode} ${escapeHtml(r.objective.metric)}): ${best.index} — ` +
-      r.fields.map((f) => `${escapeHtml(f)} = ${escapeHtml(valueText(best.values[f]))}`).join(', ') +
+      r.fields.map((f) => `${escapeHtml(f)} = ${escapeHtml(sweptValueText(best.values[f]))}`).join(', ') +
       ` (mean ${fmt(best.metrics[r.objective.metric]?.mean)}).`
     : 'No point has finished yet.';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-${cspMeta(csp)}
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta name="generator" content="SBN Studio">
-<title>Sweep ${escapeHtml(r.sweepFile)}</title>
+  return `${reportPageHead(csp, `Sweep ${r.sweepFile}`)}
 <style nonce="${NONCE}">${STYLE}</style>
 </head>
 <body>

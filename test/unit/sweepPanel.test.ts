@@ -6,7 +6,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createSweepFolder, parseSweepText, readSweepState, updateSweepState } from '../../src/engine/sweeps';
+import {
+  createSweepFolder,
+  MAX_SWEEP_JOBS,
+  parseSweepText,
+  readSweepState,
+  updateSweepState,
+} from '../../src/engine/sweeps';
 import { sweepReport, tQuantile975 } from '../../src/engine/sweeps/report';
 import { bestRuns, sweepCharts, sweepTableRows, wantsLogAxis } from '../../src/extension/panels/sweepData';
 import {
@@ -178,4 +184,11 @@ test('log axis only for positive numbers spread over a decade; new sweep folder 
   const at = new Date('2026-12-05T07:15:30Z');
   assert.equal(newSweepFolderName('/x/toy2d.sbn-sweep.yaml', at), 'toy2d-20261205-071530');
   assert.equal(newSweepFolderName('/x/lr.sbn-sweep.json', at), 'lr-20261205-071530');
+});
+
+test("the editor's sbn.sweepJobs setting allows as many jobs as sbn sweep --jobs", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { maximum?: number }> } };
+  };
+  assert.equal(manifest.contributes.configuration.properties['sbn.sweepJobs'].maximum, MAX_SWEEP_JOBS);
 });

@@ -2,7 +2,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { SeriesPayload } from '../../src/webviewProtocol';
-import { withAlpha, type ColorName, type Theme } from './theme';
+import { onThemeChange, readTheme, withAlpha, type ColorName, type Theme } from './theme';
 import { el, fmt, pct } from './format';
 import { escapeHtml } from '../../src/html';
 
@@ -600,4 +600,34 @@ function padRange(min: number | null, max: number | null, fromZero: boolean): [n
   }
   const pad = (max - min) * 0.06;
   return [min - pad, max + pad];
+}
+
+/**
+ * The charts of a page whose set of charts changes with its data (Compare, Sweep): rebuilt only when their layout
+ * changes, re-themed (and the page rendered again) when VS Code's theme does.
+ */
+export class ChartGrid {
+  charts: Chart[] = [];
+  theme = readTheme();
+  private layoutKey = '';
+
+  constructor(
+    private readonly parent: HTMLElement,
+    private readonly onToggle: (key: string) => void,
+    render: () => void,
+  ) {
+    onThemeChange(() => {
+      this.theme = readTheme();
+      for (const c of this.charts) c.setTheme(this.theme);
+      render();
+    });
+  }
+
+  /** Rebuild the charts from `specs` when `layoutKey` (what they show, as text) differs from the last one. */
+  layout(layoutKey: string, specs: () => ChartSpec[]): void {
+    if (layoutKey === this.layoutKey) return;
+    this.layoutKey = layoutKey;
+    for (const c of this.charts) c.destroy();
+    this.charts = specs().map((spec) => new Chart(this.parent, spec, this.theme, this.onToggle));
+  }
 }

@@ -48,6 +48,28 @@ export function viewControls<S extends BaseViewState & { smoothing: number; log:
   return [label, smoothing, logBox];
 }
 
+/** "step / total steps" (or "—" before the first step), as every run header shows it. */
+export function stepText(run: RunState): string {
+  return run.step !== undefined ? `${run.step}${run.totalSteps ? ` / ${run.totalSteps}` : ''}` : '—';
+}
+
+/** "epoch / epochs" with two decimals (or "—" before the first step). */
+export function epochText(run: RunState): string {
+  return run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—';
+}
+
+/** Show the run's progress on a bar: the fraction of steps done (all of it once finished), coloured by status. */
+export function showProgress(progress: HTMLElement, bar: HTMLElement, run: RunState): void {
+  const frac =
+    run.totalSteps && run.step !== undefined
+      ? Math.min(1, run.step / run.totalSteps)
+      : run.status === 'finished'
+        ? 1
+        : 0;
+  bar.style.width = `${(100 * frac).toFixed(1)}%`;
+  progress.dataset.status = run.status;
+}
+
 export interface HeaderParts {
   root: HTMLElement;
   update(run: RunState | undefined): void;
@@ -99,8 +121,8 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
         fact('estimator', run.estimator ?? '—'),
         fact('backend', run.backendDetail ?? run.backend ?? '—', 'backend'),
         ...(run.kernels ? [fact('kernels', run.kernels, 'kernels')] : []),
-        fact('epoch', run.epoch !== undefined ? `${run.epoch.toFixed(2)}${run.epochs ? ` / ${run.epochs}` : ''}` : '—'),
-        fact('step', run.step !== undefined ? `${run.step}${run.totalSteps ? ` / ${run.totalSteps}` : ''}` : '—'),
+        fact('epoch', epochText(run)),
+        fact('step', stepText(run)),
         ...(run.status === 'running' ? [fact('ETA', duration(run.etaSeconds), 'eta')] : []),
         fact('elapsed', duration(run.elapsed)),
         ...(run.stepsPerSecond ? [fact('steps/s', fmt(run.stepsPerSecond, 3))] : []),
@@ -108,14 +130,7 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
         ...(run.lastEval?.test ? [fact('test acc_e', pct(run.lastEval.test.acc_e))] : []),
         ...(run.statusDetail && run.status !== 'running' ? [fact('detail', run.statusDetail, 'detail')] : []),
       );
-      const frac =
-        run.totalSteps && run.step !== undefined
-          ? Math.min(1, run.step / run.totalSteps)
-          : run.status === 'finished'
-            ? 1
-            : 0;
-      bar.style.width = `${(100 * frac).toFixed(1)}%`;
-      progress.dataset.status = run.status;
+      showProgress(progress, bar, run);
       if (stopButton) {
         const wasHidden = stopButton.hidden;
         stopButton.hidden = !run.canStop;

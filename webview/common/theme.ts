@@ -1,5 +1,6 @@
 // Theme colours from VS Code's CSS variables (light fallbacks for a report opened outside VS Code).
 import type { ChartColor } from '../../src/estimators';
+import { CHART_COLORS_DARK, CHART_COLORS_LIGHT } from '../../src/chartPalette';
 
 export type ColorName = ChartColor;
 
@@ -14,48 +15,6 @@ export interface Theme {
   font: string;
   fontFamily: string;
 }
-
-// VS Code's chart palette has six colours; cyan, brown, pink, gray, olive, teal, indigo, gold, magenta and salmon (for
-// the up to 16 methods of a report) are ours, chosen to read on light and dark backgrounds.
-const FALLBACK: Record<ColorName, string> = {
-  blue: '#3794ff',
-  orange: '#d18616',
-  green: '#89d185',
-  purple: '#b180d7',
-  red: '#f14c4c',
-  yellow: '#cca700',
-  cyan: '#17becf',
-  brown: '#a0522d',
-  pink: '#e377c2',
-  gray: '#8c8c8c',
-  olive: '#b5b35c',
-  teal: '#4db6ac',
-  indigo: '#8c9eff',
-  gold: '#ffcf40',
-  magenta: '#ff6ec7',
-  salmon: '#fa8072',
-  foreground: '#cccccc',
-};
-/** The same colours for a light background where VS Code gives none (a report opened outside VS Code). */
-const FALLBACK_LIGHT: Record<ColorName, string> = {
-  blue: '#1f77b4',
-  orange: '#ff7f0e',
-  green: '#2ca02c',
-  purple: '#9467bd',
-  red: '#d62728',
-  yellow: '#bcbd22',
-  cyan: '#17becf',
-  brown: '#8c564b',
-  pink: '#e377c2',
-  gray: '#7f7f7f',
-  olive: '#808000',
-  teal: '#00897b',
-  indigo: '#3949ab',
-  gold: '#b8860b',
-  magenta: '#ad1457',
-  salmon: '#e9967a',
-  foreground: '#333333',
-};
 
 function cssVar(name: string): string {
   return (
@@ -89,9 +48,9 @@ export function readTheme(): Theme {
         ? 'light'
         : 'dark';
   const hc = kind.startsWith('high-contrast');
-  const fallback = document.body.classList.contains('report-offline') ? FALLBACK_LIGHT : FALLBACK;
+  const fallback = document.body.classList.contains('report-offline') ? CHART_COLORS_LIGHT : CHART_COLORS_DARK;
   const pick = (name: ColorName) => cssVar(`--vscode-charts-${name}`) || fallback[name];
-  const foreground = cssVar('--vscode-foreground') || (kind === 'light' ? '#3b3b3b' : FALLBACK.foreground);
+  const foreground = cssVar('--vscode-foreground') || (kind === 'light' ? '#3b3b3b' : CHART_COLORS_DARK.foreground);
   const muted = cssVar('--vscode-descriptionForeground') || withAlpha(foreground, 0.7);
   const border =
     (hc ? cssVar('--vscode-contrastBorder') : '') ||

@@ -32,6 +32,12 @@ export function saveState<S extends BaseViewState>(state: S): void {
   api?.setState(state as unknown as Record<string, unknown>);
 }
 
+/** Show or hide the series `key` in a page's charts: its saved `hidden` list, saved. */
+export function toggleHidden<S extends BaseViewState & { hidden: string[] }>(state: S, key: string): void {
+  state.hidden = state.hidden.includes(key) ? state.hidden.filter((k) => k !== key) : [...state.hidden, key];
+  saveState(state);
+}
+
 // Errors go to the extension's log (the webview's console is out of sight).
 window.addEventListener('error', (e) => post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
 window.addEventListener('unhandledrejection', (e) => post({ type: 'error', message: String(e.reason) }));

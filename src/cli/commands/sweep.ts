@@ -8,10 +8,12 @@ import { formatSpecError } from '../../engine/spec';
 import {
   createSweepFolder,
   loadSweepFile,
+  MAX_SWEEP_JOBS,
+  newSweepFolderName,
   readSweepState,
   SweepFolderError,
   SweepStateError,
-  SWEEP_FILE_PATTERN,
+  SWEEPS_FOLDER,
   type PointStatus,
   type SweepPoint,
   type SweepState,
@@ -36,9 +38,6 @@ export interface SweepCliOptions {
   backend?: string;
 }
 
-/** At most this many worker processes: each holds a backend and a data set in memory. */
-export const MAX_SWEEP_JOBS = 64;
-
 /** dist/sweepWorker.js: beside the CLI bundle (dist/cli.js), or above a bundled test (dist/test/unit). */
 export function sweepWorkerEntry(): string {
   for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
@@ -46,11 +45,6 @@ export function sweepWorkerEntry(): string {
       if (fs.existsSync(candidate)) return candidate;
   }
   throw new CliError(`the sweep worker (dist/sweepWorker.js) is missing; run \`npm run build\``, 1);
-}
-
-/** `20261205-063000` (UTC): the default sweep folder's suffix. */
-function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
 function describePoint(p: SweepPoint, state: SweepState): string {
@@ -122,11 +116,7 @@ export async function sweepCommand(sweepFile: string | undefined, o: SweepCliOpt
         const more = n > 0 ? ` (and ${n} more error${n > 1 ? 's' : ''})` : '';
         throw new CliError(formatSpecError(parsed.errors[0]) + more);
       }
-      const name = path
-        .basename(sweepFile)
-        .replace(SWEEP_FILE_PATTERN, '')
-        .replace(/\.[^.]*$/, '');
-      dir = o.out ?? path.join('sweeps', `${name}-${stamp()}`);
+      dir = o.out ?? path.join(SWEEPS_FOLDER, newSweepFolderName(sweepFile));
       prepareOutputFolder(dir, '--out');
       state = createSweepFolder(dir, sweepFile, parsed.text ?? '', parsed.sweep);
       log(

@@ -57,6 +57,56 @@ export function sampleStates(net: Network, p: tf.Tensor, rng: Rng): tf.Tensor {
   });
 }
 
+/**
+ * One sampled path through the hidden layers (docs/math.md §2.3.3 step 1): xs = [x⁰ = input, x¹, …, x^L] and
+ * as = [a¹, …, a^L], each layer's states sampled from its pre-activation.
+ */
+export function samplePath(
+  net: Network,
+  layers: PreparedNetwork,
+  input: tf.Tensor,
+  rng: Rng,
+): { xs: tf.Tensor[]; as: tf.Tensor[] } {
+  const xs: tf.Tensor[] = [input];
+  const as: tf.Tensor[] = [];
+  for (const layer of layers.hidden) {
+    const a = layer.forward(xs[xs.length - 1]);
+    as.push(a);
+    xs.push(sampleStates(net, net.noise.cdf(a), rng));
+  }
+  return { xs, as };
+}
+
+/** A sampled path (samplePath) with the network it went through and the output layer's loss on its last state. */
+export interface SampledPath {
+  layers: PreparedNetwork;
+  xs: tf.Tensor[];
+  as: tf.Tensor[];
+  out: LossAndGrad & { logits: tf.Tensor2D };
+}
+
+/**
+ * The frame of the estimators that sample one path and give each hidden layer k its own ∂E/∂a^k (MuProp, local
+ * expectation): `layerSignal` on that path, chained to the layer's parameters; the output layer as backprop.
+ */
+export function pathLayerEstimate(
+  net: Network,
+  batch: Batch,
+  rng: Rng,
+  layerSignal: (path: SampledPath, k: number) => tf.Tensor,
+): GradientEstimate {
+  return tf.tidy(() => {
+    const layers = prepareNetwork(net);
+    const G = batch.groups;
+    const L = layers.hidden.length;
+    const { xs, as } = samplePath(net, layers, batch.x, rng);
+    const path: SampledPath = { layers, xs, as, out: outputLoss(net, layers, xs[L], batch) };
+    const grads: LayerGradient[] = as.map((_, k) => layers.hidden[k].paramGradient(layerSignal(path, k), xs[k], G));
+    grads.push(layers.output.paramGradient(path.out.dLogits, xs[L], G));
+    return finishEstimate(path.out.loss, grads, G);
+  });
+}
+
 /** Probability π of the state actually sampled: F(a) where x is on, 1 − F(a) where off. */
 export function sampledStateProbability(net: Network, p: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.where(tf.equal(x, net.coding.on), p, tf.sub(1, p)));

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { backpropThroughOutput, finishEstimate, noiseTensor, outputLoss, prepareNetwork, sampleStates } from './common';
+import { noiseTensor, sampleStates } from './common';
+import { straightThroughBackprop } from './straightThrough';
 import type { Batch, Estimator, GradientEstimate } from './types';
 import { DEFAULT_GUMBEL_RAO_K } from '../spec/model';
 
@@ -26,22 +27,16 @@ function checkTau(name: string, tau: number): void {
 
 export function gumbelStEstimate(net: Network, batch: Batch, rng: Rng, tau: number): GradientEstimate {
   checkTau('gumbel-st', tau);
-  return tf.tidy(() => {
-    const layers = prepareNetwork(net);
-    const xs: tf.Tensor[] = [batch.x];
-    const deriv: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      const z = noiseTensor(a.shape, (n) => {
-        const u = rng.uniforms(n);
-        for (let i = 0; i < n; i++) u[i] = net.noise.inverseCdf64(u[i]);
-        return u;
-      });
-      xs.push(net.coding.fromBits(tf.cast(tf.greater(a, z), 'float32')));
-      deriv.push(relaxedDerivative(net, a, z, tau));
-    }
-    const out = outputLoss(net, layers, xs[xs.length - 1], batch);
-    return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
+  return straightThroughBackprop(net, batch, (a) => {
+    const z = noiseTensor(a.shape, (n) => {
+      const u = rng.uniforms(n);
+      for (let i = 0; i < n; i++) u[i] = net.noise.inverseCdf64(u[i]);
+      return u;
+    });
+    return {
+      state: net.coding.fromBits(tf.cast(tf.greater(a, z), 'float32')),
+      derivative: relaxedDerivative(net, a, z, tau),
+    };
   });
 }
 
@@ -78,19 +73,10 @@ function conditionalNoise(net: Network, a: tf.Tensor, x: tf.Tensor, k: number, r
 export function gumbelRaoEstimate(net: Network, batch: Batch, rng: Rng, tau: number, k: number): GradientEstimate {
   checkTau('gumbel-rao', tau);
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`gumbel-rao: k must be a whole number ≥ 1, got ${k}`);
-  return tf.tidy(() => {
-    const layers = prepareNetwork(net);
-    const xs: tf.Tensor[] = [batch.x];
-    const deriv: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      const x = sampleStates(net, net.noise.cdf(a), rng);
-      const z = conditionalNoise(net, a, x, k, rng);
-      deriv.push(tf.mean(relaxedDerivative(net, tf.expandDims(a, 0), z, tau), 0));
-      xs.push(x);
-    }
-    const out = outputLoss(net, layers, xs[xs.length - 1], batch);
-    return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
+  return straightThroughBackprop(net, batch, (a) => {
+    const x = sampleStates(net, net.noise.cdf(a), rng);
+    const z = conditionalNoise(net, a, x, k, rng);
+    return { state: x, derivative: tf.mean(relaxedDerivative(net, tf.expandDims(a, 0), z, tau), 0) };
   });
 }
 

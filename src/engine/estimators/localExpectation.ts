@@ -10,16 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { shapeSize } from '../spec/geometry';
-import {
-  finishEstimate,
-  outputLoss,
-  prepareNetwork,
-  sampleStates,
-  uniformTensor,
-  type PreparedNetwork,
-} from './common';
+import { pathLayerEstimate, uniformTensor, type PreparedNetwork } from './common';
 import { lossOnly } from '../model/loss';
-import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
+import type { Batch, Estimator, GradientEstimate } from './types';
 
 /** Bound on the rows × (widest downstream layer) elements one chunk of flips holds at once. */
 const CHUNK_ELEMENTS = 1 << 22;
@@ -55,48 +48,33 @@ export function localExpectationEstimate(
   rng: Rng,
   chunkElements = CHUNK_ELEMENTS,
 ): GradientEstimate {
-  return tf.tidy(() => {
-    const layers = prepareNetwork(net);
-    const G = batch.groups;
-    const L = layers.hidden.length;
-    const xs: tf.Tensor[] = [batch.x];
-    const as: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      as.push(a);
-      xs.push(sampleStates(net, net.noise.cdf(a), rng));
+  return pathLayerEstimate(net, batch, rng, ({ layers, xs, as, out }, k) => {
+    const a = as[k];
+    const x = xs[k + 1];
+    const B = x.shape[0];
+    const unitShape = x.shape.slice(1);
+    const n = shapeSize(unitShape);
+    const uniforms = xs.slice(k + 2).map((s) => uniformTensor(rng, s.shape));
+    const f0 = k === layers.hidden.length - 1 ? out.loss : downstreamLoss(net, layers, x, k + 1, uniforms, batch.y, 1);
+    const widest = Math.max(...xs.slice(k + 1).map((s) => shapeSize(s.shape.slice(1))), out.logits.shape[1]);
+    const chunk = Math.max(1, Math.min(n, Math.floor(chunkElements / (B * widest))));
+    const flat = tf.reshape(x, [1, B, n]);
+    const shift = net.coding.flipShift(flat);
+    const parts: tf.Tensor[] = [];
+    for (let j0 = 0; j0 < n; j0 += chunk) {
+      const c = Math.min(chunk, n - j0);
+      parts.push(
+        tf.tidy(() => {
+          const which = tf.reshape(tf.oneHot(tf.range(j0, j0 + c, 1, 'int32'), n), [c, 1, n]);
+          const flipped = tf.reshape(tf.add(flat, tf.mul(which, shift)), [c * B, ...unitShape]);
+          const f = downstreamLoss(net, layers, flipped, k + 1, uniforms, batch.y, c);
+          return tf.transpose(tf.reshape(f, [c, B])); // [B, c]
+        }),
+      );
     }
-    const out = outputLoss(net, layers, xs[L], batch);
-    const grads: LayerGradient[] = as.map((a, k) => {
-      const x = xs[k + 1];
-      const B = x.shape[0];
-      const unitShape = x.shape.slice(1);
-      const n = shapeSize(unitShape);
-      const uniforms = xs.slice(k + 2).map((s) => uniformTensor(rng, s.shape));
-      const f0 = k === L - 1 ? out.loss : downstreamLoss(net, layers, x, k + 1, uniforms, batch.y, 1);
-      const widest = Math.max(...xs.slice(k + 1).map((s) => shapeSize(s.shape.slice(1))), out.logits.shape[1]);
-      const chunk = Math.max(1, Math.min(n, Math.floor(chunkElements / (B * widest))));
-      const flat = tf.reshape(x, [1, B, n]);
-      const shift = net.coding.flipShift(flat);
-      const parts: tf.Tensor[] = [];
-      for (let j0 = 0; j0 < n; j0 += chunk) {
-        const c = Math.min(chunk, n - j0);
-        parts.push(
-          tf.tidy(() => {
-            const which = tf.reshape(tf.oneHot(tf.range(j0, j0 + c, 1, 'int32'), n), [c, 1, n]);
-            const flipped = tf.reshape(tf.add(flat, tf.mul(which, shift)), [c * B, ...unitShape]);
-            const f = downstreamLoss(net, layers, flipped, k + 1, uniforms, batch.y, c);
-            return tf.transpose(tf.reshape(f, [c, B])); // [B, c]
-          }),
-        );
-      }
-      const fFlip = parts.length === 1 ? parts[0] : tf.concat(parts, 1);
-      const diff = tf.reshape(tf.sub(tf.reshape(f0, [B, 1]), fFlip), x.shape);
-      const e = tf.mul(tf.mul(net.noise.pdf(a), net.coding.signOf(x)), diff);
-      return layers.hidden[k].paramGradient(e, xs[k], G);
-    });
-    grads.push(layers.output.paramGradient(out.dLogits, xs[L], G));
-    return finishEstimate(out.loss, grads, G);
+    const fFlip = parts.length === 1 ? parts[0] : tf.concat(parts, 1);
+    const diff = tf.reshape(tf.sub(tf.reshape(f0, [B, 1]), fFlip), x.shape);
+    return tf.mul(tf.mul(net.noise.pdf(a), net.coding.signOf(x)), diff);
   });
 }
 

@@ -8,9 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { finishEstimate, outputLoss, prepareNetwork, rowsLike, sampleStates, type PreparedNetwork } from './common';
+import { outputLoss, pathLayerEstimate, rowsLike, type PreparedNetwork } from './common';
 import { score } from './scoreFunction';
-import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
+import type { Batch, Estimator, GradientEstimate } from './types';
 
 /** Per-row loss of the mean-field network from hidden layer `from` on, fed `mu`, and its gradient in mu. */
 export function meanFieldDownstream(
@@ -40,28 +40,13 @@ function rowSum(t: tf.Tensor): tf.Tensor1D {
 }
 
 export function mupropEstimate(net: Network, batch: Batch, rng: Rng): GradientEstimate {
-  return tf.tidy(() => {
-    const layers = prepareNetwork(net);
-    const G = batch.groups;
-    const L = layers.hidden.length;
-    const xs: tf.Tensor[] = [batch.x];
-    const as: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      as.push(a);
-      xs.push(sampleStates(net, net.noise.cdf(a), rng));
-    }
-    const out = outputLoss(net, layers, xs[L], batch);
-    const grads: LayerGradient[] = as.map((a, k) => {
-      const mu = net.coding.meanOf(net.noise.cdf(a));
-      const taylor = meanFieldDownstream(net, layers, mu, k + 1, batch);
-      const signal = tf.sub(tf.sub(out.loss, taylor.loss), rowSum(tf.mul(taylor.gradient, tf.sub(xs[k + 1], mu))));
-      const analytic = tf.mul(taylor.gradient, tf.mul(net.noise.pdf(a), net.coding.meanScale));
-      const e = tf.add(tf.mul(rowsLike(signal, a), score(net, a, xs[k + 1])), analytic);
-      return layers.hidden[k].paramGradient(e, xs[k], G);
-    });
-    grads.push(layers.output.paramGradient(out.dLogits, xs[L], G));
-    return finishEstimate(out.loss, grads, G);
+  return pathLayerEstimate(net, batch, rng, ({ layers, xs, as, out }, k) => {
+    const a = as[k];
+    const mu = net.coding.meanOf(net.noise.cdf(a));
+    const taylor = meanFieldDownstream(net, layers, mu, k + 1, batch);
+    const signal = tf.sub(tf.sub(out.loss, taylor.loss), rowSum(tf.mul(taylor.gradient, tf.sub(xs[k + 1], mu))));
+    const analytic = tf.mul(taylor.gradient, tf.mul(net.noise.pdf(a), net.coding.meanScale));
+    return tf.add(tf.mul(rowsLike(signal, a), score(net, a, xs[k + 1])), analytic);
   });
 }
 

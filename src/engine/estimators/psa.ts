@@ -9,7 +9,7 @@ import type { Rng } from '../rng';
 import { lossAndGrad, type LossAndGrad } from '../model/loss';
 import { nativeKernels, type NativeKernels } from '../kernels';
 import type { OutputLoss } from '../spec/types';
-import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, sampleStates } from './common';
+import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, samplePath } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
 
 export interface PsaOptions {
@@ -26,13 +26,7 @@ export function psaEstimate(net: Network, batch: Batch, rng: Rng, options: PsaOp
     const L = layers.hidden.length;
     const G = batch.groups;
     // Forward: sample one path, caching x^{k−1}, a^k, x^k (docs/math.md §2.3.3 step 1).
-    const xs: tf.Tensor[] = [batch.x];
-    const as: tf.Tensor[] = [];
-    for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      as.push(a);
-      xs.push(sampleStates(net, net.noise.cdf(a), rng));
-    }
+    const { xs, as } = samplePath(net, layers, batch.x, rng);
     const out = layers.output;
     const xL = out.flatInput(xs[L]); // [B, n]
     const n = xL.shape[1];

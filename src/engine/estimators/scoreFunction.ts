@@ -110,7 +110,28 @@ export class Reinforce implements Estimator {
   }
 }
 
-export function armEstimate(net: Network, batch: Batch, rng: Rng): GradientEstimate {
+/** One hidden layer's antithetic pair (ARM, §2.7): b¹ = 1[u > 1 − p], b² = 1[u < p], each with its downstream loss. */
+export interface AntitheticPair {
+  a: tf.Tensor;
+  p: tf.Tensor;
+  u: tf.Tensor;
+  bits1: tf.Tensor;
+  bits2: tf.Tensor;
+  f1: tf.Tensor1D;
+  f2: tf.Tensor1D;
+}
+
+/**
+ * The frame ARM and DisARM share: per hidden layer along the main path, draw the antithetic pair, continue each with
+ * an independent downstream sample, turn the pair into ∂E/∂a with `layerSignal`, and chain it to the parameters; b¹
+ * is itself a valid sample of the layer, so the main path continues with it.
+ */
+export function antitheticPairEstimate(
+  net: Network,
+  batch: Batch,
+  rng: Rng,
+  layerSignal: (pair: AntitheticPair) => tf.Tensor,
+): GradientEstimate {
   return tf.tidy(() => {
     const layers = prepareNetwork(net);
     const G = batch.groups;
@@ -120,21 +141,27 @@ export function armEstimate(net: Network, batch: Batch, rng: Rng): GradientEstim
       const a = layer.forward(h);
       const p = net.noise.cdf(a);
       const u = uniformTensor(rng, a.shape);
-      const x1 = net.coding.fromBits(tf.cast(tf.greater(u, tf.sub(1, p)), 'float32'));
-      const x2 = net.coding.fromBits(tf.cast(tf.less(u, p), 'float32'));
+      const bits1 = tf.cast(tf.greater(u, tf.sub(1, p)), 'float32');
+      const bits2 = tf.cast(tf.less(u, p), 'float32');
+      const x1 = net.coding.fromBits(bits1);
+      const x2 = net.coding.fromBits(bits2);
       const f1 = sampleDownstreamLoss(net, layers, x1, k + 1, batch, rng);
       const f2 = sampleDownstreamLoss(net, layers, x2, k + 1, batch, rng);
-      // ARM is a gradient in the logit of p; dlogit(p)/da = F'(a)/(p(1−p)), which is 1 for logistic noise.
-      let e = tf.mul(rowsLike(tf.sub(f1, f2), a), tf.sub(u, 0.5));
-      if (net.noise.kind !== 'logistic') {
-        e = tf.mul(e, tf.div(net.noise.pdf(a), tf.maximum(tf.mul(p, tf.sub(1, p)), 1e-30)));
-      }
-      grads.push(layer.paramGradient(e, h, G));
-      h = x1; // b¹ is itself a valid sample of the layer: the main path continues with it
+      grads.push(layer.paramGradient(layerSignal({ a, p, u, bits1, bits2, f1, f2 }), h, G));
+      h = x1;
     });
     const out = outputLoss(net, layers, h, batch);
     grads.push(layers.output.paramGradient(out.dLogits, h, G));
     return finishEstimate(out.loss, grads, G);
+  });
+}
+
+export function armEstimate(net: Network, batch: Batch, rng: Rng): GradientEstimate {
+  return antitheticPairEstimate(net, batch, rng, ({ a, p, u, f1, f2 }) => {
+    // ARM is a gradient in the logit of p; dlogit(p)/da = F'(a)/(p(1−p)), which is 1 for logistic noise.
+    const e = tf.mul(rowsLike(tf.sub(f1, f2), a), tf.sub(u, 0.5));
+    if (net.noise.kind === 'logistic') return e;
+    return tf.mul(e, tf.div(net.noise.pdf(a), tf.maximum(tf.mul(p, tf.sub(1, p)), 1e-30)));
   });
 }
 

@@ -13,19 +13,32 @@ import type { Batch, Estimator, GradientEstimate } from './types';
 /** ∂x/∂a as the backward pass uses it, given the pre-activation a and the sampled state x. */
 export type Surrogate = (net: Network, a: tf.Tensor, x: tf.Tensor) => tf.Tensor;
 
-export function straightThroughEstimate(net: Network, batch: Batch, rng: Rng, surrogate: Surrogate): GradientEstimate {
+/** One hidden layer's step given its pre-activation a: the sampled state and ∂x/∂a as the backward pass uses it. */
+export type StraightThroughStep = (a: tf.Tensor) => { state: tf.Tensor; derivative: tf.Tensor };
+
+/**
+ * Forward through the hidden layers with `step`'s states, the output on the final state, backward as backprop with
+ * `step`'s derivatives: the frame every straight-through estimator shares (this file's, Gumbel's, ReinMax).
+ */
+export function straightThroughBackprop(net: Network, batch: Batch, step: StraightThroughStep): GradientEstimate {
   return tf.tidy(() => {
     const layers = prepareNetwork(net);
     const xs: tf.Tensor[] = [batch.x];
     const deriv: tf.Tensor[] = [];
     for (const layer of layers.hidden) {
-      const a = layer.forward(xs[xs.length - 1]);
-      const x = sampleStates(net, net.noise.cdf(a), rng);
-      deriv.push(surrogate(net, a, x));
-      xs.push(x);
+      const { state, derivative } = step(layer.forward(xs[xs.length - 1]));
+      deriv.push(derivative);
+      xs.push(state);
     }
     const out = outputLoss(net, layers, xs[xs.length - 1], batch);
     return finishEstimate(out.loss, backpropThroughOutput(layers, out.dLogits, xs, deriv, batch.groups), batch.groups);
+  });
+}
+
+export function straightThroughEstimate(net: Network, batch: Batch, rng: Rng, surrogate: Surrogate): GradientEstimate {
+  return straightThroughBackprop(net, batch, (a) => {
+    const x = sampleStates(net, net.noise.cdf(a), rng);
+    return { state: x, derivative: surrogate(net, a, x) };
   });
 }
 

@@ -744,6 +744,18 @@ async function buildKernels(
   return out;
 }
 
+/** The manifest's record of the libtensorflow a binding was built against and loaded with. */
+function manifestLibtensorflow(lt: Libtensorflow, check: LoadCheck): NativeManifest['libtensorflow'] {
+  return {
+    version: check.version ?? TF_VERSION,
+    source: lt.source,
+    dir: lt.dir,
+    ...(lt.wheel ? { wheel: lt.wheel } : {}),
+    gpu: lt.gpu,
+    cudaLibs: lt.cudaLibs,
+  };
+}
+
 // ---- the set-up folder ----------------------------------------------------------------------------------------------
 
 export interface NativeSources {
@@ -884,14 +896,7 @@ export async function setupNativeBackend(opts: SetupOptions): Promise<NativeMani
         version: packageVersion(pkgDir),
         napiVersion: NAPI_VERSION,
       },
-      libtensorflow: {
-        version: check.version ?? TF_VERSION,
-        source: lt.source,
-        dir: lt.dir,
-        ...(lt.wheel ? { wheel: lt.wheel } : {}),
-        gpu: lt.gpu,
-        cudaLibs: lt.cudaLibs,
-      },
+      libtensorflow: manifestLibtensorflow(lt, check),
       binding: join('tfjs-node', bindingRel()),
       kernels: join('kernels', 'build', 'Release', 'sbn_kernels.node'),
       check: { devices: check.devices, kernels: check.kernels },
@@ -952,14 +957,7 @@ export async function setupCheckoutTfjsNode(
     platform: `${process.platform}-${process.arch}`,
     node: `${process.execPath} (${process.version})`,
     tfjsNode: { package: packageName(pkgDir), version: packageVersion(pkgDir), napiVersion: NAPI_VERSION },
-    libtensorflow: {
-      version: check.version ?? TF_VERSION,
-      source: lt.source,
-      dir: lt.dir,
-      ...(lt.wheel ? { wheel: lt.wheel } : {}),
-      gpu: lt.gpu,
-      cudaLibs: lt.cudaLibs,
-    },
+    libtensorflow: manifestLibtensorflow(lt, check),
     binding: bindingRel(),
     kernels: null,
     check: { devices: [], kernels: null },

@@ -101,7 +101,7 @@ function selectBranches(errors: ErrorObject[]): ErrorObject[] {
       if (e === union || !(e.instancePath + '/').startsWith(union.instancePath + '/')) return -1;
       return reach.findIndex((r) => r.has(e.parentSchema as object));
     };
-    const chosen = chooseBranches(branches.map(resolve), union.data);
+    const chosen = chooseBranches(branches.map(resolveModelSchemaRef), union.data);
     let keep = chosen.length === 1 ? chosen[0] : -1;
     if (keep >= 0 && !out.some((e) => branchOf(e) === keep)) keep = -1;
     out = out.filter((e) => {
@@ -122,7 +122,7 @@ function reachable(schema: Schema): Set<object> {
   const visit = (node: unknown): void => {
     if (!node || typeof node !== 'object' || found.has(node)) return;
     found.add(node);
-    if (!Array.isArray(node) && typeof (node as Schema).$ref === 'string') visit(resolve(node as Schema));
+    if (!Array.isArray(node) && typeof (node as Schema).$ref === 'string') visit(resolveModelSchemaRef(node as Schema));
     Object.values(node).forEach(visit);
   };
   visit(schema);
@@ -168,11 +168,12 @@ function typeFits(schema: Schema, data: unknown): boolean {
 
 /** For an additionalProperties error: the allowed key the unknown one is closest to, if any. */
 function misspelling(e: ErrorObject): string | undefined {
-  const properties = (resolve(e.parentSchema ?? {}).properties ?? {}) as Schema;
+  const properties = (resolveModelSchemaRef(e.parentSchema ?? {}).properties ?? {}) as Schema;
   return closest(String(e.params.additionalProperty), Object.keys(properties));
 }
 
-function resolve(schema: Schema): Schema {
+/** Follow a model-schema sub-schema's local $refs (`#/definitions/...`) to the schema they name. */
+export function resolveModelSchemaRef(schema: Schema): Schema {
   let s = schema;
   for (let hops = 0; typeof s.$ref === 'string' && s.$ref.startsWith('#/') && hops < 10; hops++) {
     let target: unknown = modelSchema;
@@ -185,9 +186,9 @@ function resolve(schema: Schema): Schema {
 
 function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
   const path = fromPointer(e.instancePath, data);
-  const parent = resolve(e.parentSchema ?? {});
+  const parent = resolveModelSchemaRef(e.parentSchema ?? {});
   const got = describeValue(e.data);
-  const expected = describeSchema(parent, resolve);
+  const expected = describeSchema(parent, resolveModelSchemaRef);
   switch (e.keyword) {
     case 'required': {
       const key = String(e.params.missingProperty);
@@ -196,7 +197,7 @@ function toProblem(e: ErrorObject, data: unknown, map: SourceMap): Problem {
       return {
         path: [...path, key],
         span: parentSpan && { start: parentSpan.start, end: parentSpan.start + 1 },
-        message: `missing required key "${key}" (expected ${describeSchema(property, resolve)})`,
+        message: `missing required key "${key}" (expected ${describeSchema(property, resolveModelSchemaRef)})`,
       };
     }
     case 'additionalProperties': {

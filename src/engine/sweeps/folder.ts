@@ -14,6 +14,7 @@ import {
   axisValues,
   readSweepState,
   sha256,
+  SWEEP_FILE_PATTERN,
   SWEEP_FORMAT,
   SWEEP_FORMAT_VERSION,
   SWEEP_STATE_FILE,
@@ -22,6 +23,25 @@ import {
   type SweepSpec,
   type SweepState,
 } from './format';
+
+/** Where new sweep folders go, under the folder a sweep is started from (workspace folder, `sbn sweep`'s cwd). */
+export const SWEEPS_FOLDER = 'sweeps';
+
+/**
+ * The most worker processes one sweep starts on this machine (each holds a backend and a data set in memory): `sbn
+ * sweep --jobs` and the editor's sbn.sweepJobs setting (whose maximum in package.json is this number).
+ */
+export const MAX_SWEEP_JOBS = 64;
+
+/** `toy2d-20261205-071500`: the folder name of a new sweep of `sweepFile`, with the UTC time it starts. */
+export function newSweepFolderName(sweepFile: string, now = new Date()): string {
+  const base = path
+    .basename(sweepFile)
+    .replace(SWEEP_FILE_PATTERN, '')
+    .replace(/\.[^.]*$/, '');
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${base || 'sweep'}-${stamp}`;
+}
 
 export class SweepFolderError extends Error {}
 

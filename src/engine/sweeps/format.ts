@@ -14,7 +14,7 @@ import { readJson } from '../spec/readJson';
 import { readYaml } from '../spec/readYaml';
 import { formatPath, LineIndex, type Problem, type Segment, type SourceMap } from '../spec/sourceMap';
 import type { SpecError } from '../spec/types';
-import { modelSchema } from '../spec/validate';
+import { modelSchema, resolveModelSchemaRef } from '../spec/validate';
 
 /** Sweep file names: `<name>.sbn-sweep.yaml`, `.yml` or `.json`. */
 export const SWEEP_FILE_PATTERN = /\.sbn-sweep\.(ya?ml|json)$/i;
@@ -74,20 +74,9 @@ export interface SweepParseOptions {
 
 type Schema = Record<string, unknown>;
 
-function resolveRef(schema: Schema): Schema {
-  let s = schema;
-  for (let hops = 0; typeof s.$ref === 'string' && s.$ref.startsWith('#/') && hops < 10; hops++) {
-    let target: unknown = modelSchema;
-    for (const part of s.$ref.slice(2).split('/')) target = (target as Schema | undefined)?.[part];
-    if (!target || typeof target !== 'object') break;
-    s = target as Schema;
-  }
-  return s;
-}
-
 /** The schema of `segment` inside `schema` (through $refs and union branches), if the model file has it. */
 function childSchema(schema: Schema, segment: string): Schema | undefined {
-  const s = resolveRef(schema);
+  const s = resolveModelSchemaRef(schema);
   if (/^\d+$/.test(segment) && s.items && typeof s.items === 'object') return s.items as Schema;
   const own = (s.properties as Record<string, Schema> | undefined)?.[segment];
   if (own) return own;
@@ -115,18 +104,18 @@ export function modelFieldSchema(field: string): Schema | undefined {
     s = s && childSchema(s, seg);
     if (!s) return undefined;
   }
-  return s && resolveRef(s);
+  return s && resolveModelSchemaRef(s);
 }
 
 /** Every dotted field of the model schema through objects (not into arrays): for "did you mean". */
 export function modelFieldNames(): string[] {
   const out: string[] = [];
   const visit = (s: Schema, prefix: string, depth: number): void => {
-    const r = resolveRef(s);
+    const r = resolveModelSchemaRef(s);
     const props: Record<string, Schema> = { ...((r.properties as Record<string, Schema> | undefined) ?? {}) };
     for (const key of ['oneOf', 'anyOf'] as const)
       for (const b of (r[key] as Schema[] | undefined) ?? [])
-        Object.assign(props, (resolveRef(b).properties as Record<string, Schema> | undefined) ?? {});
+        Object.assign(props, (resolveModelSchemaRef(b).properties as Record<string, Schema> | undefined) ?? {});
     for (const [k, v] of Object.entries(props)) {
       if (k === '$schema') continue;
       const name = prefix ? `${prefix}.${k}` : k;

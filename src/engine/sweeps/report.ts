@@ -111,6 +111,25 @@ export function sweepReport(dir: string): SweepReport {
   };
 }
 
+/** A swept value as tables and legends write it: a string as it is, anything else as JSON. */
+export function sweptValueText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/**
+ * The grid points as series against `field`: one per combination of the other swept fields' values, labelled
+ * `a=1, b=x` (the objective's name when `field` is the only one), in the order the combinations first occur.
+ */
+export function seriesByOtherFields(r: SweepReport, field: string): { label: string; points: PointSummary[] }[] {
+  const others = r.fields.filter((f) => f !== field);
+  const groups = new Map<string, PointSummary[]>();
+  for (const p of r.points) {
+    const label = others.map((f) => `${f}=${sweptValueText(p.values[f])}`).join(', ');
+    groups.set(label, [...(groups.get(label) ?? []), p]);
+  }
+  return [...groups.entries()].map(([label, points]) => ({ label: label || r.objective.metric, points }));
+}
+
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);

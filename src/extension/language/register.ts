@@ -11,6 +11,7 @@ import { analyzeModel, type AnalysisEnv, type ModelAnalysis, type Problem, type 
 import { codeLenses } from './codeLens';
 import { hoverInfoAt } from './hover';
 import { yamlCompletions } from './yamlCompletion';
+import { ValidationTimer } from './validationTimer';
 
 /** The documents these features apply to. */
 export const MODEL_FILE_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.sbn.{json,yaml,yml}' }];
@@ -19,7 +20,6 @@ const MODEL_FILE_NAME = /\.sbn\.(json|ya?ml)$/;
 const YAML_MODEL_FILE_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.sbn.{yaml,yml}' }];
 /** Red Hat's YAML extension completes YAML model files from the same schema (yamlValidation); then we stand down. */
 const YAML_LANGUAGE_SERVER = 'redhat.vscode-yaml';
-const DEFAULT_DELAY_MS = 300;
 
 export interface LanguageFeatureOptions {
   log(message: string): void;
@@ -106,7 +106,7 @@ export function registerLanguageFeatures(
   const env = machineEnv();
   const diagnostics = vscode.languages.createDiagnosticCollection('sbn');
   const cache = new Map<string, { version: number; analysis: ModelAnalysis }>();
-  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const timer = new ValidationTimer((doc) => validate(doc));
   const lensesChanged = new vscode.EventEmitter<void>();
 
   const analysisOf = (doc: vscode.TextDocument): ModelAnalysis => {
@@ -119,13 +119,6 @@ export function registerLanguageFeatures(
     return analysis;
   };
 
-  const cancel = (doc: vscode.TextDocument): void => {
-    const key = doc.uri.toString();
-    const timer = pending.get(key);
-    if (timer !== undefined) clearTimeout(timer);
-    pending.delete(key);
-  };
-
   const validate = (doc: vscode.TextDocument): void => {
     if (doc.isClosed || !isModelDocument(doc)) return;
     diagnostics.set(doc.uri, analysisOf(doc).problems.map(toDiagnostic));
@@ -133,24 +126,7 @@ export function registerLanguageFeatures(
   };
 
   const schedule = (doc: vscode.TextDocument, immediately = false): void => {
-    if (!isModelDocument(doc)) return;
-    cancel(doc);
-    const configured = vscode.workspace
-      .getConfiguration('sbn', doc.uri)
-      .get<number>('validation.delay', DEFAULT_DELAY_MS);
-    const delay = immediately ? 0 : Math.max(0, Number.isFinite(configured) ? configured : DEFAULT_DELAY_MS);
-    if (delay === 0) {
-      validate(doc);
-      return;
-    }
-    const key = doc.uri.toString();
-    pending.set(
-      key,
-      setTimeout(() => {
-        pending.delete(key);
-        validate(doc);
-      }, delay),
-    );
+    if (isModelDocument(doc)) timer.schedule(doc, immediately);
   };
 
   const revalidateAll = (): void => {
@@ -167,7 +143,7 @@ export function registerLanguageFeatures(
       if (e.contentChanges.length > 0) schedule(e.document);
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => {
-      cancel(doc);
+      timer.cancel(doc);
       cache.delete(doc.uri.toString());
       diagnostics.delete(doc.uri);
     }),
@@ -248,8 +224,7 @@ export function registerLanguageFeatures(
   ];
 
   const all = new vscode.Disposable(() => {
-    for (const timer of pending.values()) clearTimeout(timer);
-    pending.clear();
+    timer.dispose();
     cache.clear();
     for (const d of disposables) d.dispose();
   });

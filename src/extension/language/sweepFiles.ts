@@ -8,10 +8,10 @@ import { expandSweep, parseSweepText, SWEEP_FILE_PATTERN, type SweepParseResult 
 import type { SpecError } from '../../engine/spec/types';
 import { readTextFile } from '../../engine/files';
 import { MAX_MODEL_FILE_BYTES } from '../../engine/spec/parse';
+import { ValidationTimer } from './validationTimer';
 
 export const SWEEP_FILE_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.sbn-sweep.{json,yaml,yml}' }];
 export const RUN_SWEEP_TITLE = '▶ Run Sweep';
-const DEFAULT_DELAY_MS = 300;
 
 /** A sweep file on disk or unsaved (not a git or diff view of one). */
 export function isSweepDocument(doc: vscode.TextDocument): boolean {
@@ -57,7 +57,7 @@ export function sweepDiagnostic(e: SpecError): vscode.Diagnostic {
 export function registerSweepFileFeatures(context: vscode.ExtensionContext, log: (message: string) => void): void {
   const diagnostics = vscode.languages.createDiagnosticCollection('sbn-sweep');
   const results = new Map<string, { version: number; result: SweepParseResult }>();
-  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const timer = new ValidationTimer((doc) => validate(doc));
   const lensesChanged = new vscode.EventEmitter<void>();
 
   const resultOf = (doc: vscode.TextDocument): SweepParseResult => {
@@ -84,23 +84,7 @@ export function registerSweepFileFeatures(context: vscode.ExtensionContext, log:
   };
 
   const schedule = (doc: vscode.TextDocument, immediately = false): void => {
-    if (!isSweepDocument(doc)) return;
-    const key = doc.uri.toString();
-    const timer = pending.get(key);
-    if (timer !== undefined) clearTimeout(timer);
-    pending.delete(key);
-    const configured = vscode.workspace
-      .getConfiguration('sbn', doc.uri)
-      .get<number>('validation.delay', DEFAULT_DELAY_MS);
-    const delay = immediately ? 0 : Math.max(0, Number.isFinite(configured) ? configured : DEFAULT_DELAY_MS);
-    if (delay === 0) return validate(doc);
-    pending.set(
-      key,
-      setTimeout(() => {
-        pending.delete(key);
-        validate(doc);
-      }, delay),
-    );
+    if (isSweepDocument(doc)) timer.schedule(doc, immediately);
   };
 
   /** A model file changed: the sweep files that read it are checked again. */
@@ -122,11 +106,8 @@ export function registerSweepFileFeatures(context: vscode.ExtensionContext, log:
       if (/\.sbn\.(json|ya?ml)$/i.test(doc.fileName)) revalidateSweeps();
     }),
     vscode.workspace.onDidCloseTextDocument((doc) => {
-      const key = doc.uri.toString();
-      const timer = pending.get(key);
-      if (timer !== undefined) clearTimeout(timer);
-      pending.delete(key);
-      results.delete(key);
+      timer.cancel(doc);
+      results.delete(doc.uri.toString());
       diagnostics.delete(doc.uri);
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => lensesChanged.fire()),
@@ -162,10 +143,7 @@ export function registerSweepFileFeatures(context: vscode.ExtensionContext, log:
         return lenses;
       },
     }),
-    new vscode.Disposable(() => {
-      for (const t of pending.values()) clearTimeout(t);
-      pending.clear();
-    }),
+    timer,
   );
   for (const doc of vscode.workspace.textDocuments) schedule(doc, true);
 }

@@ -3,14 +3,9 @@
 // against the field's value, one series per combination of the other fields (as the HTML report draws them). Pure,
 // no vscode: the unit tests call it.
 import * as path from 'node:path';
-import type { PointSummary, SweepReport } from '../../engine/sweeps/report';
+import { seriesByOtherFields, sweptValueText, type SweepReport } from '../../engine/sweeps/report';
 import type { SweepState } from '../../engine/sweeps/format';
 import type { SeriesPayload, SweepChartData, SweepTableRow } from '../../webviewProtocol';
-
-/** A swept value as the table and the legends write it. */
-export function valueText(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
 
 /** The table: one row per grid point, the best one (objective mean) marked. */
 export function sweepTableRows(dir: string, report: SweepReport, state: SweepState): SweepTableRow[] {
@@ -24,7 +19,7 @@ export function sweepTableRows(dir: string, report: SweepReport, state: SweepSta
     const failure = state.points.find((q) => q.index === p.index && q.status === 'failed')?.reason;
     return {
       index: p.index,
-      values: report.fields.map((f) => valueText(p.values[f])),
+      values: report.fields.map((f) => sweptValueText(p.values[f])),
       seeds: p.seeds.length,
       status: { ...p.status },
       mean: s?.mean ?? null,
@@ -55,15 +50,9 @@ export function sweepCharts(report: SweepReport): { charts: SweepChartData[]; se
   const charts = report.fields.map((field, f): SweepChartData => {
     const all = report.points.map((p) => p.values[field]);
     const numeric = all.every((v) => typeof v === 'number');
-    const categories = numeric ? undefined : [...new Set(all.map(valueText))];
-    const xOf = (v: unknown): number => (numeric ? (v as number) : categories!.indexOf(valueText(v)));
-    const others = report.fields.filter((o) => o !== field);
-    const groups = new Map<string, PointSummary[]>();
-    for (const p of report.points) {
-      const label = others.map((o) => `${o}=${valueText(p.values[o])}`).join(', ');
-      groups.set(label, [...(groups.get(label) ?? []), p]);
-    }
-    const chartSeries = [...groups.entries()].map(([label, points], g) => {
+    const categories = numeric ? undefined : [...new Set(all.map(sweptValueText))];
+    const xOf = (v: unknown): number => (numeric ? (v as number) : categories!.indexOf(sweptValueText(v)));
+    const chartSeries = seriesByOtherFields(report, field).map(({ label, points }, g) => {
       const key = `${f}/${g}`;
       const rows = points
         .map((p) => ({ x: xOf(p.values[field]), s: p.metrics[metric] }))
@@ -72,7 +61,7 @@ export function sweepCharts(report: SweepReport): { charts: SweepChartData[]; se
       series[key] = { x: rows.map((r) => r.x), y: rows.map((r) => r.s.mean) };
       series[`${key}/lo`] = { x: rows.map((r) => r.x), y: rows.map((r) => r.s.ci95?.[0] ?? r.s.mean) };
       series[`${key}/hi`] = { x: rows.map((r) => r.x), y: rows.map((r) => r.s.ci95?.[1] ?? r.s.mean) };
-      return { key, label: label || metric };
+      return { key, label };
     });
     return { field, ...(categories ? { categories } : {}), logX: numeric && wantsLogAxis(all), series: chartSeries };
   });

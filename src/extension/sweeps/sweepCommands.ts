@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatSpecError } from '../../engine/spec';
 import { createSweepFolder, SWEEP_FILE_PATTERN, SweepFolderError } from '../../engine/sweeps';
+import { MAX_SWEEP_JOBS } from '../../engine/sweeps';
 import { SWEEP_REPORT_FILES } from '../../engine/sweeps/report';
 import { writeSweepReport } from '../../report/sweepHtml';
 import type { BackendPreference } from '../../protocol';
@@ -26,8 +27,6 @@ import {
   sweepFolderInfo,
 } from './sweepFolders';
 
-/** The most sweep worker processes one sweep starts (each holds a backend and a data set in memory). */
-export const MAX_EDITOR_SWEEP_JOBS = 64;
 const SWEEP_FILE_GLOB = '**/*.sbn-sweep.{yaml,yml,json}';
 
 export function sweepsRootOf(folder: vscode.WorkspaceFolder): string {
@@ -51,16 +50,16 @@ function backend(): BackendPreference {
 /** The `jobs` option of a command, or the user's answer (default: the setting sbn.sweepJobs). */
 async function jobsFor(option: unknown): Promise<number | undefined> {
   if (typeof option === 'number' && Number.isSafeInteger(option) && option >= 1)
-    return Math.min(option, MAX_EDITOR_SWEEP_JOBS);
+    return Math.min(option, MAX_SWEEP_JOBS);
   const setting = vscode.workspace.getConfiguration('sbn').get<number>('sweepJobs', 2);
   const answer = await vscode.window.showInputBox({
     title: 'Run Sweep',
     prompt: 'Worker processes (points trained at once on this machine)',
     value: String(setting),
     validateInput: (v) =>
-      /^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= MAX_EDITOR_SWEEP_JOBS
+      /^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= MAX_SWEEP_JOBS
         ? undefined
-        : `an integer from 1 to ${MAX_EDITOR_SWEEP_JOBS}`,
+        : `an integer from 1 to ${MAX_SWEEP_JOBS}`,
   });
   return answer === undefined ? undefined : Number(answer.trim());
 }

@@ -5,17 +5,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  readSweepState,
-  statusCounts,
-  SWEEP_FILE_PATTERN,
-  SWEEP_STATE_FILE,
-  type PointStatus,
-  type SweepState,
-} from '../../engine/sweeps';
+import { readSweepState, statusCounts, SWEEP_STATE_FILE, type PointStatus, type SweepState } from '../../engine/sweeps';
 
-/** The sweeps folder of a workspace folder (`sbn sweep`'s default --out is `sweeps/<name>-<time>`). */
-export const SWEEPS_FOLDER = 'sweeps';
+// The sweeps folder of a workspace folder and a new sweep's name in it are the engine's (as `sbn sweep`'s --out).
+export { newSweepFolderName, SWEEPS_FOLDER } from '../../engine/sweeps';
 
 export interface SweepFolderInfo {
   dir: string;
@@ -104,14 +97,4 @@ export function progressLine(info: Pick<SweepFolderInfo, 'counts' | 'workers'>):
   if (c.waiting) parts.push(`waiting ${c.waiting}`);
   if (info.workers.length) parts.push(`${info.workers.length} worker${info.workers.length === 1 ? '' : 's'} seen`);
   return parts.join(' · ');
-}
-
-/** `toy2d-20261205-071500`: the folder name of a new sweep of `sweepFile` (UTC time, as `sbn sweep`). */
-export function newSweepFolderName(sweepFile: string, now = new Date()): string {
-  const base = path
-    .basename(sweepFile)
-    .replace(SWEEP_FILE_PATTERN, '')
-    .replace(/\.[^.]*$/, '');
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${base || 'sweep'}-${stamp}`;
 }

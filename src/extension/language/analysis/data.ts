@@ -61,40 +61,20 @@ export function checkData(ctx: Context): Problem[] {
 function checkDataPath(ctx: Context, dataPath: string, dataset: string | undefined): Problem[] {
   const { env, file } = ctx;
   const at = ['data', 'path'];
+  const unchecked = (message: string) => [problemAt(ctx, at, 'information', 'path-unchecked', message)];
+  const missing = (message: string) => [problemAt(ctx, at, 'warning', 'path-missing', message)];
   const fileIsAbsolute = nodePath.isAbsolute(file);
   if (!nodePath.isAbsolute(dataPath) && !fileIsAbsolute) {
-    return [
-      problemAt(
-        ctx,
-        at,
-        'information',
-        'path-unchecked',
-        `data.path "${dataPath}" is relative to the model file; it is checked once the file is saved`,
-      ),
-    ];
+    return unchecked(`data.path "${dataPath}" is relative to the model file; it is checked once the file is saved`);
   }
   const resolved = nodePath.resolve(fileIsAbsolute ? nodePath.dirname(file) : '/', dataPath);
   if (env.mayProbe && !env.mayProbe(resolved)) {
-    return [
-      problemAt(
-        ctx,
-        at,
-        'information',
-        'path-unchecked',
-        `data.path "${dataPath}" resolves to ${resolved}, outside the workspace: not checked in Restricted Mode`,
-      ),
-    ];
+    return unchecked(
+      `data.path "${dataPath}" resolves to ${resolved}, outside the workspace: not checked in Restricted Mode`,
+    );
   }
   if (!env.fileExists(resolved)) {
-    return [
-      problemAt(
-        ctx,
-        at,
-        'warning',
-        'path-missing',
-        `data.path "${dataPath}" resolves to ${resolved}, which does not exist`,
-      ),
-    ];
+    return missing(`data.path "${dataPath}" resolves to ${resolved}, which does not exist`);
   }
   if (dataset === 'cifar10') {
     const batch = 'data_batch_1.bin';
@@ -102,17 +82,11 @@ function checkDataPath(ctx: Context, dataPath: string, dataset: string | undefin
       !env.fileExists(nodePath.join(resolved, batch)) &&
       !env.fileExists(nodePath.join(resolved, 'cifar-10-batches-bin', batch))
     ) {
-      return [
-        problemAt(
-          ctx,
-          at,
-          'warning',
-          'path-missing',
-          `data.path "${dataPath}" resolves to ${resolved}, which has no ${batch}: ` +
-            'expected the CIFAR-10 binary version ' +
-            '(data_batch_1.bin … data_batch_5.bin and test_batch.bin, or the folder holding cifar-10-batches-bin)',
-        ),
-      ];
+      return missing(
+        `data.path "${dataPath}" resolves to ${resolved}, which has no ${batch}: ` +
+          'expected the CIFAR-10 binary version ' +
+          '(data_batch_1.bin … data_batch_5.bin and test_batch.bin, or the folder holding cifar-10-batches-bin)',
+      );
     }
   }
   return [];
