@@ -34,7 +34,8 @@ import { out } from '../io';
 import { log } from '../log';
 import { prepareOutputFolder } from '../outputs';
 import { listenForStop } from '../stopSignal';
-import { MAX_SWEEP_JOBS, sweepWorkerEntry } from './sweep';
+import { MAX_SWEEP_JOBS } from '../../engine/sweeps';
+import { sweepWorkerEntry } from './sweep';
 import { checkpointSeconds, versions } from './train';
 
 export const SUITE_NAMES = Object.keys(SUITES);
