@@ -27,6 +27,10 @@ const ordered = (entries: CompletionEntry[]) => [...entries].sort((a, b) => a.so
 
 const ESTIMATORS = (modelSchema as { definitions: { train: { properties: { estimator: { enum: string[] } } } } })
   .definitions.train.properties.estimator.enum;
+// the estimators diagnostics compare: every training estimator but `auto`, which chooses among them
+const DIAGNOSED = (
+  modelSchema as { definitions: { diagnostics: { properties: { estimators: { items: { enum: string[] } } } } } }
+).definitions.diagnostics.properties.estimators.items.enum;
 
 test("top-level keys: those not yet written, required ones first, with the schema's descriptions", () => {
   const entries = at('name: x\nstates: pm1\n|');
@@ -53,8 +57,8 @@ test('estimator names after `estimator:`, each with its description; the typed w
 
 test('a value on its own line under its key, and items of a list of enums (flow and block)', () => {
   assert.deepEqual(labels(at('train:\n  estimator:\n    ps|\n'), 'value'), ESTIMATORS);
-  assert.deepEqual(labels(at('diagnostics:\n  estimators: [psa, |]\n')), ESTIMATORS);
-  assert.deepEqual(labels(at('diagnostics:\n  estimators:\n    - psa\n    - d|\n'), 'value'), ESTIMATORS);
+  assert.deepEqual(labels(at('diagnostics:\n  estimators: [psa, |]\n')), DIAGNOSED);
+  assert.deepEqual(labels(at('diagnostics:\n  estimators:\n    - psa\n    - d|\n'), 'value'), DIAGNOSED);
 });
 
 test("a layer's keys follow its type (the discriminator); without one, every kind's keys and the type first", () => {
