@@ -138,9 +138,22 @@ export function psaDenseReference(
   return out;
 }
 
+/**
+ * tfjs-wasm's transposed matMul is 10–60× slower (engine notes), so there a layer transposes its weight once per
+ * estimate; TensorFlow's MatMul reads a transposed operand in place, so elsewhere the products take it transposed
+ * and no transposed copy is made (a 784 × 512 weight's transpose was ~0.3 ms of every training step).
+ */
+function transposeForMatMul(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
 export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
   const w = p.weight as tf.Tensor2D;
-  const wT = tf.transpose<tf.Tensor2D>(w);
+  const explicit = transposeForMatMul();
+  const wT = explicit ? tf.transpose<tf.Tensor2D>(w) : undefined;
+  /** x Wᵀ for a weight [out, in] (w, or w∘w) and its transpose when one was made. */
+  const timesTransposed = (x: tf.Tensor2D, m: tf.Tensor2D, mT: tf.Tensor2D | undefined): tf.Tensor2D =>
+    mT ? tf.matMul(x, mT) : tf.matMul(x, m, false, true);
   const nIn = shapeSize(g.inShape);
   const spatial = g.inShape.length === 3;
   const flat = (x: tf.Tensor): tf.Tensor2D =>
@@ -150,26 +163,34 @@ export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
     const [C, H, W] = g.inShape;
     return tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]);
   };
+  let w2: tf.Tensor2D | undefined;
   let w2T: tf.Tensor2D | undefined;
   return {
     geometry: g,
-    // Explicit transposes: tfjs-wasm's transposed matMul is 10–60× slower (engine notes).
-    forward: (x) => tf.add(tf.matMul(flat(x), wT), p.bias),
+    forward: (x) => tf.add(timesTransposed(flat(x), w, wT), p.bias),
     backwardInput: (e) => unflat(tf.matMul(e, w)),
     paramGradient: (e, x, groups) => {
       const xf = flat(x);
       const n = e.shape[0] / groups;
       const e3 = tf.reshape(e, [groups, n, g.units]);
       const x3 = tf.reshape(xf, [groups, n, nIn]);
+      // the mean's 1/n applied to e (rows × units) rather than to the weight-sized product: one op on a small
+      // tensor instead of a parameter-sized one; exact for every power-of-two n (scaling commutes with rounding)
+      const eMean = tf.div<tf.Tensor3D>(e3, n);
       return {
-        weight: tf.div<tf.Tensor3D>(tf.matMul(tf.transpose(e3, [0, 2, 1]), x3), n),
+        weight: explicit ? tf.matMul(tf.transpose(eMean, [0, 2, 1]), x3) : tf.matMul(eMean, x3, true, false),
         bias: groupMean(e, groups),
       };
     },
-    forwardSquared: (v) => tf.matMul(flat(v), (w2T ??= tf.square<tf.Tensor2D>(wT))),
+    forwardSquared: (v) => {
+      w2 ??= tf.square<tf.Tensor2D>(w);
+      if (explicit) w2T ??= tf.transpose<tf.Tensor2D>(w2);
+      return timesTransposed(flat(v), w2, w2T);
+    },
     backwardInputSquared: (e) => unflat(tf.matMul(e, tf.square(w))),
+    // the native product reads Wᵀ row by row: PSA transposes once per layer and estimate, as before
     psaBackward: (a, shift, gr, noise) =>
-      unflat(psaDenseProduct(a as tf.Tensor2D, wT, flat(shift), gr as tf.Tensor2D, noise)),
+      unflat(psaDenseProduct(a as tf.Tensor2D, wT ?? tf.transpose(w), flat(shift), gr as tf.Tensor2D, noise)),
     flatInput: flat,
     unflatInput: unflat,
   };
