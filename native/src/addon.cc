@@ -40,15 +40,10 @@
 #include <node_api.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include "drivers.h"
 #include "last_layer.h"
@@ -128,73 +123,10 @@ bool checkLength(napi_env env, const F32& x, size_t expected, const char* name) 
   return true;
 }
 
-// ---- output arrays -----------------------------------------------------------------------------------------------
-//
-// A fresh multi-megabyte ArrayBuffer per call costs more than many kernels' arithmetic: its pages are faults the OS
-// zero-fills on first write (a 784 × 512 optimiser update: 0.6 ms, against ~0.1 ms of arithmetic). Large outputs
-// therefore live in 64-byte-aligned blocks that come back to a free list when V8 collects their ArrayBuffer (and
-// TensorFlow has released it: tfjs-node's binding holds a reference while a tensor shares the memory; the alignment
-// lets TensorFlow share it instead of copying it). Where V8 forbids external buffers (Electron's memory cage), or
-// for small outputs, a plain ArrayBuffer.
-constexpr size_t kRecycleMinBytes = size_t{64} << 10;
-constexpr size_t kRecycleMaxBytes = size_t{128} << 20;  // blocks kept on the free list, all sizes together
-
-std::mutex g_recycleMutex;
-std::unordered_map<size_t, std::vector<void*>> g_recycled;  // by byte size (finalizers run on any env's thread)
-size_t g_recycledBytes = 0;
-std::atomic<bool> g_externalRefused{false};
-
-void recycleBlock(void* data, size_t bytes) {
-  {
-    std::lock_guard<std::mutex> lock(g_recycleMutex);
-    if (g_recycledBytes + bytes <= kRecycleMaxBytes) {
-      g_recycled[bytes].push_back(data);
-      g_recycledBytes += bytes;
-      return;
-    }
-  }
-  std::free(data);
-}
-
-void* takeBlock(size_t bytes) {
-  {
-    std::lock_guard<std::mutex> lock(g_recycleMutex);
-    auto it = g_recycled.find(bytes);
-    if (it != g_recycled.end() && !it->second.empty()) {
-      void* data = it->second.back();
-      it->second.pop_back();
-      g_recycledBytes -= bytes;
-      return data;
-    }
-  }
-  return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-}
-
 napi_value newF32(napi_env env, size_t length, float** data) {
   napi_value buffer, array;
-  const size_t bytes = length * sizeof(float);
-  if (bytes >= kRecycleMinBytes && !g_externalRefused.load(std::memory_order_relaxed)) {
-    void* block = takeBlock(bytes);
-    if (block) {
-      const napi_status st = napi_create_external_arraybuffer(
-          env, block, bytes, [](napi_env, void* d, void* hint) { recycleBlock(d, reinterpret_cast<size_t>(hint)); },
-          reinterpret_cast<void*>(bytes), &buffer);
-      if (st == napi_ok) {
-        if (napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array) != napi_ok) return nullptr;
-        *data = static_cast<float*>(block);
-        return array;
-      }
-      recycleBlock(block, bytes);  // external buffers not allowed here: plain ones from now on
-      g_externalRefused.store(true, std::memory_order_relaxed);
-      bool pending = false;
-      napi_value ignored;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-        napi_get_and_clear_last_exception(env, &ignored);
-      }
-    }
-  }
   void* raw = nullptr;
-  if (napi_create_arraybuffer(env, bytes, &raw, &buffer) != napi_ok) return nullptr;
+  if (napi_create_arraybuffer(env, length * sizeof(float), &raw, &buffer) != napi_ok) return nullptr;
   if (napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array) != napi_ok) return nullptr;
   *data = static_cast<float*>(raw);
   return array;
