@@ -19,6 +19,11 @@
 //       SplitMix64 started from state `seed` (top 24 bits, in [0, 1)) — counter-based, so thread counts do not
 //       matter; streamUniforms(n, seed, offset) → those u_k. Every binary state the engine samples comes from here
 //       (or from src/engine/counterStream.ts, the JavaScript twin: the same numbers).
+//   sampleStates(p, B, H, W, C, seed, on, off) → Float32Array [B·H·W·C]: states of an NHWC tensor (dense: H = W = 1)
+//       from the same stream with units numbered channel-major, as the coding's on/off values, in one pass
+//   sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay) → Float32Array next p; v updated in place
+//   adamUpdate(p, g, m, v, lr, β1, β2, 1 − β1, 1 − β2, ε, weightDecay, 1 − β1^t, 1 − β2^t) → next p; m, v in place
+//       one fused pass per parameter, bit for bit the float32 ops of src/engine/train/optimizer.ts (optimizer.cc)
 //   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
@@ -43,6 +48,7 @@
 #include "drivers.h"
 #include "last_layer.h"
 #include "runtime.h"
+#include "optimizer.h"
 #include "sampling.h"
 
 namespace sbn {
@@ -249,6 +255,22 @@ bool getUint(napi_env env, napi_value v, const char* name, uint64_t* out) {
   return true;
 }
 
+bool getFloat(napi_env env, napi_value v, const char* name, float* out) {
+  napi_valuetype t;
+  double x = 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &x) != napi_ok ||
+      !std::isfinite(x)) {
+    return throwError(env, std::string(name) + " must be a finite number");
+  }
+  *out = static_cast<float>(x);  // what tfjs does with a scalar operand of a float32 op
+  return true;
+}
+
+bool getBool(napi_env env, napi_value v, const char* name, bool* out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) return throwError(env, std::string(name) + " must be a boolean");
+  return true;
+}
+
 napi_value Bernoulli(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -275,6 +297,36 @@ napi_value Bernoulli(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value SampleStates(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 8) {
+    throwError(env, "sampleStates(p, B, H, W, C, seed, on, off)");
+    return nullptr;
+  }
+  F32 p;
+  size_t B = 0, H = 0, W = 0, C = 0;
+  uint64_t seed = 0;
+  float on = 0, off = 0;
+  if (!getF32(env, argv[0], "p", &p) || !getSize(env, argv[1], "B", &B, 0) || !getSize(env, argv[2], "H", &H) ||
+      !getSize(env, argv[3], "W", &W) || !getSize(env, argv[4], "C", &C) || !getUint(env, argv[5], "seed", &seed) ||
+      !getFloat(env, argv[6], "on", &on) || !getFloat(env, argv[7], "off", &off) ||
+      !checkLength(env, p, B * H * W * C, "p")) {
+    return nullptr;
+  }
+  float* out = nullptr;
+  napi_value result = newF32(env, p.length, &out);
+  if (!result) return nullptr;
+  try {
+    sampleStates(p.data, B, H, W, C, seed, on, off, out);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string("sampleStates: ") + e.what()).c_str());
+    return nullptr;
+  }
+  return result;
+}
+
 napi_value StreamUniforms(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -293,6 +345,57 @@ napi_value StreamUniforms(napi_env env, napi_callback_info info) {
   napi_value result = newF32(env, n, &out);
   if (!result) return nullptr;
   streamUniforms(n, seed, offset, out);
+  return result;
+}
+
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 8) {
+    throwError(env, "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay)");
+    return nullptr;
+  }
+  F32 p, g, v;
+  SgdConfig c{};
+  if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "v", &v) ||
+      !getBool(env, argv[3], "hasVelocity", &c.hasVelocity) || !getFloat(env, argv[4], "lr", &c.lr) ||
+      !getFloat(env, argv[5], "momentum", &c.momentum) || !getBool(env, argv[6], "nesterov", &c.nesterov) ||
+      !getFloat(env, argv[7], "weightDecay", &c.weightDecay) || !checkLength(env, g, p.length, "g") ||
+      (c.momentum != 0 && !checkLength(env, v, p.length, "v"))) {
+    return nullptr;
+  }
+  float* next = nullptr;
+  napi_value result = newF32(env, p.length, &next);
+  if (!result) return nullptr;
+  sgdUpdate(c, p.data, g.data, v.data, next, p.length);
+  return result;
+}
+
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 13) {
+    throwError(env, "adamUpdate(p, g, m, v, lr, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon, weightDecay, c1, c2)");
+    return nullptr;
+  }
+  F32 p, g, m, v;
+  AdamConfig c{};
+  if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "m", &m) ||
+      !getF32(env, argv[3], "v", &v) || !getFloat(env, argv[4], "lr", &c.lr) ||
+      !getFloat(env, argv[5], "beta1", &c.beta1) || !getFloat(env, argv[6], "beta2", &c.beta2) ||
+      !getFloat(env, argv[7], "oneMinusBeta1", &c.oneMinusBeta1) ||
+      !getFloat(env, argv[8], "oneMinusBeta2", &c.oneMinusBeta2) || !getFloat(env, argv[9], "epsilon", &c.epsilon) ||
+      !getFloat(env, argv[10], "weightDecay", &c.weightDecay) || !getFloat(env, argv[11], "c1", &c.c1) ||
+      !getFloat(env, argv[12], "c2", &c.c2) || !checkLength(env, g, p.length, "g") ||
+      !checkLength(env, m, p.length, "m") || !checkLength(env, v, p.length, "v")) {
+    return nullptr;
+  }
+  float* next = nullptr;
+  napi_value result = newF32(env, p.length, &next);
+  if (!result) return nullptr;
+  adamUpdate(c, p.data, g.data, m.data, v.data, next, p.length);
   return result;
 }
 
@@ -424,7 +527,10 @@ NAPI_MODULE_INIT() {
       {"ratioConv", nullptr, sbn::RatioConv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"psaFlips", nullptr, sbn::PsaFlips, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"bernoulli", nullptr, sbn::Bernoulli, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sampleStates", nullptr, sbn::SampleStates, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"streamUniforms", nullptr, sbn::StreamUniforms, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sgdUpdate", nullptr, sbn::SgdUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamUpdate", nullptr, sbn::AdamUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, sbn::Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, sbn::SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setIsa", nullptr, sbn::SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

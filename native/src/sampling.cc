@@ -30,6 +30,22 @@ void bernoulliSample(const float* p, size_t n, uint64_t seed, uint64_t offset, f
   });
 }
 
+void sampleStates(const float* p, size_t B, size_t H, size_t W, size_t C, uint64_t seed, float on, float off,
+                  float* out) {
+  const size_t HW = H * W;
+  // unit (b, c, hw) in stream order; its value sits at (b·HW + hw)·C + c
+  parallelFor(B * C, static_cast<double>(B * C * HW) * 4, [&](size_t begin, size_t end) {
+    for (size_t bc = begin; bc < end; bc++) {
+      const size_t b = bc / C, c = bc % C;
+      const float* pRow = p + b * HW * C + c;
+      float* oRow = out + b * HW * C + c;
+      for (size_t hw = 0; hw < HW; hw++) {
+        oRow[hw * C] = streamUniform(seed, bc * HW + hw) < pRow[hw * C] ? on : off;
+      }
+    }
+  });
+}
+
 void streamUniforms(size_t n, uint64_t seed, uint64_t offset, float* out) {
   for (size_t i = 0; i < n; i++) out[i] = streamUniform(seed, offset + i);
 }

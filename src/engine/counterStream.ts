@@ -67,3 +67,41 @@ export function bernoulli(p: Float32Array, seed: number, offset = 0): Float32Arr
   const k = nativeKernels();
   return k?.bernoulli ? k.bernoulli(p, seed, offset) : bernoulliJs(p, seed, offset);
 }
+
+/**
+ * States of a [B, H, W, C] tensor (row-major; dense layers: H = W = 1) whose units are numbered channel-major:
+ * out[b,h,w,c] = on if u_k < p[b,h,w,c] else off with k = ((b·C + c)·H + h)·W + w. The native kernel does it in one
+ * pass; the twin reorders, samples with bernoulliJs and reorders back (the same numbers either way).
+ */
+export function sampleStatesJs(
+  p: Float32Array,
+  [B, H, W, C]: readonly [number, number, number, number],
+  seed: number,
+  on: number,
+  off: number,
+): Float32Array {
+  const HW = H * W;
+  const channelMajor = HW === 1 ? p : new Float32Array(p.length);
+  if (HW !== 1)
+    for (let b = 0; b < B; b++)
+      for (let c = 0; c < C; c++)
+        for (let hw = 0; hw < HW; hw++) channelMajor[(b * C + c) * HW + hw] = p[(b * HW + hw) * C + c];
+  const bits = bernoulliJs(channelMajor, seed, 0);
+  const out = new Float32Array(p.length);
+  for (let b = 0; b < B; b++)
+    for (let c = 0; c < C; c++)
+      for (let hw = 0; hw < HW; hw++) out[(b * HW + hw) * C + c] = bits[(b * C + c) * HW + hw] ? on : off;
+  return out;
+}
+
+/** sampleStatesJs by the native kernel when it loads, else the twin. */
+export function sampleStateValues(
+  p: Float32Array,
+  shape: readonly [number, number, number, number],
+  seed: number,
+  on: number,
+  off: number,
+): Float32Array {
+  const k = nativeKernels();
+  return k?.sampleStates ? k.sampleStates(p, ...shape, seed, on, off) : sampleStatesJs(p, shape, seed, on, off);
+}

@@ -80,8 +80,57 @@ export interface NativeKernels {
    * src/engine/counterStream.ts is its JavaScript twin, the same numbers without the addon).
    */
   bernoulli?(p: Float32Array, seed: number, offset: number): Float32Array;
+  /**
+   * States of an NHWC tensor p [B·H·W·C] (dense layers: H = W = 1) from that stream with the units numbered
+   * channel-major (k = ((b·C + c)·H + h)·W + w, offset 0): on if u_k < p, else off — the Bernoulli draw, the
+   * transposes around it and the coding's values in one pass (counterStream.ts sampleStatesJs is its twin).
+   */
+  sampleStates?(
+    p: Float32Array,
+    B: number,
+    H: number,
+    W: number,
+    C: number,
+    seed: number,
+    on: number,
+    off: number,
+  ): Float32Array;
   /** The uniforms u_offset … u_{offset+n−1} of that stream (single-threaded; for tests). */
   streamUniforms?(n: number, seed: number, offset: number): Float32Array;
+  /**
+   * SGD with momentum in one pass (src/engine/train/optimizer.ts): returns the next parameter p − lr·u with
+   * g' = g + weightDecay·p, v ← momentum·v + g' (v ← g' when !hasVelocity; v in place), u = g' + momentum·v
+   * (nesterov) or v; momentum 0: u = g'. Bit for bit the float32 ops of the tfjs implementation.
+   */
+  sgdUpdate?(
+    p: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    hasVelocity: boolean,
+    lr: number,
+    momentum: number,
+    nesterov: boolean,
+    weightDecay: number,
+  ): Float32Array;
+  /**
+   * Adam in one pass: m ← β1·m + (1 − β1)·g', v ← β2·v + (1 − β2)·g'² (in place), returns
+   * p − lr·(m/c1)/(√(v/c2) + ε) with c1 = 1 − β1^t, c2 = 1 − β2^t. Bit for bit the tfjs implementation.
+   */
+  adamUpdate?(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    oneMinusBeta1: number,
+    oneMinusBeta2: number,
+    epsilon: number,
+    weightDecay: number,
+    c1: number,
+    c2: number,
+  ): Float32Array;
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { lossAndGrad, type LossAndGrad } from '../model/loss';
-import { bernoulli } from '../counterStream';
+import { sampleStateValues } from '../counterStream';
 import { groupMean, prepareLayer, type PreparedLayer } from '../model/layers';
 import type { Batch, GradientEstimate, LayerGradient } from './types';
 import { shapeSize } from '../spec/geometry';
@@ -50,11 +50,12 @@ export function normalTensor(rng: Rng, shape: number[]): tf.Tensor {
  */
 export function sampleStates(net: Network, p: tf.Tensor, rng: Rng): tf.Tensor {
   const seed = rng.seed53();
-  return tf.tidy(() => {
-    const channelMajor = p.rank === 4 ? tf.transpose(p, [0, 3, 1, 2]) : p;
-    const bits = tf.tensor(bernoulli(channelMajor.dataSync() as Float32Array, seed), channelMajor.shape, 'float32');
-    return net.coding.fromBits(p.rank === 4 ? tf.transpose(bits, [0, 2, 3, 1]) : bits);
-  });
+  const B = p.shape[0];
+  // NHWC conv states, or rows of units (H = W = 1)
+  const nhwc: [number, number, number, number] =
+    p.rank === 4 ? [B, p.shape[1]!, p.shape[2]!, p.shape[3]!] : [B, 1, 1, p.size / B];
+  const values = sampleStateValues(p.dataSync() as Float32Array, nhwc, seed, net.coding.on, net.coding.off);
+  return tf.tensor(values, p.shape, 'float32');
 }
 
 /**

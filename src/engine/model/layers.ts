@@ -138,38 +138,68 @@ export function psaDenseReference(
   return out;
 }
 
+/**
+ * tfjs-wasm's transposed matMul is 10–60× slower (engine notes), so there a layer transposes its weight once per
+ * estimate; TensorFlow's MatMul reads a transposed operand in place, so elsewhere the products take it transposed
+ * and no transposed copy is made (a 784 × 512 weight's transpose was ~0.3 ms of every training step).
+ */
+function transposeForMatMul(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
 export function prepareDense(g: DenseGeometry, p: LayerParams): PreparedLayer {
   const w = p.weight as tf.Tensor2D;
-  const wT = tf.transpose<tf.Tensor2D>(w);
+  const explicit = transposeForMatMul();
+  const wT = explicit ? tf.transpose<tf.Tensor2D>(w) : undefined;
+  /** x Wᵀ for a weight [out, in] (w, or w∘w) and its transpose when one was made. */
+  const timesTransposed = (x: tf.Tensor2D, m: tf.Tensor2D, mT: tf.Tensor2D | undefined): tf.Tensor2D =>
+    mT ? tf.matMul(x, mT) : tf.matMul(x, m, false, true);
   const nIn = shapeSize(g.inShape);
   const spatial = g.inShape.length === 3;
-  const flat = (x: tf.Tensor): tf.Tensor2D =>
-    spatial ? tf.reshape<tf.Rank.R2>(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]) : (x as tf.Tensor2D);
+  // After a conv layer the input is flattened channel-major, a transpose of the whole batch; forward and
+  // paramGradient flatten the same states, so the result is kept for as long as it lives (the estimate's tidy).
+  const flattened = new WeakMap<tf.Tensor, tf.Tensor2D>();
+  const flat = (x: tf.Tensor): tf.Tensor2D => {
+    if (!spatial) return x as tf.Tensor2D;
+    const kept = flattened.get(x);
+    if (kept && !kept.isDisposed) return kept;
+    const f = tf.reshape<tf.Rank.R2>(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], nIn]);
+    flattened.set(x, f);
+    return f;
+  };
   const unflat = (v: tf.Tensor): tf.Tensor => {
     if (!spatial) return v;
     const [C, H, W] = g.inShape;
     return tf.transpose(tf.reshape(v, [v.shape[0], C, H, W]), [0, 2, 3, 1]);
   };
+  let w2: tf.Tensor2D | undefined;
   let w2T: tf.Tensor2D | undefined;
   return {
     geometry: g,
-    // Explicit transposes: tfjs-wasm's transposed matMul is 10–60× slower (engine notes).
-    forward: (x) => tf.add(tf.matMul(flat(x), wT), p.bias),
+    forward: (x) => tf.add(timesTransposed(flat(x), w, wT), p.bias),
     backwardInput: (e) => unflat(tf.matMul(e, w)),
     paramGradient: (e, x, groups) => {
       const xf = flat(x);
       const n = e.shape[0] / groups;
       const e3 = tf.reshape(e, [groups, n, g.units]);
       const x3 = tf.reshape(xf, [groups, n, nIn]);
+      // the mean's 1/n applied to e (rows × units) rather than to the weight-sized product: one op on a small
+      // tensor instead of a parameter-sized one; exact for every power-of-two n (scaling commutes with rounding)
+      const eMean = tf.div<tf.Tensor3D>(e3, n);
       return {
-        weight: tf.div<tf.Tensor3D>(tf.matMul(tf.transpose(e3, [0, 2, 1]), x3), n),
+        weight: explicit ? tf.matMul(tf.transpose(eMean, [0, 2, 1]), x3) : tf.matMul(eMean, x3, true, false),
         bias: groupMean(e, groups),
       };
     },
-    forwardSquared: (v) => tf.matMul(flat(v), (w2T ??= tf.square<tf.Tensor2D>(wT))),
+    forwardSquared: (v) => {
+      w2 ??= tf.square<tf.Tensor2D>(w);
+      if (explicit) w2T ??= tf.transpose<tf.Tensor2D>(w2);
+      return timesTransposed(flat(v), w2, w2T);
+    },
     backwardInputSquared: (e) => unflat(tf.matMul(e, tf.square(w))),
+    // the native product reads Wᵀ row by row: PSA transposes once per layer and estimate, as before
     psaBackward: (a, shift, gr, noise) =>
-      unflat(psaDenseProduct(a as tf.Tensor2D, wT, flat(shift), gr as tf.Tensor2D, noise)),
+      unflat(psaDenseProduct(a as tf.Tensor2D, wT ?? tf.transpose(w), flat(shift), gr as tf.Tensor2D, noise)),
     flatInput: flat,
     unflatInput: unflat,
   };
@@ -216,13 +246,18 @@ function hasKernel(name: string): boolean {
  * Σ over rows and output positions of x-patches ⊗ dy: the conv weight gradient [K, K, C_in, C_out].
  * Uses the backend's Conv2DBackpropFilter where it exists; tfjs-wasm lacks it, so there the same sum is
  * a forward convolution of the input (batch as channels) with dy as the filter, dilated by the stride
- * (engine notes), cropped to K×K.
+ * (engine notes), cropped to K×K. `padded`: x with its zero padding already applied, when the caller has it.
  */
-export function convWeightGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
+export function convWeightGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  g: ConvGeometry,
+  padded?: tf.Tensor4D,
+): tf.Tensor4D {
   const filterShape: [number, number, number, number] = [g.kernel, g.kernel, g.inShape[0], g.filters];
   if (hasKernel('Conv2DBackpropFilter')) {
     return tf.tidy(() =>
-      tf.engine().runKernel<tf.Tensor4D>('Conv2DBackpropFilter', { x: padSpatial(x, g.padding), dy }, {
+      tf.engine().runKernel<tf.Tensor4D>('Conv2DBackpropFilter', { x: padded ?? padSpatial(x, g.padding), dy }, {
         strides: [g.stride, g.stride],
         pad: 'valid',
         dataFormat: 'NHWC',
@@ -232,7 +267,7 @@ export function convWeightGradient(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeome
     );
   }
   return tf.tidy(() => {
-    const xt = tf.transpose<tf.Tensor4D>(padSpatial(x, g.padding), [3, 1, 2, 0]); // [C_in, Hp, Wp, B]
+    const xt = tf.transpose<tf.Tensor4D>(padded ?? padSpatial(x, g.padding), [3, 1, 2, 0]); // [C_in, Hp, Wp, B]
     const f = tf.transpose<tf.Tensor4D>(dy, [1, 2, 0, 3]); // [Ho, Wo, B, C_out]
     const full = tf.conv2d(xt, f, 1, 'valid', 'NHWC', g.stride); // [C_in, Hp − (Ho−1)s, …, C_out]
     const cropped = tf.slice(full, [0, 0, 0, 0], [g.inShape[0], g.kernel, g.kernel, g.filters]);
@@ -408,9 +443,19 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
   const inputShape = (x: tf.Tensor): [number, number, number, number] => [x.shape[0], H, W, C];
   let w2: tf.Tensor4D | undefined;
   const squared = () => (w2 ??= tf.square<tf.Tensor4D>(w));
+  // forward and paramGradient pad the same states: the padded copy is kept for as long as it lives
+  const paddedStates = new WeakMap<tf.Tensor, tf.Tensor4D>();
+  const padOf = (x: tf.Tensor4D): tf.Tensor4D => {
+    if (g.padding === 0) return x;
+    const kept = paddedStates.get(x);
+    if (kept && !kept.isDisposed) return kept;
+    const padded = padSpatial(x, g.padding);
+    paddedStates.set(x, padded);
+    return padded;
+  };
   return {
     geometry: g,
-    forward: (x) => tf.add(convForward(x as tf.Tensor4D, w, g.stride, g.padding), p.bias),
+    forward: (x) => tf.add(convForward(padOf(x as tf.Tensor4D), w, g.stride, 0), p.bias),
     backwardInput: (e) => convTranspose(e as tf.Tensor4D, w, inputShape(e), g.stride, g.padding),
     paramGradient: (e, x, groups) => {
       const n = e.shape[0] / groups;
@@ -418,7 +463,8 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
       for (let k = 0; k < groups; k++) {
         const eK = groups === 1 ? e : tf.slice(e, [k * n, 0, 0, 0], [n, -1, -1, -1]);
         const xK = groups === 1 ? x : tf.slice(x, [k * n, 0, 0, 0], [n, -1, -1, -1]);
-        weights.push(convWeightGradient(xK as tf.Tensor4D, eK as tf.Tensor4D, g));
+        const padded = groups === 1 ? padOf(x as tf.Tensor4D) : undefined;
+        weights.push(convWeightGradient(xK as tf.Tensor4D, eK as tf.Tensor4D, g, padded));
       }
       return {
         weight: tf.div(tf.stack(weights), n),

@@ -1,9 +1,14 @@
 // Optimisers over a network's parameters: SGD with momentum / Nesterov (PyTorch's semantics, docs/math.md §4.5)
-// and Adam. State is plain tensors so a checkpoint restores it exactly.
+// and Adam. Two implementations of the same float32 arithmetic: one fused pass per parameter in the native kernels
+// (native/src/optimizer.cc) when they load, else TensorFlow.js ops — five to seven per parameter, each allocating a
+// parameter-sized tensor, which cost up to half a dense training step (docs/kernels.md, "Step cost"). They are bit
+// for bit the same (test/unit/kernelsStep.test.ts), and so is their state: a checkpoint restores it exactly
+// whichever path wrote it.
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { OptimizerSpec } from '../spec/types';
 import type { OptimizerState, TensorMap } from '../runs';
+import { nativeKernels, type NativeKernels } from '../kernels';
 
 export interface Optimizer {
   readonly type: 'sgd' | 'adam';
@@ -14,55 +19,144 @@ export interface Optimizer {
   dispose(): void;
 }
 
-type Slots = Map<string, tf.Tensor>;
+type Param = 'weight' | 'bias';
+type Gradients = { weight: tf.Tensor; bias: tf.Tensor }[];
 
-function slotKey(k: number, param: 'weight' | 'bias', slot: string): string {
+function slotKey(k: number, param: Param, slot: string): string {
   return `${k}.${param}.${slot}`;
 }
 
-function saveSlots(slots: Slots): TensorMap {
-  const out: TensorMap = {};
-  for (const [key, t] of slots) out[key] = { shape: [...t.shape], data: Float32Array.from(t.dataSync()) };
-  return out;
+/**
+ * Slot values (momentum, Adam's moments) keyed by slotKey: tensors for the tfjs ops, typed arrays for the fused
+ * kernels. Either way they are saved and restored as the same TensorMap.
+ */
+interface SlotStore {
+  save(): TensorMap;
+  load(map: TensorMap): void;
+  dispose(): void;
 }
 
-function loadSlots(slots: Slots, map: TensorMap): void {
-  for (const t of slots.values()) t.dispose();
-  slots.clear();
-  for (const [key, v] of Object.entries(map)) slots.set(key, tf.tensor(v.data, v.shape, 'float32'));
-}
-
-export function createOptimizer(spec: OptimizerSpec | undefined): Optimizer {
-  const s: OptimizerSpec = spec ?? { type: 'sgd' };
-  const weightDecay = s.weightDecay ?? 0;
-  const slots: Slots = new Map();
-  let t = 0;
-
-  function update(
-    net: Network,
-    grads: { weight: tf.Tensor; bias: tf.Tensor }[],
-    rule: (key: (slot: string) => string, p: tf.Tensor, g: tf.Tensor) => tf.Tensor,
-  ): void {
-    net.layers.forEach((layer, k) => {
-      for (const param of ['weight', 'bias'] as const) {
-        const p = layer[param];
-        const next = tf.tidy(() => {
-          const g = weightDecay > 0 ? tf.add(grads[k][param], tf.mul(p, weightDecay)) : grads[k][param];
-          return rule((slot) => slotKey(k, param, slot), p, g);
-        });
-        p.dispose();
-        (layer as { weight: tf.Tensor; bias: tf.Tensor })[param] = next;
-      }
-    });
-  }
-
-  function setSlot(key: string, value: tf.Tensor): tf.Tensor {
-    const old = slots.get(key);
+class TensorSlots implements SlotStore {
+  readonly map = new Map<string, tf.Tensor>();
+  set(key: string, value: tf.Tensor): tf.Tensor {
+    const old = this.map.get(key);
     const kept = tf.keep(value);
-    slots.set(key, kept);
+    this.map.set(key, kept);
     old?.dispose();
     return kept;
   }
+  save(): TensorMap {
+    const out: TensorMap = {};
+    for (const [key, t] of this.map) out[key] = { shape: [...t.shape], data: Float32Array.from(t.dataSync()) };
+    return out;
+  }
+  load(map: TensorMap): void {
+    this.dispose();
+    for (const [key, v] of Object.entries(map)) this.map.set(key, tf.tensor(v.data, v.shape, 'float32'));
+  }
+  dispose(): void {
+    for (const t of this.map.values()) t.dispose();
+    this.map.clear();
+  }
+}
+
+class HostSlots implements SlotStore {
+  readonly map = new Map<string, { shape: number[]; data: Float32Array }>();
+  /** The slot's values, created as zeros of `shape` (`created` tells the caller it is new). */
+  get(key: string, shape: readonly number[]): { data: Float32Array; created: boolean } {
+    const have = this.map.get(key);
+    if (have) return { data: have.data, created: false };
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    this.map.set(key, { shape: [...shape], data });
+    return { data, created: true };
+  }
+  save(): TensorMap {
+    const out: TensorMap = {};
+    for (const [key, v] of this.map) out[key] = { shape: [...v.shape], data: Float32Array.from(v.data) };
+    return out;
+  }
+  load(map: TensorMap): void {
+    this.map.clear();
+    for (const [key, v] of Object.entries(map))
+      this.map.set(key, { shape: [...v.shape], data: Float32Array.from(v.data) });
+  }
+  dispose(): void {
+    this.map.clear();
+  }
+}
+
+function f32(t: tf.Tensor): Float32Array {
+  const d = t.dataSync();
+  return d instanceof Float32Array ? d : Float32Array.from(d);
+}
+
+/** Every parameter of `net` replaced by `rule`'s result (the old tensor disposed). */
+function updateEach(net: Network, rule: (k: number, param: Param, p: tf.Tensor) => tf.Tensor): void {
+  net.layers.forEach((layer, k) => {
+    for (const param of ['weight', 'bias'] as const) {
+      const p = layer[param];
+      const next = rule(k, param, p);
+      p.dispose();
+      (layer as { weight: tf.Tensor; bias: tf.Tensor })[param] = next;
+    }
+  });
+}
+
+/**
+ * The optimiser of `spec`. `kernels` picks the implementation (default: the native kernels when they load and
+ * have the fused updates; pass null for the tfjs ops).
+ */
+export function createOptimizer(
+  spec: OptimizerSpec | undefined,
+  kernels: NativeKernels | null | undefined = nativeKernels(),
+): Optimizer {
+  const s: OptimizerSpec = spec ?? { type: 'sgd' };
+  const weightDecay = s.weightDecay ?? 0;
+  const fused = kernels?.sgdUpdate && kernels.adamUpdate ? kernels : undefined;
+  const host = new HostSlots();
+  const tensors = new TensorSlots();
+  const slots: SlotStore = fused ? host : tensors;
+  let t = 0;
+
+  /** The tfjs-op update: `rule` on the parameter and its (weight-decayed) gradient, inside a tidy. */
+  function updateOps(
+    net: Network,
+    grads: Gradients,
+    rule: (key: (slot: string) => string, p: tf.Tensor, g: tf.Tensor) => tf.Tensor,
+  ): void {
+    updateEach(net, (k, param, p) =>
+      tf.tidy(() => {
+        const g = weightDecay > 0 ? tf.add(grads[k][param], tf.mul(p, weightDecay)) : grads[k][param];
+        return rule((slot) => slotKey(k, param, slot), p, g);
+      }),
+    );
+  }
+
+  /** The fused update: `rule` on typed arrays, its result the new parameter. */
+  function updateFused(
+    net: Network,
+    grads: Gradients,
+    rule: (key: (slot: string) => string, p: tf.Tensor, pData: Float32Array, g: Float32Array) => Float32Array,
+  ): void {
+    updateEach(net, (k, param, p) =>
+      tf.tensor(
+        rule((slot) => slotKey(k, param, slot), p, f32(p), f32(grads[k][param])),
+        p.shape,
+        'float32',
+      ),
+    );
+  }
+
+  const common = {
+    state: (): OptimizerState => ({ type: s.type, state: slots.save(), scalars: s.type === 'adam' ? { t } : {} }),
+    restore(state: OptimizerState) {
+      slots.load(state.state);
+      if (s.type === 'adam') t = state.scalars.t ?? 0;
+    },
+    dispose() {
+      slots.dispose();
+    },
+  };
 
   if (s.type === 'adam') {
     const b1 = s.beta1 ?? 0.9;
@@ -70,51 +164,51 @@ export function createOptimizer(spec: OptimizerSpec | undefined): Optimizer {
     const eps = s.epsilon ?? 1e-8;
     return {
       type: 'adam',
+      ...common,
       step(net, grads, lr) {
         t++;
         const c1 = 1 - b1 ** t;
         const c2 = 1 - b2 ** t;
-        update(net, grads, (key, p, g) => {
-          const m = setSlot(key('m'), tf.add(tf.mul(slots.get(key('m')) ?? tf.zerosLike(g), b1), tf.mul(g, 1 - b1)));
-          const v = setSlot(
-            key('v'),
-            tf.add(tf.mul(slots.get(key('v')) ?? tf.zerosLike(g), b2), tf.mul(tf.square(g), 1 - b2)),
-          );
+        if (fused) {
+          updateFused(net, grads, (key, p, pData, g) => {
+            const m = host.get(key('m'), p.shape).data;
+            const v = host.get(key('v'), p.shape).data;
+            return fused.adamUpdate!(pData, g, m, v, lr, b1, b2, 1 - b1, 1 - b2, eps, weightDecay, c1, c2);
+          });
+          return;
+        }
+        updateOps(net, grads, (key, p, g) => {
+          const prevM = tensors.map.get(key('m')) ?? tf.zerosLike(g);
+          const m = tensors.set(key('m'), tf.add(tf.mul(prevM, b1), tf.mul(g, 1 - b1)));
+          const prevV = tensors.map.get(key('v')) ?? tf.zerosLike(g);
+          const v = tensors.set(key('v'), tf.add(tf.mul(prevV, b2), tf.mul(tf.square(g), 1 - b2)));
           return tf.sub(p, tf.mul(tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps)), lr));
         });
-      },
-      state: () => ({ type: 'adam', state: saveSlots(slots), scalars: { t } }),
-      restore(state) {
-        loadSlots(slots, state.state);
-        t = state.scalars.t ?? 0;
-      },
-      dispose() {
-        for (const x of slots.values()) x.dispose();
-        slots.clear();
       },
     };
   }
   const momentum = s.momentum ?? 0.9;
   const nesterov = s.nesterov ?? true;
+  const noVelocity = new Float32Array(0);
   return {
     type: 'sgd',
+    ...common,
     step(net, grads, lr) {
-      update(net, grads, (key, p, g) => {
+      if (fused) {
+        updateFused(net, grads, (key, p, pData, g) => {
+          const v = momentum === 0 ? { data: noVelocity, created: true } : host.get(key('v'), p.shape);
+          return fused.sgdUpdate!(pData, g, v.data, !v.created, lr, momentum, nesterov, weightDecay);
+        });
+        return;
+      }
+      updateOps(net, grads, (key, p, g) => {
         if (momentum === 0) return tf.sub(p, tf.mul(g, lr));
         // v ← μ v + g;  update = g + μ v (Nesterov) or v   (torch.optim.SGD, dampening 0)
-        const prev = slots.get(key('v'));
-        const v = setSlot(key('v'), prev ? tf.add(tf.mul(prev, momentum), g) : tf.clone(g));
+        const prev = tensors.map.get(key('v'));
+        const v = tensors.set(key('v'), prev ? tf.add(tf.mul(prev, momentum), g) : tf.clone(g));
         const u = nesterov ? tf.add(g, tf.mul(v, momentum)) : v;
         return tf.sub(p, tf.mul(u, lr));
       });
-    },
-    state: () => ({ type: 'sgd', state: saveSlots(slots), scalars: {} }),
-    restore(state) {
-      loadSlots(slots, state.state);
-    },
-    dispose() {
-      for (const x of slots.values()) x.dispose();
-      slots.clear();
     },
   };
 }
