@@ -45,3 +45,20 @@ test('u_loss agrees with exact enumeration for a softmax model with ±1 states',
   assert.ok(acc.every((a) => a >= 0 && a <= 1));
   disposeNetwork(net);
 });
+
+test('the factored flip average gives the metrics of the direct one (softmax, ±1 and {0,1} states)', () => {
+  for (const states of ['pm1', '01'] as const) {
+    const spec = denseModel(6, [9, 7], 4, states, 'nll');
+    const { values, X, Y } = randomProblem(spec, 30, 11, 1.5);
+    const net = networkFromValues(spec, values);
+    const factored = evaluateSplit(net, splitOf(X, Y), 8, new Rng(4));
+    const direct = evaluateSplit(net, splitOf(X, Y), 8, new Rng(4), X.length, 'direct');
+    for (const key of ['u_loss', 'acc1', 'acc_e', 'entropy'] as const)
+      assert.ok(
+        Math.abs(factored[key] - direct[key]) < 1e-5,
+        `${states} ${key}: factored ${factored[key]} vs direct ${direct[key]}`,
+      );
+    assert.ok(direct.u_loss > 0.1 && direct.acc1 < 1, 'the flips matter in this problem');
+    disposeNetwork(net);
+  }
+});
