@@ -1,5 +1,6 @@
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
 import { networkFromValues, disposeNetwork } from '../../src/engine/model/network';
 import { evaluateSplit, accuracyVsSamples } from '../../src/engine/train/evaluate';
@@ -51,7 +52,10 @@ test('the factored flip average gives the metrics of the direct one (softmax, ±
     const spec = denseModel(6, [9, 7], 4, states, 'nll');
     const { values, X, Y } = randomProblem(spec, 30, 11, 1.5);
     const net = networkFromValues(spec, values);
+    const tensors = tf.memory().numTensors;
     const factored = evaluateSplit(net, splitOf(X, Y), 8, new Rng(4));
+    accuracyVsSamples(net, splitOf(X, Y), 4, new Rng(4));
+    assert.equal(tf.memory().numTensors, tensors, 'an evaluation leaves no tensor behind');
     const direct = evaluateSplit(net, splitOf(X, Y), 8, new Rng(4), X.length, 'direct');
     for (const key of ['u_loss', 'acc1', 'acc_e', 'entropy'] as const)
       assert.ok(

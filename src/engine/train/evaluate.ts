@@ -252,6 +252,23 @@ function directFlipSums(
   };
 }
 
+/**
+ * The network prepared once for a whole pass (prepareNetwork transposes every weight: per chunk, a tenth of an
+ * evaluation's time) and released by `dispose`: the tensors preparing makes are collected from a scope of their own.
+ */
+function preparedForPass(net: Network): { layers: PreparedNetwork; dispose: () => void } {
+  const engine = tf.engine();
+  engine.startScope();
+  try {
+    const layers = prepareNetwork(net);
+    const made = [...engine.state.activeScope.track];
+    for (const t of made) tf.keep(t);
+    return { layers, dispose: () => tf.dispose(made) };
+  } finally {
+    engine.endScope();
+  }
+}
+
 /** Repeat the rows `samples` times, sample-major. */
 function tileRows<T extends tf.Tensor>(t: T, samples: number): T {
   return samples === 1 ? t : tf.tile(t, [samples, ...t.shape.slice(1).map(() => 1)]);
@@ -274,7 +291,7 @@ function sbnSample(
   let h = x;
   let entropySum: tf.Tensor = tf.zeros([rows]);
   let units = 0;
-  let pLast: tf.Tensor = tileRows(x, samples);
+  let pLast: tf.Tensor | undefined;
   layers.hidden.forEach((layer, k) => {
     const a = layer.forward(h);
     const p = net.noise.cdf(a);
@@ -287,7 +304,8 @@ function sbnSample(
     pLast = k === 0 ? tileRows(p, samples) : p;
     h = sampleStates(net, pLast, rng);
   });
-  if (layers.hidden.length === 0) h = pLast;
+  // without hidden layers the flips are of the (repeated) input
+  if (pLast === undefined) h = pLast = tileRows(x, samples);
   const ys = tileRows(y, samples);
   const out = layers.output;
   const xL = out.flatInput(h);
@@ -341,15 +359,17 @@ export function* evaluateSplitPass(
   const features = split.x.length / split.n;
   const chunk = chunkRows(net, samples);
   const sums = { loss: 0, acc1: 0, accE: 0, entropy: 0 };
-  const factored = flips === 'auto' ? factoredFlips(net) : undefined;
+  const prepared = preparedForPass(net);
+  let factored: FactoredFlips | undefined;
   try {
+    factored = flips === 'auto' ? factoredFlips(net) : undefined;
     for (let start = 0; start < n; start += chunk) {
       const size = Math.min(chunk, n - start);
       const r = tf.tidy(() => {
         const x = inputTensor(net, split.x.subarray(start * features, (start + size) * features), size);
         const y = tf.tensor1d(split.y.subarray(start, start + size), 'float32');
         // all S samples in one batch: rows are sample-major copies of the chunk
-        const s = sbnSample(net, prepareNetwork(net), x, y, samples, rng, factored);
+        const s = sbnSample(net, prepared.layers, x, y, samples, rng, factored);
         const meanProbs = tf.mean(tf.reshape(s.probs, [samples, size, -1]), 0);
         const accE = tf.sum(tf.cast(tf.equal(tf.argMax(meanProbs, 1), classIndex(net, y)), 'float32'));
         return tf.stack([tf.sum(s.loss), tf.sum(s.correct), accE, tf.sum(s.entropy)]);
@@ -364,6 +384,7 @@ export function* evaluateSplitPass(
     }
   } finally {
     disposeFactored(factored);
+    prepared.dispose();
   }
   return {
     u_loss: sums.loss / (n * samples),
@@ -384,14 +405,16 @@ export function accuracyVsSamples(net: Network, split: Split, samples: number, r
   const features = split.x.length / split.n;
   const chunk = chunkRows(net, samples);
   const correct = new Float64Array(samples);
-  const factored = factoredFlips(net);
+  const prepared = preparedForPass(net);
+  let factored: FactoredFlips | undefined;
   try {
+    factored = factoredFlips(net);
     for (let start = 0; start < n; start += chunk) {
       const size = Math.min(chunk, n - start);
       const counts = tf.tidy(() => {
         const x = inputTensor(net, split.x.subarray(start * features, (start + size) * features), size);
         const y = tf.tensor1d(split.y.subarray(start, start + size), 'float32');
-        const s = sbnSample(net, prepareNetwork(net), x, y, samples, rng, factored);
+        const s = sbnSample(net, prepared.layers, x, y, samples, rng, factored);
         const probs = tf.reshape(s.probs, [samples, size, -1]);
         const running = tf.cumsum(probs, 0); // sums of the first s samples
         const hits = tf.cast(tf.equal(tf.argMax(running, 2), tf.reshape(classIndex(net, y), [1, size])), 'float32');
@@ -403,6 +426,7 @@ export function accuracyVsSamples(net: Network, split: Split, samples: number, r
     }
   } finally {
     disposeFactored(factored);
+    prepared.dispose();
   }
   return Array.from(correct, (c) => c / n);
 }
