@@ -76,8 +76,8 @@ interface FactoredFlips {
 
 /**
  * Largest spread (nats) of δ W_{k, i} over the classes k for the factored form: its table entries are then
- * ≥ e^−60, so no flip's normaliser comes near float32's smallest normal number (1e-38). Wider (output weights
- * grown beyond ~15 apart): the direct form.
+ * ≥ e^−60, so no flip's normaliser comes near float32's smallest normal number (1e-38). Wider (a unit's output
+ * weights more than 30 apart with ±1 states, 60 with {0, 1}): the direct form.
  */
 const FACTORED_SPREAD_LIMIT = 60;
 
