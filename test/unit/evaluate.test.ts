@@ -1,5 +1,6 @@
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
 import { networkFromValues, disposeNetwork } from '../../src/engine/model/network';
 import { evaluateSplit, accuracyVsSamples } from '../../src/engine/train/evaluate';
@@ -44,4 +45,24 @@ test('u_loss agrees with exact enumeration for a softmax model with ±1 states',
   disposeNetwork(sharp);
   assert.ok(acc.every((a) => a >= 0 && a <= 1));
   disposeNetwork(net);
+});
+
+test('the factored flip average gives the metrics of the direct one (softmax, ±1 and {0,1} states)', () => {
+  for (const states of ['pm1', '01'] as const) {
+    const spec = denseModel(6, [9, 7], 4, states, 'nll');
+    const { values, X, Y } = randomProblem(spec, 30, 11, 1.5);
+    const net = networkFromValues(spec, values);
+    const tensors = tf.memory().numTensors;
+    const factored = evaluateSplit(net, splitOf(X, Y), 8, new Rng(4));
+    accuracyVsSamples(net, splitOf(X, Y), 4, new Rng(4));
+    assert.equal(tf.memory().numTensors, tensors, 'an evaluation leaves no tensor behind');
+    const direct = evaluateSplit(net, splitOf(X, Y), 8, new Rng(4), X.length, 'direct');
+    for (const key of ['u_loss', 'acc1', 'acc_e', 'entropy'] as const)
+      assert.ok(
+        Math.abs(factored[key] - direct[key]) < 1e-5,
+        `${states} ${key}: factored ${factored[key]} vs direct ${direct[key]}`,
+      );
+    assert.ok(direct.u_loss > 0.1 && direct.acc1 < 1, 'the flips matter in this problem');
+    disposeNetwork(net);
+  }
 });

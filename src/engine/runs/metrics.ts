@@ -1,4 +1,5 @@
-// metrics.jsonl: one JSON object per line, appended and flushed at every log point. A record is committed when
+// metrics.jsonl: one JSON object per line, appended at every log point and flushed to disk within a second and
+// before every checkpoint (store.ts, METRICS_SYNC_SECONDS). A record is committed when
 // its terminating "\n" is on disk; bytes after the last "\n" are an interrupted write and are ignored by readers
 // (and cut off by the next writer). See docs/run-format.md ("metrics.jsonl").
 import * as fs from 'node:fs';

@@ -266,10 +266,22 @@ function removeStaleTemps(dir: string): void {
  * The writer's handle on one run folder. Holds the run's lock from `create`/`open` until `close`; a process that
  * dies without closing leaves a stale lock, which the next `open` takes over.
  */
+/**
+ * metrics.jsonl is written at once (readers and a crash of this process see every record) and flushed to disk
+ * (fdatasync, ~5 ms each) this long after the first record not yet flushed, and before every checkpoint, status
+ * change and close: a record is on disk within this time, and what an operating-system crash can lose lies after
+ * the last checkpoint, where a resume drops records anyway.
+ */
+export const METRICS_SYNC_SECONDS = 1;
+
 export class RunStore {
   readonly dir: string;
   readonly manifest: RunManifest;
   private metricsFd: number | null = null;
+  /** When metrics.jsonl was last flushed to disk (performance.now() ms), and whether records were written since. */
+  private metricsSyncedAt = -Infinity;
+  private metricsUnsynced = false;
+  private metricsSyncTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** `elapsed` of the last record already in metrics.jsonl: the time earlier processes spent on this run. */
   private readonly elapsedBase: number;
@@ -443,8 +455,25 @@ export class RunStore {
     const fd = this.metricsFd as number;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-    fs.fdatasyncSync(fd);
+    this.metricsUnsynced = true;
+    const wait = this.metricsSyncedAt + METRICS_SYNC_SECONDS * 1000 - performance.now();
+    if (wait <= 0) this.syncMetrics();
+    else if (!this.metricsSyncTimer) {
+      this.metricsSyncTimer = setTimeout(() => {
+        this.metricsSyncTimer = undefined;
+        if (!this.closed) this.syncMetrics();
+      }, wait);
+      this.metricsSyncTimer.unref();
+    }
     return checked.record;
+  }
+
+  /** Flush the records written so far to disk (fdatasync), if any are not yet. */
+  syncMetrics(): void {
+    if (!this.metricsUnsynced || this.metricsFd === null) return;
+    fs.fdatasyncSync(this.metricsFd);
+    this.metricsUnsynced = false;
+    this.metricsSyncedAt = performance.now();
   }
 
   /**
@@ -453,6 +482,8 @@ export class RunStore {
    */
   writeCheckpoint(cp: Checkpoint, opts: { keep?: 'latest' | 'epoch' } = {}): void {
     this.live();
+    // the records up to the checkpoint are on disk before it is
+    this.syncMetrics();
     const text = serializeCheckpoint(cp);
     if (opts.keep === 'epoch') {
       if (!Number.isSafeInteger(cp.epoch)) throw new Error(`an epoch checkpoint needs a whole epoch, got ${cp.epoch}`);
@@ -473,6 +504,7 @@ export class RunStore {
   /** Write status.json atomically (with this process's pid and host, and the time). */
   setStatus(status: RunStatus, detail?: string): void {
     this.live();
+    this.syncMetrics();
     writeStatus(this.dir, status, detail);
   }
 
@@ -493,7 +525,13 @@ export class RunStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.metricsSyncTimer);
     if (this.metricsFd !== null) {
+      try {
+        this.syncMetrics();
+      } catch {
+        /* closing still releases the file and the lock */
+      }
       try {
         fs.closeSync(this.metricsFd);
       } catch {
