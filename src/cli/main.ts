@@ -16,6 +16,7 @@ import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
+import { runSetCommand } from './commands/run';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 
 const program = new Command();
@@ -189,6 +190,23 @@ program
   .option('--concurrency <K>', 'points trained at once on this machine (one process each)', '1')
   .addOption(backendOption())
   .action(workerCommand);
+
+// `sbn run set`: a run's display name, tags and notes (meta.json in the run folder, docs/run-format.md).
+program
+  .command('run')
+  .description("A run folder's display name, tags and notes")
+  .command('set')
+  .description("Set a run's display name, tags and notes; without a change, print them")
+  .argument('<run-folder>', 'the run folder (runs/<date>-<time>-<name>)')
+  .option('--name <text>', 'display name shown instead of the folder name')
+  .option('--clear-name', 'remove the display name')
+  .option('--tags <list>', 'replace the tags with these (comma-separated; "" removes all)')
+  .option('--tag <tag...>', 'add tags')
+  .option('--untag <tag...>', 'remove tags')
+  .option('--notes <text>', 'replace the notes ("" removes them)')
+  .option('--notes-file <file>', 'replace the notes with the text of a file')
+  .option('--json', 'print the result as one JSON object')
+  .action(runSetCommand);
 
 // `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
 program
