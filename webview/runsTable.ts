@@ -205,7 +205,8 @@ function cell(c: RunsTableColumn, r: RunsTableRow, best: Map<string, number>): H
         open.title = `Open the training dashboard of ${r.folder}`;
         open.addEventListener('click', () => act('open', [r.runDir]));
         td.append(open);
-        if (r.label !== r.folder) td.append(el('div', 'run-folder', r.folder));
+        // the folder under a display name (a run's own name is the folder's name after its date)
+        if (!r.folder.endsWith(r.label)) td.append(el('div', 'run-folder', r.folder));
       } else if (c.id === 'estimator' && typeof v === 'string') {
         const dot = el('span', 'estimator-dot');
         dot.style.background = colorOf(isEstimatorName(v) ? ESTIMATORS[v].color : 'foreground');

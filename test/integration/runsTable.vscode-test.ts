@@ -31,8 +31,11 @@ function writeRun(root: string, name: string, estimator: string, lr: number, acc
   });
   acc.forEach((a, i) => {
     const step = 10 * (i + 1);
-    run.appendMetrics({ kind: 'step', step, epoch: i + 1, loss: 0.5 - a / 2, lr, samplesPerSecond: 100 });
+    // the training time as a real run of the toy model takes (the table's Duration), not this test's
+    const elapsed = 4.5 * (i + 1) + (estimator === 'psa' ? 1.5 : 0);
+    run.appendMetrics({ kind: 'step', step, elapsed, epoch: i + 1, loss: 0.5 - a / 2, lr, samplesPerSecond: 100 });
     run.appendMetrics({
+      elapsed,
       kind: 'eval',
       step,
       split: 'validation',
@@ -94,6 +97,9 @@ suite('Runs table', () => {
     // rename (the Runs view's context-menu command, with its value given as the input box would)
     await vscode.commands.executeCommand('sbn.renameRun', psa, 'PSA baseline');
     assert.strictEqual(readRunMeta(psa).displayName, 'PSA baseline');
+    // notes: one line in the input box, `\n` a line break
+    await vscode.commands.executeCommand('sbn.editRunNotes', psa, 'reference run\\nlr 0.01, 3 epochs');
+    assert.strictEqual(readRunMeta(psa).notes, 'reference run\nlr 0.01, 3 epochs');
     await until('the renamed run in the table', async () => {
       const s = await tableState();
       return s?.rows.find((r) => r.runDir === psa)?.label === 'PSA baseline';
@@ -101,6 +107,7 @@ suite('Runs table', () => {
     const item = api.tree.runItems().find((i) => i.info.dir === psa)!;
     assert.strictEqual(item.label, 'PSA baseline', 'the Runs view shows the display name');
     assert.match(String(item.description), /#rtable/);
+    assert.match((item.tooltip as vscode.MarkdownString).value, /notes: reference run/);
 
     if (!ui.available()) return; // the page itself needs the harness's browser
     // only this suite's runs: filter by their tag
@@ -131,8 +138,11 @@ suite('Runs table', () => {
       { id: 'Default High Contrast', name: 'high-contrast', kind: vscode.ColorThemeKind.HighContrast },
     ];
     try {
+      // the Runs view beside the table: the renamed run and the tags there too
+      await vscode.commands.executeCommand('sbn.runs.focus');
       for (const theme of THEMES) {
-        const since = Date.now();
+        // the page redraws when the theme changes (none when the workbench is in that theme already)
+        const since = vscode.window.activeColorTheme.kind === theme.kind ? 0 : Date.now();
         await config.update('workbench.colorTheme', theme.id, vscode.ConfigurationTarget.Global);
         await until(`the ${theme.name} theme`, () => vscode.window.activeColorTheme.kind === theme.kind, 20_000);
         const s = await until(

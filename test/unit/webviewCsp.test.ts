@@ -1251,7 +1251,7 @@ test(
         '▼ Estimator: psa · 2 runs',
         '▼ Estimator: reinforce · 1 run',
       ]);
-      // select two rows: Compare and Delete name both; Rename needs exactly one
+      // select two rows (dste's, and psa's worse one: ascending now): Compare names both; Rename needs exactly one
       assert.equal(await probe.page.locator('#compare').isDisabled(), true);
       const boxes = probe.page.locator('#runs-table input.row-select');
       await boxes.nth(1).check();
@@ -1263,7 +1263,7 @@ test(
       assert.deepEqual(action, {
         type: 'runsTableAction',
         action: 'compare',
-        runDirs: [sources[2].info.dir, sources[0].info.dir],
+        runDirs: [sources[1].info.dir, sources[2].info.dir],
       });
       // the column chooser hides a column and keeps the choice in the webview state
       await probe.page.locator('#columns-button').click();
