@@ -26,6 +26,7 @@ import {
   runsTableView,
 } from '../../src/extension/panels/runsTableData';
 import { filterRows, groupRows, sortRows, type RunsTableRow, type RunsTableView } from '../../src/webviewProtocol';
+import { LiveRun } from '../../src/extension/panels/seriesStore';
 import { assertUsageError, sbnInProcess as sbn } from './helpers/cli';
 import { repoRoot } from './helpers/fixtures';
 
@@ -106,6 +107,31 @@ test('docs/run-format.md documents meta.json: its fields in order, an example th
   assert.deepEqual(fields, RUN_META_FIELDS);
   const example = /```json\n([\s\S]*?)```/.exec(section)![1];
   assert.equal(runMetaProblem(JSON.parse(example)), null);
+});
+
+test('the panels follow meta.json: a LiveRun shows the display name and tags, and the name again when cleared', () => {
+  const root = tmp();
+  const dir = makeRun(root, 'toy2d-psa', config('psa', 0.01), [0.5]);
+  const problems: string[] = [];
+  const live = new LiveRun(dir, 100, 500, (p) => problems.push(p));
+  try {
+    assert.equal(live.state().name, 'toy2d-psa');
+    assert.equal(live.state().tags, undefined);
+    updateRunMeta(dir, { displayName: 'PSA baseline', tags: ['baseline'] });
+    assert.equal(live.poll(), true, 'a change of meta.json is a change of the run state');
+    assert.equal(live.state().name, 'PSA baseline');
+    assert.deepEqual(live.state().tags, ['baseline']);
+    assert.equal(live.poll(), false, 'nothing changed since');
+    updateRunMeta(dir, { displayName: null, tags: [] });
+    live.poll();
+    assert.equal(live.state().name, 'toy2d-psa');
+    fs.writeFileSync(path.join(dir, META_FILE), 'not json');
+    live.poll();
+    assert.equal(live.state().name, 'toy2d-psa');
+    assert.match(problems.join('\n'), /meta\.json: the file is damaged/);
+  } finally {
+    live.dispose();
+  }
 });
 
 test('meta.json: bad values are refused with what is wrong; a damaged file is reported, the run still listed', () => {
