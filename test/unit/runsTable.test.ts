@@ -285,6 +285,13 @@ test('the table of real run folders: columns from what differs and what was meas
   assert.equal(b.values['metric:validation.acc_e.best'], 0.75);
   assert.equal(typeof a.values.duration, 'number');
   assert.deepEqual(v.tags, ['baseline']);
+  // a run of a sweep: a Sweep column, empty for the runs of the runs folder
+  const swept = runsTableView([reader.source(runInfo(psa), 'lr-sweep'), reader.source(runInfo(dste))]);
+  assert.ok(swept.columns.some((c) => c.id === 'sweep'));
+  assert.deepEqual(
+    swept.rows.map((r) => r.values.sweep),
+    ['lr-sweep', null],
+  );
   // the reader rereads a run whose metrics grew
   const before = reader.source(runInfo(dste)).metrics.steps;
   const run = RunStore.open(dste);
