@@ -320,6 +320,13 @@ function renderTable(v: RunsTableView, columns: RunsTableColumn[], rows: RunsTab
       th.setAttribute('aria-sort', state.sort.direction === 'asc' ? 'ascending' : 'descending');
       th.append(el('span', 'sort-mark', state.sort.direction === 'asc' ? ' ▲' : ' ▼'));
     }
+    th.tabIndex = 0;
+    th.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        th.click();
+      }
+    });
     th.addEventListener('click', () => {
       state.sort =
         state.sort.column === c.id
@@ -363,6 +370,14 @@ function renderTable(v: RunsTableView, columns: RunsTableColumn[], rows: RunsTab
       const folded = state.collapsed.includes(key);
       const tr = el('tr', 'group-row');
       tr.dataset.group = g.key;
+      tr.tabIndex = 0;
+      tr.setAttribute('aria-expanded', String(!folded));
+      tr.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          tr.click();
+        }
+      });
       const td = el('td');
       td.colSpan = columns.length + 1;
       const shown =

@@ -265,7 +265,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
       const info = runInfo(dir);
       if (info.reason) return new SweepPointItem(sweep.dir, p, values);
       const item = new RunItem(info, this.live.get(path.resolve(dir)));
-      item.label = `p${p.index} seed ${p.seed}`;
+      // the point first (the sweep's own naming), then the display name a user gave the run
+      item.label = `p${p.index} seed ${p.seed}${info.meta?.displayName ? ` · ${info.meta.displayName}` : ''}`;
       item.description = `${values} · ${String(item.description ?? '')}`;
       return item;
     });
