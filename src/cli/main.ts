@@ -293,13 +293,25 @@ export async function runCli(args: readonly string[], output: CliOutput = proces
       return 0;
     }
     resetOptions(program);
-    program.configureOutput({ writeOut: (text) => out(text), writeErr: () => undefined });
+    // what commander writes to stderr is kept back: the CLI prints its errors itself, one line each
+    let errText = '';
+    program.configureOutput({
+      writeOut: (text) => out(text),
+      writeErr: (text) => {
+        errText += text;
+      },
+    });
     try {
       await program.parseAsync(['node', 'sbn', ...args]);
       return 0;
     } catch (e) {
       if (e instanceof CommanderError) {
         if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+        // a command that needs a subcommand (`sbn run`, `sbn data`) was given none: its help, as a usage error
+        if (e.code === 'commander.help') {
+          err(errText);
+          return 2;
+        }
         err(`sbn: ${oneLine(e.message.replace(/^error: /, ''))}\n`);
         return 2;
       }

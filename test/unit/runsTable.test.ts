@@ -193,6 +193,10 @@ test('sbn run set: name, tags, notes; without a change it prints them; bad input
     /--notes-file: cannot read/,
   );
   assertUsageError(await sbn('run', 'set', root), /is not an sbn run folder \(no run\.json\)/);
+  // `sbn run` alone: its help (the subcommand it needs) on stderr, exit code 2
+  r = await sbn('run');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^Usage: sbn run \[options\] \[command\][\s\S]*\n +set \[options\] <run-folder>/);
   assertUsageError(await sbn('run', 'set', path.join(root, 'missing')), /does not exist/);
 });
 
