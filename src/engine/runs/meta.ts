@@ -113,6 +113,6 @@ export function updateRunMeta(dir: string, change: RunMetaChange): RunMeta {
 }
 
 /** How a run is shown: its display name when it has one, else its name. */
-export function runLabel(info: { name: string; meta?: RunMeta }): string {
+export function runLabel(info: { name: string; meta?: Pick<RunMeta, 'displayName'> }): string {
   return info.meta?.displayName ?? info.name;
 }

@@ -224,7 +224,7 @@ export function runsTableView(sources: readonly RunsTableSource[]): RunsTableVie
 function stamp(file: string): string {
   try {
     const st = fs.statSync(file);
-    return `${st.size}:${st.mtimeMs}`;
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch {
     return 'none';
   }

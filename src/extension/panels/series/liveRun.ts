@@ -157,7 +157,8 @@ export class LiveRun {
     let stamp = 'none';
     try {
       const st = fs.statSync(path.join(this.runDir, META_FILE));
-      stamp = `${st.size}:${st.mtimeMs}`;
+      // an atomic replace makes a new file: its inode tells two quick edits of the same size apart
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch {
       /* no meta.json: no display name, no tags */
     }
@@ -219,7 +220,7 @@ export class LiveRun {
         : undefined;
     return {
       runDir: this.runDir,
-      name: runLabel({ name: this.name, meta: { ...this.meta, notes: '' } }),
+      name: runLabel({ name: this.name, meta: this.meta }),
       ...(this.meta.tags.length ? { tags: this.meta.tags } : {}),
       status,
       statusDetail: this.statusCache.detail ?? f.diverged,
