@@ -162,8 +162,10 @@ function selection(): string[] {
 }
 
 // ---- cells ----
+/** The theme's palette, read once per render (not per cell). */
+let palette = readTheme().colors;
 function colorOf(name: ColorName): string {
-  return readTheme().colors[name];
+  return palette[name];
 }
 
 function tagChip(tag: string): HTMLElement {
@@ -406,8 +408,12 @@ function renderTable(v: RunsTableView, columns: RunsTableColumn[], rows: RunsTab
 function render(): void {
   if (!view) return;
   const v = view;
-  // forget selected runs that are gone (deleted)
+  palette = readTheme().colors;
+  // forget selected runs that are gone (deleted), and choices of a tag, status or column no run has any more
   for (const d of [...selected]) if (!v.rows.some((r) => r.runDir === d)) selected.delete(d);
+  if (state.tag && !v.tags.includes(state.tag)) state.tag = '';
+  if (state.status && !v.rows.some((r) => r.status === state.status)) state.status = '';
+  if (state.groupBy && !v.columns.some((c) => c.id === state.groupBy)) state.groupBy = '';
   const columns = shownColumns(v);
   const rows = visibleRows(v, columns);
   renderToolbar(v);
