@@ -16,6 +16,7 @@ import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
+import { runSetCommand } from './commands/run';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 
 const program = new Command();
@@ -190,6 +191,23 @@ program
   .addOption(backendOption())
   .action(workerCommand);
 
+// `sbn run set`: a run's display name, tags and notes (meta.json in the run folder, docs/run-format.md).
+program
+  .command('run')
+  .description("A run folder's display name, tags and notes")
+  .command('set')
+  .description("Set a run's display name, tags and notes; without a change, print them")
+  .argument('<run-folder>', 'the run folder (runs/<date>-<time>-<name>)')
+  .option('--name <text>', 'display name shown instead of the folder name')
+  .option('--clear-name', 'remove the display name')
+  .option('--tags <list>', 'replace the tags with these (comma-separated; "" removes all)')
+  .option('--tag <tag...>', 'add tags')
+  .option('--untag <tag...>', 'remove tags')
+  .option('--notes <text>', 'replace the notes ("" removes them)')
+  .option('--notes-file <file>', 'replace the notes with the text of a file')
+  .option('--json', 'print the result as one JSON object')
+  .action(runSetCommand);
+
 // `sbn doctor`: the environment report; `sbn data`: the built-in data sets (src/engine/data/store.ts).
 program
   .command('doctor')
@@ -275,13 +293,25 @@ export async function runCli(args: readonly string[], output: CliOutput = proces
       return 0;
     }
     resetOptions(program);
-    program.configureOutput({ writeOut: (text) => out(text), writeErr: () => undefined });
+    // what commander writes to stderr is kept back: the CLI prints its errors itself, one line each
+    let errText = '';
+    program.configureOutput({
+      writeOut: (text) => out(text),
+      writeErr: (text) => {
+        errText += text;
+      },
+    });
     try {
       await program.parseAsync(['node', 'sbn', ...args]);
       return 0;
     } catch (e) {
       if (e instanceof CommanderError) {
         if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+        // a command that needs a subcommand (`sbn run`, `sbn data`) was given none: its help, as a usage error
+        if (e.code === 'commander.help') {
+          err(errText);
+          return 2;
+        }
         err(`sbn: ${oneLine(e.message.replace(/^error: /, ''))}\n`);
         return 2;
       }

@@ -16,6 +16,7 @@ import { allSweepsRoots, registerSweeps } from './sweeps/sweepCommands';
 import type { PanelRegistry } from './panels/runPanel';
 import { configureDataStore } from './environment';
 import { nativeWorkerEnv, registerNativeSetup } from './nativeSetup';
+import { registerRunMetaCommands } from './runMetaCommands';
 
 export interface SbnStudioApi {
   runs: RunManager;
@@ -66,13 +67,15 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
     registerTasks(runs),
   );
   registerCommands(context, { extensionPath: context.extensionPath, runs, tree, log });
+  // Rename Run, Edit Run Tags, Edit Run Notes (meta.json of a run folder)
+  registerRunMetaCommands(context, { refresh: () => tree.refresh() });
   registerLanguageFeatures(context, { log: (m) => log.debug(m) });
   // sweep files (diagnostics, ▶ Run Sweep), the sweep commands and the Sweep panel (src/extension/sweeps/)
   registerSweepFileFeatures(context, (m) => log.debug(m));
   registerSweeps(context, { extensionUri: context.extensionUri, runs, tree, log });
   registerNativeSetup(context, { runs, log });
   // Webview panels: training dashboard, gradient diagnostics, layer statistics (commands, serializers, auto-open).
-  const panels = registerPanels(context, { runs, log });
+  const panels = registerPanels(context, { runs, log, tree });
   return { runs, tree, panels };
 }
 

@@ -9,6 +9,7 @@ import {
   listRuns,
   readEnvironment,
   runInfo,
+  runLabel,
   type EnvironmentFileFacts,
   type RunInfo,
 } from '../engine/runs';
@@ -30,7 +31,10 @@ function runTooltip(
   const t = (v: string) => markdownText(v);
   return new vscode.MarkdownString(
     [
-      `**${t(info.name)}**`,
+      `**${t(runLabel(info))}**`,
+      info.meta?.displayName !== undefined ? `run: ${t(info.name)}` : '',
+      info.meta?.tags.length ? `tags: ${t(info.meta.tags.join(', '))}` : '',
+      info.meta?.notes ? `notes: ${t(info.meta.notes)}` : '',
       `status: ${t(status)}${info.statusDetail ? ` (${t(info.statusDetail)})` : ''}`,
       `estimator: ${t(info.estimator ?? 'unknown')}`,
       `model: ${t(info.model ?? 'unknown')}`,
@@ -38,6 +42,7 @@ function runTooltip(
       kernels ? `PSA kernels: ${t(kernels)}` : '',
       acc !== undefined ? `best evaluation acc_e: ${(100 * acc).toFixed(2)}%` : '',
       info.reason ? `problem: ${t(info.reason)}` : '',
+      info.metaProblem ? `problem: ${t(info.metaProblem)}` : '',
       t(info.dir),
     ]
       .filter((l) => l !== '')
@@ -50,7 +55,7 @@ export class RunItem extends vscode.TreeItem {
     readonly info: RunInfo,
     live?: { step?: number; total?: number },
   ) {
-    super(info.name, vscode.TreeItemCollapsibleState.None);
+    super(runLabel(info), vscode.TreeItemCollapsibleState.None);
     const status = info.status ?? 'broken';
     const acc = info.summary?.last?.validation?.acc_e ?? info.summary?.last?.train?.acc_e ?? undefined;
     const parts = [
@@ -58,6 +63,7 @@ export class RunItem extends vscode.TreeItem {
       info.estimator ?? '?',
     ];
     if (acc !== undefined) parts.push(`acc_e ${(100 * acc).toFixed(2)}%`);
+    if (info.meta?.tags.length) parts.push(info.meta.tags.map((t) => `#${t}`).join(' '));
     let facts: EnvironmentFileFacts = {};
     try {
       facts = environmentFacts(readEnvironment(info.dir));
@@ -175,7 +181,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     this.watchers.length = 0;
     for (const root of this.runsRoots()) {
       const w = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(root), '*/{status,summary,run}.json'),
+        new vscode.RelativePattern(vscode.Uri.file(root), '*/{status,summary,run,meta}.json'),
       );
       w.onDidChange(() => this.refreshSoon());
       w.onDidCreate(() => this.refreshSoon());
@@ -184,7 +190,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     }
     for (const root of this.sweepsRoots()) {
       const w = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(root), '{*/sweep.json,*/runs/*/{status,summary,run}.json}'),
+        new vscode.RelativePattern(vscode.Uri.file(root), '{*/sweep.json,*/runs/*/{status,summary,run,meta}.json}'),
       );
       w.onDidChange(() => this.refreshSoon());
       w.onDidCreate(() => this.refreshSoon());
@@ -232,6 +238,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
     return runs.map((info) => new RunItem(info, this.live.get(path.resolve(info.dir))));
   }
 
+  /**
+   * Every run the view shows, as the Runs table lists them: those of the runs folders, then each sweep's started
+   * points (with the sweep's folder name).
+   */
+  allRuns(): { info: RunInfo; sweep?: string }[] {
+    const runs: { info: RunInfo; sweep?: string }[] = this.runsRoots().flatMap((root) =>
+      listRuns(root).map((info) => ({ info })),
+    );
+    for (const sweep of this.sweepsRoots().flatMap((root) => listSweeps(root))) {
+      for (const p of sweep.state?.points ?? []) {
+        const info = runInfo(path.join(sweep.dir, p.run));
+        if (!info.reason || info.created) runs.push({ info, sweep: sweep.name });
+      }
+    }
+    return runs;
+  }
+
   /** A sweep's points in sweep.json order: the run of each that has started, the others as points. */
   private sweepChildren(sweep: SweepFolderInfo): RunsTreeItem[] {
     const state = sweep.state;
@@ -242,7 +265,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsTreeItem>, 
       const info = runInfo(dir);
       if (info.reason) return new SweepPointItem(sweep.dir, p, values);
       const item = new RunItem(info, this.live.get(path.resolve(dir)));
-      item.label = `p${p.index} seed ${p.seed}`;
+      // the point first (the sweep's own naming), then the display name a user gave the run
+      item.label = `p${p.index} seed ${p.seed}${info.meta?.displayName ? ` · ${info.meta.displayName}` : ''}`;
       item.description = `${values} · ${String(item.description ?? '')}`;
       return item;
     });

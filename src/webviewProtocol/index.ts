@@ -9,4 +9,5 @@ export * from './preview';
 export * from './environment';
 export * from './report';
 export * from './sweep';
+export * from './runsTable';
 export * from './messages';

@@ -6,6 +6,7 @@ import type { PreviewHostMessage } from './preview';
 import type { EnvironmentHostMessage, EnvironmentWebviewMessage } from './environment';
 import type { ReportHostMessage } from './report';
 import type { SweepHostMessage, SweepWebviewMessage } from './sweep';
+import type { RunsTableHostMessage, RunsTableWebviewMessage } from './runsTable';
 
 export type HostToWebview =
   | SharedHostMessage
@@ -14,10 +15,12 @@ export type HostToWebview =
   | PreviewHostMessage
   | EnvironmentHostMessage
   | ReportHostMessage
-  | SweepHostMessage;
+  | SweepHostMessage
+  | RunsTableHostMessage;
 
 /** Webview → host. */
-export type WebviewToHost = SharedWebviewMessage | RunWebviewMessage | EnvironmentWebviewMessage | SweepWebviewMessage;
+export type WebviewToHost =
+  SharedWebviewMessage | RunWebviewMessage | EnvironmentWebviewMessage | SweepWebviewMessage | RunsTableWebviewMessage;
 
 export function isWebviewMessage(m: unknown): m is WebviewToHost {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

@@ -8,7 +8,10 @@ import type { SeriesDelta, SeriesPayload } from './series';
 /** What the panel headers show. Every field but `runDir` and `name` may be missing (a run that just started). */
 export interface RunState {
   runDir: string;
+  /** The run's display name (meta.json), else its name (run.json). */
   name: string;
+  /** The run's tags (meta.json). */
+  tags?: string[];
   status: RunStatus;
   statusDetail?: string;
   model?: string;

@@ -14,8 +14,18 @@ export type RunStatus = RecordedStatus | 'unknown';
 
 /** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
 /** `report`: an experiment report (src/extension/panels/reportPanel.ts). */
+/** `runsTable`: the Runs table (src/extension/panels/runsTablePanel.ts). */
 export type PanelKind =
-  'dashboard' | 'diagnostics' | 'layers' | 'activeRun' | 'compare' | 'preview' | 'environment' | 'report' | 'sweep';
+  | 'dashboard'
+  | 'diagnostics'
+  | 'layers'
+  | 'activeRun'
+  | 'compare'
+  | 'preview'
+  | 'environment'
+  | 'report'
+  | 'sweep'
+  | 'runsTable';
 
 /** Host → webview, any page: the outcome of an export the page asked for. */
 export type SharedHostMessage = { type: 'exported'; ok: boolean; file?: string; message?: string };

@@ -82,8 +82,9 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
   const kind = el('span', 'panel-kind', title);
   const name = el('h1', 'run-name', 'Loading…');
   const badge = el('span', 'status-badge', '');
+  const tags = el('span', 'run-tags');
   const spacer = el('span', 'spacer');
-  top.append(kind, name, badge, spacer);
+  top.append(kind, name, badge, tags, spacer);
   let stopButton: HTMLElement | undefined;
   if (opts.stop) {
     stopButton = document.createElement('vscode-button');
@@ -117,6 +118,7 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
       badge.textContent = run.status;
       badge.dataset.status = run.status;
       badge.title = run.statusDetail ?? '';
+      tags.replaceChildren(...(run.tags ?? []).map((t) => el('span', 'tag', t)));
       facts.replaceChildren(
         fact('estimator', run.estimator ?? '—'),
         fact('backend', run.backendDetail ?? run.backend ?? '—', 'backend'),

@@ -5,4 +5,5 @@ export * from './metrics';
 export * from './records';
 export * from './status';
 export * from './store';
+export * from './meta';
 export * from './environment';

@@ -335,6 +335,81 @@ export interface StatusRecord {
   updated: string;
 }
 
+/** meta.json: what the user says about a run (display name, tags, notes); its own format and version. */
+export const RUN_META_FORMAT = 'sbn-run-meta';
+export const RUN_META_VERSION = 1;
+/** The longest display name and tag, the most tags, the longest notes (characters). */
+export const RUN_META_LIMITS = { displayName: 120, tag: 40, tags: 32, notes: 20000 } as const;
+
+/** The fields of meta.json, in the order of docs/run-format.md's table. */
+const META_SHAPE = {
+  format: oneOf([RUN_META_FORMAT] as const),
+  version: count,
+  displayName: optional(text),
+  tags: array(text),
+  notes: text,
+  updated: text,
+} as const satisfies Shape;
+export const RUN_META_SCHEMA = object(META_SHAPE);
+export type RunMetaFile = ObjectOf<typeof META_SHAPE>;
+export const RUN_META_FIELDS = Object.keys(META_SHAPE) as (keyof RunMetaFile)[];
+
+/** What a run's meta.json says, as readers use it (no file: no display name, no tags, empty notes). */
+export interface RunMeta {
+  displayName?: string;
+  tags: string[];
+  notes: string;
+}
+
+/**
+ * What is wrong with a display name, or null: one line (no control characters), not only spaces, at most
+ * RUN_META_LIMITS.displayName characters.
+ */
+export function displayNameProblem(name: string): string | null {
+  if (name.trim() === '') return 'a display name cannot be empty';
+  if ([...name].length > RUN_META_LIMITS.displayName)
+    return `a display name has at most ${RUN_META_LIMITS.displayName} characters`;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a display name is one line, without control characters';
+  return null;
+}
+
+/**
+ * What is wrong with a tag, or null: letters (any script), digits and `. _ - : / + @ #`, no spaces or commas (a
+ * list of tags is written `a,b`), at most RUN_META_LIMITS.tag characters.
+ */
+export function tagProblem(tag: string): string | null {
+  if (tag === '') return 'a tag cannot be empty';
+  if ([...tag].length > RUN_META_LIMITS.tag) return `tag "${tag}" is longer than ${RUN_META_LIMITS.tag} characters`;
+  if (!/^[\p{L}\p{N}._\-:/+@#]+$/u.test(tag))
+    return `tag "${tag}" may hold only letters, digits and . _ - : / + @ # (no spaces or commas)`;
+  return null;
+}
+
+/** Check a parsed meta.json; returns what is wrong (naming the field) or null. */
+export function runMetaProblem(v: unknown): string | null {
+  // the format and version first: a later version's fields are its own
+  const head = object({ format: META_SHAPE.format, version: META_SHAPE.version }).check(v, '');
+  if (head) return head;
+  const version = (v as { version: number }).version;
+  if (version !== RUN_META_VERSION)
+    return `meta format version ${version} is not supported (this build reads ${RUN_META_VERSION})`;
+  const e = RUN_META_SCHEMA.check(v, '');
+  if (e) return e;
+  const m = v as RunMetaFile;
+  if (m.displayName !== undefined) {
+    const p = displayNameProblem(m.displayName);
+    if (p) return `"displayName": ${p}`;
+  }
+  if (m.tags.length > RUN_META_LIMITS.tags) return `"tags": at most ${RUN_META_LIMITS.tags} tags`;
+  for (const t of m.tags) {
+    const p = tagProblem(t);
+    if (p) return `"tags": ${p}`;
+  }
+  if (m.notes.length > RUN_META_LIMITS.notes) return `"notes": at most ${RUN_META_LIMITS.notes} characters`;
+  return null;
+}
+
 /** The last evaluation of a split, as summary.json keeps it. */
 const summaryEval = object({ u_loss: measured, acc1: measured, acc_e: measured, entropy: measured, epoch: count });
 export type SummaryEval = Infer<typeof summaryEval>;

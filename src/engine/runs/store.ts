@@ -11,6 +11,7 @@ import {
   readCheckpoint,
   serializeCheckpoint,
 } from './checkpoint';
+import { readRunMeta } from './meta';
 import { lastMetricsRecord, METRICS_FILE, readMetrics, repairMetricsTail, tailMetrics } from './metrics';
 import {
   RUN_FORMAT,
@@ -21,6 +22,7 @@ import {
   type MetricsRecord,
   type MetricsRecordInput,
   type RunManifest,
+  type RunMeta,
   type RunSummary,
   type SummaryFile,
 } from './records';
@@ -70,6 +72,10 @@ export interface RunInfo {
   last?: MetricsRecord;
   /** summary.json, when the run has written one. */
   summary?: SummaryFile;
+  /** meta.json: the user's display name, tags and notes (absent when it cannot be read: see `metaProblem`). */
+  meta?: RunMeta;
+  /** Why meta.json cannot be read: the run itself is fine, only its name, tags and notes are not shown. */
+  metaProblem?: string;
   reason?: string;
 }
 
@@ -206,6 +212,11 @@ export function runInfo(dir: string): RunInfo {
     const s = readSummary(dir);
     if (s) info.summary = s;
   });
+  try {
+    info.meta = readRunMeta(dir);
+  } catch (e) {
+    info.metaProblem = (e as Error).message;
+  }
   if (problems.length) info.reason = problems.join('; ');
   return info;
 }

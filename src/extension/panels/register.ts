@@ -17,6 +17,8 @@ import { registerComparePanel } from './comparePanel';
 import { PREVIEW_VIEW_TYPE, registerPreviewPanel } from './previewPanel';
 import { registerReportPanel } from './reportPanel';
 import { registerEnvironmentPanel } from './environmentPanel';
+import { registerRunsTablePanel } from './runsTablePanel';
+import type { RunsTreeProvider } from '../runsTree';
 
 export const PANELS: readonly PanelDescriptor[] = [
   TrainingDashboardPanel,
@@ -56,7 +58,7 @@ async function runDirFrom(arg: unknown, what: string): Promise<string | undefine
 
 export function registerPanels(
   context: vscode.ExtensionContext,
-  deps: { runs: RunManager; log: vscode.LogOutputChannel },
+  deps: { runs: RunManager; log: vscode.LogOutputChannel; tree: RunsTreeProvider },
 ): PanelRegistry {
   const config = () => vscode.workspace.getConfiguration('sbn');
   const registry = new PanelRegistry({ extensionUri: context.extensionUri, log: deps.log }, () =>
@@ -89,6 +91,12 @@ export function registerPanels(
     log: deps.log,
     version: String((context.extension.packageJSON as { version?: unknown }).version),
   });
+  // ---- the Runs table (runsTablePanel.ts: command sbn.openRunsTable; follows the Runs view's runs) ----
+  const runsTable = registerRunsTablePanel(context, {
+    extensionUri: context.extensionUri,
+    log: deps.log,
+    tree: deps.tree,
+  });
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);
@@ -107,6 +115,7 @@ export function registerPanels(
       ...preview.state(),
       ...environment.state(),
       ...reports.state(),
+      ...runsTable.state(),
     ]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {

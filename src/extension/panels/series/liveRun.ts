@@ -1,5 +1,6 @@
 // The run folder side: `LiveRun` tails metrics.jsonl (`tailMetrics`) on a timer while panels are open, faster while
 // the run is running; `SeriesStore` shares one LiveRun between the panels of the same run.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   backendSummary,
@@ -12,6 +13,9 @@ import {
   tailMetrics,
   configFacts,
   environmentFacts,
+  META_FILE,
+  readRunMeta,
+  runLabel,
 } from '../../../engine/runs';
 import type { RunState, RunStatus } from '../../../webviewProtocol';
 import { RunSeries } from './runSeries';
@@ -41,6 +45,9 @@ export class LiveRun {
   private backend: string | undefined;
   private backendFacts: { detail?: string; kernels?: string } = {};
   private name: string;
+  /** meta.json: the display name shown instead of `name`, and the tags; `metaStamp` tells when it changed. */
+  private meta: { displayName?: string; tags: string[] } = { tags: [] };
+  private metaStamp = '';
   job: LiveJobInfo | undefined;
   refs = 0;
   /** The problem met by the latest poll, if any. */
@@ -127,6 +134,7 @@ export class LiveRun {
       if (this.lastError !== (e as Error).message) this.report((e as Error).message);
       this.lastError = (e as Error).message;
     }
+    if (this.readMeta()) changed = true;
     let status: { status: RunStatus; detail?: string };
     try {
       const s = readStatus(this.runDir);
@@ -142,6 +150,27 @@ export class LiveRun {
     }
     if (changed) this.fire();
     return changed;
+  }
+
+  /** Reread meta.json when it changed (renamed, tagged: by the Runs view or `sbn run set`); true when it did. */
+  private readMeta(): boolean {
+    let stamp = 'none';
+    try {
+      const st = fs.statSync(path.join(this.runDir, META_FILE));
+      // an atomic replace makes a new file: its inode tells two quick edits of the same size apart
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      /* no meta.json: no display name, no tags */
+    }
+    if (stamp === this.metaStamp) return false;
+    this.metaStamp = stamp;
+    try {
+      this.meta = readRunMeta(this.runDir);
+    } catch (e) {
+      this.meta = { tags: [] };
+      this.report((e as Error).message);
+    }
+    return true;
   }
 
   private schedule(): void {
@@ -191,7 +220,8 @@ export class LiveRun {
         : undefined;
     return {
       runDir: this.runDir,
-      name: this.name,
+      name: runLabel({ name: this.name, meta: this.meta }),
+      ...(this.meta.tags.length ? { tags: this.meta.tags } : {}),
       status,
       statusDetail: this.statusCache.detail ?? f.diverged,
       model: this.config.model,
