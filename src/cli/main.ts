@@ -16,6 +16,7 @@ import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
+import { exportTensorBoardCommand } from './commands/export';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 
 const program = new Command();
@@ -109,6 +110,16 @@ program
   .option('--seed <S>', 'random seed', '1')
   .addOption(backendOption())
   .action(evalCommand);
+
+// `sbn export`: a run in formats other tools read (docs/run-format.md).
+const exportCmd = program
+  .command('export')
+  .description('Write a run in formats other tools read: TensorBoard event files, safetensors, ONNX');
+exportCmd
+  .command('tensorboard')
+  .description("Write a run's TensorBoard event files (tensorboard/ in the run folder) from its metrics.jsonl")
+  .argument('<run>', 'run folder')
+  .action(exportTensorBoardCommand);
 
 const experiment = program
   .command('experiment')

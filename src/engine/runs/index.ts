@@ -6,3 +6,4 @@ export * from './records';
 export * from './status';
 export * from './store';
 export * from './environment';
+export * from './tensorboard';

@@ -35,6 +35,7 @@ import {
   StatusInfo,
   writeStatus,
 } from './status';
+import { TENSORBOARD_DIR, TensorBoardWriter } from './tensorboard';
 
 export const RUN_FILE = 'run.json';
 export const RUN_VERSION = RUN_FORMAT_VERSION;
@@ -275,11 +276,14 @@ export class RunStore {
   private readonly elapsedBase: number;
   private readonly openedAt = performance.now();
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** The run's TensorBoard event files: each record appended to metrics.jsonl is also written there. */
+  private readonly tensorboard: TensorBoardWriter;
 
   private constructor(dir: string, manifest: RunManifest, elapsedBase: number) {
     this.dir = dir;
     this.manifest = manifest;
     this.elapsedBase = elapsedBase;
+    this.tensorboard = new TensorBoardWriter(path.join(dir, TENSORBOARD_DIR));
     try {
       this.metricsFd = fs.openSync(path.join(dir, METRICS_FILE), 'a');
     } catch (e) {
@@ -444,6 +448,7 @@ export class RunStore {
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
     fs.fdatasyncSync(fd);
+    this.tensorboard.add([checked.record]);
     return checked.record;
   }
 
@@ -493,6 +498,7 @@ export class RunStore {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
+    this.tensorboard.close();
     if (this.metricsFd !== null) {
       try {
         fs.closeSync(this.metricsFd);
