@@ -16,8 +16,9 @@ import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
-import { exportTensorBoardCommand } from './commands/export';
+import { exportSafetensorsCommand, exportTensorBoardCommand, inspectCommand } from './commands/export';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
+import { commandLine, STARTED_BY_ENV } from '../engine/provenance';
 
 const program = new Command();
 const backendOption = () =>
@@ -120,6 +121,23 @@ exportCmd
   .description("Write a run's TensorBoard event files (tensorboard/ in the run folder) from its metrics.jsonl")
   .argument('<run>', 'run folder')
   .action(exportTensorBoardCommand);
+exportCmd
+  .command('safetensors')
+  .description("Write a run's parameters (or a checkpoint file's) as safetensors, with the model file as metadata")
+  .argument('<run>', 'run folder or checkpoint file')
+  .requiredOption('--out <file>', 'the .safetensors file to write')
+  .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
+  .action(exportSafetensorsCommand);
+program
+  .command('inspect')
+  .description(
+    'What a checkpoint holds (layers, shapes, parameter statistics, step, RNG, optimizer) and, for a run, ' +
+      'what it was trained with and where it came from',
+  )
+  .argument('<run-or-checkpoint>', 'run folder or checkpoint file')
+  .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
+  .option('--json', 'print one JSON object')
+  .action(inspectCommand);
 
 const experiment = program
   .command('experiment')
@@ -286,6 +304,8 @@ export async function runCli(args: readonly string[], output: CliOutput = proces
       return 0;
     }
     resetOptions(program);
+    // the runs this command (and the worker processes it starts) creates record how they were started
+    process.env[STARTED_BY_ENV] = `sbn ${commandLine(args)} (in ${process.cwd()})`;
     program.configureOutput({ writeOut: (text) => out(text), writeErr: () => undefined });
     try {
       await program.parseAsync(['node', 'sbn', ...args]);

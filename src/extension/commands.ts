@@ -106,6 +106,7 @@ async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOve
       runsRoot: runsRootFor(uri),
       backend: backend(),
       diagnosticsInterval: diagnosticsIntervalSetting(uri),
+      startedBy: `VS Code: SBN: Train Model (${vscode.workspace.asRelativePath(uri)})`,
     },
     `train ${name}`,
   );

@@ -157,6 +157,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
         backend: backend.name,
         backendDetail: backend.detail,
         versions: { node: process.version },
+        startedBy: req.startedBy ?? 'VS Code (SBN Studio)',
       });
       return train(session, backend.name, 'train');
     }
