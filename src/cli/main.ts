@@ -16,7 +16,13 @@ import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
-import { exportSafetensorsCommand, exportTensorBoardCommand, inspectCommand } from './commands/export';
+import {
+  DEFAULT_ONNX_SAMPLES,
+  exportOnnxCommand,
+  exportSafetensorsCommand,
+  exportTensorBoardCommand,
+  inspectCommand,
+} from './commands/export';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 import { commandLine, STARTED_BY_ENV } from '../engine/provenance';
 
@@ -128,6 +134,19 @@ exportCmd
   .requiredOption('--out <file>', 'the .safetensors file to write')
   .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
   .action(exportSafetensorsCommand);
+exportCmd
+  .command('onnx')
+  .description('Write a trained SBN as an ONNX model (opset 17) that classifies as SBN Studio does')
+  .argument('<run>', 'run folder (or a checkpoint file inside one)')
+  .requiredOption('--out <file>', 'the .onnx file to write')
+  .option(
+    '--mode <mode>',
+    'mean-field (deterministic), sample (one stochastic pass, noise as an input) or ensemble (mean of K samples)',
+    'mean-field',
+  )
+  .option('--samples <K>', `ensemble: samples averaged (default ${DEFAULT_ONNX_SAMPLES})`)
+  .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
+  .action(exportOnnxCommand);
 program
   .command('inspect')
   .description(

@@ -35,26 +35,28 @@ function git(root: string, args: string[]): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+/** SBN Studio's version, from its package.json ('unknown' where that cannot be read). */
+export function projectVersion(root = packageRoot()): string {
+  if (root === null) return 'unknown';
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The provenance of a run started now by `startedBy`. */
 export function runProvenance(startedBy: string): Provenance {
   const root = packageRoot();
-  let version = 'unknown';
+  const version = projectVersion(root);
   let commit: string | null = null;
   let dirty: boolean | null = null;
-  if (root) {
-    try {
-      version = String(
-        (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: unknown }).version,
-      );
-    } catch {
-      /* keep unknown */
-    }
-    // a checkout has .git (a folder, or a file in a worktree); an installed extension has none
-    if (fs.existsSync(path.join(root, '.git'))) {
-      commit = git(root, ['rev-parse', 'HEAD']);
-      const status = commit === null ? null : git(root, ['status', '--porcelain', '--untracked-files=no']);
-      dirty = status === null ? null : status !== '';
-    }
+  // a checkout has .git (a folder, or a file in a worktree); an installed extension has none
+  if (root && fs.existsSync(path.join(root, '.git'))) {
+    commit = git(root, ['rev-parse', 'HEAD']);
+    const status = commit === null ? null : git(root, ['status', '--porcelain', '--untracked-files=no']);
+    dirty = status === null ? null : status !== '';
   }
   return { version, commit, dirty, startedBy };
 }

@@ -2,6 +2,7 @@
 // checkpoint holds (docs/cli.md, docs/run-format.md).
 import { ExportError } from '../../engine/export/errors';
 import { inspect, type Inspection } from '../../engine/export/inspect';
+import { exportOnnx, ONNX_MODES, type OnnxMode } from '../../engine/export/onnx';
 import { exportSafetensors } from '../../engine/export/safetensors';
 import { exportTensorBoard } from '../../engine/export/tensorboard';
 import { CliError } from '../errors';
@@ -34,6 +35,30 @@ export function exportSafetensorsCommand(target: string, o: { out: string; check
   const r = userErrors(() => exportSafetensors(target, o.out, which));
   const tensors = r.tensors.map((t) => `${t.name} [${t.shape.join(', ')}]`).join(', ');
   out(`${r.file}: ${r.tensors.length} tensors (${tensors}), ${r.bytes} bytes, step ${r.step}\n`);
+}
+
+/** Largest K of `--mode ensemble` (the graph holds K copies of the batch). */
+export const MAX_ONNX_SAMPLES = 1024;
+export const DEFAULT_ONNX_SAMPLES = 16;
+
+export function exportOnnxCommand(
+  target: string,
+  o: { out: string; mode: string; samples?: string; checkpoint?: string },
+): void {
+  if (!(ONNX_MODES as readonly string[]).includes(o.mode))
+    throw new CliError(`--mode: expected ${ONNX_MODES.join(', ')}, got "${o.mode}"`);
+  const mode = o.mode as OnnxMode;
+  if (o.samples !== undefined && mode !== 'ensemble')
+    throw new CliError(`--samples: only with --mode ensemble (--mode ${mode} takes one sample or none)`);
+  const samples =
+    o.samples === undefined ? DEFAULT_ONNX_SAMPLES : parsePositiveInt(o.samples, '--samples', MAX_ONNX_SAMPLES);
+  const which = checkpointOption(o.checkpoint);
+  const r = userErrors(() => exportOnnx(target, o.out, mode, samples, which));
+  const shape = (v: { name: string; shape: Array<number | string> }) => `${v.name} [${v.shape.join(', ')}]`;
+  out(
+    `${r.file}: ONNX (opset 17), ${r.mode}${r.mode === 'ensemble' ? ` of ${r.samples} samples` : ''}, step ${r.step},` +
+      ` ${r.bytes} bytes; inputs ${r.inputs.map(shape).join(', ')}; outputs ${r.outputs.map(shape).join(', ')}\n`,
+  );
 }
 
 function num(v: number | null): string {
