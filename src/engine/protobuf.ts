@@ -9,14 +9,14 @@ const WIRE_I32 = 5;
 
 /** Builds one message; fields are written in the order the calls are made. */
 export class ProtoWriter {
-  private buf = Buffer.alloc(256);
+  private buf = Buffer.allocUnsafe(64);
   private len = 0;
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
-    const next = Buffer.alloc(size);
+    const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }
@@ -32,15 +32,29 @@ export class ProtoWriter {
     this.buf[this.len++] = Number(v);
   }
 
+  /** A non-negative integer below 2^31 without BigInt (tags, lengths, small values: nearly every varint). */
+  private smallVarint(v: number): void {
+    this.reserve(5);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.len++] = v;
+  }
+
+  private varintValue(v: number | bigint): void {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 0x80000000) this.smallVarint(v);
+    else this.rawVarint(BigInt(v));
+  }
+
   private tag(field: number, wire: number): void {
-    this.rawVarint(BigInt((field << 3) | wire));
+    this.smallVarint((field << 3) | wire);
   }
 
   /** An int32/int64/uint64/enum/bool field (integers only). */
   varint(field: number, value: number | bigint | boolean): this {
-    const v = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
     this.tag(field, WIRE_VARINT);
-    this.rawVarint(v);
+    this.varintValue(typeof value === 'boolean' ? (value ? 1 : 0) : value);
     return this;
   }
 
@@ -62,7 +76,7 @@ export class ProtoWriter {
 
   bytes(field: number, value: Uint8Array): this {
     this.tag(field, WIRE_LEN);
-    this.rawVarint(BigInt(value.length));
+    this.smallVarint(value.length);
     this.reserve(value.length);
     this.buf.set(value, this.len);
     this.len += value.length;
@@ -88,7 +102,7 @@ export class ProtoWriter {
   /** A packed repeated int64 field. */
   packedInt64(field: number, values: ArrayLike<number>): this {
     const inner = new ProtoWriter();
-    for (let i = 0; i < values.length; i++) inner.rawVarint(BigInt(values[i]));
+    for (let i = 0; i < values.length; i++) inner.varintValue(values[i]);
     return this.bytes(field, inner.finish());
   }
 
