@@ -17,7 +17,6 @@ import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
 import {
-  DEFAULT_ONNX_SAMPLES,
   exportOnnxCommand,
   exportSafetensorsCommand,
   exportTensorBoardCommand,
@@ -25,6 +24,7 @@ import {
 } from './commands/export';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
 import { commandLine, STARTED_BY_ENV } from '../engine/provenance';
+import { DEFAULT_ONNX_SAMPLES } from '../engine/export/onnx';
 
 const program = new Command();
 const backendOption = () =>

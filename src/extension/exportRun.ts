@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ExportError } from '../engine/export/errors';
-import { exportOnnx, type OnnxMode } from '../engine/export/onnx';
+import { DEFAULT_ONNX_SAMPLES, exportOnnx, type OnnxMode } from '../engine/export/onnx';
 import { exportSafetensors } from '../engine/export/safetensors';
 import { exportTensorBoard } from '../engine/export/tensorboard';
 import type { RunInfo } from '../engine/runs';
@@ -18,8 +18,8 @@ export const EXPORT_FORMATS = [
 ] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** Samples averaged by the ONNX ensemble the command writes (as `sbn export onnx --mode ensemble`'s default). */
-const ENSEMBLE_SAMPLES = 16;
+/** Samples averaged by the ONNX ensemble the command writes: `sbn export onnx --mode ensemble`'s default. */
+const ENSEMBLE_SAMPLES = DEFAULT_ONNX_SAMPLES;
 
 const FORMAT_ITEMS: Array<vscode.QuickPickItem & { format: ExportFormat }> = [
   {

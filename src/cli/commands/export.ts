@@ -2,7 +2,7 @@
 // checkpoint holds (docs/cli.md, docs/run-format.md).
 import { ExportError } from '../../engine/export/errors';
 import { inspect, type Inspection } from '../../engine/export/inspect';
-import { exportOnnx, ONNX_MODES, type OnnxMode } from '../../engine/export/onnx';
+import { DEFAULT_ONNX_SAMPLES, exportOnnx, ONNX_MODES, type OnnxMode } from '../../engine/export/onnx';
 import { exportSafetensors } from '../../engine/export/safetensors';
 import { exportTensorBoard } from '../../engine/export/tensorboard';
 import { CliError } from '../errors';
@@ -39,7 +39,6 @@ export function exportSafetensorsCommand(target: string, o: { out: string; check
 
 /** Largest K of `--mode ensemble` (the graph holds K copies of the batch). */
 export const MAX_ONNX_SAMPLES = 1024;
-export const DEFAULT_ONNX_SAMPLES = 16;
 
 export function exportOnnxCommand(
   target: string,

@@ -28,6 +28,8 @@ import {
 } from './onnxProto';
 
 export const ONNX_MODES = ['mean-field', 'sample', 'ensemble'] as const;
+/** K of the ensemble mode when not given (`sbn export onnx --samples`, SBN: Export Run…). */
+export const DEFAULT_ONNX_SAMPLES = 16;
 export type OnnxMode = (typeof ONNX_MODES)[number];
 
 /** Batch dimension of every input and output. */
@@ -52,11 +54,6 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
-}
-
-/** Per-example shape of a layer's states as the graph holds them: [n] (dense) or [C, H, W] (conv, NCHW). */
-function unitShape(g: AffineGeometry): number[] {
-  return outShapeOf(g);
 }
 
 /**
@@ -131,7 +128,7 @@ export function buildOnnxGraph(spec: ModelSpec, params: TensorMap, mode: OnnxMod
   hidden.forEach((g, k) => {
     const name = names[k];
     const a = affine(g, name, x, rank);
-    rank = 1 + unitShape(g).length;
+    rank = 1 + outShapeOf(g).length;
     const p = cdf(a);
     if (mode === 'mean-field') {
       x =
@@ -141,7 +138,7 @@ export function buildOnnxGraph(spec: ModelSpec, params: TensorMap, mode: OnnxMod
       return;
     }
     const noiseName = onnxNoiseInput(name);
-    const units = unitShape(g);
+    const units = outShapeOf(g);
     inputs.push({
       name: noiseName,
       type: DT_FLOAT,
