@@ -30,7 +30,7 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: 'linked',
-  external: ['@tensorflow/*', 'vscode', 'playwright-core'],
+  external: ['@tensorflow/*', 'vscode', 'playwright-core', 'onnxruntime-node'],
   logLevel: 'warning',
 };
 

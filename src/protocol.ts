@@ -43,6 +43,8 @@ export type WorkerRequest =
       runsRoot: string;
       backend: BackendPreference;
       diagnosticsInterval?: number;
+      /** The editor action that started the run, recorded in its environment.json (`provenance.startedBy`). */
+      startedBy?: string;
     }
   | { type: 'resume'; runDir: string; backend: BackendPreference }
   | {
@@ -179,6 +181,7 @@ const REQUEST_SHAPES: Shapes<WorkerRequest> = {
     runsRoot: text,
     backend,
     diagnosticsInterval: optional(count),
+    startedBy: optional(text),
   },
   resume: { runDir: text, backend },
   compare: { ...modelFields, estimators: array(text), draws: count, backend },

@@ -17,7 +17,15 @@ import { setupBackendCommand } from './commands/setup';
 import { sweepCommand, sweepReportCommand } from './commands/sweep';
 import { workerCommand } from './commands/worker';
 import { runSetCommand } from './commands/run';
+import {
+  exportOnnxCommand,
+  exportSafetensorsCommand,
+  exportTensorBoardCommand,
+  inspectCommand,
+} from './commands/export';
 import { REDIS_PASSWORD_ENV } from '../engine/sweeps/queue';
+import { commandLine, STARTED_BY_ENV } from '../engine/provenance';
+import { DEFAULT_ONNX_SAMPLES } from '../engine/export/onnx';
 
 const program = new Command();
 const backendOption = () =>
@@ -110,6 +118,46 @@ program
   .option('--seed <S>', 'random seed', '1')
   .addOption(backendOption())
   .action(evalCommand);
+
+// `sbn export`: a run in formats other tools read (docs/run-format.md).
+const exportCmd = program
+  .command('export')
+  .description('Write a run in formats other tools read: TensorBoard event files, safetensors, ONNX');
+exportCmd
+  .command('tensorboard')
+  .description("Write a run's TensorBoard event files (tensorboard/ in the run folder) from its metrics.jsonl")
+  .argument('<run>', 'run folder')
+  .action(exportTensorBoardCommand);
+exportCmd
+  .command('safetensors')
+  .description("Write a run's parameters (or a checkpoint file's) as safetensors, with the model file as metadata")
+  .argument('<run>', 'run folder or checkpoint file')
+  .requiredOption('--out <file>', 'the .safetensors file to write')
+  .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
+  .action(exportSafetensorsCommand);
+exportCmd
+  .command('onnx')
+  .description('Write a trained SBN as an ONNX model (opset 17) that classifies as SBN Studio does')
+  .argument('<run>', 'run folder (or a checkpoint file inside one)')
+  .requiredOption('--out <file>', 'the .onnx file to write')
+  .option(
+    '--mode <mode>',
+    'mean-field (deterministic), sample (one stochastic pass, noise as an input) or ensemble (mean of K samples)',
+    'mean-field',
+  )
+  .option('--samples <K>', `ensemble: samples averaged (default ${DEFAULT_ONNX_SAMPLES})`)
+  .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
+  .action(exportOnnxCommand);
+program
+  .command('inspect')
+  .description(
+    'What a checkpoint holds (layers, shapes, parameter statistics, step, RNG, optimizer) and, for a run, ' +
+      'what it was trained with and where it came from',
+  )
+  .argument('<run-or-checkpoint>', 'run folder or checkpoint file')
+  .option('--checkpoint <which>', '"latest" or an epoch number (run folders)', 'latest')
+  .option('--json', 'print one JSON object')
+  .action(inspectCommand);
 
 const experiment = program
   .command('experiment')
@@ -293,6 +341,8 @@ export async function runCli(args: readonly string[], output: CliOutput = proces
       return 0;
     }
     resetOptions(program);
+    // the runs this command (and the worker processes it starts) creates record how they were started
+    process.env[STARTED_BY_ENV] = `sbn ${commandLine(args)} (in ${process.cwd()})`;
     // what commander writes to stderr is kept back: the CLI prints its errors itself, one line each
     let errText = '';
     program.configureOutput({

@@ -14,6 +14,7 @@ import { progressText } from './statusBar';
 import { ensureDataset, showErrorWithEnvironment } from './environment';
 import { notificationText } from './untrustedText';
 import { SAMPLING_ESTIMATORS } from '../estimators';
+import { exportRunCommand, type ExportRunOptions } from './exportRun';
 
 export interface CommandContext {
   extensionPath: string;
@@ -106,6 +107,7 @@ async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOve
       runsRoot: runsRootFor(uri),
       backend: backend(),
       diagnosticsInterval: diagnosticsIntervalSetting(uri),
+      startedBy: `VS Code: SBN: Train Model (${vscode.workspace.asRelativePath(uri)})`,
     },
     `train ${name}`,
   );
@@ -279,6 +281,10 @@ export function registerCommands(context: vscode.ExtensionContext, ctx: CommandC
     const file = ['summary.json', 'config.json'].map((f) => path.join(run.dir, f)).find((f) => fs.existsSync(f));
     if (file) await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
   });
+
+  reg('sbn.exportRun', (arg, options) =>
+    exportRunCommand(() => pickRun(arg, () => true, 'Run to export'), options as ExportRunOptions | undefined),
+  );
 
   reg('sbn.revealRun', async (arg) => {
     const run = await pickRun(arg, () => true, 'Run folder to reveal');

@@ -71,6 +71,7 @@ class TrainingTerminal implements vscode.Pseudoterminal {
         runsRoot: runsRootFor(vscode.Uri.file(file)),
         diagnosticsInterval: diagnosticsIntervalSetting(vscode.Uri.file(file)),
         backend: this.def.backend ?? vscode.workspace.getConfiguration('sbn').get<BackendPreference>('backend', 'auto'),
+        startedBy: `VS Code task: ${JSON.stringify(this.def)}`,
       },
       `task ${this.def.model}`,
     );

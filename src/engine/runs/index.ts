@@ -7,3 +7,4 @@ export * from './status';
 export * from './store';
 export * from './meta';
 export * from './environment';
+export * from './tensorboard';

@@ -37,6 +37,7 @@ import {
   StatusInfo,
   writeStatus,
 } from './status';
+import { TENSORBOARD_DIR, TensorBoardWriter } from './tensorboard';
 
 export const RUN_FILE = 'run.json';
 export const RUN_VERSION = RUN_FORMAT_VERSION;
@@ -298,11 +299,14 @@ export class RunStore {
   private readonly elapsedBase: number;
   private readonly openedAt = performance.now();
   private readonly heartbeatTimer: NodeJS.Timeout;
+  /** The run's TensorBoard event files: each record appended to metrics.jsonl is also written there. */
+  private readonly tensorboard: TensorBoardWriter;
 
   private constructor(dir: string, manifest: RunManifest, elapsedBase: number) {
     this.dir = dir;
     this.manifest = manifest;
     this.elapsedBase = elapsedBase;
+    this.tensorboard = new TensorBoardWriter(path.join(dir, TENSORBOARD_DIR));
     try {
       this.metricsFd = fs.openSync(path.join(dir, METRICS_FILE), 'a');
     } catch (e) {
@@ -466,6 +470,7 @@ export class RunStore {
     const fd = this.metricsFd as number;
     let off = 0;
     while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    this.tensorboard.add([checked.record]);
     this.metricsUnsynced = true;
     const wait = this.metricsSyncedAt + METRICS_SYNC_SECONDS * 1000 - performance.now();
     if (wait <= 0) this.syncMetrics();
@@ -537,6 +542,7 @@ export class RunStore {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.metricsSyncTimer);
+    this.tensorboard.close();
     if (this.metricsFd !== null) {
       try {
         this.syncMetrics();

@@ -430,3 +430,37 @@ export function accuracyVsSamples(net: Network, split: Split, samples: number, r
   }
   return Array.from(correct, (c) => c / n);
 }
+
+/**
+ * What `sbn eval` averages, for rows of x: the mean over `samples` SBN samples of the flip-averaged predictive
+ * distribution [n, K'] (K' = 2 for the logistic loss: −1, +1), the samples laid out and drawn from `rng` exactly as
+ * evaluateSplit and accuracyVsSamples draw them for one chunk. The reference of the ONNX export's ensemble mode.
+ */
+export function ensembleProbabilities(
+  net: Network,
+  x: Float32Array,
+  n: number,
+  samples: number,
+  rng: Rng,
+): Float32Array {
+  return tf.tidy(() => {
+    const input = inputTensor(net, x, n);
+    // the labels only enter the loss and correctness, not the probabilities; the direct flip sums (the factored
+    // form's reference) keep this a plain statement of what is averaged
+    const s = sbnSample(net, prepareNetwork(net), input, tf.ones([n]), samples, rng, undefined);
+    return tf.mean(tf.reshape(s.probs, [samples, n, -1]), 0).dataSync() as Float32Array;
+  });
+}
+
+/**
+ * The deterministic mean-field pass: every hidden layer passes on its mean state E[x | a], the output layer's class
+ * probabilities [n, K'] of the last one. The reference of the ONNX export's mean-field mode.
+ */
+export function meanFieldProbabilities(net: Network, x: Float32Array, n: number): Float32Array {
+  return tf.tidy(() => {
+    const layers = prepareNetwork(net);
+    let h = inputTensor(net, x, n);
+    for (const layer of layers.hidden) h = net.coding.meanOf(net.noise.cdf(layer.forward(h)));
+    return probabilities(net, layers.output.forward(h) as tf.Tensor2D).dataSync() as Float32Array;
+  });
+}

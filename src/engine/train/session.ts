@@ -26,6 +26,7 @@ import {
 } from '../runs';
 import { resolveTrainSpec, train, type ResolvedTrainSpec, type TrainerEvents, type TrainResult } from './trainer';
 import { describeResume, localTime, resumeSearch } from './recovery';
+import { defaultStartedBy, runProvenance } from '../provenance';
 
 export { describeResume } from './recovery';
 export type { RunSummary } from '../runs';
@@ -90,6 +91,11 @@ export interface Environment {
   backend: string;
   backendDetail: string;
   versions: Record<string, string>;
+  /**
+   * What started the run: the exact command line or the editor action (environment.json `provenance`); default
+   * `defaultStartedBy()`.
+   */
+  startedBy?: string;
 }
 
 /**
@@ -97,10 +103,12 @@ export interface Environment {
  * (tensorflow only), and which PSA kernels ran (docs/run-format.md).
  */
 export function runEnvironment(env: Environment): Record<string, unknown> {
+  const { startedBy, ...given } = env;
   const native = currentBackend()?.name === env.backend ? currentBackend()?.native : undefined;
   const k = nativeKernels()?.info();
   return {
-    ...env,
+    ...given,
+    provenance: runProvenance(startedBy ?? defaultStartedBy()),
     native: native
       ? {
           origin: native.origin,

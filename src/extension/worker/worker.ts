@@ -4,6 +4,7 @@
 // training job to finish the current step, write a checkpoint and end; the host kills the process if that takes too
 // long. Every request is checked against the protocol first: a malformed one is answered with an error event naming
 // the field, never with a crash.
+import { STARTED_BY_ENV } from '../../engine/provenance';
 import * as path from 'node:path';
 import { initBackend } from '../../engine/backend';
 import { kernelsInfo } from '../../engine/kernels';
@@ -157,6 +158,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
         backend: backend.name,
         backendDetail: backend.detail,
         versions: { node: process.version },
+        startedBy: req.startedBy ?? 'VS Code (SBN Studio)',
       });
       return train(session, backend.name, 'train');
     }
@@ -263,6 +265,8 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
         throw e;
       }
       const left = state.points.filter((p) => p.status === 'waiting' || p.status === 'running').length;
+      // the sweep worker processes inherit it: their runs record that the editor started them
+      process.env[STARTED_BY_ENV] = `VS Code: SBN: Run Sweep (${req.sweepDir})`;
       send({
         type: 'started',
         job: 'sweep',
