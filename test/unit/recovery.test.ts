@@ -1,3 +1,4 @@
+// test-backends: each
 // Recovery (issue 13): Stop takes effect within about a second at any moment, even during an evaluation pass, with a
 // checkpoint that resumes bit for bit; a damaged checkpoint is reported and resume falls back to the newest valid
 // one (or refuses); resuming a run without a checkpoint records it; `--resume --epochs` is persisted; Ctrl-C during
