@@ -735,6 +735,7 @@ test('the JSON service gets a schema that completes and describes but never fail
     ]),
   );
   assert.ok(ifs >= 3);
+  assert.notEqual(editor.$id, modelSchema.$id);
   // descriptions stay; enum values become proposals with their descriptions
   const original = schemaNode(modelSchema, 'definitions/train/properties/estimator');
   const derived = schemaNode(editor, 'definitions/train/properties/estimator');

@@ -123,5 +123,8 @@ function union(node: Schema, branches: unknown[], root: Schema): Schema {
 
 /** The JSON language service's schema for model files: `schema` with every constraint left out (see above). */
 export function jsonEditorSchema(schema: Schema): Schema {
-  return derive(schema, schema) as Schema;
+  const derived = derive(schema, schema) as Schema;
+  // its own identity: a schema registry must not take it for the model schema itself
+  if (typeof derived.$id === 'string') derived.$id = derived.$id.replace(/\.schema\.json$/, '.json-editor.schema.json');
+  return derived;
 }
