@@ -1,7 +1,8 @@
 // Bundles the CLI, the benchmarks and the test files with esbuild. TensorFlow.js stays external:
 // tfjs-node is a native addon and the wasm backend loads its .wasm files from its own package folder.
 import { build } from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,6 +42,8 @@ const entries = [
   { in: 'src/extension/worker/worker.ts', out: 'dist/worker' },
   // a worker process of `sbn sweep --jobs N` (src/engine/sweeps/pool.ts)
   { in: 'src/cli/sweepWorker.ts', out: 'dist/sweepWorker' },
+  // derives the JSON language service's schema of model files, below
+  { in: 'src/extension/language/jsonEditorSchema.ts', out: 'dist/jsonEditorSchema' },
   ...listTs('bench').map((f) => ({ in: f, out: join('dist', f.replace(/\.ts$/, '')) })),
   ...listTs('test')
     .filter((f) => !f.startsWith(join('test', 'integration') + '/'))
@@ -86,4 +89,14 @@ await Promise.all([
   ...webviewEntries.map((e) => build({ ...webview, entryPoints: [e.in], outfile: e.out + '.js' })),
 ]);
 entries.push(...integrationEntries, ...webviewEntries);
+
+// What VS Code's JSON language service validates *.sbn.json against (package.json jsonValidation): the model schema
+// without its constraints, since our own validator reports those problems (src/extension/language/jsonEditorSchema.ts).
+const { jsonEditorSchema } = createRequire(import.meta.url)(join(root, 'dist', 'jsonEditorSchema.js'));
+const modelSchema = JSON.parse(readFileSync(join(root, 'schemas', 'sbn-model.schema.json'), 'utf8'));
+mkdirSync(join(root, 'dist', 'schemas'), { recursive: true });
+writeFileSync(
+  join(root, 'dist', 'schemas', 'sbn-model.json-editor.schema.json'),
+  JSON.stringify(jsonEditorSchema(modelSchema), null, 2) + '\n',
+);
 console.error(`build: ${entries.length} bundles -> ${relative(process.cwd(), join(root, 'dist')) || 'dist'}/`);

@@ -59,6 +59,8 @@ cpSync(join(root, 'dist', 'webview'), join(stage, 'dist', 'webview'), {
   recursive: true,
   filter: (f) => !f.endsWith('.map'),
 });
+// the JSON language service's schema of model files (derived by scripts/build.mjs)
+cpSync(join(root, 'dist', 'schemas'), join(stage, 'dist', 'schemas'), { recursive: true });
 
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm')))

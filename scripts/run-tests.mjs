@@ -1,7 +1,11 @@
 // `npm test`: build (esbuild), type-check (tsc --noEmit), lint (ESLint, prettier --check), then run the unit tests
-// (dist/test/unit/**/*.test.js) with node:test once per backend: wasm always, tensorflow when tfjs-node loads
-// here; then the extension-host integration tests in real VS Code (scripts/test-vscode.mjs) and the packaged VSIX
-// installed there (scripts/test-vsix.mjs); SBN_SKIP_VSCODE_TESTS=1 skips both.
+// (dist/test/unit/**/*.test.js) with node:test: the backends are wasm always, tensorflow when tfjs-node loads here.
+// Each test file says on its first line whether its results depend on the tensor backend (docs/testing.md):
+//   // test-backends: each      run once per backend (anything computing with tensors)
+//   // test-backends: one       run once, on the primary backend (tensorflow when it loads, else the first)
+// A file without that line stops the run. Then the extension-host integration tests in real VS Code
+// (scripts/test-vscode.mjs) and the packaged VSIX installed there (scripts/test-vsix.mjs); SBN_SKIP_VSCODE_TESTS=1
+// skips both.
 //   npm test -- spec estimators      only test files whose path contains "spec" or "estimators"
 //   SBN_TEST_BACKENDS=wasm npm test  restrict the backends (comma-separated: wasm, tensorflow, cpu)
 // The last line printed is "N passed, N failed[, N skipped]" (totals over backends). Exit 1 on any failure, on a
@@ -79,6 +83,24 @@ const files = listTests(join(root, 'dist', 'test', 'unit'))
 if (files.length === 0)
   die(`no test files under dist/test/unit${filters.length ? ` matching ${filters.join(' or ')}` : ''}`);
 
+// Whether a file runs on every backend or once: the marker on the first line of its source (test/**/*.test.ts).
+const BACKEND_MARKER = /^\/\/ test-backends: (each|one)\s*$/;
+const perBackend = new Set();
+const unmarked = [];
+for (const f of files) {
+  const source = f.slice('dist/'.length).replace(/\.js$/, '.ts');
+  const firstLine = readFileSync(join(root, source), 'utf8').split('\n', 1)[0];
+  const m = BACKEND_MARKER.exec(firstLine);
+  if (!m) unmarked.push(source);
+  else if (m[1] === 'each') perBackend.add(f);
+}
+if (unmarked.length > 0) {
+  die(
+    `${unmarked.join(', ')}: the first line must say which backends the file runs on: ` +
+      '"// test-backends: each" (it computes with tensors) or "// test-backends: one" (docs/testing.md)',
+  );
+}
+
 function tensorflowLoads() {
   const code =
     "const tf=require('@tensorflow/tfjs-node');process.stdout.write(String(tf.backend().binding.TF_Version))";
@@ -103,6 +125,11 @@ if (process.env.SBN_TEST_BACKENDS) {
   else process.stderr.write('run-tests: tfjs-node does not load here; testing the wasm backend only\n');
 }
 
+// The backend that runs the backend-independent files, and the full statistical tests (fewer draws elsewhere, see
+// test/unit/helpers/backends.ts): tensorflow, the faster one and what `auto` picks where it loads.
+const primary = backends.includes('tensorflow') ? 'tensorflow' : backends[0];
+const filesOf = (backend) => files.filter((f) => backend === primary || perBackend.has(f));
+
 function parseTap(text) {
   const count = (key) => {
     const m = text.match(new RegExp(`^# ${key} (\\d+)$`, 'm'));
@@ -117,7 +144,7 @@ function parseTap(text) {
   };
 }
 
-function runBackend(backend, tapFile) {
+function runBackend(backend, backendFiles, tapFile) {
   return new Promise((resolve) => {
     const args = [
       '--enable-source-maps',
@@ -126,12 +153,17 @@ function runBackend(backend, tapFile) {
       '--test-reporter-destination=stdout',
       '--test-reporter=tap',
       `--test-reporter-destination=${tapFile}`,
-      ...files,
+      ...backendFiles,
     ];
     const child = spawn(process.execPath, args, {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, SBN_BACKEND: backend, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' },
+      env: {
+        ...process.env,
+        SBN_BACKEND: backend,
+        SBN_TEST_PRIMARY_BACKEND: primary,
+        TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2',
+      },
     });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -141,10 +173,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'sbn-test-'));
 const results = [];
 try {
   for (const backend of backends) {
-    step(`unit tests, SBN_BACKEND=${backend} (${files.length} file${files.length === 1 ? '' : 's'})`);
+    const backendFiles = filesOf(backend);
+    const what = backend === primary ? 'every file' : 'the files marked "test-backends: each"';
+    if (backendFiles.length === 0) {
+      step(`unit tests, SBN_BACKEND=${backend}: none of ${what} matches`);
+      continue;
+    }
+    const count = `${backendFiles.length} file${backendFiles.length === 1 ? '' : 's'}`;
+    step(`unit tests, SBN_BACKEND=${backend} (${count}: ${what})`);
     const tapFile = join(tmp, `${backend}.tap`);
     const t = Date.now();
-    const code = await runBackend(backend, tapFile);
+    const code = await runBackend(backend, backendFiles, tapFile);
     let tap = '';
     try {
       tap = readFileSync(tapFile, 'utf8');
@@ -154,7 +193,7 @@ try {
     const r = parseTap(tap);
     r.fail += r.cancelled;
     if (code !== 0 && r.fail === 0) r.fail = 1; // the runner itself failed (crash, signal)
-    results.push({ backend, ...r, code, secs: (Date.now() - t) / 1000 });
+    results.push({ backend, ...r, code, secs: (Date.now() - t) / 1000, files: backendFiles.length });
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
@@ -218,7 +257,7 @@ for (const r of results) {
       : '';
   console.log(
     `${r.backend.padEnd(10)} ${r.pass} passed, ${r.fail} failed${skipped}${crashed}${r.note ?? ''} ` +
-      `in ${r.secs.toFixed(1)} s`,
+      `in ${r.secs.toFixed(1)} s${r.files ? ` (${r.files} file${r.files === 1 ? '' : 's'})` : ''}`,
   );
   total.pass += r.pass;
   total.fail += r.fail;

@@ -115,6 +115,7 @@ const required = [
   'dist/sweepWorker.js',
   'schemas/sbn-model.schema.json',
   'schemas/sbn-sweep.schema.json',
+  'dist/schemas/sbn-model.json-editor.schema.json',
   'media/sbn-activity.svg',
   // the sources SBN: Set Up Native Backend compiles
   'dist/native-src/tfjs-node/binding.gyp',

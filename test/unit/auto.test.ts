@@ -1,3 +1,4 @@
+// test-backends: each
 // estimator: auto (docs/math.md §3.8): the per-layer choice follows the measured error per unit cost — PSA over
 // DSTE where DSTE is strongly biased —, a run records its choices, and stop + resume reproduces an uninterrupted run.
 import { before, test } from 'node:test';

@@ -1,3 +1,4 @@
+// test-backends: each
 // Backend selection: run once per backend by `npm test` (SBN_BACKEND=wasm, SBN_BACKEND=tensorflow when built).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-backends: one
 // The `sbn grad` / `sbn gradeval` contract, run as a user runs it: a child process per call.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-backends: one
 // Input the user can fix gets exit code 2 and one line naming the file or flag (issue 13, "errors that are not
 // internal"): run in-process through runCli, each case as a user would meet it.
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// test-backends: one
 // Fuzz of the CLI's entry points, in-process (runCli): arbitrary model files (valid-ish, broken, garbage, extreme
 // numbers, wrong types), flags, and damaged run folders. Whatever the input: exit code 2 with exactly one line on
 // stderr (or 0 where the input happens to be valid), never a stack trace or an internal error, and no run folder

@@ -1,3 +1,4 @@
+// test-backends: each
 // Convolutional SBNs: the ratio convolution's two implementations agree (the authors' own test shapes),
 // and every estimator on conv layers equals the same estimator on the dense-unfolded equivalent network
 // (docs/math.md §1.4: a conv layer is a dense layer over receptive fields with shared weights), given the same noise.

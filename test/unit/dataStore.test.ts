@@ -1,3 +1,4 @@
+// test-backends: one
 // The data-set store: the engine's lookup order, and `fetchDataset` / `sbn data fetch` against an HTTP server on
 // 127.0.0.1 that this file starts, serving small files it makes (fake IDX sets, a fake CIFAR-10 archive) whose
 // checksums go into a test catalog: success with progress, checksum mismatch, connection refused, HTTP 404, a

@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn doctor`: the environment report's JSON shape, each backend tried in a child process (and why one cannot
 // load: SBN_WASM_DIR pointing nowhere, tfjs-node not installed, a probe that hangs or crashes), and the pointer to
 // `sbn doctor` at the end of "cannot" messages.

@@ -1,3 +1,4 @@
+// test-backends: one
 // The estimator names are one list (src/estimators.ts). The JSON files that cannot import it — the model schema and
 // package.json's task definition — must repeat it exactly; the code derives from it (no second literal list in src/
 // or webview/); every estimator has its own colour, the same in the panels and the reports.

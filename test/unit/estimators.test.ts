@@ -1,3 +1,4 @@
+// test-backends: each
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';

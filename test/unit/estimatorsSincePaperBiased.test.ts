@@ -1,3 +1,4 @@
+// test-backends: each
 // The biased estimators that came after the paper — ST Gumbel, Gumbel-Rao, ReinMax (docs/math.md §2.17–§2.19) —
 // against a direct float64 implementation of their formulas, written here as the papers state them: a dense SBN forward
 // with the same random draws (consumed in the engine's order), then backprop with each method's ∂x/∂a.

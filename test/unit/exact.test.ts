@@ -1,3 +1,4 @@
+// test-backends: one
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { exactGradient, ExactTooLargeError } from '../../src/engine/estimators/exact';

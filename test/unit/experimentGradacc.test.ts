@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn experiment gradacc` (docs/math.md §3): the AP2 init of the re-created checkpoints, the engine run with its
 // on-disk reuse of finished work, the findings computed from the authors' own curves, and the command as a user runs
 // it. Everything runs small (300 draws, 3 epochs); the full experiment is 20000 draws and 2000 epochs.

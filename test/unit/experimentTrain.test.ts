@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn experiment train` (Experiment 2, docs/math.md §4) in small: all eight methods on a tiny suite, stopped part-way
 // and continued, the report files (train.json, report.html, PNG figures); and the CLI on the generated CIFAR-10 file:
 // the cifar10-s1 suite starts, logs, stops on Ctrl-C and continues where it stopped.
@@ -7,18 +8,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  runSuite,
-  suiteReport,
-  SUITE_METHODS,
-  type SuiteDefinition,
-  type SuiteOptions,
-} from '../../src/engine/experiments/trainSuite';
+import { runSuite, suiteReport, SUITE_METHODS, type SuiteOptions } from '../../src/engine/experiments/trainSuite';
 import { writeExperimentReport, parseReportData, REPORT_NONCE } from '../../src/report';
 import { initBackend } from '../../src/engine/backend';
-import type { ExperimentEnvironment, TrainSuiteReport } from '../../src/engine/experiments/types';
+import type { TrainSuiteReport } from '../../src/engine/experiments/types';
 import type { StatusRecord } from '../../src/engine/runs';
 import { repoRoot } from './helpers/fixtures';
+import { TEST_ENVIRONMENT, TINY_SUITE } from './helpers/toySuite';
 
 const root = repoRoot();
 
@@ -30,45 +26,6 @@ function statusOf(runDir: string): string {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-suite-'));
 const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-const TINY: SuiteDefinition = {
-  name: 'tiny',
-  title: 'toy-2d, dense 2-6-6-1',
-  description: 'the test suite',
-  model: {
-    name: 'tiny',
-    input: { shape: [2] },
-    states: 'pm1',
-    noise: 'logistic',
-    layers: [
-      { type: 'dense', units: 6 },
-      { type: 'dense', units: 6 },
-    ],
-    output: { units: 1, loss: 'logistic' },
-    data: { dataset: 'toy-2d', validation: 40 },
-    train: {
-      estimator: 'psa',
-      optimizer: { type: 'sgd', momentum: 0.9, nesterov: true },
-      batchSize: 32,
-      epochs: 2,
-      evalSamples: 2,
-      logInterval: 2,
-      lr: { search: { min: -3, max: 0, trials: 2, trialEpochs: 1 } },
-    },
-  },
-  testSamples: 4,
-};
-
-const ENV: ExperimentEnvironment = {
-  created: new Date().toISOString(),
-  backend: 'test',
-  kernels: 'test',
-  cpu: 'test',
-  cpus: 1,
-  node: process.version,
-  platform: process.platform,
-  command: 'test',
-};
-
 const suiteTitle =
   'a training suite runs all eight methods, stops part-way, continues where it stopped and writes its report';
 test(suiteTitle, async () => {
@@ -79,7 +36,7 @@ test(suiteTitle, async () => {
   let stop = false;
   let steps = 0;
   const options = (): SuiteOptions => ({
-    suite: TINY,
+    suite: TINY_SUITE,
     dir,
     methods,
     env: { backend: backend.name, backendDetail: backend.detail, versions: {} },
@@ -100,7 +57,7 @@ test(suiteTitle, async () => {
   // run folders are named relative to the suite folder, so that it can be moved or committed
   assert.match(state.methods[methods[1]].runDir, /^runs\/[^/]+$/);
   assert.equal(statusOf(path.join(dir, state.methods[methods[1]].runDir)), 'stopped');
-  const partial = suiteReport(TINY, dir, methods, ENV);
+  const partial = suiteReport(TINY_SUITE, dir, methods, TEST_ENVIRONMENT);
   assert.deepEqual(
     partial.methods.map((m) => m.status),
     ['finished', 'stopped', ...methods.slice(2).map(() => 'pending')],
@@ -116,7 +73,7 @@ test(suiteTitle, async () => {
     methods.slice(2).flatMap((m) => [`${m}:start`, `${m}:done`]),
   );
 
-  const report: TrainSuiteReport = suiteReport(TINY, dir, methods, ENV);
+  const report: TrainSuiteReport = suiteReport(TINY_SUITE, dir, methods, TEST_ENVIRONMENT);
   assert.equal(report.methods.length, 8);
   for (const m of report.methods) {
     assert.ok(

@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn experiment train --jobs N --seeds N` in small: a tiny suite of two methods with two seeds each, run here
 // (`--jobs 1`: the methods in this process, the second seeds by the in-process executor) and on the embedded pool of
 // two worker processes (`--jobs 2`), ends with the same final checkpoint for every method and seed; seed 2 trains at
@@ -11,8 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../../src/engine/backend';
 import { chosenRate, runSuiteJobs, suiteJobId, type SuiteJobOptions } from '../../src/engine/experiments/suiteJobs';
-import { readSuiteState, runPath, suiteReport, type SuiteDefinition } from '../../src/engine/experiments/trainSuite';
-import type { ExperimentEnvironment } from '../../src/engine/experiments/types';
+import { readSuiteState, runPath, suiteReport } from '../../src/engine/experiments/trainSuite';
 import { RunStore, readConfig } from '../../src/engine/runs';
 import { InProcessExecutor } from '../../src/engine/sweeps/inProcess';
 import { EmbeddedPool } from '../../src/engine/sweeps/pool';
@@ -21,53 +21,15 @@ import { sweepWorkerEntry } from '../../src/cli/commands/sweep';
 import { formatSuiteTable } from '../../src/cli/commands/experimentTrain';
 import { parseReportData, writeExperimentReport } from '../../src/report';
 import { repoRoot } from './helpers/fixtures';
+import { TEST_ENVIRONMENT, TINY_SUITE } from './helpers/toySuite';
 
 const root = repoRoot();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-suite-seeds-'));
 const METHODS = ['dste', 'psa'];
 
-const TINY: SuiteDefinition = {
-  name: 'tiny',
-  title: 'toy-2d, dense 2-6-6-1',
-  description: 'the test suite',
-  model: {
-    name: 'tiny',
-    input: { shape: [2] },
-    states: 'pm1',
-    noise: 'logistic',
-    layers: [
-      { type: 'dense', units: 6 },
-      { type: 'dense', units: 6 },
-    ],
-    output: { units: 1, loss: 'logistic' },
-    data: { dataset: 'toy-2d', validation: 40 },
-    train: {
-      estimator: 'psa',
-      optimizer: { type: 'sgd', momentum: 0.9, nesterov: true },
-      batchSize: 32,
-      epochs: 2,
-      evalSamples: 2,
-      logInterval: 2,
-      lr: { search: { min: -3, max: 0, trials: 2, trialEpochs: 1 } },
-    },
-  },
-  testSamples: 4,
-};
-
-const ENV: ExperimentEnvironment = {
-  created: new Date().toISOString(),
-  backend: 'test',
-  kernels: 'test',
-  cpu: 'test',
-  cpus: 1,
-  node: process.version,
-  platform: process.platform,
-  command: 'test',
-};
-
 /** Per `<method> seed <k>`: the final checkpoint's step and parameters. */
 function finals(dir: string) {
-  const state = readSuiteState(dir, TINY.name);
+  const state = readSuiteState(dir, TINY_SUITE.name);
   const out: Record<string, { step: number; params: unknown }> = {};
   for (const [method, entry] of Object.entries(state.methods)) {
     const runs: [string, string][] = [
@@ -86,7 +48,7 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
   const backend = await initBackend();
   const env = { backend: backend.name, backendDetail: backend.detail, versions: {} };
   const options = (dir: string): SuiteJobOptions => ({
-    suite: TINY,
+    suite: TINY_SUITE,
     dir,
     methods: METHODS,
     env,
@@ -121,7 +83,7 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
   // a second seed is another run, not a copy of the first
   for (const m of METHODS) assert.notDeepEqual(b[`${m} seed 2`].params, b[`${m} seed 1`].params, m);
 
-  const state = readSuiteState(two, TINY.name);
+  const state = readSuiteState(two, TINY_SUITE.name);
   assert.match(state.id ?? '', /^[0-9a-f]{12}$/);
   for (const method of METHODS) {
     const entry = state.methods[method];
@@ -140,7 +102,7 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
   assert.equal(new Set(jobIds).size, 2);
 
   // the report: per method both seeds and the statistics of sweeps/report.ts over them
-  const report = suiteReport(TINY, two, METHODS, ENV);
+  const report = suiteReport(TINY_SUITE, two, METHODS, TEST_ENVIRONMENT);
   for (const m of report.methods) {
     assert.deepEqual(
       m.seeds?.map((r) => [r.seed, r.status]),
@@ -170,7 +132,7 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
   // a suite without further seeds has no spread: its report is as before
   const single = path.join(tmp, 'single');
   fs.mkdirSync(single);
-  assert.equal(suiteReport(TINY, single, METHODS, ENV).methods[0].spread, undefined);
+  assert.equal(suiteReport(TINY_SUITE, single, METHODS, TEST_ENVIRONMENT).methods[0].spread, undefined);
 
   // a finished suite resumed on the pool runs nothing
   running.length = 0;

@@ -1,3 +1,4 @@
+// test-backends: each
 // The native kernels (native/, src/engine/kernels.ts) against their references: a float64 evaluation of the
 // defining sums, and the tfjs-op implementations in layers.ts. Every instruction set the CPU supports is tested;
 // results must not depend on the thread count; the engine's PSA estimate is the same with and without them.

@@ -1,3 +1,4 @@
+// test-backends: one
 // Model-file language features without vscode: analysis (problems, ranges, quick fixes, data-set availability,
 // exact-enumeration note), hovers and code lenses; a property test that analysis never throws.
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import fc from 'fast-check';
 import { parseModelText } from '../../src/engine/spec';
 import {
   analyzeModel,
+  nearestInRange,
   nearestKernel,
   parsePath,
   type AnalysisEnv,
@@ -19,6 +21,8 @@ import {
 } from '../../src/extension/language/analysis';
 import { codeLenses } from '../../src/extension/language/codeLens';
 import { hoverAt, hoverInfoAt } from '../../src/extension/language/hover';
+import { jsonEditorSchema } from '../../src/extension/language/jsonEditorSchema';
+import { modelSchema } from '../../src/engine/spec/validate';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -119,17 +123,20 @@ test('YAML: every problem, at the offending text, sorted by position', () => {
   assert.match(a.problems[4].message, /SBN_FASHION_MNIST_DIR/);
 });
 
-test('JSON: only semantic and machine problems are reported; syntax and schema ones are deferred to VS Code', () => {
+test('JSON: the same problems, messages and fixes as YAML; only syntax problems are deferred to VS Code', () => {
   const a = analyzeModel(BAD_JSON, '/w/bad.sbn.json', NO_FASHION);
   assert.deepEqual(a.problems.map(summary), [
-    ['semantic', 'error', 'output.units', rangeOf(BAD_JSON, '"units": 3', 0, 9)],
-    ['dataset-unavailable', 'warning', 'data.dataset', rangeOf(BAD_JSON, '"fashion-mnist"')],
-  ]);
-  assert.deepEqual(a.deferred.map(summary), [
     ['schema', 'error', 'states', rangeOf(BAD_JSON, '"pm2"')],
     ['schema', 'error', 'layers[0].kernel', rangeOf(BAD_JSON, '"kernel": 2', 0, 10)],
     ['schema', 'error', 'layers[1].unit', rangeOf(BAD_JSON, '"unit"')],
+    ['semantic', 'error', 'output.units', rangeOf(BAD_JSON, '"units": 3', 0, 9)],
+    ['dataset-unavailable', 'warning', 'data.dataset', rangeOf(BAD_JSON, '"fashion-mnist"')],
   ]);
+  assert.deepEqual(a.deferred, []);
+  const yaml = analyzeModel(BAD_YAML, '/w/bad.sbn.yaml', NO_FASHION);
+  const said = (x: ModelAnalysis) => x.problems.map((p) => [p.code, p.path, p.message, p.fix?.title]);
+  assert.deepEqual(said(a), said(yaml));
+  assert.match(a.problems[2].message, /^unknown key "unit"; did you mean "units"\?$/);
 
   const broken = BAD_JSON.replace('"pm2",', '"pm2",,');
   const b = analyzeModel(broken, '/w/bad.sbn.json', NO_FASHION);
@@ -162,8 +169,9 @@ test('CRLF line ends and a BOM keep ranges exact', () => {
   const plain = analyzeModel(BAD_YAML, '/w/bad.sbn.yaml', NO_FASHION);
   assert.deepEqual(a.problems.map(summary), plain.problems.map(summary));
   const json = analyzeModel('\uFEFF{"name": 1}', '/w/m.sbn.json', EVERYTHING);
-  for (const p of json.deferred.filter((d) => d.path === 'name'))
-    assert.deepEqual(p.range, rangeOf('\uFEFF{"name": 1}', '1'));
+  const named = json.problems.filter((d) => d.path === 'name');
+  assert.equal(named.length, 1);
+  assert.deepEqual(named[0].range, rangeOf('\uFEFF{"name": 1}', '1'));
 });
 
 test('an unsaved file: relative data paths are noted as unchecked', () => {
@@ -307,6 +315,41 @@ const FIX_CASES: [string, string, string, RegExp, string][] = [
   ],
   ['JSON kernel 2', 'm.sbn.json', GOOD_JSON.replace('"kernel": 3', '"kernel": 2'), /^Change the kernel to 3$/, '3'],
   [
+    'YAML units below the minimum',
+    'm.sbn.yaml',
+    GOOD_YAML.replace('units: 5', 'units: 0'),
+    /^Change to 1 \(the minimum\)$/,
+    '1',
+  ],
+  [
+    'JSON units below the minimum',
+    'm.sbn.json',
+    GOOD_JSON.replace('"units": 5', '"units": -3'),
+    /^Change to 1 \(the minimum\)$/,
+    '1',
+  ],
+  [
+    'YAML samples above the maximum',
+    'm.sbn.yaml',
+    GOOD_YAML + 'train: { estimator: psa, lr: 0.1, samples: 5000 }\n',
+    /^Change to 1024 \(the maximum\)$/,
+    '1024',
+  ],
+  [
+    'JSON epochs above the maximum',
+    'm.sbn.json',
+    GOOD_JSON.replace(/\n}\n$/, ',\n  "train": { "estimator": "psa", "lr": 0.1, "epochs": 1e7 }\n}\n'),
+    /^Change to 1000000 \(the maximum\)$/,
+    '1000000',
+  ],
+  [
+    'YAML gamma above its maximum of 1',
+    'm.sbn.yaml',
+    GOOD_YAML + 'train: { estimator: psa, lr: { schedule: step, base: 0.1, stepEpochs: 2, gamma: 1.5 } }\n',
+    /^Change to 1 \(the maximum\)$/,
+    '1',
+  ],
+  [
     'JSON mnist nll with 5 units',
     'm.sbn.json',
     MNIST_JSON.replace('"units": 10', '"units": 5'),
@@ -350,6 +393,27 @@ for (const [name, file, text, title, newText] of FIX_CASES) {
     );
   });
 }
+
+test('out-of-range numbers: the nearest allowed value, none where an exclusive bound leaves no nearest one', () => {
+  assert.deepEqual(nearestInRange(true, '≥ 1 and ≤ 64', 0), { value: '1', bound: 'minimum' });
+  assert.deepEqual(nearestInRange(true, '≥ 1 and ≤ 64', 65), { value: '64', bound: 'maximum' });
+  assert.deepEqual(nearestInRange(true, '> 0', -2), { value: '1', bound: 'minimum' });
+  assert.deepEqual(nearestInRange(true, '≥ 0.5', 0), { value: '1', bound: 'minimum' });
+  assert.deepEqual(nearestInRange(false, '> 0 and ≤ 1', 1.5), { value: '1', bound: 'maximum' });
+  assert.equal(nearestInRange(false, '> 0 and ≤ 1', 0), undefined);
+  assert.equal(nearestInRange(false, '≥ 0 and < 1', 1), undefined);
+  assert.equal(nearestInRange(true, '≥ 1 and ≤ 64', 3), undefined);
+  // a momentum of 1 (exclusive maximum): a message, no fix
+  const a = analyzeModel(
+    GOOD_YAML + 'train: { estimator: psa, lr: 0.1, optimizer: { type: sgd, momentum: 1 } }\n',
+    '/w/m.sbn.yaml',
+    EVERYTHING,
+  );
+  const p = a.problems.find((x) => x.path === 'train.optimizer.momentum');
+  assert.ok(p, JSON.stringify(a.problems));
+  assert.match(p.message, /^expected a number ≥ 0 and < 1, got 1$/);
+  assert.equal(p.fix, undefined);
+});
 
 test('quick fix: logistic on a 10-class data set switches to nll with 10 units (two edits)', () => {
   for (const [text, file] of [
@@ -553,36 +617,39 @@ output:
 data: { dataset: toy-2d }
 `;
 
+/** A YAML hover without the key's schema description before it (the last part: our shapes and counts). */
+const shapesOf = (markdown: string | undefined) => markdown?.split('\n\n---\n\n').at(-1);
+
 test('hover: conv, flatten, dense and output layers show shapes, parameters and binary units', () => {
   const a = analyzeModel(CONV_YAML, '/w/c.sbn.yaml', EVERYTHING);
   const conv2 = rangeOf(CONV_YAML, 'filters: 32');
   assert.equal(
-    hoverAt(a, conv2.start.line, conv2.start.character),
+    shapesOf(hoverAt(a, conv2.start.line, conv2.start.character)),
     '**conv2** (layers[1]) · conv 3×3, 32 filters, stride 2, padding 1\n\n`[16, 14, 14]` → `[32, 7, 7]`\n\n' +
       '4,640 parameters · 1,568 binary units',
   );
   const conv1 = rangeOf(CONV_YAML, '{ type: conv');
   assert.match(
-    hoverAt(a, conv1.start.line, conv1.start.character)!,
+    shapesOf(hoverAt(a, conv1.start.line, conv1.start.character)) ?? '',
     /^\*\*conv1\*\* .*\n\n`\[1, 28, 28\]` → `\[16, 14, 14\]`\n\n160 parameters · 3,136 binary units$/,
   );
   const flatten = rangeOf(CONV_YAML, 'flatten');
   assert.match(
-    hoverAt(a, flatten.start.line, flatten.start.character)!,
+    shapesOf(hoverAt(a, flatten.start.line, flatten.start.character)) ?? '',
     /`\[32, 7, 7\]` → `\[1568\]`\n\n0 parameters · 0 binary units$/,
   );
   // Anywhere in a block-style layer, `type` line or `units` line.
   for (const needle of ['type: dense', '256']) {
     const at = rangeOf(CONV_YAML, needle);
     assert.equal(
-      hoverAt(a, at.start.line, at.start.character + 1),
+      shapesOf(hoverAt(a, at.start.line, at.start.character + 1)),
       '**dense4** (layers[3]) · dense, 256 units\n\n`[1568]` → `[256]`\n\n401,664 parameters · 256 binary units',
     );
   }
   for (const needle of ['output', 'loss: nll']) {
     const at = rangeOf(CONV_YAML, needle);
     assert.equal(
-      hoverAt(a, at.start.line, at.start.character),
+      shapesOf(hoverAt(a, at.start.line, at.start.character)),
       '**output** · linear output, loss nll (softmax over 10 classes)\n\n' +
         '`[256]` → `[10]`\n\n2,570 parameters · 0 binary units',
     );
@@ -590,13 +657,95 @@ test('hover: conv, flatten, dense and output layers show shapes, parameters and 
   const name = rangeOf(CONV_YAML, 'name');
   const info = hoverInfoAt(a, name.start.line, name.start.character + 2)!;
   assert.equal(
-    info.markdown,
+    shapesOf(info.markdown),
     '**fashion-conv** · 4 hidden layers\n\n`[1, 28, 28]` → `[10]`\n\n409,034 parameters · 4,960 binary units',
   );
   assert.deepEqual(info.range, rangeOf(CONV_YAML, 'name: fashion-conv'));
   const data = rangeOf(CONV_YAML, 'toy-2d');
-  assert.equal(hoverAt(a, data.start.line, data.start.character), undefined);
+  assert.doesNotMatch(hoverAt(a, data.start.line, data.start.character) ?? '', /parameters|binary units/);
   assert.equal(hoverAt(a, 0, 3), undefined);
+});
+
+type SchemaNode = Record<string, unknown>;
+/** The schema node at a `/`-separated path of keys, following local $refs on the way. */
+function schemaNode(schema: SchemaNode, path: string): SchemaNode {
+  const deref = (s: SchemaNode): SchemaNode =>
+    typeof s.$ref === 'string'
+      ? deref(
+          s.$ref
+            .slice(2)
+            .split('/')
+            .reduce<SchemaNode>((o, k) => o[k] as SchemaNode, schema),
+        )
+      : s;
+  return path.split('/').reduce<SchemaNode>((o, k) => deref(o[k] as SchemaNode), schema);
+}
+const described = (s: SchemaNode) => (s.markdownDescription ?? s.description) as string;
+
+test("hover: YAML keys show the schema's description (what VS Code's JSON service shows in JSON files)", () => {
+  const text = GOOD_YAML + 'train: { estimator: psa, lr: 0.1, optimizer: { type: adam, beta1: 0.8 } }\n';
+  const a = analyzeModel(text, '/w/m.sbn.yaml', EVERYTHING);
+  const at = (needle: string, nth = 0) => {
+    const r = rangeOf(text, needle, nth);
+    return hoverAt(a, r.start.line, r.start.character + 1) ?? '';
+  };
+  // a top-level key; a key of a layer chosen by its type; a value the schema lists, with what it means
+  const states = schemaNode(modelSchema, 'properties/states');
+  const pm1 = (states.markdownEnumDescriptions as string[])[0];
+  assert.equal(at('states'), `${described(states)}\n\n\`pm1\`: ${pm1}`);
+  const kernel = described(schemaNode(modelSchema, `definitions/convLayer/properties/kernel`));
+  assert.ok(at('kernel').startsWith(`${kernel}\n\n\`3\`: `), at('kernel'));
+  assert.match(at('kernel'), /\n\n---\n\n\*\*conv1\*\* \(layers\[0\]\)/);
+  const estimator = schemaNode(modelSchema, `definitions/train/properties/estimator`);
+  const psa = (estimator.markdownEnumDescriptions ?? estimator.enumDescriptions) as string[];
+  assert.equal(at('estimator'), `${described(estimator)}\n\n\`psa\`: ${psa[0]}`);
+  // the optimiser's branch follows its type: adam's beta1, not sgd's keys
+  assert.equal(at('beta1'), described(schemaNode(modelSchema, `definitions/adamOptimizer/properties/beta1`)));
+  // JSON files: the JSON service shows the descriptions; ours only the shapes
+  const json = analyzeModel(GOOD_JSON, '/w/m.sbn.json', EVERYTHING);
+  const key = rangeOf(GOOD_JSON, '"states"');
+  assert.equal(hoverAt(json, key.start.line, key.start.character + 1), undefined);
+});
+
+test('the JSON service gets a schema that completes and describes but never fails', () => {
+  const editor = jsonEditorSchema(modelSchema);
+  const text = JSON.stringify(editor);
+  for (const keyword of ['"minimum"', '"maximum"', '"enum"', '"pattern"', '"oneOf"', '"errorMessage"', '"minItems"'])
+    assert.ok(!text.includes(keyword), keyword);
+  // "type" survives only as a key in properties (a layer's or an optimiser's), never as a constraint; `required` and
+  // `const` only inside an `if`
+  const walk = (node: unknown, inProperties: boolean): void => {
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, false));
+    if (node === null || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'type' && !inProperties) assert.fail(`a "type" constraint survived: ${JSON.stringify(node)}`);
+      if (k === 'additionalProperties') assert.notEqual(v, false);
+      if (k === 'required' || k === 'const') assert.fail(`"${k}" outside an "if": ${JSON.stringify(node)}`);
+      if (k !== 'if') walk(v, k === 'properties');
+    }
+  };
+  walk(editor, false);
+  const ifs = text.match(/"if"/g)?.length ?? 0;
+  const layerIf = schemaNode(editor, 'definitions/layer') as { allOf: { if: unknown; then: { $ref: string } }[] };
+  assert.deepEqual(
+    layerIf.allOf.map((p) => [p.if, p.then.$ref]),
+    ['dense', 'conv', 'flatten'].map((t) => [
+      { properties: { type: { const: t } }, required: ['type'] },
+      `#/definitions/${t}Layer`,
+    ]),
+  );
+  assert.ok(ifs >= 3);
+  assert.notEqual(editor.$id, modelSchema.$id);
+  // descriptions stay; enum values become proposals with their descriptions
+  const original = schemaNode(modelSchema, 'definitions/train/properties/estimator');
+  const derived = schemaNode(editor, 'definitions/train/properties/estimator');
+  assert.equal(derived.markdownDescription ?? derived.description, described(original));
+  const snippets = derived.defaultSnippets as { body: unknown; description?: string }[];
+  assert.deepEqual(
+    snippets.map((p) => p.body),
+    original.enum,
+  );
+  assert.equal(snippets[0].description, (original.enumDescriptions as string[])[0]);
 });
 
 test('hover: JSON dense model, and layers before a broken one', () => {
@@ -611,8 +760,9 @@ test('hover: JSON dense model, and layers before a broken one', () => {
   const conv = rangeOf(broken, 'kernel');
   assert.match(hoverAt(b, conv.start.line, conv.start.character)!, /`\[1, 8, 8\]` → `\[4, 6, 6\]`/);
   assert.equal(b.totals, undefined);
+  // no totals on the name of a model with a broken layer: only the key's description
   const n = rangeOf(broken, 'name');
-  assert.equal(hoverAt(b, n.start.line, n.start.character), undefined);
+  assert.doesNotMatch(hoverAt(b, n.start.line, n.start.character)!, /parameters|binary units/);
 });
 
 test('code lenses: Train, Compare estimators and the totals on the name line', () => {

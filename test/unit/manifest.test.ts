@@ -1,3 +1,4 @@
+// test-backends: one
 // The extension manifest (package.json) as the Marketplace, Open VSX and VS Code read it: every user-facing string
 // of `contributes` (and the Restricted Mode description) comes from package.nls.json as a %key%, every %key% has its
 // text there and every text is used; the files the manifest points to exist; the icon is a 128×128 (or larger,

@@ -1,3 +1,4 @@
+// test-backends: one
 // Section citations point at docs/math.md, and at sections it has. In this repository "§N" always cites a section
 // of docs/math.md (code comments write `docs/math.md §2.3.2`, docs link `[math §2.3.2](math.md#232-formulas)`, the
 // schema's descriptions say "(docs/math.md §4.5)"), so every §-number in a git-tracked file must be the number of a

@@ -1,3 +1,4 @@
+// test-backends: each
 // Gradient diagnostics and layer statistics while training: they never change training, the reference is
 // exact where enumeration fits and an unbiased mean otherwise, and the statistics match a direct computation.
 import { before, test } from 'node:test';

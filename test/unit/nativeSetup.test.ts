@@ -1,3 +1,4 @@
+// test-backends: one
 // The native set-up (src/engine/native/setup.ts) and the choice of what loads (locate.ts, backend.ts): the real set-up
 // against the cached CPU libtensorflow (nothing is downloaded: the cache of `npm install` is used, or the test skips),
 // the selection of packages, wheels and libraries with fake folders, the messages for missing tools and bad paths,

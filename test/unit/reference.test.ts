@@ -1,3 +1,4 @@
+// test-backends: each
 // The diagnostics reference where enumeration does not fit (src/engine/gradients/reference.ts): the mean of
 // local-expectation draws is unbiased (within its reported standard error of the exact gradient), reaches its
 // target error, and is reproducible from the seed when the clock is left out.

@@ -1,3 +1,4 @@
+// test-backends: one
 // SBN: Open Experiment Report shows untrusted workspace content: the report panel's page carries only the
 // extension's own script (fresh nonce, strict CSP), none of the report's data is in the HTML (it travels as JSON in a
 // message), and a file that is not a valid report gets one clear line naming the file and the field.

@@ -1,3 +1,4 @@
+// test-backends: each
 // Test 5 of the engine-core issue: our Experiment 1 at chk-100 reproduces the authors' published curves
 // (reference/authors-psa-neurips2020/gradacc_curves.json) for every estimator of their figure at M = 1, 10, 100.
 //

@@ -1,3 +1,4 @@
+// test-backends: one
 // The typed records of a run folder (src/engine/runs/records.ts) against docs/run-format.md — the kinds and fields
 // of its tables and every example, through the one validator — and the readers' handling of bad lines: a record
 // with wrong field types in the middle of metrics.jsonl is reported with its line number and skipped (by the reader

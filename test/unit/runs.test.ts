@@ -1,3 +1,4 @@
+// test-backends: one
 // The run folder (src/engine/runs): layout, metrics.jsonl, checkpoints, status, lock, crash tolerance.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';

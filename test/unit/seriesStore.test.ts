@@ -1,3 +1,4 @@
+// test-backends: one
 // The panels' data on the host (src/extension/panels/seriesStore.ts and series/): min-max downsampling, incremental
 // views, snapshot + deltas reproducing a snapshot, records → series (resume rule included), the delta throttle,
 // tailing a run folder, CSV export.

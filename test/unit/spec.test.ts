@@ -1,3 +1,4 @@
+// test-backends: one
 // Model files (*.sbn.json / *.sbn.yaml): parsing, schema and semantic validation, error positions and messages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// test-backends: one
 // The repository stands alone: no file outside test/ may point at a folder beside the checkout (`../shared`) or at
 // an absolute path of a development machine (/work/…, /root/…, /home/<user>/…, /Users/<user>/…, C:\Users\…,
 // /tmp/…). Such a path works on the machine that wrote it and nowhere else: a fresh clone has no ../shared, and a

@@ -1,3 +1,4 @@
+// test-backends: one
 // Sweep files: parsing and validation (file, field, line), expansion into points with stable ids, sweep.json checks,
 // the JSON Schema, and the report's statistics.
 import { test } from 'node:test';

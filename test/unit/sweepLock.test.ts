@@ -1,3 +1,4 @@
+// test-backends: one
 // The cross-process lock of sweep.json and suite.json: concurrent processes each updating their own entry many
 // times lose nothing; a lock left by a dead process is taken over.
 import { test } from 'node:test';

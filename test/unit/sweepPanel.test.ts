@@ -1,3 +1,4 @@
+// test-backends: one
 // The Sweep panel's data (src/extension/panels/sweepData.ts) and the sweep folder facts the Runs view reads
 // (src/extension/sweeps/sweepFolders.ts): table rows, the objective's mean and 95 % band per swept field, the best
 // runs Compare best opens, progress, and whether a sweep is running now (a live worker of this machine).

@@ -1,3 +1,4 @@
+// test-backends: one
 // The sweep queue with real parts: Debian's redis-server (persistence off) started here on a loopback port, real
 // `sbn worker` processes, the queue executor of `sbn sweep --queue`. Every point's final checkpoint must equal the
 // one a single in-process run (`--jobs 1`) makes, through a worker killed mid-run, a Redis restart and sweeps

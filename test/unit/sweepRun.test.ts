@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn sweep` as a user runs it (child processes): --jobs 2 ends with the same per-point final checkpoints as
 // --jobs 1, also when a worker is SIGKILLed mid-run (its job is retried and resumes from its checkpoint); resuming a
 // finished sweep twice runs nothing; a point that fails for its own reason is marked failed, not retried; bad input

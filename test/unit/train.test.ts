@@ -1,3 +1,4 @@
+// test-backends: each
 // Training: every estimator lowers the SBN loss on toy-2d; stop + resume reproduces an uninterrupted run
 // bit for bit; a run killed with SIGKILL mid-epoch reopens and resumes; divergence stops with a message
 // naming the step and the layer; the lr search; bad input to `sbn train` / `sbn eval`.

@@ -1,3 +1,4 @@
+// test-backends: one
 // Workspace content at its worst (a cloned repository controls model files, run folders and names) where it meets
 // a surface that interprets it: notifications (links, `command:` links), Markdown hovers and tooltips (links, remote
 // images, HTML), and file paths (run folder names from the model's `name`). The report panel has its own tests

@@ -1,3 +1,4 @@
+// test-backends: one
 // The webview panels' pages in a real browser (Debian chromium, headless, driven by playwright-core): the production
 // HTML and CSP (src/html.ts, the function the panels use) with the built bundles
 // dist/webview/*.js, fed with the message stream the host code produces (RunSeries + SeriesSubscriber on a

@@ -1,3 +1,4 @@
+// test-backends: one
 // The host ↔ worker protocol (src/protocol.ts) end to end: real worker processes (dist/worker.js, forked as the run
 // manager forks them) answer every request type with the events the protocol names, each event checked by the
 // protocol's own parser; a stopped training run acknowledges the stop, records it and resumes; malformed requests

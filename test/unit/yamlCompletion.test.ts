@@ -1,3 +1,4 @@
+// test-backends: one
 // Completions in YAML model files from the model-file JSON Schema (src/extension/language/yamlCompletion.ts):
 // keys with descriptions, required keys first, values of enums and consts, discriminated alternatives, block and
 // flow style, what a completion inserts, and that every example model can be completed anywhere without throwing.

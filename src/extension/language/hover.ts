@@ -1,5 +1,6 @@
 // Hover text of a model file, from its analysis (no vscode): a layer's kind, input → output shape, parameters and
-// binary units; the same for `output`; the model's totals on the top-level `name`.
+// binary units; the same for `output`; the model's totals on the top-level `name`; in YAML files also the schema's
+// description of the key under the cursor.
 import { count, type LayerInfo, type ModelAnalysis, type ModelTotals, type Position, type Range } from './analysis';
 import { markdownText } from '../untrustedText';
 
@@ -34,18 +35,30 @@ export function totalsHover(t: ModelTotals): string {
   ].join('\n\n');
 }
 
-/** The range the hover applies to and its markdown, or undefined where there is nothing to show. */
+/** What our numbers say at a position: the model's totals on `name`, a layer's shapes and counts inside it. */
+function shapesAt(analysis: ModelAnalysis, p: Position): { range: Range; markdown: string } | undefined {
+  if (analysis.nameRange && analysis.totals && inside(analysis.nameRange, p)) {
+    return { range: analysis.nameRange, markdown: totalsHover(analysis.totals) };
+  }
+  const layer = analysis.layers?.find((l) => inside(l.range, p));
+  return layer && { range: layer.range, markdown: layerHover(layer) };
+}
+
+/**
+ * The range the hover applies to and its markdown, or undefined where there is nothing to show. In YAML files the
+ * key's schema description comes first; in JSON files VS Code's JSON service shows that same description itself.
+ */
 export function hoverInfoAt(
   analysis: ModelAnalysis,
   line: number,
   character: number,
 ): { range: Range; markdown: string } | undefined {
   const p = { line, character };
-  if (analysis.nameRange && analysis.totals && inside(analysis.nameRange, p)) {
-    return { range: analysis.nameRange, markdown: totalsHover(analysis.totals) };
-  }
-  const layer = analysis.layers?.find((l) => inside(l.range, p));
-  return layer && { range: layer.range, markdown: layerHover(layer) };
+  const shapes = shapesAt(analysis, p);
+  const field = analysis.format === 'yaml' ? analysis.fields?.filter((f) => inside(f.range, p)).at(-1) : undefined;
+  if (!field) return shapes;
+  if (!shapes) return field;
+  return { range: field.range, markdown: `${field.markdown}\n\n---\n\n${shapes.markdown}` };
 }
 
 /** Markdown for the hover at a 0-based position, or undefined. */

@@ -202,7 +202,7 @@ export function registerLanguageFeatures(
           if (ctx.only && !vscode.CodeActionKind.QuickFix.intersects(ctx.only)) return [];
           const analysis = analysisOf(doc);
           const actions: vscode.CodeAction[] = [];
-          // JSON syntax and schema problems are reported by VS Code's JSON language service; their fixes are ours.
+          // JSON syntax problems are reported by VS Code's JSON language service; their fixes are ours.
           for (const p of [...analysis.problems, ...analysis.deferred]) {
             if (!p.fix) continue;
             const at = toRange(p.range);

@@ -9,7 +9,7 @@
 // a key in block style) and the text is parsed with the `yaml` parser, which keeps going past errors elsewhere; the
 // marker's place in the tree gives the path and whether a key or a value is being typed. Block and flow style
 // (`train: { estimator: ps| }`) both work.
-import { isMap, isScalar, isSeq, parseDocument, parse as parseYamlScalar, type Node, type YAMLMap } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, parseDocument, parse as parseYamlScalar, type Node, type YAMLMap } from 'yaml';
 import { describeSchema } from '../../engine/spec/messages';
 import { modelSchema } from '../../engine/spec/validate';
 import type { Segment } from '../../engine/spec/sourceMap';
@@ -55,15 +55,25 @@ function deref(schema: Schema, root: Schema): Schema {
   return s;
 }
 
-/** The scalar value of `key` in a YAML map node, if it has one. */
+/** A parsed value (not a YAML node): an object of the file, as the parser reads it. */
+function isPlainObject(node: unknown): node is Record<string, unknown> {
+  return node !== null && typeof node === 'object' && !Array.isArray(node) && !isNode(node);
+}
+
+/** The scalar value of `key` in a YAML map node (or a parsed object), if it has one. */
 function scalarIn(node: unknown, key: string): unknown {
+  if (isPlainObject(node)) {
+    const v = Object.hasOwn(node, key) ? node[key] : undefined;
+    return v !== null && typeof v === 'object' ? undefined : v;
+  }
   if (!isMap(node)) return undefined;
   const v = node.get(key, true);
   return isScalar(v) ? v.value : undefined;
 }
 
-/** The keys written in a YAML map node, the one being typed left out. */
+/** The keys written in a YAML map node (or a parsed object), the one being typed left out. */
 function keysOf(node: unknown): string[] {
+  if (isPlainObject(node)) return Object.keys(node);
   if (!isMap(node)) return [];
   return node.items.flatMap((pair) => (isScalar(pair.key) && !hasMarker(pair.key) ? [String(pair.key.value)] : []));
 }
@@ -104,8 +114,11 @@ function expand(schema: Schema, node: unknown, root: Schema, out: Schema[] = [],
   return out;
 }
 
-/** Schemas that may describe the value at `path`; nodes[k] is the document's node at path.slice(0, k). */
-function schemasAt(path: Segment[], nodes: unknown[], root: Schema): Schema[] {
+/**
+ * Schemas that may describe the value at `path`; nodes[k] is the document's node (a YAML node, or the parsed value)
+ * at path.slice(0, k). The hovers of YAML model files take their descriptions from here too (analysis/fields.ts).
+ */
+export function schemasAt(path: Segment[], nodes: unknown[], root: Schema): Schema[] {
   let current = expand(root, nodes[0], root);
   for (let k = 0; k < path.length; k++) {
     const seg = path[k];
@@ -159,7 +172,8 @@ function findMarker(node: unknown, path: Segment[], nodes: unknown[]): Found | u
   return undefined;
 }
 
-function textOf(s: Schema): string | undefined {
+/** A schema's description, its Markdown one when it has it (as VS Code's JSON service shows it). */
+export function textOf(s: Schema): string | undefined {
   const t = s.markdownDescription ?? s.description;
   return typeof t === 'string' ? t : undefined;
 }

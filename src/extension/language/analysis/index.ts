@@ -1,10 +1,11 @@
 // Editor analysis of a model file (*.sbn.json / *.sbn.yaml), independent of vscode so that node:test can run it:
-// the parser's problems (for JSON only the semantic ones: VS Code's JSON language service reports syntax and
-// schema problems through `jsonValidation`), problems that depend on this machine (data sets that are not
-// installed, data paths that do not exist), notes (exact enumeration impossible), quick fixes, and the layer
-// geometry that hovers and code lenses show. Paths are resolved relative to the model file and only probed for
+// the parser's problems, with the same messages and fixes in both formats (in JSON not the syntax ones: VS Code's
+// JSON language service reports those; the schema it gets, jsonEditorSchema.ts, reports nothing of its own),
+// problems that depend on this machine (data sets that are not installed, data paths that do not exist), notes
+// (exact enumeration impossible), quick fixes, the layer geometry that hovers and code lenses show, and the schema's
+// descriptions of the keys written (fields). Paths are resolved relative to the model file and only probed for
 // existence, never read. analyzeModel never throws. One module per part: parserProblems (with the quick fixes),
-// data, exact, geometry; context holds what they share.
+// data, exact, geometry, fields; context holds what they share.
 import { modelFileFormat, parseModelText, type ModelFileFormat } from '../../../engine/spec/parse';
 import { readJson } from '../../../engine/spec/readJson';
 import { readYaml } from '../../../engine/spec/readYaml';
@@ -12,6 +13,7 @@ import type { ReadResult } from '../../../engine/spec/sourceMap';
 import { locate, startOfFile, type Context } from './context';
 import { checkData, checkDataFit } from './data';
 import { checkExact } from './exact';
+import { fieldsOf } from './fields';
 import { geometryOf } from './geometry';
 import { LineMap } from './lineMap';
 import { fromSpecError } from './parserProblems';
@@ -20,7 +22,7 @@ import type { AnalysisEnv, ModelAnalysis, Problem } from './types';
 export type * from './types';
 export { parsePath } from './context';
 export { count } from './geometry';
-export { nearestKernel } from './parserProblems';
+export { nearestInRange, nearestKernel } from './parserProblems';
 
 export function analyzeModel(text: string, fileName: string, env: AnalysisEnv): ModelAnalysis {
   let format: ModelFileFormat = 'yaml';
@@ -65,7 +67,7 @@ function analyze(raw: string, file: string, format: ModelFileFormat, env: Analys
   const deferred: Problem[] = [];
   for (const e of parsed.ok ? [] : parsed.errors) {
     const problem = fromSpecError(e, ctx);
-    if (format === 'json' && (e.kind === 'syntax' || e.kind === 'schema')) deferred.push(problem);
+    if (format === 'json' && e.kind === 'syntax') deferred.push(problem);
     else problems.push(problem);
   }
 
@@ -74,6 +76,7 @@ function analyze(raw: string, file: string, format: ModelFileFormat, env: Analys
   if (ctx.value !== undefined && ctx.map) {
     problems.push(...checkData(ctx));
     Object.assign(analysis, geometryOf(ctx, parsed.ok ? parsed.model : undefined));
+    analysis.fields = fieldsOf(ctx);
     const name = locate(ctx, ['name']);
     if (name) analysis.nameRange = name;
     if (parsed.ok)

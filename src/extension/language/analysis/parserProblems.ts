@@ -29,6 +29,36 @@ export function nearestKernel(k: number): number {
   return KERNELS.reduce((best, c) => (Math.abs(c - k) < Math.abs(best - k) ? c : best));
 }
 
+/** A number out of its range, as validate.ts words it: `expected an integer ≥ 1 and ≤ 64, got 0`. */
+const NUMBER = String.raw`-?[\d.]+(?:e[+-]?\d+)?`;
+const RANGE_MESSAGE = new RegExp(
+  `^expected (a number|an integer) ([≥≤<>] ${NUMBER}(?: and [≥≤<>] ${NUMBER})*), got (${NUMBER})$`,
+);
+
+/**
+ * The allowed value nearest to `got`: an inclusive bound it passed, or for an integer the next one inside an
+ * exclusive bound. None where the bound is exclusive for a real number (no nearest value) or the value is in range.
+ */
+export function nearestInRange(
+  integer: boolean,
+  bounds: string,
+  got: number,
+): { value: string; bound: 'minimum' | 'maximum' } | undefined {
+  if (!Number.isFinite(got)) return undefined;
+  for (const part of bounds.split(' and ')) {
+    const [op, text] = part.split(' ');
+    const limit = Number(text);
+    const below = op === '≥' ? got < limit : op === '>' ? got <= limit : false;
+    const above = op === '≤' ? got > limit : op === '<' ? got >= limit : false;
+    if (!below && !above) continue;
+    if ((op === '>' || op === '<') && !integer) return undefined;
+    let value = op === '>' ? Math.floor(limit) + 1 : op === '<' ? Math.ceil(limit) - 1 : limit;
+    if (integer) value = below ? Math.ceil(value) : Math.floor(value);
+    return { value: String(value), bound: below ? 'minimum' : 'maximum' };
+  }
+  return undefined;
+}
+
 /** Classes the data set of the file has, when it fixes them. */
 function datasetClasses(value: unknown): { classes: number; name: string } | undefined {
   const dataset = get(value, ['data', 'dataset']);
@@ -76,6 +106,11 @@ function fixFor(e: SpecError, at: Range, ctx: Context): Fix | undefined {
   ) {
     const k = nearestKernel(Number(m[1]));
     return { title: `Change the kernel to ${k}`, edits: [replace(range, String(k))] };
+  }
+  if (e.kind === 'schema' && !tagged && written !== '' && (m = e.message.match(RANGE_MESSAGE))) {
+    const nearest = nearestInRange(m[1] === 'an integer', m[2], Number(m[3]));
+    if (nearest)
+      return { title: `Change to ${nearest.value} (the ${nearest.bound})`, edits: [replace(range, nearest.value)] };
   }
   if (e.kind === 'semantic' && e.path === 'output.units' && /^expected 1 unit for loss "logistic"/.test(e.message)) {
     return { title: 'Set output.units to 1', edits: [replace(range, '1')] };

@@ -66,11 +66,17 @@ export interface ModelTotals {
   hiddenLayers: number;
 }
 
+/** A key of the file and the schema's description of it (Markdown, from the schema: trusted text). */
+export interface FieldInfo {
+  range: Range;
+  markdown: string;
+}
+
 export interface ModelAnalysis {
   format: ModelFileFormat;
   /** What the editor reports, sorted by position. */
   problems: Problem[];
-  /** Found but left to another validator (JSON: syntax and schema problems); their fixes are still offered. */
+  /** Found but left to another validator (JSON syntax problems: VS Code's JSON service); fixes still offered. */
   deferred: Problem[];
   /** The typed model when the file is valid. */
   model?: ModelSpec;
@@ -80,6 +86,8 @@ export interface ModelAnalysis {
   totals?: ModelTotals;
   /** The top-level `name` member (key to the end of its value). */
   nameRange?: Range;
+  /** The keys written and their schema descriptions, innermost last (for hovers). */
+  fields?: FieldInfo[];
 }
 
 /** What analyzeModel may ask of the machine. Every probe is an existence check. */
