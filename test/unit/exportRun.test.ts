@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn export safetensors` and `sbn inspect`, and the provenance every run records: the safetensors file is read
 // here per the format's public definition (8-byte little-endian header length, JSON header with dtype, shape and
 // data_offsets, then the bytes), without SBN Studio's code, and compared with the checkpoint's base64 tensors.

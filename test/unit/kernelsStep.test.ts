@@ -1,3 +1,4 @@
+// test-backends: each
 // The native kernels of a training step against what they replace, bit for bit:
 //  - the fused optimiser updates (native/src/optimizer.cc) against the TensorFlow.js ops of
 //    src/engine/train/optimizer.ts: the same parameters and slots after several steps, for SGD (Nesterov, plain

@@ -1,3 +1,4 @@
+// test-backends: one
 // `sbn export onnx`, run with onnxruntime-node on a dense and a conv model: `mean-field` gives the engine's
 // deterministic pass (same predictions, probabilities to float tolerance), `sample` and `ensemble`, fed the noise the
 // engine draws, the same flip-averaged probabilities as `sbn eval` computes (src/engine/train/evaluate.ts), and on

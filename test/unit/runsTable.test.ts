@@ -1,3 +1,4 @@
+// test-backends: one
 // Runs you can tell apart: a run's meta.json (display name, tags, notes: src/engine/runs/meta.ts) and `sbn run set`,
 // and the Runs table's data — the columns computed from the runs (hyper-parameters that differ, best and final
 // metrics), the rows, and the page's sorting, filtering and grouping (src/webviewProtocol/runsTable.ts).

@@ -1,3 +1,4 @@
+// test-backends: one
 // TensorBoard event files: a run writes them as it trains and `sbn export tensorboard` writes them for a run made
 // before. Read back by a reader written here from the public format (TFRecord framing with masked CRC-32C, the
 // `Event` protocol buffer) and, where the `tensorboard` Python package is installed, by its EventAccumulator; every
