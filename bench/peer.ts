@@ -8,13 +8,13 @@
 // training session API with a run folder, as `sbn train` does; PyTorch's with the same SBN evaluation).
 // Core scaling: every case per thread count (default 1 and every core), each in its own process with
 // TF_NUM_INTRAOP_THREADS, SBN_KERNEL_THREADS and OMP_NUM_THREADS set, and torch.set_num_threads on the peer.
-// Flags: --threads 1,2   --rounds N (default 4)   --no-epoch.  SBN_PYTHON: the Python with torch (python3).
+// Flags: --threads 1,2   --epoch-threads 1 (which of them also time the epoch; default all)   --rounds N (default 4)
+//        --no-epoch.  SBN_PYTHON: the Python with torch (python3).
 // Results: bench/results/peer.json.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
 import { kernelsInfo } from '../src/engine/kernels';
 import { disposeNetwork, initNetwork } from '../src/engine/model/network';
@@ -61,12 +61,15 @@ const EVAL_TRAIN_EXAMPLES = 5000;
 interface Options {
   threads: number[];
   rounds: number;
+  /** The thread counts that also time the epoch (default: every one of `threads`). */
+  epochThreads?: number[];
   epoch: boolean;
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `bench:peer: ${message}\n  usage: npm run bench:peer -- [--threads 1,2] [--rounds N] [--no-epoch]\n`,
+    `bench:peer: ${message}\n` +
+      '  usage: npm run bench:peer -- [--threads 1,2] [--epoch-threads 1] [--rounds N] [--no-epoch]\n',
   );
   process.exit(2);
 }
@@ -77,12 +80,13 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i] ?? usage(`${flag} needs a value`);
-    if (flag === '--threads') {
+    if (flag === '--threads' || flag === '--epoch-threads') {
       const v = value();
       const list = v.split(',').map(Number);
       if (list.some((n) => !Number.isInteger(n) || n < 1))
-        usage(`--threads ${v}: expected a comma-separated list of thread counts ≥ 1, e.g. 1,2`);
-      o.threads = list;
+        usage(`${flag} ${v}: expected a comma-separated list of thread counts ≥ 1, e.g. 1,2`);
+      if (flag === '--threads') o.threads = list;
+      else o.epochThreads = list;
     } else if (flag === '--rounds') {
       const v = value();
       o.rounds = Number(v);
@@ -275,7 +279,7 @@ async function child(threads: number, options: Options): Promise<ChildResult> {
       rows.push(peerRow(c.name, threads, times, c.targets));
       process.stderr.write(`bench:peer: ${describeRow(rows[rows.length - 1])}\n`);
     }
-    if (options.epoch) {
+    if (options.epoch && (options.epochThreads ?? [threads]).includes(threads)) {
       const spec = exampleModel(EPOCH_MODEL);
       await peer.request(`setup ${JSON.stringify(epochCase(spec, rng))}`);
       const torch = await peer.run(1);
@@ -300,7 +304,6 @@ async function child(threads: number, options: Options): Promise<ChildResult> {
     };
   } finally {
     peer.close();
-    tf.disposeVariables();
   }
 }
 
