@@ -371,7 +371,7 @@ async function main(): Promise<void> {
   const rows = results.flatMap((r) => r.rows);
   const lines = [
     '',
-    `PyTorch ${results[0].torch} against ${results[0].backend}, kernels ${results[0].kernels}`,
+    `PyTorch ${results[0].torch} against ${results[0].backend}, kernels ${results.map((r) => r.kernels).join(' / ')}`,
     `  ${'case'.padEnd(76)}${'threads'.padStart(8)}${'torch ms'.padStart(10)}${'DSTE ms'.padStart(10)}` +
       `${'PSA ms'.padStart(10)}${'DSTE/t'.padStart(8)}${'PSA/t'.padStart(8)}  targets`,
   ];
@@ -390,9 +390,8 @@ async function main(): Promise<void> {
       cores: os.cpus().length,
       loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
       backend: results[0].backend,
-      kernels: results[0].kernels,
       torch: results[0].torch,
-      threads: results.map((r) => ({ ours: r.threads, torch: r.torchThreads })),
+      threads: results.map((r) => ({ ours: r.threads, kernels: r.kernels, torch: r.torchThreads })),
     },
     method:
       'best of ' +
