@@ -1,10 +1,24 @@
 // What every benchmark shares: best-of-N timing, one child process per backend (the tfjs backend is global
-// per process), and writing results under bench/results/.
+// per process), writing results under bench/results/, and the step cases of bench:kernels and bench:peer (the
+// networks, the CIFAR layer, PSA and DSTE training and layer steps).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { availableBackends } from '../src/engine/backend';
+import * as tf from '@tensorflow/tfjs';
+import { availableBackends, type BackendInfo } from '../src/engine/backend';
+import type { LoadedData, Split } from '../src/engine/data';
+import { RunStore } from '../src/engine/runs';
+import type { TrainerEvents } from '../src/engine/train/trainer';
+import { buildRunConfig, runEnvironment, runSession } from '../src/engine/train/session';
+import { createEstimator, disposeEstimate } from '../src/engine/estimators';
 import { writeFileAtomic } from '../src/engine/files';
+import { prepareLayer, type ConvGeometry } from '../src/engine/model/layers';
+import { disposeNetwork, initNetwork } from '../src/engine/model/network';
+import { noiseOf } from '../src/engine/model/noise';
+import type { Rng } from '../src/engine/rng';
+import { loadModelFile, type ModelSpec, type OptimizerSpec } from '../src/engine/spec';
+import { createOptimizer } from '../src/engine/train/optimizer';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -51,4 +65,190 @@ export function writeResults(file: string, data: unknown): string {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   writeFileAtomic(out, JSON.stringify({ date: new Date().toISOString(), ...(data as object) }, null, 1) + '\n');
   return out;
+}
+
+/** The dense net of the paper's MNIST experiments and of examples/mnist-mlp-*.sbn.yaml: 784-512-512-10, ±1. */
+export const MLP_784_512_512_10: ModelSpec = {
+  name: 'mlp-784-512-512-10',
+  input: { shape: [784] },
+  states: 'pm1',
+  noise: 'logistic',
+  layers: [
+    { type: 'dense', units: 512 },
+    { type: 'dense', units: 512 },
+  ],
+  output: { units: 10, loss: 'nll' },
+};
+
+/** CIFAR_S1's layer 2 (the paper's conv net): 96×30×30 → 96×28×28, 3×3, no padding. */
+export const CIFAR_S1_LAYER2: ConvGeometry = {
+  kind: 'conv',
+  inShape: [96, 30, 30],
+  filters: 96,
+  kernel: 3,
+  stride: 1,
+  padding: 0,
+  outShape: [96, 28, 28],
+};
+
+/** The optimiser and learning rate of the benchmarks' training steps: SGD with Nesterov momentum 0.9. */
+export const STEP_OPTIMIZER: OptimizerSpec = { type: 'sgd', momentum: 0.9, nesterov: true };
+export const STEP_LR = 1e-4;
+
+/** A model file of examples/, parsed. */
+export function exampleModel(file: string): ModelSpec {
+  const r = loadModelFile(path.join(repoRoot, 'examples', file));
+  if (!r.ok) throw new Error(`${file}: ${r.errors[0].message}`);
+  return r.model;
+}
+
+export function randomPm1(rng: Rng, shape: number[]): tf.Tensor {
+  const v = rng.uniforms(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) v[i] = v[i] < 0.5 ? -1 : 1;
+  return tf.tensor(v, shape);
+}
+
+/** A PSA and a DSTE step of the same case, each a function that runs one step to the end (read-back included). */
+export interface StepPair {
+  psa: () => void;
+  dste: () => void;
+  dispose(): void;
+}
+
+/**
+ * Training steps (estimate + SGD-Nesterov update) of PSA and DSTE on one network and a fixed random batch (inputs
+ * uniform in [0, 1), as data scaled to `unit`); each side has its own optimiser state on the one shared network.
+ */
+export function trainingStepPair(spec: ModelSpec, batch: number, rng: Rng): StepPair {
+  const net = initNetwork(spec, rng);
+  const shape = spec.input.shape;
+  const x =
+    shape.length === 3
+      ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
+      : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
+  const y = tf.tensor1d(
+    Array.from({ length: batch }, () => rng.int(spec.output.units)),
+    'float32',
+  );
+  const opts = [createOptimizer(STEP_OPTIMIZER), createOptimizer(STEP_OPTIMIZER)];
+  const step = (name: 'psa' | 'dste', opt: (typeof opts)[number]) => {
+    const est = createEstimator(name);
+    return () => {
+      const e = est.estimate(net, { x, y, groups: 1 }, rng);
+      const grads = e.layers.map((l) => ({ weight: tf.squeeze(l.weight, [0]), bias: tf.squeeze(l.bias, [0]) }));
+      opt.step(net, grads, STEP_LR);
+      net.layers[0].bias.dataSync();
+      tf.dispose(grads);
+      disposeEstimate(e);
+    };
+  };
+  return {
+    psa: step('psa', opts[0]),
+    dste: step('dste', opts[1]),
+    dispose() {
+      opts.forEach((o) => o.dispose());
+      tf.dispose([x, y]);
+      disposeNetwork(net);
+    },
+  };
+}
+
+/**
+ * One layer step of PSA and DSTE on a conv layer: forward, sampling, parameter gradient and backward to the input,
+ * given a fixed gradient λ arriving at the layer's states.
+ */
+export function convLayerStepPair(g: ConvGeometry, batch: number, rng: Rng): StepPair {
+  const [C, H, W] = g.inShape;
+  const [F, Ho, Wo] = g.outShape;
+  const fanIn = g.kernel * g.kernel * C;
+  const weight = tf.mul<tf.Tensor4D>(
+    tf.tensor(rng.uniforms(fanIn * F), [g.kernel, g.kernel, C, F]),
+    2 / Math.sqrt(fanIn),
+  );
+  const bias = tf.zeros<tf.Rank.R1>([F]);
+  const layer = prepareLayer(g, { weight, bias });
+  const noise = noiseOf('logistic');
+  const x = randomPm1(rng, [batch, H, W, C]);
+  const lambda = tf.mul(tf.tensor(rng.uniforms(batch * Ho * Wo * F), [batch, Ho, Wo, F]), 0.01);
+  const u = tf.tensor(rng.uniforms(batch * Ho * Wo * F), [batch, Ho, Wo, F]);
+  const step = (psa: boolean) => () => {
+    const out = tf.tidy(() => {
+      const a = layer.forward(x);
+      const xs = tf.sub(tf.mul(tf.cast(tf.less(u, noise.cdf(a)), 'float32'), 2), 1); // sampled ±1 states
+      const grads = layer.paramGradient(
+        psa ? tf.mul(tf.mul(lambda, tf.neg(xs)), noise.pdf(a)) : tf.mul(lambda, tf.mul(noise.pdf(a), 2)),
+        x,
+        1,
+      );
+      const back = psa
+        ? layer.psaBackward(a, tf.mul(x, -2), tf.mul(tf.neg(xs), lambda), noise)
+        : layer.backwardInput(tf.mul(lambda, tf.mul(noise.pdf(a), 2)));
+      return [grads.weight, grads.bias, back];
+    });
+    out.forEach((t) => t.dataSync());
+    tf.dispose(out);
+  };
+  return {
+    psa: step(true),
+    dste: step(false),
+    dispose() {
+      tf.dispose([weight, bias, x, lambda, u]);
+    },
+  };
+}
+
+/** The model file whose epoch bench:peer and bench:profile time. */
+export const EPOCH_MODEL = 'mnist-mlp-psa.sbn.yaml';
+/** MNIST's sizes: 60 000 training images (less the model file's validation split) and 10 000 test images. */
+export const MNIST_TRAIN = 60000;
+export const MNIST_TEST = 10000;
+
+function randomSplit(rng: Rng, n: number, features: number, classes: number): Split {
+  return { x: rng.uniforms(n * features), y: Float32Array.from({ length: n }, () => rng.int(classes)), n };
+}
+
+/**
+ * Random data of MNIST's sizes for a model (inputs uniform in [0, 1), labels uniform over the classes): the time of
+ * an epoch does not depend on the values. `train` overrides the training examples (default: MNIST's less the
+ * model's validation split).
+ */
+export function mnistSizedData(spec: ModelSpec, rng: Rng, train?: number): LoadedData {
+  const features = spec.input.shape.reduce((a, b) => a * b, 1);
+  const classes = spec.output.units;
+  const validation = spec.data?.validation ?? 0;
+  return {
+    name: 'random',
+    train: randomSplit(rng, train ?? MNIST_TRAIN - validation, features, classes),
+    validation: validation > 0 ? randomSplit(rng, validation, features, classes) : undefined,
+    test: randomSplit(rng, MNIST_TEST, features, classes),
+    inputShape: spec.input.shape,
+    classes,
+    source: 'random MNIST-sized data (bench)',
+  };
+}
+
+/**
+ * One epoch of an examples/ model file as `sbn train` runs it — the training session API with a run folder (in a
+ * temporary directory, removed after), so metrics, checkpoints and every evaluation are included. Returns ms.
+ */
+export async function trainEpoch(
+  spec: ModelSpec,
+  file: string,
+  data: LoadedData,
+  backend: BackendInfo,
+  events?: TrainerEvents,
+): Promise<number> {
+  const modelFile = path.join(repoRoot, 'examples', file);
+  const config = buildRunConfig(spec, modelFile, { epochs: 1 });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-bench-epoch-'));
+  try {
+    const environment = runEnvironment({ backend: backend.name, backendDetail: backend.detail, versions: {} });
+    const init = { modelFileName: file, modelText: fs.readFileSync(modelFile, 'utf8'), config, environment };
+    const store = RunStore.create(root, `${spec.name}-bench`, init);
+    const t = Date.now();
+    await runSession({ store, config, data }, backend.name, { events });
+    return Date.now() - t;
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 }

@@ -16,22 +16,20 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
 import { kernelsInfo, nativeKernels } from '../src/engine/kernels';
-import {
-  prepareLayer,
-  psaDenseProduct,
-  ratioConvNative,
-  ratioConvTaps,
-  type ConvGeometry,
-} from '../src/engine/model/layers';
-import { initNetwork, disposeNetwork } from '../src/engine/model/network';
+import { psaDenseProduct, ratioConvNative, ratioConvTaps } from '../src/engine/model/layers';
 import { noiseOf } from '../src/engine/model/noise';
 import { Rng } from '../src/engine/rng';
-import { createEstimator, disposeEstimate } from '../src/engine/estimators';
-import { createOptimizer } from '../src/engine/train/optimizer';
-import { loadModelFile, type ModelSpec } from '../src/engine/spec';
 import { writeFileAtomic } from '../src/engine/files';
-
-const root = path.resolve(__dirname, '..', '..');
+import {
+  CIFAR_S1_LAYER2,
+  convLayerStepPair,
+  exampleModel,
+  MLP_784_512_512_10,
+  randomPm1,
+  repoRoot as root,
+  trainingStepPair,
+  type StepPair,
+} from './common';
 
 interface CaseRow {
   case: string;
@@ -57,18 +55,6 @@ interface ChildResult {
   cases: CaseRow[];
   throughput: Throughput[];
 }
-
-const MLP: ModelSpec = {
-  name: 'mlp-784-512-512-10',
-  input: { shape: [784] },
-  states: 'pm1',
-  noise: 'logistic',
-  layers: [
-    { type: 'dense', units: 512 },
-    { type: 'dense', units: 512 },
-  ],
-  output: { units: 10, loss: 'nll' },
-};
 
 /** Best time in ms over repetitions after one warm-up, stopping early once `budgetMs` is spent. */
 function bestMs(fn: () => void, reps = 5, budgetMs = 8000): number {
@@ -116,94 +102,11 @@ function pairTiming(a: () => void, b: () => void, reps: number, budgetMs: number
   return { psa: best[0], dste: best[1], ratio: ratios.length % 2 ? ratios[m] : (ratios[m - 1] + ratios[m]) / 2 };
 }
 
-function model(file: string): ModelSpec {
-  const r = loadModelFile(path.join(root, 'examples', file));
-  if (!r.ok) throw new Error(`${file}: ${r.errors[0].message}`);
-  return r.model;
-}
-
-/** Training step (estimate + SGD update) of PSA and DSTE on one network and batch. */
-function trainingSteps(spec: ModelSpec, batch: number, rng: Rng): PairTiming {
-  const net = initNetwork(spec, rng);
-  const shape = spec.input.shape;
-  const x =
-    shape.length === 3
-      ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
-      : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
-  const y = tf.tensor1d(
-    Array.from({ length: batch }, () => rng.int(spec.output.units)),
-    'float32',
-  );
-  const opts = [createOptimizer({ type: 'sgd', momentum: 0.9 }), createOptimizer({ type: 'sgd', momentum: 0.9 })];
-  const step = (name: 'psa' | 'dste', opt: (typeof opts)[number]) => {
-    const est = createEstimator(name);
-    return () => {
-      const e = est.estimate(net, { x, y, groups: 1 }, rng);
-      const grads = e.layers.map((l) => ({ weight: tf.squeeze(l.weight, [0]), bias: tf.squeeze(l.bias, [0]) }));
-      opt.step(net, grads, 1e-4);
-      net.layers[0].bias.dataSync();
-      tf.dispose(grads);
-      disposeEstimate(e);
-    };
-  };
-  const timing = pairTiming(step('psa', opts[0]), step('dste', opts[1]), 21, 15000);
-  opts.forEach((o) => o.dispose());
-  tf.dispose([x, y]);
-  disposeNetwork(net);
+/** PSA and DSTE steps of one case, alternated (see pairTiming). */
+function pairSteps(steps: StepPair, reps: number, budgetMs: number): PairTiming {
+  const timing = pairTiming(steps.psa, steps.dste, reps, budgetMs);
+  steps.dispose();
   return timing;
-}
-
-const CIFAR_L2: ConvGeometry = {
-  kind: 'conv',
-  inShape: [96, 30, 30],
-  filters: 96,
-  kernel: 3,
-  stride: 1,
-  padding: 0,
-  outShape: [96, 28, 28],
-};
-
-function randomPm1(rng: Rng, shape: number[]): tf.Tensor {
-  const v = rng.uniforms(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < v.length; i++) v[i] = v[i] < 0.5 ? -1 : 1;
-  return tf.tensor(v, shape);
-}
-
-/** One layer step of PSA and DSTE on a conv layer: forward + sampling + parameter gradient + backward to the input. */
-function convLayerSteps(g: ConvGeometry, batch: number, rng: Rng): PairTiming {
-  const [C, H, W] = g.inShape;
-  const [F, Ho, Wo] = g.outShape;
-  const fanIn = g.kernel * g.kernel * C;
-  const weight = tf.mul<tf.Tensor4D>(
-    tf.tensor(rng.uniforms(fanIn * F), [g.kernel, g.kernel, C, F]),
-    2 / Math.sqrt(fanIn),
-  );
-  const bias = tf.zeros<tf.Rank.R1>([F]);
-  const layer = prepareLayer(g, { weight, bias });
-  const noise = noiseOf('logistic');
-  const x = randomPm1(rng, [batch, H, W, C]);
-  const lambda = tf.mul(tf.tensor(rng.uniforms(batch * Ho * Wo * F), [batch, Ho, Wo, F]), 0.01);
-  const u = tf.tensor(rng.uniforms(batch * Ho * Wo * F), [batch, Ho, Wo, F]);
-  const step = (psa: boolean) => () => {
-    const out = tf.tidy(() => {
-      const a = layer.forward(x);
-      const xs = tf.sub(tf.mul(tf.cast(tf.less(u, noise.cdf(a)), 'float32'), 2), 1); // sampled ±1 states
-      const grads = layer.paramGradient(
-        psa ? tf.mul(tf.mul(lambda, tf.neg(xs)), noise.pdf(a)) : tf.mul(lambda, tf.mul(noise.pdf(a), 2)),
-        x,
-        1,
-      );
-      const back = psa
-        ? layer.psaBackward(a, tf.mul(x, -2), tf.mul(tf.neg(xs), lambda), noise)
-        : layer.backwardInput(tf.mul(lambda, tf.mul(noise.pdf(a), 2)));
-      return [grads.weight, grads.bias, back];
-    });
-    out.forEach((t) => t.dataSync());
-    tf.dispose(out);
-  };
-  const res = pairTiming(step(true), step(false), 5, 20000);
-  tf.dispose([weight, bias, x, lambda, u]);
-  return res;
 }
 
 /** Connections per second of the dense product and the ratio convolution, and the matching limit. */
@@ -258,7 +161,7 @@ function throughput(kind: 'native' | 'js', rng: Rng): Throughput[] {
   }
   // ratio convolution: CIFAR_S1 layer 2 (the tfjs ops at a smaller batch: they are slow)
   {
-    const g = CIFAR_L2;
+    const g = CIFAR_S1_LAYER2;
     const B = k ? 16 : 4;
     const [C, H, W] = g.inShape;
     const [F, Ho, Wo] = g.outShape;
@@ -300,9 +203,18 @@ async function child(): Promise<ChildResult> {
     process.stderr.write(`bench:kernels: ${kind} ${name}: PSA ${r.psa.toFixed(1)} ms, DSTE ${r.dste.toFixed(1)} ms\n`);
   };
   for (const batch of [64, 256])
-    add(`dense 784-512-512-10, batch ${batch}, training step`, trainingSteps(MLP, batch, rng));
-  add('conv CIFAR_S1 layer 2 (96×30×30 → 96×28×28, 3×3), batch 16, layer step', convLayerSteps(CIFAR_L2, 16, rng));
-  add('conv fashion-conv example, batch 64, training step', trainingSteps(model('fashion-conv-psa.sbn.yaml'), 64, rng));
+    add(
+      `dense 784-512-512-10, batch ${batch}, training step`,
+      pairSteps(trainingStepPair(MLP_784_512_512_10, batch, rng), 21, 15000),
+    );
+  add(
+    'conv CIFAR_S1 layer 2 (96×30×30 → 96×28×28, 3×3), batch 16, layer step',
+    pairSteps(convLayerStepPair(CIFAR_S1_LAYER2, 16, rng), 5, 20000),
+  );
+  add(
+    'conv fashion-conv example, batch 64, training step',
+    pairSteps(trainingStepPair(exampleModel('fashion-conv-psa.sbn.yaml'), 64, rng), 21, 15000),
+  );
   return { backend: info.detail, detail: ki.detail, cases, throughput: throughput(kind, rng) };
 }
 

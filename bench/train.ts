@@ -15,9 +15,8 @@ import {
   type TrainingEstimatorName,
 } from '../src/engine/estimators';
 import { createOptimizer } from '../src/engine/train/optimizer';
-import { loadModelFile, type ModelSpec } from '../src/engine/spec';
 import { convForward } from '../src/engine/model/layers';
-import { bestOf, perBackend, repoRoot, writeResults } from './common';
+import { bestOf, exampleModel, perBackend, writeResults } from './common';
 
 interface Entry {
   label: string;
@@ -46,12 +45,6 @@ interface Throughput {
   backend: string;
   what: string;
   gflops: number;
-}
-
-function model(file: string): ModelSpec {
-  const r = loadModelFile(path.join(repoRoot, 'examples', file));
-  if (!r.ok) throw new Error(`${file}: ${r.errors[0].message}`);
-  return r.model;
 }
 
 async function child(backend: string): Promise<{ rows: Row[]; throughput: Throughput[] }> {
@@ -87,7 +80,7 @@ async function child(backend: string): Promise<{ rows: Row[]; throughput: Throug
     ['mnist-mlp 784-512-512-10', 'mnist-mlp-psa.sbn.yaml'],
     ['fashion-conv', 'fashion-conv-psa.sbn.yaml'],
   ] as const) {
-    const spec = model(file);
+    const spec = exampleModel(file);
     const net = initNetwork(spec, rng);
     const shape = spec.input.shape;
     const x =

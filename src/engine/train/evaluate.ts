@@ -328,7 +328,8 @@ function sbnSample(
   };
 }
 
-function chunkRows(net: Network, samples: number): number {
+/** Examples per evaluation batch: the flip tensor [rows · samples, n, K] stays within EVAL_FLIP_ELEMENTS. */
+export function chunkRows(net: Network, samples: number): number {
   const last = net.geometry[net.geometry.length - 1];
   const flips = shapeSize(last.inShape) * Math.max(2, net.spec.output.units);
   return Math.max(1, Math.floor(EVAL_FLIP_ELEMENTS / (flips * samples)));
