@@ -125,6 +125,7 @@ function authorsAsResult(doc: AuthorsCurvesFile, checkpoint: string): GradientAc
     M: doc.M,
     exactLoss: 0,
     exactNorms: [],
+    referenceGradient: { kind: 'exact', draws: 0, relativeError: LAYERS.map(() => 0), seconds: 0 },
     estimators: Object.entries(AUTHORS_METHOD).map(([label, method]) => ({
       label,
       estimator: 'psa',
