@@ -125,7 +125,7 @@ const experiment = program
   .command('experiment')
   .description("Reproduce the paper's experiments end to end and write reports (HTML, JSON, PNG figures)");
 
-// Experiment 1 (docs/math.md §3): gradient accuracy of the seven estimators on the 5-5-5 net.
+// Experiment 1 (docs/math.md §3): gradient accuracy of the paper's seven estimators and the seven since, 5-5-5 net.
 experiment
   .command('gradacc')
   .description(

@@ -23,6 +23,8 @@ import { loadReferenceCurves, type ReferenceCurves } from '../reference';
 import { writeFileAtomic } from '../../engine/files';
 
 export const PAPER_ESTIMATORS = 'reinforce,concrete:0.1,concrete:1,tanh,dste,psa,arm';
+/** The estimators that came after the paper (docs/math.md §2.13–§2.19), each with its default option. */
+export const SINCE_PAPER_ESTIMATORS = 'disarm,muprop,local-expectation,gumbel-st,gumbel-rao,reinmax,reinforce:input';
 
 export interface GradevalOptions {
   params: string;

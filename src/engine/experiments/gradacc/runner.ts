@@ -1,5 +1,6 @@
-// Experiment 1 end to end (docs/math.md §3): the gradient accuracy of the paper's seven estimators on the authors'
-// checkpoints and on our re-creation of them, compared with the authors' published curves, with findings.
+// Experiment 1 end to end (docs/math.md §3): the gradient accuracy of the paper's seven estimators (and those that
+// came after it) on the authors' checkpoints and on our re-creation of them, compared with the authors' published
+// curves, with findings.
 //
 // Finished work is kept on disk under the output folder so that a rerun only computes what is missing: the
 // re-created checkpoints (recreation.ts) and `results/<checkpoint id>.json` (one gradient-accuracy result, keyed by
@@ -63,7 +64,7 @@ export interface GradaccOptions {
   draws: number;
   seed: number;
   epochs: number;
-  /** The paper's seven (the CLI's PAPER_ESTIMATORS). */
+  /** The paper's seven and those since (the CLI's PAPER_ESTIMATORS and SINCE_PAPER_ESTIMATORS). */
   estimators: EstimatorEntry[];
   environment: ExperimentEnvironment;
   /** Without it, only our re-created checkpoints are evaluated and nothing is compared. */
