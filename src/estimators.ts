@@ -111,6 +111,12 @@ export const TRAINING_ESTIMATORS: readonly TrainingEstimatorName[] = ESTIMATOR_N
 );
 
 /**
+ * What `train.estimator` may name (model files, `sbn train --estimator`, the `sbn` task): a training estimator, or
+ * `auto`, which chooses among them per layer from the gradient diagnostics (docs/math.md §3.9).
+ */
+export const TRAIN_ESTIMATOR_CHOICES: readonly (TrainingEstimatorName | 'auto')[] = [...TRAINING_ESTIMATORS, 'auto'];
+
+/**
  * The estimators a single-sample gradient comparison draws (SBN: Compare Estimators): every sampling estimator — not
  * exact enumeration (the reference) nor the deterministic moment-propagation ones, nor local expectation, which costs
  * about one downstream pass per hidden unit per draw (hundreds of draws of it would take minutes on an MLP).

@@ -7,6 +7,7 @@ import { DEFAULT_GUMBEL_RAO_K } from '../engine/spec/model';
 import { err, out, processOutput, withOutput, type CliOutput } from './io';
 import { gradCommand } from './commands/grad';
 import { gradevalCommand, PAPER_ESTIMATORS } from './commands/gradeval';
+import { DEFAULT_REFERENCE_MAX_DRAWS, DEFAULT_REFERENCE_TARGET_ERROR } from '../engine/gradients/reference';
 import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
 import { experimentGradaccCommand } from './commands/experimentGradacc';
@@ -66,8 +67,8 @@ program
 program
   .command('gradeval')
   .description(
-    "Gradient accuracy vs the exact gradient (the paper's Experiment 1): " +
-      'cosine and relative RMSE per layer for averages of M draws',
+    "Gradient accuracy vs the exact gradient (the paper's Experiment 1), or vs the sampled reference where " +
+      'enumeration does not fit: cosine and relative RMSE per layer for averages of M draws',
   )
   .argument('<model-file>', 'model file (*.sbn.json or *.sbn.yaml)')
   .requiredOption('--params <params.json>', 'parameters; file.json#key picks checkpoints[key]')
@@ -82,6 +83,16 @@ program
   .option('--seed <S>', 'random seed', '1')
   .option('--out <file.json>', 'where to write the full results (default: sbn-gradeval/<model>-<time>.json)')
   .option('--reference <curves.json#checkpoint>', "compare with the authors' curves, e.g. gradacc_curves.json#chk-100")
+  .option(
+    '--reference-error <e>',
+    'where enumeration does not fit: target relative standard error of the sampled reference per layer',
+    String(DEFAULT_REFERENCE_TARGET_ERROR),
+  )
+  .option(
+    '--reference-draws <N>',
+    'where enumeration does not fit: most draws of the sampled reference',
+    String(DEFAULT_REFERENCE_MAX_DRAWS),
+  )
   .addOption(backendOption())
   .action(gradevalCommand);
 
@@ -163,7 +174,7 @@ const experiment = program
   .command('experiment')
   .description("Reproduce the paper's experiments end to end and write reports (HTML, JSON, PNG figures)");
 
-// Experiment 1 (docs/math.md §3): gradient accuracy of the seven estimators on the 5-5-5 net.
+// Experiment 1 (docs/math.md §3): gradient accuracy of the paper's seven estimators and the seven since, 5-5-5 net.
 experiment
   .command('gradacc')
   .description(

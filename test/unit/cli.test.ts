@@ -218,7 +218,49 @@ test('bad input: exact enumeration too large names the file, the field and the l
     /big\.sbn\.json: layers: exact enumeration/,
     /limits are/,
   );
-  expectBadInput(['gradeval', big, ...base], /big\.sbn\.json: layers: exact enumeration/);
+});
+
+test('gradeval beyond enumeration compares with the local-expectation reference and states its error per layer', () => {
+  const wide = write(
+    'wide.sbn.json',
+    JSON.stringify({
+      name: 'wide',
+      input: { shape: [2] },
+      layers: [{ type: 'dense', units: 30 }],
+      output: { units: 1, loss: 'logistic' },
+    }),
+  );
+  // fixed, varied weights (a sine sequence), so the net has a gradient worth comparing
+  const w = (n: number, phase: number) => Array.from({ length: n }, (_, i) => Math.sin(1.7 * i + phase));
+  const params = write(
+    'wide-params.json',
+    JSON.stringify({
+      layers: [
+        { weight: Array.from({ length: 30 }, (_, j) => w(2, j)), bias: w(30, 0.3) },
+        { weight: [w(30, 2).map((v) => v / 3)], bias: [0.1] },
+      ],
+    }),
+  );
+  const out = path.join(tmp, 'ge-wide.json');
+  const args = ['gradeval', wide, '--params', params, '--data', checkpoints, '--estimators', 'psa,reinforce'];
+  const r = sbn(...args, '--draws', '40', '--m', '1,40', '--reference-draws', '200', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /reference: exact enumeration does not fit; the mean of \d+ local expectation draws/);
+  assert.match(r.stdout, /relative standard error per layer dense1 \d\.\d+, output \d\.\d+/);
+  const json = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+    exactLoss: number | null;
+    referenceGradient: { kind: string; draws: number; relativeError: number[] };
+    estimators: { label: string; layers: { cos: number[] }[] }[];
+  };
+  assert.equal(json.exactLoss, null);
+  assert.equal(json.referenceGradient.kind, 'local-expectation');
+  assert.ok(json.referenceGradient.draws >= 8 && json.referenceGradient.draws <= 200);
+  assert.equal(json.referenceGradient.relativeError.length, 2);
+  // PSA is unbiased for one hidden layer: 40 of its draws point where the reference points
+  const psa = json.estimators.find((e) => e.label === 'psa')!;
+  assert.ok(psa.layers[0].cos[1] > 0.8, `psa cos ${psa.layers[0].cos[1]}`);
+  expectBadInput([...args, '--reference-error', '0'], /--reference-error: expected/);
+  expectBadInput([...args, '--reference-draws', '1'], /--reference-draws: expected at least 2/);
 });
 
 test('gradeval prints the table and writes the JSON', () => {

@@ -11,6 +11,7 @@ import {
   ESTIMATORS,
   SAMPLING_ESTIMATORS,
   TRAINING_ESTIMATORS,
+  TRAIN_ESTIMATOR_CHOICES,
   estimatorList,
   estimatorStyle,
 } from '../../src/estimators';
@@ -39,9 +40,7 @@ test('the model schema lists exactly the training estimators, in order, with a d
   assert.ok(enums.length >= 2, 'train.estimator and diagnostics.estimators');
   for (const e of enums) {
     // train.estimator also offers `auto`, a choice among the others per layer (docs/math.md §3.9)
-    const expected = e.at.endsWith('.train.properties.estimator')
-      ? [...TRAINING_ESTIMATORS, 'auto']
-      : TRAINING_ESTIMATORS;
+    const expected = e.at.endsWith('.train.properties.estimator') ? TRAIN_ESTIMATOR_CHOICES : TRAINING_ESTIMATORS;
     assert.deepEqual(e.values, [...expected], `${e.at}: schemas/sbn-model.schema.json differs from src/estimators.ts`);
     if (e.descriptions)
       assert.equal(e.descriptions.length, expected.length, `${e.at}: one enumDescription per estimator`);
@@ -52,7 +51,7 @@ test('the model schema lists exactly the training estimators, in order, with a d
   for (const s of snippets) assert.equal(s, TRAINING_ESTIMATORS.join(','));
 });
 
-test("package.json: the sbn task definition's estimator enum is the training estimators", () => {
+test("package.json: the sbn task definition's estimator enum is train.estimator's choices (with auto)", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     contributes: { taskDefinitions: unknown[] };
   };
@@ -60,7 +59,7 @@ test("package.json: the sbn task definition's estimator enum is the training est
   assert.equal(enums.length, 1);
   assert.deepEqual(
     enums[0].values,
-    [...TRAINING_ESTIMATORS],
+    [...TRAIN_ESTIMATOR_CHOICES],
     'package.json taskDefinitions differs from src/estimators.ts',
   );
 });

@@ -190,3 +190,16 @@ test("gumbel-rao has ST Gumbel's mean gradient with less variance (conditional e
     assert.ok(Math.abs(m - rao.layers[0].mean[i]) < 5 * se + 1e-6, `parameter ${i}: ${m} vs ${rao.layers[0].mean[i]}`);
   });
 });
+
+test("Gumbel-Rao's float32 F⁻¹ of the conditional noise is the float64 one to float32 precision, tails too", () => {
+  const u = [1e-30, 1e-12, 1e-6, 0.001, 0.02, 0.02425, 0.1, 0.3, 0.5, 0.7, 0.9, 0.97575, 0.98, 0.999, 1 - 2 ** -24];
+  for (const kind of ['logistic', 'normal'] as const) {
+    const F = noiseOf(kind);
+    const got = tf.tidy(() => F.inverseCdf(tf.tensor1d(u)).dataSync());
+    u.forEach((ui, i) => {
+      // what float32 input can resolve: the quantile's change across one float32 step of u
+      const want = F.inverseCdf64(Math.fround(ui));
+      assert.ok(Math.abs(got[i] - want) < 2e-6 * Math.max(1, Math.abs(want)), `${kind} u=${ui}: ${got[i]} vs ${want}`);
+    });
+  }
+});

@@ -13,6 +13,7 @@ import { readToy2d } from '../../src/engine/data';
 import { Rng } from '../../src/engine/rng';
 import { loadModelFile } from '../../src/engine/spec';
 import type { GradientAccuracyResult } from '../../src/engine/gradients/accuracy';
+import type { EstimatorName } from '../../src/engine/estimators';
 import {
   AUTHORS_METHOD,
   GRADACC_MODEL,
@@ -126,9 +127,10 @@ function authorsAsResult(doc: AuthorsCurvesFile, checkpoint: string): GradientAc
     M: doc.M,
     exactLoss: 0,
     exactNorms: [],
+    referenceGradient: { kind: 'exact', draws: 0, relativeError: LAYERS.map(() => 0), seconds: 0 },
     estimators: Object.entries(AUTHORS_METHOD).map(([label, method]) => ({
       label,
-      estimator: 'psa',
+      estimator: /^[a-z-]+/.exec(label)![0] as EstimatorName, // e.g. concrete(tau=0.1) → concrete
       options: {},
       loss: 0,
       seconds: 0,

@@ -1,5 +1,6 @@
 // `sbn experiment gradacc`: the paper's Experiment 1 end to end (docs/math.md §3) — the authors' checkpoints, our
-// re-created ones, the seven estimators on each, the comparison with the authors' curves and the findings.
+// re-created ones, the paper's seven estimators and the seven that came after it on each, the comparison with the
+// authors' curves and the findings.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { networkValues, disposeNetwork, type LayerValues } from '../../engine/model/network';
@@ -27,7 +28,7 @@ import {
   authorsReferenceDir,
   loadReferenceCurves,
 } from '../reference';
-import { formatTable, PAPER_ESTIMATORS } from './gradeval';
+import { formatTable, PAPER_ESTIMATORS, SINCE_PAPER_ESTIMATORS } from './gradeval';
 
 export interface ExperimentGradaccOptions {
   out: string;
@@ -136,7 +137,7 @@ export async function experimentGradaccCommand(o: ExperimentGradaccOptions): Pro
         `${MAX_STORED_VALUES.toExponential(0)} stored values of the protocol; use fewer draws`,
     );
   }
-  const estimators = parseEstimatorList(PAPER_ESTIMATORS);
+  const estimators = parseEstimatorList(`${PAPER_ESTIMATORS},${SINCE_PAPER_ESTIMATORS}`);
   const dir = authorsDir(o.authors);
   prepareOutputFolder(o.out, '--out');
   const backend = await startBackend(o.backend);

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
-import { noiseTensor, sampleStates } from './common';
+import { noiseTensor, sampleStates, uniformTensor } from './common';
 import { straightThroughBackprop } from './straightThrough';
 import type { Batch, Estimator, GradientEstimate } from './types';
 import { DEFAULT_GUMBEL_RAO_K } from '../spec/model';
@@ -40,34 +40,25 @@ export function gumbelStEstimate(net: Network, batch: Batch, rng: Rng, tau: numb
   });
 }
 
+/** Uniforms are clipped into the float32 open interval (0, 1) before F⁻¹. */
+const TINY = 1e-30;
+const BELOW_ONE = 1 - 2 ** -24;
+
 /**
- * K noise values per unit from z's distribution given the sampled state, channel-major like every noise tensor: with
- * v uniform, z = F⁻¹(v F(a)) below a for an on unit, z = −F⁻¹(v F(−a)) above a for an off unit (symmetric noise; no
- * cancellation in either tail). Returns [K, ...a.shape].
+ * K noise values per unit from z's distribution given the sampled state, as float32 tensor ops: with v uniform,
+ * z = F⁻¹(v F(a)) below a for an on unit, z = −F⁻¹(v F(−a)) above a for an off unit (symmetric noise; F(−a) rather
+ * than 1 − F(a), so no cancellation in either tail). The K uniform tensors are drawn one after another in the
+ * channel-major order of every noise tensor. Returns [K, ...a.shape].
  */
 function conditionalNoise(net: Network, a: tf.Tensor, x: tf.Tensor, k: number, rng: Rng): tf.Tensor {
-  const av = a.rank === 4 ? tf.transpose(a, [0, 3, 1, 2]).dataSync() : a.dataSync();
-  const on = tf.tidy(() => {
-    const bits = tf.equal(x, net.coding.on);
-    return (a.rank === 4 ? tf.transpose(bits, [0, 3, 1, 2]) : bits).dataSync();
+  return tf.tidy(() => {
+    const v = Array.from({ length: k }, () => uniformTensor(rng, a.shape));
+    const on = tf.equal(x, net.coding.on);
+    const below = net.noise.cdf(tf.where(on, a, tf.neg(a)));
+    const w = tf.clipByValue(tf.mul(tf.stack(v), below), TINY, BELOW_ONE);
+    const t = net.noise.inverseCdf(w);
+    return tf.where(tf.broadcastTo(on, t.shape), t, tf.neg(t));
   });
-  const draws: tf.Tensor[] = [];
-  for (let d = 0; d < k; d++) {
-    draws.push(
-      noiseTensor(a.shape, (n) => {
-        const v = rng.uniforms(n);
-        const z = new Float32Array(n);
-        for (let i = 0; i < n; i++) {
-          const below = on[i] ? net.noise.cdf64(av[i]) : net.noise.cdf64(-av[i]);
-          const w = Math.min(Math.max(v[i] * below, Number.MIN_VALUE), 1 - Number.EPSILON);
-          const t = net.noise.inverseCdf64(w);
-          z[i] = on[i] ? t : -t;
-        }
-        return z;
-      }),
-    );
-  }
-  return tf.stack(draws);
 }
 
 export function gumbelRaoEstimate(net: Network, batch: Batch, rng: Rng, tau: number, k: number): GradientEstimate {

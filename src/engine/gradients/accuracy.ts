@@ -1,11 +1,19 @@
 // Experiment 1 of the paper (docs/math.md §3.3): how close M-sample averages of each estimator come to the exact
-// gradient. The stream of single-draw estimates is cut into consecutive non-overlapping groups of M; each
-// group mean is one trial; per layer we report the mean cosine similarity (with its 15–85% band) and the
-// relative RMSE sqrt(mean ||ĝ_M − g||² / ||g||²).
+// gradient, or, where enumeration does not fit, to the diagnostics reference (reference.ts, §3.8). The stream of
+// single-draw estimates is cut into consecutive non-overlapping groups of M; each group mean is one trial; per layer
+// we report the mean cosine similarity (with its 15–85% band) and the relative RMSE sqrt(mean ||ĝ_M − g||² / ||g||²).
 import type { Network } from '../model/network';
 import { networkValues, parameterSizes } from '../model/network';
 import { exactGradient } from '../estimators/exact';
+import { exactCost } from '../estimators/exactCost';
 import { gradientDraws, type Dataset } from './draws';
+import { runToEnd } from '../passes';
+import {
+  DEFAULT_REFERENCE_MAX_DRAWS,
+  DEFAULT_REFERENCE_TARGET_ERROR,
+  referenceGradientPass,
+  type ReferenceKind,
+} from './reference';
 import type { EstimatorName, EstimatorOptions } from '../estimators';
 import type { GradientAccuracyData, LayerAccuracy } from '../experiments/types';
 
@@ -36,8 +44,23 @@ export interface EstimatorAccuracy {
   layers: LayerAccuracy[];
 }
 
-/** The report data (experiments/types.ts) with each estimator's name and options. */
-export interface GradientAccuracyResult extends Omit<GradientAccuracyData, 'estimators'> {
+/** What the estimators were compared with. */
+export interface AccuracyReference {
+  kind: ReferenceKind;
+  /** Draws of the sampled reference (0 for exact). */
+  draws: number;
+  /** Relative standard error of the reference per layer, ‖SE‖ / ‖mean‖ (0 for exact). */
+  relativeError: number[];
+  seconds: number;
+}
+
+/**
+ * The report data (experiments/types.ts) with each estimator's name and options and the reference used.
+ * `exactLoss` is null where the reference is sampled; `exactNorms` are then the norms of the sampled reference.
+ */
+export interface GradientAccuracyResult extends Omit<GradientAccuracyData, 'estimators' | 'exactLoss'> {
+  exactLoss: number | null;
+  referenceGradient: AccuracyReference;
   estimators: EstimatorAccuracy[];
 }
 
@@ -45,6 +68,11 @@ export interface GradientAccuracyOptions {
   draws: number;
   seed: number;
   M: number[];
+  /**
+   * The sampled reference where enumeration does not fit: draws of local expectation until every layer's relative
+   * standard error is below `targetError` or `maxDraws` are spent (no clock: reproducible from the seed).
+   */
+  reference?: { targetError?: number; maxDraws?: number };
   onProgress?: (label: string, done: number, total: number) => void;
 }
 
@@ -113,13 +141,49 @@ export function layerAccuracy(
   return out;
 }
 
+/** The exact gradient where enumeration fits, else the sampled diagnostics reference (docs/math.md §3.8). */
+function accuracyReference(
+  net: Network,
+  data: Dataset,
+  options: GradientAccuracyOptions,
+): { layers: Float64Array[]; exactLoss: number | null; info: AccuracyReference } {
+  const started = Date.now();
+  if (!exactCost(net.spec, data.X.length).refusal) {
+    const exact = exactGradient(net.spec, networkValues(net), data.X, data.Y);
+    return {
+      layers: exact.layers,
+      exactLoss: exact.loss,
+      info: {
+        kind: 'exact',
+        draws: 0,
+        relativeError: exact.layers.map(() => 0),
+        seconds: (Date.now() - started) / 1000,
+      },
+    };
+  }
+  const r = runToEnd(
+    referenceGradientPass(net, data, {
+      // a stream of its own, apart from the estimators' (seed·7919 + i·104729)
+      seed: (options.seed * 7919 + 7777) >>> 0,
+      targetError: options.reference?.targetError ?? DEFAULT_REFERENCE_TARGET_ERROR,
+      maxDraws: options.reference?.maxDraws ?? DEFAULT_REFERENCE_MAX_DRAWS,
+      budgetSeconds: Infinity,
+      ignoreClock: true,
+    }),
+  );
+  return {
+    layers: r.layers,
+    exactLoss: null,
+    info: { kind: r.kind, draws: r.draws, relativeError: r.relativeError, seconds: r.seconds },
+  };
+}
+
 export function gradientAccuracy(
   net: Network,
   data: Dataset,
   entries: EstimatorEntry[],
   options: GradientAccuracyOptions,
 ): GradientAccuracyResult {
-  const exact = exactGradient(net.spec, networkValues(net), data.X, data.Y);
   const sizes = parameterSizes(net);
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total * options.draws > MAX_STORED_VALUES) {
@@ -128,6 +192,8 @@ export function gradientAccuracy(
         `${MAX_STORED_VALUES.toExponential(0)} values; use fewer draws`,
     );
   }
+  const reference = accuracyReference(net, data, options);
+  const g = reference.layers;
   const Ms = options.M.filter((M) => M >= 1 && M <= options.draws);
   const estimators: EstimatorAccuracy[] = entries.map((entry, index) => {
     const started = Date.now();
@@ -149,7 +215,7 @@ export function gradientAccuracy(
       options: entry.options,
       loss: summary.loss,
       seconds: (Date.now() - started) / 1000,
-      layers: sizes.map((P, k) => layerAccuracy(net.layerNames[k], store[k], P, exact.layers[k], Ms)),
+      layers: sizes.map((P, k) => layerAccuracy(net.layerNames[k], store[k], P, g[k], Ms)),
     };
   });
   return {
@@ -157,8 +223,9 @@ export function gradientAccuracy(
     draws: options.draws,
     seed: options.seed,
     M: Ms,
-    exactLoss: exact.loss,
-    exactNorms: exact.layers.map((g, k) => ({ layer: net.layerNames[k], norm: Math.hypot(...g) })),
+    exactLoss: reference.exactLoss,
+    exactNorms: g.map((v, k) => ({ layer: net.layerNames[k], norm: Math.sqrt(v.reduce((a, x) => a + x * x, 0)) })),
+    referenceGradient: reference.info,
     estimators,
   };
 }

@@ -7,7 +7,13 @@ import { gradientDrawsPass, type Dataset } from './draws';
 import { runToEnd, type Pass } from '../passes';
 import { layerAccuracy, type LayerAccuracy } from './accuracy';
 import type { EstimatorName } from '../estimators';
-import { referenceGradientPass, type ReferenceKind, type ReferenceOptions } from './reference';
+import {
+  DEFAULT_REFERENCE_MAX_DRAWS,
+  DEFAULT_REFERENCE_TARGET_ERROR,
+  referenceGradientPass,
+  type ReferenceKind,
+  type ReferenceOptions,
+} from './reference';
 
 export interface EstimatorDiagnostics {
   estimator: string;
@@ -40,8 +46,7 @@ export interface DiagnosticsResult {
 /** How the reference is drawn when enumeration does not fit; defaults for one-off comparisons. */
 export type CompareReferenceOptions = Partial<Omit<ReferenceOptions, 'seed'>>;
 
-export const DEFAULT_REFERENCE_TARGET_ERROR = 0.05;
-export const DEFAULT_REFERENCE_MAX_DRAWS = 2000;
+export { DEFAULT_REFERENCE_MAX_DRAWS, DEFAULT_REFERENCE_TARGET_ERROR };
 
 function norm2(v: ArrayLike<number>): number {
   let s = 0;

@@ -40,6 +40,11 @@ export interface ReferenceGradient {
   seconds: number;
 }
 
+/** Default target relative standard error of a sampled reference per layer. */
+export const DEFAULT_REFERENCE_TARGET_ERROR = 0.05;
+/** Default bound on a sampled reference's draws. */
+export const DEFAULT_REFERENCE_MAX_DRAWS = 2000;
+
 /** Fewest local-expectation draws a reference may have; fewer do not fit and REINFORCE-LOO is used instead. */
 export const MIN_REFERENCE_DRAWS = 8;
 

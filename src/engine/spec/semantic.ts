@@ -4,10 +4,10 @@ import { defaultLayerName, inferGeometry } from './geometry';
 import { LR_SEARCH_DEFAULTS } from './model';
 import { type Problem, type Segment, type SourceMap } from './sourceMap';
 import { isCount, isObject, wellFormedLayers, wellFormedShape } from './wellFormed';
-import { TRAINING_ESTIMATORS } from '../../estimators';
+import { TRAIN_ESTIMATOR_CHOICES } from '../../estimators';
 
-/** The estimators a model trains with (the schema's enum: test/unit/estimatorNames.test.ts). */
-const ESTIMATORS: ReadonlySet<string> = new Set(TRAINING_ESTIMATORS);
+/** What train.estimator may name (the schema's enum: test/unit/estimatorNames.test.ts). */
+const ESTIMATOR_CHOICES: ReadonlySet<string> = new Set(TRAIN_ESTIMATOR_CHOICES);
 
 type At = (path: Segment[], message: string, spanPath?: Segment[]) => void;
 
@@ -109,9 +109,7 @@ function checkAuto(train: Record<string, unknown>, diagnostics: Record<string, u
 
 function checkTrain(train: Record<string, unknown>, at: At): void {
   const estimator =
-    typeof train.estimator === 'string' && (ESTIMATORS.has(train.estimator) || train.estimator === 'auto')
-      ? train.estimator
-      : undefined;
+    typeof train.estimator === 'string' && ESTIMATOR_CHOICES.has(train.estimator) ? train.estimator : undefined;
   const withTau = ['concrete', 'gumbel-st', 'gumbel-rao'];
   if (estimator !== undefined && !withTau.includes(estimator) && train.tau !== undefined) {
     at(['train', 'tau'], `tau applies to ${withTau.join(', ')} only (the estimator is "${estimator}"); remove it`);

@@ -3,6 +3,7 @@
 import type { GradientAccuracyResult } from '../../gradients/accuracy';
 import type { GradaccCheckpoint, ReferenceCurve } from '../types';
 import { AUTHORS_DRAWS } from './reference';
+import { ESTIMATORS } from '../../../estimators';
 
 /** A bias floor is read at the largest M that still averages this many trials. */
 export const FLOOR_MIN_TRIALS = 10;
@@ -46,7 +47,10 @@ function authorsView(M: number[], curves: Record<string, ReferenceCurve[]>, laye
   };
 }
 
-const UNBIASED = new Set(['reinforce', 'arm']);
+/** The labels of a result whose estimator is unbiased (the authors' curves use the same labels). */
+function unbiasedLabels(result: GradientAccuracyResult): Set<string> {
+  return new Set(result.estimators.filter((e) => ESTIMATORS[e.estimator].unbiased).map((e) => e.label));
+}
 
 function layerName(k: number, layers: number): string {
   return k === layers - 1 ? 'output layer' : `hidden layer ${k + 1}`;
@@ -61,9 +65,15 @@ function num(v: number): string {
   return v.toPrecision(2);
 }
 
-function bestAt(view: CurveView, k: number, i: number): { label: string; value: number } | undefined {
+/** The label with the lowest relative RMSE in layer k at M index i, among `labels` (default: all of the view's). */
+function bestAt(
+  view: CurveView,
+  k: number,
+  i: number,
+  labels: string[] = view.labels,
+): { label: string; value: number } | undefined {
   let best: { label: string; value: number } | undefined;
-  for (const label of view.labels) {
+  for (const label of labels) {
     const v = view.rmse(label, k)[i];
     if (v !== null && Number.isFinite(v) && (!best || v < best.value)) best = { label, value: v };
   }
@@ -91,6 +101,7 @@ function psaDecay(
   view: CurveView,
   k: number,
   i: number,
+  unbiasedSet: Set<string>,
 ):
   | {
       falling: boolean;
@@ -106,7 +117,7 @@ function psaDecay(
   const M = view.M[i];
   const ratio = psa[i] / psa[0];
   const unbiased = view.labels
-    .filter((l) => UNBIASED.has(l))
+    .filter((l) => unbiasedSet.has(l))
     .flatMap((label) => {
       const r = view.rmse(label, k);
       return r[0] !== null && r[i] !== null ? [{ label, ratio: r[i] / r[0] }] : [];
@@ -125,6 +136,9 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
   const who = reference ? `the authors' ${reference.checkpoint}` : '';
   const lines: string[] = [];
   const shownM = [1, 10, 100, 1000].filter((m) => result.M.includes(m));
+  const unbiased = unbiasedLabels(result);
+  // the authors' figure has the paper's seven: winners are compared among those (later estimators are shown apart)
+  const compared = theirs ? ours.labels.filter((l) => theirs.labels.includes(l)) : ours.labels;
 
   // who wins at which M, per hidden layer
   for (let k = 0; k < L - 1; k++) {
@@ -133,8 +147,10 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
     const differ: string[] = [];
     for (const M of shownM) {
       const i = result.M.indexOf(M);
-      const o = bestAt(ours, k, i);
-      parts.push(`M=${M}: ${o ? `${o.label} (${num(o.value)})` : 'n/a'}`);
+      const best = bestAt(ours, k, i);
+      const o = bestAt(ours, k, i, compared);
+      const among = best && o && best.label !== o.label ? ` (of the paper's seven: ${o.label}, ${num(o.value)})` : '';
+      parts.push(`M=${M}: ${best ? `${best.label} (${num(best.value)})${among}` : 'n/a'}`);
       const t = theirs ? bestAt(theirs, k, i) : undefined;
       if (theirs && t && o && t.label !== o.label)
         differ.push(`authors: ${t.label} best at M=${M} in ${layer}; ours: ${o.label}`);
@@ -151,7 +167,7 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
   const floorM = `M=${ours.M[fi]}, the largest M with ≥ ${FLOOR_MIN_TRIALS} trials`;
 
   // bias floors of the biased estimators
-  for (const label of ours.labels.filter((l) => !UNBIASED.has(l))) {
+  for (const label of ours.labels.filter((l) => !unbiased.has(l))) {
     const values = Array.from({ length: L }, (_, k) => ours.rmse(label, k)[fi]);
     let line =
       `bias floor of ${label} (relative RMSE at ${floorM}): ` +
@@ -209,14 +225,14 @@ export function gradaccFindings(result: GradientAccuracyResult, reference?: Grad
   // does PSA behave like an unbiased estimator in the last hidden layer and the output layer?
   for (const k of [L - 2, L - 1]) {
     if (k < 0) continue;
-    const o = psaDecay(ours, k, fi);
+    const o = psaDecay(ours, k, fi, unbiased);
     if (!o) continue;
     const describe = (d: NonNullable<ReturnType<typeof psaDecay>>) =>
       `${d.falling ? "keeps falling like the unbiased methods'" : 'levels off (a bias floor)'}: ` +
       `${num(d.from)} at M=1 → ${num(d.to)} at M=${d.M}, ×${num(d.ratio)}` +
       ` (1/√M: ×${num(1 / Math.sqrt(d.M))}${d.unbiased.map((u) => `, ${u.label} ×${num(u.ratio)}`).join('')})`;
     let line = `${layerName(k, L)}: PSA's relative RMSE ${describe(o)}`;
-    const t = theirs ? psaDecay(theirs, k, fi) : undefined;
+    const t = theirs ? psaDecay(theirs, k, fi, unbiased) : undefined;
     if (t)
       line +=
         t.falling === o.falling ? `; ${who}: ${describe(t)}` : `; DIFFERS from ${who}: authors' PSA ${describe(t)}`;
