@@ -1,18 +1,27 @@
 // `npm run bench:grad`: gradient draws per second of every estimator on the paper's 5-5-5 net (200 points,
 // draws stacked as in `sbn gradeval`) and on a dense SBN 784-512-512-10 with batch 64, on every backend
-// that loads here, with the PSA / DSTE step ratio measured in the same run. Each backend runs in its own
+// that loads here, with the PSA / DSTE step ratio measured in the same run; and `sbn grad`'s draws
+// (gradientDraws) on two conv nets next to their dense equivalents (the same net unfolded into dense layers,
+// model/denseEquivalent.ts), with the conv / dense-equivalent time per draw. Each backend runs in its own
 // process (the tfjs backend is global per process). Timings: best of several repetitions after warm-up.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend';
 import {
+  disposeNetwork,
+  flatParameters,
   initNetwork,
+  modelGeometry,
   networkFromValues,
   networkValues,
   type LayerValues,
   type Network,
 } from '../src/engine/model/network';
+import { codingOf } from '../src/engine/model/coding';
+import { noiseOf } from '../src/engine/model/noise';
+import { denseEquivalent } from '../src/engine/model/denseEquivalent';
+import { gradientDraws, type Dataset } from '../src/engine/gradients/draws';
 import { Rng } from '../src/engine/rng';
 import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName } from '../src/engine/estimators';
 import { exactGradient } from '../src/engine/estimators/exact';
@@ -51,6 +60,103 @@ const MLP: ModelSpec = {
   ],
   output: { units: 10, loss: 'nll' },
 };
+
+/**
+ * A small conv net on 20 points, as `sbn grad` runs small models: hundreds of draws per stacked batch, where a
+ * per-draw cost shows most.
+ */
+const SMALL_CONV: ModelSpec = {
+  name: 'conv-2x8x8',
+  input: { shape: [2, 8, 8] },
+  states: 'pm1',
+  noise: 'logistic',
+  layers: [
+    { type: 'conv', filters: 4, kernel: 3, stride: 1, padding: 1 },
+    { type: 'conv', filters: 4, kernel: 3, stride: 2, padding: 1 },
+    { type: 'flatten' },
+  ],
+  output: { units: 3, loss: 'nll' },
+};
+/** The Fashion-MNIST example's layers (examples/fashion-conv-psa.sbn.yaml) on the diagnostics batch of 32 rows. */
+const FASHION_CONV: ModelSpec = {
+  name: 'fashion-conv',
+  input: { shape: [1, 28, 28] },
+  states: 'pm1',
+  noise: 'logistic',
+  layers: [
+    { type: 'conv', filters: 16, kernel: 3, stride: 2, padding: 1 },
+    { type: 'conv', filters: 32, kernel: 3, stride: 2, padding: 1 },
+    { type: 'flatten' },
+    { type: 'dense', units: 256 },
+  ],
+  output: { units: 10, loss: 'nll' },
+};
+/** Conv cases: the model, its data rows, the draws timed per repetition, the estimators. */
+const CONV_CASES: { spec: ModelSpec; points: number; draws: number; estimators: EstimatorName[] }[] = [
+  { spec: SMALL_CONV, points: 20, draws: 1000, estimators: ['dste', 'psa', 'reinforce'] },
+  { spec: FASHION_CONV, points: 32, draws: 20, estimators: ['dste', 'psa'] },
+];
+
+/** The dense equivalent of a net: every affine layer unfolded into a dense one (channel-major units). */
+function denseEquivalentNetwork(net: Network): Network {
+  const flat = flatParameters(net);
+  const forms = net.geometry.map((g, k) => {
+    const nW = flat[k].length - (g.kind === 'dense' ? g.units : g.filters);
+    return denseEquivalent(g, flat[k].subarray(0, nW), flat[k].subarray(nW)).layer;
+  });
+  const spec: ModelSpec = {
+    ...net.spec,
+    name: `${net.spec.name} (dense equivalent)`,
+    input: { shape: [forms[0].in] },
+    layers: forms.slice(0, -1).map((f) => ({ type: 'dense' as const, units: f.out })),
+  };
+  const { geometry, names } = modelGeometry(spec);
+  return {
+    spec,
+    coding: codingOf(spec.states),
+    noise: noiseOf(spec.noise),
+    geometry,
+    layers: forms.map((f) => ({
+      weight: tf.tensor2d(Float32Array.from(f.weight), [f.out, f.in]),
+      bias: tf.tensor1d(Float32Array.from(f.bias)),
+    })),
+    layerNames: names,
+  };
+}
+
+/** `sbn grad`'s draws on each conv case and on its dense equivalent, same data and seed. */
+function convRows(backend: string, rng: Rng): Row[] {
+  const rows: Row[] = [];
+  for (const c of CONV_CASES) {
+    const conv = initNetwork(c.spec, rng);
+    const dense = denseEquivalentNetwork(conv);
+    const inputs = conv.geometry[0].inShape.reduce((a, b) => a * b, 1);
+    const data: Dataset = {
+      X: Array.from({ length: c.points }, () => Array.from(rng.uniforms(inputs))),
+      Y: Array.from({ length: c.points }, () => rng.int(c.spec.output.units)),
+    };
+    for (const name of c.estimators) {
+      for (const [net, label] of [
+        [conv, `${c.spec.name} conv (${c.points} points)`],
+        [dense, `${c.spec.name} dense equivalent (${c.points} points)`],
+      ] as const) {
+        const run = () => gradientDraws(net, data, name, { draws: c.draws, seed: 1 });
+        run();
+        const seconds = bestOf(3, run);
+        rows.push({
+          backend,
+          net: label,
+          estimator: name,
+          drawsPerSecond: c.draws / seconds,
+          msPerDraw: (1000 * seconds) / c.draws,
+        });
+      }
+    }
+    disposeNetwork(conv);
+    disposeNetwork(dense);
+  }
+  return rows;
+}
 
 /** The authors' chk-100 and their 200 points (reference/authors-psa-neurips2020). */
 function authorsCheckpoint(): { layers: LayerValues[]; X: number[][]; Y: number[] } {
@@ -125,7 +231,43 @@ async function child(backend: string): Promise<Row[]> {
       msPerDraw: 1000 * seconds,
     });
   }
+  rows.push(...convRows(info.name, rng));
   return rows;
+}
+
+interface ConvRatio {
+  backend: string;
+  model: string;
+  estimator: string;
+  convMsPerDraw: number;
+  denseEquivalentMsPerDraw: number;
+  convOverDenseEquivalent: number;
+}
+
+function convRatios(rows: Row[]): ConvRatio[] {
+  const out: ConvRatio[] = [];
+  for (const c of CONV_CASES) {
+    for (const backend of [...new Set(rows.map((r) => r.backend))]) {
+      for (const estimator of c.estimators) {
+        const ms = (kind: string) =>
+          rows.find(
+            (r) => r.backend === backend && r.estimator === estimator && r.net.startsWith(`${c.spec.name} ${kind}`),
+          )?.msPerDraw;
+        const conv = ms('conv');
+        const dense = ms('dense');
+        if (conv === undefined || dense === undefined) continue;
+        out.push({
+          backend,
+          model: c.spec.name,
+          estimator,
+          convMsPerDraw: conv,
+          denseEquivalentMsPerDraw: dense,
+          convOverDenseEquivalent: conv / dense,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 function table(rows: Row[]): string {
@@ -153,6 +295,14 @@ function table(rows: Row[]): string {
       if (psa && dste) lines.push(`  ${b}: PSA step / DSTE step = ${(psa / dste).toFixed(2)}`);
     }
   }
+  const ratios = convRatios(rows);
+  for (const model of [...new Set(ratios.map((r) => r.model))]) {
+    lines.push('', `${model}: conv / dense equivalent, time per draw`);
+    for (const b of [...new Set(ratios.map((r) => r.backend))]) {
+      const these = ratios.filter((r) => r.model === model && r.backend === b);
+      lines.push(`  ${b}: ${these.map((r) => `${r.estimator} ${r.convOverDenseEquivalent.toFixed(2)}`).join(', ')}`);
+    }
+  }
   return lines.join('\n');
 }
 
@@ -161,7 +311,8 @@ async function main(): Promise<void> {
   if (!results) return;
   const rows = results.flat();
   console.log(table(rows));
-  process.stderr.write(`bench:grad: results in ${path.relative(process.cwd(), writeResults('grad.json', { rows }))}\n`);
+  const file = writeResults('grad.json', { rows, convOverDenseEquivalent: convRatios(rows) });
+  process.stderr.write(`bench:grad: results in ${path.relative(process.cwd(), file)}\n`);
 }
 
 void main();

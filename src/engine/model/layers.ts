@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Noise } from './noise';
 import { nativeKernels, type NativeKernels } from '../kernels';
 import type { LayerGradient } from '../estimators/types';
+import { convWeightGradientPerDraw } from './convBatched';
 
 export interface LayerParams {
   weight: tf.Tensor;
@@ -459,15 +460,14 @@ export function prepareConv(g: ConvGeometry, p: LayerParams): PreparedLayer {
     backwardInput: (e) => convTranspose(e as tf.Tensor4D, w, inputShape(e), g.stride, g.padding),
     paramGradient: (e, x, groups) => {
       const n = e.shape[0] / groups;
-      const weights: tf.Tensor4D[] = [];
-      for (let k = 0; k < groups; k++) {
-        const eK = groups === 1 ? e : tf.slice(e, [k * n, 0, 0, 0], [n, -1, -1, -1]);
-        const xK = groups === 1 ? x : tf.slice(x, [k * n, 0, 0, 0], [n, -1, -1, -1]);
-        const padded = groups === 1 ? padOf(x as tf.Tensor4D) : undefined;
-        weights.push(convWeightGradient(xK as tf.Tensor4D, eK as tf.Tensor4D, g, padded));
-      }
+      // one draw (training): the backend's filter gradient; many: all draws at once (model/convBatched.ts)
+      const padded = padOf(x as tf.Tensor4D);
+      const sums =
+        groups === 1
+          ? tf.expandDims(convWeightGradient(x as tf.Tensor4D, e as tf.Tensor4D, g, padded))
+          : convWeightGradientPerDraw(padded, e as tf.Tensor4D, g, groups);
       return {
-        weight: tf.div(tf.stack(weights), n),
+        weight: tf.div(sums, n),
         bias: groupMean(tf.sum(e, [1, 2]), groups),
       };
     },
