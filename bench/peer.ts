@@ -316,7 +316,10 @@ function torchProblem(): string | undefined {
     const reply = parsePeerReply(first);
     if (reply.kind === 'ready') return undefined;
     if (reply.kind === 'missing-torch')
-      return `PyTorch is not installed for ${PYTHON} (${reply.reason}): pip install torch (a CPU wheel is enough)`;
+      return (
+        `PyTorch is not installed for ${PYTHON} (${reply.reason}): ` +
+        'pip install torch --index-url https://download.pytorch.org/whl/cpu (the CPU wheel is enough)'
+      );
   } catch {
     /* reported below */
   }
