@@ -11,3 +11,5 @@ export * from './common/format';
 export * from './common/header';
 export * from './common/chart';
 export * from './common/export';
+export * from './common/bars';
+export * from './common/estimatorStyle';
