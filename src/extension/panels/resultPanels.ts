@@ -1,9 +1,9 @@
 // The result panels of the one-off jobs: SBN: Compare Estimators (EstimatorComparisonPanel, page
-// webview/estimatorComparison.ts) and SBN: Evaluate Run (RunEvaluationPanel, webview/runEvaluation.ts). The worker answers with the whole result
-// (an `estimatorComparison` or `runEvaluation` event, built by resultsData.ts); each result opens a panel of its own,
-// which sends it whole, exports it (PNG and SVG drawn by the page, CSV and JSON written here) and opens it as a
-// Markdown document on request. The page keeps the result in its webview state, so that a panel restored after a
-// reload shows it again (checked like a worker event before it is shown).
+// webview/estimatorComparison.ts) and SBN: Evaluate Run (RunEvaluationPanel, webview/runEvaluation.ts). The worker
+// answers with the whole result (an `estimatorComparison` or `runEvaluation` event, built by resultsData.ts); each
+// result opens a panel of its own, which sends it whole, exports it (PNG and SVG drawn by the page, CSV and JSON
+// written here) and opens it as a Markdown document on request. The page keeps the result in its webview state, so
+// that a panel restored after a reload shows it again (checked like a worker event before it is shown).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseWorkerEvent } from '../../protocol';
