@@ -240,6 +240,9 @@ suite('SBN Studio in VS Code', () => {
       await sleep(800);
       const facts = (await ui.text({ selector: 'header', frames: RESULT_FRAMES })).join(' ');
       assert.ok(facts.length > 20, `${kind} header: ${facts}`);
+      // the page's own style sheet (uPlot's) is loaded: without it the charts spill out of their cards
+      const sheet = `link[rel="stylesheet"][href*="${name.replace('panel-', '')}.css"]`;
+      assert.strictEqual(await ui.count({ selector: sheet, frames: RESULT_FRAMES }), 1, `${kind}: ${sheet}`);
       await ui.screenshot(name);
     };
     if (ui.available()) {

@@ -47,7 +47,14 @@ abstract class ResultPanel<V extends ResultView> extends WebviewPanelHost<{ expo
   ) {
     super(panel, { log: deps.log, label: () => `${script} panel`, extraStats: { exports: 0, markdownOpened: 0 } });
     this.panel.title = title;
-    this.showPage({ extensionUri: deps.extensionUri, title, script, loadingText: 'Drawing the result…' });
+    // the page's own style sheet: uPlot's, which its bundle imports
+    this.showPage({
+      extensionUri: deps.extensionUri,
+      title,
+      script,
+      scriptStyles: [script],
+      loadingText: 'Drawing the result…',
+    });
   }
 
   protected abstract readonly kind: 'estimatorComparison' | 'runEvaluation';
