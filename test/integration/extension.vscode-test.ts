@@ -26,6 +26,11 @@ async function resultStates(): Promise<ResultPanelState[]> {
 
 /** The visible webview's page (two iframes deep). */
 const RESULT_FRAMES = ['iframe.webview.ready:visible', 'iframe#active-frame'];
+const RESULT_THEMES = [
+  { id: 'Default Light Modern', name: 'light', kind: vscode.ColorThemeKind.Light },
+  { id: 'Default Dark Modern', name: 'dark', kind: vscode.ColorThemeKind.Dark },
+  { id: 'Default High Contrast', name: 'high-contrast', kind: vscode.ColorThemeKind.HighContrast },
+];
 
 async function reportStates(): Promise<ReportPanelState[]> {
   return ((await vscode.commands.executeCommand<{ kind: string }[]>('sbn.panelState')) ?? []).filter(
@@ -234,16 +239,34 @@ suite('SBN Studio in VS Code', () => {
     assert.ok(
       !vscode.workspace.textDocuments.some((d) => d.isUntitled && d.getText().includes('Estimator comparison')),
     );
-    const resultShot = async (name: string, kind: string): Promise<void> => {
-      await vscode.commands.executeCommand('notifications.clearAll');
-      await ui.waitFor({ selector: '.chart-card canvas', frames: RESULT_FRAMES, timeout: 20_000 });
-      await sleep(800);
+    // screenshots of the visible result panel in the light, dark and high-contrast themes (it redraws on a change)
+    const resultShots = async (name: string, kind: ResultPanelState['kind']): Promise<void> => {
       const facts = (await ui.text({ selector: 'header', frames: RESULT_FRAMES })).join(' ');
       assert.ok(facts.length > 20, `${kind} header: ${facts}`);
       // the page's own style sheet (uPlot's) is loaded: without it the charts spill out of their cards
-      const sheet = `link[rel="stylesheet"][href*="${name.replace('panel-', '')}.css"]`;
+      const sheet = `link[rel="stylesheet"][href*="${kind}.css"]`;
       assert.strictEqual(await ui.count({ selector: sheet, frames: RESULT_FRAMES }), 1, `${kind}: ${sheet}`);
-      await ui.screenshot(name);
+      const config = vscode.workspace.getConfiguration();
+      const original = config.inspect<string>('workbench.colorTheme')?.globalValue;
+      try {
+        for (const theme of RESULT_THEMES) {
+          const since = vscode.window.activeColorTheme.kind === theme.kind ? 0 : Date.now();
+          await config.update('workbench.colorTheme', theme.id, vscode.ConfigurationTarget.Global);
+          await until(`the ${theme.name} theme`, () => vscode.window.activeColorTheme.kind === theme.kind, 20_000);
+          const s = await until(`${kind} redrawn in the ${theme.name} theme`, async () => {
+            const st = (await resultStates()).find((p) => p.kind === kind);
+            return st?.visible && st.rendered && st.rendered.at >= since ? st : undefined;
+          });
+          assert.deepStrictEqual(s.errors, []);
+          await vscode.commands.executeCommand('notifications.clearAll');
+          await ui.waitFor({ selector: '.chart-card canvas', frames: RESULT_FRAMES, timeout: 20_000 });
+          await sleep(800); // the theme transition and the last frame
+          const file = await ui.screenshot(`${name}-${theme.name}`);
+          assert.ok(fs.statSync(file).size > 10_000, `${file} looks empty`);
+        }
+      } finally {
+        await config.update('workbench.colorTheme', original, vscode.ConfigurationTarget.Global);
+      }
     };
     if (ui.available()) {
       const facts = (await ui.text({ selector: '#comparison-facts', frames: RESULT_FRAMES })).join(' ');
@@ -252,7 +275,7 @@ suite('SBN Studio in VS Code', () => {
       const table = (await ui.text({ selector: '#comparison-table', frames: RESULT_FRAMES })).join(' ');
       assert.match(table, /PSA/i);
       assert.doesNotMatch(table, /e\+2\d\d/, 'no SNR of ~1e+297 for a deterministic estimator');
-      await resultShot('panel-estimatorComparison', 'comparison');
+      await resultShots('panel-estimatorComparison', 'estimatorComparison');
       // Open as Markdown: the same result as a Markdown document
       await ui.click({ selector: '#open-markdown', frames: RESULT_FRAMES });
       const doc = await until('the comparison as Markdown', () =>
@@ -294,7 +317,7 @@ suite('SBN Studio in VS Code', () => {
     if (ui.available()) {
       const table = (await ui.text({ selector: '#evaluation-table', frames: RESULT_FRAMES })).join(' ');
       assert.match(table, /single-sample accuracy \(acc1\)\s*\d+\.\d+%/);
-      await resultShot('panel-runEvaluation', 'evaluation');
+      await resultShots('panel-runEvaluation', 'runEvaluation');
     }
   });
 
