@@ -4,6 +4,7 @@
 // instead of failing somewhere downstream. The webview panels have theirs in src/webviewProtocol/. Both sides import
 // this module and nothing else of each other.
 import { ENVIRONMENT_REPORT_SCHEMA, type EnvironmentReport } from './environmentReport';
+import type { EstimatorComparisonView, RunEvaluationView } from './webviewProtocol/results';
 import {
   array,
   count,
@@ -110,10 +111,14 @@ export type WorkerEvent =
   | ({ type: 'eval'; split: EvalSplit; step: number; epoch: number } & EvalMetrics)
   | { type: 'epoch'; step: number; epoch: number; loss: number; seconds: number }
   | { type: 'message'; text: string }
-  | { type: 'done'; status: 'finished' | 'stopped' | 'diverged'; runDir?: string; message?: string; report?: string }
+  | { type: 'done'; status: 'finished' | 'stopped' | 'diverged'; runDir?: string; message?: string }
   | { type: 'error'; message: string; userError: boolean }
   /** The model preview's gradient statistics (then `done`). */
   | { type: 'preview'; result: PreviewGradients }
+  /** Compare Estimators' result (then `done`): what its panel shows. */
+  | { type: 'estimatorComparison'; view: EstimatorComparisonView }
+  /** Evaluate Run's result (then `done`): what its panel shows. */
+  | { type: 'runEvaluation'; view: RunEvaluationView }
   /** The environment report (then `done`). */
   | { type: 'environment'; report: EnvironmentReport };
 
@@ -239,7 +244,6 @@ const EVENT_SHAPES: Shapes<WorkerEvent> = {
     status: oneOf(['finished', 'stopped', 'diverged'] as const),
     runDir: optional(text),
     message: optional(text),
-    report: optional(text),
   },
   error: { message: text, userError: flag },
   preview: {
@@ -256,6 +260,61 @@ const EVENT_SHAPES: Shapes<WorkerEvent> = {
           layers: array(object({ name: text, variance: measured, snr: measured, bias: measured, cos1: measured })),
         }),
       ),
+    }),
+  },
+  estimatorComparison: {
+    view: object({
+      model: text,
+      reference: text,
+      exactReference: flag,
+      referenceError: array(measured),
+      referenceDraws: count,
+      draws: count,
+      M: array(count),
+      layers: array(text),
+      estimators: array(
+        object({
+          estimator: text,
+          seconds: measured,
+          secondsPerDraw: measured,
+          layers: array(
+            object({
+              layer: text,
+              cos: array(measured),
+              cosLow: array(measured),
+              cosHigh: array(measured),
+              rmse: array(measured),
+              rmseLow: array(measured),
+              rmseHigh: array(measured),
+              variance: measured,
+              snr: measured,
+              bias: measured,
+            }),
+          ),
+        }),
+      ),
+      note: text,
+      markdown: text,
+    }),
+  },
+  runEvaluation: {
+    view: object({
+      run: text,
+      model: text,
+      estimator: text,
+      split: oneOf(EVAL_SPLITS),
+      examples: count,
+      step: count,
+      epoch: count,
+      backend: text,
+      ensemble: array(measured),
+      acc1: measured,
+      accE: measured,
+      metricSamples: count,
+      uLoss: measured,
+      entropy: measured,
+      file: text,
+      markdown: text,
     }),
   },
   environment: { report: environmentReport },

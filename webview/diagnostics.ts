@@ -4,7 +4,8 @@
 // what the reference is (exact enumeration, or an unbiased mean with its relative standard error).
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { SERIES, type DiagnosticsPass, type SeriesPayload } from '../src/webviewProtocol';
-import { ESTIMATORS, estimatorStyle, isEstimatorName, type EstimatorInfo } from '../src/estimators';
+import { snrText, sqrtReference, sqrtReferenceAnchor, sqrtReferenceKey } from '../src/gradientFigures';
+import { estimatorStyle } from '../src/estimators';
 import {
   Chart,
   PanelData,
@@ -21,27 +22,15 @@ import {
   type BaseViewState,
   type ChartSeriesSpec,
   type ChartSpec,
-  type ColorName,
   type ViewOptions,
   followRun,
+  colorOf,
+  dashOf,
 } from './common';
 
 interface DiagnosticsState extends BaseViewState, ViewOptions {}
 
 const state = loadState<DiagnosticsState>({ smoothing: 0, log: true, hidden: [] });
-
-// Estimators keep their colour across panels, runs and reports (src/estimators.ts).
-const SPARE: ColorName[] = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
-function colorOf(estimator: string, i: number): ColorName {
-  return isEstimatorName(estimator) ? ESTIMATORS[estimator].color : SPARE[i % SPARE.length];
-}
-// relaxations dashed, moment propagation dotted: the deterministic-gradient families read apart from the sampling ones
-const FAMILY_DASH: Partial<Record<EstimatorInfo['family'], number[]>> = {
-  relaxation: [6, 3],
-  'moment-propagation': [2, 3],
-};
-const dashOf = (estimator: string): number[] | undefined =>
-  isEstimatorName(estimator) ? FAMILY_DASH[ESTIMATORS[estimator].family] : undefined;
 
 let theme = readTheme();
 const data = new PanelData();
@@ -161,7 +150,7 @@ function build(layers: string[], estimators: string[], M: number[]): void {
   const mGrid = section(
     'Latest pass: accuracy against the number of samples M',
     'Cosine similarity and relative RMSE of the mean of M estimator samples to the reference gradient, per layer ' +
-      `(${mText}, log axis).`,
+      `(${mText}, log axis). Dotted grey: the 1/√M slope of an unbiased estimator's RMSE; a biased one levels off.`,
   );
   for (const layer of layers) {
     charts.push(
@@ -195,7 +184,10 @@ function build(layers: string[], estimators: string[], M: number[]): void {
           xLabel: 'M (samples)',
           xName: 'M =',
           height: 190,
-          series: seriesSpecs(estimators, (e) => `m/rmse/${layer}/${e}`),
+          series: [
+            ...seriesSpecs(estimators, (e) => `m/rmse/${layer}/${e}`),
+            { key: sqrtReferenceKey(layer), label: '∝ 1/√M', color: 'gray', dash: [2, 4], width: 1 },
+          ],
         },
         theme,
         toggle,
@@ -323,7 +315,7 @@ function fillTable(pass: DiagnosticsPass): void {
         el('td', '', fmt(l.cos[k], 3)),
         el('td', '', fmt(l.rmse[0], 3)),
         el('td', '', fmt(l.rmse[k], 3)),
-        el('td', '', fmt(l.snr, 3)),
+        el('td', '', snrText(l.variance, l.snr)),
         el('td', '', fmt(l.bias, 3)),
         el('td', '', fmt(l.variance, 3)),
         el('td', '', fmt(e.seconds, 2)),
@@ -374,6 +366,11 @@ function mSeries(pass: DiagnosticsPass | null | undefined): Record<string, Serie
       out[`m/cos/${l.name}/${e.estimator}`] = { x: pass.M.slice(0, l.cos.length), y: l.cos };
       out[`m/rmse/${l.name}/${e.estimator}`] = { x: pass.M.slice(0, l.rmse.length), y: l.rmse };
     }
+  }
+  for (const layer of pass.layers) {
+    const atOne = pass.estimators.map((e) => e.layers.find((l) => l.name === layer)?.rmse[0] ?? NaN);
+    const slope = sqrtReference(pass.M, sqrtReferenceAnchor(atOne));
+    if (slope) out[sqrtReferenceKey(layer)] = slope;
   }
   return out;
 }

@@ -59,11 +59,8 @@ async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<v
     if (choice === 'Show Log') ctx.log.show();
     return;
   }
-  if (end.report) {
-    const doc = await vscode.workspace.openTextDocument({ content: end.report, language: 'markdown' });
-    await vscode.window.showTextDocument(doc, { preview: false });
-    return;
-  }
+  // their result panels (panels/resultPanels.ts) are the answer of these jobs
+  if (end.status === 'finished' && (job.kind === 'compare' || job.kind === 'evaluate')) return;
   const acc = job.lastEval ? ` · ${job.lastEval.split} acc_e ${(100 * job.lastEval.acc_e).toFixed(2)}%` : '';
   const text =
     end.status === 'finished'

@@ -10,4 +10,5 @@ export * from './environment';
 export * from './report';
 export * from './sweep';
 export * from './runsTable';
+export * from './results';
 export * from './messages';

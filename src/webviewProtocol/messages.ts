@@ -7,6 +7,7 @@ import type { EnvironmentHostMessage, EnvironmentWebviewMessage } from './enviro
 import type { ReportHostMessage } from './report';
 import type { SweepHostMessage, SweepWebviewMessage } from './sweep';
 import type { RunsTableHostMessage, RunsTableWebviewMessage } from './runsTable';
+import type { ResultHostMessage, ResultWebviewMessage } from './results';
 
 export type HostToWebview =
   | SharedHostMessage
@@ -16,11 +17,17 @@ export type HostToWebview =
   | EnvironmentHostMessage
   | ReportHostMessage
   | SweepHostMessage
-  | RunsTableHostMessage;
+  | RunsTableHostMessage
+  | ResultHostMessage;
 
 /** Webview → host. */
 export type WebviewToHost =
-  SharedWebviewMessage | RunWebviewMessage | EnvironmentWebviewMessage | SweepWebviewMessage | RunsTableWebviewMessage;
+  | SharedWebviewMessage
+  | RunWebviewMessage
+  | EnvironmentWebviewMessage
+  | SweepWebviewMessage
+  | RunsTableWebviewMessage
+  | ResultWebviewMessage;
 
 export function isWebviewMessage(m: unknown): m is WebviewToHost {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';

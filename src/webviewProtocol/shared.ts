@@ -15,6 +15,7 @@ export type RunStatus = RecordedStatus | 'unknown';
 /** `activeRun`: the sidebar view (src/extension/panels/activeRunView.ts); `compare`: the Compare Runs panel. */
 /** `report`: an experiment report (src/extension/panels/reportPanel.ts). */
 /** `runsTable`: the Runs table (src/extension/panels/runsTablePanel.ts). */
+/** `estimatorComparison`, `runEvaluation`: the result panels (src/extension/panels/resultPanels.ts). */
 export type PanelKind =
   | 'dashboard'
   | 'diagnostics'
@@ -25,7 +26,9 @@ export type PanelKind =
   | 'environment'
   | 'report'
   | 'sweep'
-  | 'runsTable';
+  | 'runsTable'
+  | 'estimatorComparison'
+  | 'runEvaluation';
 
 /** Host → webview, any page: the outcome of an export the page asked for. */
 export type SharedHostMessage = { type: 'exported'; ok: boolean; file?: string; message?: string };

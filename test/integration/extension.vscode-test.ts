@@ -15,7 +15,22 @@ import type { TrainSuiteReport } from '../../src/engine/experiments/types';
 import { sleep, until } from './wait';
 import { ui } from './index';
 import type { ReportPanelState } from '../../src/extension/panels/reportPanel';
+import type { ResultPanelState } from '../../src/extension/panels/resultPanels';
 import { craftedReportHtml, craftedTrainReport, MARKER } from '../unit/helpers/craftedReport';
+
+async function resultStates(): Promise<ResultPanelState[]> {
+  return ((await vscode.commands.executeCommand<{ kind: string }[]>('sbn.panelState')) ?? []).filter(
+    (p): p is ResultPanelState => p.kind === 'estimatorComparison' || p.kind === 'runEvaluation',
+  );
+}
+
+/** The visible webview's page (two iframes deep). */
+const RESULT_FRAMES = ['iframe.webview.ready:visible', 'iframe#active-frame'];
+const RESULT_THEMES = [
+  { id: 'Default Light Modern', name: 'light', kind: vscode.ColorThemeKind.Light },
+  { id: 'Default Dark Modern', name: 'dark', kind: vscode.ColorThemeKind.Dark },
+  { id: 'Default High Contrast', name: 'high-contrast', kind: vscode.ColorThemeKind.HighContrast },
+];
 
 async function reportStates(): Promise<ReportPanelState[]> {
   return ((await vscode.commands.executeCommand<{ kind: string }[]>('sbn.panelState')) ?? []).filter(
@@ -205,20 +220,73 @@ suite('SBN Studio in VS Code', () => {
     );
   });
 
-  test('Compare Estimators and Evaluate Run open their reports', async () => {
+  test('Compare Estimators and Evaluate Run open result panels with charts; Open as Markdown', async function () {
+    this.timeout(240_000);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     const compare = await vscode.commands.executeCommand<Job>(
       'sbn.compareEstimators',
       vscode.Uri.file(path.join(folder, 'toy2d-gradeval.sbn.json')),
     );
     const end = await compare.finished;
-    assert.strictEqual(end.type, 'done', JSON.stringify(end));
-    assert.match(end.type === 'done' ? (end.report ?? '') : '', /Reference: the \*\*exact\*\* gradient/);
-    const doc = await until('the comparison report', () =>
-      vscode.workspace.textDocuments.find(
-        (d) => d.languageId === 'markdown' && d.getText().includes('Estimator comparison'),
-      ),
+    assert.strictEqual(end.type === 'done' && end.status, 'finished', JSON.stringify(end));
+    // the panel, drawn: 3 bar charts and a cosine and an RMSE chart per layer; no Untitled Markdown document
+    const comparison = await until('the estimator comparison drawn', async () => {
+      const s = (await resultStates()).find((p) => p.kind === 'estimatorComparison');
+      return s?.rendered && s.rendered.charts >= 3 + 2 * (s.rendered.extras?.layers ?? 1) ? s : undefined;
+    });
+    assert.deepStrictEqual(comparison.errors, []);
+    assert.ok((comparison.rendered?.extras?.estimators ?? 0) >= 4, JSON.stringify(comparison.rendered));
+    assert.ok(
+      !vscode.workspace.textDocuments.some((d) => d.isUntitled && d.getText().includes('Estimator comparison')),
     );
-    assert.match(doc.getText(), /\| psa \|/);
+    // screenshots of the visible result panel in the light, dark and high-contrast themes (it redraws on a change)
+    const resultShots = async (name: string, kind: ResultPanelState['kind']): Promise<void> => {
+      const facts = (await ui.text({ selector: 'header', frames: RESULT_FRAMES })).join(' ');
+      assert.ok(facts.length > 20, `${kind} header: ${facts}`);
+      // the page's own style sheet (uPlot's) is loaded: without it the charts spill out of their cards
+      const sheet = `link[rel="stylesheet"][href*="${kind}.css"]`;
+      assert.strictEqual(await ui.count({ selector: sheet, frames: RESULT_FRAMES }), 1, `${kind}: ${sheet}`);
+      const config = vscode.workspace.getConfiguration();
+      const original = config.inspect<string>('workbench.colorTheme')?.globalValue;
+      try {
+        for (const theme of RESULT_THEMES) {
+          const since = vscode.window.activeColorTheme.kind === theme.kind ? 0 : Date.now();
+          await config.update('workbench.colorTheme', theme.id, vscode.ConfigurationTarget.Global);
+          await until(`the ${theme.name} theme`, () => vscode.window.activeColorTheme.kind === theme.kind, 20_000);
+          const s = await until(`${kind} redrawn in the ${theme.name} theme`, async () => {
+            const st = (await resultStates()).find((p) => p.kind === kind);
+            return st?.visible && st.rendered && st.rendered.at >= since ? st : undefined;
+          });
+          assert.deepStrictEqual(s.errors, []);
+          await vscode.commands.executeCommand('notifications.clearAll');
+          await ui.waitFor({ selector: '.chart-card canvas', frames: RESULT_FRAMES, timeout: 20_000 });
+          await sleep(800); // the theme transition and the last frame
+          const file = await ui.screenshot(`${name}-${theme.name}`);
+          assert.ok(fs.statSync(file).size > 10_000, `${file} looks empty`);
+        }
+      } finally {
+        await config.update('workbench.colorTheme', original, vscode.ConfigurationTarget.Global);
+      }
+    };
+    if (ui.available()) {
+      const facts = (await ui.text({ selector: '#comparison-facts', frames: RESULT_FRAMES })).join(' ');
+      assert.match(facts, /Reference: the exact gradient/);
+      assert.match(facts, /M ∈ \{1, 2, 5, 10, 20/);
+      const table = (await ui.text({ selector: '#comparison-table', frames: RESULT_FRAMES })).join(' ');
+      assert.match(table, /PSA/i);
+      assert.doesNotMatch(table, /e\+2\d\d/, 'no SNR of ~1e+297 for a deterministic estimator');
+      await resultShots('panel-estimatorComparison', 'estimatorComparison');
+      // Open as Markdown: the same result as a Markdown document
+      await ui.click({ selector: '#open-markdown', frames: RESULT_FRAMES });
+      const doc = await until('the comparison as Markdown', () =>
+        vscode.workspace.textDocuments.find(
+          (d) => d.languageId === 'markdown' && d.getText().includes('Estimator comparison'),
+        ),
+      );
+      assert.match(doc.getText(), /Reference: the \*\*exact\*\* gradient/);
+      assert.match(doc.getText(), /\| psa \|/);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
 
     // a finished toy-2d run (earlier suites also leave finished runs of other models, with a test split)
     const finishedToy2d = () =>
@@ -235,10 +303,22 @@ suite('SBN Studio in VS Code', () => {
     }
     const evaluate = await vscode.commands.executeCommand<Job>('sbn.evaluateRun', finished.info.dir);
     const end2 = await evaluate.finished;
-    assert.strictEqual(end2.type, 'done', JSON.stringify(end2));
+    assert.strictEqual(end2.type === 'done' && end2.status, 'finished', JSON.stringify(end2));
     // toy-2d has no test split: the validation split is evaluated
     assert.ok(fs.existsSync(path.join(finished.info.dir, 'eval-validation.json')));
-    assert.match(end2.type === 'done' ? (end2.report ?? '') : '', /\| 1 \| \d+\.\d+% \|/);
+    const evaluation = await until('the evaluation drawn', async () => {
+      const s = (await resultStates()).find((p) => p.kind === 'runEvaluation');
+      return s?.rendered && s.rendered.charts === 1 ? s : undefined;
+    });
+    assert.deepStrictEqual(evaluation.errors, []);
+    const samples = vscode.workspace.getConfiguration('sbn').get<number>('evalSamples', 32);
+    assert.strictEqual(evaluation.rendered?.points['eval/ensemble'], samples);
+    assert.strictEqual(evaluation.rendered?.points['eval/single'], 2);
+    if (ui.available()) {
+      const table = (await ui.text({ selector: '#evaluation-table', frames: RESULT_FRAMES })).join(' ');
+      assert.match(table, /single-sample accuracy \(acc1\)\s*\d+\.\d+%/);
+      await resultShots('panel-runEvaluation', 'runEvaluation');
+    }
   });
 
   test("Open Experiment Report draws a report from its JSON in the extension's page; other files refused", async () => {

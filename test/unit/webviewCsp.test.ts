@@ -25,6 +25,8 @@ import { repoRoot } from './helpers/fixtures';
 import { environmentReport } from '../../src/engine/doctor';
 import { reportPanelHtml } from '../../src/report/html';
 import { craftedTrainReport, HOSTILE, MARKER } from './helpers/craftedReport';
+import { comparisonView, evaluationView } from '../../src/extension/panels/resultsData';
+import type { DiagnosticsResult } from '../../src/engine/gradients/diagnostics';
 
 const root = repoRoot();
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -1280,6 +1282,140 @@ test(
       await probe.page.locator('#columns-button').click();
       fs.mkdirSync(shots, { recursive: true });
       await probe.page.screenshot({ path: path.join(shots, 'webview-runs-table.png'), fullPage: true });
+    } finally {
+      await probe.page.close();
+    }
+  },
+);
+
+/** A comparison as the engine reports it: two layers, psa and reinforce noisy, tanh without variance. */
+function syntheticComparison(): DiagnosticsResult {
+  const M = [1, 2, 5, 10, 20];
+  const layer = (name: string, q: number, variance: number, snr: number) => ({
+    layer: name,
+    cos: M.map((m) => 1 - q / Math.sqrt(m)),
+    cosQ15: M.map((m) => 1 - (1.5 * q) / Math.sqrt(m)),
+    cosQ85: M.map((m) => 1 - (0.5 * q) / Math.sqrt(m)),
+    rmse: M.map((m) => (2 * q) / Math.sqrt(m)),
+    trials: M.map((m) => Math.floor(50 / m)),
+    cosStd: M.map(() => 0.05),
+    sqErrStd: M.map((m) => (0.1 * q) / m),
+    variance,
+    snr,
+    bias: q / 10,
+    biasSquared: 0,
+  });
+  const est = (estimator: string, q: number, variance: number, snr: number) => ({
+    estimator,
+    seconds: 0.5,
+    secondsPerDraw: 0.01,
+    layers: [layer('dense1', q, variance, snr), layer('output', q / 2, variance, snr)],
+  });
+  return {
+    reference: 'exact',
+    referenceDraws: 0,
+    referenceError: [0, 0],
+    referenceNorm2: [1, 1],
+    layerNames: ['dense1', 'output'],
+    draws: 50,
+    M,
+    estimators: [est('psa', 0.1, 0.02, 4), est('reinforce', 0.6, 3, 0.05), est('tanh', 0.3, 0, 6.86e297)],
+  };
+}
+
+test(
+  'estimator comparison page: production CSP, bars with intervals (∞ for tanh), vs-M charts, exports, Markdown',
+  { skip },
+  async () => {
+    const probe = await openPanel('estimatorComparison');
+    try {
+      const view = comparisonView('toy', syntheticComparison(), 'a test batch; backend test');
+      await probe.post({ type: 'estimatorComparison', view });
+      const r = await probe.rendered(1);
+      // 3 bar charts + cosine and RMSE per layer
+      assert.equal(r.charts, 3 + 2 * 2);
+      assert.deepEqual(r.extras, { estimators: 3, layers: 2, deterministic: 1 });
+      // the 1/√M slope is drawn on each RMSE chart
+      assert.equal(r.points['m/rmse-ref/dense1'], 5);
+      for (const s of await canvasStats(probe.page, '.chart-card canvas'))
+        assert.ok(s.painted > 0 && s.colors >= 3, `a blank chart: ${JSON.stringify(s)}`);
+      const table = (await probe.page.locator('#comparison-table').textContent()) ?? '';
+      assert.match(table, /∞ \(deterministic\)/);
+      assert.doesNotMatch(table, /e\+29/);
+      assert.match((await probe.page.locator('#comparison-facts').textContent()) ?? '', /M ∈ \{1, 2, 5, 10, 20\}/);
+      // another M for the bars: rebuilt and redrawn
+      await probe.page.locator('#bars-m').selectOption({ index: 2 });
+      await probe.rendered(2);
+      assert.match((await probe.page.locator('[data-chart="bars-cos"] .chart-title').textContent()) ?? '', /M = 5/);
+      await probe.page.locator('#open-markdown').click();
+      await probe.page.locator('#export-svg').click();
+      await probe.page.locator('#export-png').click();
+      const sent = await probe.sent();
+      assert.ok(sent.some((m) => m.type === 'openMarkdown'));
+      const svg = sent.find((m): m is Extract<WebviewToHost, { type: 'export'; format: 'svg' }> => {
+        return m.type === 'export' && m.format === 'svg';
+      });
+      assert.ok(svg && svg.svg.includes('data-chart="bars-snr"') && svg.svg.includes('∞'), 'the SVG has the ∞ bar');
+      assert.ok(svg.svg.includes('data-chart="m-rmse-dense1"'));
+      assert.ok(sent.some((m) => m.type === 'export' && m.format === 'png' && m.dataUrl.startsWith('data:image/png')));
+      fs.mkdirSync(shots, { recursive: true });
+      await probe.page.screenshot({ path: path.join(shots, 'webview-estimatorComparison.png'), fullPage: true });
+      assert.deepEqual(await probe.violations(), [], 'CSP violations');
+      assert.deepEqual(
+        sent.filter((m) => m.type === 'error'),
+        [],
+      );
+      assert.deepEqual(probe.errors, []);
+    } finally {
+      await probe.page.close();
+    }
+  },
+);
+
+test(
+  'run evaluation page: production CSP, ensemble and single-sample curves, metrics, exports, Markdown',
+  { skip },
+  async () => {
+    const probe = await openPanel('runEvaluation');
+    try {
+      const accuracy = Array.from({ length: 32 }, (_, i) => 0.8 + 0.1 * (1 - Math.exp(-i / 5)));
+      const view = evaluationView(
+        {
+          model: 'toy',
+          estimator: 'psa',
+          split: 'validation',
+          examples: 400,
+          step: 500,
+          epoch: 10,
+          samples: 32,
+          accuracy,
+          metrics: { u_loss: 0.3, acc1: 0.8, acc_e: 0.89, entropy: 0.2, examples: 400, samples: 10 },
+          seconds: 0.4,
+          file: 'runs/toy-psa/eval-validation.json',
+        },
+        'runs/toy-psa',
+        'test',
+      );
+      await probe.post({ type: 'runEvaluation', view });
+      const r = await probe.rendered(1);
+      assert.equal(r.charts, 1);
+      assert.deepEqual(r.points, { 'eval/ensemble': 32, 'eval/single': 2 });
+      const [stats] = await canvasStats(probe.page, '.uplot canvas');
+      assert.ok(stats.painted > 0 && stats.colors >= 3, JSON.stringify(stats));
+      assert.match(
+        (await probe.page.locator('#evaluation-table').textContent()) ?? '',
+        /single-sample accuracy \(acc1\)80\.00%/,
+      );
+      assert.match((await probe.page.locator('#evaluation-facts').textContent()) ?? '', /validation split, 400/);
+      await probe.page.locator('#open-markdown').click();
+      await probe.page.locator('#export-csv').click();
+      const sent = await probe.sent();
+      assert.ok(sent.some((m) => m.type === 'openMarkdown'));
+      assert.ok(sent.some((m) => m.type === 'export' && m.format === 'csv'));
+      fs.mkdirSync(shots, { recursive: true });
+      await probe.page.screenshot({ path: path.join(shots, 'webview-runEvaluation.png'), fullPage: true });
+      assert.deepEqual(await probe.violations(), [], 'CSP violations');
+      assert.deepEqual(probe.errors, []);
     } finally {
       await probe.page.close();
     }

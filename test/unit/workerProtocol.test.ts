@@ -174,10 +174,12 @@ test('train, stop, resume, evaluate: events in order, the stop acknowledged, the
   evaluate.send({ type: 'evaluate', runDir: started.runDir, samples: 4, split: 'auto', backend: 'auto' });
   const evaluating = await evaluate.next('started');
   assert.equal(evaluating.job, 'evaluate');
-  const report = await evaluate.next('done');
-  assert.equal(report.status, 'finished');
-  assert.match(report.report ?? '', /^# Evaluation of /);
-  assert.match(report.report ?? '', /\| samples \| accuracy \|/);
+  const { view: evaluation } = await evaluate.next('runEvaluation');
+  assert.equal(evaluation.ensemble.length, 4);
+  assert.equal(evaluation.run, path.basename(started.runDir));
+  assert.match(evaluation.markdown, /^# Evaluation of /);
+  assert.match(evaluation.markdown, /\| samples \| accuracy \|/);
+  assert.equal((await evaluate.next('done')).status, 'finished');
   assert.equal(await evaluate.finish(), 0);
 });
 
@@ -193,9 +195,15 @@ test('compare and preview: started, then the report or the gradient statistics, 
     backend: 'auto',
   });
   assert.equal((await compare.next('started')).job, 'compare');
-  const compared = await compare.next('done');
-  assert.equal(compared.status, 'finished');
-  assert.match(compared.report ?? '', /Estimator comparison: compared/);
+  const { view: compared } = await compare.next('estimatorComparison');
+  // 8 draws: of 1, 2, 5, 10 … those with at least two groups of M (diagnosticsMGrid); exact is no sampler
+  assert.deepEqual(compared.M, [1, 2]);
+  assert.deepEqual(
+    compared.estimators.map((e) => e.estimator),
+    ['psa', 'dste'],
+  );
+  assert.match(compared.markdown, /Estimator comparison: compared/);
+  assert.equal((await compare.next('done')).status, 'finished');
   assert.equal(await compare.finish(), 0);
 
   const preview = new Worker();

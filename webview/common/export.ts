@@ -2,15 +2,23 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { post } from './vscodeApi';
 import { el, toast } from './format';
-import type { Chart } from './chart';
 import { escapeHtml } from '../../src/html';
 import type { Theme } from './theme';
 
+/** What the exports need of a chart: the uPlot charts (chart.ts) and the bar charts (bars.ts) both offer it. */
+export interface ExportableChart {
+  readonly card: HTMLElement;
+  readonly spec: { id: string; title: string };
+  points: Record<string, number>;
+  canvas(): HTMLCanvasElement | undefined;
+  svg(x0: number, y0: number, clipId: string): { markup: string; width: number; height: number } | undefined;
+}
+
 /** One PNG of the given charts stacked in a grid (titles included), on the editor background. */
-export function chartsPng(charts: Chart[], title: string, theme: Theme): string | undefined {
+export function chartsPng(charts: ExportableChart[], title: string, theme: Theme): string | undefined {
   const drawn = charts
     .map((c) => ({ c, canvas: c.canvas() }))
-    .filter((d): d is { c: Chart; canvas: HTMLCanvasElement } => !!d.canvas && d.canvas.width > 0);
+    .filter((d): d is { c: ExportableChart; canvas: HTMLCanvasElement } => !!d.canvas && d.canvas.width > 0);
   if (!drawn.length) return undefined;
   const cols = drawn.length > 1 ? 2 : 1;
   const cw = Math.max(...drawn.map((d) => d.canvas.width));
@@ -44,7 +52,7 @@ export function chartsPng(charts: Chart[], title: string, theme: Theme): string 
  * One SVG document of the given charts in the same grid as the PNG (title, then per chart its title, legend, axes and
  * series as vectors), on the editor background. Undefined when no chart is drawn.
  */
-export function chartsSvg(charts: Chart[], title: string, theme: Theme): string | undefined {
+export function chartsSvg(charts: ExportableChart[], title: string, theme: Theme): string | undefined {
   const gap = 16;
   const titleH = 34;
   const drawn = charts.filter((c) => c.canvas());
@@ -78,7 +86,7 @@ export function chartsSvg(charts: Chart[], title: string, theme: Theme): string 
 /** Toolbar buttons Export PNG / SVG (the charts as drawn) and CSV / JSON (the host's full-resolution series). */
 export function exportButtons(
   name: () => string,
-  charts: () => Chart[],
+  charts: () => ExportableChart[],
   theme: () => Theme,
   title: () => string,
 ): HTMLElement {
@@ -116,7 +124,7 @@ export function exportButtons(
 }
 
 /** Tell the host what was drawn (tests and the panel-state command read it). */
-export function reportRendered(charts: Chart[], extras?: Record<string, number>): void {
+export function reportRendered(charts: ExportableChart[], extras?: Record<string, number>): void {
   const points: Record<string, number> = {};
   for (const c of charts) Object.assign(points, c.points);
   post({ type: 'rendered', points, charts: charts.filter((c) => c.canvas()).length, ...(extras ? { extras } : {}) });

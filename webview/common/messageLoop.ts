@@ -30,6 +30,7 @@ export function followWholeState<K extends HostToWebview['type']>(
 ): void {
   window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     const m = event.data;
+    if (m?.type === 'exported') toast(m.ok ? `Saved ${m.file ?? ''}` : (m.message ?? 'Export failed'), !m.ok);
     if (m?.type !== type) return;
     try {
       draw(m as Extract<HostToWebview, { type: K }>);

@@ -7,6 +7,7 @@ import { gradientDrawsPass, type Dataset } from './draws';
 import { runToEnd, type Pass } from '../passes';
 import { layerAccuracy, type LayerAccuracy } from './accuracy';
 import type { EstimatorName } from '../estimators';
+import { snrText } from '../../gradientFigures';
 import {
   DEFAULT_REFERENCE_MAX_DRAWS,
   DEFAULT_REFERENCE_TARGET_ERROR,
@@ -48,6 +49,20 @@ export type CompareReferenceOptions = Partial<Omit<ReferenceOptions, 'seed'>>;
 
 export { DEFAULT_REFERENCE_MAX_DRAWS, DEFAULT_REFERENCE_TARGET_ERROR };
 
+/**
+ * The numbers of draws M whose averages a diagnostics pass measures: 1, 2, 5, 10, 20, 50, … with at least two
+ * groups of M among the draws per estimator (M ≤ draws/2, as `sbn gradacc` does, so that every M has a spread), and
+ * always M = 1. Log-spaced, so that the "vs M" charts show the 1/√M decay of an unbiased estimator's error rather
+ * than a two-point line. The one authority for the M of Compare Estimators and of a run's gradient diagnostics.
+ */
+export function diagnosticsMGrid(draws: number): number[] {
+  const out = [1];
+  for (let decade = 1; 2 * decade <= draws; decade *= 10) {
+    for (const f of [1, 2, 5]) if (f * decade > 1 && 2 * f * decade <= draws) out.push(f * decade);
+  }
+  return out;
+}
+
 function norm2(v: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];
@@ -85,7 +100,7 @@ export function* compareEstimatorsPass(
   });
   const reference = ref.layers;
   const refNorm2 = reference.map(norm2);
-  const M = [1, 10, 100].filter((m) => m <= draws);
+  const M = diagnosticsMGrid(draws);
   const results: EstimatorDiagnostics[] = [];
   for (const [index, name] of estimators.entries()) {
     const started = Date.now();
@@ -167,7 +182,7 @@ export function diagnosticsMarkdown(title: string, r: DiagnosticsResult): string
         ...l.cos.map((v) => v.toFixed(3)),
         ...l.rmse.map((v) => v.toPrecision(3)),
         l.variance.toPrecision(3),
-        l.snr.toPrecision(3),
+        snrText(l.variance, l.snr),
         l.bias.toPrecision(3),
       ];
       lines.push(`| ${cells.join(' | ')} |`);

@@ -18,6 +18,7 @@ import { PREVIEW_VIEW_TYPE, registerPreviewPanel } from './previewPanel';
 import { registerReportPanel } from './reportPanel';
 import { registerEnvironmentPanel } from './environmentPanel';
 import { registerRunsTablePanel } from './runsTablePanel';
+import { registerResultPanels } from './resultPanels';
 import type { RunsTreeProvider } from '../runsTree';
 
 export const PANELS: readonly PanelDescriptor[] = [
@@ -97,6 +98,8 @@ export function registerPanels(
     log: deps.log,
     tree: deps.tree,
   });
+  // ---- Compare Estimators' and Evaluate Run's results (resultPanels.ts: opened by their jobs' result events) ----
+  const results = registerResultPanels(context, deps.runs, { extensionUri: context.extensionUri, log: deps.log });
 
   const open = (desc: PanelDescriptor, what: string) => async (arg: unknown, options?: { preserveFocus?: boolean }) => {
     const runDir = await runDirFrom(arg, what);
@@ -116,6 +119,7 @@ export function registerPanels(
       ...environment.state(),
       ...reports.state(),
       ...runsTable.state(),
+      ...results.state(),
     ]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -12,8 +12,9 @@ import { withEnvironmentHint } from '../../engine/environmentHint';
 import { parseModelText, formatSpecError, withDiagnosticsDefault } from '../../engine/spec';
 import { ConfigError, resumeSession, runSession, startSession, type Session } from '../../engine/train/session';
 import { initialNetwork, resolveTrainSpec } from '../../engine/train/trainer';
-import { evaluateRun, shownSampleCounts } from '../../engine/train/evaluateRun';
-import { compareEstimators, diagnosticsMarkdown } from '../../engine/gradients/diagnostics';
+import { evaluateRun } from '../../engine/train/evaluateRun';
+import { compareEstimators } from '../../engine/gradients/diagnostics';
+import { comparisonView, evaluationView } from '../panels/resultsData';
 import { initNetwork, disposeNetwork } from '../../engine/model/network';
 import { Rng } from '../../engine/rng';
 import { DataError, loadDataset } from '../../engine/data';
@@ -179,23 +180,8 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
         description: `evaluating ${path.basename(req.runDir)}`,
       });
       const r = evaluateRun(req.runDir, req.samples, req.split);
-      const report = [
-        `# Evaluation of ${path.basename(req.runDir)}`,
-        '',
-        `${r.model} trained with ${r.estimator}; checkpoint at step ${r.step} (epoch ${r.epoch}); ` +
-          `${r.split} split, ${r.examples} examples; backend ${backend.name}.`,
-        '',
-        '| samples | accuracy |',
-        '|---:|---:|',
-        ...shownSampleCounts(r.samples).map((s) => `| ${s} | ${(100 * r.accuracy[s - 1]).toFixed(2)}% |`),
-        '',
-        `u_loss ${r.metrics.u_loss.toFixed(4)} · acc1 ${(100 * r.metrics.acc1).toFixed(2)}% · ` +
-          `acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · ` +
-          `entropy ${r.metrics.entropy.toFixed(3)} bits`,
-        '',
-        `Saved to \`${r.file}\`.`,
-      ].join('\n');
-      send({ type: 'done', status: 'finished', runDir: req.runDir, report });
+      send({ type: 'runEvaluation', view: evaluationView(r, req.runDir, backend.name) });
+      send({ type: 'done', status: 'finished', runDir: req.runDir });
       return;
     }
     case 'compare': {
@@ -213,12 +199,10 @@ async function handle(req: Exclude<WorkerRequest, { type: 'stop' }>): Promise<vo
       const result = compareEstimators(net, data, names, req.draws, 1, { budgetSeconds: 60 });
       disposeNetwork(net);
       send({
-        type: 'done',
-        status: 'finished',
-        report:
-          diagnosticsMarkdown(`Estimator comparison: ${model.name}`, result) +
-          `\nComputed for ${dataNote}; backend ${backend.name}.\n`,
+        type: 'estimatorComparison',
+        view: comparisonView(model.name, result, `${dataNote}; backend ${backend.name}`),
       });
+      send({ type: 'done', status: 'finished' });
       return;
     }
     case 'preview': {
