@@ -293,7 +293,7 @@ export async function runSession(
   }
   if (result.status === 'stopped') {
     result = { ...result, message: `stopped at step ${result.step}; ${describeResume(store.dir)}` };
-    store.setStatus('stopped', result.message);
+    store.setStatus('stopped', result.message, result.step);
   }
   const summary = summarise(store.dir, result, backend, (Date.now() - started) / 1000);
   store.writeSummary(summary);
