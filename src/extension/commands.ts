@@ -52,6 +52,9 @@ function followWithProgress(job: Job, ctx: CommandContext, title: string): void 
   );
 }
 
+/** The action of a stop notification that resumes the run. */
+export const RESUME_ACTION = 'Resume';
+
 async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<void> {
   const end = await job.finished;
   if (end.type === 'error') {
@@ -72,8 +75,12 @@ async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<v
         ? `${what} ${end.message ?? 'stopped'}.`
         : `${what} diverged: ${end.message}`;
   const show = end.status === 'diverged' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  const choice = await show(notificationText(text), ...(end.runDir ? ['Open Run Folder'] : []));
-  if (choice && end.runDir) await vscode.commands.executeCommand('sbn.openRunFolder', end.runDir);
+  // a stopped run goes on from its checkpoint: offer that first
+  const resumable = end.status === 'stopped' && (job.kind === 'train' || job.kind === 'resume');
+  const actions = end.runDir ? [...(resumable ? [RESUME_ACTION] : []), 'Open Run Folder'] : [];
+  const choice = await show(notificationText(text), ...actions);
+  if (choice === RESUME_ACTION && end.runDir) await vscode.commands.executeCommand('sbn.resumeRun', end.runDir);
+  else if (choice && end.runDir) await vscode.commands.executeCommand('sbn.openRunFolder', end.runDir);
 }
 
 async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOverrides = {}): Promise<Job | undefined> {

@@ -375,6 +375,11 @@ suite('SBN Studio in VS Code', () => {
       tasks.some((t) => (t.definition as unknown as { model: string }).model === 'toy2d.sbn.json'),
       tasks.map((t) => t.name).join(', '),
     );
+    // a gradient-evaluation file (no `train` section) is not offered a training task
+    assert.ok(
+      !tasks.some((t) => (t.definition as unknown as { model: string }).model === 'toy2d-gradeval.sbn.json'),
+      tasks.map((t) => t.name).join(', '),
+    );
     const task = tasks.find((t) => (t.definition as unknown as { model: string }).model === 'toy2d.sbn.json')!;
     const ended = new Promise<number | undefined>((resolve) => {
       const sub = vscode.tasks.onDidEndTaskProcess((e) => {

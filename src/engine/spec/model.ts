@@ -186,6 +186,14 @@ function copyTrain(t: TrainSpec): TrainSpec {
   };
 }
 
+/**
+ * Whether a model file can be trained: it has a `train` section (a file without one, like toy2d-gradeval, is for
+ * gradient evaluation). Undefined (a file that does not parse): offered, so that training reports its problems.
+ */
+export function canTrain(model: ModelSpec | undefined): boolean {
+  return model === undefined || model.train !== undefined;
+}
+
 /** Display names of the hidden layers, explicit or default, in order. */
 export function hiddenLayerNames(model: ModelSpec): string[] {
   return model.layers.map((l, i) => l.name ?? defaultLayerName(l.type, i));
