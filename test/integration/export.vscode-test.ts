@@ -11,7 +11,7 @@ import type { Job } from '../../src/extension/runManager';
 import { effectiveMetrics, readMetrics } from '../../src/engine/runs';
 import { readFolder } from '../unit/helpers/tensorboardReader';
 import { ui } from './index';
-import { until } from './wait';
+import { sleep, until } from './wait';
 
 let api: SbnStudioApi;
 let folder: string;
@@ -72,6 +72,7 @@ suite('Runs that travel (TensorBoard, safetensors, ONNX)', () => {
         selector: '.notification-list-item:has-text("written to toy2d.safetensors") .monaco-button:has-text("Open")',
         timeout: 20_000,
       });
+      await sleep(800); // the toast slides in
       await ui.screenshot('export-run-confirmation');
     }
     fs.rmSync(path.join(runDir, 'tensorboard'), { recursive: true });
@@ -100,6 +101,7 @@ suite('Runs that travel (TensorBoard, safetensors, ONNX)', () => {
     assert.strictEqual(bytes.subarray(1, 4).toString('latin1'), 'PNG');
     const open = `.notification-list-item:has-text("PNG of the charts written to") .monaco-button:has-text("Open")`;
     await ui.waitFor({ selector: open, timeout: 20_000 });
+    await sleep(800);
     await ui.screenshot('export-png-confirmation');
     await ui.click({ selector: open });
     await until('the PNG open in an editor', () => {

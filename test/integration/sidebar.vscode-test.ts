@@ -139,6 +139,7 @@ suite('Active Run view and Compare Runs', () => {
         selector: '.notification-list-item:has-text("stopped at step") .monaco-button:has-text("Resume")',
         timeout: 20_000,
       });
+      await sleep(800); // the toast slides in
       await ui.screenshot('notification-stopped-resume');
     }
     // back to the empty state, naming the last run
