@@ -186,6 +186,9 @@ function copyTrain(t: TrainSpec): TrainSpec {
   };
 }
 
+/** Why a model file without a `train` section cannot be trained (the CLI and the editor say it alike). */
+export const NO_TRAIN_SECTION = 'the model file has no train section (estimator, lr, epochs, …)';
+
 /**
  * Whether a model file can be trained: it has a `train` section (a file without one, like toy2d-gradeval, is for
  * gradient evaluation). Undefined (a file that does not parse): offered, so that training reports its problems.
