@@ -108,6 +108,7 @@ suite('Runs that travel (TensorBoard, safetensors, ONNX)', () => {
       const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined;
       return input?.uri?.fsPath === path.join(runDir, png);
     });
+    await sleep(1500); // the image preview loads
     await ui.screenshot('export-png-opened');
   });
 });
