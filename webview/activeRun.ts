@@ -121,7 +121,13 @@ class Sparkline {
     for (let i = y.length - 1; i >= 0 && last === null; i--) last = y[i];
     this.valueEl.textContent = this.percent ? pct(last) : fmt(last);
     this.box.classList.toggle('spark-empty', x.length === 0);
-    if (x.length === 0) return;
+    if (x.length === 0) {
+      // a new run (or one without this series yet): nothing of the previous run stays under "waiting for data…"
+      this.plot?.destroy();
+      this.plot = undefined;
+      this.themeKey = '';
+      return;
+    }
     const tk = JSON.stringify([t.kind, t.colors[this.color]]);
     const d = [x, y] as uPlot.AlignedData;
     if (!this.plot || tk !== this.themeKey) {
@@ -214,6 +220,8 @@ function report(): void {
       idle: empty.hidden ? 0 : 1,
       running: running.hidden ? 0 : 1,
       stop: !running.hidden && !stop.hidden ? 1 : 0,
+      // sparklines still drawn without a point of this run (a previous run's curve): always 0
+      staleSparks: sparks.filter((s) => s.canvas() && s.points === 0).length,
     },
   });
 }

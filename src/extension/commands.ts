@@ -15,6 +15,7 @@ import { ensureDataset, showErrorWithEnvironment } from './environment';
 import { notificationText } from './untrustedText';
 import { SAMPLING_ESTIMATORS } from '../estimators';
 import { exportRunCommand, type ExportRunOptions } from './exportRun';
+import { canTrain, NO_TRAIN_SECTION } from '../engine/spec/model';
 
 export interface CommandContext {
   extensionPath: string;
@@ -52,6 +53,11 @@ function followWithProgress(job: Job, ctx: CommandContext, title: string): void 
   );
 }
 
+/** The action of a stop notification that resumes the run. */
+export const RESUME_ACTION = 'Resume';
+/** The action offered to a model file that cannot be trained (no `train` section). */
+const COMPARE_ACTION = 'Compare Estimators';
+
 async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<void> {
   const end = await job.finished;
   if (end.type === 'error') {
@@ -69,8 +75,12 @@ async function reportEnd(job: Job, ctx: CommandContext, what: string): Promise<v
         ? `${what} ${end.message ?? 'stopped'}.`
         : `${what} diverged: ${end.message}`;
   const show = end.status === 'diverged' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  const choice = await show(notificationText(text), ...(end.runDir ? ['Open Run Folder'] : []));
-  if (choice && end.runDir) await vscode.commands.executeCommand('sbn.openRunFolder', end.runDir);
+  // a stopped run goes on from its checkpoint: offer that first
+  const resumable = end.status === 'stopped' && (job.kind === 'train' || job.kind === 'resume');
+  const actions = end.runDir ? [...(resumable ? [RESUME_ACTION] : []), 'Open Run Folder'] : [];
+  const choice = await show(notificationText(text), ...actions);
+  if (choice === RESUME_ACTION && end.runDir) await vscode.commands.executeCommand('sbn.resumeRun', end.runDir);
+  else if (choice && end.runDir) await vscode.commands.executeCommand('sbn.openRunFolder', end.runDir);
 }
 
 async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOverrides = {}): Promise<Job | undefined> {
@@ -90,6 +100,15 @@ async function trainModel(ctx: CommandContext, arg: unknown, overrides: TrainOve
       const pos = new vscode.Position(Math.max(0, (e.line ?? 1) - 1), Math.max(0, (e.column ?? 1) - 1));
       doc.selection = new vscode.Selection(pos, pos);
     }
+    return undefined;
+  }
+  // a gradient-evaluation file: say so, and offer what it can do
+  if (!canTrain(parsed.model)) {
+    const choice = await vscode.window.showErrorMessage(
+      notificationText(`Cannot train ${vscode.workspace.asRelativePath(uri)}: ${NO_TRAIN_SECTION}.`),
+      COMPARE_ACTION,
+    );
+    if (choice === COMPARE_ACTION) await vscode.commands.executeCommand('sbn.compareEstimators', uri);
     return undefined;
   }
   // a built-in data set that is not on this machine: offer the download before the run

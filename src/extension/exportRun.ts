@@ -8,6 +8,7 @@ import { exportSafetensors } from '../engine/export/safetensors';
 import { exportTensorBoard } from '../engine/export/tensorboard';
 import type { RunInfo } from '../engine/runs';
 import { notificationText } from './untrustedText';
+import { confirmExport } from './exportNotice';
 
 export const EXPORT_FORMATS = [
   'tensorboard',
@@ -79,18 +80,18 @@ export async function exportRunCommand(
     if (format === 'tensorboard') {
       const r = exportTensorBoard(run.dir);
       written = path.join(run.dir, 'tensorboard');
-      what = `${r.records} metrics records written as TensorBoard events to ${written}`;
+      what = `${r.records} metrics records as TensorBoard events`;
     } else if (format === 'safetensors') {
       const r = exportSafetensors(run.dir, out!);
       written = r.file;
-      what = `${r.tensors.length} tensors of step ${r.step} written to ${written}`;
+      what = `${r.tensors.length} tensors of step ${r.step}`;
     } else {
       const mode = format.slice('onnx-'.length) as OnnxMode;
       const r = exportOnnx(run.dir, out!, mode, ENSEMBLE_SAMPLES);
       written = r.file;
-      what = `ONNX model (${mode}) of step ${r.step} written to ${written}`;
+      what = `ONNX model (${mode}) of step ${r.step}`;
     }
-    void vscode.window.showInformationMessage(notificationText(`${run.name}: ${what}.`));
+    void confirmExport(vscode.Uri.file(written), `${run.name}: ${what}`);
     return written;
   } catch (e) {
     if (!(e instanceof ExportError)) throw e;

@@ -10,6 +10,7 @@ import { isWorkerEvent, type WorkerEvent, type WorkerRequest } from '../protocol
 import { releaseAbandonedRun } from '../engine/runs';
 import { describeResume } from '../engine/train/recovery';
 import { extensionMessage } from './environment';
+import { STEP_RATE_WINDOW, type StepTime } from '../engine/runs/progress';
 
 export type JobKind = WorkerRequest['type'];
 
@@ -28,6 +29,8 @@ export interface Job {
   backend?: string;
   estimator?: string;
   lastStep?: Extract<WorkerEvent, { type: 'step' }>;
+  /** The latest step events, seconds since `startedAt`: the job's step rate (engine/runs/progress.ts). */
+  stepTimes: StepTime[];
   lastEval?: Extract<WorkerEvent, { type: 'eval' }>;
   startedAt: number;
   /** Resolves when the worker has exited, with its last `done` or `error` event (or a crash description). */
@@ -90,6 +93,7 @@ export class RunManager implements vscode.Disposable {
       kind: request.type,
       label,
       startedAt: Date.now(),
+      stepTimes: [],
       finished,
       // a sweep job's runDir is its sweep folder (known before its worker starts: the host made it)
       runDir:
@@ -126,6 +130,8 @@ export class RunManager implements vscode.Disposable {
           break;
         case 'step':
           job.lastStep = m;
+          job.stepTimes.push({ step: m.step, seconds: (Date.now() - job.startedAt) / 1000 });
+          if (job.stepTimes.length > STEP_RATE_WINDOW) job.stepTimes.shift();
           break;
         case 'eval':
           job.lastEval = m;

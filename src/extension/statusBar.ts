@@ -1,6 +1,7 @@
 // The status-bar item of the active training run: step, loss and ETA; click shows the log.
 import * as vscode from 'vscode';
 import type { Job } from './runManager';
+import { etaSeconds, stepRate } from '../engine/runs/progress';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
@@ -9,13 +10,15 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** "step 120/860 · loss 0.4132 · ETA 2m05s" from the last step event of a job. */
-export function progressText(job: Job): string {
+/**
+ * "step 120/860 · loss 0.4132 · ETA 2m05s" from the last step events of a job: the ETA at the job's step rate (the
+ * steps this process trained, not a resumed run's earlier ones), computed as the panels compute theirs.
+ */
+export function progressText(job: Pick<Job, 'lastStep' | 'stepTimes'>): string {
   const s = job.lastStep;
   if (!s) return 'starting…';
-  const elapsed = (Date.now() - job.startedAt) / 1000;
-  const eta = s.step > 0 ? (elapsed / s.step) * (s.totalSteps - s.step) : NaN;
-  return `step ${s.step}/${s.totalSteps} · loss ${s.loss.toFixed(4)} · ETA ${formatDuration(eta)}`;
+  const eta = etaSeconds(s.totalSteps, s.step, stepRate(job.stepTimes));
+  return `step ${s.step}/${s.totalSteps} · loss ${s.loss.toFixed(4)} · ETA ${formatDuration(eta ?? NaN)}`;
 }
 
 export class TrainingStatusBar implements vscode.Disposable {

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendPreference, TrainOverrides } from '../protocol';
 import type { RunManager } from './runManager';
+import { loadModelFile } from '../engine/spec/parse';
+import { canTrain } from '../engine/spec/model';
 import { diagnosticsIntervalSetting, MODEL_FILE_GLOB, runsRootFor } from './modelFiles';
 
 export interface SbnTaskDefinition extends vscode.TaskDefinition {
@@ -138,11 +140,17 @@ function taskFor(runs: RunManager, def: SbnTaskDefinition, folder: vscode.Worksp
   return task;
 }
 
+function trainableFile(uri: vscode.Uri): boolean {
+  const parsed = loadModelFile(uri.fsPath);
+  return canTrain(parsed.ok ? parsed.model : undefined);
+}
+
 export function registerTasks(runs: RunManager): vscode.Disposable {
   return vscode.tasks.registerTaskProvider('sbn', {
     async provideTasks() {
       const files = await vscode.workspace.findFiles(MODEL_FILE_GLOB, '**/{node_modules,runs}/**', 200);
-      return files.map((f) => {
+      // a task only for the files that can be trained (a gradient-evaluation file has no `train` section)
+      return files.filter(trainableFile).map((f) => {
         const folder = vscode.workspace.getWorkspaceFolder(f);
         const model = folder ? path.relative(folder.uri.fsPath, f.fsPath) : f.fsPath;
         return taskFor(runs, { type: 'sbn', model }, folder);

@@ -10,10 +10,16 @@ import type { SbnStudioApi } from '../../src/extension/extension';
 import type { Job } from '../../src/extension/runManager';
 import { effectiveMetrics, readMetrics } from '../../src/engine/runs';
 import { readFolder } from '../unit/helpers/tensorboardReader';
-import { until } from './wait';
+import { ui } from './index';
+import { sleep, until } from './wait';
 
 let api: SbnStudioApi;
 let folder: string;
+/** The run the first test trained and exported. */
+let lastRun: string | undefined;
+
+/** The visible webview's page (two iframes deep). */
+const WEBVIEW = ['iframe.webview.ready:visible', 'iframe#active-frame'];
 
 suite('Runs that travel (TensorBoard, safetensors, ONNX)', () => {
   suiteSetup(async () => {
@@ -60,8 +66,49 @@ suite('Runs that travel (TensorBoard, safetensors, ONNX)', () => {
       __metadata__: { model: string };
     };
     assert.strictEqual(meta.__metadata__.model, fs.readFileSync(uri.fsPath, 'utf8'));
+    if (ui.available()) {
+      // every export confirms where it wrote, with Open
+      await ui.waitFor({
+        selector: '.notification-list-item:has-text("written to toy2d.safetensors") .monaco-button:has-text("Open")',
+        timeout: 20_000,
+      });
+      await sleep(800); // the toast slides in
+      await ui.screenshot('export-run-confirmation');
+    }
     fs.rmSync(path.join(runDir, 'tensorboard'), { recursive: true });
     await vscode.commands.executeCommand('sbn.exportRun', item, { format: 'tensorboard' });
     assert.deepStrictEqual(readFolder(path.join(runDir, 'tensorboard')).scalars, tb.scalars);
+    lastRun = runDir;
+  });
+
+  test('Export PNG in the dashboard: saved where the user says, confirmed with Open that opens it', async function () {
+    const runDir = lastRun;
+    if (!ui.available() || !runDir) return this.skip();
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    await vscode.commands.executeCommand('sbn.openDashboard', runDir);
+    await ui.waitFor({ selector: '.uplot canvas', frames: WEBVIEW, timeout: 30_000 });
+    const before = new Set(fs.readdirSync(runDir));
+    await ui.click({ selector: '#export-png', frames: WEBVIEW });
+    // the save dialog (VS Code's own, in the browser) proposes <run folder>/<name>.png: accept it
+    await ui.waitFor({ selector: '.quick-input-widget input', timeout: 20_000 });
+    await ui.press('Enter');
+    const png = await until('the PNG written', () =>
+      fs.readdirSync(runDir).find((f) => f.endsWith('.png') && !before.has(f)),
+    );
+    const bytes = fs.readFileSync(path.join(runDir, png));
+    assert.strictEqual(bytes.subarray(1, 4).toString('latin1'), 'PNG');
+    const open = `.notification-list-item:has-text("PNG of the charts written to") .monaco-button:has-text("Open")`;
+    await ui.waitFor({ selector: open, timeout: 20_000 });
+    await sleep(800);
+    await ui.screenshot('export-png-confirmation');
+    await ui.click({ selector: open });
+    await until('the PNG open in an editor', () => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined;
+      return input?.uri?.fsPath === path.join(runDir, png);
+    });
+    await sleep(1500); // the image preview loads
+    await ui.screenshot('export-png-opened');
   });
 });

@@ -449,10 +449,32 @@ suite('SBN Studio in VS Code', () => {
     assert.ok(!fs.existsSync(victim.info.dir));
   });
 
+  test('Train Model on a file without a train section says why and offers Compare Estimators', async () => {
+    const uri = vscode.Uri.file(path.join(folder, 'toy2d-gradeval.sbn.json'));
+    const before = api.tree.runItems().length;
+    // the command waits for the notification's answer: dismissing it ends the command
+    const answered = vscode.commands.executeCommand<Job | undefined>('sbn.trainModel', uri);
+    if (ui.available()) {
+      const note =
+        '.notification-list-item:has-text("has no train section") .monaco-button:has-text("Compare Estimators")';
+      await ui.waitFor({ selector: note, timeout: 20_000 });
+      await sleep(800);
+      await ui.screenshot('train-without-train-section');
+    } else await sleep(500);
+    await vscode.commands.executeCommand('notifications.clearAll');
+    assert.strictEqual(await answered, undefined);
+    assert.strictEqual(api.tree.runItems().length, before, 'no run folder');
+  });
+
   test('sbn tasks: provided for model files and runnable as a task', async () => {
     const tasks = await vscode.tasks.fetchTasks({ type: 'sbn' });
     assert.ok(
       tasks.some((t) => (t.definition as unknown as { model: string }).model === 'toy2d.sbn.json'),
+      tasks.map((t) => t.name).join(', '),
+    );
+    // a gradient-evaluation file (no `train` section) is not offered a training task
+    assert.ok(
+      !tasks.some((t) => (t.definition as unknown as { model: string }).model === 'toy2d-gradeval.sbn.json'),
       tasks.map((t) => t.name).join(', '),
     );
     const task = tasks.find((t) => (t.definition as unknown as { model: string }).model === 'toy2d.sbn.json')!;

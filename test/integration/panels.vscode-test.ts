@@ -476,6 +476,16 @@ suite('Panels: training dashboard, gradient diagnostics, layer statistics', () =
       const s = await panelState('dashboard', dir);
       return s && s.runStates + s.snapshots > 1;
     });
+    if (ui.available()) {
+      // one figure: the header's step is the step the status names, even between log points
+      const header = await until('the header of the stopped run', async () => {
+        const text = (await ui.text({ selector: '.run-header', frames: WEBVIEW })).join(' ');
+        return /stopped at step \d+/.test(text) ? text : undefined;
+      });
+      const shown = /step\s*(\d+) \//.exec(header)?.[1];
+      assert.strictEqual(shown, /stopped at step (\d+)/.exec(header)![1], header);
+      assert.strictEqual(Number(shown), RunStore.status(dir).step, header);
+    }
     await shot('panel-dashboard-stopped');
   });
 

@@ -133,6 +133,15 @@ suite('Active Run view and Compare Runs', () => {
     const end = await job.finished;
     assert.strictEqual(end.type === 'done' && end.status, 'stopped', JSON.stringify(end));
     assert.strictEqual(RunStore.status(dir).status, 'stopped');
+    if (ui.available()) {
+      // the stop notification offers to resume the run
+      await ui.waitFor({
+        selector: '.notification-list-item:has-text("stopped at step") .monaco-button:has-text("Resume")',
+        timeout: 20_000,
+      });
+      await sleep(800); // the toast slides in
+      await ui.screenshot('notification-stopped-resume');
+    }
     // back to the empty state, naming the last run
     const idle = await until(
       'the empty state again',
@@ -145,6 +154,31 @@ suite('Active Run view and Compare Runs', () => {
     assert.deepStrictEqual(idle.errors, []);
     if (ui.available())
       assert.match((await ui.text({ selector: '#empty', frames: WEBVIEW })).join(' '), /toy2d-active\S* \(stopped\)/);
+  });
+
+  test("a new run starts with empty sparklines, never the previous run's curves", async () => {
+    const job = await vscode.commands.executeCommand<Job>(
+      'sbn.trainModel',
+      writeModel('toy2d-active2.sbn.json', TOY('toy2d-active2', 'psa', 400)),
+    );
+    const dir = await until('the run folder', () => job.runDir);
+    await vscode.commands.executeCommand('sbn.activeRun.focus');
+    const seen: string[] = [];
+    const live = await until(
+      'the second run drawn',
+      async () => {
+        const v = await viewState();
+        if (v.runDir !== path.resolve(dir) || !v.rendered) return undefined;
+        seen.push(JSON.stringify({ points: v.rendered.points, charts: v.rendered.charts }));
+        assert.strictEqual(v.rendered.extras?.staleSparks, 0, `a stale sparkline: ${seen.join(' ')}`);
+        return (v.rendered.points.objective ?? 0) >= 2 ? v : undefined;
+      },
+      60_000,
+    );
+    assert.ok(live.rendered!.charts >= 1);
+    await vscode.commands.executeCommand('sbn.stopTraining', dir);
+    const end = await job.finished;
+    assert.strictEqual(end.type === 'done' && end.status, 'stopped', JSON.stringify(end));
   });
 
   test('Compare Runs overlays two finished runs, one colour per run, with a legend and a table', async () => {

@@ -3,7 +3,7 @@
 // exact-enumeration note), hovers and code lenses; a property test that analysis never throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
@@ -766,7 +766,7 @@ test('hover: JSON dense model, and layers before a broken one', () => {
 });
 
 test('code lenses: Train, Compare estimators and the totals on the name line', () => {
-  const a = analyzeModel(CONV_YAML, '/w/c.sbn.yaml', EVERYTHING);
+  const a = analyzeModel(`${CONV_YAML}train: { estimator: psa, epochs: 1, lr: 0.01 }\n`, '/w/c.sbn.yaml', EVERYTHING);
   const lenses = codeLenses(a);
   const line1 = { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } };
   assert.deepEqual(
@@ -789,6 +789,35 @@ test('code lenses: Train, Compare estimators and the totals on the name line', (
       ['Compare estimators', 0],
     ],
   );
+});
+
+test('code lenses: no Train for a file without a train section (gradient evaluation), Compare estimators stays', () => {
+  const a = analyzeModel(CONV_YAML, '/w/c.sbn.yaml', EVERYTHING);
+  assert.ok(a.model, 'the file parses');
+  assert.deepEqual(
+    codeLenses(a).map((l) => l.title),
+    ['Compare estimators', '409,034 params · 4,960 binary units'],
+  );
+  const toyFile = join(ROOT, 'examples', 'toy2d-gradeval.sbn.json');
+  const toy = analyzeModel(readFileSync(toyFile, 'utf8'), toyFile, EVERYTHING);
+  assert.deepEqual(
+    codeLenses(toy).map((l) => l.command),
+    ['sbn.compareEstimators', undefined],
+  );
+  const trainable = join(ROOT, 'examples', 'toy2d.sbn.json');
+  assert.equal(codeLenses(analyzeModel(readFileSync(trainable, 'utf8'), trainable, EVERYTHING))[0].title, '▶ Train');
+});
+
+test('exact enumeration: no note on a file that trains (only gradient evaluation asks for exact gradients)', () => {
+  const wide = MNIST_YAML.replace('units: 16', 'units: 64');
+  assert.equal(analyzeModel(wide, '/w/m.sbn.yaml', EVERYTHING).problems.length, 1);
+  const training = `${wide}train: { estimator: psa, epochs: 1, lr: 0.01 }\n`;
+  assert.deepEqual(analyzeModel(training, '/w/m.sbn.yaml', EVERYTHING).problems, []);
+  for (const f of readdirSync(join(ROOT, 'examples')).filter((f) => /\.sbn\.(json|yaml)$/.test(f))) {
+    const file = join(ROOT, 'examples', f);
+    const codes = analyzeModel(readFileSync(file, 'utf8'), file, EVERYTHING).problems.map((p) => p.code);
+    assert.ok(!codes.includes('exact-too-large'), `${f}: ${codes.join(', ')}`);
+  }
 });
 
 // ---------------------------------------------------------------- never throws, ranges inside the document

@@ -605,6 +605,65 @@ test('dashboard page: light and high-contrast themes, an empty run, Stop and exp
 });
 
 test(
+  "export: the PNG draws each chart's legend (every entry's swatch in its colour) above the plot",
+  { skip },
+  async () => {
+    const probe = await openPanel('dashboard');
+    try {
+      const r = await feed(probe, [fullSnapshot('dashboard')]);
+      assert.ok(r.charts >= 5);
+      await probe.page.click('#export-png');
+      const png = (await probe.sent()).find(
+        (m): m is Extract<WebviewToHost, { type: 'export'; format: 'png' }> =>
+          m.type === 'export' && m.format === 'png',
+      );
+      assert.ok(png, 'the page sent a PNG');
+      fs.mkdirSync(shots, { recursive: true });
+      fs.writeFileSync(
+        path.join(shots, 'export-dashboard.png'),
+        Buffer.from(png.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'),
+      );
+      // the PNG decoded in the page; at each legend entry's swatch (the layout chartsPng uses) the entry's colour
+      const found = await probe.page.evaluate<{ label: string; color: number[]; seen: number[] }[]>(`(async () => {
+      const img = new Image();
+      img.src = ${JSON.stringify(png.dataUrl)};
+      await img.decode();
+      const cv = document.createElement('canvas');
+      cv.width = img.width;
+      cv.height = img.height;
+      const ctx = cv.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const rgb = (css) => {
+        const c = document.createElement('canvas').getContext('2d');
+        c.fillStyle = css;
+        c.fillRect(0, 0, 1, 1);
+        return [...c.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+      };
+      const dpr = window.devicePixelRatio || 1;
+      const chart = window.sbnPanel.charts().find((c) => c.canvas());
+      const layout = chart.legendLayout(chart.canvas().width / dpr);
+      const titleH = Math.round(22 * dpr);
+      const top = titleH * 1.5 + titleH;
+      const left = Math.round(12 * dpr);
+      return layout.items.filter((e) => !e.off).map((e) => {
+        const x = Math.round(left + (e.x + 8) * dpr);
+        const y = Math.round(top + (e.y + 9) * dpr) - 1;
+        return { label: e.label, color: rgb(e.color), seen: [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)] };
+      });
+    })()`);
+      assert.ok(found.length >= 1, 'the first chart has legend entries');
+      for (const f of found) {
+        const d = Math.max(...f.color.map((v, i) => Math.abs(v - f.seen[i])));
+        assert.ok(d <= 40, `legend entry "${f.label}": swatch ${f.seen.join(',')}, expected ${f.color.join(',')}`);
+      }
+      assert.deepEqual(probe.errors, []);
+    } finally {
+      await probe.page.close();
+    }
+  },
+);
+
+test(
   'export: the SVG is well-formed and draws every series the charts draw (same points); ' +
     'the JSON round-trips the series',
   { skip },
@@ -857,7 +916,7 @@ test(
         last: { runDir: '/projects/demo/runs/x', name: 'toy2d-old', status: 'finished' },
       });
       const idle = await probe.rendered(1);
-      assert.deepEqual(idle.extras, { idle: 1, running: 0, stop: 0 });
+      assert.deepEqual(idle.extras, { idle: 1, running: 0, stop: 0, staleSparks: 0 });
       assert.ok(await probe.page.locator('#empty:not([hidden]) #new-model').isVisible(), 'New Model File shown');
       assert.match((await probe.page.locator('#empty').textContent()) ?? '', /Train Model/);
       assert.match((await probe.page.locator('#empty').textContent()) ?? '', /toy2d-old \(finished\)/);
@@ -869,7 +928,7 @@ test(
       const snap = stream[0] as Extract<HostToWebview, { type: 'snapshot' }>;
       assert.deepEqual(Object.keys(snap.series).sort(), ['objective', 'validation/acc_e']);
       const r = await feed(probe, stream);
-      assert.deepEqual(r.extras, { idle: 0, running: 1, stop: 1 });
+      assert.deepEqual(r.extras, { idle: 0, running: 1, stop: 1, staleSparks: 0 });
       assert.ok((r.points.objective ?? 0) > 100 && (r.points['validation/acc_e'] ?? 0) > 20, JSON.stringify(r.points));
       assert.equal(r.charts, 2);
       const stats = await canvasStats(probe.page, '.spark canvas');
@@ -900,6 +959,15 @@ test(
       await probe.page.waitForTimeout(200);
       assert.ok(await probe.page.locator('#new-model').isVisible());
       assert.ok(!(await probe.page.locator('#running').isVisible()));
+      // the next run, before its first record: "waiting for data…", none of the previous run's curves
+      const next = await feed(probe, [
+        { ...snap, run: { ...snap.run, name: 'toy2d-next', runDir: '/projects/demo/runs/next', step: 0 }, series: {} },
+      ]);
+      assert.deepEqual(next.extras, { idle: 0, running: 1, stop: 1, staleSparks: 0 });
+      assert.equal(next.charts, 0);
+      assert.equal(await probe.page.locator('.spark canvas').count(), 0, 'no sparkline of the previous run');
+      assert.equal(await probe.page.locator('.spark.spark-empty').count(), 2);
+      await probe.page.screenshot({ path: path.join(shots, 'webview-activeRun-next.png'), fullPage: true });
     } finally {
       await probe.page.close();
     }

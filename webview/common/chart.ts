@@ -86,6 +86,26 @@ export function align(list: SeriesPayload[]): { x: number[]; ys: (number | null)
 
 type LegendEntry = { spec: ChartSeriesSpec; row: HTMLElement; value: HTMLElement; idx: number[] };
 
+/** One legend entry of an export (Chart.legendLayout): what to draw and where, in CSS pixels from the legend's top. */
+export interface LegendItem {
+  key: string;
+  label: string;
+  color: string;
+  dash?: number[];
+  points: boolean;
+  off: boolean;
+  x: number;
+  y: number;
+}
+
+/** Height of one legend row in the exports (CSS pixels). */
+export const LEGEND_ROW = 18;
+
+/** Width of an export's legend entry: swatch, gap, label (11 px text, about 6.2 px a character), gap. */
+function legendItemWidth(label: string): number {
+  return 22 + 6.2 * label.length + 12;
+}
+
 /** A titled uPlot chart card with a themed legend that shows values at the (synced) cursor. */
 /** An x axis of labelled positions 0, 1, 2…: a tick and a label at each. */
 function categoryAxis(labels: string[]): Partial<uPlot.Axis> {
@@ -371,6 +391,36 @@ export class Chart {
   }
 
   /**
+   * The legend as the SVG and the PNG exports draw it: per entry its swatch (colour, dash, dot), its label with the
+   * value shown, whether it is hidden, and its place (CSS pixels) in rows wrapped to `width`; `height`: of all rows.
+   */
+  legendLayout(width: number): { items: LegendItem[]; height: number } {
+    let x = 0;
+    let y = 0;
+    const items = this.legend.map((e): LegendItem => {
+      const label = `${e.spec.label}${e.value.textContent ? ` ${e.value.textContent}` : ''}`;
+      const w = legendItemWidth(label);
+      if (x > 0 && x + w > width) {
+        x = 0;
+        y += LEGEND_ROW;
+      }
+      const item: LegendItem = {
+        key: e.spec.key,
+        label,
+        color: this.theme.colors[e.spec.color],
+        dash: e.spec.dash,
+        points: !!e.spec.points,
+        off: e.row.classList.contains('off'),
+        x,
+        y,
+      };
+      x += w;
+      return item;
+    });
+    return { items, height: items.length ? y + LEGEND_ROW : 0 };
+  }
+
+  /**
    * The chart as SVG elements (a vector rendering of what the canvas shows): the chart's title, its legend, the
    * grid, ticks and tick labels of both axes as uPlot laid them out, the x axis label, and one <path class="series">
    * per drawn uPlot series (a polyline; points-only series as a path of dots) clipped to the plot area. `x`, `y`: the
@@ -385,7 +435,6 @@ export class Chart {
     const H = u.height;
     const out: string[] = [];
     const titleH = 20;
-    const legendRow = 18;
     const attrs = (o: Record<string, string | number | undefined>) =>
       Object.entries(o)
         .filter(([, v]) => v !== undefined && v !== '')
@@ -402,44 +451,33 @@ export class Chart {
       'font-weight': 600,
     });
     out.push(`<text${titleAttrs}>${escapeHtml(this.spec.title)}</text>`);
-    // legend: swatch, label and the value shown, wrapped to the chart's width
-    let lx = 0;
-    let ly = titleH;
-    const legendItems: string[] = [];
-    for (const e of this.legend) {
-      const label = `${e.spec.label}${e.value.textContent ? ` ${e.value.textContent}` : ''}`;
-      const w = 22 + 6.2 * label.length + 12;
-      if (lx > 0 && lx + w > W) {
-        lx = 0;
-        ly += legendRow;
-      }
-      const color = t.colors[e.spec.color];
-      const off = e.row.classList.contains('off');
-      const cy = ly + legendRow / 2;
-      const swatch = e.spec.points
-        ? `<circle${attrs({ cx: lx + 8, cy, r: 3.5, fill: color })}/>`
+    // legend: swatch, label and the value shown, wrapped to the chart's width (as the PNG draws it)
+    const legend = this.legendLayout(W);
+    const legendItems = legend.items.map((e) => {
+      const cy = titleH + e.y + LEGEND_ROW / 2;
+      const swatch = e.points
+        ? `<circle${attrs({ cx: e.x + 8, cy, r: 3.5, fill: e.color })}/>`
         : `<line${attrs({
-            x1: lx,
+            x1: e.x,
             y1: cy,
-            x2: lx + 16,
+            x2: e.x + 16,
             y2: cy,
-            stroke: color,
+            stroke: e.color,
             'stroke-width': 2,
-            'stroke-dasharray': e.spec.dash?.join(' '),
+            'stroke-dasharray': e.dash?.join(' '),
           })}/>`;
-      const itemAttrs = attrs({ class: 'legend-item', 'data-key': e.spec.key, opacity: off ? 0.45 : undefined });
+      const itemAttrs = attrs({ class: 'legend-item', 'data-key': e.key, opacity: e.off ? 0.45 : undefined });
       const textAttrs = attrs({
-        x: lx + 22,
+        x: e.x + 22,
         y: cy + 4,
         fill: t.foreground,
         'font-family': t.fontFamily,
         'font-size': 11,
       });
-      legendItems.push(`<g${itemAttrs}>${swatch}<text${textAttrs}>${escapeHtml(label)}</text></g>`);
-      lx += w;
-    }
+      return `<g${itemAttrs}>${swatch}<text${textAttrs}>${escapeHtml(e.label)}</text></g>`;
+    });
     out.push(`<g class="legend">${legendItems.join('')}</g>`);
-    const top = ly + (this.legend.length ? legendRow : 0) + 4;
+    const top = titleH + legend.height + 4;
     // the plot: canvas-sized group, plot area = uPlot's bbox (canvas pixels / dpr)
     const bx = u.bbox.left / dpr;
     const by = u.bbox.top / dpr;

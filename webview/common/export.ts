@@ -2,6 +2,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { post } from './vscodeApi';
 import { el, toast } from './format';
+import { LEGEND_ROW, type LegendItem } from './chart';
 import { escapeHtml } from '../../src/html';
 import type { Theme } from './theme';
 
@@ -12,18 +13,23 @@ export interface ExportableChart {
   points: Record<string, number>;
   canvas(): HTMLCanvasElement | undefined;
   svg(x0: number, y0: number, clipId: string): { markup: string; width: number; height: number } | undefined;
+  /** The legend wrapped to `width` CSS pixels, as the SVG has it; a chart without one (the bars) leaves it out. */
+  legendLayout?(width: number): { items: LegendItem[]; height: number };
 }
 
-/** One PNG of the given charts stacked in a grid (titles included), on the editor background. */
+/** One PNG of the given charts stacked in a grid (titles and legends included), on the editor background. */
 export function chartsPng(charts: ExportableChart[], title: string, theme: Theme): string | undefined {
   const drawn = charts
     .map((c) => ({ c, canvas: c.canvas() }))
     .filter((d): d is { c: ExportableChart; canvas: HTMLCanvasElement } => !!d.canvas && d.canvas.width > 0);
   if (!drawn.length) return undefined;
   const cols = drawn.length > 1 ? 2 : 1;
-  const cw = Math.max(...drawn.map((d) => d.canvas.width));
-  const ch = Math.max(...drawn.map((d) => d.canvas.height));
   const dpr = window.devicePixelRatio || 1;
+  const cw = Math.max(...drawn.map((d) => d.canvas.width));
+  // each chart's legend wrapped to the chart's width (CSS pixels), as the SVG has it
+  const legends = drawn.map((d) => d.c.legendLayout?.(d.canvas.width / dpr) ?? { items: [], height: 0 });
+  const lh = Math.ceil(Math.max(...legends.map((l) => l.height)) * dpr);
+  const ch = Math.max(...drawn.map((d) => d.canvas.height)) + lh;
   const titleH = Math.round(22 * dpr);
   const gap = Math.round(12 * dpr);
   const rows = Math.ceil(drawn.length / cols);
@@ -43,9 +49,47 @@ export function chartsPng(charts: ExportableChart[], title: string, theme: Theme
     ctx.fillStyle = theme.foreground;
     ctx.font = `${Math.round(12 * dpr)}px ${theme.fontFamily}`;
     ctx.fillText(d.c.spec.title, x, y + titleH / 2);
-    ctx.drawImage(d.canvas, x, y + titleH);
+    drawLegend(ctx, legends[i].items, x, y + titleH, dpr, theme);
+    ctx.drawImage(d.canvas, x, y + titleH + lh);
   });
   return out.toDataURL('image/png');
+}
+
+/** A chart's legend (Chart.legendLayout) on a canvas at (x, y), scaled by `dpr`: swatches and labels. */
+function drawLegend(
+  ctx: CanvasRenderingContext2D,
+  items: LegendItem[],
+  x: number,
+  y: number,
+  dpr: number,
+  theme: Theme,
+): void {
+  ctx.save();
+  ctx.textBaseline = 'middle';
+  ctx.font = `${Math.round(11 * dpr)}px ${theme.fontFamily}`;
+  for (const e of items) {
+    const left = x + e.x * dpr;
+    const cy = y + (e.y + LEGEND_ROW / 2) * dpr;
+    ctx.globalAlpha = e.off ? 0.45 : 1;
+    ctx.strokeStyle = e.color;
+    ctx.fillStyle = e.color;
+    if (e.points) {
+      ctx.beginPath();
+      ctx.arc(left + 8 * dpr, cy, 3.5 * dpr, 0, 2 * Math.PI);
+      ctx.fill();
+    } else {
+      ctx.lineWidth = 2 * dpr;
+      ctx.setLineDash((e.dash ?? []).map((v) => v * dpr));
+      ctx.beginPath();
+      ctx.moveTo(left, cy);
+      ctx.lineTo(left + 16 * dpr, cy);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    ctx.fillStyle = theme.foreground;
+    ctx.fillText(e.label, left + 22 * dpr, cy);
+  }
+  ctx.restore();
 }
 
 /**

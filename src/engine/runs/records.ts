@@ -328,6 +328,11 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export interface StatusRecord {
   status: RunStatus;
   detail?: string;
+  /**
+   * The step the run ended at (stopped, finished): it may be past the last step record of metrics.jsonl, which are
+   * written at log points only; readers show the larger of the two.
+   */
+  step?: number;
   /** The process that wrote it, and its machine. */
   pid: number;
   hostname: string;

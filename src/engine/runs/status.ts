@@ -39,12 +39,13 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-export function writeStatus(dir: string, status: RunStatus, detail?: string): StatusRecord {
+export function writeStatus(dir: string, status: RunStatus, detail?: string, step?: number): StatusRecord {
   if (!RUN_STATUSES.includes(status))
     throw new Error(`unknown run status "${status}" (one of ${RUN_STATUSES.join(', ')})`);
   const rec: StatusRecord = {
     status,
     ...(detail !== undefined ? { detail } : {}),
+    ...(step !== undefined ? { step } : {}),
     pid: process.pid,
     hostname: os.hostname(),
     updated: new Date().toISOString(),
@@ -75,6 +76,7 @@ export function readStatus(dir: string): StatusInfo {
   const info: StatusInfo = {
     status: r.status as RunStatus,
     ...(typeof r.detail === 'string' ? { detail: r.detail } : {}),
+    ...(typeof r.step === 'number' && Number.isSafeInteger(r.step) && r.step >= 0 ? { step: r.step } : {}),
     pid: typeof r.pid === 'number' ? r.pid : 0,
     hostname: typeof r.hostname === 'string' ? r.hostname : '',
     updated: typeof r.updated === 'string' ? r.updated : '',

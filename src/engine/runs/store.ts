@@ -517,11 +517,11 @@ export class RunStore {
     return readCheckpoint(this.dir, which);
   }
 
-  /** Write status.json atomically (with this process's pid and host, and the time). */
-  setStatus(status: RunStatus, detail?: string): void {
+  /** Write status.json atomically (with this process's pid and host, and the time; `step`: where the run ended). */
+  setStatus(status: RunStatus, detail?: string, step?: number): void {
     this.live();
     this.syncMetrics();
-    writeStatus(this.dir, status, detail);
+    writeStatus(this.dir, status, detail, step);
   }
 
   /** Replace config.json atomically (a resume that changes the number of epochs records it there). */

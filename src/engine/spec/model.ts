@@ -186,6 +186,17 @@ function copyTrain(t: TrainSpec): TrainSpec {
   };
 }
 
+/** Why a model file without a `train` section cannot be trained (the CLI and the editor say it alike). */
+export const NO_TRAIN_SECTION = 'the model file has no train section (estimator, lr, epochs, …)';
+
+/**
+ * Whether a model file can be trained: it has a `train` section (a file without one, like toy2d-gradeval, is for
+ * gradient evaluation). Undefined (a file that does not parse): offered, so that training reports its problems.
+ */
+export function canTrain(model: ModelSpec | undefined): boolean {
+  return model === undefined || model.train !== undefined;
+}
+
 /** Display names of the hidden layers, explicit or default, in order. */
 export function hiddenLayerNames(model: ModelSpec): string[] {
   return model.layers.map((l, i) => l.name ?? defaultLayerName(l.type, i));

@@ -11,6 +11,7 @@ import { checkpointParamsProblem } from '../model/network';
 import * as os from 'node:os';
 import { memoryProblem, parseModelText } from '../spec';
 import { formatPath } from '../spec/sourceMap';
+import { NO_TRAIN_SECTION } from '../spec/model';
 import {
   CONFIG_FILE,
   RunStore,
@@ -44,10 +45,7 @@ export interface RunConfig {
 }
 
 export function buildRunConfig(model: ModelSpec, modelFile: string, overrides: Partial<TrainSpec> = {}): RunConfig {
-  if (!model.train)
-    throw new ConfigError(
-      `${modelFile}: train: the model file has no train section (estimator, lr, epochs, …) — see examples/`,
-    );
+  if (!model.train) throw new ConfigError(`${modelFile}: train: ${NO_TRAIN_SECTION} — see examples/`);
   if (!model.data)
     throw new ConfigError(`${modelFile}: data: the model file has no data section (dataset, …) — see examples/`);
   const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
@@ -293,7 +291,7 @@ export async function runSession(
   }
   if (result.status === 'stopped') {
     result = { ...result, message: `stopped at step ${result.step}; ${describeResume(store.dir)}` };
-    store.setStatus('stopped', result.message);
+    store.setStatus('stopped', result.message, result.step);
   }
   const summary = summarise(store.dir, result, backend, (Date.now() - started) / 1000);
   store.writeSummary(summary);

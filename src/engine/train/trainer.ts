@@ -479,7 +479,7 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
   const stopNow = (): TrainResult => {
     const epoch = epochsNow();
     checkpoint(epoch, 'latest');
-    store?.setStatus('stopped', `stopped at step ${s.step}`);
+    store?.setStatus('stopped', `stopped at step ${s.step}`, s.step);
     return { status: 'stopped', step: s.step, epoch, lr: learningRate(s.lr, epoch, t.epochs) };
   };
   try {
@@ -561,7 +561,7 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
     const final: Record<string, SbnMetrics> = {};
     const m = await evaluate('test', s.epochsDone);
     if (m) final.test = m;
-    store?.setStatus('finished');
+    store?.setStatus('finished', undefined, s.step);
     return {
       status: 'finished',
       step: s.step,

@@ -1,5 +1,6 @@
 // Code lenses of a model file, from its analysis (no vscode): ▶ Train, Compare estimators and the model's totals,
 // on the line of the top-level `name` (line 0 when there is none).
+import { canTrain } from '../../engine/spec/model';
 import { count, type ModelAnalysis, type Range } from './analysis';
 
 export type LensCommand = 'sbn.trainModel' | 'sbn.compareEstimators';
@@ -21,19 +22,21 @@ export function totalsTitle(params: number, binaryUnits: number): string {
 
 /**
  * The lenses of a model file. `commands: false` (Restricted Mode, where training is not allowed) leaves out Train
- * and Compare estimators; the totals appear when every layer can be inferred.
+ * and Compare estimators, and Train is offered only to a file with a `train` section (canTrain); the totals appear
+ * when every layer can be inferred.
  */
 export function codeLenses(analysis: ModelAnalysis, options: { commands?: boolean } = {}): LensSpec[] {
   const line = analysis.nameRange?.start.line ?? 0;
   const range: Range = { start: { line, character: 0 }, end: { line, character: 0 } };
   const lenses: LensSpec[] = [];
   if (options.commands ?? true) {
-    lenses.push({
-      range,
-      title: TRAIN_TITLE,
-      command: 'sbn.trainModel',
-      tooltip: 'Train this model (SBN: Train Model)',
-    });
+    if (canTrain(analysis.model))
+      lenses.push({
+        range,
+        title: TRAIN_TITLE,
+        command: 'sbn.trainModel',
+        tooltip: 'Train this model (SBN: Train Model)',
+      });
     lenses.push({
       range,
       title: COMPARE_TITLE,

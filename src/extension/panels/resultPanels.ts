@@ -11,6 +11,7 @@ import type { EstimatorComparisonView, HostToWebview, RunEvaluationView, Webview
 import type { RunManager } from '../runManager';
 import { comparisonCsv, evaluationCsv } from './resultsData';
 import { WebviewPanelHost, type PanelState } from './webviewHost';
+import { confirmExport } from '../exportNotice';
 
 export const ESTIMATOR_COMPARISON_VIEW_TYPE = 'sbn.estimatorComparison';
 export const RUN_EVALUATION_VIEW_TYPE = 'sbn.runEvaluation';
@@ -110,6 +111,7 @@ abstract class ResultPanel<V extends ResultView> extends WebviewPanelHost<{ expo
       this.stats.exports++;
       this.deps.log.info(`exported ${target.fsPath}`);
       this.post({ type: 'exported', ok: true, file: vscode.workspace.asRelativePath(target) });
+      void confirmExport(target, `The ${what.filter} export`);
     } catch (e) {
       this.post({ type: 'exported', ok: false, message: (e as Error).message });
     }

@@ -17,6 +17,7 @@ import {
   type LiveRun,
 } from './seriesStore';
 import { WebviewPanelHost, type PanelState } from './webviewHost';
+import { confirmExport } from '../exportNotice';
 
 export interface PanelDescriptor {
   kind: PanelKind;
@@ -31,11 +32,14 @@ export interface PanelDescriptor {
 export type { PanelState } from './webviewHost';
 
 /** The save dialog of each export format. */
-const EXPORTS: Record<Extract<WebviewToHost, { type: 'export' }>['format'], { filter: string; title: string }> = {
-  png: { filter: 'PNG image', title: 'Save the charts as PNG' },
-  svg: { filter: 'SVG image', title: 'Save the charts as SVG' },
-  csv: { filter: 'CSV', title: 'Save the series as CSV (full resolution)' },
-  json: { filter: 'JSON', title: 'Save the series as JSON (full resolution)' },
+const EXPORTS: Record<
+  Extract<WebviewToHost, { type: 'export' }>['format'],
+  { filter: string; title: string; what: string }
+> = {
+  png: { filter: 'PNG image', title: 'Save the charts as PNG', what: 'PNG of the charts' },
+  svg: { filter: 'SVG image', title: 'Save the charts as SVG', what: 'SVG of the charts' },
+  csv: { filter: 'CSV', title: 'Save the series as CSV (full resolution)', what: 'CSV of the series' },
+  json: { filter: 'JSON', title: 'Save the series as JSON (full resolution)', what: 'JSON of the series' },
 };
 
 export interface PanelDeps {
@@ -139,6 +143,7 @@ export class RunPanel extends WebviewPanelHost {
       await vscode.workspace.fs.writeFile(target, bytes);
       this.deps.log.info(`exported ${target.fsPath}`);
       this.post({ type: 'exported', ok: true, file: vscode.workspace.asRelativePath(target) });
+      void confirmExport(target, what.what);
     } catch (e) {
       this.post({ type: 'exported', ok: false, message: (e as Error).message });
     }

@@ -1,5 +1,6 @@
 // The note on models too large for exact enumeration, with the limits of estimators/exactCost.ts.
 import { EXACT_MAX_UNITS, exactCost } from '../../../engine/estimators/exactCost';
+import { canTrain } from '../../../engine/spec/model';
 import type { ModelSpec } from '../../../engine/spec/types';
 import { locate, startOfFile, type Context } from './context';
 import { count } from './geometry';
@@ -9,7 +10,12 @@ import type { LayerInfo, Problem } from './types';
 export const EXACT_NOTE_TAIL =
   'gradient comparisons (Compare Estimators) cannot use the exact gradient as their reference for it';
 
+/**
+ * The note, only where the file asks for exact gradients: a gradient-evaluation file (no `train` section), whose
+ * comparisons take the exact gradient as their reference. Training (and its diagnostics) never enumerates.
+ */
 export function checkExact(ctx: Context, model: ModelSpec, layers: LayerInfo[]): Problem[] {
+  if (canTrain(model)) return [];
   const widest = layers
     .filter((l) => l.geometry.binaryUnits > 0)
     .reduce<LayerInfo | undefined>(

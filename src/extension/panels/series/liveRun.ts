@@ -19,6 +19,7 @@ import {
 } from '../../../engine/runs';
 import type { RunState, RunStatus } from '../../../webviewProtocol';
 import { RunSeries } from './runSeries';
+import { etaSeconds, runStep } from '../../../engine/runs/progress';
 
 /** What the window knows of a run besides its folder (a RunManager job training it). */
 export interface LiveJobInfo {
@@ -40,7 +41,7 @@ export class LiveRun {
   private timer: NodeJS.Timeout | undefined;
   private nudgeTimer: NodeJS.Timeout | undefined;
   private lastPoll = 0;
-  private statusCache: { status: RunStatus; detail?: string } = { status: 'unknown' };
+  private statusCache: { status: RunStatus; detail?: string; step?: number } = { status: 'unknown' };
   private config: { estimator?: string; epochs?: number; model?: string } = {};
   private backend: string | undefined;
   private backendFacts: { detail?: string; kernels?: string } = {};
@@ -135,14 +136,18 @@ export class LiveRun {
       this.lastError = (e as Error).message;
     }
     if (this.readMeta()) changed = true;
-    let status: { status: RunStatus; detail?: string };
+    let status: { status: RunStatus; detail?: string; step?: number };
     try {
       const s = readStatus(this.runDir);
-      status = { status: s.status, detail: s.detail };
+      status = { status: s.status, detail: s.detail, step: s.step };
     } catch {
       status = { status: 'unknown' };
     }
-    if (status.status !== this.statusCache.status || status.detail !== this.statusCache.detail) {
+    if (
+      status.status !== this.statusCache.status ||
+      status.detail !== this.statusCache.detail ||
+      status.step !== this.statusCache.step
+    ) {
       if (this.config.estimator === undefined || this.backend === undefined || this.backendFacts.detail === undefined)
         this.readStatic();
       this.statusCache = status;
@@ -209,15 +214,13 @@ export class LiveRun {
   state(): RunState {
     const f = this.series.facts;
     const status = this.statusCache.status;
+    const step = runStep(f.step, status, this.statusCache.step);
     const stepsPerEpoch = f.stepsPerEpoch;
     const totalSteps =
       this.job?.totalSteps ??
       (this.config.epochs && stepsPerEpoch ? Math.round(this.config.epochs * stepsPerEpoch) : undefined);
     const live = status === 'running' || !!this.job?.canStop;
-    const eta =
-      live && totalSteps !== undefined && f.step !== undefined && f.stepsPerSecond
-        ? Math.max(0, (totalSteps - f.step) / f.stepsPerSecond)
-        : undefined;
+    const eta = live ? etaSeconds(totalSteps, step, f.stepsPerSecond) : undefined;
     return {
       runDir: this.runDir,
       name: runLabel({ name: this.name, meta: this.meta }),
@@ -231,7 +234,7 @@ export class LiveRun {
       kernels: this.backendFacts.kernels,
       epoch: f.epoch,
       epochs: this.config.epochs,
-      step: f.step,
+      step,
       totalSteps,
       stepsPerSecond: f.stepsPerSecond,
       etaSeconds: eta,

@@ -16,6 +16,7 @@ import {
   type SeriesPayload,
 } from '../../../webviewProtocol';
 import { DownsampledSeries } from './downsample';
+import { stepRate, type StepTime } from '../../../engine/runs/progress';
 
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -27,7 +28,7 @@ export interface RunFacts {
   epoch?: number;
   elapsed?: number;
   stepsPerEpoch?: number;
-  /** Steps per second over the last few step records. */
+  /** Steps per second over the last step records (engine/runs/progress.ts stepRate). */
   stepsPerSecond?: number;
   lastEval: NonNullable<RunState['lastEval']>;
   diverged?: string;
@@ -74,8 +75,8 @@ export class RunSeries {
   readonly histograms = new Map<string, HistogramTrack>();
   /** Bumped when extras (diagnostics, histograms) change. */
   extrasVersion = 0;
-  /** (step, elapsed) of every step record: the step rate, and its state before a resume. */
-  private stepTimes: { step: number; elapsed: number }[] = [];
+  /** (step, elapsed) of the step records since the run (or its last resume) started: the step rate. */
+  private stepTimes: StepTime[] = [];
 
   constructor(public maxPoints: number) {}
 
@@ -105,15 +106,11 @@ export class RunSeries {
         this.add(SERIES.objective, step, r.loss);
         this.add(SERIES.lr, step, r.lr);
         this.add(SERIES.samplesPerSecond, step, r.samplesPerSecond);
-        const elapsed = r.elapsed;
-        const times = this.stepTimes;
-        const prev = times[times.length - 1];
-        if (prev && step > prev.step && elapsed > prev.elapsed)
-          this.add(SERIES.stepsPerSecond, step, (step - prev.step) / (elapsed - prev.elapsed));
-        times.push({ step, elapsed });
-        const first = times[Math.max(0, times.length - 20)];
-        if (step > first.step && elapsed > first.elapsed)
-          this.facts.stepsPerSecond = (step - first.step) / (elapsed - first.elapsed);
+        // one figure: the chart's latest point is the header's steps/s (and, with the ETA, the status bar's)
+        this.stepTimes.push({ step, seconds: r.elapsed });
+        const rate = stepRate(this.stepTimes);
+        if (rate !== undefined) this.add(SERIES.stepsPerSecond, step, rate);
+        this.facts.stepsPerSecond = rate;
         if (r.epoch > 0 && step > 0) this.facts.stepsPerEpoch = step / r.epoch;
         break;
       }
@@ -227,9 +224,9 @@ export class RunSeries {
       const e = this.facts.lastEval[split];
       if (e && e.step > s) delete this.facts.lastEval[split];
     }
-    let keep = this.stepTimes.length;
-    while (keep > 0 && this.stepTimes[keep - 1].step > s) keep--;
-    this.stepTimes.length = keep;
+    // the resumed process's rate: not the time it took to start, nor the pause before it
+    this.stepTimes = [];
+    delete this.facts.stepsPerSecond;
     delete this.facts.diverged;
     this.extrasVersion++;
   }
