@@ -131,6 +131,27 @@ export interface NativeKernels {
     c1: number,
     c2: number,
   ): Float32Array;
+  /**
+   * A whole DSTE estimate of an all-dense network (native/src/dense_step.cc, cblas_sgemm; present only when the
+   * addon was built with OpenBLAS): x [rows·sizes[0]], sizes [n0, n1, …, nL, K], weights[k] [sizes[k+1]·sizes[k]]
+   * (a dense layer's [out, in]), biases[k] [sizes[k+1]], seeds[k] hidden layer k's counter stream (sampleStates' states
+   * for that seed), labels [rows] (class indices for 'nll', ±1 for 'logistic'), rows draw-major in `groups` draws.
+   * Returns the per-draw mean loss [groups] and every layer's per-draw weight [groups·out·in] and bias gradients.
+   */
+  denseStep?(
+    x: Float32Array,
+    sizes: number[],
+    groups: number,
+    weights: Float32Array[],
+    biases: Float32Array[],
+    seeds: number[],
+    on: number,
+    off: number,
+    meanScale: number,
+    noise: NoiseKind,
+    labels: Float32Array,
+    loss: OutputLoss,
+  ): { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;
