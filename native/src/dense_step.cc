@@ -14,6 +14,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime.h"
 #include "sampling.h"
 
 namespace sbn {
@@ -76,6 +78,10 @@ void affine(const float* x, const float* w, const float* bias, size_t rows, size
 }
 
 DenseStepOutput denseStep(const DenseStepInput& in) {
+  // OpenBLAS's own pool follows the kernels' thread count (SBN_KERNEL_THREADS, setThreads)
+  static std::atomic<int> blasThreads{0};
+  const int threads = std::max(1, currentThreads());
+  if (blasThreads.exchange(threads) != threads) openblas_set_num_threads(threads);
   const size_t L = in.sizes.size() - 2;  // hidden layers
   const size_t B = in.rows;
   std::vector<std::vector<float>> xs(L + 1), deriv(L);

@@ -180,7 +180,7 @@ export interface NativeKernels {
 
 export interface KernelsInfo {
   kind: 'native' | 'js';
-  /** e.g. "native (avx512, 2 threads)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
+  /** e.g. "native (avx512, 2 threads, OpenBLAS dense step)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
   detail: string;
   /** The addon is missing or failed to load (not switched off on purpose): a "cannot" the user may want to fix. */
   unavailable?: boolean;
@@ -259,7 +259,8 @@ export function kernelsInfo(): KernelsInfo {
   loaded ??= load();
   if (loaded.kernels && enabled) {
     const i = loaded.kernels.info();
-    return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'})` };
+    const blas = loaded.kernels.denseStep ? ', OpenBLAS dense step' : '';
+    return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'}${blas})` };
   }
   const why = !enabled && loaded.kernels ? 'native kernels switched off' : loaded.why;
   const unavailable = !loaded.kernels && loaded.why !== 'SBN_KERNELS=js';

@@ -160,3 +160,26 @@ test('the native dense step says which argument is wrong', { skip }, () => {
     /denseStep: weights\[0\] must be a Float32Array of out·in values/,
   );
 });
+
+test('the native dense step gives the same bits with 1, 2 and 3 threads', { skip }, () => {
+  const kernels = nativeKernels()!;
+  const data = new Rng(3);
+  const sizes = [96, 200, 150, 10];
+  const rows = 64;
+  const x = data.normals(rows * sizes[0]);
+  const weights = sizes.slice(1).map((out, k) => data.normals(out * sizes[k]).map((v) => v * 0.1));
+  const biases = sizes.slice(1).map((out) => data.normals(out));
+  const labels = Float32Array.from({ length: rows }, () => data.int(10));
+  const run = (threads: number) => {
+    kernels.setThreads(threads);
+    const r = kernels.denseStep!(x, sizes, 2, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll');
+    return [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer)));
+  };
+  try {
+    const one = run(1);
+    assert.deepEqual(run(2), one);
+    assert.deepEqual(run(3), one);
+  } finally {
+    kernels.setThreads(0);
+  }
+});

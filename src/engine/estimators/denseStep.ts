@@ -12,8 +12,12 @@ import type { Batch, GradientEstimate } from './types';
 /** The addon when it has the dense step. */
 export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep'>>;
 
-/** The native dense step when it can run `net` (the addon has it and the network is all-dense), else undefined. */
+/**
+ * The native dense step when it can run `net` (the addon has it and the network is all-dense), else undefined.
+ * SBN_DENSE_STEP=tfjs keeps DSTE on the tfjs path with the other native kernels on (for comparisons and benchmarks).
+ */
 export function denseStepKernel(net: Network): DenseStepKernel | undefined {
+  if ((process.env.SBN_DENSE_STEP ?? '').toLowerCase() === 'tfjs') return undefined;
   const kernels = nativeKernels();
   if (!kernels?.denseStep) return undefined;
   const allDense = net.geometry.every((g) => g.kind === 'dense' && g.inShape.length === 1);

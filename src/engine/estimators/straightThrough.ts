@@ -54,7 +54,9 @@ export const dste: Estimator = {
   estimate: (net, batch, rng) => {
     // all-dense networks take the native step when the addon has it (denseStep.ts); the tfjs path is the reference
     const native = denseStepKernel(net);
-    return native ? nativeDenseDste(native, net, batch, rng) : straightThroughEstimate(net, batch, rng, expectedStateDerivative);
+    return native
+      ? nativeDenseDste(native, net, batch, rng)
+      : straightThroughEstimate(net, batch, rng, expectedStateDerivative);
   },
 };
 
