@@ -40,9 +40,19 @@ struct DenseStepInput {
   bool nllLoss;
 };
 
+/** Where the results go (the caller's arrays: the ArrayBuffers handed to JavaScript, so nothing is copied). */
 struct DenseStepOutput {
-  std::vector<float> loss;  // [groups]
-  std::vector<std::vector<float>> weights, biases;
+  float* loss;                          // [groups]
+  std::vector<float*> weights, biases;  // [groups·out·in], [groups·out] per layer
+};
+
+/**
+ * The step's intermediate arrays, grow-only and kept per thread from call to call: fresh multi-megabyte buffers per
+ * call cost page faults the OS zero-fills (docs/kernels.md "Memory").
+ */
+struct Workspace {
+  std::vector<std::vector<float>> xs, deriv;
+  std::vector<float> a, p, logits, e, g, scratch, rowLoss;
 };
 
 constexpr float kSqrt1_2 = 0.70710678118654752440f;
@@ -50,18 +60,17 @@ constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
 /** e ← ∂E/∂a of one layer (rows × out) into its parameter gradients: per group, Wgrad = (e/N)ᵀ x and the mean of e. */
 void paramGradient(const DenseStepInput& in, const float* e, const float* x, size_t nIn, size_t nOut,
-                   std::vector<float>& scratch, std::vector<float>& gW, std::vector<float>& gb) {
+                   std::vector<float>& scratch, float* gW, float* gb) {
   const size_t n = in.rows / in.groups;
   const float fn = static_cast<float>(n);
   scratch.resize(in.rows * nOut);
   for (size_t i = 0; i < in.rows * nOut; i++) scratch[i] = e[i] / fn;
-  gW.assign(in.groups * nOut * nIn, 0.0f);
-  gb.assign(in.groups * nOut, 0.0f);
+  std::fill(gb, gb + in.groups * nOut, 0.0f);
   for (size_t g = 0; g < in.groups; g++) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(nOut), static_cast<int>(nIn),
                 static_cast<int>(n), 1.0f, scratch.data() + g * n * nOut, static_cast<int>(nOut), x + g * n * nIn,
-                static_cast<int>(nIn), 0.0f, gW.data() + g * nOut * nIn, static_cast<int>(nIn));
-    float* b = gb.data() + g * nOut;
+                static_cast<int>(nIn), 0.0f, gW + g * nOut * nIn, static_cast<int>(nIn));
+    float* b = gb + g * nOut;
     for (size_t r = g * n; r < (g + 1) * n; r++)
       for (size_t j = 0; j < nOut; j++) b[j] += e[r * nOut + j];
     for (size_t j = 0; j < nOut; j++) b[j] /= fn;
@@ -77,15 +86,20 @@ void affine(const float* x, const float* w, const float* bias, size_t rows, size
     for (size_t j = 0; j < nOut; j++) a[r * nOut + j] += bias[j];
 }
 
-DenseStepOutput denseStep(const DenseStepInput& in) {
+void denseStep(const DenseStepInput& in, const DenseStepOutput& out) {
   // OpenBLAS's own pool follows the kernels' thread count (SBN_KERNEL_THREADS, setThreads)
   static std::atomic<int> blasThreads{0};
   const int threads = std::max(1, currentThreads());
   if (blasThreads.exchange(threads) != threads) openblas_set_num_threads(threads);
   const size_t L = in.sizes.size() - 2;  // hidden layers
   const size_t B = in.rows;
-  std::vector<std::vector<float>> xs(L + 1), deriv(L);
-  std::vector<float> a, p;
+  thread_local Workspace ws;
+  auto& xs = ws.xs;
+  auto& deriv = ws.deriv;
+  auto& a = ws.a;
+  auto& p = ws.p;
+  if (xs.size() < L + 1) xs.resize(L + 1);
+  if (deriv.size() < L) deriv.resize(L);
   for (size_t k = 0; k < L; k++) {
     const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
     const float* x = k == 0 ? in.x : xs[k].data();
@@ -110,7 +124,12 @@ DenseStepOutput denseStep(const DenseStepInput& in) {
   // output layer and loss
   const size_t nLast = in.sizes[L], K = in.sizes[L + 1];
   const float* xLast = L == 0 ? in.x : xs[L].data();
-  std::vector<float> logits(B * K), e(B * K), rowLoss(B);
+  auto& logits = ws.logits;
+  auto& e = ws.e;
+  auto& rowLoss = ws.rowLoss;
+  logits.resize(B * K);
+  e.resize(B * K);
+  rowLoss.resize(B);
   affine(xLast, in.weights[L], in.biases[L], B, nLast, K, logits.data());
   for (size_t r = 0; r < B; r++) {
     const float* eta = logits.data() + r * K;
@@ -132,18 +151,15 @@ DenseStepOutput denseStep(const DenseStepInput& in) {
     for (size_t c = 0; c < K; c++) d[c] = std::exp(eta[c] - lse) - (c == label ? 1.0f : 0.0f);
     rowLoss[r] = lse - eta[label];
   }
-  DenseStepOutput out;
-  out.weights.resize(L + 1);
-  out.biases.resize(L + 1);
   const size_t n = B / in.groups;
-  out.loss.assign(in.groups, 0.0f);
   for (size_t g = 0; g < in.groups; g++) {
     float s = 0.0f;
     for (size_t r = g * n; r < (g + 1) * n; r++) s += rowLoss[r];
     out.loss[g] = s / static_cast<float>(n);
   }
   // backward: e holds ∂E/∂a of the layer being handled
-  std::vector<float> scratch, g;
+  auto& scratch = ws.scratch;
+  auto& g = ws.g;
   for (size_t k = L + 1; k-- > 0;) {
     const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
     const float* x = k == 0 ? in.x : xs[k].data();
@@ -157,7 +173,6 @@ DenseStepOutput denseStep(const DenseStepInput& in) {
                 0.0f, g.data(), static_cast<int>(nIn));
     e.swap(g);
   }
-  return out;
 }
 
 // ---- N-API glue ----
@@ -197,20 +212,14 @@ bool text(napi_env env, napi_value v, std::string* out) {
   return true;
 }
 
-napi_value copyOut(napi_env env, const std::vector<float>& v) {
+/** A new Float32Array of `length` values; *data points at them. */
+napi_value newF32(napi_env env, size_t length, float** data) {
   napi_value buffer, array;
   void* raw = nullptr;
-  napi_create_arraybuffer(env, v.size() * sizeof(float), &raw, &buffer);
-  std::copy(v.begin(), v.end(), static_cast<float*>(raw));
-  napi_create_typedarray(env, napi_float32_array, v.size(), buffer, 0, &array);
+  if (napi_create_arraybuffer(env, length * sizeof(float), &raw, &buffer) != napi_ok) return nullptr;
+  if (napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array) != napi_ok) return nullptr;
+  *data = static_cast<float*>(raw);
   return array;
-}
-
-napi_value arrayOf(napi_env env, const std::vector<std::vector<float>>& vs) {
-  napi_value arr;
-  napi_create_array_with_length(env, vs.size(), &arr);
-  for (size_t i = 0; i < vs.size(); i++) napi_set_element(env, arr, static_cast<uint32_t>(i), copyOut(env, vs[i]));
-  return arr;
 }
 
 }  // namespace
@@ -290,18 +299,31 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
       if (!(y >= 0 && y < static_cast<float>(K) && y == std::floor(y)))
         return fail(env, "labels must be class indices 0…" + std::to_string(K - 1));
     }
-  DenseStepOutput out;
+  DenseStepOutput out{};
+  napi_value obj, lossArray, weights, biases;
+  napi_create_object(env, &obj);
+  napi_create_array_with_length(env, layers, &weights);
+  napi_create_array_with_length(env, layers, &biases);
+  if (!(lossArray = newF32(env, in.groups, &out.loss))) return nullptr;
+  for (uint32_t k = 0; k < layers; k++) {
+    float *w, *b;
+    napi_value vw = newF32(env, in.groups * in.sizes[k + 1] * in.sizes[k], &w);
+    napi_value vb = newF32(env, in.groups * in.sizes[k + 1], &b);
+    if (!vw || !vb) return nullptr;
+    napi_set_element(env, weights, k, vw);
+    napi_set_element(env, biases, k, vb);
+    out.weights.push_back(w);
+    out.biases.push_back(b);
+  }
   try {
-    out = denseStep(in);
+    denseStep(in, out);
   } catch (const std::exception& e) {
     napi_throw_error(env, nullptr, (std::string("denseStep: ") + e.what()).c_str());
     return nullptr;
   }
-  napi_value obj;
-  napi_create_object(env, &obj);
-  napi_set_named_property(env, obj, "loss", copyOut(env, out.loss));
-  napi_set_named_property(env, obj, "weights", arrayOf(env, out.weights));
-  napi_set_named_property(env, obj, "biases", arrayOf(env, out.biases));
+  napi_set_named_property(env, obj, "loss", lossArray);
+  napi_set_named_property(env, obj, "weights", weights);
+  napi_set_named_property(env, obj, "biases", biases);
   return obj;
 }
 
