@@ -15,7 +15,7 @@
           "cflags_cc": ["-Wno-maybe-uninitialized", "-Wno-uninitialized"],
           "libraries": ["-ldl"]
         }],
-        ["OS=='linux' and <!(python3 detect_blas.py)==1", {
+        ["OS=='linux' and <!pymod_do_main(detect_blas)==1", {
           "defines": ["SBN_HAVE_BLAS"],
           "libraries": ["-lopenblas"]
         }]

@@ -17,7 +17,11 @@ import { denseStepKernel } from '../../src/engine/estimators/denseStep';
 import { disposeEstimate, type GradientEstimate } from '../../src/engine/estimators/types';
 import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 
-const skip = nativeKernels()?.denseStep ? false : `native dense step unavailable: ${kernelsInfo().detail}`;
+const skip = nativeKernels()?.denseStep
+  ? false
+  : nativeKernels()
+    ? 'the native kernels were built without OpenBLAS (libopenblas-dev; then node scripts/build-kernels.mjs --force)'
+    : `native kernels unavailable: ${kernelsInfo().detail}`;
 
 before(async () => {
   await initBackend();
