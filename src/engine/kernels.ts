@@ -254,12 +254,20 @@ export function setNativeKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
+/**
+ * Whether DSTE may take the addon's native dense step (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps it on the
+ * tfjs path with the other native kernels on (for comparisons and benchmarks).
+ */
+export function nativeDenseStepAllowed(): boolean {
+  return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tfjs';
+}
+
 /** Which implementation PSA's backward products use, for logs and benchmark records. */
 export function kernelsInfo(): KernelsInfo {
   loaded ??= load();
   if (loaded.kernels && enabled) {
     const i = loaded.kernels.info();
-    const blas = loaded.kernels.denseStep ? ', OpenBLAS dense step' : '';
+    const blas = loaded.kernels.denseStep && nativeDenseStepAllowed() ? ', OpenBLAS dense step' : '';
     return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'}${blas})` };
   }
   const why = !enabled && loaded.kernels ? 'native kernels switched off' : loaded.why;

@@ -4,7 +4,7 @@
 // compares the two); this one is chosen when the addon was built with a BLAS, is switched on, and every affine layer
 // is dense with a flat input.
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernels, type NativeKernels } from '../kernels';
+import { nativeDenseStepAllowed, nativeKernels, type NativeKernels } from '../kernels';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import type { Batch, GradientEstimate } from './types';
@@ -13,11 +13,11 @@ import type { Batch, GradientEstimate } from './types';
 export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep'>>;
 
 /**
- * The native dense step when it can run `net` (the addon has it and the network is all-dense), else undefined.
- * SBN_DENSE_STEP=tfjs keeps DSTE on the tfjs path with the other native kernels on (for comparisons and benchmarks).
+ * The native dense step when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it off, and the
+ * network is all-dense), else undefined.
  */
 export function denseStepKernel(net: Network): DenseStepKernel | undefined {
-  if ((process.env.SBN_DENSE_STEP ?? '').toLowerCase() === 'tfjs') return undefined;
+  if (!nativeDenseStepAllowed()) return undefined;
   const kernels = nativeKernels();
   if (!kernels?.denseStep) return undefined;
   const allDense = net.geometry.every((g) => g.kind === 'dense' && g.inShape.length === 1);
