@@ -4,7 +4,7 @@
       "target_name": "sbn_kernels",
       "sources": [
         "src/addon.cc", "src/runtime.cc", "src/drivers.cc", "src/noise_models.cc", "src/last_layer.cc",
-        "src/sampling.cc", "src/optimizer.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc"
+        "src/sampling.cc", "src/optimizer.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc", "src/dense_step.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-fno-exceptions"],
@@ -14,6 +14,10 @@
         ["OS=='linux'", {
           "cflags_cc": ["-Wno-maybe-uninitialized", "-Wno-uninitialized"],
           "libraries": ["-ldl"]
+        }],
+        ["OS=='linux' and <!pymod_do_main(detect_blas)==1", {
+          "defines": ["SBN_HAVE_BLAS"],
+          "libraries": ["-lopenblas"]
         }]
       ],
       "xcode_settings": {

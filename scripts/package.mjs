@@ -47,7 +47,7 @@ mkdirSync(join(stage, 'dist', 'native-src', 'tfjs-node'), { recursive: true });
 for (const f of ['package.json', 'binding.gyp', 'binding'])
   cpSync(join(tfjsNodeDir, f), join(stage, 'dist', 'native-src', 'tfjs-node', f), { recursive: true });
 mkdirSync(join(stage, 'dist', 'native-src', 'kernels'), { recursive: true });
-for (const f of ['binding.gyp', 'src'])
+for (const f of ['binding.gyp', 'detect_blas.py', 'src'])
   cpSync(join(root, 'native', f), join(stage, 'dist', 'native-src', 'kernels', f), { recursive: true });
 
 // the panels' browser code (built by scripts/build.mjs into dist/webview/)

@@ -29,6 +29,8 @@
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
 //   tfDevices(libPath) → [{ name, type, memoryBytes }]: the devices libtensorflow lists (tf_devices.cc)
 //   preload(paths) → true: dlopen(RTLD_GLOBAL) of CUDA libraries before a GPU libtensorflow loads (tf_devices.cc)
+//   denseStep(…) → a whole DSTE estimate of an all-dense network with cblas_sgemm (dense_step.cc; only when
+//       binding.gyp found OpenBLAS)
 //
 // noise: 'logistic' (vectorised, float32) or 'normal' (scalar float64 erfc path).
 // ISA: AVX-512F, else AVX2+FMA, else scalar, from the CPU at load time; SBN_KERNEL_ISA=scalar|avx2|avx512 or
@@ -515,6 +517,9 @@ napi_value ExpThroughput(napi_env env, napi_callback_info info) {
 
 napi_value TfDevices(napi_env env, napi_callback_info info);  // tf_devices.cc
 napi_value Preload(napi_env env, napi_callback_info info);    // tf_devices.cc
+#ifdef SBN_HAVE_BLAS
+napi_value DenseStep(napi_env env, napi_callback_info info);  // dense_step.cc (only with a CBLAS)
+#endif
 
 }  // namespace sbn
 
@@ -537,6 +542,9 @@ NAPI_MODULE_INIT() {
       {"expThroughput", nullptr, sbn::ExpThroughput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tfDevices", nullptr, sbn::TfDevices, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"preload", nullptr, sbn::Preload, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+#ifdef SBN_HAVE_BLAS
+      {"denseStep", nullptr, sbn::DenseStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+#endif
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -131,6 +131,27 @@ export interface NativeKernels {
     c1: number,
     c2: number,
   ): Float32Array;
+  /**
+   * A whole DSTE estimate of an all-dense network (native/src/dense_step.cc, cblas_sgemm; present only when the
+   * addon was built with OpenBLAS): x [rows·sizes[0]], sizes [n0, n1, …, nL, K], weights[k] [sizes[k+1]·sizes[k]]
+   * (a dense layer's [out, in]), biases[k] [sizes[k+1]], seeds[k] hidden layer k's counter stream (sampleStates' states
+   * for that seed), labels [rows] (class indices for 'nll', ±1 for 'logistic'), rows draw-major in `groups` draws.
+   * Returns the per-draw mean loss [groups] and every layer's per-draw weight [groups·out·in] and bias gradients.
+   */
+  denseStep?(
+    x: Float32Array,
+    sizes: number[],
+    groups: number,
+    weights: Float32Array[],
+    biases: Float32Array[],
+    seeds: number[],
+    on: number,
+    off: number,
+    meanScale: number,
+    noise: NoiseKind,
+    labels: Float32Array,
+    loss: OutputLoss,
+  ): { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;
@@ -159,7 +180,7 @@ export interface NativeKernels {
 
 export interface KernelsInfo {
   kind: 'native' | 'js';
-  /** e.g. "native (avx512, 2 threads)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
+  /** e.g. "native (avx512, 2 threads, OpenBLAS dense step)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
   detail: string;
   /** The addon is missing or failed to load (not switched off on purpose): a "cannot" the user may want to fix. */
   unavailable?: boolean;
@@ -233,12 +254,21 @@ export function setNativeKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
+/**
+ * Whether DSTE may take the addon's native dense step (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps it on the
+ * tfjs path with the other native kernels on (for comparisons and benchmarks).
+ */
+export function nativeDenseStepAllowed(): boolean {
+  return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tfjs';
+}
+
 /** Which implementation PSA's backward products use, for logs and benchmark records. */
 export function kernelsInfo(): KernelsInfo {
   loaded ??= load();
   if (loaded.kernels && enabled) {
     const i = loaded.kernels.info();
-    return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'})` };
+    const blas = loaded.kernels.denseStep && nativeDenseStepAllowed() ? ', OpenBLAS dense step' : '';
+    return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'}${blas})` };
   }
   const why = !enabled && loaded.kernels ? 'native kernels switched off' : loaded.why;
   const unavailable = !loaded.kernels && loaded.why !== 'SBN_KERNELS=js';

@@ -124,6 +124,7 @@ function newStore(name: string, spec: ModelSpec) {
 const variant = (extra: object) => ('baseline' in extra ? ` with its ${String(extra.baseline)} baseline` : '');
 for (const [estimator, extra] of [
   ['psa', {}],
+  ['dste', {}],
   ['reinforce', { baseline: 'mean' }],
   ['reinforce', { baseline: 'input' }],
 ] as const)

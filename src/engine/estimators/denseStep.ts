@@ -1,0 +1,57 @@
+// DSTE on an all-dense network as one native call (issue 16; native/src/dense_step.cc): the forward products, the
+// counter-stream states, the loss's gradient and the backward products with OpenBLAS instead of ~70 TensorFlow.js ops
+// and their read-backs. The tfjs path of straightThrough.ts stays the reference (test/unit/kernelsDenseStep.test.ts
+// compares the two); this one is chosen when the addon was built with a BLAS, is switched on, and every affine layer
+// is dense with a flat input.
+import * as tf from '@tensorflow/tfjs';
+import { nativeDenseStepAllowed, nativeKernels, type NativeKernels } from '../kernels';
+import type { Network } from '../model/network';
+import type { Rng } from '../rng';
+import type { Batch, GradientEstimate } from './types';
+
+/** The addon when it has the dense step. */
+export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep'>>;
+
+/**
+ * The native dense step when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it off, and the
+ * network is all-dense), else undefined.
+ */
+export function denseStepKernel(net: Network): DenseStepKernel | undefined {
+  if (!nativeDenseStepAllowed()) return undefined;
+  const kernels = nativeKernels();
+  if (!kernels?.denseStep) return undefined;
+  const allDense = net.geometry.every((g) => g.kind === 'dense' && g.inShape.length === 1);
+  return allDense ? (kernels as DenseStepKernel) : undefined;
+}
+
+/**
+ * DSTE's estimate (straightThrough.ts `dste`) by the native step: one seed per hidden layer drawn from `rng` in layer
+ * order, as the tfjs path's sampleStates draws them, so both paths consume the stream alike.
+ */
+export function nativeDenseDste(kernels: DenseStepKernel, net: Network, batch: Batch, rng: Rng): GradientEstimate {
+  const L = net.geometry.length - 1;
+  const sizes = [batch.x.shape[1]!, ...net.geometry.map((g) => (g.kind === 'dense' ? g.units : 0))];
+  const seeds = Array.from({ length: L }, () => rng.seed53());
+  const r = kernels.denseStep(
+    batch.x.dataSync() as Float32Array,
+    sizes,
+    batch.groups,
+    net.layers.map((p) => p.weight.dataSync() as Float32Array),
+    net.layers.map((p) => p.bias.dataSync() as Float32Array),
+    seeds,
+    net.coding.on,
+    net.coding.off,
+    net.coding.meanScale,
+    net.noise.kind,
+    batch.y.dataSync() as Float32Array,
+    net.spec.output.loss,
+  );
+  const G = batch.groups;
+  return {
+    loss: tf.tensor1d(r.loss, 'float32'),
+    layers: r.weights.map((w, k) => ({
+      weight: tf.tensor3d(w, [G, sizes[k + 1], sizes[k]], 'float32'),
+      bias: tf.tensor2d(r.biases[k], [G, sizes[k + 1]], 'float32'),
+    })),
+  };
+}

@@ -1,0 +1,189 @@
+// test-backends: each
+// The native dense DSTE step (native/src/dense_step.cc via src/engine/estimators/denseStep.ts) against the tfjs path
+// it replaces (straightThrough.ts, the reference): on random all-dense networks, both codings, logistic and normal
+// noise, both output losses, one draw and several, the loss and every weight and bias gradient agree within float
+// tolerance (1e-5 of the largest reference value per tensor) and both paths consume the random stream alike. The
+// states are sampled from the same counter stream: a differing state would move a gradient far beyond tolerance.
+// Skipped, with the reason, when the addon was built without a BLAS or SBN_KERNELS=js.
+import { after, before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/engine/backend';
+import { kernelsInfo, nativeKernels, setNativeKernelsEnabled } from '../../src/engine/kernels';
+import { disposeNetwork, initNetwork } from '../../src/engine/model/network';
+import { Rng } from '../../src/engine/rng';
+import { dste } from '../../src/engine/estimators/straightThrough';
+import { denseStepKernel } from '../../src/engine/estimators/denseStep';
+import { disposeEstimate, type GradientEstimate } from '../../src/engine/estimators/types';
+import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
+
+const skip = nativeKernels()?.denseStep
+  ? false
+  : nativeKernels()
+    ? 'the native kernels were built without OpenBLAS (libopenblas-dev; then node scripts/build-kernels.mjs --force)'
+    : `native kernels unavailable: ${kernelsInfo().detail}`;
+
+before(async () => {
+  await initBackend();
+});
+after(() => setNativeKernelsEnabled(true));
+
+function spec(states: StateCoding, noise: NoiseKind, loss: OutputLoss, sizes: number[]): ModelSpec {
+  return {
+    name: 'dense-step',
+    input: { shape: [sizes[0]] },
+    states,
+    noise,
+    layers: sizes.slice(1, -1).map((units) => ({ type: 'dense' as const, units })),
+    output: { units: sizes[sizes.length - 1], loss },
+  };
+}
+
+function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < e.length; i++) {
+    scale = Math.max(scale, Math.abs(e[i]));
+    worst = Math.max(worst, Math.abs(a[i] - e[i]));
+  }
+  assert.ok(scale > 0, `${what}: the reference is all zeros (the case tests nothing)`);
+  assert.ok(worst <= 1e-5 * scale, `${what}: max |native − tfjs| = ${worst} > 1e-5 × ${scale}`);
+}
+
+const CASES: {
+  states: StateCoding;
+  noise: NoiseKind;
+  loss: OutputLoss;
+  sizes: number[];
+  rows: number;
+  groups: number;
+}[] = [
+  { states: 'pm1', noise: 'logistic', loss: 'nll', sizes: [37, 29, 23, 5], rows: 32, groups: 1 },
+  { states: '01', noise: 'logistic', loss: 'nll', sizes: [37, 29, 23, 5], rows: 32, groups: 4 },
+  { states: 'pm1', noise: 'normal', loss: 'nll', sizes: [20, 64, 10], rows: 24, groups: 3 },
+  { states: '01', noise: 'normal', loss: 'logistic', sizes: [16, 31, 17, 9, 1], rows: 16, groups: 1 },
+  { states: 'pm1', noise: 'logistic', loss: 'logistic', sizes: [50, 40, 1], rows: 64, groups: 2 },
+  { states: 'pm1', noise: 'logistic', loss: 'nll', sizes: [784, 128, 128, 10], rows: 64, groups: 1 },
+];
+
+for (const c of CASES) {
+  const name = `${c.states} ${c.noise} ${c.loss} ${c.sizes.join('-')}, ${c.rows} rows in ${c.groups} draw(s)`;
+  test(`native dense DSTE step equals the tfjs path: ${name}`, { skip }, () => {
+    const net = initNetwork(spec(c.states, c.noise, c.loss, c.sizes), new Rng(11));
+    const data = new Rng(23);
+    const x = tf.tensor2d(data.normals(c.rows * c.sizes[0]), [c.rows, c.sizes[0]]);
+    const K = c.sizes[c.sizes.length - 1];
+    const labels = Float32Array.from({ length: c.rows }, () => (c.loss === 'nll' ? data.int(K) : data.int(2) * 2 - 1));
+    const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
+    assert.ok(denseStepKernel(net), 'the native step is chosen for an all-dense network');
+    const rngNative = new Rng(5);
+    const rngTfjs = new Rng(5);
+    let native: GradientEstimate | undefined;
+    let reference: GradientEstimate | undefined;
+    try {
+      native = dste.estimate(net, batch, rngNative);
+      setNativeKernelsEnabled(false);
+      assert.equal(denseStepKernel(net), undefined, 'switched off with the native kernels');
+      reference = dste.estimate(net, batch, rngTfjs);
+      setNativeKernelsEnabled(true);
+      assert.equal(rngNative.seed53(), rngTfjs.seed53(), 'both paths draw the same seeds from the stream');
+      assertClose(native.loss, reference.loss, 'loss');
+      assert.equal(native.layers.length, reference.layers.length);
+      native.layers.forEach((l, k) => {
+        assertClose(l.weight, reference!.layers[k].weight, `layer ${k} weight`);
+        assertClose(l.bias, reference!.layers[k].bias, `layer ${k} bias`);
+      });
+    } finally {
+      setNativeKernelsEnabled(true);
+      if (native) disposeEstimate(native);
+      if (reference) disposeEstimate(reference);
+      tf.dispose([x, batch.y]);
+      disposeNetwork(net);
+    }
+  });
+}
+
+test('the native dense step is not chosen for a network with a conv layer', { skip }, () => {
+  const conv: ModelSpec = {
+    name: 'conv',
+    input: { shape: [1, 6, 6] },
+    states: 'pm1',
+    noise: 'logistic',
+    layers: [
+      { type: 'conv', filters: 2, kernel: 3 },
+      { type: 'dense', units: 5 },
+    ],
+    output: { units: 3, loss: 'nll' },
+  };
+  const net = initNetwork(conv, new Rng(1));
+  assert.equal(denseStepKernel(net), undefined);
+  disposeNetwork(net);
+});
+
+test('the native dense step says which argument is wrong', { skip }, () => {
+  const kernels = nativeKernels()!;
+  const w = new Float32Array(6);
+  const b = new Float32Array(3);
+  assert.throws(
+    () =>
+      kernels.denseStep!(
+        new Float32Array(4),
+        [2, 3],
+        1,
+        [w],
+        [b],
+        [],
+        1,
+        -1,
+        2,
+        'logistic',
+        new Float32Array([0, 5]),
+        'nll',
+      ),
+    /denseStep: labels must be class indices 0…2/,
+  );
+  assert.throws(
+    () =>
+      kernels.denseStep!(
+        new Float32Array(4),
+        [2, 3],
+        1,
+        [new Float32Array(5)],
+        [b],
+        [],
+        1,
+        -1,
+        2,
+        'logistic',
+        b,
+        'nll',
+      ),
+    /denseStep: weights\[0\] must be a Float32Array of out·in values/,
+  );
+});
+
+test('the native dense step gives the same bits with 1, 2 and 3 threads', { skip }, () => {
+  const kernels = nativeKernels()!;
+  const data = new Rng(3);
+  const sizes = [96, 200, 150, 10];
+  const rows = 64;
+  const x = data.normals(rows * sizes[0]);
+  const weights = sizes.slice(1).map((out, k) => data.normals(out * sizes[k]).map((v) => v * 0.1));
+  const biases = sizes.slice(1).map((out) => data.normals(out));
+  const labels = Float32Array.from({ length: rows }, () => data.int(10));
+  const run = (threads: number) => {
+    kernels.setThreads(threads);
+    const r = kernels.denseStep!(x, sizes, 2, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll');
+    return [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer)));
+  };
+  try {
+    const one = run(1);
+    assert.deepEqual(run(2), one);
+    assert.deepEqual(run(3), one);
+  } finally {
+    kernels.setThreads(0);
+  }
+});
