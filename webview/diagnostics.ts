@@ -26,6 +26,7 @@ import {
   followRun,
   colorOf,
   dashOf,
+  rmseVsMChart,
 } from './common';
 
 interface DiagnosticsState extends BaseViewState, ViewOptions {}
@@ -175,20 +176,10 @@ function build(layers: string[], estimators: string[], M: number[]): void {
     charts.push(
       new Chart(
         mGrid,
-        {
-          id: `m-rmse-${layer}`,
-          title: `${layer} · relative RMSE`,
-          logX: true,
-          logY: true,
-          markers: true,
-          xLabel: 'M (samples)',
-          xName: 'M =',
-          height: 190,
-          series: [
-            ...seriesSpecs(estimators, (e) => `m/rmse/${layer}/${e}`),
-            { key: sqrtReferenceKey(layer), label: '∝ 1/√M', color: 'gray', dash: [2, 4], width: 1 },
-          ],
-        },
+        rmseVsMChart(
+          layer,
+          seriesSpecs(estimators, (e) => `m/rmse/${layer}/${e}`),
+        ),
         theme,
         toggle,
       ),

@@ -30,6 +30,7 @@ import {
   valuesTable,
   type BaseViewState,
   type ExportableChart,
+  rmseVsMChart,
 } from './common';
 
 interface ComparisonState extends BaseViewState {
@@ -173,24 +174,7 @@ function build(v: EstimatorComparisonView): void {
       color: colorOf(e.estimator, i),
       dash: dashOf(e.estimator),
     }));
-    lines.push(
-      new Chart(
-        linesGrid,
-        {
-          id: `m-rmse-${layer}`,
-          title: `${layer} · relative RMSE`,
-          logX: true,
-          logY: true,
-          markers: true,
-          xLabel: 'M (samples)',
-          xName: 'M =',
-          height: 190,
-          series: [...specs, { key: sqrtReferenceKey(layer), label: '∝ 1/√M', color: 'gray', dash: [2, 4], width: 1 }],
-        },
-        theme,
-        toggle,
-      ),
-    );
+    lines.push(new Chart(linesGrid, rmseVsMChart(layer, specs), theme, toggle));
   }
 }
 
