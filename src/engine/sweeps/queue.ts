@@ -312,7 +312,9 @@ export class QueueSweepExecutor implements SweepExecutor {
       }
       if (state === 'failed') {
         pending.delete(job.jobId);
-        report(job, 'failed', { reason: found.failedReason || 'the job failed', worker: last?.worker });
+        // the job may have failed between getJob and getState: its reason is then only in a fresh read
+        const reason = found.failedReason || (await queue.getJob(job.jobId))?.failedReason;
+        report(job, 'failed', { reason: reason || 'the job failed', worker: last?.worker });
         return;
       }
       const progress = isRecord(found.progress) ? (found.progress as unknown as JobProgressRecord) : undefined;
