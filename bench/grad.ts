@@ -27,7 +27,7 @@ import { createEstimator, disposeEstimate, ESTIMATOR_NAMES, type EstimatorName }
 import { exactGradient } from '../src/engine/estimators/exact';
 import type { ModelSpec } from '../src/engine/spec/types';
 import { AUTHORS_CHECKPOINTS_FILE, authorsReferenceDir } from '../src/cli/reference';
-import { bestOf, perBackend, writeResults } from './common';
+import { MLP_784_512_512_10 as MLP, bestOf, perBackend, writeResults } from './common';
 
 interface Row {
   backend: string;
@@ -48,17 +48,6 @@ const GRADEVAL: ModelSpec = {
     { type: 'dense', units: 5 },
   ],
   output: { units: 1, loss: 'logistic' },
-};
-const MLP: ModelSpec = {
-  name: 'mlp-784-512-512-10',
-  input: { shape: [784] },
-  states: 'pm1',
-  noise: 'logistic',
-  layers: [
-    { type: 'dense', units: 512 },
-    { type: 'dense', units: 512 },
-  ],
-  output: { units: 10, loss: 'nll' },
 };
 
 /**
