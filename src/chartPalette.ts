@@ -129,3 +129,30 @@ export const FAMILY_DASH: Partial<Record<EstimatorInfo['family'], number[]>> = {
   relaxation: [6, 3],
   'moment-propagation': [2, 3],
 };
+
+/**
+ * The heatmaps' colour map, the same in every theme: viridis (van der Walt & Smith, matplotlib's default), sequential
+ * and perceptually uniform — lightness rises steadily from dark purple to yellow, so "more" reads the same on a light
+ * and a dark background and in grey or to a colour-blind reader. Stops at 0, 1/8, …, 1.
+ */
+export const SEQUENTIAL_STOPS: readonly string[] = [
+  '#440154',
+  '#472c7a',
+  '#3b528b',
+  '#2c728e',
+  '#21918c',
+  '#28ae80',
+  '#5ec962',
+  '#addc30',
+  '#fde725',
+];
+
+/** The colour map at `t` ∈ [0, 1] (clamped), as `rgb(r, g, b)`: linear between the stops. */
+export function sequentialColor(t: number): string {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (SEQUENTIAL_STOPS.length - 1);
+  const i = Math.min(SEQUENTIAL_STOPS.length - 2, Math.floor(x));
+  const f = x - i;
+  const channels = (hex: string) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  const [a, b] = [channels(SEQUENTIAL_STOPS[i]), channels(SEQUENTIAL_STOPS[i + 1])];
+  return `rgb(${a.map((v, k) => Math.round(v + (b[k] - v) * f)).join(', ')})`;
+}

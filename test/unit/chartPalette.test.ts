@@ -6,7 +6,14 @@
 // too faint on a background, fails here.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { CHART_PALETTES, FAMILY_DASH, MIN_CONTRAST, type ThemeKind } from '../../src/chartPalette';
+import {
+  CHART_PALETTES,
+  FAMILY_DASH,
+  MIN_CONTRAST,
+  SEQUENTIAL_STOPS,
+  sequentialColor,
+  type ThemeKind,
+} from '../../src/chartPalette';
 import { ESTIMATORS, estimatorStyle, type ChartColor } from '../../src/estimators';
 
 type Rgb = [number, number, number];
@@ -157,4 +164,23 @@ test("the paper's methods that share a dash stay apart by colour for colour-blin
           );
         }
   }
+});
+
+test("the heatmaps' colour map is sequential: its lightness rises from end to end, in steps one can see", () => {
+  const lightness = (css: string) => {
+    const m = /^rgb\((\d+), (\d+), (\d+)\)$/.exec(css);
+    assert.ok(m, css);
+    const hex = '#' + [m[1], m[2], m[3]].map((v) => Number(v).toString(16).padStart(2, '0')).join('');
+    return lab(linearRgb(hex))[0];
+  };
+  const samples = Array.from({ length: 33 }, (_, i) => lightness(sequentialColor(i / 32)));
+  for (let i = 1; i < samples.length; i++)
+    assert.ok(samples[i] > samples[i - 1] + 1, `lightness falls or stalls at ${i}/32: ${samples.join(', ')}`);
+  assert.ok(samples[32] - samples[0] > 60, 'from dark to light');
+  assert.equal(sequentialColor(-1), sequentialColor(0));
+  assert.equal(sequentialColor(2), sequentialColor(1));
+  assert.equal(sequentialColor(0), 'rgb(68, 1, 84)');
+  assert.equal(sequentialColor(1), 'rgb(253, 231, 37)');
+  assert.equal(sequentialColor(NaN), sequentialColor(0));
+  assert.equal(SEQUENTIAL_STOPS.length, 9);
 });
