@@ -1,6 +1,7 @@
 // The training dashboard (TrainingDashboardPanel's page): loss, accuracy, learning rate, throughput and predictive
 // entropy over optimizer steps, with smoothing, a log-scale toggle, a cursor synced across the charts, the run
-// header with Stop, and PNG/SVG/CSV/JSON export. Data comes only from the host (src/webviewProtocol/).
+// header with Stop, and PNG/SVG/CSV/JSON export. Data comes only from the host (src/webviewProtocol/). A learning
+// rate constant over the run is a fact of the header, not a chart; the loss chart's epoch-mean dots have a toggle.
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
@@ -15,6 +16,7 @@ import {
   onThemeChange,
   readTheme,
   reportRendered,
+  saveState,
   startMessageLoop,
   type BaseViewState,
   type ChartSpec,
@@ -24,7 +26,13 @@ import {
   toggleHidden,
 } from './common';
 
-interface DashboardState extends BaseViewState, ViewOptions {}
+interface DashboardState extends BaseViewState, ViewOptions {
+  /** The user's choice for the loss chart's epoch-mean dots; unset: shown unless the run is long (see below). */
+  epochMeans?: boolean;
+}
+
+/** Past this many epochs the epoch-mean dots crowd the loss chart: off until the user turns them on. */
+const EPOCH_MEANS_MAX_EPOCHS = 20;
 
 const state = loadState<DashboardState>({ smoothing: 0.6, log: false, hidden: [] });
 
@@ -117,7 +125,7 @@ toolbar.append(
   ...viewControls(state, 'Log scale (loss, lr)', () => renderCharts()),
   exportButtons(
     () => `${data.run?.name ?? 'run'}-dashboard`,
-    () => charts,
+    () => shownCharts(),
     () => theme,
     () => `${data.run?.name ?? ''} — training`,
   ),
@@ -132,11 +140,34 @@ function toggle(key: string): void {
 }
 
 const charts = CHARTS.map((spec) => new Chart(grid, spec, theme, toggle));
+const chartById = (id: string) => charts.find((c) => c.spec.id === id)!;
+
+const epochMeansShown = () => state.epochMeans ?? !((data.run?.epochs ?? 0) > EPOCH_MEANS_MAX_EPOCHS);
+const epochMeansBox = document.createElement('vscode-checkbox') as HTMLElement & { checked: boolean };
+epochMeansBox.id = 'epoch-means';
+epochMeansBox.setAttribute('label', 'Epoch means');
+epochMeansBox.title = `The mean objective of each epoch (off by default past ${EPOCH_MEANS_MAX_EPOCHS} epochs)`;
+epochMeansBox.checked = epochMeansShown();
+epochMeansBox.addEventListener('change', () => {
+  state.epochMeans = epochMeansBox.checked;
+  saveState(state);
+  renderCharts();
+});
+chartById('loss').addControl(epochMeansBox);
+
+/** The charts shown: all but the learning rate's when it is constant (the header says it). */
+const shownCharts = () => charts.filter((c) => !c.card.hidden);
 
 function renderCharts(): void {
-  for (const c of charts) c.update(data.series, state);
+  chartById('lr').card.hidden = data.run?.constantLr !== undefined;
+  const means = epochMeansShown();
+  epochMeansBox.checked = means;
+  const series = means
+    ? data.series
+    : Object.fromEntries(Object.entries(data.series).filter(([k]) => k !== SERIES.epochObjective));
+  for (const c of shownCharts()) c.update(series, state);
   // a chart with no series at all (e.g. no evaluation yet) stays, showing "Waiting for data…"
-  reportRendered(charts);
+  reportRendered(shownCharts(), { epochMeans: means ? 1 : 0, lrChart: chartById('lr').card.hidden ? 0 : 1 });
 }
 
 onThemeChange(() => {
@@ -145,12 +176,16 @@ onThemeChange(() => {
   renderCharts();
 });
 
+let lastRunKey = '';
 startMessageLoop(data, (what) => {
   if (what.run) {
     followRun(state, header, data);
     document.title = data.run ? `Training: ${data.run.name}` : 'Training';
   }
-  if (what.series) renderCharts();
+  // the run's epochs and constant lr decide which charts and dots show
+  const runKey = JSON.stringify([data.run?.epochs, data.run?.constantLr]);
+  if (what.series || runKey !== lastRunKey) renderCharts();
+  lastRunKey = runKey;
 });
 
 // Debugging aid for tests (read-only): the data as received.

@@ -1,10 +1,12 @@
 // Layer statistics (LayerStatisticsPanel's page): from the run's `layerStats` records — per layer over training the
 // firing rate, mean unit entropy, pre-activation spread, saturation, weight and gradient norms; and for each hidden
-// layer a heatmap of its pre-activation histogram over time (drawn on a canvas, one column per record).
+// layer a heatmap of its pre-activation histogram over time (drawn on a canvas, one column per record) with its colour
+// bar: the colour map (src/chartPalette.ts) is the same in every theme, so the bar, not a word, says what it means.
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import { LAYER_STATS, SERIES, type HistogramTrack, type LayerStat } from '../src/webviewProtocol';
+import { sequentialColor } from '../src/chartPalette';
 import {
   Chart,
   PanelData,
@@ -18,7 +20,6 @@ import {
   reportRendered,
   saveState,
   startMessageLoop,
-  withAlpha,
   type BaseViewState,
   type ChartSpec,
   type ColorName,
@@ -85,7 +86,47 @@ const HEATMAP_TITLES: Record<HistogramTrack['kind'], string> = {
   firing: 'unit firing rates',
 };
 
-/** A histogram over time: x = records (steps), y = bins (min at the bottom), colour = density. */
+/** What a heatmap cell counts, per kind (the colour bar's caption). */
+const HEATMAP_COUNTS: Record<HistogramTrack['kind'], string> = {
+  pre: 'pre-activations in the bin',
+  weight: 'weights in the bin',
+  firing: 'units in the bin',
+};
+
+/**
+ * A cell's colour position: its count over its column's largest count, on a square-root scale (a bin with a hundredth
+ * of the maximum still shows).
+ */
+const colorPosition = (share: number) => Math.sqrt(share);
+/** The shares of the column's maximum the colour bar marks. */
+const COLOR_BAR_TICKS = [0, 0.1, 0.25, 0.5, 1];
+
+/** The colour bar under a heatmap: the colour map from 0 to the column's maximum, its ticks and what it counts. */
+function colorBar(kind: HistogramTrack['kind']): HTMLElement {
+  const bar = el('div', 'colorbar');
+  bar.setAttribute('role', 'img');
+  const caption = `${HEATMAP_COUNTS[kind]}, as a share of its column's largest count (square-root scale)`;
+  bar.setAttribute('aria-label', `colour scale: ${caption}, from 0 % to 100 %`);
+  const strip = el('canvas', 'colorbar-strip');
+  strip.width = 256;
+  strip.height = 1;
+  const ctx = strip.getContext('2d');
+  if (ctx)
+    for (let x = 0; x < strip.width; x++) {
+      ctx.fillStyle = sequentialColor(x / (strip.width - 1));
+      ctx.fillRect(x, 0, 1, 1);
+    }
+  const ticks = el('div', 'colorbar-ticks');
+  for (const share of COLOR_BAR_TICKS) {
+    const tick = el('span', 'colorbar-tick', `${Math.round(100 * share)} %`);
+    tick.style.left = `${(100 * colorPosition(share)).toFixed(2)}%`;
+    ticks.append(tick);
+  }
+  bar.append(strip, ticks, el('div', 'colorbar-caption', caption));
+  return bar;
+}
+
+/** A histogram over time: x = records (steps), y = bins (min at the bottom), colour = count (see its colour bar). */
 class Heatmap {
   readonly card: HTMLElement;
   readonly canvas: HTMLCanvasElement;
@@ -108,15 +149,15 @@ class Heatmap {
         'div',
         'chart-subtitle',
         kind === 'firing'
-          ? 'how many units fire how often, per record over training (each column scaled to its own maximum)'
-          : 'histogram per record over training; brighter = more values (each column scaled to its own maximum)',
+          ? 'how many units fire how often, per record over training; each column scaled to its own maximum'
+          : 'histogram per record over training; each column scaled to its own maximum',
       ),
     );
     this.canvas = el('canvas', 'heatmap');
     this.canvas.setAttribute('role', 'img');
     this.canvas.setAttribute('aria-label', `${layer} ${HEATMAP_TITLES[kind]} histogram over training`);
     this.axis = el('div', 'heatmap-axis');
-    this.card.append(this.canvas, this.axis);
+    this.card.append(this.canvas, this.axis, colorBar(kind));
     parent.append(this.card);
     this.resize = new ResizeObserver(() => this.draw());
     this.resize.observe(this.canvas);
@@ -151,9 +192,7 @@ class Heatmap {
       const counts = t.counts[c];
       const max = Math.max(1, ...counts);
       for (let b = 0; b < bins; b++) {
-        const v = counts[b] / max;
-        if (v <= 0) continue;
-        ctx.fillStyle = withAlpha(theme.colors.blue, 0.08 + 0.92 * Math.sqrt(v));
+        ctx.fillStyle = sequentialColor(colorPosition(counts[b] / max));
         ctx.fillRect(labelW + c * cw, h - (b + 1) * bh, Math.ceil(cw), Math.ceil(bh));
       }
     }
@@ -165,11 +204,18 @@ class Heatmap {
     const marks = t.min < 0 && t.max > 0 ? [t.max, 0, t.min] : [t.max, (t.min + t.max) / 2, t.min];
     for (const v of marks) ctx.fillText(fmt(v, 2), 2, Math.min(h - 6, Math.max(6, yOf(v))));
     if (t.min < 0 && t.max > 0) {
-      ctx.strokeStyle = theme.grid;
+      // the zero line, dashed in the text colour over a band of the background: it shows over both ends of the map
       ctx.beginPath();
       ctx.moveTo(labelW, yOf(0));
       ctx.lineTo(w, yOf(0));
+      ctx.strokeStyle = theme.background;
+      ctx.lineWidth = 3;
       ctx.stroke();
+      ctx.strokeStyle = theme.foreground;
+      ctx.lineWidth = 1;
+      ctx.setLineDash([4, 3]);
+      ctx.stroke();
+      ctx.setLineDash([]);
     }
     this.axis.replaceChildren(
       el('span', '', `step ${t.steps[0]}`),
@@ -256,6 +302,7 @@ function render(): void {
   }
   reportRendered(charts, {
     heatmaps: heatmaps.length,
+    colorBars: content.querySelectorAll('.chart-card .colorbar').length,
     histogramColumns: tracks.reduce((n, t) => n + t.steps.length, 0),
   });
 }

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../engine/files';
-import { CHART_COLORS_LIGHT } from '../chartPalette';
+import { CHART_PALETTES } from '../chartPalette';
 import { contentSecurityPolicy, escapeHtml } from '../html';
 import { reportPageHead } from './html';
 import {
@@ -18,9 +18,11 @@ import {
 } from '../engine/sweeps/report';
 
 const NONCE = 'sbn-sweep-report';
-/** The series' colours in turn, from the chart palette on the report's light background. */
+/** The chart palette's variant for the report's light background. */
+const PALETTE = CHART_PALETTES.light;
+/** The series' colours in turn. */
 const COLORS = (['blue', 'red', 'green', 'orange', 'purple', 'brown', 'pink', 'cyan', 'gray'] as const).map(
-  (c) => CHART_COLORS_LIGHT[c],
+  (c) => PALETTE.colors[c],
 );
 
 function fmt(v: number | null | undefined, digits = 4): string {
@@ -156,18 +158,20 @@ function table(r: SweepReport): string {
 }
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; background: #fff; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; }
+body { color: ${PALETTE.colors.foreground}; background: ${PALETTE.background}; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; font-size: 12.5px; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
 th { background: #f3f3f3; } tr.best td { background: #eaf6ea; font-weight: 600; }
 figure { display: inline-block; margin: 8px 16px 16px 0; vertical-align: top; }
-.axis { stroke: #444; } .tick { font-size: 11px; fill: #444; } .label { font-size: 12px; fill: #222; }
+.axis { stroke: ${PALETTE.colors.gray}; } .tick { font-size: 11px; fill: ${PALETTE.colors.gray}; }
+.label { font-size: 12px; fill: ${PALETTE.colors.foreground}; }
 .band { opacity: 0.15; stroke: none; } .line { fill: none; stroke-width: 1.8; }
 .bar { stroke-width: 1.2; opacity: 0.7; }
 .legend { list-style: none; padding: 0; margin: 4px 0; font-size: 12px; }
 .swatch { margin-right: 6px; }
-.empty { color: #777; }
+.empty { color: ${PALETTE.colors.gray}; }
 `;
 
 /** The report page: one file, styles inline, no script. */

@@ -26,6 +26,8 @@ export interface RunState {
   /** Fractional epoch of the last record. */
   epoch?: number;
   epochs?: number;
+  /** The learning rate when it is one fixed rate for the whole run (config.json); absent for a schedule or a search. */
+  constantLr?: number;
   step?: number;
   totalSteps?: number;
   stepsPerSecond?: number;

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import {
   METRICS_KINDS,
   SUMMARY_FIELDS,
+  configFacts,
   metricsKindNames,
   readManifest,
   readMetrics,
@@ -278,4 +279,21 @@ test('the writer checks each record with the validator readers use', () => {
   );
   run.close();
   assert.equal(readMetrics(run.dir).records.length, 1, 'nothing of the refused records was written');
+});
+
+test("config.json's facts: the learning rate counts as constant for a number or a constant schedule only", () => {
+  const lrOf = (lr: unknown) => configFacts({ train: { estimator: 'psa', epochs: 3, lr } }).train?.constantLr;
+  assert.equal(lrOf(0.03), 0.03);
+  assert.equal(lrOf({ schedule: 'constant', base: 0.1 }), 0.1);
+  assert.equal(lrOf({ schedule: 'cosine', base: 0.1 }), undefined);
+  assert.equal(lrOf({ schedule: 'step', base: 0.1, stepEpochs: 2, gamma: 0.5 }), undefined);
+  assert.equal(lrOf('search'), undefined);
+  assert.equal(lrOf({ search: { min: 1e-4 } }), undefined);
+  assert.equal(lrOf(-1), undefined);
+  assert.equal(lrOf('0.1'), undefined);
+  assert.deepEqual(configFacts({ train: { estimator: 'psa', epochs: 3, lr: 0.5 } }).train, {
+    estimator: 'psa',
+    epochs: 3,
+    constantLr: 0.5,
+  });
 });

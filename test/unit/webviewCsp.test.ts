@@ -27,6 +27,8 @@ import { reportPanelHtml } from '../../src/report/html';
 import { craftedTrainReport, HOSTILE, MARKER } from './helpers/craftedReport';
 import { comparisonView, evaluationView } from '../../src/extension/panels/resultsData';
 import type { DiagnosticsResult } from '../../src/engine/gradients/diagnostics';
+import { CHART_PALETTES, type ThemeKind } from '../../src/chartPalette';
+import { ESTIMATORS } from '../../src/estimators';
 
 const root = repoRoot();
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -603,6 +605,88 @@ test('dashboard page: light and high-contrast themes, an empty run, Stop and exp
     await probe.page.close();
   }
 });
+
+test('dashboard page: a constant lr is a header fact, not a chart; the Epoch means toggle', { skip }, async () => {
+  const probe = await openPanel('dashboard');
+  try {
+    // 40 epochs (> 20): the epoch-mean dots start off
+    const snap = fullSnapshot('dashboard') as Extract<HostToWebview, { type: 'snapshot' }>;
+    const r = await feed(probe, [{ ...snap, run: { ...snap.run, constantLr: 0.03 } }]);
+    assert.equal(r.extras?.lrChart, 0);
+    assert.equal(r.points.lr, undefined, 'no lr chart');
+    assert.equal(await probe.page.locator('[data-chart="lr"]').isVisible(), false);
+    assert.match((await probe.page.locator('.run-header .facts').textContent()) ?? '', /lr\s*0\.03 constant/);
+    assert.equal(r.extras?.epochMeans, 0);
+    assert.equal(r.points.epochObjective, undefined);
+    const before = (await probe.sent()).filter((m) => m.type === 'rendered').length;
+    await probe.page.click('#epoch-means');
+    const on = await probe.rendered(before + 1);
+    assert.equal(on.extras?.epochMeans, 1);
+    assert.ok((on.points.epochObjective ?? 0) > 10, JSON.stringify(on.points));
+    // a schedule: the chart, and no lr in the header
+    const r2 = await feed(probe, [{ type: 'runState', run: { ...snap.run, constantLr: undefined } }]);
+    assert.equal(r2.extras?.lrChart, 1);
+    assert.ok((r2.points.lr ?? 0) > 10);
+    assert.doesNotMatch((await probe.page.locator('.run-header .facts').textContent()) ?? '', /constant/);
+    assert.deepEqual(probe.errors, []);
+  } finally {
+    await probe.page.close();
+  }
+});
+
+test(
+  'diagnostics page in every theme kind: each estimator drawn in its colour of the chart palette',
+  { skip },
+  async () => {
+    const BODY: Record<ThemeKind, string> = {
+      dark: 'vscode-dark',
+      light: 'vscode-light',
+      'high-contrast': 'vscode-high-contrast',
+      'high-contrast-light': 'vscode-high-contrast-light',
+    };
+    for (const [kind, bodyClass] of Object.entries(BODY) as [ThemeKind, string][]) {
+      const palette = CHART_PALETTES[kind];
+      const vars = {
+        ...DARK,
+        '--vscode-editor-background': palette.background,
+        '--vscode-editorWidget-background': palette.background,
+        '--vscode-foreground': palette.colors.foreground,
+        '--vscode-charts-foreground': palette.colors.foreground,
+      };
+      const probe = await openPanel('diagnostics', vars, bodyClass);
+      try {
+        await feed(probe, [fullSnapshot('diagnostics')]);
+        // the legend's swatches name the palette's colours; the canvases hold pixels of them
+        const swatches = await probe.page.evaluate<Record<string, string>>(`Object.fromEntries(
+        [...document.querySelectorAll('.legend-item')].map((r) => [
+          r.querySelector('.legend-label').textContent,
+          r.querySelector('.swatch').style.getPropertyValue('--swatch'),
+        ]))`);
+        const pixels = new Set(
+          await probe.page.evaluate<number[]>(`(() => {
+          const out = new Set();
+          for (const c of document.querySelectorAll('.uplot canvas')) {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            for (let i = 0; i < d.length; i += 4)
+              if (d[i + 3] === 255) out.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+          }
+          return [...out];
+        })()`),
+        );
+        for (const e of ['psa', 'dste', 'reinforce', 'arm'] as const) {
+          const hex = palette.colors[ESTIMATORS[e].color];
+          assert.equal(swatches[ESTIMATORS[e].label], hex, `${kind}: ${e}'s legend swatch`);
+          assert.ok(pixels.has(parseInt(hex.slice(1), 16)), `${kind}: no pixel of ${e}'s ${hex} in the charts`);
+        }
+        assert.deepEqual(probe.errors, []);
+        if (kind === 'high-contrast-light')
+          await probe.page.screenshot({ path: path.join(shots, 'webview-diagnostics-hc-light.png'), fullPage: true });
+      } finally {
+        await probe.page.close();
+      }
+    }
+  },
+);
 
 test(
   "export: the PNG draws each chart's legend (every entry's swatch in its colour) above the plot",

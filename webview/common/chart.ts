@@ -118,6 +118,7 @@ function categoryAxis(labels: string[]): Partial<uPlot.Axis> {
 export class Chart {
   readonly card: HTMLElement;
   private readonly plotEl: HTMLElement;
+  private readonly headEl: HTMLElement;
   private readonly legendEl: HTMLElement;
   private readonly emptyEl: HTMLElement;
   private readonly cursorEl: HTMLElement;
@@ -141,6 +142,7 @@ export class Chart {
     this.card.dataset.chart = spec.id;
     if (spec.wide) this.card.classList.add('wide');
     const head = el('div', 'chart-head');
+    this.headEl = head;
     const title = el('h2', 'chart-title', spec.title);
     this.cursorEl = el('span', 'chart-cursor', '');
     head.append(title, this.cursorEl);
@@ -156,6 +158,12 @@ export class Chart {
       if (this.plot) this.plot.setSize(this.size());
     });
     this.resize.observe(this.plotEl);
+  }
+
+  /** A control of this chart alone (e.g. a series' toggle), at the end of its title row. */
+  addControl(control: HTMLElement): void {
+    control.classList.add('chart-control');
+    this.headEl.append(control);
   }
 
   private size(): { width: number; height: number } {

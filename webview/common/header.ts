@@ -75,7 +75,10 @@ export interface HeaderParts {
   update(run: RunState | undefined): void;
 }
 
-/** The run header: name, status, estimator, backend, epoch, step, ETA, latest accuracy, progress, Stop. */
+/**
+ * The run header: name, status, estimator, backend, epoch, step, a constant learning rate, ETA, latest accuracy,
+ * progress, Stop.
+ */
 export function createHeader(title: string, opts: { stop: boolean }): HeaderParts {
   const root = el('header', 'run-header');
   const top = el('div', 'title-row');
@@ -125,6 +128,7 @@ export function createHeader(title: string, opts: { stop: boolean }): HeaderPart
         ...(run.kernels ? [fact('kernels', run.kernels, 'kernels')] : []),
         fact('epoch', epochText(run)),
         fact('step', stepText(run)),
+        ...(run.constantLr !== undefined ? [fact('lr', `${fmt(run.constantLr, 3)} constant`, 'lr')] : []),
         ...(run.status === 'running' ? [fact('ETA', duration(run.etaSeconds), 'eta')] : []),
         fact('elapsed', duration(run.elapsed)),
         ...(run.stepsPerSecond ? [fact('steps/s', fmt(run.stepsPerSecond, 3))] : []),

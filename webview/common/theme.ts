@@ -1,11 +1,13 @@
-// Theme colours from VS Code's CSS variables (light fallbacks for a report opened outside VS Code).
+// Theme colours: the series' colours from the chart palette's variant for VS Code's theme kind (src/chartPalette.ts,
+// the one authority; a report opened outside VS Code is light), text, grid and background from VS Code's CSS
+// variables (the palette's where there are none).
 import type { ChartColor } from '../../src/estimators';
-import { CHART_COLORS_DARK, CHART_COLORS_LIGHT } from '../../src/chartPalette';
+import { CHART_PALETTES, type ThemeKind } from '../../src/chartPalette';
 
 export type ColorName = ChartColor;
 
 export interface Theme {
-  kind: 'light' | 'dark' | 'high-contrast' | 'high-contrast-light';
+  kind: ThemeKind;
   colors: Record<ColorName, string>;
   foreground: string;
   muted: string;
@@ -48,9 +50,8 @@ export function readTheme(): Theme {
         ? 'light'
         : 'dark';
   const hc = kind.startsWith('high-contrast');
-  const fallback = document.body.classList.contains('report-offline') ? CHART_COLORS_LIGHT : CHART_COLORS_DARK;
-  const pick = (name: ColorName) => cssVar(`--vscode-charts-${name}`) || fallback[name];
-  const foreground = cssVar('--vscode-foreground') || (kind === 'light' ? '#3b3b3b' : CHART_COLORS_DARK.foreground);
+  const palette = CHART_PALETTES[kind];
+  const foreground = cssVar('--vscode-foreground') || palette.colors.foreground;
   const muted = cssVar('--vscode-descriptionForeground') || withAlpha(foreground, 0.7);
   const border =
     (hc ? cssVar('--vscode-contrastBorder') : '') ||
@@ -60,30 +61,13 @@ export function readTheme(): Theme {
   const fontFamily = cssVar('--vscode-font-family') || 'system-ui, sans-serif';
   return {
     kind,
-    colors: {
-      blue: pick('blue'),
-      orange: pick('orange'),
-      green: pick('green'),
-      purple: pick('purple'),
-      red: pick('red'),
-      yellow: pick('yellow'),
-      cyan: pick('cyan'),
-      brown: pick('brown'),
-      pink: pick('pink'),
-      gray: pick('gray'),
-      olive: pick('olive'),
-      teal: pick('teal'),
-      indigo: pick('indigo'),
-      gold: pick('gold'),
-      magenta: pick('magenta'),
-      salmon: pick('salmon'),
-      foreground: cssVar('--vscode-charts-foreground') || foreground,
-    },
+    // the theme's own text colour for `foreground` (exact's lines): a custom theme's text reads on its background
+    colors: { ...palette.colors, foreground: cssVar('--vscode-charts-foreground') || foreground },
     foreground,
     muted,
     border,
     grid: withAlpha(foreground, hc ? 0.35 : kind === 'light' ? 0.1 : 0.12),
-    background: cssVar('--vscode-editor-background') || (kind === 'light' ? '#ffffff' : '#1e1e1e'),
+    background: cssVar('--vscode-editor-background') || palette.background,
     font: `11px ${fontFamily}`,
     fontFamily,
   };

@@ -459,7 +459,12 @@ export function summaryFacts(v: unknown): SummaryFile {
 /** What readers other than a resume take from config.json (the trainer writes the whole resolved configuration). */
 export interface ConfigFileFacts {
   model?: { name?: string };
-  train?: { estimator?: string; epochs?: number };
+  train?: {
+    estimator?: string;
+    epochs?: number;
+    /** The learning rate when the run trains at one fixed rate: `train.lr` a number or a constant schedule. */
+    constantLr?: number;
+  };
 }
 
 /**
@@ -499,10 +504,17 @@ export function configFacts(config: unknown): ConfigFileFacts {
           train: {
             estimator: stringOr(field(train, 'estimator') ?? field(config, 'estimator')),
             epochs: numberOr(field(train, 'epochs')),
+            constantLr: constantLrOf(field(train, 'lr')),
           },
         }
       : {}),
   };
+}
+
+/** `train.lr` when it is one fixed rate (a number, or `{ schedule: "constant", base }`); not a search or schedule. */
+function constantLrOf(lr: unknown): number | undefined {
+  const rate = field(lr, 'schedule') === 'constant' ? numberOr(field(lr, 'base')) : numberOr(lr);
+  return rate !== undefined && rate > 0 ? rate : undefined;
 }
 
 /** The facts of a parsed environment.json that have the documented types (the others are left out). */

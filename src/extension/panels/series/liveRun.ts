@@ -42,7 +42,7 @@ export class LiveRun {
   private nudgeTimer: NodeJS.Timeout | undefined;
   private lastPoll = 0;
   private statusCache: { status: RunStatus; detail?: string; step?: number } = { status: 'unknown' };
-  private config: { estimator?: string; epochs?: number; model?: string } = {};
+  private config: { estimator?: string; epochs?: number; model?: string; constantLr?: number } = {};
   private backend: string | undefined;
   private backendFacts: { detail?: string; kernels?: string } = {};
   private name: string;
@@ -78,7 +78,12 @@ export class LiveRun {
     }
     try {
       const c = configFacts(readConfig(this.runDir));
-      this.config = { estimator: c.train?.estimator, epochs: c.train?.epochs, model: c.model?.name };
+      this.config = {
+        estimator: c.train?.estimator,
+        epochs: c.train?.epochs,
+        model: c.model?.name,
+        constantLr: c.train?.constantLr,
+      };
     } catch {
       /* written just after run.json */
     }
@@ -234,6 +239,7 @@ export class LiveRun {
       kernels: this.backendFacts.kernels,
       epoch: f.epoch,
       epochs: this.config.epochs,
+      ...(this.config.constantLr !== undefined ? { constantLr: this.config.constantLr } : {}),
       step,
       totalSteps,
       stepsPerSecond: f.stepsPerSecond,
