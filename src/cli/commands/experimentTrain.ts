@@ -77,7 +77,7 @@ function suiteExecutor(
   return undefined;
 }
 
-function parseMethods(list: string | undefined): string[] {
+export function parseMethods(list: string | undefined): string[] {
   const all = SUITE_METHODS.map((m) => m.method);
   if (list === undefined) return all;
   const wanted = list
@@ -91,7 +91,7 @@ function parseMethods(list: string | undefined): string[] {
   return all.filter((m) => wanted.includes(m));
 }
 
-function suiteOf(name: string): SuiteDefinition {
+export function suiteOf(name: string): SuiteDefinition {
   const suite = SUITES[name];
   if (!suite) throw new CliError(`--suite: unknown suite "${name}" (expected ${SUITE_NAMES.join(', ')})`);
   return suite;
