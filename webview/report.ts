@@ -521,7 +521,8 @@ function layerBias(entries: SuiteBiasEntry[]): void {
       "Each method's mean gradient over its draws against the diagnostics reference (exact, or the mean of " +
         'local-expectation draws) on the first training examples, at initialisation and at the last checkpoint of ' +
         'seed 1: cosine, relative error ‖mean − ref‖ / ‖ref‖, and the relative standard errors of both means (a ' +
-        'relative error near them is noise, not bias).',
+        'relative error below twice their combined noise floor √(mean SE² + reference SE²) is marked: there it says ' +
+        'nothing about bias).',
     ),
   );
   const stageOrder = (e: SuiteBiasEntry) => (e.stage === 'init' ? 0 : 1);
@@ -546,7 +547,8 @@ function layerBias(entries: SuiteBiasEntry[]): void {
           estimatorStyle(e.estimator).label,
           l.layer,
           fmt(l.cos),
-          fmt(l.relativeError),
+          `${fmt(l.relativeError)}${l.relativeError < 2 * l.noiseFloor ? ' (within noise)' : ''}`,
+          fmt(l.noiseFloor),
           fmt(l.meanError),
           fmt(l.referenceError),
           `${e.reference}${e.reference === 'exact' ? '' : ` (${e.referenceDraws} draws)`}`,

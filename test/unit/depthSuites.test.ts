@@ -109,6 +109,7 @@ test('the bias stage measures each method per layer at init and at the end, and 
       assert.ok(l.cos >= -1 - 1e-9 && l.cos <= 1 + 1e-9, `cos ${l.cos} in [−1, 1]`);
       assert.ok(l.relativeError >= 0 && Number.isFinite(l.relativeError));
       assert.ok(l.meanError >= 0 && l.referenceError >= 0);
+      assert.equal(l.noiseFloor, Math.hypot(l.meanError, l.referenceError));
     }
   }
   const final = first.entries.find((e) => e.stage === 'final')!;

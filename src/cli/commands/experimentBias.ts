@@ -102,14 +102,15 @@ export function formatBiasTable(entries: SuiteBiasEntry[]): string {
     (a, b) =>
       (a.stage === b.stage ? 0 : a.stage === 'init' ? -1 : 1) || order.indexOf(a.method) - order.indexOf(b.method),
   );
-  const head = ['stage', 'method', 'layer', 'cos', 'rel. error', '± mean SE', 'ref. SE', 'reference', 's'];
+  const head = ['stage', 'method', 'layer', 'cos', 'rel. error', 'noise floor', 'mean SE', 'ref. SE', 'reference', 's'];
   const rows = sorted.flatMap((e) =>
     e.layers.map((l) => [
       e.stage === 'init' ? 'init' : `epoch ${e.epoch}`,
       e.method,
       l.layer,
       num(l.cos),
-      num(l.relativeError),
+      `${num(l.relativeError)}${l.relativeError < 2 * l.noiseFloor ? ' (noise)' : ''}`,
+      num(l.noiseFloor),
       num(l.meanError),
       num(l.referenceError),
       `${e.reference} (${e.referenceDraws})`,
@@ -120,7 +121,8 @@ export function formatBiasTable(entries: SuiteBiasEntry[]): string {
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return (
     'per-layer bias of the mean gradient against the reference (cos: cosine; rel. error: ‖mean − ref‖/‖ref‖; ' +
-    'SE: relative standard errors)\n' +
+    'SE: relative standard errors; noise floor: √(mean SE² + ref. SE²), "(noise)": below twice it, no evidence ' +
+    'of bias either way — more --reference-draws lower it)\n' +
     [line(head), ...rows.map(line)].join('\n') +
     '\n'
   );

@@ -106,12 +106,14 @@ export function measureLayerBias(
       const scale = Math.max(refNorm[k], 1e-300);
       const diff = mean.map((v, i) => v - r[i]);
       const meanNorm = Math.sqrt(dot(mean, mean));
+      const meanError = Math.sqrt(dot(summary.layers[k].std, summary.layers[k].std) / o.draws) / scale;
       return {
         layer: net.layerNames[k],
         cos: meanNorm > 0 && refNorm[k] > 0 ? dot(mean, r) / (meanNorm * refNorm[k]) : 0,
         relativeError: Math.sqrt(dot(diff, diff)) / scale,
         referenceError: ref.relativeError[k],
-        meanError: Math.sqrt(dot(summary.layers[k].std, summary.layers[k].std) / o.draws) / scale,
+        meanError,
+        noiseFloor: Math.hypot(meanError, ref.relativeError[k]),
       };
     });
     out.set(method, {

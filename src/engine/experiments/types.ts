@@ -179,6 +179,11 @@ export interface LayerBias {
   referenceError: number;
   /** Relative standard error of the estimator's mean: √(trace of one draw's covariance / draws) / ‖reference‖. */
   meanError: number;
+  /**
+   * The relative error that noise alone gives, √(meanError² + referenceError²): a relativeError not clearly above it
+   * (e.g. below twice it) says nothing about bias; more reference draws lower it.
+   */
+  noiseFloor: number;
 }
 
 /**
