@@ -534,6 +534,7 @@ function layerBias(entries: SuiteBiasEntry[]): void {
       'layer',
       'cosine',
       'relative error',
+      'noise floor',
       'mean SE',
       'reference SE',
       'reference',
