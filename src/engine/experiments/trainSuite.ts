@@ -60,7 +60,7 @@ function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpe
 }
 
 /**
- * The estimated time of each depth suite with --jobs 2 --seeds 3 on a 2-core CPU (eight methods, nine trials each,
+ * The estimated time of each depth suite with --jobs 2 --seeds 3 on a 2-core CPU (ten methods, nine trials each,
  * then three seeds), from measured steps: PSA trained the 8-layer MLP at about 510 examples/s and the 8-layer conv
  * net at about 240 examples/s (one process, tfjs-node, native kernels, while other work shared the cores), and
  * evaluated the conv net as an SBN at about 1 400 example-samples/s; the shallower suites scale with their weights.
