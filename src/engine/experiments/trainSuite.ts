@@ -61,16 +61,17 @@ function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpe
 
 /**
  * The estimated time of each depth suite with --jobs 2 --seeds 3 on a 2-core CPU (ten methods, nine trials each,
- * then three seeds), from measured steps: PSA trained the 8-layer MLP at about 510 examples/s and the 8-layer conv
- * net at about 240 examples/s (one process, tfjs-node, native kernels, while other work shared the cores), and
- * evaluated the conv net as an SBN at about 1 400 example-samples/s; the shallower suites scale with their weights.
+ * then three seeds), from measured steps: PSA trained the 8-layer MLP at about 1 700 examples/s and the 8-layer conv
+ * net at about 340 examples/s, and evaluated the conv net as an SBN at 850–1 300 example-samples/s (one process,
+ * tfjs-node, native kernels, the cores lightly shared); with other work on the cores the same steps ran 2–3 times
+ * slower. The shallower suites were measured the same way (2-layer MLP 4 000, 4-layer conv net 830 examples/s).
  */
 const DEPTH_COST: Record<string, string> = {
-  'mnist-mlp-d2': 'Estimated 15 min with --jobs 2 --seeds 3 on 2 cores.',
-  'mnist-mlp-d4': 'Estimated 23 min with --jobs 2 --seeds 3 on 2 cores.',
-  'mnist-mlp-d8': 'Estimated 38 min with --jobs 2 --seeds 3 on 2 cores.',
-  'fashion-conv-d4': 'Estimated 20 min with --jobs 2 --seeds 3 on 2 cores.',
-  'fashion-conv-d8': 'Estimated 38 min with --jobs 2 --seeds 3 on 2 cores.',
+  'mnist-mlp-d2': 'Estimated 10 min with --jobs 2 --seeds 3 on 2 cores.',
+  'mnist-mlp-d4': 'Estimated 14 min with --jobs 2 --seeds 3 on 2 cores.',
+  'mnist-mlp-d8': 'Estimated 21 min with --jobs 2 --seeds 3 on 2 cores.',
+  'fashion-conv-d4': 'Estimated 16 min with --jobs 2 --seeds 3 on 2 cores.',
+  'fashion-conv-d8': 'Estimated 37 min with --jobs 2 --seeds 3 on 2 cores.',
 };
 
 /** Width of every binary hidden layer of the dense depth suites (mnist-mlp-d2/d4/d8). */
