@@ -24,6 +24,7 @@ import { modelGeometry, outShapeOf } from '../../src/engine/spec/geometry';
 import { runSession, startSession } from '../../src/engine/train/session';
 import type { ModelSpec } from '../../src/engine/spec';
 import { TEST_ENVIRONMENT, TINY_SUITE } from './helpers/toySuite';
+import { formatBiasTable } from '../../src/cli/biasTable';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-depth-'));
 
@@ -121,6 +122,12 @@ test('the bias stage measures each method per layer at init and at the end, and 
     inits.map((e) => e.layers.map((l) => l.referenceError)),
     [inits[0].layers.map((l) => l.referenceError), inits[0].layers.map((l) => l.referenceError)],
   );
+
+  // the table sbn prints: a header line, the column heads, one row per entry and layer (init before the end)
+  const lines = formatBiasTable(first.entries).trim().split('\n');
+  assert.equal(lines.length, 2 + 3 * 3);
+  assert.match(lines[2], /^init\s+dste\s+dense1\s/);
+  assert.match(lines[lines.length - 1], /^epoch 2\s+psa\s+output\s/);
 
   const before = fs.readFileSync(path.join(dir, 'bias.json'), 'utf8');
   measured.length = 0;

@@ -37,6 +37,7 @@ import { listenForStop } from '../stopSignal';
 import { MAX_SWEEP_JOBS } from '../../engine/sweeps';
 import { sweepWorkerEntry } from './sweep';
 import { checkpointSeconds, versions } from './train';
+import { formatBiasTable } from '../biasTable';
 
 export const SUITE_NAMES = Object.keys(SUITES);
 
@@ -207,6 +208,7 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const report = suiteReport(suite, dir, methods, env);
   const written = await writeExperimentReport(dir, report, { png: o.png });
   out(formatSuiteTable(report));
+  if (report.bias) out(formatBiasTable(report.bias));
   for (const n of written.notes) log(n);
   log(`results: ${[written.json, written.html, ...written.pngs].filter(Boolean).join(', ')}`);
   if (outcome === 'stopped') log('stopped; the same command continues the suite where it stopped');
