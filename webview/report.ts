@@ -6,6 +6,7 @@
 import type {
   GradaccCheckpoint,
   GradaccExperiment,
+  SuiteBiasEntry,
   TrainSuiteMethod,
   TrainSuiteReport,
 } from '../src/engine/experiments/types';
@@ -337,6 +338,7 @@ function trainReport(d: TrainSuiteReport): void {
   );
   root.append(summary);
   seedSpread(methods);
+  layerBias(d.bias ?? []);
 
   const curves = el('section', 'report-section');
   curves.append(el('h2', undefined, 'Training curves'));
@@ -503,6 +505,57 @@ function seedSpread(methods: TrainSuiteMethod[]): void {
         return `${c.format(s.mean)}${sd}${ci}`;
       }),
     ]),
+  );
+  root.append(section);
+}
+
+/** The per-layer bias of the estimators at init and at the end of seed 1 (`sbn experiment bias`), where measured. */
+function layerBias(entries: SuiteBiasEntry[]): void {
+  if (entries.length === 0) return;
+  const section = el('section', 'report-section');
+  section.append(el('h2', undefined, 'Per-layer bias against the reference'));
+  section.append(
+    el(
+      'p',
+      undefined,
+      "Each method's mean gradient over its draws against the diagnostics reference (exact, or the mean of " +
+        'local-expectation draws) on the first training examples, at initialisation and at the last checkpoint of ' +
+        'seed 1: cosine, relative error ‖mean − ref‖ / ‖ref‖, and the relative standard errors of both means (a ' +
+        'relative error below twice their combined noise floor √(mean SE² + reference SE²) is marked: there it says ' +
+        'nothing about bias).',
+    ),
+  );
+  const stageOrder = (e: SuiteBiasEntry) => (e.stage === 'init' ? 0 : 1);
+  table(
+    section,
+    [
+      'stage',
+      'method',
+      'layer',
+      'cosine',
+      'relative error',
+      'noise floor',
+      'mean SE',
+      'reference SE',
+      'reference',
+      'examples × draws',
+    ],
+    [...entries]
+      .sort((a, b) => stageOrder(a) - stageOrder(b))
+      .flatMap((e) =>
+        e.layers.map((l) => [
+          e.stage === 'init' ? 'initialisation' : `epoch ${e.epoch}`,
+          estimatorStyle(e.estimator).label,
+          l.layer,
+          fmt(l.cos),
+          `${fmt(l.relativeError)}${l.relativeError < 2 * l.noiseFloor ? ' (within noise)' : ''}`,
+          fmt(l.noiseFloor),
+          fmt(l.meanError),
+          fmt(l.referenceError),
+          `${e.reference}${e.reference === 'exact' ? '' : ` (${e.referenceDraws} draws)`}`,
+          `${e.examples} × ${e.draws}`,
+        ]),
+      ),
   );
   root.append(section);
 }

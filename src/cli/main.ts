@@ -12,6 +12,14 @@ import { trainCommand } from './commands/train';
 import { evalCommand } from './commands/eval';
 import { experimentGradaccCommand } from './commands/experimentGradacc';
 import { experimentTrainCommand, SUITE_NAMES } from './commands/experimentTrain';
+import { experimentBiasCommand } from './commands/experimentBias';
+import {
+  DEFAULT_BIAS_DRAWS,
+  DEFAULT_BIAS_EXAMPLES,
+  DEFAULT_BIAS_METHODS,
+  DEFAULT_BIAS_REFERENCE_DRAWS,
+  DEFAULT_BIAS_REFERENCE_ERROR,
+} from '../engine/experiments/suiteBias';
 import { dataFetchCommand, dataListCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
 import { setupBackendCommand } from './commands/setup';
@@ -221,6 +229,34 @@ experiment
   .option('--queue <url>', 'put the runs on a Redis queue for `sbn worker` on any machine: redis://HOST:PORT[/DB]')
   .addOption(backendOption())
   .action(experimentTrainCommand);
+// Per-layer bias of a suite's estimators at init and at the end of training (src/engine/experiments/suiteBias.ts).
+experiment
+  .command('bias')
+  .description(
+    "Per-layer bias of a suite's estimators against the diagnostics reference, at initialisation and at the end " +
+      'of seed 1; into bias.json and the report',
+  )
+  .requiredOption('--suite <name>', `one of ${SUITE_NAMES.join(', ')}`)
+  .option('--out <dir>', 'the suite folder (default experiments/<suite>)')
+  .option('--methods <list>', 'comma-separated methods of the suite', DEFAULT_BIAS_METHODS.join(','))
+  .option('--draws <N>', "draws of each method's estimator", String(DEFAULT_BIAS_DRAWS))
+  .option('--examples <N>', 'the first N training examples the gradients are on', String(DEFAULT_BIAS_EXAMPLES))
+  .option(
+    '--reference-draws <N>',
+    'most local-expectation draws of the reference',
+    String(DEFAULT_BIAS_REFERENCE_DRAWS),
+  )
+  .option(
+    '--reference-error <e>',
+    "the reference's target relative standard error",
+    String(DEFAULT_BIAS_REFERENCE_ERROR),
+  )
+  .option('--seed <S>', 'random seed of the draws', '1')
+  .option('--data <path>', 'as given to `sbn experiment train` (cifar10-s1)')
+  .option('--limit <N>', 'as given to `sbn experiment train`')
+  .option('--no-png', 'skip the PNG figures (they need Chromium)')
+  .addOption(backendOption())
+  .action(experimentBiasCommand);
 
 // `sbn sweep`: a grid of a model file's fields × seeds, run by N worker processes (docs/sweeps.md).
 const sweep = program

@@ -37,6 +37,7 @@ import { listenForStop } from '../stopSignal';
 import { MAX_SWEEP_JOBS } from '../../engine/sweeps';
 import { sweepWorkerEntry } from './sweep';
 import { checkpointSeconds, versions } from './train';
+import { formatBiasTable } from '../biasTable';
 
 export const SUITE_NAMES = Object.keys(SUITES);
 
@@ -77,7 +78,7 @@ function suiteExecutor(
   return undefined;
 }
 
-function parseMethods(list: string | undefined): string[] {
+export function parseMethods(list: string | undefined): string[] {
   const all = SUITE_METHODS.map((m) => m.method);
   if (list === undefined) return all;
   const wanted = list
@@ -91,7 +92,7 @@ function parseMethods(list: string | undefined): string[] {
   return all.filter((m) => wanted.includes(m));
 }
 
-function suiteOf(name: string): SuiteDefinition {
+export function suiteOf(name: string): SuiteDefinition {
   const suite = SUITES[name];
   if (!suite) throw new CliError(`--suite: unknown suite "${name}" (expected ${SUITE_NAMES.join(', ')})`);
   return suite;
@@ -207,6 +208,7 @@ export async function experimentTrainCommand(o: ExperimentTrainOptions): Promise
   const report = suiteReport(suite, dir, methods, env);
   const written = await writeExperimentReport(dir, report, { png: o.png });
   out(formatSuiteTable(report));
+  if (report.bias) out(formatBiasTable(report.bias));
   for (const n of written.notes) log(n);
   log(`results: ${[written.json, written.html, ...written.pngs].filter(Boolean).join(', ')}`);
   if (outcome === 'stopped') log('stopped; the same command continues the suite where it stopped');

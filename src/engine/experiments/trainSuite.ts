@@ -17,6 +17,7 @@ import { ESTIMATORS } from '../../estimators';
 import { finalMetrics } from '../sweeps/executor';
 import { metricStats } from '../sweeps/report';
 import { readSummary } from '../runs';
+import { readSuiteBias } from './biasFile';
 
 /** The methods of docs/math.md §4.3 in the paper's plot order, with the labels of its figures. */
 export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec> }[] = [
@@ -56,6 +57,102 @@ function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpe
     logInterval: 50,
     lr: { search },
   };
+}
+
+/**
+ * The estimated time of each depth suite with --jobs 2 --seeds 3 on a 2-core CPU (ten methods, nine trials each,
+ * then three seeds), from measured steps: PSA trained the 8-layer MLP at about 1 700 examples/s and the 8-layer conv
+ * net at about 340 examples/s, and evaluated the conv net as an SBN at 850–1 300 example-samples/s (one process,
+ * tfjs-node, native kernels, the cores lightly shared); with other work on the cores the same steps ran 2–3 times
+ * slower. The shallower suites were measured the same way (2-layer MLP 4 000, 4-layer conv net 830 examples/s).
+ */
+const DEPTH_COST: Record<string, string> = {
+  'mnist-mlp-d2': 'Estimated 10 min with --jobs 2 --seeds 3 on 2 cores.',
+  'mnist-mlp-d4': 'Estimated 14 min with --jobs 2 --seeds 3 on 2 cores.',
+  'mnist-mlp-d8': 'Estimated 21 min with --jobs 2 --seeds 3 on 2 cores.',
+  'fashion-conv-d4': 'Estimated 16 min with --jobs 2 --seeds 3 on 2 cores.',
+  'fashion-conv-d8': 'Estimated 37 min with --jobs 2 --seeds 3 on 2 cores.',
+};
+
+/** Width of every binary hidden layer of the dense depth suites (mnist-mlp-d2/d4/d8). */
+export const DEPTH_MLP_WIDTH = 256;
+/** Channels of every binary conv layer of the conv depth suites (fashion-conv-d4/d8). */
+export const DEPTH_CONV_FILTERS = 8;
+
+/**
+ * The depth suites (issue 20, docs/results.md "Depth suites"): the same width at 2, 4 and 8 binary hidden layers, so
+ * that only depth varies. Dense: 256 units, half of mnist-mlp's 512, so that the 8-layer net (about 0.67 M parameters)
+ * trains in the suite's budget on 2 cores while every layer stays wider than the 10 classes. Conv: 8 channels of 3×3
+ * with padding 1, so that any number of layers fits 28×28; the first and the last layer have stride 2 (28 → 14 → 7),
+ * which keeps an 8-layer net affordable on a CPU and the classifier's fan-in (7×7×8 = 392) the same at every depth.
+ */
+function depthSuites(): Record<string, SuiteDefinition> {
+  const suites: Record<string, SuiteDefinition> = {};
+  const lrSearch = (trialExamples: number): LrSearchSpec['search'] => ({
+    min: -4,
+    max: 0,
+    trials: 9,
+    trialEpochs: 2,
+    trialExamples,
+  });
+  for (const depth of [2, 4, 8]) {
+    const name = `mnist-mlp-d${depth}`;
+    suites[name] = {
+      name,
+      title: `MNIST, dense SBN with ${depth} binary hidden layers of ${DEPTH_MLP_WIDTH}`,
+      description:
+        `Depth suite: ${depth} binary hidden layers of ${DEPTH_MLP_WIDTH} units (±1, logistic noise); the first ` +
+        '15 000 of 55 000 training images / 5 000 validation / 10 000 test; 3 epochs; lr search: 9 trials of 2 ' +
+        `epochs on the first 2 000 training images over log10 lr ∈ [−4, 0]. ${DEPTH_COST[name]}`,
+      model: {
+        name,
+        input: { shape: [784] },
+        states: 'pm1',
+        noise: 'logistic',
+        layers: Array.from({ length: depth }, () => ({ type: 'dense' as const, units: DEPTH_MLP_WIDTH })),
+        output: { units: 10, loss: 'nll' },
+        data: { dataset: 'mnist', validation: 5000, scale: 'unit', limit: 15000 },
+        train: section4Train(3, lrSearch(2000)),
+      },
+      testSamples: 32,
+    };
+  }
+  for (const depth of [4, 8]) {
+    const name = `fashion-conv-d${depth}`;
+    suites[name] = {
+      name,
+      title: `Fashion-MNIST, convolutional SBN with ${depth} binary conv layers of ${DEPTH_CONV_FILTERS} channels`,
+      description:
+        `Depth suite: ${depth} binary 3×3 conv layers of ${DEPTH_CONV_FILTERS} channels with padding 1, the first ` +
+        'and the last with stride 2 (28×28 → 14×14 → 7×7), a dense classifier on the flattened last binary layer; ' +
+        'the first 10 000 training images / 2 000 validation / 10 000 test; 1 epoch; SBN evaluation with 4 samples ' +
+        'during training, test accuracy vs up to 8 samples; lr search: 9 trials of 2 epochs on the first 500 ' +
+        `training images over log10 lr ∈ [−4, 0]. ${DEPTH_COST[name]}`,
+      model: {
+        name,
+        input: { shape: [1, 28, 28] },
+        states: 'pm1',
+        noise: 'logistic',
+        layers: [
+          { type: 'conv', filters: DEPTH_CONV_FILTERS, kernel: 3, padding: 1, stride: 2 }, // 14×14
+          ...Array.from({ length: depth - 2 }, () => ({
+            type: 'conv' as const,
+            filters: DEPTH_CONV_FILTERS,
+            kernel: 3,
+            padding: 1,
+          })),
+          { type: 'conv', filters: DEPTH_CONV_FILTERS, kernel: 3, padding: 1, stride: 2 }, // 7×7
+          { type: 'flatten' },
+        ],
+        output: { units: 10, loss: 'nll' },
+        data: { dataset: 'fashion-mnist', validation: 2000, scale: 'unit', limit: 10000 },
+        // the SBN evaluations dominate a conv suite's time on a CPU: fewer samples than section 4's 10 and 32
+        train: { ...section4Train(1, lrSearch(500)), evalSamples: 4 },
+      },
+      testSamples: 8,
+    };
+  }
+  return suites;
 }
 
 /**
@@ -113,6 +210,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
     },
     testSamples: 32,
   },
+  ...depthSuites(),
   'cifar10-s1': {
     name: 'cifar10-s1',
     title: 'CIFAR-10, CIFAR_S1 (the paper’s protocol)',
@@ -429,6 +527,7 @@ export function suiteReport(
   env: ExperimentEnvironment,
 ): TrainSuiteReport {
   const state = readSuiteState(dir, suite.name);
+  const bias = readSuiteBias(dir);
   return {
     format: 'sbn-experiment-train',
     version: 1,
@@ -440,5 +539,6 @@ export function suiteReport(
     methods: methods.map((m) =>
       methodReport(dir, m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m]),
     ),
+    ...(bias.length ? { bias } : {}),
   };
 }

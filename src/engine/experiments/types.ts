@@ -164,4 +164,46 @@ export interface TrainSuiteReport {
   environment: ExperimentEnvironment;
   model: string;
   methods: TrainSuiteMethod[];
+  /** Per-layer bias of estimators at init and at the end of training (`sbn experiment bias`), where measured. */
+  bias?: SuiteBiasEntry[];
+}
+
+/** One layer's bias of an estimator's mean gradient against the diagnostics reference (suiteBias.ts). */
+export interface LayerBias {
+  layer: string;
+  /** Cosine of the estimator's mean gradient (over the draws) to the reference. */
+  cos: number;
+  /** ‖mean − reference‖ / ‖reference‖. */
+  relativeError: number;
+  /** Relative standard error of the reference (0 where it is exact). */
+  referenceError: number;
+  /** Relative standard error of the estimator's mean: √(trace of one draw's covariance / draws) / ‖reference‖. */
+  meanError: number;
+  /**
+   * The relative error that noise alone gives, √(meanError² + referenceError²): a relativeError not clearly above it
+   * (e.g. below twice it) says nothing about bias; more reference draws lower it.
+   */
+  noiseFloor: number;
+}
+
+/**
+ * The per-layer bias of one method's estimator at one stage of a suite: `init` on the suite's initial network (the
+ * same for every method, docs/math.md §4.4), `final` on the last checkpoint of the method's seed-1 run.
+ */
+export interface SuiteBiasEntry {
+  stage: 'init' | 'final';
+  method: string;
+  estimator: string;
+  /** The run whose checkpoint was measured (final), relative to the suite folder; null at init. */
+  runDir: string | null;
+  epoch: number;
+  /** `exact` or the unbiased estimator whose mean is the reference (src/engine/gradients/reference.ts). */
+  reference: 'exact' | 'local-expectation' | 'reinforce-loo';
+  referenceDraws: number;
+  /** The estimator's draws and the training examples (the first N of the run's training split) they were on. */
+  draws: number;
+  examples: number;
+  seed: number;
+  seconds: number;
+  layers: LayerBias[];
 }
