@@ -561,16 +561,17 @@ function lrChart(methods: TrainSuiteMethod[]): void {
     {
       id: 'lr-search',
       title: `learning-rate search: ${byValidation ? 'validation u_loss' : 'trial objective'}`,
-      series: methods.flatMap((m) => [
-        { key: m.method, label: methodLabel(m), color: methodColor(m.method), width: 1.25 },
-        {
+      // the chosen rates last, so that no method's line or marker hides them
+      series: [
+        ...methods.map((m) => ({ key: m.method, label: methodLabel(m), color: methodColor(m.method), width: 1.25 })),
+        ...methods.map((m) => ({
           key: `${m.method}:chosen`,
           label: `${methodLabel(m)} (chosen)`,
-          color: methodColor(m.method),
+          color: 'foreground' as const,
           points: true,
           legend: false,
-        },
-      ]),
+        })),
+      ],
       logX: true,
       logY: true,
       markers: true,
