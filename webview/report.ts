@@ -290,6 +290,9 @@ const AUTHORS_COLORS: Record<string, ColorName> = { 'concrete-authors': 'teal', 
 const methodColor = (method: string): ColorName => AUTHORS_COLORS[method] ?? estimatorStyle(method).color;
 const methodLabel = (m: TrainSuiteMethod): string => (m.authors ? `${m.label} — authors' choice` : m.label);
 
+/** Whether a band (trainSuite.ts SEED_CURVES' names) is of an accuracy, a value in [0, 1]. */
+const isAccuracy = (band: string): boolean => /(^|\.)acc/.test(band);
+
 /**
  * One series per method from `pick`, or with bands over seeds (m.bands[band]) their mean and, as `<key>:lower` and
  * `<key>:upper`, the 95 % interval that seriesSpecs' `band` draws.
@@ -305,9 +308,12 @@ function curveSeries(
     const b = band === undefined ? undefined : m.bands?.[band];
     const key = m.method + suffix;
     if (b && b.x.length) {
+      // an accuracy's interval is drawn within [0, 1] (few seeds give wide Student-t intervals; the table keeps them)
+      const bound = (y: (number | null)[]) =>
+        isAccuracy(band!) ? y.map((v) => (v === null ? null : Math.min(1, Math.max(0, v)))) : y;
       out[key] = { x: b.x, y: b.mean };
-      out[`${key}:lower`] = { x: b.x, y: b.lower };
-      out[`${key}:upper`] = { x: b.x, y: b.upper };
+      out[`${key}:lower`] = { x: b.x, y: bound(b.lower) };
+      out[`${key}:upper`] = { x: b.x, y: bound(b.upper) };
       continue;
     }
     const c = pick(m);
@@ -404,7 +410,8 @@ function trainReport(d: TrainSuiteReport): void {
     'train-curves',
     'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
     "Loss: solid = expected NLL of the SBN (u_loss), dotted = the method's own training objective; " +
-      'accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).',
+      'accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).' +
+      (seeded ? ' With several seeds: lines = the mean over seeds, shaded = its 95 % interval.' : ''),
   );
   // every series may have a band over seeds (curveSeries gives its bounds where the method has them)
   const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] =>
