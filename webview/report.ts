@@ -283,19 +283,66 @@ function gradaccReport(d: GradaccExperiment): void {
 
 // ------------------------------------------------------------------------------------------ Experiment 2 (train)
 
-const methodColor = (method: string): ColorName => estimatorStyle(method).color;
+/**
+ * The authors' choices beside ours (trainSuite.ts SUITE_METHODS: Concrete at τ = 0.5, the deterministic tanh(a)
+ * network) get colours no other suite method uses; the others their estimator's.
+ */
+const AUTHORS_COLORS: Record<string, ColorName> = { 'concrete-authors': 'teal', 'tanh-det': 'brown' };
+const methodColor = (method: string): ColorName => AUTHORS_COLORS[method] ?? estimatorStyle(method).color;
+const methodLabel = (m: TrainSuiteMethod): string => (m.authors ? `${m.label} — authors' choice` : m.label);
 
+/** Whether a band (trainSuite.ts SEED_CURVES' names) is of an accuracy, a value in [0, 1]. */
+const isAccuracy = (band: string): boolean => /(^|\.)acc/.test(band);
+
+/**
+ * One series per method from `pick`, or with bands over seeds (m.bands[band]) their mean and, as `<key>:lower` and
+ * `<key>:upper`, the 95 % interval that seriesSpecs' `band` draws.
+ */
 function curveSeries(
   methods: TrainSuiteMethod[],
   pick: (m: TrainSuiteMethod) => { x: number[]; y: number[] } | undefined,
   suffix = '',
+  band?: string,
 ): Record<string, SeriesPayload> {
   const out: Record<string, SeriesPayload> = {};
   for (const m of methods) {
+    const b = band === undefined ? undefined : m.bands?.[band];
+    const key = m.method + suffix;
+    if (b && b.x.length) {
+      // an accuracy's interval is drawn within [0, 1] (few seeds give wide Student-t intervals; the table keeps them)
+      const bound = (y: (number | null)[]) =>
+        isAccuracy(band!) ? y.map((v) => (v === null ? null : Math.min(1, Math.max(0, v)))) : y;
+      out[key] = { x: b.x, y: b.mean };
+      out[`${key}:lower`] = { x: b.x, y: bound(b.lower) };
+      out[`${key}:upper`] = { x: b.x, y: bound(b.upper) };
+      continue;
+    }
     const c = pick(m);
-    if (c && c.x.length) out[m.method + suffix] = { x: c.x, y: c.y };
+    if (c && c.x.length) out[key] = { x: c.x, y: c.y };
   }
   return out;
+}
+
+/**
+ * A final value for a table: with bands over seeds, the mean ± half the 95 % interval at the curve's last (or first)
+ * point, the seeds counted; else the one run's value.
+ */
+function bandValue(
+  m: TrainSuiteMethod,
+  band: string,
+  one: number | undefined,
+  format: (v: number) => string,
+  at: 'first' | 'last' = 'last',
+): string {
+  const b = m.bands?.[band];
+  if (!b || b.x.length === 0) return one === undefined ? '—' : format(one);
+  const i = at === 'first' ? 0 : b.x.length - 1;
+  const mean = b.mean[i];
+  const [lo, hi] = [b.lower[i], b.upper[i]];
+  if (mean === null) return '—';
+  if (lo === null || hi === null) return `${format(mean)} (n=${b.n[i]})`;
+  const half = (hi - lo) / 2;
+  return `${format(mean)} ± ${format === pct ? `${(100 * half).toFixed(2)} pt` : format(half)} (n=${b.n[i]})`;
 }
 
 function trainReport(d: TrainSuiteReport): void {
@@ -305,12 +352,26 @@ function trainReport(d: TrainSuiteReport): void {
   summary.append(el('h2', undefined, 'Summary'));
   const last = (c: { u_loss: number[]; acc1: number[]; acc_e: number[] }, key: 'u_loss' | 'acc1' | 'acc_e') =>
     c[key][c[key].length - 1];
+  const seeded = methods.some((m) => m.bands);
+  summary.append(
+    el(
+      'p',
+      undefined,
+      (seeded
+        ? 'Final values: mean ± half the 95 % Student-t interval over the finished seeds (n), which trained at the ' +
+          'rate seed 1 chose; a method without several finished seeds shows its one run. '
+        : 'Final values of one seed per method (the protocol is 3: sbn experiment train --seeds 3). ') +
+        "lr: the rate the method's search chose (grid: by the validation u_loss; search: Brent's, by the " +
+        "method's own training objective). Methods marked \u201cauthors' choice\u201d are the paper's settings where " +
+        'ours differ (docs/math.md §2.9, §4.3).',
+    ),
+  );
   table(
     summary,
     [
       'method',
       'status',
-      'lr (search)',
+      'lr (chosen by)',
       'epochs',
       's / epoch',
       'train u_loss',
@@ -321,18 +382,21 @@ function trainReport(d: TrainSuiteReport): void {
       'test acc, all samples',
     ],
     methods.map((m) => [
-      m.label,
+      methodLabel(m),
       m.status,
-      m.lr === null ? '—' : m.lr.toExponential(2),
+      m.lr === null
+        ? '—'
+        : `${m.lr.toExponential(2)} (${m.lrCriterion === 'validation.u_loss' ? 'grid, val u_loss' : 'search'})`,
       m.epochs,
       m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
-      fmt(last(m.curves.train, 'u_loss')),
-      fmt(last(m.curves.validation, 'u_loss')),
-      pct(last(m.curves.validation, 'acc1')),
-      pct(last(m.curves.validation, 'acc_e')),
-      m.test ? pct(m.test.accuracy[0]) : '—',
+      bandValue(m, 'train.u_loss', last(m.curves.train, 'u_loss'), fmt),
+      bandValue(m, 'validation.u_loss', last(m.curves.validation, 'u_loss'), fmt),
+      bandValue(m, 'validation.acc1', last(m.curves.validation, 'acc1'), pct),
+      bandValue(m, 'validation.acc_e', last(m.curves.validation, 'acc_e'), pct),
+      bandValue(m, 'test.accuracy', m.test?.accuracy[0], pct, 'first'),
       m.test
-        ? `${pct(m.test.accuracy[m.test.accuracy.length - 1])} (${m.test.samples[m.test.samples.length - 1]})`
+        ? `${bandValue(m, 'test.accuracy', m.test.accuracy[m.test.accuracy.length - 1], pct)} ` +
+          `(${m.test.samples[m.test.samples.length - 1]})`
         : '—',
     ]),
   );
@@ -348,16 +412,19 @@ function trainReport(d: TrainSuiteReport): void {
     'train-curves',
     'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
     "Loss: solid = expected NLL of the SBN (u_loss), dotted = the method's own training objective; " +
-      'accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).',
+      'accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).' +
+      (seeded ? ' With several seeds: lines = the mean over seeds, shaded = its 95 % interval.' : ''),
   );
+  // every series may have a band over seeds (curveSeries gives its bounds where the method has them)
   const seriesSpecs = (suffix: string, dash?: number[]): ChartSpec['series'] =>
     methods.map((m) => ({
       key: m.method + suffix,
-      label: dash ? `${m.label} (${suffix.slice(1)})` : m.label,
+      label: dash ? `${methodLabel(m)} (${suffix.slice(1)})` : methodLabel(m),
       color: methodColor(m.method),
       dash,
       width: dash ? 1.25 : 1.75,
       legend: !dash,
+      band: { lower: `${m.method}${suffix}:lower`, upper: `${m.method}${suffix}:upper` },
     }));
   const xy = (c: { epoch: number[] }, y: number[]) => ({ x: c.epoch, y });
   addChart(
@@ -372,8 +439,13 @@ function trainReport(d: TrainSuiteReport): void {
       sync: 'epochs',
     },
     {
-      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.u_loss)),
-      ...curveSeries(methods, (m) => ({ x: m.curves.objective.epoch, y: m.curves.objective.value }), ':objective'),
+      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.u_loss), '', 'train.u_loss'),
+      ...curveSeries(
+        methods,
+        (m) => ({ x: m.curves.objective.epoch, y: m.curves.objective.value }),
+        ':objective',
+        'objective',
+      ),
     },
   );
   addChart(
@@ -387,7 +459,7 @@ function trainReport(d: TrainSuiteReport): void {
       xName: 'epoch',
       sync: 'epochs',
     },
-    curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.u_loss)),
+    curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.u_loss), '', 'validation.u_loss'),
   );
   addChart(
     grid,
@@ -401,8 +473,8 @@ function trainReport(d: TrainSuiteReport): void {
       sync: 'epochs',
     },
     {
-      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc_e)),
-      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc1), ':acc1'),
+      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc_e), '', 'train.acc_e'),
+      ...curveSeries(methods, (m) => xy(m.curves.train, m.curves.train.acc1), ':acc1', 'train.acc1'),
     },
   );
   addChart(
@@ -417,8 +489,8 @@ function trainReport(d: TrainSuiteReport): void {
       sync: 'epochs',
     },
     {
-      ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc_e)),
-      ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc1), ':acc1'),
+      ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc_e), '', 'validation.acc_e'),
+      ...curveSeries(methods, (m) => xy(m.curves.validation, m.curves.validation.acc1), ':acc1', 'validation.acc1'),
     },
   );
 
@@ -442,31 +514,82 @@ function trainReport(d: TrainSuiteReport): void {
       xLabel: 'samples averaged',
       xName: 'samples',
     },
-    curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined)),
+    curveSeries(methods, (m) => (m.test ? { x: m.test.samples, y: m.test.accuracy } : undefined), '', 'test.accuracy'),
   );
-  addChart(
-    tgrid,
-    {
-      id: 'lr-search',
-      title: 'learning-rate search: trial objective',
-      series: methods.map((m) => ({ key: m.method, label: m.label, color: methodColor(m.method), points: true })),
-      logX: true,
-      logY: true,
-      xLabel: 'learning rate',
-      xName: 'lr',
-    },
-    curveSeries(methods, (m) => {
-      const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
-      return { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };
-    }),
-    true,
-  );
+  lrChart(methods);
   const notes = methods.filter((m) => m.message);
   if (notes.length) {
     const ul = el('ul', 'findings');
     notes.forEach((m) => ul.append(el('li', undefined, `${m.label}: ${m.message}`)));
     test.append(ul);
   }
+}
+
+/**
+ * Every method's lr trials against the rate (diverged trials left out), the chosen rate marked by a foreground dot:
+ * the validation u_loss of the grid search, or the training objective of Brent's search.
+ */
+function lrChart(methods: TrainSuiteMethod[]): void {
+  const section = el('section', 'report-section');
+  section.append(el('h2', undefined, 'Learning-rate selection (docs/math.md §4.5)'));
+  root.append(section);
+  const criteria = new Set(methods.filter((m) => m.lrTrials.length).map((m) => m.lrCriterion ?? 'train.objective'));
+  const byValidation = criteria.size === 1 && criteria.has('validation.u_loss');
+  const objective =
+    criteria.size > 1
+      ? 'trial objective (grid: validation u_loss; search: training objective)'
+      : criteria.has('validation.u_loss')
+        ? 'validation u_loss at the end of the trial'
+        : "the method's training objective over the trial's last epoch";
+  const diverged = methods.filter((m) => m.lrTrials.some((t) => t.diverged));
+  const grid = figure(
+    section,
+    'train-lr-search',
+    `Every trial of the learning-rate search: ${objective}; the chosen rate is marked by a dot in the text colour`,
+    diverged.length
+      ? `Diverged trials (+∞, not drawn): ${diverged
+          .map(
+            (m) =>
+              `${methodLabel(m)} at ${m.lrTrials
+                .filter((t) => t.diverged)
+                .map((t) => t.lr.toPrecision(2))
+                .join(', ')}`,
+          )
+          .join('; ')}.`
+      : undefined,
+  );
+  const series: Record<string, SeriesPayload> = {};
+  for (const m of methods) {
+    const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
+    if (ok.length) series[m.method] = { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };
+    const chosen = ok.find((t) => m.lr !== null && Math.abs(Math.log10(t.lr / m.lr)) < 1e-9);
+    if (chosen) series[`${m.method}:chosen`] = { x: [chosen.lr], y: [chosen.objective] };
+  }
+  addChart(
+    grid,
+    {
+      id: 'lr-search',
+      title: `learning-rate search: ${byValidation ? 'validation u_loss' : 'trial objective'}`,
+      // the chosen rates last, so that no method's line or marker hides them
+      series: [
+        ...methods.map((m) => ({ key: m.method, label: methodLabel(m), color: methodColor(m.method), width: 1.25 })),
+        ...methods.map((m) => ({
+          key: `${m.method}:chosen`,
+          label: `${methodLabel(m)} (chosen)`,
+          color: 'foreground' as const,
+          points: true,
+          legend: false,
+        })),
+      ],
+      logX: true,
+      logY: true,
+      markers: true,
+      xLabel: 'learning rate',
+      xName: 'lr',
+    },
+    series,
+    true,
+  );
 }
 
 /** The metrics of the spread table, as the report's `spread` names them, with how each value is written. */

@@ -4,6 +4,7 @@
 // repository is untrusted, and only this data, drawn by the extension's own page (webview/report.ts), reaches the
 // webview. No vscode or Node imports: the unit tests run it as is.
 import type { GradaccExperiment, TrainSuiteReport } from '../engine/experiments/types';
+import { LR_CRITERIA } from '../engine/runs/records';
 
 export type ExperimentData = GradaccExperiment | TrainSuiteReport;
 
@@ -182,6 +183,9 @@ function train(o: Record<string, Json>): TrainSuiteReport {
     str(m, 'label', path);
     oneOf(m, 'status', path, METHOD_STATUSES);
     if (m.runDir !== null) str(m, 'runDir', path);
+    if (m.authors !== undefined && typeof m.authors !== 'boolean')
+      fail(at(path, 'authors'), 'true or false', m.authors);
+    if (m.lrCriterion !== undefined) oneOf(m, 'lrCriterion', path, LR_CRITERIA);
     numOrNull(m, 'lr', path);
     num(m, 'epochs', path);
     numOrNull(m, 'secondsPerEpoch', path);
@@ -232,6 +236,20 @@ function train(o: Record<string, Json>): TrainSuiteReport {
         numOrNull(s, 'mean', kp);
         numOrNull(s, 'sd', kp);
         if (s.ci95 !== null) numbers(s, 'ci95', kp, false);
+      }
+    }
+    if (m.bands !== undefined) {
+      const bp = at(path, 'bands');
+      const bands = object(m.bands, bp);
+      for (const [k, v] of Object.entries(bands)) {
+        const kp = at(bp, k);
+        const b = object(v, kp);
+        numbers(b, 'x', kp, false);
+        for (const key of ['mean', 'lower', 'upper']) numbers(b, key, kp);
+        numbers(b, 'n', kp, false);
+        const length = (b.x as Json[]).length;
+        for (const key of ['mean', 'lower', 'upper', 'n'])
+          if ((b[key] as Json[]).length !== length) fail(at(kp, key), `${length} values (one per x)`, b[key]);
       }
     }
   });

@@ -406,8 +406,8 @@ suite('SBN Studio in VS Code', () => {
     assert.ok(!JSON.stringify(after).includes(MARKER), `the crafted code ran: ${JSON.stringify(after)}`);
     assert.strictEqual(state.rendered!.charts, 6);
     assert.deepEqual(state.rendered!.extras, {
-      sections: 3,
-      figures: 2,
+      sections: 4,
+      figures: 3,
       tables: 1,
       scripts: 0,
       images: 0,

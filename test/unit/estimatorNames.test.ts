@@ -92,7 +92,18 @@ test('the engine, the CLI and the commands derive from the list', () => {
   );
   assert.deepEqual(
     SUITE_METHODS.map((m) => m.label),
-    ['tanh', 'REINFORCE', 'Concrete (τ=1)', 'ST (DSTE)', 'PSA', 'ADF', 'LocalReparam', 'Hard ST'],
+    [
+      'tanh',
+      'REINFORCE',
+      'Concrete (τ=1)',
+      'ST (DSTE)',
+      'PSA',
+      'ADF',
+      'LocalReparam',
+      'Hard ST',
+      'Concrete (τ=0.5)',
+      'tanh (deterministic tanh(a))',
+    ],
   );
   // no second literal list of the names anywhere in the code
   const walk = (d: string): string[] =>

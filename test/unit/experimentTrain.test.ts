@@ -1,5 +1,5 @@
 // test-backends: one
-// `sbn experiment train` (Experiment 2, docs/math.md §4) in small: all eight methods on a tiny suite, stopped part-way
+// `sbn experiment train` (Experiment 2, docs/math.md §4) in small: all ten methods on a tiny suite, stopped part-way
 // and continued, the report files (train.json, report.html, PNG figures); and the CLI on the generated CIFAR-10 file:
 // the cifar10-s1 suite starts, logs, stops on Ctrl-C and continues where it stopped.
 import { test } from 'node:test';
@@ -27,7 +27,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-suite-'));
 const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const suiteTitle =
-  'a training suite runs all eight methods, stops part-way, continues where it stopped and writes its report';
+  'a training suite runs all ten methods, stops part-way, continues where it stopped and writes its report';
 test(suiteTitle, async () => {
   const backend = await initBackend();
   const dir = path.join(tmp, 'tiny');
@@ -74,7 +74,11 @@ test(suiteTitle, async () => {
   );
 
   const report: TrainSuiteReport = suiteReport(TINY_SUITE, dir, methods, TEST_ENVIRONMENT);
-  assert.equal(report.methods.length, 8);
+  assert.equal(report.methods.length, 10);
+  assert.deepEqual(
+    report.methods.filter((m) => m.authors).map((m) => m.method),
+    ['concrete-authors', 'tanh-det'],
+  );
   for (const m of report.methods) {
     assert.ok(
       m.runDir && /^runs\/[^/]+$/.test(m.runDir) && fs.existsSync(path.join(dir, m.runDir)),
@@ -82,6 +86,11 @@ test(suiteTitle, async () => {
     );
     assert.equal(m.status, 'finished', `${m.method}: ${m.status} ${m.message ?? ''}`);
     assert.ok(m.lr !== null && m.lr > 0 && m.lrTrials.length === 2, `${m.method}: lr search`);
+    assert.equal(m.lrCriterion, 'validation.u_loss', m.method);
+    assert.ok(
+      [0.01, 0.1].some((lr) => Math.abs(m.lr! / lr - 1) < 1e-9),
+      `${m.method}: lr ${m.lr} on the grid`,
+    );
     assert.equal(m.epochs, 2);
     assert.deepEqual(m.curves.validation.epoch, [1, 2], m.method);
     assert.ok(m.curves.validation.acc_e.every((a) => a >= 0 && a <= 1));
@@ -109,7 +118,7 @@ test(suiteTitle, async () => {
   if (fs.existsSync(chromium)) {
     assert.deepEqual(
       written.pngs.map((f) => path.basename(f)),
-      ['tiny-train-curves.png', 'tiny-train-test-accuracy.png'],
+      ['tiny-train-curves.png', 'tiny-train-test-accuracy.png', 'tiny-train-lr-search.png'],
       written.notes.join('; '),
     );
     for (const f of written.pngs) assert.ok(fs.statSync(f).size > 10_000, `${f} is too small to hold the charts`);

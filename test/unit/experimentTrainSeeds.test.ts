@@ -120,6 +120,17 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
     assert.deepEqual(m.spread?.['test.acc'], metricStats(acc));
     const u = m.spread?.['validation.u_loss'];
     assert.ok(u && u.n === 2 && u.sd !== null && u.ci95 !== null && u.ci95[0] <= u.mean! && u.mean! <= u.ci95[1]);
+    // the charts' bands: per curve and point the mean and 95 % interval over both seeds, the final point = spread
+    const val = m.bands?.['validation.u_loss'];
+    assert.ok(val, `${m.method}: no validation u_loss band`);
+    assert.deepEqual(val.x, [1, 2]);
+    assert.deepEqual(val.n, [2, 2]);
+    assert.ok(Math.abs(val.mean[1]! - u.mean!) < 1e-12 && Math.abs(val.lower[1]! - u.ci95[0]) < 1e-12);
+    const test = m.bands?.['test.accuracy'];
+    assert.ok(test && test.x.length === TINY_SUITE.testSamples, `${m.method}: test accuracy band`);
+    assert.ok(Math.abs(test.mean[test.x.length - 1]! - (m.spread?.['test.acc'].mean ?? NaN)) < 1e-12);
+    for (const key of ['train.u_loss', 'train.acc1', 'train.acc_e', 'validation.acc1', 'validation.acc_e', 'objective'])
+      assert.ok(m.bands?.[key]?.x.length, `${m.method}: no ${key} band`);
   }
   const table = formatSuiteTable(report);
   assert.match(table, /test acc \(all samples\) over seeds: mean ± sd \[95 % interval\]/);
@@ -129,6 +140,7 @@ test('--seeds 2: the same checkpoints on --jobs 1 and --jobs 2, and the spread i
   const parsed = parseReportData(fs.readFileSync(written.json, 'utf8'), written.json);
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
   assert.ok(written.html && fs.readFileSync(written.html, 'utf8').includes('"spread"'), 'report.html holds the spread');
+  assert.ok(fs.readFileSync(written.html, 'utf8').includes('"bands"'), 'report.html holds the bands');
   // a suite without further seeds has no spread: its report is as before
   const single = path.join(tmp, 'single');
   fs.mkdirSync(single);

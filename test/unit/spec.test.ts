@@ -13,11 +13,13 @@ import {
   DEFAULT_NOISE,
   DEFAULT_STATES,
   DEFAULT_TAU,
+  DEFAULT_TANH_ACTIVATION,
   DEFAULT_GUMBEL_RAO_K,
   formatSpecError,
   hiddenLayerNames,
   layerGeometry,
   loadModelFile,
+  LR_GRID_DEFAULTS,
   LR_SEARCH_DEFAULTS,
   modelSchema,
   OPTIMIZER_DEFAULTS,
@@ -845,6 +847,7 @@ test('schema defaults match the defaults toModelSpec fills in', () => {
     tau: DEFAULT_TAU,
     k: DEFAULT_GUMBEL_RAO_K,
     baseline: 'none',
+    activation: DEFAULT_TANH_ACTIVATION,
   });
   assert.deepEqual(defs.optimizer.default, OPTIMIZER_DEFAULTS.sgd);
   const sgd: Record<string, unknown> = { ...OPTIMIZER_DEFAULTS.sgd };
@@ -854,6 +857,7 @@ test('schema defaults match the defaults toModelSpec fills in', () => {
   assert.deepEqual(defaultsOf(defs.sgdOptimizer.properties), sgd);
   assert.deepEqual(defaultsOf(defs.adamOptimizer.properties), adam);
   assert.deepEqual(defaultsOf(defs.lrSearch.properties.search.properties!), LR_SEARCH_DEFAULTS);
+  assert.deepEqual(defaultsOf(defs.lrGrid.properties.grid.properties!), LR_GRID_DEFAULTS);
   assert.deepEqual(
     parsed(
       edit(CONV_YAML, 'train:\n  estimator: psa\n  lr: 0.01\n  epochs: 5', 'train:\n  estimator: dste\n  lr: 1'),
@@ -1079,7 +1083,8 @@ test('train: tau for concrete and Gumbel, k for gumbel-rao, baseline for reinfor
     'm.sbn.json',
     'train.lr',
     at(missing, '{\n    "estimator"'),
-    'missing required key "lr" (expected a number > 0, "search", an object with "schedule" or an object with "search")',
+    'missing required key "lr" (expected a number > 0, "search", an object with "schedule", ' +
+      'an object with "search" or an object with "grid")',
   );
 });
 
@@ -1092,13 +1097,15 @@ test('train.lr: one message for the form the value is meant as', () => {
       'true',
       'train.lr',
       'true',
-      'expected a number > 0, "search", an object with "schedule" or an object with "search", got true',
+      'expected a number > 0, "search", an object with "schedule", an object with "search" or an object with ' +
+        '"grid", got true',
     ],
     [
       '{}',
       'train.lr',
       '{}',
-      'expected a number > 0, "search", an object with "schedule" or an object with "search", got an object',
+      'expected a number > 0, "search", an object with "schedule", an object with "search" or an object with ' +
+        '"grid", got an object',
     ],
     [
       '{ schedule: stepp, base: 1 }',
@@ -1175,6 +1182,46 @@ test('train.lr.search: min < max (defaults −6 and 0 count); cosine min ≤ bas
     'train.lr.min',
     at(cosine, '0.2'),
     'the cosine schedule decays from base to min: expected min ≤ base (0.1), got 0.2',
+  );
+});
+
+test('train.lr.grid: kept as written; min ≤ max (defaults −4 and 0 count); needs a validation split', () => {
+  const grid = edit(CONV_YAML, 'lr: 0.01', 'lr: { grid: { min: -3, step: 0.25, trialExamples: 100, extend: 0 } }');
+  const parsed = parseModelText(grid, 'm.sbn.yaml');
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  assert.deepEqual(parsed.model.train!.lr, { grid: { min: -3, step: 0.25, trialExamples: 100, extend: 0 } });
+  const json = edit(CONV_JSON, '"lr": 0.01', '"lr": { "grid": { "max": -5 } }');
+  expectOne(
+    json,
+    'm.sbn.json',
+    'train.lr.grid.max',
+    at(json, '-5'),
+    'expected min ≤ max (ends of the log10(lr) grid), got min -4 (the default) and max -5',
+  );
+  const step = edit(CONV_YAML, 'lr: 0.01', 'lr: { grid: { step: 0 } }');
+  expectOne(step, 'm.sbn.yaml', 'train.lr.grid.step', at(step, '0 }'), 'expected a number > 0, got 0');
+  const noValidation = edit(edit(CONV_YAML, 'lr: 0.01', 'lr: { grid: {} }'), '  validation: 0.1\n', '');
+  expectOne(
+    noValidation,
+    'm.sbn.yaml',
+    'train.lr.grid',
+    at(noValidation, '{}'),
+    'the grid search picks the rate by the validation u_loss: set data.validation (e.g. 5000 or 0.1)',
+  );
+});
+
+test('train.activation: mean-field or tanh, with estimator tanh only', () => {
+  const ok = edit(CONV_YAML, 'estimator: psa', 'estimator: tanh\n  activation: tanh');
+  const parsed = parseModelText(ok, 'm.sbn.yaml');
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  assert.equal(parsed.model.train!.activation, 'tanh');
+  const wrong = edit(CONV_YAML, 'estimator: psa', 'estimator: psa\n  activation: tanh');
+  expectOne(
+    wrong,
+    'm.sbn.yaml',
+    'train.activation',
+    at(wrong, 'tanh'),
+    'activation applies to tanh only (the estimator is "psa"); remove it',
   );
 });
 

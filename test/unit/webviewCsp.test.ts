@@ -1275,10 +1275,11 @@ test(
       const report = craftedTrainReport();
       await probe.post({ type: 'report', data: report });
       const drawn = await probe.rendered(1);
-      // Summary, curves, test accuracy; 4 curve charts + test accuracy + lr search; only the page's own script
+      // Summary, curves, test accuracy, lr selection; 4 curve charts + test accuracy + lr search; only the page's
+      // own script
       assert.deepEqual(drawn.extras, {
-        sections: 3,
-        figures: 2,
+        sections: 4,
+        figures: 3,
         tables: 1,
         scripts: 0,
         images: 0,

@@ -232,9 +232,9 @@ export function formatSuiteTable(r: ReturnType<typeof suiteReport>): string {
     const last = v.epoch.length - 1;
     const t = m.test;
     return [
-      m.label,
+      m.authors ? `${m.label} (authors' choice)` : m.label,
       m.status,
-      m.lr === null ? '—' : m.lr.toExponential(2),
+      m.lr === null ? '—' : `${m.lr.toExponential(2)}${m.lrCriterion === 'validation.u_loss' ? ' (grid)' : ''}`,
       String(m.epochs),
       m.secondsPerEpoch === null ? '—' : m.secondsPerEpoch.toFixed(1),
       last >= 0 ? v.u_loss[last].toFixed(4) : '—',

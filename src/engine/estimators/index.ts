@@ -2,7 +2,7 @@
 import { psa } from './psa';
 import { dste, hardSt } from './straightThrough';
 import { arm, reinforce } from './scoreFunction';
-import { concrete, tanh } from './relaxations';
+import { concrete, tanh, tanhDet } from './relaxations';
 import { adf, localReparam } from './moments';
 import { disarm } from './disarm';
 import { muprop } from './muprop';
@@ -29,7 +29,7 @@ export function createEstimator(name: Exclude<EstimatorName, 'exact'>, options: 
     case 'concrete':
       return concrete(options.tau ?? 1);
     case 'tanh':
-      return tanh;
+      return options.activation === 'tanh' ? tanhDet : tanh;
     case 'adf':
       return adf;
     case 'local-reparam':

@@ -2,6 +2,8 @@
 // relaxed network is returned (biased for the SBN, which is still how the models are evaluated, docs/math.md §5.14).
 //  - Concrete / Gumbel-sigmoid (docs/math.md §2.8): x̃ = σ((a − z)/τ) ({0,1}) or 2σ((a − z)/τ) − 1 (±1), z the noise.
 //  - tanh (docs/math.md §2.9, gradeval "AP1"): deterministic mean field x = E[x | a] (F(a), resp. 2F(a) − 1).
+//  - tanh with activation `tanh` (docs/math.md §2.9): the authors' deterministic baseline x = tanh(a) for ±1 states,
+//    whatever the noise; for {0,1} states the same curve mapped onto [0, 1], x = (1 + tanh(a))/2 = σ(2a).
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
@@ -49,6 +51,15 @@ export function tanhEstimate(net: Network, batch: Batch): GradientEstimate {
   }));
 }
 
+/** The authors' deterministic tanh(a) network: x = tanh(a) (pm1) or (1 + tanh(a))/2 (01); dx/da = s·(1 − tanh²a). */
+export function tanhDetEstimate(net: Network, batch: Batch): GradientEstimate {
+  return relaxedEstimate(net, batch, (a) => {
+    const t = tf.tanh(a);
+    const half = net.coding.meanScale / 2; // 1 for ±1 states, 1/2 for {0,1}
+    return { x: tf.add(tf.mul(t, half), net.coding.off + half), deriv: tf.mul(tf.sub(1, tf.square(t)), half) };
+  });
+}
+
 export function concrete(tau = 1): Estimator {
   return {
     name: 'concrete',
@@ -61,4 +72,11 @@ export const tanh: Estimator = {
   name: 'tanh',
   deterministic: true,
   estimate: (net, batch) => tanhEstimate(net, batch),
+};
+
+/** Estimator `tanh` with `activation: tanh` (the authors' baseline); its name stays `tanh`. */
+export const tanhDet: Estimator = {
+  name: 'tanh',
+  deterministic: true,
+  estimate: (net, batch) => tanhDetEstimate(net, batch),
 };

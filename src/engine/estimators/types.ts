@@ -28,6 +28,8 @@ export interface EstimatorOptions {
   tau?: number;
   /** Gumbel-Rao's conditional noise draws per unit. Default 10. */
   k?: number;
+  /** tanh's training activation: the mean field E[x | a] (default) or the authors' tanh(a) (docs/math.md §2.9). */
+  activation?: 'mean-field' | 'tanh';
   /** REINFORCE control variate. Default `none` (as in the paper). */
   baseline?: ReinforceBaseline;
   /** Decay of the running-mean baseline. Default 0.9. */

@@ -5,22 +5,27 @@
 // interrupted suite continues where it stopped.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LrSearchSpec, ModelSpec, TrainSpec } from '../spec';
+import type { LrSpec, ModelSpec, TrainSpec } from '../spec';
 import { withFileLock } from '../fileLock';
 import { writeFileAtomic } from '../files';
 import { readMetrics, effectiveMetrics, RunStore } from '../runs';
 import { ConfigError, resumeSession, runSession, startSession, type Environment, type Session } from '../train/session';
 import type { TrainerEvents } from '../train/trainer';
 import { evaluateRun } from '../train/evaluateRun';
-import type { ExperimentEnvironment, SeedRun, TrainSuiteMethod, TrainSuiteReport } from './types';
+import type { ExperimentEnvironment, SeedBand, SeedRun, TrainSuiteMethod, TrainSuiteReport } from './types';
 import { ESTIMATORS } from '../../estimators';
 import { finalMetrics } from '../sweeps/executor';
 import { metricStats } from '../sweeps/report';
 import { readSummary } from '../runs';
 import { readSuiteBias } from './biasFile';
 
-/** The methods of docs/math.md §4.3 in the paper's plot order, with the labels of its figures. */
-export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec> }[] = [
+/**
+ * The methods of docs/math.md §4.3 in the paper's plot order, with the labels of its figures, then the authors'
+ * choices where ours differ (`authors`: marked "authors' choice" in reports): Concrete at their temperature (their
+ * ±1 runs used tanh((a − z)/1), τ = 0.5 in our definition) and their deterministic tanh(a) network beside our
+ * mean-field tanh(a/2) (docs/math.md §2.9).
+ */
+export const SUITE_METHODS: { method: string; label: string; train: Partial<TrainSpec>; authors?: true }[] = [
   { method: 'tanh', label: ESTIMATORS.tanh.label, train: { estimator: 'tanh' } },
   { method: 'reinforce', label: ESTIMATORS.reinforce.label, train: { estimator: 'reinforce', baseline: 'none' } },
   { method: 'concrete', label: `${ESTIMATORS.concrete.label} (τ=1)`, train: { estimator: 'concrete', tau: 1 } },
@@ -29,6 +34,18 @@ export const SUITE_METHODS: { method: string; label: string; train: Partial<Trai
   { method: 'adf', label: ESTIMATORS.adf.label, train: { estimator: 'adf' } },
   { method: 'local-reparam', label: ESTIMATORS['local-reparam'].label, train: { estimator: 'local-reparam' } },
   { method: 'hard-st', label: ESTIMATORS['hard-st'].label, train: { estimator: 'hard-st' } },
+  {
+    method: 'concrete-authors',
+    label: `${ESTIMATORS.concrete.label} (τ=0.5)`,
+    train: { estimator: 'concrete', tau: 0.5 },
+    authors: true,
+  },
+  {
+    method: 'tanh-det',
+    label: `${ESTIMATORS.tanh.label} (deterministic tanh(a))`,
+    train: { estimator: 'tanh', activation: 'tanh' },
+    authors: true,
+  },
 ];
 
 export interface SuiteDefinition {
@@ -43,9 +60,9 @@ export interface SuiteDefinition {
 }
 
 /**
- * The training settings of docs/math.md §4, shared by every suite; only the length and the lr search's budget differ.
+ * The training settings of docs/math.md §4, shared by every suite; only the length and the lr search differ.
  */
-function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpec {
+function section4Train(epochs: number, lr: LrSpec): TrainSpec {
   return {
     estimator: 'psa',
     optimizer: { type: 'sgd', momentum: 0.9, nesterov: true },
@@ -55,7 +72,7 @@ function section4Train(epochs: number, search: LrSearchSpec['search']): TrainSpe
     init: 'data-dependent',
     evalSamples: 10,
     logInterval: 50,
-    lr: { search },
+    lr,
   };
 }
 
@@ -88,12 +105,9 @@ export const DEPTH_CONV_FILTERS = 8;
  */
 function depthSuites(): Record<string, SuiteDefinition> {
   const suites: Record<string, SuiteDefinition> = {};
-  const lrSearch = (trialExamples: number): LrSearchSpec['search'] => ({
-    min: -4,
-    max: 0,
-    trials: 9,
-    trialEpochs: 2,
-    trialExamples,
+  // the protocol's grid (log10 lr ∈ [−4, 0] in half decades, 2-epoch trials judged by validation u_loss) on a subset
+  const lrGrid = (trialExamples: number): LrSpec => ({
+    grid: { min: -4, max: 0, step: 0.5, trialEpochs: 2, trialExamples },
   });
   for (const depth of [2, 4, 8]) {
     const name = `mnist-mlp-d${depth}`;
@@ -102,8 +116,9 @@ function depthSuites(): Record<string, SuiteDefinition> {
       title: `MNIST, dense SBN with ${depth} binary hidden layers of ${DEPTH_MLP_WIDTH}`,
       description:
         `Depth suite: ${depth} binary hidden layers of ${DEPTH_MLP_WIDTH} units (±1, logistic noise); the first ` +
-        '15 000 of 55 000 training images / 5 000 validation / 10 000 test; 3 epochs; lr search: 9 trials of 2 ' +
-        `epochs on the first 2 000 training images over log10 lr ∈ [−4, 0]. ${DEPTH_COST[name]}`,
+        '15 000 of 55 000 training images / 5 000 validation / 10 000 test; 3 epochs; lr: the grid log10 lr ∈ ' +
+        '[−4, 0] in half decades (9 rates), trials of 2 epochs on the first 2 000 training images judged by the ' +
+        `validation u_loss. ${DEPTH_COST[name]}`,
       model: {
         name,
         input: { shape: [784] },
@@ -112,7 +127,7 @@ function depthSuites(): Record<string, SuiteDefinition> {
         layers: Array.from({ length: depth }, () => ({ type: 'dense' as const, units: DEPTH_MLP_WIDTH })),
         output: { units: 10, loss: 'nll' },
         data: { dataset: 'mnist', validation: 5000, scale: 'unit', limit: 15000 },
-        train: section4Train(3, lrSearch(2000)),
+        train: section4Train(3, lrGrid(2000)),
       },
       testSamples: 32,
     };
@@ -126,8 +141,9 @@ function depthSuites(): Record<string, SuiteDefinition> {
         `Depth suite: ${depth} binary 3×3 conv layers of ${DEPTH_CONV_FILTERS} channels with padding 1, the first ` +
         'and the last with stride 2 (28×28 → 14×14 → 7×7), a dense classifier on the flattened last binary layer; ' +
         'the first 10 000 training images / 2 000 validation / 10 000 test; 1 epoch; SBN evaluation with 4 samples ' +
-        'during training, test accuracy vs up to 8 samples; lr search: 9 trials of 2 epochs on the first 500 ' +
-        `training images over log10 lr ∈ [−4, 0]. ${DEPTH_COST[name]}`,
+        'during training, test accuracy vs up to 8 samples; lr: the grid log10 lr ∈ [−4, 0] in half ' +
+        'decades (9 rates), trials of 2 epochs on the first 500 training images judged by the validation u_loss. ' +
+        `${DEPTH_COST[name]}`,
       model: {
         name,
         input: { shape: [1, 28, 28] },
@@ -147,7 +163,7 @@ function depthSuites(): Record<string, SuiteDefinition> {
         output: { units: 10, loss: 'nll' },
         data: { dataset: 'fashion-mnist', validation: 2000, scale: 'unit', limit: 10000 },
         // the SBN evaluations dominate a conv suite's time on a CPU: fewer samples than section 4's 10 and 32
-        train: { ...section4Train(1, lrSearch(500)), evalSamples: 4 },
+        train: { ...section4Train(1, lrGrid(500)), evalSamples: 4 },
       },
       testSamples: 8,
     };
@@ -157,9 +173,10 @@ function depthSuites(): Record<string, SuiteDefinition> {
 
 /**
  * Suites sized for a 2-core CPU (mnist-mlp, fashion-conv) and the paper's exact CIFAR_S1 protocol (cifar10-s1).
- * Everything but the size follows docs/math.md §4: SGD with Nesterov momentum 0.9, batch 64, constant lr chosen per
- * method by Brent's bounded search over log10 lr (shorter trials here), gradient clamp 1000, the data-dependent init of
- * §4.4, evaluation as an SBN with 10 samples during training.
+ * Everything but the size and the lr protocol follows docs/math.md §4: SGD with Nesterov momentum 0.9, batch 64,
+ * gradient clamp 1000, the data-dependent init of §4.4, evaluation as an SBN with 10 samples during training. The
+ * constant lr is chosen per method on the fixed grid of the fair protocol (§4.5: the same rates for every method,
+ * judged by the validation u_loss); cifar10-s1 keeps the paper's Brent search.
  */
 export const SUITES: Record<string, SuiteDefinition> = {
   'mnist-mlp': {
@@ -167,7 +184,8 @@ export const SUITES: Record<string, SuiteDefinition> = {
     title: 'MNIST, dense SBN 784-512-512-10',
     description:
       'Two binary hidden layers of 512 units (±1, logistic noise); 55 000 training / 5 000 validation / 10 000 test ' +
-      'images; 5 epochs; lr search: 5 trials of 1 epoch on the first 10 000 training images over log10 lr ∈ [−4, 0].',
+      'images; 5 epochs; lr: the grid log10 lr ∈ [−4, 0] in half decades (9 rates, extended past an edge that ' +
+      'wins), trials of 2 epochs on the first 10 000 training images, judged by the validation u_loss.',
     model: {
       name: 'mnist-mlp',
       input: { shape: [784] },
@@ -179,7 +197,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
       ],
       output: { units: 10, loss: 'nll' },
       data: { dataset: 'mnist', validation: 5000, scale: 'unit' },
-      train: section4Train(5, { min: -4, max: 0, trials: 5, trialEpochs: 1, trialExamples: 10000 }),
+      train: section4Train(5, { grid: { min: -4, max: 0, step: 0.5, trialEpochs: 2, trialExamples: 10000 } }),
     },
     testSamples: 32,
   },
@@ -189,8 +207,9 @@ export const SUITES: Record<string, SuiteDefinition> = {
     description:
       'All-convolutional, no padding, stride-2 convolutions instead of pooling, a dense classifier on the flattened ' +
       'last binary layer (as CIFAR_S1, docs/math.md §4.2), 5 binary conv layers of 16-16-32-32-32 channels; ' +
-      '55 000 / 5 000 / 10 000 images; 4 epochs; lr search: 4 trials of 1 epoch on the first 5 000 training images ' +
-      'over log10 lr ∈ [−4, 0].',
+      '55 000 / 5 000 / 10 000 images; 4 epochs; lr: the grid log10 lr ∈ [−4, 0] in half decades (9 rates, ' +
+      'extended past an edge that wins), trials of 2 epochs on the first 5 000 training images, judged by the ' +
+      'validation u_loss.',
     model: {
       name: 'fashion-conv-s1',
       input: { shape: [1, 28, 28] },
@@ -206,7 +225,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
       ],
       output: { units: 10, loss: 'nll' },
       data: { dataset: 'fashion-mnist', validation: 5000, scale: 'unit' },
-      train: section4Train(4, { min: -4, max: 0, trials: 4, trialEpochs: 1, trialExamples: 5000 }),
+      train: section4Train(4, { grid: { min: -4, max: 0, step: 0.5, trialEpochs: 2, trialExamples: 5000 } }),
     },
     testSamples: 32,
   },
@@ -243,7 +262,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
         augment: 'flipcrop',
         scale: 'unit',
       },
-      train: section4Train(2000, { min: -6, max: 0, trials: 10, trialEpochs: 5 }),
+      train: section4Train(2000, { search: { min: -6, max: 0, trials: 10, trialEpochs: 5 } }),
     },
     testSamples: 32,
     needsDataPath: true,
@@ -452,18 +471,98 @@ function seedRun(dir: string, seed: number, entry: SuiteRunEntry | undefined): S
   return { seed, runDir: path.relative(dir, runDir), status: status as SeedRun['status'], final };
 }
 
+/** What a run's metrics.jsonl gives the report: its lr search, its curves, its pace and why it stopped. */
+function runCurves(
+  runDir: string,
+): Pick<TrainSuiteMethod, 'lr' | 'lrTrials' | 'lrCriterion' | 'epochs' | 'secondsPerEpoch' | 'curves' | 'message'> {
+  const empty = (): TrainSuiteMethod['curves']['train'] => ({ epoch: [], u_loss: [], acc1: [], acc_e: [] });
+  const out: ReturnType<typeof runCurves> = {
+    lr: null,
+    lrTrials: [],
+    epochs: 0,
+    secondsPerEpoch: null,
+    curves: { train: empty(), validation: empty(), objective: { epoch: [], value: [] } },
+  };
+  const records = effectiveMetrics(readMetrics(runDir, { tolerant: true }).records);
+  const seconds: number[] = [];
+  // measured values are null where they were not finite; the report's curves are typed as numbers (`as number`)
+  for (const r of records) {
+    if (r.kind === 'lr-trial') {
+      out.lrTrials.push({ lr: r.lr, objective: r.objective as number, diverged: r.diverged });
+      if (r.criterion) out.lrCriterion = r.criterion;
+    } else if (r.kind === 'lr-chosen') {
+      out.lr = r.lr;
+      if (r.criterion) out.lrCriterion = r.criterion;
+    } else if (r.kind === 'epoch') {
+      out.curves.objective.epoch.push(r.epoch);
+      out.curves.objective.value.push(r.loss as number);
+      seconds.push(r.seconds);
+      out.epochs = Math.max(out.epochs, r.epoch);
+    } else if (r.kind === 'eval' && (r.split === 'train' || r.split === 'validation')) {
+      const c = out.curves[r.split];
+      c.epoch.push(r.epoch);
+      c.u_loss.push(r.u_loss as number);
+      c.acc1.push(r.acc1 as number);
+      c.acc_e.push(r.acc_e as number);
+    } else if (r.kind === 'diverged') out.message = r.message;
+  }
+  if (seconds.length) out.secondsPerEpoch = seconds.reduce((a, b) => a + b, 0) / seconds.length;
+  return out;
+}
+
+/** The curves that get bands over seeds: name → (x, y) of one seed's curves and test accuracy. */
+const SEED_CURVES: Record<
+  string,
+  (c: TrainSuiteMethod['curves'], test: SuiteRunEntry['test']) => { x: number[]; y: number[] } | undefined
+> = {
+  'train.u_loss': (c) => ({ x: c.train.epoch, y: c.train.u_loss }),
+  'train.acc1': (c) => ({ x: c.train.epoch, y: c.train.acc1 }),
+  'train.acc_e': (c) => ({ x: c.train.epoch, y: c.train.acc_e }),
+  'validation.u_loss': (c) => ({ x: c.validation.epoch, y: c.validation.u_loss }),
+  'validation.acc1': (c) => ({ x: c.validation.epoch, y: c.validation.acc1 }),
+  'validation.acc_e': (c) => ({ x: c.validation.epoch, y: c.validation.acc_e }),
+  objective: (c) => ({ x: c.objective.epoch, y: c.objective.value }),
+  'test.accuracy': (_, test) => test && { x: test.samples, y: test.accuracy },
+};
+
+/** Per SEED_CURVES curve, the mean and 95 % interval over the given seeds' curves at every x any of them has. */
+export function seedBands(
+  seeds: { curves: TrainSuiteMethod['curves']; test: SuiteRunEntry['test'] }[],
+): Record<string, SeedBand> {
+  const out: Record<string, SeedBand> = {};
+  for (const [name, pick] of Object.entries(SEED_CURVES)) {
+    const at = new Map<number, number[]>();
+    for (const seed of seeds) {
+      const c = pick(seed.curves, seed.test);
+      c?.x.forEach((x, i) => at.set(x, [...(at.get(x) ?? []), c.y[i]]));
+    }
+    if (at.size === 0) continue;
+    const band: SeedBand = { x: [], mean: [], lower: [], upper: [], n: [] };
+    for (const x of [...at.keys()].sort((a, b) => a - b)) {
+      const st = metricStats(at.get(x)!);
+      band.x.push(x);
+      band.mean.push(st.mean);
+      band.lower.push(st.ci95 ? st.ci95[0] : null);
+      band.upper.push(st.ci95 ? st.ci95[1] : null);
+      band.n.push(st.n);
+    }
+    out[name] = band;
+  }
+  return out;
+}
+
 function methodReport(
   dir: string,
-  method: string,
-  label: string,
+  method: (typeof SUITE_METHODS)[number],
   entry: SuiteState['methods'][string] | undefined,
 ): TrainSuiteMethod {
-  const empty = (): TrainSuiteMethod['curves']['train'] => ({ epoch: [], u_loss: [], acc1: [], acc_e: [] });
   const runDir = entry && runPath(dir, entry.runDir);
+  const empty = (): TrainSuiteMethod['curves']['train'] => ({ epoch: [], u_loss: [], acc1: [], acc_e: [] });
   const out: TrainSuiteMethod = {
     // the report lies in the suite folder: its run folders are named relative to it
-    method,
-    label,
+    method: method.method,
+    label: method.label,
+    ...(method.authors ? { authors: true } : {}),
     status: 'pending',
     runDir: runDir ? path.relative(dir, runDir) : null,
     lr: null,
@@ -483,38 +582,24 @@ function methodReport(
   out.status = (
     ['running', 'finished', 'stopped', 'crashed', 'diverged'].includes(status) ? status : 'crashed'
   ) as TrainSuiteMethod['status'];
-  const records = effectiveMetrics(readMetrics(runDir, { tolerant: true }).records);
-  const seconds: number[] = [];
-  // measured values are null where they were not finite; the report's curves are typed as numbers (`as number`)
-  for (const r of records) {
-    if (r.kind === 'lr-trial') out.lrTrials.push({ lr: r.lr, objective: r.objective as number, diverged: r.diverged });
-    else if (r.kind === 'lr-chosen') out.lr = r.lr;
-    else if (r.kind === 'epoch') {
-      out.curves.objective.epoch.push(r.epoch);
-      out.curves.objective.value.push(r.loss as number);
-      seconds.push(r.seconds);
-      out.epochs = Math.max(out.epochs, r.epoch);
-    } else if (r.kind === 'eval' && (r.split === 'train' || r.split === 'validation')) {
-      const c = out.curves[r.split];
-      c.epoch.push(r.epoch);
-      c.u_loss.push(r.u_loss as number);
-      c.acc1.push(r.acc1 as number);
-      c.acc_e.push(r.acc_e as number);
-    } else if (r.kind === 'diverged') out.message = r.message;
-  }
-  if (seconds.length) out.secondsPerEpoch = seconds.reduce((a, b) => a + b, 0) / seconds.length;
+  Object.assign(out, runCurves(runDir));
   const extra = Object.keys(entry?.seeds ?? {})
     .map(Number)
     .sort((a, b) => a - b);
   if (entry && extra.length > 0) {
     // seed 1 is the run that searched the rate; the others train the rate it chose (suiteJobs.ts)
     out.seeds = [seedRun(dir, 1, entry), ...extra.map((k) => seedRun(dir, k, entry.seeds?.[String(k)]))];
-    out.spread = Object.fromEntries(
-      SEED_METRICS.map((m) => [
-        m,
-        metricStats(out.seeds!.filter((r) => r.status === 'finished').map((r) => r.final[m])),
-      ]),
-    );
+    const finished = out.seeds.filter((r) => r.status === 'finished');
+    out.spread = Object.fromEntries(SEED_METRICS.map((m) => [m, metricStats(finished.map((r) => r.final[m]))]));
+    if (finished.length >= 2) {
+      const entries = [entry, ...extra.map((k) => entry.seeds?.[String(k)])];
+      out.bands = seedBands(
+        finished.map((r) => ({
+          curves: runCurves(runPath(dir, r.runDir!)).curves,
+          test: entries[out.seeds!.indexOf(r)]?.test,
+        })),
+      );
+    }
   }
   return out;
 }
@@ -537,7 +622,11 @@ export function suiteReport(
     environment: env,
     model: suite.model.name,
     methods: methods.map((m) =>
-      methodReport(dir, m, SUITE_METHODS.find((x) => x.method === m)!.label, state.methods[m]),
+      methodReport(
+        dir,
+        SUITE_METHODS.find((x) => x.method === m)!,
+        state.methods[m],
+      ),
     ),
     ...(bias.length ? { bias } : {}),
   };

@@ -115,9 +115,16 @@ export interface TrainSuiteMethod {
   status: 'pending' | 'running' | 'finished' | 'stopped' | 'crashed' | 'diverged';
   /** The method's run folder, relative to the suite folder (where the report lies): `runs/<date>-<name>`. */
   runDir: string | null;
-  /** Chosen by the lr search (docs/math.md §4.5) and every trial it made. */
+  /** One of the authors' choices where ours differ (Concrete at τ = 0.5, the deterministic tanh(a) network). */
+  authors?: boolean;
+  /** Chosen by the lr search (docs/math.md §4.5) and every trial it made (objective null: diverged). */
   lr: number | null;
   lrTrials: { lr: number; objective: number; diverged: boolean }[];
+  /**
+   * What the search minimised: `validation.u_loss` (the grid of the fair protocol) or `train.objective` (Brent's
+   * search over the trial's mean training objective). Absent before the search recorded it (Brent's).
+   */
+  lrCriterion?: 'train.objective' | 'validation.u_loss';
   epochs: number;
   secondsPerEpoch: number | null;
   /** Per epoch (x = epoch, fractional for intermediate evaluations) of the SBN metrics and the method's own loss. */
@@ -137,6 +144,21 @@ export interface TrainSuiteMethod {
    * one sample, `test.acc`: all samples) the statistics over the finished seeds (src/engine/sweeps/report.ts).
    */
   spread?: Record<string, SeedStats>;
+  /**
+   * With at least 2 finished seeds: per curve (SEED_CURVES: `train.u_loss`, …, `objective`, `test.accuracy`) the
+   * mean and 95 % interval over the finished seeds at each x (epoch, resp. samples averaged) — the charts' bands.
+   */
+  bands?: Record<string, SeedBand>;
+}
+
+/** A curve over seeds: at each x, the mean and 95 % Student-t interval (null where fewer than 2 seeds have a value). */
+export interface SeedBand {
+  x: number[];
+  mean: (number | null)[];
+  lower: (number | null)[];
+  upper: (number | null)[];
+  /** Seeds with a value at each x. */
+  n: number[];
 }
 
 /** One seed's run of a method: its folder (relative to the suite folder), status and final metrics (null: none). */

@@ -117,6 +117,14 @@ export { array, count, flag, measured, object, oneOf, optional, show, text };
 
 // ------------------------------------------------------------------------------------------------ metrics.jsonl
 
+/**
+ * What an lr search minimised (src/engine/train/lrSearch.ts), as its lr-trial and lr-chosen records name it: Brent's
+ * search the trial's mean training objective over its last epoch (the estimator's own loss), the grid the validation
+ * SBN u_loss at the trial's end. Absent in runs written before the grid search (those are Brent's).
+ */
+export const LR_CRITERIA = ['train.objective', 'validation.u_loss'] as const;
+export type LrCriterion = (typeof LR_CRITERIA)[number];
+
 export const EVAL_SPLITS = ['train', 'validation', 'test'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
 
@@ -169,8 +177,15 @@ export const METRICS_KIND_FIELDS = {
     samples: count,
   },
   epoch: { epoch: count, loss: measured, seconds: count },
-  'lr-trial': { trial: count, lr: count, log10lr: count, objective: measured, diverged: flag },
-  'lr-chosen': { lr: count },
+  'lr-trial': {
+    trial: count,
+    lr: count,
+    log10lr: count,
+    objective: measured,
+    diverged: flag,
+    criterion: optional(oneOf(LR_CRITERIA)),
+  },
+  'lr-chosen': { lr: count, criterion: optional(oneOf(LR_CRITERIA)) },
   layerStats: { epoch: count, layers: array(layerStatsLayer) },
   diagnostics: {
     epoch: count,

@@ -6,6 +6,7 @@ export type {
   DenseLayerSpec,
   FlattenLayerSpec,
   LayerSpec,
+  LrGridSpec,
   LrSchedule,
   LrSearchSpec,
   LrSpec,
@@ -18,6 +19,7 @@ export type {
   SpecError,
   SpecErrorKind,
   StateCoding,
+  TanhActivation,
   TrainSpec,
 } from './types';
 export {
@@ -37,8 +39,10 @@ export {
   DEFAULT_NOISE,
   DEFAULT_STATES,
   DEFAULT_TAU,
+  DEFAULT_TANH_ACTIVATION,
   DEFAULT_GUMBEL_RAO_K,
   hiddenLayerNames,
+  LR_GRID_DEFAULTS,
   LR_SEARCH_DEFAULTS,
   OPTIMIZER_DEFAULTS,
   parameterCount,

@@ -40,6 +40,16 @@ export const OPTIMIZER_DEFAULTS = {
 /** Defaults of an lr search (docs/math.md §4.5). Not filled in: `lr` is kept as written; the trainer applies these. */
 export const LR_SEARCH_DEFAULTS = { min: -6, max: 0, trials: 10, trialEpochs: 5 } as const;
 
+/**
+ * Defaults of a fixed-grid lr search (docs/math.md §4.5, the fair protocol): log10 lr from −4 to 0 in half decades
+ * (9 rates), trials of 2 epochs, the grid extended at most twice beyond an edge that holds the best rate. Not filled
+ * in: `lr` is kept as written; the trainer applies these.
+ */
+export const LR_GRID_DEFAULTS = { min: -4, max: 0, step: 0.5, trialEpochs: 2, extend: 2 } as const;
+
+/** Activation of estimator `tanh` when `activation` is left out (not filled in: it stays absent). */
+export const DEFAULT_TANH_ACTIVATION = 'mean-field';
+
 /** Concrete temperature when `tau` is left out (not filled in: `tau` stays absent). */
 export const DEFAULT_TAU = 1;
 
@@ -50,8 +60,8 @@ export const DEFAULT_GUMBEL_RAO_K = 10;
  * The ModelSpec of a value that passed schema and semantic validation. Only known keys are copied (`$schema`
  * is dropped); `states` and `noise` get their defaults; a layer keeps `name` only when the file gives one; conv
  * layers get stride 1 and padding 0; `data` and `train` (when present) get their scalar defaults and the default
- * optimiser. Optional keys without a default (data.path, data.limit, train.tau, train.baseline, train.k) stay
- * absent.
+ * optimiser. Optional keys without a default (data.path, data.limit, train.tau, train.baseline, train.k,
+ * train.activation) stay absent.
  */
 export function toModelSpec(value: unknown): ModelSpec {
   const v = value as ModelSpec;
@@ -149,6 +159,7 @@ function copyOptimizer(o: OptimizerSpec | undefined): OptimizerSpec {
 function copyLr(lr: LrSpec): LrSpec {
   if (typeof lr === 'number' || typeof lr === 'string') return lr;
   if ('search' in lr) return { search: pick(lr.search, ['min', 'max', 'trials', 'trialEpochs', 'trialExamples']) };
+  if ('grid' in lr) return { grid: pick(lr.grid, ['min', 'max', 'step', 'trialEpochs', 'trialExamples', 'extend']) };
   switch (lr.schedule) {
     case 'constant':
       return { schedule: 'constant', base: lr.base };
@@ -178,7 +189,7 @@ export function trainSettingsWithDefaults(t: TrainSpec) {
 function copyTrain(t: TrainSpec): TrainSpec {
   return {
     estimator: t.estimator,
-    ...pick(t, ['tau', 'baseline', 'k']),
+    ...pick(t, ['tau', 'baseline', 'k', 'activation']),
     ...(t.auto ? { auto: { ...t.auto, ...(t.auto.candidates ? { candidates: [...t.auto.candidates] } : {}) } } : {}),
     optimizer: copyOptimizer(t.optimizer),
     lr: copyLr(t.lr),

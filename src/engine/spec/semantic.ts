@@ -1,7 +1,7 @@
 // Rules JSON Schema cannot say (or cannot say clearly). They run on the raw value even when schema errors
 // exist elsewhere, so they check the shape of whatever they read.
 import { defaultLayerName, inferGeometry } from './geometry';
-import { LR_SEARCH_DEFAULTS } from './model';
+import { LR_GRID_DEFAULTS, LR_SEARCH_DEFAULTS } from './model';
 import { type Problem, type Segment, type SourceMap } from './sourceMap';
 import { isCount, isObject, wellFormedLayers, wellFormedShape } from './wellFormed';
 import { TRAIN_ESTIMATOR_CHOICES } from '../../estimators';
@@ -51,7 +51,8 @@ export function checkSemantics(value: unknown, map: SourceMap): Problem[] {
   const shape = wellFormedShape(isObject(value.input) ? value.input.shape : undefined);
   if (shape && Array.isArray(value.layers)) checkShapes(shape, value.layers, at);
   if (isObject(value.data)) checkData(value.data, shape, at);
-  if (isObject(value.train)) checkTrain(value.train, at);
+  const validation = isObject(value.data) ? value.data.validation : undefined;
+  if (isObject(value.train)) checkTrain(value.train, typeof validation === 'number' && validation > 0, at);
   if (isObject(value.train)) checkAuto(value.train, isObject(value.diagnostics) ? value.diagnostics : {}, at);
   return problems;
 }
@@ -107,12 +108,16 @@ function checkAuto(train: Record<string, unknown>, diagnostics: Record<string, u
     );
 }
 
-function checkTrain(train: Record<string, unknown>, at: At): void {
+/** hasValidation: the data hold out a validation split (the grid search judges its trials there). */
+function checkTrain(train: Record<string, unknown>, hasValidation: boolean, at: At): void {
   const estimator =
     typeof train.estimator === 'string' && ESTIMATOR_CHOICES.has(train.estimator) ? train.estimator : undefined;
   const withTau = ['concrete', 'gumbel-st', 'gumbel-rao'];
   if (estimator !== undefined && !withTau.includes(estimator) && train.tau !== undefined) {
     at(['train', 'tau'], `tau applies to ${withTau.join(', ')} only (the estimator is "${estimator}"); remove it`);
+  }
+  if (estimator !== undefined && estimator !== 'tanh' && train.activation !== undefined) {
+    at(['train', 'activation'], `activation applies to tanh only (the estimator is "${estimator}"); remove it`);
   }
   if (estimator !== undefined && estimator !== 'gumbel-rao' && train.k !== undefined) {
     at(['train', 'k'], `k applies to gumbel-rao only (the estimator is "${estimator}"); remove it`);
@@ -144,6 +149,23 @@ function checkTrain(train: Record<string, unknown>, at: At): void {
         `expected min < max (bounds of log10(lr)), got ${shown('min', min)} and ${shown('max', max)}`,
       );
     }
+  } else if (isObject(lr) && isObject(lr.grid)) {
+    const g = lr.grid;
+    const min = g.min === undefined ? LR_GRID_DEFAULTS.min : g.min;
+    const max = g.max === undefined ? LR_GRID_DEFAULTS.max : g.max;
+    if (typeof min === 'number' && typeof max === 'number' && min > max) {
+      const shown = (key: 'min' | 'max', n: number) => `${key} ${n}${g[key] === undefined ? ' (the default)' : ''}`;
+      const key = g.max !== undefined && g.min === undefined ? 'max' : 'min';
+      at(
+        ['train', 'lr', 'grid', key],
+        `expected min ≤ max (ends of the log10(lr) grid), got ${shown('min', min)} and ${shown('max', max)}`,
+      );
+    }
+    if (!hasValidation)
+      at(
+        ['train', 'lr', 'grid'],
+        'the grid search picks the rate by the validation u_loss: set data.validation (e.g. 5000 or 0.1)',
+      );
   } else if (
     isObject(lr) &&
     lr.schedule === 'cosine' &&

@@ -97,8 +97,22 @@ export interface LrSearchSpec {
   search: { min?: number; max?: number; trials?: number; trialEpochs?: number; trialExamples?: number };
 }
 
+/**
+ * A fixed grid over log10(lr), min to max in steps of `step` decades, every rate trained from the same initial
+ * network for `trialEpochs` epochs and judged by the validation SBN u_loss at the trial's end (docs/math.md §4.5,
+ * "the fair protocol"); where the best rate lies on the grid's edge, the grid grows one step beyond it, at most
+ * `extend` times per side. Needs a validation split. Defaults: LR_GRID_DEFAULTS (src/engine/spec/model.ts).
+ */
+export interface LrGridSpec {
+  /** trialExamples: trials train on the first N training examples only (quick searches on big data sets). */
+  grid: { min?: number; max?: number; step?: number; trialEpochs?: number; trialExamples?: number; extend?: number };
+}
+
 /** A number is a constant lr; `"search"` is an lr search with the paper's defaults. */
-export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec;
+export type LrSpec = number | 'search' | LrSchedule | LrSearchSpec | LrGridSpec;
+
+/** Training activation of estimator `tanh` (docs/math.md §2.9): the mean field E[x | a], or the authors' tanh(a). */
+export type TanhActivation = 'mean-field' | 'tanh';
 
 /** `estimator: auto` (docs/math.md §3.9): per layer, the candidate of least error per unit cost in the diagnostics. */
 export interface AutoSpec {
@@ -119,6 +133,8 @@ export interface TrainSpec {
   tau?: number;
   /** Gumbel-Rao's conditional noise draws per unit; default 10. */
   k?: number;
+  /** Estimator `tanh` only: `mean-field` (default) or the authors' deterministic `tanh` network. */
+  activation?: TanhActivation;
   /** REINFORCE control variate; default none. */
   baseline?: 'none' | 'mean' | 'loo' | 'input';
   /** Noise samples per example per step (the paper uses 1; docs/math.md §4.3); `loo` needs ≥ 2. Default 1. */

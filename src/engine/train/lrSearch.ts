@@ -4,9 +4,12 @@
 // the same initial network for a few epochs; divergence counts as +∞ (here 1e10, which keeps the
 // parabolic fits finite). Trials are recorded in the run, so an interrupted search resumes without
 // repeating them (the method is deterministic, so it asks for the same points again).
+//
+// The fixed grid (the fair protocol of issue 20, docs/math.md §4.5) tries every rate of a log10 grid instead, judged
+// by the validation SBN u_loss at the trial's end, and grows the grid past an edge that holds the best rate.
 import type { RunStore } from '../runs';
 import { readMetrics } from '../runs';
-import { LR_SEARCH_DEFAULTS } from '../spec/model';
+import { LR_GRID_DEFAULTS, LR_SEARCH_DEFAULTS } from '../spec/model';
 
 export interface LrSearchOptions {
   min?: number;
@@ -15,6 +18,17 @@ export interface LrSearchOptions {
   trialEpochs?: number;
   trialExamples?: number;
 }
+
+export interface LrGridOptions {
+  min?: number;
+  max?: number;
+  step?: number;
+  trialEpochs?: number;
+  trialExamples?: number;
+  extend?: number;
+}
+
+export type LrTrial = (lr: number) => Promise<{ objective: number; diverged: boolean }>;
 
 const DIVERGED = 1e10;
 
@@ -130,6 +144,7 @@ export async function searchLearningRate(
         log10lr: x,
         objective,
         diverged: r.diverged,
+        criterion: 'train.objective',
       });
       onTrial?.({ trial: count, lr, objective, diverged: r.diverged });
       return objective;
@@ -139,4 +154,82 @@ export async function searchLearningRate(
     options.trials ?? LR_SEARCH_DEFAULTS.trials,
   );
   return 10 ** best.x;
+}
+
+/** The points of a grid: min, min + step, …, up to max (inclusive, to rounding), as log10(lr). */
+export function gridPoints(min: number, max: number, step: number): number[] {
+  const count = Math.floor((max - min) / step + 1e-9) + 1;
+  return Array.from({ length: count }, (_, i) => roundLog(min + i * step));
+}
+
+/** log10(lr) to 12 decimals: a grid point computed twice (or read back from metrics.jsonl) compares equal. */
+function roundLog(x: number): number {
+  return Math.round(x * 1e12) / 1e12;
+}
+
+/**
+ * The fixed-grid search: trains a trial at every grid point not yet in the run's lr-trial records (an interrupted
+ * search resumes where it stopped), lowest rate first; a diverged trial counts as +∞. While the best point is an
+ * edge of the points tried, the grid grows one step beyond that edge, at most `extend` times per side. Returns the
+ * rate of least objective (ties: the lower rate) — the lowest rate tried when every trial diverged.
+ */
+export async function gridSearchLearningRate(
+  options: LrGridOptions,
+  store: RunStore | undefined,
+  trial: LrTrial,
+  onTrial?: (e: { trial: number; lr: number; objective: number; diverged: boolean }) => void,
+): Promise<number> {
+  const d = LR_GRID_DEFAULTS;
+  const step = options.step ?? d.step;
+  const extend = options.extend ?? d.extend;
+  const done = new Map<number, number>();
+  if (store) {
+    for (const r of readMetrics(store.dir, { tolerant: true }).records) {
+      if (r.kind !== 'lr-trial') continue;
+      done.set(roundLog(r.log10lr), r.diverged || r.objective === null ? Infinity : r.objective);
+    }
+  }
+  let count = done.size;
+  const evaluate = async (x: number): Promise<number> => {
+    const known = done.get(x);
+    if (known !== undefined) return known;
+    const lr = 10 ** x;
+    const r = await trial(lr);
+    const diverged = r.diverged || !Number.isFinite(r.objective);
+    const objective = diverged ? Infinity : r.objective;
+    count++;
+    store?.appendMetrics({
+      kind: 'lr-trial',
+      step: 0,
+      trial: count,
+      lr,
+      log10lr: x,
+      objective: diverged ? null : objective,
+      diverged,
+      criterion: 'validation.u_loss',
+    });
+    onTrial?.({ trial: count, lr, objective, diverged });
+    done.set(x, objective);
+    return objective;
+  };
+  const points = gridPoints(options.min ?? d.min, options.max ?? d.max, step);
+  const values: number[] = [];
+  for (const x of points) values.push(await evaluate(x));
+  const extended = { low: 0, high: 0 };
+  for (;;) {
+    const best = values.reduce((b, v, i) => (v < values[b] ? i : b), 0);
+    if (best === 0 && extended.low < extend) {
+      extended.low++;
+      const x = roundLog(points[0] - step);
+      points.unshift(x);
+      values.unshift(await evaluate(x));
+    } else if (best === points.length - 1 && best > 0 && extended.high < extend) {
+      extended.high++;
+      const x = roundLog(points[points.length - 1] + step);
+      points.push(x);
+      values.push(await evaluate(x));
+    } else {
+      return 10 ** points[best];
+    }
+  }
 }

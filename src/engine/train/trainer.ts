@@ -4,18 +4,18 @@
 // running averages are part of the checkpoint, so a resumed run continues bit for bit.
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../spec/types';
-import { LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
+import { LR_GRID_DEFAULTS, LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../model/network';
 import { Rng, type RngState } from '../rng';
 import { createEstimator, type Estimator, type EstimatorState, type TrainingEstimatorName } from '../estimators';
 import { inputTensor } from '../gradients/draws';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
-import { findResumeCheckpoint, type Checkpoint, type RunStore } from '../runs';
+import { findResumeCheckpoint, type Checkpoint, type LrCriterion, type RunStore } from '../runs';
 import { createOptimizer, type Optimizer } from './optimizer';
 import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
 import { evaluateSplitPass, type SbnMetrics } from './evaluate';
-import { searchLearningRate, type LrSearchOptions } from './lrSearch';
+import { gridSearchLearningRate, searchLearningRate, type LrGridOptions, type LrSearchOptions } from './lrSearch';
 import {
   diagnosticsBatch,
   gradientDiagnosticsPass,
@@ -29,8 +29,13 @@ import { runInterruptible, StopRequested, yieldToEventLoop } from '../passes';
 import { checkpointProblem, type Accumulators } from './recovery';
 
 /** TrainSpec with every default filled in (what config.json records). */
-export type ResolvedTrainSpec = Required<Omit<TrainSpec, 'tau' | 'baseline' | 'k' | 'optimizer' | 'auto'>> &
-  Pick<TrainSpec, 'tau' | 'baseline' | 'k'> & { optimizer: NonNullable<TrainSpec['optimizer']>; auto?: ResolvedAuto };
+export type ResolvedTrainSpec = Required<
+  Omit<TrainSpec, 'tau' | 'baseline' | 'k' | 'activation' | 'optimizer' | 'auto'>
+> &
+  Pick<TrainSpec, 'tau' | 'baseline' | 'k' | 'activation'> & {
+    optimizer: NonNullable<TrainSpec['optimizer']>;
+    auto?: ResolvedAuto;
+  };
 
 export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
   return {
@@ -38,6 +43,7 @@ export function resolveTrainSpec(t: TrainSpec): ResolvedTrainSpec {
     tau: t.tau,
     baseline: t.baseline,
     k: t.k,
+    ...(t.activation ? { activation: t.activation } : {}),
     ...(t.estimator === 'auto' ? { auto: resolveAuto(t.auto) } : {}),
     optimizer: { ...OPTIMIZER_DEFAULTS.sgd, ...t.optimizer },
     lr: t.lr,
@@ -195,6 +201,7 @@ function newLoop(spec: ModelSpec, train: ResolvedTrainSpec, data: LoadedData, lr
         tau: train.tau,
         baseline: train.baseline,
         k: train.k,
+        activation: train.activation,
       }),
     ...(auto ? { auto } : {}),
     iterator: new BatchIterator(data.train, {
@@ -286,11 +293,15 @@ export function trainStep(
 
 function scheduleOf(lr: LrSpec): LrSchedule | undefined {
   if (typeof lr === 'number') return { schedule: 'constant', base: lr };
-  if (lr === 'search' || 'search' in lr) return undefined;
+  if (lr === 'search' || 'search' in lr || 'grid' in lr) return undefined;
   return lr;
 }
 
-/** Train for `epochs` epochs without a run folder and return the mean training loss of the last epoch. */
+/**
+ * Train for `epochs` epochs without a run folder and return what the lr search minimises (LrCriterion): the mean
+ * training objective of the last epoch (Brent's search), or the validation SBN u_loss after the last epoch,
+ * evaluated as the trainer's own evaluations are (train.evalSamples samples per example; the grid search).
+ */
 export async function trialObjective(
   spec: ModelSpec,
   train: ResolvedTrainSpec,
@@ -298,6 +309,7 @@ export async function trialObjective(
   lr: number,
   epochs: number,
   shouldStop?: () => boolean,
+  criterion: LrCriterion = 'train.objective',
 ): Promise<{ objective: number; diverged: boolean }> {
   const s = newLoop(spec, train, data, { schedule: 'constant', base: lr });
   try {
@@ -315,7 +327,16 @@ export async function trialObjective(
         if (s.epochsDone < epochs) s.acc.epochSum = s.acc.epochCount = 0;
       }
     }
-    return { objective: s.acc.epochSum / s.acc.epochCount, diverged: false };
+    if (criterion === 'train.objective') return { objective: s.acc.epochSum / s.acc.epochCount, diverged: false };
+    // the model file's checks (spec/semantic.ts) require data.validation with a grid search
+    if (!data.validation)
+      throw new Error('the grid search picks the rate by the validation u_loss: no validation split');
+    const m = await runInterruptible(
+      evaluateSplitPass(s.net, data.validation, train.evalSamples, s.evalRng, data.validation.n),
+      shouldStop ?? (() => false),
+    );
+    const diverged = m.u_loss === null || !Number.isFinite(m.u_loss);
+    return { objective: diverged ? Infinity : m.u_loss, diverged };
   } catch (e) {
     if (e instanceof DivergenceError) return { objective: Infinity, diverged: true };
     throw e;
@@ -389,18 +410,18 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
   if (resume) {
     lr = (resume.extra as { lr: LrSchedule }).lr;
   } else if (!lr) {
-    const search: LrSearchOptions = t.lr === 'search' ? {} : (t.lr as LrSearchSpec).search;
+    const grid = typeof t.lr === 'object' && 'grid' in t.lr ? t.lr.grid : undefined;
+    const search: LrSearchOptions | LrGridOptions = grid ?? (t.lr === 'search' ? {} : (t.lr as LrSearchSpec).search);
+    const criterion: LrCriterion = grid ? 'validation.u_loss' : 'train.objective';
+    const trialEpochs = search.trialEpochs ?? (grid ? LR_GRID_DEFAULTS : LR_SEARCH_DEFAULTS).trialEpochs;
     const trialData =
       search.trialExamples && search.trialExamples < n ? firstExamples(data, search.trialExamples) : data;
+    const trial = (value: number) => trialObjective(spec, t, trialData, value, trialEpochs, o.shouldStop, criterion);
     let chosen: number;
     try {
-      chosen = await searchLearningRate(
-        search,
-        store,
-        (value) =>
-          trialObjective(spec, t, trialData, value, search.trialEpochs ?? LR_SEARCH_DEFAULTS.trialEpochs, o.shouldStop),
-        (e) => events?.lrTrial?.(e),
-      );
+      chosen = grid
+        ? await gridSearchLearningRate(grid, store, trial, (e) => events?.lrTrial?.(e))
+        : await searchLearningRate(search, store, trial, (e) => events?.lrTrial?.(e));
     } catch (e) {
       if (!(e instanceof StopRequested)) throw e;
       // the finished trials are in metrics.jsonl; a resumed run repeats only the interrupted one
@@ -408,8 +429,10 @@ export async function train(o: TrainOptions, resume?: Checkpoint): Promise<Train
       return { status: 'stopped', step: 0, epoch: 0, lr: 0 };
     }
     lr = { schedule: 'constant', base: chosen };
-    store?.appendMetrics({ kind: 'lr-chosen', step: 0, lr: chosen });
-    events?.message?.(`learning rate ${chosen.toPrecision(3)} chosen by search`);
+    store?.appendMetrics({ kind: 'lr-chosen', step: 0, lr: chosen, criterion });
+    events?.message?.(
+      `learning rate ${chosen.toPrecision(3)} chosen by ${grid ? 'the grid search (validation u_loss)' : 'search'}`,
+    );
   }
   const s = newLoop(spec, t, data, lr);
   if (resume) {

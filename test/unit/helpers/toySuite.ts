@@ -1,5 +1,6 @@
 // The tiny training suite the `sbn experiment train` tests run (experimentTrain, experimentTrainSeeds): toy-2d on a
-// dense 2-6-6-1 net, two epochs, a two-trial learning-rate search; and the environment their reports record.
+// dense 2-6-6-1 net, two epochs, a two-rate learning-rate grid (judged by the validation u_loss);
+// and the environment their reports record.
 import type { SuiteDefinition } from '../../../src/engine/experiments/trainSuite';
 import type { ExperimentEnvironment } from '../../../src/engine/experiments/types';
 
@@ -25,7 +26,7 @@ export const TINY_SUITE: SuiteDefinition = {
       epochs: 2,
       evalSamples: 2,
       logInterval: 2,
-      lr: { search: { min: -3, max: 0, trials: 2, trialEpochs: 1 } },
+      lr: { grid: { min: -2, max: -1, step: 1, trialEpochs: 1, extend: 0 } },
     },
   },
   testSamples: 4,
