@@ -11,6 +11,7 @@ import { nativeKernels, type NativeKernels } from '../kernels';
 import type { OutputLoss } from '../spec/types';
 import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, samplePath } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
+import { denseStepKernel, nativeDenseEstimate } from './denseStep';
 
 export interface PsaOptions {
   /**
@@ -173,5 +174,9 @@ function f32(t: tf.Tensor): Float32Array {
 export const psa: Estimator = {
   name: 'psa',
   deterministic: false,
-  estimate: (net, batch, rng) => psaEstimate(net, batch, rng),
+  estimate: (net, batch, rng) => {
+    // all-dense networks take the native step when the addon has it (denseStep.ts); the tfjs path is the reference
+    const native = denseStepKernel(net, 'psa');
+    return native ? nativeDenseEstimate('psa', native, net, batch, rng) : psaEstimate(net, batch, rng);
+  },
 };
