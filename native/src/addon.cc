@@ -74,7 +74,9 @@ napi_value PsaDense(napi_env env, napi_callback_info info) {
   float* out = nullptr;
   napi_value result = newF32(env, s.rows * s.nIn, &out);
   if (!result) return nullptr;
-  return guarded(env, "psaDense", result, [&] { denseProduct(currentIsa(), normal, a.data, wT.data, shift.data, g.data, s, out); });
+  return guarded(env, "psaDense", result, [&] {
+    denseProduct(currentIsa(), normal, a.data, wT.data, shift.data, g.data, s, out);
+  });
 }
 
 napi_value PsaFlips(napi_env env, napi_callback_info info) {
@@ -198,7 +200,8 @@ napi_value StreamUniforms(napi_env env, napi_callback_info info) {
 
 napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   napi_value argv[8];
-  if (!getArgs(env, info, 8, argv, "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay)")) return nullptr;
+  if (!getArgs(env, info, 8, argv,
+               "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay)")) return nullptr;
   F32 p, g, v;
   SgdConfig c{};
   if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "v", &v) ||
@@ -217,7 +220,10 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
 
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   napi_value argv[13];
-  if (!getArgs(env, info, 13, argv, "adamUpdate(p, g, m, v, lr, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon, weightDecay, c1, c2)")) return nullptr;
+  if (!getArgs(env, info, 13, argv,
+               "adamUpdate(p, g, m, v, lr, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon, weightDecay, c1, "
+               "c2)"))
+    return nullptr;
   F32 p, g, m, v;
   AdamConfig c{};
   if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "m", &m) ||
@@ -239,7 +245,9 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
 
 napi_value RatioConv(napi_env env, napi_callback_info info) {
   napi_value argv[15];
-  if (!getArgs(env, info, 15, argv, "ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise)")) return nullptr;
+  if (!getArgs(env, info, 15, argv,
+               "ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise)"))
+    return nullptr;
   F32 a, shift, g, w;
   ConvShape s{};
   bool normal = false;
@@ -263,7 +271,9 @@ napi_value RatioConv(napi_env env, napi_callback_info info) {
   float* out = nullptr;
   napi_value result = newF32(env, s.B * s.H * s.W * s.C, &out);
   if (!result) return nullptr;
-  return guarded(env, "ratioConv", result, [&] { ratioConvolution(currentIsa(), normal, a.data, shift.data, g.data, w.data, s, out); });
+  return guarded(env, "ratioConv", result, [&] {
+    ratioConvolution(currentIsa(), normal, a.data, shift.data, g.data, w.data, s, out);
+  });
 }
 
 napi_value makeString(napi_env env, const char* s) {

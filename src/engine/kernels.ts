@@ -274,8 +274,8 @@ export function setNativeKernelsEnabled(on: boolean): void {
 }
 
 /**
- * Whether DSTE may take the addon's native dense step (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps it on the
- * tfjs path with the other native kernels on (for comparisons and benchmarks).
+ * Whether DSTE and PSA may take the addon's native dense steps (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps
+ * them on their tfjs paths with the other native kernels on (for comparisons and benchmarks).
  */
 export function nativeDenseStepAllowed(): boolean {
   return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tfjs';

@@ -2,7 +2,8 @@
 // the activation derivative replaced by −x̂ F'(a) and the transposed weights replaced by the matrix of
 // flip-probability changes Δ_ij = −x̂_j [F(a_j + W_ji δ_i) − F(a_j)] (δ_i = how input i changes when it
 // flips; for conv layers the "ratio convolution"). The output layer is flip-averaged over all single flips
-// of the last hidden layer (docs/math.md §2.3.2).
+// of the last hidden layer (docs/math.md §2.3.2). On all-dense networks `psa` runs as one native call when the addon
+// has it (denseStep.ts); psaEstimate, here, is the reference it is tested against and the path for every other net.
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
