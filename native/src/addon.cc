@@ -1,4 +1,4 @@
-// sbn_kernels: the N-API glue — argument checks, typed-array access and the exported functions. The work is done
+// sbn_kernels: the N-API glue — argument checks (napi_args.h) and the exported functions. The work is done
 // elsewhere: drivers.cc (the PSA products' loops; noise_models.cc the per-connection sums; isa_*.cc the inner
 // routines per instruction set, kernels.h the arithmetic), last_layer.cc (psaFlips), sampling.cc (bernoulli),
 // runtime.cc (configuration and the thread pool), tf_devices.cc (tfDevices, preload).
@@ -30,7 +30,7 @@
 //   tfDevices(libPath) → [{ name, type, memoryBytes }]: the devices libtensorflow lists (tf_devices.cc)
 //   preload(paths) → true: dlopen(RTLD_GLOBAL) of CUDA libraries before a GPU libtensorflow loads (tf_devices.cc)
 //   denseStep(…) → a whole DSTE estimate of an all-dense network with cblas_sgemm (dense_step.cc; only when
-//       binding.gyp found OpenBLAS)
+//       binding.gyp found OpenBLAS); densePsaStep(…), the same arguments → a whole PSA estimate of such a network
 //
 // noise: 'logistic' (vectorised, float32) or 'normal' (scalar float64 erfc path).
 // ISA: AVX-512F, else AVX2+FMA, else scalar, from the CPU at load time; SBN_KERNEL_ISA=scalar|avx2|avx512 or
@@ -49,6 +49,7 @@
 
 #include "drivers.h"
 #include "last_layer.h"
+#include "napi_args.h"
 #include "runtime.h"
 #include "optimizer.h"
 #include "sampling.h"
@@ -56,92 +57,9 @@
 namespace sbn {
 namespace {
 
-struct F32 {
-  float* data = nullptr;
-  size_t length = 0;
-};
-
-bool throwError(napi_env env, const std::string& msg, bool range = false) {
-  if (range) {
-    napi_throw_range_error(env, nullptr, msg.c_str());
-  } else {
-    napi_throw_type_error(env, nullptr, msg.c_str());
-  }
-  return false;
-}
-
-bool getF32(napi_env env, napi_value v, const char* name, F32* out) {
-  bool isTa = false;
-  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa) {
-    return throwError(env, std::string(name) + " must be a Float32Array");
-  }
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_float32_array) {
-    return throwError(env, std::string(name) + " must be a Float32Array");
-  }
-  out->data = static_cast<float*>(data);
-  out->length = length;
-  return true;
-}
-
-bool getSize(napi_env env, napi_value v, const char* name, size_t* out, int64_t min = 1) {
-  int64_t x = 0;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_int64(env, v, &x) != napi_ok) {
-    return throwError(env, std::string(name) + " must be an integer");
-  }
-  if (x < min || x > (int64_t{1} << 31)) return throwError(env, std::string(name) + " out of range", true);
-  *out = static_cast<size_t>(x);
-  return true;
-}
-
-bool getString(napi_env env, napi_value v, const char* name, std::string* out) {
-  char buf[64];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) {
-    return throwError(env, std::string(name) + " must be a string");
-  }
-  out->assign(buf, len);
-  return true;
-}
-
-bool getNoise(napi_env env, napi_value v, bool* normal) {
-  std::string s;
-  if (!getString(env, v, "noise", &s)) return false;
-  if (s != "logistic" && s != "normal") return throwError(env, "noise must be 'logistic' or 'normal'", true);
-  *normal = s == "normal";
-  return true;
-}
-
-bool checkLength(napi_env env, const F32& x, size_t expected, const char* name) {
-  if (x.length != expected) {
-    return throwError(
-        env, std::string(name) + ": length " + std::to_string(x.length) + ", expected " + std::to_string(expected),
-        true);
-  }
-  return true;
-}
-
-napi_value newF32(napi_env env, size_t length, float** data) {
-  napi_value buffer, array;
-  void* raw = nullptr;
-  if (napi_create_arraybuffer(env, length * sizeof(float), &raw, &buffer) != napi_ok) return nullptr;
-  if (napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array) != napi_ok) return nullptr;
-  *data = static_cast<float*>(raw);
-  return array;
-}
-
 napi_value PsaDense(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 8) {
-    throwError(env, "psaDense(a, wT, shift, g, rows, nIn, nOut, noise)");
-    return nullptr;
-  }
+  if (!getArgs(env, info, 8, argv, "psaDense(a, wT, shift, g, rows, nIn, nOut, noise)")) return nullptr;
   F32 a, wT, shift, g;
   DenseShape s{};
   bool normal = false;
@@ -156,23 +74,15 @@ napi_value PsaDense(napi_env env, napi_callback_info info) {
   float* out = nullptr;
   napi_value result = newF32(env, s.rows * s.nIn, &out);
   if (!result) return nullptr;
-  try {
+  return guarded(env, "psaDense", result, [&] {
     denseProduct(currentIsa(), normal, a.data, wT.data, shift.data, g.data, s, out);
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("psaDense: ") + e.what()).c_str());
-    return nullptr;
-  }
-  return result;
+  });
 }
 
 napi_value PsaFlips(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 9) {
-    throwError(env, "psaFlips(logits, w, shift, labels, rho, rows, n, K, loss)");
+  if (!getArgs(env, info, 10, argv, "psaFlips(logits, w, shift, labels, rho, rows, n, K, loss[, groups])", 1))
     return nullptr;
-  }
   F32 logits, w, shift, labels, rho;
   FlipsArgs A{};
   std::string loss;
@@ -188,15 +98,12 @@ napi_value PsaFlips(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   size_t groups = 0;  // 0: corr per row
-  if (argc >= 10) {
-    napi_valuetype t;
-    napi_typeof(env, argv[9], &t);
-    if (t != napi_undefined && !getSize(env, argv[9], "groups", &groups)) return nullptr;
-    if (groups > 0 && A.rows % groups != 0) {
-      throwError(env, "groups (" + std::to_string(groups) + ") must divide rows (" + std::to_string(A.rows) + ")",
-                 true);
-      return nullptr;
-    }
+  napi_valuetype groupsType;
+  napi_typeof(env, argv[9], &groupsType);
+  if (groupsType != napi_undefined && !getSize(env, argv[9], "groups", &groups)) return nullptr;
+  if (groups > 0 && A.rows % groups != 0) {
+    throwError(env, "groups (" + std::to_string(groups) + ") must divide rows (" + std::to_string(A.rows) + ")", true);
+    return nullptr;
   }
   A.logistic = loss == "logistic";
   if (A.logistic && A.K != 1) {
@@ -232,12 +139,7 @@ napi_value PsaFlips(napi_env env, napi_callback_info info) {
       !(vCorr = newF32(env, corrRows * A.K * A.n, &A.corr)) || !(vRowLoss = newF32(env, A.rows, &A.rowLoss))) {
     return nullptr;
   }
-  try {
-    singleFlips(A);
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("psaFlips: ") + e.what()).c_str());
-    return nullptr;
-  }
+  if (!guarded(env, "psaFlips", vRowLoss, [&] { singleFlips(A); })) return nullptr;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "lambda", vLambda);
   napi_set_named_property(env, obj, "cSum", vCSum);
@@ -246,41 +148,9 @@ napi_value PsaFlips(napi_env env, napi_callback_info info) {
   return obj;
 }
 
-bool getUint(napi_env env, napi_value v, const char* name, uint64_t* out) {
-  napi_valuetype t;
-  double x = 0;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &x) != napi_ok ||
-      !(x >= 0 && x <= 9007199254740991.0 && x == std::floor(x))) {
-    return throwError(env, std::string(name) + " must be an integer in [0, 2^53)", true);
-  }
-  *out = static_cast<uint64_t>(x);
-  return true;
-}
-
-bool getFloat(napi_env env, napi_value v, const char* name, float* out) {
-  napi_valuetype t;
-  double x = 0;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &x) != napi_ok ||
-      !std::isfinite(x)) {
-    return throwError(env, std::string(name) + " must be a finite number");
-  }
-  *out = static_cast<float>(x);  // what tfjs does with a scalar operand of a float32 op
-  return true;
-}
-
-bool getBool(napi_env env, napi_value v, const char* name, bool* out) {
-  if (napi_get_value_bool(env, v, out) != napi_ok) return throwError(env, std::string(name) + " must be a boolean");
-  return true;
-}
-
 napi_value Bernoulli(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) {
-    throwError(env, "bernoulli(p, seed, offset)");
-    return nullptr;
-  }
+  if (!getArgs(env, info, 3, argv, "bernoulli(p, seed, offset)")) return nullptr;
   F32 p;
   uint64_t seed = 0, offset = 0;
   if (!getF32(env, argv[0], "p", &p) || !getUint(env, argv[1], "seed", &seed) ||
@@ -290,23 +160,12 @@ napi_value Bernoulli(napi_env env, napi_callback_info info) {
   float* out = nullptr;
   napi_value result = newF32(env, p.length, &out);
   if (!result) return nullptr;
-  try {
-    bernoulliSample(p.data, p.length, seed, offset, out);
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("bernoulli: ") + e.what()).c_str());
-    return nullptr;
-  }
-  return result;
+  return guarded(env, "bernoulli", result, [&] { bernoulliSample(p.data, p.length, seed, offset, out); });
 }
 
 napi_value SampleStates(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 8) {
-    throwError(env, "sampleStates(p, B, H, W, C, seed, on, off)");
-    return nullptr;
-  }
+  if (!getArgs(env, info, 8, argv, "sampleStates(p, B, H, W, C, seed, on, off)")) return nullptr;
   F32 p;
   size_t B = 0, H = 0, W = 0, C = 0;
   uint64_t seed = 0;
@@ -320,25 +179,14 @@ napi_value SampleStates(napi_env env, napi_callback_info info) {
   float* out = nullptr;
   napi_value result = newF32(env, p.length, &out);
   if (!result) return nullptr;
-  try {
-    sampleStates(p.data, B, H, W, C, seed, on, off, out);
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("sampleStates: ") + e.what()).c_str());
-    return nullptr;
-  }
-  return result;
+  return guarded(env, "sampleStates", result, [&] { sampleStates(p.data, B, H, W, C, seed, on, off, out); });
 }
 
 napi_value StreamUniforms(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (!getArgs(env, info, 3, argv, "streamUniforms(n, seed, offset)")) return nullptr;
   size_t n = 0;
   uint64_t seed = 0, offset = 0;
-  if (argc < 3) {
-    throwError(env, "streamUniforms(n, seed, offset)");
-    return nullptr;
-  }
   if (!getSize(env, argv[0], "n", &n, 0) || !getUint(env, argv[1], "seed", &seed) ||
       !getUint(env, argv[2], "offset", &offset)) {
     return nullptr;
@@ -351,13 +199,9 @@ napi_value StreamUniforms(napi_env env, napi_callback_info info) {
 }
 
 napi_value SgdUpdate(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 8) {
-    throwError(env, "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay)");
-    return nullptr;
-  }
+  if (!getArgs(env, info, 8, argv,
+               "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay)")) return nullptr;
   F32 p, g, v;
   SgdConfig c{};
   if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "v", &v) ||
@@ -375,13 +219,11 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
 }
 
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
   napi_value argv[13];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 13) {
-    throwError(env, "adamUpdate(p, g, m, v, lr, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon, weightDecay, c1, c2)");
+  if (!getArgs(env, info, 13, argv,
+               "adamUpdate(p, g, m, v, lr, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon, weightDecay, c1, "
+               "c2)"))
     return nullptr;
-  }
   F32 p, g, m, v;
   AdamConfig c{};
   if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "m", &m) ||
@@ -402,13 +244,10 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
 }
 
 napi_value RatioConv(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
   napi_value argv[15];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 15) {
-    throwError(env, "ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise)");
+  if (!getArgs(env, info, 15, argv,
+               "ratioConv(a, shift, g, w, B, H, W, C, Ho, Wo, F, K, stride, padding, noise)"))
     return nullptr;
-  }
   F32 a, shift, g, w;
   ConvShape s{};
   bool normal = false;
@@ -432,13 +271,9 @@ napi_value RatioConv(napi_env env, napi_callback_info info) {
   float* out = nullptr;
   napi_value result = newF32(env, s.B * s.H * s.W * s.C, &out);
   if (!result) return nullptr;
-  try {
+  return guarded(env, "ratioConv", result, [&] {
     ratioConvolution(currentIsa(), normal, a.data, shift.data, g.data, w.data, s, out);
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("ratioConv: ") + e.what()).c_str());
-    return nullptr;
-  }
-  return result;
+  });
 }
 
 napi_value makeString(napi_env env, const char* s) {
@@ -518,7 +353,8 @@ napi_value ExpThroughput(napi_env env, napi_callback_info info) {
 napi_value TfDevices(napi_env env, napi_callback_info info);  // tf_devices.cc
 napi_value Preload(napi_env env, napi_callback_info info);    // tf_devices.cc
 #ifdef SBN_HAVE_BLAS
-napi_value DenseStep(napi_env env, napi_callback_info info);  // dense_step.cc (only with a CBLAS)
+napi_value DenseStep(napi_env env, napi_callback_info info);     // dense_step.cc (only with a CBLAS)
+napi_value DensePsaStep(napi_env env, napi_callback_info info);  // dense_step.cc (only with a CBLAS)
 #endif
 
 }  // namespace sbn
@@ -544,6 +380,7 @@ NAPI_MODULE_INIT() {
       {"preload", nullptr, sbn::Preload, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
 #ifdef SBN_HAVE_BLAS
       {"denseStep", nullptr, sbn::DenseStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"densePsaStep", nullptr, sbn::DensePsaStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
 #endif
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

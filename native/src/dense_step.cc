@@ -1,12 +1,17 @@
-// A whole straight-through (DSTE) training estimate of an all-dense network in one call (issue 16): the forward
-// products, the Bernoulli states from the counter-based stream of sampling.cc (the states of the tfjs path's
-// sampleStates for the same seeds), the output loss and its gradient, the backward products and the weight and bias
-// gradients — the products with cblas_sgemm (OpenBLAS), so a step is eight BLAS calls and a few passes over
-// rows × units arrays instead of ~70 TensorFlow.js ops. Built only when binding.gyp finds a CBLAS (SBN_HAVE_BLAS);
-// the engine then chooses it (src/engine/estimators/straightThrough.ts) and keeps the tfjs path as the reference.
+// Whole training estimates of an all-dense network in one call each (issue 16): DSTE (denseStep) and PSA
+// (densePsaStep). Both run the same forward — the products with cblas_sgemm (OpenBLAS), the Bernoulli states from the
+// counter-based stream of sampling.cc (the states of the tfjs path's sampleStates for the same seeds) — and write the
+// weight and bias gradients per draw with BLAS; they differ in the output layer and the backward pass:
+//  - DSTE: the output loss and its gradient, backward products e W through F'(a)·meanScale (~70 TensorFlow.js ops
+//    and their read-backs before);
+//  - PSA (docs/math.md §2.3.3): the output layer's flip average by psaFlips' code (last_layer.cc singleFlips), the
+//    hidden layers' λ by the Δ-matrix product of drivers.cc (denseProduct), e = λ·(−x̂)·F'(a) (~85 ops before).
+// Built only when binding.gyp finds a CBLAS (SBN_HAVE_BLAS); the engine then chooses them
+// (src/engine/estimators/denseStep.ts) and keeps the tfjs paths as the reference.
 //
 //   denseStep(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)
 //     → { loss: Float32Array [groups], weights: Float32Array[] ([groups·out·in] each), biases: Float32Array[] }
+//   densePsaStep(the same arguments) → the same (PSA needs a hidden layer)
 //   x [B·sizes[0]] row-major; weights[k] [sizes[k+1]·sizes[k]] (the dense layer's [out, in]); biases[k] [sizes[k+1]];
 //   seeds[k] the counter stream of hidden layer k; rows are draw-major groups (row = g·N + n) as estimators' Batch.
 #ifdef SBN_HAVE_BLAS
@@ -17,11 +22,12 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <exception>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "drivers.h"
+#include "last_layer.h"
+#include "napi_args.h"
 #include "runtime.h"
 #include "sampling.h"
 
@@ -47,16 +53,34 @@ struct DenseStepOutput {
 };
 
 /**
- * The step's intermediate arrays, grow-only and kept per thread from call to call: fresh multi-megabyte buffers per
+ * A step's intermediate arrays, grow-only and kept per thread from call to call: fresh multi-megabyte buffers per
  * call cost page faults the OS zero-fills (docs/kernels.md "Memory").
  */
-struct Workspace {
-  std::vector<std::vector<float>> xs, deriv;
-  std::vector<float> a, p, logits, e, g, scratch, rowLoss;
+struct StepWorkspace {
+  std::vector<std::vector<float>> xs, as, deriv;  // per layer: states, pre-activations, F'(a)·scale
+  std::vector<float> p, logits, e, g, scratch, rowLoss;
+  std::vector<float> shift, rho, lambda, cSum, corrMean, wT;  // PSA's
 };
 
 constexpr float kSqrt1_2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
+
+/** OpenBLAS's own pool follows the kernels' thread count (SBN_KERNEL_THREADS, setThreads). */
+void matchBlasThreads() {
+  static std::atomic<int> blasThreads{0};
+  const int threads = std::max(1, currentThreads());
+  if (blasThreads.exchange(threads) != threads) openblas_set_num_threads(threads);
+}
+
+/** out[g] = the mean of values over the rows of draw g. */
+void groupMeans(const DenseStepInput& in, const float* values, float* out) {
+  const size_t n = in.rows / in.groups;
+  for (size_t g = 0; g < in.groups; g++) {
+    float s = 0.0f;
+    for (size_t r = g * n; r < (g + 1) * n; r++) s += values[r];
+    out[g] = s / static_cast<float>(n);
+  }
+}
 
 /** e ← ∂E/∂a of one layer (rows × out) into its parameter gradients: per group, Wgrad = (e/N)ᵀ x and the mean of e. */
 void paramGradient(const DenseStepInput& in, const float* e, const float* x, size_t nIn, size_t nOut,
@@ -86,53 +110,62 @@ void affine(const float* x, const float* w, const float* bias, size_t rows, size
     for (size_t j = 0; j < nOut; j++) a[r * nOut + j] += bias[j];
 }
 
-void denseStep(const DenseStepInput& in, const DenseStepOutput& out) {
-  // OpenBLAS's own pool follows the kernels' thread count (SBN_KERNEL_THREADS, setThreads)
-  static std::atomic<int> blasThreads{0};
-  const int threads = std::max(1, currentThreads());
-  if (blasThreads.exchange(threads) != threads) openblas_set_num_threads(threads);
-  const size_t L = in.sizes.size() - 2;  // hidden layers
-  const size_t B = in.rows;
-  thread_local Workspace ws;
-  auto& xs = ws.xs;
-  auto& deriv = ws.deriv;
-  auto& a = ws.a;
-  auto& p = ws.p;
-  if (xs.size() < L + 1) xs.resize(L + 1);
-  if (deriv.size() < L) deriv.resize(L);
+/** The input of layer k: the batch, or the states of hidden layer k − 1. */
+const float* layerInput(const DenseStepInput& in, const StepWorkspace& ws, size_t k) {
+  return k == 0 ? in.x : ws.xs[k].data();
+}
+
+/**
+ * Forward through the hidden layers: per layer the pre-activation as[k], deriv[k] = F'(a)·derivScale and the states
+ * xs[k + 1] sampled from F(a) with the layer's seed; on return p holds the last hidden layer's F(a). Then the output
+ * layer's logits.
+ */
+void forward(const DenseStepInput& in, float derivScale, StepWorkspace& ws) {
+  const size_t L = in.sizes.size() - 2, B = in.rows;
+  if (ws.xs.size() < L + 1) ws.xs.resize(L + 1);
+  if (ws.as.size() < L) ws.as.resize(L);
+  if (ws.deriv.size() < L) ws.deriv.resize(L);
   for (size_t k = 0; k < L; k++) {
     const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
-    const float* x = k == 0 ? in.x : xs[k].data();
+    auto& a = ws.as[k];
+    auto& deriv = ws.deriv[k];
     a.resize(B * nOut);
-    p.resize(B * nOut);
-    deriv[k].resize(B * nOut);
-    affine(x, in.weights[k], in.biases[k], B, nIn, nOut, a.data());
+    ws.p.resize(B * nOut);
+    deriv.resize(B * nOut);
+    affine(layerInput(in, ws, k), in.weights[k], in.biases[k], B, nIn, nOut, a.data());
     for (size_t i = 0; i < B * nOut; i++) {
       const float t = a[i];
       if (in.normalNoise) {
-        p[i] = 0.5f * (1.0f + std::erf(t * kSqrt1_2));
-        deriv[k][i] = kInvSqrt2Pi * std::exp(-0.5f * t * t) * in.meanScale;
+        ws.p[i] = 0.5f * (1.0f + std::erf(t * kSqrt1_2));
+        deriv[i] = kInvSqrt2Pi * std::exp(-0.5f * t * t) * derivScale;
       } else {
         const float s = 1.0f / (1.0f + std::exp(-t));
-        p[i] = s;
-        deriv[k][i] = s * (1.0f - s) * in.meanScale;
+        ws.p[i] = s;
+        deriv[i] = s * (1.0f - s) * derivScale;
       }
     }
-    xs[k + 1].resize(B * nOut);
-    sampleStates(p.data(), B, 1, 1, nOut, in.seeds[k], in.on, in.off, xs[k + 1].data());
+    ws.xs[k + 1].resize(B * nOut);
+    sampleStates(ws.p.data(), B, 1, 1, nOut, in.seeds[k], in.on, in.off, ws.xs[k + 1].data());
   }
-  // output layer and loss
-  const size_t nLast = in.sizes[L], K = in.sizes[L + 1];
-  const float* xLast = L == 0 ? in.x : xs[L].data();
-  auto& logits = ws.logits;
+  const size_t K = in.sizes[L + 1];
+  ws.logits.resize(B * K);
+  affine(layerInput(in, ws, L), in.weights[L], in.biases[L], B, in.sizes[L], K, ws.logits.data());
+}
+
+void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
+  matchBlasThreads();
+  const size_t L = in.sizes.size() - 2;  // hidden layers
+  const size_t B = in.rows;
+  thread_local StepWorkspace ws;
+  forward(in, in.meanScale, ws);
+  // the output layer's loss and e = ∂ℓ/∂η
+  const size_t K = in.sizes[L + 1];
   auto& e = ws.e;
   auto& rowLoss = ws.rowLoss;
-  logits.resize(B * K);
   e.resize(B * K);
   rowLoss.resize(B);
-  affine(xLast, in.weights[L], in.biases[L], B, nLast, K, logits.data());
   for (size_t r = 0; r < B; r++) {
-    const float* eta = logits.data() + r * K;
+    const float* eta = ws.logits.data() + r * K;
     float* d = e.data() + r * K;
     const float y = in.labels[r];
     if (!in.nllLoss) {
@@ -151,154 +184,207 @@ void denseStep(const DenseStepInput& in, const DenseStepOutput& out) {
     for (size_t c = 0; c < K; c++) d[c] = std::exp(eta[c] - lse) - (c == label ? 1.0f : 0.0f);
     rowLoss[r] = lse - eta[label];
   }
-  const size_t n = B / in.groups;
-  for (size_t g = 0; g < in.groups; g++) {
-    float s = 0.0f;
-    for (size_t r = g * n; r < (g + 1) * n; r++) s += rowLoss[r];
-    out.loss[g] = s / static_cast<float>(n);
-  }
+  groupMeans(in, rowLoss.data(), out.loss);
   // backward: e holds ∂E/∂a of the layer being handled
-  auto& scratch = ws.scratch;
-  auto& g = ws.g;
   for (size_t k = L + 1; k-- > 0;) {
     const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
-    const float* x = k == 0 ? in.x : xs[k].data();
     if (k < L)
-      for (size_t i = 0; i < B * nOut; i++) e[i] *= deriv[k][i];
-    paramGradient(in, e.data(), x, nIn, nOut, scratch, out.weights[k], out.biases[k]);
+      for (size_t i = 0; i < B * nOut; i++) e[i] *= ws.deriv[k][i];
+    paramGradient(in, e.data(), layerInput(in, ws, k), nIn, nOut, ws.scratch, out.weights[k], out.biases[k]);
     if (k == 0) break;
-    g.resize(B * nIn);
+    ws.g.resize(B * nIn);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(B), static_cast<int>(nIn),
                 static_cast<int>(nOut), 1.0f, e.data(), static_cast<int>(nOut), in.weights[k], static_cast<int>(nIn),
-                0.0f, g.data(), static_cast<int>(nIn));
-    e.swap(g);
+                0.0f, ws.g.data(), static_cast<int>(nIn));
+    e.swap(ws.g);
+  }
+}
+
+/** δ = x↓ − x, how each state changes when it flips (the coding's flipShift: off − on where on, else on − off). */
+void flipShift(const DenseStepInput& in, const float* x, size_t count, std::vector<float>& shift) {
+  shift.resize(count);
+  const float on = in.on, down = in.off - in.on, up = in.on - in.off;
+  float* out = shift.data();
+  for (size_t i = 0; i < count; i++) out[i] = x[i] == on ? down : up;
+}
+
+/**
+ * wT [nIn, nOut] = w [nOut, nIn] transposed (the Δ product reads Wᵀ row by row):
+ * OpenBLAS's omatcopy, 4× faster than a tiled loop here.
+ */
+void transpose(const float* w, size_t nOut, size_t nIn, std::vector<float>& wT) {
+  wT.resize(nOut * nIn);
+  cblas_somatcopy(CblasRowMajor, CblasTrans, static_cast<int>(nOut), static_cast<int>(nIn), 1.0f, w,
+                  static_cast<int>(nIn), wT.data(), static_cast<int>(nOut));
+}
+
+/**
+ * PSA (src/engine/estimators/psa.ts, the reference, op for op): the last layer flip-averaged over every single flip
+ * of the last hidden layer with ρ_i = (1 − π_i)/n (π the probability of the sampled state), then per hidden layer
+ * e = λ·(−x̂)·F'(a) and λ ← Δ (−x̂ λ) with Δ_ij = F(a_j + W_ji δ_i) − F(a_j).
+ */
+void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
+  matchBlasThreads();
+  const size_t L = in.sizes.size() - 2;  // hidden layers, ≥ 1
+  const size_t B = in.rows;
+  thread_local StepWorkspace ws;
+  forward(in, 1.0f, ws);
+  // the last layer (docs/math.md §2.3.2)
+  const size_t n = in.sizes[L], K = in.sizes[L + 1];
+  const float* xL = ws.xs[L].data();
+  flipShift(in, xL, B * n, ws.shift);
+  ws.rho.resize(B * n);
+  // locals, not in's members: a store through float* could alias them and would stop the loops vectorising
+  const float on = in.on, fn = static_cast<float>(n);
+  const float* p = ws.p.data();
+  float* rho = ws.rho.data();
+  for (size_t i = 0; i < B * n; i++) {
+    const float pi = xL[i] == on ? p[i] : 1.0f - p[i];
+    rho[i] = (1.0f - pi) / fn;
+  }
+  ws.lambda.resize(B * n);
+  ws.cSum.resize(B * K);
+  ws.corrMean.resize(in.groups * K * n);
+  ws.rowLoss.resize(B);
+  FlipsArgs flips{};
+  flips.logits = ws.logits.data();
+  flips.w = in.weights[L];
+  flips.shift = ws.shift.data();
+  flips.labels = in.labels;
+  flips.rho = ws.rho.data();
+  flips.rows = B;
+  flips.n = n;
+  flips.K = K;
+  flips.logistic = !in.nllLoss;
+  flips.groups = in.groups;
+  flips.lambda = ws.lambda.data();
+  flips.cSum = ws.cSum.data();
+  flips.corr = ws.corrMean.data();
+  flips.rowLoss = ws.rowLoss.data();
+  singleFlips(flips);
+  groupMeans(in, ws.rowLoss.data(), out.loss);
+  // output parameters: Σ over base and flipped states = (Σ_i c_i) xᵀ + the mean correction [c_i δ_i]
+  paramGradient(in, ws.cSum.data(), xL, n, K, ws.scratch, out.weights[L], out.biases[L]);
+  for (size_t i = 0; i < in.groups * K * n; i++) out.weights[L][i] += ws.corrMean[i];
+  // hidden layers (docs/math.md §2.3.3 steps 4–5)
+  for (size_t k = L; k-- > 0;) {
+    const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
+    const float* xOut = ws.xs[k + 1].data();
+    ws.g.resize(B * nOut);
+    ws.e.resize(B * nOut);
+    const float *lambda = ws.lambda.data(), *deriv = ws.deriv[k].data();
+    float *g = ws.g.data(), *e = ws.e.data();
+    for (size_t i = 0; i < B * nOut; i++) {
+      g[i] = xOut[i] == on ? -lambda[i] : lambda[i];  // −x̂ λ
+      e[i] = g[i] * deriv[i];
+    }
+    paramGradient(in, ws.e.data(), layerInput(in, ws, k), nIn, nOut, ws.scratch, out.weights[k], out.biases[k]);
+    if (k == 0) break;  // the input is never flipped
+    flipShift(in, ws.xs[k].data(), B * nIn, ws.shift);
+    transpose(in.weights[k], nOut, nIn, ws.wT);
+    ws.lambda.resize(B * nIn);
+    denseProduct(currentIsa(), in.normalNoise, ws.as[k].data(), ws.wT.data(), ws.shift.data(), ws.g.data(),
+                 DenseShape{B, nIn, nOut}, ws.lambda.data());
   }
 }
 
 // ---- N-API glue ----
 
-napi_value fail(napi_env env, const std::string& msg) {
-  napi_throw_type_error(env, nullptr, ("denseStep: " + msg).c_str());
-  return nullptr;
+bool fail(napi_env env, const char* name, const std::string& msg) {
+  return throwError(env, std::string(name) + ": " + msg);
 }
 
-bool f32(napi_env env, napi_value v, const float** data, size_t* length) {
-  bool isTa = false;
-  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa) return false;
-  napi_typedarray_type type;
-  void* raw = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &raw, nullptr, nullptr) != napi_ok ||
-      type != napi_float32_array)
-    return false;
-  *data = static_cast<const float*>(raw);
-  return true;
-}
-
-bool number(napi_env env, napi_value v, double* out) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && t == napi_number && napi_get_value_double(env, v, out) == napi_ok;
-}
-
-bool arrayLength(napi_env env, napi_value v, uint32_t* n) {
-  bool isArray = false;
-  return napi_is_array(env, v, &isArray) == napi_ok && isArray && napi_get_array_length(env, v, n) == napi_ok;
-}
-
-bool text(napi_env env, napi_value v, std::string* out) {
-  char buf[32];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) return false;
-  *out = std::string(buf, len);
-  return true;
-}
-
-/** A new Float32Array of `length` values; *data points at them. */
-napi_value newF32(napi_env env, size_t length, float** data) {
-  napi_value buffer, array;
-  void* raw = nullptr;
-  if (napi_create_arraybuffer(env, length * sizeof(float), &raw, &buffer) != napi_ok) return nullptr;
-  if (napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array) != napi_ok) return nullptr;
-  *data = static_cast<float*>(raw);
-  return array;
-}
-
-}  // namespace
-
-napi_value DenseStep(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 12) return fail(env, "expected 12 arguments");
-  DenseStepInput in{};
-  size_t xLength = 0;
-  if (!f32(env, argv[0], &in.x, &xLength)) return fail(env, "x must be a Float32Array");
+/** The arguments of denseStep / densePsaStep (`name`), checked, into *in; false with a JavaScript error thrown. */
+bool readInput(napi_env env, const char* name, const napi_value* argv, size_t minLayers, DenseStepInput* in) {
+  F32 x;
+  if (!readF32(env, argv[0], &x)) return fail(env, name, "x must be a Float32Array");
+  in->x = x.data;
   uint32_t nSizes = 0;
-  if (!arrayLength(env, argv[1], &nSizes) || nSizes < 2) return fail(env, "sizes must be an array of ≥ 2 numbers");
+  if (!readArrayLength(env, argv[1], &nSizes) || nSizes < 2)
+    return fail(env, name, "sizes must be an array of ≥ 2 numbers");
   for (uint32_t i = 0; i < nSizes; i++) {
     napi_value el;
     double s = 0;
     napi_get_element(env, argv[1], i, &el);
-    if (!number(env, el, &s) || s < 1 || s != std::floor(s)) return fail(env, "sizes must be positive integers");
-    in.sizes.push_back(static_cast<size_t>(s));
+    if (!readNumber(env, el, &s) || s < 1 || s != std::floor(s))
+      return fail(env, name, "sizes must be positive integers");
+    in->sizes.push_back(static_cast<size_t>(s));
   }
-  double groups = 0;
-  if (!number(env, argv[2], &groups) || groups < 1 || groups != std::floor(groups))
-    return fail(env, "groups must be a positive integer");
-  in.groups = static_cast<size_t>(groups);
-  if (xLength % in.sizes[0] != 0) return fail(env, "x's length is not a multiple of sizes[0]");
-  in.rows = xLength / in.sizes[0];
-  if (in.rows == 0 || in.rows % in.groups != 0) return fail(env, "groups must divide the rows of x");
   const size_t layers = nSizes - 1;
+  if (layers < minLayers)
+    return fail(env, name, "needs at least one hidden layer");
+  double groups = 0;
+  if (!readNumber(env, argv[2], &groups) || groups < 1 || groups != std::floor(groups))
+    return fail(env, name, "groups must be a positive integer");
+  in->groups = static_cast<size_t>(groups);
+  if (x.length % in->sizes[0] != 0) return fail(env, name, "x's length is not a multiple of sizes[0]");
+  in->rows = x.length / in->sizes[0];
+  if (in->rows == 0 || in->rows % in->groups != 0) return fail(env, name, "groups must divide the rows of x");
   uint32_t nW = 0, nB = 0, nSeeds = 0;
-  if (!arrayLength(env, argv[3], &nW) || nW != layers) return fail(env, "weights must hold one array per layer");
-  if (!arrayLength(env, argv[4], &nB) || nB != layers) return fail(env, "biases must hold one array per layer");
-  if (!arrayLength(env, argv[5], &nSeeds) || nSeeds != layers - 1)
-    return fail(env, "seeds must hold one number per hidden layer");
+  if (!readArrayLength(env, argv[3], &nW) || nW != layers)
+    return fail(env, name, "weights must hold one array per layer");
+  if (!readArrayLength(env, argv[4], &nB) || nB != layers)
+    return fail(env, name, "biases must hold one array per layer");
+  if (!readArrayLength(env, argv[5], &nSeeds) || nSeeds != layers - 1)
+    return fail(env, name, "seeds must hold one number per hidden layer");
   for (uint32_t k = 0; k < layers; k++) {
     napi_value w, b;
     napi_get_element(env, argv[3], k, &w);
     napi_get_element(env, argv[4], k, &b);
-    const float *wd, *bd;
-    size_t wl = 0, bl = 0;
-    if (!f32(env, w, &wd, &wl) || wl != in.sizes[k] * in.sizes[k + 1])
-      return fail(env, "weights[" + std::to_string(k) + "] must be a Float32Array of out·in values");
-    if (!f32(env, b, &bd, &bl) || bl != in.sizes[k + 1])
-      return fail(env, "biases[" + std::to_string(k) + "] must be a Float32Array of out values");
-    in.weights.push_back(wd);
-    in.biases.push_back(bd);
+    F32 wd, bd;
+    if (!readF32(env, w, &wd) || wd.length != in->sizes[k] * in->sizes[k + 1])
+      return fail(env, name, "weights[" + std::to_string(k) + "] must be a Float32Array of out·in values");
+    if (!readF32(env, b, &bd) || bd.length != in->sizes[k + 1])
+      return fail(env, name, "biases[" + std::to_string(k) + "] must be a Float32Array of out values");
+    in->weights.push_back(wd.data);
+    in->biases.push_back(bd.data);
   }
   for (uint32_t k = 0; k + 1 < layers; k++) {
     napi_value el;
-    double s = 0;
+    uint64_t seed = 0;
     napi_get_element(env, argv[5], k, &el);
-    if (!number(env, el, &s) || s < 0 || s >= 9007199254740992.0 || s != std::floor(s))
-      return fail(env, "seeds must be integers in [0, 2^53)");
-    in.seeds.push_back(static_cast<uint64_t>(s));
+    if (!readUint53(env, el, &seed)) return fail(env, name, "seeds must be integers in [0, 2^53)");
+    in->seeds.push_back(seed);
   }
   double on = 0, off = 0, meanScale = 0;
-  if (!number(env, argv[6], &on) || !number(env, argv[7], &off) || !number(env, argv[8], &meanScale))
-    return fail(env, "on, off and meanScale must be numbers");
-  in.on = static_cast<float>(on);
-  in.off = static_cast<float>(off);
-  in.meanScale = static_cast<float>(meanScale);
+  if (!readNumber(env, argv[6], &on) || !readNumber(env, argv[7], &off) || !readNumber(env, argv[8], &meanScale))
+    return fail(env, name, "on, off and meanScale must be numbers");
+  in->on = static_cast<float>(on);
+  in->off = static_cast<float>(off);
+  in->meanScale = static_cast<float>(meanScale);
   std::string noise, loss;
-  if (!text(env, argv[9], &noise) || (noise != "logistic" && noise != "normal"))
-    return fail(env, "noise must be 'logistic' or 'normal'");
-  in.normalNoise = noise == "normal";
-  size_t labelsLength = 0;
-  if (!f32(env, argv[10], &in.labels, &labelsLength) || labelsLength != in.rows)
-    return fail(env, "labels must be a Float32Array with one value per row");
-  if (!text(env, argv[11], &loss) || (loss != "nll" && loss != "logistic"))
-    return fail(env, "loss must be 'nll' or 'logistic'");
-  in.nllLoss = loss == "nll";
-  const size_t K = in.sizes.back();
-  if (!in.nllLoss && K != 1) return fail(env, "the logistic loss needs one output");
-  if (in.nllLoss)
-    for (size_t r = 0; r < in.rows; r++) {
-      const float y = in.labels[r];
-      if (!(y >= 0 && y < static_cast<float>(K) && y == std::floor(y)))
-        return fail(env, "labels must be class indices 0…" + std::to_string(K - 1));
-    }
+  if (!readString(env, argv[9], &noise) || (noise != "logistic" && noise != "normal"))
+    return fail(env, name, "noise must be 'logistic' or 'normal'");
+  in->normalNoise = noise == "normal";
+  F32 labels;
+  if (!readF32(env, argv[10], &labels) || labels.length != in->rows)
+    return fail(env, name, "labels must be a Float32Array with one value per row");
+  in->labels = labels.data;
+  if (!readString(env, argv[11], &loss) || (loss != "nll" && loss != "logistic"))
+    return fail(env, name, "loss must be 'nll' or 'logistic'");
+  in->nllLoss = loss == "nll";
+  const size_t K = in->sizes.back();
+  if (!in->nllLoss && K != 1) return fail(env, name, "the logistic loss needs one output");
+  for (size_t r = 0; r < in->rows; r++) {
+    const float y = in->labels[r];
+    const bool ok = in->nllLoss ? y >= 0 && y < static_cast<float>(K) && y == std::floor(y) : y == 1.0f || y == -1.0f;
+    if (!ok)
+      return fail(env, name,
+                  in->nllLoss ? "labels must be class indices 0…" + std::to_string(K - 1) : "labels must be ±1");
+  }
+  return true;
+}
+
+/** Reads the arguments, makes the output arrays, runs `step` and returns { loss, weights, biases }. */
+napi_value runStep(napi_env env, napi_callback_info info, const char* name, size_t minLayers,
+                   void (*step)(const DenseStepInput&, const DenseStepOutput&)) {
+  napi_value argv[12];
+  const std::string usage =
+      std::string(name) + "(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)";
+  if (!getArgs(env, info, 12, argv, usage.c_str())) return nullptr;
+  DenseStepInput in{};
+  if (!readInput(env, name, argv, minLayers, &in)) return nullptr;
+  const size_t layers = in.sizes.size() - 1;
   DenseStepOutput out{};
   napi_value obj, lossArray, weights, biases;
   napi_create_object(env, &obj);
@@ -315,16 +401,19 @@ napi_value DenseStep(napi_env env, napi_callback_info info) {
     out.weights.push_back(w);
     out.biases.push_back(b);
   }
-  try {
-    denseStep(in, out);
-  } catch (const std::exception& e) {
-    napi_throw_error(env, nullptr, (std::string("denseStep: ") + e.what()).c_str());
-    return nullptr;
-  }
+  if (!guarded(env, name, obj, [&] { step(in, out); })) return nullptr;
   napi_set_named_property(env, obj, "loss", lossArray);
   napi_set_named_property(env, obj, "weights", weights);
   napi_set_named_property(env, obj, "biases", biases);
   return obj;
+}
+
+}  // namespace
+
+napi_value DenseStep(napi_env env, napi_callback_info info) { return runStep(env, info, "denseStep", 1, dsteStep); }
+
+napi_value DensePsaStep(napi_env env, napi_callback_info info) {
+  return runStep(env, info, "densePsaStep", 2, psaStep);
 }
 
 }  // namespace sbn

@@ -152,6 +152,25 @@ export interface NativeKernels {
     labels: Float32Array,
     loss: OutputLoss,
   ): { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+  /**
+   * A whole PSA estimate of an all-dense network with at least one hidden layer (dense_step.cc: the forward and the
+   * parameter gradients with cblas_sgemm, the last layer by psaFlips' code, the hidden layers' λ by psaDense's
+   * product); the arguments and the result as denseStep's (meanScale unused). Present with denseStep.
+   */
+  densePsaStep?(
+    x: Float32Array,
+    sizes: number[],
+    groups: number,
+    weights: Float32Array[],
+    biases: Float32Array[],
+    seeds: number[],
+    on: number,
+    off: number,
+    meanScale: number,
+    noise: NoiseKind,
+    labels: Float32Array,
+    loss: OutputLoss,
+  ): { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;
@@ -255,8 +274,8 @@ export function setNativeKernelsEnabled(on: boolean): void {
 }
 
 /**
- * Whether DSTE may take the addon's native dense step (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps it on the
- * tfjs path with the other native kernels on (for comparisons and benchmarks).
+ * Whether DSTE and PSA may take the addon's native dense steps (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps
+ * them on their tfjs paths with the other native kernels on (for comparisons and benchmarks).
  */
 export function nativeDenseStepAllowed(): boolean {
   return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tfjs';

@@ -1,10 +1,11 @@
 // test-backends: each
-// The native dense DSTE step (native/src/dense_step.cc via src/engine/estimators/denseStep.ts) against the tfjs path
-// it replaces (straightThrough.ts, the reference): on random all-dense networks, both codings, logistic and normal
-// noise, both output losses, one draw and several, the loss and every weight and bias gradient agree within float
-// tolerance (1e-5 of the largest reference value per tensor) and both paths consume the random stream alike. The
-// states are sampled from the same counter stream: a differing state would move a gradient far beyond tolerance.
-// Skipped, with the reason, when the addon was built without a BLAS or SBN_KERNELS=js.
+// The native dense steps (native/src/dense_step.cc via src/engine/estimators/denseStep.ts) — DSTE's and PSA's —
+// against the tfjs paths they replace (straightThrough.ts and psa.ts, the references, with every native kernel
+// off): on random all-dense networks, both codings, logistic and normal noise, both output losses, one draw and
+// several, the loss and every weight and bias gradient agree within float tolerance (1e-5 of the largest reference
+// value per tensor) and both paths consume the random stream alike. The states are sampled from the same counter
+// stream: a differing state would move a gradient far beyond tolerance. Skipped, with the reason, when the addon was
+// built without a BLAS or SBN_KERNELS=js.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -13,8 +14,9 @@ import { kernelsInfo, nativeKernels, setNativeKernelsEnabled } from '../../src/e
 import { disposeNetwork, initNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { dste } from '../../src/engine/estimators/straightThrough';
-import { denseStepKernel } from '../../src/engine/estimators/denseStep';
-import { disposeEstimate, type GradientEstimate } from '../../src/engine/estimators/types';
+import { psa } from '../../src/engine/estimators/psa';
+import { denseStepKernel, type DenseStepEstimator } from '../../src/engine/estimators/denseStep';
+import { disposeEstimate, type Estimator, type GradientEstimate } from '../../src/engine/estimators/types';
 import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 
 const skip = nativeKernels()?.denseStep
@@ -69,42 +71,50 @@ const CASES: {
   { states: 'pm1', noise: 'logistic', loss: 'nll', sizes: [784, 128, 128, 10], rows: 64, groups: 1 },
 ];
 
-for (const c of CASES) {
-  const name = `${c.states} ${c.noise} ${c.loss} ${c.sizes.join('-')}, ${c.rows} rows in ${c.groups} draw(s)`;
-  test(`native dense DSTE step equals the tfjs path: ${name}`, { skip }, () => {
-    const net = initNetwork(spec(c.states, c.noise, c.loss, c.sizes), new Rng(11));
-    const data = new Rng(23);
-    const x = tf.tensor2d(data.normals(c.rows * c.sizes[0]), [c.rows, c.sizes[0]]);
-    const K = c.sizes[c.sizes.length - 1];
-    const labels = Float32Array.from({ length: c.rows }, () => (c.loss === 'nll' ? data.int(K) : data.int(2) * 2 - 1));
-    const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
-    assert.ok(denseStepKernel(net), 'the native step is chosen for an all-dense network');
-    const rngNative = new Rng(5);
-    const rngTfjs = new Rng(5);
-    let native: GradientEstimate | undefined;
-    let reference: GradientEstimate | undefined;
-    try {
-      native = dste.estimate(net, batch, rngNative);
-      setNativeKernelsEnabled(false);
-      assert.equal(denseStepKernel(net), undefined, 'switched off with the native kernels');
-      reference = dste.estimate(net, batch, rngTfjs);
-      setNativeKernelsEnabled(true);
-      assert.equal(rngNative.seed53(), rngTfjs.seed53(), 'both paths draw the same seeds from the stream');
-      assertClose(native.loss, reference.loss, 'loss');
-      assert.equal(native.layers.length, reference.layers.length);
-      native.layers.forEach((l, k) => {
-        assertClose(l.weight, reference!.layers[k].weight, `layer ${k} weight`);
-        assertClose(l.bias, reference!.layers[k].bias, `layer ${k} bias`);
-      });
-    } finally {
-      setNativeKernelsEnabled(true);
-      if (native) disposeEstimate(native);
-      if (reference) disposeEstimate(reference);
-      tf.dispose([x, batch.y]);
-      disposeNetwork(net);
-    }
-  });
-}
+const ESTIMATORS: [DenseStepEstimator, Estimator][] = [
+  ['dste', dste],
+  ['psa', psa],
+];
+
+for (const [which, estimator] of ESTIMATORS)
+  for (const c of CASES) {
+    const name = `${c.states} ${c.noise} ${c.loss} ${c.sizes.join('-')}, ${c.rows} rows in ${c.groups} draw(s)`;
+    test(`native dense ${which.toUpperCase()} step equals the tfjs path: ${name}`, { skip }, () => {
+      const net = initNetwork(spec(c.states, c.noise, c.loss, c.sizes), new Rng(11));
+      const data = new Rng(23);
+      const x = tf.tensor2d(data.normals(c.rows * c.sizes[0]), [c.rows, c.sizes[0]]);
+      const K = c.sizes[c.sizes.length - 1];
+      const labels = Float32Array.from({ length: c.rows }, () =>
+        c.loss === 'nll' ? data.int(K) : data.int(2) * 2 - 1,
+      );
+      const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
+      assert.ok(denseStepKernel(net, which), 'the native step is chosen for an all-dense network');
+      const rngNative = new Rng(5);
+      const rngTfjs = new Rng(5);
+      let native: GradientEstimate | undefined;
+      let reference: GradientEstimate | undefined;
+      try {
+        native = estimator.estimate(net, batch, rngNative);
+        setNativeKernelsEnabled(false);
+        assert.equal(denseStepKernel(net, which), undefined, 'switched off with the native kernels');
+        reference = estimator.estimate(net, batch, rngTfjs);
+        setNativeKernelsEnabled(true);
+        assert.equal(rngNative.seed53(), rngTfjs.seed53(), 'both paths draw the same seeds from the stream');
+        assertClose(native.loss, reference.loss, 'loss');
+        assert.equal(native.layers.length, reference.layers.length);
+        native.layers.forEach((l, k) => {
+          assertClose(l.weight, reference!.layers[k].weight, `layer ${k} weight`);
+          assertClose(l.bias, reference!.layers[k].bias, `layer ${k} bias`);
+        });
+      } finally {
+        setNativeKernelsEnabled(true);
+        if (native) disposeEstimate(native);
+        if (reference) disposeEstimate(reference);
+        tf.dispose([x, batch.y]);
+        disposeNetwork(net);
+      }
+    });
+  }
 
 test('the native dense step is not chosen for a network with a conv layer', { skip }, () => {
   const conv: ModelSpec = {
@@ -120,6 +130,32 @@ test('the native dense step is not chosen for a network with a conv layer', { sk
   };
   const net = initNetwork(conv, new Rng(1));
   assert.equal(denseStepKernel(net), undefined);
+  assert.equal(denseStepKernel(net, 'psa'), undefined);
+  disposeNetwork(net);
+});
+
+test("PSA's native dense step needs a hidden layer; DSTE's does not", { skip }, () => {
+  const net = initNetwork(spec('pm1', 'logistic', 'nll', [6, 3]), new Rng(1));
+  assert.ok(denseStepKernel(net));
+  assert.equal(denseStepKernel(net, 'psa'), undefined);
+  assert.throws(
+    () =>
+      nativeKernels()!.densePsaStep!(
+        new Float32Array(12),
+        [6, 3],
+        1,
+        [new Float32Array(18)],
+        [new Float32Array(3)],
+        [],
+        1,
+        -1,
+        2,
+        'logistic',
+        new Float32Array([0, 2]),
+        'nll',
+      ),
+    /densePsaStep: needs at least one hidden layer/,
+  );
   disposeNetwork(net);
 });
 
@@ -165,7 +201,7 @@ test('the native dense step says which argument is wrong', { skip }, () => {
   );
 });
 
-test('the native dense step gives the same bits with 1, 2 and 3 threads', { skip }, () => {
+test('the native dense steps give the same bits with 1, 2 and 3 threads', { skip }, () => {
   const kernels = nativeKernels()!;
   const data = new Rng(3);
   const sizes = [96, 200, 150, 10];
@@ -176,8 +212,10 @@ test('the native dense step gives the same bits with 1, 2 and 3 threads', { skip
   const labels = Float32Array.from({ length: rows }, () => data.int(10));
   const run = (threads: number) => {
     kernels.setThreads(threads);
-    const r = kernels.denseStep!(x, sizes, 2, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll');
-    return [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer)));
+    return (['denseStep', 'densePsaStep'] as const).flatMap((entry) => {
+      const r = kernels[entry]!(x, sizes, 2, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll');
+      return [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer)));
+    });
   };
   try {
     const one = run(1);

@@ -1,38 +1,50 @@
-// DSTE on an all-dense network as one native call (issue 16; native/src/dense_step.cc): the forward products, the
-// counter-stream states, the loss's gradient and the backward products with OpenBLAS instead of ~70 TensorFlow.js ops
-// and their read-backs. The tfjs path of straightThrough.ts stays the reference (test/unit/kernelsDenseStep.test.ts
-// compares the two); this one is chosen when the addon was built with a BLAS, is switched on, and every affine layer
-// is dense with a flat input.
+// DSTE and PSA on an all-dense network as one native call each (issue 16; native/src/dense_step.cc): the forward
+// products, the counter-stream states, the output layer (DSTE: the loss's gradient; PSA: the flip average), the
+// backward products (PSA: the Δ-matrix product) and the parameter gradients with OpenBLAS instead of 70–85
+// TensorFlow.js ops and their read-backs. The tfjs paths of straightThrough.ts and psa.ts stay the reference
+// (test/unit/kernelsDenseStep.test.ts, kernelsDensePsaStep.test.ts compare them); this one is chosen when the addon
+// was built with a BLAS, is switched on, and every affine layer is dense with a flat input.
 import * as tf from '@tensorflow/tfjs';
 import { nativeDenseStepAllowed, nativeKernels, type NativeKernels } from '../kernels';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import type { Batch, GradientEstimate } from './types';
 
-/** The addon when it has the dense step. */
-export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep'>>;
+/** The estimators with a native dense step, and the addon's entry point of each. */
+const ENTRY = { dste: 'denseStep', psa: 'densePsaStep' } as const;
+export type DenseStepEstimator = keyof typeof ENTRY;
+
+/** The addon when it has the dense steps. */
+export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep' | 'densePsaStep'>>;
 
 /**
- * The native dense step when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it off, and the
- * network is all-dense), else undefined.
+ * The native dense step of `estimator` when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it
+ * off, and the network is all-dense; PSA also needs a hidden layer), else undefined.
  */
-export function denseStepKernel(net: Network): DenseStepKernel | undefined {
+export function denseStepKernel(net: Network, estimator: DenseStepEstimator = 'dste'): DenseStepKernel | undefined {
   if (!nativeDenseStepAllowed()) return undefined;
   const kernels = nativeKernels();
-  if (!kernels?.denseStep) return undefined;
+  if (!kernels?.[ENTRY[estimator]]) return undefined;
+  if (estimator === 'psa' && net.geometry.length < 2) return undefined;
   const allDense = net.geometry.every((g) => g.kind === 'dense' && g.inShape.length === 1);
   return allDense ? (kernels as DenseStepKernel) : undefined;
 }
 
 /**
- * DSTE's estimate (straightThrough.ts `dste`) by the native step: one seed per hidden layer drawn from `rng` in layer
- * order, as the tfjs path's sampleStates draws them, so both paths consume the stream alike.
+ * `estimator`'s estimate (straightThrough.ts `dste`, psa.ts `psa`) by the native step: one seed per hidden layer
+ * drawn from `rng` in layer order, as the tfjs path's sampleStates draws them, so both paths consume the stream alike.
  */
-export function nativeDenseDste(kernels: DenseStepKernel, net: Network, batch: Batch, rng: Rng): GradientEstimate {
+export function nativeDenseEstimate(
+  estimator: DenseStepEstimator,
+  kernels: DenseStepKernel,
+  net: Network,
+  batch: Batch,
+  rng: Rng,
+): GradientEstimate {
   const L = net.geometry.length - 1;
   const sizes = [batch.x.shape[1]!, ...net.geometry.map((g) => (g.kind === 'dense' ? g.units : 0))];
   const seeds = Array.from({ length: L }, () => rng.seed53());
-  const r = kernels.denseStep(
+  const r = kernels[ENTRY[estimator]](
     batch.x.dataSync() as Float32Array,
     sizes,
     batch.groups,

@@ -9,7 +9,7 @@ import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
-import { denseStepKernel, nativeDenseDste } from './denseStep';
+import { denseStepKernel, nativeDenseEstimate } from './denseStep';
 
 /** ∂x/∂a as the backward pass uses it, given the pre-activation a and the sampled state x. */
 export type Surrogate = (net: Network, a: tf.Tensor, x: tf.Tensor) => tf.Tensor;
@@ -55,7 +55,7 @@ export const dste: Estimator = {
     // all-dense networks take the native step when the addon has it (denseStep.ts); the tfjs path is the reference
     const native = denseStepKernel(net);
     return native
-      ? nativeDenseDste(native, net, batch, rng)
+      ? nativeDenseEstimate('dste', native, net, batch, rng)
       : straightThroughEstimate(net, batch, rng, expectedStateDerivative);
   },
 };
