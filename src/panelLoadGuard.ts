@@ -82,7 +82,13 @@ const GUARD = String.raw`
       var b = document.createElement('button');
       b.id = 'reload-panel';
       b.textContent = 'Reload panel';
-      b.style.marginLeft = '10px';
+      var bs = b.style;
+      bs.marginLeft = '10px';
+      bs.padding = '2px 10px';
+      bs.border = '1px solid var(--vscode-button-border, transparent)';
+      bs.background = 'var(--vscode-button-background, ButtonFace)';
+      bs.color = 'var(--vscode-button-foreground, ButtonText)';
+      bs.cursor = 'pointer';
       b.addEventListener('click', function () { if (api) post({ type: 'reloadPage' }); else location.reload(); });
       banner.append(b);
     }
