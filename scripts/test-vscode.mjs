@@ -8,7 +8,7 @@
 //   --grep <pattern>     only tests whose full title matches (mocha grep; passed as SBN_VSCODE_GREP)
 //   --screenshots <dir>  where UI tests' screenshots go (default test-results/); the workbench at the end is saved
 //                        there as failure.png when the suite fails, and as final.png when this option is given
-//   --timeout <seconds>  whole-suite limit (default 600; env SBN_VSCODE_TIMEOUT)
+//   --timeout <seconds>  whole-suite limit (default 1200; env SBN_VSCODE_TIMEOUT)
 //   --install-only       install code-server if needed and exit
 // Environment:
 //   SBN_VSCODE_WORKSPACE=<dir>  folder to open (default: a fresh temporary copy of examples/)
@@ -64,7 +64,7 @@ function parseArgs(argv) {
   const o = {
     grep: process.env.SBN_VSCODE_GREP || '',
     screenshots: 'test-results',
-    timeout: Number(process.env.SBN_VSCODE_TIMEOUT || 600),
+    timeout: Number(process.env.SBN_VSCODE_TIMEOUT || 1200),
     screenshotsGiven: false,
     installOnly: false,
   };
