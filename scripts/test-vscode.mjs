@@ -8,7 +8,7 @@
 //   --grep <pattern>     only tests whose full title matches (mocha grep; passed as SBN_VSCODE_GREP)
 //   --screenshots <dir>  where UI tests' screenshots go (default test-results/); the workbench at the end is saved
 //                        there as failure.png when the suite fails, and as final.png when this option is given
-//   --timeout <seconds>  whole-suite limit (default 600; env SBN_VSCODE_TIMEOUT)
+//   --timeout <seconds>  whole-suite limit (default 1200; env SBN_VSCODE_TIMEOUT)
 //   --install-only       install code-server if needed and exit
 // Environment:
 //   SBN_VSCODE_WORKSPACE=<dir>  folder to open (default: a fresh temporary copy of examples/)
@@ -26,7 +26,10 @@
 // "N passed, N failed".
 //
 // Tests reach the browser through a small HTTP endpoint whose URL is in SBN_VSCODE_HARNESS (see `ui` in
-// test/integration/index.ts): POST / with {op: 'screenshot'|'press'|'click'|'fill'|'type'|'waitFor'|'text'|'count'}.
+// test/integration/index.ts): POST / with {op: 'screenshot'|'press'|'click'|'fill'|'type'|'waitFor'|'text'|'count'|
+// 'style'}.
+// A test may reload the window (ops 'reloading' and 'continuation'): the suite's run ends with the old extension
+// host, and the reloaded window's run goes on with the tests not yet run (docs/testing.md, "Reloading the window").
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -61,7 +64,7 @@ function parseArgs(argv) {
   const o = {
     grep: process.env.SBN_VSCODE_GREP || '',
     screenshots: 'test-results',
-    timeout: Number(process.env.SBN_VSCODE_TIMEOUT || 600),
+    timeout: Number(process.env.SBN_VSCODE_TIMEOUT || 1200),
     screenshotsGiven: false,
     installOnly: false,
   };
@@ -107,6 +110,10 @@ function usage(err) {
 
 // ------------------------------------------------------------------------------- the tests' UI endpoint
 // Tests run in the extension host (Node), the UI in the browser: the harness lends them the page.
+// A reload a test asked for: what the suite's next run (in the reloaded window) continues with. While it is pending,
+// an exit reported by the old window's extension host is not the suite's.
+let continuation = null;
+
 function uiServer(getPage, shotsDir) {
   const target = (page, frames = []) => {
     let t = page;
@@ -159,6 +166,24 @@ function uiServer(getPage, shotsDir) {
     },
     async count(page, { selector, frames }) {
       return { count: await target(page, frames).locator(selector).count() };
+    },
+    async style(page, { selector, frames, properties }) {
+      const el = target(page, frames).locator(selector).first();
+      const values = await el.evaluate((e, props) => {
+        const style = e.ownerDocument.defaultView.getComputedStyle(e); // runs in the page
+        return Object.fromEntries(props.map((p) => [p, style.getPropertyValue(p)]));
+      }, properties ?? []);
+      return { values };
+    },
+    async reloading(_page, { state }) {
+      continuation = state ?? {};
+      log('the window reloads; the suite goes on in the reloaded window');
+      return {};
+    },
+    async continuation() {
+      const state = continuation;
+      continuation = null;
+      return { state };
     },
   };
   const server = createServer((req, res) => {
@@ -351,7 +376,10 @@ try {
   // start-up chatter; drop the latter unless verbose.
   const workbenchNoise =
     /^(Resolving connection token|Resolved connection token|Creating a socket|Ignoring fetching additional builtin extensions|\[Service Worker\]|ChatSessionStore:|Updating additional builtin extensions cache)/;
-  await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
+  await page.exposeFunction('codeAutomationExit', (code) => {
+    if (continuation) log(`exit ${code} of the window being reloaded: the suite goes on`);
+    else resolveExit(Number(code));
+  });
   await page.exposeFunction('codeAutomationLog', (type, args) => {
     const parts = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
     const text = parts.join(' ');

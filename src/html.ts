@@ -7,7 +7,9 @@
 // stylesheets, images and fonts only from the webview's own resource origin (`webview.cspSource`, i.e. files under
 // localResourceRoots via asWebviewUri); scripts only with this page's nonce. No 'unsafe-inline' anywhere: the scripts
 // style elements through the CSSOM (element.style), which the policy allows, and @vscode-elements uses constructable
-// stylesheets.
+// stylesheets. The one inline script, before everything the page loads, is the load guard (src/panelLoadGuard.ts):
+// a page whose script or stylesheets fail to load says so and retries them.
+import { loadGuardScript, type LoadGuardOptions } from './panelLoadGuard';
 
 /** Text or an attribute value as HTML (or XML) that cannot open or close markup. */
 export function escapeHtml(s: string): string {
@@ -67,6 +69,8 @@ export interface PanelHtmlOptions {
   styles: string[];
   /** Shown until the script has run (a page that stays like this means the script was blocked or failed). */
   loadingText?: string;
+  /** When the page's files count as failed and how it retries them (src/panelLoadGuard.ts; default LOAD_GUARD). */
+  loadGuard?: LoadGuardOptions;
 }
 
 export function panelHtml(o: PanelHtmlOptions): string {
@@ -78,6 +82,7 @@ export function panelHtml(o: PanelHtmlOptions): string {
   <meta charset="UTF-8">
   ${cspMeta(panelCsp(o.cspSource, o.nonce))}
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <script nonce="${o.nonce}">${loadGuardScript(o.loadGuard)}</script>
 ${links}
   <title>${escapeHtml(o.title)}</title>
 </head>

@@ -22,6 +22,8 @@ import {
   pct,
   post,
   readTheme,
+  saveState,
+  type BaseViewState,
   type ChartSpec,
   type ColorName,
   type Theme,
@@ -708,6 +710,8 @@ if (embedded) {
   window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     const m = event.data;
     if (!m || typeof m !== 'object' || m.type !== 'report') return;
+    // the serializer restores the panel after a window reload from this
+    if (m.file) saveState<BaseViewState & { file: string }>({ file: m.file });
     try {
       draw(m.data as unknown as ReportData);
       // what was drawn, for the panel-state command and the tests; the last five count elements in the report that

@@ -72,10 +72,10 @@ export function activate(context: vscode.ExtensionContext): SbnStudioApi {
   registerLanguageFeatures(context, { log: (m) => log.debug(m) });
   // sweep files (diagnostics, ▶ Run Sweep), the sweep commands and the Sweep panel (src/extension/sweeps/)
   registerSweepFileFeatures(context, (m) => log.debug(m));
-  registerSweeps(context, { extensionUri: context.extensionUri, runs, tree, log });
+  const sweeps = registerSweeps(context, { extensionUri: context.extensionUri, runs, tree, log });
   registerNativeSetup(context, { runs, log });
   // Webview panels: training dashboard, gradient diagnostics, layer statistics (commands, serializers, auto-open).
-  const panels = registerPanels(context, { runs, log, tree });
+  const panels = registerPanels(context, { runs, log, tree, sweeps });
   return { runs, tree, panels };
 }
 

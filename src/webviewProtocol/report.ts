@@ -9,4 +9,9 @@ export interface ExperimentReportPayload {
 }
 
 /** Host → the report page. */
-export type ReportHostMessage = { type: 'report'; data: ExperimentReportPayload };
+export type ReportHostMessage = {
+  type: 'report';
+  data: ExperimentReportPayload;
+  /** The result file's Uri: the page keeps it in its webview state, from which the panel is restored after a reload. */
+  file?: string;
+};

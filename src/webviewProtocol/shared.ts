@@ -47,4 +47,13 @@ export type SharedWebviewMessage =
   /** What the page drew after a message (for tests and the panel-state command): points per series. */
   | { type: 'rendered'; points: Record<string, number>; charts: number; extras?: Record<string, number> }
   /** A page error, forwarded to the extension's log. */
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /**
+   * The page's files that did not load at try `attempt` of `attempts` (src/panelLoadGuard.ts); `final`: no retry is
+   * left and the page offers "Reload panel". No files named: the script loaded but did not start.
+   */
+  | { type: 'loadProblem'; resources: string[]; attempt: number; attempts: number; final: boolean }
+  /** They loaded at try `attempt`. */
+  | { type: 'loadRecovered'; attempt: number }
+  /** "Reload panel": the host renders the page anew. */
+  | { type: 'reloadPage' };

@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import Mocha from 'mocha';
+import * as vscode from 'vscode';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -50,6 +51,26 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/**
+ * Where the suite stands, handed over a window reload (`ui.reloadWindow`): the tests already run, by full title, and
+ * the counts so far. The reloaded window's run leaves out those tests and goes on from these counts.
+ */
+interface SuiteProgress {
+  done: string[];
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+/**
+ * The suite's state shared by this module's copies: each test file is its own bundle with its own copy of this
+ * module, so the reporter (in the entry's copy) and `ui.reloadWindow` (in a test file's) meet on a global.
+ * `reloadedBy`: set when this run goes on after a reload that the test of this full title asked for.
+ */
+const suiteState = ((
+  globalThis as { sbnIntegrationSuite?: { progress: SuiteProgress; reloadedBy?: string } }
+).sbnIntegrationSuite ??= { progress: { done: [], passed: 0, failed: 0, skipped: 0 } });
+const progress = suiteState.progress;
+
 // Plain console output only (mocha's own reporters write to process.stdout, which the extension host does not
 // forward): one line per suite and test, failures with their stack, then the totals.
 class ConsoleReporter extends Mocha.reporters.Base {
@@ -57,9 +78,6 @@ class ConsoleReporter extends Mocha.reporters.Base {
     super(runner, options);
     const c = Mocha.Runner.constants;
     let depth = 0;
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
     const pad = () => '  '.repeat(depth);
     runner.on(c.EVENT_SUITE_BEGIN, (s: Mocha.Suite) => {
       if (s.root) return;
@@ -70,25 +88,49 @@ class ConsoleReporter extends Mocha.reporters.Base {
       if (!s.root) depth--;
     });
     runner.on(c.EVENT_TEST_PASS, (t: Mocha.Test) => {
-      passed++;
+      progress.passed++;
+      progress.done.push(t.fullTitle());
       console.log(`${pad()}ok   ${t.title} (${t.duration ?? 0} ms)`);
     });
     runner.on(c.EVENT_TEST_PENDING, (t: Mocha.Test) => {
-      skipped++;
+      progress.skipped++;
+      progress.done.push(t.fullTitle());
       console.log(`${pad()}skip ${t.title}`);
     });
     runner.on(c.EVENT_TEST_FAIL, (t: Mocha.Runnable, err: unknown) => {
-      failed++;
+      progress.failed++;
+      progress.done.push(t.fullTitle());
       console.log(`${pad()}FAIL ${t.title}`);
       console.error(`FAIL ${t.fullTitle()}\n${errorText(err).replace(/^/gm, '    ')}`);
     });
     runner.once(c.EVENT_RUN_END, () => {
+      const { passed, failed, skipped } = progress;
       console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
     });
   }
 }
 
-export function run(): Promise<void> {
+/** Leaves out of `suite` (and its suites) the tests whose full titles are in `done`. */
+function leaveOut(suite: Mocha.Suite, done: Set<string>): void {
+  suite.tests = suite.tests.filter((t) => !done.has(t.fullTitle()));
+  for (const s of suite.suites) leaveOut(s, done);
+}
+
+export async function run(): Promise<void> {
+  // after a reload a test asked for: the tests not yet run, from the counts so far
+  const handed = ui.available()
+    ? (await uiCall<{ state: (SuiteProgress & { test: string }) | null }>('continuation', {})).state
+    : null;
+  if (handed) {
+    Object.assign(progress, {
+      done: handed.done,
+      passed: handed.passed,
+      failed: handed.failed,
+      skipped: handed.skipped,
+    });
+    suiteState.reloadedBy = handed.test;
+    console.log(`(the window reloaded: the suite goes on after ${handed.done.length} tests)`);
+  }
   const grep = process.env.SBN_VSCODE_GREP;
   const mocha = new Mocha({
     ui: 'tdd',
@@ -105,10 +147,19 @@ export function run(): Promise<void> {
     .sort();
   for (const f of files) mocha.addFile(f);
   const filter = grep ? `, grep ${JSON.stringify(grep)}` : '';
-  console.log(`integration tests: ${files.length} file${files.length === 1 ? '' : 's'}${filter}`);
+  if (!handed) console.log(`integration tests: ${files.length} file${files.length === 1 ? '' : 's'}${filter}`);
   return new Promise<void>((resolve, reject) => {
     try {
-      mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));
+      // loaded here, not by run(), so that the tests run before a reload can be left out
+      const loader = mocha as unknown as { loadFiles(): void; lazyLoadFiles(on: boolean): void };
+      loader.loadFiles();
+      loader.lazyLoadFiles(true);
+      leaveOut(mocha.suite, new Set(progress.done));
+      mocha.run(() => {
+        const failures = progress.failed;
+        if (failures > 0) reject(new Error(`${failures} integration test(s) failed`));
+        else resolve();
+      });
     } catch (err) {
       // A test file that throws while loading.
       console.error(`integration tests could not start: ${errorText(err)}`);
@@ -162,6 +213,22 @@ export const ui = {
   /** textContent of every match. */
   text: async (target: UiTarget): Promise<string[]> => (await uiCall<{ texts: string[] }>('text', { ...target })).texts,
   count: async (target: UiTarget): Promise<number> => (await uiCall<{ count: number }>('count', { ...target })).count,
+  /** Computed style of the first match: the value of each CSS property named. */
+  style: async (target: UiTarget, properties: string[]): Promise<Record<string, string>> =>
+    (await uiCall<{ values: Record<string, string> }>('style', { ...target, properties })).values,
+  /**
+   * Reloads the window (workbench.action.reloadWindow) from inside the test `test`: this extension host ends, and
+   * the reloaded window's run goes on with the tests not yet run, `test` again first, where `reloaded(test)` is then
+   * true (docs/testing.md, "Reloading the window"). Never returns.
+   */
+  reloadWindow: async (test: Mocha.Context): Promise<never> => {
+    const title = test.test!.fullTitle();
+    await uiCall('reloading', { state: { ...progress, done: progress.done.slice(), test: title } });
+    await vscode.commands.executeCommand('workbench.action.reloadWindow');
+    return new Promise<never>(() => undefined);
+  },
+  /** Whether this run began in the window that the test of this context reloaded. */
+  reloaded: (test: Mocha.Context): boolean => suiteState.reloadedBy === test.test?.fullTitle(),
   /** Runs a command through the palette, as a user would (F1, type, Enter). */
   runFromPalette: async (title: string): Promise<void> => {
     await uiCall('press', { key: 'F1' });

@@ -24,10 +24,11 @@ test(
     const parsed = parseReportData(JSON.stringify(craftedTrainReport()), '/ws/train.json');
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
     const html = reportPanelHtml(parsed.data, PAGE);
-    // exactly one script element: ours, by URL, with this page's nonce
+    // exactly two script elements, both with this page's nonce: the load guard (inline, src/panelLoadGuard.ts) and
+    // ours, by URL
     assert.deepEqual(
       [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]),
-      [`<script nonce="${PAGE.nonce}" src="${PAGE.script}">`],
+      [`<script nonce="${PAGE.nonce}">`, `<script nonce="${PAGE.nonce}" src="${PAGE.script}">`],
     );
     assert.match(html, new RegExp(`script-src 'nonce-${PAGE.nonce}'`));
     // the standalone page's fixed nonce is in no attribute or policy (the crafted title holds it, escaped, as text)

@@ -1289,7 +1289,9 @@ test(
       });
       assert.equal(drawn.charts, 6);
       assert.equal(await probe.page.evaluate('typeof window.__crafted'), 'undefined', 'the crafted code ran');
-      assert.equal(await probe.page.locator('script').count(), 1);
+      // the page's own two: the load guard (inline, src/panelLoadGuard.ts) and the report script
+      assert.equal(await probe.page.locator('script').count(), 2);
+      assert.equal(await probe.page.locator('script[src]').count(), 1);
       assert.equal(
         await probe.page.locator('[onerror], [onload], [href^="javascript"], iframe, img, svg[onload]').count(),
         0,

@@ -13,8 +13,11 @@ export interface BaseViewState {
   runDir?: string;
 }
 
-// Absent when a page runs outside VS Code (an experiment report opened in a browser, or rendered to PNG).
-const api = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi<Record<string, unknown>>() : undefined;
+// Absent when a page runs outside VS Code (an experiment report opened in a browser, or rendered to PNG). A panel
+// page's load guard (src/panelLoadGuard.ts) has acquired it already: a page may acquire it only once.
+const guarded = (window as { sbnVsCodeApi?: VsCodeApi<Record<string, unknown>> }).sbnVsCodeApi;
+const api =
+  guarded ?? (typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi<Record<string, unknown>>() : undefined);
 document.getElementById('loading')?.remove();
 
 /** True inside a VS Code webview. */

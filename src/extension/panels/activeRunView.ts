@@ -98,12 +98,7 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
     this.view = view;
     this.ready = false;
     this.needsSnapshot = true;
-    showExtensionPage(view.webview, {
-      extensionUri: this.deps.extensionUri,
-      title: 'Active Run',
-      script: 'activeRun',
-      scriptStyles: ['activeRun'],
-    });
+    this.renderPage();
     this.viewDisposables = [
       view.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       view.onDidChangeVisibility(() => {
@@ -115,6 +110,16 @@ export class ActiveRunViewProvider extends WebviewHost implements vscode.Webview
       }),
     ];
     this.pickJob();
+  }
+
+  protected renderPage(): void {
+    if (!this.view) return;
+    showExtensionPage(this.view.webview, {
+      extensionUri: this.deps.extensionUri,
+      title: 'Active Run',
+      script: 'activeRun',
+      scriptStyles: ['activeRun'],
+    });
   }
 
   protected flush(): void {

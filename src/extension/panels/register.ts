@@ -20,6 +20,7 @@ import { registerEnvironmentPanel } from './environmentPanel';
 import { registerRunsTablePanel } from './runsTablePanel';
 import { registerResultPanels } from './resultPanels';
 import type { RunsTreeProvider } from '../runsTree';
+import type { PanelState } from './webviewHost';
 
 export const PANELS: readonly PanelDescriptor[] = [
   TrainingDashboardPanel,
@@ -59,7 +60,13 @@ async function runDirFrom(arg: unknown, what: string): Promise<string | undefine
 
 export function registerPanels(
   context: vscode.ExtensionContext,
-  deps: { runs: RunManager; log: vscode.LogOutputChannel; tree: RunsTreeProvider },
+  deps: {
+    runs: RunManager;
+    log: vscode.LogOutputChannel;
+    tree: RunsTreeProvider;
+    /** The Sweep panels (src/extension/sweeps/sweepCommands.ts), listed by sbn.panelState too. */
+    sweeps: { state(): PanelState[] };
+  },
 ): PanelRegistry {
   const config = () => vscode.workspace.getConfiguration('sbn');
   const registry = new PanelRegistry({ extensionUri: context.extensionUri, log: deps.log }, () =>
@@ -120,6 +127,7 @@ export function registerPanels(
       ...reports.state(),
       ...runsTable.state(),
       ...results.state(),
+      ...deps.sweeps.state(),
     ]),
     ...PANELS.map((d) => vscode.window.registerWebviewPanelSerializer(d.viewType, registry.serializer(d))),
     vscode.workspace.onDidChangeConfiguration((e) => {

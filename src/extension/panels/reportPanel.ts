@@ -140,6 +140,10 @@ class ReportPanel extends WebviewHost {
     });
   }
 
+  protected renderPage(): void {
+    this.show(this.data);
+  }
+
   protected get webview(): vscode.Webview {
     return this.panel.webview;
   }
@@ -151,7 +155,7 @@ class ReportPanel extends WebviewHost {
   /** The page has loaded: it gets the report (the page is whole after one message). */
   protected flush(): void {
     if (this.disposed || !this.ready) return;
-    this.post({ type: 'report', data: this.data });
+    this.post({ type: 'report', data: this.data, file: vscode.Uri.file(this.file).toString() });
     this.stats.snapshots++;
   }
 
@@ -177,6 +181,13 @@ export function registerReportPanel(
   log: vscode.LogOutputChannel,
 ): { state(): ReportPanelState[] } {
   const open = new Map<string, ReportPanel>();
+  const adopt = (webviewPanel: vscode.WebviewPanel, report: { file: vscode.Uri; data: ExperimentData }) => {
+    const key = report.file.toString();
+    const created = new ReportPanel(webviewPanel, report.file.fsPath, report.data, context.extensionUri, log);
+    open.set(key, created);
+    webviewPanel.onDidDispose(() => open.delete(key));
+    return created;
+  };
   context.subscriptions.push(
     vscode.commands.registerCommand('sbn.openReport', async (arg: unknown) => {
       const uri = await pickReport(arg);
@@ -199,13 +210,23 @@ export function registerReportPanel(
           vscode.ViewColumn.Active,
           { enableScripts: true },
         );
-        const created = new ReportPanel(webviewPanel, report.file.fsPath, report.data, context.extensionUri, log);
-        panel = created;
-        open.set(key, created);
-        webviewPanel.onDidDispose(() => open.delete(key));
+        panel = adopt(webviewPanel, report);
       }
       log.info(`report ${report.file.fsPath} opened`);
       return panel.panel;
+    }),
+    // after a window reload: the page's state names the result file, read and checked again
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, {
+      deserializeWebviewPanel: async (webviewPanel: vscode.WebviewPanel, state: unknown) => {
+        const file = (state as { file?: unknown } | undefined)?.file;
+        const report = typeof file === 'string' ? await readReport(vscode.Uri.parse(file)) : undefined;
+        if (!report || 'message' in report || open.has(report.file.toString())) {
+          if (report && 'message' in report) log.warn(`restoring a report panel: ${report.message}`);
+          webviewPanel.dispose();
+          return;
+        }
+        adopt(webviewPanel, report);
+      },
     }),
   );
   return { state: () => [...open.values()].map((p) => p.state()) };

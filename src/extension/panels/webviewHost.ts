@@ -3,7 +3,9 @@
 // retainContextWhenHidden); only then, and only while it is visible, does the host post (VS Code drops messages to a
 // page that is not there, which is counted as `lost` and asks for a fresh snapshot). The page reports `rendered` and
 // `error` (kept, the last 20, for `sbn.panelState`). A subclass sends its own messages from `flush()` and handles
-// the rest of its page's messages in `onPanelMessage()`.
+// the rest of its page's messages in `onPanelMessage()`. A page whose files did not load retries them by itself
+// (src/panelLoadGuard.ts): the host logs what it reports, and renders the page anew when the user asks ("Reload
+// panel").
 import * as vscode from 'vscode';
 import { isWebviewMessage, type HostToWebview, type PanelKind, type WebviewToHost } from '../../webviewProtocol';
 import { Throttle } from './series/throttle';
@@ -25,6 +27,22 @@ export interface PanelState {
   /** The page's last report: points drawn per series. */
   rendered?: { points: Record<string, number>; charts: number; extras?: Record<string, number>; at: number };
   errors: string[];
+  /** The page's last trouble loading its files (none: they loaded at the first try). */
+  load?: PageLoadState;
+}
+
+/** What the page's load guard reported last. */
+export interface PageLoadState {
+  /** The files that did not load (none: the script loaded but did not start). */
+  resources: string[];
+  /** The try that failed, or the one that loaded them (`recovered`). */
+  attempt: number;
+  attempts: number;
+  recovered: boolean;
+  /** No retry was left: the page offers "Reload panel". */
+  final: boolean;
+  /** Times the user asked for the page anew. */
+  reloads: number;
 }
 
 /** The counters a host keeps (the part of PanelState that is not read off the panel). */
@@ -121,6 +139,11 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
       case 'rendered':
         this.stats.rendered = { points: msg.points, charts: msg.charts, extras: msg.extras, at: Date.now() };
         break;
+      case 'loadProblem':
+      case 'loadRecovered':
+      case 'reloadPage':
+        this.onLoadMessage(msg);
+        break;
       case 'error': {
         const max = this.hostOptions.maxErrorChars;
         const text = max === undefined ? msg.message : String(msg.message).slice(0, max);
@@ -135,12 +158,47 @@ export abstract class WebviewHost<X extends object = Record<never, never>> imple
     }
   }
 
+  /** The load guard's reports, logged; "Reload panel" renders the page anew. */
+  private onLoadMessage(msg: Extract<WebviewToHost, { type: 'loadProblem' | 'loadRecovered' | 'reloadPage' }>): void {
+    const log = this.hostOptions.log;
+    const label = this.hostOptions.label();
+    const load = (this.stats.load ??= {
+      resources: [],
+      attempt: 1,
+      attempts: 1,
+      recovered: false,
+      final: false,
+      reloads: 0,
+    });
+    if (msg.type === 'loadProblem') {
+      const { resources, attempt, attempts, final } = msg;
+      Object.assign(load, { resources, attempt, attempts, recovered: false, final });
+      const files = msg.resources.length ? msg.resources.join(', ') : 'none missing, but the script did not start';
+      if (msg.final)
+        log.error(`${label}: the page's files did not load after ${msg.attempts} tries (${files}); it offers Reload`);
+      else log.warn(`${label}: the page's files did not load (${files}), try ${msg.attempt} of ${msg.attempts}`);
+    } else if (msg.type === 'loadRecovered') {
+      Object.assign(load, { attempt: msg.attempt, recovered: true, final: false });
+      log.info(`${label}: the page's files loaded at try ${msg.attempt}`);
+    } else {
+      load.reloads++;
+      log.info(`${label}: Reload panel`);
+      this.ready = false;
+      this.needsSnapshot = true;
+      this.renderPage();
+    }
+  }
+
+  /** Put the page's HTML into the webview again (fresh nonce): "Reload panel". */
+  protected abstract renderPage(): void;
+
   /** The page's own messages (stop, export, commands…); a page that sends none leaves it out. */
   protected onPanelMessage?(msg: WebviewToHost): void;
 
   /** The handshake's part of `sbn.panelState`: ready and the counters (a copy of the errors). */
   protected hostState(): { ready: boolean } & HostStats & X {
-    return { ready: this.ready, ...this.stats, errors: this.stats.errors.slice() };
+    const load = this.stats.load && { ...this.stats.load, resources: this.stats.load.resources.slice() };
+    return { ready: this.ready, ...this.stats, errors: this.stats.errors.slice(), ...(load ? { load } : {}) };
   }
 
   /** Release what the subclass holds (runs, jobs, timers), once its listeners are gone. */
@@ -210,10 +268,17 @@ export abstract class WebviewPanelHost<X extends object = Record<never, never>> 
     );
   }
 
+  private page: PanelPage | undefined;
+
   /** Load the extension's page (dist/webview/<script>.js) under the strict CSP. */
   protected showPage(page: PanelPage): void {
+    this.page = page;
     this.panel.iconPath = vscode.Uri.joinPath(page.extensionUri, 'media', 'sbn-activity.svg');
     showExtensionPage(this.panel.webview, page);
+  }
+
+  protected renderPage(): void {
+    if (this.page && !this.disposed) showExtensionPage(this.panel.webview, this.page);
   }
 
   protected get webview(): vscode.Webview {
