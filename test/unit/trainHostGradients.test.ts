@@ -70,6 +70,7 @@ async function run(estimator: Estimator, optimizer: OptimizerSpec, clip: number,
   const data = new Rng(21);
   const losses: number[] = [];
   const kernelNames = new Set<string>();
+  let tensorsAfterFirst = 0;
   try {
     for (let i = 0; i < STEPS; i++) {
       // large inputs so that a small clip bound really clips
@@ -81,7 +82,9 @@ async function run(estimator: Estimator, optimizer: OptimizerSpec, clip: number,
         s.step++;
       });
       for (const k of info.kernelNames) kernelNames.add(k);
+      if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
     }
+    assert.equal(tf.memory().numTensors, tensorsAfterFirst, `${route} route: no tensor left behind by a step`);
     const params = net.layers.flatMap((l) => [
       Float32Array.from(l.weight.dataSync()),
       Float32Array.from(l.bias.dataSync()),
