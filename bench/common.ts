@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { availableBackends, type BackendInfo } from '../src/engine/backend';
 import type { LoadedData, Split } from '../src/engine/data';
 import { RunStore } from '../src/engine/runs';
-import type { TrainerEvents } from '../src/engine/train/trainer';
+import { trainStep, type StepState, type TrainerEvents } from '../src/engine/train/trainer';
 import { buildRunConfig, runEnvironment, runSession } from '../src/engine/train/session';
-import { createEstimator, disposeEstimate } from '../src/engine/estimators';
+import { createEstimator } from '../src/engine/estimators';
 import { writeFileAtomic } from '../src/engine/files';
 import { prepareLayer, type ConvGeometry } from '../src/engine/model/layers';
 import { disposeNetwork, initNetwork } from '../src/engine/model/network';
@@ -19,6 +19,8 @@ import { noiseOf } from '../src/engine/model/noise';
 import type { Rng } from '../src/engine/rng';
 import { loadModelFile, type ModelSpec, type OptimizerSpec } from '../src/engine/spec';
 import { createOptimizer } from '../src/engine/train/optimizer';
+import { shapeSize } from '../src/engine/spec/geometry';
+import { TRAIN_DEFAULTS } from '../src/engine/spec/model';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -116,30 +118,21 @@ export interface StepPair {
 }
 
 /**
- * Training steps (estimate + SGD-Nesterov update) of PSA and DSTE on one network and a fixed random batch (inputs
- * uniform in [0, 1), as data scaled to `unit`); each side has its own optimiser state on the one shared network.
+ * Training steps of PSA and DSTE on one network and a fixed random batch (inputs uniform in [0, 1), as data scaled
+ * to `unit`): the trainer's own step (trainer.ts trainStep: estimate, clip at the default bound, finiteness check,
+ * SGD-Nesterov update); each side has its own optimiser state on the one shared network.
  */
 export function trainingStepPair(spec: ModelSpec, batch: number, rng: Rng): StepPair {
   const net = initNetwork(spec, rng);
-  const shape = spec.input.shape;
-  const x =
-    shape.length === 3
-      ? tf.tensor4d(rng.uniforms(batch * shape[0] * shape[1] * shape[2]), [batch, shape[1], shape[2], shape[0]])
-      : tf.tensor2d(rng.uniforms(batch * shape[0]), [batch, shape[0]]);
-  const y = tf.tensor1d(
-    Array.from({ length: batch }, () => rng.int(spec.output.units)),
-    'float32',
-  );
+  const x = Float32Array.from(rng.uniforms(batch * shapeSize(spec.input.shape)));
+  const y = Float32Array.from({ length: batch }, () => rng.int(spec.output.units));
   const opts = [createOptimizer(STEP_OPTIMIZER), createOptimizer(STEP_OPTIMIZER)];
-  const step = (name: 'psa' | 'dste', opt: (typeof opts)[number]) => {
-    const est = createEstimator(name);
+  const settings = { samples: 1, clip: TRAIN_DEFAULTS.clip };
+  const step = (name: 'psa' | 'dste', optimizer: (typeof opts)[number]) => {
+    const state: StepState = { net, optimizer, estimator: createEstimator(name), noise: rng, step: 0 };
     return () => {
-      const e = est.estimate(net, { x, y, groups: 1 }, rng);
-      const grads = e.layers.map((l) => ({ weight: tf.squeeze(l.weight, [0]), bias: tf.squeeze(l.bias, [0]) }));
-      opt.step(net, grads, STEP_LR);
+      trainStep(state, settings, { x, y, n: batch }, STEP_LR);
       net.layers[0].bias.dataSync();
-      tf.dispose(grads);
-      disposeEstimate(e);
     };
   };
   return {
@@ -147,7 +140,6 @@ export function trainingStepPair(spec: ModelSpec, batch: number, rng: Rng): Step
     dste: step('dste', opts[1]),
     dispose() {
       opts.forEach((o) => o.dispose());
-      tf.dispose([x, y]);
       disposeNetwork(net);
     },
   };

@@ -6,6 +6,8 @@
 //    the addon's functions), in read-backs to typed arrays (Tensor.dataSync wrapped), in TensorFlow.js ops
 //    (tf.profile: each kernel's own time, measured in a separate pass because profiling reads every output back) and
 //    the rest (JavaScript: tidy, tensor bookkeeping, argument checks). Ops per step and the most expensive ops.
+//  - The trainer's step (trainer.ts trainStep) by its two gradient routes — the native dense step's host arrays
+//    straight to the optimiser, and SBN_DENSE_STEP=tensors (through the tfjs checks) — alternated step by step.
 //  - The cost of one TensorFlow.js op on its own: a scalar add, kept and disposed.
 //  - Epoch (examples/mnist-mlp-psa.sbn.yaml, MNIST-sized random data, batch 64): the session's events give the
 //    training loop and each evaluation; the loop is split into steps (timed on their own), layer statistics (timed
@@ -21,6 +23,8 @@ import { Rng } from '../src/engine/rng';
 import type { ModelSpec } from '../src/engine/spec';
 import { layerStatistics } from '../src/engine/train/monitor';
 import { createOptimizer } from '../src/engine/train/optimizer';
+import { TRAIN_DEFAULTS } from '../src/engine/spec/model';
+import { trainStep, type StepState } from '../src/engine/train/trainer';
 import { buildRunConfig } from '../src/engine/train/session';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -247,6 +251,74 @@ function opOverheadUs(): number {
   return best;
 }
 
+/** The trainer's step by its two gradient routes, alternated step by step (SBN_DENSE_STEP toggled), ms. */
+interface RouteProfile {
+  case: string;
+  estimator: 'dste' | 'psa';
+  /** The native step's arrays checked by the addon and handed to the optimiser (the default). */
+  host: { bestMs: number; medianMs: number };
+  /** SBN_DENSE_STEP=tensors: the same native step, its gradients through the tfjs checks (before issue 16's change). */
+  tensors: { bestMs: number; medianMs: number };
+  /** host / tensors of the medians of the paired steps' ratios. */
+  medianRatio: number;
+}
+
+/**
+ * trainer.ts trainStep (the default clip, SGD-Nesterov) by the host route and the tensor route, alternated step by
+ * step on one network, each route with its own optimiser state, so a slow spell of the machine hits both.
+ */
+function profileRoutes(spec: ModelSpec, label: string, batch: number, name: 'dste' | 'psa', reps: number) {
+  const rng = new Rng(1);
+  const net = initNetwork(spec, rng);
+  const x = Float32Array.from(rng.uniforms(batch * spec.input.shape[0]));
+  const y = Float32Array.from({ length: batch }, () => rng.int(spec.output.units));
+  const saved = process.env.SBN_DENSE_STEP;
+  const routes = { host: undefined, tensors: 'tensors' } as const;
+  const stateOf = (): StepState => ({
+    net,
+    optimizer: createOptimizer(STEP_OPTIMIZER),
+    estimator: createEstimator(name),
+    noise: rng,
+    step: 0,
+  });
+  const states: Record<keyof typeof routes, StepState> = { host: stateOf(), tensors: stateOf() };
+  const times = { host: [] as number[], tensors: [] as number[] };
+  const ratios: number[] = [];
+  try {
+    for (let r = -3; r < reps; r++) {
+      const pair: Partial<Record<keyof typeof routes, number>> = {};
+      // alternate which route goes first
+      const order: (keyof typeof routes)[] = r & 1 ? ['tensors', 'host'] : ['host', 'tensors'];
+      for (const route of order) {
+        if (routes[route] === undefined) delete process.env.SBN_DENSE_STEP;
+        else process.env.SBN_DENSE_STEP = routes[route];
+        const t = now();
+        trainStep(states[route], { samples: 1, clip: TRAIN_DEFAULTS.clip }, { x, y, n: batch }, STEP_LR);
+        net.layers[0].bias.dataSync();
+        pair[route] = now() - t;
+      }
+      if (r < 0) continue;
+      times.host.push(pair.host!);
+      times.tensors.push(pair.tensors!);
+      ratios.push(pair.host! / pair.tensors!);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.SBN_DENSE_STEP;
+    else process.env.SBN_DENSE_STEP = saved;
+    for (const st of Object.values(states)) st.optimizer.dispose();
+    disposeNetwork(net);
+  }
+  const summary = (v: number[]) => ({ bestMs: Math.min(...v), medianMs: median(v) });
+  const profile: RouteProfile = {
+    case: label,
+    estimator: name,
+    host: summary(times.host),
+    tensors: summary(times.tensors),
+    medianRatio: median(ratios),
+  };
+  return profile;
+}
+
 interface EpochProfile {
   trainExamples: number;
   steps: number;
@@ -375,6 +447,13 @@ async function main(): Promise<void> {
           `tf ops ${e.tfOpsMs.toFixed(2)}, rest ${e.restMs.toFixed(2)}; ops ${JSON.stringify(p.ops)}\n`,
       );
     }
+  const routes: RouteProfile[] = [];
+  for (const batch of [64, 256])
+    for (const name of ['dste', 'psa'] as const) {
+      const p = profileRoutes(MLP_784_512_512_10, `dense 784-512-512-10, batch ${batch}`, batch, name, reps);
+      routes.push(p);
+      process.stderr.write(`bench:profile: trainer step by route ${JSON.stringify(p)}\n`);
+    }
   const overhead = opOverheadUs();
   process.stderr.write(`bench:profile: one small TensorFlow.js op: ${overhead.toFixed(1)} µs\n`);
   let epoch: EpochProfile | undefined;
@@ -397,6 +476,12 @@ async function main(): Promise<void> {
         `${p.ops.estimate} + ${p.ops.optimizer}`,
     );
   }
+  lines.push(`  trainer step, host route vs SBN_DENSE_STEP=tensors, alternated (best / median ms; median ratio):`);
+  for (const p of routes)
+    lines.push(
+      `  ${`${p.case} ${p.estimator}`.padEnd(36)}host ${ms(p.host.bestMs)} /${ms(p.host.medianMs)}   tensors ` +
+        `${ms(p.tensors.bestMs)} /${ms(p.tensors.medianMs)}   ${p.medianRatio.toFixed(3)}`,
+    );
   lines.push(`  one small TensorFlow.js op: ${overhead.toFixed(1)} µs`);
   if (epoch) {
     const s = (v: number) => `${(v / 1000).toFixed(1)} s`;
@@ -418,6 +503,7 @@ async function main(): Promise<void> {
     kernels: kernelsInfo().detail,
     opOverheadUs: overhead,
     steps,
+    routes,
     epoch,
   });
   process.stderr.write(`bench:profile: results in ${path.relative(process.cwd(), out)}\n`);

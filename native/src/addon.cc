@@ -24,6 +24,7 @@
 //   sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay) → Float32Array next p; v updated in place
 //   adamUpdate(p, g, m, v, lr, β1, β2, 1 − β1, 1 − β2, ε, weightDecay, 1 − β1^t, 1 − β2^t) → next p; m, v in place
 //       one fused pass per parameter, bit for bit the float32 ops of src/engine/train/optimizer.ts (optimizer.cc)
+//   clipFinite(g, clip) → boolean: g clamped to [−clip, clip] in place (clip finite; NaN kept), whether all finite
 //   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
@@ -218,6 +219,22 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value ClipFinite(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!getArgs(env, info, 2, argv, "clipFinite(g, clip)")) return nullptr;
+  F32 g;
+  double clip = 0;
+  if (!getF32(env, argv[0], "g", &g) || !readNumber(env, argv[1], &clip) || std::isnan(clip) || clip < 0) {
+    throwError(env, "clip must be a number ≥ 0 (Infinity: no clipping)");
+    return nullptr;
+  }
+  // float32 as the tfjs path's clip bounds; ∞ (no clipping) stays ∞
+  const bool finite = clipFinite(g.data, g.length, static_cast<float>(clip));
+  napi_value result;
+  napi_get_boolean(env, finite, &result);
+  return result;
+}
+
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   napi_value argv[13];
   if (!getArgs(env, info, 13, argv,
@@ -372,6 +389,7 @@ NAPI_MODULE_INIT() {
       {"streamUniforms", nullptr, sbn::StreamUniforms, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdUpdate", nullptr, sbn::SgdUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamUpdate", nullptr, sbn::AdamUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"clipFinite", nullptr, sbn::ClipFinite, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, sbn::Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, sbn::SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setIsa", nullptr, sbn::SetIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -3,6 +3,7 @@
 // two paths give bit-identical parameters and slots; test/unit/kernelsStep.test.ts checks it.
 #include "optimizer.h"
 
+#include <atomic>
 #include <cmath>
 
 #include "runtime.h"
@@ -35,6 +36,26 @@ void adamUpdate(const AdamConfig& c, const float* p, const float* g, float* m, f
       next[i] = p[i] - mi / c.c1 / (std::sqrt(vi / c.c2) + c.epsilon) * c.lr;
     }
   });
+}
+
+bool clipFinite(float* g, size_t n, float clip) {
+  std::atomic<bool> finite{true};
+  const bool clamp = std::isfinite(clip);
+  parallelFor(n, static_cast<double>(n), [&](size_t b, size_t e) {
+    bool ok = true;
+    for (size_t i = b; i < e; i++) {
+      float gi = g[i];
+      if (clamp) {
+        // min then max, as TensorFlow's ClipByValue: comparisons with NaN are false, so NaN passes through
+        gi = gi > clip ? clip : gi;
+        gi = gi < -clip ? -clip : gi;
+        g[i] = gi;
+      }
+      ok = ok && std::isfinite(gi);
+    }
+    if (!ok) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
 }
 
 }  // namespace sbn

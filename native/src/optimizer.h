@@ -20,4 +20,11 @@ struct AdamConfig {
 /** m ← β1 m + (1 − β1) g', v ← β2 v + (1 − β2) g'², next ← p − lr·(m/c1)/(√(v/c2) + ε); m, v start at zero. */
 void adamUpdate(const AdamConfig& c, const float* p, const float* g, float* m, float* v, float* next, size_t n);
 
+/**
+ * The trainer's check of a gradient before the update (src/engine/train/trainer.ts): clamps g to [−clip, clip] in
+ * place when clip is finite (as tf.clipByValue: ±∞ become ±clip, NaN stays NaN) and returns whether every value is
+ * then finite.
+ */
+bool clipFinite(float* g, size_t n, float clip);
+
 }  // namespace sbn

@@ -132,6 +132,12 @@ export interface NativeKernels {
     c2: number,
   ): Float32Array;
   /**
+   * The training step's gradient check on a host array (src/engine/train/trainer.ts): g clamped to [−clip, clip] in
+   * place when clip is finite (tf.clipByValue's values: ±∞ become ±clip, NaN stays NaN), then whether every value is
+   * finite. clip = Infinity: the check alone.
+   */
+  clipFinite?(g: Float32Array, clip: number): boolean;
+  /**
    * A whole DSTE estimate of an all-dense network (native/src/dense_step.cc, cblas_sgemm; present only when the
    * addon was built with OpenBLAS): x [rows·sizes[0]], sizes [n0, n1, …, nL, K], weights[k] [sizes[k+1]·sizes[k]]
    * (a dense layer's [out, in]), biases[k] [sizes[k+1]], seeds[k] hidden layer k's counter stream (sampleStates' states
@@ -279,6 +285,15 @@ export function setNativeKernelsEnabled(on: boolean): void {
  */
 export function nativeDenseStepAllowed(): boolean {
   return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tfjs';
+}
+
+/**
+ * Whether a training step hands the native dense step's gradients to the optimiser as host arrays (HostGradients,
+ * train/trainer.ts) rather than through TensorFlow.js tensors: SBN_DENSE_STEP=tensors takes the tensor route (the
+ * reference the host route is compared with, test/unit/trainHostGradients.test.ts).
+ */
+export function hostGradientsAllowed(): boolean {
+  return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tensors';
 }
 
 /** Which implementation PSA's backward products use, for logs and benchmark records. */

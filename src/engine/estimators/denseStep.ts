@@ -59,11 +59,14 @@ export function nativeDenseEstimate(
     net.spec.output.loss,
   );
   const G = batch.groups;
+  // the tensors wrap the addon's arrays without a copy (tfjs-node copies them into TensorFlow only when an op reads
+  // them); `host` lets the trainer skip the ops altogether
   return {
     loss: tf.tensor1d(r.loss, 'float32'),
     layers: r.weights.map((w, k) => ({
       weight: tf.tensor3d(w, [G, sizes[k + 1], sizes[k]], 'float32'),
       bias: tf.tensor2d(r.biases[k], [G, sizes[k + 1]], 'float32'),
     })),
+    host: { loss: r.loss, layers: r.weights.map((weight, k) => ({ weight, bias: r.biases[k] })) },
   };
 }

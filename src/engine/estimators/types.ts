@@ -57,11 +57,25 @@ export type LayerGradient = {
   bias: tf.Tensor;
 };
 
+/**
+ * An estimate as the host arrays a native step computed (estimators/denseStep.ts), laid out as the tensors of
+ * GradientEstimate: loss [G], each layer's weight [G·out·in] and bias [G·out].
+ */
+export type HostGradients = {
+  loss: Float32Array;
+  layers: { weight: Float32Array; bias: Float32Array }[];
+};
+
 export type GradientEstimate = {
   /** The estimator's own value of the batch-mean loss, per draw: [G]. */
   loss: tf.Tensor1D;
   /** Hidden layers in order, then the output layer. */
   layers: LayerGradient[];
+  /**
+   * The same values as host arrays, when a native step computed them: the tensors above wrap these arrays (no
+   * copy), and a training step may take them to the optimiser without any TensorFlow.js op (train/trainer.ts).
+   */
+  host?: HostGradients;
 };
 
 export interface Estimator {

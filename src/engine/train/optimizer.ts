@@ -10,17 +10,23 @@ import type { OptimizerSpec } from '../spec/types';
 import type { OptimizerState, TensorMap } from '../runs';
 import { nativeKernels, type NativeKernels } from '../kernels';
 
+/**
+ * A parameter's gradient: a tensor of the parameter's shape, or a host array of its values in the same order (the
+ * native dense step's, handed over without TensorFlow.js ops: train/trainer.ts). Both give the same update.
+ */
+export type ParamGradient = tf.Tensor | Float32Array;
+export type LayerGradients = { weight: ParamGradient; bias: ParamGradient }[];
+
 export interface Optimizer {
   readonly type: 'sgd' | 'adam';
   /** Apply one update with gradients aligned with net.layers; replaces (and disposes) the parameter tensors. */
-  step(net: Network, grads: { weight: tf.Tensor; bias: tf.Tensor }[], lr: number): void;
+  step(net: Network, grads: LayerGradients, lr: number): void;
   state(): OptimizerState;
   restore(state: OptimizerState): void;
   dispose(): void;
 }
 
 type Param = 'weight' | 'bias';
-type Gradients = { weight: tf.Tensor; bias: tf.Tensor }[];
 
 function slotKey(k: number, param: Param, slot: string): string {
   return `${k}.${param}.${slot}`;
@@ -85,9 +91,15 @@ class HostSlots implements SlotStore {
   }
 }
 
-function f32(t: tf.Tensor): Float32Array {
+function f32(t: ParamGradient): Float32Array {
+  if (t instanceof Float32Array) return t;
   const d = t.dataSync();
   return d instanceof Float32Array ? d : Float32Array.from(d);
+}
+
+/** The gradient as a tensor of the parameter's shape (inside the update's tidy, which disposes a new one). */
+function gradTensor(g: ParamGradient, p: tf.Tensor): tf.Tensor {
+  return g instanceof Float32Array ? tf.tensor(g, p.shape, 'float32') : g;
 }
 
 /** Every parameter of `net` replaced by `rule`'s result (the old tensor disposed). */
@@ -121,12 +133,13 @@ export function createOptimizer(
   /** The tfjs-op update: `rule` on the parameter and its (weight-decayed) gradient, inside a tidy. */
   function updateOps(
     net: Network,
-    grads: Gradients,
+    grads: LayerGradients,
     rule: (key: (slot: string) => string, p: tf.Tensor, g: tf.Tensor) => tf.Tensor,
   ): void {
     updateEach(net, (k, param, p) =>
       tf.tidy(() => {
-        const g = weightDecay > 0 ? tf.add(grads[k][param], tf.mul(p, weightDecay)) : grads[k][param];
+        const raw = gradTensor(grads[k][param], p);
+        const g = weightDecay > 0 ? tf.add(raw, tf.mul(p, weightDecay)) : raw;
         return rule((slot) => slotKey(k, param, slot), p, g);
       }),
     );
@@ -135,7 +148,7 @@ export function createOptimizer(
   /** The fused update: `rule` on typed arrays, its result the new parameter. */
   function updateFused(
     net: Network,
-    grads: Gradients,
+    grads: LayerGradients,
     rule: (key: (slot: string) => string, p: tf.Tensor, pData: Float32Array, g: Float32Array) => Float32Array,
   ): void {
     updateEach(net, (k, param, p) =>

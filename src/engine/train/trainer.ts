@@ -7,11 +7,18 @@ import type { ModelSpec, TrainSpec, LrSpec, LrSchedule, LrSearchSpec } from '../
 import { LR_GRID_DEFAULTS, LR_SEARCH_DEFAULTS, OPTIMIZER_DEFAULTS, trainSettingsWithDefaults } from '../spec/model';
 import { initNetwork, loadTensorMap, networkTensorMap, disposeNetwork, type Network } from '../model/network';
 import { Rng, type RngState } from '../rng';
-import { createEstimator, type Estimator, type EstimatorState, type TrainingEstimatorName } from '../estimators';
+import {
+  createEstimator,
+  type Estimator,
+  type EstimatorState,
+  type HostGradients,
+  type TrainingEstimatorName,
+} from '../estimators';
 import { inputTensor } from '../gradients/draws';
 import { BatchIterator, type BatchIteratorState, type LoadedData } from '../data';
 import { findResumeCheckpoint, type Checkpoint, type LrCriterion, type RunStore } from '../runs';
-import { createOptimizer, type Optimizer } from './optimizer';
+import { createOptimizer, type LayerGradients, type Optimizer } from './optimizer';
+import { hostGradientsAllowed, nativeKernels, type NativeKernels } from '../kernels';
 import { learningRate } from './schedule';
 import { dataDependentInit } from './init';
 import { evaluateSplitPass, type SbnMetrics } from './evaluate';
@@ -241,9 +248,39 @@ function allFinite(gradients: tf.Tensor[], train: StepSettings): tf.Tensor {
   return flags.reduce((a, b) => tf.logicalAnd(a, b));
 }
 
+/** A step's checked gradients: the loss, the first non-finite part (0: the loss, k + 1: layer k; -1: none). */
+interface CheckedStep {
+  loss: number;
+  bad: number;
+  layers: LayerGradients;
+  /** The tensors to free after the update (the tensor route's). */
+  tensors?: tf.TensorContainer;
+}
+
+/**
+ * The host route of a step: the native dense step's arrays (one draw, so the mean over draws is the draw itself),
+ * clipped and checked in place by the addon, then straight to the optimiser — the values the tensor route gives
+ * (tf.clipByValue, tf.isFinite) without a TensorFlow.js op or copy in between.
+ */
+function checkHostGradients(host: HostGradients, train: StepSettings, kernels: HostCheckKernels): CheckedStep {
+  const loss = host.loss[0];
+  const clip = Number.isFinite(train.clip) ? train.clip : Infinity;
+  let bad = Number.isFinite(loss) ? -1 : 0;
+  host.layers.forEach((l, k) => {
+    const finite = kernels.clipFinite(l.weight, clip) && kernels.clipFinite(l.bias, clip);
+    if (!finite && bad < 0) bad = k + 1;
+  });
+  return { loss, bad, layers: host.layers };
+}
+
+type HostCheckKernels = NativeKernels & Required<Pick<NativeKernels, 'clipFinite'>>;
+
 /**
  * One optimisation step: estimate, average over the noise samples, clamp, check for NaN/Inf (naming the
  * layer), update. Returns the estimator's loss value. Throws a DivergenceError on a non-finite loss or gradient.
+ * An estimate with host arrays (a native dense step) and one draw takes the host route (checkHostGradients) unless
+ * the step records gradient norms or SBN_DENSE_STEP=tensors; the tensor route is the reference and gives the same
+ * values.
  */
 export function trainStep(
   s: StepState,
@@ -253,12 +290,21 @@ export function trainStep(
   norms?: number[],
 ): number {
   const G = train.samples;
-  const grads = tf.tidy(() => {
+  const kernels = nativeKernels();
+  const hostCheck =
+    G === 1 && !norms && kernels?.clipFinite && hostGradientsAllowed() ? (kernels as HostCheckKernels) : undefined;
+  // the host arrays leave the tidy through this variable: a tidy's result is walked value by value
+  let host: HostGradients | undefined;
+  const tensors = tf.tidy(() => {
     const x1 = inputTensor(s.net, batch.x, batch.n);
     const y1 = tf.tensor1d(batch.y, 'float32');
     const x = G === 1 ? x1 : tf.tile(x1, [G, ...x1.shape.slice(1).map(() => 1)]);
     const y = G === 1 ? y1 : tf.tile<tf.Tensor1D>(y1, [G]);
     const est = s.estimator.estimate(s.net, { x, y, groups: G }, s.noise);
+    if (hostCheck && est.host) {
+      host = est.host;
+      return undefined;
+    }
     const clip = (g: tf.Tensor) => (Number.isFinite(train.clip) ? tf.clipByValue(g, -train.clip, train.clip) : g);
     // the mean over one group is the group itself: a reshape, not a pass over the gradient
     const mean = (g: tf.Tensor) => (g.shape[0] === 1 ? tf.reshape(g, g.shape.slice(1)) : tf.mean(g, 0));
@@ -272,11 +318,17 @@ export function trainStep(
     const gradNorms = norms ? tf.stack(layers.map((l) => tf.norm(l.weight))) : undefined;
     return { status, layers, gradNorms };
   });
-  if (norms && grads.gradNorms) norms.push(...Array.from(grads.gradNorms.dataSync()));
-  const [loss, ...finite] = Array.from(grads.status.dataSync());
-  const bad = finite.findIndex((f) => f === 0);
+  let checked: CheckedStep;
+  if (host && hostCheck) checked = checkHostGradients(host, train, hostCheck);
+  else {
+    const t = tensors!;
+    if (norms && t.gradNorms) norms.push(...Array.from(t.gradNorms.dataSync()));
+    const [loss, ...finite] = Array.from(t.status.dataSync());
+    checked = { loss, bad: finite.findIndex((f) => f === 0), layers: t.layers, tensors: t };
+  }
+  const { bad } = checked;
   if (bad >= 0) {
-    tf.dispose(grads);
+    tf.dispose(checked.tensors);
     const step = s.step + 1;
     throw new DivergenceError(
       step,
@@ -286,9 +338,9 @@ export function trainStep(
         : `non-finite gradient at step ${step} in layer ${s.net.layerNames[bad - 1]}`,
     );
   }
-  s.optimizer.step(s.net, grads.layers, lr);
-  tf.dispose(grads);
-  return loss;
+  s.optimizer.step(s.net, checked.layers, lr);
+  tf.dispose(checked.tensors);
+  return checked.loss;
 }
 
 function scheduleOf(lr: LrSpec): LrSchedule | undefined {
