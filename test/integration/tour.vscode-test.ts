@@ -178,7 +178,7 @@ suite('Tour: issue 18 items in four themes', () => {
       what: 'layer-statistics',
       kind: 'layers',
       show: async () => (await alone(), exec('sbn.openLayerStats', runDir)),
-      element: 'canvas',
+      element: '.colorbar-strip',
       colours: 'body',
     },
     {
