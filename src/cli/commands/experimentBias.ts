@@ -18,6 +18,21 @@ import { parsePositiveInt, parsePositiveNumber, parseSeed } from '../inputs';
 import { out } from '../io';
 import { log } from '../log';
 import { parseMethods, suiteOf } from './experimentTrain';
+import type { ExperimentEnvironment } from '../../engine/experiments/types';
+import type { BackendInfo } from '../../engine/backend';
+
+/** The environment recorded by the suite's last `sbn experiment train` report, or this command's when there is none. */
+function trainingEnvironment(dir: string, backend: BackendInfo): ExperimentEnvironment {
+  try {
+    const earlier = JSON.parse(fs.readFileSync(path.join(dir, 'train.json'), 'utf8')) as {
+      environment?: ExperimentEnvironment;
+    };
+    if (earlier.environment && typeof earlier.environment.command === 'string') return earlier.environment;
+  } catch {
+    // no report yet, or an unreadable one: this command's environment
+  }
+  return experimentEnvironment(backend);
+}
 
 export interface ExperimentBiasOptions {
   suite: string;
@@ -87,7 +102,8 @@ export async function experimentBiasCommand(o: ExperimentBiasOptions): Promise<v
   // the report covers the methods the suite has trained (or, before any, those measured here)
   const state = readSuiteState(dir, suite.name);
   const trained = SUITE_METHODS.map((m) => m.method).filter((m) => state.methods[m]);
-  const report = suiteReport(suite, dir, trained.length ? trained : methods, experimentEnvironment(backend));
+  // the report's environment stays the training's (its command reproduces the results); this command adds the bias
+  const report = suiteReport(suite, dir, trained.length ? trained : methods, trainingEnvironment(dir, backend));
   const written = await writeExperimentReport(dir, report, { png: o.png });
   out(formatBiasTable(entries));
   for (const n of written.notes) log(n);
