@@ -7,6 +7,22 @@ import { dirname, join } from 'node:path';
 import { locateNativeBackend } from './native/locate';
 import type { NoiseKind, OutputLoss } from './spec/types';
 
+/** The signature the native dense steps share (NativeKernels.denseStep, densePsaStep). */
+type DenseStepFunction = (
+  x: Float32Array,
+  sizes: number[],
+  groups: number,
+  weights: Float32Array[],
+  biases: Float32Array[],
+  seeds: number[],
+  on: number,
+  off: number,
+  meanScale: number,
+  noise: NoiseKind,
+  labels: Float32Array,
+  loss: OutputLoss,
+) => { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+
 export interface NativeKernelsInfo {
   /** The instruction set in use: 'avx512' | 'avx2' | 'scalar'. */
   isa: string;
@@ -144,39 +160,13 @@ export interface NativeKernels {
    * for that seed), labels [rows] (class indices for 'nll', ±1 for 'logistic'), rows draw-major in `groups` draws.
    * Returns the per-draw mean loss [groups] and every layer's per-draw weight [groups·out·in] and bias gradients.
    */
-  denseStep?(
-    x: Float32Array,
-    sizes: number[],
-    groups: number,
-    weights: Float32Array[],
-    biases: Float32Array[],
-    seeds: number[],
-    on: number,
-    off: number,
-    meanScale: number,
-    noise: NoiseKind,
-    labels: Float32Array,
-    loss: OutputLoss,
-  ): { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+  denseStep?: DenseStepFunction;
   /**
    * A whole PSA estimate of an all-dense network with at least one hidden layer (dense_step.cc: the forward and the
    * parameter gradients with cblas_sgemm, the last layer by psaFlips' code, the hidden layers' λ by psaDense's
    * product); the arguments and the result as denseStep's (meanScale unused). Present with denseStep.
    */
-  densePsaStep?(
-    x: Float32Array,
-    sizes: number[],
-    groups: number,
-    weights: Float32Array[],
-    biases: Float32Array[],
-    seeds: number[],
-    on: number,
-    off: number,
-    meanScale: number,
-    noise: NoiseKind,
-    labels: Float32Array,
-    loss: OutputLoss,
-  ): { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+  densePsaStep?: DenseStepFunction;
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;
