@@ -114,6 +114,8 @@ interface Probe {
   /** Every text the line showed. */
   banners(): Promise<string[]>;
   violations(): Promise<number>;
+  /** Waits for the guard's `loadRecovered`: the script runs (and draws) before its load event, which the guard hears. */
+  recovered(): Promise<unknown>;
 }
 
 // What VS Code's webview host provides before the page's scripts run (an API that may be acquired once; here it records
@@ -151,6 +153,10 @@ async function open(files: typeof plan): Promise<Probe> {
     },
     banners: () => page.evaluate(() => (globalThis as unknown as { banners: string[] }).banners.slice()),
     violations: () => page.evaluate(() => (globalThis as unknown as { violations: number }).violations),
+    recovered: () =>
+      page.waitForFunction(() =>
+        (globalThis as unknown as { sent: WebviewToHost[] }).sent.some((m) => m.type === 'loadRecovered'),
+      ),
   };
 }
 
@@ -171,6 +177,7 @@ test('a page whose files load says nothing and reports nothing', { skip }, async
 test('a script that fails once: the page says so, retries it with a fresh query and recovers', { skip }, async () => {
   const p = await open({ 'page.js': { fail: 1 } });
   await p.page.waitForSelector('#content');
+  await p.recovered();
   assert.equal(await p.banner(), null, 'the line is gone');
   assert.deepEqual(await p.banners(), ['Could not load the panel\u2019s script (page.js); retrying (1 of 2)\u2026']);
   assert.deepEqual(loadMessages(await p.sent()), [
@@ -208,6 +215,7 @@ test('a stylesheet that never loads: every retry, then "Reload panel", which ask
 test('a request that hangs counts as failed after the timeout and is retried', { skip }, async () => {
   const p = await open({ 'page.js': { hang: 1 } });
   await p.page.waitForSelector('#content', { timeout: GUARD.timeoutMs + 3000 });
+  await p.recovered();
   assert.equal(await p.banner(), null, 'the line is gone');
   assert.deepEqual(await p.banners(), ['Could not load the panel\u2019s script (page.js); retrying (1 of 2)\u2026']);
   assert.deepEqual(
