@@ -100,12 +100,20 @@ if ((start_redis)); then
   # append-only file: a restarted Redis keeps the queue's state; reachable from the other machines
   args=(--port "$port" --dir "$redis_dir" --appendonly yes --daemonize yes --bind 0.0.0.0)
   if [[ -n "${SBN_REDIS_PASSWORD:-}" ]]; then
-    args+=(--requirepass "$SBN_REDIS_PASSWORD")
+    # the password goes in on stdin as a line of configuration ("-"), so that `ps` never shows it; quoted as
+    # Redis's configuration format quotes (backslash and double quote escaped)
+    quoted=${SBN_REDIS_PASSWORD//\\/\\\\}
+    quoted=${quoted//\"/\\\"}
+    if ((dry)); then
+      echo "redis-server - $(printf '%q ' "${args[@]}")  # stdin: requirepass from \$SBN_REDIS_PASSWORD"
+    else
+      printf 'requirepass "%s"\n' "$quoted" | redis-server - "${args[@]}"
+    fi
   else
     echo "cifar-s1.sh: Redis without a password (set SBN_REDIS_PASSWORD on a network you do not trust)" >&2
     args+=(--protected-mode no)
+    run redis-server "${args[@]}"
   fi
-  run redis-server "${args[@]}"
 fi
 
 train=("${sbn[@]}" experiment train --suite cifar10-s1 --data "$data" --out "$out" --seeds "$seeds" --queue "$queue")

@@ -15,8 +15,15 @@ const script = path.join(root, 'scripts', 'cifar-s1.sh');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sbn-cifar-s1-'));
 const BATCHES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 
-function runScript(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('bash', [script, ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, SBN: '' } });
+function runScript(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('bash', [script, ...args], {
+    cwd: tmp,
+    encoding: 'utf8',
+    env: { ...process.env, SBN: '', SBN_REDIS_PASSWORD: '', ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -92,3 +99,41 @@ test('cifar-s1.sh runs sbn experiment train and sbn worker with flags that exist
   const workerHelp = help(['worker']);
   for (const flag of ['--queue', '--concurrency']) assert.ok(workerHelp.includes(flag), `sbn worker lists ${flag}`);
 });
+
+const hasRedis =
+  spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
+
+test(
+  '--start-redis with SBN_REDIS_PASSWORD: Redis asks for that password, which no command line shows',
+  { skip: hasRedis ? false : 'no redis-server / redis-cli on this machine (apt-get install redis-server)' },
+  () => {
+    const data = path.join(tmp, 'batches-redis');
+    fs.mkdirSync(data);
+    for (const f of [...BATCHES, 'test_batch.bin']) fs.writeFileSync(path.join(data, f), '');
+    const out = path.join(tmp, 'suite-redis');
+    const port = 20000 + (process.pid % 20000);
+    const password = 'a "quoted" pass\\word with spaces';
+    const args = ['coordinator', '--data', data, '--queue', `redis://127.0.0.1:${port}`, '--out', out, '--start-redis'];
+    const dry = runScript([...args, '--dry-run'], { SBN_REDIS_PASSWORD: password });
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.ok(!dry.stdout.includes('quoted'), `the dry run does not print the password: ${dry.stdout}`);
+    assert.match(dry.stdout, /^redis-server - --port \d+ .*# stdin: requirepass from \$SBN_REDIS_PASSWORD$/m);
+    // `true` stands in for sbn: only the Redis start is under test
+    const real = runScript(args, { SBN_REDIS_PASSWORD: password, SBN: 'true' });
+    const cli = (...a: string[]) => spawnSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' });
+    try {
+      assert.equal(real.status, 0, real.stderr);
+      let pong = '';
+      for (let i = 0; i < 50 && !pong.includes('PONG'); i++) {
+        spawnSync('sleep', ['0.1']);
+        pong = cli('-a', password, '--no-auth-warning', 'ping').stdout;
+      }
+      assert.match(pong, /PONG/, 'the password as given opens it');
+      assert.match(cli('ping').stdout, /NOAUTH/, 'without the password Redis refuses');
+      const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout;
+      assert.ok(!ps.includes('quoted'), 'no process shows the password on its command line');
+    } finally {
+      cli('-a', password, '--no-auth-warning', 'shutdown', 'nosave');
+    }
+  },
+);
