@@ -59,7 +59,10 @@ export interface RunEvaluationView {
   metricSamples: number;
   uLoss: number;
   entropy: number;
-  /** Where the evaluation was saved (eval-<split>.json in the run folder). */
+  /**
+   * Where the evaluation was saved, as `<run>/eval-<split>.json` (the run folder's name, not a path of the machine:
+   * the panel shows it, and exports carry it).
+   */
   file: string;
   markdown: string;
 }

@@ -5,6 +5,7 @@
 // curves, on a real comparison of a small network.
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { initBackend } from '../../src/engine/backend';
 import { compareEstimators, diagnosticsMGrid, diagnosticsMarkdown } from '../../src/engine/gradients/diagnostics';
 import { resolveDiagnostics } from '../../src/engine/train/monitor';
@@ -160,6 +161,8 @@ test('the evaluation: the ensemble curve over s = 1 … samples, the single samp
   const parsed = parseWorkerEvent({ type: 'runEvaluation', view });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
   assert.equal(view.run, 'toy-psa');
+  assert.equal(view.file, path.join('toy-psa', 'eval-validation.json'), 'the run folder, not the machine path');
+  assert.equal(evaluationView({ ...r, file: '/elsewhere/e.json' }, '/runs/toy-psa', 'cpu').file, '/elsewhere/e.json');
   const s = evaluationSeries(view.ensemble, view.acc1);
   assert.deepEqual(s[EVALUATION_SERIES.ensemble], { x: [1, 2, 3, 4, 5], y: r.accuracy });
   assert.deepEqual(s[EVALUATION_SERIES.single], { x: [1, 5], y: [0.8, 0.8] });

@@ -52,6 +52,12 @@ export function comparisonView(model: string, r: DiagnosticsResult, note: string
   };
 }
 
+/** `file` as `<run folder name>/…` when it lies in the run folder, else as it is. */
+function runRelative(file: string, runDir: string): string {
+  const inRun = path.relative(runDir, file);
+  return inRun && !inRun.startsWith('..') && !path.isAbsolute(inRun) ? path.join(path.basename(runDir), inRun) : file;
+}
+
 /** The evaluation of a run as Markdown: the accuracy at the shown sample counts and the metrics. */
 export function evaluationMarkdown(r: RunEvaluation, runDir: string, backend: string): string {
   return [
@@ -68,7 +74,7 @@ export function evaluationMarkdown(r: RunEvaluation, runDir: string, backend: st
       `acc_e (${r.metrics.samples} samples) ${(100 * r.metrics.acc_e).toFixed(2)}% · ` +
       `entropy ${r.metrics.entropy.toFixed(3)} bits`,
     '',
-    `Saved to \`${r.file}\`.`,
+    `Saved to \`${runRelative(r.file, runDir)}\`.`,
   ].join('\n');
 }
 
@@ -89,7 +95,7 @@ export function evaluationView(r: RunEvaluation, runDir: string, backend: string
     metricSamples: r.metrics.samples,
     uLoss: r.metrics.u_loss,
     entropy: r.metrics.entropy,
-    file: r.file,
+    file: runRelative(r.file, runDir),
     markdown: evaluationMarkdown(r, runDir, backend),
   };
 }
