@@ -544,27 +544,38 @@ function lrChart(methods: TrainSuiteMethod[]): void {
         ? 'validation u_loss at the end of the trial'
         : "the method's training objective over the trial's last epoch";
   const diverged = methods.filter((m) => m.lrTrials.some((t) => t.diverged));
+  const notes: string[] = [];
+  if (diverged.length)
+    notes.push(
+      `Diverged trials (+∞, not drawn): ${diverged
+        .map(
+          (m) =>
+            `${methodLabel(m)} at ${m.lrTrials
+              .filter((t) => t.diverged)
+              .map((t) => t.lr.toPrecision(2))
+              .join(', ')}`,
+        )
+        .join('; ')}.`,
+    );
+  const yRange = lrChartRange(methods);
+  if (yRange) {
+    const above = methods.flatMap((m) => m.lrTrials.filter((t) => !t.diverged && t.objective > yRange[1]));
+    notes.push(
+      `The axis ends at ${yRange[1].toPrecision(3)}, ten times the highest chosen trial's value: ${above.length} ` +
+        `trial${above.length === 1 ? '' : 's'} above it run off the top.`,
+    );
+  }
   const grid = figure(
     section,
     'train-lr-search',
     `Every trial of the learning-rate search: ${objective}; the chosen rate is marked by a dot in the text colour`,
-    diverged.length
-      ? `Diverged trials (+∞, not drawn): ${diverged
-          .map(
-            (m) =>
-              `${methodLabel(m)} at ${m.lrTrials
-                .filter((t) => t.diverged)
-                .map((t) => t.lr.toPrecision(2))
-                .join(', ')}`,
-          )
-          .join('; ')}.`
-      : undefined,
+    notes.length ? notes.join(' ') : undefined,
   );
   const series: Record<string, SeriesPayload> = {};
   for (const m of methods) {
     const ok = m.lrTrials.filter((t) => !t.diverged).sort((a, b) => a.lr - b.lr);
     if (ok.length) series[m.method] = { x: ok.map((t) => t.lr), y: ok.map((t) => t.objective) };
-    const chosen = ok.find((t) => m.lr !== null && Math.abs(Math.log10(t.lr / m.lr)) < 1e-9);
+    const chosen = chosenTrial(m);
     if (chosen) series[`${m.method}:chosen`] = { x: [chosen.lr], y: [chosen.objective] };
   }
   addChart(
@@ -588,10 +599,32 @@ function lrChart(methods: TrainSuiteMethod[]): void {
       markers: true,
       xLabel: 'learning rate',
       xName: 'lr',
+      wide: true,
+      ...(yRange ? { yRange } : {}),
     },
     series,
     true,
   );
+}
+
+/** The trial at the rate the search chose (not diverged), if the report has it. */
+function chosenTrial(m: TrainSuiteMethod): TrainSuiteMethod['lrTrials'][number] | undefined {
+  const lr = m.lr;
+  return lr === null ? undefined : m.lrTrials.find((t) => !t.diverged && Math.abs(Math.log10(t.lr / lr)) < 1e-9);
+}
+
+/**
+ * The lr chart's y range when far-off trials would squeeze the chosen ones into the bottom of the axis (a trial at
+ * a rate that blew up reaches hundreds where the chosen ones differ in the second digit): up to a decade above the
+ * worst chosen trial. Undefined when every trial fits within that.
+ */
+function lrChartRange(methods: TrainSuiteMethod[]): [number, number] | undefined {
+  const finite = methods.flatMap((m) => m.lrTrials.filter((t) => !t.diverged && t.objective > 0));
+  const chosen = methods.flatMap((m) => chosenTrial(m) ?? []).filter((t) => t.objective > 0);
+  if (chosen.length === 0) return undefined;
+  const top = 10 * Math.max(...chosen.map((t) => t.objective));
+  if (Math.max(...finite.map((t) => t.objective)) <= top) return undefined;
+  return [Math.min(...finite.map((t) => t.objective)) / 1.2, top];
 }
 
 /** The metrics of the spread table, as the report's `spread` names them, with how each value is written. */

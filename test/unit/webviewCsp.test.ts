@@ -1304,6 +1304,20 @@ test(
       // a second message (the page reloaded, or the file changed) redraws, not appends
       await probe.post({ type: 'report', data: report });
       assert.deepEqual((await probe.rendered(2)).extras, drawn.extras);
+      const lrNote = () => probe.page.locator('[data-figure="train-lr-search"] .figure-note').count();
+      assert.equal(await lrNote(), 0, 'every trial within a decade of the chosen: the lr axis spans them all');
+      // a trial that blew up (600 where the chosen ones are 0.5) would squeeze the chosen into the axis' bottom: the
+      // axis ends a decade above the highest chosen value and the note says what runs off the top
+      const farOff = structuredClone(report);
+      farOff.methods[0].lrTrials.push({ lr: 1, objective: 600, diverged: false });
+      await probe.post({ type: 'report', data: farOff });
+      await probe.rendered(3);
+      assert.equal(
+        await probe.page.locator('[data-figure="train-lr-search"] .figure-note').textContent(),
+        "The axis ends at 5.00, ten times the highest chosen trial's value: 1 trial above it run off the top.",
+      );
+      await probe.post({ type: 'report', data: report });
+      await probe.rendered(4);
       assert.deepEqual(await probe.violations(), [], 'CSP violations');
       assert.deepEqual(
         (await probe.sent()).filter((m) => m.type === 'error'),

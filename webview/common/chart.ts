@@ -34,7 +34,7 @@ export interface ChartSpec {
   logX?: boolean;
   xLabel?: string;
   height?: number;
-  /** Fixed y range (e.g. cosine in [-1, 1]). */
+  /** Fixed y range (e.g. cosine in [-1, 1]; on a log axis too). */
   yRange?: [number, number];
   /** The y axis starts at 0 (rates). */
   yFromZero?: boolean;
@@ -299,9 +299,13 @@ export class Chart {
         ? (_u: uPlot, vals: number[]) => vals.map((v) => `${+(100 * v).toFixed(1)}%`)
         : (_u: uPlot, vals: number[]) => vals.map((v) => fmt(v, 3));
     // log axes: ticks, grid lines and labels at powers of ten only (uPlot adds 2…9 × 10^k otherwise)
-    const decades = (_u: uPlot, splits: number[]) => splits.map((v) => (isPow10(v) ? v : null));
-    const decadeLabels = (_u: uPlot, vals: (number | null)[]) =>
-      vals.map((v) => (v === null || !isPow10(v) ? '' : fmt(v, 3)));
+    // powers of ten; on an axis that shows fewer than three of them also 2 and 5 times them, so that a range of a
+    // decade or so (the lr chart's validation losses) is not read off a single tick
+    const decades = (_u: uPlot, splits: number[]) => {
+      const few = splits.filter(isPow10).length < 3;
+      return splits.map((v) => (isPow10(v) || (few && (isPow10(v / 2) || isPow10(v / 5))) ? v : null));
+    };
+    const decadeLabels = (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null ? '' : fmt(v, 3)));
     const categories = spec.xCategories;
     const logAxis: Partial<uPlot.Axis> = {
       values: decadeLabels,
@@ -325,7 +329,7 @@ export class Chart {
             ? { time: false, range: [-0.5, spec.xCategories.length - 0.5] }
             : { time: false },
         y: log
-          ? { distr: 3, log: 10 }
+          ? { distr: 3, log: 10, ...(spec.yRange ? { range: spec.yRange } : {}) }
           : spec.yRange
             ? { range: spec.yRange }
             : { range: (_u, min, max) => padRange(min, max, !!spec.yFromZero) },
