@@ -4,7 +4,7 @@
       "target_name": "sbn_kernels",
       "sources": [
         "src/addon.cc", "src/runtime.cc", "src/drivers.cc", "src/noise_models.cc", "src/last_layer.cc",
-        "src/sampling.cc", "src/optimizer.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc", "src/dense_step.cc"
+        "src/sampling.cc", "src/optimizer.cc", "src/isa_scalar.cc", "src/isa_avx2.cc", "src/isa_avx512.cc", "src/tf_devices.cc", "src/dense_step.cc", "src/conv_step.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-fno-exceptions"],

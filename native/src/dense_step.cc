@@ -1,11 +1,14 @@
-// Whole training estimates of an all-dense network in one call each (issue 16): DSTE (denseStep) and PSA
-// (densePsaStep). Both run the same forward — the products with cblas_sgemm (OpenBLAS), the Bernoulli states from the
+// Whole training estimates in one call each (issue 16): DSTE of an all-dense network (denseStep) or of conv layers
+// followed by dense ones (convStep), and PSA of an all-dense network (densePsaStep). They run the same forward — the
+// products with OpenBLAS's sgemm in blocks on the kernels' pool (conv_step.cc gemm), the Bernoulli states from the
 // counter-based stream of sampling.cc (the states of the tfjs path's sampleStates for the same seeds) — and write the
 // weight and bias gradients per draw with BLAS; they differ in the output layer and the backward pass:
 //  - DSTE: the output loss and its gradient, backward products e W through F'(a)·meanScale (~70 TensorFlow.js ops
 //    and their read-backs before);
 //  - PSA (docs/math.md §2.3.3): the output layer's flip average by psaFlips' code (last_layer.cc singleFlips), the
 //    hidden layers' λ by the Δ-matrix product of drivers.cc (denseProduct), e = λ·(−x̂)·F'(a) (~85 ops before).
+// A conv layer runs as im2col + sgemm forward, sgemm + col2im backward and sgemm over the patches for its weight
+// gradient (conv_step.cc); the rest of the step is the same code for both kinds of layer.
 // Built only when binding.gyp finds a CBLAS (SBN_HAVE_BLAS); the engine then chooses them
 // (src/engine/estimators/denseStep.ts) and keeps the tfjs paths as the reference.
 //
@@ -14,17 +17,20 @@
 //   densePsaStep(the same arguments) → the same (PSA needs a hidden layer)
 //   x [B·sizes[0]] row-major; weights[k] [sizes[k+1]·sizes[k]] (the dense layer's [out, in]); biases[k] [sizes[k+1]];
 //   seeds[k] the counter stream of hidden layer k; rows are draw-major groups (row = g·N + n) as estimators' Batch.
+//   convStep(x, layers, …the rest as denseStep) → the same: layers[k] = [C, H, W, out, kernel, stride, padding]
+//   (kernel 0: a dense layer of `out` units reading its [C, H, W] input channel-major; else a conv layer of `out`
+//   filters, weight [K, K, C, out]); x [B·H·W·C] NHWC; the last layer dense (the output layer).
 #ifdef SBN_HAVE_BLAS
 #include <cblas.h>
 #include <node_api.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "conv_step.h"
 #include "drivers.h"
 #include "last_layer.h"
 #include "napi_args.h"
@@ -36,7 +42,8 @@ namespace {
 
 struct DenseStepInput {
   const float* x;
-  std::vector<size_t> sizes;  // n0, n1, …, nL, K
+  std::vector<size_t> sizes;      // n0, n1, …, nL, K: each layer's input units, then the output's
+  std::vector<StepLayer> layers;  // the affine layers' shapes (all dense for denseStep and densePsaStep)
   size_t rows, groups;
   std::vector<const float*> weights, biases;
   std::vector<uint64_t> seeds;
@@ -58,19 +65,13 @@ struct DenseStepOutput {
  */
 struct StepWorkspace {
   std::vector<std::vector<float>> xs, as, deriv;  // per layer: states, pre-activations, F'(a)·scale
+  std::vector<std::vector<float>> cols, flat;     // per layer: conv patches, a dense layer's channel-major input
   std::vector<float> p, logits, e, g, scratch, rowLoss;
   std::vector<float> shift, rho, lambda, cSum, corrMean, wT;  // PSA's
 };
 
 constexpr float kSqrt1_2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
-
-/** OpenBLAS's own pool follows the kernels' thread count (SBN_KERNEL_THREADS, setThreads). */
-void matchBlasThreads() {
-  static std::atomic<int> blasThreads{0};
-  const int threads = std::max(1, currentThreads());
-  if (blasThreads.exchange(threads) != threads) openblas_set_num_threads(threads);
-}
 
 /** out[g] = the mean of values over the rows of draw g. */
 void groupMeans(const DenseStepInput& in, const float* values, float* out) {
@@ -91,9 +92,8 @@ void paramGradient(const DenseStepInput& in, const float* e, const float* x, siz
   for (size_t i = 0; i < in.rows * nOut; i++) scratch[i] = e[i] / fn;
   std::fill(gb, gb + in.groups * nOut, 0.0f);
   for (size_t g = 0; g < in.groups; g++) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(nOut), static_cast<int>(nIn),
-                static_cast<int>(n), 1.0f, scratch.data() + g * n * nOut, static_cast<int>(nOut), x + g * n * nIn,
-                static_cast<int>(nIn), 0.0f, gW + g * nOut * nIn, static_cast<int>(nIn));
+    gemm(true, false, nOut, nIn, n, 1.0f, scratch.data() + g * n * nOut, nOut, x + g * n * nIn, nIn,
+         gW + g * nOut * nIn, nIn);
     float* b = gb + g * nOut;
     for (size_t r = g * n; r < (g + 1) * n; r++)
       for (size_t j = 0; j < nOut; j++) b[j] += e[r * nOut + j];
@@ -103,9 +103,7 @@ void paramGradient(const DenseStepInput& in, const float* e, const float* x, siz
 
 /** a = x Wᵀ + b for rows × nIn inputs and a weight [nOut, nIn]. */
 void affine(const float* x, const float* w, const float* bias, size_t rows, size_t nIn, size_t nOut, float* a) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(nOut),
-              static_cast<int>(nIn), 1.0f, x, static_cast<int>(nIn), w, static_cast<int>(nIn), 0.0f, a,
-              static_cast<int>(nOut));
+  gemm(false, true, rows, nOut, nIn, 1.0f, x, nIn, w, nIn, a, nOut);
   for (size_t r = 0; r < rows; r++)
     for (size_t j = 0; j < nOut; j++) a[r * nOut + j] += bias[j];
 }
@@ -113,6 +111,30 @@ void affine(const float* x, const float* w, const float* bias, size_t rows, size
 /** The input of layer k: the batch, or the states of hidden layer k − 1. */
 const float* layerInput(const DenseStepInput& in, const StepWorkspace& ws, size_t k) {
   return k == 0 ? in.x : ws.xs[k].data();
+}
+
+/** The rows a dense layer k multiplies: its input, or that input flattened channel-major (after a conv layer). */
+const float* denseRows(const DenseStepInput& in, const StepWorkspace& ws, size_t k) {
+  return in.layers[k].flattens() ? ws.flat[k].data() : layerInput(in, ws, k);
+}
+
+/**
+ * a = layer k's affine map of its input (NHWC out of a conv layer): a dense layer's product, or a conv layer's
+ * patches (kept in cols[k] for the weight gradient) times its [K·K·C, out] weight, plus the bias.
+ */
+void layerForward(const DenseStepInput& in, StepWorkspace& ws, size_t k, float* a) {
+  const StepLayer& l = in.layers[k];
+  const size_t B = in.rows;
+  if (!l.conv()) {
+    if (l.flattens()) toChannelMajor(l, layerInput(in, ws, k), B, ws.flat[k]);
+    affine(denseRows(in, ws, k), in.weights[k], in.biases[k], B, l.nIn(), l.outC, a);
+    return;
+  }
+  im2col(l, layerInput(in, ws, k), B, ws.cols[k]);
+  const size_t positions = B * l.outH * l.outW, F = l.outC;
+  gemm(false, false, positions, F, l.patch(), 1.0f, ws.cols[k].data(), l.patch(), in.weights[k], F, a, F);
+  for (size_t r = 0; r < positions; r++)
+    for (size_t f = 0; f < F; f++) a[r * F + f] += in.biases[k][f];
 }
 
 /**
@@ -125,14 +147,17 @@ void forward(const DenseStepInput& in, float derivScale, StepWorkspace& ws) {
   if (ws.xs.size() < L + 1) ws.xs.resize(L + 1);
   if (ws.as.size() < L) ws.as.resize(L);
   if (ws.deriv.size() < L) ws.deriv.resize(L);
+  if (ws.cols.size() < L + 1) ws.cols.resize(L + 1);
+  if (ws.flat.size() < L + 1) ws.flat.resize(L + 1);
   for (size_t k = 0; k < L; k++) {
-    const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
+    const StepLayer& l = in.layers[k];
+    const size_t nOut = l.nOut();
     auto& a = ws.as[k];
     auto& deriv = ws.deriv[k];
     a.resize(B * nOut);
     ws.p.resize(B * nOut);
     deriv.resize(B * nOut);
-    affine(layerInput(in, ws, k), in.weights[k], in.biases[k], B, nIn, nOut, a.data());
+    layerForward(in, ws, k, a.data());
     for (size_t i = 0; i < B * nOut; i++) {
       const float t = a[i];
       if (in.normalNoise) {
@@ -145,15 +170,43 @@ void forward(const DenseStepInput& in, float derivScale, StepWorkspace& ws) {
       }
     }
     ws.xs[k + 1].resize(B * nOut);
-    sampleStates(ws.p.data(), B, 1, 1, nOut, in.seeds[k], in.on, in.off, ws.xs[k + 1].data());
+    sampleStates(ws.p.data(), B, l.outH, l.outW, l.outC, in.seeds[k], in.on, in.off, ws.xs[k + 1].data());
   }
-  const size_t K = in.sizes[L + 1];
-  ws.logits.resize(B * K);
-  affine(layerInput(in, ws, L), in.weights[L], in.biases[L], B, in.sizes[L], K, ws.logits.data());
+  ws.logits.resize(B * in.sizes[L + 1]);
+  layerForward(in, ws, L, ws.logits.data());
+}
+
+/** e = ∂E/∂a of layer k into its parameter gradients; then, unless k = 0, e ← ∂E/∂(layer k's input) in its layout. */
+void layerBackward(const DenseStepInput& in, const DenseStepOutput& out, StepWorkspace& ws, size_t k) {
+  const StepLayer& l = in.layers[k];
+  const size_t B = in.rows;
+  auto& e = ws.e;
+  if (l.conv())
+    convParamGradient(l, e.data(), ws.cols[k].data(), B, in.groups, out.weights[k], out.biases[k]);
+  else
+    paramGradient(in, e.data(), denseRows(in, ws, k), l.nIn(), l.outC, ws.scratch, out.weights[k], out.biases[k]);
+  if (k == 0) return;
+  if (l.conv()) {
+    // the patches' gradient e Wᵀ [positions, K·K·C], folded back onto the input
+    const size_t positions = B * l.outH * l.outW;
+    ws.scratch.resize(positions * l.patch());
+    gemm(false, true, positions, l.patch(), l.outC, 1.0f, e.data(), l.outC, in.weights[k], l.outC, ws.scratch.data(),
+         l.patch());
+    ws.g.resize(B * l.nIn());
+    col2im(l, ws.scratch.data(), B, ws.g.data());
+    e.swap(ws.g);
+    return;
+  }
+  const size_t nIn = l.nIn(), nOut = l.outC;
+  ws.g.resize(B * nIn);
+  gemm(false, false, B, nIn, nOut, 1.0f, e.data(), nOut, in.weights[k], nIn, ws.g.data(), nIn);
+  if (l.flattens())
+    fromChannelMajor(l, ws.g.data(), B, e);
+  else
+    e.swap(ws.g);
 }
 
 void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
-  matchBlasThreads();
   const size_t L = in.sizes.size() - 2;  // hidden layers
   const size_t B = in.rows;
   thread_local StepWorkspace ws;
@@ -187,16 +240,10 @@ void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
   groupMeans(in, rowLoss.data(), out.loss);
   // backward: e holds ∂E/∂a of the layer being handled
   for (size_t k = L + 1; k-- > 0;) {
-    const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
+    const size_t nOut = in.sizes[k + 1];
     if (k < L)
       for (size_t i = 0; i < B * nOut; i++) e[i] *= ws.deriv[k][i];
-    paramGradient(in, e.data(), layerInput(in, ws, k), nIn, nOut, ws.scratch, out.weights[k], out.biases[k]);
-    if (k == 0) break;
-    ws.g.resize(B * nIn);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(B), static_cast<int>(nIn),
-                static_cast<int>(nOut), 1.0f, e.data(), static_cast<int>(nOut), in.weights[k], static_cast<int>(nIn),
-                0.0f, ws.g.data(), static_cast<int>(nIn));
-    e.swap(ws.g);
+    layerBackward(in, out, ws, k);
   }
 }
 
@@ -224,7 +271,6 @@ void transpose(const float* w, size_t nOut, size_t nIn, std::vector<float>& wT) 
  * e = λ·(−x̂)·F'(a) and λ ← Δ (−x̂ λ) with Δ_ij = F(a_j + W_ji δ_i) − F(a_j).
  */
 void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
-  matchBlasThreads();
   const size_t L = in.sizes.size() - 2;  // hidden layers, ≥ 1
   const size_t B = in.rows;
   thread_local StepWorkspace ws;
@@ -294,23 +340,77 @@ bool fail(napi_env env, const char* name, const std::string& msg) {
   return throwError(env, std::string(name) + ": " + msg);
 }
 
-/** The arguments of denseStep / densePsaStep (`name`), checked, into *in; false with a JavaScript error thrown. */
-bool readInput(napi_env env, const char* name, const napi_value* argv, size_t minLayers, DenseStepInput* in) {
+/** A whole number ≥ min from element i of the array v; false if it is not one. */
+bool readCount(napi_env env, napi_value v, uint32_t i, double min, size_t* out) {
+  napi_value el;
+  double s = 0;
+  if (napi_get_element(env, v, i, &el) != napi_ok || !readNumber(env, el, &s) || s < min || s != std::floor(s))
+    return false;
+  *out = static_cast<size_t>(s);
+  return true;
+}
+
+/** denseStep's sizes [n0, …, K] into in->sizes and in->layers (dense layers of flat inputs). */
+bool readSizes(napi_env env, const char* name, napi_value v, DenseStepInput* in) {
+  uint32_t nSizes = 0;
+  if (!readArrayLength(env, v, &nSizes) || nSizes < 2)
+    return fail(env, name, "sizes must be an array of ≥ 2 numbers");
+  in->sizes.resize(nSizes);
+  for (uint32_t i = 0; i < nSizes; i++)
+    if (!readCount(env, v, i, 1, &in->sizes[i])) return fail(env, name, "sizes must be positive integers");
+  for (uint32_t k = 0; k + 1 < nSizes; k++) in->layers.push_back({in->sizes[k], 1, 1, in->sizes[k + 1], 1, 1, 0, 0, 0});
+  return true;
+}
+
+/**
+ * convStep's layers ([C, H, W, out, kernel, stride, padding] each) into in->layers and in->sizes, checked: each
+ * layer reads the previous one's output, a conv layer's output is not empty, the last layer is dense.
+ */
+bool readLayers(napi_env env, const char* name, napi_value v, DenseStepInput* in) {
+  uint32_t n = 0;
+  if (!readArrayLength(env, v, &n) || n < 1) return fail(env, name, "layers must be a non-empty array");
+  for (uint32_t k = 0; k < n; k++) {
+    const std::string which = "layers[" + std::to_string(k) + "]";
+    napi_value el;
+    uint32_t fields = 0;
+    napi_get_element(env, v, k, &el);
+    size_t f[7] = {};
+    bool ok = readArrayLength(env, el, &fields) && fields == 7;
+    for (uint32_t i = 0; ok && i < 7; i++) ok = readCount(env, el, i, i < 4 ? 1 : 0, &f[i]);
+    if (!ok) return fail(env, name, which + " must be [C, H, W, out, kernel, stride, padding] of whole numbers");
+    StepLayer l{f[0], f[1], f[2], f[3], 1, 1, f[4], f[5], f[6]};
+    if (l.conv()) {
+      if (l.stride < 1 || l.H + 2 * l.padding < l.kernel || l.W + 2 * l.padding < l.kernel)
+        return fail(env, name, which + ": the convolution has no output (stride ≥ 1, kernel ≤ size + 2·padding)");
+      l.outH = (l.H + 2 * l.padding - l.kernel) / l.stride + 1;
+      l.outW = (l.W + 2 * l.padding - l.kernel) / l.stride + 1;
+    } else if (l.stride != 0 || l.padding != 0) {
+      return fail(env, name, which + ": a dense layer (kernel 0) has stride and padding 0");
+    }
+    if (k > 0) {
+      const StepLayer& p = in->layers.back();
+      if (l.C != p.outC || l.H != p.outH || l.W != p.outW)
+        return fail(env, name, which + " must read layers[" + std::to_string(k - 1) + "]'s output");
+    }
+    in->layers.push_back(l);
+  }
+  if (in->layers.back().conv()) return fail(env, name, "the last layer (the output) must be dense");
+  for (const StepLayer& l : in->layers) in->sizes.push_back(l.nIn());
+  in->sizes.push_back(in->layers.back().outC);
+  return true;
+}
+
+/**
+ * The arguments of denseStep / densePsaStep / convStep (`name`; `spatial`: convStep's layers instead of sizes),
+ * checked, into *in; false with a JavaScript error thrown.
+ */
+bool readInput(napi_env env, const char* name, const napi_value* argv, size_t minLayers, bool spatial,
+               DenseStepInput* in) {
   F32 x;
   if (!readF32(env, argv[0], &x)) return fail(env, name, "x must be a Float32Array");
   in->x = x.data;
-  uint32_t nSizes = 0;
-  if (!readArrayLength(env, argv[1], &nSizes) || nSizes < 2)
-    return fail(env, name, "sizes must be an array of ≥ 2 numbers");
-  for (uint32_t i = 0; i < nSizes; i++) {
-    napi_value el;
-    double s = 0;
-    napi_get_element(env, argv[1], i, &el);
-    if (!readNumber(env, el, &s) || s < 1 || s != std::floor(s))
-      return fail(env, name, "sizes must be positive integers");
-    in->sizes.push_back(static_cast<size_t>(s));
-  }
-  const size_t layers = nSizes - 1;
+  if (!(spatial ? readLayers(env, name, argv[1], in) : readSizes(env, name, argv[1], in))) return false;
+  const size_t layers = in->layers.size();
   if (layers < minLayers)
     return fail(env, name, "needs at least one hidden layer");
   double groups = 0;
@@ -332,9 +432,11 @@ bool readInput(napi_env env, const char* name, const napi_value* argv, size_t mi
     napi_get_element(env, argv[3], k, &w);
     napi_get_element(env, argv[4], k, &b);
     F32 wd, bd;
-    if (!readF32(env, w, &wd) || wd.length != in->sizes[k] * in->sizes[k + 1])
-      return fail(env, name, "weights[" + std::to_string(k) + "] must be a Float32Array of out·in values");
-    if (!readF32(env, b, &bd) || bd.length != in->sizes[k + 1])
+    if (!readF32(env, w, &wd) || wd.length != in->layers[k].weightSize())
+      return fail(env, name,
+                  "weights[" + std::to_string(k) + "] must be a Float32Array of " +
+                      (in->layers[k].conv() ? "K·K·C·out" : "out·in") + " values");
+    if (!readF32(env, b, &bd) || bd.length != in->layers[k].outC)
       return fail(env, name, "biases[" + std::to_string(k) + "] must be a Float32Array of out values");
     in->weights.push_back(wd.data);
     in->biases.push_back(bd.data);
@@ -376,14 +478,14 @@ bool readInput(napi_env env, const char* name, const napi_value* argv, size_t mi
 }
 
 /** Reads the arguments, makes the output arrays, runs `step` and returns { loss, weights, biases }. */
-napi_value runStep(napi_env env, napi_callback_info info, const char* name, size_t minLayers,
+napi_value runStep(napi_env env, napi_callback_info info, const char* name, size_t minLayers, bool spatial,
                    void (*step)(const DenseStepInput&, const DenseStepOutput&)) {
   napi_value argv[12];
-  const std::string usage =
-      std::string(name) + "(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)";
+  const std::string usage = std::string(name) + "(x, " + (spatial ? "layers" : "sizes") +
+                            ", groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)";
   if (!getArgs(env, info, 12, argv, usage.c_str())) return nullptr;
   DenseStepInput in{};
-  if (!readInput(env, name, argv, minLayers, &in)) return nullptr;
+  if (!readInput(env, name, argv, minLayers, spatial, &in)) return nullptr;
   const size_t layers = in.sizes.size() - 1;
   DenseStepOutput out{};
   napi_value obj, lossArray, weights, biases;
@@ -393,8 +495,8 @@ napi_value runStep(napi_env env, napi_callback_info info, const char* name, size
   if (!(lossArray = newF32(env, in.groups, &out.loss))) return nullptr;
   for (uint32_t k = 0; k < layers; k++) {
     float *w, *b;
-    napi_value vw = newF32(env, in.groups * in.sizes[k + 1] * in.sizes[k], &w);
-    napi_value vb = newF32(env, in.groups * in.sizes[k + 1], &b);
+    napi_value vw = newF32(env, in.groups * in.layers[k].weightSize(), &w);
+    napi_value vb = newF32(env, in.groups * in.layers[k].outC, &b);
     if (!vw || !vb) return nullptr;
     napi_set_element(env, weights, k, vw);
     napi_set_element(env, biases, k, vb);
@@ -410,11 +512,15 @@ napi_value runStep(napi_env env, napi_callback_info info, const char* name, size
 
 }  // namespace
 
-napi_value DenseStep(napi_env env, napi_callback_info info) { return runStep(env, info, "denseStep", 1, dsteStep); }
+napi_value DenseStep(napi_env env, napi_callback_info info) {
+  return runStep(env, info, "denseStep", 1, false, dsteStep);
+}
 
 napi_value DensePsaStep(napi_env env, napi_callback_info info) {
-  return runStep(env, info, "densePsaStep", 2, psaStep);
+  return runStep(env, info, "densePsaStep", 2, false, psaStep);
 }
+
+napi_value ConvStep(napi_env env, napi_callback_info info) { return runStep(env, info, "convStep", 1, true, dsteStep); }
 
 }  // namespace sbn
 #endif  // SBN_HAVE_BLAS

@@ -7,10 +7,13 @@ import { dirname, join } from 'node:path';
 import { locateNativeBackend } from './native/locate';
 import type { NoiseKind, OutputLoss } from './spec/types';
 
-/** The signature the native dense steps share (NativeKernels.denseStep, densePsaStep). */
-type DenseStepFunction = (
+/**
+ * The signature the native steps share (NativeKernels.denseStep, densePsaStep: `Shape` the sizes; convStep: the
+ * layers).
+ */
+export type NativeStepFunction<Shape> = (
   x: Float32Array,
-  sizes: number[],
+  shape: Shape,
   groups: number,
   weights: Float32Array[],
   biases: Float32Array[],
@@ -22,6 +25,7 @@ type DenseStepFunction = (
   labels: Float32Array,
   loss: OutputLoss,
 ) => { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+type DenseStepFunction = NativeStepFunction<number[]>;
 
 export interface NativeKernelsInfo {
   /** The instruction set in use: 'avx512' | 'avx2' | 'scalar'. */
@@ -167,6 +171,14 @@ export interface NativeKernels {
    * product); the arguments and the result as denseStep's (meanScale unused). Present with denseStep.
    */
   densePsaStep?: DenseStepFunction;
+  /**
+   * A whole DSTE estimate of conv layers followed by dense ones (dense_step.cc, conv_step.cc: im2col + cblas_sgemm;
+   * present with denseStep): layers[k] = [C, H, W, out, kernel, stride, padding] for an input [C, H, W] — kernel 0 a
+   * dense layer of `out` units (reading a [C, H, W] input channel-major, a flat one as [n, 1, 1]), else a conv layer
+   * of `out` filters, weight [K, K, C, out] —, the last layer dense; x NHWC [rows·H·W·C]. The other arguments and the
+   * result as denseStep's (a conv layer's gradient [groups·K·K·C·out], its bias [groups·out]).
+   */
+  convStep?: NativeStepFunction<number[][]>;
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;

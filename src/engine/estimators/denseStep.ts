@@ -3,16 +3,22 @@
 // backward products (PSA: the Δ-matrix product) and the parameter gradients with OpenBLAS instead of 70–85
 // TensorFlow.js ops and their read-backs. The tfjs paths of straightThrough.ts and psa.ts stay the reference
 // (test/unit/kernelsDenseStep.test.ts, kernelsDensePsaStep.test.ts compare them); this one is chosen when the addon
-// was built with a BLAS, is switched on, and every affine layer is dense with a flat input.
+// was built with a BLAS, is switched on, and every affine layer is dense with a flat input. DSTE on a network with
+// conv layers takes the addon's convStep under the same conditions (native/src/conv_step.cc: im2col + sgemm;
+// test/unit/kernelsConvStep.test.ts compares it with the tfjs path).
 import * as tf from '@tensorflow/tfjs';
-import { nativeDenseStepAllowed, nativeKernels, type NativeKernels } from '../kernels';
+import { nativeDenseStepAllowed, nativeKernels, type NativeKernels, type NativeStepFunction } from '../kernels';
 import type { Network } from '../model/network';
+import { shapeSize, type AffineGeometry } from '../spec/geometry';
 import type { Rng } from '../rng';
 import type { Batch, GradientEstimate } from './types';
 
 /** The estimators with a native dense step, and the addon's entry point of each. */
 const ENTRY = { dste: 'denseStep', psa: 'densePsaStep' } as const;
 export type DenseStepEstimator = keyof typeof ENTRY;
+
+/** The addon when it has the conv DSTE step. */
+export type ConvStepKernel = NativeKernels & Required<Pick<NativeKernels, 'convStep'>>;
 
 /** The addon when it has the dense steps. */
 export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep' | 'densePsaStep'>>;
@@ -31,6 +37,23 @@ export function denseStepKernel(net: Network, estimator: DenseStepEstimator = 'd
 }
 
 /**
+ * The native conv DSTE step when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it off, and the
+ * network has a conv layer: the engine's networks put conv layers before dense ones), else undefined.
+ */
+export function convStepKernel(net: Network): ConvStepKernel | undefined {
+  if (!nativeDenseStepAllowed()) return undefined;
+  const kernels = nativeKernels();
+  if (!kernels?.convStep) return undefined;
+  return net.geometry.some((g) => g.kind === 'conv') ? (kernels as ConvStepKernel) : undefined;
+}
+
+/** A layer as convStep describes it: [C, H, W, out, kernel, stride, padding] (kernel 0: dense). */
+function convStepLayer(g: AffineGeometry): number[] {
+  const [C, H, W] = g.inShape.length === 3 ? g.inShape : [g.inShape[0], 1, 1];
+  return g.kind === 'conv' ? [C, H, W, g.filters, g.kernel, g.stride, g.padding] : [C, H, W, g.units, 0, 0, 0];
+}
+
+/**
  * `estimator`'s estimate (straightThrough.ts `dste`, psa.ts `psa`) by the native step: one seed per hidden layer
  * drawn from `rng` in layer order, as the tfjs path's sampleStates draws them, so both paths consume the stream alike.
  */
@@ -41,12 +64,36 @@ export function nativeDenseEstimate(
   batch: Batch,
   rng: Rng,
 ): GradientEstimate {
-  const L = net.geometry.length - 1;
   const sizes = [batch.x.shape[1]!, ...net.geometry.map((g) => (g.kind === 'dense' ? g.units : 0))];
+  const shapes = sizes.slice(1).map((out, k) => [out, sizes[k]]);
+  return nativeEstimate(kernels[ENTRY[estimator]], sizes, shapes, net, batch, rng);
+}
+
+/** DSTE's estimate (straightThrough.ts `dste`) of a network with conv layers by the native conv step. */
+export function nativeConvEstimate(kernels: ConvStepKernel, net: Network, batch: Batch, rng: Rng): GradientEstimate {
+  const shapes = net.geometry.map((g) =>
+    g.kind === 'conv' ? [g.kernel, g.kernel, g.inShape[0], g.filters] : [g.units, shapeSize(g.inShape)],
+  );
+  return nativeEstimate(kernels.convStep, net.geometry.map(convStepLayer), shapes, net, batch, rng);
+}
+
+/**
+ * Runs a native step (`step`, its network description `shape`) and makes the estimate of its arrays: weightShapes[k]
+ * is layer k's parameter shape (the per-draw gradient gets a leading draw axis; the bias is [draws, out]).
+ */
+function nativeEstimate<Shape>(
+  step: NativeStepFunction<Shape>,
+  shape: Shape,
+  weightShapes: number[][],
+  net: Network,
+  batch: Batch,
+  rng: Rng,
+): GradientEstimate {
+  const L = net.geometry.length - 1;
   const seeds = Array.from({ length: L }, () => rng.seed53());
-  const r = kernels[ENTRY[estimator]](
+  const r = step(
     batch.x.dataSync() as Float32Array,
-    sizes,
+    shape,
     batch.groups,
     net.layers.map((p) => p.weight.dataSync() as Float32Array),
     net.layers.map((p) => p.bias.dataSync() as Float32Array),
@@ -64,8 +111,8 @@ export function nativeDenseEstimate(
   return {
     loss: tf.tensor1d(r.loss, 'float32'),
     layers: r.weights.map((w, k) => ({
-      weight: tf.tensor3d(w, [G, sizes[k + 1], sizes[k]], 'float32'),
-      bias: tf.tensor2d(r.biases[k], [G, sizes[k + 1]], 'float32'),
+      weight: tf.tensor(w, [G, ...weightShapes[k]], 'float32'),
+      bias: tf.tensor2d(r.biases[k], [G, r.biases[k].length / G], 'float32'),
     })),
     host: { loss: r.loss, layers: r.weights.map((weight, k) => ({ weight, bias: r.biases[k] })) },
   };

@@ -9,7 +9,7 @@ import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
-import { denseStepKernel, nativeDenseEstimate } from './denseStep';
+import { convStepKernel, denseStepKernel, nativeConvEstimate, nativeDenseEstimate } from './denseStep';
 
 /** ∂x/∂a as the backward pass uses it, given the pre-activation a and the sampled state x. */
 export type Surrogate = (net: Network, a: tf.Tensor, x: tf.Tensor) => tf.Tensor;
@@ -52,11 +52,13 @@ export const dste: Estimator = {
   name: 'dste',
   deterministic: false,
   estimate: (net, batch, rng) => {
-    // all-dense networks take the native step when the addon has it (denseStep.ts); the tfjs path is the reference
-    const native = denseStepKernel(net);
-    return native
-      ? nativeDenseEstimate('dste', native, net, batch, rng)
-      : straightThroughEstimate(net, batch, rng, expectedStateDerivative);
+    // all-dense networks and networks with conv layers take a native step when the addon has it (denseStep.ts);
+    // the tfjs path is the reference
+    const dense = denseStepKernel(net);
+    if (dense) return nativeDenseEstimate('dste', dense, net, batch, rng);
+    const conv = convStepKernel(net);
+    if (conv) return nativeConvEstimate(conv, net, batch, rng);
+    return straightThroughEstimate(net, batch, rng, expectedStateDerivative);
   },
 };
 

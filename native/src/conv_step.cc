@@ -1,0 +1,130 @@
+// The BLAS pieces of the native steps (conv_step.h). The products and the loops over images run on the kernels'
+// thread pool; each value is written by one thread in an order fixed by the shapes, so results do not depend on the
+// thread count.
+#ifdef SBN_HAVE_BLAS
+#include "conv_step.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime.h"
+
+namespace sbn {
+namespace {
+
+/** OpenBLAS's own threads stay off: the pool runs the blocks (gemm). */
+void singleThreadedBlas() {
+  static const bool once = (openblas_set_num_threads(1), true);
+  (void)once;
+}
+
+constexpr size_t kGemmRows = 256, kGemmCols = 64;  // block sizes, multiples of the AVX-512 kernels' 16
+
+}  // namespace
+
+void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda,
+          const float* B, size_t ldb, float* C, size_t ldc) {
+  singleThreadedBlas();
+  const bool byRows = M >= N;
+  const size_t block = byRows ? kGemmRows : kGemmCols, blocks = ((byRows ? M : N) + block - 1) / block;
+  const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  parallelFor(blocks, work, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) {
+      const size_t start = i * block, size = std::min(block, (byRows ? M : N) - start);
+      // a block of rows reads the matching rows of op(A); a block of columns the matching columns of op(B)
+      const float* a = byRows ? A + (transA ? start : start * lda) : A;
+      const float* bm = byRows ? B : B + (transB ? start * ldb : start);
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(byRows ? size : M), static_cast<int>(byRows ? N : size), static_cast<int>(K), alpha,
+                  a, static_cast<int>(lda), bm, static_cast<int>(ldb), 0.0f, C + (byRows ? start * ldc : start),
+                  static_cast<int>(ldc));
+    }
+  });
+}
+
+void im2col(const StepLayer& l, const float* x, size_t B, std::vector<float>& cols) {
+  const size_t P = l.patch(), positions = l.outH * l.outW, K = l.kernel;
+  cols.resize(B * positions * P);
+  const long H = static_cast<long>(l.H), W = static_cast<long>(l.W), pad = static_cast<long>(l.padding);
+  parallelFor(B, static_cast<double>(B * positions * P), [&](size_t begin, size_t end) {
+    for (size_t b = begin; b < end; b++)
+      for (size_t ho = 0; ho < l.outH; ho++)
+        for (size_t wo = 0; wo < l.outW; wo++) {
+          float* row = cols.data() + ((b * l.outH + ho) * l.outW + wo) * P;
+          for (size_t kh = 0; kh < K; kh++) {
+            const long h = static_cast<long>(ho * l.stride + kh) - pad;
+            for (size_t kw = 0; kw < K; kw++) {
+              const long w = static_cast<long>(wo * l.stride + kw) - pad;
+              float* tap = row + (kh * K + kw) * l.C;
+              if (h < 0 || h >= H || w < 0 || w >= W)
+                std::fill(tap, tap + l.C, 0.0f);
+              else
+                std::memcpy(tap, x + ((b * l.H + static_cast<size_t>(h)) * l.W + static_cast<size_t>(w)) * l.C,
+                            l.C * sizeof(float));
+            }
+          }
+        }
+  });
+}
+
+void col2im(const StepLayer& l, const float* cols, size_t B, float* x) {
+  const size_t P = l.patch(), positions = l.outH * l.outW, K = l.kernel, image = l.nIn();
+  const long H = static_cast<long>(l.H), W = static_cast<long>(l.W), pad = static_cast<long>(l.padding);
+  parallelFor(B, static_cast<double>(B * positions * P), [&](size_t begin, size_t end) {
+    std::fill(x + begin * image, x + end * image, 0.0f);
+    for (size_t b = begin; b < end; b++)
+      for (size_t ho = 0; ho < l.outH; ho++)
+        for (size_t wo = 0; wo < l.outW; wo++) {
+          const float* row = cols + ((b * l.outH + ho) * l.outW + wo) * P;
+          for (size_t kh = 0; kh < K; kh++) {
+            const long h = static_cast<long>(ho * l.stride + kh) - pad;
+            if (h < 0 || h >= H) continue;
+            for (size_t kw = 0; kw < K; kw++) {
+              const long w = static_cast<long>(wo * l.stride + kw) - pad;
+              if (w < 0 || w >= W) continue;
+              const float* tap = row + (kh * K + kw) * l.C;
+              float* dst = x + ((b * l.H + static_cast<size_t>(h)) * l.W + static_cast<size_t>(w)) * l.C;
+              for (size_t c = 0; c < l.C; c++) dst[c] += tap[c];
+            }
+          }
+        }
+  });
+}
+
+void convParamGradient(const StepLayer& l, const float* e, const float* cols, size_t rows, size_t groups, float* gW,
+                       float* gb) {
+  const size_t n = rows / groups, perDraw = n * l.outH * l.outW, P = l.patch(), F = l.outC;
+  const float fn = static_cast<float>(n);
+  for (size_t g = 0; g < groups; g++) {
+    // the sums over the draw's positions, then / n as the tfjs path's tf.div (the same rounding)
+    float* w = gW + g * P * F;
+    gemm(true, false, P, F, perDraw, 1.0f, cols + g * perDraw * P, P, e + g * perDraw * F, F, w, F);
+    for (size_t i = 0; i < P * F; i++) w[i] /= fn;
+    float* b = gb + g * F;
+    std::fill(b, b + F, 0.0f);
+    for (size_t r = g * perDraw; r < (g + 1) * perDraw; r++)
+      for (size_t f = 0; f < F; f++) b[f] += e[r * F + f];
+    for (size_t f = 0; f < F; f++) b[f] /= fn;
+  }
+}
+
+void toChannelMajor(const StepLayer& l, const float* x, size_t B, std::vector<float>& out) {
+  const size_t HW = l.H * l.W, C = l.C;
+  out.resize(B * HW * C);
+  for (size_t b = 0; b < B; b++)
+    for (size_t hw = 0; hw < HW; hw++)
+      for (size_t c = 0; c < C; c++) out[(b * C + c) * HW + hw] = x[(b * HW + hw) * C + c];
+}
+
+void fromChannelMajor(const StepLayer& l, const float* v, size_t B, std::vector<float>& out) {
+  const size_t HW = l.H * l.W, C = l.C;
+  out.resize(B * HW * C);
+  for (size_t b = 0; b < B; b++)
+    for (size_t c = 0; c < C; c++)
+      for (size_t hw = 0; hw < HW; hw++) out[(b * HW + hw) * C + c] = v[(b * C + c) * HW + hw];
+}
+
+}  // namespace sbn
+#endif  // SBN_HAVE_BLAS
