@@ -114,7 +114,7 @@ interface Probe {
   /** Every text the line showed. */
   banners(): Promise<string[]>;
   violations(): Promise<number>;
-  /** Waits for the guard's `loadRecovered`: the script runs (and draws) before its load event, which the guard hears. */
+  /** Waits for the guard's `loadRecovered`: a script runs (and draws) before the load event the guard hears. */
   recovered(): Promise<unknown>;
 }
 
