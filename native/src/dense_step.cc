@@ -9,8 +9,9 @@
 // Built only when binding.gyp finds a CBLAS (SBN_HAVE_BLAS); the engine then chooses them
 // (src/engine/estimators/denseStep.ts) and keeps the tfjs paths as the reference.
 //
-//   denseStep(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)
+//   denseStep(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss, out?)
 //     → { loss: Float32Array [groups], weights: Float32Array[] ([groups·out·in] each), biases: Float32Array[] }
+//     (new arrays, or `out`, an object of that shape, filled in)
 //   densePsaStep(the same arguments) → the same (PSA needs a hidden layer)
 //   x [B·sizes[0]] row-major; weights[k] [sizes[k+1]·sizes[k]] (the dense layer's [out, in]); biases[k] [sizes[k+1]];
 //   seeds[k] the counter stream of hidden layer k; rows are draw-major groups (row = g·N + n) as estimators' Batch.
@@ -375,31 +376,70 @@ bool readInput(napi_env env, const char* name, const napi_value* argv, size_t mi
   return true;
 }
 
-/** Reads the arguments, makes the output arrays, runs `step` and returns { loss, weights, biases }. */
+/** out's array `key` (one Float32Array, or element k of an array of them) of `length` values into *data. */
+bool outputArray(napi_env env, const char* name, napi_value out, const char* key, int64_t k, size_t length,
+                 float** data) {
+  napi_value v;
+  if (napi_get_named_property(env, out, key, &v) != napi_ok) return false;
+  const std::string label = std::string("out.") + key + (k >= 0 ? "[" + std::to_string(k) + "]" : "");
+  if (k >= 0 && napi_get_element(env, v, static_cast<uint32_t>(k), &v) != napi_ok)
+    return fail(env, name, label + " is missing");
+  F32 a;
+  if (!readF32(env, v, &a) || a.length != length)
+    return fail(env, name, label + " must be a Float32Array of " + std::to_string(length) + " values");
+  *data = a.data;
+  return true;
+}
+
+/**
+ * Reads the arguments, runs `step` and returns { loss, weights, biases }: new arrays, or the caller's `out` (an
+ * object of that shape, argument 13, reused from step to step — no fresh pages per call) filled in.
+ */
 napi_value runStep(napi_env env, napi_callback_info info, const char* name, size_t minLayers,
                    void (*step)(const DenseStepInput&, const DenseStepOutput&)) {
-  napi_value argv[12];
+  napi_value argv[13];
   const std::string usage =
-      std::string(name) + "(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)";
-  if (!getArgs(env, info, 12, argv, usage.c_str())) return nullptr;
+      std::string(name) + "(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss, out?)";
+  if (!getArgs(env, info, 13, argv, usage.c_str(), 1)) return nullptr;
   DenseStepInput in{};
   if (!readInput(env, name, argv, minLayers, &in)) return nullptr;
   const size_t layers = in.sizes.size() - 1;
   DenseStepOutput out{};
-  napi_value obj, lossArray, weights, biases;
+  out.weights.resize(layers);
+  out.biases.resize(layers);
+  napi_valuetype outType;
+  napi_typeof(env, argv[12], &outType);
+  napi_value obj = argv[12];
+  if (outType == napi_object) {
+    if (!outputArray(env, name, obj, "loss", -1, in.groups, &out.loss)) return nullptr;
+    for (uint32_t k = 0; k < layers; k++) {
+      if (!outputArray(env, name, obj, "weights", k, in.groups * in.sizes[k + 1] * in.sizes[k], &out.weights[k]) ||
+          !outputArray(env, name, obj, "biases", k, in.groups * in.sizes[k + 1], &out.biases[k]))
+        return nullptr;
+      // the parameters are read after their gradients are written
+      for (uint32_t j = 0; j < layers; j++)
+        if (out.weights[k] == in.weights[j] || out.biases[k] == in.biases[j]) {
+          fail(env, name, "out must not share memory with weights or biases");
+          return nullptr;
+        }
+    }
+    return guarded(env, name, obj, [&] { step(in, out); });
+  }
+  if (outType != napi_undefined) {
+    fail(env, name, "out must be { loss, weights, biases } or undefined");
+    return nullptr;
+  }
+  napi_value lossArray, weights, biases;
   napi_create_object(env, &obj);
   napi_create_array_with_length(env, layers, &weights);
   napi_create_array_with_length(env, layers, &biases);
   if (!(lossArray = newF32(env, in.groups, &out.loss))) return nullptr;
   for (uint32_t k = 0; k < layers; k++) {
-    float *w, *b;
-    napi_value vw = newF32(env, in.groups * in.sizes[k + 1] * in.sizes[k], &w);
-    napi_value vb = newF32(env, in.groups * in.sizes[k + 1], &b);
+    napi_value vw = newF32(env, in.groups * in.sizes[k + 1] * in.sizes[k], &out.weights[k]);
+    napi_value vb = newF32(env, in.groups * in.sizes[k + 1], &out.biases[k]);
     if (!vw || !vb) return nullptr;
     napi_set_element(env, weights, k, vw);
     napi_set_element(env, biases, k, vb);
-    out.weights.push_back(w);
-    out.biases.push_back(b);
   }
   if (!guarded(env, name, obj, [&] { step(in, out); })) return nullptr;
   napi_set_named_property(env, obj, "loss", lossArray);
