@@ -392,6 +392,34 @@ bool outputArray(napi_env env, const char* name, napi_value out, const char* key
 }
 
 /**
+ * Whether an output range overlaps an input or another output: the inputs (the parameters above all) are read after
+ * gradients are written, so a shared array would corrupt the step.
+ */
+bool outputsOverlap(const DenseStepInput& in, const DenseStepOutput& out) {
+  struct Range {
+    const float *begin, *end;
+  };
+  const size_t layers = in.sizes.size() - 1;
+  std::vector<Range> inputs{{in.x, in.x + in.rows * in.sizes[0]}, {in.labels, in.labels + in.rows}};
+  std::vector<Range> outputs{{out.loss, out.loss + in.groups}};
+  for (size_t k = 0; k < layers; k++) {
+    const size_t w = in.sizes[k + 1] * in.sizes[k], b = in.sizes[k + 1];
+    inputs.push_back({in.weights[k], in.weights[k] + w});
+    inputs.push_back({in.biases[k], in.biases[k] + b});
+    outputs.push_back({out.weights[k], out.weights[k] + in.groups * w});
+    outputs.push_back({out.biases[k], out.biases[k] + in.groups * b});
+  }
+  const auto meet = [](const Range& a, const Range& b) { return a.begin < b.end && b.begin < a.end; };
+  for (size_t i = 0; i < outputs.size(); i++) {
+    for (const Range& r : inputs)
+      if (meet(outputs[i], r)) return true;
+    for (size_t j = i + 1; j < outputs.size(); j++)
+      if (meet(outputs[i], outputs[j])) return true;
+  }
+  return false;
+}
+
+/**
  * Reads the arguments, runs `step` and returns { loss, weights, biases }: new arrays, or the caller's `out` (an
  * object of that shape, argument 13, reused from step to step — no fresh pages per call) filled in.
  */
@@ -416,12 +444,10 @@ napi_value runStep(napi_env env, napi_callback_info info, const char* name, size
       if (!outputArray(env, name, obj, "weights", k, in.groups * in.sizes[k + 1] * in.sizes[k], &out.weights[k]) ||
           !outputArray(env, name, obj, "biases", k, in.groups * in.sizes[k + 1], &out.biases[k]))
         return nullptr;
-      // the parameters are read after their gradients are written
-      for (uint32_t j = 0; j < layers; j++)
-        if (out.weights[k] == in.weights[j] || out.biases[k] == in.biases[j]) {
-          fail(env, name, "out must not share memory with weights or biases");
-          return nullptr;
-        }
+    }
+    if (outputsOverlap(in, out)) {
+      fail(env, name, "out must not share memory with the inputs or with itself");
+      return nullptr;
     }
     return guarded(env, name, obj, [&] { step(in, out); });
   }
