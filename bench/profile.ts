@@ -8,16 +8,18 @@
 //    the rest (JavaScript: tidy, tensor bookkeeping, argument checks). Ops per step and the most expensive ops.
 //  - The trainer's step (trainer.ts trainStep) by its two gradient routes — the native dense step's host arrays
 //    straight to the optimiser, and SBN_DENSE_STEP=tensors (through the tfjs checks) — alternated step by step.
+//  - The trainer's step by the host route in phases: the native step, the addon's clip and check, the optimiser's
+//    update calls and the rest of its step, the rest of trainStep; minor page faults per step.
 //  - The cost of one TensorFlow.js op on its own: a scalar add, kept and disposed.
 //  - Epoch (examples/mnist-mlp-psa.sbn.yaml, MNIST-sized random data, batch 64): the session's events give the
 //    training loop and each evaluation; the loop is split into steps (timed on their own), layer statistics (timed
 //    on their own) and the rest (batching, logging, metrics, checkpoints).
 // Flags: --reps N (steps per case, default 20)   --epoch-train N (training examples, default MNIST's 55 000)
-//        --no-epoch.  Results: bench/results/profile.json.
+//        --no-epoch   --host-phases (only the host route's phases).  Results: bench/results/profile.json.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from '../src/engine/backend';
 import { createEstimator, disposeEstimate } from '../src/engine/estimators';
-import { kernelsInfo, type NativeKernels } from '../src/engine/kernels';
+import { kernelsInfo, nativeKernels, type NativeKernels } from '../src/engine/kernels';
 import { disposeNetwork, initNetwork } from '../src/engine/model/network';
 import { Rng } from '../src/engine/rng';
 import type { ModelSpec } from '../src/engine/spec';
@@ -46,7 +48,17 @@ function now(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-const TIMED_KERNELS: readonly (keyof NativeKernels)[] = ['psaDense', 'ratioConv', 'psaFlips', 'bernoulli'];
+const TIMED_KERNELS: readonly (keyof NativeKernels)[] = [
+  'psaDense',
+  'ratioConv',
+  'psaFlips',
+  'bernoulli',
+  'denseStep',
+  'densePsaStep',
+  'clipFinite',
+  'sgdUpdate',
+  'adamUpdate',
+];
 
 /**
  * Time the addon's entry points and Tensor.dataSync. The addon's exports are read-only, so the wrapping happens
@@ -319,6 +331,88 @@ function profileRoutes(spec: ModelSpec, label: string, batch: number, name: 'dst
   return profile;
 }
 
+/** The host route's step in phases (ms, medians over the steps; best step too) and its minor page faults. */
+interface HostPhaseProfile {
+  case: string;
+  estimator: 'dste' | 'psa';
+  threads: number;
+  bestMs: number;
+  medianMs: number;
+  /** The native dense step, the addon's clip and check, the optimiser's update calls, the rest of optimizer.step. */
+  phases: { nativeStep: number; clipFinite: number; update: number; optimizerRest: number; rest: number };
+  /** Minor page faults per step (fresh pages the kernel zero-fills: the cost of new multi-megabyte arrays). */
+  pageFaults: number;
+}
+
+/**
+ * trainer.ts trainStep by the host route (the default), each phase timed: the addon's entry points (wrapped by
+ * instrument()), optimizer.step around its update calls, and the rest (batch tensors, the estimate's tensors and
+ * bookkeeping, disposal). Page faults from process.resourceUsage().
+ */
+function profileHostPhases(spec: ModelSpec, label: string, batch: number, name: 'dste' | 'psa', reps: number) {
+  const rng = new Rng(1);
+  const net = initNetwork(spec, rng);
+  const x = Float32Array.from(rng.uniforms(batch * spec.input.shape[0]));
+  const y = Float32Array.from({ length: batch }, () => rng.int(spec.output.units));
+  const optimizer = createOptimizer(STEP_OPTIMIZER);
+  const state: StepState = { net, optimizer, estimator: createEstimator(name), noise: rng, step: 0 };
+  const optimizerStep = optimizer.step.bind(optimizer);
+  let optimizerMs = 0;
+  optimizer.step = (...args) => {
+    const t = now();
+    optimizerStep(...args);
+    optimizerMs += now() - t;
+  };
+  const rows: { total: number; faults: number; phases: HostPhaseProfile['phases'] }[] = [];
+  try {
+    for (let r = -3; r < reps; r++) {
+      resetSpent();
+      optimizerMs = 0;
+      const faults = process.resourceUsage().minorPageFault;
+      const t = now();
+      trainStep(state, { samples: 1, clip: TRAIN_DEFAULTS.clip }, { x, y, n: batch }, STEP_LR);
+      net.layers[0].bias.dataSync();
+      const total = now() - t;
+      if (r < 0) continue;
+      const k = (n: string) => spent.kernels.get(n) ?? 0;
+      const nativeStep = k('denseStep') + k('densePsaStep');
+      const update = k('sgdUpdate') + k('adamUpdate');
+      const clipFinite = k('clipFinite');
+      rows.push({
+        total,
+        faults: process.resourceUsage().minorPageFault - faults,
+        phases: {
+          nativeStep,
+          clipFinite,
+          update,
+          optimizerRest: optimizerMs - update,
+          rest: total - nativeStep - clipFinite - optimizerMs,
+        },
+      });
+    }
+  } finally {
+    optimizer.dispose();
+    disposeNetwork(net);
+  }
+  const phase = (key: keyof HostPhaseProfile['phases']) => median(rows.map((row) => row.phases[key]));
+  const profile: HostPhaseProfile = {
+    case: label,
+    estimator: name,
+    threads: nativeKernels()?.info().threads ?? 0,
+    bestMs: Math.min(...rows.map((row) => row.total)),
+    medianMs: median(rows.map((row) => row.total)),
+    phases: {
+      nativeStep: phase('nativeStep'),
+      clipFinite: phase('clipFinite'),
+      update: phase('update'),
+      optimizerRest: phase('optimizerRest'),
+      rest: phase('rest'),
+    },
+    pageFaults: median(rows.map((row) => row.faults)),
+  };
+  return profile;
+}
+
 interface EpochProfile {
   trainExamples: number;
   steps: number;
@@ -432,8 +526,16 @@ async function main(): Promise<void> {
   const info = await initBackend(process.env.SBN_BENCH_BACKEND);
   if (kernelsInfo().kind === 'native' && !spent.addonTimed)
     throw new Error('the native kernels were loaded before they could be timed');
-  const steps: StepProfile[] = [];
+  const hostPhases: HostPhaseProfile[] = [];
   for (const batch of [64, 256])
+    for (const name of ['dste', 'psa'] as const) {
+      const p = profileHostPhases(MLP_784_512_512_10, `dense 784-512-512-10, batch ${batch}`, batch, name, reps);
+      hostPhases.push(p);
+      process.stderr.write(`bench:profile: host route in phases ${JSON.stringify(p)}\n`);
+    }
+  const phasesOnly = process.argv.includes('--host-phases');
+  const steps: StepProfile[] = [];
+  for (const batch of phasesOnly ? [] : [64, 256])
     for (const name of ['dste', 'psa'] as const) {
       const p = await profileStep(MLP_784_512_512_10, `dense 784-512-512-10, batch ${batch}`, batch, name, reps);
       steps.push(p);
@@ -448,7 +550,7 @@ async function main(): Promise<void> {
       );
     }
   const routes: RouteProfile[] = [];
-  for (const batch of [64, 256])
+  for (const batch of phasesOnly ? [] : [64, 256])
     for (const name of ['dste', 'psa'] as const) {
       const p = profileRoutes(MLP_784_512_512_10, `dense 784-512-512-10, batch ${batch}`, batch, name, reps);
       routes.push(p);
@@ -457,7 +559,7 @@ async function main(): Promise<void> {
   const overhead = opOverheadUs();
   process.stderr.write(`bench:profile: one small TensorFlow.js op: ${overhead.toFixed(1)} µs\n`);
   let epoch: EpochProfile | undefined;
-  if (!process.argv.includes('--no-epoch')) {
+  if (!phasesOnly && !process.argv.includes('--no-epoch')) {
     epoch = await profileEpoch(info, epochTrain);
     process.stderr.write(`bench:profile: epoch ${JSON.stringify(epoch)}\n`);
   }
@@ -474,6 +576,17 @@ async function main(): Promise<void> {
         `${ms(p.phases.optimizer)}${ms(p.phases.readBack)}${ms(p.phases.dispose)} | ${ms(kernelMs)}` +
         `${ms(p.estimate.readBackMs)}${ms(p.estimate.tfOpsMs)}${ms(p.estimate.restMs)}  ` +
         `${p.ops.estimate} + ${p.ops.optimizer}`,
+    );
+  }
+  lines.push(
+    `  trainer step, host route in phases (median ms; ${hostPhases[0]?.threads ?? 0} kernel threads): total (best) = ` +
+      `native step + clipFinite + update + optimiser rest + rest; page faults`,
+  );
+  for (const p of hostPhases) {
+    const f = p.phases;
+    lines.push(
+      `  ${`${p.case} ${p.estimator}`.padEnd(36)}${ms(p.medianMs)} (${p.bestMs.toFixed(2)}) =${ms(f.nativeStep)} +` +
+        `${ms(f.clipFinite)} +${ms(f.update)} +${ms(f.optimizerRest)} +${ms(f.rest)}; ${p.pageFaults}`,
     );
   }
   lines.push(`  trainer step, host route vs SBN_DENSE_STEP=tensors, alternated (best / median ms; median ratio):`);
@@ -504,6 +617,7 @@ async function main(): Promise<void> {
     opOverheadUs: overhead,
     steps,
     routes,
+    hostPhases,
     epoch,
   });
   process.stderr.write(`bench:profile: results in ${path.relative(process.cwd(), out)}\n`);

@@ -201,9 +201,9 @@ napi_value StreamUniforms(napi_env env, napi_callback_info info) {
 }
 
 napi_value SgdUpdate(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  if (!getArgs(env, info, 8, argv,
-               "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay)")) return nullptr;
+  napi_value argv[9];
+  if (!getArgs(env, info, 9, argv, "sgdUpdate(p, g, v, hasVelocity, lr, momentum, nesterov, weightDecay, out?)", 1))
+    return nullptr;
   F32 p, g, v;
   SgdConfig c{};
   if (!getF32(env, argv[0], "p", &p) || !getF32(env, argv[1], "g", &g) || !getF32(env, argv[2], "v", &v) ||
@@ -214,8 +214,8 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   float* next = nullptr;
-  napi_value result = newF32(env, p.length, &next);
-  if (!result) return nullptr;
+  napi_value result;
+  if (!outputF32(env, argv[8], p.length, "out", &result, &next)) return nullptr;
   sgdUpdate(c, p.data, g.data, v.data, next, p.length);
   return result;
 }
@@ -237,10 +237,11 @@ napi_value ClipFinite(napi_env env, napi_callback_info info) {
 }
 
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
-  napi_value argv[13];
-  if (!getArgs(env, info, 13, argv,
+  napi_value argv[14];
+  if (!getArgs(env, info, 14, argv,
                "adamUpdate(p, g, m, v, lr, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon, weightDecay, c1, "
-               "c2)"))
+               "c2, out?)",
+               1))
     return nullptr;
   F32 p, g, m, v;
   AdamConfig c{};
@@ -255,8 +256,8 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   float* next = nullptr;
-  napi_value result = newF32(env, p.length, &next);
-  if (!result) return nullptr;
+  napi_value result;
+  if (!outputF32(env, argv[13], p.length, "out", &result, &next)) return nullptr;
   adamUpdate(c, p.data, g.data, m.data, v.data, next, p.length);
   return result;
 }

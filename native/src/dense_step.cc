@@ -12,8 +12,9 @@
 // Built only when binding.gyp finds a CBLAS (SBN_HAVE_BLAS); the engine then chooses them
 // (src/engine/estimators/denseStep.ts) and keeps the tfjs paths as the reference.
 //
-//   denseStep(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)
+//   denseStep(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss, out?)
 //     → { loss: Float32Array [groups], weights: Float32Array[] ([groups·out·in] each), biases: Float32Array[] }
+//     (new arrays, or `out`, an object of that shape, filled in)
 //   densePsaStep(the same arguments) → the same (PSA needs a hidden layer)
 //   x [B·sizes[0]] row-major; weights[k] [sizes[k+1]·sizes[k]] (the dense layer's [out, in]); biases[k] [sizes[k+1]];
 //   seeds[k] the counter stream of hidden layer k; rows are draw-major groups (row = g·N + n) as estimators' Batch.
@@ -477,31 +478,96 @@ bool readInput(napi_env env, const char* name, const napi_value* argv, size_t mi
   return true;
 }
 
-/** Reads the arguments, makes the output arrays, runs `step` and returns { loss, weights, biases }. */
+/** out's array `key` (one Float32Array, or element k of an array of them) of `length` values into *data. */
+bool outputArray(napi_env env, const char* name, napi_value out, const char* key, int64_t k, size_t length,
+                 float** data) {
+  napi_value v;
+  if (napi_get_named_property(env, out, key, &v) != napi_ok) return false;
+  const std::string label = std::string("out.") + key + (k >= 0 ? "[" + std::to_string(k) + "]" : "");
+  if (k >= 0 && napi_get_element(env, v, static_cast<uint32_t>(k), &v) != napi_ok)
+    return fail(env, name, label + " is missing");
+  F32 a;
+  if (!readF32(env, v, &a) || a.length != length)
+    return fail(env, name, label + " must be a Float32Array of " + std::to_string(length) + " values");
+  *data = a.data;
+  return true;
+}
+
+/**
+ * Whether an output range overlaps an input or another output: the inputs (the parameters above all) are read after
+ * gradients are written, so a shared array would corrupt the step.
+ */
+bool outputsOverlap(const DenseStepInput& in, const DenseStepOutput& out) {
+  struct Range {
+    const float *begin, *end;
+  };
+  const size_t layers = in.sizes.size() - 1;
+  std::vector<Range> inputs{{in.x, in.x + in.rows * in.sizes[0]}, {in.labels, in.labels + in.rows}};
+  std::vector<Range> outputs{{out.loss, out.loss + in.groups}};
+  for (size_t k = 0; k < layers; k++) {
+    const size_t w = in.layers[k].weightSize(), b = in.layers[k].outC;
+    inputs.push_back({in.weights[k], in.weights[k] + w});
+    inputs.push_back({in.biases[k], in.biases[k] + b});
+    outputs.push_back({out.weights[k], out.weights[k] + in.groups * w});
+    outputs.push_back({out.biases[k], out.biases[k] + in.groups * b});
+  }
+  const auto meet = [](const Range& a, const Range& b) { return a.begin < b.end && b.begin < a.end; };
+  for (size_t i = 0; i < outputs.size(); i++) {
+    for (const Range& r : inputs)
+      if (meet(outputs[i], r)) return true;
+    for (size_t j = i + 1; j < outputs.size(); j++)
+      if (meet(outputs[i], outputs[j])) return true;
+  }
+  return false;
+}
+
+/**
+ * Reads the arguments, runs `step` and returns { loss, weights, biases }: new arrays, or the caller's `out` (an
+ * object of that shape, argument 13, reused from step to step — no fresh pages per call) filled in.
+ */
 napi_value runStep(napi_env env, napi_callback_info info, const char* name, size_t minLayers, bool spatial,
                    void (*step)(const DenseStepInput&, const DenseStepOutput&)) {
-  napi_value argv[12];
+  napi_value argv[13];
   const std::string usage = std::string(name) + "(x, " + (spatial ? "layers" : "sizes") +
-                            ", groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss)";
-  if (!getArgs(env, info, 12, argv, usage.c_str())) return nullptr;
+                            ", groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss, out?)";
+  if (!getArgs(env, info, 13, argv, usage.c_str(), 1)) return nullptr;
   DenseStepInput in{};
   if (!readInput(env, name, argv, minLayers, spatial, &in)) return nullptr;
   const size_t layers = in.sizes.size() - 1;
   DenseStepOutput out{};
-  napi_value obj, lossArray, weights, biases;
+  out.weights.resize(layers);
+  out.biases.resize(layers);
+  napi_valuetype outType;
+  napi_typeof(env, argv[12], &outType);
+  napi_value obj = argv[12];
+  if (outType == napi_object) {
+    if (!outputArray(env, name, obj, "loss", -1, in.groups, &out.loss)) return nullptr;
+    for (uint32_t k = 0; k < layers; k++) {
+      if (!outputArray(env, name, obj, "weights", k, in.groups * in.layers[k].weightSize(), &out.weights[k]) ||
+          !outputArray(env, name, obj, "biases", k, in.groups * in.layers[k].outC, &out.biases[k]))
+        return nullptr;
+    }
+    if (outputsOverlap(in, out)) {
+      fail(env, name, "out must not share memory with the inputs or with itself");
+      return nullptr;
+    }
+    return guarded(env, name, obj, [&] { step(in, out); });
+  }
+  if (outType != napi_undefined) {
+    fail(env, name, "out must be { loss, weights, biases } or undefined");
+    return nullptr;
+  }
+  napi_value lossArray, weights, biases;
   napi_create_object(env, &obj);
   napi_create_array_with_length(env, layers, &weights);
   napi_create_array_with_length(env, layers, &biases);
   if (!(lossArray = newF32(env, in.groups, &out.loss))) return nullptr;
   for (uint32_t k = 0; k < layers; k++) {
-    float *w, *b;
-    napi_value vw = newF32(env, in.groups * in.layers[k].weightSize(), &w);
-    napi_value vb = newF32(env, in.groups * in.layers[k].outC, &b);
+    napi_value vw = newF32(env, in.groups * in.layers[k].weightSize(), &out.weights[k]);
+    napi_value vb = newF32(env, in.groups * in.layers[k].outC, &out.biases[k]);
     if (!vw || !vb) return nullptr;
     napi_set_element(env, weights, k, vw);
     napi_set_element(env, biases, k, vb);
-    out.weights.push_back(w);
-    out.biases.push_back(b);
   }
   if (!guarded(env, name, obj, [&] { step(in, out); })) return nullptr;
   napi_set_named_property(env, obj, "loss", lossArray);

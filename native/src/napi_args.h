@@ -154,4 +154,20 @@ inline napi_value newF32(napi_env env, size_t length, float** data) {
   return array;
 }
 
+/**
+ * An output of `length` values: `v` itself when it is a Float32Array of that length (the caller's array, reused from
+ * call to call: no fresh pages to fault in and zero), a new array when `v` is undefined; false with an error thrown
+ * otherwise.
+ */
+inline bool outputF32(napi_env env, napi_value v, size_t length, const char* name, napi_value* result, float** data) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_undefined) return (*result = newF32(env, length, data)) != nullptr;
+  F32 out;
+  if (!getF32(env, v, name, &out) || !checkLength(env, out, length, name)) return false;
+  *result = v;
+  *data = out.data;
+  return true;
+}
+
 }  // namespace sbn

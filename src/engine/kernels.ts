@@ -24,8 +24,12 @@ export type NativeStepFunction<Shape> = (
   noise: NoiseKind,
   labels: Float32Array,
   loss: OutputLoss,
-) => { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+  out?: DenseStepResult,
+) => DenseStepResult;
 type DenseStepFunction = NativeStepFunction<number[]>;
+
+/** A native step's result: the per-draw loss and every layer's weight and bias gradients (see denseStep). */
+export type DenseStepResult = { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
 
 export interface NativeKernelsInfo {
   /** The instruction set in use: 'avx512' | 'avx2' | 'scalar'. */
@@ -120,7 +124,8 @@ export interface NativeKernels {
   /**
    * SGD with momentum in one pass (src/engine/train/optimizer.ts): returns the next parameter p − lr·u with
    * g' = g + weightDecay·p, v ← momentum·v + g' (v ← g' when !hasVelocity; v in place), u = g' + momentum·v
-   * (nesterov) or v; momentum 0: u = g'. Bit for bit the float32 ops of the tfjs implementation.
+   * (nesterov) or v; momentum 0: u = g'. Bit for bit the float32 ops of the tfjs implementation. The result goes
+   * into `out` when given (p's length, not p, g or v), else into a new array.
    */
   sgdUpdate?(
     p: Float32Array,
@@ -131,10 +136,12 @@ export interface NativeKernels {
     momentum: number,
     nesterov: boolean,
     weightDecay: number,
+    out?: Float32Array,
   ): Float32Array;
   /**
    * Adam in one pass: m ← β1·m + (1 − β1)·g', v ← β2·v + (1 − β2)·g'² (in place), returns
-   * p − lr·(m/c1)/(√(v/c2) + ε) with c1 = 1 − β1^t, c2 = 1 − β2^t. Bit for bit the tfjs implementation.
+   * p − lr·(m/c1)/(√(v/c2) + ε) with c1 = 1 − β1^t, c2 = 1 − β2^t (into `out` when given, as sgdUpdate). Bit for
+   * bit the tfjs implementation.
    */
   adamUpdate?(
     p: Float32Array,
@@ -150,6 +157,7 @@ export interface NativeKernels {
     weightDecay: number,
     c1: number,
     c2: number,
+    out?: Float32Array,
   ): Float32Array;
   /**
    * The training step's gradient check on a host array (src/engine/train/trainer.ts): g clamped to [−clip, clip] in
@@ -162,7 +170,8 @@ export interface NativeKernels {
    * addon was built with OpenBLAS): x [rows·sizes[0]], sizes [n0, n1, …, nL, K], weights[k] [sizes[k+1]·sizes[k]]
    * (a dense layer's [out, in]), biases[k] [sizes[k+1]], seeds[k] hidden layer k's counter stream (sampleStates' states
    * for that seed), labels [rows] (class indices for 'nll', ±1 for 'logistic'), rows draw-major in `groups` draws.
-   * Returns the per-draw mean loss [groups] and every layer's per-draw weight [groups·out·in] and bias gradients.
+   * Returns the per-draw mean loss [groups] and every layer's per-draw weight [groups·out·in] and bias gradients:
+   * new arrays, or `out`'s (the same shapes; not the weights' or biases' arrays) filled in.
    */
   denseStep?: DenseStepFunction;
   /**

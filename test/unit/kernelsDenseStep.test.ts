@@ -201,6 +201,63 @@ test('the native dense step says which argument is wrong', { skip }, () => {
   );
 });
 
+test('the native dense steps write into `out` when given: the same bits as new arrays', { skip }, () => {
+  const kernels = nativeKernels()!;
+  const data = new Rng(4);
+  const sizes = [30, 20, 12, 5];
+  const rows = 16;
+  const x = data.normals(rows * sizes[0]);
+  const weights = sizes.slice(1).map((out, k) => data.normals(out * sizes[k]).map((v) => v * 0.2));
+  const biases = sizes.slice(1).map((out) => data.normals(out));
+  const labels = Float32Array.from({ length: rows }, () => data.int(5));
+  const asBits = (r: { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] }) =>
+    [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)));
+  for (const entry of ['denseStep', 'densePsaStep'] as const) {
+    const run = (out?: { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] }) =>
+      kernels[entry]!(x, sizes, 2, weights, biases, [3, 4], 1, -1, 2, 'logistic', labels, 'nll', out);
+    const fresh = run();
+    // filled with NaN: every value must be written
+    const out = {
+      loss: new Float32Array(2).fill(NaN),
+      weights: fresh.weights.map((w) => new Float32Array(w.length).fill(NaN)),
+      biases: fresh.biases.map((b) => new Float32Array(b.length).fill(NaN)),
+    };
+    assert.equal(run(out), out, entry);
+    assert.deepEqual(asBits(out), asBits(fresh), entry);
+    assert.throws(
+      () => run({ ...out, weights: [out.weights[0], new Float32Array(3), out.weights[2]] }),
+      new RegExp(`${entry}: out.weights\\[1\\] must be a Float32Array of 480 values`),
+    );
+    assert.throws(
+      () => run({ ...out, biases: [out.biases[0], biases[1], out.biases[2]] }),
+      new RegExp(`${entry}: out.biases\\[1\\] must be a Float32Array of 24 values`),
+    );
+    // the parameters are read after their gradients are written: an output sharing memory with an input (a
+    // parameter's array, a view into the batch) or with another output is refused
+    type Out = { loss: Float32Array; weights: Float32Array[]; biases: Float32Array[] };
+    const separate = (): Out => ({
+      loss: new Float32Array(1),
+      weights: weights.map((w) => new Float32Array(w.length)),
+      biases: biases.map((b) => new Float32Array(b.length)),
+    });
+    const shared = new RegExp(`${entry}: out must not share memory with the inputs or with itself`);
+    const one = (into: Out) =>
+      kernels[entry]!(x, sizes, 1, weights, biases, [3, 4], 1, -1, 2, 'logistic', labels, 'nll', into);
+    const intoWeight = separate();
+    intoWeight.weights[2] = weights[2];
+    assert.throws(() => one(intoWeight), shared);
+    const intoX = separate();
+    intoX.biases[0] = x.subarray(5, 5 + biases[0].length);
+    assert.throws(() => one(intoX), shared);
+    const buffer = new Float32Array(weights[1].length + 4);
+    const twoInOne = separate();
+    twoInOne.weights[1] = buffer.subarray(0, weights[1].length);
+    twoInOne.biases[2] = buffer.subarray(buffer.length - biases[2].length);
+    assert.throws(() => one(twoInOne), shared);
+    assert.doesNotThrow(() => one(separate()));
+  }
+});
+
 test('the native dense steps give the same bits with 1, 2 and 3 threads', { skip }, () => {
   const kernels = nativeKernels()!;
   const data = new Rng(3);

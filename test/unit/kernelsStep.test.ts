@@ -148,3 +148,75 @@ test('sampleStates: native = JavaScript twin = Bernoulli on the channel-major tr
     }
   }
 });
+
+test(
+  'a fused update reuses the array of the tensor before the parameter, never a live or foreign one',
+  { skip },
+  (t) => {
+    // only tfjs-node's tensors wrap the update's arrays (dataSync returns them); wasm copies them into its memory
+    if (tf.getBackend() !== 'tensorflow') return t.skip('the tensors copy their values on this backend');
+    const net = initNetwork(SPEC, new Rng(3));
+    const opt = createOptimizer({ type: 'sgd', momentum: 0.9 });
+    const rng = new Rng(5);
+    const arrays = () => net.layers.map((l) => l.weight.dataSync() as Float32Array);
+    const initial = arrays();
+    const initialBits = initial.map(bits);
+    const step = () => {
+      const g = gradients(net, rng);
+      opt.step(net, g, 0.1);
+      tf.dispose(g);
+    };
+    const seen: Float32Array[][] = [];
+    for (let s = 0; s < 4; s++) {
+      step();
+      const now = arrays();
+      seen.push(now);
+      // the values of the update before stay untouched by this one (valid until the second update after)
+      if (s > 0) now.forEach((a, k) => assert.notEqual(a, seen[s - 1][k], `step ${s + 1}: layer ${k} in place`));
+    }
+    // the network's own initial arrays (not the optimiser's) are never written
+    initial.forEach((a, k) => {
+      assert.deepEqual(bits(a), initialBits[k], `initial layer ${k} written`);
+      assert.ok(!seen.some((arrs) => arrs[k] === a), `initial layer ${k} reused`);
+    });
+    // two arrays per parameter from the first update on, in turn
+    seen[2].forEach((a, k) => assert.equal(a, seen[0][k], `layer ${k}: step 3 writes step 1's array`));
+    seen[3].forEach((a, k) => assert.equal(a, seen[1][k], `layer ${k}: step 4 writes step 2's array`));
+    opt.dispose();
+    disposeNetwork(net);
+  },
+);
+
+test('sgdUpdate and adamUpdate write into `out` when given, and check its length', { skip }, () => {
+  const data = new Rng(11);
+  const p = data.normals(37);
+  const g = data.normals(37);
+  const fresh = kernels!.sgdUpdate!(p, g, Float32Array.from(p), true, 0.1, 0.9, true, 1e-3);
+  const out = new Float32Array(37).fill(NaN);
+  assert.equal(kernels!.sgdUpdate!(p, g, Float32Array.from(p), true, 0.1, 0.9, true, 1e-3, out), out);
+  assert.deepEqual(bits(out), bits(fresh));
+  const adam = (o?: Float32Array) =>
+    kernels!.adamUpdate!(
+      p,
+      g,
+      new Float32Array(37),
+      new Float32Array(37),
+      0.1,
+      0.9,
+      0.999,
+      0.1,
+      0.001,
+      1e-8,
+      0,
+      0.1,
+      1e-3,
+      o,
+    );
+  const adamOut = new Float32Array(37).fill(NaN);
+  assert.equal(adam(adamOut), adamOut);
+  assert.deepEqual(bits(adamOut), bits(adam()));
+  assert.throws(
+    () => kernels!.sgdUpdate!(p, g, p, true, 0.1, 0.9, true, 0, new Float32Array(36)),
+    /out: length 36, expected 37/,
+  );
+});

@@ -104,6 +104,11 @@ function nativeEstimate<Shape>(
     net.noise.kind,
     batch.y.dataSync() as Float32Array,
     net.spec.output.loss,
+    batch.into && {
+      loss: batch.into.loss,
+      weights: batch.into.layers.map((l) => l.weight),
+      biases: batch.into.layers.map((l) => l.bias),
+    },
   );
   const G = batch.groups;
   // the tensors wrap the addon's arrays without a copy (tfjs-node copies them into TensorFlow only when an op reads

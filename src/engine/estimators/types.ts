@@ -47,6 +47,12 @@ export interface Batch {
   /** ±1 labels (logistic loss) or class indices (nll), float32. */
   y: tf.Tensor1D;
   groups: number;
+  /**
+   * Arrays a native step may write the estimate into instead of new ones (train/trainer.ts: its own, reused from
+   * step to step, so no fresh pages per step). The estimate's host arrays and tensors are then these arrays: they
+   * hold its values only until the caller reuses them.
+   */
+  into?: HostGradients;
 }
 
 // Type aliases rather than interfaces: tf.tidy only returns containers with an implicit index signature.

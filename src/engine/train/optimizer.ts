@@ -102,6 +102,29 @@ function gradTensor(g: ParamGradient, p: tf.Tensor): tf.Tensor {
   return g instanceof Float32Array ? tf.tensor(g, p.shape, 'float32') : g;
 }
 
+/**
+ * For each parameter tensor a fused update made: the array it wraps and the one its predecessor wrapped. The next
+ * update of that parameter writes into the predecessor's array (its tensor was disposed by the update that made this
+ * one) instead of a new one: no fresh pages to fault in and zero per update. So a parameter's values (dataSync) are
+ * its until its second update after; code that keeps them longer copies them, as checkpoints do
+ * (model/network.ts networkTensorMap). A tensor the optimiser did not make (a new network, restored parameters)
+ * starts a new pair, and its own array is never written.
+ */
+const madeByUpdate = new WeakMap<tf.Tensor, { wraps: Float32Array; spare?: Float32Array }>();
+
+/** The array for the value that follows parameter tensor `p`. */
+function nextArray(p: tf.Tensor): Float32Array {
+  const spare = madeByUpdate.get(p)?.spare;
+  return spare?.length === p.size ? spare : new Float32Array(p.size);
+}
+
+/** The tensor of `values` (from nextArray(p)): p's successor. */
+function successor(p: tf.Tensor, values: Float32Array): tf.Tensor {
+  const t = tf.tensor(values, p.shape, 'float32');
+  madeByUpdate.set(t, { wraps: values, spare: madeByUpdate.get(p)?.wraps });
+  return t;
+}
+
 /** Every parameter of `net` replaced by `rule`'s result (the old tensor disposed). */
 function updateEach(net: Network, rule: (k: number, param: Param, p: tf.Tensor) => tf.Tensor): void {
   net.layers.forEach((layer, k) => {
@@ -145,17 +168,22 @@ export function createOptimizer(
     );
   }
 
-  /** The fused update: `rule` on typed arrays, its result the new parameter. */
+  /** The fused update: `rule` on typed arrays writes the new parameter into `out` (nextArray), its successor. */
   function updateFused(
     net: Network,
     grads: LayerGradients,
-    rule: (key: (slot: string) => string, p: tf.Tensor, pData: Float32Array, g: Float32Array) => Float32Array,
+    rule: (
+      key: (slot: string) => string,
+      p: tf.Tensor,
+      pData: Float32Array,
+      g: Float32Array,
+      out: Float32Array,
+    ) => Float32Array,
   ): void {
     updateEach(net, (k, param, p) =>
-      tf.tensor(
-        rule((slot) => slotKey(k, param, slot), p, f32(p), f32(grads[k][param])),
-        p.shape,
-        'float32',
+      successor(
+        p,
+        rule((slot) => slotKey(k, param, slot), p, f32(p), f32(grads[k][param]), nextArray(p)),
       ),
     );
   }
@@ -183,10 +211,10 @@ export function createOptimizer(
         const c1 = 1 - b1 ** t;
         const c2 = 1 - b2 ** t;
         if (fused) {
-          updateFused(net, grads, (key, p, pData, g) => {
+          updateFused(net, grads, (key, p, pData, g, out) => {
             const m = host.get(key('m'), p.shape).data;
             const v = host.get(key('v'), p.shape).data;
-            return fused.adamUpdate!(pData, g, m, v, lr, b1, b2, 1 - b1, 1 - b2, eps, weightDecay, c1, c2);
+            return fused.adamUpdate!(pData, g, m, v, lr, b1, b2, 1 - b1, 1 - b2, eps, weightDecay, c1, c2, out);
           });
           return;
         }
@@ -208,9 +236,9 @@ export function createOptimizer(
     ...common,
     step(net, grads, lr) {
       if (fused) {
-        updateFused(net, grads, (key, p, pData, g) => {
+        updateFused(net, grads, (key, p, pData, g, out) => {
           const v = momentum === 0 ? { data: noVelocity, created: true } : host.get(key('v'), p.shape);
-          return fused.sgdUpdate!(pData, g, v.data, !v.created, lr, momentum, nesterov, weightDecay);
+          return fused.sgdUpdate!(pData, g, v.data, !v.created, lr, momentum, nesterov, weightDecay, out);
         });
         return;
       }
