@@ -18,6 +18,8 @@ import { psa } from '../../src/engine/estimators/psa';
 import { denseStepKernel, type DenseStepEstimator } from '../../src/engine/estimators/denseStep';
 import { disposeEstimate, type Estimator, type GradientEstimate } from '../../src/engine/estimators/types';
 import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
+import { gradientDrawsPass, type Dataset } from '../../src/engine/gradients/draws';
+import { runToEnd } from '../../src/engine/passes';
 
 const skip = nativeKernels()?.denseStep
   ? false
@@ -282,3 +284,31 @@ test('the native dense steps give the same bits with 1, 2 and 3 threads', { skip
     kernels.setThreads(0);
   }
 });
+
+test(
+  'gradient draws of a native step (sbn grad, diagnostics, bias) keep the host arrays out of their tidy',
+  { skip },
+  () => {
+    // 48 draws of a 784-512-512-10 net in one batch: the first layer's gradients alone are 19 M distinct host values.
+    // tf.tidy walks its result value by value into a Set, so an estimate returned with its `host` arrays took minutes
+    // and then threw "Set maximum size exceeded" (2²⁴ values; the hidden layers' ±1 inputs repeat values).
+    const net = initNetwork(spec('pm1', 'logistic', 'nll', [784, 512, 512, 10]), new Rng(5));
+    try {
+      const rng = new Rng(6);
+      const data: Dataset = {
+        X: Array.from({ length: 4 }, () => Array.from({ length: 784 }, () => rng.uniform())),
+        Y: [0, 1, 2, 3],
+      };
+      const before = tf.memory().numTensors;
+      const summary = runToEnd(gradientDrawsPass(net, data, 'dste', { draws: 48, seed: 7, maxRows: 48 * 4 }));
+      assert.equal(summary.layers.length, 3);
+      assert.ok(
+        summary.layers.every((l) => l.mean.every(Number.isFinite)),
+        'finite mean gradients',
+      );
+      assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+    } finally {
+      disposeNetwork(net);
+    }
+  },
+);

@@ -141,8 +141,8 @@ export function* gradientDrawsPass(
     const batches = estimator.deterministic ? [1] : drawBatches(options.draws, perBatch);
     let draw = 0;
     for (const G of batches) {
-      const est = tf.tidy(() =>
-        estimator.estimate(
+      const est = tf.tidy(() => {
+        const e = estimator.estimate(
           net,
           {
             x: G === 1 ? x : tf.tile(x, [G, ...x.shape.slice(1).map(() => 1)]),
@@ -150,8 +150,11 @@ export function* gradientDrawsPass(
             groups: G,
           },
           rng,
-        ),
-      );
+        );
+        // the tensors only: a native step's host arrays (`host`) would be walked value by value by the tidy —
+        // minutes for G draws of a large net, and a RangeError past 2²⁴ distinct values
+        return { loss: e.loss, layers: e.layers };
+      });
       const losses = est.loss.dataSync();
       // (typed arrays must not be returned from tf.tidy: it would walk every element looking for tensors)
       const perLayer = est.layers.map((l, k) => {
