@@ -17,11 +17,11 @@ import { disposeNetwork, initNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { dste } from '../../src/engine/estimators/straightThrough';
 import { convStepKernel, denseStepKernel } from '../../src/engine/estimators/denseStep';
-import { disposeEstimate, type GradientEstimate } from '../../src/engine/estimators/types';
 import { inputTensor } from '../../src/engine/gradients/draws';
 import { loadModelFile } from '../../src/engine/spec/parse';
 import type { LayerSpec, ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 import { repoRoot } from './helpers/fixtures';
+import { assertNativeMatchesTfjs } from './helpers/nativeStep';
 
 const skip = nativeKernels()?.convStep
   ? false
@@ -33,20 +33,6 @@ before(async () => {
   await initBackend();
 });
 after(() => setNativeKernelsEnabled(true));
-
-function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
-  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  const a = actual.dataSync();
-  const e = expected.dataSync();
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < e.length; i++) {
-    scale = Math.max(scale, Math.abs(e[i]));
-    worst = Math.max(worst, Math.abs(a[i] - e[i]));
-  }
-  assert.ok(scale > 0, `${what}: the reference is all zeros (the case tests nothing)`);
-  assert.ok(worst <= 1e-5 * scale, `${what}: max |native − tfjs| = ${worst} > 1e-5 × ${scale}`);
-}
 
 interface Case {
   name: string;
@@ -149,28 +135,15 @@ for (const c of CASES)
     const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
     assert.ok(convStepKernel(net), 'the native conv step is chosen for a network with conv layers');
     assert.equal(denseStepKernel(net), undefined, 'not the dense step');
-    const rngNative = new Rng(5);
-    const rngTfjs = new Rng(5);
-    let native: GradientEstimate | undefined;
-    let reference: GradientEstimate | undefined;
     try {
-      native = dste.estimate(net, batch, rngNative);
-      assert.ok(native.host, 'the native step hands host arrays to the trainer');
-      setNativeKernelsEnabled(false);
-      assert.equal(convStepKernel(net), undefined, 'switched off with the native kernels');
-      reference = dste.estimate(net, batch, rngTfjs);
-      setNativeKernelsEnabled(true);
-      assert.equal(rngNative.seed53(), rngTfjs.seed53(), 'both paths draw the same seeds from the stream');
-      assertClose(native.loss, reference.loss, 'loss');
-      assert.equal(native.layers.length, reference.layers.length);
-      native.layers.forEach((l, k) => {
-        assertClose(l.weight, reference!.layers[k].weight, `layer ${k} weight`);
-        assertClose(l.bias, reference!.layers[k].bias, `layer ${k} bias`);
-      });
+      assertNativeMatchesTfjs(
+        dste,
+        net,
+        batch,
+        () => assert.equal(convStepKernel(net), undefined, 'switched off with the native kernels'),
+        (native) => assert.ok(native.host, 'the native step hands host arrays to the trainer'),
+      );
     } finally {
-      setNativeKernelsEnabled(true);
-      if (native) disposeEstimate(native);
-      if (reference) disposeEstimate(reference);
       tf.dispose([x, batch.y]);
       disposeNetwork(net);
     }

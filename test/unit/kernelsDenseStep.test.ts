@@ -16,7 +16,8 @@ import { Rng } from '../../src/engine/rng';
 import { dste } from '../../src/engine/estimators/straightThrough';
 import { psa } from '../../src/engine/estimators/psa';
 import { denseStepKernel, type DenseStepEstimator } from '../../src/engine/estimators/denseStep';
-import { disposeEstimate, type Estimator, type GradientEstimate } from '../../src/engine/estimators/types';
+import type { Estimator } from '../../src/engine/estimators/types';
+import { assertNativeMatchesTfjs } from './helpers/nativeStep';
 import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 import { gradientDrawsPass, type Dataset } from '../../src/engine/gradients/draws';
 import { runToEnd } from '../../src/engine/passes';
@@ -41,20 +42,6 @@ function spec(states: StateCoding, noise: NoiseKind, loss: OutputLoss, sizes: nu
     layers: sizes.slice(1, -1).map((units) => ({ type: 'dense' as const, units })),
     output: { units: sizes[sizes.length - 1], loss },
   };
-}
-
-function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
-  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  const a = actual.dataSync();
-  const e = expected.dataSync();
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < e.length; i++) {
-    scale = Math.max(scale, Math.abs(e[i]));
-    worst = Math.max(worst, Math.abs(a[i] - e[i]));
-  }
-  assert.ok(scale > 0, `${what}: the reference is all zeros (the case tests nothing)`);
-  assert.ok(worst <= 1e-5 * scale, `${what}: max |native − tfjs| = ${worst} > 1e-5 × ${scale}`);
 }
 
 const CASES: {
@@ -91,27 +78,11 @@ for (const [which, estimator] of ESTIMATORS)
       );
       const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
       assert.ok(denseStepKernel(net, which), 'the native step is chosen for an all-dense network');
-      const rngNative = new Rng(5);
-      const rngTfjs = new Rng(5);
-      let native: GradientEstimate | undefined;
-      let reference: GradientEstimate | undefined;
       try {
-        native = estimator.estimate(net, batch, rngNative);
-        setNativeKernelsEnabled(false);
-        assert.equal(denseStepKernel(net, which), undefined, 'switched off with the native kernels');
-        reference = estimator.estimate(net, batch, rngTfjs);
-        setNativeKernelsEnabled(true);
-        assert.equal(rngNative.seed53(), rngTfjs.seed53(), 'both paths draw the same seeds from the stream');
-        assertClose(native.loss, reference.loss, 'loss');
-        assert.equal(native.layers.length, reference.layers.length);
-        native.layers.forEach((l, k) => {
-          assertClose(l.weight, reference!.layers[k].weight, `layer ${k} weight`);
-          assertClose(l.bias, reference!.layers[k].bias, `layer ${k} bias`);
-        });
+        assertNativeMatchesTfjs(estimator, net, batch, () =>
+          assert.equal(denseStepKernel(net, which), undefined, 'switched off with the native kernels'),
+        );
       } finally {
-        setNativeKernelsEnabled(true);
-        if (native) disposeEstimate(native);
-        if (reference) disposeEstimate(reference);
         tf.dispose([x, batch.y]);
         disposeNetwork(net);
       }

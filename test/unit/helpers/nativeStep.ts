@@ -1,0 +1,65 @@
+// The comparison the native steps' tests share (kernelsDenseStep, kernelsConvStep): an estimate by a native step
+// against the same estimator's tfjs path (every native kernel off), both from the same seed stream.
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { setNativeKernelsEnabled } from '../../../src/engine/kernels';
+import type { Network } from '../../../src/engine/model/network';
+import { Rng } from '../../../src/engine/rng';
+import {
+  disposeEstimate,
+  type Batch,
+  type Estimator,
+  type GradientEstimate,
+} from '../../../src/engine/estimators/types';
+
+/** |actual − expected| ≤ 1e-5 × the largest |expected|, and expected not all zeros (a case that tests nothing). */
+function assertClose(actual: tf.Tensor, expected: tf.Tensor, what: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < e.length; i++) {
+    scale = Math.max(scale, Math.abs(e[i]));
+    worst = Math.max(worst, Math.abs(a[i] - e[i]));
+  }
+  assert.ok(scale > 0, `${what}: the reference is all zeros (the case tests nothing)`);
+  assert.ok(worst <= 1e-5 * scale, `${what}: max |native − tfjs| = ${worst} > 1e-5 × ${scale}`);
+}
+
+/**
+ * `estimator` on `batch` with the native kernels, then with them off (`switchedOff` asserts the native step is no
+ * longer chosen): the same seeds drawn, the loss and every layer's gradients within assertClose. `onNative` checks
+ * the native estimate further. The kernels are on again afterwards; the caller disposes the network and the batch.
+ */
+export function assertNativeMatchesTfjs(
+  estimator: Estimator,
+  net: Network,
+  batch: Batch,
+  switchedOff: () => void,
+  onNative?: (native: GradientEstimate) => void,
+): void {
+  const rngNative = new Rng(5);
+  const rngTfjs = new Rng(5);
+  let native: GradientEstimate | undefined;
+  let reference: GradientEstimate | undefined;
+  try {
+    native = estimator.estimate(net, batch, rngNative);
+    onNative?.(native);
+    setNativeKernelsEnabled(false);
+    switchedOff();
+    reference = estimator.estimate(net, batch, rngTfjs);
+    setNativeKernelsEnabled(true);
+    assert.equal(rngNative.seed53(), rngTfjs.seed53(), 'both paths draw the same seeds from the stream');
+    assertClose(native.loss, reference.loss, 'loss');
+    assert.equal(native.layers.length, reference.layers.length);
+    native.layers.forEach((l, k) => {
+      assertClose(l.weight, reference!.layers[k].weight, `layer ${k} weight`);
+      assertClose(l.bias, reference!.layers[k].bias, `layer ${k} bias`);
+    });
+  } finally {
+    setNativeKernelsEnabled(true);
+    if (native) disposeEstimate(native);
+    if (reference) disposeEstimate(reference);
+  }
+}
