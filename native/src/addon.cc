@@ -33,6 +33,7 @@
 //   denseStep(…) → a whole DSTE estimate of an all-dense network with cblas_sgemm (dense_step.cc; only when
 //       binding.gyp found OpenBLAS); densePsaStep(…), the same arguments → a whole PSA estimate of such a network
 //   convStep(…) → a whole DSTE estimate of a network of conv layers, then dense ones (dense_step.cc, conv_step.cc)
+//   convPsaStep(…), the same arguments → a whole PSA estimate of such a network
 //
 // noise: 'logistic' (vectorised, float32) or 'normal' (scalar float64 erfc path).
 // ISA: AVX-512F, else AVX2+FMA, else scalar, from the CPU at load time; SBN_KERNEL_ISA=scalar|avx2|avx512 or
@@ -375,6 +376,7 @@ napi_value Preload(napi_env env, napi_callback_info info);    // tf_devices.cc
 napi_value DenseStep(napi_env env, napi_callback_info info);     // dense_step.cc (only with a CBLAS)
 napi_value DensePsaStep(napi_env env, napi_callback_info info);  // dense_step.cc (only with a CBLAS)
 napi_value ConvStep(napi_env env, napi_callback_info info);      // dense_step.cc (only with a CBLAS)
+napi_value ConvPsaStep(napi_env env, napi_callback_info info);   // dense_step.cc (only with a CBLAS)
 #endif
 
 }  // namespace sbn
@@ -403,6 +405,7 @@ NAPI_MODULE_INIT() {
       {"denseStep", nullptr, sbn::DenseStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"densePsaStep", nullptr, sbn::DensePsaStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"convStep", nullptr, sbn::ConvStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"convPsaStep", nullptr, sbn::ConvPsaStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
 #endif
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

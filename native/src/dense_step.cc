@@ -68,7 +68,7 @@ struct StepWorkspace {
   std::vector<std::vector<float>> xs, as, deriv;  // per layer: states, pre-activations, F'(a)·scale
   std::vector<std::vector<float>> cols, flat;     // per layer: conv patches, a dense layer's channel-major input
   std::vector<float> p, logits, e, g, scratch, rowLoss;
-  std::vector<float> shift, rho, lambda, cSum, corrMean, wT;  // PSA's
+  std::vector<float> shift, rho, lambda, cSum, corrMean, wT, pFlat;  // PSA's
 };
 
 constexpr float kSqrt1_2 = 0.70710678118654752440f;
@@ -269,24 +269,31 @@ void transpose(const float* w, size_t nOut, size_t nIn, std::vector<float>& wT) 
 /**
  * PSA (src/engine/estimators/psa.ts, the reference, op for op): the last layer flip-averaged over every single flip
  * of the last hidden layer with ρ_i = (1 − π_i)/n (π the probability of the sampled state), then per hidden layer
- * e = λ·(−x̂)·F'(a) and λ ← Δ (−x̂ λ) with Δ_ij = F(a_j + W_ji δ_i) − F(a_j).
+ * e = λ·(−x̂)·F'(a) and λ ← Δ (−x̂ λ) with Δ_ij = F(a_j + W_ji δ_i) − F(a_j): the Δ-matrix product of a dense layer
+ * (denseProduct), the ratio convolution of a conv layer (ratioConvolution, the kernel the tfjs path calls). A dense
+ * layer after conv layers flips its input in the channel-major order it reads it in (its λ goes back to NHWC).
  */
 void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
   const size_t L = in.sizes.size() - 2;  // hidden layers, ≥ 1
   const size_t B = in.rows;
   thread_local StepWorkspace ws;
   forward(in, 1.0f, ws);
-  // the last layer (docs/math.md §2.3.2)
+  // the last layer (docs/math.md §2.3.2), on the states as the output layer reads them
+  const StepLayer& output = in.layers[L];
   const size_t n = in.sizes[L], K = in.sizes[L + 1];
-  const float* xL = ws.xs[L].data();
+  const float* xL = denseRows(in, ws, L);
+  const float* pL = ws.p.data();
+  if (output.flattens()) {
+    toChannelMajor(output, ws.p.data(), B, ws.pFlat);
+    pL = ws.pFlat.data();
+  }
   flipShift(in, xL, B * n, ws.shift);
   ws.rho.resize(B * n);
   // locals, not in's members: a store through float* could alias them and would stop the loops vectorising
   const float on = in.on, fn = static_cast<float>(n);
-  const float* p = ws.p.data();
   float* rho = ws.rho.data();
   for (size_t i = 0; i < B * n; i++) {
-    const float pi = xL[i] == on ? p[i] : 1.0f - p[i];
+    const float pi = xL[i] == on ? pL[i] : 1.0f - pL[i];
     rho[i] = (1.0f - pi) / fn;
   }
   ws.lambda.resize(B * n);
@@ -313,9 +320,14 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
   // output parameters: Σ over base and flipped states = (Σ_i c_i) xᵀ + the mean correction [c_i δ_i]
   paramGradient(in, ws.cSum.data(), xL, n, K, ws.scratch, out.weights[L], out.biases[L]);
   for (size_t i = 0; i < in.groups * K * n; i++) out.weights[L][i] += ws.corrMean[i];
-  // hidden layers (docs/math.md §2.3.3 steps 4–5)
+  if (output.flattens()) {
+    fromChannelMajor(output, ws.lambda.data(), B, ws.scratch);
+    ws.lambda.swap(ws.scratch);
+  }
+  // hidden layers (docs/math.md §2.3.3 steps 4–5); λ is in the NHWC layout of layer k's output
   for (size_t k = L; k-- > 0;) {
-    const size_t nIn = in.sizes[k], nOut = in.sizes[k + 1];
+    const StepLayer& l = in.layers[k];
+    const size_t nOut = l.nOut();
     const float* xOut = ws.xs[k + 1].data();
     ws.g.resize(B * nOut);
     ws.e.resize(B * nOut);
@@ -325,13 +337,29 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
       g[i] = xOut[i] == on ? -lambda[i] : lambda[i];  // −x̂ λ
       e[i] = g[i] * deriv[i];
     }
-    paramGradient(in, ws.e.data(), layerInput(in, ws, k), nIn, nOut, ws.scratch, out.weights[k], out.biases[k]);
+    if (l.conv())
+      convParamGradient(l, ws.e.data(), ws.cols[k].data(), B, in.groups, out.weights[k], out.biases[k]);
+    else
+      paramGradient(in, ws.e.data(), denseRows(in, ws, k), l.nIn(), l.outC, ws.scratch, out.weights[k],
+                    out.biases[k]);
     if (k == 0) break;  // the input is never flipped
-    flipShift(in, ws.xs[k].data(), B * nIn, ws.shift);
-    transpose(in.weights[k], nOut, nIn, ws.wT);
+    const size_t nIn = l.nIn();
     ws.lambda.resize(B * nIn);
+    if (l.conv()) {
+      flipShift(in, ws.xs[k].data(), B * nIn, ws.shift);
+      const ConvShape shape{B, l.H, l.W, l.C, l.outH, l.outW, l.outC, l.kernel, l.stride, l.padding};
+      ratioConvolution(currentIsa(), in.normalNoise, ws.as[k].data(), ws.shift.data(), ws.g.data(), in.weights[k],
+                       shape, ws.lambda.data());
+      continue;
+    }
+    flipShift(in, denseRows(in, ws, k), B * nIn, ws.shift);
+    transpose(in.weights[k], l.outC, nIn, ws.wT);
     denseProduct(currentIsa(), in.normalNoise, ws.as[k].data(), ws.wT.data(), ws.shift.data(), ws.g.data(),
-                 DenseShape{B, nIn, nOut}, ws.lambda.data());
+                 DenseShape{B, nIn, l.outC}, ws.lambda.data());
+    if (l.flattens()) {
+      fromChannelMajor(l, ws.lambda.data(), B, ws.scratch);
+      ws.lambda.swap(ws.scratch);
+    }
   }
 }
 
@@ -587,6 +615,10 @@ napi_value DensePsaStep(napi_env env, napi_callback_info info) {
 }
 
 napi_value ConvStep(napi_env env, napi_callback_info info) { return runStep(env, info, "convStep", 1, true, dsteStep); }
+
+napi_value ConvPsaStep(napi_env env, napi_callback_info info) {
+  return runStep(env, info, "convPsaStep", 2, true, psaStep);
+}
 
 }  // namespace sbn
 #endif  // SBN_HAVE_BLAS

@@ -188,6 +188,12 @@ export interface NativeKernels {
    * result as denseStep's (a conv layer's gradient [groups·K·K·C·out], its bias [groups·out]).
    */
   convStep?: NativeStepFunction<number[][]>;
+  /**
+   * A whole PSA estimate of conv layers followed by dense ones (dense_step.cc: convStep's forward and parameter
+   * gradients, densePsaStep's last layer, the ratio convolution of ratioConv for a conv layer's λ); the arguments and
+   * the result as convStep's (meanScale unused). Present with convStep.
+   */
+  convPsaStep?: NativeStepFunction<number[][]>;
   info(): NativeKernelsInfo;
   /** Worker threads per call (0: SBN_KERNEL_THREADS, else the hardware threads); returns the count now in use. */
   setThreads(n: number): number;

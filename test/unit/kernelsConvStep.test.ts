@@ -1,6 +1,7 @@
 // test-backends: one
-// The native conv DSTE step (native/src/conv_step.cc and dense_step.cc via src/engine/estimators/denseStep.ts)
-// against the tfjs path it replaces (straightThrough.ts, the reference, with every native kernel off): on random
+// The native conv DSTE and PSA steps (native/src/conv_step.cc and dense_step.cc via src/engine/estimators/denseStep.ts)
+// against the tfjs paths they replace (straightThrough.ts and psa.ts, the references, with every native kernel off —
+// PSA's ratio convolution then by its tfjs taps form): on random
 // networks of conv layers (stride 1 and 2, padding 0 and 1), a flatten, dense layers and the output, both codings,
 // logistic and normal noise, both output losses, one to three draws, and on the Fashion example's shapes, the loss
 // and every weight and bias gradient agree within float tolerance (1e-5 of the largest reference value per tensor)
@@ -16,6 +17,7 @@ import { kernelsInfo, nativeKernels, setNativeKernelsEnabled, type NativeKernels
 import { disposeNetwork, initNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { dste } from '../../src/engine/estimators/straightThrough';
+import { psa } from '../../src/engine/estimators/psa';
 import { convStepKernel, denseStepKernel } from '../../src/engine/estimators/denseStep';
 import { inputTensor } from '../../src/engine/gradients/draws';
 import { loadModelFile } from '../../src/engine/spec/parse';
@@ -122,39 +124,42 @@ const CASES: Case[] = [
   { name: 'the Fashion example, 2 draws', spec: fashionExample(), rows: 4, groups: 2 },
 ];
 
-for (const c of CASES)
-  test(`native conv DSTE step equals the tfjs path: ${c.name}, ${c.rows} rows`, { skip }, () => {
-    const net = initNetwork(c.spec, new Rng(11));
-    const data = new Rng(23);
-    const n = c.spec.input.shape.reduce((a, b) => a * b, 1);
-    const x = inputTensor(net, data.normals(c.rows * n), c.rows);
-    const K = c.spec.output.units;
-    const labels = Float32Array.from({ length: c.rows }, () =>
-      c.spec.output.loss === 'nll' ? data.int(K) : data.int(2) * 2 - 1,
-    );
-    const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
-    assert.ok(convStepKernel(net), 'the native conv step is chosen for a network with conv layers');
-    assert.equal(denseStepKernel(net), undefined, 'not the dense step');
-    try {
-      assertNativeMatchesTfjs(
-        dste,
-        net,
-        batch,
-        () => assert.equal(convStepKernel(net), undefined, 'switched off with the native kernels'),
-        (native) => assert.ok(native.host, 'the native step hands host arrays to the trainer'),
+for (const estimator of [dste, psa])
+  for (const c of CASES)
+    test(`native conv ${estimator.name} step equals the tfjs path: ${c.name}, ${c.rows} rows`, { skip }, () => {
+      const net = initNetwork(c.spec, new Rng(11));
+      const data = new Rng(23);
+      const n = c.spec.input.shape.reduce((a, b) => a * b, 1);
+      const x = inputTensor(net, data.normals(c.rows * n), c.rows);
+      const K = c.spec.output.units;
+      const labels = Float32Array.from({ length: c.rows }, () =>
+        c.spec.output.loss === 'nll' ? data.int(K) : data.int(2) * 2 - 1,
       );
-    } finally {
-      tf.dispose([x, batch.y]);
-      disposeNetwork(net);
-    }
-  });
+      const batch = { x, y: tf.tensor1d(labels), groups: c.groups };
+      const which = estimator.name === 'psa' ? 'psa' : 'dste';
+      assert.ok(convStepKernel(net, which), 'the native conv step is chosen for a network with conv layers');
+      assert.equal(denseStepKernel(net, which), undefined, 'not the dense step');
+      try {
+        assertNativeMatchesTfjs(
+          estimator,
+          net,
+          batch,
+          () => assert.equal(convStepKernel(net, which), undefined, 'switched off with the native kernels'),
+          (native) => assert.ok(native.host, 'the native step hands host arrays to the trainer'),
+        );
+      } finally {
+        tf.dispose([x, batch.y]);
+        disposeNetwork(net);
+      }
+    });
 
-test('SBN_DENSE_STEP=tfjs keeps conv DSTE on the tfjs path', { skip }, () => {
+test('SBN_DENSE_STEP=tfjs keeps conv DSTE and PSA on the tfjs path', { skip }, () => {
   const net = initNetwork(CASES[0].spec, new Rng(1));
   const saved = process.env.SBN_DENSE_STEP;
   try {
     process.env.SBN_DENSE_STEP = 'tfjs';
     assert.equal(convStepKernel(net), undefined);
+    assert.equal(convStepKernel(net, 'psa'), undefined);
   } finally {
     if (saved === undefined) delete process.env.SBN_DENSE_STEP;
     else process.env.SBN_DENSE_STEP = saved;
@@ -187,9 +192,14 @@ function convStepArgs(change: (a: ConvStepArgs) => void): ConvStepArgs {
   return args;
 }
 
-test('the native conv step says which argument is wrong', { skip }, () => {
+test('the native conv steps say which argument is wrong', { skip }, () => {
   const step = nativeKernels()!.convStep!;
   assert.doesNotThrow(() => step(...convStepArgs(() => undefined)));
+  assert.doesNotThrow(() => nativeKernels()!.convPsaStep!(...convStepArgs(() => undefined)));
+  assert.throws(
+    () => nativeKernels()!.convPsaStep!(...convStepArgs((a) => (a[0] = new Float32Array(49)))),
+    /convPsaStep: x's length is not a multiple of sizes\[0\]/,
+  );
   const cases: [(a: ConvStepArgs) => void, RegExp][] = [
     [(a) => (a[1][1] = [2, 3, 4, 3, 0, 0, 0]), /convStep: layers\[1\] must read layers\[0\]'s output/],
     [(a) => (a[1][0] = [1, 5, 5, 2, 7, 1, 0]), /convStep: layers\[0\]: the convolution has no output/],
@@ -202,7 +212,7 @@ test('the native conv step says which argument is wrong', { skip }, () => {
   for (const [change, message] of cases) assert.throws(() => step(...convStepArgs(change)), message);
 });
 
-test('the native conv step gives the same bits with 1, 2 and 3 threads', { skip }, () => {
+test('the native conv steps give the same bits with 1, 2 and 3 threads', { skip }, () => {
   const kernels = nativeKernels()!;
   const data = new Rng(3);
   const layers = [
@@ -218,8 +228,10 @@ test('the native conv step gives the same bits with 1, 2 and 3 threads', { skip 
   const labels = Float32Array.from({ length: rows }, () => data.int(10));
   const run = (threads: number) => {
     kernels.setThreads(threads);
-    const r = kernels.convStep!(x, layers, 2, weights, biases, [7, 9, 11], 1, -1, 2, 'logistic', labels, 'nll');
-    return [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer)));
+    return (['convStep', 'convPsaStep'] as const).flatMap((entry) => {
+      const r = kernels[entry]!(x, layers, 2, weights, biases, [7, 9, 11], 1, -1, 2, 'logistic', labels, 'nll');
+      return [r.loss, ...r.weights, ...r.biases].map((a) => Buffer.from(a.buffer).toString('base64'));
+    });
   };
   try {
     const one = run(1);

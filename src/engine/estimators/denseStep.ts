@@ -3,9 +3,10 @@
 // backward products (PSA: the Δ-matrix product) and the parameter gradients with OpenBLAS instead of 70–85
 // TensorFlow.js ops and their read-backs. The tfjs paths of straightThrough.ts and psa.ts stay the reference
 // (test/unit/kernelsDenseStep.test.ts, kernelsDensePsaStep.test.ts compare them); this one is chosen when the addon
-// was built with a BLAS, is switched on, and every affine layer is dense with a flat input. DSTE on a network with
-// conv layers takes the addon's convStep under the same conditions (native/src/conv_step.cc: im2col + sgemm;
-// test/unit/kernelsConvStep.test.ts compares it with the tfjs path).
+// was built with a BLAS, is switched on, and every affine layer is dense with a flat input. A network with conv
+// layers takes the addon's convStep (DSTE) or convPsaStep (PSA) under the same conditions (native/src/conv_step.cc:
+// im2col + sgemm; PSA's λ through a conv layer by the ratio convolution; test/unit/kernelsConvStep.test.ts compares
+// both with the tfjs paths).
 import * as tf from '@tensorflow/tfjs';
 import { nativeDenseStepAllowed, nativeKernels, type NativeKernels, type NativeStepFunction } from '../kernels';
 import type { Network } from '../model/network';
@@ -16,9 +17,11 @@ import type { Batch, GradientEstimate } from './types';
 /** The estimators with a native dense step, and the addon's entry point of each. */
 const ENTRY = { dste: 'denseStep', psa: 'densePsaStep' } as const;
 export type DenseStepEstimator = keyof typeof ENTRY;
+/** The same estimators' native steps for networks with conv layers. */
+const CONV_ENTRY = { dste: 'convStep', psa: 'convPsaStep' } as const satisfies Record<DenseStepEstimator, string>;
 
-/** The addon when it has the conv DSTE step. */
-export type ConvStepKernel = NativeKernels & Required<Pick<NativeKernels, 'convStep'>>;
+/** The addon when it has the conv steps. */
+export type ConvStepKernel = NativeKernels & Required<Pick<NativeKernels, 'convStep' | 'convPsaStep'>>;
 
 /** The addon when it has the dense steps. */
 export type DenseStepKernel = NativeKernels & Required<Pick<NativeKernels, 'denseStep' | 'densePsaStep'>>;
@@ -37,13 +40,14 @@ export function denseStepKernel(net: Network, estimator: DenseStepEstimator = 'd
 }
 
 /**
- * The native conv DSTE step when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it off, and the
- * network has a conv layer: the engine's networks put conv layers before dense ones), else undefined.
+ * The native conv step of `estimator` when it can run `net` (the addon has it, SBN_DENSE_STEP does not switch it
+ * off, and the network has a conv layer: the engine's networks put conv layers before dense ones, so a conv net
+ * always has a hidden layer), else undefined.
  */
-export function convStepKernel(net: Network): ConvStepKernel | undefined {
+export function convStepKernel(net: Network, estimator: DenseStepEstimator = 'dste'): ConvStepKernel | undefined {
   if (!nativeDenseStepAllowed()) return undefined;
   const kernels = nativeKernels();
-  if (!kernels?.convStep) return undefined;
+  if (!kernels?.[CONV_ENTRY[estimator]]) return undefined;
   return net.geometry.some((g) => g.kind === 'conv') ? (kernels as ConvStepKernel) : undefined;
 }
 
@@ -69,12 +73,18 @@ export function nativeDenseEstimate(
   return nativeEstimate(kernels[ENTRY[estimator]], sizes, shapes, net, batch, rng);
 }
 
-/** DSTE's estimate (straightThrough.ts `dste`) of a network with conv layers by the native conv step. */
-export function nativeConvEstimate(kernels: ConvStepKernel, net: Network, batch: Batch, rng: Rng): GradientEstimate {
+/** `estimator`'s estimate of a network with conv layers by the native conv step (as nativeDenseEstimate). */
+export function nativeConvEstimate(
+  estimator: DenseStepEstimator,
+  kernels: ConvStepKernel,
+  net: Network,
+  batch: Batch,
+  rng: Rng,
+): GradientEstimate {
   const shapes = net.geometry.map((g) =>
     g.kind === 'conv' ? [g.kernel, g.kernel, g.inShape[0], g.filters] : [g.units, shapeSize(g.inShape)],
   );
-  return nativeEstimate(kernels.convStep, net.geometry.map(convStepLayer), shapes, net, batch, rng);
+  return nativeEstimate(kernels[CONV_ENTRY[estimator]], net.geometry.map(convStepLayer), shapes, net, batch, rng);
 }
 
 /**

@@ -2,8 +2,8 @@
 // the activation derivative replaced by −x̂ F'(a) and the transposed weights replaced by the matrix of
 // flip-probability changes Δ_ij = −x̂_j [F(a_j + W_ji δ_i) − F(a_j)] (δ_i = how input i changes when it
 // flips; for conv layers the "ratio convolution"). The output layer is flip-averaged over all single flips
-// of the last hidden layer (docs/math.md §2.3.2). On all-dense networks `psa` runs as one native call when the addon
-// has it (denseStep.ts); psaEstimate, here, is the reference it is tested against and the path for every other net.
+// of the last hidden layer (docs/math.md §2.3.2). `psa` runs as one native call when the addon has it (denseStep.ts:
+// all-dense networks and networks with conv layers); psaEstimate, here, is the reference it is tested against.
 import * as tf from '@tensorflow/tfjs';
 import type { Network } from '../model/network';
 import type { Rng } from '../rng';
@@ -12,7 +12,7 @@ import { nativeKernels, type NativeKernels } from '../kernels';
 import type { OutputLoss } from '../spec/types';
 import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, samplePath } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
-import { denseStepKernel, nativeDenseEstimate } from './denseStep';
+import { convStepKernel, denseStepKernel, nativeConvEstimate, nativeDenseEstimate } from './denseStep';
 
 export interface PsaOptions {
   /**
@@ -176,8 +176,12 @@ export const psa: Estimator = {
   name: 'psa',
   deterministic: false,
   estimate: (net, batch, rng) => {
-    // all-dense networks take the native step when the addon has it (denseStep.ts); the tfjs path is the reference
-    const native = denseStepKernel(net, 'psa');
-    return native ? nativeDenseEstimate('psa', native, net, batch, rng) : psaEstimate(net, batch, rng);
+    // all-dense networks and networks with conv layers take a native step when the addon has it (denseStep.ts);
+    // the tfjs path is the reference
+    const dense = denseStepKernel(net, 'psa');
+    if (dense) return nativeDenseEstimate('psa', dense, net, batch, rng);
+    const conv = convStepKernel(net, 'psa');
+    if (conv) return nativeConvEstimate('psa', conv, net, batch, rng);
+    return psaEstimate(net, batch, rng);
   },
 };

@@ -57,7 +57,7 @@ export const dste: Estimator = {
     const dense = denseStepKernel(net);
     if (dense) return nativeDenseEstimate('dste', dense, net, batch, rng);
     const conv = convStepKernel(net);
-    if (conv) return nativeConvEstimate(conv, net, batch, rng);
+    if (conv) return nativeConvEstimate('dste', conv, net, batch, rng);
     return straightThroughEstimate(net, batch, rng, expectedStateDerivative);
   },
 };
