@@ -5,6 +5,7 @@
 import type { BarValue } from '../../src/gradientFigures';
 import { escapeHtml } from '../../src/html';
 import { el, fmt } from './format';
+import { logTick } from '../../src/logTick';
 import { withAlpha, type ColorName, type Theme } from './theme';
 
 export interface BarSeriesSpec {
@@ -164,7 +165,15 @@ export class BarChart {
     for (const tick of ticks) {
       const y = yOf(tick);
       shapes.push({ kind: 'line', x1: left, y1: y, x2: right, y2: y, stroke: t.grid, width: 1 });
-      shapes.push({ kind: 'text', x: left - 6, y: y + 4, text: fmt(tick, 3), fill: t.muted, size: 11, anchor: 'end' });
+      shapes.push({
+        kind: 'text',
+        x: left - 6,
+        y: y + 4,
+        text: log ? logTick(tick) : fmt(tick, 3),
+        fill: t.muted,
+        size: 11,
+        anchor: 'end',
+      });
     }
     const base = log ? lo : 0;
     const n = this.spec.categories.length;

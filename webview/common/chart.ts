@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { SeriesPayload } from '../../src/webviewProtocol';
 import { onThemeChange, readTheme, withAlpha, type ColorName, type Theme } from './theme';
 import { el, fmt, pct } from './format';
+import { logTick } from '../../src/logTick';
 import { escapeHtml } from '../../src/html';
 
 export interface ChartSeriesSpec {
@@ -305,7 +306,7 @@ export class Chart {
       const few = splits.filter(isPow10).length < 3;
       return splits.map((v) => (isPow10(v) || (few && (isPow10(v / 2) || isPow10(v / 5))) ? v : null));
     };
-    const decadeLabels = (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null ? '' : fmt(v, 3)));
+    const decadeLabels = (_u: uPlot, vals: (number | null)[]) => vals.map((v) => (v === null ? '' : logTick(v)));
     const categories = spec.xCategories;
     const logAxis: Partial<uPlot.Axis> = {
       values: decadeLabels,
