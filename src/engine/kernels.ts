@@ -8,8 +8,8 @@ import { locateNativeBackend } from './native/locate';
 import type { NoiseKind, OutputLoss } from './spec/types';
 
 /**
- * The signature the native steps share (NativeKernels.denseStep, densePsaStep: `Shape` the sizes; convStep: the
- * layers).
+ * The signature the native steps share (NativeKernels.denseStep, densePsaStep: `Shape` the sizes; convStep,
+ * convPsaStep: the layers).
  */
 export type NativeStepFunction<Shape> = (
   x: Float32Array,

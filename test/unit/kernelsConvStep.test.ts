@@ -23,7 +23,13 @@ import { inputTensor } from '../../src/engine/gradients/draws';
 import { loadModelFile } from '../../src/engine/spec/parse';
 import type { LayerSpec, ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 import { repoRoot } from './helpers/fixtures';
-import { assertNativeMatchesTfjs } from './helpers/nativeStep';
+import {
+  assertNativeMatchesTfjs,
+  assertSameBitsAtThreadCounts,
+  denseStepInputs,
+  denseStepsArrays,
+  stepArrays,
+} from './helpers/nativeStep';
 
 const skip = nativeKernels()?.convStep
   ? false
@@ -226,45 +232,18 @@ test('the native conv steps give the same bits with 1, 2 and 3 threads', { skip 
   const weights = [8 * 27, 12 * 72, 40 * 12 * 49, 10 * 40].map((n) => data.normals(n).map((v) => v * 0.2));
   const biases = [8, 12, 40, 10].map((n) => data.normals(n));
   const labels = Float32Array.from({ length: rows }, () => data.int(10));
-  const run = (threads: number) => {
-    kernels.setThreads(threads);
-    return (['convStep', 'convPsaStep'] as const).flatMap((entry) => {
-      const r = kernels[entry]!(x, layers, 2, weights, biases, [7, 9, 11], 1, -1, 2, 'logistic', labels, 'nll');
-      return [r.loss, ...r.weights, ...r.biases].map((a) => Buffer.from(a.buffer).toString('base64'));
-    });
-  };
-  try {
-    const one = run(1);
-    assert.deepEqual(run(2), one);
-    assert.deepEqual(run(3), one);
-  } finally {
-    kernels.setThreads(0);
-  }
+  assertSameBitsAtThreadCounts(kernels, () =>
+    (['convStep', 'convPsaStep'] as const).flatMap((entry) =>
+      stepArrays(kernels[entry]!(x, layers, 2, weights, biases, [7, 9, 11], 1, -1, 2, 'logistic', labels, 'nll')),
+    ),
+  );
 });
 
 // The steps' products run in blocks fixed by the shapes (conv_step.cc gemm): OpenBLAS's own threads gave a 784-input
 // dense layer's product other last bits at 2 threads than at 1, which the dense steps' own test (96 inputs) missed.
 test('the native dense steps give the same bits with 1, 2 and 3 threads at 784-512-512-10', { skip }, () => {
   const kernels = nativeKernels()!;
-  const data = new Rng(3);
   const sizes = [784, 512, 512, 10];
-  const rows = 64;
-  const x = data.normals(rows * sizes[0]);
-  const weights = sizes.slice(1).map((out, k) => data.normals(out * sizes[k]).map((v) => v * 0.05));
-  const biases = sizes.slice(1).map((out) => data.normals(out));
-  const labels = Float32Array.from({ length: rows }, () => data.int(10));
-  const run = (threads: number) => {
-    kernels.setThreads(threads);
-    return (['denseStep', 'densePsaStep'] as const).flatMap((entry) => {
-      const r = kernels[entry]!(x, sizes, 1, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll');
-      return [r.loss, ...r.weights, ...r.biases].map((a) => Buffer.from(a.buffer).toString('base64'));
-    });
-  };
-  try {
-    const one = run(1);
-    assert.deepEqual(run(2), one);
-    assert.deepEqual(run(3), one);
-  } finally {
-    kernels.setThreads(0);
-  }
+  const inputs = denseStepInputs(sizes, 64, 0.05);
+  assertSameBitsAtThreadCounts(kernels, () => denseStepsArrays(kernels, sizes, 1, inputs));
 });

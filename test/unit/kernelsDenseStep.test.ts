@@ -17,7 +17,12 @@ import { dste } from '../../src/engine/estimators/straightThrough';
 import { psa } from '../../src/engine/estimators/psa';
 import { denseStepKernel, type DenseStepEstimator } from '../../src/engine/estimators/denseStep';
 import type { Estimator } from '../../src/engine/estimators/types';
-import { assertNativeMatchesTfjs } from './helpers/nativeStep';
+import {
+  assertNativeMatchesTfjs,
+  assertSameBitsAtThreadCounts,
+  denseStepInputs,
+  denseStepsArrays,
+} from './helpers/nativeStep';
 import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 import { gradientDrawsPass, type Dataset } from '../../src/engine/gradients/draws';
 import { runToEnd } from '../../src/engine/passes';
@@ -233,27 +238,9 @@ test('the native dense steps write into `out` when given: the same bits as new a
 
 test('the native dense steps give the same bits with 1, 2 and 3 threads', { skip }, () => {
   const kernels = nativeKernels()!;
-  const data = new Rng(3);
   const sizes = [96, 200, 150, 10];
-  const rows = 64;
-  const x = data.normals(rows * sizes[0]);
-  const weights = sizes.slice(1).map((out, k) => data.normals(out * sizes[k]).map((v) => v * 0.1));
-  const biases = sizes.slice(1).map((out) => data.normals(out));
-  const labels = Float32Array.from({ length: rows }, () => data.int(10));
-  const run = (threads: number) => {
-    kernels.setThreads(threads);
-    return (['denseStep', 'densePsaStep'] as const).flatMap((entry) => {
-      const r = kernels[entry]!(x, sizes, 2, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll');
-      return [r.loss, ...r.weights, ...r.biases].map((a) => Array.from(new Uint32Array(a.buffer)));
-    });
-  };
-  try {
-    const one = run(1);
-    assert.deepEqual(run(2), one);
-    assert.deepEqual(run(3), one);
-  } finally {
-    kernels.setThreads(0);
-  }
+  const inputs = denseStepInputs(sizes, 64, 0.1);
+  assertSameBitsAtThreadCounts(kernels, () => denseStepsArrays(kernels, sizes, 2, inputs));
 });
 
 test(

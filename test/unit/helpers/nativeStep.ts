@@ -1,8 +1,9 @@
-// The comparison the native steps' tests share (kernelsDenseStep, kernelsConvStep): an estimate by a native step
-// against the same estimator's tfjs path (every native kernel off), both from the same seed stream.
+// What the native steps' tests share (kernelsDenseStep, kernelsConvStep): an estimate by a native step against the
+// same estimator's tfjs path (every native kernel off), both from the same seed stream; the same bits at any thread
+// count; random inputs for a dense step.
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { setNativeKernelsEnabled } from '../../../src/engine/kernels';
+import { setNativeKernelsEnabled, type DenseStepResult, type NativeKernels } from '../../../src/engine/kernels';
 import type { Network } from '../../../src/engine/model/network';
 import { Rng } from '../../../src/engine/rng';
 import {
@@ -62,4 +63,49 @@ export function assertNativeMatchesTfjs(
     if (native) disposeEstimate(native);
     if (reference) disposeEstimate(reference);
   }
+}
+
+/** A native step's arrays in one list: the loss, then every layer's weight and bias gradients. */
+export const stepArrays = (r: DenseStepResult): Float32Array[] => [r.loss, ...r.weights, ...r.biases];
+
+/**
+ * `results()` — the caller's calls of native steps — at 1, 2 and 3 threads of the kernels' pool give the same bits
+ * (the steps' products run in blocks fixed by the shapes: native/src/conv_step.cc gemm). Resets the thread count.
+ */
+export function assertSameBitsAtThreadCounts(kernels: NativeKernels, results: () => Float32Array[]): void {
+  const bits = (threads: number) => {
+    kernels.setThreads(threads);
+    return results().map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64'));
+  };
+  try {
+    const one = bits(1);
+    assert.deepEqual(bits(2), one, '2 threads');
+    assert.deepEqual(bits(3), one, '3 threads');
+  } finally {
+    kernels.setThreads(0);
+  }
+}
+
+/** Random inputs of a dense step of `sizes` (weights scaled by `scale`) on `rows` rows, from a fixed seed. */
+export function denseStepInputs(sizes: number[], rows: number, scale: number) {
+  const data = new Rng(3);
+  return {
+    x: data.normals(rows * sizes[0]),
+    weights: sizes.slice(1).map((out, k) => data.normals(out * sizes[k]).map((v) => v * scale)),
+    biases: sizes.slice(1).map((out) => data.normals(out)),
+    labels: Float32Array.from({ length: rows }, () => data.int(sizes[sizes.length - 1])),
+  };
+}
+
+/** denseStep and densePsaStep (two hidden layers: seeds 7 and 9) on denseStepInputs, their arrays in one list. */
+export function denseStepsArrays(
+  kernels: NativeKernels,
+  sizes: number[],
+  groups: number,
+  inputs: ReturnType<typeof denseStepInputs>,
+): Float32Array[] {
+  const { x, weights, biases, labels } = inputs;
+  return (['denseStep', 'densePsaStep'] as const).flatMap((entry) =>
+    stepArrays(kernels[entry]!(x, sizes, groups, weights, biases, [7, 9], 1, -1, 2, 'logistic', labels, 'nll')),
+  );
 }
