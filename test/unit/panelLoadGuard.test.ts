@@ -6,33 +6,15 @@
 // when chromium or playwright-core is missing.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/html';
 import { RETRY_QUERY, type LoadGuardOptions } from '../../src/panelLoadGuard';
 import type { WebviewToHost } from '../../src/webviewProtocol';
+import { browserSkip, chromiumPath, CHROMIUM_ARGS, playwright } from './helpers/browser';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'];
-
-function loadPlaywright(): typeof import('playwright-core') | string {
-  try {
-    // not bundled: playwright-core is loaded from node_modules at run time
-    return createRequire(__filename)('playwright-core') as typeof import('playwright-core');
-  } catch (e) {
-    return `playwright-core does not load (${(e as Error).message.split('\n')[0]}); run npm install`;
-  }
-}
-const playwright = loadPlaywright();
-const skip =
-  typeof playwright === 'string'
-    ? playwright
-    : !fs.existsSync(chromiumPath)
-      ? `no chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`
-      : false;
+const skip = browserSkip;
 
 // The page's "script": what every panel script does first (webview/common/vscodeApi.ts removes #loading).
 const SCRIPT = `document.getElementById('loading')?.remove();

@@ -12,7 +12,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { makeNonce, panelHtml } from '../../src/html';
@@ -29,38 +28,16 @@ import { comparisonView, evaluationView } from '../../src/extension/panels/resul
 import type { DiagnosticsResult } from '../../src/engine/gradients/diagnostics';
 import { CHART_PALETTES, type ThemeKind } from '../../src/chartPalette';
 import { ESTIMATORS } from '../../src/estimators';
+import { browserSkip, chromiumPath, CHROMIUM_ARGS, playwright } from './helpers/browser';
 
 const root = repoRoot();
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
 const shots = path.join(root, 'test-results');
 
-function loadPlaywright(): typeof import('playwright-core') | string {
-  try {
-    // not bundled: playwright-core is loaded from node_modules at run time
-    return createRequire(__filename)('playwright-core') as typeof import('playwright-core');
-  } catch (e) {
-    return `playwright-core does not load (${(e as Error).message.split('\n')[0]}); run npm install`;
-  }
-}
-
-const playwright = loadPlaywright();
 const skip =
-  typeof playwright === 'string'
-    ? playwright
-    : !fs.existsSync(chromiumPath)
-      ? `no chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`
-      : !fs.existsSync(path.join(root, 'dist', 'webview', 'dashboard.js'))
-        ? 'dist/webview/dashboard.js is missing: run npm run build'
-        : false;
+  browserSkip ||
+  (!fs.existsSync(path.join(root, 'dist', 'webview', 'dashboard.js'))
+    ? 'dist/webview/dashboard.js is missing: run npm run build'
+    : false);
 
 // ---------------------------------------------------------------------------------------------- the web server
 
