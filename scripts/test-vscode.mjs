@@ -26,8 +26,8 @@
 // "N passed, N failed".
 //
 // Tests reach the browser through a small HTTP endpoint whose URL is in SBN_VSCODE_HARNESS (see `ui` in
-// test/integration/index.ts): POST / with {op: 'screenshot'|'press'|'click'|'fill'|'type'|'waitFor'|'text'|'count'|
-// 'style'}.
+// test/integration/index.ts): POST / with {op: 'screenshot'|'press'|'click'|'fill'|'type'|'waitFor'|'scrollIntoView'|
+// 'text'|'count'|'style'}.
 // A test may reload the window (ops 'reloading' and 'continuation'): the suite's run ends with the old extension
 // host, and the reloaded window's run goes on with the tests not yet run (docs/testing.md, "Reloading the window").
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -159,6 +159,13 @@ function uiServer(getPage, shotsDir) {
         .locator(selector)
         .first()
         .waitFor({ state: state ?? 'visible', timeout: timeout ?? 15_000 });
+      return {};
+    },
+    async scrollIntoView(page, { selector, frames, timeout }) {
+      await target(page, frames)
+        .locator(selector)
+        .first()
+        .scrollIntoViewIfNeeded({ timeout: timeout ?? 15_000 });
       return {};
     },
     async text(page, { selector, frames }) {

@@ -210,6 +210,10 @@ export const ui = {
   waitFor: async (target: UiTarget & { state?: 'attached' | 'detached' | 'visible' | 'hidden' }): Promise<void> => {
     await uiCall('waitFor', { ...target });
   },
+  /** Scrolls the first match into view (within its frames), as a user would to see it. */
+  scrollIntoView: async (target: UiTarget): Promise<void> => {
+    await uiCall('scrollIntoView', { ...target });
+  },
   /** textContent of every match. */
   text: async (target: UiTarget): Promise<string[]> => (await uiCall<{ texts: string[] }>('text', { ...target })).texts,
   count: async (target: UiTarget): Promise<number> => (await uiCall<{ count: number }>('count', { ...target })).count,

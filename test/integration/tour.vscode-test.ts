@@ -49,6 +49,8 @@ interface Stop {
   element: string;
   /** Where the theme's colours are read (default: the element). */
   colours?: string;
+  /** Scrolled into view before each shot (an item below the page's first screen). */
+  scroll?: string;
   /** After the shots. */
   after?: () => Promise<void>;
 }
@@ -180,6 +182,8 @@ suite('Tour: issue 18 items in four themes', () => {
       show: async () => (await alone(), exec('sbn.openLayerStats', runDir)),
       element: '.colorbar-strip',
       colours: 'body',
+      // the heatmaps and their colour bars sit below the panel's first screen
+      scroll: '.colorbar-strip',
     },
     {
       // Compare Runs with its script moved away until after the last retry: the line that says so, Reload panel
@@ -250,6 +254,7 @@ suite('Tour: issue 18 items in four themes', () => {
         const style = await ui.style({ selector: stop.colours ?? stop.element, frames }, ['background-color', 'color']);
         colours.push(`${style['background-color']} / ${style.color}`);
         await exec('notifications.clearAll');
+        if (stop.scroll) await ui.scrollIntoView({ selector: stop.scroll, frames });
         await sleep(800); // the theme's transition and the last frame
         const file = await ui.screenshot(`item${stop.item}-${stop.what}-${theme.name}`);
         assert.ok(fs.statSync(file).size > 10_000, `${file} looks empty`);
