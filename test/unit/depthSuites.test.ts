@@ -53,6 +53,10 @@ for (const { name, depth, dataset } of DEPTH_SUITES) {
       // the classifier's fan-in is the same at every depth: 7×7 of the last binary conv layer
       assert.deepEqual(outShapeOf(geometry[depth - 1]), [DEPTH_CONV_FILTERS, 7, 7]);
     }
+    // at 8 layers the lr trials take the whole training subset: shorter ones chose blind (docs/results.md)
+    const { grid } = model.train!.lr as { grid: { trialExamples: number } };
+    if (depth >= 8) assert.equal(grid.trialExamples, model.data!.limit);
+    else assert.ok(grid.trialExamples < model.data!.limit!);
     if (!locateDataset(dataset)) {
       t.skip(`${dataset} is not on this machine (sbn data fetch ${dataset})`);
       return;
