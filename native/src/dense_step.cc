@@ -1,12 +1,13 @@
 // Whole training estimates in one call each (issue 16): DSTE of an all-dense network (denseStep) or of conv layers
-// followed by dense ones (convStep), and PSA of an all-dense network (densePsaStep). They run the same forward — the
+// followed by dense ones (convStep), and PSA of either (densePsaStep, convPsaStep). They run the same forward — the
 // products with OpenBLAS's sgemm in blocks on the kernels' pool (conv_step.cc gemm), the Bernoulli states from the
 // counter-based stream of sampling.cc (the states of the tfjs path's sampleStates for the same seeds) — and write the
 // weight and bias gradients per draw with BLAS; they differ in the output layer and the backward pass:
 //  - DSTE: the output loss and its gradient, backward products e W through F'(a)·meanScale (~70 TensorFlow.js ops
 //    and their read-backs before);
 //  - PSA (docs/math.md §2.3.3): the output layer's flip average by psaFlips' code (last_layer.cc singleFlips), the
-//    hidden layers' λ by the Δ-matrix product of drivers.cc (denseProduct), e = λ·(−x̂)·F'(a) (~85 ops before).
+//    hidden layers' λ by the Δ-matrix product of drivers.cc (denseProduct; a conv layer's by ratioConvolution),
+//    e = λ·(−x̂)·F'(a) (~85 ops before).
 // A conv layer runs as im2col + sgemm forward, sgemm + col2im backward and sgemm over the patches for its weight
 // gradient (conv_step.cc); the rest of the step is the same code for both kinds of layer.
 // Built only when binding.gyp finds a CBLAS (SBN_HAVE_BLAS); the engine then chooses them
@@ -15,7 +16,7 @@
 //   denseStep(x, sizes, groups, weights, biases, seeds, on, off, meanScale, noise, labels, loss, out?)
 //     → { loss: Float32Array [groups], weights: Float32Array[] ([groups·out·in] each), biases: Float32Array[] }
 //     (new arrays, or `out`, an object of that shape, filled in)
-//   densePsaStep(the same arguments) → the same (PSA needs a hidden layer)
+//   densePsaStep(the same arguments) → the same (PSA needs a hidden layer); convPsaStep(convStep's) likewise
 //   x [B·sizes[0]] row-major; weights[k] [sizes[k+1]·sizes[k]] (the dense layer's [out, in]); biases[k] [sizes[k+1]];
 //   seeds[k] the counter stream of hidden layer k; rows are draw-major groups (row = g·N + n) as estimators' Batch.
 //   convStep(x, layers, …the rest as denseStep) → the same: layers[k] = [C, H, W, out, kernel, stride, padding]
