@@ -297,8 +297,8 @@ export function setNativeKernelsEnabled(on: boolean): void {
 }
 
 /**
- * Whether DSTE and PSA may take the addon's native dense steps (estimators/denseStep.ts): SBN_DENSE_STEP=tfjs keeps
- * them on their tfjs paths with the other native kernels on (for comparisons and benchmarks).
+ * Whether DSTE and PSA may take the addon's native steps, dense and conv (estimators/denseStep.ts):
+ * SBN_DENSE_STEP=tfjs keeps them on their tfjs paths with the other native kernels on (for comparisons and benchmarks).
  */
 export function nativeDenseStepAllowed(): boolean {
   return (process.env.SBN_DENSE_STEP ?? '').toLowerCase() !== 'tfjs';
