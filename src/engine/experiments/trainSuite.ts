@@ -79,15 +79,14 @@ function section4Train(epochs: number, lr: LrSpec): TrainSpec {
 /**
  * The time of each depth suite with --jobs 2 --seeds 3 on this project's 2-core CPU (an Intel Xeon with AVX-512), as
  * measured on 2026-12-05 with the cores shared with other work (docs/results.md "Depth"; a quiet machine takes
- * less). fashion-conv-d8 is an estimate: it ran in 44 min with 16-step trials, and its trials on the whole subset
- * take 20 times the steps.
+ * less); fashion-conv-d8 with its whole-subset trials and the native conv PSA step.
  */
 const DEPTH_COST: Record<string, string> = {
   'mnist-mlp-d2': 'About 20 min with --jobs 2 --seeds 3 on 2 cores.',
   'mnist-mlp-d4': 'About 30 min with --jobs 2 --seeds 3 on 2 cores.',
   'mnist-mlp-d8': 'About 75 min with --jobs 2 --seeds 3 on 2 cores.',
   'fashion-conv-d4': 'About 45 min with --jobs 2 --seeds 3 on 2 cores.',
-  'fashion-conv-d8': 'Estimated 1.5 h with --jobs 2 --seeds 3 on 2 cores.',
+  'fashion-conv-d8': 'About 45 min with --jobs 2 --seeds 3 on 2 cores.',
 };
 
 /** 15000 → "15 000", as the descriptions write counts. */
