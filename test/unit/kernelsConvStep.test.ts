@@ -13,7 +13,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
-import { kernelsInfo, nativeKernels, setNativeKernelsEnabled, type NativeKernels } from '../../src/engine/kernels';
+import { nativeKernels, setNativeKernelsEnabled, type NativeKernels } from '../../src/engine/kernels';
 import { disposeNetwork, initNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { dste } from '../../src/engine/estimators/straightThrough';
@@ -28,14 +28,11 @@ import {
   assertSameBitsAtThreadCounts,
   denseStepInputs,
   denseStepsArrays,
+  nativeStepSkip,
   stepArrays,
 } from './helpers/nativeStep';
 
-const skip = nativeKernels()?.convStep
-  ? false
-  : nativeKernels()
-    ? 'the native kernels were built without OpenBLAS (libopenblas-dev; then node scripts/build-kernels.mjs --force)'
-    : `native kernels unavailable: ${kernelsInfo().detail}`;
+const skip = nativeStepSkip('convStep');
 
 before(async () => {
   await initBackend();

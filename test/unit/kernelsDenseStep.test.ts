@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend';
-import { kernelsInfo, nativeKernels, setNativeKernelsEnabled } from '../../src/engine/kernels';
+import { nativeKernels, setNativeKernelsEnabled } from '../../src/engine/kernels';
 import { disposeNetwork, initNetwork } from '../../src/engine/model/network';
 import { Rng } from '../../src/engine/rng';
 import { dste } from '../../src/engine/estimators/straightThrough';
@@ -22,16 +22,13 @@ import {
   assertSameBitsAtThreadCounts,
   denseStepInputs,
   denseStepsArrays,
+  nativeStepSkip,
 } from './helpers/nativeStep';
 import type { ModelSpec, NoiseKind, OutputLoss, StateCoding } from '../../src/engine/spec/types';
 import { gradientDrawsPass, type Dataset } from '../../src/engine/gradients/draws';
 import { runToEnd } from '../../src/engine/passes';
 
-const skip = nativeKernels()?.denseStep
-  ? false
-  : nativeKernels()
-    ? 'the native kernels were built without OpenBLAS (libopenblas-dev; then node scripts/build-kernels.mjs --force)'
-    : `native kernels unavailable: ${kernelsInfo().detail}`;
+const skip = nativeStepSkip('denseStep');
 
 before(async () => {
   await initBackend();

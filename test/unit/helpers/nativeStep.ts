@@ -3,7 +3,13 @@
 // count; random inputs for a dense step.
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { setNativeKernelsEnabled, type DenseStepResult, type NativeKernels } from '../../../src/engine/kernels';
+import {
+  kernelsInfo,
+  nativeKernels,
+  setNativeKernelsEnabled,
+  type DenseStepResult,
+  type NativeKernels,
+} from '../../../src/engine/kernels';
 import type { Network } from '../../../src/engine/model/network';
 import { Rng } from '../../../src/engine/rng';
 import {
@@ -63,6 +69,14 @@ export function assertNativeMatchesTfjs(
     if (native) disposeEstimate(native);
     if (reference) disposeEstimate(reference);
   }
+}
+
+/** Why the tests of the native step `entry` cannot run here (no addon, or one built without a BLAS), or false. */
+export function nativeStepSkip(entry: 'denseStep' | 'convStep'): string | false {
+  if (nativeKernels()?.[entry]) return false;
+  return nativeKernels()
+    ? 'the native kernels were built without OpenBLAS (libopenblas-dev; then node scripts/build-kernels.mjs --force)'
+    : `native kernels unavailable: ${kernelsInfo().detail}`;
 }
 
 /** A native step's arrays in one list: the loss, then every layer's weight and bias gradients. */
