@@ -58,16 +58,11 @@ export function chromiumPath() {
   return process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 }
 
-/** Headless Chromium for driving the workbench (Debian's chromium through playwright-core). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
+/**
+ * Headless Chromium for driving the workbench (Debian's chromium through playwright-core); the flags are shared with
+ * the unit tests' pages (test/unit/helpers/browser.ts).
+ */
+export const CHROMIUM_ARGS = JSON.parse(readFileSync(new URL('./chromium-args.json', import.meta.url), 'utf8'));
 
 /**
  * What this machine lacks to run (and, with `needInstall`, to install) code-server; `browser: false` when no

@@ -2,17 +2,11 @@
 // playwright-core, and the reason to skip when either is missing.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import chromiumArgs from '../../../scripts/chromium-args.json';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
+/** Headless chromium's flags, the VS Code harness's too (scripts/code-server.mjs). */
+export const CHROMIUM_ARGS: string[] = chromiumArgs;
 
 function loadPlaywright(): typeof import('playwright-core') | string {
   try {
