@@ -61,7 +61,7 @@ function convStepLayer(g: AffineGeometry): number[] {
  * `estimator`'s estimate (straightThrough.ts `dste`, psa.ts `psa`) by the native step: one seed per hidden layer
  * drawn from `rng` in layer order, as the tfjs path's sampleStates draws them, so both paths consume the stream alike.
  */
-export function nativeDenseEstimate(
+function nativeDenseEstimate(
   estimator: DenseStepEstimator,
   kernels: DenseStepKernel,
   net: Network,
@@ -74,7 +74,7 @@ export function nativeDenseEstimate(
 }
 
 /** `estimator`'s estimate of a network with conv layers by the native conv step (as nativeDenseEstimate). */
-export function nativeConvEstimate(
+function nativeConvEstimate(
   estimator: DenseStepEstimator,
   kernels: ConvStepKernel,
   net: Network,
@@ -85,6 +85,22 @@ export function nativeConvEstimate(
     g.kind === 'conv' ? [g.kernel, g.kernel, g.inShape[0], g.filters] : [g.units, shapeSize(g.inShape)],
   );
   return nativeEstimate(kernels[CONV_ENTRY[estimator]], net.geometry.map(convStepLayer), shapes, net, batch, rng);
+}
+
+/**
+ * `estimator`'s estimate by the native step that can run `net` — the dense one, else the conv one — or undefined
+ * when neither can (then the estimator's tfjs path runs).
+ */
+export function nativeStepEstimate(
+  estimator: DenseStepEstimator,
+  net: Network,
+  batch: Batch,
+  rng: Rng,
+): GradientEstimate | undefined {
+  const dense = denseStepKernel(net, estimator);
+  if (dense) return nativeDenseEstimate(estimator, dense, net, batch, rng);
+  const conv = convStepKernel(net, estimator);
+  return conv && nativeConvEstimate(estimator, conv, net, batch, rng);
 }
 
 /**

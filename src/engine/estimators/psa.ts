@@ -12,7 +12,7 @@ import { nativeKernels, type NativeKernels } from '../kernels';
 import type { OutputLoss } from '../spec/types';
 import { finishEstimate, groupMean, outputLoss, prepareNetwork, sampledStateProbability, samplePath } from './common';
 import type { Batch, Estimator, GradientEstimate, LayerGradient } from './types';
-import { convStepKernel, denseStepKernel, nativeConvEstimate, nativeDenseEstimate } from './denseStep';
+import { nativeStepEstimate } from './denseStep';
 
 export interface PsaOptions {
   /**
@@ -178,10 +178,6 @@ export const psa: Estimator = {
   estimate: (net, batch, rng) => {
     // all-dense networks and networks with conv layers take a native step when the addon has it (denseStep.ts);
     // the tfjs path is the reference
-    const dense = denseStepKernel(net, 'psa');
-    if (dense) return nativeDenseEstimate('psa', dense, net, batch, rng);
-    const conv = convStepKernel(net, 'psa');
-    if (conv) return nativeConvEstimate('psa', conv, net, batch, rng);
-    return psaEstimate(net, batch, rng);
+    return nativeStepEstimate('psa', net, batch, rng) ?? psaEstimate(net, batch, rng);
   },
 };

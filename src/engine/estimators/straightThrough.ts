@@ -9,7 +9,7 @@ import type { Network } from '../model/network';
 import type { Rng } from '../rng';
 import { backpropThroughOutput, finishEstimate, outputLoss, prepareNetwork, sampleStates } from './common';
 import type { Batch, Estimator, GradientEstimate } from './types';
-import { convStepKernel, denseStepKernel, nativeConvEstimate, nativeDenseEstimate } from './denseStep';
+import { nativeStepEstimate } from './denseStep';
 
 /** ∂x/∂a as the backward pass uses it, given the pre-activation a and the sampled state x. */
 export type Surrogate = (net: Network, a: tf.Tensor, x: tf.Tensor) => tf.Tensor;
@@ -54,11 +54,9 @@ export const dste: Estimator = {
   estimate: (net, batch, rng) => {
     // all-dense networks and networks with conv layers take a native step when the addon has it (denseStep.ts);
     // the tfjs path is the reference
-    const dense = denseStepKernel(net);
-    if (dense) return nativeDenseEstimate('dste', dense, net, batch, rng);
-    const conv = convStepKernel(net);
-    if (conv) return nativeConvEstimate('dste', conv, net, batch, rng);
-    return straightThroughEstimate(net, batch, rng, expectedStateDerivative);
+    return (
+      nativeStepEstimate('dste', net, batch, rng) ?? straightThroughEstimate(net, batch, rng, expectedStateDerivative)
+    );
   },
 };
 
