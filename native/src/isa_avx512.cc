@@ -24,9 +24,9 @@ SBN_AVX512 inline __m512 xorPs(__m512 a, __m512 b) {
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
 }
 
-// e^x for x ≤ 0: as in isa_avx2.cc (Cephes expf), with the 2^n scaling done by vscalefps.
-SBN_AVX512 inline __m512 expNeg(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+// e^x, clamped to [−87.3, 88]: as in isa_avx2.cc (Cephes expf), with the 2^n scaling done by vscalefps.
+SBN_AVX512 inline __m512 expF(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.0f));
   const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
@@ -43,7 +43,7 @@ SBN_AVX512 inline __m512 expNeg(__m512 x) {
   return _mm512_scalef_ps(y, fx);
 }
 
-// 1/x for x in [1, 2]: the 14-bit estimate and one Newton step (≈1 ulp).
+// 1/x for x ≥ 1 (up to e^{80} here): the 14-bit estimate and one Newton step (≈1 ulp).
 SBN_AVX512 inline __m512 recip14(__m512 x) {
   const __m512 r0 = _mm512_rcp14_ps(x);
   const __m512 e = _mm512_fnmadd_ps(x, r0, _mm512_set1_ps(1.0f));
@@ -67,11 +67,11 @@ SBN_AVX512 inline __mmask16 tailMask(size_t rem) { return static_cast<__mmask16>
 
 SBN_AVX512 inline void prepOut16(__m512 va, __m512 vg, __m512* A, __m512* Ainv, __m512* gp, __m512* gm) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 e = expNeg(orPs(va, _mm512_set1_ps(-0.0f)));  // e^{−|a|} ≥ 1.3e-38
+  const __m512 e = expF(orPs(va, _mm512_set1_ps(-0.0f)));     // e^{−|a|} ≥ 1.3e-38
   const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e));  // σ(|a|)
   const __m512 er = _mm512_mul_ps(e, r);                       // σ(−|a|)
-  const __m512 inv = _mm512_div_ps(one, e);                    // e^{|a|}
   const __mmask16 neg = signBits(va);
+  const __m512 inv = _mm512_div_ps(one, e);                    // e^{|a|}
   *A = _mm512_mask_blend_ps(neg, e, inv);
   *Ainv = _mm512_mask_blend_ps(neg, inv, e);
   *gp = _mm512_mul_ps(vg, _mm512_mask_blend_ps(neg, er, r));
@@ -98,11 +98,11 @@ SBN_AVX512 void prepOutAvx512(size_t n, const float* a, const float* g, float* A
   }
 }
 
-// q = e^{−y} with the sign of w, d = 1 − e^{−y} for y = mag·|w|: Taylor series (degree 9) below 0.5.
-SBN_AVX512 inline void prepW16(__m512 vw, __m512 mag, __m512* q, __m512* d) {
-  const __m512 signMask = _mm512_set1_ps(-0.0f);
-  const __m512 y = _mm512_mul_ps(mag, _mm512_abs_ps(vw));
-  const __m512 e = expNeg(xorPs(y, signMask));
+// E = e^{−y}, D = 1 − e^{−y} for y = mag·w: a Taylor series (degree 9) where |y| < 0.5, where 1 − e^{−y} would
+// cancel.
+SBN_AVX512 inline void prepW16(__m512 vw, __m512 mag, __m512* E, __m512* D) {
+  const __m512 y = _mm512_mul_ps(mag, vw);
+  const __m512 e = expF(xorPs(y, _mm512_set1_ps(-0.0f)));
   __m512 p = _mm512_set1_ps(1.0f / 362880.0f);
   p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(-1.0f / 40320.0f));
   p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f / 5040.0f));
@@ -114,88 +114,121 @@ SBN_AVX512 inline void prepW16(__m512 vw, __m512 mag, __m512* q, __m512* d) {
   p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(1.0f));
   const __m512 small = _mm512_mul_ps(p, y);
   const __m512 large = _mm512_sub_ps(_mm512_set1_ps(1.0f), e);
-  *d = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(y, _mm512_set1_ps(0.5f), _CMP_LT_OQ), large, small);
-  *q = orPs(e, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(vw), _mm512_castps_si512(signMask))));
+  *E = e;
+  *D = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(y), _mm512_set1_ps(0.5f), _CMP_LT_OQ), large, small);
 }
 
-SBN_AVX512 void prepWAvx512(size_t n, const float* w, float mag, float* q, float* d) {
+SBN_AVX512 float prepWAvx512(size_t n, const float* w, float mag, float* E, float* D) {
   const __m512 vm = _mm512_set1_ps(mag);
-  __m512 vq, vd;
+  __m512 vE, vD;
+  __m512 wMax = _mm512_setzero_ps();
   size_t j = 0;
   for (; j + 16 <= n; j += 16) {
-    prepW16(_mm512_loadu_ps(w + j), vm, &vq, &vd);
-    _mm512_storeu_ps(q + j, vq);
-    _mm512_storeu_ps(d + j, vd);
+    const __m512 vw = _mm512_loadu_ps(w + j);
+    prepW16(vw, vm, &vE, &vD);
+    _mm512_storeu_ps(E + j, vE);
+    _mm512_storeu_ps(D + j, vD);
+    wMax = _mm512_max_ps(wMax, _mm512_abs_ps(vw));
   }
   if (j < n) {
     const __mmask16 m = tailMask(n - j);
-    prepW16(_mm512_maskz_loadu_ps(m, w + j), vm, &vq, &vd);
-    _mm512_mask_storeu_ps(q + j, m, vq);
-    _mm512_mask_storeu_ps(d + j, m, vd);
+    const __m512 vw = _mm512_maskz_loadu_ps(m, w + j);
+    prepW16(vw, vm, &vE, &vD);
+    _mm512_mask_storeu_ps(E + j, m, vE);
+    _mm512_mask_storeu_ps(D + j, m, vD);
+    wMax = _mm512_max_ps(wMax, _mm512_abs_ps(vw));  // masked lanes are 0
   }
+  return _mm512_reduce_max_ps(wMax);
 }
 
 // ---- ratio form ----
 
-SBN_AVX512 inline __m512 stepRatio(__m512 vA, __m512 vAi, __m512 vgp, __m512 vgm, __m512 vq, __m512 vd, __m512 dl, __m512 acc) {
-  const __mmask16 tneg = signBits(xorPs(vq, dl));
-  const __m512 P = _mm512_mask_blend_ps(tneg, vA, vAi);
-  const __m512 G = _mm512_mask_blend_ps(tneg, vgp, vgm);
-  const __m512 den = _mm512_fmadd_ps(P, _mm512_abs_ps(vq), _mm512_set1_ps(1.0f));
-  return _mm512_fmadd_ps(_mm512_mul_ps(G, recip14(den)), vd, acc);
+SBN_AVX512 inline __m512 stepRatio(__m512 vP, __m512 vG, __m512 vE, __m512 vD, __m512 acc) {
+  const __m512 den = _mm512_fmadd_ps(vP, vE, _mm512_set1_ps(1.0f));
+  return _mm512_fmadd_ps(_mm512_mul_ps(vG, recip14(den)), vD, acc);
 }
 
-template <int R>
-SBN_AVX512 void dotRatioR(const DotArgs& x, float* out) {
+// δ < 0 with A and Gp: Gm·D/(1 + A⁻¹·E) = −Gp·D/(A + E) — the same rows as δ > 0 reads, so a row's factors serve
+// both signs' calls from L1 (the sign is applied to the sum).
+SBN_AVX512 inline __m512 stepRatioNeg(__m512 vA, __m512 vgp, __m512 vE, __m512 vD, __m512 acc) {
+  return _mm512_fmadd_ps(_mm512_mul_ps(vgp, recip14(_mm512_add_ps(vA, vE))), vD, acc);
+}
+
+template <bool Mixed, int R>
+SBN_AVX512 void dotRatioR(const DotArgs& x, int k0, float* out) {
   __m512 acc[R];
-  __m512 dl[R];
-  for (int k = 0; k < R; k++) {
-    acc[k] = _mm512_setzero_ps();
-    dl[k] = _mm512_set1_ps(x.delta[k]);
-  }
+  for (int k = 0; k < R; k++) acc[k] = _mm512_setzero_ps();
+  __mmask16 neg[R];  // all set where delta[k0 + k] < 0
+  for (int k = 0; k < R; k++) neg[k] = x.delta[k0 + k] < 0.0f ? 0xFFFF : 0;
+  const bool allNeg = x.sign < 0;
   const int n = x.n;
   for (int t = 0; t < x.T; t++) {
-    const float* A = x.A[t];
-    const float* Ainv = x.Ainv[t];
-    const float* gp = x.gp[t];
-    const float* gm = x.gm[t];
-    const float* const* q = x.q[t];
-    const float* const* d = x.d[t];
+    const float* P = x.A[t];
+    const float* G = x.gp[t];
+    const float* Pn = x.Ainv[t];
+    const float* Gn = x.gm[t];
+    const float* const* E = x.E[t] + k0;
+    const float* const* D = x.D[t] + k0;
     int j = 0;
     for (; j + 16 <= n; j += 16) {
-      const __m512 vA = _mm512_loadu_ps(A + j);
-      const __m512 vAi = _mm512_loadu_ps(Ainv + j);
-      const __m512 vgp = _mm512_loadu_ps(gp + j);
-      const __m512 vgm = _mm512_loadu_ps(gm + j);
-      for (int k = 0; k < R; k++) {
-        acc[k] = stepRatio(vA, vAi, vgp, vgm, _mm512_loadu_ps(q[k] + j), _mm512_loadu_ps(d[k] + j), dl[k], acc[k]);
+      const __m512 vP = _mm512_loadu_ps(P + j);
+      const __m512 vG = _mm512_loadu_ps(G + j);
+      if (Mixed) {
+        const __m512 vPn = _mm512_loadu_ps(Pn + j);
+        const __m512 vGn = _mm512_loadu_ps(Gn + j);
+        for (int k = 0; k < R; k++) {
+          acc[k] = stepRatio(_mm512_mask_blend_ps(neg[k], vP, vPn), _mm512_mask_blend_ps(neg[k], vG, vGn), _mm512_loadu_ps(E[k] + j), _mm512_loadu_ps(D[k] + j), acc[k]);
+        }
+      } else if (allNeg) {
+        for (int k = 0; k < R; k++) acc[k] = stepRatioNeg(vP, vG, _mm512_loadu_ps(E[k] + j), _mm512_loadu_ps(D[k] + j), acc[k]);
+      } else {
+        for (int k = 0; k < R; k++) acc[k] = stepRatio(vP, vG, _mm512_loadu_ps(E[k] + j), _mm512_loadu_ps(D[k] + j), acc[k]);
       }
     }
     if (j < n) {
-      // masked lanes load as 0 and contribute exactly 0 (G = 0, d = 0, 1 + P·0 = 1)
+      // masked lanes load as 0 and contribute exactly 0 (G = 0, D = 0, 1 + P·0 = 1)
       const __mmask16 m = tailMask(static_cast<size_t>(n - j));
-      const __m512 vA = _mm512_maskz_loadu_ps(m, A + j);
-      const __m512 vAi = _mm512_maskz_loadu_ps(m, Ainv + j);
-      const __m512 vgp = _mm512_maskz_loadu_ps(m, gp + j);
-      const __m512 vgm = _mm512_maskz_loadu_ps(m, gm + j);
+      const __m512 vP = _mm512_maskz_loadu_ps(m, P + j);
+      const __m512 vG = _mm512_maskz_loadu_ps(m, G + j);
+      const __m512 vPn = _mm512_maskz_loadu_ps(m, Pn + j);
+      const __m512 vGn = _mm512_maskz_loadu_ps(m, Gn + j);
       for (int k = 0; k < R; k++) {
-        acc[k] = stepRatio(vA, vAi, vgp, vgm, _mm512_maskz_loadu_ps(m, q[k] + j), _mm512_maskz_loadu_ps(m, d[k] + j), dl[k], acc[k]);
+        const __m512 p = Mixed ? _mm512_mask_blend_ps(neg[k], vP, vPn) : vP;
+        const __m512 g = Mixed ? _mm512_mask_blend_ps(neg[k], vG, vGn) : vG;
+        if (!Mixed && allNeg) {
+          // 0 + 0 would make the reciprocal ∞: masked lanes read E = 1
+          acc[k] = stepRatioNeg(vP, vG, _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m, E[k] + j), _mm512_maskz_loadu_ps(m, D[k] + j), acc[k]);
+        } else {
+          acc[k] = stepRatio(p, g, _mm512_maskz_loadu_ps(m, E[k] + j), _mm512_maskz_loadu_ps(m, D[k] + j), acc[k]);
+        }
       }
     }
   }
-  for (int k = 0; k < R; k++) out[k] += hsum(acc[k]);
+  for (int k = 0; k < R; k++) out[k0 + k] += !Mixed && allNeg ? -hsum(acc[k]) : hsum(acc[k]);
 }
 
 SBN_AVX512 void dotRatioAvx512(const DotArgs& x, float* out) {
-  switch (x.R) {
-    case 8: dotRatioR<8>(x, out); break;
-    case 7: dotRatioR<7>(x, out); break;
-    case 6: dotRatioR<6>(x, out); break;
-    case 5: dotRatioR<5>(x, out); break;
-    case 4: dotRatioR<4>(x, out); break;
-    case 3: dotRatioR<3>(x, out); break;
-    case 2: dotRatioR<2>(x, out); break;
-    default: dotRatioR<1>(x, out); break;
+  if (x.sign != 0) {
+    switch (x.R) {
+      case 8: dotRatioR<false, 8>(x, 0, out); break;
+      case 7: dotRatioR<false, 7>(x, 0, out); break;
+      case 6: dotRatioR<false, 6>(x, 0, out); break;
+      case 5: dotRatioR<false, 5>(x, 0, out); break;
+      case 4: dotRatioR<false, 4>(x, 0, out); break;
+      case 3: dotRatioR<false, 3>(x, 0, out); break;
+      case 2: dotRatioR<false, 2>(x, 0, out); break;
+      default: dotRatioR<false, 1>(x, 0, out); break;
+    }
+    return;
+  }
+  // mixed signs: 4 inputs at a time (8 would take every mask register)
+  for (int k0 = 0; k0 < x.R; k0 += 4) {
+    switch (std::min(4, x.R - k0)) {
+      case 4: dotRatioR<true, 4>(x, k0, out); break;
+      case 3: dotRatioR<true, 3>(x, k0, out); break;
+      case 2: dotRatioR<true, 2>(x, k0, out); break;
+      default: dotRatioR<true, 1>(x, k0, out); break;
+    }
   }
 }
 
@@ -205,7 +238,7 @@ SBN_AVX512 inline __m512 stepExp(__m512 va, __m512 vgp, __m512 vgm, __m512 vw, _
   const __m512 signMask = _mm512_set1_ps(-0.0f);
   const __m512 t = _mm512_mul_ps(vw, delta);
   const __m512 u = _mm512_add_ps(va, t);
-  const __m512 e = expNeg(orPs(u, signMask));  // e^{−|u|}
+  const __m512 e = expF(orPs(u, signMask));  // e^{−|u|}
   const __m512 r = recip14(_mm512_add_ps(e, _mm512_set1_ps(1.0f)));
   const __m512 s = _mm512_mask_blend_ps(signBits(xorPs(t, u)), r, _mm512_mul_ps(e, r));
   const __m512 G = _mm512_mask_blend_ps(signBits(t), vgp, vgm);
@@ -274,8 +307,8 @@ SBN_AVX512 float expBenchAvx512(size_t n, const float* x, const float* y, int re
         d0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(y + j), one);
         d1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + j + 16), _mm512_loadu_ps(y + j + 16), one);
       } else {
-        d0 = _mm512_add_ps(one, expNeg(orPs(_mm512_loadu_ps(x + j), signMask)));
-        d1 = _mm512_add_ps(one, expNeg(orPs(_mm512_loadu_ps(x + j + 16), signMask)));
+        d0 = _mm512_add_ps(one, expF(orPs(_mm512_loadu_ps(x + j), signMask)));
+        d1 = _mm512_add_ps(one, expF(orPs(_mm512_loadu_ps(x + j + 16), signMask)));
       }
       acc0 = _mm512_add_ps(acc0, recip14(d0));
       acc1 = _mm512_add_ps(acc1, recip14(d1));

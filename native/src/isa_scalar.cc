@@ -27,26 +27,27 @@ void prepOutScalar(size_t n, const float* a, const float* g, float* A, float* Ai
   }
 }
 
-void prepWScalar(size_t n, const float* w, float mag, float* q, float* d) {
+float prepWScalar(size_t n, const float* w, float mag, float* E, float* D) {
+  float wMax = 0.0f;
   for (size_t j = 0; j < n; j++) {
-    const double y = static_cast<double>(mag) * std::fabs(static_cast<double>(w[j]));
-    q[j] = std::copysign(static_cast<float>(std::exp(-y)), w[j]);
-    d[j] = static_cast<float>(-std::expm1(-y));
+    const double y = std::fmax(-88.0, std::fmin(87.3, static_cast<double>(mag) * static_cast<double>(w[j])));
+    E[j] = static_cast<float>(std::exp(-y));
+    D[j] = static_cast<float>(-std::expm1(-y));
+    wMax = std::fmax(wMax, std::fabs(w[j]));
   }
+  return wMax;
 }
 
 void dotRatioScalar(const DotArgs& x, float* out) {
   for (int k = 0; k < x.R; k++) {
-    const bool dNeg = signBit(x.delta[k]);
+    const bool neg = x.delta[k] < 0.0f;
     float acc = 0.0f;
     for (int t = 0; t < x.T; t++) {
-      const float* qk = x.q[t][k];
-      const float* dk = x.d[t][k];
-      for (int j = 0; j < x.n; j++) {
-        const bool tNeg = signBit(qk[j]) != dNeg;
-        const float r = 1.0f / ((tNeg ? x.Ainv[t][j] : x.A[t][j]) * std::fabs(qk[j]) + 1.0f);
-        acc += (tNeg ? x.gm[t][j] : x.gp[t][j]) * r * dk[j];
-      }
+      const float* P = neg ? x.Ainv[t] : x.A[t];
+      const float* G = neg ? x.gm[t] : x.gp[t];
+      const float* Ek = x.E[t][k];
+      const float* Dk = x.D[t][k];
+      for (int j = 0; j < x.n; j++) acc += G[j] * (1.0f / (P[j] * Ek[j] + 1.0f)) * Dk[j];
     }
     out[k] += acc;
   }

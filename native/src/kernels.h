@@ -6,36 +6,42 @@
 // addon.cc) is plain C++ shared by every ISA.
 //
 // Logistic noise, per connection (t = w·δ, u = a + t), without ever forming a difference of two sigmoids:
-//   σ(u) − σ(a) =  σ(u)·σ(−a)·(1 − e^{−|t|})      if t ≥ 0
-//               = −σ(a)·σ(−u)·(1 − e^{−|t|})      if t < 0
-// (σ(u) − σ(v) = σ(u)σ(v)(e^{−v} − e^{−u}) and σ(v)e^{−v} = σ(−v)). Every factor lies in [0, 1]: no overflow,
-// no ∞·0, no cancellation (D = 1 − e^{−|t|} = −expm1(−|t|) comes from a per-weight table). With per-output
-// Gp = g·σ(−a), Gm = −g·σ(a):
-//   g·(σ(u) − σ(a)) = (t ≥ 0 ? Gp : Gm) · (t ≥ 0 ? σ(u) : σ(−u)) · D
-// The sigmoid is the authors' "ratio" form (docs/math.md §2.3.4) with the exponentials precomputed — A = e^{−a},
-// A⁻¹ = e^{a} per output unit, Q = e^{−|t|} per weight and |δ| — so a connection costs one multiply-add and
-// one reciprocal:   t ≥ 0: σ(u) = 1/(1 + A·Q),   t < 0: σ(−u) = 1/(1 + A⁻¹·Q).
-// Stable where A·Q would over/underflow: Q ≤ 1 always, and outputs with |a| > kRatioLimit (A or A⁻¹ beyond
-// e^{80}) go through the exp form instead, s = σ(±u) from e^{−|u|} per connection (DotExpFn).
+//   σ(u) − σ(a) = σ(u)·σ(−a)·(1 − e^{−t})
+// (σ(u) − σ(v) = σ(u)σ(v)(e^{−v} − e^{−u}) and σ(v)e^{−v} = σ(−v)), for either sign of t. With Gp = g·σ(−a) and
+// A = e^{−a} per output and, per weight and |δ| = m, the tables E = e^{−m·w} and D = 1 − E = −expm1(−m·w) (a
+// Taylor series where m|w| < 0.5, so small weights keep their relative accuracy):
+//   δ = +m:  g·(σ(u) − σ(a)) = Gp · D / (1 + A·E)
+//   δ = −m:  g·(σ(u) − σ(a)) = Gm · D / (1 + A⁻¹·E)     (Gm = −g·σ(a); the same with e^{+m·w} = 1/E)
+// — the authors' "ratio" form of the sigmoid (docs/math.md §2.3.4) with every exponential precomputed: a
+// connection costs a multiply-add, a reciprocal (estimate + one Newton step) and two multiplies; where a call's
+// inputs share the sign of δ (the dense driver groups them) there is no per-connection sign test or blend. Every
+// factor is accurate (D from expm1, no difference of sigmoids), so nothing cancels. A·E and A⁻¹·E must stay finite:
+// a row of outputs takes this form only where max|a| + max|δ|·max|w| ≤ kRatioLimit, and the exp form
+// (s = σ(±u) from e^{−|u|} per connection, DotExpFn) otherwise.
 #pragma once
 #include <cstddef>
 
 namespace sbn {
 
-/** |a| above which an output unit takes the exp path (e^{80} and e^{−80} are normal floats). */
+/** Bound on |a| + |w·δ| over a row for the ratio form: A·E ≤ e^{80} and E ≤ e^{80} are finite floats. */
 constexpr float kRatioLimit = 80.0f;
 
 /** Per output unit: A = e^{−a}, Ainv = e^{a}, gp = g·σ(−a), gm = −g·σ(a). */
 using PrepOutFn = void (*)(size_t n, const float* a, const float* g, float* A, float* Ainv, float* gp, float* gm);
-/** Per weight, for one |δ| = mag: q = e^{−mag·|w|} carrying the sign of w, d = 1 − e^{−mag·|w|} (accurate when small). */
-using PrepWFn = void (*)(size_t n, const float* w, float mag, float* q, float* d);
+/**
+ * Per weight, for one |δ| = mag: the ratio form's tables E = e^{−mag·w} and D = 1 − E (accurate when small).
+ * Returns max|w|. E is clamped to [e^{−87.3}, e^{88}]: exact where mag·max|w| ≤ kRatioLimit (the only place the
+ * ratio form reads it).
+ */
+using PrepWFn = float (*)(size_t n, const float* w, float mag, float* E, float* D);
 constexpr int kMaxR = 8;   // inputs (dense) or input channels (conv) per call
 constexpr int kMaxT = 32;  // kernel taps per call
 
 /**
  * One call: R ≤ kMaxR inputs, each seen through T ≤ kMaxT taps (dense: T = 1) of n output units. For tap t the
- * output side is a row of n units (a, or its factors A, Ainv, gp, gm) and input k's weight row (w, or its
- * tables q, d). The call adds Σ_t Σ_j g_j·(F(a_j + w_j·delta[k]) − F(a_j)) to out[k], summing in a fixed order.
+ * output side is a row of n units (a and its factors A, Ainv, gp, gm) and input k's weight row (the ratio form's tables
+ * E, D for delta[k], or w and the exp form's table d). The call adds Σ_t Σ_j g_j·(F(a_j + w_j·delta[k]) − F(a_j))
+ * to out[k], summing in a fixed order.
  */
 struct DotArgs {
   int n = 0, T = 0, R = 0;
@@ -45,13 +51,16 @@ struct DotArgs {
   const float* gp[kMaxT];
   const float* gm[kMaxT];
   const float* w[kMaxT][kMaxR];
-  const float* q[kMaxT][kMaxR];
+  const float* E[kMaxT][kMaxR];
+  const float* D[kMaxT][kMaxR];
   const float* d[kMaxT][kMaxR];
   float delta[kMaxR];
+  int sign = 0;  // ratio form: +1 every delta[k] > 0, −1 every delta[k] < 0, 0 mixed
 };
 /**
- * Ratio form (all |a| ≤ kRatioLimit): term = G · 1/(1 + P·|q|) · d, where the sign of t = sign(q) ⊕ sign(delta)
- * picks P = A or Ainv and G = gp or gm. Exp form (any a): term = G(t) · σ(±u) · d with t = w·delta, u = a + t.
+ * Ratio form (the row within kRatioLimit; E, D the tables of |delta[k]|): term = G·D/(1 + P·E) with (P, G) = (A, gp)
+ * for delta[k] > 0 and (Ainv, gm) for delta[k] < 0. Exp form (any a): term = G(t)·σ(±u)·d with t = w·delta, u = a + t, G = gp for t ≥ 0 and gm for
+ * t < 0, d = 1 − e^{−|t|}.
  */
 using DotFn = void (*)(const DotArgs& args, float* out);
 /**

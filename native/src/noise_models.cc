@@ -27,32 +27,68 @@ Magnitudes scanMagnitudes(const float* shift, size_t n) {
   return M;
 }
 
+void expFormTable(size_t n, const float* w, const float* E, const float* D, float* d) {
+  for (size_t j = 0; j < n; j++) d[j] = w[j] >= 0.0f ? D[j] : -D[j] / E[j];
+}
+
 Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, size_t rowLen_, const float* w_,
                    size_t nW, const float* shift, size_t nShift)
     : isa(isa_), a(a_), w(w_), rowLen(rowLen_), A(threadWorkspace().get(Workspace::kA, nA)),
-      Ainv(threadWorkspace().get(Workspace::kAinv, nA)), gp(threadWorkspace().get(Workspace::kGp, nA)),
-      gm(threadWorkspace().get(Workspace::kGm, nA)), ratioRow(nA / rowLen_),
-      mags(scanMagnitudes(shift, nShift)) {
+      Ainv(threadWorkspace().get(Workspace::kAinv, nA)), gp(threadWorkspace().get(Workspace::kGp, nA)), gm(threadWorkspace().get(Workspace::kGm, nA)),
+      ratioRow(nA / rowLen_), mags(scanMagnitudes(shift, nShift)) {
+  // The ratio form's tables of every |δ| (max|w| comes with them), then which rows may read them: A·E = e^{−(a + wδ)}
+  // and E stay finite where |a| + |δ|·|w| ≤ kRatioLimit for every pair the row can meet.
+  const size_t chunk = 4096;
+  const size_t nChunks = (nW + chunk - 1) / chunk;
+  std::vector<float> chunkMax(nChunks, 0.0f);
+  float shiftMax = 0.0f;
+  if (mags.generic) {
+    for (size_t i = 0; i < nShift; i++) shiftMax = std::max(shiftMax, std::fabs(shift[i]));
+    for (size_t j = 0; j < nW; j++) chunkMax[j / chunk] = std::max(chunkMax[j / chunk], std::fabs(w[j]));
+  }
+  for (int k = 0; k < mags.count; k++) {
+    Tables& tk = tables[k];
+    const size_t slot = Workspace::kTables + 3 * static_cast<size_t>(k);
+    tk.E = threadWorkspace().get(slot, nW);
+    tk.D = threadWorkspace().get(slot + 1, nW);
+    parallelFor(nChunks, static_cast<double>(nW) * 8, [&](size_t b, size_t e) {
+      for (size_t c = b; c < e; c++) {
+        const size_t off = c * chunk;
+        const float m = isa->prepW(std::min(off + chunk, nW) - off, w + off, mags.mag[k], tk.E + off, tk.D + off);
+        chunkMax[c] = std::max(chunkMax[c], m);
+      }
+    });
+    shiftMax = std::max(shiftMax, mags.mag[k]);
+  }
+  float wMax = 0.0f;
+  for (const float m : chunkMax) wMax = std::max(wMax, m);
+  const float reach = shiftMax * wMax;
   const size_t rows = nA / rowLen;
   parallelFor(rows, static_cast<double>(nA) * 8, [&](size_t b, size_t e) {
     isa->prepOut((e - b) * rowLen, a + b * rowLen, g + b * rowLen, A + b * rowLen, Ainv + b * rowLen,
                  gp + b * rowLen, gm + b * rowLen);
     for (size_t r = b; r < e; r++) {
-      bool ok = true;
-      for (size_t j = r * rowLen; j < (r + 1) * rowLen; j++) ok = ok && std::fabs(a[j]) <= kRatioLimit;
-      ratioRow[r] = ok;
+      float aMax = 0.0f;
+      bool finite = true;
+      for (size_t j = r * rowLen; j < (r + 1) * rowLen; j++) {
+        aMax = std::max(aMax, std::fabs(a[j]));
+        finite = finite && std::isfinite(a[j]);
+      }
+      ratioRow[r] = finite && aMax + reach <= kRatioLimit;
     }
   });
-  if (!mags.generic) {
-    for (int k = 0; k < mags.count; k++) {
-      q[k] = threadWorkspace().get(Workspace::kTables + 2 * static_cast<size_t>(k), nW);
-      d[k] = threadWorkspace().get(Workspace::kTables + 2 * static_cast<size_t>(k) + 1, nW);
-      const size_t chunk = 4096;
-      parallelFor((nW + chunk - 1) / chunk, static_cast<double>(nW) * 8, [&](size_t b, size_t e) {
-        const size_t off = b * chunk;
-        isa->prepW(std::min(e * chunk, nW) - off, w + off, mags.mag[k], q[k] + off, d[k] + off);
-      });
-    }
+  if (mags.generic) return;
+  bool anyExp = false;
+  for (const unsigned char r : ratioRow) anyExp = anyExp || !r;
+  if (!anyExp) return;
+  for (int k = 0; k < mags.count; k++) {
+    Tables& tk = tables[k];
+    tk.d = threadWorkspace().get(Workspace::kTables + 3 * static_cast<size_t>(k) + 2, nW);
+    parallelFor(nChunks, static_cast<double>(nW), [&](size_t b, size_t e) {
+      const size_t off = b * chunk;
+      const size_t end = std::min(e * chunk, nW);
+      expFormTable(end - off, w + off, tk.E + off, tk.D + off, tk.d + off);
+    });
   }
 }
 
@@ -63,10 +99,13 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, 
   x.T = T;
   x.R = R;
   for (int k = 0; k < R; k++) x.delta[k] = delta[k];
+  int neg = 0;
+  for (int k = 0; k < R; k++) neg += delta[k] < 0.0f ? 1 : 0;
+  x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
   bool ratio = true;
+  for (int t = 0; t < T; t++) ratio = ratio && ratioRow[aOff[t] / rowLen];
   for (int t = 0; t < T; t++) {
     const size_t ao = aOff[t];
-    ratio = ratio && ratioRow[ao / rowLen];
     x.a[t] = a + ao;
     x.A[t] = A + ao;
     x.Ainv[t] = Ainv + ao;
@@ -76,14 +115,25 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, 
       const size_t wo = wOff[t * kMaxR + k];
       x.w[t][k] = w + wo;
       if (mags.generic) {
-        float* qs = scratch + static_cast<size_t>(2 * (t * kMaxR + k)) * n;
-        isa->prepW(static_cast<size_t>(n), w + wo, std::fabs(delta[k]), qs, qs + n);
-        x.q[t][k] = qs;
-        x.d[t][k] = qs + n;
+        // the tables of this input's |δ| only; the exp form's d in E's place
+        float* Es = scratch + static_cast<size_t>(2 * (t * kMaxR + k)) * n;
+        const size_t un = static_cast<size_t>(n);
+        isa->prepW(un, w + wo, std::fabs(delta[k]), Es, Es + n);
+        if (ratio) {
+          x.E[t][k] = Es;
+          x.D[t][k] = Es + n;
+        } else {
+          expFormTable(un, w + wo, Es, Es + n, Es);
+          x.d[t][k] = Es;
+        }
       } else {
-        const int m = mags.indexOf(std::fabs(delta[k]));
-        x.q[t][k] = q[m] + wo;
-        x.d[t][k] = d[m] + wo;
+        const Tables& tk = tables[mags.indexOf(std::fabs(delta[k]))];
+        if (ratio) {
+          x.E[t][k] = tk.E + wo;
+          x.D[t][k] = tk.D + wo;
+        } else {
+          x.d[t][k] = tk.d + wo;
+        }
       }
     }
   }

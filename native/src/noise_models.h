@@ -26,9 +26,10 @@ struct Magnitudes {
 Magnitudes scanMagnitudes(const float* shift, size_t n);
 
 /**
- * Logistic: per-output factors (A, A⁻¹, Gp, Gm; kernels.h), a per-row choice between the ratio form and the exp
- * form (|a| ≤ kRatioLimit over the whole row of n outputs), and per-|δ| weight tables q = ±e^{−|δ||w|},
- * d = 1 − e^{−|δ||w|} (built per use when there are more than kMaxTables distinct |δ|).
+ * Logistic: per-output factors (A, A⁻¹, Gp, Gm; kernels.h), a per-row choice between the ratio form and the exp form
+ * (max|a| over the row's n outputs + max|δ|·max|w| ≤ kRatioLimit), and per-|δ| weight tables: E = e^{−|δ|w},
+ * D = 1 − E (ratio form) and, only when a row takes the exp form, d = 1 − e^{−|δ||w|} — built per use when there
+ * are more than kMaxTables distinct |δ|.
  */
 struct Logistic {
   const Isa* isa;
@@ -38,8 +39,12 @@ struct Logistic {
   float *A, *Ainv, *gp, *gm;  // in the calling thread's workspace: valid for this call
   std::vector<unsigned char> ratioRow;
   Magnitudes mags;
-  float* q[kMaxTables] = {};
-  float* d[kMaxTables] = {};
+  struct Tables {
+    float* E = nullptr;
+    float* D = nullptr;
+    float* d = nullptr;  // exp form: 1 − e^{−|δ||w|}
+  };
+  Tables tables[kMaxTables];
 
   Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, size_t rowLen_, const float* w_, size_t nW,
            const float* shift, size_t nShift);
@@ -53,6 +58,9 @@ struct Logistic {
   void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
            float* scratch) const;
 };
+
+/** d = 1 − e^{−mag·|w|} from the ratio form's tables of mag: D where w ≥ 0, −D/E (= 1 − 1/E) where w < 0. */
+void expFormTable(size_t n, const float* w, const float* E, const float* D, float* d);
 
 /** Normal noise: float64 erfc, with the difference of two upper tails when the pair sits on the upper side. */
 struct Normal {

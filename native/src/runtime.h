@@ -65,7 +65,8 @@ void releasePool();
  */
 class Workspace {
  public:
-  enum Slot { kCorr, kA, kAinv, kGp, kGm, kTables };  // kTables + 2m, kTables + 2m + 1: q, d of magnitude m
+  // kTables + 3m, + 3m + 1, + 3m + 2: the tables E, D and d of magnitude m (noise_models.cc)
+  enum Slot { kCorr, kA, kAinv, kGp, kGm, kTables };
   float* get(size_t slot, size_t n) {
     if (buffers_.size() <= slot) buffers_.resize(slot + 1);
     std::vector<float>& b = buffers_[slot];
