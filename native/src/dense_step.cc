@@ -160,17 +160,23 @@ void forward(const DenseStepInput& in, float derivScale, StepWorkspace& ws) {
     ws.p.resize(B * nOut);
     deriv.resize(B * nOut);
     layerForward(in, ws, k, a.data());
-    for (size_t i = 0; i < B * nOut; i++) {
-      const float t = a[i];
-      if (in.normalNoise) {
-        ws.p[i] = 0.5f * (1.0f + std::erf(t * kSqrt1_2));
-        deriv[i] = kInvSqrt2Pi * std::exp(-0.5f * t * t) * derivScale;
-      } else {
-        const float s = 1.0f / (1.0f + std::exp(-t));
-        ws.p[i] = s;
-        deriv[i] = s * (1.0f - s) * derivScale;
+    // F(a) and F'(a): a scalar exp or erf per unit (the values the tfjs path's ops give), on every thread
+    const bool normal = in.normalNoise;
+    const float* av = a.data();
+    float *pv = ws.p.data(), *dv = deriv.data();
+    parallelFor(B * nOut, static_cast<double>(B * nOut) * 16, [=](size_t b, size_t e) {
+      for (size_t i = b; i < e; i++) {
+        const float t = av[i];
+        if (normal) {
+          pv[i] = 0.5f * (1.0f + std::erf(t * kSqrt1_2));
+          dv[i] = kInvSqrt2Pi * std::exp(-0.5f * t * t) * derivScale;
+        } else {
+          const float s = 1.0f / (1.0f + std::exp(-t));
+          pv[i] = s;
+          dv[i] = s * (1.0f - s) * derivScale;
+        }
       }
-    }
+    });
     ws.xs[k + 1].resize(B * nOut);
     sampleStates(ws.p.data(), B, l.outH, l.outW, l.outC, in.seeds[k], in.on, in.off, ws.xs[k + 1].data());
   }

@@ -93,13 +93,8 @@ inline float logPosF(float x) {
 
 constexpr size_t kFlipBlock = 64;  // units i per block of the nll path
 
-// The last-layer loops are plain C++ written to auto-vectorise; compiled once per ISA (chosen when the addon loads)
-// they run 16 lanes wide on AVX-512 instead of the 4 of the x86-64 baseline (psaFlips 2.4× faster at 256 × 512 × 10).
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && defined(__linux__)
-#define SBN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define SBN_VECTOR_CLONES
-#endif
+// The last-layer loops are plain C++ written to auto-vectorise; compiled once per ISA (SBN_VECTOR_CLONES) they run
+// 16 lanes wide on AVX-512 instead of the 4 of the x86-64 baseline (psaFlips 2.4× faster at 256 × 512 × 10).
 
 /**
  * Rows [b, e) of psaFlips, each by one thread with a fixed summation order (thread counts do not matter).

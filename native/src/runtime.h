@@ -7,6 +7,17 @@
 
 #include "kernels.h"
 
+/**
+ * A function of plain C++ loops written to auto-vectorise, compiled once per ISA and chosen when the addon loads
+ * (GCC's target_clones): 16 lanes on x86-64-v4 (AVX-512 F, BW, CD, DQ, VL — DQ has the 64-bit multiplies), 8 on
+ * x86-64-v3 (AVX2, FMA), else the x86-64 baseline.
+ */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && defined(__linux__)
+#define SBN_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SBN_VECTOR_CLONES
+#endif
+
 namespace sbn {
 
 // ---- configuration -----------------------------------------------------------------------------------------------
