@@ -21,6 +21,7 @@ import { loadModelFile, type ModelSpec, type OptimizerSpec } from '../src/engine
 import { createOptimizer } from '../src/engine/train/optimizer';
 import { shapeSize } from '../src/engine/spec/geometry';
 import { TRAIN_DEFAULTS } from '../src/engine/spec/model';
+import { SUITES } from '../src/engine/experiments/trainSuite';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -92,6 +93,23 @@ export const CIFAR_S1_LAYER2: ConvGeometry = {
   padding: 0,
   outShape: [96, 28, 28],
 };
+
+/**
+ * The smallest network whose training step is CIFAR_S1 layer 2's step as the trainer runs it (the native conv step):
+ * the cifar10-s1 suite's first two binary conv layers (3×32×32 → 96×30×30 → 96×28×28), flattened into its
+ * classifier. Layer 2 is 65 M of the 68 M multiply-adds per image; layer 1's states are binary, so PSA's ratio
+ * convolution through layer 2 is part of the step, as it is in the whole net.
+ */
+export const CIFAR_S1_LAYERS_1_2: ModelSpec = (() => {
+  const cifar = SUITES['cifar10-s1'].model;
+  return {
+    ...cifar,
+    name: 'cifar-s1-layers-1-2',
+    layers: [...cifar.layers.slice(0, 2), { type: 'flatten' }],
+    data: undefined,
+    train: undefined,
+  };
+})();
 
 /** The optimiser and learning rate of the benchmarks' training steps: SGD with Nesterov momentum 0.9. */
 export const STEP_OPTIMIZER: OptimizerSpec = { type: 'sgd', momentum: 0.9, nesterov: true };
