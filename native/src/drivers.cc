@@ -16,8 +16,9 @@ namespace {
  * 8 bytes per weight) stay in L1 while the block's rows pass over them — as many inputs as fit in kGroupTableBytes,
  * 4 to kMaxR — and the block's per-output factors (32 rows × n_out × 16 bytes) stay in L2 while the groups pass over
  * them. Streaming every input's tables from L2 once per row, as before, bounded the kernel: this order is 1.3×
- * faster at 256 × 512 × 512 and 1.8× at 2048 outputs. Groups of 8 at 512 outputs overflow L1 and groups of 2–3
- * reload the factors too often (both measured slower); small layers keep groups of 8 (fewer, longer calls).
+ * faster at 256 × 512 × 512 and 1.8× at 2048 outputs. Calls of 8 inputs at 512 outputs overflowed L1 and calls of 2–3
+ * reload the factors too often (both measured slower); small layers keep calls of 8 (fewer, longer calls). A unit
+ * spans 2G inputs, split by the sign of δ into calls of about G each (one-sign kernels: no blend per connection).
  * Each output (r, i) is still one kernel sum in a fixed order: results are bit for bit those of any other order.
  */
 constexpr size_t kGroupTableBytes = 16 << 10;

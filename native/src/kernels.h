@@ -11,10 +11,12 @@
 // A = e^{−a} per output and, per weight and |δ| = m, the tables E = e^{−m·w} and D = 1 − E = −expm1(−m·w) (a
 // Taylor series where m|w| < 0.5, so small weights keep their relative accuracy):
 //   δ = +m:  g·(σ(u) − σ(a)) = Gp · D / (1 + A·E)
-//   δ = −m:  g·(σ(u) − σ(a)) = Gm · D / (1 + A⁻¹·E)     (Gm = −g·σ(a); the same with e^{+m·w} = 1/E)
+//   δ = −m:  g·(σ(u) − σ(a)) = −Gp · D / (A + E) = Gm · D / (1 + A⁻¹·E)   (Gm = −g·σ(a); the same with
+//            e^{+m·w} = 1/E: the first form when a call's inputs are all negative, the second per input in mixed calls)
 // — the authors' "ratio" form of the sigmoid (docs/math.md §2.3.4) with every exponential precomputed: a
 // connection costs a multiply-add, a reciprocal (estimate + one Newton step) and two multiplies; where a call's
-// inputs share the sign of δ (the dense driver groups them) there is no per-connection sign test or blend. Every
+// inputs share the sign of δ (the dense driver groups them, the conv driver from kSignSplitOutputs channels) there
+// is no per-connection sign test or blend. Every
 // factor is accurate (D from expm1, no difference of sigmoids), so nothing cancels. A·E and A⁻¹·E must stay finite:
 // a row of outputs takes this form only where max|a| + max|δ|·max|w| ≤ kRatioLimit, and the exp form
 // (s = σ(±u) from e^{−|u|} per connection, DotExpFn) otherwise.
