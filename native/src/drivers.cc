@@ -96,7 +96,8 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
     std::vector<size_t> rowTaps, colTaps;  // pairs (kernel index, output index)
     size_t aOff[kMaxT];
     size_t wOff[kMaxT * kMaxR];
-    size_t tapW[kMaxT];  // (kh·K + kw)·C
+    std::vector<size_t> pixA(s.K * s.K), pixW(s.K * s.K);  // a pixel's taps: output row, (kh·K + kw)·C
+    std::vector<size_t> lists[2] = {std::vector<size_t>(s.C), std::vector<size_t>(s.C)};
     for (size_t u = ub; u < ue; u++) {
       const size_t b = u / s.H;
       const size_t h = u % s.H;
@@ -122,45 +123,45 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
         const size_t pix = ((b * s.H + h) * s.W + x) * s.C;
         const float* sp = shift + pix;
         float* op = out + pix;
-        // channels with δ ≠ 0 collected for the next call — by the sign of δ where the calls are long enough to
-        // gain from one-sign kernels (kSignSplitOutputs), else all in one group; δ = 0 contributes exactly 0
-        size_t idx[2][kMaxR];
-        float delta[2][kMaxR];
-        int R[2] = {0, 0};
-        // every (row tap, column tap) pair, in a fixed order, kMaxT at a time
-        auto flush = [&](int g) {
-          float vals[kMaxR] = {};
-          int T = 0;
-          auto call = [&] {
-            for (int t = 0; t < T; t++) {
-              for (int k = 0; k < R[g]; k++) wOff[t * kMaxR + k] = (tapW[t] + idx[g][k]) * s.F;
-            }
-            Kn.run(static_cast<int>(s.F), T, aOff, wOff, R[g], delta[g], vals, scratch.data());
-            T = 0;
-          };
-          for (size_t t = 0; t < rowTaps.size(); t += 2) {
-            for (size_t v = 0; v < colTaps.size(); v += 2) {
-              aOff[T] = ((b * s.Ho + rowTaps[t + 1]) * s.Wo + colTaps[v + 1]) * s.F;
-              tapW[T] = (rowTaps[t] * s.K + colTaps[v]) * s.C;
-              if (++T == kMaxT) call();
-            }
+        // the pixel's (row tap, column tap) pairs, in a fixed order
+        size_t nTaps = 0;
+        for (size_t t = 0; t < rowTaps.size(); t += 2) {
+          for (size_t v = 0; v < colTaps.size(); v += 2) {
+            pixA[nTaps] = ((b * s.Ho + rowTaps[t + 1]) * s.Wo + colTaps[v + 1]) * s.F;
+            pixW[nTaps] = (rowTaps[t] * s.K + colTaps[v]) * s.C;
+            nTaps++;
           }
-          if (T > 0) call();
-          for (int k = 0; k < R[g]; k++) op[idx[g][k]] = vals[k];
-          R[g] = 0;
-        };
+        }
+        // channels with δ ≠ 0 in two lists by the sign of δ where the calls are long enough to gain from one-sign
+        // kernels (kSignSplitOutputs), else in one; δ = 0 contributes exactly 0. Branch-free: the signs are random
+        size_t n[2] = {0, 0};
         for (size_t c = 0; c < s.C; c++) {
-          if (sp[c] == 0.0f) {
-            op[c] = 0.0f;
-            continue;
-          }
-          const int g = split && sp[c] < 0.0f ? 1 : 0;
-          idx[g][R[g]] = c;
-          delta[g][R[g]] = sp[c];
-          if (++R[g] == kMaxR) flush(g);
+          const float d = sp[c];
+          const size_t neg = split && d < 0.0f ? 1 : 0;
+          lists[0][n[0]] = c;
+          lists[1][n[1]] = c;
+          n[0] += (d != 0.0f) & (neg ^ 1);
+          n[1] += neg;
+          if (d == 0.0f) op[c] = 0.0f;
         }
         for (int g = 0; g < 2; g++) {
-          if (R[g] > 0) flush(g);
+          for (size_t i = 0; i < n[g]; i += kMaxR) {
+            const size_t* idx = lists[g].data() + i;
+            const int R = static_cast<int>(std::min<size_t>(kMaxR, n[g] - i));
+            float delta[kMaxR];
+            for (int k = 0; k < R; k++) delta[k] = sp[idx[k]];
+            float vals[kMaxR] = {};
+            // the taps kMaxT at a time
+            for (size_t t0 = 0; t0 < nTaps; t0 += kMaxT) {
+              const int T = static_cast<int>(std::min<size_t>(kMaxT, nTaps - t0));
+              for (int t = 0; t < T; t++) {
+                aOff[t] = pixA[t0 + t];
+                for (int k = 0; k < R; k++) wOff[t * kMaxR + k] = (pixW[t0 + t] + idx[k]) * s.F;
+              }
+              Kn.run(static_cast<int>(s.F), T, aOff, wOff, R, delta, vals, scratch.data());
+            }
+            for (int k = 0; k < R; k++) op[idx[k]] = vals[k];
+          }
         }
       }
     }

@@ -35,7 +35,7 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
                    size_t nW, const float* shift, size_t nShift)
     : isa(isa_), a(a_), w(w_), rowLen(rowLen_), A(threadWorkspace().get(Workspace::kA, nA)),
       Ainv(threadWorkspace().get(Workspace::kAinv, nA)), gp(threadWorkspace().get(Workspace::kGp, nA)), gm(threadWorkspace().get(Workspace::kGm, nA)),
-      ratioRow(nA / rowLen_), mags(scanMagnitudes(shift, nShift)) {
+      ratioRow(nA / rowLen_), ratioAt(nA), mags(scanMagnitudes(shift, nShift)) {
   // The ratio form's tables of every |δ| (max|w| comes with them), then which rows may read them: A·E = e^{−(a + wδ)}
   // and E stay finite where |a| + |δ|·|w| ≤ kRatioLimit for every pair the row can meet.
   const size_t chunk = 4096;
@@ -75,6 +75,7 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
         finite = finite && std::isfinite(a[j]);
       }
       ratioRow[r] = finite && aMax + reach <= kRatioLimit;
+      ratioAt[r * rowLen] = ratioRow[r];
     }
   });
   if (mags.generic) return;
@@ -103,7 +104,7 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, 
   for (int k = 0; k < R; k++) neg += delta[k] < 0.0f ? 1 : 0;
   x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
   bool ratio = true;
-  for (int t = 0; t < T; t++) ratio = ratio && ratioRow[aOff[t] / rowLen];
+  for (int t = 0; t < T; t++) ratio = ratio && ratioAt[aOff[t]];
   for (int t = 0; t < T; t++) {
     const size_t ao = aOff[t];
     x.a[t] = a + ao;
@@ -111,14 +112,16 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, 
     x.Ainv[t] = Ainv + ao;
     x.gp[t] = gp + ao;
     x.gm[t] = gm + ao;
-    for (int k = 0; k < R; k++) {
-      const size_t wo = wOff[t * kMaxR + k];
-      x.w[t][k] = w + wo;
-      if (mags.generic) {
+  }
+  if (mags.generic) {
+    for (int t = 0; t < T; t++) {
+      for (int k = 0; k < R; k++) {
         // the tables of this input's |δ| only; the exp form's d in E's place
+        const size_t wo = wOff[t * kMaxR + k];
         float* Es = scratch + static_cast<size_t>(2 * (t * kMaxR + k)) * n;
         const size_t un = static_cast<size_t>(n);
         isa->prepW(un, w + wo, std::fabs(delta[k]), Es, Es + n);
+        x.w[t][k] = w + wo;
         if (ratio) {
           x.E[t][k] = Es;
           x.D[t][k] = Es + n;
@@ -126,13 +129,23 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, 
           expFormTable(un, w + wo, Es, Es + n, Es);
           x.d[t][k] = Es;
         }
+      }
+    }
+  } else {
+    // each input's tables once, then their rows at every tap (the pointers are most of a small call's cost)
+    const Tables* tk[kMaxR];
+    for (int k = 0; k < R; k++) tk[k] = &tables[mags.indexOf(std::fabs(delta[k]))];
+    for (int t = 0; t < T; t++) {
+      const size_t* wo = wOff + t * kMaxR;
+      if (ratio) {
+        for (int k = 0; k < R; k++) {
+          x.E[t][k] = tk[k]->E + wo[k];
+          x.D[t][k] = tk[k]->D + wo[k];
+        }
       } else {
-        const Tables& tk = tables[mags.indexOf(std::fabs(delta[k]))];
-        if (ratio) {
-          x.E[t][k] = tk.E + wo;
-          x.D[t][k] = tk.D + wo;
-        } else {
-          x.d[t][k] = tk.d + wo;
+        for (int k = 0; k < R; k++) {
+          x.w[t][k] = w + wo[k];
+          x.d[t][k] = tk[k]->d + wo[k];
         }
       }
     }

@@ -38,6 +38,7 @@ struct Logistic {
   size_t rowLen;
   float *A, *Ainv, *gp, *gm;  // in the calling thread's workspace: valid for this call
   std::vector<unsigned char> ratioRow;
+  std::vector<unsigned char> ratioAt;  // ratioRow at each row's first offset: a call's taps skip a division
   Magnitudes mags;
   struct Tables {
     float* E = nullptr;
