@@ -348,15 +348,22 @@ test('native psaDense = the tfjs reference (psaDenseReference)', { skip }, () =>
   }
 });
 
-function convCase(rng: Rng, Kk: number, stride: number, padding: number): ConvCase {
+/** A random conv geometry; `fixed` sets some sizes (the others are drawn as without it). */
+function convCase(
+  rng: Rng,
+  Kk: number,
+  stride: number,
+  padding: number,
+  fixed: Partial<Pick<ConvCase, 'B' | 'C' | 'F'>> = {},
+): ConvCase {
   const H = Kk + rng.int(6);
   const W = Kk + rng.int(6);
   return {
-    B: 1 + rng.int(17),
+    B: fixed.B ?? 1 + rng.int(17),
     H,
     W,
-    C: 1 + rng.int(6),
-    F: 1 + rng.int(24),
+    C: fixed.C ?? 1 + rng.int(6),
+    F: fixed.F ?? 1 + rng.int(24),
     K: Kk,
     stride,
     padding,
@@ -443,6 +450,44 @@ test(
         }
       }
     }
+    checkEveryIsa(cases);
+  },
+);
+
+test(
+  'native ratioConv: 32 and more output channels (calls of one sign of δ) = float64 reference, zero and arbitrary ' +
+    'shifts, more channels than a call takes, exp-form rows',
+  { skip },
+  () => {
+    const cases: Case[] = [];
+    {
+      const rng = new Rng(31);
+      for (const [F, C] of [
+        [32, 5],
+        [33, 17],
+        [47, 12],
+        [64, 9],
+      ]) {
+        for (const coding of ['pm1', '01', 'any'] as const) {
+          for (const kind of ['logistic', 'normal'] as const) {
+            const Kk = 3;
+            const s = convCase(rng, Kk, 1 + rng.int(2), rng.int(2), { B: 1 + rng.int(3), C, F });
+            // one case in three with pre-activations and weights large enough that rows take the exp form
+            const extreme = rng.int(3) === 0;
+            const a = uniform(rng, s.B * s.Ho * s.Wo * s.F, extreme ? 60 : 3);
+            const g = uniform(rng, a.length, 1);
+            const w = uniform(rng, Kk * Kk * s.C * s.F, extreme ? 20 : 1.5);
+            const sh = shifts(rng, s.B * s.H * s.W * s.C, coding);
+            cases.push({
+              what: `conv ${JSON.stringify(s)} ${coding} ${kind}${extreme ? ' extreme' : ''}`,
+              run: () => runConv(s, a, sh, g, w, kind),
+              want: convRef64(a, sh, g, w, s, kind),
+            });
+          }
+        }
+      }
+    }
+    assert.equal(cases.length, 24);
     checkEveryIsa(cases);
   },
 );
