@@ -34,8 +34,8 @@ void expFormTable(size_t n, const float* w, const float* E, const float* D, floa
 Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, size_t rowLen_, const float* w_,
                    size_t nW, const float* shift, size_t nShift)
     : isa(isa_), a(a_), w(w_), rowLen(rowLen_), A(threadWorkspace().get(Workspace::kA, nA)),
-      Ainv(threadWorkspace().get(Workspace::kAinv, nA)), gp(threadWorkspace().get(Workspace::kGp, nA)), gm(threadWorkspace().get(Workspace::kGm, nA)),
-      ratioRow(nA / rowLen_), ratioAt(nA), mags(scanMagnitudes(shift, nShift)) {
+      Ainv(threadWorkspace().get(Workspace::kAinv, nA)), gp(threadWorkspace().get(Workspace::kGp, nA)),
+      gm(threadWorkspace().get(Workspace::kGm, nA)), ratioAt(nA), mags(scanMagnitudes(shift, nShift)) {
   // The ratio form's tables of every |δ| (max|w| comes with them), then which rows may read them: A·E = e^{−(a + wδ)}
   // and E stay finite where |a| + |δ|·|w| ≤ kRatioLimit for every pair the row can meet.
   const size_t chunk = 4096;
@@ -74,13 +74,12 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
         aMax = std::max(aMax, std::fabs(a[j]));
         finite = finite && std::isfinite(a[j]);
       }
-      ratioRow[r] = finite && aMax + reach <= kRatioLimit;
-      ratioAt[r * rowLen] = ratioRow[r];
+      ratioAt[r * rowLen] = finite && aMax + reach <= kRatioLimit;
     }
   });
   if (mags.generic) return;
   bool anyExp = false;
-  for (const unsigned char r : ratioRow) anyExp = anyExp || !r;
+  for (size_t r = 0; r < rows; r++) anyExp = anyExp || !ratioAt[r * rowLen];
   if (!anyExp) return;
   for (int k = 0; k < mags.count; k++) {
     Tables& tk = tables[k];

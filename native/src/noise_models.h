@@ -37,8 +37,8 @@ struct Logistic {
   const float* w;
   size_t rowLen;
   float *A, *Ainv, *gp, *gm;  // in the calling thread's workspace: valid for this call
-  std::vector<unsigned char> ratioRow;
-  std::vector<unsigned char> ratioAt;  // ratioRow at each row's first offset: a call's taps skip a division
+  // whether a row takes the ratio form, at the row's first output offset (a call's taps read it without a division)
+  std::vector<unsigned char> ratioAt;
   Magnitudes mags;
   struct Tables {
     float* E = nullptr;
