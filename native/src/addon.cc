@@ -25,7 +25,7 @@
 //   adamUpdate(p, g, m, v, lr, β1, β2, 1 − β1, 1 − β2, ε, weightDecay, 1 − β1^t, 1 − β2^t) → next p; m, v in place
 //       one fused pass per parameter, bit for bit the float32 ops of src/engine/train/optimizer.ts (optimizer.cc)
 //   clipFinite(g, clip) → boolean: g clamped to [−clip, clip] in place (clip finite; NaN kept), whether all finite
-//   info() → { isa, lanes, threads, isas }      setThreads(n) (0: default)      setIsa(name) → boolean
+//   info() → { isa, lanes, threads, isas, blasCore (the OpenBLAS kernels, with BLAS) }      setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
 //   tfDevices(libPath) → [{ name, type, memoryBytes }]: the devices libtensorflow lists (tf_devices.cc)
@@ -56,6 +56,10 @@
 #include "runtime.h"
 #include "optimizer.h"
 #include "sampling.h"
+
+#ifdef SBN_HAVE_BLAS
+#include <cblas.h>  // openblas_get_corename
+#endif
 
 namespace sbn {
 namespace {
@@ -321,6 +325,9 @@ napi_value Info(napi_env env, napi_callback_info) {
     if (isaByName(name)) napi_set_element(env, isas, n++, makeString(env, name));
   }
   napi_set_named_property(env, obj, "isas", isas);
+#ifdef SBN_HAVE_BLAS
+  napi_set_named_property(env, obj, "blasCore", makeString(env, openblas_get_corename()));
+#endif
   return obj;
 }
 

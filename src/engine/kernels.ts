@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { locateNativeBackend } from './native/locate';
+import { chooseOpenBlasCore } from './native/openblasCore';
 import type { NoiseKind, OutputLoss } from './spec/types';
 
 /**
@@ -38,6 +39,8 @@ export interface NativeKernelsInfo {
   threads: number;
   /** Every instruction set this CPU and build support. */
   isas: string[];
+  /** The kernels OpenBLAS chose at load time, e.g. 'SkylakeX' (builds with the native steps only). */
+  blasCore?: string;
 }
 
 export interface NativeKernels {
@@ -222,7 +225,7 @@ export interface NativeKernels {
 
 export interface KernelsInfo {
   kind: 'native' | 'js';
-  /** e.g. "native (avx512, 2 threads, OpenBLAS dense step)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
+  /** e.g. "native (avx512, 2 threads, OpenBLAS dense step, SkylakeX kernels)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
   detail: string;
   /** The addon is missing or failed to load (not switched off on purpose): a "cannot" the user may want to fix. */
   unavailable?: boolean;
@@ -263,6 +266,8 @@ function load(): NonNullable<typeof loaded> {
         'builds them)',
     };
   try {
+    // OpenBLAS reads its kernel choice when the addon loads it (native/openblasCore.ts)
+    chooseOpenBlasCore();
     const mod = { exports: {} as Partial<NativeKernels> };
     process.dlopen(mod, file);
     const k = mod.exports;
@@ -318,7 +323,10 @@ export function kernelsInfo(): KernelsInfo {
   loaded ??= load();
   if (loaded.kernels && enabled) {
     const i = loaded.kernels.info();
-    const blas = loaded.kernels.denseStep && nativeDenseStepAllowed() ? ', OpenBLAS dense step' : '';
+    const blas =
+      loaded.kernels.denseStep && nativeDenseStepAllowed()
+        ? `, OpenBLAS dense step${i.blasCore ? `, ${i.blasCore} kernels` : ''}`
+        : '';
     return { kind: 'native', detail: `native (${i.isa}, ${i.threads} thread${i.threads === 1 ? '' : 's'}${blas})` };
   }
   const why = !enabled && loaded.kernels ? 'native kernels switched off' : loaded.why;

@@ -97,7 +97,7 @@ suite('SBN Studio in VS Code', () => {
     if (fs.existsSync(addon) && (process.env.SBN_KERNELS ?? '').toLowerCase() !== 'js') {
       assert.match(
         env.kernels,
-        /^native \((avx512|avx2|scalar), \d+ threads?(, OpenBLAS dense step)?\)$/,
+        /^native \((avx512|avx2|scalar), \d+ threads?(, OpenBLAS dense step, \w+ kernels)?\)$/,
         `the worker did not load ${addon}: ${env.kernels}`,
       );
       assert.strictEqual(env.kernelsPath && fs.realpathSync(env.kernelsPath), fs.realpathSync(addon));

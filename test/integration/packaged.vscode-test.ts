@@ -201,7 +201,7 @@ if (installed) {
       };
       assert.strictEqual(env.backend, 'tensorflow');
       assert.strictEqual(env.kernelsKind, 'native', env.kernels);
-      assert.match(env.kernels, /^native \((avx512|avx2|scalar), \d+ threads?(, OpenBLAS dense step)?\)$/);
+      assert.match(env.kernels, /^native \((avx512|avx2|scalar), \d+ threads?(, OpenBLAS dense step, \w+ kernels)?\)$/);
       // the kernels of the set-up folder (<dir>/kernels/build/Release/sbn_kernels.node beside <dir>/manifest.json)
       const setupDir = path.resolve(env.kernelsPath, '..', '..', '..', '..');
       assert.ok(fs.existsSync(path.join(setupDir, 'manifest.json')), env.kernelsPath);
