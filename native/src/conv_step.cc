@@ -44,7 +44,7 @@ void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, c
   });
 }
 
-void im2col(const StepLayer& l, const float* x, size_t B, std::vector<float>& cols) {
+void im2col(const StepLayer& l, const float* x, size_t B, StepBuffer& cols) {
   const size_t P = l.patch(), positions = l.outH * l.outW, K = l.kernel;
   cols.resize(B * positions * P);
   const long H = static_cast<long>(l.H), W = static_cast<long>(l.W), pad = static_cast<long>(l.padding);
@@ -110,7 +110,7 @@ void convParamGradient(const StepLayer& l, const float* e, const float* cols, si
   }
 }
 
-void toChannelMajor(const StepLayer& l, const float* x, size_t B, std::vector<float>& out) {
+void toChannelMajor(const StepLayer& l, const float* x, size_t B, StepBuffer& out) {
   const size_t HW = l.H * l.W, C = l.C;
   out.resize(B * HW * C);
   for (size_t b = 0; b < B; b++)
@@ -118,7 +118,7 @@ void toChannelMajor(const StepLayer& l, const float* x, size_t B, std::vector<fl
       for (size_t c = 0; c < C; c++) out[(b * C + c) * HW + hw] = x[(b * HW + hw) * C + c];
 }
 
-void fromChannelMajor(const StepLayer& l, const float* v, size_t B, std::vector<float>& out) {
+void fromChannelMajor(const StepLayer& l, const float* v, size_t B, StepBuffer& out) {
   const size_t HW = l.H * l.W, C = l.C;
   out.resize(B * HW * C);
   for (size_t b = 0; b < B; b++)

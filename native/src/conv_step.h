@@ -4,9 +4,38 @@
 // a dense layer after them reads (docs/math.md §4.2). Built only with a CBLAS (SBN_HAVE_BLAS).
 #pragma once
 #include <cstddef>
+#include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace sbn {
+
+/**
+ * std::allocator, except that a vector's resize leaves new floats uninitialised instead of zeroing them. The steps'
+ * buffers are written in full before they are read, and they shrink and grow within their capacity from layer to
+ * layer (the scratch of a dense layer's gradient, then a conv layer's patch gradient): zeroing them again on every
+ * growth cost about 7 % of CIFAR_S1's DSTE step in memset (docs/kernels.md "Memory").
+ */
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0)
+      ::new (static_cast<void*>(p)) U;  // default-initialised: no zeroing
+    else
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+/** A step's working array (see UninitAllocator: contents undefined after a resize until written). */
+using StepBuffer = std::vector<float, UninitAllocator<float>>;
 
 /**
  * C [M, N] = alpha·op(A)·op(B) (row-major; op transposes where asked; lda, ldb, ldc as cblas_sgemm's), in fixed
@@ -35,7 +64,7 @@ struct StepLayer {
 };
 
 /** cols [B·outH·outW, K·K·C] ← the patch each output position sees, taps (kh, kw, c) in the weight's order. */
-void im2col(const StepLayer& l, const float* x, size_t B, std::vector<float>& cols);
+void im2col(const StepLayer& l, const float* x, size_t B, StepBuffer& cols);
 
 /** x [B·H·W·C] ← the sum over the patches that saw each input (im2col's transpose); padding dropped. */
 void col2im(const StepLayer& l, const float* cols, size_t B, float* x);
@@ -48,7 +77,7 @@ void convParamGradient(const StepLayer& l, const float* e, const float* cols, si
                        float* gb);
 
 /** out [B, C·H·W] ← NHWC x [B, H, W, C] flattened channel-major; fromChannelMajor is its inverse. */
-void toChannelMajor(const StepLayer& l, const float* x, size_t B, std::vector<float>& out);
-void fromChannelMajor(const StepLayer& l, const float* v, size_t B, std::vector<float>& out);
+void toChannelMajor(const StepLayer& l, const float* x, size_t B, StepBuffer& out);
+void fromChannelMajor(const StepLayer& l, const float* v, size_t B, StepBuffer& out);
 
 }  // namespace sbn

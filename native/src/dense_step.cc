@@ -66,10 +66,10 @@ struct DenseStepOutput {
  * call cost page faults the OS zero-fills (docs/kernels.md "Memory").
  */
 struct StepWorkspace {
-  std::vector<std::vector<float>> xs, as, deriv;  // per layer: states, pre-activations, F'(a)·scale
-  std::vector<std::vector<float>> cols, flat;     // per layer: conv patches, a dense layer's channel-major input
-  std::vector<float> p, logits, e, g, scratch, rowLoss;
-  std::vector<float> shift, rho, lambda, cSum, corrMean, wT, pFlat;  // PSA's
+  std::vector<StepBuffer> xs, as, deriv;  // per layer: states, pre-activations, F'(a)·scale
+  std::vector<StepBuffer> cols, flat;     // per layer: conv patches, a dense layer's channel-major input
+  StepBuffer p, logits, e, g, scratch, rowLoss;
+  StepBuffer shift, rho, lambda, cSum, corrMean, wT, pFlat;  // PSA's
 };
 
 constexpr float kSqrt1_2 = 0.70710678118654752440f;
@@ -87,7 +87,7 @@ void groupMeans(const DenseStepInput& in, const float* values, float* out) {
 
 /** e ← ∂E/∂a of one layer (rows × out) into its parameter gradients: per group, Wgrad = (e/N)ᵀ x and the mean of e. */
 void paramGradient(const DenseStepInput& in, const float* e, const float* x, size_t nIn, size_t nOut,
-                   std::vector<float>& scratch, float* gW, float* gb) {
+                   StepBuffer& scratch, float* gW, float* gb) {
   const size_t n = in.rows / in.groups;
   const float fn = static_cast<float>(n);
   scratch.resize(in.rows * nOut);
@@ -256,7 +256,7 @@ void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
 }
 
 /** δ = x↓ − x, how each state changes when it flips (the coding's flipShift: off − on where on, else on − off). */
-void flipShift(const DenseStepInput& in, const float* x, size_t count, std::vector<float>& shift) {
+void flipShift(const DenseStepInput& in, const float* x, size_t count, StepBuffer& shift) {
   shift.resize(count);
   const float on = in.on, down = in.off - in.on, up = in.on - in.off;
   float* out = shift.data();
@@ -267,7 +267,7 @@ void flipShift(const DenseStepInput& in, const float* x, size_t count, std::vect
  * wT [nIn, nOut] = w [nOut, nIn] transposed (the Δ product reads Wᵀ row by row):
  * OpenBLAS's omatcopy, 4× faster than a tiled loop here.
  */
-void transpose(const float* w, size_t nOut, size_t nIn, std::vector<float>& wT) {
+void transpose(const float* w, size_t nOut, size_t nIn, StepBuffer& wT) {
   wT.resize(nOut * nIn);
   cblas_somatcopy(CblasRowMajor, CblasTrans, static_cast<int>(nOut), static_cast<int>(nIn), 1.0f, w,
                   static_cast<int>(nIn), wT.data(), static_cast<int>(nOut));
