@@ -225,7 +225,7 @@ export interface NativeKernels {
 
 export interface KernelsInfo {
   kind: 'native' | 'js';
-  /** e.g. "native (avx512, 2 threads, OpenBLAS dense step, SkylakeX kernels)" or "TensorFlow.js ops (SBN_KERNELS=js)" */
+  /** e.g. "native (avx512, 2 threads, OpenBLAS dense step, SkylakeX kernels)" or "TensorFlow.js ops (…)" */
   detail: string;
   /** The addon is missing or failed to load (not switched off on purpose): a "cannot" the user may want to fix. */
   unavailable?: boolean;
