@@ -412,9 +412,10 @@ function trainReport(d: TrainSuiteReport): void {
   const grid = figure(
     curves,
     'train-curves',
-    'Loss and accuracy as true SBNs (10 samples per example), every method from the same initial network',
+    'Loss and accuracy as true SBNs (the suite’s evaluation samples per example), every method from the same ' +
+      'initial network',
     "Loss: solid = expected NLL of the SBN (u_loss), dotted = the method's own training objective; " +
-      'accuracy: solid = ensemble of 10 samples (acc_e), dotted = one sample (acc1).' +
+      'accuracy: solid = ensemble of the evaluation samples (acc_e), dotted = one sample (acc1).' +
       (seeded ? ' With several seeds: lines = the mean over seeds, shaded = its 95 % interval.' : ''),
   );
   // every series may have a band over seeds (curveSeries gives its bounds where the method has them)
