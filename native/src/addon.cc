@@ -25,7 +25,8 @@
 //   adamUpdate(p, g, m, v, lr, β1, β2, 1 − β1, 1 − β2, ε, weightDecay, 1 − β1^t, 1 − β2^t) → next p; m, v in place
 //       one fused pass per parameter, bit for bit the float32 ops of src/engine/train/optimizer.ts (optimizer.cc)
 //   clipFinite(g, clip) → boolean: g clamped to [−clip, clip] in place (clip finite; NaN kept), whether all finite
-//   info() → { isa, lanes, threads, isas, blasCore (the OpenBLAS kernels, with BLAS) }      setThreads(n) (0: default)      setIsa(name) → boolean
+//   info() → { isa, lanes, threads, isas, blasCore (the OpenBLAS kernels in use; builds with BLAS) }
+//   setThreads(n) (0: default)      setIsa(name) → boolean
 //   expThroughput(n, reps) → { gevalsPerSecond, ratioPerSecond, threads, isa }: G/s of 1/(1 + e^{−|x|}) and of
 //       1/(1 + x·y) over L1-resident buffers — the per-connection floors of the exp and ratio forms
 //   tfDevices(libPath) → [{ name, type, memoryBytes }]: the devices libtensorflow lists (tf_devices.cc)
