@@ -20,7 +20,13 @@ void singleThreadedBlas() {
   (void)once;
 }
 
-constexpr size_t kGemmRows = 256, kGemmCols = 64;  // block sizes, multiples of the AVX-512 kernels' 16
+// Blocks of at least 256 rows or 64 columns, at most kGemmBlocks of them, of even sizes that are multiples of the
+// AVX-512 kernels' 16: every block packs the other operand again (with blocks of 256 rows a CIFAR_S1 layer's 12 544
+// rows packed its weights 49 times per product), and blocks of uneven size leave a thread idle at the end (864 rows
+// as 256 + 256 + 256 + 96 on 2 threads: 512 against 352). The sizes follow from the shape alone (conv_step.h).
+constexpr size_t kGemmRows = 256, kGemmCols = 64, kGemmAlign = 16, kGemmBlocks = 16;
+
+constexpr size_t ceilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
@@ -28,11 +34,14 @@ void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, c
           const float* B, size_t ldb, float* C, size_t ldc) {
   singleThreadedBlas();
   const bool byRows = M >= N;
-  const size_t block = byRows ? kGemmRows : kGemmCols, blocks = ((byRows ? M : N) + block - 1) / block;
+  const size_t dim = byRows ? M : N;
+  const size_t target = std::max(byRows ? kGemmRows : kGemmCols, ceilDiv(dim, kGemmBlocks));
+  const size_t block = ceilDiv(ceilDiv(dim, ceilDiv(dim, target)), kGemmAlign) * kGemmAlign;
+  const size_t blocks = ceilDiv(dim, block);
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   parallelFor(blocks, work, [&](size_t b, size_t e) {
     for (size_t i = b; i < e; i++) {
-      const size_t start = i * block, size = std::min(block, (byRows ? M : N) - start);
+      const size_t start = i * block, size = std::min(block, dim - start);
       // a block of rows reads the matching rows of op(A); a block of columns the matching columns of op(B)
       const float* a = byRows ? A + (transA ? start : start * lda) : A;
       const float* bm = byRows ? B : B + (transB ? start * ldb : start);

@@ -41,7 +41,8 @@ using StepBuffer = std::vector<float, UninitAllocator<float>>;
  * C [M, N] = alpha·op(A)·op(B) (row-major; op transposes where asked; lda, ldb, ldc as cblas_sgemm's), in fixed
  * blocks of C — of rows when M ≥ N, else of columns — each by single-threaded OpenBLAS on the kernels' thread pool.
  * OpenBLAS's own threads block K by the thread count (a [64, 784] · [784, 512] product differs in its last bits
- * between 1 and 2 threads); blocks fixed by the shape alone make every result independent of the thread count.
+ * between 1 and 2 threads), and an element's bits may depend on the block that holds it (OpenBLAS picks kernels by
+ * the block's shape); blocks fixed by the shape alone make every result independent of the thread count.
  */
 void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda,
           const float* B, size_t ldb, float* C, size_t ldc);

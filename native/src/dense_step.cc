@@ -160,21 +160,18 @@ void forward(const DenseStepInput& in, float derivScale, StepWorkspace& ws) {
     ws.p.resize(B * nOut);
     deriv.resize(B * nOut);
     layerForward(in, ws, k, a.data());
-    // F(a) and F'(a): a scalar exp or erf per unit (the values the tfjs path's ops give), on every thread
+    // F(a) and F'(a) on every thread: logistic by the ISA's vector exp (the scalar form was 8 % of a CIFAR_S1 DSTE
+    // step), normal by a scalar erf and exp per unit
     const bool normal = in.normalNoise;
+    const Isa* isa = currentIsa();
     const float* av = a.data();
     float *pv = ws.p.data(), *dv = deriv.data();
-    parallelFor(B * nOut, static_cast<double>(B * nOut) * 16, [=](size_t b, size_t e) {
+    parallelFor(B * nOut, static_cast<double>(B * nOut) * (normal ? 16 : 2), [=](size_t b, size_t e) {
+      if (!normal) return isa->logistic(e - b, av + b, derivScale, pv + b, dv + b);
       for (size_t i = b; i < e; i++) {
         const float t = av[i];
-        if (normal) {
-          pv[i] = 0.5f * (1.0f + std::erf(t * kSqrt1_2));
-          dv[i] = kInvSqrt2Pi * std::exp(-0.5f * t * t) * derivScale;
-        } else {
-          const float s = 1.0f / (1.0f + std::exp(-t));
-          pv[i] = s;
-          dv[i] = s * (1.0f - s) * derivScale;
-        }
+        pv[i] = 0.5f * (1.0f + std::erf(t * kSqrt1_2));
+        dv[i] = kInvSqrt2Pi * std::exp(-0.5f * t * t) * derivScale;
       }
     });
     ws.xs[k + 1].resize(B * nOut);

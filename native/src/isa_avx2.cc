@@ -89,6 +89,32 @@ SBN_AVX2 void prepOutAvx2(size_t n, const float* a, const float* g, float* A, fl
   }
 }
 
+SBN_AVX2 inline void logistic8(__m256 t, __m256 scale, __m256* p, __m256* d) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, expF(_mm256_xor_ps(t, _mm256_set1_ps(-0.0f)))));
+  s = _mm256_blendv_ps(s, _mm256_setzero_ps(), _mm256_cmp_ps(t, _mm256_set1_ps(-88.0f), _CMP_LT_OQ));
+  s = _mm256_blendv_ps(s, t, _mm256_cmp_ps(t, t, _CMP_UNORD_Q));
+  *p = s;
+  *d = _mm256_mul_ps(_mm256_mul_ps(s, _mm256_sub_ps(one, s)), scale);
+}
+
+SBN_AVX2 void logisticAvx2(size_t n, const float* a, float scale, float* p, float* d) {
+  const __m256 vs = _mm256_set1_ps(scale);
+  __m256 vp, vd;
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    logistic8(_mm256_loadu_ps(a + j), vs, &vp, &vd);
+    _mm256_storeu_ps(p + j, vp);
+    _mm256_storeu_ps(d + j, vd);
+  }
+  if (j < n) {
+    const __m256i m = tailMask(n - j);
+    logistic8(_mm256_maskload_ps(a + j, m), vs, &vp, &vd);
+    _mm256_maskstore_ps(p + j, m, vp);
+    _mm256_maskstore_ps(d + j, m, vd);
+  }
+}
+
 // E = e^{−y}, D = 1 − e^{−y} for y = mag·w: a Taylor series (degree 9) where |y| < 0.5, where 1 − e^{−y} would
 // cancel.
 SBN_AVX2 inline void prepW8(__m256 vw, __m256 mag, __m256* E, __m256* D) {
@@ -309,7 +335,7 @@ SBN_AVX2 float expBenchAvx2(size_t n, const float* x, const float* y, int reps, 
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
-const Isa kAvx2 = {"avx2", 8, prepOutAvx2, prepWAvx2, dotRatioAvx2, dotExpAvx2, expBenchAvx2};
+const Isa kAvx2 = {"avx2", 8, prepOutAvx2, prepWAvx2, logisticAvx2, dotRatioAvx2, dotExpAvx2, expBenchAvx2};
 
 }  // namespace
 

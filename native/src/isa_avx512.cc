@@ -98,6 +98,32 @@ SBN_AVX512 void prepOutAvx512(size_t n, const float* a, const float* g, float* A
   }
 }
 
+SBN_AVX512 inline void logistic16(__m512 t, __m512 scale, __m512* p, __m512* d) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, expF(xorPs(t, _mm512_set1_ps(-0.0f)))));
+  s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(-88.0f), _CMP_LT_OQ), s, _mm512_setzero_ps());
+  s = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q), s, t);
+  *p = s;
+  *d = _mm512_mul_ps(_mm512_mul_ps(s, _mm512_sub_ps(one, s)), scale);
+}
+
+SBN_AVX512 void logisticAvx512(size_t n, const float* a, float scale, float* p, float* d) {
+  const __m512 vs = _mm512_set1_ps(scale);
+  __m512 vp, vd;
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    logistic16(_mm512_loadu_ps(a + j), vs, &vp, &vd);
+    _mm512_storeu_ps(p + j, vp);
+    _mm512_storeu_ps(d + j, vd);
+  }
+  if (j < n) {
+    const __mmask16 m = tailMask(n - j);
+    logistic16(_mm512_maskz_loadu_ps(m, a + j), vs, &vp, &vd);
+    _mm512_mask_storeu_ps(p + j, m, vp);
+    _mm512_mask_storeu_ps(d + j, m, vd);
+  }
+}
+
 // E = e^{−y}, D = 1 − e^{−y} for y = mag·w: a Taylor series (degree 9) where |y| < 0.5, where 1 − e^{−y} would
 // cancel.
 SBN_AVX512 inline void prepW16(__m512 vw, __m512 mag, __m512* E, __m512* D) {
@@ -317,7 +343,7 @@ SBN_AVX512 float expBenchAvx512(size_t n, const float* x, const float* y, int re
   return hsum(_mm512_add_ps(acc0, acc1));
 }
 
-const Isa kAvx512 = {"avx512", 16, prepOutAvx512, prepWAvx512, dotRatioAvx512, dotExpAvx512, expBenchAvx512};
+const Isa kAvx512 = {"avx512", 16, prepOutAvx512, prepWAvx512, logisticAvx512, dotRatioAvx512, dotExpAvx512, expBenchAvx512};
 
 }  // namespace
 

@@ -38,6 +38,14 @@ float prepWScalar(size_t n, const float* w, float mag, float* E, float* D) {
   return wMax;
 }
 
+void logisticScalar(size_t n, const float* a, float scale, float* p, float* d) {
+  for (size_t j = 0; j < n; j++) {
+    const float s = 1.0f / (1.0f + std::exp(-a[j]));
+    p[j] = s;
+    d[j] = s * (1.0f - s) * scale;
+  }
+}
+
 void dotRatioScalar(const DotArgs& x, float* out) {
   for (int k = 0; k < x.R; k++) {
     const bool neg = x.delta[k] < 0.0f;
@@ -86,7 +94,7 @@ float expBenchScalar(size_t n, const float* x, const float* y, int reps, bool ra
   return acc;
 }
 
-const Isa kScalar = {"scalar", 1, prepOutScalar, prepWScalar, dotRatioScalar, dotExpScalar, expBenchScalar};
+const Isa kScalar = {"scalar", 1, prepOutScalar, prepWScalar, logisticScalar, dotRatioScalar, dotExpScalar, expBenchScalar};
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 // sbn_kernels: fused CPU kernels for PSA's backward products (docs/math.md §2.3.3–§2.3.4).
 //
-// The instruction-set specific part is small: three inner routines per ISA (scalar, AVX2+FMA, AVX-512F), chosen
+// The instruction-set specific part is small: a few inner routines per ISA (scalar, AVX2+FMA, AVX-512F), chosen
 // once at load time from what the CPU supports (runtime.cc). Everything else (tables and per-connection sums in
 // noise_models.cc, the loops over rows / pixels / taps in drivers.cc, threading in runtime.cc, argument checks in
 // addon.cc) is plain C++ shared by every ISA.
@@ -36,6 +36,12 @@ using PrepOutFn = void (*)(size_t n, const float* a, const float* g, float* A, f
  * ratio form reads it).
  */
 using PrepWFn = float (*)(size_t n, const float* w, float mag, float* E, float* D);
+/**
+ * The native steps' logistic F(a) and F′(a): p = σ(a) = 1/(1 + e^{−a}) and d = σ(a)·(1 − σ(a))·scale per unit. The
+ * vector paths take e^{−a} from the same expf as the sums (≈1 ulp) and divide exactly, so p stays within a few ulp of
+ * the scalar std::exp form; σ = 0 where e^{−a} overflows (a < −88), NaN stays NaN.
+ */
+using LogisticFn = void (*)(size_t n, const float* a, float scale, float* p, float* d);
 constexpr int kMaxR = 8;   // inputs (dense) or input channels (conv) per call
 constexpr int kMaxT = 32;  // kernel taps per call
 
@@ -76,6 +82,7 @@ struct Isa {
   int lanes;
   PrepOutFn prepOut;
   PrepWFn prepW;
+  LogisticFn logistic;
   DotFn dotRatio;
   DotFn dotExp;
   ExpBenchFn expBench;
