@@ -222,7 +222,7 @@ export const SUITES: Record<string, SuiteDefinition> = {
       '55 000 / 5 000 / 10 000 images; 3 epochs; SBN evaluation with 4 samples during training, test accuracy vs ' +
       'up to 8 samples; lr: the grid log10 lr ∈ [−4, 0] in half decades (9 rates, extended past an edge that ' +
       'wins), trials of 2 epochs on the first 5 000 training images, judged by the validation u_loss. About ' +
-      '1 h 30 min with --jobs 2 --seeds 3 on 2 cores for the eight methods of §4.3, 35 min more for the ' +
+      '1 h 30 min with --jobs 2 --seeds 3 on 2 cores for the eight methods of §4.3, 40 min more for the ' +
       'authors’ two.',
     model: {
       name: 'fashion-conv-s1',
