@@ -253,11 +253,34 @@ void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
 }
 
 /** δ = x↓ − x, how each state changes when it flips (the coding's flipShift: off − on where on, else on − off). */
+SBN_VECTOR_CLONES void selectBy(const float* __restrict x, size_t count, float on, float ifOn, float ifOff,
+                                  float* __restrict out) {
+  for (size_t i = 0; i < count; i++) out[i] = x[i] == on ? ifOn : ifOff;
+}
+
 void flipShift(const DenseStepInput& in, const float* x, size_t count, StepBuffer& shift) {
   shift.resize(count);
-  const float on = in.on, down = in.off - in.on, up = in.on - in.off;
-  float* out = shift.data();
-  for (size_t i = 0; i < count; i++) out[i] = x[i] == on ? down : up;
+  selectBy(x, count, in.on, in.off - in.on, in.on - in.off, shift.data());
+}
+
+/** ρ_i = (1 − π_i)/n with π_i the probability of the sampled state: p_i where x_i is on, 1 − p_i where not. */
+SBN_VECTOR_CLONES void flipWeights(const float* __restrict x, const float* __restrict p, size_t count, float on,
+                                   float n, float* __restrict rho) {
+  for (size_t i = 0; i < count; i++) {
+    const float pi = x[i] == on ? p[i] : 1.0f - p[i];
+    rho[i] = (1.0f - pi) / n;
+  }
+}
+
+/** g = −x̂·λ (−λ where the unit is on) and e = g·F′(a). */
+SBN_VECTOR_CLONES void flippedGradient(const float* __restrict x, const float* __restrict lambda,
+                                       const float* __restrict deriv, size_t count, float on, float* __restrict g,
+                                       float* __restrict e) {
+  for (size_t i = 0; i < count; i++) {
+    const float gi = x[i] == on ? -lambda[i] : lambda[i];
+    g[i] = gi;
+    e[i] = gi * deriv[i];
+  }
 }
 
 /**
@@ -293,13 +316,7 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
   }
   flipShift(in, xL, B * n, ws.shift);
   ws.rho.resize(B * n);
-  // locals, not in's members: a store through float* could alias them and would stop the loops vectorising
-  const float on = in.on, fn = static_cast<float>(n);
-  float* rho = ws.rho.data();
-  for (size_t i = 0; i < B * n; i++) {
-    const float pi = xL[i] == on ? pL[i] : 1.0f - pL[i];
-    rho[i] = (1.0f - pi) / fn;
-  }
+  flipWeights(xL, pL, B * n, in.on, static_cast<float>(n), ws.rho.data());
   ws.lambda.resize(B * n);
   ws.cSum.resize(B * K);
   ws.corrMean.resize(in.groups * K * n);
@@ -335,12 +352,7 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
     const float* xOut = ws.xs[k + 1].data();
     ws.g.resize(B * nOut);
     ws.e.resize(B * nOut);
-    const float *lambda = ws.lambda.data(), *deriv = ws.deriv[k].data();
-    float *g = ws.g.data(), *e = ws.e.data();
-    for (size_t i = 0; i < B * nOut; i++) {
-      g[i] = xOut[i] == on ? -lambda[i] : lambda[i];  // −x̂ λ
-      e[i] = g[i] * deriv[i];
-    }
+    flippedGradient(xOut, ws.lambda.data(), ws.deriv[k].data(), B * nOut, in.on, ws.g.data(), ws.e.data());
     if (l.conv())
       convParamGradient(l, ws.e.data(), ws.cols[k].data(), B, in.groups, out.weights[k], out.biases[k]);
     else

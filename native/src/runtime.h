@@ -77,16 +77,22 @@ void releasePool();
 class Workspace {
  public:
   // kTables + 3m, + 3m + 1, + 3m + 2: the tables E, D and d of magnitude m (noise_models.cc)
-  enum Slot { kCorr, kA, kAinv, kGp, kGm, kTables };
-  float* get(size_t slot, size_t n) {
-    if (buffers_.size() <= slot) buffers_.resize(slot + 1);
-    std::vector<float>& b = buffers_[slot];
+  enum Slot { kA, kAinv, kGp, kGm, kTables };
+  float* get(size_t slot, size_t n) { return grow(buffers_, slot, n); }
+  // psaFlips' partial sums (last_layer.cc)
+  enum DoubleSlot { kFlipPartials, kFlipCorrection };
+  double* getDoubles(DoubleSlot slot, size_t n) { return grow(doubles_, slot, n); }
+
+ private:
+  template <class T>
+  static T* grow(std::vector<std::vector<T>>& buffers, size_t slot, size_t n) {
+    if (buffers.size() <= slot) buffers.resize(slot + 1);
+    std::vector<T>& b = buffers[slot];
     if (b.size() < n) b.resize(n);
     return b.data();
   }
-
- private:
   std::vector<std::vector<float>> buffers_;
+  std::vector<std::vector<double>> doubles_;
 };
 
 /** The calling thread's workspace. */
