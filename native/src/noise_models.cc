@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "runtime.h"
 
@@ -13,8 +15,43 @@ constexpr double kSqrt1_2 = 0.70710678118654752440;
 
 }  // namespace
 
+namespace {
+
+/**
+ * The least non-zero |shift| (+∞ if none) and the largest, in one vectorised pass; false if a shift is NaN. On the
+ * bits of |x| (sign cleared) integer order is float order, with NaN above +∞: integer min / max reductions vectorise
+ * where float ones do not (they would have to respect NaN).
+ */
+SBN_VECTOR_CLONES bool magnitudeRange(const float* __restrict shift, size_t n, float* lo, float* hi) {
+  uint32_t mnLess = UINT32_MAX, mx = 0;  // min of (bits − 1): 0 wraps to the top, so zeros never count
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, shift + i, sizeof u);
+    u &= 0x7fffffffu;
+    mnLess = std::min(mnLess, u - 1u);
+    mx = std::max(mx, u);
+  }
+  constexpr uint32_t kInfBits = 0x7f800000u;
+  if (mx > kInfBits) return false;
+  const uint32_t mn = std::min(mnLess, kInfBits - 1u) + 1u;
+  std::memcpy(lo, &mn, sizeof mn);
+  std::memcpy(hi, &mx, sizeof mx);
+  return true;
+}
+
+}  // namespace
+
 Magnitudes scanMagnitudes(const float* shift, size_t n) {
   Magnitudes M;
+  // PSA's shifts are ±(on − off) and zeros: one magnitude, found by a vectorised pass instead of a search per value
+  float lo = 0, hi = 0;
+  if (magnitudeRange(shift, n, &lo, &hi)) {
+    if (hi == 0.0f) return M;
+    if (lo == hi) {
+      M.mag[M.count++] = hi;
+      return M;
+    }
+  }
   for (size_t i = 0; i < n && !M.generic; i++) {
     const float m = std::fabs(shift[i]);
     if (m == 0.0f || M.indexOf(m) >= 0) continue;
