@@ -31,6 +31,8 @@ constexpr size_t kDenseRowBlock = 32;
  */
 constexpr size_t kSignSplitOutputs = 32;
 
+constexpr size_t kNoTap = 0;  // a dense call's one tap: the inputs' own weight rows
+
 template <class Kernel>
 void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float* out) {
   const size_t tableBytes = s.nOut * 2 * sizeof(float);  // per input
@@ -63,7 +65,7 @@ void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float
         int R[2] = {0, 0};
         auto flush = [&](int g) {
           float vals[kMaxR] = {};
-          K.run(static_cast<int>(s.nOut), 1, &aOff, wOff[g], R[g], delta[g], vals, scratch.data());
+          K.run(static_cast<int>(s.nOut), 1, &aOff, &kNoTap, R[g], wOff[g], delta[g], vals, scratch.data());
           for (int k = 0; k < R[g]; k++) outr[idx[g][k]] = vals[k];
           R[g] = 0;
         };
@@ -94,9 +96,7 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
   parallelFor(s.B * s.H, work, [&](size_t ub, size_t ue) {
     std::vector<float> scratch(Kn.scratchSize(s.F));
     std::vector<size_t> rowTaps, colTaps;  // pairs (kernel index, output index)
-    size_t aOff[kMaxT];
-    size_t wOff[kMaxT * kMaxR];
-    std::vector<size_t> pixA(s.K * s.K), pixW(s.K * s.K);  // a pixel's taps: output row, (kh·K + kw)·C
+    std::vector<size_t> pixA(s.K * s.K), pixW(s.K * s.K);  // a pixel's taps: output row, weights (kh·K + kw)·C·F
     std::vector<size_t> lists[2] = {std::vector<size_t>(s.C), std::vector<size_t>(s.C)};
     for (size_t u = ub; u < ue; u++) {
       const size_t b = u / s.H;
@@ -128,7 +128,7 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
         for (size_t t = 0; t < rowTaps.size(); t += 2) {
           for (size_t v = 0; v < colTaps.size(); v += 2) {
             pixA[nTaps] = ((b * s.Ho + rowTaps[t + 1]) * s.Wo + colTaps[v + 1]) * s.F;
-            pixW[nTaps] = (rowTaps[t] * s.K + colTaps[v]) * s.C;
+            pixW[nTaps] = (rowTaps[t] * s.K + colTaps[v]) * s.C * s.F;
             nTaps++;
           }
         }
@@ -149,16 +149,17 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
             const size_t* idx = lists[g].data() + i;
             const int R = static_cast<int>(std::min<size_t>(kMaxR, n[g] - i));
             float delta[kMaxR];
-            for (int k = 0; k < R; k++) delta[k] = sp[idx[k]];
+            size_t wIn[kMaxR];  // input channel c's weights at tap t: pixW[t] + c·F
+            for (int k = 0; k < R; k++) {
+              delta[k] = sp[idx[k]];
+              wIn[k] = idx[k] * s.F;
+            }
             float vals[kMaxR] = {};
             // the taps kMaxT at a time
             for (size_t t0 = 0; t0 < nTaps; t0 += kMaxT) {
               const int T = static_cast<int>(std::min<size_t>(kMaxT, nTaps - t0));
-              for (int t = 0; t < T; t++) {
-                aOff[t] = pixA[t0 + t];
-                for (int k = 0; k < R; k++) wOff[t * kMaxR + k] = (pixW[t0 + t] + idx[k]) * s.F;
-              }
-              Kn.run(static_cast<int>(s.F), T, aOff, wOff, R, delta, vals, scratch.data());
+              Kn.run(static_cast<int>(s.F), T, pixA.data() + t0, pixW.data() + t0, R, wIn, delta, vals,
+                     scratch.data());
             }
             for (int k = 0; k < R; k++) op[idx[k]] = vals[k];
           }

@@ -186,8 +186,12 @@ SBN_AVX2 void dotRatioR(const DotArgs& x, int k0, float* out) {
     const float* G = x.gp[t];
     const float* Pn = x.Ainv[t];
     const float* Gn = x.gm[t];
-    const float* const* E = x.E[t] + k0;
-    const float* const* D = x.D[t] + k0;
+    const float* E[R];
+    const float* D[R];
+    for (int k = 0; k < R; k++) {
+      E[k] = x.E[k0 + k] + x.tableTap[t];
+      D[k] = x.D[k0 + k] + x.tableTap[t];
+    }
     int j = 0;
     for (; j + 8 <= n; j += 8) {
       const __m256 vP = _mm256_loadu_ps(P + j);
@@ -277,8 +281,12 @@ SBN_AVX2 void dotExpR(const DotArgs& x, int k0, float* out) {
     const float* a = x.a[t];
     const float* gp = x.gp[t];
     const float* gm = x.gm[t];
-    const float* const* w = x.w[t] + k0;
-    const float* const* d = x.d[t] + k0;
+    const float* w[R];
+    const float* d[R];
+    for (int k = 0; k < R; k++) {
+      w[k] = x.w[k0 + k] + x.weightTap[t];
+      d[k] = x.d[k0 + k] + x.tableTap[t];
+    }
     int j = 0;
     for (; j + 8 <= n; j += 8) {
       const __m256 va = _mm256_loadu_ps(a + j);

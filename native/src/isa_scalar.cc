@@ -53,8 +53,8 @@ void dotRatioScalar(const DotArgs& x, float* out) {
     for (int t = 0; t < x.T; t++) {
       const float* P = neg ? x.Ainv[t] : x.A[t];
       const float* G = neg ? x.gm[t] : x.gp[t];
-      const float* Ek = x.E[t][k];
-      const float* Dk = x.D[t][k];
+      const float* Ek = x.E[k] + x.tableTap[t];
+      const float* Dk = x.D[k] + x.tableTap[t];
       for (int j = 0; j < x.n; j++) acc += G[j] * (1.0f / (P[j] * Ek[j] + 1.0f)) * Dk[j];
     }
     out[k] += acc;
@@ -66,8 +66,8 @@ void dotExpScalar(const DotArgs& x, float* out) {
     const float dk = x.delta[k];
     float acc = 0.0f;
     for (int t = 0; t < x.T; t++) {
-      const float* wk = x.w[t][k];
-      const float* Dk = x.d[t][k];
+      const float* wk = x.w[k] + x.weightTap[t];
+      const float* Dk = x.d[k] + x.tableTap[t];
       const float* a = x.a[t];
       for (int j = 0; j < x.n; j++) {
         const float tt = wk[j] * dk;

@@ -47,9 +47,10 @@ constexpr int kMaxT = 32;  // kernel taps per call
 
 /**
  * One call: R ≤ kMaxR inputs, each seen through T ≤ kMaxT taps (dense: T = 1) of n output units. For tap t the
- * output side is a row of n units (a and its factors A, Ainv, gp, gm) and input k's weight row (the ratio form's tables
- * E, D for delta[k], or w and the exp form's table d). The call adds Σ_t Σ_j g_j·(F(a_j + w_j·delta[k]) − F(a_j))
- * to out[k], summing in a fixed order.
+ * output side is a row of n units (a and its factors A, Ainv, gp, gm) and input k's weight row: w[k] + weightTap[t],
+ * and its tables (the ratio form's E, D for delta[k], or the exp form's d) at E[k] + tableTap[t] etc. — an input's
+ * offset plus a tap's, so a call's pointers cost R + T, not R·T (a conv call has up to 8 × 9). The call adds
+ * Σ_t Σ_j g_j·(F(a_j + w_j·delta[k]) − F(a_j)) to out[k], summing in a fixed order.
  */
 struct DotArgs {
   int n = 0, T = 0, R = 0;
@@ -58,10 +59,12 @@ struct DotArgs {
   const float* Ainv[kMaxT];
   const float* gp[kMaxT];
   const float* gm[kMaxT];
-  const float* w[kMaxT][kMaxR];
-  const float* E[kMaxT][kMaxR];
-  const float* D[kMaxT][kMaxR];
-  const float* d[kMaxT][kMaxR];
+  size_t weightTap[kMaxT];
+  size_t tableTap[kMaxT];
+  const float* w[kMaxR];
+  const float* E[kMaxR];
+  const float* D[kMaxR];
+  const float* d[kMaxR];
   float delta[kMaxR];
   int sign = 0;  // ratio form: +1 every delta[k] > 0, −1 every delta[k] < 0, 0 mixed
 };

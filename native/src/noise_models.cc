@@ -129,8 +129,8 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
   }
 }
 
-void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
-                   float* scratch) const {
+void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn,
+                   const float* delta, float* vals, float* scratch) const {
   DotArgs x;
   x.n = n;
   x.T = T;
@@ -148,41 +148,35 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, 
     x.Ainv[t] = Ainv + ao;
     x.gp[t] = gp + ao;
     x.gm[t] = gm + ao;
+    x.weightTap[t] = wTap[t];
   }
+  for (int k = 0; k < R; k++) x.w[k] = w + wIn[k];
   if (mags.generic) {
+    // the tables of this input's |δ| only, per (tap, input) in the scratch: (t, k) at 2(t·kMaxR + k)·n, D after E;
+    // the exp form's d in E's place
+    const size_t un = static_cast<size_t>(n);
     for (int t = 0; t < T; t++) {
+      x.tableTap[t] = 2 * static_cast<size_t>(t) * kMaxR * un;
       for (int k = 0; k < R; k++) {
-        // the tables of this input's |δ| only; the exp form's d in E's place
-        const size_t wo = wOff[t * kMaxR + k];
-        float* Es = scratch + static_cast<size_t>(2 * (t * kMaxR + k)) * n;
-        const size_t un = static_cast<size_t>(n);
-        isa->prepW(un, w + wo, std::fabs(delta[k]), Es, Es + n);
-        x.w[t][k] = w + wo;
-        if (ratio) {
-          x.E[t][k] = Es;
-          x.D[t][k] = Es + n;
-        } else {
-          expFormTable(un, w + wo, Es, Es + n, Es);
-          x.d[t][k] = Es;
-        }
+        const float* wk = w + wTap[t] + wIn[k];
+        float* Es = scratch + x.tableTap[t] + 2 * static_cast<size_t>(k) * un;
+        isa->prepW(un, wk, std::fabs(delta[k]), Es, Es + n);
+        if (!ratio) expFormTable(un, wk, Es, Es + n, Es);
       }
     }
+    for (int k = 0; k < R; k++) {
+      x.E[k] = x.d[k] = scratch + 2 * static_cast<size_t>(k) * un;
+      x.D[k] = x.E[k] + n;
+    }
   } else {
-    // each input's tables once, then their rows at every tap (the pointers are most of a small call's cost)
-    const Tables* tk[kMaxR];
-    for (int k = 0; k < R; k++) tk[k] = &tables[mags.indexOf(std::fabs(delta[k]))];
-    for (int t = 0; t < T; t++) {
-      const size_t* wo = wOff + t * kMaxR;
+    for (int t = 0; t < T; t++) x.tableTap[t] = wTap[t];
+    for (int k = 0; k < R; k++) {
+      const Tables& tk = tables[mags.indexOf(std::fabs(delta[k]))];
       if (ratio) {
-        for (int k = 0; k < R; k++) {
-          x.E[t][k] = tk[k]->E + wo[k];
-          x.D[t][k] = tk[k]->D + wo[k];
-        }
+        x.E[k] = tk.E + wIn[k];
+        x.D[k] = tk.D + wIn[k];
       } else {
-        for (int k = 0; k < R; k++) {
-          x.w[t][k] = w + wo[k];
-          x.d[t][k] = tk[k]->d + wo[k];
-        }
+        x.d[k] = tk.d + wIn[k];
       }
     }
   }
@@ -198,8 +192,8 @@ Normal::Normal(const float* a_, const float* g_, size_t nA, const float* w_) : a
   });
 }
 
-void Normal::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
-                 float*) const {
+void Normal::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn,
+                 const float* delta, float* vals, float*) const {
   for (int k = 0; k < R; k++) {
     const double dk = delta[k];
     double acc = 0.0;
@@ -207,7 +201,7 @@ void Normal::run(int n, int T, const size_t* aOff, const size_t* wOff, int R, co
       const size_t ao = aOff[t];
       const float* ar = a + ao;
       const float* gr = g + ao;
-      const float* wk = w + wOff[t * kMaxR + k];
+      const float* wk = w + wTap[t] + wIn[k];
       for (int j = 0; j < n; j++) {
         const double aj = ar[j];
         const double u = aj + static_cast<double>(wk[j]) * dk;

@@ -54,10 +54,10 @@ struct Logistic {
 
   /**
    * vals[k] += Σ_t Σ_j g (F(a + w δ_k) − F(a)) over T taps: the n = rowLen outputs at aOff[t] and input k's
-   * weights at wOff[t·kMaxR + k].
+   * weights at wTap[t] + wIn[k].
    */
-  void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
-           float* scratch) const;
+  void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
+           float* vals, float* scratch) const;
 };
 
 /** d = 1 − e^{−mag·|w|} from the ratio form's tables of mag: D where w ≥ 0, −D/E (= 1 − 1/E) where w < 0. */
@@ -75,8 +75,8 @@ struct Normal {
   size_t scratchSize(size_t) const { return 0; }
 
   /** As Logistic::run. */
-  void run(int n, int T, const size_t* aOff, const size_t* wOff, int R, const float* delta, float* vals,
-           float*) const;
+  void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
+           float* vals, float*) const;
 };
 
 }  // namespace sbn
