@@ -59,13 +59,13 @@ struct DotArgs {
   const float* Ainv[kMaxT];
   const float* gp[kMaxT];
   const float* gm[kMaxT];
-  size_t weightTap[kMaxT];
-  size_t tableTap[kMaxT];
+  const size_t* weightTap;  // [T], the caller's
+  const size_t* tableTap;   // [T]: weightTap, or offsets into a scratch of tables built for this call
   const float* w[kMaxR];
   const float* E[kMaxR];
   const float* D[kMaxR];
   const float* d[kMaxR];
-  float delta[kMaxR];
+  const float* delta;  // [R], the caller's
   int sign = 0;  // ratio form: +1 every delta[k] > 0, −1 every delta[k] < 0, 0 mixed
 };
 /**

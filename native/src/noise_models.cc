@@ -135,7 +135,7 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
   x.n = n;
   x.T = T;
   x.R = R;
-  for (int k = 0; k < R; k++) x.delta[k] = delta[k];
+  x.delta = delta;
   int neg = 0;
   for (int k = 0; k < R; k++) neg += delta[k] < 0.0f ? 1 : 0;
   x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
@@ -148,18 +148,19 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
     x.Ainv[t] = Ainv + ao;
     x.gp[t] = gp + ao;
     x.gm[t] = gm + ao;
-    x.weightTap[t] = wTap[t];
   }
+  x.weightTap = x.tableTap = wTap;
   for (int k = 0; k < R; k++) x.w[k] = w + wIn[k];
   if (mags.generic) {
     // the tables of this input's |δ| only, per (tap, input) in the scratch: (t, k) at 2(t·kMaxR + k)·n, D after E;
     // the exp form's d in E's place
     const size_t un = static_cast<size_t>(n);
+    size_t scratchTap[kMaxT];
     for (int t = 0; t < T; t++) {
-      x.tableTap[t] = 2 * static_cast<size_t>(t) * kMaxR * un;
+      scratchTap[t] = 2 * static_cast<size_t>(t) * kMaxR * un;
       for (int k = 0; k < R; k++) {
         const float* wk = w + wTap[t] + wIn[k];
-        float* Es = scratch + x.tableTap[t] + 2 * static_cast<size_t>(k) * un;
+        float* Es = scratch + scratchTap[t] + 2 * static_cast<size_t>(k) * un;
         isa->prepW(un, wk, std::fabs(delta[k]), Es, Es + n);
         if (!ratio) expFormTable(un, wk, Es, Es + n, Es);
       }
@@ -168,16 +169,17 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
       x.E[k] = x.d[k] = scratch + 2 * static_cast<size_t>(k) * un;
       x.D[k] = x.E[k] + n;
     }
-  } else {
-    for (int t = 0; t < T; t++) x.tableTap[t] = wTap[t];
-    for (int k = 0; k < R; k++) {
-      const Tables& tk = tables[mags.indexOf(std::fabs(delta[k]))];
-      if (ratio) {
-        x.E[k] = tk.E + wIn[k];
-        x.D[k] = tk.D + wIn[k];
-      } else {
-        x.d[k] = tk.d + wIn[k];
-      }
+    x.tableTap = scratchTap;  // lives until the kernel returns
+    (ratio ? isa->dotRatio : isa->dotExp)(x, vals);
+    return;
+  }
+  for (int k = 0; k < R; k++) {
+    const Tables& tk = tables[mags.indexOf(std::fabs(delta[k]))];
+    if (ratio) {
+      x.E[k] = tk.E + wIn[k];
+      x.D[k] = tk.D + wIn[k];
+    } else {
+      x.d[k] = tk.d + wIn[k];
     }
   }
   (ratio ? isa->dotRatio : isa->dotExp)(x, vals);
