@@ -189,10 +189,10 @@ SBN_AVX512 void dotRatioR(const DotArgs& x, int k0, float* out) {
   const bool allNeg = x.sign < 0;
   const int n = x.n;
   for (int t = 0; t < x.T; t++) {
-    const float* P = x.A[t];
-    const float* G = x.gp[t];
-    const float* Pn = x.Ainv[t];
-    const float* Gn = x.gm[t];
+    const float* P = x.A + x.outTap[t];
+    const float* G = x.gp + x.outTap[t];
+    const float* Pn = x.Ainv + x.outTap[t];
+    const float* Gn = x.gm + x.outTap[t];
     const float* E[R];
     const float* D[R];
     for (int k = 0; k < R; k++) {
@@ -285,9 +285,9 @@ SBN_AVX512 void dotExpR(const DotArgs& x, int k0, float* out) {
   }
   const int n = x.n;
   for (int t = 0; t < x.T; t++) {
-    const float* a = x.a[t];
-    const float* gp = x.gp[t];
-    const float* gm = x.gm[t];
+    const float* a = x.a + x.outTap[t];
+    const float* gp = x.gp + x.outTap[t];
+    const float* gm = x.gm + x.outTap[t];
     const float* w[R];
     const float* d[R];
     for (int k = 0; k < R; k++) {

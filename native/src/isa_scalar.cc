@@ -51,8 +51,8 @@ void dotRatioScalar(const DotArgs& x, float* out) {
     const bool neg = x.delta[k] < 0.0f;
     float acc = 0.0f;
     for (int t = 0; t < x.T; t++) {
-      const float* P = neg ? x.Ainv[t] : x.A[t];
-      const float* G = neg ? x.gm[t] : x.gp[t];
+      const float* P = neg ? (x.Ainv + x.outTap[t]) : (x.A + x.outTap[t]);
+      const float* G = neg ? (x.gm + x.outTap[t]) : (x.gp + x.outTap[t]);
       const float* Ek = x.E[k] + x.tableTap[t];
       const float* Dk = x.D[k] + x.tableTap[t];
       for (int j = 0; j < x.n; j++) acc += G[j] * (1.0f / (P[j] * Ek[j] + 1.0f)) * Dk[j];
@@ -68,14 +68,14 @@ void dotExpScalar(const DotArgs& x, float* out) {
     for (int t = 0; t < x.T; t++) {
       const float* wk = x.w[k] + x.weightTap[t];
       const float* Dk = x.d[k] + x.tableTap[t];
-      const float* a = x.a[t];
+      const float* a = x.a + x.outTap[t];
       for (int j = 0; j < x.n; j++) {
         const float tt = wk[j] * dk;
         const float u = a[j] + tt;
         const float e = std::exp(-std::fabs(u));
         const float r = 1.0f / (1.0f + e);
         const float s = signBit(tt) == signBit(u) ? r : e * r;
-        acc += (signBit(tt) ? x.gm[t][j] : x.gp[t][j]) * s * Dk[j];
+        acc += (signBit(tt) ? x.gm[x.outTap[t] + j] : x.gp[x.outTap[t] + j]) * s * Dk[j];
       }
     }
     out[k] += acc;

@@ -47,18 +47,20 @@ constexpr int kMaxT = 32;  // kernel taps per call
 
 /**
  * One call: R ≤ kMaxR inputs, each seen through T ≤ kMaxT taps (dense: T = 1) of n output units. For tap t the
- * output side is a row of n units (a and its factors A, Ainv, gp, gm) and input k's weight row: w[k] + weightTap[t],
- * and its tables (the ratio form's E, D for delta[k], or the exp form's d) at E[k] + tableTap[t] etc. — an input's
- * offset plus a tap's, so a call's pointers cost R + T, not R·T (a conv call has up to 8 × 9). The call adds
- * Σ_t Σ_j g_j·(F(a_j + w_j·delta[k]) − F(a_j)) to out[k], summing in a fixed order.
+ * output side is a row of n units, a and its factors A, Ainv, gp, gm at offset outTap[t], and input k's weight row
+ * w[k] + weightTap[t] with its tables (the ratio form's E, D for delta[k], or the exp form's d) at E[k] +
+ * tableTap[t] etc.: bases plus the caller's offsets, so a call's arguments cost R pointers, not 5T + 2R·T (a conv
+ * call has up to 8 inputs × 9 taps). The call adds Σ_t Σ_j g_j·(F(a_j + w_j·delta[k]) − F(a_j)) to out[k], summing
+ * in a fixed order.
  */
 struct DotArgs {
   int n = 0, T = 0, R = 0;
-  const float* a[kMaxT];
-  const float* A[kMaxT];
-  const float* Ainv[kMaxT];
-  const float* gp[kMaxT];
-  const float* gm[kMaxT];
+  const size_t* outTap;  // [T], the caller's: tap t's row of outputs at a + outTap[t], A + outTap[t], …
+  const float* a;
+  const float* A;
+  const float* Ainv;
+  const float* gp;
+  const float* gm;
   const size_t* weightTap;  // [T], the caller's
   const size_t* tableTap;   // [T]: weightTap, or offsets into a scratch of tables built for this call
   const float* w[kMaxR];

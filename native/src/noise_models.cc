@@ -141,14 +141,12 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
   x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
   bool ratio = true;
   for (int t = 0; t < T; t++) ratio = ratio && ratioAt[aOff[t]];
-  for (int t = 0; t < T; t++) {
-    const size_t ao = aOff[t];
-    x.a[t] = a + ao;
-    x.A[t] = A + ao;
-    x.Ainv[t] = Ainv + ao;
-    x.gp[t] = gp + ao;
-    x.gm[t] = gm + ao;
-  }
+  x.outTap = aOff;
+  x.a = a;
+  x.A = A;
+  x.Ainv = Ainv;
+  x.gp = gp;
+  x.gm = gm;
   x.weightTap = x.tableTap = wTap;
   for (int k = 0; k < R; k++) x.w[k] = w + wIn[k];
   if (mags.generic) {
