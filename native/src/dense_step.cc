@@ -252,12 +252,13 @@ void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
   }
 }
 
-/** δ = x↓ − x, how each state changes when it flips (the coding's flipShift: off − on where on, else on − off). */
+/** out = ifOn where x is the coding's on value, ifOff elsewhere. */
 SBN_VECTOR_CLONES void selectBy(const float* __restrict x, size_t count, float on, float ifOn, float ifOff,
                                   float* __restrict out) {
   for (size_t i = 0; i < count; i++) out[i] = x[i] == on ? ifOn : ifOff;
 }
 
+/** δ = x↓ − x, how each state changes when it flips (the coding's flipShift: off − on where on, else on − off). */
 void flipShift(const DenseStepInput& in, const float* x, size_t count, StepBuffer& shift) {
   shift.resize(count);
   selectBy(x, count, in.on, in.off - in.on, in.on - in.off, shift.data());

@@ -13,10 +13,6 @@ namespace {
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;
 
-}  // namespace
-
-namespace {
-
 /**
  * The least non-zero |shift| (+∞ if none) and the largest, in one vectorised pass; false if a shift is NaN. On the
  * bits of |x| (sign cleared) integer order is float order, with NaN above +∞: integer min / max reductions vectorise
