@@ -195,10 +195,8 @@ SBN_AVX512 void dotRatioR(const DotArgs& x, int k0, float* out) {
     const float* Gn = x.gm + x.outTap[t];
     const float* E[R];
     const float* D[R];
-    for (int k = 0; k < R; k++) {
-      E[k] = x.E[k0 + k] + x.tableTap[t];
-      D[k] = x.D[k0 + k] + x.tableTap[t];
-    }
+    rowsAtTap<R>(x.E, k0, x.tableTap[t], E);
+    rowsAtTap<R>(x.D, k0, x.tableTap[t], D);
     int j = 0;
     for (; j + 16 <= n; j += 16) {
       const __m512 vP = _mm512_loadu_ps(P + j);
@@ -290,10 +288,8 @@ SBN_AVX512 void dotExpR(const DotArgs& x, int k0, float* out) {
     const float* gm = x.gm + x.outTap[t];
     const float* w[R];
     const float* d[R];
-    for (int k = 0; k < R; k++) {
-      w[k] = x.w[k0 + k] + x.weightTap[t];
-      d[k] = x.d[k0 + k] + x.tableTap[t];
-    }
+    rowsAtTap<R>(x.w, k0, x.weightTap[t], w);
+    rowsAtTap<R>(x.d, k0, x.tableTap[t], d);
     int j = 0;
     for (; j + 16 <= n; j += 16) {
       const __m512 va = _mm512_loadu_ps(a + j);

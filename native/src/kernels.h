@@ -70,6 +70,12 @@ struct DotArgs {
   const float* delta;  // [R], the caller's
   int sign = 0;  // ratio form: +1 every delta[k] > 0, −1 every delta[k] < 0, 0 mixed
 };
+/** The rows of inputs k0 … k0 + R − 1 at one tap: each input's base plus the tap's offset. */
+template <int R>
+inline void rowsAtTap(const float* const* base, int k0, size_t offset, const float** rows) {
+  for (int k = 0; k < R; k++) rows[k] = base[k0 + k] + offset;
+}
+
 /**
  * Ratio form (the row within kRatioLimit; E, D the tables of |delta[k]|): term = G·D/(1 + P·E) with (P, G) = (A, gp)
  * for delta[k] > 0 and (Ainv, gm) for delta[k] < 0. Exp form (any a): term = G(t)·σ(±u)·d with t = w·delta, u = a + t, G = gp for t ≥ 0 and gm for
