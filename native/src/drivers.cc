@@ -2,6 +2,7 @@
 #include "drivers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <vector>
 
@@ -88,18 +89,121 @@ void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float
   });
 }
 
+/**
+ * One pixel's input channels, grouped for its kernel calls. A channel with δ = 0 contributes exactly 0 and is in no
+ * list. Without pairs: by the sign of δ where the calls are long enough to gain from one-sign kernels
+ * (kSignSplitOutputs), else in one list. With a second image's same pixel (pairs): a channel whose δ has the same
+ * magnitude in both goes to the pair list of its (sign, sign2), any other to its own image's single list. Built
+ * branch-free (the signs are random): every list gets the channel at its current end, one of them keeps it.
+ */
+struct ChannelLists {
+  std::vector<size_t> single[2][2];  // [image][sign: 0 for δ > 0 (or both signs unsplit), 1 for δ < 0]
+  std::vector<size_t> pair[4];       // [sign + 2·sign2]
+  size_t nSingle[2][2] = {};
+  size_t nPair[4] = {};
+
+  explicit ChannelLists(size_t C) {
+    for (auto& img : single) {
+      for (auto& l : img) l.resize(C);
+    }
+    for (auto& l : pair) l.resize(C);
+  }
+
+  void build(size_t C, bool split, const float* sp, float* op) {
+    nSingle[0][0] = nSingle[0][1] = 0;
+    for (size_t c = 0; c < C; c++) {
+      const float d = sp[c];
+      const size_t neg = split && d < 0.0f ? 1 : 0;
+      single[0][0][nSingle[0][0]] = c;
+      single[0][1][nSingle[0][1]] = c;
+      nSingle[0][0] += (d != 0.0f) & (neg ^ 1);
+      nSingle[0][1] += neg;
+      if (d == 0.0f) op[c] = 0.0f;
+    }
+  }
+
+  void buildPair(size_t C, const float* sp, const float* sp2, float* op, float* op2) {
+    for (auto& img : nSingle) img[0] = img[1] = 0;
+    for (size_t& np : nPair) np = 0;
+    for (size_t c = 0; c < C; c++) {
+      const float d = sp[c];
+      const float d2 = sp2[c];
+      const size_t nz = d != 0.0f;
+      const size_t nz2 = d2 != 0.0f;
+      const size_t both = nz & nz2 & (std::fabs(d) == std::fabs(d2));
+      const size_t neg = d < 0.0f;
+      const size_t neg2 = d2 < 0.0f;
+      const size_t cls = neg + 2 * neg2;
+      for (size_t k = 0; k < 4; k++) {
+        pair[k][nPair[k]] = c;
+        nPair[k] += both & (k == cls);
+      }
+      for (size_t g = 0; g < 2; g++) {
+        single[0][g][nSingle[0][g]] = c;
+        nSingle[0][g] += nz & (both ^ 1) & (neg == g);
+        single[1][g][nSingle[1][g]] = c;
+        nSingle[1][g] += nz2 & (both ^ 1) & (neg2 == g);
+      }
+      if (d == 0.0f) op[c] = 0.0f;
+      if (d2 == 0.0f) op2[c] = 0.0f;
+    }
+  }
+};
+
+/**
+ * Work unit: one row h of one image, or with pairs of the same row of two consecutive images. Where the channels
+ * are split by sign, a pixel's channels are read for both images' same pixel in one pass (Kernel::runPair): every
+ * pixel reads all K·K·C·F weight pairs' tables, more than L1 holds at CIFAR's 96 × 96 (648 KB), and each row read
+ * from L2 now serves two pixels. Each output is still one kernel sum in a fixed order: bit for bit the unpaired
+ * results.
+ */
 template <class Kernel>
 void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float* out) {
   const double taps = static_cast<double>(s.K * s.K) / static_cast<double>(s.stride * s.stride);
   const double work = static_cast<double>(s.B) * s.H * s.W * s.C * s.F * taps;
   const bool split = s.F >= kSignSplitOutputs;
-  parallelFor(s.B * s.H, work, [&](size_t ub, size_t ue) {
+  const size_t perUnit = split && s.B >= 2 ? 2 : 1;  // images per unit
+  const size_t groups = (s.B + perUnit - 1) / perUnit;
+  const size_t imageOut = s.Ho * s.Wo * s.F;  // one image's outputs: the second image's offset at every tap
+  const size_t imageIn = s.H * s.W * s.C;
+  parallelFor(groups * s.H, work, [&](size_t ub, size_t ue) {
     std::vector<float> scratch(Kn.scratchSize(s.F));
     std::vector<size_t> rowTaps, colTaps;  // pairs (kernel index, output index)
-    std::vector<size_t> pixA(s.K * s.K), pixW(s.K * s.K);  // a pixel's taps: output row, weights (kh·K + kw)·C·F
-    std::vector<size_t> lists[2] = {std::vector<size_t>(s.C), std::vector<size_t>(s.C)};
+    std::vector<size_t> pixA(s.K * s.K), pixA2(s.K * s.K), pixW(s.K * s.K);  // a pixel's taps: output rows, weights
+    ChannelLists lists(s.C);
+    // the calls for one list of channels: at one image's taps, or with sp2 for the pair (taps: the first image's)
+    auto calls = [&](const std::vector<size_t>& list, size_t count, size_t nTaps, const size_t* taps,
+                     const float* sp, float* op, const float* sp2, float* op2) {
+      for (size_t i = 0; i < count; i += kMaxR) {
+        const size_t* idx = list.data() + i;
+        const int R = static_cast<int>(std::min<size_t>(kMaxR, count - i));
+        float delta[kMaxR], delta2[kMaxR];
+        size_t wIn[kMaxR];  // input channel c's weights at tap t: pixW[t] + c·F
+        for (int k = 0; k < R; k++) {
+          delta[k] = sp[idx[k]];
+          if (sp2 != nullptr) delta2[k] = sp2[idx[k]];
+          wIn[k] = idx[k] * s.F;
+        }
+        float vals[kMaxR] = {}, vals2[kMaxR] = {};
+        // the taps kMaxT at a time
+        for (size_t t0 = 0; t0 < nTaps; t0 += kMaxT) {
+          const int T = static_cast<int>(std::min<size_t>(kMaxT, nTaps - t0));
+          if (sp2 != nullptr) {
+            Kn.runPair(static_cast<int>(s.F), T, taps + t0, imageOut, pixW.data() + t0, R, wIn, delta, delta2, vals,
+                       vals2, scratch.data());
+          } else {
+            Kn.run(static_cast<int>(s.F), T, taps + t0, pixW.data() + t0, R, wIn, delta, vals, scratch.data());
+          }
+        }
+        for (int k = 0; k < R; k++) op[idx[k]] = vals[k];
+        if (sp2 != nullptr) {
+          for (int k = 0; k < R; k++) op2[idx[k]] = vals2[k];
+        }
+      }
+    };
     for (size_t u = ub; u < ue; u++) {
-      const size_t b = u / s.H;
+      const size_t b = (u / s.H) * perUnit;
+      const bool paired = b + 1 < s.B && perUnit == 2;
       const size_t h = u % s.H;
       rowTaps.clear();
       for (size_t kh = 0; kh < s.K; kh++) {
@@ -128,41 +232,25 @@ void convDriver(const Kernel& Kn, const ConvShape& s, const float* shift, float*
         for (size_t t = 0; t < rowTaps.size(); t += 2) {
           for (size_t v = 0; v < colTaps.size(); v += 2) {
             pixA[nTaps] = ((b * s.Ho + rowTaps[t + 1]) * s.Wo + colTaps[v + 1]) * s.F;
+            pixA2[nTaps] = pixA[nTaps] + imageOut;
             pixW[nTaps] = (rowTaps[t] * s.K + colTaps[v]) * s.C * s.F;
             nTaps++;
           }
         }
-        // channels with δ ≠ 0 in two lists by the sign of δ where the calls are long enough to gain from one-sign
-        // kernels (kSignSplitOutputs), else in one; δ = 0 contributes exactly 0. Branch-free: the signs are random
-        size_t n[2] = {0, 0};
-        for (size_t c = 0; c < s.C; c++) {
-          const float d = sp[c];
-          const size_t neg = split && d < 0.0f ? 1 : 0;
-          lists[0][n[0]] = c;
-          lists[1][n[1]] = c;
-          n[0] += (d != 0.0f) & (neg ^ 1);
-          n[1] += neg;
-          if (d == 0.0f) op[c] = 0.0f;
-        }
-        for (int g = 0; g < 2; g++) {
-          for (size_t i = 0; i < n[g]; i += kMaxR) {
-            const size_t* idx = lists[g].data() + i;
-            const int R = static_cast<int>(std::min<size_t>(kMaxR, n[g] - i));
-            float delta[kMaxR];
-            size_t wIn[kMaxR];  // input channel c's weights at tap t: pixW[t] + c·F
-            for (int k = 0; k < R; k++) {
-              delta[k] = sp[idx[k]];
-              wIn[k] = idx[k] * s.F;
-            }
-            float vals[kMaxR] = {};
-            // the taps kMaxT at a time
-            for (size_t t0 = 0; t0 < nTaps; t0 += kMaxT) {
-              const int T = static_cast<int>(std::min<size_t>(kMaxT, nTaps - t0));
-              Kn.run(static_cast<int>(s.F), T, pixA.data() + t0, pixW.data() + t0, R, wIn, delta, vals,
-                     scratch.data());
-            }
-            for (int k = 0; k < R; k++) op[idx[k]] = vals[k];
+        if (!paired) {
+          lists.build(s.C, split, sp, op);
+          for (int g = 0; g < 2; g++) {
+            calls(lists.single[0][g], lists.nSingle[0][g], nTaps, pixA.data(), sp, op, nullptr, nullptr);
           }
+          continue;
+        }
+        const float* sp2 = sp + imageIn;
+        float* op2 = op + imageIn;
+        lists.buildPair(s.C, sp, sp2, op, op2);
+        for (int c = 0; c < 4; c++) calls(lists.pair[c], lists.nPair[c], nTaps, pixA.data(), sp, op, sp2, op2);
+        for (int g = 0; g < 2; g++) {
+          calls(lists.single[0][g], lists.nSingle[0][g], nTaps, pixA.data(), sp, op, nullptr, nullptr);
+          calls(lists.single[1][g], lists.nSingle[1][g], nTaps, pixA2.data(), sp2, op2, nullptr, nullptr);
         }
       }
     }

@@ -235,6 +235,84 @@ SBN_AVX512 void dotRatioR(const DotArgs& x, int k0, float* out) {
   for (int k = 0; k < R; k++) out[k0 + k] += !Mixed && allNeg ? -hsum(acc[k]) : hsum(acc[k]);
 }
 
+// One pixel's term with its sign fixed at compile time (Neg: stepRatioNeg, the sum negated at the end).
+template <bool Neg>
+SBN_AVX512 inline __m512 stepSigned(__m512 vP, __m512 vG, __m512 vE, __m512 vD, __m512 acc) {
+  return Neg ? stepRatioNeg(vP, vG, vE, vD, acc) : stepRatio(vP, vG, vE, vD, acc);
+}
+
+// Two pixels through the same tables: per pixel, the operations and their order are dotRatioR<false, R>'s.
+template <bool Neg1, bool Neg2, int R>
+SBN_AVX512 void dotRatioPairR(const DotArgs& x, float* out, float* out2) {
+  __m512 acc1[R], acc2[R];
+  for (int k = 0; k < R; k++) acc1[k] = acc2[k] = _mm512_setzero_ps();
+  const int n = x.n;
+  // one base per input and per tap, everything else an index from it: the pair's 8 inputs would otherwise need
+  // 16 table pointers and 4 factor pointers live in the loop, more than x86's general registers
+  const ptrdiff_t dOff = x.D[0] - x.E[0];  // runPair: every input's D lies dOff after its E
+  const ptrdiff_t gOff = x.gp - x.A;
+  const ptrdiff_t pOff = static_cast<ptrdiff_t>(x.pairOffset);
+  for (int t = 0; t < x.T; t++) {
+    const float* P1 = x.A + x.outTap[t];
+    const float* E[R];
+    rowsAtTap<R>(x.E, 0, x.tableTap[t], E);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+      const __m512 vP1 = _mm512_loadu_ps(P1 + j);
+      const __m512 vG1 = _mm512_loadu_ps(P1 + gOff + j);
+      const __m512 vP2 = _mm512_loadu_ps(P1 + pOff + j);
+      const __m512 vG2 = _mm512_loadu_ps(P1 + pOff + gOff + j);
+      for (int k = 0; k < R; k++) {
+        const __m512 vE = _mm512_loadu_ps(E[k] + j);
+        const __m512 vD = _mm512_loadu_ps(E[k] + dOff + j);
+        acc1[k] = stepSigned<Neg1>(vP1, vG1, vE, vD, acc1[k]);
+        acc2[k] = stepSigned<Neg2>(vP2, vG2, vE, vD, acc2[k]);
+      }
+    }
+    if (j < n) {
+      // as dotRatioR's tail: masked lanes contribute exactly 0 (a negative pixel reads E = 1 there)
+      const __mmask16 m = tailMask(static_cast<size_t>(n - j));
+      const __m512 vP1 = _mm512_maskz_loadu_ps(m, P1 + j);
+      const __m512 vG1 = _mm512_maskz_loadu_ps(m, P1 + gOff + j);
+      const __m512 vP2 = _mm512_maskz_loadu_ps(m, P1 + pOff + j);
+      const __m512 vG2 = _mm512_maskz_loadu_ps(m, P1 + pOff + gOff + j);
+      for (int k = 0; k < R; k++) {
+        const __m512 vE0 = _mm512_maskz_loadu_ps(m, E[k] + j);
+        const __m512 vE1 = _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m, E[k] + j);
+        const __m512 vD = _mm512_maskz_loadu_ps(m, E[k] + dOff + j);
+        acc1[k] = stepSigned<Neg1>(vP1, vG1, Neg1 ? vE1 : vE0, vD, acc1[k]);
+        acc2[k] = stepSigned<Neg2>(vP2, vG2, Neg2 ? vE1 : vE0, vD, acc2[k]);
+      }
+    }
+  }
+  for (int k = 0; k < R; k++) {
+    out[k] += Neg1 ? -hsum(acc1[k]) : hsum(acc1[k]);
+    out2[k] += Neg2 ? -hsum(acc2[k]) : hsum(acc2[k]);
+  }
+}
+
+template <bool Neg1, bool Neg2>
+SBN_AVX512 void dotRatioPairSigned(const DotArgs& x, float* out, float* out2) {
+  switch (x.R) {
+    case 8: dotRatioPairR<Neg1, Neg2, 8>(x, out, out2); break;
+    case 7: dotRatioPairR<Neg1, Neg2, 7>(x, out, out2); break;
+    case 6: dotRatioPairR<Neg1, Neg2, 6>(x, out, out2); break;
+    case 5: dotRatioPairR<Neg1, Neg2, 5>(x, out, out2); break;
+    case 4: dotRatioPairR<Neg1, Neg2, 4>(x, out, out2); break;
+    case 3: dotRatioPairR<Neg1, Neg2, 3>(x, out, out2); break;
+    case 2: dotRatioPairR<Neg1, Neg2, 2>(x, out, out2); break;
+    default: dotRatioPairR<Neg1, Neg2, 1>(x, out, out2); break;
+  }
+}
+
+SBN_AVX512 void dotRatioPairAvx512(const DotArgs& x, float* out, float* out2) {
+  if (x.sign < 0) {
+    (x.sign2 < 0 ? dotRatioPairSigned<true, true> : dotRatioPairSigned<true, false>)(x, out, out2);
+  } else {
+    (x.sign2 < 0 ? dotRatioPairSigned<false, true> : dotRatioPairSigned<false, false>)(x, out, out2);
+  }
+}
+
 SBN_AVX512 void dotRatioAvx512(const DotArgs& x, float* out) {
   if (x.sign != 0) {
     switch (x.R) {
@@ -347,7 +425,8 @@ SBN_AVX512 float expBenchAvx512(size_t n, const float* x, const float* y, int re
   return hsum(_mm512_add_ps(acc0, acc1));
 }
 
-const Isa kAvx512 = {"avx512", 16, prepOutAvx512, prepWAvx512, logisticAvx512, dotRatioAvx512, dotExpAvx512, expBenchAvx512};
+const Isa kAvx512 = {"avx512", 16, prepOutAvx512, prepWAvx512, logisticAvx512, dotRatioAvx512, dotExpAvx512, expBenchAvx512,
+                      dotRatioPairAvx512};
 
 }  // namespace
 

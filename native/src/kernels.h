@@ -69,6 +69,10 @@ struct DotArgs {
   const float* d[kMaxR];
   const float* delta;  // [R], the caller's
   int sign = 0;  // ratio form: +1 every delta[k] > 0, −1 every delta[k] < 0, 0 mixed
+  // DotPairFn only: a second pixel whose outputs lie pairOffset after the first's at every tap, read through the
+  // same tables; sign2 is the sign of its inputs' δ (±1; its |δ| are the first pixel's)
+  size_t pairOffset = 0;
+  int sign2 = 0;
 };
 /** The rows of inputs k0 … k0 + R − 1 at one tap: each input's base plus the tap's offset. */
 template <int R>
@@ -82,6 +86,12 @@ inline void rowsAtTap(const float* const* base, int k0, size_t offset, const flo
  * t < 0, d = 1 − e^{−|t|}.
  */
 using DotFn = void (*)(const DotArgs& args, float* out);
+/**
+ * The ratio form for two pixels at once (sign and sign2 each ±1): out[k] and out2[k] as two DotFn calls would add
+ * them, bit for bit — each table row read serves both pixels. A conv layer's tables (K·K·C·F pairs) outgrow L1, and
+ * every pixel reads all of them: read once for two images' same pixel, half of that traffic goes.
+ */
+using DotPairFn = void (*)(const DotArgs& args, float* out, float* out2);  // D[k] − E[k] the same for every k
 /**
  * Throughput limits, `reps` passes over L1-resident x, y: Σ_j 1/(1 + e^{−|x_j|}) (exp + reciprocal: what the exp
  * form pays per connection) or, with ratio = true, Σ_j 1/(1 + x_j·y_j) (what the ratio form pays).
@@ -97,6 +107,7 @@ struct Isa {
   DotFn dotRatio;
   DotFn dotExp;
   ExpBenchFn expBench;
+  DotPairFn dotRatioPair;  // nullptr: two dotRatio calls
 };
 
 const Isa* isaScalar();

@@ -179,6 +179,42 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
   (ratio ? isa->dotRatio : isa->dotExp)(x, vals);
 }
 
+void Logistic::runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R,
+                       const size_t* wIn, const float* delta, const float* delta2, float* vals, float* vals2,
+                       float* scratch) const {
+  // the pair kernel reads each input's D at one offset from its E: one table of |δ| for all R inputs
+  bool ratio = isa->dotRatioPair != nullptr && !mags.generic;
+  const int table = ratio ? mags.indexOf(std::fabs(delta[0])) : -1;
+  for (int k = 1; k < R && ratio; k++) ratio = mags.indexOf(std::fabs(delta[k])) == table;
+  for (int t = 0; t < T && ratio; t++) ratio = ratioAt[aOff[t]] && ratioAt[aOff[t] + pairOffset];
+  if (!ratio) {
+    runAsTwo(*this, n, T, aOff, pairOffset, wTap, R, wIn, delta, delta2, vals, vals2, scratch);
+    return;
+  }
+  DotArgs x;
+  x.n = n;
+  x.T = T;
+  x.R = R;
+  x.delta = delta;
+  x.sign = delta[0] < 0.0f ? -1 : 1;
+  x.sign2 = delta2[0] < 0.0f ? -1 : 1;
+  x.pairOffset = pairOffset;
+  x.outTap = aOff;
+  x.a = a;
+  x.A = A;
+  x.Ainv = Ainv;
+  x.gp = gp;
+  x.gm = gm;
+  x.weightTap = x.tableTap = wTap;
+  const Tables& tk = tables[table];
+  for (int k = 0; k < R; k++) {
+    x.w[k] = w + wIn[k];
+    x.E[k] = tk.E + wIn[k];
+    x.D[k] = tk.D + wIn[k];
+  }
+  isa->dotRatioPair(x, vals, vals2);
+}
+
 Normal::Normal(const float* a_, const float* g_, size_t nA, const float* w_) : a(a_), g(g_), w(w_), phi(nA), q(nA) {
   parallelFor(nA, static_cast<double>(nA) * 8, [&](size_t b, size_t e) {
     for (size_t j = b; j < e; j++) {

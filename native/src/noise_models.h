@@ -58,7 +58,24 @@ struct Logistic {
    */
   void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
            float* vals, float* scratch) const;
+  /**
+   * run for two pixels whose outputs are pairOffset apart at every tap, through the same weights: delta2[k] has
+   * delta[k]'s magnitude, each pixel's δ one sign. One pass over the tables where the ISA has a pair kernel and
+   * both pixels' rows take the ratio form; two runs otherwise. Either way, vals and vals2 are bit for bit two runs'.
+   */
+  void runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R, const size_t* wIn,
+               const float* delta, const float* delta2, float* vals, float* vals2, float* scratch) const;
 };
+
+/** Two runs of one noise model's kernel: its runPair where it has no pair kernel. */
+template <class Kernel>
+void runAsTwo(const Kernel& K, int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R,
+              const size_t* wIn, const float* delta, const float* delta2, float* vals, float* vals2, float* scratch) {
+  K.run(n, T, aOff, wTap, R, wIn, delta, vals, scratch);
+  size_t aOff2[kMaxT];
+  for (int t = 0; t < T; t++) aOff2[t] = aOff[t] + pairOffset;
+  K.run(n, T, aOff2, wTap, R, wIn, delta2, vals2, scratch);
+}
 
 /** d = 1 − e^{−mag·|w|} from the ratio form's tables of mag: D where w ≥ 0, −D/E (= 1 − 1/E) where w < 0. */
 void expFormTable(size_t n, const float* w, const float* E, const float* D, float* d);
@@ -77,6 +94,11 @@ struct Normal {
   /** As Logistic::run. */
   void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
            float* vals, float*) const;
+  /** As Logistic::runPair: two runs (float64 per connection, no tables to share). */
+  void runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R, const size_t* wIn,
+               const float* delta, const float* delta2, float* vals, float* vals2, float* scratch) const {
+    runAsTwo(*this, n, T, aOff, pairOffset, wTap, R, wIn, delta, delta2, vals, vals2, scratch);
+  }
 };
 
 }  // namespace sbn
