@@ -348,6 +348,57 @@ test('native psaDense = the tfjs reference (psaDenseReference)', { skip }, () =>
   }
 });
 
+test(
+  'native psaDense: two rows read through one pass over the tables (layers whose tables outgrow L2, ≤ 256 outputs) ' +
+    '= each row alone, bit for bit, every ISA',
+  { skip },
+  () => {
+    const rng = new Rng(41);
+    const cases: { what: string; rows: number; nIn: number; nOut: number; a: Float32Array; sh: Float32Array }[] = [];
+    for (const [rows, nIn, nOut] of [
+      [6, 200, 256],
+      [33, 400, 100],
+      [9, 700, 53],
+    ]) {
+      for (const mix of ['pm1', 'magnitudes', 'exp-form row'] as const) {
+        const a = uniform(rng, rows * nOut, 3);
+        // one row's pre-activations large enough that it takes the exp form: its pairs fall back
+        if (mix === 'exp-form row') a.fill(70, nOut, 2 * nOut);
+        // δ ∈ {0, ±1, ±2}: inputs whose two rows differ in |δ| (or are 0 in one) take single-row calls
+        const sh =
+          mix === 'magnitudes'
+            ? Float32Array.from({ length: rows * nIn }, () => [0, 1, -1, 2, -2][rng.int(5)])
+            : shifts(rng, rows * nIn, 'pm1');
+        cases.push({ what: `${mix} ${rows}×${nIn}×${nOut}`, rows, nIn, nOut, a, sh });
+      }
+    }
+    forEachIsa((isa) => {
+      for (const { what, rows, nIn, nOut, a, sh } of cases) {
+        const wT = uniform(new Rng(nIn), nIn * nOut, 1);
+        const g = uniform(new Rng(nOut), rows * nOut, 1);
+        const whole = K.psaDense(a, wT, sh, g, rows, nIn, nOut, 'logistic');
+        for (let r = 0; r < rows; r++) {
+          const one = K.psaDense(
+            a.slice(r * nOut, (r + 1) * nOut),
+            wT,
+            sh.slice(r * nIn, (r + 1) * nIn),
+            g.slice(r * nOut, (r + 1) * nOut),
+            1,
+            nIn,
+            nOut,
+            'logistic',
+          );
+          const got = whole.subarray(r * nIn, (r + 1) * nIn);
+          assert.ok(
+            Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(one.buffer)),
+            `${isa} ${what}: row ${r} differs from the row alone`,
+          );
+        }
+      }
+    });
+  },
+);
+
 /** A random conv geometry; `fixed` sets some sizes (the others are drawn as without it). */
 function convCase(
   rng: Rng,
