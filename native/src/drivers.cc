@@ -57,6 +57,8 @@ struct RowCalls {
   float delta[2][kMaxR];
   int R[2] = {0, 0};
 
+  RowCalls(const Kernel& K_, const DenseShape& s_, int G_, float* scratch_) : K(K_), s(s_), G(G_), scratch(scratch_) {}
+
   void start(size_t r, float* out) {
     aOff = r * s.nOut;
     outr = out + r * s.nIn;

@@ -207,8 +207,7 @@ void Logistic::runPair(int n, int T, const size_t* aOff, size_t pairOffset, cons
   x.gm = gm;
   x.weightTap = x.tableTap = wTap;
   const Tables& tk = tables[table];
-  for (int k = 0; k < R; k++) {
-    x.w[k] = w + wIn[k];
+  for (int k = 0; k < R; k++) {  // the ratio form reads no weights, only their tables
     x.E[k] = tk.E + wIn[k];
     x.D[k] = tk.D + wIn[k];
   }

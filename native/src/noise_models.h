@@ -59,6 +59,11 @@ struct Logistic {
   void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
            float* vals, float* scratch) const;
   /**
+   * Whether runPair reads the tables once for both pixels (the ISA has a pair kernel): the drivers pair pixels or
+   * rows only then — without it, the pairs' four sign classes would only make shorter calls.
+   */
+  bool pairs() const { return isa->dotRatioPair != nullptr; }
+  /**
    * run for two pixels whose outputs are pairOffset apart at every tap, through the same weights: delta2[k] has
    * delta[k]'s magnitude, each pixel's δ one sign. One pass over the tables where the ISA has a pair kernel and
    * both pixels' rows take the ratio form; two runs otherwise. Either way, vals and vals2 are bit for bit two runs'.
@@ -94,7 +99,8 @@ struct Normal {
   /** As Logistic::run. */
   void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
            float* vals, float*) const;
-  /** As Logistic::runPair: two runs (float64 per connection, no tables to share). */
+  bool pairs() const { return false; }  // float64 per connection, no tables to share
+  /** As Logistic::runPair: two runs. */
   void runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R, const size_t* wIn,
                const float* delta, const float* delta2, float* vals, float* vals2, float* scratch) const {
     runAsTwo(*this, n, T, aOff, pairOffset, wTap, R, wIn, delta, delta2, vals, vals2, scratch);
