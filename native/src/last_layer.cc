@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "noise_models.h"
 #include "runtime.h"
 
 namespace sbn {
@@ -111,6 +112,32 @@ struct RowBlocks {
   size_t end(size_t b) const { return std::min(begin(b) + kFlipRowBlock, (b / perGroup + 1) * per); }
 };
 
+/**
+ * Where every δ_i has one magnitude m (PSA's ±(on − off)) and m·max|w| ≤ kFlipExpLimit, the flipped logits'
+ * exponentials come from tables instead of an exp per class and unit: e^{η_k − M} = s_k · e^{δ_i w_ki}, with
+ * s_k = e^{η₀_k − M} per row (M = max_k η₀_k; in float64, so that a class far below M gets 0, not a clamp) and
+ * e^{±m w_ki} per weight — a multiplication where the max-shifted path takes a polynomial exp, and no per-unit max.
+ * Every term is positive (nothing cancels in Σ_k), within a few ulp of the exp path's; Σ_k ∈ [e^{−limit}, K e^{limit}]
+ * keeps its log and reciprocal finite and normal. up == nullptr: the exp path.
+ */
+struct FlipExp {
+  const float* up = nullptr;    // [K, n] e^{+m w}
+  const float* down = nullptr;  // [K, n] e^{−m w}
+  const float* rowMax = nullptr;
+  const float* rowExp = nullptr;  // [rows, K] s_k
+};
+constexpr float kFlipExpLimit = 40.0f;
+
+/** e^{+m w} and e^{−m w} per weight (m|w| ≤ kFlipExpLimit): one exponential, e^{−m|w|}, and its reciprocal. */
+SBN_VECTOR_CLONES void flipExpTables(const float* w, size_t count, float mag, float* up, float* down) {
+  _Pragma("GCC ivdep") for (size_t i = 0; i < count; i++) {
+    const float small = expNegF(-mag * std::fabs(w[i]));
+    const float large = 1.0f / small;
+    up[i] = w[i] >= 0.0f ? large : small;
+    down[i] = w[i] >= 0.0f ? small : large;
+  }
+}
+
 struct FlipsScratch {
   std::vector<float> et, mx, sum, pd, pr;
   std::vector<double> lane, corrAcc, scratch, g0, g;
@@ -125,14 +152,15 @@ struct FlipsScratch {
 /**
  * One work unit: rows [r0, r1) × units i of chunk c. Writes λ (and, without groups, the correction per row), each
  * row's partial sums over the chunk — Σρ_i ∂ℓ(η_i)_k, Σρ_i, Σρ_i f_i — to part[(r·chunks + c)·(K + 2) …], and with
- * groups the correction summed over the rows to S.corrAcc[K × chunk]. η_i = η₀ + δ_i W[:, i] is formed in float32 as
- * the tfjs reference forms it. nll: blocks of kFlipBlock units, K × block arrays, float32 max-shifted exponentials
- * (vectorised), log and the sums in float64, per lane, summed over the lanes at the end of the chunk. logistic
- * (K = 1): float64 throughout. The loops over a block carry `GCC ivdep`: their arrays never overlap, and without it
- * GCC could not tell and left the loop that forms f_i and ρ scalar (a quarter of the call's time).
+ * groups the correction summed over the rows to S.corrAcc[K × chunk]. η_i = η₀ + δ_i W[:, i] (with X's tables only
+ * its label's entry) is formed in float32 as the tfjs reference forms it. nll: blocks of kFlipBlock units, K × block
+ * arrays, float32 exponentials (from X's tables where it has them, else max-shifted and vectorised), log and the sums
+ * in float64, per lane, summed over the lanes at the end of the chunk. logistic (K = 1): float64 throughout. The
+ * loops over a block carry `GCC ivdep`: their arrays never overlap, and without it GCC could not tell and left the
+ * loop that forms f_i and ρ scalar (a quarter of the call's time).
  */
-SBN_VECTOR_CLONES void flipsUnit(const FlipsArgs& A, size_t r0, size_t r1, size_t c, size_t chunks, FlipsScratch& S,
-                                 double* part) {
+SBN_VECTOR_CLONES void flipsUnit(const FlipsArgs& A, const FlipExp& X, size_t r0, size_t r1, size_t c, size_t chunks,
+                                 FlipsScratch& S, double* part) {
   const size_t K = A.K, n = A.n, B = kFlipBlock;
   const size_t c0 = c * kFlipChunk, c1 = std::min(n, c0 + kFlipChunk), nc = c1 - c0;
   float *et = S.et.data(), *mx = S.mx.data(), *sum = S.sum.data(), *pd = S.pd.data(), *pr = S.pr.data();
@@ -176,29 +204,54 @@ SBN_VECTOR_CLONES void flipsUnit(const FlipsArgs& A, size_t r0, size_t r1, size_
     for (size_t i0 = c0; i0 < c1; i0 += B) {
       const size_t m = std::min(B, c1 - i0);
       const float* d = sh + i0;
-      for (size_t k = 0; k < K; k++) {
-        const float lk = l0[k];
-        const float* wk = A.w + k * n + i0;
-        float* ek = et + k * B;
-        _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) ek[j] = lk + d[j] * wk[j];
-      }
-      _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) mx[j] = et[j];
-      for (size_t k = 1; k < K; k++) {
-        const float* ek = et + k * B;
-        _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) mx[j] = ek[j] > mx[j] ? ek[j] : mx[j];
-      }
-      const float* ey = et + label * B;
-      _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
-        // f_i = max + log Σ_k e^{η_k − max} − η_y, with η_y − max taken before the exponentials overwrite it
-        pd[j] = ey[j] - mx[j];
-        sum[j] = 0;
-      }
-      for (size_t k = 0; k < K; k++) {
-        float* ek = et + k * B;
+      if (X.up != nullptr) {
+        // e^{η_k − M} = s_k · e^{δ_i w_ki} (FlipExp)
+        const float M = X.rowMax[r];
+        const float* s = X.rowExp + r * K;
+        for (size_t k = 0; k < K; k++) {
+          const float sk = s[k];
+          const float* up = X.up + k * n + i0;
+          const float* down = X.down + k * n + i0;
+          float* ek = et + k * B;
+          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
+            ek[j] = sk * (d[j] > 0.0f ? up[j] : d[j] < 0.0f ? down[j] : 1.0f);  // δ = 0: η_k unflipped
+          }
+        }
+        const float ly = l0[label];
+        const float* wy = A.w + label * n + i0;
         _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
-          const float x = expNegF(ek[j] - mx[j]);
-          ek[j] = x;
-          sum[j] += x;
+          pd[j] = (ly + d[j] * wy[j]) - M;  // η_y − M, with η_y formed in float32 as the exponentials' path forms it
+          sum[j] = 0;
+        }
+        for (size_t k = 0; k < K; k++) {
+          const float* ek = et + k * B;
+          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) sum[j] += ek[j];
+        }
+      } else {
+        for (size_t k = 0; k < K; k++) {
+          const float lk = l0[k];
+          const float* wk = A.w + k * n + i0;
+          float* ek = et + k * B;
+          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) ek[j] = lk + d[j] * wk[j];
+        }
+        _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) mx[j] = et[j];
+        for (size_t k = 1; k < K; k++) {
+          const float* ek = et + k * B;
+          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) mx[j] = ek[j] > mx[j] ? ek[j] : mx[j];
+        }
+        const float* ey = et + label * B;
+        _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
+          // f_i = max + log Σ_k e^{η_k − max} − η_y, with η_y − max taken before the exponentials overwrite it
+          pd[j] = ey[j] - mx[j];
+          sum[j] = 0;
+        }
+        for (size_t k = 0; k < K; k++) {
+          float* ek = et + k * B;
+          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
+            const float x = expNegF(ek[j] - mx[j]);
+            ek[j] = x;
+            sum[j] += x;
+          }
         }
       }
       _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) mx[j] = logPosF(sum[j]);  // mx is free again: now log Σ
@@ -247,6 +300,33 @@ void singleFlips(const FlipsArgs& A) {
   const size_t K = A.K, n = A.n;
   const size_t chunks = (n + kFlipChunk - 1) / kFlipChunk;
   const RowBlocks blocks(A);
+  FlipExp X;
+  std::vector<float> rowMax, rowExp;
+  if (!A.logistic) {
+    const Magnitudes mags = scanMagnitudes(A.shift, A.rows * n);
+    float wMax = 0.0f;
+    for (size_t i = 0; i < K * n; i++) wMax = std::max(wMax, std::fabs(A.w[i]));
+    const float mag = mags.count == 1 && !mags.generic ? mags.mag[0] : 0.0f;
+    if (mag > 0.0f && mag * wMax <= kFlipExpLimit) {  // false for NaN too: the exp path reports it as before
+      float* up = threadWorkspace().get(Workspace::kFlipExp, 2 * K * n);
+      float* down = up + K * n;
+      parallelFor(K * n, static_cast<double>(K * n) * 16, [&](size_t b, size_t e) {
+        flipExpTables(A.w + b, e - b, mag, up + b, down + b);
+      });
+      rowMax.resize(A.rows);
+      rowExp.resize(A.rows * K);
+      for (size_t r = 0; r < A.rows; r++) {
+        const float* l0 = A.logits + r * K;
+        float M = l0[0];
+        for (size_t k = 1; k < K; k++) M = std::max(M, l0[k]);
+        rowMax[r] = M;
+        for (size_t k = 0; k < K; k++) {
+          rowExp[r * K + k] = static_cast<float>(std::exp(static_cast<double>(l0[k]) - M));
+        }
+      }
+      X = FlipExp{up, down, rowMax.data(), rowExp.data()};
+    }
+  }
   // per (row, chunk): Σρ∂ℓ_k (K), Σρ, Σρf; with groups, per (row block, chunk): the correction summed over the rows
   double* part = threadWorkspace().getDoubles(Workspace::kFlipPartials, A.rows * chunks * (K + 2));
   double* corrSum = A.groups > 0 && blocks.perGroup > 1
@@ -256,7 +336,7 @@ void singleFlips(const FlipsArgs& A) {
     FlipsScratch S(K);
     for (size_t u = b; u < e; u++) {
       const size_t rb = u / chunks, c = u % chunks;
-      flipsUnit(A, blocks.begin(rb), blocks.end(rb), c, chunks, S, part);
+      flipsUnit(A, X, blocks.begin(rb), blocks.end(rb), c, chunks, S, part);
       if (A.groups == 0) continue;
       const size_t c0 = c * kFlipChunk, nc = std::min(n, c0 + kFlipChunk) - c0;
       if (blocks.perGroup == 1) {

@@ -830,6 +830,37 @@ test(
 );
 
 test(
+  'native psaFlips: exponentials from per-weight tables (one |δ|, zeros among the shifts, m·max|w| up to 40) and ' +
+    'past that limit or with several |δ| the exp path, each = the tfjs last layer',
+  { skip },
+  () => {
+    const rng = new Rng(43);
+    for (const [wScale, zeros, coding] of [
+      [0.3, 0.3, 'pm1'],
+      [19.9, 0.1, 'pm1'], // m·max|w| just under the tables' limit
+      [21, 0, 'pm1'], // just over: the exp path
+      [1, 0.2, 'any'], // several magnitudes: the exp path
+    ] as const) {
+      const c: FlipsCase = { rows: 9, n: 300, K: 10, loss: 'nll', coding: 'pm1', logitScale: 20, wScale };
+      const inp = flipsInputs(rng, c);
+      inp.shift = shifts(rng, c.rows * c.n, coding);
+      for (let i = 0; i < inp.shift.length; i++) if (rng.uniform() < zeros) inp.shift[i] = 0;
+      const { native, ref } = flipsBoth(c, inp);
+      const etaMax = c.logitScale + 3 * wScale;
+      native.forEach((got, k) => {
+        const tol = (k <= 1 ? 2e-6 * (1 + etaMax) : 1e-6) * 4;
+        for (let i = 0; i < got.length; i++) {
+          assert.ok(
+            Number.isFinite(got[i]) && Math.abs(got[i] - ref[k][i]) <= tol,
+            `w ±${wScale} ${coding}: ${FLIP_OUTPUTS[k]}[${i}] ${got[i]} vs ${ref[k][i]}`,
+          );
+        }
+      });
+    }
+  },
+);
+
+test(
   'native psaFlips with groups: corr comes back as its mean per group of rows, independent of threads',
   { skip },
   () => {
