@@ -125,18 +125,12 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
   }
 }
 
-void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn,
-                   const float* delta, float* vals, float* scratch) const {
+DotArgs Logistic::callArgs(int n, int T, const size_t* aOff, const size_t* wTap, int R, const float* delta) const {
   DotArgs x;
   x.n = n;
   x.T = T;
   x.R = R;
   x.delta = delta;
-  int neg = 0;
-  for (int k = 0; k < R; k++) neg += delta[k] < 0.0f ? 1 : 0;
-  x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
-  bool ratio = true;
-  for (int t = 0; t < T; t++) ratio = ratio && ratioAt[aOff[t]];
   x.outTap = aOff;
   x.a = a;
   x.A = A;
@@ -144,6 +138,17 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
   x.gp = gp;
   x.gm = gm;
   x.weightTap = x.tableTap = wTap;
+  return x;
+}
+
+void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn,
+                   const float* delta, float* vals, float* scratch) const {
+  DotArgs x = callArgs(n, T, aOff, wTap, R, delta);
+  int neg = 0;
+  for (int k = 0; k < R; k++) neg += delta[k] < 0.0f ? 1 : 0;
+  x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
+  bool ratio = true;
+  for (int t = 0; t < T; t++) ratio = ratio && ratioAt[aOff[t]];
   for (int k = 0; k < R; k++) x.w[k] = w + wIn[k];
   if (mags.generic) {
     // the tables of this input's |δ| only, per (tap, input) in the scratch: (t, k) at 2(t·kMaxR + k)·n, D after E;
@@ -191,21 +196,10 @@ void Logistic::runPair(int n, int T, const size_t* aOff, size_t pairOffset, cons
     runAsTwo(*this, n, T, aOff, pairOffset, wTap, R, wIn, delta, delta2, vals, vals2, scratch);
     return;
   }
-  DotArgs x;
-  x.n = n;
-  x.T = T;
-  x.R = R;
-  x.delta = delta;
+  DotArgs x = callArgs(n, T, aOff, wTap, R, delta);
   x.sign = delta[0] < 0.0f ? -1 : 1;
   x.sign2 = delta2[0] < 0.0f ? -1 : 1;
   x.pairOffset = pairOffset;
-  x.outTap = aOff;
-  x.a = a;
-  x.A = A;
-  x.Ainv = Ainv;
-  x.gp = gp;
-  x.gm = gm;
-  x.weightTap = x.tableTap = wTap;
   const Tables& tk = tables[table];
   for (int k = 0; k < R; k++) {  // the ratio form reads no weights, only their tables
     x.E[k] = tk.E + wIn[k];

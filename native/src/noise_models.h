@@ -70,6 +70,10 @@ struct Logistic {
    */
   void runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R, const size_t* wIn,
                const float* delta, const float* delta2, float* vals, float* vals2, float* scratch) const;
+
+ private:
+  /** A kernel call's arguments that run and runPair share: sizes, δ, the taps and the per-output factors. */
+  DotArgs callArgs(int n, int T, const size_t* aOff, const size_t* wTap, int R, const float* delta) const;
 };
 
 /** Two runs of one noise model's kernel: its runPair where it has no pair kernel. */
