@@ -138,6 +138,22 @@ SBN_VECTOR_CLONES void flipExpTables(const float* w, size_t count, float mag, fl
   }
 }
 
+/**
+ * max|x| by an integer max over the bits of |x| (integer order is float order there, NaN above +∞): it vectorises
+ * where a float max would not, and a NaN comes back as NaN.
+ */
+SBN_VECTOR_CLONES float largestMagnitude(const float* __restrict x, size_t n) {
+  uint32_t mx = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    mx = std::max(mx, u & 0x7fffffffu);
+  }
+  float m;
+  std::memcpy(&m, &mx, sizeof m);
+  return m;
+}
+
 struct FlipsScratch {
   std::vector<float> et, mx, sum, pd, pr;
   std::vector<double> lane, corrAcc, scratch, g0, g;
@@ -304,8 +320,7 @@ void singleFlips(const FlipsArgs& A) {
   std::vector<float> rowMax, rowExp;
   if (!A.logistic) {
     const Magnitudes mags = scanMagnitudes(A.shift, A.rows * n);
-    float wMax = 0.0f;
-    for (size_t i = 0; i < K * n; i++) wMax = std::max(wMax, std::fabs(A.w[i]));
+    const float wMax = largestMagnitude(A.w, K * n);
     const float mag = mags.count == 1 && !mags.generic ? mags.mag[0] : 0.0f;
     if (mag > 0.0f && mag * wMax <= kFlipExpLimit) {  // false for NaN too: the exp path reports it as before
       float* up = threadWorkspace().get(Workspace::kFlipExp, 2 * K * n);
