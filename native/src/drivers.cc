@@ -11,12 +11,6 @@
 
 namespace sbn {
 namespace {
-#ifndef PAIRS
-#define PAIRS 0
-#endif
-#ifndef SPANX
-#define SPANX 2
-#endif
 
 /**
  * Work unit: a group of consecutive inputs over a block of kDenseRowBlock rows. The group's weight tables (E and D,
@@ -50,7 +44,7 @@ struct RowCalls {
   const DenseShape& s;
   int G;
   float* scratch;
-  size_t aOff = 0;
+  typename Kernel::Row row;
   float* outr = nullptr;
   size_t idx[2][kMaxR];
   size_t wOff[2][kMaxR];
@@ -60,12 +54,12 @@ struct RowCalls {
   RowCalls(const Kernel& K_, const DenseShape& s_, int G_, float* scratch_) : K(K_), s(s_), G(G_), scratch(scratch_) {}
 
   void start(size_t r, float* out) {
-    aOff = r * s.nOut;
+    K.startRow(row, static_cast<int>(s.nOut), r * s.nOut);
     outr = out + r * s.nIn;
   }
   void flush(int g) {
     float vals[kMaxR] = {};
-    K.run(static_cast<int>(s.nOut), 1, &aOff, &kNoTap, R[g], wOff[g], delta[g], vals, scratch);
+    K.runRow(row, static_cast<int>(s.nOut), R[g], wOff[g], delta[g], vals, scratch);
     for (int k = 0; k < R[g]; k++) outr[idx[g][k]] = vals[k];
     R[g] = 0;
   }

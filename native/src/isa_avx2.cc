@@ -34,7 +34,7 @@ SBN_AVX2 inline __m256 expF(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
 }
 
-// 1/x for x ≥ 1 (up to e^{80} here): the 12-bit estimate and one Newton step (≈2 ulp).
+// 1/x for a normal x > 0 (up to e^{81} here): the 12-bit estimate and one Newton step (≈2 ulp).
 SBN_AVX2 inline __m256 recip12(__m256 x) {
   const __m256 r0 = _mm256_rcp_ps(x);
   const __m256 e = _mm256_fnmadd_ps(x, r0, _mm256_set1_ps(1.0f));

@@ -14,7 +14,8 @@
 //   δ = −m:  g·(σ(u) − σ(a)) = −Gp · D / (A + E) = Gm · D / (1 + A⁻¹·E)   (Gm = −g·σ(a); the same with
 //            e^{+m·w} = 1/E: the first form when a call's inputs are all negative, the second per input in mixed calls)
 // — the authors' "ratio" form of the sigmoid (docs/math.md §2.3.4) with every exponential precomputed: a
-// connection costs a multiply-add, a reciprocal (estimate + one Newton step) and two multiplies; where a call's
+// connection costs a multiply-add, a reciprocal (estimate + one Newton step) and two multiplies (on AVX-512 one
+// reciprocal serves two output vectors: isa_avx512.cc twoTerms); where a call's
 // inputs share the sign of δ (the dense driver groups them, the conv driver from kSignSplitOutputs channels) there
 // is no per-connection sign test or blend. Every
 // factor is accurate (D from expm1, no difference of sigmoids), so nothing cancels. A·E and A⁻¹·E must stay finite:
@@ -25,8 +26,11 @@
 
 namespace sbn {
 
-/** Bound on |a| + |w·δ| over a row for the ratio form: A·E ≤ e^{80} and E ≤ e^{80} are finite floats. */
-constexpr float kRatioLimit = 80.0f;
+/**
+ * Bound on |a| + |w·δ| over a row for the ratio form: A·E and E stay within e^{±40}, so that the AVX-512 kernel's
+ * product of two denominators (one reciprocal for two output vectors) is a normal float (< e^{81}, > e^{−81}).
+ */
+constexpr float kRatioLimit = 40.0f;
 
 /** Per output unit: A = e^{−a}, Ainv = e^{a}, gp = g·σ(−a), gm = −g·σ(a). */
 using PrepOutFn = void (*)(size_t n, const float* a, const float* g, float* A, float* Ainv, float* gp, float* gm);

@@ -184,6 +184,35 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
   (ratio ? isa->dotRatio : isa->dotExp)(x, vals);
 }
 
+void Logistic::startRow(Row& row, int n, size_t aOff) const {
+  row.aOff = aOff;
+  row.direct = !mags.generic && mags.count == 1 && ratioAt[aOff];
+  if (!row.direct) return;
+  row.t = &tables[0];
+  row.x = callArgs(n, 1, &row.aOff, &row.tap, 0, nullptr);
+}
+
+void Logistic::runRow(Row& row, int n, int R, const size_t* wIn, const float* delta, float* vals,
+                      float* scratch) const {
+  if (!row.direct) {
+    run(n, 1, &row.aOff, &row.tap, R, wIn, delta, vals, scratch);
+    return;
+  }
+  // run's ratio-form call with one table: only its sign and the tables' pointers differ by call (the ratio form
+  // reads no weights)
+  DotArgs& x = row.x;
+  x.R = R;
+  x.delta = delta;
+  int neg = 0;
+  for (int k = 0; k < R; k++) {
+    neg += delta[k] < 0.0f ? 1 : 0;
+    x.E[k] = row.t->E + wIn[k];
+    x.D[k] = row.t->D + wIn[k];
+  }
+  x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
+  isa->dotRatio(x, vals);
+}
+
 void Logistic::runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R,
                        const size_t* wIn, const float* delta, const float* delta2, float* vals, float* vals2,
                        float* scratch) const {
