@@ -110,10 +110,10 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
       ratioAt[r * rowLen] = finite && aMax + reach <= kRatioLimit;
     }
   });
-  if (mags.generic) return;
   bool anyExp = false;
   for (size_t r = 0; r < rows; r++) anyExp = anyExp || !ratioAt[r * rowLen];
-  if (!anyExp) return;
+  allRatio = !anyExp;
+  if (mags.generic || !anyExp) return;
   for (int k = 0; k < mags.count; k++) {
     Tables& tk = tables[k];
     tk.d = threadWorkspace().get(Workspace::kTables + 3 * static_cast<size_t>(k) + 2, nW);
@@ -184,33 +184,56 @@ void Logistic::run(int n, int T, const size_t* aOff, const size_t* wTap, int R, 
   (ratio ? isa->dotRatio : isa->dotExp)(x, vals);
 }
 
-void Logistic::startRow(Row& row, int n, size_t aOff) const {
-  row.aOff = aOff;
-  row.direct = !mags.generic && mags.count == 1 && ratioAt[aOff];
-  if (!row.direct) return;
-  row.t = &tables[0];
-  row.x = callArgs(n, 1, &row.aOff, &row.tap, 0, nullptr);
+void Logistic::start(Site& site, int n, size_t T, const size_t* aOff, const size_t* wTap, size_t pairOffset) const {
+  static_cast<CallSite&>(site) = CallSite{n, T, aOff, wTap, pairOffset};
+  const bool pair = pairOffset > 0;
+  site.direct = !mags.generic && mags.count == 1 && T <= static_cast<size_t>(kMaxT) &&
+                (!pair || isa->dotRatioPair != nullptr);
+  for (size_t t = 0; t < T && site.direct && !allRatio; t++) {
+    site.direct = ratioAt[aOff[t]] && (!pair || ratioAt[aOff[t] + pairOffset]);
+  }
+  if (!site.direct) return;
+  site.t = &tables[0];
+  site.x = callArgs(n, static_cast<int>(T), aOff, wTap, 0, nullptr);
+  site.x.pairOffset = pairOffset;
 }
 
-void Logistic::runRow(Row& row, int n, int R, const size_t* wIn, const float* delta, float* vals,
-                      float* scratch) const {
-  if (!row.direct) {
-    run(n, 1, &row.aOff, &row.tap, R, wIn, delta, vals, scratch);
+void Logistic::call(Site& site, int R, const size_t* wIn, const float* delta, float* vals, float* scratch) const {
+  if (!site.direct) {
+    runChunked(*this, site, R, wIn, delta, nullptr, vals, nullptr, scratch);
     return;
   }
-  // run's ratio-form call with one table: only its sign and the tables' pointers differ by call (the ratio form
-  // reads no weights)
-  DotArgs& x = row.x;
+  // run's ratio-form call on one table: only the sign and the tables' pointers change from call to call (the ratio
+  // form reads no weights)
+  DotArgs& x = site.x;
   x.R = R;
   x.delta = delta;
   int neg = 0;
   for (int k = 0; k < R; k++) {
     neg += delta[k] < 0.0f ? 1 : 0;
-    x.E[k] = row.t->E + wIn[k];
-    x.D[k] = row.t->D + wIn[k];
+    x.E[k] = site.t->E + wIn[k];
+    x.D[k] = site.t->D + wIn[k];
   }
   x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
   isa->dotRatio(x, vals);
+}
+
+void Logistic::callPair(Site& site, int R, const size_t* wIn, const float* delta, const float* delta2, float* vals,
+                        float* vals2, float* scratch) const {
+  if (!site.direct) {
+    runChunked(*this, site, R, wIn, delta, delta2, vals, vals2, scratch);
+    return;
+  }
+  DotArgs& x = site.x;  // as runPair's call
+  x.R = R;
+  x.delta = delta;
+  x.sign = delta[0] < 0.0f ? -1 : 1;
+  x.sign2 = delta2[0] < 0.0f ? -1 : 1;
+  for (int k = 0; k < R; k++) {
+    x.E[k] = site.t->E + wIn[k];
+    x.D[k] = site.t->D + wIn[k];
+  }
+  isa->dotRatioPair(x, vals, vals2);
 }
 
 void Logistic::runPair(int n, int T, const size_t* aOff, size_t pairOffset, const size_t* wTap, int R,

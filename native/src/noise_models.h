@@ -1,6 +1,7 @@
 // The two noise models the PSA products support, as the drivers (drivers.cc) see them: each prepares its
 // per-output and per-weight factors once per call, then sums g·(F(a + w·δ) − F(a)) over a group of connections.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -26,6 +27,34 @@ struct Magnitudes {
 Magnitudes scanMagnitudes(const float* shift, size_t n);
 
 /**
+ * Where a driver's kernel calls happen: one pixel (or dense row) at its T taps — outputs at aOff[t], weights at
+ * wTap[t] — or, with a pair, two pixels whose outputs are pairOffset apart (runPair). A driver makes several calls
+ * at one site (its channels in groups of kMaxR, by sign); the noise model may prepare there, once, what does not
+ * change between them (Logistic::Site). Calls at a site are run / runPair bit for bit, the taps kMaxT at a time.
+ */
+struct CallSite {
+  int n = 0;
+  size_t T = 0;
+  const size_t* aOff = nullptr;
+  const size_t* wTap = nullptr;
+  size_t pairOffset = 0;
+};
+
+/** run, or runPair, over a site's taps kMaxT at a time (the calls' vals add up over the chunks). */
+template <class Kernel>
+void runChunked(const Kernel& K, const CallSite& at, int R, const size_t* wIn, const float* delta,
+                const float* delta2, float* vals, float* vals2, float* scratch) {
+  for (size_t t0 = 0; t0 < at.T; t0 += kMaxT) {
+    const int T = static_cast<int>(std::min<size_t>(kMaxT, at.T - t0));
+    if (delta2 != nullptr) {
+      K.runPair(at.n, T, at.aOff + t0, at.pairOffset, at.wTap + t0, R, wIn, delta, delta2, vals, vals2, scratch);
+    } else {
+      K.run(at.n, T, at.aOff + t0, at.wTap + t0, R, wIn, delta, vals, scratch);
+    }
+  }
+}
+
+/**
  * Logistic: per-output factors (A, A⁻¹, Gp, Gm; kernels.h), a per-row choice between the ratio form and the exp form
  * (max|a| over the row's n outputs + max|δ|·max|w| ≤ kRatioLimit), and per-|δ| weight tables: E = e^{−|δ|w},
  * D = 1 − E (ratio form) and, only when a row takes the exp form, d = 1 − e^{−|δ||w|} — built per use when there
@@ -39,6 +68,7 @@ struct Logistic {
   float *A, *Ainv, *gp, *gm;  // in the calling thread's workspace: valid for this call
   // whether a row takes the ratio form, at the row's first output offset (a call's taps read it without a division)
   std::vector<unsigned char> ratioAt;
+  bool allRatio = false;  // every row takes the ratio form (the common case): a site need not check its taps
   Magnitudes mags;
   struct Tables {
     float* E = nullptr;
@@ -59,20 +89,22 @@ struct Logistic {
   void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
            float* vals, float* scratch) const;
   /**
-   * A dense row's calls (T = 1, inputs of one sign of δ) with what does not change along the row prepared once:
-   * runRow(row, …) is run(n, 1, &row.aOff, {0}, …) bit for bit — the same kernel on the same arguments — without
-   * redoing per call the row's form, the factors' pointers and the tables' lookup (Logistic::run was 9 % of the
-   * 256 × 512 × 512 product's time, for about 2.6 calls per 8 inputs of a row).
+   * A call site (CallSite) with its kernel arguments prepared once where every call there is a ratio-form call on
+   * one table: the site's taps (for a pair, both pixels') in the ratio form, one magnitude of δ, at most kMaxT taps
+   * and, for a pair, a pair kernel. call / callPair are then run / runPair bit for bit (the same kernel on the same
+   * arguments) without redoing per call the taps' form, the factors' pointers and the tables' lookup: run was 9 %
+   * of the 256 × 512 × 512 product (about 2.6 calls per 8 inputs of a row) and runPair 8 % of the Fashion example's
+   * ratio convolution (calls of about 4 channels × 2 taps × 32 outputs).
    */
-  struct Row {
-    size_t aOff = 0;
-    size_t tap = 0;             // the dense call's one tap
-    DotArgs x;                  // direct only: the row's arguments, outTap = &aOff
-    const Tables* t = nullptr;  // direct only: the tables of the row's one |δ|
-    bool direct = false;        // the ratio form with one magnitude of δ: the kernel is called here
+  struct Site : CallSite {
+    DotArgs x;
+    const Tables* t = nullptr;
+    bool direct = false;
   };
-  void startRow(Row& row, int n, size_t aOff) const;
-  void runRow(Row& row, int n, int R, const size_t* wIn, const float* delta, float* vals, float* scratch) const;
+  void start(Site& site, int n, size_t T, const size_t* aOff, const size_t* wTap, size_t pairOffset = 0) const;
+  void call(Site& site, int R, const size_t* wIn, const float* delta, float* vals, float* scratch) const;
+  void callPair(Site& site, int R, const size_t* wIn, const float* delta, const float* delta2, float* vals,
+                float* vals2, float* scratch) const;
   /**
    * Whether runPair reads the tables once for both pixels (the ISA has a pair kernel): the drivers pair pixels or
    * rows only then — without it, the pairs' four sign classes would only make shorter calls.
@@ -118,14 +150,17 @@ struct Normal {
   /** As Logistic::run. */
   void run(int n, int T, const size_t* aOff, const size_t* wTap, int R, const size_t* wIn, const float* delta,
            float* vals, float*) const;
-  struct Row {
-    size_t aOff = 0;
-    size_t tap = 0;
-  };
-  void startRow(Row& row, int, size_t aOff) const { row.aOff = aOff; }
-  /** As Logistic::runRow: run for one dense row. */
-  void runRow(Row& row, int n, int R, const size_t* wIn, const float* delta, float* vals, float* scratch) const {
-    run(n, 1, &row.aOff, &row.tap, R, wIn, delta, vals, scratch);
+  using Site = CallSite;
+  void start(Site& site, int n, size_t T, const size_t* aOff, const size_t* wTap, size_t pairOffset = 0) const {
+    site = CallSite{n, T, aOff, wTap, pairOffset};
+  }
+  /** As Logistic::call and callPair: run and runPair at the site. */
+  void call(Site& site, int R, const size_t* wIn, const float* delta, float* vals, float* scratch) const {
+    runChunked(*this, site, R, wIn, delta, nullptr, vals, nullptr, scratch);
+  }
+  void callPair(Site& site, int R, const size_t* wIn, const float* delta, const float* delta2, float* vals,
+                float* vals2, float* scratch) const {
+    runChunked(*this, site, R, wIn, delta, delta2, vals, vals2, scratch);
   }
   bool pairs() const { return false; }  // float64 per connection, no tables to share
   /** As Logistic::runPair: two runs. */
