@@ -37,7 +37,10 @@ constexpr size_t kSignSplitOutputs = 32;
 
 constexpr size_t kNoTap = 0;  // a dense call's one tap: the inputs' own weight rows
 
-/** One row's inputs collected into kernel calls of up to G inputs, by the sign of δ (the kernels' calls share it). */
+/**
+ * One row's inputs collected into kernel calls of up to G inputs: by the sign of δ (the kernels' calls share it), or
+ * — where the row's site takes calls of mixed signs (Kernel::signsAt) and G ≤ kSignsR — in input order.
+ */
 template <class Kernel>
 struct RowCalls {
   const Kernel& K;
@@ -46,6 +49,7 @@ struct RowCalls {
   float* scratch;
   size_t aOff = 0;
   typename Kernel::Site site;
+  bool signs = false;  // this row's calls take inputs of either sign
   float* outr = nullptr;
   size_t idx[2][kMaxR];
   size_t wOff[2][kMaxR];
@@ -57,11 +61,16 @@ struct RowCalls {
   void start(size_t r, float* out) {
     aOff = r * s.nOut;
     K.start(site, static_cast<int>(s.nOut), 1, &aOff, &kNoTap);
+    signs = G <= kSignsR && K.signsAt(site);
     outr = out + r * s.nIn;
   }
   void flush(int g) {
     float vals[kMaxR] = {};
-    K.call(site, R[g], wOff[g], delta[g], vals, scratch);
+    if (signs) {
+      K.callSigns(site, R[g], wOff[g], delta[g], vals);
+    } else {
+      K.call(site, R[g], wOff[g], delta[g], vals, scratch);
+    }
     for (int k = 0; k < R[g]; k++) outr[idx[g][k]] = vals[k];
     R[g] = 0;
   }
@@ -71,7 +80,7 @@ struct RowCalls {
       outr[i] = 0.0f;
       return;
     }
-    const int g = d < 0.0f ? 1 : 0;
+    const int g = !signs && d < 0.0f ? 1 : 0;
     idx[g][R[g]] = i;
     wOff[g][R[g]] = i * s.nOut;
     delta[g][R[g]] = d;
@@ -91,8 +100,10 @@ void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float
   // G inputs per kernel call; a unit covers `span` inputs (all of them for small layers) of RB rows
   const int G =
       small ? kMaxR : static_cast<int>(std::min<size_t>(kMaxR, std::max<size_t>(4, kGroupTableBytes / tableBytes)));
-  // a unit's inputs split by the sign of δ into calls of up to G each: 2G inputs keep the calls about G long
-  const size_t span = small ? s.nIn : static_cast<size_t>(2 * G);
+  // a unit's inputs split by the sign of δ into calls of up to G each: 2G inputs keep the calls about G long; where
+  // the kernel takes calls of either sign, G inputs make one call (and half the tables to keep in L1)
+  const bool signs = G <= kSignsR && K.mixedSignCalls();
+  const size_t span = small ? s.nIn : static_cast<size_t>(signs ? G : 2 * G);
   const size_t RB = small ? 1 : kDenseRowBlock;
   // two rows a pass over the tables where a span's four (sign, sign2) classes still make calls of about 4
   const bool pairs = !small && G == kMaxR;

@@ -339,7 +339,8 @@ SBN_AVX2 float expBenchAvx2(size_t n, const float* x, const float* y, int reps, 
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
-const Isa kAvx2 = {"avx2", 8, prepOutAvx2, prepWAvx2, logisticAvx2, dotRatioAvx2, dotExpAvx2, expBenchAvx2, nullptr};
+const Isa kAvx2 = {"avx2", 8, prepOutAvx2, prepWAvx2, logisticAvx2, dotRatioAvx2, dotExpAvx2, expBenchAvx2, nullptr,
+                    nullptr};
 
 }  // namespace
 

@@ -358,6 +358,70 @@ SBN_AVX512 void dotRatioPairR(const DotArgs& x, float* out, float* out2) {
   }
 }
 
+// One pixel, each input with its own sign (bit k of Mask: δ_k < 0): per input the operations and their order are
+// dotRatioR<false, R>'s with sign ±1, so out[k] is bit for bit what a one-sign call would add.
+template <unsigned Mask, int R>
+SBN_AVX512 void dotRatioSignsR(const DotArgs& x, float* out) {
+  __m512 acc[R];
+  for (int k = 0; k < R; k++) acc[k] = _mm512_setzero_ps();
+  const int n = x.n;
+  for (int t = 0; t < x.T; t++) {
+    const float* P = x.A + x.outTap[t];
+    const float* G = x.gp + x.outTap[t];
+    const float* E[R];
+    const float* D[R];
+    rowsAtTap<R>(x.E, 0, x.tableTap[t], E);
+    rowsAtTap<R>(x.D, 0, x.tableTap[t], D);
+    int j = 0;
+    for (; j + 32 <= n; j += 32) {
+      const __m512 vP1 = _mm512_loadu_ps(P + j), vP2 = _mm512_loadu_ps(P + j + 16);
+      const __m512 vG1 = _mm512_loadu_ps(G + j), vG2 = _mm512_loadu_ps(G + j + 16);
+      for (int k = 0; k < R; k++) {
+        const __m512 vE1 = _mm512_loadu_ps(E[k] + j), vD1 = _mm512_loadu_ps(D[k] + j);
+        const __m512 vE2 = _mm512_loadu_ps(E[k] + j + 16), vD2 = _mm512_loadu_ps(D[k] + j + 16);
+        acc[k] = (Mask >> k) & 1u ? stepRatioNeg2(vP1, vG1, vE1, vD1, vP2, vG2, vE2, vD2, acc[k])
+                                  : stepRatio2(vP1, vG1, vE1, vD1, vP2, vG2, vE2, vD2, acc[k]);
+      }
+    }
+    if (j + 16 <= n) {
+      const __m512 vP = _mm512_loadu_ps(P + j);
+      const __m512 vG = _mm512_loadu_ps(G + j);
+      for (int k = 0; k < R; k++) {
+        const __m512 vE = _mm512_loadu_ps(E[k] + j), vD = _mm512_loadu_ps(D[k] + j);
+        acc[k] = (Mask >> k) & 1u ? stepRatioNeg(vP, vG, vE, vD, acc[k]) : stepRatio(vP, vG, vE, vD, acc[k]);
+      }
+      j += 16;
+    }
+    if (j < n) {
+      const __mmask16 m = tailMask(static_cast<size_t>(n - j));
+      const __m512 vP = _mm512_maskz_loadu_ps(m, P + j);
+      const __m512 vG = _mm512_maskz_loadu_ps(m, G + j);
+      for (int k = 0; k < R; k++) {
+        const __m512 vD = _mm512_maskz_loadu_ps(m, D[k] + j);
+        acc[k] = (Mask >> k) & 1u
+                     ? stepRatioNeg(vP, vG, _mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m, E[k] + j), vD, acc[k])
+                     : stepRatio(vP, vG, _mm512_maskz_loadu_ps(m, E[k] + j), vD, acc[k]);
+      }
+    }
+  }
+  for (int k = 0; k < R; k++) out[k] += (Mask >> k) & 1u ? -hsum(acc[k]) : hsum(acc[k]);
+}
+
+template <int R, unsigned... Masks>
+SBN_AVX512 void dotRatioSignsOf(const DotArgs& x, float* out) {
+  static constexpr DotSignsFn kByMask[] = {dotRatioSignsR<Masks, R>...};
+  kByMask[x.negMask](x, out);
+}
+
+SBN_AVX512 void dotRatioSignsAvx512(const DotArgs& x, float* out) {
+  switch (x.R) {
+    case 4: dotRatioSignsOf<4, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>(x, out); break;
+    case 3: dotRatioSignsOf<3, 0, 1, 2, 3, 4, 5, 6, 7>(x, out); break;
+    case 2: dotRatioSignsOf<2, 0, 1, 2, 3>(x, out); break;
+    default: dotRatioSignsOf<1, 0, 1>(x, out); break;
+  }
+}
+
 template <bool Neg1, bool Neg2>
 SBN_AVX512 void dotRatioPairSigned(const DotArgs& x, float* out, float* out2) {
   switch (x.R) {
@@ -493,7 +557,7 @@ SBN_AVX512 float expBenchAvx512(size_t n, const float* x, const float* y, int re
 }
 
 const Isa kAvx512 = {"avx512", 16, prepOutAvx512, prepWAvx512, logisticAvx512, dotRatioAvx512, dotExpAvx512, expBenchAvx512,
-                      dotRatioPairAvx512};
+                      dotRatioPairAvx512, dotRatioSignsAvx512};
 
 }  // namespace
 

@@ -94,7 +94,8 @@ float expBenchScalar(size_t n, const float* x, const float* y, int reps, bool ra
   return acc;
 }
 
-const Isa kScalar = {"scalar", 1, prepOutScalar, prepWScalar, logisticScalar, dotRatioScalar, dotExpScalar, expBenchScalar, nullptr};
+const Isa kScalar = {"scalar", 1, prepOutScalar, prepWScalar, logisticScalar, dotRatioScalar, dotExpScalar, expBenchScalar, nullptr,
+                      nullptr};
 
 }  // namespace
 

@@ -77,6 +77,8 @@ struct DotArgs {
   // same tables; sign2 is the sign of its inputs' δ (±1; its |δ| are the first pixel's)
   size_t pairOffset = 0;
   int sign2 = 0;
+  // DotSignsFn only: bit k set where delta[k] < 0 (R ≤ kSignsR)
+  unsigned negMask = 0;
 };
 /** The rows of inputs k0 … k0 + R − 1 at one tap: each input's base plus the tap's offset. */
 template <int R>
@@ -97,6 +99,13 @@ using DotFn = void (*)(const DotArgs& args, float* out);
  */
 using DotPairFn = void (*)(const DotArgs& args, float* out, float* out2);  // D[k] − E[k] the same for every k
 /**
+ * The ratio form for R ≤ kSignsR inputs of either sign (negMask), each input's sign fixed at compile time: out[k] as
+ * a one-sign DotFn call would add it, bit for bit, whatever the other inputs' signs — so a dense row's inputs need not
+ * be split by sign into shorter calls (the sign split made a third of the 512-output product's calls 1–3 inputs long).
+ */
+using DotSignsFn = void (*)(const DotArgs& args, float* out);
+constexpr int kSignsR = 4;
+/**
  * Throughput limits, `reps` passes over L1-resident x, y: Σ_j 1/(1 + e^{−|x_j|}) (exp + reciprocal: what the exp
  * form pays per connection) or, with ratio = true, Σ_j 1/(1 + x_j·y_j) (what the ratio form pays).
  */
@@ -111,7 +120,8 @@ struct Isa {
   DotFn dotRatio;
   DotFn dotExp;
   ExpBenchFn expBench;
-  DotPairFn dotRatioPair;  // nullptr: two dotRatio calls
+  DotPairFn dotRatioPair;    // nullptr: two dotRatio calls
+  DotSignsFn dotRatioSigns;  // nullptr: calls split by sign
 };
 
 const Isa* isaScalar();

@@ -138,22 +138,6 @@ SBN_VECTOR_CLONES void flipExpTables(const float* w, size_t count, float mag, fl
   }
 }
 
-/**
- * max|x| by an integer max over the bits of |x| (integer order is float order there, NaN above +∞): it vectorises
- * where a float max would not, and a NaN comes back as NaN.
- */
-SBN_VECTOR_CLONES float largestMagnitude(const float* __restrict x, size_t n) {
-  uint32_t mx = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t u;
-    std::memcpy(&u, x + i, sizeof u);
-    mx = std::max(mx, u & 0x7fffffffu);
-  }
-  float m;
-  std::memcpy(&m, &mx, sizeof m);
-  return m;
-}
-
 struct FlipsScratch {
   std::vector<float> et, mx, sum, pd, pr;
   std::vector<double> lane, corrAcc, scratch, g0, g;

@@ -37,6 +37,18 @@ SBN_VECTOR_CLONES bool magnitudeRange(const float* __restrict shift, size_t n, f
 
 }  // namespace
 
+SBN_VECTOR_CLONES float largestMagnitude(const float* __restrict x, size_t n) {
+  uint32_t mx = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    mx = std::max(mx, u & 0x7fffffffu);
+  }
+  float m;
+  std::memcpy(&m, &mx, sizeof m);
+  return m;
+}
+
 Magnitudes scanMagnitudes(const float* shift, size_t n) {
   Magnitudes M;
   // PSA's shifts are ±(on − off) and zeros: one magnitude, found by a vectorised pass instead of a search per value
@@ -101,13 +113,8 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
     isa->prepOut((e - b) * rowLen, a + b * rowLen, g + b * rowLen, A + b * rowLen, Ainv + b * rowLen,
                  gp + b * rowLen, gm + b * rowLen);
     for (size_t r = b; r < e; r++) {
-      float aMax = 0.0f;
-      bool finite = true;
-      for (size_t j = r * rowLen; j < (r + 1) * rowLen; j++) {
-        aMax = std::max(aMax, std::fabs(a[j]));
-        finite = finite && std::isfinite(a[j]);
-      }
-      ratioAt[r * rowLen] = finite && aMax + reach <= kRatioLimit;
+      const float aMax = largestMagnitude(a + r * rowLen, rowLen);  // ∞ or NaN where a is not finite
+      ratioAt[r * rowLen] = std::isfinite(aMax) && aMax + reach <= kRatioLimit;
     }
   });
   bool anyExp = false;
@@ -193,8 +200,17 @@ void Logistic::start(Site& site, int n, size_t T, const size_t* aOff, const size
     site.direct = ratioAt[aOff[t]] && (!pair || ratioAt[aOff[t] + pairOffset]);
   }
   if (!site.direct) return;
-  site.t = &tables[0];
-  site.x = callArgs(n, static_cast<int>(T), aOff, wTap, 0, nullptr);
+  // the call's arguments: the per-output factors once per Site object (the drivers keep one per unit and move it
+  // from row to row or pixel to pixel), the taps at every start — a full DotArgs per start was 12 % of the
+  // 512 × 512 product once every row of a unit started its site
+  if (site.t == nullptr) {
+    site.t = &tables[0];
+    site.x = callArgs(n, static_cast<int>(T), aOff, wTap, 0, nullptr);
+  }
+  site.x.n = n;
+  site.x.T = static_cast<int>(T);
+  site.x.outTap = aOff;
+  site.x.weightTap = site.x.tableTap = wTap;
   site.x.pairOffset = pairOffset;
 }
 
@@ -216,6 +232,20 @@ void Logistic::call(Site& site, int R, const size_t* wIn, const float* delta, fl
   }
   x.sign = neg == 0 ? 1 : neg == R ? -1 : 0;
   isa->dotRatio(x, vals);
+}
+
+void Logistic::callSigns(Site& site, int R, const size_t* wIn, const float* delta, float* vals) const {
+  DotArgs& x = site.x;  // signsAt: a direct site
+  x.R = R;
+  x.delta = delta;
+  unsigned neg = 0;
+  for (int k = 0; k < R; k++) {
+    neg |= (delta[k] < 0.0f ? 1u : 0u) << k;
+    x.E[k] = site.t->E + wIn[k];
+    x.D[k] = site.t->D + wIn[k];
+  }
+  x.negMask = neg;
+  isa->dotRatioSigns(x, vals);
 }
 
 void Logistic::callPair(Site& site, int R, const size_t* wIn, const float* delta, const float* delta2, float* vals,

@@ -27,6 +27,12 @@ struct Magnitudes {
 Magnitudes scanMagnitudes(const float* shift, size_t n);
 
 /**
+ * max|x| by an integer max over the bits of |x| (integer order is float order there, NaN above +∞): it vectorises
+ * where a float max would not, and a NaN comes back as NaN (an ∞ as ∞).
+ */
+float largestMagnitude(const float* x, size_t n);
+
+/**
  * Where a driver's kernel calls happen: one pixel (or dense row) at its T taps — outputs at aOff[t], weights at
  * wTap[t] — or, with a pair, two pixels whose outputs are pairOffset apart (runPair). A driver makes several calls
  * at one site (its channels in groups of kMaxR, by sign); the noise model may prepare there, once, what does not
@@ -106,6 +112,13 @@ struct Logistic {
   void callPair(Site& site, int R, const size_t* wIn, const float* delta, const float* delta2, float* vals,
                 float* vals2, float* scratch) const;
   /**
+   * Whether a site's calls may mix the signs of δ (the ISA's DotSignsFn: each input's term as a one-sign call adds it,
+   * bit for bit): a direct site, R ≤ kSignsR. mixedSignCalls: whether any site can.
+   */
+  bool mixedSignCalls() const { return isa->dotRatioSigns != nullptr && !mags.generic && mags.count == 1; }
+  bool signsAt(const Site& site) const { return site.direct && isa->dotRatioSigns != nullptr; }
+  void callSigns(Site& site, int R, const size_t* wIn, const float* delta, float* vals) const;
+  /**
    * Whether runPair reads the tables once for both pixels (the ISA has a pair kernel): the drivers pair pixels or
    * rows only then — without it, the pairs' four sign classes would only make shorter calls.
    */
@@ -153,6 +166,11 @@ struct Normal {
   using Site = CallSite;
   void start(Site& site, int n, size_t T, const size_t* aOff, const size_t* wTap, size_t pairOffset = 0) const {
     site = CallSite{n, T, aOff, wTap, pairOffset};
+  }
+  bool mixedSignCalls() const { return false; }
+  bool signsAt(const Site&) const { return false; }
+  void callSigns(Site& site, int R, const size_t* wIn, const float* delta, float* vals) const {
+    call(site, R, wIn, delta, vals, nullptr);
   }
   /** As Logistic::call and callPair: run and runPair at the site. */
   void call(Site& site, int R, const size_t* wIn, const float* delta, float* vals, float* scratch) const {

@@ -399,6 +399,33 @@ test(
   },
 );
 
+test(
+  "native psaDense: an input's λ does not depend on the other inputs' signs (layers of > 256 outputs take calls of " +
+    'either sign on AVX-512), bit for bit, and = float64, every ISA',
+  { skip },
+  () => {
+    const rng = new Rng(43);
+    // 600 outputs: four inputs to a call, tables past L2; 66 inputs: a last call of 2; 13 rows; one row in the exp form
+    const [rows, nIn, nOut] = [13, 66, 600];
+    const a = uniform(rng, rows * nOut, 3);
+    a.fill(70, 5 * nOut, 6 * nOut);
+    const wT = uniform(rng, nIn * nOut, 1);
+    const g = uniform(rng, rows * nOut, 1);
+    const sh = shifts(rng, rows * nIn, 'pm1');
+    // the same δ with every other input of each row flipped (inputs 1, 3, 5, …): calls of other sign patterns
+    const flipped = sh.map((d, i) => (i % 2 === 1 ? -d : d));
+    const want = denseRef64(a, wT, sh, g, rows, nIn, nOut, 'logistic');
+    forEachIsa((isa) => {
+      const got = K.psaDense(a, wT, sh, g, rows, nIn, nOut, 'logistic');
+      assertClose(got, want, `${isa} mixed signs`);
+      const other = K.psaDense(a, wT, flipped, g, rows, nIn, nOut, 'logistic');
+      for (let i = 0; i < rows * nIn; i += 2) {
+        assert.ok(Object.is(got[i], other[i]), `${isa}: λ[${i}] ${got[i]} changed to ${other[i]} with other signs`);
+      }
+    });
+  },
+);
+
 /** A random conv geometry; `fixed` sets some sizes (the others are drawn as without it). */
 function convCase(
   rng: Rng,
