@@ -91,6 +91,21 @@ struct RowCalls {
       if (R[g] > 0) flush(g);
     }
   }
+  /** Inputs [i0, i1) of the row, δ = sr[i]: one call straight from the row where it takes them all (signs). */
+  void addAll(size_t i0, size_t i1, const float* sr) {
+    const int n = static_cast<int>(i1 - i0);
+    bool one = signs && n <= G;
+    for (int k = 0; k < n && one; k++) one = sr[i0 + k] != 0.0f;
+    if (!one) {
+      for (size_t i = i0; i < i1; i++) add(i, sr[i]);
+      return;
+    }
+    size_t w[kSignsR];
+    float vals[kSignsR] = {};
+    for (int k = 0; k < n; k++) w[k] = (i0 + k) * s.nOut;
+    K.callSigns(site, n, w, sr + i0, vals);
+    for (int k = 0; k < n; k++) outr[i0 + k] = vals[k];
+  }
 };
 
 template <class Kernel>
@@ -166,7 +181,7 @@ void denseDriver(const Kernel& K, const DenseShape& s, const float* shift, float
       for (; r < r1; r++) {
         const float* sr = shift + r * s.nIn;
         one.start(r, out);
-        for (size_t i = i0; i < i1; i++) one.add(i, sr[i]);
+        one.addAll(i0, i1, sr);
         one.finish();
       }
     }
