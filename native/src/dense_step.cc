@@ -103,11 +103,18 @@ void paramGradient(const DenseStepInput& in, const float* e, const float* x, siz
   }
 }
 
+/** a[r, j] += bias[j] over rows × n, rows split over the pool. */
+void addBias(float* a, size_t rows, size_t n, const float* bias) {
+  parallelFor(rows, static_cast<double>(rows * n), [=](size_t b, size_t e) {
+    for (size_t r = b; r < e; r++)
+      for (size_t j = 0; j < n; j++) a[r * n + j] += bias[j];
+  });
+}
+
 /** a = x Wᵀ + b for rows × nIn inputs and a weight [nOut, nIn]. */
 void affine(const float* x, const float* w, const float* bias, size_t rows, size_t nIn, size_t nOut, float* a) {
   gemm(false, true, rows, nOut, nIn, 1.0f, x, nIn, w, nIn, a, nOut);
-  for (size_t r = 0; r < rows; r++)
-    for (size_t j = 0; j < nOut; j++) a[r * nOut + j] += bias[j];
+  addBias(a, rows, nOut, bias);
 }
 
 /** The input of layer k: the batch, or the states of hidden layer k − 1. */
@@ -135,8 +142,7 @@ void layerForward(const DenseStepInput& in, StepWorkspace& ws, size_t k, float* 
   im2col(l, layerInput(in, ws, k), B, ws.cols[k]);
   const size_t positions = B * l.outH * l.outW, F = l.outC;
   gemm(false, false, positions, F, l.patch(), 1.0f, ws.cols[k].data(), l.patch(), in.weights[k], F, a, F);
-  for (size_t r = 0; r < positions; r++)
-    for (size_t f = 0; f < F; f++) a[r * F + f] += in.biases[k][f];
+  addBias(a, positions, F, in.biases[k]);
 }
 
 /**
@@ -246,8 +252,13 @@ void dsteStep(const DenseStepInput& in, const DenseStepOutput& out) {
   // backward: e holds ∂E/∂a of the layer being handled
   for (size_t k = L + 1; k-- > 0;) {
     const size_t nOut = in.sizes[k + 1];
-    if (k < L)
-      for (size_t i = 0; i < B * nOut; i++) e[i] *= ws.deriv[k][i];
+    if (k < L) {
+      float* ev = e.data();
+      const float* dv = ws.deriv[k].data();
+      forElements(B * nOut, [=](size_t b, size_t end) {
+        for (size_t i = b; i < end; i++) ev[i] *= dv[i];
+      });
+    }
     layerBackward(in, out, ws, k);
   }
 }
@@ -261,7 +272,8 @@ SBN_VECTOR_CLONES void selectBy(const float* __restrict x, size_t count, float o
 /** δ = x↓ − x, how each state changes when it flips (the coding's flipShift: off − on where on, else on − off). */
 void flipShift(const DenseStepInput& in, const float* x, size_t count, StepBuffer& shift) {
   shift.resize(count);
-  selectBy(x, count, in.on, in.off - in.on, in.on - in.off, shift.data());
+  float* out = shift.data();
+  forElements(count, [&](size_t b, size_t e) { selectBy(x + b, e - b, in.on, in.off - in.on, in.on - in.off, out + b); });
 }
 
 /** ρ_i = (1 − π_i)/n with π_i the probability of the sampled state: p_i where x_i is on, 1 − p_i where not. */
@@ -282,6 +294,12 @@ SBN_VECTOR_CLONES void flippedGradient(const float* __restrict x, const float* _
     g[i] = gi;
     e[i] = gi * deriv[i];
   }
+}
+
+/** e = −x̂·λ·F′(a) alone: flippedGradient for the first layer, whose input is never flipped (no g to write). */
+SBN_VECTOR_CLONES void flippedDerivative(const float* __restrict x, const float* __restrict lambda,
+                                         const float* __restrict deriv, size_t count, float on, float* __restrict e) {
+  for (size_t i = 0; i < count; i++) e[i] = (x[i] == on ? -lambda[i] : lambda[i]) * deriv[i];
 }
 
 /**
@@ -317,7 +335,11 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
   }
   flipShift(in, xL, B * n, ws.shift);
   ws.rho.resize(B * n);
-  flipWeights(xL, pL, B * n, in.on, static_cast<float>(n), ws.rho.data());
+  // ws is thread_local: the pool's threads get its arrays' pointers, never the name
+  float* rho = ws.rho.data();
+  forElements(B * n, [=, &in](size_t b, size_t e) {
+    flipWeights(xL + b, pL + b, e - b, in.on, static_cast<float>(n), rho + b);
+  });
   ws.lambda.resize(B * n);
   ws.cSum.resize(B * K);
   ws.corrMean.resize(in.groups * K * n);
@@ -341,7 +363,11 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
   groupMeans(in, ws.rowLoss.data(), out.loss);
   // output parameters: Σ over base and flipped states = (Σ_i c_i) xᵀ + the mean correction [c_i δ_i]
   paramGradient(in, ws.cSum.data(), xL, n, K, ws.scratch, out.weights[L], out.biases[L]);
-  for (size_t i = 0; i < in.groups * K * n; i++) out.weights[L][i] += ws.corrMean[i];
+  float* wOut = out.weights[L];
+  const float* corr = ws.corrMean.data();
+  forElements(in.groups * K * n, [=](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) wOut[i] += corr[i];
+  });
   if (output.flattens()) {
     fromChannelMajor(output, ws.lambda.data(), B, ws.scratch);
     ws.lambda.swap(ws.scratch);
@@ -353,7 +379,15 @@ void psaStep(const DenseStepInput& in, const DenseStepOutput& out) {
     const float* xOut = ws.xs[k + 1].data();
     ws.g.resize(B * nOut);
     ws.e.resize(B * nOut);
-    flippedGradient(xOut, ws.lambda.data(), ws.deriv[k].data(), B * nOut, in.on, ws.g.data(), ws.e.data());
+    const float *lam = ws.lambda.data(), *deriv = ws.deriv[k].data();
+    float *gv = ws.g.data(), *ev = ws.e.data();
+    forElements(B * nOut, [=, &in](size_t b, size_t e) {
+      if (k == 0) {
+        flippedDerivative(xOut + b, lam + b, deriv + b, e - b, in.on, ev + b);
+      } else {
+        flippedGradient(xOut + b, lam + b, deriv + b, e - b, in.on, gv + b, ev + b);
+      }
+    });
     if (l.conv())
       convParamGradient(l, ws.e.data(), ws.cols[k].data(), B, in.groups, out.weights[k], out.biases[k]);
     else
