@@ -30,11 +30,50 @@ constexpr size_t kGemmRows = 256, kGemmCols = 256, kGemmAlign = 16, kGemmBlocks 
 
 constexpr size_t ceilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
 
+// A product whose inner dimension is long and whose result is small — a conv layer's weight gradient, colsᵀ · e over
+// every position of the batch (CIFAR_S1 layer 2: [864, 96] over 12 544) — is split along the inner dimension instead:
+// blocks of rows re-packed all of e for each of their 4 blocks, blocks of the inner dimension pack each slice once.
+// The partial results are added in block order (the split follows from the shape alone, as above).
+constexpr size_t kSplitInner = 2048;
+
+bool splitsInner(size_t M, size_t N, size_t K) { return K >= 2 * kSplitInner && K >= 4 * std::max(M, N); }
+
+void gemmSplitInner(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda,
+                    const float* B, size_t ldb, float* C, size_t ldc) {
+  size_t parts0 = 1;  // a power of two: even shares on 2, 4, 8, 16 threads
+  while (parts0 < kGemmBlocks && parts0 * kSplitInner < K) parts0 *= 2;
+  const size_t slice = ceilDiv(ceilDiv(K, parts0), kGemmAlign) * kGemmAlign;
+  const size_t parts = ceilDiv(K, slice);
+  float* partial = threadWorkspace().get(Workspace::kGemmParts, parts * M * N);
+  parallelFor(parts, static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K), [&](size_t b, size_t e) {
+    for (size_t p = b; p < e; p++) {
+      const size_t k0 = p * slice, len = std::min(slice, K - k0);
+      // op(A)'s columns k0 … and op(B)'s rows k0 …
+      const float* a = A + (transA ? k0 * lda : k0);
+      const float* bm = B + (transB ? k0 : k0 * ldb);
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(M), static_cast<int>(N), static_cast<int>(len), alpha, a, static_cast<int>(lda), bm,
+                  static_cast<int>(ldb), 0.0f, partial + p * M * N, static_cast<int>(N));
+    }
+  });
+  parallelFor(M, static_cast<double>(M * N * parts), [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; i++) {
+      float* c = C + i * ldc;
+      std::copy_n(partial + i * N, N, c);
+      for (size_t p = 1; p < parts; p++) {
+        const float* q = partial + (p * M + i) * N;
+        for (size_t j = 0; j < N; j++) c[j] += q[j];
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void gemm(bool transA, bool transB, size_t M, size_t N, size_t K, float alpha, const float* A, size_t lda,
           const float* B, size_t ldb, float* C, size_t ldc) {
   singleThreadedBlas();
+  if (splitsInner(M, N, K)) return gemmSplitInner(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
   const bool byRows = M >= N;
   const size_t dim = byRows ? M : N;
   const size_t target = std::max(byRows ? kGemmRows : kGemmCols, ceilDiv(dim, kGemmBlocks));

@@ -90,7 +90,8 @@ void releasePool();
 class Workspace {
  public:
   // kTables + 3m, + 3m + 1, + 3m + 2: the tables E, D and d of magnitude m (noise_models.cc)
-  enum Slot { kA, kAinv, kGp, kGm, kFlipExp, kTables };  // kFlipExp: psaFlips' e^{±m·w} (last_layer.cc)
+  // kFlipExp: psaFlips' e^{±m·w} (last_layer.cc); kGemmParts: a split product's partial results (conv_step.cc gemm)
+  enum Slot { kA, kAinv, kGp, kGm, kFlipExp, kGemmParts, kTables };
   float* get(size_t slot, size_t n) { return grow(buffers_, slot, n); }
   // psaFlips' partial sums (last_layer.cc)
   enum DoubleSlot { kFlipPartials, kFlipCorrection };
