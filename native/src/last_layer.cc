@@ -205,18 +205,10 @@ SBN_VECTOR_CLONES void flipsUnit(const FlipsArgs& A, const FlipExp& X, size_t r0
       const size_t m = std::min(B, c1 - i0);
       const float* d = sh + i0;
       if (X.up != nullptr) {
-        // e^{η_k − M} = s_k · e^{δ_i w_ki} (FlipExp)
+        // e^{η_k − M} = s_k · e^{δ_i w_ki} (FlipExp), summed over k as they are formed (the same order as a second
+        // pass over them, one pass fewer over the block)
         const float M = X.rowMax[r];
         const float* s = X.rowExp + r * K;
-        for (size_t k = 0; k < K; k++) {
-          const float sk = s[k];
-          const float* up = X.up + k * n + i0;
-          const float* down = X.down + k * n + i0;
-          float* ek = et + k * B;
-          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
-            ek[j] = sk * (d[j] > 0.0f ? up[j] : d[j] < 0.0f ? down[j] : 1.0f);  // δ = 0: η_k unflipped
-          }
-        }
         const float ly = l0[label];
         const float* wy = A.w + label * n + i0;
         _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
@@ -224,8 +216,15 @@ SBN_VECTOR_CLONES void flipsUnit(const FlipsArgs& A, const FlipExp& X, size_t r0
           sum[j] = 0;
         }
         for (size_t k = 0; k < K; k++) {
-          const float* ek = et + k * B;
-          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) sum[j] += ek[j];
+          const float sk = s[k];
+          const float* up = X.up + k * n + i0;
+          const float* down = X.down + k * n + i0;
+          float* ek = et + k * B;
+          _Pragma("GCC ivdep") for (size_t j = 0; j < m; j++) {
+            const float x = sk * (d[j] > 0.0f ? up[j] : d[j] < 0.0f ? down[j] : 1.0f);  // δ = 0: η_k unflipped
+            ek[j] = x;
+            sum[j] += x;
+          }
         }
       } else {
         for (size_t k = 0; k < K; k++) {
