@@ -123,6 +123,14 @@ const CASES: Case[] = [
     rows: 10,
     groups: 2,
   },
+  {
+    // 16 rows × 16 × 16 positions: the first layer's weight gradient is split along its 4 096 positions (conv_step.cc
+    // gemmSplitInner); the second layer's 1 024 are not
+    name: '01 logistic nll, conv s1 p1 on 16 × 16 → conv s2 p1 → output (a weight gradient split over positions)',
+    spec: spec('01', 'logistic', 'nll', [2, 16, 16], [conv(4, 3, 1, 1), conv(3, 3, 2, 1)], 5),
+    rows: 16,
+    groups: 1,
+  },
   { name: 'the Fashion example (examples/fashion-conv-psa.sbn.yaml)', spec: fashionExample(), rows: 4, groups: 1 },
   { name: 'the Fashion example, 2 draws', spec: fashionExample(), rows: 4, groups: 2 },
 ];
