@@ -35,6 +35,16 @@ SBN_VECTOR_CLONES bool magnitudeRange(const float* __restrict shift, size_t n, f
   return true;
 }
 
+/**
+ * Where the arrays the ratio kernels stream start within a 4 KiB page. Each is a multi-megabyte buffer of its own, and
+ * the allocator starts those at one offset in a page (16 bytes past a boundary): the same element of E and D, or of A
+ * and gp, then fell in the same L1 set, and the kernels' rows — E, D and the factors of up to 8 inputs × 9 taps — in
+ * few sets. How fast a call ran depended on what had been allocated before it (CIFAR_S1 layer 2's ratio
+ * convolution took 97 ms alone and 85 ms after a smaller call had moved the allocator's threshold; 117–121 ms with
+ * every array at one offset, 90 with these). Fixed offsets, 512 bytes apart, make it the same every time.
+ */
+constexpr size_t kPhaseA = 0, kPhaseGp = 1024, kPhaseAinv = 2048, kPhaseGm = 3072, kPhaseE = 512, kPhaseD = 2560;
+
 }  // namespace
 
 SBN_VECTOR_CLONES float largestMagnitude(const float* __restrict x, size_t n) {
@@ -78,9 +88,12 @@ void expFormTable(size_t n, const float* w, const float* E, const float* D, floa
 
 Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, size_t rowLen_, const float* w_,
                    size_t nW, const float* shift, size_t nShift)
-    : isa(isa_), a(a_), w(w_), rowLen(rowLen_), A(threadWorkspace().get(Workspace::kA, nA)),
-      Ainv(threadWorkspace().get(Workspace::kAinv, nA)), gp(threadWorkspace().get(Workspace::kGp, nA)),
-      gm(threadWorkspace().get(Workspace::kGm, nA)), ratioAt(nA), mags(scanMagnitudes(shift, nShift)) {
+    : isa(isa_), a(a_), w(w_), rowLen(rowLen_), A(threadWorkspace().getAt(Workspace::kA, nA, kPhaseA)),
+      Ainv(threadWorkspace().getAt(Workspace::kAinv, nA, kPhaseAinv)),
+      gp(threadWorkspace().getAt(Workspace::kGp, nA, kPhaseGp)),
+      gm(threadWorkspace().getAt(Workspace::kGm, nA, kPhaseGm)),
+      ratioAt(nA),
+      mags(scanMagnitudes(shift, nShift)) {
   // The ratio form's tables of every |δ| (max|w| comes with them), then which rows may read them: A·E = e^{−(a + wδ)}
   // and E stay finite where |a| + |δ|·|w| ≤ kRatioLimit for every pair the row can meet.
   const size_t chunk = 4096;
@@ -94,8 +107,8 @@ Logistic::Logistic(const Isa* isa_, const float* a_, const float* g, size_t nA, 
   for (int k = 0; k < mags.count; k++) {
     Tables& tk = tables[k];
     const size_t slot = Workspace::kTables + 3 * static_cast<size_t>(k);
-    tk.E = threadWorkspace().get(slot, nW);
-    tk.D = threadWorkspace().get(slot + 1, nW);
+    tk.E = threadWorkspace().getAt(slot, nW, kPhaseE);
+    tk.D = threadWorkspace().getAt(slot + 1, nW, kPhaseD);
     parallelFor(nChunks, static_cast<double>(nW) * 8, [&](size_t b, size_t e) {
       for (size_t c = b; c < e; c++) {
         const size_t off = c * chunk;

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,15 @@ class Workspace {
   // kFlipExp: psaFlips' e^{±m·w} (last_layer.cc); kGemmParts: a split product's partial results (conv_step.cc gemm)
   enum Slot { kA, kAinv, kGp, kGm, kFlipExp, kGemmParts, kTables };
   float* get(size_t slot, size_t n) { return grow(buffers_, slot, n); }
+  /**
+   * get, with the array starting `phase` bytes past a 4 KiB boundary (a multiple of 4 below 4096): where arrays read
+   * side by side must not share L1 sets (noise_models.cc kPhaseA …).
+   */
+  float* getAt(size_t slot, size_t n, size_t phase) {
+    float* p = grow(buffers_, slot, n + 1024);
+    const size_t mis = (phase - reinterpret_cast<uintptr_t>(p) % 4096 + 4096) % 4096;
+    return p + mis / sizeof(float);
+  }
   // psaFlips' partial sums (last_layer.cc)
   enum DoubleSlot { kFlipPartials, kFlipCorrection };
   double* getDoubles(DoubleSlot slot, size_t n) { return grow(doubles_, slot, n); }
