@@ -9,7 +9,6 @@
 #include "noise_models.h"
 #include "runtime.h"
 
-
 namespace sbn {
 namespace {
 

@@ -100,7 +100,8 @@ struct Logistic {
    * and, for a pair, a pair kernel. call / callPair are then run / runPair bit for bit (the same kernel on the same
    * arguments) without redoing per call the taps' form, the factors' pointers and the tables' lookup: run was 9 %
    * of the 256 × 512 × 512 product (about 2.6 calls per 8 inputs of a row) and runPair 8 % of the Fashion example's
-   * ratio convolution (calls of about 4 channels × 2 taps × 32 outputs).
+   * ratio convolution (calls of about 4 channels × 2 taps × 32 outputs). A Site serves the one Logistic that
+   * started it (the drivers keep one per work chunk of a call): it keeps that Logistic's factors' pointers.
    */
   struct Site : CallSite {
     DotArgs x;
